@@ -1,0 +1,206 @@
+/**
+ * `run` / `create` flags → the body of POST /containers/create (Docker's shapes), as the
+ * docker CLI builds it. Every bad value becomes a one-line UsageError naming the flag.
+ */
+import { invalidArgument, UsageError } from './errors.js';
+import { buildEnv } from './parse/env.js';
+import { parseKeyValues } from './parse/kv.js';
+import { buildNetworkConfig, type EndpointSettings } from './parse/network.js';
+import { buildPorts, type PortBinding } from './parse/ports.js';
+import { parseVolume } from './parse/volume.js';
+
+/** commander's option values for run/create (repeatable flags are arrays). */
+export interface ContainerFlags {
+  detach?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  rm?: boolean;
+  name?: string;
+  hostname?: string;
+  env: string[];
+  envFile: string[];
+  workdir?: string;
+  user?: string;
+  volume: string[];
+  memory?: number;
+  cpus?: number;
+  pidsLimit?: number;
+  /** --network and --net, in command-line order. */
+  networks: string[];
+  networkAlias: string[];
+  ip?: string;
+  ip6?: string;
+  publish: string[];
+  publishAll?: boolean;
+  expose: string[];
+  entrypoint?: string;
+  privileged?: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  readOnly?: boolean;
+  label: string[];
+  macAddress?: string;
+}
+
+export interface CreateBody {
+  Hostname: string;
+  User: string;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  Tty: boolean;
+  OpenStdin: boolean;
+  StdinOnce: boolean;
+  Env: string[];
+  Cmd: string[] | null;
+  Entrypoint: string[] | null;
+  Image: string;
+  WorkingDir: string;
+  Labels: Record<string, string>;
+  ExposedPorts: Record<string, Record<string, never>>;
+  MacAddress: string;
+  HostConfig: {
+    Binds: string[];
+    NetworkMode: string;
+    PortBindings: Record<string, PortBinding[]>;
+    PublishAllPorts: boolean;
+    AutoRemove: boolean;
+    Memory: number;
+    NanoCpus: number;
+    PidsLimit: number | null;
+    Privileged: boolean;
+    CapAdd: string[];
+    CapDrop: string[];
+    ReadonlyRootfs: boolean;
+  };
+  NetworkingConfig: { EndpointsConfig: Record<string, EndpointSettings> };
+}
+
+/** `run` (attached or -d) or `create`: decides the Attach* / StdinOnce fields like docker. */
+export type CreateMode = 'run' | 'create';
+
+const MAC = /^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}$/;
+
+export function buildCreateBody(
+  image: string,
+  command: string[],
+  f: ContainerFlags,
+  mode: CreateMode,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): CreateBody {
+  const interactive = f.interactive === true;
+  const detached = mode === 'run' && f.detach === true;
+
+  let Env: string[];
+  try {
+    Env = buildEnv(f.env, f.envFile, (k) => env[k]);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+
+  const Binds = f.volume.map((spec) => {
+    try {
+      return parseVolume(spec, cwd);
+    } catch (err) {
+      throw invalidArgument(spec, '-v, --volume', (err as Error).message);
+    }
+  });
+
+  const { ExposedPorts, PortBindings } = buildPorts(f.publish, f.expose, invalidArgument);
+
+  let network;
+  try {
+    network = buildNetworkConfig({ networks: f.networks, aliases: f.networkAlias, ip: f.ip, ip6: f.ip6 });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+
+  let Labels: Record<string, string>;
+  try {
+    Labels = parseKeyValues(f.label);
+  } catch (err) {
+    throw new UsageError(`-l, --label: ${(err as Error).message}`);
+  }
+
+  if (f.macAddress !== undefined && !MAC.test(f.macAddress)) {
+    throw invalidArgument(f.macAddress, '--mac-address', 'not a MAC address (like 92:d0:c6:0a:29:33)');
+  }
+
+  return {
+    Hostname: f.hostname ?? '',
+    User: f.user ?? '',
+    AttachStdin: !detached && interactive,
+    AttachStdout: !detached,
+    AttachStderr: !detached,
+    Tty: f.tty === true,
+    OpenStdin: interactive,
+    StdinOnce: mode === 'run' && !detached && interactive,
+    Env,
+    Cmd: command.length > 0 ? command : null,
+    Entrypoint: f.entrypoint === undefined ? null : [f.entrypoint],
+    Image: image,
+    WorkingDir: f.workdir ?? '',
+    Labels,
+    ExposedPorts,
+    MacAddress: f.macAddress ?? '',
+    HostConfig: {
+      Binds,
+      NetworkMode: network.NetworkMode,
+      PortBindings,
+      PublishAllPorts: f.publishAll === true,
+      AutoRemove: f.rm === true,
+      Memory: f.memory ?? 0,
+      NanoCpus: f.cpus ?? 0,
+      PidsLimit: f.pidsLimit === undefined || f.pidsLimit === 0 ? null : f.pidsLimit,
+      Privileged: f.privileged === true,
+      CapAdd: f.capAdd,
+      CapDrop: f.capDrop,
+      ReadonlyRootfs: f.readOnly === true,
+    },
+    NetworkingConfig: { EndpointsConfig: network.EndpointsConfig },
+  };
+}
+
+type Ordered = Array<[number, string]>;
+
+/** commander's option values → ContainerFlags (absent repeatable flags → []). */
+export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
+  const list = (k: string): string[] => (o[k] as string[] | undefined) ?? [];
+  const str = (k: string): string | undefined => o[k] as string | undefined;
+  const bool = (k: string): boolean | undefined => o[k] as boolean | undefined;
+  const num = (k: string): number | undefined => o[k] as number | undefined;
+  const networks = [...((o.network as Ordered | undefined) ?? []), ...((o.net as Ordered | undefined) ?? [])]
+    .sort((a, b) => a[0] - b[0])
+    .map(([, v]) => v);
+  return {
+    detach: bool('detach'),
+    interactive: bool('interactive'),
+    tty: bool('tty'),
+    rm: bool('rm'),
+    name: str('name'),
+    hostname: str('hostname'),
+    env: list('env'),
+    envFile: list('envFile'),
+    workdir: str('workdir'),
+    user: str('user'),
+    volume: list('volume'),
+    memory: num('memory'),
+    cpus: num('cpus'),
+    pidsLimit: num('pidsLimit'),
+    networks,
+    networkAlias: list('networkAlias'),
+    ip: str('ip'),
+    ip6: str('ip6'),
+    publish: list('publish'),
+    publishAll: bool('publishAll'),
+    expose: list('expose'),
+    entrypoint: str('entrypoint'),
+    privileged: bool('privileged'),
+    capAdd: list('capAdd'),
+    capDrop: list('capDrop'),
+    readOnly: bool('readOnly'),
+    label: list('label'),
+    macAddress: str('macAddress'),
+  };
+}

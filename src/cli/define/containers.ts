@@ -1,0 +1,173 @@
+/** Container commands: run, create, start, ps, stop, restart, kill, rm, logs, exec, wait, inspect, port. */
+import type { Command } from 'commander';
+import { collect, cpusArg, defaultTrueFlag, intArg, lazy, orderedAlias, sizeArg } from './shared.js';
+
+/** The flags `run` and `create` share. */
+function containerFlags(cmd: Command): Command {
+  cmd
+    .helpOption('--help', 'Show help for the command')
+    .option('-i, --interactive', 'Keep STDIN open even if not attached')
+    .option('-t, --tty', 'Allocate a pseudo-TTY')
+    .option('--rm', 'Automatically remove the container when it exits')
+    .option('--name <name>', 'Assign a name to the container')
+    .option('-h, --hostname <name>', 'Container host name')
+    .option('-e, --env <KEY[=VALUE]>', 'Set an environment variable; KEY alone takes it from this environment (repeatable)', collect)
+    .option('--env-file <file>', 'Read environment variables from a file (repeatable)', collect)
+    .option('-w, --workdir <dir>', 'Working directory inside the container')
+    .option('-u, --user <user>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+    .option('-v, --volume <HOST:CONTAINER[:ro|rw]>', 'Bind mount a host path (repeatable)', collect)
+    .option('-m, --memory <bytes>', 'Memory limit (e.g. 100, 512k, 64m, 1g)', sizeArg('-m, --memory'))
+    .option('--cpus <number>', 'Number of CPUs (e.g. 0.5, 2)', cpusArg('--cpus'))
+    .option('--pids-limit <n>', 'Tune the container pids limit (-1 for unlimited)', intArg('--pids-limit', -1));
+  orderedAlias(
+    cmd,
+    '--network',
+    '--net',
+    'network',
+    'Connect the container to a network (repeatable; the first one is the network mode; ' +
+      'also name=NET[,alias=A][,ip=IPv4][,ip6=IPv6]); alias: --net',
+  );
+  cmd
+    .option('--network-alias <alias>', 'Network-scoped alias on the first network (repeatable)', collect)
+    .option('--ip <ipv4>', 'IPv4 address on the first network (e.g. 172.30.100.104)')
+    .option('--ip6 <ipv6>', 'IPv6 address on the first network (e.g. 2001:db8::33)')
+    .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', "Publish a container's port(s) to the host (repeatable; ranges: 8000-8010:80-90)", collect)
+    .option('-P, --publish-all', 'Publish all exposed ports to random host ports')
+    .option('--expose <port[-end][/proto]>', 'Expose a port or a range of ports (repeatable)', collect)
+    .option('--entrypoint <command>', 'Overwrite the default ENTRYPOINT of the image ("" clears it)')
+    .option('--privileged', 'Give extended privileges to this container')
+    .option('--cap-add <capability>', 'Add a Linux capability (repeatable)', collect)
+    .option('--cap-drop <capability>', 'Drop a Linux capability (repeatable)', collect)
+    .option('--read-only', "Mount the container's root filesystem as read only")
+    .option('-l, --label <key[=value]>', 'Set metadata on the container (repeatable)', collect)
+    .option('--mac-address <mac>', 'Container MAC address (e.g. 92:d0:c6:0a:29:33)')
+    .argument('<image>', 'image to create the container from')
+    .argument('[command...]', 'command and arguments (default: the image\'s)')
+    .passThroughOptions();
+  return cmd;
+}
+
+export function defineContainerCommands(program: Command): void {
+  const run = program
+    .command('run')
+    .summary('Create and run a new container from an image')
+    .description('Create and run a new container from an image')
+    .usage('[options] IMAGE [COMMAND] [ARG...]')
+    .option('-d, --detach', 'Run the container in the background and print its ID');
+  containerFlags(run);
+  defaultTrueFlag(run, '--sig-proxy', 'sigProxy', 'Proxy received signals to the process (without -t)');
+  run.action(lazy('run'));
+
+  containerFlags(
+    program
+      .command('create')
+      .summary('Create a new container')
+      .description('Create a new container (without starting it) and print its ID')
+      .usage('[options] IMAGE [COMMAND] [ARG...]'),
+  ).action(lazy('create'));
+
+  program
+    .command('start')
+    .description('Start one or more stopped containers')
+    .usage('[options] CONTAINER [CONTAINER...]')
+    .option('-a, --attach', "Attach STDOUT/STDERR and forward signals; exit with the container's status")
+    .option('-i, --interactive', "Attach the container's STDIN")
+    .argument('<containers...>', 'containers to start')
+    .action(lazy('start'));
+
+  program
+    .command('ps')
+    .description('List containers')
+    .option('-a, --all', 'Show all containers (default shows just running)')
+    .option('-q, --quiet', 'Only display container IDs')
+    .option('--no-trunc', "Don't truncate output")
+    .option('-f, --filter <key=value>', 'Filter output (e.g. name=web, status=exited, label=k=v, network=n) (repeatable)', collect)
+    .option('--format <format>', "Output format: table, json, or a Go template such as '{{.Names}}'")
+    .action(lazy('ps'));
+
+  program
+    .command('stop')
+    .description('Stop one or more running containers')
+    .usage('[options] CONTAINER [CONTAINER...]')
+    .option('-t, --time <seconds>', 'Seconds to wait before killing the container', intArg('-t, --time', -1))
+    .argument('<containers...>', 'containers to stop')
+    .action(lazy('stop'));
+
+  program
+    .command('restart')
+    .description('Restart one or more containers')
+    .usage('[options] CONTAINER [CONTAINER...]')
+    .option('-t, --time <seconds>', 'Seconds to wait before killing the container', intArg('-t, --time', -1))
+    .argument('<containers...>', 'containers to restart')
+    .action(lazy('restart'));
+
+  program
+    .command('kill')
+    .description('Kill one or more running containers')
+    .usage('[options] CONTAINER [CONTAINER...]')
+    .option('-s, --signal <signal>', 'Signal to send (name or number; default SIGKILL)')
+    .argument('<containers...>', 'containers to kill')
+    .action(lazy('kill'));
+
+  program
+    .command('rm')
+    .description('Remove one or more containers')
+    .usage('[options] CONTAINER [CONTAINER...]')
+    .option('-f, --force', 'Force the removal of a running container (kills it first)')
+    .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
+    .argument('<containers...>', 'containers to remove')
+    .action(lazy('rm'));
+
+  program
+    .command('logs')
+    .description('Fetch the logs of a container')
+    .usage('[options] CONTAINER')
+    .option('-f, --follow', 'Follow log output')
+    .option('-n, --tail <lines>', 'Number of lines to show from the end of the logs (or "all")')
+    .option('-t, --timestamps', 'Show timestamps')
+    .option('--since <time>', 'Show logs since a time (e.g. 2024-01-02T13:23:37Z) or for a duration (e.g. 42m)')
+    .option('--until <time>', 'Show logs before a time (e.g. 2024-01-02T13:23:37Z) or a duration ago (e.g. 42m)')
+    .argument('<container>', 'container whose logs to show')
+    .action(lazy('logs'));
+
+  program
+    .command('exec')
+    .description('Run a command in a running container')
+    .usage('[options] CONTAINER COMMAND [ARG...]')
+    .option('-d, --detach', 'Detached mode: run the command in the background')
+    .option('-i, --interactive', 'Keep STDIN open even if not attached')
+    .option('-t, --tty', 'Allocate a pseudo-TTY')
+    .option('-e, --env <KEY[=VALUE]>', 'Set an environment variable (repeatable)', collect)
+    .option('--env-file <file>', 'Read environment variables from a file (repeatable)', collect)
+    .option('-u, --user <user>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+    .option('-w, --workdir <dir>', 'Working directory inside the container')
+    .option('--privileged', 'Give extended privileges to the command')
+    .argument('<container>', 'container to run the command in')
+    .argument('<command...>', 'command and arguments')
+    .passThroughOptions()
+    .action(lazy('exec'));
+
+  program
+    .command('wait')
+    .description('Block until one or more containers stop, then print their exit codes')
+    .usage('CONTAINER [CONTAINER...]')
+    .argument('<containers...>', 'containers to wait for')
+    .action(lazy('wait'));
+
+  program
+    .command('inspect')
+    .description('Return low-level information on containers, images or networks (JSON)')
+    .usage('[options] NAME|ID [NAME|ID...]')
+    .option('-f, --format <format>', "Format the output with a Go template (e.g. '{{.State.Status}}'); default: JSON array")
+    .option('--type <type>', 'Only look for this type of object: container, image or network')
+    .argument('<names...>', 'objects to inspect')
+    .action(lazy('inspect'));
+
+  program
+    .command('port')
+    .description('List port mappings or a specific mapping for the container')
+    .usage('CONTAINER [PRIVATE_PORT[/PROTO]]')
+    .argument('<container>', 'container')
+    .argument('[port]', 'private port (and protocol) to show')
+    .action(lazy('port'));
+}

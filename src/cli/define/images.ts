@@ -1,0 +1,49 @@
+/** Image commands: image import|ls|rm|inspect, and the shortcuts images, rmi, import. */
+import type { Command } from 'commander';
+import { lazy } from './shared.js';
+
+function importFlags(cmd: Command): Command {
+  return cmd
+    .description('Import a root filesystem, docker-save or OCI-layout tarball as an image')
+    .usage('[options] FILE|- [REPOSITORY[:TAG]]')
+    .option('-t, --tag <name[:tag]>', 'Name (and tag) for the image')
+    .argument('<file>', 'tarball to import, or - to read it from stdin')
+    .argument('[reference]', 'name (and tag) for the image, like --tag')
+    .action(lazy('image-import'));
+}
+
+function lsFlags(cmd: Command): Command {
+  return cmd
+    .description('List images')
+    .option('-q, --quiet', 'Only show image IDs')
+    .option('--no-trunc', "Don't truncate output")
+    .option('--format <format>', "Output format: table, json, or a Go template such as '{{.Repository}}'")
+    .action(lazy('image-ls'));
+}
+
+function rmFlags(cmd: Command): Command {
+  return cmd
+    .description('Remove one or more images')
+    .usage('[options] IMAGE [IMAGE...]')
+    .option('-f, --force', 'Force removal of the image')
+    .argument('<images...>', 'images to remove')
+    .action(lazy('image-rm'));
+}
+
+export function defineImageCommands(program: Command): void {
+  const image = program.command('image').description('Manage images');
+  importFlags(image.command('import'));
+  lsFlags(image.command('ls').alias('list'));
+  rmFlags(image.command('rm').alias('remove'));
+  image
+    .command('inspect')
+    .description('Display detailed information on one or more images (JSON)')
+    .usage('[options] IMAGE [IMAGE...]')
+    .option('-f, --format <format>', 'Format the output with a Go template; default: JSON array')
+    .argument('<images...>', 'images to inspect')
+    .action(lazy('image-inspect'));
+
+  lsFlags(program.command('images')).description('List images (same as: image ls)');
+  rmFlags(program.command('rmi')).description('Remove one or more images (same as: image rm)');
+  importFlags(program.command('import')).description('Import a tarball as an image (same as: image import)');
+}

@@ -1,0 +1,12 @@
+/** `NAME[:TAG]` → repo and tag. A colon before the last `/` belongs to a registry host:port. */
+export function splitRepoTag(ref: string): { repo: string; tag: string | undefined } {
+  const colon = ref.lastIndexOf(':');
+  if (colon > ref.lastIndexOf('/')) {
+    const tag = ref.slice(colon + 1);
+    const repo = ref.slice(0, colon);
+    if (repo === '' || tag === '') throw new Error(`invalid reference format: ${JSON.stringify(ref)}`);
+    return { repo, tag };
+  }
+  if (ref === '') throw new Error('invalid reference format: empty name');
+  return { repo: ref, tag: undefined };
+}

@@ -1,0 +1,141 @@
+/**
+ * Build the daemon's components once and wire them together (DESIGN rule 6: no global state).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { TsnetError } from '../errors/index.js';
+import { DefaultIpam, FileStore, hostAvoidList, resolveDefaultPools } from '../ipam/index.js';
+import type { IpamDriver } from '../ipam/ipam-api.js';
+import { flushConntrackPorts } from '../kernel/conntrack.js';
+import { createIptablesFirewall, type FirewallBackend } from '../kernel/firewall/index.js';
+import { loadLibc } from '../kernel/libc.js';
+import { Netlink } from '../kernel/netlink/index.js';
+import { createNetnsOps } from '../kernel/netns.js';
+import { readSysctl, writeSysctl } from '../kernel/sysctl.js';
+import { Attachments } from '../network/attachments.js';
+import { ContainerNetwork } from '../network/container-network.js';
+import { NetworkController, type DriverSource } from '../network/controller.js';
+import type { NetworkDriver } from '../network/driver-api.js';
+import { createBridgeDriver } from '../network/drivers/bridge/index.js';
+import type { NetworkRecord } from '../network/network-record.js';
+import { PortReservations } from '../network/ports.js';
+import { Sandboxes } from '../network/sandbox.js';
+import { createCgroups, type Cgroups } from '../runtime/cgroups.js';
+import { ContainerManager } from '../runtime/container/container-manager.js';
+import { ExecManager } from '../runtime/container/exec-manager.js';
+import type { ContainerRecord } from '../runtime/container/types.js';
+import { ImageStore } from '../runtime/image/image-store.js';
+import { RecordStore } from '../store/record-store.js';
+import type { Logger } from './logger.js';
+
+export interface DaemonOptions {
+  root: string;
+  execRoot: string;
+  initPath: string;
+  cgroupParent: string;
+  defaultAddressPools: string[];
+  defaultBridge: string;
+  logger: Logger;
+}
+
+export interface Components {
+  opts: DaemonOptions;
+  images: ImageStore;
+  containers: ContainerManager;
+  execs: ExecManager;
+  cgroups: Cgroups;
+  sandboxes: Sandboxes;
+  controller: NetworkController;
+  attachments: Attachments;
+  firewall: FirewallBackend;
+  hostNetlink: Netlink;
+  ipam: DefaultIpam;
+}
+
+export async function buildComponents(opts: DaemonOptions): Promise<Components> {
+  for (const d of [opts.root, opts.execRoot]) fs.mkdirSync(d, { recursive: true, mode: 0o711 });
+  const { logger } = opts;
+  const libc = loadLibc();
+  const netns = createNetnsOps(libc);
+  const sandboxes = new Sandboxes(netns, path.join(opts.execRoot, 'netns'));
+  const images = new ImageStore({ root: path.join(opts.root, 'image') });
+  const cgroups = createCgroups({ parent: opts.cgroupParent });
+  const hostNetlink = Netlink.open();
+  const firewall = createIptablesFirewall({});
+  await firewall.init();
+  const ipam = await DefaultIpam.load(new FileStore(path.join(opts.root, 'ipam')), { defaultPools: resolveDefaultPools(opts.defaultAddressPools) });
+  for (const w of ipam.loadWarnings) logger.warn(`ipam: ${w}`);
+  const ports = new PortReservations();
+
+  const bridge = createBridgeDriver({
+    host: hostNetlink,
+    inNetns: (file, fn) => netns.run(file, fn),
+    firewall,
+    sysctl: { read: readSysctl, write: (k, v) => writeSysctl(k, v) },
+    flushConntrack: (proto, p) => flushConntrackPorts(proto, p),
+    logger,
+  });
+  const builtins = new Map<string, NetworkDriver>([['bridge', bridge]]);
+  const drivers: DriverSource = {
+    async network(name) {
+      const d = builtins.get(name);
+      if (d) return d;
+      throw new TsnetError('TSNET_DRIVER_NOT_FOUND', `network driver "${name}" not found: use bridge, or install a plugin named ${name}`);
+    },
+    async ipam(name): Promise<IpamDriver> {
+      if (name === 'default') return ipam;
+      throw new TsnetError('TSNET_DRIVER_NOT_FOUND', `IPAM driver "${name}" not found: use default, or install an IPAM plugin named ${name}`);
+    },
+    builtinNames: () => [...builtins.keys(), 'host', 'null'],
+  };
+
+  let containers: ContainerManager | undefined;
+  const lookup = (ref: string) => containers?.find(ref);
+  const controller = new NetworkController({
+    store: new RecordStore<NetworkRecord>(path.join(opts.root, 'state', 'networks')),
+    drivers,
+    containers: () => containers?.list() ?? [],
+    avoid: async () => {
+      const routes = (await hostNetlink.listRoutes({ family: 4 })).filter((r) => r.dst !== 'default' && r.scope === 'link').map((r) => r.dst);
+      return hostAvoidList(routes, nameservers());
+    },
+    defaultBridgeName: opts.defaultBridge,
+    logger,
+  });
+  const attachments = new Attachments({
+    controller,
+    sandboxes,
+    ports,
+    containers: {
+      save: (rec) => containers!.save(rec),
+      refreshHosts: (rec, entries) => containers!.refreshHosts(rec, entries),
+      isRunning: (rec) => rec.state.Status === 'running',
+    },
+    logger,
+  });
+  const networking = new ContainerNetwork({ sandboxes, lookup, attachments });
+  containers = new ContainerManager({
+    root: opts.root,
+    execRoot: opts.execRoot,
+    initPath: opts.initPath,
+    store: new RecordStore<ContainerRecord>(path.join(opts.root, 'state', 'containers')),
+    images: { resolve: (ref) => images.resolve(ref), layerDirs: (img) => images.layerDirs(img as Parameters<ImageStore['layerDirs']>[0]) },
+    cgroups,
+    networking,
+    logger,
+  });
+  const execs = new ExecManager({ containers, execRoot: opts.execRoot, initPath: opts.initPath, cgroupDirs: (id) => cgroups.dirs(id) });
+  return { opts, images, containers, execs, cgroups, sandboxes, controller, attachments, firewall, hostNetlink, ipam };
+}
+
+function nameservers(): string[] {
+  try {
+    return fs
+      .readFileSync('/etc/resolv.conf', 'utf8')
+      .split('\n')
+      .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
+      .filter((x): x is string => Boolean(x));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * tsnetd: the daemon. Builds its components, restores containers that are still running,
+ * sweeps leftovers, and serves the Docker-compatible API on a unix socket.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+import { buildComponents } from './components.js';
+import { Router } from './http/router.js';
+import { startServer } from './http/server.js';
+import { createLogger, type LogLevel } from './logger.js';
+import { containerRoutes } from './routes/containers.js';
+import { imageRoutes } from './routes/images.js';
+import { networkRoutes } from './routes/networks.js';
+import { systemRoutes, TSNET_VERSION } from './routes/system.js';
+import { sweep } from './sweep.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export interface DaemonFlags {
+  root: string;
+  execRoot: string;
+  host?: string;
+  logLevel: LogLevel;
+  cgroupParent: string;
+  initPath: string;
+  defaultAddressPool: string[];
+  bridgeName: string;
+}
+
+export async function runDaemon(flags: DaemonFlags): Promise<void> {
+  const logger = createLogger(flags.logLevel);
+  const socketPath = (flags.host ?? `unix://${path.join(flags.execRoot, 'tsnet.sock')}`).replace(/^unix:\/\//, '');
+  if (!fs.existsSync(flags.initPath)) {
+    throw new Error(`tsnet-init not found at ${flags.initPath}: run npm run build (or pass --init-path)`);
+  }
+  const c = await buildComponents({
+    root: flags.root,
+    execRoot: flags.execRoot,
+    initPath: flags.initPath,
+    cgroupParent: flags.cgroupParent,
+    defaultAddressPools: flags.defaultAddressPool,
+    defaultBridge: flags.bridgeName,
+    logger,
+  });
+  // Order matters: network records, then containers (adopt or record exits), then the drivers
+  // rebuild kernel state from both, then running containers get their ports and DNS back.
+  await c.controller.load();
+  await c.containers.restore();
+  await c.controller.restoreDrivers();
+  for (const rec of c.containers.list()) if (rec.state.Status === 'running') await c.attachments.adoptRunning(rec);
+  const swept = await sweep(c);
+  if (swept.length) logger.info(`swept ${swept.length} leftovers: ${swept.join(', ')}`);
+
+  const router = new Router();
+  const images = c.images;
+  router.add(
+    ...systemRoutes({
+      root: flags.root,
+      execRoot: flags.execRoot,
+      cgroupVersion: c.cgroups.version,
+      startedAt: new Date(),
+      networkDrivers: () => ['bridge', 'host', 'null'],
+      counts: () => {
+        const all = c.containers.list();
+        const running = all.filter((r) => r.state.Status === 'running').length;
+        return { containers: all.length, running, stopped: all.length - running, images: async () => (await images.list()).length };
+      },
+    }),
+    ...containerRoutes({
+      containers: c.containers,
+      execs: c.execs,
+      imageName: (id, requested) => requested || id,
+      lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
+    }),
+    ...networkRoutes({ controller: c.controller, attachments: c.attachments, containers: c.containers, plugins: async () => [] }),
+    ...imageRoutes({
+      images,
+      inUse: (id) => c.containers.list().some((r) => r.imageId === id),
+      layerDirs: (img) => images.layerDirs(img),
+    }),
+  );
+  const server = await startServer({ socketPath, router, logger });
+  logger.info(`tsnetd ${TSNET_VERSION} listening on unix://${socketPath} (root ${flags.root}, exec-root ${flags.execRoot})`);
+
+  const shutdown = (sig: string) => {
+    logger.info(`${sig}: shutting down; containers keep running (live restore)`);
+    server.close();
+    fs.rmSync(socketPath, { force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function main(): void {
+  const program = new Command('tsnetd')
+    .description('tsnet daemon: containers and networks, served over a Docker-compatible API on a unix socket')
+    .version(TSNET_VERSION)
+    .option('--root <dir>', 'persistent state (images, containers, networks)', '/var/lib/tsnet')
+    .option('--exec-root <dir>', 'runtime state (sockets, netns files, supervisor bundles)', '/run/tsnet')
+    .option('-H, --host <unix://path>', 'API socket (default: unix://<exec-root>/tsnet.sock)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .option('--cgroup-parent <name>', 'parent cgroup of all containers', 'tsnet')
+    .option('--default-address-pool <base=CIDR,size=N>', 'default pool for network subnets (repeatable; replaces the built-in pools)', collect, [])
+    .option('--bridge-name <name>', 'device of the default bridge network', 'tsnet0')
+    .option('--init-path <file>', 'the tsnet-init binary', path.resolve(here, '../../src/runtime/native/tsnet-init'))
+    .action(async (o: DaemonFlags) => {
+      if (process.getuid?.() !== 0) {
+        process.stderr.write('tsnetd: must run as root (it creates namespaces, mounts and cgroups)\n');
+        process.exit(1);
+      }
+      try {
+        await runDaemon({ ...o, root: path.resolve(o.root), execRoot: path.resolve(o.execRoot) });
+      } catch (err) {
+        process.stderr.write(`tsnetd: ${(err as Error).message}\n`);
+        process.exit(1);
+      }
+    });
+  program.parseAsync(process.argv).catch((err: Error) => {
+    process.stderr.write(`tsnetd: ${err.message}\n`);
+    process.exit(1);
+  });
+}
+
+main();

@@ -1,0 +1,243 @@
+/** /containers/… routes (Docker Engine API shapes). */
+import { TsnetError } from '../../errors/index.js';
+import type { ContainerManager } from '../../runtime/container/container-manager.js';
+import type { CreateBody } from '../../runtime/container/create-request.js';
+import { containerInspect, containerSummary, statusText } from '../../runtime/container/docker-json.js';
+import type { ExecManager, ExecConfig } from '../../runtime/container/exec-manager.js';
+import { frame, streamLogs } from '../../runtime/container/logs.js';
+import type { Route } from '../http/router.js';
+import { bool, filters, int, object } from './params.js';
+
+export interface ContainerRouteDeps {
+  containers: ContainerManager;
+  execs: ExecManager;
+  imageName: (imageId: string, requested: string) => string;
+  lowerDirs: (imageId: string) => Promise<string[]>;
+}
+
+export function containerRoutes(d: ContainerRouteDeps): Route[] {
+  const { containers } = d;
+  return [
+    {
+      method: 'GET',
+      pattern: '/containers/json',
+      handler: async ({ query }) => {
+        const all = bool(query, 'all');
+        const f = filters(query);
+        let list = containers.list().filter((r) => all || r.state.Status === 'running');
+        if (f.name) list = list.filter((r) => f.name!.some((n) => r.name.includes(n.replace(/^\//, ''))));
+        if (f.id) list = list.filter((r) => f.id!.some((i) => r.id.startsWith(i)));
+        if (f.status) list = list.filter((r) => f.status!.includes(r.state.Status));
+        if (f.label) list = list.filter((r) => f.label!.every((l) => labelMatch(r.config.Labels, l)));
+        if (f.network) list = list.filter((r) => Object.values(r.network.endpoints).some((e) => f.network!.some((n) => n === e.networkName || e.networkId.startsWith(n))));
+        const limit = int(query, 'limit');
+        if (limit && limit > 0) list = list.slice(0, limit);
+        return { status: 200, json: list.map((r) => containerSummary(r, d.imageName(r.imageId, r.config.Image))) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/containers/create',
+      handler: async ({ query, body }) => {
+        const rec = await containers.create(object<CreateBody>(body, 'container create'), query.get('name') ?? undefined);
+        return { status: 201, json: { Id: rec.id, Warnings: [] } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/containers/{id}/json',
+      handler: async ({ params }) => {
+        const rec = containers.get(params.id!);
+        return {
+          status: 200,
+          json: containerInspect(rec, containers.paths(rec), d.execs.idsOf(rec.id), await d.lowerDirs(rec.imageId).catch(() => [])),
+        };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/containers/{id}/start',
+      handler: async ({ params }) => ({ status: (await containers.start(params.id!)) ? 204 : 304 }),
+    },
+    {
+      method: 'POST',
+      pattern: '/containers/{id}/stop',
+      handler: async ({ params, query }) => ({ status: (await containers.stop(params.id!, int(query, 't'))) ? 204 : 304 }),
+    },
+    {
+      method: 'POST',
+      pattern: '/containers/{id}/restart',
+      handler: async ({ params, query }) => {
+        await containers.restart(params.id!, int(query, 't'));
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/containers/{id}/kill',
+      handler: async ({ params, query }) => {
+        await containers.kill(params.id!, query.get('signal') ?? undefined);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: '/containers/{id}',
+      handler: async ({ params, query }) => {
+        const rec = containers.get(params.id!);
+        await containers.remove(rec.id, { force: bool(query, 'force') });
+        d.execs.forgetContainer(rec.id);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/containers/{id}/wait',
+      handler: async ({ params, query, res, req }) => {
+        const cond = (query.get('condition') ?? 'not-running') as 'not-running' | 'next-exit' | 'removed';
+        if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid wait condition: ${cond}`);
+        const waiting = containers.wait(params.id!, cond);
+        // Send the headers now, like Docker, so clients know the wait is registered.
+        res?.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': '1.41' });
+        res?.flushHeaders();
+        req.socket.setTimeout(0);
+        const result = await waiting;
+        res?.end(JSON.stringify(result) + '\n');
+        return { handled: true };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/containers/{id}/attach',
+      handler: async ({ params, query, hijack }) => {
+        const rec = containers.get(params.id!);
+        if (!hijack) throw new TsnetError('TSNET_INTERNAL', 'attach needs a hijackable connection');
+        const conn = await hijack();
+        const logs = bool(query, 'logs');
+        if (logs) {
+          await streamLogs(containers.paths(rec).log, conn, { stdout: bool(query, 'stdout'), stderr: bool(query, 'stderr'), follow: false, timestamps: false, tty: rec.config.Tty, isRunning: () => false });
+        }
+        if (!bool(query, 'stream', true)) {
+          conn.end();
+          return { handled: true };
+        }
+        await containers.attach(rec.id, conn, { stdin: bool(query, 'stdin'), stdout: bool(query, 'stdout'), stderr: bool(query, 'stderr') });
+        return { handled: true };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/containers/{id}/resize',
+      handler: async ({ params, query }) => {
+        await containers.resize(params.id!, int(query, 'h') ?? 0, int(query, 'w') ?? 0);
+        return { status: 200 };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/containers/{id}/logs',
+      handler: async ({ params, query, res }) => {
+        const rec = containers.get(params.id!);
+        const stdout = bool(query, 'stdout');
+        const stderr = bool(query, 'stderr');
+        if (!stdout && !stderr) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'you must choose at least one stream (stdout or stderr)');
+        const tailRaw = query.get('tail');
+        const tail = tailRaw === null || tailRaw === 'all' || tailRaw === '' ? undefined : Number(tailRaw);
+        if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid tail value: ${tailRaw}`);
+        const since = query.get('since');
+        res!.writeHead(200, { 'Content-Type': rec.config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream', 'Api-Version': '1.41' });
+        res!.flushHeaders();
+        await streamLogs(containers.paths(rec).log, res!, {
+          stdout,
+          stderr,
+          follow: bool(query, 'follow'),
+          ...(tail !== undefined ? { tail } : {}),
+          ...(since ? { since: Number(since) } : {}),
+          timestamps: bool(query, 'timestamps'),
+          tty: rec.config.Tty,
+          isRunning: () => containers.find(rec.id)?.state.Status === 'running',
+        });
+        res!.end();
+        return { handled: true };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/containers/{id}/top',
+      handler: async ({ params }) => {
+        const rec = containers.get(params.id!);
+        if (rec.state.Status !== 'running') throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running`);
+        return { status: 200, json: { Titles: ['PID', 'STATUS'], Processes: [[String(rec.state.Pid), statusText(rec)]] } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/containers/{id}/exec',
+      handler: async ({ params, body }) => {
+        const inst = d.execs.create(params.id!, object<ExecConfig>(body, 'exec create'));
+        return { status: 201, json: { Id: inst.id } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/exec/{id}/start',
+      handler: async ({ params, body, hijack }) => {
+        const opts = object<{ Detach?: boolean; Tty?: boolean }>(body, 'exec start');
+        const inst = d.execs.get(params.id!);
+        if (opts.Tty !== undefined) inst.config.Tty = opts.Tty;
+        if (opts.Detach) {
+          await d.execs.start(inst.id);
+          return { status: 200 };
+        }
+        if (!hijack) throw new TsnetError('TSNET_INTERNAL', 'exec start needs a hijackable connection');
+        // Validate before hijacking, so errors still come back as HTTP errors.
+        d.containers.get(inst.containerId);
+        const conn = await hijack();
+        try {
+          await d.execs.start(inst.id, conn);
+        } catch (err) {
+          const msg = `${(err as Error).message}\n`;
+          conn.end(inst.config.Tty ? msg : frame('stderr', Buffer.from(msg)));
+        }
+        return { handled: true };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/exec/{id}/resize',
+      handler: async ({ params, query }) => {
+        await d.execs.resize(params.id!, int(query, 'h') ?? 0, int(query, 'w') ?? 0);
+        return { status: 200 };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/exec/{id}/json',
+      handler: async ({ params }) => {
+        const e = d.execs.get(params.id!);
+        return {
+          status: 200,
+          json: {
+            ID: e.id,
+            ContainerID: e.containerId,
+            Running: e.running,
+            ExitCode: e.exitCode,
+            Pid: e.pid,
+            OpenStdin: e.config.AttachStdin ?? false,
+            OpenStdout: e.config.AttachStdout ?? true,
+            OpenStderr: e.config.AttachStderr ?? true,
+            ProcessConfig: { tty: e.config.Tty ?? false, entrypoint: e.config.Cmd?.[0] ?? '', arguments: e.config.Cmd?.slice(1) ?? [], privileged: e.config.Privileged ?? false, user: e.config.User ?? '' },
+            CanRemove: false,
+            DetachKeys: '',
+          },
+        };
+      },
+    },
+  ];
+}
+
+function labelMatch(labels: Record<string, string>, filter: string): boolean {
+  const i = filter.indexOf('=');
+  if (i < 0) return filter in labels;
+  return labels[filter.slice(0, i)] === filter.slice(i + 1);
+}

@@ -1,0 +1,117 @@
+/** /images/… routes: list, inspect, import (rootfs, docker save, OCI layout), load, remove. */
+import { TsnetError } from '../../errors/index.js';
+import type { ImageStore } from '../../runtime/image/image-store.js';
+import type { ImageRecord } from '../../runtime/image/types.js';
+import type { Route } from '../http/router.js';
+import { bool } from './params.js';
+
+export interface ImageRouteDeps {
+  images: ImageStore;
+  inUse: (imageId: string) => boolean;
+  layerDirs: (image: ImageRecord) => string[];
+}
+
+const unix = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+export function imageSummary(img: ImageRecord) {
+  return {
+    Id: img.id,
+    ParentId: '',
+    RepoTags: img.repoTags,
+    RepoDigests: [],
+    Created: unix(img.created),
+    Size: img.size,
+    VirtualSize: img.size,
+    SharedSize: -1,
+    Labels: img.config.Labels ?? {},
+    Containers: -1,
+  };
+}
+
+export function imageInspect(img: ImageRecord, layerDirs: string[]) {
+  return {
+    Id: img.id,
+    RepoTags: img.repoTags,
+    RepoDigests: [],
+    Parent: '',
+    Comment: '',
+    Created: img.created,
+    DockerVersion: '',
+    Author: '',
+    Config: { Env: [], Cmd: null, Entrypoint: null, WorkingDir: '', User: '', Labels: null, ...img.config },
+    Architecture: img.architecture,
+    Os: img.os,
+    Size: img.size,
+    VirtualSize: img.size,
+    GraphDriver: { Name: 'overlay', Data: { LowerDir: layerDirs.join(':') } },
+    RootFS: { Type: 'layers', Layers: img.layers },
+    Metadata: { LastTagTime: '0001-01-01T00:00:00Z' },
+  };
+}
+
+export function imageRoutes(d: ImageRouteDeps): Route[] {
+  return [
+    {
+      method: 'GET',
+      pattern: '/images/json',
+      handler: async () => ({ status: 200, json: (await d.images.list()).map(imageSummary) }),
+    },
+    {
+      method: 'GET',
+      pattern: '/images/{name*}/json',
+      handler: async ({ params }) => {
+        const img = await d.images.resolve(params.name!);
+        return { status: 200, json: imageInspect(img, d.layerDirs(img)) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/images/create',
+      rawBody: true,
+      handler: async ({ req, query }) => {
+        if (query.get('fromSrc') !== '-') {
+          throw new TsnetError(
+            'TSNET_NOT_IMPLEMENTED',
+            'tsnet does not pull from registries: import an image with tsnet image import FILE (docker save, OCI layout or rootfs tarball)',
+          );
+        }
+        const repo = query.get('repo') ?? '';
+        const tag = query.get('tag') ?? '';
+        const repoTag = repo ? (tag ? `${repo}:${tag}` : repo) : undefined;
+        const imported = await d.images.importTar(req, repoTag ? { repoTag } : {});
+        const lines = imported.map((i) => JSON.stringify({ status: i.id, id: i.id, tags: i.repoTags })).join('\n');
+        return { status: 200, text: lines + '\n', headers: { 'Content-Type': 'application/json' } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/images/load',
+      rawBody: true,
+      handler: async ({ req }) => {
+        const imported = await d.images.importTar(req, {});
+        const lines = imported
+          .map((i) => JSON.stringify({ stream: i.repoTags.length ? `Loaded image: ${i.repoTags.join(', ')}\n` : `Loaded image ID: ${i.id}\n` }))
+          .join('\n');
+        return { status: 200, text: lines + '\n', headers: { 'Content-Type': 'application/json' } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/images/{name*}/tag',
+      handler: async ({ params, query }) => {
+        const repo = query.get('repo');
+        if (!repo) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'tag needs a repo');
+        await d.images.tag(params.name!, query.get('tag') ? `${repo}:${query.get('tag')}` : repo);
+        return { status: 201 };
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: '/images/{name*}',
+      handler: async ({ params, query }) => {
+        const r = await d.images.remove(params.name!, { force: bool(query, 'force'), inUse: d.inUse });
+        return { status: 200, json: [...r.untagged.map((u) => ({ Untagged: u })), ...r.deleted.map((x) => ({ Deleted: x }))] };
+      },
+    },
+  ];
+}

@@ -1,0 +1,96 @@
+/** /networks/… routes (Docker Engine API shapes) and /plugins. */
+import { TsnetError } from '../../errors/index.js';
+import type { Attachments } from '../../network/attachments.js';
+import type { NetworkController, NetworkCreateBody } from '../../network/controller.js';
+import type { ContainerManager } from '../../runtime/container/container-manager.js';
+import type { EndpointSettingsRequest } from '../../runtime/container/types.js';
+import type { Route } from '../http/router.js';
+import { filters, object } from './params.js';
+
+export interface NetworkRouteDeps {
+  controller: NetworkController;
+  attachments: Attachments;
+  containers: ContainerManager;
+  plugins: () => Promise<unknown[]>;
+}
+
+export function networkRoutes(d: NetworkRouteDeps): Route[] {
+  const { controller } = d;
+  return [
+    {
+      method: 'GET',
+      pattern: '/networks',
+      handler: async ({ query }) => {
+        const f = filters(query);
+        let list = controller.list();
+        if (f.name) list = list.filter((n) => f.name!.some((x) => n.name.includes(x)));
+        if (f.id) list = list.filter((n) => f.id!.some((x) => n.id.startsWith(x)));
+        if (f.driver) list = list.filter((n) => f.driver!.includes(n.driver));
+        if (f.scope) list = list.filter((n) => f.scope!.includes(n.scope));
+        if (f.type) list = list.filter((n) => f.type!.some((t) => (t === 'builtin') === Boolean(n.predefined)));
+        if (f.label) {
+          list = list.filter((n) =>
+            f.label!.every((l) => {
+              const i = l.indexOf('=');
+              return i < 0 ? l in n.labels : n.labels[l.slice(0, i)] === l.slice(i + 1);
+            }),
+          );
+        }
+        return { status: 200, json: list.map((n) => controller.json(n)) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/networks/create',
+      handler: async ({ body }) => {
+        const n = await controller.create(object<NetworkCreateBody>(body, 'network create'));
+        return { status: 201, json: { Id: n.id, Warning: '' } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/networks/prune',
+      handler: async () => ({ status: 200, json: { NetworksDeleted: await controller.prune() } }),
+    },
+    {
+      method: 'GET',
+      pattern: '/networks/{id}',
+      handler: async ({ params }) => ({ status: 200, json: controller.json(controller.get(params.id!)) }),
+    },
+    {
+      method: 'DELETE',
+      pattern: '/networks/{id}',
+      handler: async ({ params }) => {
+        await controller.remove(params.id!);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/networks/{id}/connect',
+      handler: async ({ params, body }) => {
+        const b = object<{ Container?: string; EndpointConfig?: EndpointSettingsRequest | null }>(body, 'network connect');
+        if (!b.Container) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'network connect needs a container');
+        const rec = d.containers.get(b.Container);
+        await d.containers.withLock(rec.id, () => d.attachments.connect(rec, params.id!, b.EndpointConfig ?? null));
+        return { status: 200 };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/networks/{id}/disconnect',
+      handler: async ({ params, body }) => {
+        const b = object<{ Container?: string; Force?: boolean }>(body, 'network disconnect');
+        if (!b.Container) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'network disconnect needs a container');
+        const rec = d.containers.get(b.Container);
+        await d.containers.withLock(rec.id, () => d.attachments.disconnect(rec, params.id!, b.Force ?? false));
+        return { status: 200 };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/plugins',
+      handler: async () => ({ status: 200, json: await d.plugins() }),
+    },
+  ];
+}

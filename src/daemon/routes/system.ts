@@ -1,0 +1,102 @@
+/** /_ping, /version, /info, /events (a minimal stream), /plugins placeholder list. */
+import os from 'node:os';
+import type { Route } from '../http/router.js';
+import { API_VERSION } from '../http/server.js';
+
+export const TSNET_VERSION = '0.1.0';
+
+export interface SystemDeps {
+  root: string;
+  execRoot: string;
+  cgroupVersion: 1 | 2;
+  counts: () => { containers: number; running: number; stopped: number; images: () => Promise<number> };
+  startedAt: Date;
+  networkDrivers: () => string[];
+}
+
+export function systemRoutes(d: SystemDeps): Route[] {
+  const ping = async () => ({ status: 200, text: 'OK', headers: { 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache', 'Builder-Version': '' } });
+  return [
+    { method: 'GET', pattern: '/_ping', handler: ping },
+    { method: 'HEAD', pattern: '/_ping', handler: ping },
+    {
+      method: 'GET',
+      pattern: '/version',
+      handler: async () => ({
+        status: 200,
+        json: {
+          Platform: { Name: 'tsnet' },
+          Components: [{ Name: 'Engine', Version: TSNET_VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: '1.24', Os: 'linux', Arch: 'amd64', KernelVersion: os.release() } }],
+          Version: TSNET_VERSION,
+          ApiVersion: API_VERSION,
+          MinAPIVersion: '1.24',
+          GitCommit: 'tsnet',
+          GoVersion: `node ${process.version}`,
+          Os: 'linux',
+          Arch: process.arch === 'x64' ? 'amd64' : process.arch,
+          KernelVersion: os.release(),
+          BuildTime: d.startedAt.toISOString(),
+        },
+      }),
+    },
+    {
+      method: 'GET',
+      pattern: '/info',
+      handler: async () => {
+        const c = d.counts();
+        return {
+          status: 200,
+          json: {
+            ID: 'tsnet',
+            Containers: c.containers,
+            ContainersRunning: c.running,
+            ContainersPaused: 0,
+            ContainersStopped: c.stopped,
+            Images: await c.images(),
+            Driver: 'overlay',
+            DriverStatus: [['Backing Filesystem', 'overlayfs layers']],
+            Plugins: { Volume: [], Network: d.networkDrivers(), Authorization: null, Log: ['local'] },
+            MemoryLimit: true,
+            SwapLimit: true,
+            CpuCfsPeriod: true,
+            CpuCfsQuota: true,
+            PidsLimit: true,
+            IPv4Forwarding: true,
+            Debug: false,
+            NFd: 0,
+            NGoroutines: 0,
+            SystemTime: new Date().toISOString(),
+            LoggingDriver: 'local',
+            CgroupDriver: 'cgroupfs',
+            CgroupVersion: String(d.cgroupVersion),
+            NEventsListener: 0,
+            KernelVersion: os.release(),
+            OperatingSystem: 'Linux',
+            OSType: 'linux',
+            Architecture: os.machine(),
+            NCPU: os.cpus().length,
+            MemTotal: os.totalmem(),
+            IndexServerAddress: '',
+            RegistryConfig: null,
+            DockerRootDir: d.root,
+            ExecRoot: d.execRoot,
+            HttpProxy: '',
+            HttpsProxy: '',
+            NoProxy: '',
+            Name: os.hostname(),
+            Labels: [],
+            ExperimentalBuild: false,
+            ServerVersion: TSNET_VERSION,
+            Runtimes: { 'tsnet-init': { path: 'tsnet-init' } },
+            DefaultRuntime: 'tsnet-init',
+            LiveRestoreEnabled: true,
+            Isolation: '',
+            InitBinary: '',
+            SecurityOptions: ['name=no-new-privileges'],
+            Warnings: [],
+          },
+        };
+      },
+    },
+  ];
+}

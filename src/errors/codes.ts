@@ -1,0 +1,84 @@
+/**
+ * Every error tsnet can report, registered once with a stable code and a category.
+ * The category decides the HTTP status in the API and the exit code in the CLI.
+ * Add new codes here; never reuse or rename one.
+ */
+export type ErrorCategory =
+  | 'invalid' // bad input from the user: 400
+  | 'not-found' // 404
+  | 'conflict' // name/subnet/port already taken, wrong state: 409
+  | 'unavailable' // a dependency (plugin, etcd, daemon) cannot be reached: 503
+  | 'forbidden' // operation not allowed in this state/mode: 403
+  | 'internal'; // a bug or an unexpected kernel failure: 500
+
+export const ERROR_CODES = {
+  // generic
+  TSNET_INVALID_ARGUMENT: 'invalid',
+  TSNET_INTERNAL: 'internal',
+  TSNET_NOT_IMPLEMENTED: 'invalid',
+  TSNET_DAEMON_UNREACHABLE: 'unavailable',
+  // kernel layer
+  TSNET_KERNEL: 'internal',
+  TSNET_NETLINK: 'internal',
+  TSNET_NETNS: 'internal',
+  TSNET_SYSCALL: 'internal',
+  TSNET_FIREWALL: 'internal',
+  TSNET_SYSCTL: 'internal',
+  // images
+  TSNET_IMAGE_NOT_FOUND: 'not-found',
+  TSNET_IMAGE_INVALID: 'invalid',
+  TSNET_IMAGE_IN_USE: 'conflict',
+  TSNET_IMAGE_AMBIGUOUS: 'invalid',
+  // containers
+  TSNET_CONTAINER_NOT_FOUND: 'not-found',
+  TSNET_CONTAINER_NAME_IN_USE: 'conflict',
+  TSNET_CONTAINER_RUNNING: 'conflict',
+  TSNET_CONTAINER_NOT_RUNNING: 'conflict',
+  TSNET_CONTAINER_AMBIGUOUS: 'invalid',
+  TSNET_COMMAND_NOT_FOUND: 'invalid',
+  TSNET_COMMAND_NOT_EXECUTABLE: 'invalid',
+  TSNET_START_FAILED: 'internal',
+  TSNET_BAD_MEMORY: 'invalid',
+  TSNET_BAD_CPUS: 'invalid',
+  TSNET_BAD_VOLUME: 'invalid',
+  TSNET_BAD_USER: 'invalid',
+  TSNET_EXEC_NOT_FOUND: 'not-found',
+  // networks
+  TSNET_NETWORK_NOT_FOUND: 'not-found',
+  TSNET_NETWORK_EXISTS: 'conflict',
+  TSNET_NETWORK_IN_USE: 'conflict',
+  TSNET_NETWORK_AMBIGUOUS: 'invalid',
+  TSNET_NETWORK_MODE: 'invalid',
+  TSNET_ENDPOINT_EXISTS: 'conflict',
+  TSNET_ENDPOINT_NOT_FOUND: 'not-found',
+  TSNET_DRIVER_NOT_FOUND: 'not-found',
+  TSNET_BAD_CIDR: 'invalid',
+  TSNET_BAD_GATEWAY: 'invalid',
+  TSNET_BAD_IP: 'invalid',
+  TSNET_SUBNET_OVERLAP: 'conflict',
+  TSNET_POOL_EXHAUSTED: 'unavailable',
+  TSNET_ADDRESS_IN_USE: 'conflict',
+  TSNET_BAD_PORT_SPEC: 'invalid',
+  TSNET_PORT_IN_USE: 'conflict',
+  TSNET_DNS: 'internal',
+  // plugins
+  TSNET_PLUGIN_NOT_FOUND: 'not-found',
+  TSNET_PLUGIN_UNAVAILABLE: 'unavailable',
+  TSNET_PLUGIN_TIMEOUT: 'unavailable',
+  TSNET_PLUGIN_ERROR: 'internal',
+  TSNET_PLUGIN_BAD_REPLY: 'internal',
+  // cluster
+  TSNET_CLUSTER_STORE_REQUIRED: 'invalid',
+  TSNET_CLUSTER_UNAVAILABLE: 'unavailable',
+} as const satisfies Record<string, ErrorCategory>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export const HTTP_STATUS: Record<ErrorCategory, number> = {
+  invalid: 400,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  internal: 500,
+  unavailable: 503,
+};

@@ -1,0 +1,258 @@
+/**
+ * IpamStore on disk: small JSON documents, each written atomically (temp file in the same
+ * directory, fsync, rename, fsync of the directory), so a crash leaves either the old or the
+ * new document, never a partial one. One writer (the daemon; DefaultIpam serialises calls).
+ *
+ *   <dir>/pools/<pool key>/pool.json                  the PoolRecord (+ "version": 1)
+ *   <dir>/pools/<pool key>/cursor.json                where serial allocation resumes
+ *   <dir>/pools/<pool key>/addresses/<ip>.json        one AddressRecord per allocated address
+ *
+ * One document per address keeps each request O(1) on disk (a pool-wide document would be
+ * rewritten whole on every allocation). The pool key is the pool id with "/" as "_"
+ * (LocalDefault_10.42.0.0_24). A pool is deleted by renaming its directory to
+ * ".trash-…" and then removing it; load() finishes such deletions, removes leftover temp
+ * files, and drops pool directories whose pool.json was never written.
+ */
+import { open, readdir, readFile, rename, rm, mkdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { asTsnetError } from '../../errors/index.js';
+import type { AddressRecord, CursorRecord, IpamStore, PoolRecord, StoredPool, StoredState } from '../store-api.js';
+
+export interface FileStoreOptions {
+  /** fsync files and directories (default true). Tests may turn it off for speed. */
+  fsync?: boolean;
+  /** Test hook between writing+syncing the temp file and renaming it over the target. */
+  beforeRename?: (tempPath: string, targetPath: string) => void | Promise<void>;
+}
+
+const FORMAT_VERSION = 1;
+const TEMP_MARK = '.tmp-';
+const TRASH_PREFIX = '.trash-';
+const READ_BATCH = 256;
+
+export function poolKey(poolId: string): string {
+  return poolId.replace(/[^A-Za-z0-9.:\-]/g, '_');
+}
+
+export class FileStore implements IpamStore {
+  readonly dir: string;
+  private readonly fsync: boolean;
+  private readonly beforeRename: FileStoreOptions['beforeRename'];
+  private seq = 0;
+
+  constructor(dir: string, options: FileStoreOptions = {}) {
+    this.dir = dir;
+    this.fsync = options.fsync ?? true;
+    this.beforeRename = options.beforeRename;
+  }
+
+  private get poolsDir(): string {
+    return join(this.dir, 'pools');
+  }
+
+  private poolDir(poolId: string): string {
+    return join(this.poolsDir, poolKey(poolId));
+  }
+
+  async load(): Promise<StoredState> {
+    const warnings: string[] = [];
+    const pools: StoredPool[] = [];
+    await this.io(`create ${this.poolsDir}`, () => mkdir(this.poolsDir, { recursive: true, mode: 0o700 }));
+    const entries = await this.io(`read ${this.poolsDir}`, () => readdir(this.poolsDir, { withFileTypes: true }));
+    for (const ent of entries) {
+      const path = join(this.poolsDir, ent.name);
+      if (ent.name.startsWith(TRASH_PREFIX) || ent.name.includes(TEMP_MARK)) {
+        await this.io(`remove ${path}`, () => rm(path, { recursive: true, force: true }));
+        continue;
+      }
+      if (!ent.isDirectory()) continue;
+      await this.sweepTemps(path);
+      const pool = await this.readJson(join(path, 'pool.json'), warnings);
+      if (pool === undefined) {
+        // mkdir happened, pool.json was never renamed into place: an interrupted create.
+        await this.io(`remove ${path}`, () => rm(path, { recursive: true, force: true }));
+        warnings.push(`removed incomplete pool directory ${path}`);
+        continue;
+      }
+      if (pool === null || !isPoolRecord(pool)) {
+        warnings.push(`skipped ${join(path, 'pool.json')}: not a valid pool record`);
+        continue;
+      }
+      const { version: _v, ...rest } = pool as PoolRecord & { version?: number };
+      const record: PoolRecord = { ...rest, dynamic: rest.dynamic === true };
+      const sp: StoredPool = { pool: record, addresses: await this.loadAddresses(join(path, 'addresses'), warnings) };
+      const cursor = await this.readJson(join(path, 'cursor.json'), warnings);
+      if (cursor && isCursorRecord(cursor)) sp.cursor = { last: cursor.last, serial: cursor.serial };
+      pools.push(sp);
+    }
+    pools.sort((a, b) => (a.pool.createdAt < b.pool.createdAt ? -1 : a.pool.createdAt > b.pool.createdAt ? 1 : a.pool.poolId < b.pool.poolId ? -1 : 1));
+    return { pools, warnings };
+  }
+
+  private async loadAddresses(dir: string, warnings: string[]): Promise<AddressRecord[]> {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw asTsnetError(err, 'TSNET_INTERNAL', `IPAM store: read ${dir}`);
+    }
+    const out: AddressRecord[] = [];
+    const files: string[] = [];
+    for (const n of names) {
+      if (n.includes(TEMP_MARK)) await this.io(`remove ${join(dir, n)}`, () => rm(join(dir, n), { force: true }));
+      else if (n.endsWith('.json')) files.push(n);
+    }
+    files.sort();
+    for (let i = 0; i < files.length; i += READ_BATCH) {
+      const batch = await Promise.all(files.slice(i, i + READ_BATCH).map((n) => this.readJson(join(dir, n), warnings)));
+      batch.forEach((doc, k) => {
+        if (doc && isAddressRecord(doc)) {
+          const a: AddressRecord = { ip: doc.ip, owner: doc.owner };
+          if (typeof doc.mac === 'string') a.mac = doc.mac;
+          if (Number.isInteger(doc.serial)) a.serial = doc.serial!;
+          out.push(a);
+        } else if (doc !== undefined) {
+          warnings.push(`skipped ${join(dir, files[i + k]!)}: not a valid address record`);
+        }
+      });
+    }
+    return out;
+  }
+
+  /** Remove temp files a crash left between their write and their rename. */
+  private async sweepTemps(dir: string): Promise<void> {
+    const names = await this.io(`read ${dir}`, () => readdir(dir));
+    for (const n of names) {
+      if (n.includes(TEMP_MARK)) await this.io(`remove ${join(dir, n)}`, () => rm(join(dir, n), { force: true }));
+    }
+  }
+
+  /** Parsed JSON; undefined if the file does not exist; null (with a warning) if unreadable. */
+  private async readJson(path: string, warnings: string[]): Promise<Record<string, unknown> | null | undefined> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw asTsnetError(err, 'TSNET_INTERNAL', `IPAM store: read ${path}`);
+    }
+    try {
+      const v: unknown = JSON.parse(text);
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+    } catch {
+      // fall through
+    }
+    warnings.push(`skipped ${path}: not valid JSON`);
+    return null;
+  }
+
+  async putPool(pool: PoolRecord): Promise<void> {
+    const dir = this.poolDir(pool.poolId);
+    await this.io(`create ${dir}`, () => mkdir(join(dir, 'addresses'), { recursive: true, mode: 0o700 }));
+    await this.syncDir(this.poolsDir);
+    await this.writeAtomic(join(dir, 'pool.json'), { version: FORMAT_VERSION, ...pool });
+  }
+
+  async deletePool(poolId: string): Promise<void> {
+    const dir = this.poolDir(poolId);
+    const trash = join(this.poolsDir, `${TRASH_PREFIX}${poolKey(poolId)}-${process.pid}-${++this.seq}`);
+    try {
+      await rename(dir, trash);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw asTsnetError(err, 'TSNET_INTERNAL', `IPAM store: remove ${dir}`);
+    }
+    await this.syncDir(this.poolsDir);
+    await this.io(`remove ${trash}`, () => rm(trash, { recursive: true, force: true }));
+  }
+
+  async putAddress(poolId: string, address: AddressRecord): Promise<void> {
+    await this.writeAtomic(join(this.poolDir(poolId), 'addresses', `${address.ip}.json`), address);
+  }
+
+  async deleteAddress(poolId: string, ip: string, cursor: CursorRecord | undefined): Promise<void> {
+    const dir = this.poolDir(poolId);
+    if (cursor) {
+      try {
+        await this.writeAtomic(join(dir, 'cursor.json'), cursor);
+      } catch (err) {
+        // The pool is gone: nothing to release.
+        if ((err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return;
+        throw err;
+      }
+    }
+    const path = join(dir, 'addresses', `${ip}.json`);
+    try {
+      await unlink(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw asTsnetError(err, 'TSNET_INTERNAL', `IPAM store: remove ${path}`);
+    }
+    await this.syncDir(join(dir, 'addresses'));
+  }
+
+  /** Write `value` as JSON to `target` atomically: temp file, fsync, rename, fsync dir. */
+  private async writeAtomic(target: string, value: unknown): Promise<void> {
+    const temp = `${target}${TEMP_MARK}${process.pid}-${++this.seq}`;
+    const data = `${JSON.stringify(value, null, 2)}\n`;
+    try {
+      const fh = await open(temp, 'wx', 0o600);
+      try {
+        await fh.writeFile(data, 'utf8');
+        if (this.fsync) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await this.beforeRename?.(temp, target);
+      await rename(temp, target);
+    } catch (err) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw asTsnetError(err, 'TSNET_INTERNAL', `IPAM store: write ${target}`);
+    }
+    await this.syncDir(join(target, '..'));
+  }
+
+  private async syncDir(dir: string): Promise<void> {
+    if (!this.fsync) return;
+    await this.io(`sync ${dir}`, async () => {
+      const fh = await open(dir, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    });
+  }
+
+  private async io<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw asTsnetError(err, 'TSNET_INTERNAL', `IPAM store: ${what}`);
+    }
+  }
+}
+
+function isPoolRecord(v: Record<string, unknown>): v is Record<string, unknown> & PoolRecord {
+  return (
+    typeof v.poolId === 'string' &&
+    typeof v.networkId === 'string' &&
+    typeof v.networkName === 'string' &&
+    (v.family === 4 || v.family === 6) &&
+    typeof v.subnet === 'string' &&
+    typeof v.gateway === 'string' &&
+    (v.ipRange === undefined || typeof v.ipRange === 'string') &&
+    typeof v.auxAddresses === 'object' &&
+    v.auxAddresses !== null &&
+    typeof v.createdAt === 'string'
+  );
+}
+
+function isAddressRecord(v: Record<string, unknown>): v is Record<string, unknown> & AddressRecord {
+  return typeof v.ip === 'string' && typeof v.owner === 'string';
+}
+
+function isCursorRecord(v: Record<string, unknown>): v is Record<string, unknown> & CursorRecord {
+  return typeof v.last === 'string' && typeof v.serial === 'number';
+}

@@ -1,0 +1,24 @@
+/**
+ * Firewall backends behind one interface (style.md H4). The daemon picks one at start-up and
+ * passes it down; nothing here is a module-level singleton.
+ */
+export type {
+  FirewallBackend,
+  FirewallExpected,
+  FirewallNetwork,
+  FirewallPorts,
+  PortMapping,
+  PortProto,
+  ReconcileResult,
+  RemoveAllOptions,
+} from './firewall-api.js';
+export { createIptablesFirewall, type IptablesFirewallOptions } from './iptables/iptables-firewall.js';
+export type { CommandInfo } from './iptables/restore.js';
+export { createNoneFirewall } from './none.js';
+export {
+  RecordingFirewall,
+  createRecordingFirewall,
+  type FirewallCall,
+  type FirewallOp,
+  type RecordingFirewallOptions,
+} from './recording.js';

@@ -1,0 +1,76 @@
+/**
+ * tsnet's fixed chains and the jumps into them from the built-in chains (created by init()).
+ * Pure.
+ *
+ *   filter FORWARD ─1─▶ TSNET-USER            (admin's rules; created once, never flushed)
+ *                 ─2─▶ TSNET-FORWARD ─▶ TSNET-BRIDGE  (-o br → TSNET-N-<net>, per network)
+ *                                    └▶ TSNET-EGRESS  (-i br → ACCEPT | DROP, per network)
+ *   nat PREROUTING  (dst-type LOCAL)              ─▶ TSNET-DNAT (→ TSNET-EP-<ep>, per endpoint)
+ *   nat OUTPUT      (dst-type LOCAL; v6: ! -d ::1) ─▶ TSNET-DNAT
+ *   nat POSTROUTING                               ─▶ TSNET-POSTROUTING (per network NAT)
+ *   raw PREROUTING (first)                        ─▶ TSNET-RAW-PREROUTING (→ TSNET-EP-<ep>)
+ */
+import type { Family } from '../addr.js';
+import { BASE_COMMENT, CHAIN, type Table } from './names.js';
+import { makeRule, type Rule } from './rule.js';
+
+/**
+ * user: exists, content never touched. static: content fixed here, rewritten when it differs.
+ * shared: holds rules of many networks/endpoints, each added and deleted one by one.
+ */
+export type BaseChainKind = 'user' | 'static' | 'shared';
+
+export interface BaseChain {
+  table: Table;
+  name: string;
+  kind: BaseChainKind;
+  /** Content of a static chain. */
+  rules: Rule[];
+}
+
+/** Where a jump goes in its built-in chain. */
+export type JumpPosition = { at: 'append' } | { at: 'first' } | { at: 'after'; chain: string };
+
+export interface BaseJump {
+  rule: Rule;
+  position: JumpPosition;
+}
+
+export interface BaseLayout {
+  chains: BaseChain[];
+  jumps: BaseJump[];
+}
+
+export function baseLayout(family: Family): BaseLayout {
+  const c = BASE_COMMENT;
+  const jump = (table: Table, chain: string, match: string[], to: string): Rule => makeRule(table, chain, match, c, [to]);
+  const loopback = family === 4 ? [] : ['!', '-d', '::1/128'];
+  return {
+    chains: [
+      { table: 'filter', name: CHAIN.user, kind: 'user', rules: [] },
+      {
+        table: 'filter',
+        name: CHAIN.forward,
+        kind: 'static',
+        rules: [jump('filter', CHAIN.forward, [], CHAIN.bridge), jump('filter', CHAIN.forward, [], CHAIN.egress)],
+      },
+      { table: 'filter', name: CHAIN.bridge, kind: 'shared', rules: [] },
+      { table: 'filter', name: CHAIN.egress, kind: 'shared', rules: [] },
+      { table: 'nat', name: CHAIN.dnat, kind: 'shared', rules: [] },
+      { table: 'nat', name: CHAIN.postrouting, kind: 'shared', rules: [] },
+      { table: 'raw', name: CHAIN.rawPrerouting, kind: 'shared', rules: [] },
+    ],
+    jumps: [
+      { rule: jump('filter', 'FORWARD', [], CHAIN.user), position: { at: 'first' } },
+      { rule: jump('filter', 'FORWARD', [], CHAIN.forward), position: { at: 'after', chain: CHAIN.user } },
+      { rule: jump('nat', 'PREROUTING', ['-m', 'addrtype', '--dst-type', 'LOCAL'], CHAIN.dnat), position: { at: 'append' } },
+      // No proxy in tsnet: loopback DNAT works through route_localnet on the bridge (IPv4 only;
+      // IPv6 has no route_localnet, so ::1 is excluded as Docker does).
+      { rule: jump('nat', 'OUTPUT', [...loopback, '-m', 'addrtype', '--dst-type', 'LOCAL'], CHAIN.dnat), position: { at: 'append' } },
+      { rule: jump('nat', 'POSTROUTING', [], CHAIN.postrouting), position: { at: 'append' } },
+      // First: the chain only DROPs, so going first cannot bypass anyone's rules, and an earlier
+      // ACCEPT in raw (which ends the table) cannot bypass the guard.
+      { rule: jump('raw', 'PREROUTING', [], CHAIN.rawPrerouting), position: { at: 'first' } },
+    ],
+  };
+}

@@ -1,0 +1,202 @@
+/**
+ * The iptables backend. Every operation is one `iptables-restore --noflush` per address family
+ * (DESIGN rule 5) whose size depends only on the operation, never on what is already programmed:
+ * no iptables-save, no `-C`, on the hot path.
+ *
+ * Fast path, then slow path: the fast script assumes the expected state (adds create their
+ * chains with `-N`, which fails if they exist; deletes use `-D <exact spec>`, which fails if the
+ * rule is gone). When it fails, the slow path reads `iptables-save` once, repairs the base
+ * layout, deletes whatever of this owner exists, and (for adds) applies the fast script again.
+ * That makes adds replace and deletes idempotent, at the cost of a save only when the kernel
+ * was not in the expected state (restart, manual edits, repeated calls).
+ *
+ * Instances hold no firewall state; each has a small per-family queue so its own
+ * read-modify-write slow paths never interleave with its other operations.
+ */
+import { isTsnetError, TsnetError } from '../../../errors/index.js';
+import type {
+  FirewallBackend,
+  FirewallExpected,
+  FirewallNetwork,
+  FirewallPorts,
+  ReconcileResult,
+  RemoveAllOptions,
+} from '../firewall-api.js';
+import type { Family } from '../addr.js';
+import { removeAllScript, removeOwnerScript, type RemovalTarget } from './cleanup.js';
+import { networkPlan } from './network-rules.js';
+import { portsPlan } from './port-rules.js';
+import { assertDistinctPlans, converge } from './reconcile.js';
+import { createIptablesExec, type IptablesExecOptions } from './restore.js';
+import { appendPlan, deletePlan, RestoreScript } from './restore-script.js';
+import type { Plan } from './rule.js';
+import { parseSave } from './save-parse.js';
+import { normalizeNetwork, normalizePorts, subnetsOf, type NormalizedNetwork, type NormalizedPorts } from '../validate.js';
+
+export interface IptablesFirewallOptions extends IptablesExecOptions {
+  /** Program IPv6 rules with ip6tables (default true). When false, IPv6 subnets and ports are skipped. */
+  ipv6?: boolean;
+}
+
+const NETWORK_ORDER = ['filter', 'nat', 'raw'] as const;
+const PORTS_ORDER = ['nat', 'raw', 'filter'] as const;
+
+export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): FirewallBackend {
+  const exec = createIptablesExec(opts);
+  const families: Family[] = opts.ipv6 === false ? [4] : [4, 6];
+  const queues: Record<Family, Promise<unknown>> = { 4: Promise.resolve(), 6: Promise.resolve() };
+
+  const locked = <T>(family: Family, fn: () => Promise<T>): Promise<T> => {
+    const run = queues[family].then(fn, fn);
+    queues[family] = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  };
+
+  const dump = async (family: Family, what: string) => parseSave(await exec.save(family, what));
+
+  const apply = async (family: Family, script: RestoreScript, what: string): Promise<void> => {
+    if (!script.empty) await exec.restore(family, script.text(), what);
+  };
+
+  /** Slow path of an add: repair the base, delete what exists of the owner, add again. */
+  const slowAdd = async (family: Family, fast: RestoreScript, target: RemovalTarget, what: string): Promise<void> => {
+    try {
+      const d = await dump(family, what);
+      const fix = converge(family, d).script;
+      fix.absorb(removeOwnerScript(d, target).script);
+      await apply(family, fix, what);
+      await exec.restore(family, fast.text(), what);
+    } catch (err) {
+      await removeOwner(family, target, what).catch(() => undefined);
+      throw err;
+    }
+  };
+
+  const removeOwner = async (family: Family, target: RemovalTarget, what: string): Promise<void> => {
+    const d = await dump(family, what);
+    await apply(family, removeOwnerScript(d, target).script, what);
+  };
+
+  const addPlan = async (family: Family, plan: Plan, order: readonly ('filter' | 'nat' | 'raw')[], target: RemovalTarget, what: string) => {
+    const fast = appendPlan(new RestoreScript(order), plan, 'create');
+    try {
+      await exec.restore(family, fast.text(), what);
+    } catch (err) {
+      if (!isTsnetError(err, 'TSNET_FIREWALL')) throw err;
+      await slowAdd(family, fast, target, what);
+    }
+  };
+
+  const deletePlanOrSweep = async (family: Family, plan: Plan, order: readonly ('filter' | 'nat' | 'raw')[], target: RemovalTarget, what: string) => {
+    const fast = deletePlan(new RestoreScript(order), plan);
+    try {
+      await exec.restore(family, fast.text(), what);
+    } catch (err) {
+      if (!isTsnetError(err, 'TSNET_FIREWALL')) throw err;
+      await removeOwner(family, target, what);
+    }
+  };
+
+  /** Run one step per family concurrently; if any fails, undo the ones that succeeded. */
+  const perFamily = async (fams: Family[], step: (f: Family) => Promise<void>, undo?: (f: Family) => Promise<void>): Promise<void> => {
+    const results = await Promise.allSettled(fams.map((f) => step(f)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (!failed) return;
+    if (undo) {
+      await Promise.allSettled(fams.filter((_, i) => results[i]?.status === 'fulfilled').map((f) => undo(f)));
+    }
+    throw failed.reason;
+  };
+
+  const networkFamilies = (n: NormalizedNetwork): Family[] => families.filter((f) => subnetsOf(n, f).length > 0);
+  const portsEnabled = (p: NormalizedPorts): boolean => families.includes(p.family);
+
+  const netWhat = (verb: string, n: NormalizedNetwork, f: Family) => `${verb} network ${n.net12} on ${n.bridge} (IPv${f})`;
+  const epWhat = (verb: string, p: NormalizedPorts) => `${verb} ports of endpoint ${p.ep12} (IPv${p.family})`;
+
+  const teardownFamily = (n: NormalizedNetwork, f: Family) =>
+    locked(f, () =>
+      deletePlanOrSweep(f, networkPlan(n, f), NETWORK_ORDER, { kind: 'network', net12: n.net12, includeEndpoints: true }, netWhat('tear down', n, f)),
+    );
+
+  return {
+    name: 'iptables',
+
+    async init() {
+      await perFamily(families, (f) =>
+        locked(f, async () => {
+          const what = `init tsnet chains (IPv${f})`;
+          await apply(f, converge(f, await dump(f, what)).script, what);
+        }),
+      );
+    },
+
+    async setupNetwork(spec: FirewallNetwork) {
+      const n = normalizeNetwork(spec);
+      await perFamily(
+        networkFamilies(n),
+        (f) =>
+          locked(f, () =>
+            addPlan(f, networkPlan(n, f), NETWORK_ORDER, { kind: 'network', net12: n.net12, includeEndpoints: false }, netWhat('set up', n, f)),
+          ),
+        (f) => teardownFamily(n, f),
+      );
+    },
+
+    async teardownNetwork(spec: FirewallNetwork) {
+      const n = normalizeNetwork(spec);
+      await perFamily(networkFamilies(n), (f) => teardownFamily(n, f));
+    },
+
+    async addPorts(spec: FirewallPorts) {
+      const p = normalizePorts(spec);
+      if (!portsEnabled(p)) return;
+      await locked(p.family, () => addPlan(p.family, portsPlan(p), PORTS_ORDER, { kind: 'endpoint', ep12: p.ep12 }, epWhat('publish', p)));
+    },
+
+    async removePorts(spec: FirewallPorts) {
+      const p = normalizePorts(spec);
+      if (!portsEnabled(p)) return;
+      await locked(p.family, () =>
+        deletePlanOrSweep(p.family, portsPlan(p), PORTS_ORDER, { kind: 'endpoint', ep12: p.ep12 }, epWhat('unpublish', p)),
+      );
+    },
+
+    async reconcile(expected: FirewallExpected): Promise<ReconcileResult> {
+      if (expected === null || typeof expected !== 'object' || !Array.isArray(expected.networks) || !Array.isArray(expected.ports)) {
+        throw new TsnetError('TSNET_INVALID_ARGUMENT', 'firewall: reconcile needs { networks: [], ports: [] }');
+      }
+      const networks = expected.networks.map(normalizeNetwork);
+      const ports = expected.ports.map(normalizePorts);
+      const plans = new Map<Family, Plan[]>();
+      for (const f of families) {
+        const fp = [...networks.map((n) => networkPlan(n, f)), ...ports.filter((p) => p.family === f).map(portsPlan)];
+        assertDistinctPlans(fp);
+        plans.set(f, fp);
+      }
+      const total: ReconcileResult = { removed: 0, added: 0 };
+      await perFamily(families, (f) =>
+        locked(f, async () => {
+          const what = `reconcile (IPv${f})`;
+          const r = converge(f, await dump(f, what), plans.get(f) ?? []);
+          await apply(f, r.script, what);
+          total.removed += r.removed;
+          total.added += r.added;
+        }),
+      );
+      return total;
+    },
+
+    async removeAll(options: RemoveAllOptions = {}) {
+      await perFamily(families, (f) =>
+        locked(f, async () => {
+          const what = `remove all tsnet chains (IPv${f})`;
+          await apply(f, removeAllScript(await dump(f, what), options.includeUserChain === true).script, what);
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Names of everything tsnet creates in iptables (DESIGN rule 2): chains prefixed TSNET, rules
+ * commented `tsnet` (base layout), `tsnet:<net12>` (network level) or `tsnet:<net12>:<ep12>`
+ * (one endpoint's published ports). Pure.
+ */
+
+export type Table = 'raw' | 'filter' | 'nat';
+
+export const TABLES: readonly Table[] = ['raw', 'filter', 'nat'];
+
+export const CHAIN = {
+  /** filter: the admin's own rules, first in FORWARD; created once, never flushed by tsnet. */
+  user: 'TSNET-USER',
+  /** filter: static dispatcher, second in FORWARD. */
+  forward: 'TSNET-FORWARD',
+  /** filter: one `-o <bridge> -j TSNET-N-<net12>` per network (traffic INTO a bridge). */
+  bridge: 'TSNET-BRIDGE',
+  /** filter: one `-i <bridge> -j ACCEPT|DROP` per network (traffic OUT of a bridge). */
+  egress: 'TSNET-EGRESS',
+  /** nat: jumped from PREROUTING/OUTPUT for local destinations; one jump per endpoint. */
+  dnat: 'TSNET-DNAT',
+  /** nat: jumped from POSTROUTING; per network MASQUERADE/SNAT rules. */
+  postrouting: 'TSNET-POSTROUTING',
+  /** raw: jumped first from PREROUTING; one jump per endpoint (direct-access guard). */
+  rawPrerouting: 'TSNET-RAW-PREROUTING',
+} as const;
+
+export const NETWORK_CHAIN_PREFIX = 'TSNET-N-';
+export const ENDPOINT_CHAIN_PREFIX = 'TSNET-EP-';
+export const BASE_COMMENT = 'tsnet';
+
+export const BUILTIN_CHAINS: Record<Table, readonly string[]> = {
+  raw: ['PREROUTING', 'OUTPUT'],
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+};
+
+/** Ids: a letter or digit, then letters, digits, '_', '.', '-'. */
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export function isValidId(id: unknown): id is string {
+  return typeof id === 'string' && id.length <= 256 && ID_RE.test(id);
+}
+
+export function id12(id: string): string {
+  return id.slice(0, 12);
+}
+
+export function networkChain(netId: string): string {
+  return NETWORK_CHAIN_PREFIX + id12(netId);
+}
+
+export function endpointChain(epId: string): string {
+  return ENDPOINT_CHAIN_PREFIX + id12(epId);
+}
+
+export function networkComment(netId: string): string {
+  return `tsnet:${id12(netId)}`;
+}
+
+export function endpointComment(netId: string, epId: string): string {
+  return `tsnet:${id12(netId)}:${id12(epId)}`;
+}
+
+export type Owner =
+  | { kind: 'base' }
+  | { kind: 'network'; net12: string }
+  | { kind: 'endpoint'; net12: string; ep12: string };
+
+/** Who a rule belongs to, from its comment; undefined when it is not a tsnet comment. */
+export function parseOwner(comment: string | undefined): Owner | undefined {
+  if (comment === undefined) return undefined;
+  if (comment === BASE_COMMENT) return { kind: 'base' };
+  const m = /^tsnet:([A-Za-z0-9][A-Za-z0-9_.-]*)(?::([A-Za-z0-9][A-Za-z0-9_.-]*))?$/.exec(comment);
+  if (!m || m[1] === undefined) return undefined;
+  return m[2] === undefined ? { kind: 'network', net12: m[1] } : { kind: 'endpoint', net12: m[1], ep12: m[2] };
+}
+
+/** Chains whose whole content tsnet rewrites (per network, per endpoint). */
+export function isOwnedObjectChain(name: string): boolean {
+  return name.startsWith(NETWORK_CHAIN_PREFIX) || name.startsWith(ENDPOINT_CHAIN_PREFIX);
+}
+
+export function isTsnetChain(name: string): boolean {
+  return name.startsWith('TSNET-');
+}
+
+/** Linux IFNAMSIZ - 1, and characters that are safe in an iptables argument (no '+' wildcard). */
+export function isValidIfName(name: unknown): name is string {
+  return typeof name === 'string' && /^[A-Za-z0-9_.-]{1,15}$/.test(name) && name !== '.' && name !== '..';
+}

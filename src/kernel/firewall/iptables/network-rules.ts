@@ -1,0 +1,72 @@
+/**
+ * Network-level rules for one address family. Pure.
+ *
+ * filter, per network (owned chain TSNET-N-<net12>, entered for traffic INTO the bridge):
+ *   -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT   fast path            (not internal)
+ *   -m conntrack --ctstate DNAT -j ACCEPT                  published ports      (not internal)
+ *   [v6, icc off] -i br -p ipv6-icmp --icmpv6-type 135/136 -j ACCEPT  (neighbour discovery)
+ *   -i br -j ACCEPT | DROP                                 icc
+ *   -j DROP                                                anything else: other bridges (isolation),
+ *                                                          the outside, unpublished ports
+ * filter shared: TSNET-BRIDGE `-o br -j TSNET-N-<net12>`, TSNET-EGRESS `-i br -j ACCEPT` (DROP
+ * when internal). Isolation between tsnet bridges falls out of the final DROP of the destination
+ * bridge's chain, so adding a network is O(1) (no stage-1/stage-2 matrix, as in Docker 29).
+ * Published ports are accepted by conntrack's DNAT state instead of one ACCEPT per port: only
+ * tsnet's DNAT rules (or the admin's own) produce that state for a container address, and a
+ * packet sent straight to the container address is not DNATed, so it still hits the DROP.
+ *
+ * nat TSNET-POSTROUTING, per subnet (not internal):
+ *   -s <subnet> ! -o br -j MASQUERADE (SNAT --to-source with hostBindingIpv4)  if masquerade
+ *   -s <subnet> -o br -m conntrack --ctstate DNAT -j MASQUERADE   hairpin: a container reaching a
+ *        published port of its own bridge through a host address (itself included) gets the
+ *        reply from the host address, whether or not br_netfilter sees the bridged reply
+ *   [v4] -s 127.0.0.0/8 -o br -m conntrack --ctstate DNAT -j MASQUERADE   host → 127.0.0.1:port
+ *        (needs route_localnet=1 on the bridge, which the bridge driver sets)
+ */
+import type { Family } from '../addr.js';
+import { CHAIN, networkChain, networkComment } from './names.js';
+import { emptyPlan, makeRule, type Plan, type Rule } from './rule.js';
+import { subnetsOf, type NormalizedNetwork } from '../validate.js';
+
+export function networkPlan(n: NormalizedNetwork, family: Family): Plan {
+  const subnets = subnetsOf(n, family);
+  if (subnets.length === 0) return emptyPlan();
+  const c = networkComment(n.id);
+  const br = n.bridge;
+  const own = networkChain(n.id);
+
+  const chainRules: Rule[] = [];
+  const add = (match: string[], target: string[]): void => {
+    chainRules.push(makeRule('filter', own, match, c, target));
+  };
+  if (!n.internal) {
+    add(['-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED'], ['ACCEPT']);
+    add(['-m', 'conntrack', '--ctstate', 'DNAT'], ['ACCEPT']);
+  }
+  if (family === 6 && !n.icc) {
+    for (const type of ['135', '136']) add(['-i', br, '-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', type], ['ACCEPT']);
+  }
+  add(['-i', br], [n.icc ? 'ACCEPT' : 'DROP']);
+  add([], ['DROP']);
+
+  const shared: Rule[] = [
+    makeRule('filter', CHAIN.bridge, ['-o', br], c, [own]),
+    makeRule('filter', CHAIN.egress, ['-i', br], c, [n.internal ? 'DROP' : 'ACCEPT']),
+  ];
+
+  if (!n.internal) {
+    const nat = (match: string[], target: string[]): void => {
+      shared.push(makeRule('nat', CHAIN.postrouting, match, c, target));
+    };
+    const masq = n.masquerade && (family === 4 || n.masqueradeIpv6);
+    for (const s of subnets) {
+      if (masq) {
+        nat(['-s', s.text, '!', '-o', br], family === 4 && n.snatIpv4 !== undefined ? ['SNAT', '--to-source', n.snatIpv4] : ['MASQUERADE']);
+      }
+      nat(['-s', s.text, '-o', br, '-m', 'conntrack', '--ctstate', 'DNAT'], ['MASQUERADE']);
+    }
+    if (family === 4) nat(['-s', '127.0.0.0/8', '-o', br, '-m', 'conntrack', '--ctstate', 'DNAT'], ['MASQUERADE']);
+  }
+
+  return { chains: [{ table: 'filter', name: own, rules: chainRules }], rules: shared };
+}

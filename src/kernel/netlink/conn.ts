@@ -1,0 +1,100 @@
+/**
+ * One rtnetlink socket bound to one network namespace (DESIGN rule 4), plus the two things
+ * every operation needs: error wrapping with the operation's name, and name → ifindex lookup.
+ */
+import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
+import { netlinkError } from './errors.js';
+
+/** A link named by its name (looked up per call) or by its ifindex (no lookup). */
+export type LinkRef = string | number;
+
+export interface ConnOptions {
+  /** Per-request timeout in ms (default 10 000). A request that times out fails with ETIMEDOUT. */
+  timeoutMs?: number;
+}
+
+/** A new rtnetlink socket in the current net namespace of the calling thread. Synchronous. */
+export function openRtSocket(): RtNetlinkSocket {
+  try {
+    return createRtNetlink();
+  } catch (err) {
+    throw netlinkError('open rtnetlink socket', err);
+  }
+}
+
+export class NetlinkConn {
+  readonly sock: RtNetlinkSocket;
+  readonly timeoutMs: number;
+  private closed = false;
+  /** Settles when the request in flight (if any) is done; never rejects. */
+  private tail: Promise<void> = Promise.resolve();
+  /** The last asynchronous socket error (e.g. ENOBUFS), kept so it is not an uncaught 'error' event. */
+  lastSocketError: Error | undefined;
+
+  constructor(sock: RtNetlinkSocket, options: ConnOptions = {}) {
+    this.sock = sock;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    // An 'error' event without a listener would crash the process.
+    sock.socket.on('error', (err) => {
+      this.lastSocketError = err;
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Options for every request: the timeout. */
+  opts<T extends object>(extra?: T): T & { timeout: number } {
+    return { ...(extra ?? ({} as T)), timeout: this.timeoutMs };
+  }
+
+  /**
+   * Run one kernel interaction; any failure becomes TSNET_NETLINK "<op>: <ERRNO>".
+   *
+   * Requests on the socket go one at a time: the kernel allows one dump per socket (a second
+   * one fails with EBUSY), and the package keeps a single multipart buffer, so an ACK arriving
+   * in the middle of a dump breaks it ("Multipart message not terminated properly"). `fn` must
+   * not call `run` itself.
+   */
+  async run<T>(op: string, fn: (sock: RtNetlinkSocket) => Promise<T>): Promise<T> {
+    const prev = this.tail;
+    let release!: () => void;
+    this.tail = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await prev;
+    try {
+      if (this.closed) throw Object.assign(new Error('socket closed'), { code: 'EBADF' });
+      return await fn(this.sock);
+    } catch (err) {
+      throw netlinkError(op, err);
+    } finally {
+      release();
+    }
+  }
+
+  /** ifindex of a link; a missing name fails as "<op>: ENODEV". */
+  async indexOf(ref: LinkRef, op: string): Promise<number> {
+    if (typeof ref === 'number') return ref;
+    const msgs = await this.run(op, (s) => s.getLink({}, { ifname: ref }, this.opts()));
+    const index = msgs[0]?.data.index;
+    if (!index) throw netlinkError(op, Object.assign(new Error('no such link'), { code: 'ENODEV' }));
+    return index;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sock.socket.close();
+  }
+}
+
+/** `{index}` or `{}` + `{ifname}`: how a link is named in an ifinfomsg request. */
+export function linkSelector(ref: LinkRef): { data: { index?: number }; attrs: { ifname?: string } } {
+  return typeof ref === 'number' ? { data: { index: ref }, attrs: {} } : { data: {}, attrs: { ifname: ref } };
+}
+
+export function describe(ref: LinkRef): string {
+  return typeof ref === 'number' ? `#${ref}` : ref;
+}

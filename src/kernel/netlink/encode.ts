@@ -1,0 +1,374 @@
+/**
+ * Value encoding for rtnetlink: MAC/IP/CIDR strings to and from the Buffers the `netlink`
+ * package wants, and the attributes it leaves to the caller (IFLA_LINKINFO nesting, the veth
+ * peer's ifinfomsg, the VXLAN destination port as big-endian u16).
+ *
+ * Pure functions, no I/O. Malformed input throws TSNET_INVALID_ARGUMENT before any kernel call.
+ */
+import { AttrStream, ifla, rt, type StreamData } from 'netlink';
+import { TsnetError } from '../../errors/index.js';
+
+export type IpFamily = 4 | 6;
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const AF_BRIDGE = 7;
+
+export function afOf(family: IpFamily): number {
+  return family === 4 ? AF_INET : AF_INET6;
+}
+
+export function familyOfAf(af: number | undefined): IpFamily | undefined {
+  return af === AF_INET ? 4 : af === AF_INET6 ? 6 : undefined;
+}
+
+function invalid(what: string, value: unknown): TsnetError {
+  return new TsnetError('TSNET_INVALID_ARGUMENT', `invalid ${what}: ${JSON.stringify(value)}`, {
+    details: { [what.replace(/\s+/g, '_')]: value },
+  });
+}
+
+// ---------------------------------------------------------------------------- attributes
+
+/** Serialize a StreamData (what the package's `format*` functions return) to one Buffer. */
+export function encodeAttrs(data: StreamData): Buffer {
+  const s = new AttrStream();
+  s.emit(data);
+  return Buffer.concat(s.bufs);
+}
+
+/** IFLA_LINKINFO payload: {IFLA_INFO_KIND, IFLA_INFO_DATA?}. The package types `linkinfo` as a raw Buffer. */
+export function linkInfo(kind: string, data?: StreamData): Buffer {
+  const info: ifla.Info = { kind };
+  if (data !== undefined) info.data = encodeAttrs(data);
+  return encodeAttrs(ifla.formatInfo(info));
+}
+
+/**
+ * IFLA_LINKINFO payload that changes the options a master gives its port
+ * ({IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA}), e.g. bridge port hairpin mode.
+ * Must be sent with RTM_NEWLINK (RTM_SETLINK ignores IFLA_LINKINFO).
+ */
+export function slaveInfo(slaveKind: string, slaveData: StreamData): Buffer {
+  return encodeAttrs(ifla.formatInfo({ slaveKind, slaveData: encodeAttrs(slaveData) }));
+}
+
+/** VETH_INFO_PEER payload: a whole `struct ifinfomsg` followed by the peer's IFLA_* attributes. */
+export function vethPeer(attrs: ifla.LinkAttrs, data: rt.Link = {}): Buffer {
+  const s = new AttrStream();
+  rt.formatLinkMessage({ kind: 'link', data, attrs }, s);
+  return Buffer.concat(s.bufs);
+}
+
+/** IFLA_LINKINFO for a veth pair whose peer gets `peer` attributes (name, netns fd, mtu, mac). */
+export function vethLinkInfo(peer: ifla.LinkAttrs): Buffer {
+  return linkInfo('veth', ifla.formatVethInfo({ peer: vethPeer(peer) }));
+}
+
+export function u16be(n: number): Buffer {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw invalid('port', n);
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n, 0);
+  return b;
+}
+
+export function u32le(n: number): Buffer {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw invalid('u32', n);
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n, 0);
+  return b;
+}
+
+export function readU32le(b: Buffer | undefined): number | undefined {
+  return b && b.length >= 4 ? b.readUInt32LE(0) : undefined;
+}
+
+export interface VxlanSpec {
+  /** VXLAN network identifier, 0..2^24-1. */
+  vni: number;
+  /** UDP destination port (4789 for IANA VXLAN). */
+  port: number;
+  /** Local (source) VTEP address, IPv4 or IPv6. */
+  local?: string;
+  /** Ifindex of the underlay device (IFLA_VXLAN_LINK). */
+  underlayIndex?: number;
+  /** Learn remote MACs from received packets. Overlay networks turn this off and program the FDB. */
+  learning: boolean;
+  ttl?: number;
+  /** Answer ARP from the neighbour table (IFLA_VXLAN_PROXY). */
+  proxy?: boolean;
+  /** Compute UDP checksums on IPv4 (IFLA_VXLAN_UDP_CSUM). */
+  udpCsum?: boolean;
+}
+
+/** IFLA_INFO_DATA attributes for kind "vxlan". Note IFLA_VXLAN_PORT is big-endian. */
+export function vxlanData(spec: VxlanSpec): ifla.Vxlan {
+  if (!Number.isInteger(spec.vni) || spec.vni < 0 || spec.vni > 0xffffff) throw invalid('vni', spec.vni);
+  const v: ifla.Vxlan = { id: spec.vni, port: u16be(spec.port), learning: spec.learning ? 1 : 0 };
+  if (spec.local !== undefined) {
+    const ip = parseIp(spec.local);
+    if (ip.family === 4) v.local = ip.bytes;
+    else v.local6 = ip.bytes;
+  }
+  if (spec.underlayIndex !== undefined) {
+    if (!Number.isInteger(spec.underlayIndex) || spec.underlayIndex <= 0) throw invalid('underlay index', spec.underlayIndex);
+    v.link = spec.underlayIndex;
+  }
+  if (spec.ttl !== undefined) {
+    if (!Number.isInteger(spec.ttl) || spec.ttl < 0 || spec.ttl > 255) throw invalid('ttl', spec.ttl);
+    v.ttl = spec.ttl;
+  }
+  if (spec.proxy !== undefined) v.proxy = spec.proxy ? 1 : 0;
+  if (spec.udpCsum !== undefined) v.udpCsum = spec.udpCsum ? 1 : 0;
+  return v;
+}
+
+export interface VxlanInfo {
+  vni: number;
+  port: number;
+  local?: string;
+  underlayIndex?: number;
+  learning: boolean;
+  ttl?: number;
+  proxy?: boolean;
+}
+
+/** Read back IFLA_INFO_DATA of a vxlan link (the inverse of vxlanData, as far as the kernel reports it). */
+export function parseVxlanData(data: Buffer): VxlanInfo {
+  const v = ifla.parseVxlan(data);
+  const out: VxlanInfo = {
+    vni: v.id ?? 0,
+    port: v.port && v.port.length >= 2 ? v.port.readUInt16BE(0) : 0,
+    learning: (v.learning ?? 0) !== 0,
+  };
+  const local = v.local ?? v.local6;
+  if (local && local.length > 0 && !local.every((x) => x === 0)) out.local = formatIp(local);
+  if (v.link) out.underlayIndex = v.link;
+  if (v.ttl !== undefined) out.ttl = v.ttl;
+  if (v.proxy !== undefined) out.proxy = v.proxy !== 0;
+  return out;
+}
+
+export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
+
+export function macvlanData(mode: MacvlanMode): ifla.Macvlan {
+  const modes: Record<MacvlanMode, ifla.MacvlanMode> = {
+    private: { private: true },
+    vepa: { vepa: true },
+    bridge: { bridge: true },
+    passthru: { passthru: true },
+    source: { source: true },
+  };
+  const m = modes[mode];
+  if (!m) throw invalid('macvlan mode', mode);
+  return { mode: ifla.formatMacvlanMode(m) };
+}
+
+// ---------------------------------------------------------------------------- MAC
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+/** 'aa:bb:cc:dd:ee:ff' (any case) → 6-byte Buffer. */
+export function macToBuffer(mac: string): Buffer {
+  if (typeof mac !== 'string' || !MAC_RE.test(mac)) throw invalid('mac', mac);
+  return Buffer.from(mac.split(':').map((h) => parseInt(h, 16)));
+}
+
+/** Buffer → lowercase 'aa:bb:..' (any length, e.g. 6 for Ethernet). */
+export function bufferToMac(b: Buffer | undefined): string {
+  if (!b) return '';
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+// ---------------------------------------------------------------------------- IP
+
+export interface ParsedIp {
+  family: IpFamily;
+  bytes: Buffer;
+}
+
+function parseIpv4(s: string): Buffer | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4) return undefined;
+  const out = Buffer.alloc(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i]!;
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
+    const n = Number(p);
+    if (n > 255) return undefined;
+    out[i] = n;
+  }
+  return out;
+}
+
+function parseIpv6(s: string): Buffer | undefined {
+  if (s.length === 0 || s.length > 45) return undefined;
+  let head = s;
+  let tail = '';
+  const dbl = s.indexOf('::');
+  if (dbl !== -1) {
+    if (s.indexOf('::', dbl + 1) !== -1) return undefined;
+    head = s.slice(0, dbl);
+    tail = s.slice(dbl + 2);
+  }
+  const groups = (part: string): number[] | undefined => {
+    if (part === '') return [];
+    const out: number[] = [];
+    const items = part.split(':');
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if (i === items.length - 1 && it.includes('.')) {
+        const v4 = parseIpv4(it);
+        if (!v4) return undefined;
+        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+      } else {
+        if (!/^[0-9a-f]{1,4}$/i.test(it)) return undefined;
+        out.push(parseInt(it, 16));
+      }
+    }
+    return out;
+  };
+  const h = groups(head);
+  const t = groups(tail);
+  if (!h || !t) return undefined;
+  // an embedded IPv4 may only end the address
+  if (dbl !== -1 && head.includes('.')) return undefined;
+  let all: number[];
+  if (dbl === -1) {
+    if (h.length !== 8) return undefined;
+    all = h;
+  } else {
+    if (h.length + t.length > 7) return undefined;
+    all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+  }
+  const out = Buffer.alloc(16);
+  all.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  return out;
+}
+
+/** Parse an IPv4 or IPv6 address (no prefix, no zone). */
+export function parseIp(ip: string): ParsedIp {
+  if (typeof ip === 'string') {
+    const v4 = parseIpv4(ip);
+    if (v4) return { family: 4, bytes: v4 };
+    if (ip.includes(':')) {
+      const v6 = parseIpv6(ip);
+      if (v6) return { family: 6, bytes: v6 };
+    }
+  }
+  throw invalid('ip address', ip);
+}
+
+export function ipToBuffer(ip: string): Buffer {
+  return parseIp(ip).bytes;
+}
+
+/** 4 or 16 bytes → canonical text (RFC 5952 for IPv6: lowercase, longest zero run compressed). */
+export function formatIp(b: Buffer): string {
+  if (b.length === 4) return [...b].join('.');
+  if (b.length !== 16) throw invalid('ip bytes', b.toString('hex'));
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(i * 2));
+  // IPv4-mapped ::ffff:a.b.c.d
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
+    return `::ffff:${[...b.subarray(12)].join('.')}`;
+  }
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestLen < 2) return hex.join(':');
+  const left = hex.slice(0, bestStart).join(':');
+  const right = hex.slice(bestStart + bestLen).join(':');
+  return `${left}::${right}`;
+}
+
+export interface ParsedCidr extends ParsedIp {
+  prefixLen: number;
+  /** The address as given, canonicalized. */
+  ip: string;
+}
+
+/** '10.0.0.2/24' or 'fd00::2/64' → address bytes + prefix length. A bare address gets /32 or /128. */
+export function parseCidr(cidr: string): ParsedCidr {
+  if (typeof cidr !== 'string') throw invalid('cidr', cidr);
+  const slash = cidr.indexOf('/');
+  const addr = slash === -1 ? cidr : cidr.slice(0, slash);
+  let ip: ParsedIp;
+  try {
+    ip = parseIp(addr);
+  } catch {
+    throw invalid('cidr', cidr);
+  }
+  const max = ip.family === 4 ? 32 : 128;
+  let prefixLen = max;
+  if (slash !== -1) {
+    const p = cidr.slice(slash + 1);
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > max) throw invalid('cidr', cidr);
+    prefixLen = Number(p);
+  }
+  return { ...ip, prefixLen, ip: formatIp(ip.bytes) };
+}
+
+export function formatCidr(b: Buffer, prefixLen: number): string {
+  return `${formatIp(b)}/${prefixLen}`;
+}
+
+/** Zero the host bits: the network address of `bytes`/`prefixLen`. */
+export function maskIp(bytes: Buffer, prefixLen: number): Buffer {
+  const out = Buffer.from(bytes);
+  for (let i = 0; i < out.length; i++) {
+    const bits = Math.max(0, Math.min(8, prefixLen - i * 8));
+    out[i] = out[i]! & ((0xff << (8 - bits)) & 0xff);
+  }
+  return out;
+}
+
+/** IPv4 broadcast address for an address/prefix (all host bits set). */
+export function ipv4Broadcast(bytes: Buffer, prefixLen: number): Buffer {
+  const out = Buffer.from(bytes);
+  for (let i = 0; i < 4; i++) {
+    const bits = Math.max(0, Math.min(8, prefixLen - i * 8));
+    out[i] = out[i]! | (~(0xff << (8 - bits)) & 0xff);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------- scopes
+
+export type Scope = 'universe' | 'site' | 'link' | 'host' | 'nowhere';
+
+const SCOPES: Record<Scope, number> = { universe: 0, site: 200, link: 253, host: 254, nowhere: 255 };
+
+export function scopeToNumber(s: Scope | number): number {
+  if (typeof s === 'number') {
+    if (!Number.isInteger(s) || s < 0 || s > 255) throw invalid('scope', s);
+    return s;
+  }
+  const n = SCOPES[s];
+  if (n === undefined) throw invalid('scope', s);
+  return n;
+}
+
+export function scopeName(n: number | string | undefined): Scope | number {
+  if (typeof n === 'string') {
+    const lower = n.toLowerCase();
+    if (lower in SCOPES) return lower as Scope;
+    return Number(rt.RouteScope[n as keyof typeof rt.RouteScope] ?? 0);
+  }
+  const v = n ?? 0;
+  for (const [k, x] of Object.entries(SCOPES)) if (x === v) return k as Scope;
+  return v;
+}

@@ -1,0 +1,259 @@
+/** Links: bridge, veth, vxlan, macvlan; state, master, mtu, mac, name, netns; bridge port options. */
+import { FlagsNew, ifla, type rt } from 'netlink';
+import { describe, linkSelector, type LinkRef, type NetlinkConn } from './conn.js';
+import {
+  bufferToMac,
+  linkInfo,
+  macToBuffer,
+  macvlanData,
+  parseVxlanData,
+  readU32le,
+  slaveInfo,
+  u32le,
+  vethLinkInfo,
+  vxlanData,
+  type MacvlanMode,
+  type VxlanInfo,
+  type VxlanSpec,
+} from './encode.js';
+import { isErrno } from './errors.js';
+import { TsnetError } from '../../errors/index.js';
+
+export interface BridgePortInfo {
+  hairpin: boolean;
+  learning: boolean;
+}
+
+export interface LinkInfo {
+  index: number;
+  name: string;
+  mtu: number;
+  /** 'aa:bb:cc:dd:ee:ff' ('' when the link has no hardware address). */
+  mac: string;
+  /** Administratively up (IFF_UP). */
+  up: boolean;
+  /** Operationally up (IFF_RUNNING / carrier). */
+  running: boolean;
+  /** ifindex of the master (bridge) this link is a port of. */
+  master?: number;
+  /** IFLA_INFO_KIND: 'bridge', 'veth', 'vxlan', 'macvlan', ... (absent for lo / physical). */
+  kind?: string;
+  /** IFLA_INFO_SLAVE_KIND, e.g. 'bridge' when the link is a bridge port. */
+  slaveKind?: string;
+  /** IFLA_LINK: veth peer ifindex / macvlan parent / vxlan none (may be in the netns linkNetnsId). */
+  parentIndex?: number;
+  /** IFLA_LINK_NETNSID: the peer/parent lives in the netns with this id (as seen from this netns). */
+  linkNetnsId?: number;
+  /** vxlan configuration, when kind is 'vxlan'. */
+  vxlan?: VxlanInfo;
+  /** Port options, when the link is a bridge port. */
+  bridgePort?: BridgePortInfo;
+}
+
+export interface LinkCommonOptions {
+  mtu?: number;
+  /** 'aa:bb:cc:dd:ee:ff' */
+  mac?: string;
+}
+
+export interface VethPeerSpec extends LinkCommonOptions {
+  name: string;
+  /** Create the peer directly in the netns this fd refers to (IFLA_NET_NS_FD). */
+  netnsFd?: number;
+}
+
+export interface VxlanOptions extends VxlanSpec, LinkCommonOptions {}
+
+export interface MacvlanOptions extends LinkCommonOptions {
+  parentIndex: number;
+  mode: MacvlanMode;
+  /** Create the macvlan directly in the netns this fd refers to. */
+  netnsFd?: number;
+}
+
+export interface BridgePortOptions {
+  /** Reflect frames back out of the port they came in on (Docker: when the userland proxy is off). */
+  hairpin?: boolean;
+  learning?: boolean;
+}
+
+const CREATE = FlagsNew.CREATE | FlagsNew.EXCL;
+
+function checkMtu(mtu: number | undefined): void {
+  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)) {
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid mtu: ${mtu}`, { details: { mtu } });
+  }
+}
+
+function checkName(name: string): void {
+  // IFNAMSIZ is 16 including the NUL; the kernel also refuses '/', ':' and whitespace.
+  if (typeof name !== 'string' || name.length === 0 || name.length > 15 || /[/:\s]/.test(name) || name === '.' || name === '..') {
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid interface name: ${JSON.stringify(name)}`, { details: { name } });
+  }
+}
+
+function common(o: LinkCommonOptions): ifla.LinkAttrs {
+  checkMtu(o.mtu);
+  const attrs: ifla.LinkAttrs = {};
+  if (o.mtu !== undefined) attrs.mtu = o.mtu;
+  if (o.mac !== undefined) attrs.address = macToBuffer(o.mac);
+  return attrs;
+}
+
+export function toLinkInfo(msg: rt.LinkMessage): LinkInfo {
+  const { data, attrs } = msg;
+  const out: LinkInfo = {
+    index: data.index ?? 0,
+    name: attrs.ifname ?? '',
+    mtu: attrs.mtu ?? 0,
+    mac: bufferToMac(attrs.address),
+    up: !!data.flags?.up,
+    running: !!data.flags?.running,
+  };
+  if (attrs.master) out.master = attrs.master;
+  const parent = readU32le(attrs.link);
+  if (parent) out.parentIndex = parent;
+  if (attrs.linkNetnsid !== undefined) out.linkNetnsId = attrs.linkNetnsid;
+  if (attrs.linkinfo) {
+    try {
+      const info = ifla.parseInfo(attrs.linkinfo);
+      if (info.kind) out.kind = info.kind;
+      if (info.slaveKind) out.slaveKind = info.slaveKind;
+      if (info.kind === 'vxlan' && info.data) out.vxlan = parseVxlanData(info.data);
+      if (info.slaveKind === 'bridge' && info.slaveData) {
+        const p = ifla.parseBridgePort(info.slaveData);
+        out.bridgePort = { hairpin: (p.mode ?? 0) !== 0, learning: (p.learning ?? 0) !== 0 };
+      }
+    } catch {
+      // an attribute layout this package version cannot parse: report what we have
+    }
+  }
+  return out;
+}
+
+export async function getLink(c: NetlinkConn, ref: LinkRef): Promise<LinkInfo | undefined> {
+  const sel = linkSelector(ref);
+  try {
+    const msgs = await c.run(`get link ${describe(ref)}`, (s) => s.getLink(sel.data, sel.attrs, c.opts()));
+    return msgs[0] ? toLinkInfo(msgs[0]) : undefined;
+  } catch (err) {
+    if (isErrno(err, 'ENODEV')) return undefined;
+    throw err;
+  }
+}
+
+export async function listLinks(c: NetlinkConn): Promise<LinkInfo[]> {
+  const msgs = await c.run('list links', (s) => s.getLinks(undefined, undefined, c.opts()));
+  return msgs.map(toLinkInfo);
+}
+
+/** ifindex → name of every link in this netns (used to name links in address/route/neighbour lists). */
+export async function linkNames(c: NetlinkConn): Promise<Map<number, string>> {
+  return new Map((await listLinks(c)).map((l) => [l.index, l.name]));
+}
+
+export async function addBridge(c: NetlinkConn, name: string, opts: LinkCommonOptions = {}): Promise<void> {
+  checkName(name);
+  const attrs: ifla.LinkAttrs = { ifname: name, ...common(opts), linkinfo: linkInfo('bridge') };
+  await c.run(`add bridge ${name}`, (s) => s.newLink({}, attrs, c.opts({ flags: CREATE })));
+}
+
+export async function addVeth(c: NetlinkConn, name: string, peer: VethPeerSpec, opts: LinkCommonOptions = {}): Promise<void> {
+  checkName(name);
+  checkName(peer.name);
+  const peerAttrs: ifla.LinkAttrs = { ifname: peer.name, ...common(peer) };
+  if (peer.netnsFd !== undefined) peerAttrs.netNsFd = peer.netnsFd;
+  const attrs: ifla.LinkAttrs = { ifname: name, ...common(opts), linkinfo: vethLinkInfo(peerAttrs) };
+  await c.run(`add veth ${name} (peer ${peer.name})`, (s) => s.newLink({}, attrs, c.opts({ flags: CREATE })));
+}
+
+export async function addVxlan(c: NetlinkConn, name: string, opts: VxlanOptions): Promise<void> {
+  checkName(name);
+  const attrs: ifla.LinkAttrs = { ifname: name, ...common(opts), linkinfo: linkInfo('vxlan', ifla.formatVxlan(vxlanData(opts))) };
+  await c.run(`add vxlan ${name} (vni ${opts.vni})`, (s) => s.newLink({}, attrs, c.opts({ flags: CREATE })));
+}
+
+export async function addMacvlan(c: NetlinkConn, name: string, opts: MacvlanOptions): Promise<void> {
+  checkName(name);
+  const attrs: ifla.LinkAttrs = {
+    ifname: name,
+    ...common(opts),
+    link: u32le(opts.parentIndex),
+    linkinfo: linkInfo('macvlan', ifla.formatMacvlan(macvlanData(opts.mode))),
+  };
+  if (opts.netnsFd !== undefined) attrs.netNsFd = opts.netnsFd;
+  await c.run(`add macvlan ${name} (parent #${opts.parentIndex})`, (s) => s.newLink({}, attrs, c.opts({ flags: CREATE })));
+}
+
+async function setLink(c: NetlinkConn, ref: LinkRef, op: string, data: rt.Link, attrs: ifla.LinkAttrs): Promise<void> {
+  const sel = linkSelector(ref);
+  await c.run(op, (s) => s.setLink({ ...sel.data, ...data }, { ...sel.attrs, ...attrs }, c.opts()));
+}
+
+export async function setUp(c: NetlinkConn, ref: LinkRef): Promise<void> {
+  await setLink(c, ref, `set link ${describe(ref)} up`, { flags: { up: true }, change: { up: true } }, {});
+}
+
+export async function setDown(c: NetlinkConn, ref: LinkRef): Promise<void> {
+  await setLink(c, ref, `set link ${describe(ref)} down`, { flags: {}, change: { up: true } }, {});
+}
+
+/** Attach `ref` to bridge `master`, or detach it from its master with null. */
+export async function setMaster(c: NetlinkConn, ref: LinkRef, master: LinkRef | null): Promise<void> {
+  const op = master === null ? `detach link ${describe(ref)} from its master` : `set master of ${describe(ref)} to ${describe(master)}`;
+  const masterIndex = master === null ? 0 : await c.indexOf(master, op);
+  await setLink(c, ref, op, {}, { master: masterIndex });
+}
+
+export async function setMtu(c: NetlinkConn, ref: LinkRef, mtu: number): Promise<void> {
+  checkMtu(mtu);
+  await setLink(c, ref, `set mtu of ${describe(ref)} to ${mtu}`, {}, { mtu });
+}
+
+export async function setMac(c: NetlinkConn, ref: LinkRef, mac: string): Promise<void> {
+  const address = macToBuffer(mac);
+  await setLink(c, ref, `set mac of ${describe(ref)} to ${mac}`, {}, { address });
+}
+
+export async function rename(c: NetlinkConn, ref: LinkRef, newName: string): Promise<void> {
+  checkName(newName);
+  const op = `rename link ${describe(ref)} to ${newName}`;
+  const index = await c.indexOf(ref, op);
+  await setLink(c, index, op, {}, { ifname: newName });
+}
+
+/** Move a link into the netns `fd` refers to. It disappears from this socket's netns. */
+export async function moveToNetns(c: NetlinkConn, ref: LinkRef, netnsFd: number): Promise<void> {
+  await setLink(c, ref, `move link ${describe(ref)} to netns fd ${netnsFd}`, {}, { netNsFd: netnsFd });
+}
+
+/** Delete a link; a link that is already gone is not an error. Deleting a veth end deletes its peer. */
+export async function deleteLink(c: NetlinkConn, ref: LinkRef): Promise<void> {
+  const sel = linkSelector(ref);
+  try {
+    await c.run(`delete link ${describe(ref)}`, (s) => s.delLink(sel.data, sel.attrs, c.opts()));
+  } catch (err) {
+    if (isErrno(err, 'ENODEV')) return;
+    throw err;
+  }
+}
+
+/**
+ * Bridge port options (IFLA_BRPORT_MODE = hairpin, IFLA_BRPORT_LEARNING), sent as
+ * RTM_NEWLINK with IFLA_INFO_SLAVE_KIND "bridge" + IFLA_INFO_SLAVE_DATA, as
+ * `ip link set X type bridge_slave hairpin on` does. The link must already be a bridge port.
+ */
+export async function setBridgePortOptions(c: NetlinkConn, ref: LinkRef, opts: BridgePortOptions): Promise<void> {
+  const port: ifla.BridgePort = {};
+  if (opts.hairpin !== undefined) port.mode = opts.hairpin ? 1 : 0;
+  if (opts.learning !== undefined) port.learning = opts.learning ? 1 : 0;
+  const what = Object.entries(opts)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k} ${v ? 'on' : 'off'}`)
+    .join(', ');
+  const op = `set bridge port options of ${describe(ref)} (${what})`;
+  if (Object.keys(port).length === 0) return;
+  const sel = linkSelector(ref);
+  const attrs: ifla.LinkAttrs = { ...sel.attrs, linkinfo: slaveInfo('bridge', ifla.formatBridgePort(port)) };
+  await c.run(op, (s) => s.newLink(sel.data, attrs, c.opts()));
+}

@@ -1,0 +1,96 @@
+/**
+ * Network namespaces as files (DESIGN "process model" and rule 3).
+ * - createNetns(path): a new netns, bind-mounted at `path`, created on the main thread with
+ *   unshare(CLONE_NEWNET) and left again with setns before returning.
+ * - withNetns(path, fn): run `fn` synchronously with the main thread inside the netns; always
+ *   switches back. `fn` must not be async: anything awaited would run in the wrong namespace.
+ * Everything is synchronous on purpose.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { TsnetError } from '../errors/index.js';
+import { CLONE_NEWNET, MNT_DETACH, MS_BIND, type Libc } from './libc.js';
+
+export interface Netns {
+  create(file: string): void;
+  remove(file: string): void;
+  exists(file: string): boolean;
+  run<T>(file: string, fn: () => T): T;
+}
+
+export function createNetnsOps(libc: Libc): Netns {
+  const own = (): number => fs.openSync('/proc/thread-self/ns/net', 'r');
+
+  const switchTo = <T>(targetFd: number, fn: () => T): T => {
+    const back = own();
+    try {
+      libc.setns(targetFd, CLONE_NEWNET);
+      try {
+        const out = fn();
+        if (out instanceof Promise) {
+          throw new TsnetError('TSNET_INTERNAL', 'withNetns callback returned a promise: it must be synchronous');
+        }
+        return out;
+      } finally {
+        libc.setns(back, CLONE_NEWNET);
+      }
+    } finally {
+      fs.closeSync(back);
+    }
+  };
+
+  return {
+    create(file) {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, '', { flag: 'wx', mode: 0o444 });
+      const back = own();
+      try {
+        try {
+          libc.unshare(CLONE_NEWNET);
+          libc.mount('/proc/thread-self/ns/net', file, null, MS_BIND, null);
+        } finally {
+          libc.setns(back, CLONE_NEWNET);
+        }
+      } catch (err) {
+        fs.rmSync(file, { force: true });
+        throw new TsnetError('TSNET_NETNS', `create network namespace ${file}: ${(err as Error).message}`, { cause: err });
+      } finally {
+        fs.closeSync(back);
+      }
+    },
+
+    remove(file) {
+      try {
+        libc.umount2(file, MNT_DETACH);
+      } catch (err) {
+        const errno = (err as TsnetError).details?.errno;
+        if (errno !== 'EINVAL' && errno !== 'ENOENT') throw err;
+      }
+      fs.rmSync(file, { force: true });
+    },
+
+    exists(file) {
+      try {
+        return fs.statSync(file).isFile();
+      } catch {
+        return false;
+      }
+    },
+
+    run(file, fn) {
+      let fd: number;
+      try {
+        fd = fs.openSync(file, 'r');
+      } catch (err) {
+        throw new TsnetError('TSNET_NETNS', `open network namespace ${file}: ${(err as NodeJS.ErrnoException).code}`, {
+          cause: err,
+        });
+      }
+      try {
+        return switchTo(fd, fn);
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+  };
+}

@@ -1,0 +1,316 @@
+/**
+ * Container endpoints on networks: planning at create, endpoint + join into the sandbox, the
+ * default route and published ports on the gateway endpoint, live connect/disconnect, and
+ * /etc/hosts entries. Implements the runtime's NetworkAttachments.
+ */
+import crypto from 'node:crypto';
+import { TsnetError } from '../errors/index.js';
+import { Rollback } from '../errors/rollback.js';
+import type { Logger } from '../daemon/logger.js';
+import type { HostEntry } from '../runtime/etc-files.js';
+import type { ContainerRecord, EndpointSettingsRequest, EndpointState } from '../runtime/container/types.js';
+import type { NetworkAttachments } from './container-network.js';
+import type { NetworkController } from './controller.js';
+import { contains } from '../ipam/cidr.js';
+import { hasExternalConnectivity } from './driver-api.js';
+import { pickGatewayEndpoint } from './gateway.js';
+import type { NetworkRecord } from './network-record.js';
+import { parseNetworkMode } from './network-mode.js';
+import { portRequests, type PortReservations } from './ports.js';
+import type { Sandboxes } from './sandbox.js';
+
+/** Embedded DNS per sandbox (optional; wired by the daemon). */
+export interface DnsHook {
+  ensure(rec: ContainerRecord, sandboxFile: string): Promise<void>;
+  stop(rec: ContainerRecord): Promise<void>;
+}
+
+export interface AttachmentDeps {
+  controller: NetworkController;
+  sandboxes: Sandboxes;
+  ports: PortReservations;
+  containers: { save(rec: ContainerRecord): Promise<void>; refreshHosts(rec: ContainerRecord, entries: HostEntry[]): Promise<void>; isRunning(rec: ContainerRecord): boolean };
+  dns?: DnsHook;
+  logger: Logger;
+}
+
+export class Attachments implements NetworkAttachments {
+  constructor(private readonly d: AttachmentDeps) {}
+
+  // ---- NetworkAttachments ---------------------------------------------------------------------
+
+  async plan(rec: ContainerRecord): Promise<void> {
+    const mode = parseNetworkMode(rec.hostConfig.NetworkMode);
+    if (mode.kind !== 'networks') return;
+    const requested = rec.networkingConfig.EndpointsConfig ?? {};
+    const primary = !rec.hostConfig.NetworkMode || rec.hostConfig.NetworkMode === 'default' ? 'bridge' : rec.hostConfig.NetworkMode;
+    const names = [primary, ...Object.keys(requested).filter((n) => n !== primary && n !== rec.hostConfig.NetworkMode)];
+    for (const name of names) {
+      const cfg = requested[name] ?? (name === primary ? requested[rec.hostConfig.NetworkMode ?? ''] : undefined) ?? null;
+      const n = this.d.controller.get(name);
+      const ep = this.planEndpoint(rec, n, cfg);
+      rec.network.endpoints[n.id] = ep;
+    }
+    // Validate the published ports now (bad specs fail before anything is made).
+    portRequests(rec.hostConfig.PortBindings, rec.hostConfig.PublishAllPorts ?? false, rec.config.ExposedPorts);
+  }
+
+  private planEndpoint(rec: ContainerRecord, n: NetworkRecord, cfg: EndpointSettingsRequest | null): EndpointState {
+    if (n.driver === 'host' || n.driver === 'null') {
+      throw new TsnetError('TSNET_NETWORK_MODE', `container cannot be attached to the ${n.name} network together with other networks: use --network ${n.name} alone`);
+    }
+    if (rec.network.endpoints[n.id]) {
+      throw new TsnetError('TSNET_ENDPOINT_EXISTS', `container ${rec.name} is already connected to network ${n.name}`);
+    }
+    const aliases = (cfg?.Aliases ?? []).filter(Boolean);
+    const userDefined = !n.predefined;
+    if (aliases.length && !userDefined) {
+      throw new TsnetError('TSNET_NETWORK_MODE', 'network-scoped aliases are supported only for containers on user-defined networks');
+    }
+    const ip4 = cfg?.IPAMConfig?.IPv4Address;
+    const ip6 = cfg?.IPAMConfig?.IPv6Address;
+    if ((ip4 || ip6) && (!userDefined || n.ipam.config.length === 0)) {
+      throw new TsnetError('TSNET_NETWORK_MODE', `user specified IP address is supported only when connecting to networks with user configured subnets (network ${n.name})`);
+    }
+    if (ip6 && !n.enableIPv6) throw new TsnetError('TSNET_BAD_IP', `network ${n.name} has no IPv6: --ip6 needs a network created with --ipv6`);
+    return {
+      networkId: n.id,
+      networkName: n.name,
+      endpointId: crypto.randomBytes(32).toString('hex'),
+      aliases,
+      ...(ip4 || ip6 ? { ipamConfig: { ...(ip4 ? { IPv4Address: ip4 } : {}), ...(ip6 ? { IPv6Address: ip6 } : {}) } } : {}),
+      ...(cfg?.MacAddress ? { mac: cfg.MacAddress } : {}),
+    };
+  }
+
+  async attachAll(rec: ContainerRecord, sandboxFile: string): Promise<void> {
+    const rb = new Rollback();
+    try {
+      let index = 0;
+      for (const ep of Object.values(rec.network.endpoints)) {
+        await this.attachOne(rec, ep, sandboxFile, `eth${index++}`, rb);
+      }
+      await this.applyGateway(rec, sandboxFile);
+      rb.commit();
+    } catch (err) {
+      await rb.unwind();
+      throw err;
+    }
+    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandboxFile);
+  }
+
+  /** IP from IPAM, driver endpoint, driver join into the sandbox; undo pushed on `rb`. */
+  private async attachOne(rec: ContainerRecord, ep: EndpointState, sandboxFile: string, ifname: string, rb: Rollback): Promise<void> {
+    const n = this.d.controller.get(ep.networkId);
+    const driver = await this.d.controller.driverOf(n);
+    const ipam = await this.d.controller.ipamOf(n);
+    for (const pool of n.pools) {
+      if (pool.v6 && !n.enableIPv6) continue;
+      const want = pool.v6 ? ep.ipamConfig?.IPv6Address : ep.ipamConfig?.IPv4Address;
+      if (want && !(contains(pool.subnet, want))) continue;
+      if ((pool.v6 ? ep.ipv6 : ep.ipv4) && !want) continue;
+      const lease = await ipam.requestAddress(pool.poolId, { owner: ep.endpointId, ...(want ? { ip: want } : {}), ...(ep.mac ? { mac: ep.mac } : {}) });
+      rb.push(`release ${lease.address}`, () => ipam.releaseAddress(pool.poolId, lease.address));
+      if (pool.v6) {
+        ep.ipv6 = lease.address;
+        ep.gateway6 = pool.gateway;
+      } else {
+        ep.ipv4 = lease.address;
+        ep.gateway = pool.gateway;
+      }
+    }
+    const base = { networkId: n.id, endpointId: ep.endpointId, containerId: rec.id, ...(ep.ipv4 ? { address: ep.ipv4 } : {}), ...(ep.ipv6 ? { addressV6: ep.ipv6 } : {}), ...(ep.mac ? { mac: ep.mac } : {}) };
+    const info = await driver.createEndpoint({ ...base, options: {} });
+    rb.push(`delete endpoint ${ep.endpointId.slice(0, 12)}`, () => driver.deleteEndpoint(n.id, ep.endpointId));
+    if (info.mac) ep.mac = info.mac;
+    const join = await driver.join({ ...base, ...(ep.mac ? { mac: ep.mac } : {}), sandboxKey: sandboxFile, ifname, options: {} });
+    rb.push(`leave ${n.name}`, () => driver.leave(n.id, ep.endpointId));
+    ep.ifname = ifname;
+    if (join.gateway) ep.gateway = join.gateway;
+    else if (join.disableGatewayService || n.internal) delete ep.gateway;
+    if (join.gatewayV6) ep.gateway6 = join.gatewayV6;
+  }
+
+  private gatewayOf(rec: ContainerRecord): EndpointState | undefined {
+    const cands = Object.values(rec.network.endpoints).map((ep) => {
+      const n = this.d.controller.find(ep.networkId);
+      return { endpointId: ep.endpointId, networkName: ep.networkName, priority: 0, hasGateway: Boolean(ep.gateway || ep.gateway6), internal: n?.internal ?? false };
+    });
+    const pick = pickGatewayEndpoint(cands);
+    return pick ? Object.values(rec.network.endpoints).find((e) => e.endpointId === pick.endpointId) : undefined;
+  }
+
+  /** Point the sandbox's default route(s) at the gateway endpoint. */
+  private async applyGateway(rec: ContainerRecord, sandboxFile: string): Promise<void> {
+    const gw = this.gatewayOf(rec);
+    const nl = this.d.sandboxes.openIn(sandboxFile);
+    try {
+      if (!gw) {
+        await nl.delRoute({ dst: 'default', family: 4 });
+        await nl.delRoute({ dst: 'default', family: 6 });
+        delete rec.network.gatewayNetwork;
+        return;
+      }
+      if (gw.gateway && gw.ifname) await nl.replaceRoute({ dst: 'default', family: 4, gateway: gw.gateway, dev: gw.ifname });
+      else await nl.delRoute({ dst: 'default', family: 4 });
+      if (gw.gateway6 && gw.ifname) await nl.replaceRoute({ dst: 'default', family: 6, gateway: gw.gateway6, dev: gw.ifname });
+      rec.network.gatewayNetwork = gw.networkId;
+    } finally {
+      nl.close();
+    }
+  }
+
+  async started(rec: ContainerRecord, sandboxFile: string): Promise<void> {
+    await this.publishPorts(rec);
+    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandboxFile);
+  }
+
+  private async publishPorts(rec: ContainerRecord): Promise<void> {
+    const requests = portRequests(rec.hostConfig.PortBindings, rec.hostConfig.PublishAllPorts ?? false, rec.config.ExposedPorts);
+    rec.network.ports = [];
+    if (!requests.length) return;
+    const gw = this.gatewayOf(rec);
+    if (!gw) {
+      this.d.logger.warn(`container ${rec.name} publishes ports but has no network with a gateway: ports not published`);
+      return;
+    }
+    const n = this.d.controller.get(gw.networkId);
+    const driver = await this.d.controller.driverOf(n);
+    if (!hasExternalConnectivity(driver)) return;
+    const mappings = await this.d.ports.reserve(rec.id, requests);
+    try {
+      const programmed = await driver.programExternalConnectivity(n.id, gw.endpointId, mappings);
+      rec.network.ports = programmed.map((m) => ({ proto: m.proto, hostIp: m.hostIp, hostPort: m.hostPort, containerPort: m.containerPort }));
+    } catch (err) {
+      this.d.ports.release(rec.id);
+      throw err;
+    }
+  }
+
+  private async revokePorts(rec: ContainerRecord): Promise<void> {
+    const gwNet = rec.network.gatewayNetwork;
+    const gw = gwNet ? rec.network.endpoints[gwNet] : undefined;
+    if (gw && rec.network.ports.length) {
+      const n = this.d.controller.find(gw.networkId);
+      const driver = n ? await this.d.controller.driverOf(n).catch(() => undefined) : undefined;
+      if (driver && hasExternalConnectivity(driver)) await driver.revokeExternalConnectivity(gw.networkId, gw.endpointId);
+    }
+    this.d.ports.release(rec.id);
+    rec.network.ports = [];
+  }
+
+  async stopped(rec: ContainerRecord): Promise<void> {
+    await this.revokePorts(rec);
+  }
+
+  async detachAll(rec: ContainerRecord): Promise<void> {
+    const errors: string[] = [];
+    await this.revokePorts(rec).catch((e: Error) => errors.push(e.message));
+    await this.d.dns?.stop(rec).catch((e: Error) => errors.push(e.message));
+    for (const ep of Object.values(rec.network.endpoints)) {
+      await this.detachOne(ep).catch((e: Error) => errors.push(e.message));
+    }
+    rec.network.endpoints = {};
+    if (errors.length) this.d.logger.warn(`detach ${rec.name}: ${errors.join('; ')}`);
+  }
+
+  private async detachOne(ep: EndpointState): Promise<void> {
+    const n = this.d.controller.find(ep.networkId);
+    if (!n) return;
+    const driver = await this.d.controller.driverOf(n);
+    await driver.leave(n.id, ep.endpointId);
+    await driver.deleteEndpoint(n.id, ep.endpointId);
+    const ipam = await this.d.controller.ipamOf(n);
+    for (const pool of n.pools) {
+      const addr = pool.v6 ? ep.ipv6 : ep.ipv4;
+      if (addr && (contains(pool.subnet, addr.split('/')[0]!))) await ipam.releaseAddress(pool.poolId, addr);
+    }
+  }
+
+  hostEntries(rec: ContainerRecord): HostEntry[] {
+    const names = [rec.config.Hostname];
+    const out: HostEntry[] = [];
+    for (const ep of Object.values(rec.network.endpoints)) {
+      if (ep.ipv4) out.push({ ip: ep.ipv4.split('/')[0]!, names });
+      if (ep.ipv6) out.push({ ip: ep.ipv6.split('/')[0]!, names });
+    }
+    return out;
+  }
+
+  embeddedDns(rec: ContainerRecord): boolean {
+    return this.wantsDns(rec);
+  }
+
+  private wantsDns(rec: ContainerRecord): boolean {
+    return Object.values(rec.network.endpoints).some((ep) => !this.d.controller.find(ep.networkId)?.predefined);
+  }
+
+  // ---- live connect / disconnect --------------------------------------------------------------
+
+  async connect(rec: ContainerRecord, networkRef: string, cfg: EndpointSettingsRequest | null): Promise<void> {
+    if (rec.network.mode !== 'networks') {
+      throw new TsnetError('TSNET_NETWORK_MODE', `container ${rec.name} uses --network ${rec.hostConfig.NetworkMode}: it cannot be connected to other networks`);
+    }
+    const n = this.d.controller.get(networkRef);
+    const ep = this.planEndpoint(rec, n, cfg);
+    const sandbox = rec.network.sandboxKey;
+    if (!sandbox || !this.d.sandboxes.exists(sandbox)) throw new TsnetError('TSNET_INTERNAL', `container ${rec.name} has no network sandbox`);
+    const used = new Set(Object.values(rec.network.endpoints).map((e) => e.ifname));
+    let i = 0;
+    while (used.has(`eth${i}`)) i++;
+    const oldGateway = rec.network.gatewayNetwork;
+    const rb = new Rollback();
+    try {
+      await this.attachOne(rec, ep, sandbox, `eth${i}`, rb);
+      rec.network.endpoints[n.id] = ep;
+      rb.push('forget endpoint', () => delete rec.network.endpoints[n.id]);
+      await this.moveConnectivity(rec, sandbox, oldGateway);
+      await this.d.containers.save(rec);
+      rb.commit();
+    } catch (err) {
+      await rb.unwind();
+      throw err;
+    }
+    await this.d.containers.refreshHosts(rec, this.hostEntries(rec));
+    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandbox);
+  }
+
+  async disconnect(rec: ContainerRecord, networkRef: string, force: boolean): Promise<void> {
+    const n = this.d.controller.find(networkRef);
+    const ep = n ? rec.network.endpoints[n.id] : Object.values(rec.network.endpoints).find((e) => e.networkName === networkRef || e.networkId.startsWith(networkRef));
+    if (!ep) {
+      if (force) return;
+      throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `container ${rec.name} is not connected to network ${networkRef}`);
+    }
+    const oldGateway = rec.network.gatewayNetwork;
+    if (oldGateway === ep.networkId) await this.revokePorts(rec);
+    await this.detachOne(ep);
+    delete rec.network.endpoints[ep.networkId];
+    const sandbox = rec.network.sandboxKey;
+    if (sandbox && this.d.sandboxes.exists(sandbox)) await this.moveConnectivity(rec, sandbox, oldGateway === ep.networkId ? undefined : oldGateway);
+    await this.d.containers.save(rec);
+    await this.d.containers.refreshHosts(rec, this.hostEntries(rec));
+    if (this.d.dns && !this.wantsDns(rec)) await this.d.dns.stop(rec);
+  }
+
+  /** After the endpoint set changed: default route and published ports follow the gateway rule. */
+  private async moveConnectivity(rec: ContainerRecord, sandbox: string, oldGateway: string | undefined): Promise<void> {
+    await this.applyGateway(rec, sandbox);
+    if (rec.network.gatewayNetwork === oldGateway) return;
+    if (!this.d.containers.isRunning(rec)) return;
+    if (oldGateway && rec.network.endpoints[oldGateway]) {
+      const saved = rec.network.gatewayNetwork;
+      rec.network.gatewayNetwork = oldGateway;
+      await this.revokePorts(rec);
+      if (saved) rec.network.gatewayNetwork = saved;
+      else delete rec.network.gatewayNetwork;
+    }
+    await this.publishPorts(rec);
+  }
+
+  /** After a daemon restart: running containers get their port reservations back. */
+  async adoptRunning(rec: ContainerRecord): Promise<void> {
+    if (rec.network.ports.length) await this.d.ports.adopt(rec.id, rec.network.ports);
+    if (this.d.dns && rec.network.sandboxKey && this.wantsDns(rec)) await this.d.dns.ensure(rec, rec.network.sandboxKey);
+  }
+}

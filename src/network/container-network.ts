@@ -1,0 +1,140 @@
+/**
+ * The network side of a container: its mode (none, host, container:<x>, or networks), its
+ * sandbox, and what goes into /etc/hosts and /etc/resolv.conf. User networks (bridge and
+ * others) are handed to the attachments given at construction.
+ */
+import fs from 'node:fs';
+import { TsnetError } from '../errors/index.js';
+import { resolvConf, type HostEntry } from '../runtime/etc-files.js';
+import type { ContainerNetworking, SandboxSetup } from '../runtime/container/networking.js';
+import type { ContainerRecord } from '../runtime/container/types.js';
+import { parseNetworkMode } from './network-mode.js';
+import type { Sandboxes } from './sandbox.js';
+
+/** What user-defined networks (bridge etc.) do for a container. */
+export interface NetworkAttachments {
+  plan(rec: ContainerRecord): Promise<void>;
+  /** Create endpoints and wire them into the sandbox (netns file). */
+  attachAll(rec: ContainerRecord, sandboxFile: string): Promise<void>;
+  /** Re-wire after a reboot/daemon restart when the sandbox was recreated; also publish ports. */
+  started(rec: ContainerRecord, sandboxFile: string): Promise<void>;
+  stopped(rec: ContainerRecord): Promise<void>;
+  detachAll(rec: ContainerRecord): Promise<void>;
+  hostEntries(rec: ContainerRecord): HostEntry[];
+  /** Does any network of the container have the embedded DNS? */
+  embeddedDns(rec: ContainerRecord): boolean;
+}
+
+export interface ContainerNetworkDeps {
+  sandboxes: Sandboxes;
+  lookup: (ref: string) => ContainerRecord | undefined;
+  attachments?: NetworkAttachments;
+  hostResolvConf?: string;
+  hostHosts?: string;
+}
+
+export class ContainerNetwork implements ContainerNetworking {
+  constructor(private readonly d: ContainerNetworkDeps) {}
+
+  async plan(rec: ContainerRecord): Promise<void> {
+    const mode = parseNetworkMode(rec.hostConfig.NetworkMode);
+    const others = Object.keys(rec.networkingConfig.EndpointsConfig ?? {}).filter((n) => n !== rec.hostConfig.NetworkMode);
+    if (mode.kind !== 'networks' && others.length) {
+      throw new TsnetError('TSNET_NETWORK_MODE', `container cannot be connected to other networks when its network mode is ${rec.hostConfig.NetworkMode}`);
+    }
+    const hasPorts = Object.values(rec.hostConfig.PortBindings ?? {}).some((b) => b && b.length) || rec.hostConfig.PublishAllPorts;
+    switch (mode.kind) {
+      case 'none':
+      case 'host':
+        // Docker ignores published ports without a network of their own (host/none).
+        if (hasPorts) rec.hostConfig.PortBindings = {};
+        rec.network = { mode: mode.kind, endpoints: {}, ports: [] };
+        return;
+      case 'container': {
+        const target = this.d.lookup(mode.ref);
+        if (!target) throw new TsnetError('TSNET_CONTAINER_NOT_FOUND', `No such container: ${mode.ref} (in --network container:${mode.ref})`);
+        if (hasPorts) throw new TsnetError('TSNET_NETWORK_MODE', 'conflicting options: port publishing and the container network mode (publish ports on the other container)');
+        rec.network = { mode: 'container', sharedWith: target.id, endpoints: {}, ports: [] };
+        return;
+      }
+      case 'networks':
+        if (!this.d.attachments) throw new TsnetError('TSNET_NETWORK_MODE', 'no network drivers are configured: use --network none or --network host');
+        rec.network = { mode: 'networks', endpoints: {}, ports: [] };
+        await this.d.attachments.plan(rec);
+        return;
+    }
+  }
+
+  async create(rec: ContainerRecord): Promise<void> {
+    if (rec.network.mode !== 'none' && rec.network.mode !== 'networks') return;
+    const file = await this.d.sandboxes.create(rec.id);
+    rec.network.sandboxKey = file;
+    if (rec.network.mode === 'networks') {
+      try {
+        await this.d.attachments!.attachAll(rec, file);
+      } catch (err) {
+        this.d.sandboxes.remove(file);
+        delete rec.network.sandboxKey;
+        throw err;
+      }
+    }
+  }
+
+  async prepare(rec: ContainerRecord): Promise<SandboxSetup> {
+    const hostResolv = this.d.hostResolvConf ?? readOr('/etc/resolv.conf', '');
+    switch (rec.network.mode) {
+      case 'host':
+        return { shareHostUts: true, hosts: [], hostsText: this.d.hostHosts ?? readOr('/etc/hosts', ''), resolvConf: hostResolv };
+      case 'container': {
+        const target = this.d.lookup(rec.network.sharedWith ?? '');
+        if (!target || target.state.Status !== 'running') {
+          throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `cannot join the network of container ${rec.network.sharedWith?.slice(0, 12)}: it is not running`);
+        }
+        if (target.network.mode === 'host') {
+          return { shareHostUts: false, hosts: [], hostsText: this.d.hostHosts ?? readOr('/etc/hosts', ''), resolvConf: hostResolv };
+        }
+        const setup = await this.prepare(target);
+        return { ...setup, shareHostUts: false, ...(target.network.sandboxKey ? { netnsPath: target.network.sandboxKey } : {}) };
+      }
+      default: {
+        let file = rec.network.sandboxKey;
+        if (!file || !this.d.sandboxes.exists(file)) {
+          // After a reboot the netns is gone: make it again and re-attach.
+          file = await this.d.sandboxes.create(rec.id);
+          rec.network.sandboxKey = file;
+          if (rec.network.mode === 'networks') await this.d.attachments!.attachAll(rec, file);
+        }
+        if (rec.network.mode === 'networks') await this.d.attachments!.started(rec, file);
+        const entries: HostEntry[] = rec.network.mode === 'networks' ? this.d.attachments!.hostEntries(rec) : [];
+        const embedded = rec.network.mode === 'networks' && this.d.attachments!.embeddedDns(rec);
+        return {
+          netnsPath: file,
+          shareHostUts: false,
+          hosts: entries,
+          resolvConf: resolvConf(hostResolv, {
+            embedded,
+            ...(rec.hostConfig.Dns?.length ? { dns: rec.hostConfig.Dns } : {}),
+            ...(rec.hostConfig.DnsSearch?.length ? { search: rec.hostConfig.DnsSearch } : {}),
+          }),
+        };
+      }
+    }
+  }
+
+  async released(rec: ContainerRecord): Promise<void> {
+    if (rec.network.mode === 'networks') await this.d.attachments!.stopped(rec);
+  }
+
+  async remove(rec: ContainerRecord): Promise<void> {
+    if (rec.network.mode === 'networks') await this.d.attachments!.detachAll(rec);
+    if (rec.network.sandboxKey) this.d.sandboxes.remove(rec.network.sandboxKey);
+  }
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
+  }
+}

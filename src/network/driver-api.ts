@@ -1,0 +1,142 @@
+/**
+ * The network driver API (interfaces only). Modelled on libnetwork's driverapi: a small required
+ * interface and optional capabilities checked with type guards, so no driver writes stubs.
+ *
+ * The controller calls, for a network: createNetwork → (per container) createEndpoint → join →
+ * [programExternalConnectivity] … [revokeExternalConnectivity] → leave → deleteEndpoint →
+ * deleteNetwork. Every delete/leave must be idempotent.
+ */
+
+export type Scope = 'local' | 'global';
+
+export interface DriverCapability {
+  /** local: the network exists on one host; global: cluster-wide (overlay). */
+  scope: Scope;
+  connectivityScope?: Scope;
+}
+
+/** One address pool of a network, as allocated by IPAM. */
+export interface IpamData {
+  /** The subnet, e.g. 10.42.0.0/24. */
+  pool: string;
+  /** The gateway with the pool's prefix, e.g. 10.42.0.1/24. */
+  gateway?: string;
+  auxAddresses?: Record<string, string>;
+}
+
+export interface NetworkSpec {
+  id: string;
+  name: string;
+  /** Driver options (`-o k=v`), Docker's com.docker.network.* keys included. */
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  internal: boolean;
+  enableIPv6: boolean;
+  attachable: boolean;
+  ipv4: IpamData[];
+  ipv6: IpamData[];
+}
+
+export interface PortMapping {
+  proto: 'tcp' | 'udp' | 'sctp';
+  /** '' = every host address. */
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+}
+
+export interface EndpointSpec {
+  networkId: string;
+  endpointId: string;
+  containerId: string;
+  /** Address with prefix (10.42.0.2/24) as allocated by IPAM; absent when the network has no v4. */
+  address?: string;
+  addressV6?: string;
+  mac?: string;
+  options: Record<string, unknown>;
+}
+
+/** What a driver may decide about an endpoint (a remote driver may choose the MAC). */
+export interface EndpointInfo {
+  mac?: string;
+  address?: string;
+  addressV6?: string;
+}
+
+export interface JoinSpec {
+  networkId: string;
+  endpointId: string;
+  containerId: string;
+  /** The netns file of the container's sandbox. */
+  sandboxKey: string;
+  /** The interface name to create inside the sandbox (eth0, eth1, …). */
+  ifname: string;
+  address?: string;
+  addressV6?: string;
+  mac?: string;
+  options: Record<string, unknown>;
+}
+
+export interface StaticRoute {
+  destination: string;
+  nextHop?: string;
+}
+
+export interface JoinInfo {
+  /** Gateway of this endpoint (plain IP); the controller decides who gets the default route. */
+  gateway?: string;
+  gatewayV6?: string;
+  staticRoutes?: StaticRoute[];
+  /** The driver wants no default route through it (Docker's DisableGatewayService). */
+  disableGatewayService?: boolean;
+}
+
+export interface NetworkDriver {
+  readonly name: string;
+  capabilities(): DriverCapability;
+  /** Validate driver options before anything is made (throws TsnetError with a clear line). */
+  validateNetwork?(n: NetworkSpec): Promise<void> | void;
+  createNetwork(n: NetworkSpec): Promise<void>;
+  deleteNetwork(networkId: string): Promise<void>;
+  createEndpoint(e: EndpointSpec): Promise<EndpointInfo>;
+  deleteEndpoint(networkId: string, endpointId: string): Promise<void>;
+  join(j: JoinSpec): Promise<JoinInfo>;
+  /** The interface leaves the sandbox (the netns may already be gone). */
+  leave(networkId: string, endpointId: string): Promise<void>;
+}
+
+/** Drivers that publish ports / give external access (bridge; remote drivers that ask for it). */
+export interface ExternalConnectivity {
+  programExternalConnectivity(networkId: string, endpointId: string, ports: PortMapping[]): Promise<PortMapping[]>;
+  revokeExternalConnectivity(networkId: string, endpointId: string): Promise<void>;
+}
+
+/** Global-scope drivers that allocate per-network resources cluster-wide (VNIs). */
+export interface NetworkAllocator {
+  allocateNetwork(n: NetworkSpec): Promise<Record<string, string>>;
+  freeNetwork(networkId: string): Promise<void>;
+}
+
+/** Drivers told about other nodes (overlay peers). */
+export interface Discovery {
+  discoverNew(type: 'node' | 'peer', data: Record<string, unknown>): Promise<void>;
+  discoverDelete(type: 'node' | 'peer', data: Record<string, unknown>): Promise<void>;
+}
+
+/** Drivers that rebuild their kernel state after a daemon restart from the controller's records. */
+export interface Restorable {
+  restore(networks: NetworkSpec[], endpoints: Array<EndpointSpec & { joined?: JoinSpec; ports?: PortMapping[] }>): Promise<void>;
+}
+
+export function hasExternalConnectivity(d: NetworkDriver): d is NetworkDriver & ExternalConnectivity {
+  return typeof (d as Partial<ExternalConnectivity>).programExternalConnectivity === 'function';
+}
+export function hasNetworkAllocator(d: NetworkDriver): d is NetworkDriver & NetworkAllocator {
+  return typeof (d as Partial<NetworkAllocator>).allocateNetwork === 'function';
+}
+export function hasDiscovery(d: NetworkDriver): d is NetworkDriver & Discovery {
+  return typeof (d as Partial<Discovery>).discoverNew === 'function';
+}
+export function isRestorable(d: NetworkDriver): d is NetworkDriver & Restorable {
+  return typeof (d as Partial<Restorable>).restore === 'function';
+}

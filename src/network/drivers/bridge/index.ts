@@ -1,0 +1,322 @@
+/**
+ * The bridge driver: a Linux bridge per network (`tsnet0` for the default one, `br-<id12>`
+ * otherwise), a veth per endpoint whose peer is created directly in the container's netns,
+ * and the firewall rules for forwarding, isolation, NAT and published ports.
+ */
+import fs from 'node:fs';
+import { TsnetError } from '../../../errors/index.js';
+import { Rollback } from '../../../errors/rollback.js';
+import type { Logger } from '../../../daemon/logger.js';
+import type { FirewallBackend, FirewallNetwork, PortMapping as FirewallMapping } from '../../../kernel/firewall/index.js';
+import { Netlink } from '../../../kernel/netlink/index.js';
+import type {
+  EndpointInfo,
+  EndpointSpec,
+  ExternalConnectivity,
+  JoinInfo,
+  JoinSpec,
+  NetworkDriver,
+  NetworkSpec,
+  PortMapping,
+  Restorable,
+} from '../../driver-api.js';
+import { parseBridgeOptions, randomMac, vethName, type BridgeConfig } from './options.js';
+
+export interface BridgeDeps {
+  /** rtnetlink in the daemon's own (host) netns. */
+  host: Netlink;
+  /** Run fn with the main thread in the netns file (sync). */
+  inNetns: <T>(file: string, fn: () => T) => T;
+  firewall: FirewallBackend;
+  sysctl: { write(key: string, value: string): void; read(key: string): string };
+  /** Forget conntrack entries of UDP flows to these host ports (stale NAT after re-publish). */
+  flushConntrack: (proto: 'udp', hostPorts: number[]) => Promise<void>;
+  logger: Logger;
+}
+
+interface BridgeNetwork {
+  spec: NetworkSpec;
+  cfg: BridgeConfig;
+}
+
+interface BridgeEndpoint {
+  networkId: string;
+  endpointId: string;
+  veth: string;
+  address?: string;
+  addressV6?: string;
+  mac: string;
+  ports: PortMapping[];
+}
+
+export type BridgeDriver = NetworkDriver & ExternalConnectivity & Restorable & {
+  bridgeOf(networkId: string): string | undefined;
+};
+
+export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
+  const networks = new Map<string, BridgeNetwork>();
+  const endpoints = new Map<string, BridgeEndpoint>();
+  const key = (nid: string, eid: string) => `${nid}/${eid}`;
+
+  const firewallNetwork = (n: BridgeNetwork): FirewallNetwork => ({
+    id: n.spec.id,
+    bridge: n.cfg.bridgeName,
+    subnets: [...n.spec.ipv4.map((p) => p.pool), ...(n.spec.enableIPv6 ? n.spec.ipv6.map((p) => p.pool) : [])],
+    internal: n.spec.internal,
+    icc: n.cfg.icc,
+    masquerade: n.cfg.masquerade,
+    ...(n.cfg.snatIpv4 ? { hostBindingIpv4: n.cfg.snatIpv4 } : {}),
+  });
+
+  const network = (id: string): BridgeNetwork => {
+    const n = networks.get(id);
+    if (!n) throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `bridge driver: no network ${id.slice(0, 12)}`);
+    return n;
+  };
+
+  /** Make (or re-make after a reboot) the bridge with its addresses; idempotent. */
+  async function ensureBridge(n: BridgeNetwork, rb?: Rollback): Promise<void> {
+    const name = n.cfg.bridgeName;
+    const existing = await deps.host.getLink(name);
+    if (existing && existing.kind !== 'bridge') {
+      throw new TsnetError('TSNET_NETWORK_EXISTS', `cannot create bridge ${name}: an interface of kind ${existing.kind ?? 'unknown'} has that name`);
+    }
+    if (!existing) {
+      await deps.host.addBridge(name, { mac: randomMac(), ...(n.cfg.mtu ? { mtu: n.cfg.mtu } : {}) });
+      rb?.push(`delete bridge ${name}`, () => deps.host.deleteLink(name));
+    }
+    trySysctl(`net/ipv6/conf/${name}/accept_ra`, '0');
+    const have = new Set((await deps.host.listAddresses(name)).map((a) => a.cidr));
+    for (const p of n.spec.ipv4) if (p.gateway && !have.has(p.gateway)) await deps.host.addAddress(name, p.gateway);
+    if (n.spec.enableIPv6) {
+      trySysctl(`net/ipv6/conf/${name}/disable_ipv6`, '0');
+      for (const p of n.spec.ipv6) if (p.gateway && !have.has(p.gateway)) await deps.host.addAddress(name, p.gateway, { noDad: true });
+    }
+    // Published ports reach containers from the host's own 127.0.0.1 without a userland proxy.
+    trySysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
+    await deps.host.setUp(name);
+  }
+
+  function trySysctl(key: string, value: string): void {
+    try {
+      deps.sysctl.write(key, value);
+    } catch (err) {
+      deps.logger.debug(`sysctl ${key}=${value}: ${(err as Error).message}`);
+    }
+  }
+
+  function enableForwarding(v6: boolean): void {
+    if (deps.sysctl.read('net.ipv4.ip_forward') !== '1') deps.sysctl.write('net.ipv4.ip_forward', '1');
+    if (v6) {
+      trySysctl('net.ipv6.conf.all.forwarding', '1');
+      trySysctl('net.ipv6.conf.default.forwarding', '1');
+    }
+  }
+
+  const driver: BridgeDriver = {
+    name: 'bridge',
+    capabilities: () => ({ scope: 'local', connectivityScope: 'local' }),
+
+    bridgeOf: (id) => networks.get(id)?.cfg.bridgeName,
+
+    validateNetwork(n) {
+      const cfg = parseBridgeOptions(n.id, n.options);
+      for (const other of networks.values()) {
+        if (other.cfg.bridgeName === cfg.bridgeName && other.spec.id !== n.id) {
+          throw new TsnetError('TSNET_NETWORK_EXISTS', `bridge name ${cfg.bridgeName} is already used by network ${other.spec.name}`);
+        }
+      }
+      if (n.enableIPv6 && n.ipv6.length === 0) throw new TsnetError('TSNET_INVALID_ARGUMENT', '--ipv6 needs an IPv6 --subnet');
+    },
+
+    async createNetwork(spec) {
+      const cfg = parseBridgeOptions(spec.id, spec.options);
+      if (!cfg.defaultBridge && (await deps.host.getLink(cfg.bridgeName))) {
+        throw new TsnetError('TSNET_NETWORK_EXISTS', `cannot create network ${spec.name}: an interface named ${cfg.bridgeName} already exists (choose another com.docker.network.bridge.name)`);
+      }
+      const n: BridgeNetwork = { spec, cfg };
+      const rb = new Rollback();
+      try {
+        await ensureBridge(n, rb);
+        if (!spec.internal) enableForwarding(spec.enableIPv6);
+        await rb.step('firewall', () => deps.firewall.setupNetwork(firewallNetwork(n)), () => deps.firewall.teardownNetwork(firewallNetwork(n)));
+        networks.set(spec.id, n);
+        rb.commit();
+      } catch (err) {
+        await rb.unwind();
+        throw err;
+      }
+    },
+
+    async deleteNetwork(networkId) {
+      const n = networks.get(networkId);
+      if (!n) return;
+      await deps.firewall.teardownNetwork(firewallNetwork(n));
+      await deps.host.deleteLink(n.cfg.bridgeName);
+      networks.delete(networkId);
+    },
+
+    async createEndpoint(e: EndpointSpec): Promise<EndpointInfo> {
+      network(e.networkId);
+      const mac = e.mac ?? randomMac();
+      endpoints.set(key(e.networkId, e.endpointId), {
+        networkId: e.networkId,
+        endpointId: e.endpointId,
+        veth: vethName(e.endpointId),
+        ...(e.address ? { address: e.address } : {}),
+        ...(e.addressV6 ? { addressV6: e.addressV6 } : {}),
+        mac,
+        ports: [],
+      });
+      return { mac };
+    },
+
+    async deleteEndpoint(networkId, endpointId) {
+      const ep = endpoints.get(key(networkId, endpointId));
+      if (!ep) return;
+      await deps.host.deleteLink(ep.veth);
+      endpoints.delete(key(networkId, endpointId));
+    },
+
+    async join(j: JoinSpec): Promise<JoinInfo> {
+      const n = network(j.networkId);
+      const ep = endpoints.get(key(j.networkId, j.endpointId));
+      if (!ep) throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `bridge driver: no endpoint ${j.endpointId.slice(0, 12)}`);
+      await ensureBridge(n);
+      await deps.host.deleteLink(ep.veth); // a leftover from a crash
+      const fd = fs.openSync(j.sandboxKey, 'r');
+      const rb = new Rollback();
+      try {
+        const mtu = n.cfg.mtu ? { mtu: n.cfg.mtu } : {};
+        await deps.host.addVeth(ep.veth, { name: j.ifname, netnsFd: fd, mac: ep.mac, ...mtu }, mtu);
+        rb.push(`delete veth ${ep.veth}`, () => deps.host.deleteLink(ep.veth));
+        await deps.host.setMaster(ep.veth, n.cfg.bridgeName);
+        await deps.host.setBridgePortOptions(ep.veth, { hairpin: true });
+        await deps.host.setUp(ep.veth);
+        const inner = deps.inNetns(j.sandboxKey, () => {
+          if (!n.spec.enableIPv6 || !ep.addressV6) return Netlink.open();
+          // no DAD wait and no router advertisements on the container side
+          for (const [k, v] of [[`net/ipv6/conf/${j.ifname}/accept_dad`, '0'], [`net/ipv6/conf/${j.ifname}/accept_ra`, '0']] as const) {
+            try {
+              deps.sysctl.write(k, v);
+            } catch {
+              /* ipv6 disabled */
+            }
+          }
+          return Netlink.open();
+        });
+        try {
+          if (ep.address) await inner.addAddress(j.ifname, ep.address);
+          if (ep.addressV6) await inner.addAddress(j.ifname, ep.addressV6, { noDad: true });
+          await inner.setUp(j.ifname);
+        } finally {
+          inner.close();
+        }
+        rb.commit();
+      } catch (err) {
+        await rb.unwind();
+        throw err;
+      } finally {
+        fs.closeSync(fd);
+      }
+      const gw4 = n.spec.ipv4[0]?.gateway?.split('/')[0];
+      const gw6 = n.spec.enableIPv6 ? n.spec.ipv6[0]?.gateway?.split('/')[0] : undefined;
+      return {
+        ...(gw4 && !n.spec.internal ? { gateway: gw4 } : {}),
+        ...(gw6 && !n.spec.internal ? { gatewayV6: gw6 } : {}),
+        ...(n.spec.internal ? { disableGatewayService: true } : {}),
+      };
+    },
+
+    async leave(networkId, endpointId) {
+      const ep = endpoints.get(key(networkId, endpointId));
+      if (!ep) return;
+      await deps.host.deleteLink(ep.veth);
+    },
+
+    async programExternalConnectivity(networkId, endpointId, ports) {
+      const n = network(networkId);
+      const ep = endpoints.get(key(networkId, endpointId));
+      if (!ep) throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `bridge driver: no endpoint ${endpointId.slice(0, 12)}`);
+      if (n.spec.internal) return [];
+      const byFamily = splitByFamily(ports, n.cfg.hostBindingIpv4);
+      if (ep.address && byFamily.v4.length) {
+        await deps.firewall.addPorts({ networkId, endpointId, bridge: n.cfg.bridgeName, containerIp: ep.address.split('/')[0]!, mappings: byFamily.v4 });
+      }
+      if (ep.addressV6 && byFamily.v6.length) {
+        await deps.firewall.addPorts({ networkId, endpointId, bridge: n.cfg.bridgeName, containerIp: ep.addressV6.split('/')[0]!, mappings: byFamily.v6 });
+      }
+      ep.ports = ports;
+      const udp = ports.filter((p) => p.proto === 'udp').map((p) => p.hostPort);
+      if (udp.length) await deps.flushConntrack('udp', udp).catch((err: Error) => deps.logger.debug(`conntrack flush: ${err.message}`));
+      return ports;
+    },
+
+    async revokeExternalConnectivity(networkId, endpointId) {
+      const n = networks.get(networkId);
+      const ep = endpoints.get(key(networkId, endpointId));
+      if (!n || !ep) return;
+      for (const ip of [ep.address, ep.addressV6]) {
+        if (!ip) continue;
+        await deps.firewall.removePorts({ networkId, endpointId, bridge: n.cfg.bridgeName, containerIp: ip.split('/')[0]!, mappings: [] });
+      }
+      ep.ports = [];
+    },
+
+    async restore(specs, eps) {
+      for (const spec of specs) {
+        const n: BridgeNetwork = { spec, cfg: parseBridgeOptions(spec.id, spec.options) };
+        networks.set(spec.id, n);
+        try {
+          await ensureBridge(n);
+          if (!spec.internal) enableForwarding(spec.enableIPv6);
+        } catch (err) {
+          deps.logger.warn(`restore bridge ${n.cfg.bridgeName}: ${(err as Error).message}`);
+        }
+      }
+      for (const e of eps) {
+        if (!networks.has(e.networkId)) continue;
+        endpoints.set(key(e.networkId, e.endpointId), {
+          networkId: e.networkId,
+          endpointId: e.endpointId,
+          veth: vethName(e.endpointId),
+          ...(e.address ? { address: e.address } : {}),
+          ...(e.addressV6 ? { addressV6: e.addressV6 } : {}),
+          mac: e.mac ?? randomMac(),
+          ports: e.ports ?? [],
+        });
+      }
+      // Rules: make the kernel match the records (missing ones re-added, orphans removed).
+      const expected = {
+        networks: [...networks.values()].map(firewallNetwork),
+        ports: [...endpoints.values()].flatMap((ep) => {
+          const n = networks.get(ep.networkId)!;
+          if (!ep.ports.length || n.spec.internal) return [];
+          const f = splitByFamily(ep.ports, n.cfg.hostBindingIpv4);
+          const out = [];
+          if (ep.address && f.v4.length) out.push({ networkId: ep.networkId, endpointId: ep.endpointId, bridge: n.cfg.bridgeName, containerIp: ep.address.split('/')[0]!, mappings: f.v4 });
+          if (ep.addressV6 && f.v6.length) out.push({ networkId: ep.networkId, endpointId: ep.endpointId, bridge: n.cfg.bridgeName, containerIp: ep.addressV6.split('/')[0]!, mappings: f.v6 });
+          return out;
+        }),
+      };
+      const r = await deps.firewall.reconcile(expected);
+      if (r.added || r.removed) deps.logger.info(`firewall reconciled: ${r.added} rules added, ${r.removed} removed`);
+    },
+  };
+  return driver;
+}
+
+/** IPv4 mappings go to iptables, IPv6 ones (host ip with ':') to ip6tables; '' goes to both. */
+function splitByFamily(ports: PortMapping[], defaultHostIp: string): { v4: FirewallMapping[]; v6: FirewallMapping[] } {
+  const v4: FirewallMapping[] = [];
+  const v6: FirewallMapping[] = [];
+  for (const p of ports) {
+    const hostIp = p.hostIp || defaultHostIp;
+    const m = { proto: p.proto, hostPort: p.hostPort, containerPort: p.containerPort, ...(hostIp ? { hostIp } : {}) };
+    if (!hostIp || hostIp === '0.0.0.0') v4.push(m);
+    else if (hostIp.includes(':')) v6.push(m);
+    else v4.push(m);
+    if (!hostIp || hostIp === '::') v6.push({ ...m, hostIp: '' });
+  }
+  return { v4, v6 };
+}

@@ -1,0 +1,81 @@
+/** Bridge driver options (Docker's com.docker.network.* keys), validated before anything is made. */
+import crypto from 'node:crypto';
+import { TsnetError } from '../../../errors/index.js';
+
+export const OPT = {
+  name: 'com.docker.network.bridge.name',
+  masquerade: 'com.docker.network.bridge.enable_ip_masquerade',
+  icc: 'com.docker.network.bridge.enable_icc',
+  hostBindingIpv4: 'com.docker.network.bridge.host_binding_ipv4',
+  mtu: 'com.docker.network.driver.mtu',
+  defaultBridge: 'com.docker.network.bridge.default_bridge',
+  inhibitIpv4: 'com.docker.network.bridge.inhibit_ipv4',
+  hostIpv4: 'com.docker.network.host_ipv4',
+} as const;
+
+const KNOWN = new Set<string>(Object.values(OPT));
+
+export interface BridgeConfig {
+  bridgeName: string;
+  mtu?: number;
+  icc: boolean;
+  masquerade: boolean;
+  hostBindingIpv4: string;
+  snatIpv4: string;
+  defaultBridge: boolean;
+}
+
+function bool(v: string | undefined, key: string, fallback: boolean): boolean {
+  if (v === undefined || v === '') return fallback;
+  if (['true', '1', 'yes'].includes(v.toLowerCase())) return true;
+  if (['false', '0', 'no'].includes(v.toLowerCase())) return false;
+  throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid value "${v}" for option ${key}: use true or false`);
+}
+
+export function bridgeNameFor(networkId: string): string {
+  return `br-${networkId.slice(0, 12)}`;
+}
+
+export function parseBridgeOptions(networkId: string, options: Record<string, string>): BridgeConfig {
+  for (const k of Object.keys(options)) {
+    if (!KNOWN.has(k) && k.startsWith('com.docker.network.bridge.')) {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `unknown bridge option ${k}`);
+    }
+  }
+  const name = options[OPT.name] || bridgeNameFor(networkId);
+  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(name) || name === '.' || name === '..') {
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid bridge name "${name}": 1-15 characters of a-z A-Z 0-9 _ . -`);
+  }
+  let mtu: number | undefined;
+  if (options[OPT.mtu]) {
+    mtu = Number(options[OPT.mtu]);
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid MTU "${options[OPT.mtu]}": use a number from 68 to 65535`);
+    }
+  }
+  const hostBinding = options[OPT.hostBindingIpv4] ?? '';
+  if (hostBinding && !/^(\d{1,3}\.){3}\d{1,3}$/.test(hostBinding) && !hostBinding.includes(':')) {
+    throw new TsnetError('TSNET_BAD_IP', `invalid ${OPT.hostBindingIpv4} "${hostBinding}": give an IP address`);
+  }
+  return {
+    bridgeName: name,
+    ...(mtu ? { mtu } : {}),
+    icc: bool(options[OPT.icc], OPT.icc, true),
+    masquerade: bool(options[OPT.masquerade], OPT.masquerade, true),
+    hostBindingIpv4: hostBinding,
+    snatIpv4: options[OPT.hostIpv4] ?? '',
+    defaultBridge: bool(options[OPT.defaultBridge], OPT.defaultBridge, false),
+  };
+}
+
+/** Host-side veth name: `ts` + 10 hex of a hash of the endpoint id (fits IFNAMSIZ). */
+export function vethName(endpointId: string): string {
+  return `ts${crypto.createHash('sha256').update(endpointId).digest('hex').slice(0, 10)}`;
+}
+
+/** A random locally administered unicast MAC (Docker ≥ 28). */
+export function randomMac(): string {
+  const b = crypto.randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}

@@ -1,0 +1,91 @@
+/** Persisted network records and their Docker API JSON. */
+import type { ContainerRecord } from '../runtime/container/types.js';
+import type { NetworkSpec, Scope } from './driver-api.js';
+
+export interface IpamConfigEntry {
+  Subnet?: string;
+  Gateway?: string;
+  IPRange?: string;
+  AuxiliaryAddresses?: Record<string, string>;
+}
+
+export interface PoolRef {
+  poolId: string;
+  subnet: string;
+  gateway: string;
+  v6: boolean;
+  ipRange?: string;
+}
+
+export interface NetworkRecord {
+  id: string;
+  name: string;
+  driver: string;
+  scope: Scope;
+  created: string;
+  internal: boolean;
+  attachable: boolean;
+  enableIPv6: boolean;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  ipam: { driver: string; options: Record<string, string>; config: IpamConfigEntry[] };
+  pools: PoolRef[];
+  /** bridge, host, none: made by the daemon, cannot be removed. */
+  predefined?: boolean;
+}
+
+export function networkSpec(n: NetworkRecord): NetworkSpec {
+  const prefix = (p: PoolRef) => p.subnet.split('/')[1];
+  const data = (p: PoolRef) => ({ pool: p.subnet, gateway: `${p.gateway}/${prefix(p)}` });
+  return {
+    id: n.id,
+    name: n.name,
+    options: n.options,
+    labels: n.labels,
+    internal: n.internal,
+    enableIPv6: n.enableIPv6,
+    attachable: n.attachable,
+    ipv4: n.pools.filter((p) => !p.v6).map(data),
+    ipv6: n.pools.filter((p) => p.v6).map(data),
+  };
+}
+
+export function networkJson(n: NetworkRecord, containers: ContainerRecord[]) {
+  const attached: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }> = {};
+  for (const c of containers) {
+    const ep = c.network.endpoints[n.id];
+    if (!ep) continue;
+    attached[c.id] = { Name: c.name, EndpointID: ep.endpointId, MacAddress: ep.mac ?? '', IPv4Address: ep.ipv4 ?? '', IPv6Address: ep.ipv6 ?? '' };
+  }
+  return {
+    Name: n.name,
+    Id: n.id,
+    Created: n.created,
+    Scope: n.scope,
+    Driver: n.driver,
+    EnableIPv6: n.enableIPv6,
+    IPAM: {
+      Driver: n.ipam.driver,
+      Options: n.ipam.options,
+      Config: n.pools.length
+        ? n.pools.map((p) => {
+            const given = n.ipam.config.find((c) => c.Subnet === p.subnet);
+            return {
+              Subnet: p.subnet,
+              Gateway: p.gateway,
+              ...(p.ipRange ? { IPRange: p.ipRange } : {}),
+              ...(given?.AuxiliaryAddresses ? { AuxiliaryAddresses: given.AuxiliaryAddresses } : {}),
+            };
+          })
+        : [],
+    },
+    Internal: n.internal,
+    Attachable: n.attachable,
+    Ingress: false,
+    ConfigFrom: { Network: '' },
+    ConfigOnly: false,
+    Containers: attached,
+    Options: n.options,
+    Labels: n.labels,
+  };
+}

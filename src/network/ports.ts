@@ -1,0 +1,188 @@
+/**
+ * Published ports: Docker's PortBindings/ExposedPorts turned into concrete mappings, host ports
+ * chosen from the ephemeral range when not given, and every host port reserved by binding it
+ * (as Podman does), so neither tsnet nor any other process can take it twice.
+ */
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import net from 'node:net';
+import { TsnetError } from '../errors/index.js';
+import type { PortMapping } from './driver-api.js';
+
+export interface PortRequest {
+  proto: 'tcp' | 'udp' | 'sctp';
+  hostIp: string;
+  /** 0 = any free port; a range = any free port in it. */
+  hostPortStart: number;
+  hostPortEnd: number;
+  containerPort: number;
+}
+
+/** HostConfig.PortBindings + PublishAllPorts → requests. Validates everything. */
+export function portRequests(
+  bindings: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null | undefined,
+  publishAll: boolean,
+  exposed: Record<string, object> | undefined,
+): PortRequest[] {
+  const out: PortRequest[] = [];
+  const keyRe = /^(\d+)(?:\/(tcp|udp|sctp))?$/;
+  const parsePort = (s: string, what: string): number => {
+    const n = Number(s);
+    if (!/^\d+$/.test(s) || n < 1 || n > 65535) throw new TsnetError('TSNET_BAD_PORT_SPEC', `invalid ${what} "${s}": use a number from 1 to 65535`);
+    return n;
+  };
+  for (const [key, list] of Object.entries(bindings ?? {})) {
+    const m = keyRe.exec(key);
+    if (!m) throw new TsnetError('TSNET_BAD_PORT_SPEC', `invalid container port "${key}": use PORT[/tcp|udp|sctp]`);
+    const containerPort = parsePort(m[1]!, 'container port');
+    const proto = (m[2] ?? 'tcp') as PortRequest['proto'];
+    for (const b of list ?? [{}]) {
+      const hostIp = (b.HostIp ?? '').replace(/^\[|\]$/g, '');
+      if (hostIp && net.isIP(hostIp) === 0) throw new TsnetError('TSNET_BAD_PORT_SPEC', `invalid host IP "${hostIp}" for port ${key}`);
+      const hp = b.HostPort ?? '';
+      let start = 0;
+      let end = 0;
+      if (hp) {
+        const r = /^(\d+)(?:-(\d+))?$/.exec(hp);
+        if (!r) throw new TsnetError('TSNET_BAD_PORT_SPEC', `invalid host port "${hp}" for port ${key}`);
+        start = parsePort(r[1]!, 'host port');
+        end = r[2] ? parsePort(r[2], 'host port') : start;
+        if (end < start) throw new TsnetError('TSNET_BAD_PORT_SPEC', `invalid host port range "${hp}": the end is before the start`);
+      }
+      out.push({ proto, hostIp, hostPortStart: start, hostPortEnd: end, containerPort });
+    }
+  }
+  if (publishAll) {
+    for (const key of Object.keys(exposed ?? {})) {
+      const m = keyRe.exec(key);
+      if (!m) continue;
+      const proto = (m[2] ?? 'tcp') as PortRequest['proto'];
+      const containerPort = Number(m[1]);
+      if (out.some((r) => r.containerPort === containerPort && r.proto === proto)) continue;
+      out.push({ proto, hostIp: '', hostPortStart: 0, hostPortEnd: 0, containerPort });
+    }
+  }
+  return out;
+}
+
+interface Held {
+  owner: string;
+  close: () => void;
+}
+
+/** Host port reservations held by the daemon. One instance per daemon. */
+export class PortReservations {
+  private readonly held = new Map<string, Held>(); // `${proto}/${hostIp}/${port}`
+  private cursor = 0;
+
+  constructor(private readonly rangeFile = '/proc/sys/net/ipv4/ip_local_port_range') {}
+
+  private ephemeralRange(): [number, number] {
+    try {
+      const [a, b] = fs.readFileSync(this.rangeFile, 'utf8').trim().split(/\s+/).map(Number);
+      if (a && b && a <= b) return [a, b];
+    } catch {
+      /* default below */
+    }
+    return [32768, 60999];
+  }
+
+  private conflicts(proto: string, hostIp: string, port: number): string | undefined {
+    for (const [k, h] of this.held) {
+      const [p, ip, n] = k.split('/');
+      if (p !== proto || Number(n) !== port) continue;
+      if (!hostIp || !ip || ip === hostIp || ip === '0.0.0.0' || hostIp === '0.0.0.0' || ip === '::' || hostIp === '::') return h.owner;
+    }
+    return undefined;
+  }
+
+  /** Reserve host ports for all requests of one owner; all or nothing. */
+  async reserve(owner: string, requests: PortRequest[]): Promise<PortMapping[]> {
+    const done: PortMapping[] = [];
+    try {
+      for (const r of requests) done.push(await this.reserveOne(owner, r));
+    } catch (err) {
+      this.release(owner);
+      throw err;
+    }
+    return done;
+  }
+
+  private async reserveOne(owner: string, r: PortRequest): Promise<PortMapping> {
+    const candidates: number[] = [];
+    if (r.hostPortStart) {
+      for (let p = r.hostPortStart; p <= r.hostPortEnd; p++) candidates.push(p);
+    } else {
+      const [lo, hi] = this.ephemeralRange();
+      const span = hi - lo + 1;
+      const start = this.cursor % span;
+      for (let i = 0; i < span && candidates.length < 200; i++) candidates.push(lo + ((start + i) % span));
+    }
+    let lastErr = '';
+    for (const port of candidates) {
+      const other = this.conflicts(r.proto, r.hostIp, port);
+      if (other) {
+        lastErr = `already allocated to ${other === owner ? 'this container' : 'another container'}`;
+        continue;
+      }
+      try {
+        const close = await bindPort(r.proto, r.hostIp, port);
+        this.held.set(`${r.proto}/${r.hostIp}/${port}`, { owner, close });
+        if (!r.hostPortStart) this.cursor = port - this.ephemeralRange()[0] + 1;
+        return { proto: r.proto, hostIp: r.hostIp, hostPort: port, containerPort: r.containerPort };
+      } catch (err) {
+        lastErr = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'already in use by another process' : (err as Error).message;
+      }
+    }
+    const where = `${r.hostIp || '0.0.0.0'}:${r.hostPortStart ? (r.hostPortStart === r.hostPortEnd ? r.hostPortStart : `${r.hostPortStart}-${r.hostPortEnd}`) : '(any)'}/${r.proto}`;
+    throw new TsnetError('TSNET_PORT_IN_USE', `cannot publish ${where} for container port ${r.containerPort}: ${lastErr || 'no free port'}; choose another host port`);
+  }
+
+  /** Take over ports published before a daemon restart (bind them again). */
+  async adopt(owner: string, mappings: PortMapping[]): Promise<void> {
+    for (const m of mappings) {
+      if (this.held.has(`${m.proto}/${m.hostIp}/${m.hostPort}`)) continue;
+      try {
+        const close = await bindPort(m.proto, m.hostIp, m.hostPort);
+        this.held.set(`${m.proto}/${m.hostIp}/${m.hostPort}`, { owner, close });
+      } catch {
+        /* taken meanwhile by someone else: the DNAT rule still wins for traffic */
+      }
+    }
+  }
+
+  release(owner: string): void {
+    for (const [k, h] of this.held) {
+      if (h.owner !== owner) continue;
+      h.close();
+      this.held.delete(k);
+    }
+  }
+}
+
+/** Bind (and for TCP listen on) the port so nobody else can; returns how to let it go. */
+function bindPort(proto: 'tcp' | 'udp' | 'sctp', hostIp: string, port: number): Promise<() => void> {
+  const v6 = hostIp.includes(':');
+  const address = hostIp || '0.0.0.0';
+  if (proto === 'udp') {
+    return new Promise((resolve, reject) => {
+      const s = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
+      s.once('error', reject);
+      s.bind({ address, port, exclusive: true }, () => {
+        s.removeListener('error', reject);
+        s.on('error', () => undefined);
+        resolve(() => s.close());
+      });
+    });
+  }
+  // sctp is reserved like tcp (the kernel keeps separate port spaces; good enough to catch tsnet's own conflicts)
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer((c) => c.destroy());
+    srv.once('error', reject);
+    srv.listen({ host: address, port, exclusive: true, ipv6Only: v6 }, () => {
+      srv.removeListener('error', reject);
+      srv.on('error', () => undefined);
+      resolve(() => srv.close());
+    });
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * cgroups for containers, v1 (one dir per controller) and v2 (one unified dir). The daemon makes
+ * the dirs and writes the limits; tsnet-init puts the container's PID 1 into them.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { TsnetError } from '../errors/index.js';
+
+export interface Limits {
+  memory?: number; // bytes
+  memorySwap?: number; // bytes, -1 = unlimited
+  nanoCpus?: number;
+  pidsLimit?: number;
+}
+
+export interface Cgroups {
+  readonly version: 1 | 2;
+  /** Create the container's cgroup dirs with limits; returns the dirs tsnet-init must join. */
+  create(name: string, limits: Limits): string[];
+  remove(name: string): void;
+  oomKilled(name: string): boolean;
+  /** The existing dirs of a container's cgroup (for exec to join). */
+  dirs(name: string): string[];
+  /** Names of cgroups under the parent (for the start-up sweep). */
+  list(): string[];
+}
+
+const V1_CONTROLLERS = ['memory', 'cpu', 'pids'] as const;
+
+export function createCgroups(opts: { mount?: string; parent: string }): Cgroups {
+  const mount = opts.mount ?? '/sys/fs/cgroup';
+  const unified = fs.existsSync(path.join(mount, 'cgroup.controllers'));
+  const v1Dir = (ctrl: string, name: string) => path.join(mount, ctrl, opts.parent, name);
+  const v2Dir = (name: string) => path.join(mount, opts.parent, name);
+
+  const write = (dir: string, file: string, value: string) => {
+    try {
+      fs.writeFileSync(path.join(dir, file), value);
+    } catch (err) {
+      throw new TsnetError('TSNET_KERNEL', `set ${file}=${value} in ${dir}: ${(err as NodeJS.ErrnoException).code}`, {
+        cause: err,
+      });
+    }
+  };
+  const rmdir = (dir: string) => {
+    try {
+      fs.rmdirSync(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new TsnetError('TSNET_KERNEL', `remove cgroup ${dir}: ${code}`, { cause: err });
+    }
+  };
+
+  if (unified) {
+    return {
+      version: 2,
+      create(name, limits) {
+        const parent = path.join(mount, opts.parent);
+        fs.mkdirSync(parent, { recursive: true });
+        try {
+          write(parent, 'cgroup.subtree_control', '+memory +cpu +pids');
+        } catch {
+          /* controllers may already be enabled or unavailable */
+        }
+        const dir = v2Dir(name);
+        fs.mkdirSync(dir, { recursive: true });
+        try {
+          if (limits.memory) {
+            write(dir, 'memory.max', String(limits.memory));
+            if (limits.memorySwap !== undefined && fs.existsSync(path.join(dir, 'memory.swap.max'))) {
+              write(dir, 'memory.swap.max', limits.memorySwap < 0 ? 'max' : String(Math.max(0, limits.memorySwap - limits.memory)));
+            }
+          }
+          if (limits.nanoCpus) write(dir, 'cpu.max', `${Math.round((limits.nanoCpus / 1e9) * 100000)} 100000`);
+          if (limits.pidsLimit && limits.pidsLimit > 0) write(dir, 'pids.max', String(limits.pidsLimit));
+        } catch (err) {
+          rmdir(dir);
+          throw err;
+        }
+        return [dir];
+      },
+      remove: (name) => rmdir(v2Dir(name)),
+      oomKilled(name) {
+        try {
+          const text = fs.readFileSync(path.join(v2Dir(name), 'memory.events'), 'utf8');
+          const m = /^oom_kill (\d+)$/m.exec(text);
+          return m !== null && m[1] !== '0';
+        } catch {
+          return false;
+        }
+      },
+      dirs: (name) => [v2Dir(name)].filter((d) => fs.existsSync(d)),
+      list: () => listDir(path.join(mount, opts.parent)),
+    };
+  }
+
+  return {
+    version: 1,
+    create(name, limits) {
+      const dirs: string[] = [];
+      try {
+        for (const ctrl of V1_CONTROLLERS) {
+          const dir = v1Dir(ctrl, name);
+          fs.mkdirSync(dir, { recursive: true });
+          dirs.push(dir);
+        }
+        const [mem, cpu, pids] = dirs as [string, string, string];
+        if (limits.memory) {
+          write(mem, 'memory.limit_in_bytes', String(limits.memory));
+          if (fs.existsSync(path.join(mem, 'memory.memsw.limit_in_bytes'))) {
+            const swap = limits.memorySwap ?? limits.memory * 2;
+            write(mem, 'memory.memsw.limit_in_bytes', swap < 0 ? '-1' : String(swap));
+          }
+        }
+        if (limits.nanoCpus) {
+          write(cpu, 'cpu.cfs_period_us', '100000');
+          write(cpu, 'cpu.cfs_quota_us', String(Math.round((limits.nanoCpus / 1e9) * 100000)));
+        }
+        if (limits.pidsLimit && limits.pidsLimit > 0) write(pids, 'pids.max', String(limits.pidsLimit));
+      } catch (err) {
+        for (const d of dirs) rmdir(d);
+        throw err;
+      }
+      return dirs;
+    },
+    remove(name) {
+      for (const ctrl of V1_CONTROLLERS) rmdir(v1Dir(ctrl, name));
+    },
+    oomKilled(name) {
+      try {
+        const text = fs.readFileSync(path.join(v1Dir('memory', name), 'memory.oom_control'), 'utf8');
+        const m = /^oom_kill (\d+)$/m.exec(text);
+        return m !== null && m[1] !== '0';
+      } catch {
+        return false;
+      }
+    },
+    dirs: (name) => V1_CONTROLLERS.map((c) => v1Dir(c, name)).filter((d) => fs.existsSync(d)),
+    list: () => [...new Set(V1_CONTROLLERS.flatMap((c) => listDir(path.join(mount, c, opts.parent))))],
+  };
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,517 @@
+/**
+ * Container lifecycle: create, start, stop, kill, remove, wait, attach, resize, restore.
+ * Validation happens before anything is made; each start step has an undo (DESIGN rule 1).
+ * The process itself is supervised by tsnet-init, so containers outlive the daemon.
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import type { Duplex } from 'node:stream';
+import { TsnetError } from '../../errors/index.js';
+import { Rollback } from '../../errors/rollback.js';
+import type { Logger } from '../../daemon/logger.js';
+import type { RecordStore } from '../../store/record-store.js';
+import { rewriteInPlace } from '../../store/atomic-file.js';
+import { readExitFile, writeSpec } from '../bundle.js';
+import type { Cgroups } from '../cgroups.js';
+import { hostsFile } from '../etc-files.js';
+import { randomName } from '../ids.js';
+import { connectSupervisor, isSupervisorOf, launch, processAlive, supervisorCommand, waitForExit } from '../supervisor.js';
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
+import type { ContainerNetworking } from './networking.js';
+import { containerPaths, type ContainerPaths } from './paths.js';
+import { parseSignal } from './signals.js';
+import { buildRecord, parseBind, type CreateBody, type ImageInfo } from './create-request.js';
+import { runSpec } from './spec-builder.js';
+import type { ContainerRecord } from './types.js';
+
+export interface ImageSource {
+  resolve(ref: string): Promise<ImageInfo & { layers: string[] }>;
+  layerDirs(image: ImageInfo & { layers: string[] }): string[];
+}
+
+export interface ContainerManagerDeps {
+  root: string;
+  execRoot: string;
+  initPath: string;
+  store: RecordStore<ContainerRecord>;
+  images: ImageSource;
+  cgroups: Cgroups;
+  networking: ContainerNetworking;
+  logger: Logger;
+}
+
+export interface AttachStreams {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export class ContainerManager {
+  private readonly records = new Map<string, ContainerRecord>();
+  private readonly locks = new KeyedMutex();
+  private readonly events = new EventEmitter();
+  /** Attach streams waiting for the next start (docker run attaches before it starts). */
+  private readonly pendingAttach = new Map<string, Array<{ conn: Duplex; streams: AttachStreams }>>();
+
+  constructor(private readonly deps: ContainerManagerDeps) {
+    this.events.setMaxListeners(0);
+  }
+
+  // ---- lookup -------------------------------------------------------------------------------
+
+  list(): ContainerRecord[] {
+    return [...this.records.values()].sort((a, b) => b.created.localeCompare(a.created));
+  }
+
+  /** By full id, name (with or without a leading /), or unique id prefix, like Docker. */
+  get(ref: string): ContainerRecord {
+    const name = ref.replace(/^\//, '');
+    const byId = this.records.get(name);
+    if (byId) return byId;
+    for (const r of this.records.values()) if (r.name === name) return r;
+    const matches = name.length > 0 && /^[0-9a-f]+$/.test(name) ? [...this.records.values()].filter((r) => r.id.startsWith(name)) : [];
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) throw new TsnetError('TSNET_CONTAINER_AMBIGUOUS', `multiple containers match "${ref}": use more characters of the id`);
+    throw new TsnetError('TSNET_CONTAINER_NOT_FOUND', `No such container: ${ref}`);
+  }
+
+  find(ref: string): ContainerRecord | undefined {
+    try {
+      return this.get(ref);
+    } catch {
+      return undefined;
+    }
+  }
+
+  paths(rec: ContainerRecord): ContainerPaths {
+    return containerPaths(this.deps.root, this.deps.execRoot, rec.id);
+  }
+
+  isRunning(rec: ContainerRecord): boolean {
+    return rec.state.Status === 'running';
+  }
+
+  // ---- create -------------------------------------------------------------------------------
+
+  async create(body: CreateBody, requestedName?: string): Promise<ContainerRecord> {
+    if (!body.Image) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'no image given: tsnet run IMAGE [COMMAND]');
+    const image = await this.deps.images.resolve(body.Image);
+    const name = requestedName ? requestedName.replace(/^\//, '') : randomName((n) => this.nameTaken(n));
+    if (requestedName && this.nameTaken(name)) {
+      const other = [...this.records.values()].find((r) => r.name === name)!;
+      throw new TsnetError(
+        'TSNET_CONTAINER_NAME_IN_USE',
+        `the container name "/${name}" is already in use by container "${other.id}": remove or rename that container to reuse the name`,
+      );
+    }
+    const rec = buildRecord(body, name, image);
+    await this.deps.networking.plan(rec);
+
+    const p = this.paths(rec);
+    const rb = new Rollback();
+    try {
+      await rb.step('make container dirs', () => {
+        fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+        // the upper dir's mode becomes the container root's mode: 0755 like any /
+        for (const d of [p.upper, p.work, p.rootfs]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+        fs.writeFileSync(p.log, '', { mode: 0o640 });
+      }, () => fs.rmSync(p.dir, { recursive: true, force: true }));
+      this.records.set(rec.id, rec);
+      rb.push('forget record', () => this.records.delete(rec.id));
+      await rb.step('create network sandbox', () => this.deps.networking.create(rec), () => this.deps.networking.remove(rec));
+      await rb.step('save record', () => this.deps.store.save(rec), () => this.deps.store.remove(rec.id));
+      rb.commit();
+    } catch (err) {
+      await rb.unwind();
+      throw err;
+    }
+    this.deps.logger.info(`created container ${rec.id.slice(0, 12)} (${rec.name})`);
+    return rec;
+  }
+
+  private nameTaken(name: string): boolean {
+    for (const r of this.records.values()) if (r.name === name) return true;
+    return false;
+  }
+
+  // ---- start --------------------------------------------------------------------------------
+
+  /** Returns false when the container was already running (HTTP 304). */
+  async start(ref: string): Promise<boolean> {
+    const rec = this.get(ref);
+    return this.locks.run(rec.id, async () => {
+      if (this.isRunning(rec)) return false;
+      try {
+        await this.startLocked(rec);
+      } catch (err) {
+        const e = err instanceof TsnetError ? err : new TsnetError('TSNET_START_FAILED', (err as Error).message, { cause: err });
+        rec.state = {
+          ...rec.state,
+          Status: rec.state.Status === 'created' ? 'created' : 'exited',
+          ExitCode: Number(e.details?.exitCode ?? 128),
+          Error: e.message,
+          Pid: 0,
+          SupervisorPid: 0,
+        };
+        if (e.code === 'TSNET_COMMAND_NOT_FOUND') rec.state.ExitCode = 127;
+        if (e.code === 'TSNET_COMMAND_NOT_EXECUTABLE') rec.state.ExitCode = 126;
+        await this.deps.store.save(rec).catch(() => undefined);
+        this.closePendingAttach(rec.id);
+        this.events.emit(`exit:${rec.id}`, rec.state.ExitCode, e.message);
+        if (rec.hostConfig.AutoRemove) void this.removeQuietly(rec);
+        throw e;
+      }
+      return true;
+    });
+  }
+
+  private async startLocked(rec: ContainerRecord): Promise<void> {
+    const p = this.paths(rec);
+    const image = await this.deps.images.resolve(rec.imageId);
+    for (const b of rec.hostConfig.Binds ?? []) {
+      const bind = parseBind(b);
+      if (!fs.existsSync(bind.source)) fs.mkdirSync(bind.source, { recursive: true });
+    }
+    const rb = new Rollback();
+    try {
+      const sandbox = await rb.step('prepare network', () => this.deps.networking.prepare(rec), () => this.deps.networking.released(rec));
+      await rewriteInPlace(p.hosts, sandbox.hostsText ?? hostsFile(sandbox.hosts));
+      await rewriteInPlace(p.hostname, `${sandbox.shareHostUts ? readHostname() : rec.config.Hostname}\n`);
+      await rewriteInPlace(p.resolvConf, sandbox.resolvConf);
+      const cgroupDirs = await rb.step(
+        'create cgroups',
+        () =>
+          this.deps.cgroups.create(rec.id, {
+            ...(rec.hostConfig.Memory ? { memory: rec.hostConfig.Memory } : {}),
+            ...(rec.hostConfig.MemorySwap ? { memorySwap: rec.hostConfig.MemorySwap } : {}),
+            ...(rec.hostConfig.NanoCpus ? { nanoCpus: rec.hostConfig.NanoCpus } : {}),
+            ...(rec.hostConfig.PidsLimit ? { pidsLimit: rec.hostConfig.PidsLimit } : {}),
+          }),
+        () => this.deps.cgroups.remove(rec.id),
+      );
+      fs.rmSync(p.bundle, { recursive: true, force: true });
+      writeSpec(
+        p.bundle,
+        runSpec({
+          rec,
+          rootfs: p.rootfs,
+          lowerDirs: this.deps.images.layerDirs(image),
+          upperDir: p.upper,
+          workDir: p.work,
+          ...(sandbox.netnsPath ? { netnsPath: sandbox.netnsPath } : {}),
+          shareHostUts: sandbox.shareHostUts,
+          etcFiles: { hosts: p.hosts, hostname: p.hostname, resolvConf: p.resolvConf },
+          cgroupDirs,
+          logPath: p.log,
+        }),
+      );
+      rb.push('remove bundle', () => fs.rmSync(p.bundle, { recursive: true, force: true }));
+      const launched = await launch({
+        initPath: this.deps.initPath,
+        mode: 'run',
+        bundleDir: p.bundle,
+        beforeGo: () => this.connectPendingAttach(rec),
+      });
+      rb.commit();
+      rec.state = {
+        Status: 'running',
+        Pid: launched.pid,
+        SupervisorPid: launched.supervisorPid,
+        ExitCode: 0,
+        OOMKilled: false,
+        Error: '',
+        StartedAt: new Date().toISOString(),
+        FinishedAt: rec.state.FinishedAt,
+      };
+      await this.deps.store.save(rec);
+      this.deps.logger.info(`started container ${rec.id.slice(0, 12)} pid ${launched.pid}`);
+      this.monitor(rec);
+    } catch (err) {
+      const failures = await rb.unwind();
+      for (const f of failures) this.deps.logger.warn(`rollback of start ${rec.id.slice(0, 12)}: ${f.message}`);
+      throw err;
+    }
+  }
+
+  /** Follow the supervisor until the container exits, then record it. */
+  private monitor(rec: ContainerRecord): void {
+    const p = this.paths(rec);
+    const startedAt = rec.state.StartedAt;
+    void waitForExit(p.bundle).then(async (code) => {
+      // A restarted container gets a new monitor; ignore a stale one.
+      if (rec.state.StartedAt !== startedAt || !this.records.has(rec.id)) return;
+      await this.locks.run(rec.id, () => this.recordExit(rec, code));
+    });
+  }
+
+  private async recordExit(rec: ContainerRecord, told?: number): Promise<void> {
+    if (rec.state.Status !== 'running') return;
+    const p = this.paths(rec);
+    let exit = readExitFile(p.bundle);
+    for (let i = 0; !exit && told === undefined && i < 20 && processAlive(rec.state.SupervisorPid); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      exit = readExitFile(p.bundle);
+    }
+    const code = exit?.code ?? told ?? 137;
+    const oom = this.deps.cgroups.oomKilled(rec.id);
+    rec.state = {
+      ...rec.state,
+      Status: 'exited',
+      Pid: 0,
+      SupervisorPid: 0,
+      ExitCode: code,
+      OOMKilled: oom,
+      Error: exit || told !== undefined ? '' : 'the container supervisor died',
+      FinishedAt: exit?.finished ?? new Date().toISOString(),
+    };
+    try {
+      this.deps.cgroups.remove(rec.id);
+    } catch (err) {
+      this.deps.logger.warn((err as Error).message);
+    }
+    await this.deps.networking.released(rec).catch((err: Error) => this.deps.logger.warn(`release network of ${rec.id.slice(0, 12)}: ${err.message}`));
+    fs.rmSync(p.bundle, { recursive: true, force: true });
+    await this.deps.store.save(rec).catch(() => undefined);
+    this.deps.logger.info(`container ${rec.id.slice(0, 12)} exited with ${code}${oom ? ' (OOM killed)' : ''}`);
+    this.events.emit(`exit:${rec.id}`, code, rec.state.Error);
+    if (rec.hostConfig.AutoRemove) void this.removeQuietly(rec);
+  }
+
+  // ---- stop / kill --------------------------------------------------------------------------
+
+  /** Returns false when it was not running (HTTP 304). */
+  async stop(ref: string, timeoutSeconds?: number): Promise<boolean> {
+    const rec = this.get(ref);
+    if (!this.isRunning(rec)) return false;
+    const t = timeoutSeconds ?? rec.config.StopTimeout ?? 10;
+    const exited = this.waitEvent(rec, 'next-exit');
+    await this.signal(rec, parseSignal(rec.config.StopSignal, 15)).catch(() => undefined);
+    const timedOut = await Promise.race([exited.then(() => false), sleep(Math.max(0, t) * 1000).then(() => true)]);
+    if (timedOut && this.isRunning(rec)) {
+      await this.signal(rec, 9).catch(() => undefined);
+      await Promise.race([exited, sleep(10_000)]);
+    }
+    return true;
+  }
+
+  async kill(ref: string, signal?: string): Promise<void> {
+    const rec = this.get(ref);
+    const sig = parseSignal(signal, 9);
+    if (!this.isRunning(rec)) {
+      throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running`);
+    }
+    await this.signal(rec, sig);
+  }
+
+  private async signal(rec: ContainerRecord, sig: number): Promise<void> {
+    const p = this.paths(rec);
+    try {
+      const answer = await supervisorCommand(p.bundle, `signal ${sig}`);
+      if (answer.startsWith('error')) throw new Error(answer);
+    } catch (err) {
+      // The supervisor is gone but the process may not be: fall back to the pid.
+      if (rec.state.Pid && processAlive(rec.state.Pid)) process.kill(rec.state.Pid, sig);
+      else throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `cannot signal container ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
+    }
+  }
+
+  async restart(ref: string, timeoutSeconds?: number): Promise<void> {
+    await this.stop(ref, timeoutSeconds);
+    const rec = this.get(ref);
+    rec.restartCount += 1;
+    await this.start(rec.id);
+  }
+
+  // ---- remove -------------------------------------------------------------------------------
+
+  async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+    const rec = this.get(ref);
+    if (this.isRunning(rec)) {
+      if (!opts.force) {
+        throw new TsnetError(
+          'TSNET_CONTAINER_RUNNING',
+          `cannot remove container ${rec.name}: it is running (stop it first, or use rm -f)`,
+        );
+      }
+      const exited = this.waitEvent(rec, 'next-exit');
+      await this.signal(rec, 9).catch(() => undefined);
+      await Promise.race([exited, sleep(10_000)]);
+    }
+    await this.locks.run(rec.id, () => this.removeLocked(rec));
+  }
+
+  private async removeQuietly(rec: ContainerRecord): Promise<void> {
+    try {
+      await this.locks.run(rec.id, () => this.removeLocked(rec));
+    } catch (err) {
+      this.deps.logger.warn(`auto-remove ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
+    }
+  }
+
+  private async removeLocked(rec: ContainerRecord): Promise<void> {
+    if (!this.records.has(rec.id)) return;
+    if (this.isRunning(rec)) {
+      // Killed but the exit is not recorded yet (the monitor waits for the lock we hold).
+      await this.recordExitNow(rec);
+    }
+    rec.state.Status = 'removing';
+    const p = this.paths(rec);
+    const errors: string[] = [];
+    await this.deps.networking.remove(rec).catch((err: Error) => errors.push(err.message));
+    try {
+      this.deps.cgroups.remove(rec.id);
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+    fs.rmSync(p.bundle, { recursive: true, force: true });
+    fs.rmSync(p.dir, { recursive: true, force: true });
+    await this.deps.store.remove(rec.id);
+    this.records.delete(rec.id);
+    this.closePendingAttach(rec.id);
+    if (errors.length) this.deps.logger.warn(`remove ${rec.id.slice(0, 12)}: ${errors.join('; ')}`);
+    this.events.emit(`removed:${rec.id}`);
+    this.deps.logger.info(`removed container ${rec.id.slice(0, 12)}`);
+  }
+
+  private async recordExitNow(rec: ContainerRecord): Promise<void> {
+    for (let i = 0; i < 100 && processAlive(rec.state.SupervisorPid) && isSupervisorOf(rec.state.SupervisorPid, this.paths(rec).bundle); i++) {
+      await sleep(20);
+    }
+    await this.recordExit(rec);
+  }
+
+  // ---- wait ---------------------------------------------------------------------------------
+
+  async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<{ StatusCode: number; Error?: { Message: string } }> {
+    const rec = this.get(ref);
+    if (condition === 'not-running' && !this.isRunning(rec)) return { StatusCode: rec.state.ExitCode };
+    const result = await this.waitEvent(rec, condition);
+    return result.error ? { StatusCode: result.code, Error: { Message: result.error } } : { StatusCode: result.code };
+  }
+
+  private waitEvent(rec: ContainerRecord, condition: WaitCondition): Promise<{ code: number; error?: string }> {
+    return new Promise((resolve) => {
+      if (condition === 'removed') {
+        let code = rec.state.ExitCode;
+        let error: string | undefined;
+        const onExit = (c: number, e?: string) => {
+          code = c;
+          error = e || undefined;
+        };
+        this.events.on(`exit:${rec.id}`, onExit);
+        this.events.once(`removed:${rec.id}`, () => {
+          this.events.off(`exit:${rec.id}`, onExit);
+          resolve(error ? { code, error } : { code });
+        });
+        return;
+      }
+      this.events.once(`exit:${rec.id}`, (code: number, error?: string) => resolve(error ? { code, error } : { code }));
+    });
+  }
+
+  // ---- attach / resize ----------------------------------------------------------------------
+
+  async attach(ref: string, conn: Duplex, streams: AttachStreams): Promise<void> {
+    const rec = this.get(ref);
+    if (this.isRunning(rec)) {
+      await this.pipeToSupervisor(rec, conn, streams);
+      return;
+    }
+    const list = this.pendingAttach.get(rec.id) ?? [];
+    list.push({ conn, streams });
+    this.pendingAttach.set(rec.id, list);
+    conn.on('close', () => {
+      const l = this.pendingAttach.get(rec.id);
+      if (l) this.pendingAttach.set(rec.id, l.filter((x) => x.conn !== conn));
+    });
+  }
+
+  private async connectPendingAttach(rec: ContainerRecord): Promise<void> {
+    const list = this.pendingAttach.get(rec.id) ?? [];
+    this.pendingAttach.delete(rec.id);
+    for (const { conn, streams } of list) {
+      if (conn.destroyed) continue;
+      await this.pipeToSupervisor(rec, conn, streams);
+    }
+  }
+
+  private closePendingAttach(id: string): void {
+    for (const { conn } of this.pendingAttach.get(id) ?? []) conn.end();
+    this.pendingAttach.delete(id);
+  }
+
+  private async pipeToSupervisor(rec: ContainerRecord, conn: Duplex, streams: AttachStreams): Promise<void> {
+    const flags = `${streams.stdin ? 'i' : ''}${streams.stdout ? 'o' : ''}${streams.stderr ? 'e' : ''}`;
+    const sup = await connectSupervisor(this.paths(rec).bundle, `attach ${flags}`);
+    sup.pipe(conn);
+    if (streams.stdin) conn.pipe(sup);
+    else conn.resume();
+    conn.on('error', () => sup.destroy());
+    sup.on('error', () => conn.destroy());
+    conn.on('close', () => sup.destroy());
+  }
+
+  async resize(ref: string, rows: number, cols: number): Promise<void> {
+    const rec = this.get(ref);
+    if (!this.isRunning(rec)) throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id.slice(0, 12)} is not running`);
+    if (!(rows > 0 && cols > 0)) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'resize needs h and w greater than 0');
+    await supervisorCommand(this.paths(rec).bundle, `resize ${rows} ${cols}`);
+  }
+
+  // ---- restore ------------------------------------------------------------------------------
+
+  /**
+   * Live restore: load every record; containers whose supervisor still runs are adopted, the
+   * others are marked exited with what their exit file says.
+   */
+  async restore(): Promise<void> {
+    for (const rec of await this.deps.store.loadAll()) {
+      this.records.set(rec.id, rec);
+      if (rec.state.Status === 'removing') {
+        await this.removeQuietly(rec);
+        continue;
+      }
+      if (rec.state.Status !== 'running') continue;
+      const p = this.paths(rec);
+      if (isSupervisorOf(rec.state.SupervisorPid, p.bundle) && fs.existsSync(`${p.bundle}/attach.sock`)) {
+        this.deps.logger.info(`adopted running container ${rec.id.slice(0, 12)} (pid ${rec.state.Pid})`);
+        this.monitor(rec);
+      } else {
+        await this.recordExit(rec);
+      }
+    }
+  }
+
+  /** Persist a record changed elsewhere (the network controller after connect/disconnect). */
+  async save(rec: ContainerRecord): Promise<void> {
+    await this.deps.store.save(rec);
+  }
+
+  /** Run fn under the container's lock (no start/stop/rm meanwhile). */
+  withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(id, fn);
+  }
+
+  /** Rewrite the /etc/hosts of a running or stopped container (network connect/disconnect). */
+  async refreshHosts(rec: ContainerRecord, entries: Parameters<typeof hostsFile>[0]): Promise<void> {
+    await rewriteInPlace(this.paths(rec).hosts, hostsFile(entries));
+  }
+
+  get bundleIds(): Set<string> {
+    return new Set([...this.records.keys()].map((id) => id.slice(0, 16)));
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function readHostname(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
+  } catch {
+    return 'localhost';
+  }
+}

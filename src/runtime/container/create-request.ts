@@ -1,0 +1,136 @@
+/**
+ * Turn a Docker `POST /containers/create` body plus the image into a validated container record.
+ * Pure apart from the clock and ids: every check happens here, before anything is made.
+ */
+import path from 'node:path';
+import { TsnetError } from '../../errors/index.js';
+import { newId, NAME_PATTERN } from '../ids.js';
+import type { ContainerConfig, ContainerRecord, HostConfig, NetworkingConfig } from './types.js';
+
+export interface CreateBody extends Partial<ContainerConfig> {
+  HostConfig?: HostConfig;
+  NetworkingConfig?: NetworkingConfig;
+}
+
+export interface ImageInfo {
+  id: string;
+  config: { Env?: string[]; Cmd?: string[]; Entrypoint?: string[]; WorkingDir?: string; User?: string; ExposedPorts?: Record<string, object>; Labels?: Record<string, string> };
+}
+
+export const MIN_MEMORY = 6 * 1024 * 1024;
+
+export interface ParsedBind {
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export function parseBind(spec: string): ParsedBind {
+  const parts = spec.split(':');
+  if (parts.length < 2 || parts.length > 3) {
+    throw new TsnetError('TSNET_BAD_VOLUME', `invalid volume specification "${spec}": use /host/path:/container/path[:ro]`);
+  }
+  const [source, target, mode = 'rw'] = parts as [string, string, string?];
+  if (!source.startsWith('/')) {
+    throw new TsnetError('TSNET_BAD_VOLUME', `invalid volume "${spec}": named volumes are not supported yet, give an absolute host path`);
+  }
+  if (!target.startsWith('/')) {
+    throw new TsnetError('TSNET_BAD_VOLUME', `invalid volume "${spec}": the container path must be absolute`);
+  }
+  if (path.posix.normalize(target) === '/') {
+    throw new TsnetError('TSNET_BAD_VOLUME', `invalid volume "${spec}": cannot mount over the container's root`);
+  }
+  const modes = mode.split(',');
+  for (const m of modes) {
+    if (!['ro', 'rw', 'z', 'Z', 'rprivate', 'private', 'rslave', 'slave', 'rshared', 'shared', 'nocopy'].includes(m)) {
+      throw new TsnetError('TSNET_BAD_VOLUME', `invalid mode "${m}" in volume "${spec}": use ro or rw`);
+    }
+  }
+  if (spec.includes('\t') || spec.includes('\n')) throw new TsnetError('TSNET_BAD_VOLUME', `invalid volume "${spec}": control characters in path`);
+  return { source: path.posix.normalize(source), target: path.posix.normalize(target), readOnly: modes.includes('ro') };
+}
+
+export function buildRecord(body: CreateBody, name: string, image: ImageInfo, now = new Date()): ContainerRecord {
+  if (!NAME_PATTERN.test(name)) {
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  }
+  const hc: HostConfig = { ...(body.HostConfig ?? {}) };
+  if (hc.Memory !== undefined && hc.Memory !== 0) {
+    if (!Number.isInteger(hc.Memory) || hc.Memory < 0) throw new TsnetError('TSNET_BAD_MEMORY', `invalid memory limit ${hc.Memory}`);
+    if (hc.Memory < MIN_MEMORY) throw new TsnetError('TSNET_BAD_MEMORY', 'minimum memory limit allowed is 6MB');
+  }
+  if (hc.MemorySwap !== undefined && hc.MemorySwap > 0 && hc.Memory && hc.MemorySwap < hc.Memory) {
+    throw new TsnetError('TSNET_BAD_MEMORY', 'minimum memoryswap limit should be larger than memory limit');
+  }
+  if (hc.NanoCpus !== undefined && hc.NanoCpus !== 0 && (!Number.isInteger(hc.NanoCpus) || hc.NanoCpus < 1e7)) {
+    throw new TsnetError('TSNET_BAD_CPUS', `invalid --cpus value: range of CPUs is from 0.01 to the number of CPUs`);
+  }
+  if (hc.PidsLimit !== undefined && hc.PidsLimit !== null && !Number.isInteger(hc.PidsLimit)) {
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid pids limit ${String(hc.PidsLimit)}`);
+  }
+  for (const b of hc.Binds ?? []) parseBind(b);
+  for (const env of body.Env ?? []) {
+    if (typeof env !== 'string' || env.startsWith('=') || env.includes('\0')) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid environment variable: ${String(env)}`);
+  }
+  const user = body.User ?? image.config.User ?? '';
+  if (user && !/^[^:\s]+(:[^:\s]+)?$/.test(user)) throw new TsnetError('TSNET_BAD_USER', `invalid user "${user}": use name|uid[:group|gid]`);
+
+  // Docker's rule: a requested entrypoint replaces the image's entrypoint and cmd; otherwise the
+  // requested cmd replaces only the image's cmd.
+  const requestedEntrypoint = body.Entrypoint ?? [];
+  const entrypoint = requestedEntrypoint.length ? requestedEntrypoint : image.config.Entrypoint ?? [];
+  const cmd = requestedEntrypoint.length ? body.Cmd ?? [] : body.Cmd?.length ? body.Cmd : image.config.Cmd ?? [];
+  const argv = [...entrypoint, ...cmd];
+  if (argv.length === 0 || argv[0] === '') {
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', 'no command specified: give one after the image name');
+  }
+  const id = newId();
+  const env = mergeEnv(image.config.Env ?? [], body.Env ?? []);
+  const hostname = body.Hostname || id.slice(0, 12);
+  const config: ContainerConfig = {
+    Hostname: hostname,
+    Domainname: body.Domainname ?? '',
+    User: user,
+    AttachStdin: body.AttachStdin ?? false,
+    AttachStdout: body.AttachStdout ?? false,
+    AttachStderr: body.AttachStderr ?? false,
+    ExposedPorts: { ...(image.config.ExposedPorts ?? {}), ...(body.ExposedPorts ?? {}) },
+    Tty: body.Tty ?? false,
+    OpenStdin: body.OpenStdin ?? false,
+    StdinOnce: body.StdinOnce ?? false,
+    Env: env,
+    Cmd: cmd,
+    Entrypoint: entrypoint.length ? entrypoint : null,
+    Image: body.Image ?? '',
+    WorkingDir: body.WorkingDir || image.config.WorkingDir || '',
+    Labels: { ...(image.config.Labels ?? {}), ...(body.Labels ?? {}) },
+    ...(body.MacAddress ? { MacAddress: body.MacAddress } : {}),
+    ...(body.StopSignal ? { StopSignal: body.StopSignal } : {}),
+    ...(body.StopTimeout !== undefined ? { StopTimeout: body.StopTimeout } : {}),
+  };
+  return {
+    id,
+    name,
+    created: now.toISOString(),
+    path: argv[0]!,
+    args: argv.slice(1),
+    imageId: image.id,
+    config,
+    hostConfig: { NetworkMode: 'default', ...hc },
+    networkingConfig: body.NetworkingConfig ?? {},
+    state: { Status: 'created', Pid: 0, SupervisorPid: 0, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: '0001-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z' },
+    restartCount: 0,
+    network: { mode: 'none', endpoints: {}, ports: [] },
+  };
+}
+
+/** Image env first, request env overrides by key; PATH always present. */
+export function mergeEnv(imageEnv: string[], requested: string[]): string[] {
+  const out = new Map<string, string>();
+  for (const e of [...imageEnv, ...requested]) {
+    const i = e.indexOf('=');
+    out.set(i < 0 ? e : e.slice(0, i), e);
+  }
+  if (!out.has('PATH')) out.set('PATH', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  return [...out.values()].filter((e) => e.includes('='));
+}

@@ -1,0 +1,144 @@
+/**
+ * `docker exec`: an exec instance is created, then started; tsnet-init joins the container's
+ * namespaces and cgroups and supervises the new process. Exec instances live in memory only.
+ */
+import fs from 'node:fs';
+import type { Duplex } from 'node:stream';
+import { TsnetError } from '../../errors/index.js';
+import { writeSpec } from '../bundle.js';
+import { newId } from '../ids.js';
+import { connectSupervisor, launch, readExit, supervisorCommand, waitForExit } from '../supervisor.js';
+import type { ContainerManager } from './container-manager.js';
+import { mergeEnv } from './create-request.js';
+import { execBundle } from './paths.js';
+import { execSpec } from './spec-builder.js';
+
+export interface ExecConfig {
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Tty?: boolean;
+  Cmd?: string[];
+  Env?: string[];
+  User?: string;
+  WorkingDir?: string;
+  Privileged?: boolean;
+  DetachKeys?: string;
+}
+
+export interface ExecInstance {
+  id: string;
+  containerId: string;
+  config: ExecConfig;
+  running: boolean;
+  exitCode: number | null;
+  pid: number;
+  bundle: string;
+}
+
+export interface ExecDeps {
+  containers: ContainerManager;
+  execRoot: string;
+  initPath: string;
+  cgroupDirs: (containerId: string) => string[];
+}
+
+export class ExecManager {
+  private readonly execs = new Map<string, ExecInstance>();
+
+  constructor(private readonly deps: ExecDeps) {}
+
+  create(containerRef: string, config: ExecConfig): ExecInstance {
+    const rec = this.deps.containers.get(containerRef);
+    if (!this.deps.containers.isRunning(rec)) {
+      throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running: start it before exec`);
+    }
+    if (!config.Cmd || config.Cmd.length === 0 || !config.Cmd[0]) {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', 'no exec command specified');
+    }
+    const id = newId();
+    const inst: ExecInstance = { id, containerId: rec.id, config, running: false, exitCode: null, pid: 0, bundle: execBundle(this.deps.execRoot, id) };
+    this.execs.set(id, inst);
+    return inst;
+  }
+
+  get(id: string): ExecInstance {
+    const inst = this.execs.get(id) ?? [...this.execs.values()].find((e) => e.id.startsWith(id) && id.length >= 12);
+    if (!inst) throw new TsnetError('TSNET_EXEC_NOT_FOUND', `No such exec instance: ${id}`);
+    return inst;
+  }
+
+  idsOf(containerId: string): string[] {
+    return [...this.execs.values()].filter((e) => e.containerId === containerId).map((e) => e.id);
+  }
+
+  /** Start an exec; with `conn`, its streams are attached and the call resolves when it ends. */
+  async start(id: string, conn?: Duplex): Promise<void> {
+    const inst = this.get(id);
+    if (inst.running || inst.exitCode !== null) {
+      throw new TsnetError('TSNET_CONTAINER_RUNNING', `exec ${id.slice(0, 12)} has already been started`);
+    }
+    const rec = this.deps.containers.get(inst.containerId);
+    if (!this.deps.containers.isRunning(rec)) throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running`);
+    const c = inst.config;
+    fs.rmSync(inst.bundle, { recursive: true, force: true });
+    writeSpec(
+      inst.bundle,
+      execSpec({
+        rec,
+        targetPid: rec.state.Pid,
+        argv: c.Cmd!,
+        env: mergeEnv(rec.config.Env, c.Env ?? []),
+        user: c.User || rec.config.User,
+        cwd: c.WorkingDir || rec.config.WorkingDir,
+        tty: c.Tty ?? false,
+        stdin: c.AttachStdin ?? false,
+        privileged: c.Privileged ?? false,
+        cgroupDirs: this.deps.cgroupDirs(rec.id),
+      }),
+    );
+    inst.running = true;
+    let launched;
+    try {
+      launched = await launch({
+        initPath: this.deps.initPath,
+        mode: 'exec',
+        bundleDir: inst.bundle,
+        beforeGo: async () => {
+          if (!conn) return;
+          const flags = `${c.AttachStdin ? 'i' : ''}${c.AttachStdout !== false ? 'o' : ''}${c.AttachStderr !== false ? 'e' : ''}`;
+          const sup = await connectSupervisor(inst.bundle, `attach ${flags}`);
+          sup.pipe(conn);
+          if (c.AttachStdin) conn.pipe(sup);
+          else conn.resume();
+          conn.on('close', () => sup.destroy());
+          sup.on('error', () => conn.destroy());
+          conn.on('error', () => sup.destroy());
+        },
+      });
+    } catch (err) {
+      inst.running = false;
+      inst.exitCode = Number((err as TsnetError).details?.exitCode ?? 126);
+      fs.rmSync(inst.bundle, { recursive: true, force: true });
+      throw err;
+    }
+    inst.pid = launched.pid;
+    const finished = waitForExit(inst.bundle).then((code) => {
+      inst.exitCode = code ?? readExit(inst.bundle) ?? 137;
+      inst.running = false;
+      fs.rmSync(inst.bundle, { recursive: true, force: true });
+    });
+    if (conn) await finished;
+  }
+
+  async resize(id: string, rows: number, cols: number): Promise<void> {
+    const inst = this.get(id);
+    if (!inst.running) throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `exec ${id.slice(0, 12)} is not running`);
+    await supervisorCommand(inst.bundle, `resize ${rows} ${cols}`);
+  }
+
+  /** Forget finished execs of a removed container. */
+  forgetContainer(containerId: string): void {
+    for (const [id, e] of this.execs) if (e.containerId === containerId) this.execs.delete(id);
+  }
+}

@@ -1,0 +1,34 @@
+import path from 'node:path';
+
+/** Where a container's files live: persistent ones under --root, runtime ones under --exec-root. */
+export interface ContainerPaths {
+  dir: string;
+  upper: string;
+  work: string;
+  rootfs: string;
+  hosts: string;
+  hostname: string;
+  resolvConf: string;
+  log: string;
+  bundle: string;
+}
+
+export function containerPaths(root: string, execRoot: string, id: string): ContainerPaths {
+  const dir = path.join(root, 'containers', id);
+  return {
+    dir,
+    upper: path.join(dir, 'fs', 'upper'),
+    work: path.join(dir, 'fs', 'work'),
+    rootfs: path.join(dir, 'fs', 'rootfs'),
+    hosts: path.join(dir, 'hosts'),
+    hostname: path.join(dir, 'hostname'),
+    resolvConf: path.join(dir, 'resolv.conf'),
+    log: path.join(dir, 'container.log'),
+    // unix socket paths are limited to 108 bytes: keep the bundle path short
+    bundle: path.join(execRoot, 'c', id.slice(0, 16)),
+  };
+}
+
+export function execBundle(execRoot: string, execId: string): string {
+  return path.join(execRoot, 'x', execId.slice(0, 16));
+}

@@ -1,0 +1,124 @@
+/** Container records: Docker's Config/HostConfig shapes plus tsnet's runtime state. */
+
+export interface ContainerConfig {
+  Hostname: string;
+  Domainname: string;
+  User: string;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  ExposedPorts?: Record<string, object>;
+  Tty: boolean;
+  OpenStdin: boolean;
+  StdinOnce: boolean;
+  Env: string[];
+  Cmd: string[];
+  Entrypoint: string[] | null;
+  Image: string;
+  WorkingDir: string;
+  Labels: Record<string, string>;
+  MacAddress?: string;
+  StopSignal?: string;
+  StopTimeout?: number;
+}
+
+export interface PortBinding {
+  HostIp: string;
+  HostPort: string;
+}
+
+export interface HostConfig {
+  Binds?: string[] | null;
+  NetworkMode?: string;
+  PortBindings?: Record<string, PortBinding[] | null> | null;
+  PublishAllPorts?: boolean;
+  AutoRemove?: boolean;
+  Memory?: number;
+  MemorySwap?: number;
+  NanoCpus?: number;
+  CpuQuota?: number;
+  CpuPeriod?: number;
+  PidsLimit?: number | null;
+  Privileged?: boolean;
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  ReadonlyRootfs?: boolean;
+  Dns?: string[] | null;
+  DnsSearch?: string[] | null;
+  ExtraHosts?: string[] | null;
+  [key: string]: unknown;
+}
+
+export interface EndpointSettingsRequest {
+  Aliases?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null;
+  MacAddress?: string;
+  [key: string]: unknown;
+}
+
+export interface NetworkingConfig {
+  EndpointsConfig?: Record<string, EndpointSettingsRequest | null> | null;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing' | 'dead';
+
+export interface ContainerState {
+  Status: ContainerStatus;
+  Pid: number;
+  SupervisorPid: number;
+  ExitCode: number;
+  OOMKilled: boolean;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  created: string;
+  path: string;
+  args: string[];
+  imageId: string;
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  networkingConfig: NetworkingConfig;
+  state: ContainerState;
+  restartCount: number;
+  /** Filled by the network controller: sandbox and endpoint state, persisted with the record. */
+  network: ContainerNetworkState;
+}
+
+export interface EndpointState {
+  networkId: string;
+  networkName: string;
+  endpointId: string;
+  aliases: string[];
+  ipv4?: string; // cidr form 10.42.0.2/24
+  ipv6?: string;
+  gateway?: string;
+  gateway6?: string;
+  mac?: string;
+  ifname?: string;
+  /** Requested static addresses (kept so `network inspect` / reconnects can show them). */
+  ipamConfig?: { IPv4Address?: string; IPv6Address?: string };
+}
+
+export interface PublishedPort {
+  proto: 'tcp' | 'udp' | 'sctp';
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+}
+
+export interface ContainerNetworkState {
+  mode: 'none' | 'host' | 'container' | 'networks';
+  /** For mode 'container': the id of the container whose netns is shared. */
+  sharedWith?: string;
+  /** The netns file of the sandbox (absent for host mode). */
+  sandboxKey?: string;
+  endpoints: Record<string, EndpointState>; // keyed by network id
+  /** The network whose endpoint has the default route and the published ports. */
+  gatewayNetwork?: string;
+  ports: PublishedPort[];
+}

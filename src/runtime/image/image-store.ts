@@ -1,0 +1,383 @@
+/**
+ * The image store: imports image tarballs, keeps image records and tags, hands out layer
+ * directories for overlayfs, removes images with Docker's semantics.
+ *
+ * On disk, under the root given to the constructor (tsnetd uses `<--root>/image`):
+ *
+ *   layers/<hex>/        one extracted layer in overlayfs lower-dir form; <hex> is the
+ *                        sha256 of the uncompressed layer tar (its diff id). Whiteouts are
+ *                        0:0 character devices, opaque dirs carry trusted.overlay.opaque=y.
+ *   layers/<hex>.json    {diffId, size, tarSize} of that layer
+ *   images/<hex>.json    an ImageRecord; <hex> is the image id without "sha256:"
+ *   tmp/<pid>-…          imports in progress (extraction dirs) and layers being deleted;
+ *                        whatever a dead process left here is removed on first use
+ *
+ * Layers enter layers/ only by rename of a fully extracted temp dir and leave it by rename
+ * to tmp/, records are written atomically: a crash leaves no half layer or torn record.
+ * All state hangs off the instance; use one ImageStore per root.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { TsnetError } from '../../errors/index.js';
+import { Bundle } from './bundle.js';
+import { hostArchitecture } from './config.js';
+import { loadDockerSave } from './import-docker-save.js';
+import { FormatDetector } from './import-detect.js';
+import { OciLayoutReader } from './import-oci.js';
+import { rootfsConfig } from './import-rootfs.js';
+import type { ImportedImage, LayerSink } from './imported.js';
+import { extractLayer } from './layer-extract.js';
+import { LayerStore, type LayerInfo } from './layer-store.js';
+import { ImageRecords } from './image-records.js';
+import { prescanRootfs } from './prescan.js';
+import { idPrefixOf, isFullImageId, normalizeRepoTag, parseReference, repositoryOf, shortId } from './reference.js';
+import type { ImageRecord, ImportFormat, ImportOptions, RemoveOptions, RemoveResult } from './types.js';
+
+export interface ImageStoreOptions {
+  /** Directory of the store, e.g. `/var/lib/tsnet/image`. */
+  root: string;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function uniq<T>(items: Iterable<T>): T[] {
+  return [...new Set(items)];
+}
+
+interface Input {
+  open(): AsyncIterable<Buffer | string>;
+  /** Set when the input is a file (it can then be read twice). */
+  file?: string;
+  /** The input in messages. */
+  what: string;
+}
+
+async function openInput(input: NodeJS.ReadableStream | string): Promise<Input> {
+  if (typeof input !== 'string') return { open: () => input as AsyncIterable<Buffer | string>, what: 'archive' };
+  const st = await stat(input).catch((err: NodeJS.ErrnoException) => {
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `cannot read ${input}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  });
+  if (!st.isFile()) throw new TsnetError('TSNET_INVALID_ARGUMENT', `cannot import ${input}: not a regular file`);
+  return { open: () => createReadStream(input, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>, file: input, what: `archive ${basename(input)}` };
+}
+
+/** The image of a rootfs tarball: its one layer and a generated config. */
+function rootfsImage(layer: LayerInfo, opts: ImportOptions): ImportedImage {
+  const architecture = hostArchitecture();
+  const cfg = rootfsConfig(layer.diffId, opts.cmd ? { architecture, cmd: opts.cmd } : { architecture });
+  return { id: cfg.id, architecture, os: 'linux', config: cfg.config, layers: [layer], repoTags: [] };
+}
+
+/** One import: its scratch dir, the layers it pinned and the layers it created. */
+class ImportSession implements LayerSink {
+  private readonly releases: Array<() => void> = [];
+  readonly created = new Set<string>();
+  private n = 0;
+
+  constructor(
+    private readonly layers: LayerStore,
+    readonly work: string,
+  ) {}
+
+  scratch(): string {
+    return join(this.work, `layer-${this.n++}`);
+  }
+
+  track(r: { layer: LayerInfo; created: boolean; release: () => void }): LayerInfo {
+    this.releases.push(r.release);
+    if (r.created) this.created.add(r.layer.diffId);
+    return r.layer;
+  }
+
+  async ensure(open: () => AsyncIterable<Buffer>, expected: string, what: string): Promise<LayerInfo> {
+    return this.track(await this.layers.ensure(open, { expected, what, scratch: this.scratch() }));
+  }
+
+  release(): void {
+    for (const r of this.releases.splice(0)) r();
+  }
+}
+
+export class ImageStore {
+  readonly root: string;
+  private readonly layers: LayerStore;
+  private readonly records: ImageRecords;
+  private readonly tmpDir: string;
+  private ready: Promise<void> | undefined;
+  private lockTail: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: ImageStoreOptions) {
+    if (!opts || typeof opts.root !== 'string' || opts.root === '') {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', 'ImageStore needs a root directory');
+    }
+    this.root = opts.root;
+    this.tmpDir = join(this.root, 'tmp');
+    this.layers = new LayerStore(this.root, this.tmpDir);
+    this.records = new ImageRecords(this.root);
+  }
+
+  /** Create the directories; clear what dead processes left in tmp/ and layers no image uses. Idempotent. */
+  init(): Promise<void> {
+    this.ready ??= (async () => {
+      await mkdir(this.layers.dir, { recursive: true, mode: 0o700 });
+      await mkdir(this.records.dir, { recursive: true, mode: 0o700 });
+      await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+      for (const name of await readdir(this.tmpDir)) {
+        const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+        if (!Number.isInteger(pid) || !processAlive(pid)) await rm(join(this.tmpDir, name), { recursive: true, force: true });
+      }
+      // Layers a crash left without an image (moved into place, record never written).
+      const keep = new Set((await this.records.list()).flatMap((r) => r.layers));
+      await this.layers.collect(keep);
+    })().catch((err: unknown) => {
+      this.ready = undefined;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  /** Serialize the metadata steps (records, tags, garbage collection). */
+  private withLock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lockTail.then(fn, fn);
+    this.lockTail = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---------------------------------------------------------------- import
+
+  /**
+   * Import a `docker save` archive, an OCI image layout or a rootfs tarball (plain or
+   * gzip), from a stream or a file path. Returns the records of the images it holds.
+   */
+  async importTar(input: NodeJS.ReadableStream | string, opts: ImportOptions = {}): Promise<ImageRecord[]> {
+    const repoTag = opts.repoTag === undefined || opts.repoTag === '' ? undefined : normalizeRepoTag(opts.repoTag);
+    if (opts.cmd !== undefined && (!Array.isArray(opts.cmd) || !opts.cmd.every((c) => typeof c === 'string'))) {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', 'cmd must be a list of strings');
+    }
+    const source = await openInput(input);
+    await this.init();
+    const session = new ImportSession(this.layers, await mkdtemp(join(this.tmpDir, `${process.pid}-import-`)));
+    try {
+      const { format, images } = await this.readArchive(source, session, opts);
+      if (repoTag !== undefined && images.length !== 1) {
+        throw new TsnetError('TSNET_INVALID_ARGUMENT', `cannot tag: the archive holds ${images.length} images; import it without a tag, then tag one by id`);
+      }
+      return await this.withLock(() => this.save(images, format, repoTag));
+    } catch (err) {
+      // Layers this import brought in that no image uses stay behind no longer.
+      await this.withLock(async () => {
+        const keep = new Set((await this.records.list()).flatMap((r) => r.layers));
+        session.release();
+        await this.layers.collect(keep, session.created);
+      }).catch(() => undefined);
+      throw err;
+    } finally {
+      session.release();
+      await rm(session.work, { recursive: true, force: true });
+    }
+  }
+
+  /** Extract the archive and bring in its layers; the images it holds, not yet recorded. */
+  private async readArchive(input: Input, session: ImportSession, opts: ImportOptions): Promise<{ format: ImportFormat; images: ImportedImage[] }> {
+    // A rootfs tarball file whose layer is already stored needs no extraction.
+    if (input.file !== undefined) {
+      const diffId = await prescanRootfs(input.file);
+      if (diffId !== undefined) {
+        const release = this.layers.pin(diffId);
+        const present = await this.layers.get(diffId);
+        if (present) return { format: 'rootfs', images: [rootfsImage(session.track({ layer: present, created: false, release }), opts)] };
+        release();
+      }
+    }
+    const detector = new FormatDetector();
+    const outer = session.scratch();
+    const extracted = await extractLayer(input.open(), outer, { what: input.what, detector });
+    const format = detector.result();
+    if (format === 'rootfs') {
+      return { format, images: [rootfsImage(session.track(await this.layers.commit(outer, extracted)), opts)] };
+    }
+    const images =
+      format === 'docker-save'
+        ? await loadDockerSave(new Bundle(outer, `docker save ${input.what}`), session)
+        : await new OciLayoutReader(new Bundle(outer, `OCI layout ${input.what}`), session, { os: 'linux', architecture: hostArchitecture() }).load();
+    await rm(outer, { recursive: true, force: true });
+    return { format, images };
+  }
+
+  /** Write the records of imported images and move their tags. Runs under the lock. */
+  private async save(images: ImportedImage[], format: ImportFormat, repoTag: string | undefined): Promise<ImageRecord[]> {
+    const now = new Date().toISOString();
+    const out: ImageRecord[] = [];
+    for (const image of images) {
+      const tags = uniq(format === 'rootfs' ? (repoTag ? [repoTag] : []) : [...image.repoTags, ...(repoTag ? [repoTag] : [])]);
+      await this.untagElsewhere(image.id, tags);
+      const existing = await this.records.get(image.id);
+      const sizes = new Map(image.layers.map((l) => [l.diffId, l.size]));
+      const record: ImageRecord = existing
+        ? { ...existing, repoTags: uniq([...existing.repoTags, ...tags]) }
+        : {
+            id: image.id,
+            repoTags: tags,
+            created: image.created ?? now,
+            size: [...sizes.values()].reduce((a, b) => a + b, 0),
+            layers: image.layers.map((l) => l.diffId),
+            config: image.config,
+            architecture: image.architecture,
+            os: image.os,
+          };
+      await this.records.put(record);
+      out.push(record);
+    }
+    return out;
+  }
+
+  /** Take `tags` off every image but `id` (a tag names one image). */
+  private async untagElsewhere(id: string, tags: string[]): Promise<void> {
+    if (tags.length === 0) return;
+    const wanted = new Set(tags);
+    for (const r of await this.records.list()) {
+      if (r.id === id || !r.repoTags.some((t) => wanted.has(t))) continue;
+      await this.records.put({ ...r, repoTags: r.repoTags.filter((t) => !wanted.has(t)) });
+    }
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  /** All images, newest first. */
+  async list(): Promise<ImageRecord[]> {
+    await this.init();
+    const all = await this.records.list();
+    return all.sort((a, b) => Date.parse(b.created) - Date.parse(a.created) || a.id.localeCompare(b.id));
+  }
+
+  /** An image by `name`, `name:tag`, full id, or unambiguous id prefix (with or without `sha256:`). */
+  async resolve(ref: string): Promise<ImageRecord> {
+    return (await this.find(ref)).record;
+  }
+
+  private async find(ref: string): Promise<{ record: ImageRecord; tag?: string }> {
+    if (typeof ref !== 'string' || ref === '') throw new TsnetError('TSNET_INVALID_ARGUMENT', 'no image given');
+    await this.init();
+    const all = await this.records.list();
+    if (isFullImageId(ref)) {
+      const record = all.find((r) => r.id === ref);
+      if (record) return { record };
+      throw this.notFound(ref);
+    }
+    const prefix = idPrefixOf(ref);
+    let tag: string | undefined;
+    if (!ref.startsWith('sha256:')) {
+      try {
+        const p = parseReference(ref);
+        tag = `${p.name}:${p.tag}`;
+      } catch (err) {
+        if (prefix === undefined) throw err;
+      }
+    }
+    if (tag !== undefined) {
+      const record = all.find((r) => r.repoTags.includes(tag));
+      if (record) return { record, tag };
+    }
+    if (prefix !== undefined) {
+      const matches = all.filter((r) => r.id.slice(7).startsWith(prefix));
+      if (matches.length === 1) return { record: matches[0]! };
+      if (matches.length > 1) {
+        throw new TsnetError('TSNET_IMAGE_AMBIGUOUS', `image id prefix ${ref} matches ${matches.length} images: give more characters of the id`);
+      }
+    }
+    throw this.notFound(tag ?? ref);
+  }
+
+  private notFound(ref: string): TsnetError {
+    if (isFullImageId(ref) || (idPrefixOf(ref) !== undefined && ref.startsWith('sha256:'))) {
+      return new TsnetError('TSNET_IMAGE_NOT_FOUND', `No such image: ${ref} (list images with: tsnet image ls)`);
+    }
+    const tagHint = ref.endsWith(':latest') ? ref.slice(0, -':latest'.length) : ref;
+    return new TsnetError('TSNET_IMAGE_NOT_FOUND', `No such image: ${ref} (import one with: tsnet image import FILE --tag ${tagHint})`);
+  }
+
+  /** Overlayfs lower dirs of an image, topmost first (a layer listed twice appears once, at its top position). */
+  layerDirs(image: Pick<ImageRecord, 'layers'>): string[] {
+    const seen = new Set<string>();
+    const dirs: string[] = [];
+    for (const diffId of [...image.layers].reverse()) {
+      if (seen.has(diffId)) continue;
+      seen.add(diffId);
+      dirs.push(this.layers.pathOf(diffId));
+    }
+    return dirs;
+  }
+
+  // ---------------------------------------------------------------- changes
+
+  /** Add `newTag` to an image, moving it off whichever image had it. */
+  async tag(ref: string, newTag: string): Promise<ImageRecord> {
+    const tag = normalizeRepoTag(newTag);
+    return this.withLock(async () => {
+      const { record } = await this.find(ref);
+      await this.untagElsewhere(record.id, [tag]);
+      const updated = { ...record, repoTags: uniq([...record.repoTags, tag]) };
+      await this.records.put(updated);
+      return updated;
+    });
+  }
+
+  /**
+   * Docker's `rmi`: by tag, untag, and delete the image when that was its last tag; by id,
+   * delete the image and all its tags. Refused (TSNET_IMAGE_IN_USE) without `force` when a
+   * container uses the image, or when an id names an image tagged in several repositories.
+   * With `force` an image a container uses loses its tags but is kept (its layers are the
+   * container's lower dirs) until it is removed again when no longer used. Layers no image
+   * uses any more are deleted.
+   */
+  async remove(ref: string, opts: RemoveOptions = {}): Promise<RemoveResult> {
+    const force = opts.force === true;
+    return this.withLock(async () => {
+      const { record, tag } = await this.find(ref);
+      const used = opts.inUse?.(record.id) === true;
+      const short = shortId(record.id);
+      const untagged: string[] = [];
+      if (tag !== undefined) {
+        if (record.repoTags.length > 1) {
+          await this.records.put({ ...record, repoTags: record.repoTags.filter((t) => t !== tag) });
+          return { untagged: [tag], deleted: [] };
+        }
+        if (used && !force) {
+          throw new TsnetError(
+            'TSNET_IMAGE_IN_USE',
+            `unable to remove ${tag}: image ${short} is used by a container (remove the container first, or use --force to untag it anyway)`,
+          );
+        }
+        untagged.push(tag);
+      } else {
+        const repositories = uniq(record.repoTags.map(repositoryOf));
+        if (repositories.length > 1 && !force) {
+          throw new TsnetError(
+            'TSNET_IMAGE_IN_USE',
+            `unable to delete ${short}: it is tagged in several repositories (${repositories.join(', ')}); remove by tag, or use --force`,
+          );
+        }
+        if (used && !force) {
+          throw new TsnetError('TSNET_IMAGE_IN_USE', `unable to delete ${short}: image is used by a container (remove the container first, or use --force)`);
+        }
+        untagged.push(...record.repoTags);
+      }
+      if (used) {
+        await this.records.put({ ...record, repoTags: [] });
+        return { untagged, deleted: [] };
+      }
+      await this.records.delete(record.id);
+      const keep = new Set((await this.records.list()).flatMap((r) => r.layers));
+      const deletedLayers = await this.layers.collect(keep);
+      return { untagged, deleted: [record.id, ...deletedLayers] };
+    });
+  }
+}

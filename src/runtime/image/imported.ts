@@ -1,0 +1,23 @@
+/** What the format readers hand back to the store, and what they need from it. */
+import type { LayerInfo } from './layer-store.js';
+import type { ImageConfig } from './types.js';
+
+export interface ImportedImage {
+  id: string;
+  created?: string;
+  architecture: string;
+  os: string;
+  config: ImageConfig;
+  /** Bottom first. */
+  layers: LayerInfo[];
+  /** Normalized `name:tag`s the archive names for this image. */
+  repoTags: string[];
+}
+
+export interface LayerSink {
+  /**
+   * Make sure the layer with diff id `expected` is present, extracting it from `open()`
+   * when it is not. `what` names it in messages.
+   */
+  ensure(open: () => AsyncIterable<Buffer>, expected: string, what: string): Promise<LayerInfo>;
+}

@@ -1,0 +1,95 @@
+/*
+ * tsnet-init — per-container helper and supervisor of tsnet.
+ * Shared declarations. The contract is documented in docs/tsnet-init.md.
+ */
+#ifndef TSNET_INIT_H
+#define TSNET_INIT_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define EXIT_SETUP 125   /* setup failure (also exit status of tsnet-init) */
+#define EXIT_NOEXEC 126  /* command found but cannot be executed */
+#define EXIT_NOTFOUND 127 /* command not found */
+
+enum mode { MODE_RUN, MODE_EXEC };
+
+struct bind {
+	char *src;       /* host path */
+	char *dst;       /* absolute path inside the container */
+	int ro, rbind, private_, nosuid, nodev, noexec;
+};
+
+struct spec {
+	enum mode mode;
+	/* run */
+	char *rootfs;
+	char **lower; int nlower;
+	char *upper, *work;
+	int readonly_rootfs;
+	char *netns;
+	int share_uts;
+	char *hostname;
+	struct bind *binds; int nbinds;
+	/* exec */
+	pid_t target_pid;
+	/* both */
+	char **argv; int argc;        /* NULL-terminated */
+	char **envp; int envc;        /* NULL-terminated, room for one more (HOME) */
+	char *cwd;
+	char *user;
+	char **cgroups; int ncgroups;
+	int tty, stdin_open;
+	char *log;
+	uint64_t caps; int caps_given;
+	int privileged;
+};
+
+/* What the child gets from the supervisor (all inherited across fork). */
+struct child_ctx {
+	const struct spec *s;
+	int sp;              /* control socket (SOCK_SEQPACKET), child end, CLOEXEC */
+	int stdio[3];        /* fds to become 0,1,2 (non-tty); -1 = /dev/null */
+	int devnull;         /* host /dev/null, O_RDWR */
+	int ns_mnt, ns_cgroup; /* exec mode: namespace fds of the target */
+	int cap_last;        /* /proc/sys/kernel/cap_last_cap */
+};
+
+/* child.c */
+void child_main(struct child_ctx *c) __attribute__((noreturn));
+
+/* supervisor.c */
+struct sup_init {
+	const struct spec *s;
+	int bundlefd;
+	int lsock;               /* listening attach socket */
+	pid_t child;
+	int sp;                  /* control socket, supervisor end */
+	int out_fd[2];           /* stdout/stderr read ends (non-tty), -1 otherwise */
+	int in_fd;               /* stdin write end (non-tty, stdin=1), -1 otherwise */
+	int logfd;               /* -1 if no log */
+	int sigfd;
+};
+int supervise(struct sup_init *in) __attribute__((noreturn));
+
+/* tsnet-init.c (utilities) */
+void *xmalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+int write_all(int fd, const void *buf, size_t len);
+/* "2006-01-02T15:04:05.123456789Z" (always 9 fraction digits); buf >= 40 bytes */
+size_t fmt_rfc3339nano(char *buf, size_t len, const struct timespec *ts);
+int write_file_atomic(int dirfd, const char *name, const char *content, int do_fsync);
+/* Print "error <code> <msg>\n" on stdout (newlines in msg flattened). */
+void report_error(int code, const char *msg);
+void set_nonblock(int fd);
+
+extern const char *const cap_names[];
+extern const int cap_names_count;
+
+#endif

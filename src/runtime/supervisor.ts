@@ -1,0 +1,185 @@
+/**
+ * The daemon's side of tsnet-init (docs/tsnet-init.md): spawn it, drive the ready/go/started
+ * handshake, and talk to its attach socket (attach, wait, signal, resize).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { TsnetError, type ErrorCode } from '../errors/index.js';
+
+export interface Launched {
+  supervisorPid: number;
+  pid: number;
+}
+
+export interface LaunchOptions {
+  initPath: string;
+  mode: 'run' | 'exec';
+  bundleDir: string;
+  /** Runs between `ready` and `go`: connect attach clients here. */
+  beforeGo?: (pid: number) => Promise<void>;
+  timeoutMs?: number;
+}
+
+const START_ERRORS: Record<string, ErrorCode> = {
+  '127': 'TSNET_COMMAND_NOT_FOUND',
+  '126': 'TSNET_COMMAND_NOT_EXECUTABLE',
+};
+
+export function attachSocketPath(bundleDir: string): string {
+  return path.join(bundleDir, 'attach.sock');
+}
+
+export function launch(opts: LaunchOptions): Promise<Launched> {
+  const errLog = fs.openSync(path.join(opts.bundleDir, 'init.err'), 'w', 0o600);
+  const child = spawn(opts.initPath, [opts.mode, opts.bundleDir], {
+    detached: true,
+    stdio: ['pipe', 'pipe', errLog],
+    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+  });
+  fs.closeSync(errLog);
+  return new Promise<Launched>((resolve, reject) => {
+    let buffered = '';
+    let pid = 0;
+    let done = false;
+    const timer = setTimeout(() => fail(new TsnetError('TSNET_START_FAILED', `tsnet-init did not answer within ${opts.timeoutMs ?? 30000} ms`)), opts.timeoutMs ?? 30000);
+    const finish = () => {
+      done = true;
+      clearTimeout(timer);
+      child.stdout?.removeAllListeners();
+      child.stdout?.destroy();
+      child.stdin?.destroy();
+      child.removeAllListeners('close');
+      child.unref();
+    };
+    const fail = (err: Error) => {
+      if (done) return;
+      finish();
+      if (child.exitCode === null) child.kill('SIGKILL');
+      reject(err);
+    };
+    const onLine = async (line: string) => {
+      const [word, ...rest] = line.split(' ');
+      if (word === 'ready') {
+        pid = Number(rest[0]);
+        try {
+          await opts.beforeGo?.(pid);
+          child.stdin?.write('go\n');
+        } catch (err) {
+          fail(err as Error);
+        }
+      } else if (word === 'started') {
+        if (done) return;
+        finish();
+        resolve({ supervisorPid: child.pid ?? 0, pid });
+      } else if (word === 'error') {
+        const code = rest[0] ?? '125';
+        fail(new TsnetError(START_ERRORS[code] ?? 'TSNET_START_FAILED', rest.slice(1).join(' ') || 'tsnet-init failed', {
+          details: { exitCode: Number(code) },
+        }));
+      }
+    };
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (d: string) => {
+      buffered += d;
+      let i: number;
+      while ((i = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, i);
+        buffered = buffered.slice(i + 1);
+        void onLine(line);
+      }
+    });
+    child.on('error', (err) => fail(new TsnetError('TSNET_START_FAILED', `cannot run ${opts.initPath}: ${err.message}`, { cause: err })));
+    // 'close', not 'exit': the stdout line `started` must be read before we judge the exit.
+    child.on('close', (code) => {
+      let why = '';
+      try {
+        why = fs.readFileSync(path.join(opts.bundleDir, 'init.err'), 'utf8').trim().split('\n').pop() ?? '';
+      } catch {
+        /* nothing logged */
+      }
+      fail(new TsnetError('TSNET_START_FAILED', `tsnet-init exited with ${code} before starting the container${why ? `: ${why}` : ''}`));
+    });
+  });
+}
+
+/** Open the attach socket and send one command line; resolves with the connected socket. */
+export function connectSupervisor(bundleDir: string, line: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(attachSocketPath(bundleDir));
+    sock.once('connect', () => {
+      sock.removeListener('error', reject);
+      sock.write(line + '\n');
+      resolve(sock);
+    });
+    sock.once('error', reject);
+  });
+}
+
+/** Send a one-shot command (`signal 15`, `resize 24 80`) and read the one-line answer. */
+export async function supervisorCommand(bundleDir: string, line: string): Promise<string> {
+  const sock = await connectSupervisor(bundleDir, line);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => (out += d));
+    sock.on('end', () => resolve(out.trim()));
+    sock.on('close', () => resolve(out.trim()));
+    sock.on('error', reject);
+  });
+}
+
+/** Resolves when the supervised process exits: its code if told, undefined if the socket just closed. */
+export async function waitForExit(bundleDir: string): Promise<number | undefined> {
+  let sock: net.Socket;
+  try {
+    sock = await connectSupervisor(bundleDir, 'wait');
+  } catch {
+    return undefined;
+  }
+  return new Promise((resolve) => {
+    let out = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => {
+      out += d;
+      const m = /exit (-?\d+)/.exec(out);
+      if (m) {
+        sock.destroy();
+        resolve(Number(m[1]));
+      }
+    });
+    sock.on('close', () => resolve(undefined));
+    sock.on('error', () => resolve(undefined));
+  });
+}
+
+export function processAlive(pid: number): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Is `pid` a tsnet-init supervising `bundleDir`? Guards against pid reuse after a reboot. */
+export function isSupervisorOf(pid: number, bundleDir: string): boolean {
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return (cmdline[0] ?? '').endsWith('tsnet-init') && cmdline.includes(bundleDir);
+  } catch {
+    return false;
+  }
+}
+
+/** The exit code from the supervisor's exit file, if it wrote one. */
+export function readExit(bundleDir: string): number | undefined {
+  try {
+    const m = /^code=(-?\d+)$/m.exec(fs.readFileSync(path.join(bundleDir, 'exit'), 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * The test world: a throwaway "host" network namespace, its own tsnetd with temp --root and
+ * --exec-root and its own cgroup parent, and a teardown that removes every process, mount,
+ * namespace and cgroup it made — also when the test failed. Tests never touch the machine's
+ * own interfaces or firewall: everything network-related happens inside the world's netns.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BUSYBOX_TAR = path.join(REPO, 'build', 'busybox-rootfs.tar');
+const CLI = path.join(REPO, 'dist', 'cli', 'main.js');
+const DAEMON = path.join(REPO, 'dist', 'daemon', 'main.js');
+
+/** A clean environment for the node processes we spawn (no NODE_EXTRA_CA_CERTS: +40 ms each). */
+export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8', ...extra };
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  ms: number;
+}
+
+export interface RunOptions {
+  input?: string | Buffer;
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+/** Run a command, never throwing on a non-zero exit; kills it at the timeout. */
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, args, { env: opts.env ?? cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        exitCode: code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1),
+        ms: performance.now() - started,
+      });
+    });
+    child.stdin.on('error', () => undefined);
+    if (opts.input !== undefined) child.stdin.end(opts.input);
+    else child.stdin.end();
+  });
+}
+
+export interface World {
+  id: string;
+  dir: string;
+  root: string;
+  execRoot: string;
+  socket: string;
+  hostNetns: string;
+  cgroupParent: string;
+  daemon: ChildProcess | undefined;
+  /** Run the tsnet CLI against this world's daemon. */
+  cli(args: string[], opts?: RunOptions): Promise<RunResult>;
+  /** Run a command inside the world's host netns. */
+  inHost(args: string[], opts?: RunOptions): Promise<RunResult>;
+  startDaemon(extraArgs?: string[]): Promise<void>;
+  /** Kill the daemon (SIGKILL by default), leaving its containers running. */
+  killDaemon(signal?: NodeJS.Signals): Promise<void>;
+  daemonLog(): string;
+  teardown(): Promise<void>;
+}
+
+export interface WorldOptions {
+  busybox?: boolean;
+  daemonArgs?: string[];
+}
+
+/** Make a world; register `teardown` with `t.teardown` (or after.always) right away. */
+export async function createWorld(opts: WorldOptions = {}): Promise<World> {
+  const id = crypto.randomBytes(4).toString('hex');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tsnet-w${id}-`));
+  const root = path.join(dir, 'root');
+  const execRoot = path.join(dir, 'run');
+  const hostNetns = path.join(dir, 'hostns');
+  const socket = path.join(execRoot, 'tsnet.sock');
+  const cgroupParent = `tsnet-test-${id}`;
+  fs.mkdirSync(execRoot, { recursive: true });
+  fs.writeFileSync(hostNetns, '');
+  const made = spawnSync('unshare', [`--net=${hostNetns}`, 'true']);
+  if (made.status !== 0) throw new Error(`cannot make the test host netns: ${made.stderr.toString()}`);
+  spawnSync('nsenter', [`--net=${hostNetns}`, 'ip', 'link', 'set', 'lo', 'up']);
+
+  const world: World = {
+    id,
+    dir,
+    root,
+    execRoot,
+    socket,
+    hostNetns,
+    cgroupParent,
+    daemon: undefined,
+    cli: (args, o = {}) => run('node', [CLI, '-H', `unix://${socket}`, ...args], { ...o, env: cleanEnv(o.env) }),
+    inHost: (args, o = {}) => run('nsenter', [`--net=${hostNetns}`, ...args], o),
+    async startDaemon(extraArgs = []) {
+      const log = fs.openSync(path.join(dir, 'daemon.log'), 'a');
+      const child = spawn(
+        'nsenter',
+        [`--net=${hostNetns}`, 'node', '--enable-source-maps', DAEMON, '--root', root, '--exec-root', execRoot, '--cgroup-parent', cgroupParent, '--log-level', 'debug', ...(opts.daemonArgs ?? []), ...extraArgs],
+        { env: cleanEnv(), stdio: ['ignore', log, log] },
+      );
+      fs.closeSync(log);
+      world.daemon = child;
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        if (child.exitCode !== null) throw new Error(`tsnetd exited with ${child.exitCode}:\n${world.daemonLog()}`);
+        if (await canConnect(socket)) return;
+        await sleep(25);
+      }
+      throw new Error(`tsnetd did not come up in 15 s:\n${world.daemonLog()}`);
+    },
+    async killDaemon(signal = 'SIGKILL') {
+      const child = world.daemon;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await Promise.race([exited, sleep(5000)]);
+      world.daemon = undefined;
+    },
+    daemonLog: () => {
+      try {
+        return fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8');
+      } catch {
+        return '';
+      }
+    },
+    teardown: () => teardownWorld(world),
+  };
+  try {
+    await world.startDaemon();
+    if (opts.busybox !== false) {
+      const r = await world.cli(['image', 'import', BUSYBOX_TAR, '--tag', 'busybox:latest']);
+      if (r.exitCode !== 0) throw new Error(`busybox import failed: ${r.stderr}`);
+    }
+  } catch (err) {
+    await world.teardown();
+    throw err;
+  }
+  return world;
+}
+
+async function teardownWorld(w: World): Promise<void> {
+  await w.killDaemon('SIGKILL');
+  // Every process of ours mentions the world dir on its command line (tsnet-init <bundle>);
+  // container processes die with their PID 1, which dies with its supervisor's SIGKILL.
+  for (let round = 0; round < 3; round++) {
+    const pids = processesMentioning(w.dir);
+    for (const dir of [path.join(w.execRoot, 'c'), path.join(w.execRoot, 'x')]) {
+      for (const b of safeReaddir(dir)) {
+        for (const f of ['pid', 'supervisor.pid']) {
+          const pid = Number(readOr(path.join(dir, b, f), '0'));
+          if (pid > 1) pids.add(pid);
+        }
+      }
+    }
+    if (pids.size === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await sleep(100);
+  }
+  // Mounts under the world dir, deepest first.
+  for (let round = 0; round < 3; round++) {
+    const mounts = fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4] ?? '')
+      .filter((m) => m.startsWith(w.dir))
+      .sort((a, b) => b.length - a.length);
+    if (mounts.length === 0) break;
+    for (const m of mounts) spawnSync('umount', ['-l', m]);
+  }
+  // cgroups of this world (v1: one dir per controller; v2: one tree).
+  for (const base of cgroupBases()) {
+    const parent = path.join(base, w.cgroupParent);
+    for (const child of safeReaddir(parent)) {
+      const p = path.join(parent, child);
+      if (fs.statSync(p, { throwIfNoEntry: false })?.isDirectory()) rmdirRetry(p);
+    }
+    rmdirRetry(parent);
+  }
+  fs.rmSync(w.dir, { recursive: true, force: true });
+}
+
+function cgroupBases(): string[] {
+  const root = '/sys/fs/cgroup';
+  if (fs.existsSync(path.join(root, 'cgroup.controllers'))) return [root];
+  return safeReaddir(root).map((c) => path.join(root, c));
+}
+
+function rmdirRetry(dir: string): void {
+  for (let i = 0; i < 20; i++) {
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      spawnSync('sleep', ['0.05']);
+    }
+  }
+}
+
+function processesMentioning(dir: string): Set<number> {
+  const out = new Set<number>();
+  for (const p of safeReaddir('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    const cmd = readOr(`/proc/${p}/cmdline`, '');
+    if (cmd.includes(dir)) out.add(Number(p));
+  }
+  return out;
+}
+
+function canConnect(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(socket);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return fallback;
+  }
+}
+
+/** Poll `fn` until it returns a truthy value or the time is up. */
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, stepMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await fn();
+  while (!last && Date.now() < deadline) {
+    await sleep(stepMs);
+    last = await fn();
+  }
+  return last;
+}

@@ -1,0 +1,50 @@
+/** The stock docker CLI drives tsnetd through the Docker Engine API (version, ps, inspect…). */
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { cleanEnv, createWorld, run, type World } from '../helpers/world.js';
+
+let w: World;
+const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => fs.existsSync(p)) ?? 'docker';
+test.before(async () => {
+  w = await createWorld();
+});
+test.after.always(async () => {
+  await w?.teardown();
+});
+
+const docker = (args: string[]) =>
+  run(DOCKER, ['-H', `unix://${w.socket}`, ...args], { env: cleanEnv({ DOCKER_CONFIG: path.join(w.dir, 'docker-config') }) });
+
+test('docker version, ps, inspect, images, logs, rm work against tsnetd', async (t) => {
+  const v = await docker(['version', '--format', '{{.Server.Version}} {{.Server.APIVersion}}']);
+  t.is(v.exitCode, 0, v.stderr);
+  t.regex(v.stdout.trim(), /^0\.\d+\.\d+ 1\.41$/);
+
+  const id = (await w.cli(['run', '-d', '--network', 'none', '--name', 'dockerseen', 'busybox', 'sh', '-c', 'echo hi; sleep 1000'])).stdout.trim();
+  const ps = await docker(['ps']);
+  t.is(ps.exitCode, 0, ps.stderr);
+  t.regex(ps.stdout, /dockerseen/);
+  t.regex(ps.stdout, new RegExp(id.slice(0, 12)));
+
+  const insp = await docker(['inspect', '--format', '{{.State.Status}} {{.Name}} {{.State.Pid}}', 'dockerseen']);
+  t.is(insp.exitCode, 0, insp.stderr);
+  t.regex(insp.stdout.trim(), /^running \/dockerseen \d+$/);
+
+  const img = await docker(['images']);
+  t.is(img.exitCode, 0, img.stderr);
+  t.regex(img.stdout, /busybox\s+latest/);
+
+  const logs = await docker(['logs', 'dockerseen']);
+  t.is(logs.stdout, 'hi\n', logs.stderr);
+
+  const rm = await docker(['rm', '-f', 'dockerseen']);
+  t.is(rm.exitCode, 0, rm.stderr);
+  t.notRegex((await docker(['ps', '-a'])).stdout, /dockerseen/);
+});
+
+test('docker run against tsnetd (create, attach, wait, start)', async (t) => {
+  const r = await docker(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'echo from-docker; exit 6']);
+  t.is(r.stdout, 'from-docker\n', r.stderr);
+  t.is(r.exitCode, 6);
+});

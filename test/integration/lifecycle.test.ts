@@ -1,0 +1,126 @@
+/**
+ * Detached containers: ps, logs, exec, stop timing, kill, wait, inspect, restart, rm.
+ */
+import test from 'ava';
+import { createWorld, eventually, type World } from '../helpers/world.js';
+
+let w: World;
+test.before(async () => {
+  w = await createWorld();
+});
+test.after.always(async () => {
+  await w?.teardown();
+});
+
+async function runD(...args: string[]): Promise<string> {
+  const r = await w.cli(['run', '-d', '--network', 'none', ...args]);
+  if (r.exitCode !== 0) throw new Error(`run -d failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+test('ps shows running containers; -a shows exited ones; --format json and -q', async (t) => {
+  const name = `ps-${w.id}`;
+  const id = await runD('--name', name, 'busybox', 'sleep', '1000');
+  const ps = await w.cli(['ps']);
+  t.regex(ps.stdout, /CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES/);
+  t.regex(ps.stdout, new RegExp(`${id.slice(0, 12)}\\s+busybox\\s+"sleep 1000"\\s+.*Up .*${name}`));
+  const q = await w.cli(['ps', '-q']);
+  t.true(q.stdout.split('\n').includes(id.slice(0, 12)));
+  const json = await w.cli(['ps', '--format', 'json']);
+  const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { Names: string; State: string });
+  t.true(rows.some((r) => r.Names === name && r.State === 'running'));
+  await w.cli(['rm', '-f', name]);
+
+  const ex = `exited-${w.id}`;
+  t.is((await w.cli(['run', '--network', 'none', '--name', ex, 'busybox', 'sh', '-c', 'exit 3'])).exitCode, 3);
+  t.false((await w.cli(['ps'])).stdout.includes(ex));
+  t.regex((await w.cli(['ps', '-a'])).stdout, new RegExp(`Exited \\(3\\).*${ex}`));
+  await w.cli(['rm', ex]);
+});
+
+test('logs: stdout and stderr, --tail and -f', async (t) => {
+  const id = await runD('busybox', 'sh', '-c', 'for i in 1 2 3; do echo out$i; echo err$i >&2; done; sleep 3; echo late');
+  await eventually(async () => (await w.cli(['logs', id])).stdout.includes('out3') && (await w.cli(['logs', id])).stderr.includes('err3'));
+  const logs = await w.cli(['logs', id]);
+  t.is(logs.stdout, 'out1\nout2\nout3\n');
+  t.is(logs.stderr, 'err1\nerr2\nerr3\n');
+  const follow = await w.cli(['logs', '-f', id], { timeoutMs: 15_000 });
+  t.is(follow.exitCode, 0);
+  t.true(follow.stdout.endsWith('out3\nlate\n'), follow.stdout);
+  await w.cli(['rm', '-f', id]);
+
+  const only = await runD('busybox', 'sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; done; sleep 1000');
+  await eventually(async () => (await w.cli(['logs', only])).stdout.includes('line5'));
+  t.is((await w.cli(['logs', '--tail', '2', only])).stdout, 'line4\nline5\n');
+  t.is((await w.cli(['logs', '--tail', '0', only])).stdout, '');
+  await w.cli(['rm', '-f', only]);
+});
+
+test('exec runs in the container namespaces and passes its exit code', async (t) => {
+  const id = await runD('--hostname', 'exechost', 'busybox', 'sleep', '1000');
+  const r = await w.cli(['exec', id, 'sh', '-c', 'hostname; cat /proc/1/cmdline | tr "\\0" " "; exit 4']);
+  t.is(r.exitCode, 4);
+  const [host, cmd] = r.stdout.trim().split('\n');
+  t.is(host, 'exechost');
+  t.is(cmd?.trim(), 'sleep 1000');
+  const ps = await w.cli(['exec', id, 'ps']);
+  t.regex(ps.stdout, /sleep 1000/);
+  const e = await w.cli(['exec', '-e', 'X=42', '-w', '/tmp', id, 'sh', '-c', 'echo $X; pwd']);
+  t.is(e.stdout, '42\n/tmp\n');
+  const missing = await w.cli(['exec', id, 'nosuchcmd']);
+  t.is(missing.exitCode, 127);
+  await w.cli(['rm', '-f', id]);
+});
+
+test('stop: SIGTERM, then SIGKILL after the timeout even for a PID 1 without handlers', async (t) => {
+  const id = await runD('busybox', 'sleep', '1000');
+  const started = Date.now();
+  const s = await w.cli(['stop', '-t', '1', id]);
+  const ms = Date.now() - started;
+  t.is(s.exitCode, 0, s.stderr);
+  t.true(ms >= 900 && ms < 5000, `stop took ${ms} ms`);
+  const insp = JSON.parse((await w.cli(['inspect', id])).stdout)[0];
+  t.is(insp.State.Status, 'exited');
+  t.is(insp.State.ExitCode, 137);
+  // A process that handles SIGTERM stops at once
+  const id2 = await runD('busybox', 'sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.1; done');
+  const t2 = Date.now();
+  await w.cli(['stop', '-t', '10', id2]);
+  t.true(Date.now() - t2 < 3000);
+  const insp2 = JSON.parse((await w.cli(['inspect', id2])).stdout)[0];
+  t.is(insp2.State.ExitCode, 0);
+  await w.cli(['rm', id, id2]);
+});
+
+test('kill -s, wait, restart, and rm of a running container', async (t) => {
+  const id = await runD('busybox', 'sleep', '1000');
+  const waiting = w.cli(['wait', id]);
+  await w.cli(['kill', '-s', 'SIGKILL', id]);
+  const waited = await waiting;
+  t.is(waited.stdout.trim(), '137');
+  const restart = await w.cli(['start', id]);
+  t.is(restart.exitCode, 0, restart.stderr);
+  t.is(JSON.parse((await w.cli(['inspect', id])).stdout)[0].State.Status, 'running');
+  const rm = await w.cli(['rm', id]);
+  t.is(rm.exitCode, 1);
+  t.regex(rm.stderr, /running/);
+  t.is((await w.cli(['rm', '-f', id])).exitCode, 0);
+  const gone = await w.cli(['inspect', id]);
+  t.not(gone.exitCode, 0);
+  t.regex(gone.stderr, /[Nn]o such/);
+});
+
+test('inspect shows Docker\'s shape', async (t) => {
+  const name = `insp-${w.id}`;
+  const id = await runD('--name', name, '-e', 'K=V', '--memory', '64m', 'busybox', 'sleep', '1000');
+  const [c] = JSON.parse((await w.cli(['inspect', name])).stdout);
+  t.is(c.Id, id);
+  t.is(c.Name, `/${name}`);
+  t.is(c.Path, 'sleep');
+  t.deepEqual(c.Args, ['1000']);
+  t.true(c.State.Running);
+  t.true(c.State.Pid > 1);
+  t.is(c.HostConfig.Memory, 64 * 1024 * 1024);
+  t.true(c.Config.Env.includes('K=V'));
+  await w.cli(['rm', '-f', name]);
+});

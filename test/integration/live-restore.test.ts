@@ -1,0 +1,80 @@
+/**
+ * Live restore: kill -9 the daemon with containers running; they keep running; a restarted
+ * daemon adopts them (ps, logs, stop, exit codes work) and sweeps what no record explains.
+ */
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createWorld, eventually, sleep, type World } from '../helpers/world.js';
+
+let w: World;
+test.before(async () => {
+  w = await createWorld();
+});
+test.after.always(async () => {
+  await w?.teardown();
+});
+
+test.serial('containers survive kill -9 of the daemon and are re-adopted', async (t) => {
+  const a = (await w.cli(['run', '-d', '--network', 'none', '--name', 'keeper', 'busybox', 'sh', '-c', 'echo before; sleep 2; echo during; sleep 1000'])).stdout.trim();
+  const b = (await w.cli(['run', '-d', '--network', 'none', '--name', 'quitter', 'busybox', 'sh', '-c', 'sleep 2; exit 5'])).stdout.trim();
+  t.regex(a, /^[0-9a-f]{64}$/);
+  const pidA = JSON.parse((await w.cli(['inspect', a])).stdout)[0].State.Pid as number;
+
+  await w.killDaemon('SIGKILL');
+  // leave something for the sweep: a netns file and a bundle no record explains
+  const orphanNs = path.join(w.execRoot, 'netns', 'orphan000000');
+  fs.mkdirSync(path.dirname(orphanNs), { recursive: true });
+  fs.writeFileSync(orphanNs, '');
+  fs.mkdirSync(path.join(w.execRoot, 'c', 'deadbeefdeadbeef'), { recursive: true });
+  await sleep(3000); // "quitter" exits while the daemon is down
+  t.notThrows(() => process.kill(pidA, 0), 'the container kept running without the daemon');
+
+  await w.startDaemon();
+  const ps = await w.cli(['ps']);
+  t.regex(ps.stdout, /keeper/);
+  t.notRegex(ps.stdout, /quitter/);
+  const [qb] = JSON.parse((await w.cli(['inspect', b])).stdout);
+  t.is(qb.State.Status, 'exited');
+  t.is(qb.State.ExitCode, 5);
+  const logs = await w.cli(['logs', a]);
+  t.is(logs.stdout, 'before\nduring\n');
+  t.false(fs.existsSync(orphanNs), 'orphan netns file swept');
+  t.false(fs.existsSync(path.join(w.execRoot, 'c', 'deadbeefdeadbeef')), 'orphan bundle swept');
+
+  const stop = await w.cli(['stop', '-t', '1', a]);
+  t.is(stop.exitCode, 0, stop.stderr);
+  const [qa] = JSON.parse((await w.cli(['inspect', a])).stdout);
+  t.is(qa.State.Status, 'exited');
+  t.is(qa.State.ExitCode, 137);
+  t.true(await eventually(() => { try { process.kill(pidA, 0); return false; } catch { return true; } }, 5000));
+  await w.cli(['rm', a, b]);
+});
+
+test.serial('rm -f of everything leaves no mount, netns, process or cgroup behind', async (t) => {
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) ids.push((await w.cli(['run', '-d', '--network', 'none', '--memory', '32m', 'busybox', 'sleep', '1000'])).stdout.trim());
+  const ex = await w.cli(['exec', '-d', ids[0]!, 'sleep', '1000']);
+  t.is(ex.exitCode, 0, ex.stderr);
+  const pids = await Promise.all(ids.map(async (id) => JSON.parse((await w.cli(['inspect', id])).stdout)[0].State.Pid as number));
+  const all = (await w.cli(['ps', '-aq'])).stdout.trim().split('\n').filter(Boolean);
+  const rm = await w.cli(['rm', '-f', ...all]);
+  t.is(rm.exitCode, 0, rm.stderr);
+  t.is((await w.cli(['ps', '-aq'])).stdout.trim(), '');
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(w.dir) && !l.includes(w.hostNetns));
+  t.deepEqual(mounts, []);
+  t.deepEqual(fs.readdirSync(path.join(w.execRoot, 'netns')), []);
+  t.deepEqual(fs.existsSync(path.join(w.execRoot, 'c')) ? fs.readdirSync(path.join(w.execRoot, 'c')) : [], []);
+  for (const pid of pids) t.throws(() => process.kill(pid, 0));
+  const supervisors = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${w.execRoot}/`);
+    } catch {
+      return false;
+    }
+  });
+  t.deepEqual(supervisors, []);
+  const v2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+  const cg = v2 ? path.join('/sys/fs/cgroup', w.cgroupParent) : path.join('/sys/fs/cgroup/memory', w.cgroupParent);
+  t.deepEqual(fs.existsSync(cg) ? fs.readdirSync(cg, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name) : [], []);
+});

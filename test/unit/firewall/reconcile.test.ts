@@ -1,0 +1,341 @@
+/**
+ * save-parse, cleanup and reconcile against a small model of iptables-restore --noflush
+ * (`:`, -N, -A, -I, -D, -F, -X with the kernel's failure rules, per-table commit), so the
+ * scripts can be checked end to end without root.
+ */
+import test from 'ava';
+import { removeAllScript, removeOwnerScript } from '../../../src/kernel/firewall/iptables/cleanup.js';
+import { networkPlan } from '../../../src/kernel/firewall/iptables/network-rules.js';
+import { portsPlan } from '../../../src/kernel/firewall/iptables/port-rules.js';
+import { converge } from '../../../src/kernel/firewall/iptables/reconcile.js';
+import { appendPlan, deletePlan, RestoreScript } from '../../../src/kernel/firewall/iptables/restore-script.js';
+import { renderArgs, ruleKey, type Plan } from '../../../src/kernel/firewall/iptables/rule.js';
+import { parseSave, tokenize, tsnetObjects, type SaveDump } from '../../../src/kernel/firewall/iptables/save-parse.js';
+import { normalizeNetwork, normalizePorts } from '../../../src/kernel/firewall/validate.js';
+import type { FirewallNetwork, FirewallPorts } from '../../../src/kernel/firewall/firewall-api.js';
+import { isTsnetError } from '../../../src/errors/index.js';
+
+// ---- a model of iptables-restore --noflush over a SaveDump -------------------------------
+
+const BUILTIN: Record<string, string[]> = {
+  raw: ['PREROUTING', 'OUTPUT'],
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+};
+
+function emptyDump(): SaveDump {
+  const text = Object.entries(BUILTIN)
+    .map(([t, chains]) => [`*${t}`, ...chains.map((c) => `:${c} ACCEPT [0:0]`), 'COMMIT'].join('\n'))
+    .join('\n');
+  return parseSave(text);
+}
+
+function cloneDump(d: SaveDump): SaveDump {
+  return parseSave(renderSave(d));
+}
+
+function renderSave(d: SaveDump): string {
+  const out: string[] = [];
+  for (const t of d.tables.values()) {
+    out.push(`*${t.name}`);
+    for (const c of t.chains.values()) out.push(`:${c.name} ${c.builtin ? 'ACCEPT' : '-'} [0:0]`);
+    for (const c of t.chains.values()) for (const r of c.rules) out.push(`-A ${c.name} ${renderArgs(r.args)}`);
+    out.push('COMMIT');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Apply a restore script; throws like iptables-restore (earlier tables stay committed). */
+function applyRestore(dump: SaveDump, script: string): void {
+  let work: SaveDump | undefined;
+  let table = '';
+  for (const line of script.split('\n')) {
+    if (line === '') continue;
+    if (line.startsWith('*')) {
+      table = line.slice(1);
+      work = cloneDump(dump);
+      if (!work.tables.has(table)) work.tables.set(table, parseSave(`*${table}\nCOMMIT\n`).tables.get(table)!);
+      continue;
+    }
+    if (!work) throw new Error('line outside a table');
+    const t = work.tables.get(table)!;
+    if (line === 'COMMIT') {
+      dump.tables.set(table, t);
+      work = undefined;
+      continue;
+    }
+    const tok = tokenize(line);
+    const [op, chain] = tok as [string, string];
+    const refs = (name: string) => [...t.chains.values()].some((c) => c.rules.some((r) => r.args.at(-1) === name));
+    if (op.startsWith(':')) {
+      const name = op.slice(1);
+      const c = t.chains.get(name);
+      if (c) c.rules = [];
+      else t.chains.set(name, { name, builtin: false, rules: [] });
+      continue;
+    }
+    const c = t.chains.get(chain);
+    switch (op) {
+      case '-N':
+        if (c) throw new Error(`${line}: Chain already exists`);
+        t.chains.set(chain, { name: chain, builtin: false, rules: [] });
+        break;
+      case '-A':
+        if (!c) throw new Error(`${line}: no chain`);
+        if (tok.at(-1)?.startsWith('TSNET') && !t.chains.has(tok.at(-1)!)) throw new Error(`${line}: no target`);
+        c.rules.push({ table: table as 'nat', chain, args: tok.slice(2) });
+        break;
+      case '-I': {
+        if (!c) throw new Error(`${line}: no chain`);
+        const pos = Number(tok[2]);
+        if (pos > c.rules.length + 1) throw new Error(`${line}: Index of insertion too big`);
+        c.rules.splice(pos - 1, 0, { table: table as 'nat', chain, args: tok.slice(3) });
+        break;
+      }
+      case '-D': {
+        if (!c) throw new Error(`${line}: no chain`);
+        const key = tok.slice(2).join(' ');
+        const i = c.rules.findIndex((r) => r.args.join(' ') === key);
+        if (i < 0) throw new Error(`${line}: Bad rule (does a matching rule exist in that chain?)`);
+        c.rules.splice(i, 1);
+        break;
+      }
+      case '-F':
+        if (!c) throw new Error(`${line}: no chain`);
+        c.rules = [];
+        break;
+      case '-X':
+        if (!c || c.rules.length > 0 || refs(chain)) throw new Error(`${line}: CHAIN_DEL failed (Device or resource busy)`);
+        t.chains.delete(chain);
+        break;
+      default:
+        throw new Error(`unknown op ${line}`);
+    }
+  }
+}
+
+const SHARED = new Set(['TSNET-BRIDGE', 'TSNET-EGRESS', 'TSNET-DNAT', 'TSNET-POSTROUTING', 'TSNET-RAW-PREROUTING']);
+
+/**
+ * Comparable form: table → chain → rule keys. Chain order is ignored; rule order is kept except
+ * in the shared chains, whose rules are disjoint (one bridge or endpoint each) and unordered.
+ */
+function shape(d: SaveDump): Record<string, Record<string, string[]>> {
+  const out: Record<string, Record<string, string[]>> = {};
+  for (const t of [...d.tables.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    const chains: Record<string, string[]> = {};
+    for (const c of [...t.chains.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+      const keys = c.rules.map(ruleKey);
+      chains[c.name] = SHARED.has(c.name) ? keys.sort() : keys;
+    }
+    out[t.name] = chains;
+  }
+  return out;
+}
+
+// ---- fixtures -------------------------------------------------------------------------------
+
+const netA: FirewallNetwork = { id: 'aaaaaaaaaaaa01', bridge: 'br-a', subnets: ['10.1.0.0/24'], internal: false, icc: true, masquerade: true };
+const netB: FirewallNetwork = { id: 'bbbbbbbbbbbb02', bridge: 'br-b', subnets: ['10.2.0.0/24'], internal: false, icc: false, masquerade: true };
+const portsA: FirewallPorts = {
+  networkId: netA.id,
+  endpointId: 'eeeeeeeeeeee01',
+  bridge: 'br-a',
+  containerIp: '10.1.0.2',
+  mappings: [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }],
+};
+const portsB: FirewallPorts = { ...portsA, networkId: netB.id, endpointId: 'ffffffffffff02', bridge: 'br-b', containerIp: '10.2.0.2' };
+
+const planN = (n: FirewallNetwork): Plan => networkPlan(normalizeNetwork(n), 4);
+const planP = (p: FirewallPorts): Plan => portsPlan(normalizePorts(p));
+
+function initialized(): SaveDump {
+  const d = emptyDump();
+  applyRestore(d, converge(4, d).script.text());
+  return d;
+}
+
+function add(d: SaveDump, plan: Plan): void {
+  applyRestore(d, appendPlan(new RestoreScript(), plan, 'create').text());
+}
+
+// ---- tests ----------------------------------------------------------------------------------
+
+test('tokenize handles iptables-save quoting', (t) => {
+  t.deepEqual(tokenize('-A X -m comment --comment "tsnet:ab:cd" -j ACCEPT'), ['-A', 'X', '-m', 'comment', '--comment', 'tsnet:ab:cd', '-j', 'ACCEPT']);
+  t.deepEqual(tokenize('-A X -m comment --comment "a \\"b\\" c"  -j DROP'), ['-A', 'X', '-m', 'comment', '--comment', 'a "b" c', '-j', 'DROP']);
+  t.deepEqual(tokenize('--comment ""'), ['--comment', '']);
+});
+
+test('parseSave reads tables, policies, user chains and rules; tsnetObjects finds ours only', (t) => {
+  const text = [
+    '# Generated by iptables-save v1.8.9 (nf_tables)',
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD DROP [12:3400]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':DOCKER-USER - [0:0]',
+    ':TSNET-USER - [0:0]',
+    '-A FORWARD -m comment --comment tsnet -j TSNET-USER',
+    '-A FORWARD -j DOCKER-USER',
+    '-A FORWARD -i eth9 -j DROP',
+    '-A DOCKER-USER -j RETURN',
+    'COMMIT',
+    '# Completed',
+  ].join('\n');
+  const d = parseSave(text);
+  const f = d.tables.get('filter')!;
+  t.true(f.chains.get('FORWARD')!.builtin);
+  t.false(f.chains.get('DOCKER-USER')!.builtin);
+  t.is(f.chains.get('FORWARD')!.rules.length, 3);
+  t.deepEqual(tsnetObjects(d), {
+    chains: ['filter\tTSNET-USER'],
+    rules: ['filter\tFORWARD\t-m comment --comment tsnet -j TSNET-USER'],
+  });
+});
+
+test('init: creates chains and jumps, is idempotent, keeps foreign rules and orders FORWARD', (t) => {
+  const d = emptyDump();
+  applyRestore(d, '*filter\n:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER\n-A FORWARD -i eth9 -j DROP\nCOMMIT\n');
+  const first = converge(4, d);
+  applyRestore(d, first.script.text());
+  const fwd = d.tables.get('filter')!.chains.get('FORWARD')!.rules.map((r) => r.args.join(' '));
+  t.deepEqual(fwd, [
+    '-m comment --comment tsnet -j TSNET-USER',
+    '-m comment --comment tsnet -j TSNET-FORWARD',
+    '-j DOCKER-USER',
+    '-i eth9 -j DROP',
+  ]);
+  t.deepEqual(d.tables.get('raw')!.chains.get('PREROUTING')!.rules.map((r) => r.args.at(-1)), ['TSNET-RAW-PREROUTING']);
+  t.true(converge(4, d).script.empty, 'second init has nothing to do');
+});
+
+test('init: re-adds a missing TSNET-FORWARD jump right after TSNET-USER, drops duplicate jumps', (t) => {
+  const d = initialized();
+  const fwd = d.tables.get('filter')!.chains.get('FORWARD')!;
+  const userJump = fwd.rules[0]!;
+  // Someone inserted a rule on top, deleted our second jump and duplicated the nat jump.
+  fwd.rules = [{ ...userJump, args: ['-i', 'eth9', '-j', 'DROP'] }, userJump];
+  const post = d.tables.get('nat')!.chains.get('POSTROUTING')!;
+  post.rules.push(post.rules[0]!);
+  const r = converge(4, d);
+  t.true(r.script.text().includes('-I FORWARD 3 -m comment --comment tsnet -j TSNET-FORWARD'));
+  applyRestore(d, r.script.text());
+  t.deepEqual(d.tables.get('filter')!.chains.get('FORWARD')!.rules.map((x) => x.args.at(-1)), ['DROP', 'TSNET-USER', 'TSNET-FORWARD']);
+  t.is(d.tables.get('nat')!.chains.get('POSTROUTING')!.rules.length, 1);
+  t.true(converge(4, d).script.empty);
+});
+
+test('init never flushes TSNET-USER or the shared chains', (t) => {
+  const d = initialized();
+  add(d, planN(netA));
+  d.tables.get('filter')!.chains.get('TSNET-USER')!.rules.push({ table: 'filter', chain: 'TSNET-USER', args: ['-s', '10.9.9.9/32', '-j', 'DROP'] });
+  const before = shape(d);
+  const r = converge(4, d);
+  t.true(r.script.empty);
+  t.deepEqual(shape(d), before);
+});
+
+test('setup then teardown by exact spec returns to the initialized state', (t) => {
+  const d = initialized();
+  const base = shape(d);
+  add(d, planN(netA));
+  add(d, planP(portsA));
+  applyRestore(d, deletePlan(new RestoreScript(['nat', 'raw']), planP(portsA)).text());
+  applyRestore(d, deletePlan(new RestoreScript(), planN(netA)).text());
+  t.deepEqual(shape(d), base);
+  // A second exact-spec delete fails (the backend then takes the save-based path).
+  t.throws(() => applyRestore(d, deletePlan(new RestoreScript(), planN(netA)).text()), { message: /Bad rule/ });
+});
+
+test('a second create fails on -N before anything is committed', (t) => {
+  const d = initialized();
+  add(d, planP(portsA));
+  const before = shape(d);
+  t.throws(() => add(d, planP(portsA)), { message: /Chain already exists/ });
+  t.deepEqual(shape(d), before);
+});
+
+test('removeOwnerScript: endpoint, network (with and without endpoints) — only what exists', (t) => {
+  const d = initialized();
+  const base = shape(d);
+  add(d, planN(netA));
+  add(d, planN(netB));
+  add(d, planP(portsA));
+  add(d, planP(portsB));
+  const withB = shape(d);
+
+  const ep = removeOwnerScript(d, { kind: 'endpoint', ep12: 'eeeeeeeeeeee' });
+  t.is(ep.removed, 4); // DNAT rule + jump, raw guard + jump
+  applyRestore(d, ep.script.text());
+  t.true(removeOwnerScript(d, { kind: 'endpoint', ep12: 'eeeeeeeeeeee' }).script.empty, 'nothing left to remove');
+
+  const netOnly = removeOwnerScript(d, { kind: 'network', net12: 'bbbbbbbbbbbb', includeEndpoints: false });
+  applyRestore(d, netOnly.script.text());
+  t.truthy(d.tables.get('nat')!.chains.get('TSNET-EP-ffffffffffff'), 'endpoint chain of B kept');
+
+  applyRestore(d, removeOwnerScript(d, { kind: 'network', net12: 'bbbbbbbbbbbb', includeEndpoints: true }).script.text());
+  applyRestore(d, removeOwnerScript(d, { kind: 'network', net12: 'aaaaaaaaaaaa', includeEndpoints: true }).script.text());
+  t.deepEqual(shape(d), base);
+  t.notDeepEqual(withB, base);
+});
+
+test('reconcile: deletes orphans, re-adds missing rules, rewrites changed chains, then is a no-op', (t) => {
+  // Expected state built from scratch.
+  const want = initialized();
+  add(want, planN(netA));
+  add(want, planP(portsA));
+
+  // Actual: A with missing pieces, an orphan network B with an endpoint, and A's chain altered.
+  const d = initialized();
+  add(d, planN(netA));
+  add(d, planN(netB));
+  add(d, planP(portsA));
+  add(d, planP(portsB));
+  const nat = d.tables.get('nat')!.chains;
+  nat.get('TSNET-POSTROUTING')!.rules.shift(); // A's MASQUERADE gone
+  nat.get('TSNET-DNAT')!.rules = nat.get('TSNET-DNAT')!.rules.filter((r) => !r.args.includes('TSNET-EP-eeeeeeeeeeee')); // A's jump gone
+  d.tables.get('filter')!.chains.get('TSNET-N-aaaaaaaaaaaa')!.rules.pop(); // final DROP gone
+  d.tables.get('filter')!.chains.get('TSNET-USER')!.rules.push({ table: 'filter', chain: 'TSNET-USER', args: ['-j', 'RETURN'] });
+
+  const r = converge(4, d, [planN(netA), planP(portsA)]);
+  applyRestore(d, r.script.text());
+  t.true(r.added >= 3, `added ${r.added}`);
+  t.true(r.removed >= 10, `removed ${r.removed}`);
+  const got = shape(d);
+  t.deepEqual(got.filter?.['TSNET-USER'], ['filter\tTSNET-USER\t-j RETURN'], 'TSNET-USER untouched');
+  delete got.filter?.['TSNET-USER'];
+  const exp = shape(want);
+  delete exp.filter?.['TSNET-USER'];
+  t.deepEqual(got, exp);
+  const again = converge(4, d, [planN(netA), planP(portsA)]);
+  t.true(again.script.empty);
+  t.deepEqual([again.added, again.removed], [0, 0]);
+});
+
+test('reconcile rejects two endpoints with the same 12-character id', (t) => {
+  const d = initialized();
+  const err = t.throws(() => converge(4, d, [planP(portsA), planP({ ...portsA, containerIp: '10.1.0.3' })]));
+  t.true(isTsnetError(err, 'TSNET_INVALID_ARGUMENT'));
+});
+
+test('removeAll: deletes every tsnet chain and jump, keeps foreign rules and a non-empty TSNET-USER', (t) => {
+  const d = emptyDump();
+  applyRestore(d, '*filter\n:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER\n-A DOCKER-USER -j RETURN\nCOMMIT\n*nat\n-A POSTROUTING -s 192.168.5.0/24 -j MASQUERADE\nCOMMIT\n');
+  const pristine = shape(d);
+  applyRestore(d, converge(4, d).script.text());
+  add(d, planN(netA));
+  add(d, planP(portsA));
+  // Empty TSNET-USER: everything goes.
+  const clean = cloneDump(d);
+  applyRestore(clean, removeAllScript(clean, false).script.text());
+  t.deepEqual(shape(clean), pristine);
+  // Admin rules in TSNET-USER: the chain and its jump stay unless asked.
+  d.tables.get('filter')!.chains.get('TSNET-USER')!.rules.push({ table: 'filter', chain: 'TSNET-USER', args: ['-j', 'RETURN'] });
+  const keep = cloneDump(d);
+  applyRestore(keep, removeAllScript(keep, false).script.text());
+  t.deepEqual(tsnetObjects(keep).chains, ['filter\tTSNET-USER']);
+  applyRestore(keep, removeAllScript(keep, true).script.text());
+  t.deepEqual(shape(keep), pristine);
+  t.true(removeAllScript(keep, true).script.empty);
+});

@@ -1,0 +1,219 @@
+/**
+ * The pure rule generators: the exact restore lines for networks, ports and the base layout.
+ */
+import test from 'ava';
+import { baseLayout } from '../../../src/kernel/firewall/iptables/base-chains.js';
+import { networkPlan } from '../../../src/kernel/firewall/iptables/network-rules.js';
+import { portsPlan } from '../../../src/kernel/firewall/iptables/port-rules.js';
+import { appendPlan, deletePlan, RestoreScript } from '../../../src/kernel/firewall/iptables/restore-script.js';
+import { normalizeNetwork, normalizePorts } from '../../../src/kernel/firewall/validate.js';
+import type { FirewallNetwork, FirewallPorts } from '../../../src/kernel/firewall/firewall-api.js';
+
+const NET: FirewallNetwork = {
+  id: '3f2a9c1b7d4e5f60aa',
+  bridge: 'br-3f2a9c1b7d4e',
+  subnets: ['172.20.0.0/16'],
+  internal: false,
+  icc: true,
+  masquerade: true,
+};
+const C = '"tsnet:3f2a9c1b7d4e"';
+const EC = '"tsnet:3f2a9c1b7d4e:0123456789ab"';
+
+function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l !== '');
+}
+
+function addText(plan: ReturnType<typeof networkPlan>, mode: 'create' | 'declare' = 'create', order?: Array<'filter' | 'nat' | 'raw'>): string[] {
+  return lines(appendPlan(new RestoreScript(order), plan, mode).text());
+}
+
+function ports(mappings: FirewallPorts['mappings'], containerIp = '172.20.0.5'): FirewallPorts {
+  return { networkId: NET.id, endpointId: '0123456789abcdef', bridge: NET.bridge, containerIp, mappings };
+}
+
+test('network: default bridge network, exact restore text', (t) => {
+  t.deepEqual(addText(networkPlan(normalizeNetwork(NET), 4)), [
+    '*filter',
+    '-N TSNET-N-3f2a9c1b7d4e',
+    `-A TSNET-N-3f2a9c1b7d4e -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment ${C} -j ACCEPT`,
+    `-A TSNET-N-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j ACCEPT`,
+    `-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -m comment --comment ${C} -j ACCEPT`,
+    `-A TSNET-N-3f2a9c1b7d4e -m comment --comment ${C} -j DROP`,
+    `-A TSNET-BRIDGE -o br-3f2a9c1b7d4e -m comment --comment ${C} -j TSNET-N-3f2a9c1b7d4e`,
+    `-A TSNET-EGRESS -i br-3f2a9c1b7d4e -m comment --comment ${C} -j ACCEPT`,
+    'COMMIT',
+    '*nat',
+    `-A TSNET-POSTROUTING -s 172.20.0.0/16 ! -o br-3f2a9c1b7d4e -m comment --comment ${C} -j MASQUERADE`,
+    `-A TSNET-POSTROUTING -s 172.20.0.0/16 -o br-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j MASQUERADE`,
+    `-A TSNET-POSTROUTING -s 127.0.0.0/8 -o br-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j MASQUERADE`,
+    'COMMIT',
+  ]);
+});
+
+test('network: no IPv6 rules for an IPv4-only network', (t) => {
+  const plan = networkPlan(normalizeNetwork(NET), 6);
+  t.deepEqual(plan, { chains: [], rules: [] });
+});
+
+test('network: icc=false drops bridge-to-same-bridge traffic', (t) => {
+  const out = addText(networkPlan(normalizeNetwork({ ...NET, icc: false }), 4));
+  t.true(out.includes(`-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -m comment --comment ${C} -j DROP`));
+  t.false(out.some((l) => l.includes('-i br-3f2a9c1b7d4e -m comment') && l.endsWith('-j ACCEPT') && l.startsWith('-A TSNET-N')));
+});
+
+test('network: internal drops in and out, no NAT, no conntrack accepts', (t) => {
+  const out = addText(networkPlan(normalizeNetwork({ ...NET, internal: true }), 4));
+  t.deepEqual(out, [
+    '*filter',
+    '-N TSNET-N-3f2a9c1b7d4e',
+    `-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -m comment --comment ${C} -j ACCEPT`,
+    `-A TSNET-N-3f2a9c1b7d4e -m comment --comment ${C} -j DROP`,
+    `-A TSNET-BRIDGE -o br-3f2a9c1b7d4e -m comment --comment ${C} -j TSNET-N-3f2a9c1b7d4e`,
+    `-A TSNET-EGRESS -i br-3f2a9c1b7d4e -m comment --comment ${C} -j DROP`,
+    'COMMIT',
+  ]);
+});
+
+test('network: masquerade=false keeps only the hairpin and loopback NAT', (t) => {
+  const nat = addText(networkPlan(normalizeNetwork({ ...NET, masquerade: false }), 4)).filter((l) => l.includes('POSTROUTING'));
+  t.is(nat.length, 2);
+  t.true(nat.every((l) => l.includes('--ctstate DNAT')));
+});
+
+test('network: hostBindingIpv4 turns MASQUERADE into SNAT --to-source', (t) => {
+  const out = addText(networkPlan(normalizeNetwork({ ...NET, hostBindingIpv4: '192.0.2.10' }), 4));
+  t.true(out.includes(`-A TSNET-POSTROUTING -s 172.20.0.0/16 ! -o br-3f2a9c1b7d4e -m comment --comment ${C} -j SNAT --to-source 192.0.2.10`));
+  const unset = addText(networkPlan(normalizeNetwork({ ...NET, hostBindingIpv4: '0.0.0.0' }), 4));
+  t.true(unset.some((l) => l.includes('! -o br-3f2a9c1b7d4e') && l.endsWith('-j MASQUERADE')));
+});
+
+test('network: dual stack — IPv6 filter rules always, NAT66 only when asked, ND accepted with icc=false', (t) => {
+  const dual = { ...NET, subnets: ['172.20.0.0/16', 'fd00:20:0:0::/64'], icc: false };
+  const v6 = addText(networkPlan(normalizeNetwork(dual), 6));
+  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m comment --comment ${C} -j ACCEPT`));
+  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m comment --comment ${C} -j ACCEPT`));
+  t.false(v6.some((l) => l.includes('! -o br-3f2a9c1b7d4e')), 'no NAT66 by default');
+  t.true(v6.includes(`-A TSNET-POSTROUTING -s fd00:20::/64 -o br-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j MASQUERADE`));
+  t.false(v6.some((l) => l.includes('127.0.0.0/8')));
+  const masq6 = addText(networkPlan(normalizeNetwork({ ...dual, masqueradeIpv6: true }), 6));
+  t.true(masq6.includes(`-A TSNET-POSTROUTING -s fd00:20::/64 ! -o br-3f2a9c1b7d4e -m comment --comment ${C} -j MASQUERADE`));
+});
+
+test('network: teardown deletes the shared rules by exact spec, then flushes and deletes the chain', (t) => {
+  const out = lines(deletePlan(new RestoreScript(), networkPlan(normalizeNetwork(NET), 4)).text());
+  t.deepEqual(out, [
+    '*filter',
+    `-D TSNET-BRIDGE -o br-3f2a9c1b7d4e -m comment --comment ${C} -j TSNET-N-3f2a9c1b7d4e`,
+    `-D TSNET-EGRESS -i br-3f2a9c1b7d4e -m comment --comment ${C} -j ACCEPT`,
+    '-F TSNET-N-3f2a9c1b7d4e',
+    '-X TSNET-N-3f2a9c1b7d4e',
+    'COMMIT',
+    '*nat',
+    `-D TSNET-POSTROUTING -s 172.20.0.0/16 ! -o br-3f2a9c1b7d4e -m comment --comment ${C} -j MASQUERADE`,
+    `-D TSNET-POSTROUTING -s 172.20.0.0/16 -o br-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j MASQUERADE`,
+    `-D TSNET-POSTROUTING -s 127.0.0.0/8 -o br-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j MASQUERADE`,
+    'COMMIT',
+  ]);
+});
+
+test('ports: one mapping — per-endpoint chains in nat and raw, jumps, nat first', (t) => {
+  const plan = portsPlan(normalizePorts(ports([{ proto: 'tcp', hostPort: 8080, containerPort: 80 }])));
+  t.deepEqual(addText(plan, 'create', ['nat', 'raw', 'filter']), [
+    '*nat',
+    '-N TSNET-EP-0123456789ab',
+    `-A TSNET-EP-0123456789ab -p tcp -m tcp --dport 8080 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:80`,
+    `-A TSNET-DNAT -m comment --comment ${EC} -j TSNET-EP-0123456789ab`,
+    'COMMIT',
+    '*raw',
+    '-N TSNET-EP-0123456789ab',
+    `-A TSNET-EP-0123456789ab -d 172.20.0.5/32 ! -i br-3f2a9c1b7d4e -m comment --comment ${EC} -j DROP`,
+    `-A TSNET-RAW-PREROUTING -m comment --comment ${EC} -j TSNET-EP-0123456789ab`,
+    'COMMIT',
+  ]);
+});
+
+test('ports: host IPs, ranges, protocols, loopback guard', (t) => {
+  const plan = portsPlan(
+    normalizePorts(
+      ports([
+        { proto: 'udp', hostIp: '0.0.0.0', hostPort: 53, containerPort: 5353 },
+        { proto: 'tcp', hostIp: '192.0.2.10', hostPort: 443, containerPort: 8443 },
+        { proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8081, containerPort: 81 },
+        { proto: 'sctp', hostPort: 9000, hostPortEnd: 9010, containerPort: 100, containerPortEnd: 110 },
+        { proto: 'tcp', hostPort: 7000, hostPortEnd: 7003, containerPort: 70 },
+      ]),
+    ),
+  );
+  const out = addText(plan, 'create', ['nat', 'raw']);
+  const dnat = (s: string) => `-A TSNET-EP-0123456789ab ${s}`;
+  t.true(out.includes(dnat(`-p udp -m udp --dport 53 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:5353`)));
+  t.true(out.includes(dnat(`-d 192.0.2.10/32 -p tcp -m tcp --dport 443 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:8443`)));
+  t.true(out.includes(dnat(`-d 127.0.0.1/32 -p tcp -m tcp --dport 8081 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:81`)));
+  t.true(out.includes(dnat(`-p sctp -m sctp --dport 9000:9010 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:100-110/9000`)));
+  t.true(out.includes(dnat(`-p tcp -m tcp --dport 7000:7003 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:70`)));
+  // raw: the container guard plus one loopback guard.
+  t.true(out.includes(dnat(`-d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport 8081 -m comment --comment ${EC} -j DROP`)));
+  t.is(out.filter((l) => l.endsWith('-j DROP')).length, 2);
+});
+
+test('ports: IPv6 container gets bracketed DNAT target and a /128 guard', (t) => {
+  const plan = portsPlan(normalizePorts(ports([{ proto: 'tcp', hostIp: '::', hostPort: 8080, containerPort: 80 }], 'FD00:20::0005')));
+  const out = addText(plan, 'create', ['nat', 'raw']);
+  t.true(out.includes(`-A TSNET-EP-0123456789ab -p tcp -m tcp --dport 8080 -m comment --comment ${EC} -j DNAT --to-destination [fd00:20::5]:80`));
+  t.true(out.includes(`-A TSNET-EP-0123456789ab -d fd00:20::5/128 ! -i br-3f2a9c1b7d4e -m comment --comment ${EC} -j DROP`));
+});
+
+test('ports: removal is 6 lines whether there are 1 or 1000 mappings', (t) => {
+  const many = Array.from({ length: 1000 }, (_, i) => ({ proto: 'tcp' as const, hostPort: 20000 + i, containerPort: 80 }));
+  const one = lines(deletePlan(new RestoreScript(['nat', 'raw']), portsPlan(normalizePorts(ports(many.slice(0, 1))))).text());
+  const all = lines(deletePlan(new RestoreScript(['nat', 'raw']), portsPlan(normalizePorts(ports(many)))).text());
+  t.deepEqual(one, all);
+  t.deepEqual(all, [
+    '*nat',
+    `-D TSNET-DNAT -m comment --comment ${EC} -j TSNET-EP-0123456789ab`,
+    '-F TSNET-EP-0123456789ab',
+    '-X TSNET-EP-0123456789ab',
+    'COMMIT',
+    '*raw',
+    `-D TSNET-RAW-PREROUTING -m comment --comment ${EC} -j TSNET-EP-0123456789ab`,
+    '-F TSNET-EP-0123456789ab',
+    '-X TSNET-EP-0123456789ab',
+    'COMMIT',
+  ]);
+  const add = addText(portsPlan(normalizePorts(ports(many))), 'create', ['nat', 'raw']);
+  t.is(add.filter((l) => l.includes('-j DNAT')).length, 1000);
+});
+
+test('base layout: jumps and static chain content', (t) => {
+  const v4 = baseLayout(4);
+  const jumps = v4.jumps.map((j) => `${j.rule.table} ${j.rule.chain} ${j.rule.args.join(' ')} @${j.position.at}`);
+  t.deepEqual(jumps, [
+    'filter FORWARD -m comment --comment tsnet -j TSNET-USER @first',
+    'filter FORWARD -m comment --comment tsnet -j TSNET-FORWARD @after',
+    'nat PREROUTING -m addrtype --dst-type LOCAL -m comment --comment tsnet -j TSNET-DNAT @append',
+    'nat OUTPUT -m addrtype --dst-type LOCAL -m comment --comment tsnet -j TSNET-DNAT @append',
+    'nat POSTROUTING -m comment --comment tsnet -j TSNET-POSTROUTING @append',
+    'raw PREROUTING -m comment --comment tsnet -j TSNET-RAW-PREROUTING @first',
+  ]);
+  const out6 = baseLayout(6).jumps.find((j) => j.rule.chain === 'OUTPUT');
+  t.deepEqual(out6?.rule.args.slice(0, 3), ['!', '-d', '::1/128']);
+  const fwd = v4.chains.find((c) => c.name === 'TSNET-FORWARD');
+  t.deepEqual(fwd?.rules.map((r) => r.args.at(-1)), ['TSNET-BRIDGE', 'TSNET-EGRESS']);
+  t.deepEqual(v4.chains.map((c) => c.name).sort(), [
+    'TSNET-BRIDGE',
+    'TSNET-DNAT',
+    'TSNET-EGRESS',
+    'TSNET-FORWARD',
+    'TSNET-POSTROUTING',
+    'TSNET-RAW-PREROUTING',
+    'TSNET-USER',
+  ]);
+});
+
+test('chain names stay within the 28-character iptables limit', (t) => {
+  const plan = portsPlan(normalizePorts({ ...ports([]), endpointId: 'f'.repeat(64) }));
+  for (const ch of plan.chains) t.true(ch.name.length <= 28, ch.name);
+  const net = networkPlan(normalizeNetwork({ ...NET, id: 'e'.repeat(64) }), 4);
+  for (const ch of net.chains) t.true(ch.name.length <= 28, ch.name);
+});

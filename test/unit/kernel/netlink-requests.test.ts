@@ -1,0 +1,184 @@
+/**
+ * Request building without a kernel: a fake RtNetlinkSocket records what Netlink sends.
+ */
+import test from 'ava';
+import { FlagsNew, ifla, type RtNetlinkSocket } from 'netlink';
+import { Netlink, isErrno } from '../../../src/kernel/netlink/index.js';
+import { isTsnetError, type TsnetError } from '../../../src/errors/index.js';
+
+interface Call {
+  method: string;
+  data: Record<string, unknown>;
+  attrs: Record<string, unknown>;
+  flags: number;
+}
+
+function fake(links: Record<string, number> = { eth0: 2, br0: 3 }, fail: Record<string, string> = {}) {
+  const calls: Call[] = [];
+  const handler = (method: string) =>
+    async (data: Record<string, unknown> = {}, attrs: Record<string, unknown> = {}, options: { flags?: number } = {}) => {
+      calls.push({ method, data, attrs, flags: options.flags ?? 0 });
+      if (fail[method]) throw new Error(`Request rejected: ${fail[method]}`);
+      if (method === 'getLink') {
+        const name = attrs['ifname'] as string | undefined;
+        const index = name !== undefined ? links[name] : (data['index'] as number);
+        if (!index) throw new Error('Request rejected: ENODEV');
+        return [{ kind: 'link', data: { index, flags: { up: true } }, attrs: { ifname: name ?? 'x', mtu: 1500 } }];
+      }
+      if (method === 'getLinks') {
+        return Object.entries(links).map(([n, i]) => ({ kind: 'link', data: { index: i }, attrs: { ifname: n } }));
+      }
+      return [];
+    };
+  const sock = new Proxy(
+    { socket: { on() {}, close() {} } },
+    { get: (target, prop) => (prop in target ? (target as Record<string | symbol, unknown>)[prop] : handler(String(prop))) },
+  ) as unknown as RtNetlinkSocket;
+  return { nl: new Netlink(sock), calls };
+}
+
+test('addBridge: NEWLINK with CREATE|EXCL and linkinfo kind bridge', async (t) => {
+  const { nl, calls } = fake();
+  await nl.addBridge('br1', { mtu: 9000, mac: '02:00:00:00:00:01' });
+  const c = calls[0]!;
+  t.is(c.method, 'newLink');
+  t.is(c.flags, FlagsNew.CREATE | FlagsNew.EXCL);
+  t.is(c.attrs['ifname'], 'br1');
+  t.is(c.attrs['mtu'], 9000);
+  t.deepEqual(c.attrs['address'], Buffer.from([2, 0, 0, 0, 0, 1]));
+  t.is(ifla.parseInfo(c.attrs['linkinfo'] as Buffer).kind, 'bridge');
+});
+
+test('setUp by name sends ifname, by index sends index; one request', async (t) => {
+  const { nl, calls } = fake();
+  await nl.setUp('eth0');
+  await nl.setDown(7);
+  t.is(calls.length, 2);
+  t.deepEqual(calls[0]!.data, { flags: { up: true }, change: { up: true } });
+  t.deepEqual(calls[0]!.attrs, { ifname: 'eth0' });
+  t.deepEqual(calls[1]!.data, { index: 7, flags: {}, change: { up: true } });
+});
+
+test('setMaster looks the bridge up; null detaches with master 0', async (t) => {
+  const { nl, calls } = fake();
+  await nl.setMaster('eth0', 'br0');
+  t.is(calls[0]!.method, 'getLink');
+  t.like(calls[1]!, { method: 'setLink', attrs: { ifname: 'eth0', master: 3 } });
+  await nl.setMaster('eth0', null);
+  t.like(calls[2]!, { method: 'setLink', attrs: { ifname: 'eth0', master: 0 } });
+});
+
+test('addAddress v4 sets local, address and broadcast; v6 nodad', async (t) => {
+  const { nl, calls } = fake();
+  await nl.addAddress('eth0', '10.1.2.3/20');
+  const c = calls[1]!;
+  t.deepEqual(c.data, { family: 2, prefixlen: 20, index: 2 });
+  t.deepEqual(c.attrs['local'], Buffer.from([10, 1, 2, 3]));
+  t.deepEqual(c.attrs['address'], Buffer.from([10, 1, 2, 3]));
+  t.deepEqual(c.attrs['broadcast'], Buffer.from([10, 1, 15, 255]));
+  await nl.addAddress('eth0', 'fd00::2/64', { noDad: true });
+  const c6 = calls[3]!;
+  t.deepEqual(c6.data, { family: 10, prefixlen: 64, index: 2, flags: { nodad: true } });
+  t.is(c6.attrs['broadcast'], undefined);
+});
+
+test('routes: defaults for device routes, gateway routes, tables > 255, delete matches any scope', async (t) => {
+  const { nl, calls } = fake();
+  await nl.addRoute({ dst: '10.0.0.0/8', dev: 'eth0' });
+  t.like(calls[1]!, { method: 'newRoute', data: { family: 2, dstLen: 8, table: 254, scope: 253, protocol: 3, type: 1 } });
+  t.is(calls[1]!.flags, FlagsNew.CREATE | FlagsNew.EXCL);
+  t.is(calls[1]!.attrs['oif'], 2);
+
+  await nl.addRoute({ dst: 'default', gateway: '10.0.0.1', table: 1000, metric: 5 });
+  const d = calls[2]!;
+  t.like(d.data, { family: 2, dstLen: 0, table: 0, scope: 0 });
+  t.is(d.attrs['table'], 1000);
+  t.is(d.attrs['priority'], 5);
+  t.is(d.attrs['dst'], undefined);
+  t.deepEqual(d.attrs['gateway'], Buffer.from([10, 0, 0, 1]));
+
+  await nl.replaceRoute({ dst: 'default', gateway: 'fd00::1' });
+  t.like(calls[3]!, { data: { family: 10, dstLen: 0 } });
+  t.is(calls[3]!.flags, FlagsNew.CREATE | FlagsNew.REPLACE);
+
+  await nl.addRoute({ dst: 'default', family: 6, dev: 'eth0' });
+  t.like(calls[5]!, { data: { family: 10, scope: 0 } });
+
+  await nl.delRoute({ dst: '10.0.0.0/8' });
+  t.like(calls[6]!, { method: 'delRoute', data: { scope: 255, protocol: 0, type: 0 } });
+
+  await nl.addRoute({ dst: '10.9.0.0/16', gateway: '192.0.2.1', dev: 'eth0', onlink: true });
+  t.deepEqual(calls[8]!.data['flags'], { __unknown: 4 });
+
+  const bad = await t.throwsAsync(nl.addRoute({ dst: '10.0.0.0/8', gateway: 'fd00::1' }));
+  t.true(isTsnetError(bad, 'TSNET_INVALID_ARGUMENT'));
+});
+
+test('delRoute is idempotent on ESRCH; other errors surface with the op', async (t) => {
+  const { nl } = fake(undefined, { delRoute: 'ESRCH' });
+  await t.notThrowsAsync(nl.delRoute({ dst: '10.0.0.0/8' }));
+  const { nl: nl2 } = fake(undefined, { delRoute: 'EPERM' });
+  const err = (await t.throwsAsync(nl2.delRoute({ dst: '10.0.0.0/8', dev: 'eth0' }))) as TsnetError;
+  t.is(err.message, 'delete route 10.0.0.0/8 dev eth0: EPERM');
+});
+
+test('FDB: self by default, permanent|noarp, APPEND; master static; vni/port encodings', async (t) => {
+  const { nl, calls } = fake();
+  await nl.addFdb({ dev: 'eth0', mac: '00:00:00:00:00:00', dst: '10.0.0.2', append: true, vni: 42, port: 4789 });
+  const c = calls[1]!;
+  t.is(c.method, 'newNeighbor');
+  t.deepEqual(c.data, { family: 7, ifindex: 2, flags: { self: true }, state: { permanent: true, noarp: true } });
+  t.is(c.flags, FlagsNew.CREATE | FlagsNew.APPEND);
+  t.deepEqual(c.attrs['dst'], Buffer.from([10, 0, 0, 2]));
+  t.deepEqual(c.attrs['vni'], Buffer.from([42, 0, 0, 0]));
+  t.deepEqual(c.attrs['port'], Buffer.from([0x12, 0xb5]));
+
+  await nl.addFdb({ dev: 'eth0', mac: '02:00:00:00:00:01', master: true, permanent: false });
+  t.deepEqual(calls[3]!.data, { family: 7, ifindex: 2, flags: { master: true }, state: { noarp: true, reachable: true } });
+  t.is(calls[3]!.flags, FlagsNew.CREATE | FlagsNew.EXCL);
+
+  await nl.delFdb({ dev: 'eth0', mac: '02:00:00:00:00:01', master: true });
+  t.deepEqual(calls[5]!.data, { family: 7, ifindex: 2, flags: { master: true } });
+});
+
+test('neighbours: permanent by default, replace flag', async (t) => {
+  const { nl, calls } = fake();
+  await nl.addNeighbour({ dev: 'eth0', ip: '10.0.0.5', mac: '02:00:00:00:00:05' });
+  t.deepEqual(calls[1]!.data, { family: 2, ifindex: 2, state: { permanent: true } });
+  t.is(calls[1]!.flags, FlagsNew.CREATE | FlagsNew.EXCL);
+  await nl.addNeighbour({ dev: 'eth0', ip: 'fd00::5', mac: '02:00:00:00:00:05', replace: true });
+  t.like(calls[3]!.data, { family: 10 });
+  t.is(calls[3]!.flags, FlagsNew.CREATE | FlagsNew.REPLACE);
+});
+
+test('a missing link: getLink → undefined, deleteLink → ok, other ops → ENODEV with the op', async (t) => {
+  const { nl } = fake();
+  t.is(await nl.getLink('nope'), undefined);
+  const err = (await t.throwsAsync(nl.addAddress('nope', '10.0.0.1/24'))) as TsnetError;
+  t.is(err.code, 'TSNET_NETLINK');
+  t.is(err.message, 'add address 10.0.0.1/24 to nope: ENODEV');
+  t.true(isErrno(err, 'ENODEV'));
+  const { nl: nl2 } = fake(undefined, { delLink: 'ENODEV' });
+  await t.notThrowsAsync(nl2.deleteLink('nope'));
+});
+
+test('veth: peer attributes travel inside linkinfo; error names the peer', async (t) => {
+  const { nl, calls } = fake(undefined, {});
+  await nl.addVeth('tsabc', { name: 'eth0', netnsFd: 12, mac: '02:00:00:00:00:02' }, { mtu: 1450 });
+  const li = ifla.parseInfo(calls[0]!.attrs['linkinfo'] as Buffer);
+  t.is(li.kind, 'veth');
+  const { nl: nl2 } = fake(undefined, { newLink: 'EEXIST' });
+  const err = (await t.throwsAsync(nl2.addVeth('tsabc', { name: 'eth0' }))) as TsnetError;
+  t.is(err.message, 'add veth tsabc (peer eth0): EEXIST');
+  t.deepEqual(err.details, { op: 'add veth tsabc (peer eth0)', errno: 'EEXIST' });
+});
+
+test('input is validated before any request', async (t) => {
+  const { nl, calls } = fake();
+  await t.throwsAsync(nl.addBridge('this-name-is-too-long'));
+  await t.throwsAsync(nl.addBridge('bad/name'));
+  await t.throwsAsync(nl.setMtu('eth0', 10));
+  await t.throwsAsync(nl.addVxlan('vx0', { vni: -1, port: 4789, learning: false }));
+  await t.throwsAsync(nl.addFdb({ dev: 'eth0', mac: 'nope' }));
+  t.is(calls.length, 0);
+});
