@@ -13,6 +13,7 @@ import { Netlink } from '../kernel/netlink/index.js';
 import { createNetnsOps } from '../kernel/netns.js';
 import { readSysctl, writeSysctl } from '../kernel/sysctl.js';
 import { Attachments } from '../network/attachments.js';
+import { EmbeddedDns } from '../network/embedded-dns.js';
 import { ContainerNetwork } from '../network/container-network.js';
 import { NetworkController, type DriverSource } from '../network/controller.js';
 import type { NetworkDriver } from '../network/driver-api.js';
@@ -102,10 +103,19 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     defaultBridgeName: opts.defaultBridge,
     logger,
   });
+  const dns = new EmbeddedDns({
+    netns,
+    containers: () => containers?.list() ?? [],
+    userDefined: (id) => controller.find(id)?.predefined !== true,
+    isInternal: (id) => controller.find(id)?.internal === true,
+    upstreams: nameservers,
+    logger,
+  });
   const attachments = new Attachments({
     controller,
     sandboxes,
     ports,
+    dns,
     containers: {
       save: (rec) => containers!.save(rec),
       refreshHosts: (rec, entries) => containers!.refreshHosts(rec, entries),

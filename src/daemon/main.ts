@@ -90,6 +90,9 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     fs.rmSync(socketPath, { force: true });
     process.exit(0);
   };
+  // A bug in one subsystem must not take every container's network services down with it.
+  process.on('uncaughtException', (err) => logger.error(`uncaught exception (daemon keeps running): ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (err) => logger.error(`unhandled rejection (daemon keeps running): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

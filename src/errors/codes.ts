@@ -70,6 +70,7 @@ export const ERROR_CODES = {
   // cluster
   TSNET_CLUSTER_STORE_REQUIRED: 'invalid',
   TSNET_CLUSTER_UNAVAILABLE: 'unavailable',
+  TSNET_VNI_IN_USE: 'conflict',
 } as const satisfies Record<string, ErrorCategory>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

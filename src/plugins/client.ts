@@ -13,7 +13,8 @@
  *   never past the call's deadline) instead of ~15 s per call;
  * - a plugin that restarted is activated again before the next call, and the activation hooks
  *   (the remote driver's GetCapabilities, …) run again. A restart is noticed when the socket
- *   file is a new inode, after any connection failure, or after a call lost its connection;
+ *   file was re-created (inode and times), after any connection failure, or after a call lost
+ *   its connection (a TCP plugin restarted between two calls is not noticed: nothing failed);
  * - a call whose connection broke after the request was sent is NOT retried (it may have had
  *   an effect): it fails with TSNET_PLUGIN_UNAVAILABLE "connection lost".
  * Every failure is one TsnetError line: `plugin "<name>": <Method>: <what happened>`.
@@ -75,8 +76,9 @@ function firstLine(text: string, max = 300): string {
 function socketIdentity(addr: PluginAddress): string | undefined {
   if (addr.protocol !== 'unix') return undefined;
   try {
-    const st = fs.statSync(addr.socketPath!);
-    return `${st.dev}:${st.ino}`;
+    // Inode numbers are reused at once on most file systems: the times tell a new socket apart.
+    const st = fs.statSync(addr.socketPath!, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.birthtimeNs}:${st.ctimeNs}`;
   } catch {
     return undefined;
   }
@@ -94,7 +96,7 @@ export class PluginClient {
   private readonly relocate: (() => PluginAddress | undefined) | undefined;
   private readonly hooks: ActivationHook[] = [];
   private current: PluginManifest | undefined;
-  /** Inode of the socket we activated (unix only): a new inode means a restarted plugin. */
+  /** Identity of the socket file we activated (unix only): a new one means a restarted plugin. */
   private identity: string | undefined;
   private stale = true;
   private activating: Promise<PluginManifest> | undefined;

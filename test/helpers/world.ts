@@ -81,7 +81,19 @@ export interface World {
   /** Kill the daemon (SIGKILL by default), leaving its containers running. */
   killDaemon(signal?: NodeJS.Signals): Promise<void>;
   daemonLog(): string;
+  /**
+   * A "client" namespace beside the world's host netns, joined by a veth: the host side gets
+   * `hostIp`, the client `clientIp` (192.0.2.0/24, TEST-NET-1, only inside these namespaces).
+   */
+  addClient(): Promise<Client>;
   teardown(): Promise<void>;
+}
+
+export interface Client {
+  netns: string;
+  hostIp: string;
+  clientIp: string;
+  run(args: string[], opts?: RunOptions): Promise<RunResult>;
 }
 
 export interface WorldOptions {
@@ -104,6 +116,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   if (made.status !== 0) throw new Error(`cannot make the test host netns: ${made.stderr.toString()}`);
   spawnSync('nsenter', [`--net=${hostNetns}`, 'ip', 'link', 'set', 'lo', 'up']);
 
+  let clients = 0;
   const world: World = {
     id,
     dir,
@@ -119,11 +132,17 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       const log = fs.openSync(path.join(dir, 'daemon.log'), 'a');
       const child = spawn(
         'nsenter',
-        [`--net=${hostNetns}`, 'node', '--enable-source-maps', DAEMON, '--root', root, '--exec-root', execRoot, '--cgroup-parent', cgroupParent, '--log-level', 'debug', ...(opts.daemonArgs ?? []), ...extraArgs],
+        [`--net=${hostNetns}`, ...(process.env.TSNET_DAEMON_WRAP ?? '').split(' ').filter(Boolean), 'node', '--enable-source-maps', DAEMON, '--root', root, '--exec-root', execRoot, '--cgroup-parent', cgroupParent, '--log-level', 'debug', ...(opts.daemonArgs ?? []), ...extraArgs],
         { env: cleanEnv(), stdio: ['ignore', log, log] },
       );
       fs.closeSync(log);
       world.daemon = child;
+      child.once('exit', (code, signal) => {
+        if (world.daemon === child) {
+          // An unexpected death: show why (the world dir is removed at teardown).
+          process.stderr.write(`\n[world ${id}] tsnetd exited (${code ?? signal}); last log lines:\n${world.daemonLog().split('\n').slice(-40).join('\n')}\n`);
+        }
+      });
       const deadline = Date.now() + 15_000;
       while (Date.now() < deadline) {
         if (child.exitCode !== null) throw new Error(`tsnetd exited with ${child.exitCode}:\n${world.daemonLog()}`);
@@ -135,6 +154,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     async killDaemon(signal = 'SIGKILL') {
       const child = world.daemon;
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      world.daemon = undefined;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill(signal);
       await Promise.race([exited, sleep(5000)]);
@@ -146,6 +166,30 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       } catch {
         return '';
       }
+    },
+    async addClient() {
+      const n = clients++;
+      const netnsFile = path.join(dir, `client${n}`);
+      fs.writeFileSync(netnsFile, '');
+      const made = spawnSync('unshare', [`--net=${netnsFile}`, 'true']);
+      if (made.status !== 0) throw new Error(`cannot make the client netns: ${made.stderr.toString()}`);
+      const hostIp = `192.0.2.${1 + n * 4}`;
+      const clientIp = `192.0.2.${2 + n * 4}`;
+      const host = `tsc${id}${n}`.slice(0, 15);
+      const steps: string[][] = [
+        ['nsenter', `--net=${hostNetns}`, 'ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netnsFile],
+        ['nsenter', `--net=${hostNetns}`, 'ip', 'addr', 'add', `${hostIp}/30`, 'dev', host],
+        ['nsenter', `--net=${hostNetns}`, 'ip', 'link', 'set', host, 'up'],
+        ['nsenter', `--net=${netnsFile}`, 'ip', 'addr', 'add', `${clientIp}/30`, 'dev', 'eth0'],
+        ['nsenter', `--net=${netnsFile}`, 'ip', 'link', 'set', 'eth0', 'up'],
+        ['nsenter', `--net=${netnsFile}`, 'ip', 'link', 'set', 'lo', 'up'],
+        ['nsenter', `--net=${netnsFile}`, 'ip', 'route', 'add', 'default', 'via', hostIp],
+      ];
+      for (const [cmd, ...args] of steps) {
+        const r = spawnSync(cmd!, args);
+        if (r.status !== 0) throw new Error(`client setup ${args.join(' ')}: ${r.stderr.toString()}`);
+      }
+      return { netns: netnsFile, hostIp, clientIp, run: (args, o = {}) => run('nsenter', [`--net=${netnsFile}`, ...args], o) };
     },
     teardown: () => teardownWorld(world),
   };
@@ -163,6 +207,10 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
 }
 
 async function teardownWorld(w: World): Promise<void> {
+  if (process.env.TSNET_TEST_LOGS) {
+    fs.mkdirSync(process.env.TSNET_TEST_LOGS, { recursive: true });
+    fs.writeFileSync(path.join(process.env.TSNET_TEST_LOGS, `daemon-${w.id}.log`), w.daemonLog());
+  }
   await w.killDaemon('SIGKILL');
   // Every process of ours mentions the world dir on its command line (tsnet-init <bundle>);
   // container processes die with their PID 1, which dies with its supervisor's SIGKILL.

@@ -238,6 +238,17 @@ for (const flavor of FLAVORS) {
     await fw.teardownNetwork(NET_A);
     await fw.teardownNetwork(NET_B);
     t.is(await saveAll(ns, flavor), base, 'repeated and never-added deletes change nothing');
+
+    // Concurrent callers: operations queue per family inside the instance.
+    await fw.setupNetwork(NET_A);
+    const eps = Array.from({ length: 20 }, (_, i) =>
+      portsOf(NET_A, `c0c0c0c0c0${String(i).padStart(2, '0')}`, i % 2 ? `fd00:201::${i + 10}` : `10.201.0.${i + 10}`, [{ proto: 'tcp', hostPort: 31000 + i, containerPort: 80 }]),
+    );
+    await Promise.all(eps.map((p) => fw.addPorts(p)));
+    t.is((await saveAll(ns, flavor)).split('\n').filter((l) => l.includes('-j DNAT')).length, 20);
+    await Promise.all([...eps.map((p) => fw.removePorts(p)), ...eps.slice(0, 5).map((p) => fw.removePorts(p))]);
+    await fw.teardownNetwork(NET_A);
+    t.is(await saveAll(ns, flavor), base, 'concurrent adds and (duplicate) removes');
   });
 
   serial(`${flavor.name}: 1000 port mappings in one call, removed in one call`, async (t) => {
@@ -452,6 +463,16 @@ for (const flavor of FLAVORS) {
       }
       rows.push(await probe(`${target} ports as ${target} endpoints`));
     }
+    // The off-hot-path operations with all of that programmed: a no-op reconcile and init.
+    const all = Array.from({ length: programmed }, (_, i) =>
+      portsOf(netM, `0e0e${String(i).padStart(8, '0')}`, `10.160.${Math.floor(i / 250)}.${(i % 250) + 2}`, [{ proto: 'tcp', hostPort: 30000 + i, containerPort: 80 }]),
+    );
+    let noop: unknown;
+    const reconcileMs = await timed(async () => {
+      noop = await fw.reconcile({ networks: [netM], ports: all });
+    });
+    t.deepEqual(noop, { removed: 0, added: 0 });
+    const initMs = await timed(() => fw.init());
     for (let i = 0; i < programmed; i++) {
       const ip = `10.160.${Math.floor(i / 250)}.${(i % 250) + 2}`;
       await fw.removePorts(portsOf(netM, `0e0e${String(i).padStart(8, '0')}`, ip, []));
@@ -474,9 +495,16 @@ for (const flavor of FLAVORS) {
     t.log(`[${flavor.name}] setupNetwork median ${fmt(median(setup))} ms, teardownNetwork ${fmt(median(teardown))} ms (n=${REPS})`);
     for (const r of rows) t.log(`[${flavor.name}] addPorts(1 port) with ${r.label}: ${fmt(r.add)} ms; removePorts ${fmt(r.remove)} ms (median of ${REPS})`);
     t.log(`[${flavor.name}] addPorts(1000 ports, one call): ${fmt(median(bulkAdd))} ms; removePorts of them ${fmt(median(bulkDel))} ms (median of 5)`);
+    t.log(`[${flavor.name}] with 1000 endpoints programmed: no-op reconcile ${fmt(reconcileMs)} ms, init ${fmt(initMs)} ms (single runs)`);
 
-    // Flat: with 1000 programmed ports, adding one costs about what it costs with none.
-    const base = rows[0]!.add;
-    for (const r of rows) t.true(r.add < base * 3 + 15, `${r.label}: ${fmt(r.add)} ms vs ${fmt(base)} ms with nothing programmed`);
+    // Flat on nf_tables (the default): with 1000 programmed ports, adding one costs about what it
+    // costs with none. iptables-legacy rewrites the whole table in the kernel on every restore,
+    // so there the cost grows with the table whatever tsnet does; it is only logged.
+    if (flavor.name === 'nft') {
+      const base = rows[0]!.add;
+      for (const r of rows) t.true(r.add < base * 2.5 + 10, `${r.label}: ${fmt(r.add)} ms vs ${fmt(base)} ms with nothing programmed`);
+    } else {
+      t.pass();
+    }
   });
 }

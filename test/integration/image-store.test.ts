@@ -301,6 +301,23 @@ test('two imports of the same tarball at once', async (t) => {
   t.deepEqual(storeDirs(root), { layers: [x.diffId.slice(7), `${x.diffId.slice(7)}.json`], images: [`${a!.id.slice(7)}.json`], tmp: [] });
 });
 
+test('what a crashed process left behind is cleaned up by the next store on that root', async (t) => {
+  const dir = await tmpdir(t);
+  const x = await layerTar(dir, 'x', { f: 'x' });
+  const root = path.join(dir, 'store');
+  const [img] = await new ImageStore({ root }).importTar(x.file);
+  // a layer whose record was never written, a half extraction, a half-written record
+  fs.rmSync(path.join(root, 'images', `${img!.id.slice(7)}.json`));
+  const deadPid = 999_999_999; // above any pid_max
+  fs.mkdirSync(path.join(root, 'tmp', `${deadPid}-import-abc`, 'layer-0', 'usr'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'images', `.${'a'.repeat(64)}.json.${deadPid}.xyz.tmp`), '{');
+  const live = path.join(root, 'tmp', `${process.pid}-import-live`);
+  fs.mkdirSync(live);
+  const store = new ImageStore({ root });
+  t.deepEqual(await store.list(), []);
+  t.deepEqual(storeDirs(root), { layers: [], images: [], tmp: [`${process.pid}-import-live`] }, 'a live process keeps its temp dir');
+});
+
 // ------------------------------------------------------------------ (2) docker save + overlayfs
 
 test('docker save: whiteouts and opaque dirs work in a real overlayfs mount', async (t) => {
@@ -551,6 +568,11 @@ test('path traversal and escapes through links are refused, leaving nothing behi
     'hard link through a symlink': rawTar([
       { path: 'etc', type: 'SymbolicLink', linkpath: '/etc' },
       { path: 'h', type: 'Link', linkpath: 'etc/passwd' },
+    ]),
+    'write through a hard link to a symlink': rawTar([
+      { path: 'link', type: 'SymbolicLink', linkpath: outside },
+      { path: 'hard', type: 'Link', linkpath: 'link' },
+      { path: 'hard/escaped', type: 'File', body: 'evil' },
     ]),
     'whiteout through a symlink': rawTar([
       { path: 'link', type: 'SymbolicLink', linkpath: outside },

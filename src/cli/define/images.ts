@@ -31,7 +31,7 @@ function rmFlags(cmd: Command): Command {
 }
 
 export function defineImageCommands(program: Command): void {
-  const image = program.command('image').description('Manage images');
+  const image = program.command('image').helpCommand(false).description('Manage images');
   importFlags(image.command('import'));
   lsFlags(image.command('ls').alias('list'));
   rmFlags(image.command('rm').alias('remove'));

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { collect, lazy } from './shared.js';
 
 export function defineNetworkCommands(program: Command): void {
-  const network = program.command('network').description('Manage networks');
+  const network = program.command('network').helpCommand(false).description('Manage networks');
 
   network
     .command('create')

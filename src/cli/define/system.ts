@@ -10,7 +10,7 @@ function infoFlags(cmd: Command): Command {
 }
 
 export function defineSystemCommands(program: Command): void {
-  const plugin = program.command('plugin').description('Manage plugins');
+  const plugin = program.command('plugin').helpCommand(false).description('Manage plugins');
   plugin
     .command('ls')
     .alias('list')
@@ -18,7 +18,7 @@ export function defineSystemCommands(program: Command): void {
     .option('--format <format>', "Output format: table, json, or a Go template such as '{{.Name}}'")
     .action(lazy('plugin-ls'));
 
-  const system = program.command('system').description('Manage tsnet');
+  const system = program.command('system').helpCommand(false).description('Manage tsnet');
   infoFlags(system.command('info'));
   infoFlags(program.command('info'));
 

@@ -123,6 +123,7 @@ export class RecordingFirewall implements FirewallBackend {
     this.ports.delete(key);
   }
 
+  /** Replaces the recorded state with `expected`; counts objects (networks, port sets), not rules. */
   async reconcile(expected: FirewallExpected): Promise<ReconcileResult> {
     expected.networks.forEach(normalizeNetwork);
     expected.ports.forEach(normalizePorts);

@@ -38,6 +38,26 @@ export class NetlinkConn {
     sock.socket.on('error', (err) => {
       this.lastSocketError = err;
     });
+    // A throw inside the package's receive handler happens in a native poll callback and aborts
+    // the process: catch it here and keep it as the socket's last error instead.
+    const raw = sock.socket as unknown as NodeJS.EventEmitter;
+    const handlers = raw.listeners('message') as Array<(...a: unknown[]) => void>;
+    raw.removeAllListeners('message');
+    for (const h of handlers) {
+      raw.on('message', (...args: unknown[]) => {
+        try {
+          h(...args);
+        } catch (err) {
+          this.lastSocketError = err as Error;
+          process.emitWarning(`netlink receive handler failed: ${(err as Error).stack ?? String(err)}`);
+        }
+      });
+    }
+    // The package re-emits the raw socket's errors on the wrapper; without a listener there,
+    // the throw happens inside the native poll callback and aborts the whole process.
+    (sock as unknown as NodeJS.EventEmitter).on('error', (err: Error) => {
+      this.lastSocketError = err;
+    });
   }
 
   get isClosed(): boolean {
@@ -86,7 +106,10 @@ export class NetlinkConn {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.sock.socket.close();
+    // Not synchronously: a close() reached from the promise of the last reply runs in the
+    // microtasks of the native receive callback, and closing there frees the callback's async
+    // context under it (the process aborts with "terminate called … Napi::Error").
+    setImmediate(() => this.sock.socket.close());
   }
 }
 

@@ -139,8 +139,16 @@ const startUdp: StartAttempt = (u, payload, hooks) => {
     hooks.fail(err);
   });
   sock.on('message', (msg) => hooks.reply(msg, 'good'));
-  sock.connect(u.port, u.host, () => {
-    if (!closed) sock.send(payload);
+  // dgram calls this callback with the error (not an 'error' event) when connect fails,
+  // e.g. ENETUNREACH when the upstream has no route from the daemon's netns.
+  sock.connect(u.port, u.host, (err?: Error) => {
+    if (closed) return;
+    if (err) {
+      close();
+      hooks.fail(err);
+      return;
+    }
+    sock.send(payload);
   });
   return close;
 };

@@ -24,6 +24,6 @@ export {
   type LocalSource,
   type LocalDecision,
 } from './records.js';
-export { createForwarder, parseUpstream, formatUpstream, type Forwarder, type Upstream } from './forwarder.js';
+export { createForwarder, parseUpstream, formatUpstream, literalLookup, type Forwarder, type Upstream } from './forwarder.js';
 export { createTcpBinder, type TcpBinder } from './tcp-socket.js';
 export * as dnsMessage from './message.js';

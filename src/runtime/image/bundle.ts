@@ -28,7 +28,12 @@ export class Bundle {
   /** Absolute path of a regular file named by the archive. */
   async resolve(name: string): Promise<string> {
     if (typeof name !== 'string' || name === '') throw this.invalid(`bad file name ${JSON.stringify(name)}`);
-    const rel = normalizeEntryPath(name, `file name "${name}" in ${this.what}`);
+    let rel: string;
+    try {
+      rel = normalizeEntryPath(name, 'file name');
+    } catch (err) {
+      throw this.invalid((err as Error).message);
+    }
     this.rootReal ??= await realpath(this.dir);
     let real: string;
     try {

@@ -9,16 +9,17 @@
  */
 import { TsnetError } from '../../errors/index.js';
 
-export function normalizeEntryPath(raw: string, what = 'entry'): string {
+/** `kind` names the thing in the message: `entry "../x" escapes…`, `hard link target "…" escapes…`. */
+export function normalizeEntryPath(raw: string, kind = 'entry'): string {
   if (raw.includes('\0')) {
-    throw new TsnetError('TSNET_IMAGE_INVALID', `invalid archive: ${what} name contains a NUL byte`);
+    throw new TsnetError('TSNET_IMAGE_INVALID', `${kind} name contains a NUL byte`);
   }
   const out: string[] = [];
   for (const part of raw.split('/')) {
     if (part === '' || part === '.') continue;
     if (part === '..') {
       if (out.length === 0) {
-        throw new TsnetError('TSNET_IMAGE_INVALID', `invalid archive: ${what} "${raw}" escapes the layer directory (path traversal)`);
+        throw new TsnetError('TSNET_IMAGE_INVALID', `${kind} "${raw}" escapes the layer directory (path traversal)`);
       }
       out.pop();
       continue;

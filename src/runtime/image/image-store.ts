@@ -52,10 +52,13 @@ function uniq<T>(items: Iterable<T>): T[] {
   return [...new Set(items)];
 }
 
+const PRESCAN_MAX_BYTES = 64 * 1024 * 1024;
+
 interface Input {
   open(): AsyncIterable<Buffer | string>;
   /** Set when the input is a file (it can then be read twice). */
   file?: string;
+  size?: number;
   /** The input in messages. */
   what: string;
 }
@@ -66,7 +69,12 @@ async function openInput(input: NodeJS.ReadableStream | string): Promise<Input> 
     throw new TsnetError('TSNET_INVALID_ARGUMENT', `cannot read ${input}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
   });
   if (!st.isFile()) throw new TsnetError('TSNET_INVALID_ARGUMENT', `cannot import ${input}: not a regular file`);
-  return { open: () => createReadStream(input, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>, file: input, what: `archive ${basename(input)}` };
+  return {
+    open: () => createReadStream(input, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>,
+    file: input,
+    size: st.size,
+    what: `archive ${basename(input)}`,
+  };
 }
 
 /** The image of a rootfs tarball: its one layer and a generated config. */
@@ -134,6 +142,13 @@ export class ImageStore {
         const pid = Number(/^(\d+)-/.exec(name)?.[1]);
         if (!Number.isInteger(pid) || !processAlive(pid)) await rm(join(this.tmpDir, name), { recursive: true, force: true });
       }
+      // Temp files of atomic JSON writes (`.<name>.<pid>.<random>.tmp`) by dead processes.
+      for (const dir of [this.records.dir, this.layers.dir]) {
+        for (const name of await readdir(dir)) {
+          const pid = Number(/^\..*\.(\d+)\.[a-z0-9]+\.tmp$/.exec(name)?.[1]);
+          if (Number.isInteger(pid) && !processAlive(pid)) await rm(join(dir, name), { force: true });
+        }
+      }
       // Layers a crash left without an image (moved into place, record never written).
       const keep = new Set((await this.records.list()).flatMap((r) => r.layers));
       await this.layers.collect(keep);
@@ -187,8 +202,10 @@ export class ImageStore {
 
   /** Extract the archive and bring in its layers; the images it holds, not yet recorded. */
   private async readArchive(input: Input, session: ImportSession, opts: ImportOptions): Promise<{ format: ImportFormat; images: ImportedImage[] }> {
-    // A rootfs tarball file whose layer is already stored needs no extraction.
-    if (input.file !== undefined) {
+    // A rootfs tarball file whose layer is already stored needs no extraction. Reading the
+    // file twice costs little for small files (test images, re-imported often); for big
+    // ones the extra pass would cost a new import more than it saves a repeated one.
+    if (input.file !== undefined && input.size !== undefined && input.size <= PRESCAN_MAX_BYTES) {
       const diffId = await prescanRootfs(input.file);
       if (diffId !== undefined) {
         const release = this.layers.pin(diffId);
@@ -297,7 +314,7 @@ export class ImageStore {
   }
 
   private notFound(ref: string): TsnetError {
-    if (isFullImageId(ref) || (idPrefixOf(ref) !== undefined && ref.startsWith('sha256:'))) {
+    if (ref.startsWith('sha256:')) {
       return new TsnetError('TSNET_IMAGE_NOT_FOUND', `No such image: ${ref} (list images with: tsnet image ls)`);
     }
     const tagHint = ref.endsWith(':latest') ? ref.slice(0, -':latest'.length) : ref;

@@ -18,7 +18,7 @@ import { ancestorsOf, normalizeEntryPath } from './entry-path.js';
 import type { FormatDetector } from './import-detect.js';
 import { encodeHeader, END_OF_ARCHIVE, padding, type EntryType } from './tar-header.js';
 import { decompress, TarDigest, tarEntries, type TarEntry } from './tar-read.js';
-import { classifyWhiteout, OVERLAY_OPAQUE_XATTR } from './whiteouts.js';
+import { classifyWhiteout, OVERLAY_OPAQUE_XATTR, type WhiteoutAction } from './whiteouts.js';
 
 export interface ExtractResult {
   /** `sha256:<hex>` of the uncompressed tar. */
@@ -71,8 +71,13 @@ function metaOf(e: TarEntry): Meta {
   return { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime };
 }
 
-/** The cleaned-up tar stream for GNU tar. */
-async function* translate(entries: AsyncIterable<TarEntry>, result: { size: number }, opts: ExtractOptions): AsyncGenerator<Buffer> {
+/**
+ * The cleaned-up tar stream for GNU tar (exported for tests): normalized names, whiteouts
+ * as 0:0 character devices, opaque markers as a trailing directory entry carrying
+ * trusted.overlay.opaque=y, explicit parent directories, only kept xattrs. Adds the
+ * regular-file bytes to `result.size`.
+ */
+export async function* translateLayer(entries: AsyncIterable<TarEntry>, result: { size: number }, opts: ExtractOptions): AsyncGenerator<Buffer> {
   const { what } = opts;
   const nodes = new Map<string, Node>();
   const opaque = new Set<string>();
@@ -116,8 +121,16 @@ async function* translate(entries: AsyncIterable<TarEntry>, result: { size: numb
     nodes.delete(path);
   };
 
+  const safePath = (raw: string, kind?: string): string => {
+    try {
+      return normalizeEntryPath(raw, kind);
+    } catch (err) {
+      throw invalid(what, (err as Error).message);
+    }
+  };
+
   for await (const e of entries) {
-    const path = normalizeEntryPath(e.path);
+    const path = safePath(e.path);
     const meta = metaOf(e);
     const xattrs = keptXattrs(e);
     opts.detector?.add(path, e.type === '0');
@@ -127,7 +140,12 @@ async function* translate(entries: AsyncIterable<TarEntry>, result: { size: numb
       header('.', 'Directory', meta, { xattrs });
       continue;
     }
-    const wh = classifyWhiteout(path);
+    let wh: WhiteoutAction;
+    try {
+      wh = classifyWhiteout(path);
+    } catch (err) {
+      throw invalid(what, (err as Error).message);
+    }
     if (wh.kind !== 'none') {
       if (wh.kind === 'opaque') {
         ensureParents(path, meta.mtime);
@@ -157,13 +175,16 @@ async function* translate(entries: AsyncIterable<TarEntry>, result: { size: numb
         break;
       }
       case '1': {
-        const target = normalizeEntryPath(e.linkpath, 'hard link target');
+        const target = safePath(e.linkpath, 'hard link target');
         if (target === '') throw invalid(what, `hard link "${path}" points at the layer root`);
         for (const a of ancestorsOf(target)) {
           if (nodes.get(a)?.kind !== 'dir') throw invalid(what, `hard link "${path}" -> "${target}": "${a}" is not a directory of this layer`);
         }
-        if (nodes.get(target)?.kind === 'dir') throw invalid(what, `hard link "${path}" points at the directory "${target}"`);
+        const targetNode = nodes.get(target);
+        if (targetNode?.kind === 'dir') throw invalid(what, `hard link "${path}" points at the directory "${target}"`);
         replaceWithNonDir(path);
+        // A hard link to a symlink is a symlink: nothing may be written below it either.
+        if (targetNode?.kind === 'symlink') nodes.set(path, targetNode);
         header(path, 'Link', meta, { linkpath: target });
         break;
       }
@@ -200,7 +221,7 @@ async function* translate(entries: AsyncIterable<TarEntry>, result: { size: numb
 /**
  * `--absolute-names` only turns off GNU tar's delayed creation of symlinks (a guard
  * against archives that write through their own symlinks, which costs a placeholder file
- * per symlink): translate() already refuses any entry below a symlink and emits only
+ * per symlink): translateLayer() already refuses any entry below a symlink and emits only
  * normalized relative names, so the guard is redundant here, and extraction twice as fast.
  */
 const GNU_TAR_ARGS = [
@@ -219,7 +240,8 @@ const GNU_TAR_ARGS = [
   '--warning=no-unknown-keyword',
 ];
 
-function lastLine(text: string): string {
+/** The first line of GNU tar's complaints, without its `tar: ` prefix. */
+function firstError(text: string): string {
   const lines = text.split('\n').map((l) => l.replace(/^tar: /, '').trim()).filter((l) => l !== '' && !l.startsWith('Exiting with failure'));
   return lines[0] ?? 'unknown error';
 }
@@ -241,15 +263,27 @@ export async function extractLayer(source: AsyncIterable<Buffer | string | Uint8
     extendEnv: false,
     env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
   });
-  const feed = pipeline(Readable.from(translate(entries, result, opts), { objectMode: false }), tar.stdin);
+  const feed = pipeline(Readable.from(translateLayer(entries, result, opts), { objectMode: false }), tar.stdin);
   const [fed, ran] = await Promise.allSettled([feed, tar]);
-  if (fed.status === 'rejected' && fed.reason instanceof TsnetError) throw fed.reason;
+  if (fed.status === 'rejected') {
+    if (fed.reason instanceof TsnetError) throw fed.reason;
+    // Reading the input failed (not tar going away under us): that is the story to tell.
+    const code = (fed.reason as NodeJS.ErrnoException | null)?.code;
+    if (code !== 'EPIPE' && code !== 'ERR_STREAM_PREMATURE_CLOSE' && code !== 'ERR_STREAM_DESTROYED') {
+      throw new TsnetError('TSNET_IMAGE_INVALID', `cannot read ${opts.what}: ${(fed.reason as Error).message}`, { cause: fed.reason });
+    }
+  }
   if (ran.status === 'rejected') {
     throw new TsnetError('TSNET_INTERNAL', `cannot run tar to extract ${opts.what}: ${(ran.reason as Error).message}`, { cause: ran.reason });
   }
   if (ran.value.failed) {
-    const why = ran.value.exitCode === undefined ? ran.value.shortMessage : lastLine(String(ran.value.stderr ?? ''));
-    throw new TsnetError('TSNET_IMAGE_INVALID', `cannot extract ${opts.what}: ${why}`);
+    if (ran.value.exitCode === undefined) {
+      throw new TsnetError('TSNET_INTERNAL', `cannot run GNU tar to extract ${opts.what} (is the tar package installed?): ${ran.value.shortMessage}`);
+    }
+    const why = firstError(String(ran.value.stderr ?? ''));
+    // The host's fault (disk full, read-only), not the archive's.
+    const code = /No space left|Disk quota|Read-only file system/.test(why) ? 'TSNET_INTERNAL' : 'TSNET_IMAGE_INVALID';
+    throw new TsnetError(code, `cannot extract ${opts.what}: ${why}`);
   }
   if (fed.status === 'rejected') {
     const err = fed.reason as Error;

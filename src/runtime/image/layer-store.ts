@@ -4,8 +4,9 @@
  * uncompressed layer tar (the diff id), so a layer shared by several images is stored once.
  *
  * A layer appears under its final name only by rename(2) of a fully extracted temp dir,
- * and disappears by rename(2) to a temp name before it is removed: a crash never leaves
- * a partial layer under a final name. The size file is written (atomically) before the
+ * after a syncfs(2) of its file system (`sync -f`, as containerd's applier does with its
+ * sync option), and disappears by rename(2) to a temp name before it is removed: neither a
+ * crash nor a power loss leaves a partial layer under a final name. The size file is written (atomically) before the
  * directory is renamed into place, so a present layer always has one.
  *
  * Layers in use by an import that has not yet written its image record are pinned;
@@ -15,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { readJson, writeJsonAtomic } from '../../store/atomic-file.js';
 import { TsnetError } from '../../errors/index.js';
 import { DIGEST } from './config.js';
@@ -123,6 +125,7 @@ export class LayerStore {
         await rm(extracted, { recursive: true, force: true });
         return { layer, created: false, release };
       }
+      await execa('sync', ['-f', extracted], { extendEnv: false, env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
       await writeJsonAtomic(this.sizeFileOf(result.diffId), { diffId: result.diffId, size: result.size, tarSize: result.tarSize } satisfies SizeFile);
       try {
         await rename(extracted, this.pathOf(result.diffId));

@@ -6,7 +6,7 @@
  * overlayfs expresses the same with a character device 0:0 named `name`, and with the
  * xattr `trusted.overlay.opaque=y` on `dir` — what containerd's overlay snapshotter and
  * Docker's overlay2 driver write. Other `.wh..wh.` names (aufs bookkeeping such as
- * `.wh..wh.plnk`) carry nothing for overlayfs and are dropped, as Docker does.
+ * `.wh..wh.plnk/…`) carry nothing for overlayfs and are dropped, as Docker does.
  */
 import { TsnetError } from '../../errors/index.js';
 import { baseName, parentOf } from './entry-path.js';
@@ -27,6 +27,9 @@ export type WhiteoutAction =
 
 /** What an entry at a normalized path means for an overlayfs lower dir. */
 export function classifyWhiteout(path: string): WhiteoutAction {
+  // aufs keeps its metadata in top-level `.wh..wh.*` dirs (`.wh..wh.plnk/…`): all of it goes.
+  const first = path.split('/', 1)[0]!;
+  if (first.startsWith(WHITEOUT_META_PREFIX) && path !== OPAQUE_MARKER) return { kind: 'skip' };
   const base = baseName(path);
   if (!base.startsWith(WHITEOUT_PREFIX)) return { kind: 'none' };
   const dir = parentOf(path);
@@ -34,7 +37,7 @@ export function classifyWhiteout(path: string): WhiteoutAction {
   if (base.startsWith(WHITEOUT_META_PREFIX)) return { kind: 'skip' };
   const name = base.slice(WHITEOUT_PREFIX.length);
   if (name === '' || name === '.' || name === '..') {
-    throw new TsnetError('TSNET_IMAGE_INVALID', `invalid archive: bad whiteout entry "${path}"`);
+    throw new TsnetError('TSNET_IMAGE_INVALID', `bad whiteout entry "${path}" (no name after .wh.)`);
   }
   return { kind: 'whiteout', target: dir === '' ? name : `${dir}/${name}` };
 }

@@ -143,6 +143,34 @@ test('run (foreground): attach → wait → start, demuxed stdout/stderr, exit c
   t.is(r.code, 7);
 });
 
+test('run -t: the stream is raw (not demultiplexed); -P and --expose reach the body', async (t) => {
+  const d = await withDaemon(t);
+  let attached: import('node:net').Socket | undefined;
+  d.reply('POST', '/containers/create', 201, { Id: ID, Warnings: [] });
+  d.onUpgrade('POST', `/containers/${ID}/attach`, (_req, socket) => {
+    attached = socket;
+  });
+  d.on('POST', `/containers/${ID}/wait`, (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    attached!.on('close', () => res.end(JSON.stringify({ StatusCode: 0 })));
+  });
+  d.on('POST', `/containers/${ID}/start`, (_req, res) => {
+    res.writeHead(204);
+    res.end();
+    attached!.end('raw \x01\x00 bytes\r\n');
+  });
+  const r = await tsnet(['run', '-t', '-P', '--expose', '7000-7001/udp', 'alpine', 'top'], { host: d.host });
+  t.is(r.stdout, 'raw \x01\x00 bytes\r\n');
+  t.is(r.code, 0);
+  const body = d.requests[0]!.json as { Tty: boolean; ExposedPorts: object; HostConfig: { PublishAllPorts: boolean } };
+  t.true(body.Tty);
+  t.true(body.HostConfig.PublishAllPorts);
+  t.deepEqual(body.ExposedPorts, { '7000/udp': {}, '7001/udp': {} });
+  // stdout is not a terminal here: no resize request.
+  t.false(d.calls.some((c) => c.endsWith('/resize')));
+});
+
 test('run -i: stdin is forwarded and half-closed at EOF; output keeps flowing after', async (t) => {
   const d = await withDaemon(t);
   let finishWait: ((code: number) => void) | undefined;

@@ -17,6 +17,7 @@ test('.wh..wh..opq makes its directory opaque', (t) => {
 test('aufs metadata is dropped, ordinary names pass', (t) => {
   t.deepEqual(classifyWhiteout('.wh..wh.plnk'), { kind: 'skip' });
   t.deepEqual(classifyWhiteout('x/.wh..wh.aufs'), { kind: 'skip' });
+  t.deepEqual(classifyWhiteout('.wh..wh.plnk/123.456'), { kind: 'skip' }, 'everything below aufs metadata dirs');
   t.deepEqual(classifyWhiteout('etc/passwd'), { kind: 'none' });
   t.deepEqual(classifyWhiteout('etc/x.wh.y'), { kind: 'none' });
   t.deepEqual(classifyWhiteout('.whatever'), { kind: 'none' });

@@ -24,6 +24,7 @@ import type {
 } from '../firewall-api.js';
 import type { Family } from '../addr.js';
 import { removeAllScript, removeOwnerScript, type RemovalTarget } from './cleanup.js';
+import type { Table } from './names.js';
 import { networkPlan } from './network-rules.js';
 import { portsPlan } from './port-rules.js';
 import { assertDistinctPlans, converge } from './reconcile.js';
@@ -38,8 +39,9 @@ export interface IptablesFirewallOptions extends IptablesExecOptions {
   ipv6?: boolean;
 }
 
-const NETWORK_ORDER = ['filter', 'nat', 'raw'] as const;
-const PORTS_ORDER = ['nat', 'raw', 'filter'] as const;
+/** Each table is committed on its own: the section holding the `-N` probe goes first. */
+const NETWORK_ORDER: readonly Table[] = ['filter', 'nat', 'raw'];
+const PORTS_ORDER: readonly Table[] = ['nat', 'raw', 'filter'];
 
 export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): FirewallBackend {
   const exec = createIptablesExec(opts);
@@ -80,7 +82,7 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
     await apply(family, removeOwnerScript(d, target).script, what);
   };
 
-  const addPlan = async (family: Family, plan: Plan, order: readonly ('filter' | 'nat' | 'raw')[], target: RemovalTarget, what: string) => {
+  const addPlan = async (family: Family, plan: Plan, order: readonly Table[], target: RemovalTarget, what: string) => {
     const fast = appendPlan(new RestoreScript(order), plan, 'create');
     try {
       await exec.restore(family, fast.text(), what);
@@ -90,7 +92,7 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
     }
   };
 
-  const deletePlanOrSweep = async (family: Family, plan: Plan, order: readonly ('filter' | 'nat' | 'raw')[], target: RemovalTarget, what: string) => {
+  const deletePlanOrSweep = async (family: Family, plan: Plan, order: readonly Table[], target: RemovalTarget, what: string) => {
     const fast = deletePlan(new RestoreScript(order), plan);
     try {
       await exec.restore(family, fast.text(), what);

@@ -1,0 +1,503 @@
+/**
+ * The overlay driver: multi-host VXLAN networks over the cluster store (global scope).
+ *
+ * - allocateNetwork reserves a cluster-wide VNI (etcd transaction); freeNetwork gives it back.
+ * - createNetwork only records the network; its namespace (bridge + VXLAN device, see
+ *   network-sandbox.ts) is built on this host at the first join, as Docker does, and kept
+ *   until deleteNetwork.
+ * - createEndpoint publishes the endpoint record (ip, mac, this host's VTEP, DNS names) under
+ *   the node's lease; join wires a veth (container end made directly in the sandbox as
+ *   JoinSpec.ifname, with the endpoint's MAC, address and the network's MTU) and marks the
+ *   record joined; leave and deleteEndpoint undo that.
+ * - The driver subscribes to the cluster store itself: every joined endpoint of another host
+ *   becomes a static FDB entry (MAC → remote VTEP) and a permanent neighbour entry on the VXLAN
+ *   device, added and removed as the watch reports them; after an etcd outage the store's
+ *   resync reports the differences and the driver reconciles the kernel entries in full.
+ * - Egress: the overlay gives no default gateway (JoinInfo.disableGatewayService). Containers
+ *   reach the outside through another network (see docs/overlay.md).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Netlink } from '../../../kernel/netlink/index.js';
+import type { Netns } from '../../../kernel/netns.js';
+import { AggregateTsnetError, TsnetError } from '../../../errors/index.js';
+import { Rollback } from '../../../errors/rollback.js';
+import { contains, parseCidr } from '../../../ipam/cidr.js';
+import type { ClusterEvent } from '../../../store/cluster/mirror.js';
+import type { EndpointInput } from '../../../store/cluster/cluster-store.js';
+import type { EndpointRecord, GlobalNetworkRecord } from '../../../store/cluster/records.js';
+import { requestedVni } from '../../../store/cluster/vni.js';
+import type {
+  DriverCapability,
+  EndpointInfo,
+  EndpointSpec,
+  JoinInfo,
+  JoinSpec,
+  NetworkAllocator,
+  NetworkDriver,
+  NetworkSpec,
+  Restorable,
+} from '../../driver-api.js';
+import { VXLAN_NAME_RE, netnsFile, parseNetnsFileName, vethName } from './names.js';
+import { NetworkSandbox, type SandboxEnv } from './network-sandbox.js';
+import { VXLANID_OPTION, checkMac, effectiveMtu, endpointNames, parseNetworkOptions, randomMac } from './options.js';
+import { PeerTable, peerOf, type Peer } from './peers.js';
+
+/** What the driver needs from the cluster store (ClusterStore provides it; tests may fake it). */
+export interface OverlayCluster {
+  readonly nodeId: string;
+  readonly advertiseAddr: string;
+  subscribe(listener: (e: ClusterEvent) => void): () => void;
+  endpoints(networkId: string): EndpointRecord[];
+  network(id: string): GlobalNetworkRecord | undefined;
+  putEndpoint(e: EndpointInput, opts?: { deferIfUnavailable?: boolean }): Promise<EndpointRecord>;
+  removeEndpoint(networkId: string, endpointId: string): Promise<void>;
+  allocateVni(networkId: string, requested?: number): Promise<number>;
+  releaseVni(networkId: string): Promise<void>;
+}
+
+export interface OverlayLogger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export interface OverlayDriverDeps {
+  cluster: OverlayCluster;
+  /** rtnetlink socket of the daemon's own (host) network namespace. */
+  hostNetlink: Netlink;
+  netns: Netns;
+  /** `<exec-root>/netns`: where network namespaces live. */
+  netnsDir: string;
+  logger?: OverlayLogger;
+  /** VXLAN UDP port (default 4789). */
+  vxlanPort?: number;
+}
+
+interface OvEndpoint {
+  id: string;
+  containerId: string;
+  /** 10.77.0.2/24 */
+  address: string;
+  mac: string;
+  name?: string;
+  aliases: string[];
+  joined?: { sandboxKey: string; ifname: string };
+}
+
+interface OvNetwork {
+  spec: NetworkSpec;
+  vni: number;
+  askedMtu?: number;
+  subnet: string;
+  gatewayCidr?: string;
+  sandbox?: NetworkSandbox;
+  endpoints: Map<string, OvEndpoint>;
+  peers: PeerTable;
+  tail: Promise<unknown>;
+}
+
+const NOOP: OverlayLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorable {
+  readonly name = 'overlay';
+  private readonly d: OverlayDriverDeps;
+  private readonly log: OverlayLogger;
+  private readonly networks = new Map<string, OvNetwork>();
+  private readonly unsubscribe: () => void;
+  private underlay: { index: number; name: string; mtu: number } | undefined;
+
+  constructor(deps: OverlayDriverDeps) {
+    this.d = deps;
+    this.log = deps.logger ?? NOOP;
+    this.unsubscribe = deps.cluster.subscribe((e) => this.onClusterEvent(e));
+  }
+
+  capabilities(): DriverCapability {
+    return { scope: 'global', connectivityScope: 'global' };
+  }
+
+  /** Stop listening to the cluster store (kernel state stays, as for a daemon restart). */
+  close(): void {
+    this.unsubscribe();
+    for (const n of this.networks.values()) n.sandbox?.nl.close();
+  }
+
+  // ================================================================== networks
+
+  validateNetwork(n: NetworkSpec): void {
+    parseNetworkOptions(n.options);
+    if (n.enableIPv6 || n.ipv6.length > 0) {
+      throw new TsnetError('TSNET_NOT_IMPLEMENTED', `overlay network ${n.name}: IPv6 is not supported on overlay networks yet`);
+    }
+    if (n.ipv4.length !== 1) {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `overlay network ${n.name} needs exactly one IPv4 subnet (got ${n.ipv4.length})`);
+    }
+    parseCidr(n.ipv4[0]!.pool, 'subnet');
+    if (n.ipv4[0]!.gateway) parseCidr(n.ipv4[0]!.gateway, 'gateway');
+  }
+
+  async allocateNetwork(n: NetworkSpec): Promise<Record<string, string>> {
+    this.validateNetwork(n);
+    const vni = await this.d.cluster.allocateVni(n.id, requestedVni(n.options));
+    return { [VXLANID_OPTION]: String(vni) };
+  }
+
+  async freeNetwork(networkId: string): Promise<void> {
+    await this.d.cluster.releaseVni(networkId);
+  }
+
+  /** Record the network (idempotent). No kernel work: the namespace comes with the first join. */
+  async createNetwork(n: NetworkSpec): Promise<void> {
+    this.validateNetwork(n);
+    if (this.networks.has(n.id)) return;
+    const opts = parseNetworkOptions(n.options);
+    const vni = opts.vni ?? this.d.cluster.network(n.id)?.vni;
+    if (vni === undefined) {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `overlay network ${n.name} has no VXLAN id: call allocateNetwork (or give -o ${VXLANID_OPTION}=N) first`);
+    }
+    const net: OvNetwork = {
+      spec: structuredClone(n),
+      vni,
+      subnet: n.ipv4[0]!.pool,
+      endpoints: new Map(),
+      peers: new PeerTable(),
+      tail: Promise.resolve(),
+    };
+    if (opts.mtu !== undefined) net.askedMtu = opts.mtu;
+    if (n.ipv4[0]!.gateway) net.gatewayCidr = n.ipv4[0]!.gateway;
+    this.fillPeers(net);
+    this.networks.set(n.id, net);
+  }
+
+  /** Remove this host's data path of the network. Idempotent. */
+  async deleteNetwork(networkId: string): Promise<void> {
+    const net = this.networks.get(networkId);
+    if (!net) return;
+    await this.serial(net, async () => {
+      if (net.sandbox) {
+        const sb = net.sandbox;
+        net.sandbox = undefined;
+        await sb.destroy();
+      }
+    });
+    this.networks.delete(networkId);
+  }
+
+  // ================================================================== endpoints
+
+  async createEndpoint(e: EndpointSpec): Promise<EndpointInfo> {
+    const net = this.net(e.networkId);
+    if (!e.address) throw new TsnetError('TSNET_INVALID_ARGUMENT', `overlay endpoint ${e.endpointId.slice(0, 12)} needs an IPv4 address`);
+    const addr = parseCidr(e.address, 'endpoint address');
+    if (!contains(net.subnet, e.address.split('/')[0]!) || addr.prefix !== parseCidr(net.subnet).prefix) {
+      throw new TsnetError('TSNET_BAD_IP', `address ${e.address} is not in subnet ${net.subnet} of network ${net.spec.name}`);
+    }
+    const mac = e.mac ? checkMac(e.mac) : randomMac();
+    const names = endpointNames(e.options);
+    const ep: OvEndpoint = { id: e.endpointId, containerId: e.containerId, address: e.address, mac, aliases: names.aliases };
+    if (names.name) ep.name = names.name;
+    return this.serial(net, async () => {
+      const existing = net.endpoints.get(e.endpointId);
+      if (existing) return { mac: existing.mac, address: existing.address };
+      await this.d.cluster.putEndpoint(this.recordOf(net, ep, false));
+      net.endpoints.set(ep.id, ep);
+      return { mac, address: e.address! };
+    });
+  }
+
+  async deleteEndpoint(networkId: string, endpointId: string): Promise<void> {
+    const net = this.networks.get(networkId);
+    if (!net) {
+      await this.d.cluster.removeEndpoint(networkId, endpointId);
+      return;
+    }
+    await this.serial(net, async () => {
+      if (net.sandbox) await net.sandbox.nl.deleteLink(vethName(endpointId));
+      await this.d.cluster.removeEndpoint(networkId, endpointId);
+      net.endpoints.delete(endpointId);
+    });
+  }
+
+  async join(j: JoinSpec): Promise<JoinInfo> {
+    const net = this.net(j.networkId);
+    const ep = net.endpoints.get(j.endpointId);
+    if (!ep) throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `endpoint ${j.endpointId.slice(0, 12)} of network ${net.spec.name} does not exist on this host`);
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(j.ifname)) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid interface name ${JSON.stringify(j.ifname)}`);
+    if (!this.d.netns.exists(j.sandboxKey)) throw new TsnetError('TSNET_NETNS', `sandbox ${j.sandboxKey} does not exist`);
+    const names = endpointNames(j.options);
+    return this.serial(net, async () => {
+      const rb = new Rollback();
+      try {
+        const sb = await this.ensureSandbox(net, rb);
+        const veth = vethName(ep.id);
+        await sb.nl.deleteLink(veth); // a leftover of an earlier attempt
+        const fd = fs.openSync(j.sandboxKey, 'r');
+        try {
+          await sb.nl.addVeth(veth, { name: j.ifname, netnsFd: fd, mtu: sb.spec.mtu, mac: ep.mac }, { mtu: sb.spec.mtu });
+        } finally {
+          fs.closeSync(fd);
+        }
+        rb.push(`delete veth ${veth}`, () => sb.nl.deleteLink(veth));
+        await sb.nl.setMaster(veth, sb.bridge);
+        await sb.nl.setUp(veth);
+        const c = this.d.netns.run(j.sandboxKey, () => Netlink.open());
+        try {
+          await c.addAddress(j.ifname, ep.address);
+          await c.setUp(j.ifname);
+        } finally {
+          c.close();
+        }
+        if (names.name) ep.name = names.name;
+        if (names.aliases.length) ep.aliases = names.aliases;
+        await this.d.cluster.putEndpoint(this.recordOf(net, ep, true));
+        ep.joined = { sandboxKey: j.sandboxKey, ifname: j.ifname };
+        rb.commit();
+        return { disableGatewayService: true };
+      } catch (err) {
+        const undo = await rb.unwind();
+        for (const u of undo) this.log.warn(`overlay join rollback: ${u.message}`);
+        throw err;
+      }
+    });
+  }
+
+  async leave(networkId: string, endpointId: string): Promise<void> {
+    const net = this.networks.get(networkId);
+    if (!net) return;
+    await this.serial(net, async () => {
+      const ep = net.endpoints.get(endpointId);
+      if (ep?.joined) {
+        ep.joined = undefined;
+        try {
+          await this.d.cluster.putEndpoint(this.recordOf(net, ep, false), { deferIfUnavailable: true });
+        } catch (err) {
+          this.log.warn(`overlay leave: withdraw endpoint ${endpointId.slice(0, 12)} from peers: ${(err as Error).message}`);
+        }
+      }
+      if (net.sandbox) await net.sandbox.nl.deleteLink(vethName(endpointId));
+    });
+  }
+
+  // ================================================================== restore and sweep
+
+  /**
+   * After a daemon restart: take the networks and endpoints back from the controller's
+   * records, adopt the namespaces that survived, re-publish this host's endpoints (deferred
+   * until etcd is reachable when it is not) and bring peer entries up to date.
+   */
+  async restore(networks: NetworkSpec[], endpoints: Array<EndpointSpec & { joined?: JoinSpec }>): Promise<void> {
+    const failures: unknown[] = [];
+    for (const n of networks) {
+      try {
+        await this.createNetwork(n);
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    for (const e of endpoints) {
+      const net = this.networks.get(e.networkId);
+      if (!net || !e.address) continue;
+      const names = endpointNames({ ...(e.options ?? {}), ...(e.joined?.options ?? {}) });
+      const ep: OvEndpoint = { id: e.endpointId, containerId: e.containerId, address: e.address, mac: e.mac ?? randomMac(), aliases: names.aliases };
+      if (names.name) ep.name = names.name;
+      net.endpoints.set(ep.id, ep);
+    }
+    for (const net of this.networks.values()) {
+      await this.serial(net, async () => {
+        try {
+          const sb = await NetworkSandbox.adopt(await this.sandboxSpec(net), this.env());
+          if (sb) {
+            net.sandbox = sb;
+            await sb.reconcile(net.peers);
+          }
+          for (const e of endpoints.filter((x) => x.networkId === net.spec.id)) {
+            const ep = net.endpoints.get(e.endpointId);
+            if (!ep) continue;
+            const wired = e.joined && sb && (await sb.nl.getLink(vethName(ep.id))) !== undefined;
+            if (wired) ep.joined = { sandboxKey: e.joined!.sandboxKey, ifname: e.joined!.ifname };
+            await this.d.cluster.putEndpoint(this.recordOf(net, ep, !!wired), { deferIfUnavailable: true });
+          }
+        } catch (err) {
+          failures.push(err);
+        }
+      });
+    }
+    if (failures.length) throw new AggregateTsnetError('restore overlay networks', failures);
+  }
+
+  /**
+   * Remove overlay namespaces (`ov-*` in the netns dir) of networks that no longer exist, and
+   * VXLAN devices (`tsvx-*`) stranded in the host namespace by a crash. Returns what it removed.
+   */
+  async sweep(liveNetworkIds: Iterable<string>): Promise<string[]> {
+    const live = [...liveNetworkIds, ...this.networks.keys()];
+    const removed: string[] = [];
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(this.d.netnsDir);
+    } catch {
+      /* no dir yet */
+    }
+    for (const name of names) {
+      const p = parseNetnsFileName(name);
+      if (!p || live.some((id) => id.startsWith(p.networkIdPrefix))) continue;
+      const file = path.join(this.d.netnsDir, name);
+      try {
+        this.d.netns.remove(file);
+        removed.push(`overlay netns ${file}`);
+      } catch (err) {
+        this.log.warn(`sweep ${file}: ${(err as Error).message}`);
+      }
+    }
+    const inUse = new Set([...this.networks.values()].filter((n) => n.sandbox).map((n) => n.vni));
+    for (const l of await this.d.hostNetlink.listLinks()) {
+      if (!VXLAN_NAME_RE.test(l.name) || l.kind !== 'vxlan' || inUse.has(l.vxlan?.vni ?? -1)) continue;
+      await this.d.hostNetlink.deleteLink(l.index);
+      removed.push(`vxlan ${l.name}`);
+    }
+    return removed;
+  }
+
+  /** The network namespace file of a network on this host (for inspect/tests). */
+  sandboxFile(networkId: string): string | undefined {
+    const net = this.networks.get(networkId);
+    return net ? netnsFile(this.d.netnsDir, net.vni, net.spec.id) : undefined;
+  }
+
+  /** Current peers of a network (endpoint id → ip, mac, vtep), for inspect/tests. */
+  peers(networkId: string): Map<string, Peer> {
+    const net = this.networks.get(networkId);
+    const out = new Map<string, Peer>();
+    if (!net) return out;
+    for (const r of this.d.cluster.endpoints(networkId)) {
+      const p = net.peers.get(r.endpointId);
+      if (p) out.set(r.endpointId, p);
+    }
+    return out;
+  }
+
+  /** Wait until every queued change of a network is applied (tests, benchmarks). */
+  async settled(networkId: string): Promise<void> {
+    const net = this.networks.get(networkId);
+    if (net) await net.tail.catch(() => undefined);
+  }
+
+  // ================================================================== internals
+
+  private net(networkId: string): OvNetwork {
+    const net = this.networks.get(networkId);
+    if (!net) throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `overlay network ${networkId} is not known to the overlay driver on this host`);
+    return net;
+  }
+
+  /** Run `fn` after every earlier operation on the network (joins, leaves, peer updates). */
+  private serial<T>(net: OvNetwork, fn: () => Promise<T>): Promise<T> {
+    const run = net.tail.then(fn, fn);
+    net.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private env(): SandboxEnv {
+    return { host: this.d.hostNetlink, netns: this.d.netns, netnsDir: this.d.netnsDir };
+  }
+
+  private recordOf(net: OvNetwork, ep: OvEndpoint, joined: boolean): EndpointInput {
+    const r: EndpointInput = { networkId: net.spec.id, endpointId: ep.id, containerId: ep.containerId, aliases: ep.aliases, address: ep.address, mac: ep.mac, joined };
+    if (ep.name) r.name = ep.name;
+    return r;
+  }
+
+  /** The underlay device: the one holding the advertise address in the host namespace. */
+  private async findUnderlay(): Promise<{ index: number; name: string; mtu: number }> {
+    if (this.underlay) {
+      const l = await this.d.hostNetlink.getLink(this.underlay.index);
+      if (l && l.name === this.underlay.name) return (this.underlay = { index: l.index, name: l.name, mtu: l.mtu });
+    }
+    const addr = this.d.cluster.advertiseAddr;
+    const found = (await this.d.hostNetlink.listAddresses()).find((a) => a.cidr.split('/')[0] === addr);
+    if (!found) {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `--advertise-addr ${addr} is not an address of this host: give the address of the interface on the underlay network`);
+    }
+    const link = await this.d.hostNetlink.getLink(found.index);
+    if (!link) throw new TsnetError('TSNET_NETLINK', `find the underlay device #${found.index}: ENODEV`);
+    this.underlay = { index: link.index, name: link.name, mtu: link.mtu };
+    return this.underlay;
+  }
+
+  private async sandboxSpec(net: OvNetwork): Promise<import('./network-sandbox.js').SandboxSpec> {
+    const u = await this.findUnderlay();
+    const spec = {
+      networkId: net.spec.id,
+      vni: net.vni,
+      mtu: effectiveMtu(net.askedMtu, u.mtu, u.name, net.spec.name),
+      advertiseAddr: this.d.cluster.advertiseAddr,
+      underlayIndex: u.index,
+      ...(this.d.vxlanPort !== undefined ? { port: this.d.vxlanPort } : {}),
+      ...(net.gatewayCidr ? { gatewayCidr: net.gatewayCidr } : {}),
+    };
+    return spec;
+  }
+
+  private async ensureSandbox(net: OvNetwork, rb: Rollback): Promise<NetworkSandbox> {
+    if (net.sandbox) return net.sandbox;
+    const spec = await this.sandboxSpec(net);
+    const inner = new Rollback();
+    try {
+      const sb = await NetworkSandbox.create(spec, this.env(), inner);
+      this.fillPeers(net);
+      await sb.reconcile(net.peers);
+      inner.commit();
+      net.sandbox = sb;
+      rb.push(`remove the namespace of network ${net.spec.name}`, async () => {
+        if (net.sandbox === sb && net.endpoints.size > 0 && [...net.endpoints.values()].some((e) => e.joined)) return;
+        if (net.sandbox === sb) net.sandbox = undefined;
+        await sb.destroy();
+      });
+      this.log.debug(`overlay network ${net.spec.name}: namespace ${sb.file} (vni ${net.vni}, mtu ${spec.mtu}, ${net.peers.size} peers)`);
+      return sb;
+    } catch (err) {
+      await inner.unwind();
+      throw err;
+    }
+  }
+
+  /** Rebuild a network's peer table from the store's mirror. */
+  private fillPeers(net: OvNetwork): void {
+    const peers = new Map<string, Peer>();
+    for (const r of this.d.cluster.endpoints(net.spec.id)) {
+      const p = peerOf(r, this.d.cluster.nodeId);
+      if (p) peers.set(r.endpointId, p);
+    }
+    net.peers.replaceAll(peers);
+  }
+
+  private onClusterEvent(e: ClusterEvent): void {
+    if (e.kind === 'endpoint') {
+      const net = this.networks.get(e.endpoint.networkId);
+      if (!net || e.endpoint.node === this.d.cluster.nodeId) return;
+      const p = e.type === 'removed' ? undefined : peerOf(e.endpoint, this.d.cluster.nodeId);
+      const ops = p ? net.peers.upsert(e.endpoint.endpointId, p) : net.peers.remove(e.endpoint.endpointId);
+      if (ops.length === 0) return;
+      void this.serial(net, async () => {
+        if (net.sandbox) await net.sandbox.apply(ops);
+      }).catch((err: Error) => this.log.warn(`overlay network ${net.spec.name}: program peer ${e.endpoint.endpointId.slice(0, 12)}: ${err.message}`));
+    } else if (e.kind === 'status' && e.available && e.resynced) {
+      for (const net of this.networks.values()) {
+        void this.serial(net, async () => {
+          this.fillPeers(net);
+          if (net.sandbox) {
+            const ops = await net.sandbox.reconcile(net.peers);
+            if (ops.length) this.log.info(`overlay network ${net.spec.name}: ${ops.length} peer entries corrected after resync`);
+          }
+        }).catch((err: Error) => this.log.warn(`overlay network ${net.spec.name}: reconcile after resync: ${err.message}`));
+      }
+    } else if (e.kind === 'network' && e.type === 'removed') {
+      const net = this.networks.get(e.network.id);
+      if (net && ![...net.endpoints.values()].some((x) => x.joined)) {
+        this.deleteNetwork(e.network.id).catch((err: Error) => this.log.warn(`overlay network ${e.network.name} removed from the cluster: ${err.message}`));
+      }
+    }
+  }
+}

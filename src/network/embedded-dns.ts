@@ -1,0 +1,129 @@
+/**
+ * The embedded DNS of user-defined networks: one resolver per container sandbox at 127.0.0.11,
+ * answering names, aliases and ids of running containers that share a user-defined network
+ * with the asking container, forwarding everything else to the host's resolvers.
+ */
+import { spawn } from 'node:child_process';
+import type { Logger } from '../daemon/logger.js';
+import type { Netns } from '../kernel/netns.js';
+import type { ContainerRecord } from '../runtime/container/types.js';
+import type { DnsHook } from './attachments.js';
+import { createTcpBinder, sandboxJumpsPresent, sandboxRules, startResolver, type Resolver, type TcpBinder } from './dns/index.js';
+
+export interface EmbeddedDnsDeps {
+  netns: Netns;
+  containers: () => ContainerRecord[];
+  /** Is this network user-defined (not bridge/host/none)? */
+  userDefined: (networkId: string) => boolean;
+  isInternal: (networkId: string) => boolean;
+  upstreams: () => string[];
+  logger: Logger;
+}
+
+export class EmbeddedDns implements DnsHook {
+  private readonly resolvers = new Map<string, { sandbox: string; resolver: Resolver }>();
+  private readonly binder: TcpBinder = createTcpBinder();
+  private readonly starting = new Map<string, Promise<void>>();
+
+  constructor(private readonly d: EmbeddedDnsDeps) {}
+
+  async ensure(rec: ContainerRecord, sandbox: string): Promise<void> {
+    const have = this.resolvers.get(rec.id);
+    if (have && have.sandbox === sandbox) return;
+    const pending = this.starting.get(rec.id);
+    if (pending) return pending;
+    const p = this.start(rec, sandbox).finally(() => this.starting.delete(rec.id));
+    this.starting.set(rec.id, p);
+    return p;
+  }
+
+  private async start(rec: ContainerRecord, sandbox: string): Promise<void> {
+    await this.stop(rec);
+    const onlyInternal = Object.values(rec.network.endpoints).every((e) => this.d.isInternal(e.networkId));
+    const resolver = await startResolver({
+      inNetns: (fn) => this.d.netns.run(sandbox, fn),
+      lookup: (name, type) => this.lookup(rec.id, name, type),
+      reverse: (ip) => this.reverse(rec.id, ip),
+      upstreams: onlyInternal ? [] : this.d.upstreams(),
+      tcpBinder: this.binder,
+      logger: this.d.logger,
+    });
+    try {
+      const natNow = await this.inSandbox(sandbox, 'iptables-save', ['-t', 'nat']);
+      const rules = sandboxRules(resolver.udpPort, resolver.tcpPort, { jumps: !sandboxJumpsPresent(natNow) });
+      await this.inSandbox(sandbox, 'iptables-restore', ['--noflush'], rules);
+    } catch (err) {
+      await resolver.close();
+      throw err;
+    }
+    this.resolvers.set(rec.id, { sandbox, resolver });
+  }
+
+  async stop(rec: ContainerRecord): Promise<void> {
+    const have = this.resolvers.get(rec.id);
+    if (!have) return;
+    this.resolvers.delete(rec.id);
+    await have.resolver.close();
+  }
+
+  /** Run a command with the sandbox as its network namespace (spawned while switched in). */
+  private inSandbox(sandbox: string, cmd: string, args: string[], input?: string): Promise<string> {
+    const child = this.d.netns.run(sandbox, () =>
+      spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } }),
+    );
+    return new Promise((resolve, reject) => {
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} in sandbox ${sandbox}: ${err.trim().split('\n')[0] ?? code}`))));
+      if (child.stdin) {
+        // an EPIPE on a stdin nobody reads must not become an uncaught exception
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(input);
+      }
+    });
+  }
+
+  /** Networks (user-defined) the asking container is on. */
+  private networksOf(id: string): Set<string> {
+    const self = this.d.containers().find((c) => c.id === id);
+    return new Set(Object.keys(self?.network.endpoints ?? {}).filter((n) => this.d.userDefined(n)));
+  }
+
+  lookup(selfId: string, name: string, type: 'A' | 'AAAA'): string[] {
+    const nets = this.networksOf(selfId);
+    if (nets.size === 0) return [];
+    const q = name.toLowerCase();
+    const out: string[] = [];
+    for (const c of this.d.containers()) {
+      if (c.state.Status !== 'running') continue;
+      for (const ep of Object.values(c.network.endpoints)) {
+        if (!nets.has(ep.networkId)) continue;
+        const names = [c.name, c.id.slice(0, 12), ...ep.aliases].map((n) => n.toLowerCase());
+        const qualified = names.map((n) => `${n}.${ep.networkName.toLowerCase()}`);
+        if (!names.includes(q) && !qualified.includes(q)) continue;
+        const ip = type === 'A' ? ep.ipv4 : ep.ipv6;
+        if (ip) out.push(ip.split('/')[0]!);
+      }
+    }
+    return [...new Set(out)];
+  }
+
+  private reverse(selfId: string, ip: string): string | undefined {
+    const nets = this.networksOf(selfId);
+    for (const c of this.d.containers()) {
+      for (const ep of Object.values(c.network.endpoints)) {
+        if (!nets.has(ep.networkId)) continue;
+        if (ep.ipv4?.split('/')[0] === ip || ep.ipv6?.split('/')[0] === ip) return `${c.name}.${ep.networkName}`;
+      }
+    }
+    return undefined;
+  }
+
+  async closeAll(): Promise<void> {
+    for (const { resolver } of this.resolvers.values()) await resolver.close();
+    this.resolvers.clear();
+  }
+}

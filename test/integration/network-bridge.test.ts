@@ -1,0 +1,254 @@
+/**
+ * Bridge networks end to end: real bridges, veths, iptables and packets, all inside the
+ * world's throwaway host netns (plus "client" namespaces beside it).
+ */
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { cleanEnv, createWorld, eventually, type Client, type World } from '../helpers/world.js';
+
+let w: World;
+let client: Client;
+test.before(async () => {
+  w = await createWorld();
+  client = await w.addClient();
+});
+test.after.always(async () => {
+  await w?.teardown();
+});
+
+const UDP_ECHO = "const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send('udp-reply:'+m,r.port,r.address));s.bind(90)";
+const UDP_CLIENT = "const s=require('dgram').createSocket('udp4');const [h,p]=process.argv.slice(1);s.on('message',(m)=>{console.log(String(m));process.exit(0)});s.send('ping',Number(p),h);setTimeout(()=>process.exit(1),3000)";
+function spawnEcho(netns: string) {
+  return spawn('nsenter', [`--net=${netns}`, 'node', '-e', UDP_ECHO], { env: cleanEnv(), stdio: 'ignore' });
+}
+
+const WEB = (tag: string) => ['sh', '-c', `mkdir -p /www && echo ${tag} > /www/index.html && exec httpd -f -p 80 -h /www`];
+
+async function ok(args: string[]): Promise<string> {
+  const r = await w.cli(args);
+  if (r.exitCode !== 0) throw new Error(`tsnet ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+async function ipOf(container: string, network: string): Promise<string> {
+  const [c] = JSON.parse(await ok(['inspect', container]));
+  return String(c.NetworkSettings.Networks[network].IPAddress);
+}
+
+test('network create, ls, inspect, rm', async (t) => {
+  const id = await ok(['network', 'create', '--subnet', '10.42.0.0/24', '--gateway', '10.42.0.1', `front-${w.id}`]);
+  t.regex(id, /^[0-9a-f]{64}$/);
+  t.regex(await ok(['network', 'ls']), new RegExp(`${id.slice(0, 12)}\\s+front-${w.id}\\s+bridge\\s+local`));
+  const [n] = JSON.parse(await ok(['network', 'inspect', `front-${w.id}`]));
+  t.is(n.Driver, 'bridge');
+  t.deepEqual(n.IPAM.Config, [{ Subnet: '10.42.0.0/24', Gateway: '10.42.0.1' }]);
+  const link = await w.inHost(['ip', '-j', 'addr', 'show', `br-${id.slice(0, 12)}`]);
+  t.is(link.exitCode, 0, link.stderr);
+  t.regex(link.stdout, /10\.42\.0\.1/);
+  await ok(['network', 'rm', `front-${w.id}`]);
+  t.not((await w.inHost(['ip', 'link', 'show', `br-${id.slice(0, 12)}`])).exitCode, 0, 'bridge removed');
+  const auto = await ok(['network', 'create', `auto-${w.id}`]);
+  const [a] = JSON.parse(await ok(['network', 'inspect', auto]));
+  t.regex(a.IPAM.Config[0].Subnet, /^(172\.(1[8-9]|2\d|3[01])\.0\.0\/16|192\.168\.\d+\.0\/20)$/);
+  await ok(['network', 'rm', auto]);
+});
+
+test('same network: ping and TCP by IP; no traffic across networks', async (t) => {
+  await ok(['network', 'create', '--subnet', '10.50.0.0/24', `a-${w.id}`]);
+  await ok(['network', 'create', '--subnet', '10.51.0.0/24', `b-${w.id}`]);
+  await ok(['run', '-d', '--name', `srv-${w.id}`, '--network', `a-${w.id}`, 'busybox', ...WEB('hello-a')]);
+  await ok(['run', '-d', '--name', `other-${w.id}`, '--network', `b-${w.id}`, 'busybox', ...WEB('hello-b')]);
+  const ip = await ipOf(`srv-${w.id}`, `a-${w.id}`);
+  t.regex(ip, /^10\.50\.0\.\d+$/);
+  const ping = await w.cli(['run', '--rm', '--network', `a-${w.id}`, 'busybox', 'ping', '-c', '1', '-W', '2', ip]);
+  t.is(ping.exitCode, 0, ping.stdout + ping.stderr);
+  const get = await w.cli(['run', '--rm', '--network', `a-${w.id}`, 'busybox', 'sh', '-c', `timeout 3 wget -qO- http://${ip}/`]);
+  t.is(get.stdout.trim(), 'hello-a', get.stderr);
+  const otherIp = await ipOf(`other-${w.id}`, `b-${w.id}`);
+  const cross = await w.cli(['run', '--rm', '--network', `a-${w.id}`, 'busybox', 'sh', '-c', `timeout 2 wget -qO- http://${otherIp}/`]);
+  t.not(cross.exitCode, 0, 'network a must not reach network b');
+  await ok(['rm', '-f', `srv-${w.id}`, `other-${w.id}`]);
+  await ok(['network', 'rm', `a-${w.id}`, `b-${w.id}`]);
+});
+
+test('published TCP and UDP ports: from a client namespace, the host IP, 127.0.0.1 and by hairpin', async (t) => {
+  await ok(['network', 'create', '--subnet', '10.60.0.0/24', `pub-${w.id}`]);
+  await ok(['run', '-d', '--name', `web-${w.id}`, '--network', `pub-${w.id}`, '-p', '8080:80', '-p', '127.0.0.1:9090:90/udp', 'busybox', 'sh', '-c',
+    'mkdir -p /www && echo published > /www/index.html && httpd -p 80 -h /www; exec sleep 1000']);
+  // busybox has no UDP server: run a UDP echo in the container's network namespace
+  const [info] = JSON.parse(await ok(['inspect', `web-${w.id}`]));
+  const echo = spawnEcho(info.NetworkSettings.SandboxKey as string);
+  t.teardown(() => echo.kill('SIGKILL'));
+  const fromClient = await client.run(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', `http://${client.hostIp}:8080/`]);
+  t.is(fromClient.stdout.trim(), 'published', fromClient.stderr);
+  const fromHost = await w.inHost(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', `http://${client.hostIp}:8080/`]);
+  t.is(fromHost.stdout.trim(), 'published', fromHost.stderr);
+  const loopback = await w.inHost(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', 'http://127.0.0.1:8080/']);
+  t.is(loopback.stdout.trim(), 'published', loopback.stderr);
+  const hairpin = await w.cli(['exec', `web-${w.id}`, 'timeout', '3', 'wget', '-qO-', `http://${client.hostIp}:8080/`]);
+  t.is(hairpin.stdout.trim(), 'published', hairpin.stderr);
+  await ok(['run', '-d', '--name', `peer-${w.id}`, '--network', `pub-${w.id}`, 'busybox', 'sleep', '1000']);
+  const peer = await w.cli(['exec', `peer-${w.id}`, 'timeout', '3', 'wget', '-qO-', `http://${client.hostIp}:8080/`]);
+  t.is(peer.stdout.trim(), 'published', peer.stderr);
+  await new Promise((r) => setTimeout(r, 300));
+  const udp = await w.inHost(['node', '-e', UDP_CLIENT, '127.0.0.1', '9090'], { timeoutMs: 10_000 });
+  t.regex(udp.stdout, /udp-reply:ping/, udp.stderr);
+  const port = await ok(['port', `web-${w.id}`]);
+  t.regex(port, /80\/tcp -> 0\.0\.0\.0:8080/);
+  t.regex(port, /90\/udp -> 127\.0\.0\.1:9090/);
+  // the host port is taken: a second container cannot publish it
+  const clash = await w.cli(['run', '-d', '--name', `clash-${w.id}`, '--network', `pub-${w.id}`, '-p', '8080:80', 'busybox', 'sleep', '1000']);
+  t.not(clash.exitCode, 0);
+  t.regex(clash.stderr, /8080/);
+  await w.cli(['rm', '-f', `clash-${w.id}`]);
+  await ok(['rm', '-f', `web-${w.id}`, `peer-${w.id}`]);
+  const after = await client.run(['busybox', 'timeout', '2', 'busybox', 'wget', '-qO-', `http://${client.hostIp}:8080/`]);
+  t.not(after.exitCode, 0, 'the port is gone with the container');
+  await ok(['network', 'rm', `pub-${w.id}`]);
+});
+
+test('outgoing traffic is masqueraded: the client sees the host address', async (t) => {
+  const listen = client.run(['busybox', 'sh', '-c', 'busybox nc -l -p 7000 -e sh -c "echo from-client" & sleep 0.3; busybox netstat -tn 2>/dev/null; wait'], { timeoutMs: 15_000 });
+  await new Promise((r) => setTimeout(r, 300));
+  const r = await w.cli(['run', '--rm', 'busybox', 'sh', '-c', `nc -w 3 ${client.clientIp} 7000 </dev/null`]);
+  t.regex(r.stdout, /from-client/, r.stderr);
+  await listen;
+  const conntrack = await w.inHost(['conntrack', '-L', '-p', 'tcp', '--dport', '7000']);
+  t.regex(conntrack.stdout + conntrack.stderr, new RegExp(`dst=${client.hostIp.replace(/\./g, '\\.')}`));
+});
+
+test('--internal has no way out and no published ports; icc=false isolates containers', async (t) => {
+  await ok(['network', 'create', '--internal', '--subnet', '10.70.0.0/24', `int-${w.id}`]);
+  const out = await w.cli(['run', '--rm', '--network', `int-${w.id}`, 'busybox', 'sh', '-c', `timeout 2 wget -qO- http://${client.clientIp}:1/`]);
+  t.not(out.exitCode, 0);
+  const routes = await w.cli(['run', '--rm', '--network', `int-${w.id}`, 'busybox', 'ip', 'route']);
+  t.notRegex(routes.stdout, /default/);
+  await ok(['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', '--subnet', '10.71.0.0/24', `noicc-${w.id}`]);
+  await ok(['run', '-d', '--name', `iso-${w.id}`, '--network', `noicc-${w.id}`, 'busybox', ...WEB('iso')]);
+  const ip = await ipOf(`iso-${w.id}`, `noicc-${w.id}`);
+  const blocked = await w.cli(['run', '--rm', '--network', `noicc-${w.id}`, 'busybox', 'sh', '-c', `timeout 2 wget -qO- http://${ip}/`]);
+  t.not(blocked.exitCode, 0, 'icc=false blocks container to container');
+  await ok(['rm', '-f', `iso-${w.id}`]);
+  await ok(['network', 'rm', `int-${w.id}`, `noicc-${w.id}`]);
+});
+
+test('connect and disconnect a running container, with traffic', async (t) => {
+  await ok(['network', 'create', '--subnet', '10.80.0.0/24', `c1-${w.id}`]);
+  await ok(['network', 'create', '--subnet', '10.81.0.0/24', `c2-${w.id}`]);
+  await ok(['run', '-d', '--name', `mover-${w.id}`, '--network', `c1-${w.id}`, 'busybox', ...WEB('mover')]);
+  await ok(['run', '-d', '--name', `probe-${w.id}`, '--network', `c2-${w.id}`, 'busybox', 'sleep', '1000']);
+  await ok(['network', 'connect', '--ip', '10.81.0.50', `c2-${w.id}`, `mover-${w.id}`]);
+  const links = await w.cli(['exec', `mover-${w.id}`, 'ip', '-o', 'addr']);
+  t.regex(links.stdout, /eth1.*10\.81\.0\.50/);
+  const hosts = await w.cli(['exec', `mover-${w.id}`, 'cat', '/etc/hosts']);
+  t.regex(hosts.stdout, /10\.81\.0\.50/);
+  const get = await w.cli(['exec', `probe-${w.id}`, 'timeout', '3', 'wget', '-qO-', 'http://10.81.0.50/']);
+  t.is(get.stdout.trim(), 'mover', get.stderr);
+  await ok(['network', 'disconnect', `c2-${w.id}`, `mover-${w.id}`]);
+  const gone = await w.cli(['exec', `probe-${w.id}`, 'timeout', '2', 'wget', '-qO-', 'http://10.81.0.50/']);
+  t.not(gone.exitCode, 0);
+  t.notRegex((await w.cli(['exec', `mover-${w.id}`, 'ip', '-o', 'addr'])).stdout, /eth1/);
+  // a stopped container can be connected too; it comes up with both networks
+  await ok(['stop', '-t', '0', `mover-${w.id}`]);
+  await ok(['network', 'connect', `c2-${w.id}`, `mover-${w.id}`]);
+  await ok(['start', `mover-${w.id}`]);
+  const both = await w.cli(['exec', `mover-${w.id}`, 'ip', '-o', 'addr']);
+  t.regex(both.stdout, /eth0.*10\.80\.0\./);
+  t.regex(both.stdout, /eth1.*10\.81\.0\./);
+  await ok(['rm', '-f', `mover-${w.id}`, `probe-${w.id}`]);
+  await ok(['network', 'rm', `c1-${w.id}`, `c2-${w.id}`]);
+});
+
+test('a container on two networks at start; the default route follows the lexical rule', async (t) => {
+  await ok(['network', 'create', '--subnet', '10.90.0.0/24', `zz-${w.id}`]);
+  await ok(['network', 'create', '--subnet', '10.91.0.0/24', `aa-${w.id}`]);
+  const r = await w.cli(['run', '--rm', '--network', `zz-${w.id}`, '--network', `aa-${w.id}`, 'busybox', 'ip', 'route']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.regex(r.stdout, /default via 10\.91\.0\.1/);
+  t.regex(r.stdout, /10\.90\.0\.0\/24/);
+  await ok(['network', 'rm', `zz-${w.id}`, `aa-${w.id}`]);
+});
+
+test('container and host network modes', async (t) => {
+  await ok(['run', '-d', '--name', `owner-${w.id}`, 'busybox', ...WEB('owner')]);
+  const shared = await w.cli(['run', '--rm', '--network', `container:owner-${w.id}`, 'busybox', 'sh', '-c', `timeout 3 wget -qO- http://127.0.0.1/`]);
+  t.is(shared.stdout.trim(), 'owner', shared.stderr);
+  await ok(['stop', '-t', '0', `owner-${w.id}`]);
+  const notRunning = await w.cli(['run', '--rm', '--network', `container:owner-${w.id}`, 'busybox', 'true']);
+  t.not(notRunning.exitCode, 0);
+  t.regex(notRunning.stderr, /not running/);
+  await ok(['rm', `owner-${w.id}`]);
+  const host = await w.cli(['run', '--rm', '--network', 'host', 'busybox', 'ip', '-o', 'addr']);
+  t.regex(host.stdout, new RegExp(client.hostIp.replace(/\./g, '\\.')), 'host mode sees the host netns addresses');
+});
+
+test('IPv6 dual stack: ping6 between containers', async (t) => {
+  await ok(['network', 'create', '--ipv6', '--subnet', '10.95.0.0/24', '--subnet', 'fd00:95::/64', `v6-${w.id}`]);
+  await ok(['run', '-d', '--name', `six-${w.id}`, '--network', `v6-${w.id}`, 'busybox', 'sleep', '1000']);
+  const [c] = JSON.parse(await ok(['inspect', `six-${w.id}`]));
+  const ip6 = c.NetworkSettings.Networks[`v6-${w.id}`].GlobalIPv6Address as string;
+  t.regex(ip6, /^fd00:95::/);
+  const ping = await w.cli(['run', '--rm', '--network', `v6-${w.id}`, 'busybox', 'ping', '-6', '-c', '1', '-W', '3', ip6]);
+  t.is(ping.exitCode, 0, ping.stdout + ping.stderr);
+  await ok(['rm', '-f', `six-${w.id}`]);
+  await ok(['network', 'rm', `v6-${w.id}`]);
+});
+
+test.serial('default pools skip a subnet already routed in the host netns', async (t) => {
+  // a route the host already has for the next default pool
+  const probe = await ok(['network', 'create', `probe-${w.id}`]);
+  const [p] = JSON.parse(await ok(['network', 'inspect', probe]));
+  const taken = p.IPAM.Config[0].Subnet as string;
+  await ok(['network', 'rm', probe]);
+  const add = await w.inHost(['ip', 'route', 'add', taken, 'dev', 'lo']);
+  t.is(add.exitCode, 0, add.stderr);
+  const next = await ok(['network', 'create', `skip-${w.id}`]);
+  const [n] = JSON.parse(await ok(['network', 'inspect', next]));
+  t.not(n.IPAM.Config[0].Subnet, taken);
+  await ok(['network', 'rm', next]);
+  await w.inHost(['ip', 'route', 'del', taken, 'dev', 'lo']);
+});
+
+test.serial('bad input gives one clear line and changes nothing', async (t) => {
+  await ok(['network', 'create', '--subnet', '10.99.0.0/24', `taken-${w.id}`]);
+  const snapshot = async () => {
+    const links = (await w.inHost(['ip', '-j', 'link'])).stdout;
+    const rules = (await w.inHost(['iptables-save'])).stdout.replace(/^#.*$/gm, '').replace(/\[\d+:\d+\]/g, '');
+    const nets = await ok(['network', 'ls', '-q']);
+    const ctrs = await ok(['ps', '-aq']);
+    return { links: JSON.parse(links).map((l: { ifname: string }) => l.ifname).sort(), rules, nets, ctrs };
+  };
+  const before = await snapshot();
+  const cases: Array<[string[], RegExp]> = [
+    [['network', 'create', '--subnet', '10.1.2.3/33', 'x1'], /10\.1\.2\.3\/33/],
+    [['network', 'create', '--subnet', '10.98.0.0/24', '--gateway', '10.97.0.1', 'x2'], /gateway/i],
+    [['network', 'create', '--subnet', '10.99.0.0/25', 'x3'], /overlap/i],
+    [['network', 'create', `taken-${w.id}`], /already exists/],
+    [['run', '--rm', '-p', '80:99999', 'busybox', 'true'], /99999/],
+    [['run', '--rm', '-p', 'abc', 'busybox', 'true'], /abc/],
+    [['run', '--rm', '--network', 'nosuchnet', 'busybox', 'true'], /nosuchnet/],
+    [['network', 'connect', 'nosuchnet', 'nosuchcontainer'], /nosuch/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await w.cli(args);
+    t.not(r.exitCode, 0, args.join(' '));
+    t.regex(r.stderr, re, args.join(' '));
+    t.is(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
+  }
+  const after = await eventually(async () => {
+    const s = await snapshot();
+    return JSON.stringify(s) === JSON.stringify(before) ? s : undefined;
+  }, 3000);
+  t.deepEqual(after ?? (await snapshot()), before);
+  await ok(['network', 'rm', `taken-${w.id}`]);
+});
+
+test('removing a network with containers is refused with their names', async (t) => {
+  await ok(['network', 'create', `busy-${w.id}`]);
+  await ok(['run', '-d', '--name', `user-${w.id}`, '--network', `busy-${w.id}`, 'busybox', 'sleep', '1000']);
+  const r = await w.cli(['network', 'rm', `busy-${w.id}`]);
+  t.not(r.exitCode, 0);
+  t.regex(r.stderr, new RegExp(`user-${w.id}`));
+  await ok(['rm', '-f', `user-${w.id}`]);
+  await ok(['network', 'rm', `busy-${w.id}`]);
+});
