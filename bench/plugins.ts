@@ -69,7 +69,7 @@ function bareCall(socketPath: string): Promise<void> {
 }
 
 async function time(n: number, fn: () => Promise<unknown>): Promise<number[]> {
-  for (let i = 0; i < 50; i++) await fn(); // warm-up
+  for (let i = 0; i < 500; i++) await fn(); // warm-up (JIT, sockets)
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
@@ -131,8 +131,9 @@ export async function benchPlugins(): Promise<string> {
     children.push(u.child);
     const client = new PluginClient(socketAddress('trivial', sock));
     await client.activate();
+    const bare = await time(1000, () => bareCall(sock));
     lines.push(fmt('PluginClient.call over unix socket (1000 calls)', await time(1000, () => client.call('NetworkDriver.GetCapabilities'))));
-    lines.push(fmt('bare node:http POST over the same socket (1000 calls)', await time(1000, () => bareCall(sock))));
+    lines.push(fmt('bare node:http POST over the same socket (1000 calls)', bare));
     client.close();
 
     const tcp = await startTrivial('tcp');

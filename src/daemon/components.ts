@@ -28,6 +28,9 @@ import type { ContainerRecord } from '../runtime/container/types.js';
 import { ImageStore } from '../runtime/image/image-store.js';
 import { RecordStore } from '../store/record-store.js';
 import type { Logger } from './logger.js';
+import { PluginRegistry } from '../plugins/index.js';
+import { createRemoteDriver } from '../network/drivers/remote/index.js';
+import { createRemoteIpam } from '../ipam/remote/index.js';
 
 export interface DaemonOptions {
   root: string;
@@ -36,6 +39,9 @@ export interface DaemonOptions {
   cgroupParent: string;
   defaultAddressPools: string[];
   defaultBridge: string;
+  pluginDirs?: string[];
+  pluginSpecDirs?: string[];
+  pluginTimeoutMs?: number;
   logger: Logger;
 }
 
@@ -51,6 +57,7 @@ export interface Components {
   firewall: FirewallBackend;
   hostNetlink: Netlink;
   ipam: DefaultIpam;
+  plugins: PluginRegistry;
 }
 
 export async function buildComponents(opts: DaemonOptions): Promise<Components> {
@@ -77,15 +84,27 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger,
   });
   const builtins = new Map<string, NetworkDriver>([['bridge', bridge]]);
+  const plugins = new PluginRegistry({ socketDirs: opts.pluginDirs ?? [], specDirs: opts.pluginSpecDirs ?? [], ...(opts.pluginTimeoutMs ? { timeoutMs: opts.pluginTimeoutMs } : {}), logger });
+  const remoteDrivers = new Map<string, Promise<NetworkDriver>>();
+  const remoteIpams = new Map<string, Promise<IpamDriver>>();
+  const cached = <T>(m: Map<string, Promise<T>>, name: string, make: () => Promise<T>): Promise<T> => {
+    let p = m.get(name);
+    if (!p) {
+      p = make();
+      m.set(name, p);
+      p.catch(() => m.delete(name));
+    }
+    return p;
+  };
   const drivers: DriverSource = {
     async network(name) {
       const d = builtins.get(name);
       if (d) return d;
-      throw new TsnetError('TSNET_DRIVER_NOT_FOUND', `network driver "${name}" not found: use bridge, or install a plugin named ${name}`);
+      return cached(remoteDrivers, name, async () => createRemoteDriver(name, await plugins.get(name, 'NetworkDriver'), { netns, hostNetlink: () => hostNetlink, logger }));
     },
     async ipam(name): Promise<IpamDriver> {
       if (name === 'default') return ipam;
-      throw new TsnetError('TSNET_DRIVER_NOT_FOUND', `IPAM driver "${name}" not found: use default, or install an IPAM plugin named ${name}`);
+      return cached(remoteIpams, name, async () => createRemoteIpam(name, await plugins.get(name, 'IpamDriver'), { logger }));
     },
     builtinNames: () => [...builtins.keys(), 'host', 'null'],
   };
@@ -135,7 +154,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger,
   });
   const execs = new ExecManager({ containers, execRoot: opts.execRoot, initPath: opts.initPath, cgroupDirs: (id) => cgroups.dirs(id) });
-  return { opts, images, containers, execs, cgroups, sandboxes, controller, attachments, firewall, hostNetlink, ipam };
+  return { opts, images, containers, execs, cgroups, sandboxes, controller, attachments, firewall, hostNetlink, ipam, plugins };
 }
 
 function nameservers(): string[] {

@@ -27,6 +27,9 @@ export interface DaemonFlags {
   initPath: string;
   defaultAddressPool: string[];
   bridgeName: string;
+  pluginDir: string[];
+  pluginSpecDir: string[];
+  pluginTimeout?: string;
 }
 
 export async function runDaemon(flags: DaemonFlags): Promise<void> {
@@ -42,6 +45,9 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     cgroupParent: flags.cgroupParent,
     defaultAddressPools: flags.defaultAddressPool,
     defaultBridge: flags.bridgeName,
+    pluginDirs: flags.pluginDir,
+    pluginSpecDirs: flags.pluginSpecDir,
+    ...(flags.pluginTimeout ? { pluginTimeoutMs: Number(flags.pluginTimeout) } : {}),
     logger,
   });
   // Order matters: network records, then containers (adopt or record exits), then the drivers
@@ -74,7 +80,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       imageName: (id, requested) => requested || id,
       lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
     }),
-    ...networkRoutes({ controller: c.controller, attachments: c.attachments, containers: c.containers, plugins: async () => [] }),
+    ...networkRoutes({ controller: c.controller, attachments: c.attachments, containers: c.containers, plugins: () => c.plugins.list() }),
     ...imageRoutes({
       images,
       inUse: (id) => c.containers.list().some((r) => r.imageId === id),
@@ -111,6 +117,9 @@ function main(): void {
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .option('--cgroup-parent <name>', 'parent cgroup of all containers', 'tsnet')
     .option('--default-address-pool <base=CIDR,size=N>', 'default pool for network subnets (repeatable; replaces the built-in pools)', collect, [])
+    .option('--plugin-dir <dir>', 'plugin socket dir (repeatable)', collect, [])
+    .option('--plugin-spec-dir <dir>', 'plugin spec dir (repeatable)', collect, [])
+    .option('--plugin-timeout <ms>', 'per-call plugin timeout')
     .option('--bridge-name <name>', 'device of the default bridge network', 'tsnet0')
     .option('--init-path <file>', 'the tsnet-init binary', path.resolve(here, '../../src/runtime/native/tsnet-init'))
     .action(async (o: DaemonFlags) => {

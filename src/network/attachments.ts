@@ -109,7 +109,12 @@ export class Attachments implements NetworkAttachments {
       const want = pool.v6 ? ep.ipamConfig?.IPv6Address : ep.ipamConfig?.IPv4Address;
       if (want && !(contains(pool.subnet, want))) continue;
       if ((pool.v6 ? ep.ipv6 : ep.ipv4) && !want) continue;
-      const lease = await ipam.requestAddress(pool.poolId, { owner: ep.endpointId, ...(want ? { ip: want } : {}), ...(ep.mac ? { mac: ep.mac } : {}) });
+      const lease = await ipam.requestAddress(pool.poolId, {
+        owner: ep.endpointId,
+        ...(want ? { ip: want } : {}),
+        ...(ep.mac ? { mac: ep.mac } : {}),
+        options: { 'com.docker.network.endpoint.name': rec.name },
+      });
       rb.push(`release ${lease.address}`, () => ipam.releaseAddress(pool.poolId, lease.address));
       if (pool.v6) {
         ep.ipv6 = lease.address;

@@ -62,10 +62,10 @@ test('same network: ping and TCP by IP; no traffic across networks', async (t) =
   t.regex(ip, /^10\.50\.0\.\d+$/);
   const ping = await w.cli(['run', '--rm', '--network', `a-${w.id}`, 'busybox', 'ping', '-c', '1', '-W', '2', ip]);
   t.is(ping.exitCode, 0, ping.stdout + ping.stderr);
-  const get = await w.cli(['run', '--rm', '--network', `a-${w.id}`, 'busybox', 'sh', '-c', `timeout 3 wget -qO- http://${ip}/`]);
+  const get = await w.cli(['run', '--rm', '--network', `a-${w.id}`, 'busybox', 'sh', '-c', `timeout 3 wget -qO- http://${ip}/; exit $?`]);
   t.is(get.stdout.trim(), 'hello-a', get.stderr);
   const otherIp = await ipOf(`other-${w.id}`, `b-${w.id}`);
-  const cross = await w.cli(['run', '--rm', '--network', `a-${w.id}`, 'busybox', 'sh', '-c', `timeout 2 wget -qO- http://${otherIp}/`]);
+  const cross = await w.cli(['run', '--rm', '--network', `a-${w.id}`, 'busybox', 'sh', '-c', `timeout 2 wget -qO- http://${otherIp}/; exit $?`]);
   t.not(cross.exitCode, 0, 'network a must not reach network b');
   await ok(['rm', '-f', `srv-${w.id}`, `other-${w.id}`]);
   await ok(['network', 'rm', `a-${w.id}`, `b-${w.id}`]);
@@ -119,14 +119,14 @@ test('outgoing traffic is masqueraded: the client sees the host address', async 
 
 test('--internal has no way out and no published ports; icc=false isolates containers', async (t) => {
   await ok(['network', 'create', '--internal', '--subnet', '10.70.0.0/24', `int-${w.id}`]);
-  const out = await w.cli(['run', '--rm', '--network', `int-${w.id}`, 'busybox', 'sh', '-c', `timeout 2 wget -qO- http://${client.clientIp}:1/`]);
+  const out = await w.cli(['run', '--rm', '--network', `int-${w.id}`, 'busybox', 'sh', '-c', `timeout 2 wget -qO- http://${client.clientIp}:1/; exit $?`]);
   t.not(out.exitCode, 0);
   const routes = await w.cli(['run', '--rm', '--network', `int-${w.id}`, 'busybox', 'ip', 'route']);
   t.notRegex(routes.stdout, /default/);
   await ok(['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', '--subnet', '10.71.0.0/24', `noicc-${w.id}`]);
   await ok(['run', '-d', '--name', `iso-${w.id}`, '--network', `noicc-${w.id}`, 'busybox', ...WEB('iso')]);
   const ip = await ipOf(`iso-${w.id}`, `noicc-${w.id}`);
-  const blocked = await w.cli(['run', '--rm', '--network', `noicc-${w.id}`, 'busybox', 'sh', '-c', `timeout 2 wget -qO- http://${ip}/`]);
+  const blocked = await w.cli(['run', '--rm', '--network', `noicc-${w.id}`, 'busybox', 'sh', '-c', `timeout 2 wget -qO- http://${ip}/; exit $?`]);
   t.not(blocked.exitCode, 0, 'icc=false blocks container to container');
   await ok(['rm', '-f', `iso-${w.id}`]);
   await ok(['network', 'rm', `int-${w.id}`, `noicc-${w.id}`]);
@@ -171,7 +171,7 @@ test('a container on two networks at start; the default route follows the lexica
 
 test('container and host network modes', async (t) => {
   await ok(['run', '-d', '--name', `owner-${w.id}`, 'busybox', ...WEB('owner')]);
-  const shared = await w.cli(['run', '--rm', '--network', `container:owner-${w.id}`, 'busybox', 'sh', '-c', `timeout 3 wget -qO- http://127.0.0.1/`]);
+  const shared = await w.cli(['run', '--rm', '--network', `container:owner-${w.id}`, 'busybox', 'sh', '-c', `timeout 3 wget -qO- http://127.0.0.1/; exit $?`]);
   t.is(shared.stdout.trim(), 'owner', shared.stderr);
   await ok(['stop', '-t', '0', `owner-${w.id}`]);
   const notRunning = await w.cli(['run', '--rm', '--network', `container:owner-${w.id}`, 'busybox', 'true']);

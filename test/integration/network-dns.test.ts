@@ -25,7 +25,7 @@ test('containers resolve each other by name, alias and short id on a user networ
   const resolv = await w.cli(['run', '--rm', '--network', 'backend', 'busybox', 'cat', '/etc/resolv.conf']);
   t.regex(resolv.stdout, /nameserver 127\.0\.0\.11/);
   for (const name of ['db', 'database', dbId.slice(0, 12), 'db.backend']) {
-    const r = await w.cli(['run', '--rm', '--network', 'backend', 'busybox', 'sh', '-c', `timeout 5 wget -qO- http://${name}/`]);
+    const r = await w.cli(['run', '--rm', '--network', 'backend', 'busybox', 'sh', '-c', `timeout 5 wget -qO- http://${name}/; exit $?`]);
     t.is(r.stdout.trim(), 'db-says-hi', `${name}: ${r.stderr}`);
   }
   const across = await w.cli(['run', '--rm', '--network', 'elsewhere', 'busybox', 'nslookup', 'db', '127.0.0.11']);
@@ -42,7 +42,7 @@ test('the default bridge network has no name resolution', async (t) => {
   await ok(['run', '-d', '--name', 'plain', 'busybox', 'sleep', '1000']);
   const resolv = await w.cli(['run', '--rm', 'busybox', 'cat', '/etc/resolv.conf']);
   t.notRegex(resolv.stdout, /127\.0\.0\.11/);
-  const r = await w.cli(['run', '--rm', 'busybox', 'sh', '-c', `timeout 5 nslookup plain 127.0.0.11`]);
+  const r = await w.cli(['run', '--rm', 'busybox', 'sh', '-c', `timeout 5 nslookup plain 127.0.0.11; exit $?`]);
   t.not(r.exitCode, 0);
   await ok(['rm', '-f', 'plain']);
 });

@@ -8,6 +8,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runPluginConformance } from './../conformance/plugin-suite.js';
+import { runDriverConformance } from '../conformance/driver-suite.js';
+import { Checks } from '../conformance/report.js';
+import { createBridgeDriver } from '../../src/network/drivers/bridge/index.js';
+import { createNoneFirewall } from '../../src/kernel/firewall/none.js';
+import { readSysctl, writeSysctl } from '../../src/kernel/sysctl.js';
 import { socketAddress } from '../../src/plugins/spec-files.js';
 import { cleanEnv, createNsWorld, isRoot, linkNames, REPO, startExample } from '../conformance/harness.js';
 
@@ -53,4 +58,24 @@ serial('conformance CLI: exit code 0 and TAP output against a running plugin (ne
   t.regex(out, /^# tsnet plugin conformance: p2p at unix:\/\//m);
   t.regex(out, /ok \d+ - p2p: ping/);
   t.regex(out, /# \d+ passed, 0 failed, 0 warnings, 0 skipped/);
+});
+
+serial('the built-in bridge driver passes the same driver suite (H12)', async (t) => {
+  const w = await createNsWorld();
+  t.teardown(() => w.teardown());
+  const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+  const driver = createBridgeDriver({
+    host: w.hostNl,
+    inNetns: (file, fn) => w.netns.run(file, fn),
+    firewall: createNoneFirewall(),
+    // /proc/sys/net is per netns: every sysctl goes to the throwaway host netns, never the machine's.
+    sysctl: { write: (k, v) => w.netns.run(w.hostNs, () => writeSysctl(k, v)), read: (k) => w.netns.run(w.hostNs, () => readSysctl(k)) },
+    flushConntrack: async () => undefined,
+    logger: quiet,
+  });
+  const checks = new Checks();
+  await runDriverConformance({ driver, netns: w.netns, hostNetlink: () => w.hostNl, workDir: w.dir, subnet: '10.214.0.0/24', checks });
+  const report = checks.report();
+  t.is(report.failed, 0, report.results.filter((r) => r.level !== 'pass').map((r) => `${r.level} ${r.name}: ${r.message ?? ''}`).join('\n'));
+  t.deepEqual(await linkNames(w.netns, w.hostNs), ['lo']);
 });

@@ -2,6 +2,7 @@
  * One rtnetlink socket bound to one network namespace (DESIGN rule 4), plus the two things
  * every operation needs: error wrapping with the operation's name, and name → ifindex lookup.
  */
+import { EventEmitter } from 'node:events';
 import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
 import { netlinkError } from './errors.js';
 
@@ -40,11 +41,11 @@ export class NetlinkConn {
     });
     // A throw inside the package's receive handler happens in a native poll callback and aborts
     // the process: catch it here and keep it as the socket's last error instead.
-    const raw = sock.socket as unknown as NodeJS.EventEmitter;
-    const handlers = raw.listeners('message') as Array<(...a: unknown[]) => void>;
-    raw.removeAllListeners('message');
+    const raw = sock.socket as unknown;
+    const handlers = raw instanceof EventEmitter ? (raw.listeners('message') as Array<(...a: unknown[]) => void>) : [];
+    if (raw instanceof EventEmitter && handlers.length) raw.removeAllListeners('message');
     for (const h of handlers) {
-      raw.on('message', (...args: unknown[]) => {
+      (raw as EventEmitter).on('message', (...args: unknown[]) => {
         try {
           h(...args);
         } catch (err) {
@@ -55,9 +56,11 @@ export class NetlinkConn {
     }
     // The package re-emits the raw socket's errors on the wrapper; without a listener there,
     // the throw happens inside the native poll callback and aborts the whole process.
-    (sock as unknown as NodeJS.EventEmitter).on('error', (err: Error) => {
-      this.lastSocketError = err;
-    });
+    if ((sock as unknown) instanceof EventEmitter) {
+      (sock as unknown as EventEmitter).on('error', (err: Error) => {
+        this.lastSocketError = err;
+      });
+    }
   }
 
   get isClosed(): boolean {

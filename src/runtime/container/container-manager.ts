@@ -160,7 +160,8 @@ export class ContainerManager {
         await this.deps.store.save(rec).catch(() => undefined);
         this.closePendingAttach(rec.id);
         this.events.emit(`exit:${rec.id}`, rec.state.ExitCode, e.message);
-        if (rec.hostConfig.AutoRemove) void this.removeQuietly(rec);
+        // --rm: gone before the error reaches the client (we hold the container's lock here)
+        if (rec.hostConfig.AutoRemove) await this.removeLocked(rec).catch((err: Error) => this.deps.logger.warn(`auto-remove ${rec.id.slice(0, 12)}: ${err.message}`));
         throw e;
       }
       return true;
