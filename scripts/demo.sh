@@ -44,9 +44,19 @@ t run -d --name web --network none --memory 64m --pids-limit 50 busybox sh -c 'w
 sleep 1.5
 t ps
 t logs --tail 2 web
-t exec web sh -c 'echo "exec sees: $(ps | wc -l) lines of ps"; cat /sys/fs/cgroup/memory.max 2>/dev/null || true'
+t exec web ps
 echo; echo "# memory limit: a 64 MiB allocation in a 16 MiB container is OOM killed (exit 137)"
 t run --rm --network none --memory 16m busybox dd if=/dev/zero of=/dev/null bs=64M count=1 || echo "exit code: $?"
 t stop -t 1 web
 t ps -a
 t rm web
+
+echo; echo "# networks: a user-defined bridge with name resolution and a published port"
+t network create --subnet 10.42.0.0/24 demo
+t run -d --name api --network demo --network-alias backend -p 8080:80 busybox sh -c 'mkdir -p /www; echo "hello from api" > /www/index.html; exec httpd -f -p 80 -h /www'
+t run --rm --network demo busybox wget -qO- http://backend/
+echo; echo "\$ wget -qO- http://127.0.0.1:8080/   # from the demo's host netns, no userland proxy"
+nsenter --net="$hostns" busybox wget -qO- http://127.0.0.1:8080/
+t network ls
+t rm -f api
+t network rm demo

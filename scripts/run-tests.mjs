@@ -11,6 +11,16 @@ if (process.getuid?.() !== 0) {
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
 const child = spawn('npx', ['ava', '--tap', ...process.argv.slice(2)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+// A hung test file must not hang CI: ava's own timeout only fires when *no* test makes progress.
+const LIMIT_MIN = Number(process.env.TSNET_TEST_LIMIT_MIN ?? 25);
+let timedOut = false;
+const limit = setTimeout(() => {
+  timedOut = true;
+  console.error(`\nrun-tests: still running after ${LIMIT_MIN} minutes; stopping ava`);
+  child.kill('SIGTERM');
+  setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+}, LIMIT_MIN * 60_000);
+limit.unref();
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -33,7 +43,8 @@ function count(line) {
 }
 child.on('close', (code) => {
   if (rest) count(rest);
-  if (code !== 0 && failed === 0) failed = 1; // ava itself failed (a crash, a timeout, no tests)
+  clearTimeout(limit);
+  if ((code !== 0 || timedOut) && failed === 0) failed = 1; // ava itself failed (a crash, a timeout, no tests)
   console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exit(failed > 0 || code !== 0 ? 1 : 0);
 });

@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import koffi from 'koffi';
-import { cleanEnv, createWorld, eventually, run, sleep, type RunOptions, type RunResult, type World } from './world.js';
+import { cleanEnv, createWorld, eventually, run, type RunOptions, type RunResult, type World } from './world.js';
 
 export const UNDERLAY_PREFIX = '10.99.0';
 export const UNDERLAY_LEN = 24;
@@ -189,7 +189,9 @@ export async function createMultiHost(opts: MultiHostOptions): Promise<MultiHost
           const w = await createWorld({ busybox: true });
           worlds.push(w);
           h.world = w;
-          // the world's host netns joins the underlay; its tsnetd restarts with the cluster flags
+          // the world's host netns takes the host's place on the underlay (same address);
+          // its tsnetd restarts with the cluster flags
+          sh(['nsenter', `--net=${switchNetns}`, 'ip', 'link', 'del', `p-h${h.index}`], 'unplug the bare host');
           plug(switchNetns, `p-w${h.index}`, w.hostNetns, `${h.ip}/${UNDERLAY_LEN}`, mtu);
           await w.killDaemon('SIGTERM');
           await w.startDaemon(['--cluster-store', mh.clusterStore, '--advertise-addr', h.ip, ...extraArgs]);
@@ -273,20 +275,32 @@ function makeEtcd(dir: string, netns: string, procs: Set<ChildProcess>): EtcdSer
 
 async function killAndWait(p: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null || p.pid === undefined) return;
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+  const exited = (ms: number): Promise<boolean> =>
+    new Promise<boolean>((resolve) => {
+      if (p.exitCode !== null || p.signalCode !== null) return resolve(true);
+      const timer = setTimeout(() => {
+        p.off('exit', onExit);
+        resolve(false);
+      }, ms);
+      const onExit = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      p.once('exit', onExit);
+    });
   try {
     process.kill(p.pid, signal);
   } catch {
     return;
   }
-  const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-  if (!done && signal !== 'SIGKILL') {
+  if (await exited(5000)) return;
+  if (signal !== 'SIGKILL') {
     try {
       process.kill(p.pid, 'SIGKILL');
     } catch {
-      /* gone */
+      return;
     }
-    await Promise.race([exited, sleep(5000)]);
+    await exited(5000);
   }
 }
 

@@ -26,10 +26,8 @@ test.before(async () => {
 
 test.after.always(async () => {
   for (const s of stores) await s.close({ revoke: true }).catch(() => undefined);
-  for (let i = 0; i < 6; i++) { console.log('before leave', i, process.getActiveResourcesInfo().join(',')); await new Promise((r) => setTimeout(r, 1000)); }
   leave?.();
   await mh?.teardown();
-  for (let i = 0; i < 3; i++) { await new Promise((r) => setTimeout(r, 1000)); console.log('after', process.getActiveResourcesInfo().join(',')); }
 });
 
 /** n hosts (stores + IPAMs) sharing a fresh key prefix. */

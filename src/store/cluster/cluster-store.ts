@@ -11,30 +11,17 @@
  *   if the old one expired), re-puts this node's endpoints, applies deletes made meanwhile,
  *   re-lists everything (subscribers get the differences) and watches again.
  *
- * Key layout: keys.ts and docs/overlay.md.
+ * The connection loop is session.ts, the network/VNI transactions networks.ts, the mirror
+ * mirror.ts; the key layout keys.ts and docs/overlay.md.
  */
 import { TsnetError } from '../../errors/index.js';
-import type { Watcher, IKeyValue, IWatchResponse } from 'etcd3';
-import {
-  EtcdKv,
-  cmpAbsent,
-  cmpExists,
-  cmpModRev,
-  cmpPrefixEmpty,
-  cmpValue,
-  isUnreachable,
-  opDelete,
-  reasonOf,
-  opGet,
-  opPut,
-  rangeOf,
-  toKv,
-} from './etcd.js';
-import { KeyLayout, checkSegment, prefixEnd } from './keys.js';
+import { EtcdKv, cmpExists, isUnreachable, opDelete, opPut, reasonOf } from './etcd.js';
+import { KeyLayout, checkSegment } from './keys.js';
 import { StateMirror, type ClusterEvent } from './mirror.js';
-import { decodeEndpoint, encodeRecord, type EndpointRecord, type GlobalNetworkRecord, type NodeRecord } from './records.js';
+import { allocateVniTxn, createNetworkTxn, deleteNetworkTxn, releaseVniTxn, type TxnContext } from './networks.js';
+import { encodeRecord, type EndpointRecord, type GlobalNetworkRecord, type NodeRecord } from './records.js';
+import { ClusterSession } from './session.js';
 import { parseAdvertiseAddr, parseClusterStoreUrl } from './url.js';
-import { VNI_MAX, checkVni, pickVni } from './vni.js';
 
 export interface ClusterLogger {
   debug(msg: string): void;
@@ -89,8 +76,6 @@ export interface ClusterStatus {
 
 export type ClusterListener = (e: ClusterEvent) => void;
 
-type State = 'idle' | 'syncing' | 'ready' | 'unavailable' | 'closed';
-
 const NOOP_LOGGER: ClusterLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 /** etcd's default --max-txn-ops is 128. */
 const TXN_CHUNK = 100;
@@ -104,26 +89,16 @@ export class ClusterStore {
   readonly leaseTtlSeconds: number;
 
   private readonly log: ClusterLogger;
-  private readonly now: () => Date;
   private readonly opts: ClusterStoreOptions;
   private readonly mirror: StateMirror;
+  private readonly session: ClusterSession;
   private readonly listeners = new Set<ClusterListener>();
   /** This node's endpoint records, by key: re-put after every resync. */
   private readonly own = new Map<string, EndpointRecord>();
   /** Deletes of own endpoint keys that could not reach etcd: applied at the next sync. */
   private readonly pendingDeletes = new Set<string>();
   private readonly startedAt: string;
-
-  private state: State = 'idle';
-  private reason: string | undefined;
-  private leaseId: string | undefined;
-  private watcher: Watcher | undefined;
-  private keepaliveTimer: NodeJS.Timeout | undefined;
-  private keepaliveGen = 0;
-  private wake: ((reason: string) => void) | undefined;
-  private syncs = 0;
-  private loopDone: Promise<void> | undefined;
-  private readyWaiters: Array<() => void> = [];
+  private readonly txn: TxnContext;
 
   constructor(options: ClusterStoreOptions) {
     const url = parseClusterStoreUrl(options.url);
@@ -138,10 +113,29 @@ export class ClusterStore {
     this.keys = new KeyLayout(options.prefix);
     this.opts = options;
     this.log = options.logger ?? NOOP_LOGGER;
-    this.now = options.now ?? (() => new Date());
-    this.startedAt = this.now().toISOString();
+    this.startedAt = (options.now ?? (() => new Date()))().toISOString();
     this.mirror = new StateMirror(this.keys);
     this.kv = new EtcdKv(url, options.opTimeoutMs !== undefined ? { opTimeoutMs: options.opTimeoutMs } : {});
+    this.txn = { kv: this.kv, keys: this.keys, url: this.url, guard: (what, fn) => this.guard(what, fn) };
+    this.session = new ClusterSession(
+      this.kv,
+      {
+        prefix: this.keys.state(),
+        leaseTtlSeconds: ttl,
+        retryMinMs: options.retryMinMs ?? 250,
+        retryMaxMs: options.retryMaxMs ?? 2000,
+        logger: this.log,
+        name: `cluster store ${this.url} (node ${this.nodeId})`,
+      },
+      {
+        register: (lease) => this.register(lease),
+        listed: (kvs) => this.emit(this.mirror.replaceAll(kvs)),
+        put: (kv) => this.emit(this.mirror.applyPut(kv)),
+        deleted: (key, revision) => this.emit(this.mirror.applyDelete(key, revision)),
+        watchedTo: (revision) => this.mirror.watchedTo(revision),
+        status: (available, reason) => this.emit([{ kind: 'status', available, resynced: available, ...(reason ? { reason } : {}) }]),
+      },
+    );
   }
 
   // ================================================================== lifecycle
@@ -152,32 +146,19 @@ export class ClusterStore {
    * within startTimeoutMs — the loop keeps trying in the background; close() stops it.
    */
   async start(): Promise<void> {
-    if (this.state === 'closed') throw new TsnetError('TSNET_CLUSTER_UNAVAILABLE', `cluster store ${this.url}: closed`);
-    if (!this.loopDone) this.loopDone = this.loop();
-    if (this.state === 'ready') return;
-    const timeout = this.opts.startTimeoutMs ?? 5000;
-    const ready = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        this.readyWaiters = this.readyWaiters.filter((w) => w !== done);
-        resolve(false);
-      }, timeout);
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.readyWaiters.push(done);
-    });
-    if (!ready) throw this.unavailableError('start');
+    if (this.session.closed) throw this.unavailableError('start');
+    if (!(await this.session.start(this.opts.startTimeoutMs ?? 5000))) throw this.unavailableError('start');
   }
 
   get available(): boolean {
-    return this.state === 'ready';
+    return this.session.ready;
   }
 
   status(): ClusterStatus {
-    const s: ClusterStatus = { available: this.available, syncs: this.syncs };
-    if (!this.available && this.reason) s.reason = this.reason;
-    if (this.leaseId) s.leaseId = this.leaseId;
+    const s: ClusterStatus = { available: this.available, syncs: this.session.syncs };
+    const reason = this.session.reason;
+    if (!this.available && reason) s.reason = reason;
+    if (this.session.leaseId) s.leaseId = this.session.leaseId;
     return s;
   }
 
@@ -187,21 +168,19 @@ export class ClusterStore {
    * `revoke` this node and its endpoints disappear from the cluster at once.
    */
   async close(opts: { revoke?: boolean } = {}): Promise<void> {
-    if (this.state === 'closed') return;
-    const wasReady = this.state === 'ready';
-    this.state = 'closed';
-    this.stopKeepalive();
-    this.stopWatch();
-    this.wake?.('closed');
-    if (opts.revoke && this.leaseId && wasReady) {
+    if (this.session.closed) return;
+    const wasReady = this.session.ready;
+    const lease = this.session.leaseId;
+    await this.session.stop();
+    if (opts.revoke && lease && wasReady) {
       try {
-        await this.kv.revokeLease(this.leaseId);
+        await this.kv.revokeLease(lease);
       } catch (err) {
         this.log.warn(`cluster store: revoke lease at close: ${(err as Error).message}`);
       }
     }
     this.kv.close();
-    await this.loopDone?.catch(() => undefined);
+    await this.session.finished();
   }
 
   // ================================================================== events and reads
@@ -231,46 +210,31 @@ export class ClusterStore {
   }
   /**
    * For the embedded DNS: joined endpoints of `networkId` whose container name or one of whose
-   * aliases is `name` (case-insensitive), from every host.
+   * aliases is `name` (case-insensitive), or whose container id starts with it (12 digits), from
+   * every host.
    */
   lookup(networkId: string, name: string): EndpointRecord[] {
     const n = name.toLowerCase().replace(/\.$/, '');
     return this.mirror
       .endpoints(networkId)
-      .filter((e) => e.joined && (e.name?.toLowerCase() === n || e.aliases.some((a) => a.toLowerCase() === n) || e.containerId?.slice(0, 12) === n));
+      .filter((e) => e.joined && (e.name?.toLowerCase() === n || e.aliases.some((a) => a.toLowerCase() === n) || (n.length >= 12 && e.containerId?.startsWith(n) === true)));
   }
   /** Records the mirror skipped because they did not decode. */
   warnings(): readonly string[] {
     return this.mirror.warnings;
   }
 
-  // ================================================================== networks
+  // ================================================================== networks and VNIs
 
   /**
    * Create a global network record (and its name) atomically. With `vni`, the VNI must have
    * been reserved for this network by allocateVni. Name or id taken: TSNET_NETWORK_EXISTS.
    */
   async createNetwork(rec: GlobalNetworkRecord): Promise<GlobalNetworkRecord> {
-    checkSegment('network id', rec.id);
-    checkSegment('network name', rec.name);
-    if (rec.vni !== undefined) checkVni(rec.vni);
     this.ensureAvailable('create network');
     const record: GlobalNetworkRecord = { ...rec, createdBy: rec.createdBy ?? this.nodeId };
-    const netKey = this.keys.network(rec.id);
-    const nameKey = this.keys.networkName(rec.name);
-    const compare = [cmpAbsent(netKey), cmpAbsent(nameKey)];
-    if (rec.vni !== undefined) compare.push(cmpValue(this.keys.vni(rec.vni), rec.id));
-    const text = encodeRecord(record);
-    const res = await this.guard('create network', () =>
-      this.kv.txn(`create network ${rec.name}`, compare, [opPut(netKey, text), opPut(nameKey, rec.id)], [opGet(netKey), opGet(nameKey), ...(rec.vni !== undefined ? [opGet(this.keys.vni(rec.vni))] : [])]),
-    );
-    if (!res.succeeded) {
-      const [byId, byName, vni] = [rangeOf(res, 0)[0], rangeOf(res, 1)[0], rec.vni !== undefined ? rangeOf(res, 2)[0] : undefined];
-      if (byName) throw new TsnetError('TSNET_NETWORK_EXISTS', `network with name ${rec.name} already exists in the cluster`, { details: { id: byName.value } });
-      if (byId) throw new TsnetError('TSNET_NETWORK_EXISTS', `network ${rec.id} already exists in the cluster`);
-      throw new TsnetError('TSNET_VNI_IN_USE', vni ? `VXLAN id ${rec.vni} belongs to network ${vni.value}` : `VXLAN id ${rec.vni} is not reserved for network ${rec.name}: call allocateVni first`);
-    }
-    this.emit(this.mirror.applyPut({ key: netKey, value: text, modRevision: String(res.header.revision) }));
+    const { text, revision } = await createNetworkTxn(this.txn, record);
+    this.emit(this.mirror.applyPut({ key: this.keys.network(rec.id), value: text, modRevision: revision }));
     return record;
   }
 
@@ -280,51 +244,11 @@ export class ClusterStore {
    * Its name and VNI go with it.
    */
   async deleteNetwork(networkId: string): Promise<void> {
-    const netKey = this.keys.network(networkId);
+    checkSegment('network id', networkId);
     this.ensureAvailable('delete network');
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const cur = await this.guard('delete network', () => this.kv.get(`read network ${networkId}`, netKey));
-      if (!cur) return;
-      const parsed = this.mirror.network(networkId) ?? safeNetwork(cur.value);
-      const success = [opDelete(netKey)];
-      if (parsed) {
-        const nameKey = this.keys.networkName(parsed.name);
-        success.push({ request_txn: { compare: [cmpValue(nameKey, networkId)], success: [opDelete(nameKey)], failure: [] } });
-        if (parsed.vni !== undefined) {
-          const vniKey = this.keys.vni(parsed.vni);
-          success.push({ request_txn: { compare: [cmpValue(vniKey, networkId)], success: [opDelete(vniKey)], failure: [] } });
-        }
-      }
-      const epPrefix = this.keys.endpoints(networkId);
-      const res = await this.guard('delete network', () =>
-        this.kv.txn(`delete network ${networkId}`, [cmpPrefixEmpty(epPrefix), cmpModRev(netKey, cur.modRevision)], success, [
-          { request_range: { key: Buffer.from(epPrefix), range_end: prefixEnd(Buffer.from(epPrefix)) } },
-        ]),
-      );
-      if (res.succeeded) {
-        this.emit(this.mirror.applyDelete(netKey, String(res.header.revision), true));
-        return;
-      }
-      const eps = rangeOf(res, 0);
-      if (eps.length > 0) {
-        const perNode = new Map<string, number>();
-        for (const kv of eps) {
-          const d = decodeEndpoint(kv.value);
-          const node = d.ok ? d.value.node : '?';
-          perNode.set(node, (perNode.get(node) ?? 0) + 1);
-        }
-        const hosts = [...perNode].map(([n, c]) => `${n} (${c})`).join(', ');
-        const name = parsed?.name ?? networkId;
-        throw new TsnetError('TSNET_NETWORK_IN_USE', `network ${name} has active endpoints on ${perNode.size} host(s): ${hosts}`, {
-          details: { endpoints: eps.length, hosts: [...perNode.keys()] },
-        });
-      }
-      // the record changed under us: read again
-    }
-    throw new TsnetError('TSNET_CLUSTER_UNAVAILABLE', `cluster store ${this.url}: network ${networkId} keeps changing; try again`);
+    const revision = await deleteNetworkTxn(this.txn, networkId, this.mirror.network(networkId));
+    if (revision) this.emit(this.mirror.applyDelete(this.keys.network(networkId), revision, true));
   }
-
-  // ================================================================== VNIs
 
   /**
    * Reserve a VNI for a network, cluster-wide and unique (a transaction per candidate).
@@ -332,39 +256,14 @@ export class ClusterStore {
    * the lowest free VNI from 4096 up is taken. Idempotent per network.
    */
   async allocateVni(networkId: string, requested?: number): Promise<number> {
-    checkSegment('network id', networkId);
-    if (requested !== undefined) checkVni(requested);
     this.ensureAvailable('allocate a VXLAN id');
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const list = await this.guard('allocate a VXLAN id', () => this.kv.getPrefix('list VXLAN ids', this.keys.vnis()));
-      const used = new Set<number>();
-      for (const kv of list.kvs) {
-        const vni = Number(kv.key.slice(this.keys.vnis().length));
-        if (kv.value === networkId) return vni;
-        used.add(vni);
-      }
-      const candidate = requested ?? pickVni(used);
-      if (candidate === undefined) throw new TsnetError('TSNET_POOL_EXHAUSTED', `no free VXLAN id left (4096 … ${VNI_MAX} are all in use)`);
-      const key = this.keys.vni(candidate);
-      const res = await this.guard('allocate a VXLAN id', () => this.kv.txn(`reserve VXLAN id ${candidate}`, [cmpAbsent(key)], [opPut(key, networkId)], [opGet(key)]));
-      if (res.succeeded) return candidate;
-      const holder = rangeOf(res, 0)[0]?.value;
-      if (holder === networkId) return candidate;
-      if (requested !== undefined) {
-        throw new TsnetError('TSNET_VNI_IN_USE', `VXLAN id ${requested} is already used by network ${holder ?? '?'}: choose another -o com.docker.network.driver.overlay.vxlanid_list`);
-      }
-    }
-    throw new TsnetError('TSNET_CLUSTER_UNAVAILABLE', `cluster store ${this.url}: could not reserve a VXLAN id (too much contention); try again`);
+    return allocateVniTxn(this.txn, networkId, requested);
   }
 
   /** Give back the VNI reserved for a network. Idempotent. */
   async releaseVni(networkId: string): Promise<void> {
     this.ensureAvailable('release a VXLAN id');
-    const list = await this.guard('release a VXLAN id', () => this.kv.getPrefix('list VXLAN ids', this.keys.vnis()));
-    for (const kv of list.kvs) {
-      if (kv.value !== networkId) continue;
-      await this.guard('release a VXLAN id', () => this.kv.txn(`release ${kv.key}`, [cmpValue(kv.key, networkId)], [opDelete(kv.key)]));
-    }
+    await releaseVniTxn(this.txn, networkId);
   }
 
   // ================================================================== endpoints
@@ -390,14 +289,14 @@ export class ClusterStore {
       if (v !== undefined) rec[k] = v;
     }
     const key = this.keys.endpoint(rec.networkId, rec.endpointId);
-    const defer = (): EndpointRecord => {
+    const keep = (): EndpointRecord => {
       this.own.set(key, rec);
       this.pendingDeletes.delete(key);
       return rec;
     };
-    if (opts.deferIfUnavailable && this.state !== 'ready') return defer();
+    if (opts.deferIfUnavailable && !this.available) return keep();
     this.ensureAvailable('publish endpoint');
-    const lease = this.leaseId!;
+    const lease = this.session.leaseId!;
     const text = encodeRecord(rec);
     let res;
     try {
@@ -405,14 +304,13 @@ export class ClusterStore {
         this.kv.txn(`publish endpoint ${rec.endpointId.slice(0, 12)}`, [cmpExists(this.keys.network(rec.networkId))], [opPut(key, text, lease)]),
       );
     } catch (err) {
-      if (opts.deferIfUnavailable && isUnreachable(err)) return defer();
+      if (opts.deferIfUnavailable && isUnreachable(err)) return keep();
       throw err;
     }
     if (!res.succeeded) {
       throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `network ${rec.networkId} does not exist in the cluster store (was it removed on another host?)`);
     }
-    this.own.set(key, rec);
-    this.pendingDeletes.delete(key);
+    keep();
     this.emit(this.mirror.applyPut({ key, value: text, modRevision: String(res.header.revision) }));
     return rec;
   }
@@ -424,7 +322,7 @@ export class ClusterStore {
   async removeEndpoint(networkId: string, endpointId: string): Promise<void> {
     const key = this.keys.endpoint(networkId, endpointId);
     this.own.delete(key);
-    if (this.state !== 'ready') {
+    if (!this.available) {
       this.pendingDeletes.add(key);
       return;
     }
@@ -434,7 +332,7 @@ export class ClusterStore {
     } catch (err) {
       if (!isUnreachable(err)) throw err;
       this.pendingDeletes.add(key);
-      this.trouble(reasonOf(err));
+      this.session.trouble(reasonOf(err));
     }
   }
 
@@ -443,20 +341,20 @@ export class ClusterStore {
     return [...this.own.values()];
   }
 
-  // ================================================================== internals: availability
+  /** Throw TSNET_CLUSTER_UNAVAILABLE now when etcd is known to be away (ClusterIpam uses it). */
+  assertAvailable(what: string): void {
+    this.ensureAvailable(what);
+  }
+
+  // ================================================================== internals
 
   private unavailableError(what: string): TsnetError {
-    const why = this.state === 'closed' ? 'the client is closed' : (this.reason ?? 'not connected yet');
+    const why = this.session.closed ? 'the client is closed' : (this.session.reason ?? 'not connected yet');
     return new TsnetError('TSNET_CLUSTER_UNAVAILABLE', `cluster store ${this.url} unreachable: ${why}; cannot ${what} now`, { details: { store: this.url, reason: why } });
   }
 
   private ensureAvailable(what: string): void {
-    if (this.state !== 'ready') throw this.unavailableError(what);
-  }
-
-  /** Throw TSNET_CLUSTER_UNAVAILABLE now when etcd is known to be away (ClusterIpam uses it). */
-  assertAvailable(what: string): void {
-    this.ensureAvailable(what);
+    if (!this.available) throw this.unavailableError(what);
   }
 
   /** Run an etcd call; if etcd turned out to be unreachable, start a resync and rethrow. */
@@ -464,12 +362,9 @@ export class ClusterStore {
     try {
       return await fn();
     } catch (err) {
-      if (isUnreachable(err)) {
-        this.trouble(reasonOf(err));
-        if (err instanceof TsnetError) throw err;
-        throw this.kv.unavailable(err, what);
-      }
-      throw err;
+      if (!isUnreachable(err)) throw err;
+      this.session.trouble(reasonOf(err));
+      throw err instanceof TsnetError ? err : this.kv.unavailable(err, what);
     }
   }
 
@@ -479,98 +374,14 @@ export class ClusterStore {
         try {
           l(e);
         } catch (err) {
-          this.log.warn(`cluster store: a listener failed on ${e.kind} ${'type' in e ? e.type : ''}: ${(err as Error).message}`);
+          this.log.warn(`cluster store: a listener failed on a ${e.kind} event: ${(err as Error).message}`);
         }
       }
     }
   }
 
-  /** Something went wrong with etcd: leave 'ready' and let the loop resynchronise. */
-  private trouble(reason: string): void {
-    if (this.state !== 'ready') return;
-    this.reason = reason;
-    const w = this.wake;
-    this.wake = undefined;
-    w?.(reason);
-  }
-
-  // ================================================================== internals: the loop
-
-  private async loop(): Promise<void> {
-    const min = this.opts.retryMinMs ?? 250;
-    const max = this.opts.retryMaxMs ?? 2000;
-    let delay = min;
-    let everReady = false;
-    while (this.isOpen()) {
-      this.state = 'syncing';
-      try {
-        await this.sync();
-        if (!this.isOpen()) break;
-        this.state = 'ready';
-        this.reason = undefined;
-        this.syncs++;
-        delay = min;
-        this.log.info(`cluster store ${this.url}: ${everReady ? 'resynchronised' : 'connected'} as node ${this.nodeId} (lease ${this.leaseId}, ${this.mirror.networks().length} networks, ${this.mirror.endpoints().length} endpoints)`);
-        everReady = true;
-        this.emit([{ kind: 'status', available: true, resynced: true }]);
-        for (const w of this.readyWaiters.splice(0)) w();
-        const reason = await new Promise<string>((resolve) => {
-          this.wake = resolve;
-        });
-        if (!this.isOpen()) break;
-        this.stopKeepalive();
-        this.stopWatch();
-        this.state = 'unavailable';
-        this.reason = reason;
-        this.log.warn(`cluster store ${this.url} lost: ${reason}; running traffic is untouched, changes are refused until it is back`);
-        this.emit([{ kind: 'status', available: false, resynced: false, reason }]);
-      } catch (err) {
-        if (!this.isOpen()) break;
-        this.stopKeepalive();
-        this.stopWatch();
-        const wasReady = this.state === 'ready';
-        this.state = 'unavailable';
-        this.reason = reasonOf(err);
-        this.log.debug(`cluster store ${this.url}: sync failed: ${this.reason}; retrying in ${delay} ms`);
-        if (wasReady) this.emit([{ kind: 'status', available: false, resynced: false, reason: this.reason }]);
-        await this.sleep(delay);
-        delay = Math.min(max, delay * 2);
-      }
-    }
-  }
-
-  private isOpen(): boolean {
-    return this.state !== 'closed';
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
-  }
-
-  /** Register, re-publish, list, watch. Throws when etcd cannot be reached. */
-  private async sync(): Promise<void> {
-    this.stopWatch();
-    // 1. the lease: keep the old one if etcd still knows it (a short outage), else a new one
-    if (this.leaseId) {
-      const ttl = await this.kv.keepAliveOnce(this.leaseId);
-      if (ttl <= 0) {
-        this.log.info(`cluster store: node lease ${this.leaseId} expired; registering again`);
-        this.leaseId = undefined;
-      }
-    }
-    if (!this.leaseId) this.leaseId = await this.kv.grantLease(this.leaseTtlSeconds);
-    const lease = this.leaseId;
-
-    // 2. this node, its endpoints (only on networks that still exist), deletes made meanwhile
+  /** Session hook: this node and its endpoints under `lease`, and the deletes queued meanwhile. */
+  private async register(lease: string): Promise<void> {
     const node: NodeRecord = { id: this.nodeId, advertiseAddr: this.advertiseAddr, startedAt: this.startedAt };
     if (this.opts.version) node.version = this.opts.version;
     await this.kv.txn('register node', [], [opPut(this.keys.node(this.nodeId), encodeRecord(node), lease)]);
@@ -582,11 +393,7 @@ export class ClusterStore {
       for (const k of keys) this.pendingDeletes.delete(k);
     }
     const byNetwork = new Map<string, Array<[string, EndpointRecord]>>();
-    for (const [key, rec] of this.own) {
-      const list = byNetwork.get(rec.networkId) ?? [];
-      list.push([key, rec]);
-      byNetwork.set(rec.networkId, list);
-    }
+    for (const [key, rec] of this.own) byNetwork.set(rec.networkId, [...(byNetwork.get(rec.networkId) ?? []), [key, rec]]);
     for (const [networkId, list] of byNetwork) {
       for (let i = 0; i < list.length; i += TXN_CHUNK) {
         const chunk = list.slice(i, i + TXN_CHUNK);
@@ -598,111 +405,5 @@ export class ClusterStore {
         }
       }
     }
-
-    // 3. a full listing at one revision; subscribers get the differences
-    const listing = await this.kv.getPrefix('list cluster state', this.keys.state());
-    this.emit(this.mirror.replaceAll(listing.kvs));
-
-    // 4. watch from just after the listing
-    await this.startWatch((BigInt(listing.revision) + 1n).toString());
-    this.startKeepalive();
-  }
-
-  private startWatch(fromRevision: string): Promise<void> {
-    const w = this.kv.watchPrefix(this.keys.state(), fromRevision);
-    this.watcher = w;
-    const gone = (why: string) => (err?: Error) => {
-      if (this.watcher !== w) return;
-      this.trouble(`watch ${why}${err ? `: ${reasonOf(err)}` : ''}`);
-    };
-    w.on('put', (kv: IKeyValue) => {
-      if (this.watcher !== w) return;
-      const k = toKv(kv);
-      this.emit(this.mirror.applyPut({ key: k.key, value: k.value, modRevision: k.modRevision }));
-    });
-    w.on('delete', (kv: IKeyValue) => {
-      if (this.watcher !== w) return;
-      const k = toKv(kv);
-      this.emit(this.mirror.applyDelete(k.key, k.modRevision));
-    });
-    w.on('data', (res: IWatchResponse) => {
-      if (this.watcher === w && res.header?.revision) this.mirror.watchedTo(String(res.header.revision));
-    });
-    w.on('disconnected', gone('disconnected'));
-    w.on('error', gone('failed'));
-    w.on('end', gone('ended'));
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error('the watch was not established in time'));
-      }, this.kv.opTimeoutMs);
-      const ok = (): void => {
-        cleanup();
-        resolve();
-      };
-      const fail = (err?: Error): void => {
-        cleanup();
-        reject(err ?? new Error('the watch failed'));
-      };
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        w.off('connected', ok);
-        w.off('disconnected', fail);
-        w.off('error', fail);
-      };
-      w.on('connected', ok);
-      w.on('disconnected', fail);
-      w.on('error', fail);
-    });
-  }
-
-  private stopWatch(): void {
-    const w = this.watcher;
-    this.watcher = undefined;
-    if (!w) return;
-    w.cancel().catch(() => undefined);
-    // keep an 'error' listener: an EventEmitter 'error' without one would throw
-    w.removeAllListeners();
-    w.on('error', () => undefined);
-  }
-
-  private startKeepalive(): void {
-    this.stopKeepalive();
-    const every = Math.max(250, Math.floor((this.leaseTtlSeconds * 1000) / 3));
-    const lease = this.leaseId!;
-    const gen = ++this.keepaliveGen;
-    const tick = async (): Promise<void> => {
-      if (gen !== this.keepaliveGen || (this.state !== 'ready' && this.state !== 'syncing')) return;
-      try {
-        const ttl = await this.kv.keepAliveOnce(lease);
-        if (gen !== this.keepaliveGen) return;
-        if (ttl <= 0) {
-          this.leaseId = undefined;
-          this.trouble('the node lease expired');
-          return;
-        }
-      } catch (err) {
-        if (gen === this.keepaliveGen) this.trouble(`lease keepalive: ${(err as Error).message}`);
-        return;
-      }
-      if (gen === this.keepaliveGen) this.keepaliveTimer = setTimeout(() => void tick(), every);
-    };
-    this.keepaliveTimer = setTimeout(() => void tick(), every);
-  }
-
-  private stopKeepalive(): void {
-    this.keepaliveGen++;
-    if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
-    this.keepaliveTimer = undefined;
   }
 }
-
-function safeNetwork(text: string): GlobalNetworkRecord | undefined {
-  try {
-    const o = JSON.parse(text) as GlobalNetworkRecord;
-    return typeof o?.name === 'string' ? o : undefined;
-  } catch {
-    return undefined;
-  }
-}
-

@@ -259,5 +259,10 @@ export class EtcdKv {
     if (this.closed) return;
     this.closed = true;
     this.client.close();
+    // etcd3 1.1.2 retries a broken watch stream forever, even on a closed client, for as long
+    // as its watch manager still lists a watcher (one whose cancel was not acknowledged).
+    // Nothing will ever watch through this client again: drop them so the loop ends.
+    const wm = (this.client as unknown as { watchManager?: { watchers?: unknown[] } }).watchManager;
+    if (wm && Array.isArray(wm.watchers)) wm.watchers = [];
   }
 }

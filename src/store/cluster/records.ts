@@ -35,9 +35,23 @@ export interface GlobalNetworkRecord {
   ipv6: IpamData[];
   /** Pool ids of the cluster IPAM (to release at delete). */
   poolIds?: string[];
+  /**
+   * The pools as the controller keeps them (NetworkRecord.pools), so another host can rebuild
+   * its local record without asking the IPAM again.
+   */
+  pools?: GlobalPoolRef[];
   created: string;
   /** Node that created it. */
   createdBy?: string;
+}
+
+export interface GlobalPoolRef {
+  poolId: string;
+  subnet: string;
+  /** Plain IP. */
+  gateway: string;
+  v6: boolean;
+  ipRange?: string;
 }
 
 /** One endpoint of a global network on one host (a peer, seen from the other hosts). */
@@ -129,6 +143,16 @@ export function decodeNetwork(text: string): DecodeResult<GlobalNetworkRecord> {
     r.vni = vni as number;
   }
   if (Array.isArray(o['poolIds'])) r.poolIds = strList(o['poolIds']);
+  if (Array.isArray(o['pools'])) {
+    r.pools = [];
+    for (const x of o['pools'] as unknown[]) {
+      const p = obj(x);
+      if (!p || !isStr(p['poolId']) || !isStr(p['subnet']) || !isStr(p['gateway'])) continue;
+      const ref: GlobalPoolRef = { poolId: p['poolId'], subnet: p['subnet'], gateway: p['gateway'], v6: p['v6'] === true };
+      if (isStr(p['ipRange'])) ref.ipRange = p['ipRange'];
+      r.pools.push(ref);
+    }
+  }
   if (isStr(o['createdBy'])) r.createdBy = o['createdBy'];
   return { ok: true, value: r };
 }

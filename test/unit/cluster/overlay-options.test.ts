@@ -10,8 +10,9 @@ test('kernel names carry the tsnet prefix and fit IFNAMSIZ', (t) => {
   t.is(parseNetnsFileName('ov-x-1'), undefined);
   t.is(vxlanName(16777215), 'tsvx-16777215');
   t.is(bridgeName(4096), 'tsbr-4096');
-  t.is(vethName('0123456789abcdef0123'), 'tsov0123456789');
+  t.is(vethName('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'), 'tsov0123456789');
   t.regex(vethName('weird/id'), /^tsov[0-9a-f]{10}$/);
+  t.not(vethName('ep1aaaaaaaaaaaaaaaaaaaa'), vethName('ep1aaaaaaaaaaaaaaaaaaab'), 'short ids sharing a prefix get different names');
   for (const n of [vxlanName(16777215), bridgeName(16777215), vethName('x'.repeat(64))]) t.true(n.length <= 15, n);
 });
 
@@ -36,6 +37,7 @@ test('endpoint names for DNS and MACs', (t) => {
   t.deepEqual(endpointNames({ 'com.tsnet.endpoint.name': '/web', 'com.tsnet.endpoint.aliases': ['a', 'b', 'a', ''] }), { name: 'web', aliases: ['a', 'b'] });
   t.deepEqual(endpointNames({ 'com.tsnet.endpoint.aliases': 'x, y' }), { aliases: ['x', 'y'] });
   t.deepEqual(endpointNames(undefined), { aliases: [] });
+  t.deepEqual(endpointNames({ 'com.docker.network.endpoint.name': 'db' }), { name: 'db', aliases: [] });
   const mac = randomMac();
   t.regex(mac, /^02(:[0-9a-f]{2}){5}$/);
   t.not(mac, randomMac());

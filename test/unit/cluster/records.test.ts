@@ -26,3 +26,9 @@ test('records that do not fit are refused, not trusted', (t) => {
   const e = decodeEndpoint(JSON.stringify({ networkId: 'n', endpointId: 'e', mac: 'm', node: 'x', vtep: 'v', aliases: ['a', 3], joined: 'yes' }));
   t.true(e.ok && e.value.joined === false && e.value.aliases.length === 1);
 });
+
+test('a network record carries its pools for the other hosts', (t) => {
+  const pools = [{ poolId: 'GlobalDefault/10.77.0.0/24', subnet: '10.77.0.0/24', gateway: '10.77.0.1', v6: false }, { poolId: 'x' }];
+  const n = decodeNetwork(JSON.stringify({ id: 'n', name: 'x', driver: 'overlay', pools }));
+  t.true(n.ok && n.value.pools?.length === 1 && n.value.pools[0]!.gateway === '10.77.0.1');
+});

@@ -27,8 +27,11 @@ export const vxlanName = (vni: number): string => `tsvx-${vni}`;
 export const bridgeName = (vni: number): string => `tsbr-${vni}`;
 export const VXLAN_NAME_RE = /^tsvx-[0-9]{1,8}$/;
 
-/** `tsov` + the first 10 characters of the endpoint id (hashed when the id has other characters). */
+/**
+ * `tsov` + the first 10 hex digits of the endpoint id (tsnet's ids are 64 random hex digits);
+ * any other id is hashed first, so ids sharing a prefix never share a name.
+ */
 export function vethName(endpointId: string): string {
-  const id = /^[0-9A-Za-z]{10,}$/.test(endpointId) ? endpointId : crypto.createHash('sha256').update(endpointId).digest('hex');
+  const id = /^[0-9a-f]{32,}$/.test(endpointId) ? endpointId : crypto.createHash('sha256').update(endpointId).digest('hex');
   return `tsov${id.slice(0, 10)}`;
 }

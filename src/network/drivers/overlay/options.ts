@@ -9,6 +9,8 @@ export const ENCRYPTED_OPTION = 'encrypted';
 /** Endpoint options the controller passes for DNS on every host (EndpointSpec/JoinSpec.options). */
 export const ENDPOINT_NAME_OPTION = 'com.tsnet.endpoint.name';
 export const ENDPOINT_ALIASES_OPTION = 'com.tsnet.endpoint.aliases';
+/** Docker's key for the container name (accepted as well). */
+export const DOCKER_ENDPOINT_NAME_OPTION = 'com.docker.network.endpoint.name';
 
 export const VXLAN_PORT = 4789;
 /** Outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8. */
@@ -55,7 +57,7 @@ export function effectiveMtu(asked: number | undefined, underlayMtu: number, und
 /** DNS names from endpoint options: the container name and aliases (string[] or comma-separated). */
 export function endpointNames(options: Record<string, unknown> | undefined): { name?: string; aliases: string[] } {
   const out: { name?: string; aliases: string[] } = { aliases: [] };
-  const name = options?.[ENDPOINT_NAME_OPTION];
+  const name = options?.[ENDPOINT_NAME_OPTION] ?? options?.[DOCKER_ENDPOINT_NAME_OPTION];
   if (typeof name === 'string' && name !== '') out.name = name.replace(/^\//, '');
   const aliases = options?.[ENDPOINT_ALIASES_OPTION];
   const list = Array.isArray(aliases) ? aliases : typeof aliases === 'string' ? aliases.split(',') : [];

@@ -300,14 +300,18 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
       const net = this.networks.get(e.networkId);
       if (!net || !e.address) continue;
       const names = endpointNames({ ...(e.options ?? {}), ...(e.joined?.options ?? {}) });
-      const ep: OvEndpoint = { id: e.endpointId, containerId: e.containerId, address: e.address, mac: e.mac ?? randomMac(), aliases: names.aliases };
-      if (names.name) ep.name = names.name;
+      // what this host published before the restart, if the store still has it
+      const before = this.d.cluster.endpoints(e.networkId).find((r) => r.endpointId === e.endpointId && r.node === this.d.cluster.nodeId);
+      const ep: OvEndpoint = { id: e.endpointId, containerId: e.containerId, address: e.address, mac: e.mac ?? before?.mac ?? randomMac(), aliases: names.aliases.length ? names.aliases : (before?.aliases ?? []) };
+      const name = names.name ?? before?.name;
+      if (name) ep.name = name;
       net.endpoints.set(ep.id, ep);
     }
     for (const net of this.networks.values()) {
       await this.serial(net, async () => {
         try {
-          const sb = await NetworkSandbox.adopt(await this.sandboxSpec(net), this.env());
+          const file = netnsFile(this.d.netnsDir, net.vni, net.spec.id);
+          const sb = this.d.netns.exists(file) ? await NetworkSandbox.adopt(await this.sandboxSpec(net), this.env()) : undefined;
           if (sb) {
             net.sandbox = sb;
             await sb.reconcile(net.peers);
@@ -315,8 +319,9 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
           for (const e of endpoints.filter((x) => x.networkId === net.spec.id)) {
             const ep = net.endpoints.get(e.endpointId);
             if (!ep) continue;
-            const wired = e.joined && sb && (await sb.nl.getLink(vethName(ep.id))) !== undefined;
-            if (wired) ep.joined = { sandboxKey: e.joined!.sandboxKey, ifname: e.joined!.ifname };
+            // the kernel tells what is still wired (the controller's records may not say)
+            const wired = sb !== undefined && (await sb.nl.getLink(vethName(ep.id))) !== undefined;
+            if (wired) ep.joined = { sandboxKey: e.joined?.sandboxKey ?? '', ifname: e.joined?.ifname ?? '' };
             await this.d.cluster.putEndpoint(this.recordOf(net, ep, !!wired), { deferIfUnavailable: true });
           }
         } catch (err) {

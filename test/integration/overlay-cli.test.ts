@@ -1,0 +1,136 @@
+/**
+ * Overlay networks through the CLI and the daemons (issue 5's user story): three hosts as
+ * namespaces on an underlay bridge, etcd in a namespace of its own, one tsnetd per host
+ * (test/helpers/multihost.ts). Skipped until tsnetd has --cluster-store (the controller wiring).
+ */
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createMultiHost, hostIp, type MultiHost, type UnderlayHost } from '../helpers/multihost.js';
+import { createWorld, eventually, REPO, run, sleep, type World } from '../helpers/world.js';
+
+const DAEMON = path.join(REPO, 'dist', 'daemon', 'main.js');
+
+async function daemonHasClusterStore(): Promise<boolean> {
+  if (process.getuid?.() !== 0 || !fs.existsSync(DAEMON)) return false;
+  const r = await run('node', [DAEMON, '--help']);
+  return r.stdout.includes('--cluster-store');
+}
+
+const ready = await daemonHasClusterStore();
+const serial = ready ? test.serial : test.serial.skip;
+
+let mh: MultiHost | undefined;
+const WEB = (tag: string) => ['sh', '-c', `mkdir -p /www && echo ${tag} > /www/index.html && exec httpd -f -p 80 -h /www`];
+
+test.before(async () => {
+  if (!ready) return;
+  mh = await createMultiHost({ hosts: 3 });
+  await mh.startDaemons();
+});
+
+test.after.always(async () => {
+  await mh?.teardown();
+});
+
+function host(i: number): UnderlayHost & { world: World } {
+  return mh!.hosts[i - 1] as UnderlayHost & { world: World };
+}
+
+async function ok(i: number, args: string[]): Promise<string> {
+  const r = await host(i).world.cli(args, { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new Error(`host ${i}: tsnet ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+async function ipOf(i: number, container: string, network: string): Promise<string> {
+  const [c] = JSON.parse(await ok(i, ['inspect', container]));
+  return String(c.NetworkSettings.Networks[network].IPAddress);
+}
+
+serial('a network created on one host exists on all, with the same id, subnet and VNI', async (t) => {
+  const id = await ok(1, ['network', 'create', '-d', 'overlay', '--subnet', '10.77.0.0/24', '--attachable', 'appnet']);
+  t.regex(id, /^[0-9a-f]{64}$/);
+  for (const i of [1, 2, 3]) {
+    await eventually(async () => (await host(i).world.cli(['network', 'inspect', 'appnet'])).exitCode === 0, 5000);
+    const [n] = JSON.parse(await ok(i, ['network', 'inspect', 'appnet']));
+    t.is(n.Id, id, `host ${i}`);
+    t.is(n.Driver, 'overlay');
+    t.deepEqual(n.IPAM.Config.map((c: { Subnet: string }) => c.Subnet), ['10.77.0.0/24']);
+    t.truthy(n.Options['com.docker.network.driver.overlay.vxlanid_list']);
+  }
+  t.regex(await ok(3, ['network', 'ls']), /appnet\s+overlay/);
+});
+
+serial('ping and TCP across hosts by IP and by name; DNS resolves from every host', async (t) => {
+  await ok(1, ['run', '-d', '--name', 'a', '--network', 'appnet', 'busybox', ...WEB('hello-from-a')]);
+  t.is(await ok(2, ['run', '--rm', '--network', 'appnet', 'busybox', 'wget', '-qO-', 'http://a/']), 'hello-from-a');
+  const ip = await ipOf(1, 'a', 'appnet');
+  t.is(await ok(3, ['run', '--rm', '--network', 'appnet', 'busybox', 'wget', '-qO-', `http://${ip}/`]), 'hello-from-a');
+  await ok(3, ['run', '--rm', '--network', 'appnet', 'busybox', 'ping', '-c', '1', '-W', '2', 'a']);
+});
+
+serial('a container started later is reachable from the others; a removed one vanishes everywhere', async (t) => {
+  await ok(2, ['run', '-d', '--name', 'b', '--network', 'appnet', 'busybox', ...WEB('hello-from-b')]);
+  t.is(await ok(1, ['exec', 'a', 'wget', '-qO-', 'http://b/']), 'hello-from-b');
+  const bIp = await ipOf(2, 'b', 'appnet');
+  await ok(2, ['rm', '-f', 'b']);
+  const r = await host(1).world.cli(['exec', 'a', 'ping', '-c', '1', '-W', '1', bIp]);
+  t.not(r.exitCode, 0);
+});
+
+serial('concurrent runs on two hosts never get the same IP', async (t) => {
+  await Promise.all(
+    [1, 2].flatMap((i) => Array.from({ length: 5 }, (_, k) => ok(i, ['run', '-d', '--name', `c${i}${k}`, '--network', 'appnet', 'busybox', 'sleep', '3600']))),
+  );
+  const ips = await Promise.all([1, 2].flatMap((i) => Array.from({ length: 5 }, (_, k) => ipOf(i, `c${i}${k}`, 'appnet'))));
+  t.is(new Set(ips).size, 10, ips.join(' '));
+});
+
+serial('two overlay networks are isolated; bad input gives clear errors', async (t) => {
+  await ok(1, ['network', 'create', '-d', 'overlay', '--subnet', '10.88.0.0/24', 'other']);
+  await ok(3, ['run', '-d', '--name', 'o', '--network', 'other', 'busybox', ...WEB('other')]);
+  const oIp = await ipOf(3, 'o', 'other');
+  const r = await host(1).world.cli(['exec', 'a', 'wget', '-T', '2', '-qO-', `http://${oIp}/`]);
+  t.not(r.exitCode, 0);
+  const overlap = await host(2).world.cli(['network', 'create', '-d', 'overlay', '--subnet', '10.77.0.128/25', 'clash']);
+  t.not(overlap.exitCode, 0);
+  t.regex(overlap.stderr, /overlaps with network "appnet"/);
+  const inUse = await host(2).world.cli(['network', 'rm', 'appnet']);
+  t.not(inUse.exitCode, 0);
+  t.regex(inUse.stderr, /active endpoints/);
+  // no cluster store at all
+  const lone = await createWorld({ busybox: false });
+  try {
+    const r2 = await lone.cli(['network', 'create', '-d', 'overlay', 'x']);
+    t.not(r2.exitCode, 0);
+    t.regex(r2.stderr, /overlay networks need a cluster store: start tsnetd with --cluster-store etcd:\/\/HOST:2379 --advertise-addr IP/);
+  } finally {
+    await lone.teardown();
+  }
+});
+
+serial('etcd stopped and restarted: traffic continues, changes are refused, state resynchronises', async (t) => {
+  await mh!.etcd.stop('SIGKILL');
+  try {
+    const aIp = await ipOf(1, 'a', 'appnet');
+    await ok(2, ['exec', 'c20', 'ping', '-c', '1', '-W', '2', aIp]);
+    const refused = await host(2).world.cli(['network', 'create', '-d', 'overlay', '--subnet', '10.89.0.0/24', 'later']);
+    t.not(refused.exitCode, 0);
+    t.regex(refused.stderr, /cluster store etcd:\/\/10\.99\.0\.2:2379 unreachable/);
+  } finally {
+    await mh!.etcd.start();
+  }
+  await sleep(2000);
+  await eventually(async () => (await host(3).world.cli(['run', '-d', '--name', 'late', '--network', 'appnet', 'busybox', ...WEB('late')])).exitCode === 0, 15_000, 500);
+  t.is(await ok(1, ['exec', 'a', 'wget', '-qO-', 'http://late/']), 'late');
+});
+
+serial("a host killed with kill -9 has its endpoints withdrawn after the lease TTL", async (t) => {
+  const lateIp = await ipOf(3, 'late', 'appnet');
+  await host(3).world.killDaemon('SIGKILL');
+  // the containers of host 3 keep running, but its lease (15 s) expires: the others drop its peers
+  const gone = await eventually(async () => (await host(1).world.cli(['exec', 'a', 'ping', '-c', '1', '-W', '1', lateIp])).exitCode !== 0, 40_000, 1000);
+  t.true(gone);
+  t.pass(`host 3 (${hostIp(3)}) withdrawn`);
+});
