@@ -55,6 +55,7 @@ export function createCgroups(opts: { mount?: string; parent: string }): Cgroups
     return {
       version: 2,
       create(name, limits) {
+        if (!limits.memory && !limits.nanoCpus && !(limits.pidsLimit && limits.pidsLimit > 0)) return [];
         const parent = path.join(mount, opts.parent);
         fs.mkdirSync(parent, { recursive: true });
         try {
@@ -97,26 +98,33 @@ export function createCgroups(opts: { mount?: string; parent: string }): Cgroups
   return {
     version: 1,
     create(name, limits) {
+      // Only the controllers that carry a limit: joining a v1 hierarchy costs an RCU grace
+      // period per write to cgroup.procs (~2-9 ms here), so a limit-less container joins none.
+      const wanted: Array<[ctrl: (typeof V1_CONTROLLERS)[number], apply: (dir: string) => void]> = [];
+      if (limits.memory) {
+        wanted.push(['memory', (dir) => {
+          write(dir, 'memory.limit_in_bytes', String(limits.memory));
+          if (fs.existsSync(path.join(dir, 'memory.memsw.limit_in_bytes'))) {
+            const swap = limits.memorySwap ?? limits.memory! * 2;
+            write(dir, 'memory.memsw.limit_in_bytes', swap < 0 ? '-1' : String(swap));
+          }
+        }]);
+      }
+      if (limits.nanoCpus) {
+        wanted.push(['cpu', (dir) => {
+          write(dir, 'cpu.cfs_period_us', '100000');
+          write(dir, 'cpu.cfs_quota_us', String(Math.round((limits.nanoCpus! / 1e9) * 100000)));
+        }]);
+      }
+      if (limits.pidsLimit && limits.pidsLimit > 0) wanted.push(['pids', (dir) => write(dir, 'pids.max', String(limits.pidsLimit))]);
       const dirs: string[] = [];
       try {
-        for (const ctrl of V1_CONTROLLERS) {
+        for (const [ctrl, apply] of wanted) {
           const dir = v1Dir(ctrl, name);
           fs.mkdirSync(dir, { recursive: true });
           dirs.push(dir);
+          apply(dir);
         }
-        const [mem, cpu, pids] = dirs as [string, string, string];
-        if (limits.memory) {
-          write(mem, 'memory.limit_in_bytes', String(limits.memory));
-          if (fs.existsSync(path.join(mem, 'memory.memsw.limit_in_bytes'))) {
-            const swap = limits.memorySwap ?? limits.memory * 2;
-            write(mem, 'memory.memsw.limit_in_bytes', swap < 0 ? '-1' : String(swap));
-          }
-        }
-        if (limits.nanoCpus) {
-          write(cpu, 'cpu.cfs_period_us', '100000');
-          write(cpu, 'cpu.cfs_quota_us', String(Math.round((limits.nanoCpus / 1e9) * 100000)));
-        }
-        if (limits.pidsLimit && limits.pidsLimit > 0) write(pids, 'pids.max', String(limits.pidsLimit));
       } catch (err) {
         for (const d of dirs) rmdir(d);
         throw err;

@@ -39,13 +39,17 @@ export async function readJson<T>(file: string): Promise<T | undefined> {
   }
 }
 
-/** Write `text` into an existing file in place (keeps the inode: the file may be bind-mounted). */
-export async function rewriteInPlace(file: string, text: string): Promise<void> {
-  const fh = await fs.promises.open(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
+/**
+ * Write `text` into a file in place (keeps the inode: the file may be bind-mounted into a
+ * container). Synchronous on purpose: these are tiny files on the start path, and four thread
+ * pool round trips per file cost more than the writes.
+ */
+export function rewriteInPlace(file: string, text: string): void {
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
   try {
-    await fh.truncate(0);
-    await fh.write(text, 0);
+    fs.ftruncateSync(fd, 0);
+    fs.writeSync(fd, text, 0);
   } finally {
-    await fh.close();
+    fs.closeSync(fd);
   }
 }

@@ -178,9 +178,9 @@ export class ContainerManager {
     const rb = new Rollback();
     try {
       const sandbox = await rb.step('prepare network', () => this.deps.networking.prepare(rec), () => this.deps.networking.released(rec));
-      await rewriteInPlace(p.hosts, sandbox.hostsText ?? hostsFile(sandbox.hosts));
-      await rewriteInPlace(p.hostname, `${sandbox.shareHostUts ? readHostname() : rec.config.Hostname}\n`);
-      await rewriteInPlace(p.resolvConf, sandbox.resolvConf);
+      rewriteInPlace(p.hosts, sandbox.hostsText ?? hostsFile(sandbox.hosts));
+      rewriteInPlace(p.hostname, `${sandbox.shareHostUts ? readHostname() : rec.config.Hostname}\n`);
+      rewriteInPlace(p.resolvConf, sandbox.resolvConf);
       const cgroupDirs = await rb.step(
         'create cgroups',
         () =>
@@ -497,7 +497,7 @@ export class ContainerManager {
 
   /** Rewrite the /etc/hosts of a running or stopped container (network connect/disconnect). */
   async refreshHosts(rec: ContainerRecord, entries: Parameters<typeof hostsFile>[0]): Promise<void> {
-    await rewriteInPlace(this.paths(rec).hosts, hostsFile(entries));
+    rewriteInPlace(this.paths(rec).hosts, hostsFile(entries));
   }
 
   get bundleIds(): Set<string> {

@@ -1,0 +1,187 @@
+/**
+ * Shared helpers of the benchmark suite: statistics (median, min, max), a small table printer,
+ * a raw HTTP client for the daemon's unix socket (node:http with socketPath, one connection per
+ * request, so the timing is what a client sees without the CLI's start-up), and the section
+ * result type main.ts collects.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { run, type RunResult } from '../test/helpers/world.js';
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Print progress lines (to stderr) while a section runs. */
+  log: (msg: string) => void;
+}
+
+/** One headline number for the summary table at the end. */
+export interface Headline {
+  what: string;
+  value: string;
+  /** The peer (or target) it is compared with, and the ratio. */
+  against: string;
+}
+
+export interface SectionResult {
+  text: string;
+  headlines: Headline[];
+}
+
+export interface Stats {
+  n: number;
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function stats(xs: number[]): Stats {
+  if (xs.length === 0) return { n: 0, median: NaN, min: NaN, max: NaN };
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { n: s.length, median, min: s[0]!, max: s[s.length - 1]! };
+}
+
+export const median = (xs: number[]): number => stats(xs).median;
+
+/** "12.3" with one decimal below 100, none above. */
+export function ms(x: number): string {
+  if (!Number.isFinite(x)) return '–';
+  return Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1);
+}
+
+export function ratio(a: number, b: number): string {
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return '–';
+  return `${(a / b).toFixed(2)}×`;
+}
+
+/** A plain-text table: first row is the header; columns after the first are right-aligned. */
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  ')];
+  for (const r of rows.slice(1)) out.push(line(r));
+  return out.join('\n');
+}
+
+/** A row of a timing table: label, n, median, min, max (ms), then extra cells. */
+export function timingRow(label: string, xs: number[], ...extra: string[]): string[] {
+  const s = stats(xs);
+  return [label, String(s.n), ms(s.median), ms(s.min), ms(s.max), ...extra];
+}
+
+export const TIMING_HEADER = ['', 'n', 'median ms', 'min', 'max'];
+
+/** Run a command, throw with its output when it fails. */
+export async function must(cmd: string, args: string[], what = `${cmd} ${args.join(' ')}`, input?: string): Promise<RunResult> {
+  const r = await run(cmd, args, input === undefined ? {} : { input });
+  if (r.exitCode !== 0) throw new Error(`${what}: exit ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(0, 500)}`);
+  return r;
+}
+
+/** A CLI result that must have succeeded. */
+export function ok(r: RunResult, what: string): RunResult {
+  if (r.exitCode !== 0) throw new Error(`${what}: exit ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(0, 500)}`);
+  return r;
+}
+
+export interface ApiReply {
+  status: number;
+  body: string;
+  ms: number;
+}
+
+/** One request on the daemon socket; `ms` is from the request's start to the reply's last byte. */
+export function api(socketPath: string, method: string, urlPath: string, body?: unknown): Promise<ApiReply> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const t0 = performance.now();
+    const req = http.request(
+      {
+        socketPath,
+        method,
+        path: `/v1.41${urlPath}`,
+        agent: false,
+        headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {},
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - t0 }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** api() that must answer 2xx. */
+export async function apiOk(socketPath: string, method: string, urlPath: string, body?: unknown): Promise<ApiReply> {
+  const r = await api(socketPath, method, urlPath, body);
+  if (r.status < 200 || r.status >= 300) throw new Error(`${method} ${urlPath}: ${r.status} ${r.body.trim().slice(0, 300)}`);
+  return r;
+}
+
+/** The body of POST /containers/create for `busybox <cmd>` on one network (what `tsnet create` sends, minus defaults). */
+export function createBody(network: string, cmd: string[] = ['sleep', '1000'], ports: Record<string, Array<{ HostIp: string; HostPort: string }>> = {}): unknown {
+  const exposed: Record<string, Record<string, never>> = {};
+  for (const k of Object.keys(ports)) exposed[k] = {};
+  return {
+    Image: 'busybox',
+    Cmd: cmd,
+    AttachStdout: false,
+    AttachStderr: false,
+    ExposedPorts: exposed,
+    HostConfig: { NetworkMode: network, PortBindings: ports },
+    NetworkingConfig: { EndpointsConfig: network === 'none' || network === 'host' ? {} : { [network]: {} } },
+  };
+}
+
+/** GET /containers/{id}/json → the fields the benchmarks need. */
+export async function inspectContainer(socketPath: string, id: string): Promise<{ sandboxKey: string; ip: (net: string) => string }> {
+  const r = await apiOk(socketPath, 'GET', `/containers/${id}/json`);
+  const j = JSON.parse(r.body) as { NetworkSettings: { SandboxKey: string; Networks: Record<string, { IPAddress: string }> } };
+  return {
+    sandboxKey: j.NetworkSettings.SandboxKey,
+    ip: (net) => {
+      const ip = j.NetworkSettings.Networks[net]?.IPAddress;
+      if (!ip) throw new Error(`container ${id.slice(0, 12)} has no address on ${net}`);
+      return ip;
+    },
+  };
+}
+
+/** Make a network namespace file (bind mount of a new netns) with `lo` up. */
+export async function makeNetns(file: string): Promise<void> {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, '');
+  await must('unshare', [`--net=${file}`, 'true']);
+  await must('nsenter', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
+}
+
+/** Unmount and delete a netns file made by makeNetns (ignores errors). */
+export async function removeNetns(file: string): Promise<void> {
+  await run('umount', ['-l', file]);
+  fs.rmSync(file, { force: true });
+}
+
+export function sleep(msec: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, msec));
+}
+
+/** Read a process's resident set size in kB (VmRSS), or NaN. */
+export function vmRssKb(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
