@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { run, type RunResult } from '../test/helpers/world.js';
+import { createWorld, run, type RunResult, type World } from '../test/helpers/world.js';
 
 export interface BenchOptions {
   quick: boolean;
@@ -184,4 +184,19 @@ export function vmRssKb(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/** Worlds alive right now, so an interrupted run (Ctrl-C) can still tear them down. */
+export const liveWorlds = new Set<World>();
+
+/** createWorld with the daemon at its production log level, registered for SIGINT cleanup. */
+export async function benchWorld(): Promise<World> {
+  const w = await createWorld({ daemonArgs: ['--log-level', 'info'] });
+  liveWorlds.add(w);
+  const teardown = w.teardown;
+  w.teardown = async () => {
+    liveWorlds.delete(w);
+    await teardown();
+  };
+  return w;
 }

@@ -3,7 +3,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { TsnetError } from '../errors/index.js';
 import { DefaultIpam, FileStore, hostAvoidList, resolveDefaultPools } from '../ipam/index.js';
 import type { IpamDriver } from '../ipam/ipam-api.js';
 import { flushConntrackPorts } from '../kernel/conntrack.js';
@@ -58,6 +57,8 @@ export interface Components {
   hostNetlink: Netlink;
   ipam: DefaultIpam;
   plugins: PluginRegistry;
+  /** The bridge device of a bridge network (for the start-up sweep). */
+  bridgeOf: (networkId: string) => string | undefined;
 }
 
 export async function buildComponents(opts: DaemonOptions): Promise<Components> {
@@ -154,7 +155,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger,
   });
   const execs = new ExecManager({ containers, execRoot: opts.execRoot, initPath: opts.initPath, cgroupDirs: (id) => cgroups.dirs(id) });
-  return { opts, images, containers, execs, cgroups, sandboxes, controller, attachments, firewall, hostNetlink, ipam, plugins };
+  return { opts, images, containers, execs, cgroups, sandboxes, controller, attachments, firewall, hostNetlink, ipam, plugins, bridgeOf: (id) => bridge.bridgeOf(id) };
 }
 
 function nameservers(): string[] {

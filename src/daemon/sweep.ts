@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { vethName } from '../network/drivers/bridge/options.js';
 import type { Components } from './components.js';
 
 export async function sweep(c: Components): Promise<string[]> {
@@ -52,6 +53,21 @@ export async function sweep(c: Components): Promise<string[]> {
       removed.push(`cgroup ${name}`);
     } catch {
       /* still has processes: leave it */
+    }
+  }
+
+  // Links with tsnet's names that no network or endpoint explains (a crash between steps).
+  const bridges = new Set(c.controller.list().map((n) => c.bridgeOf(n.id)).filter(Boolean));
+  const veths = new Set(records.flatMap((r) => Object.values(r.network.endpoints).map((e) => vethName(e.endpointId))));
+  for (const link of await c.hostNetlink.listLinks()) {
+    const orphanBridge = link.kind === 'bridge' && /^br-[0-9a-f]{12}$/.test(link.name) && !bridges.has(link.name);
+    const orphanVeth = link.kind === 'veth' && /^ts[0-9a-f]{10}$/.test(link.name) && !veths.has(link.name);
+    if (!orphanBridge && !orphanVeth) continue;
+    try {
+      await c.hostNetlink.deleteLink(link.name);
+      removed.push(`link ${link.name}`);
+    } catch (err) {
+      c.opts.logger.warn(`sweep link ${link.name}: ${(err as Error).message}`);
     }
   }
 

@@ -175,7 +175,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       if (made.status !== 0) throw new Error(`cannot make the client netns: ${made.stderr.toString()}`);
       const hostIp = `192.0.2.${1 + n * 4}`;
       const clientIp = `192.0.2.${2 + n * 4}`;
-      const host = `tsc${id}${n}`.slice(0, 15);
+      const host = `wcl${id}${n}`.slice(0, 15); // not a tsnet name: the sweep must leave it alone
       const steps: string[][] = [
         ['nsenter', `--net=${hostNetns}`, 'ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netnsFile],
         ['nsenter', `--net=${hostNetns}`, 'ip', 'addr', 'add', `${hostIp}/30`, 'dev', host],

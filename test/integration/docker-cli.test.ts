@@ -48,3 +48,25 @@ test('docker run against tsnetd (create, attach, wait, start)', async (t) => {
   t.is(r.stdout, 'from-docker\n', r.stderr);
   t.is(r.exitCode, 6);
 });
+
+test('docker network commands and docker run --network against tsnetd', async (t) => {
+  const c = await docker(['network', 'create', '--subnet', '10.66.0.0/24', 'dnet']);
+  t.is(c.exitCode, 0, c.stderr);
+  t.regex((await docker(['network', 'ls'])).stdout, /dnet\s+bridge\s+local/);
+  const insp = await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', 'dnet']);
+  t.is(insp.stdout.trim(), '10.66.0.0/24', insp.stderr);
+  const run = await docker(['run', '-d', '--name', 'dweb', '--network', 'dnet', 'busybox', 'sleep', '1000']);
+  t.is(run.exitCode, 0, run.stderr);
+  await docker(['network', 'create', 'dnet2']);
+  const conn = await docker(['network', 'connect', 'dnet2', 'dweb']);
+  t.is(conn.exitCode, 0, conn.stderr);
+  const addrs = await w.cli(['exec', 'dweb', 'ip', '-o', 'addr']);
+  t.regex(addrs.stdout, /eth0.*10\.66\.0\./);
+  t.regex(addrs.stdout, /eth1/);
+  t.is((await docker(['network', 'disconnect', 'dnet2', 'dweb'])).exitCode, 0);
+  const busy = await docker(['network', 'rm', 'dnet']);
+  t.not(busy.exitCode, 0);
+  t.regex(busy.stderr, /dweb/);
+  await docker(['rm', '-f', 'dweb']);
+  t.is((await docker(['network', 'rm', 'dnet', 'dnet2'])).exitCode, 0);
+});

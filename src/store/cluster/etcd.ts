@@ -252,6 +252,8 @@ export class EtcdKv {
    * The caller must listen to 'error' (an EventEmitter 'error' without a listener throws).
    */
   watchPrefix(prefix: string, fromRevision: string): Watcher {
+    // a watcher made on a closed client would retry forever (see close())
+    if (this.closed) throw new TsnetError('TSNET_CLUSTER_UNAVAILABLE', `cluster store ${this.url.display}: the client is closed`);
     return this.client.watch().prefix(prefix).startRevision(fromRevision).withPreviousKV().watcher();
   }
 

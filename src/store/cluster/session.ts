@@ -183,6 +183,10 @@ export class ClusterSession {
 
   /** Lease, register, list, watch, keepalive. Throws when etcd cannot be reached. */
   private async sync(): Promise<void> {
+    // stop() may come at any await: nothing may be started after it
+    const open = (): void => {
+      if (this.isClosed()) throw new Error('closed');
+    };
     void this.stopWatch();
     if (this.lease) {
       const ttl = await this.kv.keepAliveOnce(this.lease);
@@ -191,17 +195,26 @@ export class ClusterSession {
         this.lease = undefined;
       }
     }
+    open();
     this.lease ??= await this.kv.grantLease(this.o.leaseTtlSeconds);
+    open();
     await this.hooks.register(this.lease);
+    open();
     const listing = await this.kv.getPrefix('list cluster state', this.o.prefix);
+    open();
     this.hooks.listed(listing.kvs);
     await this.startWatch((BigInt(listing.revision) + 1n).toString());
+    open();
     this.startKeepalive();
   }
 
   private startWatch(fromRevision: string): Promise<void> {
     const w = this.kv.watchPrefix(this.o.prefix, fromRevision);
     this.watcher = w;
+    if (this.isClosed()) {
+      void this.stopWatch();
+      return Promise.reject(new Error('closed'));
+    }
     const gone = (why: string) => (err?: Error) => {
       if (this.watcher === w) this.trouble(`watch ${why}${err ? `: ${reasonOf(err)}` : ''}`);
     };
@@ -254,6 +267,7 @@ export class ClusterSession {
 
   private startKeepalive(): void {
     this.stopKeepalive();
+    if (this.isClosed()) return;
     const every = Math.max(250, Math.floor((this.o.leaseTtlSeconds * 1000) / 3));
     const lease = this.lease!;
     const gen = ++this.keepaliveGen;

@@ -1,0 +1,69 @@
+/**
+ * A restarted daemon reconciles the kernel with its records: missing rules come back, orphan
+ * tsnet links go away, published ports and addresses survive, and the network keeps working.
+ */
+import test from 'ava';
+import { createWorld, type World } from '../helpers/world.js';
+
+let w: World;
+test.before(async () => {
+  w = await createWorld();
+});
+test.after.always(async () => {
+  await w?.teardown();
+});
+
+async function ok(args: string[]): Promise<string> {
+  const r = await w.cli(args);
+  if (r.exitCode !== 0) throw new Error(`tsnet ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+test.serial('kill -9 and restart: rules re-applied, orphans swept, ports and DNS still work', async (t) => {
+  const client = await w.addClient();
+  const net = await ok(['network', 'create', '--subnet', '10.77.0.0/24', 'keep']);
+  await ok(['run', '-d', '--name', 'srv', '--network', 'keep', '-p', '8088:80', 'busybox', 'sh', '-c',
+    'mkdir -p /www && echo still-here > /www/index.html && exec httpd -f -p 80 -h /www']);
+  const [before] = JSON.parse(await ok(['inspect', 'srv']));
+  const ipBefore = before.NetworkSettings.Networks.keep.IPAddress as string;
+
+  await w.killDaemon('SIGKILL');
+  // Damage while it is down: lose the DNAT chain's jump, add tsnet-looking orphan links.
+  const save = (await w.inHost(['iptables-save', '-t', 'nat'])).stdout;
+  const jump = save.split('\n').find((l) => l.startsWith('-A TSNET-DNAT ') && l.includes('TSNET-EP-'));
+  t.truthy(jump, 'a per-endpoint jump exists before the damage');
+  t.is((await w.inHost(['iptables', '-t', 'nat', ...jump!.replace(/^-A /, '-D ').split(' ').filter(Boolean).map((x) => x.replace(/^"|"$/g, ''))])).exitCode, 0);
+  t.is((await w.inHost(['ip', 'link', 'add', 'br-deadbeef0000', 'type', 'bridge'])).exitCode, 0);
+  t.is((await w.inHost(['ip', 'link', 'add', 'ts00deadbeef', 'type', 'veth', 'peer', 'name', 'tsorphanpeer'])).exitCode, 0);
+  const broken = await client.run(['busybox', 'timeout', '2', 'busybox', 'wget', '-qO-', `http://${client.hostIp}:8088/`]);
+  t.not(broken.stdout.trim(), 'still-here', 'the port is broken while the rule is missing');
+
+  await w.startDaemon();
+  const fixed = await client.run(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', `http://${client.hostIp}:8088/`]);
+  t.is(fixed.stdout.trim(), 'still-here', fixed.stderr);
+  t.not((await w.inHost(['ip', 'link', 'show', 'br-deadbeef0000'])).exitCode, 0, 'orphan bridge removed');
+  t.not((await w.inHost(['ip', 'link', 'show', 'ts00deadbeef'])).exitCode, 0, 'orphan veth removed');
+  t.is((await w.inHost(['ip', 'link', 'show', `br-${net.slice(0, 12)}`])).exitCode, 0, 'the network bridge stays');
+  const [after] = JSON.parse(await ok(['inspect', 'srv']));
+  t.is(after.NetworkSettings.Networks.keep.IPAddress, ipBefore);
+  const byName = await w.cli(['run', '--rm', '--network', 'keep', 'busybox', 'sh', '-c', 'timeout 3 wget -qO- http://srv/; exit $?']);
+  t.is(byName.stdout.trim(), 'still-here', byName.stderr);
+  // the host port is still reserved against a second publisher
+  const clash = await w.cli(['run', '-d', '--name', 'clash', '--network', 'keep', '-p', '8088:80', 'busybox', 'sleep', '100']);
+  t.not(clash.exitCode, 0);
+  await w.cli(['rm', '-f', 'clash', 'srv']);
+  await ok(['network', 'rm', 'keep']);
+});
+
+test.serial('-P publishes exposed ports on free host ports', async (t) => {
+  await ok(['run', '-d', '--name', 'pall', '-P', '--expose', '80', 'busybox', 'sh', '-c',
+    'mkdir -p /www && echo exposed > /www/index.html && exec httpd -f -p 80 -h /www']);
+  const port = await ok(['port', 'pall', '80/tcp']);
+  const m = /:(\d+)$/m.exec(port);
+  t.truthy(m, port);
+  const [lo, hi] = (await w.inHost(['cat', '/proc/sys/net/ipv4/ip_local_port_range'])).stdout.trim().split(/\s+/).map(Number);
+  t.true(Number(m![1]) >= lo! && Number(m![1]) <= hi!, `port ${m![1]} in ${lo}-${hi}`);
+  const get = await w.inHost(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', `http://127.0.0.1:${m![1]}/`]);
+  t.is(get.stdout.trim(), 'exposed', get.stderr);
+  await ok(['rm', '-f', 'pall']);
+});
