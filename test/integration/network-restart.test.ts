@@ -67,3 +67,15 @@ test.serial('-P publishes exposed ports on free host ports', async (t) => {
   t.is(get.stdout.trim(), 'exposed', get.stderr);
   await ok(['rm', '-f', 'pall']);
 });
+
+test.serial('a host port held by another process is refused with a clear error', async (t) => {
+  const holder = w.inHost(['busybox', 'timeout', '20', 'busybox', 'nc', '-l', '-p', '8099'], { timeoutMs: 30_000 });
+  await new Promise((r) => setTimeout(r, 300));
+  const r = await w.cli(['run', '-d', '--name', 'taken', '-p', '8099:80', 'busybox', 'sleep', '100']);
+  t.is(r.exitCode, 125);
+  t.regex(r.stderr, /8099.*in use by another process/);
+  t.is(r.stderr.trim().split('\n').length, 1);
+  await w.cli(['rm', '-f', 'taken']);
+  await w.inHost(['sh', '-c', 'echo bye | busybox nc -w 1 127.0.0.1 8099']);
+  await holder;
+});
