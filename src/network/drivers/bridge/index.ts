@@ -68,6 +68,20 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     ...(n.cfg.snatIpv4 ? { hostBindingIpv4: n.cfg.snatIpv4 } : {}),
   });
 
+  const rememberEndpoint = (e: EndpointSpec, ports: PortMapping[]): BridgeEndpoint => {
+    const ep: BridgeEndpoint = {
+      networkId: e.networkId,
+      endpointId: e.endpointId,
+      veth: vethName(e.endpointId),
+      ...(e.address ? { address: e.address } : {}),
+      ...(e.addressV6 ? { addressV6: e.addressV6 } : {}),
+      mac: e.mac ?? randomMac(),
+      ports,
+    };
+    endpoints.set(key(e.networkId, e.endpointId), ep);
+    return ep;
+  };
+
   const network = (id: string): BridgeNetwork => {
     const n = networks.get(id);
     if (!n) throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `bridge driver: no network ${id.slice(0, 12)}`);
@@ -158,17 +172,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
 
     async createEndpoint(e: EndpointSpec): Promise<EndpointInfo> {
       network(e.networkId);
-      const mac = e.mac ?? randomMac();
-      endpoints.set(key(e.networkId, e.endpointId), {
-        networkId: e.networkId,
-        endpointId: e.endpointId,
-        veth: vethName(e.endpointId),
-        ...(e.address ? { address: e.address } : {}),
-        ...(e.addressV6 ? { addressV6: e.addressV6 } : {}),
-        mac,
-        ports: [],
-      });
-      return { mac };
+      return { mac: rememberEndpoint(e, []).mac };
     },
 
     async deleteEndpoint(networkId, endpointId) {
@@ -274,18 +278,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
           deps.logger.warn(`restore bridge ${n.cfg.bridgeName}: ${(err as Error).message}`);
         }
       }
-      for (const e of eps) {
-        if (!networks.has(e.networkId)) continue;
-        endpoints.set(key(e.networkId, e.endpointId), {
-          networkId: e.networkId,
-          endpointId: e.endpointId,
-          veth: vethName(e.endpointId),
-          ...(e.address ? { address: e.address } : {}),
-          ...(e.addressV6 ? { addressV6: e.addressV6 } : {}),
-          mac: e.mac ?? randomMac(),
-          ports: e.ports ?? [],
-        });
-      }
+      for (const e of eps) if (networks.has(e.networkId)) rememberEndpoint(e, e.ports ?? []);
       // Rules: make the kernel match the records (missing ones re-added, orphans removed).
       const expected = {
         networks: [...networks.values()].map(firewallNetwork),
