@@ -9,13 +9,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../errors/index.js';
-import { CLONE_NEWNET, MNT_DETACH, MS_BIND, type Libc } from './libc.js';
+import { CLONE_NEWNET, MNT_DETACH, MS_BIND, MS_PRIVATE, type Libc } from './libc.js';
 
 export interface Netns {
   create(file: string): void;
   remove(file: string): void;
   exists(file: string): boolean;
   run<T>(file: string, fn: () => T): T;
+  /** Is `file` a bind mount of a network namespace (not a plain file left by a crash)? */
+  isNetnsMount(file: string): boolean;
+  /**
+   * Make `dir` a mount point of its own with private propagation (as Docker does for its netns
+   * dir), so each netns bind mount below it is not propagated to every peer mount: keeps the
+   * cost of a mount flat as the number of sandboxes grows.
+   */
+  ensurePrivateDir(dir: string): void;
 }
 
 export function createNetnsOps(libc: Libc): Netns {
@@ -77,6 +85,22 @@ export function createNetnsOps(libc: Libc): Netns {
       }
     },
 
+    isNetnsMount(file) {
+      try {
+        // nsfs files all live on the nsfs device; a leftover plain file does not.
+        return fs.statSync(file).dev === fs.statSync('/proc/thread-self/ns/net').dev;
+      } catch {
+        return false;
+      }
+    },
+
+    ensurePrivateDir(dir) {
+      fs.mkdirSync(dir, { recursive: true });
+      const isMountPoint = fs.statSync(dir).dev !== fs.statSync(path.dirname(dir)).dev || mountedAt(dir);
+      if (!isMountPoint) libc.mount(dir, dir, null, MS_BIND, null);
+      libc.mount(null, dir, null, MS_PRIVATE, null);
+    },
+
     run(file, fn) {
       let fd: number;
       try {
@@ -93,4 +117,13 @@ export function createNetnsOps(libc: Libc): Netns {
       }
     },
   };
+}
+
+/** Is something mounted exactly at `dir`? (bind mounts of the same fs keep the device number) */
+function mountedAt(dir: string): boolean {
+  try {
+    return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
+  } catch {
+    return false;
+  }
 }

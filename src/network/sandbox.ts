@@ -11,7 +11,9 @@ export class Sandboxes {
   constructor(
     private readonly netns: Netns,
     private readonly dir: string,
-  ) {}
+  ) {
+    netns.ensurePrivateDir(dir);
+  }
 
   pathFor(containerId: string): string {
     return path.join(this.dir, containerId.slice(0, 12));
@@ -24,7 +26,7 @@ export class Sandboxes {
   /** Make the netns with lo up; returns its file. Idempotent. */
   async create(containerId: string): Promise<string> {
     const file = this.pathFor(containerId);
-    if (this.netns.exists(file) && isNsMount(file)) return file;
+    if (this.netns.isNetnsMount(file)) return file;
     fs.rmSync(file, { force: true });
     this.netns.create(file);
     try {
@@ -57,14 +59,5 @@ export class Sandboxes {
     } catch {
       return [];
     }
-  }
-}
-
-/** Is `file` a bind mount of a namespace (nsfs), not a plain file left by a crash? */
-function isNsMount(file: string): boolean {
-  try {
-    return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === file);
-  } catch {
-    return false;
   }
 }
