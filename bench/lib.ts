@@ -4,10 +4,24 @@
  * request, so the timing is what a client sees without the CLI's start-up), and the section
  * result type main.ts collects.
  */
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { createWorld, run, type RunResult, type World } from '../test/helpers/world.js';
+
+/** Docker 20.10 / Podman 4.3 on this machine kind, from shared/reference/machine-facts.md. */
+export const DOCKER_EARLIER = {
+  none: 247,
+  host: 156,
+  defaultBridge: 316,
+  userBridge: 362,
+  publish: 377,
+  networkCreate: 92,
+  runcBundle: 26,
+  cniBridgeAdd: 23,
+  cniBridgeDel: 68,
+} as const;
 
 export interface BenchOptions {
   quick: boolean;
@@ -169,7 +183,11 @@ export async function makeNetns(file: string): Promise<void> {
 /** Unmount and delete a netns file made by makeNetns (ignores errors). */
 export async function removeNetns(file: string): Promise<void> {
   await run('umount', ['-l', file]);
-  fs.rmSync(file, { force: true });
+  try {
+    fs.rmSync(file, { force: true });
+  } catch {
+    /* still mounted (a teardown racing with us after Ctrl-C): the world's teardown removes it */
+  }
 }
 
 export function sleep(msec: number): Promise<void> {
@@ -188,6 +206,9 @@ export function vmRssKb(pid: number): number {
 
 /** Worlds alive right now, so an interrupted run (Ctrl-C) can still tear them down. */
 export const liveWorlds = new Set<World>();
+
+/** Long-running helpers (iperf3 servers) to kill on Ctrl-C; their command lines do not name a world dir. */
+export const liveChildren = new Set<ChildProcess>();
 
 /** createWorld with the daemon at its production log level, registered for SIGINT cleanup. */
 export async function benchWorld(): Promise<World> {

@@ -8,8 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../test/helpers/world.js';
-import { DOCKER_EARLIER } from './run.js';
-import { benchWorld, apiOk, createBody, ms, ok, ratio, removeNetns, stats, table, timingRow, type BenchOptions, type SectionResult } from './lib.js';
+import { benchWorld, DOCKER_EARLIER, apiOk, createBody, ms, ok, ratio, removeNetns, stats, table, timingRow, type BenchOptions, type SectionResult } from './lib.js';
 
 const CNI_PATH = '/usr/lib/cni';
 

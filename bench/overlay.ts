@@ -30,7 +30,7 @@ import { createMultiHost, type MultiHost, type UnderlayHost } from '../test/help
 import { cleanEnv, run } from '../test/helpers/world.js';
 
 const ROUNDS = 21;
-const IPERF_ROUNDS = 3;
+const IPERF_ROUNDS = 5;
 
 interface BHost {
   h: UnderlayHost;

@@ -8,22 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BUSYBOX_TAR, cleanEnv, run } from '../test/helpers/world.js';
-import { benchWorld, must, ms, ok, ratio, sleep, stats, table, timingRow, vmRssKb, type BenchOptions, type SectionResult } from './lib.js';
+import { benchWorld, DOCKER_EARLIER, must, ms, ok, ratio, sleep, stats, table, timingRow, vmRssKb, type BenchOptions, type SectionResult } from './lib.js';
 
 const RUNC = '/usr/sbin/runc';
 
-/** Docker 20.10 / Podman 4.3 on this machine kind, from shared/reference/machine-facts.md. */
-export const DOCKER_EARLIER = {
-  none: 247,
-  host: 156,
-  defaultBridge: 316,
-  userBridge: 362,
-  publish: 377,
-  networkCreate: 92,
-  runcBundle: 26,
-  cniBridgeAdd: 23,
-  cniBridgeDel: 68,
-} as const;
 
 interface Variant {
   key: string;

@@ -3,7 +3,10 @@
  * `POST /containers/create` (raw HTTP, not started) for containers 1 … 500, reported at 1, 100,
  * 250 and 500 (that sample and the median of the 10 ending there), then `DELETE` of them all.
  */
-import { benchWorld, apiOk, createBody, ms, ok, ratio, stats, table, type BenchOptions, type SectionResult } from './lib.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { run } from '../test/helpers/world.js';
+import { benchWorld, removeNetns, apiOk, createBody, ms, ok, ratio, stats, table, type BenchOptions, type SectionResult } from './lib.js';
 
 export async function benchScale(o: BenchOptions): Promise<SectionResult> {
   const TOTAL = o.quick ? 250 : 500;
@@ -11,49 +14,94 @@ export async function benchScale(o: BenchOptions): Promise<SectionResult> {
   const w = await benchWorld();
   try {
     ok(await w.cli(['network', 'create', 'scalenet']), 'network create scalenet');
+    // Control: after every 10th create, one create + delete on a second, empty bridge. If the
+    // scalenet creates slow down and the control does not, the cost grows with the bridge's
+    // size; if both do, it is daemon-wide (or the machine got busier).
+    ok(await w.cli(['network', 'create', 'ctlnet']), 'network create ctlnet');
     const ids: string[] = [];
     const create: number[] = [];
-    const t0 = performance.now();
+    const control: Array<{ at: number; ms: number }> = [];
+    const kernel: Array<{ at: number; veth: number; netns: number }> = [];
+    let createAll = 0;
     for (let i = 0; i < TOTAL; i++) {
       const r = await apiOk(w.socket, 'POST', '/containers/create', createBody('scalenet'));
+      createAll += r.ms;
       ids.push((JSON.parse(r.body) as { Id: string }).Id);
       create.push(r.ms);
+      if (i % 10 === 9) {
+        const c = await apiOk(w.socket, 'POST', '/containers/create', createBody('ctlnet'));
+        control.push({ at: i + 1, ms: c.ms });
+        await apiOk(w.socket, 'DELETE', `/containers/${(JSON.parse(c.body) as { Id: string }).Id}?force=1`);
+        // kernel floor with the same number of namespaces and veths around: a veth pair added in
+        // the world's host netns (timed `ip link add`, minus nothing), and a new netns file.
+        const v = await run('nsenter', [`--net=${w.hostNetns}`, 'ip', 'link', 'add', 'bscale0', 'type', 'veth', 'peer', 'name', 'bscale1']);
+        await run('nsenter', [`--net=${w.hostNetns}`, 'ip', 'link', 'del', 'bscale0']);
+        const nsFile = path.join(w.dir, 'bench-scale-ns');
+        fs.writeFileSync(nsFile, '');
+        const u = await run('unshare', [`--net=${nsFile}`, 'true']);
+        await removeNetns(nsFile);
+        if (v.exitCode === 0 && u.exitCode === 0) kernel.push({ at: i + 1, veth: v.ms, netns: u.ms });
+      }
       if ((i + 1) % 100 === 0) o.log(`scale: ${i + 1}/${TOTAL} created`);
     }
-    const createAll = performance.now() - t0;
     const ps = ok(await w.cli(['ps', '-a', '-q']), 'ps -a');
     const listed = ps.stdout.trim().split('\n').filter(Boolean).length;
 
-    const del: number[] = [];
+    // Removed newest first, so the DELETE of #m happens with m containers present, like its create.
+    const del: number[] = new Array<number>(TOTAL).fill(NaN);
     const t1 = performance.now();
-    for (const id of ids) del.push((await apiOk(w.socket, 'DELETE', `/containers/${id}?force=1`)).ms);
+    for (let i = TOTAL - 1; i >= 0; i--) del[i] = (await apiOk(w.socket, 'DELETE', `/containers/${ids[i]}?force=1`)).ms;
     const deleteAll = performance.now() - t1;
     o.log('scale: all removed');
 
     // window: the 10 samples ending at the mark (for mark 1: samples 1..10)
     const win = (xs: number[], mark: number): number[] => (mark < 10 ? xs.slice(0, 10) : xs.slice(mark - 10, mark));
-    const rows = [['container # on one bridge', 'create ms', 'median of 10 ms', 'DELETE ms (same #)', 'median of 10 ms']];
-    for (const m of marks) rows.push([`#${m}`, ms(create[m - 1]!), ms(stats(win(create, m)).median), ms(del[m - 1]!), ms(stats(win(del, m)).median)]);
+    // control samples taken among the 50 creates ending at the mark (the first 50 for mark 1)
+    const ctl = (mark: number): number[] => control.filter((c) => c.at > Math.max(0, mark - 50) && c.at <= Math.max(50, mark)).map((c) => c.ms);
+    const rows = [['container #m on one bridge', 'create ms', 'median of 10 ms', 'control: empty bridge ms', 'DELETE ms (m present)', 'median of 10 ms']];
+    for (const m of marks) rows.push([`#${m} (${m} present)`, ms(create[m - 1]!), ms(stats(win(create, m)).median), ms(stats(ctl(m)).median), ms(del[m - 1]!), ms(stats(win(del, m)).median)]);
+    const blocks = [['creates in block', 'scalenet create', 'control create', 'DELETE', 'ip link add veth', 'unshare --net']];
+    for (let b = 0; b < TOTAL; b += 50) {
+      const inBlock = <T extends { at: number }>(xs: T[]): T[] => xs.filter((c) => c.at > b && c.at <= b + 50);
+      blocks.push([
+        `${b + 1}–${b + 50}`,
+        ms(stats(create.slice(b, b + 50)).median),
+        ms(stats(inBlock(control).map((c) => c.ms)).median),
+        ms(stats(del.slice(b, b + 50)).median),
+        ms(stats(inBlock(kernel).map((k) => k.veth)).median),
+        ms(stats(inBlock(kernel).map((k) => k.netns)).median),
+      ]);
+    }
     const first = stats(win(create, 1)).median;
     const last = stats(win(create, TOTAL)).median;
     const c = stats(create);
     const d = stats(del);
     const text = [
-      `${TOTAL} containers created one after another on one user bridge (raw POST /containers/create, not started), then deleted`,
+      `${TOTAL} containers created one after another on one user bridge (raw POST /containers/create, not started), then deleted newest first`,
       '',
       table(rows),
       '',
+      'median ms per block of 50 creates (control, ip link add, unshare: the 5 samples taken in the block)',
+      table(blocks),
+      '',
       table([
-        ['all', 'n', 'median ms', 'min', 'max', 'total s'],
+        ['all', 'n', 'median ms', 'min', 'max', 'sum s'],
         ['create', String(c.n), ms(c.median), ms(c.min), ms(c.max), (createAll / 1000).toFixed(1)],
         ['DELETE ?force=1', String(d.n), ms(d.median), ms(d.min), ms(d.max), (deleteAll / 1000).toFixed(1)],
       ]),
       '',
-      `last 10 / first 10 create medians: ${ratio(last, first)}   (tsnet ps -a with ${TOTAL} containers: ${ms(ps.ms)} ms, ${listed} listed)`,
+      `last 10 / first 10 create medians: ${ratio(last, first)}; control (empty bridge) last 50 / first 50: ${ratio(stats(ctl(TOTAL)).median, stats(ctl(1)).median)}`,
+      `tsnet ps -a with ${TOTAL} containers: ${ms(ps.ms)} ms, ${listed} listed`,
     ].join('\n');
     return {
       text,
-      headlines: [{ what: `attach (create) #1 vs #${TOTAL}`, value: `${ms(first)} → ${ms(last)} ms`, against: `${ratio(last, first)} (medians of 10)` }],
+      headlines: [
+        {
+          what: `attach (create) #1 vs #${TOTAL}`,
+          value: `${ms(first)} → ${ms(last)} ms`,
+          against: `${ratio(last, first)} (medians of 10); control on an empty bridge ${ms(stats(ctl(1)).median)} → ${ms(stats(ctl(TOTAL)).median)} ms`,
+        },
+      ],
     };
   } finally {
     await w.teardown();

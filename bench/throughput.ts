@@ -12,11 +12,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cleanEnv, run } from '../test/helpers/world.js';
-import { benchWorld, inspectContainer, makeNetns, must, ok, removeNetns, sleep, stats, table, type BenchOptions, type SectionResult } from './lib.js';
+import { benchWorld, inspectContainer, liveChildren, makeNetns, must, ok, removeNetns, sleep, stats, table, type BenchOptions, type SectionResult } from './lib.js';
 
 /** One iperf3 client run; returns Gbit/s received. */
 async function iperf(serverNs: string, clientNs: string, target: string, serverPort: number, clientPort: number, seconds: number): Promise<number> {
   const server = spawn('nsenter', [`--net=${serverNs}`, 'iperf3', '-s', '-1', '-p', String(serverPort)], { env: cleanEnv(), stdio: 'ignore' });
+  liveChildren.add(server);
   try {
     let listening = false;
     for (let i = 0; i < 200 && !listening; i++) {
@@ -37,6 +38,7 @@ async function iperf(serverNs: string, clientNs: string, target: string, serverP
     return bps / 1e9;
   } finally {
     if (server.exitCode === null) server.kill('SIGKILL');
+    liveChildren.delete(server);
   }
 }
 
