@@ -11,7 +11,7 @@ test.after.always(async () => {
   await w?.teardown();
 });
 
-const cli = () => `node ${path.join(REPO, 'dist/cli/main.js')} -H unix://${w.socket}`;
+const cli = () => `node ${path.join(REPO, 'dist/cli-bundle/main.js')} -H unix://${w.socket}`;
 
 test('run -it gives an interactive shell on a tty', async (t) => {
   const r = await run('script', ['-qfec', `${cli()} run -it --rm --network none busybox sh`, '/dev/null'], {

@@ -17,10 +17,10 @@ export type CommandRunner = (ctx: unknown, args: unknown[], opts: Record<string,
 export function lazy(name: string): (...args: unknown[]) => Promise<void> {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
-    const [mod, context] = await Promise.all([
-      import(`../commands/${name}.js`) as Promise<{ default: CommandRunner }>,
-      import('../context.js'),
-    ]);
+    const { COMMANDS } = await import('../commands/index.js');
+    const load = COMMANDS[name];
+    if (!load) throw new Error(`internal: no command module ${name}`);
+    const [mod, context] = await Promise.all([load() as Promise<{ default: CommandRunner }>, import('../context.js')]);
     const ctx = context.createContext(cmd.optsWithGlobals<{ host?: string }>().host);
     const code = await mod.default(ctx, cmd.processedArgs as unknown[], cmd.opts());
     if (typeof code === 'number' && code !== 0) throw new ExitCode(code);

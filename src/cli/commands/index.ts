@@ -1,0 +1,32 @@
+/** Every command module, loaded only when its command runs (explicit imports so bundlers see them). */
+
+
+export const COMMANDS: Record<string, () => Promise<unknown>> = {
+  'create': () => import('./create.js'),
+  'exec': () => import('./exec.js'),
+  'image-import': () => import('./image-import.js'),
+  'image-inspect': () => import('./image-inspect.js'),
+  'image-ls': () => import('./image-ls.js'),
+  'image-rm': () => import('./image-rm.js'),
+  'info': () => import('./info.js'),
+  'inspect': () => import('./inspect.js'),
+  'kill': () => import('./kill.js'),
+  'logs': () => import('./logs.js'),
+  'network-connect': () => import('./network-connect.js'),
+  'network-create': () => import('./network-create.js'),
+  'network-disconnect': () => import('./network-disconnect.js'),
+  'network-inspect': () => import('./network-inspect.js'),
+  'network-ls': () => import('./network-ls.js'),
+  'network-prune': () => import('./network-prune.js'),
+  'network-rm': () => import('./network-rm.js'),
+  'plugin-ls': () => import('./plugin-ls.js'),
+  'port': () => import('./port.js'),
+  'ps': () => import('./ps.js'),
+  'restart': () => import('./restart.js'),
+  'rm': () => import('./rm.js'),
+  'run': () => import('./run.js'),
+  'start': () => import('./start.js'),
+  'stop': () => import('./stop.js'),
+  'version': () => import('./version.js'),
+  'wait': () => import('./wait.js'),
+};
