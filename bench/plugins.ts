@@ -6,8 +6,8 @@
  *     restart detection, decoding) and to the same plugin over TCP;
  *  2. (root only) a remote network driver cycle against the example p2p plugin in a throwaway
  *     netns: createNetwork + createEndpoint + join + leave + deleteEndpoint + deleteNetwork.
- * `network create` / `run --rm` on a plugin network vs bridge need the daemon wiring and are
- * measured by the daemon benchmarks.
+ *  3. (root only) through the daemon, in one run: `tsnet network create` and
+ *     `tsnet run --rm … busybox true` on a network of the example p2p plugin vs the built-in bridge.
  *
  *   node --import tsx -e "import('./bench/plugins.ts').then(async m => console.log(await m.benchPlugins()))"
  */
@@ -152,5 +152,45 @@ export async function benchPlugins(): Promise<string> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   await driverCycle(lines);
+  if (process.getuid?.() === 0) await daemonPluginVsBridge(lines);
   return lines.join('\n');
+}
+
+/** Whole CLI commands on a p2p plugin network vs the built-in bridge, interleaved, same world. */
+async function daemonPluginVsBridge(lines: string[]): Promise<void> {
+  const { createWorld } = await import('../test/helpers/world.js');
+  const { startExample } = await import('../test/conformance/harness.js');
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-bench-plugd-'));
+  const pluginDir = path.join(base, 'plugins');
+  fs.mkdirSync(pluginDir);
+  const w = await createWorld({ daemonArgs: ['--plugin-dir', pluginDir, '--log-level', 'info'] });
+  let plugin: { child: ChildProcess } | undefined;
+  try {
+    plugin = await startExample('p2p', { socketDir: pluginDir, netnsFile: w.hostNetns });
+    const must = async (args: string[]): Promise<number> => {
+      const r = await w.cli(args);
+      if (r.exitCode !== 0) throw new Error(`tsnet ${args.join(' ')}: ${r.stderr}`);
+      return r.ms;
+    };
+    const create = { p2p: [] as number[], bridge: [] as number[] };
+    const run = { p2p: [] as number[], bridge: [] as number[] };
+    for (let i = 0; i < 8; i++) {
+      create.p2p.push(await must(['network', 'create', '-d', 'p2p', '--subnet', `10.${150 + i}.0.0/24`, `pn${i}`]));
+      create.bridge.push(await must(['network', 'create', '--subnet', `10.${170 + i}.0.0/24`, `bn${i}`]));
+    }
+    await must(['run', '--rm', '--network', 'pn0', 'busybox', 'true']); // warm-up
+    await must(['run', '--rm', '--network', 'bn0', 'busybox', 'true']);
+    for (let i = 0; i < 10; i++) {
+      run.p2p.push(await must(['run', '--rm', '--network', 'pn0', 'busybox', 'true']));
+      run.bridge.push(await must(['run', '--rm', '--network', 'bn0', 'busybox', 'true']));
+    }
+    const med = (xs: number[]) => stats(xs).median;
+    lines.push('', 'through the daemon (whole CLI command, same world, interleaved)');
+    lines.push(`${'network create -d p2p (plugin) vs bridge'.padEnd(58)} ${med(create.p2p).toFixed(1)} ms vs ${med(create.bridge).toFixed(1)} ms (${(med(create.p2p) / med(create.bridge)).toFixed(2)}×, n=8)`);
+    lines.push(`${'run --rm busybox true on p2p vs bridge'.padEnd(58)} ${med(run.p2p).toFixed(1)} ms vs ${med(run.bridge).toFixed(1)} ms (${(med(run.p2p) / med(run.bridge)).toFixed(2)}×, n=10)`);
+  } finally {
+    await w.teardown();
+    plugin?.child.kill('SIGKILL');
+    fs.rmSync(base, { recursive: true, force: true });
+  }
 }

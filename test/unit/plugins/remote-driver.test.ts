@@ -17,6 +17,8 @@ const fakeNetns: Netns = {
   create: () => undefined,
   remove: () => undefined,
   exists: () => true,
+  isNetnsMount: () => true,
+  ensurePrivateDir: () => undefined,
   run: () => {
     throw new Error('no kernel in unit tests');
   },
