@@ -14,7 +14,7 @@ import { readSysctl, writeSysctl } from '../kernel/sysctl.js';
 import { Attachments } from '../network/attachments.js';
 import { EmbeddedDns } from '../network/embedded-dns.js';
 import { ContainerNetwork } from '../network/container-network.js';
-import { NetworkController, type DriverSource } from '../network/controller.js';
+import { GLOBAL_IPAM, NetworkController, type DriverSource } from '../network/controller.js';
 import type { NetworkDriver } from '../network/driver-api.js';
 import { createBridgeDriver } from '../network/drivers/bridge/index.js';
 import type { NetworkRecord } from '../network/network-record.js';
@@ -30,6 +30,11 @@ import type { Logger } from './logger.js';
 import { PluginRegistry } from '../plugins/index.js';
 import { createRemoteDriver } from '../network/drivers/remote/index.js';
 import { createRemoteIpam } from '../ipam/remote/index.js';
+import { ClusterStore } from '../store/cluster/index.js';
+import { ClusterIpam } from '../ipam/cluster/index.js';
+import { createOverlayDriver, type OverlayDriver } from '../network/drivers/overlay/index.js';
+import { TsnetError } from '../errors/index.js';
+import { TSNET_VERSION } from './routes/system.js';
 
 export interface DaemonOptions {
   root: string;
@@ -41,6 +46,10 @@ export interface DaemonOptions {
   pluginDirs?: string[];
   pluginSpecDirs?: string[];
   pluginTimeoutMs?: number;
+  /** `etcd://HOST:2379[,HOST2:2379]`: enables global-scope (overlay) networks. */
+  clusterStore?: string;
+  /** This host's underlay address (VTEP, node id); required with clusterStore. */
+  advertiseAddr?: string;
   logger: Logger;
 }
 
@@ -57,6 +66,9 @@ export interface Components {
   hostNetlink: Netlink;
   ipam: DefaultIpam;
   plugins: PluginRegistry;
+  /** With --cluster-store: the cluster store (start it before controller.restoreDrivers) and the overlay driver. */
+  cluster?: ClusterStore;
+  overlay?: OverlayDriver;
   /** The bridge device of a bridge network (for the start-up sweep). */
   bridgeOf: (networkId: string) => string | undefined;
 }
@@ -85,6 +97,18 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger,
   });
   const builtins = new Map<string, NetworkDriver>([['bridge', bridge]]);
+  let cluster: ClusterStore | undefined;
+  let clusterIpam: ClusterIpam | undefined;
+  let overlay: OverlayDriver | undefined;
+  if (opts.clusterStore) {
+    if (!opts.advertiseAddr) throw new TsnetError('TSNET_INVALID_ARGUMENT', '--cluster-store needs --advertise-addr IP (this host\'s address on the underlay network)');
+    cluster = new ClusterStore({ url: opts.clusterStore, advertiseAddr: opts.advertiseAddr, logger, version: TSNET_VERSION });
+    clusterIpam = new ClusterIpam(cluster);
+    overlay = createOverlayDriver({ cluster, hostNetlink, netns, netnsDir: path.join(opts.execRoot, 'netns'), logger });
+    builtins.set('overlay', overlay);
+  } else if (opts.advertiseAddr) {
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', '--advertise-addr is only used with --cluster-store etcd://HOST:2379');
+  }
   const plugins = new PluginRegistry({ socketDirs: opts.pluginDirs ?? [], specDirs: opts.pluginSpecDirs ?? [], ...(opts.pluginTimeoutMs ? { timeoutMs: opts.pluginTimeoutMs } : {}), logger });
   const remoteDrivers = new Map<string, Promise<NetworkDriver>>();
   const remoteIpams = new Map<string, Promise<IpamDriver>>();
@@ -101,10 +125,17 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     async network(name) {
       const d = builtins.get(name);
       if (d) return d;
+      if (name === 'overlay') {
+        throw new TsnetError('TSNET_CLUSTER_STORE_REQUIRED', 'overlay networks need a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP');
+      }
       return cached(remoteDrivers, name, async () => createRemoteDriver(name, await plugins.get(name, 'NetworkDriver'), { netns, hostNetlink: () => hostNetlink, logger }));
     },
     async ipam(name): Promise<IpamDriver> {
       if (name === 'default') return ipam;
+      if (name === GLOBAL_IPAM) {
+        if (clusterIpam) return clusterIpam;
+        throw new TsnetError('TSNET_CLUSTER_STORE_REQUIRED', 'the cluster IPAM needs a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP');
+      }
       return cached(remoteIpams, name, async () => createRemoteIpam(name, await plugins.get(name, 'IpamDriver'), { logger }));
     },
     builtinNames: () => [...builtins.keys(), 'host', 'null'],
@@ -121,6 +152,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
       return hostAvoidList(routes, nameservers());
     },
     defaultBridgeName: opts.defaultBridge,
+    ...(cluster ? { cluster } : {}),
     logger,
   });
   const dns = new EmbeddedDns({
@@ -129,6 +161,20 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     userDefined: (id) => controller.find(id)?.predefined !== true,
     isInternal: (id) => controller.find(id)?.internal === true,
     upstreams: nameservers,
+    ...(cluster
+      ? {
+          remote: (networkId: string, name: string): string[] => {
+            const n = controller.find(networkId);
+            if (!cluster || n?.scope !== 'global') return [];
+            const suffix = `.${n.name.toLowerCase()}`;
+            const names = name.endsWith(suffix) ? [name, name.slice(0, -suffix.length)] : [name];
+            return names
+              .flatMap((x) => cluster!.lookup(networkId, x))
+              .filter((e) => e.node !== cluster!.nodeId && e.address)
+              .map((e) => e.address!.split('/')[0]!);
+          },
+        }
+      : {}),
     logger,
   });
   const attachments = new Attachments({
@@ -155,7 +201,23 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger,
   });
   const execs = new ExecManager({ containers, execRoot: opts.execRoot, initPath: opts.initPath, cgroupDirs: (id) => cgroups.dirs(id) });
-  return { opts, images, containers, execs, cgroups, sandboxes, controller, attachments, firewall, hostNetlink, ipam, plugins, bridgeOf: (id) => bridge.bridgeOf(id) };
+  return {
+    opts,
+    images,
+    containers,
+    execs,
+    cgroups,
+    sandboxes,
+    controller,
+    attachments,
+    firewall,
+    hostNetlink,
+    ipam,
+    plugins,
+    ...(cluster ? { cluster } : {}),
+    ...(overlay ? { overlay } : {}),
+    bridgeOf: (id) => bridge.bridgeOf(id),
+  };
 }
 
 function nameservers(): string[] {

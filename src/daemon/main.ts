@@ -30,6 +30,8 @@ export interface DaemonFlags {
   pluginDir: string[];
   pluginSpecDir: string[];
   pluginTimeout?: string;
+  clusterStore?: string;
+  advertiseAddr?: string;
 }
 
 export async function runDaemon(flags: DaemonFlags): Promise<void> {
@@ -48,12 +50,31 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     pluginDirs: flags.pluginDir,
     pluginSpecDirs: flags.pluginSpecDir,
     ...(flags.pluginTimeout ? { pluginTimeoutMs: Number(flags.pluginTimeout) } : {}),
+    ...(flags.clusterStore ? { clusterStore: flags.clusterStore } : {}),
+    ...(flags.advertiseAddr ? { advertiseAddr: flags.advertiseAddr } : {}),
     logger,
   });
   // Order matters: network records, then containers (adopt or record exits), then the drivers
   // rebuild kernel state from both, then running containers get their ports and DNS back.
   await c.controller.load();
   await c.containers.restore();
+  if (c.cluster) {
+    // The cluster store comes up before the drivers restore (the overlay driver reads endpoint
+    // names from its mirror); an unreachable etcd is retried in the background, and global
+    // networks are reconciled when it answers.
+    try {
+      await c.cluster.start();
+      logger.info(`cluster store ${c.cluster.url}: node ${c.cluster.nodeId}, ${c.cluster.networks().length} global networks`);
+    } catch (err) {
+      logger.warn(`${(err as Error).message} (global networks are reconciled when it answers)`);
+    }
+    c.controller.followCluster();
+    try {
+      await c.controller.syncCluster();
+    } catch (err) {
+      logger.warn(`global networks: ${(err as Error).message}`);
+    }
+  }
   await c.controller.restoreDrivers();
   for (const rec of c.containers.list()) if (rec.state.Status === 'running') await c.attachments.adoptRunning(rec);
   const swept = await sweep(c);
@@ -67,7 +88,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       execRoot: flags.execRoot,
       cgroupVersion: c.cgroups.version,
       startedAt: new Date(),
-      networkDrivers: () => ['bridge', 'host', 'null'],
+      networkDrivers: () => ['bridge', 'host', 'null', ...(c.overlay ? ['overlay'] : [])],
       counts: () => {
         const all = c.containers.list();
         const running = all.filter((r) => r.state.Status === 'running').length;
@@ -94,7 +115,9 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     logger.info(`${sig}: shutting down; containers keep running (live restore)`);
     server.close();
     fs.rmSync(socketPath, { force: true });
-    process.exit(0);
+    // the lease is not revoked: other hosts keep this host's endpoints until it is back (or the TTL)
+    const closing = c.cluster ? Promise.race([c.cluster.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]) : Promise.resolve();
+    void closing.finally(() => process.exit(0));
   };
   // A bug in one subsystem must not take every container's network services down with it.
   process.on('uncaughtException', (err) => logger.error(`uncaught exception (daemon keeps running): ${err.stack ?? err.message}`));
@@ -120,6 +143,8 @@ function main(): void {
     .option('--plugin-dir <dir>', 'plugin socket dir (repeatable)', collect, [])
     .option('--plugin-spec-dir <dir>', 'plugin spec dir (repeatable)', collect, [])
     .option('--plugin-timeout <ms>', 'per-call plugin timeout')
+    .option('--cluster-store <etcd://HOST:2379[,HOST2:2379]>', 'etcd cluster for global (overlay) networks')
+    .option('--advertise-addr <IP>', "this host's address on the underlay network (VXLAN endpoint, node id); needed with --cluster-store")
     .option('--bridge-name <name>', 'device of the default bridge network', 'tsnet0')
     .option('--init-path <file>', 'the tsnet-init binary', path.resolve(here, '../../src/runtime/native/tsnet-init'))
     .action(async (o: DaemonFlags) => {

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { vethName } from '../network/drivers/bridge/options.js';
+import { parseNetnsFileName } from '../network/drivers/overlay/index.js';
 import type { Components } from './components.js';
 
 export async function sweep(c: Components): Promise<string[]> {
@@ -13,6 +14,9 @@ export async function sweep(c: Components): Promise<string[]> {
   const sandboxFiles = new Set(records.map((r) => r.network.sandboxKey).filter(Boolean));
   for (const file of c.sandboxes.list()) {
     if (sandboxFiles.has(file)) continue;
+    // ov-<vni>-<id12>: an overlay network's namespace, not a container sandbox (the overlay
+    // driver's own sweep below decides about it; removing it cuts every container on it)
+    if (parseNetnsFileName(path.basename(file))) continue;
     try {
       c.sandboxes.remove(file);
       removed.push(`netns ${file}`);
@@ -68,6 +72,15 @@ export async function sweep(c: Components): Promise<string[]> {
       removed.push(`link ${link.name}`);
     } catch (err) {
       c.opts.logger.warn(`sweep link ${link.name}: ${(err as Error).message}`);
+    }
+  }
+
+  if (c.overlay) {
+    const live = c.controller.list().filter((n) => n.scope === 'global').map((n) => n.id);
+    try {
+      removed.push(...(await c.overlay.sweep(live)));
+    } catch (err) {
+      c.opts.logger.warn(`sweep overlay: ${(err as Error).message}`);
     }
   }
 

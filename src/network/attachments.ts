@@ -10,7 +10,7 @@ import type { Logger } from '../daemon/logger.js';
 import type { HostEntry } from '../runtime/etc-files.js';
 import type { ContainerRecord, EndpointSettingsRequest, EndpointState } from '../runtime/container/types.js';
 import type { NetworkAttachments } from './container-network.js';
-import type { NetworkController } from './controller.js';
+import { endpointNameOptions, type NetworkController } from './controller.js';
 import { contains } from '../ipam/cidr.js';
 import { hasExternalConnectivity } from './driver-api.js';
 import { pickGatewayEndpoint } from './gateway.js';
@@ -125,10 +125,12 @@ export class Attachments implements NetworkAttachments {
       }
     }
     const base = { networkId: n.id, endpointId: ep.endpointId, containerId: rec.id, ...(ep.ipv4 ? { address: ep.ipv4 } : {}), ...(ep.ipv6 ? { addressV6: ep.ipv6 } : {}), ...(ep.mac ? { mac: ep.mac } : {}) };
-    const info = await driver.createEndpoint({ ...base, options: {} });
+    // global-scope drivers (overlay) publish the endpoint's DNS names to the other hosts
+    const options = n.scope === 'global' ? endpointNameOptions(rec.name, ep.aliases) : {};
+    const info = await driver.createEndpoint({ ...base, options });
     rb.push(`delete endpoint ${ep.endpointId.slice(0, 12)}`, () => driver.deleteEndpoint(n.id, ep.endpointId));
     if (info.mac) ep.mac = info.mac;
-    const join = await driver.join({ ...base, ...(ep.mac ? { mac: ep.mac } : {}), sandboxKey: sandboxFile, ifname, options: {} });
+    const join = await driver.join({ ...base, ...(ep.mac ? { mac: ep.mac } : {}), sandboxKey: sandboxFile, ifname, options });
     rb.push(`leave ${n.name}`, () => driver.leave(n.id, ep.endpointId));
     ep.ifname = ifname;
     if (join.gateway) ep.gateway = join.gateway;

@@ -10,7 +10,9 @@ import type { IpamDriver, PoolLease } from '../ipam/ipam-api.js';
 import type { ContainerRecord } from '../runtime/container/types.js';
 import type { RecordStore } from '../store/record-store.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
-import { isRestorable, type NetworkDriver } from './driver-api.js';
+import type { GlobalNetworkRecord } from '../store/cluster/records.js';
+import type { ClusterEvent } from '../store/cluster/mirror.js';
+import { hasNetworkAllocator, isRestorable, type NetworkDriver } from './driver-api.js';
 import { networkJson, networkSpec, type IpamConfigEntry, type NetworkRecord, type PoolRef } from './network-record.js';
 
 export interface NetworkCreateBody {
@@ -34,6 +36,20 @@ export interface DriverSource {
   builtinNames(): string[];
 }
 
+/** What the controller needs from the cluster store (global-scope networks; ClusterStore provides it). */
+export interface ControllerCluster {
+  readonly nodeId: string;
+  readonly available: boolean;
+  networks(): GlobalNetworkRecord[];
+  network(idOrName: string): GlobalNetworkRecord | undefined;
+  createNetwork(rec: GlobalNetworkRecord): Promise<GlobalNetworkRecord>;
+  deleteNetwork(networkId: string): Promise<void>;
+  subscribe(listener: (e: ClusterEvent) => void): () => void;
+}
+
+/** IPAM driver name of global-scope networks (the cluster IPAM). */
+export const GLOBAL_IPAM = 'cluster';
+
 export interface ControllerDeps {
   store: RecordStore<NetworkRecord>;
   drivers: DriverSource;
@@ -41,6 +57,8 @@ export interface ControllerDeps {
   /** CIDRs a default-pool subnet must avoid (host routes, nameservers). */
   avoid: () => Promise<string[]>;
   defaultBridgeName: string;
+  /** The cluster store, when tsnetd runs with --cluster-store. */
+  cluster?: ControllerCluster;
   logger: Logger;
 }
 
@@ -50,6 +68,10 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 export class NetworkController {
   private readonly networks = new Map<string, NetworkRecord>();
   private readonly locks = new KeyedMutex();
+  /** Global networks this host is creating right now (their store events are not foreign). */
+  private readonly creatingGlobal = new Set<string>();
+  /** Cluster events are applied one after the other. */
+  private clusterTail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly d: ControllerDeps) {}
 
@@ -91,7 +113,7 @@ export class NetworkController {
             ...(e.ipv4 ? { address: e.ipv4 } : {}),
             ...(e.ipv6 ? { addressV6: e.ipv6 } : {}),
             ...(e.mac ? { mac: e.mac } : {}),
-            options: {},
+            options: this.networks.get(e.networkId)?.scope === 'global' ? endpointNameOptions(c.name, e.aliases) : {},
             ports: c.state.Status === 'running' && c.network.gatewayNetwork === e.networkId ? c.network.ports : [],
           })),
       );
@@ -147,13 +169,22 @@ export class NetworkController {
     if (!name) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'a network needs a name: tsnet network create NAME');
     if (!NAME_RE.test(name)) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     return this.locks.run('create', async () => {
-      if (this.findByName(name)) throw new TsnetError('TSNET_NETWORK_EXISTS', `network with name ${name} already exists`);
+      if (this.findByName(name) || this.d.cluster?.network(name)) throw new TsnetError('TSNET_NETWORK_EXISTS', `network with name ${name} already exists`);
       const driverName = body.Driver || 'bridge';
       if (driverName === 'host' || driverName === 'null') {
         throw new TsnetError('TSNET_INVALID_ARGUMENT', `only one instance of "${driverName === 'null' ? 'none' : 'host'}" network is allowed`);
       }
       const driver = await this.d.drivers.network(driverName);
-      const ipamName = body.IPAM?.Driver || 'default';
+      const scope = driver.capabilities().scope;
+      const cluster = this.d.cluster;
+      if (scope === 'global' && !cluster) {
+        throw new TsnetError('TSNET_CLUSTER_STORE_REQUIRED', 'overlay networks need a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP');
+      }
+      // Global networks take their pools from the cluster IPAM unless --ipam-driver names another
+      // driver: "default" (what the CLI sends when no --ipam-driver is given) means, as in Docker,
+      // the default IPAM of the network's scope — for a global network the cluster-wide one.
+      const askedIpam = body.IPAM?.Driver || 'default';
+      const ipamName = scope === 'global' && askedIpam === 'default' ? GLOBAL_IPAM : askedIpam;
       const ipam = await this.d.drivers.ipam(ipamName);
       const config = (body.IPAM?.Config ?? []).filter((c) => c && (c.Subnet || c.Gateway || c.IPRange));
       for (const c of config) {
@@ -168,7 +199,7 @@ export class NetworkController {
       }
       const rec: NetworkRecord = {
         ...blankRecord(name, driverName),
-        scope: driver.capabilities().scope,
+        scope,
         internal: body.Internal ?? false,
         attachable: body.Attachable ?? false,
         enableIPv6: body.EnableIPv6 ?? false,
@@ -199,13 +230,26 @@ export class NetworkController {
         if (rec.enableIPv6) for (const c of v6Configs.length ? v6Configs : [undefined]) rec.pools.push(await request(c, true));
         const spec = networkSpec(rec);
         await driver.validateNetwork?.(spec);
+        if (scope === 'global' && hasNetworkAllocator(driver)) {
+          // cluster-wide resources (the VNI) become options of the network (spec.options is rec.options)
+          const allocated = await driver.allocateNetwork(spec);
+          rb.push(`free ${driverName} network resources`, () => driver.freeNetwork(rec.id));
+          Object.assign(rec.options, allocated);
+        }
         await rb.step(`create ${driverName} network`, () => driver.createNetwork(spec), () => driver.deleteNetwork(rec.id));
+        if (scope === 'global' && cluster) {
+          // the store's own 'network added' event for this id is ignored (creating holds it)
+          this.creatingGlobal.add(rec.id);
+          await rb.step('publish the network to the cluster', () => cluster.createNetwork(globalRecordOf(rec, cluster.nodeId)), () => cluster.deleteNetwork(rec.id));
+        }
         await this.saveNew(rec);
         rb.commit();
       } catch (err) {
         const undo = await rb.unwind();
         for (const e of undo) this.d.logger.warn(e.message);
         throw err;
+      } finally {
+        this.creatingGlobal.delete(rec.id);
       }
       this.d.logger.info(`created network ${rec.name} (${rec.id.slice(0, 12)}, ${rec.driver}, ${rec.pools.map((p) => p.subnet).join(' ')})`);
       return rec;
@@ -229,7 +273,17 @@ export class NetworkController {
     await this.locks.run(n.id, async () => {
       if (!this.networks.has(n.id)) return;
       const driver = await this.driverOf(n);
+      if (n.scope === 'global') {
+        if (!this.d.cluster) {
+          throw new TsnetError('TSNET_CLUSTER_STORE_REQUIRED', `network ${n.name} is a global network: removing it needs the cluster store (start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP)`);
+        }
+        // refused (TSNET_NETWORK_IN_USE) while any host has endpoints on it
+        await this.d.cluster.deleteNetwork(n.id);
+      }
       await driver.deleteNetwork(n.id);
+      if (n.scope === 'global' && hasNetworkAllocator(driver)) {
+        await driver.freeNetwork(n.id).catch((err: Error) => this.d.logger.warn(`free network ${n.name}: ${err.message}`));
+      }
       const ipam = await this.ipamOf(n).catch(() => undefined);
       for (const p of n.pools) await ipam?.releasePool(p.poolId).catch((err: Error) => this.d.logger.warn(`release pool ${p.subnet}: ${err.message}`));
       await this.d.store.remove(n.id);
@@ -238,15 +292,143 @@ export class NetworkController {
     });
   }
 
+  // ---- global networks made on other hosts ----------------------------------------------------
+
+  /**
+   * Follow the cluster store: global networks added on other hosts get a local record (built
+   * from the global record's pools, no IPAM call) and the driver's createNetwork; removed ones
+   * are dropped. Call after the containers are loaded; `sync()` also runs after every resync.
+   */
+  followCluster(): () => void {
+    const cluster = this.d.cluster;
+    if (!cluster) return () => undefined;
+    return cluster.subscribe((e) => {
+      if (e.kind === 'network') {
+        const g = e.network;
+        if (e.type === 'removed') this.queueCluster(() => this.dropGlobal(g.id, 'removed from the cluster'));
+        else if (e.type === 'added') this.queueCluster(() => this.adoptGlobal(g));
+      } else if (e.kind === 'status' && e.available && e.resynced) {
+        this.queueCluster(() => this.syncCluster());
+      }
+    });
+  }
+
+  /** Reconcile local global-network records with the cluster's (no-op while etcd is away). */
+  async syncCluster(): Promise<void> {
+    const cluster = this.d.cluster;
+    if (!cluster || !cluster.available) return;
+    const live = new Set(cluster.networks().map((g) => g.id));
+    for (const g of cluster.networks()) await this.adoptGlobal(g);
+    for (const n of [...this.networks.values()]) {
+      if (n.scope === 'global' && !live.has(n.id) && !this.creatingGlobal.has(n.id)) await this.dropGlobal(n.id, 'no longer in the cluster');
+    }
+  }
+
+  /** Wait until every queued cluster event is applied (tests). */
+  async clusterSettled(): Promise<void> {
+    await this.clusterTail;
+  }
+
+  private queueCluster(fn: () => Promise<void>): void {
+    this.clusterTail = this.clusterTail.then(fn).catch((err: Error) => this.d.logger.warn(`cluster network change: ${err.message}`));
+  }
+
+  private async adoptGlobal(g: GlobalNetworkRecord): Promise<void> {
+    if (this.networks.has(g.id) || this.creatingGlobal.has(g.id)) return;
+    await this.locks.run(g.id, async () => {
+      if (this.networks.has(g.id) || this.creatingGlobal.has(g.id)) return;
+      const clash = this.findByName(g.name);
+      if (clash) {
+        this.d.logger.warn(`global network ${g.name} (${g.id.slice(0, 12)}) is not shown on this host: a local network ${clash.id.slice(0, 12)} has its name`);
+        return;
+      }
+      const rec = localRecordOf(g);
+      const driver = await this.d.drivers.network(g.driver);
+      await driver.createNetwork(networkSpec(rec));
+      await this.saveNew(rec);
+      this.d.logger.info(`global network ${rec.name} (${rec.id.slice(0, 12)}, ${rec.driver}, ${rec.pools.map((p) => p.subnet).join(' ')}) added from the cluster`);
+    });
+  }
+
+  private async dropGlobal(id: string, why: string): Promise<void> {
+    await this.locks.run(id, async () => {
+      const n = this.networks.get(id);
+      if (!n || n.scope !== 'global') return;
+      const users = this.d.containers().filter((c) => c.network.endpoints[n.id]);
+      if (users.length) {
+        this.d.logger.warn(`global network ${n.name} ${why}, but containers here still use it (${users.map((c) => c.name).join(', ')}): kept`);
+        return;
+      }
+      const driver = await this.driverOf(n).catch(() => undefined);
+      await driver?.deleteNetwork(n.id).catch((err: Error) => this.d.logger.warn(`drop network ${n.name}: ${err.message}`));
+      await this.d.store.remove(n.id);
+      this.networks.delete(n.id);
+      this.d.logger.info(`global network ${n.name} (${n.id.slice(0, 12)}) ${why}: removed here`);
+    });
+  }
+
   async prune(): Promise<string[]> {
     const removed: string[] = [];
     for (const n of this.list()) {
-      if (n.predefined || this.d.containers().some((c) => c.network.endpoints[n.id])) continue;
+      // global networks are cluster-wide: prune on one host does not remove them (use network rm)
+      if (n.predefined || n.scope === 'global' || this.d.containers().some((c) => c.network.endpoints[n.id])) continue;
       await this.remove(n.id);
       removed.push(n.name);
     }
     return removed;
   }
+}
+
+/** EndpointSpec options that carry a container's DNS names to global-scope drivers. */
+export function endpointNameOptions(name: string, aliases: readonly string[]): Record<string, unknown> {
+  return { 'com.tsnet.endpoint.name': name, 'com.tsnet.endpoint.aliases': [...aliases] };
+}
+
+function globalRecordOf(n: NetworkRecord, nodeId: string): GlobalNetworkRecord {
+  const spec = networkSpec(n);
+  const vni = Number(n.options['com.docker.network.driver.overlay.vxlanid_list']);
+  return {
+    id: n.id,
+    name: n.name,
+    driver: n.driver,
+    ...(Number.isInteger(vni) && vni > 0 ? { vni } : {}),
+    options: { ...n.options },
+    labels: { ...n.labels },
+    internal: n.internal,
+    attachable: n.attachable,
+    enableIPv6: n.enableIPv6,
+    ipamDriver: n.ipam.driver,
+    ipamOptions: { ...n.ipam.options },
+    ipv4: spec.ipv4,
+    ipv6: spec.ipv6,
+    poolIds: n.pools.map((p) => p.poolId),
+    pools: n.pools.map((p) => ({ poolId: p.poolId, subnet: p.subnet, gateway: p.gateway, v6: p.v6, ...(p.ipRange ? { ipRange: p.ipRange } : {}) })),
+    created: n.created,
+    createdBy: nodeId,
+  };
+}
+
+/** The local record of a global network made on another host (no IPAM call: its pools are given). */
+function localRecordOf(g: GlobalNetworkRecord): NetworkRecord {
+  const pools: PoolRef[] = (g.pools ?? []).map((p) => ({ poolId: p.poolId, subnet: p.subnet, gateway: p.gateway, v6: p.v6, ...(p.ipRange ? { ipRange: p.ipRange } : {}) }));
+  return {
+    id: g.id,
+    name: g.name,
+    driver: g.driver,
+    scope: 'global',
+    created: g.created,
+    internal: g.internal,
+    attachable: g.attachable,
+    enableIPv6: g.enableIPv6,
+    options: { ...g.options },
+    labels: { ...g.labels },
+    ipam: {
+      driver: g.ipamDriver,
+      options: { ...g.ipamOptions },
+      config: pools.map((p) => ({ Subnet: p.subnet, Gateway: p.gateway, ...(p.ipRange ? { IPRange: p.ipRange } : {}) })),
+    },
+    pools,
+  };
 }
 
 function blankRecord(name: string, driver: string): NetworkRecord {

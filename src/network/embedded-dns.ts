@@ -17,6 +17,11 @@ export interface EmbeddedDnsDeps {
   userDefined: (networkId: string) => boolean;
   isInternal: (networkId: string) => boolean;
   upstreams: () => string[];
+  /**
+   * IPv4 addresses of `name` on a network from outside this host (global networks: the
+   * cluster store's endpoint records of the other hosts). Optional; wired with --cluster-store.
+   */
+  remote?: (networkId: string, name: string) => string[];
   logger: Logger;
 }
 
@@ -108,6 +113,7 @@ export class EmbeddedDns implements DnsHook {
         if (ip) out.push(ip.split('/')[0]!);
       }
     }
+    if (type === 'A' && this.d.remote) for (const n of nets) out.push(...this.d.remote(n, q));
     return [...new Set(out)];
   }
 

@@ -226,10 +226,14 @@ function makeEtcd(dir: string, netns: string, procs: Set<ChildProcess>): EtcdSer
       if (server.running()) return;
       fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       const log = fs.openSync(logFile, 'a');
-      // nsenter without --fork execs etcd: the child's pid is etcd's.
+      // setpriv and nsenter (without --fork) exec: the child's pid is etcd's. The parent-death
+      // signal kills etcd even when this process is killed before its teardown runs.
       child = spawn(
-        'nsenter',
+        'setpriv',
         [
+          '--pdeathsig',
+          'SIGKILL',
+          'nsenter',
           `--net=${netns}`,
           '/usr/bin/etcd',
           '--name', 'tsnet-test',

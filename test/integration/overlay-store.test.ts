@@ -193,6 +193,13 @@ serial('a lost lease is replaced and the endpoints are published again', async (
   const events: string[] = [];
   b.subscribe((e) => e.kind === 'endpoint' && events.push(e.type));
   await b.kv.revokeLease(lease); // as if etcd had expired it
+  // a write under the dead lease before the keepalive noticed: refused as "unavailable", not a crash
+  const early = await a.putEndpoint(ep('n1', 'e2', { address: '10.77.0.5/24' })).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  if (early) t.true(isTsnetError(early, 'TSNET_CLUSTER_UNAVAILABLE'), String(early));
+  t.log(early ? `refused: ${(early as Error).message}` : 'accepted (already re-registered)');
   t.true(await eventually(() => events.includes('removed') && events.lastIndexOf('added') > events.indexOf('removed'), 8000));
   t.not(a.status().leaseId, lease);
   t.true(a.available);

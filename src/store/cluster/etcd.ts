@@ -183,6 +183,14 @@ export class EtcdKv {
     try {
       return await fn();
     } catch (err) {
+      if (err instanceof Error && err.constructor.name === 'EtcdLeaseInvalidError') {
+        // a put under a lease etcd no longer knows: the session must register again
+        const reason = 'the node lease expired';
+        throw new TsnetError('TSNET_CLUSTER_UNAVAILABLE', `cluster store ${this.url.display}: ${reason} (${what}); registering again, try again shortly`, {
+          cause: err,
+          details: { store: this.url.display, reason },
+        });
+      }
       if (isUnreachable(err)) throw this.unavailable(err, what);
       throw new TsnetError('TSNET_INTERNAL', `cluster store ${this.url.display}: ${what}: ${reasonOf(err)}`, { cause: err });
     }

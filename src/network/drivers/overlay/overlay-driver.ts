@@ -17,7 +17,6 @@
  *   reach the outside through another network (see docs/overlay.md).
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { Netlink } from '../../../kernel/netlink/index.js';
 import type { Netns } from '../../../kernel/netns.js';
 import { AggregateTsnetError, TsnetError } from '../../../errors/index.js';
@@ -38,8 +37,10 @@ import type {
   NetworkSpec,
   Restorable,
 } from '../../driver-api.js';
-import { VXLAN_NAME_RE, netnsFile, parseNetnsFileName, vethName } from './names.js';
-import { NetworkSandbox, type SandboxEnv } from './network-sandbox.js';
+import { netnsFile, vethName } from './names.js';
+import { sweepOverlay } from './sweep.js';
+import { NetworkSandbox, type SandboxEnv, type SandboxSpec } from './network-sandbox.js';
+import { findUnderlay } from './underlay.js';
 import { VXLANID_OPTION, checkMac, effectiveMtu, endpointNames, parseNetworkOptions, randomMac } from './options.js';
 import { PeerTable, peerOf, type Peer } from './peers.js';
 
@@ -106,7 +107,6 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
   private readonly log: OverlayLogger;
   private readonly networks = new Map<string, OvNetwork>();
   private readonly unsubscribe: () => void;
-  private underlay: { index: number; name: string; mtu: number } | undefined;
 
   constructor(deps: OverlayDriverDeps) {
     this.d = deps;
@@ -337,32 +337,8 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
    * VXLAN devices (`tsvx-*`) stranded in the host namespace by a crash. Returns what it removed.
    */
   async sweep(liveNetworkIds: Iterable<string>): Promise<string[]> {
-    const live = [...liveNetworkIds, ...this.networks.keys()];
-    const removed: string[] = [];
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(this.d.netnsDir);
-    } catch {
-      /* no dir yet */
-    }
-    for (const name of names) {
-      const p = parseNetnsFileName(name);
-      if (!p || live.some((id) => id.startsWith(p.networkIdPrefix))) continue;
-      const file = path.join(this.d.netnsDir, name);
-      try {
-        this.d.netns.remove(file);
-        removed.push(`overlay netns ${file}`);
-      } catch (err) {
-        this.log.warn(`sweep ${file}: ${(err as Error).message}`);
-      }
-    }
-    const inUse = new Set([...this.networks.values()].filter((n) => n.sandbox).map((n) => n.vni));
-    for (const l of await this.d.hostNetlink.listLinks()) {
-      if (!VXLAN_NAME_RE.test(l.name) || l.kind !== 'vxlan' || inUse.has(l.vxlan?.vni ?? -1)) continue;
-      await this.d.hostNetlink.deleteLink(l.index);
-      removed.push(`vxlan ${l.name}`);
-    }
-    return removed;
+    const env = { netnsDir: this.d.netnsDir, netns: this.d.netns, host: this.d.hostNetlink, warn: (m: string) => this.log.warn(m) };
+    return sweepOverlay(env, [...liveNetworkIds, ...this.networks.keys()]);
   }
 
   /** The network namespace file of a network on this host (for inspect/tests). */
@@ -414,25 +390,8 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
     return r;
   }
 
-  /** The underlay device: the one holding the advertise address in the host namespace. */
-  private async findUnderlay(): Promise<{ index: number; name: string; mtu: number }> {
-    if (this.underlay) {
-      const l = await this.d.hostNetlink.getLink(this.underlay.index);
-      if (l && l.name === this.underlay.name) return (this.underlay = { index: l.index, name: l.name, mtu: l.mtu });
-    }
-    const addr = this.d.cluster.advertiseAddr;
-    const found = (await this.d.hostNetlink.listAddresses()).find((a) => a.cidr.split('/')[0] === addr);
-    if (!found) {
-      throw new TsnetError('TSNET_INVALID_ARGUMENT', `--advertise-addr ${addr} is not an address of this host: give the address of the interface on the underlay network`);
-    }
-    const link = await this.d.hostNetlink.getLink(found.index);
-    if (!link) throw new TsnetError('TSNET_NETLINK', `find the underlay device #${found.index}: ENODEV`);
-    this.underlay = { index: link.index, name: link.name, mtu: link.mtu };
-    return this.underlay;
-  }
-
-  private async sandboxSpec(net: OvNetwork): Promise<import('./network-sandbox.js').SandboxSpec> {
-    const u = await this.findUnderlay();
+  private async sandboxSpec(net: OvNetwork): Promise<SandboxSpec> {
+    const u = await findUnderlay(this.d.hostNetlink, this.d.cluster.advertiseAddr);
     const spec = {
       networkId: net.spec.id,
       vni: net.vni,
