@@ -76,6 +76,8 @@ export interface World {
   daemon: ChildProcess | undefined;
   /** Run the tsnet CLI against this world's daemon. */
   cli(args: string[], opts?: RunOptions): Promise<RunResult>;
+  /** Run the CLI and return its trimmed stdout; throws with the command and its stderr on failure. */
+  ok(args: string[], opts?: RunOptions): Promise<string>;
   /** Run a command inside the world's host netns. */
   inHost(args: string[], opts?: RunOptions): Promise<RunResult>;
   startDaemon(extraArgs?: string[]): Promise<void>;
@@ -128,6 +130,11 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     cgroupParent,
     daemon: undefined,
     cli: (args, o = {}) => run('node', [CLI, '-H', `unix://${socket}`, ...args], { ...o, env: cleanEnv(o.env) }),
+    async ok(args, o = {}) {
+      const r = await world.cli(args, o);
+      if (r.exitCode !== 0) throw new Error(`tsnet ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
+      return r.stdout.trim();
+    },
     inHost: (args, o = {}) => run('nsenter', [`--net=${hostNetns}`, ...args], o),
     async startDaemon(extraArgs = []) {
       const log = fs.openSync(path.join(dir, 'daemon.log'), 'a');

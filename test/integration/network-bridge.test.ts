@@ -24,11 +24,7 @@ function spawnEcho(netns: string) {
 
 const WEB = (tag: string) => ['sh', '-c', `mkdir -p /www && echo ${tag} > /www/index.html && exec httpd -f -p 80 -h /www`];
 
-async function ok(args: string[]): Promise<string> {
-  const r = await w.cli(args);
-  if (r.exitCode !== 0) throw new Error(`tsnet ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = (args: string[]): Promise<string> => w.ok(args);
 
 async function ipOf(container: string, network: string): Promise<string> {
   const [c] = JSON.parse(await ok(['inspect', container]));

@@ -10,11 +10,7 @@ test.after.always(async () => {
   await w?.teardown();
 });
 
-async function ok(args: string[]): Promise<string> {
-  const r = await w.cli(args);
-  if (r.exitCode !== 0) throw new Error(`tsnet ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = (args: string[]): Promise<string> => w.ok(args);
 
 test('containers resolve each other by name, alias and short id on a user network', async (t) => {
   await ok(['network', 'create', 'backend']);

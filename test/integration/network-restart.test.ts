@@ -13,11 +13,7 @@ test.after.always(async () => {
   await w?.teardown();
 });
 
-async function ok(args: string[]): Promise<string> {
-  const r = await w.cli(args);
-  if (r.exitCode !== 0) throw new Error(`tsnet ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = (args: string[]): Promise<string> => w.ok(args);
 
 test.serial('kill -9 and restart: rules re-applied, orphans swept, ports and DNS still work', async (t) => {
   const client = await w.addClient();
