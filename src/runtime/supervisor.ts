@@ -174,12 +174,3 @@ export function isSupervisorOf(pid: number, bundleDir: string): boolean {
   }
 }
 
-/** The exit code from the supervisor's exit file, if it wrote one. */
-export function readExit(bundleDir: string): number | undefined {
-  try {
-    const m = /^code=(-?\d+)$/m.exec(fs.readFileSync(path.join(bundleDir, 'exit'), 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}

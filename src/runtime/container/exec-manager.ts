@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { TsnetError } from '../../errors/index.js';
-import { writeSpec } from '../bundle.js';
+import { readExitFile, writeSpec } from '../bundle.js';
 import { newId } from '../ids.js';
-import { connectSupervisor, launch, readExit, supervisorCommand, waitForExit } from '../supervisor.js';
+import { connectSupervisor, launch, supervisorCommand, waitForExit } from '../supervisor.js';
 import type { ContainerManager } from './container-manager.js';
 import { mergeEnv } from './create-request.js';
 import { execBundle } from './paths.js';
@@ -124,7 +124,7 @@ export class ExecManager {
     }
     inst.pid = launched.pid;
     const finished = waitForExit(inst.bundle).then((code) => {
-      inst.exitCode = code ?? readExit(inst.bundle) ?? 137;
+      inst.exitCode = code ?? readExitFile(inst.bundle)?.code ?? 137;
       inst.running = false;
       fs.rmSync(inst.bundle, { recursive: true, force: true });
     });
