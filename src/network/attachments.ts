@@ -21,7 +21,8 @@ import type { Sandboxes } from './sandbox.js';
 
 /** Embedded DNS per sandbox (optional; wired by the daemon). */
 export interface DnsHook {
-  ensure(rec: ContainerRecord, sandboxFile: string): Promise<void>;
+  /** `fresh`: the sandbox was made just now, so none of tsnet's DNS rules exist in it yet. */
+  ensure(rec: ContainerRecord, sandboxFile: string, fresh?: boolean): Promise<void>;
   stop(rec: ContainerRecord): Promise<void>;
 }
 
@@ -96,7 +97,7 @@ export class Attachments implements NetworkAttachments {
       await rb.unwind();
       throw err;
     }
-    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandboxFile);
+    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandboxFile, true);
   }
 
   /** IP from IPAM, driver endpoint, driver join into the sandbox; undo pushed on `rb`. */

@@ -32,17 +32,17 @@ export class EmbeddedDns implements DnsHook {
 
   constructor(private readonly d: EmbeddedDnsDeps) {}
 
-  async ensure(rec: ContainerRecord, sandbox: string): Promise<void> {
+  async ensure(rec: ContainerRecord, sandbox: string, fresh = false): Promise<void> {
     const have = this.resolvers.get(rec.id);
     if (have && have.sandbox === sandbox) return;
     const pending = this.starting.get(rec.id);
     if (pending) return pending;
-    const p = this.start(rec, sandbox).finally(() => this.starting.delete(rec.id));
+    const p = this.start(rec, sandbox, fresh).finally(() => this.starting.delete(rec.id));
     this.starting.set(rec.id, p);
     return p;
   }
 
-  private async start(rec: ContainerRecord, sandbox: string): Promise<void> {
+  private async start(rec: ContainerRecord, sandbox: string, fresh: boolean): Promise<void> {
     await this.stop(rec);
     const onlyInternal = Object.values(rec.network.endpoints).every((e) => this.d.isInternal(e.networkId));
     const resolver = await startResolver({
@@ -54,8 +54,9 @@ export class EmbeddedDns implements DnsHook {
       logger: this.d.logger,
     });
     try {
-      const natNow = await this.inSandbox(sandbox, 'iptables-save', ['-t', 'nat']);
-      const rules = sandboxRules(resolver.udpPort, resolver.tcpPort, { jumps: !sandboxJumpsPresent(natNow) });
+      // A fresh sandbox has no jumps yet; otherwise (restart, reconnect) look before adding them.
+      const jumps = fresh || !sandboxJumpsPresent(await this.inSandbox(sandbox, 'iptables-save', ['-t', 'nat']));
+      const rules = sandboxRules(resolver.udpPort, resolver.tcpPort, { jumps });
       await this.inSandbox(sandbox, 'iptables-restore', ['--noflush'], rules);
     } catch (err) {
       await resolver.close();

@@ -186,7 +186,9 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       const n = network(j.networkId);
       const ep = endpoints.get(key(j.networkId, j.endpointId));
       if (!ep) throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `bridge driver: no endpoint ${j.endpointId.slice(0, 12)}`);
-      await ensureBridge(n);
+      // Re-make the bridge only when it is gone (after a reboot): ensureBridge dumps every address
+      // on the host, which grows with the number of veths, so it is not done on every join.
+      if (!(await deps.host.getLink(n.cfg.bridgeName))) await ensureBridge(n);
       await deps.host.deleteLink(ep.veth); // a leftover from a crash
       const fd = fs.openSync(j.sandboxKey, 'r');
       const rb = new Rollback();
