@@ -45,6 +45,20 @@ export interface UnderlayHost {
   exec(args: string[], opts?: RunOptions): Promise<RunResult>;
 }
 
+/** Host i's (1-based) tsnetd world; throws when daemons were not started. */
+export function hostWorld(mh: MultiHost, i: number): World {
+  const w = mh.hosts[i - 1]?.world;
+  if (!w) throw new Error(`host ${i} has no tsnetd: call startDaemons() first`);
+  return w;
+}
+
+/** `tsnet ARGS` on host i; its trimmed stdout, or an error naming the host, command and stderr. */
+export async function hostOk(mh: MultiHost, i: number, args: string[]): Promise<string> {
+  const r = await hostWorld(mh, i).cli(args, { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new Error(`host ${i}: tsnet ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
+  return r.stdout.trim();
+}
+
 export interface EtcdServer {
   url: string;
   ip: string;

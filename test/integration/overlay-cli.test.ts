@@ -1,30 +1,18 @@
 /**
  * Overlay networks through the CLI and the daemons (issue 5's user story): three hosts as
  * namespaces on an underlay bridge, etcd in a namespace of its own, one tsnetd per host
- * (test/helpers/multihost.ts). Skipped until tsnetd has --cluster-store (the controller wiring).
+ * (test/helpers/multihost.ts).
  */
 import test from 'ava';
-import fs from 'node:fs';
-import path from 'node:path';
-import { createMultiHost, hostIp, type MultiHost, type UnderlayHost } from '../helpers/multihost.js';
-import { createWorld, eventually, REPO, run, sleep, type World } from '../helpers/world.js';
+import { createMultiHost, hostOk, hostWorld, hostIp, type MultiHost, type UnderlayHost } from '../helpers/multihost.js';
+import { createWorld, eventually, sleep, type World } from '../helpers/world.js';
 
-const DAEMON = path.join(REPO, 'dist', 'daemon', 'main.js');
-
-async function daemonHasClusterStore(): Promise<boolean> {
-  if (process.getuid?.() !== 0 || !fs.existsSync(DAEMON)) return false;
-  const r = await run('node', [DAEMON, '--help']);
-  return r.stdout.includes('--cluster-store');
-}
-
-const ready = await daemonHasClusterStore();
-const serial = ready ? test.serial : test.serial.skip;
+const serial = test.serial;
 
 let mh: MultiHost | undefined;
 const WEB = (tag: string) => ['sh', '-c', `mkdir -p /www && echo ${tag} > /www/index.html && exec httpd -f -p 80 -h /www`];
 
 test.before(async () => {
-  if (!ready) return;
   mh = await createMultiHost({ hosts: 3 });
   await mh.startDaemons();
 });
@@ -34,14 +22,11 @@ test.after.always(async () => {
 });
 
 function host(i: number): UnderlayHost & { world: World } {
+  hostWorld(mh!, i); // throws with a clear message when the host has no daemon
   return mh!.hosts[i - 1] as UnderlayHost & { world: World };
 }
 
-async function ok(i: number, args: string[]): Promise<string> {
-  const r = await host(i).world.cli(args, { timeoutMs: 60_000 });
-  if (r.exitCode !== 0) throw new Error(`host ${i}: tsnet ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = (i: number, args: string[]): Promise<string> => hostOk(mh!, i, args);
 
 async function ipOf(i: number, container: string, network: string): Promise<string> {
   const [c] = JSON.parse(await ok(i, ['inspect', container]));

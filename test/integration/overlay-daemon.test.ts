@@ -2,31 +2,18 @@
  * Overlay networks and the daemon's life cycle (the controller wiring): network rm from a host
  * other than the creator, a daemon restart (clean and kill -9) with overlay containers running
  * (the start-up sweep keeps the overlay namespaces, traffic and names keep working), and a
- * network made while a host's daemon was down appears on it when it comes back.
- * Skipped until tsnetd has --cluster-store.
+ * network made while a host's daemon was down appears on it when it comes back. 
  */
 import test from 'ava';
-import fs from 'node:fs';
-import path from 'node:path';
-import { createMultiHost, type MultiHost, type UnderlayHost } from '../helpers/multihost.js';
-import { eventually, REPO, run, type World } from '../helpers/world.js';
+import { createMultiHost, hostOk, hostWorld, type MultiHost, type UnderlayHost } from '../helpers/multihost.js';
+import { eventually, type World } from '../helpers/world.js';
 
-const DAEMON = path.join(REPO, 'dist', 'daemon', 'main.js');
-
-async function daemonHasClusterStore(): Promise<boolean> {
-  if (process.getuid?.() !== 0 || !fs.existsSync(DAEMON)) return false;
-  const r = await run('node', [DAEMON, '--help']);
-  return r.stdout.includes('--cluster-store');
-}
-
-const ready = await daemonHasClusterStore();
-const serial = ready ? test.serial : test.serial.skip;
+const serial = test.serial;
 
 let mh: MultiHost | undefined;
 const WEB = (tag: string) => ['sh', '-c', `mkdir -p /www && echo ${tag} > /www/index.html && exec httpd -f -p 80 -h /www`];
 
 test.before(async () => {
-  if (!ready) return;
   mh = await createMultiHost({ hosts: 2 });
   await mh.startDaemons();
 });
@@ -36,14 +23,11 @@ test.after.always(async () => {
 });
 
 function host(i: number): UnderlayHost & { world: World } {
+  hostWorld(mh!, i); // throws with a clear message when the host has no daemon
   return mh!.hosts[i - 1] as UnderlayHost & { world: World };
 }
 
-async function ok(i: number, args: string[]): Promise<string> {
-  const r = await host(i).world.cli(args, { timeoutMs: 60_000 });
-  if (r.exitCode !== 0) throw new Error(`host ${i}: tsnet ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = (i: number, args: string[]): Promise<string> => hostOk(mh!, i, args);
 
 const seen = (i: number, net: string) => async () => (await host(i).world.cli(['network', 'inspect', net])).exitCode === 0;
 const gone = (i: number, net: string) => async () => (await host(i).world.cli(['network', 'inspect', net])).exitCode !== 0;
