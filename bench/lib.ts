@@ -73,7 +73,9 @@ export function ratio(a: number, b: number): string {
 /** A plain-text table: first row is the header; columns after the first are right-aligned. */
 export function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  for (const r of rows) {
+    for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
+  }
   const line = (r: string[]): string =>
     r
       .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
@@ -127,7 +129,9 @@ export function api(socketPath: string, method: string, urlPath: string, body?: 
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - t0 }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - t0 }),
+        );
         res.on('error', reject);
       },
     );
@@ -144,7 +148,11 @@ export async function apiOk(socketPath: string, method: string, urlPath: string,
 }
 
 /** The body of POST /containers/create for `busybox <cmd>` on one network (what `tsnet create` sends, minus defaults). */
-export function createBody(network: string, cmd: string[] = ['sleep', '1000'], ports: Record<string, Array<{ HostIp: string; HostPort: string }>> = {}): unknown {
+export function createBody(
+  network: string,
+  cmd: string[] = ['sleep', '1000'],
+  ports: Record<string, Array<{ HostIp: string; HostPort: string }>> = {},
+): unknown {
   const exposed: Record<string, Record<string, never>> = {};
   for (const k of Object.keys(ports)) exposed[k] = {};
   return {
@@ -159,7 +167,10 @@ export function createBody(network: string, cmd: string[] = ['sleep', '1000'], p
 }
 
 /** GET /containers/{id}/json → the fields the benchmarks need. */
-export async function inspectContainer(socketPath: string, id: string): Promise<{ sandboxKey: string; ip: (net: string) => string }> {
+export async function inspectContainer(
+  socketPath: string,
+  id: string,
+): Promise<{ sandboxKey: string; ip: (net: string) => string }> {
   const r = await apiOk(socketPath, 'GET', `/containers/${id}/json`);
   const j = JSON.parse(r.body) as { NetworkSettings: { SandboxKey: string; Networks: Record<string, { IPAddress: string }> } };
   return {

@@ -26,21 +26,45 @@ function external(file: string, exportName: string): Section {
     try {
       const mod = (await import(url.href)) as Record<string, unknown>;
       const fn = mod[exportName];
-      if (typeof fn !== 'function') return { text: `skipped: bench/${file.slice(2)} does not export ${exportName}()`, headlines: [] };
+      if (typeof fn !== 'function')
+        return { text: `skipped: bench/${file.slice(2)} does not export ${exportName}()`, headlines: [] };
       return { text: String(await (fn as () => Promise<string>)()), headlines: [] };
     } catch (err) {
       const e = err as Error;
-      return { text: `skipped: bench/${file.slice(2)} threw: ${(e.stack ?? String(e)).split('\n').slice(0, 6).join('\n')}`, headlines: [] };
+      return {
+        text: `skipped: bench/${file.slice(2)} threw: ${(e.stack ?? String(e)).split('\n').slice(0, 6).join('\n')}`,
+        headlines: [],
+      };
     }
   };
 }
 
 const SECTIONS: Array<{ name: string; title: string; load: () => Promise<Section> }> = [
-  { name: 'run', title: 'run: whole `tsnet run --rm` vs runc, supervisor RSS', load: async () => (await import('./run.js')).benchRun },
-  { name: 'network', title: 'network: create/rm, attach vs CNI bridge plugin', load: async () => (await import('./network.js')).benchNetwork },
-  { name: 'ports', title: 'ports: 1000 published ports, per-port cost at 10/100/1000', load: async () => (await import('./ports.js')).benchPorts },
-  { name: 'scale', title: 'scale: attach latency for container 1 … 500 on one bridge', load: async () => (await import('./scale.js')).benchScale },
-  { name: 'throughput', title: 'throughput: iperf3 through tsnet vs raw veth/bridge', load: async () => (await import('./throughput.js')).benchThroughput },
+  {
+    name: 'run',
+    title: 'run: whole `tsnet run --rm` vs runc, supervisor RSS',
+    load: async () => (await import('./run.js')).benchRun,
+  },
+  {
+    name: 'network',
+    title: 'network: create/rm, attach vs CNI bridge plugin',
+    load: async () => (await import('./network.js')).benchNetwork,
+  },
+  {
+    name: 'ports',
+    title: 'ports: 1000 published ports, per-port cost at 10/100/1000',
+    load: async () => (await import('./ports.js')).benchPorts,
+  },
+  {
+    name: 'scale',
+    title: 'scale: attach latency for container 1 … 500 on one bridge',
+    load: async () => (await import('./scale.js')).benchScale,
+  },
+  {
+    name: 'throughput',
+    title: 'throughput: iperf3 through tsnet vs raw veth/bridge',
+    load: async () => (await import('./throughput.js')).benchThroughput,
+  },
   { name: 'plugins', title: 'plugins (bench/plugins.ts)', load: async () => external('./plugins.ts', 'benchPlugins') },
   { name: 'overlay', title: 'overlay (bench/overlay.ts)', load: async () => external('./overlay.ts', 'benchOverlay') },
 ];
@@ -79,10 +103,14 @@ function sh(cmd: string, args: string[]): string {
   }
 }
 
-const loadavg = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadavg = (): string =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 async function main(): Promise<void> {
-  let args;
+  let args: ReturnType<typeof parseArgs>;
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (err) {
@@ -107,7 +135,9 @@ async function main(): Promise<void> {
     `${new Date().toISOString()}  commit ${sh('git', ['rev-parse', '--short', 'HEAD'])}${dirty}  kernel ${os.release()}  node ${process.version}  ` +
       `${os.cpus().length} CPU ${os.cpus()[0]?.model ?? ''}  ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB${args.quick ? '  --quick' : ''}`,
   );
-  console.log(`load average at start: ${loadavg()} (other work on the machine shows up in every number; the same-run peers share it)`);
+  console.log(
+    `load average at start: ${loadavg()} (other work on the machine shows up in every number; the same-run peers share it)`,
+  );
   const opts: BenchOptions = { quick: args.quick, log: (m) => process.stderr.write(`  … ${m}\n`) };
   const summary: Array<Headline & { section: string }> = [];
   const problems: string[] = [];
@@ -130,7 +160,13 @@ async function main(): Promise<void> {
   }
 
   console.log('\n## summary\n');
-  if (summary.length > 0) console.log(table([['section', 'headline', 'tsnet', 'against (same run unless marked *)'], ...summary.map((h) => [h.section, h.what, h.value, h.against])]));
+  if (summary.length > 0)
+    console.log(
+      table([
+        ['section', 'headline', 'tsnet', 'against (same run unless marked *)'],
+        ...summary.map((h) => [h.section, h.what, h.value, h.against]),
+      ]),
+    );
   console.log('\n* = Docker figure measured earlier on this machine kind (shared/reference/machine-facts.md), not in this run.');
   for (const p of problems) console.log(`not measured — ${p}`);
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s; load average at end: ${loadavg()}`);

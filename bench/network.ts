@@ -8,7 +8,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../test/helpers/world.js';
-import { benchWorld, DOCKER_EARLIER, apiOk, createBody, ms, ok, ratio, removeNetns, stats, table, timingRow, type BenchOptions, type SectionResult } from './lib.js';
+import {
+  benchWorld,
+  DOCKER_EARLIER,
+  apiOk,
+  createBody,
+  ms,
+  ok,
+  ratio,
+  removeNetns,
+  stats,
+  table,
+  timingRow,
+  type BenchOptions,
+  type SectionResult,
+} from './lib.js';
 
 const CNI_PATH = '/usr/lib/cni';
 
@@ -43,7 +57,14 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
       ipam: { type: 'host-local', subnet: '10.199.0.0/16', routes: [{ dst: '0.0.0.0/0' }], dataDir: path.join(tmp, 'ipam') },
     });
     const cni = async (command: 'ADD' | 'DEL', id: string, netns: string): Promise<number> => {
-      const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH };
+      const env = {
+        PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+        CNI_COMMAND: command,
+        CNI_CONTAINERID: id,
+        CNI_NETNS: netns,
+        CNI_IFNAME: 'eth0',
+        CNI_PATH,
+      };
       const r = await run('nsenter', [`--net=${w.hostNetns}`, `${CNI_PATH}/bridge`], { input: conf, env });
       if (r.exitCode !== 0) throw new Error(`CNI bridge ${command}: exit ${r.exitCode}: ${r.stdout}${r.stderr}`);
       return r.ms;
@@ -82,7 +103,12 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
     const cm = stats(create).median;
     const rows1 = [
       ['whole CLI command', 'n', 'median ms', 'min', 'max', 'Docker*', '÷ Docker*'],
-      timingRow('tsnet network create (bridge)', create, String(DOCKER_EARLIER.networkCreate), ratio(cm, DOCKER_EARLIER.networkCreate)),
+      timingRow(
+        'tsnet network create (bridge)',
+        create,
+        String(DOCKER_EARLIER.networkCreate),
+        ratio(cm, DOCKER_EARLIER.networkCreate),
+      ),
       timingRow('tsnet network rm', rm, '', ''),
     ];
     const tc = stats(tCreate).median;
@@ -91,9 +117,9 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
     const cd = stats(cDel).median;
     const rows2 = [
       ['attach to a bridge, daemon/plugin side', 'n', 'median ms', 'min', 'max', 'ratio'],
-      timingRow('tsnet POST /containers/create (user bridge, not started)', tCreate, ratio(tc, ca) + ' of CNI ADD'),
+      timingRow('tsnet POST /containers/create (user bridge, not started)', tCreate, `${ratio(tc, ca)} of CNI ADD`),
       timingRow('CNI bridge ADD (host-local IPAM, ipMasq)', cAdd, '1.00×'),
-      timingRow('tsnet DELETE /containers/{id}?force=1', tDelete, ratio(td, cd) + ' of CNI DEL'),
+      timingRow('tsnet DELETE /containers/{id}?force=1', tDelete, `${ratio(td, cd)} of CNI DEL`),
       timingRow('CNI bridge DEL', cDel, '1.00×'),
       timingRow('  context: unshare --net=FILE true (netns CNI gets ready-made)', nsMake, ''),
       timingRow('  context: nsenter --net=HOST true (exec floor inside CNI times)', nsenterTrue, ''),
@@ -112,9 +138,21 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
     return {
       text,
       headlines: [
-        { what: 'network create', value: `${ms(cm)} ms`, against: `Docker* ${DOCKER_EARLIER.networkCreate} ms (${ratio(cm, DOCKER_EARLIER.networkCreate)})` },
-        { what: 'attach: POST /containers/create', value: `${ms(tc)} ms`, against: `CNI bridge ADD ${ms(ca)} ms (${ratio(tc, ca)})` },
-        { what: 'detach: DELETE /containers/{id}', value: `${ms(td)} ms`, against: `CNI bridge DEL ${ms(cd)} ms (${ratio(td, cd)})` },
+        {
+          what: 'network create',
+          value: `${ms(cm)} ms`,
+          against: `Docker* ${DOCKER_EARLIER.networkCreate} ms (${ratio(cm, DOCKER_EARLIER.networkCreate)})`,
+        },
+        {
+          what: 'attach: POST /containers/create',
+          value: `${ms(tc)} ms`,
+          against: `CNI bridge ADD ${ms(ca)} ms (${ratio(tc, ca)})`,
+        },
+        {
+          what: 'detach: DELETE /containers/{id}',
+          value: `${ms(td)} ms`,
+          against: `CNI bridge DEL ${ms(cd)} ms (${ratio(td, cd)})`,
+        },
       ],
     };
   } finally {

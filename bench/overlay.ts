@@ -77,14 +77,19 @@ function pct(xs: number[], q: number): number {
 }
 
 async function iperf(serverNs: string, serverIp: string, clientNs: string, port: number): Promise<number> {
-  const server = spawn('nsenter', [`--net=${serverNs}`, 'iperf3', '-s', '-1', '-B', serverIp, '-p', String(port)], { env: cleanEnv(), stdio: 'ignore' });
+  const server = spawn('nsenter', [`--net=${serverNs}`, 'iperf3', '-s', '-1', '-B', serverIp, '-p', String(port)], {
+    env: cleanEnv(),
+    stdio: 'ignore',
+  });
   try {
     for (let i = 0; i < 100; i++) {
       const r = await run('nsenter', [`--net=${serverNs}`, 'ss', '-ltn', `sport = :${port}`]);
       if (r.stdout.includes(`:${port}`)) break;
       await new Promise((r2) => setTimeout(r2, 20));
     }
-    const r = await run('nsenter', [`--net=${clientNs}`, 'iperf3', '-c', serverIp, '-p', String(port), '-t', '5', '-J'], { timeoutMs: 30_000 });
+    const r = await run('nsenter', [`--net=${clientNs}`, 'iperf3', '-c', serverIp, '-p', String(port), '-t', '5', '-J'], {
+      timeoutMs: 30_000,
+    });
     const j = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
     if (!j.end?.sum_received?.bits_per_second) throw new Error(`iperf3: ${j.error ?? r.stderr}`);
     return j.end.sum_received.bits_per_second / 1e9;
@@ -110,7 +115,17 @@ async function benchOverlayDaemons(): Promise<string> {
   const lines = ['overlay through the daemons (2 hosts, whole CLI commands)'];
   try {
     await mh.startDaemons();
-    const h = (i: number) => (mh.hosts[i] as unknown as { world: { cli(a: string[], o?: { timeoutMs?: number }): Promise<{ exitCode: number; stdout: string; stderr: string; ms: number }> } }).world;
+    const h = (i: number) =>
+      (
+        mh.hosts[i] as unknown as {
+          world: {
+            cli(
+              a: string[],
+              o?: { timeoutMs?: number },
+            ): Promise<{ exitCode: number; stdout: string; stderr: string; ms: number }>;
+          };
+        }
+      ).world;
     const must = async (i: number, args: string[]) => {
       const r = await h(i).cli(args, { timeoutMs: 60_000 });
       if (r.exitCode !== 0) throw new Error(`host ${i + 1}: tsnet ${args.join(' ')}: ${r.stderr}`);
@@ -121,12 +136,31 @@ async function benchOverlayDaemons(): Promise<string> {
     await must(1, ['run', '-d', '--name', 'probe', '--network', 'ovb', 'busybox', 'sleep', '1000']);
     const conv: number[] = [];
     for (let i = 0; i < 5; i++) {
-      await must(0, ['run', '-d', '--name', `t${i}`, '--network', 'ovb', 'busybox', 'sh', '-c', 'mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 80 -h /www']);
+      await must(0, [
+        'run',
+        '-d',
+        '--name',
+        `t${i}`,
+        '--network',
+        'ovb',
+        'busybox',
+        'sh',
+        '-c',
+        'mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 80 -h /www',
+      ]);
       const t0 = performance.now();
-      const [c] = JSON.parse((await must(0, ['inspect', `t${i}`])).stdout) as Array<{ NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }>;
+      const [c] = JSON.parse((await must(0, ['inspect', `t${i}`])).stdout) as Array<{
+        NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
+      }>;
       const ip = c!.NetworkSettings.Networks.ovb!.IPAddress;
       // one exec that retries every 5 ms inside host 2's probe container
-      await must(1, ['exec', 'probe', 'sh', '-c', `i=0; while [ $i -lt 400 ]; do timeout 1 wget -qO- http://${ip}/ 2>/dev/null | grep -q hi && exit 0; i=$((i+1)); usleep 5000; done; exit 1`]);
+      await must(1, [
+        'exec',
+        'probe',
+        'sh',
+        '-c',
+        `i=0; while [ $i -lt 400 ]; do timeout 1 wget -qO- http://${ip}/ 2>/dev/null | grep -q hi && exit 0; i=$((i+1)); usleep 5000; done; exit 1`,
+      ]);
       conv.push(performance.now() - t0);
     }
     const runOv: number[] = [];
@@ -136,8 +170,12 @@ async function benchOverlayDaemons(): Promise<string> {
       runBr.push((await must(0, ['run', '--rm', '--network', 'brb', 'busybox', 'true'])).ms);
     }
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    lines.push(`convergence: run -d on host 1 returned → reached by TCP from host 2 (includes one inspect + one exec): median ${med(conv).toFixed(0)} ms (n=${conv.length}; target ≤ 200 ms)`);
-    lines.push(`run --rm busybox true: overlay ${med(runOv).toFixed(0)} ms vs bridge ${med(runBr).toFixed(0)} ms (${(med(runOv) / med(runBr)).toFixed(2)}×, n=8; Docker swarm* 1093 ms)`);
+    lines.push(
+      `convergence: run -d on host 1 returned → reached by TCP from host 2 (includes one inspect + one exec): median ${med(conv).toFixed(0)} ms (n=${conv.length}; target ≤ 200 ms)`,
+    );
+    lines.push(
+      `run --rm busybox true: overlay ${med(runOv).toFixed(0)} ms vs bridge ${med(runBr).toFixed(0)} ms (${(med(runOv) / med(runBr)).toFixed(2)}×, n=8; Docker swarm* 1093 ms)`,
+    );
   } catch (err) {
     lines.push(`not measured: ${(err as Error).message}`);
   } finally {
@@ -160,17 +198,54 @@ async function benchOverlayDriver(): Promise<string> {
       const store = new ClusterStore({ url: mh.clusterStore, advertiseAddr: h.ip });
       await store.start();
       const nl = netns.run(h.netns, () => Netlink.open());
-      const driver = new OverlayDriver({ cluster: store, hostNetlink: nl, netns, netnsDir: path.join(mh.dir, `bench-h${h.index}`) });
+      const driver = new OverlayDriver({
+        cluster: store,
+        hostNetlink: nl,
+        netns,
+        netnsDir: path.join(mh.dir, `bench-h${h.index}`),
+      });
       hosts.push({ h, store, nl, driver, ipam: new ClusterIpam(store) });
     }
     const [A, B] = hosts as [BHost, BHost];
 
     // the network, as the controller would make it
     const id = 'bench0000000000000000000';
-    const pool = await A.ipam.requestPool({ subnet: '10.77.0.0/16', v6: false, networkId: id, networkName: 'benchnet', avoid: [] });
-    const spec: NetworkSpec = { id, name: 'benchnet', options: {}, labels: {}, internal: false, enableIPv6: false, attachable: true, ipv4: [{ pool: pool.subnet, gateway: `${pool.gateway}/16` }], ipv6: [] };
+    const pool = await A.ipam.requestPool({
+      subnet: '10.77.0.0/16',
+      v6: false,
+      networkId: id,
+      networkName: 'benchnet',
+      avoid: [],
+    });
+    const spec: NetworkSpec = {
+      id,
+      name: 'benchnet',
+      options: {},
+      labels: {},
+      internal: false,
+      enableIPv6: false,
+      attachable: true,
+      ipv4: [{ pool: pool.subnet, gateway: `${pool.gateway}/16` }],
+      ipv6: [],
+    };
     Object.assign(spec.options, await A.driver.allocateNetwork(spec));
-    await A.store.createNetwork({ id, name: 'benchnet', driver: 'overlay', vni: Number(spec.options[VXLANID_OPTION]), options: spec.options, labels: {}, internal: false, attachable: true, enableIPv6: false, ipamDriver: 'default', ipamOptions: {}, ipv4: spec.ipv4, ipv6: [], poolIds: [pool.poolId], created: new Date().toISOString() });
+    await A.store.createNetwork({
+      id,
+      name: 'benchnet',
+      driver: 'overlay',
+      vni: Number(spec.options[VXLANID_OPTION]),
+      options: spec.options,
+      labels: {},
+      internal: false,
+      attachable: true,
+      enableIPv6: false,
+      ipamDriver: 'default',
+      ipamOptions: {},
+      ipv4: spec.ipv4,
+      ipv6: [],
+      poolIds: [pool.poolId],
+      created: new Date().toISOString(),
+    });
     for (let i = 0; i < 100 && !B.store.network(id); i++) await new Promise((r) => setTimeout(r, 10));
     for (const x of hosts) await x.driver.createNetwork(spec);
 
@@ -182,18 +257,38 @@ async function benchOverlayDriver(): Promise<string> {
       const { address } = await x.ipam.requestAddress(pool.poolId, { owner: eid });
       return { sandbox, ip: address.split('/')[0]!, eid };
     };
-    const attach = async (x: BHost, c: { sandbox: string; ip: string; eid: string }): Promise<{ createdAt: number; joinedAt: number }> => {
+    const attach = async (
+      x: BHost,
+      c: { sandbox: string; ip: string; eid: string },
+    ): Promise<{ createdAt: number; joinedAt: number }> => {
       const createdAt = Date.now();
       await x.driver.createEndpoint({ networkId: id, endpointId: c.eid, containerId: c.eid, address: `${c.ip}/16`, options: {} });
-      await x.driver.join({ networkId: id, endpointId: c.eid, containerId: c.eid, sandboxKey: c.sandbox, ifname: 'eth0', options: {} });
+      await x.driver.join({
+        networkId: id,
+        endpointId: c.eid,
+        containerId: c.eid,
+        sandboxKey: c.sandbox,
+        ifname: 'eth0',
+        options: {},
+      });
       return { createdAt, joinedAt: Date.now() };
     };
 
     // the prober container on host B
     const probe = await container(B, 'probe');
     await attach(B, probe);
-    await run('nsenter', [`--net=${probe.sandbox}`, 'sysctl', '-q', '-w', 'net.ipv4.neigh.eth0.retrans_time_ms=5', 'net.ipv4.neigh.eth0.mcast_solicit=50']);
-    prober = spawn('nsenter', [`--net=${probe.sandbox}`, process.execPath, '-e', PROBER], { env: cleanEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
+    await run('nsenter', [
+      `--net=${probe.sandbox}`,
+      'sysctl',
+      '-q',
+      '-w',
+      'net.ipv4.neigh.eth0.retrans_time_ms=5',
+      'net.ipv4.neigh.eth0.mcast_solicit=50',
+    ]);
+    prober = spawn('nsenter', [`--net=${probe.sandbox}`, process.execPath, '-e', PROBER], {
+      env: cleanEnv(),
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     const okLines: string[] = [];
     let okWaiter: (() => void) | undefined;
     prober.stdout!.setEncoding('utf8');
@@ -207,7 +302,10 @@ async function benchOverlayDriver(): Promise<string> {
     const joinMs: number[] = [];
     for (let round = -1; round < ROUNDS; round++) {
       const c = await container(A, `c${round}`);
-      const listener = spawn('nsenter', [`--net=${c.sandbox}`, '/bin/busybox', 'nc', '-l', '-p', '7000'], { env: cleanEnv(), stdio: 'ignore' });
+      const listener = spawn('nsenter', [`--net=${c.sandbox}`, '/bin/busybox', 'nc', '-l', '-p', '7000'], {
+        env: cleanEnv(),
+        stdio: 'ignore',
+      });
       await new Promise((r) => setTimeout(r, 30));
       const before = okLines.length;
       const got = new Promise<void>((resolve) => {
@@ -245,7 +343,24 @@ async function benchOverlayDriver(): Promise<string> {
       [ha, ha.ip, hb.ip, '192.168.251.1/24'],
       [hb, hb.ip, ha.ip, '192.168.251.2/24'],
     ] as const) {
-      await x.exec(['ip', 'link', 'add', 'hvx0', 'type', 'vxlan', 'id', '42', 'local', me, 'remote', peer, 'dstport', '4790', 'dev', 'eth0']);
+      await x.exec([
+        'ip',
+        'link',
+        'add',
+        'hvx0',
+        'type',
+        'vxlan',
+        'id',
+        '42',
+        'local',
+        me,
+        'remote',
+        peer,
+        'dstport',
+        '4790',
+        'dev',
+        'eth0',
+      ]);
       await x.exec(['ip', 'link', 'set', 'hvx0', 'mtu', '1450', 'up']);
       await x.exec(['ip', 'addr', 'add', ip, 'dev', 'hvx0']);
     }

@@ -48,7 +48,10 @@ function fmt(label: string, samples: number[], unit: 'us' | 'ms' = 'us'): string
 }
 
 async function startTrivial(where: string): Promise<{ child: ChildProcess; port?: number }> {
-  const child = spawn(process.execPath, ['-e', TRIVIAL, where], { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env['PATH'] ?? '' } });
+  const child = spawn(process.execPath, ['-e', TRIVIAL, where], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { PATH: process.env.PATH ?? '' },
+  });
   const line: string = await new Promise((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
     child.once('exit', (c) => reject(new Error(`trivial plugin exited ${c}`)));
@@ -59,10 +62,13 @@ async function startTrivial(where: string): Promise<{ child: ChildProcess; port?
 
 function bareCall(socketPath: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, path: '/NetworkDriver.GetCapabilities', method: 'POST', headers: { 'Content-Length': 0 }, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve());
-    });
+    const req = http.request(
+      { socketPath, path: '/NetworkDriver.GetCapabilities', method: 'POST', headers: { 'Content-Length': 0 }, agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -91,9 +97,22 @@ async function driverCycle(lines: string[]): Promise<void> {
     const p = await startExample('p2p', { socketDir: path.join(w.dir, 'plugins'), netnsFile: w.hostNs, world: w });
     const client = new PluginClient(socketAddress('p2p', p.socket));
     const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-    const driver = await createRemoteDriver('p2p', client, { netns: w.netns, hostNetlink: () => w.hostNl, hostNetns: w.hostNs, logger: quiet });
+    const driver = await createRemoteDriver('p2p', client, {
+      netns: w.netns,
+      hostNetlink: () => w.hostNl,
+      hostNetns: w.hostNs,
+      logger: quiet,
+    });
     const sb = await w.sandbox('bench');
-    const steps: Record<string, number[]> = { createNetwork: [], createEndpoint: [], join: [], leave: [], deleteEndpoint: [], deleteNetwork: [], total: [] };
+    const steps: Record<string, number[]> = {
+      createNetwork: [],
+      createEndpoint: [],
+      join: [],
+      leave: [],
+      deleteEndpoint: [],
+      deleteNetwork: [],
+      total: [],
+    };
     for (let i = 0; i < 25; i++) {
       const id = (c: string): string => c.repeat(56) + String(i).padStart(8, '0');
       const nid = id('a');
@@ -104,13 +123,37 @@ async function driverCycle(lines: string[]): Promise<void> {
         await fn();
         steps[k]!.push(performance.now() - s);
       };
-      await lap('createNetwork', () => driver.createNetwork({ id: nid, name: 'b', options: {}, labels: {}, internal: false, enableIPv6: false, attachable: false, ipv4: [{ pool: '10.123.0.0/24', gateway: '10.123.0.1/24' }], ipv6: [] }));
-      await lap('createEndpoint', () => driver.createEndpoint({ networkId: nid, endpointId: eid, containerId: eid, address: '10.123.0.2/24', options: {} }));
-      await lap('join', () => driver.join({ networkId: nid, endpointId: eid, containerId: eid, sandboxKey: sb, ifname: 'eth0', address: '10.123.0.2/24', options: {} }));
+      await lap('createNetwork', () =>
+        driver.createNetwork({
+          id: nid,
+          name: 'b',
+          options: {},
+          labels: {},
+          internal: false,
+          enableIPv6: false,
+          attachable: false,
+          ipv4: [{ pool: '10.123.0.0/24', gateway: '10.123.0.1/24' }],
+          ipv6: [],
+        }),
+      );
+      await lap('createEndpoint', () =>
+        driver.createEndpoint({ networkId: nid, endpointId: eid, containerId: eid, address: '10.123.0.2/24', options: {} }),
+      );
+      await lap('join', () =>
+        driver.join({
+          networkId: nid,
+          endpointId: eid,
+          containerId: eid,
+          sandboxKey: sb,
+          ifname: 'eth0',
+          address: '10.123.0.2/24',
+          options: {},
+        }),
+      );
       await lap('leave', () => driver.leave(nid, eid));
       await lap('deleteEndpoint', () => driver.deleteEndpoint(nid, eid));
       await lap('deleteNetwork', () => driver.deleteNetwork(nid));
-      if (i >= 5) steps['total']!.push(performance.now() - t0);
+      if (i >= 5) steps.total!.push(performance.now() - t0);
       else for (const k of Object.keys(steps)) if (k !== 'total') steps[k]!.pop();
     }
     client.close();
@@ -132,7 +175,12 @@ export async function benchPlugins(): Promise<string> {
     const client = new PluginClient(socketAddress('trivial', sock));
     await client.activate();
     const bare = await time(1000, () => bareCall(sock));
-    lines.push(fmt('PluginClient.call over unix socket (1000 calls)', await time(1000, () => client.call('NetworkDriver.GetCapabilities'))));
+    lines.push(
+      fmt(
+        'PluginClient.call over unix socket (1000 calls)',
+        await time(1000, () => client.call('NetworkDriver.GetCapabilities')),
+      ),
+    );
     lines.push(fmt('bare node:http POST over the same socket (1000 calls)', bare));
     client.close();
 
@@ -140,12 +188,22 @@ export async function benchPlugins(): Promise<string> {
     children.push(tcp.child);
     const tclient = new PluginClient(parsePluginUrl('trivial-tcp', `tcp://127.0.0.1:${tcp.port}`, 'bench'));
     await tclient.activate();
-    lines.push(fmt('PluginClient.call over TCP 127.0.0.1 (1000 calls)', await time(1000, () => tclient.call('NetworkDriver.GetCapabilities'))));
+    lines.push(
+      fmt(
+        'PluginClient.call over TCP 127.0.0.1 (1000 calls)',
+        await time(1000, () => tclient.call('NetworkDriver.GetCapabilities')),
+      ),
+    );
     tclient.close();
 
     // What a call costs when the plugin is gone: one refused connect, no retries.
     const dead = new PluginClient(socketAddress('dead', path.join(dir, 'none.sock')), { retryBudgetMs: 0 });
-    lines.push(fmt('a call to a missing plugin (fails at once, retries off)', await time(200, () => dead.call('NetworkDriver.Leave').catch(() => undefined))));
+    lines.push(
+      fmt(
+        'a call to a missing plugin (fails at once, retries off)',
+        await time(200, () => dead.call('NetworkDriver.Leave').catch(() => undefined)),
+      ),
+    );
     dead.close();
   } finally {
     for (const c of children) c.kill('SIGKILL');
@@ -186,8 +244,12 @@ async function daemonPluginVsBridge(lines: string[]): Promise<void> {
     }
     const med = (xs: number[]) => stats(xs).median;
     lines.push('', 'through the daemon (whole CLI command, same world, interleaved)');
-    lines.push(`${'network create -d p2p (plugin) vs bridge'.padEnd(58)} ${med(create.p2p).toFixed(1)} ms vs ${med(create.bridge).toFixed(1)} ms (${(med(create.p2p) / med(create.bridge)).toFixed(2)}×, n=8)`);
-    lines.push(`${'run --rm busybox true on p2p vs bridge'.padEnd(58)} ${med(run.p2p).toFixed(1)} ms vs ${med(run.bridge).toFixed(1)} ms (${(med(run.p2p) / med(run.bridge)).toFixed(2)}×, n=10)`);
+    lines.push(
+      `${'network create -d p2p (plugin) vs bridge'.padEnd(58)} ${med(create.p2p).toFixed(1)} ms vs ${med(create.bridge).toFixed(1)} ms (${(med(create.p2p) / med(create.bridge)).toFixed(2)}×, n=8)`,
+    );
+    lines.push(
+      `${'run --rm busybox true on p2p vs bridge'.padEnd(58)} ${med(run.p2p).toFixed(1)} ms vs ${med(run.bridge).toFixed(1)} ms (${(med(run.p2p) / med(run.bridge)).toFixed(2)}×, n=10)`,
+    );
   } finally {
     await w.teardown();
     plugin?.child.kill('SIGKILL');

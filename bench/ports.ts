@@ -5,8 +5,20 @@
  * one `-p`) while 10, 100 and 1000 ports are already published by other containers — which should
  * not grow with the number already there.
  */
-import { type World } from '../test/helpers/world.js';
-import { benchWorld, api, apiOk, createBody, ms, ok, stats, table, timingRow, type BenchOptions, type SectionResult } from './lib.js';
+import type { World } from '../test/helpers/world.js';
+import {
+  benchWorld,
+  api,
+  apiOk,
+  createBody,
+  ms,
+  ok,
+  stats,
+  table,
+  timingRow,
+  type BenchOptions,
+  type SectionResult,
+} from './lib.js';
 
 type Bindings = Record<string, Array<{ HostIp: string; HostPort: string }>>;
 
@@ -34,7 +46,10 @@ export async function benchPorts(o: BenchOptions): Promise<SectionResult> {
   try {
     ok(await w.cli(['network', 'create', 'portnet']), 'network create portnet');
     const runD = async (extra: string[]): Promise<{ id: string; ms: number }> => {
-      const r = ok(await w.cli(['run', '-d', '--network', 'portnet', ...extra, 'busybox', 'sleep', '1000']), `run -d ${extra.slice(0, 4).join(' ')}`);
+      const r = ok(
+        await w.cli(['run', '-d', '--network', 'portnet', ...extra, 'busybox', 'sleep', '1000']),
+        `run -d ${extra.slice(0, 4).join(' ')}`,
+      );
       return { id: r.stdout.trim(), ms: r.ms };
     };
     const rmF = async (id: string): Promise<number> => ok(await w.cli(['rm', '-f', id]), 'rm -f').ms;
@@ -42,7 +57,18 @@ export async function benchPorts(o: BenchOptions): Promise<SectionResult> {
     // (a) 1000 ports on one container.
     const flags: string[] = [];
     for (let p = 20000; p < 21000; p++) flags.push('-p', `${p}:${p}`);
-    const a: Record<string, number[]> = { none: [], range: [], flags: [], rmNone: [], rmRange: [], rmFlags: [], startNone: [], startRange: [], createNone: [], createRange: [] };
+    const a: Record<string, number[]> = {
+      none: [],
+      range: [],
+      flags: [],
+      rmNone: [],
+      rmRange: [],
+      rmFlags: [],
+      startNone: [],
+      startRange: [],
+      createNone: [],
+      createRange: [],
+    };
     for (let i = -1; i < NA; i++) {
       o.log(`ports: 1000-port round ${i + 1}/${NA}`);
       const n = await runD([]);
@@ -77,7 +103,12 @@ export async function benchPorts(o: BenchOptions): Promise<SectionResult> {
       timingRow('API POST create, no ports', a.createNone!, '', ''),
       timingRow('API POST create, 1000 ports', a.createRange!, ms(diff(a.createRange!, a.createNone!)), ''),
       timingRow('API POST start, no ports', a.startNone!, '', ''),
-      timingRow('API POST start, 1000 ports (reserve + iptables)', a.startRange!, ms(diff(a.startRange!, a.startNone!)), `${diff(a.startRange!, a.startNone!).toFixed(0)} µs`),
+      timingRow(
+        'API POST start, 1000 ports (reserve + iptables)',
+        a.startRange!,
+        ms(diff(a.startRange!, a.startNone!)),
+        `${diff(a.startRange!, a.startNone!).toFixed(0)} µs`,
+      ),
       timingRow('rm -f, no ports', a.rmNone!, '', ''),
       timingRow('rm -f, 1000 ports (range)', a.rmRange!, ms(diff(a.rmRange!, a.rmNone!)), ''),
       timingRow('rm -f, 1000 ports (flags)', a.rmFlags!, ms(diff(a.rmFlags!, a.rmNone!)), ''),
@@ -140,13 +171,21 @@ export async function benchPorts(o: BenchOptions): Promise<SectionResult> {
       table(flat),
       '',
       '(a): differences of medians; (b): median of per-round differences (1 port − no port, run back to back).',
-      'The whole-command deltas carry the CLI\'s noise (± 10 ms on this 2-vCPU VM); the API start delta is the cleaner one.',
+      "The whole-command deltas carry the CLI's noise (± 10 ms on this 2-vCPU VM); the API start delta is the cleaner one.",
     ].join('\n');
     return {
       text,
       headlines: [
-        { what: '1000 ports on one container (range)', value: `+${ms(rangeCost)} ms`, against: `${rangeCost.toFixed(0)} µs/port over a no-port run -d (${ms(stats(a.none!).median)} ms)` },
-        { what: '1 more port at 10/100/1000 published', value: perPortApi.map((x) => ms(x)).join(' / ') + ' ms', against: `API start delta; run -d delta ${perPortCli.map(ms).join(' / ')} ms (target: flat)` },
+        {
+          what: '1000 ports on one container (range)',
+          value: `+${ms(rangeCost)} ms`,
+          against: `${rangeCost.toFixed(0)} µs/port over a no-port run -d (${ms(stats(a.none!).median)} ms)`,
+        },
+        {
+          what: '1 more port at 10/100/1000 published',
+          value: `${perPortApi.map((x) => ms(x)).join(' / ')} ms`,
+          against: `API start delta; run -d delta ${perPortCli.map(ms).join(' / ')} ms (target: flat)`,
+        },
       ],
     };
   } finally {

@@ -8,10 +8,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BUSYBOX_TAR, cleanEnv, run } from '../test/helpers/world.js';
-import { benchWorld, DOCKER_EARLIER, must, ms, ok, ratio, sleep, stats, table, timingRow, vmRssKb, type BenchOptions, type SectionResult } from './lib.js';
+import {
+  benchWorld,
+  DOCKER_EARLIER,
+  must,
+  ms,
+  ok,
+  ratio,
+  sleep,
+  stats,
+  table,
+  timingRow,
+  vmRssKb,
+  type BenchOptions,
+  type SectionResult,
+} from './lib.js';
 
 const RUNC = '/usr/sbin/runc';
-
 
 interface Variant {
   key: string;
@@ -31,8 +44,18 @@ export async function benchRun(o: BenchOptions): Promise<SectionResult> {
       { key: 'none', label: 'run --rm --network none', args: ['--network', 'none'], docker: DOCKER_EARLIER.none },
       { key: 'host', label: 'run --rm --network host', args: ['--network', 'host'], docker: DOCKER_EARLIER.host },
       { key: 'bridge', label: 'run --rm (default bridge)', args: [], docker: DOCKER_EARLIER.defaultBridge },
-      { key: 'user', label: 'run --rm --network benchnet (user bridge)', args: ['--network', 'benchnet'], docker: DOCKER_EARLIER.userBridge },
-      { key: 'publish', label: 'run --rm --network benchnet -p 127.0.0.1:18080:80', args: ['--network', 'benchnet', '-p', '127.0.0.1:18080:80'], docker: DOCKER_EARLIER.publish },
+      {
+        key: 'user',
+        label: 'run --rm --network benchnet (user bridge)',
+        args: ['--network', 'benchnet'],
+        docker: DOCKER_EARLIER.userBridge,
+      },
+      {
+        key: 'publish',
+        label: 'run --rm --network benchnet -p 127.0.0.1:18080:80',
+        args: ['--network', 'benchnet', '-p', '127.0.0.1:18080:80'],
+        docker: DOCKER_EARLIER.publish,
+      },
     ];
 
     // The OCI bundle for runc: the same busybox rootfs, `true`, no terminal, runc's default
@@ -42,7 +65,10 @@ export async function benchRun(o: BenchOptions): Promise<SectionResult> {
     await must('tar', ['-xf', BUSYBOX_TAR, '-C', path.join(bundle, 'rootfs')]);
     await must(RUNC, ['spec', '--bundle', bundle]);
     const cfgFile = path.join(bundle, 'config.json');
-    const cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as { process: { args: string[]; terminal: boolean }; linux: { namespaces: Array<{ type: string }> } };
+    const cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as {
+      process: { args: string[]; terminal: boolean };
+      linux: { namespaces: Array<{ type: string }> };
+    };
     cfg.process.args = ['true'];
     cfg.process.terminal = false;
     if (!cfg.linux.namespaces.some((n) => n.type === 'network')) cfg.linux.namespaces.push({ type: 'network' });
@@ -74,7 +100,9 @@ export async function benchRun(o: BenchOptions): Promise<SectionResult> {
     const runcMed = stats(samples.runc!).median;
     const rows: string[][] = [['whole command, same rootfs', 'n', 'median ms', 'min', 'max', '÷ runc', 'Docker*', '÷ Docker*']];
     rows.push(timingRow('runc run (bundle, new netns), peer', samples.runc!, '1.00×', String(DOCKER_EARLIER.runcBundle), '–'));
-    rows.push(timingRow('node -e "" (clean env): CLI start floor', samples.node!, ratio(stats(samples.node!).median, runcMed), '', ''));
+    rows.push(
+      timingRow('node -e "" (clean env): CLI start floor', samples.node!, ratio(stats(samples.node!).median, runcMed), '', ''),
+    );
     for (const v of variants) {
       const m = stats(samples[v.key]!).median;
       rows.push(timingRow(`tsnet ${v.label}`, samples[v.key]!, ratio(m, runcMed), String(v.docker), ratio(m, v.docker)));
@@ -85,7 +113,8 @@ export async function benchRun(o: BenchOptions): Promise<SectionResult> {
     const daemonIdle = daemonPid ? vmRssKb(daemonPid) : NaN;
     const K = o.quick ? 3 : 5;
     const ids: string[] = [];
-    for (let i = 0; i < K; i++) ids.push(ok(await w.cli(['run', '-d', '--network', 'benchnet', 'busybox', 'sleep', '1000']), 'run -d').stdout.trim());
+    for (let i = 0; i < K; i++)
+      ids.push(ok(await w.cli(['run', '-d', '--network', 'benchnet', 'busybox', 'sleep', '1000']), 'run -d').stdout.trim());
     await sleep(300);
     const rss: number[] = [];
     const cdir = path.join(w.execRoot, 'c');
@@ -118,9 +147,21 @@ export async function benchRun(o: BenchOptions): Promise<SectionResult> {
     return {
       text,
       headlines: [
-        { what: 'run --rm --network none', value: `${ms(none)} ms`, against: `runc ${ms(runcMed)} ms (${ratio(none, runcMed)}); Docker* ${DOCKER_EARLIER.none} ms (${ratio(none, DOCKER_EARLIER.none)})` },
-        { what: 'run --rm default bridge', value: `${ms(br)} ms`, against: `Docker* ${DOCKER_EARLIER.defaultBridge} ms: ${ratio(br, DOCKER_EARLIER.defaultBridge)} (target ≤ 0.20×)` },
-        { what: 'run --rm user bridge -p', value: `${ms(stats(samples.publish!).median)} ms`, against: `Docker* ${DOCKER_EARLIER.publish} ms: ${ratio(stats(samples.publish!).median, DOCKER_EARLIER.publish)}` },
+        {
+          what: 'run --rm --network none',
+          value: `${ms(none)} ms`,
+          against: `runc ${ms(runcMed)} ms (${ratio(none, runcMed)}); Docker* ${DOCKER_EARLIER.none} ms (${ratio(none, DOCKER_EARLIER.none)})`,
+        },
+        {
+          what: 'run --rm default bridge',
+          value: `${ms(br)} ms`,
+          against: `Docker* ${DOCKER_EARLIER.defaultBridge} ms: ${ratio(br, DOCKER_EARLIER.defaultBridge)} (target ≤ 0.20×)`,
+        },
+        {
+          what: 'run --rm user bridge -p',
+          value: `${ms(stats(samples.publish!).median)} ms`,
+          against: `Docker* ${DOCKER_EARLIER.publish} ms: ${ratio(stats(samples.publish!).median, DOCKER_EARLIER.publish)}`,
+        },
         { what: 'tsnet-init supervisor RSS', value: `${r.median} kB`, against: `median of ${r.n}` },
       ],
     };

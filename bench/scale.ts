@@ -6,7 +6,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../test/helpers/world.js';
-import { benchWorld, removeNetns, apiOk, createBody, ms, ok, ratio, stats, table, type BenchOptions, type SectionResult } from './lib.js';
+import {
+  benchWorld,
+  removeNetns,
+  apiOk,
+  createBody,
+  ms,
+  ok,
+  ratio,
+  stats,
+  table,
+  type BenchOptions,
+  type SectionResult,
+} from './lib.js';
 
 export async function benchScale(o: BenchOptions): Promise<SectionResult> {
   const TOTAL = o.quick ? 250 : 500;
@@ -34,7 +46,18 @@ export async function benchScale(o: BenchOptions): Promise<SectionResult> {
         await apiOk(w.socket, 'DELETE', `/containers/${(JSON.parse(c.body) as { Id: string }).Id}?force=1`);
         // kernel floor with the same number of namespaces and veths around: a veth pair added in
         // the world's host netns (timed `ip link add`, minus nothing), and a new netns file.
-        const v = await run('nsenter', [`--net=${w.hostNetns}`, 'ip', 'link', 'add', 'bscale0', 'type', 'veth', 'peer', 'name', 'bscale1']);
+        const v = await run('nsenter', [
+          `--net=${w.hostNetns}`,
+          'ip',
+          'link',
+          'add',
+          'bscale0',
+          'type',
+          'veth',
+          'peer',
+          'name',
+          'bscale1',
+        ]);
         await run('nsenter', [`--net=${w.hostNetns}`, 'ip', 'link', 'del', 'bscale0']);
         const nsFile = path.join(w.dir, 'bench-scale-ns');
         fs.writeFileSync(nsFile, '');
@@ -57,9 +80,27 @@ export async function benchScale(o: BenchOptions): Promise<SectionResult> {
     // window: the 10 samples ending at the mark (for mark 1: samples 1..10)
     const win = (xs: number[], mark: number): number[] => (mark < 10 ? xs.slice(0, 10) : xs.slice(mark - 10, mark));
     // control samples taken among the 50 creates ending at the mark (the first 50 for mark 1)
-    const ctl = (mark: number): number[] => control.filter((c) => c.at > Math.max(0, mark - 50) && c.at <= Math.max(50, mark)).map((c) => c.ms);
-    const rows = [['container #m on one bridge', 'create ms', 'median of 10 ms', 'control: empty bridge ms', 'DELETE ms (m present)', 'median of 10 ms']];
-    for (const m of marks) rows.push([`#${m} (${m} present)`, ms(create[m - 1]!), ms(stats(win(create, m)).median), ms(stats(ctl(m)).median), ms(del[m - 1]!), ms(stats(win(del, m)).median)]);
+    const ctl = (mark: number): number[] =>
+      control.filter((c) => c.at > Math.max(0, mark - 50) && c.at <= Math.max(50, mark)).map((c) => c.ms);
+    const rows = [
+      [
+        'container #m on one bridge',
+        'create ms',
+        'median of 10 ms',
+        'control: empty bridge ms',
+        'DELETE ms (m present)',
+        'median of 10 ms',
+      ],
+    ];
+    for (const m of marks)
+      rows.push([
+        `#${m} (${m} present)`,
+        ms(create[m - 1]!),
+        ms(stats(win(create, m)).median),
+        ms(stats(ctl(m)).median),
+        ms(del[m - 1]!),
+        ms(stats(win(del, m)).median),
+      ]);
     const blocks = [['creates in block', 'scalenet create', 'control create', 'DELETE', 'ip link add veth', 'unshare --net']];
     for (let b = 0; b < TOTAL; b += 50) {
       const inBlock = <T extends { at: number }>(xs: T[]): T[] => xs.filter((c) => c.at > b && c.at <= b + 50);

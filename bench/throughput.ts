@@ -12,11 +12,34 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cleanEnv, run } from '../test/helpers/world.js';
-import { benchWorld, inspectContainer, liveChildren, makeNetns, must, ok, removeNetns, sleep, stats, table, type BenchOptions, type SectionResult } from './lib.js';
+import {
+  benchWorld,
+  inspectContainer,
+  liveChildren,
+  makeNetns,
+  must,
+  ok,
+  removeNetns,
+  sleep,
+  stats,
+  table,
+  type BenchOptions,
+  type SectionResult,
+} from './lib.js';
 
 /** One iperf3 client run; returns Gbit/s received. */
-async function iperf(serverNs: string, clientNs: string, target: string, serverPort: number, clientPort: number, seconds: number): Promise<number> {
-  const server = spawn('nsenter', [`--net=${serverNs}`, 'iperf3', '-s', '-1', '-p', String(serverPort)], { env: cleanEnv(), stdio: 'ignore' });
+async function iperf(
+  serverNs: string,
+  clientNs: string,
+  target: string,
+  serverPort: number,
+  clientPort: number,
+  seconds: number,
+): Promise<number> {
+  const server = spawn('nsenter', [`--net=${serverNs}`, 'iperf3', '-s', '-1', '-p', String(serverPort)], {
+    env: cleanEnv(),
+    stdio: 'ignore',
+  });
   liveChildren.add(server);
   try {
     let listening = false;
@@ -26,12 +49,18 @@ async function iperf(serverNs: string, clientNs: string, target: string, serverP
       if (!listening) await sleep(20);
     }
     if (!listening) throw new Error(`iperf3 server did not listen on ${serverPort}`);
-    const r = await run('nsenter', [`--net=${clientNs}`, 'iperf3', '-c', target, '-p', String(clientPort), '-t', String(seconds), '--json'], { timeoutMs: (seconds + 20) * 1000 });
+    const r = await run(
+      'nsenter',
+      [`--net=${clientNs}`, 'iperf3', '-c', target, '-p', String(clientPort), '-t', String(seconds), '--json'],
+      { timeoutMs: (seconds + 20) * 1000 },
+    );
     let j: { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
     try {
       j = JSON.parse(r.stdout) as typeof j;
     } catch {
-      throw new Error(`iperf3 → ${target}:${clientPort}: exit ${r.exitCode}: ${r.stderr.trim() || r.stdout.trim().slice(0, 300)}`);
+      throw new Error(
+        `iperf3 → ${target}:${clientPort}: exit ${r.exitCode}: ${r.stderr.trim() || r.stdout.trim().slice(0, 300)}`,
+      );
     }
     const bps = j.end?.sum_received?.bits_per_second;
     if (!bps) throw new Error(`iperf3 → ${target}:${clientPort}: ${j.error ?? 'no result'}`);
@@ -49,12 +78,23 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
   const SECONDS = o.quick ? 3 : 5;
   const w = await benchWorld();
   const rawDir = path.join(w.dir, 'bench-raw');
-  const ns = { rbr: path.join(rawDir, 'rbr'), r1: path.join(rawDir, 'r1'), r2: path.join(rawDir, 'r2'), rcl: path.join(rawDir, 'rcl') };
+  const ns = {
+    rbr: path.join(rawDir, 'rbr'),
+    r1: path.join(rawDir, 'r1'),
+    r2: path.join(rawDir, 'r2'),
+    rcl: path.join(rawDir, 'rcl'),
+  };
   try {
     // tsnet: two containers on one user bridge, the first with a published port.
     ok(await w.cli(['network', 'create', 'tputnet']), 'network create tputnet');
-    const a = ok(await w.cli(['run', '-d', '--name', 'srv', '--network', 'tputnet', '-p', '15201:5201', 'busybox', 'sleep', '100000']), 'run -d srv').stdout.trim();
-    const b = ok(await w.cli(['run', '-d', '--name', 'cli', '--network', 'tputnet', 'busybox', 'sleep', '100000']), 'run -d cli').stdout.trim();
+    const a = ok(
+      await w.cli(['run', '-d', '--name', 'srv', '--network', 'tputnet', '-p', '15201:5201', 'busybox', 'sleep', '100000']),
+      'run -d srv',
+    ).stdout.trim();
+    const b = ok(
+      await w.cli(['run', '-d', '--name', 'cli', '--network', 'tputnet', 'busybox', 'sleep', '100000']),
+      'run -d cli',
+    ).stdout.trim();
     const ia = await inspectContainer(w.socket, a);
     const ib = await inspectContainer(w.socket, b);
     const aIp = ia.ip('tputnet');
@@ -103,7 +143,12 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
       row('raw veth+bridge pair (r2 → r1)', 'raw', '100 %', ''),
       row('tsnet container → container, one user bridge', 'c2c', pct(m('c2c'), m('raw')), ''),
       row('raw routed, no NAT (client ns → bridge ns → r1)', 'routed', pct(m('routed'), m('raw')), '100 %'),
-      row(`tsnet published port (client ns → ${client.hostIp}:15201 → DNAT → container)`, 'pub', pct(m('pub'), m('raw')), pct(m('pub'), m('routed'))),
+      row(
+        `tsnet published port (client ns → ${client.hostIp}:15201 → DNAT → container)`,
+        'pub',
+        pct(m('pub'), m('raw')),
+        pct(m('pub'), m('routed')),
+      ),
     ];
     const text = [
       `iperf3 -t ${SECONDS}, ${ROUNDS} run(s) each, alternating; target: tsnet ≥ 95 % of raw`,
@@ -115,8 +160,16 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
     return {
       text,
       headlines: [
-        { what: 'iperf3 container ↔ container', value: `${gbit(m('c2c'))} Gbit/s`, against: `raw pair ${gbit(m('raw'))} Gbit/s: ${pct(m('c2c'), m('raw'))} (target ≥ 95 %)` },
-        { what: 'iperf3 through a published port', value: `${gbit(m('pub'))} Gbit/s`, against: `raw pair ${pct(m('pub'), m('raw'))}; raw routed ${gbit(m('routed'))} Gbit/s: ${pct(m('pub'), m('routed'))}` },
+        {
+          what: 'iperf3 container ↔ container',
+          value: `${gbit(m('c2c'))} Gbit/s`,
+          against: `raw pair ${gbit(m('raw'))} Gbit/s: ${pct(m('c2c'), m('raw'))} (target ≥ 95 %)`,
+        },
+        {
+          what: 'iperf3 through a published port',
+          value: `${gbit(m('pub'))} Gbit/s`,
+          against: `raw pair ${pct(m('pub'), m('raw'))}; raw routed ${gbit(m('routed'))} Gbit/s: ${pct(m('pub'), m('routed'))}`,
+        },
       ],
     };
   } finally {

@@ -13,5 +13,7 @@ await build({
   outdir: 'dist/cli-bundle',
   logLevel: 'warning',
   // commander is CommonJS: give the ESM bundle a require() for its node: built-ins
-  banner: { js: "import { createRequire as __tsnetRequire } from 'node:module'; const require = __tsnetRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __tsnetRequire } from 'node:module'; const require = __tsnetRequire(import.meta.url);",
+  },
 });

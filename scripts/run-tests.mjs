@@ -1,16 +1,37 @@
 #!/usr/bin/env node
-// Runs the ava suite (unit + integration) with the TAP reporter, shows its output, and ends with
-// the plain line `N passed, N failed, N skipped` that CI reads. Exit code: non-zero on any failure.
-// Arguments are passed to ava (e.g. a file list or --match).
+// Runs the ava suite with the TAP reporter, shows its output, and ends with the plain line
+// `N passed, N failed, N skipped` that CI reads.
+//
+//   node scripts/run-tests.mjs            every test file (unit + integration; needs root)
+//   node scripts/run-tests.mjs --unit     test/unit only (no root, no C helper build)
+//   node scripts/run-tests.mjs FILE...    the given files (extra arguments go to ava)
+//
+// The run fails (exit 1) when any test fails, when any test is skipped or marked todo, when ava
+// itself fails (a crashed file, a timeout), and — for a whole-suite run — when fewer tests ran than
+// the committed minimum in test/min-tests.json (so a stray `test.only`, a file that stopped loading
+// or a lost shard cannot go green). Raise the minimum when you add tests.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-if (process.getuid?.() !== 0) {
-  console.error('npm test needs root: the integration tests create namespaces, mounts and cgroups');
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const unit = argv[0] === '--unit';
+const extra = unit ? argv.slice(1) : argv;
+const whole = extra.length === 0;
+
+if (!unit && process.getuid?.() !== 0) {
+  console.error('npm test needs root: the integration tests create namespaces, mounts and cgroups (npm run test:unit does not)');
   process.exit(1);
 }
+const minimums = JSON.parse(fs.readFileSync(path.join(repo, 'test', 'min-tests.json'), 'utf8'));
+const minimum = whole ? (unit ? minimums.unit : minimums.all) : 0;
+
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
-const child = spawn('npx', ['ava', '--tap', ...process.argv.slice(2)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+const files = unit ? ['test/unit/**/*.test.ts'] : [];
+const child = spawn('npx', ['ava', '--tap', ...files, ...extra], { cwd: repo, env, stdio: ['ignore', 'pipe', 'inherit'] });
 // A hung test file must not hang CI: ava's own timeout only fires when *no* test makes progress.
 const LIMIT_MIN = Number(process.env.TSNET_TEST_LIMIT_MIN ?? 25);
 let timedOut = false;
@@ -21,9 +42,11 @@ const limit = setTimeout(() => {
   setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
 }, LIMIT_MIN * 60_000);
 limit.unref();
+
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+const skippedNames = [];
 let rest = '';
 child.stdout.setEncoding('utf8');
 child.stdout.on('data', (chunk) => {
@@ -32,19 +55,36 @@ child.stdout.on('data', (chunk) => {
   rest = lines.pop() ?? '';
   for (const line of lines) count(line);
 });
+
 function count(line) {
   if (/^not ok \d+/.test(line)) {
-    if (/# TODO/.test(line)) skipped++;
-    else failed++;
+    if (/# TODO/.test(line)) {
+      skipped++;
+      skippedNames.push(line);
+    } else failed++;
   } else if (/^ok \d+/.test(line)) {
-    if (/# SKIP/.test(line)) skipped++;
-    else passed++;
+    if (/# (SKIP|TODO)/.test(line)) {
+      skipped++;
+      skippedNames.push(line);
+    } else passed++;
   }
 }
+
 child.on('close', (code) => {
   if (rest) count(rest);
   clearTimeout(limit);
+  const reasons = [];
+  if (code !== 0 || timedOut)
+    reasons.push(timedOut ? `the run was stopped after ${LIMIT_MIN} minutes` : `ava exited with ${code}`);
+  if (skipped > 0)
+    reasons.push(`${skipped} test(s) skipped or todo — a test that does not run proves nothing:\n  ${skippedNames.join('\n  ')}`);
+  if (passed + failed < minimum) {
+    reasons.push(
+      `only ${passed + failed} tests ran, fewer than the committed minimum ${minimum} (test/min-tests.json): a file crashed, a test.only, or tests were lost`,
+    );
+  }
   if ((code !== 0 || timedOut) && failed === 0) failed = 1; // ava itself failed (a crash, a timeout, no tests)
+  if (reasons.length) console.error(`\nrun-tests: FAILED: ${reasons.join('\nrun-tests: FAILED: ')}`);
   console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
-  process.exit(failed > 0 || code !== 0 ? 1 : 0);
+  process.exit(reasons.length > 0 ? 1 : 0);
 });

@@ -109,7 +109,7 @@ export function buildCreateBody(
 
   const { ExposedPorts, PortBindings } = buildPorts(f.publish, f.expose, invalidArgument);
 
-  let network;
+  let network: ReturnType<typeof buildNetworkConfig>;
   try {
     network = buildNetworkConfig({ networks: f.networks, aliases: f.networkAlias, ip: f.ip, ip6: f.ip6 });
   } catch (err) {

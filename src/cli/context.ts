@@ -35,7 +35,7 @@ export function createContext(host: string | undefined): Context {
     env: process.env,
     cwd: process.cwd(),
     print: (line) => {
-      process.stdout.write(line + '\n');
+      process.stdout.write(`${line}\n`);
     },
     error: (message) => {
       process.stderr.write(`tsnet: ${message}\n`);

@@ -84,7 +84,9 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   const hostNetlink = Netlink.open();
   const firewall = createIptablesFirewall({});
   await firewall.init();
-  const ipam = await DefaultIpam.load(new FileStore(path.join(opts.root, 'ipam')), { defaultPools: resolveDefaultPools(opts.defaultAddressPools) });
+  const ipam = await DefaultIpam.load(new FileStore(path.join(opts.root, 'ipam')), {
+    defaultPools: resolveDefaultPools(opts.defaultAddressPools),
+  });
   for (const w of ipam.loadWarnings) logger.warn(`ipam: ${w}`);
   const ports = new PortReservations();
 
@@ -101,7 +103,11 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   let clusterIpam: ClusterIpam | undefined;
   let overlay: OverlayDriver | undefined;
   if (opts.clusterStore) {
-    if (!opts.advertiseAddr) throw new TsnetError('TSNET_INVALID_ARGUMENT', '--cluster-store needs --advertise-addr IP (this host\'s address on the underlay network)');
+    if (!opts.advertiseAddr)
+      throw new TsnetError(
+        'TSNET_INVALID_ARGUMENT',
+        "--cluster-store needs --advertise-addr IP (this host's address on the underlay network)",
+      );
     cluster = new ClusterStore({ url: opts.clusterStore, advertiseAddr: opts.advertiseAddr, logger, version: TSNET_VERSION });
     clusterIpam = new ClusterIpam(cluster);
     overlay = createOverlayDriver({ cluster, hostNetlink, netns, netnsDir: path.join(opts.execRoot, 'netns'), logger });
@@ -109,7 +115,12 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   } else if (opts.advertiseAddr) {
     throw new TsnetError('TSNET_INVALID_ARGUMENT', '--advertise-addr is only used with --cluster-store etcd://HOST:2379');
   }
-  const plugins = new PluginRegistry({ socketDirs: opts.pluginDirs ?? [], specDirs: opts.pluginSpecDirs ?? [], ...(opts.pluginTimeoutMs ? { timeoutMs: opts.pluginTimeoutMs } : {}), logger });
+  const plugins = new PluginRegistry({
+    socketDirs: opts.pluginDirs ?? [],
+    specDirs: opts.pluginSpecDirs ?? [],
+    ...(opts.pluginTimeoutMs ? { timeoutMs: opts.pluginTimeoutMs } : {}),
+    logger,
+  });
   const remoteDrivers = new Map<string, Promise<NetworkDriver>>();
   const remoteIpams = new Map<string, Promise<IpamDriver>>();
   const cached = <T>(m: Map<string, Promise<T>>, name: string, make: () => Promise<T>): Promise<T> => {
@@ -126,15 +137,23 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
       const d = builtins.get(name);
       if (d) return d;
       if (name === 'overlay') {
-        throw new TsnetError('TSNET_CLUSTER_STORE_REQUIRED', 'overlay networks need a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP');
+        throw new TsnetError(
+          'TSNET_CLUSTER_STORE_REQUIRED',
+          'overlay networks need a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP',
+        );
       }
-      return cached(remoteDrivers, name, async () => createRemoteDriver(name, await plugins.get(name, 'NetworkDriver'), { netns, hostNetlink: () => hostNetlink, logger }));
+      return cached(remoteDrivers, name, async () =>
+        createRemoteDriver(name, await plugins.get(name, 'NetworkDriver'), { netns, hostNetlink: () => hostNetlink, logger }),
+      );
     },
     async ipam(name): Promise<IpamDriver> {
       if (name === 'default') return ipam;
       if (name === GLOBAL_IPAM) {
         if (clusterIpam) return clusterIpam;
-        throw new TsnetError('TSNET_CLUSTER_STORE_REQUIRED', 'the cluster IPAM needs a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP');
+        throw new TsnetError(
+          'TSNET_CLUSTER_STORE_REQUIRED',
+          'the cluster IPAM needs a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP',
+        );
       }
       return cached(remoteIpams, name, async () => createRemoteIpam(name, await plugins.get(name, 'IpamDriver'), { logger }));
     },
@@ -148,7 +167,9 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     drivers,
     containers: () => containers?.list() ?? [],
     avoid: async () => {
-      const routes = (await hostNetlink.listRoutes({ family: 4 })).filter((r) => r.dst !== 'default' && r.scope === 'link').map((r) => r.dst);
+      const routes = (await hostNetlink.listRoutes({ family: 4 }))
+        .filter((r) => r.dst !== 'default' && r.scope === 'link')
+        .map((r) => r.dst);
       return hostAvoidList(routes, nameservers());
     },
     defaultBridgeName: opts.defaultBridge,
@@ -195,12 +216,20 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     execRoot: opts.execRoot,
     initPath: opts.initPath,
     store: new RecordStore<ContainerRecord>(path.join(opts.root, 'state', 'containers')),
-    images: { resolve: (ref) => images.resolve(ref), layerDirs: (img) => images.layerDirs(img as Parameters<ImageStore['layerDirs']>[0]) },
+    images: {
+      resolve: (ref) => images.resolve(ref),
+      layerDirs: (img) => images.layerDirs(img as Parameters<ImageStore['layerDirs']>[0]),
+    },
     cgroups,
     networking,
     logger,
   });
-  const execs = new ExecManager({ containers, execRoot: opts.execRoot, initPath: opts.initPath, cgroupDirs: (id) => cgroups.dirs(id) });
+  const execs = new ExecManager({
+    containers,
+    execRoot: opts.execRoot,
+    initPath: opts.initPath,
+    cgroupDirs: (id) => cgroups.dirs(id),
+  });
   return {
     opts,
     images,

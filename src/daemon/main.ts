@@ -92,7 +92,12 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       counts: () => {
         const all = c.containers.list();
         const running = all.filter((r) => r.state.Status === 'running').length;
-        return { containers: all.length, running, stopped: all.length - running, images: async () => (await images.list()).length };
+        return {
+          containers: all.length,
+          running,
+          stopped: all.length - running,
+          images: async () => (await images.list()).length,
+        };
       },
     }),
     ...containerRoutes({
@@ -101,7 +106,12 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       imageName: (id, requested) => requested || id,
       lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
     }),
-    ...networkRoutes({ controller: c.controller, attachments: c.attachments, containers: c.containers, plugins: () => c.plugins.list() }),
+    ...networkRoutes({
+      controller: c.controller,
+      attachments: c.attachments,
+      containers: c.containers,
+      plugins: () => c.plugins.list(),
+    }),
     ...imageRoutes({
       images,
       inUse: (id) => c.containers.list().some((r) => r.imageId === id),
@@ -116,12 +126,20 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     server.close();
     fs.rmSync(socketPath, { force: true });
     // the lease is not revoked: other hosts keep this host's endpoints until it is back (or the TTL)
-    const closing = c.cluster ? Promise.race([c.cluster.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]) : Promise.resolve();
+    const closing = c.cluster
+      ? Promise.race([c.cluster.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))])
+      : Promise.resolve();
     void closing.finally(() => process.exit(0));
   };
   // A bug in one subsystem must not take every container's network services down with it.
-  process.on('uncaughtException', (err) => logger.error(`uncaught exception (daemon keeps running): ${err.stack ?? err.message}`));
-  process.on('unhandledRejection', (err) => logger.error(`unhandled rejection (daemon keeps running): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
+  process.on('uncaughtException', (err) =>
+    logger.error(`uncaught exception (daemon keeps running): ${err.stack ?? err.message}`),
+  );
+  process.on('unhandledRejection', (err) =>
+    logger.error(
+      `unhandled rejection (daemon keeps running): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    ),
+  );
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
@@ -139,12 +157,25 @@ function main(): void {
     .option('-H, --host <unix://path>', 'API socket (default: unix://<exec-root>/tsnet.sock)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .option('--cgroup-parent <name>', 'parent cgroup of all containers', 'tsnet')
-    .option('--default-address-pool <base=CIDR,size=N>', 'default pool for network subnets (repeatable; replaces the built-in pools)', collect, [])
+    .option(
+      '--default-address-pool <base=CIDR,size=N>',
+      'default pool for network subnets (repeatable; replaces the built-in pools)',
+      collect,
+      [],
+    )
     .option('--plugin-dir <dir>', 'where plugin sockets are found (repeatable; default /run/tsnet/plugins)', collect, [])
-    .option('--plugin-spec-dir <dir>', 'where plugin .spec/.json files are found (repeatable; default /etc/tsnet/plugins, /usr/lib/tsnet/plugins)', collect, [])
+    .option(
+      '--plugin-spec-dir <dir>',
+      'where plugin .spec/.json files are found (repeatable; default /etc/tsnet/plugins, /usr/lib/tsnet/plugins)',
+      collect,
+      [],
+    )
     .option('--plugin-timeout <ms>', 'per-call plugin timeout in ms (default 30000)')
     .option('--cluster-store <etcd://HOST:2379[,HOST2:2379]>', 'etcd cluster for global (overlay) networks')
-    .option('--advertise-addr <IP>', "this host's address on the underlay network (VXLAN endpoint, node id); needed with --cluster-store")
+    .option(
+      '--advertise-addr <IP>',
+      "this host's address on the underlay network (VXLAN endpoint, node id); needed with --cluster-store",
+    )
     .option('--bridge-name <name>', 'device of the default bridge network', 'tsnet0')
     .option('--init-path <file>', 'the tsnet-init binary', path.resolve(here, '../../src/runtime/native/tsnet-init'))
     .action(async (o: DaemonFlags) => {

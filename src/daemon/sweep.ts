@@ -61,7 +61,12 @@ export async function sweep(c: Components): Promise<string[]> {
   }
 
   // Links with tsnet's names that no network or endpoint explains (a crash between steps).
-  const bridges = new Set(c.controller.list().map((n) => c.bridgeOf(n.id)).filter(Boolean));
+  const bridges = new Set(
+    c.controller
+      .list()
+      .map((n) => c.bridgeOf(n.id))
+      .filter(Boolean),
+  );
   const veths = new Set(records.flatMap((r) => Object.values(r.network.endpoints).map((e) => vethName(e.endpointId))));
   for (const link of await c.hostNetlink.listLinks()) {
     const orphanBridge = link.kind === 'bridge' && /^br-[0-9a-f]{12}$/.test(link.name) && !bridges.has(link.name);
@@ -76,7 +81,10 @@ export async function sweep(c: Components): Promise<string[]> {
   }
 
   if (c.overlay) {
-    const live = c.controller.list().filter((n) => n.scope === 'global').map((n) => n.id);
+    const live = c.controller
+      .list()
+      .filter((n) => n.scope === 'global')
+      .map((n) => n.id);
     try {
       removed.push(...(await c.overlay.sweep(live)));
     } catch (err) {

@@ -86,7 +86,12 @@ export class Allocator {
     return planPool(req, {
       defaultPools: this.specs,
       addressSpace: this.space,
-      existing: () => [...this.pools.values()].map((p) => ({ subnet: p.subnet, networkName: p.record.networkName, networkId: p.record.networkId })),
+      existing: () =>
+        [...this.pools.values()].map((p) => ({
+          subnet: p.subnet,
+          networkName: p.record.networkName,
+          networkId: p.record.networkId,
+        })),
       now: this.now,
     });
   }
@@ -99,7 +104,10 @@ export class Allocator {
     const subnet = parseSubnet(record.subnet, 'subnet');
     for (const p of this.pools.values()) {
       if (overlaps(p.subnet, subnet)) {
-        fail('TSNET_SUBNET_OVERLAP', `subnet ${record.subnet} overlaps with network "${p.record.networkName}" (${p.record.subnet}): choose another --subnet`);
+        fail(
+          'TSNET_SUBNET_OVERLAP',
+          `subnet ${record.subnet} overlaps with network "${p.record.networkName}" (${p.record.subnet}): choose another --subnet`,
+        );
       }
     }
     const range = record.ipRange ? parseSubnet(record.ipRange, 'ip-range') : subnet;
@@ -111,7 +119,8 @@ export class Allocator {
     }
     const used = createOffsetSet(1n << BigInt(familyBits(subnet.family) - subnet.prefix), this.denseLimit);
     for (const off of reserved.keys()) {
-      if (off < 0n || off >= used.size) fail('TSNET_BAD_IP', `reserved address outside subnet ${record.subnet} in pool ${record.poolId}`);
+      if (off < 0n || off >= used.size)
+        fail('TSNET_BAD_IP', `reserved address outside subnet ${record.subnet} in pool ${record.poolId}`);
       used.add(off);
     }
     this.pools.set(record.poolId, {
@@ -179,7 +188,8 @@ export class Allocator {
     const p = this.pool(poolId);
     const rec = p.record;
     const net = `network "${rec.networkName}"`;
-    if (typeof req.owner !== 'string' || req.owner === '') fail('TSNET_INVALID_ARGUMENT', 'requestAddress needs an owner (the endpoint id)');
+    if (typeof req.owner !== 'string' || req.owner === '')
+      fail('TSNET_INVALID_ARGUMENT', 'requestAddress needs an owner (the endpoint id)');
     const wanted = req.ip === undefined || req.ip === '' ? undefined : parseIp(req.ip, 'IP address');
 
     const held = p.owners.get(req.owner);
@@ -188,7 +198,10 @@ export class Allocator {
       if (wanted === undefined || wanted.value === p.subnet.network + held) {
         return { record: { ...r }, address: `${r.ip}/${p.subnet.prefix}`, fresh: false, undo: () => {} };
       }
-      fail('TSNET_INVALID_ARGUMENT', `endpoint ${req.owner} already has address ${r.ip} in ${net}: release it before asking for ${req.ip}`);
+      fail(
+        'TSNET_INVALID_ARGUMENT',
+        `endpoint ${req.owner} already has address ${r.ip} in ${net}: release it before asking for ${req.ip}`,
+      );
     }
 
     let off: bigint;
@@ -208,7 +221,9 @@ export class Allocator {
         fail('TSNET_ADDRESS_IN_USE', `IP address ${req.ip} is reserved as the ${what} of ${net}: choose another address`);
       }
       if (p.used.has(off)) {
-        fail('TSNET_ADDRESS_IN_USE', `IP address ${req.ip} is already in use in ${net}: choose another address`, { owner: p.addrs.get(off)?.owner });
+        fail('TSNET_ADDRESS_IN_USE', `IP address ${req.ip} is already in use in ${net}: choose another address`, {
+          owner: p.addrs.get(off)?.owner,
+        });
       }
     } else {
       const start = p.cursor !== undefined && p.cursor + 1n >= p.lo && p.cursor + 1n <= p.hi ? p.cursor + 1n : p.lo;
@@ -261,7 +276,9 @@ export class Allocator {
   }
 
   private cursorOf(p: PoolState): CursorRecord | undefined {
-    return p.cursor === undefined ? undefined : { last: formatIp(p.subnet.network + p.cursor, p.subnet.family), serial: p.serial };
+    return p.cursor === undefined
+      ? undefined
+      : { last: formatIp(p.subnet.network + p.cursor, p.subnet.family), serial: p.serial };
   }
 
   cursor(poolId: string): CursorRecord | undefined {
@@ -280,7 +297,8 @@ export class Allocator {
       fail('TSNET_BAD_IP', `stored address ${record.ip} is not in subnet ${p.record.subnet}`);
     }
     const off = ip.value - p.subnet.network;
-    if (p.used.has(off)) fail('TSNET_ADDRESS_IN_USE', `stored address ${record.ip} is reserved or already allocated in ${p.record.subnet}`);
+    if (p.used.has(off))
+      fail('TSNET_ADDRESS_IN_USE', `stored address ${record.ip} is reserved or already allocated in ${p.record.subnet}`);
     if (typeof record.owner !== 'string' || record.owner === '' || p.owners.has(record.owner)) {
       fail('TSNET_INVALID_ARGUMENT', `stored address ${record.ip} has a missing or duplicate owner`);
     }

@@ -58,9 +58,7 @@ function parseV4(text: string): bigint | string {
   let value = 0n;
   for (const part of parts) {
     if (!DECIMAL_OCTET.test(part)) {
-      return /^0[0-9]+$/.test(part)
-        ? `leading zeros are not allowed ("${part}")`
-        : `"${part}" is not a number from 0 to 255`;
+      return /^0[0-9]+$/.test(part) ? `leading zeros are not allowed ("${part}")` : `"${part}" is not a number from 0 to 255`;
     }
     const n = Number(part);
     if (n > 255) return `"${part}" is not a number from 0 to 255`;
@@ -123,7 +121,11 @@ function parseIpDetailed(text: string): IpAddress | string {
  * Parse a plain IP address. Throws TSNET_BAD_IP (or `code`) with a message like
  * `invalid IP address "10.0.0.300": "300" is not a number from 0 to 255`.
  */
-export function parseIp(text: string, what = 'IP address', code: 'TSNET_BAD_IP' | 'TSNET_BAD_GATEWAY' = 'TSNET_BAD_IP'): IpAddress {
+export function parseIp(
+  text: string,
+  what = 'IP address',
+  code: 'TSNET_BAD_IP' | 'TSNET_BAD_GATEWAY' = 'TSNET_BAD_IP',
+): IpAddress {
   const r = parseIpDetailed(text);
   if (typeof r === 'string') {
     const hint = typeof text === 'string' && text.includes('/') ? 'give a plain address without /prefix' : r;
@@ -222,10 +224,7 @@ export function isCanonical(cidr: Cidr): boolean {
 export function parseSubnet(text: string, what = 'subnet'): Cidr {
   const c = parseCidr(text, what);
   if (!isCanonical(c)) {
-    throw new TsnetError(
-      'TSNET_BAD_CIDR',
-      `${what} ${text} has host bits set: use ${formatCidr(c, true)}`,
-    );
+    throw new TsnetError('TSNET_BAD_CIDR', `${what} ${text} has host bits set: use ${formatCidr(c, true)}`);
   }
   return c;
 }
@@ -287,7 +286,10 @@ export function nthAddress(cidr: string | Cidr, n: number | bigint): string {
   const k = BigInt(n);
   const value = k >= 0n ? c.network + k : c.last + 1n + k;
   if (value < c.network || value > c.last) {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `address #${String(n)} is outside ${formatCidr(c)} (${addressCount(c)} addresses)`);
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `address #${String(n)} is outside ${formatCidr(c)} (${addressCount(c)} addresses)`,
+    );
   }
   return formatIp(value, c.family);
 }

@@ -60,11 +60,19 @@ export function planPool(req: PoolRequest, ctx: PlanContext): PoolRecord {
     if (req.auxAddresses && Object.keys(req.auxAddresses).length > 0) {
       fail('TSNET_INVALID_ARGUMENT', '--aux-address needs a --subnet: give the subnet the addresses belong to');
     }
-    subnet = pickSubnet(ctx.defaultPools, family, [...ctx.existing()].map((p) => p.subnet), req.avoid ?? []);
+    subnet = pickSubnet(
+      ctx.defaultPools,
+      family,
+      [...ctx.existing()].map((p) => p.subnet),
+      req.avoid ?? [],
+    );
   } else {
     subnet = parseSubnet(req.subnet, 'subnet');
     if (subnet.family !== family) {
-      fail('TSNET_BAD_CIDR', `subnet ${req.subnet} is ${familyName(subnet.family)} but an ${fam} pool was requested: give an ${fam} --subnet`);
+      fail(
+        'TSNET_BAD_CIDR',
+        `subnet ${req.subnet} is ${familyName(subnet.family)} but an ${fam} pool was requested: give an ${fam} --subnet`,
+      );
     }
     for (const p of ctx.existing()) {
       if (overlaps(p.subnet, subnet)) {
@@ -96,7 +104,10 @@ export function planPool(req: PoolRequest, ctx: PlanContext): PoolRecord {
     }
     const what = reserved.get(gw.value - subnet.network);
     if (what !== undefined) {
-      fail('TSNET_BAD_GATEWAY', `gateway ${req.gateway} is the ${what} of subnet ${subnetText}: use a host address such as ${formatIp(firstHostValue(subnet), family)}`);
+      fail(
+        'TSNET_BAD_GATEWAY',
+        `gateway ${req.gateway} is the ${what} of subnet ${subnetText}: use a host address such as ${formatIp(firstHostValue(subnet), family)}`,
+      );
     }
     gateway = gw.value;
   } else {
@@ -142,7 +153,12 @@ export function planPool(req: PoolRequest, ctx: PlanContext): PoolRecord {
  * existing pool nor an `avoid` entry. Each pool is walked lazily: a candidate that hits a
  * blocker jumps past the blocker's end, so the cost is O(blockers) per pool, not O(subnets).
  */
-export function pickSubnet(specs: readonly AddressPoolSpec[], family: IpFamily, existing: Iterable<Cidr>, avoid: readonly string[]): Cidr {
+export function pickSubnet(
+  specs: readonly AddressPoolSpec[],
+  family: IpFamily,
+  existing: Iterable<Cidr>,
+  avoid: readonly string[],
+): Cidr {
   const fam = familyName(family);
   const blockers: Cidr[] = [];
   for (const c of existing) if (c.family === family) blockers.push(c);

@@ -5,16 +5,7 @@
  * choice must not overlap.
  */
 import { TsnetError } from '../errors/index.js';
-import {
-  canonicalCidr,
-  familyBits,
-  formatCidr,
-  formatIp,
-  parseSubnet,
-  tryParseCidr,
-  tryParseIp,
-  type IpFamily,
-} from './cidr.js';
+import { canonicalCidr, familyBits, formatCidr, formatIp, parseSubnet, tryParseCidr, tryParseIp, type IpFamily } from './cidr.js';
 
 /** A base prefix split into subnets of prefix length `size`. */
 export interface AddressPoolSpec {
@@ -26,15 +17,17 @@ export interface AddressPoolSpec {
  * Docker's local-scope predefined pools (`ipamutils.localScopeDefaultNetworks`):
  * 172.17.0.0/16 … 172.31.0.0/16 as /16s, then 192.168.0.0/16 split into /20s — 31 networks.
  */
-export const DOCKER_DEFAULT_LOCAL_POOLS: readonly AddressPoolSpec[] = Object.freeze([
-  { base: '172.17.0.0/16', size: 16 },
-  { base: '172.18.0.0/16', size: 16 },
-  { base: '172.19.0.0/16', size: 16 },
-  { base: '172.20.0.0/14', size: 16 },
-  { base: '172.24.0.0/14', size: 16 },
-  { base: '172.28.0.0/14', size: 16 },
-  { base: '192.168.0.0/16', size: 20 },
-].map((p) => Object.freeze(p)));
+export const DOCKER_DEFAULT_LOCAL_POOLS: readonly AddressPoolSpec[] = Object.freeze(
+  [
+    { base: '172.17.0.0/16', size: 16 },
+    { base: '172.18.0.0/16', size: 16 },
+    { base: '172.19.0.0/16', size: 16 },
+    { base: '172.20.0.0/14', size: 16 },
+    { base: '172.24.0.0/14', size: 16 },
+    { base: '172.28.0.0/14', size: 16 },
+    { base: '192.168.0.0/16', size: 20 },
+  ].map((p) => Object.freeze(p)),
+);
 
 /** Docker's global-scope (swarm/overlay) default: 10.0.0.0/8 split into /24s. */
 export const DOCKER_DEFAULT_GLOBAL_POOLS: readonly AddressPoolSpec[] = Object.freeze([
@@ -46,7 +39,7 @@ const EXAMPLE = 'base=10.10.0.0/16,size=24';
 
 /** Validate one pool: canonical base, integer size between the base prefix and the family width. */
 export function validatePoolSpec(spec: AddressPoolSpec, where = `${FLAG}`): AddressPoolSpec {
-  let base;
+  let base: ReturnType<typeof parseSubnet>;
   try {
     base = parseSubnet(spec.base, 'base');
   } catch (err) {
@@ -77,7 +70,10 @@ export function parseAddressPoolFlag(value: string): AddressPoolSpec {
     if (key === 'base' && eq >= 0) base = val;
     else if (key === 'size' && eq >= 0) size = val;
     else {
-      throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid ${where}: unexpected "${field}", expected base=CIDR,size=N like ${EXAMPLE}`);
+      throw new TsnetError(
+        'TSNET_INVALID_ARGUMENT',
+        `invalid ${where}: unexpected "${field}", expected base=CIDR,size=N like ${EXAMPLE}`,
+      );
     }
   }
   if (base === undefined || base === '') {
@@ -87,7 +83,10 @@ export function parseAddressPoolFlag(value: string): AddressPoolSpec {
     throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid ${where}: missing size, expected e.g. ${EXAMPLE}`);
   }
   if (!/^[0-9]{1,3}$/.test(size)) {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid ${where}: size "${size}" is not a prefix length, expected e.g. ${EXAMPLE}`);
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `invalid ${where}: size "${size}" is not a prefix length, expected e.g. ${EXAMPLE}`,
+    );
   }
   return validatePoolSpec({ base, size: Number(size) }, where);
 }

@@ -122,7 +122,10 @@ export function createNetnsOps(libc: Libc): Netns {
 /** Is something mounted exactly at `dir`? (bind mounts of the same fs keep the device number) */
 function mountedAt(dir: string): boolean {
   try {
-    return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
+    return fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[4] === dir);
   } catch {
     return false;
   }

@@ -13,15 +13,19 @@ import { TsnetError } from '../errors/index.js';
 const PROC_SYS = '/proc/sys';
 
 function sysctlError(message: string, key: string, err?: unknown): TsnetError {
-  const errno = err && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : undefined;
+  const errno =
+    err && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'string'
+      ? (err as { code: string }).code
+      : undefined;
   const details: Record<string, unknown> = { key };
-  if (errno !== undefined) details['errno'] = errno;
+  if (errno !== undefined) details.errno = errno;
   return new TsnetError('TSNET_SYSCTL', errno !== undefined ? `${message}: ${errno}` : message, { cause: err, details });
 }
 
 /** '/proc/sys/…' for a key in dotted or path form. Rejects anything that could leave /proc/sys. */
 export function sysctlPath(key: string): string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > 512) throw sysctlError(`invalid sysctl key ${JSON.stringify(key)}`, String(key));
+  if (typeof key !== 'string' || key.length === 0 || key.length > 512)
+    throw sysctlError(`invalid sysctl key ${JSON.stringify(key)}`, String(key));
   const parts = key.includes('/') ? key.split('/') : key.split('.');
   for (const p of parts) {
     // Interface names may hold dots, dashes, '@' etc.; nothing may be empty, '.', '..', or hold NUL/whitespace.
@@ -33,7 +37,12 @@ export function sysctlPath(key: string): string {
 }
 
 /** Path-form key for a per-interface setting: ('ipv4', 'eth0.100', 'forwarding') → 'net/ipv4/conf/eth0.100/forwarding'. */
-export function ifaceSysctlKey(family: 'ipv4' | 'ipv6', ifname: string, param: string, section: 'conf' | 'neigh' = 'conf'): string {
+export function ifaceSysctlKey(
+  family: 'ipv4' | 'ipv6',
+  ifname: string,
+  param: string,
+  section: 'conf' | 'neigh' = 'conf',
+): string {
   return `net/${family}/${section}/${ifname}/${param}`;
 }
 

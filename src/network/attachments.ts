@@ -30,7 +30,11 @@ export interface AttachmentDeps {
   controller: NetworkController;
   sandboxes: Sandboxes;
   ports: PortReservations;
-  containers: { save(rec: ContainerRecord): Promise<void>; refreshHosts(rec: ContainerRecord, entries: HostEntry[]): Promise<void>; isRunning(rec: ContainerRecord): boolean };
+  containers: {
+    save(rec: ContainerRecord): Promise<void>;
+    refreshHosts(rec: ContainerRecord, entries: HostEntry[]): Promise<void>;
+    isRunning(rec: ContainerRecord): boolean;
+  };
   dns?: DnsHook;
   logger: Logger;
 }
@@ -44,7 +48,8 @@ export class Attachments implements NetworkAttachments {
     const mode = parseNetworkMode(rec.hostConfig.NetworkMode);
     if (mode.kind !== 'networks') return;
     const requested = rec.networkingConfig.EndpointsConfig ?? {};
-    const primary = !rec.hostConfig.NetworkMode || rec.hostConfig.NetworkMode === 'default' ? 'bridge' : rec.hostConfig.NetworkMode;
+    const primary =
+      !rec.hostConfig.NetworkMode || rec.hostConfig.NetworkMode === 'default' ? 'bridge' : rec.hostConfig.NetworkMode;
     const names = [primary, ...Object.keys(requested).filter((n) => n !== primary && n !== rec.hostConfig.NetworkMode)];
     for (const name of names) {
       const cfg = requested[name] ?? (name === primary ? requested[rec.hostConfig.NetworkMode ?? ''] : undefined) ?? null;
@@ -58,7 +63,10 @@ export class Attachments implements NetworkAttachments {
 
   private planEndpoint(rec: ContainerRecord, n: NetworkRecord, cfg: EndpointSettingsRequest | null): EndpointState {
     if (n.driver === 'host' || n.driver === 'null') {
-      throw new TsnetError('TSNET_NETWORK_MODE', `container cannot be attached to the ${n.name} network together with other networks: use --network ${n.name} alone`);
+      throw new TsnetError(
+        'TSNET_NETWORK_MODE',
+        `container cannot be attached to the ${n.name} network together with other networks: use --network ${n.name} alone`,
+      );
     }
     if (rec.network.endpoints[n.id]) {
       throw new TsnetError('TSNET_ENDPOINT_EXISTS', `container ${rec.name} is already connected to network ${n.name}`);
@@ -66,14 +74,21 @@ export class Attachments implements NetworkAttachments {
     const aliases = (cfg?.Aliases ?? []).filter(Boolean);
     const userDefined = !n.predefined;
     if (aliases.length && !userDefined) {
-      throw new TsnetError('TSNET_NETWORK_MODE', 'network-scoped aliases are supported only for containers on user-defined networks');
+      throw new TsnetError(
+        'TSNET_NETWORK_MODE',
+        'network-scoped aliases are supported only for containers on user-defined networks',
+      );
     }
     const ip4 = cfg?.IPAMConfig?.IPv4Address;
     const ip6 = cfg?.IPAMConfig?.IPv6Address;
     if ((ip4 || ip6) && (!userDefined || n.ipam.config.length === 0)) {
-      throw new TsnetError('TSNET_NETWORK_MODE', `user specified IP address is supported only when connecting to networks with user configured subnets (network ${n.name})`);
+      throw new TsnetError(
+        'TSNET_NETWORK_MODE',
+        `user specified IP address is supported only when connecting to networks with user configured subnets (network ${n.name})`,
+      );
     }
-    if (ip6 && !n.enableIPv6) throw new TsnetError('TSNET_BAD_IP', `network ${n.name} has no IPv6: --ip6 needs a network created with --ipv6`);
+    if (ip6 && !n.enableIPv6)
+      throw new TsnetError('TSNET_BAD_IP', `network ${n.name} has no IPv6: --ip6 needs a network created with --ipv6`);
     return {
       networkId: n.id,
       networkName: n.name,
@@ -101,14 +116,20 @@ export class Attachments implements NetworkAttachments {
   }
 
   /** IP from IPAM, driver endpoint, driver join into the sandbox; undo pushed on `rb`. */
-  private async attachOne(rec: ContainerRecord, ep: EndpointState, sandboxFile: string, ifname: string, rb: Rollback): Promise<void> {
+  private async attachOne(
+    rec: ContainerRecord,
+    ep: EndpointState,
+    sandboxFile: string,
+    ifname: string,
+    rb: Rollback,
+  ): Promise<void> {
     const n = this.d.controller.get(ep.networkId);
     const driver = await this.d.controller.driverOf(n);
     const ipam = await this.d.controller.ipamOf(n);
     for (const pool of n.pools) {
       if (pool.v6 && !n.enableIPv6) continue;
       const want = pool.v6 ? ep.ipamConfig?.IPv6Address : ep.ipamConfig?.IPv4Address;
-      if (want && !(contains(pool.subnet, want))) continue;
+      if (want && !contains(pool.subnet, want)) continue;
       if ((pool.v6 ? ep.ipv6 : ep.ipv4) && !want) continue;
       const lease = await ipam.requestAddress(pool.poolId, {
         owner: ep.endpointId,
@@ -125,7 +146,14 @@ export class Attachments implements NetworkAttachments {
         ep.gateway = pool.gateway;
       }
     }
-    const base = { networkId: n.id, endpointId: ep.endpointId, containerId: rec.id, ...(ep.ipv4 ? { address: ep.ipv4 } : {}), ...(ep.ipv6 ? { addressV6: ep.ipv6 } : {}), ...(ep.mac ? { mac: ep.mac } : {}) };
+    const base = {
+      networkId: n.id,
+      endpointId: ep.endpointId,
+      containerId: rec.id,
+      ...(ep.ipv4 ? { address: ep.ipv4 } : {}),
+      ...(ep.ipv6 ? { addressV6: ep.ipv6 } : {}),
+      ...(ep.mac ? { mac: ep.mac } : {}),
+    };
     // global-scope drivers (overlay) publish the endpoint's DNS names to the other hosts
     const options = n.scope === 'global' ? endpointNameOptions(rec.name, ep.aliases) : {};
     const info = await driver.createEndpoint({ ...base, options });
@@ -142,7 +170,13 @@ export class Attachments implements NetworkAttachments {
   private gatewayOf(rec: ContainerRecord): EndpointState | undefined {
     const cands = Object.values(rec.network.endpoints).map((ep) => {
       const n = this.d.controller.find(ep.networkId);
-      return { endpointId: ep.endpointId, networkName: ep.networkName, priority: 0, hasGateway: Boolean(ep.gateway || ep.gateway6), internal: n?.internal ?? false };
+      return {
+        endpointId: ep.endpointId,
+        networkName: ep.networkName,
+        priority: 0,
+        hasGateway: Boolean(ep.gateway || ep.gateway6),
+        internal: n?.internal ?? false,
+      };
     });
     const pick = pickGatewayEndpoint(cands);
     return pick ? Object.values(rec.network.endpoints).find((e) => e.endpointId === pick.endpointId) : undefined;
@@ -188,7 +222,12 @@ export class Attachments implements NetworkAttachments {
     const mappings = await this.d.ports.reserve(rec.id, requests);
     try {
       const programmed = await driver.programExternalConnectivity(n.id, gw.endpointId, mappings);
-      rec.network.ports = programmed.map((m) => ({ proto: m.proto, hostIp: m.hostIp, hostPort: m.hostPort, containerPort: m.containerPort }));
+      rec.network.ports = programmed.map((m) => ({
+        proto: m.proto,
+        hostIp: m.hostIp,
+        hostPort: m.hostPort,
+        containerPort: m.containerPort,
+      }));
     } catch (err) {
       this.d.ports.release(rec.id);
       throw err;
@@ -231,7 +270,7 @@ export class Attachments implements NetworkAttachments {
     const ipam = await this.d.controller.ipamOf(n);
     for (const pool of n.pools) {
       const addr = pool.v6 ? ep.ipv6 : ep.ipv4;
-      if (addr && (contains(pool.subnet, addr.split('/')[0]!))) await ipam.releaseAddress(pool.poolId, addr);
+      if (addr && contains(pool.subnet, addr.split('/')[0]!)) await ipam.releaseAddress(pool.poolId, addr);
     }
   }
 
@@ -257,12 +296,16 @@ export class Attachments implements NetworkAttachments {
 
   async connect(rec: ContainerRecord, networkRef: string, cfg: EndpointSettingsRequest | null): Promise<void> {
     if (rec.network.mode !== 'networks') {
-      throw new TsnetError('TSNET_NETWORK_MODE', `container ${rec.name} uses --network ${rec.hostConfig.NetworkMode}: it cannot be connected to other networks`);
+      throw new TsnetError(
+        'TSNET_NETWORK_MODE',
+        `container ${rec.name} uses --network ${rec.hostConfig.NetworkMode}: it cannot be connected to other networks`,
+      );
     }
     const n = this.d.controller.get(networkRef);
     const ep = this.planEndpoint(rec, n, cfg);
     const sandbox = rec.network.sandboxKey;
-    if (!sandbox || !this.d.sandboxes.exists(sandbox)) throw new TsnetError('TSNET_INTERNAL', `container ${rec.name} has no network sandbox`);
+    if (!sandbox || !this.d.sandboxes.exists(sandbox))
+      throw new TsnetError('TSNET_INTERNAL', `container ${rec.name} has no network sandbox`);
     const used = new Set(Object.values(rec.network.endpoints).map((e) => e.ifname));
     let i = 0;
     while (used.has(`eth${i}`)) i++;
@@ -285,7 +328,9 @@ export class Attachments implements NetworkAttachments {
 
   async disconnect(rec: ContainerRecord, networkRef: string, force: boolean): Promise<void> {
     const n = this.d.controller.find(networkRef);
-    const ep = n ? rec.network.endpoints[n.id] : Object.values(rec.network.endpoints).find((e) => e.networkName === networkRef || e.networkId.startsWith(networkRef));
+    const ep = n
+      ? rec.network.endpoints[n.id]
+      : Object.values(rec.network.endpoints).find((e) => e.networkName === networkRef || e.networkId.startsWith(networkRef));
     if (!ep) {
       if (force) return;
       throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `container ${rec.name} is not connected to network ${networkRef}`);
@@ -295,7 +340,8 @@ export class Attachments implements NetworkAttachments {
     await this.detachOne(ep);
     delete rec.network.endpoints[ep.networkId];
     const sandbox = rec.network.sandboxKey;
-    if (sandbox && this.d.sandboxes.exists(sandbox)) await this.moveConnectivity(rec, sandbox, oldGateway === ep.networkId ? undefined : oldGateway);
+    if (sandbox && this.d.sandboxes.exists(sandbox))
+      await this.moveConnectivity(rec, sandbox, oldGateway === ep.networkId ? undefined : oldGateway);
     await this.d.containers.save(rec);
     await this.d.containers.refreshHosts(rec, this.hostEntries(rec));
     if (this.d.dns && !this.wantsDns(rec)) await this.d.dns.stop(rec);

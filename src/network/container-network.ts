@@ -40,9 +40,12 @@ export class ContainerNetwork implements ContainerNetworking {
     const mode = parseNetworkMode(rec.hostConfig.NetworkMode);
     const others = Object.keys(rec.networkingConfig.EndpointsConfig ?? {}).filter((n) => n !== rec.hostConfig.NetworkMode);
     if (mode.kind !== 'networks' && others.length) {
-      throw new TsnetError('TSNET_NETWORK_MODE', `container cannot be connected to other networks when its network mode is ${rec.hostConfig.NetworkMode}`);
+      throw new TsnetError(
+        'TSNET_NETWORK_MODE',
+        `container cannot be connected to other networks when its network mode is ${rec.hostConfig.NetworkMode}`,
+      );
     }
-    const hasPorts = Object.values(rec.hostConfig.PortBindings ?? {}).some((b) => b && b.length) || rec.hostConfig.PublishAllPorts;
+    const hasPorts = Object.values(rec.hostConfig.PortBindings ?? {}).some((b) => b?.length) || rec.hostConfig.PublishAllPorts;
     switch (mode.kind) {
       case 'none':
       case 'host':
@@ -52,13 +55,22 @@ export class ContainerNetwork implements ContainerNetworking {
         return;
       case 'container': {
         const target = this.d.lookup(mode.ref);
-        if (!target) throw new TsnetError('TSNET_CONTAINER_NOT_FOUND', `No such container: ${mode.ref} (in --network container:${mode.ref})`);
-        if (hasPorts) throw new TsnetError('TSNET_NETWORK_MODE', 'conflicting options: port publishing and the container network mode (publish ports on the other container)');
+        if (!target)
+          throw new TsnetError(
+            'TSNET_CONTAINER_NOT_FOUND',
+            `No such container: ${mode.ref} (in --network container:${mode.ref})`,
+          );
+        if (hasPorts)
+          throw new TsnetError(
+            'TSNET_NETWORK_MODE',
+            'conflicting options: port publishing and the container network mode (publish ports on the other container)',
+          );
         rec.network = { mode: 'container', sharedWith: target.id, endpoints: {}, ports: [] };
         return;
       }
       case 'networks':
-        if (!this.d.attachments) throw new TsnetError('TSNET_NETWORK_MODE', 'no network drivers are configured: use --network none or --network host');
+        if (!this.d.attachments)
+          throw new TsnetError('TSNET_NETWORK_MODE', 'no network drivers are configured: use --network none or --network host');
         rec.network = { mode: 'networks', endpoints: {}, ports: [] };
         await this.d.attachments.plan(rec);
         return;
@@ -87,11 +99,19 @@ export class ContainerNetwork implements ContainerNetworking {
         return { shareHostUts: true, hosts: [], hostsText: this.d.hostHosts ?? readOr('/etc/hosts', ''), resolvConf: hostResolv };
       case 'container': {
         const target = this.d.lookup(rec.network.sharedWith ?? '');
-        if (!target || target.state.Status !== 'running') {
-          throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `cannot join the network of container ${rec.network.sharedWith?.slice(0, 12)}: it is not running`);
+        if (target?.state.Status !== 'running') {
+          throw new TsnetError(
+            'TSNET_CONTAINER_NOT_RUNNING',
+            `cannot join the network of container ${rec.network.sharedWith?.slice(0, 12)}: it is not running`,
+          );
         }
         if (target.network.mode === 'host') {
-          return { shareHostUts: false, hosts: [], hostsText: this.d.hostHosts ?? readOr('/etc/hosts', ''), resolvConf: hostResolv };
+          return {
+            shareHostUts: false,
+            hosts: [],
+            hostsText: this.d.hostHosts ?? readOr('/etc/hosts', ''),
+            resolvConf: hostResolv,
+          };
         }
         const setup = await this.prepare(target);
         return { ...setup, shareHostUts: false, ...(target.network.sandboxKey ? { netnsPath: target.network.sandboxKey } : {}) };

@@ -78,7 +78,10 @@ export class NetworkController {
   /** Load records and make the predefined networks (bridge, host, none) when missing. */
   async load(): Promise<void> {
     for (const n of await this.d.store.loadAll()) this.networks.set(n.id, n);
-    for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
+    for (const [name, driver] of [
+      ['host', 'host'],
+      ['none', 'null'],
+    ] as const) {
       if (!this.findByName(name)) await this.saveNew({ ...blankRecord(name, driver), predefined: true });
     }
   }
@@ -86,7 +89,17 @@ export class NetworkController {
   /** After a restart (and after containers are loaded): drivers rebuild their kernel state. */
   async restoreDrivers(): Promise<void> {
     if (!this.findByName('bridge')) {
-      await this.create({ Name: 'bridge', Driver: 'bridge', Options: { 'com.docker.network.bridge.name': this.d.defaultBridgeName, 'com.docker.network.bridge.default_bridge': 'true' } }, { predefined: true });
+      await this.create(
+        {
+          Name: 'bridge',
+          Driver: 'bridge',
+          Options: {
+            'com.docker.network.bridge.name': this.d.defaultBridgeName,
+            'com.docker.network.bridge.default_bridge': 'true',
+          },
+        },
+        { predefined: true },
+      );
     }
     const byDriver = new Map<string, NetworkRecord[]>();
     for (const n of this.networks.values()) {
@@ -133,7 +146,11 @@ export class NetworkController {
     if (byName) return byName;
     const matches = /^[0-9a-f]+$/.test(ref) ? [...this.networks.values()].filter((n) => n.id.startsWith(ref)) : [];
     if (matches.length === 1) return matches[0]!;
-    if (matches.length > 1) throw new TsnetError('TSNET_NETWORK_AMBIGUOUS', `network ${ref} is ambiguous (${matches.length} matches): use more of the id`);
+    if (matches.length > 1)
+      throw new TsnetError(
+        'TSNET_NETWORK_AMBIGUOUS',
+        `network ${ref} is ambiguous (${matches.length} matches): use more of the id`,
+      );
     throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `network ${ref} not found`);
   }
 
@@ -167,18 +184,29 @@ export class NetworkController {
   async create(body: NetworkCreateBody, opts: { predefined?: boolean } = {}): Promise<NetworkRecord> {
     const name = body.Name ?? '';
     if (!name) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'a network needs a name: tsnet network create NAME');
-    if (!NAME_RE.test(name)) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (!NAME_RE.test(name))
+      throw new TsnetError(
+        'TSNET_INVALID_ARGUMENT',
+        `invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+      );
     return this.locks.run('create', async () => {
-      if (this.findByName(name) || this.d.cluster?.network(name)) throw new TsnetError('TSNET_NETWORK_EXISTS', `network with name ${name} already exists`);
+      if (this.findByName(name) || this.d.cluster?.network(name))
+        throw new TsnetError('TSNET_NETWORK_EXISTS', `network with name ${name} already exists`);
       const driverName = body.Driver || 'bridge';
       if (driverName === 'host' || driverName === 'null') {
-        throw new TsnetError('TSNET_INVALID_ARGUMENT', `only one instance of "${driverName === 'null' ? 'none' : 'host'}" network is allowed`);
+        throw new TsnetError(
+          'TSNET_INVALID_ARGUMENT',
+          `only one instance of "${driverName === 'null' ? 'none' : 'host'}" network is allowed`,
+        );
       }
       const driver = await this.d.drivers.network(driverName);
       const scope = driver.capabilities().scope;
       const cluster = this.d.cluster;
       if (scope === 'global' && !cluster) {
-        throw new TsnetError('TSNET_CLUSTER_STORE_REQUIRED', 'overlay networks need a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP');
+        throw new TsnetError(
+          'TSNET_CLUSTER_STORE_REQUIRED',
+          'overlay networks need a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP',
+        );
       }
       // Global networks take their pools from the cluster IPAM unless --ipam-driver names another
       // driver: "default" (what the CLI sends when no --ipam-driver is given) means, as in Docker,
@@ -224,7 +252,13 @@ export class NetworkController {
             options: rec.ipam.options,
           });
           rb.push(`release pool ${lease.subnet}`, () => ipam.releasePool(lease.poolId));
-          return { poolId: lease.poolId, subnet: lease.subnet, gateway: lease.gateway, v6, ...(lease.ipRange ? { ipRange: lease.ipRange } : {}) };
+          return {
+            poolId: lease.poolId,
+            subnet: lease.subnet,
+            gateway: lease.gateway,
+            v6,
+            ...(lease.ipRange ? { ipRange: lease.ipRange } : {}),
+          };
         };
         for (const c of v4Configs.length ? v4Configs : [undefined]) rec.pools.push(await request(c, false));
         if (rec.enableIPv6) for (const c of v6Configs.length ? v6Configs : [undefined]) rec.pools.push(await request(c, true));
@@ -236,11 +270,19 @@ export class NetworkController {
           rb.push(`free ${driverName} network resources`, () => driver.freeNetwork(rec.id));
           Object.assign(rec.options, allocated);
         }
-        await rb.step(`create ${driverName} network`, () => driver.createNetwork(spec), () => driver.deleteNetwork(rec.id));
+        await rb.step(
+          `create ${driverName} network`,
+          () => driver.createNetwork(spec),
+          () => driver.deleteNetwork(rec.id),
+        );
         if (scope === 'global' && cluster) {
           // the store's own 'network added' event for this id is ignored (creating holds it)
           this.creatingGlobal.add(rec.id);
-          await rb.step('publish the network to the cluster', () => cluster.createNetwork(globalRecordOf(rec, cluster.nodeId)), () => cluster.deleteNetwork(rec.id));
+          await rb.step(
+            'publish the network to the cluster',
+            () => cluster.createNetwork(globalRecordOf(rec, cluster.nodeId)),
+            () => cluster.deleteNetwork(rec.id),
+          );
         }
         await this.saveNew(rec);
         rb.commit();
@@ -251,7 +293,9 @@ export class NetworkController {
       } finally {
         this.creatingGlobal.delete(rec.id);
       }
-      this.d.logger.info(`created network ${rec.name} (${rec.id.slice(0, 12)}, ${rec.driver}, ${rec.pools.map((p) => p.subnet).join(' ')})`);
+      this.d.logger.info(
+        `created network ${rec.name} (${rec.id.slice(0, 12)}, ${rec.driver}, ${rec.pools.map((p) => p.subnet).join(' ')})`,
+      );
       return rec;
     });
   }
@@ -268,14 +312,20 @@ export class NetworkController {
     if (n.predefined) throw new TsnetError('TSNET_NETWORK_IN_USE', `${n.name} is a pre-defined network and cannot be removed`);
     const users = this.d.containers().filter((c) => c.network.endpoints[n.id]);
     if (users.length) {
-      throw new TsnetError('TSNET_NETWORK_IN_USE', `network ${n.name} has active endpoints (${users.map((c) => c.name).join(', ')}): disconnect or remove those containers first`);
+      throw new TsnetError(
+        'TSNET_NETWORK_IN_USE',
+        `network ${n.name} has active endpoints (${users.map((c) => c.name).join(', ')}): disconnect or remove those containers first`,
+      );
     }
     await this.locks.run(n.id, async () => {
       if (!this.networks.has(n.id)) return;
       const driver = await this.driverOf(n);
       if (n.scope === 'global') {
         if (!this.d.cluster) {
-          throw new TsnetError('TSNET_CLUSTER_STORE_REQUIRED', `network ${n.name} is a global network: removing it needs the cluster store (start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP)`);
+          throw new TsnetError(
+            'TSNET_CLUSTER_STORE_REQUIRED',
+            `network ${n.name} is a global network: removing it needs the cluster store (start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP)`,
+          );
         }
         // refused (TSNET_NETWORK_IN_USE) while any host has endpoints on it
         await this.d.cluster.deleteNetwork(n.id);
@@ -285,7 +335,8 @@ export class NetworkController {
         await driver.freeNetwork(n.id).catch((err: Error) => this.d.logger.warn(`free network ${n.name}: ${err.message}`));
       }
       const ipam = await this.ipamOf(n).catch(() => undefined);
-      for (const p of n.pools) await ipam?.releasePool(p.poolId).catch((err: Error) => this.d.logger.warn(`release pool ${p.subnet}: ${err.message}`));
+      for (const p of n.pools)
+        await ipam?.releasePool(p.poolId).catch((err: Error) => this.d.logger.warn(`release pool ${p.subnet}: ${err.message}`));
       await this.d.store.remove(n.id);
       this.networks.delete(n.id);
       this.d.logger.info(`removed network ${n.name} (${n.id.slice(0, 12)})`);
@@ -316,11 +367,12 @@ export class NetworkController {
   /** Reconcile local global-network records with the cluster's (no-op while etcd is away). */
   async syncCluster(): Promise<void> {
     const cluster = this.d.cluster;
-    if (!cluster || !cluster.available) return;
+    if (!cluster?.available) return;
     const live = new Set(cluster.networks().map((g) => g.id));
     for (const g of cluster.networks()) await this.adoptGlobal(g);
     for (const n of [...this.networks.values()]) {
-      if (n.scope === 'global' && !live.has(n.id) && !this.creatingGlobal.has(n.id)) await this.dropGlobal(n.id, 'no longer in the cluster');
+      if (n.scope === 'global' && !live.has(n.id) && !this.creatingGlobal.has(n.id))
+        await this.dropGlobal(n.id, 'no longer in the cluster');
     }
   }
 
@@ -330,7 +382,9 @@ export class NetworkController {
   }
 
   private queueCluster(fn: () => Promise<void>): void {
-    this.clusterTail = this.clusterTail.then(fn).catch((err: Error) => this.d.logger.warn(`cluster network change: ${err.message}`));
+    this.clusterTail = this.clusterTail
+      .then(fn)
+      .catch((err: Error) => this.d.logger.warn(`cluster network change: ${err.message}`));
   }
 
   private async adoptGlobal(g: GlobalNetworkRecord): Promise<void> {
@@ -339,24 +393,30 @@ export class NetworkController {
       if (this.networks.has(g.id) || this.creatingGlobal.has(g.id)) return;
       const clash = this.findByName(g.name);
       if (clash) {
-        this.d.logger.warn(`global network ${g.name} (${g.id.slice(0, 12)}) is not shown on this host: a local network ${clash.id.slice(0, 12)} has its name`);
+        this.d.logger.warn(
+          `global network ${g.name} (${g.id.slice(0, 12)}) is not shown on this host: a local network ${clash.id.slice(0, 12)} has its name`,
+        );
         return;
       }
       const rec = localRecordOf(g);
       const driver = await this.d.drivers.network(g.driver);
       await driver.createNetwork(networkSpec(rec));
       await this.saveNew(rec);
-      this.d.logger.info(`global network ${rec.name} (${rec.id.slice(0, 12)}, ${rec.driver}, ${rec.pools.map((p) => p.subnet).join(' ')}) added from the cluster`);
+      this.d.logger.info(
+        `global network ${rec.name} (${rec.id.slice(0, 12)}, ${rec.driver}, ${rec.pools.map((p) => p.subnet).join(' ')}) added from the cluster`,
+      );
     });
   }
 
   private async dropGlobal(id: string, why: string): Promise<void> {
     await this.locks.run(id, async () => {
       const n = this.networks.get(id);
-      if (!n || n.scope !== 'global') return;
+      if (n?.scope !== 'global') return;
       const users = this.d.containers().filter((c) => c.network.endpoints[n.id]);
       if (users.length) {
-        this.d.logger.warn(`global network ${n.name} ${why}, but containers here still use it (${users.map((c) => c.name).join(', ')}): kept`);
+        this.d.logger.warn(
+          `global network ${n.name} ${why}, but containers here still use it (${users.map((c) => c.name).join(', ')}): kept`,
+        );
         return;
       }
       const driver = await this.driverOf(n).catch(() => undefined);
@@ -402,7 +462,13 @@ function globalRecordOf(n: NetworkRecord, nodeId: string): GlobalNetworkRecord {
     ipv4: spec.ipv4,
     ipv6: spec.ipv6,
     poolIds: n.pools.map((p) => p.poolId),
-    pools: n.pools.map((p) => ({ poolId: p.poolId, subnet: p.subnet, gateway: p.gateway, v6: p.v6, ...(p.ipRange ? { ipRange: p.ipRange } : {}) })),
+    pools: n.pools.map((p) => ({
+      poolId: p.poolId,
+      subnet: p.subnet,
+      gateway: p.gateway,
+      v6: p.v6,
+      ...(p.ipRange ? { ipRange: p.ipRange } : {}),
+    })),
     created: n.created,
     createdBy: nodeId,
   };
@@ -410,7 +476,13 @@ function globalRecordOf(n: NetworkRecord, nodeId: string): GlobalNetworkRecord {
 
 /** The local record of a global network made on another host (no IPAM call: its pools are given). */
 function localRecordOf(g: GlobalNetworkRecord): NetworkRecord {
-  const pools: PoolRef[] = (g.pools ?? []).map((p) => ({ poolId: p.poolId, subnet: p.subnet, gateway: p.gateway, v6: p.v6, ...(p.ipRange ? { ipRange: p.ipRange } : {}) }));
+  const pools: PoolRef[] = (g.pools ?? []).map((p) => ({
+    poolId: p.poolId,
+    subnet: p.subnet,
+    gateway: p.gateway,
+    v6: p.v6,
+    ...(p.ipRange ? { ipRange: p.ipRange } : {}),
+  }));
   return {
     id: g.id,
     name: g.name,

@@ -75,7 +75,10 @@ export class EmbeddedDns implements DnsHook {
   /** Run a command with the sandbox as its network namespace (spawned while switched in). */
   private inSandbox(sandbox: string, cmd: string, args: string[], input?: string): Promise<string> {
     const child = this.d.netns.run(sandbox, () =>
-      spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } }),
+      spawn(cmd, args, {
+        stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      }),
     );
     return new Promise((resolve, reject) => {
       let out = '';
@@ -83,7 +86,9 @@ export class EmbeddedDns implements DnsHook {
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
       child.on('error', reject);
-      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} in sandbox ${sandbox}: ${err.trim().split('\n')[0] ?? code}`))));
+      child.on('close', (code) =>
+        code === 0 ? resolve(out) : reject(new Error(`${cmd} in sandbox ${sandbox}: ${err.trim().split('\n')[0] ?? code}`)),
+      );
       if (child.stdin) {
         // an EPIPE on a stdin nobody reads must not become an uncaught exception
         child.stdin.on('error', () => undefined);

@@ -14,5 +14,7 @@ export interface GatewayCandidate {
 export function pickGatewayEndpoint(cands: GatewayCandidate[]): GatewayCandidate | undefined {
   const usable = cands.filter((c) => c.hasGateway && !c.internal);
   const pool = usable.length ? usable : [];
-  return [...pool].sort((a, b) => b.priority - a.priority || (a.networkName < b.networkName ? -1 : a.networkName > b.networkName ? 1 : 0))[0];
+  return [...pool].sort(
+    (a, b) => b.priority - a.priority || (a.networkName < b.networkName ? -1 : a.networkName > b.networkName ? 1 : 0),
+  )[0];
 }

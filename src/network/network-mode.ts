@@ -1,9 +1,5 @@
 /** Parse HostConfig.NetworkMode: default, bridge, none, host, container:<ref>, or a network name. */
-export type NetworkMode =
-  | { kind: 'none' }
-  | { kind: 'host' }
-  | { kind: 'container'; ref: string }
-  | { kind: 'networks' }; // default / bridge / named networks (EndpointsConfig)
+export type NetworkMode = { kind: 'none' } | { kind: 'host' } | { kind: 'container'; ref: string } | { kind: 'networks' }; // default / bridge / named networks (EndpointsConfig)
 
 export function parseNetworkMode(mode: string | undefined): NetworkMode {
   const m = mode ?? 'default';

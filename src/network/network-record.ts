@@ -51,11 +51,20 @@ export function networkSpec(n: NetworkRecord): NetworkSpec {
 }
 
 export function networkJson(n: NetworkRecord, containers: ContainerRecord[]) {
-  const attached: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }> = {};
+  const attached: Record<
+    string,
+    { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }
+  > = {};
   for (const c of containers) {
     const ep = c.network.endpoints[n.id];
     if (!ep) continue;
-    attached[c.id] = { Name: c.name, EndpointID: ep.endpointId, MacAddress: ep.mac ?? '', IPv4Address: ep.ipv4 ?? '', IPv6Address: ep.ipv6 ?? '' };
+    attached[c.id] = {
+      Name: c.name,
+      EndpointID: ep.endpointId,
+      MacAddress: ep.mac ?? '',
+      IPv4Address: ep.ipv4 ?? '',
+      IPv6Address: ep.ipv6 ?? '',
+    };
   }
   return {
     Name: n.name,

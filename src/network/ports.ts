@@ -28,7 +28,8 @@ export function portRequests(
   const keyRe = /^(\d+)(?:\/(tcp|udp|sctp))?$/;
   const parsePort = (s: string, what: string): number => {
     const n = Number(s);
-    if (!/^\d+$/.test(s) || n < 1 || n > 65535) throw new TsnetError('TSNET_BAD_PORT_SPEC', `invalid ${what} "${s}": use a number from 1 to 65535`);
+    if (!/^\d+$/.test(s) || n < 1 || n > 65535)
+      throw new TsnetError('TSNET_BAD_PORT_SPEC', `invalid ${what} "${s}": use a number from 1 to 65535`);
     return n;
   };
   for (const [key, list] of Object.entries(bindings ?? {})) {
@@ -38,7 +39,8 @@ export function portRequests(
     const proto = (m[2] ?? 'tcp') as PortRequest['proto'];
     for (const b of list ?? [{}]) {
       const hostIp = (b.HostIp ?? '').replace(/^\[|\]$/g, '');
-      if (hostIp && net.isIP(hostIp) === 0) throw new TsnetError('TSNET_BAD_PORT_SPEC', `invalid host IP "${hostIp}" for port ${key}`);
+      if (hostIp && net.isIP(hostIp) === 0)
+        throw new TsnetError('TSNET_BAD_PORT_SPEC', `invalid host IP "${hostIp}" for port ${key}`);
       const hp = b.HostPort ?? '';
       let start = 0;
       let end = 0;
@@ -47,7 +49,8 @@ export function portRequests(
         if (!r) throw new TsnetError('TSNET_BAD_PORT_SPEC', `invalid host port "${hp}" for port ${key}`);
         start = parsePort(r[1]!, 'host port');
         end = r[2] ? parsePort(r[2], 'host port') : start;
-        if (end < start) throw new TsnetError('TSNET_BAD_PORT_SPEC', `invalid host port range "${hp}": the end is before the start`);
+        if (end < start)
+          throw new TsnetError('TSNET_BAD_PORT_SPEC', `invalid host port range "${hp}": the end is before the start`);
       }
       out.push({ proto, hostIp, hostPortStart: start, hostPortEnd: end, containerPort });
     }
@@ -91,7 +94,8 @@ export class PortReservations {
     for (const [k, h] of this.held) {
       const [p, ip, n] = k.split('/');
       if (p !== proto || Number(n) !== port) continue;
-      if (!hostIp || !ip || ip === hostIp || ip === '0.0.0.0' || hostIp === '0.0.0.0' || ip === '::' || hostIp === '::') return h.owner;
+      if (!hostIp || !ip || ip === hostIp || ip === '0.0.0.0' || hostIp === '0.0.0.0' || ip === '::' || hostIp === '::')
+        return h.owner;
     }
     return undefined;
   }
@@ -131,11 +135,15 @@ export class PortReservations {
         if (!r.hostPortStart) this.cursor = port - this.ephemeralRange()[0] + 1;
         return { proto: r.proto, hostIp: r.hostIp, hostPort: port, containerPort: r.containerPort };
       } catch (err) {
-        lastErr = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'already in use by another process' : (err as Error).message;
+        lastErr =
+          (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'already in use by another process' : (err as Error).message;
       }
     }
     const where = `${r.hostIp || '0.0.0.0'}:${r.hostPortStart ? (r.hostPortStart === r.hostPortEnd ? r.hostPortStart : `${r.hostPortStart}-${r.hostPortEnd}`) : '(any)'}/${r.proto}`;
-    throw new TsnetError('TSNET_PORT_IN_USE', `cannot publish ${where} for container port ${r.containerPort}: ${lastErr || 'no free port'}; choose another host port`);
+    throw new TsnetError(
+      'TSNET_PORT_IN_USE',
+      `cannot publish ${where} for container port ${r.containerPort}: ${lastErr || 'no free port'}; choose another host port`,
+    );
   }
 
   /** Take over ports published before a daemon restart (bind them again). */

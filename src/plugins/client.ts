@@ -22,7 +22,15 @@
  */
 import fs from 'node:fs';
 import { TsnetError, type ErrorCode } from '../errors/index.js';
-import { ConnectError, createTransport, DeadlineError, LostError, TooLargeError, type HttpReply, type Transport } from './http.js';
+import {
+  ConnectError,
+  createTransport,
+  DeadlineError,
+  LostError,
+  TooLargeError,
+  type HttpReply,
+  type Transport,
+} from './http.js';
 import { field, isObject, type JsonObject } from './wire.js';
 import { NOOP_LOGGER, type PluginAddress, type PluginKind, type PluginLogger, type PluginManifest } from './types.js';
 
@@ -56,20 +64,24 @@ export type ActivationHook = (call: RawCall, manifest: PluginManifest) => Promis
 
 /** True for the error of a call the plugin answered with 404 (method not implemented). */
 export function isNotImplemented(err: unknown): boolean {
-  return err instanceof TsnetError && err.code === 'TSNET_PLUGIN_ERROR' && err.details?.['status'] === 404;
+  return err instanceof TsnetError && err.code === 'TSNET_PLUGIN_ERROR' && err.details?.status === 404;
 }
 
 /** The plugin's own error text, for errors the plugin reported (TSNET_PLUGIN_ERROR). */
 export function pluginMessage(err: unknown): string | undefined {
   if (!(err instanceof TsnetError)) return undefined;
-  const m = err.details?.['pluginMessage'];
+  const m = err.details?.pluginMessage;
   return typeof m === 'string' ? m : undefined;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function firstLine(text: string, max = 300): string {
-  const line = text.trim().split('\n').find((l) => l.trim() !== '') ?? '';
+  const line =
+    text
+      .trim()
+      .split('\n')
+      .find((l) => l.trim() !== '') ?? '';
   return line.length > max ? `${line.slice(0, max)}…` : line.trim();
 }
 
@@ -191,7 +203,9 @@ export class PluginClient {
     if (this.stale || !this.current) return true;
     const id = socketIdentity(this.addr);
     if (id !== undefined && this.identity !== undefined && id !== this.identity) {
-      this.logger.info(`plugin "${this.name}": socket ${this.addr.socketPath} was re-created (plugin restarted): activating it again`);
+      this.logger.info(
+        `plugin "${this.name}": socket ${this.addr.socketPath} was re-created (plugin restarted): activating it again`,
+      );
       this.stale = true;
       return true;
     }
@@ -222,11 +236,19 @@ export class PluginClient {
     }
     this.activationCount++;
     const again = this.activationCount > 1 ? 're-activated' : 'activated';
-    this.logger.info(`plugin "${this.name}" ${again} at ${this.addr.url} (implements ${manifest.Implements.join(', ') || 'nothing'})`);
+    this.logger.info(
+      `plugin "${this.name}" ${again} at ${this.addr.url} (implements ${manifest.Implements.join(', ') || 'nothing'})`,
+    );
     return manifest;
   }
 
-  private async invoke(method: string, body: unknown, opts: CallOptions, activate: boolean, activationOnly: boolean): Promise<JsonObject | PluginManifest> {
+  private async invoke(
+    method: string,
+    body: unknown,
+    opts: CallOptions,
+    activate: boolean,
+    activationOnly: boolean,
+  ): Promise<JsonObject | PluginManifest> {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const since = Date.now();
     const deadline = since + timeoutMs;
@@ -249,7 +271,9 @@ export class PluginClient {
         if (elapsed + delay >= budget || Date.now() + delay >= deadline) {
           throw this.mapError(method, err, { attempts, since, timeoutMs });
         }
-        this.logger.warn(`plugin "${this.name}": ${method}: cannot connect to ${this.addr.url} (${err.code}), retrying in ${delay} ms`);
+        this.logger.warn(
+          `plugin "${this.name}": ${method}: cannot connect to ${this.addr.url} (${err.code}), retrying in ${delay} ms`,
+        );
         await sleep(delay);
         delay = Math.min(delay * 2, this.maxBackoffMs);
       }
@@ -281,14 +305,23 @@ export class PluginClient {
     const details = { plugin: this.name, method, address: this.addr.url };
     const make = (code: ErrorCode, msg: string, extra: Record<string, unknown> = {}): TsnetError =>
       new TsnetError(code, `${where}: ${msg}`, { cause: err, details: { ...details, ...extra } });
-    if (err instanceof DeadlineError) return make('TSNET_PLUGIN_TIMEOUT', `no reply within ${ctx.timeoutMs} ms`, { timeoutMs: ctx.timeoutMs });
+    if (err instanceof DeadlineError)
+      return make('TSNET_PLUGIN_TIMEOUT', `no reply within ${ctx.timeoutMs} ms`, { timeoutMs: ctx.timeoutMs });
     if (err instanceof ConnectError) {
       const secs = ((Date.now() - ctx.since) / 1000).toFixed(1);
       const tries = ctx.attempts === 1 ? '1 attempt' : `${ctx.attempts} attempts in ${secs} s`;
-      return make('TSNET_PLUGIN_UNAVAILABLE', `cannot connect to ${this.addr.url}: ${err.code} (${tries}); is the plugin running?`, { errno: err.code });
+      return make(
+        'TSNET_PLUGIN_UNAVAILABLE',
+        `cannot connect to ${this.addr.url}: ${err.code} (${tries}); is the plugin running?`,
+        { errno: err.code },
+      );
     }
     if (err instanceof LostError) {
-      return make('TSNET_PLUGIN_UNAVAILABLE', `connection lost before a reply (${err.code}): the plugin may have crashed mid-call`, { errno: err.code });
+      return make(
+        'TSNET_PLUGIN_UNAVAILABLE',
+        `connection lost before a reply (${err.code}): the plugin may have crashed mid-call`,
+        { errno: err.code },
+      );
     }
     if (err instanceof TooLargeError) return make('TSNET_PLUGIN_BAD_REPLY', err.message);
     return make('TSNET_PLUGIN_UNAVAILABLE', err instanceof Error ? err.message : String(err));
@@ -325,20 +358,35 @@ function decodeOk(plugin: string, method: string, reply: HttpReply): JsonObject 
     const msg = errText() || firstLine(text);
     const details = { plugin, method, status: reply.status, pluginMessage: msg };
     if (reply.status === 404) {
-      return fail(new TsnetError('TSNET_PLUGIN_ERROR', `${where}: not implemented by the plugin (404${msg ? `: ${msg}` : ''})`, { details }));
+      return fail(
+        new TsnetError('TSNET_PLUGIN_ERROR', `${where}: not implemented by the plugin (404${msg ? `: ${msg}` : ''})`, {
+          details,
+        }),
+      );
     }
     return fail(new TsnetError('TSNET_PLUGIN_ERROR', `${where}: ${msg || `HTTP ${reply.status}`}`, { details }));
   }
   if (parseError) {
-    throw new TsnetError('TSNET_PLUGIN_BAD_REPLY', `${where}: malformed JSON reply (${parseError.message}): ${JSON.stringify(firstLine(text, 80))}`, {
-      details: { plugin, method },
-    });
+    throw new TsnetError(
+      'TSNET_PLUGIN_BAD_REPLY',
+      `${where}: malformed JSON reply (${parseError.message}): ${JSON.stringify(firstLine(text, 80))}`,
+      {
+        details: { plugin, method },
+      },
+    );
   }
   if (!isObject(parsed)) {
-    throw new TsnetError('TSNET_PLUGIN_BAD_REPLY', `${where}: reply is not a JSON object: ${JSON.stringify(firstLine(text, 80))}`, { details: { plugin, method } });
+    throw new TsnetError(
+      'TSNET_PLUGIN_BAD_REPLY',
+      `${where}: reply is not a JSON object: ${JSON.stringify(firstLine(text, 80))}`,
+      { details: { plugin, method } },
+    );
   }
   const msg = errText();
-  if (msg) throw new TsnetError('TSNET_PLUGIN_ERROR', `${where}: ${msg}`, { details: { plugin, method, status: 200, pluginMessage: msg } });
+  if (msg)
+    throw new TsnetError('TSNET_PLUGIN_ERROR', `${where}: ${msg}`, {
+      details: { plugin, method, status: 200, pluginMessage: msg },
+    });
   return parsed;
 }
 
@@ -350,9 +398,13 @@ function parseManifest(plugin: string, reply: HttpReply): PluginManifest {
   const body = decodeOk(plugin, 'Plugin.Activate', reply);
   const impl = field(body, 'Implements');
   if (!Array.isArray(impl) || impl.some((x) => typeof x !== 'string')) {
-    throw new TsnetError('TSNET_PLUGIN_BAD_REPLY', `plugin "${plugin}": Plugin.Activate: "Implements" must be a list of strings, got ${JSON.stringify(impl ?? null)}`, {
-      details: { plugin, method: 'Plugin.Activate' },
-    });
+    throw new TsnetError(
+      'TSNET_PLUGIN_BAD_REPLY',
+      `plugin "${plugin}": Plugin.Activate: "Implements" must be a list of strings, got ${JSON.stringify(impl ?? null)}`,
+      {
+        details: { plugin, method: 'Plugin.Activate' },
+      },
+    );
   }
   return { Implements: impl as string[] };
 }

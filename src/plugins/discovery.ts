@@ -65,7 +65,11 @@ export function readCandidate(name: string, c: Candidate): PluginAddress | undef
   try {
     content = fs.readFileSync(c.file, 'utf8');
   } catch (err) {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `plugin spec file ${c.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `plugin spec file ${c.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      { cause: err },
+    );
   }
   return c.kind === 'spec' ? parseSpecFile(name, content, c.file) : parseJsonSpec(name, content, c.file);
 }

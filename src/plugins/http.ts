@@ -67,7 +67,11 @@ function readTlsFile(file: string | undefined): Buffer | undefined {
   try {
     return fs.readFileSync(file);
   } catch (err) {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `plugin TLS file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `plugin TLS file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      { cause: err },
+    );
   }
 }
 

@@ -12,7 +12,15 @@ export {
   type RawCall,
   type ActivationHook,
 } from './client.js';
-export { locatePlugin, scanPlugins, candidatePaths, describeSearch, validatePluginName, type DiscoveryDirs, type Candidate } from './discovery.js';
+export {
+  locatePlugin,
+  scanPlugins,
+  candidatePaths,
+  describeSearch,
+  validatePluginName,
+  type DiscoveryDirs,
+  type Candidate,
+} from './discovery.js';
 export { parsePluginUrl, parseSpecFile, parseJsonSpec, socketAddress } from './spec-files.js';
 export { ACCEPT_HEADER } from './http.js';
 export { field, str, bool, num, obj, arr, strMap, isObject, WireTypeError, type JsonObject } from './wire.js';

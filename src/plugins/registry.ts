@@ -82,9 +82,13 @@ export class PluginRegistry {
     // A plugin we already know whose file is gone is probably restarting: its client retries
     // (within its budget) and follows it if it comes back elsewhere.
     if (!address && !client) {
-      throw new TsnetError('TSNET_PLUGIN_NOT_FOUND', `plugin "${name}" not found (looked for ${describeSearch(name, this.dirs)})`, {
-        details: { plugin: name, kind },
-      });
+      throw new TsnetError(
+        'TSNET_PLUGIN_NOT_FOUND',
+        `plugin "${name}" not found (looked for ${describeSearch(name, this.dirs)})`,
+        {
+          details: { plugin: name, kind },
+        },
+      );
     }
     if (!client) {
       client = new PluginClient(address!, {
@@ -119,7 +123,7 @@ export class PluginRegistry {
     const names = scanPlugins(this.dirs);
     return Promise.all(
       names.map(async (name): Promise<PluginListEntry> => {
-        let address;
+        let address: ReturnType<typeof locatePlugin>;
         try {
           address = locatePlugin(name, this.dirs);
         } catch (err) {
@@ -127,12 +131,18 @@ export class PluginRegistry {
         }
         if (!address) return { Name: name, Addr: '', Implements: [], Status: 'unavailable: gone' };
         const cached = this.clients.get(name);
-        const client = cached && cached.address.url === address.url ? cached : new PluginClient(address, { logger: this.logger, retryBudgetMs: 0 });
+        const client =
+          cached && cached.address.url === address.url
+            ? cached
+            : new PluginClient(address, { logger: this.logger, retryBudgetMs: 0 });
         try {
           const m = await client.probe(this.probeTimeoutMs);
           return { Name: name, Addr: address.url, Implements: m.Implements, Status: 'active' };
         } catch (err) {
-          const msg = err instanceof TsnetError ? String(err.details?.['errno'] ?? err.message.replace(/^plugin "[^"]*": Plugin\.Activate: /, '')) : String(err);
+          const msg =
+            err instanceof TsnetError
+              ? String(err.details?.errno ?? err.message.replace(/^plugin "[^"]*": Plugin\.Activate: /, ''))
+              : String(err);
           return { Name: name, Addr: address.url, Implements: cached?.manifest?.Implements ?? [], Status: `unavailable: ${msg}` };
         } finally {
           if (client !== cached) client.close();

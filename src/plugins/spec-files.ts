@@ -18,7 +18,8 @@ function invalid(file: string, why: string): TsnetError {
 export function parsePluginUrl(name: string, raw: string, file: string): PluginAddress {
   const text = raw.trim();
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(text);
-  if (!m) throw invalid(file, `${JSON.stringify(text)} is not a URL (Unknown protocol): use unix:///path/to.sock or tcp://host:port`);
+  if (!m)
+    throw invalid(file, `${JSON.stringify(text)} is not a URL (Unknown protocol): use unix:///path/to.sock or tcp://host:port`);
   const scheme = m[1]!.toLowerCase();
   const rest = m[2]!;
   if (scheme === 'unix') {

@@ -13,7 +13,7 @@ export function isObject(v: unknown): v is JsonObject {
 /** The value of `key` in `obj` (exact match first, then case-insensitive). */
 export function field(obj: JsonObject | undefined | null, key: string): unknown {
   if (!obj) return undefined;
-  if (Object.prototype.hasOwnProperty.call(obj, key)) return obj[key];
+  if (Object.hasOwn(obj, key)) return obj[key];
   const lower = key.toLowerCase();
   for (const k of Object.keys(obj)) if (k.toLowerCase() === lower) return obj[k];
   return undefined;
@@ -39,7 +39,8 @@ export function bool(obj: JsonObject | undefined | null, key: string): boolean {
 export function num(obj: JsonObject | undefined | null, key: string): number {
   const v = field(obj, key);
   if (v === undefined || v === null) return 0;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new WireTypeError(`"${key}" must be a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new WireTypeError(`"${key}" must be a number, got ${JSON.stringify(v)}`);
   return v;
 }
 

@@ -69,7 +69,11 @@ export function createCgroups(opts: { mount?: string; parent: string }): Cgroups
           if (limits.memory) {
             write(dir, 'memory.max', String(limits.memory));
             if (limits.memorySwap !== undefined && fs.existsSync(path.join(dir, 'memory.swap.max'))) {
-              write(dir, 'memory.swap.max', limits.memorySwap < 0 ? 'max' : String(Math.max(0, limits.memorySwap - limits.memory)));
+              write(
+                dir,
+                'memory.swap.max',
+                limits.memorySwap < 0 ? 'max' : String(Math.max(0, limits.memorySwap - limits.memory)),
+              );
             }
           }
           if (limits.nanoCpus) write(dir, 'cpu.max', `${Math.round((limits.nanoCpus / 1e9) * 100000)} 100000`);
@@ -102,21 +106,28 @@ export function createCgroups(opts: { mount?: string; parent: string }): Cgroups
       // period per write to cgroup.procs (~2-9 ms here), so a limit-less container joins none.
       const wanted: Array<[ctrl: (typeof V1_CONTROLLERS)[number], apply: (dir: string) => void]> = [];
       if (limits.memory) {
-        wanted.push(['memory', (dir) => {
-          write(dir, 'memory.limit_in_bytes', String(limits.memory));
-          if (fs.existsSync(path.join(dir, 'memory.memsw.limit_in_bytes'))) {
-            const swap = limits.memorySwap ?? limits.memory! * 2;
-            write(dir, 'memory.memsw.limit_in_bytes', swap < 0 ? '-1' : String(swap));
-          }
-        }]);
+        wanted.push([
+          'memory',
+          (dir) => {
+            write(dir, 'memory.limit_in_bytes', String(limits.memory));
+            if (fs.existsSync(path.join(dir, 'memory.memsw.limit_in_bytes'))) {
+              const swap = limits.memorySwap ?? limits.memory! * 2;
+              write(dir, 'memory.memsw.limit_in_bytes', swap < 0 ? '-1' : String(swap));
+            }
+          },
+        ]);
       }
       if (limits.nanoCpus) {
-        wanted.push(['cpu', (dir) => {
-          write(dir, 'cpu.cfs_period_us', '100000');
-          write(dir, 'cpu.cfs_quota_us', String(Math.round((limits.nanoCpus! / 1e9) * 100000)));
-        }]);
+        wanted.push([
+          'cpu',
+          (dir) => {
+            write(dir, 'cpu.cfs_period_us', '100000');
+            write(dir, 'cpu.cfs_quota_us', String(Math.round((limits.nanoCpus! / 1e9) * 100000)));
+          },
+        ]);
       }
-      if (limits.pidsLimit && limits.pidsLimit > 0) wanted.push(['pids', (dir) => write(dir, 'pids.max', String(limits.pidsLimit))]);
+      if (limits.pidsLimit && limits.pidsLimit > 0)
+        wanted.push(['pids', (dir) => write(dir, 'pids.max', String(limits.pidsLimit))]);
       const dirs: string[] = [];
       try {
         for (const [ctrl, apply] of wanted) {
@@ -150,7 +161,10 @@ export function createCgroups(opts: { mount?: string; parent: string }): Cgroups
 
 function listDir(dir: string): string[] {
   try {
-    return fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
   } catch {
     return [];
   }

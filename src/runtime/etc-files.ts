@@ -15,7 +15,7 @@ export function hostsFile(entries: HostEntry[]): string {
     'ff02::2\tip6-allrouters',
   ];
   for (const e of entries) lines.push(`${e.ip}\t${[...new Set(e.names)].join(' ')}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /**
@@ -29,7 +29,10 @@ export function resolvConf(hostText: string, opts: { embedded?: boolean; dns?: s
     .filter((l) => l && !l.startsWith('#'));
   const servers = opts.dns?.length
     ? opts.dns
-    : kept.filter((l) => l.startsWith('nameserver')).map((l) => l.split(/\s+/)[1] ?? '').filter((ip) => ip && !isLoopback(ip));
+    : kept
+        .filter((l) => l.startsWith('nameserver'))
+        .map((l) => l.split(/\s+/)[1] ?? '')
+        .filter((ip) => ip && !isLoopback(ip));
   const other = kept.filter((l) => !l.startsWith('nameserver') && !(opts.search && l.startsWith('search')));
   const out: string[] = [];
   if (opts.search?.length) out.push(`search ${opts.search.join(' ')}`);
@@ -41,7 +44,7 @@ export function resolvConf(hostText: string, opts: { embedded?: boolean; dns?: s
   } else {
     for (const s of servers) out.push(`nameserver ${s}`);
   }
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 function isLoopback(ip: string): boolean {

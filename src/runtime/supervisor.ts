@@ -43,7 +43,10 @@ export function launch(opts: LaunchOptions): Promise<Launched> {
     let buffered = '';
     let pid = 0;
     let done = false;
-    const timer = setTimeout(() => fail(new TsnetError('TSNET_START_FAILED', `tsnet-init did not answer within ${opts.timeoutMs ?? 30000} ms`)), opts.timeoutMs ?? 30000);
+    const timer = setTimeout(
+      () => fail(new TsnetError('TSNET_START_FAILED', `tsnet-init did not answer within ${opts.timeoutMs ?? 30000} ms`)),
+      opts.timeoutMs ?? 30000,
+    );
     const finish = () => {
       done = true;
       clearTimeout(timer);
@@ -75,22 +78,25 @@ export function launch(opts: LaunchOptions): Promise<Launched> {
         resolve({ supervisorPid: child.pid ?? 0, pid });
       } else if (word === 'error') {
         const code = rest[0] ?? '125';
-        fail(new TsnetError(START_ERRORS[code] ?? 'TSNET_START_FAILED', rest.slice(1).join(' ') || 'tsnet-init failed', {
-          details: { exitCode: Number(code) },
-        }));
+        fail(
+          new TsnetError(START_ERRORS[code] ?? 'TSNET_START_FAILED', rest.slice(1).join(' ') || 'tsnet-init failed', {
+            details: { exitCode: Number(code) },
+          }),
+        );
       }
     };
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (d: string) => {
       buffered += d;
-      let i: number;
-      while ((i = buffered.indexOf('\n')) >= 0) {
+      for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
         const line = buffered.slice(0, i);
         buffered = buffered.slice(i + 1);
         void onLine(line);
       }
     });
-    child.on('error', (err) => fail(new TsnetError('TSNET_START_FAILED', `cannot run ${opts.initPath}: ${err.message}`, { cause: err })));
+    child.on('error', (err) =>
+      fail(new TsnetError('TSNET_START_FAILED', `cannot run ${opts.initPath}: ${err.message}`, { cause: err })),
+    );
     // 'close', not 'exit': the stdout line `started` must be read before we judge the exit.
     child.on('close', (code) => {
       let why = '';
@@ -99,7 +105,12 @@ export function launch(opts: LaunchOptions): Promise<Launched> {
       } catch {
         /* nothing logged */
       }
-      fail(new TsnetError('TSNET_START_FAILED', `tsnet-init exited with ${code} before starting the container${why ? `: ${why}` : ''}`));
+      fail(
+        new TsnetError(
+          'TSNET_START_FAILED',
+          `tsnet-init exited with ${code} before starting the container${why ? `: ${why}` : ''}`,
+        ),
+      );
     });
   });
 }
@@ -110,7 +121,7 @@ export function connectSupervisor(bundleDir: string, line: string): Promise<net.
     const sock = net.connect(attachSocketPath(bundleDir));
     sock.once('connect', () => {
       sock.removeListener('error', reject);
-      sock.write(line + '\n');
+      sock.write(`${line}\n`);
       resolve(sock);
     });
     sock.once('error', reject);
@@ -173,4 +184,3 @@ export function isSupervisorOf(pid: number, bundleDir: string): boolean {
     return false;
   }
 }
-

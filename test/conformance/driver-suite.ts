@@ -46,7 +46,10 @@ function pingArgs(): string[] {
 export function pingFrom(file: string, ip: string, tries = 5): { ok: boolean; output: string } {
   let output = '';
   for (let i = 0; i < tries; i++) {
-    const r = spawnSync('nsenter', [`--net=${file}`, ...pingArgs(), '-c', '1', '-W', '1', ip], { encoding: 'utf8', timeout: 5_000 });
+    const r = spawnSync('nsenter', [`--net=${file}`, ...pingArgs(), '-c', '1', '-W', '1', ip], {
+      encoding: 'utf8',
+      timeout: 5_000,
+    });
     output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
     if (r.status === 0) return { ok: true, output };
   }
@@ -61,8 +64,14 @@ interface Snapshot {
 
 async function snapshot(nl: Netlink): Promise<Snapshot> {
   const links = new Map((await nl.listLinks()).map((l) => [l.name, l.index]));
-  const routes = new Set((await nl.listRoutes({ table: 'all' })).map((r) => `${r.family}:${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''} table ${r.table}`));
-  const addresses = new Set((await nl.listAddresses()).filter((a) => !a.cidr.startsWith('fe80:')).map((a) => `${a.cidr} dev ${a.link}`));
+  const routes = new Set(
+    (await nl.listRoutes({ table: 'all' })).map(
+      (r) => `${r.family}:${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''} table ${r.table}`,
+    ),
+  );
+  const addresses = new Set(
+    (await nl.listAddresses()).filter((a) => !a.cidr.startsWith('fe80:')).map((a) => `${a.cidr} dev ${a.link}`),
+  );
   return { links, routes, addresses };
 }
 
@@ -130,7 +139,13 @@ export async function runDriverConformance(o: DriverConformanceOptions): Promise
 
     for (const i of [0, 1]) {
       const ok = await checks.check(`${d}: create endpoint ${addrs[i]}`, async () => {
-        const info = await driver.createEndpoint({ networkId, endpointId: eps[i]!, containerId: eps[i]!, address: `${addrs[i]}/${prefix}`, options: {} });
+        const info = await driver.createEndpoint({
+          networkId,
+          endpointId: eps[i]!,
+          containerId: eps[i]!,
+          address: `${addrs[i]}/${prefix}`,
+          options: {},
+        });
         assert(!info.address || info.address === `${addrs[i]}/${prefix}`, `the driver changed the address to ${info.address}`);
         return Object.keys(info).length ? `driver chose ${JSON.stringify(info)}` : undefined;
       });
@@ -163,7 +178,10 @@ export async function runDriverConformance(o: DriverConformanceOptions): Promise
           assert(link, 'no eth0 in the sandbox');
           assert(link.up, 'eth0 is not up');
           const a = await nl.listAddresses('eth0', 4);
-          assert(a.some((x) => x.cidr === `${addrs[i]}/${prefix}`), `eth0 has ${a.map((x) => x.cidr).join(', ') || 'no IPv4 address'}`);
+          assert(
+            a.some((x) => x.cidr === `${addrs[i]}/${prefix}`),
+            `eth0 has ${a.map((x) => x.cidr).join(', ') || 'no IPv4 address'}`,
+          );
           const gw = infos[i]?.gateway;
           if (gw) {
             // What the controller does for the gateway endpoint.
@@ -176,7 +194,10 @@ export async function runDriverConformance(o: DriverConformanceOptions): Promise
     if (o.ping === false) checks.skip(`${d}: ping between the sandboxes`, 'disabled (--no-ping)');
     else {
       await checks.check(`${d}: ping ${addrs[1]} from sandbox 1 and ${addrs[0]} from sandbox 2`, () => {
-        for (const [from, to] of [[0, 1], [1, 0]] as const) {
+        for (const [from, to] of [
+          [0, 1],
+          [1, 0],
+        ] as const) {
           const r = pingFrom(sandboxes[from]!, addrs[to]!);
           assert(r.ok, `no reply from ${addrs[to]}: ${r.output.split('\n').slice(-2).join(' / ')}`);
         }
@@ -186,13 +207,17 @@ export async function runDriverConformance(o: DriverConformanceOptions): Promise
     for (const i of [...joined]) {
       await checks.check(`${d}: leave endpoint ${i + 1}`, async () => {
         await driver.leave(networkId, eps[i]!);
-        const rest = await inNs(netns, sandboxes[i]!, async (nl) => (await nl.listLinks()).filter((l) => l.name !== 'lo').map((l) => l.name));
+        const rest = await inNs(netns, sandboxes[i]!, async (nl) =>
+          (await nl.listLinks()).filter((l) => l.name !== 'lo').map((l) => l.name),
+        );
         assert(rest.length === 0, `interfaces left in the sandbox after leave: ${rest.join(', ')}`);
       });
     }
     if (joined.size > 0) await checks.check(`${d}: leave again is a no-op`, () => driver.leave(networkId, eps[[...joined][0]!]!));
-    for (const i of [...made]) await checks.check(`${d}: delete endpoint ${i + 1}`, () => driver.deleteEndpoint(networkId, eps[i]!));
-    if (made.size > 0) await checks.check(`${d}: delete endpoint again is a no-op`, () => driver.deleteEndpoint(networkId, eps[[...made][0]!]!));
+    for (const i of [...made])
+      await checks.check(`${d}: delete endpoint ${i + 1}`, () => driver.deleteEndpoint(networkId, eps[i]!));
+    if (made.size > 0)
+      await checks.check(`${d}: delete endpoint again is a no-op`, () => driver.deleteEndpoint(networkId, eps[[...made][0]!]!));
     if (networkMade) {
       await checks.check(`${d}: delete network`, () => driver.deleteNetwork(networkId));
       await checks.check(`${d}: delete network again is a no-op`, () => driver.deleteNetwork(networkId));
@@ -219,17 +244,31 @@ export async function runDriverConformance(o: DriverConformanceOptions): Promise
   try {
     await makeSandbox(netns, rbSandbox);
     await driver.createNetwork({ ...spec, id: rbNet });
-    await checks.check(`${d}: join of an endpoint that was never created fails cleanly`, async () => {
-      let failed = false;
-      try {
-        await driver.join({ networkId: rbNet, endpointId: randomId(), containerId: randomId(), sandboxKey: rbSandbox, ifname: 'eth0', address: `${addrs[0]}/${prefix}`, options: {} });
-      } catch {
-        failed = true;
-      }
-      const rest = await inNs(netns, rbSandbox, async (nl) => (await nl.listLinks()).filter((l) => l.name !== 'lo').map((l) => l.name));
-      assert(rest.length === 0, `interfaces left in the sandbox: ${rest.join(', ')}`);
-      assert(failed, 'the join succeeded');
-    }, 'warn');
+    await checks.check(
+      `${d}: join of an endpoint that was never created fails cleanly`,
+      async () => {
+        let failed = false;
+        try {
+          await driver.join({
+            networkId: rbNet,
+            endpointId: randomId(),
+            containerId: randomId(),
+            sandboxKey: rbSandbox,
+            ifname: 'eth0',
+            address: `${addrs[0]}/${prefix}`,
+            options: {},
+          });
+        } catch {
+          failed = true;
+        }
+        const rest = await inNs(netns, rbSandbox, async (nl) =>
+          (await nl.listLinks()).filter((l) => l.name !== 'lo').map((l) => l.name),
+        );
+        assert(rest.length === 0, `interfaces left in the sandbox: ${rest.join(', ')}`);
+        assert(failed, 'the join succeeded');
+      },
+      'warn',
+    );
   } catch (err) {
     checks.skip(`${d}: join of an endpoint that was never created fails cleanly`, `could not set up: ${(err as Error).message}`);
   } finally {
@@ -240,6 +279,9 @@ export async function runDriverConformance(o: DriverConformanceOptions): Promise
     }
     if (netns.exists(rbSandbox)) netns.remove(rbSandbox);
     const extra = leftovers(rbBefore, await snapshot(host));
-    if (extra.length > 0) await checks.check(`${d}: nothing left behind after the failed join`, () => assert(false, `left behind: ${extra.join('; ')}`));
+    if (extra.length > 0)
+      await checks.check(`${d}: nothing left behind after the failed join`, () =>
+        assert(false, `left behind: ${extra.join('; ')}`),
+      );
   }
 }

@@ -17,7 +17,12 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const isRoot = process.getuid?.() === 0;
 
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8', ...extra };
+  return {
+    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    LANG: 'C.UTF-8',
+    ...extra,
+  };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -33,7 +38,12 @@ export function canConnect(socket: string): Promise<boolean> {
   });
 }
 
-export async function waitForSocket(socket: string, timeoutMs = 15_000, child?: ChildProcess, output?: () => string): Promise<void> {
+export async function waitForSocket(
+  socket: string,
+  timeoutMs = 15_000,
+  child?: ChildProcess,
+  output?: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child && child.exitCode !== null) throw new Error(`plugin exited with ${child.exitCode}: ${output?.() ?? ''}`);
@@ -122,7 +132,10 @@ export interface RunningPlugin {
  * Start an example plugin (`p2p`, `static-ipam`) with `node --import tsx`, inside `netnsFile`
  * when given (nsenter --net), serving <socketDir>/<name>.sock.
  */
-export async function startExample(example: string, opts: { socketDir: string; name?: string; netnsFile?: string; args?: string[]; world?: NsWorld }): Promise<RunningPlugin> {
+export async function startExample(
+  example: string,
+  opts: { socketDir: string; name?: string; netnsFile?: string; args?: string[]; world?: NsWorld },
+): Promise<RunningPlugin> {
   const name = opts.name ?? example;
   const main = path.join(REPO, 'plugins', 'examples', example, 'main.ts');
   const argv = ['node', '--import', 'tsx', main, '--socket-dir', opts.socketDir, '--name', name, ...(opts.args ?? [])];

@@ -28,14 +28,18 @@ export async function runIpamConformance(o: IpamConformanceOptions): Promise<voi
   const call = (m: string, body?: unknown): Promise<JsonObject> => client.call(`IpamDriver.${m}`, body);
   const p = `ipam "${client.name}"`;
 
-  await checks.check(`${p}: GetCapabilities answers booleans`, async () => {
-    const r = await call('GetCapabilities');
-    for (const k of ['RequiresMACAddress', 'RequiresRequestReplay']) {
-      const v = field(r, k);
-      assert(v === undefined || v === null || typeof v === 'boolean', `${k} is ${JSON.stringify(v)}`);
-    }
-    return `RequiresMACAddress=${String(field(r, 'RequiresMACAddress') ?? false)}`;
-  }, 'warn');
+  await checks.check(
+    `${p}: GetCapabilities answers booleans`,
+    async () => {
+      const r = await call('GetCapabilities');
+      for (const k of ['RequiresMACAddress', 'RequiresRequestReplay']) {
+        const v = field(r, k);
+        assert(v === undefined || v === null || typeof v === 'boolean', `${k} is ${JSON.stringify(v)}`);
+      }
+      return `RequiresMACAddress=${String(field(r, 'RequiresMACAddress') ?? false)}`;
+    },
+    'warn',
+  );
 
   let space = '';
   await checks.check(`${p}: GetDefaultAddressSpaces`, async () => {
@@ -46,17 +50,21 @@ export async function runIpamConformance(o: IpamConformanceOptions): Promise<voi
     return `local ${space}`;
   });
 
-  await checks.check(`${p}: RequestPool with SubPool but no Pool is refused`, async () => {
-    let refused = false;
-    try {
-      const r = await call('RequestPool', { AddressSpace: space, Pool: '', SubPool: '10.0.0.0/24', Options: null, V6: false });
-      const id = s(r, 'PoolID');
-      if (id) await call('ReleasePool', { PoolID: id }).catch(() => undefined);
-    } catch {
-      refused = true;
-    }
-    assert(refused, 'accepted (Docker documents this request as invalid)');
-  }, 'warn');
+  await checks.check(
+    `${p}: RequestPool with SubPool but no Pool is refused`,
+    async () => {
+      let refused = false;
+      try {
+        const r = await call('RequestPool', { AddressSpace: space, Pool: '', SubPool: '10.0.0.0/24', Options: null, V6: false });
+        const id = s(r, 'PoolID');
+        if (id) await call('ReleasePool', { PoolID: id }).catch(() => undefined);
+      } catch {
+        refused = true;
+      }
+      assert(refused, 'accepted (Docker documents this request as invalid)');
+    },
+    'warn',
+  );
 
   let poolId = '';
   let pool = '';
@@ -81,7 +89,11 @@ export async function runIpamConformance(o: IpamConformanceOptions): Promise<voi
     await checks.check(`${p}: RequestAddress twice gives two different addresses in the pool`, async () => {
       const out: string[] = [];
       for (const n of ['conformance-a', 'conformance-b']) {
-        const r = await call('RequestAddress', { PoolID: poolId, Address: '', Options: { 'com.docker.network.endpoint.name': n, 'com.docker.network.endpoint.macaddress': '02:42:ac:11:00:0a' } });
+        const r = await call('RequestAddress', {
+          PoolID: poolId,
+          Address: '',
+          Options: { 'com.docker.network.endpoint.name': n, 'com.docker.network.endpoint.macaddress': '02:42:ac:11:00:0a' },
+        });
         const a = s(r, 'Address');
         assert(tryParseCidr(a), `Address ${JSON.stringify(a)} is not in CIDR form`);
         assert(contains(pool, a.split('/')[0]!), `${a} is not in ${pool}`);
@@ -91,30 +103,58 @@ export async function runIpamConformance(o: IpamConformanceOptions): Promise<voi
       assert(out[0] !== out[1], `both got ${out[0]}`);
       return out.join(', ');
     });
-    for (const ip of taken) await checks.check(`${p}: ReleaseAddress ${ip}`, async () => void (await call('ReleaseAddress', { PoolID: poolId, Address: ip })));
+    for (const ip of taken)
+      await checks.check(
+        `${p}: ReleaseAddress ${ip}`,
+        async () => void (await call('ReleaseAddress', { PoolID: poolId, Address: ip })),
+      );
     if (taken[0]) {
-      await checks.check(`${p}: ReleaseAddress again is a no-op`, async () => void (await call('ReleaseAddress', { PoolID: poolId, Address: taken[0] })), 'warn');
+      await checks.check(
+        `${p}: ReleaseAddress again is a no-op`,
+        async () => void (await call('ReleaseAddress', { PoolID: poolId, Address: taken[0] })),
+        'warn',
+      );
     }
     await checks.check(`${p}: ReleasePool`, async () => void (await call('ReleasePool', { PoolID: poolId })));
-    await checks.check(`${p}: ReleasePool again is a no-op`, async () => void (await call('ReleasePool', { PoolID: poolId })), 'warn');
+    await checks.check(
+      `${p}: ReleasePool again is a no-op`,
+      async () => void (await call('ReleasePool', { PoolID: poolId })),
+      'warn',
+    );
   }
-  await checks.check(`${p}: RequestAddress in an unknown pool is refused`, async () => {
-    let refused = false;
-    try {
-      await call('RequestAddress', { PoolID: `conformance-${randomId().slice(0, 8)}`, Address: '', Options: null });
-    } catch {
-      refused = true;
-    }
-    assert(refused, 'accepted');
-  }, 'warn');
+  await checks.check(
+    `${p}: RequestAddress in an unknown pool is refused`,
+    async () => {
+      let refused = false;
+      try {
+        await call('RequestAddress', { PoolID: `conformance-${randomId().slice(0, 8)}`, Address: '', Options: null });
+      } catch {
+        refused = true;
+      }
+      assert(refused, 'accepted');
+    },
+    'warn',
+  );
 
   await checks.check(`${p}: a network's pool, gateway and two endpoints through tsnet's remote IPAM`, async () => {
     const ipam = await createRemoteIpam(client.name, client);
     const id = randomId();
-    const lease = await ipam.requestPool({ v6: false, networkId: id, networkName: 'conformance', avoid: [], ...(o.subnet ? { subnet: o.subnet } : {}) });
+    const lease = await ipam.requestPool({
+      v6: false,
+      networkId: id,
+      networkName: 'conformance',
+      avoid: [],
+      ...(o.subnet ? { subnet: o.subnet } : {}),
+    });
     try {
-      const a = await ipam.requestAddress(lease.poolId, { owner: randomId(), options: { 'com.docker.network.endpoint.name': 'conformance-c' } });
-      const b = await ipam.requestAddress(lease.poolId, { owner: randomId(), options: { 'com.docker.network.endpoint.name': 'conformance-d' } });
+      const a = await ipam.requestAddress(lease.poolId, {
+        owner: randomId(),
+        options: { 'com.docker.network.endpoint.name': 'conformance-c' },
+      });
+      const b = await ipam.requestAddress(lease.poolId, {
+        owner: randomId(),
+        options: { 'com.docker.network.endpoint.name': 'conformance-d' },
+      });
       assert(a.address !== b.address, `both got ${a.address}`);
       await ipam.releaseAddress(lease.poolId, a.address);
       await ipam.releaseAddress(lease.poolId, b.address);

@@ -19,7 +19,9 @@ import { DEFAULT_SOCKET_DIRS, DEFAULT_SPEC_DIRS, type PluginAddress } from '../.
 import { formatResult, runPluginConformance } from './plugin-suite.js';
 
 function usage(msg: string): never {
-  process.stderr.write(`conformance: ${msg}\nusage: conformance --socket PATH | --name NAME [--plugin-dir DIR] | --url URL [--netns FILE|PID] [--subnet CIDR] [--ipam-subnet CIDR] [-o k=v] [--no-ping] [--timeout MS] [--strict] [--json]\n`);
+  process.stderr.write(
+    `conformance: ${msg}\nusage: conformance --socket PATH | --name NAME [--plugin-dir DIR] | --url URL [--netns FILE|PID] [--subnet CIDR] [--ipam-subnet CIDR] [-o k=v] [--no-ping] [--timeout MS] [--strict] [--json]\n`,
+  );
   process.exit(2);
 }
 
@@ -49,7 +51,10 @@ if (values.socket) {
 } else if (values.url) {
   address = parsePluginUrl(values.name ?? 'plugin', values.url, '--url');
 } else if (values.name) {
-  address = locatePlugin(values.name, { socketDirs: values['plugin-dir'] ?? [...DEFAULT_SOCKET_DIRS], specDirs: values['spec-dir'] ?? [...DEFAULT_SPEC_DIRS] });
+  address = locatePlugin(values.name, {
+    socketDirs: values['plugin-dir'] ?? [...DEFAULT_SOCKET_DIRS],
+    specDirs: values['spec-dir'] ?? [...DEFAULT_SPEC_DIRS],
+  });
   if (!address) usage(`plugin ${values.name} not found`);
 } else usage('give --socket, --name or --url');
 
@@ -76,5 +81,8 @@ const report = await runPluginConformance({
 });
 const failed = report.failed + (values.strict ? report.warned : 0);
 if (values.json) process.stdout.write(`${JSON.stringify({ plugin: address.name, address: address.url, ...report }, null, 2)}\n`);
-else process.stdout.write(`1..${report.results.length}\n# ${report.passed} passed, ${report.failed} failed, ${report.warned} warnings, ${report.skipped} skipped\n`);
+else
+  process.stdout.write(
+    `1..${report.results.length}\n# ${report.passed} passed, ${report.failed} failed, ${report.warned} warnings, ${report.skipped} skipped\n`,
+  );
 process.exit(failed > 0 ? 1 : 0);

@@ -44,7 +44,12 @@ export interface PluginConformanceOptions {
 const QUIET: PluginLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** Raw POST to the plugin: status and parsed body (or text). */
-async function raw(addr: PluginAddress, method: string, body: string, timeoutMs: number): Promise<{ status: number; json: unknown; text: string }> {
+async function raw(
+  addr: PluginAddress,
+  method: string,
+  body: string,
+  timeoutMs: number,
+): Promise<{ status: number; json: unknown; text: string }> {
   const t = createTransport(addr);
   try {
     const r = await t.post(`/${method}`, Buffer.from(body), Date.now() + timeoutMs);
@@ -95,7 +100,10 @@ export async function runPluginConformance(o: PluginConformanceOptions): Promise
     const impl = field(r.json, 'Implements');
     assert(Array.isArray(impl) && impl.every((x) => typeof x === 'string'), `"Implements" is ${JSON.stringify(impl)}`);
     implementsList = impl as string[];
-    assert(implementsList.includes('NetworkDriver') || implementsList.includes('IpamDriver'), `implements neither NetworkDriver nor IpamDriver: ${implementsList.join(', ')}`);
+    assert(
+      implementsList.includes('NetworkDriver') || implementsList.includes('IpamDriver'),
+      `implements neither NetworkDriver nor IpamDriver: ${implementsList.join(', ')}`,
+    );
     return `implements ${implementsList.join(', ')}`;
   });
   if (!active) return checks.report();
@@ -106,18 +114,26 @@ export async function runPluginConformance(o: PluginConformanceOptions): Promise
 
   const client = new PluginClient(addr, { timeoutMs, logger: o.logger ?? QUIET, retryBudgetMs: 2_000 });
   const kind = implementsList.includes('NetworkDriver') ? 'NetworkDriver' : 'IpamDriver';
-  await checks.check(`${p}: an unknown method gets 404 (not implemented)`, async () => {
-    const r = await raw(addr, `${kind}.TsnetConformanceNoSuchMethod`, '{}\n', timeoutMs);
-    assert(r.status === 404, `HTTP ${r.status} (Docker and tsnet read 404 as "not implemented")`);
-  }, 'warn');
-  await checks.check(`${p}: a malformed JSON request gets an error reply`, async () => {
-    const method = kind === 'NetworkDriver' ? 'NetworkDriver.CreateNetwork' : 'IpamDriver.RequestPool';
-    const r = await raw(addr, method, '{"NetworkID": tsnet-not-json\n', timeoutMs);
-    const err = errorText(r.json);
-    assert(r.status !== 200 || err, `HTTP 200 without an error`);
-    assert(err, `HTTP ${r.status} without {"Err": "..."}: ${r.text.slice(0, 120)} (Docker then shows the raw body)`);
-    return `HTTP ${r.status}: ${err}`;
-  }, 'warn');
+  await checks.check(
+    `${p}: an unknown method gets 404 (not implemented)`,
+    async () => {
+      const r = await raw(addr, `${kind}.TsnetConformanceNoSuchMethod`, '{}\n', timeoutMs);
+      assert(r.status === 404, `HTTP ${r.status} (Docker and tsnet read 404 as "not implemented")`);
+    },
+    'warn',
+  );
+  await checks.check(
+    `${p}: a malformed JSON request gets an error reply`,
+    async () => {
+      const method = kind === 'NetworkDriver' ? 'NetworkDriver.CreateNetwork' : 'IpamDriver.RequestPool';
+      const r = await raw(addr, method, '{"NetworkID": tsnet-not-json\n', timeoutMs);
+      const err = errorText(r.json);
+      assert(r.status !== 200 || err, `HTTP 200 without an error`);
+      assert(err, `HTTP ${r.status} without {"Err": "..."}: ${r.text.slice(0, 120)} (Docker then shows the raw body)`);
+      return `HTTP ${r.status}: ${err}`;
+    },
+    'warn',
+  );
 
   try {
     if (implementsList.includes('NetworkDriver')) {
@@ -126,26 +142,42 @@ export async function runPluginConformance(o: PluginConformanceOptions): Promise
         const scope = field(r, 'Scope');
         assert(scope === 'local' || scope === 'global', `Scope must be "local" or "global", got ${JSON.stringify(scope)}`);
         const cs = field(r, 'ConnectivityScope');
-        assert(cs === undefined || cs === null || cs === '' || cs === 'local' || cs === 'global', `ConnectivityScope is ${JSON.stringify(cs)}`);
+        assert(
+          cs === undefined || cs === null || cs === '' || cs === 'local' || cs === 'global',
+          `ConnectivityScope is ${JSON.stringify(cs)}`,
+        );
         return `Scope ${String(scope)}${cs ? `, ConnectivityScope ${String(cs)}` : ''}`;
       });
       const unknownNet = randomId();
-      await checks.check(`${p}: CreateEndpoint on a network it never created gets an Err reply`, async () => {
-        let msg = '';
-        try {
-          await client.call('NetworkDriver.CreateEndpoint', { NetworkID: unknownNet, EndpointID: randomId(), Interface: { Address: '10.254.254.2/24', AddressIPv6: '', MacAddress: '' }, Options: {} });
-        } catch (err) {
-          msg = (err as Error).message;
-        }
-        assert(msg, 'accepted');
-        return msg;
-      }, 'warn');
-      await checks.check(`${p}: DeleteEndpoint / Leave / DeleteNetwork of unknown ids succeed (idempotent deletes)`, async () => {
-        const ids = { NetworkID: unknownNet, EndpointID: randomId() };
-        await client.call('NetworkDriver.Leave', ids);
-        await client.call('NetworkDriver.DeleteEndpoint', ids);
-        await client.call('NetworkDriver.DeleteNetwork', { NetworkID: unknownNet });
-      }, 'warn');
+      await checks.check(
+        `${p}: CreateEndpoint on a network it never created gets an Err reply`,
+        async () => {
+          let msg = '';
+          try {
+            await client.call('NetworkDriver.CreateEndpoint', {
+              NetworkID: unknownNet,
+              EndpointID: randomId(),
+              Interface: { Address: '10.254.254.2/24', AddressIPv6: '', MacAddress: '' },
+              Options: {},
+            });
+          } catch (err) {
+            msg = (err as Error).message;
+          }
+          assert(msg, 'accepted');
+          return msg;
+        },
+        'warn',
+      );
+      await checks.check(
+        `${p}: DeleteEndpoint / Leave / DeleteNetwork of unknown ids succeed (idempotent deletes)`,
+        async () => {
+          const ids = { NetworkID: unknownNet, EndpointID: randomId() };
+          await client.call('NetworkDriver.Leave', ids);
+          await client.call('NetworkDriver.DeleteEndpoint', ids);
+          await client.call('NetworkDriver.DeleteNetwork', { NetworkID: unknownNet });
+        },
+        'warn',
+      );
 
       // ---------------------------------------------------------------- the network cycle
       let netnsFile = o.netns;
@@ -159,7 +191,12 @@ export async function runPluginConformance(o: PluginConformanceOptions): Promise
         const hostNl = netns.run(netnsFile, () => Netlink.open());
         const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-conformance-'));
         try {
-          const driver = await createRemoteDriver(addr.name, client, { netns, hostNetlink: () => hostNl, hostNetns: netnsFile, logger: o.logger ?? QUIET });
+          const driver = await createRemoteDriver(addr.name, client, {
+            netns,
+            hostNetlink: () => hostNl,
+            hostNetns: netnsFile,
+            logger: o.logger ?? QUIET,
+          });
           await runDriverConformance({
             driver,
             netns,

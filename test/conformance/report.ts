@@ -29,7 +29,11 @@ export class Checks {
    * Run one check. `fn` throws to fail (or warn, with severity 'warn'); a returned string is a
    * note shown with the pass. Resolves true when it passed.
    */
-  async check(name: string, fn: () => Promise<string | void> | string | void, severity: 'fail' | 'warn' = 'fail'): Promise<boolean> {
+  async check(
+    name: string,
+    fn: () => Promise<string | void> | string | void,
+    severity: 'fail' | 'warn' = 'fail',
+  ): Promise<boolean> {
     const t0 = performance.now();
     try {
       const note = await fn();
@@ -47,7 +51,13 @@ export class Checks {
 
   report(): ConformanceReport {
     const count = (l: Level): number => this.results.filter((r) => r.level === l).length;
-    return { results: [...this.results], passed: count('pass'), failed: count('fail'), warned: count('warn'), skipped: count('skip') };
+    return {
+      results: [...this.results],
+      passed: count('pass'),
+      failed: count('fail'),
+      warned: count('warn'),
+      skipped: count('skip'),
+    };
   }
 }
 

@@ -114,7 +114,28 @@ function newNetnsFile(file: string): void {
 
 /** Wire `netns` to the switch bridge with a veth (eth0 inside, `port` in the switch). */
 function plug(switchNs: string, port: string, netns: string, cidr: string | undefined, mtu: number): void {
-  sh(['nsenter', `--net=${switchNs}`, 'ip', 'link', 'add', port, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(mtu), 'netns', netns], 'veth to the underlay');
+  sh(
+    [
+      'nsenter',
+      `--net=${switchNs}`,
+      'ip',
+      'link',
+      'add',
+      port,
+      'mtu',
+      String(mtu),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'mtu',
+      String(mtu),
+      'netns',
+      netns,
+    ],
+    'veth to the underlay',
+  );
   sh(['nsenter', `--net=${switchNs}`, 'ip', 'link', 'set', port, 'master', 'ul0', 'up'], 'switch port up');
   if (cidr) sh(['nsenter', `--net=${netns}`, 'ip', 'addr', 'add', cidr, 'dev', 'eth0'], 'underlay address');
   sh(['nsenter', `--net=${netns}`, 'ip', 'link', 'set', 'eth0', 'up'], 'underlay link up');
@@ -135,7 +156,8 @@ export async function createMultiHost(opts: MultiHostOptions): Promise<MultiHost
     netnsFiles.push(f);
     return f;
   };
-  const execIn = (netns: string, args: string[], o: RunOptions = {}): Promise<RunResult> => run('nsenter', [`--net=${netns}`, ...args], o);
+  const execIn = (netns: string, args: string[], o: RunOptions = {}): Promise<RunResult> =>
+    run('nsenter', [`--net=${netns}`, ...args], o);
 
   const teardown = async (): Promise<void> => {
     if (left) {
@@ -250,28 +272,52 @@ function makeEtcd(dir: string, netns: string, procs: Set<ChildProcess>): EtcdSer
           'nsenter',
           `--net=${netns}`,
           '/usr/bin/etcd',
-          '--name', 'tsnet-test',
-          '--data-dir', dataDir,
-          '--listen-client-urls', `http://${ETCD_IP}:2379`,
-          '--advertise-client-urls', `http://${ETCD_IP}:2379`,
-          '--listen-peer-urls', `http://${ETCD_IP}:2380`,
-          '--initial-advertise-peer-urls', `http://${ETCD_IP}:2380`,
-          '--initial-cluster', `tsnet-test=http://${ETCD_IP}:2380`,
-          '--initial-cluster-state', 'new',
-          '--heartbeat-interval', '50',
-          '--election-timeout', '300',
-          '--log-level', 'warn',
+          '--name',
+          'tsnet-test',
+          '--data-dir',
+          dataDir,
+          '--listen-client-urls',
+          `http://${ETCD_IP}:2379`,
+          '--advertise-client-urls',
+          `http://${ETCD_IP}:2379`,
+          '--listen-peer-urls',
+          `http://${ETCD_IP}:2380`,
+          '--initial-advertise-peer-urls',
+          `http://${ETCD_IP}:2380`,
+          '--initial-cluster',
+          `tsnet-test=http://${ETCD_IP}:2380`,
+          '--initial-cluster-state',
+          'new',
+          '--heartbeat-interval',
+          '50',
+          '--election-timeout',
+          '300',
+          '--log-level',
+          'warn',
         ],
         { env: cleanEnv(), stdio: ['ignore', log, log] },
       );
       fs.closeSync(log);
       procs.add(child);
       const c = child;
-      const ok = await eventually(async () => {
-        if (c.exitCode !== null) return true;
-        const r = await run('nsenter', [`--net=${netns}`, 'bash', '-c', `exec 3<>/dev/tcp/${ETCD_IP}/2379 && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`], { timeoutMs: 2000 });
-        return /"health":\s*"true"/.test(r.stdout);
-      }, 20_000, 100);
+      const ok = await eventually(
+        async () => {
+          if (c.exitCode !== null) return true;
+          const r = await run(
+            'nsenter',
+            [
+              `--net=${netns}`,
+              'bash',
+              '-c',
+              `exec 3<>/dev/tcp/${ETCD_IP}/2379 && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`,
+            ],
+            { timeoutMs: 2000 },
+          );
+          return /"health":\s*"true"/.test(r.stdout);
+        },
+        20_000,
+        100,
+      );
       if (!ok || c.exitCode !== null) throw new Error(`etcd did not come up:\n${server.log()}`);
     },
     async stop(signal = 'SIGTERM') {
@@ -327,7 +373,7 @@ function mountsUnder(dir: string): string[] {
     .readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m.startsWith(dir + '/'))
+    .filter((m) => m.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
 }
 
@@ -363,7 +409,11 @@ export function enterNetns(file: string): () => void {
 
 /** busybox ping from a netns: true when one echo got through. */
 export async function canPing(netns: string, ip: string, opts: { count?: number; timeoutS?: number } = {}): Promise<boolean> {
-  const r = await run('nsenter', [`--net=${netns}`, '/bin/busybox', 'ping', '-c', String(opts.count ?? 1), '-W', String(opts.timeoutS ?? 1), ip], { timeoutMs: 10_000 });
+  const r = await run(
+    'nsenter',
+    [`--net=${netns}`, '/bin/busybox', 'ping', '-c', String(opts.count ?? 1), '-W', String(opts.timeoutS ?? 1), ip],
+    { timeoutMs: 10_000 },
+  );
   return r.exitCode === 0;
 }
 
@@ -371,16 +421,32 @@ export async function canPing(netns: string, ip: string, opts: { count?: number;
  * A TCP round trip with busybox nc: a one-shot server in `serverNs` on `port` that answers
  * `reply`, and a client in `clientNs`. Returns what the client read.
  */
-export async function tcpExchange(serverNs: string, serverIp: string, clientNs: string, port: number, reply: string): Promise<string> {
-  const server = spawn('nsenter', [`--net=${serverNs}`, '/bin/busybox', 'nc', '-l', '-p', String(port)], { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+export async function tcpExchange(
+  serverNs: string,
+  serverIp: string,
+  clientNs: string,
+  port: number,
+  reply: string,
+): Promise<string> {
+  const server = spawn('nsenter', [`--net=${serverNs}`, '/bin/busybox', 'nc', '-l', '-p', String(port)], {
+    env: cleanEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   try {
     server.stdin.end(reply);
     // wait until it listens
-    await eventually(async () => {
-      const r = await run('nsenter', [`--net=${serverNs}`, 'ss', '-ltn', `sport = :${port}`]);
-      return r.stdout.includes(`:${port}`);
-    }, 5000, 20);
-    const r = await run('nsenter', [`--net=${clientNs}`, '/bin/busybox', 'nc', '-w', '3', serverIp, String(port)], { input: 'hello\n', timeoutMs: 10_000 });
+    await eventually(
+      async () => {
+        const r = await run('nsenter', [`--net=${serverNs}`, 'ss', '-ltn', `sport = :${port}`]);
+        return r.stdout.includes(`:${port}`);
+      },
+      5000,
+      20,
+    );
+    const r = await run('nsenter', [`--net=${clientNs}`, '/bin/busybox', 'nc', '-w', '3', serverIp, String(port)], {
+      input: 'hello\n',
+      timeoutMs: 10_000,
+    });
     return r.stdout;
   } finally {
     if (server.exitCode === null) server.kill('SIGKILL');

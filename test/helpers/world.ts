@@ -20,7 +20,12 @@ const DAEMON = path.join(REPO, 'dist', 'daemon', 'main.js');
 
 /** A clean environment for the node processes we spawn (no NODE_EXTRA_CA_CERTS: +40 ms each). */
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8', ...extra };
+  return {
+    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    LANG: 'C.UTF-8',
+    ...extra,
+  };
 }
 
 export interface RunResult {
@@ -140,7 +145,23 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       const log = fs.openSync(path.join(dir, 'daemon.log'), 'a');
       const child = spawn(
         'nsenter',
-        [`--net=${hostNetns}`, ...(process.env.TSNET_DAEMON_WRAP ?? '').split(' ').filter(Boolean), 'node', '--enable-source-maps', DAEMON, '--root', root, '--exec-root', execRoot, '--cgroup-parent', cgroupParent, '--log-level', 'debug', ...(opts.daemonArgs ?? []), ...extraArgs],
+        [
+          `--net=${hostNetns}`,
+          ...(process.env.TSNET_DAEMON_WRAP ?? '').split(' ').filter(Boolean),
+          'node',
+          '--enable-source-maps',
+          DAEMON,
+          '--root',
+          root,
+          '--exec-root',
+          execRoot,
+          '--cgroup-parent',
+          cgroupParent,
+          '--log-level',
+          'debug',
+          ...(opts.daemonArgs ?? []),
+          ...extraArgs,
+        ],
         { env: cleanEnv(), stdio: ['ignore', log, log] },
       );
       fs.closeSync(log);
@@ -148,7 +169,9 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       child.once('exit', (code, signal) => {
         if (world.daemon === child) {
           // An unexpected death: show why (the world dir is removed at teardown).
-          process.stderr.write(`\n[world ${id}] tsnetd exited (${code ?? signal}); last log lines:\n${world.daemonLog().split('\n').slice(-40).join('\n')}\n`);
+          process.stderr.write(
+            `\n[world ${id}] tsnetd exited (${code ?? signal}); last log lines:\n${world.daemonLog().split('\n').slice(-40).join('\n')}\n`,
+          );
         }
       });
       const deadline = Date.now() + 15_000;

@@ -111,7 +111,9 @@ async function fakeUpstream(t: ExecutionContext, silent = false): Promise<{ addr
     return encodeMessage({
       ...q,
       flags: { ...q.flags, qr: true, ra: true, rcode: known || name === 'outside.example' ? RCODE.NOERROR : RCODE.NXDOMAIN },
-      answers: known ? [{ name: q.questions[0]!.name, type: TYPE.A, class: CLASS_IN, ttl: 60, data: { kind: 'A', address: '192.0.2.53' } }] : [],
+      answers: known
+        ? [{ name: q.questions[0]!.name, type: TYPE.A, class: CLASS_IN, ttl: 60, data: { kind: 'A', address: '192.0.2.53' } }]
+        : [],
       additionals: [],
     });
   };
@@ -257,7 +259,10 @@ serial('busybox nslookup in the netns: names, AAAA NODATA, PTR, forwarded names'
   const outside = await ns.exec(BUSYBOX, ['nslookup', 'outside.example', RESOLVER_IP]);
   t.regex(outside.stdout, /Address:\s+192\.0\.2\.53/);
   t.true(up.seen.includes('outside.example/1'));
-  t.false(up.seen.some((s) => s.startsWith('web')), 'local names are never forwarded');
+  t.false(
+    up.seen.some((s) => s.startsWith('web')),
+    'local names are never forwarded',
+  );
 
   const missing = await ns.exec(BUSYBOX, ['nslookup', 'nowhere.example', RESOLVER_IP]);
   t.not(missing.code, 0);
@@ -303,10 +308,16 @@ serial('TCP queries from a socket made in the netns: local and forwarded', async
     return decodeMessage(frames.shift()!);
   };
   const local = await ask(buildQuery(1, 'db', TYPE.A));
-  t.deepEqual(local.answers.map((a) => a.data), [{ kind: 'A', address: '172.18.0.3' }]);
+  t.deepEqual(
+    local.answers.map((a) => a.data),
+    [{ kind: 'A', address: '172.18.0.3' }],
+  );
   const fwd = await ask(buildQuery(2, 'outside.example', TYPE.A));
   t.is(fwd.id, 2);
-  t.deepEqual(fwd.answers.map((a) => a.data), [{ kind: 'A', address: '192.0.2.53' }]);
+  t.deepEqual(
+    fwd.answers.map((a) => a.data),
+    [{ kind: 'A', address: '192.0.2.53' }],
+  );
   // A big local answer that UDP truncates comes whole over TCP.
   const many = await startResolver({
     inNetns: ns.inNetns,
@@ -376,7 +387,10 @@ serial('a container process can still bind port 53; malformed packets do not sto
     client.send(Buffer.from(junk, 'hex'), 53, RESOLVER_IP);
   }
   const reply = decodeMessage(await udpAsk(client, 53, buildQuery(9, 'web', TYPE.A)));
-  t.deepEqual(reply.answers.map((a) => a.data), [{ kind: 'A', address: '172.18.0.2' }]);
+  t.deepEqual(
+    reply.answers.map((a) => a.data),
+    [{ kind: 'A', address: '172.18.0.2' }],
+  );
   t.is(stolen, 0, 'traffic to 127.0.0.11:53 reaches the resolver, not the container socket on :53');
 });
 
@@ -387,7 +401,11 @@ serial('re-applying the rules for a new resolver re-points the chains without du
   await r1.close();
   const r2 = await start(t, ns, []);
   const save = (await ns.exec('iptables-save', ['-t', 'nat'])).stdout;
-  const res = await ns.exec('iptables-restore', ['--noflush'], sandboxRules(r2.udpPort, r2.tcpPort, { jumps: !sandboxJumpsPresent(save) }));
+  const res = await ns.exec(
+    'iptables-restore',
+    ['--noflush'],
+    sandboxRules(r2.udpPort, r2.tcpPort, { jumps: !sandboxJumpsPresent(save) }),
+  );
   t.is(res.code, 0, res.stderr);
   const after = (await ns.exec('iptables-save', ['-t', 'nat'])).stdout;
   t.is(after.split('\n').filter((l) => l.includes('-j TSNET-DNS-OUTPUT')).length, 1);

@@ -21,7 +21,9 @@ test('docker version, ps, inspect, images, logs, rm work against tsnetd', async 
   t.is(v.exitCode, 0, v.stderr);
   t.regex(v.stdout.trim(), /^0\.\d+\.\d+ 1\.41$/);
 
-  const id = (await w.cli(['run', '-d', '--network', 'none', '--name', 'dockerseen', 'busybox', 'sh', '-c', 'echo hi; sleep 1000'])).stdout.trim();
+  const id = (
+    await w.cli(['run', '-d', '--network', 'none', '--name', 'dockerseen', 'busybox', 'sh', '-c', 'echo hi; sleep 1000'])
+  ).stdout.trim();
   const ps = await docker(['ps']);
   t.is(ps.exitCode, 0, ps.stderr);
   t.regex(ps.stdout, /dockerseen/);

@@ -138,7 +138,14 @@ const NET_A: FirewallNetwork = {
   icc: true,
   masquerade: true,
 };
-const NET_B: FirewallNetwork = { id: 'b0b0b0b0b0b0f00d', bridge: 'br-fwtest-b', subnets: ['10.202.0.0/24'], internal: false, icc: false, masquerade: true };
+const NET_B: FirewallNetwork = {
+  id: 'b0b0b0b0b0b0f00d',
+  bridge: 'br-fwtest-b',
+  subnets: ['10.202.0.0/24'],
+  internal: false,
+  icc: false,
+  masquerade: true,
+};
 
 function portsOf(n: FirewallNetwork, ep: string, ip: string, mappings: PortMapping[]): FirewallPorts {
   return { networkId: n.id, endpointId: ep, bridge: n.bridge, containerIp: ip, mappings };
@@ -186,7 +193,10 @@ for (const flavor of FLAVORS) {
     await fw.init();
     t.is(await saveAll(ns, flavor), once, 'second init changes nothing');
     const fwd = once.split('\n').filter((l) => l.startsWith('-A FORWARD'));
-    t.deepEqual(fwd.slice(0, 2), ['-A FORWARD -m comment --comment tsnet -j TSNET-USER', '-A FORWARD -m comment --comment tsnet -j TSNET-FORWARD']);
+    t.deepEqual(fwd.slice(0, 2), [
+      '-A FORWARD -m comment --comment tsnet -j TSNET-USER',
+      '-A FORWARD -m comment --comment tsnet -j TSNET-FORWARD',
+    ]);
 
     await fw.setupNetwork(NET_A);
     await fw.setupNetwork(NET_B);
@@ -204,52 +214,57 @@ for (const flavor of FLAVORS) {
     t.is(await saveAll(ns, flavor), pristine, 'removeAll is idempotent');
   });
 
-  serial(`${flavor.name}: setup/addPorts/removePorts/teardown leave iptables-save exactly as before; deletes are idempotent`, async (t) => {
-    const ns = makeNs(t, 'b');
-    const commands: CommandInfo[] = [];
-    const fw = firewall(ns, flavor, commands);
-    await fw.init();
-    const base = await saveAll(ns, flavor);
-    const variants: FirewallNetwork[] = [
-      NET_A,
-      { ...NET_A, internal: true },
-      { ...NET_A, icc: false, masqueradeIpv6: true },
-      { ...NET_A, masquerade: false },
-      { ...NET_A, hostBindingIpv4: '192.0.2.77' },
-    ];
-    for (const v of variants) {
-      commands.length = 0;
-      await fw.setupNetwork(v);
-      await fw.addPorts(PA4);
-      await fw.addPorts(PA6);
-      t.deepEqual(
-        commands.map((c) => path.basename(c.argv[2] ?? '')).sort(),
-        [flavor.restore[4], flavor.restore[4], flavor.restore[6], flavor.restore[6]].sort(),
-        'one restore per operation and family, no save',
-      );
-      t.not(await saveAll(ns, flavor), base);
+  serial(
+    `${flavor.name}: setup/addPorts/removePorts/teardown leave iptables-save exactly as before; deletes are idempotent`,
+    async (t) => {
+      const ns = makeNs(t, 'b');
+      const commands: CommandInfo[] = [];
+      const fw = firewall(ns, flavor, commands);
+      await fw.init();
+      const base = await saveAll(ns, flavor);
+      const variants: FirewallNetwork[] = [
+        NET_A,
+        { ...NET_A, internal: true },
+        { ...NET_A, icc: false, masqueradeIpv6: true },
+        { ...NET_A, masquerade: false },
+        { ...NET_A, hostBindingIpv4: '192.0.2.77' },
+      ];
+      for (const v of variants) {
+        commands.length = 0;
+        await fw.setupNetwork(v);
+        await fw.addPorts(PA4);
+        await fw.addPorts(PA6);
+        t.deepEqual(
+          commands.map((c) => path.basename(c.argv[2] ?? '')).sort(),
+          [flavor.restore[4], flavor.restore[4], flavor.restore[6], flavor.restore[6]].sort(),
+          'one restore per operation and family, no save',
+        );
+        t.not(await saveAll(ns, flavor), base);
+        await fw.removePorts(PA4);
+        await fw.removePorts(PA6);
+        await fw.teardownNetwork(v);
+        t.is(await saveAll(ns, flavor), base, `variant ${JSON.stringify(v)}`);
+      }
       await fw.removePorts(PA4);
-      await fw.removePorts(PA6);
-      await fw.teardownNetwork(v);
-      t.is(await saveAll(ns, flavor), base, `variant ${JSON.stringify(v)}`);
-    }
-    await fw.removePorts(PA4);
-    await fw.removePorts(PB4);
-    await fw.teardownNetwork(NET_A);
-    await fw.teardownNetwork(NET_B);
-    t.is(await saveAll(ns, flavor), base, 'repeated and never-added deletes change nothing');
+      await fw.removePorts(PB4);
+      await fw.teardownNetwork(NET_A);
+      await fw.teardownNetwork(NET_B);
+      t.is(await saveAll(ns, flavor), base, 'repeated and never-added deletes change nothing');
 
-    // Concurrent callers: operations queue per family inside the instance.
-    await fw.setupNetwork(NET_A);
-    const eps = Array.from({ length: 20 }, (_, i) =>
-      portsOf(NET_A, `c0c0c0c0c0${String(i).padStart(2, '0')}`, i % 2 ? `fd00:201::${i + 10}` : `10.201.0.${i + 10}`, [{ proto: 'tcp', hostPort: 31000 + i, containerPort: 80 }]),
-    );
-    await Promise.all(eps.map((p) => fw.addPorts(p)));
-    t.is((await saveAll(ns, flavor)).split('\n').filter((l) => l.includes('-j DNAT')).length, 20);
-    await Promise.all([...eps.map((p) => fw.removePorts(p)), ...eps.slice(0, 5).map((p) => fw.removePorts(p))]);
-    await fw.teardownNetwork(NET_A);
-    t.is(await saveAll(ns, flavor), base, 'concurrent adds and (duplicate) removes');
-  });
+      // Concurrent callers: operations queue per family inside the instance.
+      await fw.setupNetwork(NET_A);
+      const eps = Array.from({ length: 20 }, (_, i) =>
+        portsOf(NET_A, `c0c0c0c0c0${String(i).padStart(2, '0')}`, i % 2 ? `fd00:201::${i + 10}` : `10.201.0.${i + 10}`, [
+          { proto: 'tcp', hostPort: 31000 + i, containerPort: 80 },
+        ]),
+      );
+      await Promise.all(eps.map((p) => fw.addPorts(p)));
+      t.is((await saveAll(ns, flavor)).split('\n').filter((l) => l.includes('-j DNAT')).length, 20);
+      await Promise.all([...eps.map((p) => fw.removePorts(p)), ...eps.slice(0, 5).map((p) => fw.removePorts(p))]);
+      await fw.teardownNetwork(NET_A);
+      t.is(await saveAll(ns, flavor), base, 'concurrent adds and (duplicate) removes');
+    },
+  );
 
   serial(`${flavor.name}: 1000 port mappings in one call, removed in one call`, async (t) => {
     const ns = makeNs(t, 'c');
@@ -262,14 +277,22 @@ for (const flavor of FLAVORS) {
       NET_A,
       'e3e3e3e3e3e3cccc',
       '10.201.0.3',
-      Array.from({ length: 1000 }, (_, i) => ({ proto: i % 2 ? ('udp' as const) : ('tcp' as const), hostPort: 20000 + i, containerPort: 1000 + i })),
+      Array.from({ length: 1000 }, (_, i) => ({
+        proto: i % 2 ? ('udp' as const) : ('tcp' as const),
+        hostPort: 20000 + i,
+        containerPort: 1000 + i,
+      })),
     );
     commands.length = 0;
     await fw.addPorts(many);
     t.is(commands.length, 1);
     const saved = await saveAll(ns, flavor);
     t.is(saved.split('\n').filter((l) => l.includes('-j DNAT')).length, 1000);
-    t.true(saved.includes('-A TSNET-EP-e3e3e3e3e3e3 -p udp -m udp --dport 20999 -m comment --comment "tsnet:a0a0a0a0a0a0:e3e3e3e3e3e3" -j DNAT --to-destination 10.201.0.3:1999'));
+    t.true(
+      saved.includes(
+        '-A TSNET-EP-e3e3e3e3e3e3 -p udp -m udp --dport 20999 -m comment --comment "tsnet:a0a0a0a0a0a0:e3e3e3e3e3e3" -j DNAT --to-destination 10.201.0.3:1999',
+      ),
+    );
     commands.length = 0;
     await fw.removePorts(many);
     t.is(commands.length, 1);
@@ -277,50 +300,53 @@ for (const flavor of FLAVORS) {
     t.is(await saveAll(ns, flavor), base);
   });
 
-  serial(`${flavor.name}: repeated adds replace instead of duplicating; reconcile deletes orphans and re-adds missing rules`, async (t) => {
-    const ns = makeNs(t, 'd');
-    const fw = firewall(ns, flavor);
-    await fw.init();
-    await fw.setupNetwork(NET_A);
-    await fw.addPorts(PA4);
-    await fw.addPorts(PA6);
-    const want = await saveAll(ns, flavor);
+  serial(
+    `${flavor.name}: repeated adds replace instead of duplicating; reconcile deletes orphans and re-adds missing rules`,
+    async (t) => {
+      const ns = makeNs(t, 'd');
+      const fw = firewall(ns, flavor);
+      await fw.init();
+      await fw.setupNetwork(NET_A);
+      await fw.addPorts(PA4);
+      await fw.addPorts(PA6);
+      const want = await saveAll(ns, flavor);
 
-    await fw.setupNetwork(NET_A);
-    await fw.addPorts({ ...PA4, mappings: [{ proto: 'tcp', hostPort: 1, containerPort: 1 }] });
-    await fw.addPorts(PA4);
-    t.deepEqual(sortedLines(await saveAll(ns, flavor)), sortedLines(want), 'no duplicates after repeated setup/add');
+      await fw.setupNetwork(NET_A);
+      await fw.addPorts({ ...PA4, mappings: [{ proto: 'tcp', hostPort: 1, containerPort: 1 }] });
+      await fw.addPorts(PA4);
+      t.deepEqual(sortedLines(await saveAll(ns, flavor)), sortedLines(want), 'no duplicates after repeated setup/add');
 
-    // Damage: A loses its MASQUERADE and its DNAT jump; orphan network B and an orphan endpoint appear.
-    await fw.setupNetwork(NET_B);
-    await fw.addPorts(PB4);
-    await restore(
-      ns,
-      flavor,
-      4,
-      [
-        '*nat',
-        '-D TSNET-POSTROUTING -s 10.201.0.0/24 ! -o br-fwtest-a -m comment --comment "tsnet:a0a0a0a0a0a0" -j MASQUERADE',
-        '-D TSNET-DNAT -m comment --comment "tsnet:a0a0a0a0a0a0:e1e1e1e1e1e1" -j TSNET-EP-e1e1e1e1e1e1',
-        ':TSNET-EP-deadbeef0000 - [0:0]',
-        '-A TSNET-EP-deadbeef0000 -p tcp -m tcp --dport 7777 -m comment --comment "tsnet:ffffffffffff:deadbeef0000" -j DNAT --to-destination 10.9.9.9:7777',
-        '-A TSNET-DNAT -m comment --comment "tsnet:ffffffffffff:deadbeef0000" -j TSNET-EP-deadbeef0000',
-        'COMMIT',
-        '*filter',
-        '-A TSNET-USER -s 10.66.0.0/16 -j DROP',
-        'COMMIT',
-        '',
-      ].join('\n'),
-    );
-    const r = await fw.reconcile({ networks: [NET_A], ports: [PA4, PA6] });
-    t.is(r.added, 2);
-    t.true(r.removed >= 12, `removed ${r.removed}`);
-    const got = await saveAll(ns, flavor);
-    t.true(got.includes('-A TSNET-USER -s 10.66.0.0/16 -j DROP'), 'TSNET-USER is the admin’s');
-    const withoutUser = (s: string) => sortedLines(s).filter((l) => !l.startsWith('-A TSNET-USER'));
-    t.deepEqual(withoutUser(got), withoutUser(want));
-    t.deepEqual(await fw.reconcile({ networks: [NET_A], ports: [PA4, PA6] }), { removed: 0, added: 0 });
-  });
+      // Damage: A loses its MASQUERADE and its DNAT jump; orphan network B and an orphan endpoint appear.
+      await fw.setupNetwork(NET_B);
+      await fw.addPorts(PB4);
+      await restore(
+        ns,
+        flavor,
+        4,
+        [
+          '*nat',
+          '-D TSNET-POSTROUTING -s 10.201.0.0/24 ! -o br-fwtest-a -m comment --comment "tsnet:a0a0a0a0a0a0" -j MASQUERADE',
+          '-D TSNET-DNAT -m comment --comment "tsnet:a0a0a0a0a0a0:e1e1e1e1e1e1" -j TSNET-EP-e1e1e1e1e1e1',
+          ':TSNET-EP-deadbeef0000 - [0:0]',
+          '-A TSNET-EP-deadbeef0000 -p tcp -m tcp --dport 7777 -m comment --comment "tsnet:ffffffffffff:deadbeef0000" -j DNAT --to-destination 10.9.9.9:7777',
+          '-A TSNET-DNAT -m comment --comment "tsnet:ffffffffffff:deadbeef0000" -j TSNET-EP-deadbeef0000',
+          'COMMIT',
+          '*filter',
+          '-A TSNET-USER -s 10.66.0.0/16 -j DROP',
+          'COMMIT',
+          '',
+        ].join('\n'),
+      );
+      const r = await fw.reconcile({ networks: [NET_A], ports: [PA4, PA6] });
+      t.is(r.added, 2);
+      t.true(r.removed >= 12, `removed ${r.removed}`);
+      const got = await saveAll(ns, flavor);
+      t.true(got.includes('-A TSNET-USER -s 10.66.0.0/16 -j DROP'), 'TSNET-USER is the admin’s');
+      const withoutUser = (s: string) => sortedLines(s).filter((l) => !l.startsWith('-A TSNET-USER'));
+      t.deepEqual(withoutUser(got), withoutUser(want));
+      t.deepEqual(await fw.reconcile({ networks: [NET_A], ports: [PA4, PA6] }), { removed: 0, added: 0 });
+    },
+  );
 
   serial(`${flavor.name}: packets — DNAT from a client, MASQUERADE out, hairpin, loopback, direct-access guard`, async (t) => {
     const host = makeNs(t, 'h');
@@ -332,6 +358,7 @@ for (const flavor of FLAVORS) {
       fs.mkdirSync(path.join(www, side, 'cgi-bin'), { recursive: true });
       fs.writeFileSync(path.join(www, side, 'index.html'), `hello from ${side}\n`);
       // REMOTE_ADDR comes as "[::ffff:a.b.c.d]" (httpd listens on a dual-stack socket): print a.b.c.d.
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell script, not a template
       const cgi = '#!/bin/sh\na=${REMOTE_ADDR#[::ffff:}\na=${a%]}\nprintf "Content-Type: text/plain\\r\\n\\r\\n%s\\n" "$a"\n';
       fs.writeFileSync(path.join(www, side, 'cgi-bin', 'ip'), cgi, { mode: 0o755 });
     }
@@ -357,7 +384,10 @@ for (const flavor of FLAVORS) {
         'sysctl -qw net.ipv4.conf.br-fwt.route_localnet=1',
       ].join('\n'),
     );
-    await sh(ctr, 'set -e; ip link set lo up; ip addr add 10.88.0.2/24 dev eth0; ip link set eth0 up; ip route add default via 10.88.0.1');
+    await sh(
+      ctr,
+      'set -e; ip link set lo up; ip addr add 10.88.0.2/24 dev eth0; ip link set eth0 up; ip route add default via 10.88.0.1',
+    );
     await sh(client, 'set -e; ip link set lo up; ip addr add 192.0.2.2/24 dev eth0; ip link set eth0 up');
     // A host that drops forwarded traffic by default, like a Docker host: tsnet's rules must suffice.
     await restore(host, flavor, 4, '*filter\n:FORWARD DROP [0:0]\nCOMMIT\n');
@@ -366,7 +396,9 @@ for (const flavor of FLAVORS) {
     client.start(['/bin/busybox', 'httpd', '-f', '-p', '8081', '-h', path.join(www, 'x')]);
     // (busybox 1.35's `wget -T` segfaults here; `busybox timeout` bounds it instead.)
     const get = (ns: Ns, url: string, timeoutS = 3) =>
-      ns.run(['/bin/busybox', 'timeout', String(timeoutS), '/bin/busybox', 'wget', '-q', '-O', '-', url], { timeout: (timeoutS + 5) * 1000 });
+      ns.run(['/bin/busybox', 'timeout', String(timeoutS), '/bin/busybox', 'wget', '-q', '-O', '-', url], {
+        timeout: (timeoutS + 5) * 1000,
+      });
     const waitFor = async (ns: Ns, url: string) => {
       for (let i = 0; i < 50; i++) {
         try {
@@ -381,16 +413,35 @@ for (const flavor of FLAVORS) {
     await waitFor(client, 'http://127.0.0.1:8081/index.html');
 
     const fw = firewall(host, flavor);
-    const net: FirewallNetwork = { id: 'feedfeedfeed0001', bridge: 'br-fwt', subnets: ['10.88.0.0/24'], internal: false, icc: true, masquerade: true };
+    const net: FirewallNetwork = {
+      id: 'feedfeedfeed0001',
+      bridge: 'br-fwt',
+      subnets: ['10.88.0.0/24'],
+      internal: false,
+      icc: true,
+      masquerade: true,
+    };
     const ports = portsOf(net, 'c0ffeec0ffee0001', '10.88.0.2', [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }]);
     await fw.init();
     await fw.setupNetwork(net);
     await fw.addPorts(ports);
 
-    t.is((await get(client, 'http://192.0.2.1:8080/index.html')).trim(), 'hello from c', 'client → host:8080 is DNATed to the container');
+    t.is(
+      (await get(client, 'http://192.0.2.1:8080/index.html')).trim(),
+      'hello from c',
+      'client → host:8080 is DNATed to the container',
+    );
     t.is((await get(client, 'http://192.0.2.1:8080/cgi-bin/ip')).trim(), '192.0.2.2', 'the container sees the client address');
-    t.is((await get(ctr, 'http://192.0.2.2:8081/cgi-bin/ip')).trim(), '192.0.2.1', 'outgoing traffic is masqueraded to the host address');
-    t.is((await get(ctr, 'http://192.0.2.1:8080/cgi-bin/ip')).trim(), '10.88.0.1', 'hairpin: the container reaches its own published port');
+    t.is(
+      (await get(ctr, 'http://192.0.2.2:8081/cgi-bin/ip')).trim(),
+      '192.0.2.1',
+      'outgoing traffic is masqueraded to the host address',
+    );
+    t.is(
+      (await get(ctr, 'http://192.0.2.1:8080/cgi-bin/ip')).trim(),
+      '10.88.0.1',
+      'hairpin: the container reaches its own published port',
+    );
     t.is((await get(host, 'http://127.0.0.1:8080/cgi-bin/ip')).trim(), '10.88.0.1', 'the host reaches the port on 127.0.0.1');
     // Without br_netfilter the hairpin is routed (in and out of br-fwt) and needs no hairpin mode.
     await sh(host, 'sysctl -qw net.bridge.bridge-nf-call-iptables=0; ip link set vh-c type bridge_slave hairpin off');
@@ -398,14 +449,22 @@ for (const flavor of FLAVORS) {
     await sh(host, 'sysctl -qw net.bridge.bridge-nf-call-iptables=1; ip link set vh-c type bridge_slave hairpin on');
 
     await sh(client, 'ip route add 10.88.0.0/24 via 192.0.2.1');
-    await t.throwsAsync(get(client, 'http://10.88.0.2:80/index.html', 2), undefined, 'direct access to the container address is dropped');
+    await t.throwsAsync(
+      get(client, 'http://10.88.0.2:80/index.html', 2),
+      undefined,
+      'direct access to the container address is dropped',
+    );
     const raw = await host.run([flavor.save[4], '-c', '-t', 'raw']);
     t.regex(raw, /\[[1-9]\d*:\d+\] -A TSNET-EP-c0ffeec0ffee -d 10\.88\.0\.2\/32 ! -i br-fwt/, 'dropped by the raw guard');
 
     await fw.removePorts(ports);
     await t.throwsAsync(get(client, 'http://192.0.2.1:8080/index.html', 2), undefined, 'unpublished after removePorts');
     await fw.teardownNetwork(net);
-    await t.throwsAsync(get(ctr, 'http://192.0.2.2:8081/index.html', 2), undefined, 'no forwarding once the network is torn down (FORWARD policy DROP)');
+    await t.throwsAsync(
+      get(ctr, 'http://192.0.2.2:8081/index.html', 2),
+      undefined,
+      'no forwarding once the network is torn down (FORWARD policy DROP)',
+    );
   });
 }
 
@@ -434,18 +493,34 @@ for (const flavor of FLAVORS) {
     const setup: number[] = [];
     const teardown: number[] = [];
     for (let i = 0; i < REPS; i++) {
-      const n: FirewallNetwork = { id: `5e75e75e75${String(i).padStart(2, '0')}`, bridge: `br-m${i}`, subnets: [`10.150.${i}.0/24`], internal: false, icc: true, masquerade: true };
+      const n: FirewallNetwork = {
+        id: `5e75e75e75${String(i).padStart(2, '0')}`,
+        bridge: `br-m${i}`,
+        subnets: [`10.150.${i}.0/24`],
+        internal: false,
+        icc: true,
+        masquerade: true,
+      };
       setup.push(await timed(() => fw.setupNetwork(n)));
       teardown.push(await timed(() => fw.teardownNetwork(n)));
     }
-    const netM: FirewallNetwork = { id: 'abcabcabcabc0000', bridge: 'br-meas', subnets: ['10.160.0.0/16'], internal: false, icc: true, masquerade: true };
+    const netM: FirewallNetwork = {
+      id: 'abcabcabcabc0000',
+      bridge: 'br-meas',
+      subnets: ['10.160.0.0/16'],
+      internal: false,
+      icc: true,
+      masquerade: true,
+    };
     await fw.setupNetwork(netM);
 
     const probe = async (label: string) => {
       const add: number[] = [];
       const del: number[] = [];
       for (let i = 0; i < REPS; i++) {
-        const p = portsOf(netM, `beefbeef${String(i).padStart(4, '0')}`, '10.160.255.254', [{ proto: 'tcp', hostPort: 60000 + i, containerPort: 80 }]);
+        const p = portsOf(netM, `beefbeef${String(i).padStart(4, '0')}`, '10.160.255.254', [
+          { proto: 'tcp', hostPort: 60000 + i, containerPort: 80 },
+        ]);
         add.push(await timed(() => fw.addPorts(p)));
         del.push(await timed(() => fw.removePorts(p)));
       }
@@ -459,13 +534,19 @@ for (const flavor of FLAVORS) {
     for (const target of [0, 10, 100, 1000]) {
       for (; programmed < target; programmed++) {
         const ip = `10.160.${Math.floor(programmed / 250)}.${(programmed % 250) + 2}`;
-        await fw.addPorts(portsOf(netM, `0e0e${String(programmed).padStart(8, '0')}`, ip, [{ proto: 'tcp', hostPort: 30000 + programmed, containerPort: 80 }]));
+        await fw.addPorts(
+          portsOf(netM, `0e0e${String(programmed).padStart(8, '0')}`, ip, [
+            { proto: 'tcp', hostPort: 30000 + programmed, containerPort: 80 },
+          ]),
+        );
       }
       rows.push(await probe(`${target} ports as ${target} endpoints`));
     }
     // The off-hot-path operations with all of that programmed: a no-op reconcile and init.
     const all = Array.from({ length: programmed }, (_, i) =>
-      portsOf(netM, `0e0e${String(i).padStart(8, '0')}`, `10.160.${Math.floor(i / 250)}.${(i % 250) + 2}`, [{ proto: 'tcp', hostPort: 30000 + i, containerPort: 80 }]),
+      portsOf(netM, `0e0e${String(i).padStart(8, '0')}`, `10.160.${Math.floor(i / 250)}.${(i % 250) + 2}`, [
+        { proto: 'tcp', hostPort: 30000 + i, containerPort: 80 },
+      ]),
     );
     let noop: unknown;
     const reconcileMs = await timed(async () => {
@@ -478,7 +559,12 @@ for (const flavor of FLAVORS) {
       await fw.removePorts(portsOf(netM, `0e0e${String(i).padStart(8, '0')}`, ip, []));
     }
     for (const n of [10, 100, 1000]) {
-      const big = portsOf(netM, 'b16b16b16b16', '10.160.200.2', Array.from({ length: n }, (_, i) => ({ proto: 'tcp' as const, hostPort: 30000 + i, containerPort: 80 })));
+      const big = portsOf(
+        netM,
+        'b16b16b16b16',
+        '10.160.200.2',
+        Array.from({ length: n }, (_, i) => ({ proto: 'tcp' as const, hostPort: 30000 + i, containerPort: 80 })),
+      );
       await fw.addPorts(big);
       rows.push(await probe(`${n} ports in 1 endpoint`));
       await fw.removePorts(big);
@@ -486,23 +572,38 @@ for (const flavor of FLAVORS) {
 
     const bulkAdd: number[] = [];
     const bulkDel: number[] = [];
-    const bulk = portsOf(netM, 'b0b0b0b0b0b0', '10.160.201.2', Array.from({ length: 1000 }, (_, i) => ({ proto: 'tcp' as const, hostPort: 40000 + i, containerPort: 80 })));
+    const bulk = portsOf(
+      netM,
+      'b0b0b0b0b0b0',
+      '10.160.201.2',
+      Array.from({ length: 1000 }, (_, i) => ({ proto: 'tcp' as const, hostPort: 40000 + i, containerPort: 80 })),
+    );
     for (let i = 0; i < 5; i++) {
       bulkAdd.push(await timed(() => fw.addPorts(bulk)));
       bulkDel.push(await timed(() => fw.removePorts(bulk)));
     }
     const fmt = (x: number) => x.toFixed(1);
-    t.log(`[${flavor.name}] setupNetwork median ${fmt(median(setup))} ms, teardownNetwork ${fmt(median(teardown))} ms (n=${REPS})`);
-    for (const r of rows) t.log(`[${flavor.name}] addPorts(1 port) with ${r.label}: ${fmt(r.add)} ms; removePorts ${fmt(r.remove)} ms (median of ${REPS})`);
-    t.log(`[${flavor.name}] addPorts(1000 ports, one call): ${fmt(median(bulkAdd))} ms; removePorts of them ${fmt(median(bulkDel))} ms (median of 5)`);
-    t.log(`[${flavor.name}] with 1000 endpoints programmed: no-op reconcile ${fmt(reconcileMs)} ms, init ${fmt(initMs)} ms (single runs)`);
+    t.log(
+      `[${flavor.name}] setupNetwork median ${fmt(median(setup))} ms, teardownNetwork ${fmt(median(teardown))} ms (n=${REPS})`,
+    );
+    for (const r of rows)
+      t.log(
+        `[${flavor.name}] addPorts(1 port) with ${r.label}: ${fmt(r.add)} ms; removePorts ${fmt(r.remove)} ms (median of ${REPS})`,
+      );
+    t.log(
+      `[${flavor.name}] addPorts(1000 ports, one call): ${fmt(median(bulkAdd))} ms; removePorts of them ${fmt(median(bulkDel))} ms (median of 5)`,
+    );
+    t.log(
+      `[${flavor.name}] with 1000 endpoints programmed: no-op reconcile ${fmt(reconcileMs)} ms, init ${fmt(initMs)} ms (single runs)`,
+    );
 
     // Flat on nf_tables (the default): with 1000 programmed ports, adding one costs about what it
     // costs with none. iptables-legacy rewrites the whole table in the kernel on every restore,
     // so there the cost grows with the table whatever tsnet does; it is only logged.
     if (flavor.name === 'nft') {
       const base = rows[0]!.add;
-      for (const r of rows) t.true(r.add < base * 2.5 + 10, `${r.label}: ${fmt(r.add)} ms vs ${fmt(base)} ms with nothing programmed`);
+      for (const r of rows)
+        t.true(r.add < base * 2.5 + 10, `${r.label}: ${fmt(r.add)} ms vs ${fmt(base)} ms with nothing programmed`);
     } else {
       t.pass();
     }

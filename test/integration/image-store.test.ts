@@ -87,7 +87,11 @@ interface SaveImage {
 }
 
 /** A `docker save` archive in the legacy layout: <hash>/layer.tar, <id>.json, manifest.json. */
-async function dockerSave(dir: string, name: string, images: SaveImage[]): Promise<{ file: string; bundle: string; ids: string[] }> {
+async function dockerSave(
+  dir: string,
+  name: string,
+  images: SaveImage[],
+): Promise<{ file: string; bundle: string; ids: string[] }> {
   const bundle = path.join(dir, `${name}.bundle`);
   fs.mkdirSync(bundle, { recursive: true });
   const manifest = [];
@@ -198,7 +202,9 @@ test.serial('the busybox rootfs imports, runs under chroot, and its import time 
     await store.importTar(tarFile, { repoTag: 'busybox' });
     again.push(performance.now() - t0);
   }
-  t.log(`busybox rootfs import, median of 10: fresh store ${median(fresh).toFixed(1)} ms [${fresh.map((x) => x.toFixed(0)).join(' ')}], layer present ${median(again).toFixed(1)} ms [${again.map((x) => x.toFixed(0)).join(' ')}]`);
+  t.log(
+    `busybox rootfs import, median of 10: fresh store ${median(fresh).toFixed(1)} ms [${fresh.map((x) => x.toFixed(0)).join(' ')}], layer present ${median(again).toFixed(1)} ms [${again.map((x) => x.toFixed(0)).join(' ')}]`,
+  );
   t.is((await store.list()).length, 1, 're-importing the same tarball is idempotent');
 });
 
@@ -294,11 +300,18 @@ test('two imports of the same tarball at once', async (t) => {
   const x = await layerTar(dir, 'x', { 'a/b/c': 'same' });
   const root = path.join(dir, 'store');
   const store = new ImageStore({ root });
-  const [[a], [b]] = await Promise.all([store.importTar(x.file, { repoTag: 'one' }), store.importTar(fs.createReadStream(x.file), { repoTag: 'two' })]);
+  const [[a], [b]] = await Promise.all([
+    store.importTar(x.file, { repoTag: 'one' }),
+    store.importTar(fs.createReadStream(x.file), { repoTag: 'two' }),
+  ]);
   t.is(a!.id, b!.id);
   const rec = await store.resolve(a!.id);
   t.deepEqual(rec.repoTags.sort(), ['one:latest', 'two:latest']);
-  t.deepEqual(storeDirs(root), { layers: [x.diffId.slice(7), `${x.diffId.slice(7)}.json`], images: [`${a!.id.slice(7)}.json`], tmp: [] });
+  t.deepEqual(storeDirs(root), {
+    layers: [x.diffId.slice(7), `${x.diffId.slice(7)}.json`],
+    images: [`${a!.id.slice(7)}.json`],
+    tmp: [],
+  });
 });
 
 test('what a crashed process left behind is cleaned up by the next store on that root', async (t) => {
@@ -315,7 +328,11 @@ test('what a crashed process left behind is cleaned up by the next store on that
   fs.mkdirSync(live);
   const store = new ImageStore({ root });
   t.deepEqual(await store.list(), []);
-  t.deepEqual(storeDirs(root), { layers: [], images: [], tmp: [`${process.pid}-import-live`] }, 'a live process keeps its temp dir');
+  t.deepEqual(
+    storeDirs(root),
+    { layers: [], images: [], tmp: [`${process.pid}-import-live`] },
+    'a live process keeps its temp dir',
+  );
 });
 
 // ------------------------------------------------------------------ (2) docker save + overlayfs
@@ -337,7 +354,11 @@ test('docker save: whiteouts and opaque dirs work in a real overlayfs mount', as
     'opq/new': 'n2',
   });
   const save = await dockerSave(dir, 'two', [
-    { layers: [l1, l2], tags: ['test/two:1', 'docker.io/library/two'], config: { config: { Cmd: ['sh'], WorkingDir: '/data', Labels: { x: 'y' } } } },
+    {
+      layers: [l1, l2],
+      tags: ['test/two:1', 'docker.io/library/two'],
+      config: { config: { Cmd: ['sh'], WorkingDir: '/data', Labels: { x: 'y' } } },
+    },
   ]);
   const store = new ImageStore({ root: path.join(dir, 'store') });
   const [img] = await store.importTar(save.file, { repoTag: 'extra:tag' });
@@ -348,7 +369,11 @@ test('docker save: whiteouts and opaque dirs work in a real overlayfs mount', as
   t.deepEqual(img!.config, { Cmd: ['sh'], WorkingDir: '/data', Labels: { x: 'y' } });
 
   const dirs = store.layerDirs(img!);
-  t.deepEqual(dirs, [l2.diffId, l1.diffId].map((d) => path.join(dir, 'store', 'layers', d.slice(7))), 'topmost first');
+  t.deepEqual(
+    dirs,
+    [l2.diffId, l1.diffId].map((d) => path.join(dir, 'store', 'layers', d.slice(7))),
+    'topmost first',
+  );
   const top = dirs[0]!;
   t.true(isWhiteout(path.join(top, 'gone.txt')));
   t.true(isWhiteout(path.join(top, 'data/a.txt')));
@@ -404,7 +429,14 @@ test('an OCI layout with a gzip layer, through a nested index, picking linux/amd
     return { digest: `sha256:${hex}`, size: buf.length };
   };
   const layer = blob(gzipSync(fs.readFileSync(l1.file)));
-  const config = blob(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Entrypoint: ['/bin/x'], User: 'nobody' }, rootfs: { type: 'layers', diff_ids: [l1.diffId] } }));
+  const config = blob(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Entrypoint: ['/bin/x'], User: 'nobody' },
+      rootfs: { type: 'layers', diff_ids: [l1.diffId] },
+    }),
+  );
   const manifest = blob(
     JSON.stringify({
       schemaVersion: 2,
@@ -419,8 +451,17 @@ test('an OCI layout with a gzip layer, through a nested index, picking linux/amd
       mediaType: 'application/vnd.oci.image.index.v1+json',
       manifests: [
         // another platform, whose blobs are not even in the archive: never read
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'e'.repeat(64)}`, size: 1, platform: { os: 'linux', architecture: 'arm64' } },
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, platform: { os: 'linux', architecture: 'amd64' } },
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: `sha256:${'e'.repeat(64)}`,
+          size: 1,
+          platform: { os: 'linux', architecture: 'arm64' },
+        },
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...manifest,
+          platform: { os: 'linux', architecture: 'amd64' },
+        },
       ],
     }),
   );
@@ -489,7 +530,11 @@ test('tags, resolve by name, tag, id and prefix, and Docker remove semantics', a
   const dir = await tmpdir(t);
   const l = await layerTar(dir, 'l', { f: 'x' });
   // 17 images with one layer and different configs: two of the ids share a first hex digit.
-  const images: SaveImage[] = Array.from({ length: 17 }, (_, i) => ({ layers: [l], tags: i === 0 ? ['multi:a'] : [], config: { config: { Labels: { n: String(i) } } } }));
+  const images: SaveImage[] = Array.from({ length: 17 }, (_, i) => ({
+    layers: [l],
+    tags: i === 0 ? ['multi:a'] : [],
+    config: { config: { Labels: { n: String(i) } } },
+  }));
   const save = await dockerSave(dir, 'many', images);
   const root = path.join(dir, 'store');
   const store = new ImageStore({ root });
@@ -553,7 +598,10 @@ test('path traversal and escapes through links are refused, leaving nothing behi
   const outside = path.join(dir, 'outside');
   fs.mkdirSync(outside);
   const cases: Record<string, Buffer> = {
-    'dot-dot': rawTar([{ path: 'ok', type: 'File', body: 'fine' }, { path: '../../../escaped', type: 'File', body: 'evil' }]),
+    'dot-dot': rawTar([
+      { path: 'ok', type: 'File', body: 'fine' },
+      { path: '../../../escaped', type: 'File', body: 'evil' },
+    ]),
     'absolute dot-dot': rawTar([{ path: '/../../escaped', type: 'File', body: 'evil' }]),
     'deep dot-dot': rawTar([{ path: 'a/b/../../../escaped', type: 'File', body: 'evil' }]),
     'write through a symlink': rawTar([
@@ -597,7 +645,9 @@ test('path traversal and escapes through links are refused, leaving nothing behi
   // The same traversal inside a docker save layer: refused too.
   const evilLayer = path.join(dir, 'evil-layer.tar');
   fs.writeFileSync(evilLayer, cases['dot-dot']!);
-  const save = await dockerSave(dir, 'evil-save', [{ layers: [{ file: evilLayer, diffId: `sha256:${sha256(cases['dot-dot']!)}` }], tags: ['evil:1'] }]);
+  const save = await dockerSave(dir, 'evil-save', [
+    { layers: [{ file: evilLayer, diffId: `sha256:${sha256(cases['dot-dot']!)}` }], tags: ['evil:1'] },
+  ]);
   const err = await t.throwsAsync(store.importTar(save.file));
   t.true(isTsnetError(err, 'TSNET_IMAGE_INVALID'), err?.message);
   t.regex(err!.message, /path traversal/);

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Netlink, isErrno, type LinkInfo } from '../../src/kernel/netlink/index.js';
-import { isTsnetError, TsnetError } from '../../src/errors/index.js';
+import { isTsnetError, type TsnetError } from '../../src/errors/index.js';
 import { ifaceSysctlKey, readSysctl, writeSysctl } from '../../src/kernel/sysctl.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -158,7 +158,9 @@ serial('bridge + veth with the peer created in another netns: addresses, master,
   const all = await b.listAddresses();
   t.true(all.some((x) => x.link === 'lo' && x.cidr === '127.0.0.1/8'));
   // cross-check with iproute2, including the broadcast address we set
-  const ipAddr = ipJson(ctr, ['addr', 'show', 'dev', 'eth0']) as Array<{ addr_info: Array<{ local: string; prefixlen: number; broadcast?: string }> }>;
+  const ipAddr = ipJson(ctr, ['addr', 'show', 'dev', 'eth0']) as Array<{
+    addr_info: Array<{ local: string; prefixlen: number; broadcast?: string }>;
+  }>;
   const v4 = ipAddr[0]!.addr_info.find((x) => x.local === '10.231.0.2');
   t.is(v4?.prefixlen, 24);
   t.is(v4?.broadcast, '10.231.0.255');
@@ -176,7 +178,7 @@ serial('bridge + veth with the peer created in another netns: addresses, master,
     { dev: 'eth0', mac: '02:42:0a:e7:00:01', permanent: true, family: 4 },
   );
   const dupNeigh = await netlinkFailure(b.addNeighbour({ dev: 'eth0', ip: '10.231.0.1', mac: br.mac }));
-  t.is(dupNeigh.details?.['errno'], 'EEXIST');
+  t.is(dupNeigh.details?.errno, 'EEXIST');
   await b.addNeighbour({ dev: 'eth0', ip: '10.231.0.1', mac: br.mac, replace: true });
 
   const p = ping(ctr, '10.231.0.1');
@@ -250,21 +252,39 @@ serial('link attributes: mtu, mac, down, rename, detach, move to netns, static r
   await a.addRoute({ dst: '10.241.0.0/16', gateway: '10.233.0.9', table: 100, metric: 50 });
   await a.addRoute({ dst: '10.242.0.0/16', gateway: '10.233.0.9', src: '10.233.0.1' });
   const main = await a.listRoutes({ family: 4 });
-  t.like(main.find((r) => r.dst === '10.240.0.0/16'), { dev: 'tsbr1', scope: 'link' });
-  t.like(main.find((r) => r.dst === '10.242.0.0/16'), { gateway: '10.233.0.9', src: '10.233.0.1', dev: 'tsbr1' });
-  t.false(main.some((r) => r.dst === '10.241.0.0/16'), 'table 100 route not in main');
+  t.like(
+    main.find((r) => r.dst === '10.240.0.0/16'),
+    { dev: 'tsbr1', scope: 'link' },
+  );
+  t.like(
+    main.find((r) => r.dst === '10.242.0.0/16'),
+    { gateway: '10.233.0.9', src: '10.233.0.1', dev: 'tsbr1' },
+  );
+  t.false(
+    main.some((r) => r.dst === '10.241.0.0/16'),
+    'table 100 route not in main',
+  );
   const t100 = await a.listRoutes({ family: 4, table: 100 });
-  t.like(t100.find((r) => r.dst === '10.241.0.0/16'), { gateway: '10.233.0.9', metric: 50, table: 100 });
+  t.like(
+    t100.find((r) => r.dst === '10.241.0.0/16'),
+    { gateway: '10.233.0.9', metric: 50, table: 100 },
+  );
   const dupRoute = await netlinkFailure(a.addRoute({ dst: '10.240.0.0/16', dev: 'tsbr1' }));
-  t.is(dupRoute.details?.['errno'], 'EEXIST');
+  t.is(dupRoute.details?.errno, 'EEXIST');
   t.regex(dupRoute.message, /^add route 10\.240\.0\.0\/16 dev tsbr1: EEXIST$/);
   await a.replaceRoute({ dst: '10.240.0.0/16', gateway: '10.233.0.7' });
-  t.like((await a.listRoutes({ family: 4 })).find((r) => r.dst === '10.240.0.0/16'), { gateway: '10.233.0.7' });
+  t.like(
+    (await a.listRoutes({ family: 4 })).find((r) => r.dst === '10.240.0.0/16'),
+    { gateway: '10.233.0.7' },
+  );
   await a.delRoute({ dst: '10.241.0.0/16', table: 100 });
   t.false((await a.listRoutes({ family: 4, table: 'all' })).some((r) => r.dst === '10.241.0.0/16'));
   // onlink: a gateway no address covers
   await a.addRoute({ dst: '10.243.0.0/16', gateway: '192.0.2.1', dev: 'tsbr1', onlink: true });
-  t.like((await a.listRoutes({ family: 4 })).find((r) => r.dst === '10.243.0.0/16'), { gateway: '192.0.2.1' });
+  t.like(
+    (await a.listRoutes({ family: 4 })).find((r) => r.dst === '10.243.0.0/16'),
+    { gateway: '192.0.2.1' },
+  );
 });
 
 serial('errors carry the errno and the operation', async (t) => {
@@ -292,7 +312,7 @@ serial('errors carry the errno and the operation', async (t) => {
   const missingAddr = await netlinkFailure(a.addAddress('nosuch0', '10.0.0.1/24'));
   t.is(missingAddr.message, 'add address 10.0.0.1/24 to nosuch0: ENODEV');
   const missingMaster = await netlinkFailure(a.setMaster('tsbr2', 'nosuch1'));
-  t.is(missingMaster.details?.['errno'], 'ENODEV');
+  t.is(missingMaster.details?.errno, 'ENODEV');
   t.regex(missingMaster.message, /set master of tsbr2 to nosuch1/);
 
   // idempotent deletes of things that never existed
@@ -314,7 +334,7 @@ serial('errors carry the errno and the operation', async (t) => {
   nl2.close();
   nl2.close();
   const closed = await netlinkFailure(nl2.getLink('lo'));
-  t.is(closed.details?.['errno'], 'EBADF');
+  t.is(closed.details?.errno, 'EBADF');
 });
 
 serial('IPv6: address with nodad, routes, ping6 across the veth', async (t) => {
@@ -337,18 +357,30 @@ serial('IPv6: address with nodad, routes, ping6 across the veth', async (t) => {
   const addr = (await b.listAddresses('eth0', 6)).find((x) => x.cidr === 'fd00:231::2/64');
   t.like(addr, { family: 6, link: 'eth0', tentative: false, scope: 'universe' });
   const v6routes = await b.listRoutes({ family: 6 });
-  t.like(v6routes.find((r) => r.dst === 'default'), { family: 6, gateway: 'fd00:231::1', dev: 'eth0' });
+  t.like(
+    v6routes.find((r) => r.dst === 'default'),
+    { family: 6, gateway: 'fd00:231::1', dev: 'eth0' },
+  );
   t.truthy(v6routes.find((r) => r.dst === 'fd00:231::/64'));
 
   await a.addRoute({ dst: 'fd00:232::/64', gateway: 'fd00:231::2', dev: 'tsbr6', metric: 10 });
-  t.like((await a.listRoutes({ family: 6 })).find((r) => r.dst === 'fd00:232::/64'), { gateway: 'fd00:231::2', metric: 10 });
+  t.like(
+    (await a.listRoutes({ family: 6 })).find((r) => r.dst === 'fd00:232::/64'),
+    { gateway: 'fd00:231::2', metric: 10 },
+  );
   await a.replaceRoute({ dst: 'fd00:232::/64', gateway: 'fd00:231::3', dev: 'tsbr6', metric: 10 });
-  t.like((await a.listRoutes({ family: 6 })).find((r) => r.dst === 'fd00:232::/64'), { gateway: 'fd00:231::3' });
+  t.like(
+    (await a.listRoutes({ family: 6 })).find((r) => r.dst === 'fd00:232::/64'),
+    { gateway: 'fd00:231::3' },
+  );
   await a.delRoute({ dst: 'fd00:232::/64', dev: 'tsbr6', metric: 10 });
   t.false((await a.listRoutes({ family: 6 })).some((r) => r.dst === 'fd00:232::/64'));
 
   await b.addNeighbour({ dev: 'eth0', ip: 'fd00:231::1', mac: (await must(a, 'tsbr6')).mac });
-  t.like((await b.listNeighbours({ dev: 'eth0', family: 6 })).find((n) => n.ip === 'fd00:231::1'), { permanent: true, family: 6 });
+  t.like(
+    (await b.listNeighbours({ dev: 'eth0', family: 6 })).find((n) => n.ip === 'fd00:231::1'),
+    { permanent: true, family: 6 },
+  );
 
   const p = ping(ctr, 'fd00:231::1');
   t.is(p.status, 0, `ping6 from the peer netns to the bridge: ${p.stdout}${p.stderr}`);
@@ -371,7 +403,9 @@ serial('vxlan with learning off: read back, FDB append/list/delete, bridge port 
   t.is(vx.mtu, 1450);
   t.like(vx.vxlan, { vni: 42, port: 4789, local: '10.232.0.1', underlayIndex: ul.index, learning: false });
 
-  const shown = ipJson(host, ['-d', 'link', 'show', 'tsvx0']) as Array<{ linkinfo: { info_kind: string; info_data: Record<string, unknown> } }>;
+  const shown = ipJson(host, ['-d', 'link', 'show', 'tsvx0']) as Array<{
+    linkinfo: { info_kind: string; info_data: Record<string, unknown> };
+  }>;
   t.is(shown[0]!.linkinfo.info_kind, 'vxlan');
   t.like(shown[0]!.linkinfo.info_data, { id: 42, local: '10.232.0.1', port: 4789, learning: false, link: 'tsul0' });
 
@@ -381,19 +415,31 @@ serial('vxlan with learning off: read back, FDB append/list/delete, bridge port 
   await a.addFdb({ dev: 'tsvx0', mac: zero, dst: '10.232.0.3', append: true, permanent: true });
   let fdb = await a.listFdb('tsvx0');
   t.deepEqual(
-    fdb.filter((e) => e.mac === zero).map((e) => e.dst).sort(),
+    fdb
+      .filter((e) => e.mac === zero)
+      .map((e) => e.dst)
+      .sort(),
     ['10.232.0.2', '10.232.0.3'],
   );
   const bf = bridgeJson(host, ['fdb', 'show', 'dev', 'tsvx0']) as Array<{ mac: string; dst?: string }>;
-  t.deepEqual(bf.filter((e) => e.mac === zero).map((e) => e.dst).sort(), ['10.232.0.2', '10.232.0.3']);
+  t.deepEqual(
+    bf
+      .filter((e) => e.mac === zero)
+      .map((e) => e.dst)
+      .sort(),
+    ['10.232.0.2', '10.232.0.3'],
+  );
 
   // unicast entry for a remote endpoint
   const mac = '02:42:0a:00:00:05';
   await a.addFdb({ dev: 'tsvx0', mac, dst: '10.232.0.2', self: true, permanent: true });
   fdb = await a.listFdb('tsvx0');
-  t.like(fdb.find((e) => e.mac === mac), { dev: 'tsvx0', dst: '10.232.0.2', self: true, permanent: true });
+  t.like(
+    fdb.find((e) => e.mac === mac),
+    { dev: 'tsvx0', dst: '10.232.0.2', self: true, permanent: true },
+  );
   const dupFdb = await netlinkFailure(a.addFdb({ dev: 'tsvx0', mac, dst: '10.232.0.2' }));
-  t.is(dupFdb.details?.['errno'], 'EEXIST');
+  t.is(dupFdb.details?.errno, 'EEXIST');
   await a.addFdb({ dev: 'tsvx0', mac, dst: '10.232.0.4', replace: true });
   t.is((await a.listFdb('tsvx0')).find((e) => e.mac === mac)?.dst, '10.232.0.4');
   await a.delFdb({ dev: 'tsvx0', mac, dst: '10.232.0.4' });
@@ -402,11 +448,17 @@ serial('vxlan with learning off: read back, FDB append/list/delete, bridge port 
 
   // remove one remote of the flood list
   await a.delFdb({ dev: 'tsvx0', mac: zero, dst: '10.232.0.2' });
-  t.deepEqual((await a.listFdb('tsvx0')).filter((e) => e.mac === zero).map((e) => e.dst), ['10.232.0.3']);
+  t.deepEqual(
+    (await a.listFdb('tsvx0')).filter((e) => e.mac === zero).map((e) => e.dst),
+    ['10.232.0.3'],
+  );
 
   // neighbour entry on the vxlan device (overlay ARP programming)
   await a.addNeighbour({ dev: 'tsvx0', ip: '10.0.9.5', mac, permanent: true });
-  t.like((await a.listNeighbours({ dev: 'tsvx0' })).find((n) => n.ip === '10.0.9.5'), { mac, permanent: true });
+  t.like(
+    (await a.listNeighbours({ dev: 'tsvx0' })).find((n) => n.ip === '10.0.9.5'),
+    { mac, permanent: true },
+  );
 
   // vxlan as a bridge port; a static (not local) FDB entry in the bridge
   await a.addBridge('tsovbr0');
@@ -451,9 +503,13 @@ serial('sysctl inside a netns (sync fs on the switched main thread), dotted inte
     t.is(readSysctl('net/ipv6/conf/ts.br.1/disable_ipv6'), '1');
     const err = t.throws(() => readSysctl('net.ipv4.conf.nosuch0.forwarding'));
     t.true(isTsnetError(err, 'TSNET_SYSCTL'));
-    t.is((err as TsnetError).details?.['errno'], 'ENOENT');
+    t.is((err as TsnetError).details?.errno, 'ENOENT');
   });
-  t.is(inNetns(other.path, () => readSysctl('net.ipv4.ip_forward')), otherBefore, 'another netns is untouched');
+  t.is(
+    inNetns(other.path, () => readSysctl('net.ipv4.ip_forward')),
+    otherBefore,
+    'another netns is untouched',
+  );
 });
 
 serial('concurrent calls on one socket: multi-part dumps and changes interleave safely', async (t) => {

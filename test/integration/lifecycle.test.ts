@@ -27,7 +27,10 @@ test('ps shows running containers; -a shows exited ones; --format json and -q', 
   const q = await w.cli(['ps', '-q']);
   t.true(q.stdout.split('\n').includes(id.slice(0, 12)));
   const json = await w.cli(['ps', '--format', 'json']);
-  const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { Names: string; State: string });
+  const rows = json.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { Names: string; State: string });
   t.true(rows.some((r) => r.Names === name && r.State === 'running'));
   await w.cli(['rm', '-f', name]);
 
@@ -40,7 +43,9 @@ test('ps shows running containers; -a shows exited ones; --format json and -q', 
 
 test('logs: stdout and stderr, --tail and -f', async (t) => {
   const id = await runD('busybox', 'sh', '-c', 'for i in 1 2 3; do echo out$i; echo err$i >&2; done; sleep 3; echo late');
-  await eventually(async () => (await w.cli(['logs', id])).stdout.includes('out3') && (await w.cli(['logs', id])).stderr.includes('err3'));
+  await eventually(
+    async () => (await w.cli(['logs', id])).stdout.includes('out3') && (await w.cli(['logs', id])).stderr.includes('err3'),
+  );
   const logs = await w.cli(['logs', id]);
   t.is(logs.stdout, 'out1\nout2\nout3\n');
   t.is(logs.stderr, 'err1\nerr2\nerr3\n');
@@ -110,7 +115,7 @@ test('kill -s, wait, restart, and rm of a running container', async (t) => {
   t.regex(gone.stderr, /[Nn]o such/);
 });
 
-test('inspect shows Docker\'s shape', async (t) => {
+test("inspect shows Docker's shape", async (t) => {
   const name = `insp-${w.id}`;
   const id = await runD('--name', name, '-e', 'K=V', '--memory', '64m', 'busybox', 'sleep', '1000');
   const [c] = JSON.parse((await w.cli(['inspect', name])).stdout);

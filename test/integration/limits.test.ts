@@ -20,30 +20,93 @@ function cgroupFile(controller: string, id: string, file: string): string {
 
 test('a container over its memory limit is OOM killed: exit 137 and OOMKilled', async (t) => {
   const name = `oom-${w.id}`;
-  const r = await w.cli(['run', '--name', name, '--network', 'none', '--memory', '16m', 'busybox', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1']);
+  const r = await w.cli([
+    'run',
+    '--name',
+    name,
+    '--network',
+    'none',
+    '--memory',
+    '16m',
+    'busybox',
+    'dd',
+    'if=/dev/zero',
+    'of=/dev/null',
+    'bs=64M',
+    'count=1',
+  ]);
   t.is(r.exitCode, 137, r.stderr);
   const [c] = JSON.parse((await w.cli(['inspect', name])).stdout);
   t.true(c.State.OOMKilled);
   t.is(c.State.ExitCode, 137);
   await w.cli(['rm', name]);
   // well under the limit works
-  const ok = await w.cli(['run', '--rm', '--network', 'none', '--memory', '64m', 'busybox', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=4M', 'count=1']);
+  const ok = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--memory',
+    '64m',
+    'busybox',
+    'dd',
+    'if=/dev/zero',
+    'of=/dev/null',
+    'bs=4M',
+    'count=1',
+  ]);
   t.is(ok.exitCode, 0, ok.stderr);
 });
 
 test('--pids-limit caps the number of processes', async (t) => {
-  const few = await w.cli(['run', '--rm', '--network', 'none', '--pids-limit', '10', 'busybox', 'sh', '-c', 'for i in 1 2 3 4 5; do sleep 30 & done; ls /proc | grep -c "^[0-9]"']);
+  const few = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--pids-limit',
+    '10',
+    'busybox',
+    'sh',
+    '-c',
+    'for i in 1 2 3 4 5; do sleep 30 & done; ls /proc | grep -c "^[0-9]"',
+  ]);
   t.is(few.exitCode, 0, few.stderr);
   t.true(Number(few.stdout.trim()) >= 6, few.stdout);
   // busybox sh gives up when fork fails
-  const many = await w.cli(['run', '--rm', '--network', 'none', '--pids-limit', '10', 'busybox', 'sh', '-c', 'for i in $(seq 30); do sleep 30 & done; echo all started']);
+  const many = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--pids-limit',
+    '10',
+    'busybox',
+    'sh',
+    '-c',
+    'for i in $(seq 30); do sleep 30 & done; echo all started',
+  ]);
   t.not(many.exitCode, 0);
   t.regex(many.stderr, /can't fork/);
   t.notRegex(many.stdout, /all started/);
 });
 
 test('limits are written to the container cgroup', async (t) => {
-  const d = await w.cli(['run', '-d', '--network', 'none', '--cpus', '0.5', '--memory', '32m', '--pids-limit', '20', 'busybox', 'sleep', '1000']);
+  const d = await w.cli([
+    'run',
+    '-d',
+    '--network',
+    'none',
+    '--cpus',
+    '0.5',
+    '--memory',
+    '32m',
+    '--pids-limit',
+    '20',
+    'busybox',
+    'sleep',
+    '1000',
+  ]);
   t.is(d.exitCode, 0, d.stderr);
   const id = d.stdout.trim();
   const v2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');

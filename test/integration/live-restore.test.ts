@@ -16,8 +16,23 @@ test.after.always(async () => {
 });
 
 test.serial('containers survive kill -9 of the daemon and are re-adopted', async (t) => {
-  const a = (await w.cli(['run', '-d', '--network', 'none', '--name', 'keeper', 'busybox', 'sh', '-c', 'echo before; sleep 2; echo during; sleep 1000'])).stdout.trim();
-  const b = (await w.cli(['run', '-d', '--network', 'none', '--name', 'quitter', 'busybox', 'sh', '-c', 'sleep 2; exit 5'])).stdout.trim();
+  const a = (
+    await w.cli([
+      'run',
+      '-d',
+      '--network',
+      'none',
+      '--name',
+      'keeper',
+      'busybox',
+      'sh',
+      '-c',
+      'echo before; sleep 2; echo during; sleep 1000',
+    ])
+  ).stdout.trim();
+  const b = (
+    await w.cli(['run', '-d', '--network', 'none', '--name', 'quitter', 'busybox', 'sh', '-c', 'sleep 2; exit 5'])
+  ).stdout.trim();
   t.regex(a, /^[0-9a-f]{64}$/);
   const pidA = JSON.parse((await w.cli(['inspect', a])).stdout)[0].State.Pid as number;
 
@@ -47,13 +62,23 @@ test.serial('containers survive kill -9 of the daemon and are re-adopted', async
   const [qa] = JSON.parse((await w.cli(['inspect', a])).stdout);
   t.is(qa.State.Status, 'exited');
   t.is(qa.State.ExitCode, 137);
-  t.true(await eventually(() => { try { process.kill(pidA, 0); return false; } catch { return true; } }, 5000));
+  t.true(
+    await eventually(() => {
+      try {
+        process.kill(pidA, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 5000),
+  );
   await w.cli(['rm', a, b]);
 });
 
 test.serial('rm -f of everything leaves no mount, netns, process or cgroup behind', async (t) => {
   const ids: string[] = [];
-  for (let i = 0; i < 3; i++) ids.push((await w.cli(['run', '-d', '--network', 'none', '--memory', '32m', 'busybox', 'sleep', '1000'])).stdout.trim());
+  for (let i = 0; i < 3; i++)
+    ids.push((await w.cli(['run', '-d', '--network', 'none', '--memory', '32m', 'busybox', 'sleep', '1000'])).stdout.trim());
   const ex = await w.cli(['exec', '-d', ids[0]!, 'sleep', '1000']);
   t.is(ex.exitCode, 0, ex.stderr);
   const pids = await Promise.all(ids.map(async (id) => JSON.parse((await w.cli(['inspect', id])).stdout)[0].State.Pid as number));
@@ -70,15 +95,26 @@ test.serial('rm -f of everything leaves no mount, netns, process or cgroup behin
   t.deepEqual(fs.readdirSync(path.join(w.execRoot, 'netns')), []);
   t.deepEqual(fs.existsSync(path.join(w.execRoot, 'c')) ? fs.readdirSync(path.join(w.execRoot, 'c')) : [], []);
   for (const pid of pids) t.throws(() => process.kill(pid, 0));
-  const supervisors = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${w.execRoot}/`);
-    } catch {
-      return false;
-    }
-  });
+  const supervisors = fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`${w.execRoot}/`);
+      } catch {
+        return false;
+      }
+    });
   t.deepEqual(supervisors, []);
   const v2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
   const cg = v2 ? path.join('/sys/fs/cgroup', w.cgroupParent) : path.join('/sys/fs/cgroup/memory', w.cgroupParent);
-  t.deepEqual(fs.existsSync(cg) ? fs.readdirSync(cg, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name) : [], []);
+  t.deepEqual(
+    fs.existsSync(cg)
+      ? fs
+          .readdirSync(cg, { withFileTypes: true })
+          .filter((d) => d.isDirectory())
+          .map((d) => d.name)
+      : [],
+    [],
+  );
 });

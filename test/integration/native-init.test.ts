@@ -87,8 +87,7 @@ class LineReader {
     stream.setEncoding('utf8');
     stream.on('data', (d: string) => {
       this.buf += d;
-      let i: number;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
+      for (let i = this.buf.indexOf('\n'); i >= 0; i = this.buf.indexOf('\n')) {
         this.push(this.buf.slice(0, i));
         this.buf = this.buf.slice(i + 1);
       }
@@ -158,7 +157,7 @@ async function waitFor(cond: () => boolean, timeoutMs = 10_000, what = 'conditio
 
 function writeSpec(bundle: string, records: string[]): void {
   for (const r of records) if (r.includes('\0')) throw new Error('NUL in spec record');
-  writeFileSync(path.join(bundle, 'spec'), records.map((r) => r + '\0').join(''));
+  writeFileSync(path.join(bundle, 'spec'), records.map((r) => `${r}\0`).join(''));
 }
 
 /** Kill the container (by pid, only if it is still the supervisor's child) and the supervisor. */
@@ -244,7 +243,7 @@ async function connect(sockPath: string, command: string, input?: string | Buffe
     sock.on('close', () => resolve(Buffer.concat(chunks)));
     sock.on('error', () => {});
   });
-  sock.write(command + '\n');
+  sock.write(`${command}\n`);
   if (input !== undefined) sock.write(input);
   const data = (): Buffer => Buffer.concat(chunks);
   return {
@@ -270,8 +269,14 @@ function demux(buf: Buffer): { stdout: string; stderr: string; frames: Array<[nu
     off += 8 + len;
   }
   return {
-    stdout: frames.filter((f) => f[0] === 1).map((f) => f[1]).join(''),
-    stderr: frames.filter((f) => f[0] === 2).map((f) => f[1]).join(''),
+    stdout: frames
+      .filter((f) => f[0] === 1)
+      .map((f) => f[1])
+      .join(''),
+    stderr: frames
+      .filter((f) => f[0] === 2)
+      .map((f) => f[1])
+      .join(''),
     frames,
   };
 }
@@ -289,7 +294,12 @@ interface ExitFile {
 
 function readExit(bundle: string): ExitFile {
   const text = readFileSync(path.join(bundle, 'exit'), 'utf8');
-  const kv = Object.fromEntries(text.trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+  const kv = Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=', 2) as [string, string]),
+  );
   return { code: Number(kv.code), signal: Number(kv.signal), finished: kv.finished ?? '' };
 }
 
@@ -419,7 +429,10 @@ rootTest('command not found → error 127; not executable → error 126', async 
 rootTest('setup failures before ready: error 125 and exit 125', async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [[`rootfs=${rootfs}`, 'arg=true', 'bogus=1'], /^error 125 .*unknown key "bogus"/],
-    [[`rootfs=${rootfs}`, 'arg=true', 'user=nosuchuser'], /^error 125 unable to find user nosuchuser: no matching entries in passwd file$/],
+    [
+      [`rootfs=${rootfs}`, 'arg=true', 'user=nosuchuser'],
+      /^error 125 unable to find user nosuchuser: no matching entries in passwd file$/,
+    ],
     [[`rootfs=${rootfs}`, 'arg=true', 'user=0:nosuchgroup'], /^error 125 unable to find group nosuchgroup/],
     [[`rootfs=${rootfs}`], /^error 125 .*arg/],
     [['arg=true'], /^error 125 .*rootfs/],
@@ -503,7 +516,11 @@ rootTest('overlay: writes land in upper, lowers stack topmost first, nothing on 
   mkdirSync(plainTop);
   for (const lowers of [[plainTop, rootfs], [rootfs]]) {
     const m2 = mkdtempSync(path.join(dir, 'm-'));
-    const r = await run(t, [`rootfs=${m2}`, ...lowers.map((l) => `lower=${l}`), ...sh('touch /x 2>/dev/null && echo rw || echo ro; ls /bin/busybox')]);
+    const r = await run(t, [
+      `rootfs=${m2}`,
+      ...lowers.map((l) => `lower=${l}`),
+      ...sh('touch /x 2>/dev/null && echo rw || echo ro; ls /bin/busybox'),
+    ]);
     t.is(r.stdout, 'ro\n/bin/busybox\n', r.stderr);
   }
 });
@@ -587,7 +604,11 @@ rootTest('attach client that never reads is dropped; the container is not blocke
 rootTest('tty: pty from the container devpts, resize, raw output', async (t) => {
   const r = await run(
     t,
-    ['tty=1', 'stdin=1', ...sh('tty; [ -t 0 ] && [ -t 1 ] && echo isatty; stty size; ls -l /dev/console | cut -c1-10; echo $TERM')],
+    [
+      'tty=1',
+      'stdin=1',
+      ...sh('tty; [ -t 0 ] && [ -t 1 ] && echo isatty; stty size; ls -l /dev/console | cut -c1-10; echo $TERM'),
+    ],
     {
       flags: 'io',
       tty: true,
@@ -611,7 +632,10 @@ rootTest('tty: log strips \\r and marks everything stdout', async (t) => {
   const log = path.join(logDir, 'c.log');
   const r = await run(t, ['tty=1', `log=${log}`, ...sh('echo one; echo two >&2')], { flags: 'o', tty: true });
   t.is(r.stdout, 'one\r\ntwo\r\n');
-  const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ').slice(1).join(' '));
+  const lines = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ').slice(1).join(' '));
   t.deepEqual(lines, ['stdout F one', 'stdout F two']);
   t.is(await command(r.sup.sock, 'resize 1 1').catch(() => 'gone'), 'gone');
 });
@@ -652,10 +676,7 @@ rootTest('resize without a tty is an error; unknown commands are rejected', asyn
 
 rootTest('user=nobody: uid, gid, supplementary groups, HOME, no effective caps', async (t) => {
   const r = await run(t, ['user=nobody', ...sh('id -u; id -g; id -G; echo $HOME; grep -E "^Cap(Eff|Prm)" /proc/self/status')]);
-  t.is(
-    r.stdout,
-    `65534\n65534\n65534 50\n/nonexistent\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n`,
-  );
+  t.is(r.stdout, `65534\n65534\n65534 50\n/nonexistent\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n`);
   const r2 = await run(t, ['user=1234:5', 'env=HOME=/given', ...sh('id -u; id -g; echo $HOME')]);
   t.is(r2.stdout, '1234\n5\n/given\n');
   const r3 = await run(t, [...sh('id -u; echo $HOME')]);
@@ -664,7 +685,9 @@ rootTest('user=nobody: uid, gid, supplementary groups, HOME, no effective caps',
 
 rootTest('capabilities: Docker default set, explicit set, privileged; no_new_privs; masked paths', async (t) => {
   const status = 'grep -E "^(CapEff|CapBnd|CapInh|CapAmb|NoNewPrivs)" /proc/self/status';
-  const r = await run(t, [...sh(`${status}; wc -c < /proc/timer_list; grep " /proc/sys " /proc/self/mountinfo | grep -c " ro,"`)]);
+  const r = await run(t, [
+    ...sh(`${status}; wc -c < /proc/timer_list; grep " /proc/sys " /proc/self/mountinfo | grep -c " ro,"`),
+  ]);
   t.is(
     r.stdout,
     `CapInh:\t0000000000000000\nCapEff:\t${DOCKER_DEFAULT_CAPS}\nCapBnd:\t${DOCKER_DEFAULT_CAPS}\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\n0\n1\n`,
@@ -673,7 +696,12 @@ rootTest('capabilities: Docker default set, explicit set, privileged; no_new_pri
   t.is(r2.stdout, 'CapEff:\t0000000000003000\nCapBnd:\t0000000000003000\n');
   const r4 = await run(t, ['cap=none', ...sh('grep -E "^Cap(Eff|Bnd)" /proc/self/status')]);
   t.is(r4.stdout, 'CapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n');
-  const r3 = await run(t, ['privileged=1', ...sh('grep -E "^NoNewPrivs" /proc/self/status; wc -c < /proc/timer_list | grep -vc "^0$"; grep " /sys " /proc/self/mountinfo | grep -c " rw,"')]);
+  const r3 = await run(t, [
+    'privileged=1',
+    ...sh(
+      'grep -E "^NoNewPrivs" /proc/self/status; wc -c < /proc/timer_list | grep -vc "^0$"; grep " /sys " /proc/self/mountinfo | grep -c " rw,"',
+    ),
+  ]);
   t.is(r3.stdout, 'NoNewPrivs:\t1\n1\n1\n');
 });
 
@@ -794,7 +822,9 @@ rootTest('cgroup v1: the child is in the cgroup before exec, cgroup ns is privat
     `rootfs=${rootfs}`,
     PATH_ENV,
     `cgroup=${cg}`,
-    ...sh('grep memory /proc/self/cgroup; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || echo no-cgroupfs; exec sleep 1000'),
+    ...sh(
+      'grep memory /proc/self/cgroup; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || echo no-cgroupfs; exec sleep 1000',
+    ),
   ]);
   const pid = await expectReady(t, sup);
   t.true(readFileSync(path.join(cg, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)), 'in cgroup before go');

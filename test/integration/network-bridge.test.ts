@@ -16,8 +16,10 @@ test.after.always(async () => {
   await w?.teardown();
 });
 
-const UDP_ECHO = "const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send('udp-reply:'+m,r.port,r.address));s.bind(90)";
-const UDP_CLIENT = "const s=require('dgram').createSocket('udp4');const [h,p]=process.argv.slice(1);s.on('message',(m)=>{console.log(String(m));process.exit(0)});s.send('ping',Number(p),h);setTimeout(()=>process.exit(1),3000)";
+const UDP_ECHO =
+  "const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send('udp-reply:'+m,r.port,r.address));s.bind(90)";
+const UDP_CLIENT =
+  "const s=require('dgram').createSocket('udp4');const [h,p]=process.argv.slice(1);s.on('message',(m)=>{console.log(String(m));process.exit(0)});s.send('ping',Number(p),h);setTimeout(()=>process.exit(1),3000)";
 function spawnEcho(netns: string) {
   return spawn('nsenter', [`--net=${netns}`, 'node', '-e', UDP_ECHO], { env: cleanEnv(), stdio: 'ignore' });
 }
@@ -58,10 +60,28 @@ test('same network: ping and TCP by IP; no traffic across networks', async (t) =
   t.regex(ip, /^10\.50\.0\.\d+$/);
   const ping = await w.cli(['run', '--rm', '--network', `a-${w.id}`, 'busybox', 'ping', '-c', '1', '-W', '2', ip]);
   t.is(ping.exitCode, 0, ping.stdout + ping.stderr);
-  const get = await w.cli(['run', '--rm', '--network', `a-${w.id}`, 'busybox', 'sh', '-c', `timeout 3 wget -qO- http://${ip}/; exit $?`]);
+  const get = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    `a-${w.id}`,
+    'busybox',
+    'sh',
+    '-c',
+    `timeout 3 wget -qO- http://${ip}/; exit $?`,
+  ]);
   t.is(get.stdout.trim(), 'hello-a', get.stderr);
   const otherIp = await ipOf(`other-${w.id}`, `b-${w.id}`);
-  const cross = await w.cli(['run', '--rm', '--network', `a-${w.id}`, 'busybox', 'sh', '-c', `timeout 2 wget -qO- http://${otherIp}/; exit $?`]);
+  const cross = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    `a-${w.id}`,
+    'busybox',
+    'sh',
+    '-c',
+    `timeout 2 wget -qO- http://${otherIp}/; exit $?`,
+  ]);
   t.not(cross.exitCode, 0, 'network a must not reach network b');
   await ok(['rm', '-f', `srv-${w.id}`, `other-${w.id}`]);
   await ok(['network', 'rm', `a-${w.id}`, `b-${w.id}`]);
@@ -69,8 +89,22 @@ test('same network: ping and TCP by IP; no traffic across networks', async (t) =
 
 test('published TCP and UDP ports: from a client namespace, the host IP, 127.0.0.1 and by hairpin', async (t) => {
   await ok(['network', 'create', '--subnet', '10.60.0.0/24', `pub-${w.id}`]);
-  await ok(['run', '-d', '--name', `web-${w.id}`, '--network', `pub-${w.id}`, '-p', '8080:80', '-p', '127.0.0.1:9090:90/udp', 'busybox', 'sh', '-c',
-    'mkdir -p /www && echo published > /www/index.html && httpd -p 80 -h /www; exec sleep 1000']);
+  await ok([
+    'run',
+    '-d',
+    '--name',
+    `web-${w.id}`,
+    '--network',
+    `pub-${w.id}`,
+    '-p',
+    '8080:80',
+    '-p',
+    '127.0.0.1:9090:90/udp',
+    'busybox',
+    'sh',
+    '-c',
+    'mkdir -p /www && echo published > /www/index.html && httpd -p 80 -h /www; exec sleep 1000',
+  ]);
   // busybox has no UDP server: run a UDP echo in the container's network namespace
   const [info] = JSON.parse(await ok(['inspect', `web-${w.id}`]));
   const echo = spawnEcho(info.NetworkSettings.SandboxKey as string);
@@ -93,7 +127,19 @@ test('published TCP and UDP ports: from a client namespace, the host IP, 127.0.0
   t.regex(port, /80\/tcp -> 0\.0\.0\.0:8080/);
   t.regex(port, /90\/udp -> 127\.0\.0\.1:9090/);
   // the host port is taken: a second container cannot publish it
-  const clash = await w.cli(['run', '-d', '--name', `clash-${w.id}`, '--network', `pub-${w.id}`, '-p', '8080:80', 'busybox', 'sleep', '1000']);
+  const clash = await w.cli([
+    'run',
+    '-d',
+    '--name',
+    `clash-${w.id}`,
+    '--network',
+    `pub-${w.id}`,
+    '-p',
+    '8080:80',
+    'busybox',
+    'sleep',
+    '1000',
+  ]);
   t.not(clash.exitCode, 0);
   t.regex(clash.stderr, /8080/);
   await w.cli(['rm', '-f', `clash-${w.id}`]);
@@ -104,7 +150,15 @@ test('published TCP and UDP ports: from a client namespace, the host IP, 127.0.0
 });
 
 test('outgoing traffic is masqueraded: the client sees the host address', async (t) => {
-  const listen = client.run(['busybox', 'sh', '-c', 'busybox nc -l -p 7000 -e sh -c "echo from-client" & sleep 0.3; busybox netstat -tn 2>/dev/null; wait'], { timeoutMs: 15_000 });
+  const listen = client.run(
+    [
+      'busybox',
+      'sh',
+      '-c',
+      'busybox nc -l -p 7000 -e sh -c "echo from-client" & sleep 0.3; busybox netstat -tn 2>/dev/null; wait',
+    ],
+    { timeoutMs: 15_000 },
+  );
   await new Promise((r) => setTimeout(r, 300));
   const r = await w.cli(['run', '--rm', 'busybox', 'sh', '-c', `nc -w 3 ${client.clientIp} 7000 </dev/null`]);
   t.regex(r.stdout, /from-client/, r.stderr);
@@ -115,14 +169,40 @@ test('outgoing traffic is masqueraded: the client sees the host address', async 
 
 test('--internal has no way out and no published ports; icc=false isolates containers', async (t) => {
   await ok(['network', 'create', '--internal', '--subnet', '10.70.0.0/24', `int-${w.id}`]);
-  const out = await w.cli(['run', '--rm', '--network', `int-${w.id}`, 'busybox', 'sh', '-c', `timeout 2 wget -qO- http://${client.clientIp}:1/; exit $?`]);
+  const out = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    `int-${w.id}`,
+    'busybox',
+    'sh',
+    '-c',
+    `timeout 2 wget -qO- http://${client.clientIp}:1/; exit $?`,
+  ]);
   t.not(out.exitCode, 0);
   const routes = await w.cli(['run', '--rm', '--network', `int-${w.id}`, 'busybox', 'ip', 'route']);
   t.notRegex(routes.stdout, /default/);
-  await ok(['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', '--subnet', '10.71.0.0/24', `noicc-${w.id}`]);
+  await ok([
+    'network',
+    'create',
+    '-o',
+    'com.docker.network.bridge.enable_icc=false',
+    '--subnet',
+    '10.71.0.0/24',
+    `noicc-${w.id}`,
+  ]);
   await ok(['run', '-d', '--name', `iso-${w.id}`, '--network', `noicc-${w.id}`, 'busybox', ...WEB('iso')]);
   const ip = await ipOf(`iso-${w.id}`, `noicc-${w.id}`);
-  const blocked = await w.cli(['run', '--rm', '--network', `noicc-${w.id}`, 'busybox', 'sh', '-c', `timeout 2 wget -qO- http://${ip}/; exit $?`]);
+  const blocked = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    `noicc-${w.id}`,
+    'busybox',
+    'sh',
+    '-c',
+    `timeout 2 wget -qO- http://${ip}/; exit $?`,
+  ]);
   t.not(blocked.exitCode, 0, 'icc=false blocks container to container');
   await ok(['rm', '-f', `iso-${w.id}`]);
   await ok(['network', 'rm', `int-${w.id}`, `noicc-${w.id}`]);
@@ -167,7 +247,16 @@ test('a container on two networks at start; the default route follows the lexica
 
 test('container and host network modes', async (t) => {
   await ok(['run', '-d', '--name', `owner-${w.id}`, 'busybox', ...WEB('owner')]);
-  const shared = await w.cli(['run', '--rm', '--network', `container:owner-${w.id}`, 'busybox', 'sh', '-c', `timeout 3 wget -qO- http://127.0.0.1/; exit $?`]);
+  const shared = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    `container:owner-${w.id}`,
+    'busybox',
+    'sh',
+    '-c',
+    `timeout 3 wget -qO- http://127.0.0.1/; exit $?`,
+  ]);
   t.is(shared.stdout.trim(), 'owner', shared.stderr);
   await ok(['stop', '-t', '0', `owner-${w.id}`]);
   const notRunning = await w.cli(['run', '--rm', '--network', `container:owner-${w.id}`, 'busybox', 'true']);
@@ -212,7 +301,14 @@ test.serial('bad input gives one clear line and changes nothing', async (t) => {
     const rules = (await w.inHost(['iptables-save'])).stdout.replace(/^#.*$/gm, '').replace(/\[\d+:\d+\]/g, '');
     const nets = await ok(['network', 'ls', '-q']);
     const ctrs = await ok(['ps', '-aq']);
-    return { links: JSON.parse(links).map((l: { ifname: string }) => l.ifname).sort(), rules, nets, ctrs };
+    return {
+      links: JSON.parse(links)
+        .map((l: { ifname: string }) => l.ifname)
+        .sort(),
+      rules,
+      nets,
+      ctrs,
+    };
   };
   const before = await snapshot();
   const cases: Array<[string[], RegExp]> = [

@@ -15,13 +15,34 @@ const ok = (args: string[]): Promise<string> => w.ok(args);
 test('containers resolve each other by name, alias and short id on a user network', async (t) => {
   await ok(['network', 'create', 'backend']);
   await ok(['network', 'create', 'elsewhere']);
-  const dbId = await ok(['run', '-d', '--name', 'db', '--network', 'backend', '--network-alias', 'database', 'busybox', 'sh', '-c',
-    'mkdir -p /www && echo db-says-hi > /www/index.html && exec httpd -f -p 80 -h /www']);
+  const dbId = await ok([
+    'run',
+    '-d',
+    '--name',
+    'db',
+    '--network',
+    'backend',
+    '--network-alias',
+    'database',
+    'busybox',
+    'sh',
+    '-c',
+    'mkdir -p /www && echo db-says-hi > /www/index.html && exec httpd -f -p 80 -h /www',
+  ]);
   await ok(['run', '-d', '--name', 'far', '--network', 'elsewhere', 'busybox', 'sleep', '1000']);
   const resolv = await w.cli(['run', '--rm', '--network', 'backend', 'busybox', 'cat', '/etc/resolv.conf']);
   t.regex(resolv.stdout, /nameserver 127\.0\.0\.11/);
   for (const name of ['db', 'database', dbId.slice(0, 12), 'db.backend']) {
-    const r = await w.cli(['run', '--rm', '--network', 'backend', 'busybox', 'sh', '-c', `timeout 5 wget -qO- http://${name}/; exit $?`]);
+    const r = await w.cli([
+      'run',
+      '--rm',
+      '--network',
+      'backend',
+      'busybox',
+      'sh',
+      '-c',
+      `timeout 5 wget -qO- http://${name}/; exit $?`,
+    ]);
     t.is(r.stdout.trim(), 'db-says-hi', `${name}: ${r.stderr}`);
   }
   const across = await w.cli(['run', '--rm', '--network', 'elsewhere', 'busybox', 'nslookup', 'db', '127.0.0.11']);

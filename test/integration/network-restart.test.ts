@@ -18,8 +18,20 @@ const ok = (args: string[]): Promise<string> => w.ok(args);
 test.serial('kill -9 and restart: rules re-applied, orphans swept, ports and DNS still work', async (t) => {
   const client = await w.addClient();
   const net = await ok(['network', 'create', '--subnet', '10.77.0.0/24', 'keep']);
-  await ok(['run', '-d', '--name', 'srv', '--network', 'keep', '-p', '8088:80', 'busybox', 'sh', '-c',
-    'mkdir -p /www && echo still-here > /www/index.html && exec httpd -f -p 80 -h /www']);
+  await ok([
+    'run',
+    '-d',
+    '--name',
+    'srv',
+    '--network',
+    'keep',
+    '-p',
+    '8088:80',
+    'busybox',
+    'sh',
+    '-c',
+    'mkdir -p /www && echo still-here > /www/index.html && exec httpd -f -p 80 -h /www',
+  ]);
   const [before] = JSON.parse(await ok(['inspect', 'srv']));
   const ipBefore = before.NetworkSettings.Networks.keep.IPAddress as string;
 
@@ -28,7 +40,21 @@ test.serial('kill -9 and restart: rules re-applied, orphans swept, ports and DNS
   const save = (await w.inHost(['iptables-save', '-t', 'nat'])).stdout;
   const jump = save.split('\n').find((l) => l.startsWith('-A TSNET-DNAT ') && l.includes('TSNET-EP-'));
   t.truthy(jump, 'a per-endpoint jump exists before the damage');
-  t.is((await w.inHost(['iptables', '-t', 'nat', ...jump!.replace(/^-A /, '-D ').split(' ').filter(Boolean).map((x) => x.replace(/^"|"$/g, ''))])).exitCode, 0);
+  t.is(
+    (
+      await w.inHost([
+        'iptables',
+        '-t',
+        'nat',
+        ...jump!
+          .replace(/^-A /, '-D ')
+          .split(' ')
+          .filter(Boolean)
+          .map((x) => x.replace(/^"|"$/g, '')),
+      ])
+    ).exitCode,
+    0,
+  );
   t.is((await w.inHost(['ip', 'link', 'add', 'br-deadbeef0000', 'type', 'bridge'])).exitCode, 0);
   t.is((await w.inHost(['ip', 'link', 'add', 'ts00deadbeef', 'type', 'veth', 'peer', 'name', 'tsorphanpeer'])).exitCode, 0);
   const broken = await client.run(['busybox', 'timeout', '2', 'busybox', 'wget', '-qO-', `http://${client.hostIp}:8088/`]);
@@ -42,7 +68,16 @@ test.serial('kill -9 and restart: rules re-applied, orphans swept, ports and DNS
   t.is((await w.inHost(['ip', 'link', 'show', `br-${net.slice(0, 12)}`])).exitCode, 0, 'the network bridge stays');
   const [after] = JSON.parse(await ok(['inspect', 'srv']));
   t.is(after.NetworkSettings.Networks.keep.IPAddress, ipBefore);
-  const byName = await w.cli(['run', '--rm', '--network', 'keep', 'busybox', 'sh', '-c', 'timeout 3 wget -qO- http://srv/; exit $?']);
+  const byName = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    'keep',
+    'busybox',
+    'sh',
+    '-c',
+    'timeout 3 wget -qO- http://srv/; exit $?',
+  ]);
   t.is(byName.stdout.trim(), 'still-here', byName.stderr);
   // the host port is still reserved against a second publisher
   const clash = await w.cli(['run', '-d', '--name', 'clash', '--network', 'keep', '-p', '8088:80', 'busybox', 'sleep', '100']);
@@ -52,8 +87,19 @@ test.serial('kill -9 and restart: rules re-applied, orphans swept, ports and DNS
 });
 
 test.serial('-P publishes exposed ports on free host ports', async (t) => {
-  await ok(['run', '-d', '--name', 'pall', '-P', '--expose', '80', 'busybox', 'sh', '-c',
-    'mkdir -p /www && echo exposed > /www/index.html && exec httpd -f -p 80 -h /www']);
+  await ok([
+    'run',
+    '-d',
+    '--name',
+    'pall',
+    '-P',
+    '--expose',
+    '80',
+    'busybox',
+    'sh',
+    '-c',
+    'mkdir -p /www && echo exposed > /www/index.html && exec httpd -f -p 80 -h /www',
+  ]);
   const port = await ok(['port', 'pall', '80/tcp']);
   const m = /:(\d+)$/m.exec(port);
   t.truthy(m, port);

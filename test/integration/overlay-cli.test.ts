@@ -41,7 +41,10 @@ serial('a network created on one host exists on all, with the same id, subnet an
     const [n] = JSON.parse(await ok(i, ['network', 'inspect', 'appnet']));
     t.is(n.Id, id, `host ${i}`);
     t.is(n.Driver, 'overlay');
-    t.deepEqual(n.IPAM.Config.map((c: { Subnet: string }) => c.Subnet), ['10.77.0.0/24']);
+    t.deepEqual(
+      n.IPAM.Config.map((c: { Subnet: string }) => c.Subnet),
+      ['10.77.0.0/24'],
+    );
     t.truthy(n.Options['com.docker.network.driver.overlay.vxlanid_list']);
   }
   t.regex(await ok(3, ['network', 'ls']), /appnet\s+overlay/);
@@ -66,7 +69,11 @@ serial('a container started later is reachable from the others; a removed one va
 
 serial('concurrent runs on two hosts never get the same IP', async (t) => {
   await Promise.all(
-    [1, 2].flatMap((i) => Array.from({ length: 5 }, (_, k) => ok(i, ['run', '-d', '--name', `c${i}${k}`, '--network', 'appnet', 'busybox', 'sleep', '3600']))),
+    [1, 2].flatMap((i) =>
+      Array.from({ length: 5 }, (_, k) =>
+        ok(i, ['run', '-d', '--name', `c${i}${k}`, '--network', 'appnet', 'busybox', 'sleep', '3600']),
+      ),
+    ),
   );
   const ips = await Promise.all([1, 2].flatMap((i) => Array.from({ length: 5 }, (_, k) => ipOf(i, `c${i}${k}`, 'appnet'))));
   t.is(new Set(ips).size, 10, ips.join(' '));
@@ -91,7 +98,10 @@ serial('two overlay networks are isolated; bad input gives clear errors', async 
   try {
     const r2 = await lone.cli(['network', 'create', '-d', 'overlay', 'x']);
     t.not(r2.exitCode, 0);
-    t.regex(r2.stderr, /overlay networks need a cluster store: start tsnetd with --cluster-store etcd:\/\/HOST:2379 --advertise-addr IP/);
+    t.regex(
+      r2.stderr,
+      /overlay networks need a cluster store: start tsnetd with --cluster-store etcd:\/\/HOST:2379 --advertise-addr IP/,
+    );
   } finally {
     await lone.teardown();
   }
@@ -109,15 +119,24 @@ serial('etcd stopped and restarted: traffic continues, changes are refused, stat
     await mh!.etcd.start();
   }
   await sleep(2000);
-  await eventually(async () => (await host(3).world.cli(['run', '-d', '--name', 'late', '--network', 'appnet', 'busybox', ...WEB('late')])).exitCode === 0, 15_000, 500);
+  await eventually(
+    async () =>
+      (await host(3).world.cli(['run', '-d', '--name', 'late', '--network', 'appnet', 'busybox', ...WEB('late')])).exitCode === 0,
+    15_000,
+    500,
+  );
   t.is(await ok(1, ['exec', 'a', 'wget', '-qO-', 'http://late/']), 'late');
 });
 
-serial("a host killed with kill -9 has its endpoints withdrawn after the lease TTL", async (t) => {
+serial('a host killed with kill -9 has its endpoints withdrawn after the lease TTL', async (t) => {
   const lateIp = await ipOf(3, 'late', 'appnet');
   await host(3).world.killDaemon('SIGKILL');
   // the containers of host 3 keep running, but its lease (15 s) expires: the others drop its peers
-  const gone = await eventually(async () => (await host(1).world.cli(['exec', 'a', 'ping', '-c', '1', '-W', '1', lateIp])).exitCode !== 0, 40_000, 1000);
+  const gone = await eventually(
+    async () => (await host(1).world.cli(['exec', 'a', 'ping', '-c', '1', '-W', '1', lateIp])).exitCode !== 0,
+    40_000,
+    1000,
+  );
   t.true(gone);
   t.pass(`host 3 (${hostIp(3)}) withdrawn`);
 });

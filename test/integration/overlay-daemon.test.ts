@@ -2,7 +2,7 @@
  * Overlay networks and the daemon's life cycle (the controller wiring): network rm from a host
  * other than the creator, a daemon restart (clean and kill -9) with overlay containers running
  * (the start-up sweep keeps the overlay namespaces, traffic and names keep working), and a
- * network made while a host's daemon was down appears on it when it comes back. 
+ * network made while a host's daemon was down appears on it when it comes back.
  */
 import test from 'ava';
 import { createMultiHost, hostOk, hostWorld, type MultiHost, type UnderlayHost } from '../helpers/multihost.js';
@@ -60,7 +60,15 @@ serial('daemon restarts (clean and kill -9) keep overlay containers connected an
     // a container started after the restart reaches the other host by name
     await ok(1, ['run', '--rm', '--network', 'rnet', 'busybox', 'ping', '-c', '1', '-W', '2', 'cli']);
   }
-  t.false(/overlay netns|netns .*ov-/.test(host(1).world.daemonLog().split('\n').filter((l) => l.includes('swept')).join('\n')));
+  t.false(
+    /overlay netns|netns .*ov-/.test(
+      host(1)
+        .world.daemonLog()
+        .split('\n')
+        .filter((l) => l.includes('swept'))
+        .join('\n'),
+    ),
+  );
 });
 
 serial('a network created while a daemon was down is there when it comes back', async (t) => {

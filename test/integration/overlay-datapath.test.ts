@@ -53,7 +53,13 @@ test.before(async () => {
   leave = mh.enterClientNetns();
   netns = createNetnsOps(loadLibc());
   for (const h of mh.hosts) {
-    const store = new ClusterStore({ url: mh.clusterStore, advertiseAddr: h.ip, leaseTtlSeconds: 3, opTimeoutMs: 2000, retryMaxMs: 500 });
+    const store = new ClusterStore({
+      url: mh.clusterStore,
+      advertiseAddr: h.ip,
+      leaseTtlSeconds: 3,
+      opTimeoutMs: 2000,
+      retryMaxMs: 500,
+    });
     await store.start();
     const hostNl = netns.run(h.netns, () => Netlink.open());
     const netnsDir = path.join(mh.dir, `host${h.index}-netns`);
@@ -86,10 +92,36 @@ async function createNetwork(name: string, subnet: string, options: Record<strin
   const a = hosts[0]!;
   const id = `${name}${'0'.repeat(24)}`.slice(0, 24);
   const pool = await a.ipam.requestPool({ subnet, v6: false, networkId: id, networkName: name, avoid: [] });
-  const spec: NetworkSpec = { id, name, options: { ...options }, labels: {}, internal: false, enableIPv6: false, attachable: true, ipv4: [{ pool: pool.subnet, gateway: `${pool.gateway}/${pool.subnet.split('/')[1]}` }], ipv6: [] };
+  const spec: NetworkSpec = {
+    id,
+    name,
+    options: { ...options },
+    labels: {},
+    internal: false,
+    enableIPv6: false,
+    attachable: true,
+    ipv4: [{ pool: pool.subnet, gateway: `${pool.gateway}/${pool.subnet.split('/')[1]}` }],
+    ipv6: [],
+  };
   Object.assign(spec.options, await a.driver.allocateNetwork(spec));
   const vni = Number(spec.options[VXLANID_OPTION]);
-  await a.store.createNetwork({ id, name, driver: 'overlay', vni, options: spec.options, labels: {}, internal: false, attachable: true, enableIPv6: false, ipamDriver: 'default', ipamOptions: {}, ipv4: spec.ipv4, ipv6: [], poolIds: [pool.poolId], created: new Date().toISOString() });
+  await a.store.createNetwork({
+    id,
+    name,
+    driver: 'overlay',
+    vni,
+    options: spec.options,
+    labels: {},
+    internal: false,
+    attachable: true,
+    enableIPv6: false,
+    ipamDriver: 'default',
+    ipamOptions: {},
+    ipv4: spec.ipv4,
+    ipv6: [],
+    poolIds: [pool.poolId],
+    created: new Date().toISOString(),
+  });
   for (const x of hosts) {
     await eventually(() => x.store.network(id) !== undefined, 3000);
     await x.driver.createNetwork(spec);
@@ -102,7 +134,13 @@ async function run1(host: Host, networkId: string, name: string): Promise<Ctr> {
   const endpointId = `ep${++ctrN}${name}`.padEnd(24, 'f');
   const sandbox = mh!.makeNetns(`ctr-${name}-${ctrN}`);
   const { address } = await host.ipam.requestAddress(networks.get(networkId)!.poolId, { owner: endpointId });
-  const info = await host.driver.createEndpoint({ networkId, endpointId, containerId: `c-${name}`, address, options: { [ENDPOINT_NAME_OPTION]: name } });
+  const info = await host.driver.createEndpoint({
+    networkId,
+    endpointId,
+    containerId: `c-${name}`,
+    address,
+    options: { [ENDPOINT_NAME_OPTION]: name },
+  });
   await host.driver.join({ networkId, endpointId, containerId: `c-${name}`, sandboxKey: sandbox, ifname: 'eth0', options: {} });
   return { host, name, networkId, endpointId, sandbox, ip: address.split('/')[0]!, mac: info.mac! };
 }
@@ -120,18 +158,25 @@ async function ovExec(host: Host, networkId: string, args: string[]): Promise<st
 
 async function fdb(host: Host, networkId: string): Promise<Array<{ mac: string; dst?: string }>> {
   const vni = networks.get(networkId)!.vni;
-  const all = JSON.parse((await ovExec(host, networkId, ['bridge', '-j', 'fdb', 'show', 'dev', `tsvx-${vni}`])) || '[]') as Array<{ mac: string; dst?: string }>;
+  const all = JSON.parse(
+    (await ovExec(host, networkId, ['bridge', '-j', 'fdb', 'show', 'dev', `tsvx-${vni}`])) || '[]',
+  ) as Array<{ mac: string; dst?: string }>;
   // the VXLAN device's own (static, remote) entries; the bridge's learned ones age out by themselves
   return all.filter((e) => e.dst !== undefined);
 }
 
 async function neigh(host: Host, networkId: string): Promise<Array<{ dst: string; lladdr?: string; state?: string[] }>> {
   const vni = networks.get(networkId)!.vni;
-  return JSON.parse((await ovExec(host, networkId, ['ip', '-j', 'neigh', 'show', 'dev', `tsvx-${vni}`])) || '[]') as Array<{ dst: string; lladdr?: string; state?: string[] }>;
+  return JSON.parse((await ovExec(host, networkId, ['ip', '-j', 'neigh', 'show', 'dev', `tsvx-${vni}`])) || '[]') as Array<{
+    dst: string;
+    lladdr?: string;
+    state?: string[];
+  }>;
 }
 
 const programmed = async (on: Host, c: Ctr): Promise<boolean> =>
-  (await fdb(on, c.networkId)).some((e) => e.mac === c.mac && e.dst === c.host.h.ip) && (await neigh(on, c.networkId)).some((n) => n.dst === c.ip && n.lladdr === c.mac);
+  (await fdb(on, c.networkId)).some((e) => e.mac === c.mac && e.dst === c.host.h.ip) &&
+  (await neigh(on, c.networkId)).some((n) => n.dst === c.ip && n.lladdr === c.mac);
 
 const ctrs = new Map<string, Ctr>();
 let appnet = '';
@@ -174,9 +219,15 @@ serial('containers on three hosts reach each other by ping and TCP; the data pat
   t.true(entries.some((e) => e.mac === c.mac && e.dst === h3.h.ip));
   const n = await neigh(h1, appnet);
   t.true(n.some((x) => x.dst === b.ip && x.lladdr === b.mac && x.state?.includes('PERMANENT')));
-  t.false(n.some((x) => x.dst === a.ip), 'no entry for a local endpoint');
+  t.false(
+    n.some((x) => x.dst === a.ip),
+    'no entry for a local endpoint',
+  );
   // DNS records carry the names everywhere
-  t.deepEqual(h3.store.lookup(appnet, 'a').map((e) => e.address), [`${a.ip}/24`]);
+  t.deepEqual(
+    h3.store.lookup(appnet, 'a').map((e) => e.address),
+    [`${a.ip}/24`],
+  );
 });
 
 serial('a container started later is reachable from the other hosts', async (t) => {
@@ -198,11 +249,19 @@ serial("a removed endpoint's FDB and neighbour entries vanish on every host", as
   await remove(b);
   ctrs.delete('b');
   for (const h of [h1, h3]) {
-    t.true(await eventually(async () => !(await fdb(h, appnet)).some((e) => e.mac === b.mac) && !(await neigh(h, appnet)).some((n) => n.dst === b.ip), 3000));
+    t.true(
+      await eventually(
+        async () => !(await fdb(h, appnet)).some((e) => e.mac === b.mac) && !(await neigh(h, appnet)).some((n) => n.dst === b.ip),
+        3000,
+      ),
+    );
   }
   t.false(await canPing(ctrs.get('a')!.sandbox, b.ip));
   t.is(hosts[1]!.store.endpoint(appnet, b.endpointId), undefined);
-  t.false(fs.existsSync(b.sandbox) && (await run('nsenter', [`--net=${b.sandbox}`, 'ip', 'link', 'show', 'eth0'])).exitCode === 0, 'its interface is gone');
+  t.false(
+    fs.existsSync(b.sandbox) && (await run('nsenter', [`--net=${b.sandbox}`, 'ip', 'link', 'show', 'eth0'])).exitCode === 0,
+    'its interface is gone',
+  );
 });
 
 serial('two overlay networks are isolated from each other', async (t) => {
@@ -217,9 +276,24 @@ serial('two overlay networks are isolated from each other', async (t) => {
   // force a's traffic for y onto its own network (route + neighbour by hand): it must not arrive
   const a = ctrs.get('a')!;
   await run('nsenter', [`--net=${a.sandbox}`, 'ip', 'route', 'add', '10.88.0.0/24', 'dev', 'eth0']);
-  await run('nsenter', [`--net=${a.sandbox}`, 'ip', 'neigh', 'replace', y.ip, 'lladdr', y.mac, 'dev', 'eth0', 'nud', 'permanent']);
+  await run('nsenter', [
+    `--net=${a.sandbox}`,
+    'ip',
+    'neigh',
+    'replace',
+    y.ip,
+    'lladdr',
+    y.mac,
+    'dev',
+    'eth0',
+    'nud',
+    'permanent',
+  ]);
   t.false(await canPing(a.sandbox, y.ip), 'appnet cannot reach a container of other');
-  t.false((await fdb(h1, appnet)).some((e) => e.mac === y.mac), 'no entry of the other network');
+  t.false(
+    (await fdb(h1, appnet)).some((e) => e.mac === y.mac),
+    'no entry of the other network',
+  );
   await run('nsenter', [`--net=${a.sandbox}`, 'ip', 'route', 'del', '10.88.0.0/24']);
 });
 
@@ -231,12 +305,19 @@ serial('the MTU option sets container interfaces; one that does not fit the unde
   const mtu = JSON.parse((await run('nsenter', [`--net=${s1.sandbox}`, 'ip', '-j', 'link', 'show', 'eth0'])).stdout)[0].mtu;
   t.is(mtu, 1400);
   t.true(await eventually(() => programmed(h1, s2), 3000));
-  const big = await run('nsenter', [`--net=${s1.sandbox}`, '/bin/busybox', 'ping', '-c', '1', '-W', '2', '-s', String(1400 - 28), s2.ip], { timeoutMs: 10_000 });
+  const big = await run(
+    'nsenter',
+    [`--net=${s1.sandbox}`, '/bin/busybox', 'ping', '-c', '1', '-W', '2', '-s', String(1400 - 28), s2.ip],
+    { timeoutMs: 10_000 },
+  );
   t.is(big.exitCode, 0, 'a full-size frame crosses');
   const tooBig = await createNetwork('toobig', '10.90.0.0/24', { [MTU_OPTION]: '1500' });
   const err = await t.throwsAsync(run1(h1, tooBig, 'tb'));
   t.true(isTsnetError(err, 'TSNET_INVALID_ARGUMENT'));
-  t.regex(err!.message, /MTU 1500 of overlay network toobig does not fit this host's underlay: eth0 has MTU 1500 and VXLAN needs 50 bytes \(use at most 1450\)/);
+  t.regex(
+    err!.message,
+    /MTU 1500 of overlay network toobig does not fit this host's underlay: eth0 has MTU 1500 and VXLAN needs 50 bytes \(use at most 1450\)/,
+  );
   t.false(fs.existsSync(h1.driver.sandboxFile(tooBig)!), 'nothing left behind');
 });
 
@@ -247,7 +328,13 @@ serial('a restarted driver adopts the namespace: traffic goes on and new peers a
   // the daemon on host 1 restarts: driver and store go (the lease is left to expire), new ones come
   h1.driver.close();
   await h1.store.close();
-  h1.store = new ClusterStore({ url: mh!.clusterStore, advertiseAddr: h1.h.ip, leaseTtlSeconds: 3, opTimeoutMs: 2000, retryMaxMs: 500 });
+  h1.store = new ClusterStore({
+    url: mh!.clusterStore,
+    advertiseAddr: h1.h.ip,
+    leaseTtlSeconds: 3,
+    opTimeoutMs: 2000,
+    retryMaxMs: 500,
+  });
   await h1.store.start();
   h1.ipam = new ClusterIpam(h1.store);
   const fresh = new OverlayDriver({ cluster: h1.store, hostNetlink: h1.hostNl, netns, netnsDir: h1.netnsDir });
@@ -257,9 +344,20 @@ serial('a restarted driver adopts the namespace: traffic goes on and new peers a
   await fresh.restore(
     specs,
     // as the controller's restoreDrivers passes them: no join info, no options
-    local.map((c) => ({ networkId: c.networkId, endpointId: c.endpointId, containerId: `c-${c.name}`, address: `${c.ip}/24`, mac: c.mac, options: {} })),
+    local.map((c) => ({
+      networkId: c.networkId,
+      endpointId: c.endpointId,
+      containerId: `c-${c.name}`,
+      address: `${c.ip}/24`,
+      mac: c.mac,
+      options: {},
+    })),
   );
-  t.like(h2.store.endpoint(appnet, a.endpointId), { joined: true, name: 'a' }, 'still joined, name kept, as seen from another host');
+  t.like(
+    h2.store.endpoint(appnet, a.endpointId),
+    { joined: true, name: 'a' },
+    'still joined, name kept, as seen from another host',
+  );
   await sleep(3500); // the old lease expires: the re-published records stay
   t.like(h2.store.endpoint(appnet, a.endpointId), { joined: true, name: 'a' });
   t.true(await canPing(a.sandbox, d.ip), 'existing peer still reachable');
@@ -290,7 +388,8 @@ serial('etcd stopped and restarted: running traffic continues, changes are refus
   await sleep(300);
   await mh!.etcd.start();
   t.true(await eventually(() => hosts.every((x) => x.store.available), 10_000));
-  for (const h of [h1, h3]) t.true(await eventually(async () => !(await fdb(h, appnet)).some((x) => x.mac === e.mac), 5000), 'withdrawn after resync');
+  for (const h of [h1, h3])
+    t.true(await eventually(async () => !(await fdb(h, appnet)).some((x) => x.mac === e.mac), 5000), 'withdrawn after resync');
   const f = await run1(h3, appnet, 'f');
   ctrs.set('f', f);
   t.true(await eventually(() => programmed(h1, f), 3000));
@@ -330,7 +429,10 @@ serial('deleteNetwork removes the namespace; the sweep removes stale namespaces 
   netns.create(stale);
   await h1.hostNl.addVxlan('tsvx-5000', { vni: 5000, port: 4789, learning: false, local: h1.h.ip });
   const removed = await h1.driver.sweep([]);
-  t.true(removed.some((r) => r.includes('ov-4999-deadbeef0000')), removed.join(', '));
+  t.true(
+    removed.some((r) => r.includes('ov-4999-deadbeef0000')),
+    removed.join(', '),
+  );
   t.true(removed.includes('vxlan tsvx-5000'));
   t.false(fs.existsSync(stale));
   t.is(await h1.hostNl.getLink('tsvx-5000'), undefined);

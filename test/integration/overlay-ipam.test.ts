@@ -43,7 +43,13 @@ async function hosts(n: number): Promise<ClusterIpam[]> {
   return out;
 }
 
-const pr = (over: Partial<PoolRequest> = {}): PoolRequest => ({ v6: false, networkId: 'n1', networkName: 'appnet', avoid: [], ...over });
+const pr = (over: Partial<PoolRequest> = {}): PoolRequest => ({
+  v6: false,
+  networkId: 'n1',
+  networkName: 'appnet',
+  avoid: [],
+  ...over,
+});
 
 serial('thousands of concurrent requests from three hosts: no address handed out twice', async (t) => {
   const ipams = await hosts(3);
@@ -51,7 +57,11 @@ serial('thousands of concurrent requests from three hosts: no address handed out
   t.deepEqual(pool, { poolId: 'GlobalDefault/10.77.0.0/20', subnet: '10.77.0.0/20', gateway: '10.77.0.1' });
   const perHost = 1000;
   const started = performance.now();
-  const results = await Promise.all(ipams.map((ipam, h) => Promise.all(Array.from({ length: perHost }, (_, i) => ipam.requestAddress(pool.poolId, { owner: `h${h}e${i}` })))));
+  const results = await Promise.all(
+    ipams.map((ipam, h) =>
+      Promise.all(Array.from({ length: perHost }, (_, i) => ipam.requestAddress(pool.poolId, { owner: `h${h}e${i}` }))),
+    ),
+  );
   const ms = performance.now() - started;
   const all = results.flat().map((r) => r.address);
   t.is(all.length, 3 * perHost);
@@ -74,11 +84,18 @@ serial('the IpamDriver contract: idempotent owners, specific addresses, release,
   const taken = await t.throwsAsync(a!.requestAddress(pool.poolId, { owner: 'e3', ip: '10.78.0.6' }));
   t.true(isTsnetError(taken, 'TSNET_ADDRESS_IN_USE'));
   t.regex(taken!.message, /10\.78\.0\.6 is already in use in network "appnet"/);
-  t.true(isTsnetError(await t.throwsAsync(a!.requestAddress(pool.poolId, { owner: 'e3', ip: '10.78.0.1' })), 'TSNET_ADDRESS_IN_USE'), 'the gateway');
+  t.true(
+    isTsnetError(await t.throwsAsync(a!.requestAddress(pool.poolId, { owner: 'e3', ip: '10.78.0.1' })), 'TSNET_ADDRESS_IN_USE'),
+    'the gateway',
+  );
   t.true(isTsnetError(await t.throwsAsync(a!.requestAddress(pool.poolId, { owner: 'e3', ip: '10.79.0.1' })), 'TSNET_BAD_IP'));
   // serial: 3, 4, 5 (6 is taken), then full
   t.deepEqual(
-    [(await b!.requestAddress(pool.poolId, { owner: 'e4' })).address, (await a!.requestAddress(pool.poolId, { owner: 'e5' })).address, (await b!.requestAddress(pool.poolId, { owner: 'e6' })).address],
+    [
+      (await b!.requestAddress(pool.poolId, { owner: 'e4' })).address,
+      (await a!.requestAddress(pool.poolId, { owner: 'e5' })).address,
+      (await b!.requestAddress(pool.poolId, { owner: 'e6' })).address,
+    ],
     ['10.78.0.3/29', '10.78.0.4/29', '10.78.0.5/29'],
     'the cursor is cluster-wide',
   );
@@ -86,7 +103,11 @@ serial('the IpamDriver contract: idempotent owners, specific addresses, release,
   t.true(isTsnetError(full, 'TSNET_POOL_EXHAUSTED'));
   await b!.releaseAddress(pool.poolId, '10.78.0.3/29');
   await b!.releaseAddress(pool.poolId, '10.78.0.3'); // idempotent
-  t.is((await a!.requestAddress(pool.poolId, { owner: 'e7' })).address, '10.78.0.3/29', 'a released address is found again (after the cursor wraps)');
+  t.is(
+    (await a!.requestAddress(pool.poolId, { owner: 'e7' })).address,
+    '10.78.0.3/29',
+    'a released address is found again (after the cursor wraps)',
+  );
   await a!.releasePool(pool.poolId);
   await a!.releasePool(pool.poolId); // idempotent
   const goneErr = await t.throwsAsync(b!.requestAddress(pool.poolId, { owner: 'e8' }));
@@ -101,12 +122,22 @@ serial('pools never overlap across hosts, also when created at the same time', a
   t.true(isTsnetError(overlap, 'TSNET_SUBNET_OVERLAP'));
   t.is(overlap!.message, 'subnet 10.77.0.128/25 overlaps with network "appnet" (10.77.0.0/24): choose another --subnet');
   // no --subnet: Docker's global default pool (10.0.0.0/8 in /24s), distinct per network
-  const picked = await Promise.all([a, b, c].flatMap((ipam, h) => [0, 1, 2].map((i) => ipam!.requestPool(pr({ networkId: `d${h}${i}`, networkName: `d${h}${i}` })))));
+  const picked = await Promise.all(
+    [a, b, c].flatMap((ipam, h) =>
+      [0, 1, 2].map((i) => ipam!.requestPool(pr({ networkId: `d${h}${i}`, networkName: `d${h}${i}` }))),
+    ),
+  );
   const subnets = picked.map((p) => p.subnet);
   t.is(new Set(subnets).size, 9);
-  t.true(subnets.every((s) => /^10\.0\.[0-9]+\.0\/24$/.test(s)), subnets.join(' '));
+  t.true(
+    subnets.every((s) => /^10\.0\.[0-9]+\.0\/24$/.test(s)),
+    subnets.join(' '),
+  );
   // same explicit subnet from two hosts at once: exactly one wins
-  const race = await Promise.allSettled([b!.requestPool(pr({ subnet: '10.90.0.0/24', networkId: 'r1', networkName: 'r1' })), c!.requestPool(pr({ subnet: '10.90.0.0/24', networkId: 'r2', networkName: 'r2' }))]);
+  const race = await Promise.allSettled([
+    b!.requestPool(pr({ subnet: '10.90.0.0/24', networkId: 'r1', networkName: 'r1' })),
+    c!.requestPool(pr({ subnet: '10.90.0.0/24', networkId: 'r2', networkName: 'r2' })),
+  ]);
   t.is(race.filter((r) => r.status === 'fulfilled').length, 1);
 });
 

@@ -5,7 +5,12 @@
  */
 import test from 'ava';
 import { isTsnetError } from '../../src/errors/index.js';
-import { ClusterStore, type ClusterEvent, type ClusterStoreOptions, type GlobalNetworkRecord } from '../../src/store/cluster/index.js';
+import {
+  ClusterStore,
+  type ClusterEvent,
+  type ClusterStoreOptions,
+  type GlobalNetworkRecord,
+} from '../../src/store/cluster/index.js';
 import { createMultiHost, hostIp, type MultiHost } from '../helpers/multihost.js';
 import { eventually, sleep } from '../helpers/world.js';
 
@@ -33,7 +38,15 @@ test.after.always(async () => {
 function cluster(): (host: number, over?: Partial<ClusterStoreOptions>) => ClusterStore {
   const prefix = `/t${++prefixN}`;
   return (host, over = {}) => {
-    const s = new ClusterStore({ url: mh!.clusterStore, advertiseAddr: hostIp(host), prefix, leaseTtlSeconds: 2, opTimeoutMs: 1500, retryMaxMs: 500, ...over });
+    const s = new ClusterStore({
+      url: mh!.clusterStore,
+      advertiseAddr: hostIp(host),
+      prefix,
+      leaseTtlSeconds: 2,
+      opTimeoutMs: 1500,
+      retryMaxMs: 500,
+      ...over,
+    });
     stores.push(s);
     return s;
   };
@@ -75,46 +88,58 @@ serial('nodes register under a lease and see each other', async (t) => {
   t.true(a.available);
   t.truthy(a.status().leaseId);
   t.true(await eventually(() => a.nodes().length === 2 && b.nodes().length === 2, 3000));
-  t.deepEqual(a.nodes().map((n) => n.advertiseAddr).sort(), [hostIp(1), hostIp(2)]);
+  t.deepEqual(
+    a
+      .nodes()
+      .map((n) => n.advertiseAddr)
+      .sort(),
+    [hostIp(1), hostIp(2)],
+  );
 });
 
-serial('a global network is the same on every host; names are unique; delete is refused while any host has endpoints', async (t) => {
-  const c = cluster();
-  const a = c(1);
-  const b = c(2);
-  await Promise.all([a.start(), b.start()]);
-  const vni = await a.allocateVni('net1');
-  t.is(vni, 4096);
-  t.is(await a.allocateVni('net1'), 4096, 'idempotent per network');
-  await a.createNetwork(network('net1', 'appnet', vni));
-  t.is(a.network('appnet')?.id, 'net1', 'read-your-writes on the creating host');
-  t.true(await eventually(() => b.network('net1') !== undefined, 3000));
-  t.deepEqual(b.network('appnet'), a.network('net1'));
-  t.is(b.network('net1')?.createdBy, hostIp(1));
+serial(
+  'a global network is the same on every host; names are unique; delete is refused while any host has endpoints',
+  async (t) => {
+    const c = cluster();
+    const a = c(1);
+    const b = c(2);
+    await Promise.all([a.start(), b.start()]);
+    const vni = await a.allocateVni('net1');
+    t.is(vni, 4096);
+    t.is(await a.allocateVni('net1'), 4096, 'idempotent per network');
+    await a.createNetwork(network('net1', 'appnet', vni));
+    t.is(a.network('appnet')?.id, 'net1', 'read-your-writes on the creating host');
+    t.true(await eventually(() => b.network('net1') !== undefined, 3000));
+    t.deepEqual(b.network('appnet'), a.network('net1'));
+    t.is(b.network('net1')?.createdBy, hostIp(1));
 
-  const dup = await t.throwsAsync(b.createNetwork(network('net2', 'appnet')));
-  t.true(isTsnetError(dup, 'TSNET_NETWORK_EXISTS'));
-  t.regex(dup!.message, /network with name appnet already exists/);
-  t.true(isTsnetError(await t.throwsAsync(b.createNetwork(network('net2', 'other', 4096))), 'TSNET_VNI_IN_USE'), 'a VNI reserved by another network');
+    const dup = await t.throwsAsync(b.createNetwork(network('net2', 'appnet')));
+    t.true(isTsnetError(dup, 'TSNET_NETWORK_EXISTS'));
+    t.regex(dup!.message, /network with name appnet already exists/);
+    t.true(
+      isTsnetError(await t.throwsAsync(b.createNetwork(network('net2', 'other', 4096))), 'TSNET_VNI_IN_USE'),
+      'a VNI reserved by another network',
+    );
 
-  await b.putEndpoint(ep('net1', 'e1'));
-  await b.putEndpoint(ep('net1', 'e2', { address: '10.77.0.3/24' }));
-  const inUse = await t.throwsAsync(a.deleteNetwork('net1'));
-  t.true(isTsnetError(inUse, 'TSNET_NETWORK_IN_USE'));
-  t.is(inUse!.message, `network appnet has active endpoints on 1 host(s): ${hostIp(2)} (2)`);
+    await b.putEndpoint(ep('net1', 'e1'));
+    await b.putEndpoint(ep('net1', 'e2', { address: '10.77.0.3/24' }));
+    const inUse = await t.throwsAsync(a.deleteNetwork('net1'));
+    t.true(isTsnetError(inUse, 'TSNET_NETWORK_IN_USE'));
+    t.is(inUse!.message, `network appnet has active endpoints on 1 host(s): ${hostIp(2)} (2)`);
 
-  await b.removeEndpoint('net1', 'e1');
-  await b.removeEndpoint('net1', 'e2');
-  await b.removeEndpoint('net1', 'e2'); // idempotent
-  await a.deleteNetwork('net1');
-  await a.deleteNetwork('net1'); // idempotent
-  t.true(await eventually(() => b.network('net1') === undefined, 3000));
-  t.is(await b.allocateVni('net9'), 4096, 'the VNI went with the network');
-  const gone = await t.throwsAsync(b.putEndpoint(ep('net1', 'e3')));
-  t.true(isTsnetError(gone, 'TSNET_NETWORK_NOT_FOUND'));
-  await a.createNetwork(network('net3', 'appnet'));
-  t.is(b.network('appnet')?.id ?? (await eventually(() => b.network('appnet')?.id, 3000)), 'net3', 'the name is free again');
-});
+    await b.removeEndpoint('net1', 'e1');
+    await b.removeEndpoint('net1', 'e2');
+    await b.removeEndpoint('net1', 'e2'); // idempotent
+    await a.deleteNetwork('net1');
+    await a.deleteNetwork('net1'); // idempotent
+    t.true(await eventually(() => b.network('net1') === undefined, 3000));
+    t.is(await b.allocateVni('net9'), 4096, 'the VNI went with the network');
+    const gone = await t.throwsAsync(b.putEndpoint(ep('net1', 'e3')));
+    t.true(isTsnetError(gone, 'TSNET_NETWORK_NOT_FOUND'));
+    await a.createNetwork(network('net3', 'appnet'));
+    t.is(b.network('appnet')?.id ?? (await eventually(() => b.network('appnet')?.id, 3000)), 'net3', 'the name is free again');
+  },
+);
 
 serial('VNIs are unique across hosts under concurrent allocation', async (t) => {
   const c = cluster();
@@ -147,7 +172,10 @@ serial('watches deliver added, updated and removed endpoints; lookup serves DNS 
   await a.putEndpoint(ep('n1', 'e1', { joined: true, name: 'web', aliases: ['www', 'Front'], containerId: 'c0ffee00112233' }));
   t.true(await eventually(() => eps().length === 2, 3000));
   t.like(eps()[1], { type: 'updated', endpoint: { joined: true }, previous: { joined: false } });
-  t.deepEqual(b.lookup('n1', 'WEB.').map((e) => e.address), ['10.77.0.2/24']);
+  t.deepEqual(
+    b.lookup('n1', 'WEB.').map((e) => e.address),
+    ['10.77.0.2/24'],
+  );
   t.is(b.lookup('n1', 'front').length, 1);
   t.is(b.lookup('n1', 'c0ffee001122').length, 1, 'short container id');
   await a.removeEndpoint('n1', 'e1');
@@ -173,7 +201,10 @@ serial("a dead host's endpoints vanish after the lease TTL; a clean stop can wit
   t.true(await eventually(() => !a.endpoints('n1').some((e) => e.endpointId === 'e-dead'), 8000, 25));
   const gone = Date.now() - killedAt;
   t.true(gone >= 1000 && gone < 5000, `withdrawn after ${gone} ms (TTL 2 s)`);
-  t.false(a.nodes().some((n) => n.id === hostIp(2)), 'the node is gone too');
+  t.false(
+    a.nodes().some((n) => n.id === hostIp(2)),
+    'the node is gone too',
+  );
 
   const stoppedAt = Date.now();
   await polite.close({ revoke: true });
@@ -249,12 +280,25 @@ serial('an unreachable or malformed cluster store gives a clear error', async (t
   // grpc-js has no connect timeout and keeps a closed channel's TCP connect going: let the
   // kernel fail it (ARP gives up after ~3 s) before the namespace goes, or the worker never exits
   await eventually(() => !process.getActiveResourcesInfo().includes('ConnectWrap'), 10_000, 100);
-  const refused = new ClusterStore({ url: `etcd://${hostIp(1)}:2379`, advertiseAddr: hostIp(1), startTimeoutMs: 1500, opTimeoutMs: 500 });
+  const refused = new ClusterStore({
+    url: `etcd://${hostIp(1)}:2379`,
+    advertiseAddr: hostIp(1),
+    startTimeoutMs: 1500,
+    opTimeoutMs: 500,
+  });
   stores.push(refused);
   const err2 = await t.throwsAsync(refused.start());
-  t.regex(err2!.message, /^cluster store etcd:\/\/10\.99\.0\.11:2379 unreachable: connect ECONNREFUSED 10\.99\.0\.11:2379; cannot start now$/);
+  t.regex(
+    err2!.message,
+    /^cluster store etcd:\/\/10\.99\.0\.11:2379 unreachable: connect ECONNREFUSED 10\.99\.0\.11:2379; cannot start now$/,
+  );
   await refused.close();
   const bad = t.throws(() => new ClusterStore({ url: 'consul://10.99.0.2:8500', advertiseAddr: hostIp(1) }));
   t.true(isTsnetError(bad, 'TSNET_INVALID_ARGUMENT'));
-  t.true(isTsnetError(t.throws(() => new ClusterStore({ url: 'etcd://10.99.0.2', advertiseAddr: '127.0.0.1' })), 'TSNET_INVALID_ARGUMENT'));
+  t.true(
+    isTsnetError(
+      t.throws(() => new ClusterStore({ url: 'etcd://10.99.0.2', advertiseAddr: '127.0.0.1' })),
+      'TSNET_INVALID_ARGUMENT',
+    ),
+  );
 });

@@ -19,7 +19,10 @@ import { cleanEnv, createNsWorld, isRoot, linkNames, REPO, startExample } from '
 const serial = isRoot ? test.serial : test.serial.skip;
 
 function summary(r: Awaited<ReturnType<typeof runPluginConformance>>): string {
-  return r.results.filter((x) => x.level !== 'pass').map((x) => `${x.level} ${x.name}: ${x.message ?? ''}`).join('\n');
+  return r.results
+    .filter((x) => x.level !== 'pass')
+    .map((x) => `${x.level} ${x.name}: ${x.message ?? ''}`)
+    .join('\n');
 }
 
 serial('conformance: p2p example passes every check, nothing left behind', async (t) => {
@@ -49,7 +52,10 @@ serial('conformance CLI: exit code 0 and TAP output against a running plugin (ne
   const w = await createNsWorld();
   t.teardown(() => w.teardown());
   const p = await startExample('p2p', { socketDir: path.join(w.dir, 'plugins'), netnsFile: w.hostNs, world: w });
-  const child = spawn('node', ['--import', 'tsx', 'test/conformance/main.ts', '--socket', p.socket], { cwd: REPO, env: cleanEnv() });
+  const child = spawn('node', ['--import', 'tsx', 'test/conformance/main.ts', '--socket', p.socket], {
+    cwd: REPO,
+    env: cleanEnv(),
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -69,13 +75,30 @@ serial('the built-in bridge driver passes the same driver suite (H12)', async (t
     inNetns: (file, fn) => w.netns.run(file, fn),
     firewall: createNoneFirewall(),
     // /proc/sys/net is per netns: every sysctl goes to the throwaway host netns, never the machine's.
-    sysctl: { write: (k, v) => w.netns.run(w.hostNs, () => writeSysctl(k, v)), read: (k) => w.netns.run(w.hostNs, () => readSysctl(k)) },
+    sysctl: {
+      write: (k, v) => w.netns.run(w.hostNs, () => writeSysctl(k, v)),
+      read: (k) => w.netns.run(w.hostNs, () => readSysctl(k)),
+    },
     flushConntrack: async () => undefined,
     logger: quiet,
   });
   const checks = new Checks();
-  await runDriverConformance({ driver, netns: w.netns, hostNetlink: () => w.hostNl, workDir: w.dir, subnet: '10.214.0.0/24', checks });
+  await runDriverConformance({
+    driver,
+    netns: w.netns,
+    hostNetlink: () => w.hostNl,
+    workDir: w.dir,
+    subnet: '10.214.0.0/24',
+    checks,
+  });
   const report = checks.report();
-  t.is(report.failed, 0, report.results.filter((r) => r.level !== 'pass').map((r) => `${r.level} ${r.name}: ${r.message ?? ''}`).join('\n'));
+  t.is(
+    report.failed,
+    0,
+    report.results
+      .filter((r) => r.level !== 'pass')
+      .map((r) => `${r.level} ${r.name}: ${r.message ?? ''}`)
+      .join('\n'),
+  );
   t.deepEqual(await linkNames(w.netns, w.hostNs), ['lo']);
 });

@@ -27,11 +27,26 @@ async function world(t: ExecutionContext): Promise<NsWorld> {
 }
 
 function driverFor(w: NsWorld, client: PluginClient): Promise<RemoteDriver> {
-  return createRemoteDriver(client.name, client, { netns: w.netns, hostNetlink: () => w.hostNl, hostNetns: w.hostNs, logger: quiet });
+  return createRemoteDriver(client.name, client, {
+    netns: w.netns,
+    hostNetlink: () => w.hostNl,
+    hostNetns: w.hostNs,
+    logger: quiet,
+  });
 }
 
 function netSpec(id: string, pool: string, gateway?: string) {
-  return { id, name: 'n', options: {}, labels: {}, internal: false, enableIPv6: false, attachable: false, ipv4: [{ pool, ...(gateway ? { gateway } : {}) }], ipv6: [] };
+  return {
+    id,
+    name: 'n',
+    options: {},
+    labels: {},
+    internal: false,
+    enableIPv6: false,
+    attachable: false,
+    ipv4: [{ pool, ...(gateway ? { gateway } : {}) }],
+    ipv6: [],
+  };
 }
 
 async function inNs<T>(w: NsWorld, file: string, fn: (nl: Netlink) => Promise<T>): Promise<T> {
@@ -57,15 +72,34 @@ serial('p2p example: two sandboxes on a plugin network ping each other; leave an
   const eps = [randomId(), randomId()];
   const macs = ['02:42:0a:4d:00:02', '02:42:0a:4d:00:03'];
   for (const i of [0, 1]) {
-    await driver.createEndpoint({ networkId: nid, endpointId: eps[i]!, containerId: eps[i]!, address: `10.77.0.${i + 2}/24`, mac: macs[i]!, options: {} });
-    const info = await driver.join({ networkId: nid, endpointId: eps[i]!, containerId: eps[i]!, sandboxKey: sb[i]!, ifname: i === 0 ? 'eth0' : 'eth3', address: `10.77.0.${i + 2}/24`, mac: macs[i]!, options: {} });
+    await driver.createEndpoint({
+      networkId: nid,
+      endpointId: eps[i]!,
+      containerId: eps[i]!,
+      address: `10.77.0.${i + 2}/24`,
+      mac: macs[i]!,
+      options: {},
+    });
+    const info = await driver.join({
+      networkId: nid,
+      endpointId: eps[i]!,
+      containerId: eps[i]!,
+      sandboxKey: sb[i]!,
+      ifname: i === 0 ? 'eth0' : 'eth3',
+      address: `10.77.0.${i + 2}/24`,
+      mac: macs[i]!,
+      options: {},
+    });
     t.deepEqual(info, { gateway: '10.77.0.1', disableGatewayService: true });
   }
   const link = await inNs(w, sb[1]!, (nl) => nl.getLink('eth3'));
   t.truthy(link, 'renamed to the ifname the controller chose');
   t.is(link!.mac, macs[1]!);
   t.true(link!.up);
-  t.deepEqual((await inNs(w, sb[1]!, (nl) => nl.listAddresses('eth3', 4))).map((a) => a.cidr), ['10.77.0.3/24']);
+  t.deepEqual(
+    (await inNs(w, sb[1]!, (nl) => nl.listAddresses('eth3', 4))).map((a) => a.cidr),
+    ['10.77.0.3/24'],
+  );
   const ab = pingFrom(sb[0]!, '10.77.0.3');
   t.true(ab.ok, ab.output);
   const ba = pingFrom(sb[1]!, '10.77.0.2');
@@ -79,7 +113,10 @@ serial('p2p example: two sandboxes on a plugin network ping each other; leave an
   await driver.deleteNetwork(nid);
   t.deepEqual(await linkNames(w.netns, w.hostNs), hostBefore);
   const routes = await w.hostNl.listRoutes();
-  t.false(routes.some((r) => r.dst.startsWith('10.77.')), JSON.stringify(routes));
+  t.false(
+    routes.some((r) => r.dst.startsWith('10.77.')),
+    JSON.stringify(routes),
+  );
   void plugin;
 });
 
@@ -94,10 +131,21 @@ serial('p2p example: a network without a gateway uses a link-local one with a co
   await driver.createNetwork(netSpec(nid, '10.78.0.0/24'));
   const sb = await w.sandbox('s');
   await driver.createEndpoint({ networkId: nid, endpointId: eid, containerId: eid, address: '10.78.0.5/24', options: {} });
-  const info = await driver.join({ networkId: nid, endpointId: eid, containerId: eid, sandboxKey: sb, ifname: 'eth0', address: '10.78.0.5/24', options: {} });
+  const info = await driver.join({
+    networkId: nid,
+    endpointId: eid,
+    containerId: eid,
+    sandboxKey: sb,
+    ifname: 'eth0',
+    address: '10.78.0.5/24',
+    options: {},
+  });
   t.is(info.gateway, '169.254.1.1');
   const routes = await inNs(w, sb, (nl) => nl.listRoutes({ family: 4 }));
-  t.true(routes.some((r) => r.dst === '169.254.1.1/32' && r.dev === 'eth0' && r.scope === 'link'), JSON.stringify(routes));
+  t.true(
+    routes.some((r) => r.dst === '169.254.1.1/32' && r.dev === 'eth0' && r.scope === 'link'),
+    JSON.stringify(routes),
+  );
   await driver.leave(nid, eid);
   await driver.deleteEndpoint(nid, eid);
   await driver.deleteNetwork(nid);
@@ -116,7 +164,15 @@ serial('a plugin restarted between join and leave is re-activated, and leave sti
   await driver.createNetwork(netSpec(nid, '10.79.0.0/24', '10.79.0.1/24'));
   await driver.createEndpoint({ networkId: nid, endpointId: eid, containerId: eid, address: '10.79.0.2/24', options: {} });
   const sb = await w.sandbox('r');
-  await driver.join({ networkId: nid, endpointId: eid, containerId: eid, sandboxKey: sb, ifname: 'eth0', address: '10.79.0.2/24', options: {} });
+  await driver.join({
+    networkId: nid,
+    endpointId: eid,
+    containerId: eid,
+    sandboxKey: sb,
+    ifname: 'eth0',
+    address: '10.79.0.2/24',
+    options: {},
+  });
   await first.stop();
   await startExample('p2p', { socketDir, netnsFile: w.hostNs, world: w, args: ['--state', state] });
   await driver.leave(nid, eid);
@@ -159,32 +215,48 @@ async function scriptedPlugin(t: ExecutionContext, w: NsWorld, handlers: Partial
   return { calls, driver: await driverFor(w, client) };
 }
 
-serial('a join that fails after the interface moved is undone: interface back in the daemon netns, Leave called, deleted after DeleteEndpoint', async (t) => {
-  const w = await world(t);
-  const { calls, driver } = await scriptedPlugin(t, w, {
-    join: async () => {
-      await w.hostNl.addVeth('rbh0', { name: 'rbc0' });
-      // A next hop nothing can reach: adding the route fails after the move.
-      return { InterfaceName: { SrcName: 'rbc0', DstPrefix: 'eth' }, StaticRoutes: [{ Destination: '10.200.0.0/16', RouteType: 0, NextHop: '192.0.2.77' }] };
-    },
-    leave: async () => undefined, // a plugin that leaves its links (deleted in DeleteEndpoint by name? no: not at all)
-  });
-  const nid = randomId();
-  const eid = randomId();
-  const sb = await w.sandbox('rb');
-  await driver.createNetwork(netSpec(nid, '10.80.0.0/24', '10.80.0.1/24'));
-  await driver.createEndpoint({ networkId: nid, endpointId: eid, containerId: eid, address: '10.80.0.2/24', options: {} });
-  const err = await t.throwsAsync(driver.join({ networkId: nid, endpointId: eid, containerId: eid, sandboxKey: sb, ifname: 'eth0', address: '10.80.0.2/24', options: {} }));
-  t.true(isTsnetError(err, 'TSNET_NETLINK'), err?.message);
-  t.regex(err!.message, /add route 10\.200\.0\.0\/16 via 192\.0\.2\.77/);
-  t.deepEqual(await linkNames(w.netns, sb), ['lo'], 'nothing left in the sandbox');
-  t.deepEqual(calls.slice(-2), ['Join', 'Leave']);
-  t.true((await linkNames(w.netns, w.hostNs)).includes('rbc0'), 'moved back under its SrcName for the plugin');
-  await driver.deleteEndpoint(nid, eid);
-  const left = await linkNames(w.netns, w.hostNs);
-  t.false(left.includes('rbc0') || left.includes('rbh0'), `left: ${left.join(', ')}`);
-  await driver.deleteNetwork(nid);
-});
+serial(
+  'a join that fails after the interface moved is undone: interface back in the daemon netns, Leave called, deleted after DeleteEndpoint',
+  async (t) => {
+    const w = await world(t);
+    const { calls, driver } = await scriptedPlugin(t, w, {
+      join: async () => {
+        await w.hostNl.addVeth('rbh0', { name: 'rbc0' });
+        // A next hop nothing can reach: adding the route fails after the move.
+        return {
+          InterfaceName: { SrcName: 'rbc0', DstPrefix: 'eth' },
+          StaticRoutes: [{ Destination: '10.200.0.0/16', RouteType: 0, NextHop: '192.0.2.77' }],
+        };
+      },
+      leave: async () => undefined, // a plugin that leaves its links (deleted in DeleteEndpoint by name? no: not at all)
+    });
+    const nid = randomId();
+    const eid = randomId();
+    const sb = await w.sandbox('rb');
+    await driver.createNetwork(netSpec(nid, '10.80.0.0/24', '10.80.0.1/24'));
+    await driver.createEndpoint({ networkId: nid, endpointId: eid, containerId: eid, address: '10.80.0.2/24', options: {} });
+    const err = await t.throwsAsync(
+      driver.join({
+        networkId: nid,
+        endpointId: eid,
+        containerId: eid,
+        sandboxKey: sb,
+        ifname: 'eth0',
+        address: '10.80.0.2/24',
+        options: {},
+      }),
+    );
+    t.true(isTsnetError(err, 'TSNET_NETLINK'), err?.message);
+    t.regex(err!.message, /add route 10\.200\.0\.0\/16 via 192\.0\.2\.77/);
+    t.deepEqual(await linkNames(w.netns, sb), ['lo'], 'nothing left in the sandbox');
+    t.deepEqual(calls.slice(-2), ['Join', 'Leave']);
+    t.true((await linkNames(w.netns, w.hostNs)).includes('rbc0'), 'moved back under its SrcName for the plugin');
+    await driver.deleteEndpoint(nid, eid);
+    const left = await linkNames(w.netns, w.hostNs);
+    t.false(left.includes('rbc0') || left.includes('rbh0'), `left: ${left.join(', ')}`);
+    await driver.deleteNetwork(nid);
+  },
+);
 
 serial('a plugin that leaves its interface in the sandbox after Leave: tsnet takes it out and deletes it', async (t) => {
   const w = await world(t);
@@ -199,7 +271,15 @@ serial('a plugin that leaves its interface in the sandbox after Leave: tsnet tak
   const eid = randomId();
   const sb = await w.sandbox('lz');
   await driver.createEndpoint({ networkId: nid, endpointId: eid, containerId: eid, address: '10.81.0.2/24', options: {} });
-  await driver.join({ networkId: nid, endpointId: eid, containerId: eid, sandboxKey: sb, ifname: 'eth0', address: '10.81.0.2/24', options: {} });
+  await driver.join({
+    networkId: nid,
+    endpointId: eid,
+    containerId: eid,
+    sandboxKey: sb,
+    ifname: 'eth0',
+    address: '10.81.0.2/24',
+    options: {},
+  });
   t.deepEqual(await linkNames(w.netns, sb), ['eth0', 'lo']);
   await driver.leave(nid, eid);
   t.deepEqual(await linkNames(w.netns, sb), ['lo']);
@@ -209,40 +289,50 @@ serial('a plugin that leaves its interface in the sandbox after Leave: tsnet tak
 
 serial('a SrcName that does not exist is a bad reply; Leave is called', async (t) => {
   const w = await world(t);
-  const { calls, driver } = await scriptedPlugin(t, w, { join: () => ({ InterfaceName: { SrcName: 'ghost0', DstPrefix: 'eth' } }) });
+  const { calls, driver } = await scriptedPlugin(t, w, {
+    join: () => ({ InterfaceName: { SrcName: 'ghost0', DstPrefix: 'eth' } }),
+  });
   const sb = await w.sandbox('g');
-  const err = await t.throwsAsync(driver.join({ networkId: randomId(), endpointId: randomId(), containerId: 'c', sandboxKey: sb, ifname: 'eth0', options: {} }));
+  const err = await t.throwsAsync(
+    driver.join({ networkId: randomId(), endpointId: randomId(), containerId: 'c', sandboxKey: sb, ifname: 'eth0', options: {} }),
+  );
   t.true(isTsnetError(err, 'TSNET_PLUGIN_BAD_REPLY'));
-  t.regex(err!.message, /the plugin named interface ghost0 \(SrcName\), but there is no such interface in the daemon's network namespace/);
+  t.regex(
+    err!.message,
+    /the plugin named interface ghost0 \(SrcName\), but there is no such interface in the daemon's network namespace/,
+  );
   t.deepEqual(calls, ['Join', 'Leave']);
 });
 
-serial('a plugin that hangs or dies in Join: the join fails with a clear error, Leave is tried, the sandbox stays empty', async (t) => {
-  const w = await world(t);
-  const sb = await w.sandbox('h');
-  let mode: 'hang' | 'die' = 'hang';
-  const socket = path.join(w.dir, 'flaky.sock');
-  const fake = await startFake(socket, (m, _b, res, req) => {
-    if (m === 'Plugin.Activate') return json(res, 200, { Implements: ['NetworkDriver'] });
-    if (m === 'NetworkDriver.GetCapabilities') return json(res, 200, { Scope: 'local' });
-    if (m === 'NetworkDriver.Join') {
-      if (mode === 'die') req!.socket.destroy();
-      return; // hang
-    }
-    json(res, 200, {});
-  });
-  t.teardown(() => fake.close());
-  const client = new PluginClient(socketAddress('flaky', socket), { timeoutMs: 400, retryBudgetMs: 200 });
-  t.teardown(() => client.close());
-  const driver = await driverFor(w, client);
-  const j = { networkId: randomId(), endpointId: randomId(), containerId: 'c', sandboxKey: sb, ifname: 'eth0', options: {} };
-  const e1 = await t.throwsAsync(driver.join(j));
-  t.true(isTsnetError(e1, 'TSNET_PLUGIN_TIMEOUT'));
-  t.is(e1!.message, 'plugin "flaky": NetworkDriver.Join: no reply within 400 ms');
-  mode = 'die';
-  const e2 = await t.throwsAsync(driver.join(j));
-  t.true(isTsnetError(e2, 'TSNET_PLUGIN_UNAVAILABLE'));
-  t.regex(e2!.message, /NetworkDriver\.Join: connection lost before a reply/);
-  t.is(fake.count('NetworkDriver.Leave'), 2, 'the plugin may have acted: Leave was sent both times');
-  t.deepEqual(await linkNames(w.netns, sb), ['lo']);
-});
+serial(
+  'a plugin that hangs or dies in Join: the join fails with a clear error, Leave is tried, the sandbox stays empty',
+  async (t) => {
+    const w = await world(t);
+    const sb = await w.sandbox('h');
+    let mode: 'hang' | 'die' = 'hang';
+    const socket = path.join(w.dir, 'flaky.sock');
+    const fake = await startFake(socket, (m, _b, res, req) => {
+      if (m === 'Plugin.Activate') return json(res, 200, { Implements: ['NetworkDriver'] });
+      if (m === 'NetworkDriver.GetCapabilities') return json(res, 200, { Scope: 'local' });
+      if (m === 'NetworkDriver.Join') {
+        if (mode === 'die') req!.socket.destroy();
+        return; // hang
+      }
+      json(res, 200, {});
+    });
+    t.teardown(() => fake.close());
+    const client = new PluginClient(socketAddress('flaky', socket), { timeoutMs: 400, retryBudgetMs: 200 });
+    t.teardown(() => client.close());
+    const driver = await driverFor(w, client);
+    const j = { networkId: randomId(), endpointId: randomId(), containerId: 'c', sandboxKey: sb, ifname: 'eth0', options: {} };
+    const e1 = await t.throwsAsync(driver.join(j));
+    t.true(isTsnetError(e1, 'TSNET_PLUGIN_TIMEOUT'));
+    t.is(e1!.message, 'plugin "flaky": NetworkDriver.Join: no reply within 400 ms');
+    mode = 'die';
+    const e2 = await t.throwsAsync(driver.join(j));
+    t.true(isTsnetError(e2, 'TSNET_PLUGIN_UNAVAILABLE'));
+    t.regex(e2!.message, /NetworkDriver\.Join: connection lost before a reply/);
+    t.is(fake.count('NetworkDriver.Leave'), 2, 'the plugin may have acted: Leave was sent both times');
+    t.deepEqual(await linkNames(w.netns, sb), ['lo']);
+  },
+);

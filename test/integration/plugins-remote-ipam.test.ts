@@ -29,11 +29,19 @@ async function setup(t: ExecutionContext, config: unknown) {
   return { ipam, plugin, registry };
 }
 
-const req = (extra: Record<string, unknown> = {}) => ({ v6: false, networkId: randomId(), networkName: 'lab', avoid: [], ...extra });
+const req = (extra: Record<string, unknown> = {}) => ({
+  v6: false,
+  networkId: randomId(),
+  networkName: 'lab',
+  avoid: [],
+  ...extra,
+});
 
 test.serial('static-ipam: pool and gateway from the file, fixed addresses by name, the range for others, --ip', async (t) => {
   const { ipam } = await setup(t, {
-    pools: [{ subnet: '10.88.0.0/24', gateway: '10.88.0.254', range: '10.88.0.128/25', hosts: { web: '10.88.0.10', db: '10.88.0.11' } }],
+    pools: [
+      { subnet: '10.88.0.0/24', gateway: '10.88.0.254', range: '10.88.0.128/25', hosts: { web: '10.88.0.10', db: '10.88.0.11' } },
+    ],
   });
   const lease = await ipam.requestPool(req());
   t.like(lease, { poolId: 'static/10.88.0.0/24', subnet: '10.88.0.0/24', gateway: '10.88.0.254' });
@@ -44,9 +52,16 @@ test.serial('static-ipam: pool and gateway from the file, fixed addresses by nam
   t.is((await ipam.requestAddress(lease.poolId, { owner: randomId(), ip: '10.88.0.50' })).address, '10.88.0.50/24');
   const dup = await t.throwsAsync(ipam.requestAddress(lease.poolId, { owner: randomId(), ip: '10.88.0.50' }));
   t.true(isTsnetError(dup, 'TSNET_PLUGIN_ERROR'));
-  t.regex(dup!.message, /^plugin "static-ipam": IpamDriver\.RequestAddress: static-ipam: address 10\.88\.0\.50 is in use \(by [0-9a-f]{64}\)$/);
+  t.regex(
+    dup!.message,
+    /^plugin "static-ipam": IpamDriver\.RequestAddress: static-ipam: address 10\.88\.0\.50 is in use \(by [0-9a-f]{64}\)$/,
+  );
   await ipam.releaseAddress(lease.poolId, '10.88.0.128/24');
-  t.is((await ipam.requestAddress(lease.poolId, { owner: randomId(), options: opt('again') })).address, '10.88.0.128/24', 'freed addresses are reused');
+  t.is(
+    (await ipam.requestAddress(lease.poolId, { owner: randomId(), options: opt('again') })).address,
+    '10.88.0.128/24',
+    'freed addresses are reused',
+  );
   const busy = await t.throwsAsync(ipam.requestPool(req({ subnet: '10.88.0.0/24' })));
   t.regex(busy!.message, /pool 10\.88\.0\.0\/24 is already in use/);
   await ipam.releasePool(lease.poolId);
@@ -54,7 +69,10 @@ test.serial('static-ipam: pool and gateway from the file, fixed addresses by nam
 });
 
 test.serial('static-ipam: assignment by MAC when the plugin requires MAC addresses', async (t) => {
-  const { ipam } = await setup(t, { requiresMacAddress: true, pools: [{ subnet: '10.89.0.0/24', hosts: { '02:42:0A:59:00:07': '10.89.0.7' } }] });
+  const { ipam } = await setup(t, {
+    requiresMacAddress: true,
+    pools: [{ subnet: '10.89.0.0/24', hosts: { '02:42:0A:59:00:07': '10.89.0.7' } }],
+  });
   t.true(ipam.capabilities().requiresMacAddress);
   const lease = await ipam.requestPool(req());
   t.is(lease.gateway, '10.89.0.1', 'first host when the file names no gateway');
@@ -66,10 +84,16 @@ test.serial('static-ipam: assignment by MAC when the plugin requires MAC address
 test.serial('static-ipam: a pool not in the file, and exhaustion of the configured pools', async (t) => {
   const { ipam } = await setup(t, { pools: [{ subnet: '10.90.0.0/30', range: '10.90.0.0/30' }] });
   const other = await t.throwsAsync(ipam.requestPool(req({ subnet: '10.91.0.0/24' })));
-  t.is(other!.message, 'plugin "static-ipam": IpamDriver.RequestPool: static-ipam: pool 10.91.0.0/24 is not in the configuration');
+  t.is(
+    other!.message,
+    'plugin "static-ipam": IpamDriver.RequestPool: static-ipam: pool 10.91.0.0/24 is not in the configuration',
+  );
   const lease = await ipam.requestPool(req());
   t.is(lease.gateway, '10.90.0.1');
   t.is((await ipam.requestAddress(lease.poolId, { owner: randomId() })).address, '10.90.0.2/30');
-  t.regex((await t.throwsAsync(ipam.requestAddress(lease.poolId, { owner: randomId() })))!.message, /range 10\.90\.0\.0\/30 of 10\.90\.0\.0\/30 is exhausted/);
+  t.regex(
+    (await t.throwsAsync(ipam.requestAddress(lease.poolId, { owner: randomId() })))!.message,
+    /range 10\.90\.0\.0\/30 of 10\.90\.0\.0\/30 is exhausted/,
+  );
   t.regex((await t.throwsAsync(ipam.requestPool(req())))!.message, /no free IPv4 pool left/);
 });

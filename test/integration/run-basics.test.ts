@@ -16,7 +16,16 @@ test.after.always(async () => {
 });
 
 test('the command is PID 1 and sees only its own processes', async (t) => {
-  const r = await w.cli(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'echo $$; ls /proc | grep -c "^[0-9]"; cat /proc/1/cmdline | tr "\\0" " "']);
+  const r = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    'busybox',
+    'sh',
+    '-c',
+    'echo $$; ls /proc | grep -c "^[0-9]"; cat /proc/1/cmdline | tr "\\0" " "',
+  ]);
   t.is(r.exitCode, 0, r.stderr);
   const [pid, count, cmdline] = r.stdout.trim().split('\n');
   t.is(pid, '1');
@@ -25,7 +34,18 @@ test('the command is PID 1 and sees only its own processes', async (t) => {
 });
 
 test('hostname defaults to the short id, --hostname sets it, /etc/hostname agrees', async (t) => {
-  const r = await w.cli(['run', '--rm', '--network', 'none', '--hostname', 'web-1', 'busybox', 'sh', '-c', 'hostname; cat /etc/hostname']);
+  const r = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--hostname',
+    'web-1',
+    'busybox',
+    'sh',
+    '-c',
+    'hostname; cat /etc/hostname',
+  ]);
   t.is(r.exitCode, 0, r.stderr);
   t.deepEqual(r.stdout.trim().split('\n'), ['web-1', 'web-1']);
   const d = await w.cli(['run', '-d', '--network', 'none', 'busybox', 'sleep', '100']);
@@ -61,10 +81,31 @@ test('stdout and stderr are kept apart; stdin is forwarded with -i', async (t) =
 
 test('mounts made in a container stay in it; the rootfs is an overlay of the image', async (t) => {
   const name = `mnt-${w.id}`;
-  const r = await w.cli(['run', '--rm', '--network', 'none', '--name', name, 'busybox', 'sh', '-c', 'mkdir -p /mnt/x && mount -t tmpfs none /mnt/x']);
+  const r = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--name',
+    name,
+    'busybox',
+    'sh',
+    '-c',
+    'mkdir -p /mnt/x && mount -t tmpfs none /mnt/x',
+  ]);
   // mount needs CAP_SYS_ADMIN, which Docker's default set does not have
   t.not(r.exitCode, 0);
-  const p = await w.cli(['run', '--rm', '--privileged', '--network', 'none', 'busybox', 'sh', '-c', 'mkdir -p /mnt/x && mount -t tmpfs none /mnt/x && grep -c " /mnt/x " /proc/self/mountinfo; grep " / " /proc/self/mountinfo | grep -c overlay']);
+  const p = await w.cli([
+    'run',
+    '--rm',
+    '--privileged',
+    '--network',
+    'none',
+    'busybox',
+    'sh',
+    '-c',
+    'mkdir -p /mnt/x && mount -t tmpfs none /mnt/x && grep -c " /mnt/x " /proc/self/mountinfo; grep " / " /proc/self/mountinfo | grep -c overlay',
+  ]);
   t.is(p.exitCode, 0, p.stderr);
   t.deepEqual(p.stdout.trim().split('\n'), ['1', '1']);
   const host = fs.readFileSync('/proc/self/mountinfo', 'utf8');
@@ -75,7 +116,24 @@ test('mounts made in a container stay in it; the rootfs is an overlay of the ima
 test('env, --env-file, workdir and user', async (t) => {
   const envFile = path.join(w.dir, 'env.list');
   fs.writeFileSync(envFile, '# comment\nFROM_FILE=yes\n');
-  const r = await w.cli(['run', '--rm', '--network', 'none', '-e', 'A=1', '--env-file', envFile, '-w', '/tmp/work', '-u', 'nobody', 'busybox', 'sh', '-c', 'echo $A $FROM_FILE; pwd; id -u; echo $PATH']);
+  const r = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '-e',
+    'A=1',
+    '--env-file',
+    envFile,
+    '-w',
+    '/tmp/work',
+    '-u',
+    'nobody',
+    'busybox',
+    'sh',
+    '-c',
+    'echo $A $FROM_FILE; pwd; id -u; echo $PATH',
+  ]);
   t.is(r.exitCode, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   t.is(lines[0], '1 yes');
@@ -88,24 +146,56 @@ test('volumes: read-write and read-only binds', async (t) => {
   const host = path.join(w.dir, `vol-${w.id}`);
   fs.mkdirSync(host);
   fs.writeFileSync(path.join(host, 'in.txt'), 'from host\n');
-  const r = await w.cli(['run', '--rm', '--network', 'none', '-v', `${host}:/data`, 'busybox', 'sh', '-c', 'cat /data/in.txt; echo from container > /data/out.txt']);
+  const r = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '-v',
+    `${host}:/data`,
+    'busybox',
+    'sh',
+    '-c',
+    'cat /data/in.txt; echo from container > /data/out.txt',
+  ]);
   t.is(r.exitCode, 0, r.stderr);
   t.is(r.stdout, 'from host\n');
   t.is(fs.readFileSync(path.join(host, 'out.txt'), 'utf8'), 'from container\n');
-  const ro = await w.cli(['run', '--rm', '--network', 'none', '-v', `${host}:/data:ro`, 'busybox', 'sh', '-c', 'echo x > /data/nope']);
+  const ro = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '-v',
+    `${host}:/data:ro`,
+    'busybox',
+    'sh',
+    '-c',
+    'echo x > /data/nope',
+  ]);
   t.not(ro.exitCode, 0);
   t.false(fs.existsSync(path.join(host, 'nope')));
 });
 
-test('capabilities are Docker\'s default set and no_new_privs is on', async (t) => {
-  const r = await w.cli(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'grep -E "^(CapEff|NoNewPrivs)" /proc/self/status']);
+test("capabilities are Docker's default set and no_new_privs is on", async (t) => {
+  const r = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    'busybox',
+    'sh',
+    '-c',
+    'grep -E "^(CapEff|NoNewPrivs)" /proc/self/status',
+  ]);
   t.is(r.exitCode, 0, r.stderr);
   t.regex(r.stdout, /CapEff:\s+00000000a80425fb/);
   t.regex(r.stdout, /NoNewPrivs:\s+1/);
 });
 
 test('errors: unknown image, duplicate name, bad memory, missing command, not executable', async (t) => {
-  const count = () => (fs.existsSync(path.join(w.root, 'containers')) ? fs.readdirSync(path.join(w.root, 'containers')).length : 0);
+  const count = () =>
+    fs.existsSync(path.join(w.root, 'containers')) ? fs.readdirSync(path.join(w.root, 'containers')).length : 0;
   const before = count();
   const img = await w.cli(['run', '--rm', '--network', 'none', 'nosuchimage', 'true']);
   t.is(img.exitCode, 125);

@@ -15,7 +15,19 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { genericOptions, ifaceName, PluginError, ROUTE_CONNECTED, type CreateEndpointRequest, type CreateNetworkRequest, type EndpointRequest, type JoinRequest, type JoinResponse, type NetworkDriverHandlers, type NetworkRequest } from '../../sdk/src/index.js';
+import {
+  genericOptions,
+  ifaceName,
+  PluginError,
+  ROUTE_CONNECTED,
+  type CreateEndpointRequest,
+  type CreateNetworkRequest,
+  type EndpointRequest,
+  type JoinRequest,
+  type JoinResponse,
+  type NetworkDriverHandlers,
+  type NetworkRequest,
+} from '../../sdk/src/index.js';
 import type { IpTool } from './ip.js';
 
 /** Used as the containers' gateway when the network has none from IPAM. */
@@ -90,9 +102,11 @@ export function createP2pHandlers(opts: P2pOptions): NetworkDriverHandlers {
       let mtu: number | undefined;
       if (o['p2p.mtu'] !== undefined) {
         mtu = Number(o['p2p.mtu']);
-        if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new PluginError(`p2p: bad p2p.mtu ${JSON.stringify(o['p2p.mtu'])}`, { status: 400 });
+        if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)
+          throw new PluginError(`p2p: bad p2p.mtu ${JSON.stringify(o['p2p.mtu'])}`, { status: 400 });
       }
-      for (const k of Object.keys(o)) if (k.startsWith('p2p.') && k !== 'p2p.mtu') throw new PluginError(`p2p: unknown option ${k}`, { status: 400 });
+      for (const k of Object.keys(o))
+        if (k.startsWith('p2p.') && k !== 'p2p.mtu') throw new PluginError(`p2p: unknown option ${k}`, { status: 400 });
       const gw = req.IPv4Data[0]?.Gateway?.split('/')[0];
       // The host routes between containers.
       ip.sysctl('net/ipv4/ip_forward', '1');
@@ -108,7 +122,8 @@ export function createP2pHandlers(opts: P2pOptions): NetworkDriverHandlers {
 
     createEndpoint(req: CreateEndpointRequest) {
       network(req.NetworkID);
-      if (!req.Interface.Address) throw new PluginError('p2p: the endpoint needs an IPv4 address (use an IPAM driver that gives one)', { status: 400 });
+      if (!req.Interface.Address)
+        throw new PluginError('p2p: the endpoint needs an IPv4 address (use an IPAM driver that gives one)', { status: 400 });
       state.endpoints[req.EndpointID] = { networkId: req.NetworkID, address: req.Interface.Address };
       save();
       return {}; // tsnet/Docker keep the address and MAC they chose

@@ -16,12 +16,17 @@ export interface IpTool {
 export function createIpTool(ipPath = 'ip'): IpTool {
   const run = (args: string[]): Promise<string> =>
     new Promise((resolve, reject) => {
-      execFile(ipPath, args, { timeout: 10_000, env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' } }, (err, stdout, stderr) => {
-        if (err) {
-          const line = String(stderr).trim().split('\n')[0] || err.message;
-          reject(new Error(`ip ${args.join(' ')}: ${line}`));
-        } else resolve(String(stdout));
-      });
+      execFile(
+        ipPath,
+        args,
+        { timeout: 10_000, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } },
+        (err, stdout, stderr) => {
+          if (err) {
+            const line = String(stderr).trim().split('\n')[0] || err.message;
+            reject(new Error(`ip ${args.join(' ')}: ${line}`));
+          } else resolve(String(stdout));
+        },
+      );
     });
   return {
     run,

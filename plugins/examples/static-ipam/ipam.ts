@@ -83,10 +83,20 @@ export function createStaticIpam(config: StaticConfig, log: (line: string) => vo
       throw new Error(`pools[${i}]: range ${p.range} is not inside ${subnet}`);
     }
     const hosts = new Map<string, string>();
-    for (const [k, ip] of Object.entries(p.hosts ?? {})) hosts.set(k.includes(':') && /^[0-9a-f:]+$/i.test(k) ? k.toLowerCase() : k, check(ip, `host ${k}`));
+    for (const [k, ip] of Object.entries(p.hosts ?? {}))
+      hosts.set(k.includes(':') && /^[0-9a-f:]+$/i.test(k) ? k.toLowerCase() : k, check(ip, `host ${k}`));
     const id = `${space}/${subnet}`;
     if (pools.has(id)) throw new Error(`pools[${i}]: ${subnet} is listed twice`);
-    pools.set(id, { id, prefix, subnet, ...(p.gateway ? { gateway: check(p.gateway, 'gateway') } : {}), ...(range ? { range } : {}), hosts, inUse: false, used: new Map() });
+    pools.set(id, {
+      id,
+      prefix,
+      subnet,
+      ...(p.gateway ? { gateway: check(p.gateway, 'gateway') } : {}),
+      ...(range ? { range } : {}),
+      hosts,
+      inUse: false,
+      used: new Map(),
+    });
   }
 
   const pool = (id: string): Pool => {
@@ -115,7 +125,10 @@ export function createStaticIpam(config: StaticConfig, log: (line: string) => vo
   };
 
   return {
-    getCapabilities: () => ({ RequiresMACAddress: !!config.requiresMacAddress, RequiresRequestReplay: !!config.requiresRequestReplay }),
+    getCapabilities: () => ({
+      RequiresMACAddress: !!config.requiresMacAddress,
+      RequiresRequestReplay: !!config.requiresRequestReplay,
+    }),
     getDefaultAddressSpaces: () => ({ LocalDefaultAddressSpace: space, GlobalDefaultAddressSpace: space }),
 
     requestPool(req: RequestPoolRequest) {
@@ -161,7 +174,8 @@ export function createStaticIpam(config: StaticConfig, log: (line: string) => vo
       const name = req.Options[OPT_ENDPOINT_NAME] ?? '';
       const mac = (req.Options[OPT_ENDPOINT_MAC] ?? '').toLowerCase();
       if (req.Address) {
-        if (!inPrefix(p.prefix, req.Address)) throw new PluginError(`static-ipam: ${req.Address} is not in ${p.subnet}`, { status: 400 });
+        if (!inPrefix(p.prefix, req.Address))
+          throw new PluginError(`static-ipam: ${req.Address} is not in ${p.subnet}`, { status: 400 });
         return { Address: take(p, bigToIp(ipToBig(req.Address).value, p.prefix.family), name || req.Address) };
       }
       const fixed = (name && p.hosts.get(name)) || (mac && p.hosts.get(mac));
@@ -169,7 +183,10 @@ export function createStaticIpam(config: StaticConfig, log: (line: string) => vo
         log(`${name || mac} → ${fixed} (static)`);
         return { Address: take(p, fixed, name || mac) };
       }
-      if (!p.range) throw new PluginError(`static-ipam: no static address for endpoint ${JSON.stringify(name || mac)} in ${p.subnet}, and the pool has no "range" for others`);
+      if (!p.range)
+        throw new PluginError(
+          `static-ipam: no static address for endpoint ${JSON.stringify(name || mac)} in ${p.subnet}, and the pool has no "range" for others`,
+        );
       const ip = firstFree(p, p.range);
       if (!ip) throw new PluginError(`static-ipam: range ${formatPrefix(p.range)} of ${p.subnet} is exhausted`);
       log(`${name || '(unnamed)'} → ${ip} (range)`);

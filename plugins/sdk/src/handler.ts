@@ -46,7 +46,7 @@ type Body = Record<string, unknown>;
 type Route = { fields: Fields; run: (req: Body) => unknown; check?: (req: Body) => void; ipam: boolean };
 
 function ci(obj: Body, key: string): unknown {
-  if (Object.prototype.hasOwnProperty.call(obj, key)) return obj[key];
+  if (Object.hasOwn(obj, key)) return obj[key];
   const lower = key.toLowerCase();
   for (const k of Object.keys(obj)) if (k.toLowerCase() === lower) return obj[k];
   return undefined;
@@ -100,9 +100,9 @@ function normField(v: unknown, kind: FieldKind, name: string): unknown {
           Pool: normField(ci(d, 'Pool'), 'str', `${name}[${i}].Pool`),
         };
         const gw = ci(d, 'Gateway');
-        if (gw !== undefined && gw !== null && gw !== '') out['Gateway'] = normField(gw, 'str', `${name}[${i}].Gateway`);
+        if (gw !== undefined && gw !== null && gw !== '') out.Gateway = normField(gw, 'str', `${name}[${i}].Gateway`);
         const aux = ci(d, 'AuxAddresses');
-        if (aux !== undefined && aux !== null) out['AuxAddresses'] = normStrMap(aux, `${name}[${i}].AuxAddresses`);
+        if (aux !== undefined && aux !== null) out.AuxAddresses = normStrMap(aux, `${name}[${i}].AuxAddresses`);
         return out;
       });
     }
@@ -151,9 +151,20 @@ function networkRoutes(h: NetworkDriverHandlers): Record<string, Route> {
     Leave: r(EP, h.leave.bind(h)),
     ProgramExternalConnectivity: r({ ...EP, Options: 'obj' }, h.programExternalConnectivity?.bind(h)),
     RevokeExternalConnectivity: r(EP, h.revokeExternalConnectivity?.bind(h)),
-    DiscoverNew: { fields: { DiscoveryType: 'num', DiscoveryData: 'obj' }, ipam: false, run: async (req) => h.discoverNew?.(req as never) },
-    DiscoverDelete: { fields: { DiscoveryType: 'num', DiscoveryData: 'obj' }, ipam: false, run: async (req) => h.discoverDelete?.(req as never) },
-    AllocateNetwork: r({ NetworkID: 'id', Options: 'strmap', IPv4Data: 'ipamdata', IPv6Data: 'ipamdata' }, h.allocateNetwork?.bind(h)),
+    DiscoverNew: {
+      fields: { DiscoveryType: 'num', DiscoveryData: 'obj' },
+      ipam: false,
+      run: async (req) => h.discoverNew?.(req as never),
+    },
+    DiscoverDelete: {
+      fields: { DiscoveryType: 'num', DiscoveryData: 'obj' },
+      ipam: false,
+      run: async (req) => h.discoverDelete?.(req as never),
+    },
+    AllocateNetwork: r(
+      { NetworkID: 'id', Options: 'strmap', IPv4Data: 'ipamdata', IPv6Data: 'ipamdata' },
+      h.allocateNetwork?.bind(h),
+    ),
     FreeNetwork: r({ NetworkID: 'id' }, h.freeNetwork?.bind(h)),
     GwAllocCheck: r({ Options: 'obj' }, h.gwAllocCheck?.bind(h)),
   };
@@ -170,15 +181,19 @@ function ipamRoutes(h: IpamDriverHandlers): Record<string, Route> {
     ...(check ? { check } : {}),
   });
   return {
-    'IpamDriver.GetCapabilities': r({}, async () => (h.getCapabilities ? h.getCapabilities() : { RequiresMACAddress: false, RequiresRequestReplay: false })),
+    'IpamDriver.GetCapabilities': r({}, async () =>
+      h.getCapabilities ? h.getCapabilities() : { RequiresMACAddress: false, RequiresRequestReplay: false },
+    ),
     'IpamDriver.GetDefaultAddressSpaces': r({}, async () =>
-      h.getDefaultAddressSpaces ? h.getDefaultAddressSpaces() : { LocalDefaultAddressSpace: 'local', GlobalDefaultAddressSpace: 'global' },
+      h.getDefaultAddressSpaces
+        ? h.getDefaultAddressSpaces()
+        : { LocalDefaultAddressSpace: 'local', GlobalDefaultAddressSpace: 'global' },
     ),
     'IpamDriver.RequestPool': r(
       { AddressSpace: 'str', Pool: 'str', SubPool: 'str', Options: 'strmap', V6: 'bool' },
       h.requestPool.bind(h),
       (req) => {
-        if (req['Pool'] === '' && req['SubPool'] !== '') throw new BadRequestError('SubPool given without Pool');
+        if (req.Pool === '' && req.SubPool !== '') throw new BadRequestError('SubPool given without Pool');
       },
     ),
     'IpamDriver.ReleasePool': r({ PoolID: 'id' }, h.releasePool.bind(h)),
@@ -228,7 +243,11 @@ export function createPluginHandler(opts: HandlerOptions): RequestListener {
     void (async () => {
       try {
         if (req.method !== 'POST') {
-          send(res, 405, errorBody(`${req.method ?? ''} ${req.url ?? ''}: plugins answer POST only`, method.startsWith('IpamDriver.')));
+          send(
+            res,
+            405,
+            errorBody(`${req.method ?? ''} ${req.url ?? ''}: plugins answer POST only`, method.startsWith('IpamDriver.')),
+          );
           return;
         }
         const raw = await readBody(req);

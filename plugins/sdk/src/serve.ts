@@ -163,7 +163,11 @@ export function serveIpamPlugin(opts: ServeOptions & { handlers: IpamDriverHandl
 }
 
 /** Close the server (removing its socket/spec file) on SIGINT/SIGTERM, then exit. */
-export function closeOnSignals(server: PluginServer, signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'], onClose?: () => Promise<void> | void): void {
+export function closeOnSignals(
+  server: PluginServer,
+  signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'],
+  onClose?: () => Promise<void> | void,
+): void {
   let closing = false;
   for (const s of signals) {
     process.on(s, () => {

@@ -30,14 +30,23 @@ export function portMap(options: Record<string, unknown>): PortBinding[] {
   if (!Array.isArray(v)) return [];
   return v
     .filter((p): p is Record<string, unknown> => p !== null && typeof p === 'object')
-    .map((p) => ({ Proto: num(p['Proto']), IP: s(p['IP']), Port: num(p['Port']), HostIP: s(p['HostIP']), HostPort: num(p['HostPort']), HostPortEnd: num(p['HostPortEnd']) }));
+    .map((p) => ({
+      Proto: num(p.Proto),
+      IP: s(p.IP),
+      Port: num(p.Port),
+      HostIP: s(p.HostIP),
+      HostPort: num(p.HostPort),
+      HostPortEnd: num(p.HostPortEnd),
+    }));
 }
 
 /** Exposed ports (com.docker.network.endpoint.exposedports). */
 export function exposedPorts(options: Record<string, unknown>): TransportPort[] {
   const v = options[OPT_EXPOSED_PORTS];
   if (!Array.isArray(v)) return [];
-  return v.filter((p): p is Record<string, unknown> => p !== null && typeof p === 'object').map((p) => ({ Proto: num(p['Proto']), Port: num(p['Port']) }));
+  return v
+    .filter((p): p is Record<string, unknown> => p !== null && typeof p === 'object')
+    .map((p) => ({ Proto: num(p.Proto), Port: num(p.Port) }));
 }
 
 /** A short, stable interface name from an id: prefix + first hex chars, at most 15 bytes (IFNAMSIZ). */

@@ -19,7 +19,11 @@ export async function createContainer(ctx: Context, name: string | undefined, bo
   return created.Id;
 }
 
-export default async function create(ctx: Context, [image, command]: [string, string[]], opts: ContainerOptions): Promise<number> {
+export default async function create(
+  ctx: Context,
+  [image, command]: [string, string[]],
+  opts: ContainerOptions,
+): Promise<number> {
   const body = buildCreateBody(image, command, flagsFromOptions(opts), 'create', ctx.env, ctx.cwd);
   ctx.print(await createContainer(ctx, opts.name, body));
   return 0;

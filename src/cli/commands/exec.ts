@@ -61,7 +61,7 @@ export default async function exec(ctx: Context, [container, command]: [string, 
     }
     return 0;
   }
-  let hj;
+  let hj: Awaited<ReturnType<typeof ctx.client.hijack>>;
   try {
     hj = await ctx.client.hijack('POST', `${execPath}/start`, { body: { Detach: false, Tty: tty } });
   } catch (err) {

@@ -34,7 +34,7 @@ interface ApiInfo {
 export default async function info(ctx: Context, _args: [], opts: { format?: string }): Promise<number> {
   const i = (await ctx.client.json<ApiInfo>('GET', '/info')) ?? {};
   if (opts.format !== undefined) {
-    ctx.stdout.write(opts.format === 'json' ? JSON.stringify(i) + '\n' : formatObjects([i], opts.format));
+    ctx.stdout.write(opts.format === 'json' ? `${JSON.stringify(i)}\n` : formatObjects([i], opts.format));
     return 0;
   }
   const lines: string[] = ['Client:', ` Version: ${clientVersion()}`, '', 'Server:'];

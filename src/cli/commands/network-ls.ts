@@ -29,8 +29,8 @@ export default async function networkLs(
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const list = ((await ctx.client.json<ApiNetwork[] | null>('GET', '/networks', { query: { filters } })) ?? []).sort(
-    (a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0),
+  const list = ((await ctx.client.json<ApiNetwork[] | null>('GET', '/networks', { query: { filters } })) ?? []).sort((a, b) =>
+    a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0,
   );
   if (opts.quiet) {
     for (const n of list) ctx.print(shortId(n.Id, trunc));

@@ -47,7 +47,7 @@ export default async function version(ctx: Context, _args: [], opts: { format?: 
   }
   if (opts.format !== undefined) {
     const data = { Client: client, Server: server ?? null };
-    ctx.stdout.write(opts.format === 'json' ? JSON.stringify(data) + '\n' : formatObjects([data], opts.format));
+    ctx.stdout.write(opts.format === 'json' ? `${JSON.stringify(data)}\n` : formatObjects([data], opts.format));
   } else {
     for (const l of clientLines) ctx.print(l);
     if (server) {

@@ -11,7 +11,11 @@ function containerFlags(cmd: Command): Command {
     .option('--rm', 'Automatically remove the container when it exits')
     .option('--name <name>', 'Assign a name to the container')
     .option('-h, --hostname <name>', 'Container host name')
-    .option('-e, --env <KEY[=VALUE]>', 'Set an environment variable; KEY alone takes it from this environment (repeatable)', collect)
+    .option(
+      '-e, --env <KEY[=VALUE]>',
+      'Set an environment variable; KEY alone takes it from this environment (repeatable)',
+      collect,
+    )
     .option('--env-file <file>', 'Read environment variables from a file (repeatable)', collect)
     .option('-w, --workdir <dir>', 'Working directory inside the container')
     .option('-u, --user <user>', 'Username or UID (format: <name|uid>[:<group|gid>])')
@@ -31,7 +35,11 @@ function containerFlags(cmd: Command): Command {
     .option('--network-alias <alias>', 'Network-scoped alias on the first network (repeatable)', collect)
     .option('--ip <ipv4>', 'IPv4 address on the first network (e.g. 172.30.100.104)')
     .option('--ip6 <ipv6>', 'IPv6 address on the first network (e.g. 2001:db8::33)')
-    .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', "Publish a container's port(s) to the host (repeatable; ranges: 8000-8010:80-90)", collect)
+    .option(
+      '-p, --publish <[ip:][hostPort:]containerPort[/proto]>',
+      "Publish a container's port(s) to the host (repeatable; ranges: 8000-8010:80-90)",
+      collect,
+    )
     .option('-P, --publish-all', 'Publish all exposed ports to random host ports')
     .option('--expose <port[-end][/proto]>', 'Expose a port or a range of ports (repeatable)', collect)
     .option('--entrypoint <command>', 'Overwrite the default ENTRYPOINT of the image ("" clears it)')
@@ -42,7 +50,7 @@ function containerFlags(cmd: Command): Command {
     .option('-l, --label <key[=value]>', 'Set metadata on the container (repeatable)', collect)
     .option('--mac-address <mac>', 'Container MAC address (e.g. 92:d0:c6:0a:29:33)')
     .argument('<image>', 'image to create the container from')
-    .argument('[command...]', 'command and arguments (default: the image\'s)')
+    .argument('[command...]', "command and arguments (default: the image's)")
     .passThroughOptions();
   return cmd;
 }
@@ -81,7 +89,11 @@ export function defineContainerCommands(program: Command): void {
     .option('-a, --all', 'Show all containers (default shows just running)')
     .option('-q, --quiet', 'Only display container IDs')
     .option('--no-trunc', "Don't truncate output")
-    .option('-f, --filter <key=value>', 'Filter output (e.g. name=web, status=exited, label=k=v, network=n) (repeatable)', collect)
+    .option(
+      '-f, --filter <key=value>',
+      'Filter output (e.g. name=web, status=exited, label=k=v, network=n) (repeatable)',
+      collect,
+    )
     .option('--format <format>', "Output format: table, json, or a Go template such as '{{.Names}}'")
     .action(lazy('ps'));
 

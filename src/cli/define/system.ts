@@ -5,7 +5,7 @@ import { lazy } from './shared.js';
 function infoFlags(cmd: Command): Command {
   return cmd
     .description('Display system-wide information')
-    .option('-f, --format <format>', 'Output format: json, or a Go template such as \'{{.ServerVersion}}\'')
+    .option('-f, --format <format>', "Output format: json, or a Go template such as '{{.ServerVersion}}'")
     .action(lazy('info'));
 }
 
@@ -25,6 +25,6 @@ export function defineSystemCommands(program: Command): void {
   program
     .command('version')
     .description('Show the tsnet version information')
-    .option('-f, --format <format>', 'Output format: json, or a Go template such as \'{{.Server.Version}}\'')
+    .option('-f, --format <format>', "Output format: json, or a Go template such as '{{.Server.Version}}'")
     .action(lazy('version'));
 }

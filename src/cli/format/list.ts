@@ -25,7 +25,7 @@ export function formatList<T>(items: T[], format: string | undefined, spec: List
     return renderTable(spec.headers, items.map(spec.row));
   }
   if (format === 'json') {
-    return items.map((i) => JSON.stringify(spec.json(i)) + '\n').join('');
+    return items.map((i) => `${JSON.stringify(spec.json(i))}\n`).join('');
   }
   try {
     if (format.startsWith('table ')) {
@@ -43,7 +43,7 @@ export function formatList<T>(items: T[], format: string | undefined, spec: List
       return renderTable(headers, rows);
     }
     const template = compileTemplate(format);
-    return items.map((i) => template.execute(spec.json(i)) + '\n').join('');
+    return items.map((i) => `${template.execute(spec.json(i))}\n`).join('');
   } catch (err) {
     if (err instanceof TemplateError) throw new UsageError(`invalid --format ${JSON.stringify(format)}: ${err.message}`);
     throw err;
@@ -53,11 +53,11 @@ export function formatList<T>(items: T[], format: string | undefined, spec: List
 /** `--format` for inspect-like output: JSON array by default, or a template per item. */
 export function formatObjects(items: unknown[], format: string | undefined): string {
   if (format === undefined || format === '' || format === 'json') {
-    return JSON.stringify(items, null, 4) + '\n';
+    return `${JSON.stringify(items, null, 4)}\n`;
   }
   try {
     const template = compileTemplate(format);
-    return items.map((i) => template.execute(i) + '\n').join('');
+    return items.map((i) => `${template.execute(i)}\n`).join('');
   } catch (err) {
     if (err instanceof TemplateError) throw new UsageError(`invalid --format ${JSON.stringify(format)}: ${err.message}`);
     throw err;

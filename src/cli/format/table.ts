@@ -24,7 +24,7 @@ export function renderTable(headers: string[], rows: string[][]): string {
         const cell = r[c] ?? '';
         line += c < columns - 1 ? cell + ' '.repeat(widths[c]! - width(cell)) : cell;
       }
-      return line.trimEnd() === '' ? '' : line + '\n';
+      return line.trimEnd() === '' ? '' : `${line}\n`;
     })
     .join('');
 }
@@ -33,7 +33,7 @@ export function renderTable(headers: string[], rows: string[][]): string {
 export function ellipsis(s: string, max: number): string {
   const chars = [...s];
   if (chars.length <= max) return s;
-  return chars.slice(0, Math.max(0, max - 1)).join('') + '…';
+  return `${chars.slice(0, Math.max(0, max - 1)).join('')}…`;
 }
 
 /** `sha256:abcdef…` → the first 12 hex characters (full id without the prefix untruncated). */

@@ -20,8 +20,7 @@ export class TemplateError extends Error {
 function tokenize(action: string): string[] {
   const tokens: string[] = [];
   const re = /\s*("(?:[^"\\]|\\.)*"|`[^`]*`|[^\s]+)/gy;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(action)) !== null) tokens.push(m[1]!);
+  for (let m = re.exec(action); m !== null; m = re.exec(action)) tokens.push(m[1]!);
   return tokens;
 }
 

@@ -49,7 +49,9 @@ export function buildEnv(envFlags: string[], envFiles: string[], lookup: Lookup,
       content = readFile(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(`cannot read env file ${JSON.stringify(file)}: ${code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+      throw new Error(
+        `cannot read env file ${JSON.stringify(file)}: ${code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
+      );
     }
     try {
       env.push(...parseEnvFile(content, lookup));

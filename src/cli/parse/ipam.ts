@@ -28,8 +28,10 @@ function ipToBigInt(ip: string): { version: 4 | 6; value: bigint } | undefined {
   }
   if (v === 6) {
     // An embedded dotted quad (::ffff:1.2.3.4) becomes its two hex groups.
-    const text = ip.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a: string, b: string, c: string, d: string) =>
-      `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`,
+    const text = ip.replace(
+      /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
+      (_m, a: string, b: string, c: string, d: string) =>
+        `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`,
     );
     const [head = '', rest] = text.split('::') as [string, string | undefined];
     const h = head === '' ? [] : head.split(':');
@@ -97,20 +99,23 @@ export function buildIpamConfig(
   for (const r of ranges) {
     const c = configs.find((x) => subnetMatches(x.Subnet, r));
     if (!c) throw new Error(`no matching subnet for range ${r}`);
-    if (c.IPRange !== undefined) throw new Error(`cannot configure multiple ranges (${r}, ${c.IPRange}) on the same subnet (${c.Subnet})`);
+    if (c.IPRange !== undefined)
+      throw new Error(`cannot configure multiple ranges (${r}, ${c.IPRange}) on the same subnet (${c.Subnet})`);
     c.IPRange = r;
   }
   for (const g of gateways) {
     if (g.includes('/')) throw new Error(`invalid gateway ${JSON.stringify(g)}: give an address, not a CIDR`);
     const c = configs.find((x) => subnetMatches(x.Subnet, g));
     if (!c) throw new Error(`no matching subnet for gateway ${g}`);
-    if (c.Gateway !== undefined) throw new Error(`cannot configure multiple gateways (${g}, ${c.Gateway}) for the same subnet (${c.Subnet})`);
+    if (c.Gateway !== undefined)
+      throw new Error(`cannot configure multiple gateways (${g}, ${c.Gateway}) for the same subnet (${c.Subnet})`);
     c.Gateway = g;
   }
   for (const [name, addr] of aux) {
     const c = configs.find((x) => subnetMatches(x.Subnet, addr));
     if (!c) throw new Error(`no matching subnet for aux-address ${addr}`);
-    (c.AuxiliaryAddresses ??= {})[name] = addr;
+    c.AuxiliaryAddresses ??= {};
+    c.AuxiliaryAddresses[name] = addr;
   }
   return configs;
 }

@@ -27,7 +27,8 @@ export function parseFilters(values: string[]): string | undefined {
     const eq = v.indexOf('=');
     if (eq <= 0) throw new Error(`bad format of filter ${JSON.stringify(v)} (expected name=value)`);
     const key = v.slice(0, eq).trim().toLowerCase();
-    (filters[key] ??= []).push(v.slice(eq + 1).trim());
+    filters[key] ??= [];
+    filters[key].push(v.slice(eq + 1).trim());
   }
   return JSON.stringify(filters);
 }

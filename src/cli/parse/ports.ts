@@ -85,9 +85,7 @@ export function parsePortSpec(spec: string): PortMapping[] {
   let hostEnd = 0;
   if (parts.host !== '') [hostStart, hostEnd] = parsePortRange(parts.host, 'host port', true);
   if (parts.host !== '' && end - start !== hostEnd - hostStart && end !== start) {
-    throw new Error(
-      `the container port range ${containerPart} and the host port range ${parts.host} have different lengths`,
-    );
+    throw new Error(`the container port range ${containerPart} and the host port range ${parts.host} have different lengths`);
   }
   checkProto(proto);
   const out: PortMapping[] = [];
@@ -132,7 +130,9 @@ export function buildPorts(
     }
     for (const m of mappings) {
       ExposedPorts[m.port] = {};
-      (PortBindings[m.port] ??= []).push(m.binding);
+      const list = PortBindings[m.port] ?? [];
+      list.push(m.binding);
+      PortBindings[m.port] = list;
     }
   }
   for (const spec of expose) {

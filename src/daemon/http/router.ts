@@ -60,7 +60,7 @@ export class Router {
       pathMatched = true;
       if (c.route.method !== method && !(method === 'HEAD' && c.route.method === 'GET')) continue;
       const params: Record<string, string> = {};
-      c.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1] ?? '')));
+      for (const [i, n] of c.names.entries()) params[n] = decodeURIComponent(m[i + 1] ?? '');
       return { route: c.route, params };
     }
     return pathMatched ? 'method' : undefined;

@@ -105,7 +105,8 @@ async function handle(
   } catch (err) {
     const e = asTsnetError(err);
     if (e.category === 'internal') opts.logger.error(`${method} ${url.pathname}: ${e.message}`);
-    if (!res?.headersSent && !upgradeSocket?.destroyed) send({ status: e.httpStatus, json: { message: e.message, code: e.code } });
+    if (!res?.headersSent && !upgradeSocket?.destroyed)
+      send({ status: e.httpStatus, json: { message: e.message, code: e.code } });
   } finally {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     opts.logger.debug(`${method} ${url.pathname}${url.search} ${ms.toFixed(1)}ms`);
@@ -114,7 +115,8 @@ async function handle(
 
 function writeReply(req: IncomingMessage, res: ServerResponse | undefined, sock: net.Socket | undefined, reply: Reply): void {
   if ('handled' in reply) return;
-  const payload = 'json' in reply ? (reply.json === undefined ? '' : JSON.stringify(reply.json)) : 'text' in reply ? reply.text : '';
+  const payload =
+    'json' in reply ? (reply.json === undefined ? '' : JSON.stringify(reply.json)) : 'text' in reply ? reply.text : '';
   const headers: Record<string, string> = {
     'Api-Version': API_VERSION,
     'Docker-Experimental': 'false',
@@ -138,7 +140,11 @@ function writeReply(req: IncomingMessage, res: ServerResponse | undefined, sock:
 }
 
 /** Take over the connection: answer 101 (or 200 for non-upgrade clients) and hand back the raw socket. */
-async function doHijack(req: IncomingMessage, res: ServerResponse | undefined, upgradeSocket: net.Socket | undefined): Promise<Duplex> {
+async function doHijack(
+  req: IncomingMessage,
+  res: ServerResponse | undefined,
+  upgradeSocket: net.Socket | undefined,
+): Promise<Duplex> {
   const wantsUpgrade = (req.headers.upgrade ?? '').toLowerCase() === 'tcp';
   const contentType = 'application/vnd.docker.raw-stream';
   if (upgradeSocket) {

@@ -29,7 +29,12 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
         if (f.id) list = list.filter((r) => f.id!.some((i) => r.id.startsWith(i)));
         if (f.status) list = list.filter((r) => f.status!.includes(r.state.Status));
         if (f.label) list = list.filter((r) => f.label!.every((l) => labelMatch(r.config.Labels, l)));
-        if (f.network) list = list.filter((r) => Object.values(r.network.endpoints).some((e) => f.network!.some((n) => n === e.networkName || e.networkId.startsWith(n))));
+        if (f.network)
+          list = list.filter((r) =>
+            Object.values(r.network.endpoints).some((e) =>
+              f.network!.some((n) => n === e.networkName || e.networkId.startsWith(n)),
+            ),
+          );
         const limit = int(query, 'limit');
         if (limit && limit > 0) list = list.slice(0, limit);
         return { status: 200, json: list.map((r) => containerSummary(r, d.imageName(r.imageId, r.config.Image))) };
@@ -50,7 +55,12 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
         const rec = containers.get(params.id!);
         return {
           status: 200,
-          json: containerInspect(rec, containers.paths(rec), d.execs.idsOf(rec.id), await d.lowerDirs(rec.imageId).catch(() => [])),
+          json: containerInspect(
+            rec,
+            containers.paths(rec),
+            d.execs.idsOf(rec.id),
+            await d.lowerDirs(rec.imageId).catch(() => []),
+          ),
         };
       },
     },
@@ -95,14 +105,15 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       pattern: '/containers/{id}/wait',
       handler: async ({ params, query, res, req }) => {
         const cond = (query.get('condition') ?? 'not-running') as 'not-running' | 'next-exit' | 'removed';
-        if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid wait condition: ${cond}`);
+        if (!['not-running', 'next-exit', 'removed'].includes(cond))
+          throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid wait condition: ${cond}`);
         const waiting = containers.wait(params.id!, cond);
         // Send the headers now, like Docker, so clients know the wait is registered.
         res?.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': '1.41' });
         res?.flushHeaders();
         req.socket.setTimeout(0);
         const result = await waiting;
-        res?.end(JSON.stringify(result) + '\n');
+        res?.end(`${JSON.stringify(result)}\n`);
         return { handled: true };
       },
     },
@@ -115,13 +126,24 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
         const conn = await hijack();
         const logs = bool(query, 'logs');
         if (logs) {
-          await streamLogs(containers.paths(rec).log, conn, { stdout: bool(query, 'stdout'), stderr: bool(query, 'stderr'), follow: false, timestamps: false, tty: rec.config.Tty, isRunning: () => false });
+          await streamLogs(containers.paths(rec).log, conn, {
+            stdout: bool(query, 'stdout'),
+            stderr: bool(query, 'stderr'),
+            follow: false,
+            timestamps: false,
+            tty: rec.config.Tty,
+            isRunning: () => false,
+          });
         }
         if (!bool(query, 'stream', true)) {
           conn.end();
           return { handled: true };
         }
-        await containers.attach(rec.id, conn, { stdin: bool(query, 'stdin'), stdout: bool(query, 'stdout'), stderr: bool(query, 'stderr') });
+        await containers.attach(rec.id, conn, {
+          stdin: bool(query, 'stdin'),
+          stdout: bool(query, 'stdout'),
+          stderr: bool(query, 'stderr'),
+        });
         return { handled: true };
       },
     },
@@ -140,12 +162,17 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
         const rec = containers.get(params.id!);
         const stdout = bool(query, 'stdout');
         const stderr = bool(query, 'stderr');
-        if (!stdout && !stderr) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'you must choose at least one stream (stdout or stderr)');
+        if (!stdout && !stderr)
+          throw new TsnetError('TSNET_INVALID_ARGUMENT', 'you must choose at least one stream (stdout or stderr)');
         const tailRaw = query.get('tail');
         const tail = tailRaw === null || tailRaw === 'all' || tailRaw === '' ? undefined : Number(tailRaw);
-        if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid tail value: ${tailRaw}`);
+        if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0))
+          throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid tail value: ${tailRaw}`);
         const since = query.get('since');
-        res!.writeHead(200, { 'Content-Type': rec.config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream', 'Api-Version': '1.41' });
+        res!.writeHead(200, {
+          'Content-Type': rec.config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream',
+          'Api-Version': '1.41',
+        });
         res!.flushHeaders();
         await streamLogs(containers.paths(rec).log, res!, {
           stdout,
@@ -166,7 +193,8 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       pattern: '/containers/{id}/top',
       handler: async ({ params }) => {
         const rec = containers.get(params.id!);
-        if (rec.state.Status !== 'running') throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running`);
+        if (rec.state.Status !== 'running')
+          throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running`);
         return { status: 200, json: { Titles: ['PID', 'STATUS'], Processes: [[String(rec.state.Pid), statusText(rec)]] } };
       },
     },
@@ -226,7 +254,13 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
             OpenStdin: e.config.AttachStdin ?? false,
             OpenStdout: e.config.AttachStdout ?? true,
             OpenStderr: e.config.AttachStderr ?? true,
-            ProcessConfig: { tty: e.config.Tty ?? false, entrypoint: e.config.Cmd?.[0] ?? '', arguments: e.config.Cmd?.slice(1) ?? [], privileged: e.config.Privileged ?? false, user: e.config.User ?? '' },
+            ProcessConfig: {
+              tty: e.config.Tty ?? false,
+              entrypoint: e.config.Cmd?.[0] ?? '',
+              arguments: e.config.Cmd?.slice(1) ?? [],
+              privileged: e.config.Privileged ?? false,
+              user: e.config.User ?? '',
+            },
             CanRemove: false,
             DetachKeys: '',
           },

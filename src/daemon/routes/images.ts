@@ -80,7 +80,7 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
         const repoTag = repo ? (tag ? `${repo}:${tag}` : repo) : undefined;
         const imported = await d.images.importTar(req, repoTag ? { repoTag } : {});
         const lines = imported.map((i) => JSON.stringify({ status: i.id, id: i.id, tags: i.repoTags })).join('\n');
-        return { status: 200, text: lines + '\n', headers: { 'Content-Type': 'application/json' } };
+        return { status: 200, text: `${lines}\n`, headers: { 'Content-Type': 'application/json' } };
       },
     },
     {
@@ -90,9 +90,13 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
       handler: async ({ req }) => {
         const imported = await d.images.importTar(req, {});
         const lines = imported
-          .map((i) => JSON.stringify({ stream: i.repoTags.length ? `Loaded image: ${i.repoTags.join(', ')}\n` : `Loaded image ID: ${i.id}\n` }))
+          .map((i) =>
+            JSON.stringify({
+              stream: i.repoTags.length ? `Loaded image: ${i.repoTags.join(', ')}\n` : `Loaded image ID: ${i.id}\n`,
+            }),
+          )
           .join('\n');
-        return { status: 200, text: lines + '\n', headers: { 'Content-Type': 'application/json' } };
+        return { status: 200, text: `${lines}\n`, headers: { 'Content-Type': 'application/json' } };
       },
     },
     {

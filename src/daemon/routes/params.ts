@@ -34,6 +34,7 @@ export function filters(q: URLSearchParams): Record<string, string[]> {
 
 export function object<T>(body: unknown, what: string): T {
   if (body === undefined || body === null) return {} as T;
-  if (typeof body !== 'object' || Array.isArray(body)) throw new TsnetError('TSNET_INVALID_ARGUMENT', `${what}: the body must be a JSON object`);
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `${what}: the body must be a JSON object`);
   return body as T;
 }

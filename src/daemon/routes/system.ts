@@ -15,7 +15,11 @@ export interface SystemDeps {
 }
 
 export function systemRoutes(d: SystemDeps): Route[] {
-  const ping = async () => ({ status: 200, text: 'OK', headers: { 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache', 'Builder-Version': '' } });
+  const ping = async () => ({
+    status: 200,
+    text: 'OK',
+    headers: { 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache', 'Builder-Version': '' },
+  });
   return [
     { method: 'GET', pattern: '/_ping', handler: ping },
     { method: 'HEAD', pattern: '/_ping', handler: ping },
@@ -26,7 +30,19 @@ export function systemRoutes(d: SystemDeps): Route[] {
         status: 200,
         json: {
           Platform: { Name: 'tsnet' },
-          Components: [{ Name: 'Engine', Version: TSNET_VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: '1.24', Os: 'linux', Arch: 'amd64', KernelVersion: os.release() } }],
+          Components: [
+            {
+              Name: 'Engine',
+              Version: TSNET_VERSION,
+              Details: {
+                ApiVersion: API_VERSION,
+                MinAPIVersion: '1.24',
+                Os: 'linux',
+                Arch: 'amd64',
+                KernelVersion: os.release(),
+              },
+            },
+          ],
           Version: TSNET_VERSION,
           ApiVersion: API_VERSION,
           MinAPIVersion: '1.24',

@@ -39,7 +39,16 @@ import {
   type Kv,
 } from '../../store/cluster/etcd.js';
 import { checkSegment, poolKeyOf, type KeyLayout } from '../../store/cluster/keys.js';
-import { GLOBAL_ADDRESS_SPACE, ipAt, nextCandidate, offsetOfRequested, poolGeometry, subnetOfPoolId, usedSet, type PoolGeometry } from './pool-math.js';
+import {
+  GLOBAL_ADDRESS_SPACE,
+  ipAt,
+  nextCandidate,
+  offsetOfRequested,
+  poolGeometry,
+  subnetOfPoolId,
+  usedSet,
+  type PoolGeometry,
+} from './pool-math.js';
 
 /** What the IPAM needs from the cluster store (ClusterStore provides all of it). */
 export interface ClusterIpamBackend {
@@ -107,14 +116,20 @@ export class ClusterIpam implements IpamDriver {
       const record = planPool(request, {
         defaultPools: this.defaultPools,
         addressSpace: GLOBAL_ADDRESS_SPACE,
-        existing: () => existing.map((p) => ({ subnet: poolGeometry(p).subnet, networkName: p.networkName, networkId: p.networkId })),
+        existing: () =>
+          existing.map((p) => ({ subnet: poolGeometry(p).subnet, networkName: p.networkName, networkId: p.networkId })),
         now: this.now,
       });
       const pk = poolKeyOf(record.subnet);
       const res = await this.b.kv.txn(
         `create address pool ${record.subnet}`,
         [cmpPrefixUnchangedSince(keys.pools(), list.revision), cmpAbsent(keys.pool(pk))],
-        [opPut(keys.pool(pk), JSON.stringify(record)), opDelete(keys.cursor(pk)), opDeletePrefix(keys.addresses(pk)), opDeletePrefix(keys.owners(pk))],
+        [
+          opPut(keys.pool(pk), JSON.stringify(record)),
+          opDelete(keys.cursor(pk)),
+          opDeletePrefix(keys.addresses(pk)),
+          opDeletePrefix(keys.owners(pk)),
+        ],
       );
       if (res.succeeded) {
         this.cache.delete(pk);
@@ -122,7 +137,10 @@ export class ClusterIpam implements IpamDriver {
       }
       // another host created a pool meanwhile: plan again against the new listing
     }
-    throw new TsnetError('TSNET_CLUSTER_UNAVAILABLE', 'could not create the address pool: other hosts keep creating pools at the same time; try again');
+    throw new TsnetError(
+      'TSNET_CLUSTER_UNAVAILABLE',
+      'could not create the address pool: other hosts keep creating pools at the same time; try again',
+    );
   }
 
   async releasePool(poolId: string): Promise<void> {
@@ -181,13 +199,19 @@ export class ClusterIpam implements IpamDriver {
   }
 
   private notFound(poolId: string): TsnetError {
-    return new TsnetError('TSNET_INVALID_ARGUMENT', `IPAM pool ${poolId} does not exist: was its network removed?`, { details: { poolId } });
+    return new TsnetError('TSNET_INVALID_ARGUMENT', `IPAM pool ${poolId} does not exist: was its network removed?`, {
+      details: { poolId },
+    });
   }
 
   /** Load (or reload) a pool's record, cursor and used set in one consistent read. */
   private async load(poolId: string, pk: string): Promise<PoolCache> {
     const keys = this.b.keys;
-    const res = await this.b.kv.txn(`read pool ${poolId}`, [], [opGet(keys.pool(pk)), opGet(keys.cursor(pk)), opGetPrefix(keys.addresses(pk), { keysOnly: true })]);
+    const res = await this.b.kv.txn(
+      `read pool ${poolId}`,
+      [],
+      [opGet(keys.pool(pk)), opGet(keys.cursor(pk)), opGetPrefix(keys.addresses(pk), { keysOnly: true })],
+    );
     const poolKv = rangeOf(res, 0)[0];
     const record = poolKv ? decodePool(poolKv.value) : undefined;
     if (!poolKv || !record || record.poolId !== poolId) {
@@ -208,7 +232,8 @@ export class ClusterIpam implements IpamDriver {
   }
 
   private async allocate(poolId: string, pk: string, req: AddressRequest): Promise<AddressLease> {
-    if (typeof req.owner !== 'string' || req.owner === '') throw new TsnetError('TSNET_INVALID_ARGUMENT', 'requestAddress needs an owner (the endpoint id)');
+    if (typeof req.owner !== 'string' || req.owner === '')
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', 'requestAddress needs an owner (the endpoint id)');
     checkSegment('address owner', req.owner);
     this.b.assertAvailable?.('allocate an address');
     const keys = this.b.keys;
@@ -234,7 +259,11 @@ export class ClusterIpam implements IpamDriver {
             continue;
           }
           if (next === undefined) {
-            throw new TsnetError('TSNET_POOL_EXHAUSTED', `no free address left in ${c.record.ipRange ?? c.record.subnet} for network "${net}"`, { details: { poolId } });
+            throw new TsnetError(
+              'TSNET_POOL_EXHAUSTED',
+              `no free address left in ${c.record.ipRange ?? c.record.subnet} for network "${net}"`,
+              { details: { poolId } },
+            );
           }
         }
         off = next!.offset;
@@ -252,7 +281,12 @@ export class ClusterIpam implements IpamDriver {
         compare.push(cmpModRev(keys.cursor(pk), c.cursor.modRevision));
         success.push(opPut(keys.cursor(pk), JSON.stringify({ last: ip, serial })));
       }
-      const res = await this.b.kv.txn(`allocate ${ip} in ${poolId}`, compare, success, [opGet(keys.pool(pk)), opGet(addrKey), opGet(ownerKey), opGet(keys.cursor(pk))]);
+      const res = await this.b.kv.txn(`allocate ${ip} in ${poolId}`, compare, success, [
+        opGet(keys.pool(pk)),
+        opGet(addrKey),
+        opGet(ownerKey),
+        opGet(keys.cursor(pk)),
+      ]);
       if (res.succeeded) {
         c.used.add(off);
         if (wanted === undefined) c.cursor = { offset: off, serial, modRevision: String(res.header.revision) };
@@ -267,20 +301,30 @@ export class ClusterIpam implements IpamDriver {
         // idempotent: the endpoint already holds an address in this pool
         const held = ownerNow.value;
         if (wanted === undefined || held === ipAt(c.g, wanted)) return { address: `${held}/${prefix}` };
-        throw new TsnetError('TSNET_INVALID_ARGUMENT', `endpoint ${req.owner} already has address ${held} in network "${net}": release it before asking for ${req.ip}`);
+        throw new TsnetError(
+          'TSNET_INVALID_ARGUMENT',
+          `endpoint ${req.owner} already has address ${held} in network "${net}": release it before asking for ${req.ip}`,
+        );
       }
       if (addrNow) {
         c.used.add(off);
         if (wanted !== undefined) {
           const holder = decodeAddress(addrNow);
-          throw new TsnetError('TSNET_ADDRESS_IN_USE', `IP address ${req.ip} is already in use in network "${net}": choose another address`, {
-            details: { owner: holder?.owner, node: holder?.node },
-          });
+          throw new TsnetError(
+            'TSNET_ADDRESS_IN_USE',
+            `IP address ${req.ip} is already in use in network "${net}": choose another address`,
+            {
+              details: { owner: holder?.owner, node: holder?.node },
+            },
+          );
         }
       }
       if (wanted === undefined) c.cursor = parseCursor(c.g, cursorNow);
     }
-    throw new TsnetError('TSNET_CLUSTER_UNAVAILABLE', `could not allocate an address in ${poolId}: too much contention with other hosts; try again`);
+    throw new TsnetError(
+      'TSNET_CLUSTER_UNAVAILABLE',
+      `could not allocate an address in ${poolId}: too much contention with other hosts; try again`,
+    );
   }
 
   private async release(poolId: string, pk: string, ipText: string): Promise<void> {
@@ -319,7 +363,9 @@ function leaseOf(r: PoolRecord): PoolLease {
 function decodePool(text: string): PoolRecord | undefined {
   try {
     const o = JSON.parse(text) as PoolRecord;
-    return typeof o?.poolId === 'string' && typeof o.subnet === 'string' && typeof o.gateway === 'string' ? { ...o, auxAddresses: o.auxAddresses ?? {} } : undefined;
+    return typeof o?.poolId === 'string' && typeof o.subnet === 'string' && typeof o.gateway === 'string'
+      ? { ...o, auxAddresses: o.auxAddresses ?? {} }
+      : undefined;
   } catch {
     return undefined;
   }

@@ -15,7 +15,10 @@ export const GLOBAL_ADDRESS_SPACE = 'GlobalDefault';
 export function subnetOfPoolId(poolId: string): string {
   const parts = typeof poolId === 'string' ? poolId.split('/') : [];
   if ((parts.length !== 3 && parts.length !== 5) || parts[0] !== GLOBAL_ADDRESS_SPACE) {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `IPAM pool ${JSON.stringify(poolId)} is not a cluster pool id (expected ${GLOBAL_ADDRESS_SPACE}/<subnet>[/<ip-range>])`);
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `IPAM pool ${JSON.stringify(poolId)} is not a cluster pool id (expected ${GLOBAL_ADDRESS_SPACE}/<subnet>[/<ip-range>])`,
+    );
   }
   const subnet = `${parts[1]}/${parts[2]}`;
   parseSubnet(subnet, 'pool subnet');
@@ -69,14 +72,21 @@ export function offsetOfRequested(g: PoolGeometry, ip: string, networkName: stri
   const net = `network "${networkName}"`;
   const subnetText = `${formatIp(g.subnet.network, g.subnet.family)}/${g.subnet.prefix}`;
   if (a.family !== g.subnet.family || a.value < g.subnet.network || a.value > g.subnet.last) {
-    throw new TsnetError('TSNET_BAD_IP', `IP address ${ip} is not in subnet ${subnetText} of ${net}: choose an address inside it`);
+    throw new TsnetError(
+      'TSNET_BAD_IP',
+      `IP address ${ip} is not in subnet ${subnetText} of ${net}: choose an address inside it`,
+    );
   }
   const off = a.value - g.subnet.network;
   const what = g.reserved.get(off);
   if (what === 'network address' || what === 'broadcast address') {
-    throw new TsnetError('TSNET_BAD_IP', `IP address ${ip} is the ${what} of subnet ${subnetText} of ${net}: choose another address`);
+    throw new TsnetError(
+      'TSNET_BAD_IP',
+      `IP address ${ip} is the ${what} of subnet ${subnetText} of ${net}: choose another address`,
+    );
   }
-  if (what !== undefined) throw new TsnetError('TSNET_ADDRESS_IN_USE', `IP address ${ip} is reserved as the ${what} of ${net}: choose another address`);
+  if (what !== undefined)
+    throw new TsnetError('TSNET_ADDRESS_IN_USE', `IP address ${ip} is reserved as the ${what} of ${net}: choose another address`);
   return off;
 }
 
@@ -85,7 +95,11 @@ export function offsetOfRequested(g: PoolGeometry, ip: string, networkName: stri
  * allocation, as Docker does, delays the reuse of released addresses). `wrapped` tells that
  * the search went past hi — the moment to refresh a stale used-set.
  */
-export function nextCandidate(g: PoolGeometry, used: OffsetSet, cursor: bigint | undefined): { offset: bigint; wrapped: boolean } | undefined {
+export function nextCandidate(
+  g: PoolGeometry,
+  used: OffsetSet,
+  cursor: bigint | undefined,
+): { offset: bigint; wrapped: boolean } | undefined {
   const start = cursor !== undefined && cursor + 1n >= g.lo && cursor + 1n <= g.hi ? cursor + 1n : g.lo;
   const ahead = used.nextFree(start, g.hi);
   if (ahead !== undefined) return { offset: ahead, wrapped: false };

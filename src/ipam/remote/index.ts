@@ -78,7 +78,9 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
   let caps: IpamCapabilities = { requiresMacAddress: false, requiresRequestReplay: false };
 
   const bad = (method: string, why: string): TsnetError =>
-    new TsnetError('TSNET_PLUGIN_BAD_REPLY', `plugin "${name}": IpamDriver.${method}: ${why}`, { details: { plugin: name, method: `IpamDriver.${method}` } });
+    new TsnetError('TSNET_PLUGIN_BAD_REPLY', `plugin "${name}": IpamDriver.${method}: ${why}`, {
+      details: { plugin: name, method: `IpamDriver.${method}` },
+    });
   const wire = <T>(method: string, fn: () => T): T => {
     try {
       return fn();
@@ -87,15 +89,21 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
       throw err;
     }
   };
-  const reported = (err: unknown): boolean => isTsnetError(err, 'TSNET_PLUGIN_ERROR') || isTsnetError(err, 'TSNET_PLUGIN_BAD_REPLY');
+  const reported = (err: unknown): boolean =>
+    isTsnetError(err, 'TSNET_PLUGIN_ERROR') || isTsnetError(err, 'TSNET_PLUGIN_BAD_REPLY');
 
   const fetchCaps = async (call: (m: string) => Promise<JsonObject>): Promise<void> => {
     try {
       const r = await call('IpamDriver.GetCapabilities');
-      caps = wire('GetCapabilities', () => ({ requiresMacAddress: bool(r, 'RequiresMACAddress'), requiresRequestReplay: bool(r, 'RequiresRequestReplay') }));
+      caps = wire('GetCapabilities', () => ({
+        requiresMacAddress: bool(r, 'RequiresMACAddress'),
+        requiresRequestReplay: bool(r, 'RequiresRequestReplay'),
+      }));
     } catch (err) {
       if (!reported(err)) throw err;
-      log.info(`plugin "${name}": IpamDriver.GetCapabilities failed (${(err as Error).message}): assuming no capabilities, as Docker does`);
+      log.info(
+        `plugin "${name}": IpamDriver.GetCapabilities failed (${(err as Error).message}): assuming no capabilities, as Docker does`,
+      );
       caps = { requiresMacAddress: false, requiresRequestReplay: false };
     }
   };
@@ -108,7 +116,10 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
 
   const addressSpaces = async (): Promise<{ local: string; global: string }> => {
     const r = await call('GetDefaultAddressSpaces');
-    return wire('GetDefaultAddressSpaces', () => ({ local: str(r, 'LocalDefaultAddressSpace'), global: str(r, 'GlobalDefaultAddressSpace') }));
+    return wire('GetDefaultAddressSpaces', () => ({
+      local: str(r, 'LocalDefaultAddressSpace'),
+      global: str(r, 'GlobalDefaultAddressSpace'),
+    }));
   };
 
   const releasePoolQuietly = async (poolId: string, why: string): Promise<void> => {
@@ -127,7 +138,13 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
   };
 
   /** RequestAddress, checked: an address inside `subnet`, in CIDR form with the pool's prefix. */
-  const requestAddressIn = async (poolId: string, subnet: string, address: string, options: Record<string, string> | null, what: string): Promise<{ cidr: string; data: Record<string, string> }> => {
+  const requestAddressIn = async (
+    poolId: string,
+    subnet: string,
+    address: string,
+    options: Record<string, string> | null,
+    what: string,
+  ): Promise<{ cidr: string; data: Record<string, string> }> => {
     const r = await call('RequestAddress', { PoolID: poolId, Address: address, Options: options });
     const { raw, data } = wire('RequestAddress', () => ({ raw: str(r, 'Address'), data: strMap(r, 'Data') }));
     const prefix = tryParseCidr(subnet)!.prefix;
@@ -160,7 +177,8 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
 
     async requestPool(req: PoolRequest): Promise<PoolLease> {
       // Validate everything before the first call.
-      if (req.ipRange && !req.subnet) throw new TsnetError('TSNET_INVALID_ARGUMENT', `network ${req.networkName}: --ip-range needs --subnet`);
+      if (req.ipRange && !req.subnet)
+        throw new TsnetError('TSNET_INVALID_ARGUMENT', `network ${req.networkName}: --ip-range needs --subnet`);
       const subnet = req.subnet ? canonicalCidr(parseSubnet(req.subnet)) : undefined;
       if (req.ipRange) parseSubnet(req.ipRange, 'ip range');
       if (req.gateway) parseIp(req.gateway, 'gateway', 'TSNET_BAD_GATEWAY');
@@ -172,12 +190,21 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
       let got: { poolId: string; pool: string; data: Record<string, string> } | undefined;
       try {
         for (let tries = 1; ; tries++) {
-          const r = await call('RequestPool', { AddressSpace: space, Pool: subnet ?? '', SubPool: req.ipRange ?? '', Options: req.options ?? null, V6: req.v6 });
+          const r = await call('RequestPool', {
+            AddressSpace: space,
+            Pool: subnet ?? '',
+            SubPool: req.ipRange ?? '',
+            Options: req.options ?? null,
+            V6: req.v6,
+          });
           const reply = wire('RequestPool', () => ({ poolId: str(r, 'PoolID'), pool: str(r, 'Pool'), data: strMap(r, 'Data') }));
           const parsed = tryParseCidr(reply.pool);
           if (!reply.poolId || !parsed || parsed.family !== family) {
             if (reply.poolId) await releasePoolQuietly(reply.poolId, 'bad reply');
-            throw bad('RequestPool', !reply.poolId ? 'no PoolID returned' : `Pool ${JSON.stringify(reply.pool)} is not an IPv${family} subnet`);
+            throw bad(
+              'RequestPool',
+              !reply.poolId ? 'no PoolID returned' : `Pool ${JSON.stringify(reply.pool)} is not an IPv${family} subnet`,
+            );
           }
           const pool = canonicalCidr(parsed);
           if (subnet && pool !== subnet) {
@@ -190,7 +217,9 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
             break;
           }
           leased.push({ poolId: reply.poolId, pool });
-          log.debug(`plugin "${name}": pool ${pool} overlaps ${clash} in use on the host: asking for another (${tries}/${maxTries})`);
+          log.debug(
+            `plugin "${name}": pool ${pool} overlaps ${clash} in use on the host: asking for another (${tries}/${maxTries})`,
+          );
           if (tries >= maxTries) {
             const seen = [...new Set(leased.map((l) => l.pool))].join(', ');
             throw new TsnetError(
@@ -210,10 +239,17 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
         const dataGw = data[DATA_GATEWAY];
         if (!req.gateway && dataGw) {
           const ip = stripPrefix(dataGw);
-          if (!tryParseIp(ip) || !contains(pool, ip)) throw bad('RequestPool', `Data ${DATA_GATEWAY} ${JSON.stringify(dataGw)} is not an address in ${pool}`);
+          if (!tryParseIp(ip) || !contains(pool, ip))
+            throw bad('RequestPool', `Data ${DATA_GATEWAY} ${JSON.stringify(dataGw)} is not an address in ${pool}`);
           state.gateway = ip;
         } else {
-          const gw = await requestAddressIn(poolId, pool, req.gateway ?? '', { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE }, 'gateway');
+          const gw = await requestAddressIn(
+            poolId,
+            pool,
+            req.gateway ?? '',
+            { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE },
+            'gateway',
+          );
           state.gateway = stripPrefix(gw.cidr);
           state.gatewayRequested = true;
         }
@@ -263,7 +299,8 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
       if (!options[OPT_ENDPOINT_NAME]) options[OPT_ENDPOINT_NAME] = req.owner;
       let madeMac: string | undefined;
       if (caps.requiresMacAddress) {
-        const mac = req.mac ?? (madeMac = randomMac());
+        const mac = req.mac ?? randomMac();
+        if (!req.mac) madeMac = mac;
         options[OPT_ENDPOINT_MAC] = mac;
       }
       const st = pools.get(poolId);
@@ -281,7 +318,8 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
         const r = await call('RequestAddress', { PoolID: poolId, Address: req.ip ?? '', Options: options });
         const raw = wire('RequestAddress', () => str(r, 'Address'));
         data = wire('RequestAddress', () => strMap(r, 'Data'));
-        if (!raw || !tryParseCidr(raw)) throw bad('RequestAddress', raw ? `${JSON.stringify(raw)} is not an address in CIDR form` : 'no address returned');
+        if (!raw || !tryParseCidr(raw))
+          throw bad('RequestAddress', raw ? `${JSON.stringify(raw)} is not an address in CIDR form` : 'no address returned');
         cidr = raw;
       }
       if (madeMac) data = { ...data, [OPT_ENDPOINT_MAC]: madeMac };

@@ -31,7 +31,7 @@ const TRASH_PREFIX = '.trash-';
 const READ_BATCH = 256;
 
 export function poolKey(poolId: string): string {
-  return poolId.replace(/[^A-Za-z0-9.:\-]/g, '_');
+  return poolId.replace(/[^A-Za-z0-9.:-]/g, '_');
 }
 
 export class FileStore implements IpamStore {
@@ -85,7 +85,9 @@ export class FileStore implements IpamStore {
       if (cursor && isCursorRecord(cursor)) sp.cursor = { last: cursor.last, serial: cursor.serial };
       pools.push(sp);
     }
-    pools.sort((a, b) => (a.pool.createdAt < b.pool.createdAt ? -1 : a.pool.createdAt > b.pool.createdAt ? 1 : a.pool.poolId < b.pool.poolId ? -1 : 1));
+    pools.sort((a, b) =>
+      a.pool.createdAt < b.pool.createdAt ? -1 : a.pool.createdAt > b.pool.createdAt ? 1 : a.pool.poolId < b.pool.poolId ? -1 : 1,
+    );
     return { pools, warnings };
   }
 

@@ -45,7 +45,7 @@ function parseIpv6Bytes(input: string): number[] | undefined {
   if (lastColon >= 0 && s.slice(lastColon + 1).includes('.')) {
     tailV4 = parseIpv4Bytes(s.slice(lastColon + 1));
     if (!tailV4) return undefined;
-    s = s.slice(0, lastColon + 1) + '0:0';
+    s = `${s.slice(0, lastColon + 1)}0:0`;
   }
   const halves = s.split('::');
   if (halves.length > 2) return undefined;

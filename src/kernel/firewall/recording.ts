@@ -103,7 +103,9 @@ export class RecordingFirewall implements FirewallBackend {
       if (!this.networks.has(n.id)) throw unbalanced(`teardownNetwork(${n.id}) without setupNetwork`);
       const published = [...this.ports.values()].filter((p) => p.networkId === n.id);
       if (published.length > 0) {
-        throw unbalanced(`teardownNetwork(${n.id}) while endpoints still publish ports: ${published.map((p) => p.endpointId).join(', ')}`);
+        throw unbalanced(
+          `teardownNetwork(${n.id}) while endpoints still publish ports: ${published.map((p) => p.endpointId).join(', ')}`,
+        );
       }
     }
     this.networks.delete(n.id);

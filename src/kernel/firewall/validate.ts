@@ -80,7 +80,8 @@ export function normalizeNetwork(n: FirewallNetwork): NormalizedNetwork {
   let snatIpv4: string | undefined;
   if (n.hostBindingIpv4 !== undefined && n.hostBindingIpv4 !== '') {
     const ip = parseIp(n.hostBindingIpv4);
-    if (!ip || ip.family !== 4) throw invalid(`network ${n.id}: hostBindingIpv4 must be an IPv4 address, got ${JSON.stringify(n.hostBindingIpv4)}`);
+    if (ip?.family !== 4)
+      throw invalid(`network ${n.id}: hostBindingIpv4 must be an IPv4 address, got ${JSON.stringify(n.hostBindingIpv4)}`);
     if (!isUnspecified(ip)) snatIpv4 = ip.text;
   }
   const out: NormalizedNetwork = {
@@ -125,13 +126,16 @@ export function normalizePorts(p: FirewallPorts): NormalizedPorts {
     }
     const hostEnd = m.hostPortEnd ?? m.hostPort;
     const contEnd = m.containerPortEnd;
-    if (!isPort(hostEnd) || hostEnd < m.hostPort) throw invalid(`${at}: bad host port range ${m.hostPort}-${String(m.hostPortEnd)}`);
+    if (!isPort(hostEnd) || hostEnd < m.hostPort)
+      throw invalid(`${at}: bad host port range ${m.hostPort}-${String(m.hostPortEnd)}`);
     if (contEnd !== undefined) {
       if (!isPort(contEnd) || contEnd < m.containerPort) {
         throw invalid(`${at}: bad container port range ${m.containerPort}-${String(contEnd)}`);
       }
       if (contEnd - m.containerPort !== hostEnd - m.hostPort) {
-        throw invalid(`${at}: host range ${m.hostPort}-${hostEnd} and container range ${m.containerPort}-${contEnd} differ in size`);
+        throw invalid(
+          `${at}: host range ${m.hostPort}-${hostEnd} and container range ${m.containerPort}-${contEnd} differ in size`,
+        );
       }
     }
     if (hostEnd > m.hostPort) {

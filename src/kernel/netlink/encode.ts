@@ -242,7 +242,7 @@ function parseIpv6(s: string): Buffer | undefined {
     all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
   }
   const out = Buffer.alloc(16);
-  all.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  for (const [i, g] of all.entries()) out.writeUInt16BE(g, i * 2);
   return out;
 }
 

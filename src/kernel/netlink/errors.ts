@@ -35,7 +35,7 @@ function canonical(name: string): string {
  */
 export function errnoOf(err: unknown): string | undefined {
   if (err instanceof TsnetError) {
-    const e = err.details?.['errno'];
+    const e = err.details?.errno;
     return typeof e === 'string' ? e : undefined;
   }
   if (err === null || typeof err !== 'object') return undefined;
@@ -64,6 +64,6 @@ export function netlinkError(op: string, err: unknown): TsnetError {
   const errno = errnoOf(err);
   const text = errno ?? (err instanceof Error ? err.message : String(err));
   const details: Record<string, unknown> = { op };
-  if (errno !== undefined) details['errno'] = errno;
+  if (errno !== undefined) details.errno = errno;
   return new TsnetError('TSNET_NETLINK', `${op}: ${text}`, { cause: err, details });
 }

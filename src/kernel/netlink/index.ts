@@ -15,7 +15,15 @@ import * as neigh from './neighbours.js';
 import type { IpFamily } from './encode.js';
 
 export type { LinkRef, ConnOptions } from './conn.js';
-export type { LinkInfo, LinkCommonOptions, VethPeerSpec, VxlanOptions, MacvlanOptions, BridgePortOptions, BridgePortInfo } from './links.js';
+export type {
+  LinkInfo,
+  LinkCommonOptions,
+  VethPeerSpec,
+  VxlanOptions,
+  MacvlanOptions,
+  BridgePortOptions,
+  BridgePortInfo,
+} from './links.js';
 export type { AddressInfo, AddAddressOptions } from './addresses.js';
 export type { RouteSpec, RouteInfo, RouteType, ListRoutesOptions } from './routes.js';
 export { RT_TABLE_MAIN, RT_TABLE_LOCAL } from './routes.js';

@@ -200,7 +200,8 @@ export async function setDown(c: NetlinkConn, ref: LinkRef): Promise<void> {
 
 /** Attach `ref` to bridge `master`, or detach it from its master with null. */
 export async function setMaster(c: NetlinkConn, ref: LinkRef, master: LinkRef | null): Promise<void> {
-  const op = master === null ? `detach link ${describe(ref)} from its master` : `set master of ${describe(ref)} to ${describe(master)}`;
+  const op =
+    master === null ? `detach link ${describe(ref)} from its master` : `set master of ${describe(ref)} to ${describe(master)}`;
   const masterIndex = master === null ? 0 : await c.indexOf(master, op);
   await setLink(c, ref, op, {}, { master: masterIndex });
 }

@@ -1,7 +1,18 @@
 /** Neighbour (ARP/NDP) entries and bridge / vxlan forwarding database (FDB) entries. */
 import { FlagsNew, type rt } from 'netlink';
 import { describe, type LinkRef, type NetlinkConn } from './conn.js';
-import { AF_BRIDGE, afOf, bufferToMac, familyOfAf, formatIp, macToBuffer, parseIp, u16be, u32le, type IpFamily } from './encode.js';
+import {
+  AF_BRIDGE,
+  afOf,
+  bufferToMac,
+  familyOfAf,
+  formatIp,
+  macToBuffer,
+  parseIp,
+  u16be,
+  u32le,
+  type IpFamily,
+} from './encode.js';
 import { isErrno } from './errors.js';
 import { linkNames } from './links.js';
 import { TsnetError } from '../../errors/index.js';
@@ -85,7 +96,9 @@ export async function addNeighbour(c: NetlinkConn, spec: NeighbourSpec): Promise
   const ifindex = await c.indexOf(spec.dev, op);
   const state: rt.NeighborState = spec.permanent === false ? { reachable: true } : { permanent: true };
   const flags = FlagsNew.CREATE | (spec.replace ? FlagsNew.REPLACE : FlagsNew.EXCL);
-  await c.run(op, (s) => s.newNeighbor({ family: afOf(ip.family), ifindex, state }, { dst: ip.bytes, lladdr }, c.opts({ flags })));
+  await c.run(op, (s) =>
+    s.newNeighbor({ family: afOf(ip.family), ifindex, state }, { dst: ip.bytes, lladdr }, c.opts({ flags })),
+  );
 }
 
 /** Delete a neighbour entry. Idempotent: an entry (or dev) that is already gone is not an error. */

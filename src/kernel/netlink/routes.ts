@@ -1,7 +1,18 @@
 /** Routes, IPv4 and IPv6. */
 import { FlagsNew, rt } from 'netlink';
 import { describe, type LinkRef, type NetlinkConn } from './conn.js';
-import { afOf, familyOfAf, formatCidr, formatIp, parseCidr, parseIp, scopeName, scopeToNumber, type IpFamily, type Scope } from './encode.js';
+import {
+  afOf,
+  familyOfAf,
+  formatCidr,
+  formatIp,
+  parseCidr,
+  parseIp,
+  scopeName,
+  scopeToNumber,
+  type IpFamily,
+  type Scope,
+} from './encode.js';
 import { isErrno } from './errors.js';
 import { linkNames } from './links.js';
 import { TsnetError } from '../../errors/index.js';
@@ -11,7 +22,16 @@ export const RT_TABLE_LOCAL = 255;
 const RT_TABLE_UNSPEC = 0;
 const RTNH_F_ONLINK = 4;
 
-export type RouteType = 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
+export type RouteType =
+  | 'unicast'
+  | 'local'
+  | 'broadcast'
+  | 'anycast'
+  | 'multicast'
+  | 'blackhole'
+  | 'unreachable'
+  | 'prohibit'
+  | 'throw';
 
 export interface RouteSpec {
   /** '10.1.0.0/16', 'fd00::/64', or 'default'. */
@@ -78,7 +98,8 @@ function parseDst(spec: RouteSpec): Dst {
 function typeNumber(t: RouteType | undefined): number {
   if (t === undefined) return rt.RouteType.UNICAST;
   const n = rt.RouteType[t.toUpperCase() as keyof typeof rt.RouteType];
-  if (n === undefined) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid route type: ${JSON.stringify(t)}`, { details: { type: t } });
+  if (n === undefined)
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid route type: ${JSON.stringify(t)}`, { details: { type: t } });
   return n;
 }
 
@@ -91,7 +112,12 @@ function describeRoute(spec: RouteSpec): string {
   return parts.join(' ');
 }
 
-async function buildRoute(c: NetlinkConn, spec: RouteSpec, op: string, forDelete: boolean): Promise<{ data: rt.Route; attrs: rt.RouteAttrs }> {
+async function buildRoute(
+  c: NetlinkConn,
+  spec: RouteSpec,
+  op: string,
+  forDelete: boolean,
+): Promise<{ data: rt.Route; attrs: rt.RouteAttrs }> {
   const dst = parseDst(spec);
   const table = spec.table ?? RT_TABLE_MAIN;
   if (!Number.isInteger(table) || table < 0 || table > 0xffffffff) {
@@ -103,7 +129,9 @@ async function buildRoute(c: NetlinkConn, spec: RouteSpec, op: string, forDelete
   if (spec.gateway !== undefined) {
     const gw = parseIp(spec.gateway);
     if (gw.family !== dst.family) {
-      throw new TsnetError('TSNET_INVALID_ARGUMENT', `gateway ${spec.gateway} is not of the family of ${spec.dst}`, { details: { gateway: spec.gateway } });
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `gateway ${spec.gateway} is not of the family of ${spec.dst}`, {
+        details: { gateway: spec.gateway },
+      });
     }
     attrs.gateway = gw.bytes;
   }
@@ -113,10 +141,12 @@ async function buildRoute(c: NetlinkConn, spec: RouteSpec, op: string, forDelete
   if (spec.dev !== undefined) attrs.oif = await c.indexOf(spec.dev, op);
 
   let scope: number;
-  if (forDelete) scope = rt.RouteScope.NOWHERE; // matches any scope
+  if (forDelete)
+    scope = rt.RouteScope.NOWHERE; // matches any scope
   else if (spec.scope !== undefined) scope = scopeToNumber(spec.scope);
   else if (type === rt.RouteType.LOCAL) scope = rt.RouteScope.HOST;
-  else if (dst.family === 4 && spec.gateway === undefined && spec.dev !== undefined && type === rt.RouteType.UNICAST) scope = rt.RouteScope.LINK;
+  else if (dst.family === 4 && spec.gateway === undefined && spec.dev !== undefined && type === rt.RouteType.UNICAST)
+    scope = rt.RouteScope.LINK;
   else scope = rt.RouteScope.UNIVERSE;
 
   const data: rt.Route = {

@@ -29,8 +29,7 @@ export interface Upstream {
 
 /** Parse "1.2.3.4", "1.2.3.4:5353", "fd00::1" or "[fd00::1]:5353". */
 export function parseUpstream(text: string): Upstream {
-  const fail = (why: string): TsnetError =>
-    new TsnetError('TSNET_INVALID_ARGUMENT', `invalid DNS upstream "${text}": ${why}`);
+  const fail = (why: string): TsnetError => new TsnetError('TSNET_INVALID_ARGUMENT', `invalid DNS upstream "${text}": ${why}`);
   let host = text;
   let port = 53;
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);

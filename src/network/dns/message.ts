@@ -339,7 +339,13 @@ function decodeRdata(buf: Uint8Array, type: number, start: number, len: number):
       const v = view(buf);
       const { name, next } = nameIn(start + 6);
       if (next !== end) throw bad(`SRV target does not fill the record data`);
-      return { kind: 'SRV', priority: v.getUint16(start), weight: v.getUint16(start + 2), port: v.getUint16(start + 4), target: name };
+      return {
+        kind: 'SRV',
+        priority: v.getUint16(start),
+        weight: v.getUint16(start + 2),
+        port: v.getUint16(start + 4),
+        target: name,
+      };
     }
     default:
       return { kind: 'raw', bytes: new Uint8Array(buf.subarray(start, end)) };
@@ -423,7 +429,8 @@ function suffixKey(labels: Uint8Array[], from: number): string {
 
 function addressBytes(address: string, family: 4 | 6, kind: string): Uint8Array {
   const ip = tryParseIp(address);
-  if (!ip || ip.family !== family) throw new TsnetError('TSNET_DNS', `${kind} record needs an IPv${family} address, got "${address}"`);
+  if (!ip || ip.family !== family)
+    throw new TsnetError('TSNET_DNS', `${kind} record needs an IPv${family} address, got "${address}"`);
   const n = family === 4 ? 4 : 16;
   const out = new Uint8Array(n);
   let v = ip.value;

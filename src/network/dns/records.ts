@@ -114,7 +114,10 @@ export function resolveLocal(q: DnsQuestion, src: LocalSource): LocalDecision {
     const ip = ptrNameToIp(key);
     const host = ip === undefined ? undefined : src.reverse(ip);
     if (host === undefined || host === '') return FORWARD;
-    return { kind: 'answer', records: [{ name: q.name, type: TYPE.PTR, class: CLASS_IN, ttl: src.ttl, data: { kind: 'PTR', target: host } }] };
+    return {
+      kind: 'answer',
+      records: [{ name: q.name, type: TYPE.PTR, class: CLASS_IN, ttl: src.ttl, data: { kind: 'PTR', target: host } }],
+    };
   }
 
   if (q.type === TYPE.A || q.type === TYPE.AAAA) {
@@ -129,7 +132,10 @@ export function resolveLocal(q: DnsQuestion, src: LocalSource): LocalDecision {
   const v6 = addresses(src, key, 'AAAA');
   if (v4.length === 0 && v6.length === 0) return FORWARD;
   if (q.type === TYPE.ANY) {
-    return { kind: 'answer', records: [...addressRecords(q.name, 'A', v4, src.ttl), ...addressRecords(q.name, 'AAAA', v6, src.ttl)] };
+    return {
+      kind: 'answer',
+      records: [...addressRecords(q.name, 'A', v4, src.ttl), ...addressRecords(q.name, 'AAAA', v6, src.ttl)],
+    };
   }
   return { kind: 'answer', records: [] };
 }

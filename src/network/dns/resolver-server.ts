@@ -64,30 +64,30 @@ interface Handler {
 export function createHandler(src: LocalSource, forwarder: Forwarder, log?: ResolverLogger): Handler {
   const servfail = (raw: Buffer, q: DnsMessage): Reply => errorReply(raw, RCODE.SERVFAIL, q.questions, findOpt(q) !== undefined);
   const handle = (raw: Buffer, transport: 'udp' | 'tcp'): Reply | Promise<Reply> => {
-      if (raw.length < HEADER_SIZE) return undefined;
-      if ((raw[2]! & 0x80) !== 0) return undefined; // a response: never answer those
-      let q: DnsMessage;
-      try {
-        q = decodeMessage(raw);
-      } catch (err) {
-        log?.debug(`dns: ${(err as Error).message}`);
-        return errorReply(raw, RCODE.FORMERR);
+    if (raw.length < HEADER_SIZE) return undefined;
+    if ((raw[2]! & 0x80) !== 0) return undefined; // a response: never answer those
+    let q: DnsMessage;
+    try {
+      q = decodeMessage(raw);
+    } catch (err) {
+      log?.debug(`dns: ${(err as Error).message}`);
+      return errorReply(raw, RCODE.FORMERR);
+    }
+    const hadOpt = findOpt(q) !== undefined;
+    if (q.flags.opcode !== OPCODE_QUERY) return errorReply(raw, RCODE.NOTIMP, q.questions, hadOpt);
+    if (q.questions.length !== 1) return errorReply(raw, RCODE.FORMERR, q.questions, hadOpt);
+    const question = q.questions[0]!;
+    try {
+      const decision = resolveLocal(question, src);
+      if (decision.kind === 'answer') {
+        const maxSize = transport === 'udp' ? udpLimit(q) : MAX_TCP_SIZE;
+        return buildReply(q, RCODE.NOERROR, decision.records, { maxSize, authoritative: true });
       }
-      const hadOpt = findOpt(q) !== undefined;
-      if (q.flags.opcode !== OPCODE_QUERY) return errorReply(raw, RCODE.NOTIMP, q.questions, hadOpt);
-      if (q.questions.length !== 1) return errorReply(raw, RCODE.FORMERR, q.questions, hadOpt);
-      const question = q.questions[0]!;
-      try {
-        const decision = resolveLocal(question, src);
-        if (decision.kind === 'answer') {
-          const maxSize = transport === 'udp' ? udpLimit(q) : MAX_TCP_SIZE;
-          return buildReply(q, RCODE.NOERROR, decision.records, { maxSize, authoritative: true });
-        }
-      } catch (err) {
-        log?.debug(`dns: local answer for ${question.name} ${typeName(question.type)} failed: ${(err as Error).message}`);
-        return servfail(raw, q);
-      }
-      return forwarder.forward(raw, transport).then((answer) => answer ?? servfail(raw, q));
+    } catch (err) {
+      log?.debug(`dns: local answer for ${question.name} ${typeName(question.type)} failed: ${(err as Error).message}`);
+      return servfail(raw, q);
+    }
+    return forwarder.forward(raw, transport).then((answer) => answer ?? servfail(raw, q));
   };
   return {
     handle(raw, transport) {
@@ -151,7 +151,16 @@ export async function startResolver(opts: ResolverOptions): Promise<Resolver> {
   udp.on('error', (err) => log?.debug(`dns: UDP socket: ${err.message}`));
 
   const forwarder = createForwarder({ upstreams, timeoutMs, maxInFlight: maxForwards, logger: log });
-  const handler = createHandler({ lookup: opts.lookup, reverse: opts.reverse, ttl, onBadAddress: (n, t, a) => log?.debug(`dns: lookup(${n}, ${t}) gave invalid address "${a}", skipped`) }, forwarder, log);
+  const handler = createHandler(
+    {
+      lookup: opts.lookup,
+      reverse: opts.reverse,
+      ttl,
+      onBadAddress: (n, t, a) => log?.debug(`dns: lookup(${n}, ${t}) gave invalid address "${a}", skipped`),
+    },
+    forwarder,
+    log,
+  );
   let closed = false;
 
   // --- UDP

@@ -37,14 +37,15 @@ export function createTcpBinder(): TcpBinder {
 
   return (host, port) => {
     const ip = tryParseIp(host);
-    if (!ip || ip.family !== 4) throw new TsnetError('TSNET_INVALID_ARGUMENT', `TCP bind address must be IPv4, got "${host}"`);
+    if (ip?.family !== 4) throw new TsnetError('TSNET_INVALID_ARGUMENT', `TCP bind address must be IPv4, got "${host}"`);
     const fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       const e = errname(koffi.errno() as number);
       throw new TsnetError('TSNET_DNS', `create TCP socket for ${host}:${port}: ${e}`, { details: { errno: e } });
     }
     const sa = Buffer.alloc(16); // struct sockaddr_in
-    if (os.endianness() === 'LE') sa.writeUInt16LE(AF_INET, 0); // sin_family, host byte order
+    if (os.endianness() === 'LE')
+      sa.writeUInt16LE(AF_INET, 0); // sin_family, host byte order
     else sa.writeUInt16BE(AF_INET, 0);
     sa.writeUInt16BE(port, 2); // sin_port, network order
     sa.writeUInt32BE(Number(ip.value), 4); // sin_addr, network order

@@ -71,9 +71,11 @@ export class ContainerManager {
     const byId = this.records.get(name);
     if (byId) return byId;
     for (const r of this.records.values()) if (r.name === name) return r;
-    const matches = name.length > 0 && /^[0-9a-f]+$/.test(name) ? [...this.records.values()].filter((r) => r.id.startsWith(name)) : [];
+    const matches =
+      name.length > 0 && /^[0-9a-f]+$/.test(name) ? [...this.records.values()].filter((r) => r.id.startsWith(name)) : [];
     if (matches.length === 1) return matches[0]!;
-    if (matches.length > 1) throw new TsnetError('TSNET_CONTAINER_AMBIGUOUS', `multiple containers match "${ref}": use more characters of the id`);
+    if (matches.length > 1)
+      throw new TsnetError('TSNET_CONTAINER_AMBIGUOUS', `multiple containers match "${ref}": use more characters of the id`);
     throw new TsnetError('TSNET_CONTAINER_NOT_FOUND', `No such container: ${ref}`);
   }
 
@@ -112,16 +114,28 @@ export class ContainerManager {
     const p = this.paths(rec);
     const rb = new Rollback();
     try {
-      await rb.step('make container dirs', () => {
-        fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
-        // the upper dir's mode becomes the container root's mode: 0755 like any /
-        for (const d of [p.upper, p.work, p.rootfs]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
-        fs.writeFileSync(p.log, '', { mode: 0o640 });
-      }, () => fs.rmSync(p.dir, { recursive: true, force: true }));
+      await rb.step(
+        'make container dirs',
+        () => {
+          fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+          // the upper dir's mode becomes the container root's mode: 0755 like any /
+          for (const d of [p.upper, p.work, p.rootfs]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+          fs.writeFileSync(p.log, '', { mode: 0o640 });
+        },
+        () => fs.rmSync(p.dir, { recursive: true, force: true }),
+      );
       this.records.set(rec.id, rec);
       rb.push('forget record', () => this.records.delete(rec.id));
-      await rb.step('create network sandbox', () => this.deps.networking.create(rec), () => this.deps.networking.remove(rec));
-      await rb.step('save record', () => this.deps.store.save(rec), () => this.deps.store.remove(rec.id));
+      await rb.step(
+        'create network sandbox',
+        () => this.deps.networking.create(rec),
+        () => this.deps.networking.remove(rec),
+      );
+      await rb.step(
+        'save record',
+        () => this.deps.store.save(rec),
+        () => this.deps.store.remove(rec.id),
+      );
       rb.commit();
     } catch (err) {
       await rb.unwind();
@@ -161,7 +175,10 @@ export class ContainerManager {
         this.closePendingAttach(rec.id);
         this.events.emit(`exit:${rec.id}`, rec.state.ExitCode, e.message);
         // --rm: gone before the error reaches the client (we hold the container's lock here)
-        if (rec.hostConfig.AutoRemove) await this.removeLocked(rec).catch((err: Error) => this.deps.logger.warn(`auto-remove ${rec.id.slice(0, 12)}: ${err.message}`));
+        if (rec.hostConfig.AutoRemove)
+          await this.removeLocked(rec).catch((err: Error) =>
+            this.deps.logger.warn(`auto-remove ${rec.id.slice(0, 12)}: ${err.message}`),
+          );
         throw e;
       }
       return true;
@@ -177,7 +194,11 @@ export class ContainerManager {
     }
     const rb = new Rollback();
     try {
-      const sandbox = await rb.step('prepare network', () => this.deps.networking.prepare(rec), () => this.deps.networking.released(rec));
+      const sandbox = await rb.step(
+        'prepare network',
+        () => this.deps.networking.prepare(rec),
+        () => this.deps.networking.released(rec),
+      );
       rewriteInPlace(p.hosts, sandbox.hostsText ?? hostsFile(sandbox.hosts));
       rewriteInPlace(p.hostname, `${sandbox.shareHostUts ? readHostname() : rec.config.Hostname}\n`);
       rewriteInPlace(p.resolvConf, sandbox.resolvConf);
@@ -272,7 +293,9 @@ export class ContainerManager {
     } catch (err) {
       this.deps.logger.warn((err as Error).message);
     }
-    await this.deps.networking.released(rec).catch((err: Error) => this.deps.logger.warn(`release network of ${rec.id.slice(0, 12)}: ${err.message}`));
+    await this.deps.networking
+      .released(rec)
+      .catch((err: Error) => this.deps.logger.warn(`release network of ${rec.id.slice(0, 12)}: ${err.message}`));
     fs.rmSync(p.bundle, { recursive: true, force: true });
     await this.deps.store.save(rec).catch(() => undefined);
     this.deps.logger.info(`container ${rec.id.slice(0, 12)} exited with ${code}${oom ? ' (OOM killed)' : ''}`);
@@ -314,7 +337,11 @@ export class ContainerManager {
     } catch (err) {
       // The supervisor is gone but the process may not be: fall back to the pid.
       if (rec.state.Pid && processAlive(rec.state.Pid)) process.kill(rec.state.Pid, sig);
-      else throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `cannot signal container ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
+      else
+        throw new TsnetError(
+          'TSNET_CONTAINER_NOT_RUNNING',
+          `cannot signal container ${rec.id.slice(0, 12)}: ${(err as Error).message}`,
+        );
     }
   }
 
@@ -377,7 +404,11 @@ export class ContainerManager {
   }
 
   private async recordExitNow(rec: ContainerRecord): Promise<void> {
-    for (let i = 0; i < 100 && processAlive(rec.state.SupervisorPid) && isSupervisorOf(rec.state.SupervisorPid, this.paths(rec).bundle); i++) {
+    for (
+      let i = 0;
+      i < 100 && processAlive(rec.state.SupervisorPid) && isSupervisorOf(rec.state.SupervisorPid, this.paths(rec).bundle);
+      i++
+    ) {
       await sleep(20);
     }
     await this.recordExit(rec);
@@ -385,7 +416,10 @@ export class ContainerManager {
 
   // ---- wait ---------------------------------------------------------------------------------
 
-  async wait(ref: string, condition: WaitCondition = 'not-running'): Promise<{ StatusCode: number; Error?: { Message: string } }> {
+  async wait(
+    ref: string,
+    condition: WaitCondition = 'not-running',
+  ): Promise<{ StatusCode: number; Error?: { Message: string } }> {
     const rec = this.get(ref);
     if (condition === 'not-running' && !this.isRunning(rec)) return { StatusCode: rec.state.ExitCode };
     const result = await this.waitEvent(rec, condition);
@@ -425,7 +459,11 @@ export class ContainerManager {
     this.pendingAttach.set(rec.id, list);
     conn.on('close', () => {
       const l = this.pendingAttach.get(rec.id);
-      if (l) this.pendingAttach.set(rec.id, l.filter((x) => x.conn !== conn));
+      if (l)
+        this.pendingAttach.set(
+          rec.id,
+          l.filter((x) => x.conn !== conn),
+        );
     });
   }
 
@@ -456,7 +494,8 @@ export class ContainerManager {
 
   async resize(ref: string, rows: number, cols: number): Promise<void> {
     const rec = this.get(ref);
-    if (!this.isRunning(rec)) throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id.slice(0, 12)} is not running`);
+    if (!this.isRunning(rec))
+      throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id.slice(0, 12)} is not running`);
     if (!(rows > 0 && cols > 0)) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'resize needs h and w greater than 0');
     await supervisorCommand(this.paths(rec).bundle, `resize ${rows} ${cols}`);
   }

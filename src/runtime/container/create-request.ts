@@ -14,7 +14,15 @@ export interface CreateBody extends Partial<ContainerConfig> {
 
 export interface ImageInfo {
   id: string;
-  config: { Env?: string[]; Cmd?: string[]; Entrypoint?: string[]; WorkingDir?: string; User?: string; ExposedPorts?: Record<string, object>; Labels?: Record<string, string> };
+  config: {
+    Env?: string[];
+    Cmd?: string[];
+    Entrypoint?: string[];
+    WorkingDir?: string;
+    User?: string;
+    ExposedPorts?: Record<string, object>;
+    Labels?: Record<string, string>;
+  };
 }
 
 export const MIN_MEMORY = 6 * 1024 * 1024;
@@ -32,7 +40,10 @@ export function parseBind(spec: string): ParsedBind {
   }
   const [source, target, mode = 'rw'] = parts as [string, string, string?];
   if (!source.startsWith('/')) {
-    throw new TsnetError('TSNET_BAD_VOLUME', `invalid volume "${spec}": named volumes are not supported yet, give an absolute host path`);
+    throw new TsnetError(
+      'TSNET_BAD_VOLUME',
+      `invalid volume "${spec}": named volumes are not supported yet, give an absolute host path`,
+    );
   }
   if (!target.startsWith('/')) {
     throw new TsnetError('TSNET_BAD_VOLUME', `invalid volume "${spec}": the container path must be absolute`);
@@ -46,17 +57,22 @@ export function parseBind(spec: string): ParsedBind {
       throw new TsnetError('TSNET_BAD_VOLUME', `invalid mode "${m}" in volume "${spec}": use ro or rw`);
     }
   }
-  if (spec.includes('\t') || spec.includes('\n')) throw new TsnetError('TSNET_BAD_VOLUME', `invalid volume "${spec}": control characters in path`);
+  if (spec.includes('\t') || spec.includes('\n'))
+    throw new TsnetError('TSNET_BAD_VOLUME', `invalid volume "${spec}": control characters in path`);
   return { source: path.posix.normalize(source), target: path.posix.normalize(target), readOnly: modes.includes('ro') };
 }
 
 export function buildRecord(body: CreateBody, name: string, image: ImageInfo, now = new Date()): ContainerRecord {
   if (!NAME_PATTERN.test(name)) {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+    );
   }
   const hc: HostConfig = { ...(body.HostConfig ?? {}) };
   if (hc.Memory !== undefined && hc.Memory !== 0) {
-    if (!Number.isInteger(hc.Memory) || hc.Memory < 0) throw new TsnetError('TSNET_BAD_MEMORY', `invalid memory limit ${hc.Memory}`);
+    if (!Number.isInteger(hc.Memory) || hc.Memory < 0)
+      throw new TsnetError('TSNET_BAD_MEMORY', `invalid memory limit ${hc.Memory}`);
     if (hc.Memory < MIN_MEMORY) throw new TsnetError('TSNET_BAD_MEMORY', 'minimum memory limit allowed is 6MB');
   }
   if (hc.MemorySwap !== undefined && hc.MemorySwap > 0 && hc.Memory && hc.MemorySwap < hc.Memory) {
@@ -70,16 +86,18 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
   }
   for (const b of hc.Binds ?? []) parseBind(b);
   for (const env of body.Env ?? []) {
-    if (typeof env !== 'string' || env.startsWith('=') || env.includes('\0')) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid environment variable: ${String(env)}`);
+    if (typeof env !== 'string' || env.startsWith('=') || env.includes('\0'))
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid environment variable: ${String(env)}`);
   }
   const user = body.User ?? image.config.User ?? '';
-  if (user && !/^[^:\s]+(:[^:\s]+)?$/.test(user)) throw new TsnetError('TSNET_BAD_USER', `invalid user "${user}": use name|uid[:group|gid]`);
+  if (user && !/^[^:\s]+(:[^:\s]+)?$/.test(user))
+    throw new TsnetError('TSNET_BAD_USER', `invalid user "${user}": use name|uid[:group|gid]`);
 
   // Docker's rule: a requested entrypoint replaces the image's entrypoint and cmd; otherwise the
   // requested cmd replaces only the image's cmd.
   const requestedEntrypoint = body.Entrypoint ?? [];
-  const entrypoint = requestedEntrypoint.length ? requestedEntrypoint : image.config.Entrypoint ?? [];
-  const cmd = requestedEntrypoint.length ? body.Cmd ?? [] : body.Cmd?.length ? body.Cmd : image.config.Cmd ?? [];
+  const entrypoint = requestedEntrypoint.length ? requestedEntrypoint : (image.config.Entrypoint ?? []);
+  const cmd = requestedEntrypoint.length ? (body.Cmd ?? []) : body.Cmd?.length ? body.Cmd : (image.config.Cmd ?? []);
   const argv = [...entrypoint, ...cmd];
   if (argv.length === 0 || argv[0] === '') {
     throw new TsnetError('TSNET_INVALID_ARGUMENT', 'no command specified: give one after the image name');
@@ -118,7 +136,16 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
     config,
     hostConfig: { NetworkMode: 'default', ...hc },
     networkingConfig: body.NetworkingConfig ?? {},
-    state: { Status: 'created', Pid: 0, SupervisorPid: 0, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: '0001-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z' },
+    state: {
+      Status: 'created',
+      Pid: 0,
+      SupervisorPid: 0,
+      ExitCode: 0,
+      OOMKilled: false,
+      Error: '',
+      StartedAt: '0001-01-01T00:00:00Z',
+      FinishedAt: '0001-01-01T00:00:00Z',
+    },
     restartCount: 0,
     network: { mode: 'none', endpoints: {}, ports: [] },
   };

@@ -43,7 +43,8 @@ function portsList(ports: PublishedPort[], exposed: Record<string, object> | und
   }));
   for (const key of Object.keys(exposed ?? {})) {
     const [port, proto = 'tcp'] = key.split('/');
-    if (!ports.some((p) => String(p.containerPort) === port && p.proto === proto)) out.push({ PrivatePort: Number(port), Type: proto });
+    if (!ports.some((p) => String(p.containerPort) === port && p.proto === proto))
+      out.push({ PrivatePort: Number(port), Type: proto });
   }
   return out;
 }
@@ -72,7 +73,12 @@ function endpointJson(e: EndpointState) {
 function networksJson(rec: ContainerRecord): Record<string, ReturnType<typeof endpointJson>> {
   const out: Record<string, ReturnType<typeof endpointJson>> = {};
   if (rec.network.mode === 'none' || rec.network.mode === 'host') {
-    out[rec.network.mode] = endpointJson({ networkId: rec.network.mode, networkName: rec.network.mode, endpointId: '', aliases: [] });
+    out[rec.network.mode] = endpointJson({
+      networkId: rec.network.mode,
+      networkName: rec.network.mode,
+      endpointId: '',
+      aliases: [],
+    });
   }
   for (const e of Object.values(rec.network.endpoints)) out[e.networkName] = endpointJson(e);
   return out;
@@ -103,7 +109,14 @@ export function containerSummary(rec: ContainerRecord, imageName: string) {
 function mounts(rec: ContainerRecord) {
   return (rec.hostConfig.Binds ?? []).map((b) => {
     const [src, dst, mode = 'rw'] = b.split(':');
-    return { Type: 'bind', Source: src, Destination: dst, Mode: mode === 'rw' ? '' : mode, RW: !mode.split(',').includes('ro'), Propagation: 'rprivate' };
+    return {
+      Type: 'bind',
+      Source: src,
+      Destination: dst,
+      Mode: mode === 'rw' ? '' : mode,
+      RW: !mode.split(',').includes('ro'),
+      Propagation: 'rprivate',
+    };
   });
 }
 
@@ -112,7 +125,8 @@ function portsMap(rec: ContainerRecord): Record<string, Array<{ HostIp: string; 
   for (const key of Object.keys(rec.config.ExposedPorts ?? {})) out[key] = null;
   for (const p of rec.network.ports) {
     const key = `${p.containerPort}/${p.proto}`;
-    (out[key] ??= []).push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
+    out[key] ??= [];
+    out[key].push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
   }
   return out;
 }

@@ -57,7 +57,15 @@ export class ExecManager {
       throw new TsnetError('TSNET_INVALID_ARGUMENT', 'no exec command specified');
     }
     const id = newId();
-    const inst: ExecInstance = { id, containerId: rec.id, config, running: false, exitCode: null, pid: 0, bundle: execBundle(this.deps.execRoot, id) };
+    const inst: ExecInstance = {
+      id,
+      containerId: rec.id,
+      config,
+      running: false,
+      exitCode: null,
+      pid: 0,
+      bundle: execBundle(this.deps.execRoot, id),
+    };
     this.execs.set(id, inst);
     return inst;
   }
@@ -79,7 +87,8 @@ export class ExecManager {
       throw new TsnetError('TSNET_CONTAINER_RUNNING', `exec ${id.slice(0, 12)} has already been started`);
     }
     const rec = this.deps.containers.get(inst.containerId);
-    if (!this.deps.containers.isRunning(rec)) throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running`);
+    if (!this.deps.containers.isRunning(rec))
+      throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running`);
     const c = inst.config;
     fs.rmSync(inst.bundle, { recursive: true, force: true });
     writeSpec(
@@ -98,7 +107,7 @@ export class ExecManager {
       }),
     );
     inst.running = true;
-    let launched;
+    let launched: Awaited<ReturnType<typeof launch>>;
     try {
       launched = await launch({
         initPath: this.deps.initPath,

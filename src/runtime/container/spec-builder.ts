@@ -17,8 +17,20 @@ export interface RunSpecInput {
 }
 
 export const DEFAULT_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
 ];
 
 /** Docker's --cap-add/--cap-drop over the default set (`ALL` and names without CAP_ accepted). */
@@ -31,7 +43,15 @@ export function capabilities(add: string[] = [], drop: string[] = []): string[] 
   return [...set];
 }
 
-function commonRecords(rec: ContainerRecord, argv: string[], env: string[], user: string, cwd: string, tty: boolean, stdin: boolean): SpecRecord[] {
+function commonRecords(
+  rec: ContainerRecord,
+  argv: string[],
+  env: string[],
+  user: string,
+  cwd: string,
+  tty: boolean,
+  stdin: boolean,
+): SpecRecord[] {
   const out: SpecRecord[] = argv.map((a) => ['arg', a] as SpecRecord);
   for (const e of env) out.push(['env', e]);
   if (cwd) out.push(['cwd', cwd]);
@@ -56,7 +76,17 @@ export function runSpec(i: RunSpecInput): SpecRecord[] {
   if (i.netnsPath) out.push(['netns', i.netnsPath]);
   if (i.shareHostUts) out.push(['share_uts', '1']);
   else out.push(['hostname', rec.config.Hostname]);
-  out.push(...commonRecords(rec, [rec.path, ...rec.args], rec.config.Env, rec.config.User, rec.config.WorkingDir, rec.config.Tty, rec.config.OpenStdin));
+  out.push(
+    ...commonRecords(
+      rec,
+      [rec.path, ...rec.args],
+      rec.config.Env,
+      rec.config.User,
+      rec.config.WorkingDir,
+      rec.config.Tty,
+      rec.config.OpenStdin,
+    ),
+  );
   out.push(['bind', `${i.etcFiles.hosts}\t/etc/hosts\trw`]);
   out.push(['bind', `${i.etcFiles.hostname}\t/etc/hostname\trw`]);
   out.push(['bind', `${i.etcFiles.resolvConf}\t/etc/resolv.conf\trw`]);

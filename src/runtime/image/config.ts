@@ -17,7 +17,16 @@ export interface ParsedConfig {
 
 /** Node's process.arch as Go/OCI spell architectures. */
 export function hostArchitecture(arch: string = process.arch): string {
-  const map: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64' };
+  const map: Record<string, string> = {
+    x64: 'amd64',
+    ia32: '386',
+    arm64: 'arm64',
+    arm: 'arm',
+    ppc64: 'ppc64le',
+    s390x: 's390x',
+    riscv64: 'riscv64',
+    loong64: 'loong64',
+  };
   return map[arch] ?? arch;
 }
 
@@ -40,20 +49,20 @@ function stringRecord(v: unknown): Record<string, string> | undefined {
 export function pickConfig(raw: unknown): ImageConfig {
   if (!isObject(raw)) return {};
   const out: ImageConfig = {};
-  const env = stringArray(raw['Env']);
+  const env = stringArray(raw.Env);
   if (env) out.Env = env;
-  const cmd = stringArray(raw['Cmd']);
+  const cmd = stringArray(raw.Cmd);
   if (cmd) out.Cmd = cmd;
-  const entrypoint = stringArray(raw['Entrypoint']);
+  const entrypoint = stringArray(raw.Entrypoint);
   if (entrypoint) out.Entrypoint = entrypoint;
-  if (typeof raw['WorkingDir'] === 'string' && raw['WorkingDir'] !== '') out.WorkingDir = raw['WorkingDir'];
-  if (typeof raw['User'] === 'string' && raw['User'] !== '') out.User = raw['User'];
-  if (isObject(raw['ExposedPorts'])) {
+  if (typeof raw.WorkingDir === 'string' && raw.WorkingDir !== '') out.WorkingDir = raw.WorkingDir;
+  if (typeof raw.User === 'string' && raw.User !== '') out.User = raw.User;
+  if (isObject(raw.ExposedPorts)) {
     const ports: Record<string, object> = {};
-    for (const k of Object.keys(raw['ExposedPorts'])) ports[k] = {};
+    for (const k of Object.keys(raw.ExposedPorts)) ports[k] = {};
     out.ExposedPorts = ports;
   }
-  const labels = stringRecord(raw['Labels']);
+  const labels = stringRecord(raw.Labels);
   if (labels) out.Labels = labels;
   return out;
 }
@@ -67,21 +76,21 @@ export function parseImageConfig(bytes: Buffer, what: string): ParsedConfig {
     throw new TsnetError('TSNET_IMAGE_INVALID', `invalid ${what}: not JSON (${(err as Error).message})`);
   }
   if (!isObject(doc)) throw new TsnetError('TSNET_IMAGE_INVALID', `invalid ${what}: not a JSON object`);
-  const rootfs = doc['rootfs'];
-  if (!isObject(rootfs) || rootfs['type'] !== 'layers' || !Array.isArray(rootfs['diff_ids'])) {
+  const rootfs = doc.rootfs;
+  if (!isObject(rootfs) || rootfs.type !== 'layers' || !Array.isArray(rootfs.diff_ids)) {
     throw new TsnetError('TSNET_IMAGE_INVALID', `invalid ${what}: no rootfs of type "layers" with diff_ids`);
   }
-  const diffIds = rootfs['diff_ids'] as unknown[];
+  const diffIds = rootfs.diff_ids as unknown[];
   for (const d of diffIds) {
     if (typeof d !== 'string' || !DIGEST.test(d)) {
       throw new TsnetError('TSNET_IMAGE_INVALID', `invalid ${what}: diff id ${JSON.stringify(d)} is not a sha256 digest`);
     }
   }
-  const created = typeof doc['created'] === 'string' && !Number.isNaN(Date.parse(doc['created'])) ? doc['created'] : undefined;
+  const created = typeof doc.created === 'string' && !Number.isNaN(Date.parse(doc.created)) ? doc.created : undefined;
   const parsed: ParsedConfig = {
-    architecture: typeof doc['architecture'] === 'string' && doc['architecture'] !== '' ? doc['architecture'] : hostArchitecture(),
-    os: typeof doc['os'] === 'string' && doc['os'] !== '' ? doc['os'] : 'linux',
-    config: pickConfig(doc['config']),
+    architecture: typeof doc.architecture === 'string' && doc.architecture !== '' ? doc.architecture : hostArchitecture(),
+    os: typeof doc.os === 'string' && doc.os !== '' ? doc.os : 'linux',
+    config: pickConfig(doc.config),
     diffIds: diffIds as string[],
   };
   if (created !== undefined) parsed.created = created;

@@ -66,7 +66,10 @@ interface Input {
 async function openInput(input: NodeJS.ReadableStream | string): Promise<Input> {
   if (typeof input !== 'string') return { open: () => input as AsyncIterable<Buffer | string>, what: 'archive' };
   const st = await stat(input).catch((err: NodeJS.ErrnoException) => {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `cannot read ${input}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `cannot read ${input}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`,
+    );
   });
   if (!st.isFile()) throw new TsnetError('TSNET_INVALID_ARGUMENT', `cannot import ${input}: not a regular file`);
   return {
@@ -183,7 +186,10 @@ export class ImageStore {
     try {
       const { format, images } = await this.readArchive(source, session, opts);
       if (repoTag !== undefined && images.length !== 1) {
-        throw new TsnetError('TSNET_INVALID_ARGUMENT', `cannot tag: the archive holds ${images.length} images; import it without a tag, then tag one by id`);
+        throw new TsnetError(
+          'TSNET_INVALID_ARGUMENT',
+          `cannot tag: the archive holds ${images.length} images; import it without a tag, then tag one by id`,
+        );
       }
       return await this.withLock(() => this.save(images, format, repoTag));
     } catch (err) {
@@ -201,7 +207,11 @@ export class ImageStore {
   }
 
   /** Extract the archive and bring in its layers; the images it holds, not yet recorded. */
-  private async readArchive(input: Input, session: ImportSession, opts: ImportOptions): Promise<{ format: ImportFormat; images: ImportedImage[] }> {
+  private async readArchive(
+    input: Input,
+    session: ImportSession,
+    opts: ImportOptions,
+  ): Promise<{ format: ImportFormat; images: ImportedImage[] }> {
     // A rootfs tarball file whose layer is already stored needs no extraction. Reading the
     // file twice costs little for small files (test images, re-imported often); for big
     // ones the extra pass would cost a new import more than it saves a repeated one.
@@ -210,7 +220,8 @@ export class ImageStore {
       if (diffId !== undefined) {
         const release = this.layers.pin(diffId);
         const present = await this.layers.get(diffId);
-        if (present) return { format: 'rootfs', images: [rootfsImage(session.track({ layer: present, created: false, release }), opts)] };
+        if (present)
+          return { format: 'rootfs', images: [rootfsImage(session.track({ layer: present, created: false, release }), opts)] };
         release();
       }
     }
@@ -224,7 +235,10 @@ export class ImageStore {
     const images =
       format === 'docker-save'
         ? await loadDockerSave(new Bundle(outer, `docker save ${input.what}`), session)
-        : await new OciLayoutReader(new Bundle(outer, `OCI layout ${input.what}`), session, { os: 'linux', architecture: hostArchitecture() }).load();
+        : await new OciLayoutReader(new Bundle(outer, `OCI layout ${input.what}`), session, {
+            os: 'linux',
+            architecture: hostArchitecture(),
+          }).load();
     await rm(outer, { recursive: true, force: true });
     return { format, images };
   }
@@ -307,7 +321,10 @@ export class ImageStore {
       const matches = all.filter((r) => r.id.slice(7).startsWith(prefix));
       if (matches.length === 1) return { record: matches[0]! };
       if (matches.length > 1) {
-        throw new TsnetError('TSNET_IMAGE_AMBIGUOUS', `image id prefix ${ref} matches ${matches.length} images: give more characters of the id`);
+        throw new TsnetError(
+          'TSNET_IMAGE_AMBIGUOUS',
+          `image id prefix ${ref} matches ${matches.length} images: give more characters of the id`,
+        );
       }
     }
     throw this.notFound(tag ?? ref);
@@ -318,7 +335,10 @@ export class ImageStore {
       return new TsnetError('TSNET_IMAGE_NOT_FOUND', `No such image: ${ref} (list images with: tsnet image ls)`);
     }
     const tagHint = ref.endsWith(':latest') ? ref.slice(0, -':latest'.length) : ref;
-    return new TsnetError('TSNET_IMAGE_NOT_FOUND', `No such image: ${ref} (import one with: tsnet image import FILE --tag ${tagHint})`);
+    return new TsnetError(
+      'TSNET_IMAGE_NOT_FOUND',
+      `No such image: ${ref} (import one with: tsnet image import FILE --tag ${tagHint})`,
+    );
   }
 
   /** Overlayfs lower dirs of an image, topmost first (a layer listed twice appears once, at its top position). */
@@ -383,7 +403,10 @@ export class ImageStore {
           );
         }
         if (used && !force) {
-          throw new TsnetError('TSNET_IMAGE_IN_USE', `unable to delete ${short}: image is used by a container (remove the container first, or use --force)`);
+          throw new TsnetError(
+            'TSNET_IMAGE_IN_USE',
+            `unable to delete ${short}: image is used by a container (remove the container first, or use --force)`,
+          );
         }
         untagged.push(...record.repoTags);
       }

@@ -46,10 +46,23 @@ export function sniffCompression(head: Uint8Array): Compression {
   if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
   // "BZh" + block size digit + the block magic (pi), so a tar whose first member is named
   // "BZh…" is not mistaken for bzip2.
-  if (head.length >= 10 && Buffer.from(head.subarray(0, 3)).toString('latin1') === 'BZh' && head[3]! >= 0x31 && head[3]! <= 0x39) {
+  if (
+    head.length >= 10 &&
+    Buffer.from(head.subarray(0, 3)).toString('latin1') === 'BZh' &&
+    head[3]! >= 0x31 &&
+    head[3]! <= 0x39
+  ) {
     if (Buffer.from(head.subarray(4, 10)).equals(BZIP2_BLOCK)) return 'bzip2';
   }
-  if (head.length >= 6 && head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a && head[5] === 0x00) {
+  if (
+    head.length >= 6 &&
+    head[0] === 0xfd &&
+    head[1] === 0x37 &&
+    head[2] === 0x7a &&
+    head[3] === 0x58 &&
+    head[4] === 0x5a &&
+    head[5] === 0x00
+  ) {
     return 'xz';
   }
   return 'none';

@@ -26,7 +26,8 @@ function parseManifest(value: unknown, bundle: Bundle): ManifestItem[] {
       throw bundle.invalid(`manifest.json entry ${i + 1} has no Layers list`);
     }
     const tags = item.RepoTags ?? [];
-    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) throw bundle.invalid(`manifest.json entry ${i + 1} has bad RepoTags`);
+    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
+      throw bundle.invalid(`manifest.json entry ${i + 1} has bad RepoTags`);
     return { Config: item.Config, RepoTags: tags as string[], Layers: item.Layers as string[] };
   });
 }
@@ -39,7 +40,9 @@ export async function loadDockerSave(bundle: Bundle, layers: LayerSink): Promise
     const id = `sha256:${createHash('sha256').update(configBytes).digest('hex')}`;
     const cfg = parseImageConfig(configBytes, `image config ${item.Config} in ${bundle.what}`);
     if (cfg.diffIds.length !== item.Layers.length) {
-      throw bundle.invalid(`image ${id.slice(7, 19)} lists ${item.Layers.length} layers but its config has ${cfg.diffIds.length} diff ids`);
+      throw bundle.invalid(
+        `image ${id.slice(7, 19)} lists ${item.Layers.length} layers but its config has ${cfg.diffIds.length} diff ids`,
+      );
     }
     const repoTags = item.RepoTags.map((t) => {
       try {
@@ -58,7 +61,14 @@ export async function loadDockerSave(bundle: Bundle, layers: LayerSink): Promise
       const what = `layer ${i + 1}/${item.Layers.length} (${name}) of ${bundle.what}`;
       imageLayers.push(await layers.ensure(() => bundle.open(name), cfg.diffIds[i]!, what));
     }
-    const image: ImportedImage = { id, architecture: cfg.architecture, os: cfg.os, config: cfg.config, layers: imageLayers, repoTags };
+    const image: ImportedImage = {
+      id,
+      architecture: cfg.architecture,
+      os: cfg.os,
+      config: cfg.config,
+      layers: imageLayers,
+      repoTags,
+    };
     if (cfg.created !== undefined) image.created = cfg.created;
     images.set(id, image);
   }

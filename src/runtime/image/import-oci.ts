@@ -13,8 +13,14 @@ import { DIGEST, parseImageConfig } from './config.js';
 import type { ImportedImage, LayerSink } from './imported.js';
 import { normalizeRepoTag } from './reference.js';
 
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
-const MANIFEST_TYPES = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
+const INDEX_TYPES = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
+const MANIFEST_TYPES = new Set([
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+]);
 const CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
 const LAYER_TYPES = new Set([
   'application/vnd.oci.image.layer.v1.tar',
@@ -49,15 +55,19 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function descriptor(v: unknown, bundle: Bundle, where: string): Descriptor {
-  if (!isObject(v) || typeof v['digest'] !== 'string') throw bundle.invalid(`${where} is not a descriptor`);
-  if (!DIGEST.test(v['digest'])) throw bundle.invalid(`${where} has the unsupported digest "${v['digest']}" (only sha256 is supported)`);
-  const d: Descriptor = { digest: v['digest'] };
-  if (typeof v['mediaType'] === 'string') d.mediaType = v['mediaType'];
-  if (typeof v['size'] === 'number') d.size = v['size'];
-  if (isObject(v['annotations'])) {
-    d.annotations = Object.fromEntries(Object.entries(v['annotations']).filter(([, s]) => typeof s === 'string')) as Record<string, string>;
+  if (!isObject(v) || typeof v.digest !== 'string') throw bundle.invalid(`${where} is not a descriptor`);
+  if (!DIGEST.test(v.digest))
+    throw bundle.invalid(`${where} has the unsupported digest "${v.digest}" (only sha256 is supported)`);
+  const d: Descriptor = { digest: v.digest };
+  if (typeof v.mediaType === 'string') d.mediaType = v.mediaType;
+  if (typeof v.size === 'number') d.size = v.size;
+  if (isObject(v.annotations)) {
+    d.annotations = Object.fromEntries(Object.entries(v.annotations).filter(([, s]) => typeof s === 'string')) as Record<
+      string,
+      string
+    >;
   }
-  if (isObject(v['platform'])) d.platform = v['platform'] as Platform;
+  if (isObject(v.platform)) d.platform = v.platform as Platform;
   return d;
 }
 
@@ -88,9 +98,7 @@ export function tagsFromAnnotations(annotations: Record<string, string> | undefi
     if (c === annotations['org.opencontainers.image.ref.name'] && !c.includes(':') && !c.includes('/')) continue;
     try {
       return [normalizeRepoTag(c)];
-    } catch {
-      continue;
-    }
+    } catch {}
   }
   return [];
 }
@@ -129,14 +137,18 @@ export class OciLayoutReader {
   private async manifest(d: Descriptor, depth: number): Promise<Record<string, unknown>> {
     if (depth > MAX_DEPTH) throw this.bundle.invalid('indexes nested too deeply');
     const doc = await this.json(d, 'manifest');
-    const mediaType = d.mediaType ?? (typeof doc['mediaType'] === 'string' ? doc['mediaType'] : undefined);
-    const isIndex = mediaType !== undefined ? INDEX_TYPES.has(mediaType) : Array.isArray(doc['manifests']);
+    const mediaType = d.mediaType ?? (typeof doc.mediaType === 'string' ? doc.mediaType : undefined);
+    const isIndex = mediaType !== undefined ? INDEX_TYPES.has(mediaType) : Array.isArray(doc.manifests);
     if (!isIndex) {
-      if (mediaType !== undefined && !MANIFEST_TYPES.has(mediaType)) throw this.bundle.invalid(`unsupported manifest type ${mediaType}`);
+      if (mediaType !== undefined && !MANIFEST_TYPES.has(mediaType))
+        throw this.bundle.invalid(`unsupported manifest type ${mediaType}`);
       return doc;
     }
-    const entries = descriptors(doc['manifests'], this.bundle, `index ${d.digest.slice(0, 19)} manifests`).filter((e) => !isAttestation(e));
-    const chosen = entries.find((e) => this.matches(e.platform)) ?? (entries.length === 1 && !entries[0]!.platform ? entries[0] : undefined);
+    const entries = descriptors(doc.manifests, this.bundle, `index ${d.digest.slice(0, 19)} manifests`).filter(
+      (e) => !isAttestation(e),
+    );
+    const chosen =
+      entries.find((e) => this.matches(e.platform)) ?? (entries.length === 1 && !entries[0]!.platform ? entries[0] : undefined);
     if (!chosen) {
       const have = entries.map((e) => platformName(e.platform)).join(', ') || 'none';
       throw new TsnetError(
@@ -148,13 +160,13 @@ export class OciLayoutReader {
   }
 
   private async image(manifest: Record<string, unknown>, repoTags: string[]): Promise<ImportedImage> {
-    const configDesc = descriptor(manifest['config'], this.bundle, 'manifest config');
+    const configDesc = descriptor(manifest.config, this.bundle, 'manifest config');
     if (configDesc.mediaType !== undefined && !CONFIG_TYPES.has(configDesc.mediaType)) {
       throw this.bundle.invalid(`not a container image (config type ${configDesc.mediaType})`);
     }
     const configBytes = await this.blob(configDesc);
     const cfg = parseImageConfig(configBytes, `image config ${configDesc.digest.slice(0, 19)} in ${this.bundle.what}`);
-    const layerDescs = descriptors(manifest['layers'], this.bundle, 'manifest layers');
+    const layerDescs = descriptors(manifest.layers, this.bundle, 'manifest layers');
     if (layerDescs.length !== cfg.diffIds.length) {
       throw this.bundle.invalid(`manifest lists ${layerDescs.length} layers but the config has ${cfg.diffIds.length} diff ids`);
     }
@@ -200,21 +212,25 @@ export class OciLayoutReader {
 
   async load(): Promise<ImportedImage[]> {
     const layout = (await this.bundle.readJson('oci-layout')).value;
-    if (!isObject(layout) || typeof layout['imageLayoutVersion'] !== 'string') throw this.bundle.invalid('oci-layout has no imageLayoutVersion');
+    if (!isObject(layout) || typeof layout.imageLayoutVersion !== 'string')
+      throw this.bundle.invalid('oci-layout has no imageLayoutVersion');
     const index = (await this.bundle.readJson('index.json')).value;
     if (!isObject(index)) throw this.bundle.invalid('index.json is not a JSON object');
-    const top = descriptors(index['manifests'], this.bundle, 'index.json manifests').filter((d) => !isAttestation(d));
+    const top = descriptors(index.manifests, this.bundle, 'index.json manifests').filter((d) => !isAttestation(d));
     // Entries for other platforms listed side by side at the top level are skipped.
     const wanted = top.filter((d) => !d.platform || this.matches(d.platform));
     if (wanted.length === 0) {
       const have = top.map((d) => platformName(d.platform)).join(', ') || 'none';
-      throw new TsnetError('TSNET_IMAGE_INVALID', `${this.bundle.what} has no ${this.platform.os}/${this.platform.architecture} image (it has: ${have})`);
+      throw new TsnetError(
+        'TSNET_IMAGE_INVALID',
+        `${this.bundle.what} has no ${this.platform.os}/${this.platform.architecture} image (it has: ${have})`,
+      );
     }
     const images = new Map<string, ImportedImage>();
     for (const d of wanted) {
       const tags = tagsFromAnnotations(d.annotations);
       const manifest = await this.manifest(d, 0);
-      const configDigest = isObject(manifest['config']) ? manifest['config']['digest'] : undefined;
+      const configDigest = isObject(manifest.config) ? manifest.config.digest : undefined;
       const existing = typeof configDigest === 'string' ? images.get(configDigest) : undefined;
       if (existing) {
         existing.repoTags = [...new Set([...existing.repoTags, ...tags])];

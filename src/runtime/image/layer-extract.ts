@@ -77,7 +77,11 @@ function metaOf(e: TarEntry): Meta {
  * trusted.overlay.opaque=y, explicit parent directories, only kept xattrs. Adds the
  * regular-file bytes to `result.size`.
  */
-export async function* translateLayer(entries: AsyncIterable<TarEntry>, result: { size: number }, opts: ExtractOptions): AsyncGenerator<Buffer> {
+export async function* translateLayer(
+  entries: AsyncIterable<TarEntry>,
+  result: { size: number },
+  opts: ExtractOptions,
+): AsyncGenerator<Buffer> {
   const { what } = opts;
   const nodes = new Map<string, Node>();
   const opaque = new Set<string>();
@@ -98,7 +102,13 @@ export async function* translateLayer(entries: AsyncIterable<TarEntry>, result: 
     path: string,
     type: EntryType,
     meta: Meta,
-    extra: { size?: number; linkpath?: string; devmajor?: number; devminor?: number; xattrs?: ReadonlyMap<string, Buffer | string> } = {},
+    extra: {
+      size?: number;
+      linkpath?: string;
+      devmajor?: number;
+      devminor?: number;
+      xattrs?: ReadonlyMap<string, Buffer | string>;
+    } = {},
   ): void => {
     push(encodeHeader({ path, type, ...meta, ...extra }));
   };
@@ -178,7 +188,8 @@ export async function* translateLayer(entries: AsyncIterable<TarEntry>, result: 
         const target = safePath(e.linkpath, 'hard link target');
         if (target === '') throw invalid(what, `hard link "${path}" points at the layer root`);
         for (const a of ancestorsOf(target)) {
-          if (nodes.get(a)?.kind !== 'dir') throw invalid(what, `hard link "${path}" -> "${target}": "${a}" is not a directory of this layer`);
+          if (nodes.get(a)?.kind !== 'dir')
+            throw invalid(what, `hard link "${path}" -> "${target}": "${a}" is not a directory of this layer`);
         }
         const targetNode = nodes.get(target);
         if (targetNode?.kind === 'dir') throw invalid(what, `hard link "${path}" points at the directory "${target}"`);
@@ -212,7 +223,9 @@ export async function* translateLayer(entries: AsyncIterable<TarEntry>, result: 
     if (dir !== '' && node?.kind !== 'dir') continue;
     const meta = node?.kind === 'dir' ? node.meta : (rootMeta ?? { mode: IMPLICIT_DIR_MODE, uid: 0, gid: 0, mtime: new Date(0) });
     const kept = node?.kind === 'dir' ? node.xattrs : NO_XATTRS;
-    header(dir === '' ? '.' : dir, 'Directory', meta, { xattrs: new Map<string, Buffer | string>([...kept, [OVERLAY_OPAQUE_XATTR, 'y']]) });
+    header(dir === '' ? '.' : dir, 'Directory', meta, {
+      xattrs: new Map<string, Buffer | string>([...kept, [OVERLAY_OPAQUE_XATTR, 'y']]),
+    });
   }
   push(END_OF_ARCHIVE);
   yield flush();
@@ -242,7 +255,10 @@ const GNU_TAR_ARGS = [
 
 /** The first line of GNU tar's complaints, without its `tar: ` prefix. */
 function firstError(text: string): string {
-  const lines = text.split('\n').map((l) => l.replace(/^tar: /, '').trim()).filter((l) => l !== '' && !l.startsWith('Exiting with failure'));
+  const lines = text
+    .split('\n')
+    .map((l) => l.replace(/^tar: /, '').trim())
+    .filter((l) => l !== '' && !l.startsWith('Exiting with failure'));
   return lines[0] ?? 'unknown error';
 }
 
@@ -250,7 +266,11 @@ function firstError(text: string): string {
  * Extract a tar stream (plain or gzip) into `dest`, which must not exist yet.
  * On failure `dest` may hold a partial tree: the caller removes it.
  */
-export async function extractLayer(source: AsyncIterable<Buffer | string | Uint8Array>, dest: string, opts: ExtractOptions): Promise<ExtractResult> {
+export async function extractLayer(
+  source: AsyncIterable<Buffer | string | Uint8Array>,
+  dest: string,
+  opts: ExtractOptions,
+): Promise<ExtractResult> {
   await mkdir(dest, { mode: IMPLICIT_DIR_MODE });
   const digest = new TarDigest();
   const result = { size: 0 };
@@ -261,7 +281,7 @@ export async function extractLayer(source: AsyncIterable<Buffer | string | Uint8
     stderr: 'pipe',
     reject: false,
     extendEnv: false,
-    env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
+    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
   });
   const feed = pipeline(Readable.from(translateLayer(entries, result, opts), { objectMode: false }), tar.stdin);
   const [fed, ran] = await Promise.allSettled([feed, tar]);
@@ -270,15 +290,22 @@ export async function extractLayer(source: AsyncIterable<Buffer | string | Uint8
     // Reading the input failed (not tar going away under us): that is the story to tell.
     const code = (fed.reason as NodeJS.ErrnoException | null)?.code;
     if (code !== 'EPIPE' && code !== 'ERR_STREAM_PREMATURE_CLOSE' && code !== 'ERR_STREAM_DESTROYED') {
-      throw new TsnetError('TSNET_IMAGE_INVALID', `cannot read ${opts.what}: ${(fed.reason as Error).message}`, { cause: fed.reason });
+      throw new TsnetError('TSNET_IMAGE_INVALID', `cannot read ${opts.what}: ${(fed.reason as Error).message}`, {
+        cause: fed.reason,
+      });
     }
   }
   if (ran.status === 'rejected') {
-    throw new TsnetError('TSNET_INTERNAL', `cannot run tar to extract ${opts.what}: ${(ran.reason as Error).message}`, { cause: ran.reason });
+    throw new TsnetError('TSNET_INTERNAL', `cannot run tar to extract ${opts.what}: ${(ran.reason as Error).message}`, {
+      cause: ran.reason,
+    });
   }
   if (ran.value.failed) {
     if (ran.value.exitCode === undefined) {
-      throw new TsnetError('TSNET_INTERNAL', `cannot run GNU tar to extract ${opts.what} (is the tar package installed?): ${ran.value.shortMessage}`);
+      throw new TsnetError(
+        'TSNET_INTERNAL',
+        `cannot run GNU tar to extract ${opts.what} (is the tar package installed?): ${ran.value.shortMessage}`,
+      );
     }
     const why = firstError(String(ran.value.stderr ?? ''));
     // The host's fault (disk full, read-only), not the archive's.

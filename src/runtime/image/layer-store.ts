@@ -104,7 +104,10 @@ export class LayerStore {
     try {
       const result = await extractLayer(open(), opts.scratch, { what: opts.what });
       if (opts.expected !== undefined && result.diffId !== opts.expected) {
-        throw new TsnetError('TSNET_IMAGE_INVALID', `invalid ${opts.what}: its content hashes to ${result.diffId}, but the image config says ${opts.expected}`);
+        throw new TsnetError(
+          'TSNET_IMAGE_INVALID',
+          `invalid ${opts.what}: its content hashes to ${result.diffId}, but the image config says ${opts.expected}`,
+        );
       }
       const committed = await this.commit(opts.scratch, result);
       release?.();
@@ -125,8 +128,15 @@ export class LayerStore {
         await rm(extracted, { recursive: true, force: true });
         return { layer, created: false, release };
       }
-      await execa('sync', ['-f', extracted], { extendEnv: false, env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
-      await writeJsonAtomic(this.sizeFileOf(result.diffId), { diffId: result.diffId, size: result.size, tarSize: result.tarSize } satisfies SizeFile);
+      await execa('sync', ['-f', extracted], {
+        extendEnv: false,
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      });
+      await writeJsonAtomic(this.sizeFileOf(result.diffId), {
+        diffId: result.diffId,
+        size: result.size,
+        tarSize: result.tarSize,
+      } satisfies SizeFile);
       try {
         await rename(extracted, this.pathOf(result.diffId));
         return { layer, created: true, release };

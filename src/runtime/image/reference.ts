@@ -13,7 +13,8 @@ export interface ParsedReference {
 
 const TAG = /^[\w][\w.-]{0,127}$/;
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const DOMAIN = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?$/;
+const DOMAIN =
+  /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?$/;
 const IPV6_DOMAIN = /^\[[0-9a-fA-F:]+\](?::[0-9]+)?$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const MAX_NAME = 255;
@@ -61,7 +62,8 @@ export function parseReference(ref: string): ParsedReference {
   if (domain === 'docker.io') domain = undefined;
   const familiar = domain === undefined ? parts.join('/') : `${domain}/${parts.join('/')}`;
   if (familiar.length > MAX_NAME) throw invalid(ref, `repository name longer than ${MAX_NAME} characters`);
-  if (HEX64.test(familiar)) throw invalid(ref, 'a repository name cannot be a 64-character hexadecimal string (that is an image id)');
+  if (HEX64.test(familiar))
+    throw invalid(ref, 'a repository name cannot be a 64-character hexadecimal string (that is an image id)');
   return { name: familiar, tag };
 }
 

@@ -26,7 +26,11 @@ export const END_OF_ARCHIVE = Buffer.alloc(BLOCK * 2);
 
 /** One pax record: `<len> <key>=<value>\n`, where len counts itself. Binary-safe. */
 export function paxRecord(key: string, value: string | Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(` ${key}=`, 'utf8'), typeof value === 'string' ? Buffer.from(value, 'utf8') : value, Buffer.from('\n')]);
+  const body = Buffer.concat([
+    Buffer.from(` ${key}=`, 'utf8'),
+    typeof value === 'string' ? Buffer.from(value, 'utf8') : value,
+    Buffer.from('\n'),
+  ]);
   let digits = String(body.length).length;
   if (String(body.length + digits).length > digits) digits++;
   return Buffer.concat([Buffer.from(String(body.length + digits), 'latin1'), body]);
@@ -44,7 +48,11 @@ const MAX_OCTAL_12 = 0o77777777777;
 
 function isAscii(s: string): boolean {
   // eslint-disable-next-line no-control-regex
-  return /^[\x01-\x7f]*$/.test(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 1 || c > 0x7f) return false;
+  }
+  return true;
 }
 
 /** Header block(s) for one entry: [pax header + records], then the ustar block. */

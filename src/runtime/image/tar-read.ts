@@ -71,14 +71,19 @@ export async function* decompress(source: AsyncIterable<Buffer | string | Uint8A
     if (kind === 'gzip') decompressor = zlib.createGunzip();
     else if (kind === 'zstd' && zstd) decompressor = zstd();
     else {
-      throw new TsnetError('TSNET_IMAGE_INVALID', `${what} is ${kind}-compressed; only uncompressed and gzip-compressed tar archives can be imported`);
+      throw new TsnetError(
+        'TSNET_IMAGE_INVALID',
+        `${what} is ${kind}-compressed; only uncompressed and gzip-compressed tar archives can be imported`,
+      );
     }
     const out = pipeline(Readable.from(rest(), { objectMode: false }), decompressor, () => {});
     try {
       for await (const chunk of out as AsyncIterable<Buffer>) yield chunk;
     } catch (err) {
       if (isZlibError(err)) {
-        throw new TsnetError('TSNET_IMAGE_INVALID', `${what} is corrupt: cannot decompress it (${(err as Error).message})`, { cause: err });
+        throw new TsnetError('TSNET_IMAGE_INVALID', `${what} is corrupt: cannot decompress it (${(err as Error).message})`, {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -198,7 +203,10 @@ interface Overrides {
 }
 
 function parseOctal(block: Buffer, off: number, len: number): number {
-  const s = block.toString('latin1', off, off + len).replace(/\0.*$/s, '').trim();
+  const s = block
+    .toString('latin1', off, off + len)
+    .replace(/\0.*$/s, '')
+    .trim();
   if (s === '') return 0;
   const n = parseInt(s, 8);
   return Number.isNaN(n) ? 0 : n;
@@ -268,8 +276,12 @@ const TYPES: Partial<Record<string, TarType | 'meta' | 'skip' | 'unsupported'>> 
  */
 export async function* tarEntries(source: AsyncIterable<Buffer>, digest: TarDigest, what: string): AsyncGenerator<TarEntry> {
   const bad = (why: string): TsnetError => new TsnetError('TSNET_IMAGE_INVALID', `${what} is not a valid tar archive: ${why}`);
-  const reader = new ByteReader(source, (c) => digest.update(c), () => bad('unexpected end of data (truncated?)'));
-  let global: Overrides = { xattrs: new Map() };
+  const reader = new ByteReader(
+    source,
+    (c) => digest.update(c),
+    () => bad('unexpected end of data (truncated?)'),
+  );
+  const global: Overrides = { xattrs: new Map() };
   let local: Overrides = { xattrs: new Map() };
   let entries = 0;
   try {
@@ -284,7 +296,8 @@ export async function* tarEntries(source: AsyncIterable<Buffer>, digest: TarDige
         if (entries === 0) throw bad('it is empty');
         break;
       }
-      if (!header.cksumValid) throw bad(entries === 0 ? 'no tar header at the start' : `bad header checksum after ${entries} entries`);
+      if (!header.cksumValid)
+        throw bad(entries === 0 ? 'no tar header at the start' : `bad header checksum after ${entries} entries`);
       entries++;
       const flag = String.fromCharCode(block[156]!);
       let kind = TYPES[flag];

@@ -107,7 +107,10 @@ export class ClusterStore {
     this.nodeId = checkSegment('node id', options.nodeId ?? this.advertiseAddr);
     const ttl = options.leaseTtlSeconds ?? 15;
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600) {
-      throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid cluster lease TTL ${ttl}: a whole number of seconds from 1 to 3600`);
+      throw new TsnetError(
+        'TSNET_INVALID_ARGUMENT',
+        `invalid cluster lease TTL ${ttl}: a whole number of seconds from 1 to 3600`,
+      );
     }
     this.leaseTtlSeconds = ttl;
     this.keys = new KeyLayout(options.prefix);
@@ -133,7 +136,8 @@ export class ClusterStore {
         put: (kv) => this.emit(this.mirror.applyPut(kv)),
         deleted: (key, revision) => this.emit(this.mirror.applyDelete(key, revision)),
         watchedTo: (revision) => this.mirror.watchedTo(revision),
-        status: (available, reason) => this.emit([{ kind: 'status', available, resynced: available, ...(reason ? { reason } : {}) }]),
+        status: (available, reason) =>
+          this.emit([{ kind: 'status', available, resynced: available, ...(reason ? { reason } : {}) }]),
       },
     );
   }
@@ -217,7 +221,13 @@ export class ClusterStore {
     const n = name.toLowerCase().replace(/\.$/, '');
     return this.mirror
       .endpoints(networkId)
-      .filter((e) => e.joined && (e.name?.toLowerCase() === n || e.aliases.some((a) => a.toLowerCase() === n) || (n.length >= 12 && e.containerId?.startsWith(n) === true)));
+      .filter(
+        (e) =>
+          e.joined &&
+          (e.name?.toLowerCase() === n ||
+            e.aliases.some((a) => a.toLowerCase() === n) ||
+            (n.length >= 12 && e.containerId?.startsWith(n) === true)),
+      );
   }
   /** Records the mirror skipped because they did not decode. */
   warnings(): readonly string[] {
@@ -298,17 +308,24 @@ export class ClusterStore {
     this.ensureAvailable('publish endpoint');
     const lease = this.session.leaseId!;
     const text = encodeRecord(rec);
-    let res;
+    let res: Awaited<ReturnType<typeof this.kv.txn>>;
     try {
       res = await this.guard('publish endpoint', () =>
-        this.kv.txn(`publish endpoint ${rec.endpointId.slice(0, 12)}`, [cmpExists(this.keys.network(rec.networkId))], [opPut(key, text, lease)]),
+        this.kv.txn(
+          `publish endpoint ${rec.endpointId.slice(0, 12)}`,
+          [cmpExists(this.keys.network(rec.networkId))],
+          [opPut(key, text, lease)],
+        ),
       );
     } catch (err) {
       if (opts.deferIfUnavailable && isUnreachable(err)) return keep();
       throw err;
     }
     if (!res.succeeded) {
-      throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `network ${rec.networkId} does not exist in the cluster store (was it removed on another host?)`);
+      throw new TsnetError(
+        'TSNET_NETWORK_NOT_FOUND',
+        `network ${rec.networkId} does not exist in the cluster store (was it removed on another host?)`,
+      );
     }
     keep();
     this.emit(this.mirror.applyPut({ key, value: text, modRevision: String(res.header.revision) }));
@@ -350,7 +367,9 @@ export class ClusterStore {
 
   private unavailableError(what: string): TsnetError {
     const why = this.session.closed ? 'the client is closed' : (this.session.reason ?? 'not connected yet');
-    return new TsnetError('TSNET_CLUSTER_UNAVAILABLE', `cluster store ${this.url} unreachable: ${why}; cannot ${what} now`, { details: { store: this.url, reason: why } });
+    return new TsnetError('TSNET_CLUSTER_UNAVAILABLE', `cluster store ${this.url} unreachable: ${why}; cannot ${what} now`, {
+      details: { store: this.url, reason: why },
+    });
   }
 
   private ensureAvailable(what: string): void {
@@ -397,9 +416,15 @@ export class ClusterStore {
     for (const [networkId, list] of byNetwork) {
       for (let i = 0; i < list.length; i += TXN_CHUNK) {
         const chunk = list.slice(i, i + TXN_CHUNK);
-        const res = await this.kv.txn('re-publish endpoints', [cmpExists(this.keys.network(networkId))], chunk.map(([k, r]) => opPut(k, encodeRecord(r), lease)));
+        const res = await this.kv.txn(
+          're-publish endpoints',
+          [cmpExists(this.keys.network(networkId))],
+          chunk.map(([k, r]) => opPut(k, encodeRecord(r), lease)),
+        );
         if (!res.succeeded) {
-          this.log.warn(`cluster store: network ${networkId} is gone from the cluster; not re-publishing its ${list.length} local endpoint(s)`);
+          this.log.warn(
+            `cluster store: network ${networkId} is gone from the cluster; not re-publishing its ${list.length} local endpoint(s)`,
+          );
           for (const [k] of list) this.own.delete(k);
           break;
         }

@@ -72,7 +72,13 @@ export function cmpPrefixEmpty(prefix: string): ICompare {
 }
 /** No key under `prefix` was created or changed after `revision`. */
 export function cmpPrefixUnchangedSince(prefix: string, revision: string): ICompare {
-  return { key: buf(prefix), range_end: prefixEnd(buf(prefix)), target: 'Mod', result: 'Less', mod_revision: String(BigInt(revision) + 1n) };
+  return {
+    key: buf(prefix),
+    range_end: prefixEnd(buf(prefix)),
+    target: 'Mod',
+    result: 'Less',
+    mod_revision: String(BigInt(revision) + 1n),
+  };
 }
 
 // ---------------------------------------------------------------------------- operations
@@ -107,7 +113,14 @@ export function rangeOf(res: ITxnResponse, i: number): Kv[] {
 
 // ---------------------------------------------------------------------------- errors
 
-const SEMANTIC = new Set(['EtcdLeaseInvalidError', 'EtcdPermissionDeniedError', 'EtcdAuthenticationFailedError', 'GRPCInvalidArgumentError', 'GRPCFailedPreconditionError', 'GRPCOutOfRangeError']);
+const SEMANTIC = new Set([
+  'EtcdLeaseInvalidError',
+  'EtcdPermissionDeniedError',
+  'EtcdAuthenticationFailedError',
+  'GRPCInvalidArgumentError',
+  'GRPCFailedPreconditionError',
+  'GRPCOutOfRangeError',
+]);
 
 /** Is this an "etcd could not be reached / did not answer in time" failure? */
 export function isUnreachable(err: unknown): boolean {
@@ -118,7 +131,7 @@ export function isUnreachable(err: unknown): boolean {
 
 /** The short reason of a failure: "connect ECONNREFUSED 10.0.0.5:2379", "deadline exceeded", … */
 export function reasonOf(err: unknown): string {
-  if (err instanceof TsnetError && typeof err.details?.['reason'] === 'string') return err.details['reason'];
+  if (err instanceof TsnetError && typeof err.details?.reason === 'string') return err.details.reason;
   const text = err instanceof Error ? err.message : String(err);
   const line = text.split('\n')[0] ?? text;
   // grpc-js: "14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.5:2379. Resolution note: "
@@ -168,17 +181,25 @@ export class EtcdKv {
   unavailable(err: unknown, what?: string): TsnetError {
     if (err instanceof TsnetError) return err;
     const reason = reasonOf(err);
-    return new TsnetError('TSNET_CLUSTER_UNAVAILABLE', `cluster store ${this.url.display} unreachable: ${reason}${what ? ` (${what})` : ''}`, {
-      cause: err,
-      details: { store: this.url.display, reason },
-    });
+    return new TsnetError(
+      'TSNET_CLUSTER_UNAVAILABLE',
+      `cluster store ${this.url.display} unreachable: ${reason}${what ? ` (${what})` : ''}`,
+      {
+        cause: err,
+        details: { store: this.url.display, reason },
+      },
+    );
   }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) {
-      throw new TsnetError('TSNET_CLUSTER_UNAVAILABLE', `cluster store ${this.url.display} unreachable: the client is closed (${what})`, {
-        details: { store: this.url.display, reason: 'the client is closed' },
-      });
+      throw new TsnetError(
+        'TSNET_CLUSTER_UNAVAILABLE',
+        `cluster store ${this.url.display} unreachable: the client is closed (${what})`,
+        {
+          details: { store: this.url.display, reason: 'the client is closed' },
+        },
+      );
     }
     try {
       return await fn();
@@ -186,10 +207,14 @@ export class EtcdKv {
       if (err instanceof Error && err.constructor.name === 'EtcdLeaseInvalidError') {
         // a put under a lease etcd no longer knows: the session must register again
         const reason = 'the node lease expired';
-        throw new TsnetError('TSNET_CLUSTER_UNAVAILABLE', `cluster store ${this.url.display}: ${reason} (${what}); registering again, try again shortly`, {
-          cause: err,
-          details: { store: this.url.display, reason },
-        });
+        throw new TsnetError(
+          'TSNET_CLUSTER_UNAVAILABLE',
+          `cluster store ${this.url.display}: ${reason} (${what}); registering again, try again shortly`,
+          {
+            cause: err,
+            details: { store: this.url.display, reason },
+          },
+        );
       }
       if (isUnreachable(err)) throw this.unavailable(err, what);
       throw new TsnetError('TSNET_INTERNAL', `cluster store ${this.url.display}: ${what}: ${reasonOf(err)}`, { cause: err });

@@ -1,5 +1,12 @@
 /** Public entry of the cluster store (etcd): see cluster-store.ts and docs/overlay.md. */
-export { ClusterStore, type ClusterStoreOptions, type ClusterLogger, type ClusterListener, type ClusterStatus, type EndpointInput } from './cluster-store.js';
+export {
+  ClusterStore,
+  type ClusterStoreOptions,
+  type ClusterLogger,
+  type ClusterListener,
+  type ClusterStatus,
+  type EndpointInput,
+} from './cluster-store.js';
 export type { ClusterEvent, ChangeType } from './mirror.js';
 export type { NodeRecord, GlobalNetworkRecord, GlobalPoolRef, EndpointRecord } from './records.js';
 export { KeyLayout, DEFAULT_PREFIX, poolKeyOf } from './keys.js';

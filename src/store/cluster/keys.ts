@@ -25,7 +25,10 @@ const SEGMENT_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/;
 /** A key segment must not contain `/` (ids, names, IPs, subnet keys all qualify). */
 export function checkSegment(what: string, value: string): string {
   if (typeof value !== 'string' || !SEGMENT_RE.test(value)) {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid ${what} ${JSON.stringify(value)} for the cluster store: letters, digits, '.', '_', ':' and '-' only`);
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `invalid ${what} ${JSON.stringify(value)} for the cluster store: letters, digits, '.', '_', ':' and '-' only`,
+    );
   }
   return value;
 }
@@ -57,7 +60,10 @@ export class KeyLayout {
 
   constructor(prefix: string = DEFAULT_PREFIX) {
     if (!/^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/.test(prefix) || prefix.includes('//')) {
-      throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid cluster store key prefix ${JSON.stringify(prefix)}: use an absolute path like ${DEFAULT_PREFIX}`);
+      throw new TsnetError(
+        'TSNET_INVALID_ARGUMENT',
+        `invalid cluster store key prefix ${JSON.stringify(prefix)}: use an absolute path like ${DEFAULT_PREFIX}`,
+      );
     }
     this.prefix = prefix;
   }

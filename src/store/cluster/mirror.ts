@@ -8,7 +8,14 @@
  * path until a fresh listing says so.
  */
 import type { KeyLayout } from './keys.js';
-import { decodeEndpoint, decodeNetwork, decodeNode, type EndpointRecord, type GlobalNetworkRecord, type NodeRecord } from './records.js';
+import {
+  decodeEndpoint,
+  decodeNetwork,
+  decodeNode,
+  type EndpointRecord,
+  type GlobalNetworkRecord,
+  type NodeRecord,
+} from './records.js';
 
 export type ChangeType = 'added' | 'updated' | 'removed';
 
@@ -133,7 +140,10 @@ export class StateMirror {
   }
 
   private mapOf(kind: 'node' | 'network' | 'endpoint'): Map<string, Entry<never>> {
-    return (kind === 'node' ? this.nodesMap : kind === 'network' ? this.networksMap : this.endpointsMap) as Map<string, Entry<never>>;
+    return (kind === 'node' ? this.nodesMap : kind === 'network' ? this.networksMap : this.endpointsMap) as Map<
+      string,
+      Entry<never>
+    >;
   }
 
   private put(kv: MirrorKv, fromListing: boolean): ClusterEvent[] {
@@ -147,7 +157,8 @@ export class StateMirror {
       cur.modRevision = r;
       return [];
     }
-    const decoded = id.kind === 'node' ? decodeNode(kv.value) : id.kind === 'network' ? decodeNetwork(kv.value) : decodeEndpoint(kv.value);
+    const decoded =
+      id.kind === 'node' ? decodeNode(kv.value) : id.kind === 'network' ? decodeNetwork(kv.value) : decodeEndpoint(kv.value);
     if (!decoded.ok) {
       this.warnings.push(`skipped ${kv.key}: ${decoded.reason}`);
       if (this.warnings.length > 100) this.warnings.shift();
@@ -167,7 +178,8 @@ export class StateMirror {
   private event(kind: 'node' | 'network' | 'endpoint', type: ChangeType, rec: unknown, previous: unknown): ClusterEvent {
     const prev = previous === undefined ? {} : { previous };
     if (kind === 'node') return { kind, type, node: rec as NodeRecord, ...(prev as { previous?: NodeRecord }) };
-    if (kind === 'network') return { kind, type, network: rec as GlobalNetworkRecord, ...(prev as { previous?: GlobalNetworkRecord }) };
+    if (kind === 'network')
+      return { kind, type, network: rec as GlobalNetworkRecord, ...(prev as { previous?: GlobalNetworkRecord }) };
     return { kind, type, endpoint: rec as EndpointRecord, ...(prev as { previous?: EndpointRecord }) };
   }
 }

@@ -4,7 +4,18 @@
  * and its availability guard, and applies the returned revisions to its mirror.
  */
 import { TsnetError } from '../../errors/index.js';
-import { cmpAbsent, cmpModRev, cmpPrefixEmpty, cmpValue, opDelete, opGet, opGetPrefix, opPut, rangeOf, type EtcdKv } from './etcd.js';
+import {
+  cmpAbsent,
+  cmpModRev,
+  cmpPrefixEmpty,
+  cmpValue,
+  opDelete,
+  opGet,
+  opGetPrefix,
+  opPut,
+  rangeOf,
+  type EtcdKv,
+} from './etcd.js';
 import { checkSegment, type KeyLayout } from './keys.js';
 import { decodeEndpoint, decodeNetwork, encodeRecord, type GlobalNetworkRecord } from './records.js';
 import { VNI_MAX, VXLANID_OPTION, checkVni, pickVni } from './vni.js';
@@ -29,13 +40,26 @@ export async function createNetworkTxn(c: TxnContext, record: GlobalNetworkRecor
   const compare = [cmpAbsent(netKey), cmpAbsent(nameKey), ...(vniKey ? [cmpValue(vniKey, record.id)] : [])];
   const text = encodeRecord(record);
   const res = await c.guard('create network', () =>
-    c.kv.txn(`create network ${record.name}`, compare, [opPut(netKey, text), opPut(nameKey, record.id)], [opGet(netKey), opGet(nameKey), ...(vniKey ? [opGet(vniKey)] : [])]),
+    c.kv.txn(
+      `create network ${record.name}`,
+      compare,
+      [opPut(netKey, text), opPut(nameKey, record.id)],
+      [opGet(netKey), opGet(nameKey), ...(vniKey ? [opGet(vniKey)] : [])],
+    ),
   );
   if (!res.succeeded) {
     const [byId, byName, vni] = [rangeOf(res, 0)[0], rangeOf(res, 1)[0], vniKey ? rangeOf(res, 2)[0] : undefined];
-    if (byName) throw new TsnetError('TSNET_NETWORK_EXISTS', `network with name ${record.name} already exists in the cluster`, { details: { id: byName.value } });
+    if (byName)
+      throw new TsnetError('TSNET_NETWORK_EXISTS', `network with name ${record.name} already exists in the cluster`, {
+        details: { id: byName.value },
+      });
     if (byId) throw new TsnetError('TSNET_NETWORK_EXISTS', `network ${record.id} already exists in the cluster`);
-    throw new TsnetError('TSNET_VNI_IN_USE', vni ? `VXLAN id ${record.vni} belongs to network ${vni.value}` : `VXLAN id ${record.vni} is not reserved for network ${record.name}: call allocateVni first`);
+    throw new TsnetError(
+      'TSNET_VNI_IN_USE',
+      vni
+        ? `VXLAN id ${record.vni} belongs to network ${vni.value}`
+        : `VXLAN id ${record.vni} is not reserved for network ${record.name}: call allocateVni first`,
+    );
   }
   return { text, revision: String(res.header.revision) };
 }
@@ -45,7 +69,11 @@ export async function createNetworkTxn(c: TxnContext, record: GlobalNetworkRecor
  * did not change since it was read. Returns the revision of the delete, or undefined when there
  * was nothing to delete.
  */
-export async function deleteNetworkTxn(c: TxnContext, networkId: string, known?: GlobalNetworkRecord): Promise<string | undefined> {
+export async function deleteNetworkTxn(
+  c: TxnContext,
+  networkId: string,
+  known?: GlobalNetworkRecord,
+): Promise<string | undefined> {
   const netKey = c.keys.network(networkId);
   const epPrefix = c.keys.endpoints(networkId);
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -63,7 +91,9 @@ export async function deleteNetworkTxn(c: TxnContext, networkId: string, known?:
       }
     }
     const res = await c.guard('delete network', () =>
-      c.kv.txn(`delete network ${networkId}`, [cmpPrefixEmpty(epPrefix), cmpModRev(netKey, cur.modRevision)], success, [opGetPrefix(epPrefix)]),
+      c.kv.txn(`delete network ${networkId}`, [cmpPrefixEmpty(epPrefix), cmpModRev(netKey, cur.modRevision)], success, [
+        opGetPrefix(epPrefix),
+      ]),
     );
     if (res.succeeded) return String(res.header.revision);
     const eps = rangeOf(res, 0);
@@ -75,9 +105,13 @@ export async function deleteNetworkTxn(c: TxnContext, networkId: string, known?:
         perNode.set(node, (perNode.get(node) ?? 0) + 1);
       }
       const hosts = [...perNode].map(([n, k]) => `${n} (${k})`).join(', ');
-      throw new TsnetError('TSNET_NETWORK_IN_USE', `network ${rec?.name ?? networkId} has active endpoints on ${perNode.size} host(s): ${hosts}`, {
-        details: { endpoints: eps.length, hosts: [...perNode.keys()] },
-      });
+      throw new TsnetError(
+        'TSNET_NETWORK_IN_USE',
+        `network ${rec?.name ?? networkId} has active endpoints on ${perNode.size} host(s): ${hosts}`,
+        {
+          details: { endpoints: eps.length, hosts: [...perNode.keys()] },
+        },
+      );
     }
     // the record changed under us: read it again
   }
@@ -98,17 +132,26 @@ export async function allocateVniTxn(c: TxnContext, networkId: string, requested
       used.add(vni);
     }
     const candidate = requested ?? pickVni(used);
-    if (candidate === undefined) throw new TsnetError('TSNET_POOL_EXHAUSTED', `no free VXLAN id left (4096 … ${VNI_MAX} are all in use)`);
+    if (candidate === undefined)
+      throw new TsnetError('TSNET_POOL_EXHAUSTED', `no free VXLAN id left (4096 … ${VNI_MAX} are all in use)`);
     const key = c.keys.vni(candidate);
-    const res = await c.guard('allocate a VXLAN id', () => c.kv.txn(`reserve VXLAN id ${candidate}`, [cmpAbsent(key)], [opPut(key, networkId)], [opGet(key)]));
+    const res = await c.guard('allocate a VXLAN id', () =>
+      c.kv.txn(`reserve VXLAN id ${candidate}`, [cmpAbsent(key)], [opPut(key, networkId)], [opGet(key)]),
+    );
     if (res.succeeded) return candidate;
     const holder = rangeOf(res, 0)[0]?.value;
     if (holder === networkId) return candidate;
     if (requested !== undefined) {
-      throw new TsnetError('TSNET_VNI_IN_USE', `VXLAN id ${requested} is already used by network ${holder ?? '?'}: choose another -o ${VXLANID_OPTION}`);
+      throw new TsnetError(
+        'TSNET_VNI_IN_USE',
+        `VXLAN id ${requested} is already used by network ${holder ?? '?'}: choose another -o ${VXLANID_OPTION}`,
+      );
     }
   }
-  throw new TsnetError('TSNET_CLUSTER_UNAVAILABLE', `cluster store ${c.url}: could not reserve a VXLAN id (too much contention); try again`);
+  throw new TsnetError(
+    'TSNET_CLUSTER_UNAVAILABLE',
+    `cluster store ${c.url}: could not reserve a VXLAN id (too much contention); try again`,
+  );
 }
 
 /** Give back the VNI(s) reserved for a network. Idempotent. */

@@ -99,9 +99,9 @@ function parse(text: string): Record<string, unknown> | undefined {
 
 export function decodeNode(text: string): DecodeResult<NodeRecord> {
   const o = parse(text);
-  if (!o || !isStr(o['id']) || !isStr(o['advertiseAddr'])) return { ok: false, reason: 'not a node record' };
-  const r: NodeRecord = { id: o['id'], advertiseAddr: o['advertiseAddr'], startedAt: isStr(o['startedAt']) ? o['startedAt'] : '' };
-  if (isStr(o['version'])) r.version = o['version'];
+  if (!o || !isStr(o.id) || !isStr(o.advertiseAddr)) return { ok: false, reason: 'not a node record' };
+  const r: NodeRecord = { id: o.id, advertiseAddr: o.advertiseAddr, startedAt: isStr(o.startedAt) ? o.startedAt : '' };
+  if (isStr(o.version)) r.version = o.version;
   return { ok: true, value: r };
 }
 
@@ -110,10 +110,10 @@ function ipamData(v: unknown): IpamData[] {
   const out: IpamData[] = [];
   for (const x of v) {
     const o = obj(x);
-    if (!o || !isStr(o['pool'])) continue;
-    const d: IpamData = { pool: o['pool'] };
-    if (isStr(o['gateway'])) d.gateway = o['gateway'];
-    if (obj(o['auxAddresses'])) d.auxAddresses = strMap(o['auxAddresses']);
+    if (!o || !isStr(o.pool)) continue;
+    const d: IpamData = { pool: o.pool };
+    if (isStr(o.gateway)) d.gateway = o.gateway;
+    if (obj(o.auxAddresses)) d.auxAddresses = strMap(o.auxAddresses);
     out.push(d);
   }
   return out;
@@ -121,39 +121,40 @@ function ipamData(v: unknown): IpamData[] {
 
 export function decodeNetwork(text: string): DecodeResult<GlobalNetworkRecord> {
   const o = parse(text);
-  if (!o || !isStr(o['id']) || !isStr(o['name']) || !isStr(o['driver'])) return { ok: false, reason: 'not a network record' };
+  if (!o || !isStr(o.id) || !isStr(o.name) || !isStr(o.driver)) return { ok: false, reason: 'not a network record' };
   const r: GlobalNetworkRecord = {
-    id: o['id'],
-    name: o['name'],
-    driver: o['driver'],
-    options: strMap(o['options']),
-    labels: strMap(o['labels']),
-    internal: o['internal'] === true,
-    attachable: o['attachable'] === true,
-    enableIPv6: o['enableIPv6'] === true,
-    ipamDriver: isStr(o['ipamDriver']) ? o['ipamDriver'] : 'default',
-    ipamOptions: strMap(o['ipamOptions']),
-    ipv4: ipamData(o['ipv4']),
-    ipv6: ipamData(o['ipv6']),
-    created: isStr(o['created']) ? o['created'] : '',
+    id: o.id,
+    name: o.name,
+    driver: o.driver,
+    options: strMap(o.options),
+    labels: strMap(o.labels),
+    internal: o.internal === true,
+    attachable: o.attachable === true,
+    enableIPv6: o.enableIPv6 === true,
+    ipamDriver: isStr(o.ipamDriver) ? o.ipamDriver : 'default',
+    ipamOptions: strMap(o.ipamOptions),
+    ipv4: ipamData(o.ipv4),
+    ipv6: ipamData(o.ipv6),
+    created: isStr(o.created) ? o.created : '',
   };
-  const vni = o['vni'];
+  const vni = o.vni;
   if (vni !== undefined) {
-    if (!Number.isInteger(vni) || (vni as number) < 1 || (vni as number) > 0xffffff) return { ok: false, reason: `bad vni ${JSON.stringify(vni)}` };
+    if (!Number.isInteger(vni) || (vni as number) < 1 || (vni as number) > 0xffffff)
+      return { ok: false, reason: `bad vni ${JSON.stringify(vni)}` };
     r.vni = vni as number;
   }
-  if (Array.isArray(o['poolIds'])) r.poolIds = strList(o['poolIds']);
-  if (Array.isArray(o['pools'])) {
+  if (Array.isArray(o.poolIds)) r.poolIds = strList(o.poolIds);
+  if (Array.isArray(o.pools)) {
     r.pools = [];
-    for (const x of o['pools'] as unknown[]) {
+    for (const x of o.pools as unknown[]) {
       const p = obj(x);
-      if (!p || !isStr(p['poolId']) || !isStr(p['subnet']) || !isStr(p['gateway'])) continue;
-      const ref: GlobalPoolRef = { poolId: p['poolId'], subnet: p['subnet'], gateway: p['gateway'], v6: p['v6'] === true };
-      if (isStr(p['ipRange'])) ref.ipRange = p['ipRange'];
+      if (!p || !isStr(p.poolId) || !isStr(p.subnet) || !isStr(p.gateway)) continue;
+      const ref: GlobalPoolRef = { poolId: p.poolId, subnet: p.subnet, gateway: p.gateway, v6: p.v6 === true };
+      if (isStr(p.ipRange)) ref.ipRange = p.ipRange;
       r.pools.push(ref);
     }
   }
-  if (isStr(o['createdBy'])) r.createdBy = o['createdBy'];
+  if (isStr(o.createdBy)) r.createdBy = o.createdBy;
   return { ok: true, value: r };
 }
 
@@ -164,13 +165,13 @@ export function decodeEndpoint(text: string): DecodeResult<EndpointRecord> {
     if (!isStr(o[k])) return { ok: false, reason: `endpoint record without ${k}` };
   }
   const r: EndpointRecord = {
-    networkId: o['networkId'] as string,
-    endpointId: o['endpointId'] as string,
-    aliases: strList(o['aliases']),
-    mac: o['mac'] as string,
-    node: o['node'] as string,
-    vtep: o['vtep'] as string,
-    joined: o['joined'] === true,
+    networkId: o.networkId as string,
+    endpointId: o.endpointId as string,
+    aliases: strList(o.aliases),
+    mac: o.mac as string,
+    node: o.node as string,
+    vtep: o.vtep as string,
+    joined: o.joined === true,
   };
   for (const k of ['containerId', 'name', 'address', 'addressV6'] as const) {
     const v = o[k];
@@ -184,6 +185,10 @@ export function encodeRecord(r: object): string {
   return JSON.stringify(r, (_k, v: unknown) => {
     const o = obj(v);
     if (!o) return v;
-    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+    return Object.fromEntries(
+      Object.keys(o)
+        .sort()
+        .map((k) => [k, o[k]]),
+    );
   });
 }

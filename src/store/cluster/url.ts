@@ -48,7 +48,7 @@ export function parseClusterStoreUrl(url: string): ClusterStoreUrl {
         port = after.slice(1);
       }
       const ip = tryParseIp(host);
-      if (!ip || ip.family !== 6) throw bad(url, `"${host}" is not an IPv6 address`);
+      if (ip?.family !== 6) throw bad(url, `"${host}" is not an IPv6 address`);
       host = `[${formatIp(ip.value, 6)}]`;
     } else {
       const colons = p.split(':').length - 1;
@@ -74,7 +74,10 @@ export function parseClusterStoreUrl(url: string): ClusterStoreUrl {
 export function parseAdvertiseAddr(addr: string): string {
   const ip = typeof addr === 'string' ? tryParseIp(addr.trim()) : undefined;
   if (!ip) {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid --advertise-addr "${String(addr)}": give this host's underlay IP address, like 10.0.0.11`);
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `invalid --advertise-addr "${String(addr)}": give this host's underlay IP address, like 10.0.0.11`,
+    );
   }
   const text = formatIp(ip.value, ip.family);
   const unusable =
@@ -82,7 +85,10 @@ export function parseAdvertiseAddr(addr: string): string {
       ? ip.value === 0n || ip.value >> 24n === 127n || ip.value >> 28n === 0xen || ip.value === 0xffffffffn
       : ip.value === 0n || ip.value === 1n || ip.value >> 120n === 0xffn;
   if (unusable) {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid --advertise-addr ${text}: other hosts must reach it, so it cannot be unspecified, loopback or multicast`);
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `invalid --advertise-addr ${text}: other hosts must reach it, so it cannot be unspecified, loopback or multicast`,
+    );
   }
   return text;
 }

@@ -14,7 +14,10 @@ export function requestedVni(options: Record<string, string> | undefined): numbe
   if (raw === undefined || raw.trim() === '') return undefined;
   const parts = raw.split(',').map((s) => s.trim());
   if (parts.length !== 1) {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid -o ${VXLANID_OPTION}=${raw}: tsnet overlay networks have one subnet, so give exactly one VXLAN id`);
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `invalid -o ${VXLANID_OPTION}=${raw}: tsnet overlay networks have one subnet, so give exactly one VXLAN id`,
+    );
   }
   return checkVni(parts[0]!, `-o ${VXLANID_OPTION}`);
 }
@@ -22,7 +25,10 @@ export function requestedVni(options: Record<string, string> | undefined): numbe
 export function checkVni(text: string | number, where = 'VXLAN id'): number {
   const s = String(text);
   if (!/^[0-9]{1,8}$/.test(s) || Number(s) < 1 || Number(s) > VNI_MAX) {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid ${where} ${JSON.stringify(s)}: a VXLAN id is a number from 1 to ${VNI_MAX}`);
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `invalid ${where} ${JSON.stringify(s)}: a VXLAN id is a number from 1 to ${VNI_MAX}`,
+    );
   }
   return Number(s);
 }

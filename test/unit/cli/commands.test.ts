@@ -22,14 +22,53 @@ test('run -d: create body (ports, volumes, env, memory, two networks, aliases), 
   d.reply('POST', `/containers/${ID}/start`, 204);
   const r = await tsnet(
     [
-      'run', '-d', '--name', 'web',
-      '-p', '8080:80', '-p', '127.0.0.1:5353:53/udp', '-p', '[::1]:9000-9001:90-91',
-      '-v', '/srv/data:/data:ro', '-v', '/tmp:/scratch',
-      '-e', 'A=1', '-e', 'FROM_CLIENT',
-      '--memory', '64m', '--cpus', '1.5', '--pids-limit', '100',
-      '--network', 'front', '--net', 'back', '--network-alias', 'www', '--ip', '10.1.0.5',
-      '--cap-add', 'NET_ADMIN', '--read-only', '-l', 'tier=web', '-h', 'box', '-w', '/app', '-u', '1000:1000',
-      'alpine', 'sh', '-c', 'echo hi',
+      'run',
+      '-d',
+      '--name',
+      'web',
+      '-p',
+      '8080:80',
+      '-p',
+      '127.0.0.1:5353:53/udp',
+      '-p',
+      '[::1]:9000-9001:90-91',
+      '-v',
+      '/srv/data:/data:ro',
+      '-v',
+      '/tmp:/scratch',
+      '-e',
+      'A=1',
+      '-e',
+      'FROM_CLIENT',
+      '--memory',
+      '64m',
+      '--cpus',
+      '1.5',
+      '--pids-limit',
+      '100',
+      '--network',
+      'front',
+      '--net',
+      'back',
+      '--network-alias',
+      'www',
+      '--ip',
+      '10.1.0.5',
+      '--cap-add',
+      'NET_ADMIN',
+      '--read-only',
+      '-l',
+      'tier=web',
+      '-h',
+      'box',
+      '-w',
+      '/app',
+      '-u',
+      '1000:1000',
+      'alpine',
+      'sh',
+      '-c',
+      'echo hi',
     ],
     { host: d.host, env: { FROM_CLIENT: 'yes' } },
   );
@@ -91,7 +130,11 @@ test('run: --net before --network keeps command-line order (first is the network
   const r = await tsnet(['run', '-d', '--net', 'b', '--network', 'a', 'alpine'], { host: d.host });
   t.is(r.code, 0);
   t.is(r.stderr, 'WARNING: low memory\n');
-  const body = d.requests[0]!.json as { HostConfig: { NetworkMode: string }; NetworkingConfig: { EndpointsConfig: object }; Cmd: unknown };
+  const body = d.requests[0]!.json as {
+    HostConfig: { NetworkMode: string };
+    NetworkingConfig: { EndpointsConfig: object };
+    Cmd: unknown;
+  };
   t.is(body.HostConfig.NetworkMode, 'b');
   t.deepEqual(Object.keys(body.NetworkingConfig.EndpointsConfig), ['b', 'a']);
   t.is(body.Cmd, null);
@@ -330,7 +373,7 @@ test('stop/kill/rm on several targets: each printed, one line per failure, exit 
 
 const CONTAINERS = [
   {
-    Id: 'a1b2c3d4e5f6a7b8c9d0' + '0'.repeat(44),
+    Id: `a1b2c3d4e5f6a7b8c9d0${'0'.repeat(44)}`,
     Names: ['/web'],
     Image: 'nginx:latest',
     Command: 'nginx -g daemon off; master_process on;',
@@ -349,7 +392,7 @@ const CONTAINERS = [
   {
     Id: 'b'.repeat(64),
     Names: ['/db'],
-    Image: 'sha256:' + 'c'.repeat(64),
+    Image: `sha256:${'c'.repeat(64)}`,
     Command: 'postgres',
     Created: Math.floor(Date.now() / 1000) - 7200,
     Ports: [],
@@ -393,10 +436,24 @@ test('ps --format json: one object per line with docker keys; --format template'
   const d = await withDaemon(t);
   d.reply('GET', '/containers/json', 200, CONTAINERS);
   const r = await tsnet(['ps', '--format', 'json'], { host: d.host });
-  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+  const rows = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, string>);
   t.is(rows.length, 2);
   t.deepEqual(Object.keys(rows[0]!), [
-    'Command', 'CreatedAt', 'ID', 'Image', 'Labels', 'Mounts', 'Names', 'Networks', 'Ports', 'RunningFor', 'State', 'Status',
+    'Command',
+    'CreatedAt',
+    'ID',
+    'Image',
+    'Labels',
+    'Mounts',
+    'Names',
+    'Networks',
+    'Ports',
+    'RunningFor',
+    'State',
+    'Status',
   ]);
   t.like(rows[0], {
     ID: 'a1b2c3d4e5f6',
@@ -423,10 +480,31 @@ test('network create: the body in Docker shape, prints the id', async (t) => {
   d.reply('POST', '/networks/create', 201, { Id: 'n'.repeat(64), Warning: '' });
   const r = await tsnet(
     [
-      'network', 'create', '-d', 'bridge',
-      '--subnet', '10.10.0.0/16', '--gateway', '10.10.0.1', '--ip-range', '10.10.5.0/24', '--aux-address', 'router=10.10.0.2',
-      '--subnet', 'fd00:1::/64', '--gateway', 'fd00:1::1', '--ipv6',
-      '--internal', '--attachable', '-o', 'com.docker.network.bridge.name=br-test', '--ipam-opt', 'x=y', '--label', 'env=dev',
+      'network',
+      'create',
+      '-d',
+      'bridge',
+      '--subnet',
+      '10.10.0.0/16',
+      '--gateway',
+      '10.10.0.1',
+      '--ip-range',
+      '10.10.5.0/24',
+      '--aux-address',
+      'router=10.10.0.2',
+      '--subnet',
+      'fd00:1::/64',
+      '--gateway',
+      'fd00:1::1',
+      '--ipv6',
+      '--internal',
+      '--attachable',
+      '-o',
+      'com.docker.network.bridge.name=br-test',
+      '--ipam-opt',
+      'x=y',
+      '--label',
+      'env=dev',
       'mynet',
     ],
     { host: d.host },
@@ -463,11 +541,16 @@ test('network ls / connect / disconnect / rm', async (t) => {
     { Id: 'a'.repeat(64), Name: 'bridge', Driver: 'bridge', Scope: 'local' },
   ]);
   const ls = await tsnet(['network', 'ls', '-f', 'driver=bridge'], { host: d.host });
-  t.is(ls.stdout, 'NETWORK ID     NAME      DRIVER    SCOPE\naaaaaaaaaaaa   bridge    bridge    local\nzzzzzzzzzzzz   zeta      overlay   global\n');
+  t.is(
+    ls.stdout,
+    'NETWORK ID     NAME      DRIVER    SCOPE\naaaaaaaaaaaa   bridge    bridge    local\nzzzzzzzzzzzz   zeta      overlay   global\n',
+  );
   t.deepEqual(JSON.parse(d.requests[0]!.query.get('filters')!), { driver: ['bridge'] });
 
   d.reply('POST', '/networks/front/connect', 200);
-  const c = await tsnet(['network', 'connect', '--ip', '10.0.0.9', '--alias', 'db', '--alias', 'pg', 'front', 'web'], { host: d.host });
+  const c = await tsnet(['network', 'connect', '--ip', '10.0.0.9', '--alias', 'db', '--alias', 'pg', 'front', 'web'], {
+    host: d.host,
+  });
   t.is(c.code, 0);
   t.deepEqual(d.find('POST', '/networks/front/connect')!.json, {
     Container: 'web',
@@ -501,11 +584,11 @@ test('image import streams the file as the raw body and prints the id', async (t
   const file = join(d.dir, 'rootfs.tar');
   const content = Buffer.alloc(300_000, 7);
   await writeFile(file, content);
-  const imageId = 'sha256:' + 'd'.repeat(64);
+  const imageId = `sha256:${'d'.repeat(64)}`;
   d.on('POST', '/images/create', (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.write(JSON.stringify({ status: 'Importing' }) + '\n');
-    res.end(JSON.stringify({ status: 'Imported', id: imageId }) + '\n');
+    res.write(`${JSON.stringify({ status: 'Importing' })}\n`);
+    res.end(`${JSON.stringify({ status: 'Imported', id: imageId })}\n`);
   });
   const r = await tsnet(['image', 'import', file, '--tag', 'myimg:1.0'], { host: d.host });
   t.is(r.stderr, '');
@@ -538,8 +621,13 @@ test('image import streams the file as the raw body and prints the id', async (t
 test('images / rmi / inspect fallbacks', async (t) => {
   const d = await withDaemon(t);
   d.reply('GET', '/images/json', 200, [
-    { Id: 'sha256:' + '1'.repeat(64), RepoTags: ['alpine:3.19', 'alpine:latest'], Created: Math.floor(Date.now() / 1000) - 3 * 86400, Size: 7_812_345 },
-    { Id: 'sha256:' + '2'.repeat(64), RepoTags: null, Created: Math.floor(Date.now() / 1000) - 3 * 3600 - 60, Size: 999 },
+    {
+      Id: `sha256:${'1'.repeat(64)}`,
+      RepoTags: ['alpine:3.19', 'alpine:latest'],
+      Created: Math.floor(Date.now() / 1000) - 3 * 86400,
+      Size: 7_812_345,
+    },
+    { Id: `sha256:${'2'.repeat(64)}`, RepoTags: null, Created: Math.floor(Date.now() / 1000) - 3 * 3600 - 60, Size: 999 },
   ]);
   const ls = await tsnet(['images'], { host: d.host });
   t.is(
@@ -552,7 +640,7 @@ test('images / rmi / inspect fallbacks', async (t) => {
   const q = await tsnet(['image', 'ls', '-q'], { host: d.host });
   t.is(q.stdout, '111111111111\n222222222222\n');
 
-  d.reply('DELETE', '/images/alpine:latest', 200, [{ Untagged: 'alpine:latest' }, { Deleted: 'sha256:' + '1'.repeat(64) }]);
+  d.reply('DELETE', '/images/alpine:latest', 200, [{ Untagged: 'alpine:latest' }, { Deleted: `sha256:${'1'.repeat(64)}` }]);
   const rmi = await tsnet(['rmi', '-f', 'alpine:latest'], { host: d.host });
   t.is(rmi.stdout, `Untagged: alpine:latest\nDeleted: sha256:${'1'.repeat(64)}\n`);
   t.is(d.find('DELETE', '/images/alpine:latest')!.query.get('force'), '1');
@@ -653,13 +741,25 @@ test('wait, port, plugin ls, info, version', async (t) => {
   );
 
   d.reply('GET', '/info', 200, {
-    Containers: 3, ContainersRunning: 1, ContainersPaused: 0, ContainersStopped: 2, Images: 4,
-    ServerVersion: '0.1.0', Driver: 'overlay2', CgroupDriver: 'systemd', CgroupVersion: '2',
-    KernelVersion: '6.1.0', MemTotal: 16 * 1024 ** 3, DockerRootDir: '/var/lib/tsnet',
+    Containers: 3,
+    ContainersRunning: 1,
+    ContainersPaused: 0,
+    ContainersStopped: 2,
+    Images: 4,
+    ServerVersion: '0.1.0',
+    Driver: 'overlay2',
+    CgroupDriver: 'systemd',
+    CgroupVersion: '2',
+    KernelVersion: '6.1.0',
+    MemTotal: 16 * 1024 ** 3,
+    DockerRootDir: '/var/lib/tsnet',
     Plugins: { Network: ['bridge', 'host', 'none'] },
   });
   const info = await tsnet(['info'], { host: d.host });
-  t.regex(info.stdout, /^ Containers: 3\n  Running: 1\n  Paused: 0\n  Stopped: 2\n Images: 4\n Server Version: 0\.1\.0\n Storage Driver: overlay2\n Cgroup Driver: systemd\n Cgroup Version: 2\n Plugins:\n  Network: bridge host none\n Kernel Version: 6\.1\.0\n Total Memory: 16GiB\n Root Dir: \/var\/lib\/tsnet\n/m);
+  t.regex(
+    info.stdout,
+    /^ Containers: 3\n {2}Running: 1\n {2}Paused: 0\n {2}Stopped: 2\n Images: 4\n Server Version: 0\.1\.0\n Storage Driver: overlay2\n Cgroup Driver: systemd\n Cgroup Version: 2\n Plugins:\n {2}Network: bridge host none\n Kernel Version: 6\.1\.0\n Total Memory: 16GiB\n Root Dir: \/var\/lib\/tsnet\n/m,
+  );
 
   d.reply('GET', '/version', 200, { Version: '0.1.0', ApiVersion: '1.41', MinAPIVersion: '1.24', Os: 'linux', Arch: 'amd64' });
   const v = await tsnet(['version'], { host: d.host });

@@ -17,7 +17,11 @@ test('decoder: whole frames in one chunk', (t) => {
 });
 
 test('decoder: frames split at every possible byte boundary', (t) => {
-  const bytes = Buffer.concat([encodeFrame(STDOUT, 'hello world'), encodeFrame(STDERR, 'err'), encodeFrame(STDOUT, 'x'.repeat(300))]);
+  const bytes = Buffer.concat([
+    encodeFrame(STDOUT, 'hello world'),
+    encodeFrame(STDERR, 'err'),
+    encodeFrame(STDOUT, 'x'.repeat(300)),
+  ]);
   for (let size = 1; size <= bytes.length; size++) {
     const d = new FrameDecoder();
     const out: string[] = [];
@@ -50,7 +54,11 @@ test('demuxStream: routes to stdout/stderr across chunks; systemerr becomes an e
   t.is(o, 'out1\nout2\n');
   t.is(e, 'err1\n');
   await t.throwsAsync(
-    demuxStream(Readable.from([encodeFrame(STDOUT, 'x'), encodeFrame(SYSTEMERR, 'daemon broke\n')]), new PassThrough(), new PassThrough()),
+    demuxStream(
+      Readable.from([encodeFrame(STDOUT, 'x'), encodeFrame(SYSTEMERR, 'daemon broke\n')]),
+      new PassThrough(),
+      new PassThrough(),
+    ),
     { message: 'daemon broke' },
   );
 });

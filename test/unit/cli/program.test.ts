@@ -32,7 +32,31 @@ test('run: --sig-proxy defaults to true, docker syntax turns it off', async (t) 
 
 test('run: repeatable flags collect; --net and --network keep their order; values parsed', async (t) => {
   const { opts } = await parse(
-    ['run', '--network', 'a', '--net', 'b', '--network=c', '-e', 'X=1', '-e', 'Y', '-p', '80', '-p', '443', '-m', '1g', '--cpus', '0.5', '--pids-limit', '-1', '--entrypoint', '', 'img'],
+    [
+      'run',
+      '--network',
+      'a',
+      '--net',
+      'b',
+      '--network=c',
+      '-e',
+      'X=1',
+      '-e',
+      'Y',
+      '-p',
+      '80',
+      '-p',
+      '443',
+      '-m',
+      '1g',
+      '--cpus',
+      '0.5',
+      '--pids-limit',
+      '-1',
+      '--entrypoint',
+      '',
+      'img',
+    ],
     ['run'],
   );
   const f = flagsFromOptions(opts);

@@ -31,7 +31,13 @@ test('state keys parse back; others do not', (t) => {
 
 test('segments cannot escape their place; bad prefixes refused', (t) => {
   for (const bad of ['', 'a/b', '../x', ' a', 'a b', '-a']) {
-    t.true(isTsnetError(t.throws(() => checkSegment('network id', bad)), 'TSNET_INVALID_ARGUMENT'), bad);
+    t.true(
+      isTsnetError(
+        t.throws(() => checkSegment('network id', bad)),
+        'TSNET_INVALID_ARGUMENT',
+      ),
+      bad,
+    );
   }
   t.is(checkSegment('node id', 'fd00::11'), 'fd00::11');
   for (const bad of ['tsnet', '/tsnet/', '/ts net', '//x']) t.throws(() => new KeyLayout(bad), undefined, bad);

@@ -1,7 +1,21 @@
 import test from 'ava';
 import { isTsnetError } from '../../../src/errors/index.js';
-import { netnsFileName, parseNetnsFileName, vethName, vxlanName, bridgeName } from '../../../src/network/drivers/overlay/names.js';
-import { MTU_OPTION, VXLANID_OPTION, checkMac, effectiveMtu, endpointNames, parseNetworkOptions, randomMac } from '../../../src/network/drivers/overlay/options.js';
+import {
+  netnsFileName,
+  parseNetnsFileName,
+  vethName,
+  vxlanName,
+  bridgeName,
+} from '../../../src/network/drivers/overlay/names.js';
+import {
+  MTU_OPTION,
+  VXLANID_OPTION,
+  checkMac,
+  effectiveMtu,
+  endpointNames,
+  parseNetworkOptions,
+  randomMac,
+} from '../../../src/network/drivers/overlay/options.js';
 
 test('kernel names carry the tsnet prefix and fit IFNAMSIZ', (t) => {
   t.is(netnsFileName(4096, '3f2a9c1d8e7b6a5f4e3d'), 'ov-4096-3f2a9c1d8e7b');
@@ -12,7 +26,11 @@ test('kernel names carry the tsnet prefix and fit IFNAMSIZ', (t) => {
   t.is(bridgeName(4096), 'tsbr-4096');
   t.is(vethName('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'), 'tsov0123456789');
   t.regex(vethName('weird/id'), /^tsov[0-9a-f]{10}$/);
-  t.not(vethName('ep1aaaaaaaaaaaaaaaaaaaa'), vethName('ep1aaaaaaaaaaaaaaaaaaab'), 'short ids sharing a prefix get different names');
+  t.not(
+    vethName('ep1aaaaaaaaaaaaaaaaaaaa'),
+    vethName('ep1aaaaaaaaaaaaaaaaaaab'),
+    'short ids sharing a prefix get different names',
+  );
   for (const n of [vxlanName(16777215), bridgeName(16777215), vethName('x'.repeat(64))]) t.true(n.length <= 15, n);
 });
 
@@ -20,8 +38,18 @@ test('network options: mtu, vni, encrypted', (t) => {
   t.deepEqual(parseNetworkOptions({}), {});
   t.deepEqual(parseNetworkOptions({ [MTU_OPTION]: '1400', [VXLANID_OPTION]: '5000' }), { mtu: 1400, vni: 5000 });
   t.deepEqual(parseNetworkOptions({ [MTU_OPTION]: '0' }), {}, '0 means default, as in Docker');
-  t.true(isTsnetError(t.throws(() => parseNetworkOptions({ [MTU_OPTION]: '60' })), 'TSNET_INVALID_ARGUMENT'));
-  t.true(isTsnetError(t.throws(() => parseNetworkOptions({ encrypted: '' })), 'TSNET_NOT_IMPLEMENTED'));
+  t.true(
+    isTsnetError(
+      t.throws(() => parseNetworkOptions({ [MTU_OPTION]: '60' })),
+      'TSNET_INVALID_ARGUMENT',
+    ),
+  );
+  t.true(
+    isTsnetError(
+      t.throws(() => parseNetworkOptions({ encrypted: '' })),
+      'TSNET_NOT_IMPLEMENTED',
+    ),
+  );
 });
 
 test('container MTU: 1450 by default, capped by the underlay, an explicit one must fit', (t) => {
@@ -34,7 +62,10 @@ test('container MTU: 1450 by default, capped by the underlay, an explicit one mu
 });
 
 test('endpoint names for DNS and MACs', (t) => {
-  t.deepEqual(endpointNames({ 'com.tsnet.endpoint.name': '/web', 'com.tsnet.endpoint.aliases': ['a', 'b', 'a', ''] }), { name: 'web', aliases: ['a', 'b'] });
+  t.deepEqual(endpointNames({ 'com.tsnet.endpoint.name': '/web', 'com.tsnet.endpoint.aliases': ['a', 'b', 'a', ''] }), {
+    name: 'web',
+    aliases: ['a', 'b'],
+  });
   t.deepEqual(endpointNames({ 'com.tsnet.endpoint.aliases': 'x, y' }), { aliases: ['x', 'y'] });
   t.deepEqual(endpointNames(undefined), { aliases: [] });
   t.deepEqual(endpointNames({ 'com.docker.network.endpoint.name': 'db' }), { name: 'db', aliases: [] });

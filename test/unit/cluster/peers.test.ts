@@ -3,8 +3,17 @@ import { PeerTable, peerOf } from '../../../src/network/drivers/overlay/peers.js
 
 const P = (ip: string, mac: string, vtep: string) => ({ ip, mac, vtep });
 
-test('a peer is another host\'s joined endpoint with an address', (t) => {
-  const rec = { networkId: 'n', endpointId: 'e', aliases: [], mac: '02:AA:00:00:00:01', node: 'h2', vtep: '10.0.0.2', joined: true, address: '10.77.0.5/24' };
+test("a peer is another host's joined endpoint with an address", (t) => {
+  const rec = {
+    networkId: 'n',
+    endpointId: 'e',
+    aliases: [],
+    mac: '02:AA:00:00:00:01',
+    node: 'h2',
+    vtep: '10.0.0.2',
+    joined: true,
+    address: '10.77.0.5/24',
+  };
   t.deepEqual(peerOf(rec, 'h1'), { ip: '10.77.0.5', mac: '02:aa:00:00:00:01', vtep: '10.0.0.2' });
   t.is(peerOf(rec, 'h2'), undefined, 'own endpoint');
   t.is(peerOf({ ...rec, joined: false }, 'h1'), undefined);
@@ -19,15 +28,22 @@ test('upsert and remove give neighbour + FDB changes', (t) => {
     { op: 'fdb-set', mac: 'm1', vtep: 'v1' },
   ]);
   t.deepEqual(pt.upsert('e1', P('10.0.0.5', 'm1', 'v1')), [], 'no change');
-  t.deepEqual(pt.upsert('e1', P('10.0.0.5', 'm1', 'v2')), [
-    { op: 'neigh-set', ip: '10.0.0.5', mac: 'm1' },
-    { op: 'fdb-set', mac: 'm1', vtep: 'v2' },
-  ], 'moved host');
-  t.deepEqual(pt.remove('e1'), [{ op: 'neigh-del', ip: '10.0.0.5' }, { op: 'fdb-del', mac: 'm1' }]);
+  t.deepEqual(
+    pt.upsert('e1', P('10.0.0.5', 'm1', 'v2')),
+    [
+      { op: 'neigh-set', ip: '10.0.0.5', mac: 'm1' },
+      { op: 'fdb-set', mac: 'm1', vtep: 'v2' },
+    ],
+    'moved host',
+  );
+  t.deepEqual(pt.remove('e1'), [
+    { op: 'neigh-del', ip: '10.0.0.5' },
+    { op: 'fdb-del', mac: 'm1' },
+  ]);
   t.deepEqual(pt.remove('e1'), []);
 });
 
-test('address reuse: removing a stale record keeps its successor\'s entries', (t) => {
+test("address reuse: removing a stale record keeps its successor's entries", (t) => {
   const pt = new PeerTable();
   pt.upsert('old', P('10.0.0.5', 'm-old', 'v1'));
   pt.upsert('new', P('10.0.0.5', 'm-new', 'v2'));
@@ -44,7 +60,13 @@ test('address reuse: removing a stale record keeps its successor\'s entries', (t
     { op: 'neigh-del', ip: '10.0.0.7' },
     { op: 'fdb-set', mac: 'mx', vtep: 'v3' },
   ]);
-  t.deepEqual([...pt.desired().fdb], [['m-new', 'v2'], ['mx', 'v3']]);
+  t.deepEqual(
+    [...pt.desired().fdb],
+    [
+      ['m-new', 'v2'],
+      ['mx', 'v3'],
+    ],
+  );
 });
 
 test('an endpoint that changes address releases the old one', (t) => {
@@ -61,7 +83,12 @@ test('replaceAll keeps what is unchanged and drops what is gone', (t) => {
   const pt = new PeerTable();
   pt.upsert('a', P('10.0.0.1', 'ma', 'v'));
   pt.upsert('b', P('10.0.0.2', 'mb', 'v'));
-  pt.replaceAll(new Map([['b', P('10.0.0.2', 'mb', 'v')], ['c', P('10.0.0.3', 'mc', 'w')]]));
+  pt.replaceAll(
+    new Map([
+      ['b', P('10.0.0.2', 'mb', 'v')],
+      ['c', P('10.0.0.3', 'mc', 'w')],
+    ]),
+  );
   t.is(pt.size, 2);
   t.deepEqual([...pt.desired().neigh.keys()].sort(), ['10.0.0.2', '10.0.0.3']);
 });

@@ -1,8 +1,26 @@
 import test from 'ava';
 import { isTsnetError } from '../../../src/errors/index.js';
-import { ipAt, nextCandidate, offsetOfRequested, poolGeometry, subnetOfPoolId, usedSet } from '../../../src/ipam/cluster/pool-math.js';
+import {
+  ipAt,
+  nextCandidate,
+  offsetOfRequested,
+  poolGeometry,
+  subnetOfPoolId,
+  usedSet,
+} from '../../../src/ipam/cluster/pool-math.js';
 
-const rec = (over = {}) => ({ poolId: 'GlobalDefault/10.77.0.0/24', networkId: 'n', networkName: 'appnet', family: 4 as const, subnet: '10.77.0.0/24', gateway: '10.77.0.1', auxAddresses: {}, dynamic: false, createdAt: '', ...over });
+const rec = (over = {}) => ({
+  poolId: 'GlobalDefault/10.77.0.0/24',
+  networkId: 'n',
+  networkName: 'appnet',
+  family: 4 as const,
+  subnet: '10.77.0.0/24',
+  gateway: '10.77.0.1',
+  auxAddresses: {},
+  dynamic: false,
+  createdAt: '',
+  ...over,
+});
 
 test('pool ids name their subnet', (t) => {
   t.is(subnetOfPoolId('GlobalDefault/10.77.0.0/24'), '10.77.0.0/24');
@@ -16,7 +34,10 @@ test('geometry: reserved addresses and the dynamic range', (t) => {
   const g = poolGeometry(rec({ ipRange: '10.77.0.128/25', auxAddresses: { r: '10.77.0.200' } }));
   t.is(g.lo, 128n);
   t.is(g.hi, 255n);
-  t.deepEqual([...g.reserved.keys()].sort((a, b) => Number(a - b)), [0n, 1n, 200n, 255n]);
+  t.deepEqual(
+    [...g.reserved.keys()].sort((a, b) => Number(a - b)),
+    [0n, 1n, 200n, 255n],
+  );
   const used = usedSet(g);
   t.deepEqual(nextCandidate(g, used, undefined), { offset: 128n, wrapped: false });
   t.deepEqual(nextCandidate(g, used, 199n), { offset: 201n, wrapped: false }, 'skips the aux address');
@@ -44,7 +65,17 @@ test('serial allocation resumes after the cursor, then wraps; full gives undefin
 test('requested addresses are checked against the subnet and reservations', (t) => {
   const g = poolGeometry(rec());
   t.is(offsetOfRequested(g, '10.77.0.9', 'appnet'), 9n);
-  t.true(isTsnetError(t.throws(() => offsetOfRequested(g, '10.78.0.9', 'appnet')), 'TSNET_BAD_IP'));
+  t.true(
+    isTsnetError(
+      t.throws(() => offsetOfRequested(g, '10.78.0.9', 'appnet')),
+      'TSNET_BAD_IP',
+    ),
+  );
   t.regex(t.throws(() => offsetOfRequested(g, '10.77.0.255', 'appnet'))!.message, /broadcast address/);
-  t.true(isTsnetError(t.throws(() => offsetOfRequested(g, '10.77.0.1', 'appnet')), 'TSNET_ADDRESS_IN_USE'));
+  t.true(
+    isTsnetError(
+      t.throws(() => offsetOfRequested(g, '10.77.0.1', 'appnet')),
+      'TSNET_ADDRESS_IN_USE',
+    ),
+  );
 });

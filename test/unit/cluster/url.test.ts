@@ -9,7 +9,10 @@ test('etcd URLs: one or several hosts, default port, canonical display', (t) => 
     hosts: ['10.0.0.5:2379', '10.0.0.6:22379'],
     display: 'etcd://10.0.0.5:2379,10.0.0.6:22379',
   });
-  t.deepEqual(parseClusterStoreUrl('etcd://[fd00::0005]:2379,etcd1.example.com').hosts, ['[fd00::5]:2379', 'etcd1.example.com:2379']);
+  t.deepEqual(parseClusterStoreUrl('etcd://[fd00::0005]:2379,etcd1.example.com').hosts, [
+    '[fd00::5]:2379',
+    'etcd1.example.com:2379',
+  ]);
   t.deepEqual(parseClusterStoreUrl('etcd://a:1,a:1').hosts, ['a:1'], 'duplicates dropped');
 });
 

@@ -8,7 +8,13 @@ test('the VNI option: one id from 1 to 2^24-1', (t) => {
   t.is(requestedVni({ [VXLANID_OPTION]: ' 4242 ' }), 4242);
   t.is(requestedVni({ [VXLANID_OPTION]: '1' }), 1);
   for (const bad of ['0', '16777216', 'abc', '-1', '1.5', '4242,4243']) {
-    t.true(isTsnetError(t.throws(() => requestedVni({ [VXLANID_OPTION]: bad })), 'TSNET_INVALID_ARGUMENT'), bad);
+    t.true(
+      isTsnetError(
+        t.throws(() => requestedVni({ [VXLANID_OPTION]: bad })),
+        'TSNET_INVALID_ARGUMENT',
+      ),
+      bad,
+    );
   }
   t.is(checkVni(VNI_MAX), VNI_MAX);
 });

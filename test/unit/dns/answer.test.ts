@@ -1,14 +1,6 @@
 import test from 'ava';
 import { buildReply, errorReply, udpLimit } from '../../../src/network/dns/answer.js';
-import {
-  buildQuery,
-  CLASS_IN,
-  decodeMessage,
-  findOpt,
-  RCODE,
-  TYPE,
-  type DnsQuestion,
-} from '../../../src/network/dns/message.js';
+import { buildQuery, CLASS_IN, decodeMessage, findOpt, RCODE, TYPE, type DnsQuestion } from '../../../src/network/dns/message.js';
 import { ipToPtrName, ptrNameToIp, resolveLocal, type LocalSource } from '../../../src/network/dns/records.js';
 
 const table: Record<string, { A?: string[]; AAAA?: string[] }> = {
@@ -67,7 +59,9 @@ test('other types of our names: NODATA; ANY: A and AAAA', (t) => {
 test('PTR: container IPs through reverse, others forwarded', (t) => {
   t.deepEqual(resolveLocal(q('2.0.18.172.in-addr.arpa', TYPE.PTR), src), {
     kind: 'answer',
-    records: [{ name: '2.0.18.172.in-addr.arpa', type: TYPE.PTR, class: CLASS_IN, ttl: 600, data: { kind: 'PTR', target: 'web.mynet' } }],
+    records: [
+      { name: '2.0.18.172.in-addr.arpa', type: TYPE.PTR, class: CLASS_IN, ttl: 600, data: { kind: 'PTR', target: 'web.mynet' } },
+    ],
   });
   const v6 = ipToPtrName('fd00::3')!;
   t.is(v6, '3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa');
@@ -94,12 +88,18 @@ test.serial('invalid addresses from lookup are skipped and reported', (t) => {
 test('buildReply: NOERROR reply echoing the question and RD, AA+RA set, OPT when asked', (t) => {
   const query = decodeMessage(buildQuery(0xabcd, 'Web', TYPE.A, { udpSize: 1232 }));
   const d = resolveLocal(query.questions[0]!, src);
-  const wire = buildReply(query, RCODE.NOERROR, d.kind === 'answer' ? d.records : [], { maxSize: udpLimit(query), authoritative: true });
+  const wire = buildReply(query, RCODE.NOERROR, d.kind === 'answer' ? d.records : [], {
+    maxSize: udpLimit(query),
+    authoritative: true,
+  });
   const r = decodeMessage(wire);
   t.is(r.id, 0xabcd);
   t.like(r.flags, { qr: true, aa: true, rd: true, ra: true, tc: false, rcode: RCODE.NOERROR });
   t.deepEqual(r.questions, [{ name: 'Web', type: TYPE.A, class: CLASS_IN }]);
-  t.deepEqual(r.answers.map((a) => [a.name, a.ttl, a.data]), [['Web', 600, { kind: 'A', address: '172.18.0.2' }]]);
+  t.deepEqual(
+    r.answers.map((a) => [a.name, a.ttl, a.data]),
+    [['Web', 600, { kind: 'A', address: '172.18.0.2' }]],
+  );
   t.is(findOpt(r)?.class, 1232);
   t.is(wire.length, 12 + 9 + 16 + 11); // header, question, one compressed A, OPT
   // Without EDNS in the query: no OPT in the reply.

@@ -87,7 +87,13 @@ test('parseUpstream', (t) => {
   t.deepEqual(parseUpstream('[fd00::1]:54'), { host: 'fd00::1', port: 54, family: 6 });
   t.is(formatUpstream(parseUpstream('[fd00::1]:54')), '[fd00::1]:54');
   for (const bad of ['', 'dns.google', '10.0.0.1:0', '10.0.0.1:x', '10.0.0.1:70000', '[fd00::1]:', '1.2.3']) {
-    t.true(isTsnetError(t.throws(() => parseUpstream(bad)), 'TSNET_INVALID_ARGUMENT'), bad);
+    t.true(
+      isTsnetError(
+        t.throws(() => parseUpstream(bad)),
+        'TSNET_INVALID_ARGUMENT',
+      ),
+      bad,
+    );
   }
 });
 

@@ -28,7 +28,10 @@ test('local names are answered without forwarding; AAAA of a v4 name is NODATA',
   const { ask, forwarded } = setup();
   const a = await ask(buildQuery(1, 'WEB.', TYPE.A));
   t.is(a?.flags.rcode, RCODE.NOERROR);
-  t.deepEqual(a?.answers.map((r) => r.data), [{ kind: 'A', address: '172.18.0.2' }]);
+  t.deepEqual(
+    a?.answers.map((r) => r.data),
+    [{ kind: 'A', address: '172.18.0.2' }],
+  );
   t.is(a?.answers[0]?.ttl, 600);
   const aaaa = await ask(buildQuery(2, 'web', TYPE.AAAA));
   t.is(aaaa?.flags.rcode, RCODE.NOERROR);

@@ -44,7 +44,7 @@ test('decodes a dig query: header, question, EDNS OPT with a cookie', (t) => {
 test('a decoded query re-encodes to the same bytes (OPT passed through unchanged)', (t) => {
   t.deepEqual(encodeMessage(decodeMessage(DIG_QUERY)), DIG_QUERY);
   // busybox/glibc-style: no EDNS, RD only, upper case kept
-  const plain = hex('beef 0100 0001 0000 0000 0000' + label('WeB') + '00 001c 0001');
+  const plain = hex(`beef 0100 0001 0000 0000 0000${label('WeB')}00 001c 0001`);
   const m = decodeMessage(plain);
   t.is(m.questions[0]?.name, 'WeB');
   t.is(m.questions[0]?.type, TYPE.AAAA);
@@ -53,15 +53,15 @@ test('a decoded query re-encodes to the same bytes (OPT passed through unchanged
 
 test('buildQuery produces what a stub resolver sends', (t) => {
   const q = buildQuery(0x1234, 'example.com', TYPE.A, { udpSize: 1232 });
-  t.deepEqual(q, hex('1234 0100 0001 0000 0000 0001' + label('example') + label('com') + '00 0001 0001 00 0029 04d0 00000000 0000'));
+  t.deepEqual(q, hex(`1234 0100 0001 0000 0000 0001${label('example')}${label('com')}00 0001 0001 00 0029 04d0 00000000 0000`));
 });
 
 test('follows compression pointers on decode (answers, CNAME, SRV, PTR data)', (t) => {
   // Reply to "www.example.com A": www CNAME web.example.com; web.example.com A 10.0.0.2;
   // an AAAA; an SRV whose target is compressed; a PTR.
-  const q = '0007 8180 0001 0005 0000 0000' + label('www') + label('example') + label('com') + '00 0001 0001';
+  const q = `0007 8180 0001 0005 0000 0000${label('www')}${label('example')}${label('com')}00 0001 0001`;
   // offsets: header 12, "www" at 12, "example" at 16, "com" at 24, end 28, qtype/class to 33
-  const cname = 'c00c 0005 0001 00000258 0006' + label('web') + 'c010'; // rdata starts at 45: "web" at 45
+  const cname = `c00c 0005 0001 00000258 0006${label('web')}c010`; // rdata starts at 45: "web" at 45
   const a = 'c02d 0001 0001 00000258 0004 0a000002';
   const aaaa = 'c02d 001c 0001 00000258 0010 fd000000000000000000000000000002';
   const srv = `c00c 0021 0001 0000003c 0008 000a 0005 1f90 c02d`;
@@ -90,7 +90,13 @@ test('encoding compresses repeated names and decodes back to the same message', 
       { name: 'Web.MyNet', type: TYPE.A, class: CLASS_IN, ttl: 600, data: { kind: 'A', address: '172.18.0.2' } },
       { name: 'Web.MyNet', type: TYPE.A, class: CLASS_IN, ttl: 600, data: { kind: 'A', address: '172.18.0.3' } },
       { name: 'x.Web.MyNet', type: TYPE.CNAME, class: CLASS_IN, ttl: 1, data: { kind: 'CNAME', target: 'Web.MyNet' } },
-      { name: '_http._tcp.MyNet', type: TYPE.SRV, class: CLASS_IN, ttl: 1, data: { kind: 'SRV', priority: 1, weight: 2, port: 80, target: 'Web.MyNet' } },
+      {
+        name: '_http._tcp.MyNet',
+        type: TYPE.SRV,
+        class: CLASS_IN,
+        ttl: 1,
+        data: { kind: 'SRV', priority: 1, weight: 2, port: 80, target: 'Web.MyNet' },
+      },
     ],
     authorities: [],
     additionals: [],
@@ -131,21 +137,21 @@ test('malformed messages are rejected with TSNET_DNS, never anything else', (t) 
     ['empty', ''],
     ['short header', '0001 0100 0001'],
     ['question missing', head(1)],
-    ['label runs past end', head(1) + '05 6162'],
+    ['label runs past end', `${head(1)}05 6162`],
     ['name without end', head(1) + label('web')],
-    ['question type cut', head(1) + label('web') + '00 0001'],
-    ['pointer to itself', head(1) + 'c00c 0001 0001'],
-    ['forward pointer', head(1) + 'c010 0001 0001 00'],
-    ['pointer loop', head(1) + '01 61 c00c 0001 0001'],
-    ['pointer cut short', head(1) + 'c0'],
-    ['extended label type', head(1) + '41 00 0001 0001'],
-    ['name longer than 255', head(1) + `3f${'61'.repeat(63)}`.repeat(4) + '00 0001 0001'],
-    ['trailing bytes', head(1) + label('web') + '00 0001 0001 ff'],
-    ['answer missing', head(1, 1) + label('web') + '00 0001 0001'],
-    ['rdata past end', head(1, 1) + label('web') + '00 0001 0001 c00c 0001 0001 00000001 0004 0a00'],
-    ['A with 5 bytes', head(1, 1) + label('web') + '00 0001 0001 c00c 0001 0001 00000001 0005 0a00000201'],
-    ['AAAA with 4 bytes', head(1, 1) + label('web') + '00 0001 0001 c00c 001c 0001 00000001 0004 0a000002'],
-    ['CNAME spilling out of rdata', head(1, 1) + label('web') + '00 0001 0001 c00c 0005 0001 00000001 0001 03'],
+    ['question type cut', `${head(1) + label('web')}00 0001`],
+    ['pointer to itself', `${head(1)}c00c 0001 0001`],
+    ['forward pointer', `${head(1)}c010 0001 0001 00`],
+    ['pointer loop', `${head(1)}01 61 c00c 0001 0001`],
+    ['pointer cut short', `${head(1)}c0`],
+    ['extended label type', `${head(1)}41 00 0001 0001`],
+    ['name longer than 255', `${head(1) + `3f${'61'.repeat(63)}`.repeat(4)}00 0001 0001`],
+    ['trailing bytes', `${head(1) + label('web')}00 0001 0001 ff`],
+    ['answer missing', `${head(1, 1) + label('web')}00 0001 0001`],
+    ['rdata past end', `${head(1, 1) + label('web')}00 0001 0001 c00c 0001 0001 00000001 0004 0a00`],
+    ['A with 5 bytes', `${head(1, 1) + label('web')}00 0001 0001 c00c 0001 0001 00000001 0005 0a00000201`],
+    ['AAAA with 4 bytes', `${head(1, 1) + label('web')}00 0001 0001 c00c 001c 0001 00000001 0004 0a000002`],
+    ['CNAME spilling out of rdata', `${head(1, 1) + label('web')}00 0001 0001 c00c 0005 0001 00000001 0001 03`],
     ['huge counts', 'ffff 0000 ffff ffff ffff ffff 00 0001 0001'],
   ];
   for (const [what, bytes] of cases) {

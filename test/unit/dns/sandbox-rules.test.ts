@@ -37,7 +37,12 @@ test('sandboxRules refuses bad ports', (t) => {
     [1.5, 2],
     [Number.NaN, 2],
   ] as const) {
-    t.true(isTsnetError(t.throws(() => sandboxRules(u, p)), 'TSNET_INVALID_ARGUMENT'));
+    t.true(
+      isTsnetError(
+        t.throws(() => sandboxRules(u, p)),
+        'TSNET_INVALID_ARGUMENT',
+      ),
+    );
   }
 });
 

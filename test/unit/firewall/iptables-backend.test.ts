@@ -6,7 +6,12 @@ import test, { type ExecutionContext } from 'ava';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createIptablesFirewall, type CommandInfo, type FirewallNetwork, type FirewallPorts } from '../../../src/kernel/firewall/index.js';
+import {
+  createIptablesFirewall,
+  type CommandInfo,
+  type FirewallNetwork,
+  type FirewallPorts,
+} from '../../../src/kernel/firewall/index.js';
 import { isTsnetError } from '../../../src/errors/index.js';
 
 interface Fake {
@@ -57,8 +62,12 @@ function fake(t: ExecutionContext, extra: { timeoutMs?: number } = {}): Fake {
     ...extra,
   });
   for (const fam of [4, 6]) {
-    fs.writeFileSync(path.join(dir, `restore${fam}`), `#!/bin/sh\nexec sh "${path.join(dir, 'restore')}" ${fam} "$@"\n`, { mode: 0o755 });
-    fs.writeFileSync(path.join(dir, `save${fam}`), `#!/bin/sh\nexec sh "${path.join(dir, 'save')}" ${fam} "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, `restore${fam}`), `#!/bin/sh\nexec sh "${path.join(dir, 'restore')}" ${fam} "$@"\n`, {
+      mode: 0o755,
+    });
+    fs.writeFileSync(path.join(dir, `save${fam}`), `#!/bin/sh\nexec sh "${path.join(dir, 'save')}" ${fam} "$@"\n`, {
+      mode: 0o755,
+    });
   }
   return {
     dir,
@@ -74,7 +83,14 @@ function writeSave(f: Fake, family: 4 | 6, text: string): void {
   fs.writeFileSync(path.join(f.dir, `save${family}.txt`), text);
 }
 
-const NET: FirewallNetwork = { id: 'a1b2c3d4e5f60718', bridge: 'br-a1b2c3d4e5f6', subnets: ['10.7.0.0/24', 'fd00:7::/64'], internal: false, icc: true, masquerade: true };
+const NET: FirewallNetwork = {
+  id: 'a1b2c3d4e5f60718',
+  bridge: 'br-a1b2c3d4e5f6',
+  subnets: ['10.7.0.0/24', 'fd00:7::/64'],
+  internal: false,
+  icc: true,
+  masquerade: true,
+};
 const PORTS = (n: number): FirewallPorts => ({
   networkId: NET.id,
   endpointId: '0f0e0d0c0b0a0908',
@@ -109,7 +125,10 @@ test('removePorts: exact-spec delete; when it fails, one save and a delete of on
   t.is(f.commands[0]?.input?.split('\n').filter((l) => /^-[DFX] /.test(l)).length, 6);
 
   f.commands.length = 0;
-  f.failNextRestore(4, 'iptables-restore v1.8.9 (nf_tables): \nline 2: RULE_DELETE failed (No such file or directory): rule in chain TSNET-DNAT\n');
+  f.failNextRestore(
+    4,
+    'iptables-restore v1.8.9 (nf_tables): \nline 2: RULE_DELETE failed (No such file or directory): rule in chain TSNET-DNAT\n',
+  );
   writeSave(
     f,
     4,
@@ -159,14 +178,18 @@ test('addPorts on an endpoint that already has ports replaces them through the s
 
 test('a failure that persists is a TSNET_FIREWALL error naming the operation and the kernel message', async (t) => {
   const f = fake(t);
-  const msg = '# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\niptables-restore v1.8.9 (nf_tables): \nline 3: RULE_APPEND failed (Invalid argument): rule in chain TSNET-EP-0f0e0d0c0b0a\n';
+  const msg =
+    '# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\niptables-restore v1.8.9 (nf_tables): \nline 3: RULE_APPEND failed (Invalid argument): rule in chain TSNET-EP-0f0e0d0c0b0a\n';
   f.failNextRestore(4, msg);
   // The retry of the slow path fails too (the fake save re-arms the failure).
   fs.writeFileSync(path.join(f.dir, 'failmsg'), msg);
   fs.writeFileSync(path.join(f.dir, 'save'), '#!/bin/sh\ncp "$FAKE_DIR/failmsg" "$FAKE_DIR/fail4"\nexit 0\n', { mode: 0o755 });
   const err = await t.throwsAsync(f.fw.addPorts(PORTS(1)));
   t.true(isTsnetError(err, 'TSNET_FIREWALL'));
-  t.is(err?.message, 'publish ports of endpoint 0f0e0d0c0b0a (IPv4): line 3: RULE_APPEND failed (Invalid argument): rule in chain TSNET-EP-0f0e0d0c0b0a');
+  t.is(
+    err?.message,
+    'publish ports of endpoint 0f0e0d0c0b0a (IPv4): line 3: RULE_APPEND failed (Invalid argument): rule in chain TSNET-EP-0f0e0d0c0b0a',
+  );
   // fast, save, (repair script empty: nothing in the save), retry, then the best-effort cleanup's save.
   t.deepEqual(f.kinds().slice(0, 3), ['restore4!', 'save4', 'restore4!']);
 });
@@ -183,7 +206,9 @@ test('bad input is rejected before any command runs', async (t) => {
   const f = fake(t);
   await t.throwsAsync(f.fw.setupNetwork({ ...NET, subnets: ['10.7.0.0/99'] }), { message: /bad subnet/ });
   await t.throwsAsync(f.fw.addPorts({ ...PORTS(1), containerIp: 'nope' }), { message: /bad container IP/ });
-  await t.throwsAsync(f.fw.reconcile({ networks: [NET], ports: [{ ...PORTS(1), bridge: 'bad name' }] }), { message: /bad bridge/ });
+  await t.throwsAsync(f.fw.reconcile({ networks: [NET], ports: [{ ...PORTS(1), bridge: 'bad name' }] }), {
+    message: /bad bridge/,
+  });
   t.deepEqual(f.commands, []);
 });
 
@@ -193,7 +218,14 @@ test('ipv6: false skips IPv6 entirely', async (t) => {
   const bin = path.join(dir, 'ok');
   fs.writeFileSync(bin, '#!/bin/sh\ncat >/dev/null\nexit 0\n', { mode: 0o755 });
   const commands: CommandInfo[] = [];
-  const fw = createIptablesFirewall({ ipv6: false, iptablesRestore: bin, ip6tablesRestore: bin, iptablesSave: bin, ip6tablesSave: bin, onCommand: (c) => commands.push(c) });
+  const fw = createIptablesFirewall({
+    ipv6: false,
+    iptablesRestore: bin,
+    ip6tablesRestore: bin,
+    iptablesSave: bin,
+    ip6tablesSave: bin,
+    onCommand: (c) => commands.push(c),
+  });
   await fw.setupNetwork(NET);
   await fw.addPorts({ ...PORTS(1), containerIp: 'fd00:7::2' });
   await fw.init();

@@ -135,8 +135,22 @@ function shape(d: SaveDump): Record<string, Record<string, string[]>> {
 
 // ---- fixtures -------------------------------------------------------------------------------
 
-const netA: FirewallNetwork = { id: 'aaaaaaaaaaaa01', bridge: 'br-a', subnets: ['10.1.0.0/24'], internal: false, icc: true, masquerade: true };
-const netB: FirewallNetwork = { id: 'bbbbbbbbbbbb02', bridge: 'br-b', subnets: ['10.2.0.0/24'], internal: false, icc: false, masquerade: true };
+const netA: FirewallNetwork = {
+  id: 'aaaaaaaaaaaa01',
+  bridge: 'br-a',
+  subnets: ['10.1.0.0/24'],
+  internal: false,
+  icc: true,
+  masquerade: true,
+};
+const netB: FirewallNetwork = {
+  id: 'bbbbbbbbbbbb02',
+  bridge: 'br-b',
+  subnets: ['10.2.0.0/24'],
+  internal: false,
+  icc: false,
+  masquerade: true,
+};
 const portsA: FirewallPorts = {
   networkId: netA.id,
   endpointId: 'eeeeeeeeeeee01',
@@ -144,7 +158,13 @@ const portsA: FirewallPorts = {
   containerIp: '10.1.0.2',
   mappings: [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }],
 };
-const portsB: FirewallPorts = { ...portsA, networkId: netB.id, endpointId: 'ffffffffffff02', bridge: 'br-b', containerIp: '10.2.0.2' };
+const portsB: FirewallPorts = {
+  ...portsA,
+  networkId: netB.id,
+  endpointId: 'ffffffffffff02',
+  bridge: 'br-b',
+  containerIp: '10.2.0.2',
+};
 
 const planN = (n: FirewallNetwork): Plan => networkPlan(normalizeNetwork(n), 4);
 const planP = (p: FirewallPorts): Plan => portsPlan(normalizePorts(p));
@@ -162,8 +182,26 @@ function add(d: SaveDump, plan: Plan): void {
 // ---- tests ----------------------------------------------------------------------------------
 
 test('tokenize handles iptables-save quoting', (t) => {
-  t.deepEqual(tokenize('-A X -m comment --comment "tsnet:ab:cd" -j ACCEPT'), ['-A', 'X', '-m', 'comment', '--comment', 'tsnet:ab:cd', '-j', 'ACCEPT']);
-  t.deepEqual(tokenize('-A X -m comment --comment "a \\"b\\" c"  -j DROP'), ['-A', 'X', '-m', 'comment', '--comment', 'a "b" c', '-j', 'DROP']);
+  t.deepEqual(tokenize('-A X -m comment --comment "tsnet:ab:cd" -j ACCEPT'), [
+    '-A',
+    'X',
+    '-m',
+    'comment',
+    '--comment',
+    'tsnet:ab:cd',
+    '-j',
+    'ACCEPT',
+  ]);
+  t.deepEqual(tokenize('-A X -m comment --comment "a \\"b\\" c"  -j DROP'), [
+    '-A',
+    'X',
+    '-m',
+    'comment',
+    '--comment',
+    'a "b" c',
+    '-j',
+    'DROP',
+  ]);
   t.deepEqual(tokenize('--comment ""'), ['--comment', '']);
 });
 
@@ -199,14 +237,23 @@ test('init: creates chains and jumps, is idempotent, keeps foreign rules and ord
   applyRestore(d, '*filter\n:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER\n-A FORWARD -i eth9 -j DROP\nCOMMIT\n');
   const first = converge(4, d);
   applyRestore(d, first.script.text());
-  const fwd = d.tables.get('filter')!.chains.get('FORWARD')!.rules.map((r) => r.args.join(' '));
+  const fwd = d.tables
+    .get('filter')!
+    .chains.get('FORWARD')!
+    .rules.map((r) => r.args.join(' '));
   t.deepEqual(fwd, [
     '-m comment --comment tsnet -j TSNET-USER',
     '-m comment --comment tsnet -j TSNET-FORWARD',
     '-j DOCKER-USER',
     '-i eth9 -j DROP',
   ]);
-  t.deepEqual(d.tables.get('raw')!.chains.get('PREROUTING')!.rules.map((r) => r.args.at(-1)), ['TSNET-RAW-PREROUTING']);
+  t.deepEqual(
+    d.tables
+      .get('raw')!
+      .chains.get('PREROUTING')!
+      .rules.map((r) => r.args.at(-1)),
+    ['TSNET-RAW-PREROUTING'],
+  );
   t.true(converge(4, d).script.empty, 'second init has nothing to do');
 });
 
@@ -221,7 +268,13 @@ test('init: re-adds a missing TSNET-FORWARD jump right after TSNET-USER, drops d
   const r = converge(4, d);
   t.true(r.script.text().includes('-I FORWARD 3 -m comment --comment tsnet -j TSNET-FORWARD'));
   applyRestore(d, r.script.text());
-  t.deepEqual(d.tables.get('filter')!.chains.get('FORWARD')!.rules.map((x) => x.args.at(-1)), ['DROP', 'TSNET-USER', 'TSNET-FORWARD']);
+  t.deepEqual(
+    d.tables
+      .get('filter')!
+      .chains.get('FORWARD')!
+      .rules.map((x) => x.args.at(-1)),
+    ['DROP', 'TSNET-USER', 'TSNET-FORWARD'],
+  );
   t.is(d.tables.get('nat')!.chains.get('POSTROUTING')!.rules.length, 1);
   t.true(converge(4, d).script.empty);
 });
@@ -229,7 +282,10 @@ test('init: re-adds a missing TSNET-FORWARD jump right after TSNET-USER, drops d
 test('init never flushes TSNET-USER or the shared chains', (t) => {
   const d = initialized();
   add(d, planN(netA));
-  d.tables.get('filter')!.chains.get('TSNET-USER')!.rules.push({ table: 'filter', chain: 'TSNET-USER', args: ['-s', '10.9.9.9/32', '-j', 'DROP'] });
+  d.tables
+    .get('filter')!
+    .chains.get('TSNET-USER')!
+    .rules.push({ table: 'filter', chain: 'TSNET-USER', args: ['-s', '10.9.9.9/32', '-j', 'DROP'] });
   const before = shape(d);
   const r = converge(4, d);
   t.true(r.script.empty);
@@ -296,7 +352,10 @@ test('reconcile: deletes orphans, re-adds missing rules, rewrites changed chains
   nat.get('TSNET-POSTROUTING')!.rules.shift(); // A's MASQUERADE gone
   nat.get('TSNET-DNAT')!.rules = nat.get('TSNET-DNAT')!.rules.filter((r) => !r.args.includes('TSNET-EP-eeeeeeeeeeee')); // A's jump gone
   d.tables.get('filter')!.chains.get('TSNET-N-aaaaaaaaaaaa')!.rules.pop(); // final DROP gone
-  d.tables.get('filter')!.chains.get('TSNET-USER')!.rules.push({ table: 'filter', chain: 'TSNET-USER', args: ['-j', 'RETURN'] });
+  d.tables
+    .get('filter')!
+    .chains.get('TSNET-USER')!
+    .rules.push({ table: 'filter', chain: 'TSNET-USER', args: ['-j', 'RETURN'] });
 
   const r = converge(4, d, [planN(netA), planP(portsA)]);
   applyRestore(d, r.script.text());
@@ -321,7 +380,10 @@ test('reconcile rejects two endpoints with the same 12-character id', (t) => {
 
 test('removeAll: deletes every tsnet chain and jump, keeps foreign rules and a non-empty TSNET-USER', (t) => {
   const d = emptyDump();
-  applyRestore(d, '*filter\n:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER\n-A DOCKER-USER -j RETURN\nCOMMIT\n*nat\n-A POSTROUTING -s 192.168.5.0/24 -j MASQUERADE\nCOMMIT\n');
+  applyRestore(
+    d,
+    '*filter\n:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER\n-A DOCKER-USER -j RETURN\nCOMMIT\n*nat\n-A POSTROUTING -s 192.168.5.0/24 -j MASQUERADE\nCOMMIT\n',
+  );
   const pristine = shape(d);
   applyRestore(d, converge(4, d).script.text());
   add(d, planN(netA));
@@ -331,7 +393,10 @@ test('removeAll: deletes every tsnet chain and jump, keeps foreign rules and a n
   applyRestore(clean, removeAllScript(clean, false).script.text());
   t.deepEqual(shape(clean), pristine);
   // Admin rules in TSNET-USER: the chain and its jump stay unless asked.
-  d.tables.get('filter')!.chains.get('TSNET-USER')!.rules.push({ table: 'filter', chain: 'TSNET-USER', args: ['-j', 'RETURN'] });
+  d.tables
+    .get('filter')!
+    .chains.get('TSNET-USER')!
+    .rules.push({ table: 'filter', chain: 'TSNET-USER', args: ['-j', 'RETURN'] });
   const keep = cloneDump(d);
   applyRestore(keep, removeAllScript(keep, false).script.text());
   t.deepEqual(tsnetObjects(keep).chains, ['filter\tTSNET-USER']);

@@ -2,11 +2,29 @@
  * The recording fake and the no-op backend.
  */
 import test from 'ava';
-import { createNoneFirewall, RecordingFirewall, type FirewallNetwork, type FirewallPorts } from '../../../src/kernel/firewall/index.js';
+import {
+  createNoneFirewall,
+  RecordingFirewall,
+  type FirewallNetwork,
+  type FirewallPorts,
+} from '../../../src/kernel/firewall/index.js';
 import { isTsnetError } from '../../../src/errors/index.js';
 
-const NET: FirewallNetwork = { id: 'net0000000001', bridge: 'br-net000000000', subnets: ['10.9.0.0/24'], internal: false, icc: true, masquerade: true };
-const P4: FirewallPorts = { networkId: NET.id, endpointId: 'ep00000000001', bridge: NET.bridge, containerIp: '10.9.0.2', mappings: [{ proto: 'tcp', hostPort: 80, containerPort: 80 }] };
+const NET: FirewallNetwork = {
+  id: 'net0000000001',
+  bridge: 'br-net000000000',
+  subnets: ['10.9.0.0/24'],
+  internal: false,
+  icc: true,
+  masquerade: true,
+};
+const P4: FirewallPorts = {
+  networkId: NET.id,
+  endpointId: 'ep00000000001',
+  bridge: NET.bridge,
+  containerIp: '10.9.0.2',
+  mappings: [{ proto: 'tcp', hostPort: 80, containerPort: 80 }],
+};
 const P6: FirewallPorts = { ...P4, containerIp: 'fd00:9::2' };
 
 test('records calls in order with copies of their arguments', async (t) => {
@@ -19,7 +37,10 @@ test('records calls in order with copies of their arguments', async (t) => {
     fw.calls.map((c) => c.op),
     ['init', 'setupNetwork', 'addPorts', 'addPorts'],
   );
-  t.deepEqual(fw.callsOf('addPorts').map((c) => c.ports.containerIp), ['10.9.0.2', 'fd00:9::2']);
+  t.deepEqual(
+    fw.callsOf('addPorts').map((c) => c.ports.containerIp),
+    ['10.9.0.2', 'fd00:9::2'],
+  );
   t.is(fw.activePorts().length, 2, 'IPv4 and IPv6 port sets are separate');
   t.notThrows(() => {
     const copy = fw.callsOf('setupNetwork')[0]!.network;
@@ -66,7 +87,9 @@ test('failNext injects one failure for one operation, after recording it', async
 test('validates input like the real backends', async (t) => {
   const fw = new RecordingFirewall();
   await t.throwsAsync(fw.setupNetwork({ ...NET, subnets: ['bad'] }), { message: /bad subnet/ });
-  await t.throwsAsync(fw.addPorts({ ...P4, mappings: [{ proto: 'tcp', hostPort: 0, containerPort: 1 }] }), { message: /bad host port/ });
+  await t.throwsAsync(fw.addPorts({ ...P4, mappings: [{ proto: 'tcp', hostPort: 0, containerPort: 1 }] }), {
+    message: /bad host port/,
+  });
   t.is(fw.calls.length, 0);
 });
 
@@ -77,7 +100,10 @@ test('reconcile replaces the recorded state and counts objects', async (t) => {
   const other = { ...NET, id: 'net0000000002', bridge: 'br-net2' };
   const r = await fw.reconcile({ networks: [other], ports: [] });
   t.deepEqual(r, { removed: 2, added: 1 });
-  t.deepEqual(fw.activeNetworks().map((n) => n.id), ['net0000000002']);
+  t.deepEqual(
+    fw.activeNetworks().map((n) => n.id),
+    ['net0000000002'],
+  );
   await fw.removeAll();
   t.notThrows(() => fw.assertBalanced());
 });

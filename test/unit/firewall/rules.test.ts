@@ -24,7 +24,11 @@ function lines(text: string): string[] {
   return text.split('\n').filter((l) => l !== '');
 }
 
-function addText(plan: ReturnType<typeof networkPlan>, mode: 'create' | 'declare' = 'create', order?: Array<'filter' | 'nat' | 'raw'>): string[] {
+function addText(
+  plan: ReturnType<typeof networkPlan>,
+  mode: 'create' | 'declare' = 'create',
+  order?: Array<'filter' | 'nat' | 'raw'>,
+): string[] {
   return lines(appendPlan(new RestoreScript(order), plan, mode).text());
 }
 
@@ -83,7 +87,11 @@ test('network: masquerade=false keeps only the hairpin and loopback NAT', (t) =>
 
 test('network: hostBindingIpv4 turns MASQUERADE into SNAT --to-source', (t) => {
   const out = addText(networkPlan(normalizeNetwork({ ...NET, hostBindingIpv4: '192.0.2.10' }), 4));
-  t.true(out.includes(`-A TSNET-POSTROUTING -s 172.20.0.0/16 ! -o br-3f2a9c1b7d4e -m comment --comment ${C} -j SNAT --to-source 192.0.2.10`));
+  t.true(
+    out.includes(
+      `-A TSNET-POSTROUTING -s 172.20.0.0/16 ! -o br-3f2a9c1b7d4e -m comment --comment ${C} -j SNAT --to-source 192.0.2.10`,
+    ),
+  );
   const unset = addText(networkPlan(normalizeNetwork({ ...NET, hostBindingIpv4: '0.0.0.0' }), 4));
   t.true(unset.some((l) => l.includes('! -o br-3f2a9c1b7d4e') && l.endsWith('-j MASQUERADE')));
 });
@@ -91,10 +99,25 @@ test('network: hostBindingIpv4 turns MASQUERADE into SNAT --to-source', (t) => {
 test('network: dual stack — IPv6 filter rules always, NAT66 only when asked, ND accepted with icc=false', (t) => {
   const dual = { ...NET, subnets: ['172.20.0.0/16', 'fd00:20:0:0::/64'], icc: false };
   const v6 = addText(networkPlan(normalizeNetwork(dual), 6));
-  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m comment --comment ${C} -j ACCEPT`));
-  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m comment --comment ${C} -j ACCEPT`));
-  t.false(v6.some((l) => l.includes('! -o br-3f2a9c1b7d4e')), 'no NAT66 by default');
-  t.true(v6.includes(`-A TSNET-POSTROUTING -s fd00:20::/64 -o br-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j MASQUERADE`));
+  t.true(
+    v6.includes(
+      `-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m comment --comment ${C} -j ACCEPT`,
+    ),
+  );
+  t.true(
+    v6.includes(
+      `-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m comment --comment ${C} -j ACCEPT`,
+    ),
+  );
+  t.false(
+    v6.some((l) => l.includes('! -o br-3f2a9c1b7d4e')),
+    'no NAT66 by default',
+  );
+  t.true(
+    v6.includes(
+      `-A TSNET-POSTROUTING -s fd00:20::/64 -o br-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j MASQUERADE`,
+    ),
+  );
   t.false(v6.some((l) => l.includes('127.0.0.0/8')));
   const masq6 = addText(networkPlan(normalizeNetwork({ ...dual, masqueradeIpv6: true }), 6));
   t.true(masq6.includes(`-A TSNET-POSTROUTING -s fd00:20::/64 ! -o br-3f2a9c1b7d4e -m comment --comment ${C} -j MASQUERADE`));
@@ -148,9 +171,21 @@ test('ports: host IPs, ranges, protocols, loopback guard', (t) => {
   const out = addText(plan, 'create', ['nat', 'raw']);
   const dnat = (s: string) => `-A TSNET-EP-0123456789ab ${s}`;
   t.true(out.includes(dnat(`-p udp -m udp --dport 53 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:5353`)));
-  t.true(out.includes(dnat(`-d 192.0.2.10/32 -p tcp -m tcp --dport 443 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:8443`)));
-  t.true(out.includes(dnat(`-d 127.0.0.1/32 -p tcp -m tcp --dport 8081 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:81`)));
-  t.true(out.includes(dnat(`-p sctp -m sctp --dport 9000:9010 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:100-110/9000`)));
+  t.true(
+    out.includes(
+      dnat(`-d 192.0.2.10/32 -p tcp -m tcp --dport 443 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:8443`),
+    ),
+  );
+  t.true(
+    out.includes(
+      dnat(`-d 127.0.0.1/32 -p tcp -m tcp --dport 8081 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:81`),
+    ),
+  );
+  t.true(
+    out.includes(
+      dnat(`-p sctp -m sctp --dport 9000:9010 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:100-110/9000`),
+    ),
+  );
   t.true(out.includes(dnat(`-p tcp -m tcp --dport 7000:7003 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:70`)));
   // raw: the container guard plus one loopback guard.
   t.true(out.includes(dnat(`-d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport 8081 -m comment --comment ${EC} -j DROP`)));
@@ -158,9 +193,15 @@ test('ports: host IPs, ranges, protocols, loopback guard', (t) => {
 });
 
 test('ports: IPv6 container gets bracketed DNAT target and a /128 guard', (t) => {
-  const plan = portsPlan(normalizePorts(ports([{ proto: 'tcp', hostIp: '::', hostPort: 8080, containerPort: 80 }], 'FD00:20::0005')));
+  const plan = portsPlan(
+    normalizePorts(ports([{ proto: 'tcp', hostIp: '::', hostPort: 8080, containerPort: 80 }], 'FD00:20::0005')),
+  );
   const out = addText(plan, 'create', ['nat', 'raw']);
-  t.true(out.includes(`-A TSNET-EP-0123456789ab -p tcp -m tcp --dport 8080 -m comment --comment ${EC} -j DNAT --to-destination [fd00:20::5]:80`));
+  t.true(
+    out.includes(
+      `-A TSNET-EP-0123456789ab -p tcp -m tcp --dport 8080 -m comment --comment ${EC} -j DNAT --to-destination [fd00:20::5]:80`,
+    ),
+  );
   t.true(out.includes(`-A TSNET-EP-0123456789ab -d fd00:20::5/128 ! -i br-3f2a9c1b7d4e -m comment --comment ${EC} -j DROP`));
 });
 
@@ -199,7 +240,10 @@ test('base layout: jumps and static chain content', (t) => {
   const out6 = baseLayout(6).jumps.find((j) => j.rule.chain === 'OUTPUT');
   t.deepEqual(out6?.rule.args.slice(0, 3), ['!', '-d', '::1/128']);
   const fwd = v4.chains.find((c) => c.name === 'TSNET-FORWARD');
-  t.deepEqual(fwd?.rules.map((r) => r.args.at(-1)), ['TSNET-BRIDGE', 'TSNET-EGRESS']);
+  t.deepEqual(
+    fwd?.rules.map((r) => r.args.at(-1)),
+    ['TSNET-BRIDGE', 'TSNET-EGRESS'],
+  );
   t.deepEqual(v4.chains.map((c) => c.name).sort(), [
     'TSNET-BRIDGE',
     'TSNET-DNAT',

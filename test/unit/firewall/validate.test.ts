@@ -37,7 +37,14 @@ test('IPv4 addresses and CIDRs: canonical network address, bad input rejected', 
   for (const bad of ['10.0.0.0/33', '10.0.0.0', 'fd00::/129', '10.0.0.0/-1', '10.0.0.0/']) t.is(parseCidr(bad), undefined, bad);
 });
 
-const NET: FirewallNetwork = { id: 'abcdef0123456789', bridge: 'br-abcdef012345', subnets: ['10.5.0.0/24'], internal: false, icc: true, masquerade: true };
+const NET: FirewallNetwork = {
+  id: 'abcdef0123456789',
+  bridge: 'br-abcdef012345',
+  subnets: ['10.5.0.0/24'],
+  internal: false,
+  icc: true,
+  masquerade: true,
+};
 const PORTS: FirewallPorts = {
   networkId: NET.id,
   endpointId: '99887766554433',
@@ -61,16 +68,29 @@ test('network validation', (t) => {
   rejects(t, () => normalizeNetwork({ ...NET, icc: 'yes' as unknown as boolean }), /icc must be a boolean/);
   rejects(t, () => normalizeNetwork({ ...NET, hostBindingIpv4: '::1' }), /hostBindingIpv4/);
   const dual = normalizeNetwork({ ...NET, subnets: ['10.5.0.9/24', 'FD00::/64', '10.5.0.0/24'] });
-  t.deepEqual(dual.v4.map((c) => c.text), ['10.5.0.0/24']);
-  t.deepEqual(dual.v6.map((c) => c.text), ['fd00::/64']);
+  t.deepEqual(
+    dual.v4.map((c) => c.text),
+    ['10.5.0.0/24'],
+  );
+  t.deepEqual(
+    dual.v6.map((c) => c.text),
+    ['fd00::/64'],
+  );
 });
 
 test('ports validation', (t) => {
-  const p = normalizePorts({ ...PORTS, containerIp: 'FD00::2', mappings: [{ proto: 'udp', hostIp: '::', hostPort: 53, containerPort: 53 }] });
+  const p = normalizePorts({
+    ...PORTS,
+    containerIp: 'FD00::2',
+    mappings: [{ proto: 'udp', hostIp: '::', hostPort: 53, containerPort: 53 }],
+  });
   t.is(p.family, 6);
   t.is(p.containerIp.text, 'fd00::2');
   t.is(p.mappings[0]?.hostIp, undefined, ':: means all addresses');
-  const m = (mapping: Partial<FirewallPorts['mappings'][number]>) => ({ ...PORTS, mappings: [{ proto: 'tcp' as const, hostPort: 80, containerPort: 80, ...mapping }] });
+  const m = (mapping: Partial<FirewallPorts['mappings'][number]>) => ({
+    ...PORTS,
+    mappings: [{ proto: 'tcp' as const, hostPort: 80, containerPort: 80, ...mapping }],
+  });
   rejects(t, () => normalizePorts({ ...PORTS, containerIp: '0.0.0.0' }), /bad container IP/);
   rejects(t, () => normalizePorts(m({ proto: 'icmp' as 'tcp' })), /bad protocol/);
   rejects(t, () => normalizePorts(m({ hostPort: 0 })), /bad host port/);
@@ -79,7 +99,11 @@ test('ports validation', (t) => {
   rejects(t, () => normalizePorts(m({ hostPortEnd: 79 })), /bad host port range/);
   rejects(t, () => normalizePorts(m({ hostPortEnd: 90, containerPortEnd: 85 })), /differ in size/);
   rejects(t, () => normalizePorts(m({ containerPortEnd: 85 })), /differ in size/);
-  rejects(t, () => normalizePorts({ ...PORTS, mappings: [PORTS.mappings[0]!, { ...PORTS.mappings[0]!, hostIp: '0.0.0.0' }] }), /duplicate mapping/);
+  rejects(
+    t,
+    () => normalizePorts({ ...PORTS, mappings: [PORTS.mappings[0]!, { ...PORTS.mappings[0]!, hostIp: '0.0.0.0' }] }),
+    /duplicate mapping/,
+  );
   const range = normalizePorts(m({ hostPortEnd: 90, containerPortEnd: 90 }));
   t.deepEqual(range.mappings[0], { proto: 'tcp', hostPort: 80, hostPortEnd: 90, containerPort: 80, containerPortEnd: 90 });
   const single = normalizePorts(m({ hostPortEnd: 80, containerPortEnd: 80 }));
@@ -97,9 +121,14 @@ test('rule comments name their owner', (t) => {
 
 test('firstErrorLine skips the legacy warning and the bare version header', (t) => {
   t.is(
-    firstErrorLine('# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\niptables-restore v1.8.9 (nf_tables): \nline 2: CHAIN_DEL failed (Device or resource busy): chain TSNET-A\n'),
+    firstErrorLine(
+      '# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\niptables-restore v1.8.9 (nf_tables): \nline 2: CHAIN_DEL failed (Device or resource busy): chain TSNET-A\n',
+    ),
     'line 2: CHAIN_DEL failed (Device or resource busy): chain TSNET-A',
   );
-  t.is(firstErrorLine('iptables-restore: line 2 failed: Chain already exists.\n'), 'iptables-restore: line 2 failed: Chain already exists.');
+  t.is(
+    firstErrorLine('iptables-restore: line 2 failed: Chain already exists.\n'),
+    'iptables-restore: line 2 failed: Chain already exists.',
+  );
   t.is(firstErrorLine(''), '');
 });

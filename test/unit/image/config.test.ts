@@ -4,14 +4,23 @@ import { hostArchitecture, parseImageConfig, pickConfig } from '../../../src/run
 import { tagsFromAnnotations } from '../../../src/runtime/image/import-oci.js';
 import { DEFAULT_PATH, rootfsConfig } from '../../../src/runtime/image/import-rootfs.js';
 
-const diffId = 'sha256:' + 'ab'.repeat(32);
+const diffId = `sha256:${'ab'.repeat(32)}`;
 
 test('a config document yields the fields tsnet keeps', (t) => {
   const doc = {
     architecture: 'amd64',
     os: 'linux',
     created: '2024-05-06T07:08:09.123456789Z',
-    config: { Env: ['A=1'], Cmd: ['sh'], Entrypoint: null, WorkingDir: '/w', User: '1000', ExposedPorts: { '80/tcp': {} }, Labels: { a: 'b', n: 1 }, Volumes: { '/v': {} } },
+    config: {
+      Env: ['A=1'],
+      Cmd: ['sh'],
+      Entrypoint: null,
+      WorkingDir: '/w',
+      User: '1000',
+      ExposedPorts: { '80/tcp': {} },
+      Labels: { a: 'b', n: 1 },
+      Volumes: { '/v': {} },
+    },
     rootfs: { type: 'layers', diff_ids: [diffId] },
   };
   const parsed = parseImageConfig(Buffer.from(JSON.stringify(doc)), 'config');
@@ -26,12 +35,29 @@ test('a config document yields the fields tsnet keeps', (t) => {
 });
 
 test('configs without valid layers are refused', (t) => {
-  for (const doc of ['nope', '[]', '{}', JSON.stringify({ rootfs: { type: 'layers', diff_ids: ['sha256:short'] } }), JSON.stringify({ rootfs: { type: 'x', diff_ids: [] } })]) {
-    t.true(isTsnetError(t.throws(() => parseImageConfig(Buffer.from(doc), 'config')), 'TSNET_IMAGE_INVALID'), doc);
+  for (const doc of [
+    'nope',
+    '[]',
+    '{}',
+    JSON.stringify({ rootfs: { type: 'layers', diff_ids: ['sha256:short'] } }),
+    JSON.stringify({ rootfs: { type: 'x', diff_ids: [] } }),
+  ]) {
+    t.true(
+      isTsnetError(
+        t.throws(() => parseImageConfig(Buffer.from(doc), 'config')),
+        'TSNET_IMAGE_INVALID',
+      ),
+      doc,
+    );
   }
   // path-like diff ids never reach the file system
   const evil = JSON.stringify({ rootfs: { type: 'layers', diff_ids: ['sha256:../../etc'] } });
-  t.true(isTsnetError(t.throws(() => parseImageConfig(Buffer.from(evil), 'config')), 'TSNET_IMAGE_INVALID'));
+  t.true(
+    isTsnetError(
+      t.throws(() => parseImageConfig(Buffer.from(evil), 'config')),
+      'TSNET_IMAGE_INVALID',
+    ),
+  );
 });
 
 test('a rootfs import gets a deterministic Docker-like config', (t) => {
@@ -50,7 +76,13 @@ test('a rootfs import gets a deterministic Docker-like config', (t) => {
 });
 
 test('tags from OCI annotations', (t) => {
-  t.deepEqual(tagsFromAnnotations({ 'io.containerd.image.name': 'docker.io/library/busybox:1.36', 'org.opencontainers.image.ref.name': '1.36' }), ['busybox:1.36']);
+  t.deepEqual(
+    tagsFromAnnotations({
+      'io.containerd.image.name': 'docker.io/library/busybox:1.36',
+      'org.opencontainers.image.ref.name': '1.36',
+    }),
+    ['busybox:1.36'],
+  );
   t.deepEqual(tagsFromAnnotations({ 'org.opencontainers.image.ref.name': 'busybox:1.36' }), ['busybox:1.36']);
   t.deepEqual(tagsFromAnnotations({ 'org.opencontainers.image.ref.name': 'localhost/app' }), ['localhost/app:latest']);
   t.deepEqual(tagsFromAnnotations({ 'org.opencontainers.image.ref.name': 'latest' }), [], 'a bare ref name names no repository');

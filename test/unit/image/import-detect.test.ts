@@ -34,7 +34,11 @@ test('compression is sniffed from the magic bytes', (t) => {
   t.is(sniffCompression(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0])), 'zstd');
   t.is(sniffCompression(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])), 'xz');
   t.is(sniffCompression(Buffer.from('BZh91AY&SY', 'latin1')), 'bzip2');
-  t.is(sniffCompression(Buffer.from('BZh-file-name\0\0\0', 'latin1')), 'none', 'a tar whose first member is named BZh… is not bzip2');
+  t.is(
+    sniffCompression(Buffer.from('BZh-file-name\0\0\0', 'latin1')),
+    'none',
+    'a tar whose first member is named BZh… is not bzip2',
+  );
   t.is(sniffCompression(Buffer.from('./bin/\0\0\0\0\0\0', 'latin1')), 'none');
   t.is(sniffCompression(Buffer.alloc(0)), 'none');
 });

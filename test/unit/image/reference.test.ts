@@ -1,6 +1,13 @@
 import test from 'ava';
 import { isTsnetError } from '../../../src/errors/index.js';
-import { idPrefixOf, isFullImageId, normalizeRepoTag, parseReference, repositoryOf, shortId } from '../../../src/runtime/image/reference.js';
+import {
+  idPrefixOf,
+  isFullImageId,
+  normalizeRepoTag,
+  parseReference,
+  repositoryOf,
+  shortId,
+} from '../../../src/runtime/image/reference.js';
 import { formatSize } from '../../../src/runtime/image/size.js';
 
 test('a bare name means :latest', (t) => {
@@ -28,7 +35,17 @@ test('Docker Hub names are shown in familiar form', (t) => {
 });
 
 test('invalid references are refused with TSNET_INVALID_ARGUMENT', (t) => {
-  for (const bad of ['', 'Busybox', 'foo:', 'foo:bad tag', 'foo//bar', '-foo', 'foo@sha256:' + 'a'.repeat(64), 'a'.repeat(64), 'foo:' + 'x'.repeat(129)]) {
+  for (const bad of [
+    '',
+    'Busybox',
+    'foo:',
+    'foo:bad tag',
+    'foo//bar',
+    '-foo',
+    `foo@sha256:${'a'.repeat(64)}`,
+    'a'.repeat(64),
+    `foo:${'x'.repeat(129)}`,
+  ]) {
     const err = t.throws(() => parseReference(bad), undefined, bad);
     t.true(isTsnetError(err, 'TSNET_INVALID_ARGUMENT'), bad);
     t.false(err!.message.includes('\n'));
@@ -37,7 +54,7 @@ test('invalid references are refused with TSNET_INVALID_ARGUMENT', (t) => {
 });
 
 test('ids and id prefixes', (t) => {
-  const id = 'sha256:' + '3f2a'.repeat(16);
+  const id = `sha256:${'3f2a'.repeat(16)}`;
   t.true(isFullImageId(id));
   t.false(isFullImageId('3f2a'.repeat(16)));
   t.false(isFullImageId('sha256:3f2a'));

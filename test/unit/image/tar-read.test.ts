@@ -19,7 +19,10 @@ async function* chunked(buf: Buffer, size = 777): AsyncGenerator<Buffer> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
 }
 
-async function readAll(source: AsyncIterable<Buffer>, digest = new TarDigest()): Promise<Array<Omit<TarEntry, 'body'> & { data: Buffer }>> {
+async function readAll(
+  source: AsyncIterable<Buffer>,
+  digest = new TarDigest(),
+): Promise<Array<Omit<TarEntry, 'body'> & { data: Buffer }>> {
   const out = [];
   for await (const e of tarEntries(source, digest, 'test archive')) {
     const chunks: Buffer[] = [];
@@ -31,17 +34,34 @@ async function readAll(source: AsyncIterable<Buffer>, digest = new TarDigest()):
 }
 
 const mtime = new Date('2020-01-02T03:04:05Z');
-const longPath = 'deep/' + 'x'.repeat(120) + '/' + 'y'.repeat(120) + '/file';
+const longPath = `deep/${'x'.repeat(120)}/${'y'.repeat(120)}/file`;
 const capability = Buffer.from('0100000200200000000000000000000000000000', 'hex');
 
 const sample = archive([
   { path: '.', type: 'Directory', mode: 0o755, uid: 0, gid: 0, mtime },
   { path: 'bin', type: 'Directory', mode: 0o755, uid: 0, gid: 0, mtime },
-  { path: 'bin/tool', type: 'File', mode: 0o4755, uid: 1000, gid: 2000, mtime, body: Buffer.alloc(1300, 7), xattrs: new Map([['security.capability', capability]]) },
+  {
+    path: 'bin/tool',
+    type: 'File',
+    mode: 0o4755,
+    uid: 1000,
+    gid: 2000,
+    mtime,
+    body: Buffer.alloc(1300, 7),
+    xattrs: new Map([['security.capability', capability]]),
+  },
   { path: 'bin/sh', type: 'SymbolicLink', mode: 0o777, uid: 0, gid: 0, mtime, linkpath: '/bin/tool' },
   { path: 'bin/hard', type: 'Link', mode: 0o755, uid: 0, gid: 0, mtime, linkpath: 'bin/tool' },
   { path: 'dev/null', type: 'CharacterDevice', mode: 0o666, uid: 0, gid: 0, mtime, devmajor: 1, devminor: 3 },
-  { path: longPath, type: 'File', mode: 0o644, uid: 3_000_000, gid: 0, mtime: new Date(1_600_000_000_500), body: Buffer.from('long\n') },
+  {
+    path: longPath,
+    type: 'File',
+    mode: 0o644,
+    uid: 3_000_000,
+    gid: 0,
+    mtime: new Date(1_600_000_000_500),
+    body: Buffer.from('long\n'),
+  },
   { path: 'ünïcødé', type: 'File', mode: 0o600, uid: 0, gid: 0, mtime, body: Buffer.alloc(0) },
 ]);
 
@@ -50,7 +70,16 @@ test('entries come back with their metadata, bodies, xattrs and device numbers',
   const entries = await readAll(chunked(sample), digest);
   t.deepEqual(
     entries.map((e) => [e.path.replace(/\/$/, ''), e.type]),
-    [['.', '5'], ['bin', '5'], ['bin/tool', '0'], ['bin/sh', '2'], ['bin/hard', '1'], ['dev/null', '3'], [longPath, '0'], ['ünïcødé', '0']],
+    [
+      ['.', '5'],
+      ['bin', '5'],
+      ['bin/tool', '0'],
+      ['bin/sh', '2'],
+      ['bin/hard', '1'],
+      ['dev/null', '3'],
+      [longPath, '0'],
+      ['ünïcødé', '0'],
+    ],
   );
   const tool = entries[2]!;
   t.is(tool.mode, 0o4755);
@@ -96,7 +125,7 @@ test('truncated, corrupt, empty and non-tar input is TSNET_IMAGE_INVALID', async
     ['not a tar', chunked(Buffer.from('hello world, this is not a tar archive'.repeat(40)))],
     ['empty', chunked(Buffer.alloc(0))],
     ['corrupt gzip', decompress(chunked(gzipSync(sample).subarray(0, 300)), 'x')],
-    ['bzip2', decompress(chunked(Buffer.from('BZh91AY&SY' + 'x'.repeat(100), 'latin1')), 'x')],
+    ['bzip2', decompress(chunked(Buffer.from(`BZh91AY&SY${'x'.repeat(100)}`, 'latin1')), 'x')],
   ];
   for (const [name, source] of cases) {
     const err = await t.throwsAsync(readAll(source), undefined, name);

@@ -25,12 +25,23 @@ async function* once(b: Buffer): AsyncGenerator<Buffer> {
 async function translate(entries: In[]) {
   const result = { size: 0 };
   const out: Buffer[] = [];
-  for await (const chunk of translateLayer(tarEntries(once(rawTar(entries)), new TarDigest(), 'in'), result, { what: 'test layer' })) out.push(chunk);
+  for await (const chunk of translateLayer(tarEntries(once(rawTar(entries)), new TarDigest(), 'in'), result, {
+    what: 'test layer',
+  }))
+    out.push(chunk);
   const back = [];
   for await (const e of tarEntries(once(Buffer.concat(out)), new TarDigest(), 'out')) {
     const chunks: Buffer[] = [];
     for await (const c of e.body()) chunks.push(c);
-    back.push({ path: e.path.replace(/\/$/, ''), type: e.type, mode: e.mode, uid: e.uid, dev: [e.devmajor, e.devminor], xattrs: Object.fromEntries([...e.xattrs].map(([k, v]) => [k, v.toString()])), data: Buffer.concat(chunks).toString() });
+    back.push({
+      path: e.path.replace(/\/$/, ''),
+      type: e.type,
+      mode: e.mode,
+      uid: e.uid,
+      dev: [e.devmajor, e.devminor],
+      xattrs: Object.fromEntries([...e.xattrs].map(([k, v]) => [k, v.toString()])),
+      data: Buffer.concat(chunks).toString(),
+    });
   }
   return { entries: back, size: result.size };
 }
@@ -116,12 +127,27 @@ test('names are normalized; hostile ones are refused', async (t) => {
   );
   const hostile: In[][] = [
     [{ path: '../x', type: 'File', mtime, body: '' }],
-    [{ path: 'l', type: 'SymbolicLink', linkpath: '/', mtime }, { path: 'l/x', type: 'File', mtime, body: '' }],
-    [{ path: 'l', type: 'SymbolicLink', linkpath: '/', mtime }, { path: 'l/.wh.x', type: 'File', mtime, body: '' }],
+    [
+      { path: 'l', type: 'SymbolicLink', linkpath: '/', mtime },
+      { path: 'l/x', type: 'File', mtime, body: '' },
+    ],
+    [
+      { path: 'l', type: 'SymbolicLink', linkpath: '/', mtime },
+      { path: 'l/.wh.x', type: 'File', mtime, body: '' },
+    ],
     [{ path: 'h', type: 'Link', linkpath: '../../etc/shadow', mtime }],
-    [{ path: 'l', type: 'SymbolicLink', linkpath: '/etc', mtime }, { path: 'h', type: 'Link', linkpath: 'l/shadow', mtime }],
-    [{ path: 'd', type: 'Directory', mtime }, { path: 'h', type: 'Link', linkpath: 'd', mtime }],
-    [{ path: 'l', type: 'SymbolicLink', linkpath: '/tmp', mtime }, { path: 'l', type: 'Directory', mtime }],
+    [
+      { path: 'l', type: 'SymbolicLink', linkpath: '/etc', mtime },
+      { path: 'h', type: 'Link', linkpath: 'l/shadow', mtime },
+    ],
+    [
+      { path: 'd', type: 'Directory', mtime },
+      { path: 'h', type: 'Link', linkpath: 'd', mtime },
+    ],
+    [
+      { path: 'l', type: 'SymbolicLink', linkpath: '/tmp', mtime },
+      { path: 'l', type: 'Directory', mtime },
+    ],
   ];
   for (const entries of hostile) {
     const err = await t.throwsAsync(translate(entries), undefined, JSON.stringify(entries));

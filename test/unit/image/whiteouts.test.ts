@@ -24,7 +24,12 @@ test('aufs metadata is dropped, ordinary names pass', (t) => {
 });
 
 test('a whiteout without a name is invalid', (t) => {
-  t.true(isTsnetError(t.throws(() => classifyWhiteout('a/.wh.')), 'TSNET_IMAGE_INVALID'));
+  t.true(
+    isTsnetError(
+      t.throws(() => classifyWhiteout('a/.wh.')),
+      'TSNET_IMAGE_INVALID',
+    ),
+  );
 });
 
 test('member names are normalized relative to the layer root', (t) => {
@@ -42,7 +47,12 @@ test('names climbing out of the layer are path traversal', (t) => {
     t.true(isTsnetError(err, 'TSNET_IMAGE_INVALID'), bad);
     t.regex(err!.message, /path traversal/);
   }
-  t.true(isTsnetError(t.throws(() => normalizeEntryPath('a\0b')), 'TSNET_IMAGE_INVALID'));
+  t.true(
+    isTsnetError(
+      t.throws(() => normalizeEntryPath('a\0b')),
+      'TSNET_IMAGE_INVALID',
+    ),
+  );
 });
 
 test('ancestors, outermost first', (t) => {

@@ -43,8 +43,18 @@ test('explicit subnet: lease has Docker-style pool id, first host as gateway', (
 });
 
 test('subnet with host bits set is refused, suggesting the canonical form', (t) => {
-  throwsCode(t, () => alloc().planPool(req({ subnet: '10.42.0.5/24' })), 'TSNET_BAD_CIDR', 'subnet 10.42.0.5/24 has host bits set: use 10.42.0.0/24');
-  throwsCode(t, () => alloc().planPool(req({ subnet: '10.42.0.0/33' })), 'TSNET_BAD_CIDR', /^invalid subnet "10\.42\.0\.0\/33": prefix length/);
+  throwsCode(
+    t,
+    () => alloc().planPool(req({ subnet: '10.42.0.5/24' })),
+    'TSNET_BAD_CIDR',
+    'subnet 10.42.0.5/24 has host bits set: use 10.42.0.0/24',
+  );
+  throwsCode(
+    t,
+    () => alloc().planPool(req({ subnet: '10.42.0.0/33' })),
+    'TSNET_BAD_CIDR',
+    /^invalid subnet "10\.42\.0\.0\/33": prefix length/,
+  );
 });
 
 test('overlapping subnet is refused naming the other network; adjacent is fine', (t) => {
@@ -56,32 +66,65 @@ test('overlapping subnet is refused naming the other network; adjacent is fine',
     'TSNET_SUBNET_OVERLAP',
     'subnet 10.42.0.0/24 overlaps with network "frontend" (10.42.0.0/16): choose another --subnet',
   );
-  throwsCode(t, () => a.planPool(req({ subnet: '10.0.0.0/8', networkName: 'backend' })), 'TSNET_SUBNET_OVERLAP', /overlaps with network "frontend"/);
+  throwsCode(
+    t,
+    () => a.planPool(req({ subnet: '10.0.0.0/8', networkName: 'backend' })),
+    'TSNET_SUBNET_OVERLAP',
+    /overlaps with network "frontend"/,
+  );
   t.notThrows(() => create(a, req({ subnet: '10.43.0.0/16', networkName: 'backend' })));
   // a v6 pool never overlaps a v4 one
   t.notThrows(() => create(a, req({ subnet: 'fd00:42::/64', v6: true, networkName: 'frontend' })));
 });
 
 test('family must match the v6 flag', (t) => {
-  throwsCode(t, () => alloc().planPool(req({ subnet: 'fd00::/64' })), 'TSNET_BAD_CIDR', /subnet fd00::\/64 is IPv6 but an IPv4 pool was requested/);
+  throwsCode(
+    t,
+    () => alloc().planPool(req({ subnet: 'fd00::/64' })),
+    'TSNET_BAD_CIDR',
+    /subnet fd00::\/64 is IPv6 but an IPv4 pool was requested/,
+  );
   throwsCode(t, () => alloc().planPool(req({ subnet: '10.0.0.0/24', v6: true })), 'TSNET_BAD_CIDR', /is IPv4 but an IPv6 pool/);
 });
 
 test('gateway must be inside the subnet and not its network or broadcast address', (t) => {
   const a = alloc();
-  throwsCode(t, () => a.planPool(req({ subnet: '10.42.0.0/24', gateway: '10.1.0.1' })), 'TSNET_BAD_GATEWAY', 'gateway 10.1.0.1 is not in subnet 10.42.0.0/24');
+  throwsCode(
+    t,
+    () => a.planPool(req({ subnet: '10.42.0.0/24', gateway: '10.1.0.1' })),
+    'TSNET_BAD_GATEWAY',
+    'gateway 10.1.0.1 is not in subnet 10.42.0.0/24',
+  );
   throwsCode(
     t,
     () => a.planPool(req({ subnet: '10.42.0.0/24', gateway: '10.42.0.0' })),
     'TSNET_BAD_GATEWAY',
     'gateway 10.42.0.0 is the network address of subnet 10.42.0.0/24: use a host address such as 10.42.0.1',
   );
-  throwsCode(t, () => a.planPool(req({ subnet: '10.42.0.0/24', gateway: '10.42.0.255' })), 'TSNET_BAD_GATEWAY', /is the broadcast address of subnet/);
-  throwsCode(t, () => a.planPool(req({ subnet: '10.42.0.0/24', gateway: '10.42.0.x' })), 'TSNET_BAD_GATEWAY', /^invalid gateway "10\.42\.0\.x"/);
+  throwsCode(
+    t,
+    () => a.planPool(req({ subnet: '10.42.0.0/24', gateway: '10.42.0.255' })),
+    'TSNET_BAD_GATEWAY',
+    /is the broadcast address of subnet/,
+  );
+  throwsCode(
+    t,
+    () => a.planPool(req({ subnet: '10.42.0.0/24', gateway: '10.42.0.x' })),
+    'TSNET_BAD_GATEWAY',
+    /^invalid gateway "10\.42\.0\.x"/,
+  );
   throwsCode(t, () => a.planPool(req({ subnet: '10.42.0.0/24', gateway: 'fd00::1' })), 'TSNET_BAD_GATEWAY', /not in subnet/);
-  throwsCode(t, () => a.planPool(req({ subnet: 'fd00::/64', v6: true, gateway: 'fd00::' })), 'TSNET_BAD_GATEWAY', /network address/);
+  throwsCode(
+    t,
+    () => a.planPool(req({ subnet: 'fd00::/64', v6: true, gateway: 'fd00::' })),
+    'TSNET_BAD_GATEWAY',
+    /network address/,
+  );
   t.is(a.planPool(req({ subnet: '10.42.0.0/24', gateway: '10.42.0.254' })).gateway, '10.42.0.254');
-  t.is(a.planPool(req({ subnet: 'fd00::/64', v6: true, gateway: 'fd00::ffff:ffff:ffff:ffff' })).gateway, 'fd00::ffff:ffff:ffff:ffff');
+  t.is(
+    a.planPool(req({ subnet: 'fd00::/64', v6: true, gateway: 'fd00::ffff:ffff:ffff:ffff' })).gateway,
+    'fd00::ffff:ffff:ffff:ffff',
+  );
   // RFC 3021 /31: both addresses are usable, the first is the default gateway
   t.is(a.planPool(req({ subnet: '10.9.0.0/31' })).gateway, '10.9.0.0');
   t.notThrows(() => a.planPool(req({ subnet: '10.9.0.0/31', gateway: '10.9.0.1' })));
@@ -95,11 +138,36 @@ test('ip-range must be canonical and inside the subnet; options need a subnet', 
     'TSNET_BAD_CIDR',
     'ip-range 10.43.0.0/25 is not inside subnet 10.42.0.0/24: choose an --ip-range within it',
   );
-  throwsCode(t, () => a.planPool(req({ subnet: '10.42.0.0/24', ipRange: '10.42.0.0/16' })), 'TSNET_BAD_CIDR', /not inside subnet/);
-  throwsCode(t, () => a.planPool(req({ subnet: '10.42.0.0/24', ipRange: '10.42.0.130/25' })), 'TSNET_BAD_CIDR', 'ip-range 10.42.0.130/25 has host bits set: use 10.42.0.128/25');
-  throwsCode(t, () => a.planPool(req({ ipRange: '10.42.0.0/25' })), 'TSNET_INVALID_ARGUMENT', '--ip-range 10.42.0.0/25 needs a --subnet: give the subnet it belongs to');
-  throwsCode(t, () => a.planPool(req({ gateway: '10.42.0.1' })), 'TSNET_INVALID_ARGUMENT', /--gateway 10\.42\.0\.1 needs a --subnet/);
-  throwsCode(t, () => a.planPool(req({ auxAddresses: { h: '10.42.0.9' } })), 'TSNET_INVALID_ARGUMENT', /--aux-address needs a --subnet/);
+  throwsCode(
+    t,
+    () => a.planPool(req({ subnet: '10.42.0.0/24', ipRange: '10.42.0.0/16' })),
+    'TSNET_BAD_CIDR',
+    /not inside subnet/,
+  );
+  throwsCode(
+    t,
+    () => a.planPool(req({ subnet: '10.42.0.0/24', ipRange: '10.42.0.130/25' })),
+    'TSNET_BAD_CIDR',
+    'ip-range 10.42.0.130/25 has host bits set: use 10.42.0.128/25',
+  );
+  throwsCode(
+    t,
+    () => a.planPool(req({ ipRange: '10.42.0.0/25' })),
+    'TSNET_INVALID_ARGUMENT',
+    '--ip-range 10.42.0.0/25 needs a --subnet: give the subnet it belongs to',
+  );
+  throwsCode(
+    t,
+    () => a.planPool(req({ gateway: '10.42.0.1' })),
+    'TSNET_INVALID_ARGUMENT',
+    /--gateway 10\.42\.0\.1 needs a --subnet/,
+  );
+  throwsCode(
+    t,
+    () => a.planPool(req({ auxAddresses: { h: '10.42.0.9' } })),
+    'TSNET_INVALID_ARGUMENT',
+    /--aux-address needs a --subnet/,
+  );
 });
 
 test('aux addresses must be inside the subnet, distinct from gateway and edges, and are reserved', (t) => {
@@ -116,9 +184,24 @@ test('aux addresses must be inside the subnet, distinct from gateway and edges, 
     'TSNET_BAD_IP',
     'auxiliary address r=10.42.0.1 is the gateway of subnet 10.42.0.0/24: choose another address or set --gateway',
   );
-  throwsCode(t, () => a.planPool(req({ subnet: '10.42.0.0/24', auxAddresses: { r: '10.42.0.255' } })), 'TSNET_BAD_IP', /is the broadcast address/);
-  throwsCode(t, () => a.planPool(req({ subnet: '10.42.0.0/24', auxAddresses: { a: '10.42.0.9', b: '10.42.0.9' } })), 'TSNET_BAD_IP', /b=10\.42\.0\.9 is the auxiliary address "a"/);
-  throwsCode(t, () => a.planPool(req({ subnet: '10.42.0.0/24', auxAddresses: { a: 'x' } })), 'TSNET_BAD_IP', /^invalid auxiliary address a "x"/);
+  throwsCode(
+    t,
+    () => a.planPool(req({ subnet: '10.42.0.0/24', auxAddresses: { r: '10.42.0.255' } })),
+    'TSNET_BAD_IP',
+    /is the broadcast address/,
+  );
+  throwsCode(
+    t,
+    () => a.planPool(req({ subnet: '10.42.0.0/24', auxAddresses: { a: '10.42.0.9', b: '10.42.0.9' } })),
+    'TSNET_BAD_IP',
+    /b=10\.42\.0\.9 is the auxiliary address "a"/,
+  );
+  throwsCode(
+    t,
+    () => a.planPool(req({ subnet: '10.42.0.0/24', auxAddresses: { a: 'x' } })),
+    'TSNET_BAD_IP',
+    /^invalid auxiliary address a "x"/,
+  );
 
   const p = create(a, req({ subnet: '10.42.0.0/29', auxAddresses: { host1: '10.42.0.2', host2: '10.42.0.4' } }));
   t.deepEqual(p.auxAddresses, { host1: '10.42.0.2', host2: '10.42.0.4' });
@@ -178,7 +261,12 @@ test('custom default pools (--default-address-pool) are used in order, split by 
   t.is(create(small, req({ networkName: 'a' })).subnet, '10.20.0.0/24');
   t.is(create(small, req({ networkName: 'b' })).subnet, '10.20.1.0/24');
   t.is(create(small, req({ networkName: 'c' })).subnet, '10.30.0.0/16');
-  throwsCode(t, () => small.planPool(req({ networkName: 'd' })), 'TSNET_POOL_EXHAUSTED', /^could not find an available, non-overlapping IPv4 address pool/);
+  throwsCode(
+    t,
+    () => small.planPool(req({ networkName: 'd' })),
+    'TSNET_POOL_EXHAUSTED',
+    /^could not find an available, non-overlapping IPv4 address pool/,
+  );
 });
 
 test('a huge pool with many allocations is walked by jumping over blockers', (t) => {
@@ -219,7 +307,12 @@ test('serial allocation: never network/broadcast/gateway, a released address is 
   t.is(a.allocate(p.poolId, { owner: 'd' }).address, '10.42.0.5/29'); // not .3 again
   t.is(a.allocate(p.poolId, { owner: 'e' }).address, '10.42.0.6/29');
   t.is(a.allocate(p.poolId, { owner: 'f' }).address, '10.42.0.3/29'); // wrapped around
-  throwsCode(t, () => a.allocate(p.poolId, { owner: 'g' }), 'TSNET_POOL_EXHAUSTED', 'no free address left in 10.42.0.0/29 for network "net"');
+  throwsCode(
+    t,
+    () => a.allocate(p.poolId, { owner: 'g' }),
+    'TSNET_POOL_EXHAUSTED',
+    'no free address left in 10.42.0.0/29 for network "net"',
+  );
   a.release(p.poolId, '10.42.0.2/29'); // CIDR form accepted
   t.is(a.allocate(p.poolId, { owner: 'g' }).address, '10.42.0.2/29');
 });
@@ -229,7 +322,12 @@ test('ip-range restricts dynamic allocation; exhaustion names the range', (t) =>
   const p = create(a, req({ subnet: '10.42.0.0/24', ipRange: '10.42.0.8/30', networkName: 'x' }));
   const got = [1, 2, 3, 4].map((i) => a.allocate(p.poolId, { owner: `o${i}` }).address);
   t.deepEqual(got, ['10.42.0.8/24', '10.42.0.9/24', '10.42.0.10/24', '10.42.0.11/24']);
-  throwsCode(t, () => a.allocate(p.poolId, { owner: 'o5' }), 'TSNET_POOL_EXHAUSTED', 'no free address left in 10.42.0.8/30 for network "x"');
+  throwsCode(
+    t,
+    () => a.allocate(p.poolId, { owner: 'o5' }),
+    'TSNET_POOL_EXHAUSTED',
+    'no free address left in 10.42.0.8/30 for network "x"',
+  );
   // --ip outside the range but inside the subnet is allowed (Docker: static IPs outside --ip-range)
   t.is(a.allocate(p.poolId, { owner: 'static', ip: '10.42.0.100' }).address, '10.42.0.100/24');
 });
@@ -238,14 +336,44 @@ test('--ip: exact address, refused outside the subnet, on reserved or used addre
   const a = alloc();
   const p = create(a, req({ subnet: '10.42.0.0/24', networkName: 'x', auxAddresses: { nas: '10.42.0.50' } }));
   t.is(a.allocate(p.poolId, { owner: 'a', ip: '10.42.0.10' }).address, '10.42.0.10/24');
-  throwsCode(t, () => a.allocate(p.poolId, { owner: 'b', ip: '10.42.0.10' }), 'TSNET_ADDRESS_IN_USE', 'IP address 10.42.0.10 is already in use in network "x": choose another address');
-  throwsCode(t, () => a.allocate(p.poolId, { owner: 'b', ip: '10.43.0.10' }), 'TSNET_BAD_IP', 'IP address 10.43.0.10 is not in subnet 10.42.0.0/24 of network "x": choose an address inside it');
+  throwsCode(
+    t,
+    () => a.allocate(p.poolId, { owner: 'b', ip: '10.42.0.10' }),
+    'TSNET_ADDRESS_IN_USE',
+    'IP address 10.42.0.10 is already in use in network "x": choose another address',
+  );
+  throwsCode(
+    t,
+    () => a.allocate(p.poolId, { owner: 'b', ip: '10.43.0.10' }),
+    'TSNET_BAD_IP',
+    'IP address 10.43.0.10 is not in subnet 10.42.0.0/24 of network "x": choose an address inside it',
+  );
   throwsCode(t, () => a.allocate(p.poolId, { owner: 'b', ip: 'fd00::1' }), 'TSNET_BAD_IP', /is not in subnet/);
-  throwsCode(t, () => a.allocate(p.poolId, { owner: 'b', ip: '10.42.0.1' }), 'TSNET_ADDRESS_IN_USE', 'IP address 10.42.0.1 is reserved as the gateway of network "x": choose another address');
-  throwsCode(t, () => a.allocate(p.poolId, { owner: 'b', ip: '10.42.0.50' }), 'TSNET_ADDRESS_IN_USE', /reserved as the auxiliary address "nas" of network "x"/);
-  throwsCode(t, () => a.allocate(p.poolId, { owner: 'b', ip: '10.42.0.0' }), 'TSNET_BAD_IP', /is the network address of subnet 10\.42\.0\.0\/24/);
+  throwsCode(
+    t,
+    () => a.allocate(p.poolId, { owner: 'b', ip: '10.42.0.1' }),
+    'TSNET_ADDRESS_IN_USE',
+    'IP address 10.42.0.1 is reserved as the gateway of network "x": choose another address',
+  );
+  throwsCode(
+    t,
+    () => a.allocate(p.poolId, { owner: 'b', ip: '10.42.0.50' }),
+    'TSNET_ADDRESS_IN_USE',
+    /reserved as the auxiliary address "nas" of network "x"/,
+  );
+  throwsCode(
+    t,
+    () => a.allocate(p.poolId, { owner: 'b', ip: '10.42.0.0' }),
+    'TSNET_BAD_IP',
+    /is the network address of subnet 10\.42\.0\.0\/24/,
+  );
   throwsCode(t, () => a.allocate(p.poolId, { owner: 'b', ip: '10.42.0.255' }), 'TSNET_BAD_IP', /is the broadcast address/);
-  throwsCode(t, () => a.allocate(p.poolId, { owner: 'b', ip: '10.42.0.256' }), 'TSNET_BAD_IP', /^invalid IP address "10\.42\.0\.256"/);
+  throwsCode(
+    t,
+    () => a.allocate(p.poolId, { owner: 'b', ip: '10.42.0.256' }),
+    'TSNET_BAD_IP',
+    /^invalid IP address "10\.42\.0\.256"/,
+  );
   // a static address does not move the serial cursor
   t.is(a.allocate(p.poolId, { owner: 'c' }).address, '10.42.0.2/24');
 });
@@ -259,9 +387,19 @@ test('owner idempotency: the same endpoint gets its address back; a different --
   t.false(again.fresh);
   t.is(again.address, first.address);
   t.is(a.allocate(p.poolId, { owner: 'ep1', ip: '10.42.0.2' }).address, '10.42.0.2/24');
-  throwsCode(t, () => a.allocate(p.poolId, { owner: 'ep1', ip: '10.42.0.9' }), 'TSNET_INVALID_ARGUMENT', /endpoint ep1 already has address 10\.42\.0\.2/);
+  throwsCode(
+    t,
+    () => a.allocate(p.poolId, { owner: 'ep1', ip: '10.42.0.9' }),
+    'TSNET_INVALID_ARGUMENT',
+    /endpoint ep1 already has address 10\.42\.0\.2/,
+  );
   throwsCode(t, () => a.allocate(p.poolId, { owner: '' }), 'TSNET_INVALID_ARGUMENT', /needs an owner/);
-  throwsCode(t, () => a.allocate('LocalDefault/1.2.3.0/24', { owner: 'z' }), 'TSNET_INVALID_ARGUMENT', /IPAM pool LocalDefault\/1\.2\.3\.0\/24 does not exist/);
+  throwsCode(
+    t,
+    () => a.allocate('LocalDefault/1.2.3.0/24', { owner: 'z' }),
+    'TSNET_INVALID_ARGUMENT',
+    /IPAM pool LocalDefault\/1\.2\.3\.0\/24 does not exist/,
+  );
 });
 
 test('release is a no-op for unknown pools/addresses and for the gateway/aux', (t) => {
@@ -308,7 +446,12 @@ test('small IPv6 pools exhaust and wrap like IPv4 (no broadcast reserved)', (t) 
   const p = create(a, req({ v6: true, subnet: 'fd00::/125', networkName: 'tiny' })); // ::0 anycast, ::1 gw
   const got = [2, 3, 4, 5, 6, 7].map((i) => a.allocate(p.poolId, { owner: `o${i}` }).address);
   t.deepEqual(got, ['fd00::2/125', 'fd00::3/125', 'fd00::4/125', 'fd00::5/125', 'fd00::6/125', 'fd00::7/125']);
-  throwsCode(t, () => a.allocate(p.poolId, { owner: 'x' }), 'TSNET_POOL_EXHAUSTED', 'no free address left in fd00::/125 for network "tiny"');
+  throwsCode(
+    t,
+    () => a.allocate(p.poolId, { owner: 'x' }),
+    'TSNET_POOL_EXHAUSTED',
+    'no free address left in fd00::/125 for network "tiny"',
+  );
   a.release(p.poolId, 'fd00::4');
   t.is(a.allocate(p.poolId, { owner: 'x' }).address, 'fd00::4/125');
 });

@@ -12,7 +12,12 @@ test('implements the IpamDriver contract with Docker-shaped results', async (t) 
   const ipam: IpamDriver = await DefaultIpam.load(new MemoryStore());
   t.is(ipam.name, 'default');
   const lease = await ipam.requestPool(pr({ subnet: '10.42.0.0/24', ipRange: '10.42.0.128/25' }));
-  t.deepEqual(lease, { poolId: 'LocalDefault/10.42.0.0/24/10.42.0.128/25', subnet: '10.42.0.0/24', gateway: '10.42.0.1', ipRange: '10.42.0.128/25' });
+  t.deepEqual(lease, {
+    poolId: 'LocalDefault/10.42.0.0/24/10.42.0.128/25',
+    subnet: '10.42.0.0/24',
+    gateway: '10.42.0.1',
+    ipRange: '10.42.0.128/25',
+  });
   t.deepEqual(await ipam.requestAddress(lease.poolId, { owner: 'ep1' }), { address: '10.42.0.128/24' });
   await ipam.releaseAddress(lease.poolId, '10.42.0.128');
   await ipam.releaseAddress(lease.poolId, '10.42.0.128'); // idempotent
@@ -34,7 +39,10 @@ test('concurrent calls are serialised: distinct addresses in call order, no lost
   t.is(store.calls.putAddress, 100);
   // concurrent pool requests without a subnet get different subnets
   const pools = await Promise.all([1, 2, 3].map((i) => ipam.requestPool(pr({ networkId: `x${i}`, networkName: `x${i}` }))));
-  t.deepEqual(pools.map((p) => p.subnet), ['172.17.0.0/16', '172.18.0.0/16', '172.19.0.0/16']);
+  t.deepEqual(
+    pools.map((p) => p.subnet),
+    ['172.17.0.0/16', '172.18.0.0/16', '172.19.0.0/16'],
+  );
 });
 
 test('a failing call does not break the queue for the next one', async (t) => {
@@ -106,7 +114,9 @@ test('load(store) restores pools, addresses and where serial allocation resumes'
 test('custom default pools and the avoid list reach the allocator', async (t) => {
   const ipam = await DefaultIpam.load(new MemoryStore(), { defaultPools: [{ base: '10.10.0.0/16', size: 24 }] });
   t.is((await ipam.requestPool(pr({ avoid: ['10.10.0.0/24'] }))).subnet, '10.10.1.0/24');
-  await t.throwsAsync(DefaultIpam.load(new MemoryStore(), { defaultPools: [{ base: '10.10.0.1/16', size: 24 }] }), { code: 'TSNET_BAD_CIDR' } as never);
+  await t.throwsAsync(DefaultIpam.load(new MemoryStore(), { defaultPools: [{ base: '10.10.0.1/16', size: 24 }] }), {
+    code: 'TSNET_BAD_CIDR',
+  } as never);
 });
 
 test('IPv6 lease through the driver', async (t) => {
@@ -114,7 +124,9 @@ test('IPv6 lease through the driver', async (t) => {
   const lease = await ipam.requestPool(pr({ v6: true, subnet: 'fd00:dead:beef::/64' }));
   t.is(lease.gateway, 'fd00:dead:beef::1');
   t.deepEqual(await ipam.requestAddress(lease.poolId, { owner: 'a' }), { address: 'fd00:dead:beef::2/64' });
-  t.deepEqual(await ipam.requestAddress(lease.poolId, { owner: 'b', ip: 'fd00:dead:beef::1:0' }), { address: 'fd00:dead:beef::1:0/64' });
+  t.deepEqual(await ipam.requestAddress(lease.poolId, { owner: 'b', ip: 'fd00:dead:beef::1:0' }), {
+    address: 'fd00:dead:beef::1:0/64',
+  });
 });
 
 test('scale: filling a /16 (65534 hosts) stays constant time per request', async (t) => {
@@ -133,7 +145,9 @@ test('scale: filling a /16 (65534 hosts) stays constant time per request', async
   const median = (xs: Float64Array): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
   const early = median(times.subarray(0, 5000));
   const late = median(times.subarray(60000));
-  t.log(`filled 65533 endpoint addresses (+ gateway) in ${total.toFixed(0)} ms; median ${(median(times) * 1000).toFixed(1)} µs/call; first 5000 ${(early * 1000).toFixed(1)} µs, after 60000 ${(late * 1000).toFixed(1)} µs`);
+  t.log(
+    `filled 65533 endpoint addresses (+ gateway) in ${total.toFixed(0)} ms; median ${(median(times) * 1000).toFixed(1)} µs/call; first 5000 ${(early * 1000).toFixed(1)} µs, after 60000 ${(late * 1000).toFixed(1)} µs`,
+  );
   t.true(late < early * 5 + 0.05, `late calls (${late} ms) should cost about the same as early ones (${early} ms)`);
 
   // free every other address near the start, then a fragmented refill still works and is fast

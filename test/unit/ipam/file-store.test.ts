@@ -42,7 +42,8 @@ test('round trip: a restarted IPAM keeps every pool, address and the serial curs
 
   const b = await DefaultIpam.load(new FileStore(dir));
   t.deepEqual(b.loadWarnings, []);
-  const byId = (xs: Array<{ poolId: string }>): Array<{ poolId: string }> => [...xs].sort((x, y) => x.poolId.localeCompare(y.poolId));
+  const byId = (xs: Array<{ poolId: string }>): Array<{ poolId: string }> =>
+    [...xs].sort((x, y) => x.poolId.localeCompare(y.poolId));
   t.deepEqual(byId(b.listPools()), byId(a.listPools()));
   const byIp = (xs: Array<{ ip: string }>): Array<{ ip: string }> => [...xs].sort((x, y) => x.ip.localeCompare(y.ip));
   for (const id of [v4.poolId, v6.poolId, dyn.poolId]) t.deepEqual(byIp(b.listAddresses(id)), byIp(a.listAddresses(id)));
@@ -52,7 +53,9 @@ test('round trip: a restarted IPAM keeps every pool, address and the serial curs
   t.deepEqual(await b.requestAddress(v4.poolId, { owner: 'e4' }), { address: '10.42.0.6/24' });
   await t.throwsAsync(b.requestAddress(v4.poolId, { owner: 'x', ip: '10.42.0.200' }), { code: 'TSNET_ADDRESS_IN_USE' } as never);
   t.deepEqual(await b.requestAddress(v4.poolId, { owner: 'e1' }), { address: '10.42.0.2/24' }); // same endpoint, same address
-  await t.throwsAsync(b.requestPool(pr({ networkId: 'n3', networkName: 'c', subnet: '172.17.1.0/24' })), { code: 'TSNET_SUBNET_OVERLAP' } as never);
+  await t.throwsAsync(b.requestPool(pr({ networkId: 'n3', networkName: 'c', subnet: '172.17.1.0/24' })), {
+    code: 'TSNET_SUBNET_OVERLAP',
+  } as never);
 
   await b.releasePool(v6.poolId);
   const c = await DefaultIpam.load(new FileStore(dir));
@@ -105,7 +108,10 @@ test('atomic write: a failure between temp write and rename leaves the old docum
   await ipam.releaseAddress(poolId, '10.42.0.3');
   const before = await tree(dir);
   const cursorBefore = await readFile(join(dir, 'pools', poolKey(poolId), 'cursor.json'), 'utf8');
-  t.true(seen.every((s) => /^\.tmp-\d+-\d+$/.test(s)), 'temp files sit next to their target');
+  t.true(
+    seen.every((s) => /^\.tmp-\d+-\d+$/.test(s)),
+    'temp files sit next to their target',
+  );
 
   crash = true;
   const err = await t.throwsAsync(ipam.requestAddress(poolId, { owner: 'c' }));
@@ -114,7 +120,10 @@ test('atomic write: a failure between temp write and rename leaves the old docum
   t.deepEqual(await tree(dir), before);
   t.is(await readFile(join(dir, 'pools', poolKey(poolId), 'cursor.json'), 'utf8'), cursorBefore);
   // memory agrees with disk
-  t.deepEqual(ipam.listAddresses(poolId).map((a) => a.ip), ['10.42.0.2']);
+  t.deepEqual(
+    ipam.listAddresses(poolId).map((a) => a.ip),
+    ['10.42.0.2'],
+  );
 });
 
 for (const mode of ['address', 'release'] as const) {
@@ -167,8 +176,14 @@ test('load finishes interrupted pool deletes and creates, and reports unreadable
   await writeFile(join(pools, poolKey(poolId), 'addresses', '10.42.0.9.json'), '{"nope": true}');
 
   const again = await DefaultIpam.load(new FileStore(dir));
-  t.deepEqual(again.listPools().map((p) => p.poolId), [poolId]);
-  t.deepEqual(again.listAddresses(poolId).map((a) => a.ip), ['10.42.0.2']);
+  t.deepEqual(
+    again.listPools().map((p) => p.poolId),
+    [poolId],
+  );
+  t.deepEqual(
+    again.listAddresses(poolId).map((a) => a.ip),
+    ['10.42.0.2'],
+  );
   const w = again.loadWarnings.join('\n');
   t.regex(w, /removed incomplete pool directory .*LocalDefault_10\.8\.0\.0_24/);
   t.regex(w, /skipped .*LocalDefault_10\.7\.0\.0_24\/pool\.json: not valid JSON/);
@@ -195,6 +210,8 @@ test('file store cost per request (fsync on)', async (t) => {
   const reloaded = await DefaultIpam.load(new FileStore(dir));
   const loadMs = performance.now() - s;
   t.is(reloaded.listAddresses(poolId).length, n);
-  t.log(`FileStore requestAddress median ${times[n >> 1]!.toFixed(2)} ms, p95 ${times[Math.floor(n * 0.95)]!.toFixed(2)} ms; load of ${n} addresses ${loadMs.toFixed(1)} ms`);
+  t.log(
+    `FileStore requestAddress median ${times[n >> 1]!.toFixed(2)} ms, p95 ${times[Math.floor(n * 0.95)]!.toFixed(2)} ms; load of ${n} addresses ${loadMs.toFixed(1)} ms`,
+  );
   t.pass();
 });

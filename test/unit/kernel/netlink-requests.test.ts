@@ -15,13 +15,14 @@ interface Call {
 
 function fake(links: Record<string, number> = { eth0: 2, br0: 3 }, fail: Record<string, string> = {}) {
   const calls: Call[] = [];
-  const handler = (method: string) =>
+  const handler =
+    (method: string) =>
     async (data: Record<string, unknown> = {}, attrs: Record<string, unknown> = {}, options: { flags?: number } = {}) => {
       calls.push({ method, data, attrs, flags: options.flags ?? 0 });
       if (fail[method]) throw new Error(`Request rejected: ${fail[method]}`);
       if (method === 'getLink') {
-        const name = attrs['ifname'] as string | undefined;
-        const index = name !== undefined ? links[name] : (data['index'] as number);
+        const name = attrs.ifname as string | undefined;
+        const index = name !== undefined ? links[name] : (data.index as number);
         if (!index) throw new Error('Request rejected: ENODEV');
         return [{ kind: 'link', data: { index, flags: { up: true } }, attrs: { ifname: name ?? 'x', mtu: 1500 } }];
       }
@@ -43,10 +44,10 @@ test('addBridge: NEWLINK with CREATE|EXCL and linkinfo kind bridge', async (t) =
   const c = calls[0]!;
   t.is(c.method, 'newLink');
   t.is(c.flags, FlagsNew.CREATE | FlagsNew.EXCL);
-  t.is(c.attrs['ifname'], 'br1');
-  t.is(c.attrs['mtu'], 9000);
-  t.deepEqual(c.attrs['address'], Buffer.from([2, 0, 0, 0, 0, 1]));
-  t.is(ifla.parseInfo(c.attrs['linkinfo'] as Buffer).kind, 'bridge');
+  t.is(c.attrs.ifname, 'br1');
+  t.is(c.attrs.mtu, 9000);
+  t.deepEqual(c.attrs.address, Buffer.from([2, 0, 0, 0, 0, 1]));
+  t.is(ifla.parseInfo(c.attrs.linkinfo as Buffer).kind, 'bridge');
 });
 
 test('setUp by name sends ifname, by index sends index; one request', async (t) => {
@@ -73,13 +74,13 @@ test('addAddress v4 sets local, address and broadcast; v6 nodad', async (t) => {
   await nl.addAddress('eth0', '10.1.2.3/20');
   const c = calls[1]!;
   t.deepEqual(c.data, { family: 2, prefixlen: 20, index: 2 });
-  t.deepEqual(c.attrs['local'], Buffer.from([10, 1, 2, 3]));
-  t.deepEqual(c.attrs['address'], Buffer.from([10, 1, 2, 3]));
-  t.deepEqual(c.attrs['broadcast'], Buffer.from([10, 1, 15, 255]));
+  t.deepEqual(c.attrs.local, Buffer.from([10, 1, 2, 3]));
+  t.deepEqual(c.attrs.address, Buffer.from([10, 1, 2, 3]));
+  t.deepEqual(c.attrs.broadcast, Buffer.from([10, 1, 15, 255]));
   await nl.addAddress('eth0', 'fd00::2/64', { noDad: true });
   const c6 = calls[3]!;
   t.deepEqual(c6.data, { family: 10, prefixlen: 64, index: 2, flags: { nodad: true } });
-  t.is(c6.attrs['broadcast'], undefined);
+  t.is(c6.attrs.broadcast, undefined);
 });
 
 test('routes: defaults for device routes, gateway routes, tables > 255, delete matches any scope', async (t) => {
@@ -87,15 +88,15 @@ test('routes: defaults for device routes, gateway routes, tables > 255, delete m
   await nl.addRoute({ dst: '10.0.0.0/8', dev: 'eth0' });
   t.like(calls[1]!, { method: 'newRoute', data: { family: 2, dstLen: 8, table: 254, scope: 253, protocol: 3, type: 1 } });
   t.is(calls[1]!.flags, FlagsNew.CREATE | FlagsNew.EXCL);
-  t.is(calls[1]!.attrs['oif'], 2);
+  t.is(calls[1]!.attrs.oif, 2);
 
   await nl.addRoute({ dst: 'default', gateway: '10.0.0.1', table: 1000, metric: 5 });
   const d = calls[2]!;
   t.like(d.data, { family: 2, dstLen: 0, table: 0, scope: 0 });
-  t.is(d.attrs['table'], 1000);
-  t.is(d.attrs['priority'], 5);
-  t.is(d.attrs['dst'], undefined);
-  t.deepEqual(d.attrs['gateway'], Buffer.from([10, 0, 0, 1]));
+  t.is(d.attrs.table, 1000);
+  t.is(d.attrs.priority, 5);
+  t.is(d.attrs.dst, undefined);
+  t.deepEqual(d.attrs.gateway, Buffer.from([10, 0, 0, 1]));
 
   await nl.replaceRoute({ dst: 'default', gateway: 'fd00::1' });
   t.like(calls[3]!, { data: { family: 10, dstLen: 0 } });
@@ -108,7 +109,7 @@ test('routes: defaults for device routes, gateway routes, tables > 255, delete m
   t.like(calls[6]!, { method: 'delRoute', data: { scope: 255, protocol: 0, type: 0 } });
 
   await nl.addRoute({ dst: '10.9.0.0/16', gateway: '192.0.2.1', dev: 'eth0', onlink: true });
-  t.deepEqual(calls[8]!.data['flags'], { __unknown: 4 });
+  t.deepEqual(calls[8]!.data.flags, { __unknown: 4 });
 
   const bad = await t.throwsAsync(nl.addRoute({ dst: '10.0.0.0/8', gateway: 'fd00::1' }));
   t.true(isTsnetError(bad, 'TSNET_INVALID_ARGUMENT'));
@@ -129,9 +130,9 @@ test('FDB: self by default, permanent|noarp, APPEND; master static; vni/port enc
   t.is(c.method, 'newNeighbor');
   t.deepEqual(c.data, { family: 7, ifindex: 2, flags: { self: true }, state: { permanent: true, noarp: true } });
   t.is(c.flags, FlagsNew.CREATE | FlagsNew.APPEND);
-  t.deepEqual(c.attrs['dst'], Buffer.from([10, 0, 0, 2]));
-  t.deepEqual(c.attrs['vni'], Buffer.from([42, 0, 0, 0]));
-  t.deepEqual(c.attrs['port'], Buffer.from([0x12, 0xb5]));
+  t.deepEqual(c.attrs.dst, Buffer.from([10, 0, 0, 2]));
+  t.deepEqual(c.attrs.vni, Buffer.from([42, 0, 0, 0]));
+  t.deepEqual(c.attrs.port, Buffer.from([0x12, 0xb5]));
 
   await nl.addFdb({ dev: 'eth0', mac: '02:00:00:00:00:01', master: true, permanent: false });
   t.deepEqual(calls[3]!.data, { family: 7, ifindex: 2, flags: { master: true }, state: { noarp: true, reachable: true } });
@@ -165,7 +166,7 @@ test('a missing link: getLink → undefined, deleteLink → ok, other ops → EN
 test('veth: peer attributes travel inside linkinfo; error names the peer', async (t) => {
   const { nl, calls } = fake(undefined, {});
   await nl.addVeth('tsabc', { name: 'eth0', netnsFd: 12, mac: '02:00:00:00:00:02' }, { mtu: 1450 });
-  const li = ifla.parseInfo(calls[0]!.attrs['linkinfo'] as Buffer);
+  const li = ifla.parseInfo(calls[0]!.attrs.linkinfo as Buffer);
   t.is(li.kind, 'veth');
   const { nl: nl2 } = fake(undefined, { newLink: 'EEXIST' });
   const err = (await t.throwsAsync(nl2.addVeth('tsabc', { name: 'eth0' }))) as TsnetError;

@@ -10,7 +10,15 @@ test('dotted and path-form keys', (t) => {
 });
 
 test('keys that could leave /proc/sys are refused', (t) => {
-  for (const bad of ['', 'net/../../etc/passwd', '/net/ipv4/ip_forward', 'net..ipv4', 'net/ipv4/', 'net ipv4', 'net/ipv4/conf/./x']) {
+  for (const bad of [
+    '',
+    'net/../../etc/passwd',
+    '/net/ipv4/ip_forward',
+    'net..ipv4',
+    'net/ipv4/',
+    'net ipv4',
+    'net/ipv4/conf/./x',
+  ]) {
     const err = t.throws(() => sysctlPath(bad));
     t.true(isTsnetError(err, 'TSNET_SYSCTL'), bad);
   }
@@ -20,9 +28,9 @@ test('read an existing sysctl; a missing one is TSNET_SYSCTL with ENOENT', (t) =
   t.is(readSysctl('kernel.ostype'), 'Linux');
   const err = t.throws(() => readSysctl('net.ipv4.no_such_sysctl_tsnet'));
   t.true(isTsnetError(err, 'TSNET_SYSCTL'));
-  t.is((err as TsnetError).details?.['errno'], 'ENOENT');
+  t.is((err as TsnetError).details?.errno, 'ENOENT');
   t.regex((err as TsnetError).message, /^read sysctl net\.ipv4\.no_such_sysctl_tsnet: ENOENT$/);
   const werr = t.throws(() => writeSysctl('net.ipv4.no_such_sysctl_tsnet', 1));
   t.true(isTsnetError(werr, 'TSNET_SYSCTL'));
-  t.is((werr as TsnetError).details?.['errno'], 'ENOENT');
+  t.is((werr as TsnetError).details?.errno, 'ENOENT');
 });

@@ -2,7 +2,7 @@ import test from 'ava';
 import path from 'node:path';
 import { PluginClient, isNotImplemented } from '../../../src/plugins/client.js';
 import { socketAddress, parsePluginUrl } from '../../../src/plugins/spec-files.js';
-import { isTsnetError, TsnetError } from '../../../src/errors/index.js';
+import { isTsnetError, type TsnetError } from '../../../src/errors/index.js';
 import { json, okReply, startFake, tmpDir, type Reply } from './fake-plugin.js';
 
 function recorder() {
@@ -11,7 +11,11 @@ function recorder() {
   return { lines, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
 }
 
-async function setup(t: Parameters<typeof tmpDir>[0] & { teardown(fn: () => void | Promise<void>): void }, reply?: Reply, opts: ConstructorParameters<typeof PluginClient>[1] = {}) {
+async function setup(
+  t: Parameters<typeof tmpDir>[0] & { teardown(fn: () => void | Promise<void>): void },
+  reply?: Reply,
+  opts: ConstructorParameters<typeof PluginClient>[1] = {},
+) {
   const dir = tmpDir(t);
   const socket = path.join(dir, 'fake.sock');
   const fake = await startFake(socket, reply);
@@ -23,14 +27,14 @@ async function setup(t: Parameters<typeof tmpDir>[0] & { teardown(fn: () => void
   return { dir, socket, fake, client };
 }
 
-test('requests look like Docker\'s: POST, Accept v1.2, no Content-Type, JSON + newline, empty body for Activate', async (t) => {
+test("requests look like Docker's: POST, Accept v1.2, no Content-Type, JSON + newline, empty body for Activate", async (t) => {
   const { fake, client } = await setup(t);
   await client.call('NetworkDriver.CreateNetwork', { NetworkID: 'n1', Options: null });
   const act = fake.seen.find((s) => s.method === 'Plugin.Activate')!;
   t.is(act.body, '');
   t.is(act.headers['content-length'], '0');
-  t.is(act.headers['accept'], 'application/vnd.docker.plugins.v1.2+json');
-  t.is(act.headers['host'], 'plugin.moby.localhost');
+  t.is(act.headers.accept, 'application/vnd.docker.plugins.v1.2+json');
+  t.is(act.headers.host, 'plugin.moby.localhost');
   const c = fake.seen.find((s) => s.method === 'NetworkDriver.CreateNetwork')!;
   t.is(c.body, '{"NetworkID":"n1","Options":null}\n');
   t.is(c.headers['content-type'], undefined);
@@ -41,14 +45,16 @@ test('requests look like Docker\'s: POST, Accept v1.2, no Content-Type, JSON + n
 });
 
 test('an Err in a 200 reply is one clear error line naming plugin and call', async (t) => {
-  const { client } = await setup(t, (m, _b, res) => (m === 'Plugin.Activate' ? okReply(m, _b, res) : json(res, 200, { Err: 'no such network abc' })));
+  const { client } = await setup(t, (m, _b, res) =>
+    m === 'Plugin.Activate' ? okReply(m, _b, res) : json(res, 200, { Err: 'no such network abc' }),
+  );
   const err = await t.throwsAsync(client.call('NetworkDriver.CreateEndpoint', {}));
   t.true(isTsnetError(err, 'TSNET_PLUGIN_ERROR'));
   t.is(err!.message, 'plugin "fake": NetworkDriver.CreateEndpoint: no such network abc');
-  t.is((err as TsnetError).details?.['pluginMessage'], 'no such network abc');
+  t.is((err as TsnetError).details?.pluginMessage, 'no such network abc');
 });
 
-test('IPAM\'s Error field, lower-case keys, non-200 with Err, non-200 raw text', async (t) => {
+test("IPAM's Error field, lower-case keys, non-200 with Err, non-200 raw text", async (t) => {
   let mode = 0;
   const { client } = await setup(t, (m, _b, res) => {
     if (m === 'Plugin.Activate') return okReply(m, _b, res);
@@ -73,7 +79,9 @@ test('IPAM\'s Error field, lower-case keys, non-200 with Err, non-200 raw text',
 });
 
 test('404 is "not implemented"', async (t) => {
-  const { client } = await setup(t, (m, _b, res) => (m === 'Plugin.Activate' ? okReply(m, _b, res) : json(res, 404, '404 page not found')));
+  const { client } = await setup(t, (m, _b, res) =>
+    m === 'Plugin.Activate' ? okReply(m, _b, res) : json(res, 404, '404 page not found'),
+  );
   const err = await t.throwsAsync(client.call('NetworkDriver.ProgramExternalConnectivity', {}));
   t.true(isNotImplemented(err));
   t.regex(err!.message, /not implemented by the plugin \(404/);
@@ -96,10 +104,14 @@ test('malformed JSON and non-object replies are TSNET_PLUGIN_BAD_REPLY; an empty
 });
 
 test('a plugin that answers slowly times out (per-call timeout, default overridable) while other calls go on', async (t) => {
-  const { client, fake } = await setup(t, (m, b, res) => {
-    if (m === 'NetworkDriver.Join') return; // never answers
-    okReply(m, b, res);
-  }, { timeoutMs: 300 });
+  const { client, fake } = await setup(
+    t,
+    (m, b, res) => {
+      if (m === 'NetworkDriver.Join') return; // never answers
+      okReply(m, b, res);
+    },
+    { timeoutMs: 300 },
+  );
   await client.activate();
   const t0 = Date.now();
   const slow = client.call('NetworkDriver.Join', {});
@@ -145,9 +157,15 @@ test('no plugin behind the socket: bounded retries, then TSNET_PLUGIN_UNAVAILABL
   const err = await t.throwsAsync(client.call('NetworkDriver.CreateNetwork', {}));
   const took = Date.now() - t0;
   t.true(isTsnetError(err, 'TSNET_PLUGIN_UNAVAILABLE'));
-  t.regex(err!.message, /^plugin "gone": NetworkDriver\.CreateNetwork: cannot connect to unix:\/\/.*gone\.sock: ENOENT \(\d+ attempts in [\d.]+ s\); is the plugin running\?$/);
+  t.regex(
+    err!.message,
+    /^plugin "gone": NetworkDriver\.CreateNetwork: cannot connect to unix:\/\/.*gone\.sock: ENOENT \(\d+ attempts in [\d.]+ s\); is the plugin running\?$/,
+  );
   t.true(took < 1500, `gave up after ${took} ms`);
-  t.true(rec.lines.some((l) => /^warn plugin "gone": NetworkDriver.CreateNetwork: cannot connect .* retrying in 100 ms$/.test(l)), rec.lines.join('\n'));
+  t.true(
+    rec.lines.some((l) => /^warn plugin "gone": NetworkDriver.CreateNetwork: cannot connect .* retrying in 100 ms$/.test(l)),
+    rec.lines.join('\n'),
+  );
 });
 
 test('a plugin that comes up while the client retries is used (and activated first)', async (t) => {
@@ -160,7 +178,10 @@ test('a plugin that comes up while the client retries is used (and activated fir
   const fake = await startFake(socket);
   t.teardown(() => fake.close());
   t.deepEqual(await pending, {});
-  t.deepEqual(fake.seen.map((s) => s.method), ['Plugin.Activate', 'NetworkDriver.CreateNetwork']);
+  t.deepEqual(
+    fake.seen.map((s) => s.method),
+    ['Plugin.Activate', 'NetworkDriver.CreateNetwork'],
+  );
 });
 
 test('a plugin that restarted between calls is re-activated and its activation hooks run again', async (t) => {
@@ -185,7 +206,10 @@ test('a plugin that restarted between calls is re-activated and its activation h
   await client.call('NetworkDriver.DeleteNetwork', {});
   t.is(hookRuns, 2);
   t.is(client.activations, 2);
-  t.deepEqual(fake.seen.map((s) => s.method), ['Plugin.Activate', 'NetworkDriver.GetCapabilities', 'NetworkDriver.DeleteNetwork']);
+  t.deepEqual(
+    fake.seen.map((s) => s.method),
+    ['Plugin.Activate', 'NetworkDriver.GetCapabilities', 'NetworkDriver.DeleteNetwork'],
+  );
   t.true(rec.lines.some((l) => /re-activated/.test(l)));
 });
 
@@ -215,7 +239,7 @@ test('TCP plugins (tcp:// from a .spec) work the same; Host is the real host', a
   const client = new PluginClient(parsePluginUrl('tcp', `tcp://127.0.0.1:${fake.port}`, 'x.spec'));
   t.teardown(() => client.close());
   t.deepEqual(await client.call('IpamDriver.ReleasePool', { PoolID: 'p' }), {});
-  t.is(fake.seen[0]!.headers['host'], `127.0.0.1:${fake.port}`);
+  t.is(fake.seen[0]!.headers.host, `127.0.0.1:${fake.port}`);
 });
 
 test('relocate: when the socket is gone, discovery is asked again and the new address used', async (t) => {

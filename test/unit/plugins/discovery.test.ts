@@ -17,7 +17,14 @@ interface Dirs {
 
 async function dirs(t: { teardown(fn: () => void | Promise<void>): void }): Promise<Dirs> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-disc-'));
-  const d: Dirs = { root, sock: path.join(root, 'run'), sock2: path.join(root, 'run2'), spec1: path.join(root, 'etc'), spec2: path.join(root, 'usr'), servers: [] };
+  const d: Dirs = {
+    root,
+    sock: path.join(root, 'run'),
+    sock2: path.join(root, 'run2'),
+    spec1: path.join(root, 'etc'),
+    spec2: path.join(root, 'usr'),
+    servers: [],
+  };
   for (const x of [d.sock, d.sock2, d.spec1, d.spec2]) fs.mkdirSync(x, { recursive: true });
   t.teardown(async () => {
     for (const s of d.servers) await new Promise((r) => s.close(r));
@@ -40,11 +47,22 @@ function write(file: string, text: string): void {
 
 const cfg = (d: Dirs) => ({ socketDirs: [d.sock, d.sock2], specDirs: [d.spec1, d.spec2] });
 
-test('candidate order is Docker\'s: sockets, then per spec dir .spec, <n>/<n>.spec, .json, <n>/<n>.json', (t) => {
+test("candidate order is Docker's: sockets, then per spec dir .spec, <n>/<n>.spec, .json, <n>/<n>.json", (t) => {
   const c = candidatePaths('p', { socketDirs: ['/s'], specDirs: ['/a', '/b'] });
   t.deepEqual(
     c.map((x) => x.file),
-    ['/s/p.sock', '/s/p/p.sock', '/a/p.spec', '/a/p/p.spec', '/a/p.json', '/a/p/p.json', '/b/p.spec', '/b/p/p.spec', '/b/p.json', '/b/p/p.json'],
+    [
+      '/s/p.sock',
+      '/s/p/p.sock',
+      '/a/p.spec',
+      '/a/p/p.spec',
+      '/a/p.json',
+      '/a/p/p.json',
+      '/b/p.spec',
+      '/b/p/p.spec',
+      '/b/p.json',
+      '/b/p/p.json',
+    ],
   );
 });
 

@@ -45,7 +45,10 @@ export const okReply: Reply = (method, _body, res) => {
   json(res, 200, {});
 };
 
-export async function startFake(listenOn: string | { port: 0; host: string }, reply: Reply = okReply): Promise<FakePlugin & { port?: number }> {
+export async function startFake(
+  listenOn: string | { port: 0; host: string },
+  reply: Reply = okReply,
+): Promise<FakePlugin & { port?: number }> {
   const seen: Seen[] = [];
   const fake = {
     socket: typeof listenOn === 'string' ? listenOn : '',
@@ -80,7 +83,11 @@ export async function startFake(listenOn: string | { port: 0; host: string }, re
 /** A socket file nobody listens on (a crashed plugin's): a child listens, then is SIGKILLed. */
 export async function staleSocket(file: string): Promise<void> {
   const { spawn } = await import('node:child_process');
-  const c = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(file)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const c = spawn(
+    process.execPath,
+    ['-e', `require('net').createServer().listen(${JSON.stringify(file)}, () => console.log('up'))`],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   await new Promise((r) => c.stdout!.once('data', r));
   c.kill('SIGKILL');
   await new Promise((r) => c.once('exit', r));

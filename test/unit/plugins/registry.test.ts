@@ -7,8 +7,18 @@ import { json, okReply, staleSocket, startFake, tmpDir } from './fake-plugin.js'
 
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
-function registry(t: { teardown(fn: () => void): void }, dir: string, extra: Partial<ConstructorParameters<typeof PluginRegistry>[0]> = {}) {
-  const r = new PluginRegistry({ socketDirs: [path.join(dir, 'run')], specDirs: [path.join(dir, 'etc')], logger: quiet, retryBudgetMs: 300, ...extra });
+function registry(
+  t: { teardown(fn: () => void): void },
+  dir: string,
+  extra: Partial<ConstructorParameters<typeof PluginRegistry>[0]> = {},
+) {
+  const r = new PluginRegistry({
+    socketDirs: [path.join(dir, 'run')],
+    specDirs: [path.join(dir, 'etc')],
+    logger: quiet,
+    retryBudgetMs: 300,
+    ...extra,
+  });
   t.teardown(() => r.close());
   fs.mkdirSync(path.join(dir, 'run'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'etc'), { recursive: true });
@@ -28,7 +38,9 @@ test('get: a missing plugin fails at once with the places looked at', async (t) 
 test('get: activates lazily, once for concurrent callers, and checks the kind', async (t) => {
   const dir = tmpDir(t);
   const r = registry(t, dir);
-  const fake = await startFake(path.join(dir, 'run', 'net.sock'), (m, b, res) => (m === 'Plugin.Activate' ? json(res, 200, { Implements: ['NetworkDriver'] }) : okReply(m, b, res)));
+  const fake = await startFake(path.join(dir, 'run', 'net.sock'), (m, b, res) =>
+    m === 'Plugin.Activate' ? json(res, 200, { Implements: ['NetworkDriver'] }) : okReply(m, b, res),
+  );
   t.teardown(() => fake.close());
   t.is(fake.count('Plugin.Activate'), 0);
   const [a, b] = await Promise.all([r.get('net', 'NetworkDriver'), r.get('net', 'NetworkDriver')]);
@@ -63,11 +75,16 @@ test('list: name, address, what it implements and whether it answers', async (t)
   t.true(Date.now() - t0 < 2000, 'probes are bounded and parallel');
   const by = Object.fromEntries(rows.map((x) => [x.Name, x]));
   t.deepEqual(Object.keys(by).sort(), ['bad', 'dead', 'far', 'good', 'hang']);
-  t.deepEqual(by['good'], { Name: 'good', Addr: `unix://${path.join(dir, 'run', 'good.sock')}`, Implements: ['NetworkDriver', 'IpamDriver'], Status: 'active' });
-  t.is(by['dead']!.Status, 'unavailable: ECONNREFUSED');
-  t.is(by['far']!.Status, 'unavailable: ECONNREFUSED');
-  t.regex(by['hang']!.Status, /^unavailable: no reply within 500 ms/);
-  t.regex(by['bad']!.Status, /^invalid: plugin spec file .*bad\.spec/);
+  t.deepEqual(by.good, {
+    Name: 'good',
+    Addr: `unix://${path.join(dir, 'run', 'good.sock')}`,
+    Implements: ['NetworkDriver', 'IpamDriver'],
+    Status: 'active',
+  });
+  t.is(by.dead!.Status, 'unavailable: ECONNREFUSED');
+  t.is(by.far!.Status, 'unavailable: ECONNREFUSED');
+  t.regex(by.hang!.Status, /^unavailable: no reply within 500 ms/);
+  t.regex(by.bad!.Status, /^invalid: plugin spec file .*bad\.spec/);
 });
 
 test('a known plugin whose socket is re-created elsewhere is followed', async (t) => {

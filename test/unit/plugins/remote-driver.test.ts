@@ -40,7 +40,10 @@ const base: NetworkDriverHandlers = {
   leave: () => undefined,
 };
 
-async function setup(t: Parameters<typeof tmpDir>[0] & { teardown(fn: () => void | Promise<void>): void }, handlers: Partial<NetworkDriverHandlers>) {
+async function setup(
+  t: Parameters<typeof tmpDir>[0] & { teardown(fn: () => void | Promise<void>): void },
+  handlers: Partial<NetworkDriverHandlers>,
+) {
   const dir = tmpDir(t);
   const log: Log = { calls: [] };
   const wrapped: Record<string, unknown> = {};
@@ -53,7 +56,13 @@ async function setup(t: Parameters<typeof tmpDir>[0] & { teardown(fn: () => void
   }
   const server = await serveNetworkPlugin({ name: 'rd', socketDir: dir, handlers: wrapped as unknown as NetworkDriverHandlers });
   const client = new PluginClient(socketAddress('rd', server.socketPath!), { retryBudgetMs: 200, timeoutMs: 2_000 });
-  const driver = await createRemoteDriver('rd', client, { netns: fakeNetns, hostNetlink: () => { throw new Error('no kernel'); }, logger: quiet });
+  const driver = await createRemoteDriver('rd', client, {
+    netns: fakeNetns,
+    hostNetlink: () => {
+      throw new Error('no kernel');
+    },
+    logger: quiet,
+  });
   t.teardown(async () => {
     client.close();
     await server.close();
@@ -82,18 +91,33 @@ test('capabilities come from GetCapabilities (ConnectivityScope defaults to Scop
 
 test('an invalid Scope fails the driver creation with a clear line', async (t) => {
   const dir = tmpDir(t);
-  const server = await serveNetworkPlugin({ name: 'bad', socketDir: dir, handlers: { ...base, getCapabilities: () => ({ Scope: 'cluster' as 'local' }) } });
+  const server = await serveNetworkPlugin({
+    name: 'bad',
+    socketDir: dir,
+    handlers: { ...base, getCapabilities: () => ({ Scope: 'cluster' as 'local' }) },
+  });
   const client = new PluginClient(socketAddress('bad', server.socketPath!));
   t.teardown(async () => {
     client.close();
     await server.close();
   });
-  const err = await t.throwsAsync(createRemoteDriver('bad', client, { netns: fakeNetns, hostNetlink: () => { throw new Error(); }, logger: quiet }));
+  const err = await t.throwsAsync(
+    createRemoteDriver('bad', client, {
+      netns: fakeNetns,
+      hostNetlink: () => {
+        throw new Error();
+      },
+      logger: quiet,
+    }),
+  );
   t.true(isTsnetError(err, 'TSNET_PLUGIN_BAD_REPLY'));
-  t.is(err!.message, `plugin "bad": NetworkDriver.GetCapabilities: invalid capability: expecting 'local' or 'global' for Scope, got "cluster"`);
+  t.is(
+    err!.message,
+    `plugin "bad": NetworkDriver.GetCapabilities: invalid capability: expecting 'local' or 'global' for Scope, got "cluster"`,
+  );
 });
 
-test('CreateNetwork carries Docker\'s option keys and IPAM data shapes', async (t) => {
+test("CreateNetwork carries Docker's option keys and IPAM data shapes", async (t) => {
   const { driver, log } = await setup(t, {});
   t.false(hasNetworkAllocator(driver), 'local scope: no AllocateNetwork');
   await driver.createNetwork(spec);
@@ -105,12 +129,14 @@ test('CreateNetwork carries Docker\'s option keys and IPAM data shapes', async (
       'com.docker.network.enable_ipv6': false,
       'com.docker.network.internal': true,
     },
-    IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: '10.0.0.0/24', Gateway: '10.0.0.1/24', AuxAddresses: { r: '10.0.0.254/24' } }],
+    IPv4Data: [
+      { AddressSpace: 'LocalDefault', Pool: '10.0.0.0/24', Gateway: '10.0.0.1/24', AuxAddresses: { r: '10.0.0.254/24' } },
+    ],
     IPv6Data: [],
   });
 });
 
-test('CreateEndpoint: Interface with three keys, port maps in Docker\'s shape; the plugin may fill only empty fields', async (t) => {
+test("CreateEndpoint: Interface with three keys, port maps in Docker's shape; the plugin may fill only empty fields", async (t) => {
   let reply: Record<string, unknown> = { Interface: { MacAddress: 'EE:EE:EE:EE:EE:EE' } };
   const { driver, log } = await setup(t, { createEndpoint: () => reply });
   const info = await driver.createEndpoint({
@@ -132,27 +158,62 @@ test('CreateEndpoint: Interface with three keys, port maps in Docker\'s shape; t
   });
   // An identical echo is accepted (Docker refuses it; harmless).
   reply = { Interface: { Address: '10.0.0.2/24' } };
-  t.deepEqual(await driver.createEndpoint({ networkId: N, endpointId: E, containerId: 'c', address: '10.0.0.2/24', options: {} }), {});
+  t.deepEqual(
+    await driver.createEndpoint({ networkId: N, endpointId: E, containerId: 'c', address: '10.0.0.2/24', options: {} }),
+    {},
+  );
   // A different address is refused and the endpoint rolled back.
   reply = { Interface: { Address: '10.0.0.99/24' } };
-  const err = await t.throwsAsync(driver.createEndpoint({ networkId: N, endpointId: E, containerId: 'c', address: '10.0.0.2/24', options: {} }));
+  const err = await t.throwsAsync(
+    driver.createEndpoint({ networkId: N, endpointId: E, containerId: 'c', address: '10.0.0.2/24', options: {} }),
+  );
   t.true(isTsnetError(err, 'TSNET_PLUGIN_BAD_REPLY'));
-  t.is(err!.message, 'plugin "rd": NetworkDriver.CreateEndpoint: driver modified interface address: endpoint interface address present (10.0.0.2/24); cannot be modified with (10.0.0.99/24)');
+  t.is(
+    err!.message,
+    'plugin "rd": NetworkDriver.CreateEndpoint: driver modified interface address: endpoint interface address present (10.0.0.2/24); cannot be modified with (10.0.0.99/24)',
+  );
   t.is(log.calls.at(-1)!.m, 'deleteEndpoint');
   // The plugin may choose the address when IPAM gave none.
   reply = { Interface: { Address: '10.0.0.50/24' } };
-  t.deepEqual(await driver.createEndpoint({ networkId: N, endpointId: E, containerId: 'c', options: {} }), { address: '10.0.0.50/24' });
+  t.deepEqual(await driver.createEndpoint({ networkId: N, endpointId: E, containerId: 'c', options: {} }), {
+    address: '10.0.0.50/24',
+  });
   reply = { Interface: { MacAddress: 'not-a-mac' } };
-  t.regex((await t.throwsAsync(driver.createEndpoint({ networkId: N, endpointId: E, containerId: 'c', options: {} })))!.message, /is not a MAC address/);
+  t.regex(
+    (await t.throwsAsync(driver.createEndpoint({ networkId: N, endpointId: E, containerId: 'c', options: {} })))!.message,
+    /is not a MAC address/,
+  );
 });
 
 test('Join sends the SandboxKey and sandbox options; returns gateway info; a bad reply calls Leave', async (t) => {
   let reply: Record<string, unknown> = { Gateway: '10.0.0.1', GatewayIPv6: 'fd00::1', DisableGatewayService: true };
   const { driver, log } = await setup(t, { join: () => reply });
-  const j = { networkId: N, endpointId: E, containerId: 'c', sandboxKey: '/run/tsnet/netns/abc', ifname: 'eth1', address: '10.0.0.2/24', options: { 'com.docker.network.portmap': [] } };
-  t.deepEqual(await driver.join(j), { gateway: '10.0.0.1', disableGatewayService: true }, 'GatewayIPv6 dropped: the endpoint has no IPv6 address');
-  t.like(log.calls.at(-1)!.req, { NetworkID: N, EndpointID: E, SandboxKey: '/run/tsnet/netns/abc', Options: { 'com.docker.network.portmap': [] } });
-  for (const bad of [{ Gateway: '10.0.0.1/24' }, { StaticRoutes: [{ Destination: '10.1.0.0/16', RouteType: 0 }] }, { StaticRoutes: [{ Destination: '10.1.0.0/16', RouteType: 7 }] }, { InterfaceName: { SrcName: 'way-too-long-interface-name' } }]) {
+  const j = {
+    networkId: N,
+    endpointId: E,
+    containerId: 'c',
+    sandboxKey: '/run/tsnet/netns/abc',
+    ifname: 'eth1',
+    address: '10.0.0.2/24',
+    options: { 'com.docker.network.portmap': [] },
+  };
+  t.deepEqual(
+    await driver.join(j),
+    { gateway: '10.0.0.1', disableGatewayService: true },
+    'GatewayIPv6 dropped: the endpoint has no IPv6 address',
+  );
+  t.like(log.calls.at(-1)!.req, {
+    NetworkID: N,
+    EndpointID: E,
+    SandboxKey: '/run/tsnet/netns/abc',
+    Options: { 'com.docker.network.portmap': [] },
+  });
+  for (const bad of [
+    { Gateway: '10.0.0.1/24' },
+    { StaticRoutes: [{ Destination: '10.1.0.0/16', RouteType: 0 }] },
+    { StaticRoutes: [{ Destination: '10.1.0.0/16', RouteType: 7 }] },
+    { InterfaceName: { SrcName: 'way-too-long-interface-name' } },
+  ]) {
     reply = bad;
     const err = await t.throwsAsync(driver.join(j));
     t.true(isTsnetError(err, 'TSNET_PLUGIN_BAD_REPLY'), JSON.stringify(bad));
@@ -182,12 +243,20 @@ test('deletes tolerate plugin errors (as Docker does) but not an unreachable plu
   t.true(isTsnetError(err, 'TSNET_PLUGIN_UNAVAILABLE'));
 });
 
-test('External connectivity: a 404 means not implemented; ports go out in Docker\'s shape', async (t) => {
+test("External connectivity: a 404 means not implemented; ports go out in Docker's shape", async (t) => {
   const { driver } = await setup(t, {});
-  t.deepEqual(await driver.programExternalConnectivity(N, E, [{ proto: 'udp', hostIp: '127.0.0.1', hostPort: 53, containerPort: 53 }]), []);
+  t.deepEqual(
+    await driver.programExternalConnectivity(N, E, [{ proto: 'udp', hostIp: '127.0.0.1', hostPort: 53, containerPort: 53 }]),
+    [],
+  );
   await t.notThrowsAsync(driver.revokeExternalConnectivity(N, E));
   let got: unknown;
-  const second = await setup(t, { programExternalConnectivity: (r) => void (got = r), revokeExternalConnectivity: () => undefined });
+  const second = await setup(t, {
+    programExternalConnectivity: (r) => {
+      got = r;
+    },
+    revokeExternalConnectivity: () => undefined,
+  });
   const ports = [{ proto: 'udp' as const, hostIp: '127.0.0.1', hostPort: 53, containerPort: 53 }];
   t.deepEqual(await second.driver.programExternalConnectivity(N, E, ports), ports);
   t.deepEqual(got, {

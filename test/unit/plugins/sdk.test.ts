@@ -34,17 +34,28 @@ const ipam0: IpamDriverHandlers = {
   releaseAddress: () => undefined,
 };
 
-async function post(server: PluginServer, method: string, body: string): Promise<{ status: number; json: Record<string, unknown>; type: string | undefined }> {
+async function post(
+  server: PluginServer,
+  method: string,
+  body: string,
+): Promise<{ status: number; json: Record<string, unknown>; type: string | undefined }> {
   const t = createTransport(socketAddress('x', server.socketPath!));
   try {
     const r = await t.post(`/${method}`, Buffer.from(body), Date.now() + 5000);
-    return { status: r.status, json: r.body.length ? (JSON.parse(r.body.toString()) as Record<string, unknown>) : {}, type: undefined };
+    return {
+      status: r.status,
+      json: r.body.length ? (JSON.parse(r.body.toString()) as Record<string, unknown>) : {},
+      type: undefined,
+    };
   } finally {
     t.close();
   }
 }
 
-async function serve(t: { teardown(fn: () => void | Promise<void>): void }, opts: Parameters<typeof servePlugin>[0]): Promise<PluginServer> {
+async function serve(
+  t: { teardown(fn: () => void | Promise<void>): void },
+  opts: Parameters<typeof servePlugin>[0],
+): Promise<PluginServer> {
   const s = await servePlugin(opts);
   t.teardown(() => s.close());
   return s;
@@ -80,13 +91,22 @@ test('requests are validated and normalised before the handler runs', async (t) 
   t.is(bad.status, 400);
   t.deepEqual(bad.json, { Err: 'missing NetworkID' });
   t.is(got, undefined);
-  const ok = await post(s, 'NetworkDriver.CreateNetwork', '{"networkid":"n1","Options":null,"IPv4Data":[{"AddressSpace":"x","Pool":"10.0.0.0/24","Gateway":"10.0.0.1/24"}],"IPv6Data":null}\n');
+  const ok = await post(
+    s,
+    'NetworkDriver.CreateNetwork',
+    '{"networkid":"n1","Options":null,"IPv4Data":[{"AddressSpace":"x","Pool":"10.0.0.0/24","Gateway":"10.0.0.1/24"}],"IPv6Data":null}\n',
+  );
   t.is(ok.status, 200);
   t.deepEqual(ok.json, {});
-  t.deepEqual(got, { NetworkID: 'n1', Options: {}, IPv4Data: [{ AddressSpace: 'x', Pool: '10.0.0.0/24', Gateway: '10.0.0.1/24' }], IPv6Data: [] });
+  t.deepEqual(got, {
+    NetworkID: 'n1',
+    Options: {},
+    IPv4Data: [{ AddressSpace: 'x', Pool: '10.0.0.0/24', Gateway: '10.0.0.1/24' }],
+    IPv6Data: [],
+  });
   const notJson = await post(s, 'NetworkDriver.Join', '{oops');
   t.is(notJson.status, 400);
-  t.regex(String(notJson.json['Err']), /^malformed JSON request/);
+  t.regex(String(notJson.json.Err), /^malformed JSON request/);
   const wrongType = await post(s, 'NetworkDriver.Join', '{"NetworkID":"n","EndpointID":"e","SandboxKey":7}');
   t.is(wrongType.status, 400);
 });
@@ -112,9 +132,19 @@ test('thrown errors become {"Err"} (500, or the PluginError status); IPAM errors
       },
     },
   });
-  t.deepEqual(await post(s, 'NetworkDriver.CreateEndpoint', '{"NetworkID":"n","EndpointID":"e"}'), { status: 500, json: { Err: 'no such network' }, type: undefined });
-  t.like(await post(s, 'NetworkDriver.Join', '{"NetworkID":"n","EndpointID":"e","SandboxKey":"/x"}'), { status: 503, json: { Err: 'busy' } });
-  t.like(await post(s, 'IpamDriver.RequestPool', '{"AddressSpace":"a","Pool":"10.0.0.0/8"}'), { status: 400, json: { Err: 'subnet 10.0.0.0/8 too big', Error: 'subnet 10.0.0.0/8 too big' } });
+  t.deepEqual(await post(s, 'NetworkDriver.CreateEndpoint', '{"NetworkID":"n","EndpointID":"e"}'), {
+    status: 500,
+    json: { Err: 'no such network' },
+    type: undefined,
+  });
+  t.like(await post(s, 'NetworkDriver.Join', '{"NetworkID":"n","EndpointID":"e","SandboxKey":"/x"}'), {
+    status: 503,
+    json: { Err: 'busy' },
+  });
+  t.like(await post(s, 'IpamDriver.RequestPool', '{"AddressSpace":"a","Pool":"10.0.0.0/8"}'), {
+    status: 400,
+    json: { Err: 'subnet 10.0.0.0/8 too big', Error: 'subnet 10.0.0.0/8 too big' },
+  });
   const sub = await post(s, 'IpamDriver.RequestPool', '{"AddressSpace":"a","Pool":"","SubPool":"10.0.0.0/24"}');
   t.like(sub, { status: 400, json: { Err: 'SubPool given without Pool' } });
 });
@@ -128,17 +158,34 @@ test('defaults for optional methods; 404 for unknown ones and for optional ones 
   t.is((await post(s, 'NetworkDriver.ProgramExternalConnectivity', '{"NetworkID":"n","EndpointID":"e"}')).status, 404);
   t.is((await post(s, 'NetworkDriver.AllocateNetwork', '{"NetworkID":"n"}')).status, 404);
   t.is((await post(s, 'NetworkDriver.Nope', '{}')).status, 404);
-  t.deepEqual((await post(s, 'IpamDriver.GetCapabilities', '')).json, { RequiresMACAddress: false, RequiresRequestReplay: false });
-  t.deepEqual((await post(s, 'IpamDriver.GetDefaultAddressSpaces', '')).json, { LocalDefaultAddressSpace: 'local', GlobalDefaultAddressSpace: 'global' });
+  t.deepEqual((await post(s, 'IpamDriver.GetCapabilities', '')).json, {
+    RequiresMACAddress: false,
+    RequiresRequestReplay: false,
+  });
+  t.deepEqual((await post(s, 'IpamDriver.GetDefaultAddressSpaces', '')).json, {
+    LocalDefaultAddressSpace: 'local',
+    GlobalDefaultAddressSpace: 'global',
+  });
 });
 
-test('a plugin served by the SDK works with tsnet\'s client (round trip, errors)', async (t) => {
+test("a plugin served by the SDK works with tsnet's client (round trip, errors)", async (t) => {
   const dir = tmpDir(t);
-  const s = await serveNetworkPlugin({ name: 'rt', socketDir: dir, handlers: { ...net0, deleteNetwork: () => { throw new Error('in use'); } } });
+  const s = await serveNetworkPlugin({
+    name: 'rt',
+    socketDir: dir,
+    handlers: {
+      ...net0,
+      deleteNetwork: () => {
+        throw new Error('in use');
+      },
+    },
+  });
   t.teardown(() => s.close());
   const c = new PluginClient(socketAddress('rt', s.socketPath!));
   t.teardown(() => c.close());
-  t.deepEqual(await c.call('NetworkDriver.Join', { NetworkID: 'n', EndpointID: 'e', SandboxKey: '/x', Options: {} }), { InterfaceName: { SrcName: 'veth0', DstPrefix: 'eth' } });
+  t.deepEqual(await c.call('NetworkDriver.Join', { NetworkID: 'n', EndpointID: 'e', SandboxKey: '/x', Options: {} }), {
+    InterfaceName: { SrcName: 'veth0', DstPrefix: 'eth' },
+  });
   const err = await t.throwsAsync(c.call('NetworkDriver.DeleteNetwork', { NetworkID: 'n' }));
   t.true(isTsnetError(err, 'TSNET_PLUGIN_ERROR'));
   t.is(err!.message, 'plugin "rt": NetworkDriver.DeleteNetwork: in use');
@@ -152,7 +199,9 @@ test('TCP: serves on a port, writes <specDir>/<name>.spec, removes it on close',
   t.regex(fs.readFileSync(spec, 'utf8'), /^tcp:\/\/127\.0\.0\.1:\d+\n$/);
   const found = locatePlugin('tcpi', { socketDirs: [], specDirs: [dir] })!;
   const c = new PluginClient(found);
-  t.like(await c.call('IpamDriver.RequestPool', { AddressSpace: 'a', Pool: '', SubPool: '', Options: null, V6: false }), { PoolID: 'p1' });
+  t.like(await c.call('IpamDriver.RequestPool', { AddressSpace: 'a', Pool: '', SubPool: '', Options: null, V6: false }), {
+    PoolID: 'p1',
+  });
   c.close();
   await s.close();
   t.false(fs.existsSync(spec));

@@ -29,7 +29,15 @@ test('.spec without a scheme, with an unknown scheme, a relative unix path or no
 });
 
 test('.json: Addr, TLSConfig; the Name field is ignored (the file name is the name)', (t) => {
-  const a = parseJsonSpec('fromfile', JSON.stringify({ Name: 'other', Addr: 'https://10.0.0.1:4443', TLSConfig: { CAFile: '/ca.pem', CertFile: '/c.pem', KeyFile: '/k.pem' } }), 'f');
+  const a = parseJsonSpec(
+    'fromfile',
+    JSON.stringify({
+      Name: 'other',
+      Addr: 'https://10.0.0.1:4443',
+      TLSConfig: { CAFile: '/ca.pem', CertFile: '/c.pem', KeyFile: '/k.pem' },
+    }),
+    'f',
+  );
   t.is(a.name, 'fromfile');
   t.deepEqual(a.tls, { caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem', insecureSkipVerify: false });
   const b = parseJsonSpec('x', JSON.stringify({ Addr: 'tcp://127.0.0.1:1', TLSConfig: {} }), 'f');
@@ -41,7 +49,13 @@ test('.json: Addr, TLSConfig; the Name field is ignored (the file name is the na
 
 test('.json malformed or without Addr is refused', (t) => {
   for (const bad of ['{', '[]', '{}', '{"Addr": 3}', '{"Addr":"tcp://h:1","TLSConfig":"x"}']) {
-    t.true(isTsnetError(t.throws(() => parseJsonSpec('x', bad, 'f.json')), 'TSNET_INVALID_ARGUMENT'), bad);
+    t.true(
+      isTsnetError(
+        t.throws(() => parseJsonSpec('x', bad, 'f.json')),
+        'TSNET_INVALID_ARGUMENT',
+      ),
+      bad,
+    );
   }
 });
 

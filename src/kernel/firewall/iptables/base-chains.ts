@@ -66,7 +66,10 @@ export function baseLayout(family: Family): BaseLayout {
       { rule: jump('nat', 'PREROUTING', ['-m', 'addrtype', '--dst-type', 'LOCAL'], CHAIN.dnat), position: { at: 'append' } },
       // No proxy in tsnet: loopback DNAT works through route_localnet on the bridge (IPv4 only;
       // IPv6 has no route_localnet, so ::1 is excluded as Docker does).
-      { rule: jump('nat', 'OUTPUT', [...loopback, '-m', 'addrtype', '--dst-type', 'LOCAL'], CHAIN.dnat), position: { at: 'append' } },
+      {
+        rule: jump('nat', 'OUTPUT', [...loopback, '-m', 'addrtype', '--dst-type', 'LOCAL'], CHAIN.dnat),
+        position: { at: 'append' },
+      },
       { rule: jump('nat', 'POSTROUTING', [], CHAIN.postrouting), position: { at: 'append' } },
       // First: the chain only DROPs, so going first cannot bypass anyone's rules, and an earlier
       // ACCEPT in raw (which ends the table) cannot bypass the guard.

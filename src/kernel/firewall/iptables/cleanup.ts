@@ -3,15 +3,7 @@
  * never fail on "no such rule". Used by the slow (fallback) paths, by removeAll() and by
  * reconcile(). Pure.
  */
-import {
-  CHAIN,
-  ENDPOINT_CHAIN_PREFIX,
-  TABLES,
-  endpointChain,
-  isTsnetChain,
-  networkChain,
-  type Table,
-} from './names.js';
+import { CHAIN, ENDPOINT_CHAIN_PREFIX, TABLES, endpointChain, isTsnetChain, networkChain, type Table } from './names.js';
 import { ruleTarget, type Rule } from './rule.js';
 import { RestoreScript } from './restore-script.js';
 import { ownerOf, type SaveDump } from './save-parse.js';

@@ -103,7 +103,11 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
   };
 
   /** Run one step per family concurrently; if any fails, undo the ones that succeeded. */
-  const perFamily = async (fams: Family[], step: (f: Family) => Promise<void>, undo?: (f: Family) => Promise<void>): Promise<void> => {
+  const perFamily = async (
+    fams: Family[],
+    step: (f: Family) => Promise<void>,
+    undo?: (f: Family) => Promise<void>,
+  ): Promise<void> => {
     const results = await Promise.allSettled(fams.map((f) => step(f)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (!failed) return;
@@ -121,7 +125,13 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
 
   const teardownFamily = (n: NormalizedNetwork, f: Family) =>
     locked(f, () =>
-      deletePlanOrSweep(f, networkPlan(n, f), NETWORK_ORDER, { kind: 'network', net12: n.net12, includeEndpoints: true }, netWhat('tear down', n, f)),
+      deletePlanOrSweep(
+        f,
+        networkPlan(n, f),
+        NETWORK_ORDER,
+        { kind: 'network', net12: n.net12, includeEndpoints: true },
+        netWhat('tear down', n, f),
+      ),
     );
 
   return {
@@ -142,7 +152,13 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
         networkFamilies(n),
         (f) =>
           locked(f, () =>
-            addPlan(f, networkPlan(n, f), NETWORK_ORDER, { kind: 'network', net12: n.net12, includeEndpoints: false }, netWhat('set up', n, f)),
+            addPlan(
+              f,
+              networkPlan(n, f),
+              NETWORK_ORDER,
+              { kind: 'network', net12: n.net12, includeEndpoints: false },
+              netWhat('set up', n, f),
+            ),
           ),
         (f) => teardownFamily(n, f),
       );
@@ -156,7 +172,9 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
     async addPorts(spec: FirewallPorts) {
       const p = normalizePorts(spec);
       if (!portsEnabled(p)) return;
-      await locked(p.family, () => addPlan(p.family, portsPlan(p), PORTS_ORDER, { kind: 'endpoint', ep12: p.ep12 }, epWhat('publish', p)));
+      await locked(p.family, () =>
+        addPlan(p.family, portsPlan(p), PORTS_ORDER, { kind: 'endpoint', ep12: p.ep12 }, epWhat('publish', p)),
+      );
     },
 
     async removePorts(spec: FirewallPorts) {
@@ -168,7 +186,12 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
     },
 
     async reconcile(expected: FirewallExpected): Promise<ReconcileResult> {
-      if (expected === null || typeof expected !== 'object' || !Array.isArray(expected.networks) || !Array.isArray(expected.ports)) {
+      if (
+        expected === null ||
+        typeof expected !== 'object' ||
+        !Array.isArray(expected.networks) ||
+        !Array.isArray(expected.ports)
+      ) {
         throw new TsnetError('TSNET_INVALID_ARGUMENT', 'firewall: reconcile needs { networks: [], ports: [] }');
       }
       const networks = expected.networks.map(normalizeNetwork);

@@ -62,10 +62,7 @@ export function endpointComment(netId: string, epId: string): string {
   return `tsnet:${id12(netId)}:${id12(epId)}`;
 }
 
-export type Owner =
-  | { kind: 'base' }
-  | { kind: 'network'; net12: string }
-  | { kind: 'endpoint'; net12: string; ep12: string };
+export type Owner = { kind: 'base' } | { kind: 'network'; net12: string } | { kind: 'endpoint'; net12: string; ep12: string };
 
 /** Who a rule belongs to, from its comment; undefined when it is not a tsnet comment. */
 export function parseOwner(comment: string | undefined): Owner | undefined {

@@ -61,7 +61,10 @@ export function networkPlan(n: NormalizedNetwork, family: Family): Plan {
     const masq = n.masquerade && (family === 4 || n.masqueradeIpv6);
     for (const s of subnets) {
       if (masq) {
-        nat(['-s', s.text, '!', '-o', br], family === 4 && n.snatIpv4 !== undefined ? ['SNAT', '--to-source', n.snatIpv4] : ['MASQUERADE']);
+        nat(
+          ['-s', s.text, '!', '-o', br],
+          family === 4 && n.snatIpv4 !== undefined ? ['SNAT', '--to-source', n.snatIpv4] : ['MASQUERADE'],
+        );
       }
       nat(['-s', s.text, '-o', br, '-m', 'conntrack', '--ctstate', 'DNAT'], ['MASQUERADE']);
     }

@@ -51,7 +51,10 @@ export function assertDistinctPlans(plans: readonly Plan[]): Map<string, OwnedCh
     for (const ch of plan.chains) {
       const key = `${ch.table}\t${ch.name}`;
       if (owned.has(key)) {
-        throw new TsnetError('TSNET_INVALID_ARGUMENT', `firewall: reconcile: chain ${ch.table}/${ch.name} expected twice (duplicate id?)`);
+        throw new TsnetError(
+          'TSNET_INVALID_ARGUMENT',
+          `firewall: reconcile: chain ${ch.table}/${ch.name} expected twice (duplicate id?)`,
+        );
       }
       owned.set(key, ch);
     }

@@ -30,7 +30,13 @@ export interface Plan {
 export const emptyPlan = (): Plan => ({ chains: [], rules: [] });
 
 /** Build a rule: `<match…> -m comment --comment <comment> -j <target…>` (iptables-save order). */
-export function makeRule(table: Table, chain: string, match: readonly string[], comment: string, target: readonly string[]): Rule {
+export function makeRule(
+  table: Table,
+  chain: string,
+  match: readonly string[],
+  comment: string,
+  target: readonly string[],
+): Rule {
   return { table, chain, args: [...match, '-m', 'comment', '--comment', comment, '-j', ...target] };
 }
 

@@ -49,9 +49,11 @@ interface BridgeEndpoint {
   ports: PortMapping[];
 }
 
-export type BridgeDriver = NetworkDriver & ExternalConnectivity & Restorable & {
-  bridgeOf(networkId: string): string | undefined;
-};
+export type BridgeDriver = NetworkDriver &
+  ExternalConnectivity &
+  Restorable & {
+    bridgeOf(networkId: string): string | undefined;
+  };
 
 export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
   const networks = new Map<string, BridgeNetwork>();
@@ -93,7 +95,10 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     const name = n.cfg.bridgeName;
     const existing = await deps.host.getLink(name);
     if (existing && existing.kind !== 'bridge') {
-      throw new TsnetError('TSNET_NETWORK_EXISTS', `cannot create bridge ${name}: an interface of kind ${existing.kind ?? 'unknown'} has that name`);
+      throw new TsnetError(
+        'TSNET_NETWORK_EXISTS',
+        `cannot create bridge ${name}: an interface of kind ${existing.kind ?? 'unknown'} has that name`,
+      );
     }
     if (!existing) {
       await deps.host.addBridge(name, { mac: randomMac(), ...(n.cfg.mtu ? { mtu: n.cfg.mtu } : {}) });
@@ -104,7 +109,8 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     for (const p of n.spec.ipv4) if (p.gateway && !have.has(p.gateway)) await deps.host.addAddress(name, p.gateway);
     if (n.spec.enableIPv6) {
       trySysctl(`net/ipv6/conf/${name}/disable_ipv6`, '0');
-      for (const p of n.spec.ipv6) if (p.gateway && !have.has(p.gateway)) await deps.host.addAddress(name, p.gateway, { noDad: true });
+      for (const p of n.spec.ipv6)
+        if (p.gateway && !have.has(p.gateway)) await deps.host.addAddress(name, p.gateway, { noDad: true });
     }
     // Published ports reach containers from the host's own 127.0.0.1 without a userland proxy.
     trySysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
@@ -137,7 +143,10 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       const cfg = parseBridgeOptions(n.id, n.options);
       for (const other of networks.values()) {
         if (other.cfg.bridgeName === cfg.bridgeName && other.spec.id !== n.id) {
-          throw new TsnetError('TSNET_NETWORK_EXISTS', `bridge name ${cfg.bridgeName} is already used by network ${other.spec.name}`);
+          throw new TsnetError(
+            'TSNET_NETWORK_EXISTS',
+            `bridge name ${cfg.bridgeName} is already used by network ${other.spec.name}`,
+          );
         }
       }
       if (n.enableIPv6 && n.ipv6.length === 0) throw new TsnetError('TSNET_INVALID_ARGUMENT', '--ipv6 needs an IPv6 --subnet');
@@ -146,14 +155,21 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     async createNetwork(spec) {
       const cfg = parseBridgeOptions(spec.id, spec.options);
       if (!cfg.defaultBridge && (await deps.host.getLink(cfg.bridgeName))) {
-        throw new TsnetError('TSNET_NETWORK_EXISTS', `cannot create network ${spec.name}: an interface named ${cfg.bridgeName} already exists (choose another com.docker.network.bridge.name)`);
+        throw new TsnetError(
+          'TSNET_NETWORK_EXISTS',
+          `cannot create network ${spec.name}: an interface named ${cfg.bridgeName} already exists (choose another com.docker.network.bridge.name)`,
+        );
       }
       const n: BridgeNetwork = { spec, cfg };
       const rb = new Rollback();
       try {
         await ensureBridge(n, rb);
         if (!spec.internal) enableForwarding(spec.enableIPv6);
-        await rb.step('firewall', () => deps.firewall.setupNetwork(firewallNetwork(n)), () => deps.firewall.teardownNetwork(firewallNetwork(n)));
+        await rb.step(
+          'firewall',
+          () => deps.firewall.setupNetwork(firewallNetwork(n)),
+          () => deps.firewall.teardownNetwork(firewallNetwork(n)),
+        );
         networks.set(spec.id, n);
         rb.commit();
       } catch (err) {
@@ -202,7 +218,10 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
         const inner = deps.inNetns(j.sandboxKey, () => {
           if (!n.spec.enableIPv6 || !ep.addressV6) return Netlink.open();
           // no DAD wait and no router advertisements on the container side
-          for (const [k, v] of [[`net/ipv6/conf/${j.ifname}/accept_dad`, '0'], [`net/ipv6/conf/${j.ifname}/accept_ra`, '0']] as const) {
+          for (const [k, v] of [
+            [`net/ipv6/conf/${j.ifname}/accept_dad`, '0'],
+            [`net/ipv6/conf/${j.ifname}/accept_ra`, '0'],
+          ] as const) {
             try {
               deps.sysctl.write(k, v);
             } catch {
@@ -247,14 +266,27 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       if (n.spec.internal) return [];
       const byFamily = splitByFamily(ports, n.cfg.hostBindingIpv4);
       if (ep.address && byFamily.v4.length) {
-        await deps.firewall.addPorts({ networkId, endpointId, bridge: n.cfg.bridgeName, containerIp: ep.address.split('/')[0]!, mappings: byFamily.v4 });
+        await deps.firewall.addPorts({
+          networkId,
+          endpointId,
+          bridge: n.cfg.bridgeName,
+          containerIp: ep.address.split('/')[0]!,
+          mappings: byFamily.v4,
+        });
       }
       if (ep.addressV6 && byFamily.v6.length) {
-        await deps.firewall.addPorts({ networkId, endpointId, bridge: n.cfg.bridgeName, containerIp: ep.addressV6.split('/')[0]!, mappings: byFamily.v6 });
+        await deps.firewall.addPorts({
+          networkId,
+          endpointId,
+          bridge: n.cfg.bridgeName,
+          containerIp: ep.addressV6.split('/')[0]!,
+          mappings: byFamily.v6,
+        });
       }
       ep.ports = ports;
       const udp = ports.filter((p) => p.proto === 'udp').map((p) => p.hostPort);
-      if (udp.length) await deps.flushConntrack('udp', udp).catch((err: Error) => deps.logger.debug(`conntrack flush: ${err.message}`));
+      if (udp.length)
+        await deps.flushConntrack('udp', udp).catch((err: Error) => deps.logger.debug(`conntrack flush: ${err.message}`));
       return ports;
     },
 
@@ -264,7 +296,13 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       if (!n || !ep) return;
       for (const ip of [ep.address, ep.addressV6]) {
         if (!ip) continue;
-        await deps.firewall.removePorts({ networkId, endpointId, bridge: n.cfg.bridgeName, containerIp: ip.split('/')[0]!, mappings: [] });
+        await deps.firewall.removePorts({
+          networkId,
+          endpointId,
+          bridge: n.cfg.bridgeName,
+          containerIp: ip.split('/')[0]!,
+          mappings: [],
+        });
       }
       ep.ports = [];
     },
@@ -289,8 +327,22 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
           if (!ep.ports.length || n.spec.internal) return [];
           const f = splitByFamily(ep.ports, n.cfg.hostBindingIpv4);
           const out = [];
-          if (ep.address && f.v4.length) out.push({ networkId: ep.networkId, endpointId: ep.endpointId, bridge: n.cfg.bridgeName, containerIp: ep.address.split('/')[0]!, mappings: f.v4 });
-          if (ep.addressV6 && f.v6.length) out.push({ networkId: ep.networkId, endpointId: ep.endpointId, bridge: n.cfg.bridgeName, containerIp: ep.addressV6.split('/')[0]!, mappings: f.v6 });
+          if (ep.address && f.v4.length)
+            out.push({
+              networkId: ep.networkId,
+              endpointId: ep.endpointId,
+              bridge: n.cfg.bridgeName,
+              containerIp: ep.address.split('/')[0]!,
+              mappings: f.v4,
+            });
+          if (ep.addressV6 && f.v6.length)
+            out.push({
+              networkId: ep.networkId,
+              endpointId: ep.endpointId,
+              bridge: n.cfg.bridgeName,
+              containerIp: ep.addressV6.split('/')[0]!,
+              mappings: f.v6,
+            });
           return out;
         }),
       };

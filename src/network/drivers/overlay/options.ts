@@ -61,7 +61,14 @@ export function endpointNames(options: Record<string, unknown> | undefined): { n
   if (typeof name === 'string' && name !== '') out.name = name.replace(/^\//, '');
   const aliases = options?.[ENDPOINT_ALIASES_OPTION];
   const list = Array.isArray(aliases) ? aliases : typeof aliases === 'string' ? aliases.split(',') : [];
-  out.aliases = [...new Set(list.filter((a): a is string => typeof a === 'string').map((a) => a.trim()).filter(Boolean))];
+  out.aliases = [
+    ...new Set(
+      list
+        .filter((a): a is string => typeof a === 'string')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    ),
+  ];
   return out;
 }
 
@@ -75,8 +82,10 @@ export function randomMac(): string {
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 export function checkMac(mac: string): string {
-  if (!MAC_RE.test(mac)) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid MAC address ${JSON.stringify(mac)}: expected aa:bb:cc:dd:ee:ff`);
+  if (!MAC_RE.test(mac))
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid MAC address ${JSON.stringify(mac)}: expected aa:bb:cc:dd:ee:ff`);
   const first = parseInt(mac.slice(0, 2), 16);
-  if (first & 1) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid MAC address ${mac}: a multicast address cannot be an endpoint's`);
+  if (first & 1)
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid MAC address ${mac}: a multicast address cannot be an endpoint's`);
   return mac.toLowerCase();
 }

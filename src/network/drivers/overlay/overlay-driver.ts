@@ -132,7 +132,10 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
       throw new TsnetError('TSNET_NOT_IMPLEMENTED', `overlay network ${n.name}: IPv6 is not supported on overlay networks yet`);
     }
     if (n.ipv4.length !== 1) {
-      throw new TsnetError('TSNET_INVALID_ARGUMENT', `overlay network ${n.name} needs exactly one IPv4 subnet (got ${n.ipv4.length})`);
+      throw new TsnetError(
+        'TSNET_INVALID_ARGUMENT',
+        `overlay network ${n.name} needs exactly one IPv4 subnet (got ${n.ipv4.length})`,
+      );
     }
     parseCidr(n.ipv4[0]!.pool, 'subnet');
     if (n.ipv4[0]!.gateway) parseCidr(n.ipv4[0]!.gateway, 'gateway');
@@ -155,7 +158,10 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
     const opts = parseNetworkOptions(n.options);
     const vni = opts.vni ?? this.d.cluster.network(n.id)?.vni;
     if (vni === undefined) {
-      throw new TsnetError('TSNET_INVALID_ARGUMENT', `overlay network ${n.name} has no VXLAN id: call allocateNetwork (or give -o ${VXLANID_OPTION}=N) first`);
+      throw new TsnetError(
+        'TSNET_INVALID_ARGUMENT',
+        `overlay network ${n.name} has no VXLAN id: call allocateNetwork (or give -o ${VXLANID_OPTION}=N) first`,
+      );
     }
     const net: OvNetwork = {
       spec: structuredClone(n),
@@ -189,7 +195,8 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
 
   async createEndpoint(e: EndpointSpec): Promise<EndpointInfo> {
     const net = this.net(e.networkId);
-    if (!e.address) throw new TsnetError('TSNET_INVALID_ARGUMENT', `overlay endpoint ${e.endpointId.slice(0, 12)} needs an IPv4 address`);
+    if (!e.address)
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `overlay endpoint ${e.endpointId.slice(0, 12)} needs an IPv4 address`);
     const addr = parseCidr(e.address, 'endpoint address');
     if (!contains(net.subnet, e.address.split('/')[0]!) || addr.prefix !== parseCidr(net.subnet).prefix) {
       throw new TsnetError('TSNET_BAD_IP', `address ${e.address} is not in subnet ${net.subnet} of network ${net.spec.name}`);
@@ -223,8 +230,13 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
   async join(j: JoinSpec): Promise<JoinInfo> {
     const net = this.net(j.networkId);
     const ep = net.endpoints.get(j.endpointId);
-    if (!ep) throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `endpoint ${j.endpointId.slice(0, 12)} of network ${net.spec.name} does not exist on this host`);
-    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(j.ifname)) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid interface name ${JSON.stringify(j.ifname)}`);
+    if (!ep)
+      throw new TsnetError(
+        'TSNET_ENDPOINT_NOT_FOUND',
+        `endpoint ${j.endpointId.slice(0, 12)} of network ${net.spec.name} does not exist on this host`,
+      );
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(j.ifname))
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid interface name ${JSON.stringify(j.ifname)}`);
     if (!this.d.netns.exists(j.sandboxKey)) throw new TsnetError('TSNET_NETNS', `sandbox ${j.sandboxKey} does not exist`);
     const names = endpointNames(j.options);
     return this.serial(net, async () => {
@@ -301,8 +313,16 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
       if (!net || !e.address) continue;
       const names = endpointNames({ ...(e.options ?? {}), ...(e.joined?.options ?? {}) });
       // what this host published before the restart, if the store still has it
-      const before = this.d.cluster.endpoints(e.networkId).find((r) => r.endpointId === e.endpointId && r.node === this.d.cluster.nodeId);
-      const ep: OvEndpoint = { id: e.endpointId, containerId: e.containerId, address: e.address, mac: e.mac ?? before?.mac ?? randomMac(), aliases: names.aliases.length ? names.aliases : (before?.aliases ?? []) };
+      const before = this.d.cluster
+        .endpoints(e.networkId)
+        .find((r) => r.endpointId === e.endpointId && r.node === this.d.cluster.nodeId);
+      const ep: OvEndpoint = {
+        id: e.endpointId,
+        containerId: e.containerId,
+        address: e.address,
+        mac: e.mac ?? before?.mac ?? randomMac(),
+        aliases: names.aliases.length ? names.aliases : (before?.aliases ?? []),
+      };
       const name = names.name ?? before?.name;
       if (name) ep.name = name;
       net.endpoints.set(ep.id, ep);
@@ -337,7 +357,12 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
    * VXLAN devices (`tsvx-*`) stranded in the host namespace by a crash. Returns what it removed.
    */
   async sweep(liveNetworkIds: Iterable<string>): Promise<string[]> {
-    const env = { netnsDir: this.d.netnsDir, netns: this.d.netns, host: this.d.hostNetlink, warn: (m: string) => this.log.warn(m) };
+    const env = {
+      netnsDir: this.d.netnsDir,
+      netns: this.d.netns,
+      host: this.d.hostNetlink,
+      warn: (m: string) => this.log.warn(m),
+    };
     return sweepOverlay(env, [...liveNetworkIds, ...this.networks.keys()]);
   }
 
@@ -369,7 +394,11 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
 
   private net(networkId: string): OvNetwork {
     const net = this.networks.get(networkId);
-    if (!net) throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `overlay network ${networkId} is not known to the overlay driver on this host`);
+    if (!net)
+      throw new TsnetError(
+        'TSNET_NETWORK_NOT_FOUND',
+        `overlay network ${networkId} is not known to the overlay driver on this host`,
+      );
     return net;
   }
 
@@ -385,7 +414,15 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
   }
 
   private recordOf(net: OvNetwork, ep: OvEndpoint, joined: boolean): EndpointInput {
-    const r: EndpointInput = { networkId: net.spec.id, endpointId: ep.id, containerId: ep.containerId, aliases: ep.aliases, address: ep.address, mac: ep.mac, joined };
+    const r: EndpointInput = {
+      networkId: net.spec.id,
+      endpointId: ep.id,
+      containerId: ep.containerId,
+      aliases: ep.aliases,
+      address: ep.address,
+      mac: ep.mac,
+      joined,
+    };
     if (ep.name) r.name = ep.name;
     return r;
   }
@@ -419,7 +456,9 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
         if (net.sandbox === sb) net.sandbox = undefined;
         await sb.destroy();
       });
-      this.log.debug(`overlay network ${net.spec.name}: namespace ${sb.file} (vni ${net.vni}, mtu ${spec.mtu}, ${net.peers.size} peers)`);
+      this.log.debug(
+        `overlay network ${net.spec.name}: namespace ${sb.file} (vni ${net.vni}, mtu ${spec.mtu}, ${net.peers.size} peers)`,
+      );
       return sb;
     } catch (err) {
       await inner.unwind();
@@ -446,7 +485,9 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
       if (ops.length === 0) return;
       void this.serial(net, async () => {
         if (net.sandbox) await net.sandbox.apply(ops);
-      }).catch((err: Error) => this.log.warn(`overlay network ${net.spec.name}: program peer ${e.endpoint.endpointId.slice(0, 12)}: ${err.message}`));
+      }).catch((err: Error) =>
+        this.log.warn(`overlay network ${net.spec.name}: program peer ${e.endpoint.endpointId.slice(0, 12)}: ${err.message}`),
+      );
     } else if (e.kind === 'status' && e.available && e.resynced) {
       for (const net of this.networks.values()) {
         void this.serial(net, async () => {
@@ -460,7 +501,9 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
     } else if (e.kind === 'network' && e.type === 'removed') {
       const net = this.networks.get(e.network.id);
       if (net && ![...net.endpoints.values()].some((x) => x.joined)) {
-        this.deleteNetwork(e.network.id).catch((err: Error) => this.log.warn(`overlay network ${e.network.name} removed from the cluster: ${err.message}`));
+        this.deleteNetwork(e.network.id).catch((err: Error) =>
+          this.log.warn(`overlay network ${e.network.name} removed from the cluster: ${err.message}`),
+        );
       }
     }
   }

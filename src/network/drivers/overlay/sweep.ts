@@ -17,7 +17,11 @@ export interface SweepEnv {
 }
 
 /** Returns one line per removed object. `busyVnis`: VXLAN devices being set up right now. */
-export async function sweepOverlay(env: SweepEnv, liveNetworkIds: readonly string[], busyVnis: ReadonlySet<number> = new Set()): Promise<string[]> {
+export async function sweepOverlay(
+  env: SweepEnv,
+  liveNetworkIds: readonly string[],
+  busyVnis: ReadonlySet<number> = new Set(),
+): Promise<string[]> {
   const removed: string[] = [];
   let names: string[] = [];
   try {

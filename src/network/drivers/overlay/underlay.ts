@@ -15,7 +15,10 @@ export interface Underlay {
 export async function findUnderlay(host: Netlink, advertiseAddr: string): Promise<Underlay> {
   const found = (await host.listAddresses()).find((a) => a.cidr.split('/')[0] === advertiseAddr);
   if (!found) {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `--advertise-addr ${advertiseAddr} is not an address of this host: give the address of the interface on the underlay network`);
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `--advertise-addr ${advertiseAddr} is not an address of this host: give the address of the interface on the underlay network`,
+    );
   }
   const link = await host.getLink(found.index);
   if (!link) throw new TsnetError('TSNET_NETLINK', `find the underlay device #${found.index}: ENODEV`);

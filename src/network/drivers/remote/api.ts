@@ -43,8 +43,8 @@ function ipamData(list: IpamData[]): JsonObject[] {
     // Docker marshals IPAMData through a map: AddressSpace/Pool always, Gateway/AuxAddresses only when set.
     const space = (d as IpamData & { addressSpace?: string }).addressSpace ?? DEFAULT_ADDRESS_SPACE;
     const out: JsonObject = { AddressSpace: space, Pool: d.pool };
-    if (d.gateway) out['Gateway'] = d.gateway;
-    if (d.auxAddresses && Object.keys(d.auxAddresses).length > 0) out['AuxAddresses'] = { ...d.auxAddresses };
+    if (d.gateway) out.Gateway = d.gateway;
+    if (d.auxAddresses && Object.keys(d.auxAddresses).length > 0) out.AuxAddresses = { ...d.auxAddresses };
     return out;
   });
 }
@@ -62,7 +62,14 @@ export function createNetworkRequest(n: NetworkSpec): JsonObject {
 
 /** Docker's PortBinding {Proto, IP, Port, HostIP, HostPort, HostPortEnd} from tsnet's PortMapping. */
 export function toPortBinding(p: PortMapping): JsonObject {
-  return { Proto: PROTO_NUMBERS[p.proto] ?? 6, IP: '', Port: p.containerPort, HostIP: p.hostIp, HostPort: p.hostPort, HostPortEnd: p.hostPort };
+  return {
+    Proto: PROTO_NUMBERS[p.proto] ?? 6,
+    IP: '',
+    Port: p.containerPort,
+    HostIP: p.hostIp,
+    HostPort: p.hostPort,
+    HostPortEnd: p.hostPort,
+  };
 }
 
 /** Exposed port {Proto, Port}. */
@@ -71,7 +78,7 @@ export function toTransportPort(p: PortMapping): JsonObject {
 }
 
 function isTsnetPort(v: unknown): v is PortMapping {
-  return isObject(v) && typeof v['proto'] === 'string' && typeof v['containerPort'] === 'number';
+  return isObject(v) && typeof v.proto === 'string' && typeof v.containerPort === 'number';
 }
 
 /**
@@ -81,13 +88,17 @@ function isTsnetPort(v: unknown): v is PortMapping {
  */
 export function dockerOptions(options: Record<string, unknown>, ports?: PortMapping[]): JsonObject {
   const out: JsonObject = { ...options };
-  const given = ports ?? (Array.isArray(options[OPT_PORTMAP]) && (options[OPT_PORTMAP] as unknown[]).every(isTsnetPort) ? (options[OPT_PORTMAP] as PortMapping[]) : undefined);
+  const given =
+    ports ??
+    (Array.isArray(options[OPT_PORTMAP]) && (options[OPT_PORTMAP] as unknown[]).every(isTsnetPort)
+      ? (options[OPT_PORTMAP] as PortMapping[])
+      : undefined);
   if (given) {
     out[OPT_PORTMAP] = given.map(toPortBinding);
     if (!Array.isArray(options[OPT_EXPOSED_PORTS]) || ports) {
       const seen = new Set<string>();
       out[OPT_EXPOSED_PORTS] = given.map(toTransportPort).filter((p) => {
-        const k = `${String(p['Proto'])}/${String(p['Port'])}`;
+        const k = `${String(p.Proto)}/${String(p.Port)}`;
         if (seen.has(k)) return false;
         seen.add(k);
         return true;
@@ -108,7 +119,12 @@ export function fromPortBindings(list: unknown): PortMapping[] {
     if (!isObject(p)) continue;
     const proto = PROTO_NAMES[Number(field(p, 'Proto'))];
     if (!proto) continue;
-    out.push({ proto, hostIp: String(field(p, 'HostIP') ?? ''), hostPort: Number(field(p, 'HostPort') ?? 0), containerPort: Number(field(p, 'Port') ?? 0) });
+    out.push({
+      proto,
+      hostIp: String(field(p, 'HostIP') ?? ''),
+      hostPort: Number(field(p, 'HostPort') ?? 0),
+      containerPort: Number(field(p, 'Port') ?? 0),
+    });
   }
   return out;
 }
@@ -125,11 +141,19 @@ export function parseCapabilities(plugin: string, r: JsonObject): Capabilities {
   return parsing(plugin, 'NetworkDriver.GetCapabilities', () => {
     const scope = str(r, 'Scope');
     if (scope !== 'local' && scope !== 'global') {
-      throw badReply(plugin, 'NetworkDriver.GetCapabilities', `invalid capability: expecting 'local' or 'global' for Scope, got ${JSON.stringify(scope)}`);
+      throw badReply(
+        plugin,
+        'NetworkDriver.GetCapabilities',
+        `invalid capability: expecting 'local' or 'global' for Scope, got ${JSON.stringify(scope)}`,
+      );
     }
     const cs = str(r, 'ConnectivityScope');
     if (cs !== '' && cs !== 'local' && cs !== 'global') {
-      throw badReply(plugin, 'NetworkDriver.GetCapabilities', `invalid capability: expecting 'local' or 'global' for ConnectivityScope, got ${JSON.stringify(cs)}`);
+      throw badReply(
+        plugin,
+        'NetworkDriver.GetCapabilities',
+        `invalid capability: expecting 'local' or 'global' for ConnectivityScope, got ${JSON.stringify(cs)}`,
+      );
     }
     return { scope, connectivityScope: cs === '' ? scope : cs, gwAllocChecker: bool(r, 'GwAllocChecker') };
   });
@@ -149,9 +173,12 @@ export function parseCreateEndpoint(plugin: string, r: JsonObject): ReplyInterfa
   return parsing(plugin, m, () => {
     const i = obj(r, 'Interface');
     const out = { address: str(i, 'Address'), addressV6: str(i, 'AddressIPv6'), mac: str(i, 'MacAddress') };
-    if (out.address && tryParseCidr(out.address)?.family !== 4) throw badReply(plugin, m, `Interface.Address ${JSON.stringify(out.address)} is not an IPv4 CIDR`);
-    if (out.addressV6 && tryParseCidr(out.addressV6)?.family !== 6) throw badReply(plugin, m, `Interface.AddressIPv6 ${JSON.stringify(out.addressV6)} is not an IPv6 CIDR`);
-    if (out.mac && !MAC_RE.test(out.mac)) throw badReply(plugin, m, `Interface.MacAddress ${JSON.stringify(out.mac)} is not a MAC address`);
+    if (out.address && tryParseCidr(out.address)?.family !== 4)
+      throw badReply(plugin, m, `Interface.Address ${JSON.stringify(out.address)} is not an IPv4 CIDR`);
+    if (out.addressV6 && tryParseCidr(out.addressV6)?.family !== 6)
+      throw badReply(plugin, m, `Interface.AddressIPv6 ${JSON.stringify(out.addressV6)} is not an IPv6 CIDR`);
+    if (out.mac && !MAC_RE.test(out.mac))
+      throw badReply(plugin, m, `Interface.MacAddress ${JSON.stringify(out.mac)} is not a MAC address`);
     out.mac = out.mac.toLowerCase();
     return out;
   });
@@ -179,9 +206,11 @@ export function parseJoin(plugin: string, r: JsonObject): JoinReply {
       const src = str(iface, 'SrcName');
       const prefix = str(iface, 'DstPrefix');
       if (src !== '') {
-        if (!IFNAME_RE.test(src)) throw badReply(plugin, m, `InterfaceName.SrcName ${JSON.stringify(src)} is not an interface name`);
+        if (!IFNAME_RE.test(src))
+          throw badReply(plugin, m, `InterfaceName.SrcName ${JSON.stringify(src)} is not an interface name`);
         out.srcName = src;
-        if (prefix !== '' && !/^[a-zA-Z0-9_.-]{1,12}$/.test(prefix)) throw badReply(plugin, m, `InterfaceName.DstPrefix ${JSON.stringify(prefix)} is not a usable name prefix`);
+        if (prefix !== '' && !/^[a-zA-Z0-9_.-]{1,12}$/.test(prefix))
+          throw badReply(plugin, m, `InterfaceName.DstPrefix ${JSON.stringify(prefix)} is not a usable name prefix`);
         out.dstPrefix = prefix;
       }
     }
@@ -200,7 +229,8 @@ export function parseJoin(plugin: string, r: JsonObject): JoinReply {
       const dest = str(x, 'Destination');
       if (!tryParseCidr(dest)) throw badReply(plugin, m, `StaticRoutes[${i}].Destination ${JSON.stringify(dest)} is not a CIDR`);
       const type = num(x, 'RouteType');
-      if (type !== 0 && type !== 1) throw badReply(plugin, m, `StaticRoutes[${i}].RouteType must be 0 (next hop) or 1 (connected), got ${type}`);
+      if (type !== 0 && type !== 1)
+        throw badReply(plugin, m, `StaticRoutes[${i}].RouteType must be 0 (next hop) or 1 (connected), got ${type}`);
       if (type === 1) {
         out.routes.push({ destination: dest, connected: true });
         return;
@@ -208,7 +238,8 @@ export function parseJoin(plugin: string, r: JsonObject): JoinReply {
       const hop = str(x, 'NextHop');
       const hopIp = tryParseIp(hop);
       if (!hopIp) throw badReply(plugin, m, `StaticRoutes[${i}].NextHop ${JSON.stringify(hop)} is not an IP address`);
-      if (hopIp.family !== tryParseCidr(dest)!.family) throw badReply(plugin, m, `StaticRoutes[${i}]: NextHop ${hop} is not of the family of ${dest}`);
+      if (hopIp.family !== tryParseCidr(dest)!.family)
+        throw badReply(plugin, m, `StaticRoutes[${i}]: NextHop ${hop} is not of the family of ${dest}`);
       out.routes.push({ destination: dest, connected: false, nextHop: hop });
     });
     return out;

@@ -54,10 +54,26 @@ import type {
   PortMapping,
   Restorable,
 } from '../../driver-api.js';
-import { createNetworkRequest, dockerOptions, parseCapabilities, parseCreateEndpoint, parseJoin, type Capabilities } from './api.js';
+import {
+  createNetworkRequest,
+  dockerOptions,
+  parseCapabilities,
+  parseCreateEndpoint,
+  parseJoin,
+  type Capabilities,
+} from './api.js';
 import { configure, deleteLeftover, moveIn, takeOut, type KernelDeps } from './sandbox-iface.js';
 
-export { createNetworkRequest, dockerOptions, toPortBinding, toTransportPort, fromPortBindings, OPT_PORTMAP, OPT_EXPOSED_PORTS, OPT_GENERIC } from './api.js';
+export {
+  createNetworkRequest,
+  dockerOptions,
+  toPortBinding,
+  toTransportPort,
+  fromPortBindings,
+  OPT_PORTMAP,
+  OPT_EXPOSED_PORTS,
+  OPT_GENERIC,
+} from './api.js';
 
 export interface RemoteDriverDeps {
   netns: Netns;
@@ -77,7 +93,12 @@ export interface RemoteDriverExtras {
   gwAllocCheck(n: NetworkSpec): Promise<{ skipIPv4: boolean; skipIPv6: boolean }>;
 }
 
-export type RemoteDriver = NetworkDriver & ExternalConnectivity & Discovery & Restorable & RemoteDriverExtras & Partial<NetworkAllocator>;
+export type RemoteDriver = NetworkDriver &
+  ExternalConnectivity &
+  Discovery &
+  Restorable &
+  RemoteDriverExtras &
+  Partial<NetworkAllocator>;
 
 interface JoinState {
   sandboxKey: string;
@@ -105,7 +126,10 @@ function sameCidr(a: string, b: string): boolean {
 
 /** Was the failure a transport problem (the plugin may have acted before failing)? */
 function uncertain(err: unknown): boolean {
-  return isTsnetError(err, 'TSNET_PLUGIN_TIMEOUT') || (isTsnetError(err, 'TSNET_PLUGIN_UNAVAILABLE') && /connection lost/.test((err as Error).message));
+  return (
+    isTsnetError(err, 'TSNET_PLUGIN_TIMEOUT') ||
+    (isTsnetError(err, 'TSNET_PLUGIN_UNAVAILABLE') && /connection lost/.test((err as Error).message))
+  );
 }
 
 /** The plugin answered with an error (as opposed to not answering). */
@@ -115,7 +139,12 @@ function reported(err: unknown): boolean {
 
 export async function createRemoteDriver(name: string, client: PluginClient, deps: RemoteDriverDeps): Promise<RemoteDriver> {
   const log = deps.logger;
-  const kdeps: KernelDeps = { netns: deps.netns, hostNetlink: deps.hostNetlink, logger: log, ...(deps.hostNetns ? { hostNetns: deps.hostNetns } : {}) };
+  const kdeps: KernelDeps = {
+    netns: deps.netns,
+    hostNetlink: deps.hostNetlink,
+    logger: log,
+    ...(deps.hostNetns ? { hostNetns: deps.hostNetns } : {}),
+  };
   const endpoints = new Map<string, EndpointState>();
   let caps: Capabilities | undefined;
 
@@ -148,7 +177,8 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
   const cleanupLeftover = async (ep: EndpointState | undefined): Promise<void> => {
     if (!ep?.leftover) return;
     try {
-      if (await deleteLeftover(kdeps, ep.leftover)) log.info(`plugin "${name}" left interface ${ep.leftover.name} behind: deleted it`);
+      if (await deleteLeftover(kdeps, ep.leftover))
+        log.info(`plugin "${name}" left interface ${ep.leftover.name} behind: deleted it`);
     } catch (err) {
       log.warn(`delete interface ${ep.leftover.name} left by plugin "${name}": ${(err as Error).message}`);
     }
@@ -158,7 +188,11 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
   const takeOutOf = async (ep: EndpointState): Promise<void> => {
     const j = ep.join;
     if (!j) return;
-    const back = await takeOut(kdeps, { sandboxKey: j.sandboxKey, ifname: j.ifname, ...(j.index !== undefined ? { index: j.index } : {}) }, j.srcName);
+    const back = await takeOut(
+      kdeps,
+      { sandboxKey: j.sandboxKey, ifname: j.ifname, ...(j.index !== undefined ? { index: j.index } : {}) },
+      j.srcName,
+    );
     if (back !== undefined && j.srcName) ep.leftover = { name: j.srcName, index: back };
     ep.join = undefined;
   };
@@ -190,7 +224,11 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
       const ids = { NetworkID: e.networkId, EndpointID: e.endpointId };
       let reply: JsonObject;
       try {
-        reply = await call('CreateEndpoint', { ...ids, Interface: { Address: sent.address, AddressIPv6: sent.addressV6, MacAddress: sent.mac }, Options: dockerOptions(e.options) });
+        reply = await call('CreateEndpoint', {
+          ...ids,
+          Interface: { Address: sent.address, AddressIPv6: sent.addressV6, MacAddress: sent.mac },
+          Options: dockerOptions(e.options),
+        });
       } catch (err) {
         if (uncertain(err)) await bestEffort('DeleteEndpoint', ids, `endpoint ${e.endpointId.slice(0, 12)}`);
         throw err;
@@ -198,7 +236,12 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
       const info: EndpointInfo = {};
       try {
         const got = parseCreateEndpoint(name, reply);
-        const check = (what: string, had: string, returned: string, same: (a: string, b: string) => boolean): string | undefined => {
+        const check = (
+          what: string,
+          had: string,
+          returned: string,
+          same: (a: string, b: string) => boolean,
+        ): string | undefined => {
           if (!returned) return undefined;
           if (!had) return returned;
           if (same(had, returned)) return undefined;
@@ -225,7 +268,11 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
     async deleteEndpoint(networkId, endpointId) {
       const ep = endpoints.get(endpointId);
       try {
-        await tolerant('DeleteEndpoint', { NetworkID: networkId, EndpointID: endpointId }, `plugin "${name}": delete endpoint ${endpointId.slice(0, 12)}`);
+        await tolerant(
+          'DeleteEndpoint',
+          { NetworkID: networkId, EndpointID: endpointId },
+          `plugin "${name}": delete endpoint ${endpointId.slice(0, 12)}`,
+        );
       } finally {
         await cleanupLeftover(ep);
       }
@@ -233,8 +280,10 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
     },
 
     async join(j: JoinSpec): Promise<JoinInfo> {
-      if (!/^[^\s/:]{1,15}$/.test(j.ifname)) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid interface name ${JSON.stringify(j.ifname)}`);
-      if (!deps.netns.exists(j.sandboxKey)) throw new TsnetError('TSNET_NETNS', `join ${j.endpointId.slice(0, 12)}: sandbox ${j.sandboxKey} does not exist`);
+      if (!/^[^\s/:]{1,15}$/.test(j.ifname))
+        throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid interface name ${JSON.stringify(j.ifname)}`);
+      if (!deps.netns.exists(j.sandboxKey))
+        throw new TsnetError('TSNET_NETNS', `join ${j.endpointId.slice(0, 12)}: sandbox ${j.sandboxKey} does not exist`);
       const fresh = !endpoints.has(j.endpointId);
       const ep: EndpointState = endpoints.get(j.endpointId) ?? { networkId: j.networkId, info: {} };
       endpoints.set(j.endpointId, ep);
@@ -250,10 +299,17 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
         }
         rb.push('plugin Join', () => bestEffort('Leave', ids, `join of ${j.endpointId.slice(0, 12)}`));
         const r = parseJoin(name, reply);
-        const state: JoinState = { sandboxKey: j.sandboxKey, ifname: j.ifname, options: j.options, ...(r.srcName ? { srcName: r.srcName } : {}) };
+        const state: JoinState = {
+          sandboxKey: j.sandboxKey,
+          ifname: j.ifname,
+          options: j.options,
+          ...(r.srcName ? { srcName: r.srcName } : {}),
+        };
         if (r.srcName) {
           if (r.dstPrefix && !j.ifname.startsWith(r.dstPrefix)) {
-            log.debug(`plugin "${name}" asked for prefix ${r.dstPrefix}; the interface is named ${j.ifname} (tsnet names interfaces by attachment order)`);
+            log.debug(
+              `plugin "${name}" asked for prefix ${r.dstPrefix}; the interface is named ${j.ifname} (tsnet names interfaces by attachment order)`,
+            );
           }
           const index = await moveIn(kdeps, name, j.sandboxKey, r.srcName);
           state.index = index;
@@ -276,7 +332,11 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
             index,
           );
         } else {
-          if (r.routes.length > 0) throw new TsnetError('TSNET_PLUGIN_BAD_REPLY', `plugin "${name}": NetworkDriver.Join: StaticRoutes given without an interface (InterfaceName.SrcName)`);
+          if (r.routes.length > 0)
+            throw new TsnetError(
+              'TSNET_PLUGIN_BAD_REPLY',
+              `plugin "${name}": NetworkDriver.Join: StaticRoutes given without an interface (InterfaceName.SrcName)`,
+            );
           ep.join = state;
         }
         rb.commit();
@@ -296,7 +356,11 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
       const ep = endpoints.get(endpointId);
       let failure: unknown;
       try {
-        await tolerant('Leave', { NetworkID: networkId, EndpointID: endpointId }, `plugin "${name}": leave ${endpointId.slice(0, 12)}`);
+        await tolerant(
+          'Leave',
+          { NetworkID: networkId, EndpointID: endpointId },
+          `plugin "${name}": leave ${endpointId.slice(0, 12)}`,
+        );
       } catch (err) {
         failure = err;
       }
@@ -307,7 +371,11 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
     async programExternalConnectivity(networkId, endpointId, ports: PortMapping[]): Promise<PortMapping[]> {
       const ep = endpoints.get(endpointId);
       try {
-        await call('ProgramExternalConnectivity', { NetworkID: networkId, EndpointID: endpointId, Options: dockerOptions(ep?.join?.options ?? {}, ports) });
+        await call('ProgramExternalConnectivity', {
+          NetworkID: networkId,
+          EndpointID: endpointId,
+          Options: dockerOptions(ep?.join?.options ?? {}, ports),
+        });
         return ports;
       } catch (err) {
         if (isNotImplemented(err)) return [];
@@ -321,7 +389,9 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
       } catch (err) {
         if (isNotImplemented(err)) return;
         if (!reported(err)) throw err;
-        log.warn(`plugin "${name}": revoke external connectivity of ${endpointId.slice(0, 12)}: ${(err as Error).message} (ignored)`);
+        log.warn(
+          `plugin "${name}": revoke external connectivity of ${endpointId.slice(0, 12)}: ${(err as Error).message} (ignored)`,
+        );
       }
     },
 
@@ -336,7 +406,7 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
     async endpointOperInfo(networkId, endpointId) {
       try {
         const r = await call('EndpointOperInfo', { NetworkID: networkId, EndpointID: endpointId });
-        const v = r['Value'] ?? Object.entries(r).find(([k]) => k.toLowerCase() === 'value')?.[1];
+        const v = r.Value ?? Object.entries(r).find(([k]) => k.toLowerCase() === 'value')?.[1];
         return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
       } catch (err) {
         log.debug(`plugin "${name}": endpoint oper info of ${endpointId.slice(0, 12)}: ${(err as Error).message}`);
@@ -346,8 +416,9 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
 
     async gwAllocCheck(n) {
       if (!caps!.gwAllocChecker) return { skipIPv4: false, skipIPv6: false };
-      const r = await call('GwAllocCheck', { Options: createNetworkRequest(n)['Options'] });
-      const get = (k: string): boolean => Object.entries(r).some(([key, v]) => key.toLowerCase() === k.toLowerCase() && v === true);
+      const r = await call('GwAllocCheck', { Options: createNetworkRequest(n).Options });
+      const get = (k: string): boolean =>
+        Object.entries(r).some(([key, v]) => key.toLowerCase() === k.toLowerCase() && v === true);
       return { skipIPv4: get('SkipIPv4'), skipIPv6: get('SkipIPv6') };
     },
 
@@ -364,12 +435,20 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
     },
   };
 
-  async function discover(method: 'DiscoverNew' | 'DiscoverDelete', type: 'node' | 'peer', data: Record<string, unknown>): Promise<void> {
+  async function discover(
+    method: 'DiscoverNew' | 'DiscoverDelete',
+    type: 'node' | 'peer',
+    data: Record<string, unknown>,
+  ): Promise<void> {
     if (type !== 'node') return; // Docker forwards node discovery (type 1) only
     const pick = (k: string): unknown => data[k] ?? data[k.charAt(0).toLowerCase() + k.slice(1)];
     const body = {
       DiscoveryType: 1,
-      DiscoveryData: { Address: String(pick('Address') ?? ''), BindAddress: String(pick('BindAddress') ?? ''), Self: pick('Self') === true },
+      DiscoveryData: {
+        Address: String(pick('Address') ?? ''),
+        BindAddress: String(pick('BindAddress') ?? ''),
+        Self: pick('Self') === true,
+      },
     };
     try {
       await call(method, body);
@@ -382,7 +461,12 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
   if (caps.scope === 'global') {
     driver.allocateNetwork = async (n) => {
       const req = createNetworkRequest(n);
-      const r = await call('AllocateNetwork', { NetworkID: n.id, Options: { ...n.options }, IPv4Data: req['IPv4Data'], IPv6Data: req['IPv6Data'] });
+      const r = await call('AllocateNetwork', {
+        NetworkID: n.id,
+        Options: { ...n.options },
+        IPv4Data: req.IPv4Data,
+        IPv6Data: req.IPv6Data,
+      });
       return strMap(r, 'Options');
     };
     driver.freeNetwork = async (networkId) => {

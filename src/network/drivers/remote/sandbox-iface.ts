@@ -46,7 +46,9 @@ function withFd<T>(file: string, what: string, fn: (fd: number) => Promise<T>): 
   try {
     fd = fs.openSync(file, 'r');
   } catch (err) {
-    throw new TsnetError('TSNET_NETNS', `${what}: open ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    throw new TsnetError('TSNET_NETNS', `${what}: open ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+      cause: err,
+    });
   }
   return fn(fd).finally(() => fs.closeSync(fd));
 }
@@ -69,9 +71,13 @@ export async function moveIn(deps: KernelDeps, plugin: string, sandboxKey: strin
   const host = deps.hostNetlink();
   const link = await host.getLink(srcName);
   if (!link) {
-    throw new TsnetError('TSNET_PLUGIN_BAD_REPLY', `plugin "${plugin}": NetworkDriver.Join: the plugin named interface ${srcName} (SrcName), but there is no such interface in the daemon's network namespace`, {
-      details: { plugin, srcName },
-    });
+    throw new TsnetError(
+      'TSNET_PLUGIN_BAD_REPLY',
+      `plugin "${plugin}": NetworkDriver.Join: the plugin named interface ${srcName} (SrcName), but there is no such interface in the daemon's network namespace`,
+      {
+        details: { plugin, srcName },
+      },
+    );
   }
   await withFd(sandboxKey, `move ${srcName} into ${sandboxKey}`, (fd) => host.moveToNetns(link.index, fd));
   return inSandbox(deps, sandboxKey, async (nl) => nl.indexOf(srcName));
@@ -102,7 +108,11 @@ export async function configure(deps: KernelDeps, spec: SandboxIfaceSpec, index:
  * daemon's netns when moved back, undefined when it was deleted or already gone.
  * A sandbox that no longer exists, or an interface the plugin already removed, is not an error.
  */
-export async function takeOut(deps: KernelDeps, placed: { sandboxKey: string; ifname: string; index?: number }, srcName: string | undefined): Promise<number | undefined> {
+export async function takeOut(
+  deps: KernelDeps,
+  placed: { sandboxKey: string; ifname: string; index?: number },
+  srcName: string | undefined,
+): Promise<number | undefined> {
   if (!deps.netns.exists(placed.sandboxKey)) return undefined;
   let nl: Netlink;
   try {

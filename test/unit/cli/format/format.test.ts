@@ -29,9 +29,15 @@ test('humanDuration like go-units', (t) => {
 test('containerStatus like docker State.String()', (t) => {
   const now = Date.parse('2024-05-01T10:00:00Z');
   t.is(containerStatus({ Status: 'running', Running: true, StartedAt: '2024-05-01T09:59:58Z' }, now), 'Up 2 seconds');
-  t.is(containerStatus({ Status: 'paused', Running: true, Paused: true, StartedAt: '2024-05-01T09:00:00Z' }, now), 'Up About an hour (Paused)');
   t.is(
-    containerStatus({ Status: 'exited', ExitCode: 0, StartedAt: '2024-05-01T09:00:00Z', FinishedAt: '2024-05-01T09:59:55Z' }, now),
+    containerStatus({ Status: 'paused', Running: true, Paused: true, StartedAt: '2024-05-01T09:00:00Z' }, now),
+    'Up About an hour (Paused)',
+  );
+  t.is(
+    containerStatus(
+      { Status: 'exited', ExitCode: 0, StartedAt: '2024-05-01T09:00:00Z', FinishedAt: '2024-05-01T09:59:55Z' },
+      now,
+    ),
     'Exited (0) 5 seconds ago',
   );
   t.is(containerStatus({ Status: 'created', StartedAt: '0001-01-01T00:00:00Z' }, now), 'Created');

@@ -39,7 +39,12 @@ interface Route {
 }
 
 /** The last registered route that matches wins, so a test can override an earlier one. */
-function lastMatch<T extends { method: string; path: string | RegExp }>(list: T[], method: string, path: string, where: (r: T) => boolean = () => true): T | undefined {
+function lastMatch<T extends { method: string; path: string | RegExp }>(
+  list: T[],
+  method: string,
+  path: string,
+  where: (r: T) => boolean = () => true,
+): T | undefined {
   for (let i = list.length - 1; i >= 0; i--) {
     const r = list[i]!;
     if (where(r) && matches(r, method, path)) return r;
@@ -114,7 +119,9 @@ export class FakeDaemon {
           );
           return;
         }
-        socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+        socket.write(
+          'HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n',
+        );
         void route.handler(rec, socket);
       };
       if (head.length >= len) {

@@ -5,7 +5,10 @@ import { buildNetworkConfig } from '../../../../src/cli/parse/network.js';
 import { splitRepoTag } from '../../../../src/cli/parse/ref.js';
 import { parseTimestamp } from '../../../../src/cli/parse/time.js';
 
-const ep = (Aliases: string[] = [], IPv4Address = '', IPv6Address = '') => ({ Aliases, IPAMConfig: { IPv4Address, IPv6Address } });
+const ep = (Aliases: string[] = [], IPv4Address = '', IPv6Address = '') => ({
+  Aliases,
+  IPAMConfig: { IPv4Address, IPv6Address },
+});
 
 test('networks: none → default mode, no endpoints', (t) => {
   t.deepEqual(buildNetworkConfig({ networks: [], aliases: [] }), { NetworkMode: 'default', EndpointsConfig: {} });
@@ -26,10 +29,16 @@ test('networks: advanced syntax per network', (t) => {
 });
 
 test('networks: errors', (t) => {
-  t.throws(() => buildNetworkConfig({ networks: ['a', 'a'], aliases: [] }), { message: 'network "a" is specified multiple times' });
+  t.throws(() => buildNetworkConfig({ networks: ['a', 'a'], aliases: [] }), {
+    message: 'network "a" is specified multiple times',
+  });
   t.throws(() => buildNetworkConfig({ networks: ['host', 'a'], aliases: [] }), { message: /user-defined and non-user-defined/ });
-  t.throws(() => buildNetworkConfig({ networks: ['a'], aliases: [], ip: '10.0.0' }), { message: '"10.0.0" is not an IPv4 address' });
-  t.throws(() => buildNetworkConfig({ networks: ['a'], aliases: [], ip6: '10.0.0.1' }), { message: '"10.0.0.1" is not an IPv6 address' });
+  t.throws(() => buildNetworkConfig({ networks: ['a'], aliases: [], ip: '10.0.0' }), {
+    message: '"10.0.0" is not an IPv4 address',
+  });
+  t.throws(() => buildNetworkConfig({ networks: ['a'], aliases: [], ip6: '10.0.0.1' }), {
+    message: '"10.0.0.1" is not an IPv6 address',
+  });
   t.throws(() => buildNetworkConfig({ networks: ['name=a,foo=1'], aliases: [] }), { message: /unknown field "foo"/ });
   t.throws(() => buildNetworkConfig({ networks: ['alias=x'], aliases: [] }), { message: 'missing name=NETWORK' });
 });
@@ -40,7 +49,10 @@ test('IPAM: gateways, ranges and aux addresses go to their subnet', (t) => {
       ['10.1.0.0/16', '2001:db8:1::/64'],
       ['10.1.2.0/24'],
       ['2001:db8:1::1', '10.1.0.1'],
-      [['r', '10.1.0.3'], ['r6', '2001:db8:1::ffff:1.2.3.4']],
+      [
+        ['r', '10.1.0.3'],
+        ['r6', '2001:db8:1::ffff:1.2.3.4'],
+      ],
     ),
     [
       { Subnet: '10.1.0.0/16', IPRange: '10.1.2.0/24', Gateway: '10.1.0.1', AuxiliaryAddresses: { r: '10.1.0.3' } },
@@ -51,12 +63,20 @@ test('IPAM: gateways, ranges and aux addresses go to their subnet', (t) => {
 });
 
 test('IPAM: docker errors', (t) => {
-  t.throws(() => buildIpamConfig([], [], ['10.0.0.1'], []), { message: 'every ip-range or gateway must have a corresponding subnet' });
+  t.throws(() => buildIpamConfig([], [], ['10.0.0.1'], []), {
+    message: 'every ip-range or gateway must have a corresponding subnet',
+  });
   t.throws(() => buildIpamConfig(['10.0.0.0/8', '10.1.0.0/16'], [], [], []), { message: /overlapping subnets/ });
   t.throws(() => buildIpamConfig(['10.0.0.0/24'], [], ['10.0.1.1'], []), { message: 'no matching subnet for gateway 10.0.1.1' });
-  t.throws(() => buildIpamConfig(['10.0.0.0/24'], ['10.0.1.0/25'], [], []), { message: 'no matching subnet for range 10.0.1.0/25' });
-  t.throws(() => buildIpamConfig(['10.0.0.0/24', '10.0.1.0/24'], [], ['10.0.0.1', '10.0.0.2'], []), { message: /multiple gateways/ });
-  t.throws(() => buildIpamConfig(['10.0.0.0/24'], [], [], [['a', '10.9.0.1']]), { message: 'no matching subnet for aux-address 10.9.0.1' });
+  t.throws(() => buildIpamConfig(['10.0.0.0/24'], ['10.0.1.0/25'], [], []), {
+    message: 'no matching subnet for range 10.0.1.0/25',
+  });
+  t.throws(() => buildIpamConfig(['10.0.0.0/24', '10.0.1.0/24'], [], ['10.0.0.1', '10.0.0.2'], []), {
+    message: /multiple gateways/,
+  });
+  t.throws(() => buildIpamConfig(['10.0.0.0/24'], [], [], [['a', '10.9.0.1']]), {
+    message: 'no matching subnet for aux-address 10.9.0.1',
+  });
   t.throws(() => buildIpamConfig(['10.0.0.0'], [], [], []), { message: 'invalid subnet "10.0.0.0"' });
   t.throws(() => buildIpamConfig(['10.0.0.0/33'], [], [], []), { message: /invalid subnet/ });
 });
@@ -75,7 +95,7 @@ test('key=value lists, filters, references, timestamps', (t) => {
   const now = 1_700_000_000_000;
   t.is(parseTimestamp('1699999999'), '1699999999');
   t.is(parseTimestamp('10m', now), '1699999400.000');
-  t.is(parseTimestamp('1h30m', now), String(1_700_000_000 - 5400) + '.000');
+  t.is(parseTimestamp('1h30m', now), `${String(1_700_000_000 - 5400)}.000`);
   t.is(parseTimestamp('2023-11-14T22:13:20Z'), '1700000000');
   t.throws(() => parseTimestamp('yesterday'));
 });
