@@ -24,10 +24,11 @@ import {
 } from '../../src/network/dns/index.js';
 import { literalLookup } from '../../src/network/dns/forwarder.js';
 import { buildQuery, CLASS_IN, decodeMessage, encodeMessage, RCODE, TYPE } from '../../src/network/dns/message.js';
+import { requireNeeds } from '../helpers/preconditions.js';
 
 const run = promisify(execFile);
-const isRoot = process.getuid?.() === 0;
-const serial = isRoot ? test.serial : test.serial.skip;
+const serial = test.serial;
+test.before(() => requireNeeds({ root: true }));
 const BUSYBOX = fs.existsSync('/bin/busybox') ? '/bin/busybox' : 'busybox';
 
 const CLONE_NEWNET = 0x40000000;

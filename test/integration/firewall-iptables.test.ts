@@ -5,7 +5,7 @@
  * never touched. Traffic only flows between namespaces created here.
  *
  * Runs for both backends on this machine: iptables-nft (the default `iptables-restore`) and
- * iptables-legacy. Root only; skipped otherwise.
+ * iptables-legacy. Root only: without root or the tools, the tests fail saying what is missing.
  */
 import test, { type ExecutionContext } from 'ava';
 import { execa, execaSync } from 'execa';
@@ -22,20 +22,20 @@ import {
   type FirewallPorts,
   type PortMapping,
 } from '../../src/kernel/firewall/index.js';
+import { requireNeeds } from '../helpers/preconditions.js';
 
-function haveTools(): boolean {
-  try {
-    execaSync('iptables-legacy-restore', ['--version']);
-    execaSync('iptables-restore', ['--version']);
-    execaSync('nsenter', ['--version']);
-    return fs.existsSync('/bin/busybox');
-  } catch {
-    return false;
-  }
-}
-
-const enabled = process.getuid?.() === 0 && haveTools();
-const serial = enabled ? test.serial : test.serial.skip;
+const serial = test.serial;
+test.before(() =>
+  requireNeeds({
+    root: true,
+    commands: [
+      ['iptables-restore', 'iptables'],
+      ['iptables-legacy-restore', 'iptables'],
+      ['nsenter', 'util-linux'],
+      ['/bin/busybox', 'busybox-static'],
+    ],
+  }),
+);
 
 interface Flavor {
   name: 'nft' | 'legacy';

@@ -15,8 +15,10 @@ import { execa } from 'execa';
 import { isTsnetError } from '../../src/errors/index.js';
 import { ImageStore } from '../../src/runtime/image/image-store.js';
 import { encodeHeader, END_OF_ARCHIVE, padding, type HeaderFields } from '../../src/runtime/image/tar-header.js';
+import { requireNeeds } from '../helpers/preconditions.js';
 
-const test = (process.getuid?.() === 0 ? anyTest : anyTest.skip) as TestFn;
+const test = anyTest as TestFn;
+test.before(() => requireNeeds({ root: true }));
 const REPO = path.resolve(import.meta.dirname, '../..');
 const BUSYBOX_TAR = path.join(REPO, 'build', 'busybox-rootfs.tar');
 

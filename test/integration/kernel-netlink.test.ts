@@ -12,9 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { Netlink, isErrno, type LinkInfo } from '../../src/kernel/netlink/index.js';
 import { isTsnetError, type TsnetError } from '../../src/errors/index.js';
 import { ifaceSysctlKey, readSysctl, writeSysctl } from '../../src/kernel/sysctl.js';
+import { requireNeeds } from '../helpers/preconditions.js';
 
-const isRoot = process.getuid?.() === 0;
-const serial = isRoot ? test.serial : test.serial.skip;
+const serial = test.serial;
+test.before(() => requireNeeds({ root: true }));
 
 const CLONE_NEWNET = 0x40000000;
 const libc = koffi.load('libc.so.6');

@@ -29,6 +29,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
+import { requireNeeds } from '../helpers/preconditions.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const INIT = path.join(repo, 'src/runtime/native/tsnet-init');
@@ -36,14 +37,20 @@ const BUSYBOX = '/bin/busybox';
 const PATH_ENV = 'env=PATH=/usr/sbin:/usr/bin:/sbin:/bin';
 const DOCKER_DEFAULT_CAPS = '00000000a80425fb';
 
-const isRoot = process.getuid?.() === 0;
-const rootTest = isRoot && existsSync(BUSYBOX) ? test : test.skip;
+const rootTest = test;
 
 let base = '';
 let rootfs = '';
 
 test.before(() => {
-  if (!isRoot) return;
+  requireNeeds({
+    root: true,
+    commands: [
+      [BUSYBOX, 'busybox-static'],
+      ['make', 'make'],
+      ['gcc', 'gcc'],
+    ],
+  });
   execFileSync('make', ['-s', '-C', path.join(repo, 'src/runtime/native')], { stdio: 'inherit' });
   base = mkdtempSync(path.join(os.tmpdir(), 'tsnet-init-test-'));
   rootfs = path.join(base, 'rootfs');

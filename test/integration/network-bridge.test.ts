@@ -2,8 +2,10 @@
  * Bridge networks end to end: real bridges, veths, iptables and packets, all inside the
  * world's throwaway host netns (plus "client" namespaces beside it).
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { cleanEnv, createWorld, eventually, type Client, type World } from '../helpers/world.js';
 
 let w: World;
@@ -120,9 +122,12 @@ test('published TCP and UDP ports: from a client namespace, the host IP, 127.0.0
   await ok(['run', '-d', '--name', `peer-${w.id}`, '--network', `pub-${w.id}`, 'busybox', 'sleep', '1000']);
   const peer = await w.cli(['exec', `peer-${w.id}`, 'timeout', '3', 'wget', '-qO-', `http://${client.hostIp}:8080/`]);
   t.is(peer.stdout.trim(), 'published', peer.stderr);
-  await new Promise((r) => setTimeout(r, 300));
-  const udp = await w.inHost(['node', '-e', UDP_CLIENT, '127.0.0.1', '9090'], { timeoutMs: 10_000 });
-  t.regex(udp.stdout, /udp-reply:ping/, udp.stderr);
+  // the echo server binds asynchronously: ask until it answers (each try waits 3 s for a reply)
+  const udp = await eventually(async () => {
+    const r = await w.inHost(['node', '-e', UDP_CLIENT, '127.0.0.1', '9090'], { timeoutMs: 10_000 });
+    return /udp-reply:ping/.test(r.stdout) ? r : undefined;
+  }, 15_000);
+  t.regex(udp?.stdout ?? '', /udp-reply:ping/, 'the published UDP port answers on 127.0.0.1');
   const port = await ok(['port', `web-${w.id}`]);
   t.regex(port, /80\/tcp -> 0\.0\.0\.0:8080/);
   t.regex(port, /90\/udp -> 127\.0\.0\.1:9090/);
@@ -150,16 +155,10 @@ test('published TCP and UDP ports: from a client namespace, the host IP, 127.0.0
 });
 
 test('outgoing traffic is masqueraded: the client sees the host address', async (t) => {
-  const listen = client.run(
-    [
-      'busybox',
-      'sh',
-      '-c',
-      'busybox nc -l -p 7000 -e sh -c "echo from-client" & sleep 0.3; busybox netstat -tn 2>/dev/null; wait',
-    ],
-    { timeoutMs: 15_000 },
-  );
-  await new Promise((r) => setTimeout(r, 300));
+  const listen = client.run(['busybox', 'sh', '-c', 'busybox nc -l -p 7000 -e sh -c "echo from-client"'], { timeoutMs: 15_000 });
+  // nc serves one connection: wait until it listens instead of probing it
+  const listening = await eventually(async () => /:7000\b/.test((await client.run(['ss', '-Hltn'])).stdout), 10_000);
+  t.true(listening, 'nc listens on 7000 in the client namespace');
   const r = await w.cli(['run', '--rm', 'busybox', 'sh', '-c', `nc -w 3 ${client.clientIp} 7000 </dev/null`]);
   t.regex(r.stdout, /from-client/, r.stderr);
   await listen;
@@ -167,45 +166,143 @@ test('outgoing traffic is masqueraded: the client sees the host address', async 
   t.regex(conntrack.stdout + conntrack.stderr, new RegExp(`dst=${client.hostIp.replace(/\./g, '\\.')}`));
 });
 
-test('--internal has no way out and no published ports; icc=false isolates containers', async (t) => {
-  await ok(['network', 'create', '--internal', '--subnet', '10.70.0.0/24', `int-${w.id}`]);
-  const out = await w.cli([
+/** An HTTP server in the client namespace (the "outside world"), proven to answer from the host first. */
+async function outsideServer(t: ExecutionContext, port: number, text: string): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(w.dir, 'www-'));
+  fs.writeFileSync(path.join(dir, 'index.html'), `${text}\n`);
+  const server = spawn('nsenter', [`--net=${client.netns}`, 'busybox', 'httpd', '-f', '-p', String(port), '-h', dir], {
+    env: cleanEnv(),
+    stdio: 'ignore',
+  });
+  t.teardown(() => {
+    server.kill('SIGKILL');
+  });
+  const url = `http://${client.clientIp}:${port}/`;
+  const up = await eventually(async () => {
+    const r = await w.inHost(['busybox', 'timeout', '2', 'busybox', 'wget', '-qO-', url]);
+    return r.stdout.trim() === text;
+  }, 10_000);
+  if (!up) throw new Error(`the test's own server ${url} in the client namespace never answered the host`);
+  return url;
+}
+
+/** `wget` from a new container on `network`: stdout trimmed and exit code. */
+async function fetchFrom(network: string, url: string, extra: string[] = []): Promise<{ out: string; code: number }> {
+  const r = await w.cli([
     'run',
     '--rm',
     '--network',
-    `int-${w.id}`,
+    network,
+    ...extra,
     'busybox',
     'sh',
     '-c',
-    `timeout 2 wget -qO- http://${client.clientIp}:1/; exit $?`,
+    `timeout 3 wget -qO- ${url}; exit $?`,
   ]);
-  t.not(out.exitCode, 0);
-  const routes = await w.cli(['run', '--rm', '--network', `int-${w.id}`, 'busybox', 'ip', 'route']);
+  return { out: r.stdout.trim(), code: r.exitCode };
+}
+
+test('--internal: peers reach each other, nothing reaches the outside, not even with a hand-made default route', async (t) => {
+  const outside = await outsideServer(t, 7101, 'outside');
+  const net = `int-${w.id}`;
+  const open = `open-${w.id}`;
+  await ok(['network', 'create', '--internal', '--subnet', '10.70.0.0/24', net]);
+  await ok(['network', 'create', '--subnet', '10.72.0.0/24', open]);
+  t.teardown(async () => {
+    await w.cli(['rm', '-f', `inweb-${w.id}`]);
+    await w.cli(['network', 'rm', net, open]);
+  });
+  // the outside answers a container on an ordinary network: the way out exists
+  t.deepEqual(await fetchFrom(open, outside), { out: 'outside', code: 0 }, 'an ordinary network reaches the outside');
+  // on the internal network, a peer answers
+  await ok(['run', '-d', '--name', `inweb-${w.id}`, '--network', net, 'busybox', ...WEB('inside')]);
+  const ip = await ipOf(`inweb-${w.id}`, net);
+  const peer = await eventually(async () => {
+    const r = await fetchFrom(net, `http://${ip}/`);
+    return r.code === 0 ? r : undefined;
+  }, 10_000);
+  t.is(peer?.out, 'inside', 'a peer on the internal network reaches the container');
+  // no default route, so nothing leaves by itself
+  const routes = await w.cli(['run', '--rm', '--network', net, 'busybox', 'ip', 'route']);
+  t.is(routes.exitCode, 0, routes.stderr);
   t.notRegex(routes.stdout, /default/);
-  await ok([
-    'network',
-    'create',
-    '-o',
-    'com.docker.network.bridge.enable_icc=false',
-    '--subnet',
-    '10.71.0.0/24',
-    `noicc-${w.id}`,
-  ]);
-  await ok(['run', '-d', '--name', `iso-${w.id}`, '--network', `noicc-${w.id}`, 'busybox', ...WEB('iso')]);
-  const ip = await ipOf(`iso-${w.id}`, `noicc-${w.id}`);
-  const blocked = await w.cli([
+  t.not((await fetchFrom(net, outside)).code, 0, 'an internal network has no way out');
+  // and the firewall drops it even when the container routes through the bridge itself
+  const [n] = JSON.parse(await ok(['network', 'inspect', net]));
+  const bridgeIp = JSON.parse((await w.inHost(['ip', '-j', '-4', 'addr', 'show', `br-${String(n.Id).slice(0, 12)}`])).stdout)[0]
+    ?.addr_info?.[0]?.local as string | undefined;
+  t.truthy(bridgeIp, 'the internal bridge has an address to route through');
+  const forced = await w.cli([
     'run',
     '--rm',
     '--network',
-    `noicc-${w.id}`,
+    net,
+    '--cap-add',
+    'NET_ADMIN',
     'busybox',
     'sh',
     '-c',
-    `timeout 2 wget -qO- http://${ip}/; exit $?`,
+    `ip route add default via ${bridgeIp} && ip route && timeout 3 wget -qO- ${outside}; exit $?`,
   ]);
-  t.not(blocked.exitCode, 0, 'icc=false blocks container to container');
-  await ok(['rm', '-f', `iso-${w.id}`]);
-  await ok(['network', 'rm', `int-${w.id}`, `noicc-${w.id}`]);
+  t.regex(forced.stdout, /default via/, `the route was added: ${forced.stderr}`);
+  t.notRegex(forced.stdout, /outside/, "the firewall drops the internal network's traffic to the outside");
+  t.not(forced.exitCode, 0);
+});
+
+test('--internal: -p publishes nothing (no DNAT rule, the host port does not answer)', async (t) => {
+  const net = `intpub-${w.id}`;
+  await ok(['network', 'create', '--internal', '--subnet', '10.73.0.0/24', net]);
+  t.teardown(async () => {
+    await w.cli(['rm', '-f', `intpub-${w.id}`]);
+    await w.cli(['network', 'rm', net]);
+  });
+  await ok(['run', '-d', '--name', `intpub-${w.id}`, '--network', net, '-p', '8181:80', 'busybox', ...WEB('hidden')]);
+  const ip = await ipOf(`intpub-${w.id}`, net);
+  // the server is up: a peer on the same network gets the page
+  const peer = await eventually(async () => {
+    const r = await fetchFrom(net, `http://${ip}/`);
+    return r.code === 0 ? r : undefined;
+  }, 10_000);
+  t.is(peer?.out, 'hidden', 'the container serves on its internal address');
+  const nat = (await w.inHost(['iptables-save', '-t', 'nat'])).stdout;
+  t.notRegex(nat, new RegExp(`DNAT.*${ip.replace(/\./g, '\\.')}|--dport 8181`), 'no DNAT for an internal network');
+  const fromClient = await client.run(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', `http://${client.hostIp}:8181/`]);
+  t.not(fromClient.exitCode, 0, 'the "published" port does not answer from outside');
+  t.notRegex(fromClient.stdout, /hidden/);
+  const fromHost = await w.inHost(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', 'http://127.0.0.1:8181/']);
+  t.not(fromHost.exitCode, 0, "nor on the host's loopback");
+});
+
+test('icc=false: the host reaches the container, a peer on the same network gets nothing', async (t) => {
+  const outside = await outsideServer(t, 7102, 'outside-icc');
+  const net = `noicc-${w.id}`;
+  await ok(['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', '--subnet', '10.71.0.0/24', net]);
+  t.teardown(async () => {
+    await w.cli(['rm', '-f', `iso-${w.id}`]);
+    await w.cli(['network', 'rm', net]);
+  });
+  await ok(['run', '-d', '--name', `iso-${w.id}`, '--network', net, 'busybox', ...WEB('iso')]);
+  const ip = await ipOf(`iso-${w.id}`, net);
+  // the target answers from an allowed place: the host
+  const fromHost = await eventually(async () => {
+    const r = await w.inHost(['busybox', 'timeout', '2', 'busybox', 'wget', '-qO-', `http://${ip}/`]);
+    return r.exitCode === 0 ? r.stdout.trim() : undefined;
+  }, 10_000);
+  t.is(fromHost, 'iso', 'the host reaches the container: its server is up');
+  // the peer has working networking (it reaches the outside) but not the container next to it
+  const peer = await w.cli([
+    'run',
+    '--rm',
+    '--network',
+    net,
+    'busybox',
+    'sh',
+    '-c',
+    `timeout 3 wget -qO- ${outside}; echo "outside=$?"; timeout 3 wget -qO- http://${ip}/; echo "peer=$?"`,
+  ]);
+  t.regex(peer.stdout, /outside-icc\s+outside=0/, `the peer itself is connected: ${peer.stdout}${peer.stderr}`);
+  t.notRegex(peer.stdout, /^iso$/m, 'icc=false blocks container to container');
+  t.regex(peer.stdout, /peer=[1-9]/);
 });
 
 test('connect and disconnect a running container, with traffic', async (t) => {

@@ -17,9 +17,10 @@ import { OverlayDriver, MTU_OPTION, ENDPOINT_NAME_OPTION } from '../../src/netwo
 import { ClusterStore, VXLANID_OPTION } from '../../src/store/cluster/index.js';
 import { canPing, createMultiHost, tcpExchange, type MultiHost, type UnderlayHost } from '../helpers/multihost.js';
 import { eventually, run, sleep } from '../helpers/world.js';
+import { requireNeeds } from '../helpers/preconditions.js';
 
-const isRoot = process.getuid?.() === 0;
-const serial = isRoot ? test.serial : test.serial.skip;
+const serial = test.serial;
+test.before(() => requireNeeds({ root: true, commands: [['/usr/bin/etcd', 'etcd-server']] }));
 
 interface Host {
   h: UnderlayHost;
@@ -48,7 +49,6 @@ const networks = new Map<string, { spec: NetworkSpec; poolId: string; vni: numbe
 let ctrN = 0;
 
 test.before(async () => {
-  if (!isRoot) return;
   mh = await createMultiHost({ hosts: 3 });
   leave = mh.enterClientNetns();
   netns = createNetnsOps(loadLibc());

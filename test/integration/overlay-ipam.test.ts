@@ -9,9 +9,10 @@ import { ClusterIpam } from '../../src/ipam/cluster/index.js';
 import type { PoolRequest } from '../../src/ipam/ipam-api.js';
 import { ClusterStore } from '../../src/store/cluster/index.js';
 import { createMultiHost, hostIp, type MultiHost } from '../helpers/multihost.js';
+import { requireNeeds } from '../helpers/preconditions.js';
 
-const isRoot = process.getuid?.() === 0;
-const serial = isRoot ? test.serial : test.serial.skip;
+const serial = test.serial;
+test.before(() => requireNeeds({ root: true, commands: [['/usr/bin/etcd', 'etcd-server']] }));
 
 let mh: MultiHost | undefined;
 let leave: (() => void) | undefined;
@@ -19,7 +20,6 @@ const stores: ClusterStore[] = [];
 let prefixN = 0;
 
 test.before(async () => {
-  if (!isRoot) return;
   mh = await createMultiHost({ hosts: 3 });
   leave = mh.enterClientNetns();
 });

@@ -13,9 +13,10 @@ import {
 } from '../../src/store/cluster/index.js';
 import { createMultiHost, hostIp, type MultiHost } from '../helpers/multihost.js';
 import { eventually, sleep } from '../helpers/world.js';
+import { requireNeeds } from '../helpers/preconditions.js';
 
-const isRoot = process.getuid?.() === 0;
-const serial = isRoot ? test.serial : test.serial.skip;
+const serial = test.serial;
+test.before(() => requireNeeds({ root: true, commands: [['/usr/bin/etcd', 'etcd-server']] }));
 
 let mh: MultiHost | undefined;
 let leave: (() => void) | undefined;
@@ -23,7 +24,6 @@ const stores: ClusterStore[] = [];
 let prefixN = 0;
 
 test.before(async () => {
-  if (!isRoot) return;
   mh = await createMultiHost({ hosts: 4 });
   leave = mh.enterClientNetns();
 });

@@ -14,9 +14,11 @@ import { createBridgeDriver } from '../../src/network/drivers/bridge/index.js';
 import { createNoneFirewall } from '../../src/kernel/firewall/none.js';
 import { readSysctl, writeSysctl } from '../../src/kernel/sysctl.js';
 import { socketAddress } from '../../src/plugins/spec-files.js';
-import { cleanEnv, createNsWorld, isRoot, linkNames, REPO, startExample } from '../conformance/harness.js';
+import { cleanEnv, createNsWorld, linkNames, REPO, startExample } from '../conformance/harness.js';
+import { requireNeeds } from '../helpers/preconditions.js';
 
-const serial = isRoot ? test.serial : test.serial.skip;
+const serial = test.serial;
+test.before(() => requireNeeds({ root: true }));
 
 function summary(r: Awaited<ReturnType<typeof runPluginConformance>>): string {
   return r.results

@@ -20,7 +20,6 @@ import path from 'node:path';
 import {
   cleanEnv,
   createNsWorld,
-  isRoot,
   linkNames,
   REPO,
   sleep,
@@ -29,15 +28,24 @@ import {
   waitForSocket,
   type NsWorld,
 } from '../conformance/harness.js';
+import { requireNeeds } from '../helpers/preconditions.js';
 
 const DOCKERD = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => fs.existsSync(p));
 /** Debian's 20.10 CLI matches the daemon (the newer one on PATH refuses some flags with API 1.41). */
 const DOCKER_CLI = fs.existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 const BUSYBOX_TAR = path.join(REPO, 'build', 'busybox-rootfs.tar');
 const DOCKER_PLUGIN_DIR = '/run/docker/plugins';
-const ready = isRoot && DOCKERD !== undefined && fs.existsSync(BUSYBOX_TAR);
-const serial = ready ? test.serial : test.serial.skip;
-if (!ready) test('docker compatibility needs root, dockerd and build/busybox-rootfs.tar', (t) => t.pass());
+const serial = test.serial;
+test.before(() =>
+  requireNeeds({
+    root: true,
+    commands: [
+      [DOCKERD ?? '/usr/sbin/dockerd', 'docker.io'],
+      [DOCKER_CLI, 'docker.io'],
+    ],
+    files: [[BUSYBOX_TAR, 'run npm run build']],
+  }),
+);
 
 interface Run {
   code: number;

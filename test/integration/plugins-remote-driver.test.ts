@@ -13,11 +13,13 @@ import { PluginClient } from '../../src/plugins/client.js';
 import { socketAddress } from '../../src/plugins/spec-files.js';
 import { isTsnetError } from '../../src/errors/index.js';
 import { Netlink } from '../../src/kernel/netlink/index.js';
-import { createNsWorld, isRoot, linkNames, startExample, type NsWorld } from '../conformance/harness.js';
+import { createNsWorld, linkNames, startExample, type NsWorld } from '../conformance/harness.js';
 import { pingFrom, randomId } from '../conformance/driver-suite.js';
 import { json, startFake } from '../unit/plugins/fake-plugin.js';
+import { requireNeeds } from '../helpers/preconditions.js';
 
-const serial = isRoot ? test.serial : test.serial.skip;
+const serial = test.serial;
+test.before(() => requireNeeds({ root: true }));
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 async function world(t: ExecutionContext): Promise<NsWorld> {

@@ -1,7 +1,7 @@
 /**
  * The firewall layer's one interface (style.md H4): plain values in (ids, bridge names, CIDRs,
  * ports), nothing about containers or networks as objects. Backends: iptables (via
- * iptables-restore), none (no-op), recording (a fake for unit tests of other layers).
+ * iptables-restore) and none (no-op).
  *
  * Contract shared by every backend:
  * - Every call validates all its input before touching the kernel (DESIGN rule 1) and throws
@@ -81,7 +81,7 @@ export interface RemoveAllOptions {
 }
 
 export interface FirewallBackend {
-  /** Backend name, for logs: 'iptables', 'none', 'recording'. */
+  /** Backend name, for logs: 'iptables', 'none'. */
   readonly name: string;
   /**
    * Idempotent: create tsnet's chains and the jumps into them from the built-in chains.

@@ -15,10 +15,3 @@ export type {
 export { createIptablesFirewall, type IptablesFirewallOptions } from './iptables/iptables-firewall.js';
 export type { CommandInfo } from './iptables/restore.js';
 export { createNoneFirewall } from './none.js';
-export {
-  RecordingFirewall,
-  createRecordingFirewall,
-  type FirewallCall,
-  type FirewallOp,
-  type RecordingFirewallOptions,
-} from './recording.js';
