@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { api } from '../helpers/api.js';
-import { createWorld, run, type World } from '../helpers/world.js';
+import { createWorld, run } from '../helpers/world.js';
 
 function mode(p: string): number {
   return fs.statSync(p).mode & 0o777;
