@@ -25,6 +25,7 @@ import { ContainerManager } from '../runtime/container/container-manager.js';
 import { ExecManager } from '../runtime/container/exec-manager.js';
 import type { ContainerRecord } from '../runtime/container/types.js';
 import { ImageStore } from '../runtime/image/image-store.js';
+import type { ImportLimits } from '../runtime/image/limits.js';
 import { RecordStore } from '../store/record-store.js';
 import type { Logger } from './logger.js';
 import { PluginRegistry } from '../plugins/index.js';
@@ -50,6 +51,8 @@ export interface DaemonOptions {
   clusterStore?: string;
   /** This host's underlay address (VTEP, node id); required with clusterStore. */
   advertiseAddr?: string;
+  /** Limits of one image import (size, entries, path length). */
+  imageLimits?: ImportLimits;
   logger: Logger;
 }
 
@@ -74,12 +77,23 @@ export interface Components {
 }
 
 export async function buildComponents(opts: DaemonOptions): Promise<Components> {
-  for (const d of [opts.root, opts.execRoot]) fs.mkdirSync(d, { recursive: true, mode: 0o711 });
+  // State is private (0700). The exec-root stays traversable (0711): the API socket, whose own
+  // mode and group decide who connects, and the plugin sockets live in it.
+  for (const [d, mode] of [
+    [opts.root, 0o700],
+    [opts.execRoot, 0o711],
+  ] as const) {
+    fs.mkdirSync(d, { recursive: true, mode });
+    fs.chmodSync(d, mode);
+  }
   const { logger } = opts;
   const libc = loadLibc();
   const netns = createNetnsOps(libc);
   const sandboxes = new Sandboxes(netns, path.join(opts.execRoot, 'netns'));
-  const images = new ImageStore({ root: path.join(opts.root, 'image') });
+  const images = new ImageStore({
+    root: path.join(opts.root, 'image'),
+    ...(opts.imageLimits ? { limits: opts.imageLimits } : {}),
+  });
   const cgroups = createCgroups({ parent: opts.cgroupParent });
   const hostNetlink = Netlink.open();
   const firewall = createIptablesFirewall({});
@@ -163,7 +177,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   let containers: ContainerManager | undefined;
   const lookup = (ref: string) => containers?.find(ref);
   const controller = new NetworkController({
-    store: new RecordStore<NetworkRecord>(path.join(opts.root, 'state', 'networks')),
+    store: new RecordStore<NetworkRecord>(path.join(opts.root, 'state', 'networks'), (m) => logger.warn(m)),
     drivers,
     containers: () => containers?.list() ?? [],
     avoid: async () => {
@@ -215,7 +229,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     root: opts.root,
     execRoot: opts.execRoot,
     initPath: opts.initPath,
-    store: new RecordStore<ContainerRecord>(path.join(opts.root, 'state', 'containers')),
+    store: new RecordStore<ContainerRecord>(path.join(opts.root, 'state', 'containers'), (m) => logger.warn(m)),
     images: {
       resolve: (ref) => images.resolve(ref),
       layerDirs: (img) => images.layerDirs(img as Parameters<ImageStore['layerDirs']>[0]),

@@ -6,13 +6,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
+import { parseByteSize, parseCount } from '../runtime/image/limits.js';
 import { buildComponents } from './components.js';
 import { Router } from './http/router.js';
 import { startServer } from './http/server.js';
+import { socketGroup } from './http/socket.js';
 import { createLogger, type LogLevel } from './logger.js';
 import { containerRoutes } from './routes/containers.js';
 import { imageRoutes } from './routes/images.js';
 import { networkRoutes } from './routes/networks.js';
+import { swarmRoutes } from './routes/swarm.js';
 import { systemRoutes, TSNET_VERSION } from './routes/system.js';
 import { sweep } from './sweep.js';
 
@@ -32,10 +35,21 @@ export interface DaemonFlags {
   pluginTimeout?: string;
   clusterStore?: string;
   advertiseAddr?: string;
+  /** Group of the API socket (dockerd's --group). */
+  group: string;
+  imageMaxSize: string;
+  imageMaxEntries: string;
+  imageMaxPath: string;
 }
 
+const DEFAULT_GROUP = 'docker';
+
 export async function runDaemon(flags: DaemonFlags): Promise<void> {
+  // As dockerd: a known umask, whatever the caller's (files and dirs come out 0644/0755 at most).
+  process.umask(0o022);
   const logger = createLogger(flags.logLevel);
+  const group = socketGroup(flags.group, flags.group === DEFAULT_GROUP);
+  if (group.warning) logger.warn(group.warning);
   const socketPath = (flags.host ?? `unix://${path.join(flags.execRoot, 'tsnet.sock')}`).replace(/^unix:\/\//, '');
   if (!fs.existsSync(flags.initPath)) {
     throw new Error(`tsnet-init not found at ${flags.initPath}: run npm run build (or pass --init-path)`);
@@ -52,6 +66,11 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     ...(flags.pluginTimeout ? { pluginTimeoutMs: Number(flags.pluginTimeout) } : {}),
     ...(flags.clusterStore ? { clusterStore: flags.clusterStore } : {}),
     ...(flags.advertiseAddr ? { advertiseAddr: flags.advertiseAddr } : {}),
+    imageLimits: {
+      maxBytes: parseByteSize(flags.imageMaxSize, '--image-max-size'),
+      maxEntries: parseCount(flags.imageMaxEntries, '--image-max-entries'),
+      maxPathLength: parseCount(flags.imageMaxPath, '--image-max-path'),
+    },
     logger,
   });
   // Order matters: network records, then containers (adopt or record exits), then the drivers
@@ -112,13 +131,14 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       containers: c.containers,
       plugins: () => c.plugins.list(),
     }),
+    ...swarmRoutes(),
     ...imageRoutes({
       images,
       inUse: (id) => c.containers.list().some((r) => r.imageId === id),
       layerDirs: (img) => images.layerDirs(img),
     }),
   );
-  const server = await startServer({ socketPath, router, logger });
+  const server = await startServer({ socketPath, router, logger, mode: 0o660, gid: group.gid });
   logger.info(`tsnetd ${TSNET_VERSION} listening on unix://${socketPath} (root ${flags.root}, exec-root ${flags.execRoot})`);
 
   const shutdown = (sig: string) => {
@@ -177,6 +197,14 @@ function main(): void {
       "this host's address on the underlay network (VXLAN endpoint, node id); needed with --cluster-store",
     )
     .option('--bridge-name <name>', 'device of the default bridge network', 'tsnet0')
+    .option(
+      '-G, --group <name|gid>',
+      "group of the API socket (mode 0660; root's group when the default group is missing)",
+      DEFAULT_GROUP,
+    )
+    .option('--image-max-size <bytes>', 'largest image import, uncompressed (suffixes k, m, g)', '64g')
+    .option('--image-max-entries <n>', 'most files, directories and links in one image import', '1000000')
+    .option('--image-max-path <n>', 'longest path of a file in an imported image, in bytes', '4096')
     .option('--init-path <file>', 'the tsnet-init binary', path.resolve(here, '../../src/runtime/native/tsnet-init'))
     .action(async (o: DaemonFlags) => {
       if (process.getuid?.() !== 0) {

@@ -9,6 +9,7 @@ export type ErrorCategory =
   | 'conflict' // name/subnet/port already taken, wrong state: 409
   | 'unavailable' // a dependency (plugin, etcd, daemon) cannot be reached: 503
   | 'forbidden' // operation not allowed in this state/mode: 403
+  | 'method' // the path exists, the HTTP method does not: 405
   | 'internal'; // a bug or an unexpected kernel failure: 500
 
 export const ERROR_CODES = {
@@ -17,6 +18,10 @@ export const ERROR_CODES = {
   TSNET_INTERNAL: 'internal',
   TSNET_NOT_IMPLEMENTED: 'invalid',
   TSNET_DAEMON_UNREACHABLE: 'unavailable',
+  // the API itself
+  TSNET_PAGE_NOT_FOUND: 'not-found',
+  TSNET_METHOD_NOT_ALLOWED: 'method',
+  TSNET_NOT_SWARM_MANAGER: 'unavailable',
   // kernel layer
   TSNET_KERNEL: 'internal',
   TSNET_NETLINK: 'internal',
@@ -78,6 +83,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export const HTTP_STATUS: Record<ErrorCategory, number> = {
   invalid: 400,
   forbidden: 403,
+  method: 405,
   'not-found': 404,
   conflict: 409,
   internal: 500,

@@ -1,30 +1,66 @@
 /**
  * A directory of JSON records keyed by id (one file each, atomic writes). The daemon is the only
- * writer; it keeps the records in memory and writes through.
+ * writer; it keeps the records in memory and writes through. Ids are checked before a path is
+ * built from them, and when loaded: a record whose id is not 64 hex characters, or does not
+ * match its file name, is skipped with a warning and never followed.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { TsnetError } from '../errors/index.js';
 import { readJson, writeJsonAtomic } from './atomic-file.js';
 
+const ID = /^[0-9a-f]{64}$/;
+
+/** A tsnet object id: 64 lowercase hex characters (as Docker's). */
+export function isValidId(id: unknown): id is string {
+  return typeof id === 'string' && ID.test(id);
+}
+
+/** Throws unless `id` is a valid id: call before building any path from an id. */
+export function checkId(id: unknown, what = 'record'): string {
+  if (!isValidId(id)) {
+    const shown = JSON.stringify(typeof id === 'string' ? id.slice(0, 80) : id);
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid ${what} id ${shown}: expected 64 hex characters`);
+  }
+  return id;
+}
+
 export class RecordStore<T extends { id: string }> {
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly warn: (message: string) => void = () => undefined,
+  ) {}
 
   async loadAll(): Promise<T[]> {
-    await fs.promises.mkdir(this.dir, { recursive: true });
+    await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await fs.promises.chmod(this.dir, 0o700);
     const out: T[] = [];
     for (const name of await fs.promises.readdir(this.dir)) {
       if (!name.endsWith('.json') || name.startsWith('.')) continue;
-      const rec = await readJson<T>(path.join(this.dir, name));
-      if (rec) out.push(rec);
+      let rec: T | undefined;
+      try {
+        rec = await readJson<T>(path.join(this.dir, name));
+      } catch (err) {
+        this.warn(`${path.join(this.dir, name)}: ignored, unreadable: ${(err as Error).message}`);
+        continue;
+      }
+      if (!rec || typeof rec !== 'object') continue;
+      if (!isValidId(rec.id) || `${rec.id}.json` !== name) {
+        this.warn(
+          `${path.join(this.dir, name)}: ignored, its id ${JSON.stringify(String(rec.id).slice(0, 80))} is not 64 hex characters matching the file name`,
+        );
+        continue;
+      }
+      out.push(rec);
     }
     return out;
   }
 
   async save(rec: T): Promise<void> {
-    await writeJsonAtomic(path.join(this.dir, `${rec.id}.json`), rec);
+    await writeJsonAtomic(path.join(this.dir, `${checkId(rec.id)}.json`), rec);
   }
 
   async remove(id: string): Promise<void> {
-    await fs.promises.rm(path.join(this.dir, `${id}.json`), { force: true });
+    await fs.promises.rm(path.join(this.dir, `${checkId(id)}.json`), { force: true });
   }
 }

@@ -1,76 +1,97 @@
 /**
- * The daemon's HTTP server on a unix socket. Handles JSON replies, typed-error mapping
- * ({message, code} with the category's status), and connection hijacking for attach/exec
- * (Docker's `Upgrade: tcp` → `101 UPGRADED`, or a plain hijack for clients that do not ask).
+ * The daemon's HTTP server on a unix socket. Every request goes the same way: path and
+ * version → route (404 / 405 / 400), body read with a size and depth limit, path params,
+ * query and body checked against the route's schema, then the handler. Typed errors map to
+ * {message, code} with the category's status. Connection hijacking for attach/exec (Docker's
+ * `Upgrade: tcp` → `101 UPGRADED`, or a plain hijack for clients that do not ask).
  */
-import fs from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
 import { TsnetError, asTsnetError } from '../../errors/index.js';
 import type { Logger } from '../logger.js';
+import { parseJsonBody, readBody } from './body.js';
 import type { Reply, Router } from './router.js';
+import { check } from './schema.js';
+import { listenUnix, type SocketOptions } from './socket.js';
+import { API_VERSION } from './version.js';
 
-export const API_VERSION = '1.41';
+export { API_VERSION } from './version.js';
 
-export interface ServerOptions {
-  socketPath: string;
+export interface ServerOptions extends SocketOptions {
   router: Router;
   logger: Logger;
-  mode?: number;
 }
 
 export async function startServer(opts: ServerOptions): Promise<http.Server> {
-  await removeStaleSocket(opts.socketPath);
   const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     void handle(opts, req, res, undefined, undefined);
   });
   server.on('upgrade', (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
     void handle(opts, req, undefined, socket, head);
   });
-  server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.socketPath, () => resolve());
+  // CONNECT is a method like any other to the API: a known path answers 405, others 404.
+  server.on('connect', (req: IncomingMessage, socket: net.Socket) => {
+    const m = safeMatch(opts.router, 'CONNECT', req.url ?? '/');
+    rawAnswer(socket, m === 'method' ? 405 : m === 'bad' ? 400 : 404, m === 'method' ? 'CONNECT' : undefined);
   });
-  fs.chmodSync(opts.socketPath, opts.mode ?? 0o660);
+  // The parser refuses what it cannot read (a method it does not know, a header too large):
+  // answer like Go's server does instead of dropping the connection.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    if (!socket.writable) return socket.destroy();
+    if (err.code === 'HPE_INVALID_METHOD') {
+      const line = /^([^\s]*)\s+([^\s]+)/.exec(String((err as { rawPacket?: Buffer }).rawPacket ?? ''));
+      const m = line ? safeMatch(opts.router, 'UNKNOWN', line[2]!) : undefined;
+      return rawAnswer(socket, m === 'method' ? 405 : m === 'bad' ? 400 : 404, line?.[1]);
+    }
+    if (err.code === 'HPE_HEADER_OVERFLOW') return rawAnswer(socket, 431);
+    rawAnswer(socket, 400);
+  });
+  await listenUnix(server, opts);
   return server;
 }
 
-async function removeStaleSocket(socketPath: string): Promise<void> {
-  if (!fs.existsSync(socketPath)) return;
-  const alive = await new Promise<boolean>((resolve) => {
-    const c = net.connect(socketPath);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
-  if (alive) throw new TsnetError('TSNET_INVALID_ARGUMENT', `another tsnetd is already serving ${socketPath}`);
-  fs.rmSync(socketPath, { force: true });
+function safeMatch(router: Router, method: string, url: string): ReturnType<Router['match']> | 'bad' {
+  try {
+    return router.match(method, url.split('?')[0] ?? '/');
+  } catch {
+    return 'bad';
+  }
 }
 
-async function readBody(req: IncomingMessage, upgrade?: { socket: net.Socket; head: Buffer }): Promise<Buffer> {
-  if (!upgrade) {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
-  }
-  // Upgrade requests: node hands us the socket; the body (if any) follows the headers.
-  const len = Number(req.headers['content-length'] ?? 0) || 0;
-  let buf = upgrade.head;
-  while (buf.length < len) {
-    const chunk = await new Promise<Buffer | null>((resolve) => {
-      upgrade.socket.once('data', (d: Buffer) => resolve(d));
-      upgrade.socket.once('end', () => resolve(null));
-    });
-    if (chunk === null) break;
-    upgrade.socket.pause();
-    buf = Buffer.concat([buf, chunk]);
-  }
-  if (buf.length > len) upgrade.socket.unshift(buf.subarray(len));
-  return buf.subarray(0, len);
+/** A complete answer written straight to a socket the HTTP parser gave up on. */
+function rawAnswer(socket: net.Socket, status: number, method?: string): void {
+  const message =
+    status === 405
+      ? `method ${method ?? ''} is not allowed on this path`.replace('  ', ' ')
+      : status === 404
+        ? 'page not found'
+        : status === 431
+          ? 'request headers too large'
+          : 'malformed HTTP request';
+  const body = JSON.stringify({ message });
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nApi-Version: ${API_VERSION}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** Path and query of the request target (never parsed as a URL: `//x` is a path, not a host). */
+function splitTarget(target: string): { path: string; search: string } {
+  const i = target.indexOf('?');
+  const path = i < 0 ? target : target.slice(0, i);
+  const search = i < 0 ? '' : target.slice(i + 1);
+  if (!path.startsWith('/')) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'the request path must start with /');
+  if (/%(?![0-9A-Fa-f]{2})/.test(search))
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid escape in the query string: ${JSON.stringify(search.slice(0, 80))}`);
+  return { path, search };
+}
+
+/** Go's `Form.Get`: the first value of each key. */
+function queryObject(q: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of q) if (!(k in out)) out[k] = v;
+  return out;
 }
 
 async function handle(
@@ -80,36 +101,38 @@ async function handle(
   upgradeSocket: net.Socket | undefined,
   head: Buffer | undefined,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://tsnetd');
   const method = req.method ?? 'GET';
+  const target = req.url ?? '/';
   const started = process.hrtime.bigint();
   const send = (reply: Reply): void => writeReply(req, res, upgradeSocket, reply);
   try {
-    const m = opts.router.match(method, url.pathname);
-    if (m === undefined) throw new TsnetError('TSNET_NOT_IMPLEMENTED', `page not found: ${method} ${url.pathname}`);
-    if (m === 'method') throw new TsnetError('TSNET_NOT_IMPLEMENTED', `method ${method} not allowed on ${url.pathname}`);
+    const { path, search } = splitTarget(target);
+    const m = opts.router.match(method, path);
+    if (m === undefined) throw new TsnetError('TSNET_PAGE_NOT_FOUND', 'page not found');
+    if (m === 'method') throw new TsnetError('TSNET_METHOD_NOT_ALLOWED', `method ${method} is not allowed on ${path}`);
+    const query = new URLSearchParams(search);
+    check(m.schema.params, m.params, 'path');
+    check(m.schema.query, queryObject(query), 'query');
     let body: unknown;
     if (!m.route.rawBody) {
       const buf = await readBody(req, upgradeSocket && head ? { socket: upgradeSocket, head } : undefined);
-      if (buf.length > 0 && (req.headers['content-type'] ?? 'application/json').includes('json')) {
-        try {
-          body = JSON.parse(buf.toString('utf8'));
-        } catch {
-          throw new TsnetError('TSNET_INVALID_ARGUMENT', 'the request body is not valid JSON');
-        }
-      }
+      if (buf.length > 0 && (req.headers['content-type'] ?? 'application/json').includes('json')) body = parseJsonBody(buf);
+      if (m.schema.body) check(m.schema.body, body ?? {}, 'body');
     }
     const hijack = (): Promise<Duplex> => doHijack(req, res, upgradeSocket);
-    const reply = await m.route.handler({ req, params: m.params, query: url.searchParams, body, hijack, res });
+    const reply = await m.route.handler({ req, params: m.params, query, body, apiVersion: m.apiVersion, hijack, res });
     if (reply && !('handled' in reply)) send(reply);
   } catch (err) {
     const e = asTsnetError(err);
-    if (e.category === 'internal') opts.logger.error(`${method} ${url.pathname}: ${e.message}`);
-    if (!res?.headersSent && !upgradeSocket?.destroyed)
-      send({ status: e.httpStatus, json: { message: e.message, code: e.code } });
+    if (e.category === 'internal') opts.logger.error(`${method} ${target.slice(0, 200)}: ${e.message}`);
+    if (!res?.headersSent && !upgradeSocket?.destroyed) {
+      // Docker's 404 and 405 carry only a message.
+      const json = e.code === 'TSNET_PAGE_NOT_FOUND' ? { message: e.message } : { message: e.message, code: e.code };
+      send({ status: e.httpStatus, json });
+    } else if (res && !res.writableEnded) res.end();
   } finally {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    opts.logger.debug(`${method} ${url.pathname}${url.search} ${ms.toFixed(1)}ms`);
+    opts.logger.debug(`${method} ${target.slice(0, 200)} ${ms.toFixed(1)}ms`);
   }
 }
 

@@ -6,6 +6,23 @@ import { containerInspect, containerSummary, statusText } from '../../runtime/co
 import type { ExecManager, ExecConfig } from '../../runtime/container/exec-manager.js';
 import { frame, streamLogs } from '../../runtime/container/logs.js';
 import type { Route } from '../http/router.js';
+import { API_VERSION } from '../http/version.js';
+import {
+  AttachQuery,
+  ContainerCreateBody,
+  ContainerCreateQuery,
+  ContainerListQuery,
+  ExecCreateBody,
+  ExecStartBody,
+  KillQuery,
+  LogsQuery,
+  RefParams,
+  RemoveQuery,
+  ResizeQuery,
+  StopQuery,
+  WaitQuery,
+} from '../schemas/index.js';
+import { normalizeCreateBody, normalizeExecBody } from './create-body.js';
 import { bool, filters, int, object } from './params.js';
 
 export interface ContainerRouteDeps {
@@ -21,9 +38,26 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: '/containers/json',
+      schema: { query: ContainerListQuery },
       handler: async ({ query }) => {
         const all = bool(query, 'all');
-        const f = filters(query);
+        const f = filters(query, [
+          'name',
+          'id',
+          'status',
+          'label',
+          'network',
+          'ancestor',
+          'before',
+          'since',
+          'exited',
+          'health',
+          'volume',
+          'expose',
+          'publish',
+          'is-task',
+          'isolation',
+        ]);
         let list = containers.list().filter((r) => all || r.state.Status === 'running');
         if (f.name) list = list.filter((r) => f.name!.some((n) => r.name.includes(n.replace(/^\//, ''))));
         if (f.id) list = list.filter((r) => f.id!.some((i) => r.id.startsWith(i)));
@@ -43,14 +77,17 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/containers/create',
-      handler: async ({ query, body }) => {
-        const rec = await containers.create(object<CreateBody>(body, 'container create'), query.get('name') ?? undefined);
+      schema: { query: ContainerCreateQuery, body: ContainerCreateBody },
+      handler: async ({ query, body, apiVersion }) => {
+        const req = normalizeCreateBody(object<CreateBody>(body, 'container create'), apiVersion);
+        const rec = await containers.create(req, query.get('name') || undefined);
         return { status: 201, json: { Id: rec.id, Warnings: [] } };
       },
     },
     {
       method: 'GET',
       pattern: '/containers/{id}/json',
+      schema: { params: RefParams },
       handler: async ({ params }) => {
         const rec = containers.get(params.id!);
         return {
@@ -67,16 +104,19 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/containers/{id}/start',
+      schema: { params: RefParams },
       handler: async ({ params }) => ({ status: (await containers.start(params.id!)) ? 204 : 304 }),
     },
     {
       method: 'POST',
       pattern: '/containers/{id}/stop',
+      schema: { params: RefParams, query: StopQuery },
       handler: async ({ params, query }) => ({ status: (await containers.stop(params.id!, int(query, 't'))) ? 204 : 304 }),
     },
     {
       method: 'POST',
       pattern: '/containers/{id}/restart',
+      schema: { params: RefParams, query: StopQuery },
       handler: async ({ params, query }) => {
         await containers.restart(params.id!, int(query, 't'));
         return { status: 204 };
@@ -85,6 +125,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/containers/{id}/kill',
+      schema: { params: RefParams, query: KillQuery },
       handler: async ({ params, query }) => {
         await containers.kill(params.id!, query.get('signal') ?? undefined);
         return { status: 204 };
@@ -93,6 +134,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'DELETE',
       pattern: '/containers/{id}',
+      schema: { params: RefParams, query: RemoveQuery },
       handler: async ({ params, query }) => {
         const rec = containers.get(params.id!);
         await containers.remove(rec.id, { force: bool(query, 'force') });
@@ -103,13 +145,16 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/containers/{id}/wait',
+      schema: { params: RefParams, query: WaitQuery },
       handler: async ({ params, query, res, req }) => {
-        const cond = (query.get('condition') ?? 'not-running') as 'not-running' | 'next-exit' | 'removed';
+        const cond = (query.get('condition') || 'not-running') as 'not-running' | 'next-exit' | 'removed';
         if (!['not-running', 'next-exit', 'removed'].includes(cond))
           throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid wait condition: ${cond}`);
-        const waiting = containers.wait(params.id!, cond);
+        // A missing container is a 404 now, not a 200 whose body never comes.
+        const rec = containers.get(params.id!);
+        const waiting = containers.wait(rec.id, cond);
         // Send the headers now, like Docker, so clients know the wait is registered.
-        res?.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': '1.41' });
+        res?.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
         res?.flushHeaders();
         req.socket.setTimeout(0);
         const result = await waiting;
@@ -120,6 +165,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/containers/{id}/attach',
+      schema: { params: RefParams, query: AttachQuery },
       handler: async ({ params, query, hijack }) => {
         const rec = containers.get(params.id!);
         if (!hijack) throw new TsnetError('TSNET_INTERNAL', 'attach needs a hijackable connection');
@@ -150,6 +196,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/containers/{id}/resize',
+      schema: { params: RefParams, query: ResizeQuery },
       handler: async ({ params, query }) => {
         await containers.resize(params.id!, int(query, 'h') ?? 0, int(query, 'w') ?? 0);
         return { status: 200 };
@@ -158,6 +205,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: '/containers/{id}/logs',
+      schema: { params: RefParams, query: LogsQuery },
       handler: async ({ params, query, res }) => {
         const rec = containers.get(params.id!);
         const stdout = bool(query, 'stdout');
@@ -171,7 +219,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
         const since = query.get('since');
         res!.writeHead(200, {
           'Content-Type': rec.config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream',
-          'Api-Version': '1.41',
+          'Api-Version': API_VERSION,
         });
         res!.flushHeaders();
         await streamLogs(containers.paths(rec).log, res!, {
@@ -191,6 +239,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: '/containers/{id}/top',
+      schema: { params: RefParams },
       handler: async ({ params }) => {
         const rec = containers.get(params.id!);
         if (rec.state.Status !== 'running')
@@ -201,14 +250,16 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/containers/{id}/exec',
+      schema: { params: RefParams, body: ExecCreateBody },
       handler: async ({ params, body }) => {
-        const inst = d.execs.create(params.id!, object<ExecConfig>(body, 'exec create'));
+        const inst = d.execs.create(params.id!, normalizeExecBody(object<ExecConfig>(body, 'exec create')));
         return { status: 201, json: { Id: inst.id } };
       },
     },
     {
       method: 'POST',
       pattern: '/exec/{id}/start',
+      schema: { params: RefParams, body: ExecStartBody },
       handler: async ({ params, body, hijack }) => {
         const opts = object<{ Detach?: boolean; Tty?: boolean }>(body, 'exec start');
         const inst = d.execs.get(params.id!);
@@ -233,6 +284,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/exec/{id}/resize',
+      schema: { params: RefParams, query: ResizeQuery },
       handler: async ({ params, query }) => {
         await d.execs.resize(params.id!, int(query, 'h') ?? 0, int(query, 'w') ?? 0);
         return { status: 200 };
@@ -241,6 +293,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: '/exec/{id}/json',
+      schema: { params: RefParams },
       handler: async ({ params }) => {
         const e = d.execs.get(params.id!);
         return {

@@ -3,6 +3,14 @@ import { TsnetError } from '../../errors/index.js';
 import type { ImageStore } from '../../runtime/image/image-store.js';
 import type { ImageRecord } from '../../runtime/image/types.js';
 import type { Route } from '../http/router.js';
+import {
+  ImageCreateQuery,
+  ImageListQuery,
+  ImageLoadQuery,
+  ImageNameParams,
+  ImageRemoveQuery,
+  ImageTagQuery,
+} from '../schemas/index.js';
 import { bool } from './params.js';
 
 export interface ImageRouteDeps {
@@ -54,11 +62,13 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: '/images/json',
+      schema: { query: ImageListQuery },
       handler: async () => ({ status: 200, json: (await d.images.list()).map(imageSummary) }),
     },
     {
       method: 'GET',
       pattern: '/images/{name*}/json',
+      schema: { params: ImageNameParams },
       handler: async ({ params }) => {
         const img = await d.images.resolve(params.name!);
         return { status: 200, json: imageInspect(img, d.layerDirs(img)) };
@@ -67,6 +77,7 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/images/create',
+      schema: { query: ImageCreateQuery },
       rawBody: true,
       handler: async ({ req, query }) => {
         if (query.get('fromSrc') !== '-') {
@@ -86,6 +97,7 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/images/load',
+      schema: { query: ImageLoadQuery },
       rawBody: true,
       handler: async ({ req }) => {
         const imported = await d.images.importTar(req, {});
@@ -102,6 +114,7 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/images/{name*}/tag',
+      schema: { params: ImageNameParams, query: ImageTagQuery },
       handler: async ({ params, query }) => {
         const repo = query.get('repo');
         if (!repo) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'tag needs a repo');
@@ -112,6 +125,7 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
     {
       method: 'DELETE',
       pattern: '/images/{name*}',
+      schema: { params: ImageNameParams, query: ImageRemoveQuery },
       handler: async ({ params, query }) => {
         const r = await d.images.remove(params.name!, { force: bool(query, 'force'), inUse: d.inUse });
         return { status: 200, json: [...r.untagged.map((u) => ({ Untagged: u })), ...r.deleted.map((x) => ({ Deleted: x }))] };

@@ -5,7 +5,19 @@ import type { NetworkController, NetworkCreateBody } from '../../network/control
 import type { ContainerManager } from '../../runtime/container/container-manager.js';
 import type { EndpointSettingsRequest } from '../../runtime/container/types.js';
 import type { Route } from '../http/router.js';
+import {
+  NetworkConnectBody,
+  NetworkCreateBody as NetworkCreateSchema,
+  NetworkDisconnectBody,
+  NetworkInspectQuery,
+  NetworkListQuery,
+  NetworkPruneQuery,
+  RefParams,
+} from '../schemas/index.js';
 import { filters, object } from './params.js';
+
+/** Options only tsnet itself may set: the default bridge is made by the daemon, never through the API. */
+const RESERVED_OPTIONS = ['com.docker.network.bridge.default_bridge'];
 
 export interface NetworkRouteDeps {
   controller: NetworkController;
@@ -20,8 +32,9 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: '/networks',
+      schema: { query: NetworkListQuery },
       handler: async ({ query }) => {
-        const f = filters(query);
+        const f = filters(query, ['name', 'id', 'driver', 'scope', 'type', 'label', 'dangling']);
         let list = controller.list();
         if (f.name) list = list.filter((n) => f.name!.some((x) => n.name.includes(x)));
         if (f.id) list = list.filter((n) => f.id!.some((x) => n.id.startsWith(x)));
@@ -42,24 +55,33 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/networks/create',
+      schema: { body: NetworkCreateSchema },
       handler: async ({ body }) => {
-        const n = await controller.create(object<NetworkCreateBody>(body, 'network create'));
+        const b = object<NetworkCreateBody>(body, 'network create');
+        for (const k of RESERVED_OPTIONS) {
+          if (b.Options && k in b.Options)
+            throw new TsnetError('TSNET_INVALID_ARGUMENT', `option ${k} cannot be set: tsnet makes its default bridge itself`);
+        }
+        const n = await controller.create(b);
         return { status: 201, json: { Id: n.id, Warning: '' } };
       },
     },
     {
       method: 'POST',
       pattern: '/networks/prune',
+      schema: { query: NetworkPruneQuery },
       handler: async () => ({ status: 200, json: { NetworksDeleted: await controller.prune() } }),
     },
     {
       method: 'GET',
       pattern: '/networks/{id}',
+      schema: { params: RefParams, query: NetworkInspectQuery },
       handler: async ({ params }) => ({ status: 200, json: controller.json(controller.get(params.id!)) }),
     },
     {
       method: 'DELETE',
       pattern: '/networks/{id}',
+      schema: { params: RefParams },
       handler: async ({ params }) => {
         await controller.remove(params.id!);
         return { status: 204 };
@@ -68,6 +90,7 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/networks/{id}/connect',
+      schema: { params: RefParams, body: NetworkConnectBody },
       handler: async ({ params, body }) => {
         const b = object<{ Container?: string; EndpointConfig?: EndpointSettingsRequest | null }>(body, 'network connect');
         if (!b.Container) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'network connect needs a container');
@@ -79,6 +102,7 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/networks/{id}/disconnect',
+      schema: { params: RefParams, body: NetworkDisconnectBody },
       handler: async ({ params, body }) => {
         const b = object<{ Container?: string; Force?: boolean }>(body, 'network disconnect');
         if (!b.Container) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'network disconnect needs a container');
@@ -90,6 +114,7 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: '/plugins',
+      schema: { query: NetworkListQuery },
       handler: async () => ({ status: 200, json: await d.plugins() }),
     },
   ];

@@ -15,19 +15,27 @@ export function int(q: URLSearchParams, key: string): number | undefined {
   return n;
 }
 
-/** Docker's `filters` parameter: JSON `{"name": ["x"]}` or the old `{"name": {"x": true}}`. */
-export function filters(q: URLSearchParams): Record<string, string[]> {
+/**
+ * Docker's `filters` parameter: JSON `{"name": ["x"]}` or the old `{"name": {"x": true}}`;
+ * empty or `null` is no filter. Keys outside `accepted` are refused as Docker does.
+ */
+export function filters(q: URLSearchParams, accepted?: readonly string[]): Record<string, string[]> {
   const raw = q.get('filters');
   if (!raw) return {};
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid filters: ${raw}`);
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', 'invalid filter');
   }
+  if (parsed === null) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'invalid filter');
   const out: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-    out[k] = Array.isArray(v) ? v.map(String) : Object.keys(v as object);
+    if (accepted && !accepted.includes(k)) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid filter '${k}'`);
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) out[k] = v;
+    else if (v !== null && typeof v === 'object' && !Array.isArray(v)) out[k] = Object.keys(v);
+    else throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid filter '${k}'`);
   }
   return out;
 }

@@ -1,7 +1,7 @@
-/** /_ping, /version, /info, /events (a minimal stream), /plugins placeholder list. */
+/** /_ping, /version, /info. */
 import os from 'node:os';
 import type { Route } from '../http/router.js';
-import { API_VERSION } from '../http/server.js';
+import { API_VERSION, MIN_API_VERSION } from '../http/version.js';
 
 export const TSNET_VERSION = '0.1.0';
 
@@ -21,11 +21,12 @@ export function systemRoutes(d: SystemDeps): Route[] {
     headers: { 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache', 'Builder-Version': '' },
   });
   return [
-    { method: 'GET', pattern: '/_ping', handler: ping },
-    { method: 'HEAD', pattern: '/_ping', handler: ping },
+    { method: 'GET', pattern: '/_ping', schema: {}, handler: ping },
+    { method: 'HEAD', pattern: '/_ping', schema: {}, handler: ping },
     {
       method: 'GET',
       pattern: '/version',
+      schema: {},
       handler: async () => ({
         status: 200,
         json: {
@@ -36,7 +37,7 @@ export function systemRoutes(d: SystemDeps): Route[] {
               Version: TSNET_VERSION,
               Details: {
                 ApiVersion: API_VERSION,
-                MinAPIVersion: '1.24',
+                MinAPIVersion: MIN_API_VERSION,
                 Os: 'linux',
                 Arch: 'amd64',
                 KernelVersion: os.release(),
@@ -45,7 +46,7 @@ export function systemRoutes(d: SystemDeps): Route[] {
           ],
           Version: TSNET_VERSION,
           ApiVersion: API_VERSION,
-          MinAPIVersion: '1.24',
+          MinAPIVersion: MIN_API_VERSION,
           GitCommit: 'tsnet',
           GoVersion: `node ${process.version}`,
           Os: 'linux',
@@ -58,6 +59,7 @@ export function systemRoutes(d: SystemDeps): Route[] {
     {
       method: 'GET',
       pattern: '/info',
+      schema: {},
       handler: async () => {
         const c = d.counts();
         return {

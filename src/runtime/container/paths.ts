@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { checkId } from '../../store/record-store.js';
 
 /** Where a container's files live: persistent ones under --root, runtime ones under --exec-root. */
 export interface ContainerPaths {
@@ -14,7 +15,7 @@ export interface ContainerPaths {
 }
 
 export function containerPaths(root: string, execRoot: string, id: string): ContainerPaths {
-  const dir = path.join(root, 'containers', id);
+  const dir = path.join(root, 'containers', checkId(id, 'container'));
   return {
     dir,
     upper: path.join(dir, 'fs', 'upper'),
@@ -30,5 +31,5 @@ export function containerPaths(root: string, execRoot: string, id: string): Cont
 }
 
 export function execBundle(execRoot: string, execId: string): string {
-  return path.join(execRoot, 'x', execId.slice(0, 16));
+  return path.join(execRoot, 'x', checkId(execId, 'exec').slice(0, 16));
 }

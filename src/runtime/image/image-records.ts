@@ -4,6 +4,7 @@
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TsnetError } from '../../errors/index.js';
 import { writeJsonAtomic } from '../../store/atomic-file.js';
 import type { ImageRecord } from './types.js';
 
@@ -29,6 +30,9 @@ export class ImageRecords {
   }
 
   private fileOf(id: string): string {
+    // An id is checked before a path is built from it.
+    if (!/^sha256:[0-9a-f]{64}$/.test(id))
+      throw new TsnetError('TSNET_IMAGE_INVALID', `invalid image id ${JSON.stringify(id.slice(0, 80))}`);
     return join(this.dir, `${id.slice('sha256:'.length)}.json`);
   }
 

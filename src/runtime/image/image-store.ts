@@ -29,6 +29,7 @@ import { rootfsConfig } from './import-rootfs.js';
 import type { ImportedImage, LayerSink } from './imported.js';
 import { extractLayer } from './layer-extract.js';
 import { LayerStore, type LayerInfo } from './layer-store.js';
+import { DEFAULT_IMPORT_LIMITS, ImportBudget, type ImportLimits } from './limits.js';
 import { ImageRecords } from './image-records.js';
 import { prescanRootfs } from './prescan.js';
 import { idPrefixOf, isFullImageId, normalizeRepoTag, parseReference, repositoryOf, shortId } from './reference.js';
@@ -37,6 +38,8 @@ import type { ImageRecord, ImportFormat, ImportOptions, RemoveOptions, RemoveRes
 export interface ImageStoreOptions {
   /** Directory of the store, e.g. `/var/lib/tsnet/image`. */
   root: string;
+  /** Limits of one import (default: DEFAULT_IMPORT_LIMITS). */
+  limits?: ImportLimits;
 }
 
 function processAlive(pid: number): boolean {
@@ -96,6 +99,7 @@ class ImportSession implements LayerSink {
   constructor(
     private readonly layers: LayerStore,
     readonly work: string,
+    readonly budget: ImportBudget,
   ) {}
 
   scratch(): string {
@@ -109,7 +113,7 @@ class ImportSession implements LayerSink {
   }
 
   async ensure(open: () => AsyncIterable<Buffer>, expected: string, what: string): Promise<LayerInfo> {
-    return this.track(await this.layers.ensure(open, { expected, what, scratch: this.scratch() }));
+    return this.track(await this.layers.ensure(open, { expected, what, scratch: this.scratch(), budget: this.budget }));
   }
 
   release(): void {
@@ -122,6 +126,7 @@ export class ImageStore {
   private readonly layers: LayerStore;
   private readonly records: ImageRecords;
   private readonly tmpDir: string;
+  private readonly limits: ImportLimits;
   private ready: Promise<void> | undefined;
   private lockTail: Promise<unknown> = Promise.resolve();
 
@@ -131,6 +136,7 @@ export class ImageStore {
     }
     this.root = opts.root;
     this.tmpDir = join(this.root, 'tmp');
+    this.limits = opts.limits ?? DEFAULT_IMPORT_LIMITS;
     this.layers = new LayerStore(this.root, this.tmpDir);
     this.records = new ImageRecords(this.root);
   }
@@ -182,7 +188,11 @@ export class ImageStore {
     }
     const source = await openInput(input);
     await this.init();
-    const session = new ImportSession(this.layers, await mkdtemp(join(this.tmpDir, `${process.pid}-import-`)));
+    const session = new ImportSession(
+      this.layers,
+      await mkdtemp(join(this.tmpDir, `${process.pid}-import-`)),
+      new ImportBudget(this.limits),
+    );
     try {
       const { format, images } = await this.readArchive(source, session, opts);
       if (repoTag !== undefined && images.length !== 1) {
@@ -227,7 +237,7 @@ export class ImageStore {
     }
     const detector = new FormatDetector();
     const outer = session.scratch();
-    const extracted = await extractLayer(input.open(), outer, { what: input.what, detector });
+    const extracted = await extractLayer(input.open(), outer, { what: input.what, detector, budget: session.budget });
     const format = detector.result();
     if (format === 'rootfs') {
       return { format, images: [rootfsImage(session.track(await this.layers.commit(outer, extracted)), opts)] };

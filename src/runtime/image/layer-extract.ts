@@ -17,6 +17,7 @@ import { TsnetError } from '../../errors/index.js';
 import { ancestorsOf, normalizeEntryPath } from './entry-path.js';
 import type { FormatDetector } from './import-detect.js';
 import { encodeHeader, END_OF_ARCHIVE, padding, type EntryType } from './tar-header.js';
+import { counted, type ImportBudget } from './limits.js';
 import { decompress, TarDigest, tarEntries, type TarEntry } from './tar-read.js';
 import { classifyWhiteout, OVERLAY_OPAQUE_XATTR, type WhiteoutAction } from './whiteouts.js';
 
@@ -34,6 +35,8 @@ export interface ExtractOptions {
   what: string;
   /** Sees every member name (used to tell a docker-save archive from a rootfs). */
   detector?: FormatDetector;
+  /** The import's limits (size, entries, path length); none when absent. */
+  budget?: ImportBudget;
 }
 
 interface Meta {
@@ -140,6 +143,8 @@ export async function* translateLayer(
   };
 
   for await (const e of entries) {
+    opts.budget?.addEntry(e.path, what);
+    if (e.type === '0') opts.budget?.checkFileSize(e.size, e.path, what);
     const path = safePath(e.path);
     const meta = metaOf(e);
     const xattrs = keptXattrs(e);
@@ -274,7 +279,8 @@ export async function extractLayer(
   await mkdir(dest, { mode: IMPLICIT_DIR_MODE });
   const digest = new TarDigest();
   const result = { size: 0 };
-  const entries = tarEntries(decompress(source, opts.what), digest, opts.what);
+  const plain = decompress(source, opts.what);
+  const entries = tarEntries(opts.budget ? counted(plain, opts.budget, opts.what) : plain, digest, opts.what);
   const tar = execa('tar', [...GNU_TAR_ARGS, `--directory=${dest}`], {
     stdin: 'pipe',
     stdout: 'ignore',

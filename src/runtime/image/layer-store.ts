@@ -21,6 +21,7 @@ import { readJson, writeJsonAtomic } from '../../store/atomic-file.js';
 import { TsnetError } from '../../errors/index.js';
 import { DIGEST } from './config.js';
 import { extractLayer, type ExtractResult } from './layer-extract.js';
+import type { ImportBudget } from './limits.js';
 
 export interface LayerInfo {
   diffId: string;
@@ -93,7 +94,7 @@ export class LayerStore {
    */
   async ensure(
     open: () => AsyncIterable<Buffer>,
-    opts: { expected?: string; what: string; scratch: string },
+    opts: { expected?: string; what: string; scratch: string; budget?: ImportBudget },
   ): Promise<{ layer: LayerInfo; created: boolean; release: () => void }> {
     let release: (() => void) | undefined;
     if (opts.expected !== undefined) {
@@ -102,7 +103,10 @@ export class LayerStore {
       if (present) return { layer: present, created: false, release };
     }
     try {
-      const result = await extractLayer(open(), opts.scratch, { what: opts.what });
+      const result = await extractLayer(open(), opts.scratch, {
+        what: opts.what,
+        ...(opts.budget ? { budget: opts.budget } : {}),
+      });
       if (opts.expected !== undefined && result.diffId !== opts.expected) {
         throw new TsnetError(
           'TSNET_IMAGE_INVALID',

@@ -1,5 +1,6 @@
 /** Bridge driver options (Docker's com.docker.network.* keys), validated before anything is made. */
 import crypto from 'node:crypto';
+import net from 'node:net';
 import { TsnetError } from '../../../errors/index.js';
 
 export const OPT = {
@@ -29,7 +30,7 @@ function bool(v: string | undefined, key: string, fallback: boolean): boolean {
   if (v === undefined || v === '') return fallback;
   if (['true', '1', 'yes'].includes(v.toLowerCase())) return true;
   if (['false', '0', 'no'].includes(v.toLowerCase())) return false;
-  throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid value "${v}" for option ${key}: use true or false`);
+  throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid value ${JSON.stringify(v)} for option ${key}: use true or false`);
 }
 
 export function bridgeNameFor(networkId: string): string {
@@ -44,26 +45,37 @@ export function parseBridgeOptions(networkId: string, options: Record<string, st
   }
   const name = options[OPT.name] || bridgeNameFor(networkId);
   if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(name) || name === '.' || name === '..') {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid bridge name "${name}": 1-15 characters of a-z A-Z 0-9 _ . -`);
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `invalid bridge name ${JSON.stringify(name)}: 1-15 characters of a-z A-Z 0-9 _ . -`,
+    );
   }
   let mtu: number | undefined;
   if (options[OPT.mtu]) {
-    mtu = Number(options[OPT.mtu]);
+    mtu = /^[0-9]+$/.test(options[OPT.mtu]!) ? Number(options[OPT.mtu]) : Number.NaN;
     if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) {
-      throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid MTU "${options[OPT.mtu]}": use a number from 68 to 65535`);
+      throw new TsnetError(
+        'TSNET_INVALID_ARGUMENT',
+        `invalid MTU ${JSON.stringify(options[OPT.mtu])}: use a number from 68 to 65535`,
+      );
     }
   }
   const hostBinding = options[OPT.hostBindingIpv4] ?? '';
-  if (hostBinding && !/^(\d{1,3}\.){3}\d{1,3}$/.test(hostBinding) && !hostBinding.includes(':')) {
-    throw new TsnetError('TSNET_BAD_IP', `invalid ${OPT.hostBindingIpv4} "${hostBinding}": give an IP address`);
+  if (hostBinding && net.isIP(hostBinding) === 0) {
+    throw new TsnetError('TSNET_BAD_IP', `invalid ${OPT.hostBindingIpv4} ${JSON.stringify(hostBinding)}: give an IP address`);
   }
+  const snat = options[OPT.hostIpv4] ?? '';
+  if (snat && !net.isIPv4(snat)) {
+    throw new TsnetError('TSNET_BAD_IP', `invalid ${OPT.hostIpv4} ${JSON.stringify(snat)}: give an IPv4 address`);
+  }
+  bool(options[OPT.inhibitIpv4], OPT.inhibitIpv4, false);
   return {
     bridgeName: name,
     ...(mtu ? { mtu } : {}),
     icc: bool(options[OPT.icc], OPT.icc, true),
     masquerade: bool(options[OPT.masquerade], OPT.masquerade, true),
     hostBindingIpv4: hostBinding,
-    snatIpv4: options[OPT.hostIpv4] ?? '',
+    snatIpv4: snat,
     defaultBridge: bool(options[OPT.defaultBridge], OPT.defaultBridge, false),
   };
 }

@@ -1,0 +1,95 @@
+/**
+ * Request schemas: every route declares one schema for its path params, query and body
+ * (TypeBox, compiled once when the route is added). The server checks a request against it
+ * before the handler runs; the first violation becomes one 400 line naming the field.
+ */
+import type { TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { ValueError } from '@sinclair/typebox/errors';
+import { TsnetError } from '../../errors/index.js';
+
+export interface RouteSchema {
+  /** Path params (`{id}`, `{name*}`); default: every param is a `Ref`. */
+  params?: TSchema;
+  /** Query parameters, first value of each key (as Go's `Form.Get`); default: any string values. */
+  query?: TSchema;
+  /** The JSON body; default: ignored (the handler never reads it). */
+  body?: TSchema;
+}
+
+export interface CompiledSchema {
+  params?: TypeCheck<TSchema>;
+  query?: TypeCheck<TSchema>;
+  body?: TypeCheck<TSchema>;
+}
+
+export function compileSchema(s: RouteSchema): CompiledSchema {
+  return {
+    ...(s.params ? { params: TypeCompiler.Compile(s.params) } : {}),
+    ...(s.query ? { query: TypeCompiler.Compile(s.query) } : {}),
+    ...(s.body ? { body: TypeCompiler.Compile(s.body) } : {}),
+  };
+}
+
+/** Throws TSNET_INVALID_ARGUMENT with one line when `value` does not match. */
+export function check(compiled: TypeCheck<TSchema> | undefined, value: unknown, where: 'path' | 'query' | 'body'): void {
+  if (!compiled || compiled.Check(value)) return;
+  const top = compiled.Errors(value).First();
+  if (!top) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid request ${where}`);
+  const first = innermost(top);
+  const field = fieldName(first.path, where);
+  throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid ${field}: ${explain(first)}${shown(first.value)}`);
+}
+
+/** The innermost schema that failed may carry a hint ("an IP address"); else TypeBox's text. */
+function explain(e: ValueError): string {
+  if (e.message === 'Unexpected property')
+    return typeof e.schema.keyHint === 'string' ? `keys must be ${e.schema.keyHint}` : 'unexpected key';
+  if (typeof e.schema.hint === 'string') return `must be ${e.schema.hint}`;
+  return lower(e.message);
+}
+
+/**
+ * A union (`X | null`, `string | string[]`) fails as a whole; the useful line is the branch
+ * that got furthest into the value, not "expected null".
+ */
+function innermost(e: ValueError): ValueError {
+  if (e.errors.length === 0) return e;
+  const branches = e.errors.map((it) => it.First()).filter((b): b is ValueError => b !== undefined && b.schema.type !== 'null');
+  if (branches.length === 0) return e;
+  branches.sort((a, b) => b.path.length - a.path.length);
+  return innermost(branches[0]!);
+}
+
+/** `/HostConfig/Dns/0` → `HostConfig.Dns[0]`; the root is "request body" / "query" / "path". */
+function fieldName(pointer: string, where: string): string {
+  if (pointer === '') return where === 'body' ? 'request body' : where === 'query' ? 'query' : 'path';
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let out = where === 'query' ? 'query parameter ' : where === 'path' ? 'path parameter ' : '';
+  for (const [i, p] of parts.entries()) {
+    if (/^\d+$/.test(p)) out += `[${p}]`;
+    else if (/^[A-Za-z_][\w]*$/.test(p)) out += i === 0 ? p : `.${p}`;
+    else out += `[${JSON.stringify(p)}]`;
+  }
+  return out;
+}
+
+function lower(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/** The offending value, short and on one line (JSON escapes control characters). */
+function shown(v: unknown): string {
+  if (v === undefined) return '';
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    return '';
+  }
+  if (text.length > 80) text = `${text.slice(0, 77)}...`;
+  return ` (got ${text})`;
+}

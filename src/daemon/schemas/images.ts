@@ -1,0 +1,20 @@
+/** Request schemas of the /images routes. */
+import { Type } from '@sinclair/typebox';
+import { Opt, Query, QBool, QFilters, Text } from './common.js';
+
+const Reference = Text({ maxLength: 1024, hint: 'an image reference without control characters' });
+
+export const ImageListQuery = Query({ all: QBool, filters: QFilters, digests: QBool, 'shared-size': QBool });
+export const ImageCreateQuery = Query({
+  fromSrc: Text({ maxLength: 4096 }),
+  fromImage: Reference,
+  repo: Reference,
+  tag: Text({ maxLength: 128 }),
+  message: Text({ maxLength: 4096 }),
+  platform: Text({ maxLength: 256 }),
+});
+export const ImageLoadQuery = Query({ quiet: QBool });
+export const ImageTagQuery = Query({ repo: Reference, tag: Text({ maxLength: 128 }) });
+export const ImageRemoveQuery = Query({ force: QBool, noprune: QBool });
+export const ImageNameParams = Type.Object({ name: Reference });
+export const NoBody = Opt(Type.Object({}));

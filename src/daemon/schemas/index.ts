@@ -1,0 +1,8 @@
+/**
+ * The request schemas, one per route: see docs/architecture.md ("Request schemas") for how a
+ * new route gets one.
+ */
+export * from './common.js';
+export * from './containers.js';
+export * from './images.js';
+export * from './networks.js';
