@@ -32,6 +32,7 @@ export interface DaemonFlags {
   pluginTimeout?: string;
   clusterStore?: string;
   advertiseAddr?: string;
+  firewallBackend: 'iptables' | 'nftables';
 }
 
 export async function runDaemon(flags: DaemonFlags): Promise<void> {
@@ -47,6 +48,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     cgroupParent: flags.cgroupParent,
     defaultAddressPools: flags.defaultAddressPool,
     defaultBridge: flags.bridgeName,
+    firewallBackend: flags.firewallBackend,
     pluginDirs: flags.pluginDir,
     pluginSpecDirs: flags.pluginSpecDir,
     ...(flags.pluginTimeout ? { pluginTimeoutMs: Number(flags.pluginTimeout) } : {}),
@@ -177,6 +179,14 @@ function main(): void {
       "this host's address on the underlay network (VXLAN endpoint, node id); needed with --cluster-store",
     )
     .option('--bridge-name <name>', 'device of the default bridge network', 'tsnet0')
+    .addOption(
+      new Option(
+        '--firewall-backend <name>',
+        "firewall backend: iptables (tsnet's chains via iptables-restore) or nftables (tables ip/ip6 tsnet, through libnftables in-process); switching removes the other backend's rules",
+      )
+        .choices(['iptables', 'nftables'])
+        .default('iptables'),
+    )
     .option('--init-path <file>', 'the tsnet-init binary', path.resolve(here, '../../src/runtime/native/tsnet-init'))
     .action(async (o: DaemonFlags) => {
       if (process.getuid?.() !== 0) {

@@ -26,7 +26,7 @@ interface NftRule {
 }
 
 async function nftRules(w: World, family: 'ip' | 'ip6', chain: string): Promise<NftRule[]> {
-  const r = await w.inHost(['nft', '-j', 'list', 'chain', family, 'tsnet', chain]);
+  const r = await w.inHost(['/usr/sbin/nft', '-j', 'list', 'chain', family, 'tsnet', chain]);
   if (r.exitCode !== 0) throw new Error(`nft list chain ${family} tsnet ${chain}: ${r.stderr}`);
   const doc = JSON.parse(r.stdout) as { nftables: Array<{ rule?: NftRule }> };
   return doc.nftables.flatMap((o) => (o.rule ? [o.rule] : []));
@@ -56,7 +56,7 @@ export async function removeLoopbackGuard(w: World): Promise<void> {
   } else {
     const rule = (await nftRules(w, 'ip', 'raw-prerouting')).find((x) => x.comment?.startsWith('loopback-guard'));
     if (!rule) throw new Error('no loopback guard rule in ip tsnet raw-prerouting');
-    r = await w.inHost(['nft', 'delete', 'rule', 'ip', 'tsnet', 'raw-prerouting', 'handle', String(rule.handle)]);
+    r = await w.inHost(['/usr/sbin/nft', 'delete', 'rule', 'ip', 'tsnet', 'raw-prerouting', 'handle', String(rule.handle)]);
   }
   if (r.exitCode !== 0) throw new Error(`removing the loopback guard: ${r.stderr}`);
 }

@@ -13,10 +13,20 @@ import type {
   FirewallPorts,
   ReconcileResult,
   RemoveAllOptions,
+  SandboxDns,
 } from './firewall-api.js';
+import { checkSandboxDns } from './sandbox-dns.js';
 import { normalizeNetwork, normalizePorts } from './validate.js';
 
-export type FirewallOp = 'init' | 'setupNetwork' | 'teardownNetwork' | 'addPorts' | 'removePorts' | 'reconcile' | 'removeAll';
+export type FirewallOp =
+  | 'init'
+  | 'setupNetwork'
+  | 'teardownNetwork'
+  | 'addPorts'
+  | 'removePorts'
+  | 'reconcile'
+  | 'removeAll'
+  | 'sandboxDns';
 
 export type FirewallCall =
   | { op: 'init' }
@@ -25,7 +35,8 @@ export type FirewallCall =
   | { op: 'addPorts'; ports: FirewallPorts }
   | { op: 'removePorts'; ports: FirewallPorts }
   | { op: 'reconcile'; expected: FirewallExpected }
-  | { op: 'removeAll'; options: RemoveAllOptions };
+  | { op: 'removeAll'; options: RemoveAllOptions }
+  | { op: 'sandboxDns'; dns: SandboxDns };
 
 export interface RecordingFirewallOptions {
   /** Fail on unbalanced calls (default true). */
@@ -149,6 +160,11 @@ export class RecordingFirewall implements FirewallBackend {
     this.record({ op: 'removeAll', options });
     this.networks.clear();
     this.ports.clear();
+  }
+
+  async sandboxDns(dns: SandboxDns): Promise<void> {
+    checkSandboxDns(dns);
+    this.record({ op: 'sandboxDns', dns });
   }
 }
 
