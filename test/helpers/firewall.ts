@@ -3,7 +3,7 @@
  * into the kernel they need. `TSNET_TEST_FIREWALL=nftables npm test` (or a single file) runs
  * the world's daemons with `--firewall-backend nftables`; unset means the default (iptables).
  */
-import type { World } from './world.js';
+import type { RunResult, World } from './world.js';
 
 export type TestBackend = 'iptables' | 'nftables';
 
@@ -50,7 +50,7 @@ export async function loopbackGuardDrops(w: World): Promise<number> {
 
 /** Delete the loopback guard (to show that a test's attack gets through without it). */
 export async function removeLoopbackGuard(w: World): Promise<void> {
-  let r;
+  let r: RunResult;
   if (testBackend() === 'iptables') {
     r = await w.inHost(['iptables', '-t', 'raw', '-F', 'TSNET-LOOPBACK']);
   } else {
@@ -59,4 +59,30 @@ export async function removeLoopbackGuard(w: World): Promise<void> {
     r = await w.inHost(['/usr/sbin/nft', 'delete', 'rule', 'ip', 'tsnet', 'raw-prerouting', 'handle', String(rule.handle)]);
   }
   if (r.exitCode !== 0) throw new Error(`removing the loopback guard: ${r.stderr}`);
+}
+
+/**
+ * Break a published port behind the daemon's back (restart tests): the iptables backend loses
+ * the endpoint's jump from TSNET-DNAT, the nftables one the port's map element.
+ */
+export async function damagePublishedPort(w: World, proto: 'tcp' | 'udp', hostPort: number): Promise<void> {
+  let r: RunResult;
+  if (testBackend() === 'iptables') {
+    const save = (await w.inHost(['iptables-save', '-t', 'nat'])).stdout;
+    const ep = save
+      .split('\n')
+      .find((l) => l.startsWith('-A TSNET-EP-') && l.includes(`--dport ${hostPort} `))
+      ?.split(' ')[1];
+    const jump = save.split('\n').find((l) => l.startsWith('-A TSNET-DNAT ') && ep !== undefined && l.endsWith(`-j ${ep}`));
+    if (!jump) throw new Error(`no TSNET-DNAT jump for port ${hostPort} in:\n${save}`);
+    const args = jump
+      .replace(/^-A /, '-D ')
+      .split(' ')
+      .filter(Boolean)
+      .map((x) => x.replace(/^"|"$/g, ''));
+    r = await w.inHost(['iptables', '-t', 'nat', ...args]);
+  } else {
+    r = await w.inHost(['/usr/sbin/nft', 'delete', 'element', 'ip', 'tsnet', 'ports-any', `{ ${proto} . ${hostPort} }`]);
+  }
+  if (r.exitCode !== 0) throw new Error(`damaging port ${hostPort}: ${r.stderr}`);
 }

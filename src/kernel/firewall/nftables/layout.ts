@@ -195,7 +195,8 @@ export function networkPlan(n: NormalizedNetwork, f: Fam): NftPlan {
       }
       postRules.push({ chain: post, body: `${f.p} saddr ${s.text} oifname ${br} ct status dnat masquerade`, owner });
     }
-    if (f.family === 4) postRules.push({ chain: post, body: `ip saddr 127.0.0.0/8 oifname ${br} ct status dnat masquerade`, owner });
+    if (f.family === 4)
+      postRules.push({ chain: post, body: `ip saddr 127.0.0.0/8 oifname ${br} ct status dnat masquerade`, owner });
     plan.chains.push({ name: post, rules: postRules });
     plan.elements.push({ set: 'nat-out', key: br, value: `jump ${post}`, owner });
     for (const s of subnets) plan.elements.push({ set: 'nat-src', key: s.text, value: `jump ${post}`, owner });

@@ -34,7 +34,6 @@ import {
   deleteElement,
   deletePlanLines,
   elementComment,
-
   fam,
   FORWARD_CHAIN,
   initBatch,
@@ -361,4 +360,3 @@ export function createNftablesFirewall(opts: NftablesFirewallOptions = {}): Fire
     },
   };
 }
-
