@@ -47,7 +47,8 @@ async function runWorker(backend: string, reps: number): Promise<Result> {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => child.on('close', r));
     liveChildren.delete(child);
-    if (code !== 0) throw new Error(`firewall worker (${backend}) exited ${code}: ${err.trim().split('\n').slice(0, 5).join('\n')}`);
+    if (code !== 0)
+      throw new Error(`firewall worker (${backend}) exited ${code}: ${err.trim().split('\n').slice(0, 5).join('\n')}`);
     return JSON.parse(out) as Result;
   } finally {
     for (const f of [host, sandbox]) await must('umount', [f]).catch(() => undefined);
