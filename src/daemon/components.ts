@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DefaultIpam, FileStore, hostAvoidList, resolveDefaultPools } from '../ipam/index.js';
 import type { IpamDriver } from '../ipam/ipam-api.js';
 import { flushConntrackPorts } from '../kernel/conntrack.js';
-import { createIptablesFirewall, type FirewallBackend } from '../kernel/firewall/index.js';
+import { createIptablesFirewall, createNftablesFirewall, type FirewallBackend } from '../kernel/firewall/index.js';
 import { loadLibc } from '../kernel/libc.js';
 import { Netlink } from '../kernel/netlink/index.js';
 import { createNetnsOps } from '../kernel/netns.js';
@@ -44,6 +44,8 @@ export interface DaemonOptions {
   cgroupParent: string;
   defaultAddressPools: string[];
   defaultBridge: string;
+  /** Default 'iptables'. */
+  firewallBackend?: 'iptables' | 'nftables';
   pluginDirs?: string[];
   pluginSpecDirs?: string[];
   pluginTimeoutMs?: number;
@@ -96,8 +98,22 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   });
   const cgroups = createCgroups({ parent: opts.cgroupParent });
   const hostNetlink = Netlink.open();
-  const firewall = createIptablesFirewall({});
+  const inNetns = <T>(file: string, fn: () => T): T => netns.run(file, fn);
+  const backends = {
+    iptables: () => createIptablesFirewall({ inNetns }),
+    nftables: () => createNftablesFirewall({ inNetns }),
+  };
+  const chosen = opts.firewallBackend ?? 'iptables';
+  const firewall = backends[chosen]();
   await firewall.init();
+  // A switch of backend: the other one's rules would keep NATing and filtering; remove them
+  // (an admin's non-empty user chain is kept).
+  try {
+    await backends[chosen === 'iptables' ? 'nftables' : 'iptables']().removeAll();
+  } catch (err) {
+    logger.debug(`firewall: removing the other backend's rules: ${(err as Error).message}`);
+  }
+  logger.info(`firewall backend: ${firewall.name}`);
   const ipam = await DefaultIpam.load(new FileStore(path.join(opts.root, 'ipam')), {
     defaultPools: resolveDefaultPools(opts.defaultAddressPools),
   });
@@ -192,6 +208,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   });
   const dns = new EmbeddedDns({
     netns,
+    firewall,
     containers: () => containers?.list() ?? [],
     userDefined: (id) => controller.find(id)?.predefined !== true,
     isInternal: (id) => controller.find(id)?.internal === true,

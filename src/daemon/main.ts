@@ -40,6 +40,7 @@ export interface DaemonFlags {
   imageMaxSize: string;
   imageMaxEntries: string;
   imageMaxPath: string;
+  firewallBackend: 'iptables' | 'nftables';
 }
 
 const DEFAULT_GROUP = 'docker';
@@ -61,6 +62,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     cgroupParent: flags.cgroupParent,
     defaultAddressPools: flags.defaultAddressPool,
     defaultBridge: flags.bridgeName,
+    firewallBackend: flags.firewallBackend,
     pluginDirs: flags.pluginDir,
     pluginSpecDirs: flags.pluginSpecDir,
     ...(flags.pluginTimeout ? { pluginTimeoutMs: Number(flags.pluginTimeout) } : {}),
@@ -205,6 +207,14 @@ function main(): void {
     .option('--image-max-size <bytes>', 'largest image import, uncompressed (suffixes k, m, g)', '64g')
     .option('--image-max-entries <n>', 'most files, directories and links in one image import', '1000000')
     .option('--image-max-path <n>', 'longest path of a file in an imported image, in bytes', '4096')
+    .addOption(
+      new Option(
+        '--firewall-backend <name>',
+        "firewall backend: iptables (tsnet's chains via iptables-restore) or nftables (tables ip/ip6 tsnet, through libnftables in-process); switching removes the other backend's rules",
+      )
+        .choices(['iptables', 'nftables'])
+        .default('iptables'),
+    )
     .option('--init-path <file>', 'the tsnet-init binary', path.resolve(here, '../../src/runtime/native/tsnet-init'))
     .action(async (o: DaemonFlags) => {
       if (process.getuid?.() !== 0) {

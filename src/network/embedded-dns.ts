@@ -3,15 +3,17 @@
  * answering names, aliases and ids of running containers that share a user-defined network
  * with the asking container, forwarding everything else to the host's resolvers.
  */
-import { spawn } from 'node:child_process';
 import type { Logger } from '../daemon/logger.js';
+import type { FirewallBackend } from '../kernel/firewall/index.js';
 import type { Netns } from '../kernel/netns.js';
 import type { ContainerRecord } from '../runtime/container/types.js';
 import type { DnsHook } from './attachments.js';
-import { createTcpBinder, sandboxJumpsPresent, sandboxRules, startResolver, type Resolver, type TcpBinder } from './dns/index.js';
+import { createTcpBinder, RESOLVER_IP, startResolver, type Resolver, type TcpBinder } from './dns/index.js';
 
 export interface EmbeddedDnsDeps {
   netns: Netns;
+  /** Programs the resolver's DNAT/SNAT inside each sandbox. */
+  firewall: FirewallBackend;
   containers: () => ContainerRecord[];
   /** Is this network user-defined (not bridge/host/none)? */
   userDefined: (networkId: string) => boolean;
@@ -54,10 +56,13 @@ export class EmbeddedDns implements DnsHook {
       logger: this.d.logger,
     });
     try {
-      // A fresh sandbox has no jumps yet; otherwise (restart, reconnect) look before adding them.
-      const jumps = fresh || !sandboxJumpsPresent(await this.inSandbox(sandbox, 'iptables-save', ['-t', 'nat']));
-      const rules = sandboxRules(resolver.udpPort, resolver.tcpPort, { jumps });
-      await this.inSandbox(sandbox, 'iptables-restore', ['--noflush'], rules);
+      await this.d.firewall.sandboxDns({
+        netns: sandbox,
+        resolverIp: RESOLVER_IP,
+        udpPort: resolver.udpPort,
+        tcpPort: resolver.tcpPort,
+        fresh,
+      });
     } catch (err) {
       await resolver.close();
       throw err;
@@ -70,31 +75,6 @@ export class EmbeddedDns implements DnsHook {
     if (!have) return;
     this.resolvers.delete(rec.id);
     await have.resolver.close();
-  }
-
-  /** Run a command with the sandbox as its network namespace (spawned while switched in). */
-  private inSandbox(sandbox: string, cmd: string, args: string[], input?: string): Promise<string> {
-    const child = this.d.netns.run(sandbox, () =>
-      spawn(cmd, args, {
-        stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
-      }),
-    );
-    return new Promise((resolve, reject) => {
-      let out = '';
-      let err = '';
-      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) =>
-        code === 0 ? resolve(out) : reject(new Error(`${cmd} in sandbox ${sandbox}: ${err.trim().split('\n')[0] ?? code}`)),
-      );
-      if (child.stdin) {
-        // an EPIPE on a stdin nobody reads must not become an uncaught exception
-        child.stdin.on('error', () => undefined);
-        child.stdin.end(input);
-      }
-    });
   }
 
   /** Networks (user-defined) the asking container is on. */

@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { backendArgs } from './firewall.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUSYBOX_TAR = path.join(REPO, 'build', 'busybox-rootfs.tar');
@@ -159,6 +160,8 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
           cgroupParent,
           '--log-level',
           'debug',
+          // TSNET_TEST_FIREWALL=nftables|iptables: the firewall backend under test
+          ...backendArgs(),
           ...(opts.daemonArgs ?? []),
           ...extraArgs,
         ],

@@ -396,6 +396,8 @@ test.serial('bad input gives one clear line and changes nothing', async (t) => {
   const snapshot = async () => {
     const links = (await w.inHost(['ip', '-j', 'link'])).stdout;
     const rules = (await w.inHost(['iptables-save'])).stdout.replace(/^#.*$/gm, '').replace(/\[\d+:\d+\]/g, '');
+    // the nftables backend's tables (counters left out)
+    const nft = (await w.inHost(['/usr/sbin/nft', 'list', 'ruleset'])).stdout.replace(/counter packets \d+ bytes \d+/g, '');
     const nets = await ok(['network', 'ls', '-q']);
     const ctrs = await ok(['ps', '-aq']);
     return {
@@ -403,6 +405,7 @@ test.serial('bad input gives one clear line and changes nothing', async (t) => {
         .map((l: { ifname: string }) => l.ifname)
         .sort(),
       rules,
+      nft,
       nets,
       ctrs,
     };

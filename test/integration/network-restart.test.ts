@@ -3,6 +3,7 @@
  * tsnet links go away, published ports and addresses survive, and the network keeps working.
  */
 import test from 'ava';
+import { damagePublishedPort } from '../helpers/firewall.js';
 import { createWorld, type World } from '../helpers/world.js';
 
 let w: World;
@@ -36,25 +37,8 @@ test.serial('kill -9 and restart: rules re-applied, orphans swept, ports and DNS
   const ipBefore = before.NetworkSettings.Networks.keep.IPAddress as string;
 
   await w.killDaemon('SIGKILL');
-  // Damage while it is down: lose the DNAT chain's jump, add tsnet-looking orphan links.
-  const save = (await w.inHost(['iptables-save', '-t', 'nat'])).stdout;
-  const jump = save.split('\n').find((l) => l.startsWith('-A TSNET-DNAT ') && l.includes('TSNET-EP-'));
-  t.truthy(jump, 'a per-endpoint jump exists before the damage');
-  t.is(
-    (
-      await w.inHost([
-        'iptables',
-        '-t',
-        'nat',
-        ...jump!
-          .replace(/^-A /, '-D ')
-          .split(' ')
-          .filter(Boolean)
-          .map((x) => x.replace(/^"|"$/g, '')),
-      ])
-    ).exitCode,
-    0,
-  );
+  // Damage while it is down: lose the published port's DNAT, add tsnet-looking orphan links.
+  await damagePublishedPort(w, 'tcp', 8088);
   t.is((await w.inHost(['ip', 'link', 'add', 'br-deadbeef0000', 'type', 'bridge'])).exitCode, 0);
   t.is((await w.inHost(['ip', 'link', 'add', 'ts00deadbeef', 'type', 'veth', 'peer', 'name', 'tsorphanpeer'])).exitCode, 0);
   const broken = await client.run(['busybox', 'timeout', '2', 'busybox', 'wget', '-qO-', `http://${client.hostIp}:8088/`]);

@@ -1,7 +1,7 @@
 /**
  * The firewall layer's one interface (style.md H4): plain values in (ids, bridge names, CIDRs,
  * ports), nothing about containers or networks as objects. Backends: iptables (via
- * iptables-restore) and none (no-op).
+ * iptables-restore), nftables (libnftables in-process, or `nft -f`) and none (no-op).
  *
  * Contract shared by every backend:
  * - Every call validates all its input before touching the kernel (DESIGN rule 1) and throws
@@ -80,8 +80,24 @@ export interface RemoveAllOptions {
   includeUserChain?: boolean;
 }
 
+/**
+ * The embedded resolver's NAT inside a container's network namespace: queries to
+ * resolverIp:53 (udp and tcp) go to the resolver's own ports, and its answers leave from port 53,
+ * so the container can still bind port 53 itself (as Docker does).
+ */
+export interface SandboxDns {
+  /** The sandbox's netns file. */
+  netns: string;
+  /** 127.0.0.11 */
+  resolverIp: string;
+  udpPort: number;
+  tcpPort: number;
+  /** A sandbox that never had the rules (lets the iptables backend skip a save). */
+  fresh?: boolean;
+}
+
 export interface FirewallBackend {
-  /** Backend name, for logs: 'iptables', 'none'. */
+  /** Backend name, for logs: 'iptables', 'nftables', 'none'. */
   readonly name: string;
   /**
    * Idempotent: create tsnet's chains and the jumps into them from the built-in chains.
@@ -109,4 +125,10 @@ export interface FirewallBackend {
   reconcile(expected: FirewallExpected): Promise<ReconcileResult>;
   /** Delete every tsnet chain and jump (tests, `tsnetd --cleanup`). */
   removeAll(options?: RemoveAllOptions): Promise<void>;
+  /**
+   * Program (or re-program, replacing earlier ports) the embedded resolver's NAT in a sandbox
+   * netns. One kernel transaction; the iptables backend runs iptables-restore in the netns, the
+   * nftables one a table `ip tsnet-dns` there.
+   */
+  sandboxDns(s: SandboxDns): Promise<void>;
 }

@@ -11,7 +11,10 @@ export type {
   PortProto,
   ReconcileResult,
   RemoveAllOptions,
+  SandboxDns,
 } from './firewall-api.js';
 export { createIptablesFirewall, type IptablesFirewallOptions } from './iptables/iptables-firewall.js';
 export type { CommandInfo } from './iptables/restore.js';
 export { createNoneFirewall } from './none.js';
+export { createNftablesFirewall, type NftablesFirewallOptions } from './nftables/nftables-firewall.js';
+export type { BatchInfo } from './nftables/runner.js';

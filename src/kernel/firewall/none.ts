@@ -3,7 +3,15 @@
  * (`tsnetd --firewall none`). Input is still validated, so a caller's mistakes show up the same
  * way with every backend.
  */
-import type { FirewallBackend, FirewallExpected, FirewallNetwork, FirewallPorts, ReconcileResult } from './firewall-api.js';
+import type {
+  FirewallBackend,
+  FirewallExpected,
+  FirewallNetwork,
+  FirewallPorts,
+  ReconcileResult,
+  SandboxDns,
+} from './firewall-api.js';
+import { checkSandboxDns } from './sandbox-dns.js';
 import { normalizeNetwork, normalizePorts } from './validate.js';
 
 export function createNoneFirewall(): FirewallBackend {
@@ -28,5 +36,8 @@ export function createNoneFirewall(): FirewallBackend {
       return { removed: 0, added: 0 };
     },
     async removeAll() {},
+    async sandboxDns(s: SandboxDns) {
+      checkSandboxDns(s);
+    },
   };
 }

@@ -252,7 +252,7 @@ test('init: creates chains and jumps, is idempotent, keeps foreign rules and ord
       .get('raw')!
       .chains.get('PREROUTING')!
       .rules.map((r) => r.args.at(-1)),
-    ['TSNET-RAW-PREROUTING'],
+    ['TSNET-LOOPBACK', 'TSNET-RAW-PREROUTING'],
   );
   t.true(converge(4, d).script.empty, 'second init has nothing to do');
 });

@@ -235,8 +235,20 @@ test('base layout: jumps and static chain content', (t) => {
     'nat PREROUTING -m addrtype --dst-type LOCAL -m comment --comment tsnet -j TSNET-DNAT @append',
     'nat OUTPUT -m addrtype --dst-type LOCAL -m comment --comment tsnet -j TSNET-DNAT @append',
     'nat POSTROUTING -m comment --comment tsnet -j TSNET-POSTROUTING @append',
-    'raw PREROUTING -m comment --comment tsnet -j TSNET-RAW-PREROUTING @first',
+    'raw PREROUTING -m comment --comment tsnet -j TSNET-LOOPBACK @first',
+    'raw PREROUTING -m comment --comment tsnet -j TSNET-RAW-PREROUTING @after',
   ]);
+  const guard = v4.chains.find((c) => c.name === 'TSNET-LOOPBACK');
+  t.deepEqual(
+    guard?.rules.map((r) => r.args.join(' ')),
+    ['-d 127.0.0.0/8 ! -i lo -m comment --comment tsnet -j DROP'],
+    'the loopback guard (CVE-2020-8558)',
+  );
+  t.is(
+    baseLayout(6).chains.find((c) => c.name === 'TSNET-LOOPBACK'),
+    undefined,
+    'no loopback guard for IPv6 (no route_localnet)',
+  );
   const out6 = baseLayout(6).jumps.find((j) => j.rule.chain === 'OUTPUT');
   t.deepEqual(out6?.rule.args.slice(0, 3), ['!', '-d', '::1/128']);
   const fwd = v4.chains.find((c) => c.name === 'TSNET-FORWARD');
@@ -249,6 +261,7 @@ test('base layout: jumps and static chain content', (t) => {
     'TSNET-DNAT',
     'TSNET-EGRESS',
     'TSNET-FORWARD',
+    'TSNET-LOOPBACK',
     'TSNET-POSTROUTING',
     'TSNET-RAW-PREROUTING',
     'TSNET-USER',

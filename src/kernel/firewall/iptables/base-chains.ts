@@ -8,7 +8,15 @@
  *   nat PREROUTING  (dst-type LOCAL)              ─▶ TSNET-DNAT (→ TSNET-EP-<ep>, per endpoint)
  *   nat OUTPUT      (dst-type LOCAL; v6: ! -d ::1) ─▶ TSNET-DNAT
  *   nat POSTROUTING                               ─▶ TSNET-POSTROUTING (per network NAT)
- *   raw PREROUTING (first)                        ─▶ TSNET-RAW-PREROUTING (→ TSNET-EP-<ep>)
+ *   raw PREROUTING (first, v4)                    ─▶ TSNET-LOOPBACK (-d 127.0.0.0/8 ! -i lo -j DROP)
+ *   raw PREROUTING (first after it)               ─▶ TSNET-RAW-PREROUTING (→ TSNET-EP-<ep>)
+ *
+ * The loopback guard: the bridge driver sets route_localnet=1 on every bridge (published ports
+ * on 127.0.0.1 need it), which also lets a packet to 127.0.0.0/8 arriving on a bridge reach
+ * sockets bound to the host's loopback (CVE-2020-8558). Docker and kube-proxy drop such packets
+ * the same way. The host's own traffic to 127.0.0.1 never passes PREROUTING (it goes through
+ * OUTPUT), so published ports on 127.0.0.1 keep working. IPv6 has no route_localnet: the kernel
+ * already drops ::1 from the wire.
  */
 import type { Family } from '../addr.js';
 import { BASE_COMMENT, CHAIN, type Table } from './names.js';
@@ -45,6 +53,19 @@ export function baseLayout(family: Family): BaseLayout {
   const c = BASE_COMMENT;
   const jump = (table: Table, chain: string, match: string[], to: string): Rule => makeRule(table, chain, match, c, [to]);
   const loopback = family === 4 ? [] : ['!', '-d', '::1/128'];
+  const guard: BaseChain[] =
+    family === 4
+      ? [
+          {
+            table: 'raw',
+            name: CHAIN.loopbackGuard,
+            kind: 'static',
+            rules: [makeRule('raw', CHAIN.loopbackGuard, ['-d', '127.0.0.0/8', '!', '-i', 'lo'], c, ['DROP'])],
+          },
+        ]
+      : [];
+  const guardJump: BaseJump[] =
+    family === 4 ? [{ rule: jump('raw', 'PREROUTING', [], CHAIN.loopbackGuard), position: { at: 'first' } }] : [];
   return {
     chains: [
       { table: 'filter', name: CHAIN.user, kind: 'user', rules: [] },
@@ -59,6 +80,7 @@ export function baseLayout(family: Family): BaseLayout {
       { table: 'nat', name: CHAIN.dnat, kind: 'shared', rules: [] },
       { table: 'nat', name: CHAIN.postrouting, kind: 'shared', rules: [] },
       { table: 'raw', name: CHAIN.rawPrerouting, kind: 'shared', rules: [] },
+      ...guard,
     ],
     jumps: [
       { rule: jump('filter', 'FORWARD', [], CHAIN.user), position: { at: 'first' } },
@@ -73,7 +95,11 @@ export function baseLayout(family: Family): BaseLayout {
       { rule: jump('nat', 'POSTROUTING', [], CHAIN.postrouting), position: { at: 'append' } },
       // First: the chain only DROPs, so going first cannot bypass anyone's rules, and an earlier
       // ACCEPT in raw (which ends the table) cannot bypass the guard.
-      { rule: jump('raw', 'PREROUTING', [], CHAIN.rawPrerouting), position: { at: 'first' } },
+      ...guardJump,
+      {
+        rule: jump('raw', 'PREROUTING', [], CHAIN.rawPrerouting),
+        position: family === 4 ? { at: 'after', chain: CHAIN.loopbackGuard } : { at: 'first' },
+      },
     ],
   };
 }

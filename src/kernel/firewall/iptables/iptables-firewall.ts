@@ -21,7 +21,10 @@ import type {
   FirewallPorts,
   ReconcileResult,
   RemoveAllOptions,
+  SandboxDns,
 } from '../firewall-api.js';
+import { checkSandboxDns } from '../sandbox-dns.js';
+import { iptablesSandboxDns, type InNetns } from './sandbox-dns.js';
 import type { Family } from '../addr.js';
 import { removeAllScript, removeOwnerScript, type RemovalTarget } from './cleanup.js';
 import type { Table } from './names.js';
@@ -37,6 +40,8 @@ import { normalizeNetwork, normalizePorts, subnetsOf, type NormalizedNetwork, ty
 export interface IptablesFirewallOptions extends IptablesExecOptions {
   /** Program IPv6 rules with ip6tables (default true). When false, IPv6 subnets and ports are skipped. */
   ipv6?: boolean;
+  /** Run `fn` with the main thread in a netns file (netns.run): sandboxDns spawns there. */
+  inNetns?: InNetns;
 }
 
 /** Each table is committed on its own: the section holding the `-N` probe goes first. */
@@ -222,6 +227,11 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
           await apply(f, removeAllScript(await dump(f, what), options.includeUserChain === true).script, what);
         }),
       );
+    },
+
+    async sandboxDns(s: SandboxDns) {
+      checkSandboxDns(s);
+      await iptablesSandboxDns(opts.inNetns, s);
     },
   };
 }

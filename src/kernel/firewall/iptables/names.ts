@@ -23,6 +23,11 @@ export const CHAIN = {
   postrouting: 'TSNET-POSTROUTING',
   /** raw: jumped first from PREROUTING; one jump per endpoint (direct-access guard). */
   rawPrerouting: 'TSNET-RAW-PREROUTING',
+  /**
+   * raw (IPv4 only): static, jumped before TSNET-RAW-PREROUTING; the loopback guard
+   * `-d 127.0.0.0/8 ! -i lo -j DROP` (bridges have route_localnet=1; CVE-2020-8558).
+   */
+  loopbackGuard: 'TSNET-LOOPBACK',
 } as const;
 
 export const NETWORK_CHAIN_PREFIX = 'TSNET-N-';

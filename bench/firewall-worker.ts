@@ -1,0 +1,73 @@
+/**
+ * Worker of the "firewall" bench section; runs inside a throwaway netns (spawned there with
+ * nsenter by bench/firewall.ts), so every backend works in its own namespace as the daemon does:
+ * no nsenter, no netns switch per call. Prints one JSON document on stdout.
+ *
+ *   node --import tsx bench/firewall-worker.ts <backend> <reps> <sandbox-netns-file>
+ *   backend: iptables | nftables | nftables-exec
+ */
+import {
+  createIptablesFirewall,
+  createNftablesFirewall,
+  type FirewallBackend,
+  type FirewallNetwork,
+  type FirewallPorts,
+} from '../src/kernel/firewall/index.js';
+import { loadLibc } from '../src/kernel/libc.js';
+import { createNetnsOps } from '../src/kernel/netns.js';
+
+const [backend, repsArg, sandbox] = process.argv.slice(2) as [string, string, string];
+const REPS = Number(repsArg);
+const netns = createNetnsOps(loadLibc());
+const inNetns = <T>(file: string, fn: () => T): T => netns.run(file, fn);
+const fw: FirewallBackend =
+  backend === 'iptables'
+    ? createIptablesFirewall({ inNetns })
+    : createNftablesFirewall({ inNetns, mode: backend === 'nftables-exec' ? 'exec' : 'lib' });
+
+const net: FirewallNetwork = {
+  id: 'bench0000000f1re',
+  bridge: 'br-bench',
+  subnets: ['10.160.0.0/16'],
+  internal: false,
+  icc: true,
+  masquerade: true,
+};
+const ep = (i: number, port: number): FirewallPorts => ({
+  networkId: net.id,
+  endpointId: `e${String(i).padStart(11, '0')}`,
+  bridge: net.bridge,
+  containerIp: `10.160.${Math.floor(i / 250)}.${(i % 250) + 2}`,
+  mappings: [{ proto: 'tcp', hostPort: port, containerPort: 80 }],
+});
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+const out: Record<string, Record<string, number[]>> = {};
+await fw.init();
+await fw.setupNetwork(net);
+await fw.sandboxDns({ netns: sandbox, resolverIp: '127.0.0.11', udpPort: 30001, tcpPort: 30002, fresh: true });
+let existing = 0;
+for (const target of [1, 100, 1000]) {
+  // "existing containers": endpoints with one published port each (the iptables worst case: one
+  // TSNET-DNAT jump per endpoint).
+  for (; existing < target; existing++) await fw.addPorts(ep(existing, 20000 + existing));
+  const r: Record<string, number[]> = { publish: [], unpublish: [], dns: [], attach: [] };
+  for (let k = 0; k < REPS; k++) {
+    const probe = ep(5000 + k, 40000 + k);
+    r.publish!.push(await timed(() => fw.addPorts(probe)));
+    r.unpublish!.push(await timed(() => fw.removePorts(probe)));
+    const dns = { netns: sandbox, resolverIp: '127.0.0.11', udpPort: 31000 + k, tcpPort: 32000 + k };
+    r.dns!.push(await timed(() => fw.sandboxDns(dns)));
+    // A container attach with one published port: its sandbox's DNS rules + its port (+ guard).
+    r.attach!.push(await timed(() => Promise.all([fw.sandboxDns({ ...dns, udpPort: 33000 + k }), fw.addPorts(probe)])));
+    await fw.removePorts(probe);
+  }
+  out[String(target)] = r;
+}
+await fw.removeAll({ includeUserChain: true });
+process.stdout.write(JSON.stringify(out));

@@ -1,0 +1,43 @@
+/**
+ * The iptables backend's sandboxDns: one `iptables-restore --noflush` inside the sandbox netns
+ * (after an `iptables-save -t nat` there unless the sandbox is fresh, so the jumps from the
+ * built-in chains are not added twice). The children are spawned while the main thread is
+ * switched into the netns, so they inherit it and no nsenter is needed; without `inNetns` they
+ * run under `nsenter --net=`.
+ */
+import { spawn } from 'node:child_process';
+import { TsnetError } from '../../../errors/index.js';
+import type { SandboxDns } from '../firewall-api.js';
+import { sandboxJumpsPresent, sandboxRules } from './sandbox-rules.js';
+
+export type InNetns = <T>(file: string, fn: () => T) => T;
+
+function runIn(inNetns: InNetns | undefined, netns: string, cmd: string, args: string[], input?: string): Promise<string> {
+  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+  const stdio: ['ignore' | 'pipe', 'pipe', 'pipe'] = [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
+  const child = inNetns
+    ? inNetns(netns, () => spawn(cmd, args, { stdio, env }))
+    : spawn('nsenter', [`--net=${netns}`, cmd, ...args], { stdio, env });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new TsnetError('TSNET_FIREWALL', `${cmd} in sandbox ${netns}: ${err.trim().split('\n')[0] ?? code}`)),
+    );
+    if (child.stdin) {
+      // an EPIPE on a stdin nobody reads must not become an uncaught exception
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input);
+    }
+  });
+}
+
+export async function iptablesSandboxDns(inNetns: InNetns | undefined, s: SandboxDns): Promise<void> {
+  const jumps = s.fresh === true || !sandboxJumpsPresent(await runIn(inNetns, s.netns, 'iptables-save', ['-t', 'nat']));
+  await runIn(inNetns, s.netns, 'iptables-restore', ['--noflush'], sandboxRules(s.udpPort, s.tcpPort, { jumps }));
+}
