@@ -60,8 +60,7 @@ function bad(msg: string): never {
 /** Check one API entry (shape only; the host node is checked at start). */
 export function checkMapping(d: DeviceMapping): Required<DeviceMapping> {
   const host = d.PathOnHost;
-  if (typeof host !== 'string' || !host.startsWith('/'))
-    bad(`invalid device "${String(host)}": the host path must be absolute`);
+  if (typeof host !== 'string' || !host.startsWith('/')) bad(`invalid device "${String(host)}": the host path must be absolute`);
   const ctr = d.PathInContainer || host;
   if (typeof ctr !== 'string' || !ctr.startsWith('/') || path.posix.normalize(ctr) === '/')
     bad(`invalid device "${host}": the container path "${String(ctr)}" must be absolute`);
@@ -80,8 +79,7 @@ export function hostDevice(d: Required<DeviceMapping>): DeviceRule {
   } catch (err) {
     bad(`error gathering device information while adding device "${d.PathOnHost}": ${(err as NodeJS.ErrnoException).code}`);
   }
-  if (!st.isCharacterDevice() && !st.isBlockDevice())
-    bad(`device "${d.PathOnHost}" is not a character or block device`);
+  if (!st.isCharacterDevice() && !st.isBlockDevice()) bad(`device "${d.PathOnHost}" is not a character or block device`);
   const rdev = st.rdev;
   // Linux's new_encode_dev: major = bits 8-19, minor = bits 0-7 and 20-31.
   const major = (rdev >> 8) & 0xfff;

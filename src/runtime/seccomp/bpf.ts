@@ -11,15 +11,7 @@
  * a libc probing a newer syscall falls back instead of failing with EPERM.
  */
 import { TsnetError } from '../../errors/index.js';
-import {
-  ARCHES,
-  type ArchRules,
-  type Cond,
-  RET_KILL_PROCESS,
-  type ResolvedProfile,
-  type Rule,
-  retErrno,
-} from './profile.js';
+import { ARCHES, type ArchRules, type Cond, RET_KILL_PROCESS, type ResolvedProfile, type Rule, retErrno } from './profile.js';
 
 const LD_W_ABS = 0x20;
 const JEQ = 0x15;
@@ -98,18 +90,28 @@ function emitCond(a: Asm, c: Cond, bits: number, fail: Label) {
   const wide = bits === 64;
   switch (c.op) {
     case 'SCMP_CMP_EQ':
-      if (wide) a.ld(hi), a.jmp(JEQ, vhi, 0, fail);
+      if (wide) {
+        a.ld(hi);
+        a.jmp(JEQ, vhi, 0, fail);
+      }
       a.ld(lo);
       a.jmp(JEQ, vlo, pass, fail);
       break;
     case 'SCMP_CMP_NE':
-      if (wide) a.ld(hi), a.jmp(JEQ, vhi, 0, pass);
+      if (wide) {
+        a.ld(hi);
+        a.jmp(JEQ, vhi, 0, pass);
+      }
       a.ld(lo);
       a.jmp(JEQ, vlo, fail, pass);
       break;
     case 'SCMP_CMP_MASKED_EQ': {
       const [wlo, whi] = lohi(c.valueTwo);
-      if (wide) a.ld(hi), a.and(vhi), a.jmp(JEQ, whi, 0, fail);
+      if (wide) {
+        a.ld(hi);
+        a.and(vhi);
+        a.jmp(JEQ, whi, 0, fail);
+      }
       a.ld(lo);
       a.and(vlo);
       a.jmp(JEQ, wlo, pass, fail);
@@ -117,13 +119,21 @@ function emitCond(a: Asm, c: Cond, bits: number, fail: Label) {
     }
     case 'SCMP_CMP_GT':
     case 'SCMP_CMP_GE':
-      if (wide) a.ld(hi), a.jmp(JGT, vhi, pass, 0), a.jmp(JEQ, vhi, 0, fail);
+      if (wide) {
+        a.ld(hi);
+        a.jmp(JGT, vhi, pass, 0);
+        a.jmp(JEQ, vhi, 0, fail);
+      }
       a.ld(lo);
       a.jmp(c.op === 'SCMP_CMP_GT' ? JGT : JGE, vlo, pass, fail);
       break;
     case 'SCMP_CMP_LT':
     case 'SCMP_CMP_LE':
-      if (wide) a.ld(hi), a.jmp(JGE, vhi, 0, pass), a.jmp(JGT, vhi, fail, 0);
+      if (wide) {
+        a.ld(hi);
+        a.jmp(JGE, vhi, 0, pass);
+        a.jmp(JGT, vhi, fail, 0);
+      }
       a.ld(lo);
       a.jmp(c.op === 'SCMP_CMP_LT' ? JGE : JGT, vlo, fail, pass);
       break;
@@ -199,8 +209,14 @@ export function compileSeccomp(p: ResolvedProfile): Buffer {
   const l64 = a.label();
   const l32 = a.label();
   a.ld(OFF_ARCH);
-  if (x64 || x32) a.jmp(JEQ, ARCHES.SCMP_ARCH_X86_64.audit, 0, 1), a.ja(l64);
-  if (i386) a.jmp(JEQ, ARCHES.SCMP_ARCH_X86.audit, 0, 1), a.ja(l32);
+  if (x64 || x32) {
+    a.jmp(JEQ, ARCHES.SCMP_ARCH_X86_64.audit, 0, 1);
+    a.ja(l64);
+  }
+  if (i386) {
+    a.jmp(JEQ, ARCHES.SCMP_ARCH_X86.audit, 0, 1);
+    a.ja(l32);
+  }
   a.ret(RET_KILL_PROCESS);
   if (x64 || x32) {
     a.place(l64);
