@@ -7,6 +7,7 @@ import { buildEnv } from './parse/env.js';
 import { parseKeyValues } from './parse/kv.js';
 import { buildNetworkConfig, type EndpointSettings } from './parse/network.js';
 import { buildPorts, type PortBinding } from './parse/ports.js';
+import { type DeviceMapping, parseDevice, parseSecurityOpt } from './parse/security.js';
 import { parseVolume } from './parse/volume.js';
 
 /** commander's option values for run/create (repeatable flags are arrays). */
@@ -37,6 +38,8 @@ export interface ContainerFlags {
   privileged?: boolean;
   capAdd: string[];
   capDrop: string[];
+  device: string[];
+  securityOpt: string[];
   readOnly?: boolean;
   label: string[];
   macAddress?: string;
@@ -71,6 +74,8 @@ export interface CreateBody {
     Privileged: boolean;
     CapAdd: string[];
     CapDrop: string[];
+    Devices: DeviceMapping[];
+    SecurityOpt: string[];
     ReadonlyRootfs: boolean;
   };
   NetworkingConfig: { EndpointsConfig: Record<string, EndpointSettings> };
@@ -104,6 +109,21 @@ export function buildCreateBody(
       return parseVolume(spec, cwd);
     } catch (err) {
       throw invalidArgument(spec, '-v, --volume', (err as Error).message);
+    }
+  });
+
+  const Devices = f.device.map((spec) => {
+    try {
+      return parseDevice(spec);
+    } catch (err) {
+      throw invalidArgument(spec, '--device', (err as Error).message);
+    }
+  });
+  const SecurityOpt = f.securityOpt.map((opt) => {
+    try {
+      return parseSecurityOpt(opt, cwd);
+    } catch (err) {
+      throw invalidArgument(opt, '--security-opt', (err as Error).message);
     }
   });
 
@@ -156,6 +176,8 @@ export function buildCreateBody(
       Privileged: f.privileged === true,
       CapAdd: f.capAdd,
       CapDrop: f.capDrop,
+      Devices,
+      SecurityOpt,
       ReadonlyRootfs: f.readOnly === true,
     },
     NetworkingConfig: { EndpointsConfig: network.EndpointsConfig },
@@ -199,6 +221,8 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     privileged: bool('privileged'),
     capAdd: list('capAdd'),
     capDrop: list('capDrop'),
+    device: list('device'),
+    securityOpt: list('securityOpt'),
     readOnly: bool('readOnly'),
     label: list('label'),
     macAddress: str('macAddress'),

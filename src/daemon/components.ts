@@ -259,7 +259,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     containers,
     execRoot: opts.execRoot,
     initPath: opts.initPath,
-    cgroupDirs: (id) => cgroups.dirs(id),
+    placement: (id) => cgroups.placement(id),
   });
   return {
     opts,

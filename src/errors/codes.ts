@@ -47,6 +47,9 @@ export const ERROR_CODES = {
   TSNET_BAD_CPUS: 'invalid',
   TSNET_BAD_VOLUME: 'invalid',
   TSNET_BAD_USER: 'invalid',
+  TSNET_BAD_DEVICE: 'invalid',
+  TSNET_BAD_SECURITY_OPT: 'invalid',
+  TSNET_BAD_SECCOMP_PROFILE: 'invalid',
   TSNET_EXEC_NOT_FOUND: 'not-found',
   // networks
   TSNET_NETWORK_NOT_FOUND: 'not-found',

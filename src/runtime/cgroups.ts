@@ -1,10 +1,17 @@
 /**
  * cgroups for containers, v1 (one dir per controller) and v2 (one unified dir). The daemon makes
  * the dirs and writes the limits; tsnet-init puts the container's PID 1 into them.
+ *
+ * Device access: wherever a cgroup2 hierarchy is mounted (pure v2, or the `unified` mount of a
+ * hybrid v1 host) every container gets a cgroup2 dir that tsnet-init attaches the device
+ * program to and creates the container's PID 1 in (clone3 CLONE_INTO_CGROUP: no cgroup.procs
+ * write, which on this kernel waits for an RCU grace period). Without cgroup2 (or with
+ * `devices: 'v1'`), a v1 devices cgroup with Docker's rules is joined instead.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../errors/index.js';
+import { type DeviceRule, ruleText } from './devices/rules.js';
 
 export interface Limits {
   memory?: number; // bytes
@@ -13,25 +20,40 @@ export interface Limits {
   pidsLimit?: number;
 }
 
+/** Where tsnet-init puts a container's processes. */
+export interface Placement {
+  /** dirs whose cgroup.procs get the pid (v1 hierarchies with a limit, the v1 devices cgroup) */
+  join: string[];
+  /** the cgroup2 dir the process is created in; it carries the device program */
+  into?: string;
+  /** how device access is restricted: a program tsnet-init attaches to `into`, the v1 devices
+   * controller (already set up), or not at all (privileged) */
+  devices: 'bpf' | 'v1' | 'none';
+}
+
 export interface Cgroups {
   readonly version: 1 | 2;
-  /** Create the container's cgroup dirs with limits; returns the dirs tsnet-init must join. */
-  create(name: string, limits: Limits): string[];
+  /** Create the container's cgroup dirs with limits and device rules ('all' = privileged). */
+  create(name: string, limits: Limits, devices: readonly DeviceRule[] | 'all'): Placement;
   remove(name: string): void;
   oomKilled(name: string): boolean;
-  /** The existing dirs of a container's cgroup (for exec to join). */
-  dirs(name: string): string[];
+  /** The existing cgroup of a container (for exec to join). */
+  placement(name: string): Placement;
   /** Names of cgroups under the parent (for the start-up sweep). */
   list(): string[];
 }
 
-const V1_CONTROLLERS = ['memory', 'cpu', 'pids'] as const;
+const V1_CONTROLLERS = ['memory', 'cpu', 'pids', 'devices'] as const;
 
-export function createCgroups(opts: { mount?: string; parent: string }): Cgroups {
+export function createCgroups(opts: { mount?: string; parent: string; devices?: 'auto' | 'v1' }): Cgroups {
   const mount = opts.mount ?? '/sys/fs/cgroup';
   const unified = fs.existsSync(path.join(mount, 'cgroup.controllers'));
   const v1Dir = (ctrl: string, name: string) => path.join(mount, ctrl, opts.parent, name);
   const v2Dir = (name: string) => path.join(mount, opts.parent, name);
+  /** The hybrid layout's cgroup2 mount (no controllers, but device programs and clone3 work). */
+  const hybridRoot = path.join(mount, 'unified');
+  const hybrid = !unified && opts.devices !== 'v1' && fs.existsSync(path.join(hybridRoot, 'cgroup.procs'));
+  const hybridDir = (name: string) => path.join(hybridRoot, opts.parent, name);
 
   const write = (dir: string, file: string, value: string) => {
     try {
@@ -54,14 +76,16 @@ export function createCgroups(opts: { mount?: string; parent: string }): Cgroups
   if (unified) {
     return {
       version: 2,
-      create(name, limits) {
-        if (!limits.memory && !limits.nanoCpus && !(limits.pidsLimit && limits.pidsLimit > 0)) return [];
+      create(name, limits, devices) {
         const parent = path.join(mount, opts.parent);
+        const hasLimits = !!(limits.memory || limits.nanoCpus || (limits.pidsLimit && limits.pidsLimit > 0));
         fs.mkdirSync(parent, { recursive: true });
-        try {
-          write(parent, 'cgroup.subtree_control', '+memory +cpu +pids');
-        } catch {
-          /* controllers may already be enabled or unavailable */
+        if (hasLimits) {
+          try {
+            write(parent, 'cgroup.subtree_control', '+memory +cpu +pids');
+          } catch {
+            /* controllers may already be enabled or unavailable */
+          }
         }
         const dir = v2Dir(name);
         fs.mkdirSync(dir, { recursive: true });
@@ -82,7 +106,7 @@ export function createCgroups(opts: { mount?: string; parent: string }): Cgroups
           rmdir(dir);
           throw err;
         }
-        return [dir];
+        return { join: [], into: dir, devices: devices === 'all' ? 'none' : 'bpf' };
       },
       remove: (name) => rmdir(v2Dir(name)),
       oomKilled(name) {
@@ -94,14 +118,17 @@ export function createCgroups(opts: { mount?: string; parent: string }): Cgroups
           return false;
         }
       },
-      dirs: (name) => [v2Dir(name)].filter((d) => fs.existsSync(d)),
+      placement: (name) => {
+        const dir = v2Dir(name);
+        return fs.existsSync(dir) ? { join: [], into: dir, devices: 'bpf' } : { join: [], devices: 'none' };
+      },
       list: () => listDir(path.join(mount, opts.parent)),
     };
   }
 
   return {
     version: 1,
-    create(name, limits) {
+    create(name, limits, devices) {
       // Only the controllers that carry a limit: joining a v1 hierarchy costs an RCU grace
       // period per write to cgroup.procs (~2-9 ms here), so a limit-less container joins none.
       const wanted: Array<[ctrl: (typeof V1_CONTROLLERS)[number], apply: (dir: string) => void]> = [];
@@ -128,6 +155,15 @@ export function createCgroups(opts: { mount?: string; parent: string }): Cgroups
       }
       if (limits.pidsLimit && limits.pidsLimit > 0)
         wanted.push(['pids', (dir) => write(dir, 'pids.max', String(limits.pidsLimit))]);
+      if (!hybrid && devices !== 'all') {
+        wanted.push([
+          'devices',
+          (dir) => {
+            write(dir, 'devices.deny', 'a');
+            for (const r of devices) write(dir, 'devices.allow', ruleText(r));
+          },
+        ]);
+      }
       const dirs: string[] = [];
       try {
         for (const [ctrl, apply] of wanted) {
@@ -136,14 +172,21 @@ export function createCgroups(opts: { mount?: string; parent: string }): Cgroups
           dirs.push(dir);
           apply(dir);
         }
+        if (hybrid) {
+          const dir = hybridDir(name);
+          fs.mkdirSync(dir, { recursive: true });
+          dirs.push(dir);
+          return { join: dirs.slice(0, -1), into: dir, devices: devices === 'all' ? 'none' : 'bpf' };
+        }
       } catch (err) {
         for (const d of dirs) rmdir(d);
         throw err;
       }
-      return dirs;
+      return { join: dirs, devices: devices === 'all' ? 'none' : 'v1' };
     },
     remove(name) {
       for (const ctrl of V1_CONTROLLERS) rmdir(v1Dir(ctrl, name));
+      if (hybrid) rmdir(hybridDir(name));
     },
     oomKilled(name) {
       try {
@@ -154,8 +197,18 @@ export function createCgroups(opts: { mount?: string; parent: string }): Cgroups
         return false;
       }
     },
-    dirs: (name) => V1_CONTROLLERS.map((c) => v1Dir(c, name)).filter((d) => fs.existsSync(d)),
-    list: () => [...new Set(V1_CONTROLLERS.flatMap((c) => listDir(path.join(mount, c, opts.parent))))],
+    placement(name) {
+      const join = V1_CONTROLLERS.map((c) => v1Dir(c, name)).filter((d) => fs.existsSync(d));
+      const into = hybrid && fs.existsSync(hybridDir(name)) ? hybridDir(name) : undefined;
+      const devices = into ? 'bpf' : join.some((d) => d.includes(`${path.sep}devices${path.sep}`)) ? 'v1' : 'none';
+      return { join, ...(into ? { into } : {}), devices };
+    },
+    list: () => [
+      ...new Set([
+        ...V1_CONTROLLERS.flatMap((c) => listDir(path.join(mount, c, opts.parent))),
+        ...(hybrid ? listDir(path.join(hybridRoot, opts.parent)) : []),
+      ]),
+    ],
   };
 }
 

@@ -43,9 +43,19 @@ function containerFlags(cmd: Command): Command {
     .option('-P, --publish-all', 'Publish all exposed ports to random host ports')
     .option('--expose <port[-end][/proto]>', 'Expose a port or a range of ports (repeatable)', collect)
     .option('--entrypoint <command>', 'Overwrite the default ENTRYPOINT of the image ("" clears it)')
-    .option('--privileged', 'Give extended privileges to this container')
-    .option('--cap-add <capability>', 'Add a Linux capability (repeatable)', collect)
-    .option('--cap-drop <capability>', 'Drop a Linux capability (repeatable)', collect)
+    .option('--privileged', 'Give extended privileges to this container (all capabilities, all devices, no seccomp)')
+    .option('--cap-add <capability>', 'Add a Linux capability (repeatable; ALL adds every one)', collect)
+    .option('--cap-drop <capability>', 'Drop a Linux capability (repeatable; ALL drops every one)', collect)
+    .option(
+      '--device <HOST[:CONTAINER][:rwm]>',
+      'Add a host device to the container, with cgroup permissions (default rwm) (repeatable)',
+      collect,
+    )
+    .option(
+      '--security-opt <option>',
+      'Security option: seccomp=unconfined, seccomp=<profile.json>, no-new-privileges (repeatable)',
+      collect,
+    )
     .option('--read-only', "Mount the container's root filesystem as read only")
     .option('-l, --label <key[=value]>', 'Set metadata on the container (repeatable)', collect)
     .option('--mac-address <mac>', 'Container MAC address (e.g. 92:d0:c6:0a:29:33)')

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { TsnetError } from '../../errors/index.js';
 import { Rollback } from '../../errors/rollback.js';
@@ -13,6 +14,9 @@ import type { RecordStore } from '../../store/record-store.js';
 import { rewriteInPlace } from '../../store/atomic-file.js';
 import { readExitFile, writeSpec } from '../bundle.js';
 import type { Cgroups } from '../cgroups.js';
+import { deviceProgram } from '../devices/bpf-program.js';
+import { DEFAULT_DEVICE_RULES, hostDevice } from '../devices/rules.js';
+import { seccompFilter } from '../seccomp/index.js';
 import { hostsFile } from '../etc-files.js';
 import { randomName } from '../ids.js';
 import { connectSupervisor, isSupervisorOf, launch, processAlive, supervisorCommand, waitForExit } from '../supervisor.js';
@@ -21,7 +25,8 @@ import type { ContainerNetworking } from './networking.js';
 import { containerPaths, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
 import { buildRecord, parseBind, type CreateBody, type ImageInfo } from './create-request.js';
-import { runSpec } from './spec-builder.js';
+import { capabilities, deviceMappings, securitySettings } from './security-opts.js';
+import { runSpec, type SecurityFiles } from './spec-builder.js';
 import type { ContainerRecord } from './types.js';
 
 export interface ImageSource {
@@ -54,6 +59,8 @@ export class ContainerManager {
   private readonly events = new EventEmitter();
   /** Attach streams waiting for the next start (docker run attaches before it starts). */
   private readonly pendingAttach = new Map<string, Array<{ conn: Duplex; streams: AttachStreams }>>();
+  /** Compiled seccomp filters by profile + capability set (compiling costs a few ms). */
+  private readonly seccompCache = new Map<string, Buffer>();
 
   constructor(private readonly deps: ContainerManagerDeps) {
     this.events.setMaxListeners(0);
@@ -192,6 +199,10 @@ export class ContainerManager {
       const bind = parseBind(b);
       if (!fs.existsSync(bind.source)) fs.mkdirSync(bind.source, { recursive: true });
     }
+    const hc = rec.hostConfig;
+    const mappings = deviceMappings(hc);
+    const deviceRules = hc.Privileged ? 'all' : [...DEFAULT_DEVICE_RULES, ...mappings.map(hostDevice)];
+    const seccomp = this.seccompFor(rec);
     const rb = new Rollback();
     try {
       const sandbox = await rb.step(
@@ -202,18 +213,32 @@ export class ContainerManager {
       rewriteInPlace(p.hosts, sandbox.hostsText ?? hostsFile(sandbox.hosts));
       rewriteInPlace(p.hostname, `${sandbox.shareHostUts ? readHostname() : rec.config.Hostname}\n`);
       rewriteInPlace(p.resolvConf, sandbox.resolvConf);
-      const cgroupDirs = await rb.step(
+      const placement = await rb.step(
         'create cgroups',
         () =>
-          this.deps.cgroups.create(rec.id, {
-            ...(rec.hostConfig.Memory ? { memory: rec.hostConfig.Memory } : {}),
-            ...(rec.hostConfig.MemorySwap ? { memorySwap: rec.hostConfig.MemorySwap } : {}),
-            ...(rec.hostConfig.NanoCpus ? { nanoCpus: rec.hostConfig.NanoCpus } : {}),
-            ...(rec.hostConfig.PidsLimit ? { pidsLimit: rec.hostConfig.PidsLimit } : {}),
-          }),
+          this.deps.cgroups.create(
+            rec.id,
+            {
+              ...(hc.Memory ? { memory: hc.Memory } : {}),
+              ...(hc.MemorySwap ? { memorySwap: hc.MemorySwap } : {}),
+              ...(hc.NanoCpus ? { nanoCpus: hc.NanoCpus } : {}),
+              ...(hc.PidsLimit ? { pidsLimit: hc.PidsLimit } : {}),
+            },
+            deviceRules,
+          ),
         () => this.deps.cgroups.remove(rec.id),
       );
       fs.rmSync(p.bundle, { recursive: true, force: true });
+      fs.mkdirSync(p.bundle, { recursive: true, mode: 0o700 });
+      const files: SecurityFiles = {};
+      if (seccomp) {
+        files.seccomp = path.join(p.bundle, 'seccomp.bpf');
+        fs.writeFileSync(files.seccomp, seccomp, { mode: 0o600 });
+      }
+      if (placement.devices === 'bpf' && deviceRules !== 'all') {
+        files.devicesBpf = path.join(p.bundle, 'devices.bpf');
+        fs.writeFileSync(files.devicesBpf, deviceProgram(deviceRules), { mode: 0o600 });
+      }
       writeSpec(
         p.bundle,
         runSpec({
@@ -225,7 +250,9 @@ export class ContainerManager {
           ...(sandbox.netnsPath ? { netnsPath: sandbox.netnsPath } : {}),
           shareHostUts: sandbox.shareHostUts,
           etcFiles: { hosts: p.hosts, hostname: p.hostname, resolvConf: p.resolvConf },
-          cgroupDirs,
+          placement,
+          files,
+          devices: mappings.map((m) => ({ host: m.PathOnHost, container: m.PathInContainer })),
           logPath: p.log,
         }),
       );
@@ -255,6 +282,28 @@ export class ContainerManager {
       for (const f of failures) this.deps.logger.warn(`rollback of start ${rec.id.slice(0, 12)}: ${f.message}`);
       throw err;
     }
+  }
+
+  /** The container's compiled seccomp filter, or undefined when it runs unconfined. */
+  private seccompFor(rec: ContainerRecord): Buffer | undefined {
+    const hc = rec.hostConfig;
+    const sec = securitySettings(hc);
+    if (!sec.seccomp) return undefined;
+    const caps = capabilities(hc.CapAdd ?? [], hc.CapDrop ?? [], hc.Privileged === true);
+    const key = `${sec.seccomp === 'default' ? 'default' : JSON.stringify(sec.seccomp)}\0${caps.sort().join(',')}`;
+    let filter = this.seccompCache.get(key);
+    if (!filter) {
+      filter = seccompFilter(sec.seccomp === 'default' ? undefined : sec.seccomp, caps);
+      if (this.seccompCache.size >= 32) this.seccompCache.delete(this.seccompCache.keys().next().value!);
+      this.seccompCache.set(key, filter);
+    }
+    return filter;
+  }
+
+  /** The seccomp filter file of a running container (exec processes get the same filter). */
+  seccompFile(rec: ContainerRecord): string | undefined {
+    const f = path.join(this.paths(rec).bundle, 'seccomp.bpf');
+    return fs.existsSync(f) ? f : undefined;
   }
 
   /** Follow the supervisor until the container exits, then record it. */

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { TsnetError } from '../../errors/index.js';
 import { newId, NAME_PATTERN } from '../ids.js';
+import { checkSecurity } from './security-opts.js';
 import type { ContainerConfig, ContainerRecord, HostConfig, NetworkingConfig } from './types.js';
 
 export interface CreateBody extends Partial<ContainerConfig> {
@@ -39,6 +40,12 @@ export function parseBind(spec: string): ParsedBind {
     throw new TsnetError('TSNET_BAD_VOLUME', `invalid volume specification "${spec}": use /host/path:/container/path[:ro]`);
   }
   const [source, target, mode = 'rw'] = parts as [string, string, string?];
+  if (source === '.' || source === '..' || source.startsWith('./') || source.startsWith('../')) {
+    throw new TsnetError(
+      'TSNET_BAD_VOLUME',
+      `invalid volume "${spec}": the host path "${source}" is relative; the daemon needs an absolute path`,
+    );
+  }
   if (!source.startsWith('/')) {
     throw new TsnetError(
       'TSNET_BAD_VOLUME',
@@ -85,6 +92,7 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
     throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid pids limit ${String(hc.PidsLimit)}`);
   }
   for (const b of hc.Binds ?? []) parseBind(b);
+  checkSecurity(hc);
   for (const env of body.Env ?? []) {
     if (typeof env !== 'string' || env.startsWith('=') || env.includes('\0'))
       throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid environment variable: ${String(env)}`);

@@ -11,7 +11,10 @@ import { connectSupervisor, launch, supervisorCommand, waitForExit } from '../su
 import type { ContainerManager } from './container-manager.js';
 import { mergeEnv } from './create-request.js';
 import { execBundle } from './paths.js';
-import { execSpec } from './spec-builder.js';
+import type { Placement } from '../cgroups.js';
+import { execSpec, type SecurityFiles } from './spec-builder.js';
+
+const seccompFiles = (f: string | undefined): SecurityFiles => (f ? { seccomp: f } : {});
 
 export interface ExecConfig {
   AttachStdin?: boolean;
@@ -40,7 +43,7 @@ export interface ExecDeps {
   containers: ContainerManager;
   execRoot: string;
   initPath: string;
-  cgroupDirs: (containerId: string) => string[];
+  placement: (containerId: string) => Placement;
 }
 
 export class ExecManager {
@@ -103,7 +106,8 @@ export class ExecManager {
         tty: c.Tty ?? false,
         stdin: c.AttachStdin ?? false,
         privileged: c.Privileged ?? false,
-        cgroupDirs: this.deps.cgroupDirs(rec.id),
+        placement: this.deps.placement(rec.id),
+        files: seccompFiles(this.deps.containers.seccompFile(rec)),
       }),
     );
     inst.running = true;

@@ -1,7 +1,19 @@
 /** The tsnet-init spec records for starting a container or an exec in it. Pure. */
 import type { SpecRecord } from '../bundle.js';
+import type { Placement } from '../cgroups.js';
 import { parseBind } from './create-request.js';
+import { capabilities } from './security-opts.js';
 import type { ContainerRecord } from './types.js';
+
+export { capabilities, DEFAULT_CAPS } from './security-opts.js';
+
+/** Files the daemon prepared in the bundle for tsnet-init. */
+export interface SecurityFiles {
+  /** classic BPF seccomp filter (absent: unconfined) */
+  seccomp?: string;
+  /** cgroup device program (run only; when placement.devices is 'bpf') */
+  devicesBpf?: string;
+}
 
 export interface RunSpecInput {
   rec: ContainerRecord;
@@ -12,35 +24,11 @@ export interface RunSpecInput {
   netnsPath?: string;
   shareHostUts: boolean;
   etcFiles: { hosts: string; hostname: string; resolvConf: string };
-  cgroupDirs: string[];
+  placement: Placement;
+  files: SecurityFiles;
+  /** --device mappings: host node → container path */
+  devices: Array<{ host: string; container: string }>;
   logPath: string;
-}
-
-export const DEFAULT_CAPS = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
-  'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_NET_RAW',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_KILL',
-  'CAP_AUDIT_WRITE',
-];
-
-/** Docker's --cap-add/--cap-drop over the default set (`ALL` and names without CAP_ accepted). */
-export function capabilities(add: string[] = [], drop: string[] = []): string[] {
-  const norm = (c: string) => (c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`);
-  const set = new Set(DEFAULT_CAPS);
-  if (drop.some((c) => c.toUpperCase() === 'ALL')) set.clear();
-  for (const c of drop) set.delete(norm(c));
-  for (const c of add) if (c.toUpperCase() !== 'ALL') set.add(norm(c));
-  return [...set];
 }
 
 function commonRecords(
@@ -64,6 +52,14 @@ function commonRecords(
     if (caps.length === 0) out.push(['cap', 'none']);
     for (const c of caps) out.push(['cap', c]);
   }
+  return out;
+}
+
+function placementRecords(p: Placement, files: SecurityFiles, run: boolean): SpecRecord[] {
+  const out: SpecRecord[] = p.join.map((d) => ['cgroup', d] as SpecRecord);
+  if (p.into) out.push(['cgroup_into', p.into]);
+  if (run && p.devices === 'bpf' && files.devicesBpf) out.push(['devices_bpf', files.devicesBpf]);
+  if (files.seccomp) out.push(['seccomp', files.seccomp]);
   return out;
 }
 
@@ -94,7 +90,8 @@ export function runSpec(i: RunSpecInput): SpecRecord[] {
     const p = parseBind(b);
     out.push(['bind', `${p.source}\t${p.target}\t${p.readOnly ? 'ro' : 'rw'},rbind`]);
   }
-  for (const d of i.cgroupDirs) out.push(['cgroup', d]);
+  for (const d of i.devices) out.push(['bind', `${d.host}\t${d.container}\trw`]);
+  out.push(...placementRecords(i.placement, i.files, true));
   out.push(['log', i.logPath]);
   return out;
 }
@@ -109,13 +106,14 @@ export interface ExecSpecInput {
   tty: boolean;
   stdin: boolean;
   privileged: boolean;
-  cgroupDirs: string[];
+  placement: Placement;
+  files: SecurityFiles;
 }
 
 export function execSpec(i: ExecSpecInput): SpecRecord[] {
   const rec = i.privileged ? { ...i.rec, hostConfig: { ...i.rec.hostConfig, Privileged: true } } : i.rec;
   const out: SpecRecord[] = [['target_pid', String(i.targetPid)]];
   out.push(...commonRecords(rec, i.argv, i.env, i.user, i.cwd, i.tty, i.stdin));
-  for (const d of i.cgroupDirs) out.push(['cgroup', d]);
+  out.push(...placementRecords(i.placement, i.files, false));
   return out;
 }

@@ -42,6 +42,8 @@ export interface HostConfig {
   Privileged?: boolean;
   CapAdd?: string[] | null;
   CapDrop?: string[] | null;
+  Devices?: Array<{ PathOnHost: string; PathInContainer?: string; CgroupPermissions?: string }> | null;
+  SecurityOpt?: string[] | null;
   ReadonlyRootfs?: boolean;
   Dns?: string[] | null;
   DnsSearch?: string[] | null;

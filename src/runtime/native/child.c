@@ -703,6 +703,9 @@ static void finish_and_exec(const struct spec *s, int master, int slave)
 	if (master >= 0)
 		close(master);
 	wait_msg('G');
+	/* Last step before execve (no_new_privs is set): every syscall from here on is filtered. */
+	if (C->seccomp.len && install_seccomp(&C->seccomp) < 0)
+		fail(EXIT_SETUP, "install seccomp filter: %s", E);
 	do_exec(s->argv, envp);
 }
 

@@ -198,6 +198,9 @@ static const struct key {
 	{ "log", K_RUN | K_EXEC },
 	{ "cap", K_RUN | K_EXEC | K_REPEAT },
 	{ "privileged", K_RUN | K_EXEC },
+	{ "cgroup_into", K_RUN | K_EXEC },
+	{ "devices_bpf", K_RUN },
+	{ "seccomp", K_RUN | K_EXEC },
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -378,7 +381,14 @@ static void parse_spec(int bundlefd, struct spec *s, enum mode mode)
 			s->caps_given = 1;
 		} else if (!strcmp(key, "privileged"))
 			s->privileged = parse_bool(key, v);
+		else if (!strcmp(key, "cgroup_into") || !strcmp(key, "devices_bpf") || !strcmp(key, "seccomp")) {
+			if (v[0] != '/')
+				die("spec: %s %.200s: must be an absolute path", key, v);
+			*(key[0] == 'c' ? &s->cgroup_into : key[0] == 'd' ? &s->devices_bpf : &s->seccomp) = v;
+		}
 	}
+	if (s->devices_bpf && !s->cgroup_into)
+		die("spec: devices_bpf needs cgroup_into");
 
 	if (mode == MODE_RUN && (!s->rootfs || !*s->rootfs))
 		die("spec: rootfs is required");
@@ -615,7 +625,33 @@ int main(int argc, char **argv)
 	if (chdir("/") < 0)
 		die("chdir /: %s", strerror(errno));
 
-	pid_t child = fork();
+	if (s->seccomp && read_blob(s->seccomp, &c.seccomp) < 0)
+		die("read seccomp filter %s: %s", s->seccomp, strerror(errno));
+	int cgfd = -1;
+	if (s->cgroup_into) {
+		cgfd = open(s->cgroup_into, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cgfd < 0)
+			die("open cgroup %s: %s", s->cgroup_into, strerror(errno));
+	}
+	if (s->devices_bpf) {
+		struct blob prog = { 0 };
+		static char vlog[65536];
+		if (read_blob(s->devices_bpf, &prog) < 0)
+			die("read device program %s: %s", s->devices_bpf, strerror(errno));
+		if (attach_device_prog(cgfd, &prog, vlog, sizeof vlog) < 0)
+			die("attach device program to %s: %s%s%.200s", s->cgroup_into, strerror(errno),
+			    vlog[0] ? ": " : "", vlog);
+		free(prog.data);
+	}
+
+	/* The child is born in its cgroup2 dir (no cgroup.procs write); kernels before 5.7
+	 * (no clone3 / CLONE_INTO_CGROUP) get the write below instead. */
+	int born_in_cgroup = cgfd >= 0;
+	pid_t child = fork_into_cgroup(cgfd);
+	if (child < 0 && (errno == ENOSYS || errno == E2BIG || errno == EINVAL)) {
+		born_in_cgroup = 0;
+		child = fork();
+	}
 	if (child < 0)
 		die("fork: %s", strerror(errno));
 	if (child == 0) {
@@ -623,6 +659,8 @@ int main(int argc, char **argv)
 		close(lsock);
 		close(sigfd);
 		close(bundlefd);
+		if (cgfd >= 0)
+			close(cgfd);
 		if (logfd >= 0)
 			close(logfd);
 		for (int i = 0; i < 2; i++)
@@ -646,17 +684,22 @@ int main(int argc, char **argv)
 		close(c.ns_cgroup);
 	close(devnull);
 
+	if (cgfd >= 0)
+		close(cgfd);
+	free(c.seccomp.data);
+
 	/* Put the child into its cgroups, then let it continue its setup. */
-	for (int i = 0; i < s->ncgroups; i++) {
+	for (int i = 0; i < s->ncgroups + !born_in_cgroup * !!s->cgroup_into; i++) {
+		const char *dir = i < s->ncgroups ? s->cgroups[i] : s->cgroup_into;
 		char p[PATH_MAX + 32];
-		snprintf(p, sizeof p, "%s/cgroup.procs", s->cgroups[i]);
+		snprintf(p, sizeof p, "%s/cgroup.procs", dir);
 		int fd = open(p, O_WRONLY | O_CLOEXEC);
 		if (fd < 0)
-			die("join cgroup %s: %s", s->cgroups[i], strerror(errno));
+			die("join cgroup %s: %s", dir, strerror(errno));
 		char pidbuf[16];
 		int n = snprintf(pidbuf, sizeof pidbuf, "%d", (int)child);
 		if (write(fd, pidbuf, (size_t)n) != n)
-			die("join cgroup %s: %s", s->cgroups[i], strerror(errno));
+			die("join cgroup %s: %s", dir, strerror(errno));
 		close(fd);
 	}
 	if (send(sp[0], "C", 1, MSG_NOSIGNAL) != 1)

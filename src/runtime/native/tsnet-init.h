@@ -48,6 +48,15 @@ struct spec {
 	char *log;
 	uint64_t caps; int caps_given;
 	int privileged;
+	char *cgroup_into;            /* cgroup2 dir the child is created in (clone3) */
+	char *devices_bpf;            /* run: cgroup device program to attach to cgroup_into */
+	char *seccomp;                /* classic BPF filter installed just before execve */
+};
+
+/* A file read whole (a BPF program). */
+struct blob {
+	void *data;
+	size_t len;
 };
 
 /* What the child gets from the supervisor (all inherited across fork). */
@@ -58,6 +67,7 @@ struct child_ctx {
 	int devnull;         /* host /dev/null, O_RDWR */
 	int ns_mnt, ns_cgroup; /* exec mode: namespace fds of the target */
 	int cap_last;        /* /proc/sys/kernel/cap_last_cap */
+	struct blob seccomp; /* len 0 = no filter */
 };
 
 /* child.c */
@@ -76,6 +86,12 @@ struct sup_init {
 	int sigfd;
 };
 int supervise(struct sup_init *in) __attribute__((noreturn));
+
+/* security.c */
+int read_blob(const char *path, struct blob *b); /* -1 + errno; 8-byte records, <= 1 MiB */
+int attach_device_prog(int cgfd, const struct blob *prog, char *log, size_t loglen);
+pid_t fork_into_cgroup(int cgfd); /* clone3 (+ CLONE_INTO_CGROUP when cgfd >= 0) */
+int install_seccomp(const struct blob *filter);
 
 /* tsnet-init.c (utilities) */
 void *xmalloc(size_t n);

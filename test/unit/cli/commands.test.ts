@@ -112,6 +112,8 @@ test('run -d: create body (ports, volumes, env, memory, two networks, aliases), 
       Privileged: false,
       CapAdd: ['NET_ADMIN'],
       CapDrop: [],
+      Devices: [],
+      SecurityOpt: [],
       ReadonlyRootfs: true,
     },
     NetworkingConfig: {
