@@ -9,7 +9,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import anyTest, { type TestFn } from 'ava';
+import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { encodeHeader, END_OF_ARCHIVE, padding } from '../../src/runtime/image/tar-header.js';
 import { api } from '../helpers/api.js';
 import { createWorld, type World } from '../helpers/world.js';
@@ -72,11 +72,7 @@ function storeState(w: World): { tmp: string[]; layers: string[]; images: string
   return { tmp: ls(path.join(root, 'tmp')), layers: ls(path.join(root, 'layers')), images: ls(path.join(root, 'images')) };
 }
 
-async function assertRefused(
-  t: Parameters<Parameters<typeof test.serial>[1]>[0],
-  body: AsyncIterable<Buffer>,
-  pattern: RegExp,
-): Promise<void> {
+async function assertRefused(t: ExecutionContext<{ w: World }>, body: AsyncIterable<Buffer>, pattern: RegExp): Promise<void> {
   const { w } = t.context;
   const before = storeState(w);
   const r = await importStream(w, body);
