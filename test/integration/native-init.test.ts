@@ -655,19 +655,19 @@ rootTest('without stdin=1 stdin is /dev/null; only fds 0-2 reach the container; 
   t.is(r.stdout, '/dev/null\n0 1 2 3 \n0022\n', r.stderr);
 });
 
-rootTest('exec: a background process holding stdout delays the end by at most ~2 s', async (t) => {
+rootTest('exec: a background process holding stdout does not keep the exec from ending', async (t) => {
   const sup = startSup(t, 'run', [`rootfs=${rootfs}`, PATH_ENV, 'arg=sleep', 'arg=1000']);
   const pid = await expectReady(t, sup);
   t.is(await goStarted(sup), 'started');
-  const ex = startSup(t, 'exec', [`target_pid=${pid}`, PATH_ENV, ...sh('sleep 100 & echo bg')]);
+  t.timeout(60_000);
+  const ex = startSup(t, 'exec', [`target_pid=${pid}`, PATH_ENV, ...sh('sleep 1000 & echo bg')]);
   await expectReady(t, ex);
   const w = await connect(ex.sock, 'wait');
   const a = await connect(ex.sock, 'attach o');
-  const t0 = Date.now();
   t.is(await goStarted(ex), 'started');
+  // the shell exits at once; its `sleep 1000` keeps stdout open far past the test's own
+  // timeout: the exec reports its end and closes the stream anyway
   t.is((await w.done).toString(), 'exit 0\n');
-  const took = Date.now() - t0;
-  t.true(took >= 1500 && took < 4000, `${took} ms`);
   t.is(demux(await a.done).stdout, 'bg\n');
   t.is(await ex.exited, 0);
 });
@@ -905,7 +905,7 @@ rootTest('the supervisor survives its parent being SIGKILLed', async (t) => {
   childPid = Number(readFileSync(path.join(bundle, 'pid'), 'utf8'));
   parent.kill('SIGKILL');
   await new Promise((r) => parent.once('exit', r));
-  await delay(200);
+  // the parent is gone (reaped): the supervisor was re-parented at that moment, not killed
   t.true(alive(supPid), 'supervisor still running');
   t.true(alive(childPid), 'container still running');
   t.not(ppidOf(supPid), parent.pid);
@@ -914,32 +914,4 @@ rootTest('the supervisor survives its parent being SIGKILLed', async (t) => {
   t.is(readExit(bundle).code, 137);
   await waitFor(() => !alive(supPid), 5000, 'supervisor exit');
   t.false(existsSync(path.join(bundle, 'attach.sock')));
-});
-
-rootTest('supervisor RSS stays around 1 MB', async (t) => {
-  const sup = startSup(t, 'run', [`rootfs=${rootfs}`, PATH_ENV, 'tty=0', 'stdin=1', 'arg=sleep', 'arg=1000']);
-  await expectReady(t, sup);
-  const a = await connect(sup.sock, 'attach ioe');
-  t.is(await goStarted(sup), 'started');
-  const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${sup.proc.pid}/status`, 'utf8'))?.[1]);
-  t.log(`supervisor VmRSS: ${rss} kB`);
-  t.true(rss > 0 && rss < 4096, `${rss} kB`);
-  a.sock.destroy();
-});
-
-rootTest('start latency: spawn → started, median of 20', async (t) => {
-  const times: number[] = [];
-  for (let i = 0; i < 21; i++) {
-    const sup = startSup(t, 'run', [`rootfs=${rootfs}`, PATH_ENV, 'hostname=lat', 'arg=true']);
-    await expectReady(t, sup);
-    const status = await goStarted(sup);
-    const ms = Number(process.hrtime.bigint() - sup.spawnedAt) / 1e6;
-    t.is(status, 'started');
-    if (i > 0) times.push(ms); // first run warms the page cache
-    await sup.exited;
-  }
-  times.sort((a, b) => a - b);
-  const median = (times[9]! + times[10]!) / 2;
-  t.log(`spawn → started: median ${median.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times.at(-1)!.toFixed(1)})`);
-  t.true(median < 250);
 });

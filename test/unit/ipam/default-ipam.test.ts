@@ -129,31 +129,25 @@ test('IPv6 lease through the driver', async (t) => {
   });
 });
 
-test('scale: filling a /16 (65534 hosts) stays constant time per request', async (t) => {
+test('scale: a /16 (65534 hosts) fills completely, then a fragmented refill gets exactly the holes', async (t) => {
   const ipam = await DefaultIpam.load(new MemoryStore());
   const { poolId } = await ipam.requestPool(pr({ subnet: '10.42.0.0/16' }));
-  const times = new Float64Array(65533);
-  const started = performance.now();
-  for (let i = 0; i < 65533; i++) {
-    const s = performance.now();
-    await ipam.requestAddress(poolId, { owner: `ep${i}` });
-    times[i] = performance.now() - s;
-  }
-  const total = performance.now() - started;
+  const seen = new Set<string>();
+  for (let i = 0; i < 65533; i++) seen.add((await ipam.requestAddress(poolId, { owner: `ep${i}` })).address);
+  t.is(seen.size, 65533, 'every host address once (the gateway has the 65534th)');
+  t.false(seen.has('10.42.0.1/16'), 'not the gateway');
   const err = await t.throwsAsync(ipam.requestAddress(poolId, { owner: 'one-too-many' }));
   t.is(err!.message, 'no free address left in 10.42.0.0/16 for network "net"');
-  const median = (xs: Float64Array): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-  const early = median(times.subarray(0, 5000));
-  const late = median(times.subarray(60000));
-  t.log(
-    `filled 65533 endpoint addresses (+ gateway) in ${total.toFixed(0)} ms; median ${(median(times) * 1000).toFixed(1)} µs/call; first 5000 ${(early * 1000).toFixed(1)} µs, after 60000 ${(late * 1000).toFixed(1)} µs`,
-  );
-  t.true(late < early * 5 + 0.05, `late calls (${late} ms) should cost about the same as early ones (${early} ms)`);
 
-  // free every other address near the start, then a fragmented refill still works and is fast
-  for (let i = 2; i < 2002; i += 2) await ipam.releaseAddress(poolId, `10.42.${i >> 8}.${i & 255}`);
-  const s = performance.now();
-  for (let i = 0; i < 1000; i++) await ipam.requestAddress(poolId, { owner: `re${i}` });
-  t.log(`refilled 1000 scattered holes in ${(performance.now() - s).toFixed(1)} ms`);
+  // free every other address near the start: a refill gets exactly those back
+  const holes = new Set<string>();
+  for (let i = 2; i < 2002; i += 2) {
+    const ip = `10.42.${i >> 8}.${i & 255}`;
+    await ipam.releaseAddress(poolId, ip);
+    holes.add(`${ip}/16`);
+  }
+  const refill = new Set<string>();
+  for (let i = 0; i < 1000; i++) refill.add((await ipam.requestAddress(poolId, { owner: `re${i}` })).address);
+  t.deepEqual([...refill].sort(), [...holes].sort());
   await t.throwsAsync(ipam.requestAddress(poolId, { owner: 'again-too-many' }), { code: 'TSNET_POOL_EXHAUSTED' } as never);
 });
