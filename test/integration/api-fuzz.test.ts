@@ -433,6 +433,10 @@ async function snapshot(w: World): Promise<string> {
     .split('\n')
     .filter((l) => !l.startsWith('#'))
     .map((l) => l.replace(/\[\d+:\d+\]/, '[]'));
+  // the nftables backend's tables, when the world runs it (counters left out)
+  const nft = fs.existsSync('/usr/sbin/nft')
+    ? (await w.inHost(['/usr/sbin/nft', 'list', 'ruleset'])).stdout.replace(/counter packets \d+ bytes \d+/g, '')
+    : '';
   const mounts = fs
     .readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
@@ -456,7 +460,11 @@ async function snapshot(w: World): Promise<string> {
     if (fs.existsSync(d)) walk(d);
   }
   walk(path.join(w.execRoot));
-  return JSON.stringify({ links, addrs, rules, mounts, files: files.filter((f) => !f.endsWith('.log')).sort() }, null, 1);
+  return JSON.stringify(
+    { links, addrs, rules, nft: nft.split('\n'), mounts, files: files.filter((f) => !f.endsWith('.log')).sort() },
+    null,
+    1,
+  );
 }
 
 test.serial(

@@ -19,7 +19,7 @@ const docker = (args: string[]) =>
 test('docker version, ps, inspect, images, logs, rm work against tsnetd', async (t) => {
   const v = await docker(['version', '--format', '{{.Server.Version}} {{.Server.APIVersion}}']);
   t.is(v.exitCode, 0, v.stderr);
-  t.regex(v.stdout.trim(), /^0\.\d+\.\d+ 1\.41$/);
+  t.regex(v.stdout.trim(), /^0\.\d+\.\d+ 1\.44$/);
 
   const id = (
     await w.cli(['run', '-d', '--network', 'none', '--name', 'dockerseen', 'busybox', 'sh', '-c', 'echo hi; sleep 1000'])

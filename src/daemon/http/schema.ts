@@ -43,6 +43,7 @@ export function check(compiled: TypeCheck<TSchema> | undefined, value: unknown, 
 
 /** The innermost schema that failed may carry a hint ("an IP address"); else TypeBox's text. */
 function explain(e: ValueError): string {
+  if (e.message === 'Expected required property') return 'this field is required';
   if (e.message === 'Unexpected property')
     return typeof e.schema.keyHint === 'string' ? `keys must be ${e.schema.keyHint}` : 'unexpected key';
   if (typeof e.schema.hint === 'string') return `must be ${e.schema.hint}`;

@@ -97,6 +97,22 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
     if (typeof env !== 'string' || env.startsWith('=') || env.includes('\0'))
       throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid environment variable: ${String(env)}`);
   }
+  // What reaches /etc/hostname, /etc/hosts and resolv.conf has no control characters (the API's
+  // schema refuses them first; this holds for any other caller too).
+  for (const [field, values] of [
+    ['Hostname', [body.Hostname]],
+    ['Domainname', [body.Domainname]],
+    ['Dns', hc.Dns],
+    ['DnsSearch', hc.DnsSearch],
+    ['DnsOptions', hc.DnsOptions as string[] | null | undefined],
+    ['ExtraHosts', hc.ExtraHosts],
+  ] as const) {
+    for (const v of values ?? []) {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+      if (v !== undefined && v !== null && (typeof v !== 'string' || /[\s\x00-\x1f\x7f]/.test(v)))
+        throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid ${field} ${JSON.stringify(v)}: no spaces or control characters`);
+    }
+  }
   const user = body.User ?? image.config.User ?? '';
   if (user && !/^[^:\s]+(:[^:\s]+)?$/.test(user))
     throw new TsnetError('TSNET_BAD_USER', `invalid user "${user}": use name|uid[:group|gid]`);
