@@ -2,12 +2,15 @@
 import test from 'ava';
 import {
   addElement,
+  elementComment as elementCommentOf,
   fam,
   initBatch,
   networkPlan,
   portsElements,
+  ruleComment as ruleCommentOf,
   staticRules,
 } from '../../../src/kernel/firewall/nftables/layout.js';
+import { reconcileLines } from '../../../src/kernel/firewall/nftables/reconcile.js';
 import { commentOwner, keyText, parseView } from '../../../src/kernel/firewall/nftables/listing.js';
 import { normalizeNetwork, normalizePorts } from '../../../src/kernel/firewall/validate.js';
 
@@ -126,4 +129,43 @@ test('listing: keys back in nft syntax, owners from comments', (t) => {
   t.deepEqual(commentOwner('tsnet:a0:e1 abcdef01'), { net12: 'a0', ep12: 'e1' });
   t.deepEqual(commentOwner('tsnet:a0 abcdef01'), { net12: 'a0' });
   t.is(commentOwner('loopback-guard 1234'), undefined);
+});
+
+test('reconcile: foreign and stale elements go, missing ones come, differing chains are rewritten, orphans dropped', (t) => {
+  const f = fam(4);
+  const plan = networkPlan(NET, f);
+  const good = plan.elements.slice(1);
+  const view = parseView([
+    { table: { name: 'tsnet' } },
+    // net-… lost its first rule; post-… is right; an orphan network chain is left over
+    ...plan.chains.flatMap((c) =>
+      (c.name.startsWith('net-') ? c.rules.slice(1) : c.rules).map((r) => ({
+        rule: { chain: c.name, comment: ruleCommentOf(r) },
+      })),
+    ),
+    { chain: { name: 'net-deadbeef0000' } },
+    { rule: { chain: 'net-deadbeef0000', comment: 'tsnet:deadbeef0000 00000000' } },
+    {
+      map: {
+        name: 'ports-any',
+        type: ['inet_proto', 'inet_service'],
+        elem: [[{ concat: ['tcp', 7777] }, { concat: ['10.9.9.9', 7777] }]],
+      },
+    },
+  ]);
+  const post = plan.chains.find((c) => c.name.startsWith('post-'))!;
+  view.elements.push(...good.map((e) => ({ set: e.set, key: e.key, comment: elementCommentOf(e) })));
+  const r = reconcileLines(f, view, [plan], []);
+  t.true(r.lines.includes('delete element ip tsnet ports-any { tcp . 7777 }'), 'foreign element deleted');
+  t.true(
+    r.lines.some((l) => l.startsWith('add element ip tsnet fwd-in { "br-x"')),
+    'missing element added',
+  );
+  t.true(r.lines.includes(`flush chain ip tsnet ${plan.chains[0]!.name}`), 'damaged chain rewritten');
+  t.false(r.lines.includes(`flush chain ip tsnet ${post.name}`), 'intact chain left alone');
+  t.deepEqual(r.lines.slice(-2), ['flush chain ip tsnet net-deadbeef0000', 'delete chain ip tsnet net-deadbeef0000']);
+  const again = parseView([{ table: { name: 'tsnet' } }]);
+  for (const c of plan.chains) again.chains.set(c.name, c.rules.map(ruleCommentOf));
+  again.elements.push(...plan.elements.map((e) => ({ set: e.set, key: e.key, comment: elementCommentOf(e) })));
+  t.deepEqual(reconcileLines(f, again, [plan], []), { removed: 0, added: 0, lines: [] }, 'nothing to do when it matches');
 });

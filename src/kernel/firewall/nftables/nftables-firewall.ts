@@ -33,25 +33,20 @@ import {
   addRule,
   deleteElement,
   deletePlanLines,
-  elementComment,
   fam,
   FORWARD_CHAIN,
   initBatch,
-  isOwnedChain,
-  MAPS,
   networkChain,
   networkPlan,
   portsElements,
   postChain,
-  ruleComment,
   type Fam,
-  type NftElement,
-  type NftPlan,
   type SetName,
   tableRef,
   USER_CHAIN,
 } from './layout.js';
 import { commentOwner, parseView, type KernelView } from './listing.js';
+import { reconcileLines } from './reconcile.js';
 import { createNftRunner, type NftRunnerOptions } from './runner.js';
 import { normalizeNetwork, normalizePorts, subnetsOf, type NormalizedNetwork } from '../validate.js';
 
@@ -274,53 +269,16 @@ export function createNftablesFirewall(opts: NftablesFirewallOptions = {}): Fire
           const what = `reconcile ${tableRef(f)}`;
           await runner.run(initBatch(f), what);
           const v = await view(f, what);
-          const plans: NftPlan[] = networks.map((n) => networkPlan(n, f));
           const portSets = ports.filter((p) => p.family === f.family);
-          const wantElements: NftElement[] = [...plans.flatMap((p) => p.elements), ...portSets.flatMap(portsElements)];
-          const wantChains = new Map(plans.flatMap((p) => p.chains).map((c) => [c.name, c.rules]));
-
-          const t = tableRef(f);
-          const delElements: string[] = [];
-          const chainLines: string[] = [];
-          const addElements: string[] = [];
-          const dropChains: string[] = [];
-
-          // Elements: compared by set and comment (owner + hash of key and value).
-          const want = new Map(wantElements.map((e) => [`${e.set}\t${elementComment(e)}`, e]));
-          const have = new Set<string>();
-          for (const e of v.elements) {
-            if (!(MAPS as readonly string[]).includes(e.set) && e.set !== 'guard-addr' && e.set !== 'guard-pair') continue;
-            const k = `${e.set}\t${e.comment}`;
-            if (want.has(k) && !have.has(k)) {
-              have.add(k);
-            } else {
-              delElements.push(deleteElement(f, { set: e.set as SetName, key: e.key }));
-              total.removed++;
-            }
-          }
-          for (const [k, e] of want) {
-            if (have.has(k)) continue;
-            addElements.push(addElement(f, e));
-            total.added++;
-          }
-          // Per-network chains: exact rule sequence by comment; orphans deleted.
-          for (const [name, rules] of wantChains) {
-            const haveRules = v.chains.get(name);
-            const wantComments = rules.map(ruleComment);
-            if (haveRules && haveRules.length === wantComments.length && haveRules.every((c, i) => c === wantComments[i]))
-              continue;
-            chainLines.push(`add chain ${t} ${name}`, `flush chain ${t} ${name}`, ...rules.map((r) => addRule(f, r)));
-            const stale = new Set(haveRules ?? []);
-            total.added += wantComments.filter((c) => !stale.has(c)).length;
-            total.removed += (haveRules ?? []).filter((c) => !wantComments.includes(c)).length;
-          }
-          for (const [name, rules] of v.chains) {
-            if (!isOwnedChain(name) || wantChains.has(name)) continue;
-            dropChains.push(`flush chain ${t} ${name}`, `delete chain ${t} ${name}`);
-            total.removed += rules.length;
-          }
-          const lines = [...delElements, ...chainLines, ...addElements, ...dropChains];
-          if (lines.length) await runner.run(batch(lines), what);
+          const r = reconcileLines(
+            f,
+            v,
+            networks.map((n) => networkPlan(n, f)),
+            portSets.flatMap(portsElements),
+          );
+          if (r.lines.length) await runner.run(batch(r.lines), what);
+          total.removed += r.removed;
+          total.added += r.added;
           const idx = new Map<string, Owned>();
           for (const p of portSets) {
             idx.set(p.ep12, { net12: p.net12, elements: portsElements(p).map((e) => ({ set: e.set, key: e.key })) });
