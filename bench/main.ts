@@ -3,7 +3,7 @@
  *
  *   node --import tsx bench/main.ts [--only SECTION[,SECTION…]] [--quick]
  *
- * Sections: run, network, ports, scale, throughput, firewall, plugins, overlay. Each builds its own world
+ * Sections: run, network, ports, scale, throughput, firewall, security, plugins, overlay. Each builds its own world
  * (a throwaway host netns with its own tsnetd, temp --root/--exec-root) and tears it down, sends
  * traffic only inside namespaces it made, reports medians with min/max, and compares against a
  * peer (runc, the CNI bridge plugin, raw veth pairs) measured in the same run. Nothing here
@@ -69,6 +69,11 @@ const SECTIONS: Array<{ name: string; title: string; load: () => Promise<Section
     name: 'firewall',
     title: 'firewall: per-operation cost of iptables vs nftables (in-process, nft -f) at 1/100/1000 containers',
     load: async () => (await import('./firewall.js')).benchFirewall,
+  },
+  {
+    name: 'security',
+    title: 'security: what seccomp and the device cgroup add to a start',
+    load: async () => (await import('./security.js')).benchSecurity,
   },
   { name: 'plugins', title: 'plugins (bench/plugins.ts)', load: async () => external('./plugins.ts', 'benchPlugins') },
   { name: 'overlay', title: 'overlay (bench/overlay.ts)', load: async () => external('./overlay.ts', 'benchOverlay') },

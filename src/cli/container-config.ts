@@ -39,6 +39,7 @@ export interface ContainerFlags {
   capAdd: string[];
   capDrop: string[];
   device: string[];
+  deviceCgroupRule: string[];
   securityOpt: string[];
   readOnly?: boolean;
   label: string[];
@@ -75,6 +76,7 @@ export interface CreateBody {
     CapAdd: string[];
     CapDrop: string[];
     Devices: DeviceMapping[];
+    DeviceCgroupRules: string[];
     SecurityOpt: string[];
     ReadonlyRootfs: boolean;
   };
@@ -177,6 +179,7 @@ export function buildCreateBody(
       CapAdd: f.capAdd,
       CapDrop: f.capDrop,
       Devices,
+      DeviceCgroupRules: f.deviceCgroupRule,
       SecurityOpt,
       ReadonlyRootfs: f.readOnly === true,
     },
@@ -222,6 +225,7 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     capAdd: list('capAdd'),
     capDrop: list('capDrop'),
     device: list('device'),
+    deviceCgroupRule: list('deviceCgroupRule'),
     securityOpt: list('securityOpt'),
     readOnly: bool('readOnly'),
     label: list('label'),

@@ -52,7 +52,7 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
   const v2Dir = (name: string) => path.join(mount, opts.parent, name);
   /** The hybrid layout's cgroup2 mount (no controllers, but device programs and clone3 work). */
   const hybridRoot = path.join(mount, 'unified');
-  const hybrid = !unified && opts.devices !== 'v1' && fs.existsSync(path.join(hybridRoot, 'cgroup.procs'));
+  const hybrid = !unified && opts.devices !== 'v1' && writable(path.join(hybridRoot, 'cgroup.procs'));
   const hybridDir = (name: string) => path.join(hybridRoot, opts.parent, name);
 
   const write = (dir: string, file: string, value: string) => {
@@ -210,6 +210,15 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
       ]),
     ],
   };
+}
+
+function writable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function listDir(dir: string): string[] {

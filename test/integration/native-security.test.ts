@@ -83,9 +83,9 @@ async function runInit(t: ExecutionContext, records: string[]): Promise<Ran> {
 const sh = (script: string) => ['arg=/bin/sh', 'arg=-c', `arg=${script}`];
 const PROBE = 'mknod /r c 10 183; head -c1 /r; echo rng=$?; echo x > /dev/null && echo null-ok';
 
-function cgroupsFor(t: ExecutionContext, devices: 'auto' | 'v1') {
+function cgroupsFor(t: ExecutionContext, devices: 'auto' | 'v1', mount?: string) {
   const parent = `tsnet-test-${randomBytes(4).toString('hex')}`;
-  const cg = createCgroups({ parent, devices });
+  const cg = createCgroups({ parent, devices, ...(mount ? { mount } : {}) });
   t.teardown(async () => {
     // the supervisors are gone (teardowns run last-in first-out); a dir may stay busy a moment
     await eventually(() => {
@@ -163,4 +163,23 @@ test('seccomp key: the filter is installed just before execve; a broken filter f
   const res = spawnSync(INIT, ['run', bundle], { input: '', encoding: 'utf8' });
   t.is(res.status, 125);
   t.regex(res.stdout, /^error 125 read seccomp filter .*broken\.bpf: Invalid argument$/m);
+});
+
+test('pure cgroup v2 layout (createCgroups on a cgroup2 mount): one dir, the device program, no write', async (t) => {
+  // this host is v1 hybrid; its controller-less cgroup2 mount stands in for a v2 host's root
+  const mount = '/sys/fs/cgroup/unified';
+  t.true(fs.existsSync(path.join(mount, 'cgroup.controllers')), 'needs the cgroup2 mount at /sys/fs/cgroup/unified');
+  const { cg, parent } = cgroupsFor(t, 'auto', mount);
+  t.is(cg.version, 2);
+  const p = cg.create('c4', {}, DEFAULT_DEVICE_RULES);
+  t.deepEqual(p, { join: [], into: path.join(mount, parent, 'c4'), devices: 'bpf' });
+  t.deepEqual(cg.placement('c4'), p);
+  const prog = path.join(base, `dev-${randomBytes(3).toString('hex')}.bpf`);
+  fs.writeFileSync(prog, deviceProgram(DEFAULT_DEVICE_RULES));
+  const r = await runInit(t, [`cgroup_into=${p.into}`, `devices_bpf=${prog}`, ...sh(`${PROBE} 2>&1`)]);
+  t.regex(r.cgroupAtReady, new RegExp(`^0::/${parent}/c4$`, 'm'));
+  t.regex(r.out, /rng=1/);
+  t.regex(r.out, /Operation not permitted/);
+  t.true(cg.list().includes('c4'));
+  t.deepEqual(cg.create('priv', {}, 'all').devices, 'none');
 });

@@ -8,6 +8,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { DEFAULT_PROFILE } from '../../src/runtime/seccomp/index.js';
 import { BUSYBOX_TAR, createWorld, run, type World } from '../helpers/world.js';
 
 let w: World;
@@ -97,6 +98,15 @@ test('--device HOST:CTR[:perms] grants that node only, with its permissions; --p
   t.is(notDev.exitCode, 125);
   t.regex(notDev.stderr, /not a character or block device/);
 
+  const rule = await sh(
+    'mknod /l b 7 0 && dd if=/l of=/dev/null count=0 && echo r-ok; dd if=/dev/zero of=/l count=0; echo lw=$?',
+    ['--device-cgroup-rule', 'b 7:* r'],
+  );
+  t.is(rule.stdout, 'r-ok\nlw=1\n', rule.stderr);
+  const badRule = await sh('true', ['--device-cgroup-rule', 'c 1:3 rwx']);
+  t.is(badRule.exitCode, 125);
+  t.regex(badRule.stderr, /invalid device cgroup rule "c 1:3 rwx"/);
+
   const priv = await sh('mknod /l b 7 0 && dd if=/l of=/dev/null count=0 && echo loop-ok', ['--privileged']);
   t.is(priv.exitCode, 0, priv.stderr);
   t.regex(priv.stdout, /loop-ok/);
@@ -148,6 +158,16 @@ test('seccomp: a custom profile that blocks mkdir; a bad profile or option is re
   t.regex(r.stderr, /Permission denied/);
   const plain = await sh('mkdir /x && echo mkdir-ok');
   t.is(plain.stdout, 'mkdir-ok\n');
+  // Docker's whole default profile (~10 KB of JSON) without mkdir/mkdirat: they fall to EPERM
+  const docker = structuredClone(DEFAULT_PROFILE);
+  docker.syscalls![0]!.names = docker.syscalls![0]!.names!.filter((n) => n !== 'mkdir' && n !== 'mkdirat');
+  fs.writeFileSync(path.join(dir, 'docker-no-mkdir.json'), JSON.stringify(docker, null, 2));
+  const big = await sh('ls / >/dev/null && echo ls-ok; mkdir /x; echo mkdir=$?', [
+    '--security-opt',
+    `seccomp=${path.join(dir, 'docker-no-mkdir.json')}`,
+  ]);
+  t.is(big.stdout, 'ls-ok\nmkdir=1\n', big.stderr);
+  t.regex(big.stderr, EPERM);
 
   fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_NOPE' }));
   for (const opt of [`seccomp=${path.join(dir, 'bad.json')}`, 'seccomp=/nonexistent/p.json', 'apparmor=foo', 'bogus']) {
@@ -196,7 +216,7 @@ function api(method: string, urlPath: string, body: unknown): Promise<{ status: 
   });
 }
 
-test('a relative bind source is refused by the API with one line and nothing is made', async (t) => {
+test.serial('a relative bind source is refused by the API with one line and nothing is made', async (t) => {
   const before = fs.existsSync(path.join(w.root, 'containers')) ? fs.readdirSync(path.join(w.root, 'containers')).length : 0;
   for (const bind of ['./x:/x', '../x:/x', '.:/x']) {
     const r = await api('POST', '/v1.41/containers/create', { Image: 'busybox', Cmd: ['true'], HostConfig: { Binds: [bind] } });
@@ -207,4 +227,28 @@ test('a relative bind source is refused by the API with one line and nothing is 
   }
   const after = fs.existsSync(path.join(w.root, 'containers')) ? fs.readdirSync(path.join(w.root, 'containers')).length : 0;
   t.is(after, before);
+});
+
+test('API: a pretty-printed profile in SecurityOpt is accepted; a bad one is a 400 with one line', async (t) => {
+  const pretty = JSON.stringify(
+    { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] },
+    null,
+    2,
+  );
+  const ok = await api('POST', '/v1.41/containers/create', {
+    Image: 'busybox',
+    Cmd: ['true'],
+    HostConfig: { NetworkMode: 'none', SecurityOpt: [`seccomp=${pretty}`] },
+  });
+  t.is(ok.status, 201, ok.text);
+  const id = (JSON.parse(ok.text) as { Id: string }).Id;
+  t.teardown(() => api('DELETE', `/v1.41/containers/${id}?force=1`, {}).then(() => undefined));
+  const bad = await api('POST', '/v1.41/containers/create', {
+    Image: 'busybox',
+    Cmd: ['true'],
+    HostConfig: { NetworkMode: 'none', SecurityOpt: ['seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":{}}'] },
+  });
+  t.is(bad.status, 400, bad.text);
+  const msg = (JSON.parse(bad.text) as { message: string }).message;
+  t.is(msg, 'invalid seccomp profile: syscalls must be a list');
 });

@@ -52,6 +52,11 @@ function containerFlags(cmd: Command): Command {
       collect,
     )
     .option(
+      '--device-cgroup-rule <rule>',
+      "Add a rule to the container's device allow-list, e.g. 'c 1:3 rwm' or 'b 7:* rw' (repeatable)",
+      collect,
+    )
+    .option(
       '--security-opt <option>',
       'Security option: seccomp=unconfined, seccomp=<profile.json>, no-new-privileges (repeatable)',
       collect,

@@ -110,7 +110,7 @@ export function systemRoutes(d: SystemDeps): Route[] {
             LiveRestoreEnabled: true,
             Isolation: '',
             InitBinary: '',
-            SecurityOptions: ['name=no-new-privileges'],
+            SecurityOptions: ['name=seccomp,profile=builtin', 'name=no-new-privileges'],
             Warnings: [],
           },
         };

@@ -128,7 +128,9 @@ export const HostConfig = Type.Object({
   Init: Opt(Bool),
   CapAdd: List(Type.String({ pattern: '^[A-Za-z_]{1,64}$', hint: 'a capability name (NET_ADMIN, ALL, …)' }), 128),
   CapDrop: List(Type.String({ pattern: '^[A-Za-z_]{1,64}$', hint: 'a capability name (NET_RAW, ALL, …)' }), 128),
-  SecurityOpt: List(Text({ maxLength: 4096 }), 64),
+  // seccomp=<profile JSON> carries a whole profile (Docker's default is ~12 KB; a pretty-printed
+  // one has newlines): parsed and checked by src/runtime/container/security-opts.ts
+  SecurityOpt: List(NoNul({ maxLength: 1 << 20, hint: 'seccomp=unconfined|<profile JSON>, no-new-privileges (≤ 1 MiB)' }), 64),
   Devices: List(
     Type.Object({
       PathOnHost: Opt(Text({ maxLength: 4096 })),

@@ -25,7 +25,7 @@ import type { ContainerNetworking } from './networking.js';
 import { containerPaths, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
 import { buildRecord, parseBind, type CreateBody, type ImageInfo } from './create-request.js';
-import { capabilities, deviceMappings, securitySettings } from './security-opts.js';
+import { capabilities, deviceCgroupRules, deviceMappings, securitySettings } from './security-opts.js';
 import { runSpec, type SecurityFiles } from './spec-builder.js';
 import type { ContainerRecord } from './types.js';
 
@@ -201,7 +201,7 @@ export class ContainerManager {
     }
     const hc = rec.hostConfig;
     const mappings = deviceMappings(hc);
-    const deviceRules = hc.Privileged ? 'all' : [...DEFAULT_DEVICE_RULES, ...mappings.map(hostDevice)];
+    const deviceRules = hc.Privileged ? 'all' : [...DEFAULT_DEVICE_RULES, ...deviceCgroupRules(hc), ...mappings.map(hostDevice)];
     const seccomp = this.seccompFor(rec);
     const rb = new Rollback();
     try {

@@ -4,7 +4,7 @@
  * create, so a container that was accepted can start.
  */
 import { TsnetError } from '../../errors/index.js';
-import { checkMapping, type DeviceMapping } from '../devices/rules.js';
+import { checkMapping, type DeviceMapping, type DeviceRule, parseCgroupRule } from '../devices/rules.js';
 import { parseProfile, type SeccompProfile } from '../seccomp/index.js';
 import type { HostConfig } from './types.js';
 
@@ -136,6 +136,14 @@ export function checkSecurity(hc: HostConfig): void {
   capabilities(hc.CapAdd ?? [], hc.CapDrop ?? []);
   securitySettings(hc);
   deviceMappings(hc);
+  deviceCgroupRules(hc);
+}
+
+/** HostConfig.DeviceCgroupRules (`--device-cgroup-rule`), added to the allow-list. */
+export function deviceCgroupRules(hc: HostConfig): DeviceRule[] {
+  const list = (hc.DeviceCgroupRules ?? []) as unknown;
+  if (!Array.isArray(list)) throw new TsnetError('TSNET_BAD_DEVICE', 'DeviceCgroupRules must be a list');
+  return list.map((r) => parseCgroupRule(String(r)));
 }
 
 export function deviceMappings(hc: HostConfig): Array<Required<DeviceMapping>> {

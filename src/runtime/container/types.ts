@@ -43,6 +43,7 @@ export interface HostConfig {
   CapAdd?: string[] | null;
   CapDrop?: string[] | null;
   Devices?: Array<{ PathOnHost: string; PathInContainer?: string; CgroupPermissions?: string }> | null;
+  DeviceCgroupRules?: string[] | null;
   SecurityOpt?: string[] | null;
   ReadonlyRootfs?: boolean;
   Dns?: string[] | null;

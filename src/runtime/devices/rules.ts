@@ -71,6 +71,18 @@ export function checkMapping(d: DeviceMapping): Required<DeviceMapping> {
   return { PathOnHost: host, PathInContainer: path.posix.normalize(ctr), CgroupPermissions: perms };
 }
 
+/** `--device-cgroup-rule 'c 1:3 rwm'` (Docker's syntax: type a|b|c, major and minor numbers or `*`). */
+export function parseCgroupRule(text: string): DeviceRule {
+  const m = /^([abc]) (\*|\d{1,7}):(\*|\d{1,7}) ([rwm]{1,3})$/.exec(text);
+  if (!m || new Set(m[4]).size !== m[4]!.length)
+    bad(`invalid device cgroup rule "${text.slice(0, 64)}": use "TYPE MAJOR:MINOR PERMS", e.g. "c 1:3 rwm" or "b *:* m"`);
+  const num = (s: string) => (s === '*' ? null : Number(s));
+  const [, type, major, minor, access] = m as unknown as [string, DeviceRule['type'], string, string, string];
+  return type === 'a'
+    ? { type: 'a', major: null, minor: null, access: 'rwm' }
+    : { type, major: num(major), minor: num(minor), access };
+}
+
 /** The host node behind a mapping: its rule (type, major, minor, the mapping's permissions). */
 export function hostDevice(d: Required<DeviceMapping>): DeviceRule {
   let st: fs.Stats;

@@ -31,10 +31,15 @@ int read_blob(const char *path, struct blob *b)
 	if (fd < 0)
 		return -1;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > (1 << 20) || st.st_size % 8) {
-		int e = errno ? errno : EINVAL;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
 		close(fd);
-		errno = st.st_size % 8 || st.st_size <= 0 || st.st_size > (1 << 20) ? EINVAL : e;
+		errno = e;
+		return -1;
+	}
+	if (st.st_size <= 0 || st.st_size > (1 << 20) || st.st_size % 8) {
+		close(fd);
+		errno = EINVAL; /* not a whole number of 8-byte instructions */
 		return -1;
 	}
 	b->len = (size_t)st.st_size;
@@ -44,8 +49,9 @@ int read_blob(const char *path, struct blob *b)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			int e = n < 0 ? errno : EINVAL;
 			close(fd);
-			errno = n < 0 ? errno : EINVAL;
+			errno = e;
 			return -1;
 		}
 		off += (size_t)n;
@@ -111,7 +117,9 @@ pid_t fork_into_cgroup(int cgfd)
 		ca.cgroup = (uint64_t)cgfd;
 	}
 	/* No stack: the child returns here on a copy of our stack, like fork(). tsnet-init is
-	 * single-threaded and registers no atfork handlers, so nothing of fork() is missed. */
+	 * single-threaded and registers no atfork handlers, so nothing of fork() is missed —
+	 * except glibc's cached thread id, which the child never uses (no raise(), no
+	 * pthread_kill, no owner-tid mutexes; it signals with kill() and leaves with _exit()). */
 	return (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
 }
 

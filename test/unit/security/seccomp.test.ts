@@ -203,6 +203,9 @@ test('security options: seccomp and no-new-privileges forms as Docker; privilege
   for (const bad of ['seccomp=/etc/profile.json', 'no-new-privileges=maybe', 'apparmor=docker-default', 'x'])
     t.throws(() => securitySettings({ SecurityOpt: [bad] }), { message: /invalid --security-opt/ }, bad);
   t.throws(() => checkSecurity({ CapAdd: ['NOPE'] }), { message: 'unknown capability: "NOPE"' });
+  t.notThrows(() => checkSecurity({ DeviceCgroupRules: ['c 1:3 rwm', 'b *:* m', 'c 136:* rw', 'a *:* rwm'] }));
+  for (const r of ['c 1:3', 'x 1:3 r', 'c 1:3 rr', 'c -1:3 r', 'c 1:3 rwm\n'])
+    t.throws(() => checkSecurity({ DeviceCgroupRules: [r] }), { message: /invalid device cgroup rule/ }, r);
   t.throws(() => checkSecurity({ Devices: [{ PathOnHost: 'dev/null' }] }), { message: /must be absolute/ });
   t.throws(() => checkSecurity({ Devices: [{ PathOnHost: '/dev/null', CgroupPermissions: 'rwx' }] }), {
     message: /combination of r, w and m/,
