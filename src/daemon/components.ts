@@ -36,6 +36,7 @@ import { ClusterIpam } from '../ipam/cluster/index.js';
 import { createOverlayDriver, type OverlayDriver } from '../network/drivers/overlay/index.js';
 import { TsnetError } from '../errors/index.js';
 import { TSNET_VERSION } from './routes/system.js';
+import { EventBus } from '../events/bus.js';
 
 export interface DaemonOptions {
   root: string;
@@ -61,6 +62,8 @@ export interface DaemonOptions {
 export interface Components {
   opts: DaemonOptions;
   images: ImageStore;
+  /** Container, network and image events for GET /events. */
+  events: EventBus;
   containers: ContainerManager;
   execs: ExecManager;
   cgroups: Cgroups;
@@ -92,8 +95,10 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   const libc = loadLibc();
   const netns = createNetnsOps(libc);
   const sandboxes = new Sandboxes(netns, path.join(opts.execRoot, 'netns'));
+  const events = new EventBus();
   const images = new ImageStore({
     root: path.join(opts.root, 'image'),
+    events,
     ...(opts.imageLimits ? { limits: opts.imageLimits } : {}),
   });
   const cgroups = createCgroups({ parent: opts.cgroupParent });
@@ -204,6 +209,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     },
     defaultBridgeName: opts.defaultBridge,
     ...(cluster ? { cluster } : {}),
+    events,
     logger,
   });
   const dns = new EmbeddedDns({
@@ -253,6 +259,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     },
     cgroups,
     networking,
+    events,
     logger,
   });
   const execs = new ExecManager({
@@ -264,6 +271,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   return {
     opts,
     images,
+    events,
     containers,
     execs,
     cgroups,

@@ -16,6 +16,7 @@ import { containerRoutes } from './routes/containers.js';
 import { imageRoutes } from './routes/images.js';
 import { networkRoutes } from './routes/networks.js';
 import { swarmRoutes } from './routes/swarm.js';
+import { eventRoutes } from './routes/events.js';
 import { systemRoutes, TSNET_VERSION } from './routes/system.js';
 import { sweep } from './sweep.js';
 
@@ -134,6 +135,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       plugins: () => c.plugins.list(),
     }),
     ...swarmRoutes(),
+    ...eventRoutes({ bus: c.events, logger }),
     ...imageRoutes({
       images,
       inUse: (id) => c.containers.list().some((r) => r.imageId === id),

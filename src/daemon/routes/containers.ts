@@ -124,6 +124,16 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     },
     {
       method: 'POST',
+      pattern: '/containers/{id}/rename',
+      handler: async ({ params, query }) => {
+        const name = query.get('name');
+        if (!name) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'rename needs a new name: ?name=NEW');
+        await containers.rename(params.id!, name);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
       pattern: '/containers/{id}/kill',
       schema: { params: RefParams, query: KillQuery },
       handler: async ({ params, query }) => {
