@@ -111,6 +111,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       cgroupVersion: c.cgroups.version,
       startedAt: new Date(),
       networkDrivers: () => ['bridge', 'host', 'null', ...(c.overlay ? ['overlay'] : [])],
+      eventListeners: () => c.events.subscriberCount,
       counts: () => {
         const all = c.containers.list();
         const running = all.filter((r) => r.state.Status === 'running').length;
