@@ -37,6 +37,7 @@ import { createOverlayDriver, type OverlayDriver } from '../network/drivers/over
 import { TsnetError } from '../errors/index.js';
 import { TSNET_VERSION } from './routes/system.js';
 import { EventBus } from '../events/bus.js';
+import { StatsCollector } from '../runtime/stats/collector.js';
 
 export interface DaemonOptions {
   root: string;
@@ -66,6 +67,8 @@ export interface Components {
   events: EventBus;
   containers: ContainerManager;
   execs: ExecManager;
+  /** Samples for GET /containers/{id}/stats. */
+  stats: StatsCollector;
   cgroups: Cgroups;
   sandboxes: Sandboxes;
   controller: NetworkController;
@@ -268,12 +271,14 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     initPath: opts.initPath,
     placement: (id) => cgroups.placement(id),
   });
+  const stats = new StatsCollector({ cgroups, networking });
   return {
     opts,
     images,
     events,
     containers,
     execs,
+    stats,
     cgroups,
     sandboxes,
     controller,

@@ -17,6 +17,8 @@ import { imageRoutes } from './routes/images.js';
 import { networkRoutes } from './routes/networks.js';
 import { swarmRoutes } from './routes/swarm.js';
 import { eventRoutes } from './routes/events.js';
+import { statsRoutes } from './routes/stats.js';
+import { diskUsageRoutes } from './routes/disk-usage.js';
 import { systemRoutes, TSNET_VERSION } from './routes/system.js';
 import { sweep } from './sweep.js';
 
@@ -137,6 +139,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     }),
     ...swarmRoutes(),
     ...eventRoutes({ bus: c.events, logger }),
+    ...statsRoutes({ containers: c.containers, stats: c.stats }),
+    ...diskUsageRoutes({ containers: c.containers, images }),
     ...imageRoutes({
       images,
       inUse: (id) => c.containers.list().some((r) => r.imageId === id),

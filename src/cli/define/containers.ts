@@ -94,6 +94,20 @@ export function defineContainerCommands(program: Command): void {
     .action(lazy('start'));
 
   program
+    .command('stats')
+    .description('Display a live stream of container resource usage statistics')
+    .usage('[options] [CONTAINER...]')
+    .argument('[containers...]', 'containers to show (default: all running)')
+    .option('-a, --all', 'Show all containers (default shows just running)')
+    .option('--no-stream', 'Disable streaming stats and only pull the first result')
+    .option('--no-trunc', "Don't truncate output")
+    .option(
+      '--format <format>',
+      "Output format: table, json, or a Go template such as '{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.NetIO}}'",
+    )
+    .action(lazy('stats'));
+
+  program
     .command('ps')
     .description('List containers')
     .option('-a, --all', 'Show all containers (default shows just running)')
