@@ -43,6 +43,10 @@ export interface ContainerFlags {
   readOnly?: boolean;
   label: string[];
   macAddress?: string;
+  addHost: string[];
+  dns: string[];
+  dnsSearch: string[];
+  dnsOption: string[];
 }
 
 export interface CreateBody {
@@ -77,6 +81,10 @@ export interface CreateBody {
     Devices: DeviceMapping[];
     SecurityOpt: string[];
     ReadonlyRootfs: boolean;
+    ExtraHosts: string[] | null;
+    Dns: string[];
+    DnsSearch: string[];
+    DnsOptions: string[];
   };
   NetworkingConfig: { EndpointsConfig: Record<string, EndpointSettings> };
 }
@@ -179,6 +187,10 @@ export function buildCreateBody(
       Devices,
       SecurityOpt,
       ReadonlyRootfs: f.readOnly === true,
+      ExtraHosts: f.addHost.length ? f.addHost : null,
+      Dns: f.dns,
+      DnsSearch: f.dnsSearch,
+      DnsOptions: f.dnsOption,
     },
     NetworkingConfig: { EndpointsConfig: network.EndpointsConfig },
   };
@@ -226,5 +238,9 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     readOnly: bool('readOnly'),
     label: list('label'),
     macAddress: str('macAddress'),
+    addHost: list('addHost'),
+    dns: list('dns'),
+    dnsSearch: list('dnsSearch'),
+    dnsOption: list('dnsOption'),
   };
 }

@@ -135,6 +135,7 @@ export class ContainerNetwork implements ContainerNetworking {
             embedded,
             ...(rec.hostConfig.Dns?.length ? { dns: rec.hostConfig.Dns } : {}),
             ...(rec.hostConfig.DnsSearch?.length ? { search: rec.hostConfig.DnsSearch } : {}),
+            ...(rec.hostConfig.DnsOptions?.length ? { options: rec.hostConfig.DnsOptions } : {}),
           }),
         };
       }

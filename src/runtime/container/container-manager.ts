@@ -18,7 +18,7 @@ import type { Cgroups } from '../cgroups.js';
 import { deviceProgram } from '../devices/bpf-program.js';
 import { DEFAULT_DEVICE_RULES, hostDevice } from '../devices/rules.js';
 import { seccompFilter } from '../seccomp/index.js';
-import { hostsFile } from '../etc-files.js';
+import { extraHostEntries, hostsFile, type HostEntry } from '../etc-files.js';
 import { randomName } from '../ids.js';
 import { connectSupervisor, isSupervisorOf, launch, processAlive, supervisorCommand, waitForExit } from '../supervisor.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
@@ -222,7 +222,13 @@ export class ContainerManager {
         () => this.deps.networking.prepare(rec),
         () => this.deps.networking.released(rec),
       );
-      rewriteInPlace(p.hosts, sandbox.hostsText ?? hostsFile(sandbox.hosts));
+      const extra = this.extraHosts(rec);
+      rewriteInPlace(
+        p.hosts,
+        sandbox.hostsText !== undefined
+          ? sandbox.hostsText + extra.map((e) => `${e.ip}\t${e.names.join(' ')}\n`).join('')
+          : hostsFile([...extra, ...sandbox.hosts]),
+      );
       rewriteInPlace(p.hostname, `${sandbox.shareHostUts ? readHostname() : rec.config.Hostname}\n`);
       rewriteInPlace(p.resolvConf, sandbox.resolvConf);
       const placement = await rb.step(
@@ -638,7 +644,31 @@ export class ContainerManager {
 
   /** Rewrite the /etc/hosts of a running or stopped container (network connect/disconnect). */
   async refreshHosts(rec: ContainerRecord, entries: Parameters<typeof hostsFile>[0]): Promise<void> {
-    rewriteInPlace(this.paths(rec).hosts, hostsFile(entries));
+    let extra: HostEntry[] = [];
+    try {
+      extra = this.extraHosts(rec);
+    } catch (err) {
+      // host-gateway with no gateway network left (disconnected): keep the others
+      this.deps.logger.warn(`/etc/hosts of ${rec.name}: ${(err as Error).message}`);
+      extra = extraHostEntries(
+        (rec.hostConfig.ExtraHosts ?? []).filter((h) => !h.endsWith('host-gateway')),
+        undefined,
+      );
+    }
+    rewriteInPlace(this.paths(rec).hosts, hostsFile([...extra, ...entries]));
+  }
+
+  /** --add-host entries; host-gateway is the gateway of the container's gateway network. */
+  private extraHosts(rec: ContainerRecord): HostEntry[] {
+    const list = rec.hostConfig.ExtraHosts ?? [];
+    if (list.length === 0) return [];
+    const gwNet = rec.network.gatewayNetwork;
+    const gateway = gwNet ? rec.network.endpoints[gwNet]?.gateway : undefined;
+    try {
+      return extraHostEntries(list, gateway);
+    } catch (err) {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', (err as Error).message);
+    }
   }
 
   get bundleIds(): Set<string> {

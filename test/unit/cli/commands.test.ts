@@ -115,6 +115,10 @@ test('run -d: create body (ports, volumes, env, memory, two networks, aliases), 
       Devices: [],
       SecurityOpt: [],
       ReadonlyRootfs: true,
+      ExtraHosts: null,
+      Dns: [],
+      DnsSearch: [],
+      DnsOptions: [],
     },
     NetworkingConfig: {
       EndpointsConfig: {
