@@ -17,6 +17,7 @@ import {
   KillQuery,
   LogsQuery,
   RefParams,
+  RenameQuery,
   RemoveQuery,
   ResizeQuery,
   StopQuery,
@@ -125,6 +126,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'POST',
       pattern: '/containers/{id}/rename',
+      schema: { params: RefParams, query: RenameQuery },
       handler: async ({ params, query }) => {
         const name = query.get('name');
         if (!name) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'rename needs a new name: ?name=NEW');

@@ -46,6 +46,7 @@ export function diskUsageRoutes(d: DiskUsageDeps): Route[] {
     {
       method: 'GET',
       pattern: '/system/df',
+      schema: {},
       handler: async () => {
         const images = await d.images.list();
         const containers = d.containers.list();

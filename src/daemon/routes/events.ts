@@ -11,7 +11,8 @@ import { parseEventTime } from '../../events/time.js';
 import { TsnetError } from '../../errors/index.js';
 import type { Logger } from '../logger.js';
 import type { Route } from '../http/router.js';
-import { API_VERSION } from '../http/server.js';
+import { API_VERSION } from '../http/version.js';
+import { EventsQuery } from '../schemas/index.js';
 import { filters } from './params.js';
 
 export interface EventRouteDeps {
@@ -27,6 +28,7 @@ export function eventRoutes(d: EventRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: '/events',
+      schema: { query: EventsQuery },
       handler: async ({ query, req, res }) => {
         const since = parseEventTime('since', query.get('since'));
         const until = parseEventTime('until', query.get('until'));
@@ -35,7 +37,24 @@ export function eventRoutes(d: EventRouteDeps): Route[] {
             'TSNET_INVALID_ARGUMENT',
             `since (${query.get('since')}) cannot be after until (${query.get('until')})`,
           );
-        const include = eventFilter(filters(query));
+        const include = eventFilter(
+          filters(query, [
+            'config',
+            'container',
+            'daemon',
+            'event',
+            'image',
+            'label',
+            'network',
+            'node',
+            'plugin',
+            'scope',
+            'secret',
+            'service',
+            'type',
+            'volume',
+          ]),
+        );
         if (!res) throw new TsnetError('TSNET_INTERNAL', 'events needs a response stream');
         res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
         res.flushHeaders();

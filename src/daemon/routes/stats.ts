@@ -8,7 +8,8 @@ import type { ContainerManager } from '../../runtime/container/container-manager
 import type { StatsCollector } from '../../runtime/stats/collector.js';
 import { statsJson } from '../../runtime/stats/docker-json.js';
 import type { Route } from '../http/router.js';
-import { API_VERSION } from '../http/server.js';
+import { API_VERSION } from '../http/version.js';
+import { RefParams, StatsQuery } from '../schemas/index.js';
 import { bool } from './params.js';
 
 export interface StatsRouteDeps {
@@ -24,6 +25,7 @@ export function statsRoutes(d: StatsRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: '/containers/{id}/stats',
+      schema: { params: RefParams, query: StatsQuery },
       handler: async ({ params, query, req, res }) => {
         const rec = d.containers.get(params.id!);
         const stream = bool(query, 'stream', true);

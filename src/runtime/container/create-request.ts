@@ -2,7 +2,6 @@
  * Turn a Docker `POST /containers/create` body plus the image into a validated container record.
  * Pure apart from the clock and ids: every check happens here, before anything is made.
  */
-import net from 'node:net';
 import path from 'node:path';
 import { TsnetError } from '../../errors/index.js';
 import { parseExtraHost } from '../etc-files.js';
@@ -173,30 +172,16 @@ export function mergeEnv(imageEnv: string[], requested: string[]): string[] {
   return [...out.values()].filter((e) => e.includes('='));
 }
 
-/** --add-host, --dns, --dns-search, --dns-option: what ends up in /etc/hosts and resolv.conf. */
+/**
+ * --add-host entries are parsed as start will parse them (the request schema has already
+ * checked the shapes of ExtraHosts, Dns, DnsSearch and DnsOptions).
+ */
 function checkDnsAndHosts(hc: HostConfig): void {
-  const list = (v: unknown, what: string): string[] => {
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
-      throw new TsnetError('TSNET_INVALID_ARGUMENT', `${what} must be a list of strings`);
-    return v as string[];
-  };
-  for (const h of list(hc.ExtraHosts, 'HostConfig.ExtraHosts')) {
+  for (const h of hc.ExtraHosts ?? []) {
     try {
       parseExtraHost(h);
     } catch (err) {
       throw new TsnetError('TSNET_INVALID_ARGUMENT', (err as Error).message);
     }
   }
-  for (const ip of list(hc.Dns, 'HostConfig.Dns'))
-    if (net.isIP(ip) === 0) throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid --dns "${ip}": not an IP address`);
-  for (const d of list(hc.DnsSearch, 'HostConfig.DnsSearch'))
-    if (!/^[a-zA-Z0-9_.-]{1,253}$/.test(d))
-      throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid --dns-search "${d}": not a domain name`);
-  for (const o of list(hc.DnsOptions, 'HostConfig.DnsOptions'))
-    if (!/^[a-zA-Z0-9_.:-]{1,64}$/.test(o))
-      throw new TsnetError(
-        'TSNET_INVALID_ARGUMENT',
-        `invalid --dns-option "${o}": a resolv.conf option such as ndots:2 or edns0`,
-      );
 }

@@ -44,7 +44,6 @@ struct spec {
 	char *cwd;
 	char *user;
 	char **cgroups; int ncgroups;
-	char *cgroup_into;            /* v2 dir the child is cloned into (CLONE_INTO_CGROUP) */
 	int tty, stdin_open;
 	char *log;
 	uint64_t caps; int caps_given;
