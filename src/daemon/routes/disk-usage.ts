@@ -50,23 +50,33 @@ export function diskUsageRoutes(d: DiskUsageDeps): Route[] {
       handler: async () => {
         const images = await d.images.list();
         const containers = d.containers.list();
-        const layerDirs = new Set(images.flatMap((i) => d.images.layerDirs(i)));
-        let layersSize = 0;
-        for (const dir of layerDirs) layersSize += await dirSize(dir);
-        const byId = new Map(images.map((i) => [i.id, i]));
+        // each layer measured once on disk; an image's size is the sum of its layers, so the
+        // numbers add up (docker system df: reclaimable = LayersSize - the used images)
+        const layerSize = new Map<string, number>();
+        for (const dir of new Set(images.flatMap((i) => d.images.layerDirs(i)))) layerSize.set(dir, await dirSize(dir));
+        const layersSize = [...layerSize.values()].reduce((a, b) => a + b, 0);
+        const sizeOf = new Map(
+          images.map((i) => [i.id, d.images.layerDirs(i).reduce((a, dir) => a + (layerSize.get(dir) ?? 0), 0)]),
+        );
         const used = (id: string) => containers.filter((c) => c.imageId === id).length;
         return {
           status: 200,
           json: {
             LayersSize: layersSize,
-            Images: images.map((i) => ({ ...imageSummary(i), SharedSize: 0, Containers: used(i.id) })),
+            Images: images.map((i) => ({
+              ...imageSummary(i),
+              Size: sizeOf.get(i.id) ?? 0,
+              VirtualSize: sizeOf.get(i.id) ?? 0,
+              SharedSize: 0,
+              Containers: used(i.id),
+            })),
             Containers: await Promise.all(
               containers.map(async (c) => {
                 const rw = await dirSize(d.containers.paths(c).upper);
                 return {
                   ...containerSummary(c, c.config.Image || c.imageId),
                   SizeRw: rw,
-                  SizeRootFs: rw + (byId.get(c.imageId)?.size ?? 0),
+                  SizeRootFs: rw + (sizeOf.get(c.imageId) ?? 0),
                 };
               }),
             ),

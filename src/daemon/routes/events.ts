@@ -56,7 +56,7 @@ export function eventRoutes(d: EventRouteDeps): Route[] {
           ]),
         );
         if (!res) throw new TsnetError('TSNET_INTERNAL', 'events needs a response stream');
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION, Ostype: 'linux', Server: 'tsnetd' });
         res.flushHeaders();
         req.socket.setTimeout(0);
         const queue = new SubscriberQueue(res);

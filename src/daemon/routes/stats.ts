@@ -41,7 +41,7 @@ export function statsRoutes(d: StatsRouteDeps): Route[] {
           return { status: 200, json: statsJson(rec, await d.stats.sample(rec), first) };
         }
         if (!res) throw new TsnetError('TSNET_INTERNAL', 'stats needs a response stream');
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION });
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION, Ostype: 'linux', Server: 'tsnetd' });
         res.flushHeaders();
         req.socket.setTimeout(0);
         let closed = false;

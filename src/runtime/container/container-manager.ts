@@ -19,7 +19,7 @@ import { deviceProgram } from '../devices/bpf-program.js';
 import { DEFAULT_DEVICE_RULES, hostDevice } from '../devices/rules.js';
 import { seccompFilter } from '../seccomp/index.js';
 import { extraHostEntries, hostsFile, type HostEntry } from '../etc-files.js';
-import { randomName } from '../ids.js';
+import { NAME_PATTERN, randomName } from '../ids.js';
 import { connectSupervisor, isSupervisorOf, launch, processAlive, supervisorCommand, waitForExit } from '../supervisor.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type { ContainerNetworking } from './networking.js';
@@ -432,10 +432,10 @@ export class ContainerManager {
   async rename(ref: string, newName: string): Promise<void> {
     const rec = this.get(ref);
     const name = newName.replace(/^\//, '');
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name))
+    if (!NAME_PATTERN.test(name))
       throw new TsnetError(
         'TSNET_INVALID_ARGUMENT',
-        `invalid container name "${newName}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least two characters`,
+        `invalid container name "${newName}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
       );
     await this.locks.run(rec.id, async () => {
       if (name === rec.name) return;
