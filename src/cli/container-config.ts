@@ -44,6 +44,10 @@ export interface ContainerFlags {
   readOnly?: boolean;
   label: string[];
   macAddress?: string;
+  addHost: string[];
+  dns: string[];
+  dnsSearch: string[];
+  dnsOption: string[];
 }
 
 export interface CreateBody {
@@ -79,6 +83,10 @@ export interface CreateBody {
     DeviceCgroupRules: string[];
     SecurityOpt: string[];
     ReadonlyRootfs: boolean;
+    ExtraHosts: string[] | null;
+    Dns: string[];
+    DnsSearch: string[];
+    DnsOptions: string[];
   };
   NetworkingConfig: { EndpointsConfig: Record<string, EndpointSettings> };
 }
@@ -182,6 +190,10 @@ export function buildCreateBody(
       DeviceCgroupRules: f.deviceCgroupRule,
       SecurityOpt,
       ReadonlyRootfs: f.readOnly === true,
+      ExtraHosts: f.addHost.length ? f.addHost : null,
+      Dns: f.dns,
+      DnsSearch: f.dnsSearch,
+      DnsOptions: f.dnsOption,
     },
     NetworkingConfig: { EndpointsConfig: network.EndpointsConfig },
   };
@@ -230,5 +242,9 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     readOnly: bool('readOnly'),
     label: list('label'),
     macAddress: str('macAddress'),
+    addHost: list('addHost'),
+    dns: list('dns'),
+    dnsSearch: list('dnsSearch'),
+    dnsOption: list('dnsOption'),
   };
 }

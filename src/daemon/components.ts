@@ -36,6 +36,8 @@ import { ClusterIpam } from '../ipam/cluster/index.js';
 import { createOverlayDriver, type OverlayDriver } from '../network/drivers/overlay/index.js';
 import { TsnetError } from '../errors/index.js';
 import { TSNET_VERSION } from './routes/system.js';
+import { EventBus } from '../events/bus.js';
+import { StatsCollector } from '../runtime/stats/collector.js';
 
 export interface DaemonOptions {
   root: string;
@@ -61,8 +63,12 @@ export interface DaemonOptions {
 export interface Components {
   opts: DaemonOptions;
   images: ImageStore;
+  /** Container, network and image events for GET /events. */
+  events: EventBus;
   containers: ContainerManager;
   execs: ExecManager;
+  /** Samples for GET /containers/{id}/stats. */
+  stats: StatsCollector;
   cgroups: Cgroups;
   sandboxes: Sandboxes;
   controller: NetworkController;
@@ -92,8 +98,10 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   const libc = loadLibc();
   const netns = createNetnsOps(libc);
   const sandboxes = new Sandboxes(netns, path.join(opts.execRoot, 'netns'));
+  const events = new EventBus();
   const images = new ImageStore({
     root: path.join(opts.root, 'image'),
+    events,
     ...(opts.imageLimits ? { limits: opts.imageLimits } : {}),
   });
   const cgroups = createCgroups({ parent: opts.cgroupParent });
@@ -204,6 +212,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     },
     defaultBridgeName: opts.defaultBridge,
     ...(cluster ? { cluster } : {}),
+    events,
     logger,
   });
   const dns = new EmbeddedDns({
@@ -253,6 +262,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     },
     cgroups,
     networking,
+    events,
     logger,
   });
   const execs = new ExecManager({
@@ -261,11 +271,14 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     initPath: opts.initPath,
     placement: (id) => cgroups.placement(id),
   });
+  const stats = new StatsCollector({ cgroups, networking });
   return {
     opts,
     images,
+    events,
     containers,
     execs,
+    stats,
     cgroups,
     sandboxes,
     controller,

@@ -16,6 +16,9 @@ import { containerRoutes } from './routes/containers.js';
 import { imageRoutes } from './routes/images.js';
 import { networkRoutes } from './routes/networks.js';
 import { swarmRoutes } from './routes/swarm.js';
+import { eventRoutes } from './routes/events.js';
+import { statsRoutes } from './routes/stats.js';
+import { diskUsageRoutes } from './routes/disk-usage.js';
 import { systemRoutes, TSNET_VERSION } from './routes/system.js';
 import { sweep } from './sweep.js';
 
@@ -110,6 +113,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       cgroupVersion: c.cgroups.version,
       startedAt: new Date(),
       networkDrivers: () => ['bridge', 'host', 'null', ...(c.overlay ? ['overlay'] : [])],
+      eventListeners: () => c.events.subscriberCount,
       counts: () => {
         const all = c.containers.list();
         const running = all.filter((r) => r.state.Status === 'running').length;
@@ -134,6 +138,9 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       plugins: () => c.plugins.list(),
     }),
     ...swarmRoutes(),
+    ...eventRoutes({ bus: c.events, logger }),
+    ...statsRoutes({ containers: c.containers, stats: c.stats }),
+    ...diskUsageRoutes({ containers: c.containers, images }),
     ...imageRoutes({
       images,
       inUse: (id) => c.containers.list().some((r) => r.imageId === id),

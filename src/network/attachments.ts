@@ -108,6 +108,7 @@ export class Attachments implements NetworkAttachments {
       }
       await this.applyGateway(rec, sandboxFile);
       rb.commit();
+      for (const ep of Object.values(rec.network.endpoints)) this.announce(ep.networkId, 'connect', rec);
     } catch (err) {
       await rb.unwind();
       throw err;
@@ -255,7 +256,10 @@ export class Attachments implements NetworkAttachments {
     await this.revokePorts(rec).catch((e: Error) => errors.push(e.message));
     await this.d.dns?.stop(rec).catch((e: Error) => errors.push(e.message));
     for (const ep of Object.values(rec.network.endpoints)) {
-      await this.detachOne(ep).catch((e: Error) => errors.push(e.message));
+      await this.detachOne(ep).then(
+        () => this.announce(ep.networkId, 'disconnect', rec),
+        (e: Error) => errors.push(e.message),
+      );
     }
     rec.network.endpoints = {};
     if (errors.length) this.d.logger.warn(`detach ${rec.name}: ${errors.join('; ')}`);
@@ -292,6 +296,11 @@ export class Attachments implements NetworkAttachments {
     return Object.values(rec.network.endpoints).some((ep) => !this.d.controller.find(ep.networkId)?.predefined);
   }
 
+  private announce(networkId: string, action: 'connect' | 'disconnect', rec: ContainerRecord): void {
+    const n = this.d.controller.find(networkId);
+    if (n) this.d.controller.announce(n, action, { container: rec.id });
+  }
+
   // ---- live connect / disconnect --------------------------------------------------------------
 
   async connect(rec: ContainerRecord, networkRef: string, cfg: EndpointSettingsRequest | null): Promise<void> {
@@ -322,6 +331,7 @@ export class Attachments implements NetworkAttachments {
       await rb.unwind();
       throw err;
     }
+    this.announce(n.id, 'connect', rec);
     await this.d.containers.refreshHosts(rec, this.hostEntries(rec));
     if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandbox);
   }
@@ -339,6 +349,7 @@ export class Attachments implements NetworkAttachments {
     if (oldGateway === ep.networkId) await this.revokePorts(rec);
     await this.detachOne(ep);
     delete rec.network.endpoints[ep.networkId];
+    this.announce(ep.networkId, 'disconnect', rec);
     const sandbox = rec.network.sandboxKey;
     if (sandbox && this.d.sandboxes.exists(sandbox))
       await this.moveConnectivity(rec, sandbox, oldGateway === ep.networkId ? undefined : oldGateway);

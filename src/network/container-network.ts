@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { TsnetError } from '../errors/index.js';
 import { resolvConf, type HostEntry } from '../runtime/etc-files.js';
-import type { ContainerNetworking, SandboxSetup } from '../runtime/container/networking.js';
+import type { ContainerNetworking, InterfaceCounters, SandboxSetup } from '../runtime/container/networking.js';
 import type { ContainerRecord } from '../runtime/container/types.js';
 import { parseNetworkMode } from './network-mode.js';
 import type { Sandboxes } from './sandbox.js';
@@ -135,6 +135,7 @@ export class ContainerNetwork implements ContainerNetworking {
             embedded,
             ...(rec.hostConfig.Dns?.length ? { dns: rec.hostConfig.Dns } : {}),
             ...(rec.hostConfig.DnsSearch?.length ? { search: rec.hostConfig.DnsSearch } : {}),
+            ...(rec.hostConfig.DnsOptions?.length ? { options: rec.hostConfig.DnsOptions } : {}),
           }),
         };
       }
@@ -143,6 +144,13 @@ export class ContainerNetwork implements ContainerNetworking {
 
   async released(rec: ContainerRecord): Promise<void> {
     if (rec.network.mode === 'networks') await this.d.attachments!.stopped(rec);
+  }
+
+  async interfaceStats(rec: ContainerRecord): Promise<Record<string, InterfaceCounters>> {
+    const owner = rec.network.mode === 'container' ? this.d.lookup(rec.network.sharedWith ?? '') : rec;
+    const file = owner?.network.sandboxKey;
+    if (!file || !this.d.sandboxes.exists(file)) return {};
+    return this.d.sandboxes.interfaceStats(file);
   }
 
   async remove(rec: ContainerRecord): Promise<void> {

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import { TsnetError } from '../errors/index.js';
 import { Rollback } from '../errors/rollback.js';
 import type { Logger } from '../daemon/logger.js';
+import type { EventSink } from '../events/types.js';
 import type { IpamDriver, PoolLease } from '../ipam/ipam-api.js';
 import type { ContainerRecord } from '../runtime/container/types.js';
 import type { RecordStore } from '../store/record-store.js';
@@ -59,6 +60,8 @@ export interface ControllerDeps {
   defaultBridgeName: string;
   /** The cluster store, when tsnetd runs with --cluster-store. */
   cluster?: ControllerCluster;
+  /** Network events (create, destroy, connect, disconnect) go here: the daemon's event bus. */
+  events?: EventSink;
   logger: Logger;
 }
 
@@ -298,6 +301,7 @@ export class NetworkController {
       this.d.logger.info(
         `created network ${rec.name} (${rec.id.slice(0, 12)}, ${rec.driver}, ${rec.pools.map((p) => p.subnet).join(' ')})`,
       );
+      if (!opts.predefined) this.announce(rec, 'create');
       return rec;
     });
   }
@@ -305,6 +309,11 @@ export class NetworkController {
   private async saveNew(rec: NetworkRecord): Promise<void> {
     await this.d.store.save(rec);
     this.networks.set(rec.id, rec);
+  }
+
+  /** Publish a network event as Docker does: the network id as actor, name and driver type. */
+  announce(n: NetworkRecord, action: string, extra: Record<string, string> = {}): void {
+    this.d.events?.publish('network', action, { ID: n.id, Attributes: { ...extra, name: n.name, type: n.driver } });
   }
 
   // ---- remove -------------------------------------------------------------------------------
@@ -342,6 +351,7 @@ export class NetworkController {
       await this.d.store.remove(n.id);
       this.networks.delete(n.id);
       this.d.logger.info(`removed network ${n.name} (${n.id.slice(0, 12)})`);
+      this.announce(n, 'destroy');
     });
   }
 

@@ -51,7 +51,8 @@ export class EmbeddedDns implements DnsHook {
       inNetns: (fn) => this.d.netns.run(sandbox, fn),
       lookup: (name, type) => this.lookup(rec.id, name, type),
       reverse: (ip) => this.reverse(rec.id, ip),
-      upstreams: onlyInternal ? [] : this.d.upstreams(),
+      // --dns is the upstream of the embedded resolver, as Docker's ExtServers
+      upstreams: onlyInternal ? [] : rec.hostConfig.Dns?.length ? rec.hostConfig.Dns : this.d.upstreams(),
       tcpBinder: this.binder,
       logger: this.d.logger,
     });

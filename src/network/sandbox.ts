@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Netlink } from '../kernel/netlink/index.js';
+import { Netlink, type LinkCounters } from '../kernel/netlink/index.js';
 import type { Netns } from '../kernel/netns.js';
 
 export class Sandboxes {
@@ -46,6 +46,18 @@ export class Sandboxes {
   /** A netlink socket bound to the sandbox's namespace (caller closes it). */
   openIn(file: string): Netlink {
     return this.netns.run(file, () => Netlink.open());
+  }
+
+  /** Counters of every interface but lo in the sandbox (`docker stats` networks), read by netlink. */
+  async interfaceStats(file: string): Promise<Record<string, LinkCounters>> {
+    const nl = this.openIn(file);
+    try {
+      const out: Record<string, LinkCounters> = {};
+      for (const l of await nl.listLinks()) if (l.name !== 'lo' && l.stats) out[l.name] = l.stats;
+      return out;
+    } finally {
+      nl.close();
+    }
   }
 
   remove(file: string): void {

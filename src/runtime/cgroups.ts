@@ -39,6 +39,13 @@ export interface Cgroups {
   oomKilled(name: string): boolean;
   /** The existing cgroup of a container (for exec to join). */
   placement(name: string): Placement;
+  /**
+   * The cgroup2 dir the container's processes are born in (its `into`), when it exists: its
+   * cpu.stat and cgroup.procs account every container, limits or not (`docker stats`).
+   */
+  accountingDir(name: string): string | undefined;
+  /** The existing dir of one controller's cgroup of a container (v2: its one dir). */
+  controllerDir(ctrl: 'memory' | 'cpu' | 'pids', name: string): string | undefined;
   /** Names of cgroups under the parent (for the start-up sweep). */
   list(): string[];
 }
@@ -54,6 +61,7 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
   const hybridRoot = path.join(mount, 'unified');
   const hybrid = !unified && opts.devices !== 'v1' && writable(path.join(hybridRoot, 'cgroup.procs'));
   const hybridDir = (name: string) => path.join(hybridRoot, opts.parent, name);
+  const existing = (dir: string) => (fs.existsSync(dir) ? dir : undefined);
 
   const write = (dir: string, file: string, value: string) => {
     try {
@@ -109,6 +117,8 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
         return { join: [], into: dir, devices: devices === 'all' ? 'none' : 'bpf' };
       },
       remove: (name) => rmdir(v2Dir(name)),
+      accountingDir: (name) => existing(v2Dir(name)),
+      controllerDir: (_ctrl, name) => existing(v2Dir(name)),
       oomKilled(name) {
         try {
           const text = fs.readFileSync(path.join(v2Dir(name), 'memory.events'), 'utf8');
@@ -188,6 +198,8 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
       for (const ctrl of V1_CONTROLLERS) rmdir(v1Dir(ctrl, name));
       if (hybrid) rmdir(hybridDir(name));
     },
+    accountingDir: (name) => (hybrid ? existing(hybridDir(name)) : undefined),
+    controllerDir: (ctrl, name) => existing(v1Dir(ctrl, name)),
     oomKilled(name) {
       try {
         const text = fs.readFileSync(path.join(v1Dir('memory', name), 'memory.oom_control'), 'utf8');

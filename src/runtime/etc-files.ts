@@ -1,4 +1,5 @@
 /** The text of a container's /etc/hosts, /etc/hostname and /etc/resolv.conf. Pure functions. */
+import net from 'node:net';
 
 export interface HostEntry {
   ip: string;
@@ -18,11 +19,44 @@ export function hostsFile(entries: HostEntry[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+const HOST_NAME = /^[a-zA-Z0-9_]([a-zA-Z0-9_.-]{0,252})$/;
+
+/**
+ * One `--add-host` entry as Docker takes it: `name:ip`, `name=ip` (IPv6 addresses keep their
+ * colons: `name:::1`, `name=[::1]`), or `name:host-gateway`. Throws a one-line message.
+ */
+export function parseExtraHost(entry: string): { name: string; ip: string } {
+  const sep = /^[^:=]*([:=])/.exec(entry);
+  const name = sep ? entry.slice(0, sep[0].length - 1) : '';
+  const ip = sep ? entry.slice(sep[0].length).replace(/^\[(.*)\]$/, '$1') : '';
+  if (!HOST_NAME.test(name))
+    throw new Error(`invalid extra host "${entry}": want NAME:IP (or NAME:host-gateway) with a plain host name`);
+  if (ip !== 'host-gateway' && net.isIP(ip) === 0)
+    throw new Error(`invalid extra host "${entry}": "${ip}" is not an IP address (nor host-gateway)`);
+  return { name, ip };
+}
+
+/** `--add-host` entries as /etc/hosts entries; host-gateway becomes `gateway` (the container's gateway network's). */
+export function extraHostEntries(entries: string[], gateway: string | undefined): HostEntry[] {
+  return entries.map((e) => {
+    const h = parseExtraHost(e);
+    if (h.ip !== 'host-gateway') return { ip: h.ip, names: [h.name] };
+    if (!gateway)
+      throw new Error(
+        `--add-host ${h.name}:host-gateway needs a network with a gateway, and this container has none (use an IP instead)`,
+      );
+    return { ip: gateway, names: [h.name] };
+  });
+}
+
 /**
  * resolv.conf for a container: from the host's, without loopback nameservers (they do not work
  * from another netns), falling back to nothing. `embedded` switches to the embedded DNS server.
  */
-export function resolvConf(hostText: string, opts: { embedded?: boolean; dns?: string[]; search?: string[] } = {}): string {
+export function resolvConf(
+  hostText: string,
+  opts: { embedded?: boolean; dns?: string[]; search?: string[]; options?: string[] } = {},
+): string {
   const kept = hostText
     .split('\n')
     .map((l) => l.trim())
@@ -33,16 +67,21 @@ export function resolvConf(hostText: string, opts: { embedded?: boolean; dns?: s
         .filter((l) => l.startsWith('nameserver'))
         .map((l) => l.split(/\s+/)[1] ?? '')
         .filter((ip) => ip && !isLoopback(ip));
-  const other = kept.filter((l) => !l.startsWith('nameserver') && !(opts.search && l.startsWith('search')));
+  const given = opts.options?.length ? opts.options : undefined;
+  const other = kept.filter(
+    (l) => !l.startsWith('nameserver') && !(opts.search?.length && l.startsWith('search')) && !(given && l.startsWith('options')),
+  );
   const out: string[] = [];
   if (opts.search?.length) out.push(`search ${opts.search.join(' ')}`);
   out.push(...other);
   if (opts.embedded) {
     out.push('nameserver 127.0.0.11');
-    if (!other.some((l) => l.startsWith('options'))) out.push('options ndots:0');
+    if (given) out.push(`options ${(given.some((o) => o.startsWith('ndots:')) ? given : ['ndots:0', ...given]).join(' ')}`);
+    else if (!other.some((l) => l.startsWith('options'))) out.push('options ndots:0');
     if (servers.length) out.push(`# ExtServers: [${servers.join(' ')}]`);
   } else {
     for (const s of servers) out.push(`nameserver ${s}`);
+    if (given) out.push(`options ${given.join(' ')}`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -2,6 +2,7 @@
 
 export const COMMANDS: Record<string, () => Promise<unknown>> = {
   create: () => import('./create.js'),
+  events: () => import('./events.js'),
   exec: () => import('./exec.js'),
   'image-import': () => import('./image-import.js'),
   'image-inspect': () => import('./image-inspect.js'),
@@ -25,7 +26,9 @@ export const COMMANDS: Record<string, () => Promise<unknown>> = {
   rm: () => import('./rm.js'),
   run: () => import('./run.js'),
   start: () => import('./start.js'),
+  stats: () => import('./stats.js'),
   stop: () => import('./stop.js'),
+  'system-df': () => import('./system-df.js'),
   version: () => import('./version.js'),
   wait: () => import('./wait.js'),
 };

@@ -64,6 +64,10 @@ function containerFlags(cmd: Command): Command {
     .option('--read-only', "Mount the container's root filesystem as read only")
     .option('-l, --label <key[=value]>', 'Set metadata on the container (repeatable)', collect)
     .option('--mac-address <mac>', 'Container MAC address (e.g. 92:d0:c6:0a:29:33)')
+    .option('--add-host <host:ip>', 'Add a custom host-to-IP mapping (host:ip, or host:host-gateway) (repeatable)', collect)
+    .option('--dns <ip>', 'Set custom DNS servers (also the upstreams of the embedded DNS) (repeatable)', collect)
+    .option('--dns-search <domain>', 'Set custom DNS search domains (repeatable)', collect)
+    .option('--dns-option <option>', 'Set DNS options, e.g. ndots:2 (repeatable)', collect)
     .argument('<image>', 'image to create the container from')
     .argument('[command...]', "command and arguments (default: the image's)")
     .passThroughOptions();
@@ -97,6 +101,20 @@ export function defineContainerCommands(program: Command): void {
     .option('-i, --interactive', "Attach the container's STDIN")
     .argument('<containers...>', 'containers to start')
     .action(lazy('start'));
+
+  program
+    .command('stats')
+    .description('Display a live stream of container resource usage statistics')
+    .usage('[options] [CONTAINER...]')
+    .argument('[containers...]', 'containers to show (default: all running)')
+    .option('-a, --all', 'Show all containers (default shows just running)')
+    .option('--no-stream', 'Disable streaming stats and only pull the first result')
+    .option('--no-trunc', "Don't truncate output")
+    .option(
+      '--format <format>',
+      "Output format: table, json, or a Go template such as '{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.NetIO}}'",
+    )
+    .action(lazy('stats'));
 
   program
     .command('ps')

@@ -1,6 +1,6 @@
 /** plugin ls, system info / info, version. */
 import type { Command } from 'commander';
-import { lazy } from './shared.js';
+import { collect, lazy } from './shared.js';
 
 function infoFlags(cmd: Command): Command {
   return cmd
@@ -20,7 +20,23 @@ export function defineSystemCommands(program: Command): void {
 
   const system = program.command('system').helpCommand(false).description('Manage tsnet');
   infoFlags(system.command('info'));
+  system
+    .command('df')
+    .description('Show disk usage (image layers, container writable layers)')
+    .option('--format <format>', "Output format: table, json, or a Go template such as '{{.Type}} {{.Size}}'")
+    .action(lazy('system-df'));
   infoFlags(program.command('info'));
+
+  const eventsCmd = (cmd: Command) =>
+    cmd
+      .description('Get real time events from the daemon')
+      .option('--since <time>', 'Show events since a time: Unix timestamp, RFC 3339 date, or duration (10m, 1h30m)')
+      .option('--until <time>', 'Stream events until this time (same forms as --since)')
+      .option('-f, --filter <key=value>', 'Filter events (type, container, network, image, event, label) (repeatable)', collect)
+      .option('--format <format>', "Output format: json, or a Go template such as '{{.Type}} {{.Action}} {{.Actor.ID}}'")
+      .action(lazy('events'));
+  eventsCmd(program.command('events'));
+  eventsCmd(system.command('events'));
 
   program
     .command('version')

@@ -17,6 +17,7 @@ import {
   KillQuery,
   LogsQuery,
   RefParams,
+  RenameQuery,
   RemoveQuery,
   ResizeQuery,
   StopQuery,
@@ -119,6 +120,17 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       schema: { params: RefParams, query: StopQuery },
       handler: async ({ params, query }) => {
         await containers.restart(params.id!, int(query, 't'));
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/containers/{id}/rename',
+      schema: { params: RefParams, query: RenameQuery },
+      handler: async ({ params, query }) => {
+        const name = query.get('name');
+        if (!name) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'rename needs a new name: ?name=NEW');
+        await containers.rename(params.id!, name);
         return { status: 204 };
       },
     },

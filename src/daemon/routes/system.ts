@@ -12,6 +12,8 @@ export interface SystemDeps {
   counts: () => { containers: number; running: number; stopped: number; images: () => Promise<number> };
   startedAt: Date;
   networkDrivers: () => string[];
+  /** Open GET /events streams. */
+  eventListeners?: () => number;
 }
 
 export function systemRoutes(d: SystemDeps): Route[] {
@@ -87,7 +89,7 @@ export function systemRoutes(d: SystemDeps): Route[] {
             LoggingDriver: 'local',
             CgroupDriver: 'cgroupfs',
             CgroupVersion: String(d.cgroupVersion),
-            NEventsListener: 0,
+            NEventsListener: d.eventListeners?.() ?? 0,
             KernelVersion: os.release(),
             OperatingSystem: 'Linux',
             OSType: 'linux',

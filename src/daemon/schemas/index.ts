@@ -6,3 +6,4 @@ export * from './common.js';
 export * from './containers.js';
 export * from './images.js';
 export * from './networks.js';
+export * from './system.js';

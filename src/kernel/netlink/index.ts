@@ -23,6 +23,7 @@ export type {
   MacvlanOptions,
   BridgePortOptions,
   BridgePortInfo,
+  LinkCounters,
 } from './links.js';
 export type { AddressInfo, AddAddressOptions } from './addresses.js';
 export type { RouteSpec, RouteInfo, RouteType, ListRoutesOptions } from './routes.js';

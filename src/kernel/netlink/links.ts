@@ -48,6 +48,19 @@ export interface LinkInfo {
   vxlan?: VxlanInfo;
   /** Port options, when the link is a bridge port. */
   bridgePort?: BridgePortInfo;
+  /** Packet and byte counters (IFLA_STATS64, else IFLA_STATS). */
+  stats?: LinkCounters;
+}
+
+export interface LinkCounters {
+  rxBytes: number;
+  rxPackets: number;
+  rxErrors: number;
+  rxDropped: number;
+  txBytes: number;
+  txPackets: number;
+  txErrors: number;
+  txDropped: number;
 }
 
 export interface LinkCommonOptions {
@@ -111,6 +124,19 @@ export function toLinkInfo(msg: rt.LinkMessage): LinkInfo {
     running: !!data.flags?.running,
   };
   if (attrs.master) out.master = attrs.master;
+  const st = attrs.stats64 ?? attrs.stats;
+  if (st) {
+    out.stats = {
+      rxBytes: Number(st.rxBytes ?? 0),
+      rxPackets: Number(st.rxPackets ?? 0),
+      rxErrors: Number(st.rxErrors ?? 0),
+      rxDropped: Number(st.rxDropped ?? 0),
+      txBytes: Number(st.txBytes ?? 0),
+      txPackets: Number(st.txPackets ?? 0),
+      txErrors: Number(st.txErrors ?? 0),
+      txDropped: Number(st.txDropped ?? 0),
+    };
+  }
   const parent = readU32le(attrs.link);
   if (parent) out.parentIndex = parent;
   if (attrs.linkNetnsid !== undefined) out.linkNetnsId = attrs.linkNetnsid;

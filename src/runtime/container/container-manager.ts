@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { TsnetError } from '../../errors/index.js';
+import type { EventSink } from '../../events/types.js';
 import { Rollback } from '../../errors/rollback.js';
 import type { Logger } from '../../daemon/logger.js';
 import type { RecordStore } from '../../store/record-store.js';
@@ -17,8 +18,8 @@ import type { Cgroups } from '../cgroups.js';
 import { deviceProgram } from '../devices/bpf-program.js';
 import { DEFAULT_DEVICE_RULES, hostDevice } from '../devices/rules.js';
 import { seccompFilter } from '../seccomp/index.js';
-import { hostsFile } from '../etc-files.js';
-import { randomName } from '../ids.js';
+import { extraHostEntries, hostsFile, type HostEntry } from '../etc-files.js';
+import { NAME_PATTERN, randomName } from '../ids.js';
 import { connectSupervisor, isSupervisorOf, launch, processAlive, supervisorCommand, waitForExit } from '../supervisor.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type { ContainerNetworking } from './networking.js';
@@ -42,6 +43,8 @@ export interface ContainerManagerDeps {
   images: ImageSource;
   cgroups: Cgroups;
   networking: ContainerNetworking;
+  /** Container events (create, start, die, kill, stop, destroy, …): the daemon's event bus. */
+  events?: EventSink;
   logger: Logger;
 }
 
@@ -102,6 +105,14 @@ export class ContainerManager {
     return rec.state.Status === 'running';
   }
 
+  /** Publish a container event as Docker does: labels, image and name as attributes. */
+  announce(rec: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.deps.events?.publish('container', action, {
+      ID: rec.id,
+      Attributes: { ...rec.config.Labels, ...extra, image: rec.config.Image, name: rec.name },
+    });
+  }
+
   // ---- create -------------------------------------------------------------------------------
 
   async create(body: CreateBody, requestedName?: string): Promise<ContainerRecord> {
@@ -149,6 +160,7 @@ export class ContainerManager {
       throw err;
     }
     this.deps.logger.info(`created container ${rec.id.slice(0, 12)} (${rec.name})`);
+    this.announce(rec, 'create');
     return rec;
   }
 
@@ -210,7 +222,13 @@ export class ContainerManager {
         () => this.deps.networking.prepare(rec),
         () => this.deps.networking.released(rec),
       );
-      rewriteInPlace(p.hosts, sandbox.hostsText ?? hostsFile(sandbox.hosts));
+      const extra = this.extraHosts(rec);
+      rewriteInPlace(
+        p.hosts,
+        sandbox.hostsText !== undefined
+          ? sandbox.hostsText + extra.map((e) => `${e.ip}\t${e.names.join(' ')}\n`).join('')
+          : hostsFile([...extra, ...sandbox.hosts]),
+      );
       rewriteInPlace(p.hostname, `${sandbox.shareHostUts ? readHostname() : rec.config.Hostname}\n`);
       rewriteInPlace(p.resolvConf, sandbox.resolvConf);
       const placement = await rb.step(
@@ -276,6 +294,7 @@ export class ContainerManager {
       };
       await this.deps.store.save(rec);
       this.deps.logger.info(`started container ${rec.id.slice(0, 12)} pid ${launched.pid}`);
+      this.announce(rec, 'start');
       this.monitor(rec);
     } catch (err) {
       const failures = await rb.unwind();
@@ -348,6 +367,9 @@ export class ContainerManager {
     fs.rmSync(p.bundle, { recursive: true, force: true });
     await this.deps.store.save(rec).catch(() => undefined);
     this.deps.logger.info(`container ${rec.id.slice(0, 12)} exited with ${code}${oom ? ' (OOM killed)' : ''}`);
+    if (oom) this.announce(rec, 'oom');
+    const ran = Math.max(0, Math.round((Date.parse(rec.state.FinishedAt) - Date.parse(rec.state.StartedAt)) / 1000));
+    this.announce(rec, 'die', { exitCode: String(code), execDuration: String(Number.isFinite(ran) ? ran : 0) });
     this.events.emit(`exit:${rec.id}`, code, rec.state.Error);
     if (rec.hostConfig.AutoRemove) void this.removeQuietly(rec);
   }
@@ -366,6 +388,7 @@ export class ContainerManager {
       await this.signal(rec, 9).catch(() => undefined);
       await Promise.race([exited, sleep(10_000)]);
     }
+    this.announce(rec, 'stop');
     return true;
   }
 
@@ -383,10 +406,13 @@ export class ContainerManager {
     try {
       const answer = await supervisorCommand(p.bundle, `signal ${sig}`);
       if (answer.startsWith('error')) throw new Error(answer);
+      this.announce(rec, 'kill', { signal: String(sig) });
     } catch (err) {
       // The supervisor is gone but the process may not be: fall back to the pid.
-      if (rec.state.Pid && processAlive(rec.state.Pid)) process.kill(rec.state.Pid, sig);
-      else
+      if (rec.state.Pid && processAlive(rec.state.Pid)) {
+        process.kill(rec.state.Pid, sig);
+        this.announce(rec, 'kill', { signal: String(sig) });
+      } else
         throw new TsnetError(
           'TSNET_CONTAINER_NOT_RUNNING',
           `cannot signal container ${rec.id.slice(0, 12)}: ${(err as Error).message}`,
@@ -399,6 +425,37 @@ export class ContainerManager {
     const rec = this.get(ref);
     rec.restartCount += 1;
     await this.start(rec.id);
+    this.announce(rec, 'restart');
+  }
+
+  /** Docker's rename: the name must be free; events and DNS follow the new name. */
+  async rename(ref: string, newName: string): Promise<void> {
+    const rec = this.get(ref);
+    const name = newName.replace(/^\//, '');
+    if (!NAME_PATTERN.test(name))
+      throw new TsnetError(
+        'TSNET_INVALID_ARGUMENT',
+        `invalid container name "${newName}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+      );
+    await this.locks.run(rec.id, async () => {
+      if (name === rec.name) return;
+      if (this.nameTaken(name)) {
+        const other = [...this.records.values()].find((r) => r.name === name)!;
+        throw new TsnetError(
+          'TSNET_CONTAINER_NAME_IN_USE',
+          `the container name "/${name}" is already in use by container "${other.id}": remove or rename that container to reuse the name`,
+        );
+      }
+      const oldName = rec.name;
+      rec.name = name;
+      try {
+        await this.deps.store.save(rec);
+      } catch (err) {
+        rec.name = oldName;
+        throw err;
+      }
+      this.announce(rec, 'rename', { oldName: `/${oldName}` });
+    });
   }
 
   // ---- remove -------------------------------------------------------------------------------
@@ -450,6 +507,7 @@ export class ContainerManager {
     if (errors.length) this.deps.logger.warn(`remove ${rec.id.slice(0, 12)}: ${errors.join('; ')}`);
     this.events.emit(`removed:${rec.id}`);
     this.deps.logger.info(`removed container ${rec.id.slice(0, 12)}`);
+    this.announce(rec, 'destroy');
   }
 
   private async recordExitNow(rec: ContainerRecord): Promise<void> {
@@ -499,6 +557,7 @@ export class ContainerManager {
 
   async attach(ref: string, conn: Duplex, streams: AttachStreams): Promise<void> {
     const rec = this.get(ref);
+    this.announce(rec, 'attach');
     if (this.isRunning(rec)) {
       await this.pipeToSupervisor(rec, conn, streams);
       return;
@@ -585,7 +644,31 @@ export class ContainerManager {
 
   /** Rewrite the /etc/hosts of a running or stopped container (network connect/disconnect). */
   async refreshHosts(rec: ContainerRecord, entries: Parameters<typeof hostsFile>[0]): Promise<void> {
-    rewriteInPlace(this.paths(rec).hosts, hostsFile(entries));
+    let extra: HostEntry[] = [];
+    try {
+      extra = this.extraHosts(rec);
+    } catch (err) {
+      // host-gateway with no gateway network left (disconnected): keep the others
+      this.deps.logger.warn(`/etc/hosts of ${rec.name}: ${(err as Error).message}`);
+      extra = extraHostEntries(
+        (rec.hostConfig.ExtraHosts ?? []).filter((h) => !h.endsWith('host-gateway')),
+        undefined,
+      );
+    }
+    rewriteInPlace(this.paths(rec).hosts, hostsFile([...extra, ...entries]));
+  }
+
+  /** --add-host entries; host-gateway is the gateway of the container's gateway network. */
+  private extraHosts(rec: ContainerRecord): HostEntry[] {
+    const list = rec.hostConfig.ExtraHosts ?? [];
+    if (list.length === 0) return [];
+    const gwNet = rec.network.gatewayNetwork;
+    const gateway = gwNet ? rec.network.endpoints[gwNet]?.gateway : undefined;
+    try {
+      return extraHostEntries(list, gateway);
+    } catch (err) {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', (err as Error).message);
+    }
   }
 
   get bundleIds(): Set<string> {

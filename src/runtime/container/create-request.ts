@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { TsnetError } from '../../errors/index.js';
+import { parseExtraHost } from '../etc-files.js';
 import { newId, NAME_PATTERN } from '../ids.js';
 import { checkSecurity } from './security-opts.js';
 import type { ContainerConfig, ContainerRecord, HostConfig, NetworkingConfig } from './types.js';
@@ -93,6 +94,7 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
   }
   for (const b of hc.Binds ?? []) parseBind(b);
   checkSecurity(hc);
+  checkDnsAndHosts(hc);
   for (const env of body.Env ?? []) {
     if (typeof env !== 'string' || env.startsWith('=') || env.includes('\0'))
       throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid environment variable: ${String(env)}`);
@@ -184,4 +186,18 @@ export function mergeEnv(imageEnv: string[], requested: string[]): string[] {
   }
   if (!out.has('PATH')) out.set('PATH', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   return [...out.values()].filter((e) => e.includes('='));
+}
+
+/**
+ * --add-host entries are parsed as start will parse them (the request schema has already
+ * checked the shapes of ExtraHosts, Dns, DnsSearch and DnsOptions).
+ */
+function checkDnsAndHosts(hc: HostConfig): void {
+  for (const h of hc.ExtraHosts ?? []) {
+    try {
+      parseExtraHost(h);
+    } catch (err) {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', (err as Error).message);
+    }
+  }
 }

@@ -70,6 +70,7 @@ export class ExecManager {
       bundle: execBundle(this.deps.execRoot, id),
     };
     this.execs.set(id, inst);
+    this.deps.containers.announce(rec, `exec_create: ${config.Cmd.join(' ')}`, { execID: id });
     return inst;
   }
 
@@ -136,9 +137,11 @@ export class ExecManager {
       throw err;
     }
     inst.pid = launched.pid;
+    this.deps.containers.announce(rec, `exec_start: ${c.Cmd!.join(' ')}`, { execID: inst.id });
     const finished = waitForExit(inst.bundle).then((code) => {
       inst.exitCode = code ?? readExitFile(inst.bundle)?.code ?? 137;
       inst.running = false;
+      this.deps.containers.announce(rec, 'exec_die', { execID: inst.id, exitCode: String(inst.exitCode) });
       fs.rmSync(inst.bundle, { recursive: true, force: true });
     });
     if (conn) await finished;

@@ -27,4 +27,17 @@ export interface ContainerNetworking {
   released(rec: ContainerRecord): Promise<void>;
   /** On rm: remove sandbox and endpoints. Idempotent. */
   remove(rec: ContainerRecord): Promise<void>;
+  /** Per-interface counters in the container's network namespace ({} for host mode). */
+  interfaceStats?(rec: ContainerRecord): Promise<Record<string, InterfaceCounters>>;
+}
+
+export interface InterfaceCounters {
+  rxBytes: number;
+  rxPackets: number;
+  rxErrors: number;
+  rxDropped: number;
+  txBytes: number;
+  txPackets: number;
+  txErrors: number;
+  txDropped: number;
 }

@@ -48,6 +48,7 @@ export interface HostConfig {
   ReadonlyRootfs?: boolean;
   Dns?: string[] | null;
   DnsSearch?: string[] | null;
+  DnsOptions?: string[] | null;
   ExtraHosts?: string[] | null;
   [key: string]: unknown;
 }

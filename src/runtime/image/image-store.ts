@@ -20,6 +20,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { TsnetError } from '../../errors/index.js';
+import { NO_EVENTS, type EventSink } from '../../events/types.js';
 import { Bundle } from './bundle.js';
 import { hostArchitecture } from './config.js';
 import { loadDockerSave } from './import-docker-save.js';
@@ -40,6 +41,8 @@ export interface ImageStoreOptions {
   root: string;
   /** Limits of one import (default: DEFAULT_IMPORT_LIMITS). */
   limits?: ImportLimits;
+  /** Where import, tag, untag and delete events go (the daemon's event bus). */
+  events?: EventSink;
 }
 
 function processAlive(pid: number): boolean {
@@ -129,12 +132,14 @@ export class ImageStore {
   private readonly limits: ImportLimits;
   private ready: Promise<void> | undefined;
   private lockTail: Promise<unknown> = Promise.resolve();
+  private readonly events: EventSink;
 
   constructor(opts: ImageStoreOptions) {
     if (!opts || typeof opts.root !== 'string' || opts.root === '') {
       throw new TsnetError('TSNET_INVALID_ARGUMENT', 'ImageStore needs a root directory');
     }
     this.root = opts.root;
+    this.events = opts.events ?? NO_EVENTS;
     this.tmpDir = join(this.root, 'tmp');
     this.limits = opts.limits ?? DEFAULT_IMPORT_LIMITS;
     this.layers = new LayerStore(this.root, this.tmpDir);
@@ -201,7 +206,9 @@ export class ImageStore {
           `cannot tag: the archive holds ${images.length} images; import it without a tag, then tag one by id`,
         );
       }
-      return await this.withLock(() => this.save(images, format, repoTag));
+      const saved = await this.withLock(() => this.save(images, format, repoTag));
+      for (const r of saved) this.publish(r, 'import', repoTag ?? r.repoTags[0] ?? r.id);
+      return saved;
     } catch (err) {
       // Layers this import brought in that no image uses stay behind no longer.
       await this.withLock(async () => {
@@ -373,6 +380,7 @@ export class ImageStore {
       await this.untagElsewhere(record.id, [tag]);
       const updated = { ...record, repoTags: uniq([...record.repoTags, tag]) };
       await this.records.put(updated);
+      this.publish(updated, 'tag', tag);
       return updated;
     });
   }
@@ -386,6 +394,19 @@ export class ImageStore {
    * uses any more are deleted.
    */
   async remove(ref: string, opts: RemoveOptions = {}): Promise<RemoveResult> {
+    const result = await this.removeLocked(ref, opts);
+    // as Docker: one untag per removed reference, then delete; the name attribute is the image id
+    for (const _ of result.untagged) this.publish({ id: result.imageId, config: {} }, 'untag', result.imageId);
+    if (result.deleted.includes(result.imageId)) this.publish({ id: result.imageId, config: {} }, 'delete', result.imageId);
+    return { untagged: result.untagged, deleted: result.deleted };
+  }
+
+  /** Docker's image event: the image id as actor, its name and labels as attributes. */
+  private publish(img: Pick<ImageRecord, 'id' | 'config'>, action: string, name: string): void {
+    this.events.publish('image', action, { ID: img.id, Attributes: { ...(img.config.Labels ?? {}), name } });
+  }
+
+  private removeLocked(ref: string, opts: RemoveOptions): Promise<RemoveResult & { imageId: string }> {
     const force = opts.force === true;
     return this.withLock(async () => {
       const { record, tag } = await this.find(ref);
@@ -395,7 +416,7 @@ export class ImageStore {
       if (tag !== undefined) {
         if (record.repoTags.length > 1) {
           await this.records.put({ ...record, repoTags: record.repoTags.filter((t) => t !== tag) });
-          return { untagged: [tag], deleted: [] };
+          return { untagged: [tag], deleted: [], imageId: record.id };
         }
         if (used && !force) {
           throw new TsnetError(
@@ -422,12 +443,12 @@ export class ImageStore {
       }
       if (used) {
         await this.records.put({ ...record, repoTags: [] });
-        return { untagged, deleted: [] };
+        return { untagged, deleted: [], imageId: record.id };
       }
       await this.records.delete(record.id);
       const keep = new Set((await this.records.list()).flatMap((r) => r.layers));
       const deletedLayers = await this.layers.collect(keep);
-      return { untagged, deleted: [record.id, ...deletedLayers] };
+      return { untagged, deleted: [record.id, ...deletedLayers], imageId: record.id };
     });
   }
 }

@@ -116,6 +116,10 @@ test('run -d: create body (ports, volumes, env, memory, two networks, aliases), 
       DeviceCgroupRules: [],
       SecurityOpt: [],
       ReadonlyRootfs: true,
+      ExtraHosts: null,
+      Dns: [],
+      DnsSearch: [],
+      DnsOptions: [],
     },
     NetworkingConfig: {
       EndpointsConfig: {
