@@ -34,6 +34,8 @@ const containerFlags: FastOption[] = [
   opt('--privileged'),
   list('--cap-add <capability>'),
   list('--cap-drop <capability>'),
+  list('--device <v>'),
+  list('--security-opt <option>'),
   opt('--read-only'),
   list('-l, --label <v>'),
   opt('--mac-address <mac>'),
