@@ -37,9 +37,30 @@ export interface Headline {
   against: string;
 }
 
+/** One line of the generated docs/benchmarks.md table: tsnet's median and each peer's, same run. */
+export interface ReportRow {
+  group: string;
+  key: string;
+  what: string;
+  tsnet: number;
+  peers: Record<string, number>;
+  /** The target ratio against a peer, when the issue sets one (e.g. `docker ≤ 0.20`). */
+  target?: string;
+}
+
+/** A curve for the chart: y (ms) at x (e.g. container number). */
+export interface Curve {
+  name: string;
+  points: Array<[number, number]>;
+}
+
 export interface SectionResult {
   text: string;
   headlines: Headline[];
+  /** Rows for docs/benchmarks.md. */
+  report?: ReportRow[];
+  /** Curves for the chart in docs/benchmarks.md. */
+  curves?: Curve[];
 }
 
 export interface Stats {

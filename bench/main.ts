@@ -13,8 +13,19 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { REPO } from '../test/helpers/world.js';
-import { liveChildren, liveWorlds, table, type BenchOptions, type Headline, type SectionResult } from './lib.js';
+import {
+  liveChildren,
+  liveWorlds,
+  table,
+  type BenchOptions,
+  type Curve,
+  type Headline,
+  type ReportRow,
+  type SectionResult,
+} from './lib.js';
+import { writeDocs } from './report.js';
 
 type Section = (o: BenchOptions) => Promise<SectionResult>;
 
@@ -40,6 +51,11 @@ function external(file: string, exportName: string): Section {
 }
 
 const SECTIONS: Array<{ name: string; title: string; load: () => Promise<Section> }> = [
+  {
+    name: 'peers',
+    title: 'peers: version, run --rm (user bridge, -p), network create/rm vs Docker and Podman',
+    load: async () => (await import('./peers-section.js')).benchPeers,
+  },
   {
     name: 'run',
     title: 'run: whole `tsnet run --rm` vs runc, supervisor RSS',
@@ -80,15 +96,18 @@ const SECTIONS: Array<{ name: string; title: string; load: () => Promise<Section
 ];
 
 function usage(): string {
-  return `usage: node --import tsx bench/main.ts [--only SECTION[,SECTION…]] [--quick]\nsections: ${SECTIONS.map((s) => s.name).join(', ')}`;
+  return `usage: node --import tsx bench/main.ts [--only SECTION[,SECTION…]] [--quick] [--docs|--no-docs]\n(docs/benchmarks.md and .svg are rewritten after a run of every section, or with --docs)\nsections: ${SECTIONS.map((s) => s.name).join(', ')}`;
 }
 
-function parseArgs(argv: string[]): { only: Set<string> | undefined; quick: boolean } {
+function parseArgs(argv: string[]): { only: Set<string> | undefined; quick: boolean; docs: boolean | undefined } {
   let only: Set<string> | undefined;
   let quick = false;
+  let docs: boolean | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') quick = true;
+    else if (a === '--docs') docs = true;
+    else if (a === '--no-docs') docs = false;
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a === '--only' ? argv[++i] : a.slice('--only='.length);
       if (!v) throw new Error('--only needs a section name');
@@ -102,7 +121,7 @@ function parseArgs(argv: string[]): { only: Set<string> | undefined; quick: bool
       process.exit(0);
     } else throw new Error(`unknown argument "${a}"`);
   }
-  return { only, quick };
+  return { only, quick, docs };
 }
 
 function sh(cmd: string, args: string[]): string {
@@ -150,6 +169,9 @@ async function main(): Promise<void> {
   );
   const opts: BenchOptions = { quick: args.quick, log: (m) => process.stderr.write(`  … ${m}\n`) };
   const summary: Array<Headline & { section: string }> = [];
+  const reportRows: ReportRow[] = [];
+  const curves: Curve[] = [];
+  const loadAtStart = loadavg();
   const problems: string[] = [];
   for (const s of SECTIONS) {
     if (args.only && !args.only.has(s.name)) continue;
@@ -160,6 +182,8 @@ async function main(): Promise<void> {
       const r = await fn(opts);
       console.log(r.text);
       for (const h of r.headlines) summary.push({ section: s.name, ...h });
+      reportRows.push(...(r.report ?? []));
+      curves.push(...(r.curves ?? []));
       if (r.text.startsWith('skipped') || /^\S+: skipped/.test(r.text)) problems.push(`${s.name}: ${r.text.split('\n')[0]}`);
     } catch (err) {
       const msg = (err as Error).stack ?? String(err);
@@ -179,7 +203,21 @@ async function main(): Promise<void> {
     );
   console.log('\n* = Docker figure measured earlier on this machine kind (shared/reference/machine-facts.md), not in this run.');
   for (const p of problems) console.log(`not measured — ${p}`);
-  console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s; load average at end: ${loadavg()}`);
+  const total = `${((performance.now() - started) / 1000).toFixed(0)} s`;
+  console.log(`\ntotal ${total}; load average at end: ${loadavg()}`);
+  if (args.docs ?? args.only === undefined) {
+    const file = writeDocs(REPO, {
+      header: [
+        `tsnet benchmarks ${new Date().toISOString().slice(0, 16)}Z, commit ${sh('git', ['rev-parse', '--short', 'HEAD'])}${dirty}${args.quick ? ', --quick' : ''}${args.only ? `, sections ${[...args.only].join(',')}` : ''}`,
+        `${os.cpus().length} CPU ${os.cpus()[0]?.model ?? ''}, kernel ${os.release()}, node ${process.version}; ${total}`,
+        `load average (1, 5, 15 min) at start ${loadAtStart}, at end ${loadavg()}: the peers ran in the same rounds, so the ratios hold better than the absolute times`,
+      ],
+      rows: reportRows,
+      curves,
+      problems,
+    });
+    console.log(`wrote ${path.relative(REPO, file)} and docs/benchmarks.svg`);
+  }
   process.exitCode = problems.some((p) => p.includes('failed')) ? 1 : 0;
 }
 

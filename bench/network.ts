@@ -137,6 +137,23 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
     ].join('\n');
     return {
       text,
+      report: [
+        {
+          group: 'attach',
+          key: 'attach',
+          what: 'attach: POST /containers/create (user bridge) vs CNI bridge ADD',
+          tsnet: tc,
+          peers: { 'CNI bridge ADD': ca },
+          target: 'CNI bridge ADD 0.25',
+        },
+        {
+          group: 'attach',
+          key: 'detach',
+          what: 'detach: DELETE /containers/{id} vs CNI bridge DEL',
+          tsnet: td,
+          peers: { 'CNI bridge DEL': cd },
+        },
+      ],
       headlines: [
         {
           what: 'network create',

@@ -134,8 +134,32 @@ export async function benchScale(o: BenchOptions): Promise<SectionResult> {
       `last 10 / first 10 create medians: ${ratio(last, first)}; control (empty bridge) last 50 / first 50: ${ratio(stats(ctl(TOTAL)).median, stats(ctl(1)).median)}`,
       `tsnet ps -a with ${TOTAL} containers: ${ms(ps.ms)} ms, ${listed} listed`,
     ].join('\n');
+    const blockCurve = (xs: number[]): Array<[number, number]> => {
+      const pts: Array<[number, number]> = [[1, stats(xs.slice(0, 10)).median]];
+      for (let b = 50; b <= TOTAL; b += 50) pts.push([b, stats(xs.slice(b - 50, b)).median]);
+      return pts;
+    };
     return {
       text,
+      report: [
+        {
+          group: 'scale',
+          key: 'scale',
+          what: `create at container #${TOTAL} vs #1 on one bridge (medians of 10)`,
+          tsnet: last,
+          peers: { '#1 (same run)': first },
+          target: '#1 (same run) 1.3',
+        },
+      ],
+      curves: [
+        { name: 'tsnet create on the growing bridge', points: blockCurve(create) },
+        {
+          name: 'control: create on an empty bridge',
+          points: [50, 100, 150, 200, 250, 300, 350, 400, 450, 500]
+            .filter((b) => b <= TOTAL)
+            .map((b): [number, number] => [b, stats(control.filter((c) => c.at > b - 50 && c.at <= b).map((c) => c.ms)).median]),
+        },
+      ],
       headlines: [
         {
           what: `attach (create) #1 vs #${TOTAL}`,

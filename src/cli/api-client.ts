@@ -1,6 +1,7 @@
 /**
  * HTTP/JSON client of the daemon API (Docker Engine API v1.41 paths and shapes) over a
- * unix socket (or plain TCP), with node:http only. Four ways to call:
+ * unix socket (or plain TCP), spoken by src/cli/http/ over one keep-alive net.Socket at a time
+ * (node:http alone costs ~10 ms of start-up per command). Four ways to call:
  *   - json():    request → whole JSON answer;
  *   - send():    request → the response as soon as its headers arrive (streams: logs,
  *                wait, image import's progress);
@@ -9,10 +10,11 @@
  *                becomes the raw stdio stream of attach / exec start.
  * Every status >= 400 becomes an ApiError carrying the body's `message` and `code`.
  */
-import http from 'node:http';
-import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { ApiError, CliError, DaemonUnreachableError, UsageError } from './errors.js';
+import { type ApiResponse, Connection, type OutgoingRequest, type Outcome } from './http/connection.js';
+
+export type { ApiResponse } from './http/connection.js';
 
 export const DEFAULT_HOST = 'unix:///run/tsnet/tsnet.sock';
 
@@ -135,24 +137,45 @@ export function errorFromResponse(status: number, statusMessage: string | undefi
   return new ApiError(status, message, code);
 }
 
+/** Idle keep-alive connections older than this are closed instead of reused (the daemon may drop them). */
+const REUSE_WITHIN_MS = 5_000;
+
 export class ApiClient {
   readonly address: DaemonAddress;
   private readonly userAgent: string;
+  /** Keep-alive connections waiting for the next request: one is enough for a command's requests. */
+  private readonly idle: Connection[] = [];
 
   constructor(address: DaemonAddress, userAgent = 'tsnet-cli') {
     this.address = address;
     this.userAgent = userAgent;
   }
 
-  private options(method: string, path: string, opts: RequestOptions, extra: Record<string, string>): http.RequestOptions {
-    const headers: Record<string, string> = { 'User-Agent': this.userAgent, ...extra, ...opts.headers };
-    const base: http.RequestOptions = { method, path: buildPath(path, opts.query), headers };
-    if (this.address.socketPath !== undefined) return { ...base, socketPath: this.address.socketPath };
-    return { ...base, host: this.address.hostname, port: this.address.port };
+  private headers(extra: Record<string, string>, opts: RequestOptions): Record<string, string> {
+    const host = this.address.socketPath !== undefined ? 'localhost' : `${this.address.hostname}:${this.address.port}`;
+    return { Host: host, 'User-Agent': this.userAgent, ...extra, ...opts.headers };
+  }
+
+  /** An idle keep-alive connection, or a new one. */
+  private connection(): Connection {
+    while (this.idle.length > 0) {
+      const c = this.idle.pop()!;
+      if (c.usable && Date.now() - c.idleSince < REUSE_WITHIN_MS) return c;
+      c.close();
+    }
+    const c = new Connection(this.address);
+    c.onReusable = (conn) => this.idle.push(conn);
+    return c;
+  }
+
+  /** Close the idle connections (the process is about to exit anyway; they do not hold it up). */
+  close(): void {
+    for (const c of this.idle.splice(0)) c.close();
   }
 
   /** Map a connection-level failure to one clear error. */
   connectionError(err: NodeJS.ErrnoException): CliError {
+    if (err instanceof CliError) return err;
     const where = this.address.display;
     if (err.code !== undefined && UNREACHABLE.has(err.code)) {
       return new DaemonUnreachableError(`cannot reach tsnetd at ${where}: is it running? (start it with: sudo tsnetd)`);
@@ -163,64 +186,54 @@ export class ApiClient {
     return new CliError(`error talking to tsnetd at ${where}: ${err.message}`);
   }
 
+  /** One request; a status >= 400 rejects with an ApiError (its body read first). */
+  private async dispatch(req: OutgoingRequest): Promise<Outcome> {
+    let outcome: Outcome;
+    try {
+      outcome = await this.connection().request(req);
+    } catch (err) {
+      throw this.connectionError(err as NodeJS.ErrnoException);
+    }
+    if (outcome.kind === 'response' && outcome.response.statusCode >= 400) {
+      const res = outcome.response;
+      throw errorFromResponse(res.statusCode, res.statusMessage, await readBody(res));
+    }
+    return outcome;
+  }
+
   /**
    * Send a request; resolve with the response once its headers arrive. Status >= 400
    * rejects with an ApiError (the error body is read first).
    */
-  send(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
+  async send(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse> {
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     const extra: Record<string, string> = {};
     if (payload) {
       extra['Content-Type'] = 'application/json';
       extra['Content-Length'] = String(payload.length);
     }
-    return this.dispatch(this.options(method, path, opts, extra), (req) => req.end(payload));
+    const outcome = await this.dispatch({
+      method,
+      path: buildPath(path, opts.query),
+      headers: this.headers(extra, opts),
+      body: payload,
+    });
+    if (outcome.kind !== 'response') throw new CliError(`the daemon switched protocols on ${method} ${path}`);
+    return outcome.response;
   }
 
   /** Send a request whose body is streamed from `source` (image import). */
-  upload(method: string, path: string, source: Readable, opts: UploadOptions): Promise<IncomingMessage> {
+  async upload(method: string, path: string, source: Readable, opts: UploadOptions): Promise<ApiResponse> {
     const extra: Record<string, string> = { 'Content-Type': opts.contentType };
     if (opts.contentLength !== undefined) extra['Content-Length'] = String(opts.contentLength);
-    return this.dispatch(this.options(method, path, opts, extra), (req, fail) => {
-      source.on('error', (err) => {
-        fail(new CliError(`reading the request body: ${err.message}`));
-        req.destroy();
-      });
-      source.pipe(req);
+    const outcome = await this.dispatch({
+      method,
+      path: buildPath(path, opts.query),
+      headers: this.headers(extra, opts),
+      body: source,
     });
-  }
-
-  private dispatch(
-    options: http.RequestOptions,
-    write: (req: http.ClientRequest, fail: (err: Error) => void) => void,
-  ): Promise<IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      const req = http.request(options);
-      let settled = false;
-      const fail = (err: Error): void => {
-        if (settled) return;
-        settled = true;
-        reject(err);
-      };
-      req.on('response', (res) => {
-        if (settled) {
-          res.resume();
-          return;
-        }
-        settled = true;
-        const status = res.statusCode ?? 0;
-        if (status >= 400) {
-          readBody(res).then(
-            (body) => reject(errorFromResponse(status, res.statusMessage, body)),
-            (err: unknown) => reject(err),
-          );
-          return;
-        }
-        resolve(res);
-      });
-      req.on('error', (err: NodeJS.ErrnoException) => fail(this.connectionError(err)));
-      write(req, fail);
-    });
+    if (outcome.kind !== 'response') throw new CliError(`the daemon switched protocols on ${method} ${path}`);
+    return outcome.response;
   }
 
   /** Request → parsed JSON answer (undefined when the body is empty, e.g. 204/304). */
@@ -234,45 +247,28 @@ export class ApiClient {
   async call(method: string, path: string, opts: RequestOptions = {}): Promise<number> {
     const res = await this.send(method, path, opts);
     await readBody(res);
-    return res.statusCode ?? 0;
+    return res.statusCode;
   }
 
   /**
    * Upgrade the connection (attach, exec start). Docker answers `101 UPGRADED` and then
    * the socket carries the raw stream in both directions.
    */
-  hijack(method: string, path: string, opts: RequestOptions = {}): Promise<HijackedStream> {
+  async hijack(method: string, path: string, opts: RequestOptions = {}): Promise<HijackedStream> {
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     const extra: Record<string, string> = { Connection: 'Upgrade', Upgrade: 'tcp' };
     if (payload) {
       extra['Content-Type'] = 'application/json';
       extra['Content-Length'] = String(payload.length);
     }
-    const options = { ...this.options(method, path, opts, extra), agent: false };
-    return new Promise((resolve, reject) => {
-      const req = http.request(options);
-      let answered = false;
-      req.on('upgrade', (_res: IncomingMessage, socket: Duplex, head: Buffer) => {
-        answered = true;
-        if (head.length > 0) socket.unshift(head);
-        resolve({ stream: socket, upgraded: true });
-      });
-      req.on('response', (res) => {
-        answered = true;
-        const status = res.statusCode ?? 0;
-        if (status >= 400) {
-          readBody(res).then(
-            (body) => reject(errorFromResponse(status, res.statusMessage, body)),
-            (err: unknown) => reject(err),
-          );
-          return;
-        }
-        resolve({ stream: res, upgraded: false });
-      });
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (!answered) reject(this.connectionError(err));
-      });
-      req.end(payload);
+    const outcome = await this.dispatch({
+      method,
+      path: buildPath(path, opts.query),
+      headers: this.headers(extra, opts),
+      body: payload,
+      upgrade: true,
     });
+    if (outcome.kind === 'upgrade') return { stream: outcome.socket, upgraded: true };
+    return { stream: outcome.response, upgraded: false };
   }
 }

@@ -1,21 +1,26 @@
 /**
  * What every command gets: the API client for the daemon chosen by -H / TSNET_HOST, the
  * process streams and environment. Built only when a command runs (not for --help).
+ * The std streams are made on first use (output.ts: each costs milliseconds of start-up);
+ * print() and error() write to the fd directly until then.
  */
 import { ApiClient, DEFAULT_HOST, parseHost } from './api-client.js';
+import { flush, stdoutStream, writeFd } from './output.js';
 import { clientVersion } from './version.js';
 
 export interface Context {
   client: ApiClient;
-  stdin: NodeJS.ReadStream;
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
+  readonly stdin: NodeJS.ReadStream;
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
   /** Write a line to stdout. */
   print(line: string): void;
   /** Write `tsnet: <message>` to stderr (a failure that does not stop the command). */
   error(message: string): void;
+  /** Resolve once the output written through the streams is out. */
+  drain(): Promise<void>;
 }
 
 export function resolveHost(flag: string | undefined, env: NodeJS.ProcessEnv): string {
@@ -27,18 +32,39 @@ export function resolveHost(flag: string | undefined, env: NodeJS.ProcessEnv): s
 export function createContext(host: string | undefined): Context {
   const address = parseHost(resolveHost(host, process.env));
   const client = new ApiClient(address, `tsnet-cli/${clientVersion()}`);
+  let out: NodeJS.WriteStream | undefined;
+  let err: NodeJS.WriteStream | undefined;
+  const stdout = (): NodeJS.WriteStream => {
+    out ??= stdoutStream();
+    return out;
+  };
+  const stderr = (): NodeJS.WriteStream => {
+    err ??= process.stderr;
+    return err;
+  };
   return {
     client,
-    stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
+    get stdin() {
+      return process.stdin;
+    },
+    get stdout() {
+      return stdout();
+    },
+    get stderr() {
+      return stderr();
+    },
     env: process.env,
     cwd: process.cwd(),
     print: (line) => {
-      process.stdout.write(`${line}\n`);
+      if (out) out.write(`${line}\n`);
+      else writeFd(1, `${line}\n`, stdout);
     },
     error: (message) => {
-      process.stderr.write(`tsnet: ${message}\n`);
+      if (err) err.write(`tsnet: ${message}\n`);
+      else writeFd(2, `tsnet: ${message}\n`, stderr);
+    },
+    drain: async () => {
+      await Promise.all([out && flush(out), err && flush(err)]);
     },
   };
 }

@@ -8,7 +8,7 @@ import { defineContainerCommands } from './define/containers.js';
 import { defineImageCommands } from './define/images.js';
 import { defineNetworkCommands } from './define/networks.js';
 import { defineSystemCommands } from './define/system.js';
-import { CliError } from './errors.js';
+import { oneLine, reportFailure } from './report.js';
 import { clientVersion } from './version.js';
 
 export function buildProgram(): Command {
@@ -35,15 +35,6 @@ export function buildProgram(): Command {
   return program;
 }
 
-function oneLine(message: string): string {
-  return message
-    .replace(/^error: /, '')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '')
-    .join(' ');
-}
-
 /** Run the CLI; resolves with the exit code (never rejects). */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -58,13 +49,6 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`tsnet: ${oneLine(err.message)}\n`);
       return 125;
     }
-    if (err instanceof CliError) {
-      if (err.message !== '') process.stderr.write(`tsnet: ${oneLine(err.message)}\n`);
-      return err.exitCode;
-    }
-    const e = err as Error;
-    process.stderr.write(`tsnet: ${oneLine(e?.message ?? String(err))}\n`);
-    if (process.env.TSNET_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
-    return 125;
+    return reportFailure(err);
   }
 }

@@ -49,7 +49,9 @@ export function startStreaming(ctx: Context, hj: HijackedStream, opts: { tty: bo
       stdin.pause();
     };
   }
-  const output = opts.tty ? copyStream(stream, ctx.stdout) : demuxStream(stream, ctx.stdout, ctx.stderr);
+  const stdout = (): NodeJS.WriteStream => ctx.stdout;
+  const stderr = (): NodeJS.WriteStream => ctx.stderr;
+  const output = opts.tty ? copyStream(stream, stdout) : demuxStream(stream, stdout, stderr);
   const done = output
     .catch((err: unknown) => {
       const code = (err as NodeJS.ErrnoException).code;

@@ -97,7 +97,11 @@ export function encodeFrame(stream: number, payload: Buffer | string): Buffer {
   return Buffer.concat([header, body]);
 }
 
-function write(target: Writable, data: Buffer): Promise<void> | undefined {
+/** Where output goes: a stream, or a function that makes it on first use (see output.ts). */
+export type Sink = Writable | (() => Writable);
+
+function write(sink: Sink, data: Buffer): Promise<void> | undefined {
+  const target = typeof sink === 'function' ? sink() : sink;
   if (target.write(data)) return undefined;
   return new Promise((resolve) => target.once('drain', resolve));
 }
@@ -106,7 +110,7 @@ function write(target: Writable, data: Buffer): Promise<void> | undefined {
  * Copy a multiplexed stream to stdout/stderr until it ends. A systemerr frame makes the
  * returned promise reject with the daemon's message once the stream is over.
  */
-export async function demuxStream(source: Readable, stdout: Writable, stderr: Writable): Promise<void> {
+export async function demuxStream(source: Readable, stdout: Sink, stderr: Sink): Promise<void> {
   const decoder = new FrameDecoder();
   let systemError: string | undefined;
   for await (const chunk of source as AsyncIterable<Buffer>) {
@@ -123,7 +127,7 @@ export async function demuxStream(source: Readable, stdout: Writable, stderr: Wr
 }
 
 /** Copy a raw (TTY) stream to stdout until it ends. */
-export async function copyStream(source: Readable, stdout: Writable): Promise<void> {
+export async function copyStream(source: Readable, stdout: Sink): Promise<void> {
   for await (const chunk of source as AsyncIterable<Buffer>) {
     const pending = write(stdout, chunk);
     if (pending) await pending;

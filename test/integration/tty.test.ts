@@ -17,7 +17,7 @@ test.after.always(async () => {
   await w?.teardown();
 });
 
-const cli = () => `node ${path.join(REPO, 'dist/cli-bundle/main.js')} -H unix://${w.socket}`;
+const cli = () => `node ${path.join(REPO, 'dist/cli-bundle/main.cjs')} -H unix://${w.socket}`;
 
 // What the container's shell is asked to print; none of the expected lines is in this text.
 const PROBE = [

@@ -43,7 +43,8 @@ export default async function logs(ctx: Context, [container]: [string], opts: Lo
       until,
     },
   });
-  if (info?.Config?.Tty) await copyStream(res, ctx.stdout);
-  else await demuxStream(res, ctx.stdout, ctx.stderr);
+  const stdout = (): NodeJS.WriteStream => ctx.stdout;
+  if (info?.Config?.Tty) await copyStream(res, stdout);
+  else await demuxStream(res, stdout, () => ctx.stderr);
   return 0;
 }

@@ -3,9 +3,9 @@
  * when it runs, which keeps `--help` and startup fast) and flag value parsers.
  */
 import { Option, type Command } from 'commander';
-import { ExitCode, invalidArgument } from '../errors.js';
-import { parseNanoCpus } from '../parse/cpus.js';
-import { ramInBytes } from '../parse/size.js';
+import { ExitCode } from '../errors.js';
+
+export { collect, cpusArg, intArg, sizeArg } from './values.js';
 
 /** What a command module exports as default. */
 export type CommandRunner = (ctx: unknown, args: unknown[], opts: Record<string, unknown>) => Promise<number | void>;
@@ -24,45 +24,6 @@ export function lazy(name: string): (...args: unknown[]) => Promise<void> {
     const ctx = context.createContext(cmd.optsWithGlobals<{ host?: string }>().host);
     const code = await mod.default(ctx, cmd.processedArgs as unknown[], cmd.opts());
     if (typeof code === 'number' && code !== 0) throw new ExitCode(code);
-  };
-}
-
-/** Repeatable flag: collects values in order. */
-export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
-/** `-m, --memory 64m` → bytes. */
-export function sizeArg(flag: string): (value: string) => number {
-  return (value) => {
-    try {
-      return ramInBytes(value);
-    } catch (err) {
-      throw invalidArgument(value, flag, (err as Error).message);
-    }
-  };
-}
-
-/** `--cpus 1.5` → NanoCpus. */
-export function cpusArg(flag: string): (value: string) => number {
-  return (value) => {
-    try {
-      return parseNanoCpus(value);
-    } catch (err) {
-      throw invalidArgument(value, flag, (err as Error).message);
-    }
-  };
-}
-
-/** An integer flag; `min` bounds it. */
-export function intArg(flag: string, min = Number.MIN_SAFE_INTEGER): (value: string) => number {
-  return (value) => {
-    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
-      throw invalidArgument(value, flag, 'not an integer');
-    }
-    const n = Number(value);
-    if (n < min) throw invalidArgument(value, flag, `must be at least ${min}`);
-    return n;
   };
 }
 

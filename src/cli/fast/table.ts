@@ -1,0 +1,159 @@
+/**
+ * Every command of the CLI as data for the fast path (fast/argv.ts): its flags, arguments and
+ * module. It mirrors the commander tree in define/*.ts, which stays the source of help and
+ * error messages; test/unit/cli/fast.test.ts fails when the two disagree on any flag.
+ */
+import { cpusArg, intArg, sizeArg } from '../define/values.js';
+import { opt, type FastCommand, type FastOption } from './argv.js';
+
+const list = (flags: string): FastOption => opt(flags, 'list');
+
+const containerFlags: FastOption[] = [
+  opt('-i, --interactive'),
+  opt('-t, --tty'),
+  opt('--rm'),
+  opt('--name <name>'),
+  opt('-h, --hostname <name>'),
+  list('-e, --env <v>'),
+  list('--env-file <file>'),
+  opt('-w, --workdir <dir>'),
+  opt('-u, --user <user>'),
+  list('-v, --volume <v>'),
+  opt('-m, --memory <bytes>', 'value', sizeArg('-m, --memory')),
+  opt('--cpus <number>', 'value', cpusArg('--cpus')),
+  opt('--pids-limit <n>', 'value', intArg('--pids-limit', -1)),
+  opt('--network <network>', 'ordered'),
+  opt('--net <network>', 'ordered'),
+  list('--network-alias <alias>'),
+  opt('--ip <ipv4>'),
+  opt('--ip6 <ipv6>'),
+  list('-p, --publish <v>'),
+  opt('-P, --publish-all'),
+  list('--expose <v>'),
+  opt('--entrypoint <command>'),
+  opt('--privileged'),
+  list('--cap-add <capability>'),
+  list('--cap-drop <capability>'),
+  list('--device <v>'),
+  list('--security-opt <option>'),
+  opt('--read-only'),
+  list('-l, --label <v>'),
+  opt('--mac-address <mac>'),
+];
+
+const sigProxy: Record<string, [string, unknown]> = {
+  '--sig-proxy=false': ['sigProxy', false],
+  '--sig-proxy=0': ['sigProxy', false],
+  '--sig-proxy=true': ['sigProxy', true],
+  '--sig-proxy=1': ['sigProxy', true],
+};
+
+const format = (short: boolean): FastOption => opt(short ? '-f, --format <format>' : '--format <format>');
+const time = opt('-t, --time <seconds>', 'value', intArg('-t, --time', -1));
+const imageLs: FastCommand = {
+  module: 'image-ls',
+  options: [opt('-q, --quiet'), opt('--no-trunc'), format(false)],
+  args: [],
+  defaults: { trunc: true },
+};
+const imageRm: FastCommand = { module: 'image-rm', options: [opt('-f, --force')], args: ['some'] };
+const imageImport: FastCommand = { module: 'image-import', options: [opt('-t, --tag <name>')], args: ['one', 'optional'] };
+const info: FastCommand = { module: 'info', options: [format(true)], args: [] };
+const pluginLs: FastCommand = { module: 'plugin-ls', options: [format(false)], args: [] };
+
+/** Keyed by the command's name, or `group sub` for the commands of a group (aliases included). */
+export const FAST_COMMANDS: Record<string, FastCommand> = {
+  run: {
+    module: 'run',
+    options: [opt('-d, --detach'), ...containerFlags, opt('--sig-proxy'), opt('--no-sig-proxy')],
+    args: ['one', 'any'],
+    passThrough: true,
+    defaults: { sigProxy: true },
+    exact: sigProxy,
+  },
+  create: { module: 'create', options: containerFlags, args: ['one', 'any'], passThrough: true },
+  start: { module: 'start', options: [opt('-a, --attach'), opt('-i, --interactive')], args: ['some'] },
+  ps: {
+    module: 'ps',
+    options: [opt('-a, --all'), opt('-q, --quiet'), opt('--no-trunc'), list('-f, --filter <v>'), format(false)],
+    args: [],
+    defaults: { trunc: true },
+  },
+  stop: { module: 'stop', options: [time], args: ['some'] },
+  restart: { module: 'restart', options: [time], args: ['some'] },
+  kill: { module: 'kill', options: [opt('-s, --signal <signal>')], args: ['some'] },
+  rm: { module: 'rm', options: [opt('-f, --force'), opt('-v, --volumes')], args: ['some'] },
+  logs: {
+    module: 'logs',
+    options: [opt('-f, --follow'), opt('-n, --tail <lines>'), opt('-t, --timestamps'), opt('--since <t>'), opt('--until <t>')],
+    args: ['one'],
+  },
+  exec: {
+    module: 'exec',
+    options: [
+      opt('-d, --detach'),
+      opt('-i, --interactive'),
+      opt('-t, --tty'),
+      list('-e, --env <v>'),
+      list('--env-file <file>'),
+      opt('-u, --user <user>'),
+      opt('-w, --workdir <dir>'),
+      opt('--privileged'),
+    ],
+    args: ['one', 'some'],
+    passThrough: true,
+  },
+  wait: { module: 'wait', options: [], args: ['some'] },
+  inspect: { module: 'inspect', options: [format(true), opt('--type <type>')], args: ['some'] },
+  port: { module: 'port', options: [], args: ['one', 'optional'] },
+  version: { module: 'version', options: [format(true)], args: [] },
+  info,
+  'system info': info,
+  'plugin ls': pluginLs,
+  'plugin list': pluginLs,
+  'image ls': imageLs,
+  'image list': imageLs,
+  images: imageLs,
+  'image rm': imageRm,
+  'image remove': imageRm,
+  rmi: imageRm,
+  'image import': imageImport,
+  import: imageImport,
+  'image inspect': { module: 'image-inspect', options: [format(true)], args: ['some'] },
+  'network create': {
+    module: 'network-create',
+    options: [
+      opt('-d, --driver <driver>'),
+      list('--subnet <cidr>'),
+      list('--gateway <ip>'),
+      list('--ip-range <cidr>'),
+      list('--aux-address <v>'),
+      opt('--ipv6'),
+      opt('--internal'),
+      opt('--attachable'),
+      list('-o, --opt <v>'),
+      opt('--ipam-driver <driver>'),
+      list('--ipam-opt <v>'),
+      list('--label <v>'),
+    ],
+    args: ['one'],
+    defaults: { driver: 'bridge', ipamDriver: 'default' },
+  },
+  'network ls': {
+    module: 'network-ls',
+    options: [opt('-q, --quiet'), opt('--no-trunc'), list('-f, --filter <v>'), format(false)],
+    args: [],
+    defaults: { trunc: true },
+  },
+  'network inspect': { module: 'network-inspect', options: [format(true)], args: ['some'] },
+  'network rm': { module: 'network-rm', options: [], args: ['some'] },
+  'network prune': { module: 'network-prune', options: [opt('-f, --force')], args: [] },
+  'network connect': {
+    module: 'network-connect',
+    options: [opt('--ip <ipv4>'), opt('--ip6 <ipv6>'), list('--alias <alias>')],
+    args: ['one', 'one'],
+  },
+  'network disconnect': { module: 'network-disconnect', options: [opt('-f, --force')], args: ['one', 'one'] },
+};
+FAST_COMMANDS['network list'] = FAST_COMMANDS['network ls']!;
+FAST_COMMANDS['network remove'] = FAST_COMMANDS['network rm']!;
