@@ -3,8 +3,7 @@
  * table (stream=false: the daemon takes two samples a second apart, so CPU % is real); without
  * it, one stream per container and the table redrawn every second until Ctrl-C.
  */
-import type { IncomingMessage } from 'node:http';
-import { seg } from '../api-client.js';
+import { type ApiResponse, seg } from '../api-client.js';
 import type { Context } from '../context.js';
 import { formatList } from '../format/list.js';
 import { STATS_HEADER_NAMES, STATS_HEADERS, statsRow, statsTableRow, type ApiStats } from '../format/stats.js';
@@ -51,7 +50,7 @@ export default async function stats(ctx: Context, [containers]: [string[]], opts
   }
 
   const latest = new Map<string, ApiStats>();
-  const streams: IncomingMessage[] = [];
+  const streams: ApiResponse[] = [];
   await Promise.all(
     targets.map(async (c) => {
       const res = await ctx.client.send('GET', `/containers/${seg(c)}/stats`, { query: { stream: 1 } });
@@ -72,7 +71,7 @@ export default async function stats(ctx: Context, [containers]: [string[]], opts
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       ctx.stdout.write(clear + render(latest));
-      if (streams.every((s) => s.complete)) stop();
+      if (streams.every((s) => s.readableEnded)) stop();
     }, 1000);
     const stop = () => {
       clearInterval(timer);
