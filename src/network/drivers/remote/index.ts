@@ -37,7 +37,7 @@ import { Rollback } from '../../../errors/rollback.js';
 import { tryParseCidr } from '../../../ipam/cidr.js';
 import type { Netlink } from '../../../kernel/netlink/index.js';
 import type { Netns } from '../../../kernel/netns.js';
-import { isNotImplemented, type PluginClient } from '../../../plugins/client.js';
+import { isMisused404, isNotImplemented, type PluginClient } from '../../../plugins/client.js';
 import { strMap, type JsonObject } from '../../../plugins/wire.js';
 import type { PluginLogger } from '../../../plugins/types.js';
 import type {
@@ -378,7 +378,10 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
         });
         return ports;
       } catch (err) {
-        if (isNotImplemented(err)) return [];
+        if (isNotImplemented(err)) {
+          warn404(err);
+          return [];
+        }
         throw err;
       }
     },
@@ -387,7 +390,7 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
       try {
         await call('RevokeExternalConnectivity', { NetworkID: networkId, EndpointID: endpointId });
       } catch (err) {
-        if (isNotImplemented(err)) return;
+        if (isNotImplemented(err)) return warn404(err);
         if (!reported(err)) throw err;
         log.warn(
           `plugin "${name}": revoke external connectivity of ${endpointId.slice(0, 12)}: ${(err as Error).message} (ignored)`,
@@ -453,9 +456,17 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
     try {
       await call(method, body);
     } catch (err) {
-      if (isNotImplemented(err)) return;
+      if (isNotImplemented(err)) return warn404(err);
       throw err;
     }
+  }
+
+  /** 404 = "not implemented" at the optional calls (Docker's rule); a 404 with an Err is a misuse worth a line. */
+  function warn404(err: unknown): void {
+    if (isMisused404(err))
+      log.warn(
+        `${(err as Error).message}: Docker and tsnet read a 404 as "not implemented" and go on; a plugin that means an error must answer with another status (500)`,
+      );
   }
 
   if (caps.scope === 'global') {
