@@ -132,7 +132,10 @@ test('a plugin that answers slowly times out (per-call timeout, default overrida
   const err = await t.throwsAsync(slow);
   const took = Date.now() - t0;
   t.true(isTsnetError(err, 'TSNET_PLUGIN_TIMEOUT'));
-  t.is(err!.message, 'plugin "fake": NetworkDriver.Join: no reply within 300 ms (a slow plugin may need a longer tsnetd --plugin-timeout)');
+  t.is(
+    err!.message,
+    'plugin "fake": NetworkDriver.Join: no reply within 300 ms (a slow plugin may need a longer tsnetd --plugin-timeout)',
+  );
   t.true(took >= 280 && took < 2000, `took ${took} ms`);
   const t2 = Date.now();
   await t.throwsAsync(client.call('NetworkDriver.Join', {}, { timeoutMs: 100 }));
