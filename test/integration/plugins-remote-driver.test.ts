@@ -330,7 +330,10 @@ serial(
     const j = { networkId: randomId(), endpointId: randomId(), containerId: 'c', sandboxKey: sb, ifname: 'eth0', options: {} };
     const e1 = await t.throwsAsync(driver.join(j));
     t.true(isTsnetError(e1, 'TSNET_PLUGIN_TIMEOUT'));
-    t.is(e1!.message, 'plugin "flaky": NetworkDriver.Join: no reply within 400 ms (a slow plugin may need a longer tsnetd --plugin-timeout)');
+    t.is(
+      e1!.message,
+      'plugin "flaky": NetworkDriver.Join: no reply within 400 ms (a slow plugin may need a longer tsnetd --plugin-timeout)',
+    );
     mode = 'die';
     const e2 = await t.throwsAsync(driver.join(j));
     t.true(isTsnetError(e2, 'TSNET_PLUGIN_UNAVAILABLE'));
