@@ -27,6 +27,7 @@ import {
   createTransport,
   DeadlineError,
   LostError,
+  TlsError,
   TooLargeError,
   type HttpReply,
   type Transport,
@@ -337,6 +338,13 @@ export class PluginClient {
       return make(
         'TSNET_PLUGIN_UNAVAILABLE',
         `connection lost before a reply (${err.code}): the plugin may have crashed mid-call`,
+        { errno: err.code },
+      );
+    }
+    if (err instanceof TlsError) {
+      return make(
+        'TSNET_PLUGIN_UNAVAILABLE',
+        `TLS handshake with ${this.addr.url} failed (${err.code}): check TLSConfig (CAFile, CertFile, KeyFile) in the plugin's .json spec`,
         { errno: err.code },
       );
     }
