@@ -138,6 +138,7 @@ test('thrown errors become {"Err"} (500, or the PluginError status); IPAM errors
   t.deepEqual(await post(s, 'NetworkDriver.CreateEndpoint', '{"NetworkID":"n","EndpointID":"e"}'), {
     status: 500,
     json: { Err: 'no such network' },
+    text: '{"Err":"no such network"}\n',
     type: undefined,
   });
   t.like(await post(s, 'NetworkDriver.Join', '{"NetworkID":"n","EndpointID":"e","SandboxKey":"/x"}'), {
