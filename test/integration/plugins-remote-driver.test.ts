@@ -90,7 +90,7 @@ serial('p2p example: two sandboxes on a plugin network ping each other; leave an
       mac: macs[i]!,
       options: {},
     });
-    t.deepEqual(info, { gateway: '10.77.0.1', disableGatewayService: true });
+    t.deepEqual(info, { gateway: '10.77.0.1', disableGatewayService: true, gatewayFromDriver: true });
   }
   const link = await inNs(w, sb[1]!, (nl) => nl.getLink('eth3'));
   t.truthy(link, 'renamed to the ifname the controller chose');

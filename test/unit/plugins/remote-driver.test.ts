@@ -197,7 +197,7 @@ test('Join sends the SandboxKey and sandbox options; returns gateway info; a bad
     address: '10.0.0.2/24',
     options: { 'com.docker.network.portmap': [] },
   };
-  t.deepEqual(await driver.join(j), { disableGatewayService: true });
+  t.deepEqual(await driver.join(j), { disableGatewayService: true, gatewayFromDriver: true });
   t.like(log.calls.at(-1)!.req, {
     NetworkID: N,
     EndpointID: E,

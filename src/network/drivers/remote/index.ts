@@ -355,7 +355,7 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
           ep.join = state;
         }
         rb.commit();
-        const info: JoinInfo = { disableGatewayService: r.disableGatewayService };
+        const info: JoinInfo = { disableGatewayService: r.disableGatewayService, gatewayFromDriver: true };
         if (r.gateway) info.gateway = r.gateway;
         if (r.gatewayV6 && (j.addressV6 ?? ep.info.addressV6)) info.gatewayV6 = r.gatewayV6;
         return info;
