@@ -89,6 +89,12 @@ export interface JoinInfo {
   staticRoutes?: StaticRoute[];
   /** The driver wants no default route through it (Docker's DisableGatewayService). */
   disableGatewayService?: boolean;
+  /**
+   * Only the gateways given here count (remote plugins, as in Docker, where the sandbox's default
+   * route comes from the driver's SetGateway alone): none given → no default route through this
+   * endpoint, even if IPAM reserved a gateway address.
+   */
+  gatewayFromDriver?: boolean;
 }
 
 export interface NetworkDriver {

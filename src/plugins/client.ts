@@ -27,6 +27,7 @@ import {
   createTransport,
   DeadlineError,
   LostError,
+  TlsError,
   TooLargeError,
   type HttpReply,
   type Transport,
@@ -62,9 +63,22 @@ export type RawCall = <T extends JsonObject = JsonObject>(method: string, body?:
 /** Runs after every successful /Plugin.Activate (first time and after a restart). */
 export type ActivationHook = (call: RawCall, manifest: PluginManifest) => Promise<void>;
 
-/** True for the error of a call the plugin answered with 404 (method not implemented). */
+/**
+ * True for the error of a call the plugin answered with 404. Docker's plugin client reads any 404
+ * as "not found" and its remote driver treats that as "not implemented" only for the optional
+ * calls (ProgramExternalConnectivity, RevokeExternalConnectivity, DiscoverNew/Delete); callers use
+ * this at exactly those calls. Elsewhere a 404 is an ordinary error carrying the plugin's message.
+ */
 export function isNotImplemented(err: unknown): boolean {
   return err instanceof TsnetError && err.code === 'TSNET_PLUGIN_ERROR' && err.details?.status === 404;
+}
+
+/**
+ * A 404 that carried the plugin's own error text (`Err`): the plugin implements the call but used
+ * 404 for a failure — Docker would silently take it for "not implemented". Worth a warning.
+ */
+export function isMisused404(err: unknown): boolean {
+  return isNotImplemented(err) && (err as TsnetError).details?.errField === true;
 }
 
 /** The plugin's own error text, for errors the plugin reported (TSNET_PLUGIN_ERROR). */
@@ -306,7 +320,11 @@ export class PluginClient {
     const make = (code: ErrorCode, msg: string, extra: Record<string, unknown> = {}): TsnetError =>
       new TsnetError(code, `${where}: ${msg}`, { cause: err, details: { ...details, ...extra } });
     if (err instanceof DeadlineError)
-      return make('TSNET_PLUGIN_TIMEOUT', `no reply within ${ctx.timeoutMs} ms`, { timeoutMs: ctx.timeoutMs });
+      return make(
+        'TSNET_PLUGIN_TIMEOUT',
+        `no reply within ${ctx.timeoutMs} ms (a slow plugin may need a longer tsnetd --plugin-timeout)`,
+        { timeoutMs: ctx.timeoutMs },
+      );
     if (err instanceof ConnectError) {
       const secs = ((Date.now() - ctx.since) / 1000).toFixed(1);
       const tries = ctx.attempts === 1 ? '1 attempt' : `${ctx.attempts} attempts in ${secs} s`;
@@ -320,6 +338,13 @@ export class PluginClient {
       return make(
         'TSNET_PLUGIN_UNAVAILABLE',
         `connection lost before a reply (${err.code}): the plugin may have crashed mid-call`,
+        { errno: err.code },
+      );
+    }
+    if (err instanceof TlsError) {
+      return make(
+        'TSNET_PLUGIN_UNAVAILABLE',
+        `TLS handshake with ${this.addr.url} failed (${err.code}): check TLSConfig (CAFile, CertFile, KeyFile) in the plugin's .json spec`,
         { errno: err.code },
       );
     }
@@ -358,10 +383,15 @@ function decodeOk(plugin: string, method: string, reply: HttpReply): JsonObject 
     const msg = errText() || firstLine(text);
     const details = { plugin, method, status: reply.status, pluginMessage: msg };
     if (reply.status === 404) {
+      const own = errText();
+      // With its own `Err`, the plugin reported a failure (with status 404); without one, the
+      // call is not served at all ("404 page not found" from its router).
       return fail(
-        new TsnetError('TSNET_PLUGIN_ERROR', `${where}: not implemented by the plugin (404${msg ? `: ${msg}` : ''})`, {
-          details,
-        }),
+        own
+          ? new TsnetError('TSNET_PLUGIN_ERROR', `${where}: ${own} (HTTP 404)`, { details: { ...details, errField: true } })
+          : new TsnetError('TSNET_PLUGIN_ERROR', `${where}: not implemented by the plugin (HTTP 404${msg ? `: ${msg}` : ''})`, {
+              details,
+            }),
       );
     }
     return fail(new TsnetError('TSNET_PLUGIN_ERROR', `${where}: ${msg || `HTTP ${reply.status}`}`, { details }));

@@ -35,6 +35,17 @@ export class ConnectError extends Error {
   }
 }
 
+/** The TLS handshake failed (certificate not trusted, wrong name, bad client cert): not retryable. */
+export class TlsError extends Error {
+  readonly code: string;
+  constructor(cause: NodeJS.ErrnoException) {
+    super(cause.code ?? cause.message, { cause });
+    this.code = cause.code ?? 'ERR_TLS';
+  }
+}
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS|ERR_SSL|EPROTO/;
+
 export class LostError extends Error {
   readonly code: string;
   constructor(cause: NodeJS.ErrnoException | Error) {
@@ -125,6 +136,7 @@ export function createTransport(addr: PluginAddress): Transport {
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err instanceof DeadlineError || err instanceof TooLargeError) return finish(err);
+        if (isTls && !connected && TLS_CODES.test(err.code ?? '')) return finish(new TlsError(err));
         if (!connected || err.syscall === 'connect') return finish(new ConnectError(err));
         finish(new LostError(err));
       });

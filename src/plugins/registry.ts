@@ -143,7 +143,10 @@ export class PluginRegistry {
             err instanceof TsnetError
               ? String(err.details?.errno ?? err.message.replace(/^plugin "[^"]*": Plugin\.Activate: /, ''))
               : String(err);
-          return { Name: name, Addr: address.url, Implements: cached?.manifest?.Implements ?? [], Status: `unavailable: ${msg}` };
+          // What it implemented is not known while it does not answer: say what it last said, in the status.
+          const last = cached?.manifest?.Implements ?? [];
+          const was = last.length > 0 ? ` (last seen implementing ${last.join(', ')})` : '';
+          return { Name: name, Addr: address.url, Implements: [], Status: `unavailable: ${msg}${was}` };
         } finally {
           if (client !== cached) client.close();
         }

@@ -30,6 +30,8 @@ export interface DriverConformanceOptions {
   ping?: boolean;
   /** Driver options (-o). */
   networkOptions?: Record<string, string>;
+  /** Restart the plugin between join and leave (its state must survive). */
+  restart?: () => Promise<void>;
   checks: Checks;
 }
 
@@ -203,9 +205,11 @@ export async function runDriverConformance(o: DriverConformanceOptions): Promise
         }
       });
     }
+    if (o.restart) await checks.check(`${d}: the plugin restarts between join and leave`, () => o.restart!());
+    else checks.skip(`${d}: the plugin restarts between join and leave`, 'give --restart-cmd to test it');
   } finally {
     for (const i of [...joined]) {
-      await checks.check(`${d}: leave endpoint ${i + 1}`, async () => {
+      await checks.check(`${d}: leave endpoint ${i + 1}${o.restart ? ' (after the restart)' : ''}`, async () => {
         await driver.leave(networkId, eps[i]!);
         const rest = await inNs(netns, sandboxes[i]!, async (nl) =>
           (await nl.listLinks()).filter((l) => l.name !== 'lo').map((l) => l.name),

@@ -21,7 +21,7 @@ import { ACCEPT_HEADER, createTransport } from '../../src/plugins/http.js';
 import { field, isObject } from '../../src/plugins/wire.js';
 import type { PluginAddress, PluginLogger } from '../../src/plugins/types.js';
 import { runDriverConformance, randomId } from './driver-suite.js';
-import { runIpamConformance } from './ipam-suite.js';
+import { assertNot404, runIpamConformance } from './ipam-suite.js';
 import { netnsOfSocket } from './plugin-netns.js';
 import { assert, Checks, formatResult, type CheckResult, type ConformanceReport } from './report.js';
 
@@ -39,6 +39,8 @@ export interface PluginConformanceOptions {
   /** Called with each result as it is known. */
   onResult?: (r: CheckResult, n: number) => void;
   logger?: PluginLogger;
+  /** Restart the plugin (e.g. a shell command) and resolve when it answers again: enables the restart and replay checks. */
+  restart?: () => Promise<void>;
 }
 
 const QUIET: PluginLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -113,6 +115,18 @@ export async function runPluginConformance(o: PluginConformanceOptions): Promise
   });
 
   const client = new PluginClient(addr, { timeoutMs, logger: o.logger ?? QUIET, retryBudgetMs: 2_000 });
+  // Every call is timed: an answer near the timeout fails for a daemon under load.
+  const slowest = { ms: 0, method: '' };
+  const plainCall = client.call.bind(client);
+  client.call = (async (method: string, body?: unknown, opts?: Parameters<typeof plainCall>[2]) => {
+    const t0 = performance.now();
+    try {
+      return await plainCall(method, body, opts);
+    } finally {
+      const ms = performance.now() - t0;
+      if (ms > slowest.ms) Object.assign(slowest, { ms, method });
+    }
+  }) as typeof client.call;
   const kind = implementsList.includes('NetworkDriver') ? 'NetworkDriver' : 'IpamDriver';
   await checks.check(
     `${p}: an unknown method gets 404 (not implemented)`,
@@ -162,12 +176,25 @@ export async function runPluginConformance(o: PluginConformanceOptions): Promise
             });
           } catch (err) {
             msg = (err as Error).message;
+            assertNot404(err);
           }
           assert(msg, 'accepted');
           return msg;
         },
         'warn',
       );
+      await checks.check(`${p}: ProgramExternalConnectivity errors are not 404 (Docker would ignore them)`, async () => {
+        try {
+          await client.call('NetworkDriver.ProgramExternalConnectivity', {
+            NetworkID: unknownNet,
+            EndpointID: randomId(),
+            Options: {},
+          });
+        } catch (err) {
+          // A bare 404 = not implemented (fine); a 404 with the plugin's own Err = a misused 404.
+          if ((err as { details?: { errField?: boolean } }).details?.errField) assertNot404(err);
+        }
+      });
       await checks.check(
         `${p}: DeleteEndpoint / Leave / DeleteNetwork of unknown ids succeed (idempotent deletes)`,
         async () => {
@@ -205,6 +232,7 @@ export async function runPluginConformance(o: PluginConformanceOptions): Promise
             subnet: o.subnet ?? (await freeSubnet(hostNl)),
             ping: o.ping !== false,
             ...(o.networkOptions ? { networkOptions: o.networkOptions } : {}),
+            ...(o.restart ? { restart: o.restart } : {}),
             checks,
           });
         } catch (err) {
@@ -218,8 +246,24 @@ export async function runPluginConformance(o: PluginConformanceOptions): Promise
       }
     }
     if (implementsList.includes('IpamDriver')) {
-      await runIpamConformance({ client, checks, ...(o.ipamSubnet ? { subnet: o.ipamSubnet } : {}) });
+      await runIpamConformance({
+        client,
+        checks,
+        ...(o.ipamSubnet ? { subnet: o.ipamSubnet } : {}),
+        ...(o.restart ? { restart: o.restart } : {}),
+      });
     }
+    await checks.check(
+      `${p}: every answer well inside the timeout (${timeoutMs} ms)`,
+      () => {
+        assert(
+          slowest.ms < timeoutMs / 2,
+          `${slowest.method} took ${Math.round(slowest.ms)} ms, over half the daemon's timeout: under load it will time out`,
+        );
+        return `slowest ${slowest.method || '-'} ${Math.round(slowest.ms)} ms`;
+      },
+      'warn',
+    );
   } finally {
     client.close();
   }

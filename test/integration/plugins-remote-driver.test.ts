@@ -92,7 +92,7 @@ serial('p2p example: two sandboxes on a plugin network ping each other; leave an
       mac: macs[i]!,
       options: {},
     });
-    t.deepEqual(info, { gateway: '10.77.0.1', disableGatewayService: true });
+    t.deepEqual(info, { gateway: '10.77.0.1', disableGatewayService: true, gatewayFromDriver: true });
   }
   const link = await inNs(w, sb[1]!, (nl) => nl.getLink('eth3'));
   t.truthy(link, 'renamed to the ifname the controller chose');
@@ -248,8 +248,11 @@ serial(
         options: {},
       }),
     );
-    t.true(isTsnetError(err, 'TSNET_NETLINK'), err?.message);
-    t.regex(err!.message, /add route 10\.200\.0\.0\/16 via 192\.0\.2\.77/);
+    t.true(isTsnetError(err, 'TSNET_PLUGIN_BAD_REPLY'), err?.message);
+    t.regex(
+      err!.message,
+      /^plugin "scripted": NetworkDriver\.Join: StaticRoutes\[0\] 10\.200\.0\.0\/16 via 192\.0\.2\.77 cannot be added .*\(ENETUNREACH\)$/,
+    );
     t.deepEqual(await linkNames(w.netns, sb), ['lo'], 'nothing left in the sandbox');
     t.deepEqual(calls.slice(-2), ['Join', 'Leave']);
     t.true((await linkNames(w.netns, w.hostNs)).includes('rbc0'), 'moved back under its SrcName for the plugin');
@@ -329,7 +332,10 @@ serial(
     const j = { networkId: randomId(), endpointId: randomId(), containerId: 'c', sandboxKey: sb, ifname: 'eth0', options: {} };
     const e1 = await t.throwsAsync(driver.join(j));
     t.true(isTsnetError(e1, 'TSNET_PLUGIN_TIMEOUT'));
-    t.is(e1!.message, 'plugin "flaky": NetworkDriver.Join: no reply within 400 ms');
+    t.is(
+      e1!.message,
+      'plugin "flaky": NetworkDriver.Join: no reply within 400 ms (a slow plugin may need a longer tsnetd --plugin-timeout)',
+    );
     mode = 'die';
     const e2 = await t.throwsAsync(driver.join(j));
     t.true(isTsnetError(e2, 'TSNET_PLUGIN_UNAVAILABLE'));
@@ -338,3 +344,68 @@ serial(
     t.deepEqual(await linkNames(w.netns, sb), ['lo']);
   },
 );
+
+serial('a Join reply the kernel cannot apply fails with one line naming the plugin, the call and the field', async (t) => {
+  const w = await world(t);
+  let reply: Record<string, unknown> = {};
+  let endpointReply: Record<string, unknown> | undefined;
+  const { calls, driver } = await scriptedPlugin(t, w, {
+    createEndpoint: () => endpointReply,
+    join: async () => {
+      if ((reply.InterfaceName as { SrcName?: string } | undefined)?.SrcName === 'gwc0') {
+        await w.hostNl.addVeth('gwh0', { name: 'gwc0' });
+      }
+      return reply;
+    },
+  });
+  const nid = randomId();
+  await driver.createNetwork(netSpec(nid, '10.82.0.0/24', '10.82.0.1/24'));
+  const sb = await w.sandbox('gw');
+  const join = async (eid: string) =>
+    driver.join({
+      networkId: nid,
+      endpointId: eid,
+      containerId: eid,
+      sandboxKey: sb,
+      ifname: 'eth0',
+      address: '10.82.0.2/24',
+      options: {},
+    });
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [
+      { InterfaceName: { SrcName: 'lo', DstPrefix: 'eth' } },
+      /^plugin "scripted": NetworkDriver\.Join: InterfaceName\.SrcName "lo" cannot be moved into the sandbox \(EINVAL\)$/,
+    ],
+    [
+      { InterfaceName: { SrcName: 'gwc0', DstPrefix: 'eth' }, Gateway: '10.99.0.1' },
+      /^plugin "scripted": NetworkDriver\.Join: Gateway 10\.99\.0\.1 is not on the endpoint's subnet \(10\.82\.0\.2\/24\)/,
+    ],
+    [
+      { Gateway: '10.82.0.1' },
+      /^plugin "scripted": NetworkDriver\.Join: Gateway 10\.82\.0\.1 given without InterfaceName\.SrcName/,
+    ],
+  ];
+  for (const [r, re] of cases) {
+    reply = r;
+    const eid = randomId();
+    await driver.createEndpoint({ networkId: nid, endpointId: eid, containerId: eid, address: '10.82.0.2/24', options: {} });
+    const err = await t.throwsAsync(join(eid));
+    t.true(isTsnetError(err, 'TSNET_PLUGIN_BAD_REPLY'), err?.message);
+    t.regex(err!.message, re);
+    t.is(calls.at(-1), 'Leave', 'rolled back with Leave');
+    t.deepEqual(await linkNames(w.netns, sb), ['lo'], 'nothing left in the sandbox');
+    await driver.deleteEndpoint(nid, eid);
+  }
+  t.true((await linkNames(w.netns, w.hostNs)).includes('lo'), "the daemon's lo was not moved");
+  // An IPv6 address on a network without IPv6 is refused, not dropped.
+  endpointReply = { Interface: { AddressIPv6: 'fd00:82::5/64' } };
+  const e6 = await t.throwsAsync(
+    driver.createEndpoint({ networkId: nid, endpointId: randomId(), containerId: 'c', address: '10.82.0.3/24', options: {} }),
+  );
+  t.regex(
+    e6!.message,
+    /^plugin "scripted": NetworkDriver\.CreateEndpoint: Interface\.AddressIPv6 fd00:82::5\/64 given, but network [0-9a-f]{12} has no IPv6/,
+  );
+  t.is(calls.at(-1), 'DeleteEndpoint', 'the refused endpoint is deleted in the plugin');
+  await driver.deleteNetwork(nid);
+});

@@ -258,7 +258,11 @@ export function createPluginHandler(opts: HandlerOptions): RequestListener {
         }
         if (!route) {
           log(`${method}: not implemented (404)`);
-          send(res, 404, errorBody(`${method || '/'}: not implemented by this plugin`, method.startsWith('IpamDriver.')));
+          // What Go's http.NotFound writes, like a plugin built on Docker's helpers: a bare 404 with no
+          // {"Err"} means "this call is not implemented"; a 404 with an Err would read as a misused 404.
+          const text = '404 page not found\n';
+          res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+          res.end(text);
           return;
         }
         let body: unknown = {};

@@ -19,6 +19,7 @@ export {
   DOCKER_SOCKET_DIR,
   DOCKER_SPEC_DIR,
   type ServeOptions,
+  type TlsOptions,
   type PluginServer,
 } from './serve.js';
 export { genericOptions, portMap, exposedPorts, protoName, ifaceName } from './util.js';

@@ -2,11 +2,14 @@
  * Serving a plugin where daemons look for it:
  * - a unix socket `<socketDir>/<name>.sock` (tsnet: /run/tsnet/plugins, Docker: /run/docker/plugins);
  * - or TCP, plus a spec file `<specDir>/<name>.spec` containing `tcp://host:port`
- *   (tsnet: /etc/tsnet/plugins, Docker: /etc/docker/plugins), removed again on close.
+ *   (tsnet: /etc/tsnet/plugins, Docker: /etc/docker/plugins), removed again on close;
+ * - or TCP with TLS (`tcp.tls`), plus `<specDir>/<name>.json` {"Name", "Addr": "https://host:port",
+ *   "TLSConfig": {"CAFile", "InsecureSkipVerify": false}} — the form Docker reads for TLS plugins.
  * A stale socket file left by a crashed instance is replaced; a live one is an error.
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { createPluginHandler, type HandlerOptions } from './handler.js';
@@ -24,17 +27,31 @@ export interface ServeOptions {
   socketDir?: string;
   /** Exact socket path (overrides socketDir). */
   socketPath?: string;
-  /** Listen on TCP instead and write `<specDir>/<name>.spec`. port 0 = any free port. */
-  tcp?: { host: string; port: number; specDir: string };
+  /**
+   * Listen on TCP instead and write `<specDir>/<name>.spec` (or `<name>.json` with `tls`).
+   * port 0 = any free port.
+   */
+  tcp?: { host: string; port: number; specDir: string; tls?: TlsOptions };
   /** Group owning the socket (mode 0660); default: the process's group. */
   socketGroup?: number;
   /** One line per request and per error (default: silent). */
   log?: (line: string) => void;
 }
 
+/** TLS for a TCP plugin: PEM files. */
+export interface TlsOptions {
+  /** The plugin's certificate and key. */
+  certFile: string;
+  keyFile: string;
+  /** The CA that signed certFile: written to the spec as TLSConfig.CAFile so daemons verify the plugin. */
+  caFile?: string;
+  /** Require daemons to present a client certificate signed by this CA. */
+  clientCaFile?: string;
+}
+
 export interface PluginServer {
   name: string;
-  /** unix:///path/x.sock or tcp://host:port */
+  /** unix:///path/x.sock, tcp://host:port or https://host:port */
   address: string;
   socketPath?: string;
   specFile?: string;
@@ -89,7 +106,17 @@ export async function servePlugin(opts: ServeOptions & Omit<HandlerOptions, 'log
     ...(opts.ipam ? { ipam: opts.ipam } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   });
-  const server = http.createServer(handler);
+  const tls = opts.tcp?.tls;
+  const server = tls
+    ? https.createServer(
+        {
+          cert: fs.readFileSync(tls.certFile),
+          key: fs.readFileSync(tls.keyFile),
+          ...(tls.clientCaFile ? { ca: fs.readFileSync(tls.clientCaFile), requestCert: true, rejectUnauthorized: true } : {}),
+        },
+        handler,
+      )
+    : http.createServer(handler);
   let closed = false;
   const stop = (): Promise<void> =>
     new Promise((resolve) => {
@@ -102,11 +129,18 @@ export async function servePlugin(opts: ServeOptions & Omit<HandlerOptions, 'log
     await listen(server, port, host);
     const bound = server.address() as net.AddressInfo;
     const hostPart = net.isIPv6(host) ? `[${host}]` : host;
-    const address = `tcp://${hostPart}:${bound.port}`;
+    const address = `${tls ? 'https' : 'tcp'}://${hostPart}:${bound.port}`;
     fs.mkdirSync(specDir, { recursive: true });
-    const specFile = path.join(specDir, `${opts.name}.spec`);
+    const specFile = path.join(specDir, `${opts.name}.${tls ? 'json' : 'spec'}`);
     const tmp = `${specFile}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, `${address}\n`, { mode: 0o644 });
+    const text = tls
+      ? `${JSON.stringify({
+          Name: opts.name,
+          Addr: address,
+          TLSConfig: { InsecureSkipVerify: false, ...(tls.caFile ? { CAFile: path.resolve(tls.caFile) } : {}) },
+        })}\n`
+      : `${address}\n`;
+    fs.writeFileSync(tmp, text, { mode: 0o644 });
     fs.renameSync(tmp, specFile);
     return {
       name: opts.name,
@@ -116,7 +150,7 @@ export async function servePlugin(opts: ServeOptions & Omit<HandlerOptions, 'log
         if (closed) return;
         closed = true;
         try {
-          if (fs.readFileSync(specFile, 'utf8').trim() === address) fs.rmSync(specFile, { force: true });
+          if (fs.readFileSync(specFile, 'utf8') === text) fs.rmSync(specFile, { force: true });
         } catch {
           /* already gone */
         }

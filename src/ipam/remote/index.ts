@@ -17,7 +17,8 @@
  *   com.docker.network.endpoint.name (+ …endpoint.macaddress when the plugin RequiresMACAddress;
  *   a random locally administered MAC is made when none was given and returned in the lease's
  *   data under the same key, for the controller to use in CreateEndpoint)}. The reply must be
- *   an address inside the pool (CIDR; a plain IP gets the pool's prefix).
+ *   an address inside the pool in CIDR form with the pool's prefix length, of the pool's family
+ *   (Docker parses it with ParseCIDR; a plain IP or another prefix is refused, naming the field).
  * - releaseAddress / releasePool are idempotent: an error the plugin reports is logged and
  *   ignored; a plugin that cannot be reached fails the call.
  */
@@ -147,23 +148,24 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
   ): Promise<{ cidr: string; data: Record<string, string> }> => {
     const r = await call('RequestAddress', { PoolID: poolId, Address: address, Options: options });
     const { raw, data } = wire('RequestAddress', () => ({ raw: str(r, 'Address'), data: strMap(r, 'Data') }));
-    const prefix = tryParseCidr(subnet)!.prefix;
-    let cidr: string | undefined;
-    if (raw === '') {
-      cidr = undefined;
-    } else if (raw.includes('/')) {
-      cidr = tryParseCidr(raw) ? raw : undefined;
-    } else if (tryParseIp(raw)) {
-      cidr = `${raw}/${prefix}`;
-    }
+    const pool = tryParseCidr(subnet)!;
     const fail = async (why: string): Promise<never> => {
       if (raw !== '' && tryParseIp(stripPrefix(raw))) await releaseAddressQuietly(poolId, raw, 'bad reply');
       throw bad('RequestAddress', `${what}: ${why}`);
     };
     if (raw === '') return fail('no address returned');
-    if (!cidr) return fail(`${JSON.stringify(raw)} is not an address`);
+    // Docker parses the reply with types.ParseCIDR: an address without its prefix length is an error.
+    if (!raw.includes('/') && tryParseIp(raw))
+      return fail(`Address ${JSON.stringify(raw)} has no prefix length (expected ${raw}/${pool.prefix}, the pool's prefix)`);
+    const parsed = tryParseCidr(raw);
+    if (!parsed) return fail(`Address ${JSON.stringify(raw)} is not an address in CIDR form`);
+    const cidr = raw;
     const ip = stripPrefix(cidr);
+    if (parsed.family !== pool.family)
+      return fail(`Address ${cidr} is an IPv${parsed.family} address; pool ${subnet} is IPv${pool.family}`);
     if (!contains(subnet, ip)) return fail(`address ${cidr} is not in pool ${subnet}`);
+    if (parsed.prefix !== pool.prefix)
+      return fail(`Address ${cidr} has prefix length /${parsed.prefix}; pool ${subnet} is a /${pool.prefix}`);
     if (address !== '' && parseIp(address).value !== parseIp(ip).value) return fail(`asked for ${address}, got ${ip}`);
     return { cidr, data };
   };
@@ -319,7 +321,10 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
         const raw = wire('RequestAddress', () => str(r, 'Address'));
         data = wire('RequestAddress', () => strMap(r, 'Data'));
         if (!raw || !tryParseCidr(raw))
-          throw bad('RequestAddress', raw ? `${JSON.stringify(raw)} is not an address in CIDR form` : 'no address returned');
+          throw bad(
+            'RequestAddress',
+            raw ? `Address ${JSON.stringify(raw)} is not an address in CIDR form (address/prefix)` : 'no address returned',
+          );
         cidr = raw;
       }
       if (madeMac) data = { ...data, [OPT_ENDPOINT_MAC]: madeMac };

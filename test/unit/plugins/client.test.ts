@@ -1,6 +1,6 @@
 import test from 'ava';
 import path from 'node:path';
-import { PluginClient, isNotImplemented } from '../../../src/plugins/client.js';
+import { PluginClient, isMisused404, isNotImplemented } from '../../../src/plugins/client.js';
 import { socketAddress, parsePluginUrl } from '../../../src/plugins/spec-files.js';
 import { isTsnetError, type TsnetError } from '../../../src/errors/index.js';
 import { json, okReply, startFake, tmpDir, type Reply } from './fake-plugin.js';
@@ -84,7 +84,17 @@ test('404 is "not implemented"', async (t) => {
   );
   const err = await t.throwsAsync(client.call('NetworkDriver.ProgramExternalConnectivity', {}));
   t.true(isNotImplemented(err));
-  t.regex(err!.message, /not implemented by the plugin \(404/);
+  t.regex(err!.message, /not implemented by the plugin \(HTTP 404/);
+  t.false(isMisused404(err));
+});
+
+test('a 404 with the plugin\'s own Err is reported with that message, not as "not implemented"', async (t) => {
+  const { client } = await setup(t, (m, _b, res) =>
+    m === 'Plugin.Activate' ? okReply(m, _b, res) : json(res, 404, { Err: 'no such pool p7' }),
+  );
+  const err = await t.throwsAsync(client.call('IpamDriver.RequestAddress', {}));
+  t.is(err!.message, 'plugin "fake": IpamDriver.RequestAddress: no such pool p7 (HTTP 404)');
+  t.true(isMisused404(err), 'the daemon can tell a misused 404 from a missing call');
 });
 
 test('malformed JSON and non-object replies are TSNET_PLUGIN_BAD_REPLY; an empty 200 body is {}', async (t) => {
@@ -122,7 +132,10 @@ test('a plugin that answers slowly times out (per-call timeout, default overrida
   const err = await t.throwsAsync(slow);
   const took = Date.now() - t0;
   t.true(isTsnetError(err, 'TSNET_PLUGIN_TIMEOUT'));
-  t.is(err!.message, 'plugin "fake": NetworkDriver.Join: no reply within 300 ms');
+  t.is(
+    err!.message,
+    'plugin "fake": NetworkDriver.Join: no reply within 300 ms (a slow plugin may need a longer tsnetd --plugin-timeout)',
+  );
   t.true(took >= 280 && took < 2000, `took ${took} ms`);
   const t2 = Date.now();
   await t.throwsAsync(client.call('NetworkDriver.Join', {}, { timeoutMs: 100 }));

@@ -87,6 +87,18 @@ test('list: name, address, what it implements and whether it answers', async (t)
   t.regex(by.bad!.Status, /^invalid: plugin spec file .*bad\.spec/);
 });
 
+test('list: a plugin that stopped answering shows no IMPLEMENTS, and what it last implemented in its status', async (t) => {
+  const dir = tmpDir(t);
+  const r = registry(t, dir, { probeTimeoutMs: 500 });
+  const fake = await startFake(path.join(dir, 'run', 'gone.sock'));
+  await r.get('gone', 'NetworkDriver');
+  await fake.close();
+  await staleSocket(path.join(dir, 'run', 'gone.sock'));
+  const row = (await r.list()).find((x) => x.Name === 'gone')!;
+  t.deepEqual(row.Implements, []);
+  t.is(row.Status, 'unavailable: ECONNREFUSED (last seen implementing NetworkDriver, IpamDriver)');
+});
+
 test('a known plugin whose socket is re-created elsewhere is followed', async (t) => {
   const dir = tmpDir(t);
   const r = registry(t, dir, { retryBudgetMs: 2_000 });

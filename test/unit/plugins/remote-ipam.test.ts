@@ -87,21 +87,26 @@ test('requestPool: address space from GetDefaultAddressSpaces, the gateway via R
 });
 
 test('requestPool: a gateway in the pool Data is used without RequestAddress; --gateway is requested as given', async (t) => {
-  const { calls, client } = await setup(t, {
+  const asked: unknown[] = [];
+  const { client } = await setup(t, {
     requestPool: (r) => ({
       PoolID: 'p',
       Pool: r.Pool || '10.7.0.0/16',
       Data: { 'com.docker.network.gateway': '10.7.255.254/16' },
     }),
+    requestAddress: (r) => {
+      asked.push(r);
+      return { Address: `${r.Address || '10.7.0.2'}/16` };
+    },
   });
   const ipam = await createRemoteIpam('ri', client);
   const a = await ipam.requestPool(base);
   t.is(a.gateway, '10.7.255.254');
-  t.is(calls.addrs.length, 0);
+  t.is(asked.length, 0);
   t.deepEqual(a.data, { 'com.docker.network.gateway': '10.7.255.254/16' });
   const b = await ipam.requestPool({ ...base, subnet: '10.7.0.0/16', gateway: '10.7.0.9' });
   t.is(b.gateway, '10.7.0.9');
-  t.deepEqual(calls.addrs[0], {
+  t.deepEqual(asked[0], {
     PoolID: 'p',
     Address: '10.7.0.9',
     Options: { RequestAddressType: 'com.docker.network.gateway' },
@@ -188,7 +193,19 @@ test('requestAddress: an address outside the pool, a different one than asked, o
   reply = '';
   t.regex((await t.throwsAsync(ipam.requestAddress(lease.poolId, { owner: 'e' })))!.message, /no address returned/);
   reply = '10.9.0.33';
-  t.is((await ipam.requestAddress(lease.poolId, { owner: 'e' })).address, '10.9.0.33/24', 'a plain IP gets the pool prefix');
+  t.regex(
+    (await t.throwsAsync(ipam.requestAddress(lease.poolId, { owner: 'e' })))!.message,
+    /^plugin "ri": IpamDriver\.RequestAddress: address for e: Address "10\.9\.0\.33" has no prefix length \(expected 10\.9\.0\.33\/24/,
+    'a plain IP is refused, as Docker does',
+  );
+  t.is(calls.released.at(-1), '10.9.0.33', 'the refused address is given back');
+  reply = '10.9.0.34/16';
+  t.regex(
+    (await t.throwsAsync(ipam.requestAddress(lease.poolId, { owner: 'e' })))!.message,
+    /has prefix length \/16; pool 10\.9\.0\.0\/24 is a \/24/,
+  );
+  reply = '10.9.0.35/24';
+  t.is((await ipam.requestAddress(lease.poolId, { owner: 'e' })).address, '10.9.0.35/24');
 });
 
 test('errors: Error in a 200 reply, and a failing gateway request rolls the pool back', async (t) => {

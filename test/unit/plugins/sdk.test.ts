@@ -38,15 +38,18 @@ async function post(
   server: PluginServer,
   method: string,
   body: string,
-): Promise<{ status: number; json: Record<string, unknown>; type: string | undefined }> {
+): Promise<{ status: number; json: Record<string, unknown>; text: string; type: string | undefined }> {
   const t = createTransport(socketAddress('x', server.socketPath!));
   try {
     const r = await t.post(`/${method}`, Buffer.from(body), Date.now() + 5000);
-    return {
-      status: r.status,
-      json: r.body.length ? (JSON.parse(r.body.toString()) as Record<string, unknown>) : {},
-      type: undefined,
-    };
+    const text = r.body.toString();
+    let json: Record<string, unknown> = {};
+    try {
+      if (text) json = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      json = {};
+    }
+    return { status: r.status, json, text, type: undefined };
   } finally {
     t.close();
   }
@@ -135,6 +138,7 @@ test('thrown errors become {"Err"} (500, or the PluginError status); IPAM errors
   t.deepEqual(await post(s, 'NetworkDriver.CreateEndpoint', '{"NetworkID":"n","EndpointID":"e"}'), {
     status: 500,
     json: { Err: 'no such network' },
+    text: '{"Err":"no such network"}\n',
     type: undefined,
   });
   t.like(await post(s, 'NetworkDriver.Join', '{"NetworkID":"n","EndpointID":"e","SandboxKey":"/x"}'), {
@@ -155,7 +159,9 @@ test('defaults for optional methods; 404 for unknown ones and for optional ones 
   t.deepEqual((await post(s, 'NetworkDriver.GetCapabilities', '')).json, { Scope: 'local', ConnectivityScope: 'local' });
   t.deepEqual((await post(s, 'NetworkDriver.EndpointOperInfo', '{"NetworkID":"n","EndpointID":"e"}')).json, { Value: {} });
   t.is((await post(s, 'NetworkDriver.DiscoverNew', '{"DiscoveryType":1,"DiscoveryData":{}}')).status, 200);
-  t.is((await post(s, 'NetworkDriver.ProgramExternalConnectivity', '{"NetworkID":"n","EndpointID":"e"}')).status, 404);
+  const pec = await post(s, 'NetworkDriver.ProgramExternalConnectivity', '{"NetworkID":"n","EndpointID":"e"}');
+  t.is(pec.status, 404);
+  t.is(pec.text, '404 page not found\n', 'a bare 404 (no Err): "not implemented", as a Go plugin answers');
   t.is((await post(s, 'NetworkDriver.AllocateNetwork', '{"NetworkID":"n"}')).status, 404);
   t.is((await post(s, 'NetworkDriver.Nope', '{}')).status, 404);
   t.deepEqual((await post(s, 'IpamDriver.GetCapabilities', '')).json, {

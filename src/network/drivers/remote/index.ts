@@ -34,10 +34,10 @@
  */
 import { isTsnetError, TsnetError } from '../../../errors/index.js';
 import { Rollback } from '../../../errors/rollback.js';
-import { tryParseCidr } from '../../../ipam/cidr.js';
+import { contains, tryParseCidr } from '../../../ipam/cidr.js';
 import type { Netlink } from '../../../kernel/netlink/index.js';
 import type { Netns } from '../../../kernel/netns.js';
-import { isNotImplemented, type PluginClient } from '../../../plugins/client.js';
+import { isMisused404, isNotImplemented, type PluginClient } from '../../../plugins/client.js';
 import { strMap, type JsonObject } from '../../../plugins/wire.js';
 import type { PluginLogger } from '../../../plugins/types.js';
 import type {
@@ -55,12 +55,14 @@ import type {
   Restorable,
 } from '../../driver-api.js';
 import {
+  badReply,
   createNetworkRequest,
   dockerOptions,
   parseCapabilities,
   parseCreateEndpoint,
   parseJoin,
   type Capabilities,
+  type JoinReply,
 } from './api.js';
 import { configure, deleteLeftover, moveIn, takeOut, type KernelDeps } from './sandbox-iface.js';
 
@@ -146,6 +148,8 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
     ...(deps.hostNetns ? { hostNetns: deps.hostNetns } : {}),
   };
   const endpoints = new Map<string, EndpointState>();
+  /** Does each known network have IPv6 (a plugin may not hand out IPv6 addresses on one that has not)? */
+  const ipv6Networks = new Map<string, boolean>();
   let caps: Capabilities | undefined;
 
   client.onActivate(async (call) => {
@@ -213,10 +217,12 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
         if (uncertain(err)) await bestEffort('DeleteNetwork', { NetworkID: n.id }, `network ${n.id.slice(0, 12)}`);
         throw err;
       }
+      ipv6Networks.set(n.id, n.enableIPv6 || n.ipv6.length > 0);
     },
 
     async deleteNetwork(networkId) {
       await tolerant('DeleteNetwork', { NetworkID: networkId }, `plugin "${name}": delete network ${networkId.slice(0, 12)}`);
+      ipv6Networks.delete(networkId);
     },
 
     async createEndpoint(e: EndpointSpec): Promise<EndpointInfo> {
@@ -251,6 +257,13 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
             { details: { plugin: name, method: 'NetworkDriver.CreateEndpoint' } },
           );
         };
+        if (got.addressV6 && !sent.addressV6 && ipv6Networks.get(e.networkId) === false) {
+          throw new TsnetError(
+            'TSNET_PLUGIN_BAD_REPLY',
+            `plugin "${name}": NetworkDriver.CreateEndpoint: Interface.AddressIPv6 ${got.addressV6} given, but network ${e.networkId.slice(0, 12)} has no IPv6 (create it with --ipv6)`,
+            { details: { plugin: name, method: 'NetworkDriver.CreateEndpoint', field: 'Interface.AddressIPv6' } },
+          );
+        }
         const a = check('address', sent.address, got.address, sameCidr);
         const a6 = check('IPv6 address', sent.addressV6, got.addressV6, sameCidr);
         const mac = check('MAC address', sent.mac, got.mac, (x, y) => x === y);
@@ -299,6 +312,7 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
         }
         rb.push('plugin Join', () => bestEffort('Leave', ids, `join of ${j.endpointId.slice(0, 12)}`));
         const r = parseJoin(name, reply);
+        checkGateways(r, j.address ?? ep.info.address, j.addressV6 ?? ep.info.addressV6);
         const state: JoinState = {
           sandboxKey: j.sandboxKey,
           ifname: j.ifname,
@@ -320,6 +334,7 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
           const addressV6 = j.addressV6 ?? ep.info.addressV6;
           await configure(
             kdeps,
+            name,
             {
               sandboxKey: j.sandboxKey,
               srcName: r.srcName,
@@ -340,7 +355,7 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
           ep.join = state;
         }
         rb.commit();
-        const info: JoinInfo = { disableGatewayService: r.disableGatewayService };
+        const info: JoinInfo = { disableGatewayService: r.disableGatewayService, gatewayFromDriver: true };
         if (r.gateway) info.gateway = r.gateway;
         if (r.gatewayV6 && (j.addressV6 ?? ep.info.addressV6)) info.gatewayV6 = r.gatewayV6;
         return info;
@@ -378,7 +393,10 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
         });
         return ports;
       } catch (err) {
-        if (isNotImplemented(err)) return [];
+        if (isNotImplemented(err)) {
+          warn404(err);
+          return [];
+        }
         throw err;
       }
     },
@@ -387,7 +405,7 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
       try {
         await call('RevokeExternalConnectivity', { NetworkID: networkId, EndpointID: endpointId });
       } catch (err) {
-        if (isNotImplemented(err)) return;
+        if (isNotImplemented(err)) return warn404(err);
         if (!reported(err)) throw err;
         log.warn(
           `plugin "${name}": revoke external connectivity of ${endpointId.slice(0, 12)}: ${(err as Error).message} (ignored)`,
@@ -422,9 +440,10 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
       return { skipIPv4: get('SkipIPv4'), skipIPv6: get('SkipIPv6') };
     },
 
-    async restore(_networks, eps) {
+    async restore(networks, eps) {
       // Docker never replays CreateNetwork/CreateEndpoint to a remote plugin; only tsnet's own
       // bookkeeping (which sandbox each endpoint joined) is rebuilt, so leave can clean up.
+      for (const n of networks) ipv6Networks.set(n.id, n.enableIPv6 || n.ipv6.length > 0);
       for (const e of eps) {
         const info: EndpointInfo = {};
         if (e.mac) info.mac = e.mac;
@@ -453,9 +472,40 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
     try {
       await call(method, body);
     } catch (err) {
-      if (isNotImplemented(err)) return;
+      if (isNotImplemented(err)) return warn404(err);
       throw err;
     }
+  }
+
+  /**
+   * The controller routes through the Join reply's Gateway/GatewayIPv6 on the interface the plugin
+   * handed over: refuse, naming the field, what would fail later as a bare ENODEV/ENETUNREACH.
+   */
+  function checkGateways(r: JoinReply, address: string | undefined, addressV6: string | undefined): void {
+    const m = 'NetworkDriver.Join';
+    for (const [field, gw, addr] of [
+      ['Gateway', r.gateway, address],
+      ['GatewayIPv6', r.gatewayV6, addressV6],
+    ] as const) {
+      if (!gw) continue;
+      if (!r.srcName)
+        throw badReply(name, m, `${field} ${gw} given without InterfaceName.SrcName: there is no interface to route through`);
+      const onLink = (addr && contains(addr, gw)) || r.routes.some((x) => x.connected && contains(x.destination, gw));
+      if (addr && !onLink)
+        throw badReply(
+          name,
+          m,
+          `${field} ${gw} is not on the endpoint's subnet (${addr}) nor on a connected StaticRoute: the default route cannot go through it`,
+        );
+    }
+  }
+
+  /** 404 = "not implemented" at the optional calls (Docker's rule); a 404 with an Err is a misuse worth a line. */
+  function warn404(err: unknown): void {
+    if (isMisused404(err))
+      log.warn(
+        `${(err as Error).message}: Docker and tsnet read a 404 as "not implemented" and go on; a plugin that means an error must answer with another status (500)`,
+      );
   }
 
   if (caps.scope === 'global') {

@@ -79,25 +79,56 @@ export async function moveIn(deps: KernelDeps, plugin: string, sandboxKey: strin
       },
     );
   }
-  await withFd(sandboxKey, `move ${srcName} into ${sandboxKey}`, (fd) => host.moveToNetns(link.index, fd));
+  try {
+    await withFd(sandboxKey, `move ${srcName} into ${sandboxKey}`, (fd) => host.moveToNetns(link.index, fd));
+  } catch (err) {
+    throw joinStepError(plugin, `InterfaceName.SrcName ${JSON.stringify(srcName)}`, 'cannot be moved into the sandbox', err);
+  }
   return inSandbox(deps, sandboxKey, async (nl) => nl.indexOf(srcName));
 }
 
+/** A kernel step that failed on what the plugin's Join reply asked for: one line naming plugin, call and field. */
+export function joinStepError(plugin: string, field: string, what: string, err: unknown): TsnetError {
+  const cause = err as Error & { errno?: string; code?: string };
+  const errno = /\b(E[A-Z]+)\b/.exec(cause.message ?? '')?.[1] ?? cause.code ?? cause.message;
+  return new TsnetError('TSNET_PLUGIN_BAD_REPLY', `plugin "${plugin}": NetworkDriver.Join: ${field} ${what} (${errno})`, {
+    cause: err,
+    details: { plugin, method: 'NetworkDriver.Join', field },
+  });
+}
+
 /** Rename, MAC, addresses, up, routes — inside the sandbox, on the moved link. */
-export async function configure(deps: KernelDeps, spec: SandboxIfaceSpec, index: number): Promise<void> {
-  await inSandbox(deps, spec.sandboxKey, async (nl) => {
-    if (spec.ifname !== spec.srcName) await nl.rename(index, spec.ifname);
-    if (spec.mac) await nl.setMac(index, spec.mac);
-    if (spec.address) await nl.addAddress(index, spec.address);
-    if (spec.addressV6) await nl.addAddress(index, spec.addressV6, { noDad: true });
-    await nl.setUp(index);
-    // Connected routes first: a next hop may only be reachable through one of them.
-    for (const r of spec.routes.filter((x) => x.connected)) {
-      const fam = tryParseCidr(r.destination)!.family;
-      await nl.addRoute({ dst: r.destination, dev: index, ...(fam === 4 ? { scope: 'link' as const } : {}) });
+export async function configure(deps: KernelDeps, plugin: string, spec: SandboxIfaceSpec, index: number): Promise<void> {
+  const src = `InterfaceName.SrcName ${JSON.stringify(spec.srcName)}`;
+  const step = async (field: string, what: string, fn: () => Promise<unknown>): Promise<void> => {
+    try {
+      await fn();
+    } catch (err) {
+      throw joinStepError(plugin, field, what, err);
     }
-    for (const r of spec.routes.filter((x) => !x.connected)) {
-      await nl.addRoute({ dst: r.destination, gateway: r.nextHop! });
+  };
+  await inSandbox(deps, spec.sandboxKey, async (nl) => {
+    if (spec.ifname !== spec.srcName) await step(src, `cannot be renamed to ${spec.ifname}`, () => nl.rename(index, spec.ifname));
+    if (spec.mac) await step(src, `cannot take MAC address ${spec.mac}`, () => nl.setMac(index, spec.mac!));
+    if (spec.address) await step(src, `cannot take address ${spec.address}`, () => nl.addAddress(index, spec.address!));
+    if (spec.addressV6)
+      await step(src, `cannot take address ${spec.addressV6}`, () => nl.addAddress(index, spec.addressV6!, { noDad: true }));
+    await step(src, 'cannot be brought up', () => nl.setUp(index));
+    // Connected routes first: a next hop may only be reachable through one of them.
+    for (const [i, r] of spec.routes.entries()) {
+      if (!r.connected) continue;
+      const fam = tryParseCidr(r.destination)!.family;
+      await step(`StaticRoutes[${i}] ${r.destination}`, 'cannot be added as a connected route', () =>
+        nl.addRoute({ dst: r.destination, dev: index, ...(fam === 4 ? { scope: 'link' as const } : {}) }),
+      );
+    }
+    for (const [i, r] of spec.routes.entries()) {
+      if (r.connected) continue;
+      await step(
+        `StaticRoutes[${i}] ${r.destination} via ${r.nextHop}`,
+        'cannot be added (is the next hop on a connected network?)',
+        () => nl.addRoute({ dst: r.destination, gateway: r.nextHop! }),
+      );
     }
   });
 }
