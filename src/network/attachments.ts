@@ -164,8 +164,9 @@ export class Attachments implements NetworkAttachments {
     rb.push(`leave ${n.name}`, () => driver.leave(n.id, ep.endpointId));
     ep.ifname = ifname;
     if (join.gateway) ep.gateway = join.gateway;
-    else if (join.disableGatewayService || n.internal) delete ep.gateway;
+    else if (join.gatewayFromDriver || join.disableGatewayService || n.internal) delete ep.gateway;
     if (join.gatewayV6) ep.gateway6 = join.gatewayV6;
+    else if (join.gatewayFromDriver) delete ep.gateway6;
   }
 
   private gatewayOf(rec: ContainerRecord): EndpointState | undefined {
