@@ -3,8 +3,11 @@
  * nsenter by bench/firewall.ts), so every backend works in its own namespace as the daemon does:
  * no nsenter, no netns switch per call. Prints one JSON document on stdout.
  *
- *   node --import tsx bench/firewall-worker.ts <backend> <reps> <sandbox-netns-file>
+ *   node --import tsx bench/firewall-worker.ts <backend> <reps> <dir for sandbox netns files>
  *   backend: iptables | nftables | nftables-exec
+ *
+ * Every DNS-rules sample gets a sandbox netns of its own, as every container start does (the
+ * same sandbox again would measure the kernel finishing the previous transaction on it).
  */
 import {
   createIptablesFirewall,
@@ -15,8 +18,9 @@ import {
 } from '../src/kernel/firewall/index.js';
 import { loadLibc } from '../src/kernel/libc.js';
 import { createNetnsOps } from '../src/kernel/netns.js';
+import path from 'node:path';
 
-const [backend, repsArg, sandbox] = process.argv.slice(2) as [string, string, string];
+const [backend, repsArg, dir] = process.argv.slice(2) as [string, string, string];
 const REPS = Number(repsArg);
 const netns = createNetnsOps(loadLibc());
 const inNetns = <T>(file: string, fn: () => T): T => netns.run(file, fn);
@@ -47,10 +51,17 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
+const sandboxes: string[] = [];
+const newSandbox = (): string => {
+  const file = path.join(dir, `sandbox${sandboxes.length}`);
+  netns.create(file);
+  sandboxes.push(file);
+  return file;
+};
+
 const out: Record<string, Record<string, number[]>> = {};
 await fw.init();
 await fw.setupNetwork(net);
-await fw.sandboxDns({ netns: sandbox, resolverIp: '127.0.0.11', udpPort: 30001, tcpPort: 30002, fresh: true });
 let existing = 0;
 for (const target of [1, 100, 1000]) {
   // "existing containers": endpoints with one published port each (the iptables worst case: one
@@ -61,13 +72,16 @@ for (const target of [1, 100, 1000]) {
     const probe = ep(5000 + k, 40000 + k);
     r.publish!.push(await timed(() => fw.addPorts(probe)));
     r.unpublish!.push(await timed(() => fw.removePorts(probe)));
-    const dns = { netns: sandbox, resolverIp: '127.0.0.11', udpPort: 31000 + k, tcpPort: 32000 + k };
-    r.dns!.push(await timed(() => fw.sandboxDns(dns)));
+    const dns = { resolverIp: '127.0.0.11', udpPort: 31000 + k, tcpPort: 32000 + k, fresh: true };
+    const sb1 = newSandbox();
+    r.dns!.push(await timed(() => fw.sandboxDns({ ...dns, netns: sb1 })));
     // A container attach with one published port: its sandbox's DNS rules + its port (+ guard).
-    r.attach!.push(await timed(() => Promise.all([fw.sandboxDns({ ...dns, udpPort: 33000 + k }), fw.addPorts(probe)])));
+    const sb2 = newSandbox();
+    r.attach!.push(await timed(() => Promise.all([fw.sandboxDns({ ...dns, netns: sb2 }), fw.addPorts(probe)])));
     await fw.removePorts(probe);
   }
   out[String(target)] = r;
 }
 await fw.removeAll({ includeUserChain: true });
+for (const f of sandboxes) netns.remove(f);
 process.stdout.write(JSON.stringify(out));

@@ -28,14 +28,13 @@ function must(cmd: string, args: string[]): Promise<void> {
 async function runWorker(backend: string, reps: number): Promise<Result> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-benchfw-'));
   const host = path.join(dir, 'host');
-  const sandbox = path.join(dir, 'sandbox');
+  const sandboxes = path.join(dir, 'sandboxes');
+  fs.mkdirSync(sandboxes);
   try {
-    for (const f of [host, sandbox]) {
-      fs.writeFileSync(f, '');
-      await must('unshare', [`--net=${f}`, 'true']);
-    }
+    fs.writeFileSync(host, '');
+    await must('unshare', [`--net=${host}`, 'true']);
     const worker = path.join(REPO, 'bench', 'firewall-worker.ts');
-    const child = spawn('nsenter', [`--net=${host}`, 'node', '--import', 'tsx', worker, backend, String(reps), sandbox], {
+    const child = spawn('nsenter', [`--net=${host}`, 'node', '--import', 'tsx', worker, backend, String(reps), sandboxes], {
       cwd: REPO,
       env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -51,7 +50,8 @@ async function runWorker(backend: string, reps: number): Promise<Result> {
       throw new Error(`firewall worker (${backend}) exited ${code}: ${err.trim().split('\n').slice(0, 5).join('\n')}`);
     return JSON.parse(out) as Result;
   } finally {
-    for (const f of [host, sandbox]) await must('umount', [f]).catch(() => undefined);
+    await must('umount', [host]).catch(() => undefined);
+    for (const f of fs.readdirSync(sandboxes)) await must('umount', [path.join(sandboxes, f)]).catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

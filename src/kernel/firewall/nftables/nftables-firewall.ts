@@ -161,11 +161,13 @@ export function createNftablesFirewall(opts: NftablesFirewallOptions = {}): Fire
     const t = 'ip tsnet-dns';
     const ip = s.resolverIp;
     return [
-      `add table ${t}`,
-      `delete table ${t}`,
+      // Flush instead of re-creating: deleting base chains unregisters their hooks, which waits
+      // for an RCU grace period (several ms on a busy machine).
       `add table ${t}`,
       `add chain ${t} dns-output { type nat hook output priority -100; policy accept; }`,
       `add chain ${t} dns-postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+      `flush chain ${t} dns-output`,
+      `flush chain ${t} dns-postrouting`,
       `add rule ${t} dns-output ip daddr ${ip} udp dport 53 dnat to ${ip}:${s.udpPort}`,
       `add rule ${t} dns-output ip daddr ${ip} tcp dport 53 dnat to ${ip}:${s.tcpPort}`,
       `add rule ${t} dns-postrouting ip saddr ${ip} udp sport ${s.udpPort} snat to ${ip}:53`,
