@@ -223,7 +223,7 @@ test('a subscriber that never reads does not hold up the daemon; its backlog is 
   const r = await w.cli(['run', '--rm', '--network', 'none', 'busybox', 'echo', 'still-serving'], { timeoutMs: 30_000 });
   t.is(r.stdout, 'still-serving\n', r.stderr);
   // a fresh subscriber is served at once
-  const fresh = subscribe({ filters: JSON.stringify({ event: ['destroy'] }) });
+  const fresh = subscribe({ filters: JSON.stringify({ event: ['destroy'], container: [current] }) });
   await fresh.ready;
   await w.ok(['rm', current]);
   await eventually(() => fresh.events.length > 0);
