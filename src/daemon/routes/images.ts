@@ -1,4 +1,6 @@
 /** /images/… routes: list, inspect, import (rootfs, docker save, OCI layout), load, remove. */
+import type { IncomingMessage } from 'node:http';
+import { PassThrough } from 'node:stream';
 import { TsnetError } from '../../errors/index.js';
 import type { ImageStore } from '../../runtime/image/image-store.js';
 import type { ImageRecord } from '../../runtime/image/types.js';
@@ -57,6 +59,23 @@ export function imageInspect(img: ImageRecord, layerDirs: string[]) {
   };
 }
 
+/**
+ * Import the request body. A refused import (a limit, a bad archive) stops reading it, but the
+ * connection is not torn down under the client: the rest of the upload is read and dropped, so
+ * the client gets the one-line error instead of a connection reset.
+ */
+async function importRequest(images: ImageStore, req: IncomingMessage, opts: { repoTag?: string }) {
+  const body = new PassThrough();
+  req.pipe(body);
+  try {
+    return await images.importTar(body, opts);
+  } catch (err) {
+    req.unpipe(body);
+    req.resume();
+    throw err;
+  }
+}
+
 export function imageRoutes(d: ImageRouteDeps): Route[] {
   return [
     {
@@ -89,7 +108,7 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
         const repo = query.get('repo') ?? '';
         const tag = query.get('tag') ?? '';
         const repoTag = repo ? (tag ? `${repo}:${tag}` : repo) : undefined;
-        const imported = await d.images.importTar(req, repoTag ? { repoTag } : {});
+        const imported = await importRequest(d.images, req, repoTag ? { repoTag } : {});
         const lines = imported.map((i) => JSON.stringify({ status: i.id, id: i.id, tags: i.repoTags })).join('\n');
         return { status: 200, text: `${lines}\n`, headers: { 'Content-Type': 'application/json' } };
       },
@@ -100,7 +119,7 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
       schema: { query: ImageLoadQuery },
       rawBody: true,
       handler: async ({ req }) => {
-        const imported = await d.images.importTar(req, {});
+        const imported = await importRequest(d.images, req, {});
         const lines = imported
           .map((i) =>
             JSON.stringify({
