@@ -7,6 +7,9 @@
  *    cgroup.procs write instead (the fallback without cgroup2); all of tsnet's defaults.
  * B. The daemon's `POST /containers/{id}/start` of a created `--network none` container:
  *    default (seccomp + device program), `seccomp=unconfined`, `--privileged` (neither).
+ * C. The kernel operations alone (bench/security-micro.c, built here with gcc): installing the
+ *    filter, a v1 devices join, the cgroup2 way, a plain fork. A and B include a whole process
+ *    start and are dominated by the machine's load; C isolates what each protection adds.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -161,11 +164,37 @@ async function partB(o: BenchOptions): Promise<string> {
   }
 }
 
+function partC(): string {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-bench-micro-'));
+  const name = `tsnet-bench-${crypto.randomBytes(3).toString('hex')}`;
+  const dirs = [path.join('/sys/fs/cgroup/devices', name), path.join('/sys/fs/cgroup/unified', name)];
+  try {
+    const bin = path.join(tmp, 'security-micro');
+    execFileSync('gcc', ['-O2', '-o', bin, path.join(REPO, 'bench', 'security-micro.c')]);
+    fs.writeFileSync(path.join(tmp, 'sc.bpf'), seccompFilter(undefined, DEFAULT_CAPS));
+    fs.writeFileSync(path.join(tmp, 'dev.bpf'), deviceProgram(DEFAULT_DEVICE_RULES));
+    for (const d of dirs) fs.mkdirSync(d);
+    return execFileSync(bin, [path.join(tmp, 'sc.bpf'), path.join(tmp, 'dev.bpf'), ...dirs], { encoding: 'utf8' });
+  } finally {
+    for (const d of dirs) {
+      try {
+        fs.rmdirSync(d);
+      } catch {
+        /* not made */
+      }
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 export async function benchSecurity(o: BenchOptions): Promise<SectionResult> {
+  const c = partC();
   const a = await partA(o);
   const b = await partB(o);
   return {
-    text: `A. tsnet-init, spawn → started (daemon-side mkdir/cgroup setup included)\n${a}\n\nB. the daemon's POST /containers/{id}/start, --network none\n${b}`,
+    text:
+      `C. the kernel operations alone (31 rounds)\n${c}\n` +
+      `A. tsnet-init, spawn → started (daemon-side mkdir/cgroup setup included)\n${a}\n\nB. the daemon's POST /containers/{id}/start, --network none\n${b}`,
     headlines: [],
   };
 }

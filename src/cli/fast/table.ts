@@ -35,6 +35,7 @@ const containerFlags: FastOption[] = [
   list('--cap-add <capability>'),
   list('--cap-drop <capability>'),
   list('--device <v>'),
+  list('--device-cgroup-rule <rule>'),
   list('--security-opt <option>'),
   opt('--read-only'),
   list('-l, --label <v>'),

@@ -85,6 +85,7 @@ const SAME: string[][] = [
   ['run', '-h', 'box', '--entrypoint', '', '--sig-proxy=false', 'img', 'ls', '-la', '--rm'],
   ['run', '--no-sig-proxy', '-P', '--expose', '80', '--cap-add', 'NET_ADMIN', '--read-only', '-l', 'a=b', 'img'],
   ['run', '--device', '/dev/fuse', '--security-opt', 'no-new-privileges', '--cap-add', 'ALL', 'img'],
+  ['create', '--device-cgroup-rule', 'c 1:3 rwm', '--device', '/dev/null:/dev/n:r', 'img'],
   ['run', '--ip', '10.0.0.2', '--ip6', 'fd00::2', '--network-alias', 'x', '--mac-address', '02:42:ac:11:00:02', 'img'],
   ['run', '--', 'img', '--not-a-flag'],
   ['create', '--name', 'c1', '-t', 'img'],

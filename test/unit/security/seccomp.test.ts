@@ -188,6 +188,9 @@ test('profile errors are one line naming the field', (t) => {
     t.false(err!.message.includes('\n'));
   }
   t.notThrows(() => parseProfile(JSON.stringify(DEFAULT_PROFILE)));
+  t.throws(() => seccompFilter(undefined, DEFAULT_CAPS, [6, 18], 'arm64'), {
+    message: /only built for x86_64.*seccomp=unconfined/,
+  });
 });
 
 test('security options: seccomp and no-new-privileges forms as Docker; privileged turns seccomp off; bad ones refused', (t) => {
