@@ -7,7 +7,9 @@
  * Whole commands, wall clock from spawn to exit. A peer that cannot start is reported with the
  * reason and the others still run.
  */
-import { cleanEnv, run } from '../test/helpers/world.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CLI_ENTRY, cleanEnv, run } from '../test/helpers/world.js';
 import {
   apiOk,
   benchWorld,
@@ -31,6 +33,18 @@ interface Case {
   /** One timed sample of tsnet, and of a peer. */
   tsnet: () => Promise<number>;
   peer: (p: Peer) => Promise<number>;
+}
+
+/**
+ * CPU time (user + sys, ms) of one command, through GNU time: unlike wall time it barely moves
+ * with the machine's load, so it shows what the CLI itself costs when the box is shared.
+ */
+async function cpuMs(cmd: string, args: string[], dir: string): Promise<number> {
+  const out = path.join(dir, 'cpu.txt');
+  const r = await run('/usr/bin/time', ['-f', '%U %S', '-o', out, cmd, ...args], { env: cleanEnv() });
+  if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.exitCode}: ${r.stderr.trim().slice(0, 200)}`);
+  const [u, s] = fs.readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  return ((u ?? NaN) + (s ?? NaN)) * 1000;
 }
 
 function must(r: { exitCode: number; stderr: string; stdout: string; ms: number }, what: string): number {
@@ -99,6 +113,14 @@ export async function benchPeers(o: BenchOptions): Promise<SectionResult> {
       o.log(`peers: round ${i + 1}/${N}`);
       const node = (await run('node', ['-e', ''], { env: cleanEnv() })).ms;
       if (i >= 0) add('node', node);
+      if (fs.existsSync('/usr/bin/time')) {
+        const cn = await cpuMs('node', ['-e', ''], w.dir);
+        const ct = await cpuMs('node', [CLI_ENTRY, '-H', `unix://${w.socket}`, 'version'], w.dir);
+        if (i >= 0) {
+          add('cpu node', cn);
+          add('cpu tsnet', ct);
+        }
+      }
       // the daemon's share of `tsnet version`: the same request from this process
       const req = (await apiOk(w.socket, 'GET', '/version')).ms;
       if (i >= 0) add('request', req);
@@ -135,6 +157,7 @@ export async function benchPeers(o: BenchOptions): Promise<SectionResult> {
       });
     }
     const clientSide = med('tsnet version') - med('node') - med('request');
+    const cpuSide = med('cpu tsnet') - med('cpu node');
     report.push({ group: 'cli', key: 'node', what: 'node -e "" (Node start-up alone)', tsnet: med('node'), peers: {} });
     report.push({
       group: 'cli',
@@ -144,12 +167,24 @@ export async function benchPeers(o: BenchOptions): Promise<SectionResult> {
       peers: {},
       target: '≤ 10 ms',
     });
+    if (samples.has('cpu node'))
+      report.push({
+        group: 'cli',
+        key: 'client-cpu',
+        what: 'CLI client side in CPU time: tsnet version − node -e "" (user+sys)',
+        tsnet: cpuSide,
+        peers: {},
+        target: '≤ 10 ms',
+      });
     const text = [
       `whole commands, 1 warm-up + ${N} rounds, tsnet and ${peers.map((p) => `${p.name} ${p.version}`).join(', ') || 'no peer'} interleaved`,
       '',
       table(rows),
       '',
       `tsnet version − node -e "" − GET /version: ${ms(clientSide)} ms (the CLI's own cost on top of Node's start-up and the daemon's answer)`,
+      samples.has('cpu node')
+        ? `CPU time (user+sys, GNU time): node -e "" ${ms(med('cpu node'))} ms, tsnet version ${ms(med('cpu tsnet'))} ms: +${ms(cpuSide)} ms`
+        : 'CPU time not measured: /usr/bin/time missing (Debian package time)',
       ...notes,
     ].join('\n');
     const headlines = peers.flatMap((p) => [
