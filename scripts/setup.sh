@@ -8,9 +8,8 @@ cd "$(dirname "$0")/.."
 # build and run tsnet. runc, containernetworking-plugins, iperf3: the benchmark's peers.
 # docker.io (dockerd 20.10 + containerd): plugin cross-compatibility tests and the benchmark's
 # Docker peer. podman (4.3, CNI backend with runc): the benchmark's Podman peer. etcd-server: overlay.
-# time (GNU time): the benchmark measures the CLI's CPU time with it.
 PACKAGES=(iptables busybox-static iproute2 util-linux bsdutils gcc make libc6-dev tar conntrack nftables
-  runc containernetworking-plugins iperf3 docker.io podman etcd-server time)
+  runc containernetworking-plugins iperf3 docker.io podman etcd-server)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
