@@ -58,7 +58,7 @@ export function svgChart(rows: ReportRow[], curves: Curve[], title: string): str
   const bars = rows.filter((r) => r.group === 'commands' && Object.keys(r.peers).length > 0);
   const series = ['tsnet', ...new Set(bars.flatMap((r) => Object.keys(r.peers)))];
   const W = 960;
-  const H = Math.max(320, 60 + bars.length * (series.length * 14 + 18));
+  const H = Math.max(320, 80 + bars.length * (series.length * 14 + 18));
   const parts: string[] = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
@@ -66,7 +66,7 @@ export function svgChart(rows: ReportRow[], curves: Curve[], title: string): str
     `<text x="10" y="18" font-size="13" font-weight="bold">${esc(title)}</text>`,
   );
   // left: bars
-  const L = { x: 190, y: 40, w: 300 };
+  const L = { x: 190, y: 54, w: 300 };
   const max = Math.max(1, ...bars.flatMap((r) => [r.tsnet, ...Object.values(r.peers)]).filter(Number.isFinite));
   parts.push(`<text x="10" y="34" font-weight="bold">whole commands, median ms (same run)</text>`);
   let y = L.y + 6;
@@ -89,7 +89,7 @@ export function svgChart(rows: ReportRow[], curves: Curve[], title: string): str
     const x = (L.x + (node / max) * L.w).toFixed(1);
     parts.push(
       `<line x1="${x}" y1="${L.y}" x2="${x}" y2="${y - 10}" stroke="#555" stroke-dasharray="3,3"/>`,
-      `<text x="${x}" y="${L.y - 2}" text-anchor="middle" fill="#555">node -e "" ${fmt(node)}</text>`,
+      `<text x="${x}" y="${L.y - 3}" text-anchor="middle" fill="#555">node -e "" ${fmt(node)}</text>`,
     );
   }
   for (const [i, s] of series.entries()) {
@@ -122,7 +122,7 @@ export function svgChart(rows: ReportRow[], curves: Curve[], title: string): str
     }
     parts.push(`<text x="${R.x + R.w / 2}" y="${R.y + R.h + 30}" text-anchor="middle">containers on the bridge</text>`);
     for (const [i, c] of curves.entries()) {
-      const col = color(c.name.split(' ')[0]!, i + 1);
+      const col = color(c.name.split(/[ :]/)[0]!, i + 1);
       const d = c.points
         .filter((p) => Number.isFinite(p[1]))
         .map((p, j) => `${j === 0 ? 'M' : 'L'}${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`);

@@ -16,7 +16,8 @@ import { backendArgs } from './firewall.js';
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUSYBOX_TAR = path.join(REPO, 'build', 'busybox-rootfs.tar');
 // what bin/tsnet runs: the bundled CLI
-const CLI = path.join(REPO, 'dist', 'cli-bundle', 'main.cjs');
+export const CLI_ENTRY = path.join(REPO, 'dist', 'cli-bundle', 'main.cjs');
+const CLI = CLI_ENTRY;
 const DAEMON = path.join(REPO, 'dist', 'daemon', 'main.js');
 
 /** A clean environment for the node processes we spawn (no NODE_EXTRA_CA_CERTS: +40 ms each). */

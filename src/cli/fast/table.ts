@@ -40,6 +40,10 @@ const containerFlags: FastOption[] = [
   opt('--read-only'),
   list('-l, --label <v>'),
   opt('--mac-address <mac>'),
+  list('--add-host <v>'),
+  list('--dns <ip>'),
+  list('--dns-search <domain>'),
+  list('--dns-option <option>'),
 ];
 
 const sigProxy: Record<string, [string, unknown]> = {
@@ -60,6 +64,11 @@ const imageLs: FastCommand = {
 const imageRm: FastCommand = { module: 'image-rm', options: [opt('-f, --force')], args: ['some'] };
 const imageImport: FastCommand = { module: 'image-import', options: [opt('-t, --tag <name>')], args: ['one', 'optional'] };
 const info: FastCommand = { module: 'info', options: [format(true)], args: [] };
+const events: FastCommand = {
+  module: 'events',
+  options: [opt('--since <time>'), opt('--until <time>'), list('-f, --filter <v>'), format(false)],
+  args: [],
+};
 const pluginLs: FastCommand = { module: 'plugin-ls', options: [format(false)], args: [] };
 
 /** Keyed by the command's name, or `group sub` for the commands of a group (aliases included). */
@@ -110,6 +119,15 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
   version: { module: 'version', options: [format(true)], args: [] },
   info,
   'system info': info,
+  'system df': { module: 'system-df', options: [format(false)], args: [] },
+  events,
+  'system events': events,
+  stats: {
+    module: 'stats',
+    options: [opt('-a, --all'), opt('--no-stream'), opt('--no-trunc'), format(false)],
+    args: ['any'],
+    defaults: { stream: true, trunc: true },
+  },
   'plugin ls': pluginLs,
   'plugin list': pluginLs,
   'image ls': imageLs,
