@@ -249,6 +249,18 @@ test.serial('the stock docker CLI pulls through tsnetd with progress bars (and i
   t.regex(pulled.stdout, /Status: Downloaded newer image for 127\.0\.0\.1:5001\/unique:1/);
 });
 
+test.serial('tsnet run pulls a missing image (--pull missing), --pull never does not', async (t) => {
+  await w.ok(['rmi', `${REG}/unique:1`]);
+  const never = await w.cli(['run', '--rm', '--pull', 'never', '--network', 'none', `${REG}/unique:1`, 'true']);
+  t.is(never.exitCode, 125);
+  t.regex(never.stderr, /No such image: 127\.0\.0\.1:5000\/unique:1/);
+  const r = await w.cli(['run', '--rm', '--network', 'none', `${REG}/unique:1`, 'cat', '/u']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.true(r.stdout === UNIQUE);
+  t.regex(r.stderr, /^Unable to find image '127\.0\.0\.1:5000\/unique:1' locally\n1: Pulling from unique\n/);
+  t.regex(r.stderr, /Status: Downloaded newer image for 127\.0\.0\.1:5000\/unique:1/);
+});
+
 test.serial('a registry off loopback needs --insecure-registry for plain http', async (t) => {
   // The host end of a veth in the world's netns: a local address that is not loopback.
   const addr = (await w.addClient()).hostIp;

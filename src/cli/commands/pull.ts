@@ -59,17 +59,20 @@ export async function followMessages(res: Readable, each: (m: JsonMessage) => vo
   if (failure !== undefined) throw new CliError(failure);
 }
 
-export default async function pull(ctx: Context, [reference]: [string], opts: { quiet?: boolean }): Promise<number> {
+/** Pull `reference`, showing progress on `out` (nothing when undefined); returns the full reference. */
+export async function pullImage(ctx: Context, reference: string, out: NodeJS.WriteStream | undefined): Promise<string> {
   const { fromImage, tag } = pullQuery(reference);
   const creds = loadCredentials(ctx.env, registryOf(fromImage));
   const res = await ctx.client.send('POST', '/images/create', {
     query: { fromImage, tag },
     headers: { 'X-Registry-Auth': registryAuthHeader(creds) },
   });
-  const display = new PullDisplay(ctx.stdout, ctx.stdout.isTTY === true);
-  await followMessages(res, (m) => {
-    if (!opts.quiet) display.show(m);
-  });
-  ctx.print(fullReference(fromImage, tag));
+  const display = out ? new PullDisplay(out, out.isTTY === true) : undefined;
+  await followMessages(res, (m) => display?.show(m));
+  return fullReference(fromImage, tag);
+}
+
+export default async function pull(ctx: Context, [reference]: [string], opts: { quiet?: boolean }): Promise<number> {
+  ctx.print(await pullImage(ctx, reference, opts.quiet ? undefined : ctx.stdout));
   return 0;
 }
