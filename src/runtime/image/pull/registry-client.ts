@@ -80,8 +80,12 @@ export class RegistryClient {
     if ((err as Error | null)?.name === 'AbortError')
       return new TsnetError('TSNET_REGISTRY_UNAVAILABLE', 'the pull was cancelled');
     const e = err as NodeJS.ErrnoException;
+    // A TLS failure (a plain-http server answering, a bad certificate) gets the hint; a name
+    // that does not resolve or a refused connection does not.
+    const tls =
+      e.code === 'EPROTO' || (e.code ?? '').startsWith('ERR_SSL') || /SSL|TLS|certificate|wrong version/i.test(e.message ?? '');
     const hint =
-      scheme === 'https' && !this.opts.insecure
+      scheme === 'https' && !this.opts.insecure && tls
         ? ` (if it serves plain http, start tsnetd with --insecure-registry ${this.opts.host})`
         : '';
     return new TsnetError(
