@@ -150,6 +150,23 @@ for (const kind of ['oci', 'docker']) {
   });
 }
 
+test.serial('--platform chooses another entry of a manifest list; a platform it lacks is one line', async (t) => {
+  const arm = multi.images[0]!;
+  await w.ok(['pull', '--platform', 'linux/arm64', `${REG}/multi:oci`]);
+  const img = await inspect(`${REG}/multi:oci`);
+  t.is(img.Architecture, 'arm64');
+  t.is(img.Id, arm.config);
+  const none = await w.cli(['pull', '--platform', 'linux/s390x', `${REG}/multi:oci`]);
+  t.is(none.exitCode, 125);
+  t.is(
+    none.stderr,
+    'tsnet: no matching manifest for linux/s390x in the manifest list entries (it has: linux/arm64/v8, linux/amd64)\n',
+  );
+  await w.ok(['pull', `${REG}/multi:oci`]);
+  t.is((await inspect(`${REG}/multi:oci`)).Architecture, 'amd64');
+  await w.ok(['rmi', arm.config]);
+});
+
 test.serial('pull by digest: no tag, RepoDigests kept, runs by digest; an unknown digest is refused', async (t) => {
   const ref = `${REG}/unique@${unique.manifest}`;
   const out = await w.ok(['pull', ref]);

@@ -60,11 +60,16 @@ export async function followMessages(res: Readable, each: (m: JsonMessage) => vo
 }
 
 /** Pull `reference`, showing progress on `out` (nothing when undefined); returns the full reference. */
-export async function pullImage(ctx: Context, reference: string, out: NodeJS.WriteStream | undefined): Promise<string> {
+export async function pullImage(
+  ctx: Context,
+  reference: string,
+  out: NodeJS.WriteStream | undefined,
+  platform?: string,
+): Promise<string> {
   const { fromImage, tag } = pullQuery(reference);
   const creds = loadCredentials(ctx.env, registryOf(fromImage));
   const res = await ctx.client.send('POST', '/images/create', {
-    query: { fromImage, tag },
+    query: { fromImage, tag, platform },
     headers: { 'X-Registry-Auth': registryAuthHeader(creds) },
   });
   const display = out ? new PullDisplay(out, out.isTTY === true) : undefined;
@@ -72,7 +77,11 @@ export async function pullImage(ctx: Context, reference: string, out: NodeJS.Wri
   return fullReference(fromImage, tag);
 }
 
-export default async function pull(ctx: Context, [reference]: [string], opts: { quiet?: boolean }): Promise<number> {
-  ctx.print(await pullImage(ctx, reference, opts.quiet ? undefined : ctx.stdout));
+export default async function pull(
+  ctx: Context,
+  [reference]: [string],
+  opts: { quiet?: boolean; platform?: string },
+): Promise<number> {
+  ctx.print(await pullImage(ctx, reference, opts.quiet ? undefined : ctx.stdout, opts.platform));
   return 0;
 }

@@ -17,6 +17,7 @@ function pullFlags(cmd: Command): Command {
     .description('Download an image from a registry')
     .usage('[options] NAME[:TAG|@DIGEST]')
     .option('-q, --quiet', 'Suppress verbose output')
+    .option('--platform <os/arch[/variant]>', "Platform to choose from a multi-platform image (default: the daemon's)")
     .argument('<reference>', 'image to pull, e.g. busybox, localhost:5000/app:1, app@sha256:…')
     .action(lazy('pull'));
 }

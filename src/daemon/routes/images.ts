@@ -104,7 +104,8 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
       rawBody: true,
       handler: async ({ req, res, query }) => {
         const fromImage = query.get('fromImage');
-        if (fromImage !== null && fromImage !== '') return pullReply(d.puller, fromImage, query.get('tag') ?? '', req, res);
+        if (fromImage !== null && fromImage !== '')
+          return pullReply(d.puller, fromImage, query.get('tag') ?? '', query.get('platform') ?? '', req, res);
         if (query.get('fromSrc') !== '-') {
           throw new TsnetError(
             'TSNET_INVALID_ARGUMENT',
@@ -180,6 +181,7 @@ async function pullReply(
   puller: Puller,
   fromImage: string,
   tag: string,
+  platform: string,
   req: IncomingMessage,
   res: ServerResponse | undefined,
 ): Promise<Reply> {
@@ -199,7 +201,7 @@ async function pullReply(
     res.write(`${JSON.stringify(m)}\r\n`);
   };
   try {
-    await puller.pull({ reference, credentials, progress: write, signal: abort.signal });
+    await puller.pull({ reference, credentials, progress: write, signal: abort.signal, ...(platform ? { platform } : {}) });
   } catch (err) {
     if (!res.headersSent) throw err;
     const message = asTsnetError(err).message;

@@ -48,6 +48,8 @@ export interface PullRequest {
   credentials?: RegistryCredentials;
   progress?: ProgressSink;
   signal?: AbortSignal;
+  /** `os/arch[/variant]` to choose from a manifest list (default: this host's). */
+  platform?: string;
 }
 
 export interface PullResult {
@@ -77,6 +79,16 @@ function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
       waiting.shift()?.();
     }
   };
+}
+
+/** `linux/arm64/v8`, `linux/amd64` → a platform; anything else is refused with one line. */
+export function parsePlatform(text: string): Platform {
+  const parts = text.toLowerCase().split('/');
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9_.-]+$/.test(p))) {
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid platform "${text}": use os/arch[/variant], e.g. linux/arm64`);
+  }
+  const [os, architecture, variant] = parts as [string, string, string?];
+  return variant ? { os, architecture, variant } : { os, architecture };
 }
 
 export class Puller {
@@ -111,6 +123,7 @@ export class Puller {
 
   async pull(req: PullRequest): Promise<PullResult> {
     const ref = parseRemoteReference(req.reference);
+    const platform = req.platform ? parsePlatform(req.platform) : this.platform;
     const progress = req.progress ?? (() => undefined);
     const client = await this.client(ref.registry, ref.repository, req.credentials ?? {}, req.signal);
     await client.authorize();
@@ -120,7 +133,7 @@ export class Puller {
     let manifest = parseManifest(top.bytes, top.contentType);
     for (let depth = 0; manifest.kind === 'index'; depth++) {
       if (depth >= MAX_INDEX_DEPTH) throw new TsnetError('TSNET_IMAGE_INVALID', 'manifest lists nested too deeply');
-      const entry = choosePlatform(manifest, this.platform);
+      const entry = choosePlatform(manifest, platform);
       const next = await client.manifest(entry.digest);
       manifest = parseManifest(next.bytes, next.contentType);
     }
