@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 # build and run tsnet. runc, containernetworking-plugins, iperf3: the benchmark's peers.
 # docker.io (dockerd 20.10 + containerd): plugin cross-compatibility tests and the benchmark's
 # Docker peer. podman (4.3, CNI backend with runc): the benchmark's Podman peer. etcd-server: overlay.
+# docker-registry, skopeo: a real registry (filled by skopeo) for the pull tests.
 PACKAGES=(iptables busybox-static iproute2 util-linux bsdutils gcc make libc6-dev tar conntrack nftables
-  runc containernetworking-plugins iperf3 docker.io podman etcd-server)
+  runc containernetworking-plugins iperf3 docker.io podman etcd-server docker-registry skopeo)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -42,6 +42,8 @@ export interface ContainerFlags {
   deviceCgroupRule: string[];
   securityOpt: string[];
   readOnly?: boolean;
+  logDriver?: string;
+  logOpt: string[];
   label: string[];
   macAddress?: string;
   addHost: string[];
@@ -87,6 +89,7 @@ export interface CreateBody {
     Dns: string[];
     DnsSearch: string[];
     DnsOptions: string[];
+    LogConfig?: { Type: string; Config: Record<string, string> };
   };
   NetworkingConfig: { EndpointsConfig: Record<string, EndpointSettings> };
 }
@@ -194,9 +197,22 @@ export function buildCreateBody(
       Dns: f.dns,
       DnsSearch: f.dnsSearch,
       DnsOptions: f.dnsOption,
+      ...logConfig(f),
     },
     NetworkingConfig: { EndpointsConfig: network.EndpointsConfig },
   };
+}
+
+/** `--log-driver` and `--log-opt KEY=VALUE` → HostConfig.LogConfig (absent when neither is given). */
+function logConfig(f: ContainerFlags): { LogConfig?: { Type: string; Config: Record<string, string> } } {
+  if (f.logDriver === undefined && f.logOpt.length === 0) return {};
+  const Config: Record<string, string> = {};
+  for (const o of f.logOpt) {
+    const eq = o.indexOf('=');
+    if (eq <= 0) throw new UsageError(`invalid log opt "${o}": use KEY=VALUE, e.g. max-size=10m`);
+    Config[o.slice(0, eq)] = o.slice(eq + 1);
+  }
+  return { LogConfig: { Type: f.logDriver ?? '', Config } };
 }
 
 type Ordered = Array<[number, string]>;
@@ -240,6 +256,8 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     deviceCgroupRule: list('deviceCgroupRule'),
     securityOpt: list('securityOpt'),
     readOnly: bool('readOnly'),
+    logDriver: str('logDriver'),
+    logOpt: list('logOpt'),
     label: list('label'),
     macAddress: str('macAddress'),
     addHost: list('addHost'),

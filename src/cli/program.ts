@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { defineContainerCommands } from './define/containers.js';
-import { defineImageCommands } from './define/images.js';
+import { defineImageCommands, defineRegistryCommands } from './define/images.js';
 import { defineNetworkCommands } from './define/networks.js';
 import { defineSystemCommands } from './define/system.js';
 import { oneLine, reportFailure } from './report.js';
@@ -30,6 +30,7 @@ export function buildProgram(): Command {
     });
   defineContainerCommands(program);
   defineImageCommands(program);
+  defineRegistryCommands(program);
   defineNetworkCommands(program);
   defineSystemCommands(program);
   return program;

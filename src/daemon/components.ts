@@ -26,6 +26,7 @@ import { ExecManager } from '../runtime/container/exec-manager.js';
 import type { ContainerRecord } from '../runtime/container/types.js';
 import { ImageStore } from '../runtime/image/image-store.js';
 import type { ImportLimits } from '../runtime/image/limits.js';
+import { InsecureRegistries, Puller } from '../runtime/image/pull/index.js';
 import { RecordStore } from '../store/record-store.js';
 import type { Logger } from './logger.js';
 import { PluginRegistry } from '../plugins/index.js';
@@ -57,6 +58,8 @@ export interface DaemonOptions {
   advertiseAddr?: string;
   /** Limits of one image import (size, entries, path length). */
   imageLimits?: ImportLimits;
+  /** Registries reached over plain http: HOST[:PORT] or CIDR (loopback ones always are). */
+  insecureRegistries?: string[];
   logger: Logger;
 }
 
@@ -65,6 +68,7 @@ export interface Components {
   images: ImageStore;
   /** Container, network and image events for GET /events. */
   events: EventBus;
+  puller: Puller;
   containers: ContainerManager;
   execs: ExecManager;
   /** Samples for GET /containers/{id}/stats. */
@@ -103,6 +107,11 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     root: path.join(opts.root, 'image'),
     events,
     ...(opts.imageLimits ? { limits: opts.imageLimits } : {}),
+  });
+  const puller = new Puller({
+    images,
+    insecure: new InsecureRegistries(opts.insecureRegistries ?? []),
+    userAgent: `tsnetd/${TSNET_VERSION}`,
   });
   const cgroups = createCgroups({ parent: opts.cgroupParent });
   const hostNetlink = Netlink.open();
@@ -276,6 +285,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     opts,
     images,
     events,
+    puller,
     containers,
     execs,
     stats,

@@ -44,6 +44,7 @@ export interface DaemonFlags {
   imageMaxEntries: string;
   imageMaxPath: string;
   firewallBackend: 'iptables' | 'nftables';
+  insecureRegistry: string[];
 }
 
 const DEFAULT_GROUP = 'docker';
@@ -76,6 +77,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       maxEntries: parseCount(flags.imageMaxEntries, '--image-max-entries'),
       maxPathLength: parseCount(flags.imageMaxPath, '--image-max-path'),
     },
+    insecureRegistries: flags.insecureRegistry,
     logger,
   });
   // Order matters: network records, then containers (adopt or record exits), then the drivers
@@ -145,6 +147,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       images,
       inUse: (id) => c.containers.list().some((r) => r.imageId === id),
       layerDirs: (img) => images.layerDirs(img),
+      puller: c.puller,
     }),
   );
   const server = await startServer({ socketPath, router, logger, mode: 0o660, gid: group.gid });
@@ -204,6 +207,12 @@ function main(): void {
     .option(
       '--advertise-addr <IP>',
       "this host's address on the underlay network (VXLAN endpoint, node id); needed with --cluster-store",
+    )
+    .option(
+      '--insecure-registry <HOST[:PORT]|CIDR>',
+      'registry to reach over plain http (repeatable; registries on 127.0.0.0/8 and localhost always are)',
+      collect,
+      [],
     )
     .option('--bridge-name <name>', 'device of the default bridge network', 'tsnet0')
     .option(

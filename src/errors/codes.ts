@@ -34,6 +34,10 @@ export const ERROR_CODES = {
   TSNET_IMAGE_INVALID: 'invalid',
   TSNET_IMAGE_IN_USE: 'conflict',
   TSNET_IMAGE_AMBIGUOUS: 'invalid',
+  // registries (pull, login)
+  TSNET_REGISTRY_UNAUTHORIZED: 'forbidden',
+  TSNET_REGISTRY_UNAVAILABLE: 'unavailable',
+  TSNET_REGISTRY_ERROR: 'unavailable',
   // containers
   TSNET_CONTAINER_NOT_FOUND: 'not-found',
   TSNET_CONTAINER_NAME_IN_USE: 'conflict',

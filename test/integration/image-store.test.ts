@@ -534,7 +534,10 @@ test('tags, resolve by name, tag, id and prefix, and Docker remove semantics', a
 
   const missing = await t.throwsAsync(store.resolve('foo'));
   t.true(isTsnetError(missing, 'TSNET_IMAGE_NOT_FOUND'));
-  t.is(missing!.message, 'No such image: foo:latest (import one with: tsnet image import FILE --tag foo)');
+  t.is(
+    missing!.message,
+    'No such image: foo:latest (pull it with: tsnet pull foo, or import one with: tsnet image import FILE --tag foo)',
+  );
   t.true(isTsnetError(await t.throwsAsync(store.resolve(`sha256:${'0'.repeat(64)}`)), 'TSNET_IMAGE_NOT_FOUND'));
   t.true(isTsnetError(await t.throwsAsync(store.resolve('Bad Name')), 'TSNET_INVALID_ARGUMENT'));
 

@@ -197,7 +197,8 @@ test('errors: unknown image, duplicate name, bad memory, missing command, not ex
   const count = () =>
     fs.existsSync(path.join(w.root, 'containers')) ? fs.readdirSync(path.join(w.root, 'containers')).length : 0;
   const before = count();
-  const img = await w.cli(['run', '--rm', '--network', 'none', 'nosuchimage', 'true']);
+  // --pull never: without it the CLI would try to pull nosuchimage from Docker Hub, as docker does.
+  const img = await w.cli(['run', '--rm', '--pull', 'never', '--network', 'none', 'nosuchimage', 'true']);
   t.is(img.exitCode, 125);
   t.regex(img.stderr, /No such image: nosuchimage/);
   t.is(img.stderr.trim().split('\n').length, 1);

@@ -18,7 +18,7 @@ export default async function run(ctx: Context, [image, command]: [string, strin
     throw new UsageError('the input device is not a TTY');
   }
   const body = buildCreateBody(image, command, flags, 'run', ctx.env, ctx.cwd);
-  const id = await createContainer(ctx, opts.name, body);
+  const id = await createContainer(ctx, opts.name, body, opts.pull);
   if (opts.detach) {
     try {
       await ctx.client.call('POST', `/containers/${seg(id)}/start`);

@@ -1,5 +1,5 @@
 /** Container commands: run, create, start, ps, stop, restart, kill, rm, logs, exec, wait, inspect, port. */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { collect, cpusArg, defaultTrueFlag, intArg, lazy, orderedAlias, sizeArg } from './shared.js';
 
 /** The flags `run` and `create` share. */
@@ -62,7 +62,14 @@ function containerFlags(cmd: Command): Command {
       collect,
     )
     .option('--read-only', "Mount the container's root filesystem as read only")
+    .addOption(
+      new Option('--pull <policy>', 'Pull the image before creating: missing (when not stored), always, never')
+        .choices(['missing', 'always', 'never'])
+        .default('missing'),
+    )
     .option('-l, --label <key[=value]>', 'Set metadata on the container (repeatable)', collect)
+    .option('--log-driver <driver>', 'Logging driver: json-file (default) or local')
+    .option('--log-opt <key=value>', 'Log driver option: max-size=10m, max-file=3 (repeatable)', collect)
     .option('--mac-address <mac>', 'Container MAC address (e.g. 92:d0:c6:0a:29:33)')
     .option('--add-host <host:ip>', 'Add a custom host-to-IP mapping (host:ip, or host:host-gateway) (repeatable)', collect)
     .option('--dns <ip>', 'Set custom DNS servers (also the upstreams of the embedded DNS) (repeatable)', collect)

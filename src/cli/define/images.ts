@@ -1,4 +1,4 @@
-/** Image commands: image import|ls|rm|inspect, and the shortcuts images, rmi, import. */
+/** Image commands: image pull|import|ls|rm|inspect, the shortcuts pull, images, rmi, import; login, logout. */
 import type { Command } from 'commander';
 import { lazy } from './shared.js';
 
@@ -10,6 +10,16 @@ function importFlags(cmd: Command): Command {
     .argument('<file>', 'tarball to import, or - to read it from stdin')
     .argument('[reference]', 'name (and tag) for the image, like --tag')
     .action(lazy('image-import'));
+}
+
+function pullFlags(cmd: Command): Command {
+  return cmd
+    .description('Download an image from a registry')
+    .usage('[options] NAME[:TAG|@DIGEST]')
+    .option('-q, --quiet', 'Suppress verbose output')
+    .option('--platform <os/arch[/variant]>', "Platform to choose from a multi-platform image (default: the daemon's)")
+    .argument('<reference>', 'image to pull, e.g. busybox, localhost:5000/app:1, app@sha256:…')
+    .action(lazy('pull'));
 }
 
 function lsFlags(cmd: Command): Command {
@@ -33,6 +43,7 @@ function rmFlags(cmd: Command): Command {
 export function defineImageCommands(program: Command): void {
   const image = program.command('image').helpCommand(false).description('Manage images');
   importFlags(image.command('import'));
+  pullFlags(image.command('pull'));
   lsFlags(image.command('ls').alias('list'));
   rmFlags(image.command('rm').alias('remove'));
   image
@@ -43,7 +54,26 @@ export function defineImageCommands(program: Command): void {
     .argument('<images...>', 'images to inspect')
     .action(lazy('image-inspect'));
 
+  pullFlags(program.command('pull')).description('Download an image from a registry (same as: image pull)');
   lsFlags(program.command('images')).description('List images (same as: image ls)');
   rmFlags(program.command('rmi')).description('Remove one or more images (same as: image rm)');
   importFlags(program.command('import')).description('Import a tarball as an image (same as: image import)');
+}
+
+export function defineRegistryCommands(program: Command): void {
+  program
+    .command('login')
+    .description('Log in to a registry (the credentials are checked by the daemon and stored in ~/.tsnet/config.json)')
+    .usage('[options] [SERVER]')
+    .option('-u, --username <username>', 'Username')
+    .option('-p, --password <password>', 'Password (insecure: prefer --password-stdin)')
+    .option('--password-stdin', 'Take the password from stdin')
+    .argument('[server]', 'registry, e.g. localhost:5000 (default: Docker Hub)')
+    .action(lazy('login'));
+  program
+    .command('logout')
+    .description('Log out from a registry (forget its stored credentials)')
+    .usage('[SERVER]')
+    .argument('[server]', 'registry (default: Docker Hub)')
+    .action(lazy('logout'));
 }

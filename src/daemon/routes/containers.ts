@@ -229,6 +229,14 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
         if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0))
           throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid tail value: ${tailRaw}`);
         const since = query.get('since');
+        const until = query.get('until');
+        for (const [k, v] of [
+          ['since', since],
+          ['until', until],
+        ] as const) {
+          if (v !== null && v !== '' && !Number.isFinite(Number(v)))
+            throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid ${k} value "${v}": a unix time in seconds`);
+        }
         res!.writeHead(200, {
           'Content-Type': rec.config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream',
           'Api-Version': API_VERSION,
@@ -240,6 +248,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
           follow: bool(query, 'follow'),
           ...(tail !== undefined ? { tail } : {}),
           ...(since ? { since: Number(since) } : {}),
+          ...(until && Number(until) > 0 ? { until: Number(until) } : {}),
           timestamps: bool(query, 'timestamps'),
           tty: rec.config.Tty,
           isRunning: () => containers.find(rec.id)?.state.Status === 'running',

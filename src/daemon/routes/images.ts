@@ -1,11 +1,12 @@
-/** /images/… routes: list, inspect, import (rootfs, docker save, OCI layout), load, remove. */
-import type { IncomingMessage } from 'node:http';
+/** /images/… routes: list, inspect, pull, import (rootfs, docker save, OCI layout), load, tag, remove; /auth (login check). */
 import { PassThrough } from 'node:stream';
-import { TsnetError } from '../../errors/index.js';
+import { TsnetError, asTsnetError } from '../../errors/index.js';
 import type { ImageStore } from '../../runtime/image/image-store.js';
+import { credentialsFrom, decodeRegistryAuth, type ProgressMessage, type Puller } from '../../runtime/image/pull/index.js';
 import type { ImageRecord } from '../../runtime/image/types.js';
-import type { Route } from '../http/router.js';
+import type { Reply, Route } from '../http/router.js';
 import {
+  AuthBody,
   ImageCreateQuery,
   ImageListQuery,
   ImageLoadQuery,
@@ -13,12 +14,15 @@ import {
   ImageRemoveQuery,
   ImageTagQuery,
 } from '../schemas/index.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { API_VERSION } from '../http/server.js';
 import { bool } from './params.js';
 
 export interface ImageRouteDeps {
   images: ImageStore;
   inUse: (imageId: string) => boolean;
   layerDirs: (image: ImageRecord) => string[];
+  puller: Puller;
 }
 
 const unix = (iso: string) => Math.floor(Date.parse(iso) / 1000);
@@ -28,7 +32,7 @@ export function imageSummary(img: ImageRecord) {
     Id: img.id,
     ParentId: '',
     RepoTags: img.repoTags,
-    RepoDigests: [],
+    RepoDigests: img.repoDigests ?? [],
     Created: unix(img.created),
     Size: img.size,
     VirtualSize: img.size,
@@ -42,7 +46,7 @@ export function imageInspect(img: ImageRecord, layerDirs: string[]) {
   return {
     Id: img.id,
     RepoTags: img.repoTags,
-    RepoDigests: [],
+    RepoDigests: img.repoDigests ?? [],
     Parent: '',
     Comment: '',
     Created: img.created,
@@ -98,11 +102,14 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
       pattern: '/images/create',
       schema: { query: ImageCreateQuery },
       rawBody: true,
-      handler: async ({ req, query }) => {
+      handler: async ({ req, res, query }) => {
+        const fromImage = query.get('fromImage');
+        if (fromImage !== null && fromImage !== '')
+          return pullReply(d.puller, fromImage, query.get('tag') ?? '', query.get('platform') ?? '', req, res);
         if (query.get('fromSrc') !== '-') {
           throw new TsnetError(
-            'TSNET_NOT_IMPLEMENTED',
-            'tsnet does not pull from registries: import an image with tsnet image import FILE (docker save, OCI layout or rootfs tarball)',
+            'TSNET_INVALID_ARGUMENT',
+            'POST /images/create needs fromImage=NAME (pull) or fromSrc=- (import the request body)',
           );
         }
         const repo = query.get('repo') ?? '';
@@ -111,6 +118,17 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
         const imported = await importRequest(d.images, req, repoTag ? { repoTag } : {});
         const lines = imported.map((i) => JSON.stringify({ status: i.id, id: i.id, tags: i.repoTags })).join('\n');
         return { status: 200, text: `${lines}\n`, headers: { 'Content-Type': 'application/json' } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/auth',
+      schema: { body: AuthBody },
+      handler: async ({ body }) => {
+        const creds = credentialsFrom(body ?? {});
+        const server = creds.serverAddress ?? 'docker.io';
+        await d.puller.login(server, creds);
+        return { status: 200, json: { Status: 'Login Succeeded', IdentityToken: '' } };
       },
     },
     {
@@ -151,4 +169,50 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
       },
     },
   ];
+}
+
+/**
+ * `POST /images/create?fromImage=NAME&tag=TAG|DIGEST`: pull, answering with Docker's JSON
+ * progress stream. Failures before the first message are plain API errors; later ones are
+ * an `{"errorDetail"}` message at the end of the stream, as dockerd does. A client that goes
+ * away cancels the pull.
+ */
+async function pullReply(
+  puller: Puller,
+  fromImage: string,
+  tag: string,
+  platform: string,
+  req: IncomingMessage,
+  res: ServerResponse | undefined,
+): Promise<Reply> {
+  if (!res) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'pull cannot be used on an upgraded connection');
+  let reference = fromImage;
+  if (tag !== '') reference = tag.startsWith('sha256:') ? `${fromImage}@${tag}` : `${fromImage}:${tag}`;
+  const credentials = decodeRegistryAuth(headerValue(req.headers['x-registry-auth']));
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!res.writableEnded) abort.abort();
+  };
+  res.once('close', onClose);
+  const write = (m: ProgressMessage | Record<string, unknown>): void => {
+    if (!res.headersSent) {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Api-Version': API_VERSION, Server: 'tsnetd' });
+    }
+    res.write(`${JSON.stringify(m)}\r\n`);
+  };
+  try {
+    await puller.pull({ reference, credentials, progress: write, signal: abort.signal, ...(platform ? { platform } : {}) });
+  } catch (err) {
+    if (!res.headersSent) throw err;
+    const message = asTsnetError(err).message;
+    write({ errorDetail: { message }, error: message });
+  } finally {
+    res.off('close', onClose);
+  }
+  res.end();
+  return { handled: true };
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }

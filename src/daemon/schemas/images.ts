@@ -18,3 +18,18 @@ export const ImageTagQuery = Query({ repo: Reference, tag: Text({ maxLength: 128
 export const ImageRemoveQuery = Query({ force: QBool, noprune: QBool });
 export const ImageNameParams = Type.Object({ name: Reference });
 export const NoBody = Opt(Type.Object({}));
+
+const Credential = Opt(Text({ maxLength: 16 * 1024 }));
+/** POST /auth: what `docker login` sends (checked against the registry, never stored by the daemon). */
+export const AuthBody = Type.Object(
+  {
+    username: Credential,
+    password: Credential,
+    auth: Credential,
+    email: Credential,
+    serveraddress: Credential,
+    identitytoken: Credential,
+    registrytoken: Credential,
+  },
+  { additionalProperties: false },
+);

@@ -7,6 +7,7 @@ import { TsnetError } from '../../errors/index.js';
 import { parseExtraHost } from '../etc-files.js';
 import { newId, NAME_PATTERN } from '../ids.js';
 import { checkSecurity } from './security-opts.js';
+import { normalizeLogConfig } from './log-config.js';
 import type { ContainerConfig, ContainerRecord, HostConfig, NetworkingConfig } from './types.js';
 
 export interface CreateBody extends Partial<ContainerConfig> {
@@ -95,6 +96,7 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
   for (const b of hc.Binds ?? []) parseBind(b);
   checkSecurity(hc);
   checkDnsAndHosts(hc);
+  hc.LogConfig = normalizeLogConfig(hc.LogConfig);
   for (const env of body.Env ?? []) {
     if (typeof env !== 'string' || env.startsWith('=') || env.includes('\0'))
       throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid environment variable: ${String(env)}`);

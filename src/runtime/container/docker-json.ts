@@ -175,7 +175,7 @@ export function containerInspect(rec: ContainerRecord, paths: ContainerPaths, ex
       Memory: 0,
       NanoCpus: 0,
       PidsLimit: null,
-      LogConfig: { Type: 'local', Config: {} },
+      LogConfig: { Type: 'json-file', Config: {} },
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
       ...rec.hostConfig,
     },

@@ -27,7 +27,7 @@ import { loadDockerSave } from './import-docker-save.js';
 import { FormatDetector } from './import-detect.js';
 import { OciLayoutReader } from './import-oci.js';
 import { rootfsConfig } from './import-rootfs.js';
-import type { ImportedImage, LayerSink } from './imported.js';
+import type { ImportedImage, IngestContext, LayerSink } from './imported.js';
 import { extractLayer } from './layer-extract.js';
 import { LayerStore, type LayerInfo } from './layer-store.js';
 import { DEFAULT_IMPORT_LIMITS, ImportBudget, type ImportLimits } from './limits.js';
@@ -119,6 +119,16 @@ class ImportSession implements LayerSink {
     return this.track(await this.layers.ensure(open, { expected, what, scratch: this.scratch(), budget: this.budget }));
   }
 
+  async reuse(diffId: string): Promise<LayerInfo | undefined> {
+    const release = this.layers.pin(diffId);
+    const present = await this.layers.get(diffId);
+    if (!present) {
+      release();
+      return undefined;
+    }
+    return this.track({ layer: present, created: false, release });
+  }
+
   release(): void {
     for (const r of this.releases.splice(0)) r();
   }
@@ -192,13 +202,7 @@ export class ImageStore {
       throw new TsnetError('TSNET_INVALID_ARGUMENT', 'cmd must be a list of strings');
     }
     const source = await openInput(input);
-    await this.init();
-    const session = new ImportSession(
-      this.layers,
-      await mkdtemp(join(this.tmpDir, `${process.pid}-import-`)),
-      new ImportBudget(this.limits),
-    );
-    try {
+    return this.inSession(async (session) => {
       const { format, images } = await this.readArchive(source, session, opts);
       if (repoTag !== undefined && images.length !== 1) {
         throw new TsnetError(
@@ -209,6 +213,40 @@ export class ImageStore {
       const saved = await this.withLock(() => this.save(images, format, repoTag));
       for (const r of saved) this.publish(r, 'import', repoTag ?? r.repoTags[0] ?? r.id);
       return saved;
+    });
+  }
+
+  /**
+   * Bring in an image that another component fetches (a registry pull): `load` gets a
+   * layer sink, a scratch directory and the layers already stored; the image it returns is
+   * recorded with `repoTag` (moved off any other image) and its repoDigests. A failure
+   * leaves no layer behind that no image uses.
+   */
+  async ingest(load: (ctx: IngestContext) => Promise<ImportedImage>, opts: { repoTag?: string } = {}): Promise<ImageRecord> {
+    const repoTag = opts.repoTag === undefined ? undefined : normalizeRepoTag(opts.repoTag);
+    return this.inSession(async (session) => {
+      const ctx: IngestContext = {
+        work: session.work,
+        ensure: (open, expected, what) => session.ensure(open, expected, what),
+        reuse: (diffId) => session.reuse(diffId),
+      };
+      const image = await load(ctx);
+      const [record] = await this.withLock(() => this.save([image], 'oci-layout', repoTag));
+      this.publish(record!, 'pull', repoTag ?? image.repoDigests?.[0] ?? record!.id);
+      return record!;
+    });
+  }
+
+  /** Run one import with its scratch dir and pins; on failure drop the layers it brought in. */
+  private async inSession<T>(fn: (session: ImportSession) => Promise<T>): Promise<T> {
+    await this.init();
+    const session = new ImportSession(
+      this.layers,
+      await mkdtemp(join(this.tmpDir, `${process.pid}-import-`)),
+      new ImportBudget(this.limits),
+    );
+    try {
+      return await fn(session);
     } catch (err) {
       // Layers this import brought in that no image uses stay behind no longer.
       await this.withLock(async () => {
@@ -269,6 +307,7 @@ export class ImageStore {
       await this.untagElsewhere(image.id, tags);
       const existing = await this.records.get(image.id);
       const sizes = new Map(image.layers.map((l) => [l.diffId, l.size]));
+      const digests = image.repoDigests ?? [];
       const record: ImageRecord = existing
         ? { ...existing, repoTags: uniq([...existing.repoTags, ...tags]) }
         : {
@@ -281,6 +320,9 @@ export class ImageStore {
             architecture: image.architecture,
             os: image.os,
           };
+      if (digests.length > 0 || existing?.repoDigests !== undefined) {
+        record.repoDigests = uniq([...(existing?.repoDigests ?? []), ...digests]);
+      }
       await this.records.put(record);
       out.push(record);
     }
@@ -320,6 +362,15 @@ export class ImageStore {
       if (record) return { record };
       throw this.notFound(ref);
     }
+    const at = ref.indexOf('@');
+    if (at > 0) {
+      // name@sha256:<manifest digest> (pulled by digest); a tag before the @ is ignored, as Docker does.
+      const name = parseReference(ref.slice(0, at)).name;
+      const wanted = `${name}@${ref.slice(at + 1)}`;
+      const record = all.find((r) => r.repoDigests?.includes(wanted));
+      if (record) return { record };
+      throw this.notFound(wanted);
+    }
     const prefix = idPrefixOf(ref);
     let tag: string | undefined;
     if (!ref.startsWith('sha256:')) {
@@ -351,10 +402,12 @@ export class ImageStore {
     if (ref.startsWith('sha256:')) {
       return new TsnetError('TSNET_IMAGE_NOT_FOUND', `No such image: ${ref} (list images with: tsnet image ls)`);
     }
+    if (ref.includes('@'))
+      return new TsnetError('TSNET_IMAGE_NOT_FOUND', `No such image: ${ref} (pull it with: tsnet pull ${ref})`);
     const tagHint = ref.endsWith(':latest') ? ref.slice(0, -':latest'.length) : ref;
     return new TsnetError(
       'TSNET_IMAGE_NOT_FOUND',
-      `No such image: ${ref} (import one with: tsnet image import FILE --tag ${tagHint})`,
+      `No such image: ${ref} (pull it with: tsnet pull ${tagHint}, or import one with: tsnet image import FILE --tag ${tagHint})`,
     );
   }
 

@@ -12,6 +12,8 @@ export interface ImportedImage {
   layers: LayerInfo[];
   /** Normalized `name:tag`s the archive names for this image. */
   repoTags: string[];
+  /** `name@sha256:…` of the registry manifest (pulled images). */
+  repoDigests?: string[];
 }
 
 export interface LayerSink {
@@ -20,4 +22,12 @@ export interface LayerSink {
    * when it is not. `what` names it in messages.
    */
   ensure(open: () => AsyncIterable<Buffer>, expected: string, what: string): Promise<LayerInfo>;
+}
+
+/** What a registry pull gets from the store while it brings an image in. */
+export interface IngestContext extends LayerSink {
+  /** A scratch directory of this ingest (removed at its end), for downloads. */
+  work: string;
+  /** The layer if it is stored already (and then kept until the image is recorded). */
+  reuse(diffId: string): Promise<LayerInfo | undefined>;
 }

@@ -19,6 +19,8 @@ export interface ImageRecord {
   id: string;
   /** Familiar `name:tag` references, e.g. `busybox:latest`, `localhost:5000/x:1`. */
   repoTags: string[];
+  /** `name@sha256:<manifest digest>` of the registry manifests the image was pulled by. */
+  repoDigests?: string[];
   /** RFC 3339. From the image config when it has one, else the time of the first import. */
   created: string;
   /** Bytes of file content in all layers. */

@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -115,6 +116,7 @@ static struct {
 	int nclients;
 	struct lbuf lb[2];
 	struct buf logout;
+	unsigned long long logsize; /* bytes in the live log file */
 	char gobuf[64];
 	size_t golen;
 } S;
@@ -212,11 +214,49 @@ static void sweep_clients(void)
 
 /* ------------------------------------------------------------------ log */
 
+/*
+ * Rotation (`log_max_size`, `log_max_files`), as Docker's json-file driver does it: the live
+ * file moves to <log>.1, <log>.1 to <log>.2 … up to max-files - 1, and a new live file is
+ * opened; with one file the live file is truncated. It happens before a line that would
+ * take the file past max-size, so files stay within it and no line is split across two.
+ */
+static void log_rotate(void)
+{
+	const char *path = S.s->log;
+	int keep = S.s->log_max_files > 0 ? S.s->log_max_files : 1;
+	if (keep == 1) {
+		if (ftruncate(S.logfd, 0) == 0)
+			S.logsize = 0;
+		return;
+	}
+	size_t len = strlen(path) + 16;
+	char *from = xmalloc(len), *to = xmalloc(len);
+	for (int i = keep - 1; i >= 1; i--) {
+		if (i == 1)
+			snprintf(from, len, "%s", path);
+		else
+			snprintf(from, len, "%s.%d", path, i - 1);
+		snprintf(to, len, "%s.%d", path, i);
+		(void)rename(from, to); /* a missing older file is fine */
+	}
+	free(from);
+	free(to);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return; /* keep writing to the renamed file */
+	dup2(fd, S.logfd); /* the fd number stays: O_CLOEXEC is not copied, set it again */
+	fcntl(S.logfd, F_SETFD, FD_CLOEXEC);
+	close(fd);
+	S.logsize = 0;
+}
+
 static void log_flush(void)
 {
-	if (buf_len(&S.logout) > 0) {
-		write_all(S.logfd, S.logout.d + S.logout.start, buf_len(&S.logout));
-		buf_consume(&S.logout, buf_len(&S.logout));
+	size_t n = buf_len(&S.logout);
+	if (n > 0) {
+		write_all(S.logfd, S.logout.d + S.logout.start, n);
+		buf_consume(&S.logout, n);
+		S.logsize += n;
 	}
 }
 
@@ -228,6 +268,14 @@ static void log_emit(int st, char tag, const char *p, size_t n, const char *ts, 
 		log_flush();
 	char head[96];
 	int hl = snprintf(head, sizeof head, "%.*s %s %c ", (int)tslen, ts, stream_name[st], tag);
+	/* Rotate before a line that would take the file past max-size (never an empty file). */
+	if (S.s->log_max_size > 0 && S.s->log) {
+		unsigned long long used = S.logsize + buf_len(&S.logout);
+		if (used > 0 && used + (unsigned long long)hl + n + 1 > S.s->log_max_size) {
+			log_flush();
+			log_rotate();
+		}
+	}
 	buf_append(&S.logout, head, (size_t)hl, SIZE_MAX);
 	buf_append(&S.logout, p, n, SIZE_MAX);
 	buf_append(&S.logout, "\n", 1, SIZE_MAX);
@@ -690,6 +738,8 @@ int supervise(struct sup_init *in)
 	S.sigfd = in->sigfd;
 	S.sp = in->sp;
 	S.logfd = in->logfd;
+	struct stat lst;
+	S.logsize = (S.logfd >= 0 && fstat(S.logfd, &lst) == 0) ? (unsigned long long)lst.st_size : 0;
 	S.child = in->child;
 	S.child_alive = 1;
 	S.out_fd[0] = in->out_fd[0];

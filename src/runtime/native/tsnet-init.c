@@ -196,6 +196,8 @@ static const struct key {
 	{ "tty", K_RUN | K_EXEC },
 	{ "stdin", K_RUN | K_EXEC },
 	{ "log", K_RUN | K_EXEC },
+	{ "log_max_size", K_RUN | K_EXEC },
+	{ "log_max_files", K_RUN | K_EXEC },
 	{ "cap", K_RUN | K_EXEC | K_REPEAT },
 	{ "privileged", K_RUN | K_EXEC },
 	{ "cgroup_into", K_RUN | K_EXEC },
@@ -376,6 +378,20 @@ static void parse_spec(int bundlefd, struct spec *s, enum mode mode)
 			s->stdin_open = parse_bool(key, v);
 		else if (!strcmp(key, "log"))
 			s->log = v;
+		else if (!strcmp(key, "log_max_size")) {
+			char *end;
+			errno = 0;
+			unsigned long long n = strtoull(v, &end, 10);
+			if (!*v || *end || errno || n == 0)
+				die("spec: invalid log_max_size %.32s", v);
+			s->log_max_size = n;
+		} else if (!strcmp(key, "log_max_files")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (!*v || *end || n < 1 || n > 1000)
+				die("spec: invalid log_max_files %.32s", v);
+			s->log_max_files = (int)n;
+		}
 		else if (!strcmp(key, "cap")) {
 			s->caps |= parse_cap(v);
 			s->caps_given = 1;

@@ -46,6 +46,8 @@ struct spec {
 	char **cgroups; int ncgroups;
 	int tty, stdin_open;
 	char *log;
+	unsigned long long log_max_size; /* rotate the log past this many bytes; 0 = never */
+	int log_max_files;               /* files kept, the live one included (>= 1) */
 	uint64_t caps; int caps_given;
 	int privileged;
 	char *cgroup_into;            /* cgroup2 dir the child is created in (clone3) */

@@ -314,7 +314,7 @@ test('daemon error: one line `tsnet: <message>`, exit 125 (also without a code)'
   const d = await withDaemon(t);
   d.reply('POST', '/containers/create', 404, { message: 'No such image: nosuch:latest', code: 'TSNET_IMAGE_NOT_FOUND' });
   d.reply('GET', '/networks', 500, { message: 'boom' });
-  const r = await tsnet(['run', '-d', 'nosuch'], { host: d.host });
+  const r = await tsnet(['run', '-d', '--pull', 'never', 'nosuch'], { host: d.host });
   t.is(r.stderr, 'tsnet: No such image: nosuch:latest\n');
   t.is(r.stdout, '');
   t.is(r.code, 125);

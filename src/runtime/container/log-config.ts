@@ -1,0 +1,86 @@
+/**
+ * A container's log configuration (`HostConfig.LogConfig`), Docker's shape: the supervisor
+ * writes one log file whichever of Docker's file drivers is named, so `json-file` (the
+ * default, what Docker clients expect: the Python SDK reads output back only for json-file
+ * and journald) and `local` are accepted, with `max-size` / `max-file` rotation done by the
+ * supervisor. Other drivers are refused with one line. Pure.
+ */
+import { TsnetError } from '../../errors/index.js';
+
+export const DEFAULT_LOG_DRIVER = 'json-file';
+const DRIVERS = new Set(['json-file', 'local']);
+/** Options Docker's file drivers take that change nothing here (they tag json-file lines). */
+const IGNORED = new Set(['labels', 'labels-regex', 'env', 'env-regex', 'tag', 'mode', 'max-buffer-size']);
+/** Docker's local driver defaults: 20 MB, 5 files. */
+const LOCAL_DEFAULTS = { 'max-size': '20m', 'max-file': '5' };
+
+export interface LogConfig {
+  Type: string;
+  Config: Record<string, string>;
+}
+
+export interface LogRotation {
+  maxSize?: number;
+  maxFiles?: number;
+}
+
+const UNITS: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+function bad(message: string): TsnetError {
+  return new TsnetError('TSNET_INVALID_ARGUMENT', message);
+}
+
+/** `10m`, `512k`, `1g`, `100` (bytes), binary units as Docker's RAMInBytes. */
+function parseSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?) ?(?:([kmgt])(?:b|ib)?|b)?$/i.exec(v.trim());
+  const bytes = m ? Math.trunc(Number(m[1]) * (m[2] ? UNITS[m[2].toLowerCase()]! : 1)) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw bad(`invalid log opt max-size "${v}": use a size like 10m`);
+  return bytes;
+}
+
+/** Validate and complete a LogConfig from a create request; absent means json-file. */
+export function normalizeLogConfig(raw: unknown): LogConfig {
+  if (raw === undefined || raw === null) return { Type: DEFAULT_LOG_DRIVER, Config: {} };
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw bad('HostConfig.LogConfig must be an object');
+  const r = raw as { Type?: unknown; Config?: unknown };
+  const type = r.Type === undefined || r.Type === '' ? DEFAULT_LOG_DRIVER : r.Type;
+  if (typeof type !== 'string' || !DRIVERS.has(type)) {
+    throw bad(
+      `log driver ${JSON.stringify(type)} is not supported: tsnet keeps container logs in files (use json-file or local)`,
+    );
+  }
+  const config: Record<string, string> = {};
+  if (r.Config !== undefined && r.Config !== null) {
+    if (typeof r.Config !== 'object' || Array.isArray(r.Config)) throw bad('HostConfig.LogConfig.Config must be an object');
+    for (const [k, v] of Object.entries(r.Config)) {
+      if (typeof v !== 'string') throw bad(`log opt ${k} must be a string`);
+      if (k !== 'max-size' && k !== 'max-file' && k !== 'compress' && !IGNORED.has(k)) {
+        throw bad(`unknown log opt '${k}' for ${type} log driver`);
+      }
+      config[k] = v;
+    }
+  }
+  if (config.compress !== undefined && config.compress !== 'false') {
+    throw bad('log opt compress is not supported: rotated logs are kept uncompressed (compress=false)');
+  }
+  const cfg = { Type: type, Config: type === 'local' ? { ...LOCAL_DEFAULTS, ...config } : config };
+  logRotation(cfg); // validates the values
+  return cfg;
+}
+
+/** max-size in bytes and max-file (files kept, the live one included). */
+export function logRotation(cfg: LogConfig | undefined): LogRotation {
+  const c = cfg?.Config ?? {};
+  const out: LogRotation = {};
+  const size = c['max-size'];
+  if (size !== undefined && size !== '' && size !== '-1') out.maxSize = parseSize(size);
+  const files = c['max-file'];
+  if (files !== undefined && files !== '') {
+    if (!/^\d+$/.test(files) || Number(files) < 1 || Number(files) > 1000) {
+      throw bad(`invalid log opt max-file "${files}": a number from 1 to 1000`);
+    }
+    if (out.maxSize === undefined && Number(files) > 1) throw bad('max-file cannot be set when max-size is not set');
+    out.maxFiles = Number(files);
+  }
+  return out;
+}

@@ -1,0 +1,132 @@
+/**
+ * Logs as Docker clients expect them: json-file reported as the driver (the Python SDK's
+ * containers.run returns output only for json-file/journald), `--log-opt max-size/max-file`
+ * rotation by the supervisor with every client reading the rotated files, and `until`.
+ */
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createWorld, run, type World } from '../helpers/world.js';
+
+let w: World;
+test.before(async () => {
+  w = await createWorld();
+});
+test.after.always(async () => {
+  await w?.teardown();
+});
+
+const logFiles = async (name: string) => {
+  const id = await w.ok(['inspect', '-f', '{{.Id}}', name]);
+  const dir = path.join(w.root, 'containers', id);
+  const all = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+  return { dir, files: all.filter((f) => f.startsWith('container.log')).sort() };
+};
+
+test('json-file is the reported log driver; the Python SDK containers.run returns the output', async (t) => {
+  await w.ok(['create', '--name', 'lc1', '--network', 'none', 'busybox', 'true']);
+  t.is(await w.ok(['inspect', '-f', '{{.HostConfig.LogConfig.Type}}', 'lc1']), 'json-file');
+  const probe = await run('python3', ['-c', 'import docker']);
+  t.is(probe.exitCode, 0, 'the Python Docker SDK is missing: install it (apt-get install python3-docker, or pip install docker)');
+  const py = [
+    'import docker, sys',
+    `c = docker.DockerClient(base_url="unix://${w.socket}")`,
+    'print(c.info()["LoggingDriver"])',
+    'sys.stdout.write(c.containers.run("busybox", "echo hello world", network_mode="none", remove=True).decode())',
+  ].join('\n');
+  const r = await run('python3', ['-c', py]);
+  t.is(r.stdout, 'json-file\nhello world\n', r.stderr);
+});
+
+test('--log-opt max-size/max-file: the supervisor rotates; logs reads the kept files in order', async (t) => {
+  // 400 lines of 40 bytes (about 24 kB in the log with CRI headers), 4 kB per file, 3 files.
+  const script = 'for i in $(seq 1 400); do printf "line-%04d-%029d\\n" $i 0; done';
+  const r = await w.cli([
+    'run',
+    '--name',
+    'rot',
+    '--network',
+    'none',
+    '--log-opt',
+    'max-size=4k',
+    '--log-opt',
+    'max-file=3',
+    'busybox',
+    'sh',
+    '-c',
+    script,
+  ]);
+  t.is(r.exitCode, 0, r.stderr);
+  t.is(r.stdout.split('\n').length, 401, 'the attached client saw everything');
+  const { dir, files } = await logFiles('rot');
+  t.deepEqual(files, ['container.log', 'container.log.1', 'container.log.2']);
+  for (const f of files) t.true(fs.statSync(path.join(dir, f)).size <= 4096, `${f} is within max-size`);
+  const logs = (await w.ok(['logs', 'rot'])).split('\n');
+  const nums = logs.map((l) => Number(/^line-(\d{4})-/.exec(l)?.[1]));
+  t.true(nums.every(Number.isInteger), logs.slice(0, 3).join('|'));
+  t.is(nums.at(-1), 400, 'ends with the last line');
+  const kept = files.reduce((n, f) => n + fs.readFileSync(path.join(dir, f), 'utf8').split('\n').length - 1, 0);
+  t.is(logs.length, kept, 'every line of every kept file');
+  t.true(nums[0]! > 1, 'the oldest lines were rotated away');
+  t.deepEqual(
+    nums,
+    nums.map((_, i) => nums[0]! + i),
+    'a contiguous run, oldest first',
+  );
+  t.is(await w.ok(['inspect', '-f', '{{index .HostConfig.LogConfig.Config "max-file"}}', 'rot']), '3');
+
+  // One file: truncated in place.
+  await w.ok([
+    'run',
+    '--name',
+    'rot1',
+    '--network',
+    'none',
+    '--log-opt',
+    'max-size=2k',
+    '--log-opt',
+    'max-file=1',
+    'busybox',
+    'sh',
+    '-c',
+    script,
+  ]);
+  const one = await logFiles('rot1');
+  t.deepEqual(one.files, ['container.log']);
+  t.true(fs.statSync(path.join(one.dir, 'container.log')).size <= 2048);
+});
+
+test('log driver and option errors are one line, before anything is made', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [
+      ['--log-driver', 'syslog'],
+      /log driver "syslog" is not supported: tsnet keeps container logs in files \(use json-file or local\)/,
+    ],
+    [['--log-opt', 'max-file=2'], /max-file cannot be set when max-size is not set/],
+    [['--log-opt', 'max-size=lots'], /invalid log opt max-size "lots"/],
+    [['--log-opt', 'colour=red'], /unknown log opt 'colour' for json-file log driver/],
+  ];
+  for (const [flags, re] of cases) {
+    const r = await w.cli(['create', '--name', 'badlog', '--network', 'none', ...flags, 'busybox', 'true']);
+    t.is(r.exitCode, 125, flags.join(' '));
+    t.regex(r.stderr, re);
+    t.is(r.stderr.split('\n').length, 2, 'one line');
+  }
+  t.is((await w.cli(['inspect', 'badlog'])).exitCode, 1, 'no container was made');
+  await w.ok(['create', '--name', 'local1', '--network', 'none', '--log-driver', 'local', 'busybox', 'true']);
+  t.is(
+    await w.ok(['inspect', '-f', '{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config "max-size"}}', 'local1']),
+    'local 20m',
+  );
+});
+
+test('logs --until shows only what came before', async (t) => {
+  await w.ok(['run', '--name', 'until1', '--network', 'none', 'busybox', 'sh', '-c', 'echo first; sleep 1; echo second']);
+  const stamped = (await w.ok(['logs', '-t', 'until1'])).split('\n');
+  t.is(stamped.length, 2);
+  const firstTime = stamped[0]!.split(' ')[0]!;
+  t.is(await w.ok(['logs', '--until', firstTime, 'until1']), 'first');
+  t.is(await w.ok(['logs', '--since', stamped[1]!.split(' ')[0]!, 'until1']), 'second');
+  const bad = await w.cli(['logs', '--until', 'yesterday', 'until1']);
+  t.is(bad.exitCode, 125);
+});
