@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # Docker peer. podman (4.3, CNI backend with runc): the benchmark's Podman peer. etcd-server: overlay.
 # docker-registry, skopeo: a real registry (filled by skopeo) for the pull tests.
 PACKAGES=(iptables busybox-static iproute2 util-linux bsdutils gcc make libc6-dev tar conntrack nftables
-  runc containernetworking-plugins iperf3 docker.io podman etcd-server docker-registry skopeo)
+  runc containernetworking-plugins iperf3 docker.io podman etcd-server docker-registry skopeo
+  python3-docker)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

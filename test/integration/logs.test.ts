@@ -26,15 +26,15 @@ const logFiles = async (name: string) => {
 test('json-file is the reported log driver; the Python SDK containers.run returns the output', async (t) => {
   await w.ok(['create', '--name', 'lc1', '--network', 'none', 'busybox', 'true']);
   t.is(await w.ok(['inspect', '-f', '{{.HostConfig.LogConfig.Type}}', 'lc1']), 'json-file');
-  const probe = await run('python3', ['-c', 'import docker']);
-  t.is(probe.exitCode, 0, 'the Python Docker SDK is missing: install it (apt-get install python3-docker, or pip install docker)');
+  const probe = await run('/usr/bin/python3', ['-c', 'import docker']);
+  t.is(probe.exitCode, 0, 'the Python Docker SDK is missing: install it (apt-get install python3-docker; npm run setup does)');
   const py = [
     'import docker, sys',
     `c = docker.DockerClient(base_url="unix://${w.socket}")`,
     'print(c.info()["LoggingDriver"])',
     'sys.stdout.write(c.containers.run("busybox", "echo hello world", network_mode="none", remove=True).decode())',
   ].join('\n');
-  const r = await run('python3', ['-c', py]);
+  const r = await run('/usr/bin/python3', ['-c', py]);
   t.is(r.stdout, 'json-file\nhello world\n', r.stderr);
 });
 
