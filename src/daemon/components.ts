@@ -80,8 +80,6 @@ export interface Components {
   /** With --cluster-store: the cluster store (start it before controller.restoreDrivers) and the overlay driver. */
   cluster?: ClusterStore;
   overlay?: OverlayDriver;
-  /** The bridge device of a bridge network (for the start-up sweep). */
-  bridgeOf: (networkId: string) => string | undefined;
 }
 
 export async function buildComponents(opts: DaemonOptions): Promise<Components> {
@@ -289,7 +287,6 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     plugins,
     ...(cluster ? { cluster } : {}),
     ...(overlay ? { overlay } : {}),
-    bridgeOf: (id) => bridge.bridgeOf(id),
   };
 }
 

@@ -4,7 +4,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { vethName } from '../network/drivers/bridge/options.js';
 import { parseNetnsFileName } from '../network/drivers/overlay/index.js';
 import type { Components } from './components.js';
 
@@ -60,37 +59,8 @@ export async function sweep(c: Components): Promise<string[]> {
     }
   }
 
-  // Links with tsnet's names that no network or endpoint explains (a crash between steps).
-  const bridges = new Set(
-    c.controller
-      .list()
-      .map((n) => c.bridgeOf(n.id))
-      .filter(Boolean),
-  );
-  const veths = new Set(records.flatMap((r) => Object.values(r.network.endpoints).map((e) => vethName(e.endpointId))));
-  for (const link of await c.hostNetlink.listLinks()) {
-    const orphanBridge = link.kind === 'bridge' && /^br-[0-9a-f]{12}$/.test(link.name) && !bridges.has(link.name);
-    const orphanVeth = link.kind === 'veth' && /^ts[0-9a-f]{10}$/.test(link.name) && !veths.has(link.name);
-    if (!orphanBridge && !orphanVeth) continue;
-    try {
-      await c.hostNetlink.deleteLink(link.name);
-      removed.push(`link ${link.name}`);
-    } catch (err) {
-      c.opts.logger.warn(`sweep link ${link.name}: ${(err as Error).message}`);
-    }
-  }
-
-  if (c.overlay) {
-    const live = c.controller
-      .list()
-      .filter((n) => n.scope === 'global')
-      .map((n) => n.id);
-    try {
-      removed.push(...(await c.overlay.sweep(live)));
-    } catch (err) {
-      c.opts.logger.warn(`sweep overlay: ${(err as Error).message}`);
-    }
-  }
+  // Links, overlay namespaces: each driver sweeps what it made and marked (never by name alone).
+  removed.push(...(await c.controller.sweepDrivers()));
 
   const dirs = path.join(c.opts.root, 'containers');
   for (const name of safeReaddir(dirs)) {

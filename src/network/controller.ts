@@ -13,7 +13,7 @@ import type { RecordStore } from '../store/record-store.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { GlobalNetworkRecord } from '../store/cluster/records.js';
 import type { ClusterEvent } from '../store/cluster/mirror.js';
-import { hasNetworkAllocator, isRestorable, type NetworkDriver } from './driver-api.js';
+import { hasNetworkAllocator, isRestorable, isSweepable, type NetworkDriver } from './driver-api.js';
 import { networkJson, networkSpec, type IpamConfigEntry, type NetworkRecord, type PoolRef } from './network-record.js';
 
 export interface NetworkCreateBody {
@@ -136,6 +136,26 @@ export class NetworkController {
       );
       await driver.restore(nets.map(networkSpec), eps);
     }
+  }
+
+  /**
+   * Start-up sweep of the built-in drivers (Sweepable): each removes the objects it made and marked
+   * that no network or endpoint explains. Run after restoreDrivers.
+   */
+  async sweepDrivers(): Promise<string[]> {
+    const removed: string[] = [];
+    const endpointIds = this.d.containers().flatMap((c) => Object.values(c.network.endpoints).map((e) => e.endpointId));
+    for (const name of this.d.drivers.builtinNames()) {
+      const driver = await this.d.drivers.network(name).catch(() => undefined);
+      if (!driver || !isSweepable(driver)) continue;
+      const live = [...this.networks.values()].filter((n) => n.driver === name).map((n) => n.id);
+      try {
+        removed.push(...(await driver.sweep(live, endpointIds)));
+      } catch (err) {
+        this.d.logger.warn(`sweep ${name}: ${(err as Error).message}`);
+      }
+    }
+    return removed;
   }
 
   list(): NetworkRecord[] {
