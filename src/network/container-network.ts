@@ -93,53 +93,67 @@ export class ContainerNetwork implements ContainerNetworking {
   }
 
   async prepare(rec: ContainerRecord): Promise<SandboxSetup> {
-    const hostResolv = this.d.hostResolvConf ?? readOr('/etc/resolv.conf', '');
-    switch (rec.network.mode) {
-      case 'host':
-        return { shareHostUts: true, hosts: [], hostsText: this.d.hostHosts ?? readOr('/etc/hosts', ''), resolvConf: hostResolv };
-      case 'container': {
-        const target = this.d.lookup(rec.network.sharedWith ?? '');
-        if (target?.state.Status !== 'running') {
-          throw new TsnetError(
-            'TSNET_CONTAINER_NOT_RUNNING',
-            `cannot join the network of container ${rec.network.sharedWith?.slice(0, 12)}: it is not running`,
-          );
-        }
-        if (target.network.mode === 'host') {
-          return {
-            shareHostUts: false,
-            hosts: [],
-            hostsText: this.d.hostHosts ?? readOr('/etc/hosts', ''),
-            resolvConf: hostResolv,
-          };
-        }
-        const setup = await this.prepare(target);
-        return { ...setup, shareHostUts: false, ...(target.network.sandboxKey ? { netnsPath: target.network.sandboxKey } : {}) };
+    if (rec.network.mode === 'container') {
+      const target = this.d.lookup(rec.network.sharedWith ?? '');
+      if (!target) {
+        throw new TsnetError(
+          'TSNET_CONTAINER_NOT_FOUND',
+          `cannot join the network of container ${rec.network.sharedWith?.slice(0, 12)}: No such container (it was removed; re-create ${rec.name} with another --network)`,
+        );
       }
-      default: {
-        let file = rec.network.sandboxKey;
-        if (!file || !this.d.sandboxes.exists(file)) {
-          // After a reboot the netns is gone: make it again and re-attach.
-          file = await this.d.sandboxes.create(rec.id);
-          rec.network.sandboxKey = file;
-          if (rec.network.mode === 'networks') await this.d.attachments!.attachAll(rec, file);
-        }
-        if (rec.network.mode === 'networks') await this.d.attachments!.started(rec, file);
-        const entries: HostEntry[] = rec.network.mode === 'networks' ? this.d.attachments!.hostEntries(rec) : [];
-        const embedded = rec.network.mode === 'networks' && this.d.attachments!.embeddedDns(rec);
-        return {
-          netnsPath: file,
-          shareHostUts: false,
-          hosts: entries,
-          resolvConf: resolvConf(hostResolv, {
-            embedded,
-            ...(rec.hostConfig.Dns?.length ? { dns: rec.hostConfig.Dns } : {}),
-            ...(rec.hostConfig.DnsSearch?.length ? { search: rec.hostConfig.DnsSearch } : {}),
-            ...(rec.hostConfig.DnsOptions?.length ? { options: rec.hostConfig.DnsOptions } : {}),
-          }),
-        };
+      if (target.state.Status !== 'running') {
+        throw new TsnetError(
+          'TSNET_CONTAINER_NOT_RUNNING',
+          `cannot join the network of container ${target.name}: it is not running (start ${target.name} first)`,
+        );
       }
+      // The target's sandbox as it is: its ports, routes and DNS belong to the target's own start.
+      // A target that itself shares another container's network leads to that one's sandbox.
+      let owner = target;
+      for (let hops = 0; owner.network.mode === 'container' && hops < 16; hops++) {
+        const next = this.d.lookup(owner.network.sharedWith ?? '');
+        if (!next) break;
+        owner = next;
+      }
+      if (owner.network.mode === 'container')
+        throw new TsnetError(
+          'TSNET_CONTAINER_NOT_FOUND',
+          `cannot join the network of container ${target.name}: its network owner is gone`,
+        );
+      return { ...this.setupOf(owner), shareHostUts: false };
     }
+    if (rec.network.mode === 'none' || rec.network.mode === 'networks') {
+      let file = rec.network.sandboxKey;
+      if (!file || !this.d.sandboxes.exists(file)) {
+        // After a reboot the netns is gone: make it again and re-attach.
+        file = await this.d.sandboxes.create(rec.id);
+        rec.network.sandboxKey = file;
+        if (rec.network.mode === 'networks') await this.d.attachments!.attachAll(rec, file);
+      }
+      if (rec.network.mode === 'networks') await this.d.attachments!.started(rec, file);
+    }
+    return this.setupOf(rec);
+  }
+
+  /** What tsnet-init needs to join a container's network; no side effect. */
+  private setupOf(rec: ContainerRecord): SandboxSetup {
+    const hostResolv = this.d.hostResolvConf ?? readOr('/etc/resolv.conf', '');
+    if (rec.network.mode === 'host') {
+      return { shareHostUts: true, hosts: [], hostsText: this.d.hostHosts ?? readOr('/etc/hosts', ''), resolvConf: hostResolv };
+    }
+    const entries: HostEntry[] = rec.network.mode === 'networks' ? this.d.attachments!.hostEntries(rec) : [];
+    const embedded = rec.network.mode === 'networks' && this.d.attachments!.embeddedDns(rec);
+    return {
+      ...(rec.network.sandboxKey ? { netnsPath: rec.network.sandboxKey } : {}),
+      shareHostUts: false,
+      hosts: entries,
+      resolvConf: resolvConf(hostResolv, {
+        embedded,
+        ...(rec.hostConfig.Dns?.length ? { dns: rec.hostConfig.Dns } : {}),
+        ...(rec.hostConfig.DnsSearch?.length ? { search: rec.hostConfig.DnsSearch } : {}),
+        ...(rec.hostConfig.DnsOptions?.length ? { options: rec.hostConfig.DnsOptions } : {}),
+      }),
+    };
   }
 
   async released(rec: ContainerRecord): Promise<void> {
