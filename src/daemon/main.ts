@@ -82,6 +82,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   // rebuild kernel state from both, then running containers get their ports and DNS back.
   await c.controller.load();
   await c.containers.restore();
+  c.controller.indexEndpoints();
   if (c.cluster) {
     // The cluster store comes up before the drivers restore (the overlay driver reads endpoint
     // names from its mirror); an unreachable etcd is retried in the background, and global

@@ -125,6 +125,10 @@ export class Attachments implements NetworkAttachments {
     rb: Rollback,
   ): Promise<void> {
     const n = this.d.controller.get(ep.networkId);
+    // reserved before any await: a concurrent `network rm` now sees the network in use (or this
+    // throws because the network is being removed)
+    if (this.d.controller.reserveEndpoint(n.id, ep.endpointId, rec.name))
+      rb.push(`forget endpoint ${ep.endpointId.slice(0, 12)}`, () => this.d.controller.releaseEndpoint(n.id, ep.endpointId));
     const driver = await this.d.controller.driverOf(n);
     const ipam = await this.d.controller.ipamOf(n);
     for (const pool of n.pools) {
@@ -268,7 +272,10 @@ export class Attachments implements NetworkAttachments {
 
   private async detachOne(ep: EndpointState): Promise<void> {
     const n = this.d.controller.find(ep.networkId);
-    if (!n) return;
+    if (!n) {
+      this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
+      return;
+    }
     const driver = await this.d.controller.driverOf(n);
     await driver.leave(n.id, ep.endpointId);
     await driver.deleteEndpoint(n.id, ep.endpointId);
@@ -276,6 +283,19 @@ export class Attachments implements NetworkAttachments {
     for (const pool of n.pools) {
       const addr = pool.v6 ? ep.ipv6 : ep.ipv4;
       if (addr && contains(pool.subnet, addr.split('/')[0]!)) await ipam.releaseAddress(pool.poolId, addr);
+    }
+    this.d.controller.releaseEndpoint(n.id, ep.endpointId);
+  }
+
+  /** `disconnect -f` when the driver cannot do it (network gone, plugin away): the interface goes. */
+  private async removeInterface(rec: ContainerRecord, ep: EndpointState): Promise<void> {
+    const sandbox = rec.network.sandboxKey;
+    if (!ep.ifname || !sandbox || !this.d.sandboxes.exists(sandbox)) return;
+    const nl = this.d.sandboxes.openIn(sandbox);
+    try {
+      await nl.deleteLink(ep.ifname);
+    } finally {
+      nl.close();
     }
   }
 
@@ -348,7 +368,15 @@ export class Attachments implements NetworkAttachments {
     }
     const oldGateway = rec.network.gatewayNetwork;
     if (oldGateway === ep.networkId) await this.revokePorts(rec);
-    await this.detachOne(ep);
+    try {
+      await this.detachOne(ep);
+    } catch (err) {
+      if (!force) throw err;
+      this.d.logger.warn(`disconnect -f ${rec.name} from ${ep.networkName}: ${(err as Error).message}; removing its interface`);
+    }
+    // -f: whatever the driver did, the container's interface and its record go
+    if (force) await this.removeInterface(rec, ep);
+    this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
     delete rec.network.endpoints[ep.networkId];
     this.announce(ep.networkId, 'disconnect', rec);
     const sandbox = rec.network.sandboxKey;

@@ -66,16 +66,32 @@ export interface ControllerDeps {
 }
 
 export const PREDEFINED = ['bridge', 'host', 'none'];
+/** Lock key of the queue that applies cluster events one after the other. */
+const CLUSTER_EVENTS = 'cluster-events';
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const NAME_RE = /^[^\x00-\x1f\x7f]{1,255}$/;
 
+/** Endpoint ids on one network → the container (name) each belongs to. */
+type EndpointsOfNetwork = Map<string, string>;
+
+/**
+ * Concurrency (DESIGN "State ownership"): no lock is held across a driver, IPAM or plugin call.
+ * Each operation reserves what it needs in a synchronous check-and-mark (names being created,
+ * networks being removed, endpoints by network), calls out, then commits or drops the reservation.
+ * A network with endpoints, reserved ones included, cannot be removed; a network being removed
+ * takes no new endpoint.
+ */
 export class NetworkController {
   private readonly networks = new Map<string, NetworkRecord>();
   private readonly locks = new KeyedMutex();
   /** Global networks this host is creating right now (their store events are not foreign). */
   private readonly creatingGlobal = new Set<string>();
-  /** Cluster events are applied one after the other. */
-  private clusterTail: Promise<unknown> = Promise.resolve();
+  /** Names of networks being created (reserved until the record is saved or the create fails). */
+  private readonly creatingNames = new Set<string>();
+  /** Networks being removed: the removal in progress (a second rm waits for it). */
+  private readonly removing = new Map<string, Promise<void>>();
+  /** Endpoints indexed by network: reserved before the driver is called, dropped after leave. */
+  private readonly endpoints = new Map<string, EndpointsOfNetwork>();
 
   constructor(private readonly d: ControllerDeps) {}
 
@@ -88,6 +104,49 @@ export class NetworkController {
     ] as const) {
       if (!this.findByName(name)) await this.saveNew({ ...blankRecord(name, driver), predefined: true });
     }
+  }
+
+  /** Index the endpoints of the loaded container records (start-up, before anything else runs). */
+  indexEndpoints(): void {
+    for (const c of this.d.containers())
+      for (const e of Object.values(c.network.endpoints)) this.indexOf(e.networkId).set(e.endpointId, c.name);
+  }
+
+  private indexOf(networkId: string): EndpointsOfNetwork {
+    let m = this.endpoints.get(networkId);
+    if (!m) {
+      m = new Map();
+      this.endpoints.set(networkId, m);
+    }
+    return m;
+  }
+
+  /**
+   * Reserve an endpoint on a network before any driver/IPAM work for it (synchronous, so it is
+   * atomic with respect to `remove`). Throws when the network is gone or being removed. Returns
+   * false when the endpoint was already indexed (a re-attach after a reboot).
+   */
+  reserveEndpoint(networkId: string, endpointId: string, containerName: string): boolean {
+    const n = this.networks.get(networkId);
+    if (!n) throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `network ${networkId.slice(0, 12)} not found`);
+    if (this.removing.has(networkId))
+      throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `network ${n.name} is being removed: it takes no new endpoints`);
+    const index = this.indexOf(networkId);
+    const fresh = !index.has(endpointId);
+    index.set(endpointId, containerName);
+    return fresh;
+  }
+
+  /** The endpoint is gone (left, deleted, or its attach was rolled back). Idempotent. */
+  releaseEndpoint(networkId: string, endpointId: string): void {
+    const m = this.endpoints.get(networkId);
+    m?.delete(endpointId);
+    if (m?.size === 0) this.endpoints.delete(networkId);
+  }
+
+  /** Names of the containers with endpoints (reserved or made) on a network. */
+  endpointUsers(networkId: string): string[] {
+    return [...new Set(this.endpoints.get(networkId)?.values() ?? [])];
   }
 
   /** After a restart (and after containers are loaded): drivers rebuild their kernel state. */
@@ -214,116 +273,125 @@ export class NetworkController {
         'TSNET_INVALID_ARGUMENT',
         `invalid network name ${JSON.stringify(name.slice(0, 80))}: no control characters, at most 255 characters`,
       );
-    return this.locks.run('create', async () => {
-      if (this.findByName(name) || this.d.cluster?.network(name))
-        throw new TsnetError('TSNET_NETWORK_EXISTS', `network with name ${name} already exists`);
-      const driverName = body.Driver || 'bridge';
-      if (driverName === 'host' || driverName === 'null') {
-        throw new TsnetError(
-          'TSNET_INVALID_ARGUMENT',
-          `only one instance of "${driverName === 'null' ? 'none' : 'host'}" network is allowed`,
-        );
-      }
-      const driver = await this.d.drivers.network(driverName);
-      const scope = driver.capabilities().scope;
-      const cluster = this.d.cluster;
-      if (scope === 'global' && !cluster) {
-        throw new TsnetError(
-          'TSNET_CLUSTER_STORE_REQUIRED',
-          'overlay networks need a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP',
-        );
-      }
-      // Global networks take their pools from the cluster IPAM unless --ipam-driver names another
-      // driver: "default" (what the CLI sends when no --ipam-driver is given) means, as in Docker,
-      // the default IPAM of the network's scope — for a global network the cluster-wide one.
-      const askedIpam = body.IPAM?.Driver || 'default';
-      const ipamName = scope === 'global' && askedIpam === 'default' ? GLOBAL_IPAM : askedIpam;
-      const ipam = await this.d.drivers.ipam(ipamName);
-      const config = (body.IPAM?.Config ?? []).filter((c) => c && (c.Subnet || c.Gateway || c.IPRange));
-      for (const c of config) {
-        if (!c.Subnet && (c.Gateway || c.IPRange || c.AuxiliaryAddresses)) {
-          throw new TsnetError('TSNET_INVALID_ARGUMENT', '--gateway, --ip-range and --aux-address need a --subnet');
-        }
-      }
-      const v6Configs = config.filter((c) => c.Subnet?.includes(':'));
-      const v4Configs = config.filter((c) => !c.Subnet?.includes(':'));
-      if (v6Configs.length && !body.EnableIPv6) {
-        throw new TsnetError('TSNET_INVALID_ARGUMENT', 'an IPv6 --subnet needs --ipv6');
-      }
-      const rec: NetworkRecord = {
-        ...blankRecord(name, driverName),
-        scope,
-        internal: body.Internal ?? false,
-        attachable: body.Attachable ?? false,
-        enableIPv6: body.EnableIPv6 ?? false,
-        options: { ...(body.Options ?? {}) },
-        labels: { ...(body.Labels ?? {}) },
-        ipam: { driver: ipamName, options: { ...(body.IPAM?.Options ?? {}) }, config },
-        ...(opts.predefined ? { predefined: true } : {}),
-      };
-      const rb = new Rollback();
-      try {
-        const avoid = await this.d.avoid();
-        const request = async (c: IpamConfigEntry | undefined, v6: boolean): Promise<PoolRef> => {
-          const lease: PoolLease = await ipam.requestPool({
-            ...(c?.Subnet ? { subnet: c.Subnet } : {}),
-            ...(c?.IPRange ? { ipRange: c.IPRange } : {}),
-            ...(c?.Gateway ? { gateway: c.Gateway } : {}),
-            ...(c?.AuxiliaryAddresses ? { auxAddresses: c.AuxiliaryAddresses } : {}),
-            v6,
-            networkId: rec.id,
-            networkName: name,
-            avoid,
-            options: rec.ipam.options,
-          });
-          rb.push(`release pool ${lease.subnet}`, () => ipam.releasePool(lease.poolId));
-          return {
-            poolId: lease.poolId,
-            subnet: lease.subnet,
-            gateway: lease.gateway,
-            v6,
-            ...(lease.ipRange ? { ipRange: lease.ipRange } : {}),
-          };
-        };
-        for (const c of v4Configs.length ? v4Configs : [undefined]) rec.pools.push(await request(c, false));
-        if (rec.enableIPv6) for (const c of v6Configs.length ? v6Configs : [undefined]) rec.pools.push(await request(c, true));
-        const spec = networkSpec(rec);
-        await driver.validateNetwork?.(spec);
-        if (scope === 'global' && hasNetworkAllocator(driver)) {
-          // cluster-wide resources (the VNI) become options of the network (spec.options is rec.options)
-          const allocated = await driver.allocateNetwork(spec);
-          rb.push(`free ${driverName} network resources`, () => driver.freeNetwork(rec.id));
-          Object.assign(rec.options, allocated);
-        }
-        await rb.step(
-          `create ${driverName} network`,
-          () => driver.createNetwork(spec),
-          () => driver.deleteNetwork(rec.id),
-        );
-        if (scope === 'global' && cluster) {
-          // the store's own 'network added' event for this id is ignored (creating holds it)
-          this.creatingGlobal.add(rec.id);
-          await rb.step(
-            'publish the network to the cluster',
-            () => cluster.createNetwork(globalRecordOf(rec, cluster.nodeId)),
-            () => cluster.deleteNetwork(rec.id),
-          );
-        }
-        await this.saveNew(rec);
-        rb.commit();
-      } catch (err) {
-        const undo = await rb.unwind();
-        for (const e of undo) this.d.logger.warn(e.message);
-        throw err;
-      } finally {
-        this.creatingGlobal.delete(rec.id);
-      }
-      this.d.logger.info(
-        `created network ${rec.name} (${rec.id.slice(0, 12)}, ${rec.driver}, ${rec.pools.map((p) => p.subnet).join(' ')})`,
+    // reserve the name (check-and-mark, no await between): no lock is held across the driver,
+    // IPAM and plugin calls below, so a slow plugin delays only its own network
+    if (this.findByName(name) || this.creatingNames.has(name) || this.d.cluster?.network(name))
+      throw new TsnetError('TSNET_NETWORK_EXISTS', `network with name ${name} already exists`);
+    this.creatingNames.add(name);
+    try {
+      return await this.createReserved(name, body, opts);
+    } finally {
+      this.creatingNames.delete(name);
+    }
+  }
+
+  private async createReserved(name: string, body: NetworkCreateBody, opts: { predefined?: boolean }): Promise<NetworkRecord> {
+    const driverName = body.Driver || 'bridge';
+    if (driverName === 'host' || driverName === 'null') {
+      throw new TsnetError(
+        'TSNET_INVALID_ARGUMENT',
+        `only one instance of "${driverName === 'null' ? 'none' : 'host'}" network is allowed`,
       );
-      if (!opts.predefined) this.announce(rec, 'create');
-      return rec;
-    });
+    }
+    const driver = await this.d.drivers.network(driverName);
+    const scope = driver.capabilities().scope;
+    const cluster = this.d.cluster;
+    if (scope === 'global' && !cluster) {
+      throw new TsnetError(
+        'TSNET_CLUSTER_STORE_REQUIRED',
+        'overlay networks need a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP',
+      );
+    }
+    // Global networks take their pools from the cluster IPAM unless --ipam-driver names another
+    // driver: "default" (what the CLI sends when no --ipam-driver is given) means, as in Docker,
+    // the default IPAM of the network's scope — for a global network the cluster-wide one.
+    const askedIpam = body.IPAM?.Driver || 'default';
+    const ipamName = scope === 'global' && askedIpam === 'default' ? GLOBAL_IPAM : askedIpam;
+    const ipam = await this.d.drivers.ipam(ipamName);
+    const config = (body.IPAM?.Config ?? []).filter((c) => c && (c.Subnet || c.Gateway || c.IPRange));
+    for (const c of config) {
+      if (!c.Subnet && (c.Gateway || c.IPRange || c.AuxiliaryAddresses)) {
+        throw new TsnetError('TSNET_INVALID_ARGUMENT', '--gateway, --ip-range and --aux-address need a --subnet');
+      }
+    }
+    const v6Configs = config.filter((c) => c.Subnet?.includes(':'));
+    const v4Configs = config.filter((c) => !c.Subnet?.includes(':'));
+    if (v6Configs.length && !body.EnableIPv6) {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', 'an IPv6 --subnet needs --ipv6');
+    }
+    const rec: NetworkRecord = {
+      ...blankRecord(name, driverName),
+      scope,
+      internal: body.Internal ?? false,
+      attachable: body.Attachable ?? false,
+      enableIPv6: body.EnableIPv6 ?? false,
+      options: { ...(body.Options ?? {}) },
+      labels: { ...(body.Labels ?? {}) },
+      ipam: { driver: ipamName, options: { ...(body.IPAM?.Options ?? {}) }, config },
+      ...(opts.predefined ? { predefined: true } : {}),
+    };
+    const rb = new Rollback();
+    try {
+      const avoid = await this.d.avoid();
+      const request = async (c: IpamConfigEntry | undefined, v6: boolean): Promise<PoolRef> => {
+        const lease: PoolLease = await ipam.requestPool({
+          ...(c?.Subnet ? { subnet: c.Subnet } : {}),
+          ...(c?.IPRange ? { ipRange: c.IPRange } : {}),
+          ...(c?.Gateway ? { gateway: c.Gateway } : {}),
+          ...(c?.AuxiliaryAddresses ? { auxAddresses: c.AuxiliaryAddresses } : {}),
+          v6,
+          networkId: rec.id,
+          networkName: name,
+          avoid,
+          options: rec.ipam.options,
+        });
+        rb.push(`release pool ${lease.subnet}`, () => ipam.releasePool(lease.poolId));
+        return {
+          poolId: lease.poolId,
+          subnet: lease.subnet,
+          gateway: lease.gateway,
+          v6,
+          ...(lease.ipRange ? { ipRange: lease.ipRange } : {}),
+        };
+      };
+      for (const c of v4Configs.length ? v4Configs : [undefined]) rec.pools.push(await request(c, false));
+      if (rec.enableIPv6) for (const c of v6Configs.length ? v6Configs : [undefined]) rec.pools.push(await request(c, true));
+      const spec = networkSpec(rec);
+      await driver.validateNetwork?.(spec);
+      if (scope === 'global' && hasNetworkAllocator(driver)) {
+        // cluster-wide resources (the VNI) become options of the network (spec.options is rec.options)
+        const allocated = await driver.allocateNetwork(spec);
+        rb.push(`free ${driverName} network resources`, () => driver.freeNetwork(rec.id));
+        Object.assign(rec.options, allocated);
+      }
+      await rb.step(
+        `create ${driverName} network`,
+        () => driver.createNetwork(spec),
+        () => driver.deleteNetwork(rec.id),
+      );
+      if (scope === 'global' && cluster) {
+        // the store's own 'network added' event for this id is ignored (creating holds it)
+        this.creatingGlobal.add(rec.id);
+        await rb.step(
+          'publish the network to the cluster',
+          () => cluster.createNetwork(globalRecordOf(rec, cluster.nodeId)),
+          () => cluster.deleteNetwork(rec.id),
+        );
+      }
+      await this.saveNew(rec);
+      rb.commit();
+    } catch (err) {
+      const undo = await rb.unwind();
+      for (const e of undo) this.d.logger.warn(e.message);
+      throw err;
+    } finally {
+      this.creatingGlobal.delete(rec.id);
+    }
+    this.d.logger.info(
+      `created network ${rec.name} (${rec.id.slice(0, 12)}, ${rec.driver}, ${rec.pools.map((p) => p.subnet).join(' ')})`,
+    );
+    if (!opts.predefined) this.announce(rec, 'create');
+    return rec;
   }
 
   private async saveNew(rec: NetworkRecord): Promise<void> {
@@ -341,38 +409,45 @@ export class NetworkController {
   async remove(ref: string): Promise<void> {
     const n = this.get(ref);
     if (n.predefined) throw new TsnetError('TSNET_NETWORK_IN_USE', `${n.name} is a pre-defined network and cannot be removed`);
-    const users = this.d.containers().filter((c) => c.network.endpoints[n.id]);
+    const pending = this.removing.get(n.id);
+    if (pending) return pending;
+    // check-and-mark without an await in between: no endpoint can be reserved after this check
+    const users = this.endpointUsers(n.id);
     if (users.length) {
       throw new TsnetError(
         'TSNET_NETWORK_IN_USE',
-        `network ${n.name} has active endpoints (${users.map((c) => c.name).join(', ')}): disconnect or remove those containers first`,
+        `network ${n.name} has active endpoints (${users.join(', ')}): disconnect or remove those containers first`,
       );
     }
-    await this.locks.run(n.id, async () => {
-      if (!this.networks.has(n.id)) return;
-      const driver = await this.driverOf(n);
-      if (n.scope === 'global') {
-        if (!this.d.cluster) {
-          throw new TsnetError(
-            'TSNET_CLUSTER_STORE_REQUIRED',
-            `network ${n.name} is a global network: removing it needs the cluster store (start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP)`,
-          );
-        }
-        // refused (TSNET_NETWORK_IN_USE) while any host has endpoints on it
-        await this.d.cluster.deleteNetwork(n.id);
+    const removal = this.removeReserved(n).finally(() => this.removing.delete(n.id));
+    this.removing.set(n.id, removal);
+    return removal;
+  }
+
+  /** The network is marked as being removed: driver, cluster and IPAM calls, then the record goes. */
+  private async removeReserved(n: NetworkRecord): Promise<void> {
+    const driver = await this.driverOf(n);
+    if (n.scope === 'global') {
+      if (!this.d.cluster) {
+        throw new TsnetError(
+          'TSNET_CLUSTER_STORE_REQUIRED',
+          `network ${n.name} is a global network: removing it needs the cluster store (start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP)`,
+        );
       }
-      await driver.deleteNetwork(n.id);
-      if (n.scope === 'global' && hasNetworkAllocator(driver)) {
-        await driver.freeNetwork(n.id).catch((err: Error) => this.d.logger.warn(`free network ${n.name}: ${err.message}`));
-      }
-      const ipam = await this.ipamOf(n).catch(() => undefined);
-      for (const p of n.pools)
-        await ipam?.releasePool(p.poolId).catch((err: Error) => this.d.logger.warn(`release pool ${p.subnet}: ${err.message}`));
-      await this.d.store.remove(n.id);
-      this.networks.delete(n.id);
-      this.d.logger.info(`removed network ${n.name} (${n.id.slice(0, 12)})`);
-      this.announce(n, 'destroy');
-    });
+      // refused (TSNET_NETWORK_IN_USE) while any host has endpoints on it
+      await this.d.cluster.deleteNetwork(n.id);
+    }
+    await driver.deleteNetwork(n.id);
+    if (n.scope === 'global' && hasNetworkAllocator(driver)) {
+      await driver.freeNetwork(n.id).catch((err: Error) => this.d.logger.warn(`free network ${n.name}: ${err.message}`));
+    }
+    const ipam = await this.ipamOf(n).catch(() => undefined);
+    for (const p of n.pools)
+      await ipam?.releasePool(p.poolId).catch((err: Error) => this.d.logger.warn(`release pool ${p.subnet}: ${err.message}`));
+    await this.d.store.remove(n.id);
+    this.networks.delete(n.id);
+    this.d.logger.info(`removed network ${n.name} (${n.id.slice(0, 12)})`);
+    this.announce(n, 'destroy');
   }
 
   // ---- global networks made on other hosts ----------------------------------------------------
@@ -410,13 +485,11 @@ export class NetworkController {
 
   /** Wait until every queued cluster event is applied (tests). */
   async clusterSettled(): Promise<void> {
-    await this.clusterTail;
+    await this.locks.idle(CLUSTER_EVENTS);
   }
 
   private queueCluster(fn: () => Promise<void>): void {
-    this.clusterTail = this.clusterTail
-      .then(fn)
-      .catch((err: Error) => this.d.logger.warn(`cluster network change: ${err.message}`));
+    void this.locks.run(CLUSTER_EVENTS, fn).catch((err: Error) => this.d.logger.warn(`cluster network change: ${err.message}`));
   }
 
   private async adoptGlobal(g: GlobalNetworkRecord): Promise<void> {
@@ -444,11 +517,9 @@ export class NetworkController {
     await this.locks.run(id, async () => {
       const n = this.networks.get(id);
       if (n?.scope !== 'global') return;
-      const users = this.d.containers().filter((c) => c.network.endpoints[n.id]);
-      if (users.length) {
-        this.d.logger.warn(
-          `global network ${n.name} ${why}, but containers here still use it (${users.map((c) => c.name).join(', ')}): kept`,
-        );
+      const users = this.endpointUsers(n.id);
+      if (users.length || this.removing.has(n.id)) {
+        this.d.logger.warn(`global network ${n.name} ${why}, but containers here still use it (${users.join(', ')}): kept`);
         return;
       }
       const driver = await this.driverOf(n).catch(() => undefined);
@@ -463,8 +534,14 @@ export class NetworkController {
     const removed: string[] = [];
     for (const n of this.list()) {
       // global networks are cluster-wide: prune on one host does not remove them (use network rm)
-      if (n.predefined || n.scope === 'global' || this.d.containers().some((c) => c.network.endpoints[n.id])) continue;
-      await this.remove(n.id);
+      if (n.predefined || n.scope === 'global' || this.endpointUsers(n.id).length) continue;
+      try {
+        await this.remove(n.id);
+      } catch (err) {
+        // an endpoint was reserved meanwhile: the network is in use, not an error of prune
+        if ((err as TsnetError).code === 'TSNET_NETWORK_IN_USE') continue;
+        throw err;
+      }
       removed.push(n.name);
     }
     return removed;

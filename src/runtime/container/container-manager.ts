@@ -130,35 +130,46 @@ export class ContainerManager {
     await this.deps.networking.plan(rec);
 
     const p = this.paths(rec);
-    const rb = new Rollback();
-    try {
-      await rb.step(
-        'make container dirs',
-        () => {
-          fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
-          // the upper dir's mode becomes the container root's mode: 0755 like any /
-          for (const d of [p.upper, p.work, p.rootfs]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
-          fs.writeFileSync(p.log, '', { mode: 0o640 });
-        },
-        () => fs.rmSync(p.dir, { recursive: true, force: true }),
-      );
-      this.records.set(rec.id, rec);
-      rb.push('forget record', () => this.records.delete(rec.id));
-      await rb.step(
-        'create network sandbox',
-        () => this.deps.networking.create(rec),
-        () => this.deps.networking.remove(rec),
-      );
-      await rb.step(
-        'save record',
-        () => this.deps.store.save(rec),
-        () => this.deps.store.remove(rec.id),
-      );
-      rb.commit();
-    } catch (err) {
-      await rb.unwind();
-      throw err;
-    }
+    // visible by name from records.set on: start/rm/connect of it wait for this lock, so they
+    // never meet a half-made container (or one whose create is being rolled back)
+    await this.locks.run(rec.id, async () => {
+      const rb = new Rollback();
+      try {
+        await rb.step(
+          'make container dirs',
+          () => {
+            fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+            // the upper dir's mode becomes the container root's mode: 0755 like any /
+            for (const d of [p.upper, p.work, p.rootfs]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+            fs.writeFileSync(p.log, '', { mode: 0o640 });
+          },
+          () => fs.rmSync(p.dir, { recursive: true, force: true }),
+        );
+        // a parallel create may have taken the name while this one was being planned
+        if (this.nameTaken(name)) {
+          throw new TsnetError(
+            'TSNET_CONTAINER_NAME_IN_USE',
+            `the container name "/${name}" is already in use: remove or rename that container to reuse the name`,
+          );
+        }
+        this.records.set(rec.id, rec);
+        rb.push('forget record', () => this.records.delete(rec.id));
+        await rb.step(
+          'create network sandbox',
+          () => this.deps.networking.create(rec),
+          () => this.deps.networking.remove(rec),
+        );
+        await rb.step(
+          'save record',
+          () => this.deps.store.save(rec),
+          () => this.deps.store.remove(rec.id),
+        );
+        rb.commit();
+      } catch (err) {
+        await rb.unwind();
+        throw err;
+      }
+    });
     this.deps.logger.info(`created container ${rec.id.slice(0, 12)} (${rec.name})`);
     this.announce(rec, 'create');
     return rec;
@@ -637,9 +648,15 @@ export class ContainerManager {
     await this.deps.store.save(rec);
   }
 
-  /** Run fn under the container's lock (no start/stop/rm meanwhile). */
+  /**
+   * Run fn under the container's lock (no start/stop/rm meanwhile); a container removed while
+   * fn waited for the lock is not found.
+   */
   withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.run(id, fn);
+    return this.locks.run(id, async () => {
+      if (!this.records.has(id)) throw new TsnetError('TSNET_CONTAINER_NOT_FOUND', `No such container: ${id.slice(0, 12)}`);
+      return fn();
+    });
   }
 
   /** Rewrite the /etc/hosts of a running or stopped container (network connect/disconnect). */
