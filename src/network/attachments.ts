@@ -265,6 +265,8 @@ export class Attachments implements NetworkAttachments {
         () => this.announce(ep.networkId, 'disconnect', rec),
         (e: Error) => errors.push(e.message),
       );
+      // the container's endpoints go with it, whatever a driver (or an absent plugin) said
+      this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
     }
     rec.network.endpoints = {};
     if (errors.length) this.d.logger.warn(`detach ${rec.name}: ${errors.join('; ')}`);

@@ -90,6 +90,9 @@ export class NetworkController {
   private readonly creatingNames = new Set<string>();
   /** Networks being removed: the removal in progress (a second rm waits for it). */
   private readonly removing = new Map<string, Promise<void>>();
+  /** Plugin drivers whose restore has not succeeded yet, and the restore in progress. */
+  private readonly unrestored = new Set<string>();
+  private readonly restoring = new Map<string, Promise<NetworkDriver>>();
   /** Endpoints indexed by network: reserved before the driver is called, dropped after leave. */
   private readonly endpoints = new Map<string, EndpointsOfNetwork>();
 
@@ -149,7 +152,13 @@ export class NetworkController {
     return [...new Set(this.endpoints.get(networkId)?.values() ?? [])];
   }
 
-  /** After a restart (and after containers are loaded): drivers rebuild their kernel state. */
+  /**
+   * After a restart (and after containers are loaded): drivers rebuild their kernel state. Built-in
+   * drivers are restored before this returns; plugin drivers in the background (a plugin that does
+   * not answer must not keep the daemon from listening): operations on their networks wait for
+   * that restore, and fail with the plugin's one-line error while it does not answer (each such
+   * operation tries the restore again).
+   */
   async restoreDrivers(): Promise<void> {
     if (!this.findByName('bridge')) {
       await this.create(
@@ -164,37 +173,60 @@ export class NetworkController {
         { predefined: true },
       );
     }
-    const byDriver = new Map<string, NetworkRecord[]>();
-    for (const n of this.networks.values()) {
-      if (n.driver === 'host' || n.driver === 'null') continue;
-      byDriver.set(n.driver, [...(byDriver.get(n.driver) ?? []), n]);
-    }
-    for (const [name, nets] of byDriver) {
-      let driver: NetworkDriver;
-      try {
-        driver = await this.d.drivers.network(name);
-      } catch (err) {
-        this.d.logger.warn(`networks of driver ${name} are not restored: ${(err as Error).message}`);
+    const builtin = new Set(this.d.drivers.builtinNames());
+    const byDriver = new Set<string>();
+    for (const n of this.networks.values()) if (n.driver !== 'host' && n.driver !== 'null') byDriver.add(n.driver);
+    for (const name of byDriver) {
+      if (!builtin.has(name)) {
+        void this.restorePlugin(name).catch(() => undefined);
         continue;
       }
-      if (!isRestorable(driver)) continue;
-      const ids = new Set(nets.map((n) => n.id));
-      const eps = this.d.containers().flatMap((c) =>
-        Object.values(c.network.endpoints)
-          .filter((e) => ids.has(e.networkId))
-          .map((e) => ({
-            networkId: e.networkId,
-            endpointId: e.endpointId,
-            containerId: c.id,
-            ...(e.ipv4 ? { address: e.ipv4 } : {}),
-            ...(e.ipv6 ? { addressV6: e.ipv6 } : {}),
-            ...(e.mac ? { mac: e.mac } : {}),
-            options: this.networks.get(e.networkId)?.scope === 'global' ? endpointNameOptions(c.name, e.aliases) : {},
-            ports: c.state.Status === 'running' && c.network.gatewayNetwork === e.networkId ? c.network.ports : [],
-          })),
-      );
-      await driver.restore(nets.map(networkSpec), eps);
+      try {
+        await this.restoreDriver(name, await this.d.drivers.network(name));
+      } catch (err) {
+        this.d.logger.warn(`networks of driver ${name} are not restored: ${(err as Error).message}`);
+      }
     }
+  }
+
+  /** Restore one plugin driver (once at a time); on failure the next operation tries again. */
+  private restorePlugin(name: string): Promise<NetworkDriver> {
+    const pending = this.restoring.get(name);
+    if (pending) return pending;
+    const p = (async () => {
+      const driver = await this.d.drivers.network(name);
+      await this.restoreDriver(name, driver);
+      this.d.logger.info(`networks of plugin driver ${name} restored`);
+      return driver;
+    })();
+    this.restoring.set(name, p);
+    this.unrestored.add(name);
+    p.then(
+      () => this.unrestored.delete(name),
+      (err: Error) => this.d.logger.warn(`networks of plugin driver ${name} are not restored yet: ${err.message}`),
+    ).finally(() => this.restoring.delete(name));
+    return p;
+  }
+
+  private async restoreDriver(name: string, driver: NetworkDriver): Promise<void> {
+    if (!isRestorable(driver)) return;
+    const nets = [...this.networks.values()].filter((n) => n.driver === name);
+    const ids = new Set(nets.map((n) => n.id));
+    const eps = this.d.containers().flatMap((c) =>
+      Object.values(c.network.endpoints)
+        .filter((e) => ids.has(e.networkId))
+        .map((e) => ({
+          networkId: e.networkId,
+          endpointId: e.endpointId,
+          containerId: c.id,
+          ...(e.ipv4 ? { address: e.ipv4 } : {}),
+          ...(e.ipv6 ? { addressV6: e.ipv6 } : {}),
+          ...(e.mac ? { mac: e.mac } : {}),
+          options: this.networks.get(e.networkId)?.scope === 'global' ? endpointNameOptions(c.name, e.aliases) : {},
+          ports: c.state.Status === 'running' && c.network.gatewayNetwork === e.networkId ? c.network.ports : [],
+        })),
+    );
+    await driver.restore(nets.map(networkSpec), eps);
   }
 
   /**
@@ -254,7 +286,9 @@ export class NetworkController {
     return networkJson(n, this.d.containers());
   }
 
+  /** The network's driver; a plugin driver not restored yet is restored first (or fails in one line). */
   async driverOf(n: NetworkRecord): Promise<NetworkDriver> {
+    if (this.unrestored.has(n.driver)) return this.restorePlugin(n.driver);
     return this.d.drivers.network(n.driver);
   }
 
