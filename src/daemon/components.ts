@@ -35,6 +35,7 @@ import { ClusterStore } from '../store/cluster/index.js';
 import { ClusterIpam } from '../ipam/cluster/index.js';
 import { createOverlayDriver, type OverlayDriver } from '../network/drivers/overlay/index.js';
 import { TsnetError } from '../errors/index.js';
+import type { Failpoint } from '../lib/failpoints.js';
 import { TSNET_VERSION } from './routes/system.js';
 import { EventBus } from '../events/bus.js';
 import { StatsCollector } from '../runtime/stats/collector.js';
@@ -57,6 +58,8 @@ export interface DaemonOptions {
   advertiseAddr?: string;
   /** Limits of one image import (size, entries, path length). */
   imageLimits?: ImportLimits;
+  /** Test-only crash points (TSNET_FAILPOINTS); absent = none. */
+  failpoint?: Failpoint;
   logger: Logger;
 }
 
@@ -211,6 +214,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     defaultBridgeName: opts.defaultBridge,
     ...(cluster ? { cluster } : {}),
     events,
+    ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
     logger,
   });
   const dns = new EmbeddedDns({
@@ -246,6 +250,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
       refreshHosts: (rec, entries) => containers!.refreshHosts(rec, entries),
       isRunning: (rec) => rec.state.Status === 'running',
     },
+    ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
     logger,
   });
   const networking = new ContainerNetwork({ sandboxes, lookup, attachments });
@@ -261,6 +266,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     cgroups,
     networking,
     events,
+    ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
     logger,
   });
   const execs = new ExecManager({

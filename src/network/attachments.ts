@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import { TsnetError } from '../errors/index.js';
 import { Rollback } from '../errors/rollback.js';
 import type { Logger } from '../daemon/logger.js';
+import type { Failpoint } from '../lib/failpoints.js';
 import type { HostEntry } from '../runtime/etc-files.js';
 import type { ContainerRecord, EndpointSettingsRequest, EndpointState } from '../runtime/container/types.js';
 import type { NetworkAttachments } from './container-network.js';
@@ -36,6 +37,8 @@ export interface AttachmentDeps {
     isRunning(rec: ContainerRecord): boolean;
   };
   dns?: DnsHook;
+  /** Test-only crash points (TSNET_FAILPOINTS). */
+  failpoint?: Failpoint;
   logger: Logger;
 }
 
@@ -143,6 +146,7 @@ export class Attachments implements NetworkAttachments {
         options: { 'com.docker.network.endpoint.name': rec.name },
       });
       rb.push(`release ${lease.address}`, () => ipam.releaseAddress(pool.poolId, lease.address));
+      this.d.failpoint?.('attach.after-address');
       if (pool.v6) {
         ep.ipv6 = lease.address;
         ep.gateway6 = pool.gateway;
@@ -166,6 +170,7 @@ export class Attachments implements NetworkAttachments {
     if (info.mac) ep.mac = info.mac;
     const join = await driver.join({ ...base, ...(ep.mac ? { mac: ep.mac } : {}), sandboxKey: sandboxFile, ifname, options });
     rb.push(`leave ${n.name}`, () => driver.leave(n.id, ep.endpointId));
+    this.d.failpoint?.('attach.after-join');
     ep.ifname = ifname;
     if (join.gateway) ep.gateway = join.gateway;
     else if (join.gatewayFromDriver || join.disableGatewayService || n.internal) delete ep.gateway;
@@ -226,6 +231,7 @@ export class Attachments implements NetworkAttachments {
     const driver = await this.d.controller.driverOf(n);
     if (!hasExternalConnectivity(driver)) return;
     const mappings = await this.d.ports.reserve(rec.id, requests);
+    this.d.failpoint?.('publish.after-reserve');
     try {
       const programmed = await driver.programExternalConnectivity(n.id, gw.endpointId, mappings);
       rec.network.ports = programmed.map((m) => ({
@@ -347,6 +353,7 @@ export class Attachments implements NetworkAttachments {
       await this.attachOne(rec, ep, sandbox, `eth${i}`, rb);
       rec.network.endpoints[n.id] = ep;
       rb.push('forget endpoint', () => delete rec.network.endpoints[n.id]);
+      this.d.failpoint?.('connect.after-attach');
       await this.moveConnectivity(rec, sandbox, oldGateway);
       await this.d.containers.save(rec);
       rb.commit();
@@ -370,16 +377,27 @@ export class Attachments implements NetworkAttachments {
     }
     const oldGateway = rec.network.gatewayNetwork;
     if (oldGateway === ep.networkId) await this.revokePorts(rec);
+    // intent before effect: the record no longer has the endpoint before the kernel loses it, so
+    // a crash from here on leaves only objects no record explains (swept, IPAM reconciled)
+    delete rec.network.endpoints[ep.networkId];
+    if (oldGateway === ep.networkId) delete rec.network.gatewayNetwork;
+    await this.d.containers.save(rec);
+    this.d.failpoint?.('disconnect.after-record');
     try {
       await this.detachOne(ep);
     } catch (err) {
-      if (!force) throw err;
+      if (!force) {
+        // the driver refused: the endpoint stays, as it was
+        rec.network.endpoints[ep.networkId] = ep;
+        if (oldGateway) rec.network.gatewayNetwork = oldGateway;
+        await this.d.containers.save(rec);
+        throw err;
+      }
       this.d.logger.warn(`disconnect -f ${rec.name} from ${ep.networkName}: ${(err as Error).message}; removing its interface`);
     }
     // -f: whatever the driver did, the container's interface and its record go
     if (force) await this.removeInterface(rec, ep);
     this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
-    delete rec.network.endpoints[ep.networkId];
     this.announce(ep.networkId, 'disconnect', rec);
     const sandbox = rec.network.sandboxKey;
     if (sandbox && this.d.sandboxes.exists(sandbox))

@@ -10,6 +10,7 @@ import type { EventSink } from '../events/types.js';
 import type { IpamDriver, PoolLease } from '../ipam/ipam-api.js';
 import type { ContainerRecord } from '../runtime/container/types.js';
 import type { RecordStore } from '../store/record-store.js';
+import type { Failpoint } from '../lib/failpoints.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { GlobalNetworkRecord } from '../store/cluster/records.js';
 import type { ClusterEvent } from '../store/cluster/mirror.js';
@@ -62,7 +63,17 @@ export interface ControllerDeps {
   cluster?: ControllerCluster;
   /** Network events (create, destroy, connect, disconnect) go here: the daemon's event bus. */
   events?: EventSink;
+  /** Test-only crash points (TSNET_FAILPOINTS). */
+  failpoint?: Failpoint;
   logger: Logger;
+}
+
+/** What the start-up reconcile needs from an IPAM that keeps owners (the default IPAM). */
+export interface OwnedIpam {
+  listPools(): Array<{ poolId: string; networkId: string; subnet: string }>;
+  listAddresses(poolId: string): Array<{ ip: string; owner: string }>;
+  releasePool(poolId: string): Promise<void>;
+  releaseAddress(poolId: string, ip: string): Promise<void>;
 }
 
 export const PREDEFINED = ['bridge', 'host', 'none'];
@@ -107,6 +118,45 @@ export class NetworkController {
     ] as const) {
       if (!this.findByName(name)) await this.saveNew({ ...blankRecord(name, driver), predefined: true });
     }
+  }
+
+  /**
+   * Start-up: finish the removals a crash interrupted (records saved with `removing`). Built-in
+   * drivers' networks are finished now, plugin ones in the background.
+   */
+  async finishRemovals(): Promise<void> {
+    const builtin = new Set(this.d.drivers.builtinNames());
+    for (const n of [...this.networks.values()].filter((x) => x.removing)) {
+      const done = this.remove(n.id).catch((err: Error) =>
+        this.d.logger.warn(`finishing the removal of network ${n.name}: ${err.message}`),
+      );
+      if (builtin.has(n.driver)) await done;
+    }
+  }
+
+  /**
+   * Start-up: the IPAM's records carry their owners (network id per pool, endpoint id per
+   * address) and are written before any kernel work, so they are the intent of an interrupted
+   * network create or attach. Pools of no network and addresses of no endpoint are released.
+   * Call after indexEndpoints, before anything else runs. Returns one line per release.
+   */
+  async reconcileIpam(ipam: OwnedIpam): Promise<string[]> {
+    const released: string[] = [];
+    for (const p of ipam.listPools()) {
+      const n = this.networks.get(p.networkId);
+      if (!n?.pools.some((x) => x.poolId === p.poolId)) {
+        await ipam.releasePool(p.poolId);
+        released.push(`pool ${p.subnet}`);
+        continue;
+      }
+      const live = this.endpoints.get(n.id);
+      for (const a of ipam.listAddresses(p.poolId)) {
+        if (live?.has(a.owner)) continue;
+        await ipam.releaseAddress(p.poolId, a.ip);
+        released.push(`address ${a.ip}`);
+      }
+    }
+    return released;
   }
 
   /** Index the endpoints of the loaded container records (start-up, before anything else runs). */
@@ -390,6 +440,7 @@ export class NetworkController {
       };
       for (const c of v4Configs.length ? v4Configs : [undefined]) rec.pools.push(await request(c, false));
       if (rec.enableIPv6) for (const c of v6Configs.length ? v6Configs : [undefined]) rec.pools.push(await request(c, true));
+      this.d.failpoint?.('network-create.after-pools');
       const spec = networkSpec(rec);
       await driver.validateNetwork?.(spec);
       if (scope === 'global' && hasNetworkAllocator(driver)) {
@@ -403,6 +454,7 @@ export class NetworkController {
         () => driver.createNetwork(spec),
         () => driver.deleteNetwork(rec.id),
       );
+      this.d.failpoint?.('network-create.after-driver');
       if (scope === 'global' && cluster) {
         // the store's own 'network added' event for this id is ignored (creating holds it)
         this.creatingGlobal.add(rec.id);
@@ -460,7 +512,20 @@ export class NetworkController {
 
   /** The network is marked as being removed: driver, cluster and IPAM calls, then the record goes. */
   private async removeReserved(n: NetworkRecord): Promise<void> {
-    const driver = await this.driverOf(n);
+    if (!n.removing) {
+      // intent before effect: a crash from here on is finished by the next start
+      n.removing = true;
+      await this.d.store.save(n);
+    }
+    this.d.failpoint?.('network-rm.after-mark');
+    let driver: NetworkDriver;
+    try {
+      driver = await this.driverOf(n);
+    } catch (err) {
+      delete n.removing; // nothing was touched: the network stays usable
+      await this.d.store.save(n);
+      throw err;
+    }
     if (n.scope === 'global') {
       if (!this.d.cluster) {
         throw new TsnetError(
@@ -472,6 +537,7 @@ export class NetworkController {
       await this.d.cluster.deleteNetwork(n.id);
     }
     await driver.deleteNetwork(n.id);
+    this.d.failpoint?.('network-rm.after-driver');
     if (n.scope === 'global' && hasNetworkAllocator(driver)) {
       await driver.freeNetwork(n.id).catch((err: Error) => this.d.logger.warn(`free network ${n.name}: ${err.message}`));
     }

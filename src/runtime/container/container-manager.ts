@@ -21,6 +21,7 @@ import { seccompFilter } from '../seccomp/index.js';
 import { extraHostEntries, hostsFile, type HostEntry } from '../etc-files.js';
 import { NAME_PATTERN, randomName } from '../ids.js';
 import { connectSupervisor, isSupervisorOf, launch, processAlive, supervisorCommand, waitForExit } from '../supervisor.js';
+import type { Failpoint } from '../../lib/failpoints.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type { ContainerNetworking } from './networking.js';
 import { containerPaths, type ContainerPaths } from './paths.js';
@@ -45,6 +46,8 @@ export interface ContainerManagerDeps {
   networking: ContainerNetworking;
   /** Container events (create, start, die, kill, stop, destroy, …): the daemon's event bus. */
   events?: EventSink;
+  /** Test-only crash points (TSNET_FAILPOINTS). */
+  failpoint?: Failpoint;
   logger: Logger;
 }
 
@@ -159,6 +162,7 @@ export class ContainerManager {
           () => this.deps.networking.create(rec),
           () => this.deps.networking.remove(rec),
         );
+        this.deps.failpoint?.('container-create.after-network');
         await rb.step(
           'save record',
           () => this.deps.store.save(rec),
@@ -233,6 +237,7 @@ export class ContainerManager {
         () => this.deps.networking.prepare(rec),
         () => this.deps.networking.released(rec),
       );
+      this.deps.failpoint?.('start.after-ports');
       const extra = this.extraHosts(rec);
       rewriteInPlace(
         p.hosts,
@@ -292,6 +297,7 @@ export class ContainerManager {
         bundleDir: p.bundle,
         beforeGo: () => this.connectPendingAttach(rec),
       });
+      this.deps.failpoint?.('start.after-launch');
       rb.commit();
       rec.state = {
         Status: 'running',
@@ -502,9 +508,13 @@ export class ContainerManager {
       await this.recordExitNow(rec);
     }
     rec.state.Status = 'removing';
+    // intent before effect: a daemon that dies during the removal finishes it at its next start
+    await this.deps.store.save(rec);
+    this.deps.failpoint?.('container-rm.after-mark');
     const p = this.paths(rec);
     const errors: string[] = [];
     await this.deps.networking.remove(rec).catch((err: Error) => errors.push(err.message));
+    this.deps.failpoint?.('container-rm.after-network');
     try {
       this.deps.cgroups.remove(rec.id);
     } catch (err) {
