@@ -18,7 +18,7 @@ import { pickGatewayEndpoint } from './gateway.js';
 import type { NetworkRecord } from './network-record.js';
 import { parseNetworkMode } from './network-mode.js';
 import { portRequests, type PortReservations } from './ports.js';
-import type { Sandboxes } from './sandbox.js';
+import type { Sandbox, Sandboxes } from './sandbox.js';
 
 /** Embedded DNS per sandbox (optional; wired by the daemon). */
 export interface DnsHook {
@@ -102,28 +102,28 @@ export class Attachments implements NetworkAttachments {
     };
   }
 
-  async attachAll(rec: ContainerRecord, sandboxFile: string): Promise<void> {
+  async attachAll(rec: ContainerRecord, sandbox: Sandbox): Promise<void> {
     const rb = new Rollback();
     try {
       let index = 0;
       for (const ep of Object.values(rec.network.endpoints)) {
-        await this.attachOne(rec, ep, sandboxFile, `eth${index++}`, rb);
+        await this.attachOne(rec, ep, sandbox, `eth${index++}`, rb);
       }
-      await this.applyGateway(rec, sandboxFile);
+      await this.applyGateway(rec, sandbox);
       rb.commit();
       for (const ep of Object.values(rec.network.endpoints)) this.announce(ep.networkId, 'connect', rec);
     } catch (err) {
       await rb.unwind();
       throw err;
     }
-    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandboxFile, true);
+    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandbox.file, true);
   }
 
   /** IP from IPAM, driver endpoint, driver join into the sandbox; undo pushed on `rb`. */
   private async attachOne(
     rec: ContainerRecord,
     ep: EndpointState,
-    sandboxFile: string,
+    sandbox: Sandbox,
     ifname: string,
     rb: Rollback,
   ): Promise<void> {
@@ -168,7 +168,14 @@ export class Attachments implements NetworkAttachments {
     const info = await driver.createEndpoint({ ...base, options });
     rb.push(`delete endpoint ${ep.endpointId.slice(0, 12)}`, () => driver.deleteEndpoint(n.id, ep.endpointId));
     if (info.mac) ep.mac = info.mac;
-    const join = await driver.join({ ...base, ...(ep.mac ? { mac: ep.mac } : {}), sandboxKey: sandboxFile, ifname, options });
+    const join = await driver.join({
+      ...base,
+      ...(ep.mac ? { mac: ep.mac } : {}),
+      sandboxKey: sandbox.file,
+      netlink: sandbox.netlink,
+      ifname,
+      options,
+    });
     rb.push(`leave ${n.name}`, () => driver.leave(n.id, ep.endpointId));
     this.d.failpoint?.('attach.after-join');
     ep.ifname = ifname;
@@ -194,28 +201,24 @@ export class Attachments implements NetworkAttachments {
   }
 
   /** Point the sandbox's default route(s) at the gateway endpoint. */
-  private async applyGateway(rec: ContainerRecord, sandboxFile: string): Promise<void> {
+  private async applyGateway(rec: ContainerRecord, sandbox: Sandbox): Promise<void> {
     const gw = this.gatewayOf(rec);
-    const nl = this.d.sandboxes.openIn(sandboxFile);
-    try {
-      if (!gw) {
-        await nl.delRoute({ dst: 'default', family: 4 });
-        await nl.delRoute({ dst: 'default', family: 6 });
-        delete rec.network.gatewayNetwork;
-        return;
-      }
-      if (gw.gateway && gw.ifname) await nl.replaceRoute({ dst: 'default', family: 4, gateway: gw.gateway, dev: gw.ifname });
-      else await nl.delRoute({ dst: 'default', family: 4 });
-      if (gw.gateway6 && gw.ifname) await nl.replaceRoute({ dst: 'default', family: 6, gateway: gw.gateway6, dev: gw.ifname });
-      rec.network.gatewayNetwork = gw.networkId;
-    } finally {
-      nl.close();
+    const nl = sandbox.netlink;
+    if (!gw) {
+      await nl.delRoute({ dst: 'default', family: 4 });
+      await nl.delRoute({ dst: 'default', family: 6 });
+      delete rec.network.gatewayNetwork;
+      return;
     }
+    if (gw.gateway && gw.ifname) await nl.replaceRoute({ dst: 'default', family: 4, gateway: gw.gateway, dev: gw.ifname });
+    else await nl.delRoute({ dst: 'default', family: 4 });
+    if (gw.gateway6 && gw.ifname) await nl.replaceRoute({ dst: 'default', family: 6, gateway: gw.gateway6, dev: gw.ifname });
+    rec.network.gatewayNetwork = gw.networkId;
   }
 
-  async started(rec: ContainerRecord, sandboxFile: string): Promise<void> {
+  async started(rec: ContainerRecord, sandbox: Sandbox): Promise<void> {
     await this.publishPorts(rec);
-    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandboxFile);
+    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandbox.file);
   }
 
   private async publishPorts(rec: ContainerRecord): Promise<void> {
@@ -297,13 +300,13 @@ export class Attachments implements NetworkAttachments {
 
   /** `disconnect -f` when the driver cannot do it (network gone, plugin away): the interface goes. */
   private async removeInterface(rec: ContainerRecord, ep: EndpointState): Promise<void> {
-    const sandbox = rec.network.sandboxKey;
-    if (!ep.ifname || !sandbox || !this.d.sandboxes.exists(sandbox)) return;
-    const nl = this.d.sandboxes.openIn(sandbox);
+    const file = rec.network.sandboxKey;
+    if (!ep.ifname || !file || !this.d.sandboxes.exists(file)) return;
+    const sandbox = this.d.sandboxes.handle(file);
     try {
-      await nl.deleteLink(ep.ifname);
+      await sandbox.netlink.deleteLink(ep.ifname);
     } finally {
-      nl.close();
+      sandbox.close();
     }
   }
 
@@ -341,13 +344,14 @@ export class Attachments implements NetworkAttachments {
     }
     const n = this.d.controller.get(networkRef);
     const ep = this.planEndpoint(rec, n, cfg);
-    const sandbox = rec.network.sandboxKey;
-    if (!sandbox || !this.d.sandboxes.exists(sandbox))
+    const file = rec.network.sandboxKey;
+    if (!file || !this.d.sandboxes.exists(file))
       throw new TsnetError('TSNET_INTERNAL', `container ${rec.name} has no network sandbox`);
     const used = new Set(Object.values(rec.network.endpoints).map((e) => e.ifname));
     let i = 0;
     while (used.has(`eth${i}`)) i++;
     const oldGateway = rec.network.gatewayNetwork;
+    const sandbox = this.d.sandboxes.handle(file);
     const rb = new Rollback();
     try {
       await this.attachOne(rec, ep, sandbox, `eth${i}`, rb);
@@ -360,10 +364,12 @@ export class Attachments implements NetworkAttachments {
     } catch (err) {
       await rb.unwind();
       throw err;
+    } finally {
+      sandbox.close();
     }
     this.announce(n.id, 'connect', rec);
     await this.d.containers.refreshHosts(rec, this.hostEntries(rec));
-    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandbox);
+    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, file);
   }
 
   async disconnect(rec: ContainerRecord, networkRef: string, force: boolean): Promise<void> {
@@ -399,16 +405,22 @@ export class Attachments implements NetworkAttachments {
     if (force) await this.removeInterface(rec, ep);
     this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
     this.announce(ep.networkId, 'disconnect', rec);
-    const sandbox = rec.network.sandboxKey;
-    if (sandbox && this.d.sandboxes.exists(sandbox))
-      await this.moveConnectivity(rec, sandbox, oldGateway === ep.networkId ? undefined : oldGateway);
+    const file = rec.network.sandboxKey;
+    if (file && this.d.sandboxes.exists(file)) {
+      const sandbox = this.d.sandboxes.handle(file);
+      try {
+        await this.moveConnectivity(rec, sandbox, oldGateway === ep.networkId ? undefined : oldGateway);
+      } finally {
+        sandbox.close();
+      }
+    }
     await this.d.containers.save(rec);
     await this.d.containers.refreshHosts(rec, this.hostEntries(rec));
     if (this.d.dns && !this.wantsDns(rec)) await this.d.dns.stop(rec);
   }
 
   /** After the endpoint set changed: default route and published ports follow the gateway rule. */
-  private async moveConnectivity(rec: ContainerRecord, sandbox: string, oldGateway: string | undefined): Promise<void> {
+  private async moveConnectivity(rec: ContainerRecord, sandbox: Sandbox, oldGateway: string | undefined): Promise<void> {
     await this.applyGateway(rec, sandbox);
     if (rec.network.gatewayNetwork === oldGateway) return;
     if (!this.d.containers.isRunning(rec)) return;

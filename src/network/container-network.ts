@@ -9,15 +9,15 @@ import { resolvConf, type HostEntry } from '../runtime/etc-files.js';
 import type { ContainerNetworking, InterfaceCounters, SandboxSetup } from '../runtime/container/networking.js';
 import type { ContainerRecord } from '../runtime/container/types.js';
 import { parseNetworkMode } from './network-mode.js';
-import type { Sandboxes } from './sandbox.js';
+import type { Sandbox, Sandboxes } from './sandbox.js';
 
 /** What user-defined networks (bridge etc.) do for a container. */
 export interface NetworkAttachments {
   plan(rec: ContainerRecord): Promise<void>;
   /** Create endpoints and wire them into the sandbox (netns file). */
-  attachAll(rec: ContainerRecord, sandboxFile: string): Promise<void>;
+  attachAll(rec: ContainerRecord, sandbox: Sandbox): Promise<void>;
   /** Re-wire after a reboot/daemon restart when the sandbox was recreated; also publish ports. */
-  started(rec: ContainerRecord, sandboxFile: string): Promise<void>;
+  started(rec: ContainerRecord, sandbox: Sandbox): Promise<void>;
   stopped(rec: ContainerRecord): Promise<void>;
   detachAll(rec: ContainerRecord): Promise<void>;
   hostEntries(rec: ContainerRecord): HostEntry[];
@@ -79,17 +79,17 @@ export class ContainerNetwork implements ContainerNetworking {
 
   async create(rec: ContainerRecord): Promise<void> {
     if (rec.network.mode !== 'none' && rec.network.mode !== 'networks') return;
-    const file = await this.d.sandboxes.create(rec.id);
-    rec.network.sandboxKey = file;
-    if (rec.network.mode === 'networks') {
-      try {
-        await this.d.attachments!.attachAll(rec, file);
-      } catch (err) {
-        this.d.sandboxes.remove(file);
-        delete rec.network.sandboxKey;
-        throw err;
-      }
+    const sandbox = await this.d.sandboxes.create(rec.id);
+    rec.network.sandboxKey = sandbox.file;
+    try {
+      if (rec.network.mode === 'networks') await this.d.attachments!.attachAll(rec, sandbox);
+    } catch (err) {
+      sandbox.close();
+      this.d.sandboxes.remove(sandbox.file);
+      delete rec.network.sandboxKey;
+      throw err;
     }
+    sandbox.close();
   }
 
   async prepare(rec: ContainerRecord): Promise<SandboxSetup> {
@@ -123,14 +123,17 @@ export class ContainerNetwork implements ContainerNetworking {
       return { ...this.setupOf(owner), shareHostUts: false };
     }
     if (rec.network.mode === 'none' || rec.network.mode === 'networks') {
-      let file = rec.network.sandboxKey;
-      if (!file || !this.d.sandboxes.exists(file)) {
-        // After a reboot the netns is gone: make it again and re-attach.
-        file = await this.d.sandboxes.create(rec.id);
-        rec.network.sandboxKey = file;
-        if (rec.network.mode === 'networks') await this.d.attachments!.attachAll(rec, file);
+      const file = rec.network.sandboxKey;
+      // After a reboot the netns is gone: make it again and re-attach.
+      const fresh = !file || !this.d.sandboxes.exists(file);
+      const sandbox = fresh ? await this.d.sandboxes.create(rec.id) : this.d.sandboxes.handle(file);
+      rec.network.sandboxKey = sandbox.file;
+      try {
+        if (fresh && rec.network.mode === 'networks') await this.d.attachments!.attachAll(rec, sandbox);
+        if (rec.network.mode === 'networks') await this.d.attachments!.started(rec, sandbox);
+      } finally {
+        sandbox.close();
       }
-      if (rec.network.mode === 'networks') await this.d.attachments!.started(rec, file);
     }
     return this.setupOf(rec);
   }

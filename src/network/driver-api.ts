@@ -7,6 +7,8 @@
  * deleteNetwork. Every delete/leave must be idempotent.
  */
 
+import type { Netlink } from '../kernel/netlink/index.js';
+
 export type Scope = 'local' | 'global';
 
 export interface DriverCapability {
@@ -69,6 +71,11 @@ export interface JoinSpec {
   containerId: string;
   /** The netns file of the container's sandbox. */
   sandboxKey: string;
+  /**
+   * The netlink socket of that namespace, owned by the caller (one per namespace and operation,
+   * DESIGN rule 4): drivers do their work inside the sandbox with it instead of opening another.
+   */
+  netlink?: Netlink;
   /** The interface name to create inside the sandbox (eth0, eth1, …). */
   ifname: string;
   address?: string;

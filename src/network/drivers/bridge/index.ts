@@ -256,7 +256,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
         await deps.host.setBridgePortOptions(ep.veth, { hairpin: true });
         await deps.host.setUp(ep.veth);
         const inner = deps.inNetns(j.sandboxKey, () => {
-          if (!n.spec.enableIPv6 || !ep.addressV6) return Netlink.open();
+          if (!n.spec.enableIPv6 || !ep.addressV6) return j.netlink ?? Netlink.open();
           // no DAD wait and no router advertisements on the container side
           for (const [k, v] of [
             [`net/ipv6/conf/${j.ifname}/accept_dad`, '0'],
@@ -268,14 +268,14 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
               /* ipv6 disabled */
             }
           }
-          return Netlink.open();
+          return j.netlink ?? Netlink.open();
         });
         try {
           if (ep.address) await inner.addAddress(j.ifname, ep.address);
           if (ep.addressV6) await inner.addAddress(j.ifname, ep.addressV6, { noDad: true });
           await inner.setUp(j.ifname);
         } finally {
-          inner.close();
+          if (inner !== j.netlink) inner.close();
         }
         rb.commit();
       } catch (err) {
