@@ -3,7 +3,8 @@
  * commands (run with and without -p and --memory, rm -f, network create/rm, connect/disconnect,
  * stop/start) and kills the daemon with SIGKILL — at a random failpoint or after a random delay —
  * then restarts it and counts API/kernel mismatches by kind. TSNET_CRASH_SEED and
- * TSNET_CRASH_ROUNDS (default 30) choose the run; the counts are printed and must all be 0.
+ * TSNET_CRASH_ROUNDS (default 10; 30 for the acceptance run) choose the run; the counts are
+ * printed and must all be 0.
  */
 import test from 'ava';
 import { FAILPOINTS } from '../../src/lib/failpoints.js';
@@ -32,7 +33,9 @@ function prng(seed: number): () => number {
 
 test.serial('random kill -9 during bursts of network and container commands: zero mismatches', async (t) => {
   const seed = Number(process.env.TSNET_CRASH_SEED ?? 9);
-  const rounds = Number(process.env.TSNET_CRASH_ROUNDS ?? 30);
+  // 10 rounds keep the whole suite inside its time limit; the acceptance run of issue 9 is
+  // TSNET_CRASH_ROUNDS=30 (about 7 minutes on a loaded 2-core box)
+  const rounds = Number(process.env.TSNET_CRASH_ROUNDS ?? 10);
   t.timeout(rounds * 60_000);
   const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
