@@ -36,6 +36,7 @@ import { ClusterStore } from '../store/cluster/index.js';
 import { ClusterIpam } from '../ipam/cluster/index.js';
 import { createOverlayDriver, type OverlayDriver } from '../network/drivers/overlay/index.js';
 import { TsnetError } from '../errors/index.js';
+import type { Failpoint } from '../lib/failpoints.js';
 import { TSNET_VERSION } from './routes/system.js';
 import { EventBus } from '../events/bus.js';
 import { StatsCollector } from '../runtime/stats/collector.js';
@@ -60,6 +61,8 @@ export interface DaemonOptions {
   imageLimits?: ImportLimits;
   /** Registries reached over plain http: HOST[:PORT] or CIDR (loopback ones always are). */
   insecureRegistries?: string[];
+  /** Test-only crash points (TSNET_FAILPOINTS); absent = none. */
+  failpoint?: Failpoint;
   logger: Logger;
 }
 
@@ -84,8 +87,6 @@ export interface Components {
   /** With --cluster-store: the cluster store (start it before controller.restoreDrivers) and the overlay driver. */
   cluster?: ClusterStore;
   overlay?: OverlayDriver;
-  /** The bridge device of a bridge network (for the start-up sweep). */
-  bridgeOf: (networkId: string) => string | undefined;
 }
 
 export async function buildComponents(opts: DaemonOptions): Promise<Components> {
@@ -222,6 +223,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     defaultBridgeName: opts.defaultBridge,
     ...(cluster ? { cluster } : {}),
     events,
+    ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
     logger,
   });
   const dns = new EmbeddedDns({
@@ -257,6 +259,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
       refreshHosts: (rec, entries) => containers!.refreshHosts(rec, entries),
       isRunning: (rec) => rec.state.Status === 'running',
     },
+    ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
     logger,
   });
   const networking = new ContainerNetwork({ sandboxes, lookup, attachments });
@@ -272,6 +275,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     cgroups,
     networking,
     events,
+    ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
     logger,
   });
   const execs = new ExecManager({
@@ -299,7 +303,6 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     plugins,
     ...(cluster ? { cluster } : {}),
     ...(overlay ? { overlay } : {}),
-    bridgeOf: (id) => bridge.bridgeOf(id),
   };
 }
 

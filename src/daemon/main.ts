@@ -20,6 +20,7 @@ import { eventRoutes } from './routes/events.js';
 import { statsRoutes } from './routes/stats.js';
 import { diskUsageRoutes } from './routes/disk-usage.js';
 import { systemRoutes, TSNET_VERSION } from './routes/system.js';
+import { failpointsFrom } from '../lib/failpoints.js';
 import { sweep } from './sweep.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -78,12 +79,18 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       maxPathLength: parseCount(flags.imageMaxPath, '--image-max-path'),
     },
     insecureRegistries: flags.insecureRegistry,
+    // test-only: TSNET_FAILPOINTS=name=crash kills the daemon at that step (a no-op when unset)
+    failpoint: failpointsFrom(process.env.TSNET_FAILPOINTS),
     logger,
   });
   // Order matters: network records, then containers (adopt or record exits), then the drivers
   // rebuild kernel state from both, then running containers get their ports and DNS back.
   await c.controller.load();
   await c.containers.restore();
+  c.controller.indexEndpoints();
+  // IPAM records no network or endpoint explains: an interrupted create/attach (its intent)
+  const released = await c.controller.reconcileIpam(c.ipam);
+  if (released.length) logger.info(`released ${released.length} IPAM leftovers: ${released.join(', ')}`);
   if (c.cluster) {
     // The cluster store comes up before the drivers restore (the overlay driver reads endpoint
     // names from its mirror); an unreachable etcd is retried in the background, and global
@@ -102,6 +109,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     }
   }
   await c.controller.restoreDrivers();
+  await c.controller.finishRemovals();
   for (const rec of c.containers.list()) if (rec.state.Status === 'running') await c.attachments.adoptRunning(rec);
   const swept = await sweep(c);
   if (swept.length) logger.info(`swept ${swept.length} leftovers: ${swept.join(', ')}`);

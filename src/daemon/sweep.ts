@@ -4,8 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { vethName } from '../network/drivers/bridge/options.js';
 import { parseNetnsFileName } from '../network/drivers/overlay/index.js';
+import { isSupervisorOf, processAlive } from '../runtime/supervisor.js';
 import type { Components } from './components.js';
 
 export async function sweep(c: Components): Promise<string[]> {
@@ -25,28 +25,34 @@ export async function sweep(c: Components): Promise<string[]> {
     }
   }
 
-  const known = c.containers.bundleIds;
+  // Bundles of containers that are not running: a supervisor still running there was launched by
+  // a start the daemon did not live to record (or belongs to a container no record explains). It
+  // is killed — after checking by /proc that the pid is that bundle's tsnet-init (pid reuse) —
+  // and waited for, so its cgroup can go below and a later start does not run a second copy.
   const bundles = path.join(c.opts.execRoot, 'c');
+  const killed: number[] = [];
   for (const name of safeReaddir(bundles)) {
     const dir = path.join(bundles, name);
-    const running = records.find((r) => r.id.startsWith(name))?.state.Status === 'running';
-    if (known.has(name) && running) continue;
-    if (!known.has(name)) {
-      for (const f of ['pid', 'supervisor.pid']) {
-        const pid = Number(readOr(path.join(dir, f), '0'));
-        if (pid > 1) {
-          try {
-            process.kill(pid, 'SIGKILL');
-            removed.push(`process ${pid}`);
-          } catch {
-            /* already gone */
-          }
+    const rec = records.find((r) => r.id.startsWith(name));
+    if (rec?.state.Status === 'running') continue;
+    const sup = Number(readOr(path.join(dir, 'supervisor.pid'), '0'));
+    if (sup > 1 && isSupervisorOf(sup, dir)) {
+      const child = Number(readOr(path.join(dir, 'pid'), '0'));
+      const victims = [sup, ...(child > 1 && parentOf(child) === sup ? [child] : [])];
+      for (const pid of victims) {
+        try {
+          process.kill(pid, 'SIGKILL');
+          killed.push(pid);
+          removed.push(`process ${pid}${rec ? ` of container ${rec.name} (not running)` : ''}`);
+        } catch {
+          /* already gone */
         }
       }
     }
     fs.rmSync(dir, { recursive: true, force: true });
     removed.push(`bundle ${dir}`);
   }
+  for (let i = 0; i < 250 && killed.some(processAlive); i++) await new Promise((r) => setTimeout(r, 20));
   fs.rmSync(path.join(c.opts.execRoot, 'x'), { recursive: true, force: true });
 
   const byId = new Map(records.map((r) => [r.id, r]));
@@ -60,37 +66,8 @@ export async function sweep(c: Components): Promise<string[]> {
     }
   }
 
-  // Links with tsnet's names that no network or endpoint explains (a crash between steps).
-  const bridges = new Set(
-    c.controller
-      .list()
-      .map((n) => c.bridgeOf(n.id))
-      .filter(Boolean),
-  );
-  const veths = new Set(records.flatMap((r) => Object.values(r.network.endpoints).map((e) => vethName(e.endpointId))));
-  for (const link of await c.hostNetlink.listLinks()) {
-    const orphanBridge = link.kind === 'bridge' && /^br-[0-9a-f]{12}$/.test(link.name) && !bridges.has(link.name);
-    const orphanVeth = link.kind === 'veth' && /^ts[0-9a-f]{10}$/.test(link.name) && !veths.has(link.name);
-    if (!orphanBridge && !orphanVeth) continue;
-    try {
-      await c.hostNetlink.deleteLink(link.name);
-      removed.push(`link ${link.name}`);
-    } catch (err) {
-      c.opts.logger.warn(`sweep link ${link.name}: ${(err as Error).message}`);
-    }
-  }
-
-  if (c.overlay) {
-    const live = c.controller
-      .list()
-      .filter((n) => n.scope === 'global')
-      .map((n) => n.id);
-    try {
-      removed.push(...(await c.overlay.sweep(live)));
-    } catch (err) {
-      c.opts.logger.warn(`sweep overlay: ${(err as Error).message}`);
-    }
-  }
+  // Links, overlay namespaces: each driver sweeps what it made and marked (never by name alone).
+  removed.push(...(await c.controller.sweepDrivers()));
 
   const dirs = path.join(c.opts.root, 'containers');
   for (const name of safeReaddir(dirs)) {
@@ -107,6 +84,12 @@ function safeReaddir(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** The parent pid of a process (0 when it is gone). */
+function parentOf(pid: number): number {
+  const m = /^PPid:\s+(\d+)/m.exec(readOr(`/proc/${pid}/status`, ''));
+  return m ? Number(m[1]) : 0;
 }
 
 function readOr(file: string, fallback: string): string {

@@ -6,6 +6,7 @@
  * hands every endpoint its address back.
  */
 import { asTsnetError } from '../errors/index.js';
+import { KeyedMutex } from '../lib/keyed-mutex.js';
 import { Allocator } from './allocator.js';
 import type { AddressLease, AddressRequest, IpamDriver, PoolLease, PoolRequest } from './ipam-api.js';
 import { DOCKER_DEFAULT_LOCAL_POOLS, validatePoolSpecs, type AddressPoolSpec } from './pools.js';
@@ -25,7 +26,7 @@ export class DefaultIpam implements IpamDriver {
   readonly loadWarnings: readonly string[];
   private readonly store: IpamStore;
   private readonly alloc: Allocator;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly lock = new KeyedMutex();
 
   private constructor(store: IpamStore, alloc: Allocator, warnings: string[]) {
     this.store = store;
@@ -69,9 +70,7 @@ export class DefaultIpam implements IpamDriver {
 
   /** Run `fn` after every earlier call has finished (success or failure). */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn, fn);
-    this.tail = run.catch(() => undefined);
-    return run;
+    return this.lock.run('ipam', fn);
   }
 
   requestPool(request: PoolRequest): Promise<PoolLease> {

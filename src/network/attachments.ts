@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import { TsnetError } from '../errors/index.js';
 import { Rollback } from '../errors/rollback.js';
 import type { Logger } from '../daemon/logger.js';
+import type { Failpoint } from '../lib/failpoints.js';
 import type { HostEntry } from '../runtime/etc-files.js';
 import type { ContainerRecord, EndpointSettingsRequest, EndpointState } from '../runtime/container/types.js';
 import type { NetworkAttachments } from './container-network.js';
@@ -17,7 +18,7 @@ import { pickGatewayEndpoint } from './gateway.js';
 import type { NetworkRecord } from './network-record.js';
 import { parseNetworkMode } from './network-mode.js';
 import { portRequests, type PortReservations } from './ports.js';
-import type { Sandboxes } from './sandbox.js';
+import type { Sandbox, Sandboxes } from './sandbox.js';
 
 /** Embedded DNS per sandbox (optional; wired by the daemon). */
 export interface DnsHook {
@@ -36,6 +37,8 @@ export interface AttachmentDeps {
     isRunning(rec: ContainerRecord): boolean;
   };
   dns?: DnsHook;
+  /** Test-only crash points (TSNET_FAILPOINTS). */
+  failpoint?: Failpoint;
   logger: Logger;
 }
 
@@ -99,32 +102,36 @@ export class Attachments implements NetworkAttachments {
     };
   }
 
-  async attachAll(rec: ContainerRecord, sandboxFile: string): Promise<void> {
+  async attachAll(rec: ContainerRecord, sandbox: Sandbox): Promise<void> {
     const rb = new Rollback();
     try {
       let index = 0;
       for (const ep of Object.values(rec.network.endpoints)) {
-        await this.attachOne(rec, ep, sandboxFile, `eth${index++}`, rb);
+        await this.attachOne(rec, ep, sandbox, `eth${index++}`, rb);
       }
-      await this.applyGateway(rec, sandboxFile);
+      await this.applyGateway(rec, sandbox);
       rb.commit();
       for (const ep of Object.values(rec.network.endpoints)) this.announce(ep.networkId, 'connect', rec);
     } catch (err) {
       await rb.unwind();
       throw err;
     }
-    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandboxFile, true);
+    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandbox.file, true);
   }
 
   /** IP from IPAM, driver endpoint, driver join into the sandbox; undo pushed on `rb`. */
   private async attachOne(
     rec: ContainerRecord,
     ep: EndpointState,
-    sandboxFile: string,
+    sandbox: Sandbox,
     ifname: string,
     rb: Rollback,
   ): Promise<void> {
     const n = this.d.controller.get(ep.networkId);
+    // reserved before any await: a concurrent `network rm` now sees the network in use (or this
+    // throws because the network is being removed)
+    if (this.d.controller.reserveEndpoint(n.id, ep.endpointId, rec.name))
+      rb.push(`forget endpoint ${ep.endpointId.slice(0, 12)}`, () => this.d.controller.releaseEndpoint(n.id, ep.endpointId));
     const driver = await this.d.controller.driverOf(n);
     const ipam = await this.d.controller.ipamOf(n);
     for (const pool of n.pools) {
@@ -139,6 +146,7 @@ export class Attachments implements NetworkAttachments {
         options: { 'com.docker.network.endpoint.name': rec.name },
       });
       rb.push(`release ${lease.address}`, () => ipam.releaseAddress(pool.poolId, lease.address));
+      this.d.failpoint?.('attach.after-address');
       if (pool.v6) {
         ep.ipv6 = lease.address;
         ep.gateway6 = pool.gateway;
@@ -160,8 +168,16 @@ export class Attachments implements NetworkAttachments {
     const info = await driver.createEndpoint({ ...base, options });
     rb.push(`delete endpoint ${ep.endpointId.slice(0, 12)}`, () => driver.deleteEndpoint(n.id, ep.endpointId));
     if (info.mac) ep.mac = info.mac;
-    const join = await driver.join({ ...base, ...(ep.mac ? { mac: ep.mac } : {}), sandboxKey: sandboxFile, ifname, options });
+    const join = await driver.join({
+      ...base,
+      ...(ep.mac ? { mac: ep.mac } : {}),
+      sandboxKey: sandbox.file,
+      netlink: sandbox.netlink,
+      ifname,
+      options,
+    });
     rb.push(`leave ${n.name}`, () => driver.leave(n.id, ep.endpointId));
+    this.d.failpoint?.('attach.after-join');
     ep.ifname = ifname;
     if (join.gateway) ep.gateway = join.gateway;
     else if (join.gatewayFromDriver || join.disableGatewayService || n.internal) delete ep.gateway;
@@ -185,28 +201,24 @@ export class Attachments implements NetworkAttachments {
   }
 
   /** Point the sandbox's default route(s) at the gateway endpoint. */
-  private async applyGateway(rec: ContainerRecord, sandboxFile: string): Promise<void> {
+  private async applyGateway(rec: ContainerRecord, sandbox: Sandbox): Promise<void> {
     const gw = this.gatewayOf(rec);
-    const nl = this.d.sandboxes.openIn(sandboxFile);
-    try {
-      if (!gw) {
-        await nl.delRoute({ dst: 'default', family: 4 });
-        await nl.delRoute({ dst: 'default', family: 6 });
-        delete rec.network.gatewayNetwork;
-        return;
-      }
-      if (gw.gateway && gw.ifname) await nl.replaceRoute({ dst: 'default', family: 4, gateway: gw.gateway, dev: gw.ifname });
-      else await nl.delRoute({ dst: 'default', family: 4 });
-      if (gw.gateway6 && gw.ifname) await nl.replaceRoute({ dst: 'default', family: 6, gateway: gw.gateway6, dev: gw.ifname });
-      rec.network.gatewayNetwork = gw.networkId;
-    } finally {
-      nl.close();
+    const nl = sandbox.netlink;
+    if (!gw) {
+      await nl.delRoute({ dst: 'default', family: 4 });
+      await nl.delRoute({ dst: 'default', family: 6 });
+      delete rec.network.gatewayNetwork;
+      return;
     }
+    if (gw.gateway && gw.ifname) await nl.replaceRoute({ dst: 'default', family: 4, gateway: gw.gateway, dev: gw.ifname });
+    else await nl.delRoute({ dst: 'default', family: 4 });
+    if (gw.gateway6 && gw.ifname) await nl.replaceRoute({ dst: 'default', family: 6, gateway: gw.gateway6, dev: gw.ifname });
+    rec.network.gatewayNetwork = gw.networkId;
   }
 
-  async started(rec: ContainerRecord, sandboxFile: string): Promise<void> {
+  async started(rec: ContainerRecord, sandbox: Sandbox): Promise<void> {
     await this.publishPorts(rec);
-    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandboxFile);
+    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandbox.file);
   }
 
   private async publishPorts(rec: ContainerRecord): Promise<void> {
@@ -222,6 +234,7 @@ export class Attachments implements NetworkAttachments {
     const driver = await this.d.controller.driverOf(n);
     if (!hasExternalConnectivity(driver)) return;
     const mappings = await this.d.ports.reserve(rec.id, requests);
+    this.d.failpoint?.('publish.after-reserve');
     try {
       const programmed = await driver.programExternalConnectivity(n.id, gw.endpointId, mappings);
       rec.network.ports = programmed.map((m) => ({
@@ -261,6 +274,8 @@ export class Attachments implements NetworkAttachments {
         () => this.announce(ep.networkId, 'disconnect', rec),
         (e: Error) => errors.push(e.message),
       );
+      // the container's endpoints go with it, whatever a driver (or an absent plugin) said
+      this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
     }
     rec.network.endpoints = {};
     if (errors.length) this.d.logger.warn(`detach ${rec.name}: ${errors.join('; ')}`);
@@ -268,7 +283,10 @@ export class Attachments implements NetworkAttachments {
 
   private async detachOne(ep: EndpointState): Promise<void> {
     const n = this.d.controller.find(ep.networkId);
-    if (!n) return;
+    if (!n) {
+      this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
+      return;
+    }
     const driver = await this.d.controller.driverOf(n);
     await driver.leave(n.id, ep.endpointId);
     await driver.deleteEndpoint(n.id, ep.endpointId);
@@ -276,6 +294,19 @@ export class Attachments implements NetworkAttachments {
     for (const pool of n.pools) {
       const addr = pool.v6 ? ep.ipv6 : ep.ipv4;
       if (addr && contains(pool.subnet, addr.split('/')[0]!)) await ipam.releaseAddress(pool.poolId, addr);
+    }
+    this.d.controller.releaseEndpoint(n.id, ep.endpointId);
+  }
+
+  /** `disconnect -f` when the driver cannot do it (network gone, plugin away): the interface goes. */
+  private async removeInterface(rec: ContainerRecord, ep: EndpointState): Promise<void> {
+    const file = rec.network.sandboxKey;
+    if (!ep.ifname || !file || !this.d.sandboxes.exists(file)) return;
+    const sandbox = this.d.sandboxes.handle(file);
+    try {
+      await sandbox.netlink.deleteLink(ep.ifname);
+    } finally {
+      sandbox.close();
     }
   }
 
@@ -313,28 +344,32 @@ export class Attachments implements NetworkAttachments {
     }
     const n = this.d.controller.get(networkRef);
     const ep = this.planEndpoint(rec, n, cfg);
-    const sandbox = rec.network.sandboxKey;
-    if (!sandbox || !this.d.sandboxes.exists(sandbox))
+    const file = rec.network.sandboxKey;
+    if (!file || !this.d.sandboxes.exists(file))
       throw new TsnetError('TSNET_INTERNAL', `container ${rec.name} has no network sandbox`);
     const used = new Set(Object.values(rec.network.endpoints).map((e) => e.ifname));
     let i = 0;
     while (used.has(`eth${i}`)) i++;
     const oldGateway = rec.network.gatewayNetwork;
+    const sandbox = this.d.sandboxes.handle(file);
     const rb = new Rollback();
     try {
       await this.attachOne(rec, ep, sandbox, `eth${i}`, rb);
       rec.network.endpoints[n.id] = ep;
       rb.push('forget endpoint', () => delete rec.network.endpoints[n.id]);
+      this.d.failpoint?.('connect.after-attach');
       await this.moveConnectivity(rec, sandbox, oldGateway);
       await this.d.containers.save(rec);
       rb.commit();
     } catch (err) {
       await rb.unwind();
       throw err;
+    } finally {
+      sandbox.close();
     }
     this.announce(n.id, 'connect', rec);
     await this.d.containers.refreshHosts(rec, this.hostEntries(rec));
-    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandbox);
+    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, file);
   }
 
   async disconnect(rec: ContainerRecord, networkRef: string, force: boolean): Promise<void> {
@@ -348,19 +383,44 @@ export class Attachments implements NetworkAttachments {
     }
     const oldGateway = rec.network.gatewayNetwork;
     if (oldGateway === ep.networkId) await this.revokePorts(rec);
-    await this.detachOne(ep);
+    // intent before effect: the record no longer has the endpoint before the kernel loses it, so
+    // a crash from here on leaves only objects no record explains (swept, IPAM reconciled)
     delete rec.network.endpoints[ep.networkId];
+    if (oldGateway === ep.networkId) delete rec.network.gatewayNetwork;
+    await this.d.containers.save(rec);
+    this.d.failpoint?.('disconnect.after-record');
+    try {
+      await this.detachOne(ep);
+    } catch (err) {
+      if (!force) {
+        // the driver refused: the endpoint stays, as it was
+        rec.network.endpoints[ep.networkId] = ep;
+        if (oldGateway) rec.network.gatewayNetwork = oldGateway;
+        await this.d.containers.save(rec);
+        throw err;
+      }
+      this.d.logger.warn(`disconnect -f ${rec.name} from ${ep.networkName}: ${(err as Error).message}; removing its interface`);
+    }
+    // -f: whatever the driver did, the container's interface and its record go
+    if (force) await this.removeInterface(rec, ep);
+    this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
     this.announce(ep.networkId, 'disconnect', rec);
-    const sandbox = rec.network.sandboxKey;
-    if (sandbox && this.d.sandboxes.exists(sandbox))
-      await this.moveConnectivity(rec, sandbox, oldGateway === ep.networkId ? undefined : oldGateway);
+    const file = rec.network.sandboxKey;
+    if (file && this.d.sandboxes.exists(file)) {
+      const sandbox = this.d.sandboxes.handle(file);
+      try {
+        await this.moveConnectivity(rec, sandbox, oldGateway === ep.networkId ? undefined : oldGateway);
+      } finally {
+        sandbox.close();
+      }
+    }
     await this.d.containers.save(rec);
     await this.d.containers.refreshHosts(rec, this.hostEntries(rec));
     if (this.d.dns && !this.wantsDns(rec)) await this.d.dns.stop(rec);
   }
 
   /** After the endpoint set changed: default route and published ports follow the gateway rule. */
-  private async moveConnectivity(rec: ContainerRecord, sandbox: string, oldGateway: string | undefined): Promise<void> {
+  private async moveConnectivity(rec: ContainerRecord, sandbox: Sandbox, oldGateway: string | undefined): Promise<void> {
     await this.applyGateway(rec, sandbox);
     if (rec.network.gatewayNetwork === oldGateway) return;
     if (!this.d.containers.isRunning(rec)) return;

@@ -9,15 +9,15 @@ import { resolvConf, type HostEntry } from '../runtime/etc-files.js';
 import type { ContainerNetworking, InterfaceCounters, SandboxSetup } from '../runtime/container/networking.js';
 import type { ContainerRecord } from '../runtime/container/types.js';
 import { parseNetworkMode } from './network-mode.js';
-import type { Sandboxes } from './sandbox.js';
+import type { Sandbox, Sandboxes } from './sandbox.js';
 
 /** What user-defined networks (bridge etc.) do for a container. */
 export interface NetworkAttachments {
   plan(rec: ContainerRecord): Promise<void>;
   /** Create endpoints and wire them into the sandbox (netns file). */
-  attachAll(rec: ContainerRecord, sandboxFile: string): Promise<void>;
+  attachAll(rec: ContainerRecord, sandbox: Sandbox): Promise<void>;
   /** Re-wire after a reboot/daemon restart when the sandbox was recreated; also publish ports. */
-  started(rec: ContainerRecord, sandboxFile: string): Promise<void>;
+  started(rec: ContainerRecord, sandbox: Sandbox): Promise<void>;
   stopped(rec: ContainerRecord): Promise<void>;
   detachAll(rec: ContainerRecord): Promise<void>;
   hostEntries(rec: ContainerRecord): HostEntry[];
@@ -79,67 +79,84 @@ export class ContainerNetwork implements ContainerNetworking {
 
   async create(rec: ContainerRecord): Promise<void> {
     if (rec.network.mode !== 'none' && rec.network.mode !== 'networks') return;
-    const file = await this.d.sandboxes.create(rec.id);
-    rec.network.sandboxKey = file;
-    if (rec.network.mode === 'networks') {
-      try {
-        await this.d.attachments!.attachAll(rec, file);
-      } catch (err) {
-        this.d.sandboxes.remove(file);
-        delete rec.network.sandboxKey;
-        throw err;
-      }
+    const sandbox = await this.d.sandboxes.create(rec.id);
+    rec.network.sandboxKey = sandbox.file;
+    try {
+      if (rec.network.mode === 'networks') await this.d.attachments!.attachAll(rec, sandbox);
+    } catch (err) {
+      sandbox.close();
+      this.d.sandboxes.remove(sandbox.file);
+      delete rec.network.sandboxKey;
+      throw err;
     }
+    sandbox.close();
   }
 
   async prepare(rec: ContainerRecord): Promise<SandboxSetup> {
-    const hostResolv = this.d.hostResolvConf ?? readOr('/etc/resolv.conf', '');
-    switch (rec.network.mode) {
-      case 'host':
-        return { shareHostUts: true, hosts: [], hostsText: this.d.hostHosts ?? readOr('/etc/hosts', ''), resolvConf: hostResolv };
-      case 'container': {
-        const target = this.d.lookup(rec.network.sharedWith ?? '');
-        if (target?.state.Status !== 'running') {
-          throw new TsnetError(
-            'TSNET_CONTAINER_NOT_RUNNING',
-            `cannot join the network of container ${rec.network.sharedWith?.slice(0, 12)}: it is not running`,
-          );
-        }
-        if (target.network.mode === 'host') {
-          return {
-            shareHostUts: false,
-            hosts: [],
-            hostsText: this.d.hostHosts ?? readOr('/etc/hosts', ''),
-            resolvConf: hostResolv,
-          };
-        }
-        const setup = await this.prepare(target);
-        return { ...setup, shareHostUts: false, ...(target.network.sandboxKey ? { netnsPath: target.network.sandboxKey } : {}) };
+    if (rec.network.mode === 'container') {
+      const target = this.d.lookup(rec.network.sharedWith ?? '');
+      if (!target) {
+        throw new TsnetError(
+          'TSNET_CONTAINER_NOT_FOUND',
+          `cannot join the network of container ${rec.network.sharedWith?.slice(0, 12)}: No such container (it was removed; re-create ${rec.name} with another --network)`,
+        );
       }
-      default: {
-        let file = rec.network.sandboxKey;
-        if (!file || !this.d.sandboxes.exists(file)) {
-          // After a reboot the netns is gone: make it again and re-attach.
-          file = await this.d.sandboxes.create(rec.id);
-          rec.network.sandboxKey = file;
-          if (rec.network.mode === 'networks') await this.d.attachments!.attachAll(rec, file);
-        }
-        if (rec.network.mode === 'networks') await this.d.attachments!.started(rec, file);
-        const entries: HostEntry[] = rec.network.mode === 'networks' ? this.d.attachments!.hostEntries(rec) : [];
-        const embedded = rec.network.mode === 'networks' && this.d.attachments!.embeddedDns(rec);
-        return {
-          netnsPath: file,
-          shareHostUts: false,
-          hosts: entries,
-          resolvConf: resolvConf(hostResolv, {
-            embedded,
-            ...(rec.hostConfig.Dns?.length ? { dns: rec.hostConfig.Dns } : {}),
-            ...(rec.hostConfig.DnsSearch?.length ? { search: rec.hostConfig.DnsSearch } : {}),
-            ...(rec.hostConfig.DnsOptions?.length ? { options: rec.hostConfig.DnsOptions } : {}),
-          }),
-        };
+      if (target.state.Status !== 'running') {
+        throw new TsnetError(
+          'TSNET_CONTAINER_NOT_RUNNING',
+          `cannot join the network of container ${target.name}: it is not running (start ${target.name} first)`,
+        );
+      }
+      // The target's sandbox as it is: its ports, routes and DNS belong to the target's own start.
+      // A target that itself shares another container's network leads to that one's sandbox.
+      let owner = target;
+      for (let hops = 0; owner.network.mode === 'container' && hops < 16; hops++) {
+        const next = this.d.lookup(owner.network.sharedWith ?? '');
+        if (!next) break;
+        owner = next;
+      }
+      if (owner.network.mode === 'container')
+        throw new TsnetError(
+          'TSNET_CONTAINER_NOT_FOUND',
+          `cannot join the network of container ${target.name}: its network owner is gone`,
+        );
+      return { ...this.setupOf(owner), shareHostUts: false };
+    }
+    if (rec.network.mode === 'none' || rec.network.mode === 'networks') {
+      const file = rec.network.sandboxKey;
+      // After a reboot the netns is gone: make it again and re-attach.
+      const fresh = !file || !this.d.sandboxes.exists(file);
+      const sandbox = fresh ? await this.d.sandboxes.create(rec.id) : this.d.sandboxes.handle(file);
+      rec.network.sandboxKey = sandbox.file;
+      try {
+        if (fresh && rec.network.mode === 'networks') await this.d.attachments!.attachAll(rec, sandbox);
+        if (rec.network.mode === 'networks') await this.d.attachments!.started(rec, sandbox);
+      } finally {
+        sandbox.close();
       }
     }
+    return this.setupOf(rec);
+  }
+
+  /** What tsnet-init needs to join a container's network; no side effect. */
+  private setupOf(rec: ContainerRecord): SandboxSetup {
+    const hostResolv = this.d.hostResolvConf ?? readOr('/etc/resolv.conf', '');
+    if (rec.network.mode === 'host') {
+      return { shareHostUts: true, hosts: [], hostsText: this.d.hostHosts ?? readOr('/etc/hosts', ''), resolvConf: hostResolv };
+    }
+    const entries: HostEntry[] = rec.network.mode === 'networks' ? this.d.attachments!.hostEntries(rec) : [];
+    const embedded = rec.network.mode === 'networks' && this.d.attachments!.embeddedDns(rec);
+    return {
+      ...(rec.network.sandboxKey ? { netnsPath: rec.network.sandboxKey } : {}),
+      shareHostUts: false,
+      hosts: entries,
+      resolvConf: resolvConf(hostResolv, {
+        embedded,
+        ...(rec.hostConfig.Dns?.length ? { dns: rec.hostConfig.Dns } : {}),
+        ...(rec.hostConfig.DnsSearch?.length ? { search: rec.hostConfig.DnsSearch } : {}),
+        ...(rec.hostConfig.DnsOptions?.length ? { options: rec.hostConfig.DnsOptions } : {}),
+      }),
+    };
   }
 
   async released(rec: ContainerRecord): Promise<void> {

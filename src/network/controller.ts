@@ -10,10 +10,11 @@ import type { EventSink } from '../events/types.js';
 import type { IpamDriver, PoolLease } from '../ipam/ipam-api.js';
 import type { ContainerRecord } from '../runtime/container/types.js';
 import type { RecordStore } from '../store/record-store.js';
+import type { Failpoint } from '../lib/failpoints.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { GlobalNetworkRecord } from '../store/cluster/records.js';
 import type { ClusterEvent } from '../store/cluster/mirror.js';
-import { hasNetworkAllocator, isRestorable, type NetworkDriver } from './driver-api.js';
+import { hasNetworkAllocator, isRestorable, isSweepable, type NetworkDriver } from './driver-api.js';
 import { networkJson, networkSpec, type IpamConfigEntry, type NetworkRecord, type PoolRef } from './network-record.js';
 
 export interface NetworkCreateBody {
@@ -62,20 +63,49 @@ export interface ControllerDeps {
   cluster?: ControllerCluster;
   /** Network events (create, destroy, connect, disconnect) go here: the daemon's event bus. */
   events?: EventSink;
+  /** Test-only crash points (TSNET_FAILPOINTS). */
+  failpoint?: Failpoint;
   logger: Logger;
 }
 
+/** What the start-up reconcile needs from an IPAM that keeps owners (the default IPAM). */
+export interface OwnedIpam {
+  listPools(): Array<{ poolId: string; networkId: string; subnet: string }>;
+  listAddresses(poolId: string): Array<{ ip: string; owner: string }>;
+  releasePool(poolId: string): Promise<void>;
+  releaseAddress(poolId: string, ip: string): Promise<void>;
+}
+
 export const PREDEFINED = ['bridge', 'host', 'none'];
+/** Lock key of the queue that applies cluster events one after the other. */
+const CLUSTER_EVENTS = 'cluster-events';
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const NAME_RE = /^[^\x00-\x1f\x7f]{1,255}$/;
 
+/** Endpoint ids on one network → the container (name) each belongs to. */
+type EndpointsOfNetwork = Map<string, string>;
+
+/**
+ * Concurrency (DESIGN "State ownership"): no lock is held across a driver, IPAM or plugin call.
+ * Each operation reserves what it needs in a synchronous check-and-mark (names being created,
+ * networks being removed, endpoints by network), calls out, then commits or drops the reservation.
+ * A network with endpoints, reserved ones included, cannot be removed; a network being removed
+ * takes no new endpoint.
+ */
 export class NetworkController {
   private readonly networks = new Map<string, NetworkRecord>();
   private readonly locks = new KeyedMutex();
   /** Global networks this host is creating right now (their store events are not foreign). */
   private readonly creatingGlobal = new Set<string>();
-  /** Cluster events are applied one after the other. */
-  private clusterTail: Promise<unknown> = Promise.resolve();
+  /** Names of networks being created (reserved until the record is saved or the create fails). */
+  private readonly creatingNames = new Set<string>();
+  /** Networks being removed: the removal in progress (a second rm waits for it). */
+  private readonly removing = new Map<string, Promise<void>>();
+  /** Plugin drivers whose restore has not succeeded yet, and the restore in progress. */
+  private readonly unrestored = new Set<string>();
+  private readonly restoring = new Map<string, Promise<NetworkDriver>>();
+  /** Endpoints indexed by network: reserved before the driver is called, dropped after leave. */
+  private readonly endpoints = new Map<string, EndpointsOfNetwork>();
 
   constructor(private readonly d: ControllerDeps) {}
 
@@ -90,7 +120,95 @@ export class NetworkController {
     }
   }
 
-  /** After a restart (and after containers are loaded): drivers rebuild their kernel state. */
+  /**
+   * Start-up: finish the removals a crash interrupted (records saved with `removing`). Built-in
+   * drivers' networks are finished now, plugin ones in the background.
+   */
+  async finishRemovals(): Promise<void> {
+    const builtin = new Set(this.d.drivers.builtinNames());
+    for (const n of [...this.networks.values()].filter((x) => x.removing)) {
+      const done = this.remove(n.id).catch((err: Error) =>
+        this.d.logger.warn(`finishing the removal of network ${n.name}: ${err.message}`),
+      );
+      if (builtin.has(n.driver)) await done;
+    }
+  }
+
+  /**
+   * Start-up: the IPAM's records carry their owners (network id per pool, endpoint id per
+   * address) and are written before any kernel work, so they are the intent of an interrupted
+   * network create or attach. Pools of no network and addresses of no endpoint are released.
+   * Call after indexEndpoints, before anything else runs. Returns one line per release.
+   */
+  async reconcileIpam(ipam: OwnedIpam): Promise<string[]> {
+    const released: string[] = [];
+    for (const p of ipam.listPools()) {
+      const n = this.networks.get(p.networkId);
+      if (!n?.pools.some((x) => x.poolId === p.poolId)) {
+        await ipam.releasePool(p.poolId);
+        released.push(`pool ${p.subnet}`);
+        continue;
+      }
+      const live = this.endpoints.get(n.id);
+      for (const a of ipam.listAddresses(p.poolId)) {
+        if (live?.has(a.owner)) continue;
+        await ipam.releaseAddress(p.poolId, a.ip);
+        released.push(`address ${a.ip}`);
+      }
+    }
+    return released;
+  }
+
+  /** Index the endpoints of the loaded container records (start-up, before anything else runs). */
+  indexEndpoints(): void {
+    for (const c of this.d.containers())
+      for (const e of Object.values(c.network.endpoints)) this.indexOf(e.networkId).set(e.endpointId, c.name);
+  }
+
+  private indexOf(networkId: string): EndpointsOfNetwork {
+    let m = this.endpoints.get(networkId);
+    if (!m) {
+      m = new Map();
+      this.endpoints.set(networkId, m);
+    }
+    return m;
+  }
+
+  /**
+   * Reserve an endpoint on a network before any driver/IPAM work for it (synchronous, so it is
+   * atomic with respect to `remove`). Throws when the network is gone or being removed. Returns
+   * false when the endpoint was already indexed (a re-attach after a reboot).
+   */
+  reserveEndpoint(networkId: string, endpointId: string, containerName: string): boolean {
+    const n = this.networks.get(networkId);
+    if (!n) throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `network ${networkId.slice(0, 12)} not found`);
+    if (this.removing.has(networkId))
+      throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `network ${n.name} is being removed: it takes no new endpoints`);
+    const index = this.indexOf(networkId);
+    const fresh = !index.has(endpointId);
+    index.set(endpointId, containerName);
+    return fresh;
+  }
+
+  /** The endpoint is gone (left, deleted, or its attach was rolled back). Idempotent. */
+  releaseEndpoint(networkId: string, endpointId: string): void {
+    const m = this.endpoints.get(networkId);
+    m?.delete(endpointId);
+    if (m?.size === 0) this.endpoints.delete(networkId);
+  }
+
+  /** Names of the containers with endpoints (reserved or made) on a network. */
+  endpointUsers(networkId: string): string[] {
+    return [...new Set(this.endpoints.get(networkId)?.values() ?? [])];
+  }
+
+  /**
+   * After a restart (and after containers are loaded): drivers rebuild their kernel state. Built-in
+   * drivers are restored before this returns; plugin drivers in the background (a plugin that does
+   * not answer must not keep the daemon from listening): operations on their networks wait for
+   * that restore, and fail with the plugin's one-line error while it does not answer (each such
+   * operation tries the restore again).
+   */
   async restoreDrivers(): Promise<void> {
     if (!this.findByName('bridge')) {
       await this.create(
@@ -105,37 +223,80 @@ export class NetworkController {
         { predefined: true },
       );
     }
-    const byDriver = new Map<string, NetworkRecord[]>();
-    for (const n of this.networks.values()) {
-      if (n.driver === 'host' || n.driver === 'null') continue;
-      byDriver.set(n.driver, [...(byDriver.get(n.driver) ?? []), n]);
-    }
-    for (const [name, nets] of byDriver) {
-      let driver: NetworkDriver;
-      try {
-        driver = await this.d.drivers.network(name);
-      } catch (err) {
-        this.d.logger.warn(`networks of driver ${name} are not restored: ${(err as Error).message}`);
+    const builtin = new Set(this.d.drivers.builtinNames());
+    const byDriver = new Set<string>();
+    for (const n of this.networks.values()) if (n.driver !== 'host' && n.driver !== 'null') byDriver.add(n.driver);
+    for (const name of byDriver) {
+      if (!builtin.has(name)) {
+        void this.restorePlugin(name).catch(() => undefined);
         continue;
       }
-      if (!isRestorable(driver)) continue;
-      const ids = new Set(nets.map((n) => n.id));
-      const eps = this.d.containers().flatMap((c) =>
-        Object.values(c.network.endpoints)
-          .filter((e) => ids.has(e.networkId))
-          .map((e) => ({
-            networkId: e.networkId,
-            endpointId: e.endpointId,
-            containerId: c.id,
-            ...(e.ipv4 ? { address: e.ipv4 } : {}),
-            ...(e.ipv6 ? { addressV6: e.ipv6 } : {}),
-            ...(e.mac ? { mac: e.mac } : {}),
-            options: this.networks.get(e.networkId)?.scope === 'global' ? endpointNameOptions(c.name, e.aliases) : {},
-            ports: c.state.Status === 'running' && c.network.gatewayNetwork === e.networkId ? c.network.ports : [],
-          })),
-      );
-      await driver.restore(nets.map(networkSpec), eps);
+      try {
+        await this.restoreDriver(name, await this.d.drivers.network(name));
+      } catch (err) {
+        this.d.logger.warn(`networks of driver ${name} are not restored: ${(err as Error).message}`);
+      }
     }
+  }
+
+  /** Restore one plugin driver (once at a time); on failure the next operation tries again. */
+  private restorePlugin(name: string): Promise<NetworkDriver> {
+    const pending = this.restoring.get(name);
+    if (pending) return pending;
+    const p = (async () => {
+      const driver = await this.d.drivers.network(name);
+      await this.restoreDriver(name, driver);
+      this.d.logger.info(`networks of plugin driver ${name} restored`);
+      return driver;
+    })();
+    this.restoring.set(name, p);
+    this.unrestored.add(name);
+    p.then(
+      () => this.unrestored.delete(name),
+      (err: Error) => this.d.logger.warn(`networks of plugin driver ${name} are not restored yet: ${err.message}`),
+    ).finally(() => this.restoring.delete(name));
+    return p;
+  }
+
+  private async restoreDriver(name: string, driver: NetworkDriver): Promise<void> {
+    if (!isRestorable(driver)) return;
+    const nets = [...this.networks.values()].filter((n) => n.driver === name);
+    const ids = new Set(nets.map((n) => n.id));
+    const eps = this.d.containers().flatMap((c) =>
+      Object.values(c.network.endpoints)
+        .filter((e) => ids.has(e.networkId))
+        .map((e) => ({
+          networkId: e.networkId,
+          endpointId: e.endpointId,
+          containerId: c.id,
+          ...(e.ipv4 ? { address: e.ipv4 } : {}),
+          ...(e.ipv6 ? { addressV6: e.ipv6 } : {}),
+          ...(e.mac ? { mac: e.mac } : {}),
+          options: this.networks.get(e.networkId)?.scope === 'global' ? endpointNameOptions(c.name, e.aliases) : {},
+          ports: c.state.Status === 'running' && c.network.gatewayNetwork === e.networkId ? c.network.ports : [],
+        })),
+    );
+    await driver.restore(nets.map(networkSpec), eps);
+  }
+
+  /**
+   * Start-up sweep of the built-in drivers (Sweepable): each removes the objects it made and marked
+   * that no network or endpoint explains. Run after restoreDrivers.
+   */
+  async sweepDrivers(): Promise<string[]> {
+    const removed: string[] = [];
+    const endpointIds = this.d.containers().flatMap((c) => Object.values(c.network.endpoints).map((e) => e.endpointId));
+    for (const name of this.d.drivers.builtinNames()) {
+      const driver = await this.d.drivers.network(name).catch(() => undefined);
+      if (!driver || !isSweepable(driver)) continue;
+      const live = [...this.networks.values()].filter((n) => n.driver === name).map((n) => n.id);
+      try {
+        removed.push(...(await driver.sweep(live, endpointIds)));
+      } catch (err) {
+        this.d.logger.warn(`sweep ${name}: ${(err as Error).message}`);
+      }
+    }
+    return removed;
   }
 
   list(): NetworkRecord[] {
@@ -175,7 +336,9 @@ export class NetworkController {
     return networkJson(n, this.d.containers());
   }
 
+  /** The network's driver; a plugin driver not restored yet is restored first (or fails in one line). */
   async driverOf(n: NetworkRecord): Promise<NetworkDriver> {
+    if (this.unrestored.has(n.driver)) return this.restorePlugin(n.driver);
     return this.d.drivers.network(n.driver);
   }
 
@@ -194,116 +357,127 @@ export class NetworkController {
         'TSNET_INVALID_ARGUMENT',
         `invalid network name ${JSON.stringify(name.slice(0, 80))}: no control characters, at most 255 characters`,
       );
-    return this.locks.run('create', async () => {
-      if (this.findByName(name) || this.d.cluster?.network(name))
-        throw new TsnetError('TSNET_NETWORK_EXISTS', `network with name ${name} already exists`);
-      const driverName = body.Driver || 'bridge';
-      if (driverName === 'host' || driverName === 'null') {
-        throw new TsnetError(
-          'TSNET_INVALID_ARGUMENT',
-          `only one instance of "${driverName === 'null' ? 'none' : 'host'}" network is allowed`,
-        );
-      }
-      const driver = await this.d.drivers.network(driverName);
-      const scope = driver.capabilities().scope;
-      const cluster = this.d.cluster;
-      if (scope === 'global' && !cluster) {
-        throw new TsnetError(
-          'TSNET_CLUSTER_STORE_REQUIRED',
-          'overlay networks need a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP',
-        );
-      }
-      // Global networks take their pools from the cluster IPAM unless --ipam-driver names another
-      // driver: "default" (what the CLI sends when no --ipam-driver is given) means, as in Docker,
-      // the default IPAM of the network's scope — for a global network the cluster-wide one.
-      const askedIpam = body.IPAM?.Driver || 'default';
-      const ipamName = scope === 'global' && askedIpam === 'default' ? GLOBAL_IPAM : askedIpam;
-      const ipam = await this.d.drivers.ipam(ipamName);
-      const config = (body.IPAM?.Config ?? []).filter((c) => c && (c.Subnet || c.Gateway || c.IPRange));
-      for (const c of config) {
-        if (!c.Subnet && (c.Gateway || c.IPRange || c.AuxiliaryAddresses)) {
-          throw new TsnetError('TSNET_INVALID_ARGUMENT', '--gateway, --ip-range and --aux-address need a --subnet');
-        }
-      }
-      const v6Configs = config.filter((c) => c.Subnet?.includes(':'));
-      const v4Configs = config.filter((c) => !c.Subnet?.includes(':'));
-      if (v6Configs.length && !body.EnableIPv6) {
-        throw new TsnetError('TSNET_INVALID_ARGUMENT', 'an IPv6 --subnet needs --ipv6');
-      }
-      const rec: NetworkRecord = {
-        ...blankRecord(name, driverName),
-        scope,
-        internal: body.Internal ?? false,
-        attachable: body.Attachable ?? false,
-        enableIPv6: body.EnableIPv6 ?? false,
-        options: { ...(body.Options ?? {}) },
-        labels: { ...(body.Labels ?? {}) },
-        ipam: { driver: ipamName, options: { ...(body.IPAM?.Options ?? {}) }, config },
-        ...(opts.predefined ? { predefined: true } : {}),
-      };
-      const rb = new Rollback();
-      try {
-        const avoid = await this.d.avoid();
-        const request = async (c: IpamConfigEntry | undefined, v6: boolean): Promise<PoolRef> => {
-          const lease: PoolLease = await ipam.requestPool({
-            ...(c?.Subnet ? { subnet: c.Subnet } : {}),
-            ...(c?.IPRange ? { ipRange: c.IPRange } : {}),
-            ...(c?.Gateway ? { gateway: c.Gateway } : {}),
-            ...(c?.AuxiliaryAddresses ? { auxAddresses: c.AuxiliaryAddresses } : {}),
-            v6,
-            networkId: rec.id,
-            networkName: name,
-            avoid,
-            options: rec.ipam.options,
-          });
-          rb.push(`release pool ${lease.subnet}`, () => ipam.releasePool(lease.poolId));
-          return {
-            poolId: lease.poolId,
-            subnet: lease.subnet,
-            gateway: lease.gateway,
-            v6,
-            ...(lease.ipRange ? { ipRange: lease.ipRange } : {}),
-          };
-        };
-        for (const c of v4Configs.length ? v4Configs : [undefined]) rec.pools.push(await request(c, false));
-        if (rec.enableIPv6) for (const c of v6Configs.length ? v6Configs : [undefined]) rec.pools.push(await request(c, true));
-        const spec = networkSpec(rec);
-        await driver.validateNetwork?.(spec);
-        if (scope === 'global' && hasNetworkAllocator(driver)) {
-          // cluster-wide resources (the VNI) become options of the network (spec.options is rec.options)
-          const allocated = await driver.allocateNetwork(spec);
-          rb.push(`free ${driverName} network resources`, () => driver.freeNetwork(rec.id));
-          Object.assign(rec.options, allocated);
-        }
-        await rb.step(
-          `create ${driverName} network`,
-          () => driver.createNetwork(spec),
-          () => driver.deleteNetwork(rec.id),
-        );
-        if (scope === 'global' && cluster) {
-          // the store's own 'network added' event for this id is ignored (creating holds it)
-          this.creatingGlobal.add(rec.id);
-          await rb.step(
-            'publish the network to the cluster',
-            () => cluster.createNetwork(globalRecordOf(rec, cluster.nodeId)),
-            () => cluster.deleteNetwork(rec.id),
-          );
-        }
-        await this.saveNew(rec);
-        rb.commit();
-      } catch (err) {
-        const undo = await rb.unwind();
-        for (const e of undo) this.d.logger.warn(e.message);
-        throw err;
-      } finally {
-        this.creatingGlobal.delete(rec.id);
-      }
-      this.d.logger.info(
-        `created network ${rec.name} (${rec.id.slice(0, 12)}, ${rec.driver}, ${rec.pools.map((p) => p.subnet).join(' ')})`,
+    // reserve the name (check-and-mark, no await between): no lock is held across the driver,
+    // IPAM and plugin calls below, so a slow plugin delays only its own network
+    if (this.findByName(name) || this.creatingNames.has(name) || this.d.cluster?.network(name))
+      throw new TsnetError('TSNET_NETWORK_EXISTS', `network with name ${name} already exists`);
+    this.creatingNames.add(name);
+    try {
+      return await this.createReserved(name, body, opts);
+    } finally {
+      this.creatingNames.delete(name);
+    }
+  }
+
+  private async createReserved(name: string, body: NetworkCreateBody, opts: { predefined?: boolean }): Promise<NetworkRecord> {
+    const driverName = body.Driver || 'bridge';
+    if (driverName === 'host' || driverName === 'null') {
+      throw new TsnetError(
+        'TSNET_INVALID_ARGUMENT',
+        `only one instance of "${driverName === 'null' ? 'none' : 'host'}" network is allowed`,
       );
-      if (!opts.predefined) this.announce(rec, 'create');
-      return rec;
-    });
+    }
+    const driver = await this.d.drivers.network(driverName);
+    const scope = driver.capabilities().scope;
+    const cluster = this.d.cluster;
+    if (scope === 'global' && !cluster) {
+      throw new TsnetError(
+        'TSNET_CLUSTER_STORE_REQUIRED',
+        'overlay networks need a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP',
+      );
+    }
+    // Global networks take their pools from the cluster IPAM unless --ipam-driver names another
+    // driver: "default" (what the CLI sends when no --ipam-driver is given) means, as in Docker,
+    // the default IPAM of the network's scope — for a global network the cluster-wide one.
+    const askedIpam = body.IPAM?.Driver || 'default';
+    const ipamName = scope === 'global' && askedIpam === 'default' ? GLOBAL_IPAM : askedIpam;
+    const ipam = await this.d.drivers.ipam(ipamName);
+    const config = (body.IPAM?.Config ?? []).filter((c) => c && (c.Subnet || c.Gateway || c.IPRange));
+    for (const c of config) {
+      if (!c.Subnet && (c.Gateway || c.IPRange || c.AuxiliaryAddresses)) {
+        throw new TsnetError('TSNET_INVALID_ARGUMENT', '--gateway, --ip-range and --aux-address need a --subnet');
+      }
+    }
+    const v6Configs = config.filter((c) => c.Subnet?.includes(':'));
+    const v4Configs = config.filter((c) => !c.Subnet?.includes(':'));
+    if (v6Configs.length && !body.EnableIPv6) {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', 'an IPv6 --subnet needs --ipv6');
+    }
+    const rec: NetworkRecord = {
+      ...blankRecord(name, driverName),
+      scope,
+      internal: body.Internal ?? false,
+      attachable: body.Attachable ?? false,
+      enableIPv6: body.EnableIPv6 ?? false,
+      options: { ...(body.Options ?? {}) },
+      labels: { ...(body.Labels ?? {}) },
+      ipam: { driver: ipamName, options: { ...(body.IPAM?.Options ?? {}) }, config },
+      ...(opts.predefined ? { predefined: true } : {}),
+    };
+    const rb = new Rollback();
+    try {
+      const avoid = await this.d.avoid();
+      const request = async (c: IpamConfigEntry | undefined, v6: boolean): Promise<PoolRef> => {
+        const lease: PoolLease = await ipam.requestPool({
+          ...(c?.Subnet ? { subnet: c.Subnet } : {}),
+          ...(c?.IPRange ? { ipRange: c.IPRange } : {}),
+          ...(c?.Gateway ? { gateway: c.Gateway } : {}),
+          ...(c?.AuxiliaryAddresses ? { auxAddresses: c.AuxiliaryAddresses } : {}),
+          v6,
+          networkId: rec.id,
+          networkName: name,
+          avoid,
+          options: rec.ipam.options,
+        });
+        rb.push(`release pool ${lease.subnet}`, () => ipam.releasePool(lease.poolId));
+        return {
+          poolId: lease.poolId,
+          subnet: lease.subnet,
+          gateway: lease.gateway,
+          v6,
+          ...(lease.ipRange ? { ipRange: lease.ipRange } : {}),
+        };
+      };
+      for (const c of v4Configs.length ? v4Configs : [undefined]) rec.pools.push(await request(c, false));
+      if (rec.enableIPv6) for (const c of v6Configs.length ? v6Configs : [undefined]) rec.pools.push(await request(c, true));
+      this.d.failpoint?.('network-create.after-pools');
+      const spec = networkSpec(rec);
+      await driver.validateNetwork?.(spec);
+      if (scope === 'global' && hasNetworkAllocator(driver)) {
+        // cluster-wide resources (the VNI) become options of the network (spec.options is rec.options)
+        const allocated = await driver.allocateNetwork(spec);
+        rb.push(`free ${driverName} network resources`, () => driver.freeNetwork(rec.id));
+        Object.assign(rec.options, allocated);
+      }
+      await rb.step(
+        `create ${driverName} network`,
+        () => driver.createNetwork(spec),
+        () => driver.deleteNetwork(rec.id),
+      );
+      this.d.failpoint?.('network-create.after-driver');
+      if (scope === 'global' && cluster) {
+        // the store's own 'network added' event for this id is ignored (creating holds it)
+        this.creatingGlobal.add(rec.id);
+        await rb.step(
+          'publish the network to the cluster',
+          () => cluster.createNetwork(globalRecordOf(rec, cluster.nodeId)),
+          () => cluster.deleteNetwork(rec.id),
+        );
+      }
+      await this.saveNew(rec);
+      rb.commit();
+    } catch (err) {
+      const undo = await rb.unwind();
+      for (const e of undo) this.d.logger.warn(e.message);
+      throw err;
+    } finally {
+      this.creatingGlobal.delete(rec.id);
+    }
+    this.d.logger.info(
+      `created network ${rec.name} (${rec.id.slice(0, 12)}, ${rec.driver}, ${rec.pools.map((p) => p.subnet).join(' ')})`,
+    );
+    if (!opts.predefined) this.announce(rec, 'create');
+    return rec;
   }
 
   private async saveNew(rec: NetworkRecord): Promise<void> {
@@ -321,38 +495,59 @@ export class NetworkController {
   async remove(ref: string): Promise<void> {
     const n = this.get(ref);
     if (n.predefined) throw new TsnetError('TSNET_NETWORK_IN_USE', `${n.name} is a pre-defined network and cannot be removed`);
-    const users = this.d.containers().filter((c) => c.network.endpoints[n.id]);
+    const pending = this.removing.get(n.id);
+    if (pending) return pending;
+    // check-and-mark without an await in between: no endpoint can be reserved after this check
+    const users = this.endpointUsers(n.id);
     if (users.length) {
       throw new TsnetError(
         'TSNET_NETWORK_IN_USE',
-        `network ${n.name} has active endpoints (${users.map((c) => c.name).join(', ')}): disconnect or remove those containers first`,
+        `network ${n.name} has active endpoints (${users.join(', ')}): disconnect or remove those containers first`,
       );
     }
-    await this.locks.run(n.id, async () => {
-      if (!this.networks.has(n.id)) return;
-      const driver = await this.driverOf(n);
-      if (n.scope === 'global') {
-        if (!this.d.cluster) {
-          throw new TsnetError(
-            'TSNET_CLUSTER_STORE_REQUIRED',
-            `network ${n.name} is a global network: removing it needs the cluster store (start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP)`,
-          );
-        }
-        // refused (TSNET_NETWORK_IN_USE) while any host has endpoints on it
-        await this.d.cluster.deleteNetwork(n.id);
+    const removal = this.removeReserved(n).finally(() => this.removing.delete(n.id));
+    this.removing.set(n.id, removal);
+    return removal;
+  }
+
+  /** The network is marked as being removed: driver, cluster and IPAM calls, then the record goes. */
+  private async removeReserved(n: NetworkRecord): Promise<void> {
+    if (!n.removing) {
+      // intent before effect: a crash from here on is finished by the next start
+      n.removing = true;
+      await this.d.store.save(n);
+    }
+    this.d.failpoint?.('network-rm.after-mark');
+    let driver: NetworkDriver;
+    try {
+      driver = await this.driverOf(n);
+    } catch (err) {
+      delete n.removing; // nothing was touched: the network stays usable
+      await this.d.store.save(n);
+      throw err;
+    }
+    if (n.scope === 'global') {
+      if (!this.d.cluster) {
+        throw new TsnetError(
+          'TSNET_CLUSTER_STORE_REQUIRED',
+          `network ${n.name} is a global network: removing it needs the cluster store (start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP)`,
+        );
       }
-      await driver.deleteNetwork(n.id);
-      if (n.scope === 'global' && hasNetworkAllocator(driver)) {
-        await driver.freeNetwork(n.id).catch((err: Error) => this.d.logger.warn(`free network ${n.name}: ${err.message}`));
-      }
-      const ipam = await this.ipamOf(n).catch(() => undefined);
-      for (const p of n.pools)
-        await ipam?.releasePool(p.poolId).catch((err: Error) => this.d.logger.warn(`release pool ${p.subnet}: ${err.message}`));
-      await this.d.store.remove(n.id);
-      this.networks.delete(n.id);
-      this.d.logger.info(`removed network ${n.name} (${n.id.slice(0, 12)})`);
-      this.announce(n, 'destroy');
-    });
+      // refused (TSNET_NETWORK_IN_USE) while any host has endpoints on it
+      await this.d.cluster.deleteNetwork(n.id);
+    }
+    await driver.deleteNetwork(n.id);
+    this.d.failpoint?.('network-rm.after-driver');
+    if (n.scope === 'global' && hasNetworkAllocator(driver)) {
+      await driver.freeNetwork(n.id).catch((err: Error) => this.d.logger.warn(`free network ${n.name}: ${err.message}`));
+    }
+    const ipam = await this.ipamOf(n).catch(() => undefined);
+    for (const p of n.pools)
+      await ipam?.releasePool(p.poolId).catch((err: Error) => this.d.logger.warn(`release pool ${p.subnet}: ${err.message}`));
+    await this.d.store.remove(n.id);
+    this.networks.delete(n.id);
+    this.d.logger.info(`removed network ${n.name} (${n.id.slice(0, 12)})`);
+    this.announce(n, 'destroy');
   }
 
   // ---- global networks made on other hosts ----------------------------------------------------
@@ -390,13 +585,11 @@ export class NetworkController {
 
   /** Wait until every queued cluster event is applied (tests). */
   async clusterSettled(): Promise<void> {
-    await this.clusterTail;
+    await this.locks.idle(CLUSTER_EVENTS);
   }
 
   private queueCluster(fn: () => Promise<void>): void {
-    this.clusterTail = this.clusterTail
-      .then(fn)
-      .catch((err: Error) => this.d.logger.warn(`cluster network change: ${err.message}`));
+    void this.locks.run(CLUSTER_EVENTS, fn).catch((err: Error) => this.d.logger.warn(`cluster network change: ${err.message}`));
   }
 
   private async adoptGlobal(g: GlobalNetworkRecord): Promise<void> {
@@ -424,11 +617,9 @@ export class NetworkController {
     await this.locks.run(id, async () => {
       const n = this.networks.get(id);
       if (n?.scope !== 'global') return;
-      const users = this.d.containers().filter((c) => c.network.endpoints[n.id]);
-      if (users.length) {
-        this.d.logger.warn(
-          `global network ${n.name} ${why}, but containers here still use it (${users.map((c) => c.name).join(', ')}): kept`,
-        );
+      const users = this.endpointUsers(n.id);
+      if (users.length || this.removing.has(n.id)) {
+        this.d.logger.warn(`global network ${n.name} ${why}, but containers here still use it (${users.join(', ')}): kept`);
         return;
       }
       const driver = await this.driverOf(n).catch(() => undefined);
@@ -443,8 +634,14 @@ export class NetworkController {
     const removed: string[] = [];
     for (const n of this.list()) {
       // global networks are cluster-wide: prune on one host does not remove them (use network rm)
-      if (n.predefined || n.scope === 'global' || this.d.containers().some((c) => c.network.endpoints[n.id])) continue;
-      await this.remove(n.id);
+      if (n.predefined || n.scope === 'global' || this.endpointUsers(n.id).length) continue;
+      try {
+        await this.remove(n.id);
+      } catch (err) {
+        // an endpoint was reserved meanwhile: the network is in use, not an error of prune
+        if ((err as TsnetError).code === 'TSNET_NETWORK_IN_USE') continue;
+        throw err;
+      }
       removed.push(n.name);
     }
     return removed;

@@ -7,6 +7,8 @@
  * deleteNetwork. Every delete/leave must be idempotent.
  */
 
+import type { Netlink } from '../kernel/netlink/index.js';
+
 export type Scope = 'local' | 'global';
 
 export interface DriverCapability {
@@ -69,6 +71,11 @@ export interface JoinSpec {
   containerId: string;
   /** The netns file of the container's sandbox. */
   sandboxKey: string;
+  /**
+   * The netlink socket of that namespace, owned by the caller (one per namespace and operation,
+   * DESIGN rule 4): drivers do their work inside the sandbox with it instead of opening another.
+   */
+  netlink?: Netlink;
   /** The interface name to create inside the sandbox (eth0, eth1, …). */
   ifname: string;
   address?: string;
@@ -134,6 +141,15 @@ export interface Restorable {
   restore(networks: NetworkSpec[], endpoints: Array<EndpointSpec & { joined?: JoinSpec; ports?: PortMapping[] }>): Promise<void>;
 }
 
+/**
+ * Drivers that remove, after a restart, the kernel objects they made (and marked, DESIGN rule 2)
+ * that no live network or endpoint explains. Objects without tsnet's mark are never touched.
+ * Returns one line per removed object.
+ */
+export interface Sweepable {
+  sweep(liveNetworkIds: Iterable<string>, liveEndpointIds?: Iterable<string>): Promise<string[]>;
+}
+
 export function hasExternalConnectivity(d: NetworkDriver): d is NetworkDriver & ExternalConnectivity {
   return typeof (d as Partial<ExternalConnectivity>).programExternalConnectivity === 'function';
 }
@@ -142,6 +158,9 @@ export function hasNetworkAllocator(d: NetworkDriver): d is NetworkDriver & Netw
 }
 export function hasDiscovery(d: NetworkDriver): d is NetworkDriver & Discovery {
   return typeof (d as Partial<Discovery>).discoverNew === 'function';
+}
+export function isSweepable(d: NetworkDriver): d is NetworkDriver & Sweepable {
+  return typeof (d as Partial<Sweepable>).sweep === 'function';
 }
 export function isRestorable(d: NetworkDriver): d is NetworkDriver & Restorable {
   return typeof (d as Partial<Restorable>).restore === 'function';

@@ -32,6 +32,11 @@ export interface NetworkRecord {
   pools: PoolRef[];
   /** bridge, host, none: made by the daemon, cannot be removed. */
   predefined?: boolean;
+  /**
+   * Saved before `network rm` touches the driver, IPAM or cluster (intent before effect): a
+   * daemon that died during the removal finishes it at its next start.
+   */
+  removing?: boolean;
 }
 
 export function networkSpec(n: NetworkRecord): NetworkSpec {

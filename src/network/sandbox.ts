@@ -7,6 +7,30 @@ import path from 'node:path';
 import { Netlink, type LinkCounters } from '../kernel/netlink/index.js';
 import type { Netns } from '../kernel/netns.js';
 
+/**
+ * One container's network namespace for the length of one operation (create, start, connect,
+ * disconnect): its netns file and the one netlink socket of that namespace (DESIGN rule 4),
+ * opened on first use and handed to the drivers and the gateway route. The caller closes it.
+ */
+export class Sandbox {
+  private nl: Netlink | undefined;
+
+  constructor(
+    readonly file: string,
+    private readonly open: () => Netlink,
+  ) {}
+
+  get netlink(): Netlink {
+    this.nl ??= this.open();
+    return this.nl;
+  }
+
+  close(): void {
+    this.nl?.close();
+    this.nl = undefined;
+  }
+}
+
 export class Sandboxes {
   constructor(
     private readonly netns: Netns,
@@ -23,24 +47,26 @@ export class Sandboxes {
     return this.netns.exists(file);
   }
 
-  /** Make the netns with lo up; returns its file. Idempotent. */
-  async create(containerId: string): Promise<string> {
+  /** Make the netns with lo up; returns it open (the caller closes it). Idempotent. */
+  async create(containerId: string): Promise<Sandbox> {
     const file = this.pathFor(containerId);
-    if (this.netns.isNetnsMount(file)) return file;
+    if (this.netns.isNetnsMount(file)) return this.handle(file);
     fs.rmSync(file, { force: true });
     this.netns.create(file);
+    const sb = this.handle(file);
     try {
-      const nl = this.openIn(file);
-      try {
-        await nl.setUp('lo');
-      } finally {
-        nl.close();
-      }
+      await sb.netlink.setUp('lo');
     } catch (err) {
+      sb.close();
       this.netns.remove(file);
       throw err;
     }
-    return file;
+    return sb;
+  }
+
+  /** An existing sandbox, for one operation (the caller closes it). */
+  handle(file: string): Sandbox {
+    return new Sandbox(file, () => this.openIn(file));
   }
 
   /** A netlink socket bound to the sandbox's namespace (caller closes it). */

@@ -87,7 +87,8 @@ export interface World {
   ok(args: string[], opts?: RunOptions): Promise<string>;
   /** Run a command inside the world's host netns. */
   inHost(args: string[], opts?: RunOptions): Promise<RunResult>;
-  startDaemon(extraArgs?: string[]): Promise<void>;
+  /** `env`: extra environment of this daemon (e.g. TSNET_FAILPOINTS). */
+  startDaemon(extraArgs?: string[], env?: Record<string, string>): Promise<void>;
   /** Kill the daemon (SIGKILL by default), leaving its containers running. */
   killDaemon(signal?: NodeJS.Signals): Promise<void>;
   daemonLog(): string;
@@ -143,7 +144,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       return r.stdout.trim();
     },
     inHost: (args, o = {}) => run('nsenter', [`--net=${hostNetns}`, ...args], o),
-    async startDaemon(extraArgs = []) {
+    async startDaemon(extraArgs = [], env = {}) {
       const log = fs.openSync(path.join(dir, 'daemon.log'), 'a');
       const child = spawn(
         'nsenter',
@@ -166,7 +167,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
           ...(opts.daemonArgs ?? []),
           ...extraArgs,
         ],
-        { env: cleanEnv(), stdio: ['ignore', log, log] },
+        { env: cleanEnv(env), stdio: ['ignore', log, log] },
       );
       fs.closeSync(log);
       world.daemon = child;

@@ -39,8 +39,11 @@ test.serial('kill -9 and restart: rules re-applied, orphans swept, ports and DNS
   await w.killDaemon('SIGKILL');
   // Damage while it is down: lose the published port's DNAT, add tsnet-looking orphan links.
   await damagePublishedPort(w, 'tcp', 8088);
+  // tsnet's own orphans carry its mark (alias tsnet:<id>) with an id no record explains
   t.is((await w.inHost(['ip', 'link', 'add', 'br-deadbeef0000', 'type', 'bridge'])).exitCode, 0);
+  t.is((await w.inHost(['ip', 'link', 'set', 'br-deadbeef0000', 'alias', `tsnet:${'de'.repeat(32)}`])).exitCode, 0);
   t.is((await w.inHost(['ip', 'link', 'add', 'ts00deadbeef', 'type', 'veth', 'peer', 'name', 'tsorphanpeer'])).exitCode, 0);
+  t.is((await w.inHost(['ip', 'link', 'set', 'ts00deadbeef', 'alias', `tsnet:${'ad'.repeat(32)}`])).exitCode, 0);
   const broken = await client.run(['busybox', 'timeout', '2', 'busybox', 'wget', '-qO-', `http://${client.hostIp}:8088/`]);
   t.not(broken.stdout.trim(), 'still-here', 'the port is broken while the rule is missing');
 

@@ -17,6 +17,7 @@
  * between a host's own requests) and caches a pool's used set, refreshed on wrap-around.
  */
 import { TsnetError } from '../../errors/index.js';
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type { OffsetSet } from '../bitmap.js';
 import { formatIp, parseIp } from '../cidr.js';
 import type { AddressLease, AddressRequest, IpamDriver, PoolLease, PoolRequest } from '../ipam-api.js';
@@ -97,7 +98,7 @@ export class ClusterIpam implements IpamDriver {
   private readonly defaultPools: readonly AddressPoolSpec[];
   private readonly now: () => Date;
   private readonly cache = new Map<string, PoolCache>();
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedMutex();
 
   constructor(backend: ClusterIpamBackend, options: ClusterIpamOptions = {}) {
     this.b = backend;
@@ -188,14 +189,7 @@ export class ClusterIpam implements IpamDriver {
 
   /** One request per pool at a time in this process. */
   private exclusive<T>(pk: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.queues.get(pk) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.queues.set(pk, tail);
-    void tail.then(() => {
-      if (this.queues.get(pk) === tail) this.queues.delete(pk);
-    });
-    return run;
+    return this.locks.run(pk, fn);
   }
 
   private notFound(poolId: string): TsnetError {

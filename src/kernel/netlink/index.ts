@@ -97,6 +97,9 @@ export class Netlink {
   setMac(ref: LinkRef, mac: string): Promise<void> {
     return links.setMac(this.conn, ref, mac);
   }
+  setAlias(ref: LinkRef, alias: string): Promise<void> {
+    return links.setAlias(this.conn, ref, alias);
+  }
   rename(ref: LinkRef, newName: string): Promise<void> {
     return links.rename(this.conn, ref, newName);
   }

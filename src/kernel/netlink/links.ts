@@ -50,6 +50,8 @@ export interface LinkInfo {
   bridgePort?: BridgePortInfo;
   /** Packet and byte counters (IFLA_STATS64, else IFLA_STATS). */
   stats?: LinkCounters;
+  /** IFLA_IFALIAS (`ip link set X alias …`); tsnet marks its links with it. */
+  alias?: string;
 }
 
 export interface LinkCounters {
@@ -67,6 +69,11 @@ export interface LinkCommonOptions {
   mtu?: number;
   /** 'aa:bb:cc:dd:ee:ff' */
   mac?: string;
+  /**
+   * IFLA_IFALIAS. The kernel ignores it in a create request, so it is set by a second request
+   * right after the create (the link is deleted again when that fails).
+   */
+  alias?: string;
 }
 
 export interface VethPeerSpec extends LinkCommonOptions {
@@ -105,11 +112,20 @@ function checkName(name: string): void {
   }
 }
 
+function checkAlias(alias: string): string {
+  // IFALIASZ is 256 including the NUL
+  if (typeof alias !== 'string' || alias.length > 255 || alias.includes('\0')) {
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid interface alias: ${JSON.stringify(alias)}`);
+  }
+  return alias;
+}
+
 function common(o: LinkCommonOptions): ifla.LinkAttrs {
   checkMtu(o.mtu);
   const attrs: ifla.LinkAttrs = {};
   if (o.mtu !== undefined) attrs.mtu = o.mtu;
   if (o.mac !== undefined) attrs.address = macToBuffer(o.mac);
+  if (o.alias !== undefined) checkAlias(o.alias);
   return attrs;
 }
 
@@ -124,6 +140,7 @@ export function toLinkInfo(msg: rt.LinkMessage): LinkInfo {
     running: !!data.flags?.running,
   };
   if (attrs.master) out.master = attrs.master;
+  if (attrs.ifalias) out.alias = attrs.ifalias;
   const st = attrs.stats64 ?? attrs.stats;
   if (st) {
     out.stats = {
@@ -182,6 +199,18 @@ export async function addBridge(c: NetlinkConn, name: string, opts: LinkCommonOp
   checkName(name);
   const attrs: ifla.LinkAttrs = { ifname: name, ...common(opts), linkinfo: linkInfo('bridge') };
   await c.run(`add bridge ${name}`, (s) => s.newLink({}, attrs, c.opts({ flags: CREATE })));
+  await markNew(c, name, opts.alias);
+}
+
+/** Set the alias of a link made just now; delete the link when that fails. */
+async function markNew(c: NetlinkConn, name: string, alias: string | undefined): Promise<void> {
+  if (alias === undefined) return;
+  try {
+    await setAlias(c, name, alias);
+  } catch (err) {
+    await deleteLink(c, name).catch(() => undefined);
+    throw err;
+  }
 }
 
 export async function addVeth(c: NetlinkConn, name: string, peer: VethPeerSpec, opts: LinkCommonOptions = {}): Promise<void> {
@@ -191,6 +220,7 @@ export async function addVeth(c: NetlinkConn, name: string, peer: VethPeerSpec, 
   if (peer.netnsFd !== undefined) peerAttrs.netNsFd = peer.netnsFd;
   const attrs: ifla.LinkAttrs = { ifname: name, ...common(opts), linkinfo: vethLinkInfo(peerAttrs) };
   await c.run(`add veth ${name} (peer ${peer.name})`, (s) => s.newLink({}, attrs, c.opts({ flags: CREATE })));
+  await markNew(c, name, opts.alias);
 }
 
 export async function addVxlan(c: NetlinkConn, name: string, opts: VxlanOptions): Promise<void> {
@@ -240,6 +270,11 @@ export async function setMtu(c: NetlinkConn, ref: LinkRef, mtu: number): Promise
 export async function setMac(c: NetlinkConn, ref: LinkRef, mac: string): Promise<void> {
   const address = macToBuffer(mac);
   await setLink(c, ref, `set mac of ${describe(ref)} to ${mac}`, {}, { address });
+}
+
+/** Set (or with '' clear) the link's alias (IFLA_IFALIAS). */
+export async function setAlias(c: NetlinkConn, ref: LinkRef, alias: string): Promise<void> {
+  await setLink(c, ref, `set alias of ${describe(ref)} to ${JSON.stringify(alias)}`, {}, { ifalias: checkAlias(alias) });
 }
 
 export async function rename(c: NetlinkConn, ref: LinkRef, newName: string): Promise<void> {

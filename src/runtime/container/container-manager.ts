@@ -21,6 +21,7 @@ import { seccompFilter } from '../seccomp/index.js';
 import { extraHostEntries, hostsFile, type HostEntry } from '../etc-files.js';
 import { NAME_PATTERN, randomName } from '../ids.js';
 import { connectSupervisor, isSupervisorOf, launch, processAlive, supervisorCommand, waitForExit } from '../supervisor.js';
+import type { Failpoint } from '../../lib/failpoints.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type { ContainerNetworking } from './networking.js';
 import { containerPaths, type ContainerPaths } from './paths.js';
@@ -45,6 +46,8 @@ export interface ContainerManagerDeps {
   networking: ContainerNetworking;
   /** Container events (create, start, die, kill, stop, destroy, …): the daemon's event bus. */
   events?: EventSink;
+  /** Test-only crash points (TSNET_FAILPOINTS). */
+  failpoint?: Failpoint;
   logger: Logger;
 }
 
@@ -130,35 +133,47 @@ export class ContainerManager {
     await this.deps.networking.plan(rec);
 
     const p = this.paths(rec);
-    const rb = new Rollback();
-    try {
-      await rb.step(
-        'make container dirs',
-        () => {
-          fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
-          // the upper dir's mode becomes the container root's mode: 0755 like any /
-          for (const d of [p.upper, p.work, p.rootfs]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
-          fs.writeFileSync(p.log, '', { mode: 0o640 });
-        },
-        () => fs.rmSync(p.dir, { recursive: true, force: true }),
-      );
-      this.records.set(rec.id, rec);
-      rb.push('forget record', () => this.records.delete(rec.id));
-      await rb.step(
-        'create network sandbox',
-        () => this.deps.networking.create(rec),
-        () => this.deps.networking.remove(rec),
-      );
-      await rb.step(
-        'save record',
-        () => this.deps.store.save(rec),
-        () => this.deps.store.remove(rec.id),
-      );
-      rb.commit();
-    } catch (err) {
-      await rb.unwind();
-      throw err;
-    }
+    // visible by name from records.set on: start/rm/connect of it wait for this lock, so they
+    // never meet a half-made container (or one whose create is being rolled back)
+    await this.locks.run(rec.id, async () => {
+      const rb = new Rollback();
+      try {
+        await rb.step(
+          'make container dirs',
+          () => {
+            fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+            // the upper dir's mode becomes the container root's mode: 0755 like any /
+            for (const d of [p.upper, p.work, p.rootfs]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+            fs.writeFileSync(p.log, '', { mode: 0o640 });
+          },
+          () => fs.rmSync(p.dir, { recursive: true, force: true }),
+        );
+        // a parallel create may have taken the name while this one was being planned
+        if (this.nameTaken(name)) {
+          throw new TsnetError(
+            'TSNET_CONTAINER_NAME_IN_USE',
+            `the container name "/${name}" is already in use: remove or rename that container to reuse the name`,
+          );
+        }
+        this.records.set(rec.id, rec);
+        rb.push('forget record', () => this.records.delete(rec.id));
+        await rb.step(
+          'create network sandbox',
+          () => this.deps.networking.create(rec),
+          () => this.deps.networking.remove(rec),
+        );
+        this.deps.failpoint?.('container-create.after-network');
+        await rb.step(
+          'save record',
+          () => this.deps.store.save(rec),
+          () => this.deps.store.remove(rec.id),
+        );
+        rb.commit();
+      } catch (err) {
+        await rb.unwind();
+        throw err;
+      }
+    });
     this.deps.logger.info(`created container ${rec.id.slice(0, 12)} (${rec.name})`);
     this.announce(rec, 'create');
     return rec;
@@ -222,6 +237,7 @@ export class ContainerManager {
         () => this.deps.networking.prepare(rec),
         () => this.deps.networking.released(rec),
       );
+      this.deps.failpoint?.('start.after-ports');
       const extra = this.extraHosts(rec);
       rewriteInPlace(
         p.hosts,
@@ -281,6 +297,7 @@ export class ContainerManager {
         bundleDir: p.bundle,
         beforeGo: () => this.connectPendingAttach(rec),
       });
+      this.deps.failpoint?.('start.after-launch');
       rb.commit();
       rec.state = {
         Status: 'running',
@@ -491,9 +508,13 @@ export class ContainerManager {
       await this.recordExitNow(rec);
     }
     rec.state.Status = 'removing';
+    // intent before effect: a daemon that dies during the removal finishes it at its next start
+    await this.deps.store.save(rec);
+    this.deps.failpoint?.('container-rm.after-mark');
     const p = this.paths(rec);
     const errors: string[] = [];
     await this.deps.networking.remove(rec).catch((err: Error) => errors.push(err.message));
+    this.deps.failpoint?.('container-rm.after-network');
     try {
       this.deps.cgroups.remove(rec.id);
     } catch (err) {
@@ -637,9 +658,15 @@ export class ContainerManager {
     await this.deps.store.save(rec);
   }
 
-  /** Run fn under the container's lock (no start/stop/rm meanwhile). */
+  /**
+   * Run fn under the container's lock (no start/stop/rm meanwhile); a container removed while
+   * fn waited for the lock is not found.
+   */
   withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.run(id, fn);
+    return this.locks.run(id, async () => {
+      if (!this.records.has(id)) throw new TsnetError('TSNET_CONTAINER_NOT_FOUND', `No such container: ${id.slice(0, 12)}`);
+      return fn();
+    });
   }
 
   /** Rewrite the /etc/hosts of a running or stopped container (network connect/disconnect). */

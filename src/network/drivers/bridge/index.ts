@@ -19,7 +19,9 @@ import type {
   NetworkSpec,
   PortMapping,
   Restorable,
+  Sweepable,
 } from '../../driver-api.js';
+import { linkMark, markedId } from '../../mark.js';
 import { parseBridgeOptions, randomMac, vethName, type BridgeConfig } from './options.js';
 
 export interface BridgeDeps {
@@ -51,7 +53,8 @@ interface BridgeEndpoint {
 
 export type BridgeDriver = NetworkDriver &
   ExternalConnectivity &
-  Restorable & {
+  Restorable &
+  Sweepable & {
     bridgeOf(networkId: string): string | undefined;
   };
 
@@ -101,8 +104,15 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       );
     }
     if (!existing) {
-      await deps.host.addBridge(name, { mac: randomMac(), ...(n.cfg.mtu ? { mtu: n.cfg.mtu } : {}) });
+      await deps.host.addBridge(name, {
+        mac: randomMac(),
+        alias: linkMark(n.spec.id),
+        ...(n.cfg.mtu ? { mtu: n.cfg.mtu } : {}),
+      });
       rb?.push(`delete bridge ${name}`, () => deps.host.deleteLink(name));
+    } else if (existing.alias !== linkMark(n.spec.id)) {
+      // a bridge of this network made before links were marked (or re-made by an admin)
+      await deps.host.setAlias(name, linkMark(n.spec.id));
     }
     trySysctl(`net/ipv6/conf/${name}/accept_ra`, '0');
     const have = new Set((await deps.host.listAddresses(name)).map((a) => a.cidr));
@@ -115,6 +125,32 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     // Published ports reach containers from the host's own 127.0.0.1 without a userland proxy.
     trySysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
     await deps.host.setUp(name);
+  }
+
+  /**
+   * Delete the veth of an endpoint by name, only when it carries that endpoint's mark: a link of
+   * that name that tsnet did not make for it stays, with a clear line (it is in the way of a join).
+   */
+  async function deleteOwnLink(name: string, endpointId: string): Promise<void> {
+    const l = await deps.host.getLink(name);
+    if (!l) return;
+    if (l.alias !== linkMark(endpointId)) {
+      throw new TsnetError(
+        'TSNET_ENDPOINT_EXISTS',
+        `interface ${name} exists but tsnet did not make it for endpoint ${endpointId.slice(0, 12)} (its alias is ${JSON.stringify(l.alias ?? '')}): remove it with ip link del ${name}`,
+      );
+    }
+    await deps.host.deleteLink(l.index);
+  }
+
+  /** Links of endpoints made before tsnet marked its links get the mark (once, at restore). */
+  async function markOldVeths(): Promise<void> {
+    const byName = new Map((await deps.host.listLinks()).map((l) => [l.name, l]));
+    for (const ep of endpoints.values()) {
+      const l = byName.get(ep.veth);
+      if (l && l.kind === 'veth' && !l.alias && l.master === byName.get(networks.get(ep.networkId)?.cfg.bridgeName ?? '')?.index)
+        await deps.host.setAlias(l.index, linkMark(ep.endpointId));
+    }
   }
 
   function trySysctl(key: string, value: string): void {
@@ -194,7 +230,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     async deleteEndpoint(networkId, endpointId) {
       const ep = endpoints.get(key(networkId, endpointId));
       if (!ep) return;
-      await deps.host.deleteLink(ep.veth);
+      await deleteOwnLink(ep.veth, ep.endpointId).catch((err: Error) => deps.logger.warn(err.message));
       endpoints.delete(key(networkId, endpointId));
     },
 
@@ -205,18 +241,22 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       // Re-make the bridge only when it is gone (after a reboot): ensureBridge dumps every address
       // on the host, which grows with the number of veths, so it is not done on every join.
       if (!(await deps.host.getLink(n.cfg.bridgeName))) await ensureBridge(n);
-      await deps.host.deleteLink(ep.veth); // a leftover from a crash
+      await deleteOwnLink(ep.veth, ep.endpointId); // a leftover from a crash
       const fd = fs.openSync(j.sandboxKey, 'r');
       const rb = new Rollback();
       try {
         const mtu = n.cfg.mtu ? { mtu: n.cfg.mtu } : {};
-        await deps.host.addVeth(ep.veth, { name: j.ifname, netnsFd: fd, mac: ep.mac, ...mtu }, mtu);
+        await deps.host.addVeth(
+          ep.veth,
+          { name: j.ifname, netnsFd: fd, mac: ep.mac, ...mtu },
+          { ...mtu, alias: linkMark(ep.endpointId) },
+        );
         rb.push(`delete veth ${ep.veth}`, () => deps.host.deleteLink(ep.veth));
         await deps.host.setMaster(ep.veth, n.cfg.bridgeName);
         await deps.host.setBridgePortOptions(ep.veth, { hairpin: true });
         await deps.host.setUp(ep.veth);
         const inner = deps.inNetns(j.sandboxKey, () => {
-          if (!n.spec.enableIPv6 || !ep.addressV6) return Netlink.open();
+          if (!n.spec.enableIPv6 || !ep.addressV6) return j.netlink ?? Netlink.open();
           // no DAD wait and no router advertisements on the container side
           for (const [k, v] of [
             [`net/ipv6/conf/${j.ifname}/accept_dad`, '0'],
@@ -228,14 +268,14 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
               /* ipv6 disabled */
             }
           }
-          return Netlink.open();
+          return j.netlink ?? Netlink.open();
         });
         try {
           if (ep.address) await inner.addAddress(j.ifname, ep.address);
           if (ep.addressV6) await inner.addAddress(j.ifname, ep.addressV6, { noDad: true });
           await inner.setUp(j.ifname);
         } finally {
-          inner.close();
+          if (inner !== j.netlink) inner.close();
         }
         rb.commit();
       } catch (err) {
@@ -256,7 +296,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     async leave(networkId, endpointId) {
       const ep = endpoints.get(key(networkId, endpointId));
       if (!ep) return;
-      await deps.host.deleteLink(ep.veth);
+      await deleteOwnLink(ep.veth, ep.endpointId).catch((err: Error) => deps.logger.warn(err.message));
     },
 
     async programExternalConnectivity(networkId, endpointId, ports) {
@@ -307,6 +347,25 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       ep.ports = [];
     },
 
+    async sweep(liveNetworkIds, liveEndpointIds = []) {
+      const nets = new Set([...liveNetworkIds, ...networks.keys()]);
+      const eps = new Set([...liveEndpointIds, ...[...endpoints.values()].map((e) => e.endpointId)]);
+      const removed: string[] = [];
+      for (const l of await deps.host.listLinks()) {
+        const id = markedId(l.alias);
+        if (!id) continue; // not made by tsnet: never touched
+        const orphan = (l.kind === 'bridge' && !nets.has(id)) || (l.kind === 'veth' && !eps.has(id));
+        if (!orphan) continue;
+        try {
+          await deps.host.deleteLink(l.index);
+          removed.push(`${l.kind} ${l.name}`);
+        } catch (err) {
+          deps.logger.warn(`sweep ${l.kind} ${l.name}: ${(err as Error).message}`);
+        }
+      }
+      return removed;
+    },
+
     async restore(specs, eps) {
       for (const spec of specs) {
         const n: BridgeNetwork = { spec, cfg: parseBridgeOptions(spec.id, spec.options) };
@@ -319,6 +378,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
         }
       }
       for (const e of eps) if (networks.has(e.networkId)) rememberEndpoint(e, e.ports ?? []);
+      await markOldVeths().catch((err: Error) => deps.logger.warn(`mark veths: ${err.message}`));
       // Rules: make the kernel match the records (missing ones re-added, orphans removed).
       const expected = {
         networks: [...networks.values()].map(firewallNetwork),

@@ -21,6 +21,7 @@ import { Netlink } from '../../../kernel/netlink/index.js';
 import type { Netns } from '../../../kernel/netns.js';
 import { AggregateTsnetError, TsnetError } from '../../../errors/index.js';
 import { Rollback } from '../../../errors/rollback.js';
+import { KeyedMutex } from '../../../lib/keyed-mutex.js';
 import { contains, parseCidr } from '../../../ipam/cidr.js';
 import type { ClusterEvent } from '../../../store/cluster/mirror.js';
 import type { EndpointInput } from '../../../store/cluster/cluster-store.js';
@@ -96,13 +97,14 @@ interface OvNetwork {
   sandbox?: NetworkSandbox;
   endpoints: Map<string, OvEndpoint>;
   peers: PeerTable;
-  tail: Promise<unknown>;
 }
 
 const NOOP: OverlayLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorable {
   readonly name = 'overlay';
+  /** Joins, leaves and peer updates of one network run one after the other. */
+  private readonly locks = new KeyedMutex();
   private readonly d: OverlayDriverDeps;
   private readonly log: OverlayLogger;
   private readonly networks = new Map<string, OvNetwork>();
@@ -169,7 +171,6 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
       subnet: n.ipv4[0]!.pool,
       endpoints: new Map(),
       peers: new PeerTable(),
-      tail: Promise.resolve(),
     };
     if (opts.mtu !== undefined) net.askedMtu = opts.mtu;
     if (n.ipv4[0]!.gateway) net.gatewayCidr = n.ipv4[0]!.gateway;
@@ -387,7 +388,7 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
   /** Wait until every queued change of a network is applied (tests, benchmarks). */
   async settled(networkId: string): Promise<void> {
     const net = this.networks.get(networkId);
-    if (net) await net.tail.catch(() => undefined);
+    if (net) await this.locks.idle(net.spec.id);
   }
 
   // ================================================================== internals
@@ -404,9 +405,7 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
 
   /** Run `fn` after every earlier operation on the network (joins, leaves, peer updates). */
   private serial<T>(net: OvNetwork, fn: () => Promise<T>): Promise<T> {
-    const run = net.tail.then(fn, fn);
-    net.tail = run.catch(() => undefined);
-    return run;
+    return this.locks.run(net.spec.id, fn);
   }
 
   private env(): SandboxEnv {
