@@ -38,7 +38,13 @@ const containerFlags: FastOption[] = [
   list('--device-cgroup-rule <rule>'),
   list('--security-opt <option>'),
   opt('--read-only'),
+  opt('--pull <policy>', 'value', (v) => {
+    if (v !== 'missing' && v !== 'always' && v !== 'never') throw new Error('not a choice'); // commander says it
+    return v;
+  }),
   list('-l, --label <v>'),
+  opt('--log-driver <driver>'),
+  list('--log-opt <key=value>'),
   opt('--mac-address <mac>'),
   list('--add-host <v>'),
   list('--dns <ip>'),
@@ -72,16 +78,26 @@ const events: FastCommand = {
 const pluginLs: FastCommand = { module: 'plugin-ls', options: [format(false)], args: [] };
 
 /** Keyed by the command's name, or `group sub` for the commands of a group (aliases included). */
+const pull: FastCommand = { module: 'pull', options: [opt('-q, --quiet'), opt('--platform <os/arch>')], args: ['one'] };
+
 export const FAST_COMMANDS: Record<string, FastCommand> = {
+  pull,
+  'image pull': pull,
+  login: {
+    module: 'login',
+    options: [opt('-u, --username <username>'), opt('-p, --password <password>'), opt('--password-stdin')],
+    args: ['optional'],
+  },
+  logout: { module: 'logout', options: [], args: ['optional'] },
   run: {
     module: 'run',
     options: [opt('-d, --detach'), ...containerFlags, opt('--sig-proxy'), opt('--no-sig-proxy')],
     args: ['one', 'any'],
     passThrough: true,
-    defaults: { sigProxy: true },
+    defaults: { sigProxy: true, pull: 'missing' },
     exact: sigProxy,
   },
-  create: { module: 'create', options: containerFlags, args: ['one', 'any'], passThrough: true },
+  create: { module: 'create', options: containerFlags, args: ['one', 'any'], passThrough: true, defaults: { pull: 'missing' } },
   start: { module: 'start', options: [opt('-a, --attach'), opt('-i, --interactive')], args: ['some'] },
   ps: {
     module: 'ps',
