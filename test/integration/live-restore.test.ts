@@ -5,7 +5,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createWorld, eventually, sleep, type World } from '../helpers/world.js';
+import { createWorld, eventually, type World } from '../helpers/world.js';
 
 let w: World;
 test.before(async () => {
@@ -16,25 +16,45 @@ test.after.always(async () => {
 });
 
 test.serial('containers survive kill -9 of the daemon and are re-adopted', async (t) => {
+  // both containers wait for a file the test creates while the daemon is down (no timing games)
+  const ctl = fs.mkdtempSync(path.join(w.dir, 'ctl-'));
+  const waitGo = 'while [ ! -e /ctl/go ]; do sleep 0.1; done';
   const a = (
     await w.cli([
       'run',
       '-d',
       '--network',
       'none',
+      '-v',
+      `${ctl}:/ctl`,
       '--name',
       'keeper',
       'busybox',
       'sh',
       '-c',
-      'echo before; sleep 2; echo during; sleep 1000',
+      `echo before; ${waitGo}; echo during; sleep 1000`,
     ])
   ).stdout.trim();
   const b = (
-    await w.cli(['run', '-d', '--network', 'none', '--name', 'quitter', 'busybox', 'sh', '-c', 'sleep 2; exit 5'])
+    await w.cli([
+      'run',
+      '-d',
+      '--network',
+      'none',
+      '-v',
+      `${ctl}:/ctl`,
+      '--name',
+      'quitter',
+      'busybox',
+      'sh',
+      '-c',
+      `${waitGo}; exit 5`,
+    ])
   ).stdout.trim();
   t.regex(a, /^[0-9a-f]{64}$/);
   const pidA = JSON.parse((await w.cli(['inspect', a])).stdout)[0].State.Pid as number;
+  const pidB = JSON.parse((await w.cli(['inspect', b])).stdout)[0].State.Pid as number;
+  t.true(pidB > 1, 'quitter runs');
 
   await w.killDaemon('SIGKILL');
   // leave something for the sweep: a netns file and a bundle no record explains
@@ -42,7 +62,17 @@ test.serial('containers survive kill -9 of the daemon and are re-adopted', async
   fs.mkdirSync(path.dirname(orphanNs), { recursive: true });
   fs.writeFileSync(orphanNs, '');
   fs.mkdirSync(path.join(w.execRoot, 'c', 'deadbeefdeadbeef'), { recursive: true });
-  await sleep(3000); // "quitter" exits while the daemon is down
+  // "quitter" exits while the daemon is down
+  fs.writeFileSync(path.join(ctl, 'go'), '');
+  const gone = await eventually(() => {
+    try {
+      process.kill(pidB, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }, 15_000);
+  t.true(gone, 'quitter exited while the daemon was down');
   t.notThrows(() => process.kill(pidA, 0), 'the container kept running without the daemon');
 
   await w.startDaemon();
@@ -52,8 +82,12 @@ test.serial('containers survive kill -9 of the daemon and are re-adopted', async
   const [qb] = JSON.parse((await w.cli(['inspect', b])).stdout);
   t.is(qb.State.Status, 'exited');
   t.is(qb.State.ExitCode, 5);
-  const logs = await w.cli(['logs', a]);
-  t.is(logs.stdout, 'before\nduring\n');
+  // keeper prints "during" when it sees the file, about when quitter exits: wait for it
+  const logs = await eventually(async () => {
+    const l = await w.cli(['logs', a]);
+    return l.stdout === 'before\nduring\n' ? l : undefined;
+  }, 10_000);
+  t.is(logs?.stdout, 'before\nduring\n');
   t.false(fs.existsSync(orphanNs), 'orphan netns file swept');
   t.false(fs.existsSync(path.join(w.execRoot, 'c', 'deadbeefdeadbeef')), 'orphan bundle swept');
 

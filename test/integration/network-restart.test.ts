@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { damagePublishedPort } from '../helpers/firewall.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { createWorld, eventually, type World } from '../helpers/world.js';
 
 let w: World;
 test.before(async () => {
@@ -99,7 +99,9 @@ test.serial('-P publishes exposed ports on free host ports', async (t) => {
 
 test.serial('a host port held by another process is refused with a clear error', async (t) => {
   const holder = w.inHost(['busybox', 'timeout', '20', 'busybox', 'nc', '-l', '-p', '8099'], { timeoutMs: 30_000 });
-  await new Promise((r) => setTimeout(r, 300));
+  // nc serves one connection: wait until it listens instead of probing it
+  const listening = await eventually(async () => /:8099\b/.test((await w.inHost(['ss', '-Hltn'])).stdout), 10_000);
+  t.true(listening, 'the holder listens on 8099');
   const r = await w.cli(['run', '-d', '--name', 'taken', '-p', '8099:80', 'busybox', 'sleep', '100']);
   t.is(r.exitCode, 125);
   t.regex(r.stderr, /8099.*in use by another process/);

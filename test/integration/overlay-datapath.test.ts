@@ -403,13 +403,11 @@ serial("a host that dies has its endpoints withdrawn from the others' data path 
   t.true(await programmed(h1, c));
   // host 3 "dies": its store stops refreshing the lease (no goodbye), its driver goes quiet
   h3.driver.close();
-  const died = Date.now();
   await h3.store.close();
+  t.true(await programmed(h1, c), 'no goodbye: the entries stay until the lease expires');
   for (const h of [h1, h2]) {
     t.true(await eventually(async () => !(await fdb(h, appnet)).some((x) => x.mac === c.mac || x.mac === f.mac), 10_000, 50));
   }
-  const ms = Date.now() - died;
-  t.true(ms >= 1500 && ms < 8000, `withdrawn after ${ms} ms (TTL 3 s)`);
   t.false((await neigh(h1, appnet)).some((n) => n.dst === c.ip));
 });
 

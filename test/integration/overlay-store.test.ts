@@ -188,7 +188,7 @@ serial("a dead host's endpoints vanish after the lease TTL; a clean stop can wit
   const c = cluster();
   const a = c(1);
   const dead = c(2, { leaseTtlSeconds: 2 });
-  const polite = c(3);
+  const polite = c(3, { leaseTtlSeconds: 60 });
   await Promise.all([a.start(), dead.start(), polite.start()]);
   await a.createNetwork(network('n1', 'appnet'));
   await dead.putEndpoint(ep('n1', 'e-dead'));
@@ -196,20 +196,20 @@ serial("a dead host's endpoints vanish after the lease TTL; a clean stop can wit
   t.true(await eventually(() => a.endpoints('n1').length === 2, 3000));
 
   // "kill -9": the store stops refreshing its lease and never says goodbye
-  const killedAt = Date.now();
   await dead.close();
-  t.true(await eventually(() => !a.endpoints('n1').some((e) => e.endpointId === 'e-dead'), 8000, 25));
-  const gone = Date.now() - killedAt;
-  t.true(gone >= 1000 && gone < 5000, `withdrawn after ${gone} ms (TTL 2 s)`);
+  t.true(
+    a.endpoints('n1').some((e) => e.endpointId === 'e-dead'),
+    'no goodbye: the endpoint stays until the lease expires',
+  );
+  t.true(await eventually(() => !a.endpoints('n1').some((e) => e.endpointId === 'e-dead'), 8000, 25), 'gone after the TTL');
   t.false(
     a.nodes().some((n) => n.id === hostIp(2)),
     'the node is gone too',
   );
 
-  const stoppedAt = Date.now();
+  // its lease TTL (60 s) is far longer than this wait: only the revoke can remove it in time
   await polite.close({ revoke: true });
-  t.true(await eventually(() => a.endpoints('n1').length === 0, 3000, 10));
-  t.true(Date.now() - stoppedAt < 1000, 'revoked: withdrawn at once');
+  t.true(await eventually(() => a.endpoints('n1').length === 0, 3000, 10), 'revoked: withdrawn at once');
 });
 
 serial('a lost lease is replaced and the endpoints are published again', async (t) => {

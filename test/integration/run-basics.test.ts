@@ -5,7 +5,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createWorld, type World } from '../helpers/world.js';
+import { createWorld, eventually, type World } from '../helpers/world.js';
 
 let w: World;
 test.before(async () => {
@@ -221,8 +221,7 @@ test('errors: unknown image, duplicate name, bad memory, missing command, not ex
   const notExec = await w.cli(['run', '--rm', '--network', 'none', 'busybox', '/etc/passwd']);
   t.is(notExec.exitCode, 126);
   // nothing half-made is left behind (the --rm containers are gone too)
-  await new Promise((r) => setTimeout(r, 300));
-  t.is(count(), before);
+  t.is(await eventually(() => (count() === before ? count() : undefined), 5000), before);
 });
 
 test('the CLI says clearly when the daemon is not running', async (t) => {

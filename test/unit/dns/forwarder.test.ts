@@ -124,11 +124,10 @@ test('UDP: a silent first upstream is skipped after its share of the time', asyn
   const silent = await fakeUdp(t, 'silent');
   const good = await fakeUdp(t, 'answer');
   const f = createForwarder({ upstreams: ups(silent.upstream, good.upstream), timeoutMs: 1000, maxInFlight: 10 });
-  const t0 = Date.now();
+  // had the silent one been given the whole second, the good one would never have been asked
   const raw = await f.forward(buildQuery(9, 'example.org', TYPE.A), 'udp');
-  const took = Date.now() - t0;
   t.truthy(raw);
-  t.true(took >= 450 && took < 900, `took ${took} ms`);
+  t.is(decodeMessage(raw!).answers.length, 1);
   t.is(silent.count(), 1);
   t.is(good.count(), 1);
 });
@@ -143,13 +142,14 @@ test('UDP: a late answer from a slow first upstream still wins while the next on
 });
 
 test('UDP: a closed port (ICMP unreachable) and SERVFAIL move on at once', async (t) => {
+  // each upstream's share of the deadline is 20 s, longer than the test may run: only moving on
+  // at once (not waiting out a share) gets the answer in time
+  t.timeout(10_000);
   const closed = await closedPort();
   const sf = await fakeUdp(t, 'servfail');
   const good = await fakeUdp(t, 'answer');
-  const f = createForwarder({ upstreams: ups(closed, sf.upstream, good.upstream), timeoutMs: 3000, maxInFlight: 10 });
-  const t0 = Date.now();
+  const f = createForwarder({ upstreams: ups(closed, sf.upstream, good.upstream), timeoutMs: 60_000, maxInFlight: 10 });
   const raw = await f.forward(buildQuery(9, 'example.org', TYPE.A), 'udp');
-  t.true(Date.now() - t0 < 300, `took ${Date.now() - t0} ms`);
   t.is(decodeMessage(raw!).flags.rcode, RCODE.NOERROR);
   t.is(sf.count(), 1);
 });
@@ -164,10 +164,8 @@ test('UDP: only SERVFAIL upstreams: their SERVFAIL comes back; none answering: u
   const s1 = await fakeUdp(t, 'silent');
   const s2 = await fakeUdp(t, 'silent');
   const f2 = createForwarder({ upstreams: ups(s1.upstream, s2.upstream), timeoutMs: 600, maxInFlight: 10 });
-  const t0 = Date.now();
   t.is(await f2.forward(buildQuery(1, 'example.org', TYPE.A), 'udp'), undefined);
-  const took = Date.now() - t0;
-  t.true(took >= 590 && took < 900, `took ${took} ms`);
+  t.is(s1.count(), 1);
   t.is(s2.count(), 1);
 
   const none = createForwarder({ upstreams: [], timeoutMs: 600, maxInFlight: 10 });
@@ -191,21 +189,22 @@ test('TCP: a refused connection moves to the next upstream', async (t) => {
   const port = (srv.address() as net.AddressInfo).port;
   await new Promise<void>((r) => srv.close(() => r()));
   const up = await fakeTcp(t);
-  const f = createForwarder({ upstreams: ups(`127.0.0.1:${port}`, up.upstream), timeoutMs: 2000, maxInFlight: 10 });
-  const t0 = Date.now();
+  // a 30 s share each: only moving on at once answers within the test's timeout
+  t.timeout(10_000);
+  const f = createForwarder({ upstreams: ups(`127.0.0.1:${port}`, up.upstream), timeoutMs: 60_000, maxInFlight: 10 });
   t.is(decodeMessage((await f.forward(buildQuery(3, 'example.org', TYPE.A), 'tcp'))!).answers.length, 1);
-  t.true(Date.now() - t0 < 300);
+  t.is(up.count(), 1);
 });
 
 test('maxInFlight refuses extra forwards; close() aborts those in flight', async (t) => {
   const silent = await fakeUdp(t, 'silent');
-  const f = createForwarder({ upstreams: ups(silent.upstream), timeoutMs: 5000, maxInFlight: 2 });
+  // the silent upstream would hold them for 60 s, past the test's timeout: close() must end them
+  t.timeout(10_000);
+  const f = createForwarder({ upstreams: ups(silent.upstream), timeoutMs: 60_000, maxInFlight: 2 });
   const a = f.forward(buildQuery(1, 'a.example', TYPE.A), 'udp');
   const b = f.forward(buildQuery(2, 'b.example', TYPE.A), 'udp');
   t.is(await f.forward(buildQuery(3, 'c.example', TYPE.A), 'udp'), undefined);
-  const t0 = Date.now();
   f.close();
   t.deepEqual(await Promise.all([a, b]), [undefined, undefined]);
-  t.true(Date.now() - t0 < 100);
   t.is(await f.forward(buildQuery(4, 'd.example', TYPE.A), 'udp'), undefined);
 });
