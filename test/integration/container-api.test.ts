@@ -113,16 +113,34 @@ test.serial('pause freezes the container (its counter stops), unpause resumes it
   t.regex(notPaused.stderr, /is not paused/);
 });
 
-test.serial('stop and kill of a paused container work (it is thawed first)', async (t) => {
+test.serial('stop and kill of a paused container work: it is thawed first, so its SIGTERM handler runs', async (t) => {
   const { w } = t.context;
-  for (const how of [['stop', '-t', '1'], ['kill']]) {
-    const id = await w.ok(['run', '-d', '--network', 'none', 'busybox', 'sleep', '1000']);
+  // Frozen, the trap could not run before the SIGKILL that follows stop's timeout (exit 137).
+  for (const how of [
+    ['stop', '-t', '60'],
+    ['kill', '-s', 'TERM'],
+  ]) {
+    const id = await w.ok([
+      'run',
+      '-d',
+      '--network',
+      'none',
+      'busybox',
+      'sh',
+      '-c',
+      'trap "exit 7" TERM; while true; do sleep 0.1; done',
+    ]);
     t.teardown(() => w.cli(['rm', '-f', id]));
     await w.ok(['pause', id]);
     await w.ok([...how, id]);
-    t.regex(await w.ok(['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', id]), /^exited false$/, how[0]);
+    t.is(await w.ok(['wait', id]), '7', how.join(' '));
+    t.is(await w.ok(['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', id]), 'exited false', how[0]);
     await w.ok(['rm', id]);
   }
+  const id = await w.ok(['run', '-d', '--network', 'none', 'busybox', 'sleep', '1000']);
+  await w.ok(['pause', id]);
+  await w.ok(['rm', '-f', id]);
+  t.is((await w.cli(['inspect', id])).exitCode, 1, 'rm -f of a paused container removes it');
 });
 
 test.serial('top runs ps with ps_args and shows only the container processes, execs included', async (t) => {
