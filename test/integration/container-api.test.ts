@@ -180,3 +180,31 @@ test.serial('top runs ps with ps_args and shows only the container processes, ex
   t.regex(cli, /sleep 1002/);
   t.is(cli.split('\n').length, 3, cli);
 });
+
+test.serial('inspect reports the json-file log driver; logs honour until, also when following', async (t) => {
+  const { w } = t.context;
+  const id = await w.ok([
+    'run',
+    '-d',
+    '--network',
+    'none',
+    'busybox',
+    'sh',
+    '-c',
+    'echo first; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo second; sleep 1000',
+  ]);
+  t.teardown(() => w.cli(['rm', '-f', id]));
+  t.is(await w.ok(['inspect', '-f', '{{.HostConfig.LogConfig.Type}}', id]), 'json-file');
+  t.truthy(await eventually(async () => (await w.ok(['logs', id])).includes('first')));
+  const until = (Date.now() / 1000).toFixed(3);
+  await w.ok(['exec', id, 'touch', '/tmp/go']);
+  t.truthy(await eventually(async () => (await w.ok(['logs', id])).includes('second')));
+  const logs = (q: string) => api(w.socket, { path: `/containers/${id}/logs?stdout=1&stderr=1&${q}` }).then((r) => r.text);
+  const before = await logs(`until=${until}`);
+  t.true(before.includes('first'), before);
+  t.false(before.includes('second'), before);
+  const followed = await logs(`until=${until}&follow=1`);
+  t.true(followed.includes('first') && !followed.includes('second'), 'following stops at until');
+  const all = await logs('');
+  t.true(all.includes('first') && all.includes('second'));
+});
