@@ -28,12 +28,6 @@ export async function setFrozen(dir: string | undefined, frozen: boolean, what: 
   }
 }
 
-/** Whether the cgroup is frozen now (false when it does not exist). */
-export function isFrozen(dir: string | undefined): boolean {
-  if (!dir) return false;
-  return readOr(path.join(dir, 'cgroup.freeze'))?.trim() === '1';
-}
-
 function readOr(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
