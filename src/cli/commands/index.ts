@@ -21,6 +21,7 @@ export const COMMANDS: Record<string, () => Promise<unknown>> = {
   'network-ls': () => import('./network-ls.js'),
   'network-prune': () => import('./network-prune.js'),
   'network-rm': () => import('./network-rm.js'),
+  pause: () => import('./pause.js'),
   'plugin-ls': () => import('./plugin-ls.js'),
   port: () => import('./port.js'),
   ps: () => import('./ps.js'),
@@ -32,6 +33,8 @@ export const COMMANDS: Record<string, () => Promise<unknown>> = {
   stats: () => import('./stats.js'),
   stop: () => import('./stop.js'),
   'system-df': () => import('./system-df.js'),
+  top: () => import('./top.js'),
+  unpause: () => import('./unpause.js'),
   version: () => import('./version.js'),
   wait: () => import('./wait.js'),
 };

@@ -1,4 +1,7 @@
-/** Container commands: run, create, start, ps, stop, restart, kill, rm, logs, exec, wait, inspect, port. */
+/**
+ * Container commands: run, create, start, ps, stop, restart, kill, pause, unpause, top, rm, logs,
+ * exec, wait, inspect, port.
+ */
 import { type Command, Option } from 'commander';
 import { collect, cpusArg, defaultTrueFlag, intArg, lazy, orderedAlias, sizeArg } from './shared.js';
 
@@ -160,6 +163,29 @@ export function defineContainerCommands(program: Command): void {
     .option('-s, --signal <signal>', 'Signal to send (name or number; default SIGKILL)')
     .argument('<containers...>', 'containers to kill')
     .action(lazy('kill'));
+
+  program
+    .command('pause')
+    .description('Pause all processes within one or more containers (freeze their cgroup)')
+    .usage('CONTAINER [CONTAINER...]')
+    .argument('<containers...>', 'containers to pause')
+    .action(lazy('pause'));
+
+  program
+    .command('unpause')
+    .description('Unpause all processes within one or more containers')
+    .usage('CONTAINER [CONTAINER...]')
+    .argument('<containers...>', 'containers to unpause')
+    .action(lazy('unpause'));
+
+  program
+    .command('top')
+    .description("Display the running processes of a container (the host's ps, default options -ef)")
+    .usage('CONTAINER [ps OPTIONS]')
+    .argument('<container>', 'container')
+    .argument('[ps-options...]', 'options for ps')
+    .passThroughOptions()
+    .action(lazy('top'));
 
   program
     .command('rm')

@@ -108,6 +108,9 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
   stop: { module: 'stop', options: [time], args: ['some'] },
   restart: { module: 'restart', options: [time], args: ['some'] },
   kill: { module: 'kill', options: [opt('-s, --signal <signal>')], args: ['some'] },
+  pause: { module: 'pause', options: [], args: ['some'] },
+  unpause: { module: 'unpause', options: [], args: ['some'] },
+  top: { module: 'top', options: [], args: ['one', 'any'], passThrough: true },
   rm: { module: 'rm', options: [opt('-f, --force'), opt('-v, --volumes')], args: ['some'] },
   logs: {
     module: 'logs',

@@ -2,9 +2,10 @@
 import { TsnetError } from '../../errors/index.js';
 import type { ContainerManager } from '../../runtime/container/container-manager.js';
 import type { CreateBody } from '../../runtime/container/create-request.js';
-import { containerInspect, containerSummary, statusText } from '../../runtime/container/docker-json.js';
+import { containerInspect, containerSummary, dockerStatus } from '../../runtime/container/docker-json.js';
 import type { ExecManager, ExecConfig } from '../../runtime/container/exec-manager.js';
 import { frame, streamLogs } from '../../runtime/container/logs.js';
+import { top } from '../../runtime/container/top.js';
 import type { Route } from '../http/router.js';
 import { API_VERSION } from '../http/version.js';
 import {
@@ -21,6 +22,7 @@ import {
   RemoveQuery,
   ResizeQuery,
   StopQuery,
+  TopQuery,
   WaitQuery,
 } from '../schemas/index.js';
 import { normalizeCreateBody, normalizeExecBody } from './create-body.js';
@@ -62,7 +64,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
         let list = containers.list().filter((r) => all || r.state.Status === 'running');
         if (f.name) list = list.filter((r) => f.name!.some((n) => r.name.includes(n.replace(/^\//, ''))));
         if (f.id) list = list.filter((r) => f.id!.some((i) => r.id.startsWith(i)));
-        if (f.status) list = list.filter((r) => f.status!.includes(r.state.Status));
+        if (f.status) list = list.filter((r) => f.status!.includes(dockerStatus(r)));
         if (f.label) list = list.filter((r) => f.label!.every((l) => labelMatch(r.config.Labels, l)));
         if (f.network)
           list = list.filter((r) =>
@@ -260,12 +262,30 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: '/containers/{id}/top',
-      schema: { params: RefParams },
-      handler: async ({ params }) => {
+      schema: { params: RefParams, query: TopQuery },
+      handler: async ({ params, query }) => {
         const rec = containers.get(params.id!);
         if (rec.state.Status !== 'running')
           throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running`);
-        return { status: 200, json: { Titles: ['PID', 'STATUS'], Processes: [[String(rec.state.Pid), statusText(rec)]] } };
+        return { status: 200, json: await top(containers.pids(rec), query.get('ps_args') || undefined) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/containers/{id}/pause',
+      schema: { params: RefParams },
+      handler: async ({ params }) => {
+        await containers.pause(params.id!);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/containers/{id}/unpause',
+      schema: { params: RefParams },
+      handler: async ({ params }) => {
+        await containers.unpause(params.id!);
+        return { status: 204 };
       },
     },
     {
@@ -282,9 +302,10 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       pattern: '/exec/{id}/start',
       schema: { params: RefParams, body: ExecStartBody },
       handler: async ({ params, body, hijack }) => {
+        // Like Docker, the start body's Tty is ignored: the exec runs with the tty it was created
+        // with (the Python SDK always sends Tty: false).
         const opts = object<{ Detach?: boolean; Tty?: boolean }>(body, 'exec start');
         const inst = d.execs.get(params.id!);
-        if (opts.Tty !== undefined) inst.config.Tty = opts.Tty;
         if (opts.Detach) {
           await d.execs.start(inst.id);
           return { status: 200 };

@@ -220,6 +220,8 @@ export const ContainerListQuery = Query({ all: QBool, limit: QInt, size: QBool, 
 export const ContainerCreateQuery = Query({ name: ContainerName, platform: Text({ maxLength: 256 }) });
 export const StopQuery = Query({ t: QInt, signal: Text({ maxLength: 32 }) });
 export const KillQuery = Query({ signal: Text({ maxLength: 32 }) });
+/** `ps` arguments for /top (Docker's default -ef); run without a shell. */
+export const TopQuery = Query({ ps_args: Text({ maxLength: 256 }) });
 export const RenameQuery = Query({ name: ContainerName });
 export const RemoveQuery = Query({ force: QBool, v: QBool, link: QBool });
 export const WaitQuery = Query({

@@ -15,6 +15,8 @@ import type { RecordStore } from '../../store/record-store.js';
 import { rewriteInPlace } from '../../store/atomic-file.js';
 import { readExitFile, writeSpec } from '../bundle.js';
 import type { Cgroups } from '../cgroups.js';
+import { setFrozen } from '../freezer.js';
+import { cgroupPids } from './top.js';
 import { deviceProgram } from '../devices/bpf-program.js';
 import { DEFAULT_DEVICE_RULES, hostDevice } from '../devices/rules.js';
 import { seccompFilter } from '../seccomp/index.js';
@@ -366,6 +368,7 @@ export class ContainerManager {
     rec.state = {
       ...rec.state,
       Status: 'exited',
+      Paused: false,
       Pid: 0,
       SupervisorPid: 0,
       ExitCode: code,
@@ -415,11 +418,17 @@ export class ContainerManager {
     if (!this.isRunning(rec)) {
       throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running`);
     }
+    if (sig !== 9) return this.signal(rec, sig);
+    // Docker answers a SIGKILL only once the container is gone, so an immediate rm succeeds.
+    const exited = this.waitEvent(rec, 'next-exit');
     await this.signal(rec, sig);
+    await Promise.race([exited, sleep(10_000)]);
   }
 
   private async signal(rec: ContainerRecord, sig: number): Promise<void> {
     const p = this.paths(rec);
+    // A frozen process cannot act on a signal: thaw first (stop, kill, rm -f of a paused container).
+    if (rec.state.Paused) await this.setPaused(rec, false, false);
     try {
       const answer = await supervisorCommand(p.bundle, `signal ${sig}`);
       if (answer.startsWith('error')) throw new Error(answer);
@@ -473,6 +482,35 @@ export class ContainerManager {
       }
       this.announce(rec, 'rename', { oldName: `/${oldName}` });
     });
+  }
+
+  // ---- pause / unpause ----------------------------------------------------------------------
+
+  async pause(ref: string): Promise<void> {
+    const rec = this.get(ref);
+    if (!this.isRunning(rec)) throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running`);
+    if (rec.state.Paused) throw new TsnetError('TSNET_CONTAINER_PAUSED', `container ${rec.id} is already paused`);
+    await this.locks.run(rec.id, () => this.setPaused(rec, true, true));
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const rec = this.get(ref);
+    if (!this.isRunning(rec) || !rec.state.Paused)
+      throw new TsnetError('TSNET_CONTAINER_NOT_PAUSED', `container ${rec.id} is not paused`);
+    await this.locks.run(rec.id, () => this.setPaused(rec, false, true));
+  }
+
+  /** Every pid of a running container (its cgroup2 dir), or its PID 1 when there is none. */
+  pids(rec: ContainerRecord): number[] {
+    const pids = cgroupPids(this.deps.cgroups.accountingDir(rec.id));
+    return pids.length ? pids : rec.state.Pid ? [rec.state.Pid] : [];
+  }
+
+  private async setPaused(rec: ContainerRecord, paused: boolean, announce: boolean): Promise<void> {
+    await setFrozen(this.deps.cgroups.accountingDir(rec.id), paused, `container ${rec.id.slice(0, 12)}`);
+    rec.state = { ...rec.state, Paused: paused };
+    await this.deps.store.save(rec).catch(() => undefined);
+    if (announce) this.announce(rec, paused ? 'pause' : 'unpause');
   }
 
   // ---- remove -------------------------------------------------------------------------------

@@ -18,11 +18,16 @@ export function humanDuration(ms: number): string {
   return `${Math.round(d / 7)} weeks`;
 }
 
+/** Docker's State.Status word: 'paused' for a frozen running container. */
+export function dockerStatus(rec: ContainerRecord): string {
+  return rec.state.Status === 'running' && rec.state.Paused ? 'paused' : rec.state.Status;
+}
+
 export function statusText(rec: ContainerRecord, now = Date.now()): string {
   const st = rec.state;
   switch (st.Status) {
     case 'running':
-      return `Up ${humanDuration(now - Date.parse(st.StartedAt))}`;
+      return `Up ${humanDuration(now - Date.parse(st.StartedAt))}${st.Paused ? ' (Paused)' : ''}`;
     case 'exited':
       return `Exited (${st.ExitCode}) ${humanDuration(now - Date.parse(st.FinishedAt))} ago`;
     case 'removing':
@@ -98,7 +103,7 @@ export function containerSummary(rec: ContainerRecord, imageName: string) {
     Created: Math.floor(Date.parse(rec.created) / 1000),
     Ports: portsList(rec.network.ports, rec.config.ExposedPorts),
     Labels: rec.config.Labels,
-    State: rec.state.Status,
+    State: dockerStatus(rec),
     Status: statusText(rec),
     HostConfig: { NetworkMode: rec.hostConfig.NetworkMode ?? 'default' },
     NetworkSettings: { Networks: networksJson(rec) },
@@ -141,9 +146,9 @@ export function containerInspect(rec: ContainerRecord, paths: ContainerPaths, ex
     Path: rec.path,
     Args: rec.args,
     State: {
-      Status: st.Status,
+      Status: dockerStatus(rec),
       Running: st.Status === 'running',
-      Paused: false,
+      Paused: st.Status === 'running' && st.Paused === true,
       Restarting: false,
       OOMKilled: st.OOMKilled,
       Dead: st.Status === 'dead',

@@ -93,6 +93,7 @@ export class ExecManager {
     const rec = this.deps.containers.get(inst.containerId);
     if (!this.deps.containers.isRunning(rec))
       throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running`);
+    if (rec.state.Paused) throw new TsnetError('TSNET_CONTAINER_PAUSED', `container ${rec.id} is paused: unpause it before exec`);
     const c = inst.config;
     fs.rmSync(inst.bundle, { recursive: true, force: true });
     writeSpec(

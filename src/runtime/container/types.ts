@@ -68,6 +68,8 @@ export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing' | 'd
 
 export interface ContainerState {
   Status: ContainerStatus;
+  /** Frozen by `pause` (Status stays 'running', as in Docker's State.Running). */
+  Paused?: boolean;
   Pid: number;
   SupervisorPid: number;
   ExitCode: number;
