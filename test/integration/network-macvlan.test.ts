@@ -190,6 +190,39 @@ test.serial('vepa mode: containers reach each other only through the switch’s 
   await ok(['network', 'rm', net]);
 });
 
+test.serial('passthru mode: one container owns the parent, a second one is refused', async (t) => {
+  const net = `mvpt-${w.id}`;
+  await ok([
+    'network',
+    'create',
+    '-d',
+    'macvlan',
+    '-o',
+    'parent=mvp1',
+    '-o',
+    'macvlan_mode=passthru',
+    '--subnet',
+    '10.95.0.0/24',
+    '--gateway',
+    '10.95.0.1',
+    net,
+  ]);
+  must(peer(['ip', 'addr', 'add', '10.95.0.1/24', 'dev', 'vepasw']), 'peer address');
+  try {
+    await sleeper(`pt-${w.id}`, net);
+    let r = await ping(`pt-${w.id}`, '10.95.0.1');
+    t.is(r.exitCode, 0, `passthru container reaches the LAN: ${r.stdout}${r.stderr}`);
+    r = await w.cli(['run', '-d', '--name', `pt2-${w.id}`, '--network', net, 'busybox', 'sleep', '3600']);
+    t.not(r.exitCode, 0);
+    t.regex(r.stderr, /passthru mode: its parent mvp1 takes one container only/);
+    await w.cli(['rm', '-f', `pt2-${w.id}`]);
+    await ok(['rm', '-f', `pt-${w.id}`]);
+    await ok(['network', 'rm', net]);
+  } finally {
+    peer(['ip', 'addr', 'del', '10.95.0.1/24', 'dev', 'vepasw']);
+  }
+});
+
 test.serial('--internal: no default route; several networks share one parent', async (t) => {
   const lan = `mvlan-${w.id}`;
   const int = `mvint-${w.id}`;
