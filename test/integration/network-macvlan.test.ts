@@ -300,28 +300,46 @@ test.serial('refusals: one line each, nothing left behind', async (t) => {
   host(['ip', 'link', 'del', 'mvbr']);
 });
 
-test.serial('restart: the tsnet-made parent is re-made, an orphaned one is swept', async (t) => {
+test.serial('restart: containers keep their tsnet-made parent, a lost one is re-made, an orphaned one is swept', async (t) => {
   const net = `mvrs-${w.id}`;
+  const lost = `mvlost-${w.id}`;
   const id = await ok(['network', 'create', '-d', 'macvlan', '--subnet', '10.94.0.0/24', net]);
+  const lostId = await ok(['network', 'create', '-d', 'macvlan', '--subnet', '10.96.0.0/24', lost]);
   const parent = `tsmv${id.slice(0, 10)}`;
-  await w.killDaemon('SIGKILL');
-  // as after a reboot: the parent is gone; and a crash left a pair no network explains
-  must(host(['ip', 'link', 'del', parent]), 'delete the parent');
-  must(host(['ip', 'link', 'add', 'tsmv0123456789', 'type', 'veth', 'peer', 'name', 'tsmp0123456789']), 'orphan');
-  await w.startDaemon();
-  const links = hostLinks();
-  t.true(
-    links.some((l) => l.startsWith(`${parent}:veth:`)),
-    'the parent is back',
-  );
-  t.false(
-    links.some((l) => l.startsWith('tsmv0123456789:') || l.startsWith('tsmp0123456789:')),
-    'the orphan is swept',
-  );
+  const lostParent = `tsmv${lostId.slice(0, 10)}`;
   await sleeper(`ra-${w.id}`, net);
   await sleeper(`rb-${w.id}`, net);
-  const r = await ping(`ra-${w.id}`, `rb-${w.id}`);
-  t.is(r.exitCode, 0, `containers reach each other after the restart: ${r.stdout}${r.stderr}`);
+  const index = () => JSON.parse(host(['ip', '-j', 'link', 'show', parent]).stdout || '[{}]')[0].ifindex;
+  const before = index();
+  await w.killDaemon('SIGKILL');
+  // as after a reboot: one parent is gone; and a crash left a pair no network explains
+  must(host(['ip', 'link', 'del', lostParent]), 'delete a parent');
+  const gone = 'fedcba9876'.repeat(6).concat('fedc');
+  must(host(['ip', 'link', 'add', 'tsmv0123456789', 'type', 'veth', 'peer', 'name', 'tsmp0123456789']), 'orphan');
+  must(host(['ip', 'link', 'set', 'tsmv0123456789', 'alias', `tsnet:macvlan:${gone}`]), 'mark the orphan');
+  // a link with a tsnet-like name but no mark is not tsnet's: it stays
+  must(host(['ip', 'link', 'add', 'tsmvaaaaaaaaaa', 'type', 'veth', 'peer', 'name', 'tsmpaaaaaaaaaa']), 'foreign');
+  try {
+    await w.startDaemon();
+    const links = hostLinks();
+    t.is(index(), before, 'the parent of the running containers was kept (no sweep, no re-make)');
+    t.true(
+      links.some((l) => l.startsWith(`${lostParent}:veth:`)),
+      'the lost parent is back',
+    );
+    t.false(
+      links.some((l) => l.startsWith('tsmv0123456789:') || l.startsWith('tsmp0123456789:')),
+      'the orphan is swept',
+    );
+    t.true(
+      links.some((l) => l.startsWith('tsmvaaaaaaaaaa:')),
+      'an unmarked link is left alone',
+    );
+    const r = await ping(`ra-${w.id}`, `rb-${w.id}`);
+    t.is(r.exitCode, 0, `containers still reach each other after the restart: ${r.stdout}${r.stderr}`);
+  } finally {
+    host(['ip', 'link', 'del', 'tsmvaaaaaaaaaa']);
+  }
   await ok(['rm', '-f', `ra-${w.id}`, `rb-${w.id}`]);
-  await ok(['network', 'rm', net]);
+  await ok(['network', 'rm', net, lost]);
 });

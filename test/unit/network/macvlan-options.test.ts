@@ -1,6 +1,13 @@
 /** macvlan options without a kernel: Docker's names and errors, the tsnet-made parent's names. */
 import test from 'ava';
-import { ownedParentName, ownedPeerName, parseMacvlanOptions, randomMac } from '../../../src/network/drivers/macvlan/options.js';
+import {
+  markedNetworkId,
+  ownedParentName,
+  parentMark,
+  ownedPeerName,
+  parseMacvlanOptions,
+  randomMac,
+} from '../../../src/network/drivers/macvlan/options.js';
 
 const ID = '0123456789abcdef'.repeat(4);
 
@@ -33,4 +40,11 @@ test('random MACs are locally administered unicast', (t) => {
     const first = Number.parseInt(randomMac().slice(0, 2), 16);
     t.is(first & 0x03, 0x02);
   }
+});
+
+test('the parent mark: only tsnet:macvlan:<64 hex> is ours (not the bridge driver’s tsnet:<id>)', (t) => {
+  t.is(markedNetworkId(parentMark(ID)), ID);
+  t.is(markedNetworkId(`tsnet:${ID}`), undefined);
+  t.is(markedNetworkId('tsnet:macvlan:abc'), undefined);
+  t.is(markedNetworkId(undefined), undefined);
 });

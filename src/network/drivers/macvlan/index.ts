@@ -10,9 +10,18 @@ import { TsnetError } from '../../../errors/index.js';
 import { Rollback } from '../../../errors/rollback.js';
 import type { Logger } from '../../../daemon/logger.js';
 import { Netlink } from '../../../kernel/netlink/index.js';
-import type { EndpointInfo, EndpointSpec, JoinInfo, JoinSpec, NetworkDriver, NetworkSpec, Restorable } from '../../driver-api.js';
-import { parseMacvlanOptions, randomMac, type MacvlanConfig } from './options.js';
-import { checkParent, ensureOwnedParent } from './parent.js';
+import type {
+  EndpointInfo,
+  EndpointSpec,
+  JoinInfo,
+  JoinSpec,
+  NetworkDriver,
+  NetworkSpec,
+  Restorable,
+  Sweepable,
+} from '../../driver-api.js';
+import { markedNetworkId, parseMacvlanOptions, randomMac, type MacvlanConfig } from './options.js';
+import { checkParent, deleteOwnedParent, ensureOwnedParent } from './parent.js';
 
 export interface MacvlanDeps {
   /** rtnetlink in the daemon's own (host) netns. */
@@ -36,7 +45,7 @@ interface MacvlanEndpoint {
   joined?: { sandboxKey: string; ifname: string };
 }
 
-export type MacvlanDriver = NetworkDriver & Restorable;
+export type MacvlanDriver = NetworkDriver & Restorable & Sweepable;
 
 export function createMacvlanDriver(deps: MacvlanDeps): MacvlanDriver {
   const networks = new Map<string, MacvlanNetwork>();
@@ -112,7 +121,7 @@ export function createMacvlanDriver(deps: MacvlanDeps): MacvlanDriver {
               `cannot create network ${spec.name}: an interface named ${cfg.parent} already exists`,
             );
           }
-          rb.push(`delete macvlan parent ${cfg.parent}`, () => deps.host.deleteLink(cfg.parent));
+          rb.push(`delete macvlan parent ${cfg.parent}`, () => deleteOwnedParent(deps.host, spec.id, cfg.parent));
           await ensureOwnedParent(deps.host, spec.id, cfg.parent);
         } else {
           await checkParent(deps.host, cfg);
@@ -133,7 +142,7 @@ export function createMacvlanDriver(deps: MacvlanDeps): MacvlanDriver {
         await removeFromSandbox(ep);
         endpoints.delete(k);
       }
-      if (n.cfg.ownedParent) await deps.host.deleteLink(n.cfg.parent);
+      if (n.cfg.ownedParent) await deleteOwnedParent(deps.host, networkId, n.cfg.parent);
       networks.delete(networkId);
     },
 
@@ -206,6 +215,22 @@ export function createMacvlanDriver(deps: MacvlanDeps): MacvlanDriver {
     async leave(networkId, endpointId) {
       const ep = endpoints.get(key(networkId, endpointId));
       if (ep) await removeFromSandbox(ep);
+    },
+
+    async sweep(liveNetworkIds) {
+      const live = new Set([...liveNetworkIds, ...networks.keys()]);
+      const removed: string[] = [];
+      for (const l of await deps.host.listLinks()) {
+        const id = markedNetworkId(l.alias);
+        if (!id || l.kind !== 'veth' || live.has(id)) continue; // not ours, or explained
+        try {
+          await deps.host.deleteLink(l.index);
+          removed.push(`macvlan parent ${l.name}`);
+        } catch (err) {
+          deps.logger.warn(`sweep macvlan parent ${l.name}: ${(err as Error).message}`);
+        }
+      }
+      return removed;
     },
 
     async restore(specs, eps) {

@@ -46,6 +46,19 @@ export function ownedPeerName(networkId: string): string {
   return `tsmp${networkId.slice(0, 10)}`;
 }
 
+/**
+ * The mark (link alias) on the tsnet-made parent pair: `tsnet:macvlan:<network id>`. Not the bridge
+ * driver's `tsnet:<id>` form on purpose: the bridge sweep removes every marked veth whose id is not
+ * a live endpoint, which would cut this network's containers at each restart.
+ */
+export function parentMark(networkId: string): string {
+  return `tsnet:macvlan:${networkId}`;
+}
+/** The network id in a parent mark, or undefined for any other alias. */
+export function markedNetworkId(alias: string | undefined): string | undefined {
+  return alias ? /^tsnet:macvlan:([0-9a-f]{64})$/.exec(alias)?.[1] : undefined;
+}
+
 /** A random locally administered unicast MAC (as Docker ≥ 28 gives endpoints). */
 export function randomMac(): string {
   const b = crypto.randomBytes(6);

@@ -1,7 +1,7 @@
 /** The parent link of a macvlan network: checks on a user's parent, and the veth pair tsnet makes when there is none. */
 import { TsnetError } from '../../../errors/index.js';
 import type { Netlink } from '../../../kernel/netlink/index.js';
-import { ownedPeerName, type MacvlanConfig } from './options.js';
+import { ownedPeerName, parentMark, type MacvlanConfig } from './options.js';
 
 /** Refuse a parent that cannot carry macvlans; returns its ifindex. */
 export async function checkParent(host: Netlink, cfg: MacvlanConfig): Promise<number> {
@@ -36,16 +36,23 @@ export async function checkParent(host: Netlink, cfg: MacvlanConfig): Promise<nu
   return link.index;
 }
 
-/** Make the tsnet-owned veth pair (both ends up in the host netns); idempotent. */
+/** Make the tsnet-owned veth pair (both ends up in the host netns, the first one marked); idempotent. */
 export async function ensureOwnedParent(host: Netlink, networkId: string, name: string): Promise<void> {
+  const mark = parentMark(networkId);
   const existing = await host.getLink(name);
-  if (existing && existing.kind !== 'veth') {
+  if (existing && (existing.kind !== 'veth' || existing.alias !== mark)) {
     throw new TsnetError(
       'TSNET_NETWORK_EXISTS',
-      `cannot create macvlan parent ${name}: an interface of kind ${existing.kind ?? 'unknown'} has that name`,
+      `cannot create macvlan parent ${name}: an interface of that name exists and tsnet did not make it (remove it with ip link del ${name})`,
     );
   }
-  if (!existing) await host.addVeth(name, { name: ownedPeerName(networkId) });
+  if (!existing) await host.addVeth(name, { name: ownedPeerName(networkId) }, { alias: mark });
   await host.setUp(name);
   await host.setUp(ownedPeerName(networkId));
+}
+
+/** Delete the tsnet-made pair, only when it carries this network's mark. */
+export async function deleteOwnedParent(host: Netlink, networkId: string, name: string): Promise<void> {
+  const l = await host.getLink(name);
+  if (l?.alias === parentMark(networkId)) await host.deleteLink(l.index);
 }
