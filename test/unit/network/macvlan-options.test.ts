@@ -19,7 +19,7 @@ test('defaults: bridge mode; no parent → a tsnet-made one named after the netw
 });
 
 test('every mode; Docker generic options are accepted', (t) => {
-  for (const mode of ['bridge', 'private', 'vepa', 'passthru'])
+  for (const mode of ['bridge', 'private', 'vepa', 'passthru'] as const)
     t.is(parseMacvlanOptions(ID, { parent: 'eth0', macvlan_mode: mode }).mode, mode);
   t.notThrows(() => parseMacvlanOptions(ID, { parent: 'eth0', 'com.docker.network.driver.mtu': '1500' }));
 });
