@@ -17,6 +17,7 @@ import { ContainerNetwork } from '../network/container-network.js';
 import { GLOBAL_IPAM, NetworkController, type DriverSource } from '../network/controller.js';
 import type { NetworkDriver } from '../network/driver-api.js';
 import { createBridgeDriver } from '../network/drivers/bridge/index.js';
+import { createMacvlanDriver } from '../network/drivers/macvlan/index.js';
 import type { NetworkRecord } from '../network/network-record.js';
 import { PortReservations } from '../network/ports.js';
 import { Sandboxes } from '../network/sandbox.js';
@@ -146,7 +147,10 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     flushConntrack: (proto, p) => flushConntrackPorts(proto, p),
     logger,
   });
-  const builtins = new Map<string, NetworkDriver>([['bridge', bridge]]);
+  const builtins = new Map<string, NetworkDriver>([
+    ['bridge', bridge],
+    ['macvlan', createMacvlanDriver({ host: hostNetlink, inNetns, logger })],
+  ]);
   let cluster: ClusterStore | undefined;
   let clusterIpam: ClusterIpam | undefined;
   let overlay: OverlayDriver | undefined;
