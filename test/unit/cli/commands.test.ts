@@ -224,6 +224,9 @@ test('run -t: the stream is raw (not demultiplexed); -P and --expose reach the b
 test('run -i: stdin is forwarded and half-closed at EOF; output keeps flowing after', async (t) => {
   const d = await withDaemon(t);
   let finishWait: ((code: number) => void) | undefined;
+  // The "container" exits when its stdin closes; that may come before the CLI's wait request
+  // arrives (the requests go out on separate connections), so the exit is remembered.
+  let exited: number | undefined;
   d.reply('POST', '/containers/create', 201, { Id: ID, Warnings: [] });
   d.onUpgrade('POST', `/containers/${ID}/attach`, (_req, socket) => {
     let input = '';
@@ -231,6 +234,7 @@ test('run -i: stdin is forwarded and half-closed at EOF; output keeps flowing af
     socket.on('end', () => {
       // The client half-closed: answer with what it sent, then close.
       socket.end(encodeFrame(STDOUT, `got: ${input}`));
+      exited = 0;
       finishWait?.(0);
     });
   });
@@ -238,6 +242,7 @@ test('run -i: stdin is forwarded and half-closed at EOF; output keeps flowing af
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.flushHeaders();
     finishWait = (code) => res.end(JSON.stringify({ StatusCode: code }));
+    if (exited !== undefined) finishWait(exited);
   });
   d.reply('POST', `/containers/${ID}/start`, 204);
   const r = await tsnet(['run', '-i', 'alpine', 'cat'], { host: d.host, input: 'ping\npong\n' });
