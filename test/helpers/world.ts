@@ -179,13 +179,13 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
           );
         }
       });
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 60_000; // a bound, not a timing check: a restart restores every sandbox
       while (Date.now() < deadline) {
         if (child.exitCode !== null) throw new Error(`tsnetd exited with ${child.exitCode}:\n${world.daemonLog()}`);
         if (await canConnect(socket)) return;
         await sleep(25);
       }
-      throw new Error(`tsnetd did not come up in 15 s:\n${world.daemonLog()}`);
+      throw new Error(`tsnetd did not come up in 60 s:\n${world.daemonLog()}`);
     },
     async killDaemon(signal = 'SIGKILL') {
       const child = world.daemon;
