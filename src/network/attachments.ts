@@ -377,10 +377,8 @@ export class Attachments implements NetworkAttachments {
     const ep = n
       ? rec.network.endpoints[n.id]
       : Object.values(rec.network.endpoints).find((e) => e.networkName === networkRef || e.networkId.startsWith(networkRef));
-    if (!ep) {
-      if (force) return;
-      throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `container ${rec.name} is not connected to network ${networkRef}`);
-    }
+    // As Docker: -f does not make "not connected" a success (a second disconnect -f answers 404).
+    if (!ep) throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `container ${rec.name} is not connected to network ${networkRef}`);
     const oldGateway = rec.network.gatewayNetwork;
     if (oldGateway === ep.networkId) await this.revokePorts(rec);
     // intent before effect: the record no longer has the endpoint before the kernel loses it, so

@@ -80,7 +80,8 @@ export function networkJson(n: NetworkRecord, containers: ContainerRecord[]) {
     EnableIPv6: n.enableIPv6,
     IPAM: {
       Driver: n.ipam.driver,
-      Options: n.ipam.options,
+      // Go marshals a nil map as null: Docker shows null unless --ipam-opt was given
+      Options: Object.keys(n.ipam.options).length > 0 ? n.ipam.options : null,
       Config: n.pools.length
         ? n.pools.map((p) => {
             const given = n.ipam.config.find((c) => c.Subnet === p.subnet);

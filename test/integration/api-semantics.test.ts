@@ -380,3 +380,29 @@ test.serial('host_binding_ipv4 and the other bridge options are validated before
   t.is(ok.status, 201, msg(ok));
   t.is((await api(w.socket, { method: 'DELETE', path: '/networks/opts' })).status, 204);
 });
+
+test('network shapes as Docker: IPAM.Options is null unless given; a second forced disconnect is a 404', async (t) => {
+  const { w } = t.context;
+  const plain = await api(w.socket, { method: 'POST', path: '/networks/create', body: { Name: 'shape-a' } });
+  t.is(plain.status, 201, plain.text);
+  const a = await api(w.socket, { path: '/networks/shape-a' });
+  t.is((a.json as { IPAM: { Options: unknown } }).IPAM.Options, null);
+  const opts = await api(w.socket, {
+    method: 'POST',
+    path: '/networks/create',
+    body: { Name: 'shape-b', IPAM: { Driver: 'default', Options: { foo: 'bar' } } },
+  });
+  t.is(opts.status, 201, opts.text);
+  const b = await api(w.socket, { path: '/networks/shape-b' });
+  t.deepEqual((b.json as { IPAM: { Options: unknown } }).IPAM.Options, { foo: 'bar' });
+
+  await w.ok(['create', '--name', 'shape-c', '--network', 'shape-a', 'busybox', 'true']);
+  const off = { Container: 'shape-c', Force: true };
+  const first = await api(w.socket, { method: 'POST', path: '/networks/shape-a/disconnect', body: off });
+  t.is(first.status, 200, first.text);
+  const second = await api(w.socket, { method: 'POST', path: '/networks/shape-a/disconnect', body: off });
+  t.is(second.status, 404, second.text);
+  t.regex(msg(second), /container shape-c is not connected to network shape-a/);
+  await w.ok(['rm', 'shape-c']);
+  await w.ok(['network', 'rm', 'shape-a', 'shape-b']);
+});
