@@ -463,7 +463,7 @@ rootTest('stdin EOF before go kills the child and exits 125', async (t) => {
   t.regex((await sup.out.next()) ?? '', /^error 125 /);
   t.is(await sup.exited, 125);
   await waitFor(() => !alive(pid), 5000, 'child gone');
-  t.pass();
+  t.false(alive(pid), 'the child is gone');
 });
 
 rootTest('mounts made inside are invisible on the host', async (t) => {
