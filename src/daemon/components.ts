@@ -33,6 +33,7 @@ import type { Logger } from './logger.js';
 import { PluginRegistry } from '../plugins/index.js';
 import { createRemoteDriver } from '../network/drivers/remote/index.js';
 import { createRemoteIpam } from '../ipam/remote/index.js';
+import { replayPlan } from '../network/ipam-replay.js';
 import { ClusterStore } from '../store/cluster/index.js';
 import { ClusterIpam } from '../ipam/cluster/index.js';
 import { createOverlayDriver, type OverlayDriver } from '../network/drivers/overlay/index.js';
@@ -207,7 +208,22 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
           'the cluster IPAM needs a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP',
         );
       }
-      return cached(remoteIpams, name, async () => createRemoteIpam(name, await plugins.get(name, 'IpamDriver'), { logger }));
+      return cached(remoteIpams, name, async () =>
+        createRemoteIpam(name, await plugins.get(name, 'IpamDriver'), {
+          logger,
+          replay: {
+            plan: () =>
+              replayPlan(
+                name,
+                controller.list(),
+                (containers?.list() ?? []).flatMap((c) =>
+                  Object.values(c.network.endpoints).map((e) => ({ ...e, name: c.name })),
+                ),
+              ),
+            poolMoved: (networkId, oldId, newId) => controller.poolMoved(networkId, oldId, newId),
+          },
+        }),
+      );
     },
     builtinNames: () => [...builtins.keys(), 'host', 'null'],
   };

@@ -110,6 +110,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   }
   await c.controller.restoreDrivers();
   await c.controller.finishRemovals();
+  c.controller.activateIpamPlugins();
   for (const rec of c.containers.list()) if (rec.state.Status === 'running') await c.attachments.adoptRunning(rec);
   const swept = await sweep(c);
   if (swept.length) logger.info(`swept ${swept.length} leftovers: ${swept.join(', ')}`);

@@ -480,6 +480,28 @@ export class NetworkController {
     return rec;
   }
 
+  /**
+   * Start-up: reach every IPAM plugin that networks use, in the background (a plugin that does
+   * not answer must not keep the daemon from listening). Its activation replays the pools and
+   * addresses the daemon holds when the plugin asks for it (RequiresRequestReplay).
+   */
+  activateIpamPlugins(): void {
+    const names = new Set<string>();
+    for (const n of this.networks.values())
+      if (!n.removing && n.ipam.driver !== 'default' && n.ipam.driver !== GLOBAL_IPAM) names.add(n.ipam.driver);
+    for (const name of names)
+      void this.d.drivers.ipam(name).catch((err: Error) => this.d.logger.warn(`IPAM plugin ${name}: ${err.message}`));
+  }
+
+  /** The IPAM plugin gave a replayed pool back under another PoolID: the record follows it. */
+  async poolMoved(networkId: string, oldPoolId: string, newPoolId: string): Promise<void> {
+    const n = this.networks.get(networkId);
+    const pool = n?.pools.find((p) => p.poolId === oldPoolId);
+    if (!n || !pool) return;
+    pool.poolId = newPoolId;
+    await this.d.store.save(n);
+  }
+
   private async saveNew(rec: NetworkRecord): Promise<void> {
     await this.d.store.save(rec);
     this.networks.set(rec.id, rec);

@@ -206,7 +206,7 @@ export interface NetworkDriverHandlers {
 export interface IpamCapabilitiesResponse {
   /** The daemon then sends the endpoint's MAC in RequestAddress (com.docker.network.endpoint.macaddress). */
   RequiresMACAddress?: boolean;
-  /** The daemon replays RequestPool/RequestAddress for existing networks when it starts. */
+  /** The daemon replays RequestPool/RequestAddress for what it holds when it starts and when the plugin is re-activated after a restart. */
   RequiresRequestReplay?: boolean;
 }
 

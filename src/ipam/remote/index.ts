@@ -36,10 +36,56 @@ export const DATA_GATEWAY = 'com.docker.network.gateway';
 export const OPT_ENDPOINT_NAME = 'com.docker.network.endpoint.name';
 export const OPT_ENDPOINT_MAC = 'com.docker.network.endpoint.macaddress';
 
+/** A pool the daemon holds, asked for again when the plugin wants requests replayed. */
+export interface ReplayPool {
+  networkId: string;
+  networkName: string;
+  poolId: string;
+  subnet: string;
+  ipRange?: string;
+  gateway: string;
+  auxAddresses?: Record<string, string>;
+  options?: Record<string, string>;
+  v6: boolean;
+}
+
+/** An address the daemon holds (an endpoint's), asked for again after its pool. */
+export interface ReplayAddress {
+  poolId: string;
+  /** CIDR form, as leased. */
+  address: string;
+  /** The endpoint id (sent as com.docker.network.endpoint.name, as for a new request). */
+  owner: string;
+  /** The endpoint name first sent with it (com.docker.network.endpoint.name). */
+  name?: string;
+  mac?: string;
+}
+
+/**
+ * Where the replay of RequiresRequestReplay plugins gets what the daemon holds, and how it
+ * reports a pool the plugin gave back under another PoolID.
+ */
+export interface ReplaySource {
+  plan(): { pools: ReplayPool[]; addresses: ReplayAddress[] } | Promise<{ pools: ReplayPool[]; addresses: ReplayAddress[] }>;
+  poolMoved(networkId: string, oldPoolId: string, newPoolId: string): void | Promise<void>;
+}
+
+export interface ReplayResult {
+  pools: number;
+  addresses: number;
+  failed: string[];
+}
+
 export interface RemoteIpamOptions {
   /** How many pools to try when the plugin keeps returning overlapping ones (default 10). */
   maxPoolTries?: number;
   logger?: PluginLogger;
+  /**
+   * For plugins whose capabilities say RequiresRequestReplay: at every activation (the first,
+   * at daemon start, and each re-activation after the plugin restarted) the pools and addresses
+   * the daemon holds are requested again, before any other call reaches the plugin.
+   */
+  replay?: ReplaySource;
 }
 
 export interface IpamCapabilities {
@@ -51,7 +97,11 @@ export interface RemoteIpam extends IpamDriver {
   readonly plugin: PluginClient;
   capabilities(): IpamCapabilities;
   addressSpaces(): Promise<{ local: string; global: string }>;
+  /** The last replay (undefined until one ran). */
+  lastReplay(): ReplayResult | undefined;
 }
+
+type Caller = (method: string, body?: unknown) => Promise<JsonObject>;
 
 interface PoolState {
   subnet: string;
@@ -108,31 +158,30 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
       caps = { requiresMacAddress: false, requiresRequestReplay: false };
     }
   };
-  client.onActivate((call) => fetchCaps((m) => call(m)));
-  const before = client.activations;
-  await client.activate();
-  if (client.activations === before) await fetchCaps((m) => client.call(m));
+  const rpc =
+    (raw: (m: string, body?: unknown) => Promise<JsonObject>): Caller =>
+    (method, body) =>
+      raw(`IpamDriver.${method}`, body);
+  const call: Caller = rpc((m, body) => client.call(m, body));
 
-  const call = (method: string, body?: unknown): Promise<JsonObject> => client.call(`IpamDriver.${method}`, body);
-
-  const addressSpaces = async (): Promise<{ local: string; global: string }> => {
-    const r = await call('GetDefaultAddressSpaces');
+  const addressSpaces = async (c: Caller = call): Promise<{ local: string; global: string }> => {
+    const r = await c('GetDefaultAddressSpaces');
     return wire('GetDefaultAddressSpaces', () => ({
       local: str(r, 'LocalDefaultAddressSpace'),
       global: str(r, 'GlobalDefaultAddressSpace'),
     }));
   };
 
-  const releasePoolQuietly = async (poolId: string, why: string): Promise<void> => {
+  const releasePoolQuietly = async (c: Caller, poolId: string, why: string): Promise<void> => {
     try {
-      await call('ReleasePool', { PoolID: poolId });
+      await c('ReleasePool', { PoolID: poolId });
     } catch (err) {
       log.warn(`plugin "${name}": release pool ${poolId} (${why}): ${(err as Error).message}`);
     }
   };
-  const releaseAddressQuietly = async (poolId: string, ip: string, why: string): Promise<void> => {
+  const releaseAddressQuietly = async (c: Caller, poolId: string, ip: string, why: string): Promise<void> => {
     try {
-      await call('ReleaseAddress', { PoolID: poolId, Address: stripPrefix(ip) });
+      await c('ReleaseAddress', { PoolID: poolId, Address: stripPrefix(ip) });
     } catch (err) {
       log.warn(`plugin "${name}": release address ${ip} of pool ${poolId} (${why}): ${(err as Error).message}`);
     }
@@ -140,17 +189,18 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
 
   /** RequestAddress, checked: an address inside `subnet`, in CIDR form with the pool's prefix. */
   const requestAddressIn = async (
+    c: Caller,
     poolId: string,
     subnet: string,
     address: string,
     options: Record<string, string> | null,
     what: string,
   ): Promise<{ cidr: string; data: Record<string, string> }> => {
-    const r = await call('RequestAddress', { PoolID: poolId, Address: address, Options: options });
+    const r = await c('RequestAddress', { PoolID: poolId, Address: address, Options: options });
     const { raw, data } = wire('RequestAddress', () => ({ raw: str(r, 'Address'), data: strMap(r, 'Data') }));
     const pool = tryParseCidr(subnet)!;
     const fail = async (why: string): Promise<never> => {
-      if (raw !== '' && tryParseIp(stripPrefix(raw))) await releaseAddressQuietly(poolId, raw, 'bad reply');
+      if (raw !== '' && tryParseIp(stripPrefix(raw))) await releaseAddressQuietly(c, poolId, raw, 'bad reply');
       throw bad('RequestAddress', `${what}: ${why}`);
     };
     if (raw === '') return fail('no address returned');
@@ -170,107 +220,193 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
     return { cidr, data };
   };
 
+  const endpointOptions = (req: AddressRequest): { options: Record<string, string>; madeMac?: string } => {
+    const options: Record<string, string> = { ...(req.options ?? {}) };
+    if (!options[OPT_ENDPOINT_NAME]) options[OPT_ENDPOINT_NAME] = req.owner;
+    let madeMac: string | undefined;
+    if (caps.requiresMacAddress) {
+      const mac = req.mac ?? randomMac();
+      if (!req.mac) madeMac = mac;
+      options[OPT_ENDPOINT_MAC] = mac;
+    }
+    return madeMac ? { options, madeMac } : { options };
+  };
+
+  const requestPoolVia = async (c: Caller, req: PoolRequest): Promise<PoolLease> => {
+    // Validate everything before the first call.
+    if (req.ipRange && !req.subnet)
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `network ${req.networkName}: --ip-range needs --subnet`);
+    const subnet = req.subnet ? canonicalCidr(parseSubnet(req.subnet)) : undefined;
+    if (req.ipRange) parseSubnet(req.ipRange, 'ip range');
+    if (req.gateway) parseIp(req.gateway, 'gateway', 'TSNET_BAD_GATEWAY');
+    const avoid = (req.avoid ?? []).filter((a) => tryParseCidr(a));
+    const family = req.v6 ? 6 : 4;
+
+    const space = (await addressSpaces(c)).local;
+    const leased: Array<{ poolId: string; pool: string }> = [];
+    let got: { poolId: string; pool: string; data: Record<string, string> } | undefined;
+    try {
+      for (let tries = 1; ; tries++) {
+        const r = await c('RequestPool', {
+          AddressSpace: space,
+          Pool: subnet ?? '',
+          SubPool: req.ipRange ?? '',
+          Options: req.options ?? null,
+          V6: req.v6,
+        });
+        const reply = wire('RequestPool', () => ({ poolId: str(r, 'PoolID'), pool: str(r, 'Pool'), data: strMap(r, 'Data') }));
+        const parsed = tryParseCidr(reply.pool);
+        if (!reply.poolId || !parsed || parsed.family !== family) {
+          if (reply.poolId) await releasePoolQuietly(c, reply.poolId, 'bad reply');
+          throw bad(
+            'RequestPool',
+            !reply.poolId ? 'no PoolID returned' : `Pool ${JSON.stringify(reply.pool)} is not an IPv${family} subnet`,
+          );
+        }
+        const pool = canonicalCidr(parsed);
+        if (subnet && pool !== subnet) {
+          await releasePoolQuietly(c, reply.poolId, 'bad reply');
+          throw bad('RequestPool', `asked for ${subnet}, got ${pool}`);
+        }
+        const clash = subnet ? undefined : avoid.find((a) => overlaps(a, pool));
+        if (!clash) {
+          got = { poolId: reply.poolId, pool, data: reply.data };
+          break;
+        }
+        leased.push({ poolId: reply.poolId, pool });
+        log.debug(
+          `plugin "${name}": pool ${pool} overlaps ${clash} in use on the host: asking for another (${tries}/${maxTries})`,
+        );
+        if (tries >= maxTries) {
+          const seen = [...new Set(leased.map((l) => l.pool))].join(', ');
+          throw new TsnetError(
+            'TSNET_SUBNET_OVERLAP',
+            `IPAM plugin "${name}" returned only pools that overlap networks in use on the host (${maxTries} tries: ${seen}); give --subnet or fix the plugin's pools`,
+            { details: { plugin: name, tries: maxTries, pools: seen } },
+          );
+        }
+      }
+    } finally {
+      for (const l of leased) await releasePoolQuietly(c, l.poolId, 'overlapping pool');
+    }
+
+    const { poolId, pool, data } = got;
+    const state: PoolState = { subnet: pool, gatewayRequested: false, aux: [] };
+    try {
+      const dataGw = data[DATA_GATEWAY];
+      if (!req.gateway && dataGw) {
+        const ip = stripPrefix(dataGw);
+        if (!tryParseIp(ip) || !contains(pool, ip))
+          throw bad('RequestPool', `Data ${DATA_GATEWAY} ${JSON.stringify(dataGw)} is not an address in ${pool}`);
+        state.gateway = ip;
+      } else {
+        const gw = await requestAddressIn(
+          c,
+          poolId,
+          pool,
+          req.gateway ?? '',
+          { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE },
+          'gateway',
+        );
+        state.gateway = stripPrefix(gw.cidr);
+        state.gatewayRequested = true;
+      }
+      for (const [auxName, ip] of Object.entries(req.auxAddresses ?? {})) {
+        const a = await requestAddressIn(c, poolId, pool, stripPrefix(ip), null, `aux address ${auxName}`);
+        state.aux.push(stripPrefix(a.cidr));
+      }
+    } catch (err) {
+      for (const ip of state.aux.reverse()) await releaseAddressQuietly(c, poolId, ip, 'rollback');
+      if (state.gatewayRequested && state.gateway) await releaseAddressQuietly(c, poolId, state.gateway, 'rollback');
+      await releasePoolQuietly(c, poolId, 'rollback');
+      throw err;
+    }
+    pools.set(poolId, state);
+    const lease: PoolLease = { poolId, subnet: pool, gateway: state.gateway! };
+    if (req.ipRange) lease.ipRange = canonicalCidr(req.ipRange);
+    if (Object.keys(data).length > 0) lease.data = data;
+    return lease;
+  };
+
+  /**
+   * RequiresRequestReplay (moby's controller.reservePools): every pool the daemon holds is asked
+   * for again with its subnet, range, gateway and aux addresses, then every endpoint's address
+   * with its own IP. A failure is logged and counted; the rest goes on.
+   */
+  let last: ReplayResult | undefined;
+  const replayVia = async (c: Caller): Promise<void> => {
+    const source = opts.replay;
+    if (!source || !caps.requiresRequestReplay) return;
+    const plan = await source.plan();
+    const result: ReplayResult = { pools: 0, addresses: 0, failed: [] };
+    const moved = new Map<string, { poolId: string; subnet: string }>();
+    for (const p of plan.pools) {
+      try {
+        const lease = await requestPoolVia(c, {
+          subnet: p.subnet,
+          ...(p.ipRange ? { ipRange: p.ipRange } : {}),
+          gateway: p.gateway,
+          ...(p.auxAddresses ? { auxAddresses: p.auxAddresses } : {}),
+          v6: p.v6,
+          networkId: p.networkId,
+          networkName: p.networkName,
+          avoid: [],
+          ...(p.options ? { options: p.options } : {}),
+        });
+        moved.set(p.poolId, { poolId: lease.poolId, subnet: lease.subnet });
+        if (lease.poolId !== p.poolId) {
+          pools.delete(p.poolId);
+          await source.poolMoved(p.networkId, p.poolId, lease.poolId);
+        }
+        result.pools++;
+      } catch (err) {
+        result.failed.push(`pool ${p.subnet} of network ${p.networkName}: ${(err as Error).message}`);
+      }
+    }
+    for (const a of plan.addresses) {
+      const pool = moved.get(a.poolId);
+      if (!pool) continue;
+      try {
+        const { options } = endpointOptions({
+          owner: a.owner,
+          ...(a.name ? { options: { [OPT_ENDPOINT_NAME]: a.name } } : {}),
+          ...(a.mac ? { mac: a.mac } : {}),
+        });
+        await requestAddressIn(c, pool.poolId, pool.subnet, stripPrefix(a.address), options, `replay of ${a.address}`);
+        result.addresses++;
+      } catch (err) {
+        result.failed.push(`address ${a.address}: ${(err as Error).message}`);
+      }
+    }
+    last = result;
+    for (const f of result.failed) log.warn(`plugin "${name}": replay: ${f}`);
+    log.info(
+      `plugin "${name}": replayed ${result.pools} pool(s) and ${result.addresses} address(es) (RequiresRequestReplay)${result.failed.length ? `, ${result.failed.length} failed` : ''}`,
+    );
+  };
+
+  client.onActivate(async (raw) => {
+    const c = rpc((m, body) => raw(m, body));
+    await fetchCaps((m) => raw(m));
+    await replayVia(c);
+  });
+  const before = client.activations;
+  await client.activate();
+  if (client.activations === before) {
+    // Activated before this driver existed (the same plugin is also a network driver).
+    await fetchCaps((m) => client.call(m));
+    await replayVia(call);
+  }
+
   const ipam: RemoteIpam = {
     name,
     plugin: client,
 
     capabilities: () => ({ ...caps }),
-    addressSpaces,
+    addressSpaces: () => addressSpaces(call),
+    lastReplay: () => (last ? { ...last, failed: [...last.failed] } : undefined),
 
-    async requestPool(req: PoolRequest): Promise<PoolLease> {
-      // Validate everything before the first call.
-      if (req.ipRange && !req.subnet)
-        throw new TsnetError('TSNET_INVALID_ARGUMENT', `network ${req.networkName}: --ip-range needs --subnet`);
-      const subnet = req.subnet ? canonicalCidr(parseSubnet(req.subnet)) : undefined;
-      if (req.ipRange) parseSubnet(req.ipRange, 'ip range');
-      if (req.gateway) parseIp(req.gateway, 'gateway', 'TSNET_BAD_GATEWAY');
-      const avoid = (req.avoid ?? []).filter((c) => tryParseCidr(c));
-      const family = req.v6 ? 6 : 4;
-
-      const space = (await addressSpaces()).local;
-      const leased: Array<{ poolId: string; pool: string }> = [];
-      let got: { poolId: string; pool: string; data: Record<string, string> } | undefined;
-      try {
-        for (let tries = 1; ; tries++) {
-          const r = await call('RequestPool', {
-            AddressSpace: space,
-            Pool: subnet ?? '',
-            SubPool: req.ipRange ?? '',
-            Options: req.options ?? null,
-            V6: req.v6,
-          });
-          const reply = wire('RequestPool', () => ({ poolId: str(r, 'PoolID'), pool: str(r, 'Pool'), data: strMap(r, 'Data') }));
-          const parsed = tryParseCidr(reply.pool);
-          if (!reply.poolId || !parsed || parsed.family !== family) {
-            if (reply.poolId) await releasePoolQuietly(reply.poolId, 'bad reply');
-            throw bad(
-              'RequestPool',
-              !reply.poolId ? 'no PoolID returned' : `Pool ${JSON.stringify(reply.pool)} is not an IPv${family} subnet`,
-            );
-          }
-          const pool = canonicalCidr(parsed);
-          if (subnet && pool !== subnet) {
-            await releasePoolQuietly(reply.poolId, 'bad reply');
-            throw bad('RequestPool', `asked for ${subnet}, got ${pool}`);
-          }
-          const clash = subnet ? undefined : avoid.find((a) => overlaps(a, pool));
-          if (!clash) {
-            got = { poolId: reply.poolId, pool, data: reply.data };
-            break;
-          }
-          leased.push({ poolId: reply.poolId, pool });
-          log.debug(
-            `plugin "${name}": pool ${pool} overlaps ${clash} in use on the host: asking for another (${tries}/${maxTries})`,
-          );
-          if (tries >= maxTries) {
-            const seen = [...new Set(leased.map((l) => l.pool))].join(', ');
-            throw new TsnetError(
-              'TSNET_SUBNET_OVERLAP',
-              `IPAM plugin "${name}" returned only pools that overlap networks in use on the host (${maxTries} tries: ${seen}); give --subnet or fix the plugin's pools`,
-              { details: { plugin: name, tries: maxTries, pools: seen } },
-            );
-          }
-        }
-      } finally {
-        for (const l of leased) await releasePoolQuietly(l.poolId, 'overlapping pool');
-      }
-
-      const { poolId, pool, data } = got;
-      const state: PoolState = { subnet: pool, gatewayRequested: false, aux: [] };
-      try {
-        const dataGw = data[DATA_GATEWAY];
-        if (!req.gateway && dataGw) {
-          const ip = stripPrefix(dataGw);
-          if (!tryParseIp(ip) || !contains(pool, ip))
-            throw bad('RequestPool', `Data ${DATA_GATEWAY} ${JSON.stringify(dataGw)} is not an address in ${pool}`);
-          state.gateway = ip;
-        } else {
-          const gw = await requestAddressIn(
-            poolId,
-            pool,
-            req.gateway ?? '',
-            { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE },
-            'gateway',
-          );
-          state.gateway = stripPrefix(gw.cidr);
-          state.gatewayRequested = true;
-        }
-        for (const [auxName, ip] of Object.entries(req.auxAddresses ?? {})) {
-          const a = await requestAddressIn(poolId, pool, stripPrefix(ip), null, `aux address ${auxName}`);
-          state.aux.push(stripPrefix(a.cidr));
-        }
-      } catch (err) {
-        for (const ip of state.aux.reverse()) await releaseAddressQuietly(poolId, ip, 'rollback');
-        if (state.gatewayRequested && state.gateway) await releaseAddressQuietly(poolId, state.gateway, 'rollback');
-        await releasePoolQuietly(poolId, 'rollback');
-        throw err;
-      }
-      pools.set(poolId, state);
-      const lease: PoolLease = { poolId, subnet: pool, gateway: state.gateway! };
-      if (req.ipRange) lease.ipRange = canonicalCidr(req.ipRange);
-      if (Object.keys(data).length > 0) lease.data = data;
-      return lease;
-    },
+    requestPool: (req: PoolRequest): Promise<PoolLease> => requestPoolVia(call, req),
 
     async releasePool(poolId) {
       const st = pools.get(poolId);
@@ -297,14 +433,7 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
 
     async requestAddress(poolId: string, req: AddressRequest): Promise<AddressLease> {
       if (req.ip) parseIp(req.ip);
-      const options: Record<string, string> = { ...(req.options ?? {}) };
-      if (!options[OPT_ENDPOINT_NAME]) options[OPT_ENDPOINT_NAME] = req.owner;
-      let madeMac: string | undefined;
-      if (caps.requiresMacAddress) {
-        const mac = req.mac ?? randomMac();
-        if (!req.mac) madeMac = mac;
-        options[OPT_ENDPOINT_MAC] = mac;
-      }
+      const { options, madeMac } = endpointOptions(req);
       const st = pools.get(poolId);
       let subnet = st?.subnet;
       if (!subnet) {
@@ -315,7 +444,14 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
       let cidr: string;
       let data: Record<string, string>;
       if (subnet) {
-        ({ cidr, data } = await requestAddressIn(poolId, subnet, req.ip ?? '', options, `address for ${req.owner.slice(0, 12)}`));
+        ({ cidr, data } = await requestAddressIn(
+          call,
+          poolId,
+          subnet,
+          req.ip ?? '',
+          options,
+          `address for ${req.owner.slice(0, 12)}`,
+        ));
       } else {
         const r = await call('RequestAddress', { PoolID: poolId, Address: req.ip ?? '', Options: options });
         const raw = wire('RequestAddress', () => str(r, 'Address'));
