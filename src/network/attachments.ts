@@ -224,16 +224,19 @@ export class Attachments implements NetworkAttachments {
   private async publishPorts(rec: ContainerRecord): Promise<void> {
     const requests = portRequests(rec.hostConfig.PortBindings, rec.hostConfig.PublishAllPorts ?? false, rec.config.ExposedPorts);
     rec.network.ports = [];
-    if (!requests.length) return;
     const gw = this.gatewayOf(rec);
     if (!gw) {
-      this.d.logger.warn(`container ${rec.name} publishes ports but has no network with a gateway: ports not published`);
+      if (requests.length)
+        this.d.logger.warn(`container ${rec.name} publishes ports but has no network with a gateway: ports not published`);
       return;
     }
     const n = this.d.controller.get(gw.networkId);
     const driver = await this.d.controller.driverOf(n);
     if (!hasExternalConnectivity(driver)) return;
-    const mappings = await this.d.ports.reserve(rec.id, requests);
+    // As Docker: the gateway endpoint's driver is programmed at every start, with or without
+    // published ports (a plugin may set up outbound connectivity there); an empty list costs
+    // the built-in bridge nothing.
+    const mappings = requests.length ? await this.d.ports.reserve(rec.id, requests) : [];
     this.d.failpoint?.('publish.after-reserve');
     try {
       const programmed = await driver.programExternalConnectivity(n.id, gw.endpointId, mappings);
@@ -252,7 +255,8 @@ export class Attachments implements NetworkAttachments {
   private async revokePorts(rec: ContainerRecord): Promise<void> {
     const gwNet = rec.network.gatewayNetwork;
     const gw = gwNet ? rec.network.endpoints[gwNet] : undefined;
-    if (gw && rec.network.ports.length) {
+    if (gw) {
+      // Revoked at every stop, as Docker does, with or without published ports.
       const n = this.d.controller.find(gw.networkId);
       const driver = n ? await this.d.controller.driverOf(n).catch(() => undefined) : undefined;
       if (driver && hasExternalConnectivity(driver)) await driver.revokeExternalConnectivity(gw.networkId, gw.endpointId);
@@ -267,7 +271,9 @@ export class Attachments implements NetworkAttachments {
 
   async detachAll(rec: ContainerRecord): Promise<void> {
     const errors: string[] = [];
-    await this.revokePorts(rec).catch((e: Error) => errors.push(e.message));
+    // A stopped container's external connectivity was revoked when it stopped.
+    if (rec.network.ports.length || this.d.containers.isRunning(rec))
+      await this.revokePorts(rec).catch((e: Error) => errors.push(e.message));
     await this.d.dns?.stop(rec).catch((e: Error) => errors.push(e.message));
     for (const ep of Object.values(rec.network.endpoints)) {
       await this.detachOne(ep).then(

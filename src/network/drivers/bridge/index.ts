@@ -333,7 +333,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     async revokeExternalConnectivity(networkId, endpointId) {
       const n = networks.get(networkId);
       const ep = endpoints.get(key(networkId, endpointId));
-      if (!n || !ep) return;
+      if (!n || !ep?.ports.length) return;
       for (const ip of [ep.address, ep.addressV6]) {
         if (!ip) continue;
         await deps.firewall.removePorts({
