@@ -275,8 +275,8 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     ports,
     dns,
     containers: {
-      save: (rec) => containers!.save(rec),
-      refreshHosts: (rec, entries) => containers!.refreshHosts(rec, entries),
+      save: (rec) => containers!.save(containers!.get(rec.id)),
+      refreshHosts: (rec, entries) => containers!.refreshHosts(containers!.get(rec.id), entries),
       isRunning: (rec) => rec.state.Status === 'running',
     },
     ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),

@@ -5,9 +5,13 @@
  */
 import fs from 'node:fs';
 import { TsnetError } from '../errors/index.js';
-import { resolvConf, type HostEntry } from '../runtime/etc-files.js';
-import type { ContainerNetworking, InterfaceCounters, SandboxSetup } from '../runtime/container/networking.js';
-import type { ContainerRecord } from '../runtime/container/types.js';
+import type {
+  ContainerNetworking,
+  InterfaceCounters,
+  NetworkedContainer as ContainerRecord,
+  SandboxSetup,
+} from './container-api.js';
+import { resolvConf, type HostEntry } from './etc-entries.js';
 import { parseNetworkMode } from './network-mode.js';
 import type { Sandbox, Sandboxes } from './sandbox.js';
 

@@ -8,7 +8,7 @@ import { Rollback } from '../errors/rollback.js';
 import type { Logger } from '../daemon/logger.js';
 import type { EventSink } from '../events/types.js';
 import type { IpamDriver, PoolLease } from '../ipam/ipam-api.js';
-import type { ContainerRecord } from '../runtime/container/types.js';
+import type { NetworkedContainer } from './container-api.js';
 import type { RecordStore } from '../store/record-store.js';
 import type { Failpoint } from '../lib/failpoints.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
@@ -55,7 +55,7 @@ export const GLOBAL_IPAM = 'cluster';
 export interface ControllerDeps {
   store: RecordStore<NetworkRecord>;
   drivers: DriverSource;
-  containers: () => ContainerRecord[];
+  containers: () => NetworkedContainer[];
   /** CIDRs a default-pool subnet must avoid (host routes, nameservers). */
   avoid: () => Promise<string[]>;
   defaultBridgeName: string;

@@ -6,7 +6,7 @@
 import type { Logger } from '../daemon/logger.js';
 import type { FirewallBackend } from '../kernel/firewall/index.js';
 import type { Netns } from '../kernel/netns.js';
-import type { ContainerRecord } from '../runtime/container/types.js';
+import type { NetworkedContainer as ContainerRecord } from './container-api.js';
 import type { DnsHook } from './attachments.js';
 import { createTcpBinder, RESOLVER_IP, startResolver, type Resolver, type TcpBinder } from './dns/index.js';
 

@@ -1,5 +1,5 @@
 /** Persisted network records and their Docker API JSON. */
-import type { ContainerRecord } from '../runtime/container/types.js';
+import type { NetworkedContainer } from './container-api.js';
 import type { NetworkSpec, Scope } from './driver-api.js';
 
 export interface IpamConfigEntry {
@@ -55,7 +55,7 @@ export function networkSpec(n: NetworkRecord): NetworkSpec {
   };
 }
 
-export function networkJson(n: NetworkRecord, containers: ContainerRecord[]) {
+export function networkJson(n: NetworkRecord, containers: NetworkedContainer[]) {
   const attached: Record<
     string,
     { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }

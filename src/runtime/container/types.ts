@@ -1,4 +1,12 @@
 /** Container records: Docker's Config/HostConfig shapes plus tsnet's runtime state. */
+import type { ContainerNetworkState, EndpointSettingsRequest } from '../../network/container-api.js';
+
+export type {
+  ContainerNetworkState,
+  EndpointSettingsRequest,
+  EndpointState,
+  PublishedPort,
+} from '../../network/container-api.js';
 
 export interface ContainerConfig {
   Hostname: string;
@@ -53,13 +61,6 @@ export interface HostConfig {
   [key: string]: unknown;
 }
 
-export interface EndpointSettingsRequest {
-  Aliases?: string[] | null;
-  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null;
-  MacAddress?: string;
-  [key: string]: unknown;
-}
-
 export interface NetworkingConfig {
   EndpointsConfig?: Record<string, EndpointSettingsRequest | null> | null;
 }
@@ -93,38 +94,4 @@ export interface ContainerRecord {
   restartCount: number;
   /** Filled by the network controller: sandbox and endpoint state, persisted with the record. */
   network: ContainerNetworkState;
-}
-
-export interface EndpointState {
-  networkId: string;
-  networkName: string;
-  endpointId: string;
-  aliases: string[];
-  ipv4?: string; // cidr form 10.42.0.2/24
-  ipv6?: string;
-  gateway?: string;
-  gateway6?: string;
-  mac?: string;
-  ifname?: string;
-  /** Requested static addresses (kept so `network inspect` / reconnects can show them). */
-  ipamConfig?: { IPv4Address?: string; IPv6Address?: string };
-}
-
-export interface PublishedPort {
-  proto: 'tcp' | 'udp' | 'sctp';
-  hostIp: string;
-  hostPort: number;
-  containerPort: number;
-}
-
-export interface ContainerNetworkState {
-  mode: 'none' | 'host' | 'container' | 'networks';
-  /** For mode 'container': the id of the container whose netns is shared. */
-  sharedWith?: string;
-  /** The netns file of the sandbox (absent for host mode). */
-  sandboxKey?: string;
-  endpoints: Record<string, EndpointState>; // keyed by network id
-  /** The network whose endpoint has the default route and the published ports. */
-  gatewayNetwork?: string;
-  ports: PublishedPort[];
 }

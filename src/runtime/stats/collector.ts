@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Cgroups } from '../cgroups.js';
-import type { ContainerNetworking, InterfaceCounters } from '../container/networking.js';
+import type { ContainerNetworking, InterfaceCounters } from '../../network/container-api.js';
 import type { ContainerRecord } from '../container/types.js';
 import { cgroupPids, hostCpu, keyValues, numberFile, procCpu, procIo, procMemory, processTree } from './proc.js';
 
