@@ -34,6 +34,7 @@ import { PluginRegistry } from '../plugins/index.js';
 import { createRemoteDriver } from '../network/drivers/remote/index.js';
 import { createRemoteIpam } from '../ipam/remote/index.js';
 import { replayPlan } from '../network/ipam-replay.js';
+import { PendingDeletes, type PendingDelete } from '../network/pending-deletes.js';
 import { ClusterStore } from '../store/cluster/index.js';
 import { ClusterIpam } from '../ipam/cluster/index.js';
 import { createOverlayDriver, type OverlayDriver } from '../network/drivers/overlay/index.js';
@@ -82,6 +83,8 @@ export interface Components {
   sandboxes: Sandboxes;
   controller: NetworkController;
   attachments: Attachments;
+  /** Endpoint teardowns waiting for a plugin that did not answer (load after indexEndpoints). */
+  pending: PendingDeletes;
   firewall: FirewallBackend;
   hostNetlink: Netlink;
   ipam: DefaultIpam;
@@ -195,9 +198,14 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
           'overlay networks need a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP',
         );
       }
-      return cached(remoteDrivers, name, async () =>
-        createRemoteDriver(name, await plugins.get(name, 'NetworkDriver'), { netns, hostNetlink: () => hostNetlink, logger }),
-      );
+      return cached(remoteDrivers, name, async () => {
+        const client = await plugins.get(name, 'NetworkDriver');
+        // a plugin back after a restart: teardowns waiting for it are retried at once
+        client.onActivate(async () => {
+          setImmediate(() => pending.kick());
+        });
+        return createRemoteDriver(name, client, { netns, hostNetlink: () => hostNetlink, logger });
+      });
     },
     async ipam(name): Promise<IpamDriver> {
       if (name === 'default') return ipam;
@@ -211,6 +219,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
       return cached(remoteIpams, name, async () =>
         createRemoteIpam(name, await plugins.get(name, 'IpamDriver'), {
           logger,
+          activated: () => setImmediate(() => pending.kick()),
           replay: {
             plan: () =>
               replayPlan(
@@ -269,11 +278,23 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
       : {}),
     logger,
   });
+  const pending = new PendingDeletes({
+    store: new RecordStore<PendingDelete>(path.join(opts.root, 'state', 'pending-endpoints'), (m) => logger.warn(m)),
+    network: (id) => controller.find(id),
+    driverOf: (n) => controller.driverOf(n),
+    ipamOf: (n) => controller.ipamOf(n),
+    reserve: (networkId, endpointId, holder) => {
+      controller.reserveEndpoint(networkId, endpointId, holder);
+    },
+    release: (networkId, endpointId) => controller.releaseEndpoint(networkId, endpointId),
+    logger,
+  });
   const attachments = new Attachments({
     controller,
     sandboxes,
     ports,
     dns,
+    pending,
     containers: {
       save: (rec) => containers!.save(containers!.get(rec.id)),
       refreshHosts: (rec, entries) => containers!.refreshHosts(containers!.get(rec.id), entries),
@@ -317,6 +338,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     sandboxes,
     controller,
     attachments,
+    pending,
     firewall,
     hostNetlink,
     ipam,

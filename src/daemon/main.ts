@@ -21,6 +21,7 @@ import { statsRoutes } from './routes/stats.js';
 import { diskUsageRoutes } from './routes/disk-usage.js';
 import { systemRoutes, TSNET_VERSION } from './routes/system.js';
 import { failpointsFrom } from '../lib/failpoints.js';
+import { pendingLine, withPending } from './pending-report.js';
 import { sweep } from './sweep.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -88,6 +89,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   await c.controller.load();
   await c.containers.restore();
   c.controller.indexEndpoints();
+  // endpoints whose teardown waits for a plugin stay reserved (and their addresses held)
+  await c.pending.load();
   // IPAM records no network or endpoint explains: an interrupted create/attach (its intent)
   const released = await c.controller.reconcileIpam(c.ipam);
   if (released.length) logger.info(`released ${released.length} IPAM leftovers: ${released.join(', ')}`);
@@ -141,12 +144,20 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       execs: c.execs,
       imageName: (id, requested) => requested || id,
       lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
+      pendingFor: (id) => pendingLine(c.pending.forContainer(id)),
     }),
     ...networkRoutes({
       controller: c.controller,
       attachments: c.attachments,
       containers: c.containers,
-      plugins: () => c.plugins.list(),
+      plugins: async () =>
+        withPending(
+          await c.plugins.list(),
+          c.pending.list(),
+          (id) => c.controller.find(id),
+          (name) => c.controller.isBuiltin(name),
+        ),
+      pending: (networkId) => c.pending.list(networkId),
     }),
     ...swarmRoutes(),
     ...eventRoutes({ bus: c.events, logger }),

@@ -18,6 +18,7 @@ import { pickGatewayEndpoint } from './gateway.js';
 import type { NetworkRecord } from './network-record.js';
 import { parseNetworkMode } from './network-mode.js';
 import { portRequests, type PortReservations } from './ports.js';
+import type { PendingDeletes, PendingStep } from './pending-deletes.js';
 import type { Sandbox, Sandboxes } from './sandbox.js';
 
 /** Embedded DNS per sandbox (optional; wired by the daemon). */
@@ -37,6 +38,8 @@ export interface AttachmentDeps {
     isRunning(rec: ContainerRecord): boolean;
   };
   dns?: DnsHook;
+  /** Teardowns waiting for a plugin (rm / disconnect -f go on without it). */
+  pending?: PendingDeletes;
   /** Test-only crash points (TSNET_FAILPOINTS). */
   failpoint?: Failpoint;
   logger: Logger;
@@ -276,32 +279,67 @@ export class Attachments implements NetworkAttachments {
       await this.revokePorts(rec).catch((e: Error) => errors.push(e.message));
     await this.d.dns?.stop(rec).catch((e: Error) => errors.push(e.message));
     for (const ep of Object.values(rec.network.endpoints)) {
-      await this.detachOne(ep).then(
-        () => this.announce(ep.networkId, 'disconnect', rec),
-        (e: Error) => errors.push(e.message),
-      );
-      // the container's endpoints go with it, whatever a driver (or an absent plugin) said
-      this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
+      const outcome = await this.detachOne(ep, rec).catch((e: Error) => {
+        errors.push(e.message);
+        return 'failed' as const;
+      });
+      this.announce(ep.networkId, 'disconnect', rec);
+      // the container's endpoints go with it, whatever a driver said; one whose plugin did not
+      // answer stays reserved as a pending delete until the plugin is told
+      if (outcome !== 'pending') this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
     }
     rec.network.endpoints = {};
     if (errors.length) this.d.logger.warn(`detach ${rec.name}: ${errors.join('; ')}`);
   }
 
-  private async detachOne(ep: EndpointState): Promise<void> {
+  /**
+   * Leave → DeleteEndpoint → ReleaseAddress (Docker's order). With `owner` (rm, disconnect -f),
+   * a plugin that does not answer does not stop the teardown: what is left is kept as a pending
+   * delete (retried when the plugin answers) and 'pending' is returned; the endpoint then stays
+   * reserved on its network until that is done. Without `owner`, a failure is thrown.
+   */
+  private async detachOne(ep: EndpointState, owner?: ContainerRecord): Promise<'done' | 'pending'> {
     const n = this.d.controller.find(ep.networkId);
     if (!n) {
       this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
-      return;
+      return 'done';
     }
-    const driver = await this.d.controller.driverOf(n);
-    await driver.leave(n.id, ep.endpointId);
-    await driver.deleteEndpoint(n.id, ep.endpointId);
-    const ipam = await this.d.controller.ipamOf(n);
+    const steps: PendingStep[] = ['leave', 'deleteEndpoint', 'releaseAddress'];
+    const addresses: Array<{ poolId: string; address: string }> = [];
     for (const pool of n.pools) {
       const addr = pool.v6 ? ep.ipv6 : ep.ipv4;
-      if (addr && contains(pool.subnet, addr.split('/')[0]!)) await ipam.releaseAddress(pool.poolId, addr);
+      if (addr && contains(pool.subnet, addr.split('/')[0]!)) addresses.push({ poolId: pool.poolId, address: addr });
+    }
+    try {
+      const driver = await this.d.controller.driverOf(n);
+      await driver.leave(n.id, ep.endpointId);
+      steps.shift();
+      await driver.deleteEndpoint(n.id, ep.endpointId);
+      steps.shift();
+      const ipam = await this.d.controller.ipamOf(n);
+      while (addresses.length) {
+        const a = addresses[0]!;
+        await ipam.releaseAddress(a.poolId, a.address);
+        addresses.shift();
+      }
+    } catch (err) {
+      if (!owner || !this.d.pending) throw err;
+      await this.d.pending.add({
+        id: ep.endpointId,
+        networkId: n.id,
+        containerId: owner.id,
+        containerName: owner.name,
+        steps,
+        addresses,
+        ...(ep.mac ? { mac: ep.mac } : {}),
+        since: new Date().toISOString(),
+        lastError: (err as Error).message,
+        attempts: 1,
+      });
+      return 'pending';
     }
     this.d.controller.releaseEndpoint(n.id, ep.endpointId);
+    return 'done';
   }
 
   /** `disconnect -f` when the driver cannot do it (network gone, plugin away): the interface goes. */
@@ -393,8 +431,9 @@ export class Attachments implements NetworkAttachments {
     if (oldGateway === ep.networkId) delete rec.network.gatewayNetwork;
     await this.d.containers.save(rec);
     this.d.failpoint?.('disconnect.after-record');
+    let outcome: 'done' | 'pending' | 'failed' = 'failed';
     try {
-      await this.detachOne(ep);
+      outcome = await this.detachOne(ep, force ? rec : undefined);
     } catch (err) {
       if (!force) {
         // the driver refused: the endpoint stays, as it was
@@ -407,7 +446,7 @@ export class Attachments implements NetworkAttachments {
     }
     // -f: whatever the driver did, the container's interface and its record go
     if (force) await this.removeInterface(rec, ep);
-    this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
+    if (outcome !== 'pending') this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
     this.announce(ep.networkId, 'disconnect', rec);
     const file = rec.network.sandboxKey;
     if (file && this.d.sandboxes.exists(file)) {

@@ -493,6 +493,11 @@ export class NetworkController {
       void this.d.drivers.ipam(name).catch((err: Error) => this.d.logger.warn(`IPAM plugin ${name}: ${err.message}`));
   }
 
+  /** A network or IPAM driver tsnet has built in (not a plugin). */
+  isBuiltin(name: string): boolean {
+    return name === 'default' || name === GLOBAL_IPAM || this.d.drivers.builtinNames().includes(name);
+  }
+
   /** The IPAM plugin gave a replayed pool back under another PoolID: the record follows it. */
   async poolMoved(networkId: string, oldPoolId: string, newPoolId: string): Promise<void> {
     const n = this.networks.get(networkId);

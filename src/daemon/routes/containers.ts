@@ -33,6 +33,8 @@ export interface ContainerRouteDeps {
   execs: ExecManager;
   imageName: (imageId: string, requested: string) => string;
   lowerDirs: (imageId: string) => Promise<string[]>;
+  /** One line when the container's endpoint teardown waits for a plugin (sent as X-Tsnet-Warning on rm). */
+  pendingFor?: (containerId: string) => string | undefined;
 }
 
 export function containerRoutes(d: ContainerRouteDeps): Route[] {
@@ -153,7 +155,9 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
         const rec = containers.get(params.id!);
         await containers.remove(rec.id, { force: bool(query, 'force') });
         d.execs.forgetContainer(rec.id);
-        return { status: 204 };
+        const pending = d.pendingFor?.(rec.id);
+        // Docker answers 204 with no body; a header keeps that shape for every client
+        return pending ? { status: 204, headers: { 'X-Tsnet-Warning': headerSafe(pending) } } : { status: 204 };
       },
     },
     {
@@ -369,4 +373,9 @@ function labelMatch(labels: Record<string, string>, filter: string): boolean {
   const i = filter.indexOf('=');
   if (i < 0) return filter in labels;
   return labels[filter.slice(0, i)] === filter.slice(i + 1);
+}
+
+/** An HTTP header value: one line of printable ASCII. */
+function headerSafe(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 1000);
 }

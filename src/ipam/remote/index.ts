@@ -86,6 +86,8 @@ export interface RemoteIpamOptions {
    * the daemon holds are requested again, before any other call reaches the plugin.
    */
   replay?: ReplaySource;
+  /** Called after each activation (and its replay): e.g. to retry teardowns that waited for it. */
+  activated?: () => void;
 }
 
 export interface IpamCapabilities {
@@ -389,6 +391,7 @@ export async function createRemoteIpam(name: string, client: PluginClient, opts:
     const c = rpc((m, body) => raw(m, body));
     await fetchCaps((m) => raw(m));
     await replayVia(c);
+    opts.activated?.();
   });
   const before = client.activations;
   await client.activate();

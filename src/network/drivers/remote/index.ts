@@ -380,7 +380,12 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
         failure = err;
       }
       if (ep) await takeOutOf(ep);
-      if (failure) throw failure;
+      if (failure) {
+        // The plugin did not answer: the interface it made, now back on the host, goes at once
+        // (Leave and DeleteEndpoint are retried later as a pending delete).
+        await cleanupLeftover(ep);
+        throw failure;
+      }
     },
 
     async programExternalConnectivity(networkId, endpointId, ports: PortMapping[]): Promise<PortMapping[]> {
