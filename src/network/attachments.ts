@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { TsnetError } from '../errors/index.js';
 import { Rollback } from '../errors/rollback.js';
-import type { Logger } from '../daemon/logger.js';
+import type { Logger } from '../lib/logger.js';
 import type { Failpoint } from '../lib/failpoints.js';
 import type { HostEntry } from '../runtime/etc-files.js';
 import type { ContainerRecord, EndpointSettingsRequest, EndpointState } from '../runtime/container/types.js';

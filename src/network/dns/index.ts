@@ -20,7 +20,6 @@ export {
   type AddressType,
   type LookupFn,
   type ReverseFn,
-  type ResolverLogger,
   type LocalSource,
   type LocalDecision,
 } from './records.js';

@@ -30,10 +30,6 @@ export type LookupFn = (name: string, type: AddressType) => string[];
 /** The name (e.g. "web.mynet") of a container address, or undefined when it is not ours. */
 export type ReverseFn = (ip: string) => string | undefined;
 
-export interface ResolverLogger {
-  debug(msg: string): void;
-}
-
 export interface LocalSource {
   lookup: LookupFn;
   reverse?: ReverseFn | undefined;

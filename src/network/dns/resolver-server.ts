@@ -17,9 +17,10 @@ import { TsnetError, asTsnetError } from '../../errors/index.js';
 import { buildReply, errorReply, MAX_TCP_SIZE, udpLimit } from './answer.js';
 import { createForwarder, literalLookup, parseUpstream, type Forwarder } from './forwarder.js';
 import { decodeMessage, findOpt, HEADER_SIZE, OPCODE_QUERY, RCODE, typeName, type DnsMessage } from './message.js';
-import { resolveLocal, type LocalSource, type LookupFn, type ResolverLogger, type ReverseFn } from './records.js';
+import { resolveLocal, type LocalSource, type LookupFn, type ReverseFn } from './records.js';
 import { RESOLVER_IP } from './sandbox-rules.js';
 import { createTcpBinder, type TcpBinder } from './tcp-socket.js';
+import type { Logger } from '../../lib/logger.js';
 
 export interface ResolverOptions {
   /** Run `fn` synchronously with the main thread in the container's netns, then switch back. */
@@ -28,7 +29,7 @@ export interface ResolverOptions {
   reverse?: ReverseFn | undefined;
   /** Host nameservers: 'ip' or 'ip:port' ('[v6]:port'). Tried in order. */
   upstreams: string[];
-  logger?: ResolverLogger | undefined;
+  logger?: Logger | undefined;
   /** TTL of local answers, seconds. Default 600 (Docker). */
   ttl?: number | undefined;
   /** Time for a forwarded query before SERVFAIL, ms. Default 2000. */
@@ -61,7 +62,7 @@ interface Handler {
 }
 
 /** The query → reply logic, without sockets (exported for tests). */
-export function createHandler(src: LocalSource, forwarder: Forwarder, log?: ResolverLogger): Handler {
+export function createHandler(src: LocalSource, forwarder: Forwarder, log?: Logger): Handler {
   const servfail = (raw: Buffer, q: DnsMessage): Reply => errorReply(raw, RCODE.SERVFAIL, q.questions, findOpt(q) !== undefined);
   const handle = (raw: Buffer, transport: 'udp' | 'tcp'): Reply | Promise<Reply> => {
     if (raw.length < HEADER_SIZE) return undefined;

@@ -13,7 +13,7 @@ import { TsnetError } from '../../../errors/index.js';
 import { tryParseCidr } from '../../../ipam/cidr.js';
 import { Netlink } from '../../../kernel/netlink/index.js';
 import type { Netns } from '../../../kernel/netns.js';
-import type { PluginLogger } from '../../../plugins/types.js';
+import type { Logger } from '../../../lib/logger.js';
 
 export interface KernelDeps {
   netns: Netns;
@@ -21,7 +21,7 @@ export interface KernelDeps {
   hostNetlink: () => Netlink;
   /** A file naming the daemon's netns (default /proc/self/ns/net), to move interfaces back. */
   hostNetns?: string;
-  logger: PluginLogger;
+  logger: Logger;
 }
 
 export interface SandboxIfaceSpec {
