@@ -12,7 +12,7 @@ import type { HostEntry } from '../runtime/etc-files.js';
 import type { ContainerRecord, EndpointSettingsRequest, EndpointState } from '../runtime/container/types.js';
 import type { NetworkAttachments } from './container-network.js';
 import { endpointNameOptions, type NetworkController } from './controller.js';
-import { contains } from '../ipam/cidr.js';
+import { contains } from '../lib/cidr.js';
 import { hasExternalConnectivity } from './driver-api.js';
 import { pickGatewayEndpoint } from './gateway.js';
 import type { NetworkRecord } from './network-record.js';

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { loadLibc } from '../../src/kernel/libc.js';
 import { createNetnsOps } from '../../src/kernel/netns.js';
 import { Netlink } from '../../src/kernel/netlink/index.js';
-import { overlaps } from '../../src/ipam/cidr.js';
+import { overlaps } from '../../src/lib/cidr.js';
 import { createRemoteDriver } from '../../src/network/drivers/remote/index.js';
 import { PluginClient } from '../../src/plugins/client.js';
 import { ACCEPT_HEADER, createTransport } from '../../src/plugins/http.js';

@@ -24,7 +24,7 @@
  */
 import crypto from 'node:crypto';
 import { isTsnetError, TsnetError } from '../../errors/index.js';
-import { canonicalCidr, contains, formatIp, overlaps, parseIp, parseSubnet, tryParseCidr, tryParseIp } from '../cidr.js';
+import { canonicalCidr, contains, formatIp, overlaps, parseIp, parseSubnet, tryParseCidr, tryParseIp } from '../../lib/cidr.js';
 import type { AddressLease, AddressRequest, IpamDriver, PoolLease, PoolRequest } from '../ipam-api.js';
 import type { PluginClient } from '../../plugins/client.js';
 import { bool, str, strMap, WireTypeError, type JsonObject } from '../../plugins/wire.js';

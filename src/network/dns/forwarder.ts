@@ -17,7 +17,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import { TsnetError } from '../../errors/index.js';
-import { tryParseIp } from '../../ipam/cidr.js';
+import { tryParseIp } from '../../lib/cidr.js';
 import { HEADER_SIZE, RCODE, readName } from './message.js';
 import type { Logger } from '../../lib/logger.js';
 

@@ -15,7 +15,7 @@
  * - Non-IN classes and the root are forwarded.
  * Names reach `lookup` lower-cased, without the trailing dot.
  */
-import { formatIp, tryParseIp } from '../../ipam/cidr.js';
+import { formatIp, tryParseIp } from '../../lib/cidr.js';
 import { CLASS_IN, normalizeName, TYPE, type DnsQuestion, type DnsRecord } from './message.js';
 
 export type AddressType = 'A' | 'AAAA';

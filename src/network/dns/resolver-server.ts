@@ -8,7 +8,7 @@
  *   - UDP: dgram with a `lookup` that calls back synchronously, so bind() binds at once (the
  *     default dns.lookup would defer the socket's creation past the switch back). Checked
  *     right after: the socket must already report its address.
- *   - TCP: socket(2)+bind(2) through koffi (tcp-socket.ts), then `listen({ fd })` outside.
+ *   - TCP: socket(2)+bind(2) through koffi (src/kernel/tcp-socket.ts), then `listen({ fd })` outside.
  * Forwarding sockets are made outside `inNetns`, i.e. in the daemon's netns.
  */
 import dgram from 'node:dgram';
@@ -19,7 +19,7 @@ import { createForwarder, literalLookup, parseUpstream, type Forwarder } from '.
 import { decodeMessage, findOpt, HEADER_SIZE, OPCODE_QUERY, RCODE, typeName, type DnsMessage } from './message.js';
 import { resolveLocal, type LocalSource, type LookupFn, type ReverseFn } from './records.js';
 import { RESOLVER_IP } from './sandbox-rules.js';
-import { createTcpBinder, type TcpBinder } from './tcp-socket.js';
+import { createTcpBinder, type TcpBinder } from '../../kernel/tcp-socket.js';
 import type { Logger } from '../../lib/logger.js';
 
 export interface ResolverOptions {

@@ -22,7 +22,7 @@ import type { Netns } from '../../../kernel/netns.js';
 import { AggregateTsnetError, TsnetError } from '../../../errors/index.js';
 import { Rollback } from '../../../errors/rollback.js';
 import { KeyedMutex } from '../../../lib/keyed-mutex.js';
-import { contains, parseCidr } from '../../../ipam/cidr.js';
+import { contains, parseCidr } from '../../../lib/cidr.js';
 import type { ClusterEvent } from '../../../store/cluster/mirror.js';
 import type { EndpointInput } from '../../../store/cluster/cluster-store.js';
 import type { EndpointRecord, GlobalNetworkRecord } from '../../../store/cluster/records.js';

@@ -34,7 +34,7 @@
  */
 import { isTsnetError, TsnetError } from '../../../errors/index.js';
 import { Rollback } from '../../../errors/rollback.js';
-import { contains, tryParseCidr } from '../../../ipam/cidr.js';
+import { contains, tryParseCidr } from '../../../lib/cidr.js';
 import type { Netlink } from '../../../kernel/netlink/index.js';
 import type { Netns } from '../../../kernel/netns.js';
 import { isMisused404, isNotImplemented, type PluginClient } from '../../../plugins/client.js';
