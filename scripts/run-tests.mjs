@@ -43,6 +43,8 @@ const NFT_PASS = [
   'test/integration/network-restart.test.ts',
   'test/integration/loopback-guard.test.ts',
   'test/integration/plugins-e2e.test.ts',
+  'test/integration/network-failpoints.test.ts',
+  'test/integration/network-crash-loop.test.ts',
 ];
 // A hung test file must not hang CI: ava's own timeout only fires when *no* test makes progress.
 const LIMIT_MIN = Number(process.env.TSNET_TEST_LIMIT_MIN ?? 25);

@@ -29,7 +29,7 @@ import { ImageStore } from '../runtime/image/image-store.js';
 import type { ImportLimits } from '../runtime/image/limits.js';
 import { InsecureRegistries, Puller } from '../runtime/image/pull/index.js';
 import { RecordStore } from '../store/record-store.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../lib/logger.js';
 import { PluginRegistry } from '../plugins/index.js';
 import { createRemoteDriver } from '../network/drivers/remote/index.js';
 import { createRemoteIpam } from '../ipam/remote/index.js';

@@ -11,7 +11,7 @@ import { buildComponents } from './components.js';
 import { Router } from './http/router.js';
 import { startServer } from './http/server.js';
 import { socketGroup } from './http/socket.js';
-import { createLogger, type LogLevel } from './logger.js';
+import { createLogger, type LogLevel } from '../lib/logger.js';
 import { containerRoutes } from './routes/containers.js';
 import { imageRoutes } from './routes/images.js';
 import { networkRoutes } from './routes/networks.js';

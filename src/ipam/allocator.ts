@@ -8,7 +8,7 @@
  */
 import { TsnetError } from '../errors/index.js';
 import { createOffsetSet, DENSE_LIMIT, type OffsetSet } from './bitmap.js';
-import { familyBits, formatIp, overlaps, parseIp, parseSubnet, type Cidr } from './cidr.js';
+import { familyBits, formatIp, overlaps, parseIp, parseSubnet, type Cidr } from '../lib/cidr.js';
 import type { AddressRequest, PoolRequest } from './ipam-api.js';
 import { edgeReservations, planPool } from './pool-planner.js';
 import type { AddressPoolSpec } from './pools.js';

@@ -1,5 +1,5 @@
 /** Public entry of the IPAM module. */
-export * from './cidr.js';
+export * from '../lib/cidr.js';
 export * from './pools.js';
 export type * from './ipam-api.js';
 export type * from './store-api.js';

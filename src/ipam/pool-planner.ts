@@ -21,7 +21,7 @@ import {
   reservesEdges,
   type Cidr,
   type IpFamily,
-} from './cidr.js';
+} from '../lib/cidr.js';
 import type { PoolRequest } from './ipam-api.js';
 import { poolFamily, type AddressPoolSpec } from './pools.js';
 import type { PoolRecord } from './store-api.js';

@@ -5,7 +5,16 @@
  * choice must not overlap.
  */
 import { TsnetError } from '../errors/index.js';
-import { canonicalCidr, familyBits, formatCidr, formatIp, parseSubnet, tryParseCidr, tryParseIp, type IpFamily } from './cidr.js';
+import {
+  canonicalCidr,
+  familyBits,
+  formatCidr,
+  formatIp,
+  parseSubnet,
+  tryParseCidr,
+  tryParseIp,
+  type IpFamily,
+} from '../lib/cidr.js';
 
 /** A base prefix split into subnets of prefix length `size`. */
 export interface AddressPoolSpec {

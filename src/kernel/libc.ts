@@ -5,6 +5,7 @@
  */
 import koffi from 'koffi';
 import { TsnetError } from '../errors/index.js';
+import { errnoName } from './errno.js';
 
 export const CLONE_NEWNS = 0x00020000;
 export const CLONE_NEWUTS = 0x04000000;
@@ -65,31 +66,4 @@ export function loadLibc(): Libc {
     kill: (pid, sig) => check(kill(pid, sig) as number, () => `kill(${pid}, ${sig})`),
     gettid: () => gettid() as number,
   };
-}
-
-const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM',
-  2: 'ENOENT',
-  3: 'ESRCH',
-  4: 'EINTR',
-  5: 'EIO',
-  9: 'EBADF',
-  11: 'EAGAIN',
-  12: 'ENOMEM',
-  13: 'EACCES',
-  16: 'EBUSY',
-  17: 'EEXIST',
-  19: 'ENODEV',
-  20: 'ENOTDIR',
-  21: 'EISDIR',
-  22: 'EINVAL',
-  24: 'EMFILE',
-  28: 'ENOSPC',
-  30: 'EROFS',
-  38: 'ENOSYS',
-  95: 'EOPNOTSUPP',
-};
-
-export function errnoName(errno: number): string {
-  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
 }

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../errors/index.js';
+import { isErrno } from './errno.js';
 import { CLONE_NEWNET, MNT_DETACH, MS_BIND, MS_PRIVATE, type Libc } from './libc.js';
 
 export interface Netns {
@@ -71,8 +72,7 @@ export function createNetnsOps(libc: Libc): Netns {
       try {
         libc.umount2(file, MNT_DETACH);
       } catch (err) {
-        const errno = (err as TsnetError).details?.errno;
-        if (errno !== 'EINVAL' && errno !== 'ENOENT') throw err;
+        if (!isErrno(err, 'EINVAL', 'ENOENT')) throw err;
       }
       fs.rmSync(file, { force: true });
     },

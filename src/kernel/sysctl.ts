@@ -9,14 +9,12 @@
  */
 import * as fs from 'node:fs';
 import { TsnetError } from '../errors/index.js';
+import { errnoOf } from './errno.js';
 
 const PROC_SYS = '/proc/sys';
 
 function sysctlError(message: string, key: string, err?: unknown): TsnetError {
-  const errno =
-    err && typeof err === 'object' && typeof (err as { code?: unknown }).code === 'string'
-      ? (err as { code: string }).code
-      : undefined;
+  const errno = errnoOf(err);
   const details: Record<string, unknown> = { key };
   if (errno !== undefined) details.errno = errno;
   return new TsnetError('TSNET_SYSCTL', errno !== undefined ? `${message}: ${errno}` : message, { cause: err, details });

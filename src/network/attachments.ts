@@ -6,13 +6,13 @@
 import crypto from 'node:crypto';
 import { TsnetError } from '../errors/index.js';
 import { Rollback } from '../errors/rollback.js';
-import type { Logger } from '../daemon/logger.js';
+import type { Logger } from '../lib/logger.js';
 import type { Failpoint } from '../lib/failpoints.js';
 import type { NetworkedContainer as ContainerRecord, EndpointSettingsRequest, EndpointState } from './container-api.js';
 import type { HostEntry } from './etc-entries.js';
 import type { NetworkAttachments } from './container-network.js';
 import { endpointNameOptions, type NetworkController } from './controller.js';
-import { contains } from '../ipam/cidr.js';
+import { contains } from '../lib/cidr.js';
 import { hasExternalConnectivity } from './driver-api.js';
 import { pickGatewayEndpoint } from './gateway.js';
 import type { NetworkRecord } from './network-record.js';

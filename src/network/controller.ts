@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import { TsnetError } from '../errors/index.js';
 import { Rollback } from '../errors/rollback.js';
-import type { Logger } from '../daemon/logger.js';
+import type { Logger } from '../lib/logger.js';
 import type { EventSink } from '../events/types.js';
 import type { IpamDriver, PoolLease } from '../ipam/ipam-api.js';
 import type { NetworkedContainer } from './container-api.js';

@@ -3,7 +3,7 @@
  * answering names, aliases and ids of running containers that share a user-defined network
  * with the asking container, forwarding everything else to the host's resolvers.
  */
-import type { Logger } from '../daemon/logger.js';
+import type { Logger } from '../lib/logger.js';
 import type { FirewallBackend } from '../kernel/firewall/index.js';
 import type { Netns } from '../kernel/netns.js';
 import type { NetworkedContainer as ContainerRecord } from './container-api.js';

@@ -4,7 +4,7 @@
  * the driver — with its subnet, range, gateway, aux addresses and options — and every endpoint
  * address inside those pools.
  */
-import { canonicalCidr, contains } from '../ipam/cidr.js';
+import { canonicalCidr, contains } from '../lib/cidr.js';
 import type { ReplayAddress, ReplayPool } from '../ipam/remote/index.js';
 import type { NetworkRecord } from './network-record.js';
 

@@ -33,7 +33,8 @@ import {
   type Transport,
 } from './http.js';
 import { field, isObject, type JsonObject } from './wire.js';
-import { NOOP_LOGGER, type PluginAddress, type PluginKind, type PluginLogger, type PluginManifest } from './types.js';
+import type { PluginAddress, PluginKind, PluginManifest } from './types.js';
+import { NOOP_LOGGER, type Logger } from '../lib/logger.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_RETRY_BUDGET_MS = 8_000;
@@ -47,7 +48,7 @@ export interface PluginClientOptions {
   initialBackoffMs?: number;
   /** Longest wait between connection attempts (default 2 000 ms). */
   maxBackoffMs?: number;
-  logger?: PluginLogger;
+  logger?: Logger;
   /** Discovery again (the registry passes its lookup): used when the plugin cannot be reached. */
   relocate?: () => PluginAddress | undefined;
 }
@@ -118,7 +119,7 @@ export class PluginClient {
   private readonly retryBudgetMs: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
-  private readonly logger: PluginLogger;
+  private readonly logger: Logger;
   private readonly relocate: (() => PluginAddress | undefined) | undefined;
   private readonly hooks: ActivationHook[] = [];
   private current: PluginManifest | undefined;

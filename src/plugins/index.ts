@@ -29,10 +29,8 @@ export {
   DEFAULT_SPEC_DIRS,
   DOCKER_SOCKET_DIRS,
   DOCKER_SPEC_DIRS,
-  NOOP_LOGGER,
   type PluginAddress,
   type PluginKind,
-  type PluginLogger,
   type PluginManifest,
   type PluginTlsConfig,
 } from './types.js';

@@ -11,7 +11,8 @@
 import { TsnetError } from '../errors/index.js';
 import { PluginClient } from './client.js';
 import { describeSearch, locatePlugin, scanPlugins, validatePluginName, type DiscoveryDirs } from './discovery.js';
-import { DEFAULT_SOCKET_DIRS, DEFAULT_SPEC_DIRS, type PluginKind, type PluginLogger } from './types.js';
+import { DEFAULT_SOCKET_DIRS, DEFAULT_SPEC_DIRS, type PluginKind } from './types.js';
+import type { Logger } from '../lib/logger.js';
 
 export interface PluginRegistryOptions {
   /** Socket directories, searched first (default /run/tsnet/plugins). */
@@ -24,7 +25,7 @@ export interface PluginRegistryOptions {
   retryBudgetMs?: number;
   /** How long `list()` waits for each plugin to answer (default min(timeoutMs, 3000) ms). */
   probeTimeoutMs?: number;
-  logger: PluginLogger;
+  logger: Logger;
 }
 
 /** One row of `GET /plugins` / `tsnet plugin ls`. */
@@ -44,7 +45,7 @@ export class PluginRegistry {
   private readonly timeoutMs: number | undefined;
   private readonly retryBudgetMs: number | undefined;
   private readonly probeTimeoutMs: number;
-  private readonly logger: PluginLogger;
+  private readonly logger: Logger;
 
   constructor(opts: PluginRegistryOptions) {
     this.dirs = {

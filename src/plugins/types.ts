@@ -1,6 +1,6 @@
 /**
  * Shared types of the plugin subsystem: where a plugin lives (its address), what it says it
- * implements (its manifest), and the logger it reports to.
+ * implements (its manifest).
  */
 
 /** The subsystems tsnet uses; a plugin may implement others (VolumeDriver, authz, …). */
@@ -35,21 +35,6 @@ export interface PluginAddress {
 export interface PluginManifest {
   Implements: string[];
 }
-
-/** The daemon's logger (src/daemon/logger.ts) satisfies this. */
-export interface PluginLogger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
-
-export const NOOP_LOGGER: PluginLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 /** tsnet's own directories (DESIGN "Plugins"). */
 export const DEFAULT_SOCKET_DIRS: readonly string[] = ['/run/tsnet/plugins'];

@@ -2,11 +2,11 @@
  * The daemon's side of tsnet-init (docs/tsnet-init.md): spawn it, drive the ready/go/started
  * handshake, and talk to its attach socket (attach, wait, signal, resize).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { TsnetError, type ErrorCode } from '../errors/index.js';
+import { spawnDetached } from '../kernel/process.js';
 
 export interface Launched {
   supervisorPid: number;
@@ -32,13 +32,9 @@ export function attachSocketPath(bundleDir: string): string {
 }
 
 export function launch(opts: LaunchOptions): Promise<Launched> {
-  const errLog = fs.openSync(path.join(opts.bundleDir, 'init.err'), 'w', 0o600);
-  const child = spawn(opts.initPath, [opts.mode, opts.bundleDir], {
-    detached: true,
-    stdio: ['pipe', 'pipe', errLog],
-    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+  const child = spawnDetached(opts.initPath, [opts.mode, opts.bundleDir], {
+    stderrFile: path.join(opts.bundleDir, 'init.err'),
   });
-  fs.closeSync(errLog);
   return new Promise<Launched>((resolve, reject) => {
     let buffered = '';
     let pid = 0;

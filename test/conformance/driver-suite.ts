@@ -14,7 +14,7 @@ import path from 'node:path';
 import { Netlink } from '../../src/kernel/netlink/index.js';
 import type { Netns } from '../../src/kernel/netns.js';
 import type { JoinInfo, NetworkDriver, NetworkSpec } from '../../src/network/driver-api.js';
-import { nthAddress, parseSubnet } from '../../src/ipam/cidr.js';
+import { nthAddress, parseSubnet } from '../../src/lib/cidr.js';
 import { assert, type Checks } from './report.js';
 
 export interface DriverConformanceOptions {

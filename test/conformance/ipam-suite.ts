@@ -4,7 +4,7 @@
  */
 import type { PluginClient } from '../../src/plugins/client.js';
 import { createRemoteIpam } from '../../src/ipam/remote/index.js';
-import { contains, formatCidr, makeCidr, tryParseCidr } from '../../src/ipam/cidr.js';
+import { contains, formatCidr, makeCidr, tryParseCidr } from '../../src/lib/cidr.js';
 import { TsnetError } from '../../src/errors/index.js';
 import { field, type JsonObject } from '../../src/plugins/wire.js';
 import { assert, type Checks } from './report.js';

@@ -14,16 +14,17 @@ import path from 'node:path';
 import { loadLibc } from '../../src/kernel/libc.js';
 import { createNetnsOps } from '../../src/kernel/netns.js';
 import { Netlink } from '../../src/kernel/netlink/index.js';
-import { overlaps } from '../../src/ipam/cidr.js';
+import { overlaps } from '../../src/lib/cidr.js';
 import { createRemoteDriver } from '../../src/network/drivers/remote/index.js';
 import { PluginClient } from '../../src/plugins/client.js';
 import { ACCEPT_HEADER, createTransport } from '../../src/plugins/http.js';
 import { field, isObject } from '../../src/plugins/wire.js';
-import type { PluginAddress, PluginLogger } from '../../src/plugins/types.js';
+import type { PluginAddress } from '../../src/plugins/types.js';
 import { runDriverConformance, randomId } from './driver-suite.js';
 import { assertNot404, runIpamConformance } from './ipam-suite.js';
 import { netnsOfSocket } from './plugin-netns.js';
 import { assert, Checks, formatResult, type CheckResult, type ConformanceReport } from './report.js';
+import { NOOP_LOGGER, type Logger } from '../../src/lib/logger.js';
 
 export interface PluginConformanceOptions {
   address: PluginAddress;
@@ -38,12 +39,12 @@ export interface PluginConformanceOptions {
   timeoutMs?: number;
   /** Called with each result as it is known. */
   onResult?: (r: CheckResult, n: number) => void;
-  logger?: PluginLogger;
+  logger?: Logger;
   /** Restart the plugin (e.g. a shell command) and resolve when it answers again: enables the restart and replay checks. */
   restart?: () => Promise<void>;
 }
 
-const QUIET: PluginLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const QUIET: Logger = NOOP_LOGGER;
 
 /** Raw POST to the plugin: status and parsed body (or text). */
 async function raw(

@@ -86,3 +86,34 @@ export async function damagePublishedPort(w: World, proto: 'tcp' | 'udp', hostPo
   }
   if (r.exitCode !== 0) throw new Error(`damaging port ${hostPort}: ${r.stderr}`);
 }
+
+/**
+ * The published ports programmed in the world's host netns, as "<proto> <host port>": the DNAT
+ * rules of tsnet's per-endpoint chains (iptables) or the elements of the `ports-any` and
+ * `ports-addr` maps (nftables), IPv4.
+ */
+export async function programmedPorts(w: World): Promise<string[]> {
+  if (testBackend() === 'iptables') {
+    const r = await w.inHost(['iptables-save', '-t', 'nat']);
+    if (r.exitCode !== 0) throw new Error(`iptables-save -t nat: ${r.stderr}`);
+    return r.stdout
+      .split('\n')
+      .filter((l) => /^-A TSNET-EP-\S+ .*-j DNAT/.test(l))
+      .map((l) => `${/-p (\w+)/.exec(l)?.[1]} ${/--dport (\d+)/.exec(l)?.[1]}`);
+  }
+  const out: string[] = [];
+  for (const map of ['ports-any', 'ports-addr']) {
+    // /usr/sbin/nft, not `nft` on PATH: under npx that resolves to @vercel/nft
+    const r = await w.inHost(['/usr/sbin/nft', '-j', 'list', 'map', 'ip', 'tsnet', map]);
+    if (r.exitCode !== 0) throw new Error(`nft list map ip tsnet ${map}: ${r.stderr}`);
+    const doc = JSON.parse(r.stdout) as { nftables: Array<{ map?: { elem?: Array<[unknown, unknown]> } }> };
+    for (const [key] of doc.nftables.flatMap((o) => o.map?.elem ?? [])) {
+      // a key is {concat: [...]} or, with a comment, {elem: {val: {concat: [...]}, comment}}
+      const k = key as { concat?: unknown[]; elem?: { val?: { concat?: unknown[] } } };
+      const parts = k.concat ?? k.elem?.val?.concat ?? [];
+      const [proto, port] = parts.slice(-2);
+      out.push(`${String(proto)} ${String(port)}`);
+    }
+  }
+  return out;
+}

@@ -2,11 +2,12 @@
  * Crash-safety invariants (issue 9, deliverable 2): after a restart, the API and the kernel agree.
  * Reads the API (containers, networks) and the kernel of a world (links with tsnet's mark, netns
  * files and mounts, IPAM records on disk, tsnet-init processes, addresses inside each sandbox,
- * DNAT rules, cgroups) and returns the mismatches by kind; every kind present means zero found.
+ * published-port rules of the active firewall backend, cgroups) and returns the mismatches by kind; every kind present means zero found.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { programmedPorts } from './firewall.js';
 import type { World } from './world.js';
 
 export const INVARIANT_KINDS = [
@@ -206,11 +207,8 @@ export async function checkInvariants(w: World): Promise<Mismatches> {
     );
   }
 
-  // published ports: the DNAT rules in tsnet's per-endpoint chains
-  const nat = (await w.inHost(['iptables-save', '-t', 'nat'])).stdout.split('\n');
-  const dnat = nat
-    .filter((l) => /^-A TSNET-EP-\S+ .*-j DNAT/.test(l))
-    .map((l) => `${/-p (\w+)/.exec(l)?.[1]} ${/--dport (\d+)/.exec(l)?.[1]}`);
+  // published ports: what the active firewall backend has programmed
+  const dnat = await programmedPorts(w);
   const published = containers
     .filter((c) => c.State.Running)
     .flatMap((c) =>

@@ -9,7 +9,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type net from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
 import { TsnetError, asTsnetError } from '../../errors/index.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../lib/logger.js';
 import { parseJsonBody, readBody } from './body.js';
 import type { Reply, Router } from './router.js';
 import { check } from './schema.js';

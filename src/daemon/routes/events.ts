@@ -9,7 +9,7 @@ import { eventJson } from '../../events/json.js';
 import { SubscriberQueue } from '../../events/subscriber-queue.js';
 import { parseEventTime } from '../../events/time.js';
 import { TsnetError } from '../../errors/index.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../lib/logger.js';
 import type { Route } from '../http/router.js';
 import { API_VERSION } from '../http/version.js';
 import { EventsQuery } from '../schemas/index.js';

@@ -19,7 +19,7 @@
 import { TsnetError } from '../../errors/index.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type { OffsetSet } from '../bitmap.js';
-import { formatIp, parseIp } from '../cidr.js';
+import { formatIp, parseIp } from '../../lib/cidr.js';
 import type { AddressLease, AddressRequest, IpamDriver, PoolLease, PoolRequest } from '../ipam-api.js';
 import { planPool } from '../pool-planner.js';
 import { DOCKER_DEFAULT_GLOBAL_POOLS, validatePoolSpecs, type AddressPoolSpec } from '../pools.js';

@@ -4,7 +4,7 @@
  */
 import { TsnetError } from '../../errors/index.js';
 import { createOffsetSet, type OffsetSet } from '../bitmap.js';
-import { familyBits, formatIp, parseIp, parseSubnet, type Cidr } from '../cidr.js';
+import { familyBits, formatIp, parseIp, parseSubnet, type Cidr } from '../../lib/cidr.js';
 import { edgeReservations } from '../pool-planner.js';
 import type { PoolRecord } from '../store-api.js';
 

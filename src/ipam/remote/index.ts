@@ -24,11 +24,11 @@
  */
 import crypto from 'node:crypto';
 import { isTsnetError, TsnetError } from '../../errors/index.js';
-import { canonicalCidr, contains, formatIp, overlaps, parseIp, parseSubnet, tryParseCidr, tryParseIp } from '../cidr.js';
+import { canonicalCidr, contains, formatIp, overlaps, parseIp, parseSubnet, tryParseCidr, tryParseIp } from '../../lib/cidr.js';
 import type { AddressLease, AddressRequest, IpamDriver, PoolLease, PoolRequest } from '../ipam-api.js';
 import type { PluginClient } from '../../plugins/client.js';
 import { bool, str, strMap, WireTypeError, type JsonObject } from '../../plugins/wire.js';
-import { NOOP_LOGGER, type PluginLogger } from '../../plugins/types.js';
+import { NOOP_LOGGER, type Logger } from '../../lib/logger.js';
 
 export const REQUEST_ADDRESS_TYPE = 'RequestAddressType';
 export const GATEWAY_ADDRESS_TYPE = 'com.docker.network.gateway';
@@ -79,7 +79,7 @@ export interface ReplayResult {
 export interface RemoteIpamOptions {
   /** How many pools to try when the plugin keeps returning overlapping ones (default 10). */
   maxPoolTries?: number;
-  logger?: PluginLogger;
+  logger?: Logger;
   /**
    * For plugins whose capabilities say RequiresRequestReplay: at every activation (the first,
    * at daemon start, and each re-activation after the plugin restarted) the pools and addresses

@@ -17,9 +17,9 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import { TsnetError } from '../../errors/index.js';
-import { tryParseIp } from '../../ipam/cidr.js';
+import { tryParseIp } from '../../lib/cidr.js';
 import { HEADER_SIZE, RCODE, readName } from './message.js';
-import type { ResolverLogger } from './records.js';
+import type { Logger } from '../../lib/logger.js';
 
 export interface Upstream {
   host: string;
@@ -57,7 +57,7 @@ export interface ForwarderOptions {
   /** Overall time for one forward before giving up. */
   timeoutMs: number;
   maxInFlight: number;
-  logger?: ResolverLogger | undefined;
+  logger?: Logger | undefined;
 }
 
 export interface Forwarder {

@@ -20,10 +20,9 @@ export {
   type AddressType,
   type LookupFn,
   type ReverseFn,
-  type ResolverLogger,
   type LocalSource,
   type LocalDecision,
 } from './records.js';
 export { createForwarder, parseUpstream, formatUpstream, literalLookup, type Forwarder, type Upstream } from './forwarder.js';
-export { createTcpBinder, type TcpBinder } from './tcp-socket.js';
+export { createTcpBinder, type TcpBinder } from '../../kernel/tcp-socket.js';
 export * as dnsMessage from './message.js';

@@ -12,7 +12,7 @@
  * - Encoding compresses owner names and PTR/CNAME/NS targets (not SRV targets, RFC 2782).
  */
 import { TsnetError } from '../../errors/index.js';
-import { formatIp, tryParseIp } from '../../ipam/cidr.js';
+import { formatIp, tryParseIp } from '../../lib/cidr.js';
 
 export const TYPE = {
   A: 1,

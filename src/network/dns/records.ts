@@ -15,7 +15,7 @@
  * - Non-IN classes and the root are forwarded.
  * Names reach `lookup` lower-cased, without the trailing dot.
  */
-import { formatIp, tryParseIp } from '../../ipam/cidr.js';
+import { formatIp, tryParseIp } from '../../lib/cidr.js';
 import { CLASS_IN, normalizeName, TYPE, type DnsQuestion, type DnsRecord } from './message.js';
 
 export type AddressType = 'A' | 'AAAA';
@@ -29,10 +29,6 @@ export type LookupFn = (name: string, type: AddressType) => string[];
 
 /** The name (e.g. "web.mynet") of a container address, or undefined when it is not ours. */
 export type ReverseFn = (ip: string) => string | undefined;
-
-export interface ResolverLogger {
-  debug(msg: string): void;
-}
 
 export interface LocalSource {
   lookup: LookupFn;

@@ -8,7 +8,7 @@
  *   - UDP: dgram with a `lookup` that calls back synchronously, so bind() binds at once (the
  *     default dns.lookup would defer the socket's creation past the switch back). Checked
  *     right after: the socket must already report its address.
- *   - TCP: socket(2)+bind(2) through koffi (tcp-socket.ts), then `listen({ fd })` outside.
+ *   - TCP: socket(2)+bind(2) through koffi (src/kernel/tcp-socket.ts), then `listen({ fd })` outside.
  * Forwarding sockets are made outside `inNetns`, i.e. in the daemon's netns.
  */
 import dgram from 'node:dgram';
@@ -17,9 +17,10 @@ import { TsnetError, asTsnetError } from '../../errors/index.js';
 import { buildReply, errorReply, MAX_TCP_SIZE, udpLimit } from './answer.js';
 import { createForwarder, literalLookup, parseUpstream, type Forwarder } from './forwarder.js';
 import { decodeMessage, findOpt, HEADER_SIZE, OPCODE_QUERY, RCODE, typeName, type DnsMessage } from './message.js';
-import { resolveLocal, type LocalSource, type LookupFn, type ResolverLogger, type ReverseFn } from './records.js';
+import { resolveLocal, type LocalSource, type LookupFn, type ReverseFn } from './records.js';
 import { RESOLVER_IP } from './sandbox-rules.js';
-import { createTcpBinder, type TcpBinder } from './tcp-socket.js';
+import { createTcpBinder, type TcpBinder } from '../../kernel/tcp-socket.js';
+import type { Logger } from '../../lib/logger.js';
 
 export interface ResolverOptions {
   /** Run `fn` synchronously with the main thread in the container's netns, then switch back. */
@@ -28,7 +29,7 @@ export interface ResolverOptions {
   reverse?: ReverseFn | undefined;
   /** Host nameservers: 'ip' or 'ip:port' ('[v6]:port'). Tried in order. */
   upstreams: string[];
-  logger?: ResolverLogger | undefined;
+  logger?: Logger | undefined;
   /** TTL of local answers, seconds. Default 600 (Docker). */
   ttl?: number | undefined;
   /** Time for a forwarded query before SERVFAIL, ms. Default 2000. */
@@ -61,7 +62,7 @@ interface Handler {
 }
 
 /** The query → reply logic, without sockets (exported for tests). */
-export function createHandler(src: LocalSource, forwarder: Forwarder, log?: ResolverLogger): Handler {
+export function createHandler(src: LocalSource, forwarder: Forwarder, log?: Logger): Handler {
   const servfail = (raw: Buffer, q: DnsMessage): Reply => errorReply(raw, RCODE.SERVFAIL, q.questions, findOpt(q) !== undefined);
   const handle = (raw: Buffer, transport: 'udp' | 'tcp'): Reply | Promise<Reply> => {
     if (raw.length < HEADER_SIZE) return undefined;

@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { TsnetError } from '../../errors/index.js';
 import type { EventSink } from '../../events/types.js';
 import { Rollback } from '../../errors/rollback.js';
-import type { Logger } from '../../daemon/logger.js';
+import type { Logger } from '../../lib/logger.js';
 import type { RecordStore } from '../../store/record-store.js';
 import { rewriteInPlace } from '../../store/atomic-file.js';
 import { readExitFile, writeSpec } from '../bundle.js';

@@ -2,10 +2,10 @@
  * `docker top`: run the host's `ps` (procps) with the client's arguments and keep the lines of
  * the container's processes, in Docker's {Titles, Processes} shape.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../../errors/index.js';
+import { runProgram } from '../../kernel/process.js';
 
 export interface TopResult {
   Titles: string[];
@@ -24,20 +24,14 @@ export function cgroupPids(dir: string | undefined): number[] {
 
 export async function top(pids: readonly number[], psArgs = '-ef'): Promise<TopResult> {
   const args = psArgs.split(/\s+/).filter(Boolean);
-  const out = await new Promise<string>((resolve, reject) => {
-    execFile('ps', args, { timeout: 10_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT')
-        reject(new TsnetError('TSNET_INTERNAL', 'ps is not installed on the host: install procps'));
-      else if (err)
-        reject(
-          new TsnetError(
-            'TSNET_INVALID_ARGUMENT',
-            `ps ${psArgs} failed: ${(stderr.trim().split('\n')[0] || err.message).trim()} (check ps_args)`,
-          ),
-        );
-      else resolve(stdout);
-    });
-  });
+  const r = await runProgram('ps', args, { timeoutMs: 10_000 });
+  if (r.startError?.code === 'ENOENT') throw new TsnetError('TSNET_INTERNAL', 'ps is not installed on the host: install procps');
+  if (r.exitCode !== 0) {
+    const why =
+      r.stderr.trim().split('\n')[0] || r.startError?.message || (r.timedOut ? 'timed out' : `exit ${r.exitCode ?? r.signal}`);
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `ps ${psArgs} failed: ${why.trim()} (check ps_args)`);
+  }
+  const out = r.stdout;
   return parsePs(out, pids);
 }
 

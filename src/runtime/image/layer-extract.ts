@@ -10,9 +10,6 @@
  * directory, never a path through a symlink, and no hard link to outside the layer.
  */
 import { mkdir } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
 import { TsnetError } from '../../errors/index.js';
 import { ancestorsOf, normalizeEntryPath } from './entry-path.js';
 import type { FormatDetector } from './import-detect.js';
@@ -20,6 +17,7 @@ import { encodeHeader, END_OF_ARCHIVE, padding, type EntryType } from './tar-hea
 import { counted, type ImportBudget } from './limits.js';
 import { decompress, TarDigest, tarEntries, type TarEntry } from './tar-read.js';
 import { classifyWhiteout, OVERLAY_OPAQUE_XATTR, type WhiteoutAction } from './whiteouts.js';
+import { runProgram } from '../../kernel/process.js';
 
 export interface ExtractResult {
   /** `sha256:<hex>` of the uncompressed tar. */
@@ -281,45 +279,36 @@ export async function extractLayer(
   const result = { size: 0 };
   const plain = decompress(source, opts.what);
   const entries = tarEntries(opts.budget ? counted(plain, opts.budget, opts.what) : plain, digest, opts.what);
-  const tar = execa('tar', [...GNU_TAR_ARGS, `--directory=${dest}`], {
-    stdin: 'pipe',
-    stdout: 'ignore',
-    stderr: 'pipe',
-    reject: false,
-    extendEnv: false,
+  const ran = await runProgram('tar', [...GNU_TAR_ARGS, `--directory=${dest}`], {
+    input: translateLayer(entries, result, opts),
+    ignoreStdout: true,
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
   });
-  const feed = pipeline(Readable.from(translateLayer(entries, result, opts), { objectMode: false }), tar.stdin);
-  const [fed, ran] = await Promise.allSettled([feed, tar]);
-  if (fed.status === 'rejected') {
-    if (fed.reason instanceof TsnetError) throw fed.reason;
+  const fed = ran.inputError;
+  if (fed !== undefined) {
+    if (fed instanceof TsnetError) throw fed;
     // Reading the input failed (not tar going away under us): that is the story to tell.
-    const code = (fed.reason as NodeJS.ErrnoException | null)?.code;
+    const code = (fed as NodeJS.ErrnoException | null)?.code;
     if (code !== 'EPIPE' && code !== 'ERR_STREAM_PREMATURE_CLOSE' && code !== 'ERR_STREAM_DESTROYED') {
-      throw new TsnetError('TSNET_IMAGE_INVALID', `cannot read ${opts.what}: ${(fed.reason as Error).message}`, {
-        cause: fed.reason,
+      throw new TsnetError('TSNET_IMAGE_INVALID', `cannot read ${opts.what}: ${(fed as Error).message}`, {
+        cause: fed,
       });
     }
   }
-  if (ran.status === 'rejected') {
-    throw new TsnetError('TSNET_INTERNAL', `cannot run tar to extract ${opts.what}: ${(ran.reason as Error).message}`, {
-      cause: ran.reason,
-    });
+  if (ran.startError) {
+    throw new TsnetError(
+      'TSNET_INTERNAL',
+      `cannot run GNU tar to extract ${opts.what} (is the tar package installed?): ${ran.startError.message}`,
+    );
   }
-  if (ran.value.failed) {
-    if (ran.value.exitCode === undefined) {
-      throw new TsnetError(
-        'TSNET_INTERNAL',
-        `cannot run GNU tar to extract ${opts.what} (is the tar package installed?): ${ran.value.shortMessage}`,
-      );
-    }
-    const why = firstError(String(ran.value.stderr ?? ''));
+  if (ran.exitCode !== 0) {
+    const why = firstError(ran.stderr) || `tar was killed by ${ran.signal}`;
     // The host's fault (disk full, read-only), not the archive's.
     const code = /No space left|Disk quota|Read-only file system/.test(why) ? 'TSNET_INTERNAL' : 'TSNET_IMAGE_INVALID';
     throw new TsnetError(code, `cannot extract ${opts.what}: ${why}`);
   }
-  if (fed.status === 'rejected') {
-    const err = fed.reason as Error;
+  if (fed !== undefined) {
+    const err = fed as Error;
     throw new TsnetError('TSNET_IMAGE_INVALID', `cannot extract ${opts.what}: ${err.message}`, { cause: err });
   }
   return { diffId: digest.digest(), tarSize: digest.bytes, size: result.size };

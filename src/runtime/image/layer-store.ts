@@ -16,12 +16,12 @@ import { randomBytes } from 'node:crypto';
 import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { readJson, writeJsonAtomic } from '../../store/atomic-file.js';
 import { TsnetError } from '../../errors/index.js';
 import { DIGEST } from './config.js';
 import { extractLayer, type ExtractResult } from './layer-extract.js';
 import type { ImportBudget } from './limits.js';
+import { syncFilesystem } from '../../kernel/process.js';
 
 export interface LayerInfo {
   diffId: string;
@@ -132,10 +132,7 @@ export class LayerStore {
         await rm(extracted, { recursive: true, force: true });
         return { layer, created: false, release };
       }
-      await execa('sync', ['-f', extracted], {
-        extendEnv: false,
-        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
-      });
+      await syncFilesystem(extracted);
       await writeJsonAtomic(this.sizeFileOf(result.diffId), {
         diffId: result.diffId,
         size: result.size,

@@ -22,13 +22,7 @@ import { allocateVniTxn, createNetworkTxn, deleteNetworkTxn, releaseVniTxn, type
 import { encodeRecord, type EndpointRecord, type GlobalNetworkRecord, type NodeRecord } from './records.js';
 import { ClusterSession } from './session.js';
 import { parseAdvertiseAddr, parseClusterStoreUrl } from './url.js';
-
-export interface ClusterLogger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
+import { NOOP_LOGGER, type Logger } from '../../lib/logger.js';
 
 export interface ClusterStoreOptions {
   /** `etcd://host:2379[,host2:2379]` */
@@ -48,7 +42,7 @@ export interface ClusterStoreOptions {
   retryMinMs?: number;
   retryMaxMs?: number;
   version?: string;
-  logger?: ClusterLogger;
+  logger?: Logger;
   now?: () => Date;
 }
 
@@ -76,7 +70,6 @@ export interface ClusterStatus {
 
 export type ClusterListener = (e: ClusterEvent) => void;
 
-const NOOP_LOGGER: ClusterLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 /** etcd's default --max-txn-ops is 128. */
 const TXN_CHUNK = 100;
 
@@ -88,7 +81,7 @@ export class ClusterStore {
   readonly kv: EtcdKv;
   readonly leaseTtlSeconds: number;
 
-  private readonly log: ClusterLogger;
+  private readonly log: Logger;
   private readonly opts: ClusterStoreOptions;
   private readonly mirror: StateMirror;
   private readonly session: ClusterSession;

@@ -2,7 +2,6 @@
 export {
   ClusterStore,
   type ClusterStoreOptions,
-  type ClusterLogger,
   type ClusterListener,
   type ClusterStatus,
   type EndpointInput,

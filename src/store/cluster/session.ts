@@ -10,6 +10,7 @@
  */
 import type { IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { reasonOf, toKv, type EtcdKv, type Kv } from './etcd.js';
+import type { Logger } from '../../lib/logger.js';
 
 export interface SessionHooks {
   /** Put this node's keys under `lease` (registration, re-publication, queued deletes). */
@@ -24,19 +25,13 @@ export interface SessionHooks {
   status(available: boolean, reason?: string): void;
 }
 
-export interface SessionLogger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-}
-
 export interface SessionOptions {
   /** The prefix every daemon mirrors (one watch). */
   prefix: string;
   leaseTtlSeconds: number;
   retryMinMs: number;
   retryMaxMs: number;
-  logger: SessionLogger;
+  logger: Logger;
   /** For log lines: "cluster store etcd://…". */
   name: string;
 }

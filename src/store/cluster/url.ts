@@ -4,7 +4,7 @@
  * expected.
  */
 import { TsnetError } from '../../errors/index.js';
-import { formatIp, tryParseIp } from '../../ipam/cidr.js';
+import { formatIp, tryParseIp } from '../../lib/cidr.js';
 
 export interface ClusterStoreUrl {
   /** gRPC targets for the etcd3 client: `host:port` (IPv6 as `[addr]:port`). */

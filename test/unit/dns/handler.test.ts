@@ -4,6 +4,7 @@ import type { Forwarder } from '../../../src/network/dns/forwarder.js';
 import { buildQuery, CLASS_IN, decodeMessage, encodeMessage, RCODE, TYPE } from '../../../src/network/dns/message.js';
 import type { LookupFn } from '../../../src/network/dns/records.js';
 import { createHandler } from '../../../src/network/dns/resolver-server.js';
+import { NOOP_LOGGER } from '../../../src/lib/logger.js';
 
 function setup(opts: { lookup?: LookupFn; upstream?: (raw: Uint8Array, transport: string) => Buffer | undefined } = {}) {
   const forwarded: string[] = [];
@@ -16,7 +17,12 @@ function setup(opts: { lookup?: LookupFn; upstream?: (raw: Uint8Array, transport
   };
   const lookup: LookupFn = opts.lookup ?? ((name, type) => (name === 'web' && type === 'A' ? ['172.18.0.2'] : []));
   const logs: string[] = [];
-  const h = createHandler({ lookup, ttl: 600 }, forwarder, { debug: (m) => logs.push(m) });
+  const h = createHandler({ lookup, ttl: 600 }, forwarder, {
+    ...NOOP_LOGGER,
+    debug: (m) => {
+      logs.push(m);
+    },
+  });
   const ask = async (raw: Buffer, transport: 'udp' | 'tcp' = 'udp') => {
     const r = await h.handle(raw, transport);
     return r === undefined ? undefined : decodeMessage(r);

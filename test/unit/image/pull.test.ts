@@ -43,7 +43,7 @@ test('references: Docker Hub names, registries with ports, tags and digests', (t
   t.is(registryHost('docker.io'), 'registry-1.docker.io');
   t.is(registryHost('https://index.docker.io/v1/'), 'registry-1.docker.io');
   t.is(registryHost('localhost:5000'), 'localhost:5000');
-  for (const bad of ['', 'Busybox', 'x@sha256:12', 'x@md5:' + 'a'.repeat(32)]) {
+  for (const bad of ['', 'Busybox', 'x@sha256:12', `x@md5:${'a'.repeat(32)}`]) {
     t.true(
       isTsnetError(
         t.throws(() => parseRemoteReference(bad)),

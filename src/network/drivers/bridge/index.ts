@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { TsnetError } from '../../../errors/index.js';
 import { Rollback } from '../../../errors/rollback.js';
-import type { Logger } from '../../../daemon/logger.js';
+import type { Logger } from '../../../lib/logger.js';
 import type { FirewallBackend, FirewallNetwork, PortMapping as FirewallMapping } from '../../../kernel/firewall/index.js';
 import { Netlink } from '../../../kernel/netlink/index.js';
 import type {

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { TsnetError } from '../../../errors/index.js';
 import { Rollback } from '../../../errors/rollback.js';
-import type { Logger } from '../../../daemon/logger.js';
+import type { Logger } from '../../../lib/logger.js';
 import { Netlink } from '../../../kernel/netlink/index.js';
 import type {
   EndpointInfo,

@@ -1,7 +1,7 @@
 /** The overlay driver (VXLAN, global scope): see overlay-driver.ts and docs/overlay.md. */
 import { OverlayDriver, type OverlayDriverDeps } from './overlay-driver.js';
 
-export { OverlayDriver, type OverlayDriverDeps, type OverlayCluster, type OverlayLogger } from './overlay-driver.js';
+export { OverlayDriver, type OverlayDriverDeps, type OverlayCluster } from './overlay-driver.js';
 export {
   MTU_OPTION,
   VXLANID_OPTION,

@@ -22,7 +22,7 @@ import type { Netns } from '../../../kernel/netns.js';
 import { AggregateTsnetError, TsnetError } from '../../../errors/index.js';
 import { Rollback } from '../../../errors/rollback.js';
 import { KeyedMutex } from '../../../lib/keyed-mutex.js';
-import { contains, parseCidr } from '../../../ipam/cidr.js';
+import { contains, parseCidr } from '../../../lib/cidr.js';
 import type { ClusterEvent } from '../../../store/cluster/mirror.js';
 import type { EndpointInput } from '../../../store/cluster/cluster-store.js';
 import type { EndpointRecord, GlobalNetworkRecord } from '../../../store/cluster/records.js';
@@ -44,6 +44,7 @@ import { NetworkSandbox, type SandboxEnv, type SandboxSpec } from './network-san
 import { findUnderlay } from './underlay.js';
 import { VXLANID_OPTION, checkMac, effectiveMtu, endpointNames, parseNetworkOptions, randomMac } from './options.js';
 import { PeerTable, peerOf, type Peer } from './peers.js';
+import { NOOP_LOGGER, type Logger } from '../../../lib/logger.js';
 
 /** What the driver needs from the cluster store (ClusterStore provides it; tests may fake it). */
 export interface OverlayCluster {
@@ -58,13 +59,6 @@ export interface OverlayCluster {
   releaseVni(networkId: string): Promise<void>;
 }
 
-export interface OverlayLogger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
-
 export interface OverlayDriverDeps {
   cluster: OverlayCluster;
   /** rtnetlink socket of the daemon's own (host) network namespace. */
@@ -72,7 +66,7 @@ export interface OverlayDriverDeps {
   netns: Netns;
   /** `<exec-root>/netns`: where network namespaces live. */
   netnsDir: string;
-  logger?: OverlayLogger;
+  logger?: Logger;
   /** VXLAN UDP port (default 4789). */
   vxlanPort?: number;
 }
@@ -99,20 +93,18 @@ interface OvNetwork {
   peers: PeerTable;
 }
 
-const NOOP: OverlayLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-
 export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorable {
   readonly name = 'overlay';
   /** Joins, leaves and peer updates of one network run one after the other. */
   private readonly locks = new KeyedMutex();
   private readonly d: OverlayDriverDeps;
-  private readonly log: OverlayLogger;
+  private readonly log: Logger;
   private readonly networks = new Map<string, OvNetwork>();
   private readonly unsubscribe: () => void;
 
   constructor(deps: OverlayDriverDeps) {
     this.d = deps;
-    this.log = deps.logger ?? NOOP;
+    this.log = deps.logger ?? NOOP_LOGGER;
     this.unsubscribe = deps.cluster.subscribe((e) => this.onClusterEvent(e));
   }
 

@@ -5,7 +5,7 @@
  * are read case-insensitively and checked field by field — a bad field is TSNET_PLUGIN_BAD_REPLY.
  */
 import { TsnetError } from '../../../errors/index.js';
-import { tryParseCidr, tryParseIp } from '../../../ipam/cidr.js';
+import { tryParseCidr, tryParseIp } from '../../../lib/cidr.js';
 import { arr, bool, field, isObject, num, obj, str, WireTypeError, type JsonObject } from '../../../plugins/wire.js';
 import type { IpamData, NetworkSpec, PortMapping } from '../../driver-api.js';
 

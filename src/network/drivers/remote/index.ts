@@ -34,12 +34,11 @@
  */
 import { isTsnetError, TsnetError } from '../../../errors/index.js';
 import { Rollback } from '../../../errors/rollback.js';
-import { contains, tryParseCidr } from '../../../ipam/cidr.js';
+import { contains, tryParseCidr } from '../../../lib/cidr.js';
 import type { Netlink } from '../../../kernel/netlink/index.js';
 import type { Netns } from '../../../kernel/netns.js';
 import { isMisused404, isNotImplemented, type PluginClient } from '../../../plugins/client.js';
 import { strMap, type JsonObject } from '../../../plugins/wire.js';
-import type { PluginLogger } from '../../../plugins/types.js';
 import type {
   Discovery,
   DriverCapability,
@@ -65,6 +64,7 @@ import {
   type JoinReply,
 } from './api.js';
 import { configure, deleteLeftover, moveIn, takeOut, type KernelDeps } from './sandbox-iface.js';
+import type { Logger } from '../../../lib/logger.js';
 
 export {
   createNetworkRequest,
@@ -83,7 +83,7 @@ export interface RemoteDriverDeps {
   hostNetlink: () => Netlink;
   /** File naming the daemon's netns, to move interfaces back on leave (default /proc/self/ns/net). */
   hostNetns?: string;
-  logger: PluginLogger;
+  logger: Logger;
 }
 
 /** Extras of the remote driver beyond driver-api's interfaces. */

@@ -10,10 +10,11 @@
  */
 import fs from 'node:fs';
 import { TsnetError } from '../../../errors/index.js';
-import { tryParseCidr } from '../../../ipam/cidr.js';
+import { tryParseCidr } from '../../../lib/cidr.js';
 import { Netlink } from '../../../kernel/netlink/index.js';
 import type { Netns } from '../../../kernel/netns.js';
-import type { PluginLogger } from '../../../plugins/types.js';
+import type { Logger } from '../../../lib/logger.js';
+import { errnoOf } from '../../../kernel/errno.js';
 
 export interface KernelDeps {
   netns: Netns;
@@ -21,7 +22,7 @@ export interface KernelDeps {
   hostNetlink: () => Netlink;
   /** A file naming the daemon's netns (default /proc/self/ns/net), to move interfaces back. */
   hostNetns?: string;
-  logger: PluginLogger;
+  logger: Logger;
 }
 
 export interface SandboxIfaceSpec {
@@ -89,8 +90,7 @@ export async function moveIn(deps: KernelDeps, plugin: string, sandboxKey: strin
 
 /** A kernel step that failed on what the plugin's Join reply asked for: one line naming plugin, call and field. */
 export function joinStepError(plugin: string, field: string, what: string, err: unknown): TsnetError {
-  const cause = err as Error & { errno?: string; code?: string };
-  const errno = /\b(E[A-Z]+)\b/.exec(cause.message ?? '')?.[1] ?? cause.code ?? cause.message;
+  const errno = errnoOf(err) ?? (err instanceof Error ? err.message : String(err));
   return new TsnetError('TSNET_PLUGIN_BAD_REPLY', `plugin "${plugin}": NetworkDriver.Join: ${field} ${what} (${errno})`, {
     cause: err,
     details: { plugin, method: 'NetworkDriver.Join', field },

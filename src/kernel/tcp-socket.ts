@@ -1,5 +1,5 @@
 /**
- * A bound IPv4 TCP socket created synchronously with raw socket(2)/bind(2) (koffi), for
+ * A bound IPv4 TCP socket created synchronously (for the embedded DNS resolver) with raw socket(2)/bind(2) (koffi), for
  * `net.Server.listen({ fd })`.
  *
  * Why: a socket belongs to the network namespace its creating thread was in when socket(2)
@@ -9,22 +9,17 @@
  * socket would be made after the switch back, in the daemon's netns (measured: it was). With
  * an fd made here inside `fn`, listen(2) can run anywhere afterwards: the namespace is fixed.
  * UDP needs no such help: dgram takes a `lookup` option that can answer synchronously.
- *
- * This talks to the kernel directly and belongs beside src/kernel/libc.ts; it is here only
- * because this change was limited to src/network/dns/. Move it when convenient.
  */
 import os from 'node:os';
 import koffi from 'koffi';
-import { TsnetError } from '../../errors/index.js';
-import { errnoName } from '../../kernel/libc.js';
-import { tryParseIp } from '../../ipam/cidr.js';
+import { TsnetError } from '../errors/index.js';
+import { tryParseIp } from '../lib/cidr.js';
+import { errnoName } from './errno.js';
 
 const AF_INET = 2;
 const SOCK_STREAM = 1;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
-const NET_ERRNO: Record<number, string> = { 97: 'EAFNOSUPPORT', 98: 'EADDRINUSE', 99: 'EADDRNOTAVAIL' };
-const errname = (n: number): string => NET_ERRNO[n] ?? errnoName(n);
 
 /** Create a non-blocking, close-on-exec TCP socket bound to host:port (IPv4) in the calling thread's netns; returns its fd. */
 export type TcpBinder = (host: string, port: number) => number;
@@ -40,8 +35,8 @@ export function createTcpBinder(): TcpBinder {
     if (ip?.family !== 4) throw new TsnetError('TSNET_INVALID_ARGUMENT', `TCP bind address must be IPv4, got "${host}"`);
     const fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-      const e = errname(koffi.errno() as number);
-      throw new TsnetError('TSNET_DNS', `create TCP socket for ${host}:${port}: ${e}`, { details: { errno: e } });
+      const e = errnoName(koffi.errno() as number);
+      throw new TsnetError('TSNET_SYSCALL', `create TCP socket for ${host}:${port}: ${e}`, { details: { errno: e } });
     }
     const sa = Buffer.alloc(16); // struct sockaddr_in
     if (os.endianness() === 'LE')
@@ -50,9 +45,9 @@ export function createTcpBinder(): TcpBinder {
     sa.writeUInt16BE(port, 2); // sin_port, network order
     sa.writeUInt32BE(Number(ip.value), 4); // sin_addr, network order
     if (bind(fd, sa, sa.length) < 0) {
-      const e = errname(koffi.errno() as number);
+      const e = errnoName(koffi.errno() as number);
       close(fd);
-      throw new TsnetError('TSNET_DNS', `bind TCP socket to ${host}:${port}: ${e}`, { details: { errno: e } });
+      throw new TsnetError('TSNET_SYSCALL', `bind TCP socket to ${host}:${port}: ${e}`, { details: { errno: e } });
     }
     return fd;
   };

@@ -17,7 +17,7 @@ import {
   parseIp,
   parseSubnet,
   tryParseIp,
-} from '../../../src/ipam/cidr.js';
+} from '../../../src/lib/cidr.js';
 
 test('parseIp/formatIp round-trip IPv4 and IPv6 in canonical form', (t) => {
   const cases: Array<[string, string]> = [
