@@ -79,6 +79,7 @@ const ERRNO_NAMES: Record<number, string> = {
   13: 'EACCES',
   16: 'EBUSY',
   17: 'EEXIST',
+  18: 'EXDEV',
   19: 'ENODEV',
   20: 'ENOTDIR',
   21: 'EISDIR',
@@ -86,7 +87,10 @@ const ERRNO_NAMES: Record<number, string> = {
   24: 'EMFILE',
   28: 'ENOSPC',
   30: 'EROFS',
+  36: 'ENAMETOOLONG',
   38: 'ENOSYS',
+  39: 'ENOTEMPTY',
+  40: 'ELOOP',
   95: 'EOPNOTSUPP',
 };
 

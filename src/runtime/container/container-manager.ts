@@ -30,6 +30,7 @@ import { containerPaths, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
 import { buildRecord, parseBind, type CreateBody, type ImageInfo } from './create-request.js';
 import { capabilities, deviceCgroupRules, deviceMappings, securitySettings } from './security-opts.js';
+import { limitsOf } from './resources.js';
 import { runSpec, type SecurityFiles } from './spec-builder.js';
 import type { ContainerRecord } from './types.js';
 
@@ -251,17 +252,7 @@ export class ContainerManager {
       rewriteInPlace(p.resolvConf, sandbox.resolvConf);
       const placement = await rb.step(
         'create cgroups',
-        () =>
-          this.deps.cgroups.create(
-            rec.id,
-            {
-              ...(hc.Memory ? { memory: hc.Memory } : {}),
-              ...(hc.MemorySwap ? { memorySwap: hc.MemorySwap } : {}),
-              ...(hc.NanoCpus ? { nanoCpus: hc.NanoCpus } : {}),
-              ...(hc.PidsLimit ? { pidsLimit: hc.PidsLimit } : {}),
-            },
-            deviceRules,
-          ),
+        () => this.deps.cgroups.create(rec.id, limitsOf(hc, 'start'), deviceRules),
         () => this.deps.cgroups.remove(rec.id),
       );
       fs.rmSync(p.bundle, { recursive: true, force: true });
