@@ -53,6 +53,7 @@ export class ContainerFs {
     } catch (err) {
       const errno = (err as TsnetError).details?.errno;
       if (errno === 'ENOENT' || errno === 'ENOTDIR') throw this.notFound(abs);
+      if (errno === 'ELOOP') throw new TsnetError('TSNET_INVALID_ARGUMENT', `too many levels of symbolic links in ${abs}`);
       throw err;
     }
   }
@@ -70,7 +71,7 @@ export class ContainerFs {
 
   /** The entry `abs` names, its parents resolved, its last component not followed. */
   locate(abs: string): Located {
-    if (abs === '/') return { parentFd: this.rootFd, name: '', at: `/proc/self/fd/${this.rootFd}`, abs };
+    if (abs === '/') return { parentFd: this.rootFd, name: '', at: `/proc/self/fd/${this.rootFd}/.`, abs };
     const parent = path.posix.dirname(abs);
     const name = path.posix.basename(abs);
     const parentFd = this.dir(parent);
