@@ -1,6 +1,7 @@
 /** Every command module, loaded only when its command runs (explicit imports so bundlers see them). */
 
 export const COMMANDS: Record<string, () => Promise<unknown>> = {
+  attach: () => import('./attach.js'),
   'container-prune': () => import('./container-prune.js'),
   cp: () => import('./cp.js'),
   create: () => import('./create.js'),

@@ -30,6 +30,7 @@ import { containerPaths, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
 import { buildRecord, parseBind, type CreateBody, type ImageInfo } from './create-request.js';
 import { capabilities, deviceCgroupRules, deviceMappings, securitySettings } from './security-opts.js';
+import { copyStdin, detachKeysFor } from './detach-keys.js';
 import { limitsOf } from './resources.js';
 import { runSpec, type SecurityFiles } from './spec-builder.js';
 import type { ContainerRecord } from './types.js';
@@ -58,6 +59,8 @@ export interface AttachStreams {
   stdin: boolean;
   stdout: boolean;
   stderr: boolean;
+  /** The session's detach keys (Docker's format; default ctrl-p,ctrl-q): scanned with a tty only. */
+  detachKeys?: string;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -643,7 +646,12 @@ export class ContainerManager {
     const flags = `${streams.stdin ? 'i' : ''}${streams.stdout ? 'o' : ''}${streams.stderr ? 'e' : ''}`;
     const sup = await connectSupervisor(this.paths(rec).bundle, `attach ${flags}`);
     sup.pipe(conn);
-    if (streams.stdin) conn.pipe(sup);
+    if (streams.stdin)
+      copyStdin(conn, sup, detachKeysFor(rec.config.Tty, streams.detachKeys), () => {
+        sup.destroy();
+        conn.end();
+        this.announce(rec, 'detach');
+      });
     else conn.resume();
     conn.on('error', () => sup.destroy());
     sup.on('error', () => conn.destroy());
