@@ -4,6 +4,7 @@
  *   a command's own exit code (run's container status, 1 for partial failures) as is.
  */
 import { Command, CommanderError } from 'commander';
+import { defineContainerOpsCommands } from './define/container-ops.js';
 import { defineContainerCommands } from './define/containers.js';
 import { defineImageCommands, defineRegistryCommands } from './define/images.js';
 import { defineNetworkCommands } from './define/networks.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
       outputError: () => {},
     });
   defineContainerCommands(program);
+  defineContainerOpsCommands(program);
   defineImageCommands(program);
   defineRegistryCommands(program);
   defineNetworkCommands(program);

@@ -18,11 +18,20 @@ const BENIGN = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ER
 export interface Streaming {
   /** Resolves when the output stream ends (rejects on a daemon-side stream error). */
   done: Promise<void>;
+  /** True once the detach keys were typed (the daemon then closes the stream; the container runs on). */
+  detached(): boolean;
   /** Tear the stream down (start failed). */
   close(): void;
 }
 
-export function startStreaming(ctx: Context, hj: HijackedStream, opts: { tty: boolean; interactive: boolean }): Streaming {
+export function startStreaming(
+  ctx: Context,
+  hj: HijackedStream,
+  opts: { tty: boolean; interactive: boolean; detachKeys?: string },
+): Streaming {
+  const keys = opts.tty ? detachKeyBytes(opts.detachKeys) : undefined;
+  let matched = 0;
+  let detached = false;
   const stream = hj.stream;
   stream.on('error', noop); // errors reach `done` through the reader; never crash on a late EPIPE
   const restoreRaw = opts.tty && opts.interactive && isTerminal(ctx.stdin) ? makeRaw(ctx.stdin) : noop;
@@ -32,6 +41,12 @@ export function startStreaming(ctx: Context, hj: HijackedStream, opts: { tty: bo
     const stdin = ctx.stdin;
     const onData = (chunk: Buffer): void => {
       if (duplex.destroyed || duplex.writableEnded) return;
+      // the daemon acts on the detach keys; this side only notes them, to not wait for an exit
+      if (keys)
+        for (const b of chunk) {
+          matched = b === keys[matched] ? matched + 1 : b === keys[0] ? 1 : 0;
+          if (matched === keys.length) detached = true;
+        }
       if (!duplex.write(chunk)) {
         stdin.pause();
         duplex.once('drain', () => stdin.resume());
@@ -65,6 +80,7 @@ export function startStreaming(ctx: Context, hj: HijackedStream, opts: { tty: bo
   done.catch(noop); // observed by the caller; avoid an unhandled rejection if it is not
   return {
     done,
+    detached: () => detached,
     close: () => {
       stream.destroy();
     },
@@ -138,6 +154,24 @@ export interface AttachOptions {
   interactive: boolean;
   sigProxy: boolean;
   autoRemove: boolean;
+  detachKeys?: string;
+}
+
+const CTRL: Record<string, number> = { '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 };
+
+/** Docker's detach keys (`ctrl-p,ctrl-q`, `a,ctrl-b`…) as bytes; undefined when they do not parse (the daemon says why). */
+export function detachKeyBytes(text = 'ctrl-p,ctrl-q'): Buffer | undefined {
+  const out: number[] = [];
+  for (const key of text.split(',')) {
+    if (key.length === 1) out.push(key.charCodeAt(0));
+    else {
+      const c = /^ctrl-(.)$/.exec(key)?.[1];
+      const code = c === undefined ? undefined : /^[a-z]$/.test(c) ? c.charCodeAt(0) - 96 : CTRL[c];
+      if (code === undefined) return undefined;
+      out.push(code);
+    }
+  }
+  return out.length ? Buffer.from(out) : undefined;
 }
 
 /**
@@ -147,9 +181,13 @@ export interface AttachOptions {
 export async function attachStartWait(ctx: Context, o: AttachOptions): Promise<number> {
   const id = seg(o.id);
   const hj = await ctx.client.hijack('POST', `/containers/${id}/attach`, {
-    query: { stream: true, stdin: o.interactive, stdout: true, stderr: true },
+    query: { stream: true, stdin: o.interactive, stdout: true, stderr: true, detachKeys: o.detachKeys },
   });
-  const streaming = startStreaming(ctx, hj, { tty: o.tty, interactive: o.interactive });
+  const streaming = startStreaming(ctx, hj, {
+    tty: o.tty,
+    interactive: o.interactive,
+    ...(o.detachKeys ? { detachKeys: o.detachKeys } : {}),
+  });
   let waiter: Waiter;
   try {
     waiter = await waitForExit(ctx, o.id, o.autoRemove ? 'removed' : 'next-exit');
@@ -174,6 +212,10 @@ export async function attachStartWait(ctx: Context, o: AttachOptions): Promise<n
     } catch (err) {
       ctx.error(errorMessage(err));
       return 125;
+    }
+    if (streaming.detached()) {
+      waiter.abort();
+      return 0;
     }
     const status = await waiter.result;
     if (status?.Error?.Message) {

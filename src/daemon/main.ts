@@ -13,6 +13,10 @@ import { startServer } from './http/server.js';
 import { socketGroup } from './http/socket.js';
 import { createLogger, type LogLevel } from '../lib/logger.js';
 import { containerRoutes } from './routes/containers.js';
+import { containerUpdateRoutes } from './routes/container-update.js';
+import { pruneRoutes } from './routes/prune.js';
+import { containerFileRoutes } from './routes/container-files.js';
+import { loadInRoot } from '../kernel/openat2.js';
 import { imageRoutes } from './routes/images.js';
 import { networkRoutes } from './routes/networks.js';
 import { swarmRoutes } from './routes/swarm.js';
@@ -146,6 +150,13 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
       pendingFor: (id) => pendingLine(c.pending.forContainer(id)),
     }),
+    ...containerUpdateRoutes({ containers: c.containers, cgroups: c.cgroups }),
+    ...containerFileRoutes({
+      containers: c.containers,
+      inRoot: loadInRoot(),
+      lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
+    }),
+    ...pruneRoutes({ containers: c.containers, images, inUse: (id) => c.containers.list().some((r) => r.imageId === id) }),
     ...networkRoutes({
       controller: c.controller,
       attachments: c.attachments,

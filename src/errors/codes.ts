@@ -57,6 +57,8 @@ export const ERROR_CODES = {
   TSNET_BAD_SECURITY_OPT: 'invalid',
   TSNET_BAD_SECCOMP_PROFILE: 'invalid',
   TSNET_EXEC_NOT_FOUND: 'not-found',
+  TSNET_PATH_NOT_FOUND: 'not-found',
+  TSNET_CONTAINER_READ_ONLY: 'forbidden',
   // networks
   TSNET_NETWORK_NOT_FOUND: 'not-found',
   TSNET_NETWORK_EXISTS: 'conflict',

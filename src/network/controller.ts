@@ -657,11 +657,12 @@ export class NetworkController {
     });
   }
 
-  async prune(): Promise<string[]> {
+  /** Remove every unused local network `match` accepts (the prune filters); returns their names. */
+  async prune(match: (n: NetworkRecord) => boolean = () => true): Promise<string[]> {
     const removed: string[] = [];
     for (const n of this.list()) {
       // global networks are cluster-wide: prune on one host does not remove them (use network rm)
-      if (n.predefined || n.scope === 'global' || this.endpointUsers(n.id).length) continue;
+      if (n.predefined || n.scope === 'global' || this.endpointUsers(n.id).length || !match(n)) continue;
       try {
         await this.remove(n.id);
       } catch (err) {

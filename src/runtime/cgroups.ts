@@ -11,14 +11,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../errors/index.js';
+import { hasLimits, initCpuset, type Limits, type Setting, type V1Controller, v1Settings, v2Settings } from './cgroup-limits.js';
 import { type DeviceRule, ruleText } from './devices/rules.js';
 
-export interface Limits {
-  memory?: number; // bytes
-  memorySwap?: number; // bytes, -1 = unlimited
-  nanoCpus?: number;
-  pidsLimit?: number;
-}
+export type { Limits } from './cgroup-limits.js';
 
 /** Where tsnet-init puts a container's processes. */
 export interface Placement {
@@ -48,9 +44,15 @@ export interface Cgroups {
   controllerDir(ctrl: 'memory' | 'cpu' | 'pids', name: string): string | undefined;
   /** Names of cgroups under the parent (for the start-up sweep). */
   list(): string[];
+  /**
+   * Change the limits of a running container (`update`): the given limits are written; a v1
+   * controller the container had not joined is made and `pids` are moved into it. Returns
+   * warnings for limits this kernel cannot apply.
+   */
+  update(name: string, limits: Limits, pids: () => number[]): string[];
 }
 
-const V1_CONTROLLERS = ['memory', 'cpu', 'pids', 'devices'] as const;
+const V1_CONTROLLERS = ['memory', 'cpu', 'cpuset', 'pids', 'blkio', 'devices'] as const;
 
 export function createCgroups(opts: { mount?: string; parent: string; devices?: 'auto' | 'v1' }): Cgroups {
   const mount = opts.mount ?? '/sys/fs/cgroup';
@@ -86,30 +88,12 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
       version: 2,
       create(name, limits, devices) {
         const parent = path.join(mount, opts.parent);
-        const hasLimits = !!(limits.memory || limits.nanoCpus || (limits.pidsLimit && limits.pidsLimit > 0));
         fs.mkdirSync(parent, { recursive: true });
-        if (hasLimits) {
-          try {
-            write(parent, 'cgroup.subtree_control', '+memory +cpu +pids');
-          } catch {
-            /* controllers may already be enabled or unavailable */
-          }
-        }
+        if (hasLimits(limits)) enableV2(parent);
         const dir = v2Dir(name);
         fs.mkdirSync(dir, { recursive: true });
         try {
-          if (limits.memory) {
-            write(dir, 'memory.max', String(limits.memory));
-            if (limits.memorySwap !== undefined && fs.existsSync(path.join(dir, 'memory.swap.max'))) {
-              write(
-                dir,
-                'memory.swap.max',
-                limits.memorySwap < 0 ? 'max' : String(Math.max(0, limits.memorySwap - limits.memory)),
-              );
-            }
-          }
-          if (limits.nanoCpus) write(dir, 'cpu.max', `${Math.round((limits.nanoCpus / 1e9) * 100000)} 100000`);
-          if (limits.pidsLimit && limits.pidsLimit > 0) write(dir, 'pids.max', String(limits.pidsLimit));
+          applyAll(dir, v2Settings(limits));
         } catch (err) {
           rmdir(dir);
           throw err;
@@ -133,8 +117,49 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
         return fs.existsSync(dir) ? { join: [], into: dir, devices: 'bpf' } : { join: [], devices: 'none' };
       },
       list: () => listDir(path.join(mount, opts.parent)),
+      update(name, limits) {
+        enableV2(path.join(mount, opts.parent));
+        return applyAll(v2Dir(name), v2Settings(limits));
+      },
     };
   }
+
+  /** Write settings in order; a missing optional file is a warning (its text), not an error. */
+  function applyAll(dir: string, settings: Setting[]): string[] {
+    const warnings: string[] = [];
+    for (const s of settings) {
+      if (s.optional !== undefined && !fs.existsSync(path.join(dir, s.file))) {
+        if (s.optional) warnings.push(s.optional);
+        continue;
+      }
+      write(dir, s.file, s.value);
+    }
+    return warnings;
+  }
+
+  function enableV2(parent: string): void {
+    try {
+      write(parent, 'cgroup.subtree_control', '+memory +cpu +pids +cpuset +io');
+    } catch {
+      /* controllers may already be enabled or unavailable */
+    }
+  }
+
+  /** Make a v1 controller's dir for the container (cpuset: with cpus and mems to start from). */
+  function makeV1(ctrl: V1Controller | 'devices', name: string): string {
+    const dir = v1Dir(ctrl, name);
+    if (ctrl === 'cpuset') initCpuset(path.join(mount, 'cpuset'), dir);
+    else fs.mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
+  const currentIn = (dir: string) => (file: string) => {
+    try {
+      return fs.readFileSync(path.join(dir, file), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
 
   return {
     version: 1,
@@ -142,29 +167,8 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
       // Only the controllers that carry a limit: joining a v1 hierarchy costs an RCU grace
       // period per write to cgroup.procs (~2-9 ms here), so a limit-less container joins none.
       const wanted: Array<[ctrl: (typeof V1_CONTROLLERS)[number], apply: (dir: string) => void]> = [];
-      if (limits.memory) {
-        wanted.push([
-          'memory',
-          (dir) => {
-            write(dir, 'memory.limit_in_bytes', String(limits.memory));
-            if (fs.existsSync(path.join(dir, 'memory.memsw.limit_in_bytes'))) {
-              const swap = limits.memorySwap ?? limits.memory! * 2;
-              write(dir, 'memory.memsw.limit_in_bytes', swap < 0 ? '-1' : String(swap));
-            }
-          },
-        ]);
-      }
-      if (limits.nanoCpus) {
-        wanted.push([
-          'cpu',
-          (dir) => {
-            write(dir, 'cpu.cfs_period_us', '100000');
-            write(dir, 'cpu.cfs_quota_us', String(Math.round((limits.nanoCpus! / 1e9) * 100000)));
-          },
-        ]);
-      }
-      if (limits.pidsLimit && limits.pidsLimit > 0)
-        wanted.push(['pids', (dir) => write(dir, 'pids.max', String(limits.pidsLimit))]);
+      for (const [ctrl, settings] of v1Settings(limits, () => undefined))
+        wanted.push([ctrl, (dir) => void applyAll(dir, settings)]);
       if (!hybrid && devices !== 'all') {
         wanted.push([
           'devices',
@@ -177,8 +181,7 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
       const dirs: string[] = [];
       try {
         for (const [ctrl, apply] of wanted) {
-          const dir = v1Dir(ctrl, name);
-          fs.mkdirSync(dir, { recursive: true });
+          const dir = makeV1(ctrl, name);
           dirs.push(dir);
           apply(dir);
         }
@@ -215,6 +218,21 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
       const devices = into ? 'bpf' : join.some((d) => d.includes(`${path.sep}devices${path.sep}`)) ? 'v1' : 'none';
       return { join, ...(into ? { into } : {}), devices };
     },
+    update(name, limits, pids) {
+      const warnings: string[] = [];
+      for (const [ctrl, settings] of v1Settings(limits, currentIn(v1Dir('memory', name)))) {
+        const dir = v1Dir(ctrl, name);
+        const fresh = !fs.existsSync(dir);
+        if (fresh && settings.every((s) => s.optional !== undefined && !fs.existsSync(path.join(mount, ctrl, s.file)))) {
+          warnings.push(...settings.map((s) => s.optional!).filter(Boolean));
+          continue;
+        }
+        if (fresh) makeV1(ctrl, name);
+        warnings.push(...applyAll(dir, settings));
+        if (fresh) moveInto(dir, pids);
+      }
+      return warnings;
+    },
     list: () => [
       ...new Set([
         ...V1_CONTROLLERS.flatMap((c) => listDir(path.join(mount, c, opts.parent))),
@@ -222,6 +240,29 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
       ]),
     ],
   };
+}
+
+/**
+ * Move a running container's processes into a v1 cgroup it had not joined: repeat until every
+ * pid it has is there (a process forked during the move may have stayed behind).
+ */
+function moveInto(dir: string, pids: () => number[]): void {
+  for (let round = 0; round < 20; round++) {
+    const inside = new Set(fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number));
+    const missing = pids().filter((p) => !inside.has(p));
+    if (missing.length === 0) return;
+    for (const pid of missing) {
+      try {
+        fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH')
+          throw new TsnetError('TSNET_KERNEL', `move pid ${pid} into ${dir}: ${(err as NodeJS.ErrnoException).code}`, {
+            cause: err,
+          });
+      }
+    }
+  }
+  throw new TsnetError('TSNET_KERNEL', `the processes of ${path.basename(dir)} kept forking while moved into ${dir}`);
 }
 
 function writable(file: string): boolean {

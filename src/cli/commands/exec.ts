@@ -18,6 +18,7 @@ interface ExecOptions {
   user?: string;
   workdir?: string;
   privileged?: boolean;
+  detachKeys?: string;
 }
 
 interface ExecInspect {
@@ -49,6 +50,7 @@ export default async function exec(ctx: Context, [container, command]: [string, 
       User: opts.user ?? '',
       WorkingDir: opts.workdir ?? '',
       Privileged: opts.privileged === true,
+      ...(opts.detachKeys ? { DetachKeys: opts.detachKeys } : {}),
     },
   });
   const execPath = `/exec/${seg(created.Id)}`;
@@ -68,13 +70,18 @@ export default async function exec(ctx: Context, [container, command]: [string, 
     ctx.error(errorMessage(err));
     return startFailureExitCode(err);
   }
-  const streaming = startStreaming(ctx, hj, { tty, interactive });
+  const streaming = startStreaming(ctx, hj, {
+    tty,
+    interactive,
+    ...(opts.detachKeys ? { detachKeys: opts.detachKeys } : {}),
+  });
   const stopResize = tty ? monitorResize(ctx, `${execPath}/resize`) : () => {};
   try {
     await streaming.done;
   } finally {
     stopResize();
   }
+  if (streaming.detached()) return 0;
   // The stream ends when the process does; give the daemon a moment to record the code.
   for (let attempt = 0; ; attempt++) {
     const info = await ctx.client.json<ExecInspect>('GET', `${execPath}/json`);

@@ -1,12 +1,17 @@
 /** Every command module, loaded only when its command runs (explicit imports so bundlers see them). */
 
 export const COMMANDS: Record<string, () => Promise<unknown>> = {
+  attach: () => import('./attach.js'),
+  'container-prune': () => import('./container-prune.js'),
+  cp: () => import('./cp.js'),
   create: () => import('./create.js'),
+  diff: () => import('./diff.js'),
   events: () => import('./events.js'),
   exec: () => import('./exec.js'),
   'image-import': () => import('./image-import.js'),
   'image-inspect': () => import('./image-inspect.js'),
   'image-ls': () => import('./image-ls.js'),
+  'image-prune': () => import('./image-prune.js'),
   'image-rm': () => import('./image-rm.js'),
   info: () => import('./info.js'),
   inspect: () => import('./inspect.js'),
@@ -33,8 +38,10 @@ export const COMMANDS: Record<string, () => Promise<unknown>> = {
   stats: () => import('./stats.js'),
   stop: () => import('./stop.js'),
   'system-df': () => import('./system-df.js'),
+  'system-prune': () => import('./system-prune.js'),
   top: () => import('./top.js'),
   unpause: () => import('./unpause.js'),
+  update: () => import('./update.js'),
   version: () => import('./version.js'),
   wait: () => import('./wait.js'),
 };

@@ -10,6 +10,7 @@ import { createContainer, type ContainerOptions } from './create.js';
 interface RunOptions extends ContainerOptions {
   detach?: boolean;
   sigProxy?: boolean;
+  detachKeys?: string;
 }
 
 export default async function run(ctx: Context, [image, command]: [string, string[]], opts: RunOptions): Promise<number> {
@@ -35,5 +36,6 @@ export default async function run(ctx: Context, [image, command]: [string, strin
     interactive: opts.interactive === true,
     sigProxy: opts.sigProxy !== false,
     autoRemove: opts.rm === true,
+    ...(opts.detachKeys ? { detachKeys: opts.detachKeys } : {}),
   });
 }

@@ -14,7 +14,7 @@ interface Inspect {
 export default async function start(
   ctx: Context,
   [containers]: [string[]],
-  opts: { attach?: boolean; interactive?: boolean },
+  opts: { attach?: boolean; interactive?: boolean; detachKeys?: string },
 ): Promise<number> {
   if (opts.attach || opts.interactive) {
     if (containers.length > 1) throw new UsageError('you cannot start and attach multiple containers at once');
@@ -26,6 +26,7 @@ export default async function start(
       interactive: opts.interactive === true && info.Config?.OpenStdin === true,
       sigProxy: true,
       autoRemove: info.HostConfig?.AutoRemove === true,
+      ...(opts.detachKeys ? { detachKeys: opts.detachKeys } : {}),
     });
   }
   // 127 / 126 when a command is missing or not executable, else 1 when any failed.

@@ -5,6 +5,9 @@
 import { type Command, Option } from 'commander';
 import { collect, cpusArg, defaultTrueFlag, intArg, lazy, orderedAlias, sizeArg } from './shared.js';
 
+const DETACH_KEYS =
+  'Override the key sequence for detaching from a tty session (default ctrl-p,ctrl-q; e.g. ctrl-a,d): the container keeps running';
+
 /** The flags `run` and `create` share. */
 function containerFlags(cmd: Command): Command {
   cmd
@@ -93,6 +96,7 @@ export function defineContainerCommands(program: Command): void {
     .option('-d, --detach', 'Run the container in the background and print its ID');
   containerFlags(run);
   defaultTrueFlag(run, '--sig-proxy', 'sigProxy', 'Proxy received signals to the process (without -t)');
+  run.option('--detach-keys <keys>', DETACH_KEYS);
   run.action(lazy('run'));
 
   containerFlags(
@@ -109,6 +113,7 @@ export function defineContainerCommands(program: Command): void {
     .usage('[options] CONTAINER [CONTAINER...]')
     .option('-a, --attach', "Attach STDOUT/STDERR and forward signals; exit with the container's status")
     .option('-i, --interactive', "Attach the container's STDIN")
+    .option('--detach-keys <keys>', DETACH_KEYS)
     .argument('<containers...>', 'containers to start')
     .action(lazy('start'));
 
@@ -220,10 +225,20 @@ export function defineContainerCommands(program: Command): void {
     .option('-u, --user <user>', 'Username or UID (format: <name|uid>[:<group|gid>])')
     .option('-w, --workdir <dir>', 'Working directory inside the container')
     .option('--privileged', 'Give extended privileges to the command')
+    .option('--detach-keys <keys>', DETACH_KEYS)
     .argument('<container>', 'container to run the command in')
     .argument('<command...>', 'command and arguments')
     .passThroughOptions()
     .action(lazy('exec'));
+
+  const attach = program
+    .command('attach')
+    .description('Attach local standard input, output, and error streams to a running container')
+    .usage('[options] CONTAINER')
+    .option('--no-stdin', 'Do not attach STDIN')
+    .option('--detach-keys <keys>', DETACH_KEYS);
+  defaultTrueFlag(attach, '--sig-proxy', 'sigProxy', 'Proxy all received signals to the process (without a tty)');
+  attach.argument('<container>', 'container to attach to').action(lazy('attach'));
 
   program
     .command('wait')

@@ -1,5 +1,6 @@
 /** Image commands: image pull|import|ls|rm|inspect, the shortcuts pull, images, rmi, import; login, logout. */
 import type { Command } from 'commander';
+import { pruneFlags } from './container-ops.js';
 import { lazy } from './shared.js';
 
 function importFlags(cmd: Command): Command {
@@ -53,6 +54,10 @@ export function defineImageCommands(program: Command): void {
     .option('-f, --format <format>', 'Format the output with a Go template; default: JSON array')
     .argument('<images...>', 'images to inspect')
     .action(lazy('image-inspect'));
+
+  pruneFlags(image.command('prune'), 'unused images (dangling ones; with -a every image no container uses)', 'image-prune', (c) =>
+    c.option('-a, --all', 'Remove all unused images, not just dangling ones'),
+  );
 
   pullFlags(program.command('pull')).description('Download an image from a registry (same as: image pull)');
   lsFlags(program.command('images')).description('List images (same as: image ls)');

@@ -1,5 +1,6 @@
 /** Network commands: network create|ls|inspect|rm|prune|connect|disconnect. */
 import type { Command } from 'commander';
+import { pruneFlags } from './container-ops.js';
 import { collect, lazy } from './shared.js';
 
 export function defineNetworkCommands(program: Command): void {
@@ -50,11 +51,7 @@ export function defineNetworkCommands(program: Command): void {
     .argument('<networks...>', 'networks to remove')
     .action(lazy('network-rm'));
 
-  network
-    .command('prune')
-    .description('Remove all unused networks')
-    .option('-f, --force', 'Do not prompt for confirmation')
-    .action(lazy('network-prune'));
+  pruneFlags(network.command('prune'), 'all unused networks', 'network-prune');
 
   network
     .command('connect')

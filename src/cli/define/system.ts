@@ -1,5 +1,6 @@
 /** plugin ls, system info / info, version. */
 import type { Command } from 'commander';
+import { pruneFlags } from './container-ops.js';
 import { collect, lazy } from './shared.js';
 
 function infoFlags(cmd: Command): Command {
@@ -25,6 +26,13 @@ export function defineSystemCommands(program: Command): void {
     .description('Show disk usage (image layers, container writable layers)')
     .option('--format <format>', "Output format: table, json, or a Go template such as '{{.Type}} {{.Size}}'")
     .action(lazy('system-df'));
+  pruneFlags(
+    system.command('prune'),
+    'unused data: stopped containers, unused networks, dangling images (with -a every unused image, with --volumes anonymous volumes)',
+    'system-prune',
+    (c) =>
+      c.option('-a, --all', 'Remove all unused images, not just dangling ones').option('--volumes', 'Prune anonymous volumes'),
+  );
   infoFlags(program.command('info'));
 
   const eventsCmd = (cmd: Command) =>

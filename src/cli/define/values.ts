@@ -41,3 +41,9 @@ export function intArg(flag: string, min = Number.MIN_SAFE_INTEGER): (value: str
     return n;
   };
 }
+
+/** `--memory-swap 1g` → bytes; -1 is unlimited. */
+export function swapArg(flag: string): (value: string) => number {
+  const size = sizeArg(flag);
+  return (value) => (value === '-1' ? -1 : size(value));
+}

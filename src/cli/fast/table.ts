@@ -3,7 +3,7 @@
  * module. It mirrors the commander tree in define/*.ts, which stays the source of help and
  * error messages; test/unit/cli/fast.test.ts fails when the two disagree on any flag.
  */
-import { cpusArg, intArg, sizeArg } from '../define/values.js';
+import { cpusArg, intArg, sizeArg, swapArg } from '../define/values.js';
 import { opt, type FastCommand, type FastOption } from './argv.js';
 
 const list = (flags: string): FastOption => opt(flags, 'list');
@@ -77,12 +77,51 @@ const events: FastCommand = {
 };
 const pluginLs: FastCommand = { module: 'plugin-ls', options: [format(false)], args: [] };
 
+const update: FastCommand = {
+  module: 'update',
+  options: [
+    opt('--blkio-weight <weight>', 'value', intArg('--blkio-weight', 0)),
+    opt('--cpu-period <us>', 'value', intArg('--cpu-period', 0)),
+    opt('--cpu-quota <us>', 'value', intArg('--cpu-quota', -1)),
+    opt('-c, --cpu-shares <shares>', 'value', intArg('-c, --cpu-shares', 0)),
+    opt('--cpus <number>', 'value', cpusArg('--cpus')),
+    opt('--cpuset-cpus <list>'),
+    opt('--cpuset-mems <list>'),
+    opt('-m, --memory <bytes>', 'value', sizeArg('-m, --memory')),
+    opt('--memory-reservation <bytes>', 'value', sizeArg('--memory-reservation')),
+    opt('--memory-swap <bytes>', 'value', swapArg('--memory-swap')),
+    opt('--pids-limit <n>', 'value', intArg('--pids-limit', -1)),
+    opt('--restart <policy>'),
+  ],
+  args: ['some'],
+};
+const diff: FastCommand = { module: 'diff', options: [], args: ['one'] };
+const cp: FastCommand = {
+  module: 'cp',
+  options: [opt('-a, --archive'), opt('-L, --follow-link'), opt('-q, --quiet')],
+  args: ['one', 'one'],
+};
+const prune = (module: string, extra: FastOption[] = []): FastCommand => ({
+  module,
+  options: [opt('-f, --force'), list('--filter <v>'), ...extra],
+  args: [],
+});
+
 /** Keyed by the command's name, or `group sub` for the commands of a group (aliases included). */
 const pull: FastCommand = { module: 'pull', options: [opt('-q, --quiet'), opt('--platform <os/arch>')], args: ['one'] };
 
 export const FAST_COMMANDS: Record<string, FastCommand> = {
   pull,
   'image pull': pull,
+  update,
+  'container update': update,
+  diff,
+  'container diff': diff,
+  cp,
+  'container cp': cp,
+  'container prune': prune('container-prune'),
+  'image prune': prune('image-prune', [opt('-a, --all')]),
+  'system prune': prune('system-prune', [opt('-a, --all'), opt('--volumes')]),
   login: {
     module: 'login',
     options: [opt('-u, --username <username>'), opt('-p, --password <password>'), opt('--password-stdin')],
@@ -91,14 +130,25 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
   logout: { module: 'logout', options: [], args: ['optional'] },
   run: {
     module: 'run',
-    options: [opt('-d, --detach'), ...containerFlags, opt('--sig-proxy'), opt('--no-sig-proxy')],
+    options: [opt('-d, --detach'), ...containerFlags, opt('--sig-proxy'), opt('--no-sig-proxy'), opt('--detach-keys <keys>')],
     args: ['one', 'any'],
     passThrough: true,
     defaults: { sigProxy: true, pull: 'missing' },
     exact: sigProxy,
   },
   create: { module: 'create', options: containerFlags, args: ['one', 'any'], passThrough: true, defaults: { pull: 'missing' } },
-  start: { module: 'start', options: [opt('-a, --attach'), opt('-i, --interactive')], args: ['some'] },
+  start: {
+    module: 'start',
+    options: [opt('-a, --attach'), opt('-i, --interactive'), opt('--detach-keys <keys>')],
+    args: ['some'],
+  },
+  attach: {
+    module: 'attach',
+    options: [opt('--no-stdin'), opt('--detach-keys <keys>'), opt('--sig-proxy'), opt('--no-sig-proxy')],
+    args: ['one'],
+    defaults: { stdin: true, sigProxy: true },
+    exact: sigProxy,
+  },
   ps: {
     module: 'ps',
     options: [opt('-a, --all'), opt('-q, --quiet'), opt('--no-trunc'), list('-f, --filter <v>'), format(false)],
@@ -128,6 +178,7 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
       opt('-u, --user <user>'),
       opt('-w, --workdir <dir>'),
       opt('--privileged'),
+      opt('--detach-keys <keys>'),
     ],
     args: ['one', 'some'],
     passThrough: true,
@@ -185,7 +236,7 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
   },
   'network inspect': { module: 'network-inspect', options: [format(true)], args: ['some'] },
   'network rm': { module: 'network-rm', options: [], args: ['some'] },
-  'network prune': { module: 'network-prune', options: [opt('-f, --force')], args: [] },
+  'network prune': prune('network-prune'),
   'network connect': {
     module: 'network-connect',
     options: [opt('--ip <ipv4>'), opt('--ip6 <ipv6>'), list('--alias <alias>')],

@@ -4,6 +4,7 @@ import type { ContainerManager } from '../../runtime/container/container-manager
 import type { CreateBody } from '../../runtime/container/create-request.js';
 import { containerInspect, containerSummary, dockerStatus } from '../../runtime/container/docker-json.js';
 import type { ExecManager, ExecConfig } from '../../runtime/container/exec-manager.js';
+import { parseDetachKeys } from '../../runtime/container/detach-keys.js';
 import { frame, streamLogs } from '../../runtime/container/logs.js';
 import { top } from '../../runtime/container/top.js';
 import type { Route } from '../http/router.js';
@@ -186,6 +187,8 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       schema: { params: RefParams, query: AttachQuery },
       handler: async ({ params, query, hijack }) => {
         const rec = containers.get(params.id!);
+        const detachKeys = query.get('detachKeys') || undefined;
+        if (detachKeys) parseDetachKeys(detachKeys); // a bad one is a 400 before the hijack
         if (!hijack) throw new TsnetError('TSNET_INTERNAL', 'attach needs a hijackable connection');
         const conn = await hijack();
         const logs = bool(query, 'logs');
@@ -207,6 +210,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
           stdin: bool(query, 'stdin'),
           stdout: bool(query, 'stdout'),
           stderr: bool(query, 'stderr'),
+          ...(detachKeys ? { detachKeys } : {}),
         });
         return { handled: true };
       },
@@ -297,7 +301,9 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       pattern: '/containers/{id}/exec',
       schema: { params: RefParams, body: ExecCreateBody },
       handler: async ({ params, body }) => {
-        const inst = d.execs.create(params.id!, normalizeExecBody(object<ExecConfig>(body, 'exec create')));
+        const config = normalizeExecBody(object<ExecConfig>(body, 'exec create'));
+        if (config.DetachKeys) parseDetachKeys(config.DetachKeys);
+        const inst = d.execs.create(params.id!, config);
         return { status: 201, json: { Id: inst.id } };
       },
     },
@@ -361,7 +367,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
               user: e.config.User ?? '',
             },
             CanRemove: false,
-            DetachKeys: '',
+            DetachKeys: e.config.DetachKeys ?? '',
           },
         };
       },

@@ -1,4 +1,5 @@
 /** /networks/… routes (Docker Engine API shapes) and /plugins. */
+import { pruneFilter, pruneMatch } from './prune-filters.js';
 import { TsnetError } from '../../errors/index.js';
 import type { Attachments } from '../../network/attachments.js';
 import type { NetworkController, NetworkCreateBody } from '../../network/controller.js';
@@ -95,7 +96,10 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
       method: 'POST',
       pattern: '/networks/prune',
       schema: { query: NetworkPruneQuery },
-      handler: async () => ({ status: 200, json: { NetworksDeleted: await controller.prune() } }),
+      handler: async ({ query }) => {
+        const f = pruneFilter(filters(query, ['until', 'label', 'label!']));
+        return { status: 200, json: { NetworksDeleted: await controller.prune((n) => pruneMatch(f, n.created, n.labels)) } };
+      },
     },
     {
       method: 'GET',

@@ -7,3 +7,4 @@ export * from './containers.js';
 export * from './images.js';
 export * from './networks.js';
 export * from './system.js';
+export * from './container-ops.js';

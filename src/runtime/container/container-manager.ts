@@ -30,6 +30,8 @@ import { containerPaths, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
 import { buildRecord, parseBind, type CreateBody, type ImageInfo } from './create-request.js';
 import { capabilities, deviceCgroupRules, deviceMappings, securitySettings } from './security-opts.js';
+import { copyStdin, detachKeysFor } from './detach-keys.js';
+import { limitsOf } from './resources.js';
 import { runSpec, type SecurityFiles } from './spec-builder.js';
 import type { ContainerRecord } from './types.js';
 
@@ -57,6 +59,8 @@ export interface AttachStreams {
   stdin: boolean;
   stdout: boolean;
   stderr: boolean;
+  /** The session's detach keys (Docker's format; default ctrl-p,ctrl-q): scanned with a tty only. */
+  detachKeys?: string;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -251,17 +255,7 @@ export class ContainerManager {
       rewriteInPlace(p.resolvConf, sandbox.resolvConf);
       const placement = await rb.step(
         'create cgroups',
-        () =>
-          this.deps.cgroups.create(
-            rec.id,
-            {
-              ...(hc.Memory ? { memory: hc.Memory } : {}),
-              ...(hc.MemorySwap ? { memorySwap: hc.MemorySwap } : {}),
-              ...(hc.NanoCpus ? { nanoCpus: hc.NanoCpus } : {}),
-              ...(hc.PidsLimit ? { pidsLimit: hc.PidsLimit } : {}),
-            },
-            deviceRules,
-          ),
+        () => this.deps.cgroups.create(rec.id, limitsOf(hc, 'start'), deviceRules),
         () => this.deps.cgroups.remove(rec.id),
       );
       fs.rmSync(p.bundle, { recursive: true, force: true });
@@ -652,7 +646,12 @@ export class ContainerManager {
     const flags = `${streams.stdin ? 'i' : ''}${streams.stdout ? 'o' : ''}${streams.stderr ? 'e' : ''}`;
     const sup = await connectSupervisor(this.paths(rec).bundle, `attach ${flags}`);
     sup.pipe(conn);
-    if (streams.stdin) conn.pipe(sup);
+    if (streams.stdin)
+      copyStdin(conn, sup, detachKeysFor(rec.config.Tty, streams.detachKeys), () => {
+        sup.destroy();
+        conn.end();
+        this.announce(rec, 'detach');
+      });
     else conn.resume();
     conn.on('error', () => sup.destroy());
     sup.on('error', () => conn.destroy());

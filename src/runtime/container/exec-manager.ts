@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { TsnetError } from '../../errors/index.js';
 import { readExitFile, writeSpec } from '../bundle.js';
 import { newId } from '../ids.js';
+import { copyStdin, detachKeysFor } from './detach-keys.js';
 import { connectSupervisor, launch, supervisorCommand, waitForExit } from '../supervisor.js';
 import type { ContainerManager } from './container-manager.js';
 import { mergeEnv } from './create-request.js';
@@ -113,6 +114,10 @@ export class ExecManager {
       }),
     );
     inst.running = true;
+    let detach = () => {};
+    const detached = new Promise<void>((resolve) => {
+      detach = resolve;
+    });
     let launched: Awaited<ReturnType<typeof launch>>;
     try {
       launched = await launch({
@@ -124,7 +129,12 @@ export class ExecManager {
           const flags = `${c.AttachStdin ? 'i' : ''}${c.AttachStdout !== false ? 'o' : ''}${c.AttachStderr !== false ? 'e' : ''}`;
           const sup = await connectSupervisor(inst.bundle, `attach ${flags}`);
           sup.pipe(conn);
-          if (c.AttachStdin) conn.pipe(sup);
+          if (c.AttachStdin)
+            copyStdin(conn, sup, detachKeysFor(c.Tty ?? false, c.DetachKeys), () => {
+              sup.destroy();
+              conn.end();
+              detach();
+            });
           else conn.resume();
           conn.on('close', () => sup.destroy());
           sup.on('error', () => conn.destroy());
@@ -145,7 +155,8 @@ export class ExecManager {
       this.deps.containers.announce(rec, 'exec_die', { execID: inst.id, exitCode: String(inst.exitCode) });
       fs.rmSync(inst.bundle, { recursive: true, force: true });
     });
-    if (conn) await finished;
+    // a session that detached (its detach keys) ends here; the process runs on
+    if (conn) await Promise.race([finished, detached]);
   }
 
   async resize(id: string, rows: number, cols: number): Promise<void> {

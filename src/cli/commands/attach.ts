@@ -1,0 +1,57 @@
+/**
+ * tsnet attach [--no-stdin] [--detach-keys KEYS] CONTAINER: attach to a running container's
+ * streams (POST /containers/{id}/attach, hijacked); with a tty, the detach keys (default
+ * ctrl-p,ctrl-q) leave it running. Exits with the container's status when it stops.
+ */
+import { seg } from '../api-client.js';
+import type { Context } from '../context.js';
+import { errorMessage, UsageError } from '../errors.js';
+import { monitorResize, proxySignals, startStreaming, waitForExit } from '../session.js';
+import { isTerminal } from '../tty.js';
+
+interface Inspect {
+  Id: string;
+  State?: { Running?: boolean; Paused?: boolean };
+  Config?: { Tty?: boolean; OpenStdin?: boolean };
+}
+
+export default async function attach(
+  ctx: Context,
+  [container]: [string],
+  opts: { stdin?: boolean; sigProxy?: boolean; detachKeys?: string },
+): Promise<number> {
+  const info = await ctx.client.json<Inspect>('GET', `/containers/${seg(container)}/json`);
+  if (!info.State?.Running) throw new UsageError('You cannot attach to a stopped container, start it first');
+  if (info.State.Paused) throw new UsageError('You cannot attach to a paused container, unpause it first');
+  const tty = info.Config?.Tty === true;
+  const interactive = opts.stdin !== false && info.Config?.OpenStdin === true;
+  if (tty && interactive && !isTerminal(ctx.stdin)) throw new UsageError('the input device is not a TTY');
+  const waiter = await waitForExit(ctx, info.Id, 'not-running');
+  const hj = await ctx.client.hijack('POST', `/containers/${seg(info.Id)}/attach`, {
+    query: { stream: true, stdin: interactive, stdout: true, stderr: true, detachKeys: opts.detachKeys },
+  });
+  const streaming = startStreaming(ctx, hj, {
+    tty,
+    interactive,
+    ...(opts.detachKeys ? { detachKeys: opts.detachKeys } : {}),
+  });
+  const stopResize = tty ? monitorResize(ctx, `/containers/${seg(info.Id)}/resize`) : () => {};
+  const stopSignals = opts.sigProxy !== false && !tty ? proxySignals(ctx, info.Id) : () => {};
+  try {
+    try {
+      await streaming.done;
+    } catch (err) {
+      ctx.error(errorMessage(err));
+      return 125;
+    }
+    if (streaming.detached()) {
+      waiter.abort();
+      return 0;
+    }
+    const status = await waiter.result;
+    return typeof status?.StatusCode === 'number' ? status.StatusCode : 0;
+  } finally {
+    stopResize();
+    stopSignals();
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * A container's file or directory tree as a tar stream in Docker's form (ustar, pax where names
+ * or values do not fit; directories end in `/`; hard links after their first name), with its
+ * entries renamed from the requested name (`rebase`). Every step is one component under a
+ * pinned directory fd and nothing is followed (in-root.ts), so a tree the container changes
+ * while it is read can make entries vanish or come out short, never lead out of it.
+ */
+import fs from 'node:fs';
+import { END_OF_ARCHIVE, encodeHeader, type HeaderFields, padding } from '../../image/tar-header.js';
+
+const CHUNK = 64 * 1024;
+
+function readAt(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+function devNumbers(rdev: number): { devmajor: number; devminor: number } {
+  const r = BigInt(rdev);
+  return {
+    devmajor: Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)),
+    devminor: Number((r & 0xffn) | ((r >> 12n) & ~0xffn)),
+  };
+}
+
+/** Tar of the entry at `at` (a `/proc/self/fd/N/name` path), named `rebase` in the archive. */
+export async function* tarTree(at: string, rebase: string): AsyncGenerator<Buffer> {
+  const links = new Map<string, string>();
+  yield* entry(at, rebase, links);
+  yield END_OF_ARCHIVE;
+}
+
+async function* entry(at: string, name: string, links: Map<string, string>): AsyncGenerator<Buffer> {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(at);
+  } catch {
+    return; // removed while the tree was read
+  }
+  const base = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+  if (st.isFile()) {
+    const key = `${st.dev}:${st.ino}`;
+    if (st.nlink > 1) {
+      const first = links.get(key);
+      if (first !== undefined) {
+        yield encodeHeader({ ...base, path: name, type: 'Link', linkpath: first });
+        return;
+      }
+      links.set(key, name);
+    }
+    let fd: number;
+    try {
+      fd = fs.openSync(at, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    } catch {
+      return;
+    }
+    try {
+      const now = fs.fstatSync(fd);
+      if (!now.isFile() || now.ino !== st.ino) return;
+      yield encodeHeader({ ...base, path: name, type: 'File', size: st.size });
+      let left = st.size;
+      let pos = 0;
+      const buf = Buffer.allocUnsafe(CHUNK);
+      while (left > 0) {
+        const n = await readAt(fd, buf, Math.min(CHUNK, left), pos);
+        if (n === 0) break; // shrank meanwhile: zeros fill the declared size
+        yield Buffer.from(buf.subarray(0, n));
+        left -= n;
+        pos += n;
+      }
+      for (; left > 0; left -= Math.min(left, CHUNK)) yield Buffer.alloc(Math.min(left, CHUNK));
+      yield padding(st.size);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return;
+  }
+  if (st.isDirectory()) {
+    let fd: number;
+    try {
+      fd = fs.openSync(at, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+    } catch {
+      return;
+    }
+    try {
+      if (fs.fstatSync(fd).ino !== st.ino) return;
+      yield encodeHeader({ ...base, path: name.endsWith('/') ? name : `${name}/`, type: 'Directory' });
+      const children = fs.readdirSync(`/proc/self/fd/${fd}`).sort();
+      const prefix = name.endsWith('/') ? name : `${name}/`;
+      for (const child of children) yield* entry(`/proc/self/fd/${fd}/${child}`, `${prefix}${child}`, links);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return;
+  }
+  const h: HeaderFields = { ...base, path: name, type: 'File' };
+  if (st.isSymbolicLink()) {
+    try {
+      h.linkpath = fs.readlinkSync(at);
+    } catch {
+      return;
+    }
+    h.type = 'SymbolicLink';
+  } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+    h.type = st.isCharacterDevice() ? 'CharacterDevice' : 'BlockDevice';
+    Object.assign(h, devNumbers(st.rdev));
+  } else if (st.isFIFO()) h.type = 'FIFO';
+  else return; // sockets have no tar form
+  yield encodeHeader(h);
+}

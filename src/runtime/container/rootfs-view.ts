@@ -1,0 +1,55 @@
+/**
+ * A directory fd of a container's root filesystem as its processes see it, for `cp` and
+ * `/archive`: a running container's root is `/proc/<pid>/root` (its overlay and its mounts); a
+ * stopped one's overlay is mounted by a helper process in a mount namespace of its own
+ * (`unshare -m`) and reached through `/proc/<helper>/root`, so the mount vanishes with the helper
+ * (also when the daemon dies) and the host's mount table never sees it. The caller holds the
+ * container's lock while the view is open: a start meanwhile would find its upper dir in use.
+ */
+import fs from 'node:fs';
+import { TsnetError } from '../../errors/index.js';
+import { O_DIRECTORY, O_PATH } from '../../kernel/openat2.js';
+import { mountOverlayPrivately } from '../../kernel/private-mount.js';
+import type { ContainerPaths } from './paths.js';
+import type { ContainerRecord } from './types.js';
+
+export interface RootfsView {
+  /** O_PATH fd of the container's `/`. */
+  fd: number;
+  close(): Promise<void>;
+}
+
+export async function openRootfsView(rec: ContainerRecord, p: ContainerPaths, lowerDirs: string[]): Promise<RootfsView> {
+  if (rec.state.Status === 'running' && rec.state.Pid > 0) {
+    const fd = openDir(`/proc/${rec.state.Pid}/root`, rec);
+    return { fd, close: async () => fs.closeSync(fd) };
+  }
+  const options = `lowerdir=${lowerDirs.join(':')},upperdir=${p.upper},workdir=${p.work}`;
+  if (/[,\\]/.test(lowerDirs.join('') + p.upper + p.work) || lowerDirs.some((d) => d.includes(':')))
+    throw new TsnetError('TSNET_INTERNAL', `cannot mount the rootfs of ${rec.id.slice(0, 12)}: a layer path holds , : or \\`);
+  const mount = await mountOverlayPrivately(options, p.rootfs);
+  try {
+    const fd = openDir(`/proc/${mount.pid}/root${p.rootfs}`, rec);
+    return {
+      fd,
+      close: async () => {
+        fs.closeSync(fd);
+        await mount.close();
+      },
+    };
+  } catch (err) {
+    await mount.close();
+    throw err;
+  }
+}
+
+function openDir(dir: string, rec: ContainerRecord): number {
+  try {
+    return fs.openSync(dir, O_PATH | O_DIRECTORY);
+  } catch (err) {
+    throw new TsnetError(
+      'TSNET_CONTAINER_NOT_RUNNING',
+      `cannot reach the filesystem of container ${rec.id.slice(0, 12)}: ${(err as NodeJS.ErrnoException).code}`,
+    );
+  }
+}
