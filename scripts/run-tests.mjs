@@ -40,6 +40,7 @@ const files = unit ? ['test/unit/**/*.test.ts'] : [];
 const NFT_PASS = [
   'test/integration/network-bridge.test.ts',
   'test/integration/network-dns.test.ts',
+  'test/integration/network-ipv6.test.ts',
   'test/integration/network-restart.test.ts',
   'test/integration/loopback-guard.test.ts',
   'test/integration/plugins-e2e.test.ts',

@@ -41,6 +41,8 @@ import { createOverlayDriver, type OverlayDriver } from '../network/drivers/over
 import { TsnetError } from '../errors/index.js';
 import type { Failpoint } from '../lib/failpoints.js';
 import { TSNET_VERSION } from './routes/system.js';
+import { loadOrCreateEngineId } from './engine-id.js';
+import { defaultBridgeConfig } from '../network/default-bridge.js';
 import { EventBus } from '../events/bus.js';
 import { StatsCollector } from '../runtime/stats/collector.js';
 
@@ -51,6 +53,9 @@ export interface DaemonOptions {
   cgroupParent: string;
   defaultAddressPools: string[];
   defaultBridge: string;
+  /** --ipv6 and --fixed-cidr-v6 of the default bridge. */
+  defaultBridgeIpv6?: boolean;
+  fixedCidrV6?: string;
   /** Default 'iptables'. */
   firewallBackend?: 'iptables' | 'nftables';
   pluginDirs?: string[];
@@ -105,6 +110,9 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     fs.chmodSync(d, mode);
   }
   const { logger } = opts;
+  // flags first: a bad --fixed-cidr-v6 must stop the daemon before it changes anything
+  const defaultBridge = defaultBridgeConfig(opts.defaultBridge, opts.defaultBridgeIpv6 === true, opts.fixedCidrV6);
+  const engineId = loadOrCreateEngineId(opts.root);
   const libc = loadLibc();
   const netns = createNetnsOps(libc);
   const sandboxes = new Sandboxes(netns, path.join(opts.execRoot, 'netns'));
@@ -138,7 +146,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   }
   logger.info(`firewall backend: ${firewall.name}`);
   const ipam = await DefaultIpam.load(new FileStore(path.join(opts.root, 'ipam')), {
-    defaultPools: resolveDefaultPools(opts.defaultAddressPools),
+    defaultPools: resolveDefaultPools(opts.defaultAddressPools, engineId),
   });
   for (const w of ipam.loadWarnings) logger.warn(`ipam: ${w}`);
   const ports = new PortReservations();
@@ -247,9 +255,14 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
       const routes = (await hostNetlink.listRoutes({ family: 4 }))
         .filter((r) => r.dst !== 'default' && r.scope === 'link')
         .map((r) => r.dst);
-      return hostAvoidList(routes, nameservers());
+      // IPv6: directly connected prefixes (no gateway), link-local and multicast left out
+      const routes6 = (await hostNetlink.listRoutes({ family: 6 }))
+        .filter((r) => r.dst !== 'default' && !r.gateway && !/^(fe80|ff)/i.test(r.dst))
+        .map((r) => r.dst);
+      return hostAvoidList([...routes, ...routes6], nameservers());
     },
     defaultBridgeName: opts.defaultBridge,
+    defaultBridge,
     ...(cluster ? { cluster } : {}),
     events,
     ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),

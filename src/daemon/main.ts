@@ -39,6 +39,9 @@ export interface DaemonFlags {
   initPath: string;
   defaultAddressPool: string[];
   bridgeName: string;
+  /** dockerd's --ipv6 / --fixed-cidr-v6 for the default bridge. */
+  ipv6?: boolean;
+  fixedCidrV6?: string;
   pluginDir: string[];
   pluginSpecDir: string[];
   pluginTimeout?: string;
@@ -72,6 +75,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     cgroupParent: flags.cgroupParent,
     defaultAddressPools: flags.defaultAddressPool,
     defaultBridge: flags.bridgeName,
+    defaultBridgeIpv6: flags.ipv6 === true,
+    ...(flags.fixedCidrV6 ? { fixedCidrV6: flags.fixedCidrV6 } : {}),
     firewallBackend: flags.firewallBackend,
     pluginDirs: flags.pluginDir,
     pluginSpecDirs: flags.pluginSpecDir,
@@ -222,7 +227,7 @@ function main(): void {
     .option('--cgroup-parent <name>', 'parent cgroup of all containers', 'tsnet')
     .option(
       '--default-address-pool <base=CIDR,size=N>',
-      'default pool for network subnets (repeatable; replaces the built-in pools)',
+      "default pool for network subnets, IPv4 or IPv6 (repeatable; replaces the built-in pools; without an IPv6 one the host's ULA /48 split into /64s is added)",
       collect,
       [],
     )
@@ -246,6 +251,8 @@ function main(): void {
       [],
     )
     .option('--bridge-name <name>', 'device of the default bridge network', 'tsnet0')
+    .option('--ipv6', 'enable IPv6 on the default bridge network (a /64 of the default pools unless --fixed-cidr-v6)')
+    .option('--fixed-cidr-v6 <CIDR>', 'IPv6 subnet of the default bridge network (needs --ipv6)')
     .option(
       '-G, --group <name|gid>',
       "group of the API socket (mode 0660; root's group when the default group is missing)",

@@ -4,6 +4,7 @@
  * Docker), and the host avoid-list (on-link routes and nameservers) that dynamic subnet
  * choice must not overlap.
  */
+import crypto from 'node:crypto';
 import { TsnetError } from '../errors/index.js';
 import {
   canonicalCidr,
@@ -110,10 +111,27 @@ export function parseAddressPoolFlags(values: readonly string[]): AddressPoolSpe
 
 /**
  * The pools tsnetd uses: the flag values if any were given (they replace the defaults, as
- * Docker's default-address-pools do), else Docker's local defaults.
+ * Docker's default-address-pools do), else Docker's local defaults. With a `hostId`, and when
+ * no IPv6 pool is among them, the host's ULA /48 (split into /64s) is added, as Docker 27+ does
+ * so that `network create --ipv6` needs no --subnet.
  */
-export function resolveDefaultPools(flagValues: readonly string[] = []): AddressPoolSpec[] {
-  return flagValues.length > 0 ? parseAddressPoolFlags(flagValues) : [...DOCKER_DEFAULT_LOCAL_POOLS];
+export function resolveDefaultPools(flagValues: readonly string[] = [], hostId?: string): AddressPoolSpec[] {
+  const pools = flagValues.length > 0 ? parseAddressPoolFlags(flagValues) : [...DOCKER_DEFAULT_LOCAL_POOLS];
+  if (hostId !== undefined && !pools.some((p) => poolFamily(p) === 6)) pools.push(deriveUlaPool(hostId));
+  return pools;
+}
+
+/**
+ * The host's own IPv6 Unique Local prefix, as Docker's `deriveULABaseNetwork`: the low 40 bits
+ * of the first 8 bytes (big endian) of sha256(hostId) are the RFC 4193 Global ID after `fd`
+ * (prefix fc00::/7 with the L bit), giving `fdXX:XXXX:XXXX::/48`, handed out as /64s. Stable
+ * as long as the host id (tsnetd's engine id) is.
+ */
+export function deriveUlaPool(hostId: string): AddressPoolSpec {
+  const sha = crypto.createHash('sha256').update(hostId).digest();
+  const globalId = sha.readBigUInt64BE(0) & ((1n << 40n) - 1n);
+  const base = (0xfdn << 120n) | (globalId << 80n);
+  return Object.freeze({ base: `${formatIp(base, 6)}/48`, size: 64 });
 }
 
 /** Validate a list (e.g. daemon.json `default-address-pools`); duplicates dropped, order kept. */

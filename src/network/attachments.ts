@@ -17,8 +17,8 @@ import { hasExternalConnectivity } from './driver-api.js';
 import { pickGatewayEndpoint } from './gateway.js';
 import type { NetworkRecord } from './network-record.js';
 import { parseNetworkMode } from './network-mode.js';
-import { portRequests, type PortReservations } from './ports.js';
 import type { PendingDeletes, PendingStep } from './pending-deletes.js';
+import { portRequests, type PortReservations, type PortTarget } from './ports.js';
 import type { Sandbox, Sandboxes } from './sandbox.js';
 
 /** Embedded DNS per sandbox (optional; wired by the daemon). */
@@ -239,7 +239,7 @@ export class Attachments implements NetworkAttachments {
     // As Docker: the gateway endpoint's driver is programmed at every start, with or without
     // published ports (a plugin may set up outbound connectivity there); an empty list costs
     // the built-in bridge nothing.
-    const mappings = requests.length ? await this.d.ports.reserve(rec.id, requests) : [];
+    const mappings = requests.length ? await this.d.ports.reserve(rec.id, requests, portTarget(gw)) : [];
     this.d.failpoint?.('publish.after-reserve');
     try {
       const programmed = await driver.programExternalConnectivity(n.id, gw.endpointId, mappings);
@@ -479,7 +479,15 @@ export class Attachments implements NetworkAttachments {
 
   /** After a daemon restart: running containers get their port reservations back. */
   async adoptRunning(rec: ContainerRecord): Promise<void> {
-    if (rec.network.ports.length) await this.d.ports.adopt(rec.id, rec.network.ports);
+    const gw = rec.network.gatewayNetwork ? rec.network.endpoints[rec.network.gatewayNetwork] : undefined;
+    if (rec.network.ports.length) await this.d.ports.adopt(rec.id, rec.network.ports, portTarget(gw));
     if (this.d.dns && rec.network.sandboxKey && this.wantsDns(rec)) await this.d.dns.ensure(rec, rec.network.sandboxKey);
   }
+}
+
+/** The addresses published ports lead to (the gateway endpoint's, without prefix). */
+function portTarget(ep: EndpointState | undefined): PortTarget {
+  const ipv4 = ep?.ipv4?.split('/')[0];
+  const ipv6 = ep?.ipv6?.split('/')[0];
+  return { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) };
 }

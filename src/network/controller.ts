@@ -2,6 +2,7 @@
  * The network controller: networks (create, inspect, remove, prune) and their drivers and IPAM.
  * Container endpoints are in attachments.ts. Validation first, then steps with undo (rule 1).
  */
+import { defaultBridgeBody, defaultBridgeMatches, type DefaultBridgeConfig } from './default-bridge.js';
 import crypto from 'node:crypto';
 import { TsnetError } from '../errors/index.js';
 import { Rollback } from '../errors/rollback.js';
@@ -59,6 +60,8 @@ export interface ControllerDeps {
   /** CIDRs a default-pool subnet must avoid (host routes, nameservers). */
   avoid: () => Promise<string[]>;
   defaultBridgeName: string;
+  /** The default bridge as the daemon's flags describe it (name, --ipv6, --fixed-cidr-v6). */
+  defaultBridge?: DefaultBridgeConfig;
   /** The cluster store, when tsnetd runs with --cluster-store. */
   cluster?: ControllerCluster;
   /** Network events (create, destroy, connect, disconnect) go here: the daemon's event bus. */
@@ -210,19 +213,8 @@ export class NetworkController {
    * operation tries the restore again).
    */
   async restoreDrivers(): Promise<void> {
-    if (!this.findByName('bridge')) {
-      await this.create(
-        {
-          Name: 'bridge',
-          Driver: 'bridge',
-          Options: {
-            'com.docker.network.bridge.name': this.d.defaultBridgeName,
-            'com.docker.network.bridge.default_bridge': 'true',
-          },
-        },
-        { predefined: true },
-      );
-    }
+    const want = this.d.defaultBridge ?? { name: this.d.defaultBridgeName, ipv6: false };
+    if (!this.findByName('bridge')) await this.create(defaultBridgeBody(want), { predefined: true });
     const builtin = new Set(this.d.drivers.builtinNames());
     const byDriver = new Set<string>();
     for (const n of this.networks.values()) if (n.driver !== 'host' && n.driver !== 'null') byDriver.add(n.driver);
@@ -237,6 +229,26 @@ export class NetworkController {
         this.d.logger.warn(`networks of driver ${name} are not restored: ${(err as Error).message}`);
       }
     }
+    await this.applyDefaultBridgeFlags(want);
+  }
+
+  /**
+   * As dockerd: the default bridge follows the daemon's flags (--ipv6, --fixed-cidr-v6,
+   * --bridge-name). A stored one that differs is removed (its driver restored first, so its
+   * firewall rules and device go with it) and made again — unless containers still use it.
+   */
+  private async applyDefaultBridgeFlags(want: DefaultBridgeConfig): Promise<void> {
+    const stale = this.findByName('bridge');
+    if (!stale || defaultBridgeMatches(stale, want)) return;
+    const users = this.endpointUsers(stale.id);
+    if (users.length) {
+      this.d.logger.warn(
+        `the default bridge keeps its old settings: containers use it (${users.join(', ')}); remove them and restart tsnetd to apply --ipv6/--fixed-cidr-v6/--bridge-name`,
+      );
+      return;
+    }
+    await this.removeReserved(stale);
+    await this.create(defaultBridgeBody(want), { predefined: true });
   }
 
   /** Restore one plugin driver (once at a time); on failure the next operation tries again. */

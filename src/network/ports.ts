@@ -8,6 +8,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { TsnetError } from '../errors/index.js';
 import type { PortMapping } from './driver-api.js';
+import { tcpRelay, udpRelay, type ProxyTarget } from './port-proxy.js';
+
+/** The addresses of the endpoint that publishes the ports (its gateway endpoint), no prefix. */
+export interface PortTarget {
+  ipv4?: string;
+  ipv6?: string;
+}
 
 export interface PortRequest {
   proto: 'tcp' | 'udp' | 'sctp';
@@ -100,11 +107,19 @@ export class PortReservations {
     return undefined;
   }
 
-  /** Reserve host ports for all requests of one owner; all or nothing. */
-  async reserve(owner: string, requests: PortRequest[]): Promise<PortMapping[]> {
+  /**
+   * Reserve host ports for all requests of one owner; all or nothing. A request with no host IP
+   * is bound on 0.0.0.0 and, when the target has an IPv6 address, also on `::` with the same
+   * port (two mappings, as Docker's 0.0.0.0 + [::]). Sockets on IPv6 addresses relay what reaches
+   * them to the target (port-proxy.ts).
+   */
+  async reserve(owner: string, requests: PortRequest[], target: PortTarget = {}): Promise<PortMapping[]> {
     const done: PortMapping[] = [];
     try {
-      for (const r of requests) done.push(await this.reserveOne(owner, r));
+      for (const r of requests) {
+        const hostIps = r.hostIp === '' && target.ipv6 ? ['', '::'] : [r.hostIp];
+        done.push(...(await this.reserveOne(owner, r, hostIps, target)));
+      }
     } catch (err) {
       this.release(owner);
       throw err;
@@ -112,7 +127,7 @@ export class PortReservations {
     return done;
   }
 
-  private async reserveOne(owner: string, r: PortRequest): Promise<PortMapping> {
+  private async reserveOne(owner: string, r: PortRequest, hostIps: string[], target: PortTarget): Promise<PortMapping[]> {
     const candidates: number[] = [];
     if (r.hostPortStart) {
       for (let p = r.hostPortStart; p <= r.hostPortEnd; p++) candidates.push(p);
@@ -124,20 +139,23 @@ export class PortReservations {
     }
     let lastErr = '';
     for (const port of candidates) {
-      const other = this.conflicts(r.proto, r.hostIp, port);
+      const other = hostIps.map((ip) => this.conflicts(r.proto, ip, port)).find((x) => x !== undefined);
       if (other) {
         lastErr = `already allocated to ${other === owner ? 'this container' : 'another container'}`;
         continue;
       }
+      const bound: Array<[string, () => void]> = [];
       try {
-        const close = await bindPort(r.proto, r.hostIp, port);
-        this.held.set(`${r.proto}/${r.hostIp}/${port}`, { owner, close });
-        if (!r.hostPortStart) this.cursor = port - this.ephemeralRange()[0] + 1;
-        return { proto: r.proto, hostIp: r.hostIp, hostPort: port, containerPort: r.containerPort };
+        for (const ip of hostIps) bound.push([ip, await bindPort(r.proto, ip, port, relayTarget(ip, target, r.containerPort))]);
       } catch (err) {
+        for (const [, close] of bound) close();
         lastErr =
           (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'already in use by another process' : (err as Error).message;
+        continue;
       }
+      for (const [ip, close] of bound) this.held.set(`${r.proto}/${ip}/${port}`, { owner, close });
+      if (!r.hostPortStart) this.cursor = port - this.ephemeralRange()[0] + 1;
+      return hostIps.map((ip) => ({ proto: r.proto, hostIp: ip, hostPort: port, containerPort: r.containerPort }));
     }
     const where = `${r.hostIp || '0.0.0.0'}:${r.hostPortStart ? (r.hostPortStart === r.hostPortEnd ? r.hostPortStart : `${r.hostPortStart}-${r.hostPortEnd}`) : '(any)'}/${r.proto}`;
     throw new TsnetError(
@@ -147,11 +165,11 @@ export class PortReservations {
   }
 
   /** Take over ports published before a daemon restart (bind them again). */
-  async adopt(owner: string, mappings: PortMapping[]): Promise<void> {
+  async adopt(owner: string, mappings: PortMapping[], target: PortTarget = {}): Promise<void> {
     for (const m of mappings) {
       if (this.held.has(`${m.proto}/${m.hostIp}/${m.hostPort}`)) continue;
       try {
-        const close = await bindPort(m.proto, m.hostIp, m.hostPort);
+        const close = await bindPort(m.proto, m.hostIp, m.hostPort, relayTarget(m.hostIp, target, m.containerPort));
         this.held.set(`${m.proto}/${m.hostIp}/${m.hostPort}`, { owner, close });
       } catch {
         /* taken meanwhile by someone else: the DNAT rule still wins for traffic */
@@ -168,8 +186,24 @@ export class PortReservations {
   }
 }
 
-/** Bind (and for TCP listen on) the port so nobody else can; returns how to let it go. */
-function bindPort(proto: 'tcp' | 'udp' | 'sctp', hostIp: string, port: number): Promise<() => void> {
+/**
+ * What a socket bound on `hostIp` relays to: IPv6 bindings go to the target's IPv6 address (else
+ * its IPv4 one, the 6-to-4 case Docker's proxy also serves); IPv4 bindings relay nothing (the
+ * kernel DNATs all of their traffic, 127.0.0.1 included through route_localnet).
+ */
+function relayTarget(hostIp: string, target: PortTarget, containerPort: number): ProxyTarget | undefined {
+  if (!hostIp.includes(':')) return undefined;
+  return () => {
+    const host = target.ipv6 ?? target.ipv4;
+    return host ? { host, port: containerPort } : undefined;
+  };
+}
+
+/**
+ * Bind (and for TCP listen on) the port so nobody else can; with `relay`, what reaches the
+ * socket is relayed there. Returns how to let it go.
+ */
+function bindPort(proto: 'tcp' | 'udp' | 'sctp', hostIp: string, port: number, relay?: ProxyTarget): Promise<() => void> {
   const v6 = hostIp.includes(':');
   const address = hostIp || '0.0.0.0';
   if (proto === 'udp') {
@@ -179,18 +213,26 @@ function bindPort(proto: 'tcp' | 'udp' | 'sctp', hostIp: string, port: number): 
       s.bind({ address, port, exclusive: true }, () => {
         s.removeListener('error', reject);
         s.on('error', () => undefined);
-        resolve(() => s.close());
+        const stopRelay = relay ? udpRelay(s, relay) : () => undefined;
+        resolve(() => {
+          stopRelay();
+          s.close();
+        });
       });
     });
   }
   // sctp is reserved like tcp (the kernel keeps separate port spaces; good enough to catch tsnet's own conflicts)
   return new Promise((resolve, reject) => {
-    const srv = net.createServer((c) => c.destroy());
+    const tcp = relay && proto === 'tcp' ? tcpRelay(relay) : undefined;
+    const srv = net.createServer({ allowHalfOpen: true }, tcp ? tcp.onConnection : (c) => c.destroy());
     srv.once('error', reject);
     srv.listen({ host: address, port, exclusive: true, ipv6Only: v6 }, () => {
       srv.removeListener('error', reject);
       srv.on('error', () => undefined);
-      resolve(() => srv.close());
+      resolve(() => {
+        tcp?.closeAll();
+        srv.close();
+      });
     });
   });
 }

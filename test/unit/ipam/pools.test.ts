@@ -7,6 +7,7 @@ import {
   parseAddressPoolFlags,
   poolSubnetCount,
   resolveDefaultPools,
+  deriveUlaPool,
   validatePoolSpecs,
 } from '../../../src/ipam/pools.js';
 
@@ -71,4 +72,20 @@ test('hostAvoidList: on-link routes canonicalised, nameservers as /32 or /128, j
     ],
   );
   t.deepEqual(hostAvoidList([], []), []);
+});
+
+test("the host ULA pool: Docker's derivation (low 40 bits of sha256(host id) after fd), /48 split into /64s", (t) => {
+  // expected values computed independently (python hashlib) from the same rule
+  t.deepEqual(deriveUlaPool('test-host'), { base: 'fd83:80a:15df::/48', size: 64 });
+  t.deepEqual(deriveUlaPool('0e5a2c3e-8a3b-4c5d-9e6f-1a2b3c4d5e6f'), { base: 'fd50:95f8:1692::/48', size: 64 });
+  // added after the IPv4 pools when none of the pools is IPv6; not when one is
+  t.deepEqual(resolveDefaultPools([], 'test-host'), [...DOCKER_DEFAULT_LOCAL_POOLS, { base: 'fd83:80a:15df::/48', size: 64 }]);
+  t.deepEqual(resolveDefaultPools(['base=10.10.0.0/16,size=24'], 'test-host'), [
+    { base: '10.10.0.0/16', size: 24 },
+    { base: 'fd83:80a:15df::/48', size: 64 },
+  ]);
+  t.deepEqual(resolveDefaultPools(['base=10.10.0.0/16,size=24', 'base=fd12:3456::/48,size=64'], 'test-host'), [
+    { base: '10.10.0.0/16', size: 24 },
+    { base: 'fd12:3456::/48', size: 64 },
+  ]);
 });

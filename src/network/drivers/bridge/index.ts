@@ -70,6 +70,8 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     internal: n.spec.internal,
     icc: n.cfg.icc,
     masquerade: n.cfg.masquerade,
+    // IPv6 subnets are masqueraded too, as Docker does since 27.0 (ip6tables on by default)
+    masqueradeIpv6: n.cfg.masquerade,
     ...(n.cfg.snatIpv4 ? { hostBindingIpv4: n.cfg.snatIpv4 } : {}),
   });
 
@@ -125,6 +127,16 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     // Published ports reach containers from the host's own 127.0.0.1 without a userland proxy.
     trySysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
     await deps.host.setUp(name);
+  }
+
+  /** Remove global addresses of the bridge that no subnet of the network explains (link-local stays). */
+  async function dropStaleGateways(n: BridgeNetwork): Promise<void> {
+    if (!(await deps.host.getLink(n.cfg.bridgeName))) return;
+    const want = new Set([...n.spec.ipv4, ...(n.spec.enableIPv6 ? n.spec.ipv6 : [])].map((p) => p.gateway));
+    for (const a of await deps.host.listAddresses(n.cfg.bridgeName)) {
+      if (want.has(a.cidr) || a.cidr.toLowerCase().startsWith('fe80:')) continue;
+      await deps.host.delAddress(n.cfg.bridgeName, a.cidr);
+    }
   }
 
   /**
@@ -199,6 +211,9 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       const n: BridgeNetwork = { spec, cfg };
       const rb = new Rollback();
       try {
+        // the default bridge is made again when the daemon's flags change (--ipv6,
+        // --fixed-cidr-v6): gateway addresses of its old subnets go
+        if (cfg.defaultBridge) await dropStaleGateways(n);
         await ensureBridge(n, rb);
         if (!spec.internal) enableForwarding(spec.enableIPv6);
         await rb.step(
@@ -413,17 +428,22 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
   return driver;
 }
 
-/** IPv4 mappings go to iptables, IPv6 ones (host ip with ':') to ip6tables; '' goes to both. */
-function splitByFamily(ports: PortMapping[], defaultHostIp: string): { v4: FirewallMapping[]; v6: FirewallMapping[] } {
+/**
+ * IPv4 mappings go to iptables, IPv6 ones (host ip with ':') to ip6tables. A mapping with no
+ * host IP takes the network's default binding address; with none, it is IPv4's 0.0.0.0 — the
+ * port reservations add the matching `::` mapping for a container with an IPv6 address, as
+ * Docker expands a binding with no host IP into 0.0.0.0 and [::].
+ */
+export function splitByFamily(ports: PortMapping[], defaultHostIp: string): { v4: FirewallMapping[]; v6: FirewallMapping[] } {
   const v4: FirewallMapping[] = [];
   const v6: FirewallMapping[] = [];
   for (const p of ports) {
     const hostIp = p.hostIp || defaultHostIp;
-    const m = { proto: p.proto, hostPort: p.hostPort, containerPort: p.containerPort, ...(hostIp ? { hostIp } : {}) };
+    const m = { proto: p.proto, hostPort: p.hostPort, containerPort: p.containerPort };
     if (!hostIp || hostIp === '0.0.0.0') v4.push(m);
-    else if (hostIp.includes(':')) v6.push(m);
-    else v4.push(m);
-    if (!hostIp || hostIp === '::') v6.push({ ...m, hostIp: '' });
+    else if (hostIp === '::') v6.push(m);
+    else if (hostIp.includes(':')) v6.push({ ...m, hostIp });
+    else v4.push({ ...m, hostIp });
   }
   return { v4, v6 };
 }
