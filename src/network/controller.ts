@@ -12,7 +12,8 @@ import type { EndpointState, NetworkedContainer } from './container-api.js';
 import type { RecordStore } from '../store/record-store.js';
 import type { Failpoint } from '../lib/failpoints.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
-import type { GlobalNetworkRecord } from '../store/cluster/records.js';
+import type { EndpointRecord, GlobalNetworkRecord } from '../store/cluster/records.js';
+import { withClusterEndpoints } from './global-inspect.js';
 import type { ClusterEvent } from '../store/cluster/mirror.js';
 import { hasNetworkAllocator, isRestorable, isSweepable, type JoinSpec, type NetworkDriver } from './driver-api.js';
 import { networkJson, networkSpec, type IpamConfigEntry, type NetworkRecord, type PoolRef } from './network-record.js';
@@ -47,6 +48,8 @@ export interface ControllerCluster {
   createNetwork(rec: GlobalNetworkRecord): Promise<GlobalNetworkRecord>;
   deleteNetwork(networkId: string): Promise<void>;
   subscribe(listener: (e: ClusterEvent) => void): () => void;
+  endpoints(networkId: string): EndpointRecord[];
+  nodes(): Array<{ id: string; advertiseAddr: string }>;
 }
 
 /** IPAM driver name of global-scope networks (the cluster IPAM). */
@@ -334,7 +337,8 @@ export class NetworkController {
   }
 
   json(n: NetworkRecord) {
-    return networkJson(n, this.d.containers());
+    const json = networkJson(n, this.d.containers());
+    return n.scope === 'global' && this.d.cluster ? withClusterEndpoints(json, this.d.cluster) : json;
   }
 
   /** The network's driver; a plugin driver not restored yet is restored first (or fails in one line). */
