@@ -13,7 +13,7 @@ import { eventually, run, type World } from '../helpers/world.js';
 
 const serial = test.serial;
 const LEASE_TTL = 3;
-const GRACE = 8;
+const GRACE = 10;
 
 let mh: MultiHost | undefined;
 let leave: (() => void) | undefined;
@@ -184,18 +184,21 @@ serial('a host that is only slow (paused past its lease, back within the grace) 
   t.true(before.includes('10.72.0.9'));
   const pid = w(2).daemon?.pid;
   if (!pid) throw new Error('host 2 has no daemon pid');
-  // an etcd lease of the grace period started now: its expiry (etcd's clock) says the grace is over
-  const probe = etcd!.lease(GRACE, { autoKeepAlive: false });
-  await probe.put('/probe/grace').value('');
+  // timers on etcd's clock (leases), as the grace period itself: half of it, and a bit more than all of it
+  const timer = async (key: string, seconds: number) => etcd!.lease(seconds, { autoKeepAlive: false }).put(key).value('').exec();
+  const expired = (key: string) => async () => (await etcd!.get(key).string()) === null;
   process.kill(pid, 'SIGSTOP');
   try {
-    // its node lease expires: the other host starts the grace period
+    // its node lease expires: the other host starts the grace period; the host stays paused for half of it
     t.true(await eventually(() => graceRunning(2), 15_000, 100), 'the grace period started');
+    await timer('/probe/half', GRACE / 2);
+    await timer('/probe/full', GRACE + 2);
+    t.true(await eventually(expired('/probe/half'), 20_000, 100));
   } finally {
     process.kill(pid, 'SIGCONT');
   }
   t.true(await eventually(async () => (await nodeLease(2)) !== undefined && !(await graceRunning(2)), 15_000, 100));
-  t.true(await eventually(async () => (await etcd!.get('/probe/grace').string()) === null, 20_000, 200), 'grace over');
+  t.true(await eventually(expired('/probe/full'), 30_000, 200), 'the grace period is over');
   t.deepEqual((await ownedBy(2)).sort(), before.sort(), 'host 2 still owns its addresses after the grace period');
   const taken = await w(1).cli(['run', '--rm', '--network', 'multi', '--ip', '10.72.0.9', 'busybox', 'true']);
   t.regex(taken.stderr, /already in use/);
