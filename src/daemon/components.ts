@@ -12,7 +12,7 @@ import { Netlink } from '../kernel/netlink/index.js';
 import { createNetnsOps } from '../kernel/netns.js';
 import { readSysctl, writeSysctl } from '../kernel/sysctl.js';
 import { Attachments } from '../network/attachments.js';
-import { EmbeddedDns } from '../network/embedded-dns.js';
+import { EmbeddedDns, type EmbeddedDnsDeps } from '../network/embedded-dns.js';
 import { ContainerNetwork } from '../network/container-network.js';
 import { GLOBAL_IPAM, NetworkController, type DriverSource } from '../network/controller.js';
 import type { NetworkDriver } from '../network/driver-api.js';
@@ -37,6 +37,7 @@ import { replayPlan } from '../network/ipam-replay.js';
 import { PendingDeletes, type PendingDelete } from '../network/pending-deletes.js';
 import { ClusterStore } from '../store/cluster/index.js';
 import { ClusterIpam } from '../ipam/cluster/index.js';
+import { AddressReclaimer, DEFAULT_RECLAIM_SECONDS, checkGraceSeconds } from '../ipam/cluster/reclaim.js';
 import { createOverlayDriver, type OverlayDriver } from '../network/drivers/overlay/index.js';
 import { TsnetError } from '../errors/index.js';
 import type { Failpoint } from '../lib/failpoints.js';
@@ -65,6 +66,10 @@ export interface DaemonOptions {
   clusterStore?: string;
   /** This host's underlay address (VTEP, node id); required with clusterStore. */
   advertiseAddr?: string;
+  /** Node lease TTL in the cluster store (default 15 s). */
+  clusterLeaseTtlSeconds?: number;
+  /** Free the addresses of a node gone this long (default 86400 s; 0: never). */
+  clusterReclaimSeconds?: number;
   /** Limits of one image import (size, entries, path length). */
   imageLimits?: ImportLimits;
   /** Registries reached over plain http: HOST[:PORT] or CIDR (loopback ones always are). */
@@ -96,6 +101,8 @@ export interface Components {
   plugins: PluginRegistry;
   /** With --cluster-store: the cluster store (start it before controller.restoreDrivers) and the overlay driver. */
   cluster?: ClusterStore;
+  /** With --cluster-store: frees the addresses of hosts gone longer than --cluster-reclaim-after. */
+  reclaimer?: AddressReclaimer;
   overlay?: OverlayDriver;
 }
 
@@ -165,6 +172,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   ]);
   let cluster: ClusterStore | undefined;
   let clusterIpam: ClusterIpam | undefined;
+  let reclaimer: AddressReclaimer | undefined;
   let overlay: OverlayDriver | undefined;
   if (opts.clusterStore) {
     if (!opts.advertiseAddr)
@@ -172,8 +180,18 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
         'TSNET_INVALID_ARGUMENT',
         "--cluster-store needs --advertise-addr IP (this host's address on the underlay network)",
       );
-    cluster = new ClusterStore({ url: opts.clusterStore, advertiseAddr: opts.advertiseAddr, logger, version: TSNET_VERSION });
+    cluster = new ClusterStore({
+      url: opts.clusterStore,
+      advertiseAddr: opts.advertiseAddr,
+      logger,
+      version: TSNET_VERSION,
+      ...(opts.clusterLeaseTtlSeconds !== undefined ? { leaseTtlSeconds: opts.clusterLeaseTtlSeconds } : {}),
+    });
     clusterIpam = new ClusterIpam(cluster);
+    reclaimer = new AddressReclaimer(cluster, {
+      graceSeconds: checkGraceSeconds(opts.clusterReclaimSeconds ?? DEFAULT_RECLAIM_SECONDS),
+      logger,
+    });
     overlay = createOverlayDriver({ cluster, hostNetlink, netns, netnsDir: path.join(opts.execRoot, 'netns'), logger });
     builtins.set('overlay', overlay);
   } else if (opts.advertiseAddr) {
@@ -275,20 +293,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     userDefined: (id) => controller.find(id)?.predefined !== true,
     isInternal: (id) => controller.find(id)?.internal === true,
     upstreams: nameservers,
-    ...(cluster
-      ? {
-          remote: (networkId: string, name: string): string[] => {
-            const n = controller.find(networkId);
-            if (!cluster || n?.scope !== 'global') return [];
-            const suffix = `.${n.name.toLowerCase()}`;
-            const names = name.endsWith(suffix) ? [name, name.slice(0, -suffix.length)] : [name];
-            return names
-              .flatMap((x) => cluster!.lookup(networkId, x))
-              .filter((e) => e.node !== cluster!.nodeId && e.address)
-              .map((e) => e.address!.split('/')[0]!);
-          },
-        }
-      : {}),
+    ...(cluster ? remoteDns(cluster, (id) => controller.find(id)) : {}),
     logger,
   });
   const pending = new PendingDeletes({
@@ -357,7 +362,49 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     ipam,
     plugins,
     ...(cluster ? { cluster } : {}),
+    ...(reclaimer ? { reclaimer } : {}),
     ...(overlay ? { overlay } : {}),
+  };
+}
+
+/**
+ * The embedded DNS's view of other hosts' containers on global networks: A/AAAA from the
+ * cluster store's endpoint records (name, alias, id prefix, or `name.network`), PTR for their
+ * addresses (`container.network`, as for local containers).
+ */
+function remoteDns(
+  cluster: ClusterStore,
+  network: (id: string) => NetworkRecord | undefined,
+): Pick<EmbeddedDnsDeps, 'remote' | 'remoteReverse'> {
+  const others = (networkId: string) => {
+    const n = network(networkId);
+    return n?.scope === 'global' ? n : undefined;
+  };
+  return {
+    remote: (networkId, name, type) => {
+      const n = others(networkId);
+      if (!n) return [];
+      const suffix = `.${n.name.toLowerCase()}`;
+      const names = name.endsWith(suffix) ? [name, name.slice(0, -suffix.length)] : [name];
+      return names
+        .flatMap((x) => cluster.lookup(networkId, x))
+        .filter((e) => e.node !== cluster.nodeId)
+        .flatMap((e) => ((type === 'A' ? e.address : e.addressV6) ?? '').split('/')[0] || []);
+    },
+    remoteReverse: (networkId, ip) => {
+      const n = others(networkId);
+      if (!n) return undefined;
+      const e = cluster
+        .endpoints(networkId)
+        .find(
+          (r) =>
+            r.joined &&
+            r.node !== cluster.nodeId &&
+            r.name &&
+            (r.address?.split('/')[0] === ip || r.addressV6?.split('/')[0] === ip),
+        );
+      return e ? `${e.name}.${n.name}` : undefined;
+    },
   };
 }
 

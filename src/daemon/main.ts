@@ -47,6 +47,8 @@ export interface DaemonFlags {
   pluginTimeout?: string;
   clusterStore?: string;
   advertiseAddr?: string;
+  clusterLeaseTtl: string;
+  clusterReclaimAfter: string;
   /** Group of the API socket (dockerd's --group). */
   group: string;
   imageMaxSize: string;
@@ -83,6 +85,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     ...(flags.pluginTimeout ? { pluginTimeoutMs: Number(flags.pluginTimeout) } : {}),
     ...(flags.clusterStore ? { clusterStore: flags.clusterStore } : {}),
     ...(flags.advertiseAddr ? { advertiseAddr: flags.advertiseAddr } : {}),
+    clusterLeaseTtlSeconds: parseSeconds(flags.clusterLeaseTtl, '--cluster-lease-ttl'),
+    clusterReclaimSeconds: parseSeconds(flags.clusterReclaimAfter, '--cluster-reclaim-after'),
     imageLimits: {
       maxBytes: parseByteSize(flags.imageMaxSize, '--image-max-size'),
       maxEntries: parseCount(flags.imageMaxEntries, '--image-max-entries'),
@@ -194,6 +198,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     server.close();
     fs.rmSync(socketPath, { force: true });
     // the lease is not revoked: other hosts keep this host's endpoints until it is back (or the TTL)
+    c.reclaimer?.close();
     const closing = c.cluster
       ? Promise.race([c.cluster.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))])
       : Promise.resolve();
@@ -245,6 +250,16 @@ function main(): void {
       "this host's address on the underlay network (VXLAN endpoint, node id); needed with --cluster-store",
     )
     .option(
+      '--cluster-lease-ttl <seconds>',
+      "TTL of this node's lease in the cluster store: a host silent this long is gone and its endpoints are withdrawn",
+      '15',
+    )
+    .option(
+      '--cluster-reclaim-after <seconds>',
+      'free the overlay addresses of a host gone (lease expired) this long; a host back sooner keeps them (0: never)',
+      '86400',
+    )
+    .option(
       '--insecure-registry <HOST[:PORT]|CIDR>',
       'registry to reach over plain http (repeatable; registries on 127.0.0.0/8 and localhost always are)',
       collect,
@@ -286,6 +301,11 @@ function main(): void {
     process.stderr.write(`tsnetd: ${err.message}\n`);
     process.exit(1);
   });
+}
+
+function parseSeconds(v: string, flag: string): number {
+  if (!/^[0-9]{1,9}$/.test(v)) throw new Error(`invalid ${flag} ${JSON.stringify(v)}: a whole number of seconds`);
+  return Number(v);
 }
 
 main();

@@ -87,6 +87,7 @@ export const ERROR_CODES = {
   TSNET_CLUSTER_STORE_REQUIRED: 'invalid',
   TSNET_CLUSTER_UNAVAILABLE: 'unavailable',
   TSNET_VNI_IN_USE: 'conflict',
+  TSNET_NETWORK_NOT_ATTACHABLE: 'forbidden',
 } as const satisfies Record<string, ErrorCategory>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

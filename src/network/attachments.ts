@@ -142,12 +142,20 @@ export class Attachments implements NetworkAttachments {
       const want = pool.v6 ? ep.ipamConfig?.IPv6Address : ep.ipamConfig?.IPv4Address;
       if (want && !contains(pool.subnet, want)) continue;
       if ((pool.v6 ? ep.ipv6 : ep.ipv4) && !want) continue;
-      const lease = await ipam.requestAddress(pool.poolId, {
-        owner: ep.endpointId,
-        ...(want ? { ip: want } : {}),
-        ...(ep.mac ? { mac: ep.mac } : {}),
-        options: { 'com.docker.network.endpoint.name': rec.name },
-      });
+      const lease = await ipam
+        .requestAddress(pool.poolId, {
+          owner: ep.endpointId,
+          ...(want ? { ip: want } : {}),
+          ...(ep.mac ? { mac: ep.mac } : {}),
+          options: { 'com.docker.network.endpoint.name': rec.name },
+        })
+        .catch((err: unknown) => {
+          // several subnets of one family (as Docker): a full one passes to the next
+          const next = n.pools.slice(n.pools.indexOf(pool) + 1).some((p) => p.v6 === pool.v6);
+          if (!want && next && (err as TsnetError).code === 'TSNET_POOL_EXHAUSTED') return undefined;
+          throw err;
+        });
+      if (!lease) continue;
       rb.push(`release ${lease.address}`, () => ipam.releaseAddress(pool.poolId, lease.address));
       this.d.failpoint?.('attach.after-address');
       if (pool.v6) {

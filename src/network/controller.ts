@@ -9,13 +9,14 @@ import { Rollback } from '../errors/rollback.js';
 import type { Logger } from '../lib/logger.js';
 import type { EventSink } from '../events/types.js';
 import type { IpamDriver, PoolLease } from '../ipam/ipam-api.js';
-import type { NetworkedContainer } from './container-api.js';
+import type { EndpointState, NetworkedContainer } from './container-api.js';
 import type { RecordStore } from '../store/record-store.js';
 import type { Failpoint } from '../lib/failpoints.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
-import type { GlobalNetworkRecord } from '../store/cluster/records.js';
+import type { EndpointRecord, GlobalNetworkRecord } from '../store/cluster/records.js';
+import { withClusterEndpoints } from './global-inspect.js';
 import type { ClusterEvent } from '../store/cluster/mirror.js';
-import { hasNetworkAllocator, isRestorable, isSweepable, type NetworkDriver } from './driver-api.js';
+import { hasNetworkAllocator, isRestorable, isSweepable, type JoinSpec, type NetworkDriver } from './driver-api.js';
 import { networkJson, networkSpec, type IpamConfigEntry, type NetworkRecord, type PoolRef } from './network-record.js';
 
 export interface NetworkCreateBody {
@@ -48,6 +49,8 @@ export interface ControllerCluster {
   createNetwork(rec: GlobalNetworkRecord): Promise<GlobalNetworkRecord>;
   deleteNetwork(networkId: string): Promise<void>;
   subscribe(listener: (e: ClusterEvent) => void): () => void;
+  endpoints(networkId: string): EndpointRecord[];
+  nodes(): Array<{ id: string; advertiseAddr: string }>;
 }
 
 /** IPAM driver name of global-scope networks (the cluster IPAM). */
@@ -286,6 +289,7 @@ export class NetworkController {
           ...(e.mac ? { mac: e.mac } : {}),
           options: this.networks.get(e.networkId)?.scope === 'global' ? endpointNameOptions(c.name, e.aliases) : {},
           ports: c.state.Status === 'running' && c.network.gatewayNetwork === e.networkId ? c.network.ports : [],
+          ...joinedOf(c, e, this.networks.get(e.networkId)?.scope),
         })),
     );
     await driver.restore(nets.map(networkSpec), eps);
@@ -345,7 +349,8 @@ export class NetworkController {
   }
 
   json(n: NetworkRecord) {
-    return networkJson(n, this.d.containers());
+    const json = networkJson(n, this.d.containers());
+    return n.scope === 'global' && this.d.cluster ? withClusterEndpoints(json, this.d.cluster) : json;
   }
 
   /** The network's driver; a plugin driver not restored yet is restored first (or fails in one line). */
@@ -686,6 +691,28 @@ export class NetworkController {
     }
     return removed;
   }
+}
+
+/**
+ * Where a restored endpoint is joined (its sandbox and interface), so that a driver can take it
+ * out of the sandbox at the next disconnect (macvlan) after a daemon restart.
+ */
+function joinedOf(c: NetworkedContainer, e: EndpointState, scope: string | undefined): { joined?: JoinSpec } {
+  const sandboxKey = c.network.sandboxKey;
+  if (!sandboxKey || !e.ifname) return {};
+  return {
+    joined: {
+      networkId: e.networkId,
+      endpointId: e.endpointId,
+      containerId: c.id,
+      sandboxKey,
+      ifname: e.ifname,
+      ...(e.ipv4 ? { address: e.ipv4 } : {}),
+      ...(e.ipv6 ? { addressV6: e.ipv6 } : {}),
+      ...(e.mac ? { mac: e.mac } : {}),
+      options: scope === 'global' ? endpointNameOptions(c.name, e.aliases) : {},
+    },
+  };
 }
 
 /** EndpointSpec options that carry a container's DNS names to global-scope drivers. */

@@ -20,10 +20,12 @@ export interface EmbeddedDnsDeps {
   isInternal: (networkId: string) => boolean;
   upstreams: () => string[];
   /**
-   * IPv4 addresses of `name` on a network from outside this host (global networks: the
-   * cluster store's endpoint records of the other hosts). Optional; wired with --cluster-store.
+   * Addresses (A: IPv4, AAAA: IPv6) of `name` on a network from outside this host (global
+   * networks: the cluster store's endpoint records of the other hosts), and the name
+   * (`container.network`) of such an address for PTR. Optional; wired with --cluster-store.
    */
-  remote?: (networkId: string, name: string) => string[];
+  remote?: (networkId: string, name: string, type: 'A' | 'AAAA') => string[];
+  remoteReverse?: (networkId: string, ip: string) => string | undefined;
   logger: Logger;
 }
 
@@ -100,8 +102,23 @@ export class EmbeddedDns implements DnsHook {
         if (ip) out.push(ip.split('/')[0]!);
       }
     }
-    if (type === 'A' && this.d.remote) for (const n of nets) out.push(...this.d.remote(n, q));
+    out.push(...this.remoteLookup(nets, q, type));
     return [...new Set(out)];
+  }
+
+  /** Containers of other hosts on the asker's global networks. */
+  private remoteLookup(nets: Set<string>, name: string, type: 'A' | 'AAAA'): string[] {
+    const remote = this.d.remote;
+    return remote ? [...nets].flatMap((n) => remote(n, name, type)) : [];
+  }
+
+  private remoteReverseLookup(nets: Set<string>, ip: string): string | undefined {
+    if (!this.d.remoteReverse) return undefined;
+    for (const n of nets) {
+      const name = this.d.remoteReverse(n, ip);
+      if (name) return name;
+    }
+    return undefined;
   }
 
   private reverse(selfId: string, ip: string): string | undefined {
@@ -112,7 +129,7 @@ export class EmbeddedDns implements DnsHook {
         if (ep.ipv4?.split('/')[0] === ip || ep.ipv6?.split('/')[0] === ip) return `${c.name}.${ep.networkName}`;
       }
     }
-    return undefined;
+    return this.remoteReverseLookup(nets, ip);
   }
 
   async closeAll(): Promise<void> {

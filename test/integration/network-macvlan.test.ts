@@ -343,3 +343,28 @@ test.serial('restart: containers keep their tsnet-made parent, a lost one is re-
   await ok(['rm', '-f', `ra-${w.id}`, `rb-${w.id}`]);
   await ok(['network', 'rm', net, lost]);
 });
+
+test.serial('restart, then disconnect: the macvlan leaves the running container at once', async (t) => {
+  const net = `mvdc-${w.id}`;
+  await ok(['network', 'create', '-d', 'macvlan', '-o', 'parent=mvp0', '--subnet', '10.97.0.0/24', net]);
+  await ok(['run', '-d', '--name', `dc-${w.id}`, '--network', 'bridge', 'busybox', 'sleep', '3600']);
+  await ok(['network', 'connect', net, `dc-${w.id}`]);
+  const [c] = JSON.parse(await ok(['inspect', `dc-${w.id}`]));
+  const sandbox = String(c.NetworkSettings.SandboxKey);
+  const macvlans = () => {
+    const r = spawnSync('nsenter', [`--net=${sandbox}`, 'ip', '-j', '-d', 'link', 'show'], { encoding: 'utf8' });
+    must(r, 'ip link in the sandbox');
+    return (JSON.parse(r.stdout) as Array<{ ifname: string; linkinfo?: { info_kind?: string } }>)
+      .filter((l) => l.linkinfo?.info_kind === 'macvlan')
+      .map((l) => l.ifname);
+  };
+  t.deepEqual(macvlans(), ['eth1'], 'the container has its macvlan before the restart');
+  await w.killDaemon('SIGTERM');
+  await w.startDaemon();
+  await ok(['network', 'disconnect', net, `dc-${w.id}`]);
+  t.deepEqual(macvlans(), [], 'the macvlan is gone from the sandbox after the disconnect');
+  const [after] = JSON.parse(await ok(['inspect', `dc-${w.id}`]));
+  t.is(after.State.Status, 'running');
+  await ok(['rm', '-f', `dc-${w.id}`]);
+  await ok(['network', 'rm', net]);
+});

@@ -155,7 +155,7 @@ serial('concurrent runs on two hosts never get the same IP', async (t) => {
 });
 
 serial('two overlay networks are isolated; bad input gives clear errors', async (t) => {
-  await ok(1, ['network', 'create', '-d', 'overlay', '--subnet', '10.88.0.0/24', 'other']);
+  await ok(1, ['network', 'create', '-d', 'overlay', '--subnet', '10.88.0.0/24', '--attachable', 'other']);
   await ok(3, ['run', '-d', '--name', 'o', '--network', 'other', 'busybox', ...WEB('other')]);
   const oIp = await ipOf(3, 'o', 'other');
   // ping, not wget -T: busybox 1.35's wget segfaults (exit 139) with -T, which proved nothing

@@ -47,7 +47,7 @@ serial('network rm on a host that did not create it removes it everywhere and fr
 });
 
 serial('daemon restarts (clean and kill -9) keep overlay containers connected and named', async (t) => {
-  await ok(1, ['network', 'create', '-d', 'overlay', '--subnet', '10.67.0.0/24', 'rnet']);
+  await ok(1, ['network', 'create', '-d', 'overlay', '--subnet', '10.67.0.0/24', '--attachable', 'rnet']);
   t.true(await eventually(seen(2, 'rnet'), 5000));
   await ok(1, ['run', '-d', '--name', 'srv', '--network', 'rnet', 'busybox', ...WEB('srv')]);
   await ok(2, ['run', '-d', '--name', 'cli', '--network', 'rnet', 'busybox', 'sleep', '3600']);

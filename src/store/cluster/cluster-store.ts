@@ -396,7 +396,16 @@ export class ClusterStore {
   private async register(lease: string): Promise<void> {
     const node: NodeRecord = { id: this.nodeId, advertiseAddr: this.advertiseAddr, startedAt: this.startedAt };
     if (this.opts.version) node.version = this.opts.version;
-    await this.kv.txn('register node', [], [opPut(this.keys.node(this.nodeId), encodeRecord(node), lease)]);
+    // back (or new): cancel any reclaiming of this node's addresses (src/ipam/cluster/reclaim.ts)
+    await this.kv.txn(
+      'register node',
+      [],
+      [
+        opPut(this.keys.node(this.nodeId), encodeRecord(node), lease),
+        opDelete(this.keys.goneNode(this.nodeId)),
+        opDelete(this.keys.grace(this.nodeId)),
+      ],
+    );
     if (this.pendingDeletes.size > 0) {
       const keys = [...this.pendingDeletes];
       for (let i = 0; i < keys.length; i += TXN_CHUNK) {

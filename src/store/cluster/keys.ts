@@ -12,6 +12,8 @@
  *   <p>/ipam/cursor/<pool-key>                        {last, serial}
  *   <p>/ipam/addresses/<pool-key>/<ip>                {owner, node, mac?, serial?}
  *   <p>/ipam/owners/<pool-key>/<owner>                ip
+ *   <p>/ipam/gone/<node-id>                           {node, since, graceSeconds}  a node found gone
+ *   <p>/ipam/grace/<node-id>                          ""  under a lease of the grace period
  *
  * `<pool-key>` is the pool's subnet with `/` written `-` (`10.77.0.0-24`): subnets of global
  * pools never overlap, so the subnet names the pool.
@@ -118,6 +120,24 @@ export class KeyLayout {
   }
   address(poolKey: string, ip: string): string {
     return `${this.addresses(poolKey)}${checkSegment('IP address', ip)}`;
+  }
+  /** Every address of every pool. */
+  allAddresses(): string {
+    return `${this.prefix}/ipam/addresses/`;
+  }
+  /** Nodes found gone whose addresses wait for reclaiming (src/ipam/cluster/reclaim.ts). */
+  goneNodes(): string {
+    return `${this.prefix}/ipam/gone/`;
+  }
+  goneNode(nodeId: string): string {
+    return `${this.goneNodes()}${checkSegment('node id', nodeId)}`;
+  }
+  /** The grace timer of a gone node: a key under a lease whose TTL is the grace period. */
+  graces(): string {
+    return `${this.prefix}/ipam/grace/`;
+  }
+  grace(nodeId: string): string {
+    return `${this.graces()}${checkSegment('node id', nodeId)}`;
   }
   owners(poolKey: string): string {
     return `${this.prefix}/ipam/owners/${checkSegment('pool key', poolKey)}/`;

@@ -92,3 +92,38 @@ test('replaceAll keeps what is unchanged and drops what is gone', (t) => {
   t.is(pt.size, 2);
   t.deepEqual([...pt.desired().neigh.keys()].sort(), ['10.0.0.2', '10.0.0.3']);
 });
+
+test('a dual-stack peer has a neighbour entry per address; an IPv6-only one too', (t) => {
+  const rec = {
+    networkId: 'n',
+    endpointId: 'e',
+    aliases: [],
+    mac: '02:aa:00:00:00:01',
+    node: 'h2',
+    vtep: '10.0.0.2',
+    joined: true,
+    address: '10.77.0.5/24',
+    addressV6: 'fd00:77::5/64',
+  };
+  const p = peerOf(rec, 'h1')!;
+  t.deepEqual(p, { ip: '10.77.0.5', ip6: 'fd00:77::5', mac: '02:aa:00:00:00:01', vtep: '10.0.0.2' });
+  const { address: _a, ...v6only } = rec;
+  t.deepEqual(peerOf(v6only, 'h1'), { ip: 'fd00:77::5', mac: '02:aa:00:00:00:01', vtep: '10.0.0.2' });
+  const pt = new PeerTable();
+  t.deepEqual(pt.upsert('e', p), [
+    { op: 'neigh-set', ip: '10.77.0.5', mac: '02:aa:00:00:00:01' },
+    { op: 'neigh-set', ip: 'fd00:77::5', mac: '02:aa:00:00:00:01' },
+    { op: 'fdb-set', mac: '02:aa:00:00:00:01', vtep: '10.0.0.2' },
+  ]);
+  t.deepEqual([...pt.desired().neigh.keys()], ['10.77.0.5', 'fd00:77::5']);
+  // losing the IPv6 address releases its entry only
+  t.deepEqual(pt.upsert('e', { ip: '10.77.0.5', mac: '02:aa:00:00:00:01', vtep: '10.0.0.2' }), [
+    { op: 'neigh-del', ip: 'fd00:77::5' },
+    { op: 'neigh-set', ip: '10.77.0.5', mac: '02:aa:00:00:00:01' },
+    { op: 'fdb-set', mac: '02:aa:00:00:00:01', vtep: '10.0.0.2' },
+  ]);
+  t.deepEqual(pt.remove('e'), [
+    { op: 'neigh-del', ip: '10.77.0.5' },
+    { op: 'fdb-del', mac: '02:aa:00:00:00:01' },
+  ]);
+});

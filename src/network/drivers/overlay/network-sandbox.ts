@@ -18,8 +18,8 @@ import type { PeerOp, PeerTable } from './peers.js';
 export interface SandboxSpec {
   networkId: string;
   vni: number;
-  /** Gateway with prefix, put on the bridge (10.77.0.1/24), when the network has one. */
-  gatewayCidr?: string;
+  /** Gateways with prefix, put on the bridge (10.77.0.1/24, fd00:77::1/64): one per subnet. */
+  gateways: string[];
   mtu: number;
   advertiseAddr: string;
   underlayIndex: number;
@@ -64,7 +64,7 @@ export class NetworkSandbox {
 
     await nl.setUp('lo');
     await nl.addBridge(br, { mtu: spec.mtu });
-    if (spec.gatewayCidr) await nl.addAddress(br, spec.gatewayCidr);
+    for (const gw of spec.gateways) await nl.addAddress(br, gw, gw.includes(':') ? { noDad: true } : {});
 
     await env.host.addVxlan(vx, {
       vni: spec.vni,
@@ -148,9 +148,13 @@ export class NetworkSandbox {
   async reconcile(peers: PeerTable): Promise<PeerOp[]> {
     const want = peers.desired();
     const ops: PeerOp[] = [];
-    const neigh = await this.nl.listNeighbours({ dev: this.vxlan, family: 4 });
+    const neigh = [
+      ...(await this.nl.listNeighbours({ dev: this.vxlan, family: 4 })),
+      ...(await this.nl.listNeighbours({ dev: this.vxlan, family: 6 })),
+    ];
     const haveNeigh = new Map(neigh.filter((n) => n.permanent && n.mac).map((n) => [n.ip, n.mac!]));
-    for (const n of neigh) if (!want.neigh.has(n.ip)) ops.push({ op: 'neigh-del', ip: n.ip });
+    // (IPv6 keeps entries of its own on the device, e.g. for link-local addresses: only permanent ones are ours)
+    for (const n of neigh) if (!want.neigh.has(n.ip) && (n.family === 4 || n.permanent)) ops.push({ op: 'neigh-del', ip: n.ip });
     for (const [ip, mac] of want.neigh) if (haveNeigh.get(ip) !== mac) ops.push({ op: 'neigh-set', ip, mac });
     const fdb = (await this.nl.listFdb(this.vxlan)).filter((e) => e.self && e.dst !== undefined && e.devIndex !== 0);
     const haveFdb = new Map(fdb.map((e) => [e.mac, e.dst!]));

@@ -75,7 +75,9 @@ interface OvEndpoint {
   id: string;
   containerId: string;
   /** 10.77.0.2/24 */
-  address: string;
+  address?: string;
+  /** fd00:77::2/64 */
+  addressV6?: string;
   mac: string;
   name?: string;
   aliases: string[];
@@ -86,8 +88,11 @@ interface OvNetwork {
   spec: NetworkSpec;
   vni: number;
   askedMtu?: number;
-  subnet: string;
-  gatewayCidr?: string;
+  /** The network's IPv4 and IPv6 subnets (several with repeated --subnet, as in Docker). */
+  subnets: string[];
+  subnets6: string[];
+  /** Gateways with prefix, all on the bridge of the network's namespace. */
+  gateways: string[];
   sandbox?: NetworkSandbox;
   endpoints: Map<string, OvEndpoint>;
   peers: PeerTable;
@@ -122,17 +127,16 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
 
   validateNetwork(n: NetworkSpec): void {
     parseNetworkOptions(n.options);
-    if (n.enableIPv6 || n.ipv6.length > 0) {
-      throw new TsnetError('TSNET_NOT_IMPLEMENTED', `overlay network ${n.name}: IPv6 is not supported on overlay networks yet`);
+    if (n.ipv6.length > 0 && !n.enableIPv6) {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `overlay network ${n.name}: an IPv6 --subnet needs --ipv6`);
     }
-    if (n.ipv4.length !== 1) {
-      throw new TsnetError(
-        'TSNET_INVALID_ARGUMENT',
-        `overlay network ${n.name} needs exactly one IPv4 subnet (got ${n.ipv4.length})`,
-      );
+    if (n.ipv4.length + n.ipv6.length === 0) {
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `overlay network ${n.name} needs a subnet`);
     }
-    parseCidr(n.ipv4[0]!.pool, 'subnet');
-    if (n.ipv4[0]!.gateway) parseCidr(n.ipv4[0]!.gateway, 'gateway');
+    for (const d of [...n.ipv4, ...n.ipv6]) {
+      parseCidr(d.pool, 'subnet');
+      if (d.gateway) parseCidr(d.gateway, 'gateway');
+    }
   }
 
   async allocateNetwork(n: NetworkSpec): Promise<Record<string, string>> {
@@ -160,12 +164,13 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
     const net: OvNetwork = {
       spec: structuredClone(n),
       vni,
-      subnet: n.ipv4[0]!.pool,
+      subnets: n.ipv4.map((d) => d.pool),
+      subnets6: n.enableIPv6 ? n.ipv6.map((d) => d.pool) : [],
+      gateways: [...n.ipv4, ...(n.enableIPv6 ? n.ipv6 : [])].flatMap((d) => (d.gateway ? [d.gateway] : [])),
       endpoints: new Map(),
       peers: new PeerTable(),
     };
     if (opts.mtu !== undefined) net.askedMtu = opts.mtu;
-    if (n.ipv4[0]!.gateway) net.gatewayCidr = n.ipv4[0]!.gateway;
     this.fillPeers(net);
     this.networks.set(n.id, net);
   }
@@ -188,22 +193,28 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
 
   async createEndpoint(e: EndpointSpec): Promise<EndpointInfo> {
     const net = this.net(e.networkId);
-    if (!e.address)
-      throw new TsnetError('TSNET_INVALID_ARGUMENT', `overlay endpoint ${e.endpointId.slice(0, 12)} needs an IPv4 address`);
-    const addr = parseCidr(e.address, 'endpoint address');
-    if (!contains(net.subnet, e.address.split('/')[0]!) || addr.prefix !== parseCidr(net.subnet).prefix) {
-      throw new TsnetError('TSNET_BAD_IP', `address ${e.address} is not in subnet ${net.subnet} of network ${net.spec.name}`);
-    }
+    if (!net.spec.attachable) throw notAttachable(net.spec.name);
+    if (!e.address && !e.addressV6)
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `overlay endpoint ${e.endpointId.slice(0, 12)} needs an address`);
+    if (e.address) checkInSubnets(e.address, net.subnets, net.spec.name);
+    if (e.addressV6) checkInSubnets(e.addressV6, net.subnets6, net.spec.name);
     const mac = e.mac ? checkMac(e.mac) : randomMac();
     const names = endpointNames(e.options);
-    const ep: OvEndpoint = { id: e.endpointId, containerId: e.containerId, address: e.address, mac, aliases: names.aliases };
+    const ep: OvEndpoint = { id: e.endpointId, containerId: e.containerId, mac, aliases: names.aliases };
+    if (e.address) ep.address = e.address;
+    if (e.addressV6) ep.addressV6 = e.addressV6;
     if (names.name) ep.name = names.name;
+    const info = (x: OvEndpoint): EndpointInfo => ({
+      mac: x.mac,
+      ...(x.address ? { address: x.address } : {}),
+      ...(x.addressV6 ? { addressV6: x.addressV6 } : {}),
+    });
     return this.serial(net, async () => {
       const existing = net.endpoints.get(e.endpointId);
-      if (existing) return { mac: existing.mac, address: existing.address };
+      if (existing) return info(existing);
       await this.d.cluster.putEndpoint(this.recordOf(net, ep, false));
       net.endpoints.set(ep.id, ep);
-      return { mac, address: e.address! };
+      return info(ep);
     });
   }
 
@@ -249,8 +260,12 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
         await sb.nl.setUp(veth);
         const c = this.d.netns.run(j.sandboxKey, () => Netlink.open());
         try {
-          await c.addAddress(j.ifname, ep.address);
+          if (ep.address) await c.addAddress(j.ifname, ep.address);
+          if (ep.addressV6) await c.addAddress(j.ifname, ep.addressV6, { noDad: true });
           await c.setUp(j.ifname);
+          // the network's other subnets share its one L2 segment: reached on-link (Docker routes
+          // them through the local subnet's gateway instead, having one bridge per subnet)
+          for (const s of otherSubnets(net, ep)) await c.addRoute({ dst: s, dev: j.ifname });
         } finally {
           c.close();
         }
@@ -303,7 +318,7 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
     }
     for (const e of endpoints) {
       const net = this.networks.get(e.networkId);
-      if (!net || !e.address) continue;
+      if (!net || (!e.address && !e.addressV6)) continue;
       const names = endpointNames({ ...(e.options ?? {}), ...(e.joined?.options ?? {}) });
       // what this host published before the restart, if the store still has it
       const before = this.d.cluster
@@ -312,7 +327,8 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
       const ep: OvEndpoint = {
         id: e.endpointId,
         containerId: e.containerId,
-        address: e.address,
+        ...(e.address ? { address: e.address } : {}),
+        ...(e.addressV6 ? { addressV6: e.addressV6 } : {}),
         mac: e.mac ?? before?.mac ?? randomMac(),
         aliases: names.aliases.length ? names.aliases : (before?.aliases ?? []),
       };
@@ -410,10 +426,11 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
       endpointId: ep.id,
       containerId: ep.containerId,
       aliases: ep.aliases,
-      address: ep.address,
       mac: ep.mac,
       joined,
     };
+    if (ep.address) r.address = ep.address;
+    if (ep.addressV6) r.addressV6 = ep.addressV6;
     if (ep.name) r.name = ep.name;
     return r;
   }
@@ -427,7 +444,7 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
       advertiseAddr: this.d.cluster.advertiseAddr,
       underlayIndex: u.index,
       ...(this.d.vxlanPort !== undefined ? { port: this.d.vxlanPort } : {}),
-      ...(net.gatewayCidr ? { gatewayCidr: net.gatewayCidr } : {}),
+      gateways: net.gateways,
     };
     return spec;
   }
@@ -498,4 +515,33 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
       }
     }
   }
+}
+
+/** Docker's refusal (swarmkit's words) of a container on an overlay network made without --attachable. */
+export function notAttachable(network: string): TsnetError {
+  return new TsnetError(
+    'TSNET_NETWORK_NOT_ATTACHABLE',
+    `Could not attach to network ${network}: rpc error: code = PermissionDenied desc = network ${network} not manually attachable`,
+  );
+}
+
+/** An endpoint address must be in one of the network's subnets, with that subnet's prefix. */
+function checkInSubnets(address: string, subnets: string[], network: string): void {
+  const a = parseCidr(address, 'endpoint address');
+  const ip = address.split('/')[0]!;
+  if (subnets.some((s) => contains(s, ip) && parseCidr(s).prefix === a.prefix)) return;
+  throw new TsnetError(
+    'TSNET_BAD_IP',
+    `address ${address} is not in ${subnets.length ? `the subnets ${subnets.join(', ')}` : 'any subnet'} of network ${network}`,
+  );
+}
+
+/** The network's subnets the endpoint has no address in (they get on-link routes in the sandbox). */
+function otherSubnets(net: { subnets: string[]; subnets6: string[] }, ep: { address?: string; addressV6?: string }): string[] {
+  const ip4 = ep.address?.split('/')[0];
+  const ip6 = ep.addressV6?.split('/')[0];
+  return [
+    ...(ip4 ? net.subnets.filter((s) => !contains(s, ip4)) : []),
+    ...(ip6 ? net.subnets6.filter((s) => !contains(s, ip6)) : []),
+  ];
 }

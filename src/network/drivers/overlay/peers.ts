@@ -10,10 +10,20 @@
 import type { EndpointRecord } from '../../../store/cluster/records.js';
 
 export interface Peer {
+  /** The endpoint's IPv4 address (its IPv6 address when it has no IPv4 one). */
   ip: string;
+  /** Its IPv6 address, when it has both. */
+  ip6?: string;
   mac: string;
   vtep: string;
 }
+
+/** Every address of a peer (one neighbour entry each). */
+export function ipsOf(p: Peer): string[] {
+  return p.ip6 ? [p.ip, p.ip6] : [p.ip];
+}
+
+const samePeer = (a: Peer, b: Peer): boolean => a.ip === b.ip && a.ip6 === b.ip6 && a.mac === b.mac && a.vtep === b.vtep;
 
 export type PeerOp =
   | { op: 'neigh-set'; ip: string; mac: string }
@@ -21,10 +31,14 @@ export type PeerOp =
   | { op: 'fdb-set'; mac: string; vtep: string }
   | { op: 'fdb-del'; mac: string };
 
-/** A record is a peer of this host when it is another node's, joined, and has an IPv4 address. */
+/** A record is a peer of this host when it is another node's, joined, and has an address. */
 export function peerOf(rec: EndpointRecord, selfNode: string): Peer | undefined {
-  if (rec.node === selfNode || !rec.joined || !rec.address) return undefined;
-  return { ip: rec.address.split('/')[0]!, mac: rec.mac.toLowerCase(), vtep: rec.vtep };
+  if (rec.node === selfNode || !rec.joined) return undefined;
+  const v4 = rec.address?.split('/')[0];
+  const v6 = rec.addressV6?.split('/')[0];
+  const ip = v4 ?? v6;
+  if (!ip) return undefined;
+  return { ip, ...(v4 && v6 ? { ip6: v6 } : {}), mac: rec.mac.toLowerCase(), vtep: rec.vtep };
 }
 
 export class PeerTable {
@@ -42,12 +56,14 @@ export class PeerTable {
   /** Add or change a peer; returns the kernel changes. */
   upsert(endpointId: string, peer: Peer): PeerOp[] {
     const prev = this.peers.get(endpointId);
-    if (prev && prev.ip === peer.ip && prev.mac === peer.mac && prev.vtep === peer.vtep) return [];
+    if (prev && samePeer(prev, peer)) return [];
     this.peers.set(endpointId, { ...peer, seq: ++this.seq });
     const ops: PeerOp[] = [];
-    if (prev && prev.ip !== peer.ip) ops.push(...this.ipReleased(prev.ip));
+    const now = ipsOf(peer);
+    if (prev) for (const ip of ipsOf(prev)) if (!now.includes(ip)) ops.push(...this.ipReleased(ip));
     if (prev && prev.mac !== peer.mac) ops.push(...this.macReleased(prev.mac));
-    ops.push({ op: 'neigh-set', ip: peer.ip, mac: peer.mac }, { op: 'fdb-set', mac: peer.mac, vtep: peer.vtep });
+    for (const ip of now) ops.push({ op: 'neigh-set', ip, mac: peer.mac });
+    ops.push({ op: 'fdb-set', mac: peer.mac, vtep: peer.vtep });
     return ops;
   }
 
@@ -56,7 +72,7 @@ export class PeerTable {
     const prev = this.peers.get(endpointId);
     if (!prev) return [];
     this.peers.delete(endpointId);
-    return [...this.ipReleased(prev.ip), ...this.macReleased(prev.mac)];
+    return [...ipsOf(prev).flatMap((ip) => this.ipReleased(ip)), ...this.macReleased(prev.mac)];
   }
 
   /** The entries the VXLAN device should hold: ip → mac, mac → vtep. */
@@ -64,8 +80,10 @@ export class PeerTable {
     const byIp = new Map<string, Peer & { seq: number }>();
     const byMac = new Map<string, Peer & { seq: number }>();
     for (const p of this.peers.values()) {
-      const a = byIp.get(p.ip);
-      if (!a || a.seq < p.seq) byIp.set(p.ip, p);
+      for (const ip of ipsOf(p)) {
+        const a = byIp.get(ip);
+        if (!a || a.seq < p.seq) byIp.set(ip, p);
+      }
       const b = byMac.get(p.mac);
       if (!b || b.seq < p.seq) byMac.set(p.mac, p);
     }
@@ -80,7 +98,7 @@ export class PeerTable {
     for (const id of [...this.peers.keys()]) if (!peers.has(id)) this.peers.delete(id);
     for (const [id, p] of peers) {
       const cur = this.peers.get(id);
-      if (!cur || cur.ip !== p.ip || cur.mac !== p.mac || cur.vtep !== p.vtep) this.peers.set(id, { ...p, seq: ++this.seq });
+      if (!cur || !samePeer(cur, p)) this.peers.set(id, { ...p, seq: ++this.seq });
     }
   }
 
@@ -91,7 +109,7 @@ export class PeerTable {
   }
 
   private ipReleased(ip: string): PeerOp[] {
-    const other = this.newest((p) => p.ip === ip);
+    const other = this.newest((p) => ipsOf(p).includes(ip));
     return other ? [{ op: 'neigh-set', ip, mac: other.mac }] : [{ op: 'neigh-del', ip }];
   }
 
