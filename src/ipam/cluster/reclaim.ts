@@ -39,7 +39,7 @@ import {
 } from '../../store/cluster/etcd.js';
 import { poolKeyOf, type KeyLayout } from '../../store/cluster/keys.js';
 import type { EndpointRecord } from '../../store/cluster/records.js';
-import { formatCidr, formatIp, tryParseCidr } from '../cidr.js';
+import { formatCidr, formatIp, tryParseCidr } from '../../lib/cidr.js';
 import type { ClusterEvent } from '../../store/cluster/mirror.js';
 
 export interface ReclaimBackend {
