@@ -125,6 +125,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     }
   }
   await c.controller.restoreDrivers();
+  // the overlay's endpoints are this node's again: take back their addresses if they were reclaimed
+  c.reclaimer?.reassertAddresses();
   await c.controller.finishRemovals();
   c.controller.activateIpamPlugins();
   for (const rec of c.containers.list()) if (rec.state.Status === 'running') await c.attachments.adoptRunning(rec);
