@@ -31,11 +31,12 @@ test('advanced --network fields: link-local-ip, driver-opt (value may hold "="),
 });
 
 test('bad --link, --link-local-ip and advanced fields are one-line errors', (t) => {
-  for (const [flags, msg] of [
+  const cases: Array<[{ links?: string[]; linkLocalIps?: string[] }, RegExp]> = [
     [{ links: ['a:b:c'] }, /^invalid argument "a:b:c" for "--link": want NAME or NAME:ALIAS$/],
     [{ links: [':x'] }, /^invalid argument ":x" for "--link": want NAME or NAME:ALIAS$/],
     [{ linkLocalIps: ['nope'] }, /^invalid argument "nope" for "--link-local-ip": not an IP address$/],
-  ] as const) {
+  ];
+  for (const [flags, msg] of cases) {
     t.throws(() => buildNetworkConfig({ networks: [], aliases: [], ...flags }), { message: msg });
   }
   t.throws(() => buildNetworkConfig({ networks: ['name=a,driver-opt=novalue'], aliases: [] }), { message: /KEY=VALUE/ });
