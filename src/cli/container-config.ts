@@ -29,6 +29,8 @@ export interface ContainerFlags {
   /** --network and --net, in command-line order. */
   networks: string[];
   networkAlias: string[];
+  link: string[];
+  linkLocalIp: string[];
   ip?: string;
   ip6?: string;
   publish: string[];
@@ -86,6 +88,7 @@ export interface CreateBody {
     SecurityOpt: string[];
     ReadonlyRootfs: boolean;
     ExtraHosts: string[] | null;
+    Links: string[] | null;
     Dns: string[];
     DnsSearch: string[];
     DnsOptions: string[];
@@ -144,7 +147,14 @@ export function buildCreateBody(
 
   let network: ReturnType<typeof buildNetworkConfig>;
   try {
-    network = buildNetworkConfig({ networks: f.networks, aliases: f.networkAlias, ip: f.ip, ip6: f.ip6 });
+    network = buildNetworkConfig({
+      networks: f.networks,
+      aliases: f.networkAlias,
+      ip: f.ip,
+      ip6: f.ip6,
+      links: f.link,
+      linkLocalIps: f.linkLocalIp,
+    });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -194,6 +204,7 @@ export function buildCreateBody(
       SecurityOpt,
       ReadonlyRootfs: f.readOnly === true,
       ExtraHosts: f.addHost.length ? f.addHost : null,
+      Links: f.link.length ? f.link : null,
       Dns: f.dns,
       DnsSearch: f.dnsSearch,
       DnsOptions: f.dnsOption,
@@ -243,6 +254,8 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     pidsLimit: num('pidsLimit'),
     networks,
     networkAlias: list('networkAlias'),
+    link: list('link'),
+    linkLocalIp: list('linkLocalIp'),
     ip: str('ip'),
     ip6: str('ip6'),
     publish: list('publish'),

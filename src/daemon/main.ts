@@ -160,6 +160,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       imageName: (id, requested) => requested || id,
       lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
       pendingFor: (id) => pendingLine(c.pending.forContainer(id)),
+      userNetwork: (id) => c.controller.find(id)?.predefined === false,
     }),
     ...containerUpdateRoutes({ containers: c.containers, cgroups: c.cgroups }),
     ...containerFileRoutes({

@@ -12,6 +12,8 @@ import type { NetworkedContainer as ContainerRecord, EndpointSettingsRequest, En
 import type { HostEntry } from './etc-entries.js';
 import type { NetworkAttachments } from './container-network.js';
 import { endpointNameOptions, type NetworkController } from './controller.js';
+import { endpointExtras, extrasState } from './endpoint-settings.js';
+import { addLinkLocalIPs } from './link-local.js';
 import { contains } from '../lib/cidr.js';
 import { hasExternalConnectivity } from './driver-api.js';
 import { pickGatewayEndpoint } from './gateway.js';
@@ -95,13 +97,23 @@ export class Attachments implements NetworkAttachments {
     }
     if (ip6 && !n.enableIPv6)
       throw new TsnetError('TSNET_BAD_IP', `network ${n.name} has no IPv6: --ip6 needs a network created with --ipv6`);
+    const extras = endpointExtras(cfg);
+    const ll = extras.linkLocalIPs;
     return {
       networkId: n.id,
       networkName: n.name,
       endpointId: crypto.randomBytes(32).toString('hex'),
       aliases,
-      ...(ip4 || ip6 ? { ipamConfig: { ...(ip4 ? { IPv4Address: ip4 } : {}), ...(ip6 ? { IPv6Address: ip6 } : {}) } } : {}),
-      ...(cfg?.MacAddress ? { mac: cfg.MacAddress } : {}),
+      ...(ip4 || ip6 || ll
+        ? {
+            ipamConfig: {
+              ...(ip4 ? { IPv4Address: ip4 } : {}),
+              ...(ip6 ? { IPv6Address: ip6 } : {}),
+              ...(ll ? { LinkLocalIPs: ll } : {}),
+            },
+          }
+        : {}),
+      ...extrasState(extras),
     };
   }
 
@@ -176,7 +188,8 @@ export class Attachments implements NetworkAttachments {
     };
     // global-scope drivers (overlay) publish the endpoint's DNS names to the other hosts
     const options = n.scope === 'global' ? endpointNameOptions(rec.name, ep.aliases) : {};
-    const info = await driver.createEndpoint({ ...base, options });
+    // --driver-opt reaches the driver as top-level keys of CreateEndpoint's options (as Docker)
+    const info = await driver.createEndpoint({ ...base, options: { ...ep.driverOpts, ...options } });
     rb.push(`delete endpoint ${ep.endpointId.slice(0, 12)}`, () => driver.deleteEndpoint(n.id, ep.endpointId));
     if (info.mac) ep.mac = info.mac;
     const join = await driver.join({
@@ -188,6 +201,7 @@ export class Attachments implements NetworkAttachments {
       options,
     });
     rb.push(`leave ${n.name}`, () => driver.leave(n.id, ep.endpointId));
+    await addLinkLocalIPs(sandbox.netlink, ifname, ep.ipamConfig?.LinkLocalIPs ?? []);
     this.d.failpoint?.('attach.after-join');
     ep.ifname = ifname;
     if (join.gateway) ep.gateway = join.gateway;
@@ -369,6 +383,7 @@ export class Attachments implements NetworkAttachments {
       if (ep.ipv4) out.push({ ip: ep.ipv4.split('/')[0]!, names });
       if (ep.ipv6) out.push({ ip: ep.ipv6.split('/')[0]!, names });
     }
+    out.push(...(rec.network.linkHosts ?? []));
     return out;
   }
 

@@ -9,8 +9,10 @@ import type { HostEntry } from './etc-entries.js';
 /** Docker's EndpointSettings as a create/connect request carries them. */
 export interface EndpointSettingsRequest {
   Aliases?: string[] | null;
-  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] | null } | null;
   MacAddress?: string;
+  Links?: string[] | null;
+  DriverOpts?: Record<string, string> | null;
   [key: string]: unknown;
 }
 
@@ -26,7 +28,11 @@ export interface EndpointState {
   mac?: string;
   ifname?: string;
   /** Requested static addresses (kept so `network inspect` / reconnects can show them). */
-  ipamConfig?: { IPv4Address?: string; IPv6Address?: string };
+  ipamConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] };
+  /** `NAME:ALIAS` as given (user networks: ALIAS resolves to NAME for this container only). */
+  links?: string[];
+  /** Endpoint driver options as given (`--driver-opt`), passed to the driver's CreateEndpoint. */
+  driverOpts?: Record<string, string>;
 }
 
 export interface PublishedPort {
@@ -46,6 +52,12 @@ export interface ContainerNetworkState {
   /** The network whose endpoint has the default route and the published ports. */
   gatewayNetwork?: string;
   ports: PublishedPort[];
+  /** Legacy links (`--link` on the default bridge): target container id and alias. */
+  links?: Array<{ id: string; alias: string }>;
+  /** Docker's link environment variables, computed at the last start (exec gets them too). */
+  linkEnv?: string[];
+  /** The /etc/hosts entries of the legacy links, computed at the last start. */
+  linkHosts?: HostEntry[];
 }
 
 /**
@@ -55,9 +67,10 @@ export interface ContainerNetworkState {
 export interface NetworkedContainer {
   id: string;
   name: string;
-  config: { Hostname: string; ExposedPorts?: Record<string, object> };
+  config: { Hostname: string; ExposedPorts?: Record<string, object>; Env?: string[] };
   hostConfig: {
     NetworkMode?: string;
+    Links?: string[] | null;
     PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
     PublishAllPorts?: boolean;
     Dns?: string[] | null;

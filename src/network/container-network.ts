@@ -12,6 +12,7 @@ import type {
   SandboxSetup,
 } from './container-api.js';
 import { resolvConf, type HostEntry } from './etc-entries.js';
+import { legacyLinkSetup, planLegacyLinks } from './links.js';
 import { parseNetworkMode } from './network-mode.js';
 import type { Sandbox, Sandboxes } from './sandbox.js';
 
@@ -41,6 +42,12 @@ export class ContainerNetwork implements ContainerNetworking {
   constructor(private readonly d: ContainerNetworkDeps) {}
 
   async plan(rec: ContainerRecord): Promise<void> {
+    await this.planMode(rec);
+    const links = planLegacyLinks(rec, this.d.lookup);
+    if (links) rec.network.links = links;
+  }
+
+  private async planMode(rec: ContainerRecord): Promise<void> {
     const mode = parseNetworkMode(rec.hostConfig.NetworkMode);
     const others = Object.keys(rec.networkingConfig.EndpointsConfig ?? {}).filter((n) => n !== rec.hostConfig.NetworkMode);
     if (mode.kind !== 'networks' && others.length) {
@@ -125,6 +132,12 @@ export class ContainerNetwork implements ContainerNetworking {
           `cannot join the network of container ${target.name}: its network owner is gone`,
         );
       return { ...this.setupOf(owner), shareHostUts: false };
+    }
+    if (rec.network.links?.length) {
+      // checked before anything is wired: a link target that is not running fails the start
+      const { hosts, env } = legacyLinkSetup(rec, this.d.lookup);
+      rec.network.linkHosts = hosts;
+      rec.network.linkEnv = env;
     }
     if (rec.network.mode === 'none' || rec.network.mode === 'networks') {
       const file = rec.network.sandboxKey;

@@ -287,7 +287,10 @@ export class NetworkController {
           ...(e.ipv4 ? { address: e.ipv4 } : {}),
           ...(e.ipv6 ? { addressV6: e.ipv6 } : {}),
           ...(e.mac ? { mac: e.mac } : {}),
-          options: this.networks.get(e.networkId)?.scope === 'global' ? endpointNameOptions(c.name, e.aliases) : {},
+          options: {
+            ...e.driverOpts,
+            ...(this.networks.get(e.networkId)?.scope === 'global' ? endpointNameOptions(c.name, e.aliases) : {}),
+          },
           ports: c.state.Status === 'running' && c.network.gatewayNetwork === e.networkId ? c.network.ports : [],
           ...joinedOf(c, e, this.networks.get(e.networkId)?.scope),
         })),

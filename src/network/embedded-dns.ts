@@ -8,6 +8,7 @@ import type { FirewallBackend } from '../kernel/firewall/index.js';
 import type { Netns } from '../kernel/netns.js';
 import type { NetworkedContainer as ContainerRecord } from './container-api.js';
 import type { DnsHook } from './attachments.js';
+import { linkAliasTarget } from './dns/link-alias.js';
 import { createTcpBinder, RESOLVER_IP, startResolver, type Resolver, type TcpBinder } from './dns/index.js';
 
 export interface EmbeddedDnsDeps {
@@ -90,6 +91,20 @@ export class EmbeddedDns implements DnsHook {
     const nets = this.networksOf(selfId);
     if (nets.size === 0) return [];
     const q = name.toLowerCase();
+    // the asking container's own links come first (Docker: endpoint aliases, seen by the linker only)
+    const self = this.d.containers().find((c) => c.id === selfId);
+    const link = self ? linkAliasTarget(Object.values(self.network.endpoints), q) : undefined;
+    if (link && nets.has(link.networkId)) {
+      const got = this.addresses(new Set([link.networkId]), link.target, type);
+      if (got.length) return got;
+    }
+    const out = this.addresses(nets, q, type);
+    out.push(...this.remoteLookup(nets, q, type));
+    return [...new Set(out)];
+  }
+
+  /** Addresses of running containers named (or aliased) `q` on these networks. */
+  private addresses(nets: Set<string>, q: string, type: 'A' | 'AAAA'): string[] {
     const out: string[] = [];
     for (const c of this.d.containers()) {
       if (c.state.Status !== 'running') continue;
@@ -102,8 +117,7 @@ export class EmbeddedDns implements DnsHook {
         if (ip) out.push(ip.split('/')[0]!);
       }
     }
-    out.push(...this.remoteLookup(nets, q, type));
-    return [...new Set(out)];
+    return out;
   }
 
   /** Containers of other hosts on the asker's global networks. */

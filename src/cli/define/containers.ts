@@ -35,12 +35,18 @@ function containerFlags(cmd: Command): Command {
     '--net',
     'network',
     'Connect the container to a network (repeatable; the first one is the network mode; ' +
-      'also name=NET[,alias=A][,ip=IPv4][,ip6=IPv6]); alias: --net',
+      'also name=NET[,alias=A][,ip=IPv4][,ip6=IPv6][,link-local-ip=IP][,driver-opt=K=V][,mac-address=MAC]); alias: --net',
   );
   cmd
     .option('--network-alias <alias>', 'Network-scoped alias on the first network (repeatable)', collect)
     .option('--ip <ipv4>', 'IPv4 address on the first network (e.g. 172.30.100.104)')
     .option('--ip6 <ipv6>', 'IPv6 address on the first network (e.g. 2001:db8::33)')
+    .option(
+      '--link <name[:alias]>',
+      'Link to another container (repeatable; default bridge: /etc/hosts + env, user network: DNS alias for this container)',
+      collect,
+    )
+    .option('--link-local-ip <ip>', 'Link-local address on the first network (repeatable)', collect)
     .option(
       '-p, --publish <[ip:][hostPort:]containerPort[/proto]>',
       "Publish a container's port(s) to the host (repeatable; ranges: 8000-8010:80-90)",

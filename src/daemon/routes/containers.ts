@@ -7,6 +7,7 @@ import type { ExecManager, ExecConfig } from '../../runtime/container/exec-manag
 import { parseDetachKeys } from '../../runtime/container/detach-keys.js';
 import { frame, streamLogs } from '../../runtime/container/logs.js';
 import { top } from '../../runtime/container/top.js';
+import { inspectLinks } from '../../network/links.js';
 import type { Route } from '../http/router.js';
 import { API_VERSION } from '../http/version.js';
 import {
@@ -36,6 +37,8 @@ export interface ContainerRouteDeps {
   lowerDirs: (imageId: string) => Promise<string[]>;
   /** One line when the container's endpoint teardown waits for a plugin (sent as X-Tsnet-Warning on rm). */
   pendingFor?: (containerId: string) => string | undefined;
+  /** Is this network user-defined (inspect shows Docker's per-version aliases there)? */
+  userNetwork?: (networkId: string) => boolean;
 }
 
 export function containerRoutes(d: ContainerRouteDeps): Route[] {
@@ -94,7 +97,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       method: 'GET',
       pattern: '/containers/{id}/json',
       schema: { params: RefParams },
-      handler: async ({ params }) => {
+      handler: async ({ params, apiVersion }) => {
         const rec = containers.get(params.id!);
         return {
           status: 200,
@@ -103,6 +106,10 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
             containers.paths(rec),
             d.execs.idsOf(rec.id),
             await d.lowerDirs(rec.imageId).catch(() => []),
+            {
+              view: (e) => ({ apiVersion, userDefined: d.userNetwork?.(e.networkId) ?? false }),
+              links: inspectLinks(rec, (ref) => containers.find(ref)),
+            },
           ),
         };
       },

@@ -28,7 +28,7 @@ import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type { ContainerNetworking } from '../../network/container-api.js';
 import { containerPaths, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
-import { buildRecord, parseBind, type CreateBody, type ImageInfo } from './create-request.js';
+import { buildRecord, mergeEnv, parseBind, type CreateBody, type ImageInfo } from './create-request.js';
 import { capabilities, deviceCgroupRules, deviceMappings, securitySettings } from './security-opts.js';
 import { copyStdin, detachKeysFor } from './detach-keys.js';
 import { limitsOf } from './resources.js';
@@ -272,7 +272,10 @@ export class ContainerManager {
       writeSpec(
         p.bundle,
         runSpec({
-          rec,
+          // Docker's link variables come first; the container's own Env overrides them
+          rec: rec.network.linkEnv?.length
+            ? { ...rec, config: { ...rec.config, Env: mergeEnv(rec.network.linkEnv, rec.config.Env) } }
+            : rec,
           rootfs: p.rootfs,
           lowerDirs: this.deps.images.layerDirs(image),
           upperDir: p.upper,

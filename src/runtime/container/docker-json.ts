@@ -54,13 +54,23 @@ function portsList(ports: PublishedPort[], exposed: Record<string, object> | und
   return out;
 }
 
-function endpointJson(e: EndpointState) {
+/** How inspect shows an endpoint: the API version asked, and whether its network is user-defined. */
+export interface EndpointView {
+  apiVersion: string;
+  userDefined: boolean;
+}
+
+function endpointJson(e: EndpointState, rec?: ContainerRecord, view?: EndpointView) {
   const [ip, len] = (e.ipv4 ?? '').split('/');
   const [ip6, len6] = (e.ipv6 ?? '').split('/');
+  const user = Boolean(rec && view?.userDefined);
+  // Docker before API 1.45 adds the short id and the hostname to a user network's aliases
+  const extra = rec && user && versionBelow(view!.apiVersion, '1.45') ? [rec.id.slice(0, 12), rec.config.Hostname] : [];
+  const aliases = [...new Set([...e.aliases, ...extra])];
   return {
     IPAMConfig: e.ipamConfig ?? null,
-    Links: null,
-    Aliases: e.aliases.length ? e.aliases : null,
+    Links: e.links?.length ? e.links : null,
+    Aliases: aliases.length ? aliases : null,
     MacAddress: e.mac ?? '',
     NetworkID: e.networkId,
     EndpointID: e.endpointId,
@@ -70,12 +80,22 @@ function endpointJson(e: EndpointState) {
     IPv6Gateway: e.gateway6 ?? '',
     GlobalIPv6Address: ip6 ?? '',
     GlobalIPv6PrefixLen: len6 ? Number(len6) : 0,
-    DriverOpts: null,
-    DNSNames: null,
+    DriverOpts: e.driverOpts ?? null,
+    DNSNames: rec && user ? [...new Set([rec.name, ...e.aliases, rec.id.slice(0, 12), rec.config.Hostname])] : null,
   };
 }
 
-function networksJson(rec: ContainerRecord): Record<string, ReturnType<typeof endpointJson>> {
+/** a < b for API versions like 1.44. */
+function versionBelow(a: string, b: string): boolean {
+  const [am = 0, an = 0] = a.split('.').map(Number);
+  const [bm = 0, bn = 0] = b.split('.').map(Number);
+  return am < bm || (am === bm && an < bn);
+}
+
+function networksJson(
+  rec: ContainerRecord,
+  view?: (e: EndpointState) => EndpointView,
+): Record<string, ReturnType<typeof endpointJson>> {
   const out: Record<string, ReturnType<typeof endpointJson>> = {};
   if (rec.network.mode === 'none' || rec.network.mode === 'host') {
     out[rec.network.mode] = endpointJson({
@@ -85,7 +105,7 @@ function networksJson(rec: ContainerRecord): Record<string, ReturnType<typeof en
       aliases: [],
     });
   }
-  for (const e of Object.values(rec.network.endpoints)) out[e.networkName] = endpointJson(e);
+  for (const e of Object.values(rec.network.endpoints)) out[e.networkName] = endpointJson(e, rec, view?.(e));
   return out;
 }
 
@@ -136,7 +156,13 @@ function portsMap(rec: ContainerRecord): Record<string, Array<{ HostIp: string; 
   return out;
 }
 
-export function containerInspect(rec: ContainerRecord, paths: ContainerPaths, execIds: string[], lowerDirs: string[]) {
+export function containerInspect(
+  rec: ContainerRecord,
+  paths: ContainerPaths,
+  execIds: string[],
+  lowerDirs: string[],
+  net: { view?: (e: EndpointState) => EndpointView; links?: string[] | null } = {},
+) {
   const primary = Object.values(rec.network.endpoints)[0];
   const [ip, len] = (primary?.ipv4 ?? '').split('/');
   const st = rec.state;
@@ -183,6 +209,8 @@ export function containerInspect(rec: ContainerRecord, paths: ContainerPaths, ex
       LogConfig: { Type: 'json-file', Config: {} },
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
       ...rec.hostConfig,
+      // legacy links as Docker shows them (`/target:/parent/alias`); null on user networks
+      Links: net.links ?? null,
     },
     GraphDriver: {
       Name: 'overlay',
@@ -208,7 +236,7 @@ export function containerInspect(rec: ContainerRecord, paths: ContainerPaths, ex
       IPPrefixLen: len ? Number(len) : 0,
       IPv6Gateway: primary?.gateway6 ?? '',
       MacAddress: primary?.mac ?? '',
-      Networks: networksJson(rec),
+      Networks: networksJson(rec, net.view),
     },
   };
 }

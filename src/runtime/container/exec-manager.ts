@@ -103,7 +103,7 @@ export class ExecManager {
         rec,
         targetPid: rec.state.Pid,
         argv: c.Cmd!,
-        env: mergeEnv(rec.config.Env, c.Env ?? []),
+        env: mergeEnv(mergeEnv(rec.network.linkEnv ?? [], rec.config.Env), c.Env ?? []),
         user: c.User || rec.config.User,
         cwd: c.WorkingDir || rec.config.WorkingDir,
         tty: c.Tty ?? false,
