@@ -46,6 +46,8 @@ import { loadOrCreateEngineId } from './engine-id.js';
 import { defaultBridgeConfig } from '../network/default-bridge.js';
 import { EventBus } from '../events/bus.js';
 import { StatsCollector } from '../runtime/stats/collector.js';
+import { HealthMonitors } from '../runtime/health/monitor.js';
+import { runProbe } from '../runtime/health/probe.js';
 
 export interface DaemonOptions {
   root: string;
@@ -343,6 +345,13 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     initPath: opts.initPath,
     placement: (id) => cgroups.placement(id),
   });
+  const health = new HealthMonitors({
+    probe: (rec, argv, timeoutMs) => runProbe(execs, rec, argv, timeoutMs),
+    save: (rec) => containers!.save(rec),
+    announce: (rec, action) => containers!.announce(rec, action),
+    logger,
+  });
+  containers.watch(health);
   const stats = new StatsCollector({ cgroups, networking });
   return {
     opts,

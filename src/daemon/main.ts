@@ -192,6 +192,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   );
   const server = await startServer({ socketPath, router, logger, mode: 0o660, gid: group.gid });
   logger.info(`tsnetd ${TSNET_VERSION} listening on unix://${socketPath} (root ${flags.root}, exec-root ${flags.execRoot})`);
+  // restart policies at daemon start (always, unless-stopped; those that died while it was down)
+  void c.containers.autostart();
 
   const shutdown = (sig: string) => {
     logger.info(`${sig}: shutting down; containers keep running (live restore)`);

@@ -8,6 +8,9 @@ import { parseExtraHost } from '../etc-files.js';
 import { newId, NAME_PATTERN } from '../ids.js';
 import { checkSecurity } from './security-opts.js';
 import { normalizeLogConfig } from './log-config.js';
+import { checkHealthcheck, mergeHealthcheck } from '../health/config.js';
+import type { HealthConfig } from '../health/types.js';
+import { checkRestartPolicy, type RestartPolicy } from '../restart/policy.js';
 import type { ContainerConfig, ContainerRecord, HostConfig, NetworkingConfig } from './types.js';
 
 export interface CreateBody extends Partial<ContainerConfig> {
@@ -25,6 +28,9 @@ export interface ImageInfo {
     User?: string;
     ExposedPorts?: Record<string, object>;
     Labels?: Record<string, string>;
+    Healthcheck?: HealthConfig;
+    Volumes?: Record<string, object>;
+    StopSignal?: string;
   };
 }
 
@@ -94,6 +100,7 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
     throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid pids limit ${String(hc.PidsLimit)}`);
   }
   for (const b of hc.Binds ?? []) parseBind(b);
+  checkRestartPolicy(hc.RestartPolicy as RestartPolicy | undefined, hc.AutoRemove === true);
   checkSecurity(hc);
   checkDnsAndHosts(hc);
   hc.LogConfig = normalizeLogConfig(hc.LogConfig);
@@ -130,6 +137,8 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
   if (argv.length === 0 || argv[0] === '') {
     throw new TsnetError('TSNET_INVALID_ARGUMENT', 'no command specified: give one after the image name');
   }
+  const healthcheck = mergeHealthcheck(body.Healthcheck, image.config.Healthcheck);
+  checkHealthcheck(healthcheck);
   const id = newId();
   const env = mergeEnv(image.config.Env ?? [], body.Env ?? []);
   const hostname = body.Hostname || id.slice(0, 12);
@@ -151,8 +160,10 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
     WorkingDir: body.WorkingDir || image.config.WorkingDir || '',
     Labels: { ...(image.config.Labels ?? {}), ...(body.Labels ?? {}) },
     ...(body.MacAddress ? { MacAddress: body.MacAddress } : {}),
-    ...(body.StopSignal ? { StopSignal: body.StopSignal } : {}),
+    ...(body.StopSignal || image.config.StopSignal ? { StopSignal: body.StopSignal || image.config.StopSignal } : {}),
     ...(body.StopTimeout !== undefined ? { StopTimeout: body.StopTimeout } : {}),
+    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
+    ...(body.Volumes && Object.keys(body.Volumes).length ? { Volumes: body.Volumes } : {}),
   };
   return {
     id,

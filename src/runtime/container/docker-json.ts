@@ -20,14 +20,24 @@ export function humanDuration(ms: number): string {
 
 /** Docker's State.Status word: 'paused' for a frozen running container. */
 export function dockerStatus(rec: ContainerRecord): string {
+  if (rec.state.Restarting && rec.state.Status !== 'running') return 'restarting';
   return rec.state.Status === 'running' && rec.state.Paused ? 'paused' : rec.state.Status;
+}
+
+/** ` (healthy)`, ` (health: starting)`, ` (unhealthy)` after `Up …`, as docker ps. */
+function healthSuffix(rec: ContainerRecord): string {
+  const h = rec.state.Health;
+  if (!h || !rec.config.Healthcheck) return '';
+  return h.Status === 'starting' ? ' (health: starting)' : ` (${h.Status})`;
 }
 
 export function statusText(rec: ContainerRecord, now = Date.now()): string {
   const st = rec.state;
+  if (st.Restarting && st.Status !== 'running')
+    return `Restarting (${st.ExitCode}) ${humanDuration(now - Date.parse(st.FinishedAt))} ago`;
   switch (st.Status) {
     case 'running':
-      return `Up ${humanDuration(now - Date.parse(st.StartedAt))}${st.Paused ? ' (Paused)' : ''}`;
+      return `Up ${humanDuration(now - Date.parse(st.StartedAt))}${st.Paused ? ' (Paused)' : healthSuffix(rec)}`;
     case 'exited':
       return `Exited (${st.ExitCode}) ${humanDuration(now - Date.parse(st.FinishedAt))} ago`;
     case 'removing':
@@ -147,9 +157,9 @@ export function containerInspect(rec: ContainerRecord, paths: ContainerPaths, ex
     Args: rec.args,
     State: {
       Status: dockerStatus(rec),
-      Running: st.Status === 'running',
+      Running: st.Status === 'running' || st.Restarting === true,
       Paused: st.Status === 'running' && st.Paused === true,
-      Restarting: false,
+      Restarting: st.Restarting === true && st.Status !== 'running',
       OOMKilled: st.OOMKilled,
       Dead: st.Status === 'dead',
       Pid: st.Pid,
@@ -157,6 +167,7 @@ export function containerInspect(rec: ContainerRecord, paths: ContainerPaths, ex
       Error: st.Error,
       StartedAt: st.StartedAt,
       FinishedAt: st.FinishedAt,
+      ...(rec.config.Healthcheck && st.Health ? { Health: st.Health } : {}),
     },
     Image: rec.imageId,
     ResolvConfPath: paths.resolvConf,
