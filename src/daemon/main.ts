@@ -27,6 +27,7 @@ import { systemRoutes, TSNET_VERSION } from './routes/system.js';
 import { failpointsFrom } from '../lib/failpoints.js';
 import { pendingLine, withPending } from './pending-report.js';
 import { sweep } from './sweep.js';
+import { volumeRoutes } from './routes/volumes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -128,7 +129,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   await c.controller.finishRemovals();
   c.controller.activateIpamPlugins();
   for (const rec of c.containers.list()) if (rec.state.Status === 'running') await c.attachments.adoptRunning(rec);
-  const swept = await sweep(c);
+  const swept = [...(await sweep(c)), ...(await c.volumes.sweep())];
   if (swept.length) logger.info(`swept ${swept.length} leftovers: ${swept.join(', ')}`);
 
   const router = new Router();
@@ -180,6 +181,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       pending: (networkId) => c.pending.list(networkId),
     }),
     ...swarmRoutes(),
+    ...volumeRoutes({ volumes: c.volumes }),
     ...eventRoutes({ bus: c.events, logger }),
     ...statsRoutes({ containers: c.containers, stats: c.stats }),
     ...diskUsageRoutes({ containers: c.containers, images }),

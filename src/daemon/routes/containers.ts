@@ -154,7 +154,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       schema: { params: RefParams, query: RemoveQuery },
       handler: async ({ params, query }) => {
         const rec = containers.get(params.id!);
-        await containers.remove(rec.id, { force: bool(query, 'force') });
+        await containers.remove(rec.id, { force: bool(query, 'force'), volumes: bool(query, 'v') });
         d.execs.forgetContainer(rec.id);
         const pending = d.pendingFor?.(rec.id);
         // Docker answers 204 with no body; a header keeps that shape for every client

@@ -28,7 +28,8 @@ import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type { ContainerNetworking } from '../../network/container-api.js';
 import { containerPaths, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
-import { buildRecord, parseBind, type CreateBody, type ImageInfo } from './create-request.js';
+import { buildRecord, type CreateBody, type ImageInfo } from './create-request.js';
+import type { ContainerMounts } from '../volumes/container-mounts.js';
 import { capabilities, deviceCgroupRules, deviceMappings, securitySettings } from './security-opts.js';
 import { copyStdin, detachKeysFor } from './detach-keys.js';
 import { limitsOf } from './resources.js';
@@ -54,6 +55,8 @@ export interface ContainerManagerDeps {
   events?: EventSink;
   /** Test-only crash points (TSNET_FAILPOINTS). */
   failpoint?: Failpoint;
+  /** Volumes and mounts (absent: binds and tmpfs only, no volumes). */
+  mounts?: ContainerMounts;
   logger: Logger;
 }
 
@@ -193,6 +196,11 @@ export class ContainerManager {
             `the container name "/${name}" is already in use: remove or rename that container to reuse the name`,
           );
         }
+        if (this.deps.mounts) {
+          const made = await this.deps.mounts.realize(rec.mounts ?? []);
+          rec.mounts = made.mounts;
+          rb.push('remove volumes made for the container', made.undo);
+        }
         this.records.set(rec.id, rec);
         rb.push('forget record', () => this.records.delete(rec.id));
         await rb.step(
@@ -251,7 +259,7 @@ export class ContainerManager {
         this.events.emit(`exit:${rec.id}`, rec.state.ExitCode, e.message);
         // --rm: gone before the error reaches the client (we hold the container's lock here)
         if (rec.hostConfig.AutoRemove)
-          await this.removeLocked(rec).catch((err: Error) =>
+          await this.removeLocked(rec, true).catch((err: Error) =>
             this.deps.logger.warn(`auto-remove ${rec.id.slice(0, 12)}: ${err.message}`),
           );
         throw e;
@@ -263,10 +271,12 @@ export class ContainerManager {
   private async startLocked(rec: ContainerRecord): Promise<void> {
     const p = this.paths(rec);
     const image = await this.deps.images.resolve(rec.imageId);
-    for (const b of rec.hostConfig.Binds ?? []) {
-      const bind = parseBind(b);
-      if (!fs.existsSync(bind.source)) fs.mkdirSync(bind.source, { recursive: true });
-    }
+    const lowerDirs = this.deps.images.layerDirs(image);
+    const mounts = this.deps.mounts
+      ? await this.deps.mounts.prepare(rec, lowerDirs)
+      : (rec.mounts ?? []).flatMap((m) =>
+          m.Type === 'bind' ? [{ kind: 'bind' as const, source: m.Source, target: m.Destination, readOnly: !m.RW }] : [],
+        );
     const hc = rec.hostConfig;
     const mappings = deviceMappings(hc);
     const deviceRules = hc.Privileged ? 'all' : [...DEFAULT_DEVICE_RULES, ...deviceCgroupRules(hc), ...mappings.map(hostDevice)];
@@ -309,7 +319,7 @@ export class ContainerManager {
         runSpec({
           rec,
           rootfs: p.rootfs,
-          lowerDirs: this.deps.images.layerDirs(image),
+          lowerDirs,
           upperDir: p.upper,
           workDir: p.work,
           ...(sandbox.netnsPath ? { netnsPath: sandbox.netnsPath } : {}),
@@ -319,6 +329,7 @@ export class ContainerManager {
           files,
           devices: mappings.map((m) => ({ host: m.PathOnHost, container: m.PathInContainer })),
           logPath: p.log,
+          mounts,
         }),
       );
       rb.push('remove bundle', () => fs.rmSync(p.bundle, { recursive: true, force: true }));
@@ -417,6 +428,7 @@ export class ContainerManager {
       .catch((err: Error) => this.deps.logger.warn(`release network of ${rec.id.slice(0, 12)}: ${err.message}`));
     fs.rmSync(p.bundle, { recursive: true, force: true });
     await this.deps.store.save(rec).catch(() => undefined);
+    await this.deps.mounts?.release(rec);
     this.deps.logger.info(`container ${rec.id.slice(0, 12)} exited with ${code}${oom ? ' (OOM killed)' : ''}`);
     if (oom) this.announce(rec, 'oom');
     const ran = Math.max(0, Math.round((Date.parse(rec.state.FinishedAt) - Date.parse(rec.state.StartedAt)) / 1000));
@@ -634,7 +646,8 @@ export class ContainerManager {
 
   // ---- remove -------------------------------------------------------------------------------
 
-  async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  /** `volumes`: also the container's anonymous volumes (`rm -v`). */
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const rec = this.get(ref);
     if (rec.state.Restarting && !this.isRunning(rec)) {
       if (!opts.force)
@@ -656,18 +669,19 @@ export class ContainerManager {
       await this.signal(rec, 9).catch(() => undefined);
       await Promise.race([exited, sleep(10_000)]);
     }
-    await this.locks.run(rec.id, () => this.removeLocked(rec));
+    await this.locks.run(rec.id, () => this.removeLocked(rec, opts.volumes === true));
   }
 
   private async removeQuietly(rec: ContainerRecord): Promise<void> {
     try {
-      await this.locks.run(rec.id, () => this.removeLocked(rec));
+      // --rm removes the anonymous volumes too, as Docker does
+      await this.locks.run(rec.id, () => this.removeLocked(rec, rec.hostConfig.AutoRemove === true));
     } catch (err) {
       this.deps.logger.warn(`auto-remove ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
     }
   }
 
-  private async removeLocked(rec: ContainerRecord): Promise<void> {
+  private async removeLocked(rec: ContainerRecord, volumes = false): Promise<void> {
     if (!this.records.has(rec.id)) return;
     if (this.isRunning(rec)) {
       // Killed but the exit is not recorded yet (the monitor waits for the lock we hold).
@@ -691,6 +705,7 @@ export class ContainerManager {
     fs.rmSync(p.dir, { recursive: true, force: true });
     await this.deps.store.remove(rec.id);
     this.records.delete(rec.id);
+    if (volumes) await this.deps.mounts?.removeAnonymous(rec);
     this.closePendingAttach(rec.id);
     if (errors.length) this.deps.logger.warn(`remove ${rec.id.slice(0, 12)}: ${errors.join('; ')}`);
     this.events.emit(`removed:${rec.id}`);

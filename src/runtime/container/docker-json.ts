@@ -121,18 +121,35 @@ export function containerSummary(rec: ContainerRecord, imageName: string) {
   };
 }
 
+/** Docker's MountPoint shape (inspect and ps). */
 function mounts(rec: ContainerRecord) {
-  return (rec.hostConfig.Binds ?? []).map((b) => {
-    const [src, dst, mode = 'rw'] = b.split(':');
-    return {
-      Type: 'bind',
-      Source: src,
-      Destination: dst,
-      Mode: mode === 'rw' ? '' : mode,
-      RW: !mode.split(',').includes('ro'),
-      Propagation: 'rprivate',
-    };
-  });
+  if (!rec.mounts) {
+    return (rec.hostConfig.Binds ?? []).map((b) => {
+      const [src, dst, mode = 'rw'] = b.split(':');
+      return {
+        Type: 'bind',
+        Source: src,
+        Destination: dst,
+        Mode: mode === 'rw' ? '' : mode,
+        RW: !mode.split(',').includes('ro'),
+        Propagation: 'rprivate',
+      };
+    });
+  }
+  return rec.mounts.map((m) =>
+    m.Type === 'volume'
+      ? {
+          Type: 'volume',
+          Name: m.Name,
+          Source: m.Source,
+          Destination: m.Destination,
+          Driver: m.Driver ?? 'local',
+          Mode: m.Mode,
+          RW: m.RW,
+          Propagation: '',
+        }
+      : { Type: m.Type, Source: m.Source, Destination: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation },
+  );
 }
 
 function portsMap(rec: ContainerRecord): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
