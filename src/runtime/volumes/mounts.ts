@@ -139,7 +139,7 @@ function fromMountRequest(m: MountRequest, i: number): PlannedMount {
   const rw = m.ReadOnly !== true;
   switch (type) {
     case 'bind': {
-      if (!m.Source || !m.Source.startsWith('/'))
+      if (!m.Source?.startsWith('/'))
         throw bad(`invalid mount config for type "bind"${what}: the source must be an absolute host path`);
       if (m.VolumeOptions || m.TmpfsOptions) throw bad(`invalid mount config for type "bind"${what}: only BindOptions apply`);
       const prop = m.BindOptions?.Propagation || 'rprivate';
@@ -212,7 +212,7 @@ export function planMounts(i: MountInputs): PlannedMount[] {
     out.push(m);
   };
   for (const b of i.binds ?? []) add(parseBindSpec(b));
-  (i.mounts ?? []).forEach((m, n) => add(fromMountRequest(m, n)));
+  for (const [n, m] of (i.mounts ?? []).entries()) add(fromMountRequest(m, n));
   for (const [dst, opts] of Object.entries(i.tmpfs ?? {})) {
     const t = tmpfsOptions(opts, `--tmpfs ${dst}`);
     add({
