@@ -75,6 +75,12 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
               f.network!.some((n) => n === e.networkName || e.networkId.startsWith(n)),
             ),
           );
+        if (f.health)
+          list = list.filter((r) => f.health!.includes(r.config.Healthcheck && r.state.Health ? r.state.Health.Status : 'none'));
+        if (f.volume)
+          list = list.filter((r) =>
+            (r.mounts ?? []).some((m) => f.volume!.some((v) => v === m.Name || v === m.Destination || v === m.Source)),
+          );
         const limit = int(query, 'limit');
         if (limit && limit > 0) list = list.slice(0, limit);
         return { status: 200, json: list.map((r) => containerSummary(r, d.imageName(r.imageId, r.config.Image))) };
