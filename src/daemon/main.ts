@@ -184,7 +184,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     ...volumeRoutes({ volumes: c.volumes }),
     ...eventRoutes({ bus: c.events, logger }),
     ...statsRoutes({ containers: c.containers, stats: c.stats }),
-    ...diskUsageRoutes({ containers: c.containers, images }),
+    ...diskUsageRoutes({ containers: c.containers, images, volumes: c.volumes }),
     ...imageRoutes({
       images,
       inUse: (id) => c.containers.list().some((r) => r.imageId === id),

@@ -73,6 +73,7 @@ test.serial('run flags reach the daemon and take effect; volume commands; rm -v'
   const made = await w.ok(['volume', 'create', '--label', 'k=v', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=1m']);
   t.regex(made, /^[0-9a-f]{64}$/);
   t.is(await w.ok(['volume', 'ls', '-q', '-f', 'label=k=v']), made);
+  t.regex(await w.ok(['system', 'df']), /Local Volumes\s+2\s+0\s+3B\s+3B \(100%\)/);
   const pruned = await w.ok(['volume', 'prune', '-f', '-a']);
   t.regex(pruned, new RegExp(`Deleted Volumes:\\n(.*\\n)*${vol}`));
   t.regex(pruned, /Total reclaimed space: \d/);

@@ -146,7 +146,13 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
     defaults: { sigProxy: true, pull: 'missing', healthcheck: true },
     exact: sigProxy,
   },
-  create: { module: 'create', options: containerFlags, args: ['one', 'any'], passThrough: true, defaults: { pull: 'missing', healthcheck: true } },
+  create: {
+    module: 'create',
+    options: containerFlags,
+    args: ['one', 'any'],
+    passThrough: true,
+    defaults: { pull: 'missing', healthcheck: true },
+  },
   start: {
     module: 'start',
     options: [opt('-a, --attach'), opt('-i, --interactive'), opt('--detach-keys <keys>')],

@@ -4,7 +4,7 @@
  * change of status is a `health_status: …` event. Started and stopped by the container
  * manager's lifecycle hooks.
  */
-import type { Logger } from '../../daemon/logger.js';
+import type { Logger } from '../../lib/logger.js';
 import type { ContainerRecord } from '../container/types.js';
 import { probeSettings, type ProbeSettings } from './config.js';
 import { applyProbe, initialHealth } from './state.js';

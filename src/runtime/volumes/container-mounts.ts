@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../../daemon/logger.js';
+import type { Logger } from '../../lib/logger.js';
 import { TsnetError } from '../../errors/index.js';
 import { copyFromLayers } from '../../kernel/mounts.js';
 import type { ContainerRecord } from '../container/types.js';

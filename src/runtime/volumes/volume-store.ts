@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../../daemon/logger.js';
+import type { Logger } from '../../lib/logger.js';
 import { TsnetError } from '../../errors/index.js';
 import type { EventSink } from '../../events/types.js';
 import { isMountPoint, mountTmpfs, unmount } from '../../kernel/mounts.js';
