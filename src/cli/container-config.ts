@@ -9,6 +9,9 @@ import { buildNetworkConfig, type EndpointSettings } from './parse/network.js';
 import { buildPorts, type PortBinding } from './parse/ports.js';
 import { type DeviceMapping, parseDevice, parseSecurityOpt } from './parse/security.js';
 import { parseVolume } from './parse/volume.js';
+import { parseGoDuration } from './parse/duration.js';
+import { parseMount, parseTmpfs, type MountSpec } from './parse/mount.js';
+import { parseRestart } from './parse/restart.js';
 
 /** commander's option values for run/create (repeatable flags are arrays). */
 export interface ContainerFlags {
@@ -52,6 +55,17 @@ export interface ContainerFlags {
   dns: string[];
   dnsSearch: string[];
   dnsOption: string[];
+  restart?: string;
+  mount: string[];
+  tmpfs: string[];
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: number;
+  healthStartPeriod?: string;
+  healthStartInterval?: string;
+  /** false with --no-healthcheck */
+  healthcheck?: boolean;
 }
 
 export interface CreateBody {
@@ -71,7 +85,12 @@ export interface CreateBody {
   Labels: Record<string, string>;
   ExposedPorts: Record<string, Record<string, never>>;
   MacAddress: string;
+  Volumes?: Record<string, Record<string, never>>;
+  Healthcheck?: HealthConfig;
   HostConfig: {
+    RestartPolicy?: { Name: string; MaximumRetryCount: number };
+    Mounts?: MountSpec[];
+    Tmpfs?: Record<string, string>;
     Binds: string[];
     NetworkMode: string;
     PortBindings: Record<string, PortBinding[]>;
@@ -120,13 +139,41 @@ export function buildCreateBody(
     throw new UsageError((err as Error).message);
   }
 
-  const Binds = f.volume.map((spec) => {
+  const volumes = f.volume.map((spec) => {
     try {
       return parseVolume(spec, cwd);
     } catch (err) {
       throw invalidArgument(spec, '-v, --volume', (err as Error).message);
     }
   });
+  // `-v /path` (no colon) is an anonymous volume: Config.Volumes, as docker sends it
+  const Binds = volumes.filter((v) => v.includes(':'));
+  const anonymous = volumes.filter((v) => !v.includes(':'));
+  const Mounts = f.mount.map((spec) => {
+    try {
+      return parseMount(spec);
+    } catch (err) {
+      throw invalidArgument(spec, '--mount', (err as Error).message);
+    }
+  });
+  const Tmpfs: Record<string, string> = {};
+  for (const spec of f.tmpfs) {
+    try {
+      const [dst, opts] = parseTmpfs(spec);
+      Tmpfs[dst] = opts;
+    } catch (err) {
+      throw invalidArgument(spec, '--tmpfs', (err as Error).message);
+    }
+  }
+  let RestartPolicy: { Name: string; MaximumRetryCount: number } | undefined;
+  if (f.restart !== undefined) {
+    try {
+      RestartPolicy = parseRestart(f.restart);
+    } catch (err) {
+      throw invalidArgument(f.restart, '--restart', (err as Error).message);
+    }
+  }
+  const Healthcheck = healthConfig(f);
 
   const Devices = f.device.map((spec) => {
     try {
@@ -187,8 +234,13 @@ export function buildCreateBody(
     Labels,
     ExposedPorts,
     MacAddress: f.macAddress ?? '',
+    ...(anonymous.length ? { Volumes: Object.fromEntries(anonymous.map((v) => [v, {}])) } : {}),
+    ...(Healthcheck ? { Healthcheck } : {}),
     HostConfig: {
       Binds,
+      ...(RestartPolicy ? { RestartPolicy } : {}),
+      ...(Mounts.length ? { Mounts } : {}),
+      ...(f.tmpfs.length ? { Tmpfs } : {}),
       NetworkMode: network.NetworkMode,
       PortBindings,
       PublishAllPorts: f.publishAll === true,
@@ -212,6 +264,43 @@ export function buildCreateBody(
     },
     NetworkingConfig: { EndpointsConfig: network.EndpointsConfig },
   };
+}
+
+export interface HealthConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+}
+
+/** `--health-*` and `--no-healthcheck` → Config.Healthcheck, as the docker CLI builds it. */
+function healthConfig(f: ContainerFlags): HealthConfig | undefined {
+  const durations = [
+    ['--health-interval', f.healthInterval, 'Interval'],
+    ['--health-timeout', f.healthTimeout, 'Timeout'],
+    ['--health-start-period', f.healthStartPeriod, 'StartPeriod'],
+    ['--health-start-interval', f.healthStartInterval, 'StartInterval'],
+  ] as const;
+  const any = f.healthCmd !== undefined || f.healthRetries !== undefined || durations.some(([, v]) => v !== undefined);
+  if (f.healthcheck === false) {
+    if (any) throw new UsageError('--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  if (!any) return undefined;
+  const out: HealthConfig = {};
+  if (f.healthCmd) out.Test = ['CMD-SHELL', f.healthCmd];
+  for (const [flag, v, key] of durations) {
+    if (v === undefined) continue;
+    try {
+      out[key] = parseGoDuration(v);
+    } catch (err) {
+      throw invalidArgument(v, flag, (err as Error).message);
+    }
+  }
+  if (f.healthRetries !== undefined) out.Retries = f.healthRetries;
+  return out;
 }
 
 /** `--log-driver` and `--log-opt KEY=VALUE` → HostConfig.LogConfig (absent when neither is given). */
@@ -277,5 +366,15 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     dns: list('dns'),
     dnsSearch: list('dnsSearch'),
     dnsOption: list('dnsOption'),
+    restart: str('restart'),
+    mount: list('mount'),
+    tmpfs: list('tmpfs'),
+    healthCmd: str('healthCmd'),
+    healthInterval: str('healthInterval'),
+    healthTimeout: str('healthTimeout'),
+    healthRetries: num('healthRetries'),
+    healthStartPeriod: str('healthStartPeriod'),
+    healthStartInterval: str('healthStartInterval'),
+    healthcheck: bool('healthcheck'),
   };
 }

@@ -27,6 +27,7 @@ import { systemRoutes, TSNET_VERSION } from './routes/system.js';
 import { failpointsFrom } from '../lib/failpoints.js';
 import { pendingLine, withPending } from './pending-report.js';
 import { sweep } from './sweep.js';
+import { volumeRoutes } from './routes/volumes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -130,7 +131,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   await c.controller.finishRemovals();
   c.controller.activateIpamPlugins();
   for (const rec of c.containers.list()) if (rec.state.Status === 'running') await c.attachments.adoptRunning(rec);
-  const swept = await sweep(c);
+  const swept = [...(await sweep(c)), ...(await c.volumes.sweep())];
   if (swept.length) logger.info(`swept ${swept.length} leftovers: ${swept.join(', ')}`);
 
   const router = new Router();
@@ -183,9 +184,10 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       pending: (networkId) => c.pending.list(networkId),
     }),
     ...swarmRoutes(),
+    ...volumeRoutes({ volumes: c.volumes }),
     ...eventRoutes({ bus: c.events, logger }),
     ...statsRoutes({ containers: c.containers, stats: c.stats }),
-    ...diskUsageRoutes({ containers: c.containers, images }),
+    ...diskUsageRoutes({ containers: c.containers, images, volumes: c.volumes }),
     ...imageRoutes({
       images,
       inUse: (id) => c.containers.list().some((r) => r.imageId === id),
@@ -195,6 +197,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   );
   const server = await startServer({ socketPath, router, logger, mode: 0o660, gid: group.gid });
   logger.info(`tsnetd ${TSNET_VERSION} listening on unix://${socketPath} (root ${flags.root}, exec-root ${flags.execRoot})`);
+  // restart policies at daemon start (always, unless-stopped; those that died while it was down)
+  void c.containers.autostart();
 
   const shutdown = (sig: string) => {
     logger.info(`${sig}: shutting down; containers keep running (live restore)`);

@@ -25,7 +25,25 @@ function containerFlags(cmd: Command): Command {
     .option('--env-file <file>', 'Read environment variables from a file (repeatable)', collect)
     .option('-w, --workdir <dir>', 'Working directory inside the container')
     .option('-u, --user <user>', 'Username or UID (format: <name|uid>[:<group|gid>])')
-    .option('-v, --volume <HOST:CONTAINER[:ro|rw]>', 'Bind mount a host path (repeatable)', collect)
+    .option(
+      '-v, --volume <SOURCE:CONTAINER[:OPTS]>',
+      'Bind mount a host path, mount a named volume (made on demand), or /PATH for an anonymous volume (repeatable)',
+      collect,
+    )
+    .option(
+      '--mount <type=…,source=…,target=…>',
+      "Attach a mount: type=bind|volume|tmpfs, docker's CSV syntax (repeatable)",
+      collect,
+    )
+    .option('--tmpfs <PATH[:OPTIONS]>', 'Mount a tmpfs (e.g. /run:size=64m,mode=1777) (repeatable)', collect)
+    .option('--restart <policy>', 'Restart policy: no, always, unless-stopped, on-failure[:max-retries] (default no)')
+    .option('--health-cmd <command>', 'Command to run to check health (run with /bin/sh -c in the container)')
+    .option('--health-interval <duration>', 'Time between running the check (ms|s|m|h) (default 30s)')
+    .option('--health-timeout <duration>', 'Maximum time to allow one check to run (ms|s|m|h) (default 30s)')
+    .option('--health-retries <n>', 'Consecutive failures needed to report unhealthy (default 3)', intArg('--health-retries', 0))
+    .option('--health-start-period <duration>', 'Start period during which failures do not count (ms|s|m|h) (default 0s)')
+    .option('--health-start-interval <duration>', 'Time between checks during the start period (ms|s|m|h) (default 5s)')
+    .option('--no-healthcheck', "Disable any container-specified HEALTHCHECK (also the image's)")
     .option('-m, --memory <bytes>', 'Memory limit (e.g. 100, 512k, 64m, 1g)', sizeArg('-m, --memory'))
     .option('--cpus <number>', 'Number of CPUs (e.g. 0.5, 2)', cpusArg('--cpus'))
     .option('--pids-limit <n>', 'Tune the container pids limit (-1 for unlimited)', intArg('--pids-limit', -1));
@@ -258,7 +276,7 @@ export function defineContainerCommands(program: Command): void {
     .description('Return low-level information on containers, images or networks (JSON)')
     .usage('[options] NAME|ID [NAME|ID...]')
     .option('-f, --format <format>', "Format the output with a Go template (e.g. '{{.State.Status}}'); default: JSON array")
-    .option('--type <type>', 'Only look for this type of object: container, image or network')
+    .option('--type <type>', 'Only look for this type of object: container, image, network or volume')
     .argument('<names...>', 'objects to inspect')
     .action(lazy('inspect'));
 

@@ -78,6 +78,12 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
               f.network!.some((n) => n === e.networkName || e.networkId.startsWith(n)),
             ),
           );
+        if (f.health)
+          list = list.filter((r) => f.health!.includes(r.config.Healthcheck && r.state.Health ? r.state.Health.Status : 'none'));
+        if (f.volume)
+          list = list.filter((r) =>
+            (r.mounts ?? []).some((m) => f.volume!.some((v) => v === m.Name || v === m.Destination || v === m.Source)),
+          );
         const limit = int(query, 'limit');
         if (limit && limit > 0) list = list.slice(0, limit);
         return { status: 200, json: list.map((r) => containerSummary(r, d.imageName(r.imageId, r.config.Image))) };
@@ -161,7 +167,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       schema: { params: RefParams, query: RemoveQuery },
       handler: async ({ params, query }) => {
         const rec = containers.get(params.id!);
-        await containers.remove(rec.id, { force: bool(query, 'force') });
+        await containers.remove(rec.id, { force: bool(query, 'force'), volumes: bool(query, 'v') });
         d.execs.forgetContainer(rec.id);
         const pending = d.pendingFor?.(rec.id);
         // Docker answers 204 with no body; a header keeps that shape for every client

@@ -20,14 +20,24 @@ export function humanDuration(ms: number): string {
 
 /** Docker's State.Status word: 'paused' for a frozen running container. */
 export function dockerStatus(rec: ContainerRecord): string {
+  if (rec.state.Restarting && rec.state.Status !== 'running') return 'restarting';
   return rec.state.Status === 'running' && rec.state.Paused ? 'paused' : rec.state.Status;
+}
+
+/** ` (healthy)`, ` (health: starting)`, ` (unhealthy)` after `Up …`, as docker ps. */
+function healthSuffix(rec: ContainerRecord): string {
+  const h = rec.state.Health;
+  if (!h || !rec.config.Healthcheck) return '';
+  return h.Status === 'starting' ? ' (health: starting)' : ` (${h.Status})`;
 }
 
 export function statusText(rec: ContainerRecord, now = Date.now()): string {
   const st = rec.state;
+  if (st.Restarting && st.Status !== 'running')
+    return `Restarting (${st.ExitCode}) ${humanDuration(now - Date.parse(st.FinishedAt))} ago`;
   switch (st.Status) {
     case 'running':
-      return `Up ${humanDuration(now - Date.parse(st.StartedAt))}${st.Paused ? ' (Paused)' : ''}`;
+      return `Up ${humanDuration(now - Date.parse(st.StartedAt))}${st.Paused ? ' (Paused)' : healthSuffix(rec)}`;
     case 'exited':
       return `Exited (${st.ExitCode}) ${humanDuration(now - Date.parse(st.FinishedAt))} ago`;
     case 'removing':
@@ -131,18 +141,35 @@ export function containerSummary(rec: ContainerRecord, imageName: string) {
   };
 }
 
+/** Docker's MountPoint shape (inspect and ps). */
 function mounts(rec: ContainerRecord) {
-  return (rec.hostConfig.Binds ?? []).map((b) => {
-    const [src, dst, mode = 'rw'] = b.split(':');
-    return {
-      Type: 'bind',
-      Source: src,
-      Destination: dst,
-      Mode: mode === 'rw' ? '' : mode,
-      RW: !mode.split(',').includes('ro'),
-      Propagation: 'rprivate',
-    };
-  });
+  if (!rec.mounts) {
+    return (rec.hostConfig.Binds ?? []).map((b) => {
+      const [src, dst, mode = 'rw'] = b.split(':');
+      return {
+        Type: 'bind',
+        Source: src,
+        Destination: dst,
+        Mode: mode === 'rw' ? '' : mode,
+        RW: !mode.split(',').includes('ro'),
+        Propagation: 'rprivate',
+      };
+    });
+  }
+  return rec.mounts.map((m) =>
+    m.Type === 'volume'
+      ? {
+          Type: 'volume',
+          Name: m.Name,
+          Source: m.Source,
+          Destination: m.Destination,
+          Driver: m.Driver ?? 'local',
+          Mode: m.Mode,
+          RW: m.RW,
+          Propagation: '',
+        }
+      : { Type: m.Type, Source: m.Source, Destination: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation },
+  );
 }
 
 function portsMap(rec: ContainerRecord): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
@@ -173,9 +200,9 @@ export function containerInspect(
     Args: rec.args,
     State: {
       Status: dockerStatus(rec),
-      Running: st.Status === 'running',
+      Running: st.Status === 'running' || st.Restarting === true,
       Paused: st.Status === 'running' && st.Paused === true,
-      Restarting: false,
+      Restarting: st.Restarting === true && st.Status !== 'running',
       OOMKilled: st.OOMKilled,
       Dead: st.Status === 'dead',
       Pid: st.Pid,
@@ -183,6 +210,7 @@ export function containerInspect(
       Error: st.Error,
       StartedAt: st.StartedAt,
       FinishedAt: st.FinishedAt,
+      ...(rec.config.Healthcheck && st.Health ? { Health: st.Health } : {}),
     },
     Image: rec.imageId,
     ResolvConfPath: paths.resolvConf,

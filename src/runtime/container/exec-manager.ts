@@ -165,6 +165,11 @@ export class ExecManager {
     await supervisorCommand(inst.bundle, `resize ${rows} ${cols}`);
   }
 
+  /** Forget one exec (a health probe: Docker does not list them in ExecIDs). */
+  forget(id: string): void {
+    this.execs.delete(id);
+  }
+
   /** Forget finished execs of a removed container. */
   forgetContainer(containerId: string): void {
     for (const [id, e] of this.execs) if (e.containerId === containerId) this.execs.delete(id);

@@ -1,4 +1,6 @@
 /** Container records: Docker's Config/HostConfig shapes plus tsnet's runtime state. */
+import type { HealthConfig, HealthState } from '../health/types.js';
+import type { MountPoint } from '../volumes/types.js';
 import type { ContainerNetworkState, EndpointSettingsRequest } from '../../network/container-api.js';
 
 export type {
@@ -28,6 +30,9 @@ export interface ContainerConfig {
   MacAddress?: string;
   StopSignal?: string;
   StopTimeout?: number;
+  Healthcheck?: HealthConfig;
+  /** Anonymous volume destinations (`-v /path`), as Docker's Config.Volumes. */
+  Volumes?: Record<string, object> | null;
 }
 
 export interface PortBinding {
@@ -78,6 +83,11 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Waiting for a restart by policy (Docker's State.Restarting). */
+  Restarting?: boolean;
+  /** Stopped or killed through the API: no restart by policy (Docker's HasBeenManuallyStopped). */
+  ManuallyStopped?: boolean;
+  Health?: HealthState;
 }
 
 export interface ContainerRecord {
@@ -92,6 +102,8 @@ export interface ContainerRecord {
   networkingConfig: NetworkingConfig;
   state: ContainerState;
   restartCount: number;
+  /** Binds, volumes and tmpfs mounts, resolved at create (absent in records older than volumes). */
+  mounts?: MountPoint[];
   /** Filled by the network controller: sandbox and endpoint state, persisted with the record. */
   network: ContainerNetworkState;
 }
