@@ -1,7 +1,9 @@
 /**
  * IpamStore on disk: small JSON documents, each written atomically (temp file in the same
- * directory, fsync, rename, fsync of the directory), so a crash leaves either the old or the
- * new document, never a partial one. One writer (the daemon; DefaultIpam serialises calls).
+ * directory, rename; pools also fsync the file and the directory), so a crash leaves either the
+ * old or the new document, never a partial one. Address records and the cursor are not fsynced
+ * (see putAddress/deleteAddress): a power loss may lose the last few, which the daemon's start-up
+ * reconciliation repairs from the container records. One writer (the daemon; DefaultIpam serialises calls).
  *
  *   <dir>/pools/<pool key>/pool.json                  the PoolRecord (+ "version": 1)
  *   <dir>/pools/<pool key>/cursor.json                where serial allocation resumes
@@ -169,8 +171,13 @@ export class FileStore implements IpamStore {
     await this.io(`remove ${trash}`, () => rm(trash, { recursive: true, force: true }));
   }
 
+  /**
+   * Not fsynced either: the container record holding the endpoint is the durable copy, and the
+   * daemon re-reserves at start an endpoint's address this store lost (NetworkController
+   * reconcileIpam). Pools stay durable.
+   */
   async putAddress(poolId: string, address: AddressRecord): Promise<void> {
-    await this.writeAtomic(join(this.poolDir(poolId), 'addresses', `${address.ip}.json`), address);
+    await this.writeAtomic(join(this.poolDir(poolId), 'addresses', `${address.ip}.json`), address, false);
   }
 
   /**

@@ -26,7 +26,7 @@ import { connectSupervisor, isSupervisorOf, launch, processAlive, supervisorComm
 import type { Failpoint } from '../../lib/failpoints.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type { ContainerNetworking } from '../../network/container-api.js';
-import { containerPaths, type ContainerPaths } from './paths.js';
+import { containerPaths, TRASH_DIR, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
 import { buildRecord, parseBind, type CreateBody, type ImageInfo } from './create-request.js';
 import { capabilities, deviceCgroupRules, deviceMappings, securitySettings } from './security-opts.js';
@@ -576,7 +576,7 @@ export class ContainerManager {
     }
     timingLine('rm: cgroups', t0);
     fs.rmSync(p.bundle, { recursive: true, force: true });
-    fs.rmSync(p.dir, { recursive: true, force: true });
+    this.discardDir(rec.id, p.dir);
     timingLine('rm: cgroups and dirs (cumulative)', t0);
     await timed('rm: store', () => this.deps.store.remove(rec.id));
     this.records.delete(rec.id);
@@ -585,6 +585,25 @@ export class ContainerManager {
     this.events.emit(`removed:${rec.id}`);
     this.deps.logger.info(`removed container ${rec.id.slice(0, 12)}`);
     this.announce(rec, 'destroy');
+  }
+
+  /**
+   * A removed container's dir (rootfs upper layer, logs) is renamed into `<root>/trash` and
+   * deleted in the background: one rename instead of a synchronous walk of the whole tree on the
+   * removal's path. The start-up sweep empties the trash a crash left behind.
+   */
+  private discardDir(id: string, dir: string): void {
+    const trash = path.join(this.deps.root, TRASH_DIR, `${id}-${Date.now().toString(36)}`);
+    try {
+      fs.mkdirSync(path.dirname(trash), { recursive: true, mode: 0o700 });
+      fs.renameSync(dir, trash);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') fs.rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    void fs.promises
+      .rm(trash, { recursive: true, force: true })
+      .catch((err: Error) => this.deps.logger.warn(`remove ${trash}: ${err.message}`));
   }
 
   private async recordExitNow(rec: ContainerRecord): Promise<void> {
