@@ -152,6 +152,10 @@ function writeReply(req: IncomingMessage, res: ServerResponse | undefined, sock:
     ...reply.headers,
   };
   if (res) {
+    // a known length instead of chunked encoding: one write, no terminating chunk for the client
+    // to wait for (no Content-Length on 204/304, as HTTP says)
+    if (reply.status !== 204 && reply.status !== 304 && !('Content-Length' in headers) && !headers['Transfer-Encoding'])
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
     res.writeHead(reply.status, headers);
     res.end(req.method === 'HEAD' ? undefined : payload);
     return;
