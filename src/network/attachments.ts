@@ -306,11 +306,7 @@ export class Attachments implements NetworkAttachments {
    * delete (retried when the plugin answers) and 'pending' is returned; the endpoint then stays
    * reserved on its network until that is done. Without `owner`, a failure is thrown.
    */
-  private async detachOne(
-    ep: EndpointState,
-    owner?: ContainerRecord,
-    opts: LeaveOptions = {},
-  ): Promise<'done' | 'pending'> {
+  private async detachOne(ep: EndpointState, owner?: ContainerRecord, opts: LeaveOptions = {}): Promise<'done' | 'pending'> {
     const n = this.d.controller.find(ep.networkId);
     if (!n) {
       this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
