@@ -339,7 +339,9 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
     logger,
   });
-  const networking = new ContainerNetwork({ sandboxes, lookup, attachments });
+  const sharedBy = (id: string): boolean =>
+    containers?.list().some((r) => r.network.mode === 'container' && r.network.sharedWith === id) ?? true;
+  const networking = new ContainerNetwork({ sandboxes, lookup, sharedBy, attachments });
   containers = new ContainerManager({
     root: opts.root,
     execRoot: opts.execRoot,

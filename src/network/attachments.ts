@@ -15,7 +15,7 @@ import { endpointNameOptions, type NetworkController } from './controller.js';
 import { endpointExtras, extrasState } from './endpoint-settings.js';
 import { addLinkLocalIPs } from './link-local.js';
 import { contains } from '../lib/cidr.js';
-import { hasExternalConnectivity } from './driver-api.js';
+import { hasExternalConnectivity, type LeaveOptions } from './driver-api.js';
 import { pickGatewayEndpoint } from './gateway.js';
 import type { NetworkRecord } from './network-record.js';
 import { parseNetworkMode } from './network-mode.js';
@@ -294,14 +294,14 @@ export class Attachments implements NetworkAttachments {
     await this.revokePorts(rec);
   }
 
-  async detachAll(rec: ContainerRecord): Promise<void> {
+  async detachAll(rec: ContainerRecord, opts: LeaveOptions = {}): Promise<void> {
     const errors: string[] = [];
     // A stopped container's external connectivity was revoked when it stopped.
     if (rec.network.ports.length || this.d.containers.isRunning(rec))
       await this.revokePorts(rec).catch((e: Error) => errors.push(e.message));
     await this.d.dns?.stop(rec).catch((e: Error) => errors.push(e.message));
     for (const ep of Object.values(rec.network.endpoints)) {
-      const outcome = await this.detachOne(ep, rec).catch((e: Error) => {
+      const outcome = await this.detachOne(ep, rec, opts).catch((e: Error) => {
         errors.push(e.message);
         return 'failed' as const;
       });
@@ -320,7 +320,7 @@ export class Attachments implements NetworkAttachments {
    * delete (retried when the plugin answers) and 'pending' is returned; the endpoint then stays
    * reserved on its network until that is done. Without `owner`, a failure is thrown.
    */
-  private async detachOne(ep: EndpointState, owner?: ContainerRecord): Promise<'done' | 'pending'> {
+  private async detachOne(ep: EndpointState, owner?: ContainerRecord, opts: LeaveOptions = {}): Promise<'done' | 'pending'> {
     const n = this.d.controller.find(ep.networkId);
     if (!n) {
       this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
@@ -334,7 +334,7 @@ export class Attachments implements NetworkAttachments {
     }
     try {
       const driver = await this.d.controller.driverOf(n);
-      await driver.leave(n.id, ep.endpointId);
+      await driver.leave(n.id, ep.endpointId, opts);
       steps.shift();
       await driver.deleteEndpoint(n.id, ep.endpointId);
       steps.shift();

@@ -24,7 +24,8 @@ export interface NetworkAttachments {
   /** Re-wire after a reboot/daemon restart when the sandbox was recreated; also publish ports. */
   started(rec: ContainerRecord, sandbox: Sandbox): Promise<void>;
   stopped(rec: ContainerRecord): Promise<void>;
-  detachAll(rec: ContainerRecord): Promise<void>;
+  /** `sandboxRemoved`: the caller destroys the sandbox right after (see LeaveOptions). */
+  detachAll(rec: ContainerRecord, opts?: { sandboxRemoved?: boolean }): Promise<void>;
   hostEntries(rec: ContainerRecord): HostEntry[];
   /** Does any network of the container have the embedded DNS? */
   embeddedDns(rec: ContainerRecord): boolean;
@@ -33,6 +34,8 @@ export interface NetworkAttachments {
 export interface ContainerNetworkDeps {
   sandboxes: Sandboxes;
   lookup: (ref: string) => ContainerRecord | undefined;
+  /** Does another container share this container's network namespace (`--network container:`)? */
+  sharedBy?: (id: string) => boolean;
   attachments?: NetworkAttachments;
   hostResolvConf?: string;
   hostHosts?: string;
@@ -188,7 +191,9 @@ export class ContainerNetwork implements ContainerNetworking {
   }
 
   async remove(rec: ContainerRecord): Promise<void> {
-    if (rec.network.mode === 'networks') await this.d.attachments!.detachAll(rec);
+    // the interfaces go with the namespace unless a joiner keeps it alive
+    const sandboxRemoved = rec.network.sandboxKey !== undefined && this.d.sharedBy !== undefined && !this.d.sharedBy(rec.id);
+    if (rec.network.mode === 'networks') await this.d.attachments!.detachAll(rec, { sandboxRemoved });
     if (rec.network.sandboxKey) this.d.sandboxes.remove(rec.network.sandboxKey);
   }
 }

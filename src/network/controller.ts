@@ -3,6 +3,7 @@
  * Container endpoints are in attachments.ts. Validation first, then steps with undo (rule 1).
  */
 import { defaultBridgeBody, defaultBridgeMatches, type DefaultBridgeConfig } from './default-bridge.js';
+import { contains } from '../lib/cidr.js';
 import crypto from 'node:crypto';
 import { TsnetError } from '../errors/index.js';
 import { Rollback } from '../errors/rollback.js';
@@ -80,6 +81,7 @@ export interface OwnedIpam {
   listAddresses(poolId: string): Array<{ ip: string; owner: string }>;
   releasePool(poolId: string): Promise<void>;
   releaseAddress(poolId: string, ip: string): Promise<void>;
+  requestAddress(poolId: string, request: { owner: string; ip: string }): Promise<unknown>;
 }
 
 export const PREDEFINED = ['bridge', 'host', 'none'];
@@ -156,10 +158,29 @@ export class NetworkController {
         continue;
       }
       const live = this.endpoints.get(n.id);
+      const held = new Set<string>();
       for (const a of ipam.listAddresses(p.poolId)) {
-        if (live?.has(a.owner)) continue;
+        if (live?.has(a.owner)) {
+          held.add(a.ip);
+          continue;
+        }
         await ipam.releaseAddress(p.poolId, a.ip);
         released.push(`address ${a.ip}`);
+      }
+      // The other way round: an endpoint's address the IPAM store lost (allocations are written
+      // without fsync; the container record is the durable one) is taken again.
+      for (const c of this.d.containers()) {
+        for (const e of Object.values(c.network.endpoints)) {
+          if (e.networkId !== n.id) continue;
+          for (const cidr of [e.ipv4, e.ipv6]) {
+            const ip = cidr?.split('/')[0];
+            if (!ip || held.has(ip) || !contains(p.subnet, ip)) continue;
+            await ipam.requestAddress(p.poolId, { owner: e.endpointId, ip }).then(
+              () => released.push(`re-reserved address ${ip}`),
+              (err: Error) => this.d.logger.warn(`re-reserve ${ip} of ${c.name}: ${err.message}`),
+            );
+          }
+        }
       }
     }
     return released;

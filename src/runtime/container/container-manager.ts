@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { TsnetError } from '../../errors/index.js';
 import type { EventSink } from '../../events/types.js';
-import { Rollback } from '../../errors/rollback.js';
+import { Rollback, timed, timingLine } from '../../errors/rollback.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RecordStore } from '../../store/record-store.js';
 import { rewriteInPlace } from '../../store/atomic-file.js';
@@ -26,7 +26,7 @@ import { connectSupervisor, isSupervisorOf, launch, processAlive, supervisorComm
 import type { Failpoint } from '../../lib/failpoints.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type { ContainerNetworking } from '../../network/container-api.js';
-import { containerPaths, type ContainerPaths } from './paths.js';
+import { containerPaths, TRASH_DIR, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
 import { buildRecord, mergeEnv, type CreateBody, type ImageInfo } from './create-request.js';
 import type { ContainerMounts } from '../volumes/container-mounts.js';
@@ -254,7 +254,7 @@ export class ContainerManager {
         };
         if (e.code === 'TSNET_COMMAND_NOT_FOUND') rec.state.ExitCode = 127;
         if (e.code === 'TSNET_COMMAND_NOT_EXECUTABLE') rec.state.ExitCode = 126;
-        await this.deps.store.save(rec).catch(() => undefined);
+        this.saveState(rec);
         this.closePendingAttach(rec.id);
         this.events.emit(`exit:${rec.id}`, rec.state.ExitCode, e.message);
         // --rm: gone before the error reaches the client (we hold the container's lock here)
@@ -282,6 +282,7 @@ export class ContainerManager {
     const deviceRules = hc.Privileged ? 'all' : [...DEFAULT_DEVICE_RULES, ...deviceCgroupRules(hc), ...mappings.map(hostDevice)];
     const seccomp = this.seccompFor(rec);
     const rb = new Rollback();
+    const networkBefore = JSON.stringify({ ...rec.network, ports: [] });
     try {
       const sandbox = await rb.step(
         'prepare network',
@@ -289,6 +290,7 @@ export class ContainerManager {
         () => this.deps.networking.released(rec),
       );
       this.deps.failpoint?.('start.after-ports');
+      let t0 = performance.now();
       const extra = this.extraHosts(rec);
       rewriteInPlace(
         p.hosts,
@@ -298,11 +300,13 @@ export class ContainerManager {
       );
       rewriteInPlace(p.hostname, `${sandbox.shareHostUts ? readHostname() : rec.config.Hostname}\n`);
       rewriteInPlace(p.resolvConf, sandbox.resolvConf);
+      timingLine('start: etc files', t0);
       const placement = await rb.step(
         'create cgroups',
         () => this.deps.cgroups.create(rec.id, limitsOf(hc, 'start'), deviceRules),
         () => this.deps.cgroups.remove(rec.id),
       );
+      t0 = performance.now();
       fs.rmSync(p.bundle, { recursive: true, force: true });
       fs.mkdirSync(p.bundle, { recursive: true, mode: 0o700 });
       const files: SecurityFiles = {};
@@ -336,12 +340,15 @@ export class ContainerManager {
         }),
       );
       rb.push('remove bundle', () => fs.rmSync(p.bundle, { recursive: true, force: true }));
-      const launched = await launch({
-        initPath: this.deps.initPath,
-        mode: 'run',
-        bundleDir: p.bundle,
-        beforeGo: () => this.connectPendingAttach(rec),
-      });
+      timingLine('start: bundle', t0);
+      const launched = await timed('start: launch', () =>
+        launch({
+          initPath: this.deps.initPath,
+          mode: 'run',
+          bundleDir: p.bundle,
+          beforeGo: () => this.connectPendingAttach(rec),
+        }),
+      );
       this.deps.failpoint?.('start.after-launch');
       rb.commit();
       rec.state = {
@@ -354,7 +361,9 @@ export class ContainerManager {
         StartedAt: new Date().toISOString(),
         FinishedAt: rec.state.FinishedAt,
       };
-      await this.deps.store.save(rec);
+      // a start that changed the network side (a sandbox re-made after a reboot) is saved durably
+      if (JSON.stringify({ ...rec.network, ports: [] }) !== networkBefore) await this.deps.store.save(rec);
+      else this.saveState(rec);
       this.deps.logger.info(`started container ${rec.id.slice(0, 12)} pid ${launched.pid}`);
       this.announce(rec, 'start');
       this.monitor(rec);
@@ -430,7 +439,7 @@ export class ContainerManager {
       .released(rec)
       .catch((err: Error) => this.deps.logger.warn(`release network of ${rec.id.slice(0, 12)}: ${err.message}`));
     fs.rmSync(p.bundle, { recursive: true, force: true });
-    await this.deps.store.save(rec).catch(() => undefined);
+    this.saveState(rec);
     await this.deps.mounts?.release(rec);
     this.deps.logger.info(`container ${rec.id.slice(0, 12)} exited with ${code}${oom ? ' (OOM killed)' : ''}`);
     if (oom) this.announce(rec, 'oom');
@@ -634,6 +643,18 @@ export class ContainerManager {
     await this.locks.run(rec.id, () => this.setPaused(rec, false, true));
   }
 
+  /**
+   * Save a state change (running, exited, paused, removing) without fsync: a reboot makes that
+   * state stale anyway, and a daemon crash keeps it (page cache). See writeJsonAtomicVolatile.
+   */
+  private saveState(rec: ContainerRecord): void {
+    try {
+      this.deps.store.saveVolatile(rec);
+    } catch (err) {
+      this.deps.logger.warn(`save state of ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
+    }
+  }
+
   /** Every pid of a running container (its cgroup2 dir), or its PID 1 when there is none. */
   pids(rec: ContainerRecord): number[] {
     const pids = cgroupPids(this.deps.cgroups.accountingDir(rec.id));
@@ -643,7 +664,7 @@ export class ContainerManager {
   private async setPaused(rec: ContainerRecord, paused: boolean, announce: boolean): Promise<void> {
     await setFrozen(this.deps.cgroups.accountingDir(rec.id), paused, `container ${rec.id.slice(0, 12)}`);
     rec.state = { ...rec.state, Paused: paused };
-    await this.deps.store.save(rec).catch(() => undefined);
+    this.saveState(rec);
     if (announce) this.announce(rec, paused ? 'pause' : 'unpause');
   }
 
@@ -693,20 +714,23 @@ export class ContainerManager {
     this.restarts.cancel(rec.id, true);
     rec.state.Status = 'removing';
     // intent before effect: a daemon that dies during the removal finishes it at its next start
-    await this.deps.store.save(rec);
+    this.deps.store.saveVolatile(rec);
     this.deps.failpoint?.('container-rm.after-mark');
     const p = this.paths(rec);
     const errors: string[] = [];
-    await this.deps.networking.remove(rec).catch((err: Error) => errors.push(err.message));
+    await timed('rm: network', () => this.deps.networking.remove(rec)).catch((err: Error) => errors.push(err.message));
     this.deps.failpoint?.('container-rm.after-network');
+    const t0 = performance.now();
     try {
       this.deps.cgroups.remove(rec.id);
     } catch (err) {
       errors.push((err as Error).message);
     }
+    timingLine('rm: cgroups', t0);
     fs.rmSync(p.bundle, { recursive: true, force: true });
-    fs.rmSync(p.dir, { recursive: true, force: true });
-    await this.deps.store.remove(rec.id);
+    this.discardDir(rec.id, p.dir);
+    timingLine('rm: cgroups and dirs (cumulative)', t0);
+    await timed('rm: store', () => this.deps.store.remove(rec.id));
     this.records.delete(rec.id);
     if (volumes) await this.deps.mounts?.removeAnonymous(rec);
     this.closePendingAttach(rec.id);
@@ -715,6 +739,25 @@ export class ContainerManager {
     this.deps.logger.info(`removed container ${rec.id.slice(0, 12)}`);
     this.announce(rec, 'destroy');
     this.tell('removed', rec);
+  }
+
+  /**
+   * A removed container's dir (rootfs upper layer, logs) is renamed into `<root>/trash` and
+   * deleted in the background: one rename instead of a synchronous walk of the whole tree on the
+   * removal's path. The start-up sweep empties the trash a crash left behind.
+   */
+  private discardDir(id: string, dir: string): void {
+    const trash = path.join(this.deps.root, TRASH_DIR, `${id}-${Date.now().toString(36)}`);
+    try {
+      fs.mkdirSync(path.dirname(trash), { recursive: true, mode: 0o700 });
+      fs.renameSync(dir, trash);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') fs.rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    void fs.promises
+      .rm(trash, { recursive: true, force: true })
+      .catch((err: Error) => this.deps.logger.warn(`remove ${trash}: ${err.message}`));
   }
 
   private async recordExitNow(rec: ContainerRecord): Promise<void> {

@@ -24,6 +24,7 @@ import type {
   SandboxDns,
 } from '../firewall-api.js';
 import { checkSandboxDns } from '../sandbox-dns.js';
+import { createNftRunner, type NftRunner } from '../nftables/runner.js';
 import { iptablesSandboxDns, type InNetns } from './sandbox-dns.js';
 import type { Family } from '../addr.js';
 import { removeAllScript, removeOwnerScript, type RemovalTarget } from './cleanup.js';
@@ -42,6 +43,11 @@ export interface IptablesFirewallOptions extends IptablesExecOptions {
   ipv6?: boolean;
   /** Run `fn` with the main thread in a netns file (netns.run): sandboxDns spawns there. */
   inNetns?: InNetns;
+  /**
+   * Program the sandbox DNS rules through libnftables in-process when it loads (default true);
+   * false: always `iptables-restore` in the sandbox.
+   */
+  sandboxDnsNft?: boolean;
 }
 
 /** Each table is committed on its own: the section holding the `-N` probe goes first. */
@@ -50,6 +56,18 @@ const PORTS_ORDER: readonly Table[] = ['nat', 'raw', 'filter'];
 
 export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): FirewallBackend {
   const exec = createIptablesExec(opts);
+  // libnftables for the sandbox DNS rules: tried once, on the first sandbox
+  let nft: NftRunner | null | undefined = opts.sandboxDnsNft === false || !opts.inNetns ? null : undefined;
+  const sandboxNft = (): NftRunner | undefined => {
+    if (nft === undefined) {
+      try {
+        nft = createNftRunner({ mode: 'lib', ...(opts.inNetns ? { inNetns: opts.inNetns } : {}) });
+      } catch {
+        nft = null; // no libnftables: iptables-restore in the sandbox
+      }
+    }
+    return nft ?? undefined;
+  };
   const families: Family[] = opts.ipv6 === false ? [4] : [4, 6];
   const queues: Record<Family, Promise<unknown>> = { 4: Promise.resolve(), 6: Promise.resolve() };
 
@@ -231,7 +249,7 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
 
     async sandboxDns(s: SandboxDns) {
       checkSandboxDns(s);
-      await iptablesSandboxDns(opts.inNetns, s);
+      await iptablesSandboxDns(opts.inNetns, s, sandboxNft());
     },
   };
 }

@@ -48,6 +48,7 @@ import {
 import { commentOwner, parseView, type KernelView } from './listing.js';
 import { reconcileLines } from './reconcile.js';
 import { createNftRunner, type NftRunnerOptions } from './runner.js';
+import { sandboxDnsLines } from './sandbox-dns.js';
 import { normalizeNetwork, normalizePorts, subnetsOf, type NormalizedNetwork } from '../validate.js';
 
 export interface NftablesFirewallOptions extends NftRunnerOptions {
@@ -155,24 +156,6 @@ export function createNftablesFirewall(opts: NftablesFirewallOptions = {}): Fire
       if (lines.length) await runner.run(batch(lines), what);
       index[f.family] = indexFrom(await view(f, what));
     }
-  };
-
-  const sandboxLines = (s: SandboxDns): string[] => {
-    const t = 'ip tsnet-dns';
-    const ip = s.resolverIp;
-    return [
-      // Flush instead of re-creating: deleting base chains unregisters their hooks, which waits
-      // for an RCU grace period (several ms on a busy machine).
-      `add table ${t}`,
-      `add chain ${t} dns-output { type nat hook output priority -100; policy accept; }`,
-      `add chain ${t} dns-postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
-      `flush chain ${t} dns-output`,
-      `flush chain ${t} dns-postrouting`,
-      `add rule ${t} dns-output ip daddr ${ip} udp dport 53 dnat to ${ip}:${s.udpPort}`,
-      `add rule ${t} dns-output ip daddr ${ip} tcp dport 53 dnat to ${ip}:${s.tcpPort}`,
-      `add rule ${t} dns-postrouting ip saddr ${ip} udp sport ${s.udpPort} snat to ${ip}:53`,
-      `add rule ${t} dns-postrouting ip saddr ${ip} tcp sport ${s.tcpPort} snat to ${ip}:53`,
-    ];
   };
 
   return {
@@ -316,7 +299,7 @@ export function createNftablesFirewall(opts: NftablesFirewallOptions = {}): Fire
 
     async sandboxDns(s: SandboxDns) {
       checkSandboxDns(s);
-      await runner.runIn(s.netns, batch(sandboxLines(s)), `DNS rules in sandbox ${s.netns}`);
+      await runner.runIn(s.netns, batch(sandboxDnsLines(s)), `DNS rules in sandbox ${s.netns}`);
     },
   };
 }
