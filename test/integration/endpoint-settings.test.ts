@@ -125,6 +125,18 @@ test.serial('--link on the default bridge: /etc/hosts, link variables (run and e
   t.not(r.exitCode, 0);
   t.regex(r.stderr, /Cannot link to a non running container: \/db-\S+ AS \/web-\S+\/store/);
   t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+
+  // rm --link PARENT/ALIAS: the link goes (hosts entry, inspect), both containers stay
+  await ok(['start', db]);
+  await ok(['start', web]);
+  t.regex(await ok(['exec', web, 'cat', '/etc/hosts']), /\tstore /);
+  await ok(['rm', '--link', `${web}/store`]);
+  t.notRegex(await ok(['exec', web, 'cat', '/etc/hosts']), /\bstore\b/);
+  t.is((await inspect(web)).HostConfig.Links, null);
+  t.regex(await ok(['ps', '-a', '--format', '{{.Names}}']), new RegExp(`^${db}$`, 'm'));
+  const again = await w.cli(['rm', '--link', `${web}/store`]);
+  t.not(again.exitCode, 0);
+  t.regex(again.stderr, /No such container: web-\S+\/store/);
   await ok(['rm', '-f', web, db]);
 });
 
