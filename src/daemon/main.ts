@@ -162,7 +162,10 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       imageName: (id, requested) => requested || id,
       lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
       pendingFor: (id) => pendingLine(c.pending.forContainer(id)),
-      userNetwork: (id) => c.controller.find(id)?.predefined === false,
+      userNetwork: (id) => {
+        const n = c.controller.find(id);
+        return n !== undefined && n.predefined !== true;
+      },
     }),
     ...linkRoutes({ containers: c.containers, hostEntries: (rec) => c.attachments.hostEntries(rec) }),
     ...containerUpdateRoutes({ containers: c.containers, cgroups: c.cgroups }),
