@@ -24,6 +24,7 @@ export function linkRoutes(d: LinkRouteDeps): Route[] {
     {
       method: 'DELETE',
       pattern: '/containers/{parent}/{alias}',
+      only: true,
       schema: { params: Type.Object({ parent: Ref, alias: Ref }), query: RemoveQuery },
       handler: async ({ params, query }) => {
         const parent = d.containers.get(params.parent!);
