@@ -13,6 +13,7 @@ import { startServer } from './http/server.js';
 import { socketGroup } from './http/socket.js';
 import { createLogger, type LogLevel } from '../lib/logger.js';
 import { containerRoutes } from './routes/containers.js';
+import { linkRoutes } from './routes/links.js';
 import { containerUpdateRoutes } from './routes/container-update.js';
 import { pruneRoutes } from './routes/prune.js';
 import { containerFileRoutes } from './routes/container-files.js';
@@ -161,8 +162,12 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       imageName: (id, requested) => requested || id,
       lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
       pendingFor: (id) => pendingLine(c.pending.forContainer(id)),
-      userNetwork: (id) => c.controller.find(id)?.predefined === false,
+      userNetwork: (id) => {
+        const n = c.controller.find(id);
+        return n !== undefined && n.predefined !== true;
+      },
     }),
+    ...linkRoutes({ containers: c.containers, hostEntries: (rec) => c.attachments.hostEntries(rec) }),
     ...containerUpdateRoutes({ containers: c.containers, cgroups: c.cgroups }),
     ...containerFileRoutes({
       containers: c.containers,

@@ -116,3 +116,25 @@ export function inspectLinks(rec: ContainerRecord, lookup: Lookup): string[] | n
   }
   return out.length ? out : null;
 }
+
+/**
+ * `rm --link PARENT/ALIAS` (DELETE /containers/PARENT/ALIAS?link=true): the parent loses that
+ * link and its /etc/hosts entries (the variables of a running process stay, as in Docker).
+ * Returns false when the parent has no such link.
+ */
+export function removeLegacyLink(parent: ContainerRecord, alias: string): boolean {
+  const before = parent.network.links ?? [];
+  const kept = before.filter((l) => l.alias !== alias);
+  if (kept.length === before.length) return false;
+  if (kept.length) parent.network.links = kept;
+  else delete parent.network.links;
+  if (parent.network.linkHosts) parent.network.linkHosts = parent.network.linkHosts.filter((h) => h.names[0] !== alias);
+  const prefix = `${alias.toUpperCase().replaceAll('-', '_')}_`;
+  if (parent.network.linkEnv) parent.network.linkEnv = parent.network.linkEnv.filter((e) => !e.startsWith(prefix));
+  return true;
+}
+
+/** The container a link name `PARENT/ALIAS` stands for (Docker registers link names as names of the target). */
+export function linkTargetOf(parent: ContainerRecord, alias: string): string | undefined {
+  return parent.network.links?.find((l) => l.alias === alias)?.id;
+}

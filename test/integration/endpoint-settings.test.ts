@@ -47,6 +47,8 @@ test.after.always(async () => {
 const ok = (args: string[]): Promise<string> => w.ok(args);
 interface Endpoint {
   IPAddress: string;
+  Aliases: string[] | null;
+  DNSNames: string[] | null;
   MacAddress: string;
   Links: string[] | null;
   DriverOpts: Record<string, string> | null;
@@ -125,6 +127,18 @@ test.serial('--link on the default bridge: /etc/hosts, link variables (run and e
   t.not(r.exitCode, 0);
   t.regex(r.stderr, /Cannot link to a non running container: \/db-\S+ AS \/web-\S+\/store/);
   t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+
+  // rm --link PARENT/ALIAS: the link goes (hosts entry, inspect), both containers stay
+  await ok(['start', db]);
+  await ok(['start', web]);
+  t.regex(await ok(['exec', web, 'cat', '/etc/hosts']), /\tstore /);
+  await ok(['rm', '--link', `${web}/store`]);
+  t.notRegex(await ok(['exec', web, 'cat', '/etc/hosts']), /\bstore\b/);
+  t.is((await inspect(web)).HostConfig.Links, null);
+  t.regex(await ok(['ps', '-a', '--format', '{{.Names}}']), new RegExp(`^${db}$`, 'm'));
+  const again = await w.cli(['rm', '--link', `${web}/store`]);
+  t.not(again.exitCode, 0);
+  t.regex(again.stderr, /No such container: web-\S+\/store/);
   await ok(['rm', '-f', web, db]);
 });
 
@@ -164,6 +178,12 @@ test.serial('a link on a user network: the alias resolves for the linker only, e
   t.regex(ping.stdout, new RegExp(`from ${upIp.replaceAll('.', '\\.')}`));
   const ins = await inspect(linker);
   t.deepEqual(ins.NetworkSettings.Networks[net]?.Links, [`${up}:bar`]);
+  // Aliases exactly as given from API 1.45; before, Docker adds the short id and the hostname
+  const id12 = ((await inspect(linker)) as unknown as { Id: string }).Id.slice(0, 12);
+  t.is(ins.NetworkSettings.Networks[net]?.Aliases, null);
+  const at144 = (await api(w.socket, { path: `/v1.44/containers/${linker}/json` })).json as Inspect;
+  t.deepEqual(at144.NetworkSettings.Networks[net]?.Aliases, [id12]);
+  t.deepEqual(at144.NetworkSettings.Networks[net]?.DNSNames, [linker, id12]);
   t.is(ins.HostConfig.Links, null, 'Docker shows no legacy links on a user network');
   t.notRegex(await ok(['exec', linker, 'cat', '/etc/hosts']), /\bbar\b/, 'no hosts entry on a user network');
 

@@ -222,6 +222,7 @@ export function defineContainerCommands(program: Command): void {
     .usage('[options] CONTAINER [CONTAINER...]')
     .option('-f, --force', 'Force the removal of a running container (kills it first)')
     .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
+    .option('-l, --link', 'Remove the specified link (PARENT/ALIAS), not the container')
     .argument('<containers...>', 'containers to remove')
     .action(lazy('rm'));
 

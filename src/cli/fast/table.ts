@@ -179,7 +179,7 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
   pause: { module: 'pause', options: [], args: ['some'] },
   unpause: { module: 'unpause', options: [], args: ['some'] },
   top: { module: 'top', options: [], args: ['one', 'any'], passThrough: true },
-  rm: { module: 'rm', options: [opt('-f, --force'), opt('-v, --volumes')], args: ['some'] },
+  rm: { module: 'rm', options: [opt('-f, --force'), opt('-v, --volumes'), opt('-l, --link')], args: ['some'] },
   logs: {
     module: 'logs',
     options: [opt('-f, --follow'), opt('-n, --tail <lines>'), opt('-t, --timestamps'), opt('--since <t>'), opt('--until <t>')],
