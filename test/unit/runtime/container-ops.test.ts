@@ -29,7 +29,7 @@ test('update: zero and empty fields leave values unchanged; Docker defaults the 
 });
 
 test("update: Docker's refusals", (t) => {
-  const refuses = (current: object, body: object, re: RegExp) =>
+  const refuses = (current: Record<string, unknown>, body: Record<string, unknown>, re: RegExp) =>
     t.throws(() => updatedHostConfig(current, body, host), { message: re }, JSON.stringify(body));
   refuses({}, { Memory: 1000 }, /Minimum memory limit allowed is 6MB/);
   refuses({ Memory: 64 * MB }, { Memory: 256 * MB }, /update the memoryswap at the same time/);
