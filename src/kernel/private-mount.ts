@@ -50,7 +50,8 @@ export async function mountOverlayPrivately(options: string, target: string): Pr
   return {
     pid: child.pid!,
     bind: (source, dst, readOnly) => {
-      if (/\n/.test(source + dst)) return Promise.reject(new TsnetError('TSNET_INVALID_ARGUMENT', `a newline in ${JSON.stringify(source)}`));
+      if (/\n/.test(source + dst))
+        return Promise.reject(new TsnetError('TSNET_INVALID_ARGUMENT', `a newline in ${JSON.stringify(source)}`));
       return new Promise<void>((resolve, reject) => {
         answers.push((ok) =>
           ok ? resolve() : reject(new TsnetError('TSNET_KERNEL', `bind-mount ${source} on ${target}${dst} privately failed`)),
