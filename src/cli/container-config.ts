@@ -29,6 +29,8 @@ export interface ContainerFlags {
   memory?: number;
   cpus?: number;
   pidsLimit?: number;
+  /** --memory-swap, --memory-reservation, -c/--cpu-shares, --cpu-period, --cpu-quota, --cpuset-cpus|mems, --blkio-weight */
+  resources: Record<string, number | string>;
   /** --network and --net, in command-line order. */
   networks: string[];
   networkAlias: string[];
@@ -99,6 +101,14 @@ export interface CreateBody {
     Memory: number;
     NanoCpus: number;
     PidsLimit: number | null;
+    MemorySwap?: number;
+    MemoryReservation?: number;
+    CpuShares?: number;
+    CpuPeriod?: number;
+    CpuQuota?: number;
+    CpusetCpus?: string;
+    CpusetMems?: string;
+    BlkioWeight?: number;
     Privileged: boolean;
     CapAdd: string[];
     CapDrop: string[];
@@ -248,6 +258,7 @@ export function buildCreateBody(
       Memory: f.memory ?? 0,
       NanoCpus: f.cpus ?? 0,
       PidsLimit: f.pidsLimit === undefined || f.pidsLimit === 0 ? null : f.pidsLimit,
+      ...f.resources,
       Privileged: f.privileged === true,
       CapAdd: f.capAdd,
       CapDrop: f.capDrop,
@@ -341,6 +352,7 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     memory: num('memory'),
     cpus: num('cpus'),
     pidsLimit: num('pidsLimit'),
+    resources: resourceFields(o),
     networks,
     networkAlias: list('networkAlias'),
     link: list('link'),
@@ -377,4 +389,24 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     healthStartInterval: str('healthStartInterval'),
     healthcheck: bool('healthcheck'),
   };
+}
+
+/** The resource flags given, as HostConfig fields (left out when not given, as docker sends 0). */
+function resourceFields(o: Record<string, unknown>): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  const map: Array<[string, string]> = [
+    ['memorySwap', 'MemorySwap'],
+    ['memoryReservation', 'MemoryReservation'],
+    ['cpuShares', 'CpuShares'],
+    ['cpuPeriod', 'CpuPeriod'],
+    ['cpuQuota', 'CpuQuota'],
+    ['cpusetCpus', 'CpusetCpus'],
+    ['cpusetMems', 'CpusetMems'],
+    ['blkioWeight', 'BlkioWeight'],
+  ];
+  for (const [flag, field] of map) {
+    const v = o[flag];
+    if (typeof v === 'number' || typeof v === 'string') out[field] = v;
+  }
+  return out;
 }

@@ -18,6 +18,7 @@ import { containerUpdateRoutes } from './routes/container-update.js';
 import { pruneRoutes } from './routes/prune.js';
 import { containerFileRoutes } from './routes/container-files.js';
 import { loadInRoot } from '../kernel/openat2.js';
+import { mountOrder, planMounts } from '../runtime/volumes/mounts.js';
 import { imageRoutes } from './routes/images.js';
 import { networkRoutes } from './routes/networks.js';
 import { swarmRoutes } from './routes/swarm.js';
@@ -173,6 +174,11 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       containers: c.containers,
       inRoot: loadInRoot(),
       lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
+      // binds and volumes (a volume's Source is its mountpoint); tmpfs mounts hold nothing to copy
+      mounts: (rec) =>
+        mountOrder(rec.mounts ?? planMounts({ binds: rec.hostConfig.Binds }))
+          .filter((m) => m.Type !== 'tmpfs' && m.Source !== '' && fs.existsSync(m.Source))
+          .map((m) => ({ source: m.Source, target: m.Destination, readOnly: !m.RW })),
     }),
     ...pruneRoutes({ containers: c.containers, images, inUse: (id) => c.containers.list().some((r) => r.imageId === id) }),
     ...networkRoutes({

@@ -4,6 +4,7 @@
  */
 import { type Command, Option } from 'commander';
 import { collect, cpusArg, defaultTrueFlag, intArg, lazy, orderedAlias, sizeArg } from './shared.js';
+import { swapArg } from './values.js';
 
 const DETACH_KEYS =
   'Override the key sequence for detaching from a tty session (default ctrl-p,ctrl-q; e.g. ctrl-a,d): the container keeps running';
@@ -46,7 +47,19 @@ function containerFlags(cmd: Command): Command {
     .option('--no-healthcheck', "Disable any container-specified HEALTHCHECK (also the image's)")
     .option('-m, --memory <bytes>', 'Memory limit (e.g. 100, 512k, 64m, 1g)', sizeArg('-m, --memory'))
     .option('--cpus <number>', 'Number of CPUs (e.g. 0.5, 2)', cpusArg('--cpus'))
-    .option('--pids-limit <n>', 'Tune the container pids limit (-1 for unlimited)', intArg('--pids-limit', -1));
+    .option('--pids-limit <n>', 'Tune the container pids limit (-1 for unlimited)', intArg('--pids-limit', -1))
+    .option(
+      '--memory-swap <bytes>',
+      'Swap limit equal to memory plus swap: -1 to enable unlimited swap',
+      swapArg('--memory-swap'),
+    )
+    .option('--memory-reservation <bytes>', 'Memory soft limit', sizeArg('--memory-reservation'))
+    .option('-c, --cpu-shares <shares>', 'CPU shares (relative weight)', intArg('-c, --cpu-shares', 0))
+    .option('--cpu-period <us>', 'Limit CPU CFS (Completely Fair Scheduler) period', intArg('--cpu-period', 0))
+    .option('--cpu-quota <us>', 'Limit CPU CFS (Completely Fair Scheduler) quota', intArg('--cpu-quota', -1))
+    .option('--cpuset-cpus <list>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--cpuset-mems <list>', 'MEMs in which to allow execution (0-3, 0,1)')
+    .option('--blkio-weight <weight>', 'Block IO (relative weight), between 10 and 1000', intArg('--blkio-weight', 0));
   orderedAlias(
     cmd,
     '--network',

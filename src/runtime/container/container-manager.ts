@@ -33,6 +33,7 @@ import type { ContainerMounts } from '../volumes/container-mounts.js';
 import { capabilities, deviceCgroupRules, deviceMappings, securitySettings } from './security-opts.js';
 import { copyStdin, detachKeysFor } from './detach-keys.js';
 import { limitsOf } from './resources.js';
+import { checkResources } from './update.js';
 import { runSpec, type SecurityFiles } from './spec-builder.js';
 import type { ContainerRecord } from './types.js';
 import { RestartScheduler } from '../restart/scheduler.js';
@@ -170,6 +171,7 @@ export class ContainerManager {
         `the container name "/${name}" is already in use by container "${other.id}": remove or rename that container to reuse the name`,
       );
     }
+    checkResources(body.HostConfig ?? {});
     const rec = buildRecord(body, name, image);
     await this.deps.networking.plan(rec);
 
