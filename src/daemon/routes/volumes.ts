@@ -52,7 +52,8 @@ export function volumeRoutes(d: VolumeRouteDeps): Route[] {
       handler: async ({ body }) => {
         const req = object<CreateVolume>(body, 'volume create');
         const labels = { ...(req.Labels ?? {}) };
-        const rec = await volumes.create({ ...req, Labels: labels });
+        // a volume created without a name is anonymous (Docker ≥ 23): `volume prune` takes it by default
+        const rec = await volumes.create({ ...req, Labels: labels }, !req.Name);
         return { status: 201, json: volumes.json(rec) };
       },
     },

@@ -679,7 +679,7 @@ export class ContainerManager {
       if (!opts.force)
         throw new TsnetError(
           'TSNET_CONTAINER_RUNNING',
-          `cannot remove container ${rec.name}: it is restarting (stop it first, or use rm -f)`,
+          `cannot remove container "/${rec.name}": container is restarting: stop the container before removing or force remove (rm -f)`,
         );
       await this.cancelRestart(rec);
     }
