@@ -3,8 +3,8 @@
  * DriverOpts, MacAddress — checked before anything is made and kept as given, so inspect can
  * show them back. Pure.
  */
-import net from 'node:net';
 import { TsnetError } from '../errors/index.js';
+import { tryParseIp } from '../lib/cidr.js';
 import type { EndpointSettingsRequest, EndpointState } from './container-api.js';
 
 export interface EndpointExtras {
@@ -52,7 +52,7 @@ export function normalizeMac(mac: string): string {
 
 /** A link-local IP as the interface gets it: IPv4 with /16, IPv6 with /64 (as Docker). */
 export function linkLocalCidr(ip: string): string {
-  return net.isIPv4(ip) ? `${ip}/16` : `${ip}/64`;
+  return tryParseIp(ip)?.family === 4 ? `${ip}/16` : `${ip}/64`;
 }
 
 /** Validate the extra settings of one endpoint request; nothing is made. */
@@ -63,7 +63,7 @@ export function endpointExtras(cfg: EndpointSettingsRequest | null): EndpointExt
   if (links.length) out.links = links;
   const ll = cfg?.IPAMConfig?.LinkLocalIPs ?? [];
   for (const ip of ll) {
-    if (net.isIP(ip) === 0 || ip === '0.0.0.0' || ip === '::')
+    if (!tryParseIp(ip) || ip === '0.0.0.0' || ip === '::')
       throw new TsnetError('TSNET_BAD_IP', `invalid link-local IP address "${ip}": give a unicast IPv4 or IPv6 address`);
   }
   if (ll.length) out.linkLocalIPs = [...ll];

@@ -37,6 +37,7 @@ import { appendPlan, deletePlan, RestoreScript } from './restore-script.js';
 import type { Plan } from './rule.js';
 import { parseSave } from './save-parse.js';
 import { normalizeNetwork, normalizePorts, subnetsOf, type NormalizedNetwork, type NormalizedPorts } from '../validate.js';
+import { KeyedMutex } from '../../../lib/keyed-mutex.js';
 
 export interface IptablesFirewallOptions extends IptablesExecOptions {
   /** Program IPv6 rules with ip6tables (default true). When false, IPv6 subnets and ports are skipped. */
@@ -69,16 +70,9 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
     return nft ?? undefined;
   };
   const families: Family[] = opts.ipv6 === false ? [4] : [4, 6];
-  const queues: Record<Family, Promise<unknown>> = { 4: Promise.resolve(), 6: Promise.resolve() };
-
-  const locked = <T>(family: Family, fn: () => Promise<T>): Promise<T> => {
-    const run = queues[family].then(fn, fn);
-    queues[family] = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
-  };
+  // one operation per family at a time (keys 'ipv4', 'ipv6')
+  const queues = new KeyedMutex();
+  const locked = <T>(family: Family, fn: () => Promise<T>): Promise<T> => queues.run(`ipv${family}`, fn);
 
   const dump = async (family: Family, what: string) => parseSave(await exec.save(family, what));
 

@@ -50,6 +50,7 @@ import { reconcileLines } from './reconcile.js';
 import { createNftRunner, type NftRunnerOptions } from './runner.js';
 import { sandboxDnsLines } from './sandbox-dns.js';
 import { normalizeNetwork, normalizePorts, subnetsOf, type NormalizedNetwork } from '../validate.js';
+import { KeyedMutex } from '../../../lib/keyed-mutex.js';
 
 export interface NftablesFirewallOptions extends NftRunnerOptions {
   /** Program IPv6 (table ip6 tsnet); default true. */
@@ -90,17 +91,10 @@ export function createNftablesFirewall(opts: NftablesFirewallOptions = {}): Fire
   const runner = createNftRunner(opts);
   const families: Family[] = opts.ipv6 === false ? [4] : [4, 6];
   const index: Record<Family, Map<string, Owned> | undefined> = { 4: undefined, 6: undefined };
-  let queue: Promise<unknown> = Promise.resolve();
+  const queue = new KeyedMutex();
 
   /** One operation at a time: slow paths read, then write. */
-  const locked = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = queue.then(fn, fn);
-    queue = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
-  };
+  const locked = <T>(fn: () => Promise<T>): Promise<T> => queue.run('nftables', fn);
 
   const view = async (f: Fam, what: string): Promise<KernelView> => parseView(await runner.listTable(f.nfam, 'tsnet', what));
 
