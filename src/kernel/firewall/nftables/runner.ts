@@ -54,7 +54,7 @@ export type NftObject = Record<string, Record<string, unknown>>;
 
 const JSON_FLAG = 1 << 4;
 /** New libnftables contexts only while the lowest free fd is below this (FD_SETSIZE is 1024). */
-const FD_SETSIZE_MARGIN = 512; // see docs/architecture.md decision 25
+const FD_SETSIZE_MARGIN = 512; // see docs/architecture.md decision 27
 
 interface Lib {
   ctxNew(flags: number): unknown;
