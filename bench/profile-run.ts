@@ -52,7 +52,10 @@ async function main(): Promise<void> {
     for (let i = 0; i < scale; i++) {
       const c = await apiOk(w.socket, 'POST', '/containers/create', createBody('profnet'));
       xs.push(c.ms);
-      if (i % 50 === 49) console.log(`#${i + 1 - 9}..#${i + 1} median ${median(xs.slice(-10)).toFixed(1)} ms`);
+      if (i % 50 === 49) {
+        const fds = w.daemon?.pid ? fs.readdirSync(`/proc/${w.daemon.pid}/fd`).length : 0;
+        console.log(`#${i + 1 - 9}..#${i + 1} median ${median(xs.slice(-10)).toFixed(1)} ms, daemon fds ${fds}`);
+      }
     }
     console.log(`#1..#10 median ${median(xs.slice(0, 10)).toFixed(1)} ms`);
     const t0 = performance.now();
@@ -102,5 +105,6 @@ async function main(): Promise<void> {
 try {
   await main();
 } finally {
+  if (logOut) fs.copyFileSync(path.join(w.dir, 'daemon.log'), logOut);
   await w.teardown();
 }

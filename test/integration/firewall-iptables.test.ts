@@ -517,7 +517,7 @@ for (const flavor of FLAVORS) {
 // its iptables rules.
 serial('sandboxDns: a fresh sandbox gets nft rules in-process, no command; an iptables one stays iptables', async (t) => {
   const netns = createNetnsOps(loadLibc());
-  const fw = createIptablesFirewall({ inNetns: (file, fn) => netns.run(file, fn) });
+  const fw = createIptablesFirewall({ inNetns: (file, fn) => netns.run(file, fn), sandboxDnsNft: true });
   const fresh = makeNs(t, 's');
   await fw.sandboxDns({ netns: fresh.file, resolverIp: '127.0.0.11', udpPort: 40001, tcpPort: 40002, fresh: true });
   await fw.sandboxDns({ netns: fresh.file, resolverIp: '127.0.0.11', udpPort: 40003, tcpPort: 40004 });

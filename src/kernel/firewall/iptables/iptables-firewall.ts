@@ -45,8 +45,9 @@ export interface IptablesFirewallOptions extends IptablesExecOptions {
   /** Run `fn` with the main thread in a netns file (netns.run): sandboxDns spawns there. */
   inNetns?: InNetns;
   /**
-   * Program the sandbox DNS rules through libnftables in-process when it loads (default true);
-   * false: always `iptables-restore` in the sandbox.
+   * Program the sandbox DNS rules through libnftables in-process when it loads (default false:
+   * `iptables-restore` in the sandbox). Off by default: with it on, a daemon holding ~1000 fds
+   * (~470 containers) was aborted by glibc's FD_SETSIZE check — not yet understood.
    */
   sandboxDnsNft?: boolean;
 }
@@ -58,7 +59,7 @@ const PORTS_ORDER: readonly Table[] = ['nat', 'raw', 'filter'];
 export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): FirewallBackend {
   const exec = createIptablesExec(opts);
   // libnftables for the sandbox DNS rules: tried once, on the first sandbox
-  let nft: NftRunner | null | undefined = opts.sandboxDnsNft === false || !opts.inNetns ? null : undefined;
+  let nft: NftRunner | null | undefined = opts.sandboxDnsNft !== true || !opts.inNetns ? null : undefined;
   const sandboxNft = (): NftRunner | undefined => {
     if (nft === undefined) {
       try {

@@ -1,5 +1,5 @@
 /**
- * The iptables backend's sandboxDns. With libnftables (Debian's nftables package) the rules go in
+ * The iptables backend's sandboxDns. With `sandboxDnsNft` (off by default) the rules go in
  * as one nft batch through the library, in-process: no process is started for a container's DNS
  * (see ../nftables/sandbox-dns.ts). A sandbox made by an older tsnet that carries the iptables
  * rules keeps them, re-pointed as before.

@@ -1,7 +1,7 @@
 /**
  * The embedded resolver's NAT inside a sandbox as one nft batch (table `ip tsnet-dns`): DNAT of
  * 127.0.0.11:53 to the resolver's ports, SNAT of its answers back to :53. Re-applying replaces the
- * rules in place. Used by the nftables backend, and by the iptables backend for sandboxes it
+ * rules in place. Used by the nftables backend, and (with `sandboxDnsNft`) by the iptables backend for sandboxes it
  * makes (the sandbox is tsnet's own namespace, so which kernel API programs it is tsnet's choice;
  * libnftables in-process starts no process, where `iptables-restore` is a fork per sandbox).
  */
