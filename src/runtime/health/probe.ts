@@ -55,7 +55,8 @@ export async function runProbe(
   let timer: NodeJS.Timeout | undefined;
   const out = new OutputCollector();
   try {
-    const inst = execs.create(rec.id, { Cmd: argv, AttachStdout: true, AttachStderr: true, Tty: false });
+    // a probe is never listed in ExecIDs, also while it runs
+    const inst = execs.create(rec.id, { Cmd: argv, AttachStdout: true, AttachStderr: true, Tty: false }, { listed: false });
     id = inst.id;
     const timedOut = new Promise<'timeout'>((r) => {
       timer = setTimeout(() => r('timeout'), timeoutMs);
