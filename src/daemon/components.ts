@@ -14,8 +14,12 @@ import { readSysctl, writeSysctl } from '../kernel/sysctl.js';
 import { Attachments } from '../network/attachments.js';
 import { EmbeddedDns, type EmbeddedDnsDeps } from '../network/embedded-dns.js';
 import { ContainerNetwork } from '../network/container-network.js';
+import { createContainerModeDriver } from '../network/drivers/container/index.js';
+import { createHostDriver } from '../network/drivers/host/index.js';
+import { createNullDriver } from '../network/drivers/none/index.js';
+import type { EndpointRecord, SandboxRecord } from '../network/sandbox-record.js';
 import { GLOBAL_IPAM, NetworkController, type DriverSource } from '../network/controller.js';
-import type { NetworkDriver } from '../network/driver-api.js';
+import { isNetworkModeDriver, type NetworkDriver, type NetworkModeDriver } from '../network/driver-api.js';
 import { createBridgeDriver } from '../network/drivers/bridge/index.js';
 import { createMacvlanDriver } from '../network/drivers/macvlan/index.js';
 import type { NetworkRecord } from '../network/network-record.js';
@@ -92,8 +96,9 @@ export interface Components {
   cgroups: Cgroups;
   sandboxes: Sandboxes;
   controller: NetworkController;
-  attachments: Attachments;
-  /** Endpoint teardowns waiting for a plugin that did not answer (load after indexEndpoints). */
+  /** The network layer's operations on sandboxes (what the runtime calls). */
+  networking: ContainerNetwork;
+  /** Endpoint teardowns waiting for a plugin that did not answer (load after the network reconcile). */
   pending: PendingDeletes;
   firewall: FirewallBackend;
   hostNetlink: Netlink;
@@ -166,7 +171,13 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     flushConntrack: (proto, p) => flushConntrackPorts(proto, p),
     logger,
   });
+  // the network mode drivers: host and null are network drivers too (predefined networks host, none)
+  const hostDriver = createHostDriver();
+  const nullDriver = createNullDriver();
+  const modes: NetworkModeDriver[] = [hostDriver, nullDriver, createContainerModeDriver()];
   const builtins = new Map<string, NetworkDriver>([
+    [hostDriver.name, hostDriver],
+    [nullDriver.name, nullDriver],
     ['bridge', bridge],
     ['macvlan', createMacvlanDriver({ host: hostNetlink, inNetns, logger })],
   ]);
@@ -251,24 +262,26 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
               replayPlan(
                 name,
                 controller.list(),
-                (containers?.list() ?? []).flatMap((c) =>
-                  Object.values(c.network.endpoints).map((e) => ({ ...e, name: c.name })),
-                ),
+                controller.allEndpoints().map((e) => ({ ...e, name: e.containerName })),
               ),
             poolMoved: (networkId, oldId, newId) => controller.poolMoved(networkId, oldId, newId),
           },
         }),
       );
     },
-    builtinNames: () => [...builtins.keys(), 'host', 'null'],
+    builtinNames: () => [...builtins.keys()],
+    modeDriver: (name) => {
+      const d = builtins.get(name);
+      return d && isNetworkModeDriver(d) ? d : undefined;
+    },
   };
 
-  let containers: ContainerManager | undefined;
-  const lookup = (ref: string) => containers?.find(ref);
+  const state = path.join(opts.root, 'state');
   const controller = new NetworkController({
-    store: new RecordStore<NetworkRecord>(path.join(opts.root, 'state', 'networks'), (m) => logger.warn(m)),
+    store: new RecordStore<NetworkRecord>(path.join(state, 'networks'), (m) => logger.warn(m)),
+    sandboxStore: new RecordStore<SandboxRecord>(path.join(state, 'sandboxes'), (m) => logger.warn(m)),
+    endpointStore: new RecordStore<EndpointRecord>(path.join(state, 'endpoints'), (m) => logger.warn(m)),
     drivers,
-    containers: () => containers?.list() ?? [],
     avoid: async () => {
       const routes = (await hostNetlink.listRoutes({ family: 4 }))
         .filter((r) => r.dst !== 'default' && r.scope === 'link')
@@ -289,7 +302,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   const dns = new EmbeddedDns({
     netns,
     firewall,
-    containers: () => containers?.list() ?? [],
+    records: controller,
     userDefined: (id) => controller.find(id)?.predefined !== true,
     isInternal: (id) => controller.find(id)?.internal === true,
     upstreams: nameservers,
@@ -313,20 +326,15 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     ports,
     dns,
     pending,
-    containers: {
-      save: (rec) => containers!.save(containers!.get(rec.id)),
-      refreshHosts: (rec, entries) => containers!.refreshHosts(containers!.get(rec.id), entries),
-      isRunning: (rec) => rec.state.Status === 'running',
-    },
     ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
     logger,
   });
-  const networking = new ContainerNetwork({ sandboxes, lookup, attachments });
-  containers = new ContainerManager({
+  const networking = new ContainerNetwork({ controller, sandboxes, attachments, modes, logger });
+  const containers = new ContainerManager({
     root: opts.root,
     execRoot: opts.execRoot,
     initPath: opts.initPath,
-    store: new RecordStore<ContainerRecord>(path.join(opts.root, 'state', 'containers'), (m) => logger.warn(m)),
+    store: new RecordStore<ContainerRecord>(path.join(state, 'containers'), (m) => logger.warn(m)),
     images: {
       resolve: (ref) => images.resolve(ref),
       layerDirs: (img) => images.layerDirs(img as Parameters<ImageStore['layerDirs']>[0]),
@@ -355,7 +363,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     cgroups,
     sandboxes,
     controller,
-    attachments,
+    networking,
     pending,
     firewall,
     hostNetlink,

@@ -97,11 +97,13 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     failpoint: failpointsFrom(process.env.TSNET_FAILPOINTS),
     logger,
   });
-  // Order matters: network records, then containers (adopt or record exits), then the drivers
-  // rebuild kernel state from both, then running containers get their ports and DNS back.
+  // Order matters: network records (networks, sandboxes, endpoints indexed by network), then
+  // containers (adopt or record exits; old records migrated), then sandboxes of no container go,
+  // then the drivers rebuild kernel state from the records, then running containers get their
+  // ports and DNS back.
   await c.controller.load();
   await c.containers.restore();
-  c.controller.indexEndpoints();
+  await c.containers.reconcileNetwork();
   // endpoints whose teardown waits for a plugin stay reserved (and their addresses held)
   await c.pending.load();
   // IPAM records no network or endpoint explains: an interrupted create/attach (its intent)
@@ -127,7 +129,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   await c.controller.restoreDrivers();
   await c.controller.finishRemovals();
   c.controller.activateIpamPlugins();
-  for (const rec of c.containers.list()) if (rec.state.Status === 'running') await c.attachments.adoptRunning(rec);
+  await c.containers.adoptRunningNetworks();
   const swept = await sweep(c);
   if (swept.length) logger.info(`swept ${swept.length} leftovers: ${swept.join(', ')}`);
 
@@ -168,7 +170,6 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     ...pruneRoutes({ containers: c.containers, images, inUse: (id) => c.containers.list().some((r) => r.imageId === id) }),
     ...networkRoutes({
       controller: c.controller,
-      attachments: c.attachments,
       containers: c.containers,
       plugins: async () =>
         withPending(

@@ -71,13 +71,16 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
         if (f.label) list = list.filter((r) => f.label!.every((l) => labelMatch(r.config.Labels, l)));
         if (f.network)
           list = list.filter((r) =>
-            Object.values(r.network.endpoints).some((e) =>
+            Object.values(containers.network(r).endpoints).some((e) =>
               f.network!.some((n) => n === e.networkName || e.networkId.startsWith(n)),
             ),
           );
         const limit = int(query, 'limit');
         if (limit && limit > 0) list = list.slice(0, limit);
-        return { status: 200, json: list.map((r) => containerSummary(r, d.imageName(r.imageId, r.config.Image))) };
+        return {
+          status: 200,
+          json: list.map((r) => containerSummary(r, d.imageName(r.imageId, r.config.Image), containers.network(r))),
+        };
       },
     },
     {
@@ -103,6 +106,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
             containers.paths(rec),
             d.execs.idsOf(rec.id),
             await d.lowerDirs(rec.imageId).catch(() => []),
+            containers.network(rec),
           ),
         };
       },

@@ -25,7 +25,12 @@ import { NAME_PATTERN, randomName } from '../ids.js';
 import { connectSupervisor, isSupervisorOf, launch, processAlive, supervisorCommand, waitForExit } from '../supervisor.js';
 import type { Failpoint } from '../../lib/failpoints.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
-import type { ContainerNetworking } from '../../network/container-api.js';
+import type {
+  ContainerNetworkState,
+  ContainerNetworking,
+  EndpointSettingsRequest,
+  SandboxRequest,
+} from '../../network/container-api.js';
 import { containerPaths, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
 import { buildRecord, parseBind, type CreateBody, type ImageInfo } from './create-request.js';
@@ -136,7 +141,15 @@ export class ContainerManager {
       );
     }
     const rec = buildRecord(body, name, image);
-    await this.deps.networking.plan(rec);
+    const plan = await this.deps.networking.plan(sandboxRequest(rec), (ref) => {
+      const target = this.find(ref);
+      return target ? { name: target.name, sandboxId: target.sandboxId } : undefined;
+    });
+    // Docker ignores published ports without a network of their own (host, none)
+    const hc = rec.hostConfig;
+    if (plan.ignoresPorts && (Object.values(hc.PortBindings ?? {}).some((b) => b?.length) || hc.PublishAllPorts))
+      hc.PortBindings = {};
+    rec.sandboxId = plan.sandboxId;
 
     const p = this.paths(rec);
     // visible by name from records.set on: start/rm/connect of it wait for this lock, so they
@@ -165,8 +178,13 @@ export class ContainerManager {
         rb.push('forget record', () => this.records.delete(rec.id));
         await rb.step(
           'create network sandbox',
-          () => this.deps.networking.create(rec),
-          () => this.deps.networking.remove(rec),
+          () => this.deps.networking.createSandbox(plan),
+          () => this.deps.networking.deleteSandbox(rec.sandboxId),
+        );
+        await rb.step(
+          'join networks',
+          () => this.deps.networking.join(rec.sandboxId, plan.endpoints),
+          () => this.deps.networking.leave(rec.sandboxId),
         );
         this.deps.failpoint?.('container-create.after-network');
         await rb.step(
@@ -240,8 +258,8 @@ export class ContainerManager {
     try {
       const sandbox = await rb.step(
         'prepare network',
-        () => this.deps.networking.prepare(rec),
-        () => this.deps.networking.released(rec),
+        () => this.deps.networking.programExternalConnectivity(rec.sandboxId),
+        () => this.deps.networking.revokeExternalConnectivity(rec.sandboxId),
       );
       this.deps.failpoint?.('start.after-ports');
       const extra = this.extraHosts(rec);
@@ -376,7 +394,7 @@ export class ContainerManager {
       this.deps.logger.warn((err as Error).message);
     }
     await this.deps.networking
-      .released(rec)
+      .revokeExternalConnectivity(rec.sandboxId)
       .catch((err: Error) => this.deps.logger.warn(`release network of ${rec.id.slice(0, 12)}: ${err.message}`));
     fs.rmSync(p.bundle, { recursive: true, force: true });
     await this.deps.store.save(rec).catch(() => undefined);
@@ -474,6 +492,7 @@ export class ContainerManager {
         rec.name = oldName;
         throw err;
       }
+      await this.deps.networking.rename(rec.sandboxId, name);
       this.announce(rec, 'rename', { oldName: `/${oldName}` });
     });
   }
@@ -545,7 +564,8 @@ export class ContainerManager {
     this.deps.failpoint?.('container-rm.after-mark');
     const p = this.paths(rec);
     const errors: string[] = [];
-    await this.deps.networking.remove(rec).catch((err: Error) => errors.push(err.message));
+    await this.deps.networking.leave(rec.sandboxId).catch((err: Error) => errors.push(err.message));
+    await this.deps.networking.deleteSandbox(rec.sandboxId).catch((err: Error) => errors.push(err.message));
     this.deps.failpoint?.('container-rm.after-network');
     try {
       this.deps.cgroups.remove(rec.id);
@@ -673,7 +693,9 @@ export class ContainerManager {
    * others are marked exited with what their exit file says.
    */
   async restore(): Promise<void> {
-    for (const rec of await this.deps.store.loadAll()) {
+    const loaded = await this.deps.store.loadAll();
+    await this.migrate(loaded);
+    for (const rec of loaded) {
       this.records.set(rec.id, rec);
       if (rec.state.Status === 'removing') {
         await this.removeQuietly(rec);
@@ -690,9 +712,64 @@ export class ContainerManager {
     }
   }
 
-  /** Persist a record changed elsewhere (the network controller after connect/disconnect). */
+  /**
+   * Records written before the network layer kept its own (they carry `network`, no sandboxId):
+   * the network layer makes sandbox and endpoint records from that state, and the container record
+   * keeps only the sandbox id. Container-mode joiners last: they point at their target's sandbox.
+   */
+  private async migrate(loaded: ContainerRecord[]): Promise<void> {
+    type Legacy = ContainerRecord & { network?: ContainerNetworkState };
+    const old = (loaded as Legacy[]).filter((r) => !r.sandboxId && r.network);
+    old.sort((a, b) => Number(a.network!.mode === 'container') - Number(b.network!.mode === 'container'));
+    for (const rec of old) {
+      rec.sandboxId = await this.deps.networking.migrate(sandboxRequest(rec), rec.network!, rec.state.Status === 'running');
+      delete rec.network;
+      await this.deps.store.save(rec);
+      this.deps.logger.info(
+        `migrated the network state of container ${rec.id.slice(0, 12)} to sandbox ${rec.sandboxId.slice(0, 12)}`,
+      );
+    }
+  }
+
+  /**
+   * Start-up, right after restore: the network layer drops sandboxes of no container (a create
+   * the daemon did not live to commit) and learns which ones run.
+   */
+  async reconcileNetwork(): Promise<void> {
+    await this.deps.networking.reconcile(this.list().map((r) => ({ sandboxId: r.sandboxId, running: this.isRunning(r) })));
+  }
+
+  /** Start-up, once the drivers are restored: running containers get their port reservations and resolvers back. */
+  async adoptRunningNetworks(): Promise<void> {
+    for (const r of this.list()) if (this.isRunning(r)) await this.deps.networking.adoptRunning(r.sandboxId);
+  }
+
+  /** Persist a record changed elsewhere in the runtime (container update). */
   async save(rec: ContainerRecord): Promise<void> {
     await this.deps.store.save(rec);
+  }
+
+  /** The container's live network state (from the network layer's records). */
+  network(rec: ContainerRecord): ContainerNetworkState {
+    return this.deps.networking.view(rec.sandboxId);
+  }
+
+  /** `network connect` under the container's lock; /etc/hosts follows. */
+  async connect(id: string, networkRef: string, cfg: EndpointSettingsRequest | null): Promise<void> {
+    await this.withLock(id, async () => {
+      const rec = this.get(id);
+      const entries = await this.deps.networking.connect(rec.sandboxId, networkRef, cfg);
+      await this.refreshHosts(rec, entries);
+    });
+  }
+
+  /** `network disconnect [-f]` under the container's lock; /etc/hosts follows. */
+  async disconnect(id: string, networkRef: string, force: boolean): Promise<void> {
+    await this.withLock(id, async () => {
+      const rec = this.get(id);
+      const entries = await this.deps.networking.disconnect(rec.sandboxId, networkRef, force);
+      await this.refreshHosts(rec, entries);
+    });
   }
 
   /**
@@ -726,8 +803,8 @@ export class ContainerManager {
   private extraHosts(rec: ContainerRecord): HostEntry[] {
     const list = rec.hostConfig.ExtraHosts ?? [];
     if (list.length === 0) return [];
-    const gwNet = rec.network.gatewayNetwork;
-    const gateway = gwNet ? rec.network.endpoints[gwNet]?.gateway : undefined;
+    const net = this.network(rec);
+    const gateway = net.gatewayNetwork ? net.endpoints[net.gatewayNetwork]?.gateway : undefined;
     try {
       return extraHostEntries(list, gateway);
     } catch (err) {
@@ -750,4 +827,22 @@ function readHostname(): string {
   } catch {
     return 'localhost';
   }
+}
+
+/** What the network layer is asked for a container (its create request). */
+function sandboxRequest(rec: ContainerRecord): SandboxRequest {
+  const hc = rec.hostConfig;
+  return {
+    containerId: rec.id,
+    containerName: rec.name,
+    hostname: rec.config.Hostname,
+    ...(hc.NetworkMode ? { networkMode: hc.NetworkMode } : {}),
+    endpointsConfig: rec.networkingConfig.EndpointsConfig ?? {},
+    ...(hc.PortBindings ? { portBindings: hc.PortBindings } : {}),
+    ...(hc.PublishAllPorts ? { publishAll: true } : {}),
+    ...(rec.config.ExposedPorts ? { exposedPorts: rec.config.ExposedPorts } : {}),
+    ...(hc.Dns?.length ? { dns: hc.Dns } : {}),
+    ...(hc.DnsSearch?.length ? { dnsSearch: hc.DnsSearch } : {}),
+    ...(hc.DnsOptions?.length ? { dnsOptions: hc.DnsOptions } : {}),
+  };
 }

@@ -175,7 +175,7 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
       FinishedAt: '0001-01-01T00:00:00Z',
     },
     restartCount: 0,
-    network: { mode: 'none', endpoints: {}, ports: [] },
+    sandboxId: '',
   };
 }
 

@@ -1,5 +1,5 @@
 /** Container records: Docker's Config/HostConfig shapes plus tsnet's runtime state. */
-import type { ContainerNetworkState, EndpointSettingsRequest } from '../../network/container-api.js';
+import type { EndpointSettingsRequest } from '../../network/container-api.js';
 
 export type {
   ContainerNetworkState,
@@ -92,6 +92,10 @@ export interface ContainerRecord {
   networkingConfig: NetworkingConfig;
   state: ContainerState;
   restartCount: number;
-  /** Filled by the network controller: sandbox and endpoint state, persisted with the record. */
-  network: ContainerNetworkState;
+  /**
+   * The container's sandbox in the network layer, which owns its state (endpoints, addresses,
+   * published ports): read it with ContainerManager.network(). The request stays here
+   * (hostConfig.NetworkMode, PortBindings, networkingConfig).
+   */
+  sandboxId: string;
 }
