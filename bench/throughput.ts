@@ -74,7 +74,7 @@ async function iperf(
 const gbit = (x: number): string => x.toFixed(1);
 
 export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
-  const ROUNDS = o.quick ? 1 : 2;
+  const ROUNDS = o.quick ? 1 : 3; // issue 14: at least 3 alternating samples per pair
   const SECONDS = o.quick ? 3 : 5;
   const w = await benchWorld();
   const rawDir = path.join(w.dir, 'bench-raw');

@@ -46,6 +46,18 @@ const NFT_PASS = [
   'test/integration/plugins-e2e.test.ts',
   'test/integration/network-failpoints.test.ts',
   'test/integration/network-crash-loop.test.ts',
+  'test/integration/network-container-mode.test.ts',
+  'test/integration/network-races.test.ts',
+  'test/integration/network-sweep.test.ts',
+  'test/integration/network-parallel.test.ts',
+  'test/integration/network-none.test.ts',
+  'test/integration/network-macvlan.test.ts',
+  'test/integration/extra-hosts-dns.test.ts',
+  'test/integration/endpoint-settings.test.ts',
+  'test/integration/dns.test.ts',
+  'test/integration/plugins-gateway-e2e.test.ts',
+  'test/integration/plugins-pending-delete.test.ts',
+  'test/integration/overlay-daemon.test.ts',
 ];
 // A hung test file must not hang CI: ava's own timeout only fires when *no* test makes progress.
 const LIMIT_MIN = Number(process.env.TSNET_TEST_LIMIT_MIN ?? 25);

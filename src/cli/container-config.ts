@@ -9,6 +9,9 @@ import { buildNetworkConfig, type EndpointSettings } from './parse/network.js';
 import { buildPorts, type PortBinding } from './parse/ports.js';
 import { type DeviceMapping, parseDevice, parseSecurityOpt } from './parse/security.js';
 import { parseVolume } from './parse/volume.js';
+import { parseGoDuration } from './parse/duration.js';
+import { parseMount, parseTmpfs, type MountSpec } from './parse/mount.js';
+import { parseRestart } from './parse/restart.js';
 
 /** commander's option values for run/create (repeatable flags are arrays). */
 export interface ContainerFlags {
@@ -26,9 +29,13 @@ export interface ContainerFlags {
   memory?: number;
   cpus?: number;
   pidsLimit?: number;
+  /** --memory-swap, --memory-reservation, -c/--cpu-shares, --cpu-period, --cpu-quota, --cpuset-cpus|mems, --blkio-weight */
+  resources: Record<string, number | string>;
   /** --network and --net, in command-line order. */
   networks: string[];
   networkAlias: string[];
+  link: string[];
+  linkLocalIp: string[];
   ip?: string;
   ip6?: string;
   publish: string[];
@@ -50,6 +57,17 @@ export interface ContainerFlags {
   dns: string[];
   dnsSearch: string[];
   dnsOption: string[];
+  restart?: string;
+  mount: string[];
+  tmpfs: string[];
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: number;
+  healthStartPeriod?: string;
+  healthStartInterval?: string;
+  /** false with --no-healthcheck */
+  healthcheck?: boolean;
 }
 
 export interface CreateBody {
@@ -69,7 +87,12 @@ export interface CreateBody {
   Labels: Record<string, string>;
   ExposedPorts: Record<string, Record<string, never>>;
   MacAddress: string;
+  Volumes?: Record<string, Record<string, never>>;
+  Healthcheck?: HealthConfig;
   HostConfig: {
+    RestartPolicy?: { Name: string; MaximumRetryCount: number };
+    Mounts?: MountSpec[];
+    Tmpfs?: Record<string, string>;
     Binds: string[];
     NetworkMode: string;
     PortBindings: Record<string, PortBinding[]>;
@@ -78,6 +101,14 @@ export interface CreateBody {
     Memory: number;
     NanoCpus: number;
     PidsLimit: number | null;
+    MemorySwap?: number;
+    MemoryReservation?: number;
+    CpuShares?: number;
+    CpuPeriod?: number;
+    CpuQuota?: number;
+    CpusetCpus?: string;
+    CpusetMems?: string;
+    BlkioWeight?: number;
     Privileged: boolean;
     CapAdd: string[];
     CapDrop: string[];
@@ -86,6 +117,7 @@ export interface CreateBody {
     SecurityOpt: string[];
     ReadonlyRootfs: boolean;
     ExtraHosts: string[] | null;
+    Links: string[] | null;
     Dns: string[];
     DnsSearch: string[];
     DnsOptions: string[];
@@ -117,13 +149,41 @@ export function buildCreateBody(
     throw new UsageError((err as Error).message);
   }
 
-  const Binds = f.volume.map((spec) => {
+  const volumes = f.volume.map((spec) => {
     try {
       return parseVolume(spec, cwd);
     } catch (err) {
       throw invalidArgument(spec, '-v, --volume', (err as Error).message);
     }
   });
+  // `-v /path` (no colon) is an anonymous volume: Config.Volumes, as docker sends it
+  const Binds = volumes.filter((v) => v.includes(':'));
+  const anonymous = volumes.filter((v) => !v.includes(':'));
+  const Mounts = f.mount.map((spec) => {
+    try {
+      return parseMount(spec);
+    } catch (err) {
+      throw invalidArgument(spec, '--mount', (err as Error).message);
+    }
+  });
+  const Tmpfs: Record<string, string> = {};
+  for (const spec of f.tmpfs) {
+    try {
+      const [dst, opts] = parseTmpfs(spec);
+      Tmpfs[dst] = opts;
+    } catch (err) {
+      throw invalidArgument(spec, '--tmpfs', (err as Error).message);
+    }
+  }
+  let RestartPolicy: { Name: string; MaximumRetryCount: number } | undefined;
+  if (f.restart !== undefined) {
+    try {
+      RestartPolicy = parseRestart(f.restart);
+    } catch (err) {
+      throw invalidArgument(f.restart, '--restart', (err as Error).message);
+    }
+  }
+  const Healthcheck = healthConfig(f);
 
   const Devices = f.device.map((spec) => {
     try {
@@ -144,7 +204,14 @@ export function buildCreateBody(
 
   let network: ReturnType<typeof buildNetworkConfig>;
   try {
-    network = buildNetworkConfig({ networks: f.networks, aliases: f.networkAlias, ip: f.ip, ip6: f.ip6 });
+    network = buildNetworkConfig({
+      networks: f.networks,
+      aliases: f.networkAlias,
+      ip: f.ip,
+      ip6: f.ip6,
+      links: f.link,
+      linkLocalIps: f.linkLocalIp,
+    });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -177,8 +244,13 @@ export function buildCreateBody(
     Labels,
     ExposedPorts,
     MacAddress: f.macAddress ?? '',
+    ...(anonymous.length ? { Volumes: Object.fromEntries(anonymous.map((v) => [v, {}])) } : {}),
+    ...(Healthcheck ? { Healthcheck } : {}),
     HostConfig: {
       Binds,
+      ...(RestartPolicy ? { RestartPolicy } : {}),
+      ...(Mounts.length ? { Mounts } : {}),
+      ...(f.tmpfs.length ? { Tmpfs } : {}),
       NetworkMode: network.NetworkMode,
       PortBindings,
       PublishAllPorts: f.publishAll === true,
@@ -186,6 +258,7 @@ export function buildCreateBody(
       Memory: f.memory ?? 0,
       NanoCpus: f.cpus ?? 0,
       PidsLimit: f.pidsLimit === undefined || f.pidsLimit === 0 ? null : f.pidsLimit,
+      ...f.resources,
       Privileged: f.privileged === true,
       CapAdd: f.capAdd,
       CapDrop: f.capDrop,
@@ -194,6 +267,7 @@ export function buildCreateBody(
       SecurityOpt,
       ReadonlyRootfs: f.readOnly === true,
       ExtraHosts: f.addHost.length ? f.addHost : null,
+      Links: f.link.length ? f.link : null,
       Dns: f.dns,
       DnsSearch: f.dnsSearch,
       DnsOptions: f.dnsOption,
@@ -201,6 +275,43 @@ export function buildCreateBody(
     },
     NetworkingConfig: { EndpointsConfig: network.EndpointsConfig },
   };
+}
+
+export interface HealthConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+}
+
+/** `--health-*` and `--no-healthcheck` → Config.Healthcheck, as the docker CLI builds it. */
+function healthConfig(f: ContainerFlags): HealthConfig | undefined {
+  const durations = [
+    ['--health-interval', f.healthInterval, 'Interval'],
+    ['--health-timeout', f.healthTimeout, 'Timeout'],
+    ['--health-start-period', f.healthStartPeriod, 'StartPeriod'],
+    ['--health-start-interval', f.healthStartInterval, 'StartInterval'],
+  ] as const;
+  const any = f.healthCmd !== undefined || f.healthRetries !== undefined || durations.some(([, v]) => v !== undefined);
+  if (f.healthcheck === false) {
+    if (any) throw new UsageError('--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  if (!any) return undefined;
+  const out: HealthConfig = {};
+  if (f.healthCmd) out.Test = ['CMD-SHELL', f.healthCmd];
+  for (const [flag, v, key] of durations) {
+    if (v === undefined) continue;
+    try {
+      out[key] = parseGoDuration(v);
+    } catch (err) {
+      throw invalidArgument(v, flag, (err as Error).message);
+    }
+  }
+  if (f.healthRetries !== undefined) out.Retries = f.healthRetries;
+  return out;
 }
 
 /** `--log-driver` and `--log-opt KEY=VALUE` → HostConfig.LogConfig (absent when neither is given). */
@@ -241,8 +352,11 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     memory: num('memory'),
     cpus: num('cpus'),
     pidsLimit: num('pidsLimit'),
+    resources: resourceFields(o),
     networks,
     networkAlias: list('networkAlias'),
+    link: list('link'),
+    linkLocalIp: list('linkLocalIp'),
     ip: str('ip'),
     ip6: str('ip6'),
     publish: list('publish'),
@@ -264,5 +378,35 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     dns: list('dns'),
     dnsSearch: list('dnsSearch'),
     dnsOption: list('dnsOption'),
+    restart: str('restart'),
+    mount: list('mount'),
+    tmpfs: list('tmpfs'),
+    healthCmd: str('healthCmd'),
+    healthInterval: str('healthInterval'),
+    healthTimeout: str('healthTimeout'),
+    healthRetries: num('healthRetries'),
+    healthStartPeriod: str('healthStartPeriod'),
+    healthStartInterval: str('healthStartInterval'),
+    healthcheck: bool('healthcheck'),
   };
+}
+
+/** The resource flags given, as HostConfig fields (left out when not given, as docker sends 0). */
+function resourceFields(o: Record<string, unknown>): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  const map: Array<[string, string]> = [
+    ['memorySwap', 'MemorySwap'],
+    ['memoryReservation', 'MemoryReservation'],
+    ['cpuShares', 'CpuShares'],
+    ['cpuPeriod', 'CpuPeriod'],
+    ['cpuQuota', 'CpuQuota'],
+    ['cpusetCpus', 'CpusetCpus'],
+    ['cpusetMems', 'CpusetMems'],
+    ['blkioWeight', 'BlkioWeight'],
+  ];
+  for (const [flag, field] of map) {
+    const v = o[flag];
+    if (typeof v === 'number' || typeof v === 'string') out[field] = v;
+  }
+  return out;
 }

@@ -109,3 +109,13 @@ export function removeCredentials(env: NodeJS.ProcessEnv, server: string): boole
 export function registryAuthHeader(creds: StoredCredentials | undefined): string {
   return Buffer.from(JSON.stringify(creds ?? {})).toString('base64url');
 }
+
+/** `detachKeys` of the config file (as docker's `~/.docker/config.json`), when it has one. */
+export function configDetachKeys(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    const v = read(configPath(env)).detachKeys;
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -7,6 +7,7 @@
 import type { Duplex } from 'node:stream';
 import { parseJson, readBody, seg, type HijackedStream } from './api-client.js';
 import type { Context } from './context.js';
+import { configDetachKeys } from './credentials.js';
 import { errorMessage, startFailureExitCode } from './errors.js';
 import { copyStream, demuxStream } from './stream-demux.js';
 import { isTerminal, makeRaw, watchTerminalSize } from './tty.js';
@@ -159,6 +160,11 @@ export interface AttachOptions {
 
 const CTRL: Record<string, number> = { '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 };
 
+/** The detach keys of a tty session: the flag, else the config file's `detachKeys`, else the daemon's default. */
+export function detachKeysOf(ctx: Context, flag: string | undefined, tty: boolean): string | undefined {
+  return flag ?? (tty ? configDetachKeys(ctx.env) : undefined);
+}
+
 /** Docker's detach keys (`ctrl-p,ctrl-q`, `a,ctrl-b`…) as bytes; undefined when they do not parse (the daemon says why). */
 export function detachKeyBytes(text = 'ctrl-p,ctrl-q'): Buffer | undefined {
   const out: number[] = [];
@@ -178,8 +184,10 @@ export function detachKeyBytes(text = 'ctrl-p,ctrl-q'): Buffer | undefined {
  * docker run's foreground flow: attach (hijack) → wait → start → resize / signals → copy
  * until the stream ends → exit status. Returns the exit code for the process.
  */
-export async function attachStartWait(ctx: Context, o: AttachOptions): Promise<number> {
-  const id = seg(o.id);
+export async function attachStartWait(ctx: Context, opts: AttachOptions): Promise<number> {
+  const id = seg(opts.id);
+  const detachKeys = detachKeysOf(ctx, opts.detachKeys, opts.tty && opts.interactive);
+  const o = { ...opts, ...(detachKeys ? { detachKeys } : {}) };
   const hj = await ctx.client.hijack('POST', `/containers/${id}/attach`, {
     query: { stream: true, stdin: o.interactive, stdout: true, stderr: true, detachKeys: o.detachKeys },
   });

@@ -50,6 +50,10 @@ import { loadOrCreateEngineId } from './engine-id.js';
 import { defaultBridgeConfig } from '../network/default-bridge.js';
 import { EventBus } from '../events/bus.js';
 import { StatsCollector } from '../runtime/stats/collector.js';
+import { ContainerMounts } from '../runtime/volumes/container-mounts.js';
+import { VolumeStore } from '../runtime/volumes/volume-store.js';
+import { HealthMonitors } from '../runtime/health/monitor.js';
+import { runProbe } from '../runtime/health/probe.js';
 
 export interface DaemonOptions {
   root: string;
@@ -91,6 +95,8 @@ export interface Components {
   puller: Puller;
   containers: ContainerManager;
   execs: ExecManager;
+  /** Local volumes (<root>/volumes). */
+  volumes: VolumeStore;
   /** Samples for GET /containers/{id}/stats. */
   stats: StatsCollector;
   cgroups: Cgroups;
@@ -277,6 +283,19 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   };
 
   const state = path.join(opts.root, 'state');
+  let containers: ContainerManager | undefined;
+  const volumes = new VolumeStore({
+    dir: path.join(opts.root, 'volumes'),
+    users: (name) => {
+      const using = (containers?.list() ?? []).filter((r) =>
+        (r.mounts ?? []).some((m) => m.Type === 'volume' && m.Name === name),
+      );
+      return { all: using.map((r) => r.id), running: using.filter((r) => r.state.Status === 'running').map((r) => r.id) };
+    },
+    events,
+    logger,
+  });
+  await volumes.load();
   const controller = new NetworkController({
     store: new RecordStore<NetworkRecord>(path.join(state, 'networks'), (m) => logger.warn(m)),
     sandboxStore: new RecordStore<SandboxRecord>(path.join(state, 'sandboxes'), (m) => logger.warn(m)),
@@ -330,7 +349,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger,
   });
   const networking = new ContainerNetwork({ controller, sandboxes, attachments, modes, logger });
-  const containers = new ContainerManager({
+  containers = new ContainerManager({
     root: opts.root,
     execRoot: opts.execRoot,
     initPath: opts.initPath,
@@ -342,6 +361,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     cgroups,
     networking,
     events,
+    mounts: new ContainerMounts(volumes, path.join(opts.root, 'tmp'), logger),
     ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
     logger,
   });
@@ -351,6 +371,13 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     initPath: opts.initPath,
     placement: (id) => cgroups.placement(id),
   });
+  const health = new HealthMonitors({
+    probe: (rec, argv, timeoutMs) => runProbe(execs, rec, argv, timeoutMs),
+    save: (rec) => containers!.save(rec),
+    announce: (rec, action) => containers!.announce(rec, action),
+    logger,
+  });
+  containers.watch(health);
   const stats = new StatsCollector({ cgroups, networking });
   return {
     opts,
@@ -359,6 +386,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     puller,
     containers,
     execs,
+    volumes,
     stats,
     cgroups,
     sandboxes,

@@ -13,10 +13,12 @@ import { startServer } from './http/server.js';
 import { socketGroup } from './http/socket.js';
 import { createLogger, type LogLevel } from '../lib/logger.js';
 import { containerRoutes } from './routes/containers.js';
+import { linkRoutes } from './routes/links.js';
 import { containerUpdateRoutes } from './routes/container-update.js';
 import { pruneRoutes } from './routes/prune.js';
 import { containerFileRoutes } from './routes/container-files.js';
 import { loadInRoot } from '../kernel/openat2.js';
+import { mountOrder, planMounts } from '../runtime/volumes/mounts.js';
 import { imageRoutes } from './routes/images.js';
 import { networkRoutes } from './routes/networks.js';
 import { swarmRoutes } from './routes/swarm.js';
@@ -27,6 +29,7 @@ import { systemRoutes, TSNET_VERSION } from './routes/system.js';
 import { failpointsFrom } from '../lib/failpoints.js';
 import { pendingLine, withPending } from './pending-report.js';
 import { sweep } from './sweep.js';
+import { volumeRoutes } from './routes/volumes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -127,10 +130,12 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     }
   }
   await c.controller.restoreDrivers();
+  // the overlay's endpoints are this node's again: take back their addresses if they were reclaimed
+  c.reclaimer?.reassertAddresses();
   await c.controller.finishRemovals();
   c.controller.activateIpamPlugins();
   await c.containers.adoptRunningNetworks();
-  const swept = await sweep(c);
+  const swept = [...(await sweep(c)), ...(await c.volumes.sweep())];
   if (swept.length) logger.info(`swept ${swept.length} leftovers: ${swept.join(', ')}`);
 
   const router = new Router();
@@ -160,12 +165,22 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       imageName: (id, requested) => requested || id,
       lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
       pendingFor: (id) => pendingLine(c.pending.forContainer(id)),
+      userNetwork: (id) => {
+        const n = c.controller.find(id);
+        return n !== undefined && n.predefined !== true;
+      },
     }),
+    ...linkRoutes({ containers: c.containers }),
     ...containerUpdateRoutes({ containers: c.containers, cgroups: c.cgroups }),
     ...containerFileRoutes({
       containers: c.containers,
       inRoot: loadInRoot(),
       lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
+      // binds and volumes (a volume's Source is its mountpoint); tmpfs mounts hold nothing to copy
+      mounts: (rec) =>
+        mountOrder(rec.mounts ?? planMounts({ binds: rec.hostConfig.Binds }))
+          .filter((m) => m.Type !== 'tmpfs' && m.Source !== '' && fs.existsSync(m.Source))
+          .map((m) => ({ source: m.Source, target: m.Destination, readOnly: !m.RW })),
     }),
     ...pruneRoutes({ containers: c.containers, images, inUse: (id) => c.containers.list().some((r) => r.imageId === id) }),
     ...networkRoutes({
@@ -181,9 +196,10 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       pending: (networkId) => c.pending.list(networkId),
     }),
     ...swarmRoutes(),
+    ...volumeRoutes({ volumes: c.volumes }),
     ...eventRoutes({ bus: c.events, logger }),
     ...statsRoutes({ containers: c.containers, stats: c.stats }),
-    ...diskUsageRoutes({ containers: c.containers, images }),
+    ...diskUsageRoutes({ containers: c.containers, images, volumes: c.volumes }),
     ...imageRoutes({
       images,
       inUse: (id) => c.containers.list().some((r) => r.imageId === id),
@@ -193,6 +209,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   );
   const server = await startServer({ socketPath, router, logger, mode: 0o660, gid: group.gid });
   logger.info(`tsnetd ${TSNET_VERSION} listening on unix://${socketPath} (root ${flags.root}, exec-root ${flags.execRoot})`);
+  // restart policies at daemon start (always, unless-stopped; those that died while it was down)
+  void c.containers.autostart();
 
   const shutdown = (sig: string) => {
     logger.info(`${sig}: shutting down; containers keep running (live restore)`);

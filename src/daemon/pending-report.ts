@@ -16,27 +16,23 @@ export function withPending(
   network: (id: string) => NetworkRecord | undefined,
   builtin: (driverName: string) => boolean,
 ): Array<PluginListEntry & { PendingDeletes: number }> {
-  const awaited = (name: string) =>
-    pending.filter((x) => {
-      const n = network(x.networkId);
-      return n && (n.driver === name || n.ipam.driver === name);
-    }).length;
+  // one pass: how many pending teardowns wait for each driver name (a record counts once per
+  // name, also when the plugin is both the network's driver and its IPAM driver)
+  const awaited = new Map<string, number>();
+  for (const x of pending) {
+    const n = network(x.networkId);
+    if (!n) continue;
+    for (const name of new Set([n.driver, n.ipam.driver])) awaited.set(name, (awaited.get(name) ?? 0) + 1);
+  }
   const out = plugins.map((p) => {
-    const count = awaited(p.Name);
+    const count = awaited.get(p.Name) ?? 0;
     const status = count ? `${p.Status}; ${count} endpoint teardown(s) pending` : p.Status;
     return { ...p, Status: status, PendingDeletes: count };
   });
   // a plugin whose socket is gone is not discovered, but what waits for it is still shown
   const listed = new Set(plugins.map((p) => p.Name));
-  const names = new Set(
-    pending.flatMap((x) => {
-      const n = network(x.networkId);
-      return n ? [n.driver, n.ipam.driver] : [];
-    }),
-  );
-  for (const name of names) {
-    const count = awaited(name);
-    if (listed.has(name) || !count || builtin(name)) continue;
+  for (const [name, count] of awaited) {
+    if (listed.has(name) || builtin(name)) continue;
     out.push({
       Name: name,
       Addr: '',

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseNetnsFileName } from '../network/drivers/overlay/index.js';
 import { isSupervisorOf, processAlive } from '../runtime/supervisor.js';
+import { TRASH_DIR } from '../runtime/container/paths.js';
 import type { Components } from './components.js';
 
 export async function sweep(c: Components): Promise<string[]> {
@@ -74,6 +75,11 @@ export async function sweep(c: Components): Promise<string[]> {
     if (byId.has(name)) continue;
     fs.rmSync(path.join(dirs, name), { recursive: true, force: true });
     removed.push(`container dir ${name}`);
+  }
+  // dirs of removed containers whose background deletion a crash interrupted
+  for (const name of safeReaddir(path.join(c.opts.root, TRASH_DIR))) {
+    fs.rmSync(path.join(c.opts.root, TRASH_DIR, name), { recursive: true, force: true });
+    removed.push(`removed container dir ${name}`);
   }
   return removed;
 }

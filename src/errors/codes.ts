@@ -59,6 +59,9 @@ export const ERROR_CODES = {
   TSNET_EXEC_NOT_FOUND: 'not-found',
   TSNET_PATH_NOT_FOUND: 'not-found',
   TSNET_CONTAINER_READ_ONLY: 'forbidden',
+  // volumes
+  TSNET_VOLUME_NOT_FOUND: 'not-found',
+  TSNET_VOLUME_IN_USE: 'conflict',
   // networks
   TSNET_NETWORK_NOT_FOUND: 'not-found',
   TSNET_NETWORK_EXISTS: 'conflict',

@@ -1,18 +1,32 @@
 /**
  * An overlay mounted where only one helper process sees it: `unshare --mount` with private
- * propagation runs a shell that mounts, says `ready`, waits for a line on its stdin, unmounts
- * and exits. The mount is reached through `/proc/<pid>/root<target>` and vanishes with the
+ * propagation runs a shell that mounts, says `ready`, takes bind-mount commands on its stdin
+ * (three lines each: `bind`|`ro`, source, target below the overlay; answered `ok`|`fail`) until
+ * `done` or EOF, unmounts everything and exits. The mount is reached through `/proc/<pid>/root<target>` and vanishes with the
  * helper (also when the daemon dies); the host's mount table never sees it. Plain values in
  * (mount options, a target directory), a pid and a close function out.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { TsnetError } from '../errors/index.js';
 
-const MOUNT_SCRIPT = 'mount -t overlay overlay -o "$1" "$2" || exit 1; echo ready; read _; umount "$2"';
+const MOUNT_SCRIPT = [
+  'mount -t overlay overlay -o "$1" "$2" || exit 1',
+  'echo ready',
+  'while read -r cmd && [ "$cmd" != done ]; do',
+  '  read -r src; read -r dst',
+  '  if mount --bind -- "$src" "$2$dst" && { [ "$cmd" != ro ] || mount -o remount,bind,ro -- "$2$dst"; }; then echo ok; else echo fail; fi',
+  'done',
+  'umount -R "$2"',
+].join('\n');
 
 export interface PrivateMount {
   /** The helper's pid: the mount is at `/proc/<pid>/root<target>`. */
   pid: number;
+  /**
+   * Bind-mount `source` at `target` below the overlay (a path the caller made, without symlinks:
+   * the helper's shell resolves it). Paths hold no newline.
+   */
+  bind(source: string, target: string, readOnly: boolean): Promise<void>;
   /** Unmount (the helper exits). */
   close(): Promise<void>;
 }
@@ -29,8 +43,22 @@ export async function mountOverlayPrivately(options: string, target: string): Pr
     await stopped;
     throw err;
   }
+  const answers: Array<(ok: boolean) => void> = [];
+  child.stdout!.on('data', (d: Buffer) => {
+    for (const line of d.toString().split('\n').filter(Boolean)) answers.shift()?.(line === 'ok');
+  });
   return {
     pid: child.pid!,
+    bind: (source, dst, readOnly) => {
+      if (/\n/.test(source + dst))
+        return Promise.reject(new TsnetError('TSNET_INVALID_ARGUMENT', `a newline in ${JSON.stringify(source)}`));
+      return new Promise<void>((resolve, reject) => {
+        answers.push((ok) =>
+          ok ? resolve() : reject(new TsnetError('TSNET_KERNEL', `bind-mount ${source} on ${target}${dst} privately failed`)),
+        );
+        child.stdin!.write(`${readOnly ? 'ro' : 'bind'}\n${source}\n${dst}\n`);
+      });
+    },
     close: async () => {
       child.stdin?.end('done\n');
       await stopped;

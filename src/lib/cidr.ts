@@ -1,5 +1,7 @@
 /**
- * Pure IPv4/IPv6 address and CIDR maths on bigint. No I/O, no state.
+ * The one IPv4/IPv6 address and CIDR library of tsnet: parsing, formatting (as Docker prints
+ * addresses), prefix maths on bigint, and the byte form the kernel uses. No I/O, no state;
+ * every layer (kernel included) may use it.
  *
  * Parsing is strict (like Go's net/netip, which Docker uses): dotted quads without leading
  * zeros, IPv6 without zone ids, prefix lengths in range. Errors are TsnetErrors with one
@@ -165,6 +167,26 @@ function formatV6(value: bigint): string {
   const hex = groups.map((g) => g.toString(16));
   if (bestLen < 2) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** The address as 4 or 16 bytes in network order (for netlink and sockaddr). */
+export function ipToBytes(ip: IpAddress): Buffer {
+  const n = ip.family === 4 ? 4 : 16;
+  const out = Buffer.alloc(n);
+  let v = ip.value;
+  for (let i = n - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+/** 4 or 16 bytes in network order → the address; undefined for any other length. */
+export function ipFromBytes(bytes: Uint8Array): IpAddress | undefined {
+  if (bytes.length !== 4 && bytes.length !== 16) return undefined;
+  let value = 0n;
+  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  return { family: bytes.length === 4 ? 4 : 6, value };
 }
 
 /** Canonical text of an address: dotted quad, or RFC 5952 IPv6 (lower case, longest :: run). */

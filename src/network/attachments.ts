@@ -11,7 +11,9 @@ import type { Failpoint } from '../lib/failpoints.js';
 import { contains } from '../lib/cidr.js';
 import type { EndpointSettingsRequest, EndpointState, SandboxRequest } from './container-api.js';
 import { endpointNameOptions, type NetworkController } from './controller.js';
-import { hasExternalConnectivity } from './driver-api.js';
+import { hasExternalConnectivity, type LeaveOptions } from './driver-api.js';
+import { endpointExtras, extrasState } from './endpoint-settings.js';
+import { addLinkLocalIPs } from './link-local.js';
 import type { HostEntry } from './etc-entries.js';
 import { pickGatewayEndpoint } from './gateway.js';
 import type { NetworkRecord } from './network-record.js';
@@ -92,13 +94,23 @@ export class Attachments {
     }
     if (ip6 && !n.enableIPv6)
       throw new TsnetError('TSNET_BAD_IP', `network ${n.name} has no IPv6: --ip6 needs a network created with --ipv6`);
+    const extras = endpointExtras(cfg);
+    const ll = extras.linkLocalIPs;
     return {
       networkId: n.id,
       networkName: n.name,
       endpointId: crypto.randomBytes(32).toString('hex'),
       aliases,
-      ...(ip4 || ip6 ? { ipamConfig: { ...(ip4 ? { IPv4Address: ip4 } : {}), ...(ip6 ? { IPv6Address: ip6 } : {}) } } : {}),
-      ...(cfg?.MacAddress ? { mac: cfg.MacAddress } : {}),
+      ...(ip4 || ip6 || ll
+        ? {
+            ipamConfig: {
+              ...(ip4 ? { IPv4Address: ip4 } : {}),
+              ...(ip6 ? { IPv6Address: ip6 } : {}),
+              ...(ll ? { LinkLocalIPs: ll } : {}),
+            },
+          }
+        : {}),
+      ...extrasState(extras),
     };
   }
 
@@ -191,7 +203,8 @@ export class Attachments {
     };
     // global-scope drivers (overlay) publish the endpoint's DNS names to the other hosts
     const options = n.scope === 'global' ? endpointNameOptions(sb.containerName, ep.aliases) : {};
-    const info = await driver.createEndpoint({ ...base, options });
+    // --driver-opt reaches the driver as top-level keys of CreateEndpoint's options (as Docker)
+    const info = await driver.createEndpoint({ ...base, options: { ...ep.driverOpts, ...options } });
     rb.push(`delete endpoint ${ep.endpointId.slice(0, 12)}`, () => driver.deleteEndpoint(n.id, ep.endpointId));
     if (info.mac) ep.mac = info.mac;
     const join = await driver.join({
@@ -203,6 +216,7 @@ export class Attachments {
       options,
     });
     rb.push(`leave ${n.name}`, () => driver.leave(n.id, ep.endpointId));
+    await addLinkLocalIPs(sandbox.netlink, ifname, ep.ipamConfig?.LinkLocalIPs ?? []);
     this.d.failpoint?.('attach.after-join');
     ep.ifname = ifname;
     if (join.gateway) ep.gateway = join.gateway;
@@ -302,14 +316,15 @@ export class Attachments {
   }
 
   /** Every endpoint leaves the sandbox and is deleted; their records go. */
-  async detachAll(sb: SandboxRecord): Promise<void> {
+  /** `sandboxRemoved`: the caller destroys the sandbox right after (see LeaveOptions). */
+  async detachAll(sb: SandboxRecord, opts: LeaveOptions = {}): Promise<void> {
     const errors: string[] = [];
     // A stopped container's external connectivity was revoked when it stopped.
     if (sb.ports.length || this.d.controller.isActive(sb.id))
       await this.revokePorts(sb).catch((e: Error) => errors.push(e.message));
     await this.d.dns?.stop(sb).catch((e: Error) => errors.push(e.message));
     for (const ep of this.d.controller.endpointsOf(sb.id)) {
-      const outcome = await this.detachOne(ep, sb).catch((e: Error) => {
+      const outcome = await this.detachOne(ep, sb, opts).catch((e: Error) => {
         errors.push(e.message);
         return 'failed' as const;
       });
@@ -327,7 +342,7 @@ export class Attachments {
    * delete (retried when the plugin answers) and 'pending' is returned; the endpoint then stays
    * reserved on its network until that is done. Without `owner`, a failure is thrown.
    */
-  private async detachOne(ep: EndpointRecord, owner?: SandboxRecord): Promise<'done' | 'pending'> {
+  private async detachOne(ep: EndpointRecord, owner?: SandboxRecord, opts: LeaveOptions = {}): Promise<'done' | 'pending'> {
     const n = this.d.controller.find(ep.networkId);
     if (!n) return 'done';
     const steps: PendingStep[] = ['leave', 'deleteEndpoint', 'releaseAddress'];
@@ -338,7 +353,7 @@ export class Attachments {
     }
     try {
       const driver = await this.d.controller.driverOf(n);
-      await driver.leave(n.id, ep.endpointId);
+      await driver.leave(n.id, ep.endpointId, opts);
       steps.shift();
       await driver.deleteEndpoint(n.id, ep.endpointId);
       steps.shift();
@@ -386,6 +401,7 @@ export class Attachments {
       if (ep.ipv4) out.push({ ip: ep.ipv4.split('/')[0]!, names });
       if (ep.ipv6) out.push({ ip: ep.ipv6.split('/')[0]!, names });
     }
+    out.push(...(sb.linkHosts ?? []));
     return out;
   }
 

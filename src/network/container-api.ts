@@ -11,8 +11,10 @@ import type { SandboxRecord } from './sandbox-record.js';
 /** Docker's EndpointSettings as a create/connect request carries them. */
 export interface EndpointSettingsRequest {
   Aliases?: string[] | null;
-  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] | null } | null;
   MacAddress?: string;
+  Links?: string[] | null;
+  DriverOpts?: Record<string, string> | null;
   [key: string]: unknown;
 }
 
@@ -28,7 +30,11 @@ export interface EndpointState {
   mac?: string;
   ifname?: string;
   /** Requested static addresses (kept so `network inspect` / reconnects can show them). */
-  ipamConfig?: { IPv4Address?: string; IPv6Address?: string };
+  ipamConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] };
+  /** `NAME:ALIAS` as given (user networks: ALIAS resolves to NAME for this container only). */
+  links?: string[];
+  /** Endpoint driver options as given (`--driver-opt`), passed to the driver's CreateEndpoint. */
+  driverOpts?: Record<string, string>;
 }
 
 export interface PublishedPort {
@@ -49,6 +55,12 @@ export interface ContainerNetworkState {
   /** The network whose endpoint has the default route and the published ports. */
   gatewayNetwork?: string;
   ports: PublishedPort[];
+  /** Legacy links (`--link` on the default bridge): target container id and alias. */
+  links?: Array<{ id: string; alias: string }>;
+  /** Docker's link environment variables, computed at the last start (exec gets them too). */
+  linkEnv?: string[];
+  /** The /etc/hosts entries of the legacy links, computed at the last start. */
+  linkHosts?: HostEntry[];
 }
 
 /** What the runtime asks for a container's network at create (from Docker's create request). */
@@ -65,6 +77,8 @@ export interface SandboxRequest {
   dns?: string[];
   dnsSearch?: string[];
   dnsOptions?: string[];
+  /** HostConfig.Links: legacy links (`NAME:ALIAS`), resolved at plan on the default bridge. */
+  links?: string[];
 }
 
 /** A validated request: nothing made, nothing saved yet. */
@@ -76,8 +90,17 @@ export interface SandboxPlan {
   readonly endpoints: readonly EndpointState[];
 }
 
-/** Resolves `container:<ref>`: the container's name and sandbox id, or undefined. */
-export type ContainerLookup = (ref: string) => { name: string; sandboxId: string } | undefined;
+/** A container as the network layer may ask about it (container mode, legacy links). */
+export interface ContainerRef {
+  id: string;
+  name: string;
+  sandboxId: string;
+  /** Config.Env (a legacy link's target hands it on as `ALIAS_ENV_*`). */
+  env?: string[];
+}
+
+/** Resolves a container reference (id, name, id prefix), or undefined. */
+export type ContainerLookup = (ref: string) => ContainerRef | undefined;
 
 /** What tsnet-init needs to join a container's network. */
 export interface SandboxSetup {
@@ -89,14 +112,17 @@ export interface SandboxSetup {
   /** The whole /etc/hosts text instead of the generated one (host mode copies the host's). */
   hostsText?: string;
   resolvConf: string;
+  /** Docker's legacy link environment variables (the container's own Env overrides them). */
+  linkEnv?: string[];
 }
 
 /**
  * What the container runtime calls on the network layer, by sandbox id. The runtime never touches
  * links, addresses or rules itself, and keeps only the sandbox id; the network layer owns the
  * sandbox and endpoint records. Today's timing (architecture decision 2): createSandbox + join at
- * create, programExternalConnectivity at start, revokeExternalConnectivity at stop/exit, leave +
- * deleteSandbox at rm. Moving join/leave to start/stop is a change of the runtime's calls only.
+ * create, programExternalConnectivity at start, revokeExternalConnectivity at stop/exit,
+ * deleteSandbox at rm (its endpoints leave with it). Moving join/leave to start/stop is a change
+ * of the runtime's calls only.
  */
 export interface ContainerNetworking {
   /** Validate the request (no kernel change, nothing saved). Throws one line on bad input. */
@@ -107,19 +133,27 @@ export interface ContainerNetworking {
   join(sandboxId: string, endpoints: readonly EndpointState[]): Promise<void>;
   /** Every endpoint of the sandbox leaves it and is deleted. Idempotent. */
   leave(sandboxId: string): Promise<void>;
-  /** Remove the sandbox (and any endpoint still in it). Idempotent. */
+  /**
+   * Remove the sandbox and every endpoint still in it (an interface that dies with the netns is
+   * not deleted one by one: LeaveOptions.sandboxRemoved). Idempotent.
+   */
   deleteSandbox(sandboxId: string): Promise<void>;
   /**
    * Before a start: the sandbox is made again if a reboot removed it, published ports are
    * programmed on the gateway endpoint, the embedded resolver runs. Returns what tsnet-init needs.
    */
-  programExternalConnectivity(sandboxId: string): Promise<SandboxSetup>;
+  programExternalConnectivity(sandboxId: string, containers: ContainerLookup): Promise<SandboxSetup>;
   /** After the container's processes are gone (stop, exit, crash): published ports go. */
   revokeExternalConnectivity(sandboxId: string): Promise<void>;
   /** `network connect` (running or stopped container); returns the new /etc/hosts entries. */
   connect(sandboxId: string, networkRef: string, cfg: EndpointSettingsRequest | null): Promise<HostEntry[]>;
   /** `network disconnect [-f]`; returns the new /etc/hosts entries. */
   disconnect(sandboxId: string, networkRef: string, force: boolean): Promise<HostEntry[]>;
+  /**
+   * `rm --link PARENT/ALIAS`: the sandbox loses that legacy link and its /etc/hosts entries;
+   * returns the new entries, or undefined when it had no such link.
+   */
+  removeLink(sandboxId: string, alias: string): Promise<HostEntry[] | undefined>;
   /** The container was renamed (DNS answers its new name). */
   rename(sandboxId: string, name: string): Promise<void>;
   /** The live network state of the sandbox, for the Docker API. */

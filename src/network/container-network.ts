@@ -22,6 +22,7 @@ import type {
 import type { NetworkController } from './controller.js';
 import type { ModeContext, NetworkModeDriver } from './driver-api.js';
 import { resolvConf, type HostEntry } from './etc-entries.js';
+import { legacyLinkSetup, planLegacyLinks, removeLegacyLink, type LinkContext } from './links.js';
 import type { Sandbox, Sandboxes } from './sandbox.js';
 import type { SandboxOptions, SandboxRecord } from './sandbox-record.js';
 
@@ -85,6 +86,8 @@ export class ContainerNetwork implements ContainerNetworking {
       options: optionsOf(req),
       ports: [],
     };
+    const links = planLegacyLinks(req, this.linkContext(containers));
+    if (links) record.links = links;
     if (mode) {
       const p = mode.plan(req, { ...this.ctx, containers });
       if (p.sharedWith) record.sharedWith = p.sharedWith;
@@ -96,6 +99,15 @@ export class ContainerNetwork implements ContainerNetworking {
       return { sandboxId: id, ignoresPorts: p.ignoresPorts, record, endpoints: [] };
     }
     return { sandboxId: id, ignoresPorts: false, record, endpoints: await this.d.attachments.plan(req) };
+  }
+
+  private linkContext(containers: ContainerLookup): LinkContext {
+    return {
+      containers,
+      sandbox: (id) => this.d.controller.sandbox(id),
+      isActive: (id) => this.d.controller.isActive(id),
+      bridgeEndpoint: (id) => this.d.controller.endpointsOf(id).find((e) => e.networkName === 'bridge'),
+    };
   }
 
   private ownsNetns(sb: SandboxRecord): boolean {
@@ -136,14 +148,25 @@ export class ContainerNetwork implements ContainerNetworking {
   async deleteSandbox(sandboxId: string): Promise<void> {
     const sb = this.d.controller.sandbox(sandboxId);
     if (!sb) return;
-    if (this.d.controller.endpointsOf(sb.id).length) await this.d.attachments.detachAll(sb);
+    // the interfaces die with the netns (no delete one by one) unless a joiner keeps it alive
+    const sandboxRemoved = sb.key !== undefined && !this.d.controller.sandboxList().some((x) => x.sharedWith === sb.id);
+    if (this.d.controller.endpointsOf(sb.id).length) await this.d.attachments.detachAll(sb, { sandboxRemoved });
     if (sb.key) this.d.sandboxes.remove(sb.key);
     await this.d.controller.removeSandbox(sb.id);
   }
 
-  async programExternalConnectivity(sandboxId: string): Promise<SandboxSetup> {
+  async programExternalConnectivity(sandboxId: string, containers: ContainerLookup): Promise<SandboxSetup> {
     const sb = this.get(sandboxId);
     const mode = this.modeOf(sb);
+    if (sb.links?.length) {
+      // checked before anything is wired: a link target that is not running fails the start
+      const { hosts, env } = legacyLinkSetup(sb, this.linkContext(containers));
+      if (JSON.stringify([hosts, env]) !== JSON.stringify([sb.linkHosts, sb.linkEnv])) {
+        sb.linkHosts = hosts;
+        sb.linkEnv = env;
+        await this.d.controller.saveSandbox(sb);
+      }
+    }
     if (this.ownsNetns(sb)) {
       // After a reboot the netns is gone: make it again and re-attach the endpoints.
       const fresh = !sb.key || !this.d.sandboxes.exists(sb.key);
@@ -161,7 +184,7 @@ export class ContainerNetwork implements ContainerNetworking {
     }
     const setup = mode ? mode.setup(sb, this.ctx) : this.ownSetup(sb);
     this.d.controller.setActive(sb.id, true);
-    return setup;
+    return sb.linkEnv?.length ? { ...setup, linkEnv: sb.linkEnv } : setup;
   }
 
   async revokeExternalConnectivity(sandboxId: string): Promise<void> {
@@ -195,6 +218,13 @@ export class ContainerNetwork implements ContainerNetworking {
     return this.d.attachments.hostEntries(sb);
   }
 
+  async removeLink(sandboxId: string, alias: string): Promise<HostEntry[] | undefined> {
+    const sb = this.get(sandboxId);
+    if (!removeLegacyLink(sb, alias)) return undefined;
+    await this.d.controller.saveSandbox(sb);
+    return this.d.attachments.hostEntries(sb);
+  }
+
   async rename(sandboxId: string, name: string): Promise<void> {
     await this.d.controller.renameSandbox(sandboxId, name);
   }
@@ -216,6 +246,9 @@ export class ContainerNetwork implements ContainerNetworking {
       endpoints,
       ...(sb.gatewayNetwork ? { gatewayNetwork: sb.gatewayNetwork } : {}),
       ports: this.d.controller.isActive(sb.id) ? sb.ports : [],
+      ...(sb.links ? { links: sb.links } : {}),
+      ...(sb.linkEnv ? { linkEnv: sb.linkEnv } : {}),
+      ...(sb.linkHosts ? { linkHosts: sb.linkHosts } : {}),
     };
   }
 
@@ -258,6 +291,9 @@ export class ContainerNetwork implements ContainerNetworking {
       options: optionsOf(req),
       ...(old.gatewayNetwork ? { gatewayNetwork: old.gatewayNetwork } : {}),
       ports: running ? old.ports : [],
+      ...(old.links ? { links: old.links } : {}),
+      ...(old.linkEnv ? { linkEnv: old.linkEnv } : {}),
+      ...(old.linkHosts ? { linkHosts: old.linkHosts } : {}),
     };
     await this.d.controller.saveSandbox(sb);
     let seq = 0;

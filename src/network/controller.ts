@@ -3,6 +3,7 @@
  * Container endpoints are in attachments.ts. Validation first, then steps with undo (rule 1).
  */
 import { defaultBridgeBody, defaultBridgeMatches, type DefaultBridgeConfig } from './default-bridge.js';
+import { contains } from '../lib/cidr.js';
 import crypto from 'node:crypto';
 import { TsnetError } from '../errors/index.js';
 import { Rollback } from '../errors/rollback.js';
@@ -91,6 +92,7 @@ export interface OwnedIpam {
   listAddresses(poolId: string): Array<{ ip: string; owner: string }>;
   releasePool(poolId: string): Promise<void>;
   releaseAddress(poolId: string, ip: string): Promise<void>;
+  requestAddress(poolId: string, request: { owner: string; ip: string }): Promise<unknown>;
 }
 
 /** Lock key of the queue that applies cluster events one after the other. */
@@ -166,7 +168,7 @@ export class NetworkController {
    * Start-up: the IPAM's records carry their owners (network id per pool, endpoint id per
    * address) and are written before any kernel work, so they are the intent of an interrupted
    * network create or attach. Pools of no network and addresses of no endpoint are released.
-   * Call after indexEndpoints, before anything else runs. Returns one line per release.
+   * Call after load (endpoint records), before anything else runs. Returns one line per release.
    */
   async reconcileIpam(ipam: OwnedIpam): Promise<string[]> {
     const released: string[] = [];
@@ -178,10 +180,26 @@ export class NetworkController {
         continue;
       }
       const live = this.endpoints.get(n.id);
+      const held = new Set<string>();
       for (const a of ipam.listAddresses(p.poolId)) {
-        if (live?.has(a.owner)) continue;
+        if (live?.has(a.owner)) {
+          held.add(a.ip);
+          continue;
+        }
         await ipam.releaseAddress(p.poolId, a.ip);
         released.push(`address ${a.ip}`);
+      }
+      // The other way round: an endpoint's address the IPAM store lost (allocations are written
+      // without fsync; the endpoint record is the durable one) is taken again.
+      for (const e of this.endpointsOn(n.id)) {
+        for (const cidr of [e.ipv4, e.ipv6]) {
+          const ip = cidr?.split('/')[0];
+          if (!ip || held.has(ip) || !contains(p.subnet, ip)) continue;
+          await ipam.requestAddress(p.poolId, { owner: e.endpointId, ip }).then(
+            () => released.push(`re-reserved address ${ip}`),
+            (err: Error) => this.d.logger.warn(`re-reserve ${ip} of ${e.containerName}: ${err.message}`),
+          );
+        }
       }
     }
     return released;
@@ -417,7 +435,10 @@ export class NetworkController {
           ...(e.ipv4 ? { address: e.ipv4 } : {}),
           ...(e.ipv6 ? { addressV6: e.ipv6 } : {}),
           ...(e.mac ? { mac: e.mac } : {}),
-          options: this.networks.get(e.networkId)?.scope === 'global' ? endpointNameOptions(e.containerName, e.aliases) : {},
+          options: {
+            ...e.driverOpts,
+            ...(this.networks.get(e.networkId)?.scope === 'global' ? endpointNameOptions(e.containerName, e.aliases) : {}),
+          },
           ports: sb && this.active.has(sb.id) && sb.gatewayNetwork === e.networkId ? sb.ports : [],
           ...joinedOf(sb, e, this.networks.get(e.networkId)?.scope),
         };

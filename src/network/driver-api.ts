@@ -123,7 +123,17 @@ export interface NetworkDriver {
   deleteEndpoint(networkId: string, endpointId: string): Promise<void>;
   join(j: JoinSpec): Promise<JoinInfo>;
   /** The interface leaves the sandbox (the netns may already be gone). */
-  leave(networkId: string, endpointId: string): Promise<void>;
+  leave(networkId: string, endpointId: string, opts?: LeaveOptions): Promise<void>;
+}
+
+export interface LeaveOptions {
+  /**
+   * The sandbox is destroyed right after (container rm) and no other container shares it: an
+   * interface that dies with the namespace need not be deleted one by one. The kernel removes
+   * it (with its peer) when the namespace goes, off the daemon's thread — a veth delete is a
+   * ~20 ms synchronous RTM_DELLINK here. Drivers may ignore it.
+   */
+  sandboxRemoved?: boolean;
 }
 
 /** Drivers that publish ports / give external access (bridge; remote drivers that ask for it). */

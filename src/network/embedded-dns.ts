@@ -8,6 +8,7 @@ import type { FirewallBackend } from '../kernel/firewall/index.js';
 import type { Netns } from '../kernel/netns.js';
 import type { DnsHook } from './attachments.js';
 import type { EndpointRecord, SandboxRecord } from './sandbox-record.js';
+import { linkAliasTarget } from './dns/link-alias.js';
 import { createTcpBinder, RESOLVER_IP, startResolver, type Resolver, type TcpBinder } from './dns/index.js';
 
 export interface EmbeddedDnsDeps {
@@ -96,26 +97,37 @@ export class EmbeddedDns implements DnsHook {
     );
   }
 
-  /** Endpoints on the asking sandbox's networks whose containers run. */
-  private *visible(selfId: string): Generator<EndpointRecord> {
-    for (const n of this.networksOf(selfId))
-      for (const ep of this.d.records.endpointsOn(n)) if (this.d.records.isActive(ep.sandboxId)) yield ep;
+  /** Endpoints on these networks whose containers run. */
+  private *visible(nets: Set<string>): Generator<EndpointRecord> {
+    for (const n of nets) for (const ep of this.d.records.endpointsOn(n)) if (this.d.records.isActive(ep.sandboxId)) yield ep;
   }
 
   lookup(selfId: string, name: string, type: 'A' | 'AAAA'): string[] {
     const nets = this.networksOf(selfId);
     if (nets.size === 0) return [];
     const q = name.toLowerCase();
+    // the asking container's own links come first (Docker: endpoint aliases, seen by the linker only)
+    const link = linkAliasTarget(this.d.records.endpointsOf(selfId), q);
+    if (link && nets.has(link.networkId)) {
+      const got = this.addresses(new Set([link.networkId]), link.target, type);
+      if (got.length) return got;
+    }
+    const out = this.addresses(nets, q, type);
+    out.push(...this.remoteLookup(nets, q, type));
+    return [...new Set(out)];
+  }
+
+  /** Addresses of running containers named (or aliased) `q` on these networks. */
+  private addresses(nets: Set<string>, q: string, type: 'A' | 'AAAA'): string[] {
     const out: string[] = [];
-    for (const ep of this.visible(selfId)) {
+    for (const ep of this.visible(nets)) {
       const names = [ep.containerName, ep.containerId.slice(0, 12), ...ep.aliases].map((n) => n.toLowerCase());
       const qualified = names.map((n) => `${n}.${ep.networkName.toLowerCase()}`);
       if (!names.includes(q) && !qualified.includes(q)) continue;
       const ip = type === 'A' ? ep.ipv4 : ep.ipv6;
       if (ip) out.push(ip.split('/')[0]!);
     }
-    out.push(...this.remoteLookup(nets, q, type));
-    return [...new Set(out)];
+    return out;
   }
 
   /** Containers of other hosts on the asker's global networks. */

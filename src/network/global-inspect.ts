@@ -22,6 +22,14 @@ export interface ContainerEntry {
   Node?: string;
 }
 
+/**
+ * The inspect key of an endpoint that belongs to no local container (another host's, or one
+ * waiting for its plugin): Docker keys such entries by name of their own ("lb-<network>").
+ */
+export function endpointEntryKey(endpointId: string): string {
+  return `ep-${endpointId}`;
+}
+
 export function withClusterEndpoints<T extends { Id: string; Containers: Record<string, ContainerEntry> }>(
   json: T,
   cluster: InspectCluster,
@@ -31,7 +39,7 @@ export function withClusterEndpoints<T extends { Id: string; Containers: Record<
   for (const [key, c] of Object.entries(json.Containers)) containers[key] = { ...c, Node: cluster.nodeId };
   for (const r of records) {
     if (r.node === cluster.nodeId) continue;
-    containers[`ep-${r.endpointId}`] = {
+    containers[endpointEntryKey(r.endpointId)] = {
       Name: r.name ?? '',
       EndpointID: r.endpointId,
       MacAddress: r.mac,

@@ -14,6 +14,7 @@
 import type { IpamDriver } from '../ipam/ipam-api.js';
 import type { RecordStore } from '../store/record-store.js';
 import type { NetworkDriver } from './driver-api.js';
+import { endpointEntryKey, type ContainerEntry } from './global-inspect.js';
 import type { NetworkRecord } from './network-record.js';
 
 export type PendingStep = 'leave' | 'deleteEndpoint' | 'releaseAddress';
@@ -59,6 +60,24 @@ export function describePending(p: PendingDelete): string {
   return `endpoint ${p.id.slice(0, 12)} of ${p.containerName} on network ${p.networkId.slice(0, 12)}: ${p.steps
     .map((s) => STEP_CALL[s])
     .join(', ')} pending (${p.lastError})`;
+}
+
+/**
+ * `network inspect` entries of endpoints waiting for their plugin, keyed as other endpoints of no
+ * local container are (`ep-<endpoint id>`) and named "<container> (pending delete)".
+ */
+export function pendingInspectEntries(pending: PendingDelete[]): Record<string, ContainerEntry> {
+  const out: Record<string, ContainerEntry> = {};
+  for (const p of pending) {
+    out[endpointEntryKey(p.id)] = {
+      Name: `${p.containerName} (pending delete)`,
+      EndpointID: p.id,
+      MacAddress: p.mac ?? '',
+      IPv4Address: p.addresses.find((a) => !a.address.includes(':'))?.address ?? '',
+      IPv6Address: p.addresses.find((a) => a.address.includes(':'))?.address ?? '',
+    };
+  }
+  return out;
 }
 
 export class PendingDeletes {

@@ -8,6 +8,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { tryParseIp } from '../lib/cidr.js';
 
 /** Where relayed traffic goes: the container's address and port, or undefined (connection dropped). */
 export type ProxyTarget = () => { host: string; port: number } | undefined;
@@ -70,7 +71,7 @@ export function udpRelay(server: dgram.Socket, target: ProxyTarget, idleMs = UDP
     const key = `${rinfo.address}|${rinfo.port}`;
     let f = flows.get(key);
     if (!f) {
-      const sock = dgram.createSocket(net.isIPv6(to.host) ? 'udp6' : 'udp4');
+      const sock = dgram.createSocket(tryParseIp(to.host)?.family === 6 ? 'udp6' : 'udp4');
       sock.on('message', (reply) => {
         const flow = flows.get(key);
         if (flow) flow.timer.refresh();

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { TsnetError } from '../errors/index.js';
 import type { PortMapping } from './driver-api.js';
+import { tryParseIp } from '../lib/cidr.js';
 import { tcpRelay, udpRelay, type ProxyTarget } from './port-proxy.js';
 
 /** The addresses of the endpoint that publishes the ports (its gateway endpoint), no prefix. */
@@ -46,7 +47,7 @@ export function portRequests(
     const proto = (m[2] ?? 'tcp') as PortRequest['proto'];
     for (const b of list ?? [{}]) {
       const hostIp = (b.HostIp ?? '').replace(/^\[|\]$/g, '');
-      if (hostIp && net.isIP(hostIp) === 0)
+      if (hostIp && !tryParseIp(hostIp))
         throw new TsnetError('TSNET_BAD_PORT_SPEC', `invalid host IP "${hostIp}" for port ${key}`);
       const hp = b.HostPort ?? '';
       let start = 0;

@@ -4,6 +4,7 @@
  * The NetworkController is their only writer; the runtime keeps only the sandbox id.
  */
 import type { EndpointState, PublishedPort } from './container-api.js';
+import type { HostEntry } from './etc-entries.js';
 
 /** The network mode of a sandbox: a network mode driver (host, none, container) or endpoints on networks. */
 export type SandboxMode = 'none' | 'host' | 'container' | 'networks';
@@ -34,6 +35,12 @@ export interface SandboxRecord {
   gatewayNetwork?: string;
   /** Ports published now (programmed at start, revoked at stop). */
   ports: PublishedPort[];
+  /** Legacy links (`--link` on the default bridge): target container id and alias. */
+  links?: Array<{ id: string; alias: string }>;
+  /** Docker's link environment variables, computed at the last start (exec gets them too). */
+  linkEnv?: string[];
+  /** The /etc/hosts entries of the legacy links, computed at the last start. */
+  linkHosts?: HostEntry[];
 }
 
 /**

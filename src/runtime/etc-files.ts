@@ -1,5 +1,5 @@
 /** The text of a container's /etc/hosts, /etc/hostname and /etc/resolv.conf. Pure functions. */
-import net from 'node:net';
+import { tryParseIp } from '../lib/cidr.js';
 
 import type { HostEntry } from '../network/etc-entries.js';
 
@@ -30,7 +30,7 @@ export function parseExtraHost(entry: string): { name: string; ip: string } {
   const ip = sep ? entry.slice(sep[0].length).replace(/^\[(.*)\]$/, '$1') : '';
   if (!HOST_NAME.test(name))
     throw new Error(`invalid extra host "${entry}": want NAME:IP (or NAME:host-gateway) with a plain host name`);
-  if (ip !== 'host-gateway' && net.isIP(ip) === 0)
+  if (ip !== 'host-gateway' && !tryParseIp(ip))
     throw new Error(`invalid extra host "${entry}": "${ip}" is not an IP address (nor host-gateway)`);
   return { name, ip };
 }

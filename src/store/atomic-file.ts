@@ -1,6 +1,12 @@
 /**
  * Atomic JSON documents: write to a temp file in the same directory, fsync, rename, fsync the
  * directory. A crash leaves either the old or the new document, never a torn one.
+ *
+ * `writeJsonAtomicVolatile` skips both fsyncs (~7 ms on this machine's ext4, most of a container
+ * start) and writes synchronously: the rename is still atomic, so a daemon that is killed leaves
+ * the old or the new document (the page cache survives a process crash). Only a power loss or a
+ * kernel crash within the file system's commit interval can lose the write — use it for state
+ * that a reboot makes stale anyway (a container's running/exited state, a removal intent).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,6 +33,23 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
     await dfh.sync();
   } finally {
     await dfh.close();
+  }
+}
+
+export function writeJsonAtomicVolatile(file: string, value: unknown): void {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(value, null, 2), { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(dir)) {
+      fs.mkdirSync(dir, { recursive: true });
+      writeJsonAtomicVolatile(file, value);
+      return;
+    }
+    fs.rmSync(tmp, { force: true });
+    throw err;
   }
 }
 

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../errors/index.js';
-import { readJson, writeJsonAtomic } from './atomic-file.js';
+import { readJson, writeJsonAtomic, writeJsonAtomicVolatile } from './atomic-file.js';
 
 const ID = /^[0-9a-f]{64}$/;
 
@@ -58,6 +58,14 @@ export class RecordStore<T extends { id: string }> {
 
   async save(rec: T): Promise<void> {
     await writeJsonAtomic(path.join(this.dir, `${checkId(rec.id)}.json`), rec);
+  }
+
+  /**
+   * Atomic but not fsynced (see writeJsonAtomicVolatile): for state changes a reboot makes stale
+   * anyway. A later durable save or a removal supersedes it.
+   */
+  saveVolatile(rec: T): void {
+    writeJsonAtomicVolatile(path.join(this.dir, `${checkId(rec.id)}.json`), rec);
   }
 
   async remove(id: string): Promise<void> {

@@ -140,7 +140,10 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     cli: (args, o = {}) => run('node', [CLI, '-H', `unix://${socket}`, ...args], { ...o, env: cleanEnv(o.env) }),
     async ok(args, o = {}) {
       const r = await world.cli(args, o);
-      if (r.exitCode !== 0) throw new Error(`tsnet ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
+      if (r.exitCode !== 0)
+        throw new Error(
+          `tsnet ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}${r.stdout}\n--- daemon log (tail) ---\n${world.daemonLog().split('\n').slice(-30).join('\n')}`,
+        );
       return r.stdout.trim();
     },
     inHost: (args, o = {}) => run('nsenter', [`--net=${hostNetns}`, ...args], o),

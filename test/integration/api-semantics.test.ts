@@ -81,15 +81,15 @@ test.serial('swarm endpoints answer 503 with the words of Docker on a node outsi
   }
 });
 
-test.serial('API versions: /version says 1.44 (min 1.24); prefixes inside the range work, others are 400', async (t) => {
+test.serial('API versions: /version says 1.45 (min 1.24); prefixes inside the range work, others are 400', async (t) => {
   const { w } = t.context;
   const v = await api(w.socket, { path: '/version' });
   t.is(v.status, 200);
   const j = v.json as { ApiVersion: string; MinAPIVersion: string };
-  t.is(j.ApiVersion, '1.44');
+  t.is(j.ApiVersion, '1.45');
   t.is(j.MinAPIVersion, '1.24');
-  t.is(v.headers['api-version'], '1.44');
-  for (const p of ['/v1.24/_ping', '/v1.41/_ping', '/v1.44/version', '/v1.44/containers/json']) {
+  t.is(v.headers['api-version'], '1.45');
+  for (const p of ['/v1.24/_ping', '/v1.41/_ping', '/v1.44/version', '/v1.45/containers/json']) {
     t.is((await api(w.socket, { path: p })).status, 200, p);
   }
   const old = await api(w.socket, { path: '/v1.12/_ping' });
@@ -100,7 +100,7 @@ test.serial('API versions: /version says 1.44 (min 1.24); prefixes inside the ra
   );
   const fresh = await api(w.socket, { path: '/v1.99/containers/json' });
   t.is(fresh.status, 400);
-  t.is(msg(fresh), 'client version 1.99 is too new. Maximum supported API version is 1.44');
+  t.is(msg(fresh), 'client version 1.99 is too new. Maximum supported API version is 1.45');
 });
 
 test.serial('API < 1.44 refuses several networks at create, as Docker; 1.44 takes them', async (t) => {

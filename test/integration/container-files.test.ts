@@ -292,3 +292,20 @@ test.serial('the stock docker CLI: docker cp both ways, and docker diff', async 
   t.regex(diff.stdout, /^C \/tmp$/m);
   t.regex(diff.stdout, /^A \/tmp\/dst\/sub\/f\.txt$/m);
 });
+
+test.serial("a stopped container's binds are part of its files (mounted for the copy, as its start would)", async (t) => {
+  const { w } = t.context;
+  const hostVol = path.join(w.dir, 'vol');
+  fs.mkdirSync(hostVol);
+  fs.writeFileSync(path.join(hostVol, 'on-host.txt'), 'from the host\n');
+  const id = await w.ok(['create', '--network', 'none', '-v', `${hostVol}:/deep/vol`, 'busybox', 'cat', '/deep/vol/put.txt']);
+  t.teardown(() => w.cli(['rm', '-f', id]));
+  // never started: the mount point does not exist yet in its rootfs
+  const got = await getRaw(w, `/containers/${id}/archive?path=/deep/vol/on-host.txt`);
+  t.true(got.includes('from the host'));
+  const r = await put(w, id, '/deep/vol', tarOf([{ path: 'put.txt', body: 'put into the bind\n' }]));
+  t.is(r.status, 200, r.text);
+  t.is(fs.readFileSync(path.join(hostVol, 'put.txt'), 'utf8'), 'put into the bind\n');
+  t.is(await w.ok(['start', '-a', id]), 'put into the bind');
+  t.false(fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(hostVol), 'no mount left on the host');
+});

@@ -142,3 +142,44 @@ test.serial("Docker's refusals: 400 with its words, nothing written, the record 
   t.regex(cli.stderr, /provide one or more flags/);
   await eventually(async () => (await w.ok(['inspect', '-f', '{{.HostConfig.CpuShares}}', id])) === '100');
 });
+
+test.serial('run takes the same resource flags; a bad one is refused at create with nothing made', async (t) => {
+  const { w } = t.context;
+  const id = await w.ok([
+    'run',
+    '-d',
+    '--network',
+    'none',
+    '-m',
+    '40m',
+    '--memory-swap',
+    '80m',
+    '--memory-reservation',
+    '20m',
+    '-c',
+    '300',
+    '--cpu-period',
+    '40000',
+    '--cpu-quota',
+    '10000',
+    '--cpuset-cpus',
+    '0',
+    'busybox',
+    'sleep',
+    '1000',
+  ]);
+  t.teardown(() => w.cli(['rm', '-f', id]));
+  t.is(v1(w, 'memory', id, 'memory.memsw.limit_in_bytes'), String(80 * 1024 * 1024));
+  t.is(v1(w, 'memory', id, 'memory.soft_limit_in_bytes'), String(20 * 1024 * 1024));
+  t.is(v1(w, 'cpu', id, 'cpu.shares'), '300');
+  t.is(v1(w, 'cpu', id, 'cpu.cfs_period_us'), '40000');
+  t.is(v1(w, 'cpu', id, 'cpu.cfs_quota_us'), '10000');
+  t.is(v1(w, 'cpuset', id, 'cpuset.cpus'), '0');
+  const before = (await w.ok(['ps', '-aq'])).split('\n').length;
+  const bad = await w.cli(['create', '--network', 'none', '--cpuset-cpus', '0-99', 'busybox', 'true']);
+  t.is(bad.exitCode, 125);
+  t.regex(bad.stderr, /Requested CPUs are not available/);
+  const conflict = await w.cli(['create', '--network', 'none', '--cpus', '1', '--cpu-quota', '5000', 'busybox', 'true']);
+  t.regex(conflict.stderr, /Nano CPUs and CPU Quota cannot both be set/);
+  t.is((await w.ok(['ps', '-aq'])).split('\n').length, before);
+});

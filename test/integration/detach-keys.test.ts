@@ -6,6 +6,7 @@
  */
 import anyTest, { type TestFn } from 'ava';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { api } from '../helpers/api.js';
@@ -147,5 +148,24 @@ test.serial(
     const end = await inPty(`${cliCmd(w)} attach detachme`, 'echo X-$((3*7))\n', /X-21/, 'exit 4\n');
     t.is(end.code, 4, end.out);
     t.false(await running(w, 'detachme'));
+  },
+);
+
+test.serial(
+  "the CLI takes detachKeys from its config file (as docker's config.json); the default sequence is then only data",
+  async (t) => {
+    const { w } = t.context;
+    const cfg = path.join(w.dir, 'cli-config');
+    fs.mkdirSync(cfg, { recursive: true });
+    fs.writeFileSync(path.join(cfg, 'config.json'), JSON.stringify({ detachKeys: 'ctrl-e,e' }));
+    const id = await w.ok(['run', '-d', '-it', '--network', 'none', 'busybox', 'sh']);
+    t.teardown(() => w.cli(['rm', '-f', id]));
+    const r = await inPty(`TSNET_CONFIG=${cfg} ${cliCmd(w)} attach ${id}`, 'echo C-$((8*7))\n', /C-56/, '\x05e');
+    t.is(r.code, 0, r.out);
+    t.true(await running(w, id));
+    // with the config's keys in force, the default sequence is only data: the shell gets it (ctrl-p
+    // recalls the last line in its editor; ctrl-u clears it)
+    const d = await inPty(`TSNET_CONFIG=${cfg} ${cliCmd(w)} attach ${id}`, 'echo D-$((9*7))\n', /D-63/, '\x10\x11\x15exit 5\n');
+    t.is(d.code, 5, d.out);
   },
 );

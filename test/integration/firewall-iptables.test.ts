@@ -22,6 +22,9 @@ import {
   type FirewallPorts,
   type PortMapping,
 } from '../../src/kernel/firewall/index.js';
+import { sandboxRules } from '../../src/kernel/firewall/iptables/sandbox-rules.js';
+import { loadLibc } from '../../src/kernel/libc.js';
+import { createNetnsOps } from '../../src/kernel/netns.js';
 import { requireNeeds } from '../helpers/preconditions.js';
 
 const serial = test.serial;
@@ -508,3 +511,26 @@ for (const flavor of FLAVORS) {
     },
   );
 }
+
+// The sandbox DNS rules of the iptables backend go through libnftables in-process (issue 14: no
+// process on a container's start path); a sandbox an older tsnet programmed with iptables keeps
+// its iptables rules.
+serial('sandboxDns: a fresh sandbox gets nft rules in-process, no command; an iptables one stays iptables', async (t) => {
+  const netns = createNetnsOps(loadLibc());
+  const fw = createIptablesFirewall({ inNetns: (file, fn) => netns.run(file, fn), sandboxDnsNft: true });
+  const fresh = makeNs(t, 's');
+  await fw.sandboxDns({ netns: fresh.file, resolverIp: '127.0.0.11', udpPort: 40001, tcpPort: 40002, fresh: true });
+  await fw.sandboxDns({ netns: fresh.file, resolverIp: '127.0.0.11', udpPort: 40003, tcpPort: 40004 });
+  const rules = await fresh.run(['/usr/sbin/nft', 'list', 'table', 'ip', 'tsnet-dns']);
+  t.regex(rules, /ip daddr 127\.0\.0\.11 udp dport 53 dnat to 127\.0\.0\.11:40003/);
+  t.notRegex(rules, /4000[12]/, 're-applying replaced the rules');
+  t.notRegex(await fresh.run(['iptables-save', '-t', 'nat']), /TSNET-DNS/, 'no iptables-restore ran in the fresh sandbox');
+
+  const old = makeNs(t, 'o');
+  await old.run(['iptables-restore', '--noflush'], { input: sandboxRules(40005, 40006, { jumps: true }) });
+  await fw.sandboxDns({ netns: old.file, resolverIp: '127.0.0.11', udpPort: 40007, tcpPort: 40008 });
+  const save = await old.run(['iptables-save', '-t', 'nat']);
+  t.regex(save, /--to-destination 127\.0\.0\.11:40007/);
+  t.is(save.split('\n').filter((l) => l.includes('-j TSNET-DNS-OUTPUT')).length, 1);
+  t.false((await old.run(['/usr/sbin/nft', 'list', 'tables'])).includes('tsnet-dns'), 'no nft table added beside them');
+});

@@ -206,6 +206,41 @@ test.serial('published ports on IPv6: [::1], the host IPv6 address, a client nam
   await ok(['network', 'rm', net]);
 });
 
+test.serial(
+  'an IPv4-only container: no implicit [::] binding; an explicit [::] one is relayed to its IPv4 address',
+  async (t) => {
+    const net = `v4only-${w.id}`;
+    await ok(['network', 'create', net]);
+    await ok([
+      'run',
+      '-d',
+      '--name',
+      `web4-${w.id}`,
+      '--network',
+      net,
+      '-p',
+      '8090:80',
+      '-p',
+      '[::]:8091:80',
+      'busybox',
+      ...WEB('four'),
+    ]);
+    const c = await inspect(`web4-${w.id}`);
+    t.deepEqual(c.NetworkSettings.Ports['80/tcp'], [
+      { HostIp: '0.0.0.0', HostPort: '8090' },
+      { HostIp: '::', HostPort: '8091' },
+    ]);
+    const host = (args: string[]) => w.inHost(args);
+    t.is(await fetchUntil(host, 'http://127.0.0.1:8090/'), 'four');
+    t.is(await fetchUntil(host, 'http://[::1]:8091/'), 'four', '[::1] → the IPv4 container through the relay');
+    t.is(await fetchUntil((a) => client.run(a), `http://[${HOST6}]:8091/`), 'four', 'and from the client over IPv6');
+    const none = await w.inHost(['busybox', 'timeout', '2', 'busybox', 'wget', '-qO-', 'http://[::1]:8090/']);
+    t.not(none.exitCode, 0, 'no [::] binding was made for 8090');
+    await ok(['rm', '-f', `web4-${w.id}`]);
+    await ok(['network', 'rm', net]);
+  },
+);
+
 const WHO = "require('net').createServer((c)=>c.end(c.remoteAddress+'\\n')).listen(7000,'::')";
 
 test.serial('outgoing IPv6 is masqueraded: the peer namespace sees the host IPv6 address', async (t) => {

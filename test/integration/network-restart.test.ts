@@ -3,6 +3,8 @@
  * tsnet links go away, published ports and addresses survive, and the network keeps working.
  */
 import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
 import { damagePublishedPort } from '../helpers/firewall.js';
 import { createWorld, eventually, type World } from '../helpers/world.js';
 
@@ -109,4 +111,60 @@ test.serial('a host port held by another process is refused with a clear error',
   await w.cli(['rm', '-f', 'taken']);
   await w.inHost(['sh', '-c', 'echo bye | busybox nc -w 1 127.0.0.1 8099']);
   await holder;
+});
+
+// IPAM address records are written without fsync (issue 14); the container record is the durable
+// copy, and a restarted daemon takes an endpoint's address again when the store lost it.
+test.serial('an address the IPAM store lost is re-reserved from the container record at start', async (t) => {
+  await ok(['network', 'create', '--subnet', '10.78.0.0/24', 'lost-ipam']);
+  await ok(['create', '--name', 'holder', '--network', 'lost-ipam', 'busybox', 'sleep', '100']);
+  const [h] = JSON.parse(await ok(['inspect', 'holder']));
+  const ip = h.NetworkSettings.Networks['lost-ipam'].IPAddress as string;
+  await w.killDaemon('SIGKILL');
+  const pool = path.join(w.root, 'ipam', 'pools', 'LocalDefault_10.78.0.0_24', 'addresses', `${ip}.json`);
+  t.true(fs.existsSync(pool), `the address record ${pool} exists`);
+  fs.rmSync(pool); // what a power loss before the write reached the disk leaves
+  await w.startDaemon();
+  t.true(fs.existsSync(pool), 'the address is taken again');
+  await ok(['create', '--name', 'second', '--network', 'lost-ipam', 'busybox', 'true']);
+  const [s] = JSON.parse(await ok(['inspect', 'second']));
+  t.not(s.NetworkSettings.Networks['lost-ipam'].IPAddress, ip, 'no address is handed out twice');
+  await ok(['rm', 'holder', 'second']);
+  await ok(['network', 'rm', 'lost-ipam']);
+});
+
+// A removed container's dir goes to <root>/trash and is deleted in the background; a crash
+// before that finished leaves it there, and the next start empties the trash.
+test.serial('the start-up sweep empties the trash of removed container dirs', async (t) => {
+  await w.killDaemon('SIGKILL');
+  const left = path.join(w.root, 'trash', `${'ab'.repeat(32)}-x`);
+  fs.mkdirSync(path.join(left, 'fs', 'upper', 'deep'), { recursive: true });
+  fs.writeFileSync(path.join(left, 'container.log'), 'old\n');
+  await w.startDaemon();
+  t.false(fs.existsSync(left));
+  const id = await ok(['create', '--network', 'none', 'busybox', 'true']);
+  await ok(['rm', id]);
+  await eventually(() => !fs.readdirSync(path.join(w.root, 'trash')).length);
+  t.deepEqual(fs.readdirSync(path.join(w.root, 'trash')), [], 'a removal leaves nothing in the trash');
+  t.false(fs.existsSync(path.join(w.root, 'containers', id)));
+});
+
+// rm lets the kernel delete a container's veth with its netns — but not while a container that
+// joined the netns (--network container:) keeps it alive: then the veth is deleted at once.
+test.serial('rm: the veth goes with the netns; with a joiner running it is deleted explicitly', async (t) => {
+  await ok(['network', 'create', 'vethgo']);
+  const veths = async () =>
+    (await w.inHost(['ip', '-o', 'link', 'show', 'type', 'veth'])).stdout.split('\n').filter((l) => /: ts[0-9a-f]+@/.test(l));
+  await ok(['run', '-d', '--name', 'solo', '--network', 'vethgo', 'busybox', 'sleep', '100']);
+  t.is((await veths()).length, 1);
+  await ok(['rm', '-f', 'solo']);
+  await eventually(async () => (await veths()).length === 0);
+  t.deepEqual(await veths(), [], 'the veth went with the netns');
+
+  await ok(['run', '-d', '--name', 'target', '--network', 'vethgo', 'busybox', 'sleep', '100']);
+  await ok(['run', '-d', '--name', 'joiner', '--network', 'container:target', 'busybox', 'sleep', '100']);
+  await ok(['rm', '-f', 'target']);
+  t.deepEqual(await veths(), [], 'the joiner does not keep the removed target on the bridge');
+  await ok(['rm', '-f', 'joiner']);
+  await ok(['network', 'rm', 'vethgo']);
 });

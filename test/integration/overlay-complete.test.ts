@@ -14,6 +14,7 @@ import { eventually, run, type World } from '../helpers/world.js';
 const serial = test.serial;
 const LEASE_TTL = 3;
 const GRACE = 10;
+const DAEMON_ARGS = ['--cluster-lease-ttl', String(LEASE_TTL), '--cluster-reclaim-after', String(GRACE)];
 
 let mh: MultiHost | undefined;
 let leave: (() => void) | undefined;
@@ -22,7 +23,7 @@ let etcd: Etcd3 | undefined;
 test.before(async () => {
   requireNeeds({ root: true, commands: [['/usr/bin/etcd', 'etcd-server']] });
   mh = await createMultiHost({ hosts: 2 });
-  await mh.startDaemons(['--cluster-lease-ttl', String(LEASE_TTL), '--cluster-reclaim-after', String(GRACE)]);
+  await mh.startDaemons(DAEMON_ARGS);
   leave = mh.enterClientNetns();
   etcd = new Etcd3({ hosts: `http://${mh.etcd.ip}:2379` });
 });
@@ -206,22 +207,35 @@ serial('a host that is only slow (paused past its lease, back within the grace) 
   t.is(r.exitCode, 0, `far is reachable again: ${r.stdout}${r.stderr}`);
 });
 
-serial('a host gone longer than the grace period: its peers go at once, its addresses after the grace', async (t) => {
-  const lost = await ownedBy(2);
-  t.true(lost.length > 0);
-  const lease = await nodeLease(2);
-  if (!lease) throw new Error('host 2 has no node lease');
-  await w(2).killDaemon('SIGKILL');
-  await etcd!.leaseClient.leaseRevoke({ ID: lease });
-  // the peers go from host 1 at once; the addresses stay during the grace period
-  t.true(await eventually(async () => (await fdbOn(1, 'multi')).length === 0, 10_000, 100), 'host 2 peers withdrawn');
-  t.true(await eventually(() => graceRunning(2), 10_000, 100), 'grace period started');
-  t.deepEqual((await ownedBy(2)).sort(), lost.sort(), 'addresses kept during the grace');
-  // after it: freed, and host 1 can take them
-  t.true(await eventually(async () => (await ownedBy(2)).length === 0, 30_000, 200), 'addresses reclaimed');
-  await sleeper(1, 'heir', 'multi', ['--ip', '10.72.0.9']);
-  t.is((await netOf(1, 'heir', 'multi')).ip, '10.72.0.9');
-  // (m2 never talked to 10.72.0.9: m1's ARP cache still holds far's MAC until its timers expire)
-  const r = await w(1).cli(['exec', 'm2', 'ping', '-c', '1', '-W', '2', '10.72.0.9']);
-  t.is(r.exitCode, 0, `the new owner answers: ${r.stdout}${r.stderr}`);
-});
+serial(
+  'a host gone longer than the grace period: its peers go at once, its addresses after the grace; back, it takes back the free ones',
+  async (t) => {
+    const lost = await ownedBy(2);
+    t.true(lost.length > 0);
+    const far = await netOf(2, 'far', 'multi');
+    const lease = await nodeLease(2);
+    if (!lease) throw new Error('host 2 has no node lease');
+    await w(2).killDaemon('SIGKILL');
+    await etcd!.leaseClient.leaseRevoke({ ID: lease });
+    // the peers go from host 1 at once; the addresses stay during the grace period
+    t.true(await eventually(async () => (await fdbOn(1, 'multi')).length === 0, 10_000, 100), 'host 2 peers withdrawn');
+    t.true(await eventually(() => graceRunning(2), 10_000, 100), 'grace period started');
+    t.deepEqual((await ownedBy(2)).sort(), lost.sort(), 'addresses kept during the grace');
+    // after it: freed, and host 1 can take them
+    t.true(await eventually(async () => (await ownedBy(2)).length === 0, 30_000, 200), 'addresses reclaimed');
+    await sleeper(1, 'heir', 'multi', ['--ip', '10.72.0.9']);
+    t.is((await netOf(1, 'heir', 'multi')).ip, '10.72.0.9');
+    // (m2 never talked to 10.72.0.9: m1's ARP cache still holds far's MAC until its timers expire)
+    const r = await w(1).cli(['exec', 'm2', 'ping', '-c', '1', '-W', '2', '10.72.0.9']);
+    t.is(r.exitCode, 0, `the new owner answers: ${r.stdout}${r.stderr}`);
+
+    // host 2 comes back (its containers kept running): it takes back its address nobody took
+    // (IPv6) and reports the one given away, whose new owner keeps it
+    await w(2).startDaemon(['--cluster-store', mh!.clusterStore, '--advertise-addr', hostIp(2), ...DAEMON_ARGS]);
+    t.true(await eventually(async () => (await addressOwners()).get(far.ip6) === hostIp(2), 15_000, 100), 'v6 taken back');
+    t.is((await addressOwners()).get('10.72.0.9'), hostIp(1));
+    const conflict =
+      /address 10\.72\.0\.9 of endpoint \w+ \(container far\) was reclaimed while this host was away and another endpoint holds it now/;
+    t.true(await eventually(async () => conflict.test(w(2).daemonLog()), 10_000, 100), 'the conflict is reported');
+  },
+);

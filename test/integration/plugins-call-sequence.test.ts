@@ -139,17 +139,39 @@ function compare(t: ExecutionContext, who: 'docker' | 'tsnet', seen: Map<Step, s
   }
 }
 
-const ARGS = (net: string, sub: string, plugin: string) => [
-  'network',
-  'create',
-  '-d',
-  plugin,
-  '--ipam-driver',
-  plugin,
-  '--subnet',
-  sub,
-  net,
-];
+/** The CLI commands of one step (the same for tsnet's and Docker's CLI). */
+function commandsOf(step: Step, plugin: string, image: string): string[][] {
+  const net = (name: string, subnet: string) => [
+    'network',
+    'create',
+    '-d',
+    plugin,
+    '--ipam-driver',
+    plugin,
+    '--subnet',
+    subnet,
+    name,
+  ];
+  switch (step) {
+    case 'network create':
+      return [net('n1', '10.241.0.0/24'), net('n2', '10.242.0.0/24')];
+    case 'create':
+      return [['create', '--name', 'web', '--network', 'n1', image, 'sleep', '300']];
+    case 'start':
+    case 'start again':
+      return [['start', 'web']];
+    case 'stop':
+      return [['stop', '-t', '1', 'web']];
+    case 'network connect':
+      return [['network', 'connect', 'n2', 'web']];
+    case 'network disconnect':
+      return [['network', 'disconnect', 'n2', 'web']];
+    case 'rm -f':
+      return [['rm', '-f', 'web']];
+    case 'network rm':
+      return [['network', 'rm', 'n1', 'n2']];
+  }
+}
 
 serial('tsnetd sends the calls docs/plugins.md lists for create/start/stop/start/connect/disconnect/rm', async (t) => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-calls-'));
@@ -163,32 +185,8 @@ serial('tsnetd sends the calls docs/plugins.md lists for create/start/stop/start
     fs.rmSync(base, { recursive: true, force: true });
   });
   rec = await startRecorder(w.hostNetns, pluginDir, 'rec', base);
-  const ok = async (args: string[]) => {
-    const r = await w.cli(args);
-    if (r.exitCode !== 0)
-      t.fail(`tsnet ${args.join(' ')}: ${r.stderr}${r.stdout}\n${w.daemonLog().split('\n').slice(-20).join('\n')}`);
-  };
   const seen = await recordSteps(rec.file, async (step) => {
-    switch (step) {
-      case 'network create':
-        await ok(ARGS('n1', '10.241.0.0/24', 'rec'));
-        return ok(ARGS('n2', '10.242.0.0/24', 'rec'));
-      case 'create':
-        return ok(['create', '--name', 'web', '--network', 'n1', 'busybox', 'sleep', '300']);
-      case 'start':
-      case 'start again':
-        return ok(['start', 'web']);
-      case 'stop':
-        return ok(['stop', '-t', '1', 'web']);
-      case 'network connect':
-        return ok(['network', 'connect', 'n2', 'web']);
-      case 'network disconnect':
-        return ok(['network', 'disconnect', 'n2', 'web']);
-      case 'rm -f':
-        return ok(['rm', '-f', 'web']);
-      case 'network rm':
-        return ok(['network', 'rm', 'n1', 'n2']);
-    }
+    for (const args of commandsOf(step, 'rec', 'busybox')) await w.ok(args);
   });
   compare(t, 'tsnet', seen);
 });
@@ -203,26 +201,7 @@ serial('dockerd 20.10 sends the calls docs/plugins.md lists for the same steps',
     must(t, await dw.docker(args), `docker ${args.join(' ')}`, dw.log);
   };
   const seen = await recordSteps(rec.file, async (step) => {
-    switch (step) {
-      case 'network create':
-        await ok(ARGS('n1', '10.241.0.0/24', plugin));
-        return ok(ARGS('n2', '10.242.0.0/24', plugin));
-      case 'create':
-        return ok(['create', '--name', 'web', '--network', 'n1', 'tsnet-busybox:test', 'sleep', '300']);
-      case 'start':
-      case 'start again':
-        return ok(['start', 'web']);
-      case 'stop':
-        return ok(['stop', '-t', '1', 'web']);
-      case 'network connect':
-        return ok(['network', 'connect', 'n2', 'web']);
-      case 'network disconnect':
-        return ok(['network', 'disconnect', 'n2', 'web']);
-      case 'rm -f':
-        return ok(['rm', '-f', 'web']);
-      case 'network rm':
-        return ok(['network', 'rm', 'n1', 'n2']);
-    }
+    for (const args of commandsOf(step, plugin, 'tsnet-busybox:test')) await ok(args);
   });
   compare(t, 'docker', seen);
 });

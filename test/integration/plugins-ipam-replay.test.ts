@@ -61,17 +61,7 @@ async function startPlugin(e: Env): Promise<void> {
   });
 }
 
-async function ok(t: ExecutionContext, w: World, args: string[]): Promise<string> {
-  const r = await w.cli(args);
-  if (r.exitCode !== 0)
-    t.fail(
-      `tsnet ${args.join(' ')}: exit ${r.exitCode}: ${r.stderr}${r.stdout}\n--- daemon log ---\n${w.daemonLog().split('\n').slice(-30).join('\n')}`,
-    );
-  return r.stdout.trim();
-}
-
-const ipOf = (t: ExecutionContext, w: World, name: string) =>
-  ok(t, w, ['inspect', '-f', '{{.NetworkSettings.Networks.rnet.IPAddress}}', name]);
+const ipOf = (w: World, name: string) => w.ok(['inspect', '-f', '{{.NetworkSettings.Networks.rnet.IPAddress}}', name]);
 
 function replayLines(w: World): string[] {
   return w
@@ -84,16 +74,16 @@ test.serial('RequiresRequestReplay: pools and addresses are replayed after a plu
   const e = await setup(t);
   const w = e.world;
   await startPlugin(e);
-  await ok(t, w, ['network', 'create', '--ipam-driver', 'static-ipam', '--subnet', '10.91.0.0/24', 'rnet']);
-  await ok(t, w, ['run', '-d', '--name', 'a', '--network', 'rnet', 'busybox', 'sleep', '300']);
-  const ipA = await ipOf(t, w, 'a');
+  await w.ok(['network', 'create', '--ipam-driver', 'static-ipam', '--subnet', '10.91.0.0/24', 'rnet']);
+  await w.ok(['run', '-d', '--name', 'a', '--network', 'rnet', 'busybox', 'sleep', '300']);
+  const ipA = await ipOf(w, 'a');
   t.regex(ipA, /^10\.91\.0\.1(2[89]|[3-9]\d)$/);
 
   // The plugin restarts with an empty memory: the next call re-activates it and the daemon
   // replays the pool (with its gateway) and a's address before that call goes through.
   await startPlugin(e);
-  await ok(t, w, ['run', '-d', '--name', 'b', '--network', 'rnet', 'busybox', 'sleep', '300']);
-  const ipB = await ipOf(t, w, 'b');
+  await w.ok(['run', '-d', '--name', 'b', '--network', 'rnet', 'busybox', 'sleep', '300']);
+  const ipB = await ipOf(w, 'b');
   t.regex(ipB, /^10\.91\.0\.\d+$/);
   t.not(ipB, ipA, 'without the replay the restarted plugin hands out a’s address again');
   t.true(
@@ -105,8 +95,8 @@ test.serial('RequiresRequestReplay: pools and addresses are replayed after a plu
   await w.killDaemon('SIGKILL');
   await startPlugin(e);
   await w.startDaemon();
-  await ok(t, w, ['run', '-d', '--name', 'c', '--network', 'rnet', 'busybox', 'sleep', '300']);
-  const ipC = await ipOf(t, w, 'c');
+  await w.ok(['run', '-d', '--name', 'c', '--network', 'rnet', 'busybox', 'sleep', '300']);
+  const ipC = await ipOf(w, 'c');
   t.regex(ipC, /^10\.91\.0\.\d+$/);
   t.not(ipC, ipA);
   t.not(ipC, ipB);
@@ -115,6 +105,6 @@ test.serial('RequiresRequestReplay: pools and addresses are replayed after a plu
     replayLines(w).join('\n'),
   );
   // What was replayed is still released normally: rm and network rm go through.
-  await ok(t, w, ['rm', '-f', 'a', 'b', 'c']);
-  await ok(t, w, ['network', 'rm', 'rnet']);
+  await w.ok(['rm', '-f', 'a', 'b', 'c']);
+  await w.ok(['network', 'rm', 'rnet']);
 });

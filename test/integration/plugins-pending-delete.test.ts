@@ -6,7 +6,7 @@
  * answers again — also across a daemon restart. At the end no address is held, no endpoint is
  * stale and no link is left.
  */
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,15 +25,6 @@ interface Env {
   ipam?: RunningPlugin;
 }
 
-async function ok(t: ExecutionContext, w: World, args: string[]): Promise<string> {
-  const r = await w.cli(args);
-  if (r.exitCode !== 0)
-    t.fail(
-      `tsnet ${args.join(' ')}: exit ${r.exitCode}: ${r.stderr}${r.stdout}\n${w.daemonLog().split('\n').slice(-30).join('\n')}`,
-    );
-  return r.stdout.trim();
-}
-
 async function hostLinks(w: World): Promise<string> {
   return (await w.inHost(['ip', '-o', 'link', 'show'])).stdout;
 }
@@ -42,8 +33,8 @@ interface Inspect {
   Containers: Record<string, { Name: string; EndpointID: string; IPv4Address: string }>;
 }
 
-async function pendingEntries(t: ExecutionContext, w: World): Promise<string[]> {
-  const n = JSON.parse(await ok(t, w, ['network', 'inspect', 'pnet'])) as Inspect[];
+async function pendingEntries(w: World): Promise<string[]> {
+  const n = JSON.parse(await w.ok(['network', 'inspect', 'pnet'])) as Inspect[];
   return Object.values(n[0]!.Containers)
     .map((c) => c.Name)
     .filter((name) => name.endsWith('(pending delete)'));
@@ -78,9 +69,9 @@ test.serial('rm -f with the network plugin down: nothing leaks; the teardown is 
     netnsFile: w.hostNetns,
     args: ['--verbose', '--config', cfg],
   });
-  await ok(t, w, ['network', 'create', '-d', 'p2p', '--ipam-driver', 'static-ipam', '--subnet', '10.93.0.0/24', 'pnet']);
-  await ok(t, w, ['run', '-d', '--name', 'web', '--network', 'pnet', 'busybox', 'sleep', '300']);
-  t.is(await ok(t, w, ['inspect', '-f', '{{.NetworkSettings.Networks.pnet.IPAddress}}', 'web']), '10.93.0.128');
+  await w.ok(['network', 'create', '-d', 'p2p', '--ipam-driver', 'static-ipam', '--subnet', '10.93.0.0/24', 'pnet']);
+  await w.ok(['run', '-d', '--name', 'web', '--network', 'pnet', 'busybox', 'sleep', '300']);
+  t.is(await w.ok(['inspect', '-f', '{{.NetworkSettings.Networks.pnet.IPAddress}}', 'web']), '10.93.0.128');
   t.regex(await hostLinks(w), /p2h/, "the plugin's host end exists");
 
   // The network plugin goes away; the IPAM plugin stays.
@@ -94,9 +85,9 @@ test.serial('rm -f with the network plugin down: nothing leaks; the teardown is 
   );
   t.is(rm.stderr.trim().split('\n').length, 1, 'one line');
   t.notRegex(await hostLinks(w), /p2[hc]/, 'the host-side links go at once');
-  t.deepEqual(await pendingEntries(t, w), ['web (pending delete)']);
+  t.deepEqual(await pendingEntries(w), ['web (pending delete)']);
   // --format json prints one object per line, as Docker's CLI does
-  const ls = (await ok(t, w, ['plugin', 'ls', '--format', 'json']))
+  const ls = (await w.ok(['plugin', 'ls', '--format', 'json']))
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { Name: string; Status: string });
@@ -109,22 +100,22 @@ test.serial('rm -f with the network plugin down: nothing leaks; the teardown is 
   // It survives a daemon restart.
   await w.killDaemon('SIGKILL');
   await w.startDaemon();
-  t.deepEqual(await pendingEntries(t, w), ['web (pending delete)'], 'the pending delete is on disk');
+  t.deepEqual(await pendingEntries(w), ['web (pending delete)'], 'the pending delete is on disk');
 
   // The plugin comes back: Leave, DeleteEndpoint, then ReleaseAddress to the IPAM plugin.
   const ipamOutBefore = e.ipam.output().length;
   await startP2p(e);
-  for (let i = 0; i < 150 && (await pendingEntries(t, w)).length; i++) await sleep(200);
-  t.deepEqual(await pendingEntries(t, w), [], `finished: ${w.daemonLog().split('\n').slice(-10).join('\n')}`);
+  for (let i = 0; i < 150 && (await pendingEntries(w)).length; i++) await sleep(200);
+  t.deepEqual(await pendingEntries(w), [], `finished: ${w.daemonLog().split('\n').slice(-10).join('\n')}`);
   const p2pOut = e.p2p!.output();
   t.regex(p2pOut, /NetworkDriver\.Leave: ok[\s\S]*NetworkDriver\.DeleteEndpoint: ok/);
   t.regex(e.ipam.output().slice(ipamOutBefore), /IpamDriver\.ReleaseAddress: ok/);
   t.regex(w.daemonLog(), /teardown finished \(the plugin answered\)/);
 
   // The address is free again (the first of the range), and the network can go.
-  await ok(t, w, ['run', '-d', '--name', 'web2', '--network', 'pnet', 'busybox', 'sleep', '300']);
-  t.is(await ok(t, w, ['inspect', '-f', '{{.NetworkSettings.Networks.pnet.IPAddress}}', 'web2']), '10.93.0.128');
-  await ok(t, w, ['rm', '-f', 'web2']);
-  await ok(t, w, ['network', 'rm', 'pnet']);
+  await w.ok(['run', '-d', '--name', 'web2', '--network', 'pnet', 'busybox', 'sleep', '300']);
+  t.is(await w.ok(['inspect', '-f', '{{.NetworkSettings.Networks.pnet.IPAddress}}', 'web2']), '10.93.0.128');
+  await w.ok(['rm', '-f', 'web2']);
+  await w.ok(['network', 'rm', 'pnet']);
   t.notRegex(await hostLinks(w), /p2[hc]/);
 });

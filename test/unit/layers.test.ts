@@ -62,3 +62,19 @@ test('specifiers: static, type-only, re-export, dynamic and side-effect imports;
   ].join('\n');
   t.deepEqual(specifiers(text).sort(), ['../b.js', './c.js', './e.js', './f.js', './g.js', './h.js', 'koffi'].sort());
 });
+
+test('addresses are parsed by the one IP library (src/lib/cidr.ts): no net.isIP or BlockList in src/ outside src/cli', (t) => {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (path.relative(SRC, p) !== 'cli') walk(p);
+      } else if (e.name.endsWith('.ts') && /\bnet\.(isIP|isIPv4|isIPv6|BlockList)\b/.test(fs.readFileSync(p, 'utf8'))) {
+        found.push(path.relative(SRC, p));
+      }
+    }
+  };
+  walk(SRC);
+  t.deepEqual(found, []);
+});

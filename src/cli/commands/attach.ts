@@ -6,7 +6,7 @@
 import { seg } from '../api-client.js';
 import type { Context } from '../context.js';
 import { errorMessage, UsageError } from '../errors.js';
-import { monitorResize, proxySignals, startStreaming, waitForExit } from '../session.js';
+import { detachKeysOf, monitorResize, proxySignals, startStreaming, waitForExit } from '../session.js';
 import { isTerminal } from '../tty.js';
 
 interface Inspect {
@@ -25,15 +25,16 @@ export default async function attach(
   if (info.State.Paused) throw new UsageError('You cannot attach to a paused container, unpause it first');
   const tty = info.Config?.Tty === true;
   const interactive = opts.stdin !== false && info.Config?.OpenStdin === true;
+  const detachKeys = detachKeysOf(ctx, opts.detachKeys, tty && interactive);
   if (tty && interactive && !isTerminal(ctx.stdin)) throw new UsageError('the input device is not a TTY');
   const waiter = await waitForExit(ctx, info.Id, 'not-running');
   const hj = await ctx.client.hijack('POST', `/containers/${seg(info.Id)}/attach`, {
-    query: { stream: true, stdin: interactive, stdout: true, stderr: true, detachKeys: opts.detachKeys },
+    query: { stream: true, stdin: interactive, stdout: true, stderr: true, detachKeys },
   });
   const streaming = startStreaming(ctx, hj, {
     tty,
     interactive,
-    ...(opts.detachKeys ? { detachKeys: opts.detachKeys } : {}),
+    ...(detachKeys ? { detachKeys } : {}),
   });
   const stopResize = tty ? monitorResize(ctx, `/containers/${seg(info.Id)}/resize`) : () => {};
   const stopSignals = opts.sigProxy !== false && !tty ? proxySignals(ctx, info.Id) : () => {};

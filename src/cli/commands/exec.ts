@@ -6,7 +6,7 @@ import { seg } from '../api-client.js';
 import type { Context } from '../context.js';
 import { errorMessage, startFailureExitCode, UsageError } from '../errors.js';
 import { buildEnv } from '../parse/env.js';
-import { monitorResize, startStreaming } from '../session.js';
+import { detachKeysOf, monitorResize, startStreaming } from '../session.js';
 import { isTerminal } from '../tty.js';
 
 interface ExecOptions {
@@ -28,9 +28,11 @@ interface ExecInspect {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export default async function exec(ctx: Context, [container, command]: [string, string[]], opts: ExecOptions): Promise<number> {
-  const tty = opts.tty === true;
-  const interactive = opts.interactive === true;
+export default async function exec(ctx: Context, [container, command]: [string, string[]], o: ExecOptions): Promise<number> {
+  const tty = o.tty === true;
+  const interactive = o.interactive === true;
+  const detachKeys = detachKeysOf(ctx, o.detachKeys, tty && interactive);
+  const opts = { ...o, ...(detachKeys ? { detachKeys } : {}) };
   const detach = opts.detach === true;
   if (!detach && tty && interactive && !isTerminal(ctx.stdin)) throw new UsageError('the input device is not a TTY');
   let Env: string[];

@@ -11,6 +11,7 @@ const PATHS: Record<string, (name: string) => string> = {
   container: (n) => `/containers/${seg(n)}/json`,
   image: (n) => `/images/${seg(n)}/json`,
   network: (n) => `/networks/${seg(n)}`,
+  volume: (n) => `/volumes/${seg(n)}`,
 };
 
 /** Fetch each object from the given kinds in order; print them; errors after. Exit 1 if any failed. */
@@ -51,8 +52,8 @@ export default async function inspect(
   opts: { format?: string; type?: string },
 ): Promise<number> {
   if (opts.type !== undefined && !Object.hasOwn(PATHS, opts.type)) {
-    throw new UsageError(`invalid argument ${JSON.stringify(opts.type)} for "--type": use container, image or network`);
+    throw new UsageError(`invalid argument ${JSON.stringify(opts.type)} for "--type": use container, image, network or volume`);
   }
-  const kinds = opts.type !== undefined ? [opts.type] : ['container', 'image', 'network'];
+  const kinds = opts.type !== undefined ? [opts.type] : ['container', 'image', 'network', 'volume'];
   return inspectObjects(ctx, names, kinds, opts.format, (n) => `no such object: ${n}`);
 }

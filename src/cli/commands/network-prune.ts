@@ -13,7 +13,6 @@ export async function pruneNetworks(ctx: Context, filters: string | undefined): 
   if (deleted.length > 0) {
     ctx.print('Deleted Networks:');
     for (const n of deleted) ctx.print(n);
-    ctx.print('');
   }
 }
 

@@ -7,7 +7,7 @@ interface DiskUsage {
   LayersSize?: number;
   Images?: Array<{ Size?: number; Containers?: number }> | null;
   Containers?: Array<{ SizeRw?: number; State?: string }> | null;
-  Volumes?: unknown[] | null;
+  Volumes?: Array<{ UsageData?: { Size?: number; RefCount?: number } }> | null;
   BuildCache?: unknown[] | null;
 }
 
@@ -29,6 +29,10 @@ export function dfRows(d: DiskUsage): Row[] {
   const layers = d.LayersSize ?? 0;
   const unusedImages = images.filter((i) => !i.Containers).reduce((a, i) => a + (i.Size ?? 0), 0);
   const rw = containers.reduce((a, c) => a + (c.SizeRw ?? 0), 0);
+  const volumes = d.Volumes ?? [];
+  const vsize = (v: { UsageData?: { Size?: number } }) => Math.max(0, v.UsageData?.Size ?? 0);
+  const volSize = volumes.reduce((a, v) => a + vsize(v), 0);
+  const unusedVol = volumes.filter((v) => !v.UsageData?.RefCount).reduce((a, v) => a + vsize(v), 0);
   const stoppedRw = containers.filter((c) => c.State !== 'running').reduce((a, c) => a + (c.SizeRw ?? 0), 0);
   return [
     {
@@ -45,7 +49,13 @@ export function dfRows(d: DiskUsage): Row[] {
       Size: humanSize(rw),
       Reclaimable: reclaim(stoppedRw, rw),
     },
-    { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
+    {
+      Type: 'Local Volumes',
+      TotalCount: String(volumes.length),
+      Active: String(volumes.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length),
+      Size: humanSize(volSize),
+      Reclaimable: reclaim(unusedVol, volSize),
+    },
     { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
   ];
 }

@@ -4,6 +4,7 @@
  */
 import { type Command, Option } from 'commander';
 import { collect, cpusArg, defaultTrueFlag, intArg, lazy, orderedAlias, sizeArg } from './shared.js';
+import { swapArg } from './values.js';
 
 const DETACH_KEYS =
   'Override the key sequence for detaching from a tty session (default ctrl-p,ctrl-q; e.g. ctrl-a,d): the container keeps running';
@@ -25,22 +26,58 @@ function containerFlags(cmd: Command): Command {
     .option('--env-file <file>', 'Read environment variables from a file (repeatable)', collect)
     .option('-w, --workdir <dir>', 'Working directory inside the container')
     .option('-u, --user <user>', 'Username or UID (format: <name|uid>[:<group|gid>])')
-    .option('-v, --volume <HOST:CONTAINER[:ro|rw]>', 'Bind mount a host path (repeatable)', collect)
+    .option(
+      '-v, --volume <SOURCE:CONTAINER[:OPTS]>',
+      'Bind mount a host path, mount a named volume (made on demand), or /PATH for an anonymous volume (repeatable)',
+      collect,
+    )
+    .option(
+      '--mount <type=…,source=…,target=…>',
+      "Attach a mount: type=bind|volume|tmpfs, docker's CSV syntax (repeatable)",
+      collect,
+    )
+    .option('--tmpfs <PATH[:OPTIONS]>', 'Mount a tmpfs (e.g. /run:size=64m,mode=1777) (repeatable)', collect)
+    .option('--restart <policy>', 'Restart policy: no, always, unless-stopped, on-failure[:max-retries] (default no)')
+    .option('--health-cmd <command>', 'Command to run to check health (run with /bin/sh -c in the container)')
+    .option('--health-interval <duration>', 'Time between running the check (ms|s|m|h) (default 30s)')
+    .option('--health-timeout <duration>', 'Maximum time to allow one check to run (ms|s|m|h) (default 30s)')
+    .option('--health-retries <n>', 'Consecutive failures needed to report unhealthy (default 3)', intArg('--health-retries', 0))
+    .option('--health-start-period <duration>', 'Start period during which failures do not count (ms|s|m|h) (default 0s)')
+    .option('--health-start-interval <duration>', 'Time between checks during the start period (ms|s|m|h) (default 5s)')
+    .option('--no-healthcheck', "Disable any container-specified HEALTHCHECK (also the image's)")
     .option('-m, --memory <bytes>', 'Memory limit (e.g. 100, 512k, 64m, 1g)', sizeArg('-m, --memory'))
     .option('--cpus <number>', 'Number of CPUs (e.g. 0.5, 2)', cpusArg('--cpus'))
-    .option('--pids-limit <n>', 'Tune the container pids limit (-1 for unlimited)', intArg('--pids-limit', -1));
+    .option('--pids-limit <n>', 'Tune the container pids limit (-1 for unlimited)', intArg('--pids-limit', -1))
+    .option(
+      '--memory-swap <bytes>',
+      'Swap limit equal to memory plus swap: -1 to enable unlimited swap',
+      swapArg('--memory-swap'),
+    )
+    .option('--memory-reservation <bytes>', 'Memory soft limit', sizeArg('--memory-reservation'))
+    .option('-c, --cpu-shares <shares>', 'CPU shares (relative weight)', intArg('-c, --cpu-shares', 0))
+    .option('--cpu-period <us>', 'Limit CPU CFS (Completely Fair Scheduler) period', intArg('--cpu-period', 0))
+    .option('--cpu-quota <us>', 'Limit CPU CFS (Completely Fair Scheduler) quota', intArg('--cpu-quota', -1))
+    .option('--cpuset-cpus <list>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--cpuset-mems <list>', 'MEMs in which to allow execution (0-3, 0,1)')
+    .option('--blkio-weight <weight>', 'Block IO (relative weight), between 10 and 1000', intArg('--blkio-weight', 0));
   orderedAlias(
     cmd,
     '--network',
     '--net',
     'network',
     'Connect the container to a network (repeatable; the first one is the network mode; ' +
-      'also name=NET[,alias=A][,ip=IPv4][,ip6=IPv6]); alias: --net',
+      'also name=NET[,alias=A][,ip=IPv4][,ip6=IPv6][,link-local-ip=IP][,driver-opt=K=V][,mac-address=MAC]); alias: --net',
   );
   cmd
     .option('--network-alias <alias>', 'Network-scoped alias on the first network (repeatable)', collect)
     .option('--ip <ipv4>', 'IPv4 address on the first network (e.g. 172.30.100.104)')
     .option('--ip6 <ipv6>', 'IPv6 address on the first network (e.g. 2001:db8::33)')
+    .option(
+      '--link <name[:alias]>',
+      'Link to another container (repeatable; default bridge: /etc/hosts + env, user network: DNS alias for this container)',
+      collect,
+    )
+    .option('--link-local-ip <ip>', 'Link-local address on the first network (repeatable)', collect)
     .option(
       '-p, --publish <[ip:][hostPort:]containerPort[/proto]>',
       "Publish a container's port(s) to the host (repeatable; ranges: 8000-8010:80-90)",
@@ -198,6 +235,7 @@ export function defineContainerCommands(program: Command): void {
     .usage('[options] CONTAINER [CONTAINER...]')
     .option('-f, --force', 'Force the removal of a running container (kills it first)')
     .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
+    .option('-l, --link', 'Remove the specified link (PARENT/ALIAS), not the container')
     .argument('<containers...>', 'containers to remove')
     .action(lazy('rm'));
 
@@ -252,7 +290,7 @@ export function defineContainerCommands(program: Command): void {
     .description('Return low-level information on containers, images or networks (JSON)')
     .usage('[options] NAME|ID [NAME|ID...]')
     .option('-f, --format <format>', "Format the output with a Go template (e.g. '{{.State.Status}}'); default: JSON array")
-    .option('--type <type>', 'Only look for this type of object: container, image or network')
+    .option('--type <type>', 'Only look for this type of object: container, image, network or volume')
     .argument('<names...>', 'objects to inspect')
     .action(lazy('inspect'));
 

@@ -60,6 +60,9 @@ export function defineNetworkCommands(program: Command): void {
     .option('--ip <ipv4>', 'IPv4 address (e.g. 172.30.100.104)')
     .option('--ip6 <ipv6>', 'IPv6 address (e.g. 2001:db8::33)')
     .option('--alias <alias>', 'Network-scoped alias for the container (repeatable)', collect)
+    .option('--link <name[:alias]>', 'Link to another container: ALIAS resolves to NAME for this container (repeatable)', collect)
+    .option('--link-local-ip <ip>', 'Link-local address for the container (repeatable)', collect)
+    .option('--driver-opt <key=value>', 'Driver option for the endpoint (repeatable)', collect)
     .argument('<network>', 'network')
     .argument('<container>', 'container')
     .action(lazy('network-connect'));

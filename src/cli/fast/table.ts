@@ -19,14 +19,34 @@ const containerFlags: FastOption[] = [
   opt('-w, --workdir <dir>'),
   opt('-u, --user <user>'),
   list('-v, --volume <v>'),
+  list('--mount <v>'),
+  list('--tmpfs <v>'),
+  opt('--restart <policy>'),
+  opt('--health-cmd <command>'),
+  opt('--health-interval <d>'),
+  opt('--health-timeout <d>'),
+  opt('--health-retries <n>', 'value', intArg('--health-retries', 0)),
+  opt('--health-start-period <d>'),
+  opt('--health-start-interval <d>'),
+  opt('--no-healthcheck'),
   opt('-m, --memory <bytes>', 'value', sizeArg('-m, --memory')),
   opt('--cpus <number>', 'value', cpusArg('--cpus')),
   opt('--pids-limit <n>', 'value', intArg('--pids-limit', -1)),
+  opt('--memory-swap <bytes>', 'value', swapArg('--memory-swap')),
+  opt('--memory-reservation <bytes>', 'value', sizeArg('--memory-reservation')),
+  opt('-c, --cpu-shares <shares>', 'value', intArg('-c, --cpu-shares', 0)),
+  opt('--cpu-period <us>', 'value', intArg('--cpu-period', 0)),
+  opt('--cpu-quota <us>', 'value', intArg('--cpu-quota', -1)),
+  opt('--cpuset-cpus <list>'),
+  opt('--cpuset-mems <list>'),
+  opt('--blkio-weight <weight>', 'value', intArg('--blkio-weight', 0)),
   opt('--network <network>', 'ordered'),
   opt('--net <network>', 'ordered'),
   list('--network-alias <alias>'),
   opt('--ip <ipv4>'),
   opt('--ip6 <ipv6>'),
+  list('--link <name[:alias]>'),
+  list('--link-local-ip <ip>'),
   list('-p, --publish <v>'),
   opt('-P, --publish-all'),
   list('--expose <v>'),
@@ -133,10 +153,16 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
     options: [opt('-d, --detach'), ...containerFlags, opt('--sig-proxy'), opt('--no-sig-proxy'), opt('--detach-keys <keys>')],
     args: ['one', 'any'],
     passThrough: true,
-    defaults: { sigProxy: true, pull: 'missing' },
+    defaults: { sigProxy: true, pull: 'missing', healthcheck: true },
     exact: sigProxy,
   },
-  create: { module: 'create', options: containerFlags, args: ['one', 'any'], passThrough: true, defaults: { pull: 'missing' } },
+  create: {
+    module: 'create',
+    options: containerFlags,
+    args: ['one', 'any'],
+    passThrough: true,
+    defaults: { pull: 'missing', healthcheck: true },
+  },
   start: {
     module: 'start',
     options: [opt('-a, --attach'), opt('-i, --interactive'), opt('--detach-keys <keys>')],
@@ -161,7 +187,7 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
   pause: { module: 'pause', options: [], args: ['some'] },
   unpause: { module: 'unpause', options: [], args: ['some'] },
   top: { module: 'top', options: [], args: ['one', 'any'], passThrough: true },
-  rm: { module: 'rm', options: [opt('-f, --force'), opt('-v, --volumes')], args: ['some'] },
+  rm: { module: 'rm', options: [opt('-f, --force'), opt('-v, --volumes'), opt('-l, --link')], args: ['some'] },
   logs: {
     module: 'logs',
     options: [opt('-f, --follow'), opt('-n, --tail <lines>'), opt('-t, --timestamps'), opt('--since <t>'), opt('--until <t>')],
@@ -239,10 +265,37 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
   'network prune': prune('network-prune'),
   'network connect': {
     module: 'network-connect',
-    options: [opt('--ip <ipv4>'), opt('--ip6 <ipv6>'), list('--alias <alias>')],
+    options: [
+      opt('--ip <ipv4>'),
+      opt('--ip6 <ipv6>'),
+      list('--alias <alias>'),
+      list('--link <name[:alias]>'),
+      list('--link-local-ip <ip>'),
+      list('--driver-opt <key=value>'),
+    ],
     args: ['one', 'one'],
   },
   'network disconnect': { module: 'network-disconnect', options: [opt('-f, --force')], args: ['one', 'one'] },
+};
+FAST_COMMANDS['volume create'] = {
+  module: 'volume-create',
+  options: [opt('-d, --driver <driver>'), list('-o, --opt <v>'), list('--label <v>')],
+  args: ['optional'],
+  defaults: { driver: 'local' },
+};
+FAST_COMMANDS['volume ls'] = {
+  module: 'volume-ls',
+  options: [opt('-q, --quiet'), list('-f, --filter <v>'), format(false)],
+  args: [],
+};
+FAST_COMMANDS['volume list'] = FAST_COMMANDS['volume ls']!;
+FAST_COMMANDS['volume inspect'] = { module: 'volume-inspect', options: [format(true)], args: ['some'] };
+FAST_COMMANDS['volume rm'] = { module: 'volume-rm', options: [opt('-f, --force')], args: ['some'] };
+FAST_COMMANDS['volume remove'] = FAST_COMMANDS['volume rm']!;
+FAST_COMMANDS['volume prune'] = {
+  module: 'volume-prune',
+  options: [opt('-a, --all'), list('--filter <v>'), opt('-f, --force')],
+  args: [],
 };
 FAST_COMMANDS['network list'] = FAST_COMMANDS['network ls']!;
 FAST_COMMANDS['network remove'] = FAST_COMMANDS['network rm']!;

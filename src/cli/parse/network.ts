@@ -11,7 +11,10 @@ import { isIP } from 'node:net';
 
 export interface EndpointSettings {
   Aliases: string[];
-  IPAMConfig: { IPv4Address: string; IPv6Address: string };
+  IPAMConfig: { IPv4Address: string; IPv6Address: string; LinkLocalIPs?: string[] };
+  Links?: string[];
+  DriverOpts?: Record<string, string>;
+  MacAddress?: string;
 }
 
 export interface NetworkFlags {
@@ -19,6 +22,20 @@ export interface NetworkFlags {
   aliases: string[];
   ip?: string | undefined;
   ip6?: string | undefined;
+  /** --link NAME[:ALIAS] (also on the first network's endpoint, as the docker CLI sends it). */
+  links?: string[];
+  /** --link-local-ip, on the first network. */
+  linkLocalIps?: string[];
+}
+
+/** `--link NAME[:ALIAS]` as Docker parses it; throws Error with a one-line reason. */
+export function checkLink(spec: string): void {
+  const parts = spec.split(':');
+  if (spec === '' || parts.length > 2 || parts.some((p) => p === '')) throw new Error('want NAME or NAME:ALIAS');
+}
+
+export function checkIP(ip: string): void {
+  if (isIP(ip) === 0) throw new Error('not an IP address');
 }
 
 export interface NetworkConfig {
@@ -39,9 +56,15 @@ interface Attachment {
   aliases: string[];
   ip: string;
   ip6: string;
+  links?: string[];
+  linkLocalIps?: string[];
+  driverOpts?: Record<string, string>;
+  mac?: string;
 }
 
-/** One --network value: `NET` or `name=NET,alias=A,ip=…,ip6=…`. */
+/**
+ * One --network value: `NET` or `name=NET,alias=A,ip=…,ip6=…,link-local-ip=…,driver-opt=K=V,mac-address=…`.
+ */
 export function parseNetworkValue(value: string): Attachment {
   if (!value.includes('=')) {
     if (value === '') throw new Error('empty network name');
@@ -68,8 +91,24 @@ export function parseNetworkValue(value: string): Attachment {
         checkIPv6(v);
         a.ip6 = v;
         break;
+      case 'link-local-ip':
+        if (isIP(v) === 0) throw new Error(`link-local-ip ${JSON.stringify(v)} is not an IP address`);
+        a.linkLocalIps = [...(a.linkLocalIps ?? []), v];
+        break;
+      case 'driver-opt': {
+        const e = v.indexOf('=');
+        if (e <= 0) throw new Error(`invalid driver-opt ${JSON.stringify(v)}: expected driver-opt=KEY=VALUE`);
+        a.driverOpts = { ...a.driverOpts, [v.slice(0, e)]: v.slice(e + 1) };
+        break;
+      }
+      case 'mac-address':
+        if (!/^[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}$/.test(v)) throw new Error(`${JSON.stringify(v)} is not a MAC address`);
+        a.mac = v;
+        break;
       default:
-        throw new Error(`unknown field ${JSON.stringify(key)} (known: name, alias, ip, ip6)`);
+        throw new Error(
+          `unknown field ${JSON.stringify(key)} (known: name, alias, ip, ip6, link-local-ip, driver-opt, mac-address)`,
+        );
     }
   }
   if (a.name === '') throw new Error('missing name=NETWORK');
@@ -81,24 +120,54 @@ export function isUserDefined(mode: string): boolean {
 }
 
 function endpoint(a: Attachment): EndpointSettings {
-  return { Aliases: a.aliases, IPAMConfig: { IPv4Address: a.ip, IPv6Address: a.ip6 } };
+  return {
+    Aliases: a.aliases,
+    IPAMConfig: {
+      IPv4Address: a.ip,
+      IPv6Address: a.ip6,
+      ...(a.linkLocalIps?.length ? { LinkLocalIPs: a.linkLocalIps } : {}),
+    },
+    ...(a.links?.length ? { Links: a.links } : {}),
+    ...(a.driverOpts ? { DriverOpts: a.driverOpts } : {}),
+    ...(a.mac ? { MacAddress: a.mac } : {}),
+  };
 }
 
 /** Throws Error with a one-line reason. */
 export function buildNetworkConfig(flags: NetworkFlags): NetworkConfig {
   if (flags.ip !== undefined) checkIPv4(flags.ip);
   if (flags.ip6 !== undefined) checkIPv6(flags.ip6);
+  const flagCheck = (v: string, flag: string, f: (v: string) => void): void => {
+    try {
+      f(v);
+    } catch (err) {
+      throw new Error(`invalid argument ${JSON.stringify(v)} for ${JSON.stringify(flag)}: ${(err as Error).message}`);
+    }
+  };
+  for (const l of flags.links ?? []) flagCheck(l, '--link', checkLink);
+  for (const ip of flags.linkLocalIps ?? []) flagCheck(ip, '--link-local-ip', checkIP);
+  const links = flags.links?.length ? flags.links : undefined;
+  const linkLocalIps = flags.linkLocalIps?.length ? flags.linkLocalIps : undefined;
   const attachments = flags.networks.map(parseNetworkValue);
-  const hasEndpointFlags = flags.aliases.length > 0 || flags.ip !== undefined || flags.ip6 !== undefined;
+  const hasEndpointFlags = flags.aliases.length > 0 || flags.ip !== undefined || flags.ip6 !== undefined || links || linkLocalIps;
   if (attachments.length === 0) {
     const EndpointsConfig: Record<string, EndpointSettings> = {};
     if (hasEndpointFlags) {
-      EndpointsConfig.default = endpoint({ name: 'default', aliases: flags.aliases, ip: flags.ip ?? '', ip6: flags.ip6 ?? '' });
+      EndpointsConfig.default = endpoint({
+        name: 'default',
+        aliases: flags.aliases,
+        ip: flags.ip ?? '',
+        ip6: flags.ip6 ?? '',
+        ...(links ? { links } : {}),
+        ...(linkLocalIps ? { linkLocalIps } : {}),
+      });
     }
     return { NetworkMode: 'default', EndpointsConfig };
   }
   const first = attachments[0]!;
   first.aliases = [...first.aliases, ...flags.aliases];
+  if (links) first.links = links;
+  if (linkLocalIps) first.linkLocalIps = [...(first.linkLocalIps ?? []), ...linkLocalIps];
   if (flags.ip !== undefined) {
     if (first.ip !== '') throw new Error('conflicting options: --ip and ip= for the same network');
     first.ip = flags.ip;

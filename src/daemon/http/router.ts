@@ -31,6 +31,11 @@ export interface Route {
   schema: RouteSchema;
   /** Do not read the body as JSON: the handler streams `req` itself (image import). */
   rawBody?: boolean;
+  /**
+   * Other methods on this path are 404, not 405: for routes standing in for one of Docker's
+   * catch-all paths (`DELETE /containers/{name:.*}`), which do not make the path exist.
+   */
+  only?: boolean;
   handler: (ctx: RequestContext) => Promise<Reply | void>;
 }
 
@@ -90,8 +95,11 @@ export class Router {
     for (const c of this.compiled) {
       const m = c.regex.exec(p);
       if (!m) continue;
+      if (c.route.method !== '*' && c.route.method !== method && !(method === 'HEAD' && c.route.method === 'GET')) {
+        if (!c.route.only) pathMatched = true;
+        continue;
+      }
       pathMatched = true;
-      if (c.route.method !== '*' && c.route.method !== method && !(method === 'HEAD' && c.route.method === 'GET')) continue;
       if (v) checkVersion(apiVersion);
       const params: Record<string, string> = {};
       for (const [i, n] of c.names.entries()) params[n] = decodeSegment(m[i + 1] ?? '');

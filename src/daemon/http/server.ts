@@ -9,6 +9,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type net from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
 import { TsnetError, asTsnetError } from '../../errors/index.js';
+import { timingLine } from '../../errors/rollback.js';
 import type { Logger } from '../../lib/logger.js';
 import { parseJsonBody, readBody } from './body.js';
 import type { Reply, Router } from './router.js';
@@ -133,6 +134,7 @@ async function handle(
   } finally {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     opts.logger.debug(`${method} ${target.slice(0, 200)} ${ms.toFixed(1)}ms`);
+    timingLine(`request ${method} ${target.slice(0, 80)}`, Number(started) / 1e6);
   }
 }
 
@@ -150,6 +152,10 @@ function writeReply(req: IncomingMessage, res: ServerResponse | undefined, sock:
     ...reply.headers,
   };
   if (res) {
+    // a known length instead of chunked encoding: one write, no terminating chunk for the client
+    // to wait for (no Content-Length on 204/304, as HTTP says)
+    if (reply.status !== 204 && reply.status !== 304 && !('Content-Length' in headers) && !headers['Transfer-Encoding'])
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
     res.writeHead(reply.status, headers);
     res.end(req.method === 'HEAD' ? undefined : payload);
     return;

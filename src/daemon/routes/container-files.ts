@@ -16,7 +16,7 @@ import { pathStat, statHeader } from '../../runtime/container/archive/path-stat.
 import { extractTar } from '../../runtime/container/archive/tar-in.js';
 import { tarTree } from '../../runtime/container/archive/tar-out.js';
 import type { ContainerManager } from '../../runtime/container/container-manager.js';
-import { openRootfsView } from '../../runtime/container/rootfs-view.js';
+import { openRootfsView, type ViewMount } from '../../runtime/container/rootfs-view.js';
 import type { ContainerRecord } from '../../runtime/container/types.js';
 import type { Route } from '../http/router.js';
 import { API_VERSION } from '../http/version.js';
@@ -27,6 +27,8 @@ export interface ContainerFileDeps {
   containers: ContainerManager;
   inRoot: InRoot;
   lowerDirs: (imageId: string) => Promise<string[]>;
+  /** What the container mounts besides its rootfs (mounted for a stopped container's copy). */
+  mounts: (rec: ContainerRecord) => ViewMount[];
 }
 
 const STAT_HEADER = 'X-Docker-Container-Path-Stat';
@@ -38,6 +40,14 @@ export function containerFileRoutes(d: ContainerFileDeps): Route[] {
       const view = await openRootfsView(rec, d.containers.paths(rec), await d.lowerDirs(rec.imageId));
       const cfs = new ContainerFs(d.inRoot, view.fd, rec.name);
       try {
+        if (rec.state.Status !== 'running')
+          for (const m of d.mounts(rec)) {
+            // the mount point is made inside the root (no process runs in it: nothing moves meanwhile)
+            const target = cfs.real(m.target);
+            if (target === '/') continue;
+            cfs.mkdirAll(target, !fs.statSync(m.source, { throwIfNoEntry: false })?.isDirectory());
+            await view.bind(m.source, target, m.readOnly);
+          }
         return await fn(cfs);
       } finally {
         cfs.close();

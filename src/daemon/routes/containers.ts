@@ -7,6 +7,7 @@ import type { ExecManager, ExecConfig } from '../../runtime/container/exec-manag
 import { parseDetachKeys } from '../../runtime/container/detach-keys.js';
 import { frame, streamLogs } from '../../runtime/container/logs.js';
 import { top } from '../../runtime/container/top.js';
+import { inspectLinks } from '../../network/links.js';
 import type { Route } from '../http/router.js';
 import { API_VERSION } from '../http/version.js';
 import {
@@ -36,6 +37,8 @@ export interface ContainerRouteDeps {
   lowerDirs: (imageId: string) => Promise<string[]>;
   /** One line when the container's endpoint teardown waits for a plugin (sent as X-Tsnet-Warning on rm). */
   pendingFor?: (containerId: string) => string | undefined;
+  /** Is this network user-defined (inspect shows Docker's per-version aliases there)? */
+  userNetwork?: (networkId: string) => boolean;
 }
 
 export function containerRoutes(d: ContainerRouteDeps): Route[] {
@@ -75,6 +78,12 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
               f.network!.some((n) => n === e.networkName || e.networkId.startsWith(n)),
             ),
           );
+        if (f.health)
+          list = list.filter((r) => f.health!.includes(r.config.Healthcheck && r.state.Health ? r.state.Health.Status : 'none'));
+        if (f.volume)
+          list = list.filter((r) =>
+            (r.mounts ?? []).some((m) => f.volume!.some((v) => v === m.Name || v === m.Destination || v === m.Source)),
+          );
         const limit = int(query, 'limit');
         if (limit && limit > 0) list = list.slice(0, limit);
         return {
@@ -97,8 +106,9 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       method: 'GET',
       pattern: '/containers/{id}/json',
       schema: { params: RefParams },
-      handler: async ({ params }) => {
+      handler: async ({ params, apiVersion }) => {
         const rec = containers.get(params.id!);
+        const net = containers.network(rec);
         return {
           status: 200,
           json: containerInspect(
@@ -106,7 +116,11 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
             containers.paths(rec),
             d.execs.idsOf(rec.id),
             await d.lowerDirs(rec.imageId).catch(() => []),
-            containers.network(rec),
+            net,
+            {
+              view: (e) => ({ apiVersion, userDefined: d.userNetwork?.(e.networkId) ?? false }),
+              links: inspectLinks(rec.name, net.links, (ref) => containers.find(ref)),
+            },
           ),
         };
       },
@@ -158,7 +172,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       schema: { params: RefParams, query: RemoveQuery },
       handler: async ({ params, query }) => {
         const rec = containers.get(params.id!);
-        await containers.remove(rec.id, { force: bool(query, 'force') });
+        await containers.remove(rec.id, { force: bool(query, 'force'), volumes: bool(query, 'v') });
         d.execs.forgetContainer(rec.id);
         const pending = d.pendingFor?.(rec.id);
         // Docker answers 204 with no body; a header keeps that shape for every client

@@ -1,7 +1,8 @@
 /**
  * GET /system/df: Docker's disk-usage shape. LayersSize is what the image layers take on disk
  * (each layer once), images carry how many containers use them, containers their writable
- * layer (SizeRw) and SizeRw plus their image (SizeRootFs). tsnet has no volumes nor build cache.
+ * layer (SizeRw) and SizeRw plus their image (SizeRootFs), volumes their size and how many
+ * containers name them (UsageData). tsnet has no build cache.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -10,10 +11,12 @@ import { containerSummary } from '../../runtime/container/docker-json.js';
 import type { ImageStore } from '../../runtime/image/image-store.js';
 import type { Route } from '../http/router.js';
 import { imageSummary } from './images.js';
+import type { VolumeStore } from '../../runtime/volumes/volume-store.js';
 
 export interface DiskUsageDeps {
   containers: ContainerManager;
   images: ImageStore;
+  volumes?: VolumeStore;
 }
 
 /** Bytes of the regular files and symlinks under `dir` (not following links; hard links once). */
@@ -80,7 +83,7 @@ export function diskUsageRoutes(d: DiskUsageDeps): Route[] {
                 };
               }),
             ),
-            Volumes: [],
+            Volumes: (d.volumes?.list() ?? []).map((v) => d.volumes!.json(v, true)),
             BuildCache: [],
           },
         };

@@ -52,7 +52,18 @@ export function imageInspect(img: ImageRecord, layerDirs: string[]) {
     Created: img.created,
     DockerVersion: '',
     Author: '',
-    Config: { Env: [], Cmd: null, Entrypoint: null, WorkingDir: '', User: '', Labels: null, ...img.config },
+    Config: { Env: [], Cmd: null, Entrypoint: null, WorkingDir: '', User: '', Labels: null, Volumes: null, ...img.config },
+    // Docker < 25 sent the config of the container the image was committed from; docker-compose 1.x
+    // reads ContainerConfig.Volumes when it recreates a container
+    ContainerConfig: {
+      Env: null,
+      Cmd: null,
+      Entrypoint: null,
+      WorkingDir: '',
+      User: '',
+      Labels: null,
+      Volumes: img.config.Volumes ?? null,
+    },
     Architecture: img.architecture,
     Os: img.os,
     Size: img.size,

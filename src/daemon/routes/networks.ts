@@ -2,7 +2,7 @@
 import { pruneFilter, pruneMatch } from './prune-filters.js';
 import { TsnetError } from '../../errors/index.js';
 import type { NetworkController, NetworkCreateBody } from '../../network/controller.js';
-import type { PendingDelete } from '../../network/pending-deletes.js';
+import { pendingInspectEntries, type PendingDelete } from '../../network/pending-deletes.js';
 import type { ContainerManager } from '../../runtime/container/container-manager.js';
 import type { EndpointSettingsRequest } from '../../network/container-api.js';
 import type { Route } from '../http/router.js';
@@ -26,28 +26,6 @@ export interface NetworkRouteDeps {
   plugins: () => Promise<unknown[]>;
   /** Endpoint teardowns of a network waiting for a plugin (shown in inspect). */
   pending?: (networkId: string) => PendingDelete[];
-}
-
-/**
- * Inspect of a network with its pending-delete endpoints: Docker lists endpoints that belong to
- * no running container under a key of their own (e.g. "lb-<network>"); these are keyed
- * "ep-<endpoint id>" and named "<container> (pending delete)".
- */
-function withPendingEndpoints(json: ReturnType<NetworkController['json']>, pending: PendingDelete[]) {
-  if (!pending.length) return json;
-  const containers: Record<string, unknown> = { ...json.Containers };
-  for (const p of pending) {
-    const v4 = p.addresses.find((a) => !a.address.includes(':'))?.address ?? '';
-    const v6 = p.addresses.find((a) => a.address.includes(':'))?.address ?? '';
-    containers[`ep-${p.id}`] = {
-      Name: `${p.containerName} (pending delete)`,
-      EndpointID: p.id,
-      MacAddress: p.mac ?? '',
-      IPv4Address: v4,
-      IPv6Address: v6,
-    };
-  }
-  return { ...json, Containers: containers };
 }
 
 export function networkRoutes(d: NetworkRouteDeps): Route[] {
@@ -105,7 +83,10 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
       schema: { params: RefParams, query: NetworkInspectQuery },
       handler: async ({ params }) => {
         const n = controller.get(params.id!);
-        return { status: 200, json: withPendingEndpoints(controller.json(n), d.pending?.(n.id) ?? []) };
+        const json = controller.json(n);
+        const pending = d.pending?.(n.id) ?? [];
+        if (!pending.length) return { status: 200, json };
+        return { status: 200, json: { ...json, Containers: { ...json.Containers, ...pendingInspectEntries(pending) } } };
       },
     },
     {

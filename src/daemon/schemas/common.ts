@@ -3,8 +3,8 @@
  * reaches a file (/etc/hosts, resolv.conf, hostname, the NUL-separated spec) never holds a
  * control character, and names, labels and lists have a length limit.
  */
-import net from 'node:net';
 import { FormatRegistry, type TSchema, Type, type StringOptions } from '@sinclair/typebox';
+import { tryParseIp } from '../../lib/cidr.js';
 
 /** Longest name of a container or network, and longest key of a label or option. */
 export const MAX_NAME = 255;
@@ -15,9 +15,9 @@ export const MAX_VALUE = 64 * 1024;
 export const MAX_ITEMS = 4096;
 
 // Formats are TypeBox's registry: set once, the same values every time (idempotent).
-FormatRegistry.Set('ip', (v) => net.isIP(v) !== 0);
-FormatRegistry.Set('ipv4', (v) => net.isIPv4(v));
-FormatRegistry.Set('ip-or-empty', (v) => v === '' || net.isIP(v) !== 0);
+FormatRegistry.Set('ip', (v) => tryParseIp(v) !== undefined);
+FormatRegistry.Set('ipv4', (v) => tryParseIp(v)?.family === 4);
+FormatRegistry.Set('ip-or-empty', (v) => v === '' || tryParseIp(v) !== undefined);
 FormatRegistry.Set('docker-filters', validFilters);
 FormatRegistry.Set('extra-host', validExtraHost);
 
@@ -116,5 +116,5 @@ function validExtraHost(v: string): boolean {
   const ip = v.slice(i + 1).replace(/^\[(.*)\]$/, '$1');
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (!/^[^\s\x00-\x1f\x7f]+$/.test(name)) return false;
-  return ip === 'host-gateway' || net.isIP(ip) !== 0;
+  return ip === 'host-gateway' || tryParseIp(ip) !== undefined;
 }

@@ -159,10 +159,26 @@ export const HostConfig = Type.Object({
   GroupAdd: List(Text({ maxLength: 256 }), 256),
   Mounts: List(
     Type.Object({
-      Type: Opt(Text({ maxLength: 64 })),
+      Type: Opt(Type.String({ pattern: '^(bind|volume|tmpfs|npipe|cluster|image)$', hint: 'bind, volume or tmpfs' })),
       Source: Opt(Text({ maxLength: 4096 })),
       Target: Opt(Text({ maxLength: 4096 })),
       ReadOnly: Opt(Bool),
+      Consistency: Opt(Text({ maxLength: 64 })),
+      BindOptions: Opt(
+        Type.Object({
+          Propagation: Opt(Text({ maxLength: 64 })),
+          NonRecursive: Opt(Bool),
+          CreateMountpoint: Opt(Bool),
+        }),
+      ),
+      VolumeOptions: Opt(
+        Type.Object({
+          NoCopy: Opt(Bool),
+          Labels: StringMap(),
+          DriverConfig: Opt(Type.Object({ Name: Opt(Text({ maxLength: 255 })), Options: StringMap() })),
+        }),
+      ),
+      TmpfsOptions: Opt(Type.Object({ SizeBytes: Opt(Int), Mode: Opt(Int) })),
     }),
     256,
   ),

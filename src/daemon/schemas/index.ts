@@ -8,3 +8,4 @@ export * from './images.js';
 export * from './networks.js';
 export * from './system.js';
 export * from './container-ops.js';
+export * from './volumes.js';

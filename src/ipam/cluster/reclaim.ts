@@ -19,6 +19,10 @@
  * Several daemons may do this at once: every step is a compare-and-set, so the result is the
  * same. While any node is in its grace period, daemons look again every second or so (a read
  * of four key ranges; the timing itself is the lease's).
+ *
+ * A host that comes back after its addresses were reclaimed takes back, after every
+ * (re)synchronisation, the addresses of its endpoints that are still free; one that another
+ * endpoint took meanwhile is reported (its container must be restarted for a new address).
  */
 import { TsnetError } from '../../errors/index.js';
 import {
@@ -26,13 +30,16 @@ import {
   cmpExists,
   cmpModRev,
   opDelete,
+  opGet,
   opGetPrefix,
   opPut,
   rangeOf,
   type EtcdKv,
   type Kv,
 } from '../../store/cluster/etcd.js';
-import type { KeyLayout } from '../../store/cluster/keys.js';
+import { poolKeyOf, type KeyLayout } from '../../store/cluster/keys.js';
+import type { EndpointRecord } from '../../store/cluster/records.js';
+import { formatCidr, formatIp, tryParseCidr } from '../../lib/cidr.js';
 import type { ClusterEvent } from '../../store/cluster/mirror.js';
 
 export interface ReclaimBackend {
@@ -41,6 +48,8 @@ export interface ReclaimBackend {
   readonly nodeId: string;
   readonly available: boolean;
   subscribe(listener: (e: ClusterEvent) => void): () => void;
+  /** This node's endpoint records (their addresses are taken back if they were reclaimed). */
+  ownEndpoints(): EndpointRecord[];
 }
 
 export interface ReclaimLogger {
@@ -83,6 +92,8 @@ export class AddressReclaimer {
   private running: Promise<void> | undefined;
   private again = false;
   private closed = false;
+  /** A (re)synchronisation happened: take back this node's addresses if they were reclaimed. */
+  private reassertWanted = false;
 
   constructor(
     private readonly b: ReclaimBackend,
@@ -90,12 +101,12 @@ export class AddressReclaimer {
   ) {
     checkGraceSeconds(o.graceSeconds);
     this.pollMs = o.pollMs ?? Math.max(100, Math.min(1000, o.graceSeconds * 250));
-    this.unsubscribe =
-      o.graceSeconds > 0
-        ? b.subscribe((e) => {
-            if ((e.kind === 'node' && e.type === 'removed') || (e.kind === 'status' && e.available)) this.kick();
-          })
-        : () => undefined;
+    this.unsubscribe = b.subscribe((e) => {
+      if (e.kind === 'status' && e.available) {
+        this.reassertWanted = true;
+        this.kick();
+      } else if (e.kind === 'node' && e.type === 'removed') this.kick();
+    });
   }
 
   close(): void {
@@ -105,9 +116,15 @@ export class AddressReclaimer {
     this.timer = undefined;
   }
 
+  /** Take back this node's reclaimed addresses that are still free (after a restore). */
+  reassertAddresses(): void {
+    this.reassertWanted = true;
+    this.kick();
+  }
+
   /** Look now (one pass at a time; a kick during a pass runs another after it). */
   kick(): void {
-    if (this.closed || this.o.graceSeconds === 0) return;
+    if (this.closed) return;
     if (this.running) {
       this.again = true;
       return;
@@ -146,6 +163,14 @@ export class AddressReclaimer {
   /** One look at the store; true while some node is in its grace period. */
   private async pass(): Promise<boolean> {
     if (!this.b.available) return false;
+    if (this.reassertWanted) {
+      this.reassertWanted = false;
+      await this.reassert().catch((err: unknown) => {
+        this.reassertWanted = true;
+        throw err;
+      });
+    }
+    if (this.o.graceSeconds === 0) return false;
     const k = this.b.keys;
     const res = await this.b.kv.txn(
       'list nodes and addresses for reclaiming',
@@ -241,5 +266,59 @@ export class AddressReclaimer {
       this.o.logger.info(`cluster node ${node} stayed gone for ${this.o.graceSeconds} s: ${freed} address(es) reclaimed`);
     }
     return !done.succeeded;
+  }
+
+  /** Put back the address keys of this node's endpoints that are missing (reclaimed while away). */
+  private async reassert(): Promise<void> {
+    const k = this.b.keys;
+    const items = this.b.ownEndpoints().flatMap((r) =>
+      [r.address, r.addressV6].flatMap((a) => {
+        const c = a ? tryParseCidr(a) : undefined;
+        if (!c) return [];
+        const ip = formatIp(c.address, c.family);
+        const pk = poolKeyOf(formatCidr(c, true));
+        return [{ r, ip, addrKey: k.address(pk, ip), ownerKey: k.owner(pk, r.endpointId), poolKey: k.pool(pk) }];
+      }),
+    );
+    for (let i = 0; i < items.length; i += CHUNK) {
+      const chunk = items.slice(i, i + CHUNK);
+      const res = await this.b.kv.txn(
+        `take back ${chunk.length} address(es) of this node`,
+        [],
+        chunk.map((x) => ({
+          request_txn: {
+            compare: [cmpAbsent(x.addrKey), cmpAbsent(x.ownerKey), cmpExists(x.poolKey)],
+            success: [
+              opPut(x.addrKey, JSON.stringify({ ip: x.ip, owner: x.r.endpointId, node: this.b.nodeId, mac: x.r.mac })),
+              opPut(x.ownerKey, x.ip),
+            ],
+            failure: [opGet(x.addrKey)],
+          },
+        })),
+      );
+      chunk.forEach((x, j) => {
+        const sub = res.responses[j]?.response_txn;
+        const who = `endpoint ${x.r.endpointId.slice(0, 12)}${x.r.name ? ` (container ${x.r.name})` : ''}`;
+        if (sub?.succeeded) {
+          this.o.logger.info(`address ${x.ip} of ${who} was reclaimed while this host was away: taken back`);
+          return;
+        }
+        const held = sub?.responses[0]?.response_range?.kvs[0];
+        if (!held) return;
+        if (ownerOf(held.value.toString()) !== x.r.endpointId) {
+          this.o.logger.warn(
+            `address ${x.ip} of ${who} was reclaimed while this host was away and another endpoint holds it now: restart the container for a new address`,
+          );
+        }
+      });
+    }
+  }
+}
+
+function ownerOf(text: string): unknown {
+  try {
+    return (JSON.parse(text) as { owner?: unknown }).owner;
+  } catch {
+    return undefined;
   }
 }

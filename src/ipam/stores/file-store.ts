@@ -1,7 +1,9 @@
 /**
  * IpamStore on disk: small JSON documents, each written atomically (temp file in the same
- * directory, fsync, rename, fsync of the directory), so a crash leaves either the old or the
- * new document, never a partial one. One writer (the daemon; DefaultIpam serialises calls).
+ * directory, rename; pools also fsync the file and the directory), so a crash leaves either the
+ * old or the new document, never a partial one. Address records and the cursor are not fsynced
+ * (see putAddress/deleteAddress): a power loss may lose the last few, which the daemon's start-up
+ * reconciliation repairs from the container records. One writer (the daemon; DefaultIpam serialises calls).
  *
  *   <dir>/pools/<pool key>/pool.json                  the PoolRecord (+ "version": 1)
  *   <dir>/pools/<pool key>/cursor.json                where serial allocation resumes
@@ -169,15 +171,25 @@ export class FileStore implements IpamStore {
     await this.io(`remove ${trash}`, () => rm(trash, { recursive: true, force: true }));
   }
 
+  /**
+   * Not fsynced either: the container record holding the endpoint is the durable copy, and the
+   * daemon re-reserves at start an endpoint's address this store lost (NetworkController
+   * reconcileIpam). Pools stay durable.
+   */
   async putAddress(poolId: string, address: AddressRecord): Promise<void> {
-    await this.writeAtomic(join(this.poolDir(poolId), 'addresses', `${address.ip}.json`), address);
+    await this.writeAtomic(join(this.poolDir(poolId), 'addresses', `${address.ip}.json`), address, false);
   }
 
+  /**
+   * A release is not fsynced: one lost to a power loss leaves an address record no endpoint
+   * explains, which the daemon releases at its next start; a lost cursor only moves where serial
+   * allocation resumes. (Allocations stay durable: a lost one could hand an address out twice.)
+   */
   async deleteAddress(poolId: string, ip: string, cursor: CursorRecord | undefined): Promise<void> {
     const dir = this.poolDir(poolId);
     if (cursor) {
       try {
-        await this.writeAtomic(join(dir, 'cursor.json'), cursor);
+        await this.writeAtomic(join(dir, 'cursor.json'), cursor, false);
       } catch (err) {
         // The pool is gone: nothing to release.
         if ((err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return;
@@ -191,18 +203,17 @@ export class FileStore implements IpamStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw asTsnetError(err, 'TSNET_INTERNAL', `IPAM store: remove ${path}`);
     }
-    await this.syncDir(join(dir, 'addresses'));
   }
 
   /** Write `value` as JSON to `target` atomically: temp file, fsync, rename, fsync dir. */
-  private async writeAtomic(target: string, value: unknown): Promise<void> {
+  private async writeAtomic(target: string, value: unknown, durable = this.fsync): Promise<void> {
     const temp = `${target}${TEMP_MARK}${process.pid}-${++this.seq}`;
     const data = `${JSON.stringify(value, null, 2)}\n`;
     try {
       const fh = await open(temp, 'wx', 0o600);
       try {
         await fh.writeFile(data, 'utf8');
-        if (this.fsync) await fh.sync();
+        if (durable) await fh.sync();
       } finally {
         await fh.close();
       }
@@ -212,7 +223,7 @@ export class FileStore implements IpamStore {
       await rm(temp, { force: true }).catch(() => undefined);
       throw asTsnetError(err, 'TSNET_INTERNAL', `IPAM store: write ${target}`);
     }
-    await this.syncDir(join(target, '..'));
+    if (durable) await this.syncDir(join(target, '..'));
   }
 
   private async syncDir(dir: string): Promise<void> {

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
 import { netlinkError } from './errors.js';
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
 
 /** A link named by its name (looked up per call) or by its ifindex (no lookup). */
 export type LinkRef = string | number;
@@ -27,8 +28,8 @@ export class NetlinkConn {
   readonly sock: RtNetlinkSocket;
   readonly timeoutMs: number;
   private closed = false;
-  /** Settles when the request in flight (if any) is done; never rejects. */
-  private tail: Promise<void> = Promise.resolve();
+  /** One request on the socket at a time (see run). */
+  private readonly lock = new KeyedMutex();
   /** The last asynchronous socket error (e.g. ENOBUFS), kept so it is not an uncaught 'error' event. */
   lastSocketError: Error | undefined;
 
@@ -80,21 +81,15 @@ export class NetlinkConn {
    * in the middle of a dump breaks it ("Multipart message not terminated properly"). `fn` must
    * not call `run` itself.
    */
-  async run<T>(op: string, fn: (sock: RtNetlinkSocket) => Promise<T>): Promise<T> {
-    const prev = this.tail;
-    let release!: () => void;
-    this.tail = new Promise<void>((resolve) => {
-      release = resolve;
+  run<T>(op: string, fn: (sock: RtNetlinkSocket) => Promise<T>): Promise<T> {
+    return this.lock.run('socket', async () => {
+      try {
+        if (this.closed) throw Object.assign(new Error('socket closed'), { code: 'EBADF' });
+        return await fn(this.sock);
+      } catch (err) {
+        throw netlinkError(op, err);
+      }
     });
-    await prev;
-    try {
-      if (this.closed) throw Object.assign(new Error('socket closed'), { code: 'EBADF' });
-      return await fn(this.sock);
-    } catch (err) {
-      throw netlinkError(op, err);
-    } finally {
-      release();
-    }
   }
 
   /** ifindex of a link; a missing name fails as "<op>: ENODEV". */

@@ -7,8 +7,9 @@
  */
 import { AttrStream, ifla, rt, type StreamData } from 'netlink';
 import { TsnetError } from '../../errors/index.js';
+import { formatIp as formatIpValue, ipFromBytes, ipToBytes, makeCidr, tryParseIp, type IpFamily } from '../../lib/cidr.js';
 
-export type IpFamily = 4 | 6;
+export type { IpFamily };
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -187,76 +188,11 @@ export interface ParsedIp {
   bytes: Buffer;
 }
 
-function parseIpv4(s: string): Buffer | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = Buffer.alloc(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
-  }
-  return out;
-}
-
-function parseIpv6(s: string): Buffer | undefined {
-  if (s.length === 0 || s.length > 45) return undefined;
-  let head = s;
-  let tail = '';
-  const dbl = s.indexOf('::');
-  if (dbl !== -1) {
-    if (s.indexOf('::', dbl + 1) !== -1) return undefined;
-    head = s.slice(0, dbl);
-    tail = s.slice(dbl + 2);
-  }
-  const groups = (part: string): number[] | undefined => {
-    if (part === '') return [];
-    const out: number[] = [];
-    const items = part.split(':');
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i]!;
-      if (i === items.length - 1 && it.includes('.')) {
-        const v4 = parseIpv4(it);
-        if (!v4) return undefined;
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else {
-        if (!/^[0-9a-f]{1,4}$/i.test(it)) return undefined;
-        out.push(parseInt(it, 16));
-      }
-    }
-    return out;
-  };
-  const h = groups(head);
-  const t = groups(tail);
-  if (!h || !t) return undefined;
-  // an embedded IPv4 may only end the address
-  if (dbl !== -1 && head.includes('.')) return undefined;
-  let all: number[];
-  if (dbl === -1) {
-    if (h.length !== 8) return undefined;
-    all = h;
-  } else {
-    if (h.length + t.length > 7) return undefined;
-    all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  }
-  const out = Buffer.alloc(16);
-  for (const [i, g] of all.entries()) out.writeUInt16BE(g, i * 2);
-  return out;
-}
-
-/** Parse an IPv4 or IPv6 address (no prefix, no zone). */
+/** Parse an IPv4 or IPv6 address (no prefix, no zone); the parsing is src/lib/cidr.ts's. */
 export function parseIp(ip: string): ParsedIp {
-  if (typeof ip === 'string') {
-    const v4 = parseIpv4(ip);
-    if (v4) return { family: 4, bytes: v4 };
-    if (ip.includes(':')) {
-      const v6 = parseIpv6(ip);
-      if (v6) return { family: 6, bytes: v6 };
-    }
-  }
-  throw invalid('ip address', ip);
+  const a = typeof ip === 'string' ? tryParseIp(ip) : undefined;
+  if (!a) throw invalid('ip address', ip);
+  return { family: a.family, bytes: ipToBytes(a) };
 }
 
 export function ipToBuffer(ip: string): Buffer {
@@ -265,34 +201,9 @@ export function ipToBuffer(ip: string): Buffer {
 
 /** 4 or 16 bytes → canonical text (RFC 5952 for IPv6: lowercase, longest zero run compressed). */
 export function formatIp(b: Buffer): string {
-  if (b.length === 4) return [...b].join('.');
-  if (b.length !== 16) throw invalid('ip bytes', b.toString('hex'));
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(i * 2));
-  // IPv4-mapped ::ffff:a.b.c.d
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
-    return `::ffff:${[...b.subarray(12)].join('.')}`;
-  }
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  const left = hex.slice(0, bestStart).join(':');
-  const right = hex.slice(bestStart + bestLen).join(':');
-  return `${left}::${right}`;
+  const a = ipFromBytes(b);
+  if (!a) throw invalid('ip bytes', b.toString('hex'));
+  return formatIpValue(a.value, a.family);
 }
 
 export interface ParsedCidr extends ParsedIp {
@@ -328,22 +239,16 @@ export function formatCidr(b: Buffer, prefixLen: number): string {
 
 /** Zero the host bits: the network address of `bytes`/`prefixLen`. */
 export function maskIp(bytes: Buffer, prefixLen: number): Buffer {
-  const out = Buffer.from(bytes);
-  for (let i = 0; i < out.length; i++) {
-    const bits = Math.max(0, Math.min(8, prefixLen - i * 8));
-    out[i] = out[i]! & ((0xff << (8 - bits)) & 0xff);
-  }
-  return out;
+  const a = ipFromBytes(bytes);
+  if (!a) throw invalid('ip bytes', bytes.toString('hex'));
+  return ipToBytes({ family: a.family, value: makeCidr(a.value, prefixLen, a.family).network });
 }
 
 /** IPv4 broadcast address for an address/prefix (all host bits set). */
 export function ipv4Broadcast(bytes: Buffer, prefixLen: number): Buffer {
-  const out = Buffer.from(bytes);
-  for (let i = 0; i < 4; i++) {
-    const bits = Math.max(0, Math.min(8, prefixLen - i * 8));
-    out[i] = out[i]! | (~(0xff << (8 - bits)) & 0xff);
-  }
-  return out;
+  const a = ipFromBytes(bytes);
+  if (a?.family !== 4) throw invalid('ipv4 bytes', bytes.toString('hex'));
+  return ipToBytes({ family: 4, value: makeCidr(a.value, prefixLen, 4).last });
 }
 
 // ---------------------------------------------------------------------------- scopes

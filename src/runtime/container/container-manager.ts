@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { TsnetError } from '../../errors/index.js';
 import type { EventSink } from '../../events/types.js';
-import { Rollback } from '../../errors/rollback.js';
+import { Rollback, timed, timingLine } from '../../errors/rollback.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RecordStore } from '../../store/record-store.js';
 import { rewriteInPlace } from '../../store/atomic-file.js';
@@ -31,14 +31,18 @@ import type {
   EndpointSettingsRequest,
   SandboxRequest,
 } from '../../network/container-api.js';
-import { containerPaths, type ContainerPaths } from './paths.js';
+import { containerPaths, TRASH_DIR, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
-import { buildRecord, parseBind, type CreateBody, type ImageInfo } from './create-request.js';
+import { buildRecord, mergeEnv, type CreateBody, type ImageInfo } from './create-request.js';
+import type { ContainerMounts } from '../volumes/container-mounts.js';
 import { capabilities, deviceCgroupRules, deviceMappings, securitySettings } from './security-opts.js';
 import { copyStdin, detachKeysFor } from './detach-keys.js';
 import { limitsOf } from './resources.js';
+import { checkResources } from './update.js';
 import { runSpec, type SecurityFiles } from './spec-builder.js';
 import type { ContainerRecord } from './types.js';
+import { RestartScheduler } from '../restart/scheduler.js';
+import { startAtDaemonStart, shouldRestart } from '../restart/policy.js';
 
 export interface ImageSource {
   resolve(ref: string): Promise<ImageInfo & { layers: string[] }>;
@@ -57,6 +61,8 @@ export interface ContainerManagerDeps {
   events?: EventSink;
   /** Test-only crash points (TSNET_FAILPOINTS). */
   failpoint?: Failpoint;
+  /** Volumes and mounts (absent: binds and tmpfs only, no volumes). */
+  mounts?: ContainerMounts;
   logger: Logger;
 }
 
@@ -70,6 +76,15 @@ export interface AttachStreams {
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
+/** Told when a container starts and when its exit has been recorded (health monitors, volumes). */
+export interface LifecycleListener {
+  started?(rec: ContainerRecord): void;
+  exited?(rec: ContainerRecord): void;
+  removed?(rec: ContainerRecord): void;
+}
+
+const NEVER = '0001-01-01T00:00:00Z';
+
 export class ContainerManager {
   private readonly records = new Map<string, ContainerRecord>();
   private readonly locks = new KeyedMutex();
@@ -78,9 +93,30 @@ export class ContainerManager {
   private readonly pendingAttach = new Map<string, Array<{ conn: Duplex; streams: AttachStreams }>>();
   /** Compiled seccomp filters by profile + capability set (compiling costs a few ms). */
   private readonly seccompCache = new Map<string, Buffer>();
+  /** Restarts by policy (timers with Docker's back-off). */
+  private readonly restarts: RestartScheduler;
+  private readonly listeners: LifecycleListener[] = [];
+  /** Containers whose exit was found at restore (they died while the daemon was down). */
+  private readonly diedWhileDown = new Set<string>();
 
   constructor(private readonly deps: ContainerManagerDeps) {
     this.events.setMaxListeners(0);
+    this.restarts = new RestartScheduler({ restart: (id) => this.policyRestart(id) });
+  }
+
+  /** Register a listener (health monitors); called once while the daemon is built. */
+  watch(l: LifecycleListener): void {
+    this.listeners.push(l);
+  }
+
+  private tell(what: keyof LifecycleListener, rec: ContainerRecord): void {
+    for (const l of this.listeners) {
+      try {
+        l[what]?.(rec);
+      } catch (err) {
+        this.deps.logger.warn(`${what} listener of ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
+      }
+    }
   }
 
   // ---- lookup -------------------------------------------------------------------------------
@@ -140,11 +176,9 @@ export class ContainerManager {
         `the container name "/${name}" is already in use by container "${other.id}": remove or rename that container to reuse the name`,
       );
     }
+    checkResources(body.HostConfig ?? {});
     const rec = buildRecord(body, name, image);
-    const plan = await this.deps.networking.plan(sandboxRequest(rec), (ref) => {
-      const target = this.find(ref);
-      return target ? { name: target.name, sandboxId: target.sandboxId } : undefined;
-    });
+    const plan = await this.deps.networking.plan(sandboxRequest(rec), this.containerLookup);
     // Docker ignores published ports without a network of their own (host, none)
     const hc = rec.hostConfig;
     if (plan.ignoresPorts && (Object.values(hc.PortBindings ?? {}).some((b) => b?.length) || hc.PublishAllPorts))
@@ -173,6 +207,11 @@ export class ContainerManager {
             'TSNET_CONTAINER_NAME_IN_USE',
             `the container name "/${name}" is already in use: remove or rename that container to reuse the name`,
           );
+        }
+        if (this.deps.mounts) {
+          const made = await this.deps.mounts.realize(rec.mounts ?? []);
+          rec.mounts = made.mounts;
+          rb.push('remove volumes made for the container', made.undo);
         }
         this.records.set(rec.id, rec);
         rb.push('forget record', () => this.records.delete(rec.id));
@@ -215,6 +254,8 @@ export class ContainerManager {
     const rec = this.get(ref);
     return this.locks.run(rec.id, async () => {
       if (this.isRunning(rec)) return false;
+      // a start through the API: the policy begins again (retry count, back-off)
+      this.restarts.reset(rec.id);
       try {
         await this.startLocked(rec);
       } catch (err) {
@@ -226,15 +267,16 @@ export class ContainerManager {
           Error: e.message,
           Pid: 0,
           SupervisorPid: 0,
+          Restarting: false,
         };
         if (e.code === 'TSNET_COMMAND_NOT_FOUND') rec.state.ExitCode = 127;
         if (e.code === 'TSNET_COMMAND_NOT_EXECUTABLE') rec.state.ExitCode = 126;
-        await this.deps.store.save(rec).catch(() => undefined);
+        this.saveState(rec);
         this.closePendingAttach(rec.id);
         this.events.emit(`exit:${rec.id}`, rec.state.ExitCode, e.message);
         // --rm: gone before the error reaches the client (we hold the container's lock here)
         if (rec.hostConfig.AutoRemove)
-          await this.removeLocked(rec).catch((err: Error) =>
+          await this.removeLocked(rec, true).catch((err: Error) =>
             this.deps.logger.warn(`auto-remove ${rec.id.slice(0, 12)}: ${err.message}`),
           );
         throw e;
@@ -246,10 +288,12 @@ export class ContainerManager {
   private async startLocked(rec: ContainerRecord): Promise<void> {
     const p = this.paths(rec);
     const image = await this.deps.images.resolve(rec.imageId);
-    for (const b of rec.hostConfig.Binds ?? []) {
-      const bind = parseBind(b);
-      if (!fs.existsSync(bind.source)) fs.mkdirSync(bind.source, { recursive: true });
-    }
+    const lowerDirs = this.deps.images.layerDirs(image);
+    const mounts = this.deps.mounts
+      ? await this.deps.mounts.prepare(rec, lowerDirs)
+      : (rec.mounts ?? []).flatMap((m) =>
+          m.Type === 'bind' ? [{ kind: 'bind' as const, source: m.Source, target: m.Destination, readOnly: !m.RW }] : [],
+        );
     const hc = rec.hostConfig;
     const mappings = deviceMappings(hc);
     const deviceRules = hc.Privileged ? 'all' : [...DEFAULT_DEVICE_RULES, ...deviceCgroupRules(hc), ...mappings.map(hostDevice)];
@@ -258,10 +302,11 @@ export class ContainerManager {
     try {
       const sandbox = await rb.step(
         'prepare network',
-        () => this.deps.networking.programExternalConnectivity(rec.sandboxId),
+        () => this.deps.networking.programExternalConnectivity(rec.sandboxId, this.containerLookup),
         () => this.deps.networking.revokeExternalConnectivity(rec.sandboxId),
       );
       this.deps.failpoint?.('start.after-ports');
+      let t0 = performance.now();
       const extra = this.extraHosts(rec);
       rewriteInPlace(
         p.hosts,
@@ -271,11 +316,13 @@ export class ContainerManager {
       );
       rewriteInPlace(p.hostname, `${sandbox.shareHostUts ? readHostname() : rec.config.Hostname}\n`);
       rewriteInPlace(p.resolvConf, sandbox.resolvConf);
+      timingLine('start: etc files', t0);
       const placement = await rb.step(
         'create cgroups',
         () => this.deps.cgroups.create(rec.id, limitsOf(hc, 'start'), deviceRules),
         () => this.deps.cgroups.remove(rec.id),
       );
+      t0 = performance.now();
       fs.rmSync(p.bundle, { recursive: true, force: true });
       fs.mkdirSync(p.bundle, { recursive: true, mode: 0o700 });
       const files: SecurityFiles = {};
@@ -290,9 +337,12 @@ export class ContainerManager {
       writeSpec(
         p.bundle,
         runSpec({
-          rec,
+          // Docker's link variables come first; the container's own Env overrides them
+          rec: sandbox.linkEnv?.length
+            ? { ...rec, config: { ...rec.config, Env: mergeEnv(sandbox.linkEnv, rec.config.Env) } }
+            : rec,
           rootfs: p.rootfs,
-          lowerDirs: this.deps.images.layerDirs(image),
+          lowerDirs,
           upperDir: p.upper,
           workDir: p.work,
           ...(sandbox.netnsPath ? { netnsPath: sandbox.netnsPath } : {}),
@@ -302,15 +352,19 @@ export class ContainerManager {
           files,
           devices: mappings.map((m) => ({ host: m.PathOnHost, container: m.PathInContainer })),
           logPath: p.log,
+          mounts,
         }),
       );
       rb.push('remove bundle', () => fs.rmSync(p.bundle, { recursive: true, force: true }));
-      const launched = await launch({
-        initPath: this.deps.initPath,
-        mode: 'run',
-        bundleDir: p.bundle,
-        beforeGo: () => this.connectPendingAttach(rec),
-      });
+      timingLine('start: bundle', t0);
+      const launched = await timed('start: launch', () =>
+        launch({
+          initPath: this.deps.initPath,
+          mode: 'run',
+          bundleDir: p.bundle,
+          beforeGo: () => this.connectPendingAttach(rec),
+        }),
+      );
       this.deps.failpoint?.('start.after-launch');
       rb.commit();
       rec.state = {
@@ -323,10 +377,12 @@ export class ContainerManager {
         StartedAt: new Date().toISOString(),
         FinishedAt: rec.state.FinishedAt,
       };
-      await this.deps.store.save(rec);
+      // the network side is the network layer's records (saved there): the state is volatile
+      this.saveState(rec);
       this.deps.logger.info(`started container ${rec.id.slice(0, 12)} pid ${launched.pid}`);
       this.announce(rec, 'start');
       this.monitor(rec);
+      this.tell('started', rec);
     } catch (err) {
       const failures = await rb.unwind();
       for (const f of failures) this.deps.logger.warn(`rollback of start ${rec.id.slice(0, 12)}: ${f.message}`);
@@ -367,7 +423,8 @@ export class ContainerManager {
     });
   }
 
-  private async recordExit(rec: ContainerRecord, told?: number): Promise<void> {
+  /** `schedule`: decide a restart by policy now (not at restore, not for rm). */
+  private async recordExit(rec: ContainerRecord, told?: number, schedule = true): Promise<void> {
     if (rec.state.Status !== 'running') return;
     const p = this.paths(rec);
     let exit = readExitFile(p.bundle);
@@ -397,13 +454,88 @@ export class ContainerManager {
       .revokeExternalConnectivity(rec.sandboxId)
       .catch((err: Error) => this.deps.logger.warn(`release network of ${rec.id.slice(0, 12)}: ${err.message}`));
     fs.rmSync(p.bundle, { recursive: true, force: true });
-    await this.deps.store.save(rec).catch(() => undefined);
+    this.saveState(rec);
+    await this.deps.mounts?.release(rec);
     this.deps.logger.info(`container ${rec.id.slice(0, 12)} exited with ${code}${oom ? ' (OOM killed)' : ''}`);
     if (oom) this.announce(rec, 'oom');
     const ran = Math.max(0, Math.round((Date.parse(rec.state.FinishedAt) - Date.parse(rec.state.StartedAt)) / 1000));
     this.announce(rec, 'die', { exitCode: String(code), execDuration: String(Number.isFinite(ran) ? ran : 0) });
+    this.tell('exited', rec);
+    if (schedule && !rec.hostConfig.AutoRemove && this.scheduleRestart(rec)) {
+      rec.state.Restarting = true;
+      await this.deps.store.save(rec).catch(() => undefined);
+    }
     this.events.emit(`exit:${rec.id}`, code, rec.state.Error);
     if (rec.hostConfig.AutoRemove) void this.removeQuietly(rec);
+  }
+
+  // ---- restart policy -----------------------------------------------------------------------
+
+  private scheduleRestart(rec: ContainerRecord): boolean {
+    const ran = Date.parse(rec.state.FinishedAt) - Date.parse(rec.state.StartedAt);
+    return this.restarts.afterExit({
+      id: rec.id,
+      policy: rec.hostConfig.RestartPolicy as { Name?: string; MaximumRetryCount?: number } | undefined,
+      exitCode: rec.state.ExitCode,
+      manuallyStopped: rec.state.ManuallyStopped === true,
+      ranMs: Number.isFinite(ran) ? ran : 0,
+    });
+  }
+
+  /** A restart by policy (the scheduler's timer): Docker emits die … start, no restart event. */
+  private async policyRestart(id: string): Promise<void> {
+    const rec = this.records.get(id);
+    if (!rec) return;
+    await this.locks.run(id, async () => {
+      if (!this.records.has(id) || !rec.state.Restarting || this.isRunning(rec)) return;
+      rec.restartCount += 1;
+      this.restarts.counted(id);
+      try {
+        await this.startLocked(rec);
+      } catch (err) {
+        this.deps.logger.warn(`restart of ${id.slice(0, 12)} by policy failed: ${(err as Error).message}`);
+        rec.state = { ...rec.state, Restarting: false, Error: (err as Error).message };
+        await this.deps.store.save(rec).catch(() => undefined);
+        this.events.emit(`exit:${rec.id}`, rec.state.ExitCode, rec.state.Error);
+      }
+    });
+  }
+
+  /** A pending restart is cancelled by an API stop/kill/rm: the container stays exited. */
+  private async cancelRestart(rec: ContainerRecord): Promise<void> {
+    this.restarts.cancel(rec.id);
+    if (!rec.state.Restarting) return;
+    rec.state = { ...rec.state, Restarting: false, ManuallyStopped: true };
+    await this.deps.store.save(rec).catch(() => undefined);
+  }
+
+  /**
+   * After the daemon has restored networks (main.ts): containers that died while it was down are
+   * restarted by policy; `always` and `unless-stopped` ones (and `on-failure` after a failure)
+   * that had run before are started, as dockerd does at its start.
+   */
+  async autostart(): Promise<void> {
+    for (const rec of this.list()) {
+      if (rec.state.Status !== 'exited' || rec.state.StartedAt === NEVER || rec.hostConfig.AutoRemove) continue;
+      const policy = rec.hostConfig.RestartPolicy as { Name?: string; MaximumRetryCount?: number } | undefined;
+      const facts = {
+        exitCode: rec.state.ExitCode,
+        manuallyStopped: rec.state.ManuallyStopped === true,
+        restartCount: 0,
+      };
+      try {
+        if (this.diedWhileDown.has(rec.id) && shouldRestart(policy, facts)) {
+          rec.state.Restarting = true;
+          await this.policyRestart(rec.id);
+        } else if (startAtDaemonStart(policy, facts)) {
+          this.deps.logger.info(`starting ${rec.id.slice(0, 12)} (${rec.name}): restart policy ${policy?.Name}`);
+          await this.start(rec.id);
+        }
+      } catch (err) {
+        this.deps.logger.warn(`start of ${rec.id.slice(0, 12)} at daemon start: ${(err as Error).message}`);
+      }
+    }
+    this.diedWhileDown.clear();
   }
 
   // ---- stop / kill --------------------------------------------------------------------------
@@ -411,7 +543,13 @@ export class ContainerManager {
   /** Returns false when it was not running (HTTP 304). */
   async stop(ref: string, timeoutSeconds?: number): Promise<boolean> {
     const rec = this.get(ref);
+    if (rec.state.Restarting) {
+      await this.cancelRestart(rec);
+      this.announce(rec, 'stop');
+      return true;
+    }
     if (!this.isRunning(rec)) return false;
+    rec.state.ManuallyStopped = true;
     const t = timeoutSeconds ?? rec.config.StopTimeout ?? 10;
     const exited = this.waitEvent(rec, 'next-exit');
     await this.signal(rec, parseSignal(rec.config.StopSignal, 15)).catch(() => undefined);
@@ -427,9 +565,17 @@ export class ContainerManager {
   async kill(ref: string, signal?: string): Promise<void> {
     const rec = this.get(ref);
     const sig = parseSignal(signal, 9);
+    if (rec.state.Restarting && !this.isRunning(rec)) {
+      await this.cancelRestart(rec);
+      return;
+    }
     if (!this.isRunning(rec)) {
       throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running`);
     }
+    // Docker: a kill through the API with SIGKILL or the stop signal (any signal when none is
+    // set) is a manual stop — no restart by policy afterwards.
+    const stopSignal = rec.config.StopSignal ? parseSignal(rec.config.StopSignal, 15) : undefined;
+    if (sig === 9 || stopSignal === undefined || sig === stopSignal) rec.state.ManuallyStopped = true;
     if (sig !== 9) return this.signal(rec, sig);
     // Docker answers a SIGKILL only once the container is gone, so an immediate rm succeeds.
     const exited = this.waitEvent(rec, 'next-exit');
@@ -513,6 +659,18 @@ export class ContainerManager {
     await this.locks.run(rec.id, () => this.setPaused(rec, false, true));
   }
 
+  /**
+   * Save a state change (running, exited, paused, removing) without fsync: a reboot makes that
+   * state stale anyway, and a daemon crash keeps it (page cache). See writeJsonAtomicVolatile.
+   */
+  private saveState(rec: ContainerRecord): void {
+    try {
+      this.deps.store.saveVolatile(rec);
+    } catch (err) {
+      this.deps.logger.warn(`save state of ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
+    }
+  }
+
   /** Every pid of a running container (its cgroup2 dir), or its PID 1 when there is none. */
   pids(rec: ContainerRecord): number[] {
     const pids = cgroupPids(this.deps.cgroups.accountingDir(rec.id));
@@ -522,15 +680,25 @@ export class ContainerManager {
   private async setPaused(rec: ContainerRecord, paused: boolean, announce: boolean): Promise<void> {
     await setFrozen(this.deps.cgroups.accountingDir(rec.id), paused, `container ${rec.id.slice(0, 12)}`);
     rec.state = { ...rec.state, Paused: paused };
-    await this.deps.store.save(rec).catch(() => undefined);
+    this.saveState(rec);
     if (announce) this.announce(rec, paused ? 'pause' : 'unpause');
   }
 
   // ---- remove -------------------------------------------------------------------------------
 
-  async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  /** `volumes`: also the container's anonymous volumes (`rm -v`). */
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const rec = this.get(ref);
+    if (rec.state.Restarting && !this.isRunning(rec)) {
+      if (!opts.force)
+        throw new TsnetError(
+          'TSNET_CONTAINER_RUNNING',
+          `cannot remove container "/${rec.name}": container is restarting: stop the container before removing or force remove (rm -f)`,
+        );
+      await this.cancelRestart(rec);
+    }
     if (this.isRunning(rec)) {
+      rec.state.ManuallyStopped = true;
       if (!opts.force) {
         throw new TsnetError(
           'TSNET_CONTAINER_RUNNING',
@@ -541,46 +709,74 @@ export class ContainerManager {
       await this.signal(rec, 9).catch(() => undefined);
       await Promise.race([exited, sleep(10_000)]);
     }
-    await this.locks.run(rec.id, () => this.removeLocked(rec));
+    await this.locks.run(rec.id, () => this.removeLocked(rec, opts.volumes === true));
   }
 
   private async removeQuietly(rec: ContainerRecord): Promise<void> {
     try {
-      await this.locks.run(rec.id, () => this.removeLocked(rec));
+      // --rm removes the anonymous volumes too, as Docker does
+      await this.locks.run(rec.id, () => this.removeLocked(rec, rec.hostConfig.AutoRemove === true));
     } catch (err) {
       this.deps.logger.warn(`auto-remove ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
     }
   }
 
-  private async removeLocked(rec: ContainerRecord): Promise<void> {
+  private async removeLocked(rec: ContainerRecord, volumes = false): Promise<void> {
     if (!this.records.has(rec.id)) return;
     if (this.isRunning(rec)) {
       // Killed but the exit is not recorded yet (the monitor waits for the lock we hold).
       await this.recordExitNow(rec);
     }
+    this.restarts.cancel(rec.id, true);
     rec.state.Status = 'removing';
     // intent before effect: a daemon that dies during the removal finishes it at its next start
-    await this.deps.store.save(rec);
+    this.deps.store.saveVolatile(rec);
     this.deps.failpoint?.('container-rm.after-mark');
     const p = this.paths(rec);
     const errors: string[] = [];
-    await this.deps.networking.leave(rec.sandboxId).catch((err: Error) => errors.push(err.message));
-    await this.deps.networking.deleteSandbox(rec.sandboxId).catch((err: Error) => errors.push(err.message));
+    // the sandbox goes with its endpoints (their interfaces die with its netns)
+    await timed('rm: network', () => this.deps.networking.deleteSandbox(rec.sandboxId)).catch((err: Error) =>
+      errors.push(err.message),
+    );
     this.deps.failpoint?.('container-rm.after-network');
+    const t0 = performance.now();
     try {
       this.deps.cgroups.remove(rec.id);
     } catch (err) {
       errors.push((err as Error).message);
     }
+    timingLine('rm: cgroups', t0);
     fs.rmSync(p.bundle, { recursive: true, force: true });
-    fs.rmSync(p.dir, { recursive: true, force: true });
-    await this.deps.store.remove(rec.id);
+    this.discardDir(rec.id, p.dir);
+    timingLine('rm: cgroups and dirs (cumulative)', t0);
+    await timed('rm: store', () => this.deps.store.remove(rec.id));
     this.records.delete(rec.id);
+    if (volumes) await this.deps.mounts?.removeAnonymous(rec);
     this.closePendingAttach(rec.id);
     if (errors.length) this.deps.logger.warn(`remove ${rec.id.slice(0, 12)}: ${errors.join('; ')}`);
     this.events.emit(`removed:${rec.id}`);
     this.deps.logger.info(`removed container ${rec.id.slice(0, 12)}`);
     this.announce(rec, 'destroy');
+    this.tell('removed', rec);
+  }
+
+  /**
+   * A removed container's dir (rootfs upper layer, logs) is renamed into `<root>/trash` and
+   * deleted in the background: one rename instead of a synchronous walk of the whole tree on the
+   * removal's path. The start-up sweep empties the trash a crash left behind.
+   */
+  private discardDir(id: string, dir: string): void {
+    const trash = path.join(this.deps.root, TRASH_DIR, `${id}-${Date.now().toString(36)}`);
+    try {
+      fs.mkdirSync(path.dirname(trash), { recursive: true, mode: 0o700 });
+      fs.renameSync(dir, trash);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') fs.rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    void fs.promises
+      .rm(trash, { recursive: true, force: true })
+      .catch((err: Error) => this.deps.logger.warn(`remove ${trash}: ${err.message}`));
   }
 
   private async recordExitNow(rec: ContainerRecord): Promise<void> {
@@ -591,7 +787,7 @@ export class ContainerManager {
     ) {
       await sleep(20);
     }
-    await this.recordExit(rec);
+    await this.recordExit(rec, undefined, false);
   }
 
   // ---- wait ---------------------------------------------------------------------------------
@@ -701,13 +897,22 @@ export class ContainerManager {
         await this.removeQuietly(rec);
         continue;
       }
+      if (rec.state.Restarting) {
+        // was waiting for a restart when the daemon stopped: decided again in autostart()
+        rec.state.Restarting = false;
+        this.diedWhileDown.add(rec.id);
+      }
       if (rec.state.Status !== 'running') continue;
       const p = this.paths(rec);
       if (isSupervisorOf(rec.state.SupervisorPid, p.bundle) && fs.existsSync(`${p.bundle}/attach.sock`)) {
         this.deps.logger.info(`adopted running container ${rec.id.slice(0, 12)} (pid ${rec.state.Pid})`);
         this.monitor(rec);
+        this.tell('started', rec);
       } else {
-        await this.recordExit(rec);
+        // died while the daemon was down: autostart() applies the restart policy once the
+        // network is restored
+        await this.recordExit(rec, undefined, false);
+        this.diedWhileDown.add(rec.id);
       }
     }
   }
@@ -752,6 +957,21 @@ export class ContainerManager {
   /** The container's live network state (from the network layer's records). */
   network(rec: ContainerRecord): ContainerNetworkState {
     return this.deps.networking.view(rec.sandboxId);
+  }
+
+  /** Containers as the network layer asks about them (container mode, legacy links). */
+  private readonly containerLookup = (ref: string) => {
+    const r = this.find(ref);
+    return r ? { id: r.id, name: r.name, sandboxId: r.sandboxId, env: r.config.Env ?? [] } : undefined;
+  };
+
+  /** `rm --link PARENT/ALIAS` under the parent's lock; its /etc/hosts follows. */
+  async removeLink(id: string, alias: string): Promise<void> {
+    await this.withLock(id, async () => {
+      const rec = this.get(id);
+      const entries = await this.deps.networking.removeLink(rec.sandboxId, alias);
+      if (entries) await this.refreshHosts(rec, entries);
+    });
   }
 
   /** `network connect` under the container's lock; /etc/hosts follows. */
@@ -844,5 +1064,6 @@ function sandboxRequest(rec: ContainerRecord): SandboxRequest {
     ...(hc.Dns?.length ? { dns: hc.Dns } : {}),
     ...(hc.DnsSearch?.length ? { dnsSearch: hc.DnsSearch } : {}),
     ...(hc.DnsOptions?.length ? { dnsOptions: hc.DnsOptions } : {}),
+    ...(hc.Links?.length ? { links: hc.Links } : {}),
   };
 }

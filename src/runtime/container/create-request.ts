@@ -2,12 +2,15 @@
  * Turn a Docker `POST /containers/create` body plus the image into a validated container record.
  * Pure apart from the clock and ids: every check happens here, before anything is made.
  */
-import path from 'node:path';
 import { TsnetError } from '../../errors/index.js';
 import { parseExtraHost } from '../etc-files.js';
 import { newId, NAME_PATTERN } from '../ids.js';
 import { checkSecurity } from './security-opts.js';
 import { normalizeLogConfig } from './log-config.js';
+import { planMounts, type MountRequest } from '../volumes/mounts.js';
+import { checkHealthcheck, mergeHealthcheck } from '../health/config.js';
+import type { HealthConfig } from '../health/types.js';
+import { checkRestartPolicy, type RestartPolicy } from '../restart/policy.js';
 import type { ContainerConfig, ContainerRecord, HostConfig, NetworkingConfig } from './types.js';
 
 export interface CreateBody extends Partial<ContainerConfig> {
@@ -25,51 +28,13 @@ export interface ImageInfo {
     User?: string;
     ExposedPorts?: Record<string, object>;
     Labels?: Record<string, string>;
+    Healthcheck?: HealthConfig;
+    Volumes?: Record<string, object>;
+    StopSignal?: string;
   };
 }
 
 export const MIN_MEMORY = 6 * 1024 * 1024;
-
-export interface ParsedBind {
-  source: string;
-  target: string;
-  readOnly: boolean;
-}
-
-export function parseBind(spec: string): ParsedBind {
-  const parts = spec.split(':');
-  if (parts.length < 2 || parts.length > 3) {
-    throw new TsnetError('TSNET_BAD_VOLUME', `invalid volume specification "${spec}": use /host/path:/container/path[:ro]`);
-  }
-  const [source, target, mode = 'rw'] = parts as [string, string, string?];
-  if (source === '.' || source === '..' || source.startsWith('./') || source.startsWith('../')) {
-    throw new TsnetError(
-      'TSNET_BAD_VOLUME',
-      `invalid volume "${spec}": the host path "${source}" is relative; the daemon needs an absolute path`,
-    );
-  }
-  if (!source.startsWith('/')) {
-    throw new TsnetError(
-      'TSNET_BAD_VOLUME',
-      `invalid volume "${spec}": named volumes are not supported yet, give an absolute host path`,
-    );
-  }
-  if (!target.startsWith('/')) {
-    throw new TsnetError('TSNET_BAD_VOLUME', `invalid volume "${spec}": the container path must be absolute`);
-  }
-  if (path.posix.normalize(target) === '/') {
-    throw new TsnetError('TSNET_BAD_VOLUME', `invalid volume "${spec}": cannot mount over the container's root`);
-  }
-  const modes = mode.split(',');
-  for (const m of modes) {
-    if (!['ro', 'rw', 'z', 'Z', 'rprivate', 'private', 'rslave', 'slave', 'rshared', 'shared', 'nocopy'].includes(m)) {
-      throw new TsnetError('TSNET_BAD_VOLUME', `invalid mode "${m}" in volume "${spec}": use ro or rw`);
-    }
-  }
-  if (spec.includes('\t') || spec.includes('\n'))
-    throw new TsnetError('TSNET_BAD_VOLUME', `invalid volume "${spec}": control characters in path`);
-  return { source: path.posix.normalize(source), target: path.posix.normalize(target), readOnly: modes.includes('ro') };
-}
 
 export function buildRecord(body: CreateBody, name: string, image: ImageInfo, now = new Date()): ContainerRecord {
   if (!NAME_PATTERN.test(name)) {
@@ -93,7 +58,14 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
   if (hc.PidsLimit !== undefined && hc.PidsLimit !== null && !Number.isInteger(hc.PidsLimit)) {
     throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid pids limit ${String(hc.PidsLimit)}`);
   }
-  for (const b of hc.Binds ?? []) parseBind(b);
+  const mounts = planMounts({
+    binds: hc.Binds,
+    mounts: hc.Mounts as MountRequest[] | null | undefined,
+    tmpfs: hc.Tmpfs as Record<string, string> | null | undefined,
+    volumes: body.Volumes,
+    imageVolumes: image.config.Volumes,
+  });
+  checkRestartPolicy(hc.RestartPolicy as RestartPolicy | undefined, hc.AutoRemove === true);
   checkSecurity(hc);
   checkDnsAndHosts(hc);
   hc.LogConfig = normalizeLogConfig(hc.LogConfig);
@@ -130,6 +102,8 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
   if (argv.length === 0 || argv[0] === '') {
     throw new TsnetError('TSNET_INVALID_ARGUMENT', 'no command specified: give one after the image name');
   }
+  const healthcheck = mergeHealthcheck(body.Healthcheck, image.config.Healthcheck);
+  checkHealthcheck(healthcheck);
   const id = newId();
   const env = mergeEnv(image.config.Env ?? [], body.Env ?? []);
   const hostname = body.Hostname || id.slice(0, 12);
@@ -151,8 +125,10 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
     WorkingDir: body.WorkingDir || image.config.WorkingDir || '',
     Labels: { ...(image.config.Labels ?? {}), ...(body.Labels ?? {}) },
     ...(body.MacAddress ? { MacAddress: body.MacAddress } : {}),
-    ...(body.StopSignal ? { StopSignal: body.StopSignal } : {}),
+    ...(body.StopSignal || image.config.StopSignal ? { StopSignal: body.StopSignal || image.config.StopSignal } : {}),
     ...(body.StopTimeout !== undefined ? { StopTimeout: body.StopTimeout } : {}),
+    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
+    ...(body.Volumes && Object.keys(body.Volumes).length ? { Volumes: body.Volumes } : {}),
   };
   return {
     id,
@@ -175,6 +151,7 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
       FinishedAt: '0001-01-01T00:00:00Z',
     },
     restartCount: 0,
+    mounts,
     sandboxId: '',
   };
 }

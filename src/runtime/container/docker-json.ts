@@ -21,14 +21,24 @@ export function humanDuration(ms: number): string {
 
 /** Docker's State.Status word: 'paused' for a frozen running container. */
 export function dockerStatus(rec: ContainerRecord): string {
+  if (rec.state.Restarting && rec.state.Status !== 'running') return 'restarting';
   return rec.state.Status === 'running' && rec.state.Paused ? 'paused' : rec.state.Status;
+}
+
+/** ` (healthy)`, ` (health: starting)`, ` (unhealthy)` after `Up …`, as docker ps. */
+function healthSuffix(rec: ContainerRecord): string {
+  const h = rec.state.Health;
+  if (!h || !rec.config.Healthcheck) return '';
+  return h.Status === 'starting' ? ' (health: starting)' : ` (${h.Status})`;
 }
 
 export function statusText(rec: ContainerRecord, now = Date.now()): string {
   const st = rec.state;
+  if (st.Restarting && st.Status !== 'running')
+    return `Restarting (${st.ExitCode}) ${humanDuration(now - Date.parse(st.FinishedAt))} ago`;
   switch (st.Status) {
     case 'running':
-      return `Up ${humanDuration(now - Date.parse(st.StartedAt))}${st.Paused ? ' (Paused)' : ''}`;
+      return `Up ${humanDuration(now - Date.parse(st.StartedAt))}${st.Paused ? ' (Paused)' : healthSuffix(rec)}`;
     case 'exited':
       return `Exited (${st.ExitCode}) ${humanDuration(now - Date.parse(st.FinishedAt))} ago`;
     case 'removing':
@@ -55,13 +65,23 @@ function portsList(ports: PublishedPort[], exposed: Record<string, object> | und
   return out;
 }
 
-function endpointJson(e: EndpointState) {
+/** How inspect shows an endpoint: the API version asked, and whether its network is user-defined. */
+export interface EndpointView {
+  apiVersion: string;
+  userDefined: boolean;
+}
+
+function endpointJson(e: EndpointState, rec?: ContainerRecord, view?: EndpointView) {
   const [ip, len] = (e.ipv4 ?? '').split('/');
   const [ip6, len6] = (e.ipv6 ?? '').split('/');
+  const user = Boolean(rec && view?.userDefined);
+  // Docker before API 1.45 adds the short id and the hostname to a user network's aliases
+  const extra = rec && user && versionBelow(view!.apiVersion, '1.45') ? [rec.id.slice(0, 12), rec.config.Hostname] : [];
+  const aliases = [...new Set([...e.aliases, ...extra])];
   return {
     IPAMConfig: e.ipamConfig ?? null,
-    Links: null,
-    Aliases: e.aliases.length ? e.aliases : null,
+    Links: e.links?.length ? e.links : null,
+    Aliases: aliases.length ? aliases : null,
     MacAddress: e.mac ?? '',
     NetworkID: e.networkId,
     EndpointID: e.endpointId,
@@ -71,12 +91,23 @@ function endpointJson(e: EndpointState) {
     IPv6Gateway: e.gateway6 ?? '',
     GlobalIPv6Address: ip6 ?? '',
     GlobalIPv6PrefixLen: len6 ? Number(len6) : 0,
-    DriverOpts: null,
-    DNSNames: null,
+    DriverOpts: e.driverOpts ?? null,
+    DNSNames: rec && user ? [...new Set([rec.name, ...e.aliases, rec.id.slice(0, 12), rec.config.Hostname])] : null,
   };
 }
 
-function networksJson(net: ContainerNetworkState): Record<string, ReturnType<typeof endpointJson>> {
+/** a < b for API versions like 1.44. */
+function versionBelow(a: string, b: string): boolean {
+  const [am = 0, an = 0] = a.split('.').map(Number);
+  const [bm = 0, bn = 0] = b.split('.').map(Number);
+  return am < bm || (am === bm && an < bn);
+}
+
+function networksJson(
+  net: ContainerNetworkState,
+  rec?: ContainerRecord,
+  view?: (e: EndpointState) => EndpointView,
+): Record<string, ReturnType<typeof endpointJson>> {
   const out: Record<string, ReturnType<typeof endpointJson>> = {};
   if (net.mode === 'none' || net.mode === 'host') {
     out[net.mode] = endpointJson({
@@ -86,7 +117,7 @@ function networksJson(net: ContainerNetworkState): Record<string, ReturnType<typ
       aliases: [],
     });
   }
-  for (const e of Object.values(net.endpoints)) out[e.networkName] = endpointJson(e);
+  for (const e of Object.values(net.endpoints)) out[e.networkName] = endpointJson(e, rec, view?.(e));
   return out;
 }
 
@@ -112,18 +143,35 @@ export function containerSummary(rec: ContainerRecord, imageName: string, net: C
   };
 }
 
+/** Docker's MountPoint shape (inspect and ps). */
 function mounts(rec: ContainerRecord) {
-  return (rec.hostConfig.Binds ?? []).map((b) => {
-    const [src, dst, mode = 'rw'] = b.split(':');
-    return {
-      Type: 'bind',
-      Source: src,
-      Destination: dst,
-      Mode: mode === 'rw' ? '' : mode,
-      RW: !mode.split(',').includes('ro'),
-      Propagation: 'rprivate',
-    };
-  });
+  if (!rec.mounts) {
+    return (rec.hostConfig.Binds ?? []).map((b) => {
+      const [src, dst, mode = 'rw'] = b.split(':');
+      return {
+        Type: 'bind',
+        Source: src,
+        Destination: dst,
+        Mode: mode === 'rw' ? '' : mode,
+        RW: !mode.split(',').includes('ro'),
+        Propagation: 'rprivate',
+      };
+    });
+  }
+  return rec.mounts.map((m) =>
+    m.Type === 'volume'
+      ? {
+          Type: 'volume',
+          Name: m.Name,
+          Source: m.Source,
+          Destination: m.Destination,
+          Driver: m.Driver ?? 'local',
+          Mode: m.Mode,
+          RW: m.RW,
+          Propagation: '',
+        }
+      : { Type: m.Type, Source: m.Source, Destination: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation },
+  );
 }
 
 function portsMap(
@@ -146,6 +194,7 @@ export function containerInspect(
   execIds: string[],
   lowerDirs: string[],
   net: ContainerNetworkState,
+  opts: { view?: (e: EndpointState) => EndpointView; links?: string[] | null } = {},
 ) {
   const primary = Object.values(net.endpoints)[0];
   const [ip, len] = (primary?.ipv4 ?? '').split('/');
@@ -157,9 +206,9 @@ export function containerInspect(
     Args: rec.args,
     State: {
       Status: dockerStatus(rec),
-      Running: st.Status === 'running',
+      Running: st.Status === 'running' || st.Restarting === true,
       Paused: st.Status === 'running' && st.Paused === true,
-      Restarting: false,
+      Restarting: st.Restarting === true && st.Status !== 'running',
       OOMKilled: st.OOMKilled,
       Dead: st.Status === 'dead',
       Pid: st.Pid,
@@ -167,6 +216,7 @@ export function containerInspect(
       Error: st.Error,
       StartedAt: st.StartedAt,
       FinishedAt: st.FinishedAt,
+      ...(rec.config.Healthcheck && st.Health ? { Health: st.Health } : {}),
     },
     Image: rec.imageId,
     ResolvConfPath: paths.resolvConf,
@@ -193,6 +243,8 @@ export function containerInspect(
       LogConfig: { Type: 'json-file', Config: {} },
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
       ...rec.hostConfig,
+      // legacy links as Docker shows them (`/target:/parent/alias`); null on user networks
+      Links: opts.links ?? null,
     },
     GraphDriver: {
       Name: 'overlay',
@@ -218,7 +270,7 @@ export function containerInspect(
       IPPrefixLen: len ? Number(len) : 0,
       IPv6Gateway: primary?.gateway6 ?? '',
       MacAddress: primary?.mac ?? '',
-      Networks: networksJson(net),
+      Networks: networksJson(net, rec, opts.view),
     },
   };
 }

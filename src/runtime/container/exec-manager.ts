@@ -38,6 +38,8 @@ export interface ExecInstance {
   exitCode: number | null;
   pid: number;
   bundle: string;
+  /** Shown in the container's ExecIDs (false for health probes, which Docker does not list). */
+  listed: boolean;
 }
 
 export interface ExecDeps {
@@ -52,7 +54,7 @@ export class ExecManager {
 
   constructor(private readonly deps: ExecDeps) {}
 
-  create(containerRef: string, config: ExecConfig): ExecInstance {
+  create(containerRef: string, config: ExecConfig, opts: { listed?: boolean } = {}): ExecInstance {
     const rec = this.deps.containers.get(containerRef);
     if (!this.deps.containers.isRunning(rec)) {
       throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running: start it before exec`);
@@ -69,6 +71,7 @@ export class ExecManager {
       exitCode: null,
       pid: 0,
       bundle: execBundle(this.deps.execRoot, id),
+      listed: opts.listed ?? true,
     };
     this.execs.set(id, inst);
     this.deps.containers.announce(rec, `exec_create: ${config.Cmd.join(' ')}`, { execID: id });
@@ -82,7 +85,7 @@ export class ExecManager {
   }
 
   idsOf(containerId: string): string[] {
-    return [...this.execs.values()].filter((e) => e.containerId === containerId).map((e) => e.id);
+    return [...this.execs.values()].filter((e) => e.containerId === containerId && e.listed).map((e) => e.id);
   }
 
   /** Start an exec; with `conn`, its streams are attached and the call resolves when it ends. */
@@ -103,7 +106,7 @@ export class ExecManager {
         rec,
         targetPid: rec.state.Pid,
         argv: c.Cmd!,
-        env: mergeEnv(rec.config.Env, c.Env ?? []),
+        env: mergeEnv(mergeEnv(this.deps.containers.network(rec).linkEnv ?? [], rec.config.Env), c.Env ?? []),
         user: c.User || rec.config.User,
         cwd: c.WorkingDir || rec.config.WorkingDir,
         tty: c.Tty ?? false,
@@ -163,6 +166,11 @@ export class ExecManager {
     const inst = this.get(id);
     if (!inst.running) throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `exec ${id.slice(0, 12)} is not running`);
     await supervisorCommand(inst.bundle, `resize ${rows} ${cols}`);
+  }
+
+  /** Forget one exec (a health probe: Docker does not list them in ExecIDs). */
+  forget(id: string): void {
+    this.execs.delete(id);
   }
 
   /** Forget finished execs of a removed container. */

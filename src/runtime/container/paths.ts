@@ -14,6 +14,9 @@ export interface ContainerPaths {
   bundle: string;
 }
 
+/** `<root>/trash`: dirs of removed containers, deleted in the background (and by the start-up sweep). */
+export const TRASH_DIR = 'trash';
+
 export function containerPaths(root: string, execRoot: string, id: string): ContainerPaths {
   const dir = path.join(root, 'containers', checkId(id, 'container'));
   return {

@@ -16,13 +16,25 @@ import type { ContainerRecord } from './types.js';
 export interface RootfsView {
   /** O_PATH fd of the container's `/`. */
   fd: number;
+  /**
+   * A stopped container's bind or volume, mounted at `target` (a container path without symlinks
+   * that exists: see ContainerFs.real / mkdirAll); nothing to do for a running container.
+   */
+  bind(source: string, target: string, readOnly: boolean): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What a container mounts besides its rootfs (binds; volumes where the daemon has them). */
+export interface ViewMount {
+  source: string;
+  target: string;
+  readOnly: boolean;
 }
 
 export async function openRootfsView(rec: ContainerRecord, p: ContainerPaths, lowerDirs: string[]): Promise<RootfsView> {
   if (rec.state.Status === 'running' && rec.state.Pid > 0) {
     const fd = openDir(`/proc/${rec.state.Pid}/root`, rec);
-    return { fd, close: async () => fs.closeSync(fd) };
+    return { fd, bind: async () => {}, close: async () => fs.closeSync(fd) };
   }
   const options = `lowerdir=${lowerDirs.join(':')},upperdir=${p.upper},workdir=${p.work}`;
   if (/[,\\]/.test(lowerDirs.join('') + p.upper + p.work) || lowerDirs.some((d) => d.includes(':')))
@@ -32,6 +44,7 @@ export async function openRootfsView(rec: ContainerRecord, p: ContainerPaths, lo
     const fd = openDir(`/proc/${mount.pid}/root${p.rootfs}`, rec);
     return {
       fd,
+      bind: (source, target, readOnly) => mount.bind(source, target, readOnly),
       close: async () => {
         fs.closeSync(fd);
         await mount.close();

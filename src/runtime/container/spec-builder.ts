@@ -1,7 +1,7 @@
 /** The tsnet-init spec records for starting a container or an exec in it. Pure. */
 import type { SpecRecord } from '../bundle.js';
 import type { Placement } from '../cgroups.js';
-import { parseBind } from './create-request.js';
+import type { SpecMount } from '../volumes/container-mounts.js';
 import { capabilities } from './security-opts.js';
 import { logRotation, type LogConfig } from './log-config.js';
 import type { ContainerRecord } from './types.js';
@@ -30,6 +30,8 @@ export interface RunSpecInput {
   /** --device mappings: host node → container path */
   devices: Array<{ host: string; container: string }>;
   logPath: string;
+  /** Binds, volumes and tmpfs mounts, parents first. */
+  mounts: SpecMount[];
 }
 
 function commonRecords(
@@ -87,9 +89,9 @@ export function runSpec(i: RunSpecInput): SpecRecord[] {
   out.push(['bind', `${i.etcFiles.hosts}\t/etc/hosts\trw`]);
   out.push(['bind', `${i.etcFiles.hostname}\t/etc/hostname\trw`]);
   out.push(['bind', `${i.etcFiles.resolvConf}\t/etc/resolv.conf\trw`]);
-  for (const b of rec.hostConfig.Binds ?? []) {
-    const p = parseBind(b);
-    out.push(['bind', `${p.source}\t${p.target}\t${p.readOnly ? 'ro' : 'rw'},rbind`]);
+  for (const m of i.mounts) {
+    if (m.kind === 'tmpfs') out.push(['tmpfs', `${m.target}\t${m.options}`]);
+    else out.push(['bind', `${m.source}\t${m.target}\t${m.readOnly ? 'ro' : 'rw'},rbind`]);
   }
   for (const d of i.devices) out.push(['bind', `${d.host}\t${d.container}\trw`]);
   out.push(...placementRecords(i.placement, i.files, true));

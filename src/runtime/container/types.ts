@@ -1,4 +1,6 @@
 /** Container records: Docker's Config/HostConfig shapes plus tsnet's runtime state. */
+import type { HealthConfig, HealthState } from '../health/types.js';
+import type { MountPoint } from '../volumes/types.js';
 import type { EndpointSettingsRequest } from '../../network/container-api.js';
 
 export type {
@@ -28,6 +30,9 @@ export interface ContainerConfig {
   MacAddress?: string;
   StopSignal?: string;
   StopTimeout?: number;
+  Healthcheck?: HealthConfig;
+  /** Anonymous volume destinations (`-v /path`), as Docker's Config.Volumes. */
+  Volumes?: Record<string, object> | null;
 }
 
 export interface PortBinding {
@@ -38,6 +43,8 @@ export interface PortBinding {
 export interface HostConfig {
   Binds?: string[] | null;
   NetworkMode?: string;
+  /** Legacy links `NAME:ALIAS` (the default bridge; user networks take EndpointsConfig.<net>.Links). */
+  Links?: string[] | null;
   PortBindings?: Record<string, PortBinding[] | null> | null;
   PublishAllPorts?: boolean;
   AutoRemove?: boolean;
@@ -78,6 +85,11 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Waiting for a restart by policy (Docker's State.Restarting). */
+  Restarting?: boolean;
+  /** Stopped or killed through the API: no restart by policy (Docker's HasBeenManuallyStopped). */
+  ManuallyStopped?: boolean;
+  Health?: HealthState;
 }
 
 export interface ContainerRecord {
@@ -92,6 +104,8 @@ export interface ContainerRecord {
   networkingConfig: NetworkingConfig;
   state: ContainerState;
   restartCount: number;
+  /** Binds, volumes and tmpfs mounts, resolved at create (absent in records older than volumes). */
+  mounts?: MountPoint[];
   /**
    * The container's sandbox in the network layer, which owns its state (endpoints, addresses,
    * published ports): read it with ContainerManager.network(). The request stays here

@@ -8,6 +8,7 @@ import { TsnetError } from '../../errors/index.js';
 import type { Cgroups } from '../cgroups.js';
 import type { ContainerManager } from './container-manager.js';
 import { type Host, limitsOf, type UpdateBody, updatedHostConfig } from './resources.js';
+import type { HostConfig } from './types.js';
 
 export interface UpdateDeps {
   containers: ContainerManager;
@@ -23,6 +24,12 @@ export function hostResources(): Host {
     /* no NUMA information: one node */
   }
   return { cpus: os.cpus().length, mems };
+}
+
+/** The resource fields of a create request, checked with the rules of update (nothing is changed). */
+export function checkResources(hc: HostConfig, host = hostResources()): void {
+  const { RestartPolicy: _ignored, ...resources } = hc as HostConfig & UpdateBody;
+  updatedHostConfig({}, resources as UpdateBody, host);
 }
 
 /** Update one container; returns Docker's `Warnings`. */

@@ -64,6 +64,23 @@ export function pickConfig(raw: unknown): ImageConfig {
   }
   const labels = stringRecord(raw.Labels);
   if (labels) out.Labels = labels;
+  if (isObject(raw.Healthcheck)) {
+    const h = raw.Healthcheck;
+    const test = stringArray(h.Test);
+    const hc: NonNullable<ImageConfig['Healthcheck']> = test ? { Test: test } : {};
+    for (const k of ['Interval', 'Timeout', 'Retries', 'StartPeriod', 'StartInterval'] as const) {
+      const v = h[k];
+      if (typeof v === 'number' && Number.isInteger(v) && v > 0) hc[k] = v;
+    }
+    out.Healthcheck = hc;
+  }
+  if (isObject(raw.Volumes)) {
+    const vols: Record<string, object> = {};
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: a destination reaches the spec file
+    for (const k of Object.keys(raw.Volumes)) if (k.startsWith('/') && !/[\x00-\x1f]/.test(k)) vols[k] = {};
+    out.Volumes = vols;
+  }
+  if (typeof raw.StopSignal === 'string' && /^[A-Z0-9+-]{1,32}$/.test(raw.StopSignal)) out.StopSignal = raw.StopSignal;
   return out;
 }
 

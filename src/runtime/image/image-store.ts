@@ -35,6 +35,7 @@ import { ImageRecords } from './image-records.js';
 import { prescanRootfs } from './prescan.js';
 import { idPrefixOf, isFullImageId, normalizeRepoTag, parseReference, repositoryOf, shortId } from './reference.js';
 import type { ImageRecord, ImportFormat, ImportOptions, RemoveOptions, RemoveResult } from './types.js';
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
 
 export interface ImageStoreOptions {
   /** Directory of the store, e.g. `/var/lib/tsnet/image`. */
@@ -141,7 +142,7 @@ export class ImageStore {
   private readonly tmpDir: string;
   private readonly limits: ImportLimits;
   private ready: Promise<void> | undefined;
-  private lockTail: Promise<unknown> = Promise.resolve();
+  private readonly lock = new KeyedMutex();
   private readonly events: EventSink;
 
   constructor(opts: ImageStoreOptions) {
@@ -185,9 +186,7 @@ export class ImageStore {
 
   /** Serialize the metadata steps (records, tags, garbage collection). */
   private withLock<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lockTail.then(fn, fn);
-    this.lockTail = run.catch(() => undefined);
-    return run;
+    return this.lock.run('metadata', fn);
   }
 
   // ---------------------------------------------------------------- import

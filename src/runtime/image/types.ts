@@ -11,6 +11,18 @@ export interface ImageConfig {
   User?: string;
   ExposedPorts?: Record<string, object>;
   Labels?: Record<string, string>;
+  /** Docker's HEALTHCHECK (durations in ns). */
+  Healthcheck?: {
+    Test?: string[];
+    Interval?: number;
+    Timeout?: number;
+    Retries?: number;
+    StartPeriod?: number;
+    StartInterval?: number;
+  };
+  /** VOLUME destinations: anonymous volumes for every container of the image. */
+  Volumes?: Record<string, object>;
+  StopSignal?: string;
 }
 
 /** One image, as stored in `<root>/images/<hex of id>.json`. */

@@ -328,6 +328,14 @@ static void mount_binds(const struct spec *s, int rootfd)
 {
 	for (int i = 0; i < s->nbinds; i++) {
 		const struct bind *b = &s->binds[i];
+		if (b->tmpfs) {
+			int t = in_root(rootfd, b->dst, K_DIR);
+			unsigned long fl = (b->ro ? MS_RDONLY : 0) | (b->nosuid ? MS_NOSUID : 0) |
+					   (b->nodev ? MS_NODEV : 0) | (b->noexec ? MS_NOEXEC : 0);
+			mount_on(t, "tmpfs", "tmpfs", fl, b->tmpfs[0] ? b->tmpfs : NULL, b->dst);
+			close(t);
+			continue;
+		}
 		struct stat st;
 		if (stat(b->src, &st) < 0)
 			fail(EXIT_SETUP, "bind %s on %s: stat %s: %s", b->src, b->dst, b->src, E);

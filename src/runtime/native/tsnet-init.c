@@ -187,6 +187,7 @@ static const struct key {
 	{ "share_uts", K_RUN },
 	{ "hostname", K_RUN },
 	{ "bind", K_RUN | K_REPEAT },
+	{ "tmpfs", K_RUN | K_REPEAT },
 	{ "target_pid", K_EXEC },
 	{ "arg", K_RUN | K_EXEC | K_REPEAT },
 	{ "env", K_RUN | K_EXEC | K_REPEAT },
@@ -281,6 +282,49 @@ static void parse_bind(struct spec *s, char *v)
 	}
 }
 
+/* tmpfs <dst>\t<flags and data>: flags ro,nosuid,nodev,noexec; the rest (size=, mode=, …) is data */
+static void parse_tmpfs(struct spec *s, char *v)
+{
+	char *opts = strchr(v, '\t');
+	if (opts)
+		*opts++ = 0;
+	if (v[0] != '/' || v[strspn(v, "/")] == 0)
+		die("spec: tmpfs %.200s: destination must be absolute and not /", v);
+	s->binds = xrealloc(s->binds, sizeof(struct bind) * (size_t)(s->nbinds + 1));
+	struct bind *b = &s->binds[s->nbinds++];
+	memset(b, 0, sizeof *b);
+	b->src = "tmpfs";
+	b->dst = v;
+	size_t n = opts ? strlen(opts) : 0;
+	char *data = xmalloc(n + 1);
+	data[0] = 0;
+	while (opts && *opts) {
+		char *o = opts;
+		char *c = strchr(opts, ',');
+		if (c)
+			*c++ = 0;
+		opts = c;
+		if (!*o || !strcmp(o, "rw"))
+			;
+		else if (!strcmp(o, "ro"))
+			b->ro = 1;
+		else if (!strcmp(o, "nosuid"))
+			b->nosuid = 1;
+		else if (!strcmp(o, "nodev"))
+			b->nodev = 1;
+		else if (!strcmp(o, "noexec"))
+			b->noexec = 1;
+		else if (!strncmp(o, "size=", 5) || !strncmp(o, "mode=", 5) || !strncmp(o, "uid=", 4) ||
+			 !strncmp(o, "gid=", 4) || !strncmp(o, "nr_inodes=", 10)) {
+			if (data[0])
+				strcat(data, ",");
+			strcat(data, o);
+		} else
+			die("spec: tmpfs %.200s: unknown option \"%.32s\"", v, o);
+	}
+	b->tmpfs = data;
+}
+
 static void parse_spec(int bundlefd, struct spec *s, enum mode mode)
 {
 	int fd = openat(bundlefd, "spec", O_RDONLY | O_CLOEXEC);
@@ -352,6 +396,8 @@ static void parse_spec(int bundlefd, struct spec *s, enum mode mode)
 			s->hostname = v;
 		else if (!strcmp(key, "bind"))
 			parse_bind(s, v);
+		else if (!strcmp(key, "tmpfs"))
+			parse_tmpfs(s, v);
 		else if (!strcmp(key, "target_pid")) {
 			char *end;
 			long p = strtol(v, &end, 10);

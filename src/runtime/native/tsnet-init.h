@@ -23,6 +23,7 @@ struct bind {
 	char *src;       /* host path */
 	char *dst;       /* absolute path inside the container */
 	int ro, rbind, private_, nosuid, nodev, noexec;
+	char *tmpfs;     /* non-NULL: mount a tmpfs with these options at dst (src unused) */
 };
 
 struct spec {

@@ -142,6 +142,8 @@ const SAME: string[][] = [
   ['update', '-m', '64m', '--memory-swap', '-1', '--cpus', '0.5', '-c', '512', '--pids-limit', '-1', 'a', 'b'],
   ['container', 'update', '--cpuset-cpus', '0', '--restart', 'on-failure:3', '--blkio-weight', '300', 'a'],
   ['diff', 'c'],
+  ['run', '-d', '-c', '512', '--cpuset-cpus', '0', '--memory-swap', '-1', '--memory-reservation', '8m', 'img'],
+  ['create', '--cpu-period', '50000', '--cpu-quota', '20000', '--cpuset-mems', '0', '--blkio-weight', '20', 'img'],
   ['attach', '--detach-keys', 'ctrl-a,d', '--no-stdin', 'c'],
   ['attach', '--sig-proxy=false', 'c'],
   ['run', '-it', '--detach-keys', 'ctrl-x,x', 'img', 'sh'],

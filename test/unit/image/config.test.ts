@@ -19,7 +19,9 @@ test('a config document yields the fields tsnet keeps', (t) => {
       User: '1000',
       ExposedPorts: { '80/tcp': {} },
       Labels: { a: 'b', n: 1 },
-      Volumes: { '/v': {} },
+      Volumes: { '/v': {}, relative: {} },
+      Healthcheck: { Test: ['CMD', 'true'], Interval: 1e9, Retries: -1 },
+      StopSignal: 'SIGQUIT',
     },
     rootfs: { type: 'layers', diff_ids: [diffId] },
   };
@@ -28,7 +30,18 @@ test('a config document yields the fields tsnet keeps', (t) => {
     architecture: 'amd64',
     os: 'linux',
     created: '2024-05-06T07:08:09.123456789Z',
-    config: { Env: ['A=1'], Cmd: ['sh'], WorkingDir: '/w', User: '1000', ExposedPorts: { '80/tcp': {} }, Labels: { a: 'b' } },
+    config: {
+      Env: ['A=1'],
+      Cmd: ['sh'],
+      WorkingDir: '/w',
+      User: '1000',
+      ExposedPorts: { '80/tcp': {} },
+      Labels: { a: 'b' },
+      // kept for healthchecks, anonymous volumes and stop (issue 12); bad values dropped
+      Healthcheck: { Test: ['CMD', 'true'], Interval: 1e9 },
+      Volumes: { '/v': {} },
+      StopSignal: 'SIGQUIT',
+    },
     diffIds: [diffId],
   });
   t.deepEqual(pickConfig({ Cmd: 'sh -c x', Env: [1] }), {});

@@ -8,6 +8,8 @@ import {
   containsCidr,
   firstHost,
   formatIp,
+  ipFromBytes,
+  ipToBytes,
   isV6,
   lastHost,
   networkAddress,
@@ -18,6 +20,12 @@ import {
   parseSubnet,
   tryParseIp,
 } from '../../../src/lib/cidr.js';
+import { parseCidr as firewallParseCidr, parseIp as firewallParseIp } from '../../../src/kernel/firewall/addr.js';
+import {
+  formatIp as netlinkFormatIp,
+  parseCidr as netlinkParseCidr,
+  parseIp as netlinkParseIp,
+} from '../../../src/kernel/netlink/encode.js';
 
 test('parseIp/formatIp round-trip IPv4 and IPv6 in canonical form', (t) => {
   const cases: Array<[string, string]> = [
@@ -153,4 +161,41 @@ test('isV6 tells the family of an IP or CIDR and is false for garbage', (t) => {
   t.false(isV6('10.0.0.1'));
   t.false(isV6('10.0.0.0/8'));
   t.false(isV6('nonsense:'));
+});
+
+test('bytes in network order, both ways (the kernel form)', (t) => {
+  t.deepEqual([...ipToBytes(parseIp('10.42.0.1'))], [10, 42, 0, 1]);
+  t.is(ipToBytes(parseIp('fd00::1')).toString('hex'), 'fd000000000000000000000000000001');
+  for (const text of ['0.0.0.0', '255.255.255.255', '172.18.0.2', '::', '::1', 'fd00:1::2', '::ffff:10.0.0.1']) {
+    const ip = parseIp(text);
+    t.deepEqual(ipFromBytes(ipToBytes(ip)), ip, text);
+    t.is(formatIp(ip.value, ip.family), text);
+  }
+  t.is(ipFromBytes(Buffer.alloc(5)), undefined);
+});
+
+test('formatting as Docker prints (Go netip / RFC 5952): lower case, the first longest zero run', (t) => {
+  const fmt = (s: string) => {
+    const ip = parseIp(s);
+    return formatIp(ip.value, ip.family);
+  };
+  t.is(fmt('FD00:0:0:0:0:0:0:1'), 'fd00::1');
+  t.is(fmt('2001:db8:0:0:1:0:0:1'), '2001:db8::1:0:0:1');
+  t.is(fmt('2001:db8:0:1:0:0:0:1'), '2001:db8:0:1::1');
+  t.is(fmt('2001:db8:1:1:1:1:0:1'), '2001:db8:1:1:1:1:0:1');
+  t.is(fmt('::ffff:0a00:0001'), '::ffff:10.0.0.1');
+  t.is(canonicalCidr('fd00:0:0:0:1::5/64'), 'fd00::/64');
+  t.is(canonicalCidr('10.42.7.9/16'), '10.42.0.0/16');
+});
+
+test('the kernel layer parses with this library: netlink bytes and iptables-save text agree with it', (t) => {
+  t.is(netlinkFormatIp(netlinkParseIp('fd00:0::1').bytes), 'fd00::1');
+  t.deepEqual(netlinkParseCidr('10.0.0.2/24'), { family: 4, bytes: Buffer.from([10, 0, 0, 2]), prefixLen: 24, ip: '10.0.0.2' });
+  t.throws(() => netlinkParseIp('10.0.0.01'), { message: /invalid ip address/ });
+  t.is(firewallParseCidr('10.42.7.9/16')?.text, '10.42.0.0/16');
+  t.is(firewallParseCidr('fd00::5/64')?.text, 'fd00::/64');
+  // glibc's inet_ntop prints the deprecated IPv4-compatible form with a dotted tail
+  t.is(firewallParseIp('::1.2.3.4')?.text, '::1.2.3.4');
+  t.is(firewallParseIp('::1')?.text, '::1');
+  t.is(firewallParseIp('10.0.0.300'), undefined);
 });

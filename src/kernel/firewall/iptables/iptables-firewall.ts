@@ -24,6 +24,7 @@ import type {
   SandboxDns,
 } from '../firewall-api.js';
 import { checkSandboxDns } from '../sandbox-dns.js';
+import { createNftRunner, type NftRunner } from '../nftables/runner.js';
 import { iptablesSandboxDns, type InNetns } from './sandbox-dns.js';
 import type { Family } from '../addr.js';
 import { removeAllScript, removeOwnerScript, type RemovalTarget } from './cleanup.js';
@@ -36,12 +37,19 @@ import { appendPlan, deletePlan, RestoreScript } from './restore-script.js';
 import type { Plan } from './rule.js';
 import { parseSave } from './save-parse.js';
 import { normalizeNetwork, normalizePorts, subnetsOf, type NormalizedNetwork, type NormalizedPorts } from '../validate.js';
+import { KeyedMutex } from '../../../lib/keyed-mutex.js';
 
 export interface IptablesFirewallOptions extends IptablesExecOptions {
   /** Program IPv6 rules with ip6tables (default true). When false, IPv6 subnets and ports are skipped. */
   ipv6?: boolean;
   /** Run `fn` with the main thread in a netns file (netns.run): sandboxDns spawns there. */
   inNetns?: InNetns;
+  /**
+   * Program the sandbox DNS rules through libnftables in-process when it loads (default false:
+   * `iptables-restore` in the sandbox). Off by default: with it on, a daemon holding ~1000 fds
+   * (~470 containers) was aborted by glibc's FD_SETSIZE check — not yet understood.
+   */
+  sandboxDnsNft?: boolean;
 }
 
 /** Each table is committed on its own: the section holding the `-N` probe goes first. */
@@ -50,17 +58,22 @@ const PORTS_ORDER: readonly Table[] = ['nat', 'raw', 'filter'];
 
 export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): FirewallBackend {
   const exec = createIptablesExec(opts);
-  const families: Family[] = opts.ipv6 === false ? [4] : [4, 6];
-  const queues: Record<Family, Promise<unknown>> = { 4: Promise.resolve(), 6: Promise.resolve() };
-
-  const locked = <T>(family: Family, fn: () => Promise<T>): Promise<T> => {
-    const run = queues[family].then(fn, fn);
-    queues[family] = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
+  // libnftables for the sandbox DNS rules: tried once, on the first sandbox
+  let nft: NftRunner | null | undefined = opts.sandboxDnsNft !== true || !opts.inNetns ? null : undefined;
+  const sandboxNft = (): NftRunner | undefined => {
+    if (nft === undefined) {
+      try {
+        nft = createNftRunner({ mode: 'lib', ...(opts.inNetns ? { inNetns: opts.inNetns } : {}) });
+      } catch {
+        nft = null; // no libnftables: iptables-restore in the sandbox
+      }
+    }
+    return nft ?? undefined;
   };
+  const families: Family[] = opts.ipv6 === false ? [4] : [4, 6];
+  // one operation per family at a time (keys 'ipv4', 'ipv6')
+  const queues = new KeyedMutex();
+  const locked = <T>(family: Family, fn: () => Promise<T>): Promise<T> => queues.run(`ipv${family}`, fn);
 
   const dump = async (family: Family, what: string) => parseSave(await exec.save(family, what));
 
@@ -231,7 +244,7 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
 
     async sandboxDns(s: SandboxDns) {
       checkSandboxDns(s);
-      await iptablesSandboxDns(opts.inNetns, s);
+      await iptablesSandboxDns(opts.inNetns, s, sandboxNft());
     },
   };
 }

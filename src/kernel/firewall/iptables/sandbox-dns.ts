@@ -1,5 +1,10 @@
 /**
- * The iptables backend's sandboxDns: one `iptables-restore --noflush` inside the sandbox netns
+ * The iptables backend's sandboxDns. With `sandboxDnsNft` (off by default) the rules go in
+ * as one nft batch through the library, in-process: no process is started for a container's DNS
+ * (see ../nftables/sandbox-dns.ts). A sandbox made by an older tsnet that carries the iptables
+ * rules keeps them, re-pointed as before.
+ *
+ * Without libnftables: one `iptables-restore --noflush` inside the sandbox netns
  * (after an `iptables-save -t nat` there unless the sandbox is fresh, so the jumps from the
  * built-in chains are not added twice). The children are spawned while the main thread is
  * switched into the netns, so they inherit it and no nsenter is needed; without `inNetns` they
@@ -8,6 +13,8 @@
 import { spawn } from 'node:child_process';
 import { TsnetError } from '../../../errors/index.js';
 import type { SandboxDns } from '../firewall-api.js';
+import type { NftRunner } from '../nftables/runner.js';
+import { sandboxDnsLines } from '../nftables/sandbox-dns.js';
 import { sandboxJumpsPresent, sandboxRules } from './sandbox-rules.js';
 
 export type InNetns = <T>(file: string, fn: () => T) => T;
@@ -37,7 +44,13 @@ function runIn(inNetns: InNetns | undefined, netns: string, cmd: string, args: s
   });
 }
 
-export async function iptablesSandboxDns(inNetns: InNetns | undefined, s: SandboxDns): Promise<void> {
-  const jumps = s.fresh === true || !sandboxJumpsPresent(await runIn(inNetns, s.netns, 'iptables-save', ['-t', 'nat']));
+export async function iptablesSandboxDns(inNetns: InNetns | undefined, s: SandboxDns, nft?: NftRunner): Promise<void> {
+  const save = s.fresh === true ? undefined : await runIn(inNetns, s.netns, 'iptables-save', ['-t', 'nat']);
+  const jumpsPresent = save !== undefined && sandboxJumpsPresent(save);
+  if (nft && !jumpsPresent) {
+    await nft.runIn(s.netns, `${sandboxDnsLines(s).join('\n')}\n`, `DNS rules in sandbox ${s.netns}`);
+    return;
+  }
+  const jumps = !jumpsPresent;
   await runIn(inNetns, s.netns, 'iptables-restore', ['--noflush'], sandboxRules(s.udpPort, s.tcpPort, { jumps }));
 }

@@ -48,7 +48,9 @@ import {
 import { commentOwner, parseView, type KernelView } from './listing.js';
 import { reconcileLines } from './reconcile.js';
 import { createNftRunner, type NftRunnerOptions } from './runner.js';
+import { sandboxDnsLines } from './sandbox-dns.js';
 import { normalizeNetwork, normalizePorts, subnetsOf, type NormalizedNetwork } from '../validate.js';
+import { KeyedMutex } from '../../../lib/keyed-mutex.js';
 
 export interface NftablesFirewallOptions extends NftRunnerOptions {
   /** Program IPv6 (table ip6 tsnet); default true. */
@@ -89,17 +91,10 @@ export function createNftablesFirewall(opts: NftablesFirewallOptions = {}): Fire
   const runner = createNftRunner(opts);
   const families: Family[] = opts.ipv6 === false ? [4] : [4, 6];
   const index: Record<Family, Map<string, Owned> | undefined> = { 4: undefined, 6: undefined };
-  let queue: Promise<unknown> = Promise.resolve();
+  const queue = new KeyedMutex();
 
   /** One operation at a time: slow paths read, then write. */
-  const locked = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = queue.then(fn, fn);
-    queue = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
-  };
+  const locked = <T>(fn: () => Promise<T>): Promise<T> => queue.run('nftables', fn);
 
   const view = async (f: Fam, what: string): Promise<KernelView> => parseView(await runner.listTable(f.nfam, 'tsnet', what));
 
@@ -155,24 +150,6 @@ export function createNftablesFirewall(opts: NftablesFirewallOptions = {}): Fire
       if (lines.length) await runner.run(batch(lines), what);
       index[f.family] = indexFrom(await view(f, what));
     }
-  };
-
-  const sandboxLines = (s: SandboxDns): string[] => {
-    const t = 'ip tsnet-dns';
-    const ip = s.resolverIp;
-    return [
-      // Flush instead of re-creating: deleting base chains unregisters their hooks, which waits
-      // for an RCU grace period (several ms on a busy machine).
-      `add table ${t}`,
-      `add chain ${t} dns-output { type nat hook output priority -100; policy accept; }`,
-      `add chain ${t} dns-postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
-      `flush chain ${t} dns-output`,
-      `flush chain ${t} dns-postrouting`,
-      `add rule ${t} dns-output ip daddr ${ip} udp dport 53 dnat to ${ip}:${s.udpPort}`,
-      `add rule ${t} dns-output ip daddr ${ip} tcp dport 53 dnat to ${ip}:${s.tcpPort}`,
-      `add rule ${t} dns-postrouting ip saddr ${ip} udp sport ${s.udpPort} snat to ${ip}:53`,
-      `add rule ${t} dns-postrouting ip saddr ${ip} tcp sport ${s.tcpPort} snat to ${ip}:53`,
-    ];
   };
 
   return {
@@ -316,7 +293,7 @@ export function createNftablesFirewall(opts: NftablesFirewallOptions = {}): Fire
 
     async sandboxDns(s: SandboxDns) {
       checkSandboxDns(s);
-      await runner.runIn(s.netns, batch(sandboxLines(s)), `DNS rules in sandbox ${s.netns}`);
+      await runner.runIn(s.netns, batch(sandboxDnsLines(s)), `DNS rules in sandbox ${s.netns}`);
     },
   };
 }

@@ -53,6 +53,8 @@ export interface NftRunner {
 export type NftObject = Record<string, Record<string, unknown>>;
 
 const JSON_FLAG = 1 << 4;
+/** New libnftables contexts only while the lowest free fd is below this (FD_SETSIZE is 1024). */
+const FD_SETSIZE_MARGIN = 512; // see docs/architecture.md decision 27
 
 interface Lib {
   ctxNew(flags: number): unknown;
@@ -183,9 +185,26 @@ export function createNftRunner(opts: NftRunnerOptions = {}): NftRunner {
     const rc = lib.run(ctx, text);
     return { ok: rc === 0, out: lib.getOutput(ctx), err: lib.getError(ctx) };
   };
+  // libnftables waits for the kernel's answers with select(): glibc aborts the whole process
+  // ("bit out of range 0 - FD_SETSIZE on fd_set") when a context's netlink socket gets an fd
+  // number ≥ 1024, which happens once the daemon holds ~1000 fds (each container's DNS resolver
+  // holds two). A new context is made only while the lowest free fd is well below that; above
+  // it, the batch goes to `nft -f` in a child process instead.
+  let fallback: NftRunner | undefined;
+  const crowded = (): NftRunner | undefined => {
+    const probe = fs.openSync('/dev/null', 'r');
+    fs.closeSync(probe);
+    if (probe < FD_SETSIZE_MARGIN) return undefined;
+    fallback ??= createNftRunner({ ...opts, mode: 'exec' });
+    return fallback;
+  };
   return {
     mode,
     async run(text, what) {
+      if (!ops) {
+        const other = crowded();
+        if (other) return other.run(text, what);
+      }
       ops ??= newCtx();
       const started = performance.now();
       const r = exec(ops, text, false);
@@ -193,6 +212,8 @@ export function createNftRunner(opts: NftRunnerOptions = {}): NftRunner {
       if (!r.ok) throw fail(what, firstNftError(r.err), text);
     },
     async runIn(netns, text, what) {
+      const other = crowded();
+      if (other) return other.runIn(netns, text, what);
       const ctx = newCtx(netns);
       try {
         const started = performance.now();
@@ -204,6 +225,8 @@ export function createNftRunner(opts: NftRunnerOptions = {}): NftRunner {
       }
     },
     async listTable(family, table, what) {
+      const other = crowded();
+      if (other) return other.listTable(family, table, what);
       const ctx = newCtx();
       try {
         const r = exec(ctx, `list table ${family} ${table}`, true);

@@ -49,6 +49,8 @@ interface BridgeEndpoint {
   addressV6?: string;
   mac: string;
   ports: PortMapping[];
+  /** Left with `sandboxRemoved`: the veth dies with the sandbox's netns, no delete needed. */
+  goesWithSandbox?: boolean;
 }
 
 export type BridgeDriver = NetworkDriver &
@@ -117,7 +119,8 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       await deps.host.setAlias(name, linkMark(n.spec.id));
     }
     trySysctl(`net/ipv6/conf/${name}/accept_ra`, '0');
-    const have = new Set((await deps.host.listAddresses(name)).map((a) => a.cidr));
+    // a bridge made just now has no addresses: no dump (it lists every address of the host)
+    const have = new Set(existing ? (await deps.host.listAddresses(name)).map((a) => a.cidr) : []);
     for (const p of n.spec.ipv4) if (p.gateway && !have.has(p.gateway)) await deps.host.addAddress(name, p.gateway);
     if (n.spec.enableIPv6) {
       trySysctl(`net/ipv6/conf/${name}/disable_ipv6`, '0');
@@ -245,7 +248,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     async deleteEndpoint(networkId, endpointId) {
       const ep = endpoints.get(key(networkId, endpointId));
       if (!ep) return;
-      await deleteOwnLink(ep.veth, ep.endpointId).catch((err: Error) => deps.logger.warn(err.message));
+      if (!ep.goesWithSandbox) await deleteOwnLink(ep.veth, ep.endpointId).catch((err: Error) => deps.logger.warn(err.message));
       endpoints.delete(key(networkId, endpointId));
     },
 
@@ -308,9 +311,13 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       };
     },
 
-    async leave(networkId, endpointId) {
+    async leave(networkId, endpointId, opts) {
       const ep = endpoints.get(key(networkId, endpointId));
       if (!ep) return;
+      if (opts?.sandboxRemoved) {
+        ep.goesWithSandbox = true;
+        return;
+      }
       await deleteOwnLink(ep.veth, ep.endpointId).catch((err: Error) => deps.logger.warn(err.message));
     },
 

@@ -1,7 +1,7 @@
 /** Bridge driver options (Docker's com.docker.network.* keys), validated before anything is made. */
 import crypto from 'node:crypto';
-import net from 'node:net';
 import { TsnetError } from '../../../errors/index.js';
+import { tryParseIp } from '../../../lib/cidr.js';
 
 export const OPT = {
   name: 'com.docker.network.bridge.name',
@@ -61,11 +61,11 @@ export function parseBridgeOptions(networkId: string, options: Record<string, st
     }
   }
   const hostBinding = options[OPT.hostBindingIpv4] ?? '';
-  if (hostBinding && net.isIP(hostBinding) === 0) {
+  if (hostBinding && !tryParseIp(hostBinding)) {
     throw new TsnetError('TSNET_BAD_IP', `invalid ${OPT.hostBindingIpv4} ${JSON.stringify(hostBinding)}: give an IP address`);
   }
   const snat = options[OPT.hostIpv4] ?? '';
-  if (snat && !net.isIPv4(snat)) {
+  if (snat && tryParseIp(snat)?.family !== 4) {
     throw new TsnetError('TSNET_BAD_IP', `invalid ${OPT.hostIpv4} ${JSON.stringify(snat)}: give an IPv4 address`);
   }
   bool(options[OPT.inhibitIpv4], OPT.inhibitIpv4, false);

@@ -115,6 +115,28 @@ export class ContainerFs {
     return `/${done.join('/')}`;
   }
 
+  /**
+   * `mkdir -p` (or, with `file`, make an empty file at the end) inside the root; `abs` has no
+   * symlinks left (from real()). For a mount point of a stopped container.
+   */
+  mkdirAll(abs: string, file = false): void {
+    const parts = abs.split('/').filter(Boolean);
+    for (let i = 0; i < parts.length; i++) {
+      const last = i === parts.length - 1;
+      const parentFd = this.dir(`/${parts.slice(0, i).join('/')}`);
+      const at = `/proc/self/fd/${parentFd}/${parts[i]}`;
+      try {
+        if (last && file)
+          fs.closeSync(fs.openSync(at, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o644));
+        else fs.mkdirSync(at, 0o755);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      } finally {
+        this.release(parentFd);
+      }
+    }
+  }
+
   /** Close one fd from dir() or object() now. */
   release(fd: number): void {
     const i = this.opened.indexOf(fd);

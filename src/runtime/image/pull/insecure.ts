@@ -5,8 +5,8 @@
  * `localhost`). Everything else is https with verified certificates only.
  */
 import { lookup } from 'node:dns/promises';
-import net from 'node:net';
 import { TsnetError } from '../../../errors/index.js';
+import { type Cidr, contains, parseCidr, tryParseCidr, tryParseIp } from '../../../lib/cidr.js';
 
 function splitHostPort(hostPort: string): { host: string; port?: string } {
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(hostPort);
@@ -19,29 +19,25 @@ function splitHostPort(hostPort: string): { host: string; port?: string } {
 
 export class InsecureRegistries {
   private readonly names = new Set<string>();
-  private readonly cidrs = new net.BlockList();
-  private readonly loopback = new net.BlockList();
+  private readonly cidrs: Cidr[] = [];
+  private readonly loopback: Cidr[] = [parseCidr('127.0.0.0/8'), parseCidr('::1/128')];
 
   /** `entries`: `host`, `host:port`, or a CIDR; anything else is refused with one line. */
   constructor(entries: readonly string[] = []) {
-    this.loopback.addSubnet('127.0.0.0', 8, 'ipv4');
-    this.loopback.addAddress('::1', 'ipv6');
     for (const raw of entries) {
       const e = raw
         .trim()
         .replace(/^https?:\/\//, '')
         .replace(/\/+$/, '');
-      const cidr = /^(.+)\/(\d{1,3})$/.exec(e);
-      if (cidr) {
-        const family = net.isIP(cidr[1]!);
-        const prefix = Number(cidr[2]);
-        if (family === 0 || prefix > (family === 4 ? 32 : 128)) {
+      if (/^(.+)\/(\d{1,3})$/.test(e)) {
+        const cidr = tryParseCidr(e);
+        if (!cidr) {
           throw new TsnetError(
             'TSNET_INVALID_ARGUMENT',
             `--insecure-registry ${raw}: not a HOST[:PORT] or an IP network in CIDR form`,
           );
         }
-        this.cidrs.addSubnet(cidr[1]!, prefix, family === 4 ? 'ipv4' : 'ipv6');
+        this.cidrs.push(cidr);
         continue;
       }
       if (e === '' || /[\s/]/.test(e)) {
@@ -54,9 +50,9 @@ export class InsecureRegistries {
     }
   }
 
-  private matchesIp(ip: string): boolean {
-    const type = net.isIP(ip) === 6 ? 'ipv6' : 'ipv4';
-    return this.loopback.check(ip, type) || this.cidrs.check(ip, type);
+  private matchesIp(text: string): boolean {
+    const ip = tryParseIp(text);
+    return ip !== undefined && [...this.loopback, ...this.cidrs].some((c) => contains(c, ip));
   }
 
   /** Whether `hostPort` (as in an image reference) is insecure. */
@@ -65,7 +61,7 @@ export class InsecureRegistries {
     const { host } = splitHostPort(lower);
     if (this.names.has(lower)) return true;
     if (host === 'localhost') return true;
-    if (net.isIP(host) !== 0) return this.matchesIp(host);
+    if (tryParseIp(host)) return this.matchesIp(host);
     try {
       const addrs = await lookup(host, { all: true });
       return addrs.some((a) => this.matchesIp(a.address));

@@ -43,12 +43,15 @@ test('volumes: host:ctr[:ro|rw], relative host paths made absolute, names passed
   t.is(parseVolume('./site:/usr/share/html', '/home/me'), '/home/me/site:/usr/share/html');
   t.is(parseVolume('..:/up', '/home/me'), '/home:/up');
   t.is(parseVolume('myvol:/data', '/cwd'), 'myvol:/data');
+  t.is(parseVolume('myvol:/data:ro,nocopy', '/cwd'), 'myvol:/data:ro,nocopy');
+  // anonymous volume: Config.Volumes
+  t.is(parseVolume('/data', '/'), '/data');
 });
 
 test('volumes: clear errors', (t) => {
-  t.throws(() => parseVolume('/data', '/'), { message: /anonymous volumes are not supported/ });
+  t.throws(() => parseVolume('data', '/'), { message: 'container path "data" is not absolute' });
   t.throws(() => parseVolume('/a:data', '/'), { message: 'container path "data" is not absolute' });
-  t.throws(() => parseVolume('/a:/b:z', '/'), { message: 'invalid mode "z": use ro or rw' });
+  t.throws(() => parseVolume('/a:/b:q', '/'), { message: 'invalid mode "q": use ro or rw (and z, Z, nocopy, a propagation)' });
   t.throws(() => parseVolume('/a:/b:ro:x', '/'), { message: /too many colons/ });
   t.throws(() => parseVolume(':/b', '/'), { message: 'empty host path' });
   t.throws(() => parseVolume('/a:', '/'), { message: 'empty container path' });
