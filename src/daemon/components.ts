@@ -329,14 +329,16 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger,
   });
   const pending = new PendingDeletes({
-    store: new RecordStore<PendingDelete>(path.join(opts.root, 'state', 'pending-endpoints'), (m) => logger.warn(m)),
+    // the endpoint records in state pending-delete (the controller writes them)
+    store: {
+      list: () => controller.pendingList(),
+      save: (p) => controller.savePending(p),
+      remove: (id) => controller.removePending(id),
+    },
+    legacy: new RecordStore<PendingDelete>(path.join(state, 'pending-endpoints'), (m) => logger.warn(m)),
     network: (id) => controller.find(id),
     driverOf: (n) => controller.driverOf(n),
     ipamOf: (n) => controller.ipamOf(n),
-    reserve: (networkId, endpointId, holder) => {
-      controller.reserveEndpoint(networkId, endpointId, holder);
-    },
-    release: (networkId, endpointId) => controller.releaseEndpoint(networkId, endpointId),
     logger,
   });
   const attachments = new Attachments({

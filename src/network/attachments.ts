@@ -330,8 +330,8 @@ export class Attachments {
       });
       this.announce(ep.networkId, 'disconnect', sb);
       // the container's endpoints go with it, whatever a driver said; one whose plugin did not
-      // answer stays reserved as a pending delete until the plugin is told
-      await this.d.controller.removeEndpoint(ep, { keepReserved: outcome === 'pending' });
+      // answer stays, out of the sandbox, as a pending delete until the plugin is told
+      if (outcome !== 'pending') await this.d.controller.removeEndpoint(ep);
     }
     if (errors.length) this.d.logger.warn(`detach ${sb.containerName}: ${errors.join('; ')}`);
   }
@@ -484,7 +484,7 @@ export class Attachments {
     }
     // -f: whatever the driver did, the container's interface and its record go
     if (force) await this.removeInterface(sb, ep);
-    await this.d.controller.removeEndpoint(ep, { keepReserved: outcome === 'pending' });
+    if (outcome !== 'pending') await this.d.controller.removeEndpoint(ep);
     if (oldGateway === ep.networkId) delete sb.gatewayNetwork;
     this.announce(ep.networkId, 'disconnect', sb);
     const file = sb.key;

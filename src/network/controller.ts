@@ -26,6 +26,7 @@ import {
 } from './driver-api.js';
 import { networkJson, networkSpec, type IpamConfigEntry, type NetworkRecord, type PoolRef } from './network-record.js';
 import { ENDPOINT_TRANSITIONS, type EndpointRecord, type EndpointStatus, type SandboxRecord } from './sandbox-record.js';
+import type { PendingDelete } from './pending-deletes.js';
 
 export interface NetworkCreateBody {
   Name?: string;
@@ -214,6 +215,12 @@ export class NetworkController {
   private async loadSandboxes(): Promise<void> {
     for (const sb of await this.d.sandboxStore.loadAll()) this.sandboxRecs.set(sb.id, sb);
     for (const ep of await this.d.endpointStore.loadAll()) {
+      if (ep.teardown) {
+        // waiting for its plugin (a pending delete): stays reserved; pending-deletes.ts retries it
+        this.endpointRecs.set(ep.id, ep);
+        if (this.networks.has(ep.networkId)) this.indexOf(ep.networkId).set(ep.id, pendingHolder(ep.containerName));
+        continue;
+      }
       if (ep.state !== 'active' || !this.sandboxRecs.has(ep.sandboxId)) {
         await this.d.endpointStore.remove(ep.id);
         continue;
@@ -233,21 +240,98 @@ export class NetworkController {
     return [...this.sandboxRecs.values()];
   }
 
-  /** Every endpoint record. */
+  /** Every endpoint record of a sandbox (not those waiting for their plugin to be told of their delete). */
   allEndpoints(): EndpointRecord[] {
-    return [...this.endpointRecs.values()];
+    return [...this.endpointRecs.values()].filter((e) => !e.teardown);
   }
 
   /** The endpoints of a sandbox, in the order they were made. */
   endpointsOf(sandboxId: string): EndpointRecord[] {
-    return [...this.endpointRecs.values()].filter((e) => e.sandboxId === sandboxId).sort((a, b) => a.seq - b.seq);
+    return this.allEndpoints()
+      .filter((e) => e.sandboxId === sandboxId)
+      .sort((a, b) => a.seq - b.seq);
   }
 
-  /** The endpoint records on a network (by the index). */
+  /** The endpoint records of sandboxes on a network (by the index). */
   endpointsOn(networkId: string): EndpointRecord[] {
     const ids = this.endpoints.get(networkId);
     if (!ids) return [];
-    return [...ids.keys()].map((id) => this.endpointRecs.get(id)).filter((e): e is EndpointRecord => Boolean(e));
+    return [...ids.keys()]
+      .map((id) => this.endpointRecs.get(id))
+      .filter((e): e is EndpointRecord => e !== undefined && !e.teardown);
+  }
+
+  // ---- pending deletes: endpoint records waiting for their plugin (pending-deletes.ts) --------
+
+  /** Views of the `pending-delete` endpoint records that have a teardown left. */
+  pendingList(): PendingDelete[] {
+    const out: PendingDelete[] = [];
+    for (const ep of this.endpointRecs.values()) {
+      const t = ep.teardown;
+      if (!t) continue;
+      out.push({
+        id: ep.id,
+        networkId: ep.networkId,
+        containerId: ep.containerId,
+        containerName: ep.containerName,
+        steps: [...t.steps],
+        addresses: t.addresses.map((a) => ({ ...a })),
+        ...(ep.mac ? { mac: ep.mac } : {}),
+        since: t.since,
+        lastError: t.lastError,
+        attempts: t.attempts,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * An endpoint's teardown waits for its plugin: its record goes to `pending-delete` with what is
+   * left to tell (made from the view when the record is gone: old-format records at start), and
+   * it stays reserved on its network, out of its sandbox.
+   */
+  async savePending(p: PendingDelete): Promise<void> {
+    const teardown = {
+      steps: [...p.steps],
+      addresses: p.addresses.map((a) => ({ ...a })),
+      since: p.since,
+      lastError: p.lastError,
+      attempts: p.attempts,
+    };
+    let ep = this.endpointRecs.get(p.id);
+    if (!ep) {
+      ep = {
+        id: p.id,
+        endpointId: p.id,
+        networkId: p.networkId,
+        networkName: this.networks.get(p.networkId)?.name ?? '',
+        aliases: [],
+        ...(p.mac ? { mac: p.mac } : {}),
+        sandboxId: '',
+        containerId: p.containerId,
+        containerName: p.containerName,
+        state: 'pending-delete',
+        seq: 0,
+      };
+    }
+    const before = ep.teardown;
+    ep.teardown = teardown;
+    try {
+      if (ep.state === 'pending-delete') await this.d.endpointStore.save(ep);
+      else await this.setEndpointState(ep, 'pending-delete');
+    } catch (err) {
+      if (before) ep.teardown = before;
+      else delete ep.teardown;
+      throw err;
+    }
+    this.endpointRecs.set(ep.id, ep);
+    if (this.networks.has(ep.networkId)) this.indexOf(ep.networkId).set(ep.id, pendingHolder(ep.containerName));
+  }
+
+  /** The teardown is done: the endpoint record goes and its network no longer counts it. */
+  async removePending(id: string): Promise<void> {
+    const ep = this.endpointRecs.get(id);
+    if (ep) await this.removeEndpoint(ep);
   }
 
   async saveSandbox(sb: SandboxRecord): Promise<void> {
@@ -285,14 +369,11 @@ export class NetworkController {
     }
   }
 
-  /**
-   * The endpoint record goes and the network no longer counts it. Idempotent. `keepReserved`: its
-   * teardown waits for a plugin (a pending delete), so the network keeps counting it.
-   */
-  async removeEndpoint(ep: { id: string; networkId: string }, opts: { keepReserved?: boolean } = {}): Promise<void> {
+  /** The endpoint record goes and the network no longer counts it. Idempotent. */
+  async removeEndpoint(ep: { id: string; networkId: string }): Promise<void> {
     await this.d.endpointStore.remove(ep.id);
     this.endpointRecs.delete(ep.id);
-    if (!opts.keepReserved) this.releaseEndpoint(ep.networkId, ep.id);
+    this.releaseEndpoint(ep.networkId, ep.id);
   }
 
   /** Rename the container of a sandbox in its records (DNS answers the new name). */
@@ -424,7 +505,7 @@ export class NetworkController {
     if (!isRestorable(driver)) return;
     const nets = [...this.networks.values()].filter((n) => n.driver === name);
     const ids = new Set(nets.map((n) => n.id));
-    const eps = [...this.endpointRecs.values()]
+    const eps = this.allEndpoints()
       .filter((e) => ids.has(e.networkId))
       .map((e) => {
         const sb = this.sandboxRecs.get(e.sandboxId);
@@ -838,6 +919,11 @@ export class NetworkController {
     }
     return removed;
   }
+}
+
+/** Who holds a pending delete's reservation (`network rm` names it). */
+function pendingHolder(containerName: string): string {
+  return `${containerName} (pending delete)`;
 }
 
 /**

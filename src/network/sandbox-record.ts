@@ -44,9 +44,11 @@ export interface SandboxRecord {
 }
 
 /**
- * Endpoint states. `active`: made and joined. `pending-delete`: saved before a disconnect's
- * driver and IPAM calls (intent before effect); the endpoint is going. Every change of state goes
- * through NetworkController.setEndpointState, which allows only the transitions below.
+ * Endpoint states. `active`: made and joined. `pending-delete`: the endpoint is going — saved
+ * before a disconnect's driver and IPAM calls (intent before effect), and kept with a `teardown`
+ * when rm / disconnect -f could not reach a plugin (the pending delete of issue 15, retried by
+ * pending-deletes.ts until the plugin is told; the record then outlives its sandbox). Every change
+ * of state goes through NetworkController.setEndpointState, which allows only the transitions below.
  */
 export type EndpointStatus = 'active' | 'pending-delete';
 
@@ -55,6 +57,19 @@ export const ENDPOINT_TRANSITIONS: Readonly<Record<EndpointStatus, readonly Endp
   // a driver refused a disconnect without -f: the endpoint stays, as it was
   'pending-delete': ['active'],
 };
+
+/** What a pending delete still has to tell the plugins, in Docker's order. */
+export type TeardownStep = 'leave' | 'deleteEndpoint' | 'releaseAddress';
+
+/** The unfinished teardown of a `pending-delete` endpoint whose plugin did not answer. */
+export interface Teardown {
+  steps: TeardownStep[];
+  /** The leased addresses (CIDR form) and their pools, for ReleaseAddress. */
+  addresses: Array<{ poolId: string; address: string }>;
+  since: string;
+  lastError: string;
+  attempts: number;
+}
 
 export interface EndpointRecord extends EndpointState {
   /** = endpointId (the record store's key). */
@@ -65,4 +80,6 @@ export interface EndpointRecord extends EndpointState {
   state: EndpointStatus;
   /** Order of the endpoint in its sandbox (Docker lists a container's networks in this order). */
   seq: number;
+  /** Set on a `pending-delete` endpoint waiting for its plugin (it is in no sandbox any more). */
+  teardown?: Teardown;
 }

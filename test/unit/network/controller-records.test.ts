@@ -203,3 +203,41 @@ test('the predefined host and none networks come from the network mode drivers',
   t.truthy(c.modeDriverOf(c.get('host')));
   t.falsy(c.modeDriverOf(c.get('a')));
 });
+
+test('a pending delete is its endpoint record in state pending-delete: out of its sandbox, reserved, kept across a reload, gone when done', async (t) => {
+  const { root, a, c } = await world(t);
+  const s = sandbox('gone');
+  await c.saveSandbox(s);
+  const e = endpoint(s, a, 0);
+  await c.saveEndpoint(e);
+  // rm could not reach the plugin: the teardown is kept on the endpoint's record, the sandbox goes
+  await c.savePending({
+    id: e.id,
+    networkId: a.id,
+    containerId: s.containerId,
+    containerName: s.containerName,
+    steps: ['deleteEndpoint', 'releaseAddress'],
+    addresses: [{ poolId: 'p', address: '10.9.0.2/24' }],
+    since: new Date().toISOString(),
+    lastError: 'plugin down',
+    attempts: 1,
+  });
+  await c.removeSandbox(s.id);
+  const onDisk = JSON.parse(fs.readFileSync(path.join(root, 'endpoints', `${e.id}.json`), 'utf8'));
+  t.is(onDisk.state, 'pending-delete');
+  t.deepEqual(onDisk.teardown.steps, ['deleteEndpoint', 'releaseAddress']);
+  t.deepEqual(c.endpointsOn(a.id), [], 'not an endpoint of a container any more');
+
+  const again = controllerAt(root);
+  await again.load();
+  t.deepEqual(
+    again.pendingList().map((p) => [p.id, p.steps, p.lastError]),
+    [[e.id, ['deleteEndpoint', 'releaseAddress'], 'plugin down']],
+  );
+  t.deepEqual(again.endpointUsers(a.id), ['gone (pending delete)'], 'the network still counts it');
+  await t.throwsAsync(again.remove(a.id), { message: /has active endpoints/ });
+  await again.removePending(e.id);
+  t.deepEqual(again.pendingList(), []);
+  t.deepEqual(again.endpointUsers(a.id), []);
+  t.deepEqual(fs.readdirSync(path.join(root, 'endpoints')), []);
+});
