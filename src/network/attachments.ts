@@ -215,7 +215,7 @@ export class Attachments {
       ifname,
       options,
     });
-    rb.push(`leave ${n.name}`, () => driver.leave(n.id, ep.endpointId));
+    rb.push(`leave ${n.name}`, () => driver.leave(n.id, ep.endpointId, { sandbox }));
     await addLinkLocalIPs(sandbox.netlink, ifname, ep.ipamConfig?.LinkLocalIPs ?? []);
     this.d.failpoint?.('attach.after-join');
     ep.ifname = ifname;
@@ -382,18 +382,6 @@ export class Attachments {
     return 'done';
   }
 
-  /** `disconnect -f` when the driver cannot do it (network gone, plugin away): the interface goes. */
-  private async removeInterface(sb: SandboxRecord, ep: EndpointRecord): Promise<void> {
-    const file = sb.key;
-    if (!ep.ifname || !file || !this.d.sandboxes.exists(file)) return;
-    const sandbox = this.d.sandboxes.handle(file);
-    try {
-      await sandbox.netlink.deleteLink(ep.ifname);
-    } finally {
-      sandbox.close();
-    }
-  }
-
   hostEntries(sb: SandboxRecord): HostEntry[] {
     const names = [sb.options.hostname];
     const out: HostEntry[] = [];
@@ -469,33 +457,32 @@ export class Attachments {
     // crash from here on leaves only objects no record explains (swept, IPAM reconciled)
     await this.d.controller.setEndpointState(ep, 'pending-delete');
     this.d.failpoint?.('disconnect.after-record');
-    let outcome: 'done' | 'pending' | 'failed' = 'failed';
-    try {
-      outcome = await this.detachOne(ep, force ? sb : undefined);
-    } catch (err) {
-      if (!force) {
-        // the driver refused: the endpoint stays, as it was
-        await this.d.controller.setEndpointState(ep, 'active');
-        throw err;
-      }
-      this.d.logger.warn(
-        `disconnect -f ${sb.containerName} from ${ep.networkName}: ${(err as Error).message}; removing its interface`,
-      );
-    }
-    // -f: whatever the driver did, the container's interface and its record go
-    if (force) await this.removeInterface(sb, ep);
-    if (outcome !== 'pending') await this.d.controller.removeEndpoint(ep);
-    if (oldGateway === ep.networkId) delete sb.gatewayNetwork;
-    this.announce(ep.networkId, 'disconnect', sb);
+    // the sandbox's one netlink socket for the whole disconnect (opened on first use)
     const file = sb.key;
-    const rest = this.d.controller.endpointsOf(sb.id);
-    if (file && this.d.sandboxes.exists(file)) {
-      const sandbox = this.d.sandboxes.handle(file);
+    const sandbox = file && this.d.sandboxes.exists(file) ? this.d.sandboxes.handle(file) : undefined;
+    try {
+      let outcome: 'done' | 'pending' | 'failed' = 'failed';
       try {
-        await this.moveConnectivity(sb, rest, sandbox, oldGateway === ep.networkId ? undefined : oldGateway);
-      } finally {
-        sandbox.close();
+        outcome = await this.detachOne(ep, force ? sb : undefined, sandbox ? { sandbox } : {});
+      } catch (err) {
+        if (!force) {
+          // the driver refused: the endpoint stays, as it was
+          await this.d.controller.setEndpointState(ep, 'active');
+          throw err;
+        }
+        this.d.logger.warn(
+          `disconnect -f ${sb.containerName} from ${ep.networkName}: ${(err as Error).message}; removing its interface`,
+        );
       }
+      // -f: whatever the driver did, the container's interface and its record go
+      if (force && sandbox && ep.ifname) await sandbox.netlink.deleteLink(ep.ifname);
+      if (outcome !== 'pending') await this.d.controller.removeEndpoint(ep);
+      if (oldGateway === ep.networkId) delete sb.gatewayNetwork;
+      this.announce(ep.networkId, 'disconnect', sb);
+      const rest = this.d.controller.endpointsOf(sb.id);
+      if (sandbox) await this.moveConnectivity(sb, rest, sandbox, oldGateway === ep.networkId ? undefined : oldGateway);
+    } finally {
+      sandbox?.close();
     }
     await this.d.controller.saveSandbox(sb);
     if (this.d.dns && !this.wantsDns(sb)) await this.d.dns.stop(sb);

@@ -38,6 +38,11 @@ export interface ContainerNetworkDeps {
 
 export class ContainerNetwork implements ContainerNetworking {
   private readonly ctx: ModeContext;
+  /**
+   * Sandboxes made by createSandbox, open until the join that follows (or a delete): the netns
+   * handle and its one netlink socket serve the whole create (lo, veths, addresses, routes).
+   */
+  private readonly opened = new Map<string, Sandbox>();
 
   constructor(private readonly d: ContainerNetworkDeps) {
     this.ctx = {
@@ -116,23 +121,37 @@ export class ContainerNetwork implements ContainerNetworking {
 
   async createSandbox(plan: SandboxPlan): Promise<void> {
     const sb: SandboxRecord = structuredClone(plan.record);
-    if (this.ownsNetns(sb)) {
-      const sandbox = await this.d.sandboxes.create(sb.id);
-      sandbox.close();
-      sb.key = sandbox.file;
-    }
+    const sandbox = this.ownsNetns(sb) ? await this.d.sandboxes.create(sb.id) : undefined;
+    if (sandbox) sb.key = sandbox.file;
     try {
       await this.d.controller.saveSandbox(sb);
     } catch (err) {
+      sandbox?.close();
       if (sb.key) this.d.sandboxes.remove(sb.key);
       throw err;
     }
+    if (sandbox) this.opened.set(sb.id, sandbox);
+  }
+
+  /** The open sandbox a create made (taken), or a new handle of an existing one. */
+  private takeOpened(sb: SandboxRecord, file: string): Sandbox {
+    const open = this.opened.get(sb.id);
+    this.opened.delete(sb.id);
+    return open && open.file === file ? open : this.d.sandboxes.handle(file);
+  }
+
+  private closeOpened(id: string): void {
+    this.opened.get(id)?.close();
+    this.opened.delete(id);
   }
 
   async join(sandboxId: string, endpoints: readonly EndpointState[]): Promise<void> {
     const sb = this.get(sandboxId);
-    if (sb.mode !== 'networks' || !sb.key) return;
-    const sandbox = this.d.sandboxes.handle(sb.key);
+    if (sb.mode !== 'networks' || !sb.key) {
+      this.closeOpened(sandboxId);
+      return;
+    }
+    const sandbox = this.takeOpened(sb, sb.key);
     try {
       await this.d.attachments.attachAll(sb, endpoints, sandbox);
     } finally {
@@ -142,7 +161,13 @@ export class ContainerNetwork implements ContainerNetworking {
 
   async leave(sandboxId: string): Promise<void> {
     const sb = this.d.controller.sandbox(sandboxId);
-    if (sb) await this.d.attachments.detachAll(sb);
+    if (!sb) return;
+    const sandbox = sb.key && this.d.sandboxes.exists(sb.key) ? this.takeOpened(sb, sb.key) : undefined;
+    try {
+      await this.d.attachments.detachAll(sb, sandbox ? { sandbox } : {});
+    } finally {
+      sandbox?.close();
+    }
   }
 
   async deleteSandbox(sandboxId: string): Promise<void> {
@@ -150,7 +175,16 @@ export class ContainerNetwork implements ContainerNetworking {
     if (!sb) return;
     // the interfaces die with the netns (no delete one by one) unless a joiner keeps it alive
     const sandboxRemoved = sb.key !== undefined && !this.d.controller.sandboxList().some((x) => x.sharedWith === sb.id);
-    if (this.d.controller.endpointsOf(sb.id).length) await this.d.attachments.detachAll(sb, { sandboxRemoved });
+    if (this.d.controller.endpointsOf(sb.id).length) {
+      // drivers that take an interface out do it through the sandbox's socket (opened on first use)
+      const sandbox = sb.key && this.d.sandboxes.exists(sb.key) ? this.takeOpened(sb, sb.key) : undefined;
+      try {
+        await this.d.attachments.detachAll(sb, { sandboxRemoved, ...(sandbox ? { sandbox } : {}) });
+      } finally {
+        sandbox?.close();
+      }
+    }
+    this.closeOpened(sb.id);
     if (sb.key) this.d.sandboxes.remove(sb.key);
     await this.d.controller.removeSandbox(sb.id);
   }

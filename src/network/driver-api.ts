@@ -80,8 +80,9 @@ export interface JoinSpec {
   /** The netns file of the container's sandbox. */
   sandboxKey: string;
   /**
-   * The netlink socket of that namespace, owned by the caller (one per namespace and operation,
-   * DESIGN rule 4): drivers do their work inside the sandbox with it instead of opening another.
+   * The netlink socket of that namespace, owned by the caller (the Sandbox's one socket per
+   * namespace and operation, DESIGN rule 4): every driver does its work inside the sandbox with
+   * it. Drivers open their own only when called without one (tests that drive a driver alone).
    */
   netlink?: Netlink;
   /** The interface name to create inside the sandbox (eth0, eth1, …). */
@@ -126,7 +127,18 @@ export interface NetworkDriver {
   leave(networkId: string, endpointId: string, opts?: LeaveOptions): Promise<void>;
 }
 
+/** A sandbox's netns and its one netlink socket (the Sandbox object; the socket opens on first use). */
+export interface SandboxHandle {
+  readonly file: string;
+  readonly netlink: Netlink;
+}
+
 export interface LeaveOptions {
+  /**
+   * The sandbox, when it still exists: a driver that takes its interface out (macvlan, remote)
+   * does so through the sandbox's socket (owned by the caller) instead of opening another.
+   */
+  sandbox?: SandboxHandle;
   /**
    * The sandbox is destroyed right after (container rm) and no other container shares it: an
    * interface that dies with the namespace need not be deleted one by one. The kernel removes
