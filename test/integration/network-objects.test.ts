@@ -109,8 +109,24 @@ test.serial('endpoint and sandbox records agree with the API and the kernel afte
 test.serial('a container record of the previous format (endpoints inside it) is migrated at start', async (t) => {
   await w.ok(['network', 'create', '--subnet', '10.80.0.0/24', 'obj-m']);
   await w.ok(['run', '-d', '--name', 'mig', '--network', 'obj-m', '-p', '18090:80', 'busybox', 'sleep', '1000']);
+  // a joiner and a joiner of that joiner: each must point at its target's new sandbox
+  await w.ok(['run', '-d', '--name', 'mj1', '--network', 'container:mig', 'busybox', 'sleep', '1000']);
+  await w.ok(['run', '-d', '--name', 'mj2', '--network', 'container:mj1', 'busybox', 'sleep', '1000']);
   const before = await inspect('mig');
+  const joiners = [await inspect('mj1'), await inspect('mj2')];
   await w.killDaemon('SIGKILL');
+  for (const [j, target] of [
+    [joiners[1], joiners[0]],
+    [joiners[0], before],
+  ]) {
+    // the previous format of a joiner: mode container, sharedWith = the target's container id
+    const jf = path.join(stateDir('containers'), `${j.Id}.json`);
+    const jr = JSON.parse(fs.readFileSync(jf, 'utf8'));
+    fs.rmSync(path.join(stateDir('sandboxes'), `${jr.sandboxId}.json`));
+    delete jr.sandboxId;
+    jr.network = { mode: 'container', sharedWith: target.Id, endpoints: {}, ports: [] };
+    fs.writeFileSync(jf, JSON.stringify(jr));
+  }
 
   // rewrite the records as the previous tsnet kept them: the network state inside the container record
   const file = path.join(stateDir('containers'), `${before.Id}.json`);
@@ -138,7 +154,18 @@ test.serial('a container record of the previous format (endpoints inside it) is 
   t.false('network' in migrated);
   t.is(migrated.sandboxId, after.NetworkSettings.SandboxID);
   t.is(readAll<EndpointFile>('endpoints').filter((e) => e.containerName === 'mig').length, 1);
+  const sandboxes = readAll<{ id: string; containerName: string; sharedWith?: string }>('sandboxes');
+  const sbOf = (name: string) => sandboxes.find((s) => s.containerName === name);
+  t.is(sbOf('mj1')?.sharedWith, sbOf('mig')?.id, 'the joiner points at its target');
+  t.is(sbOf('mj2')?.sharedWith, sbOf('mj1')?.id, 'the joiner of the joiner points at the joiner');
+  // the joiner of a joiner starts again in the owner's network namespace
+  await w.ok(['restart', '-t', '0', 'mj2']);
+  const [inNs, inOwner] = await Promise.all(
+    ['mj2', 'mig'].map(async (n) => (await w.ok(['exec', n, 'cat', '/sys/class/net/eth0/address'])).trim()),
+  );
+  t.is(inNs, inOwner);
   // the migrated container is a normal one: disconnect, rm and network rm leave nothing
+  await w.ok(['rm', '-f', 'mj2', 'mj1']);
   await w.ok(['network', 'disconnect', 'obj-m', 'mig']);
   await w.ok(['rm', '-f', 'mig']);
   t.deepEqual(readAll('endpoints'), []);

@@ -920,13 +920,23 @@ export class ContainerManager {
   /**
    * Records written before the network layer kept its own (they carry `network`, no sandboxId):
    * the network layer makes sandbox and endpoint records from that state, and the container record
-   * keeps only the sandbox id. Container-mode joiners last: they point at their target's sandbox.
+   * keeps only the sandbox id. A container-mode joiner comes after its target (also a joiner of
+   * a joiner): it points at the target's new sandbox.
    */
   private async migrate(loaded: ContainerRecord[]): Promise<void> {
     type Legacy = ContainerRecord & { network?: ContainerNetworkState };
-    const old = (loaded as Legacy[]).filter((r) => !r.sandboxId && r.network);
-    old.sort((a, b) => Number(a.network!.mode === 'container') - Number(b.network!.mode === 'container'));
-    for (const rec of old) {
+    const left = new Map((loaded as Legacy[]).filter((r) => !r.sandboxId && r.network).map((r) => [r.id, r]));
+    const order: Legacy[] = [];
+    while (left.size) {
+      // those whose target is not waiting to be migrated (or a cycle, which no create can make)
+      let ready = [...left.values()].filter((r) => r.network!.mode !== 'container' || !left.has(r.network!.sharedWith ?? ''));
+      if (!ready.length) ready = [...left.values()];
+      for (const r of ready) {
+        order.push(r);
+        left.delete(r.id);
+      }
+    }
+    for (const rec of order) {
       rec.sandboxId = await this.deps.networking.migrate(sandboxRequest(rec), rec.network!, rec.state.Status === 'running');
       delete rec.network;
       await this.deps.store.save(rec);
