@@ -19,8 +19,12 @@ import { readSysctl, writeSysctl } from '../kernel/sysctl.js';
 import { Attachments } from '../network/attachments.js';
 import { EmbeddedDns, type EmbeddedDnsDeps } from '../network/embedded-dns.js';
 import { ContainerNetwork } from '../network/container-network.js';
+import { createContainerModeDriver } from '../network/drivers/container/index.js';
+import { createHostDriver } from '../network/drivers/host/index.js';
+import { createNullDriver } from '../network/drivers/none/index.js';
+import type { EndpointRecord, SandboxRecord } from '../network/sandbox-record.js';
 import { GLOBAL_IPAM, NetworkController, type DriverSource } from '../network/controller.js';
-import type { NetworkDriver } from '../network/driver-api.js';
+import { isNetworkModeDriver, type NetworkDriver, type NetworkModeDriver } from '../network/driver-api.js';
 import { createBridgeDriver } from '../network/drivers/bridge/index.js';
 import { createMacvlanDriver } from '../network/drivers/macvlan/index.js';
 import type { NetworkRecord } from '../network/network-record.js';
@@ -103,8 +107,9 @@ export interface Components {
   cgroups: Cgroups;
   sandboxes: Sandboxes;
   controller: NetworkController;
-  attachments: Attachments;
-  /** Endpoint teardowns waiting for a plugin that did not answer (load after indexEndpoints). */
+  /** The network layer's operations on sandboxes (what the runtime calls). */
+  networking: ContainerNetwork;
+  /** Endpoint teardowns waiting for a plugin that did not answer (load after the network reconcile). */
   pending: PendingDeletes;
   firewall: FirewallBackend;
   hostNetlink: Netlink;
@@ -179,7 +184,13 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     flushConntrack: (proto, p) => flushConntrackPorts(proto, p),
     logger,
   });
+  // the network mode drivers: host and null are network drivers too (predefined networks host, none)
+  const hostDriver = createHostDriver();
+  const nullDriver = createNullDriver();
+  const modes: NetworkModeDriver[] = [hostDriver, nullDriver, createContainerModeDriver()];
   const builtins = new Map<string, NetworkDriver>([
+    [hostDriver.name, hostDriver],
+    [nullDriver.name, nullDriver],
     ['bridge', bridge],
     ['macvlan', createMacvlanDriver({ host: hostNetlink, inNetns, logger })],
   ]);
@@ -264,18 +275,21 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
               replayPlan(
                 name,
                 controller.list(),
-                (containers?.list() ?? []).flatMap((c) =>
-                  Object.values(c.network.endpoints).map((e) => ({ ...e, name: c.name })),
-                ),
+                controller.allEndpoints().map((e) => ({ ...e, name: e.containerName })),
               ),
             poolMoved: (networkId, oldId, newId) => controller.poolMoved(networkId, oldId, newId),
           },
         }),
       );
     },
-    builtinNames: () => [...builtins.keys(), 'host', 'null'],
+    builtinNames: () => [...builtins.keys()],
+    modeDriver: (name) => {
+      const d = builtins.get(name);
+      return d && isNetworkModeDriver(d) ? d : undefined;
+    },
   };
 
+  const state = path.join(opts.root, 'state');
   let containers: ContainerManager | undefined;
   const volumes = new VolumeStore({
     dir: path.join(opts.root, 'volumes'),
@@ -289,11 +303,11 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger,
   });
   await volumes.load();
-  const lookup = (ref: string) => containers?.find(ref);
   const controller = new NetworkController({
-    store: new RecordStore<NetworkRecord>(path.join(opts.root, 'state', 'networks'), (m) => logger.warn(m)),
+    store: new RecordStore<NetworkRecord>(path.join(state, 'networks'), (m) => logger.warn(m)),
+    sandboxStore: new RecordStore<SandboxRecord>(path.join(state, 'sandboxes'), (m) => logger.warn(m)),
+    endpointStore: new RecordStore<EndpointRecord>(path.join(state, 'endpoints'), (m) => logger.warn(m)),
     drivers,
-    containers: () => containers?.list() ?? [],
     avoid: async () => {
       const routes = (await hostNetlink.listRoutes({ family: 4 }))
         .filter((r) => r.dst !== 'default' && r.scope === 'link')
@@ -314,7 +328,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   const dns = new EmbeddedDns({
     netns,
     firewall,
-    containers: () => containers?.list() ?? [],
+    records: controller,
     userDefined: (id) => controller.find(id)?.predefined !== true,
     isInternal: (id) => controller.find(id)?.internal === true,
     upstreams: nameservers,
@@ -322,14 +336,16 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger,
   });
   const pending = new PendingDeletes({
-    store: new RecordStore<PendingDelete>(path.join(opts.root, 'state', 'pending-endpoints'), (m) => logger.warn(m)),
+    // the endpoint records in state pending-delete (the controller writes them)
+    store: {
+      list: () => controller.pendingList(),
+      save: (p) => controller.savePending(p),
+      remove: (id) => controller.removePending(id),
+    },
+    legacy: new RecordStore<PendingDelete>(path.join(state, 'pending-endpoints'), (m) => logger.warn(m)),
     network: (id) => controller.find(id),
     driverOf: (n) => controller.driverOf(n),
     ipamOf: (n) => controller.ipamOf(n),
-    reserve: (networkId, endpointId, holder) => {
-      controller.reserveEndpoint(networkId, endpointId, holder);
-    },
-    release: (networkId, endpointId) => controller.releaseEndpoint(networkId, endpointId),
     logger,
   });
   const attachments = new Attachments({
@@ -338,22 +354,15 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     ports,
     dns,
     pending,
-    containers: {
-      save: (rec) => containers!.save(containers!.get(rec.id)),
-      refreshHosts: (rec, entries) => containers!.refreshHosts(containers!.get(rec.id), entries),
-      isRunning: (rec) => rec.state.Status === 'running',
-    },
     ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
     logger,
   });
-  const sharedBy = (id: string): boolean =>
-    containers?.list().some((r) => r.network.mode === 'container' && r.network.sharedWith === id) ?? true;
-  const networking = new ContainerNetwork({ sandboxes, lookup, sharedBy, attachments });
+  const networking = new ContainerNetwork({ controller, sandboxes, attachments, modes, logger });
   containers = new ContainerManager({
     root: opts.root,
     execRoot: opts.execRoot,
     initPath: opts.initPath,
-    store: new RecordStore<ContainerRecord>(path.join(opts.root, 'state', 'containers'), (m) => logger.warn(m)),
+    store: new RecordStore<ContainerRecord>(path.join(state, 'containers'), (m) => logger.warn(m)),
     images: {
       resolve: (ref) => images.resolve(ref),
       layerDirs: (img) => images.layerDirs(img as Parameters<ImageStore['layerDirs']>[0]),
@@ -391,7 +400,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     cgroups,
     sandboxes,
     controller,
-    attachments,
+    networking,
     pending,
     firewall,
     hostNetlink,

@@ -103,11 +103,13 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   // test-only: TSNET_TEST_EXTRA_FDS=N holds N more fds from here on, as ~N/2 containers' DNS
   // sockets would, so a test reaches FD_SETSIZE (1024) without making hundreds of containers
   for (let i = Number(process.env.TSNET_TEST_EXTRA_FDS ?? 0); i > 0; i--) fs.openSync('/dev/null', 'r');
-  // Order matters: network records, then containers (adopt or record exits), then the drivers
-  // rebuild kernel state from both, then running containers get their ports and DNS back.
+  // Order matters: network records (networks, sandboxes, endpoints indexed by network), then
+  // containers (adopt or record exits; old records migrated), then sandboxes of no container go,
+  // then the drivers rebuild kernel state from the records, then running containers get their
+  // ports and DNS back.
   await c.controller.load();
   await c.containers.restore();
-  c.controller.indexEndpoints();
+  await c.containers.reconcileNetwork();
   // endpoints whose teardown waits for a plugin stay reserved (and their addresses held)
   await c.pending.load();
   // IPAM records no network or endpoint explains: an interrupted create/attach (its intent)
@@ -135,7 +137,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   c.reclaimer?.reassertAddresses();
   await c.controller.finishRemovals();
   c.controller.activateIpamPlugins();
-  for (const rec of c.containers.list()) if (rec.state.Status === 'running') await c.attachments.adoptRunning(rec);
+  await c.containers.adoptRunningNetworks();
   const swept = [...(await sweep(c)), ...(await c.volumes.sweep())];
   if (swept.length) logger.info(`swept ${swept.length} leftovers: ${swept.join(', ')}`);
 
@@ -171,7 +173,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
         return n !== undefined && n.predefined !== true;
       },
     }),
-    ...linkRoutes({ containers: c.containers, hostEntries: (rec) => c.attachments.hostEntries(rec) }),
+    ...linkRoutes({ containers: c.containers }),
     ...containerUpdateRoutes({ containers: c.containers, cgroups: c.cgroups }),
     ...containerFileRoutes({
       containers: c.containers,
@@ -186,7 +188,6 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     ...pruneRoutes({ containers: c.containers, images, inUse: (id) => c.containers.list().some((r) => r.imageId === id) }),
     ...networkRoutes({
       controller: c.controller,
-      attachments: c.attachments,
       containers: c.containers,
       plugins: async () =>
         withPending(

@@ -12,7 +12,7 @@ import type { Components } from './components.js';
 export async function sweep(c: Components): Promise<string[]> {
   const removed: string[] = [];
   const records = c.containers.list();
-  const sandboxFiles = new Set(records.map((r) => r.network.sandboxKey).filter(Boolean));
+  const sandboxFiles = c.networking.sandboxKeys();
   for (const file of c.sandboxes.list()) {
     if (sandboxFiles.has(file)) continue;
     // ov-<vni>-<id12>: an overlay network's namespace, not a container sandbox (the overlay

@@ -1,44 +1,38 @@
 /**
- * Container endpoints on networks: planning at create, endpoint + join into the sandbox, the
- * default route and published ports on the gateway endpoint, live connect/disconnect, and
- * /etc/hosts entries. Implements the runtime's NetworkAttachments.
+ * Endpoints of a sandbox on networks ("networks" mode): planning at create, endpoint + join
+ * into the sandbox, the default route and published ports on the gateway endpoint, live
+ * connect/disconnect, and /etc/hosts entries. Every record change goes through the controller.
  */
 import crypto from 'node:crypto';
 import { TsnetError } from '../errors/index.js';
 import { Rollback } from '../errors/rollback.js';
 import type { Logger } from '../lib/logger.js';
 import type { Failpoint } from '../lib/failpoints.js';
-import type { NetworkedContainer as ContainerRecord, EndpointSettingsRequest, EndpointState } from './container-api.js';
-import type { HostEntry } from './etc-entries.js';
-import type { NetworkAttachments } from './container-network.js';
+import { contains } from '../lib/cidr.js';
+import type { EndpointSettingsRequest, EndpointState, SandboxRequest } from './container-api.js';
 import { endpointNameOptions, type NetworkController } from './controller.js';
+import { hasExternalConnectivity, type LeaveOptions } from './driver-api.js';
 import { endpointExtras, extrasState } from './endpoint-settings.js';
 import { addLinkLocalIPs } from './link-local.js';
-import { contains } from '../lib/cidr.js';
-import { hasExternalConnectivity, type LeaveOptions } from './driver-api.js';
+import type { HostEntry } from './etc-entries.js';
 import { pickGatewayEndpoint } from './gateway.js';
 import type { NetworkRecord } from './network-record.js';
-import { parseNetworkMode } from './network-mode.js';
 import type { PendingDeletes, PendingStep } from './pending-deletes.js';
 import { portRequests, type PortReservations, type PortTarget } from './ports.js';
 import type { Sandbox, Sandboxes } from './sandbox.js';
+import type { EndpointRecord, SandboxRecord } from './sandbox-record.js';
 
 /** Embedded DNS per sandbox (optional; wired by the daemon). */
 export interface DnsHook {
   /** `fresh`: the sandbox was made just now, so none of tsnet's DNS rules exist in it yet. */
-  ensure(rec: ContainerRecord, sandboxFile: string, fresh?: boolean): Promise<void>;
-  stop(rec: ContainerRecord): Promise<void>;
+  ensure(sb: SandboxRecord, sandboxFile: string, fresh?: boolean): Promise<void>;
+  stop(sb: SandboxRecord): Promise<void>;
 }
 
 export interface AttachmentDeps {
   controller: NetworkController;
   sandboxes: Sandboxes;
   ports: PortReservations;
-  containers: {
-    save(rec: ContainerRecord): Promise<void>;
-    refreshHosts(rec: ContainerRecord, entries: HostEntry[]): Promise<void>;
-    isRunning(rec: ContainerRecord): boolean;
-  };
   dns?: DnsHook;
   /** Teardowns waiting for a plugin (rm / disconnect -f go on without it). */
   pending?: PendingDeletes;
@@ -47,37 +41,40 @@ export interface AttachmentDeps {
   logger: Logger;
 }
 
-export class Attachments implements NetworkAttachments {
+export class Attachments {
   constructor(private readonly d: AttachmentDeps) {}
 
-  // ---- NetworkAttachments ---------------------------------------------------------------------
-
-  async plan(rec: ContainerRecord): Promise<void> {
-    const mode = parseNetworkMode(rec.hostConfig.NetworkMode);
-    if (mode.kind !== 'networks') return;
-    const requested = rec.networkingConfig.EndpointsConfig ?? {};
-    const primary =
-      !rec.hostConfig.NetworkMode || rec.hostConfig.NetworkMode === 'default' ? 'bridge' : rec.hostConfig.NetworkMode;
-    const names = [primary, ...Object.keys(requested).filter((n) => n !== primary && n !== rec.hostConfig.NetworkMode)];
+  /** The endpoints a create asks for (validated; nothing reserved or made). */
+  async plan(req: SandboxRequest): Promise<EndpointState[]> {
+    const requested = req.endpointsConfig;
+    const mode = req.networkMode;
+    const primary = !mode || mode === 'default' ? 'bridge' : mode;
+    const names = [primary, ...Object.keys(requested).filter((n) => n !== primary && n !== mode)];
+    const out: EndpointState[] = [];
     for (const name of names) {
-      const cfg = requested[name] ?? (name === primary ? requested[rec.hostConfig.NetworkMode ?? ''] : undefined) ?? null;
+      const cfg = requested[name] ?? (name === primary ? requested[mode ?? ''] : undefined) ?? null;
       const n = this.d.controller.get(name);
-      const ep = this.planEndpoint(rec, n, cfg);
-      rec.network.endpoints[n.id] = ep;
+      out.push(await this.planEndpoint(req.containerName, out, n, cfg));
     }
     // Validate the published ports now (bad specs fail before anything is made).
-    portRequests(rec.hostConfig.PortBindings, rec.hostConfig.PublishAllPorts ?? false, rec.config.ExposedPorts);
+    portRequests(req.portBindings, req.publishAll ?? false, req.exposedPorts);
+    return out;
   }
 
-  private planEndpoint(rec: ContainerRecord, n: NetworkRecord, cfg: EndpointSettingsRequest | null): EndpointState {
-    if (n.driver === 'host' || n.driver === 'null') {
+  private async planEndpoint(
+    containerName: string,
+    have: readonly EndpointState[],
+    n: NetworkRecord,
+    cfg: EndpointSettingsRequest | null,
+  ): Promise<EndpointState> {
+    if (this.d.controller.modeDriverOf(n)) {
       throw new TsnetError(
         'TSNET_NETWORK_MODE',
         `container cannot be attached to the ${n.name} network together with other networks: use --network ${n.name} alone`,
       );
     }
-    if (rec.network.endpoints[n.id]) {
-      throw new TsnetError('TSNET_ENDPOINT_EXISTS', `container ${rec.name} is already connected to network ${n.name}`);
+    if (have.some((e) => e.networkId === n.id)) {
+      throw new TsnetError('TSNET_ENDPOINT_EXISTS', `container ${containerName} is already connected to network ${n.name}`);
     }
     const aliases = (cfg?.Aliases ?? []).filter(Boolean);
     const userDefined = !n.predefined;
@@ -117,35 +114,53 @@ export class Attachments implements NetworkAttachments {
     };
   }
 
-  async attachAll(rec: ContainerRecord, sandbox: Sandbox): Promise<void> {
+  /** A record of a planned endpoint (not saved: saving it commits the attach). */
+  private recordOf(sb: SandboxRecord, ep: EndpointState, seq: number): EndpointRecord {
+    return {
+      ...ep,
+      aliases: [...ep.aliases],
+      id: ep.endpointId,
+      sandboxId: sb.id,
+      containerId: sb.containerId,
+      containerName: sb.containerName,
+      state: 'active',
+      seq,
+    };
+  }
+
+  /**
+   * Make and join the endpoints into a fresh sandbox (create; or after a reboot removed the
+   * netns, the sandbox's existing endpoints again). The records are saved last (the commit).
+   */
+  async attachAll(sb: SandboxRecord, planned: readonly EndpointState[], sandbox: Sandbox): Promise<void> {
+    const existing = this.d.controller.endpointsOf(sb.id);
+    const base = existing.reduce((m, e) => Math.max(m, e.seq + 1), 0);
+    const eps = [...existing, ...planned.map((p, i) => this.recordOf(sb, p, base + i))];
     const rb = new Rollback();
     try {
       let index = 0;
-      for (const ep of Object.values(rec.network.endpoints)) {
-        await this.attachOne(rec, ep, sandbox, `eth${index++}`, rb);
+      for (const ep of eps) await this.attachOne(sb, ep, sandbox, `eth${index++}`, rb);
+      await this.applyGateway(sb, eps, sandbox);
+      for (const ep of eps) {
+        await this.d.controller.saveEndpoint(ep);
+        if (!existing.includes(ep)) rb.push('forget endpoint record', () => this.d.controller.removeEndpoint(ep));
       }
-      await this.applyGateway(rec, sandbox);
+      await this.d.controller.saveSandbox(sb);
       rb.commit();
-      for (const ep of Object.values(rec.network.endpoints)) this.announce(ep.networkId, 'connect', rec);
+      for (const ep of eps) if (!existing.includes(ep)) this.announce(ep.networkId, 'connect', sb);
     } catch (err) {
       await rb.unwind();
       throw err;
     }
-    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandbox.file, true);
+    if (this.d.dns && this.wantsDns(sb)) await this.d.dns.ensure(sb, sandbox.file, true);
   }
 
   /** IP from IPAM, driver endpoint, driver join into the sandbox; undo pushed on `rb`. */
-  private async attachOne(
-    rec: ContainerRecord,
-    ep: EndpointState,
-    sandbox: Sandbox,
-    ifname: string,
-    rb: Rollback,
-  ): Promise<void> {
+  private async attachOne(sb: SandboxRecord, ep: EndpointRecord, sandbox: Sandbox, ifname: string, rb: Rollback): Promise<void> {
     const n = this.d.controller.get(ep.networkId);
     // reserved before any await: a concurrent `network rm` now sees the network in use (or this
     // throws because the network is being removed)
-    if (this.d.controller.reserveEndpoint(n.id, ep.endpointId, rec.name))
+    if (this.d.controller.reserveEndpoint(n.id, ep.endpointId, sb.containerName))
       rb.push(`forget endpoint ${ep.endpointId.slice(0, 12)}`, () => this.d.controller.releaseEndpoint(n.id, ep.endpointId));
     const driver = await this.d.controller.driverOf(n);
     const ipam = await this.d.controller.ipamOf(n);
@@ -159,7 +174,7 @@ export class Attachments implements NetworkAttachments {
           owner: ep.endpointId,
           ...(want ? { ip: want } : {}),
           ...(ep.mac ? { mac: ep.mac } : {}),
-          options: { 'com.docker.network.endpoint.name': rec.name },
+          options: { 'com.docker.network.endpoint.name': sb.containerName },
         })
         .catch((err: unknown) => {
           // several subnets of one family (as Docker): a full one passes to the next
@@ -181,13 +196,13 @@ export class Attachments implements NetworkAttachments {
     const base = {
       networkId: n.id,
       endpointId: ep.endpointId,
-      containerId: rec.id,
+      containerId: sb.containerId,
       ...(ep.ipv4 ? { address: ep.ipv4 } : {}),
       ...(ep.ipv6 ? { addressV6: ep.ipv6 } : {}),
       ...(ep.mac ? { mac: ep.mac } : {}),
     };
     // global-scope drivers (overlay) publish the endpoint's DNS names to the other hosts
-    const options = n.scope === 'global' ? endpointNameOptions(rec.name, ep.aliases) : {};
+    const options = n.scope === 'global' ? endpointNameOptions(sb.containerName, ep.aliases) : {};
     // --driver-opt reaches the driver as top-level keys of CreateEndpoint's options (as Docker)
     const info = await driver.createEndpoint({ ...base, options: { ...ep.driverOpts, ...options } });
     rb.push(`delete endpoint ${ep.endpointId.slice(0, 12)}`, () => driver.deleteEndpoint(n.id, ep.endpointId));
@@ -200,7 +215,7 @@ export class Attachments implements NetworkAttachments {
       ifname,
       options,
     });
-    rb.push(`leave ${n.name}`, () => driver.leave(n.id, ep.endpointId));
+    rb.push(`leave ${n.name}`, () => driver.leave(n.id, ep.endpointId, { sandbox }));
     await addLinkLocalIPs(sandbox.netlink, ifname, ep.ipamConfig?.LinkLocalIPs ?? []);
     this.d.failpoint?.('attach.after-join');
     ep.ifname = ifname;
@@ -210,8 +225,8 @@ export class Attachments implements NetworkAttachments {
     else if (join.gatewayFromDriver) delete ep.gateway6;
   }
 
-  private gatewayOf(rec: ContainerRecord): EndpointState | undefined {
-    const cands = Object.values(rec.network.endpoints).map((ep) => {
+  private gatewayOf(eps: readonly EndpointRecord[]): EndpointRecord | undefined {
+    const cands = eps.map((ep) => {
       const n = this.d.controller.find(ep.networkId);
       return {
         endpointId: ep.endpointId,
@@ -222,37 +237,41 @@ export class Attachments implements NetworkAttachments {
       };
     });
     const pick = pickGatewayEndpoint(cands);
-    return pick ? Object.values(rec.network.endpoints).find((e) => e.endpointId === pick.endpointId) : undefined;
+    return pick ? eps.find((e) => e.endpointId === pick.endpointId) : undefined;
   }
 
-  /** Point the sandbox's default route(s) at the gateway endpoint. */
-  private async applyGateway(rec: ContainerRecord, sandbox: Sandbox): Promise<void> {
-    const gw = this.gatewayOf(rec);
+  /** Point the sandbox's default route(s) at the gateway endpoint of `eps`. */
+  private async applyGateway(sb: SandboxRecord, eps: readonly EndpointRecord[], sandbox: Sandbox): Promise<void> {
+    const gw = this.gatewayOf(eps);
     const nl = sandbox.netlink;
     if (!gw) {
       await nl.delRoute({ dst: 'default', family: 4 });
       await nl.delRoute({ dst: 'default', family: 6 });
-      delete rec.network.gatewayNetwork;
+      delete sb.gatewayNetwork;
       return;
     }
     if (gw.gateway && gw.ifname) await nl.replaceRoute({ dst: 'default', family: 4, gateway: gw.gateway, dev: gw.ifname });
     else await nl.delRoute({ dst: 'default', family: 4 });
     if (gw.gateway6 && gw.ifname) await nl.replaceRoute({ dst: 'default', family: 6, gateway: gw.gateway6, dev: gw.ifname });
-    rec.network.gatewayNetwork = gw.networkId;
+    sb.gatewayNetwork = gw.networkId;
   }
 
-  async started(rec: ContainerRecord, sandbox: Sandbox): Promise<void> {
-    await this.publishPorts(rec);
-    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, sandbox.file);
+  /** Start: published ports on the gateway endpoint, the resolver. */
+  async started(sb: SandboxRecord, sandbox: Sandbox): Promise<void> {
+    await this.publishPorts(sb, this.d.controller.endpointsOf(sb.id));
+    if (this.d.dns && this.wantsDns(sb)) await this.d.dns.ensure(sb, sandbox.file);
   }
 
-  private async publishPorts(rec: ContainerRecord): Promise<void> {
-    const requests = portRequests(rec.hostConfig.PortBindings, rec.hostConfig.PublishAllPorts ?? false, rec.config.ExposedPorts);
-    rec.network.ports = [];
-    const gw = this.gatewayOf(rec);
+  private async publishPorts(sb: SandboxRecord, eps: readonly EndpointRecord[]): Promise<void> {
+    const o = sb.options;
+    const requests = portRequests(o.portBindings, o.publishAll ?? false, o.exposedPorts);
+    sb.ports = [];
+    const gw = this.gatewayOf(eps);
     if (!gw) {
       if (requests.length)
-        this.d.logger.warn(`container ${rec.name} publishes ports but has no network with a gateway: ports not published`);
+        this.d.logger.warn(
+          `container ${sb.containerName} publishes ports but has no network with a gateway: ports not published`,
+        );
       return;
     }
     const n = this.d.controller.get(gw.networkId);
@@ -261,57 +280,60 @@ export class Attachments implements NetworkAttachments {
     // As Docker: the gateway endpoint's driver is programmed at every start, with or without
     // published ports (a plugin may set up outbound connectivity there); an empty list costs
     // the built-in bridge nothing.
-    const mappings = requests.length ? await this.d.ports.reserve(rec.id, requests, portTarget(gw)) : [];
+    const mappings = requests.length ? await this.d.ports.reserve(sb.containerId, requests, portTarget(gw)) : [];
     this.d.failpoint?.('publish.after-reserve');
     try {
       const programmed = await driver.programExternalConnectivity(n.id, gw.endpointId, mappings);
-      rec.network.ports = programmed.map((m) => ({
+      sb.ports = programmed.map((m) => ({
         proto: m.proto,
         hostIp: m.hostIp,
         hostPort: m.hostPort,
         containerPort: m.containerPort,
       }));
+      if (sb.ports.length) await this.d.controller.saveSandbox(sb);
     } catch (err) {
-      this.d.ports.release(rec.id);
+      this.d.ports.release(sb.containerId);
       throw err;
     }
   }
 
-  private async revokePorts(rec: ContainerRecord): Promise<void> {
-    const gwNet = rec.network.gatewayNetwork;
-    const gw = gwNet ? rec.network.endpoints[gwNet] : undefined;
+  private async revokePorts(sb: SandboxRecord): Promise<void> {
+    const gw = this.d.controller.endpointsOf(sb.id).find((e) => e.networkId === sb.gatewayNetwork);
+    const had = sb.ports.length > 0;
     if (gw) {
       // Revoked at every stop, as Docker does, with or without published ports.
       const n = this.d.controller.find(gw.networkId);
       const driver = n ? await this.d.controller.driverOf(n).catch(() => undefined) : undefined;
       if (driver && hasExternalConnectivity(driver)) await driver.revokeExternalConnectivity(gw.networkId, gw.endpointId);
     }
-    this.d.ports.release(rec.id);
-    rec.network.ports = [];
+    this.d.ports.release(sb.containerId);
+    sb.ports = [];
+    if (had && this.d.controller.sandbox(sb.id)) await this.d.controller.saveSandbox(sb);
   }
 
-  async stopped(rec: ContainerRecord): Promise<void> {
-    await this.revokePorts(rec);
+  async stopped(sb: SandboxRecord): Promise<void> {
+    await this.revokePorts(sb);
   }
 
-  async detachAll(rec: ContainerRecord, opts: LeaveOptions = {}): Promise<void> {
+  /** Every endpoint leaves the sandbox and is deleted; their records go. */
+  /** `sandboxRemoved`: the caller destroys the sandbox right after (see LeaveOptions). */
+  async detachAll(sb: SandboxRecord, opts: LeaveOptions = {}): Promise<void> {
     const errors: string[] = [];
     // A stopped container's external connectivity was revoked when it stopped.
-    if (rec.network.ports.length || this.d.containers.isRunning(rec))
-      await this.revokePorts(rec).catch((e: Error) => errors.push(e.message));
-    await this.d.dns?.stop(rec).catch((e: Error) => errors.push(e.message));
-    for (const ep of Object.values(rec.network.endpoints)) {
-      const outcome = await this.detachOne(ep, rec, opts).catch((e: Error) => {
+    if (sb.ports.length || this.d.controller.isActive(sb.id))
+      await this.revokePorts(sb).catch((e: Error) => errors.push(e.message));
+    await this.d.dns?.stop(sb).catch((e: Error) => errors.push(e.message));
+    for (const ep of this.d.controller.endpointsOf(sb.id)) {
+      const outcome = await this.detachOne(ep, sb, opts).catch((e: Error) => {
         errors.push(e.message);
         return 'failed' as const;
       });
-      this.announce(ep.networkId, 'disconnect', rec);
+      this.announce(ep.networkId, 'disconnect', sb);
       // the container's endpoints go with it, whatever a driver said; one whose plugin did not
-      // answer stays reserved as a pending delete until the plugin is told
-      if (outcome !== 'pending') this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
+      // answer stays, out of the sandbox, as a pending delete until the plugin is told
+      if (outcome !== 'pending') await this.d.controller.removeEndpoint(ep);
     }
-    rec.network.endpoints = {};
-    if (errors.length) this.d.logger.warn(`detach ${rec.name}: ${errors.join('; ')}`);
+    if (errors.length) this.d.logger.warn(`detach ${sb.containerName}: ${errors.join('; ')}`);
   }
 
   /**
@@ -320,12 +342,9 @@ export class Attachments implements NetworkAttachments {
    * delete (retried when the plugin answers) and 'pending' is returned; the endpoint then stays
    * reserved on its network until that is done. Without `owner`, a failure is thrown.
    */
-  private async detachOne(ep: EndpointState, owner?: ContainerRecord, opts: LeaveOptions = {}): Promise<'done' | 'pending'> {
+  private async detachOne(ep: EndpointRecord, owner?: SandboxRecord, opts: LeaveOptions = {}): Promise<'done' | 'pending'> {
     const n = this.d.controller.find(ep.networkId);
-    if (!n) {
-      this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
-      return 'done';
-    }
+    if (!n) return 'done';
     const steps: PendingStep[] = ['leave', 'deleteEndpoint', 'releaseAddress'];
     const addresses: Array<{ poolId: string; address: string }> = [];
     for (const pool of n.pools) {
@@ -349,8 +368,8 @@ export class Attachments implements NetworkAttachments {
       await this.d.pending.add({
         id: ep.endpointId,
         networkId: n.id,
-        containerId: owner.id,
-        containerName: owner.name,
+        containerId: owner.containerId,
+        containerName: owner.containerName,
         steps,
         addresses,
         ...(ep.mac ? { mac: ep.mac } : {}),
@@ -360,73 +379,58 @@ export class Attachments implements NetworkAttachments {
       });
       return 'pending';
     }
-    this.d.controller.releaseEndpoint(n.id, ep.endpointId);
     return 'done';
   }
 
-  /** `disconnect -f` when the driver cannot do it (network gone, plugin away): the interface goes. */
-  private async removeInterface(rec: ContainerRecord, ep: EndpointState): Promise<void> {
-    const file = rec.network.sandboxKey;
-    if (!ep.ifname || !file || !this.d.sandboxes.exists(file)) return;
-    const sandbox = this.d.sandboxes.handle(file);
-    try {
-      await sandbox.netlink.deleteLink(ep.ifname);
-    } finally {
-      sandbox.close();
-    }
-  }
-
-  hostEntries(rec: ContainerRecord): HostEntry[] {
-    const names = [rec.config.Hostname];
+  hostEntries(sb: SandboxRecord): HostEntry[] {
+    const names = [sb.options.hostname];
     const out: HostEntry[] = [];
-    for (const ep of Object.values(rec.network.endpoints)) {
+    for (const ep of this.d.controller.endpointsOf(sb.id)) {
       if (ep.ipv4) out.push({ ip: ep.ipv4.split('/')[0]!, names });
       if (ep.ipv6) out.push({ ip: ep.ipv6.split('/')[0]!, names });
     }
-    out.push(...(rec.network.linkHosts ?? []));
+    out.push(...(sb.linkHosts ?? []));
     return out;
   }
 
-  embeddedDns(rec: ContainerRecord): boolean {
-    return this.wantsDns(rec);
+  /** Does any network of the sandbox have the embedded DNS (user-defined)? */
+  wantsDns(sb: SandboxRecord): boolean {
+    return this.d.controller.endpointsOf(sb.id).some((ep) => !this.d.controller.find(ep.networkId)?.predefined);
   }
 
-  private wantsDns(rec: ContainerRecord): boolean {
-    return Object.values(rec.network.endpoints).some((ep) => !this.d.controller.find(ep.networkId)?.predefined);
-  }
-
-  private announce(networkId: string, action: 'connect' | 'disconnect', rec: ContainerRecord): void {
+  private announce(networkId: string, action: 'connect' | 'disconnect', sb: SandboxRecord): void {
     const n = this.d.controller.find(networkId);
-    if (n) this.d.controller.announce(n, action, { container: rec.id });
+    if (n) this.d.controller.announce(n, action, { container: sb.containerId });
   }
 
   // ---- live connect / disconnect --------------------------------------------------------------
 
-  async connect(rec: ContainerRecord, networkRef: string, cfg: EndpointSettingsRequest | null): Promise<void> {
-    if (rec.network.mode !== 'networks') {
-      throw new TsnetError(
-        'TSNET_NETWORK_MODE',
-        `container ${rec.name} uses --network ${rec.hostConfig.NetworkMode}: it cannot be connected to other networks`,
-      );
-    }
+  async connect(sb: SandboxRecord, networkRef: string, cfg: EndpointSettingsRequest | null): Promise<void> {
     const n = this.d.controller.get(networkRef);
-    const ep = this.planEndpoint(rec, n, cfg);
-    const file = rec.network.sandboxKey;
+    const before = this.d.controller.endpointsOf(sb.id);
+    const planned = await this.planEndpoint(sb.containerName, before, n, cfg);
+    const file = sb.key;
     if (!file || !this.d.sandboxes.exists(file))
-      throw new TsnetError('TSNET_INTERNAL', `container ${rec.name} has no network sandbox`);
-    const used = new Set(Object.values(rec.network.endpoints).map((e) => e.ifname));
+      throw new TsnetError('TSNET_INTERNAL', `container ${sb.containerName} has no network sandbox`);
+    const used = new Set(before.map((e) => e.ifname));
     let i = 0;
     while (used.has(`eth${i}`)) i++;
-    const oldGateway = rec.network.gatewayNetwork;
+    const ep = this.recordOf(
+      sb,
+      planned,
+      before.reduce((m, e) => Math.max(m, e.seq + 1), 0),
+    );
+    const oldGateway = sb.gatewayNetwork;
     const sandbox = this.d.sandboxes.handle(file);
     const rb = new Rollback();
     try {
-      await this.attachOne(rec, ep, sandbox, `eth${i}`, rb);
-      rec.network.endpoints[n.id] = ep;
-      rb.push('forget endpoint', () => delete rec.network.endpoints[n.id]);
+      await this.attachOne(sb, ep, sandbox, `eth${i}`, rb);
       this.d.failpoint?.('connect.after-attach');
-      await this.moveConnectivity(rec, sandbox, oldGateway);
-      await this.d.containers.save(rec);
+      await this.moveConnectivity(sb, [...before, ep], sandbox, oldGateway);
+      // the endpoint's record commits the connect
+      await this.d.controller.saveEndpoint(ep);
+      rb.push('forget endpoint record', () => this.d.controller.removeEndpoint(ep));
+      await this.d.controller.saveSandbox(sb);
       rb.commit();
     } catch (err) {
       await rb.unwind();
@@ -434,77 +438,81 @@ export class Attachments implements NetworkAttachments {
     } finally {
       sandbox.close();
     }
-    this.announce(n.id, 'connect', rec);
-    await this.d.containers.refreshHosts(rec, this.hostEntries(rec));
-    if (this.d.dns && this.wantsDns(rec)) await this.d.dns.ensure(rec, file);
+    this.announce(n.id, 'connect', sb);
+    if (this.d.dns && this.wantsDns(sb)) await this.d.dns.ensure(sb, file);
   }
 
-  async disconnect(rec: ContainerRecord, networkRef: string, force: boolean): Promise<void> {
+  async disconnect(sb: SandboxRecord, networkRef: string, force: boolean): Promise<void> {
     const n = this.d.controller.find(networkRef);
+    const eps = this.d.controller.endpointsOf(sb.id);
     const ep = n
-      ? rec.network.endpoints[n.id]
-      : Object.values(rec.network.endpoints).find((e) => e.networkName === networkRef || e.networkId.startsWith(networkRef));
+      ? eps.find((e) => e.networkId === n.id)
+      : eps.find((e) => e.networkName === networkRef || e.networkId.startsWith(networkRef));
     // As Docker: -f does not make "not connected" a success (a second disconnect -f answers 404).
-    if (!ep) throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `container ${rec.name} is not connected to network ${networkRef}`);
-    const oldGateway = rec.network.gatewayNetwork;
-    if (oldGateway === ep.networkId) await this.revokePorts(rec);
-    // intent before effect: the record no longer has the endpoint before the kernel loses it, so
-    // a crash from here on leaves only objects no record explains (swept, IPAM reconciled)
-    delete rec.network.endpoints[ep.networkId];
-    if (oldGateway === ep.networkId) delete rec.network.gatewayNetwork;
-    await this.d.containers.save(rec);
+    if (!ep)
+      throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `container ${sb.containerName} is not connected to network ${networkRef}`);
+    const oldGateway = sb.gatewayNetwork;
+    if (oldGateway === ep.networkId) await this.revokePorts(sb);
+    // intent before effect: the endpoint is saved pending-delete before the kernel loses it, so a
+    // crash from here on leaves only objects no record explains (swept, IPAM reconciled)
+    await this.d.controller.setEndpointState(ep, 'pending-delete');
     this.d.failpoint?.('disconnect.after-record');
-    let outcome: 'done' | 'pending' | 'failed' = 'failed';
+    // the sandbox's one netlink socket for the whole disconnect (opened on first use)
+    const file = sb.key;
+    const sandbox = file && this.d.sandboxes.exists(file) ? this.d.sandboxes.handle(file) : undefined;
     try {
-      outcome = await this.detachOne(ep, force ? rec : undefined);
-    } catch (err) {
-      if (!force) {
-        // the driver refused: the endpoint stays, as it was
-        rec.network.endpoints[ep.networkId] = ep;
-        if (oldGateway) rec.network.gatewayNetwork = oldGateway;
-        await this.d.containers.save(rec);
-        throw err;
-      }
-      this.d.logger.warn(`disconnect -f ${rec.name} from ${ep.networkName}: ${(err as Error).message}; removing its interface`);
-    }
-    // -f: whatever the driver did, the container's interface and its record go
-    if (force) await this.removeInterface(rec, ep);
-    if (outcome !== 'pending') this.d.controller.releaseEndpoint(ep.networkId, ep.endpointId);
-    this.announce(ep.networkId, 'disconnect', rec);
-    const file = rec.network.sandboxKey;
-    if (file && this.d.sandboxes.exists(file)) {
-      const sandbox = this.d.sandboxes.handle(file);
+      let outcome: 'done' | 'pending' | 'failed' = 'failed';
       try {
-        await this.moveConnectivity(rec, sandbox, oldGateway === ep.networkId ? undefined : oldGateway);
-      } finally {
-        sandbox.close();
+        outcome = await this.detachOne(ep, force ? sb : undefined, sandbox ? { sandbox } : {});
+      } catch (err) {
+        if (!force) {
+          // the driver refused: the endpoint stays, as it was
+          await this.d.controller.setEndpointState(ep, 'active');
+          throw err;
+        }
+        this.d.logger.warn(
+          `disconnect -f ${sb.containerName} from ${ep.networkName}: ${(err as Error).message}; removing its interface`,
+        );
       }
+      // -f: whatever the driver did, the container's interface and its record go
+      if (force && sandbox && ep.ifname) await sandbox.netlink.deleteLink(ep.ifname);
+      if (outcome !== 'pending') await this.d.controller.removeEndpoint(ep);
+      if (oldGateway === ep.networkId) delete sb.gatewayNetwork;
+      this.announce(ep.networkId, 'disconnect', sb);
+      const rest = this.d.controller.endpointsOf(sb.id);
+      if (sandbox) await this.moveConnectivity(sb, rest, sandbox, oldGateway === ep.networkId ? undefined : oldGateway);
+    } finally {
+      sandbox?.close();
     }
-    await this.d.containers.save(rec);
-    await this.d.containers.refreshHosts(rec, this.hostEntries(rec));
-    if (this.d.dns && !this.wantsDns(rec)) await this.d.dns.stop(rec);
+    await this.d.controller.saveSandbox(sb);
+    if (this.d.dns && !this.wantsDns(sb)) await this.d.dns.stop(sb);
   }
 
   /** After the endpoint set changed: default route and published ports follow the gateway rule. */
-  private async moveConnectivity(rec: ContainerRecord, sandbox: Sandbox, oldGateway: string | undefined): Promise<void> {
-    await this.applyGateway(rec, sandbox);
-    if (rec.network.gatewayNetwork === oldGateway) return;
-    if (!this.d.containers.isRunning(rec)) return;
-    if (oldGateway && rec.network.endpoints[oldGateway]) {
-      const saved = rec.network.gatewayNetwork;
-      rec.network.gatewayNetwork = oldGateway;
-      await this.revokePorts(rec);
-      if (saved) rec.network.gatewayNetwork = saved;
-      else delete rec.network.gatewayNetwork;
+  private async moveConnectivity(
+    sb: SandboxRecord,
+    eps: readonly EndpointRecord[],
+    sandbox: Sandbox,
+    oldGateway: string | undefined,
+  ): Promise<void> {
+    await this.applyGateway(sb, eps, sandbox);
+    if (sb.gatewayNetwork === oldGateway) return;
+    if (!this.d.controller.isActive(sb.id)) return;
+    if (oldGateway && eps.some((e) => e.networkId === oldGateway)) {
+      const saved = sb.gatewayNetwork;
+      sb.gatewayNetwork = oldGateway;
+      await this.revokePorts(sb);
+      if (saved) sb.gatewayNetwork = saved;
+      else delete sb.gatewayNetwork;
     }
-    await this.publishPorts(rec);
+    await this.publishPorts(sb, eps);
   }
 
-  /** After a daemon restart: running containers get their port reservations back. */
-  async adoptRunning(rec: ContainerRecord): Promise<void> {
-    const gw = rec.network.gatewayNetwork ? rec.network.endpoints[rec.network.gatewayNetwork] : undefined;
-    if (rec.network.ports.length) await this.d.ports.adopt(rec.id, rec.network.ports, portTarget(gw));
-    if (this.d.dns && rec.network.sandboxKey && this.wantsDns(rec)) await this.d.dns.ensure(rec, rec.network.sandboxKey);
+  /** After a daemon restart: a running container gets its port reservations and resolver back. */
+  async adoptRunning(sb: SandboxRecord): Promise<void> {
+    const gw = this.d.controller.endpointsOf(sb.id).find((e) => e.networkId === sb.gatewayNetwork);
+    if (sb.ports.length) await this.d.ports.adopt(sb.containerId, sb.ports, portTarget(gw));
+    if (this.d.dns && sb.key && this.wantsDns(sb)) await this.d.dns.ensure(sb, sb.key);
   }
 }
 

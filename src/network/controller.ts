@@ -10,15 +10,23 @@ import { Rollback } from '../errors/rollback.js';
 import type { Logger } from '../lib/logger.js';
 import type { EventSink } from '../events/types.js';
 import type { IpamDriver, PoolLease } from '../ipam/ipam-api.js';
-import type { EndpointState, NetworkedContainer } from './container-api.js';
 import type { RecordStore } from '../store/record-store.js';
 import type { Failpoint } from '../lib/failpoints.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
-import type { EndpointRecord, GlobalNetworkRecord } from '../store/cluster/records.js';
+import type { EndpointRecord as ClusterEndpointRecord, GlobalNetworkRecord } from '../store/cluster/records.js';
 import { withClusterEndpoints } from './global-inspect.js';
 import type { ClusterEvent } from '../store/cluster/mirror.js';
-import { hasNetworkAllocator, isRestorable, isSweepable, type JoinSpec, type NetworkDriver } from './driver-api.js';
+import {
+  hasNetworkAllocator,
+  isRestorable,
+  isSweepable,
+  type JoinSpec,
+  type NetworkDriver,
+  type NetworkModeDriver,
+} from './driver-api.js';
 import { networkJson, networkSpec, type IpamConfigEntry, type NetworkRecord, type PoolRef } from './network-record.js';
+import { ENDPOINT_TRANSITIONS, type EndpointRecord, type EndpointStatus, type SandboxRecord } from './sandbox-record.js';
+import type { PendingDelete } from './pending-deletes.js';
 
 export interface NetworkCreateBody {
   Name?: string;
@@ -39,6 +47,8 @@ export interface DriverSource {
   network(name: string): Promise<NetworkDriver>;
   ipam(name: string): Promise<IpamDriver>;
   builtinNames(): string[];
+  /** The built-in driver of that name when it is a network mode driver (host, null). */
+  modeDriver(name: string): NetworkModeDriver | undefined;
 }
 
 /** What the controller needs from the cluster store (global-scope networks; ClusterStore provides it). */
@@ -50,7 +60,7 @@ export interface ControllerCluster {
   createNetwork(rec: GlobalNetworkRecord): Promise<GlobalNetworkRecord>;
   deleteNetwork(networkId: string): Promise<void>;
   subscribe(listener: (e: ClusterEvent) => void): () => void;
-  endpoints(networkId: string): EndpointRecord[];
+  endpoints(networkId: string): ClusterEndpointRecord[];
   nodes(): Array<{ id: string; advertiseAddr: string }>;
 }
 
@@ -59,8 +69,10 @@ export const GLOBAL_IPAM = 'cluster';
 
 export interface ControllerDeps {
   store: RecordStore<NetworkRecord>;
+  /** Sandbox and endpoint records (`<root>/state/sandboxes`, `<root>/state/endpoints`): written only here. */
+  sandboxStore: RecordStore<SandboxRecord>;
+  endpointStore: RecordStore<EndpointRecord>;
   drivers: DriverSource;
-  containers: () => NetworkedContainer[];
   /** CIDRs a default-pool subnet must avoid (host routes, nameservers). */
   avoid: () => Promise<string[]>;
   defaultBridgeName: string;
@@ -84,7 +96,6 @@ export interface OwnedIpam {
   requestAddress(poolId: string, request: { owner: string; ip: string }): Promise<unknown>;
 }
 
-export const PREDEFINED = ['bridge', 'host', 'none'];
 /** Lock key of the queue that applies cluster events one after the other. */
 const CLUSTER_EVENTS = 'cluster-events';
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
@@ -114,18 +125,30 @@ export class NetworkController {
   private readonly restoring = new Map<string, Promise<NetworkDriver>>();
   /** Endpoints indexed by network: reserved before the driver is called, dropped after leave. */
   private readonly endpoints = new Map<string, EndpointsOfNetwork>();
+  /** The records of sandboxes and endpoints (the source of truth; `endpoints` indexes them). */
+  private readonly sandboxRecs = new Map<string, SandboxRecord>();
+  private readonly endpointRecs = new Map<string, EndpointRecord>();
+  /** Sandboxes whose external connectivity is programmed (their container runs); not persisted. */
+  private readonly active = new Set<string>();
 
   constructor(private readonly d: ControllerDeps) {}
 
-  /** Load records and make the predefined networks (bridge, host, none) when missing. */
+  /**
+   * Load records and make the predefined networks of the network mode drivers (host, none) when
+   * missing (bridge comes with restoreDrivers).
+   */
   async load(): Promise<void> {
     for (const n of await this.d.store.loadAll()) this.networks.set(n.id, n);
-    for (const [name, driver] of [
-      ['host', 'host'],
-      ['none', 'null'],
-    ] as const) {
-      if (!this.findByName(name)) await this.saveNew({ ...blankRecord(name, driver), predefined: true });
+    await this.loadSandboxes();
+    for (const driver of this.d.drivers.builtinNames()) {
+      const mode = this.d.drivers.modeDriver(driver)?.mode;
+      if (mode && !this.findByName(mode)) await this.saveNew({ ...blankRecord(mode, driver), predefined: true });
     }
+  }
+
+  /** The network mode driver of a network (host, none), or undefined for networks that take endpoints. */
+  modeDriverOf(n: NetworkRecord): NetworkModeDriver | undefined {
+    return this.d.drivers.modeDriver(n.driver);
   }
 
   /**
@@ -146,7 +169,7 @@ export class NetworkController {
    * Start-up: the IPAM's records carry their owners (network id per pool, endpoint id per
    * address) and are written before any kernel work, so they are the intent of an interrupted
    * network create or attach. Pools of no network and addresses of no endpoint are released.
-   * Call after indexEndpoints, before anything else runs. Returns one line per release.
+   * Call after load (endpoint records), before anything else runs. Returns one line per release.
    */
   async reconcileIpam(ipam: OwnedIpam): Promise<string[]> {
     const released: string[] = [];
@@ -168,28 +191,212 @@ export class NetworkController {
         released.push(`address ${a.ip}`);
       }
       // The other way round: an endpoint's address the IPAM store lost (allocations are written
-      // without fsync; the container record is the durable one) is taken again.
-      for (const c of this.d.containers()) {
-        for (const e of Object.values(c.network.endpoints)) {
-          if (e.networkId !== n.id) continue;
-          for (const cidr of [e.ipv4, e.ipv6]) {
-            const ip = cidr?.split('/')[0];
-            if (!ip || held.has(ip) || !contains(p.subnet, ip)) continue;
-            await ipam.requestAddress(p.poolId, { owner: e.endpointId, ip }).then(
-              () => released.push(`re-reserved address ${ip}`),
-              (err: Error) => this.d.logger.warn(`re-reserve ${ip} of ${c.name}: ${err.message}`),
-            );
-          }
+      // without fsync; the endpoint record is the durable one) is taken again.
+      for (const e of this.endpointsOn(n.id)) {
+        for (const cidr of [e.ipv4, e.ipv6]) {
+          const ip = cidr?.split('/')[0];
+          if (!ip || held.has(ip) || !contains(p.subnet, ip)) continue;
+          await ipam.requestAddress(p.poolId, { owner: e.endpointId, ip }).then(
+            () => released.push(`re-reserved address ${ip}`),
+            (err: Error) => this.d.logger.warn(`re-reserve ${ip} of ${e.containerName}: ${err.message}`),
+          );
         }
       }
     }
     return released;
   }
 
-  /** Index the endpoints of the loaded container records (start-up, before anything else runs). */
-  indexEndpoints(): void {
-    for (const c of this.d.containers())
-      for (const e of Object.values(c.network.endpoints)) this.indexOf(e.networkId).set(e.endpointId, c.name);
+  /**
+   * Start-up: sandbox and endpoint records, indexed by network. An endpoint saved `pending-delete`
+   * (a disconnect a crash interrupted) or of no sandbox goes: its record is dropped here, and what
+   * the kernel and IPAM still hold of it is explained by nothing, so the IPAM reconcile and the
+   * drivers' sweep remove it.
+   */
+  private async loadSandboxes(): Promise<void> {
+    for (const sb of await this.d.sandboxStore.loadAll()) this.sandboxRecs.set(sb.id, sb);
+    for (const ep of await this.d.endpointStore.loadAll()) {
+      if (ep.teardown) {
+        // waiting for its plugin (a pending delete): stays reserved; pending-deletes.ts retries it
+        this.endpointRecs.set(ep.id, ep);
+        if (this.networks.has(ep.networkId)) this.indexOf(ep.networkId).set(ep.id, pendingHolder(ep.containerName));
+        continue;
+      }
+      if (ep.state !== 'active' || !this.sandboxRecs.has(ep.sandboxId)) {
+        await this.d.endpointStore.remove(ep.id);
+        continue;
+      }
+      this.endpointRecs.set(ep.id, ep);
+      this.indexOf(ep.networkId).set(ep.id, ep.containerName);
+    }
+  }
+
+  // ---- sandbox and endpoint records (this controller is their only writer) ------------------
+
+  sandbox(id: string): SandboxRecord | undefined {
+    return this.sandboxRecs.get(id);
+  }
+
+  sandboxList(): SandboxRecord[] {
+    return [...this.sandboxRecs.values()];
+  }
+
+  /** Every endpoint record of a sandbox (not those waiting for their plugin to be told of their delete). */
+  allEndpoints(): EndpointRecord[] {
+    return [...this.endpointRecs.values()].filter((e) => !e.teardown);
+  }
+
+  /** The endpoints of a sandbox, in the order they were made. */
+  endpointsOf(sandboxId: string): EndpointRecord[] {
+    return this.allEndpoints()
+      .filter((e) => e.sandboxId === sandboxId)
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The endpoint records of sandboxes on a network (by the index). */
+  endpointsOn(networkId: string): EndpointRecord[] {
+    const ids = this.endpoints.get(networkId);
+    if (!ids) return [];
+    return [...ids.keys()]
+      .map((id) => this.endpointRecs.get(id))
+      .filter((e): e is EndpointRecord => e !== undefined && !e.teardown);
+  }
+
+  // ---- pending deletes: endpoint records waiting for their plugin (pending-deletes.ts) --------
+
+  /** Views of the `pending-delete` endpoint records that have a teardown left. */
+  pendingList(): PendingDelete[] {
+    const out: PendingDelete[] = [];
+    for (const ep of this.endpointRecs.values()) {
+      const t = ep.teardown;
+      if (!t) continue;
+      out.push({
+        id: ep.id,
+        networkId: ep.networkId,
+        containerId: ep.containerId,
+        containerName: ep.containerName,
+        steps: [...t.steps],
+        addresses: t.addresses.map((a) => ({ ...a })),
+        ...(ep.mac ? { mac: ep.mac } : {}),
+        since: t.since,
+        lastError: t.lastError,
+        attempts: t.attempts,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * An endpoint's teardown waits for its plugin: its record goes to `pending-delete` with what is
+   * left to tell (made from the view when the record is gone: old-format records at start), and
+   * it stays reserved on its network, out of its sandbox.
+   */
+  async savePending(p: PendingDelete): Promise<void> {
+    const teardown = {
+      steps: [...p.steps],
+      addresses: p.addresses.map((a) => ({ ...a })),
+      since: p.since,
+      lastError: p.lastError,
+      attempts: p.attempts,
+    };
+    let ep = this.endpointRecs.get(p.id);
+    if (!ep) {
+      ep = {
+        id: p.id,
+        endpointId: p.id,
+        networkId: p.networkId,
+        networkName: this.networks.get(p.networkId)?.name ?? '',
+        aliases: [],
+        ...(p.mac ? { mac: p.mac } : {}),
+        sandboxId: '',
+        containerId: p.containerId,
+        containerName: p.containerName,
+        state: 'pending-delete',
+        seq: 0,
+      };
+    }
+    const before = ep.teardown;
+    ep.teardown = teardown;
+    try {
+      if (ep.state === 'pending-delete') await this.d.endpointStore.save(ep);
+      else await this.setEndpointState(ep, 'pending-delete');
+    } catch (err) {
+      if (before) ep.teardown = before;
+      else delete ep.teardown;
+      throw err;
+    }
+    this.endpointRecs.set(ep.id, ep);
+    if (this.networks.has(ep.networkId)) this.indexOf(ep.networkId).set(ep.id, pendingHolder(ep.containerName));
+  }
+
+  /** The teardown is done: the endpoint record goes and its network no longer counts it. */
+  async removePending(id: string): Promise<void> {
+    const ep = this.endpointRecs.get(id);
+    if (ep) await this.removeEndpoint(ep);
+  }
+
+  async saveSandbox(sb: SandboxRecord): Promise<void> {
+    await this.d.sandboxStore.save(sb);
+    this.sandboxRecs.set(sb.id, sb);
+  }
+
+  /** The sandbox record goes, with any endpoint record still in it. Idempotent. */
+  async removeSandbox(id: string): Promise<void> {
+    for (const ep of this.endpointsOf(id)) await this.removeEndpoint(ep);
+    await this.d.sandboxStore.remove(id);
+    this.sandboxRecs.delete(id);
+    this.active.delete(id);
+  }
+
+  /** Save an endpoint (made and joined): it commits the attach; the index holds it. */
+  async saveEndpoint(ep: EndpointRecord): Promise<void> {
+    await this.d.endpointStore.save(ep);
+    this.endpointRecs.set(ep.id, ep);
+    this.indexOf(ep.networkId).set(ep.id, ep.containerName);
+  }
+
+  /** The one place endpoint states change (ENDPOINT_TRANSITIONS); saved before the caller goes on. */
+  async setEndpointState(ep: EndpointRecord, next: EndpointStatus): Promise<void> {
+    if (ep.state === next) return;
+    if (!ENDPOINT_TRANSITIONS[ep.state].includes(next))
+      throw new TsnetError('TSNET_INTERNAL', `endpoint ${ep.id.slice(0, 12)} cannot go from ${ep.state} to ${next}`);
+    const before = ep.state;
+    ep.state = next;
+    try {
+      await this.d.endpointStore.save(ep);
+    } catch (err) {
+      ep.state = before;
+      throw err;
+    }
+  }
+
+  /** The endpoint record goes and the network no longer counts it. Idempotent. */
+  async removeEndpoint(ep: { id: string; networkId: string }): Promise<void> {
+    await this.d.endpointStore.remove(ep.id);
+    this.endpointRecs.delete(ep.id);
+    this.releaseEndpoint(ep.networkId, ep.id);
+  }
+
+  /** Rename the container of a sandbox in its records (DNS answers the new name). */
+  async renameSandbox(id: string, name: string): Promise<void> {
+    const sb = this.sandboxRecs.get(id);
+    if (!sb) return;
+    sb.containerName = name;
+    await this.d.sandboxStore.save(sb);
+    for (const ep of this.endpointsOf(id)) {
+      ep.containerName = name;
+      await this.d.endpointStore.save(ep);
+      this.indexOf(ep.networkId).set(ep.id, name);
+    }
+  }
+
+  /** External connectivity programmed (the container runs) or revoked. */
+  setActive(sandboxId: string, on: boolean): void {
+    if (on) this.active.add(sandboxId);
+    else this.active.delete(sandboxId);
+  }
+
+  isActive(sandboxId: string): boolean {
+    return this.active.has(sandboxId);
   }
 
   private indexOf(networkId: string): EndpointsOfNetwork {
@@ -241,7 +448,7 @@ export class NetworkController {
     if (!this.findByName('bridge')) await this.create(defaultBridgeBody(want), { predefined: true });
     const builtin = new Set(this.d.drivers.builtinNames());
     const byDriver = new Set<string>();
-    for (const n of this.networks.values()) if (n.driver !== 'host' && n.driver !== 'null') byDriver.add(n.driver);
+    for (const n of this.networks.values()) if (!this.d.drivers.modeDriver(n.driver)) byDriver.add(n.driver);
     for (const name of byDriver) {
       if (!builtin.has(name)) {
         void this.restorePlugin(name).catch(() => undefined);
@@ -298,24 +505,25 @@ export class NetworkController {
     if (!isRestorable(driver)) return;
     const nets = [...this.networks.values()].filter((n) => n.driver === name);
     const ids = new Set(nets.map((n) => n.id));
-    const eps = this.d.containers().flatMap((c) =>
-      Object.values(c.network.endpoints)
-        .filter((e) => ids.has(e.networkId))
-        .map((e) => ({
+    const eps = this.allEndpoints()
+      .filter((e) => ids.has(e.networkId))
+      .map((e) => {
+        const sb = this.sandboxRecs.get(e.sandboxId);
+        return {
           networkId: e.networkId,
           endpointId: e.endpointId,
-          containerId: c.id,
+          containerId: e.containerId,
           ...(e.ipv4 ? { address: e.ipv4 } : {}),
           ...(e.ipv6 ? { addressV6: e.ipv6 } : {}),
           ...(e.mac ? { mac: e.mac } : {}),
           options: {
             ...e.driverOpts,
-            ...(this.networks.get(e.networkId)?.scope === 'global' ? endpointNameOptions(c.name, e.aliases) : {}),
+            ...(this.networks.get(e.networkId)?.scope === 'global' ? endpointNameOptions(e.containerName, e.aliases) : {}),
           },
-          ports: c.state.Status === 'running' && c.network.gatewayNetwork === e.networkId ? c.network.ports : [],
-          ...joinedOf(c, e, this.networks.get(e.networkId)?.scope),
-        })),
-    );
+          ports: sb && this.active.has(sb.id) && sb.gatewayNetwork === e.networkId ? sb.ports : [],
+          ...joinedOf(sb, e, this.networks.get(e.networkId)?.scope),
+        };
+      });
     await driver.restore(nets.map(networkSpec), eps);
   }
 
@@ -325,7 +533,7 @@ export class NetworkController {
    */
   async sweepDrivers(): Promise<string[]> {
     const removed: string[] = [];
-    const endpointIds = this.d.containers().flatMap((c) => Object.values(c.network.endpoints).map((e) => e.endpointId));
+    const endpointIds = [...this.endpoints.values()].flatMap((m) => [...m.keys()]);
     for (const name of this.d.drivers.builtinNames()) {
       const driver = await this.d.drivers.network(name).catch(() => undefined);
       if (!driver || !isSweepable(driver)) continue;
@@ -373,7 +581,7 @@ export class NetworkController {
   }
 
   json(n: NetworkRecord) {
-    const json = networkJson(n, this.d.containers());
+    const json = networkJson(n, this.endpointsOn(n.id));
     return n.scope === 'global' && this.d.cluster ? withClusterEndpoints(json, this.d.cluster) : json;
   }
 
@@ -412,12 +620,8 @@ export class NetworkController {
 
   private async createReserved(name: string, body: NetworkCreateBody, opts: { predefined?: boolean }): Promise<NetworkRecord> {
     const driverName = body.Driver || 'bridge';
-    if (driverName === 'host' || driverName === 'null') {
-      throw new TsnetError(
-        'TSNET_INVALID_ARGUMENT',
-        `only one instance of "${driverName === 'null' ? 'none' : 'host'}" network is allowed`,
-      );
-    }
+    const mode = this.d.drivers.modeDriver(driverName)?.mode;
+    if (mode) throw new TsnetError('TSNET_INVALID_ARGUMENT', `only one instance of "${mode}" network is allowed`);
     const driver = await this.d.drivers.network(driverName);
     const scope = driver.capabilities().scope;
     const cluster = this.d.cluster;
@@ -717,24 +921,29 @@ export class NetworkController {
   }
 }
 
+/** Who holds a pending delete's reservation (`network rm` names it). */
+function pendingHolder(containerName: string): string {
+  return `${containerName} (pending delete)`;
+}
+
 /**
  * Where a restored endpoint is joined (its sandbox and interface), so that a driver can take it
  * out of the sandbox at the next disconnect (macvlan) after a daemon restart.
  */
-function joinedOf(c: NetworkedContainer, e: EndpointState, scope: string | undefined): { joined?: JoinSpec } {
-  const sandboxKey = c.network.sandboxKey;
+function joinedOf(sb: SandboxRecord | undefined, e: EndpointRecord, scope: string | undefined): { joined?: JoinSpec } {
+  const sandboxKey = sb?.key;
   if (!sandboxKey || !e.ifname) return {};
   return {
     joined: {
       networkId: e.networkId,
       endpointId: e.endpointId,
-      containerId: c.id,
+      containerId: e.containerId,
       sandboxKey,
       ifname: e.ifname,
       ...(e.ipv4 ? { address: e.ipv4 } : {}),
       ...(e.ipv6 ? { addressV6: e.ipv6 } : {}),
       ...(e.mac ? { mac: e.mac } : {}),
-      options: scope === 'global' ? endpointNameOptions(c.name, e.aliases) : {},
+      options: scope === 'global' ? endpointNameOptions(e.containerName, e.aliases) : {},
     },
   };
 }

@@ -8,6 +8,8 @@
  */
 
 import type { Netlink } from '../kernel/netlink/index.js';
+import type { ContainerLookup, SandboxRequest, SandboxSetup } from './container-api.js';
+import type { SandboxMode, SandboxRecord } from './sandbox-record.js';
 
 export type Scope = 'local' | 'global';
 
@@ -15,6 +17,12 @@ export interface DriverCapability {
   /** local: the network exists on one host; global: cluster-wide (overlay). */
   scope: Scope;
   connectivityScope?: Scope;
+  /**
+   * The driver's one network is a whole network mode (host, none): the daemon makes it as a
+   * predefined network of that name, no other network of the driver can be created, and a
+   * container on it is on no other network. Such a driver is a NetworkModeDriver too.
+   */
+  networkMode?: 'host' | 'none';
 }
 
 /** One address pool of a network, as allocated by IPAM. */
@@ -72,8 +80,9 @@ export interface JoinSpec {
   /** The netns file of the container's sandbox. */
   sandboxKey: string;
   /**
-   * The netlink socket of that namespace, owned by the caller (one per namespace and operation,
-   * DESIGN rule 4): drivers do their work inside the sandbox with it instead of opening another.
+   * The netlink socket of that namespace, owned by the caller (the Sandbox's one socket per
+   * namespace and operation, DESIGN rule 4): every driver does its work inside the sandbox with
+   * it. Drivers open their own only when called without one (tests that drive a driver alone).
    */
   netlink?: Netlink;
   /** The interface name to create inside the sandbox (eth0, eth1, …). */
@@ -118,7 +127,18 @@ export interface NetworkDriver {
   leave(networkId: string, endpointId: string, opts?: LeaveOptions): Promise<void>;
 }
 
+/** A sandbox's netns and its one netlink socket (the Sandbox object; the socket opens on first use). */
+export interface SandboxHandle {
+  readonly file: string;
+  readonly netlink: Netlink;
+}
+
 export interface LeaveOptions {
+  /**
+   * The sandbox, when it still exists: a driver that takes its interface out (macvlan, remote)
+   * does so through the sandbox's socket (owned by the caller) instead of opening another.
+   */
+  sandbox?: SandboxHandle;
   /**
    * The sandbox is destroyed right after (container rm) and no other container shares it: an
    * interface that dies with the namespace need not be deleted one by one. The kernel removes
@@ -158,6 +178,44 @@ export interface Restorable {
  */
 export interface Sweepable {
   sweep(liveNetworkIds: Iterable<string>, liveEndpointIds?: Iterable<string>): Promise<string[]>;
+}
+
+/** What a network mode driver may ask of the sandboxes (container mode follows another sandbox). */
+export interface ModeContext {
+  /** `container:<ref>` → that container's name and sandbox id. */
+  containers: ContainerLookup;
+  sandbox(id: string): SandboxRecord | undefined;
+  /** Is the sandbox's container running (its external connectivity programmed)? */
+  isActive(id: string): boolean;
+  /** What tsnet-init needs to join a sandbox that has a netns of its own (endpoints' hosts, resolv.conf). */
+  ownSetup(sb: SandboxRecord): SandboxSetup;
+  /** What tsnet-init needs to join any sandbox, whatever its mode. */
+  setupOf(sb: SandboxRecord): SandboxSetup;
+}
+
+/**
+ * How a container's network namespace is provided when it is not "endpoints on networks":
+ * --network host, none, container:<ref> (drivers/host, drivers/none, drivers/container). The
+ * sandbox code asks these instead of branching on names.
+ */
+export interface NetworkModeDriver {
+  readonly mode: Exclude<SandboxMode, 'networks'>;
+  /** The sandbox gets a netns of its own at create (none). */
+  readonly ownNetns: boolean;
+  /** A HostConfig.NetworkMode this driver takes by its syntax (container:<ref>), not by a network's name. */
+  claims?(networkMode: string): boolean;
+  /** Validate the request; the mode's part of the sandbox record. Throws one line. */
+  plan(req: SandboxRequest, ctx: ModeContext): { sharedWith?: string; ignoresPorts: boolean };
+  /** What tsnet-init needs at start; throws when the sandbox cannot be used now. */
+  setup(sb: SandboxRecord, ctx: ModeContext): SandboxSetup;
+  /** The sandbox whose netns holds this one's interfaces (stats); undefined: none (host). */
+  netnsOwner(sb: SandboxRecord, ctx: ModeContext): SandboxRecord | undefined;
+}
+
+export function isNetworkModeDriver(d: unknown): d is NetworkModeDriver {
+  return (
+    typeof (d as Partial<NetworkModeDriver>).setup === 'function' && typeof (d as Partial<NetworkModeDriver>).mode === 'string'
+  );
 }
 
 export function hasExternalConnectivity(d: NetworkDriver): d is NetworkDriver & ExternalConnectivity {

@@ -6,8 +6,8 @@
 import type { Logger } from '../lib/logger.js';
 import type { FirewallBackend } from '../kernel/firewall/index.js';
 import type { Netns } from '../kernel/netns.js';
-import type { NetworkedContainer as ContainerRecord } from './container-api.js';
 import type { DnsHook } from './attachments.js';
+import type { EndpointRecord, SandboxRecord } from './sandbox-record.js';
 import { linkAliasTarget } from './dns/link-alias.js';
 import { createTcpBinder, RESOLVER_IP, startResolver, type Resolver, type TcpBinder } from './dns/index.js';
 
@@ -15,7 +15,13 @@ export interface EmbeddedDnsDeps {
   netns: Netns;
   /** Programs the resolver's DNAT/SNAT inside each sandbox. */
   firewall: FirewallBackend;
-  containers: () => ContainerRecord[];
+  /** The records the resolvers answer from (the controller's). */
+  records: {
+    sandbox(id: string): SandboxRecord | undefined;
+    endpointsOf(sandboxId: string): EndpointRecord[];
+    endpointsOn(networkId: string): EndpointRecord[];
+    isActive(sandboxId: string): boolean;
+  };
   /** Is this network user-defined (not bridge/host/none)? */
   userDefined: (networkId: string) => boolean;
   isInternal: (networkId: string) => boolean;
@@ -37,25 +43,25 @@ export class EmbeddedDns implements DnsHook {
 
   constructor(private readonly d: EmbeddedDnsDeps) {}
 
-  async ensure(rec: ContainerRecord, sandbox: string, fresh = false): Promise<void> {
-    const have = this.resolvers.get(rec.id);
+  async ensure(sb: SandboxRecord, sandbox: string, fresh = false): Promise<void> {
+    const have = this.resolvers.get(sb.id);
     if (have && have.sandbox === sandbox) return;
-    const pending = this.starting.get(rec.id);
+    const pending = this.starting.get(sb.id);
     if (pending) return pending;
-    const p = this.start(rec, sandbox, fresh).finally(() => this.starting.delete(rec.id));
-    this.starting.set(rec.id, p);
+    const p = this.start(sb, sandbox, fresh).finally(() => this.starting.delete(sb.id));
+    this.starting.set(sb.id, p);
     return p;
   }
 
-  private async start(rec: ContainerRecord, sandbox: string, fresh: boolean): Promise<void> {
-    await this.stop(rec);
-    const onlyInternal = Object.values(rec.network.endpoints).every((e) => this.d.isInternal(e.networkId));
+  private async start(sb: SandboxRecord, sandbox: string, fresh: boolean): Promise<void> {
+    await this.stop(sb);
+    const onlyInternal = this.d.records.endpointsOf(sb.id).every((e) => this.d.isInternal(e.networkId));
     const resolver = await startResolver({
       inNetns: (fn) => this.d.netns.run(sandbox, fn),
-      lookup: (name, type) => this.lookup(rec.id, name, type),
-      reverse: (ip) => this.reverse(rec.id, ip),
+      lookup: (name, type) => this.lookup(sb.id, name, type),
+      reverse: (ip) => this.reverse(sb.id, ip),
       // --dns is the upstream of the embedded resolver, as Docker's ExtServers
-      upstreams: onlyInternal ? [] : rec.hostConfig.Dns?.length ? rec.hostConfig.Dns : this.d.upstreams(),
+      upstreams: onlyInternal ? [] : sb.options.dns?.length ? sb.options.dns : this.d.upstreams(),
       tcpBinder: this.binder,
       logger: this.d.logger,
     });
@@ -71,20 +77,29 @@ export class EmbeddedDns implements DnsHook {
       await resolver.close();
       throw err;
     }
-    this.resolvers.set(rec.id, { sandbox, resolver });
+    this.resolvers.set(sb.id, { sandbox, resolver });
   }
 
-  async stop(rec: ContainerRecord): Promise<void> {
-    const have = this.resolvers.get(rec.id);
+  async stop(sb: SandboxRecord): Promise<void> {
+    const have = this.resolvers.get(sb.id);
     if (!have) return;
-    this.resolvers.delete(rec.id);
+    this.resolvers.delete(sb.id);
     await have.resolver.close();
   }
 
-  /** Networks (user-defined) the asking container is on. */
-  private networksOf(id: string): Set<string> {
-    const self = this.d.containers().find((c) => c.id === id);
-    return new Set(Object.keys(self?.network.endpoints ?? {}).filter((n) => this.d.userDefined(n)));
+  /** Networks (user-defined) the asking sandbox is on. */
+  private networksOf(sandboxId: string): Set<string> {
+    return new Set(
+      this.d.records
+        .endpointsOf(sandboxId)
+        .map((e) => e.networkId)
+        .filter((n) => this.d.userDefined(n)),
+    );
+  }
+
+  /** Endpoints on these networks whose containers run. */
+  private *visible(nets: Set<string>): Generator<EndpointRecord> {
+    for (const n of nets) for (const ep of this.d.records.endpointsOn(n)) if (this.d.records.isActive(ep.sandboxId)) yield ep;
   }
 
   lookup(selfId: string, name: string, type: 'A' | 'AAAA'): string[] {
@@ -92,8 +107,7 @@ export class EmbeddedDns implements DnsHook {
     if (nets.size === 0) return [];
     const q = name.toLowerCase();
     // the asking container's own links come first (Docker: endpoint aliases, seen by the linker only)
-    const self = this.d.containers().find((c) => c.id === selfId);
-    const link = self ? linkAliasTarget(Object.values(self.network.endpoints), q) : undefined;
+    const link = linkAliasTarget(this.d.records.endpointsOf(selfId), q);
     if (link && nets.has(link.networkId)) {
       const got = this.addresses(new Set([link.networkId]), link.target, type);
       if (got.length) return got;
@@ -106,16 +120,12 @@ export class EmbeddedDns implements DnsHook {
   /** Addresses of running containers named (or aliased) `q` on these networks. */
   private addresses(nets: Set<string>, q: string, type: 'A' | 'AAAA'): string[] {
     const out: string[] = [];
-    for (const c of this.d.containers()) {
-      if (c.state.Status !== 'running') continue;
-      for (const ep of Object.values(c.network.endpoints)) {
-        if (!nets.has(ep.networkId)) continue;
-        const names = [c.name, c.id.slice(0, 12), ...ep.aliases].map((n) => n.toLowerCase());
-        const qualified = names.map((n) => `${n}.${ep.networkName.toLowerCase()}`);
-        if (!names.includes(q) && !qualified.includes(q)) continue;
-        const ip = type === 'A' ? ep.ipv4 : ep.ipv6;
-        if (ip) out.push(ip.split('/')[0]!);
-      }
+    for (const ep of this.visible(nets)) {
+      const names = [ep.containerName, ep.containerId.slice(0, 12), ...ep.aliases].map((n) => n.toLowerCase());
+      const qualified = names.map((n) => `${n}.${ep.networkName.toLowerCase()}`);
+      if (!names.includes(q) && !qualified.includes(q)) continue;
+      const ip = type === 'A' ? ep.ipv4 : ep.ipv6;
+      if (ip) out.push(ip.split('/')[0]!);
     }
     return out;
   }
@@ -137,10 +147,9 @@ export class EmbeddedDns implements DnsHook {
 
   private reverse(selfId: string, ip: string): string | undefined {
     const nets = this.networksOf(selfId);
-    for (const c of this.d.containers()) {
-      for (const ep of Object.values(c.network.endpoints)) {
-        if (!nets.has(ep.networkId)) continue;
-        if (ep.ipv4?.split('/')[0] === ip || ep.ipv6?.split('/')[0] === ip) return `${c.name}.${ep.networkName}`;
+    for (const n of nets) {
+      for (const ep of this.d.records.endpointsOn(n)) {
+        if (ep.ipv4?.split('/')[0] === ip || ep.ipv6?.split('/')[0] === ip) return `${ep.containerName}.${ep.networkName}`;
       }
     }
     return this.remoteReverseLookup(nets, ip);

@@ -1,5 +1,5 @@
 /** Persisted network records and their Docker API JSON. */
-import type { NetworkedContainer } from './container-api.js';
+import type { EndpointRecord } from './sandbox-record.js';
 import type { NetworkSpec, Scope } from './driver-api.js';
 
 export interface IpamConfigEntry {
@@ -55,16 +55,14 @@ export function networkSpec(n: NetworkRecord): NetworkSpec {
   };
 }
 
-export function networkJson(n: NetworkRecord, containers: NetworkedContainer[]) {
+export function networkJson(n: NetworkRecord, endpoints: EndpointRecord[]) {
   const attached: Record<
     string,
     { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }
   > = {};
-  for (const c of containers) {
-    const ep = c.network.endpoints[n.id];
-    if (!ep) continue;
-    attached[c.id] = {
-      Name: c.name,
+  for (const ep of endpoints) {
+    attached[ep.containerId] = {
+      Name: ep.containerName,
       EndpointID: ep.endpointId,
       MacAddress: ep.mac ?? '',
       IPv4Address: ep.ipv4 ?? '',

@@ -2,11 +2,13 @@
  * Endpoints whose teardown waits for a plugin (issue 15): when `rm`, `rm -f` or
  * `disconnect -f` cannot reach the network plugin (or the IPAM plugin), the container goes
  * anyway, and what the plugins were not told yet — Leave, DeleteEndpoint, ReleaseAddress, in
- * Docker's order — is kept here as a "pending delete" record (saved before the container's
- * record goes, so a crash loses nothing). The endpoint stays reserved on its network (so
- * `network rm` is refused while it waits), shows in `network inspect` and `plugin ls`, and
- * the remaining calls are retried in the background (1 s, doubling to 30 s; at once when a
- * plugin is activated again) until every one is done.
+ * Docker's order — is kept as the `teardown` of the endpoint's own record, which goes to state
+ * `pending-delete` (saved before the container's record goes, so a crash loses nothing; the
+ * controller writes it: one record per endpoint, whatever its state). The endpoint stays
+ * reserved on its network (so `network rm` is refused while it waits), shows in `network
+ * inspect` and `plugin ls`, and the remaining calls are retried in the background (1 s,
+ * doubling to 30 s; at once when a plugin is activated again) until every one is done; then the
+ * endpoint record goes.
  *
  * What the plugin answers on a retry is taken as Docker takes it at teardown: an error reply
  * is logged and the step counts as done; only a plugin that does not answer keeps it pending.
@@ -16,10 +18,14 @@ import type { RecordStore } from '../store/record-store.js';
 import type { NetworkDriver } from './driver-api.js';
 import { endpointEntryKey, type ContainerEntry } from './global-inspect.js';
 import type { NetworkRecord } from './network-record.js';
+import type { TeardownStep } from './sandbox-record.js';
 
-export type PendingStep = 'leave' | 'deleteEndpoint' | 'releaseAddress';
+export type PendingStep = TeardownStep;
 
-/** One endpoint's unfinished teardown. `id` is the endpoint id. */
+/**
+ * One endpoint's unfinished teardown, as a view of its endpoint record (`id` is the endpoint
+ * id); saving it through PendingStore writes the record.
+ */
 export interface PendingDelete {
   id: string;
   networkId: string;
@@ -35,14 +41,23 @@ export interface PendingDelete {
   attempts: number;
 }
 
+/** The endpoint records that wait for a plugin (the NetworkController keeps them). */
+export interface PendingStore {
+  /** Views of every `pending-delete` endpoint record with a teardown. */
+  list(): PendingDelete[];
+  /** The endpoint's record goes to `pending-delete` with this teardown; it stays reserved on its network. */
+  save(p: PendingDelete): Promise<void>;
+  /** The teardown is done: the endpoint record goes and its network no longer counts it. */
+  remove(id: string): Promise<void>;
+}
+
 export interface PendingDeps {
-  store: RecordStore<PendingDelete>;
+  store: PendingStore;
+  /** Pending-delete records of tsnet before they were endpoint records (`state/pending-endpoints`): moved at load. */
+  legacy?: RecordStore<PendingDelete>;
   network(id: string): NetworkRecord | undefined;
   driverOf(n: NetworkRecord): Promise<NetworkDriver>;
   ipamOf(n: NetworkRecord): Promise<IpamDriver>;
-  /** The endpoint's reservation on its network (taken at load, dropped when done). */
-  reserve(networkId: string, endpointId: string, holder: string): void;
-  release(networkId: string, endpointId: string): void;
   logger: { info(m: string): void; warn(m: string): void; debug(m: string): void };
   /** Backoff bounds in ms (tests may shorten them). */
   firstRetryMs?: number;
@@ -81,7 +96,6 @@ export function pendingInspectEntries(pending: PendingDelete[]): Record<string, 
 }
 
 export class PendingDeletes {
-  private readonly records = new Map<string, PendingDelete>();
   private timer: NodeJS.Timeout | undefined;
   private delay: number;
   private running: Promise<void> | undefined;
@@ -91,20 +105,24 @@ export class PendingDeletes {
     this.delay = d.firstRetryMs ?? 1000;
   }
 
-  /** Start-up: the records of an earlier run; their endpoints stay reserved; retries begin. */
+  /**
+   * Start-up, after the controller loaded the endpoint records (those waiting stay reserved on
+   * their networks): records of the old format are moved into endpoint records; retries begin.
+   */
   async load(): Promise<void> {
-    for (const p of await this.d.store.loadAll()) {
-      this.records.set(p.id, p);
-      if (this.d.network(p.networkId)) this.d.reserve(p.networkId, p.id, `${p.containerName} (pending delete)`);
+    for (const p of (await this.d.legacy?.loadAll()) ?? []) {
+      if (this.d.network(p.networkId)) await this.d.store.save(p);
+      await this.d.legacy?.remove(p.id);
     }
-    if (this.records.size) {
-      this.d.logger.info(`${this.records.size} endpoint teardown(s) pending from before the restart: retrying`);
+    const n = this.d.store.list().length;
+    if (n) {
+      this.d.logger.info(`${n} endpoint teardown(s) pending from before the restart: retrying`);
       this.schedule(0);
     }
   }
 
   list(networkId?: string): PendingDelete[] {
-    const all = [...this.records.values()];
+    const all = this.d.store.list();
     return networkId ? all.filter((p) => p.networkId === networkId) : all;
   }
 
@@ -115,15 +133,13 @@ export class PendingDeletes {
   /** Keep an unfinished teardown (saved before the caller forgets the endpoint). */
   async add(p: PendingDelete): Promise<void> {
     await this.d.store.save(p);
-    this.records.set(p.id, p);
-    this.d.reserve(p.networkId, p.id, `${p.containerName} (pending delete)`);
     this.d.logger.warn(`${describePending(p)}: retried when the plugin answers`);
     this.schedule(this.d.firstRetryMs ?? 1000);
   }
 
   /** A plugin was activated again: try now. */
   kick(): void {
-    if (!this.records.size) return;
+    if (!this.d.store.list().length) return;
     this.delay = this.d.firstRetryMs ?? 1000;
     this.schedule(0);
   }
@@ -148,7 +164,7 @@ export class PendingDeletes {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.retryAll().then(() => {
-        if (!this.records.size) {
+        if (!this.d.store.list().length) {
           this.delay = this.d.firstRetryMs ?? 1000;
           return;
         }
@@ -160,7 +176,7 @@ export class PendingDeletes {
   }
 
   private async round(): Promise<void> {
-    for (const p of [...this.records.values()]) {
+    for (const p of this.d.store.list()) {
       try {
         await this.finish(p);
       } catch (err) {
@@ -201,8 +217,6 @@ export class PendingDeletes {
 
   private async done(p: PendingDelete, why: string): Promise<void> {
     await this.d.store.remove(p.id);
-    this.records.delete(p.id);
-    this.d.release(p.networkId, p.id);
     this.d.logger.info(`endpoint ${p.id.slice(0, 12)} of ${p.containerName}: teardown finished (${why})`);
   }
 }

@@ -102,6 +102,15 @@ export const RULES: readonly Rule[] = [
         .map((e) => `${e.from} imports ${e.to}`),
   },
   {
+    // issue 9: the runtime imports the network's contract (src/network/container-api.ts), never
+    // the reverse; the network layer owns its sandbox and endpoint records
+    name: 'src/network and src/ipam import nothing from src/runtime',
+    check: (edges) =>
+      edges
+        .filter((e) => ['network', 'ipam'].includes(layerOf(e.from)) && isSource(e) && layerOf(e.to) === 'runtime')
+        .map((e) => `${e.from} imports ${e.to}`),
+  },
+  {
     name: 'nothing below src/daemon imports src/daemon',
     check: (edges) =>
       edges

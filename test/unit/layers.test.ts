@@ -35,6 +35,7 @@ test('every rule finds a planted violation (the rules are not vacuous)', (t) => 
     { from: 'errors/x.ts', to: 'lib/cidr.ts' },
     { from: 'runtime/x.ts', to: 'node:child_process' },
     { from: 'network/x.ts', to: 'daemon/logger.ts' },
+    { from: 'ipam/x.ts', to: 'runtime/container/types.ts' },
   ];
   for (const rule of RULES) t.true(rule.check(planted).length > 0, rule.name);
   // and allowed edges pass

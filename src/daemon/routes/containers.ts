@@ -74,7 +74,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
         if (f.label) list = list.filter((r) => f.label!.every((l) => labelMatch(r.config.Labels, l)));
         if (f.network)
           list = list.filter((r) =>
-            Object.values(r.network.endpoints).some((e) =>
+            Object.values(containers.network(r).endpoints).some((e) =>
               f.network!.some((n) => n === e.networkName || e.networkId.startsWith(n)),
             ),
           );
@@ -86,7 +86,10 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
           );
         const limit = int(query, 'limit');
         if (limit && limit > 0) list = list.slice(0, limit);
-        return { status: 200, json: list.map((r) => containerSummary(r, d.imageName(r.imageId, r.config.Image))) };
+        return {
+          status: 200,
+          json: list.map((r) => containerSummary(r, d.imageName(r.imageId, r.config.Image), containers.network(r))),
+        };
       },
     },
     {
@@ -105,6 +108,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       schema: { params: RefParams },
       handler: async ({ params, apiVersion }) => {
         const rec = containers.get(params.id!);
+        const net = containers.network(rec);
         return {
           status: 200,
           json: containerInspect(
@@ -112,9 +116,10 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
             containers.paths(rec),
             d.execs.idsOf(rec.id),
             await d.lowerDirs(rec.imageId).catch(() => []),
+            net,
             {
               view: (e) => ({ apiVersion, userDefined: d.userNetwork?.(e.networkId) ?? false }),
-              links: inspectLinks(rec, (ref) => containers.find(ref)),
+              links: inspectLinks(rec.name, net.links, (ref) => containers.find(ref)),
             },
           ),
         };

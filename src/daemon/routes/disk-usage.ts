@@ -77,7 +77,7 @@ export function diskUsageRoutes(d: DiskUsageDeps): Route[] {
               containers.map(async (c) => {
                 const rw = await dirSize(d.containers.paths(c).upper);
                 return {
-                  ...containerSummary(c, c.config.Image || c.imageId),
+                  ...containerSummary(c, c.config.Image || c.imageId, d.containers.network(c)),
                   SizeRw: rw,
                   SizeRootFs: rw + (sizeOf.get(c.imageId) ?? 0),
                 };

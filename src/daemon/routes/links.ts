@@ -4,10 +4,7 @@
  * removed as by `DELETE /containers/{id}` (Docker registers `/PARENT/ALIAS` as a name of the target).
  */
 import { TsnetError } from '../../errors/index.js';
-import type { HostEntry } from '../../network/etc-entries.js';
-import { linkTargetOf, removeLegacyLink } from '../../network/links.js';
 import type { ContainerManager } from '../../runtime/container/container-manager.js';
-import type { ContainerRecord } from '../../runtime/container/types.js';
 import type { Route } from '../http/router.js';
 import { Ref, RemoveQuery } from '../schemas/index.js';
 import { Type } from '@sinclair/typebox';
@@ -15,8 +12,6 @@ import { bool } from './params.js';
 
 export interface LinkRouteDeps {
   containers: ContainerManager;
-  /** The /etc/hosts entries the network layer gives the container (attachments.hostEntries). */
-  hostEntries: (rec: ContainerRecord) => HostEntry[];
 }
 
 export function linkRoutes(d: LinkRouteDeps): Route[] {
@@ -30,17 +25,13 @@ export function linkRoutes(d: LinkRouteDeps): Route[] {
         const parent = d.containers.get(params.parent!);
         const alias = params.alias!;
         const name = `${parent.name}/${alias}`;
-        const target = linkTargetOf(parent, alias);
+        const target = d.containers.network(parent).links?.find((l) => l.alias === alias)?.id;
         if (!target) throw new TsnetError('TSNET_CONTAINER_NOT_FOUND', `No such container: ${name}`);
         if (!bool(query, 'link')) {
           await d.containers.remove(target, { force: bool(query, 'force') });
           return { status: 204 };
         }
-        await d.containers.withLock(parent.id, async () => {
-          if (!removeLegacyLink(parent, alias)) return;
-          await d.containers.save(parent);
-          await d.containers.refreshHosts(parent, d.hostEntries(parent));
-        });
+        await d.containers.removeLink(parent.id, alias);
         return { status: 204 };
       },
     },

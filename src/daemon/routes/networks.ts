@@ -1,11 +1,10 @@
 /** /networks/… routes (Docker Engine API shapes) and /plugins. */
 import { pruneFilter, pruneMatch } from './prune-filters.js';
 import { TsnetError } from '../../errors/index.js';
-import type { Attachments } from '../../network/attachments.js';
 import type { NetworkController, NetworkCreateBody } from '../../network/controller.js';
 import { pendingInspectEntries, type PendingDelete } from '../../network/pending-deletes.js';
 import type { ContainerManager } from '../../runtime/container/container-manager.js';
-import type { EndpointSettingsRequest } from '../../runtime/container/types.js';
+import type { EndpointSettingsRequest } from '../../network/container-api.js';
 import type { Route } from '../http/router.js';
 import {
   NetworkConnectBody,
@@ -23,7 +22,6 @@ const RESERVED_OPTIONS = ['com.docker.network.bridge.default_bridge'];
 
 export interface NetworkRouteDeps {
   controller: NetworkController;
-  attachments: Attachments;
   containers: ContainerManager;
   plugins: () => Promise<unknown[]>;
   /** Endpoint teardowns of a network waiting for a plugin (shown in inspect). */
@@ -108,7 +106,7 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
         const b = object<{ Container?: string; EndpointConfig?: EndpointSettingsRequest | null }>(body, 'network connect');
         if (!b.Container) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'network connect needs a container');
         const rec = d.containers.get(b.Container);
-        await d.containers.withLock(rec.id, () => d.attachments.connect(rec, params.id!, b.EndpointConfig ?? null));
+        await d.containers.connect(rec.id, params.id!, b.EndpointConfig ?? null);
         return { status: 200 };
       },
     },
@@ -120,7 +118,7 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
         const b = object<{ Container?: string; Force?: boolean }>(body, 'network disconnect');
         if (!b.Container) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'network disconnect needs a container');
         const rec = d.containers.get(b.Container);
-        await d.containers.withLock(rec.id, () => d.attachments.disconnect(rec, params.id!, b.Force ?? false));
+        await d.containers.disconnect(rec.id, params.id!, b.Force ?? false);
         return { status: 200 };
       },
     },

@@ -25,7 +25,12 @@ import { NAME_PATTERN, randomName } from '../ids.js';
 import { connectSupervisor, isSupervisorOf, launch, processAlive, supervisorCommand, waitForExit } from '../supervisor.js';
 import type { Failpoint } from '../../lib/failpoints.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
-import type { ContainerNetworking } from '../../network/container-api.js';
+import type {
+  ContainerNetworkState,
+  ContainerNetworking,
+  EndpointSettingsRequest,
+  SandboxRequest,
+} from '../../network/container-api.js';
 import { containerPaths, TRASH_DIR, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
 import { buildRecord, mergeEnv, type CreateBody, type ImageInfo } from './create-request.js';
@@ -173,7 +178,12 @@ export class ContainerManager {
     }
     checkResources(body.HostConfig ?? {});
     const rec = buildRecord(body, name, image);
-    await this.deps.networking.plan(rec);
+    const plan = await this.deps.networking.plan(sandboxRequest(rec), this.containerLookup);
+    // Docker ignores published ports without a network of their own (host, none)
+    const hc = rec.hostConfig;
+    if (plan.ignoresPorts && (Object.values(hc.PortBindings ?? {}).some((b) => b?.length) || hc.PublishAllPorts))
+      hc.PortBindings = {};
+    rec.sandboxId = plan.sandboxId;
 
     const p = this.paths(rec);
     // visible by name from records.set on: start/rm/connect of it wait for this lock, so they
@@ -207,8 +217,13 @@ export class ContainerManager {
         rb.push('forget record', () => this.records.delete(rec.id));
         await rb.step(
           'create network sandbox',
-          () => this.deps.networking.create(rec),
-          () => this.deps.networking.remove(rec),
+          () => this.deps.networking.createSandbox(plan),
+          () => this.deps.networking.deleteSandbox(rec.sandboxId),
+        );
+        await rb.step(
+          'join networks',
+          () => this.deps.networking.join(rec.sandboxId, plan.endpoints),
+          () => this.deps.networking.leave(rec.sandboxId),
         );
         this.deps.failpoint?.('container-create.after-network');
         await rb.step(
@@ -284,12 +299,11 @@ export class ContainerManager {
     const deviceRules = hc.Privileged ? 'all' : [...DEFAULT_DEVICE_RULES, ...deviceCgroupRules(hc), ...mappings.map(hostDevice)];
     const seccomp = this.seccompFor(rec);
     const rb = new Rollback();
-    const networkBefore = JSON.stringify({ ...rec.network, ports: [] });
     try {
       const sandbox = await rb.step(
         'prepare network',
-        () => this.deps.networking.prepare(rec),
-        () => this.deps.networking.released(rec),
+        () => this.deps.networking.programExternalConnectivity(rec.sandboxId, this.containerLookup),
+        () => this.deps.networking.revokeExternalConnectivity(rec.sandboxId),
       );
       this.deps.failpoint?.('start.after-ports');
       let t0 = performance.now();
@@ -324,8 +338,8 @@ export class ContainerManager {
         p.bundle,
         runSpec({
           // Docker's link variables come first; the container's own Env overrides them
-          rec: rec.network.linkEnv?.length
-            ? { ...rec, config: { ...rec.config, Env: mergeEnv(rec.network.linkEnv, rec.config.Env) } }
+          rec: sandbox.linkEnv?.length
+            ? { ...rec, config: { ...rec.config, Env: mergeEnv(sandbox.linkEnv, rec.config.Env) } }
             : rec,
           rootfs: p.rootfs,
           lowerDirs,
@@ -363,9 +377,8 @@ export class ContainerManager {
         StartedAt: new Date().toISOString(),
         FinishedAt: rec.state.FinishedAt,
       };
-      // a start that changed the network side (a sandbox re-made after a reboot) is saved durably
-      if (JSON.stringify({ ...rec.network, ports: [] }) !== networkBefore) await this.deps.store.save(rec);
-      else this.saveState(rec);
+      // the network side is the network layer's records (saved there): the state is volatile
+      this.saveState(rec);
       this.deps.logger.info(`started container ${rec.id.slice(0, 12)} pid ${launched.pid}`);
       this.announce(rec, 'start');
       this.monitor(rec);
@@ -438,7 +451,7 @@ export class ContainerManager {
       this.deps.logger.warn((err as Error).message);
     }
     await this.deps.networking
-      .released(rec)
+      .revokeExternalConnectivity(rec.sandboxId)
       .catch((err: Error) => this.deps.logger.warn(`release network of ${rec.id.slice(0, 12)}: ${err.message}`));
     fs.rmSync(p.bundle, { recursive: true, force: true });
     this.saveState(rec);
@@ -625,6 +638,7 @@ export class ContainerManager {
         rec.name = oldName;
         throw err;
       }
+      await this.deps.networking.rename(rec.sandboxId, name);
       this.announce(rec, 'rename', { oldName: `/${oldName}` });
     });
   }
@@ -720,7 +734,10 @@ export class ContainerManager {
     this.deps.failpoint?.('container-rm.after-mark');
     const p = this.paths(rec);
     const errors: string[] = [];
-    await timed('rm: network', () => this.deps.networking.remove(rec)).catch((err: Error) => errors.push(err.message));
+    // the sandbox goes with its endpoints (their interfaces die with its netns)
+    await timed('rm: network', () => this.deps.networking.deleteSandbox(rec.sandboxId)).catch((err: Error) =>
+      errors.push(err.message),
+    );
     this.deps.failpoint?.('container-rm.after-network');
     const t0 = performance.now();
     try {
@@ -872,7 +889,9 @@ export class ContainerManager {
    * others are marked exited with what their exit file says.
    */
   async restore(): Promise<void> {
-    for (const rec of await this.deps.store.loadAll()) {
+    const loaded = await this.deps.store.loadAll();
+    await this.migrate(loaded);
+    for (const rec of loaded) {
       this.records.set(rec.id, rec);
       if (rec.state.Status === 'removing') {
         await this.removeQuietly(rec);
@@ -898,9 +917,89 @@ export class ContainerManager {
     }
   }
 
-  /** Persist a record changed elsewhere (the network controller after connect/disconnect). */
+  /**
+   * Records written before the network layer kept its own (they carry `network`, no sandboxId):
+   * the network layer makes sandbox and endpoint records from that state, and the container record
+   * keeps only the sandbox id. A container-mode joiner comes after its target (also a joiner of
+   * a joiner): it points at the target's new sandbox.
+   */
+  private async migrate(loaded: ContainerRecord[]): Promise<void> {
+    type Legacy = ContainerRecord & { network?: ContainerNetworkState };
+    const left = new Map((loaded as Legacy[]).filter((r) => !r.sandboxId && r.network).map((r) => [r.id, r]));
+    const order: Legacy[] = [];
+    while (left.size) {
+      // those whose target is not waiting to be migrated (or a cycle, which no create can make)
+      let ready = [...left.values()].filter((r) => r.network!.mode !== 'container' || !left.has(r.network!.sharedWith ?? ''));
+      if (!ready.length) ready = [...left.values()];
+      for (const r of ready) {
+        order.push(r);
+        left.delete(r.id);
+      }
+    }
+    for (const rec of order) {
+      rec.sandboxId = await this.deps.networking.migrate(sandboxRequest(rec), rec.network!, rec.state.Status === 'running');
+      delete rec.network;
+      await this.deps.store.save(rec);
+      this.deps.logger.info(
+        `migrated the network state of container ${rec.id.slice(0, 12)} to sandbox ${rec.sandboxId.slice(0, 12)}`,
+      );
+    }
+  }
+
+  /**
+   * Start-up, right after restore: the network layer drops sandboxes of no container (a create
+   * the daemon did not live to commit) and learns which ones run.
+   */
+  async reconcileNetwork(): Promise<void> {
+    await this.deps.networking.reconcile(this.list().map((r) => ({ sandboxId: r.sandboxId, running: this.isRunning(r) })));
+  }
+
+  /** Start-up, once the drivers are restored: running containers get their port reservations and resolvers back. */
+  async adoptRunningNetworks(): Promise<void> {
+    for (const r of this.list()) if (this.isRunning(r)) await this.deps.networking.adoptRunning(r.sandboxId);
+  }
+
+  /** Persist a record changed elsewhere in the runtime (container update). */
   async save(rec: ContainerRecord): Promise<void> {
     await this.deps.store.save(rec);
+  }
+
+  /** The container's live network state (from the network layer's records). */
+  network(rec: ContainerRecord): ContainerNetworkState {
+    return this.deps.networking.view(rec.sandboxId);
+  }
+
+  /** Containers as the network layer asks about them (container mode, legacy links). */
+  private readonly containerLookup = (ref: string) => {
+    const r = this.find(ref);
+    return r ? { id: r.id, name: r.name, sandboxId: r.sandboxId, env: r.config.Env ?? [] } : undefined;
+  };
+
+  /** `rm --link PARENT/ALIAS` under the parent's lock; its /etc/hosts follows. */
+  async removeLink(id: string, alias: string): Promise<void> {
+    await this.withLock(id, async () => {
+      const rec = this.get(id);
+      const entries = await this.deps.networking.removeLink(rec.sandboxId, alias);
+      if (entries) await this.refreshHosts(rec, entries);
+    });
+  }
+
+  /** `network connect` under the container's lock; /etc/hosts follows. */
+  async connect(id: string, networkRef: string, cfg: EndpointSettingsRequest | null): Promise<void> {
+    await this.withLock(id, async () => {
+      const rec = this.get(id);
+      const entries = await this.deps.networking.connect(rec.sandboxId, networkRef, cfg);
+      await this.refreshHosts(rec, entries);
+    });
+  }
+
+  /** `network disconnect [-f]` under the container's lock; /etc/hosts follows. */
+  async disconnect(id: string, networkRef: string, force: boolean): Promise<void> {
+    await this.withLock(id, async () => {
+      const rec = this.get(id);
+      const entries = await this.deps.networking.disconnect(rec.sandboxId, networkRef, force);
+      await this.refreshHosts(rec, entries);
+    });
   }
 
   /**
@@ -934,8 +1033,8 @@ export class ContainerManager {
   private extraHosts(rec: ContainerRecord): HostEntry[] {
     const list = rec.hostConfig.ExtraHosts ?? [];
     if (list.length === 0) return [];
-    const gwNet = rec.network.gatewayNetwork;
-    const gateway = gwNet ? rec.network.endpoints[gwNet]?.gateway : undefined;
+    const net = this.network(rec);
+    const gateway = net.gatewayNetwork ? net.endpoints[net.gatewayNetwork]?.gateway : undefined;
     try {
       return extraHostEntries(list, gateway);
     } catch (err) {
@@ -958,4 +1057,23 @@ function readHostname(): string {
   } catch {
     return 'localhost';
   }
+}
+
+/** What the network layer is asked for a container (its create request). */
+function sandboxRequest(rec: ContainerRecord): SandboxRequest {
+  const hc = rec.hostConfig;
+  return {
+    containerId: rec.id,
+    containerName: rec.name,
+    hostname: rec.config.Hostname,
+    ...(hc.NetworkMode ? { networkMode: hc.NetworkMode } : {}),
+    endpointsConfig: rec.networkingConfig.EndpointsConfig ?? {},
+    ...(hc.PortBindings ? { portBindings: hc.PortBindings } : {}),
+    ...(hc.PublishAllPorts ? { publishAll: true } : {}),
+    ...(rec.config.ExposedPorts ? { exposedPorts: rec.config.ExposedPorts } : {}),
+    ...(hc.Dns?.length ? { dns: hc.Dns } : {}),
+    ...(hc.DnsSearch?.length ? { dnsSearch: hc.DnsSearch } : {}),
+    ...(hc.DnsOptions?.length ? { dnsOptions: hc.DnsOptions } : {}),
+    ...(hc.Links?.length ? { links: hc.Links } : {}),
+  };
 }

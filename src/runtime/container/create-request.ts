@@ -152,7 +152,7 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
     },
     restartCount: 0,
     mounts,
-    network: { mode: 'none', endpoints: {}, ports: [] },
+    sandboxId: '',
   };
 }
 

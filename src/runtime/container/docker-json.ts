@@ -1,5 +1,6 @@
 /** Container records in the Docker Engine API's JSON shapes (list and inspect). Pure. */
 import type { ContainerPaths } from './paths.js';
+import type { ContainerNetworkState } from '../../network/container-api.js';
 import type { ContainerRecord, EndpointState, PublishedPort } from './types.js';
 
 export function humanDuration(ms: number): string {
@@ -103,19 +104,20 @@ function versionBelow(a: string, b: string): boolean {
 }
 
 function networksJson(
-  rec: ContainerRecord,
+  net: ContainerNetworkState,
+  rec?: ContainerRecord,
   view?: (e: EndpointState) => EndpointView,
 ): Record<string, ReturnType<typeof endpointJson>> {
   const out: Record<string, ReturnType<typeof endpointJson>> = {};
-  if (rec.network.mode === 'none' || rec.network.mode === 'host') {
-    out[rec.network.mode] = endpointJson({
-      networkId: rec.network.mode,
-      networkName: rec.network.mode,
+  if (net.mode === 'none' || net.mode === 'host') {
+    out[net.mode] = endpointJson({
+      networkId: net.mode,
+      networkName: net.mode,
       endpointId: '',
       aliases: [],
     });
   }
-  for (const e of Object.values(rec.network.endpoints)) out[e.networkName] = endpointJson(e, rec, view?.(e));
+  for (const e of Object.values(net.endpoints)) out[e.networkName] = endpointJson(e, rec, view?.(e));
   return out;
 }
 
@@ -123,7 +125,7 @@ export function commandText(rec: ContainerRecord): string {
   return [rec.path, ...rec.args].map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
 }
 
-export function containerSummary(rec: ContainerRecord, imageName: string) {
+export function containerSummary(rec: ContainerRecord, imageName: string, net: ContainerNetworkState) {
   return {
     Id: rec.id,
     Names: [`/${rec.name}`],
@@ -131,12 +133,12 @@ export function containerSummary(rec: ContainerRecord, imageName: string) {
     ImageID: rec.imageId,
     Command: commandText(rec),
     Created: Math.floor(Date.parse(rec.created) / 1000),
-    Ports: portsList(rec.network.ports, rec.config.ExposedPorts),
+    Ports: portsList(net.ports, rec.config.ExposedPorts),
     Labels: rec.config.Labels,
     State: dockerStatus(rec),
     Status: statusText(rec),
     HostConfig: { NetworkMode: rec.hostConfig.NetworkMode ?? 'default' },
-    NetworkSettings: { Networks: networksJson(rec) },
+    NetworkSettings: { Networks: networksJson(net) },
     Mounts: mounts(rec),
   };
 }
@@ -172,10 +174,13 @@ function mounts(rec: ContainerRecord) {
   );
 }
 
-function portsMap(rec: ContainerRecord): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
+function portsMap(
+  rec: ContainerRecord,
+  net: ContainerNetworkState,
+): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
   const out: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
   for (const key of Object.keys(rec.config.ExposedPorts ?? {})) out[key] = null;
-  for (const p of rec.network.ports) {
+  for (const p of net.ports) {
     const key = `${p.containerPort}/${p.proto}`;
     out[key] ??= [];
     out[key].push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
@@ -188,9 +193,10 @@ export function containerInspect(
   paths: ContainerPaths,
   execIds: string[],
   lowerDirs: string[],
-  net: { view?: (e: EndpointState) => EndpointView; links?: string[] | null } = {},
+  net: ContainerNetworkState,
+  opts: { view?: (e: EndpointState) => EndpointView; links?: string[] | null } = {},
 ) {
-  const primary = Object.values(rec.network.endpoints)[0];
+  const primary = Object.values(net.endpoints)[0];
   const [ip, len] = (primary?.ipv4 ?? '').split('/');
   const st = rec.state;
   return {
@@ -238,7 +244,7 @@ export function containerInspect(
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
       ...rec.hostConfig,
       // legacy links as Docker shows them (`/target:/parent/alias`); null on user networks
-      Links: net.links ?? null,
+      Links: opts.links ?? null,
     },
     GraphDriver: {
       Name: 'overlay',
@@ -248,12 +254,12 @@ export function containerInspect(
     Config: rec.config,
     NetworkSettings: {
       Bridge: '',
-      SandboxID: rec.network.sandboxKey ? rec.id : '',
-      SandboxKey: rec.network.sandboxKey ?? '',
+      SandboxID: net.sandboxKey ? rec.sandboxId : '',
+      SandboxKey: net.sandboxKey ?? '',
       HairpinMode: false,
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
-      Ports: portsMap(rec),
+      Ports: portsMap(rec, net),
       SecondaryIPAddresses: null,
       SecondaryIPv6Addresses: null,
       EndpointID: primary?.endpointId ?? '',
@@ -264,7 +270,7 @@ export function containerInspect(
       IPPrefixLen: len ? Number(len) : 0,
       IPv6Gateway: primary?.gateway6 ?? '',
       MacAddress: primary?.mac ?? '',
-      Networks: networksJson(rec, net.view),
+      Networks: networksJson(net, rec, opts.view),
     },
   };
 }

@@ -106,7 +106,7 @@ export class ExecManager {
         rec,
         targetPid: rec.state.Pid,
         argv: c.Cmd!,
-        env: mergeEnv(mergeEnv(rec.network.linkEnv ?? [], rec.config.Env), c.Env ?? []),
+        env: mergeEnv(mergeEnv(this.deps.containers.network(rec).linkEnv ?? [], rec.config.Env), c.Env ?? []),
         user: c.User || rec.config.User,
         cwd: c.WorkingDir || rec.config.WorkingDir,
         tty: c.Tty ?? false,

@@ -1,7 +1,7 @@
 /** Container records: Docker's Config/HostConfig shapes plus tsnet's runtime state. */
 import type { HealthConfig, HealthState } from '../health/types.js';
 import type { MountPoint } from '../volumes/types.js';
-import type { ContainerNetworkState, EndpointSettingsRequest } from '../../network/container-api.js';
+import type { EndpointSettingsRequest } from '../../network/container-api.js';
 
 export type {
   ContainerNetworkState,
@@ -43,6 +43,8 @@ export interface PortBinding {
 export interface HostConfig {
   Binds?: string[] | null;
   NetworkMode?: string;
+  /** Legacy links `NAME:ALIAS` (the default bridge; user networks take EndpointsConfig.<net>.Links). */
+  Links?: string[] | null;
   PortBindings?: Record<string, PortBinding[] | null> | null;
   PublishAllPorts?: boolean;
   AutoRemove?: boolean;
@@ -104,6 +106,10 @@ export interface ContainerRecord {
   restartCount: number;
   /** Binds, volumes and tmpfs mounts, resolved at create (absent in records older than volumes). */
   mounts?: MountPoint[];
-  /** Filled by the network controller: sandbox and endpoint state, persisted with the record. */
-  network: ContainerNetworkState;
+  /**
+   * The container's sandbox in the network layer, which owns its state (endpoints, addresses,
+   * published ports): read it with ContainerManager.network(). The request stays here
+   * (hostConfig.NetworkMode, PortBindings, networkingConfig).
+   */
+  sandboxId: string;
 }

@@ -65,7 +65,7 @@ export class StatsCollector {
       memory: this.memory(rec, pids),
       pids: this.pids(rec, acct, pids),
       blkio: procIo(pids),
-      networks: (await this.d.networking.interfaceStats?.(rec).catch(() => ({}))) ?? {},
+      networks: await this.d.networking.interfaceStats(rec.sandboxId).catch(() => ({})),
     };
   }
 

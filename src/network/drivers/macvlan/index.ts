@@ -18,6 +18,7 @@ import type {
   NetworkDriver,
   NetworkSpec,
   Restorable,
+  SandboxHandle,
   Sweepable,
 } from '../../driver-api.js';
 import { markedNetworkId, parseMacvlanOptions, randomMac, type MacvlanConfig } from './options.js';
@@ -72,8 +73,12 @@ export function createMacvlanDriver(deps: MacvlanDeps): MacvlanDriver {
     }
   }
 
-  /** Run fn with a netlink socket inside the sandbox's netns. */
-  async function inSandbox<T>(sandboxKey: string, fn: (nl: Netlink) => Promise<T>): Promise<T> {
+  /**
+   * Run fn with the sandbox's netlink socket: the caller's (`own`: the Sandbox's one socket, left
+   * open), or one opened inside the sandbox's netns when the caller has none.
+   */
+  async function inSandbox<T>(sandboxKey: string, fn: (nl: Netlink) => Promise<T>, own?: Netlink): Promise<T> {
+    if (own) return fn(own);
     const nl = deps.inNetns(sandboxKey, () => Netlink.open());
     try {
       return await fn(nl);
@@ -82,16 +87,20 @@ export function createMacvlanDriver(deps: MacvlanDeps): MacvlanDriver {
     }
   }
 
-  async function removeFromSandbox(ep: MacvlanEndpoint): Promise<void> {
+  async function removeFromSandbox(ep: MacvlanEndpoint, sandbox?: SandboxHandle): Promise<void> {
     const j = ep.joined;
     if (!j) return;
     ep.joined = undefined;
     if (!fs.existsSync(j.sandboxKey)) return;
     try {
-      await inSandbox(j.sandboxKey, async (nl) => {
-        const link = await nl.getLink(j.ifname);
-        if (link?.kind === 'macvlan') await nl.deleteLink(j.ifname);
-      });
+      await inSandbox(
+        j.sandboxKey,
+        async (nl) => {
+          const link = await nl.getLink(j.ifname);
+          if (link?.kind === 'macvlan') await nl.deleteLink(j.ifname);
+        },
+        sandbox?.file === j.sandboxKey ? sandbox.netlink : undefined,
+      );
     } catch (err) {
       deps.logger.debug(`macvlan: remove ${j.ifname} from ${j.sandboxKey}: ${(err as Error).message}`);
     }
@@ -196,14 +205,19 @@ export function createMacvlanDriver(deps: MacvlanDeps): MacvlanDriver {
         fs.closeSync(fd);
       }
       ep.joined = { sandboxKey: j.sandboxKey, ifname: j.ifname };
+      const own = j.netlink ? { file: j.sandboxKey, netlink: j.netlink } : undefined;
       try {
-        await inSandbox(j.sandboxKey, async (nl) => {
-          if (ep.address) await nl.addAddress(j.ifname, ep.address);
-          if (ep.addressV6) await nl.addAddress(j.ifname, ep.addressV6, { noDad: true });
-          await nl.setUp(j.ifname);
-        });
+        await inSandbox(
+          j.sandboxKey,
+          async (nl) => {
+            if (ep.address) await nl.addAddress(j.ifname, ep.address);
+            if (ep.addressV6) await nl.addAddress(j.ifname, ep.addressV6, { noDad: true });
+            await nl.setUp(j.ifname);
+          },
+          j.netlink,
+        );
       } catch (err) {
-        await removeFromSandbox(ep);
+        await removeFromSandbox(ep, own);
         throw err;
       }
       if (internal(n)) return { disableGatewayService: true };
@@ -212,9 +226,9 @@ export function createMacvlanDriver(deps: MacvlanDeps): MacvlanDriver {
       return { ...(gw4 ? { gateway: gw4 } : {}), ...(gw6 ? { gatewayV6: gw6 } : {}) };
     },
 
-    async leave(networkId, endpointId) {
+    async leave(networkId, endpointId, opts) {
       const ep = endpoints.get(key(networkId, endpointId));
-      if (ep) await removeFromSandbox(ep);
+      if (ep) await removeFromSandbox(ep, opts?.sandbox);
     },
 
     async sweep(liveNetworkIds) {

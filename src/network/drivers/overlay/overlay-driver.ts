@@ -258,7 +258,8 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
         rb.push(`delete veth ${veth}`, () => sb.nl.deleteLink(veth));
         await sb.nl.setMaster(veth, sb.bridge);
         await sb.nl.setUp(veth);
-        const c = this.d.netns.run(j.sandboxKey, () => Netlink.open());
+        // the sandbox's one socket (DESIGN rule 4); one of our own only when called without it
+        const c = j.netlink ?? this.d.netns.run(j.sandboxKey, () => Netlink.open());
         try {
           if (ep.address) await c.addAddress(j.ifname, ep.address);
           if (ep.addressV6) await c.addAddress(j.ifname, ep.addressV6, { noDad: true });
@@ -267,7 +268,7 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
           // them through the local subnet's gateway instead, having one bridge per subnet)
           for (const s of otherSubnets(net, ep)) await c.addRoute({ dst: s, dev: j.ifname });
         } finally {
-          c.close();
+          if (c !== j.netlink) c.close();
         }
         if (names.name) ep.name = names.name;
         if (names.aliases.length) ep.aliases = names.aliases;

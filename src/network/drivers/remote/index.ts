@@ -52,6 +52,7 @@ import type {
   NetworkSpec,
   PortMapping,
   Restorable,
+  SandboxHandle,
 } from '../../driver-api.js';
 import {
   badReply,
@@ -189,13 +190,15 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
     ep.leftover = undefined;
   };
 
-  const takeOutOf = async (ep: EndpointState): Promise<void> => {
+  /** The interface leaves the sandbox; `sandbox`: the caller's handle (its one netlink socket). */
+  const takeOutOf = async (ep: EndpointState, sandbox?: SandboxHandle): Promise<void> => {
     const j = ep.join;
     if (!j) return;
     const back = await takeOut(
       kdeps,
       { sandboxKey: j.sandboxKey, ifname: j.ifname, ...(j.index !== undefined ? { index: j.index } : {}) },
       j.srcName,
+      sandbox?.file === j.sandboxKey ? sandbox.netlink : undefined,
     );
     if (back !== undefined && j.srcName) ep.leftover = { name: j.srcName, index: back };
     ep.join = undefined;
@@ -325,10 +328,11 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
               `plugin "${name}" asked for prefix ${r.dstPrefix}; the interface is named ${j.ifname} (tsnet names interfaces by attachment order)`,
             );
           }
-          const index = await moveIn(kdeps, name, j.sandboxKey, r.srcName);
+          const index = await moveIn(kdeps, name, j.sandboxKey, r.srcName, j.netlink);
           state.index = index;
           ep.join = state;
-          rb.push('move interface into the sandbox', () => takeOutOf(ep));
+          const own = j.netlink ? { file: j.sandboxKey, netlink: j.netlink } : undefined;
+          rb.push('move interface into the sandbox', () => takeOutOf(ep, own));
           const mac = j.mac ?? ep.info.mac;
           const address = j.address ?? ep.info.address;
           const addressV6 = j.addressV6 ?? ep.info.addressV6;
@@ -345,6 +349,7 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
               ...(addressV6 ? { addressV6 } : {}),
             },
             index,
+            j.netlink,
           );
         } else {
           if (r.routes.length > 0)
@@ -367,7 +372,7 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
       }
     },
 
-    async leave(networkId, endpointId) {
+    async leave(networkId, endpointId, opts) {
       const ep = endpoints.get(endpointId);
       let failure: unknown;
       try {
@@ -379,7 +384,7 @@ export async function createRemoteDriver(name: string, client: PluginClient, dep
       } catch (err) {
         failure = err;
       }
-      if (ep) await takeOutOf(ep);
+      if (ep) await takeOutOf(ep, opts?.sandbox);
       if (failure) {
         // The plugin did not answer: the interface it made, now back on the host, goes at once
         // (Leave and DeleteEndpoint are retried later as a pending delete).

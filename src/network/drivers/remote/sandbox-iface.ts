@@ -54,8 +54,17 @@ function withFd<T>(file: string, what: string, fn: (fd: number) => Promise<T>): 
   return fn(fd).finally(() => fs.closeSync(fd));
 }
 
-/** A netlink socket inside the sandbox, closed after `fn`. */
-export async function inSandbox<T>(deps: KernelDeps, sandboxKey: string, fn: (nl: Netlink) => Promise<T>): Promise<T> {
+/**
+ * `fn` with the sandbox's netlink socket: the caller's (`own`, the Sandbox's one socket, left
+ * open), or one opened in the sandbox and closed after `fn` when the caller has none.
+ */
+export async function inSandbox<T>(
+  deps: KernelDeps,
+  sandboxKey: string,
+  fn: (nl: Netlink) => Promise<T>,
+  own?: Netlink,
+): Promise<T> {
+  if (own) return fn(own);
   const nl = deps.netns.run(sandboxKey, () => Netlink.open());
   try {
     return await fn(nl);
@@ -68,7 +77,13 @@ export async function inSandbox<T>(deps: KernelDeps, sandboxKey: string, fn: (nl
  * Move `srcName` into the sandbox. Resolves with the moved link's ifindex in the sandbox
  * (still named srcName there). Throws when srcName does not exist in the daemon's netns.
  */
-export async function moveIn(deps: KernelDeps, plugin: string, sandboxKey: string, srcName: string): Promise<number> {
+export async function moveIn(
+  deps: KernelDeps,
+  plugin: string,
+  sandboxKey: string,
+  srcName: string,
+  own?: Netlink,
+): Promise<number> {
   const host = deps.hostNetlink();
   const link = await host.getLink(srcName);
   if (!link) {
@@ -85,7 +100,7 @@ export async function moveIn(deps: KernelDeps, plugin: string, sandboxKey: strin
   } catch (err) {
     throw joinStepError(plugin, `InterfaceName.SrcName ${JSON.stringify(srcName)}`, 'cannot be moved into the sandbox', err);
   }
-  return inSandbox(deps, sandboxKey, async (nl) => nl.indexOf(srcName));
+  return inSandbox(deps, sandboxKey, async (nl) => nl.indexOf(srcName), own);
 }
 
 /** A kernel step that failed on what the plugin's Join reply asked for: one line naming plugin, call and field. */
@@ -98,7 +113,13 @@ export function joinStepError(plugin: string, field: string, what: string, err: 
 }
 
 /** Rename, MAC, addresses, up, routes — inside the sandbox, on the moved link. */
-export async function configure(deps: KernelDeps, plugin: string, spec: SandboxIfaceSpec, index: number): Promise<void> {
+export async function configure(
+  deps: KernelDeps,
+  plugin: string,
+  spec: SandboxIfaceSpec,
+  index: number,
+  own?: Netlink,
+): Promise<void> {
   const src = `InterfaceName.SrcName ${JSON.stringify(spec.srcName)}`;
   const step = async (field: string, what: string, fn: () => Promise<unknown>): Promise<void> => {
     try {
@@ -107,30 +128,36 @@ export async function configure(deps: KernelDeps, plugin: string, spec: SandboxI
       throw joinStepError(plugin, field, what, err);
     }
   };
-  await inSandbox(deps, spec.sandboxKey, async (nl) => {
-    if (spec.ifname !== spec.srcName) await step(src, `cannot be renamed to ${spec.ifname}`, () => nl.rename(index, spec.ifname));
-    if (spec.mac) await step(src, `cannot take MAC address ${spec.mac}`, () => nl.setMac(index, spec.mac!));
-    if (spec.address) await step(src, `cannot take address ${spec.address}`, () => nl.addAddress(index, spec.address!));
-    if (spec.addressV6)
-      await step(src, `cannot take address ${spec.addressV6}`, () => nl.addAddress(index, spec.addressV6!, { noDad: true }));
-    await step(src, 'cannot be brought up', () => nl.setUp(index));
-    // Connected routes first: a next hop may only be reachable through one of them.
-    for (const [i, r] of spec.routes.entries()) {
-      if (!r.connected) continue;
-      const fam = tryParseCidr(r.destination)!.family;
-      await step(`StaticRoutes[${i}] ${r.destination}`, 'cannot be added as a connected route', () =>
-        nl.addRoute({ dst: r.destination, dev: index, ...(fam === 4 ? { scope: 'link' as const } : {}) }),
-      );
-    }
-    for (const [i, r] of spec.routes.entries()) {
-      if (r.connected) continue;
-      await step(
-        `StaticRoutes[${i}] ${r.destination} via ${r.nextHop}`,
-        'cannot be added (is the next hop on a connected network?)',
-        () => nl.addRoute({ dst: r.destination, gateway: r.nextHop! }),
-      );
-    }
-  });
+  await inSandbox(
+    deps,
+    spec.sandboxKey,
+    async (nl) => {
+      if (spec.ifname !== spec.srcName)
+        await step(src, `cannot be renamed to ${spec.ifname}`, () => nl.rename(index, spec.ifname));
+      if (spec.mac) await step(src, `cannot take MAC address ${spec.mac}`, () => nl.setMac(index, spec.mac!));
+      if (spec.address) await step(src, `cannot take address ${spec.address}`, () => nl.addAddress(index, spec.address!));
+      if (spec.addressV6)
+        await step(src, `cannot take address ${spec.addressV6}`, () => nl.addAddress(index, spec.addressV6!, { noDad: true }));
+      await step(src, 'cannot be brought up', () => nl.setUp(index));
+      // Connected routes first: a next hop may only be reachable through one of them.
+      for (const [i, r] of spec.routes.entries()) {
+        if (!r.connected) continue;
+        const fam = tryParseCidr(r.destination)!.family;
+        await step(`StaticRoutes[${i}] ${r.destination}`, 'cannot be added as a connected route', () =>
+          nl.addRoute({ dst: r.destination, dev: index, ...(fam === 4 ? { scope: 'link' as const } : {}) }),
+        );
+      }
+      for (const [i, r] of spec.routes.entries()) {
+        if (r.connected) continue;
+        await step(
+          `StaticRoutes[${i}] ${r.destination} via ${r.nextHop}`,
+          'cannot be added (is the next hop on a connected network?)',
+          () => nl.addRoute({ dst: r.destination, gateway: r.nextHop! }),
+        );
+      }
+    },
+    own,
+  );
 }
 
 /**
@@ -143,11 +170,12 @@ export async function takeOut(
   deps: KernelDeps,
   placed: { sandboxKey: string; ifname: string; index?: number },
   srcName: string | undefined,
+  own?: Netlink,
 ): Promise<number | undefined> {
   if (!deps.netns.exists(placed.sandboxKey)) return undefined;
   let nl: Netlink;
   try {
-    nl = deps.netns.run(placed.sandboxKey, () => Netlink.open());
+    nl = own ?? deps.netns.run(placed.sandboxKey, () => Netlink.open());
   } catch {
     return undefined; // not a namespace any more
   }
@@ -170,7 +198,7 @@ export async function takeOut(
     await nl.deleteLink(link.index);
     return undefined;
   } finally {
-    nl.close();
+    if (nl !== own) nl.close();
   }
 }
 
