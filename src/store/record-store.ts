@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../errors/index.js';
-import { readJson, writeJsonAtomic, writeJsonAtomicVolatile } from './atomic-file.js';
+import { prepareJsonAtomic, readJson, writeJsonAtomic, writeJsonAtomicVolatile, type PreparedWrite } from './atomic-file.js';
 
 const ID = /^[0-9a-f]{64}$/;
 
@@ -58,6 +58,11 @@ export class RecordStore<T extends { id: string }> {
 
   async save(rec: T): Promise<void> {
     await writeJsonAtomic(path.join(this.dir, `${checkId(rec.id)}.json`), rec);
+  }
+
+  /** A durable save in two halves: the fsynced temp file now, the rename at `commit()` (see prepareJsonAtomic). */
+  prepare(rec: T): Promise<PreparedWrite> {
+    return prepareJsonAtomic(path.join(this.dir, `${checkId(rec.id)}.json`), rec);
   }
 
   /**

@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import koffi from 'koffi';
 import { TsnetError } from '../../../errors/index.js';
 import { createLowFdSlots, type LowFdSlots } from './low-fds.js';
+import { createSignalBlocker } from './no-signals.js';
 
 export type RunnerMode = 'lib' | 'exec';
 
@@ -174,6 +175,8 @@ export function createNftRunner(opts: NftRunnerOptions = {}): NftRunner {
 
   const lib = loadLib();
   const slots = opts.lowFds ?? createLowFdSlots();
+  // select() inside a batch is not restarted after a signal: no signal may land meanwhile
+  const quiet = createSignalBlocker();
   // libnftables waits for the kernel's answers with select(): glibc aborts the whole process
   // when a context's netlink socket has an fd number ≥ 1024 (FD_SETSIZE), as any new socket
   // does once the daemon holds ~1000 fds. Every context's socket is therefore moved onto a
@@ -206,7 +209,7 @@ export function createNftRunner(opts: NftRunnerOptions = {}): NftRunner {
   let ops: unknown;
   const exec = (ctx: unknown, text: string, json: boolean): { ok: boolean; out: string; err: string } => {
     lib.setFlags(ctx, json ? JSON_FLAG : 0);
-    const rc = lib.run(ctx, text);
+    const rc = quiet(() => lib.run(ctx, text));
     return { ok: rc === 0, out: lib.getOutput(ctx), err: lib.getError(ctx) };
   };
   const NO_SLOT = 'no low fd free for a libnftables context';
