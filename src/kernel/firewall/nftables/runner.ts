@@ -62,6 +62,8 @@ export interface NftRunner {
 export type NftObject = Record<string, Record<string, unknown>>;
 
 const JSON_FLAG = 1 << 4;
+/** Contexts freed on worker threads at the same time (koffi bounds its asynchronous calls). */
+const FREES_AT_ONCE = 4;
 
 interface Lib {
   ctxNew(flags: number): unknown;
@@ -98,12 +100,27 @@ function loadLib(): Lib {
     run: lib.func('int nft_run_cmd_from_buffer(void *ctx, const char *buf)'),
     setFlags: lib.func('void nft_ctx_output_set_flags(void *ctx, uint32_t flags)'),
   };
+  // koffi runs a bounded number of asynchronous calls at once and throws ("Too many asynchronous
+  // calls are running") beyond it: a burst of sandboxes failed their DNS rules that way. Frees
+  // wait in a queue instead, a few on the worker threads at a time.
+  const waiting: unknown[] = [];
+  let running = 0;
+  const freeNext = (): void => {
+    while (running < FREES_AT_ONCE && waiting.length > 0) {
+      const ctx = waiting.shift();
+      running++;
+      f.ctxFree.async(ctx, () => {
+        running--;
+        freeNext();
+      });
+    }
+  };
   return {
     ctxNew: (flags) => f.ctxNew(flags),
-    ctxFree: (ctx) =>
-      f.ctxFree.async(ctx, () => {
-        // freed; nothing to report
-      }),
+    ctxFree: (ctx) => {
+      waiting.push(ctx);
+      freeNext();
+    },
     bufferOutput: (ctx) => f.bufferOutput(ctx) as number,
     bufferError: (ctx) => f.bufferError(ctx) as number,
     getOutput: (ctx) => (f.getOutput(ctx) as string | null) ?? '',
