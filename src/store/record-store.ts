@@ -31,11 +31,17 @@ export class RecordStore<T extends { id: string }> {
     private readonly warn: (message: string) => void = () => undefined,
   ) {}
 
+  /** Every record of the dir; call once at start (it also removes temp files of interrupted writes). */
   async loadAll(): Promise<T[]> {
     await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
     await fs.promises.chmod(this.dir, 0o700);
     const out: T[] = [];
     for (const name of await fs.promises.readdir(this.dir)) {
+      // a write the daemon was killed in the middle of (atomic-file.ts): never renamed, never seen
+      if (name.startsWith('.') && name.endsWith('.tmp')) {
+        await fs.promises.rm(path.join(this.dir, name), { force: true });
+        continue;
+      }
       if (!name.endsWith('.json') || name.startsWith('.')) continue;
       let rec: T | undefined;
       try {
