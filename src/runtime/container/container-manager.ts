@@ -122,7 +122,9 @@ export class ContainerManager {
   // ---- lookup -------------------------------------------------------------------------------
 
   list(): ContainerRecord[] {
-    return [...this.records.values()].sort((a, b) => b.created.localeCompare(a.created));
+    // newest first; ISO timestamps compare as plain strings (localeCompare costs ~5× more, and
+    // list() runs on every DNS query and network inspect)
+    return [...this.records.values()].sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
   }
 
   /** By full id, name (with or without a leading /), or unique id prefix, like Docker. */
