@@ -28,7 +28,8 @@ import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type { ContainerNetworking } from '../../network/container-api.js';
 import { containerPaths, TRASH_DIR, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
-import { buildRecord, mergeEnv, type CreateBody, type ImageInfo } from './create-request.js';
+import { buildRecord, type CreateBody, type ImageInfo } from './create-request.js';
+import { envOf, processEnv } from './env.js';
 import type { ContainerMounts } from '../volumes/container-mounts.js';
 import { capabilities, deviceCgroupRules, deviceMappings, securitySettings } from './security-opts.js';
 import { copyStdin, detachKeysFor } from './detach-keys.js';
@@ -323,10 +324,7 @@ export class ContainerManager {
       writeSpec(
         p.bundle,
         runSpec({
-          // Docker's link variables come first; the container's own Env overrides them
-          rec: rec.network.linkEnv?.length
-            ? { ...rec, config: { ...rec.config, Env: mergeEnv(rec.network.linkEnv, rec.config.Env) } }
-            : rec,
+          rec: { ...rec, config: { ...rec.config, Env: processEnv(envOf(rec)) } },
           rootfs: p.rootfs,
           lowerDirs,
           upperDir: p.upper,
