@@ -111,7 +111,7 @@ function containerFlags(cmd: Command): Command {
         .default('missing'),
     )
     .option('-l, --label <key[=value]>', 'Set metadata on the container (repeatable)', collect)
-    .option('--log-driver <driver>', 'Logging driver: json-file (default) or local')
+    .option('--log-driver <driver>', 'Logging driver: json-file (default), local or none')
     .option('--log-opt <key=value>', 'Log driver option: max-size=10m, max-file=3 (repeatable)', collect)
     .option('--mac-address <mac>', 'Container MAC address (e.g. 92:d0:c6:0a:29:33)')
     .option('--add-host <host:ip>', 'Add a custom host-to-IP mapping (host:ip, or host:host-gateway) (repeatable)', collect)

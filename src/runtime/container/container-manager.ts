@@ -33,7 +33,8 @@ import type {
 } from '../../network/container-api.js';
 import { containerPaths, TRASH_DIR, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
-import { buildRecord, mergeEnv, type CreateBody, type ImageInfo } from './create-request.js';
+import { buildRecord, type CreateBody, type ImageInfo } from './create-request.js';
+import { envOf, processEnv } from './env.js';
 import type { ContainerMounts } from '../volumes/container-mounts.js';
 import { capabilities, deviceCgroupRules, deviceMappings, securitySettings } from './security-opts.js';
 import { copyStdin, detachKeysFor } from './detach-keys.js';
@@ -337,10 +338,7 @@ export class ContainerManager {
       writeSpec(
         p.bundle,
         runSpec({
-          // Docker's link variables come first; the container's own Env overrides them
-          rec: sandbox.linkEnv?.length
-            ? { ...rec, config: { ...rec.config, Env: mergeEnv(sandbox.linkEnv, rec.config.Env) } }
-            : rec,
+          rec: { ...rec, config: { ...rec.config, Env: processEnv(envOf(rec, sandbox.linkEnv)) } },
           rootfs: p.rootfs,
           lowerDirs,
           upperDir: p.upper,

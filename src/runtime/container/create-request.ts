@@ -5,6 +5,7 @@
 import { TsnetError } from '../../errors/index.js';
 import { parseExtraHost } from '../etc-files.js';
 import { newId, NAME_PATTERN } from '../ids.js';
+import { createEnv } from './env.js';
 import { checkSecurity } from './security-opts.js';
 import { normalizeLogConfig } from './log-config.js';
 import { planMounts, type MountRequest } from '../volumes/mounts.js';
@@ -105,7 +106,7 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
   const healthcheck = mergeHealthcheck(body.Healthcheck, image.config.Healthcheck);
   checkHealthcheck(healthcheck);
   const id = newId();
-  const env = mergeEnv(image.config.Env ?? [], body.Env ?? []);
+  const env = createEnv(image.config.Env ?? [], body.Env ?? []);
   const hostname = body.Hostname || id.slice(0, 12);
   const config: ContainerConfig = {
     Hostname: hostname,
@@ -154,17 +155,6 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
     mounts,
     sandboxId: '',
   };
-}
-
-/** Image env first, request env overrides by key; PATH always present. */
-export function mergeEnv(imageEnv: string[], requested: string[]): string[] {
-  const out = new Map<string, string>();
-  for (const e of [...imageEnv, ...requested]) {
-    const i = e.indexOf('=');
-    out.set(i < 0 ? e : e.slice(0, i), e);
-  }
-  if (!out.has('PATH')) out.set('PATH', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
-  return [...out.values()].filter((e) => e.includes('='));
 }
 
 /**

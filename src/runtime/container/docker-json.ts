@@ -1,4 +1,5 @@
 /** Container records in the Docker Engine API's JSON shapes (list and inspect). Pure. */
+import { keepsLog, type LogConfig } from './log-config.js';
 import type { ContainerPaths } from './paths.js';
 import type { ContainerNetworkState } from '../../network/container-api.js';
 import type { ContainerRecord, EndpointState, PublishedPort } from './types.js';
@@ -222,7 +223,7 @@ export function containerInspect(
     ResolvConfPath: paths.resolvConf,
     HostnamePath: paths.hostname,
     HostsPath: paths.hosts,
-    LogPath: paths.log,
+    LogPath: keepsLog(rec.hostConfig.LogConfig as LogConfig | undefined) ? paths.log : '',
     Name: `/${rec.name}`,
     RestartCount: rec.restartCount,
     Driver: 'overlay',

@@ -3,7 +3,7 @@ import type { SpecRecord } from '../bundle.js';
 import type { Placement } from '../cgroups.js';
 import type { SpecMount } from '../volumes/container-mounts.js';
 import { capabilities } from './security-opts.js';
-import { logRotation, type LogConfig } from './log-config.js';
+import { keepsLog, logRotation, type LogConfig } from './log-config.js';
 import type { ContainerRecord } from './types.js';
 
 export { capabilities, DEFAULT_CAPS } from './security-opts.js';
@@ -95,8 +95,10 @@ export function runSpec(i: RunSpecInput): SpecRecord[] {
   }
   for (const d of i.devices) out.push(['bind', `${d.host}\t${d.container}\trw`]);
   out.push(...placementRecords(i.placement, i.files, true));
+  const logConfig = rec.hostConfig.LogConfig as LogConfig | undefined;
+  if (!keepsLog(logConfig)) return out;
   out.push(['log', i.logPath]);
-  const rotation = logRotation(rec.hostConfig.LogConfig as LogConfig | undefined);
+  const rotation = logRotation(logConfig);
   if (rotation.maxSize !== undefined) out.push(['log_max_size', String(rotation.maxSize)]);
   if (rotation.maxFiles !== undefined) out.push(['log_max_files', String(rotation.maxFiles)]);
   return out;
