@@ -123,7 +123,10 @@ test('log driver and option errors are one line, before anything is made', async
 
 test('json-file takes max-file without max-size (no rotation, as Docker); none keeps no log and logs says so', async (t) => {
   await w.ok(['run', '--name', 'mf1', '--network', 'none', '--log-opt', 'max-file=100', 'busybox', 'echo', 'kept']);
-  t.is(await w.ok(['inspect', '-f', '{{json .HostConfig.LogConfig}}', 'mf1']), '{"Type":"json-file","Config":{"max-file":"100"}}');
+  t.is(
+    await w.ok(['inspect', '-f', '{{json .HostConfig.LogConfig}}', 'mf1']),
+    '{"Type":"json-file","Config":{"max-file":"100"}}',
+  );
   t.is(await w.ok(['logs', 'mf1']), 'kept');
   t.deepEqual((await logFiles('mf1')).files, ['container.log']);
 

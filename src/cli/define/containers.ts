@@ -118,6 +118,11 @@ function containerFlags(cmd: Command): Command {
     .option('--dns <ip>', 'Set custom DNS servers (also the upstreams of the embedded DNS) (repeatable)', collect)
     .option('--dns-search <domain>', 'Set custom DNS search domains (repeatable)', collect)
     .option('--dns-option <option>', 'Set DNS options, e.g. ndots:2 (repeatable)', collect)
+    .option(
+      '--group-add <group>',
+      "Add an additional group: a name from the container's /etc/group or a gid (repeatable)",
+      collect,
+    )
     .argument('<image>', 'image to create the container from')
     .argument('[command...]', "command and arguments (default: the image's)")
     .passThroughOptions();

@@ -182,7 +182,9 @@ async function doHijack(
 ): Promise<Duplex> {
   const wantsUpgrade = (req.headers.upgrade ?? '').toLowerCase() === 'tcp';
   const contentType =
-    multiplexed && (upgradeSocket || wantsUpgrade) ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
+    multiplexed && (upgradeSocket || wantsUpgrade)
+      ? 'application/vnd.docker.multiplexed-stream'
+      : 'application/vnd.docker.raw-stream';
   if (upgradeSocket) {
     upgradeSocket.write(
       `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nApi-Version: ${API_VERSION}\r\n\r\n`,

@@ -1,4 +1,5 @@
 /** Container records in the Docker Engine API's JSON shapes (list and inspect). Pure. */
+import { DEFAULT_RUNTIME } from './create-request.js';
 import { keepsLog, type LogConfig } from './log-config.js';
 import type { ContainerPaths } from './paths.js';
 import type { ContainerNetworkState } from '../../network/container-api.js';
@@ -243,6 +244,7 @@ export function containerInspect(
       PidsLimit: null,
       LogConfig: { Type: 'json-file', Config: {} },
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      Runtime: DEFAULT_RUNTIME,
       ...rec.hostConfig,
       // legacy links as Docker shows them (`/target:/parent/alias`); null on user networks
       Links: opts.links ?? null,

@@ -47,6 +47,7 @@ function commonRecords(
   for (const e of env) out.push(['env', e]);
   if (cwd) out.push(['cwd', cwd]);
   if (user) out.push(['user', user]);
+  for (const g of rec.hostConfig.GroupAdd ?? []) out.push(['group_add', g]);
   if (tty) out.push(['tty', '1']);
   if (stdin) out.push(['stdin', '1']);
   if (rec.hostConfig.Privileged) out.push(['privileged', '1']);

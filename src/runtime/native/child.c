@@ -459,10 +459,11 @@ static void setup_rootfs(const struct spec *s, int *master, int *slave)
 
 /* ------------------------------------------------------------------ user */
 
+#define MAX_MEMBER_GROUPS 128 /* groups the user is listed in, from /etc/group */
 struct ids {
 	uid_t uid;
 	gid_t gid;
-	gid_t groups[64];
+	gid_t groups[1 + MAX_MEMBER_GROUPS + 256]; /* primary, member-of, GroupAdd */
 	int ngroups;
 	char home[PATH_MAX];
 };
@@ -489,6 +490,49 @@ static int split_fields(char *line, char **f, int n)
 			f[i++] = p + 1;
 		}
 	return i;
+}
+
+static void add_group(struct ids *id, gid_t g)
+{
+	for (int i = 0; i < id->ngroups; i++)
+		if (id->groups[i] == g)
+			return;
+	if (id->ngroups < (int)(sizeof id->groups / sizeof id->groups[0]))
+		id->groups[id->ngroups++] = g;
+}
+
+/*
+ * HostConfig.GroupAdd as Docker resolves it, in the container's /etc/group: a name must be
+ * there; a number is taken as it is (within 0..2^31-1) when no group has it.
+ */
+static void resolve_group_add(const struct spec *s, struct ids *id)
+{
+	for (int i = 0; i < s->ngroup_add; i++) {
+		const char *want = s->group_add[i];
+		int numeric = all_digits(want);
+		if (numeric && (strlen(want) > 10 || strtoull(want, NULL, 10) > 2147483647ULL))
+			fail(EXIT_SETUP, "uids and gids must be in range 0-2147483647");
+		int found = 0;
+		FILE *f = fopen("/etc/group", "re");
+		char *line = NULL;
+		size_t cap = 0;
+		while (f && !found && getline(&line, &cap, f) > 0) {
+			char *fl[4];
+			if (split_fields(line, fl, 4) < 3 || !all_digits(fl[2]))
+				continue;
+			if (numeric ? strtoull(fl[2], NULL, 10) == strtoull(want, NULL, 10) : !strcmp(fl[0], want)) {
+				add_group(id, (gid_t)strtoul(fl[2], NULL, 10));
+				found = 1;
+			}
+		}
+		free(line);
+		if (f)
+			fclose(f);
+		if (!found && !numeric)
+			fail(EXIT_SETUP, "unable to find group %s: no matching entries in group file", want);
+		if (!found)
+			add_group(id, (gid_t)strtoul(want, NULL, 10));
+	}
 }
 
 static void resolve_user(const char *spec_user, struct ids *id)
@@ -548,11 +592,8 @@ static void resolve_user(const char *spec_user, struct ids *id)
 				continue;
 			for (char *m = strtok(fl[3], ","); m; m = strtok(NULL, ","))
 				if (!strcmp(m, pwname)) {
-					int dup = 0;
-					for (int i = 0; i < id->ngroups; i++)
-						dup |= id->groups[i] == gg;
-					if (!dup && id->ngroups < 64)
-						id->groups[id->ngroups++] = gg;
+					if (id->ngroups < 1 + MAX_MEMBER_GROUPS)
+						add_group(id, gg);
 					break;
 				}
 		}
@@ -561,6 +602,7 @@ static void resolve_user(const char *spec_user, struct ids *id)
 	free(line);
 	if (!group_found)
 		fail(EXIT_SETUP, "unable to find group %s: no matching entries in group file", group);
+	add_group(id, id->gid); /* as Docker: the primary group is also a supplementary one */
 }
 
 /* ------------------------------------------------------------------ caps, exec */
@@ -670,6 +712,7 @@ static void finish_and_exec(const struct spec *s, int master, int slave)
 {
 	static struct ids id;
 	resolve_user(s->user, &id);
+	resolve_group_add(s, &id);
 
 	char **envp = s->envp;
 	int has_home = 0;

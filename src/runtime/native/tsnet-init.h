@@ -44,6 +44,7 @@ struct spec {
 	char **envp; int envc;        /* NULL-terminated, room for one more (HOME) */
 	char *cwd;
 	char *user;
+	char **group_add; int ngroup_add; /* HostConfig.GroupAdd: names or gids, at most 256 */
 	char **cgroups; int ncgroups;
 	int tty, stdin_open;
 	char *log;
