@@ -175,6 +175,7 @@ export const HostConfig = Type.Object({
       VolumeOptions: Opt(
         Type.Object({
           NoCopy: Opt(Bool),
+          Subpath: Opt(Text({ maxLength: 4096 })),
           Labels: StringMap(),
           DriverConfig: Opt(Type.Object({ Name: Opt(Text({ maxLength: 255 })), Options: StringMap() })),
         }),

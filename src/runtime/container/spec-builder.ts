@@ -92,7 +92,11 @@ export function runSpec(i: RunSpecInput): SpecRecord[] {
   out.push(['bind', `${i.etcFiles.resolvConf}\t/etc/resolv.conf\trw`]);
   for (const m of i.mounts) {
     if (m.kind === 'tmpfs') out.push(['tmpfs', `${m.target}\t${m.options}`]);
-    else out.push(['bind', `${m.source}\t${m.target}\t${m.readOnly ? 'ro' : 'rw'},rbind`]);
+    else
+      out.push([
+        'bind',
+        `${m.source}\t${m.target}\t${m.readOnly ? 'ro' : 'rw'},rbind${m.subpath !== undefined ? `\t${m.subpath}` : ''}`,
+      ]);
   }
   for (const d of i.devices) out.push(['bind', `${d.host}\t${d.container}\trw`]);
   out.push(...placementRecords(i.placement, i.files, true));

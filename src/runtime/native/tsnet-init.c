@@ -249,6 +249,12 @@ static void parse_bind(struct spec *s, char *v)
 	char *opts = strchr(dst, '\t');
 	if (opts)
 		*opts++ = 0;
+	char *subpath = opts ? strchr(opts, '\t') : NULL;
+	if (subpath) {
+		*subpath++ = 0;
+		if (!*subpath || subpath[0] == '/')
+			die("spec: bind %.200s: subpath must be relative", v);
+	}
 	if (!*v || dst[0] != '/')
 		die("spec: bind %.200s: source must be given and destination absolute", v);
 	if (!strcmp(dst, "/") || dst[strspn(dst, "/")] == 0)
@@ -258,6 +264,7 @@ static void parse_bind(struct spec *s, char *v)
 	memset(b, 0, sizeof *b);
 	b->src = v;
 	b->dst = dst;
+	b->subpath = subpath;
 	while (opts && *opts) {
 		char *o = opts;
 		char *c = strchr(opts, ',');

@@ -24,6 +24,7 @@ struct bind {
 	char *dst;       /* absolute path inside the container */
 	int ro, rbind, private_, nosuid, nodev, noexec;
 	char *tmpfs;     /* non-NULL: mount a tmpfs with these options at dst (src unused) */
+	char *subpath;   /* non-NULL: mount src/subpath, resolved beneath src with no symlinks */
 };
 
 struct spec {
