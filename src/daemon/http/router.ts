@@ -21,8 +21,9 @@ export interface RequestContext {
   /**
    * Present for hijackable requests (`Upgrade: tcp`, or any request on a hijack route).
    * `multiplexed`: the session's output is framed (Docker names it in the 101's Content-Type).
+   * `websocketKey`: answer a websocket handshake; the session is then the frames' payloads.
    */
-  hijack?: (opts?: { multiplexed?: boolean }) => Promise<Duplex>;
+  hijack?: (opts?: { multiplexed?: boolean; websocketKey?: string }) => Promise<Duplex>;
   res?: ServerResponse;
 }
 

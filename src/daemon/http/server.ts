@@ -15,6 +15,7 @@ import { parseJsonBody, readBody } from './body.js';
 import type { Reply, Router } from './router.js';
 import { check, foldKeys } from './schema.js';
 import { listenUnix, type SocketOptions } from './socket.js';
+import { handshake, websocketSession } from './websocket.js';
 import { API_VERSION, versionLess } from './version.js';
 
 export { API_VERSION } from './version.js';
@@ -120,8 +121,14 @@ async function handle(
       if (buf.length > 0 && (req.headers['content-type'] ?? 'application/json').includes('json')) body = parseJsonBody(buf);
       if (m.schema.body) check(m.schema.body, foldKeys(m.schema.body.Schema(), body ?? {}), 'body');
     }
-    const hijack = (o?: { multiplexed?: boolean }): Promise<Duplex> =>
-      doHijack(req, res, upgradeSocket, o?.multiplexed === true && !versionLess(m.apiVersion, '1.42'));
+    const hijack = async (o?: { multiplexed?: boolean; websocketKey?: string }): Promise<Duplex> => {
+      if (o?.websocketKey === undefined)
+        return doHijack(req, res, upgradeSocket, o?.multiplexed === true && !versionLess(m.apiVersion, '1.42'));
+      if (!upgradeSocket) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'a websocket session needs an upgrade request');
+      upgradeSocket.write(handshake(o.websocketKey));
+      upgradeSocket.setNoDelay(true);
+      return websocketSession(upgradeSocket);
+    };
     const reply = await m.route.handler({ req, params: m.params, query, body, apiVersion: m.apiVersion, hijack, res });
     if (reply && !('handled' in reply)) send(reply);
   } catch (err) {

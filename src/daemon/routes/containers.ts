@@ -10,8 +10,11 @@ import { frame, streamLogs } from '../../runtime/container/logs.js';
 import type { ContainerRecord } from '../../runtime/container/types.js';
 import { top } from '../../runtime/container/top.js';
 import { inspectLinks } from '../../network/links.js';
+import { Duplex } from 'node:stream';
+import { deframer } from '../../runtime/container/stream-form.js';
 import type { Route } from '../http/router.js';
-import { API_VERSION } from '../http/version.js';
+import { API_VERSION, versionLess } from '../http/version.js';
+import { validKey } from '../http/websocket.js';
 import {
   AttachQuery,
   ContainerCreateBody,
@@ -45,6 +48,29 @@ export interface ContainerRouteDeps {
 
 export function containerRoutes(d: ContainerRouteDeps): Route[] {
   const { containers } = d;
+  /** An attach session on a taken-over connection: the log first when asked, then the live streams. */
+  const session = async (rec: ContainerRecord, conn: Duplex, o: AttachOptions): Promise<void> => {
+    if (o.logs) {
+      await streamLogs(containers.paths(rec).log, conn, {
+        stdout: o.stdout,
+        stderr: o.stderr,
+        follow: false,
+        timestamps: false,
+        tty: rec.config.Tty,
+        isRunning: () => false,
+      });
+    }
+    if (!o.stream) {
+      conn.end();
+      return;
+    }
+    await containers.attach(rec.id, conn, {
+      stdin: o.stdin,
+      stdout: o.stdout,
+      stderr: o.stderr,
+      ...(o.detachKeys ? { detachKeys: o.detachKeys } : {}),
+    });
+  };
   return [
     {
       method: 'GET',
@@ -213,25 +239,47 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
         if (logs) readableLog(rec);
         if (!hijack) throw new TsnetError('TSNET_INTERNAL', 'attach needs a hijackable connection');
         const conn = await hijack({ multiplexed: !rec.config.Tty });
-        if (logs) {
-          await streamLogs(containers.paths(rec).log, conn, {
-            stdout: bool(query, 'stdout'),
-            stderr: bool(query, 'stderr'),
-            follow: false,
-            timestamps: false,
-            tty: rec.config.Tty,
-            isRunning: () => false,
-          });
-        }
-        if (!bool(query, 'stream', true)) {
-          conn.end();
-          return { handled: true };
-        }
-        await containers.attach(rec.id, conn, {
+        await session(rec, conn, {
+          logs,
+          stream: bool(query, 'stream', true),
           stdin: bool(query, 'stdin'),
           stdout: bool(query, 'stdout'),
           stderr: bool(query, 'stderr'),
-          ...(detachKeys ? { detachKeys } : {}),
+          detachKeys,
+        });
+        return { handled: true };
+      },
+    },
+    {
+      // Docker's websocket attach: binary frames, stdout and stderr as they are (never
+      // multiplexed); before API 1.42 every stream is attached whatever the query says.
+      method: 'GET',
+      pattern: '/containers/{id}/attach/ws',
+      schema: { params: RefParams, query: AttachQuery },
+      handler: async ({ params, query, hijack, req, apiVersion }) => {
+        const rec = containers.get(params.id!);
+        const key = req.headers['sec-websocket-key'];
+        if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || !validKey(key))
+          throw new TsnetError(
+            'TSNET_INVALID_ARGUMENT',
+            'attach/ws is a websocket: send Upgrade: websocket with a Sec-WebSocket-Key',
+          );
+        const detachKeys = query.get('detachKeys') || undefined;
+        if (detachKeys) parseDetachKeys(detachKeys);
+        const logs = bool(query, 'logs');
+        if (logs) readableLog(rec);
+        if (!hijack) throw new TsnetError('TSNET_INTERNAL', 'attach needs a hijackable connection');
+        const ws = await hijack({ websocketKey: key });
+        const raw = rec.config.Tty ? undefined : deframer();
+        raw?.pipe(ws);
+        const all = versionLess(apiVersion, '1.42');
+        await session(rec, raw ? Duplex.from({ readable: ws, writable: raw }) : ws, {
+          logs,
+          stream: bool(query, 'stream'),
+          stdin: all || bool(query, 'stdin'),
+          stdout: all || bool(query, 'stdout'),
+          stderr: all || bool(query, 'stderr'),
+          detachKeys,
         });
         return { handled: true };
       },
@@ -404,6 +452,15 @@ function readableLog(rec: ContainerRecord): ContainerRecord {
   if (!keepsLog(rec.hostConfig.LogConfig as LogConfig | undefined))
     throw new TsnetError('TSNET_NOT_IMPLEMENTED', 'configured logging driver does not support reading');
   return rec;
+}
+
+interface AttachOptions {
+  logs: boolean;
+  stream: boolean;
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  detachKeys: string | undefined;
 }
 
 function labelMatch(labels: Record<string, string>, filter: string): boolean {

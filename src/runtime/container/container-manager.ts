@@ -340,7 +340,6 @@ export class ContainerManager {
       writeSpec(
         p.bundle,
         runSpec({
-          // Docker's link variables come first; the container's own Env overrides them
           rec: { ...rec, config: { ...rec.config, Env: processEnv(envOf(rec, sandbox.linkEnv)) } },
           rootfs: p.rootfs,
           lowerDirs,

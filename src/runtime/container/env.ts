@@ -53,7 +53,7 @@ export function processEnv(i: ProcessEnvInput): string[] {
   return i.execEnv?.length ? replaceOrAppend(env, i.execEnv) : env;
 }
 
-/** The record's part of a process environment (its own tty; an exec passes its own). */
+/** The record's part of a process environment (its own tty; an exec passes its own), with its link variables. */
 export function envOf(
   rec: { config: { Hostname: string; Tty: boolean; Env: string[] } },
   linkEnv: string[] | undefined,
