@@ -43,15 +43,24 @@ export interface RunOptions {
   env?: Record<string, string>;
 }
 
-/** Run a command, never throwing on a non-zero exit; kills it at the timeout. */
-export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(cmd, args, { env: opts.env ?? cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
+/** A command still running: its output so far, and its result once it ends. */
+export interface Started {
+  stdout(): string;
+  stderr(): string;
+  /** Settles when the process has ended (never rejects on a non-zero exit). */
+  done: Promise<RunResult>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Start a command (stdin as `opts.input`, or closed); it is killed at the timeout. */
+export function start(cmd: string, args: string[], opts: RunOptions = {}): Started {
+  const started = performance.now();
+  const child = spawn(cmd, args, { env: opts.env ?? cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (d: Buffer) => out.push(d));
+  child.stderr.on('data', (d: Buffer) => err.push(d));
+  const done = new Promise<RunResult>((resolve, reject) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -66,10 +75,21 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
         ms: performance.now() - started,
       });
     });
-    child.stdin.on('error', () => undefined);
-    if (opts.input !== undefined) child.stdin.end(opts.input);
-    else child.stdin.end();
   });
+  child.stdin.on('error', () => undefined);
+  if (opts.input !== undefined) child.stdin.end(opts.input);
+  else child.stdin.end();
+  return {
+    stdout: () => Buffer.concat(out).toString('utf8'),
+    stderr: () => Buffer.concat(err).toString('utf8'),
+    done,
+    kill: (signal = 'SIGKILL') => child.kill(signal),
+  };
+}
+
+/** Run a command, never throwing on a non-zero exit; kills it at the timeout. */
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return start(cmd, args, opts).done;
 }
 
 export interface World {
@@ -83,6 +103,8 @@ export interface World {
   daemon: ChildProcess | undefined;
   /** Run the tsnet CLI against this world's daemon. */
   cli(args: string[], opts?: RunOptions): Promise<RunResult>;
+  /** Start the tsnet CLI against this world's daemon and go on while it runs (`logs -f`, `events`). */
+  startCli(args: string[], opts?: RunOptions): Started;
   /** Run the CLI and return its trimmed stdout; throws with the command and its stderr on failure. */
   ok(args: string[], opts?: RunOptions): Promise<string>;
   /** Run a command inside the world's host netns. */
@@ -137,7 +159,8 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     hostNetns,
     cgroupParent,
     daemon: undefined,
-    cli: (args, o = {}) => run('node', [CLI, '-H', `unix://${socket}`, ...args], { ...o, env: cleanEnv(o.env) }),
+    cli: (args, o = {}) => world.startCli(args, o).done,
+    startCli: (args, o = {}) => start('node', [CLI, '-H', `unix://${socket}`, ...args], { ...o, env: cleanEnv(o.env) }),
     async ok(args, o = {}) {
       const r = await world.cli(args, o);
       if (r.exitCode !== 0)
