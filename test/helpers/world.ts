@@ -205,13 +205,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
           );
         }
       });
-      const deadline = Date.now() + 60_000; // a bound, not a timing check: a restart restores every sandbox
-      while (Date.now() < deadline) {
-        if (child.exitCode !== null) throw new Error(`tsnetd exited with ${child.exitCode}:\n${world.daemonLog()}`);
-        if (await canConnect(socket)) return;
-        await sleep(25);
-      }
-      throw new Error(`tsnetd did not come up in 60 s:\n${world.daemonLog()}`);
+      await untilListening(child, socket, () => world.daemonLog());
     },
     async killDaemon(signal = 'SIGKILL') {
       const child = world.daemon;
@@ -347,6 +341,48 @@ function processesMentioning(dir: string): Set<number> {
   }
   return out;
 }
+
+/**
+ * The bounds of a daemon's start. Starting costs tsnetd about 1.5 s of CPU, nearly all of it
+ * loading modules; on a loaded box it gets a sliver of a core and the wall time grows with the
+ * load (34 s at load 40 on this 2-core machine, over 60 s at load 60+). So a stuck daemon is told
+ * from a starved one by the CPU it has used; the wall-clock bound, far above any start seen under
+ * load, catches a daemon that waits on something forever.
+ */
+const START_CPU_S = 20;
+const START_WALL_MS = 300_000;
+
+/** Wait until the daemon accepts on its socket; throws one line (then the log) when it died or is stuck. */
+async function untilListening(child: ChildProcess, socket: string, log: () => string): Promise<void> {
+  const started = Date.now();
+  for (let round = 0; ; round++) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`tsnetd exited with ${child.exitCode ?? child.signalCode} before listening on ${socket}:\n${log()}`);
+    if (await canConnect(socket)) return;
+    const waited = Date.now() - started;
+    // the daemon's own CPU (nsenter execs node; with TSNET_DAEMON_WRAP, the wrapper's), every ~1 s
+    const cpu = round % 40 === 0 || waited > START_WALL_MS ? cpuSeconds(child.pid) : 0;
+    if (cpu > START_CPU_S || waited > START_WALL_MS) {
+      const load = readOr('/proc/loadavg', '?').split(' ')[0];
+      throw new Error(
+        `tsnetd did not listen on ${socket} within ${Math.round(waited / 1000)} s; it used ${cpu.toFixed(1)} s of CPU ` +
+          `(a start needs about 1.5 s; load average ${load}): ${cpu > START_CPU_S ? 'busy without listening' : 'waiting on something'}; its log:\n${log()}`,
+      );
+    }
+    await sleep(25);
+  }
+}
+
+/** User + system CPU seconds of a live process and its waited-for children (0 when unknown). */
+function cpuSeconds(pid: number | undefined): number {
+  const stat = readOr(`/proc/${pid}/stat`, '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // after "pid (comm) ", index 0 is field 3 (state): utime, stime, cutime, cstime are fields 14–17
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+  return Number.isFinite(ticks) ? ticks / CLOCK_TICKS : 0;
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
 function canConnect(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
