@@ -205,6 +205,8 @@ export interface CliOptions {
   onSpawn?: (child: import('node:child_process').ChildProcess) => void;
   /** Run an already built entry (dist/cli/main.js) instead of the sources. */
   entry?: string;
+  /** Run this executable (the launcher, dist/cli-bundle/tsnet) instead of node. */
+  exec?: string;
 }
 
 /** Run the CLI with `-H host` (when given) and collect its output. */
@@ -214,7 +216,10 @@ export function tsnet(args: string[], opts: CliOptions = {}): Promise<CliResult>
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...opts.env };
   delete env.TSNET_HOST;
   if (opts.env?.TSNET_HOST !== undefined) env.TSNET_HOST = opts.env.TSNET_HOST;
-  const child = spawn(process.execPath, [...entryArgs, ...hostArgs, ...args], {
+  const [cmd, cmdArgs] = opts.exec
+    ? [opts.exec, [...hostArgs, ...args]]
+    : [process.execPath, [...entryArgs, ...hostArgs, ...args]];
+  const child = spawn(cmd, cmdArgs, {
     cwd: opts.cwd ?? ROOT,
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
