@@ -6,8 +6,8 @@
  * small static program instead of one of env, and then node. No fork, no shell.
  *
  * The snapshot fits when tsnet.blob.stamp, written after the blob was built, still describes
- * the node found on PATH (device, inode, size, mtime: an upgraded or other node differs), the
- * blob and main.cjs (rebuilt → differs), and NODE_OPTIONS is empty (V8 flags there change the
+ * the node found on PATH (device, inode, size, mtime: an upgraded or other node differs) and the
+ * sizes of the blob and main.cjs (a copied install still fits), and NODE_OPTIONS is empty (V8 flags there change the
  * flag hash node checks, and node would refuse the blob). Otherwise node runs main.cjs: the
  * same CLI, a few milliseconds slower to start, never an error.
  *
@@ -40,14 +40,18 @@ static int find_node(char *out, size_t size) {
   }
 }
 
-/* " dev ino size mtime.nsec" of a file, appended to buf; -1 if it cannot be stat'ed. */
-static int identity(char *buf, size_t size, const char *file) {
+/*
+ * Appended to buf: " dev ino size mtime.nsec" of a file when `whole`, else " size" (the blob and
+ * main.cjs: an install copies them, a rebuild rewrites the stamp); -1 if it cannot be stat'ed.
+ */
+static int identity(char *buf, size_t size, const char *file, int whole) {
   struct stat st;
   if (stat(file, &st) != 0) return -1;
   size_t used = strlen(buf);
-  int n = snprintf(buf + used, size - used, " %llu %llu %lld %lld.%09ld", (unsigned long long)st.st_dev,
-                   (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-                   st.st_mtim.tv_nsec);
+  int n = whole ? snprintf(buf + used, size - used, " %llu %llu %lld %lld.%09ld", (unsigned long long)st.st_dev,
+                           (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                           st.st_mtim.tv_nsec)
+                : snprintf(buf + used, size - used, " %lld", (long long)st.st_size);
   return n > 0 && (size_t)n < size - used ? 0 : -1;
 }
 
@@ -57,8 +61,9 @@ static const char *snapshot_misfit(const char *node, const char *blob, const cha
   if (opts != NULL && *opts != '\0') return "NODE_OPTIONS is set";
   const char *off = getenv("TSNET_NO_SNAPSHOT");
   if (off != NULL && *off != '\0' && strcmp(off, "0") != 0) return "TSNET_NO_SNAPSHOT is set";
-  char want[STAMP_MAX] = "tsnet-snapshot-1";
-  if (identity(want, sizeof want, node) || identity(want, sizeof want, blob) || identity(want, sizeof want, main_js))
+  char want[STAMP_MAX] = "tsnet-snapshot-2";
+  if (identity(want, sizeof want, node, 1) || identity(want, sizeof want, blob, 0) ||
+      identity(want, sizeof want, main_js, 0))
     return "no snapshot blob";
   strcat(want, "\n");
   char have[STAMP_MAX];

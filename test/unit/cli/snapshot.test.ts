@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { fileIdentity, snapshotStamp } from '../../../src/cli/snapshot/stamp.js';
+import { fileSize, snapshotStamp } from '../../../src/cli/snapshot/stamp.js';
 import { FakeDaemon, ROOT, tsnet, type CliResult } from './helpers/fake-daemon.js';
 
 const BUNDLE = path.join(ROOT, 'dist/cli-bundle');
@@ -90,7 +90,10 @@ test('a blob for another node, a missing blob or NODE_OPTIONS: the bundle runs, 
   const want = await tsnet(['version'], { entry: path.join(BUNDLE, 'main.cjs'), host: d.host });
   t.is(want.code, 0, want.stderr);
 
-  // the copy with a stamp that fits: the snapshot runs (so the stamps below differ only as meant)
+  // a copy of the build (an install) with the build's stamp: the snapshot runs; and the stamp the
+  // test writes fits too (so the stamps below differ only as meant)
+  copyFileSync(path.join(BUNDLE, 'tsnet.blob.stamp'), stamp);
+  t.regex(split(await viaLauncher(launcher, d, ['version'])).launch, / from the snapshot /);
   writeFileSync(stamp, snapshotStamp(process.execPath, blob, main));
   t.regex(split(await viaLauncher(launcher, d, ['version'])).launch, / from the snapshot /);
 
@@ -98,7 +101,7 @@ test('a blob for another node, a missing blob or NODE_OPTIONS: the bundle runs, 
   writeFileSync(blob, 'not a snapshot: loading this would fail\n');
   writeFileSync(
     stamp,
-    `tsnet-snapshot-1 ${nodeId.replace(/^(\d+) (\d+)/, (_m, dev, ino) => `${dev} ${BigInt(ino) + 1n}`)}${fileIdentity(blob)}${fileIdentity(main)}\n`,
+    `tsnet-snapshot-2 ${nodeId.replace(/^(\d+) (\d+)/, (_m, dev, ino) => `${dev} ${BigInt(ino) + 1n}`)}${fileSize(blob)}${fileSize(main)}\n`,
   );
   const other = split(await viaLauncher(launcher, d, ['version']));
   t.regex(other.launch, /main\.cjs \(the snapshot was built for another node or bundle\)/);
