@@ -2,8 +2,11 @@
  * Section "throughput": iperf3 (one TCP stream) through tsnet beside raw paths the benchmark
  * builds itself with plain `ip`/`nft` commands, interleaved round by round in the same run:
  *
- *   raw pair:  netns r1 —veth— [netns rbr: bridge br0] —veth— netns r2     (no netfilter rules)
- *   raw DNAT:  netns rdc —veth— [netns rdn: bridge br0, one nft DNAT rule] —veth— netns r3
+ *   raw pair:  netns s1 —veth— [netns b1: bridge br0] —veth— netns c1       (no netfilter rules)
+ *   raw pair + conntrack: the same in s3/b3/c3, with conntrack on in all three (one nft rule each:
+ *              a `ct state` accept in b3's forward hook, a NAT rule for 127.0.0.11 in s3 and c3,
+ *              as a container's DNS rules have) — what conntrack alone costs, for reference
+ *   raw DNAT:  netns c2 —routed veth— [netns b2: bridge br0, one nft DNAT rule] —veth— netns s2
  *   tsnet c2c: container —veth— [world host netns: tsnet's bridge and rules] —veth— container
  *   tsnet -p:  client ns —veth— [world host netns: DNAT of a published port] —veth— container
  *
@@ -36,6 +39,10 @@ const loadavg = (): string =>
     .map((x) => x.toFixed(1))
     .join(' ');
 
+/** Load nft rules into a namespace (/usr/sbin/nft: under npm run, node_modules/.bin/nft is @vercel/nft). */
+const nftIn = (file: string, rules: string): Promise<unknown> =>
+  must('nsenter', [`--net=${file}`, '/usr/sbin/nft', '-f', '-'], `nft -f in ${path.basename(file)}`, rules);
+
 /**
  * A bridge namespace with a server namespace on its bridge and a client namespace: for the pair,
  * on the same bridge; for the DNAT path, on a routed veth of its own (as the world's client is),
@@ -67,16 +74,26 @@ async function rawPath(dir: string, net: number, dnat: boolean): Promise<{ files
   }
   const routed = `10.${250 + net}.1`;
   await veth('vc', f.cli, `${routed}.2`, `${routed}.1`, false);
-  await must(
-    'nsenter',
-    [`--net=${f.br}`, '/usr/sbin/nft', '-f', '-'], // not node_modules/.bin/nft (@vercel/nft) under npm run
-    'nft DNAT rule in the raw DNAT namespace',
+  await nftIn(
+    f.br,
     `table ip rawdnat {\n chain pre { type nat hook prerouting priority dstnat; policy accept;\n  ip daddr ${routed}.1 tcp dport 15201 dnat to ${sub}.1:5201\n }\n}\n`,
   );
   return {
     files: Object.values(f),
     path: { serverNs: f.srv, clientNs: f.cli, target: `${routed}.1`, serverPort: 5201, clientPort: 15201 },
   };
+}
+
+/** Conntrack on in a raw pair's namespaces [bridge, server, client], as NAT rules turn it on. */
+async function conntrackOn([br, srv, cli]: string[]): Promise<void> {
+  await nftIn(
+    br!,
+    'table ip ref {\n chain fwd { type filter hook forward priority filter; ct state established,related accept; }\n}\n',
+  );
+  const dns =
+    'table ip ref {\n chain out { type nat hook output priority -100; ip daddr 127.0.0.11 udp dport 53 dnat to 127.0.0.11:5353; }\n}\n';
+  await nftIn(srv!, dns);
+  await nftIn(cli!, dns);
 }
 
 export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
@@ -104,11 +121,15 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
     files.push(...pair.files);
     const dnat = await rawPath(rawDir, 2, true);
     files.push(...dnat.files);
+    const ct = await rawPath(rawDir, 3, false);
+    files.push(...ct.files);
+    await conntrackOn(ct.files);
 
     const s = await interleaved(
       {
         raw: pair.path,
         c2c: { serverNs: ia.sandboxKey, clientNs: ib.sandboxKey, target: ia.ip('tputnet') },
+        rawCt: ct.path,
         rawDnat: dnat.path,
         pub: { serverNs: ia.sandboxKey, clientNs: client.netns, target: client.hostIp, serverPort: 5201, clientPort: 15201 },
       },
@@ -130,6 +151,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
       ['iperf3, 1 TCP stream', 'n', 'median Gbit/s', 'min', 'max', '÷ raw pair', '÷ raw DNAT'],
       row('raw veth+bridge pair (r2 → r1), no rules', 'raw', '100 %', ''),
       row('tsnet container → container, one user bridge', 'c2c', both(c2c), ''),
+      row('  reference: raw pair + conntrack in all 3 netns', 'rawCt', both(vsCeiling(s.rawCt!, s.raw!)), ''),
       row(
         'raw DNAT (client ns → routed veth → bridge ns address:15201 → DNAT → server ns)',
         'rawDnat',
@@ -139,7 +161,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
       row(`tsnet published port (client ns → ${client.hostIp}:15201 → DNAT → container)`, 'pub', both(pubPair), both(pubDnat)),
     ];
     const text = [
-      `iperf3 -t ${SECONDS}, ${ROUNDS} rounds, the four paths one after another in every round; target: tsnet ≥ 95 % of the raw ceiling`,
+      `iperf3 -t ${SECONDS}, ${ROUNDS} rounds, the five paths one after another in every round; target: tsnet ≥ 95 % of the raw ceiling`,
       `load average (1, 5, 15 min) at the section's start ${loadStart}, at its end ${loadavg()}`,
       '',
       table(rows),
@@ -152,7 +174,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         key: 'tput-c2c',
         what: 'iperf3 container → container (one user bridge)',
         tsnet: med('c2c'),
-        peers: { 'raw veth+bridge pair': med('raw') },
+        peers: { 'raw veth+bridge pair': med('raw'), 'raw pair + conntrack (reference)': med('rawCt') },
         target: 'raw veth+bridge pair ≥0.95',
         unit: 'Gbit/s',
       },
