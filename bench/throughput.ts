@@ -88,10 +88,10 @@ async function rawPath(dir: string, net: number, dnat: boolean): Promise<{ files
 async function conntrackOn([br, srv, cli]: string[]): Promise<void> {
   await nftIn(
     br!,
-    'table ip ref {\n chain fwd { type filter hook forward priority filter; ct state established,related accept; }\n}\n',
+    'table ip ref {\n chain refct {\n  type filter hook forward priority filter;\n  ct state established,related accept\n }\n}\n',
   );
   const dns =
-    'table ip ref {\n chain out { type nat hook output priority -100; ip daddr 127.0.0.11 udp dport 53 dnat to 127.0.0.11:5353; }\n}\n';
+    'table ip ref {\n chain refnat {\n  type nat hook output priority -100;\n  ip daddr 127.0.0.11 udp dport 53 dnat to 127.0.0.11:5353\n }\n}\n';
   await nftIn(srv!, dns);
   await nftIn(cli!, dns);
 }
