@@ -149,7 +149,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
     const both = (v: { ofMedians: number; paired: number }): string => `${pct(v.ofMedians)} (${pct(v.paired)})`;
     const rows = [
       ['iperf3, 1 TCP stream', 'n', 'median Gbit/s', 'min', 'max', '÷ raw pair', '÷ raw DNAT'],
-      row('raw veth+bridge pair (r2 → r1), no rules', 'raw', '100 %', ''),
+      row('raw veth+bridge pair (c1 → s1), no rules', 'raw', '100 %', ''),
       row('tsnet container → container, one user bridge', 'c2c', both(c2c), ''),
       row('  reference: raw pair + conntrack in all 3 netns', 'rawCt', both(vsCeiling(s.rawCt!, s.raw!)), ''),
       row(
