@@ -42,7 +42,8 @@ async function main(): Promise<number> {
     console.error('usage: docker-py-tests.ts DOCKER_PY_DIR [pytest args]');
     return 2;
   }
-  if (spawnSync('/usr/bin/python3', ['-c', 'import pytest, requests']).status !== 0) {
+  const python = process.env.DOCKER_PY_PYTHON || '/usr/bin/python3';
+  if (spawnSync(python, ['-c', 'import pytest, requests']).status !== 0) {
     console.error(
       'docker-py-tests: needs python3-pytest and python3-requests (apt-get install python3-pytest python3-requests python3-paramiko)',
     );
@@ -56,7 +57,7 @@ async function main(): Promise<number> {
     }
     const child = spawn(
       'nsenter',
-      [`--net=${world.hostNetns}`, '/usr/bin/python3', '-m', 'pytest', '-q', '-p', 'no:cacheprovider', ...args],
+      [`--net=${world.hostNetns}`, python, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', ...args],
       {
         cwd: path.resolve(dir),
         stdio: 'inherit',

@@ -49,19 +49,22 @@ export async function resolveHost(nl: Netlink, host: string, what: string): Prom
   return addrs[0]!.cidr.split('/')[0]!;
 }
 
-/** Docker's automatic choice: the IPv4 address of the interface that holds the default route. */
+/**
+ * Docker's automatic choice: the IPv4 address of the interface that holds the default route.
+ * Its errors are Docker's daemon words; the CLIs add " - specify one with --advertise-addr".
+ */
 export async function defaultAdvertiseAddr(nl: Netlink): Promise<string> {
   const route = (await nl.listRoutes({ family: 4 })).find((r) => r.dst === 'default' && r.dev);
   if (!route?.dev) {
-    throw new TsnetError('TSNET_INVALID_ARGUMENT', "could not find the system's IP address - specify one with --advertise-addr");
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', "could not find the system's IP address");
   }
   const addrs = (await nl.listAddresses()).filter((a) => a.link === route.dev && a.family === 4);
   if (addrs.length !== 1) {
     throw new TsnetError(
       'TSNET_INVALID_ARGUMENT',
       addrs.length === 0
-        ? "could not find the system's IP address - specify one with --advertise-addr"
-        : `could not choose an IP address to advertise since this system has multiple addresses on interface ${route.dev} (${addrs.map((a) => a.cidr.split('/')[0]).join(' and ')}) - specify one with --advertise-addr`,
+        ? "could not find the system's IP address"
+        : `could not choose an IP address to advertise since this system has multiple addresses on interface ${route.dev} (${addrs.map((a) => a.cidr.split('/')[0]).join(' and ')})`,
     );
   }
   return addrs[0]!.cidr.split('/')[0]!;

@@ -66,6 +66,11 @@ serial('swarm init, ingress, an attachable swarm overlay with traffic, scope, re
   t.is(await ok(['info', '-f', '{{.Swarm.LocalNodeState}}']), 'inactive');
   t.is((await call('GET', '/services')).status, 503);
 
+  // the world's namespace has no default route: nothing to advertise by default (Docker's words)
+  const noAddr = await world().cli(['swarm', 'init']);
+  t.not(noAddr.exitCode, 0);
+  t.regex(noAddr.stderr, /could not find the system's IP address - specify one with --advertise-addr\n$/);
+  t.false(fs.existsSync(path.join(world().root, 'swarm')), 'a refused init leaves no state');
   const init = await ok(['swarm', 'init', '--advertise-addr', '127.0.0.1']);
   const nodeId = /current node \(([0-9a-z]{25})\) is now a manager/.exec(init)?.[1];
   t.truthy(nodeId, init);

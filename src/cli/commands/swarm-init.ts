@@ -26,7 +26,16 @@ export default async function swarmInit(ctx: Context, _args: [], o: SwarmInitOpt
     DefaultAddrPool: o.defaultAddrPool ?? [],
     SubnetSize: int('--default-addr-pool-mask-length', o.defaultAddrPoolMaskLength) ?? 0,
   };
-  const nodeId = await ctx.client.json<string>('POST', '/swarm/init', { body });
+  let nodeId: string;
+  try {
+    nodeId = await ctx.client.json<string>('POST', '/swarm/init', { body });
+  } catch (err) {
+    // as the docker CLI: the daemon could not pick an address by itself
+    const e = err as Error;
+    if (/could not (find the system's IP address|choose an IP address to advertise)/.test(e.message))
+      e.message += ' - specify one with --advertise-addr';
+    throw e;
+  }
   ctx.print(`Swarm initialized: current node (${nodeId}) is now a manager.`);
   ctx.print('');
   ctx.print('tsnet runs single-node swarms: no other node can join. Overlay networks across hosts: docs/overlay.md.');
