@@ -6,6 +6,11 @@
  *
  *   node --import tsx scripts/docker-py-tests.ts DOCKER_PY_DIR [pytest args, e.g. tests/integration/api_network_test.py]
  *
+ * The Python is /usr/bin/python3 unless DOCKER_PY_PYTHON names another (with pytest, requests and
+ * paramiko). The SDK's tests make warnings errors; with Debian's urllib3 1.26 a client a test never
+ * closes leaves its pooled socket open at garbage collection (ResourceWarning, whatever the
+ * daemon), which urllib3 2.x closes: e.g. a venv with --system-site-packages and urllib3 2.
+ *
  * The daemon runs in its own network namespace with its own --root/--exec-root (test/helpers/world.ts).
  * The SDK's tests use alpine:3.10; this machine has no registry, so a stand-in is imported under that
  * name: the busybox root filesystem plus what the tests read from alpine's base layout (the
