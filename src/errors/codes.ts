@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   TSNET_SWARM_UNSUPPORTED: 'unsupported',
   TSNET_SWARM_OBJECT_NOT_FOUND: 'not-found',
   TSNET_SWARM_OUT_OF_SEQUENCE: 'invalid',
+  TSNET_SWARM_NOT_LOCKED: 'conflict',
   TSNET_NETWORK_SCOPE: 'forbidden',
   // kernel layer
   TSNET_KERNEL: 'internal',

@@ -90,7 +90,7 @@ export function swarmRoutes(swarm: Swarm): Route[] {
       schema: {},
       handler: async () => {
         manager();
-        throw new TsnetError('TSNET_SWARM_EXISTS', 'swarm is not locked');
+        throw new TsnetError('TSNET_SWARM_NOT_LOCKED', 'swarm is not locked');
       },
     },
     {
