@@ -6,6 +6,11 @@
  *
  *   node --import tsx scripts/docker-py-tests.ts DOCKER_PY_DIR [pytest args, e.g. tests/integration/api_network_test.py]
  *
+ * The Python is /usr/bin/python3 unless DOCKER_PY_PYTHON names another (with pytest, requests and
+ * paramiko). The SDK's tests make warnings errors; with Debian's urllib3 1.26 a client a test never
+ * closes leaves its pooled socket open at garbage collection (ResourceWarning, whatever the
+ * daemon), which urllib3 2.x closes: e.g. a venv with --system-site-packages and urllib3 2.
+ *
  * The daemon runs in its own network namespace with its own --root/--exec-root (test/helpers/world.ts).
  * The SDK's tests use alpine:3.10; this machine has no registry, so a stand-in is imported under that
  * name: the busybox root filesystem plus what the tests read from alpine's base layout (the
@@ -42,7 +47,8 @@ async function main(): Promise<number> {
     console.error('usage: docker-py-tests.ts DOCKER_PY_DIR [pytest args]');
     return 2;
   }
-  if (spawnSync('/usr/bin/python3', ['-c', 'import pytest, requests']).status !== 0) {
+  const python = process.env.DOCKER_PY_PYTHON || '/usr/bin/python3';
+  if (spawnSync(python, ['-c', 'import pytest, requests']).status !== 0) {
     console.error(
       'docker-py-tests: needs python3-pytest and python3-requests (apt-get install python3-pytest python3-requests python3-paramiko)',
     );
@@ -56,7 +62,7 @@ async function main(): Promise<number> {
     }
     const child = spawn(
       'nsenter',
-      [`--net=${world.hostNetns}`, '/usr/bin/python3', '-m', 'pytest', '-q', '-p', 'no:cacheprovider', ...args],
+      [`--net=${world.hostNetns}`, python, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', ...args],
       {
         cwd: path.resolve(dir),
         stdio: 'inherit',

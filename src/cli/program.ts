@@ -9,6 +9,7 @@ import { defineContainerCommands } from './define/containers.js';
 import { defineImageCommands, defineRegistryCommands } from './define/images.js';
 import { defineNetworkCommands } from './define/networks.js';
 import { defineSystemCommands } from './define/system.js';
+import { defineSwarmCommands } from './define/swarm.js';
 import { defineVolumeCommands } from './define/volumes.js';
 import { oneLine, reportFailure } from './report.js';
 import { clientVersion } from './version.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   defineNetworkCommands(program);
   defineVolumeCommands(program);
   defineSystemCommands(program);
+  defineSwarmCommands(program);
   return program;
 }
 

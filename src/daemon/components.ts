@@ -23,7 +23,7 @@ import { createContainerModeDriver } from '../network/drivers/container/index.js
 import { createHostDriver } from '../network/drivers/host/index.js';
 import { createNullDriver } from '../network/drivers/none/index.js';
 import type { EndpointRecord, SandboxRecord } from '../network/sandbox-record.js';
-import { GLOBAL_IPAM, NetworkController, type DriverSource } from '../network/controller.js';
+import { GLOBAL_IPAM, NetworkController, SWARM_IPAM, type DriverSource } from '../network/controller.js';
 import { isNetworkModeDriver, type NetworkDriver, type NetworkModeDriver } from '../network/driver-api.js';
 import { createBridgeDriver } from '../network/drivers/bridge/index.js';
 import { createMacvlanDriver } from '../network/drivers/macvlan/index.js';
@@ -59,6 +59,7 @@ import { ContainerMounts } from '../runtime/volumes/container-mounts.js';
 import { VolumeStore } from '../runtime/volumes/volume-store.js';
 import { HealthMonitors } from '../runtime/health/monitor.js';
 import { runProbe } from '../runtime/health/probe.js';
+import { NOT_MANAGER, Swarm } from '../swarm/swarm.js';
 
 export interface DaemonOptions {
   root: string;
@@ -120,6 +121,8 @@ export interface Components {
   /** With --cluster-store: frees the addresses of hosts gone longer than --cluster-reclaim-after. */
   reclaimer?: AddressReclaimer;
   overlay?: OverlayDriver;
+  /** Single-node swarm mode (state under <root>/swarm; its overlay driver and IPAM while active). */
+  swarm: Swarm;
 }
 
 export async function buildComponents(opts: DaemonOptions): Promise<Components> {
@@ -243,9 +246,11 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
       const d = builtins.get(name);
       if (d) return d;
       if (name === 'overlay') {
+        const o = swarm.overlay();
+        if (o) return o;
         throw new TsnetError(
           'TSNET_CLUSTER_STORE_REQUIRED',
-          'overlay networks need a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP',
+          'overlay networks need a cluster store: start tsnetd with --cluster-store etcd://HOST:2379 --advertise-addr IP (or, on one node: tsnet swarm init)',
         );
       }
       return cached(remoteDrivers, name, async () => {
@@ -259,6 +264,11 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     },
     async ipam(name): Promise<IpamDriver> {
       if (name === 'default') return ipam;
+      if (name === SWARM_IPAM) {
+        const s = swarm.ipam();
+        if (s) return s;
+        throw new TsnetError('TSNET_NOT_SWARM_MANAGER', NOT_MANAGER);
+      }
       if (name === GLOBAL_IPAM) {
         if (clusterIpam) return clusterIpam;
         throw new TsnetError(
@@ -282,7 +292,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
         }),
       );
     },
-    builtinNames: () => [...builtins.keys()],
+    builtinNames: () => [...builtins.keys(), ...(swarm.active ? ['overlay'] : [])],
     modeDriver: (name) => {
       const d = builtins.get(name);
       return d && isNetworkModeDriver(d) ? d : undefined;
@@ -303,6 +313,20 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger,
   });
   await volumes.load();
+  const swarm = new Swarm({
+    root: opts.root,
+    hostNetlink,
+    netns,
+    netnsDir: path.join(opts.execRoot, 'netns'),
+    networks: () => controller,
+    disconnectAll: async (networkId) => {
+      for (const ep of controller.endpointsOn(networkId)) await containers!.disconnect(ep.containerId, networkId, true);
+    },
+    clusterStore: cluster !== undefined,
+    engineVersion: TSNET_VERSION,
+    networkDrivers: () => drivers.builtinNames(),
+    logger,
+  });
   const controller = new NetworkController({
     store: new RecordStore<NetworkRecord>(path.join(state, 'networks'), (m) => logger.warn(m)),
     sandboxStore: new RecordStore<SandboxRecord>(path.join(state, 'sandboxes'), (m) => logger.warn(m)),
@@ -388,6 +412,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   });
   containers.watch(health);
   const stats = new StatsCollector({ cgroups, networking });
+  await swarm.load();
   return {
     opts,
     images,
@@ -409,6 +434,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     ...(cluster ? { cluster } : {}),
     ...(reclaimer ? { reclaimer } : {}),
     ...(overlay ? { overlay } : {}),
+    swarm,
   };
 }
 

@@ -114,6 +114,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   await c.pending.load();
   // IPAM records no network or endpoint explains: an interrupted create/attach (its intent)
   const released = await c.controller.reconcileIpam(c.ipam);
+  const swarmIpam = c.swarm.ipam();
+  if (swarmIpam) released.push(...(await c.controller.reconcileIpam(swarmIpam)));
   if (released.length) logger.info(`released ${released.length} IPAM leftovers: ${released.join(', ')}`);
   if (c.cluster) {
     // The cluster store comes up before the drivers restore (the overlay driver reads endpoint
@@ -149,7 +151,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       execRoot: flags.execRoot,
       cgroupVersion: c.cgroups.version,
       startedAt: new Date(),
-      networkDrivers: () => ['bridge', 'host', 'null', ...(c.overlay ? ['overlay'] : [])],
+      networkDrivers: () => ['bridge', 'host', 'null', ...(c.overlay || c.swarm.active ? ['overlay'] : [])],
+      swarm: () => c.swarm.info(),
       eventListeners: () => c.events.subscriberCount,
       counts: () => {
         const all = c.containers.list();
@@ -197,8 +200,9 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
           (name) => c.controller.isBuiltin(name),
         ),
       pending: (networkId) => c.pending.list(networkId),
+      inSwarm: () => c.swarm.active,
     }),
-    ...swarmRoutes(),
+    ...swarmRoutes(c.swarm),
     ...volumeRoutes({ volumes: c.volumes }),
     ...eventRoutes({ bus: c.events, logger }),
     ...statsRoutes({ containers: c.containers, stats: c.stats }),

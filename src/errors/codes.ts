@@ -10,6 +10,7 @@ export type ErrorCategory =
   | 'unavailable' // a dependency (plugin, etcd, daemon) cannot be reached: 503
   | 'forbidden' // operation not allowed in this state/mode: 403
   | 'method' // the path exists, the HTTP method does not: 405
+  | 'unsupported' // a Docker feature tsnet does not provide (swarm services): 501
   | 'internal'; // a bug or an unexpected kernel failure: 500
 
 export const ERROR_CODES = {
@@ -22,6 +23,14 @@ export const ERROR_CODES = {
   TSNET_PAGE_NOT_FOUND: 'not-found',
   TSNET_METHOD_NOT_ALLOWED: 'method',
   TSNET_NOT_SWARM_MANAGER: 'unavailable',
+  // swarm mode (single node)
+  TSNET_SWARM_EXISTS: 'unavailable',
+  TSNET_SWARM_MANAGER_LEAVE: 'unavailable',
+  TSNET_SWARM_UNSUPPORTED: 'unsupported',
+  TSNET_SWARM_OBJECT_NOT_FOUND: 'not-found',
+  TSNET_SWARM_OUT_OF_SEQUENCE: 'invalid',
+  TSNET_SWARM_NOT_LOCKED: 'conflict',
+  TSNET_NETWORK_SCOPE: 'forbidden',
   // kernel layer
   TSNET_KERNEL: 'internal',
   TSNET_NETLINK: 'internal',
@@ -102,5 +111,6 @@ export const HTTP_STATUS: Record<ErrorCategory, number> = {
   'not-found': 404,
   conflict: 409,
   internal: 500,
+  unsupported: 501,
   unavailable: 503,
 };

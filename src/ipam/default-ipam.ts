@@ -18,6 +18,8 @@ export interface DefaultIpamOptions {
   /** Pools up to this many addresses use a bitmap (tests lower it to exercise the sparse set). */
   denseLimit?: bigint;
   now?: () => Date;
+  /** Address space of its pool ids (default LocalDefault; the swarm's IPAM uses GlobalDefault). */
+  addressSpace?: string;
 }
 
 export class DefaultIpam implements IpamDriver {
@@ -40,6 +42,7 @@ export class DefaultIpam implements IpamDriver {
       defaultPools: validatePoolSpecs(options.defaultPools ?? DOCKER_DEFAULT_LOCAL_POOLS),
       ...(options.denseLimit !== undefined ? { denseLimit: options.denseLimit } : {}),
       ...(options.now ? { now: options.now } : {}),
+      ...(options.addressSpace ? { addressSpace: options.addressSpace } : {}),
     });
     const state = await store.load();
     const warnings = [...state.warnings];

@@ -24,6 +24,7 @@ import {
   type NetworkDriver,
   type NetworkModeDriver,
 } from './driver-api.js';
+import { checkScope } from './scope.js';
 import { networkJson, networkSpec, type IpamConfigEntry, type NetworkRecord, type PoolRef } from './network-record.js';
 import { ENDPOINT_TRANSITIONS, type EndpointRecord, type EndpointStatus, type SandboxRecord } from './sandbox-record.js';
 import type { PendingDelete } from './pending-deletes.js';
@@ -66,6 +67,8 @@ export interface ControllerCluster {
 
 /** IPAM driver name of global-scope networks (the cluster IPAM). */
 export const GLOBAL_IPAM = 'cluster';
+/** IPAM driver name of swarm-scope networks (the swarm's default address pool, src/swarm). */
+export const SWARM_IPAM = 'swarm';
 
 export interface ControllerDeps {
   store: RecordStore<NetworkRecord>;
@@ -624,6 +627,7 @@ export class NetworkController {
     if (mode) throw new TsnetError('TSNET_INVALID_ARGUMENT', `only one instance of "${mode}" network is allowed`);
     const driver = await this.d.drivers.network(driverName);
     const scope = driver.capabilities().scope;
+    checkScope(body.Scope, driverName, scope);
     const cluster = this.d.cluster;
     if (scope === 'global' && !cluster) {
       throw new TsnetError(
@@ -635,7 +639,8 @@ export class NetworkController {
     // driver: "default" (what the CLI sends when no --ipam-driver is given) means, as in Docker,
     // the default IPAM of the network's scope — for a global network the cluster-wide one.
     const askedIpam = body.IPAM?.Driver || 'default';
-    const ipamName = scope === 'global' && askedIpam === 'default' ? GLOBAL_IPAM : askedIpam;
+    const scopeIpam = { local: askedIpam, global: GLOBAL_IPAM, swarm: SWARM_IPAM }[scope];
+    const ipamName = askedIpam === 'default' ? scopeIpam : askedIpam;
     const ipam = await this.d.drivers.ipam(ipamName);
     const config = (body.IPAM?.Config ?? []).filter((c) => c && (c.Subnet || c.Gateway || c.IPRange));
     for (const c of config) {
@@ -658,6 +663,7 @@ export class NetworkController {
       labels: { ...(body.Labels ?? {}) },
       ipam: { driver: ipamName, options: { ...(body.IPAM?.Options ?? {}) }, config },
       ...(opts.predefined ? { predefined: true } : {}),
+      ...(body.Ingress ? { ingress: true } : {}),
     };
     const rb = new Rollback();
     try {
@@ -688,7 +694,7 @@ export class NetworkController {
       this.d.failpoint?.('network-create.after-pools');
       const spec = networkSpec(rec);
       await driver.validateNetwork?.(spec);
-      if (scope === 'global' && hasNetworkAllocator(driver)) {
+      if (scope !== 'local' && hasNetworkAllocator(driver)) {
         // cluster-wide resources (the VNI) become options of the network (spec.options is rec.options)
         const allocated = await driver.allocateNetwork(spec);
         rb.push(`free ${driverName} network resources`, () => driver.freeNetwork(rec.id));
@@ -744,14 +750,14 @@ export class NetworkController {
   activateIpamPlugins(): void {
     const names = new Set<string>();
     for (const n of this.networks.values())
-      if (!n.removing && n.ipam.driver !== 'default' && n.ipam.driver !== GLOBAL_IPAM) names.add(n.ipam.driver);
+      if (!n.removing && !['default', GLOBAL_IPAM, SWARM_IPAM].includes(n.ipam.driver)) names.add(n.ipam.driver);
     for (const name of names)
       void this.d.drivers.ipam(name).catch((err: Error) => this.d.logger.warn(`IPAM plugin ${name}: ${err.message}`));
   }
 
   /** A network or IPAM driver tsnet has built in (not a plugin). */
   isBuiltin(name: string): boolean {
-    return name === 'default' || name === GLOBAL_IPAM || this.d.drivers.builtinNames().includes(name);
+    return ['default', GLOBAL_IPAM, SWARM_IPAM, ...this.d.drivers.builtinNames()].includes(name);
   }
 
   /** The IPAM plugin gave a replayed pool back under another PoolID: the record follows it. */
@@ -824,7 +830,7 @@ export class NetworkController {
     }
     await driver.deleteNetwork(n.id);
     this.d.failpoint?.('network-rm.after-driver');
-    if (n.scope === 'global' && hasNetworkAllocator(driver)) {
+    if (n.scope !== 'local' && hasNetworkAllocator(driver)) {
       await driver.freeNetwork(n.id).catch((err: Error) => this.d.logger.warn(`free network ${n.name}: ${err.message}`));
     }
     const ipam = await this.ipamOf(n).catch(() => undefined);

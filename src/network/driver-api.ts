@@ -11,7 +11,8 @@ import type { Netlink } from '../kernel/netlink/index.js';
 import type { ContainerLookup, SandboxRequest, SandboxSetup } from './container-api.js';
 import type { SandboxMode, SandboxRecord } from './sandbox-record.js';
 
-export type Scope = 'local' | 'global';
+/** 'swarm': networks of tsnet's single-node swarm mode (src/swarm). */
+export type Scope = 'local' | 'global' | 'swarm';
 
 export interface DriverCapability {
   /** local: the network exists on one host; global: cluster-wide (overlay). */

@@ -30,6 +30,8 @@ export interface NetworkRecord {
   labels: Record<string, string>;
   ipam: { driver: string; options: Record<string, string>; config: IpamConfigEntry[] };
   pools: PoolRef[];
+  /** Swarm mode's routing-mesh network (`ingress`; Docker's Ingress). */
+  ingress?: boolean;
   /** bridge, host, none: made by the daemon, cannot be removed. */
   predefined?: boolean;
   /**
@@ -77,7 +79,8 @@ export function networkJson(n: NetworkRecord, endpoints: EndpointRecord[]) {
     Driver: n.driver,
     EnableIPv6: n.enableIPv6,
     IPAM: {
-      Driver: n.ipam.driver,
+      // the swarm's IPAM is Docker's default IPAM of swarm scope: Docker shows "default"
+      Driver: n.ipam.driver === 'swarm' ? 'default' : n.ipam.driver,
       // Go marshals a nil map as null: Docker shows null unless --ipam-opt was given
       Options: Object.keys(n.ipam.options).length > 0 ? n.ipam.options : null,
       Config: n.pools.length
@@ -94,7 +97,7 @@ export function networkJson(n: NetworkRecord, endpoints: EndpointRecord[]) {
     },
     Internal: n.internal,
     Attachable: n.attachable,
-    Ingress: false,
+    Ingress: n.ingress === true,
     ConfigFrom: { Network: '' },
     ConfigOnly: false,
     Containers: attached,

@@ -67,7 +67,7 @@ test.serial('swarm endpoints answer 503 with the words of Docker on a node outsi
   t.is(msg(leave), 'This node is not part of a swarm');
   for (const [method, path] of [
     ['GET', '/swarm'],
-    ['POST', '/swarm/init'],
+    ['GET', '/swarm/unlockkey'],
     ['GET', '/v1.41/services'],
     ['POST', '/services/create'],
     ['GET', '/nodes'],

@@ -76,3 +76,20 @@ test('docker network commands and docker run --network against tsnetd', async (t
   await docker(['rm', '-f', 'dweb']);
   t.is((await docker(['network', 'rm', 'dnet', 'dnet2'])).exitCode, 0);
 });
+
+// serial: runs alone, before the others (which do not expect swarm networks in their lists)
+test.serial('docker swarm init, node ls, overlay network create/ls, swarm leave against tsnetd', async (t) => {
+  const init = await docker(['swarm', 'init', '--advertise-addr', '127.0.0.1']);
+  t.is(init.exitCode, 0, init.stderr);
+  t.regex(init.stdout, /^Swarm initialized: current node \([0-9a-z]{25}\) is now a manager\./);
+  t.regex((await docker(['node', 'ls'])).stdout, /\*\s+\S+\s+Ready\s+Active\s+Leader/);
+  const c = await docker(['network', 'create', '-d', 'overlay', '--attachable', 'swnet']);
+  t.is(c.exitCode, 0, c.stderr);
+  const ls = await docker(['network', 'ls', '--filter', 'scope=swarm', '--format', '{{.Name}} {{.Driver}} {{.Scope}}']);
+  t.deepEqual(ls.stdout.trim().split('\n').sort(), ['ingress overlay swarm', 'swnet overlay swarm']);
+  const svc = await docker(['service', 'create', 'busybox']);
+  t.regex(svc.stderr, /tsnet does not run swarm services/);
+  const leave = await docker(['swarm', 'leave', '--force']);
+  t.is(leave.stdout.trim(), 'Node left the swarm.', leave.stderr);
+  t.is((await docker(['info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim(), 'inactive');
+});

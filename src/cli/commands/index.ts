@@ -26,6 +26,8 @@ export const COMMANDS: Record<string, () => Promise<unknown>> = {
   'network-ls': () => import('./network-ls.js'),
   'network-prune': () => import('./network-prune.js'),
   'network-rm': () => import('./network-rm.js'),
+  'swarm-init': () => import('./swarm-init.js'),
+  'swarm-leave': () => import('./swarm-leave.js'),
   'volume-create': () => import('./volume-create.js'),
   'volume-inspect': () => import('./volume-inspect.js'),
   'volume-ls': () => import('./volume-ls.js'),

@@ -68,7 +68,36 @@ export default async function info(ctx: Context, _args: [], opts: { format?: str
   add('Exec Root Dir', i.ExecRoot);
   add('Cluster Store', i.ClusterStore);
   add('Cluster Advertise', i.ClusterAdvertise);
+  lines.push(...swarmLines(i.Swarm as SwarmInfo | undefined));
   for (const l of lines) ctx.print(l);
   for (const w of i.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
   return 0;
+}
+
+interface SwarmInfo {
+  LocalNodeState?: string;
+  NodeID?: string;
+  NodeAddr?: string;
+  ControlAvailable?: boolean;
+  Managers?: number;
+  Nodes?: number;
+  RemoteManagers?: Array<{ Addr?: string }> | null;
+  Cluster?: { ID?: string; DefaultAddrPool?: string[]; SubnetSize?: number; DataPathPort?: number } | null;
+}
+
+/** The Swarm section, as `docker info` shows it (single-node swarm mode: docs/swarm.md). */
+function swarmLines(s: SwarmInfo | undefined): string[] {
+  if (!s?.LocalNodeState) return [];
+  const out = [` Swarm: ${s.LocalNodeState}`];
+  if (s.LocalNodeState !== 'active') return out;
+  out.push(`  NodeID: ${s.NodeID ?? ''}`, `  Is Manager: ${s.ControlAvailable === true}`);
+  if (s.Cluster?.ID) out.push(`  ClusterID: ${s.Cluster.ID}`);
+  out.push(`  Managers: ${s.Managers ?? 0}`, `  Nodes: ${s.Nodes ?? 0}`);
+  if (s.Cluster?.DefaultAddrPool) out.push(`  Default Address Pool: ${s.Cluster.DefaultAddrPool.join(' ')}`);
+  if (s.Cluster?.SubnetSize !== undefined) out.push(`  SubnetSize: ${s.Cluster.SubnetSize}`);
+  if (s.Cluster?.DataPathPort !== undefined) out.push(`  Data Path Port: ${s.Cluster.DataPathPort}`);
+  out.push(`  Node Address: ${s.NodeAddr ?? ''}`);
+  const managers = (s.RemoteManagers ?? []).map((m) => m.Addr).filter(Boolean);
+  if (managers.length) out.push('  Manager Addresses:', ...managers.map((a) => `   ${a}`));
+  return out;
 }

@@ -13,6 +13,8 @@ interface NetworkCreateOptions {
   ipv6?: boolean;
   internal?: boolean;
   attachable?: boolean;
+  scope?: string;
+  ingress?: boolean;
   opt?: string[];
   ipamDriver: string;
   ipamOpt?: string[];
@@ -37,6 +39,8 @@ export function networkCreateBody(name: string, o: NetworkCreateOptions): Record
     Driver: o.driver,
     Internal: o.internal === true,
     Attachable: o.attachable === true,
+    ...(o.scope ? { Scope: o.scope } : {}),
+    ...(o.ingress ? { Ingress: true } : {}),
     EnableIPv6: o.ipv6 === true,
     Options: usage('-o, --opt', () => parseKeyValues(o.opt ?? [])),
     Labels: usage('--label', () => parseKeyValues(o.label ?? [])),

@@ -18,6 +18,8 @@ export function defineNetworkCommands(program: Command): void {
     .option('--ipv6', 'Enable IPv6 networking')
     .option('--internal', 'Restrict external access to the network')
     .option('--attachable', 'Enable manual container attachment')
+    .option('--scope <scope>', "Network's scope: local, or swarm (overlay networks in swarm mode; the driver's scope if omitted)")
+    .option('--ingress', "Create the swarm's routing-mesh network (overlay, swarm mode; one per swarm)")
     .option('-o, --opt <key=value>', 'Driver-specific option (repeatable)', collect)
     .option('--ipam-driver <driver>', 'IP address management driver', 'default')
     .option('--ipam-opt <key=value>', 'IPAM driver-specific option (repeatable)', collect)

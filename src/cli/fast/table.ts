@@ -247,6 +247,8 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
       opt('--ipv6'),
       opt('--internal'),
       opt('--attachable'),
+      opt('--scope <scope>'),
+      opt('--ingress'),
       list('-o, --opt <v>'),
       opt('--ipam-driver <driver>'),
       list('--ipam-opt <v>'),
@@ -298,5 +300,19 @@ FAST_COMMANDS['volume prune'] = {
   options: [opt('-a, --all'), list('--filter <v>'), opt('-f, --force')],
   args: [],
 };
+FAST_COMMANDS['swarm init'] = {
+  module: 'swarm-init',
+  options: [
+    opt('--advertise-addr <addr>'),
+    opt('--listen-addr <addr>'),
+    opt('--data-path-addr <addr>'),
+    opt('--data-path-port <port>'),
+    list('--default-addr-pool <cidr>'),
+    opt('--default-addr-pool-mask-length <n>'),
+  ],
+  args: [],
+  defaults: { listenAddr: '0.0.0.0:2377' },
+};
+FAST_COMMANDS['swarm leave'] = { module: 'swarm-leave', options: [opt('-f, --force')], args: [] };
 FAST_COMMANDS['network list'] = FAST_COMMANDS['network ls']!;
 FAST_COMMANDS['network remove'] = FAST_COMMANDS['network rm']!;

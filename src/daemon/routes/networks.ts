@@ -16,6 +16,8 @@ import {
   RefParams,
 } from '../schemas/index.js';
 import { filters, object } from './params.js';
+import type { NetworkRecord } from '../../network/network-record.js';
+import { checkSwarmCreate } from '../../swarm/ingress.js';
 
 /** Options only tsnet itself may set: the default bridge is made by the daemon, never through the API. */
 const RESERVED_OPTIONS = ['com.docker.network.bridge.default_bridge'];
@@ -26,6 +28,8 @@ export interface NetworkRouteDeps {
   plugins: () => Promise<unknown[]>;
   /** Endpoint teardowns of a network waiting for a plugin (shown in inspect). */
   pending?: (networkId: string) => PendingDelete[];
+  /** The node is in (single-node) swarm mode: Ingress and Scope swarm are possible. */
+  inSwarm?: () => boolean;
 }
 
 export function networkRoutes(d: NetworkRouteDeps): Route[] {
@@ -64,6 +68,7 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
           if (b.Options && k in b.Options)
             throw new TsnetError('TSNET_INVALID_ARGUMENT', `option ${k} cannot be set: tsnet makes its default bridge itself`);
         }
+        checkSwarmCreate(b, d.inSwarm?.() ?? false, controller.list());
         const n = await controller.create(b);
         return { status: 201, json: { Id: n.id, Warning: '' } };
       },
@@ -74,15 +79,20 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
       schema: { query: NetworkPruneQuery },
       handler: async ({ query }) => {
         const f = pruneFilter(filters(query, ['until', 'label', 'label!']));
-        return { status: 200, json: { NetworksDeleted: await controller.prune((n) => pruneMatch(f, n.created, n.labels)) } };
+        // as Docker: the swarm's ingress network is never pruned (remove it by name)
+        const match = (n: NetworkRecord) => !n.ingress && pruneMatch(f, n.created, n.labels);
+        return { status: 200, json: { NetworksDeleted: await controller.prune(match) } };
       },
     },
     {
       method: 'GET',
       pattern: '/networks/{id}',
       schema: { params: RefParams, query: NetworkInspectQuery },
-      handler: async ({ params }) => {
+      handler: async ({ params, query }) => {
         const n = controller.get(params.id!);
+        // ?scope=: only a network of that scope is found (Docker)
+        const scope = query.get('scope');
+        if (scope && scope !== n.scope) throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `network ${params.id} not found`);
         const json = controller.json(n);
         const pending = d.pending?.(n.id) ?? [];
         if (!pending.length) return { status: 200, json };

@@ -14,6 +14,8 @@ export interface SystemDeps {
   networkDrivers: () => string[];
   /** Open GET /events streams. */
   eventListeners?: () => number;
+  /** The Swarm section (single-node swarm mode, or inactive). */
+  swarm?: () => unknown;
 }
 
 export function systemRoutes(d: SystemDeps): Route[] {
@@ -113,6 +115,14 @@ export function systemRoutes(d: SystemDeps): Route[] {
             Isolation: '',
             InitBinary: '',
             SecurityOptions: ['name=seccomp,profile=builtin', 'name=no-new-privileges'],
+            Swarm: d.swarm?.() ?? {
+              NodeID: '',
+              NodeAddr: '',
+              LocalNodeState: 'inactive',
+              ControlAvailable: false,
+              Error: '',
+              RemoteManagers: null,
+            },
             Warnings: [],
           },
         };

@@ -9,3 +9,4 @@ export * from './networks.js';
 export * from './system.js';
 export * from './container-ops.js';
 export * from './volumes.js';
+export * from './swarm.js';

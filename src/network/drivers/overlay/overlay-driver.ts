@@ -1,5 +1,6 @@
 /**
- * The overlay driver: multi-host VXLAN networks over the cluster store (global scope).
+ * The overlay driver: multi-host VXLAN networks over the cluster store (global scope), or the
+ * networks of a single-node swarm (swarm scope, src/swarm/local-cluster.ts as control plane).
  *
  * - allocateNetwork reserves a cluster-wide VNI (etcd transaction); freeNetwork gives it back.
  * - createNetwork only records the network; its namespace (bridge + VXLAN device, see
@@ -69,6 +70,11 @@ export interface OverlayDriverDeps {
   logger?: Logger;
   /** VXLAN UDP port (default 4789). */
   vxlanPort?: number;
+  /**
+   * 'global' (default): networks shared by the hosts of the etcd cluster store. 'swarm': the
+   * networks of a single-node swarm (src/swarm), whose control plane is this node alone.
+   */
+  scope?: 'global' | 'swarm';
 }
 
 interface OvEndpoint {
@@ -114,7 +120,8 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
   }
 
   capabilities(): DriverCapability {
-    return { scope: 'global', connectivityScope: 'global' };
+    const scope = this.d.scope ?? 'global';
+    return { scope, connectivityScope: scope };
   }
 
   /** Stop listening to the cluster store (kernel state stays, as for a daemon restart). */
