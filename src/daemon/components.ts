@@ -6,7 +6,12 @@ import path from 'node:path';
 import { DefaultIpam, FileStore, hostAvoidList, resolveDefaultPools } from '../ipam/index.js';
 import type { IpamDriver } from '../ipam/ipam-api.js';
 import { flushConntrackPorts } from '../kernel/conntrack.js';
-import { createIptablesFirewall, createNftablesFirewall, type FirewallBackend } from '../kernel/firewall/index.js';
+import {
+  createIptablesFirewall,
+  createLowFdSlots,
+  createNftablesFirewall,
+  type FirewallBackend,
+} from '../kernel/firewall/index.js';
 import { loadLibc } from '../kernel/libc.js';
 import { Netlink } from '../kernel/netlink/index.js';
 import { createNetnsOps } from '../kernel/netns.js';
@@ -148,9 +153,11 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   const cgroups = createCgroups({ parent: opts.cgroupParent });
   const hostNetlink = Netlink.open();
   const inNetns = <T>(file: string, fn: () => T): T => netns.run(file, fn);
+  // low fds for libnftables contexts, reserved while the daemon holds few (FD_SETSIZE, decision 28)
+  const nft = { lowFds: createLowFdSlots(), onFallback: (why: string) => logger.debug(`nftables: nft -f: ${why}`) };
   const backends = {
-    iptables: () => createIptablesFirewall({ inNetns }),
-    nftables: () => createNftablesFirewall({ inNetns }),
+    iptables: () => createIptablesFirewall({ inNetns, ...nft }),
+    nftables: () => createNftablesFirewall({ inNetns, ...nft }),
   };
   const chosen = opts.firewallBackend ?? 'iptables';
   const firewall = backends[chosen]();

@@ -100,6 +100,9 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     failpoint: failpointsFrom(process.env.TSNET_FAILPOINTS),
     logger,
   });
+  // test-only: TSNET_TEST_EXTRA_FDS=N holds N more fds from here on, as ~N/2 containers' DNS
+  // sockets would, so a test reaches FD_SETSIZE (1024) without making hundreds of containers
+  for (let i = Number(process.env.TSNET_TEST_EXTRA_FDS ?? 0); i > 0; i--) fs.openSync('/dev/null', 'r');
   // Order matters: network records (networks, sandboxes, endpoints indexed by network), then
   // containers (adopt or record exits; old records migrated), then sandboxes of no container go,
   // then the drivers rebuild kernel state from the records, then running containers get their

@@ -25,6 +25,7 @@ import type {
 } from '../firewall-api.js';
 import { checkSandboxDns } from '../sandbox-dns.js';
 import { createNftRunner, type NftRunner } from '../nftables/runner.js';
+import type { LowFdSlots } from '../nftables/low-fds.js';
 import { iptablesSandboxDns, type InNetns } from './sandbox-dns.js';
 import type { Family } from '../addr.js';
 import { removeAllScript, removeOwnerScript, type RemovalTarget } from './cleanup.js';
@@ -45,11 +46,15 @@ export interface IptablesFirewallOptions extends IptablesExecOptions {
   /** Run `fn` with the main thread in a netns file (netns.run): sandboxDns spawns there. */
   inNetns?: InNetns;
   /**
-   * Program the sandbox DNS rules through libnftables in-process when it loads (default false:
-   * `iptables-restore` in the sandbox). Off by default: with it on, a daemon holding ~1000 fds
-   * (~470 containers) was aborted by glibc's FD_SETSIZE check — not yet understood.
+   * Program the sandbox DNS rules through libnftables in-process when it loads (default true;
+   * false: `iptables-restore` in the sandbox, a fork per container). Each context's socket sits
+   * on a reserved low fd (../nftables/low-fds.ts), so the daemon's fd count does not matter.
    */
   sandboxDnsNft?: boolean;
+  /** The daemon's reserved low fds for libnftables contexts (shared with the nftables backend). */
+  lowFds?: LowFdSlots;
+  /** A sandbox's DNS batch went to `nft -f` instead of the library (see NftRunnerOptions). */
+  onFallback?: (why: string) => void;
 }
 
 /** Each table is committed on its own: the section holding the `-N` probe goes first. */
@@ -59,11 +64,16 @@ const PORTS_ORDER: readonly Table[] = ['nat', 'raw', 'filter'];
 export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): FirewallBackend {
   const exec = createIptablesExec(opts);
   // libnftables for the sandbox DNS rules: tried once, on the first sandbox
-  let nft: NftRunner | null | undefined = opts.sandboxDnsNft !== true || !opts.inNetns ? null : undefined;
+  let nft: NftRunner | null | undefined = opts.sandboxDnsNft === false || !opts.inNetns ? null : undefined;
   const sandboxNft = (): NftRunner | undefined => {
     if (nft === undefined) {
       try {
-        nft = createNftRunner({ mode: 'lib', ...(opts.inNetns ? { inNetns: opts.inNetns } : {}) });
+        nft = createNftRunner({
+          mode: 'lib',
+          ...(opts.inNetns ? { inNetns: opts.inNetns } : {}),
+          ...(opts.lowFds ? { lowFds: opts.lowFds } : {}),
+          ...(opts.onFallback ? { onFallback: opts.onFallback } : {}),
+        });
       } catch {
         nft = null; // no libnftables: iptables-restore in the sandbox
       }

@@ -17,6 +17,7 @@ import { execa } from 'execa';
 import fs from 'node:fs';
 import koffi from 'koffi';
 import { TsnetError } from '../../../errors/index.js';
+import { createLowFdSlots, type LowFdSlots } from './low-fds.js';
 
 export type RunnerMode = 'lib' | 'exec';
 
@@ -37,6 +38,13 @@ export interface NftRunnerOptions {
   nftPath?: string;
   /** Called after every batch (tests count transactions; debug logs). */
   onBatch?: (info: BatchInfo) => void;
+  /**
+   * lib mode: the reserved low fds every context's socket is moved onto (low-fds.ts). Made at
+   * start and shared by the runners of one daemon; without it the runner reserves its own.
+   */
+  lowFds?: LowFdSlots;
+  /** lib mode: a batch went to `nft -f` because no context could be placed on a low fd. */
+  onFallback?: (why: string) => void;
 }
 
 export interface NftRunner {
@@ -53,8 +61,6 @@ export interface NftRunner {
 export type NftObject = Record<string, Record<string, unknown>>;
 
 const JSON_FLAG = 1 << 4;
-/** New libnftables contexts only while the lowest free fd is below this (FD_SETSIZE is 1024). */
-const FD_SETSIZE_MARGIN = 512; // see docs/architecture.md decision 27
 
 interface Lib {
   ctxNew(flags: number): unknown;
@@ -167,6 +173,18 @@ export function createNftRunner(opts: NftRunnerOptions = {}): NftRunner {
   }
 
   const lib = loadLib();
+  const slots = opts.lowFds ?? createLowFdSlots();
+  // libnftables waits for the kernel's answers with select(): glibc aborts the whole process
+  // when a context's netlink socket has an fd number ≥ 1024 (FD_SETSIZE), as any new socket
+  // does once the daemon holds ~1000 fds. Every context's socket is therefore moved onto a
+  // low fd reserved at start (low-fds.ts); when none is free, the batch goes to `nft -f`.
+  let fallback: NftRunner | undefined;
+  const viaExec = (why: string): NftRunner => {
+    opts.onFallback?.(why);
+    fallback ??= createNftRunner({ ...opts, mode: 'exec' });
+    return fallback;
+  };
+  /** A context whose socket sits on a reserved low fd, or undefined. */
   const newCtx = (netns = opts.netns): unknown => {
     const make = () => {
       const ctx = lib.ctxNew(0);
@@ -175,9 +193,15 @@ export function createNftRunner(opts: NftRunnerOptions = {}): NftRunner {
       lib.bufferError(ctx);
       return ctx;
     };
-    if (!netns) return make();
-    if (!opts.inNetns) throw new TsnetError('TSNET_INTERNAL', 'nftables runner: a netns needs the inNetns option');
-    return opts.inNetns(netns, make);
+    if (netns && !opts.inNetns) throw new TsnetError('TSNET_INTERNAL', 'nftables runner: a netns needs the inNetns option');
+    const ctx = netns && opts.inNetns ? opts.inNetns(netns, make) : make();
+    if (slots.adopt(ctx)) return ctx;
+    lib.ctxFree(ctx);
+    return undefined;
+  };
+  const freeCtx = (ctx: unknown): void => {
+    slots.release(ctx);
+    lib.ctxFree(ctx);
   };
   let ops: unknown;
   const exec = (ctx: unknown, text: string, json: boolean): { ok: boolean; out: string; err: string } => {
@@ -185,49 +209,32 @@ export function createNftRunner(opts: NftRunnerOptions = {}): NftRunner {
     const rc = lib.run(ctx, text);
     return { ok: rc === 0, out: lib.getOutput(ctx), err: lib.getError(ctx) };
   };
-  // libnftables waits for the kernel's answers with select(): glibc aborts the whole process
-  // ("bit out of range 0 - FD_SETSIZE on fd_set") when a context's netlink socket gets an fd
-  // number ≥ 1024, which happens once the daemon holds ~1000 fds (each container's DNS resolver
-  // holds two). A new context is made only while the lowest free fd is well below that; above
-  // it, the batch goes to `nft -f` in a child process instead.
-  let fallback: NftRunner | undefined;
-  const crowded = (): NftRunner | undefined => {
-    const probe = fs.openSync('/dev/null', 'r');
-    fs.closeSync(probe);
-    if (probe < FD_SETSIZE_MARGIN) return undefined;
-    fallback ??= createNftRunner({ ...opts, mode: 'exec' });
-    return fallback;
-  };
+  const NO_SLOT = 'no low fd free for a libnftables context';
   return {
     mode,
     async run(text, what) {
-      if (!ops) {
-        const other = crowded();
-        if (other) return other.run(text, what);
-      }
       ops ??= newCtx();
+      if (!ops) return viaExec(NO_SLOT).run(text, what);
       const started = performance.now();
       const r = exec(ops, text, false);
       report(text, r.ok, started);
       if (!r.ok) throw fail(what, firstNftError(r.err), text);
     },
     async runIn(netns, text, what) {
-      const other = crowded();
-      if (other) return other.runIn(netns, text, what);
       const ctx = newCtx(netns);
+      if (!ctx) return viaExec(NO_SLOT).runIn(netns, text, what);
       try {
         const started = performance.now();
         const r = exec(ctx, text, false);
         report(text, r.ok, started);
         if (!r.ok) throw fail(what, firstNftError(r.err), text);
       } finally {
-        lib.ctxFree(ctx);
+        freeCtx(ctx);
       }
     },
     async listTable(family, table, what) {
-      const other = crowded();
-      if (other) return other.listTable(family, table, what);
       const ctx = newCtx();
+      if (!ctx) return viaExec(NO_SLOT).listTable(family, table, what);
       try {
         const r = exec(ctx, `list table ${family} ${table}`, true);
         if (!r.ok) {
@@ -237,7 +244,7 @@ export function createNftRunner(opts: NftRunnerOptions = {}): NftRunner {
         }
         return parseListing(r.out);
       } finally {
-        lib.ctxFree(ctx);
+        freeCtx(ctx);
       }
     },
   };
