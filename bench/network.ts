@@ -32,15 +32,21 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
   const tmp = path.join(w.dir, 'bench-cni');
   fs.mkdirSync(tmp, { recursive: true });
   try {
-    // 1. network create + rm, whole CLI commands.
+    // 1. network create + rm, whole CLI commands, and the daemon side (raw API requests).
     const create: number[] = [];
     const rm: number[] = [];
+    const apiCreate: number[] = [];
+    const apiRm: number[] = [];
     for (let i = -1; i < N; i++) {
       const c = ok(await w.cli(['network', 'create', `bn${i + 1}`]), 'network create');
       const r = ok(await w.cli(['network', 'rm', `bn${i + 1}`]), 'network rm');
+      const ac = await apiOk(w.socket, 'POST', '/networks/create', { Name: `bna${i + 1}`, Driver: 'bridge' });
+      const ar = await apiOk(w.socket, 'DELETE', `/networks/${(JSON.parse(ac.body) as { Id: string }).Id}`);
       if (i >= 0) {
         create.push(c.ms);
         rm.push(r.ms);
+        apiCreate.push(ac.ms);
+        apiRm.push(ar.ms);
       }
     }
     o.log('network: create/rm done');
@@ -110,6 +116,8 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
         ratio(cm, DOCKER_EARLIER.networkCreate),
       ),
       timingRow('tsnet network rm', rm, '', ''),
+      timingRow('  daemon side: POST /networks/create', apiCreate, '', ''),
+      timingRow('  daemon side: DELETE /networks/{id}', apiRm, '', ''),
     ];
     const tc = stats(tCreate).median;
     const ca = stats(cAdd).median;

@@ -1,7 +1,9 @@
 /**
  * Section "scale": attach time as the number of containers on one user bridge grows —
  * `POST /containers/create` (raw HTTP, not started) for containers 1 … 500, reported at 1, 100,
- * 250 and 500 (that sample and the median of the 10 ending there), then `DELETE` of them all.
+ * 250 and 500 (that sample and the median of the 10 ending there); then the listing paths with
+ * 1000 containers on the bridge (`ps -a` and `network inspect`, whole commands and the daemon
+ * side, issue 14's target: under 100 ms); then `DELETE` of them all.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +18,7 @@ import {
   ratio,
   stats,
   table,
+  timingRow,
   type BenchOptions,
   type SectionResult,
 } from './lib.js';
@@ -69,6 +72,33 @@ export async function benchScale(o: BenchOptions): Promise<SectionResult> {
     }
     const ps = ok(await w.cli(['ps', '-a', '-q']), 'ps -a');
     const listed = ps.stdout.trim().split('\n').filter(Boolean).length;
+
+    // The listing paths with LIST_N containers (more made untimed, removed again below).
+    const LIST_N = o.quick ? 500 : 1000;
+    const extra: string[] = [];
+    for (let i = TOTAL; i < LIST_N; i++) {
+      const r = await apiOk(w.socket, 'POST', '/containers/create', createBody('scalenet'));
+      extra.push((JSON.parse(r.body) as { Id: string }).Id);
+      if ((i + 1) % 250 === 0) o.log(`scale: ${i + 1}/${LIST_N} created for the listings`);
+    }
+    const lists: Record<string, number[]> = { version: [], ps: [], psApi: [], inspect: [], inspectApi: [] };
+    let listedAll = 0;
+    for (let i = -1; i < 7; i++) {
+      const v = ok(await w.cli(['version']), 'version');
+      const p = ok(await w.cli(['ps', '-a']), 'ps -a');
+      const pa = await apiOk(w.socket, 'GET', '/containers/json?all=1');
+      const n = ok(await w.cli(['network', 'inspect', 'scalenet']), 'network inspect');
+      const na = await apiOk(w.socket, 'GET', '/networks/scalenet');
+      if (i < 0) continue;
+      listedAll = p.stdout.trim().split('\n').length - 1;
+      lists.version!.push(v.ms);
+      lists.ps!.push(p.ms);
+      lists.psApi!.push(pa.ms);
+      lists.inspect!.push(n.ms);
+      lists.inspectApi!.push(na.ms);
+    }
+    for (const id of extra.reverse()) await apiOk(w.socket, 'DELETE', `/containers/${id}?force=1`);
+    const med = (k: string): number => stats(lists[k]!).median;
 
     // Removed newest first, so the DELETE of #m happens with m containers present, like its create.
     const del: number[] = new Array<number>(TOTAL).fill(NaN);
@@ -133,6 +163,14 @@ export async function benchScale(o: BenchOptions): Promise<SectionResult> {
       '',
       `last 10 / first 10 create medians: ${ratio(last, first)}; control (empty bridge) last 50 / first 50: ${ratio(stats(ctl(TOTAL)).median, stats(ctl(1)).median)}`,
       `tsnet ps -a with ${TOTAL} containers: ${ms(ps.ms)} ms, ${listed} listed`,
+      '',
+      `listings with ${LIST_N} containers on the bridge (1 warm-up + 7 rounds; ${listedAll} listed by ps -a)`,
+      table([
+        ['command', 'n', 'median ms', 'min', 'max', 'daemon side (raw GET) ms'],
+        timingRow('tsnet version (CLI floor)', lists.version!, ''),
+        timingRow(`tsnet ps -a`, lists.ps!, ms(med('psApi'))),
+        timingRow('tsnet network inspect scalenet', lists.inspect!, ms(med('inspectApi'))),
+      ]),
     ].join('\n');
     const blockCurve = (xs: number[]): Array<[number, number]> => {
       const pts: Array<[number, number]> = [[1, stats(xs.slice(0, 10)).median]];
@@ -150,6 +188,15 @@ export async function benchScale(o: BenchOptions): Promise<SectionResult> {
           peers: { '#1 (same run)': first },
           target: '#1 (same run) 1.3',
         },
+        { group: 'scale', key: 'ps', what: `ps -a with ${LIST_N} containers`, tsnet: med('ps'), peers: {}, target: '≤ 100 ms' },
+        {
+          group: 'scale',
+          key: 'inspect',
+          what: `network inspect with ${LIST_N} containers`,
+          tsnet: med('inspect'),
+          peers: {},
+          target: '≤ 100 ms',
+        },
       ],
       curves: [
         { name: 'tsnet create on the growing bridge', points: blockCurve(create) },
@@ -165,6 +212,11 @@ export async function benchScale(o: BenchOptions): Promise<SectionResult> {
           what: `attach (create) #1 vs #${TOTAL}`,
           value: `${ms(first)} → ${ms(last)} ms`,
           against: `${ratio(last, first)} (medians of 10); control on an empty bridge ${ms(stats(ctl(1)).median)} → ${ms(stats(ctl(TOTAL)).median)} ms`,
+        },
+        {
+          what: `ps -a / network inspect, ${LIST_N} containers`,
+          value: `${ms(med('ps'))} / ${ms(med('inspect'))} ms`,
+          against: `daemon side ${ms(med('psApi'))} / ${ms(med('inspectApi'))} ms; tsnet version ${ms(med('version'))} ms (target: under 100 ms)`,
         },
       ],
     };

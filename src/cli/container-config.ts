@@ -57,6 +57,7 @@ export interface ContainerFlags {
   dns: string[];
   dnsSearch: string[];
   dnsOption: string[];
+  groupAdd: string[];
   restart?: string;
   mount: string[];
   tmpfs: string[];
@@ -121,6 +122,7 @@ export interface CreateBody {
     Dns: string[];
     DnsSearch: string[];
     DnsOptions: string[];
+    GroupAdd: string[] | null;
     LogConfig?: { Type: string; Config: Record<string, string> };
   };
   NetworkingConfig: { EndpointsConfig: Record<string, EndpointSettings> };
@@ -271,6 +273,7 @@ export function buildCreateBody(
       Dns: f.dns,
       DnsSearch: f.dnsSearch,
       DnsOptions: f.dnsOption,
+      GroupAdd: f.groupAdd.length ? f.groupAdd : null,
       ...logConfig(f),
     },
     NetworkingConfig: { EndpointsConfig: network.EndpointsConfig },
@@ -378,6 +381,7 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     dns: list('dns'),
     dnsSearch: list('dnsSearch'),
     dnsOption: list('dnsOption'),
+    groupAdd: list('groupAdd'),
     restart: str('restart'),
     mount: list('mount'),
     tmpfs: list('tmpfs'),

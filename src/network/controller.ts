@@ -694,11 +694,20 @@ export class NetworkController {
         rb.push(`free ${driverName} network resources`, () => driver.freeNetwork(rec.id));
         Object.assign(rec.options, allocated);
       }
-      await rb.step(
+      // The record's fsync overlaps the kernel work (bridge, firewall): its temp file is written
+      // and synced meanwhile, and renamed into place — the commit — only after the driver (and
+      // the cluster) succeeded, so a crash before that leaves kernel objects no record explains,
+      // which the start-up sweeps and reconciles away.
+      const prepared = this.d.store.prepare(rec);
+      const made = rb.step(
         `create ${driverName} network`,
         () => driver.createNetwork(spec),
         () => driver.deleteNetwork(rec.id),
       );
+      const [p, m] = await Promise.allSettled([prepared, made]);
+      if (p.status === 'fulfilled') rb.push('drop the prepared record', () => p.value.abort());
+      if (m.status === 'rejected') throw m.reason;
+      if (p.status === 'rejected') throw p.reason;
       this.d.failpoint?.('network-create.after-driver');
       if (scope === 'global' && cluster) {
         // the store's own 'network added' event for this id is ignored (creating holds it)
@@ -709,7 +718,9 @@ export class NetworkController {
           () => cluster.deleteNetwork(rec.id),
         );
       }
-      await this.saveNew(rec);
+      rb.push('remove the network record', () => this.d.store.remove(rec.id));
+      await p.value.commit();
+      this.networks.set(rec.id, rec);
       rb.commit();
     } catch (err) {
       const undo = await rb.unwind();
@@ -785,9 +796,12 @@ export class NetworkController {
   /** The network is marked as being removed: driver, cluster and IPAM calls, then the record goes. */
   private async removeReserved(n: NetworkRecord): Promise<void> {
     if (!n.removing) {
-      // intent before effect: a crash from here on is finished by the next start
+      // intent before effect: a crash from here on is finished by the next start. Atomic but not
+      // fsynced (as a container's removal intent, decision 27): a process crash keeps it (page
+      // cache); one lost to a power loss brings the network back at the next start — as a
+      // reboot removes its bridge and rules anyway, restore simply makes them again.
       n.removing = true;
-      await this.d.store.save(n);
+      this.d.store.saveVolatile(n);
     }
     this.d.failpoint?.('network-rm.after-mark');
     let driver: NetworkDriver;

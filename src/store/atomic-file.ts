@@ -12,6 +12,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await (await prepareJsonAtomic(file, value)).commit();
+}
+
+/** A durable write whose document is on disk under a temp name until `commit` renames it. */
+export interface PreparedWrite {
+  /** Rename into place and fsync the directory: from here on the document is the file. */
+  commit(): Promise<void>;
+  /** Remove the temp file (the write is given up). */
+  abort(): Promise<void>;
+}
+
+/**
+ * The first half of writeJsonAtomic: the temp file written and fsynced. Lets a caller overlap the
+ * fsync with other work and still make the document visible (the rename) at a moment of its
+ * choosing. A crash in between leaves a `.<name>.<pid>.<rand>.tmp` file, which loading skips.
+ */
+export async function prepareJsonAtomic(file: string, value: unknown): Promise<PreparedWrite> {
   const dir = path.dirname(file);
   await fs.promises.mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
@@ -19,21 +36,29 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
   try {
     await fh.writeFile(JSON.stringify(value, null, 2));
     await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await fs.promises.rename(tmp, file);
   } catch (err) {
+    await fh.close();
     await fs.promises.rm(tmp, { force: true });
     throw err;
   }
-  const dfh = await fs.promises.open(dir, 'r');
-  try {
-    await dfh.sync();
-  } finally {
-    await dfh.close();
-  }
+  await fh.close();
+  return {
+    async commit() {
+      try {
+        await fs.promises.rename(tmp, file);
+      } catch (err) {
+        await fs.promises.rm(tmp, { force: true });
+        throw err;
+      }
+      const dfh = await fs.promises.open(dir, 'r');
+      try {
+        await dfh.sync();
+      } finally {
+        await dfh.close();
+      }
+    },
+    abort: () => fs.promises.rm(tmp, { force: true }),
+  };
 }
 
 export function writeJsonAtomicVolatile(file: string, value: unknown): void {

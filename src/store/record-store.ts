@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../errors/index.js';
-import { readJson, writeJsonAtomic, writeJsonAtomicVolatile } from './atomic-file.js';
+import { prepareJsonAtomic, readJson, writeJsonAtomic, writeJsonAtomicVolatile, type PreparedWrite } from './atomic-file.js';
 
 const ID = /^[0-9a-f]{64}$/;
 
@@ -31,11 +31,17 @@ export class RecordStore<T extends { id: string }> {
     private readonly warn: (message: string) => void = () => undefined,
   ) {}
 
+  /** Every record of the dir; call once at start (it also removes temp files of interrupted writes). */
   async loadAll(): Promise<T[]> {
     await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
     await fs.promises.chmod(this.dir, 0o700);
     const out: T[] = [];
     for (const name of await fs.promises.readdir(this.dir)) {
+      // a write the daemon was killed in the middle of (atomic-file.ts): never renamed, never seen
+      if (name.startsWith('.') && name.endsWith('.tmp')) {
+        await fs.promises.rm(path.join(this.dir, name), { force: true });
+        continue;
+      }
       if (!name.endsWith('.json') || name.startsWith('.')) continue;
       let rec: T | undefined;
       try {
@@ -58,6 +64,11 @@ export class RecordStore<T extends { id: string }> {
 
   async save(rec: T): Promise<void> {
     await writeJsonAtomic(path.join(this.dir, `${checkId(rec.id)}.json`), rec);
+  }
+
+  /** A durable save in two halves: the fsynced temp file now, the rename at `commit()` (see prepareJsonAtomic). */
+  prepare(rec: T): Promise<PreparedWrite> {
+    return prepareJsonAtomic(path.join(this.dir, `${checkId(rec.id)}.json`), rec);
   }
 
   /**

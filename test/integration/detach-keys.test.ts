@@ -21,8 +21,11 @@ test.after.always(async (t) => {
   await t.context.w?.teardown();
 });
 
-/** A hijacked attach (or exec start) on a raw socket: what it received, and whether the daemon closed it. */
-function hijack(socket: string, head: string, body = '') {
+/**
+ * A hijacked attach (or exec start) on a raw socket: what it received, and whether the daemon
+ * closed it. With `bodyLater`, the body is sent only once the daemon has read the headers.
+ */
+function hijack(socket: string, head: string, body = '', bodyLater = false) {
   const c = net.connect(socket);
   let text = '';
   let closed = false;
@@ -33,7 +36,11 @@ function hijack(socket: string, head: string, body = '') {
     closed = true;
   });
   c.on('error', () => undefined);
-  c.write(`${head}\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  const headers = `${head}\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: ${body.length}\r\n\r\n`;
+  if (bodyLater) {
+    c.write(headers);
+    setTimeout(() => c.write(body), 300);
+  } else c.write(headers + body);
   return { c, text: () => text, closed: () => closed };
 }
 
@@ -167,5 +174,30 @@ test.serial(
     // recalls the last line in its editor; ctrl-u clears it)
     const d = await inPty(`TSNET_CONFIG=${cfg} ${cliCmd(w)} attach ${id}`, 'echo D-$((9*7))\n', /D-63/, '\x10\x11\x15exit 5\n');
     t.is(d.code, 5, d.out);
+  },
+);
+
+test.serial(
+  'exec start whose body comes in a read of its own still reads stdin and detaches (the SDK sends them apart)',
+  async (t) => {
+    const { w } = t.context;
+    const id = await w.ok(['run', '-d', '--network', 'none', 'busybox', 'sleep', '1000']);
+    t.teardown(() => w.cli(['rm', '-f', id]));
+    const created = await api(w.socket, {
+      method: 'POST',
+      path: `/containers/${id}/exec`,
+      body: { Cmd: ['cat'], AttachStdin: true, AttachStdout: true, Tty: true },
+    });
+    t.is(created.status, 201, created.text);
+    const execId = (created.json as { Id: string }).Id;
+    const s = hijack(w.socket, `POST /v1.45/exec/${execId}/start HTTP/1.1`, JSON.stringify({ Detach: false, Tty: true }), true);
+    await eventually(() => s.text().includes('101'));
+    s.c.write('typed-1\n');
+    await eventually(() => s.text().includes('typed-1\r\ntyped-1'), 10_000);
+    t.regex(s.text(), /typed-1\r\ntyped-1/, 'cat got stdin (the tty echoes it, cat writes it back)');
+    s.c.write('\x10\x11');
+    await eventually(() => s.closed(), 10_000);
+    t.true(s.closed(), 'the daemon closed the session');
+    t.true(await running(w, id));
   },
 );

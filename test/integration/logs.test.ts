@@ -100,9 +100,10 @@ test('log driver and option errors are one line, before anything is made', async
   const cases: Array<[string[], RegExp]> = [
     [
       ['--log-driver', 'syslog'],
-      /log driver "syslog" is not supported: tsnet keeps container logs in files \(use json-file or local\)/,
+      /log driver "syslog" is not supported: tsnet keeps container logs in files \(use json-file, local or none\)/,
     ],
-    [['--log-opt', 'max-file=2'], /max-file cannot be set when max-size is not set/],
+    [['--log-driver', 'asdf'], /logger: no log driver named 'asdf' is registered/],
+    [['--log-opt', 'mode=fast'], /logger: logging mode not supported: fast/],
     [['--log-opt', 'max-size=lots'], /invalid log opt max-size "lots"/],
     [['--log-opt', 'colour=red'], /unknown log opt 'colour' for json-file log driver/],
   ];
@@ -118,6 +119,27 @@ test('log driver and option errors are one line, before anything is made', async
     await w.ok(['inspect', '-f', '{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config "max-size"}}', 'local1']),
     'local 20m',
   );
+});
+
+test('json-file takes max-file without max-size (no rotation, as Docker); none keeps no log and logs says so', async (t) => {
+  await w.ok(['run', '--name', 'mf1', '--network', 'none', '--log-opt', 'max-file=100', 'busybox', 'echo', 'kept']);
+  t.is(
+    await w.ok(['inspect', '-f', '{{json .HostConfig.LogConfig}}', 'mf1']),
+    '{"Type":"json-file","Config":{"max-file":"100"}}',
+  );
+  t.is(await w.ok(['logs', 'mf1']), 'kept');
+  t.deepEqual((await logFiles('mf1')).files, ['container.log']);
+
+  const out = await w.cli(['run', '--name', 'none1', '--network', 'none', '--log-driver', 'none', 'busybox', 'echo', 'gone']);
+  t.is(out.exitCode, 0, out.stderr);
+  t.is(out.stdout, 'gone\n', 'an attached client still gets the output');
+  t.is(await w.ok(['inspect', '-f', '{{.HostConfig.LogConfig.Type}}|{{.LogPath}}', 'none1']), 'none|');
+  const { dir } = await logFiles('none1');
+  t.is(fs.readFileSync(path.join(dir, 'container.log'), 'utf8'), '', 'the supervisor wrote nothing');
+  const logs = await w.cli(['logs', 'none1']);
+  t.not(logs.exitCode, 0);
+  t.regex(logs.stderr, /configured logging driver does not support reading/);
+  t.is(logs.stderr.split('\n').length, 2, 'one line');
 });
 
 test('logs --until shows only what came before', async (t) => {

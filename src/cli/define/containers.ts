@@ -111,13 +111,18 @@ function containerFlags(cmd: Command): Command {
         .default('missing'),
     )
     .option('-l, --label <key[=value]>', 'Set metadata on the container (repeatable)', collect)
-    .option('--log-driver <driver>', 'Logging driver: json-file (default) or local')
+    .option('--log-driver <driver>', 'Logging driver: json-file (default), local or none')
     .option('--log-opt <key=value>', 'Log driver option: max-size=10m, max-file=3 (repeatable)', collect)
     .option('--mac-address <mac>', 'Container MAC address (e.g. 92:d0:c6:0a:29:33)')
     .option('--add-host <host:ip>', 'Add a custom host-to-IP mapping (host:ip, or host:host-gateway) (repeatable)', collect)
     .option('--dns <ip>', 'Set custom DNS servers (also the upstreams of the embedded DNS) (repeatable)', collect)
     .option('--dns-search <domain>', 'Set custom DNS search domains (repeatable)', collect)
     .option('--dns-option <option>', 'Set DNS options, e.g. ndots:2 (repeatable)', collect)
+    .option(
+      '--group-add <group>',
+      "Add an additional group: a name from the container's /etc/group or a gid (repeatable)",
+      collect,
+    )
     .argument('<image>', 'image to create the container from')
     .argument('[command...]', "command and arguments (default: the image's)")
     .passThroughOptions();

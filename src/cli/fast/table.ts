@@ -70,6 +70,7 @@ const containerFlags: FastOption[] = [
   list('--dns <ip>'),
   list('--dns-search <domain>'),
   list('--dns-option <option>'),
+  list('--group-add <group>'),
 ];
 
 const sigProxy: Record<string, [string, unknown]> = {

@@ -12,6 +12,7 @@ export interface MountSpec {
   BindOptions?: { Propagation?: string; CreateMountpoint?: boolean };
   VolumeOptions?: {
     NoCopy?: boolean;
+    Subpath?: string;
     Labels?: Record<string, string>;
     DriverConfig?: { Name?: string; Options?: Record<string, string> };
   };
@@ -72,6 +73,9 @@ export function parseMount(text: string): MountSpec {
         break;
       case 'volume-nocopy':
         volume().NoCopy = boolValue(key, value);
+        break;
+      case 'volume-subpath':
+        volume().Subpath = need();
         break;
       case 'volume-label': {
         const [k, v] = keyValue(need(), key);

@@ -18,8 +18,12 @@ export interface RequestContext {
   body: unknown;
   /** The API version of the request (its `/vX.Y` prefix, else the newest tsnet serves). */
   apiVersion: string;
-  /** Present for hijackable requests (`Upgrade: tcp`, or any request on a hijack route). */
-  hijack?: () => Promise<Duplex>;
+  /**
+   * Present for hijackable requests (`Upgrade: tcp`, or any request on a hijack route).
+   * `multiplexed`: the session's output is framed (Docker names it in the 101's Content-Type).
+   * `websocketKey`: answer a websocket handshake; the session is then the frames' payloads.
+   */
+  hijack?: (opts?: { multiplexed?: boolean; websocketKey?: string }) => Promise<Duplex>;
   res?: ServerResponse;
 }
 

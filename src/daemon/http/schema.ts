@@ -94,3 +94,46 @@ function shown(v: unknown): string {
   if (text.length > 80) text = `${text.slice(0, 77)}...`;
   return ` (got ${text})`;
 }
+
+/**
+ * Go's JSON decoder matches a struct field's name case-insensitively when no key matches it
+ * exactly (the Python SDK sends `detachKeys` in an exec create body, and Docker takes it as
+ * DetachKeys). Object keys that name a schema property in another case are renamed to it, at
+ * every depth the schema describes, before the body is checked — so the checks see them. Map keys
+ * (labels, options, network names) are left as they are, as Go does. Returns the same value,
+ * changed in place.
+ */
+export function foldKeys(schema: TSchema, value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const items = branch(schema, 'array')?.items as TSchema | undefined;
+    if (items) for (const v of value) foldKeys(items, v);
+    return value;
+  }
+  const s = branch(schema, 'object');
+  if (!s) return value;
+  const obj = value as Record<string, unknown>;
+  const props = s.properties as Record<string, TSchema> | undefined;
+  if (props) {
+    const byLower = new Map(Object.keys(props).map((p) => [p.toLowerCase(), p]));
+    for (const k of Object.keys(obj)) {
+      if (Object.hasOwn(props, k)) continue;
+      const p = byLower.get(k.toLowerCase());
+      if (p === undefined || Object.hasOwn(obj, p)) continue;
+      obj[p] = obj[k];
+      delete obj[k];
+    }
+    for (const [p, ps] of Object.entries(props)) if (Object.hasOwn(obj, p)) foldKeys(ps, obj[p]);
+  }
+  const pattern = s.patternProperties as Record<string, TSchema> | undefined;
+  const mapValues = pattern ? Object.values(pattern)[0] : undefined;
+  if (mapValues) for (const v of Object.values(obj)) foldKeys(mapValues, v);
+  return value;
+}
+
+/** The schema itself, or the branch of a union, that describes a value of this JSON type. */
+function branch(schema: TSchema, type: 'object' | 'array'): TSchema | undefined {
+  if (schema.type === type) return schema;
+  const anyOf = schema.anyOf as TSchema[] | undefined;
+  return anyOf?.find((b) => b.type === type);
+}

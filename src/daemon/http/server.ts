@@ -13,9 +13,10 @@ import { timingLine } from '../../errors/rollback.js';
 import type { Logger } from '../../lib/logger.js';
 import { parseJsonBody, readBody } from './body.js';
 import type { Reply, Router } from './router.js';
-import { check } from './schema.js';
+import { check, foldKeys } from './schema.js';
 import { listenUnix, type SocketOptions } from './socket.js';
-import { API_VERSION } from './version.js';
+import { handshake, websocketSession } from './websocket.js';
+import { API_VERSION, versionLess } from './version.js';
 
 export { API_VERSION } from './version.js';
 
@@ -118,9 +119,16 @@ async function handle(
     if (!m.route.rawBody) {
       const buf = await readBody(req, upgradeSocket && head ? { socket: upgradeSocket, head } : undefined);
       if (buf.length > 0 && (req.headers['content-type'] ?? 'application/json').includes('json')) body = parseJsonBody(buf);
-      if (m.schema.body) check(m.schema.body, body ?? {}, 'body');
+      if (m.schema.body) check(m.schema.body, foldKeys(m.schema.body.Schema(), body ?? {}), 'body');
     }
-    const hijack = (): Promise<Duplex> => doHijack(req, res, upgradeSocket);
+    const hijack = async (o?: { multiplexed?: boolean; websocketKey?: string }): Promise<Duplex> => {
+      if (o?.websocketKey === undefined)
+        return doHijack(req, res, upgradeSocket, o?.multiplexed === true && !versionLess(m.apiVersion, '1.42'));
+      if (!upgradeSocket) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'a websocket session needs an upgrade request');
+      upgradeSocket.write(handshake(o.websocketKey));
+      upgradeSocket.setNoDelay(true);
+      return websocketSession(upgradeSocket);
+    };
     const reply = await m.route.handler({ req, params: m.params, query, body, apiVersion: m.apiVersion, hijack, res });
     if (reply && !('handled' in reply)) send(reply);
   } catch (err) {
@@ -168,14 +176,22 @@ function writeReply(req: IncomingMessage, res: ServerResponse | undefined, sock:
   }
 }
 
-/** Take over the connection: answer 101 (or 200 for non-upgrade clients) and hand back the raw socket. */
+/**
+ * Take over the connection: answer 101 (or 200 for non-upgrade clients) and hand back the raw
+ * socket. As Docker (API 1.42+), an upgraded session whose output is framed says so in its
+ * Content-Type; a plain hijack always says raw-stream.
+ */
 async function doHijack(
   req: IncomingMessage,
   res: ServerResponse | undefined,
   upgradeSocket: net.Socket | undefined,
+  multiplexed: boolean,
 ): Promise<Duplex> {
   const wantsUpgrade = (req.headers.upgrade ?? '').toLowerCase() === 'tcp';
-  const contentType = 'application/vnd.docker.raw-stream';
+  const contentType =
+    multiplexed && (upgradeSocket || wantsUpgrade)
+      ? 'application/vnd.docker.multiplexed-stream'
+      : 'application/vnd.docker.raw-stream';
   if (upgradeSocket) {
     upgradeSocket.write(
       `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nApi-Version: ${API_VERSION}\r\n\r\n`,

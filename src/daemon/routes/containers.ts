@@ -5,11 +5,16 @@ import type { CreateBody } from '../../runtime/container/create-request.js';
 import { containerInspect, containerSummary, dockerStatus } from '../../runtime/container/docker-json.js';
 import type { ExecManager, ExecConfig } from '../../runtime/container/exec-manager.js';
 import { parseDetachKeys } from '../../runtime/container/detach-keys.js';
+import { keepsLog, type LogConfig } from '../../runtime/container/log-config.js';
 import { frame, streamLogs } from '../../runtime/container/logs.js';
+import type { ContainerRecord } from '../../runtime/container/types.js';
 import { top } from '../../runtime/container/top.js';
 import { inspectLinks } from '../../network/links.js';
+import { Duplex } from 'node:stream';
+import { deframer } from '../../runtime/container/stream-form.js';
 import type { Route } from '../http/router.js';
-import { API_VERSION } from '../http/version.js';
+import { API_VERSION, versionLess } from '../http/version.js';
+import { validKey } from '../http/websocket.js';
 import {
   AttachQuery,
   ContainerCreateBody,
@@ -43,6 +48,29 @@ export interface ContainerRouteDeps {
 
 export function containerRoutes(d: ContainerRouteDeps): Route[] {
   const { containers } = d;
+  /** An attach session on a taken-over connection: the log first when asked, then the live streams. */
+  const session = async (rec: ContainerRecord, conn: Duplex, o: AttachOptions): Promise<void> => {
+    if (o.logs) {
+      await streamLogs(containers.paths(rec).log, conn, {
+        stdout: o.stdout,
+        stderr: o.stderr,
+        follow: false,
+        timestamps: false,
+        tty: rec.config.Tty,
+        isRunning: () => false,
+      });
+    }
+    if (!o.stream) {
+      conn.end();
+      return;
+    }
+    await containers.attach(rec.id, conn, {
+      stdin: o.stdin,
+      stdout: o.stdout,
+      stderr: o.stderr,
+      ...(o.detachKeys ? { detachKeys: o.detachKeys } : {}),
+    });
+  };
   return [
     {
       method: 'GET',
@@ -207,28 +235,51 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
         const rec = containers.get(params.id!);
         const detachKeys = query.get('detachKeys') || undefined;
         if (detachKeys) parseDetachKeys(detachKeys); // a bad one is a 400 before the hijack
-        if (!hijack) throw new TsnetError('TSNET_INTERNAL', 'attach needs a hijackable connection');
-        const conn = await hijack();
         const logs = bool(query, 'logs');
-        if (logs) {
-          await streamLogs(containers.paths(rec).log, conn, {
-            stdout: bool(query, 'stdout'),
-            stderr: bool(query, 'stderr'),
-            follow: false,
-            timestamps: false,
-            tty: rec.config.Tty,
-            isRunning: () => false,
-          });
-        }
-        if (!bool(query, 'stream', true)) {
-          conn.end();
-          return { handled: true };
-        }
-        await containers.attach(rec.id, conn, {
+        if (logs) readableLog(rec);
+        if (!hijack) throw new TsnetError('TSNET_INTERNAL', 'attach needs a hijackable connection');
+        const conn = await hijack({ multiplexed: !rec.config.Tty });
+        await session(rec, conn, {
+          logs,
+          stream: bool(query, 'stream', true),
           stdin: bool(query, 'stdin'),
           stdout: bool(query, 'stdout'),
           stderr: bool(query, 'stderr'),
-          ...(detachKeys ? { detachKeys } : {}),
+          detachKeys,
+        });
+        return { handled: true };
+      },
+    },
+    {
+      // Docker's websocket attach: binary frames, stdout and stderr as they are (never
+      // multiplexed); before API 1.42 every stream is attached whatever the query says.
+      method: 'GET',
+      pattern: '/containers/{id}/attach/ws',
+      schema: { params: RefParams, query: AttachQuery },
+      handler: async ({ params, query, hijack, req, apiVersion }) => {
+        const rec = containers.get(params.id!);
+        const key = req.headers['sec-websocket-key'];
+        if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || !validKey(key))
+          throw new TsnetError(
+            'TSNET_INVALID_ARGUMENT',
+            'attach/ws is a websocket: send Upgrade: websocket with a Sec-WebSocket-Key',
+          );
+        const detachKeys = query.get('detachKeys') || undefined;
+        if (detachKeys) parseDetachKeys(detachKeys);
+        const logs = bool(query, 'logs');
+        if (logs) readableLog(rec);
+        if (!hijack) throw new TsnetError('TSNET_INTERNAL', 'attach needs a hijackable connection');
+        const ws = await hijack({ websocketKey: key });
+        const raw = rec.config.Tty ? undefined : deframer();
+        raw?.pipe(ws);
+        const all = versionLess(apiVersion, '1.42');
+        await session(rec, raw ? Duplex.from({ readable: ws, writable: raw }) : ws, {
+          logs,
+          stream: bool(query, 'stream'),
+          stdin: all || bool(query, 'stdin'),
+          stdout: all || bool(query, 'stdout'),
+          stderr: all || bool(query, 'stderr'),
+          detachKeys,
         });
         return { handled: true };
       },
@@ -247,7 +298,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       pattern: '/containers/{id}/logs',
       schema: { params: RefParams, query: LogsQuery },
       handler: async ({ params, query, res }) => {
-        const rec = containers.get(params.id!);
+        const rec = readableLog(containers.get(params.id!));
         const stdout = bool(query, 'stdout');
         const stderr = bool(query, 'stderr');
         if (!stdout && !stderr)
@@ -330,8 +381,9 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       pattern: '/exec/{id}/start',
       schema: { params: RefParams, body: ExecStartBody },
       handler: async ({ params, body, hijack }) => {
-        // Like Docker, the start body's Tty is ignored: the exec runs with the tty it was created
-        // with (the Python SDK always sends Tty: false).
+        // As Docker: the process keeps the tty it was created with, and the start body's Tty
+        // picks the session's output form (the Python SDK sends Tty: false, so a tty exec's
+        // output comes framed as stdout).
         const opts = object<{ Detach?: boolean; Tty?: boolean }>(body, 'exec start');
         const inst = d.execs.get(params.id!);
         if (opts.Detach) {
@@ -341,12 +393,14 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
         if (!hijack) throw new TsnetError('TSNET_INTERNAL', 'exec start needs a hijackable connection');
         // Validate before hijacking, so errors still come back as HTTP errors.
         d.containers.get(inst.containerId);
-        const conn = await hijack();
+        const sessionTty = opts.Tty ?? false;
+        const conn = await hijack({ multiplexed: !sessionTty });
         try {
-          await d.execs.start(inst.id, conn);
+          await d.execs.start(inst.id, conn, sessionTty);
         } catch (err) {
+          // on stderr when the session has one (Docker puts it on stdout; a CLI then prints it as output)
           const msg = `${(err as Error).message}\n`;
-          conn.end(inst.config.Tty ? msg : frame('stderr', Buffer.from(msg)));
+          conn.end(sessionTty ? msg : frame('stderr', Buffer.from(msg)));
         }
         return { handled: true };
       },
@@ -391,6 +445,22 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       },
     },
   ];
+}
+
+/** The container, when its log driver keeps a log to read (Docker's words otherwise). */
+function readableLog(rec: ContainerRecord): ContainerRecord {
+  if (!keepsLog(rec.hostConfig.LogConfig as LogConfig | undefined))
+    throw new TsnetError('TSNET_NOT_IMPLEMENTED', 'configured logging driver does not support reading');
+  return rec;
+}
+
+interface AttachOptions {
+  logs: boolean;
+  stream: boolean;
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  detachKeys: string | undefined;
 }
 
 function labelMatch(labels: Record<string, string>, filter: string): boolean {

@@ -30,6 +30,9 @@ export function normalizeCreateBody(raw: CreateBody, apiVersion: string): Create
   if (entrypoint) body.Entrypoint = entrypoint;
   if (body.HostConfig) {
     body.HostConfig = withoutNulls(body.HostConfig);
+    const mounts = (body.HostConfig.Mounts ?? []) as Array<{ VolumeOptions?: { Subpath?: string } | null }>;
+    if (versionLess(apiVersion, '1.45') && mounts.some((m) => m?.VolumeOptions?.Subpath))
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', 'VolumeOptions.Subpath needs API v1.45 or newer');
     if (body.HostConfig.RestartPolicy) body.HostConfig.RestartPolicy = withoutNulls(body.HostConfig.RestartPolicy as object);
   }
   const eps: Record<string, EndpointSettingsRequest | null> = {};

@@ -157,6 +157,7 @@ export const HostConfig = Type.Object({
   CgroupnsMode: Opt(Text({ maxLength: 64 })),
   VolumesFrom: List(Text({ maxLength: 512 }), 256),
   GroupAdd: List(Text({ maxLength: 256 }), 256),
+  Runtime: Opt(Text({ maxLength: 256 })),
   Mounts: List(
     Type.Object({
       Type: Opt(Type.String({ pattern: '^(bind|volume|tmpfs|npipe|cluster|image)$', hint: 'bind, volume or tmpfs' })),
@@ -174,6 +175,7 @@ export const HostConfig = Type.Object({
       VolumeOptions: Opt(
         Type.Object({
           NoCopy: Opt(Bool),
+          Subpath: Opt(Text({ maxLength: 4096 })),
           Labels: StringMap(),
           DriverConfig: Opt(Type.Object({ Name: Opt(Text({ maxLength: 255 })), Options: StringMap() })),
         }),

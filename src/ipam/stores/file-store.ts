@@ -154,8 +154,11 @@ export class FileStore implements IpamStore {
   async putPool(pool: PoolRecord): Promise<void> {
     const dir = this.poolDir(pool.poolId);
     await this.io(`create ${dir}`, () => mkdir(join(dir, 'addresses'), { recursive: true, mode: 0o700 }));
-    await this.syncDir(this.poolsDir);
-    await this.writeAtomic(join(dir, 'pool.json'), { version: FORMAT_VERSION, ...pool });
+    // the pool dir's entry in pools/ and pool.json's in the pool dir are synced at once
+    await Promise.all([
+      this.syncDir(this.poolsDir),
+      this.writeAtomic(join(dir, 'pool.json'), { version: FORMAT_VERSION, ...pool }),
+    ]);
   }
 
   async deletePool(poolId: string): Promise<void> {
@@ -167,7 +170,8 @@ export class FileStore implements IpamStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw asTsnetError(err, 'TSNET_INTERNAL', `IPAM store: remove ${dir}`);
     }
-    await this.syncDir(this.poolsDir);
+    // Not fsynced: a release lost to a power loss leaves a pool no network explains, which the
+    // daemon releases at its next start (NetworkController reconcileIpam).
     await this.io(`remove ${trash}`, () => rm(trash, { recursive: true, force: true }));
   }
 

@@ -33,7 +33,8 @@ import type {
 } from '../../network/container-api.js';
 import { containerPaths, TRASH_DIR, type ContainerPaths } from './paths.js';
 import { parseSignal } from './signals.js';
-import { buildRecord, mergeEnv, type CreateBody, type ImageInfo } from './create-request.js';
+import { buildRecord, type CreateBody, type ImageInfo } from './create-request.js';
+import { envOf, processEnv } from './env.js';
 import type { ContainerMounts } from '../volumes/container-mounts.js';
 import { capabilities, deviceCgroupRules, deviceMappings, securitySettings } from './security-opts.js';
 import { copyStdin, detachKeysFor } from './detach-keys.js';
@@ -122,7 +123,9 @@ export class ContainerManager {
   // ---- lookup -------------------------------------------------------------------------------
 
   list(): ContainerRecord[] {
-    return [...this.records.values()].sort((a, b) => b.created.localeCompare(a.created));
+    // newest first; ISO timestamps compare as plain strings (localeCompare costs ~5× more, and
+    // list() runs on every DNS query and network inspect)
+    return [...this.records.values()].sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
   }
 
   /** By full id, name (with or without a leading /), or unique id prefix, like Docker. */
@@ -337,10 +340,7 @@ export class ContainerManager {
       writeSpec(
         p.bundle,
         runSpec({
-          // Docker's link variables come first; the container's own Env overrides them
-          rec: sandbox.linkEnv?.length
-            ? { ...rec, config: { ...rec.config, Env: mergeEnv(sandbox.linkEnv, rec.config.Env) } }
-            : rec,
+          rec: { ...rec, config: { ...rec.config, Env: processEnv(envOf(rec, sandbox.linkEnv)) } },
           rootfs: p.rootfs,
           lowerDirs,
           upperDir: p.upper,

@@ -5,6 +5,7 @@
 import { TsnetError } from '../../errors/index.js';
 import { parseExtraHost } from '../etc-files.js';
 import { newId, NAME_PATTERN } from '../ids.js';
+import { createEnv } from './env.js';
 import { checkSecurity } from './security-opts.js';
 import { normalizeLogConfig } from './log-config.js';
 import { planMounts, type MountRequest } from '../volumes/mounts.js';
@@ -68,6 +69,8 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
   checkRestartPolicy(hc.RestartPolicy as RestartPolicy | undefined, hc.AutoRemove === true);
   checkSecurity(hc);
   checkDnsAndHosts(hc);
+  checkGroupAdd(hc.GroupAdd);
+  hc.Runtime = checkRuntime(hc.Runtime);
   hc.LogConfig = normalizeLogConfig(hc.LogConfig);
   for (const env of body.Env ?? []) {
     if (typeof env !== 'string' || env.startsWith('=') || env.includes('\0'))
@@ -105,7 +108,7 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
   const healthcheck = mergeHealthcheck(body.Healthcheck, image.config.Healthcheck);
   checkHealthcheck(healthcheck);
   const id = newId();
-  const env = mergeEnv(image.config.Env ?? [], body.Env ?? []);
+  const env = createEnv(image.config.Env ?? [], body.Env ?? []);
   const hostname = body.Hostname || id.slice(0, 12);
   const config: ContainerConfig = {
     Hostname: hostname,
@@ -156,15 +159,36 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
   };
 }
 
-/** Image env first, request env overrides by key; PATH always present. */
-export function mergeEnv(imageEnv: string[], requested: string[]): string[] {
-  const out = new Map<string, string>();
-  for (const e of [...imageEnv, ...requested]) {
-    const i = e.indexOf('=');
-    out.set(i < 0 ? e : e.slice(0, i), e);
+/**
+ * --group-add: a group name (looked up in the container's /etc/group at start, as Docker) or a
+ * gid in Docker's range. Names are checked for what a group file line cannot hold.
+ */
+function checkGroupAdd(groups: unknown): void {
+  if (groups === undefined || groups === null) return;
+  if (!Array.isArray(groups) || groups.length > 256)
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', 'HostConfig.GroupAdd must be a list of at most 256 groups');
+  for (const g of groups) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+    if (typeof g !== 'string' || g === '' || g.length > 256 || /[:,\s\x00-\x1f\x7f]/.test(g))
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid group ${JSON.stringify(g)}: a group name or a gid`);
+    if (/^\d+$/.test(g) && (g.length > 10 || Number(g) > 2 ** 31 - 1))
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid group ${g}: uids and gids must be in range 0-2147483647`);
   }
-  if (!out.has('PATH')) out.set('PATH', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
-  return [...out.values()].filter((e) => e.includes('='));
+}
+
+/**
+ * HostConfig.Runtime: as Docker, empty means the daemon's default runtime and is stored as its
+ * name; tsnet has one runtime (tsnet-init), so any other name gets Docker's error.
+ */
+export const DEFAULT_RUNTIME = 'tsnet-init';
+function checkRuntime(name: unknown): string {
+  if (name === undefined || name === null || name === '') return DEFAULT_RUNTIME;
+  if (name !== DEFAULT_RUNTIME)
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `unknown or invalid runtime name: ${String(name).slice(0, 64)} (tsnet has one runtime: ${DEFAULT_RUNTIME})`,
+    );
+  return name;
 }
 
 /**

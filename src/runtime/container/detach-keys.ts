@@ -70,6 +70,9 @@ export function copyStdin(conn: Duplex, sink: Writable, keys: Buffer | undefined
   conn.on('end', () => {
     if (!detached && !sink.destroyed) sink.end();
   });
+  // A 'data' listener does not start a stream that was paused explicitly, and an upgraded
+  // connection is, when its request body came in a read of its own (body.ts).
+  conn.resume();
 }
 
 /** The keys for a session: its own, else the default; none without a tty. */

@@ -1,4 +1,6 @@
 /** Container records in the Docker Engine API's JSON shapes (list and inspect). Pure. */
+import { DEFAULT_RUNTIME } from './create-request.js';
+import { keepsLog, type LogConfig } from './log-config.js';
 import type { ContainerPaths } from './paths.js';
 import type { ContainerNetworkState } from '../../network/container-api.js';
 import type { ContainerRecord, EndpointState, PublishedPort } from './types.js';
@@ -222,7 +224,7 @@ export function containerInspect(
     ResolvConfPath: paths.resolvConf,
     HostnamePath: paths.hostname,
     HostsPath: paths.hosts,
-    LogPath: paths.log,
+    LogPath: keepsLog(rec.hostConfig.LogConfig as LogConfig | undefined) ? paths.log : '',
     Name: `/${rec.name}`,
     RestartCount: rec.restartCount,
     Driver: 'overlay',
@@ -242,6 +244,7 @@ export function containerInspect(
       PidsLimit: null,
       LogConfig: { Type: 'json-file', Config: {} },
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      Runtime: DEFAULT_RUNTIME,
       ...rec.hostConfig,
       // legacy links as Docker shows them (`/target:/parent/alias`); null on user networks
       Links: opts.links ?? null,

@@ -10,8 +10,9 @@ import { newId } from '../ids.js';
 import { copyStdin, detachKeysFor } from './detach-keys.js';
 import { connectSupervisor, launch, supervisorCommand, waitForExit } from '../supervisor.js';
 import type { ContainerManager } from './container-manager.js';
-import { mergeEnv } from './create-request.js';
+import { envOf, processEnv } from './env.js';
 import { execBundle } from './paths.js';
+import { deframer, framer } from './stream-form.js';
 import type { Placement } from '../cgroups.js';
 import { execSpec, type SecurityFiles } from './spec-builder.js';
 
@@ -88,8 +89,11 @@ export class ExecManager {
     return [...this.execs.values()].filter((e) => e.containerId === containerId && e.listed).map((e) => e.id);
   }
 
-  /** Start an exec; with `conn`, its streams are attached and the call resolves when it ends. */
-  async start(id: string, conn?: Duplex): Promise<void> {
+  /**
+   * Start an exec; with `conn`, its streams are attached and the call resolves when it ends.
+   * `sessionTty` is the start request's Tty: it picks the output form (stream-form.ts).
+   */
+  async start(id: string, conn?: Duplex, sessionTty?: boolean): Promise<void> {
     const inst = this.get(id);
     if (inst.running || inst.exitCode !== null) {
       throw new TsnetError('TSNET_CONTAINER_RUNNING', `exec ${id.slice(0, 12)} has already been started`);
@@ -106,7 +110,7 @@ export class ExecManager {
         rec,
         targetPid: rec.state.Pid,
         argv: c.Cmd!,
-        env: mergeEnv(mergeEnv(this.deps.containers.network(rec).linkEnv ?? [], rec.config.Env), c.Env ?? []),
+        env: processEnv({ ...envOf(rec, this.deps.containers.network(rec).linkEnv), tty: c.Tty ?? false, execEnv: c.Env }),
         user: c.User || rec.config.User,
         cwd: c.WorkingDir || rec.config.WorkingDir,
         tty: c.Tty ?? false,
@@ -131,7 +135,10 @@ export class ExecManager {
           if (!conn) return;
           const flags = `${c.AttachStdin ? 'i' : ''}${c.AttachStdout !== false ? 'o' : ''}${c.AttachStderr !== false ? 'e' : ''}`;
           const sup = await connectSupervisor(inst.bundle, `attach ${flags}`);
-          sup.pipe(conn);
+          const tty = c.Tty ?? false;
+          const form = sessionTty === undefined || sessionTty === tty ? undefined : tty ? framer() : deframer();
+          if (form) sup.pipe(form).pipe(conn);
+          else sup.pipe(conn);
           if (c.AttachStdin)
             copyStdin(conn, sup, detachKeysFor(c.Tty ?? false, c.DetachKeys), () => {
               sup.destroy();

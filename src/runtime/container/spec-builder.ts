@@ -3,7 +3,7 @@ import type { SpecRecord } from '../bundle.js';
 import type { Placement } from '../cgroups.js';
 import type { SpecMount } from '../volumes/container-mounts.js';
 import { capabilities } from './security-opts.js';
-import { logRotation, type LogConfig } from './log-config.js';
+import { keepsLog, logRotation, type LogConfig } from './log-config.js';
 import type { ContainerRecord } from './types.js';
 
 export { capabilities, DEFAULT_CAPS } from './security-opts.js';
@@ -47,6 +47,7 @@ function commonRecords(
   for (const e of env) out.push(['env', e]);
   if (cwd) out.push(['cwd', cwd]);
   if (user) out.push(['user', user]);
+  for (const g of rec.hostConfig.GroupAdd ?? []) out.push(['group_add', g]);
   if (tty) out.push(['tty', '1']);
   if (stdin) out.push(['stdin', '1']);
   if (rec.hostConfig.Privileged) out.push(['privileged', '1']);
@@ -91,12 +92,18 @@ export function runSpec(i: RunSpecInput): SpecRecord[] {
   out.push(['bind', `${i.etcFiles.resolvConf}\t/etc/resolv.conf\trw`]);
   for (const m of i.mounts) {
     if (m.kind === 'tmpfs') out.push(['tmpfs', `${m.target}\t${m.options}`]);
-    else out.push(['bind', `${m.source}\t${m.target}\t${m.readOnly ? 'ro' : 'rw'},rbind`]);
+    else
+      out.push([
+        'bind',
+        `${m.source}\t${m.target}\t${m.readOnly ? 'ro' : 'rw'},rbind${m.subpath !== undefined ? `\t${m.subpath}` : ''}`,
+      ]);
   }
   for (const d of i.devices) out.push(['bind', `${d.host}\t${d.container}\trw`]);
   out.push(...placementRecords(i.placement, i.files, true));
+  const logConfig = rec.hostConfig.LogConfig as LogConfig | undefined;
+  if (!keepsLog(logConfig)) return out;
   out.push(['log', i.logPath]);
-  const rotation = logRotation(rec.hostConfig.LogConfig as LogConfig | undefined);
+  const rotation = logRotation(logConfig);
   if (rotation.maxSize !== undefined) out.push(['log_max_size', String(rotation.maxSize)]);
   if (rotation.maxFiles !== undefined) out.push(['log_max_files', String(rotation.maxFiles)]);
   return out;

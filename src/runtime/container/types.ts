@@ -65,6 +65,9 @@ export interface HostConfig {
   DnsSearch?: string[] | null;
   DnsOptions?: string[] | null;
   ExtraHosts?: string[] | null;
+  /** Supplementary groups: names from the container's /etc/group, or gids. */
+  GroupAdd?: string[] | null;
+  Runtime?: string;
   [key: string]: unknown;
 }
 

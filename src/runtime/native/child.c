@@ -180,11 +180,16 @@ static void setattr_fd(int fd, int recursive, uint64_t set, uint64_t propagation
 		fail(EXIT_SETUP, "set mount attributes of %s: %s", what, E);
 }
 
-/* Clone the mount tree at host path src, apply attributes, attach it at target fd. */
-static void bind_tree(const char *src, int target, int recursive, uint64_t set, uint64_t prop,
-		      const char *what)
+/*
+ * Clone the mount tree at host path src (or at the object srcfd refers to, when >= 0), apply
+ * attributes, attach it at target fd.
+ */
+static void bind_tree_at(int srcfd, const char *src, int target, int recursive, uint64_t set, uint64_t prop,
+			 const char *what)
 {
-	int t = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+	int t = open_tree(srcfd >= 0 ? srcfd : AT_FDCWD, srcfd >= 0 ? "" : src,
+			  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0) |
+				  (srcfd >= 0 ? AT_EMPTY_PATH : 0));
 	if (t < 0)
 		fail(EXIT_SETUP, "bind %s on %s: %s", src, what, E);
 	if (set || prop)
@@ -192,6 +197,38 @@ static void bind_tree(const char *src, int target, int recursive, uint64_t set, 
 	if (move_mount(t, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		fail(EXIT_SETUP, "bind %s on %s: %s", src, what, E);
 	close(t);
+}
+
+static void bind_tree(const char *src, int target, int recursive, uint64_t set, uint64_t prop, const char *what)
+{
+	bind_tree_at(-1, src, target, recursive, set, prop, what);
+}
+
+/*
+ * A volume's Subpath, as Docker resolves it: opened beneath the volume's directory with no
+ * symlink followed and nothing leading out (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+ * RESOLVE_NO_MAGICLINKS), and that very object is what gets mounted — a container that swaps a
+ * path component for a symlink afterwards changes nothing. Returns an O_PATH fd.
+ */
+/* Go-style error text ("permission denied"), as Docker prints it. */
+static const char *lower_err(int err, char *buf, size_t len);
+
+static int open_subpath(const struct bind *b)
+{
+	char eb[64];
+	int base = open(b->src, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (base < 0)
+		fail(EXIT_SETUP, "cannot access path %s: %s", b->src, lower_err(errno, eb, sizeof eb));
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, base, b->subpath, &how, sizeof how);
+	int err = errno;
+	close(base);
+	if (fd < 0 && err == EXDEV)
+		fail(EXIT_SETUP, "path concatenation escapes the base directory, base: %s, subpath: %s", b->src, b->subpath);
+	if (fd < 0)
+		fail(EXIT_SETUP, "cannot access path %s/%s: %s", b->src, b->subpath, lower_err(err, eb, sizeof eb));
+	return fd;
 }
 
 /* ------------------------------------------------------------------ run: mounts */
@@ -337,13 +374,16 @@ static void mount_binds(const struct spec *s, int rootfd)
 			continue;
 		}
 		struct stat st;
-		if (stat(b->src, &st) < 0)
+		int srcfd = b->subpath ? open_subpath(b) : -1;
+		if (srcfd >= 0 ? fstat(srcfd, &st) < 0 : stat(b->src, &st) < 0)
 			fail(EXIT_SETUP, "bind %s on %s: stat %s: %s", b->src, b->dst, b->src, E);
 		int t = in_root(rootfd, b->dst, S_ISDIR(st.st_mode) ? K_DIR : K_FILE);
 		uint64_t set = (b->ro ? MOUNT_ATTR_RDONLY : 0) | (b->nosuid ? MOUNT_ATTR_NOSUID : 0) |
 			       (b->nodev ? MOUNT_ATTR_NODEV : 0) | (b->noexec ? MOUNT_ATTR_NOEXEC : 0);
-		bind_tree(b->src, t, b->rbind, set, b->private_ ? MS_PRIVATE : 0, b->dst);
+		bind_tree_at(srcfd, b->src, t, b->rbind, set, b->private_ ? MS_PRIVATE : 0, b->dst);
 		close(t);
+		if (srcfd >= 0)
+			close(srcfd);
 	}
 }
 
@@ -459,10 +499,11 @@ static void setup_rootfs(const struct spec *s, int *master, int *slave)
 
 /* ------------------------------------------------------------------ user */
 
+#define MAX_MEMBER_GROUPS 128 /* groups the user is listed in, from /etc/group */
 struct ids {
 	uid_t uid;
 	gid_t gid;
-	gid_t groups[64];
+	gid_t groups[1 + MAX_MEMBER_GROUPS + 256]; /* primary, member-of, GroupAdd */
 	int ngroups;
 	char home[PATH_MAX];
 };
@@ -489,6 +530,49 @@ static int split_fields(char *line, char **f, int n)
 			f[i++] = p + 1;
 		}
 	return i;
+}
+
+static void add_group(struct ids *id, gid_t g)
+{
+	for (int i = 0; i < id->ngroups; i++)
+		if (id->groups[i] == g)
+			return;
+	if (id->ngroups < (int)(sizeof id->groups / sizeof id->groups[0]))
+		id->groups[id->ngroups++] = g;
+}
+
+/*
+ * HostConfig.GroupAdd as Docker resolves it, in the container's /etc/group: a name must be
+ * there; a number is taken as it is (within 0..2^31-1) when no group has it.
+ */
+static void resolve_group_add(const struct spec *s, struct ids *id)
+{
+	for (int i = 0; i < s->ngroup_add; i++) {
+		const char *want = s->group_add[i];
+		int numeric = all_digits(want);
+		if (numeric && (strlen(want) > 10 || strtoull(want, NULL, 10) > 2147483647ULL))
+			fail(EXIT_SETUP, "uids and gids must be in range 0-2147483647");
+		int found = 0;
+		FILE *f = fopen("/etc/group", "re");
+		char *line = NULL;
+		size_t cap = 0;
+		while (f && !found && getline(&line, &cap, f) > 0) {
+			char *fl[4];
+			if (split_fields(line, fl, 4) < 3 || !all_digits(fl[2]))
+				continue;
+			if (numeric ? strtoull(fl[2], NULL, 10) == strtoull(want, NULL, 10) : !strcmp(fl[0], want)) {
+				add_group(id, (gid_t)strtoul(fl[2], NULL, 10));
+				found = 1;
+			}
+		}
+		free(line);
+		if (f)
+			fclose(f);
+		if (!found && !numeric)
+			fail(EXIT_SETUP, "unable to find group %s: no matching entries in group file", want);
+		if (!found)
+			add_group(id, (gid_t)strtoul(want, NULL, 10));
+	}
 }
 
 static void resolve_user(const char *spec_user, struct ids *id)
@@ -548,11 +632,8 @@ static void resolve_user(const char *spec_user, struct ids *id)
 				continue;
 			for (char *m = strtok(fl[3], ","); m; m = strtok(NULL, ","))
 				if (!strcmp(m, pwname)) {
-					int dup = 0;
-					for (int i = 0; i < id->ngroups; i++)
-						dup |= id->groups[i] == gg;
-					if (!dup && id->ngroups < 64)
-						id->groups[id->ngroups++] = gg;
+					if (id->ngroups < 1 + MAX_MEMBER_GROUPS)
+						add_group(id, gg);
 					break;
 				}
 		}
@@ -561,6 +642,7 @@ static void resolve_user(const char *spec_user, struct ids *id)
 	free(line);
 	if (!group_found)
 		fail(EXIT_SETUP, "unable to find group %s: no matching entries in group file", group);
+	add_group(id, id->gid); /* as Docker: the primary group is also a supplementary one */
 }
 
 /* ------------------------------------------------------------------ caps, exec */
@@ -595,7 +677,6 @@ static void drop_privileges(const struct ids *id, uint64_t keep, int cap_last)
 		fail(EXIT_SETUP, "set no_new_privs: %s", E);
 }
 
-/* Go-style error text ("permission denied"), as Docker prints it. */
 static const char *lower_err(int err, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s", strerror(err));
@@ -670,6 +751,7 @@ static void finish_and_exec(const struct spec *s, int master, int slave)
 {
 	static struct ids id;
 	resolve_user(s->user, &id);
+	resolve_group_add(s, &id);
 
 	char **envp = s->envp;
 	int has_home = 0;

@@ -193,6 +193,7 @@ static const struct key {
 	{ "env", K_RUN | K_EXEC | K_REPEAT },
 	{ "cwd", K_RUN | K_EXEC },
 	{ "user", K_RUN | K_EXEC },
+	{ "group_add", K_RUN | K_EXEC | K_REPEAT },
 	{ "cgroup", K_RUN | K_EXEC | K_REPEAT },
 	{ "tty", K_RUN | K_EXEC },
 	{ "stdin", K_RUN | K_EXEC },
@@ -248,6 +249,12 @@ static void parse_bind(struct spec *s, char *v)
 	char *opts = strchr(dst, '\t');
 	if (opts)
 		*opts++ = 0;
+	char *subpath = opts ? strchr(opts, '\t') : NULL;
+	if (subpath) {
+		*subpath++ = 0;
+		if (!*subpath || subpath[0] == '/')
+			die("spec: bind %.200s: subpath must be relative", v);
+	}
 	if (!*v || dst[0] != '/')
 		die("spec: bind %.200s: source must be given and destination absolute", v);
 	if (!strcmp(dst, "/") || dst[strspn(dst, "/")] == 0)
@@ -257,6 +264,7 @@ static void parse_bind(struct spec *s, char *v)
 	memset(b, 0, sizeof *b);
 	b->src = v;
 	b->dst = dst;
+	b->subpath = subpath;
 	while (opts && *opts) {
 		char *o = opts;
 		char *c = strchr(opts, ',');
@@ -414,6 +422,11 @@ static void parse_spec(int bundlefd, struct spec *s, enum mode mode)
 			s->cwd = v;
 		else if (!strcmp(key, "user"))
 			s->user = v;
+		else if (!strcmp(key, "group_add")) {
+			if (!*v || strchr(v, ':') || s->ngroup_add >= 256)
+				die("spec: invalid group_add %.64s (a group name or gid, at most 256 of them)", v);
+			push(&s->group_add, &s->ngroup_add, v);
+		}
 		else if (!strcmp(key, "cgroup")) {
 			if (v[0] != '/')
 				die("spec: cgroup %.200s: must be an absolute path", v);

@@ -24,6 +24,7 @@ struct bind {
 	char *dst;       /* absolute path inside the container */
 	int ro, rbind, private_, nosuid, nodev, noexec;
 	char *tmpfs;     /* non-NULL: mount a tmpfs with these options at dst (src unused) */
+	char *subpath;   /* non-NULL: mount src/subpath, resolved beneath src with no symlinks */
 };
 
 struct spec {
@@ -44,6 +45,7 @@ struct spec {
 	char **envp; int envc;        /* NULL-terminated, room for one more (HOME) */
 	char *cwd;
 	char *user;
+	char **group_add; int ngroup_add; /* HostConfig.GroupAdd: names or gids, at most 256 */
 	char **cgroups; int ncgroups;
 	int tty, stdin_open;
 	char *log;

@@ -16,7 +16,8 @@ import type { MountPoint } from './types.js';
 import type { VolumeStore } from './volume-store.js';
 
 export type SpecMount =
-  | { kind: 'bind'; source: string; target: string; readOnly: boolean }
+  /** subpath: mount only this path inside source, resolved beneath it by tsnet-init (no symlinks). */
+  | { kind: 'bind'; source: string; target: string; readOnly: boolean; subpath?: string }
   | { kind: 'tmpfs'; target: string; options: string };
 
 export class ContainerMounts {
@@ -91,8 +92,9 @@ export class ContainerMounts {
       if (!vol)
         throw new TsnetError('TSNET_VOLUME_NOT_FOUND', `volume ${m.Name} of ${m.Destination} is gone: recreate the container`);
       const source = await this.volumes.prepare(vol);
-      if (!m.NoCopy && this.volumes.isEmpty(vol)) await this.copyUp(lowerDirs, m.Destination, source);
-      out.push({ kind: 'bind', source, target: m.Destination, readOnly: !m.RW });
+      // with a Subpath the volume is someone's existing data: nothing of the image is copied in
+      if (!m.NoCopy && !m.Subpath && this.volumes.isEmpty(vol)) await this.copyUp(lowerDirs, m.Destination, source);
+      out.push({ kind: 'bind', source, target: m.Destination, readOnly: !m.RW, ...(m.Subpath ? { subpath: m.Subpath } : {}) });
     }
     return out;
   }

@@ -17,6 +17,7 @@ export interface MountRequest {
   BindOptions?: { Propagation?: string; CreateMountpoint?: boolean } | null;
   VolumeOptions?: {
     NoCopy?: boolean;
+    Subpath?: string;
     Labels?: Record<string, string> | null;
     DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null;
   } | null;
@@ -43,6 +44,13 @@ const CONTROL = /[\x00-\x1f\x7f]/;
 
 const PROPAGATIONS = ['rprivate', 'private', 'rslave', 'slave', 'rshared', 'shared'];
 const BIND_MODES = ['ro', 'rw', 'z', 'Z', 'nocopy', ...PROPAGATIONS];
+
+/** Go's filepath.IsLocal: relative, not empty, not leaving its base lexically (no control characters here). */
+function isLocal(p: string): boolean {
+  if (p === '' || p.startsWith('/') || CONTROL.test(p)) return false;
+  const n = path.posix.normalize(p);
+  return n !== '..' && !n.startsWith('../');
+}
 
 function checkTarget(target: string | undefined, what: string): string {
   if (!target) throw bad(`invalid mount config${what}: a target (the path in the container) is required`);
@@ -163,6 +171,13 @@ function fromMountRequest(m: MountRequest, i: number): PlannedMount {
         );
       const anonymous = !m.Source;
       if (!anonymous) checkVolumeName(m.Source!);
+      const subpath = m.VolumeOptions?.Subpath || undefined;
+      if (subpath !== undefined) {
+        if (anonymous)
+          throw bad(`invalid mount config for type "volume"${what}: must not set Subpath when using anonymous volumes`);
+        if (!isLocal(subpath))
+          throw bad(`invalid mount config for type "volume"${what}: subpath must be a relative path within the volume`);
+      }
       return {
         Type: 'volume',
         ...(anonymous ? { Anonymous: true } : { Name: m.Source! }),
@@ -173,6 +188,7 @@ function fromMountRequest(m: MountRequest, i: number): PlannedMount {
         RW: rw,
         Propagation: '',
         NoCopy: m.VolumeOptions?.NoCopy === true,
+        ...(subpath !== undefined ? { Subpath: path.posix.normalize(subpath) } : {}),
         volumeOptions: {
           labels: { ...(m.VolumeOptions?.Labels ?? {}) },
           driverOpts: { ...(m.VolumeOptions?.DriverConfig?.Options ?? {}) },

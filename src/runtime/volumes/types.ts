@@ -19,6 +19,8 @@ export interface MountPoint {
   CreateSource?: boolean;
   /** volume made for this container only (`-v /path`, image VOLUME): removed by `rm -v`. */
   Anonymous?: boolean;
+  /** volume: mount only this path inside it (VolumeOptions.Subpath, lexically local; resolved at start). */
+  Subpath?: string;
 }
 
 /** A local volume's record: `<root>/volumes/<name>/volume.json`. */

@@ -121,6 +121,7 @@ test('run -d: create body (ports, volumes, env, memory, two networks, aliases), 
       Dns: [],
       DnsSearch: [],
       DnsOptions: [],
+      GroupAdd: null,
     },
     NetworkingConfig: {
       EndpointsConfig: {

@@ -9,12 +9,12 @@ import path from 'node:path';
 import test from 'ava';
 import { parseJsonBody } from '../../../src/daemon/http/body.js';
 import { Router } from '../../../src/daemon/http/router.js';
-import { check, compileSchema } from '../../../src/daemon/http/schema.js';
+import { check, compileSchema, foldKeys } from '../../../src/daemon/http/schema.js';
 import { socketGroup } from '../../../src/daemon/http/socket.js';
 import { versionLess } from '../../../src/daemon/http/version.js';
 import { normalizeCreateBody } from '../../../src/daemon/routes/create-body.js';
 import { filters } from '../../../src/daemon/routes/params.js';
-import { ContainerCreateBody, NetworkCreateBody } from '../../../src/daemon/schemas/index.js';
+import { ContainerCreateBody, ExecCreateBody, NetworkCreateBody } from '../../../src/daemon/schemas/index.js';
 import { ImportBudget, parseByteSize } from '../../../src/runtime/image/limits.js';
 import { checkId, RecordStore } from '../../../src/store/record-store.js';
 
@@ -150,4 +150,26 @@ test('ids: checked before a path is built; planted records are skipped with a wa
   await t.throwsAsync(() => store.remove('../x'));
   t.is(fs.statSync(dir).mode & 0o777, 0o700);
   fs.rmSync(dir, { recursive: true });
+});
+
+test('body keys in another case are the fields they name, as Go decodes them; exact keys win; map keys stay', (t) => {
+  const exec = foldKeys(ExecCreateBody, { cmd: ['cat'], detachKeys: 'ctrl-p', Tty: true, tty: false }) as Record<string, unknown>;
+  t.deepEqual(exec, { Cmd: ['cat'], DetachKeys: 'ctrl-p', Tty: true, tty: false });
+  const body = {
+    image: 'busybox',
+    hostconfig: { logconfig: { type: 'json-file', config: { 'Max-Size': '1m' } }, binds: ['/a:/b'] },
+    Labels: { image: 'x' },
+    networkingconfig: { endpointsconfig: { Net1: { aliases: ['db'] } } },
+  };
+  t.deepEqual(foldKeys(ContainerCreateBody, body), {
+    Image: 'busybox',
+    HostConfig: { LogConfig: { Type: 'json-file', Config: { 'Max-Size': '1m' } }, Binds: ['/a:/b'] },
+    Labels: { image: 'x' },
+    NetworkingConfig: { EndpointsConfig: { Net1: { Aliases: ['db'] } } },
+  });
+  // the renamed fields are checked like any other
+  t.regex(
+    message(() => check(create, foldKeys(ContainerCreateBody, { image: 'x', hostconfig: { dns: ['a b'] } }), 'body')),
+    /^invalid HostConfig\.Dns\[0\]/,
+  );
 });

@@ -167,7 +167,10 @@ test('a plugin that dies mid-call: clear error, no retry, re-activated on the ne
 test('no plugin behind the socket: bounded retries, then TSNET_PLUGIN_UNAVAILABLE', async (t) => {
   const dir = tmpDir(t);
   const rec = recorder();
-  const client = new PluginClient(socketAddress('gone', path.join(dir, 'gone.sock')), { retryBudgetMs: 700, logger: rec.logger });
+  const client = new PluginClient(socketAddress('gone', path.join(dir, 'gone.sock')), {
+    retryBudgetMs: 2000,
+    logger: rec.logger,
+  });
   t.teardown(() => client.close());
   // bounded: the retries end (well within the test's timeout) with an error, not a hang
   t.timeout(10_000);

@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import koffi from 'koffi';
 import { TsnetError } from '../../../errors/index.js';
 import { createLowFdSlots, type LowFdSlots } from './low-fds.js';
+import { createSignalBlocker } from './no-signals.js';
 
 export type RunnerMode = 'lib' | 'exec';
 
@@ -61,6 +62,8 @@ export interface NftRunner {
 export type NftObject = Record<string, Record<string, unknown>>;
 
 const JSON_FLAG = 1 << 4;
+/** Contexts freed on worker threads at the same time (koffi bounds its asynchronous calls). */
+const FREES_AT_ONCE = 4;
 
 interface Lib {
   ctxNew(flags: number): unknown;
@@ -97,12 +100,27 @@ function loadLib(): Lib {
     run: lib.func('int nft_run_cmd_from_buffer(void *ctx, const char *buf)'),
     setFlags: lib.func('void nft_ctx_output_set_flags(void *ctx, uint32_t flags)'),
   };
+  // koffi runs a bounded number of asynchronous calls at once and throws ("Too many asynchronous
+  // calls are running") beyond it: a burst of sandboxes failed their DNS rules that way. Frees
+  // wait in a queue instead, a few on the worker threads at a time.
+  const waiting: unknown[] = [];
+  let running = 0;
+  const freeNext = (): void => {
+    while (running < FREES_AT_ONCE && waiting.length > 0) {
+      const ctx = waiting.shift();
+      running++;
+      f.ctxFree.async(ctx, () => {
+        running--;
+        freeNext();
+      });
+    }
+  };
   return {
     ctxNew: (flags) => f.ctxNew(flags),
-    ctxFree: (ctx) =>
-      f.ctxFree.async(ctx, () => {
-        // freed; nothing to report
-      }),
+    ctxFree: (ctx) => {
+      waiting.push(ctx);
+      freeNext();
+    },
     bufferOutput: (ctx) => f.bufferOutput(ctx) as number,
     bufferError: (ctx) => f.bufferError(ctx) as number,
     getOutput: (ctx) => (f.getOutput(ctx) as string | null) ?? '',
@@ -174,6 +192,8 @@ export function createNftRunner(opts: NftRunnerOptions = {}): NftRunner {
 
   const lib = loadLib();
   const slots = opts.lowFds ?? createLowFdSlots();
+  // select() inside a batch is not restarted after a signal: no signal may land meanwhile
+  const quiet = createSignalBlocker();
   // libnftables waits for the kernel's answers with select(): glibc aborts the whole process
   // when a context's netlink socket has an fd number ≥ 1024 (FD_SETSIZE), as any new socket
   // does once the daemon holds ~1000 fds. Every context's socket is therefore moved onto a
@@ -206,7 +226,7 @@ export function createNftRunner(opts: NftRunnerOptions = {}): NftRunner {
   let ops: unknown;
   const exec = (ctx: unknown, text: string, json: boolean): { ok: boolean; out: string; err: string } => {
     lib.setFlags(ctx, json ? JSON_FLAG : 0);
-    const rc = lib.run(ctx, text);
+    const rc = quiet(() => lib.run(ctx, text));
     return { ok: rc === 0, out: lib.getOutput(ctx), err: lib.getError(ctx) };
   };
   const NO_SLOT = 'no low fd free for a libnftables context';

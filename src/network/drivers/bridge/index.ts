@@ -235,8 +235,13 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     async deleteNetwork(networkId) {
       const n = networks.get(networkId);
       if (!n) return;
-      await deps.firewall.teardownNetwork(firewallNetwork(n));
-      await deps.host.deleteLink(n.cfg.bridgeName);
+      // independent: the rules name the bridge, they do not need it. The firewall's fork starts
+      // first; deleting the bridge then waits for the kernel's RCU grace period meanwhile.
+      const rules = deps.firewall.teardownNetwork(firewallNetwork(n));
+      const link = new Promise<void>((resolve) => setImmediate(resolve)).then(() => deps.host.deleteLink(n.cfg.bridgeName));
+      const [r, l] = await Promise.allSettled([rules, link]);
+      if (r.status === 'rejected') throw r.reason;
+      if (l.status === 'rejected') throw l.reason;
       networks.delete(networkId);
     },
 

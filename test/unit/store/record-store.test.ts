@@ -1,0 +1,39 @@
+/**
+ * RecordStore: a prepared write becomes visible only at commit; loading at start removes the temp
+ * files of writes a killed daemon never committed (network create overlaps its record's fsync
+ * with the kernel work and commits after it, decision 29).
+ */
+import test from 'ava';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { RecordStore } from '../../../src/store/record-store.js';
+
+const ID = 'a'.repeat(64);
+
+function tempDir(t: { teardown(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-records-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('a prepared record is invisible until commit, and gone after abort', async (t) => {
+  const dir = tempDir(t);
+  const store = new RecordStore<{ id: string; v: number }>(dir);
+  const p = await store.prepare({ id: ID, v: 1 });
+  t.deepEqual(await store.loadAll(), [], 'not loaded before commit');
+  const q = await store.prepare({ id: ID, v: 2 });
+  await q.commit();
+  t.deepEqual(await store.loadAll(), [{ id: ID, v: 2 }]);
+  await p.abort();
+  t.deepEqual(fs.readdirSync(dir), [`${ID}.json`]);
+});
+
+test('loading removes the temp file of a write that was never committed', async (t) => {
+  const dir = tempDir(t);
+  const store = new RecordStore<{ id: string }>(dir);
+  await store.prepare({ id: ID }); // a crash here: the temp file stays
+  t.is(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp')).length, 1);
+  t.deepEqual(await store.loadAll(), []);
+  t.deepEqual(fs.readdirSync(dir), [], 'the temp file is gone');
+});
