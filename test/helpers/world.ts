@@ -43,15 +43,24 @@ export interface RunOptions {
   env?: Record<string, string>;
 }
 
-/** Run a command, never throwing on a non-zero exit; kills it at the timeout. */
-export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(cmd, args, { env: opts.env ?? cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
+/** A command still running: its output so far, and its result once it ends. */
+export interface Started {
+  stdout(): string;
+  stderr(): string;
+  /** Settles when the process has ended (never rejects on a non-zero exit). */
+  done: Promise<RunResult>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Start a command (stdin as `opts.input`, or closed); it is killed at the timeout. */
+export function start(cmd: string, args: string[], opts: RunOptions = {}): Started {
+  const started = performance.now();
+  const child = spawn(cmd, args, { env: opts.env ?? cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (d: Buffer) => out.push(d));
+  child.stderr.on('data', (d: Buffer) => err.push(d));
+  const done = new Promise<RunResult>((resolve, reject) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -66,10 +75,21 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
         ms: performance.now() - started,
       });
     });
-    child.stdin.on('error', () => undefined);
-    if (opts.input !== undefined) child.stdin.end(opts.input);
-    else child.stdin.end();
   });
+  child.stdin.on('error', () => undefined);
+  if (opts.input !== undefined) child.stdin.end(opts.input);
+  else child.stdin.end();
+  return {
+    stdout: () => Buffer.concat(out).toString('utf8'),
+    stderr: () => Buffer.concat(err).toString('utf8'),
+    done,
+    kill: (signal = 'SIGKILL') => child.kill(signal),
+  };
+}
+
+/** Run a command, never throwing on a non-zero exit; kills it at the timeout. */
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return start(cmd, args, opts).done;
 }
 
 export interface World {
@@ -83,6 +103,8 @@ export interface World {
   daemon: ChildProcess | undefined;
   /** Run the tsnet CLI against this world's daemon. */
   cli(args: string[], opts?: RunOptions): Promise<RunResult>;
+  /** Start the tsnet CLI against this world's daemon and go on while it runs (`logs -f`, `events`). */
+  startCli(args: string[], opts?: RunOptions): Started;
   /** Run the CLI and return its trimmed stdout; throws with the command and its stderr on failure. */
   ok(args: string[], opts?: RunOptions): Promise<string>;
   /** Run a command inside the world's host netns. */
@@ -137,7 +159,8 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     hostNetns,
     cgroupParent,
     daemon: undefined,
-    cli: (args, o = {}) => run('node', [CLI, '-H', `unix://${socket}`, ...args], { ...o, env: cleanEnv(o.env) }),
+    cli: (args, o = {}) => world.startCli(args, o).done,
+    startCli: (args, o = {}) => start('node', [CLI, '-H', `unix://${socket}`, ...args], { ...o, env: cleanEnv(o.env) }),
     async ok(args, o = {}) {
       const r = await world.cli(args, o);
       if (r.exitCode !== 0)
@@ -182,13 +205,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
           );
         }
       });
-      const deadline = Date.now() + 60_000; // a bound, not a timing check: a restart restores every sandbox
-      while (Date.now() < deadline) {
-        if (child.exitCode !== null) throw new Error(`tsnetd exited with ${child.exitCode}:\n${world.daemonLog()}`);
-        if (await canConnect(socket)) return;
-        await sleep(25);
-      }
-      throw new Error(`tsnetd did not come up in 60 s:\n${world.daemonLog()}`);
+      await untilListening(child, socket, () => world.daemonLog());
     },
     async killDaemon(signal = 'SIGKILL') {
       const child = world.daemon;
@@ -324,6 +341,48 @@ function processesMentioning(dir: string): Set<number> {
   }
   return out;
 }
+
+/**
+ * The bounds of a daemon's start. Starting costs tsnetd about 1.5 s of CPU, nearly all of it
+ * loading modules; on a loaded box it gets a sliver of a core and the wall time grows with the
+ * load (34 s at load 40 on this 2-core machine, over 60 s at load 60+). So a stuck daemon is told
+ * from a starved one by the CPU it has used; the wall-clock bound, far above any start seen under
+ * load, catches a daemon that waits on something forever.
+ */
+const START_CPU_S = 20;
+const START_WALL_MS = 300_000;
+
+/** Wait until the daemon accepts on its socket; throws one line (then the log) when it died or is stuck. */
+async function untilListening(child: ChildProcess, socket: string, log: () => string): Promise<void> {
+  const started = Date.now();
+  for (let round = 0; ; round++) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`tsnetd exited with ${child.exitCode ?? child.signalCode} before listening on ${socket}:\n${log()}`);
+    if (await canConnect(socket)) return;
+    const waited = Date.now() - started;
+    // the daemon's own CPU (nsenter execs node; with TSNET_DAEMON_WRAP, the wrapper's), every ~1 s
+    const cpu = round % 40 === 0 || waited > START_WALL_MS ? cpuSeconds(child.pid) : 0;
+    if (cpu > START_CPU_S || waited > START_WALL_MS) {
+      const load = readOr('/proc/loadavg', '?').split(' ')[0];
+      throw new Error(
+        `tsnetd did not listen on ${socket} within ${Math.round(waited / 1000)} s; it used ${cpu.toFixed(1)} s of CPU ` +
+          `(a start needs about 1.5 s; load average ${load}): ${cpu > START_CPU_S ? 'busy without listening' : 'waiting on something'}; its log:\n${log()}`,
+      );
+    }
+    await sleep(25);
+  }
+}
+
+/** User + system CPU seconds of a live process and its waited-for children (0 when unknown). */
+function cpuSeconds(pid: number | undefined): number {
+  const stat = readOr(`/proc/${pid}/stat`, '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // after "pid (comm) ", index 0 is field 3 (state): utime, stime, cutime, cstime are fields 14–17
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+  return Number.isFinite(ticks) ? ticks / CLOCK_TICKS : 0;
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
 function canConnect(socket: string): Promise<boolean> {
   return new Promise((resolve) => {

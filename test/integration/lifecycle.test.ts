@@ -43,16 +43,29 @@ test('ps shows running containers; -a shows exited ones; --format json and -q', 
 });
 
 test('logs: stdout and stderr, --tail and -f', async (t) => {
-  const id = await runD('busybox', 'sh', '-c', 'for i in 1 2 3; do echo out$i; echo err$i >&2; done; sleep 3; echo late');
+  // The last line waits for /tmp/go, which the test makes once `logs -f` is following: what each
+  // `logs` sees is decided by the test, not by how fast the machine is.
+  const id = await runD(
+    'busybox',
+    'sh',
+    '-c',
+    'for i in 1 2 3; do echo out$i; echo err$i >&2; done; until [ -e /tmp/go ]; do sleep 0.05; done; echo late',
+  );
   await eventually(
     async () => (await w.cli(['logs', id])).stdout.includes('out3') && (await w.cli(['logs', id])).stderr.includes('err3'),
+    60_000,
   );
   const logs = await w.cli(['logs', id]);
   t.is(logs.stdout, 'out1\nout2\nout3\n');
   t.is(logs.stderr, 'err1\nerr2\nerr3\n');
-  const follow = await w.cli(['logs', '-f', id], { timeoutMs: 15_000 });
-  t.is(follow.exitCode, 0);
-  t.true(follow.stdout.endsWith('out3\nlate\n'), follow.stdout);
+  const follow = w.startCli(['logs', '-f', id]);
+  t.teardown(() => follow.kill());
+  t.true(await eventually(() => follow.stdout().endsWith('out3\n'), 60_000), `logs -f printed: ${follow.stdout()}`);
+  await w.ok(['exec', id, 'touch', '/tmp/go']);
+  const followed = await follow.done;
+  t.is(followed.exitCode, 0, followed.stderr);
+  t.is(followed.stdout, 'out1\nout2\nout3\nlate\n');
+  t.is(followed.stderr, 'err1\nerr2\nerr3\n');
   await w.cli(['rm', '-f', id]);
 
   const only = await runD('busybox', 'sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; done; sleep 1000');

@@ -385,13 +385,17 @@ test('stop/kill/rm on several targets: each printed, one line per failure, exit 
   t.is(d.find('DELETE', '/containers/a')!.query.toString(), 'force=1&v=1');
 });
 
+// The CLI's clock in the ps and images tests (fixed-clock.ts): relative times are exact.
+const NOW = Date.UTC(2024, 4, 1, 10, 0, 0);
+const NOW_S = NOW / 1000;
+
 const CONTAINERS = [
   {
     Id: `a1b2c3d4e5f6a7b8c9d0${'0'.repeat(44)}`,
     Names: ['/web'],
     Image: 'nginx:latest',
     Command: 'nginx -g daemon off; master_process on;',
-    Created: Math.floor(Date.now() / 1000) - 125,
+    Created: NOW_S - 125,
     Ports: [
       { IP: '0.0.0.0', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' },
       { IP: '::', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' },
@@ -408,7 +412,7 @@ const CONTAINERS = [
     Names: ['/db'],
     Image: `sha256:${'c'.repeat(64)}`,
     Command: 'postgres',
-    Created: Math.floor(Date.now() / 1000) - 7200,
+    Created: NOW_S - 7200,
     Ports: [],
     Labels: {},
     State: 'exited',
@@ -421,7 +425,7 @@ const CONTAINERS = [
 test('ps: docker-like table; -a and -f become all=1 and filters JSON', async (t) => {
   const d = await withDaemon(t);
   d.reply('GET', '/containers/json', 200, CONTAINERS);
-  const r = await tsnet(['ps', '-a', '-f', 'name=web', '-f', 'status=running'], { host: d.host });
+  const r = await tsnet(['ps', '-a', '-f', 'name=web', '-f', 'status=running'], { host: d.host, now: NOW });
   t.is(r.code, 0);
   const q = d.requests[0]!.query;
   t.is(q.get('all'), '1');
@@ -449,7 +453,7 @@ test('ps: docker-like table; -a and -f become all=1 and filters JSON', async (t)
 test('ps --format json: one object per line with docker keys; --format template', async (t) => {
   const d = await withDaemon(t);
   d.reply('GET', '/containers/json', 200, CONTAINERS);
-  const r = await tsnet(['ps', '--format', 'json'], { host: d.host });
+  const r = await tsnet(['ps', '--format', 'json'], { host: d.host, now: NOW });
   const rows = r.stdout
     .trim()
     .split('\n')
@@ -481,7 +485,8 @@ test('ps --format json: one object per line with docker keys; --format template'
     State: 'running',
     Status: 'Up 2 minutes',
   });
-  t.regex(rows[0]!.CreatedAt!, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4} \S+$/);
+  t.is(rows[0]!.CreatedAt, '2024-05-01 09:57:55 +0000 UTC');
+  t.is(rows[1]!.RunningFor, '2 hours ago');
   t.is(rows[1]!.Mounts, '/srv/pg');
   const names = await tsnet(['ps', '--format', '{{.Names}}\t{{.State}}'], { host: d.host });
   t.is(names.stdout, 'web\trunning\ndb\texited\n');
@@ -638,12 +643,12 @@ test('images / rmi / inspect fallbacks', async (t) => {
     {
       Id: `sha256:${'1'.repeat(64)}`,
       RepoTags: ['alpine:3.19', 'alpine:latest'],
-      Created: Math.floor(Date.now() / 1000) - 3 * 86400,
+      Created: NOW_S - 3 * 86400,
       Size: 7_812_345,
     },
-    { Id: `sha256:${'2'.repeat(64)}`, RepoTags: null, Created: Math.floor(Date.now() / 1000) - 3 * 3600 - 60, Size: 999 },
+    { Id: `sha256:${'2'.repeat(64)}`, RepoTags: null, Created: NOW_S - 3 * 3600 - 60, Size: 999 },
   ]);
-  const ls = await tsnet(['images'], { host: d.host });
+  const ls = await tsnet(['images'], { host: d.host, now: NOW });
   t.is(
     ls.stdout,
     'REPOSITORY   TAG       IMAGE ID       CREATED       SIZE\n' +

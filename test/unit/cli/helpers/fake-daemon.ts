@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const MAIN = join(ROOT, 'src/cli/main.ts');
+const FIXED_CLOCK = join(ROOT, 'test/unit/cli/helpers/fixed-clock.ts');
 
 export interface Recorded {
   method: string;
@@ -205,13 +206,19 @@ export interface CliOptions {
   onSpawn?: (child: import('node:child_process').ChildProcess) => void;
   /** Run an already built entry (dist/cli/main.js) instead of the sources. */
   entry?: string;
+  /** Freeze the CLI's clock: `Date.now()` answers this (ms since the epoch); TZ is UTC. */
+  now?: number;
 }
 
 /** Run the CLI with `-H host` (when given) and collect its output. */
 export function tsnet(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const hostArgs = opts.host === undefined ? [] : ['-H', opts.host];
-  const entryArgs = opts.entry ? [opts.entry] : ['--import', 'tsx', MAIN];
+  const clockArgs = opts.now === undefined ? [] : ['--import', FIXED_CLOCK];
+  // tsx loads the sources and the (TypeScript) clock; a built entry needs it only for the clock
+  const tsxArgs = opts.entry && opts.now === undefined ? [] : ['--import', 'tsx'];
+  const entryArgs = [...tsxArgs, ...clockArgs, opts.entry ?? MAIN];
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...opts.env };
+  if (opts.now !== undefined) Object.assign(env, { TSNET_TEST_NOW: String(opts.now), TZ: 'UTC' });
   delete env.TSNET_HOST;
   if (opts.env?.TSNET_HOST !== undefined) env.TSNET_HOST = opts.env.TSNET_HOST;
   const child = spawn(process.execPath, [...entryArgs, ...hostArgs, ...args], {
