@@ -44,8 +44,13 @@ export interface ReportRow {
   what: string;
   tsnet: number;
   peers: Record<string, number>;
-  /** The target ratio against a peer, when the issue sets one (e.g. `docker ≤ 0.20`). */
+  /**
+   * The target ratio tsnet ÷ peer, when the issue sets one: `docker 0.20` (at most, for times),
+   * `raw veth+bridge pair ≥0.95` (at least, for throughput).
+   */
   target?: string;
+  /** Unit of tsnet and the peers (default ms). */
+  unit?: string;
 }
 
 /** A curve for the chart: y (ms) at x (e.g. container number). */

@@ -25,7 +25,7 @@ import {
   type ReportRow,
   type SectionResult,
 } from './lib.js';
-import { writeDocs } from './report.js';
+import { targetChecklist, writeDocs } from './report.js';
 
 type Section = (o: BenchOptions) => Promise<SectionResult>;
 
@@ -92,7 +92,11 @@ const SECTIONS: Array<{ name: string; title: string; load: () => Promise<Section
     load: async () => (await import('./security.js')).benchSecurity,
   },
   { name: 'plugins', title: 'plugins (bench/plugins.ts)', load: async () => external('./plugins.ts', 'benchPlugins') },
-  { name: 'overlay', title: 'overlay (bench/overlay.ts)', load: async () => external('./overlay.ts', 'benchOverlay') },
+  {
+    name: 'overlay',
+    title: 'overlay: convergence across 2 hosts, iperf3 over the overlay vs raw VXLAN',
+    load: async () => (await import('./overlay.js')).benchOverlay,
+  },
 ];
 
 function usage(): string {
@@ -203,18 +207,22 @@ async function main(): Promise<void> {
     );
   console.log('\n* = Docker figure measured earlier on this machine kind (shared/reference/machine-facts.md), not in this run.');
   for (const p of problems) console.log(`not measured — ${p}`);
+  console.log("\nissue 14's targets (rows of this run):");
+  for (const l of targetChecklist(reportRows)) console.log(l.replace(/\*\*/g, ''));
   const total = `${((performance.now() - started) / 1000).toFixed(0)} s`;
-  console.log(`\ntotal ${total}; load average at end: ${loadavg()}`);
+  const loadAtEnd = loadavg();
+  console.log(`\ntotal ${total}; load average at start: ${loadAtStart}, at end: ${loadAtEnd}`);
   if (args.docs ?? args.only === undefined) {
     const file = writeDocs(REPO, {
       header: [
         `tsnet benchmarks ${new Date().toISOString().slice(0, 16)}Z, commit ${sh('git', ['rev-parse', '--short', 'HEAD'])}${dirty}${args.quick ? ', --quick' : ''}${args.only ? `, sections ${[...args.only].join(',')}` : ''}`,
         `${os.cpus().length} CPU ${os.cpus()[0]?.model ?? ''}, kernel ${os.release()}, node ${process.version}; ${total}`,
-        `load average (1, 5, 15 min) at start ${loadAtStart}, at end ${loadavg()}: the peers ran in the same rounds, so the ratios hold better than the absolute times`,
+        `load average (1, 5, 15 min) at start ${loadAtStart}, at end ${loadAtEnd}: the peers ran in the same rounds, so the ratios hold better than the absolute times`,
       ],
       rows: reportRows,
       curves,
       problems,
+      subtitle: `load average (1, 5, 15 min) at start ${loadAtStart}, at end ${loadAtEnd} · ${os.cpus().length} CPU · ${total}${args.quick ? ' · --quick' : ''}${args.only ? ` · sections ${[...args.only].join(',')}` : ''}`,
     });
     console.log(`wrote ${path.relative(REPO, file)} and docs/benchmarks.svg`);
   }

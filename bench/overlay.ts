@@ -1,20 +1,25 @@
 /**
  * Overlay benchmarks (issue 5), on two "hosts" (namespaces on an underlay bridge, with etcd in a
- * namespace of its own: test/helpers/multihost.ts), with one overlay driver + cluster store +
- * cluster IPAM per host, driven in-process (the controller's part done by hand):
+ * namespace of its own: test/helpers/multihost.ts):
  *
- *  1. convergence: time from the start of endpoint creation on host A (createEndpoint + join,
- *     which publishes the record) — and from join returning, the analogue of `run -d`
- *     returning — until a container on host B completes a TCP connect to it. The prober on B
- *     is a resident process (started before the clock) that tries a connect every 2 ms; its
- *     sandbox has ARP retransmits at 5 ms (net.ipv4.neigh.eth0.retrans_time_ms) so a probe
- *     sent before the entry existed does not wait the default 1 s.
- *  2. throughput: iperf3 (one TCP stream, 5 s) between containers on the two hosts over the
- *     overlay, against a hand-built VXLAN pair between the same two host namespaces (plain
- *     `ip link add … type vxlan`, MTU 1450, no bridge/veth), alternating, in the same run.
- * `run --rm` on an overlay vs a bridge needs the daemon wiring (controller + --cluster-store).
+ *  1. driver level — one overlay driver + cluster store + cluster IPAM per host, driven
+ *     in-process (the controller's part done by hand): convergence, the time from the start of
+ *     endpoint creation on host A (createEndpoint + join, which publishes the record) — and from
+ *     join returning, the analogue of `run -d` returning — until a container on host B completes
+ *     a TCP connect to it. The prober on B is a resident process (started before the clock) that
+ *     tries a connect every 2 ms; its sandbox has ARP retransmits at 5 ms
+ *     (net.ipv4.neigh.eth0.retrans_time_ms) so a probe sent before the entry existed does not
+ *     wait the default 1 s.
+ *  2. through the daemons (tsnetd per host with --cluster-store): iperf3 (one TCP stream) between
+ *     two containers on an overlay network, interleaved round by round with two raw paths built
+ *     with plain `ip` commands over the same underlay: the same shape as the overlay (a namespace
+ *     per host holding a bridge and a VXLAN device made in the host namespace and moved in, a
+ *     "container" namespace on a veth into the bridge, MTU 1450 everywhere — the like-for-like
+ *     ceiling, and the issue's), and a bare VXLAN pair between the two host namespaces (no
+ *     bridge, no veth: the kernel's VXLAN alone). Then convergence as a user sees it (`run -d`
+ *     returned → reached from host 2) and `run --rm` on the overlay vs a bridge.
  *
- *   node --import tsx -e "import('./bench/overlay.ts').then(async m => console.log(await m.benchOverlay()))"
+ *   node --import tsx bench/main.ts --only overlay
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,10 +32,17 @@ import type { NetworkSpec } from '../src/network/driver-api.js';
 import { OverlayDriver } from '../src/network/drivers/overlay/index.js';
 import { ClusterStore, VXLANID_OPTION } from '../src/store/cluster/index.js';
 import { createMultiHost, type MultiHost, type UnderlayHost } from '../test/helpers/multihost.js';
-import { cleanEnv, run } from '../test/helpers/world.js';
+import { cleanEnv, run, type RunResult } from '../test/helpers/world.js';
+import { gbit, interleaved, pct, vsCeiling, type IperfPath } from './iperf.js';
+import { median, stats, type BenchOptions, type Headline, type ReportRow, type SectionResult } from './lib.js';
+
+async function must(r: Promise<RunResult>): Promise<RunResult> {
+  const x = await r;
+  if (x.exitCode !== 0) throw new Error(`overlay bench: ${(x.stderr || x.stdout).trim().slice(0, 300)}`);
+  return x;
+}
 
 const ROUNDS = 21;
-const IPERF_ROUNDS = 5;
 
 interface BHost {
   h: UnderlayHost;
@@ -67,41 +79,97 @@ rl.on('line', (line) => {
 });
 `;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-function pct(xs: number[], q: number): number {
+function percentile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 }
 
-async function iperf(serverNs: string, serverIp: string, clientNs: string, port: number): Promise<number> {
-  const server = spawn('nsenter', [`--net=${serverNs}`, 'iperf3', '-s', '-1', '-B', serverIp, '-p', String(port)], {
-    env: cleanEnv(),
-    stdio: 'ignore',
-  });
-  try {
-    for (let i = 0; i < 100; i++) {
-      const r = await run('nsenter', [`--net=${serverNs}`, 'ss', '-ltn', `sport = :${port}`]);
-      if (r.stdout.includes(`:${port}`)) break;
-      await new Promise((r2) => setTimeout(r2, 20));
-    }
-    const r = await run('nsenter', [`--net=${clientNs}`, 'iperf3', '-c', serverIp, '-p', String(port), '-t', '5', '-J'], {
-      timeoutMs: 30_000,
-    });
-    const j = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
-    if (!j.end?.sum_received?.bits_per_second) throw new Error(`iperf3: ${j.error ?? r.stderr}`);
-    return j.end.sum_received.bits_per_second / 1e9;
-  } finally {
-    if (server.exitCode === null) server.kill('SIGKILL');
-  }
+export async function benchOverlay(o: BenchOptions): Promise<SectionResult> {
+  if (process.getuid?.() !== 0) return { text: 'overlay: skipped (needs root: namespaces, etcd, netlink)', headlines: [] };
+  const driverLevel = await benchOverlayDriver();
+  const daemons = await benchOverlayDaemons(o);
+  return { ...daemons, text: `${driverLevel}\n\n${daemons.text}` };
 }
 
-export async function benchOverlay(): Promise<string> {
-  if (process.getuid?.() !== 0) return 'overlay: skipped (needs root: namespaces, etcd, netlink)';
-  const driverLevel = await benchOverlayDriver();
-  return `${driverLevel}\n\n${await benchOverlayDaemons()}`;
+/**
+ * Two raw VXLAN paths between the two hosts' namespaces, built with plain `ip` commands over the
+ * same underlay: `shaped` has the overlay's shape (per host a namespace holding a bridge and a
+ * VXLAN device made in the host namespace and moved in, and a "container" namespace on a veth
+ * into the bridge; MTU 1450 everywhere); `bare` is a VXLAN device in each host namespace itself.
+ * Host 1 serves, host 2 is the client.
+ */
+async function rawVxlanPaths(mh: MultiHost): Promise<{ shaped: IperfPath; bare: IperfPath }> {
+  const [ha, hb] = mh.hosts as [UnderlayHost, UnderlayHost];
+  const ctrs: string[] = [];
+  for (const [x, peer, i] of [
+    [ha, hb.ip, 1],
+    [hb, ha.ip, 2],
+  ] as const) {
+    const vxlan = (name: string, vni: string, port: string): string[] =>
+      `ip link add ${name} type vxlan id ${vni} local ${x.ip} remote ${peer} dstport ${port} dev eth0`.split(' ');
+    await must(x.exec(vxlan('hvx0', '42', '4790')));
+    await must(x.exec(['ip', 'link', 'set', 'hvx0', 'mtu', '1450', 'up']));
+    await must(x.exec(['ip', 'addr', 'add', `192.168.251.${i}/24`, 'dev', 'hvx0']));
+    const ovns = mh.makeNetns(`rawov${i}`);
+    const ctr = mh.makeNetns(`rawctr${i}`);
+    ctrs.push(ctr);
+    await must(x.exec(vxlan('rvx0', '43', '4791')));
+    await must(x.exec(['ip', 'link', 'set', 'rvx0', 'mtu', '1450', 'netns', ovns]));
+    const inOv = (args: string[]) => must(mh.execIn(ovns, args));
+    await inOv(['ip', 'link', 'add', 'br0', 'mtu', '1450', 'type', 'bridge']);
+    await inOv(['ip', 'link', 'set', 'rvx0', 'master', 'br0', 'up']);
+    await inOv([...'ip link add veth0 mtu 1450 type veth peer name eth0 mtu 1450 netns'.split(' '), ctr]);
+    await inOv(['ip', 'link', 'set', 'veth0', 'master', 'br0', 'up']);
+    await inOv(['ip', 'link', 'set', 'br0', 'up']);
+    await must(mh.execIn(ctr, ['ip', 'addr', 'add', `192.168.252.${i}/24`, 'dev', 'eth0']));
+    await must(mh.execIn(ctr, ['ip', 'link', 'set', 'eth0', 'up']));
+  }
+  return {
+    shaped: { serverNs: ctrs[0]!, clientNs: ctrs[1]!, target: '192.168.252.1', bind: '192.168.252.1' },
+    bare: { serverNs: ha.netns, clientNs: hb.netns, target: '192.168.251.1', bind: '192.168.251.1', serverPort: 5202 },
+  };
+}
+
+/**
+ * iperf3 between two containers the daemons made on the overlay (host 2 → host 1: what a user
+ * gets, sandbox DNS rules included), interleaved round by round with the two raw paths.
+ */
+async function overlayThroughput(
+  o: BenchOptions,
+  mh: MultiHost,
+  overlay: IperfPath,
+): Promise<{ lines: string[]; headline: Headline; row: ReportRow }> {
+  const raw = await rawVxlanPaths(mh);
+  const rounds = o.quick ? 2 : 5;
+  const seconds = o.quick ? 2 : 3;
+  const s = await interleaved({ shaped: raw.shaped, overlay, bare: raw.bare }, rounds, seconds, o.log, 'overlay throughput');
+  const med = (k: string): number => stats(s[k]!).median;
+  const vsShaped = vsCeiling(s.overlay!, s.shaped!);
+  const vsBare = vsCeiling(s.overlay!, s.bare!);
+  const list = (k: string): string => s[k]!.map((x) => x.toFixed(1)).join(', ');
+  return {
+    lines: [
+      `iperf3 1 stream, -t ${seconds}, ${rounds} interleaved rounds (Gbit/s; ratios of medians, in brackets the median of per-round ratios):`,
+      `  tsnet overlay, containers of the daemons (veth + bridge + vxlan, MTU 1450)  median ${gbit(med('overlay'))}  [${list('overlay')}]`,
+      `  raw, same shape built with ip (veth + bridge + vxlan, MTU 1450)           median ${gbit(med('shaped'))}  [${list('shaped')}]`,
+      `  raw, bare VXLAN between the host namespaces (MTU 1450)                   median ${gbit(med('bare'))}  [${list('bare')}]`,
+      `  overlay ÷ same-shape raw: ${pct(vsShaped.ofMedians)} (${pct(vsShaped.paired)}) (target ≥ 95 %); ÷ bare VXLAN: ${pct(vsBare.ofMedians)} (${pct(vsBare.paired)}); Docker overlay 14.1 vs 16.3 Gbit/s = 87 % earlier`,
+    ],
+    headline: {
+      what: 'iperf3 over the overlay (2 hosts)',
+      value: `${gbit(med('overlay'))} Gbit/s`,
+      against: `raw same-shape VXLAN ${gbit(med('shaped'))} Gbit/s: ${pct(vsShaped.ofMedians)} (target ≥ 95 %); bare VXLAN ${pct(vsBare.ofMedians)}`,
+    },
+    row: {
+      group: 'throughput',
+      key: 'tput-overlay',
+      what: 'iperf3 over the overlay, host 2 → host 1',
+      tsnet: med('overlay'),
+      peers: { 'raw VXLAN, same shape': med('shaped'), 'raw VXLAN, bare': med('bare') },
+      target: 'raw VXLAN, same shape ≥0.95',
+      unit: 'Gbit/s',
+    },
+  };
 }
 
 /**
@@ -109,10 +177,10 @@ export async function benchOverlay(): Promise<string> {
  * on host 1 until a container on host 2 reaches it by TCP; and `run --rm … true` on the overlay vs
  * on a bridge network of the same host, interleaved.
  */
-async function benchOverlayDaemons(): Promise<string> {
-  const { createMultiHost: make } = await import('../test/helpers/multihost.js');
-  const mh = await make({ hosts: 2 });
+async function benchOverlayDaemons(o: BenchOptions): Promise<SectionResult> {
+  const mh = await createMultiHost({ hosts: 2 });
   const lines = ['overlay through the daemons (2 hosts, whole CLI commands)'];
+  const out: SectionResult = { text: '', headlines: [], report: [] };
   try {
     await mh.startDaemons();
     const h = (i: number) =>
@@ -134,6 +202,18 @@ async function benchOverlayDaemons(): Promise<string> {
     await must(0, ['network', 'create', '-d', 'overlay', '--subnet', '10.88.0.0/24', '--attachable', 'ovb']);
     await must(0, ['network', 'create', '--subnet', '10.89.0.0/24', 'brb']);
     await must(1, ['run', '-d', '--name', 'probe', '--network', 'ovb', 'busybox', 'sleep', '1000']);
+    await must(0, ['run', '-d', '--name', 'iperfsrv', '--network', 'ovb', 'busybox', 'sleep', '1000']);
+    const sandbox = async (i: number, name: string): Promise<{ key: string; ip: string }> => {
+      const [c] = JSON.parse((await must(i, ['inspect', name])).stdout) as Array<{
+        NetworkSettings: { SandboxKey: string; Networks: Record<string, { IPAddress: string }> };
+      }>;
+      return { key: c!.NetworkSettings.SandboxKey, ip: c!.NetworkSettings.Networks.ovb!.IPAddress };
+    };
+    const [srv, cl] = [await sandbox(0, 'iperfsrv'), await sandbox(1, 'probe')];
+    const tp = await overlayThroughput(o, mh, { serverNs: srv.key, clientNs: cl.key, target: srv.ip, bind: srv.ip });
+    lines.push(...tp.lines);
+    out.headlines.push(tp.headline);
+    out.report!.push(tp.row);
     const conv: number[] = [];
     for (let i = 0; i < 5; i++) {
       await must(0, [
@@ -181,7 +261,7 @@ async function benchOverlayDaemons(): Promise<string> {
   } finally {
     await mh.teardown();
   }
-  return lines.join('\n');
+  return { ...out, text: lines.join('\n') };
 }
 
 async function benchOverlayDriver(): Promise<string> {
@@ -330,53 +410,11 @@ async function benchOverlayDriver(): Promise<string> {
       netns.remove(c.sandbox);
     }
     lines.push(
-      `  convergence, endpoint creation on A → TCP connect from B   median ${median(fromCreate)} ms  p90 ${pct(fromCreate, 0.9)} ms  (n=${fromCreate.length}; target ≤ 200 ms; Docker swarm run ~1100 ms)`,
-      `  convergence, join returned on A (≈ run -d) → reached from B median ${median(fromJoin)} ms  p90 ${pct(fromJoin, 0.9)} ms`,
+      `  convergence, endpoint creation on A → TCP connect from B   median ${median(fromCreate)} ms  p90 ${percentile(fromCreate, 0.9)} ms  (n=${fromCreate.length}; target ≤ 200 ms; Docker swarm run ~1100 ms)`,
+      `  convergence, join returned on A (≈ run -d) → reached from B median ${median(fromJoin)} ms  p90 ${percentile(fromJoin, 0.9)} ms`,
       `  createEndpoint + join on A (warm network namespace)         median ${median(joinMs)} ms`,
     );
 
-    // throughput: overlay container → container vs a hand-built VXLAN pair between the hosts
-    const srv = await container(A, 'iperf');
-    await attach(A, srv);
-    const [ha, hb] = [A.h, B.h];
-    for (const [x, me, peer, ip] of [
-      [ha, ha.ip, hb.ip, '192.168.251.1/24'],
-      [hb, hb.ip, ha.ip, '192.168.251.2/24'],
-    ] as const) {
-      await x.exec([
-        'ip',
-        'link',
-        'add',
-        'hvx0',
-        'type',
-        'vxlan',
-        'id',
-        '42',
-        'local',
-        me,
-        'remote',
-        peer,
-        'dstport',
-        '4790',
-        'dev',
-        'eth0',
-      ]);
-      await x.exec(['ip', 'link', 'set', 'hvx0', 'mtu', '1450', 'up']);
-      await x.exec(['ip', 'addr', 'add', ip, 'dev', 'hvx0']);
-    }
-    const overlay: number[] = [];
-    const plain: number[] = [];
-    for (let i = 0; i < IPERF_ROUNDS; i++) {
-      overlay.push(await iperf(srv.sandbox, srv.ip, probe.sandbox, 5201));
-      plain.push(await iperf(ha.netns, '192.168.251.1', hb.netns, 5202));
-    }
-    const o = median(overlay);
-    const p = median(plain);
-    lines.push(
-      `  iperf3 1 stream, overlay (veth+bridge+vxlan, MTU 1450)      median ${o.toFixed(1)} Gbit/s  [${overlay.map((x) => x.toFixed(1)).join(', ')}]`,
-      `  iperf3 1 stream, hand-built VXLAN pair (MTU 1450)           median ${p.toFixed(1)} Gbit/s  [${plain.map((x) => x.toFixed(1)).join(', ')}]`,
-      `  overlay / hand-built: ${((o / p) * 100).toFixed(0)} % (target ≥ 95 %; Docker overlay 14.1 vs 16.3 Gbit/s = 87 % here)`,
-    );
     return lines.join('\n');
   } finally {
     if (prober && prober.exitCode === null) prober.kill('SIGKILL');

@@ -113,7 +113,7 @@ export async function benchPeers(o: BenchOptions): Promise<SectionResult> {
       const node = (await run('node', ['-e', ''], { env: cleanEnv() })).ms;
       if (i >= 0) add('node', node);
       const cn = await cpuMs('node', ['-e', '']);
-      const ct = await cpuMs('node', [CLI_ENTRY, '-H', `unix://${w.socket}`, 'version']);
+      const ct = await cpuMs(CLI_ENTRY, ['-H', `unix://${w.socket}`, 'version']);
       if (i >= 0) {
         add('cpu node', cn);
         add('cpu tsnet', ct);

@@ -1,8 +1,11 @@
 /**
  * The generated part of docs/benchmarks.md (between the `bench:begin` / `bench:end` markers; the
- * prose around it is kept) and its chart, docs/benchmarks.svg: plain hand-built SVG, no
- * dependency. Left panel: the whole commands (tsnet beside each peer, same run); right panel:
- * the scale curves (create latency as containers accumulate on one bridge).
+ * prose around it is kept: the checklist of issue 14's targets (met / not met / not measured),
+ * the table of medians and ratios; and its chart, docs/benchmarks.svg: plain hand-built SVG, no
+ * dependency. Top left: the whole commands (tsnet beside each peer, same run) with a tick where
+ * tsnet's bar has to end to meet its target; top right: the scale curves (create latency as
+ * containers accumulate on one bridge) with the target; bottom: throughput as % of each path's
+ * raw ceiling with the 95 % line.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,140 +21,308 @@ export interface ReportInput {
   rows: ReportRow[];
   curves: Curve[];
   problems: string[];
+  /** The chart's second line (load average, duration). */
+  subtitle?: string;
 }
+
+/** How tsnet's figure stands against one peer (or, with no peer, against an absolute bound). */
+export interface Verdict {
+  peer?: string;
+  value?: number;
+  ratio?: number;
+  /** `≤ 0.20×`, `≥ 0.95×`, `≤ 10 ms`; '' when the row sets no target for this peer. */
+  target: string;
+  met?: boolean;
+}
+
+/** The bound for one peer from `target: "docker 0.20, podman 1.0"` (at most) or `"raw pair ≥0.95"` (at least). */
+function targetFor(r: ReportRow, peer: string): { bound: number; atLeast: boolean } | undefined {
+  const m = new RegExp(`(?:^|,\\s*)${peer.replace(/[^a-z0-9]/gi, '.')}\\s+(≥\\s*)?([0-9.]+)`, 'i').exec(r.target ?? '');
+  return m ? { bound: Number(m[2]), atLeast: m[1] !== undefined } : undefined;
+}
+
+/** One verdict per peer of the row, or one against the row's absolute bound (`≤ 10 ms`). */
+export function verdicts(r: ReportRow): Verdict[] {
+  const peers = Object.entries(r.peers);
+  if (peers.length === 0) {
+    const bound = /^([≤≥]) ([0-9.]+) (\S+)$/.exec(r.target ?? '');
+    if (!bound || !Number.isFinite(r.tsnet)) return [{ target: r.target ?? '' }];
+    const b = Number(bound[2]);
+    return [{ target: r.target!, met: bound[1] === '≤' ? r.tsnet <= b : r.tsnet >= b }];
+  }
+  return peers.map(([peer, value]) => {
+    const ratio = r.tsnet / value;
+    const t = targetFor(r, peer);
+    const v: Verdict = { peer, value, ratio, target: t ? `${t.atLeast ? '≥' : '≤'} ${t.bound.toFixed(2)}×` : '' };
+    if (t && Number.isFinite(ratio)) v.met = t.atLeast ? ratio >= t.bound : ratio <= t.bound;
+    return v;
+  });
+}
+
+const yesNo = (met: boolean | undefined): string => (met === undefined ? '' : met ? 'yes' : 'no');
+const withUnit = (x: number, unit: string | undefined): string => (unit && unit !== 'ms' ? `${fmt(x)} ${unit}` : fmt(x));
 
 /** The markdown table: one line per (measurement, peer) pair with the ratio and the target. */
 export function markdownTable(rows: ReportRow[]): string {
-  const out = ['| measurement | tsnet ms | peer | peer ms | ratio | target | met |', '|---|--:|---|--:|--:|---|:-:|'];
+  const out = [
+    '| measurement | tsnet (ms unless marked) | peer | peer | ratio | target | met |',
+    '|---|--:|---|--:|--:|---|:-:|',
+  ];
   for (const r of rows) {
-    const peers = Object.entries(r.peers);
-    if (peers.length === 0) {
-      const bound = /^≤ ([0-9.]+) ms$/.exec(r.target ?? '');
-      const met = bound && Number.isFinite(r.tsnet) ? (r.tsnet <= Number(bound[1]) ? 'yes' : 'no') : '';
-      out.push(`| ${r.what} | ${fmt(r.tsnet)} |  |  |  | ${r.target ?? ''} | ${met} |`);
-      continue;
-    }
-    for (const [name, v] of peers) {
-      const ratio = r.tsnet / v;
-      const target = targetFor(r, name);
-      const met = target === undefined || !Number.isFinite(ratio) ? '' : ratio <= target.max ? 'yes' : 'no';
+    for (const v of verdicts(r)) {
+      const ratio = v.ratio !== undefined && Number.isFinite(v.ratio) ? `${v.ratio.toFixed(2)}×` : v.peer ? '–' : '';
       out.push(
-        `| ${r.what} | ${fmt(r.tsnet)} | ${name} | ${fmt(v)} | ${Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '–'} | ${target ? `≤ ${target.max.toFixed(2)}×` : ''} | ${met} |`,
+        `| ${r.what} | ${withUnit(r.tsnet, r.unit)} | ${v.peer ?? ''} | ${v.value !== undefined ? withUnit(v.value, r.unit) : ''} | ${ratio} | ${v.target} | ${yesNo(v.met)} |`,
       );
     }
   }
   return out.join('\n');
 }
 
-/** `target: "docker 0.20, podman 1.0"` → the bound for one peer. */
-function targetFor(r: ReportRow, peer: string): { max: number } | undefined {
-  const m = new RegExp(`(?:^|,\\s*)${peer.replace(/[^a-z0-9]/gi, '.')}\\s+([0-9.]+)`, 'i').exec(r.target ?? '');
-  return m ? { max: Number(m[1]) } : undefined;
+/**
+ * Every target of issue 14, and the report rows (by key, and peer) that measure it. A row a section
+ * did not produce in this run is listed as not measured.
+ */
+export const ISSUE_TARGETS: Array<{ item: string; what: string; key: string; peer?: string }> = [
+  { item: '14.1', what: 'CLI client side ≤ Node start-up + 10 ms (CPU time)', key: 'client-cpu' },
+  { item: '14.1', what: 'CLI client side ≤ Node start-up + 10 ms (wall time)', key: 'client' },
+  { item: '14.2', what: 'daemon side of run --rm on a user bridge < 15 ms', key: 'daemon-run' },
+  { item: '14.2', what: 'run --rm, user bridge ≤ 0.20× Docker', key: 'run', peer: 'docker' },
+  { item: '14.2', what: 'run --rm -p, user bridge ≤ 0.20× Docker', key: 'run-p', peer: 'docker' },
+  { item: '14.3', what: 'network create ≤ 1.0× Podman', key: 'net-create', peer: 'podman' },
+  { item: '14.3', what: 'network create ≤ 0.3× Docker', key: 'net-create', peer: 'docker' },
+  { item: '14.4', what: 'attach ≤ 0.25× CNI bridge ADD', key: 'attach', peer: 'CNI bridge ADD' },
+  { item: '14.5', what: 'create at container #500 ≤ 1.3× #1', key: 'scale' },
+  { item: '14.5', what: 'ps -a with 1000 containers < 100 ms', key: 'ps-1000' },
+  { item: '14.5', what: 'network inspect with 1000 containers < 100 ms', key: 'inspect-1000' },
+  { item: '14.5', what: '1000 published ports: flat per port', key: 'ports-flat' },
+  { item: '14.6', what: 'throughput container ↔ container ≥ 95 % of the raw veth+bridge pair', key: 'tput-c2c' },
+  { item: '14.6', what: 'throughput through a published port ≥ 95 % of the raw DNAT path', key: 'tput-pub' },
+  { item: '14.6', what: 'throughput over the overlay ≥ 95 % of the same-shape raw VXLAN path', key: 'tput-overlay' },
+];
+
+/** The checklist of issue 14's targets: one line each, met / not met / not measured. */
+export function targetChecklist(rows: ReportRow[]): string[] {
+  return ISSUE_TARGETS.map((t) => {
+    const r = rows.find((x) => x.key === t.key);
+    if (!r) return `- ${t.item} ${t.what}: **not measured** in this run`;
+    const v = verdicts(r).find((x) => (t.peer ? x.peer === t.peer : x.target !== '')) ?? verdicts(r)[0]!;
+    const got =
+      v.ratio !== undefined
+        ? `${v.ratio.toFixed(2)}× (${withUnit(r.tsnet, r.unit)} vs ${withUnit(v.value!, r.unit)})`
+        : withUnit(r.tsnet, r.unit);
+    const verdict = v.met === undefined ? '**no target set by the row**' : v.met ? 'met' : '**not met**';
+    return `- ${t.item} ${t.what}: ${got}: ${verdict}`;
+  });
 }
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const COLORS: Record<string, string> = { tsnet: '#1f77b4', docker: '#d62728', podman: '#9467bd', control: '#7f7f7f' };
+const COLORS: Record<string, string> = {
+  tsnet: '#1f77b4',
+  docker: '#d62728',
+  podman: '#9467bd',
+  'CNI bridge ADD': '#7f7f7f',
+  'CNI bridge DEL': '#7f7f7f',
+  control: '#7f7f7f',
+};
 const color = (name: string, i: number): string => COLORS[name] ?? ['#2ca02c', '#ff7f0e', '#8c564b'][i % 3]!;
+const MET = '#2ca02c';
+const NOT_MET = '#d62728';
+const short = (t: string, n: number): string => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
 
-/** Grouped horizontal bars (one group per command) and a line chart, side by side. */
-export function svgChart(rows: ReportRow[], curves: Curve[], title: string): string {
-  const bars = rows.filter((r) => r.group === 'commands' && Object.keys(r.peers).length > 0);
-  const series = ['tsnet', ...new Set(bars.flatMap((r) => Object.keys(r.peers)))];
-  const W = 960;
-  const H = Math.max(320, 80 + bars.length * (series.length * 14 + 18));
-  const parts: string[] = [];
-  parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="10" y="18" font-size="13" font-weight="bold">${esc(title)}</text>`,
-  );
-  // left: bars
-  const L = { x: 190, y: 54, w: 300 };
+/** The most demanding "at most k× peer" bound of a row, in ms (where tsnet's bar has to end). */
+function targetMs(r: ReportRow): number | undefined {
+  const ends = verdicts(r)
+    .map((v) => {
+      const m = /^≤ ([0-9.]+)×$/.exec(v.target);
+      return m && v.value !== undefined ? Number(m[1]) * v.value : undefined;
+    })
+    .filter((x): x is number => x !== undefined && Number.isFinite(x));
+  return ends.length ? Math.min(...ends) : undefined;
+}
+
+/** Words of `t` in lines of at most `n` characters. */
+function wrap(t: string, n: number): string[] {
+  const lines: string[] = [];
+  for (const word of t.split(' ')) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && last.length + 1 + word.length <= n) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines;
+}
+
+/** Panel: grouped horizontal bars of whole commands (tsnet first), a tick where tsnet's target ends. */
+function commandBars(rows: ReportRow[], x0: number, y0: number, width: number): { svg: string[]; height: number } {
+  const out: string[] = [];
+  const bars = rows.filter((r) => (r.group === 'commands' || r.group === 'attach') && Object.keys(r.peers).length > 0);
+  const labelW = 230;
+  const barW = width - labelW - 110;
   const max = Math.max(1, ...bars.flatMap((r) => [r.tsnet, ...Object.values(r.peers)]).filter(Number.isFinite));
-  parts.push(`<text x="10" y="34" font-weight="bold">whole commands, median ms (same run)</text>`);
-  let y = L.y + 6;
+  const px = (v: number): number => x0 + labelW + (v / max) * barW;
+  out.push(
+    `<text x="${x0}" y="${y0}" font-size="13" font-weight="bold">Whole commands: median ms, same run (shorter is better)</text>`,
+  );
+  let y = y0 + 16;
+  if (bars.length === 0) out.push(`<text x="${x0}" y="${y + 12}">(peers section not run)</text>`);
   for (const r of bars) {
-    parts.push(`<text x="10" y="${y + 10}">${esc(r.what.length > 30 ? `${r.what.slice(0, 29)}…` : r.what)}</text>`);
-    for (const [i, s] of series.entries()) {
-      const v = s === 'tsnet' ? r.tsnet : r.peers[s];
-      if (v === undefined || !Number.isFinite(v)) continue;
-      const w = Math.max(1, (v / max) * L.w);
-      parts.push(
-        `<rect x="${L.x}" y="${y}" width="${w.toFixed(1)}" height="12" fill="${color(s, i)}"/>`,
-        `<text x="${(L.x + w + 4).toFixed(1)}" y="${y + 10}">${fmt(v)}</text>`,
+    const series: Array<[string, number]> = [['tsnet', r.tsnet], ...Object.entries(r.peers)];
+    const top = y;
+    const text: Array<[string, string]> = wrap(r.what, 36).map((l) => [l, 'font-weight="bold"']);
+    for (const v of verdicts(r).filter((x) => x.met !== undefined))
+      text.push([`${v.ratio!.toFixed(2)}× ${v.peer}, target ${v.target}`, `fill="${v.met ? MET : NOT_MET}"`]);
+    for (const [i, [line, attrs]] of text.entries())
+      out.push(`<text x="${x0}" y="${top + 11 + i * 13}" ${attrs}>${esc(line)}</text>`);
+    for (const [i, [name, v]] of series.entries()) {
+      if (!Number.isFinite(v)) continue;
+      out.push(
+        `<rect x="${x0 + labelW}" y="${y}" width="${Math.max(1, px(v) - x0 - labelW).toFixed(1)}" height="12" fill="${color(name, i)}"/>`,
+        `<text x="${(px(v) + 4).toFixed(1)}" y="${y + 10}">${fmt(v)} ${esc(name)}</text>`,
       );
-      y += 14;
+      y += 15;
     }
-    y += 18;
+    const t = targetMs(r);
+    if (t !== undefined) {
+      const x = px(t).toFixed(1);
+      out.push(`<line x1="${x}" y1="${top - 3}" x2="${x}" y2="${top + 15}" stroke="black" stroke-width="2.5"/>`);
+    }
+    y = Math.max(y, top + text.length * 13) + 12;
   }
   const node = rows.find((r) => r.key === 'node')?.tsnet;
-  if (node !== undefined && Number.isFinite(node)) {
-    const x = (L.x + (node / max) * L.w).toFixed(1);
-    parts.push(
-      `<line x1="${x}" y1="${L.y}" x2="${x}" y2="${y - 10}" stroke="#555" stroke-dasharray="3,3"/>`,
-      `<text x="${x}" y="${L.y - 3}" text-anchor="middle" fill="#555">node -e "" ${fmt(node)}</text>`,
+  if (node !== undefined && Number.isFinite(node) && bars.length) {
+    const x = px(node).toFixed(1);
+    out.push(
+      `<line x1="${x}" y1="${y0 + 12}" x2="${x}" y2="${y - 8}" stroke="#555" stroke-dasharray="3,3"/>`,
+      `<text x="${x}" y="${y + 4}" text-anchor="middle" fill="#555">node -e "" ${fmt(node)} ms</text>`,
     );
   }
-  for (const [i, s] of series.entries()) {
-    parts.push(
-      `<rect x="${L.x + i * 80}" y="${H - 16}" width="10" height="10" fill="${color(s, i)}"/>`,
-      `<text x="${L.x + i * 80 + 14}" y="${H - 7}">${esc(s)}</text>`,
-    );
-  }
-  // right: curves
-  const R = { x: 580, y: 50, w: 350, h: H - 110 };
-  parts.push(`<text x="${R.x - 40}" y="34" font-weight="bold">scale: create ms at container #n on one bridge</text>`);
+  out.push(
+    `<line x1="${x0 + labelW}" y1="${y + 16}" x2="${x0 + labelW}" y2="${y + 30}" stroke="black" stroke-width="2.5"/>`,
+    `<text x="${x0 + labelW + 6}" y="${y + 27}">where tsnet's bar has to end to meet its target</text>`,
+  );
+  return { svg: out, height: y + 40 - y0 };
+}
+
+/** Panel: the scale curves (ms at container #n), with the scale row's target as a dashed line. */
+function scaleCurves(curves: Curve[], target: number | undefined, x0: number, y0: number, w: number, h: number): string[] {
+  const out = [
+    `<text x="${x0 - 40}" y="${y0}" font-size="13" font-weight="bold">Scale: create ms at container #n on one bridge</text>`,
+  ];
+  const R = { x: x0, y: y0 + 20, w, h: h - 60 };
   const pts = curves.flatMap((c) => c.points);
-  if (pts.length > 0) {
-    const xmax = Math.max(...pts.map((p) => p[0]));
-    const ymax = Math.max(1, ...pts.map((p) => p[1]).filter(Number.isFinite)) * 1.1;
-    const px = (x: number): number => R.x + (x / xmax) * R.w;
-    const py = (v: number): number => R.y + R.h - (v / ymax) * R.h;
-    parts.push(
-      `<line x1="${R.x}" y1="${R.y + R.h}" x2="${R.x + R.w}" y2="${R.y + R.h}" stroke="black"/>`,
-      `<line x1="${R.x}" y1="${R.y}" x2="${R.x}" y2="${R.y + R.h}" stroke="black"/>`,
+  if (pts.length === 0) return [...out, `<text x="${R.x}" y="${R.y + 20}">(scale section not run)</text>`];
+  const xmax = Math.max(...pts.map((p) => p[0]));
+  const ymax = Math.max(1, target ?? 0, ...pts.map((p) => p[1]).filter(Number.isFinite)) * 1.15;
+  const px = (x: number): number => R.x + (x / xmax) * R.w;
+  const py = (v: number): number => R.y + R.h - (v / ymax) * R.h;
+  out.push(
+    `<line x1="${R.x}" y1="${R.y + R.h}" x2="${R.x + R.w}" y2="${R.y + R.h}" stroke="black"/>`,
+    `<line x1="${R.x}" y1="${R.y}" x2="${R.x}" y2="${R.y + R.h}" stroke="black"/>`,
+  );
+  for (let k = 0; k <= 4; k++) {
+    const v = (ymax * k) / 4;
+    const x = (xmax * k) / 4;
+    out.push(
+      `<text x="${R.x - 6}" y="${py(v) + 4}" text-anchor="end">${fmt(v)}</text>`,
+      `<line x1="${R.x}" y1="${py(v)}" x2="${R.x + R.w}" y2="${py(v)}" stroke="#ddd"/>`,
+      `<text x="${px(x)}" y="${R.y + R.h + 14}" text-anchor="middle">${Math.round(x)}</text>`,
     );
-    for (let k = 0; k <= 4; k++) {
-      const v = (ymax * k) / 4;
-      const x = (xmax * k) / 4;
-      parts.push(
-        `<text x="${R.x - 6}" y="${py(v) + 4}" text-anchor="end">${fmt(v)}</text>`,
-        `<line x1="${R.x}" y1="${py(v)}" x2="${R.x + R.w}" y2="${py(v)}" stroke="#ddd"/>`,
-        `<text x="${px(x)}" y="${R.y + R.h + 14}" text-anchor="middle">${Math.round(x)}</text>`,
-      );
-    }
-    parts.push(`<text x="${R.x + R.w / 2}" y="${R.y + R.h + 30}" text-anchor="middle">containers on the bridge</text>`);
-    for (const [i, c] of curves.entries()) {
-      const col = color(c.name.split(/[ :]/)[0]!, i + 1);
-      const d = c.points
-        .filter((p) => Number.isFinite(p[1]))
-        .map((p, j) => `${j === 0 ? 'M' : 'L'}${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`);
-      parts.push(`<path d="${d.join(' ')}" fill="none" stroke="${col}" stroke-width="2"/>`);
-      parts.push(
-        `<rect x="${R.x + 10}" y="${R.y + 6 + i * 16}" width="10" height="10" fill="${col}"/>`,
-        `<text x="${R.x + 24}" y="${R.y + 15 + i * 16}">${esc(c.name)}</text>`,
-      );
-    }
-  } else {
-    parts.push(`<text x="${R.x}" y="${R.y + 20}">(scale section not run)</text>`);
   }
-  parts.push('</svg>');
-  return `${parts.join('\n')}\n`;
+  out.push(`<text x="${R.x + R.w / 2}" y="${R.y + R.h + 30}" text-anchor="middle">containers on the bridge</text>`);
+  if (target !== undefined) {
+    out.push(
+      `<line x1="${R.x}" y1="${py(target)}" x2="${R.x + R.w}" y2="${py(target)}" stroke="black" stroke-width="1.5" stroke-dasharray="6,3"/>`,
+      `<text x="${R.x + R.w}" y="${py(target) - 4}" text-anchor="end">target for the last point: ${fmt(target)} ms</text>`,
+    );
+  }
+  for (const [i, c] of curves.entries()) {
+    const col = c.name.startsWith('control') ? COLORS.control! : color(c.name.split(/[ :]/)[0]!, i + 1);
+    const d = c.points
+      .filter((p) => Number.isFinite(p[1]))
+      .map((p, j) => `${j === 0 ? 'M' : 'L'}${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`);
+    out.push(
+      `<path d="${d.join(' ')}" fill="none" stroke="${col}" stroke-width="2"/>`,
+      `<rect x="${R.x + 10}" y="${R.y + 6 + i * 16}" width="10" height="10" fill="${col}"/>`,
+      `<text x="${R.x + 24}" y="${R.y + 15 + i * 16}">${esc(c.name)}</text>`,
+    );
+  }
+  return out;
+}
+
+/** Panel: throughput as % of each path's raw ceiling, with the 95 % target line. */
+function throughputBars(rows: ReportRow[], x0: number, y0: number, width: number): { svg: string[]; height: number } {
+  const tput = rows.filter((r) => r.group === 'throughput');
+  const out = [
+    `<text x="${x0}" y="${y0}" font-size="13" font-weight="bold">Throughput: iperf3 1 stream, % of the raw path built by hand (longer is better)</text>`,
+  ];
+  if (tput.length === 0)
+    return { svg: [...out, `<text x="${x0}" y="${y0 + 20}">(throughput sections not run)</text>`], height: 30 };
+  const labelW = 230;
+  const barW = width - labelW - 420;
+  const px = (p: number): number => x0 + labelW + (Math.min(p, 1.1) / 1.1) * barW;
+  let y = y0 + 14;
+  for (const r of tput) {
+    const v = verdicts(r).find((x) => x.target !== '') ?? verdicts(r)[0]!;
+    const p = v.ratio ?? NaN;
+    out.push(`<text x="${x0}" y="${y + 12}">${esc(short(r.what, 34))}</text>`);
+    if (Number.isFinite(p)) {
+      out.push(
+        `<rect x="${x0 + labelW}" y="${y}" width="${(px(p) - x0 - labelW).toFixed(1)}" height="16" fill="${v.met ? MET : NOT_MET}"/>`,
+        `<text x="${(px(1.1) + 10).toFixed(1)}" y="${y + 12}" fill="${v.met ? MET : NOT_MET}" font-weight="bold">${(p * 100).toFixed(0)} %</text>`,
+        `<text x="${(px(1.1) + 50).toFixed(1)}" y="${y + 12}">${fmt(r.tsnet)} vs ${fmt(v.value!)} ${esc(r.unit ?? '')} (${esc(v.peer ?? '')})</text>`,
+      );
+    }
+    y += 22;
+  }
+  const x95 = px(0.95).toFixed(1);
+  const x100 = px(1).toFixed(1);
+  out.push(
+    `<line x1="${x95}" y1="${y0 + 8}" x2="${x95}" y2="${y}" stroke="black" stroke-width="2" stroke-dasharray="4,2"/>`,
+    `<text x="${x95}" y="${y + 12}" text-anchor="end">target 95 %</text>`,
+    `<line x1="${x100}" y1="${y0 + 8}" x2="${x100}" y2="${y}" stroke="#999"/>`,
+    `<text x="${x100}" y="${y + 12}" fill="#777" text-anchor="start"> 100 %</text>`,
+  );
+  return { svg: out, height: y + 20 - y0 };
+}
+
+/** Whole commands beside each peer and the scale curves, side by side; throughput underneath. */
+export function svgChart(rows: ReportRow[], curves: Curve[], title: string, subtitle = ''): string {
+  const W = 1080;
+  const left = commandBars(rows, 10, 58, 620);
+  const scaleRow = rows.find((r) => r.group === 'scale');
+  const topH = Math.max(left.height, 330) + 58;
+  const tput = throughputBars(rows, 10, topH + 30, W - 20);
+  const H = topH + 30 + tput.height + 10;
+  return `${[
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="10" y="20" font-size="15" font-weight="bold">${esc(title)}</text>`,
+    `<text x="10" y="38" fill="#555">${esc(subtitle)}</text>`,
+    ...left.svg,
+    ...scaleCurves(curves, scaleRow ? targetMs(scaleRow) : undefined, 700, 58, 350, Math.max(left.height, 330)),
+    `<line x1="10" y1="${topH + 4}" x2="${W - 10}" y2="${topH + 4}" stroke="#ccc"/>`,
+    ...tput.svg,
+    '</svg>',
+  ].join('\n')}\n`;
 }
 
 /** Rewrite the generated block of docs/benchmarks.md and docs/benchmarks.svg. */
 export function writeDocs(repo: string, input: ReportInput): string {
   const md = path.join(repo, 'docs', 'benchmarks.md');
   const svgFile = path.join(repo, 'docs', 'benchmarks.svg');
-  fs.writeFileSync(svgFile, svgChart(input.rows, input.curves, input.header[0] ?? 'tsnet benchmarks'));
+  fs.writeFileSync(svgFile, svgChart(input.rows, input.curves, input.header[0] ?? 'tsnet benchmarks', input.subtitle));
   const block = [
     BEGIN,
     '',
     ...input.header.map((h) => `${h}  `),
     '',
+    "Issue 14's targets in this run:",
+    '',
+    ...targetChecklist(input.rows),
+    '',
     markdownTable(input.rows),
     '',
-    '![whole commands and scale curves](benchmarks.svg)',
+    '![whole commands beside Docker and Podman, scale curves, throughput against the raw paths](benchmarks.svg)',
     '',
     ...input.problems.map((p) => `- not measured: ${p}`),
     END,

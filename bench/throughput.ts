@@ -1,89 +1,104 @@
 /**
- * Section "throughput": iperf3 (one TCP stream) between two tsnet containers on one user bridge,
- * and from a client namespace through a published port (host IP:port → DNAT → container), each
- * beside a raw path the benchmark builds itself with plain `ip` commands, alternating in the same
- * run:
- *   raw pair:   netns r1 —veth— [netns rbr: bridge br0] —veth— netns r2      (no iptables)
- *   raw routed: netns rcl —veth— [netns rbr: routes, br0] —veth— netns r1    (no NAT)
- * iperf3 runs with `nsenter --net=<SandboxKey>` inside the containers' network namespaces (the
- * busybox image has no iperf3).
+ * Section "throughput": iperf3 (one TCP stream) through tsnet beside raw paths the benchmark
+ * builds itself with plain `ip`/`nft` commands, interleaved round by round in the same run:
+ *
+ *   raw pair:  netns s1 —veth— [netns b1: bridge br0] —veth— netns c1       (no netfilter rules)
+ *   raw pair + conntrack: the same in s3/b3/c3, with conntrack on in b3 (one `ct state` accept
+ *              in its forward hook), as in tsnet's host namespace — for reference: what
+ *              conntrack alone costs, so that c2c ÷ this is what tsnet's rules cost
+ *   raw DNAT:  netns c2 —routed veth— [netns b2: bridge br0, one nft DNAT rule] —veth— netns s2
+ *   tsnet c2c: container —veth— [world host netns: tsnet's bridge and rules] —veth— container
+ *   tsnet -p:  client ns —veth— [world host netns: DNAT of a published port] —veth— container
+ *
+ * The raw pair is the issue's ceiling for both tsnet paths. The raw DNAT path is the like-for-like
+ * ceiling of a published port: the same hops and a DNAT (hence conntrack in the middle namespace),
+ * without anything else. iperf3 runs with `nsenter --net=<SandboxKey>` inside the containers'
+ * network namespaces (busybox has no iperf3).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { cleanEnv, run } from '../test/helpers/world.js';
+import { gbit, interleaved, pct, vsCeiling, type IperfPath } from './iperf.js';
 import {
   benchWorld,
   inspectContainer,
-  liveChildren,
   makeNetns,
   must,
   ok,
   removeNetns,
-  sleep,
   stats,
   table,
   type BenchOptions,
+  type ReportRow,
   type SectionResult,
 } from './lib.js';
 
-/** One iperf3 client run; returns Gbit/s received. */
-async function iperf(
-  serverNs: string,
-  clientNs: string,
-  target: string,
-  serverPort: number,
-  clientPort: number,
-  seconds: number,
-): Promise<number> {
-  const server = spawn('nsenter', [`--net=${serverNs}`, 'iperf3', '-s', '-1', '-p', String(serverPort)], {
-    env: cleanEnv(),
-    stdio: 'ignore',
-  });
-  liveChildren.add(server);
-  try {
-    let listening = false;
-    for (let i = 0; i < 200 && !listening; i++) {
-      const r = await run('nsenter', [`--net=${serverNs}`, 'ss', '-Hltn', `sport = :${serverPort}`]);
-      listening = r.stdout.includes(`:${serverPort}`);
-      if (!listening) await sleep(20);
-    }
-    if (!listening) throw new Error(`iperf3 server did not listen on ${serverPort}`);
-    const r = await run(
-      'nsenter',
-      [`--net=${clientNs}`, 'iperf3', '-c', target, '-p', String(clientPort), '-t', String(seconds), '--json'],
-      { timeoutMs: (seconds + 20) * 1000 },
-    );
-    let j: { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
-    try {
-      j = JSON.parse(r.stdout) as typeof j;
-    } catch {
-      throw new Error(
-        `iperf3 → ${target}:${clientPort}: exit ${r.exitCode}: ${r.stderr.trim() || r.stdout.trim().slice(0, 300)}`,
-      );
-    }
-    const bps = j.end?.sum_received?.bits_per_second;
-    if (!bps) throw new Error(`iperf3 → ${target}:${clientPort}: ${j.error ?? 'no result'}`);
-    return bps / 1e9;
-  } finally {
-    if (server.exitCode === null) server.kill('SIGKILL');
-    liveChildren.delete(server);
+const loadavg = (): string =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+
+/** Load nft rules into a namespace (/usr/sbin/nft: under npm run, node_modules/.bin/nft is @vercel/nft). */
+const nftIn = (file: string, rules: string): Promise<unknown> =>
+  must('nsenter', [`--net=${file}`, '/usr/sbin/nft', '-f', '-'], `nft -f in ${path.basename(file)}`, rules);
+
+/**
+ * A bridge namespace with a server namespace on its bridge and a client namespace: for the pair,
+ * on the same bridge; for the DNAT path, on a routed veth of its own (as the world's client is),
+ * reaching the bridge namespace's address on that veth, port 15201, DNATed to the server's 5201
+ * by one nft rule: what a published port does, and nothing else.
+ */
+async function rawPath(dir: string, net: number, dnat: boolean): Promise<{ files: string[]; path: IperfPath }> {
+  const f = { br: path.join(dir, `b${net}`), srv: path.join(dir, `s${net}`), cli: path.join(dir, `c${net}`) };
+  for (const x of Object.values(f)) await makeNetns(x);
+  const inNs = (file: string, ...args: string[]): Promise<unknown> => must('nsenter', [`--net=${file}`, ...args]);
+  const sub = `10.${250 + net}.0`;
+  await inNs(f.br, 'ip', 'link', 'add', 'br0', 'type', 'bridge');
+  await inNs(f.br, 'ip', 'addr', 'add', `${sub}.254/24`, 'dev', 'br0');
+  await inNs(f.br, 'ip', 'link', 'set', 'br0', 'up');
+  await inNs(f.br, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+  const veth = async (name: string, file: string, ip: string, gw: string, bridged: boolean): Promise<void> => {
+    await inNs(f.br, 'ip', 'link', 'add', name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', file);
+    if (bridged) await inNs(f.br, 'ip', 'link', 'set', name, 'master', 'br0');
+    else await inNs(f.br, 'ip', 'addr', 'add', `${gw}/30`, 'dev', name);
+    await inNs(f.br, 'ip', 'link', 'set', name, 'up');
+    await inNs(file, 'ip', 'addr', 'add', bridged ? `${ip}/24` : `${ip}/30`, 'dev', 'eth0');
+    await inNs(file, 'ip', 'link', 'set', 'eth0', 'up');
+    await inNs(file, 'ip', 'route', 'add', 'default', 'via', gw);
+  };
+  await veth('vs', f.srv, `${sub}.1`, `${sub}.254`, true);
+  if (!dnat) {
+    await veth('vc', f.cli, `${sub}.2`, `${sub}.254`, true);
+    return { files: Object.values(f), path: { serverNs: f.srv, clientNs: f.cli, target: `${sub}.1` } };
   }
+  const routed = `10.${250 + net}.1`;
+  await veth('vc', f.cli, `${routed}.2`, `${routed}.1`, false);
+  await nftIn(
+    f.br,
+    `table ip rawdnat {\n chain pre { type nat hook prerouting priority dstnat; policy accept;\n  ip daddr ${routed}.1 tcp dport 15201 dnat to ${sub}.1:5201\n }\n}\n`,
+  );
+  return {
+    files: Object.values(f),
+    path: { serverNs: f.srv, clientNs: f.cli, target: `${routed}.1`, serverPort: 5201, clientPort: 15201 },
+  };
 }
 
-const gbit = (x: number): string => x.toFixed(1);
+/** Conntrack on in a raw pair's bridge namespace, as tsnet's host namespace has it (NAT needs it). */
+async function conntrackOn(bridgeNs: string): Promise<void> {
+  await nftIn(
+    bridgeNs,
+    'table ip ref {\n chain refct {\n  type filter hook forward priority filter;\n  ct state established,related accept\n }\n}\n',
+  );
+}
 
 export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
-  const ROUNDS = o.quick ? 1 : 3; // issue 14: at least 3 alternating samples per pair
-  const SECONDS = o.quick ? 3 : 5;
+  const ROUNDS = o.quick ? 2 : 5; // issue 14: at least 3 alternating samples per pair
+  const SECONDS = o.quick ? 2 : 3;
+  const loadStart = loadavg();
   const w = await benchWorld();
   const rawDir = path.join(w.dir, 'bench-raw');
-  const ns = {
-    rbr: path.join(rawDir, 'rbr'),
-    r1: path.join(rawDir, 'r1'),
-    r2: path.join(rawDir, 'r2'),
-    rcl: path.join(rawDir, 'rcl'),
-  };
+  const files: string[] = [];
   try {
     // tsnet: two containers on one user bridge, the first with a published port.
     ok(await w.cli(['network', 'create', 'tputnet']), 'network create tputnet');
@@ -97,83 +112,96 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
     ).stdout.trim();
     const ia = await inspectContainer(w.socket, a);
     const ib = await inspectContainer(w.socket, b);
-    const aIp = ia.ip('tputnet');
     const client = await w.addClient();
+    const pair = await rawPath(rawDir, 1, false);
+    files.push(...pair.files);
+    const dnat = await rawPath(rawDir, 2, true);
+    files.push(...dnat.files);
+    const ct = await rawPath(rawDir, 3, false);
+    files.push(...ct.files);
+    await conntrackOn(ct.files[0]!);
 
-    // raw: bridge netns + two endpoints, and a routed client.
-    for (const f of Object.values(ns)) await makeNetns(f);
-    const inNs = (f: string, ...args: string[]): Promise<unknown> => must('nsenter', [`--net=${f}`, ...args]);
-    await inNs(ns.rbr, 'ip', 'link', 'add', 'br0', 'type', 'bridge');
-    await inNs(ns.rbr, 'ip', 'addr', 'add', '10.251.0.254/24', 'dev', 'br0');
-    await inNs(ns.rbr, 'ip', 'link', 'set', 'br0', 'up');
-    await inNs(ns.rbr, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-    for (const [name, file, ip] of [
-      ['v1', ns.r1, '10.251.0.1/24'],
-      ['v2', ns.r2, '10.251.0.2/24'],
-    ] as const) {
-      await inNs(ns.rbr, 'ip', 'link', 'add', name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', file);
-      await inNs(ns.rbr, 'ip', 'link', 'set', name, 'master', 'br0', 'up');
-      await inNs(file, 'ip', 'addr', 'add', ip, 'dev', 'eth0');
-      await inNs(file, 'ip', 'link', 'set', 'eth0', 'up');
-      await inNs(file, 'ip', 'route', 'add', 'default', 'via', '10.251.0.254');
-    }
-    await inNs(ns.rbr, 'ip', 'link', 'add', 'vc', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.rcl);
-    await inNs(ns.rbr, 'ip', 'addr', 'add', '10.252.0.1/30', 'dev', 'vc');
-    await inNs(ns.rbr, 'ip', 'link', 'set', 'vc', 'up');
-    await inNs(ns.rcl, 'ip', 'addr', 'add', '10.252.0.2/30', 'dev', 'eth0');
-    await inNs(ns.rcl, 'ip', 'link', 'set', 'eth0', 'up');
-    await inNs(ns.rcl, 'ip', 'route', 'add', 'default', 'via', '10.252.0.1');
-
-    const s: Record<string, number[]> = { c2c: [], raw: [], pub: [], routed: [] };
-    for (let i = 0; i < ROUNDS; i++) {
-      o.log(`throughput: round ${i + 1}/${ROUNDS} (4 × ${SECONDS} s)`);
-      s.c2c!.push(await iperf(ia.sandboxKey, ib.sandboxKey, aIp, 5201, 5201, SECONDS));
-      s.raw!.push(await iperf(ns.r1, ns.r2, '10.251.0.1', 5201, 5201, SECONDS));
-      s.pub!.push(await iperf(ia.sandboxKey, client.netns, client.hostIp, 5201, 15201, SECONDS));
-      s.routed!.push(await iperf(ns.r1, ns.rcl, '10.251.0.1', 5201, 5201, SECONDS));
-    }
-    const m = (k: string): number => stats(s[k]!).median;
-    const pct = (x: number, y: number): string => `${((x / y) * 100).toFixed(0)} %`;
-    const row = (label: string, k: string, vsRaw: string, vsRouted: string): string[] => {
+    const s = await interleaved(
+      {
+        raw: pair.path,
+        c2c: { serverNs: ia.sandboxKey, clientNs: ib.sandboxKey, target: ia.ip('tputnet') },
+        rawCt: ct.path,
+        rawDnat: dnat.path,
+        pub: { serverNs: ia.sandboxKey, clientNs: client.netns, target: client.hostIp, serverPort: 5201, clientPort: 15201 },
+      },
+      ROUNDS,
+      SECONDS,
+      o.log,
+      'throughput',
+    );
+    const med = (k: string): number => stats(s[k]!).median;
+    const c2c = vsCeiling(s.c2c!, s.raw!);
+    const pubPair = vsCeiling(s.pub!, s.raw!);
+    const pubDnat = vsCeiling(s.pub!, s.rawDnat!);
+    const row = (label: string, k: string, ...extra: string[]): string[] => {
       const st = stats(s[k]!);
-      return [label, String(st.n), gbit(st.median), gbit(st.min), gbit(st.max), vsRaw, vsRouted];
+      return [label, String(st.n), gbit(st.median), gbit(st.min), gbit(st.max), ...extra];
     };
+    const both = (v: { ofMedians: number; paired: number }): string => `${pct(v.ofMedians)} (${pct(v.paired)})`;
     const rows = [
-      ['iperf3, 1 TCP stream', 'n', 'median Gbit/s', 'min', 'max', '÷ raw pair', '÷ raw routed'],
-      row('raw veth+bridge pair (r2 → r1)', 'raw', '100 %', ''),
-      row('tsnet container → container, one user bridge', 'c2c', pct(m('c2c'), m('raw')), ''),
-      row('raw routed, no NAT (client ns → bridge ns → r1)', 'routed', pct(m('routed'), m('raw')), '100 %'),
+      ['iperf3, 1 TCP stream', 'n', 'median Gbit/s', 'min', 'max', '÷ raw pair', '÷ raw DNAT'],
+      row('raw veth+bridge pair (c1 → s1), no rules', 'raw', '100 %', ''),
+      row('tsnet container → container, one user bridge', 'c2c', both(c2c), ''),
+      row('  reference: raw pair + conntrack in the bridge netns', 'rawCt', both(vsCeiling(s.rawCt!, s.raw!)), ''),
       row(
-        `tsnet published port (client ns → ${client.hostIp}:15201 → DNAT → container)`,
-        'pub',
-        pct(m('pub'), m('raw')),
-        pct(m('pub'), m('routed')),
+        'raw DNAT (client ns → routed veth → bridge ns address:15201 → DNAT → server ns)',
+        'rawDnat',
+        pct(med('rawDnat') / med('raw')),
+        '100 %',
       ),
+      row(`tsnet published port (client ns → ${client.hostIp}:15201 → DNAT → container)`, 'pub', both(pubPair), both(pubDnat)),
     ];
     const text = [
-      `iperf3 -t ${SECONDS}, ${ROUNDS} run(s) each, alternating; target: tsnet ≥ 95 % of raw`,
+      `iperf3 -t ${SECONDS}, ${ROUNDS} rounds, the five paths one after another in every round; target: tsnet ≥ 95 % of the raw ceiling`,
+      `load average (1, 5, 15 min) at the section's start ${loadStart}, at its end ${loadavg()}`,
       '',
       table(rows),
       '',
-      'Reference (measured earlier, NOT in this run): veth+bridge 21–23, iptables DNAT 23.1, Docker userland proxy 16.3 Gbit/s.',
+      'ratios: of the medians, and in brackets the median of the per-round ratios (each tsnet sample ÷ its ceiling sample of the same round).',
     ].join('\n');
+    const report: ReportRow[] = [
+      {
+        group: 'throughput',
+        key: 'tput-c2c',
+        what: 'iperf3 container → container (one user bridge)',
+        tsnet: med('c2c'),
+        peers: { 'raw veth+bridge pair': med('raw'), 'raw pair + conntrack in the bridge netns (reference)': med('rawCt') },
+        target: 'raw veth+bridge pair ≥0.95',
+        unit: 'Gbit/s',
+      },
+      {
+        group: 'throughput',
+        key: 'tput-pub',
+        what: 'iperf3 through a published port (DNAT)',
+        tsnet: med('pub'),
+        peers: { 'raw DNAT path': med('rawDnat'), 'raw veth+bridge pair': med('raw') },
+        target: 'raw DNAT path ≥0.95',
+        unit: 'Gbit/s',
+      },
+    ];
     return {
       text,
+      report,
       headlines: [
         {
           what: 'iperf3 container ↔ container',
-          value: `${gbit(m('c2c'))} Gbit/s`,
-          against: `raw pair ${gbit(m('raw'))} Gbit/s: ${pct(m('c2c'), m('raw'))} (target ≥ 95 %)`,
+          value: `${gbit(med('c2c'))} Gbit/s`,
+          against: `raw pair ${gbit(med('raw'))} Gbit/s: ${both(c2c)} (target ≥ 95 %)`,
         },
         {
           what: 'iperf3 through a published port',
-          value: `${gbit(m('pub'))} Gbit/s`,
-          against: `raw pair ${pct(m('pub'), m('raw'))}; raw routed ${gbit(m('routed'))} Gbit/s: ${pct(m('pub'), m('routed'))}`,
+          value: `${gbit(med('pub'))} Gbit/s`,
+          against: `raw DNAT ${gbit(med('rawDnat'))} Gbit/s: ${both(pubDnat)} (target ≥ 95 %); raw pair ${both(pubPair)}`,
         },
       ],
     };
   } finally {
-    for (const f of Object.values(ns)) if (fs.existsSync(f)) await removeNetns(f);
+    for (const f of files) if (fs.existsSync(f)) await removeNetns(f);
     await w.teardown();
   }
 }

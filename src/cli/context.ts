@@ -29,11 +29,17 @@ export function resolveHost(flag: string | undefined, env: NodeJS.ProcessEnv): s
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_HOST;
 }
 
-export function createContext(host: string | undefined): Context {
+/** Streams to use instead of the process's (the snapshot's warm-up writes to none of those). */
+export interface ContextIo {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+export function createContext(host: string | undefined, io?: ContextIo): Context {
   const address = parseHost(resolveHost(host, process.env));
   const client = new ApiClient(address, `tsnet-cli/${clientVersion()}`);
-  let out: NodeJS.WriteStream | undefined;
-  let err: NodeJS.WriteStream | undefined;
+  let out: NodeJS.WriteStream | undefined = io?.stdout;
+  let err: NodeJS.WriteStream | undefined = io?.stderr;
   const stdout = (): NodeJS.WriteStream => {
     out ??= stdoutStream();
     return out;

@@ -1,22 +1,8 @@
 /**
- * Entry point of the `tsnet` command: run, flush, exit. Exports nothing.
- * A valid command line of a known command takes the fast path (fast/: no commander); help,
- * the version flag and anything wrong go to the commander tree (program.ts, its own bundle
- * file, loaded only then).
+ * Entry point of the `tsnet` command when node runs the bundle (dist/cli-bundle/main.cjs):
+ * run, flush, exit. Exports nothing. The launcher (launcher/tsnet.c) starts snapshot/entry.ts's
+ * V8 snapshot instead when it fits; both run the same start.ts.
  */
-import { parseFast } from './fast/argv.js';
-import { runParsed } from './fast/run.js';
-import { FAST_COMMANDS } from './fast/table.js';
-import { flush, stdoutStream } from './output.js';
+import { runCommandLine } from './start.js';
 
-async function main(argv: string[]): Promise<number> {
-  const parsed = parseFast(argv, FAST_COMMANDS);
-  if (parsed) return runParsed(parsed);
-  const { runCli } = await import('./program.js');
-  stdoutStream();
-  const code = await runCli(argv);
-  await Promise.all([flush(process.stdout), flush(process.stderr)]);
-  return code;
-}
-
-void main(process.argv.slice(2)).then((code) => process.exit(code));
+void runCommandLine(process.argv.slice(2), () => import('./program.js')).then((code) => process.exit(code));

@@ -15,8 +15,8 @@ import { backendArgs } from './firewall.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUSYBOX_TAR = path.join(REPO, 'build', 'busybox-rootfs.tar');
-// what bin/tsnet runs: the bundled CLI
-export const CLI_ENTRY = path.join(REPO, 'dist', 'cli-bundle', 'main.cjs');
+// what bin/tsnet runs: the launcher (node from the CLI's start-up snapshot, or from its bundle)
+export const CLI_ENTRY = path.join(REPO, 'dist', 'cli-bundle', 'tsnet');
 const CLI = CLI_ENTRY;
 const DAEMON = path.join(REPO, 'dist', 'daemon', 'main.js');
 
@@ -160,7 +160,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     cgroupParent,
     daemon: undefined,
     cli: (args, o = {}) => world.startCli(args, o).done,
-    startCli: (args, o = {}) => start('node', [CLI, '-H', `unix://${socket}`, ...args], { ...o, env: cleanEnv(o.env) }),
+    startCli: (args, o = {}) => start(CLI, ['-H', `unix://${socket}`, ...args], { ...o, env: cleanEnv(o.env) }),
     async ok(args, o = {}) {
       const r = await world.cli(args, o);
       if (r.exitCode !== 0)

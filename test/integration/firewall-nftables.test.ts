@@ -377,10 +377,64 @@ test.serial('sandboxDns: the resolver NAT in a netns, replaced in place on re-ap
   await fw.sandboxDns({ netns: ns.file, resolverIp: '127.0.0.11', udpPort: 40001, tcpPort: 40002, fresh: true });
   await fw.sandboxDns({ netns: ns.file, resolverIp: '127.0.0.11', udpPort: 40003, tcpPort: 40004 });
   const r = await ns.run([NFT, 'list', 'table', 'ip', 'tsnet-dns']);
-  t.regex(r, /ip daddr 127\.0\.0\.11 udp dport 53 dnat to 127\.0\.0\.11:40003/);
-  t.regex(r, /ip saddr 127\.0\.0\.11 tcp sport 40004 snat to 127\.0\.0\.11:53/);
+  t.regex(r, /ip daddr 127\.0\.0\.11 udp dport 53 notrack udp dport set 40003/);
+  t.regex(r, /ip saddr 127\.0\.0\.11 tcp sport 40004 notrack tcp sport set 53/);
   t.notRegex(r, /4000[12]/, 'the old ports are gone');
   await t.throwsAsync(fw.sandboxDns({ netns: ns.file, resolverIp: '127.0.0.11', udpPort: 0, tcpPort: 1 }), {
     message: /UDP port must be 1-65535/,
   });
 });
+
+/**
+ * In the sandbox: a UDP and a TCP echo server on the resolver's ports, and clients that talk to
+ * 127.0.0.11:53. Prints the port each answer came from.
+ */
+const DNS_EXCHANGE = `
+const dgram = require('dgram'), net = require('net');
+const [udpPort, tcpPort] = process.argv.slice(1).map(Number);
+const u = dgram.createSocket('udp4');
+u.on('message', (m, r) => u.send(Buffer.concat([Buffer.from('re:'), m]), r.port, r.address));
+const srv = net.createServer((c) => c.on('data', (d) => c.end(Buffer.concat([Buffer.from('re:'), d]))));
+u.bind(udpPort, '127.0.0.11', () => srv.listen(tcpPort, '127.0.0.11', () => {
+  const c = dgram.createSocket('udp4');
+  c.connect(53, '127.0.0.11', () => c.send('q'));
+  c.on('message', (m, r) => {
+    const udp = { text: String(m), port: r.port };
+    const s = net.connect(53, '127.0.0.11', () => s.write('q'));
+    let text = '';
+    s.on('data', (d) => (text += d)).on('end', () => {
+      console.log(JSON.stringify({ udp, tcp: { text, port: s.remotePort } }));
+      process.exit(0);
+    });
+  });
+}));
+setTimeout(() => { console.log('timeout'); process.exit(1); }, 5000);
+`;
+
+test.serial(
+  'sandboxDns: UDP and TCP to 127.0.0.11:53 reach the resolver ports statelessly; conntrack stays off in the sandbox',
+  async (t) => {
+    const ns = makeNs(t, 'x');
+    await ns.run(['ip', 'link', 'set', 'lo', 'up']);
+    const fw = firewall(ns, 'lib');
+    // an older tsnet's NAT chains, replaced on re-apply
+    await ns.run([NFT, '-f', '-'], {
+      input:
+        'table ip tsnet-dns {\n chain dns-output { type nat hook output priority -100; }\n chain dns-postrouting { type nat hook postrouting priority srcnat; }\n}\n',
+    });
+    await fw.sandboxDns({ netns: ns.file, resolverIp: '127.0.0.11', udpPort: 40011, tcpPort: 40012 });
+    t.notRegex(
+      await ns.run([NFT, 'list', 'table', 'ip', 'tsnet-dns']),
+      /type nat|dns-output|dns-postrouting/,
+      'the NAT chains are gone',
+    );
+    const out = await ns.run([process.execPath, '-e', DNS_EXCHANGE, '40011', '40012']);
+    t.deepEqual(JSON.parse(out), { udp: { text: 're:q', port: 53 }, tcp: { text: 're:q', port: 53 } });
+    // NAT would have turned conntrack on in the namespace: every packet of the container looked up
+    t.is(
+      (await execa('nsenter', [`--net=${ns.file}`, 'conntrack', '-C'])).stdout.trim(),
+      '0',
+      'no connection tracked in the sandbox',
+    );
+  },
+);

@@ -3,13 +3,25 @@
  * (also reachable as `container update|diff|cp`).
  */
 import type { Command } from 'commander';
-import { collect, cpusArg, intArg, lazy, sizeArg } from './shared.js';
+import { collect, cpusArg, eachObject, intArg, lazy, sizeArg } from './shared.js';
 import { swapArg } from './values.js';
 
 function updateFlags(cmd: Command): Command {
+  return eachObject(
+    resourceFlags(
+      cmd.description(
+        "Update the resource limits and restart policy of one or more containers (a running one's cgroups at once)",
+      ),
+    ).option('--restart <policy>', 'Restart policy to apply when a container exits (no, always, unless-stopped, on-failure[:N])'),
+    'CONTAINER',
+    'containers',
+    'containers to update',
+  ).action(lazy('update'));
+}
+
+/** The cgroup limits `run`, `create` and `update` share. */
+export function resourceFlags(cmd: Command): Command {
   return cmd
-    .description("Update the resource limits and restart policy of one or more containers (a running one's cgroups at once)")
-    .usage('[options] CONTAINER [CONTAINER...]')
     .option('--blkio-weight <weight>', 'Block IO (relative weight), between 10 and 1000', intArg('--blkio-weight', 0))
     .option('--cpu-period <us>', 'Limit CPU CFS (Completely Fair Scheduler) period', intArg('--cpu-period', 0))
     .option('--cpu-quota <us>', 'Limit CPU CFS (Completely Fair Scheduler) quota (-1: unlimited)', intArg('--cpu-quota', -1))
@@ -17,17 +29,14 @@ function updateFlags(cmd: Command): Command {
     .option('--cpus <number>', 'Number of CPUs (e.g. 0.5, 2)', cpusArg('--cpus'))
     .option('--cpuset-cpus <list>', 'CPUs in which to allow execution (0-3, 0,1)')
     .option('--cpuset-mems <list>', 'MEMs in which to allow execution (0-3, 0,1)')
-    .option('-m, --memory <bytes>', 'Memory limit (e.g. 64m, 1g)', sizeArg('-m, --memory'))
+    .option('-m, --memory <bytes>', 'Memory limit (e.g. 100, 512k, 64m, 1g)', sizeArg('-m, --memory'))
     .option('--memory-reservation <bytes>', 'Memory soft limit', sizeArg('--memory-reservation'))
     .option(
       '--memory-swap <bytes>',
       'Swap limit equal to memory plus swap: -1 to enable unlimited swap',
       swapArg('--memory-swap'),
     )
-    .option('--pids-limit <n>', 'Tune the container pids limit (-1 for unlimited)', intArg('--pids-limit', -1))
-    .option('--restart <policy>', 'Restart policy to apply when a container exits (no, always, unless-stopped, on-failure[:N])')
-    .argument('<containers...>', 'containers to update')
-    .action(lazy('update'));
+    .option('--pids-limit <n>', 'Tune the container pids limit (-1 for unlimited)', intArg('--pids-limit', -1));
 }
 
 function diffFlags(cmd: Command): Command {

@@ -3,8 +3,18 @@
  * exec, wait, inspect, port.
  */
 import { type Command, Option } from 'commander';
-import { collect, cpusArg, defaultTrueFlag, intArg, lazy, orderedAlias, sizeArg } from './shared.js';
-import { swapArg } from './values.js';
+import {
+  collect,
+  defaultTrueFlag,
+  eachObject,
+  filterFlag,
+  formatFlag,
+  intArg,
+  lazy,
+  orderedAlias,
+  quietNoTrunc,
+} from './shared.js';
+import { resourceFlags } from './container-ops.js';
 
 const DETACH_KEYS =
   'Override the key sequence for detaching from a tty session (default ctrl-p,ctrl-q; e.g. ctrl-a,d): the container keeps running';
@@ -44,22 +54,8 @@ function containerFlags(cmd: Command): Command {
     .option('--health-retries <n>', 'Consecutive failures needed to report unhealthy (default 3)', intArg('--health-retries', 0))
     .option('--health-start-period <duration>', 'Start period during which failures do not count (ms|s|m|h) (default 0s)')
     .option('--health-start-interval <duration>', 'Time between checks during the start period (ms|s|m|h) (default 5s)')
-    .option('--no-healthcheck', "Disable any container-specified HEALTHCHECK (also the image's)")
-    .option('-m, --memory <bytes>', 'Memory limit (e.g. 100, 512k, 64m, 1g)', sizeArg('-m, --memory'))
-    .option('--cpus <number>', 'Number of CPUs (e.g. 0.5, 2)', cpusArg('--cpus'))
-    .option('--pids-limit <n>', 'Tune the container pids limit (-1 for unlimited)', intArg('--pids-limit', -1))
-    .option(
-      '--memory-swap <bytes>',
-      'Swap limit equal to memory plus swap: -1 to enable unlimited swap',
-      swapArg('--memory-swap'),
-    )
-    .option('--memory-reservation <bytes>', 'Memory soft limit', sizeArg('--memory-reservation'))
-    .option('-c, --cpu-shares <shares>', 'CPU shares (relative weight)', intArg('-c, --cpu-shares', 0))
-    .option('--cpu-period <us>', 'Limit CPU CFS (Completely Fair Scheduler) period', intArg('--cpu-period', 0))
-    .option('--cpu-quota <us>', 'Limit CPU CFS (Completely Fair Scheduler) quota', intArg('--cpu-quota', -1))
-    .option('--cpuset-cpus <list>', 'CPUs in which to allow execution (0-3, 0,1)')
-    .option('--cpuset-mems <list>', 'MEMs in which to allow execution (0-3, 0,1)')
-    .option('--blkio-weight <weight>', 'Block IO (relative weight), between 10 and 1000', intArg('--blkio-weight', 0));
+    .option('--no-healthcheck', "Disable any container-specified HEALTHCHECK (also the image's)");
+  resourceFlags(cmd);
   orderedAlias(
     cmd,
     '--network',
@@ -149,81 +145,51 @@ export function defineContainerCommands(program: Command): void {
       .usage('[options] IMAGE [COMMAND] [ARG...]'),
   ).action(lazy('create'));
 
-  program
-    .command('start')
-    .description('Start one or more stopped containers')
-    .usage('[options] CONTAINER [CONTAINER...]')
-    .option('-a, --attach', "Attach STDOUT/STDERR and forward signals; exit with the container's status")
-    .option('-i, --interactive', "Attach the container's STDIN")
-    .option('--detach-keys <keys>', DETACH_KEYS)
-    .argument('<containers...>', 'containers to start')
-    .action(lazy('start'));
+  eachObject(
+    program
+      .command('start')
+      .description('Start one or more stopped containers')
+      .option('-a, --attach', "Attach STDOUT/STDERR and forward signals; exit with the container's status")
+      .option('-i, --interactive', "Attach the container's STDIN")
+      .option('--detach-keys <keys>', DETACH_KEYS),
+    'CONTAINER',
+    'containers',
+    'containers to start',
+  ).action(lazy('start'));
 
-  program
+  const stats = program
     .command('stats')
     .description('Display a live stream of container resource usage statistics')
     .usage('[options] [CONTAINER...]')
     .argument('[containers...]', 'containers to show (default: all running)')
     .option('-a, --all', 'Show all containers (default shows just running)')
     .option('--no-stream', 'Disable streaming stats and only pull the first result')
-    .option('--no-trunc', "Don't truncate output")
-    .option(
-      '--format <format>',
-      "Output format: table, json, or a Go template such as '{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.NetIO}}'",
-    )
-    .action(lazy('stats'));
+    .option('--no-trunc', "Don't truncate output");
+  formatFlag(stats, '{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.NetIO}}').action(lazy('stats'));
 
-  program
-    .command('ps')
-    .description('List containers')
-    .option('-a, --all', 'Show all containers (default shows just running)')
-    .option('-q, --quiet', 'Only display container IDs')
-    .option('--no-trunc', "Don't truncate output")
-    .option(
-      '-f, --filter <key=value>',
-      'Filter output (e.g. name=web, status=exited, label=k=v, network=n) (repeatable)',
-      collect,
-    )
-    .option('--format <format>', "Output format: table, json, or a Go template such as '{{.Names}}'")
-    .action(lazy('ps'));
+  const ps = quietNoTrunc(
+    program.command('ps').description('List containers').option('-a, --all', 'Show all containers (default shows just running)'),
+    'Only display container IDs',
+  );
+  filterFlag(ps, 'e.g. name=web, status=exited, label=k=v, network=n');
+  formatFlag(ps, '{{.Names}}').action(lazy('ps'));
 
-  program
-    .command('stop')
-    .description('Stop one or more running containers')
-    .usage('[options] CONTAINER [CONTAINER...]')
-    .option('-t, --time <seconds>', 'Seconds to wait before killing the container', intArg('-t, --time', -1))
-    .argument('<containers...>', 'containers to stop')
-    .action(lazy('stop'));
-
-  program
-    .command('restart')
-    .description('Restart one or more containers')
-    .usage('[options] CONTAINER [CONTAINER...]')
-    .option('-t, --time <seconds>', 'Seconds to wait before killing the container', intArg('-t, --time', -1))
-    .argument('<containers...>', 'containers to restart')
-    .action(lazy('restart'));
-
-  program
-    .command('kill')
-    .description('Kill one or more running containers')
-    .usage('[options] CONTAINER [CONTAINER...]')
-    .option('-s, --signal <signal>', 'Signal to send (name or number; default SIGKILL)')
-    .argument('<containers...>', 'containers to kill')
-    .action(lazy('kill'));
-
-  program
-    .command('pause')
-    .description('Pause all processes within one or more containers (freeze their cgroup)')
-    .usage('CONTAINER [CONTAINER...]')
-    .argument('<containers...>', 'containers to pause')
-    .action(lazy('pause'));
-
-  program
-    .command('unpause')
-    .description('Unpause all processes within one or more containers')
-    .usage('CONTAINER [CONTAINER...]')
-    .argument('<containers...>', 'containers to unpause')
-    .action(lazy('unpause'));
+  /** A command on each of its containers: `verb` them, with the options `flags` adds. */
+  const onEach = (name: string, description: string, verb: string, flags?: (c: Command) => Command): void => {
+    const cmd = program.command(name).description(description);
+    eachObject(flags ? flags(cmd) : cmd, 'CONTAINER', 'containers', `containers to ${verb}`, flags !== undefined).action(
+      lazy(name),
+    );
+  };
+  const time = (c: Command) =>
+    c.option('-t, --time <seconds>', 'Seconds to wait before killing the container', intArg('-t, --time', -1));
+  onEach('stop', 'Stop one or more running containers', 'stop', time);
+  onEach('restart', 'Restart one or more containers', 'restart', time);
+  onEach('kill', 'Kill one or more running containers', 'kill', (c) =>
+    c.option('-s, --signal <signal>', 'Signal to send (name or number; default SIGKILL)'),
+  );
+  onEach('pause', 'Pause all processes within one or more containers (freeze their cgroup)', 'pause');
+  onEach('unpause', 'Unpause all processes within one or more containers', 'unpause');
 
   program
     .command('top')
@@ -234,15 +200,12 @@ export function defineContainerCommands(program: Command): void {
     .passThroughOptions()
     .action(lazy('top'));
 
-  program
-    .command('rm')
-    .description('Remove one or more containers')
-    .usage('[options] CONTAINER [CONTAINER...]')
-    .option('-f, --force', 'Force the removal of a running container (kills it first)')
-    .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
-    .option('-l, --link', 'Remove the specified link (PARENT/ALIAS), not the container')
-    .argument('<containers...>', 'containers to remove')
-    .action(lazy('rm'));
+  onEach('rm', 'Remove one or more containers', 'remove', (c) =>
+    c
+      .option('-f, --force', 'Force the removal of a running container (kills it first)')
+      .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
+      .option('-l, --link', 'Remove the specified link (PARENT/ALIAS), not the container'),
+  );
 
   program
     .command('logs')
@@ -283,12 +246,7 @@ export function defineContainerCommands(program: Command): void {
   defaultTrueFlag(attach, '--sig-proxy', 'sigProxy', 'Proxy all received signals to the process (without a tty)');
   attach.argument('<container>', 'container to attach to').action(lazy('attach'));
 
-  program
-    .command('wait')
-    .description('Block until one or more containers stop, then print their exit codes')
-    .usage('CONTAINER [CONTAINER...]')
-    .argument('<containers...>', 'containers to wait for')
-    .action(lazy('wait'));
+  onEach('wait', 'Block until one or more containers stop, then print their exit codes', 'wait for');
 
   program
     .command('inspect')

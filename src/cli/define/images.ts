@@ -1,7 +1,7 @@
 /** Image commands: image pull|import|ls|rm|inspect, the shortcuts pull, images, rmi, import; login, logout. */
 import type { Command } from 'commander';
 import { pruneFlags } from './container-ops.js';
-import { lazy } from './shared.js';
+import { eachObject, formatFlag, inspectCommand, lazy, quietNoTrunc } from './shared.js';
 
 function importFlags(cmd: Command): Command {
   return cmd
@@ -24,21 +24,18 @@ function pullFlags(cmd: Command): Command {
 }
 
 function lsFlags(cmd: Command): Command {
-  return cmd
-    .description('List images')
-    .option('-q, --quiet', 'Only show image IDs')
-    .option('--no-trunc', "Don't truncate output")
-    .option('--format <format>', "Output format: table, json, or a Go template such as '{{.Repository}}'")
-    .action(lazy('image-ls'));
+  return formatFlag(quietNoTrunc(cmd.description('List images'), 'Only show image IDs'), '{{.Repository}}').action(
+    lazy('image-ls'),
+  );
 }
 
 function rmFlags(cmd: Command): Command {
-  return cmd
-    .description('Remove one or more images')
-    .usage('[options] IMAGE [IMAGE...]')
-    .option('-f, --force', 'Force removal of the image')
-    .argument('<images...>', 'images to remove')
-    .action(lazy('image-rm'));
+  return eachObject(
+    cmd.description('Remove one or more images').option('-f, --force', 'Force removal of the image'),
+    'IMAGE',
+    'images',
+    'images to remove',
+  ).action(lazy('image-rm'));
 }
 
 export function defineImageCommands(program: Command): void {
@@ -47,13 +44,7 @@ export function defineImageCommands(program: Command): void {
   pullFlags(image.command('pull'));
   lsFlags(image.command('ls').alias('list'));
   rmFlags(image.command('rm').alias('remove'));
-  image
-    .command('inspect')
-    .description('Display detailed information on one or more images (JSON)')
-    .usage('[options] IMAGE [IMAGE...]')
-    .option('-f, --format <format>', 'Format the output with a Go template; default: JSON array')
-    .argument('<images...>', 'images to inspect')
-    .action(lazy('image-inspect'));
+  inspectCommand(image, 'IMAGE', 'images', 'image-inspect');
 
   pruneFlags(image.command('prune'), 'unused images (dangling ones; with -a every image no container uses)', 'image-prune', (c) =>
     c.option('-a, --all', 'Remove all unused images, not just dangling ones'),

@@ -1,7 +1,7 @@
 /** Network commands: network create|ls|inspect|rm|prune|connect|disconnect. */
 import type { Command } from 'commander';
 import { pruneFlags } from './container-ops.js';
-import { collect, lazy } from './shared.js';
+import { collect, eachObject, filterFlag, formatFlag, inspectCommand, lazy, quietNoTrunc } from './shared.js';
 
 export function defineNetworkCommands(program: Command): void {
   const network = program.command('network').helpCommand(false).description('Manage networks');
@@ -25,31 +25,19 @@ export function defineNetworkCommands(program: Command): void {
     .argument('<name>', 'network name')
     .action(lazy('network-create'));
 
-  network
-    .command('ls')
-    .alias('list')
-    .description('List networks')
-    .option('-q, --quiet', 'Only display network IDs')
-    .option('--no-trunc', "Don't truncate output")
-    .option('-f, --filter <key=value>', 'Filter output (e.g. driver=bridge, name=web, label=k=v) (repeatable)', collect)
-    .option('--format <format>', "Output format: table, json, or a Go template such as '{{.Name}}'")
-    .action(lazy('network-ls'));
+  const ls = quietNoTrunc(network.command('ls').alias('list').description('List networks'), 'Only display network IDs');
+  filterFlag(ls, 'e.g. driver=bridge, name=web, label=k=v');
+  formatFlag(ls, '{{.Name}}').action(lazy('network-ls'));
 
-  network
-    .command('inspect')
-    .description('Display detailed information on one or more networks (JSON)')
-    .usage('[options] NETWORK [NETWORK...]')
-    .option('-f, --format <format>', 'Format the output with a Go template; default: JSON array')
-    .argument('<networks...>', 'networks to inspect')
-    .action(lazy('network-inspect'));
+  inspectCommand(network, 'NETWORK', 'networks', 'network-inspect');
 
-  network
-    .command('rm')
-    .alias('remove')
-    .description('Remove one or more networks')
-    .usage('NETWORK [NETWORK...]')
-    .argument('<networks...>', 'networks to remove')
-    .action(lazy('network-rm'));
+  eachObject(
+    network.command('rm').alias('remove').description('Remove one or more networks'),
+    'NETWORK',
+    'networks',
+    'networks to remove',
+    false,
+  ).action(lazy('network-rm'));
 
   pruneFlags(network.command('prune'), 'all unused networks', 'network-prune');
 

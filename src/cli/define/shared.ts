@@ -4,6 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { ExitCode } from '../errors.js';
+import { collect } from './values.js';
 
 export { collect, cpusArg, intArg, sizeArg } from './values.js';
 
@@ -55,4 +56,47 @@ export function orderedAlias(cmd: Command, primary: string, alias: string, value
   ];
   cmd.addOption(new Option(`${primary} <${valueName}>`, description).argParser(record));
   cmd.addOption(new Option(`${alias} <${valueName}>`).hideHelp().argParser(record));
+}
+
+/**
+ * `--format`: `table, json, or a Go template such as '<example>'` (listings), or without `table`
+ * (one object: info, events, version); `-f` too when `short`.
+ */
+export function formatFlag(cmd: Command, example: string, o: { short?: boolean; table?: boolean } = {}): Command {
+  const kinds = o.table === false ? 'json' : 'table, json';
+  return cmd.option(
+    `${o.short ? '-f, ' : ''}--format <format>`,
+    `Output format: ${kinds}, or a Go template such as '${example}'`,
+  );
+}
+
+/** `-f, --filter <key=value>` of a listing, repeatable; `examples` go in the help text. */
+export function filterFlag(cmd: Command, examples: string): Command {
+  return cmd.option('-f, --filter <key=value>', `Filter output (${examples}) (repeatable)`, collect);
+}
+
+/** The `-q` and `--no-trunc` of a listing (`what`: "container IDs", "network IDs"…). */
+export function quietNoTrunc(cmd: Command, quiet: string): Command {
+  return cmd.option('-q, --quiet', quiet).option('--no-trunc', "Don't truncate output");
+}
+
+/**
+ * A command that acts on each of its objects: usage `[options] NAME [NAME...]` (no `[options]`
+ * unless `withOptions`) and the variadic argument `<name...>`.
+ */
+export function eachObject(cmd: Command, usage: string, arg: string, what: string, withOptions = true): Command {
+  return cmd.usage(`${withOptions ? '[options] ' : ''}${usage} [${usage}...]`).argument(`<${arg}...>`, what);
+}
+
+/** `<group> inspect`: JSON of one or more objects, or a Go template with -f. */
+export function inspectCommand(group: Command, usage: string, plural: string, module: string): Command {
+  return eachObject(
+    group
+      .command('inspect')
+      .description(`Display detailed information on one or more ${plural} (JSON)`)
+      .option('-f, --format <format>', 'Format the output with a Go template; default: JSON array'),
+    usage,
+    plural,
+    `${plural} to inspect`,
+  ).action(lazy(module));
 }

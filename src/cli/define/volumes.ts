@@ -1,6 +1,6 @@
 /** Volume commands: volume create|ls|inspect|rm|prune. */
 import type { Command } from 'commander';
-import { collect, lazy } from './shared.js';
+import { collect, eachObject, filterFlag, formatFlag, inspectCommand, lazy } from './shared.js';
 
 export function defineVolumeCommands(program: Command): void {
   const volume = program.command('volume').helpCommand(false).description('Manage volumes');
@@ -19,31 +19,22 @@ export function defineVolumeCommands(program: Command): void {
     .argument('[name]', 'volume name')
     .action(lazy('volume-create'));
 
-  volume
-    .command('ls')
-    .alias('list')
-    .description('List volumes')
-    .option('-q, --quiet', 'Only display volume names')
-    .option('-f, --filter <key=value>', 'Filter output (dangling=true, driver=local, label=k=v, name=x) (repeatable)', collect)
-    .option('--format <format>', "Output format: table, json, or a Go template such as '{{.Name}}'")
-    .action(lazy('volume-ls'));
+  const ls = volume.command('ls').alias('list').description('List volumes').option('-q, --quiet', 'Only display volume names');
+  filterFlag(ls, 'dangling=true, driver=local, label=k=v, name=x');
+  formatFlag(ls, '{{.Name}}').action(lazy('volume-ls'));
 
-  volume
-    .command('inspect')
-    .description('Display detailed information on one or more volumes (JSON)')
-    .usage('[options] VOLUME [VOLUME...]')
-    .option('-f, --format <format>', 'Format the output with a Go template; default: JSON array')
-    .argument('<volumes...>', 'volumes to inspect')
-    .action(lazy('volume-inspect'));
+  inspectCommand(volume, 'VOLUME', 'volumes', 'volume-inspect');
 
-  volume
-    .command('rm')
-    .alias('remove')
-    .description('Remove one or more volumes (a volume a container uses is refused)')
-    .usage('[options] VOLUME [VOLUME...]')
-    .option('-f, --force', 'Do not fail when a volume does not exist')
-    .argument('<volumes...>', 'volumes to remove')
-    .action(lazy('volume-rm'));
+  eachObject(
+    volume
+      .command('rm')
+      .alias('remove')
+      .description('Remove one or more volumes (a volume a container uses is refused)')
+      .option('-f, --force', 'Do not fail when a volume does not exist'),
+    'VOLUME',
+    'volumes',
+    'volumes to remove',
+  ).action(lazy('volume-rm'));
 
   volume
     .command('prune')

@@ -16,6 +16,9 @@ export interface Endpoint {
 }
 
 /** A response whose body streams as it arrives. */
+/** The empty start of every response buffer (one object, not one per request). */
+const EMPTY = Buffer.alloc(0);
+
 export class ApiResponse extends Readable {
   readonly statusCode: number;
   readonly statusMessage: string;
@@ -103,7 +106,7 @@ export class Connection {
     this.idle = false;
     this.socket.ref();
     return new Promise<Outcome>((resolve, reject) => {
-      let buf: Buffer = Buffer.alloc(0);
+      let buf: Buffer = EMPTY;
       let settled = false;
       const fail = (err: Error): void => {
         if (settled) return;

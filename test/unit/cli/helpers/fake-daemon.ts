@@ -208,6 +208,8 @@ export interface CliOptions {
   entry?: string;
   /** Freeze the CLI's clock: `Date.now()` answers this (ms since the epoch); TZ is UTC. */
   now?: number;
+  /** Run this executable (the launcher, dist/cli-bundle/tsnet) instead of node. */
+  exec?: string;
 }
 
 /** Run the CLI with `-H host` (when given) and collect its output. */
@@ -221,7 +223,10 @@ export function tsnet(args: string[], opts: CliOptions = {}): Promise<CliResult>
   if (opts.now !== undefined) Object.assign(env, { TSNET_TEST_NOW: String(opts.now), TZ: 'UTC' });
   delete env.TSNET_HOST;
   if (opts.env?.TSNET_HOST !== undefined) env.TSNET_HOST = opts.env.TSNET_HOST;
-  const child = spawn(process.execPath, [...entryArgs, ...hostArgs, ...args], {
+  const [cmd, cmdArgs] = opts.exec
+    ? [opts.exec, [...hostArgs, ...args]]
+    : [process.execPath, [...entryArgs, ...hostArgs, ...args]];
+  const child = spawn(cmd, cmdArgs, {
     cwd: opts.cwd ?? ROOT,
     env,
     stdio: ['pipe', 'pipe', 'pipe'],

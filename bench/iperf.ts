@@ -1,0 +1,93 @@
+/**
+ * iperf3 between two network namespaces, and interleaved rounds of several paths, shared by the
+ * throughput and overlay sections. One TCP stream, `--json`, received bits/s. The server is
+ * `iperf3 -s -1` under `nsenter --net=<server ns>` (started per sample, killed afterwards); the
+ * client runs under `nsenter --net=<client ns>`. Traffic stays inside the namespaces given.
+ */
+import { spawn } from 'node:child_process';
+import { cleanEnv, run } from '../test/helpers/world.js';
+import { liveChildren, sleep, stats } from './lib.js';
+
+export interface IperfPath {
+  serverNs: string;
+  clientNs: string;
+  /** Address the client connects to (a container IP, a host IP with a published port, …). */
+  target: string;
+  /** Port the server listens on (default 5201). */
+  serverPort?: number;
+  /** Port the client connects to (default serverPort: differs through a published port). */
+  clientPort?: number;
+  /** Bind the server to this address (-B). */
+  bind?: string;
+}
+
+/** One iperf3 run of `seconds`; returns Gbit/s received. */
+export async function iperf(p: IperfPath, seconds: number): Promise<number> {
+  const sport = p.serverPort ?? 5201;
+  const cport = p.clientPort ?? sport;
+  const server = spawn(
+    'nsenter',
+    [`--net=${p.serverNs}`, 'iperf3', '-s', '-1', '-p', String(sport), ...(p.bind ? ['-B', p.bind] : [])],
+    { env: cleanEnv(), stdio: 'ignore' },
+  );
+  liveChildren.add(server);
+  try {
+    let listening = false;
+    for (let i = 0; i < 200 && !listening; i++) {
+      const r = await run('nsenter', [`--net=${p.serverNs}`, 'ss', '-Hltn', `sport = :${sport}`]);
+      listening = r.stdout.includes(`:${sport}`);
+      if (!listening) await sleep(20);
+    }
+    if (!listening) throw new Error(`iperf3 server did not listen on ${sport}`);
+    const r = await run(
+      'nsenter',
+      [`--net=${p.clientNs}`, 'iperf3', '-c', p.target, '-p', String(cport), '-t', String(seconds), '--json'],
+      { timeoutMs: (seconds + 20) * 1000 },
+    );
+    let j: { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
+    try {
+      j = JSON.parse(r.stdout) as typeof j;
+    } catch {
+      throw new Error(`iperf3 → ${p.target}:${cport}: exit ${r.exitCode}: ${r.stderr.trim() || r.stdout.trim().slice(0, 300)}`);
+    }
+    const bps = j.end?.sum_received?.bits_per_second;
+    if (!bps) throw new Error(`iperf3 → ${p.target}:${cport}: ${j.error ?? 'no result'}`);
+    return bps / 1e9;
+  } finally {
+    if (server.exitCode === null) server.kill('SIGKILL');
+    liveChildren.delete(server);
+  }
+}
+
+/** Gbit/s samples per path name, one sample of every path per round, in the order given. */
+export async function interleaved(
+  paths: Record<string, IperfPath>,
+  rounds: number,
+  seconds: number,
+  log: (m: string) => void,
+  label: string,
+): Promise<Record<string, number[]>> {
+  const names = Object.keys(paths);
+  const out: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < rounds; i++) {
+    log(`${label}: round ${i + 1}/${rounds} (${names.length} × ${seconds} s)`);
+    for (const n of names) out[n]!.push(await iperf(paths[n]!, seconds));
+  }
+  return out;
+}
+
+/** A path against its ceiling: ratio of the medians, and the median of the per-round ratios. */
+export interface VsCeiling {
+  ofMedians: number;
+  paired: number;
+}
+
+export function vsCeiling(xs: number[], ceiling: number[]): VsCeiling {
+  return {
+    ofMedians: stats(xs).median / stats(ceiling).median,
+    paired: stats(xs.map((x, i) => x / ceiling[i]!)).median,
+  };
+}
+
+export const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(0)} %` : '–');
+export const gbit = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
