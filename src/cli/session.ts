@@ -212,7 +212,21 @@ export async function attachStartWait(ctx: Context, opts: AttachOptions): Promis
     ctx.error(errorMessage(err));
     return startFailureExitCode(err);
   }
-  const stopResize = o.tty ? monitorResize(ctx, `/containers/${id}/resize`) : noop;
+  return followToExit(ctx, streaming, waiter, { id: o.id, tty: o.tty, sigProxy: o.sigProxy, reportWaitError: true });
+}
+
+/**
+ * The end of an attached session (run, start -a, attach): copy until the stream ends, resizing
+ * the tty or proxying signals meanwhile; then 0 when the user detached, else the container's
+ * exit status (125 when the stream failed, or, with `reportWaitError`, when the wait did).
+ */
+export async function followToExit(
+  ctx: Context,
+  streaming: Streaming,
+  waiter: Waiter,
+  o: { id: string; tty: boolean; sigProxy: boolean; reportWaitError: boolean },
+): Promise<number> {
+  const stopResize = o.tty ? monitorResize(ctx, `/containers/${seg(o.id)}/resize`) : noop;
   const stopSignals = o.sigProxy && !o.tty ? proxySignals(ctx, o.id) : noop;
   try {
     try {
@@ -226,7 +240,7 @@ export async function attachStartWait(ctx: Context, opts: AttachOptions): Promis
       return 0;
     }
     const status = await waiter.result;
-    if (status?.Error?.Message) {
+    if (o.reportWaitError && status?.Error?.Message) {
       ctx.error(`error waiting for the container: ${status.Error.Message}`);
       return 125;
     }

@@ -2,25 +2,17 @@
  * Container API semantics Docker clients rely on (issue 12): an exec keeps the tty it was
  * created with, SIGKILL answers once the container is gone, pause/unpause, top with ps_args.
  */
-import anyTest, { type TestFn } from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { api, rawApi } from '../helpers/api.js';
-import { createWorld, eventually, type World } from '../helpers/world.js';
+import { eventually, type World } from '../helpers/world.js';
+import { eventActions, runDetached, worldTest } from '../helpers/world-test.js';
 
-const test = anyTest as TestFn<{ w: World }>;
-
-test.before(async (t) => {
-  t.context.w = await createWorld();
-});
-test.after.always(async (t) => {
-  await t.context.w?.teardown();
-});
+const test = worldTest();
 
 test.serial('an exec created with Tty gets a tty even when started with Tty false (as the Python SDK does)', async (t) => {
   const { w } = t.context;
-  const id = await w.ok(['run', '-d', '--network', 'none', 'busybox', 'sleep', '1000']);
-  t.teardown(() => w.cli(['rm', '-f', id]));
+  const id = await runDetached(t, w, ['busybox', 'sleep', '1000']);
   const created = await api(w.socket, {
     method: 'POST',
     path: `/containers/${id}/exec`,
@@ -44,8 +36,7 @@ test.serial(
   async (t) => {
     const { w } = t.context;
     for (let i = 0; i < 20; i++) {
-      const id = await w.ok(['run', '-d', '--network', 'none', 'busybox', 'sleep', '1000']);
-      t.teardown(() => w.cli(['rm', '-f', id]));
+      const id = await runDetached(t, w, ['busybox', 'sleep', '1000']);
       const kill = await api(w.socket, { method: 'POST', path: `/containers/${id}/kill` });
       t.is(kill.status, 204, kill.text);
       const rm = await api(w.socket, { method: 'DELETE', path: `/containers/${id}` });
@@ -70,17 +61,12 @@ const lastCount = async (w: World, id: string): Promise<number> => {
 test.serial('pause freezes the container (its counter stops), unpause resumes it; state, ps, events, exec refused', async (t) => {
   const { w } = t.context;
   const since = Math.floor(Date.now() / 1000) - 1;
-  const id = await w.ok([
-    'run',
-    '-d',
-    '--network',
-    'none',
+  const id = await runDetached(t, w, [
     'busybox',
     'sh',
     '-c',
     'i=0; while true; do i=$((i+1)); echo $i >> /tmp/count; sleep 0.1; done',
   ]);
-  t.teardown(() => w.cli(['rm', '-f', id]));
   t.truthy(await eventually(async () => (await lastCount(w, id)) >= 3), 'the counter runs');
   await w.ok(['pause', id]);
   t.is(await w.ok(['inspect', '-f', '{{.State.Status}} {{.State.Paused}} {{.State.Running}}', id]), 'paused true true');
@@ -96,19 +82,9 @@ test.serial('pause freezes the container (its counter stops), unpause resumes it
   await w.ok(['unpause', id]);
   t.is(await w.ok(['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', id]), 'running false');
   t.truthy(await eventually(async () => (await lastCount(w, id)) > frozenAt + 2), 'the counter runs again');
-  const events = await w.ok([
-    'events',
-    '--since',
-    String(since),
-    '--until',
-    String(Math.ceil(Date.now() / 1000) + 1),
-    '--filter',
-    `container=${id}`,
-    '--format',
-    '{{.Action}}',
-  ]);
-  t.true(events.split('\n').includes('pause'), events);
-  t.true(events.split('\n').includes('unpause'), events);
+  const events = await eventActions(w, id, since);
+  t.true(events.includes('pause'), events.join(' '));
+  t.true(events.includes('unpause'), events.join(' '));
   const notPaused = await w.cli(['unpause', id]);
   t.regex(notPaused.stderr, /is not paused/);
 });
@@ -120,17 +96,7 @@ test.serial('stop and kill of a paused container work: it is thawed first, so it
     ['stop', '-t', '60'],
     ['kill', '-s', 'TERM'],
   ]) {
-    const id = await w.ok([
-      'run',
-      '-d',
-      '--network',
-      'none',
-      'busybox',
-      'sh',
-      '-c',
-      'trap "exit 7" TERM; while true; do sleep 0.1; done',
-    ]);
-    t.teardown(() => w.cli(['rm', '-f', id]));
+    const id = await runDetached(t, w, ['busybox', 'sh', '-c', 'trap "exit 7" TERM; while true; do sleep 0.1; done']);
     await w.ok(['pause', id]);
     await w.ok([...how, id]);
     t.is(await w.ok(['wait', id]), '7', how.join(' '));
@@ -145,8 +111,7 @@ test.serial('stop and kill of a paused container work: it is thawed first, so it
 
 test.serial('top runs ps with ps_args and shows only the container processes, execs included', async (t) => {
   const { w } = t.context;
-  const id = await w.ok(['run', '-d', '--network', 'none', 'busybox', 'sleep', '1001']);
-  t.teardown(() => w.cli(['rm', '-f', id]));
+  const id = await runDetached(t, w, ['busybox', 'sleep', '1001']);
   await w.ok(['exec', '-d', id, 'sleep', '1002']);
   const def = await api(w.socket, { path: `/containers/${id}/top` });
   t.is(def.status, 200, def.text);
@@ -183,17 +148,12 @@ test.serial('top runs ps with ps_args and shows only the container processes, ex
 
 test.serial('inspect reports the json-file log driver; logs honour until, also when following', async (t) => {
   const { w } = t.context;
-  const id = await w.ok([
-    'run',
-    '-d',
-    '--network',
-    'none',
+  const id = await runDetached(t, w, [
     'busybox',
     'sh',
     '-c',
     'echo first; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo second; sleep 1000',
   ]);
-  t.teardown(() => w.cli(['rm', '-f', id]));
   t.is(await w.ok(['inspect', '-f', '{{.HostConfig.LogConfig.Type}}', id]), 'json-file');
   t.truthy(await eventually(async () => (await w.ok(['logs', id])).includes('first')));
   const until = (Date.now() / 1000).toFixed(3);

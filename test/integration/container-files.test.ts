@@ -4,23 +4,16 @@
  * archive routes against a hostile container and hostile archives: symlinks (absolute, relative,
  * through /proc) and `..` never reach the host's files.
  */
-import anyTest, { type TestFn } from 'ava';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { encodeHeader, END_OF_ARCHIVE, type HeaderFields, padding } from '../../src/runtime/image/tar-header.js';
 import { api } from '../helpers/api.js';
-import { cleanEnv, createWorld, run, type World } from '../helpers/world.js';
+import { cleanEnv, run, type World } from '../helpers/world.js';
+import { runDetached, worldTest } from '../helpers/world-test.js';
 
-const test = anyTest as TestFn<{ w: World }>;
-
-test.before(async (t) => {
-  t.context.w = await createWorld();
-});
-test.after.always(async (t) => {
-  await t.context.w?.teardown();
-});
+const test = worldTest();
 
 const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => fs.existsSync(p)) ?? 'docker';
 const docker = (w: World, args: string[], input?: Buffer) =>
@@ -70,17 +63,12 @@ function statOf(headers: Record<string, string | string[] | undefined>): Record<
 
 test.serial('tsnet diff lists added, changed and deleted paths as Docker does', async (t) => {
   const { w } = t.context;
-  const id = await w.ok([
-    'run',
-    '--network',
-    'none',
-    '-d',
+  const id = await runDetached(t, w, [
     'busybox',
     'sh',
     '-c',
     'mkdir /newdir && echo y > /newdir/f && echo z >> /etc/passwd && rm /etc/group && sleep 1000',
   ]);
-  t.teardown(() => w.cli(['rm', '-f', id]));
   let out = '';
   for (let i = 0; i < 100 && !out.includes('/newdir/f'); i++) out = await w.ok(['diff', id]);
   t.is(out, ['C /etc', 'D /etc/group', 'C /etc/passwd', 'A /newdir', 'A /newdir/f'].join('\n'));
@@ -93,17 +81,12 @@ test.serial(
   'archive: HEAD and GET give the stat header and a tar in Docker form; PUT extracts; running and stopped',
   async (t) => {
     const { w } = t.context;
-    const id = await w.ok([
-      'run',
-      '-d',
-      '--network',
-      'none',
+    const id = await runDetached(t, w, [
       'busybox',
       'sh',
       '-c',
       'mkdir -p /data/sub && echo hello > /data/sub/a && ln -s /data/sub /data/link && sleep 1000',
     ]);
-    t.teardown(() => w.cli(['rm', '-f', id]));
     for (let i = 0; i < 100; i++)
       if ((await api(w.socket, { method: 'HEAD', path: `/containers/${id}/archive?path=/data/link` })).status === 200) break;
 
@@ -164,8 +147,7 @@ test.serial("hostile container: symlinks to the host's paths, .. and /proc links
     'ln -sfn /box/loop2 /box/loop1 && ln -sfn /box/loop1 /box/loop2',
     'sleep 1000',
   ].join(' && ');
-  const id = await w.ok(['run', '-d', '--network', 'none', 'busybox', 'sh', '-c', script]);
-  t.teardown(() => w.cli(['rm', '-f', id]));
+  const id = await runDetached(t, w, ['busybox', 'sh', '-c', script]);
   for (let i = 0; i < 100; i++)
     if ((await api(w.socket, { method: 'HEAD', path: `/containers/${id}/archive?path=/box/loop2` })).status === 200) break;
 
@@ -209,8 +191,7 @@ test.serial('hostile archives: entries, hard links and symlinks leading out of t
   const { w } = t.context;
   const outside = path.join(w.dir, 'outside');
   fs.mkdirSync(outside);
-  const id = await w.ok(['run', '-d', '--network', 'none', 'busybox', 'sh', '-c', 'mkdir -p /x/y && sleep 1000']);
-  t.teardown(() => w.cli(['rm', '-f', id]));
+  const id = await runDetached(t, w, ['busybox', 'sh', '-c', 'mkdir -p /x/y && sleep 1000']);
   for (let i = 0; i < 100; i++)
     if ((await api(w.socket, { method: 'HEAD', path: `/containers/${id}/archive?path=/x/y` })).status === 200) break;
   const cases: Array<[string, Buffer, RegExp]> = [
@@ -247,8 +228,7 @@ test.serial('hostile archives: entries, hard links and symlinks leading out of t
   const missing = await put(w, id, '/nope', tarOf([{ path: 'z', body: '' }]));
   t.is(missing.status, 404);
   t.regex(missing.text, /Could not find the file \/nope in container/);
-  const ro = await w.ok(['run', '-d', '--read-only', '--network', 'none', 'busybox', 'sleep', '1000']);
-  t.teardown(() => w.cli(['rm', '-f', ro]));
+  const ro = await runDetached(t, w, ['--read-only', 'busybox', 'sleep', '1000']);
   const roPut = await put(w, ro, '/tmp', tarOf([{ path: 'z', body: '' }]));
   t.is(roPut.status, 403, roPut.text);
   t.regex(roPut.text, /container rootfs is marked read-only/);
@@ -256,19 +236,7 @@ test.serial('hostile archives: entries, hard links and symlinks leading out of t
 
 test.serial('the stock docker CLI: docker cp both ways, and docker diff', async (t) => {
   const { w } = t.context;
-  const id = await w.ok([
-    'run',
-    '-d',
-    '--name',
-    'cpme',
-    '--network',
-    'none',
-    'busybox',
-    'sh',
-    '-c',
-    'echo inside > /tmp/in.txt && sleep 1000',
-  ]);
-  t.teardown(() => w.cli(['rm', '-f', id]));
+  const id = await runDetached(t, w, ['--name', 'cpme', 'busybox', 'sh', '-c', 'echo inside > /tmp/in.txt && sleep 1000']);
   for (let i = 0; i < 100; i++)
     if ((await api(w.socket, { method: 'HEAD', path: `/containers/${id}/archive?path=/tmp/in.txt` })).status === 200) break;
   const dest = path.join(w.dir, 'docker-out.txt');

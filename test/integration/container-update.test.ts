@@ -4,20 +4,13 @@
  * in), are kept for the next start, Docker's conflicts are refused with nothing changed, the
  * restart policy is stored, and Docker's reply and error shapes.
  */
-import anyTest, { type TestFn } from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { api } from '../helpers/api.js';
-import { createWorld, eventually, type World } from '../helpers/world.js';
+import { eventually, type World } from '../helpers/world.js';
+import { eventActions, runDetached, worldTest } from '../helpers/world-test.js';
 
-const test = anyTest as TestFn<{ w: World }>;
-
-test.before(async (t) => {
-  t.context.w = await createWorld();
-});
-test.after.always(async (t) => {
-  await t.context.w?.teardown();
-});
+const test = worldTest();
 
 const v1 = (w: World, ctrl: string, id: string, file: string) =>
   fs.readFileSync(path.join('/sys/fs/cgroup', ctrl, w.cgroupParent, id, file), 'utf8').trim();
@@ -28,8 +21,7 @@ test.serial(
   'update of a running container without limits: each limit is in its cgroup file and holds its processes',
   async (t) => {
     const { w } = t.context;
-    const id = await w.ok(['run', '-d', '--network', 'none', 'busybox', 'sh', '-c', 'sleep 1000 & sleep 1000 & wait']);
-    t.teardown(() => w.cli(['rm', '-f', id]));
+    const id = await runDetached(t, w, ['busybox', 'sh', '-c', 'sleep 1000 & sleep 1000 & wait']);
     const out = await w.ok([
       'update',
       '-m',
@@ -91,24 +83,13 @@ test.serial('limits set by update are applied at the next start; the restart pol
   t.is(v1(w, 'memory', id, 'memory.limit_in_bytes'), String(48 * 1024 * 1024));
   t.is(v1(w, 'cpu', id, 'cpu.cfs_quota_us'), '20000');
   t.is(v1(w, 'cpu', id, 'cpu.cfs_period_us'), '50000');
-  const events = await w.ok([
-    'events',
-    '--since',
-    '0',
-    '--until',
-    String(Math.ceil(Date.now() / 1000) + 1),
-    '--filter',
-    `container=${id}`,
-    '--format',
-    '{{.Action}}',
-  ]);
-  t.true(events.split('\n').includes('update'), events);
+  const events = await eventActions(w, id);
+  t.true(events.includes('update'), events.join(' '));
 });
 
 test.serial("Docker's refusals: 400 with its words, nothing written, the record unchanged", async (t) => {
   const { w } = t.context;
-  const id = await w.ok(['run', '-d', '--network', 'none', '--cpus', '1', '-m', '32m', 'busybox', 'sleep', '1000']);
-  t.teardown(() => w.cli(['rm', '-f', id]));
+  const id = await runDetached(t, w, ['--cpus', '1', '-m', '32m', 'busybox', 'sleep', '1000']);
   const cases: Array<[Record<string, unknown>, RegExp]> = [
     [{ Memory: 1024 }, /Minimum memory limit allowed is 6MB/],
     [{ Memory: 128 * 1024 * 1024 }, /Memory limit should be smaller than already set memoryswap limit/],
@@ -145,11 +126,7 @@ test.serial("Docker's refusals: 400 with its words, nothing written, the record 
 
 test.serial('run takes the same resource flags; a bad one is refused at create with nothing made', async (t) => {
   const { w } = t.context;
-  const id = await w.ok([
-    'run',
-    '-d',
-    '--network',
-    'none',
+  const id = await runDetached(t, w, [
     '-m',
     '40m',
     '--memory-swap',
@@ -168,7 +145,6 @@ test.serial('run takes the same resource flags; a bad one is refused at create w
     'sleep',
     '1000',
   ]);
-  t.teardown(() => w.cli(['rm', '-f', id]));
   t.is(v1(w, 'memory', id, 'memory.memsw.limit_in_bytes'), String(80 * 1024 * 1024));
   t.is(v1(w, 'memory', id, 'memory.soft_limit_in_bytes'), String(20 * 1024 * 1024));
   t.is(v1(w, 'cpu', id, 'cpu.shares'), '300');

@@ -4,22 +4,15 @@
  * it is complete and leaves the container running; a broken sequence reaches the container.
  * Driven through the API on a raw socket and through the CLI in a real pty (util-linux script).
  */
-import anyTest, { type TestFn } from 'ava';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { api } from '../helpers/api.js';
-import { cleanEnv, createWorld, eventually, REPO, type World } from '../helpers/world.js';
+import { cleanEnv, eventually, REPO, type World } from '../helpers/world.js';
+import { eventActions, runDetached, worldTest } from '../helpers/world-test.js';
 
-const test = anyTest as TestFn<{ w: World }>;
-
-test.before(async (t) => {
-  t.context.w = await createWorld();
-});
-test.after.always(async (t) => {
-  await t.context.w?.teardown();
-});
+const test = worldTest();
 
 /**
  * A hijacked attach (or exec start) on a raw socket: what it received, and whether the daemon
@@ -50,8 +43,7 @@ test.serial(
   'attach: the default ctrl-p,ctrl-q closes the connection, the container keeps running; other bytes pass',
   async (t) => {
     const { w } = t.context;
-    const id = await w.ok(['run', '-d', '-it', '--network', 'none', 'busybox', 'sh']);
-    t.teardown(() => w.cli(['rm', '-f', id]));
+    const id = await runDetached(t, w, ['-it', 'busybox', 'sh']);
     const s = hijack(w.socket, `POST /v1.44/containers/${id}/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1`);
     await eventually(() => s.text().includes('101'));
     // a ctrl-p that is not followed by ctrl-q is passed on: the shell sees "echo A-$((6*7))"
@@ -74,18 +66,8 @@ test.serial(
     await eventually(() => again.closed(), 10_000);
     t.true(again.closed());
     t.true(await running(w, id));
-    const events = await w.ok([
-      'events',
-      '--since',
-      '0',
-      '--until',
-      String(Math.ceil(Date.now() / 1000) + 1),
-      '--filter',
-      `container=${id}`,
-      '--format',
-      '{{.Action}}',
-    ]);
-    t.is(events.split('\n').filter((e) => e === 'detach').length, 2, events);
+    const events = await eventActions(w, id);
+    t.is(events.filter((e) => e === 'detach').length, 2, events.join(' '));
     const bad = await api(w.socket, { method: 'POST', path: `/containers/${id}/attach?stream=1&stdin=1&detachKeys=ctrl-foo` });
     t.is(bad.status, 400);
     t.regex(bad.text, /Invalid detach keys \(ctrl-foo\) provided/);
@@ -94,8 +76,7 @@ test.serial(
 
 test.serial('without a tty the sequence is only data (as Docker)', async (t) => {
   const { w } = t.context;
-  const id = await w.ok(['run', '-d', '-i', '--network', 'none', 'busybox', 'sh', '-c', 'od -An -c; sleep 1000']);
-  t.teardown(() => w.cli(['rm', '-f', id]));
+  const id = await runDetached(t, w, ['-i', 'busybox', 'sh', '-c', 'od -An -c; sleep 1000']);
   const s = hijack(w.socket, `POST /v1.44/containers/${id}/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1`);
   await eventually(() => s.text().includes('101'));
   s.c.end('\x10\x11x');
@@ -165,8 +146,7 @@ test.serial(
     const cfg = path.join(w.dir, 'cli-config');
     fs.mkdirSync(cfg, { recursive: true });
     fs.writeFileSync(path.join(cfg, 'config.json'), JSON.stringify({ detachKeys: 'ctrl-e,e' }));
-    const id = await w.ok(['run', '-d', '-it', '--network', 'none', 'busybox', 'sh']);
-    t.teardown(() => w.cli(['rm', '-f', id]));
+    const id = await runDetached(t, w, ['-it', 'busybox', 'sh']);
     const r = await inPty(`TSNET_CONFIG=${cfg} ${cliCmd(w)} attach ${id}`, 'echo C-$((8*7))\n', /C-56/, '\x05e');
     t.is(r.code, 0, r.out);
     t.true(await running(w, id));

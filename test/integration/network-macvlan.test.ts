@@ -7,8 +7,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createWorld, type World } from '../helpers/world.js';
+import { createWorld, eventually, type World } from '../helpers/world.js';
 
 let w: World;
 let peerNs: string;
@@ -51,6 +50,22 @@ test.after.always(async () => {
 });
 
 const ok = (args: string[]): Promise<string> => w.ok(args);
+/** `network create -d macvlan NAME` on `parent` (in `mode`, if given) with `SUBNET.0/24` and `SUBNET.1` as its gateway. */
+const macvlan = (name: string, parent: string, subnet: string, mode?: string) =>
+  ok([
+    'network',
+    'create',
+    '-d',
+    'macvlan',
+    '-o',
+    `parent=${parent}`,
+    ...(mode ? ['-o', `macvlan_mode=${mode}`] : []),
+    '--subnet',
+    `${subnet}.0/24`,
+    '--gateway',
+    `${subnet}.1`,
+    name,
+  ]);
 const sleeper = (name: string, net: string, extra: string[] = []) =>
   ok(['run', '-d', '--name', name, '--network', net, ...extra, 'busybox', 'sleep', '3600']);
 const ping = (from: string, to: string) => w.cli(['exec', from, 'ping', '-c', '1', '-W', '2', to]);
@@ -77,19 +92,7 @@ function hostLinks(): string[] {
 
 test.serial('bridge mode: containers reach each other (IP and name) and the LAN, not the parent itself', async (t) => {
   const net = `mv-${w.id}`;
-  await ok([
-    'network',
-    'create',
-    '-d',
-    'macvlan',
-    '-o',
-    'parent=mvp0',
-    '--subnet',
-    '10.86.0.0/24',
-    '--gateway',
-    '10.86.0.1',
-    net,
-  ]);
+  await macvlan(net, 'mvp0', '10.86.0');
   const [n] = JSON.parse(await ok(['network', 'inspect', net]));
   t.is(n.Driver, 'macvlan');
   t.deepEqual(n.Options, { parent: 'mvp0' });
@@ -125,7 +128,8 @@ test.serial('bridge mode: containers reach each other (IP and name) and the LAN,
   t.notRegex(after.stdout, /eth1/, 'the macvlan is gone after disconnect');
   await ok(['rm', '-f', `a-${w.id}`, `b-${w.id}`, `c-${w.id}`]);
   // c's veth on the default bridge goes with its netns, a few ms after rm returns (decision 27)
-  for (let i = 0; i < 50 && hostLinks().some((l) => l.endsWith(':veth:tsnet0')); i++) await sleep(100);
+  const vethGone = await eventually(() => !hostLinks().some((l) => l.endsWith(':veth:tsnet0')), 60_000);
+  t.true(vethGone, 'the default bridge veth of the removed container is gone');
   const before = hostLinks();
   await ok(['network', 'rm', net]);
   t.deepEqual(hostLinks(), before, 'network rm leaves the user’s parent alone');
@@ -133,21 +137,7 @@ test.serial('bridge mode: containers reach each other (IP and name) and the LAN,
 
 test.serial('private mode: containers cannot reach each other, even through a hairpin switch', async (t) => {
   const net = `mvpriv-${w.id}`;
-  await ok([
-    'network',
-    'create',
-    '-d',
-    'macvlan',
-    '-o',
-    'parent=mvp1',
-    '-o',
-    'macvlan_mode=private',
-    '--subnet',
-    '10.89.0.0/24',
-    '--gateway',
-    '10.89.0.1',
-    net,
-  ]);
+  await macvlan(net, 'mvp1', '10.89.0', 'private');
   await sleeper(`pa-${w.id}`, net);
   await sleeper(`pb-${w.id}`, net);
   let r = await ping(`pa-${w.id}`, '10.89.0.1');
@@ -160,21 +150,7 @@ test.serial('private mode: containers cannot reach each other, even through a ha
 
 test.serial('vepa mode: containers reach each other only through the switch’s hairpin', async (t) => {
   const net = `mvvepa-${w.id}`;
-  await ok([
-    'network',
-    'create',
-    '-d',
-    'macvlan',
-    '-o',
-    'parent=mvp1',
-    '-o',
-    'macvlan_mode=vepa',
-    '--subnet',
-    '10.88.0.0/24',
-    '--gateway',
-    '10.88.0.1',
-    net,
-  ]);
+  await macvlan(net, 'mvp1', '10.88.0', 'vepa');
   await sleeper(`va-${w.id}`, net);
   await sleeper(`vb-${w.id}`, net);
   const b = await ipOf(`vb-${w.id}`, net);
@@ -195,21 +171,7 @@ test.serial('vepa mode: containers reach each other only through the switch’s 
 
 test.serial('passthru mode: one container owns the parent, a second one is refused', async (t) => {
   const net = `mvpt-${w.id}`;
-  await ok([
-    'network',
-    'create',
-    '-d',
-    'macvlan',
-    '-o',
-    'parent=mvp1',
-    '-o',
-    'macvlan_mode=passthru',
-    '--subnet',
-    '10.95.0.0/24',
-    '--gateway',
-    '10.95.0.1',
-    net,
-  ]);
+  await macvlan(net, 'mvp1', '10.95.0', 'passthru');
   must(peer(['ip', 'addr', 'add', '10.95.0.1/24', 'dev', 'vepasw']), 'peer address');
   try {
     await sleeper(`pt-${w.id}`, net);
@@ -229,19 +191,7 @@ test.serial('passthru mode: one container owns the parent, a second one is refus
 test.serial('--internal: no default route; several networks share one parent', async (t) => {
   const lan = `mvlan-${w.id}`;
   const int = `mvint-${w.id}`;
-  await ok([
-    'network',
-    'create',
-    '-d',
-    'macvlan',
-    '-o',
-    'parent=mvp0',
-    '--subnet',
-    '10.87.0.0/24',
-    '--gateway',
-    '10.87.0.1',
-    lan,
-  ]);
+  await macvlan(lan, 'mvp0', '10.87.0');
   await ok(['network', 'create', '-d', 'macvlan', '-o', 'parent=mvp0', '--internal', '--subnet', '10.90.0.0/24', int]);
   await sleeper(`ia-${w.id}`, int);
   await sleeper(`la-${w.id}`, lan);

@@ -5,8 +5,8 @@
  */
 import { seg } from '../api-client.js';
 import type { Context } from '../context.js';
-import { errorMessage, UsageError } from '../errors.js';
-import { detachKeysOf, monitorResize, proxySignals, startStreaming, waitForExit } from '../session.js';
+import { UsageError } from '../errors.js';
+import { detachKeysOf, followToExit, startStreaming, waitForExit } from '../session.js';
 import { isTerminal } from '../tty.js';
 
 interface Inspect {
@@ -36,23 +36,6 @@ export default async function attach(
     interactive,
     ...(detachKeys ? { detachKeys } : {}),
   });
-  const stopResize = tty ? monitorResize(ctx, `/containers/${seg(info.Id)}/resize`) : () => {};
-  const stopSignals = opts.sigProxy !== false && !tty ? proxySignals(ctx, info.Id) : () => {};
-  try {
-    try {
-      await streaming.done;
-    } catch (err) {
-      ctx.error(errorMessage(err));
-      return 125;
-    }
-    if (streaming.detached()) {
-      waiter.abort();
-      return 0;
-    }
-    const status = await waiter.result;
-    return typeof status?.StatusCode === 'number' ? status.StatusCode : 0;
-  } finally {
-    stopResize();
-    stopSignals();
-  }
+  // an error of the wait is not reported here, as before (docker attach does report it)
+  return followToExit(ctx, streaming, waiter, { id: info.Id, tty, sigProxy: opts.sigProxy !== false, reportWaitError: false });
 }
