@@ -131,6 +131,8 @@ export class NetworkController {
   /** The records of sandboxes and endpoints (the source of truth; `endpoints` indexes them). */
   private readonly sandboxRecs = new Map<string, SandboxRecord>();
   private readonly endpointRecs = new Map<string, EndpointRecord>();
+  /** Endpoint ids by sandbox id (an endpoint's sandbox never changes), so a sandbox's view is O(its endpoints). */
+  private readonly bySandbox = new Map<string, Set<string>>();
   /** Sandboxes whose external connectivity is programmed (their container runs); not persisted. */
   private readonly active = new Set<string>();
 
@@ -220,7 +222,7 @@ export class NetworkController {
     for (const ep of await this.d.endpointStore.loadAll()) {
       if (ep.teardown) {
         // waiting for its plugin (a pending delete): stays reserved; pending-deletes.ts retries it
-        this.endpointRecs.set(ep.id, ep);
+        this.putEndpoint(ep);
         if (this.networks.has(ep.networkId)) this.indexOf(ep.networkId).set(ep.id, pendingHolder(ep.containerName));
         continue;
       }
@@ -228,7 +230,7 @@ export class NetworkController {
         await this.d.endpointStore.remove(ep.id);
         continue;
       }
-      this.endpointRecs.set(ep.id, ep);
+      this.putEndpoint(ep);
       this.indexOf(ep.networkId).set(ep.id, ep.containerName);
     }
   }
@@ -250,9 +252,31 @@ export class NetworkController {
 
   /** The endpoints of a sandbox, in the order they were made. */
   endpointsOf(sandboxId: string): EndpointRecord[] {
-    return this.allEndpoints()
-      .filter((e) => e.sandboxId === sandboxId)
-      .sort((a, b) => a.seq - b.seq);
+    const out: EndpointRecord[] = [];
+    for (const id of this.bySandbox.get(sandboxId) ?? []) {
+      const e = this.endpointRecs.get(id);
+      if (e && !e.teardown) out.push(e);
+    }
+    return out.sort((a, b) => a.seq - b.seq);
+  }
+
+  private putEndpoint(ep: EndpointRecord): void {
+    this.endpointRecs.set(ep.id, ep);
+    let ids = this.bySandbox.get(ep.sandboxId);
+    if (!ids) {
+      ids = new Set();
+      this.bySandbox.set(ep.sandboxId, ids);
+    }
+    ids.add(ep.id);
+  }
+
+  private dropEndpoint(id: string): void {
+    const ep = this.endpointRecs.get(id);
+    if (!ep) return;
+    this.endpointRecs.delete(id);
+    const ids = this.bySandbox.get(ep.sandboxId);
+    ids?.delete(id);
+    if (ids?.size === 0) this.bySandbox.delete(ep.sandboxId);
   }
 
   /** The endpoint records of sandboxes on a network (by the index). */
@@ -327,7 +351,7 @@ export class NetworkController {
       else delete ep.teardown;
       throw err;
     }
-    this.endpointRecs.set(ep.id, ep);
+    this.putEndpoint(ep);
     if (this.networks.has(ep.networkId)) this.indexOf(ep.networkId).set(ep.id, pendingHolder(ep.containerName));
   }
 
@@ -353,7 +377,7 @@ export class NetworkController {
   /** Save an endpoint (made and joined): it commits the attach; the index holds it. */
   async saveEndpoint(ep: EndpointRecord): Promise<void> {
     await this.d.endpointStore.save(ep);
-    this.endpointRecs.set(ep.id, ep);
+    this.putEndpoint(ep);
     this.indexOf(ep.networkId).set(ep.id, ep.containerName);
   }
 
@@ -375,7 +399,7 @@ export class NetworkController {
   /** The endpoint record goes and the network no longer counts it. Idempotent. */
   async removeEndpoint(ep: { id: string; networkId: string }): Promise<void> {
     await this.d.endpointStore.remove(ep.id);
-    this.endpointRecs.delete(ep.id);
+    this.dropEndpoint(ep.id);
     this.releaseEndpoint(ep.networkId, ep.id);
   }
 
