@@ -68,25 +68,12 @@ export async function streamLogs(file: string, out: Writable, opts: LogOptions):
     if (chunks.length && !closed) out.write(Buffer.concat(chunks));
   };
 
-  // The live file, tracked by inode: after a rotation (the supervisor renames it to `.1`
-  // and opens a new one) the rest of the old file is read from `.1`, then the new one from 0.
-  let ino: number | undefined;
-  const readFrom = (name: string, from: number, expectIno?: number): { text: string; size: number; ino: number } | undefined => {
-    let fd: number;
+  // Rotated files are read whole, once, at the start.
+  const readFrom = (name: string): string | undefined => {
     try {
-      fd = fs.openSync(name, 'r');
+      return fs.readFileSync(name, 'utf8');
     } catch {
       return undefined;
-    }
-    try {
-      const st = fs.fstatSync(fd);
-      if (expectIno !== undefined && st.ino !== expectIno) return undefined;
-      const start = st.size < from ? 0 : from;
-      const buf = Buffer.alloc(st.size - start);
-      fs.readSync(fd, buf, 0, buf.length, start);
-      return { text: buf.toString('utf8'), size: st.size, ino: st.ino };
-    } finally {
-      fs.closeSync(fd);
     }
   };
   const split = (text: string): string[] => {
@@ -94,29 +81,42 @@ export async function streamLogs(file: string, out: Writable, opts: LogOptions):
     rest = lines.pop() ?? '';
     return lines;
   };
+  // The live file stays open while it is followed. After a rotation (the supervisor renames it to
+  // `.1` and opens a new one) the rest of the old file is read through the open fd, then the new
+  // one from 0. A container removed mid-follow (its dir moved to the trash: the Python SDK's
+  // containers.run removes before it reads the stream) is read to its end the same way.
+  let live: { fd: number; ino: number } | undefined;
+  const readRest = (fd: number): string => {
+    const size = fs.fstatSync(fd).size;
+    if (size < offset) offset = 0; // truncated in place (max-file=1)
+    const buf = Buffer.alloc(size - offset);
+    const n = buf.length ? fs.readSync(fd, buf, 0, buf.length, offset) : 0;
+    offset += n;
+    return buf.subarray(0, n).toString('utf8');
+  };
   const readNew = (): string[] => {
-    let fd: number;
+    let text = '';
+    let pathIno: number | undefined;
     try {
-      fd = fs.openSync(file, 'r');
+      pathIno = fs.statSync(file).ino;
     } catch {
-      return [];
+      pathIno = undefined;
     }
-    try {
-      const st = fs.fstatSync(fd);
-      let text = '';
-      if (ino !== undefined && st.ino !== ino) {
-        text = readFrom(`${file}.1`, offset, ino)?.text ?? '';
-        offset = 0;
+    if (live && pathIno !== undefined && pathIno !== live.ino) {
+      text = readRest(live.fd);
+      fs.closeSync(live.fd);
+      live = undefined;
+      offset = 0;
+    }
+    if (!live) {
+      try {
+        const fd = fs.openSync(file, 'r');
+        live = { fd, ino: fs.fstatSync(fd).ino };
+      } catch {
+        return split(text);
       }
-      ino = st.ino;
-      if (st.size < offset) offset = 0; // truncated in place (max-file=1)
-      const buf = Buffer.alloc(st.size - offset);
-      fs.readSync(fd, buf, 0, buf.length, offset);
-      offset = st.size;
-      return split(text + buf.toString('utf8'));
-    } finally {
-      fs.closeSync(fd);
     }
+    return split(text + readRest(live.fd));
   };
 
   /** Rotated files, oldest first (`<log>.N` … `<log>.1`). */
@@ -138,21 +138,25 @@ export async function streamLogs(file: string, out: Writable, opts: LogOptions):
 
   const old: string[] = [];
   for (const r of rotated()) {
-    const got = readFrom(r, 0);
-    if (got) old.push(...split(got.text));
+    const got = readFrom(r);
+    if (got) old.push(...split(got));
   }
-  let first = [...old, ...readNew()];
-  if (opts.tail !== undefined) first = opts.tail === 0 ? [] : first.slice(-opts.tail);
-  emit(first);
-  if (!opts.follow) return;
-  while (!closed) {
-    if (opts.until !== undefined && Date.now() / 1000 > opts.until) return;
-    const running = opts.isRunning();
-    emit(readNew());
-    if (!running) {
+  try {
+    let first = [...old, ...readNew()];
+    if (opts.tail !== undefined) first = opts.tail === 0 ? [] : first.slice(-opts.tail);
+    emit(first);
+    if (!opts.follow) return;
+    while (!closed) {
+      if (opts.until !== undefined && Date.now() / 1000 > opts.until) return;
+      const running = opts.isRunning();
       emit(readNew());
-      return;
+      if (!running) {
+        emit(readNew());
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    if (live) fs.closeSync(live.fd);
   }
 }
