@@ -3,22 +3,17 @@
  * sandbox and endpoint), persisted under `<root>/state/sandboxes/` and `<root>/state/endpoints/`.
  * The NetworkController is their only writer; the runtime keeps only the sandbox id.
  */
-import type { EndpointState, PublishedPort } from './container-api.js';
+import type { EndpointState, PublishedPort, SandboxRequest } from './container-api.js';
 import type { HostEntry } from './etc-entries.js';
 
 /** The network mode of a sandbox: a network mode driver (host, none, container) or endpoints on networks. */
 export type SandboxMode = 'none' | 'host' | 'container' | 'networks';
 
 /** What the container asked for its sandbox (Docker's sandbox options), kept for later starts. */
-export interface SandboxOptions {
-  hostname: string;
-  portBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
-  publishAll?: boolean;
-  exposedPorts?: Record<string, object>;
-  dns?: string[];
-  dnsSearch?: string[];
-  dnsOptions?: string[];
-}
+export type SandboxOptions = Pick<
+  SandboxRequest,
+  'hostname' | 'portBindings' | 'publishAll' | 'exposedPorts' | 'dns' | 'dnsSearch' | 'dnsOptions'
+>;
 
 export interface SandboxRecord {
   /** 64 hex, Docker's SandboxID. */
