@@ -22,47 +22,45 @@ function setup(t: { teardown: (fn: () => void) => void }) {
   return { dir, file, out, text: () => got };
 }
 
+/** Follow the log as `logs -f` does; `stop()` makes the container not running any more. */
+function follow(file: string, out: PassThrough) {
+  let running = true;
+  const done = streamLogs(file, out, {
+    stdout: true,
+    stderr: true,
+    follow: true,
+    timestamps: false,
+    tty: true,
+    isRunning: () => running,
+  });
+  return { done, stop: () => (running = false) };
+}
+
 const waitFor = async (cond: () => boolean) => {
   for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
 };
 
 test('a follow delivers the last lines of a container removed between two polls', async (t) => {
   const { dir, file, out, text } = setup(t);
-  let running = true;
-  const done = streamLogs(file, out, {
-    stdout: true,
-    stderr: true,
-    follow: true,
-    timestamps: false,
-    tty: true,
-    isRunning: () => running,
-  });
+  const f = follow(file, out);
   await waitFor(() => text() === 'first\n');
   // the container prints its last line and exits, and is removed before the next poll
   fs.appendFileSync(file, line('last'));
   fs.renameSync(file, path.join(dir, 'trashed.log'));
-  running = false;
-  await done;
+  f.stop();
+  await f.done;
   t.is(text(), 'first\nlast\n');
 });
 
 test('a follow reads the rest of a rotated file, then the new one', async (t) => {
   const { file, out, text } = setup(t);
-  let running = true;
-  const done = streamLogs(file, out, {
-    stdout: true,
-    stderr: true,
-    follow: true,
-    timestamps: false,
-    tty: true,
-    isRunning: () => running,
-  });
+  const f = follow(file, out);
   await waitFor(() => text() === 'first\n');
   fs.appendFileSync(file, line('before rotation'));
   fs.renameSync(file, `${file}.1`);
   fs.writeFileSync(file, line('after rotation'));
   await waitFor(() => text().includes('after rotation'));
-  running = false;
-  await done;
+  f.stop();
+  await f.done;
   t.is(text(), 'first\nbefore rotation\nafter rotation\n');
 });
