@@ -14,6 +14,7 @@ import {
 } from '../kernel/firewall/index.js';
 import { loadLibc } from '../kernel/libc.js';
 import { Netlink } from '../kernel/netlink/index.js';
+import { createSyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
 import { createNetnsOps } from '../kernel/netns.js';
 import { readSysctl, writeSysctl } from '../kernel/sysctl.js';
 import { Attachments } from '../network/attachments.js';
@@ -154,7 +155,8 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     userAgent: `tsnetd/${TSNET_VERSION}`,
   });
   const cgroups = createCgroups({ parent: opts.cgroupParent });
-  const hostNetlink = Netlink.open();
+  // synchronous: a request costs no event-loop turn (src/kernel/netlink/sync-transport.ts)
+  const hostNetlink = Netlink.openSync(createSyncNetlinkOpener());
   const inNetns = <T>(file: string, fn: () => T): T => netns.run(file, fn);
   // low fds for libnftables contexts, reserved while the daemon holds few (FD_SETSIZE, decision 28)
   const nft = { lowFds: createLowFdSlots(), onFallback: (why: string) => logger.debug(`nftables: nft -f: ${why}`) };

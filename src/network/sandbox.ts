@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Netlink, type LinkCounters } from '../kernel/netlink/index.js';
 import type { Netns } from '../kernel/netns.js';
+import { createSyncNetlinkOpener, type SyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
 
 /**
  * One container's network namespace for the length of one operation (create, start, connect,
@@ -32,6 +33,9 @@ export class Sandbox {
 }
 
 export class Sandboxes {
+  /** Sandbox sockets are synchronous: each request answered with no event-loop turn. */
+  private readonly opener: SyncNetlinkOpener = createSyncNetlinkOpener();
+
   constructor(
     private readonly netns: Netns,
     private readonly dir: string,
@@ -71,7 +75,7 @@ export class Sandboxes {
 
   /** A netlink socket bound to the sandbox's namespace (caller closes it). */
   openIn(file: string): Netlink {
-    return this.netns.run(file, () => Netlink.open());
+    return this.netns.run(file, () => Netlink.openSync(this.opener));
   }
 
   /** Counters of every interface but lo in the sandbox (`docker stats` networks), read by netlink. */
