@@ -15,6 +15,8 @@ import {
 import { loadLibc } from '../kernel/libc.js';
 import { Netlink } from '../kernel/netlink/index.js';
 import { createSyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
+import { createSpawner } from '../kernel/spawn.js';
+import type { LaunchOptions } from '../runtime/supervisor.js';
 import { createNetnsOps } from '../kernel/netns.js';
 import { readSysctl, writeSysctl } from '../kernel/sysctl.js';
 import { Attachments } from '../network/attachments.js';
@@ -384,10 +386,14 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger,
   });
   const networking = new ContainerNetwork({ controller, sandboxes, attachments, modes, logger });
+  // tsnet-init by posix_spawn: no fork of the whole daemon per start/exec (src/kernel/spawn.ts)
+  const spawner = createSpawner();
+  const spawn: LaunchOptions['spawn'] = (cmd, args, o) => spawner.spawnDetached(cmd, args, o);
   containers = new ContainerManager({
     root: opts.root,
     execRoot: opts.execRoot,
     initPath: opts.initPath,
+    spawn,
     store: new RecordStore<ContainerRecord>(path.join(state, 'containers'), (m) => logger.warn(m)),
     images: {
       resolve: (ref) => images.resolve(ref),
@@ -404,6 +410,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     containers,
     execRoot: opts.execRoot,
     initPath: opts.initPath,
+    spawn,
     placement: (id) => cgroups.placement(id),
   });
   const health = new HealthMonitors({

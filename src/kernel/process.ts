@@ -3,7 +3,7 @@
  * Plain values in (a command, its arguments, optional input), plain values out (exit code,
  * output); nothing here knows what the program is for.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -104,11 +104,18 @@ export function runProgram(cmd: string, args: readonly string[], opts: RunOption
   });
 }
 
-/** The handle of a detached program: its pid, its stdin/stdout pipes and its end. */
-export type DetachedProgram = Pick<ChildProcess, 'pid' | 'exitCode' | 'kill' | 'on' | 'removeAllListeners' | 'unref'> & {
+/** The handle of a detached program: its pid, its stdin/stdout pipes and its end (a ChildProcess, or ./spawn.ts's). */
+export interface DetachedProgram {
+  readonly pid?: number | undefined;
+  readonly exitCode: number | null;
   stdin: Writable | null;
   stdout: Readable | null;
-};
+  kill(signal?: NodeJS.Signals | number): boolean;
+  on(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  removeAllListeners(event?: string): this;
+  unref(): void;
+}
 
 /**
  * Start a program in its own process group that may outlive the daemon (a supervisor): stdin
