@@ -76,6 +76,8 @@ export interface DaemonOptions {
   fixedCidrV6?: string;
   /** Default 'iptables'. */
   firewallBackend?: 'iptables' | 'nftables';
+  /** Network namespaces made ahead for creates (tsnetd --netns-pool; 0 or absent: none). */
+  netnsPool?: number;
   pluginDirs?: string[];
   pluginSpecDirs?: string[];
   pluginTimeoutMs?: number;
@@ -144,7 +146,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   const engineId = loadOrCreateEngineId(opts.root);
   const libc = loadLibc();
   const netns = createNetnsOps(libc);
-  const sandboxes = new Sandboxes(netns, path.join(opts.execRoot, 'netns'));
+  const sandboxes = new Sandboxes(netns, path.join(opts.execRoot, 'netns'), { size: opts.netnsPool ?? 0, logger });
   const events = new EventBus();
   const images = new ImageStore({
     root: path.join(opts.root, 'image'),

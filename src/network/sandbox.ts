@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Netlink, type LinkCounters } from '../kernel/netlink/index.js';
 import type { Netns } from '../kernel/netns.js';
+import type { Logger } from '../lib/logger.js';
+import { SandboxPool } from './sandbox-pool.js';
 import { createSyncNetlinkOpener, type SyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
 
 /**
@@ -36,11 +38,43 @@ export class Sandboxes {
   /** Sandbox sockets are synchronous: each request answered with no event-loop turn. */
   private readonly opener: SyncNetlinkOpener = createSyncNetlinkOpener();
 
+  /** Namespaces made ahead (./sandbox-pool.ts); absent or size 0: off. */
+  private readonly pool: SandboxPool | undefined;
+
   constructor(
     private readonly netns: Netns,
     private readonly dir: string,
+    pool?: { size: number; logger: Logger },
   ) {
     netns.ensurePrivateDir(dir);
+    if (pool && pool.size > 0) {
+      this.pool = new SandboxPool({
+        netns,
+        dir,
+        size: pool.size,
+        prepare: (file) => this.bringUpLo(file),
+        logger: pool.logger,
+      });
+    }
+  }
+
+  /** Fill the pool (after the start-up sweep, which removes a dead daemon's entries). */
+  startPool(): void {
+    this.pool?.start();
+  }
+
+  /** Remove the pool's entries (daemon stop). */
+  stopPool(): void {
+    this.pool?.stop();
+  }
+
+  private async bringUpLo(file: string): Promise<void> {
+    const nl = this.openIn(file);
+    try {
+      await nl.setUp('lo');
+    } finally {
+      nl.close();
+    }
   }
 
   pathFor(containerId: string): string {
@@ -56,6 +90,8 @@ export class Sandboxes {
     const file = this.pathFor(containerId);
     if (this.netns.isNetnsMount(file)) return this.handle(file);
     fs.rmSync(file, { force: true });
+    // a namespace from the pool already has lo up
+    if (this.pool?.take(file)) return this.handle(file);
     this.netns.create(file);
     const sb = this.handle(file);
     try {
