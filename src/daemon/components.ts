@@ -162,10 +162,13 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   // synchronous: a request costs no event-loop turn (src/kernel/netlink/sync-transport.ts)
   const hostNetlink = Netlink.openSync(createSyncNetlinkOpener());
   const inNetns = <T>(file: string, fn: () => T): T => netns.run(file, fn);
+  // tsnet-init and iptables-restore by posix_spawn: no fork of the whole daemon per start, exec
+  // or firewall change (src/kernel/spawn.ts)
+  const spawner = createSpawner();
   // low fds for libnftables contexts, reserved while the daemon holds few (FD_SETSIZE, decision 28)
   const nft = { lowFds: createLowFdSlots(), onFallback: (why: string) => logger.debug(`nftables: nft -f: ${why}`) };
   const backends = {
-    iptables: () => createIptablesFirewall({ inNetns, ...nft }),
+    iptables: () => createIptablesFirewall({ inNetns, runner: (cmd, args, o) => spawner.run(cmd, args, o), ...nft }),
     nftables: () => createNftablesFirewall({ inNetns, ...nft }),
   };
   const chosen = opts.firewallBackend ?? 'iptables';
@@ -388,8 +391,6 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger,
   });
   const networking = new ContainerNetwork({ controller, sandboxes, attachments, modes, logger });
-  // tsnet-init by posix_spawn: no fork of the whole daemon per start/exec (src/kernel/spawn.ts)
-  const spawner = createSpawner();
   const spawn: LaunchOptions['spawn'] = (cmd, args, o) => spawner.spawnDetached(cmd, args, o);
   containers = new ContainerManager({
     root: opts.root,

@@ -37,6 +37,24 @@ export interface RunResult {
   timedOut: boolean;
 }
 
+/** `kill` after `ms` (none: never); `timedOut` says whether it came to that. */
+export function killAfter(ms: number | undefined, kill: () => void): { readonly timedOut: boolean; clear(): void } {
+  let fired = false;
+  const timer =
+    ms === undefined
+      ? undefined
+      : setTimeout(() => {
+          fired = true;
+          kill();
+        }, ms);
+  return {
+    get timedOut() {
+      return fired;
+    },
+    clear: () => clearTimeout(timer),
+  };
+}
+
 /** Run a program to its end. Never rejects: every failure is in the result. */
 export function runProgram(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const max = opts.maxBuffer ?? 16 << 20;
@@ -71,20 +89,13 @@ export function runProgram(cmd: string, args: readonly string[], opts: RunOption
       });
     }
   }
-  let timedOut = false;
-  const timer =
-    opts.timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          child.kill('SIGKILL');
-        }, opts.timeoutMs);
+  const deadline = killAfter(opts.timeoutMs, () => child.kill('SIGKILL'));
   return new Promise<RunResult>((resolve) => {
     let settled = false;
     const settle = (exitCode: number | undefined, signal: string | undefined, startError?: NodeJS.ErrnoException) => {
       if (settled) return;
       settled = true;
-      if (timer) clearTimeout(timer);
+      deadline.clear();
       void feed.then(() =>
         resolve({
           exitCode,
@@ -93,7 +104,7 @@ export function runProgram(cmd: string, args: readonly string[], opts: RunOption
           stderr: Buffer.concat(err).toString('utf8'),
           ...(startError ? { startError } : {}),
           ...(inputError !== undefined ? { inputError } : {}),
-          timedOut,
+          timedOut: deadline.timedOut,
         }),
       );
     };
