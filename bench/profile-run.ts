@@ -7,7 +7,10 @@
  * The daemon's per-step timing log (TSNET_TIMING=1) goes to the world's daemon.log, which is
  * copied to `--log FILE`.
  *
- *   node --import tsx bench/profile-run.ts [--n 30] [--ports] [--cpu-prof DIR] [--log FILE] [--backend nftables]
+ * It also prints the daemon's CPU time per run (own and its children's, from /proc), which a
+ * loaded machine disturbs less than wall time.
+ *
+ *   node --import tsx bench/profile-run.ts [--n 30] [--ports] [--net-create] [--cpu-prof DIR] [--log FILE] [--backend nftables]
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,6 +28,8 @@ const logOut = opt('--log');
 const backend = opt('--backend');
 const ports = args.includes('--ports');
 const stracePath = opt('--strace');
+// --net-create: a network create/rm after each run too (timed; the old default)
+const netCreate = args.includes('--net-create');
 
 const wrap: string[] = [];
 if (stracePath) wrap.push(`strace -f -qq -e trace=execve -o ${stracePath}`);
@@ -74,7 +79,22 @@ async function main(): Promise<void> {
   const portMap: Record<string, Array<{ HostIp: string; HostPort: string }>> = ports
     ? { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '18080' }] }
     : {};
+  // the daemon's CPU time (its own, and its reaped children's) over the measured runs: less
+  // sensitive to a loaded machine than wall time
+  const cpu = (): { self: number; children: number } => {
+    const pid = w.daemon?.pid;
+    if (!pid) return { self: 0, children: 0 };
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const v = f
+      .slice(f.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    const tick = 1000 / 100; // USER_HZ
+    return { self: (v[11]! + v[12]!) * tick, children: (v[13]! + v[14]!) * tick };
+  };
+  let cpu0 = cpu();
   for (let i = -2; i < N; i++) {
+    if (i === 0) cpu0 = cpu();
     const t0 = performance.now();
     const c = await apiOk(w.socket, 'POST', '/containers/create', createBody('profnet', ['true'], portMap));
     const id = (JSON.parse(c.body) as { Id: string }).Id;
@@ -85,20 +105,28 @@ async function main(): Promise<void> {
     const tExited = performance.now();
     const d = await apiOk(w.socket, 'DELETE', `/containers/${id}?force=1`);
     const total = performance.now() - t0;
-    const nc = await apiOk(w.socket, 'POST', '/networks/create', { Name: `pn${i + 2}`, CheckDuplicate: true });
-    await apiOk(w.socket, 'DELETE', `/networks/pn${i + 2}`);
     if (i < 0) continue;
+    const nc = netCreate
+      ? await apiOk(w.socket, 'POST', '/networks/create', { Name: `pn${i + 2}`, CheckDuplicate: true })
+      : undefined;
+    if (nc) await apiOk(w.socket, 'DELETE', `/networks/pn${i + 2}`);
     t.create!.push(c.ms);
     t.start!.push(s.ms);
     t.wait!.push(tExited - tStarted);
     t.delete!.push(d.ms);
     t.total!.push(total);
-    t.netCreate!.push(nc.ms);
+    if (nc) t.netCreate!.push(nc.ms);
   }
+  const cpu1 = cpu();
   const links = await w.inHost(['ip', '-o', 'link', 'show', 'type', 'veth']);
   console.log(`veths left in the world host netns: ${links.stdout.split('\n').filter(Boolean).length}`);
-  for (const [k, xs] of Object.entries(t))
-    console.log(`${k.padEnd(10)} median ${median(xs).toFixed(1)} ms  (min ${Math.min(...xs).toFixed(1)})`);
+  for (const [k, xs] of Object.entries(t)) {
+    if (xs.length) console.log(`${k.padEnd(10)} median ${median(xs).toFixed(1)} ms  (min ${Math.min(...xs).toFixed(1)})`);
+  }
+  const perRun = (x: number) => (x / N).toFixed(1);
+  console.log(
+    `daemon CPU per run: ${perRun(cpu1.self - cpu0.self)} ms, its children ${perRun(cpu1.children - cpu0.children)} ms (10 ms ticks, over ${N} runs${netCreate ? ', network create/rm included' : ''})`,
+  );
   await w.killDaemon('SIGTERM');
   if (logOut) fs.copyFileSync(path.join(w.dir, 'daemon.log'), logOut);
 }
