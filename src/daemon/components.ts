@@ -146,7 +146,9 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   const engineId = loadOrCreateEngineId(opts.root);
   const libc = loadLibc();
   const netns = createNetnsOps(libc);
-  const sandboxes = new Sandboxes(netns, path.join(opts.execRoot, 'netns'), { size: opts.netnsPool ?? 0, logger });
+  // synchronous netlink sockets: a request costs no event-loop turn (src/kernel/netlink/sync-transport.ts)
+  const syncNetlink = createSyncNetlinkOpener();
+  const sandboxes = new Sandboxes(netns, path.join(opts.execRoot, 'netns'), syncNetlink, { size: opts.netnsPool ?? 0, logger });
   const events = new EventBus();
   const images = new ImageStore({
     root: path.join(opts.root, 'image'),
@@ -159,8 +161,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     userAgent: `tsnetd/${TSNET_VERSION}`,
   });
   const cgroups = createCgroups({ parent: opts.cgroupParent });
-  // synchronous: a request costs no event-loop turn (src/kernel/netlink/sync-transport.ts)
-  const hostNetlink = Netlink.openSync(createSyncNetlinkOpener());
+  const hostNetlink = Netlink.openSync(syncNetlink);
   const inNetns = <T>(file: string, fn: () => T): T => netns.run(file, fn);
   // tsnet-init and iptables-restore by posix_spawn: no fork of the whole daemon per start, exec
   // or firewall change (src/kernel/spawn.ts)

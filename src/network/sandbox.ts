@@ -7,8 +7,8 @@ import path from 'node:path';
 import { Netlink, type LinkCounters } from '../kernel/netlink/index.js';
 import type { Netns } from '../kernel/netns.js';
 import type { Logger } from '../lib/logger.js';
+import type { SyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
 import { SandboxPool } from './sandbox-pool.js';
-import { createSyncNetlinkOpener, type SyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
 
 /**
  * One container's network namespace for the length of one operation (create, start, connect,
@@ -35,15 +35,17 @@ export class Sandbox {
 }
 
 export class Sandboxes {
-  /** Sandbox sockets are synchronous: each request answered with no event-loop turn. */
-  private readonly opener: SyncNetlinkOpener = createSyncNetlinkOpener();
-
   /** Namespaces made ahead (./sandbox-pool.ts); absent or size 0: off. */
   private readonly pool: SandboxPool | undefined;
 
+  /**
+   * `opener`: sandbox sockets are synchronous (src/kernel/netlink/sync-transport.ts), each
+   * request answered with no event-loop turn.
+   */
   constructor(
     private readonly netns: Netns,
     private readonly dir: string,
+    private readonly opener: SyncNetlinkOpener,
     pool?: { size: number; logger: Logger },
   ) {
     netns.ensurePrivateDir(dir);
