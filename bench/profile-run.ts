@@ -2,16 +2,26 @@
  * Not a benchmark section: a profiling aid for issue 14. Drives the daemon side of
  * `run --rm --network <user bridge> busybox true` as raw requests (create, start, wait,
  * delete; the CLI's attach is left out) N times in a throwaway world and prints the median of
- * each request. With `--cpu-prof DIR` tsnetd runs with `--cpu-prof` and writes its profile there
- * at exit; with `--strace FILE` it runs under `strace -f -e trace=execve,clone,clone3`.
- * The daemon's per-step timing log (TSNET_TIMING=1) goes to the world's daemon.log, which is
- * copied to `--log FILE`.
+ * each request, the daemon's CPU time per run (own and its children's, from /proc: a loaded
+ * machine disturbs it less than wall time) and the median of every step of the daemon's timing
+ * log (TSNET_TIMING=1: wall time per step, see src/errors/rollback.ts).
  *
- *   node --import tsx bench/profile-run.ts [--n 30] [--ports] [--cpu-prof DIR] [--log FILE] [--backend nftables]
+ * - `--attach`: only create and delete (the attach of bench `network`), no start.
+ * - `--ab DIR`: a second world whose daemon is the build of the checkout DIR (e.g. a worktree of
+ *   main), measured in the same run, alternating A and B run by run: an A/B on a shared machine.
+ * - `--cpu-prof DIR`: tsnetd runs with `--cpu-prof` and writes its profile there at exit;
+ *   `--strace FILE`: it runs under `strace -f -e trace=execve`; `--log FILE`: the daemon's log
+ *   (with the timing lines) is copied there.
+ * - `--scale N`: N creates on one bridge instead, with the median of each 10.
+ *
+ *   node --import tsx bench/profile-run.ts [--n 30] [--attach] [--ab DIR] [--ports] [--net-create]
+ *     [--cpu-prof DIR] [--strace FILE] [--log FILE] [--backend nftables] [--scale N]
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { createWorld } from '../test/helpers/world.js';
+import { fileURLToPath } from 'node:url';
+import { createWorld, type World } from '../test/helpers/world.js';
 import { apiOk, createBody, median } from './lib.js';
 
 const args = process.argv.slice(2);
@@ -25,86 +35,193 @@ const logOut = opt('--log');
 const backend = opt('--backend');
 const ports = args.includes('--ports');
 const stracePath = opt('--strace');
+const attachOnly = args.includes('--attach');
+const other = opt('--ab');
+// --net-create: a network create/rm after each run too (timed; the old default)
+const netCreate = args.includes('--net-create');
+const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const wrap: string[] = [];
-if (stracePath) wrap.push(`strace -f -qq -e trace=execve -o ${stracePath}`);
-if (prof) {
-  // NODE_OPTIONS refuses --cpu-prof: a wrapper replaces the `node` the world spawns
-  const script = path.join(path.resolve(prof), 'node-prof.sh');
-  fs.mkdirSync(path.dirname(script), { recursive: true });
-  fs.writeFileSync(script, `#!/bin/sh\nshift\nexec node --cpu-prof --cpu-prof-dir=${path.resolve(prof)} "$@"\n`, { mode: 0o755 });
-  wrap.push(script);
+/** The wrapper the world runs in place of `node --enable-source-maps DAEMON`: the daemon of `repo`. */
+function daemonWrapper(name: string, repo: string): string {
+  const profFlags = prof ? `--cpu-prof --cpu-prof-dir=${path.resolve(prof, name)} ` : '';
+  const script = path.join(os.tmpdir(), `tsnet-profile-${process.pid}-${name}.sh`);
+  const main = path.join(path.resolve(repo), 'dist', 'daemon', 'main.js');
+  if (!fs.existsSync(main)) throw new Error(`${main} is missing: run npm run build in ${repo}`);
+  fs.writeFileSync(script, `#!/bin/sh\nshift 3\nexec node ${profFlags}--enable-source-maps ${main} "$@"\n`, { mode: 0o755 });
+  return script;
 }
-const w = await createWorld({
-  daemonArgs: ['--log-level', 'info', ...(backend ? ['--firewall-backend', backend] : [])],
-});
-async function main(): Promise<void> {
+
+interface Side {
+  name: string;
+  repo: string;
+  w: World;
+  t: Record<string, number[]>;
+  cpu0: { self: number; children: number };
+  cpu1: { self: number; children: number };
+  logFrom: number;
+}
+
+async function makeSide(name: string, repo: string): Promise<Side> {
+  const w = await createWorld({ daemonArgs: ['--log-level', 'info', ...(backend ? ['--firewall-backend', backend] : [])] });
   // restart with the profiler / timing log on
   await w.killDaemon('SIGTERM');
-  process.env.TSNET_DAEMON_WRAP = wrap.join(' ');
-  await w.startDaemon([], { TSNET_TIMING: '1' });
-  process.env.TSNET_DAEMON_WRAP = '';
-  await w.ok(['network', 'create', 'profnet']);
-  const scale = Number(opt('--scale') ?? 0);
-  if (scale > 0) {
-    // create `scale` containers (not started) on one bridge; the daemon's timing log has each step
-    const xs: number[] = [];
-    for (let i = 0; i < scale; i++) {
-      const c = await apiOk(w.socket, 'POST', '/containers/create', createBody('profnet'));
-      xs.push(c.ms);
-      if (i % 50 === 49) {
-        const fds = w.daemon?.pid ? fs.readdirSync(`/proc/${w.daemon.pid}/fd`).length : 0;
-        console.log(`#${i + 1 - 9}..#${i + 1} median ${median(xs.slice(-10)).toFixed(1)} ms, daemon fds ${fds}`);
-      }
-    }
-    console.log(`#1..#10 median ${median(xs.slice(0, 10)).toFixed(1)} ms`);
-    const t0 = performance.now();
-    await apiOk(w.socket, 'GET', '/containers/json?all=1');
-    const tPs = performance.now() - t0;
-    const t1 = performance.now();
-    await apiOk(w.socket, 'GET', '/networks/profnet');
-    console.log(
-      `GET /containers/json?all=1 ${tPs.toFixed(1)} ms, GET /networks/profnet ${(performance.now() - t1).toFixed(1)} ms`,
-    );
-    await w.killDaemon('SIGTERM');
-    if (logOut) fs.copyFileSync(path.join(w.dir, 'daemon.log'), logOut);
-    return;
+  process.env.TSNET_DAEMON_WRAP = [
+    ...(stracePath ? [`strace -f -qq -e trace=execve -o ${stracePath}.${name}`] : []),
+    daemonWrapper(name, repo),
+  ].join(' ');
+  try {
+    await w.startDaemon([], { TSNET_TIMING: '1' });
+  } finally {
+    process.env.TSNET_DAEMON_WRAP = '';
   }
-  const t: Record<string, number[]> = { create: [], start: [], wait: [], delete: [], total: [], netCreate: [] };
-  const portMap: Record<string, Array<{ HostIp: string; HostPort: string }>> = ports
-    ? { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '18080' }] }
-    : {};
-  for (let i = -2; i < N; i++) {
-    const t0 = performance.now();
-    const c = await apiOk(w.socket, 'POST', '/containers/create', createBody('profnet', ['true'], portMap));
-    const id = (JSON.parse(c.body) as { Id: string }).Id;
-    const waiting = apiOk(w.socket, 'POST', `/containers/${id}/wait?condition=next-exit`);
-    const s = await apiOk(w.socket, 'POST', `/containers/${id}/start`);
+  await w.ok(['network', 'create', 'profnet']);
+  const zero = { self: 0, children: 0 };
+  return {
+    name,
+    repo: path.resolve(repo),
+    w,
+    t: { create: [], start: [], wait: [], delete: [], total: [], netCreate: [] },
+    cpu0: zero,
+    cpu1: zero,
+    logFrom: 0,
+  };
+}
+
+/** The daemon's CPU time (its own, and its reaped children's), in ms (10 ms ticks). */
+function cpuOf(w: World): { self: number; children: number } {
+  const pid = w.daemon?.pid;
+  if (!pid) return { self: 0, children: 0 };
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const v = f
+    .slice(f.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  const tick = 1000 / 100; // USER_HZ
+  return { self: (v[11]! + v[12]!) * tick, children: (v[13]! + v[14]!) * tick };
+}
+
+const logSize = (w: World): number => fs.statSync(path.join(w.dir, 'daemon.log')).size;
+
+const portMap: Record<string, Array<{ HostIp: string; HostPort: string }>> = ports
+  ? { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '18080' }] }
+  : {};
+
+/** One run (or, with --attach, one create + delete); the times go to `s.t` when `keep`. */
+async function oneRun(s: Side, i: number, keep: boolean): Promise<void> {
+  const sock = s.w.socket;
+  const t0 = performance.now();
+  const c = await apiOk(sock, 'POST', '/containers/create', createBody('profnet', ['true'], portMap));
+  const id = (JSON.parse(c.body) as { Id: string }).Id;
+  let startMs = 0;
+  let waitMs = 0;
+  if (!attachOnly) {
+    const waiting = apiOk(sock, 'POST', `/containers/${id}/wait?condition=next-exit`);
+    const st = await apiOk(sock, 'POST', `/containers/${id}/start`);
     const tStarted = performance.now();
     await waiting;
-    const tExited = performance.now();
-    const d = await apiOk(w.socket, 'DELETE', `/containers/${id}?force=1`);
-    const total = performance.now() - t0;
-    const nc = await apiOk(w.socket, 'POST', '/networks/create', { Name: `pn${i + 2}`, CheckDuplicate: true });
-    await apiOk(w.socket, 'DELETE', `/networks/pn${i + 2}`);
-    if (i < 0) continue;
-    t.create!.push(c.ms);
-    t.start!.push(s.ms);
-    t.wait!.push(tExited - tStarted);
-    t.delete!.push(d.ms);
-    t.total!.push(total);
-    t.netCreate!.push(nc.ms);
+    startMs = st.ms;
+    waitMs = performance.now() - tStarted;
   }
-  const links = await w.inHost(['ip', '-o', 'link', 'show', 'type', 'veth']);
-  console.log(`veths left in the world host netns: ${links.stdout.split('\n').filter(Boolean).length}`);
-  for (const [k, xs] of Object.entries(t))
-    console.log(`${k.padEnd(10)} median ${median(xs).toFixed(1)} ms  (min ${Math.min(...xs).toFixed(1)})`);
-  await w.killDaemon('SIGTERM');
-  if (logOut) fs.copyFileSync(path.join(w.dir, 'daemon.log'), logOut);
+  const d = await apiOk(sock, 'DELETE', `/containers/${id}?force=1`);
+  const total = performance.now() - t0;
+  const nc =
+    netCreate && keep ? await apiOk(sock, 'POST', '/networks/create', { Name: `pn${i}`, CheckDuplicate: true }) : undefined;
+  if (nc) await apiOk(sock, 'DELETE', `/networks/pn${i}`);
+  if (!keep) return;
+  s.t.create!.push(c.ms);
+  if (!attachOnly) {
+    s.t.start!.push(startMs);
+    s.t.wait!.push(waitMs);
+  }
+  s.t.delete!.push(d.ms);
+  s.t.total!.push(total);
+  if (nc) s.t.netCreate!.push(nc.ms);
 }
+
+/** Median of each step of the timing log written since `from`, in first-seen order, and how often it came per run. */
+function steps(w: World, from: number): string[] {
+  const fd = fs.openSync(path.join(w.dir, 'daemon.log'), 'r');
+  const buf = Buffer.alloc(logSize(w) - from);
+  fs.readSync(fd, buf, 0, buf.length, from);
+  fs.closeSync(fd);
+  const by = new Map<string, number[]>();
+  for (const line of buf.toString('utf8').split('\n')) {
+    const m = /^timing (-?[0-9.]+) ms (.*)$/.exec(line);
+    if (!m) continue;
+    const name = m[2]!.replace(/[0-9a-f]{12,}[^?/ ]*/g, '{id}').replace(/\?.*$/, '');
+    by.set(name, [...(by.get(name) ?? []), Number(m[1])]);
+  }
+  return [...by].map(([name, xs]) => `  ${median(xs).toFixed(2).padStart(8)} ms  ×${(xs.length / N).toFixed(1)}  ${name}`);
+}
+
+async function scaleRun(s: Side, scale: number): Promise<void> {
+  // create `scale` containers (not started) on one bridge; the daemon's timing log has each step
+  const xs: number[] = [];
+  for (let i = 0; i < scale; i++) {
+    const c = await apiOk(s.w.socket, 'POST', '/containers/create', createBody('profnet'));
+    xs.push(c.ms);
+    if (i % 50 === 49) {
+      const fds = s.w.daemon?.pid ? fs.readdirSync(`/proc/${s.w.daemon.pid}/fd`).length : 0;
+      console.log(`#${i + 1 - 9}..#${i + 1} median ${median(xs.slice(-10)).toFixed(1)} ms, daemon fds ${fds}`);
+    }
+  }
+  console.log(`#1..#10 median ${median(xs.slice(0, 10)).toFixed(1)} ms`);
+  const t0 = performance.now();
+  await apiOk(s.w.socket, 'GET', '/containers/json?all=1');
+  const tPs = performance.now() - t0;
+  const t1 = performance.now();
+  await apiOk(s.w.socket, 'GET', '/networks/profnet');
+  console.log(`GET /containers/json?all=1 ${tPs.toFixed(1)} ms, GET /networks/profnet ${(performance.now() - t1).toFixed(1)} ms`);
+}
+
+async function main(sides: Side[]): Promise<void> {
+  const scale = Number(opt('--scale') ?? 0);
+  if (scale > 0) {
+    for (const s of sides) await scaleRun(s, scale);
+    return;
+  }
+  for (let i = -2; i < N; i++) {
+    if (i === 0)
+      for (const s of sides) {
+        s.cpu0 = cpuOf(s.w);
+        s.logFrom = logSize(s.w);
+      }
+    // alternate which side goes first
+    const order = i % 2 === 0 ? sides : [...sides].reverse();
+    for (const s of order) await oneRun(s, i + 2, i >= 0);
+  }
+  for (const s of sides) s.cpu1 = cpuOf(s.w);
+  console.log(
+    `load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; ${N} runs per side${attachOnly ? ' (create + delete only)' : ''}`,
+  );
+  for (const s of sides) {
+    const links = await s.w.inHost(['ip', '-o', 'link', 'show', 'type', 'veth']);
+    console.log(
+      `\n== ${s.name}: ${s.repo} (veths left in the world host netns: ${links.stdout.split('\n').filter(Boolean).length})`,
+    );
+    for (const [k, xs] of Object.entries(s.t))
+      if (xs.length) console.log(`${k.padEnd(10)} median ${median(xs).toFixed(1)} ms  (min ${Math.min(...xs).toFixed(1)})`);
+    const perRun = (x: number) => (x / N).toFixed(1);
+    console.log(
+      `daemon CPU per run: ${perRun(s.cpu1.self - s.cpu0.self)} ms, its children ${perRun(s.cpu1.children - s.cpu0.children)} ms (10 ms ticks, over ${N} runs${netCreate ? ', network create/rm included' : ''})`,
+    );
+    console.log('steps (TSNET_TIMING, median wall ms, occurrences per run):');
+    for (const l of steps(s.w, s.logFrom)) console.log(l);
+  }
+}
+
+const sides: Side[] = [];
 try {
-  await main();
+  if (other) sides.push(await makeSide('A', other));
+  sides.push(await makeSide(other ? 'B' : 'run', HERE));
+  await main(sides);
+  for (const s of sides) await s.w.killDaemon('SIGTERM');
 } finally {
-  if (logOut) fs.copyFileSync(path.join(w.dir, 'daemon.log'), logOut);
-  await w.teardown();
+  for (const s of sides) {
+    if (logOut) fs.copyFileSync(path.join(s.w.dir, 'daemon.log'), sides.length > 1 ? `${logOut}.${s.name}` : logOut);
+    await s.w.teardown();
+  }
 }

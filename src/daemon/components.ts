@@ -14,6 +14,9 @@ import {
 } from '../kernel/firewall/index.js';
 import { loadLibc } from '../kernel/libc.js';
 import { Netlink } from '../kernel/netlink/index.js';
+import { createSyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
+import { createSpawner } from '../kernel/spawn.js';
+import type { LaunchOptions } from '../runtime/supervisor.js';
 import { createNetnsOps } from '../kernel/netns.js';
 import { readSysctl, writeSysctl } from '../kernel/sysctl.js';
 import { Attachments } from '../network/attachments.js';
@@ -73,6 +76,8 @@ export interface DaemonOptions {
   fixedCidrV6?: string;
   /** Default 'iptables'. */
   firewallBackend?: 'iptables' | 'nftables';
+  /** Network namespaces made ahead for creates (tsnetd --netns-pool; 0 or absent: none). */
+  netnsPool?: number;
   pluginDirs?: string[];
   pluginSpecDirs?: string[];
   pluginTimeoutMs?: number;
@@ -141,7 +146,9 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   const engineId = loadOrCreateEngineId(opts.root);
   const libc = loadLibc();
   const netns = createNetnsOps(libc);
-  const sandboxes = new Sandboxes(netns, path.join(opts.execRoot, 'netns'));
+  // synchronous netlink sockets: a request costs no event-loop turn (src/kernel/netlink/sync-transport.ts)
+  const syncNetlink = createSyncNetlinkOpener();
+  const sandboxes = new Sandboxes(netns, path.join(opts.execRoot, 'netns'), syncNetlink, { size: opts.netnsPool ?? 0, logger });
   const events = new EventBus();
   const images = new ImageStore({
     root: path.join(opts.root, 'image'),
@@ -154,12 +161,15 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     userAgent: `tsnetd/${TSNET_VERSION}`,
   });
   const cgroups = createCgroups({ parent: opts.cgroupParent });
-  const hostNetlink = Netlink.open();
+  const hostNetlink = Netlink.openSync(syncNetlink);
   const inNetns = <T>(file: string, fn: () => T): T => netns.run(file, fn);
+  // tsnet-init and iptables-restore by posix_spawn: no fork of the whole daemon per start, exec
+  // or firewall change (src/kernel/spawn.ts)
+  const spawner = createSpawner();
   // low fds for libnftables contexts, reserved while the daemon holds few (FD_SETSIZE, decision 28)
   const nft = { lowFds: createLowFdSlots(), onFallback: (why: string) => logger.debug(`nftables: nft -f: ${why}`) };
   const backends = {
-    iptables: () => createIptablesFirewall({ inNetns, ...nft }),
+    iptables: () => createIptablesFirewall({ inNetns, runner: (cmd, args, o) => spawner.run(cmd, args, o), ...nft }),
     nftables: () => createNftablesFirewall({ inNetns, ...nft }),
   };
   const chosen = opts.firewallBackend ?? 'iptables';
@@ -382,10 +392,12 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger,
   });
   const networking = new ContainerNetwork({ controller, sandboxes, attachments, modes, logger });
+  const spawn: LaunchOptions['spawn'] = (cmd, args, o) => spawner.spawnDetached(cmd, args, o);
   containers = new ContainerManager({
     root: opts.root,
     execRoot: opts.execRoot,
     initPath: opts.initPath,
+    spawn,
     store: new RecordStore<ContainerRecord>(path.join(state, 'containers'), (m) => logger.warn(m)),
     images: {
       resolve: (ref) => images.resolve(ref),
@@ -402,6 +414,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     containers,
     execRoot: opts.execRoot,
     initPath: opts.initPath,
+    spawn,
     placement: (id) => cgroups.placement(id),
   });
   const health = new HealthMonitors({

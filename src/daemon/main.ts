@@ -59,6 +59,7 @@ export interface DaemonFlags {
   imageMaxPath: string;
   firewallBackend: 'iptables' | 'nftables';
   insecureRegistry: string[];
+  netnsPool: string;
 }
 
 const DEFAULT_GROUP = 'docker';
@@ -83,6 +84,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     defaultBridgeIpv6: flags.ipv6 === true,
     ...(flags.fixedCidrV6 ? { fixedCidrV6: flags.fixedCidrV6 } : {}),
     firewallBackend: flags.firewallBackend,
+    netnsPool: parsePoolSize(flags.netnsPool),
     pluginDirs: flags.pluginDir,
     pluginSpecDirs: flags.pluginSpecDir,
     ...(flags.pluginTimeout ? { pluginTimeoutMs: Number(flags.pluginTimeout) } : {}),
@@ -142,6 +144,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   await c.containers.adoptRunningNetworks();
   const swept = [...(await sweep(c)), ...(await c.volumes.sweep())];
   if (swept.length) logger.info(`swept ${swept.length} leftovers: ${swept.join(', ')}`);
+  // after the sweep, which removed the entries a killed daemon left
+  c.sandboxes.startPool();
 
   const router = new Router();
   const images = c.images;
@@ -223,6 +227,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     logger.info(`${sig}: shutting down; containers keep running (live restore)`);
     server.close();
     fs.rmSync(socketPath, { force: true });
+    c.sandboxes.stopPool();
     // the lease is not revoked: other hosts keep this host's endpoints until it is back (or the TTL)
     c.reclaimer?.close();
     const closing = c.cluster
@@ -310,6 +315,11 @@ function main(): void {
         .choices(['iptables', 'nftables'])
         .default('iptables'),
     )
+    .option(
+      '--netns-pool <n>',
+      'network namespaces made ahead (lo up) for container creates, refilled in the background; 0: none',
+      '2',
+    )
     .option('--init-path <file>', 'the tsnet-init binary', path.resolve(here, '../../src/runtime/native/tsnet-init'))
     .action(async (o: DaemonFlags) => {
       if (process.getuid?.() !== 0) {
@@ -327,6 +337,12 @@ function main(): void {
     process.stderr.write(`tsnetd: ${err.message}\n`);
     process.exit(1);
   });
+}
+
+function parsePoolSize(v: string): number {
+  if (!/^[0-9]{1,2}$/.test(v))
+    throw new Error(`invalid --netns-pool ${JSON.stringify(v)}: a whole number of namespaces, 0-99 (0: none)`);
+  return Number(v);
 }
 
 function parseSeconds(v: string, flag: string): number {

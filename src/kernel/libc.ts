@@ -20,6 +20,7 @@ export const MS_NODEV = 4;
 export const MS_NOEXEC = 8;
 export const MS_REMOUNT = 32;
 export const MS_BIND = 4096;
+export const MS_MOVE = 8192;
 export const MS_REC = 16384;
 export const MS_PRIVATE = 1 << 18;
 export const MS_SLAVE = 1 << 19;

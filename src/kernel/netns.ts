@@ -10,13 +10,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../errors/index.js';
 import { isErrno } from './errno.js';
-import { CLONE_NEWNET, MNT_DETACH, MS_BIND, MS_PRIVATE, type Libc } from './libc.js';
+import { CLONE_NEWNET, MNT_DETACH, MS_BIND, MS_MOVE, MS_PRIVATE, type Libc } from './libc.js';
 
 export interface Netns {
   create(file: string): void;
   remove(file: string): void;
   exists(file: string): boolean;
   run<T>(file: string, fn: () => T): T;
+  /**
+   * Move the netns mount at `from` to the new file `to` (MS_MOVE: no second mount, no copy),
+   * then remove `from`. `to` must not exist. The dir must not be a shared mount (see
+   * ensurePrivateDir).
+   */
+  move(from: string, to: string): void;
   /** Is `file` a bind mount of a network namespace (not a plain file left by a crash)? */
   isNetnsMount(file: string): boolean;
   /**
@@ -75,6 +81,17 @@ export function createNetnsOps(libc: Libc): Netns {
         if (!isErrno(err, 'EINVAL', 'ENOENT')) throw err;
       }
       fs.rmSync(file, { force: true });
+    },
+
+    move(from, to) {
+      fs.writeFileSync(to, '', { flag: 'wx', mode: 0o444 });
+      try {
+        libc.mount(from, to, null, MS_MOVE, null);
+      } catch (err) {
+        fs.rmSync(to, { force: true });
+        throw new TsnetError('TSNET_NETNS', `move network namespace ${from} to ${to}: ${(err as Error).message}`, { cause: err });
+      }
+      fs.rmSync(from, { force: true });
     },
 
     exists(file) {

@@ -3,7 +3,7 @@
  * Plain values in (a command, its arguments, optional input), plain values out (exit code,
  * output); nothing here knows what the program is for.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -35,6 +35,24 @@ export interface RunResult {
   /** Reading `input` failed, or the program stopped reading it (EPIPE). */
   inputError?: unknown;
   timedOut: boolean;
+}
+
+/** `kill` after `ms` (none: never); `timedOut` says whether it came to that. */
+export function killAfter(ms: number | undefined, kill: () => void): { readonly timedOut: boolean; clear(): void } {
+  let fired = false;
+  const timer =
+    ms === undefined
+      ? undefined
+      : setTimeout(() => {
+          fired = true;
+          kill();
+        }, ms);
+  return {
+    get timedOut() {
+      return fired;
+    },
+    clear: () => clearTimeout(timer),
+  };
 }
 
 /** Run a program to its end. Never rejects: every failure is in the result. */
@@ -71,20 +89,13 @@ export function runProgram(cmd: string, args: readonly string[], opts: RunOption
       });
     }
   }
-  let timedOut = false;
-  const timer =
-    opts.timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          child.kill('SIGKILL');
-        }, opts.timeoutMs);
+  const deadline = killAfter(opts.timeoutMs, () => child.kill('SIGKILL'));
   return new Promise<RunResult>((resolve) => {
     let settled = false;
     const settle = (exitCode: number | undefined, signal: string | undefined, startError?: NodeJS.ErrnoException) => {
       if (settled) return;
       settled = true;
-      if (timer) clearTimeout(timer);
+      deadline.clear();
       void feed.then(() =>
         resolve({
           exitCode,
@@ -93,7 +104,7 @@ export function runProgram(cmd: string, args: readonly string[], opts: RunOption
           stderr: Buffer.concat(err).toString('utf8'),
           ...(startError ? { startError } : {}),
           ...(inputError !== undefined ? { inputError } : {}),
-          timedOut,
+          timedOut: deadline.timedOut,
         }),
       );
     };
@@ -104,11 +115,18 @@ export function runProgram(cmd: string, args: readonly string[], opts: RunOption
   });
 }
 
-/** The handle of a detached program: its pid, its stdin/stdout pipes and its end. */
-export type DetachedProgram = Pick<ChildProcess, 'pid' | 'exitCode' | 'kill' | 'on' | 'removeAllListeners' | 'unref'> & {
+/** The handle of a detached program: its pid, its stdin/stdout pipes and its end (a ChildProcess, or ./spawn.ts's). */
+export interface DetachedProgram {
+  readonly pid?: number | undefined;
+  readonly exitCode: number | null;
   stdin: Writable | null;
   stdout: Readable | null;
-};
+  kill(signal?: NodeJS.Signals | number): boolean;
+  on(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  removeAllListeners(event?: string): this;
+  unref(): void;
+}
 
 /**
  * Start a program in its own process group that may outlive the daemon (a supervisor): stdin

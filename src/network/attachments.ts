@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { TsnetError } from '../errors/index.js';
-import { Rollback } from '../errors/rollback.js';
+import { Rollback, timed } from '../errors/rollback.js';
 import type { Logger } from '../lib/logger.js';
 import type { Failpoint } from '../lib/failpoints.js';
 import { contains } from '../lib/cidr.js';
@@ -140,19 +140,19 @@ export class Attachments {
     try {
       let index = 0;
       for (const ep of eps) await this.attachOne(sb, ep, sandbox, `eth${index++}`, rb);
-      await this.applyGateway(sb, eps, sandbox);
+      await timed('join: gateway route', () => this.applyGateway(sb, eps, sandbox));
       for (const ep of eps) {
-        await this.d.controller.saveEndpoint(ep);
+        await timed('join: save endpoint', () => this.d.controller.saveEndpoint(ep));
         if (!existing.includes(ep)) rb.push('forget endpoint record', () => this.d.controller.removeEndpoint(ep));
       }
-      await this.d.controller.saveSandbox(sb);
+      await timed('join: save sandbox', () => this.d.controller.saveSandbox(sb));
       rb.commit();
       for (const ep of eps) if (!existing.includes(ep)) this.announce(ep.networkId, 'connect', sb);
     } catch (err) {
       await rb.unwind();
       throw err;
     }
-    if (this.d.dns && this.wantsDns(sb)) await this.d.dns.ensure(sb, sandbox.file, true);
+    if (this.d.dns && this.wantsDns(sb)) await timed('join: dns', () => this.d.dns!.ensure(sb, sandbox.file, true));
   }
 
   /** IP from IPAM, driver endpoint, driver join into the sandbox; undo pushed on `rb`. */
@@ -169,19 +169,21 @@ export class Attachments {
       const want = pool.v6 ? ep.ipamConfig?.IPv6Address : ep.ipamConfig?.IPv4Address;
       if (want && !contains(pool.subnet, want)) continue;
       if ((pool.v6 ? ep.ipv6 : ep.ipv4) && !want) continue;
-      const lease = await ipam
-        .requestAddress(pool.poolId, {
-          owner: ep.endpointId,
-          ...(want ? { ip: want } : {}),
-          ...(ep.mac ? { mac: ep.mac } : {}),
-          options: { 'com.docker.network.endpoint.name': sb.containerName },
-        })
-        .catch((err: unknown) => {
-          // several subnets of one family (as Docker): a full one passes to the next
-          const next = n.pools.slice(n.pools.indexOf(pool) + 1).some((p) => p.v6 === pool.v6);
-          if (!want && next && (err as TsnetError).code === 'TSNET_POOL_EXHAUSTED') return undefined;
-          throw err;
-        });
+      const lease = await timed('join: ipam address', () =>
+        ipam
+          .requestAddress(pool.poolId, {
+            owner: ep.endpointId,
+            ...(want ? { ip: want } : {}),
+            ...(ep.mac ? { mac: ep.mac } : {}),
+            options: { 'com.docker.network.endpoint.name': sb.containerName },
+          })
+          .catch((err: unknown) => {
+            // several subnets of one family (as Docker): a full one passes to the next
+            const next = n.pools.slice(n.pools.indexOf(pool) + 1).some((p) => p.v6 === pool.v6);
+            if (!want && next && (err as TsnetError).code === 'TSNET_POOL_EXHAUSTED') return undefined;
+            throw err;
+          }),
+      );
       if (!lease) continue;
       rb.push(`release ${lease.address}`, () => ipam.releaseAddress(pool.poolId, lease.address));
       this.d.failpoint?.('attach.after-address');
@@ -204,17 +206,21 @@ export class Attachments {
     // global-scope drivers (overlay) publish the endpoint's DNS names to the other hosts
     const options = n.scope === 'global' ? endpointNameOptions(sb.containerName, ep.aliases) : {};
     // --driver-opt reaches the driver as top-level keys of CreateEndpoint's options (as Docker)
-    const info = await driver.createEndpoint({ ...base, options: { ...ep.driverOpts, ...options } });
+    const info = await timed('join: driver createEndpoint', () =>
+      driver.createEndpoint({ ...base, options: { ...ep.driverOpts, ...options } }),
+    );
     rb.push(`delete endpoint ${ep.endpointId.slice(0, 12)}`, () => driver.deleteEndpoint(n.id, ep.endpointId));
     if (info.mac) ep.mac = info.mac;
-    const join = await driver.join({
-      ...base,
-      ...(ep.mac ? { mac: ep.mac } : {}),
-      sandboxKey: sandbox.file,
-      netlink: sandbox.netlink,
-      ifname,
-      options,
-    });
+    const join = await timed('join: driver join', () =>
+      driver.join({
+        ...base,
+        ...(ep.mac ? { mac: ep.mac } : {}),
+        sandboxKey: sandbox.file,
+        netlink: sandbox.netlink,
+        ifname,
+        options,
+      }),
+    );
     rb.push(`leave ${n.name}`, () => driver.leave(n.id, ep.endpointId, { sandbox }));
     await addLinkLocalIPs(sandbox.netlink, ifname, ep.ipamConfig?.LinkLocalIPs ?? []);
     this.d.failpoint?.('attach.after-join');

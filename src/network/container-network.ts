@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { TsnetError } from '../errors/index.js';
 import type { Logger } from '../lib/logger.js';
+import { timed } from '../errors/rollback.js';
 import type { Attachments } from './attachments.js';
 import type {
   ContainerLookup,
@@ -121,10 +122,10 @@ export class ContainerNetwork implements ContainerNetworking {
 
   async createSandbox(plan: SandboxPlan): Promise<void> {
     const sb: SandboxRecord = structuredClone(plan.record);
-    const sandbox = this.ownsNetns(sb) ? await this.d.sandboxes.create(sb.id) : undefined;
+    const sandbox = this.ownsNetns(sb) ? await timed('sandbox: netns', () => this.d.sandboxes.create(sb.id)) : undefined;
     if (sandbox) sb.key = sandbox.file;
     try {
-      await this.d.controller.saveSandbox(sb);
+      await timed('sandbox: save record', () => this.d.controller.saveSandbox(sb));
     } catch (err) {
       sandbox?.close();
       if (sb.key) this.d.sandboxes.remove(sb.key);

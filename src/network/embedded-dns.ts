@@ -4,6 +4,7 @@
  * with the asking container, forwarding everything else to the host's resolvers.
  */
 import type { Logger } from '../lib/logger.js';
+import { timed } from '../errors/rollback.js';
 import type { FirewallBackend } from '../kernel/firewall/index.js';
 import type { Netns } from '../kernel/netns.js';
 import type { DnsHook } from './attachments.js';
@@ -56,23 +57,27 @@ export class EmbeddedDns implements DnsHook {
   private async start(sb: SandboxRecord, sandbox: string, fresh: boolean): Promise<void> {
     await this.stop(sb);
     const onlyInternal = this.d.records.endpointsOf(sb.id).every((e) => this.d.isInternal(e.networkId));
-    const resolver = await startResolver({
-      inNetns: (fn) => this.d.netns.run(sandbox, fn),
-      lookup: (name, type) => this.lookup(sb.id, name, type),
-      reverse: (ip) => this.reverse(sb.id, ip),
-      // --dns is the upstream of the embedded resolver, as Docker's ExtServers
-      upstreams: onlyInternal ? [] : sb.options.dns?.length ? sb.options.dns : this.d.upstreams(),
-      tcpBinder: this.binder,
-      logger: this.d.logger,
-    });
+    const resolver = await timed('dns: resolver', () =>
+      startResolver({
+        inNetns: (fn) => this.d.netns.run(sandbox, fn),
+        lookup: (name, type) => this.lookup(sb.id, name, type),
+        reverse: (ip) => this.reverse(sb.id, ip),
+        // --dns is the upstream of the embedded resolver, as Docker's ExtServers
+        upstreams: onlyInternal ? [] : sb.options.dns?.length ? sb.options.dns : this.d.upstreams(),
+        tcpBinder: this.binder,
+        logger: this.d.logger,
+      }),
+    );
     try {
-      await this.d.firewall.sandboxDns({
-        netns: sandbox,
-        resolverIp: RESOLVER_IP,
-        udpPort: resolver.udpPort,
-        tcpPort: resolver.tcpPort,
-        fresh,
-      });
+      await timed('dns: rules', () =>
+        this.d.firewall.sandboxDns({
+          netns: sandbox,
+          resolverIp: RESOLVER_IP,
+          udpPort: resolver.udpPort,
+          tcpPort: resolver.tcpPort,
+          fresh,
+        }),
+      );
     } catch (err) {
       await resolver.close();
       throw err;

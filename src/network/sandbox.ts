@@ -6,6 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Netlink, type LinkCounters } from '../kernel/netlink/index.js';
 import type { Netns } from '../kernel/netns.js';
+import type { Logger } from '../lib/logger.js';
+import type { SyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
+import { SandboxPool } from './sandbox-pool.js';
 
 /**
  * One container's network namespace for the length of one operation (create, start, connect,
@@ -32,11 +35,48 @@ export class Sandbox {
 }
 
 export class Sandboxes {
+  /** Namespaces made ahead (./sandbox-pool.ts); absent or size 0: off. */
+  private readonly pool: SandboxPool | undefined;
+
+  /**
+   * `opener`: sandbox sockets are synchronous (src/kernel/netlink/sync-transport.ts), each
+   * request answered with no event-loop turn.
+   */
   constructor(
     private readonly netns: Netns,
     private readonly dir: string,
+    private readonly opener: SyncNetlinkOpener,
+    pool?: { size: number; logger: Logger },
   ) {
     netns.ensurePrivateDir(dir);
+    if (pool && pool.size > 0) {
+      this.pool = new SandboxPool({
+        netns,
+        dir,
+        size: pool.size,
+        prepare: (file) => this.bringUpLo(file),
+        logger: pool.logger,
+      });
+    }
+  }
+
+  /** Fill the pool (after the start-up sweep, which removes a dead daemon's entries). */
+  startPool(): void {
+    this.pool?.start();
+  }
+
+  /** Remove the pool's entries (daemon stop). */
+  stopPool(): void {
+    this.pool?.stop();
+  }
+
+  private async bringUpLo(file: string): Promise<void> {
+    const nl = this.openIn(file);
+    try {
+      await nl.setUp('lo');
+    } finally {
+      nl.close();
+    }
   }
 
   pathFor(containerId: string): string {
@@ -52,6 +92,8 @@ export class Sandboxes {
     const file = this.pathFor(containerId);
     if (this.netns.isNetnsMount(file)) return this.handle(file);
     fs.rmSync(file, { force: true });
+    // a namespace from the pool already has lo up
+    if (this.pool?.take(file)) return this.handle(file);
     this.netns.create(file);
     const sb = this.handle(file);
     try {
@@ -71,7 +113,7 @@ export class Sandboxes {
 
   /** A netlink socket bound to the sandbox's namespace (caller closes it). */
   openIn(file: string): Netlink {
-    return this.netns.run(file, () => Netlink.open());
+    return this.netns.run(file, () => Netlink.openSync(this.opener));
   }
 
   /** Counters of every interface but lo in the sandbox (`docker stats` networks), read by netlink. */

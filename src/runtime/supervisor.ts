@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { TsnetError, type ErrorCode } from '../errors/index.js';
-import { spawnDetached } from '../kernel/process.js';
+import { type DetachedProgram, spawnDetached } from '../kernel/process.js';
+import { timingLine } from '../errors/rollback.js';
 
 export interface Launched {
   supervisorPid: number;
@@ -17,6 +18,8 @@ export interface LaunchOptions {
   initPath: string;
   mode: 'run' | 'exec';
   bundleDir: string;
+  /** How tsnet-init is started (default: Node's spawn; the daemon passes ../kernel/spawn.ts's posix_spawn). */
+  spawn?: (cmd: string, args: readonly string[], opts: { stderrFile: string }) => DetachedProgram;
   /** Runs between `ready` and `go`: connect attach clients here. */
   beforeGo?: (pid: number) => Promise<void>;
   timeoutMs?: number;
@@ -32,9 +35,11 @@ export function attachSocketPath(bundleDir: string): string {
 }
 
 export function launch(opts: LaunchOptions): Promise<Launched> {
-  const child = spawnDetached(opts.initPath, [opts.mode, opts.bundleDir], {
+  const tL = performance.now();
+  const child = (opts.spawn ?? spawnDetached)(opts.initPath, [opts.mode, opts.bundleDir], {
     stderrFile: path.join(opts.bundleDir, 'init.err'),
   });
+  timingLine('launch: tsnet-init spawned', tL);
   return new Promise<Launched>((resolve, reject) => {
     let buffered = '';
     let pid = 0;
@@ -61,6 +66,7 @@ export function launch(opts: LaunchOptions): Promise<Launched> {
     const onLine = async (line: string) => {
       const [word, ...rest] = line.split(' ');
       if (word === 'ready') {
+        timingLine('launch: ready (cumulative)', tL);
         pid = Number(rest[0]);
         try {
           await opts.beforeGo?.(pid);
@@ -69,6 +75,7 @@ export function launch(opts: LaunchOptions): Promise<Launched> {
           fail(err as Error);
         }
       } else if (word === 'started') {
+        timingLine('launch: started (cumulative)', tL);
         if (done) return;
         finish();
         resolve({ supervisorPid: child.pid ?? 0, pid });

@@ -1,12 +1,13 @@
 /**
  * Crash-safety invariants (issue 9, deliverable 2): after a restart, the API and the kernel agree.
  * Reads the API (containers, networks) and the kernel of a world (links with tsnet's mark, netns
- * files and mounts, IPAM records on disk, tsnet-init processes, addresses inside each sandbox,
+ * files and mounts, the netns pool's entries, IPAM records on disk, tsnet-init processes, addresses inside each sandbox,
  * published-port rules of the active firewall backend, cgroups) and returns the mismatches by kind; every kind present means zero found.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { POOL_PREFIX } from '../../src/network/sandbox-pool.js';
 import { programmedPorts } from './firewall.js';
 import type { World } from './world.js';
 
@@ -15,6 +16,7 @@ export const INVARIANT_KINDS = [
   'veth',
   'netns-file',
   'netns-mount',
+  'netns-pool',
   'ipam-pool',
   'ipam-address',
   'process',
@@ -138,16 +140,30 @@ export async function checkInvariants(w: World): Promise<Mismatches> {
   // sandboxes: files and mounts
   const netnsDir = path.join(w.execRoot, 'netns');
   const keys = containers.map((c) => c.NetworkSettings.SandboxKey).filter(Boolean);
+  // namespaces made ahead by the daemon (--netns-pool): named pool-*, never a container's
+  const own = (f: string) => !f.startsWith('ov-') && !f.startsWith(POOL_PREFIX);
   const files = readdir(netnsDir)
-    .filter((f) => !f.startsWith('ov-'))
+    .filter(own)
     .map((f) => path.join(netnsDir, f));
   m['netns-file'] = diff('netns file', keys, files);
-  const mounts = fs
+  const mounted = fs
     .readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((l) => l.split(' ')[4] ?? '')
-    .filter((p) => p.startsWith(`${netnsDir}/`) && !path.basename(p).startsWith('ov-'));
+    .filter((p) => p.startsWith(`${netnsDir}/`));
+  const mounts = mounted.filter((p) => own(path.basename(p)));
   m['netns-mount'] = diff('netns mount', keys, mounts);
+  // a pool entry holds nothing but lo (one that was handed out would hold a container's links);
+  // a plain pool-* file is a fill or take in progress, or a crash's leftover the next sweep removes
+  for (const entry of mounted.filter((p) => path.basename(p).startsWith(POOL_PREFIX))) {
+    const r = await w.inHost(['nsenter', `--net=${entry}`, 'ip', '-o', 'link', 'show']);
+    if (r.exitCode !== 0) continue; // taken or removed meanwhile
+    const names = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(':')[1]?.trim().split('@')[0]);
+    if (names.some((n) => n !== 'lo')) m['netns-pool'].push(`netns pool: ${entry} holds ${names.join(', ')}`);
+  }
 
   // IPAM records on disk
   const poolsDir = path.join(w.root, 'ipam', 'pools');

@@ -13,9 +13,13 @@ import { Netlink, isErrno, type LinkInfo } from '../../src/kernel/netlink/index.
 import { isTsnetError, type TsnetError } from '../../src/errors/index.js';
 import { ifaceSysctlKey, readSysctl, writeSysctl } from '../../src/kernel/sysctl.js';
 import { requireNeeds } from '../helpers/preconditions.js';
+import { createSyncNetlinkOpener } from '../../src/kernel/netlink/sync-socket.js';
 
 const serial = test.serial;
 test.before(() => requireNeeds({ root: true }));
+/** TSNET_TEST_NETLINK=sync: every socket over the synchronous transport (kernel-netlink-sync.test.ts). */
+const SYNC = process.env.TSNET_TEST_NETLINK === 'sync' ? createSyncNetlinkOpener() : undefined;
+const openNetlink = (): Netlink => (SYNC ? Netlink.openSync(SYNC) : Netlink.open());
 
 const CLONE_NEWNET = 0x40000000;
 const libc = koffi.load('libc.so.6');
@@ -65,7 +69,7 @@ function makeNs(t: ExecutionContext): Ns {
     spawnSync('ip', ['netns', 'del', name]);
   });
   fd = fs.openSync(path, 'r');
-  nl = inNetns(path, () => Netlink.open());
+  nl = inNetns(path, () => openNetlink());
   return { name, path, fd, nl };
 }
 
@@ -331,7 +335,7 @@ serial('errors carry the errno and the operation', async (t) => {
   t.is(badMac.code, 'TSNET_INVALID_ARGUMENT');
 
   // a closed socket fails cleanly
-  const nl2 = inNetns(host.path, () => Netlink.open());
+  const nl2 = inNetns(host.path, () => openNetlink());
   nl2.close();
   nl2.close();
   const closed = await netlinkFailure(nl2.getLink('lo'));
@@ -562,7 +566,7 @@ serial('timing: full veth setup (median of 20)', async (t) => {
     const c = ctrs2[i]!;
     const hostName = `tsu${i}`;
     const t0 = process.hrtime.bigint();
-    const nl = inNetns(c.path, () => Netlink.open());
+    const nl = inNetns(c.path, () => openNetlink());
     try {
       await a.addVeth(hostName, { name: 'eth0', netnsFd: c.fd });
       await a.setMaster(hostName, 'tsbrt');

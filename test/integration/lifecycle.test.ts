@@ -142,3 +142,35 @@ test("inspect shows Docker's shape", async (t) => {
   t.true(c.Config.Env.includes('K=V'));
   await w.cli(['rm', '-f', name]);
 });
+
+/** Children of `pid` that exited and were not reaped (state Z in /proc/<child>/stat). */
+function zombiesOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "<pid> (<comm>) <state> <ppid> …" — comm may hold spaces and parentheses
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (state === 'Z' && Number(ppid) === pid) out.push(Number(name));
+  }
+  return out;
+}
+
+// The daemon starts tsnet-init with posix_spawn (src/kernel/spawn.ts), not through Node, so it
+// reaps those supervisors itself.
+test('tsnet-init supervisors are reaped: no zombie child of the daemon after run --rm, exec and rm -f', async (t) => {
+  const daemonPid = w.daemon?.pid;
+  if (!daemonPid) throw new Error('the world has no daemon process');
+  t.is((await w.cli(['run', '--rm', '--network', 'none', 'busybox', 'true'])).exitCode, 0);
+  const id = await runD('busybox', 'sleep', '1000');
+  t.is((await w.cli(['exec', id, 'true'])).exitCode, 0);
+  t.is((await w.cli(['rm', '-f', id])).exitCode, 0);
+  // a supervisor is reaped when the daemon handles its SIGCHLD: poll for that, no fixed sleep
+  await eventually(() => zombiesOf(daemonPid).length === 0);
+  t.deepEqual(zombiesOf(daemonPid), []);
+});

@@ -142,7 +142,7 @@ async function handle(
   } finally {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     opts.logger.debug(`${method} ${target.slice(0, 200)} ${ms.toFixed(1)}ms`);
-    timingLine(`request ${method} ${target.slice(0, 80)}`, Number(started) / 1e6);
+    timingLine(`request ${method} ${target.slice(0, 80)}`, performance.now() - ms);
   }
 }
 

@@ -13,6 +13,8 @@ import * as addresses from './addresses.js';
 import * as routes from './routes.js';
 import * as neigh from './neighbours.js';
 import type { IpFamily } from './encode.js';
+import { NETLINK_ROUTE, type SyncNetlinkOpener } from './sync-socket.js';
+import { syncRtSocket } from './sync-transport.js';
 
 export type { LinkRef, ConnOptions } from './conn.js';
 export type {
@@ -44,6 +46,14 @@ export class Netlink {
   /** Create a socket in the current net namespace of the calling (main) thread. Synchronous. */
   static open(options: ConnOptions = {}): Netlink {
     return new Netlink(openRtSocket(), options);
+  }
+
+  /**
+   * The same, over a synchronous socket (./sync-transport.ts): each request is answered before
+   * its promise settles, with no event-loop turn. For a sandbox's short setup sequences.
+   */
+  static openSync(opener: SyncNetlinkOpener): Netlink {
+    return new Netlink(syncRtSocket(opener.open(NETLINK_ROUTE)));
   }
 
   get closed(): boolean {

@@ -22,7 +22,15 @@ import { DEFAULT_DEVICE_RULES, hostDevice } from '../devices/rules.js';
 import { seccompFilter } from '../seccomp/index.js';
 import { extraHostEntries, hostsFile, type HostEntry } from '../etc-files.js';
 import { NAME_PATTERN, randomName } from '../ids.js';
-import { connectSupervisor, isSupervisorOf, launch, processAlive, supervisorCommand, waitForExit } from '../supervisor.js';
+import {
+  connectSupervisor,
+  isSupervisorOf,
+  type LaunchOptions,
+  launch,
+  processAlive,
+  supervisorCommand,
+  waitForExit,
+} from '../supervisor.js';
 import type { Failpoint } from '../../lib/failpoints.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type {
@@ -54,6 +62,8 @@ export interface ContainerManagerDeps {
   root: string;
   execRoot: string;
   initPath: string;
+  /** How tsnet-init is started (default: Node's spawn). */
+  spawn?: LaunchOptions['spawn'];
   store: RecordStore<ContainerRecord>;
   images: ImageSource;
   cgroups: Cgroups;
@@ -360,6 +370,7 @@ export class ContainerManager {
       const launched = await timed('start: launch', () =>
         launch({
           initPath: this.deps.initPath,
+          ...(this.deps.spawn ? { spawn: this.deps.spawn } : {}),
           mode: 'run',
           bundleDir: p.bundle,
           beforeGo: () => this.connectPendingAttach(rec),

@@ -8,7 +8,7 @@ import { TsnetError } from '../../errors/index.js';
 import { readExitFile, writeSpec } from '../bundle.js';
 import { newId } from '../ids.js';
 import { copyStdin, detachKeysFor } from './detach-keys.js';
-import { connectSupervisor, launch, supervisorCommand, waitForExit } from '../supervisor.js';
+import { connectSupervisor, type LaunchOptions, launch, supervisorCommand, waitForExit } from '../supervisor.js';
 import type { ContainerManager } from './container-manager.js';
 import { envOf, processEnv } from './env.js';
 import { execBundle } from './paths.js';
@@ -47,6 +47,8 @@ export interface ExecDeps {
   containers: ContainerManager;
   execRoot: string;
   initPath: string;
+  /** How tsnet-init is started (default: Node's spawn). */
+  spawn?: LaunchOptions['spawn'];
   placement: (containerId: string) => Placement;
 }
 
@@ -129,6 +131,7 @@ export class ExecManager {
     try {
       launched = await launch({
         initPath: this.deps.initPath,
+        ...(this.deps.spawn ? { spawn: this.deps.spawn } : {}),
         mode: 'exec',
         bundleDir: inst.bundle,
         beforeGo: async () => {

@@ -16,6 +16,7 @@ import { tmpDir } from './fake-plugin.js';
 const fakeNetns: Netns = {
   create: () => undefined,
   remove: () => undefined,
+  move: () => undefined,
   exists: () => true,
   isNetnsMount: () => true,
   ensurePrivateDir: () => undefined,

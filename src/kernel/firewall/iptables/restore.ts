@@ -6,6 +6,7 @@
 import { execa } from 'execa';
 import { TsnetError } from '../../../errors/index.js';
 import type { Family } from '../addr.js';
+import type { Spawner } from '../../spawn.js';
 
 export interface CommandInfo {
   argv: string[];
@@ -29,6 +30,11 @@ export interface IptablesExecOptions {
   waitSeconds?: number;
   /** Called after every command (tests, metrics, debug logs). */
   onCommand?: (info: CommandInfo) => void;
+  /**
+   * Runs the commands instead of execa: the daemon passes its posix_spawn runner
+   * (../../spawn.ts), which does not fork the whole daemon per command.
+   */
+  runner?: Spawner['run'];
 }
 
 export interface IptablesExec {
@@ -50,6 +56,31 @@ export function firstErrorLine(stderr: string): string {
   return first ?? lines[0] ?? '';
 }
 
+/** A runner's result in the shape of execa's (the fields used above). */
+async function viaRunner(
+  runner: Spawner['run'],
+  file: string,
+  args: string[],
+  input: string | undefined,
+  timeoutMs: number,
+  env: Record<string, string> | undefined,
+): Promise<{ failed: boolean; exitCode?: number; stdout: string; stderr: string; timedOut: boolean; shortMessage?: string }> {
+  const r = await runner(file, args, {
+    input: input ?? '',
+    timeoutMs,
+    // as execa: the given variables over the daemon's own
+    env: { ...(process.env as Record<string, string>), ...env },
+  });
+  return {
+    failed: r.exitCode !== 0,
+    ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
+    stdout: r.stdout,
+    stderr: r.stderr,
+    timedOut: r.timedOut,
+    ...(r.startError ? { shortMessage: `cannot run ${file}: ${r.startError}` } : {}),
+  };
+}
+
 export function createIptablesExec(opts: IptablesExecOptions = {}): IptablesExec {
   const bins = {
     restore: { 4: opts.iptablesRestore ?? 'iptables-restore', 6: opts.ip6tablesRestore ?? 'ip6tables-restore' },
@@ -63,13 +94,15 @@ export function createIptablesExec(opts: IptablesExecOptions = {}): IptablesExec
     const full = [...prefix, ...argv];
     const [file, ...args] = full as [string, ...string[]];
     const started = performance.now();
-    const result = await execa(file, args, {
-      input: input ?? '',
-      timeout,
-      reject: false,
-      stripFinalNewline: false,
-      ...(opts.execaEnv ? { env: opts.execaEnv } : {}),
-    });
+    const result = opts.runner
+      ? await viaRunner(opts.runner, file, args, input, timeout, opts.execaEnv)
+      : await execa(file, args, {
+          input: input ?? '',
+          timeout,
+          reject: false,
+          stripFinalNewline: false,
+          ...(opts.execaEnv ? { env: opts.execaEnv } : {}),
+        });
     const ok = !result.failed && result.exitCode === 0;
     const info: CommandInfo = { argv: full, ok, durationMs: performance.now() - started };
     if (input !== undefined) info.input = input;

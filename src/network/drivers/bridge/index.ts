@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { TsnetError } from '../../../errors/index.js';
-import { Rollback } from '../../../errors/rollback.js';
+import { Rollback, timingLine } from '../../../errors/rollback.js';
 import type { Logger } from '../../../lib/logger.js';
 import type { FirewallBackend, FirewallNetwork, PortMapping as FirewallMapping } from '../../../kernel/firewall/index.js';
 import { Netlink } from '../../../kernel/netlink/index.js';
@@ -263,8 +263,11 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       if (!ep) throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `bridge driver: no endpoint ${j.endpointId.slice(0, 12)}`);
       // Re-make the bridge only when it is gone (after a reboot): ensureBridge dumps every address
       // on the host, which grows with the number of veths, so it is not done on every join.
+      let t0 = performance.now();
       if (!(await deps.host.getLink(n.cfg.bridgeName))) await ensureBridge(n);
       await deleteOwnLink(ep.veth, ep.endpointId); // a leftover from a crash
+      timingLine('bridge join: checks', t0);
+      t0 = performance.now();
       const fd = fs.openSync(j.sandboxKey, 'r');
       const rb = new Rollback();
       try {
@@ -275,9 +278,13 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
           { ...mtu, alias: linkMark(ep.endpointId) },
         );
         rb.push(`delete veth ${ep.veth}`, () => deps.host.deleteLink(ep.veth));
+        timingLine('bridge join: veth', t0);
+        t0 = performance.now();
         await deps.host.setMaster(ep.veth, n.cfg.bridgeName);
         await deps.host.setBridgePortOptions(ep.veth, { hairpin: true });
         await deps.host.setUp(ep.veth);
+        timingLine('bridge join: master, hairpin, up', t0);
+        t0 = performance.now();
         const inner = deps.inNetns(j.sandboxKey, () => {
           if (!n.spec.enableIPv6 || !ep.addressV6) return j.netlink ?? Netlink.open();
           // no DAD wait and no router advertisements on the container side
@@ -300,6 +307,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
         } finally {
           if (inner !== j.netlink) inner.close();
         }
+        timingLine('bridge join: inside', t0);
         rb.commit();
       } catch (err) {
         await rb.unwind();

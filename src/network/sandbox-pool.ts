@@ -1,0 +1,118 @@
+/**
+ * A few network namespaces made ahead, with lo up, so that a container's create takes one
+ * instead of making it: the unshare, the bind mount and lo's netlink request leave the create
+ * path. Size 0 (tsnetd --netns-pool 0): off.
+ *
+ * Entries are tsnet's own objects, named `<netns dir>/pool-<12 hex>`:
+ * - a take moves an entry's mount to the container's sandbox file (MS_MOVE) — an entry is
+ *   never shared, copied or handed out twice;
+ * - the daemon's stop removes every entry (`stop`);
+ * - after a kill -9 the entries are left, and the start-up sweep removes them with every
+ *   other netns file no container record explains (a namespace a dead daemon made is not
+ *   reused); the pool is filled only after the sweep;
+ * - a crash in the middle of a take leaves at most an empty plain file, swept the same way.
+ * Refilled one entry per timer tick, a few ms after a take, so the work lands between
+ * requests rather than inside the create that emptied it.
+ */
+import crypto from 'node:crypto';
+import path from 'node:path';
+import type { Logger } from '../lib/logger.js';
+import type { Netns } from '../kernel/netns.js';
+
+export const POOL_PREFIX = 'pool-';
+/** After a take, the refill waits this long (the rest of the create, the client's next request). */
+const REFILL_DELAY_MS = 20;
+
+export interface SandboxPoolDeps {
+  netns: Netns;
+  /** The netns dir (its entries live beside the sandboxes). */
+  dir: string;
+  size: number;
+  /** Ready an entry (lo up); rejects on failure. */
+  prepare: (file: string) => Promise<void>;
+  logger: Logger;
+}
+
+export class SandboxPool {
+  private readonly ready: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  /** The last fill failed: no more tries until the next take (a failing kernel is not hammered). */
+  private failing = false;
+
+  constructor(private readonly d: SandboxPoolDeps) {}
+
+  get size(): number {
+    return this.d.size;
+  }
+
+  /** Entries ready now. */
+  get available(): number {
+    return this.ready.length;
+  }
+
+  /** Start filling (call after the start-up sweep). */
+  start(): void {
+    if (this.d.size <= 0) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Move a ready namespace (lo up) to `target`, a path that does not exist; false when none is ready. */
+  take(target: string): boolean {
+    const file = this.ready.shift();
+    this.failing = false;
+    this.schedule(REFILL_DELAY_MS);
+    if (!file) return false;
+    try {
+      this.d.netns.move(file, target);
+      return true;
+    } catch (err) {
+      this.d.logger.warn(`netns pool: ${(err as Error).message}`);
+      this.drop(file);
+      return false;
+    }
+  }
+
+  /** Remove every entry and stop refilling (daemon stop). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const file of this.ready.splice(0)) this.drop(file);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped || this.failing || this.timer || this.ready.length >= this.d.size) return;
+    this.timer = setTimeout(() => {
+      void this.fillOne().finally(() => {
+        this.timer = undefined;
+        this.schedule(0);
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async fillOne(): Promise<void> {
+    const file = path.join(this.d.dir, `${POOL_PREFIX}${crypto.randomBytes(6).toString('hex')}`);
+    try {
+      this.d.netns.create(file);
+      await this.d.prepare(file);
+      // stopped meanwhile: the entry is not kept
+      if (this.stopped) this.drop(file);
+      else this.ready.push(file);
+    } catch (err) {
+      this.drop(file);
+      this.failing = true;
+      this.d.logger.warn(`netns pool: ${(err as Error).message}; no refill until the next take`);
+    }
+  }
+
+  private drop(file: string): void {
+    try {
+      this.d.netns.remove(file);
+    } catch (err) {
+      this.d.logger.warn(`netns pool: remove ${file}: ${(err as Error).message}`);
+    }
+  }
+}
