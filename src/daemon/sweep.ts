@@ -1,12 +1,12 @@
 /**
  * Start-up sweep (DESIGN rule 2): remove what tsnet made and no record explains — netns files,
- * runtime bundles (and their supervisors), cgroups and container dirs of unknown containers.
+ * runtime bundles (and their supervisors), cgroups and container dirs of unknown containers, and
+ * what a crash left in the trash dirs.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseNetnsFileName } from '../network/drivers/overlay/index.js';
 import { isSupervisorOf, processAlive } from '../runtime/supervisor.js';
-import { TRASH_DIR } from '../runtime/container/paths.js';
 import type { Components } from './components.js';
 
 export async function sweep(c: Components): Promise<string[]> {
@@ -76,11 +76,8 @@ export async function sweep(c: Components): Promise<string[]> {
     fs.rmSync(path.join(dirs, name), { recursive: true, force: true });
     removed.push(`container dir ${name}`);
   }
-  // dirs of removed containers whose background deletion a crash interrupted
-  for (const name of safeReaddir(path.join(c.opts.root, TRASH_DIR))) {
-    fs.rmSync(path.join(c.opts.root, TRASH_DIR, name), { recursive: true, force: true });
-    removed.push(`removed container dir ${name}`);
-  }
+  // dirs of removed containers and bundles of exited ones whose background deletion a crash interrupted
+  removed.push(...c.containers.emptyTrash());
   return removed;
 }
 

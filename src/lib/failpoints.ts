@@ -21,6 +21,7 @@ export const FAILPOINTS = [
   'connect.after-attach',
   'disconnect.after-record',
   'publish.after-reserve',
+  'trash.after-rename',
 ] as const;
 
 export type FailpointName = (typeof FAILPOINTS)[number];

@@ -1,15 +1,17 @@
 /**
  * Crash-safety invariants (issue 9, deliverable 2): after a restart, the API and the kernel agree.
  * Reads the API (containers, networks) and the kernel of a world (links with tsnet's mark, netns
- * files and mounts, the netns pool's entries, IPAM records on disk, tsnet-init processes, addresses inside each sandbox,
- * published-port rules of the active firewall backend, cgroups) and returns the mismatches by kind; every kind present means zero found.
+ * files and mounts, the netns pool's entries, IPAM records on disk, tsnet-init processes, addresses
+ * inside each sandbox, published-port rules of the active firewall backend, cgroups, the daemon's
+ * files: bundles, container dirs and records, the trash dirs) and returns the mismatches by kind;
+ * every kind present means zero found.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { POOL_PREFIX } from '../../src/network/sandbox-pool.js';
 import { programmedPorts } from './firewall.js';
-import type { World } from './world.js';
+import { eventually, type World } from './world.js';
 
 export const INVARIANT_KINDS = [
   'bridge',
@@ -23,6 +25,7 @@ export const INVARIANT_KINDS = [
   'iface-address',
   'port-rule',
   'cgroup',
+  'file',
 ] as const;
 export type InvariantKind = (typeof INVARIANT_KINDS)[number];
 export type Mismatches = Record<InvariantKind, string[]>;
@@ -239,6 +242,28 @@ export async function checkInvariants(w: World): Promise<Mismatches> {
       if (/^[0-9a-f]{64}$/.test(id) && !running.has(id)) m.cgroup.push(`cgroup ${path.join(base, w.cgroupParent, id)}`);
     }
   }
+
+  // files: a bundle per running container, a dir and a record per container, and trash dirs
+  // that empty (what a removal put there is deleted in the background; the start-up sweep
+  // deletes what a crash left)
+  const ids = containers.map((c) => c.Id);
+  m.file.push(
+    ...diff(
+      'bundle',
+      containers.filter((c) => c.State.Running).map((c) => c.Id.slice(0, 16)),
+      readdir(path.join(w.execRoot, 'c')),
+    ),
+    ...diff('container dir', ids, readdir(path.join(w.root, 'containers'))),
+    ...diff(
+      'container record',
+      ids.map((id) => `${id}.json`),
+      readdir(path.join(w.root, 'state', 'containers')).filter((f) => !f.startsWith('.')),
+    ),
+  );
+  const trash = [path.join(w.root, 'trash'), path.join(w.execRoot, 'trash')];
+  const inTrash = () => trash.flatMap((d) => readdir(d).map((f) => path.join(d, f)));
+  await eventually(() => inTrash().length === 0);
+  m.file.push(...inTrash().map((f) => `file: left in the trash ${f}`));
   return m;
 }
 

@@ -100,7 +100,7 @@ test.serial(
 test.serial('a planted record whose id is a path is ignored with a warning; nothing outside --root is touched', async (t) => {
   const w = await createWorld();
   t.teardown(() => w.teardown());
-  const id = await w.ok(['create', '--name', 'model', '--rm', 'busybox', 'true']);
+  const id = await w.ok(['create', '--name', 'model', 'busybox', 'true']);
   await w.killDaemon();
   const dir = path.join(w.root, 'state', 'containers');
   const rec = JSON.parse(fs.readFileSync(path.join(dir, `${id}.json`), 'utf8')) as Record<string, unknown> & {

@@ -40,6 +40,7 @@ import type {
   SandboxRequest,
 } from '../../network/container-api.js';
 import { containerPaths, TRASH_DIR, type ContainerPaths } from './paths.js';
+import { Trash } from '../trash.js';
 import { parseSignal } from './signals.js';
 import { buildRecord, type CreateBody, type ImageInfo } from './create-request.js';
 import { envOf, processEnv } from './env.js';
@@ -109,9 +110,16 @@ export class ContainerManager {
   private readonly listeners: LifecycleListener[] = [];
   /** Containers whose exit was found at restore (they died while the daemon was down). */
   private readonly diedWhileDown = new Set<string>();
+  /** Removed container dirs (`<root>/trash`) and exited containers' bundles (`<exec-root>/trash`). */
+  private readonly trash: { root: Trash; exec: Trash };
 
   constructor(private readonly deps: ContainerManagerDeps) {
     this.events.setMaxListeners(0);
+    const warn = (m: string) => deps.logger.warn(m);
+    this.trash = {
+      root: new Trash(path.join(deps.root, TRASH_DIR), warn, deps.failpoint),
+      exec: new Trash(path.join(deps.execRoot, TRASH_DIR), warn, deps.failpoint),
+    };
     this.restarts = new RestartScheduler({ restart: (id) => this.policyRestart(id) });
   }
 
@@ -434,8 +442,11 @@ export class ContainerManager {
     });
   }
 
-  /** `schedule`: decide a restart by policy now (not at restore, not for rm). */
-  private async recordExit(rec: ContainerRecord, told?: number, schedule = true): Promise<void> {
+  /**
+   * `live`: the exit was just seen (the monitor): decide a restart by policy, and remove an
+   * AutoRemove container. Not at restore (which removes AutoRemove containers itself), not for rm.
+   */
+  private async recordExit(rec: ContainerRecord, told?: number, live = true): Promise<void> {
     if (rec.state.Status !== 'running') return;
     const p = this.paths(rec);
     let exit = readExitFile(p.bundle);
@@ -443,6 +454,9 @@ export class ContainerManager {
       await new Promise((r) => setTimeout(r, 50));
       exit = readExitFile(p.bundle);
     }
+    const t0 = performance.now();
+    // TSNET_TIMING: from the supervisor's exit time (ms resolution) to here
+    if (exit) timingLine('exit: seen by the daemon', t0 - (Date.now() - Date.parse(exit.finished)));
     const code = exit?.code ?? told ?? 137;
     const oom = this.deps.cgroups.oomKilled(rec.id);
     rec.state = {
@@ -464,20 +478,25 @@ export class ContainerManager {
     await this.deps.networking
       .revokeExternalConnectivity(rec.sandboxId)
       .catch((err: Error) => this.deps.logger.warn(`release network of ${rec.id.slice(0, 12)}: ${err.message}`));
-    fs.rmSync(p.bundle, { recursive: true, force: true });
-    this.saveState(rec);
+    // An AutoRemove container's exit is not written: its removal follows and unlinks the record,
+    // and a daemon that dies before that removes it at its next start (restore).
+    const removal = rec.hostConfig.AutoRemove === true;
+    if (!removal) this.saveState(rec);
+    // the exit file has been read (and the state saved): the bundle goes by one rename
+    this.trash.exec.discard(p.bundle, rec.id.slice(0, 16));
     await this.deps.mounts?.release(rec);
     this.deps.logger.info(`container ${rec.id.slice(0, 12)} exited with ${code}${oom ? ' (OOM killed)' : ''}`);
     if (oom) this.announce(rec, 'oom');
     const ran = Math.max(0, Math.round((Date.parse(rec.state.FinishedAt) - Date.parse(rec.state.StartedAt)) / 1000));
     this.announce(rec, 'die', { exitCode: String(code), execDuration: String(Number.isFinite(ran) ? ran : 0) });
     this.tell('exited', rec);
-    if (schedule && !rec.hostConfig.AutoRemove && this.scheduleRestart(rec)) {
+    if (live && !removal && this.scheduleRestart(rec)) {
       rec.state.Restarting = true;
       await this.deps.store.save(rec).catch(() => undefined);
     }
     this.events.emit(`exit:${rec.id}`, code, rec.state.Error);
-    if (rec.hostConfig.AutoRemove) void this.removeQuietly(rec);
+    timingLine('exit: recorded', t0);
+    if (live && removal) void this.removeQuietly(rec);
   }
 
   // ---- restart policy -----------------------------------------------------------------------
@@ -740,8 +759,10 @@ export class ContainerManager {
     }
     this.restarts.cancel(rec.id, true);
     rec.state.Status = 'removing';
-    // intent before effect: a daemon that dies during the removal finishes it at its next start
-    this.deps.store.saveVolatile(rec);
+    // Intent before effect: a daemon that dies during the removal finishes it at its next start.
+    // An AutoRemove container needs no mark: the start removes every one that is not running.
+    const t0 = performance.now();
+    if (!rec.hostConfig.AutoRemove) this.deps.store.saveVolatile(rec);
     this.deps.failpoint?.('container-rm.after-mark');
     const p = this.paths(rec);
     const errors: string[] = [];
@@ -750,44 +771,26 @@ export class ContainerManager {
       errors.push(err.message),
     );
     this.deps.failpoint?.('container-rm.after-network');
-    const t0 = performance.now();
+    const t1 = performance.now();
     try {
       this.deps.cgroups.remove(rec.id);
     } catch (err) {
       errors.push((err as Error).message);
     }
-    timingLine('rm: cgroups', t0);
-    fs.rmSync(p.bundle, { recursive: true, force: true });
-    this.discardDir(rec.id, p.dir);
-    timingLine('rm: cgroups and dirs (cumulative)', t0);
+    timingLine('rm: cgroups', t1);
+    this.trash.exec.discard(p.bundle, rec.id.slice(0, 16));
+    this.trash.root.discard(p.dir, rec.id);
+    timingLine('rm: cgroups and dirs (cumulative)', t1);
     await timed('rm: store', () => this.deps.store.remove(rec.id));
     this.records.delete(rec.id);
     if (volumes) await this.deps.mounts?.removeAnonymous(rec);
     this.closePendingAttach(rec.id);
     if (errors.length) this.deps.logger.warn(`remove ${rec.id.slice(0, 12)}: ${errors.join('; ')}`);
+    timingLine('rm: removed', t0);
     this.events.emit(`removed:${rec.id}`);
     this.deps.logger.info(`removed container ${rec.id.slice(0, 12)}`);
     this.announce(rec, 'destroy');
     this.tell('removed', rec);
-  }
-
-  /**
-   * A removed container's dir (rootfs upper layer, logs) is renamed into `<root>/trash` and
-   * deleted in the background: one rename instead of a synchronous walk of the whole tree on the
-   * removal's path. The start-up sweep empties the trash a crash left behind.
-   */
-  private discardDir(id: string, dir: string): void {
-    const trash = path.join(this.deps.root, TRASH_DIR, `${id}-${Date.now().toString(36)}`);
-    try {
-      fs.mkdirSync(path.dirname(trash), { recursive: true, mode: 0o700 });
-      fs.renameSync(dir, trash);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') fs.rmSync(dir, { recursive: true, force: true });
-      return;
-    }
-    void fs.promises
-      .rm(trash, { recursive: true, force: true })
-      .catch((err: Error) => this.deps.logger.warn(`remove ${trash}: ${err.message}`));
   }
 
   private async recordExitNow(rec: ContainerRecord): Promise<void> {
@@ -913,19 +916,31 @@ export class ContainerManager {
         rec.state.Restarting = false;
         this.diedWhileDown.add(rec.id);
       }
-      if (rec.state.Status !== 'running') continue;
-      const p = this.paths(rec);
-      if (isSupervisorOf(rec.state.SupervisorPid, p.bundle) && fs.existsSync(`${p.bundle}/attach.sock`)) {
-        this.deps.logger.info(`adopted running container ${rec.id.slice(0, 12)} (pid ${rec.state.Pid})`);
-        this.monitor(rec);
-        this.tell('started', rec);
-      } else {
+      if (rec.state.Status === 'running') {
+        const p = this.paths(rec);
+        if (isSupervisorOf(rec.state.SupervisorPid, p.bundle) && fs.existsSync(`${p.bundle}/attach.sock`)) {
+          this.deps.logger.info(`adopted running container ${rec.id.slice(0, 12)} (pid ${rec.state.Pid})`);
+          this.monitor(rec);
+          this.tell('started', rec);
+          continue;
+        }
         // died while the daemon was down: autostart() applies the restart policy once the
         // network is restored
         await this.recordExit(rec, undefined, false);
         this.diedWhileDown.add(rec.id);
       }
+      // As dockerd: an AutoRemove container that is not running is removed at start — also one
+      // whose exit or removal a crash interrupted (neither writes a mark for it).
+      if (rec.hostConfig.AutoRemove) await this.removeQuietly(rec);
     }
+  }
+
+  /** Start-up sweep: delete what a crash left in the trash dirs; returns what was removed. */
+  emptyTrash(): string[] {
+    return [
+      ...this.trash.root.empty().map((n) => `removed container dir ${n}`),
+      ...this.trash.exec.empty().map((n) => `bundle of an exited container ${n}`),
+    ];
   }
 
   /**
