@@ -75,26 +75,42 @@ export async function benchScale(o: BenchOptions): Promise<SectionResult> {
 
     // The listing paths with LIST_N containers (more made untimed, removed again below).
     const LIST_N = o.quick ? 500 : 1000;
+    const LIST_ROUNDS = 9;
     const extra: string[] = [];
     for (let i = TOTAL; i < LIST_N; i++) {
       const r = await apiOk(w.socket, 'POST', '/containers/create', createBody('scalenet'));
       extra.push((JSON.parse(r.body) as { Id: string }).Id);
       if ((i + 1) % 250 === 0) o.log(`scale: ${i + 1}/${LIST_N} created for the listings`);
     }
-    const lists: Record<string, number[]> = { version: [], ps: [], psApi: [], inspect: [], inspectApi: [] };
+    // Whole commands through bin/tsnet (the launcher's default path, and the node path forced with
+    // TSNET_CLI_DIRECT=0), and the daemon side alone: the same request on the raw API socket.
+    const lists: Record<string, number[]> = {
+      version: [],
+      ps: [],
+      psNode: [],
+      psApi: [],
+      inspect: [],
+      inspectNode: [],
+      inspectApi: [],
+    };
+    const nodePath = { env: { TSNET_CLI_DIRECT: '0' } };
     let listedAll = 0;
-    for (let i = -1; i < 7; i++) {
+    for (let i = -1; i < LIST_ROUNDS; i++) {
       const v = ok(await w.cli(['version']), 'version');
       const p = ok(await w.cli(['ps', '-a']), 'ps -a');
+      const pn = ok(await w.cli(['ps', '-a'], nodePath), 'ps -a (TSNET_CLI_DIRECT=0)');
       const pa = await apiOk(w.socket, 'GET', '/containers/json?all=1');
       const n = ok(await w.cli(['network', 'inspect', 'scalenet']), 'network inspect');
+      const nn = ok(await w.cli(['network', 'inspect', 'scalenet'], nodePath), 'network inspect (TSNET_CLI_DIRECT=0)');
       const na = await apiOk(w.socket, 'GET', '/networks/scalenet');
       if (i < 0) continue;
       listedAll = p.stdout.trim().split('\n').length - 1;
       lists.version!.push(v.ms);
       lists.ps!.push(p.ms);
+      lists.psNode!.push(pn.ms);
       lists.psApi!.push(pa.ms);
       lists.inspect!.push(n.ms);
+      lists.inspectNode!.push(nn.ms);
       lists.inspectApi!.push(na.ms);
     }
     for (const id of extra.reverse()) await apiOk(w.socket, 'DELETE', `/containers/${id}?force=1`);
@@ -164,12 +180,12 @@ export async function benchScale(o: BenchOptions): Promise<SectionResult> {
       `last 10 / first 10 create medians: ${ratio(last, first)}; control (empty bridge) last 50 / first 50: ${ratio(stats(ctl(TOTAL)).median, stats(ctl(1)).median)}`,
       `tsnet ps -a with ${TOTAL} containers: ${ms(ps.ms)} ms, ${listed} listed`,
       '',
-      `listings with ${LIST_N} containers on the bridge (1 warm-up + 7 rounds; ${listedAll} listed by ps -a)`,
+      `listings with ${LIST_N} containers on the bridge (1 warm-up + ${LIST_ROUNDS} rounds; ${listedAll} listed by ps -a); whole command through bin/tsnet, the same with TSNET_CLI_DIRECT=0 (node client), and the daemon side alone (the same GET on the raw API socket)`,
       table([
-        ['command', 'n', 'median ms', 'min', 'max', 'daemon side (raw GET) ms'],
-        timingRow('tsnet version (CLI floor)', lists.version!, ''),
-        timingRow(`tsnet ps -a`, lists.ps!, ms(med('psApi'))),
-        timingRow('tsnet network inspect scalenet', lists.inspect!, ms(med('inspectApi'))),
+        ['command', 'n', 'median ms', 'min', 'max', 'TSNET_CLI_DIRECT=0 ms', 'daemon side (raw GET) ms'],
+        timingRow('tsnet version (CLI floor)', lists.version!, '', ''),
+        timingRow('tsnet ps -a', lists.ps!, ms(med('psNode')), ms(med('psApi'))),
+        timingRow('tsnet network inspect scalenet', lists.inspect!, ms(med('inspectNode')), ms(med('inspectApi'))),
       ]),
     ].join('\n');
     const blockCurve = (xs: number[]): Array<[number, number]> => {
@@ -188,14 +204,35 @@ export async function benchScale(o: BenchOptions): Promise<SectionResult> {
           peers: { '#1 (same run)': first },
           target: '#1 (same run) 1.3',
         },
-        { group: 'scale', key: 'ps', what: `ps -a with ${LIST_N} containers`, tsnet: med('ps'), peers: {}, target: '≤ 100 ms' },
         {
           group: 'scale',
-          key: 'inspect',
-          what: `network inspect with ${LIST_N} containers`,
+          key: `ps-${LIST_N}`,
+          what: `ps -a with ${LIST_N} containers, whole command (bin/tsnet; daemon side ${ms(med('psApi'))} ms)`,
+          tsnet: med('ps'),
+          peers: {},
+          target: '≤ 100 ms',
+        },
+        {
+          group: 'scale',
+          key: `ps-${LIST_N}-daemon`,
+          what: `ps -a with ${LIST_N} containers, daemon side (raw GET /containers/json?all=1)`,
+          tsnet: med('psApi'),
+          peers: {},
+        },
+        {
+          group: 'scale',
+          key: `inspect-${LIST_N}`,
+          what: `network inspect with ${LIST_N} containers, whole command (bin/tsnet; daemon side ${ms(med('inspectApi'))} ms)`,
           tsnet: med('inspect'),
           peers: {},
           target: '≤ 100 ms',
+        },
+        {
+          group: 'scale',
+          key: `inspect-${LIST_N}-daemon`,
+          what: `network inspect with ${LIST_N} containers, daemon side (raw GET /networks/{id})`,
+          tsnet: med('inspectApi'),
+          peers: {},
         },
       ],
       curves: [
@@ -216,7 +253,7 @@ export async function benchScale(o: BenchOptions): Promise<SectionResult> {
         {
           what: `ps -a / network inspect, ${LIST_N} containers`,
           value: `${ms(med('ps'))} / ${ms(med('inspect'))} ms`,
-          against: `daemon side ${ms(med('psApi'))} / ${ms(med('inspectApi'))} ms; tsnet version ${ms(med('version'))} ms (target: under 100 ms)`,
+          against: `daemon side ${ms(med('psApi'))} / ${ms(med('inspectApi'))} ms; node client (TSNET_CLI_DIRECT=0) ${ms(med('psNode'))} / ${ms(med('inspectNode'))} ms; tsnet version ${ms(med('version'))} ms (target: under 100 ms)`,
         },
       ],
     };

@@ -158,6 +158,8 @@ export interface ContainerNetworking {
   rename(sandboxId: string, name: string): Promise<void>;
   /** The live network state of the sandbox, for the Docker API. */
   view(sandboxId: string): ContainerNetworkState;
+  /** A number that changes whenever view(sandboxId) may have changed (for callers that keep what they built from it). */
+  viewRevision(sandboxId: string): number;
   /**
    * Start-up, after the runtime loaded its records: sandboxes of no container go (with their
    * endpoints); those of containers not running lose their published ports.

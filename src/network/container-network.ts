@@ -264,6 +264,10 @@ export class ContainerNetwork implements ContainerNetworking {
     await this.d.controller.renameSandbox(sandboxId, name);
   }
 
+  viewRevision(sandboxId: string): number {
+    return this.d.controller.revision(sandboxId);
+  }
+
   view(sandboxId: string): ContainerNetworkState {
     const sb = this.d.controller.sandbox(sandboxId);
     if (!sb) return { mode: 'none', endpoints: {}, ports: [] };

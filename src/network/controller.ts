@@ -135,6 +135,9 @@ export class NetworkController {
   private readonly bySandbox = new Map<string, Set<string>>();
   /** Sandboxes whose external connectivity is programmed (their container runs); not persisted. */
   private readonly active = new Set<string>();
+  /** A sandbox's revision: a new number at every change of its records or of its active flag (see revision()). */
+  private readonly revisions = new Map<string, number>();
+  private lastRevision = 0;
 
   constructor(private readonly d: ControllerDeps) {}
 
@@ -260,7 +263,22 @@ export class NetworkController {
     return out.sort((a, b) => a.seq - b.seq);
   }
 
+  /**
+   * A number that changes whenever anything a sandbox's view shows may have changed: its record
+   * saved, an endpoint of it saved, moved to pending-delete or dropped, the container renamed,
+   * its ports live or revoked. Callers that keep something built from the view (the serialized
+   * `ps` entries) rebuild it when the number differs.
+   */
+  revision(sandboxId: string): number {
+    return this.revisions.get(sandboxId) ?? 0;
+  }
+
+  private touch(sandboxId: string): void {
+    this.revisions.set(sandboxId, ++this.lastRevision);
+  }
+
   private putEndpoint(ep: EndpointRecord): void {
+    this.touch(ep.sandboxId);
     this.endpointRecs.set(ep.id, ep);
     let ids = this.bySandbox.get(ep.sandboxId);
     if (!ids) {
@@ -273,6 +291,7 @@ export class NetworkController {
   private dropEndpoint(id: string): void {
     const ep = this.endpointRecs.get(id);
     if (!ep) return;
+    this.touch(ep.sandboxId);
     this.endpointRecs.delete(id);
     const ids = this.bySandbox.get(ep.sandboxId);
     ids?.delete(id);
@@ -364,6 +383,7 @@ export class NetworkController {
   async saveSandbox(sb: SandboxRecord): Promise<void> {
     await this.d.sandboxStore.save(sb);
     this.sandboxRecs.set(sb.id, sb);
+    this.touch(sb.id);
   }
 
   /** The sandbox record goes, with any endpoint record still in it. Idempotent. */
@@ -372,6 +392,7 @@ export class NetworkController {
     await this.d.sandboxStore.remove(id);
     this.sandboxRecs.delete(id);
     this.active.delete(id);
+    this.revisions.delete(id);
   }
 
   /** Save an endpoint (made and joined): it commits the attach; the index holds it. */
@@ -388,6 +409,7 @@ export class NetworkController {
       throw new TsnetError('TSNET_INTERNAL', `endpoint ${ep.id.slice(0, 12)} cannot go from ${ep.state} to ${next}`);
     const before = ep.state;
     ep.state = next;
+    this.touch(ep.sandboxId);
     try {
       await this.d.endpointStore.save(ep);
     } catch (err) {
@@ -408,18 +430,21 @@ export class NetworkController {
     const sb = this.sandboxRecs.get(id);
     if (!sb) return;
     sb.containerName = name;
+    this.touch(id);
     await this.d.sandboxStore.save(sb);
     for (const ep of this.endpointsOf(id)) {
       ep.containerName = name;
       await this.d.endpointStore.save(ep);
       this.indexOf(ep.networkId).set(ep.id, name);
     }
+    this.touch(id);
   }
 
   /** External connectivity programmed (the container runs) or revoked. */
   setActive(sandboxId: string, on: boolean): void {
     if (on) this.active.add(sandboxId);
     else this.active.delete(sandboxId);
+    this.touch(sandboxId);
   }
 
   isActive(sandboxId: string): boolean {

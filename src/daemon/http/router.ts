@@ -47,6 +47,8 @@ export interface Route {
 export type Reply =
   | { status: number; json?: unknown; headers?: Record<string, string> }
   | { status: number; text: string; headers?: Record<string, string> }
+  /** JSON already serialized (routes that keep serialized parts between requests: GET /containers/json). */
+  | { status: number; jsonBytes: Buffer; headers?: Record<string, string> }
   | { handled: true };
 
 export interface Matched {

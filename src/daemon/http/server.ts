@@ -148,15 +148,23 @@ async function handle(
 
 function writeReply(req: IncomingMessage, res: ServerResponse | undefined, sock: net.Socket | undefined, reply: Reply): void {
   if ('handled' in reply) return;
-  const payload =
-    'json' in reply ? (reply.json === undefined ? '' : JSON.stringify(reply.json)) : 'text' in reply ? reply.text : '';
+  const payload: string | Buffer =
+    'jsonBytes' in reply
+      ? reply.jsonBytes
+      : 'json' in reply
+        ? reply.json === undefined
+          ? ''
+          : JSON.stringify(reply.json)
+        : 'text' in reply
+          ? reply.text
+          : '';
   const headers: Record<string, string> = {
     'Api-Version': API_VERSION,
     'Docker-Experimental': 'false',
     Ostype: 'linux',
     Server: 'tsnetd',
-    ...(payload && 'json' in reply ? { 'Content-Type': 'application/json' } : {}),
-    ...(payload && 'text' in reply ? { 'Content-Type': 'text/plain; charset=utf-8' } : {}),
+    ...(payload.length && ('json' in reply || 'jsonBytes' in reply) ? { 'Content-Type': 'application/json' } : {}),
+    ...(payload.length && 'text' in reply ? { 'Content-Type': 'text/plain; charset=utf-8' } : {}),
     ...reply.headers,
   };
   if (res) {
@@ -172,7 +180,8 @@ function writeReply(req: IncomingMessage, res: ServerResponse | undefined, sock:
     const lines = [`HTTP/1.1 ${reply.status} ${http.STATUS_CODES[reply.status] ?? ''}`];
     for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
     lines.push(`Content-Length: ${Buffer.byteLength(payload)}`, 'Connection: close', '', '');
-    sock.end(lines.join('\r\n') + payload);
+    const head = lines.join('\r\n');
+    sock.end(typeof payload === 'string' ? head + payload : Buffer.concat([Buffer.from(head), payload]));
   }
 }
 

@@ -2,7 +2,8 @@
 import { TsnetError } from '../../errors/index.js';
 import type { ContainerManager } from '../../runtime/container/container-manager.js';
 import type { CreateBody } from '../../runtime/container/create-request.js';
-import { containerInspect, containerSummary, dockerStatus } from '../../runtime/container/docker-json.js';
+import { containerInspect, dockerStatus } from '../../runtime/container/docker-json.js';
+import { ContainerSummaries } from '../../runtime/container/summaries.js';
 import type { ExecManager, ExecConfig } from '../../runtime/container/exec-manager.js';
 import { parseDetachKeys } from '../../runtime/container/detach-keys.js';
 import { keepsLog, type LogConfig } from '../../runtime/container/log-config.js';
@@ -48,6 +49,12 @@ export interface ContainerRouteDeps {
 
 export function containerRoutes(d: ContainerRouteDeps): Route[] {
   const { containers } = d;
+  // serialized ps entries, kept between listings (summaries.ts)
+  const summaries = new ContainerSummaries({
+    network: (r) => containers.network(r),
+    networkRevision: (r) => containers.networkRevision(r),
+    imageName: (r) => d.imageName(r.imageId, r.config.Image),
+  });
   /** An attach session on a taken-over connection: the log first when asked, then the live streams. */
   const session = async (rec: ContainerRecord, conn: Duplex, o: AttachOptions): Promise<void> => {
     if (o.logs) {
@@ -114,10 +121,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
           );
         const limit = int(query, 'limit');
         if (limit && limit > 0) list = list.slice(0, limit);
-        return {
-          status: 200,
-          json: list.map((r) => containerSummary(r, d.imageName(r.imageId, r.config.Image), containers.network(r))),
-        };
+        return { status: 200, jsonBytes: summaries.json(list) };
       },
     },
     {

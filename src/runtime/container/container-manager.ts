@@ -995,6 +995,11 @@ export class ContainerManager {
     return this.deps.networking.view(rec.sandboxId);
   }
 
+  /** Changes whenever network(rec) may have changed. */
+  networkRevision(rec: ContainerRecord): number {
+    return this.deps.networking.viewRevision(rec.sandboxId);
+  }
+
   /** Containers as the network layer asks about them (container mode, legacy links). */
   private readonly containerLookup = (ref: string) => {
     const r = this.find(ref);

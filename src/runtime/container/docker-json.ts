@@ -127,7 +127,7 @@ export function commandText(rec: ContainerRecord): string {
   return [rec.path, ...rec.args].map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ');
 }
 
-export function containerSummary(rec: ContainerRecord, imageName: string, net: ContainerNetworkState) {
+export function containerSummary(rec: ContainerRecord, imageName: string, net: ContainerNetworkState, now = Date.now()) {
   return {
     Id: rec.id,
     Names: [`/${rec.name}`],
@@ -138,7 +138,7 @@ export function containerSummary(rec: ContainerRecord, imageName: string, net: C
     Ports: portsList(net.ports, rec.config.ExposedPorts),
     Labels: rec.config.Labels,
     State: dockerStatus(rec),
-    Status: statusText(rec),
+    Status: statusText(rec, now),
     HostConfig: { NetworkMode: rec.hostConfig.NetworkMode ?? 'default' },
     NetworkSettings: { Networks: networksJson(net) },
     Mounts: mounts(rec),
