@@ -165,12 +165,26 @@ export class ApiClient {
     }
     const c = new Connection(this.address);
     c.onReusable = (conn) => this.idle.push(conn);
+    this.made?.push(c);
     return c;
   }
 
   /** Close the idle connections (the process is about to exit anyway; they do not hold it up). */
   close(): void {
     for (const c of this.idle.splice(0)) c.close();
+  }
+
+  /** Every connection made from now on, for destroy() (the daemon's CLI host: a session's end). */
+  private made: Connection[] | undefined;
+
+  trackConnections(): void {
+    this.made ??= [];
+  }
+
+  /** Close every connection made since trackConnections(), busy or idle (streams, hijacked ones too). */
+  destroy(): void {
+    this.idle.length = 0;
+    for (const c of this.made?.splice(0) ?? []) c.close();
   }
 
   /** Map a connection-level failure to one clear error. */

@@ -3,7 +3,7 @@
  * docker CLI builds it. Every bad value becomes a one-line UsageError naming the flag.
  */
 import { invalidArgument, UsageError } from './errors.js';
-import { buildEnv } from './parse/env.js';
+import { buildEnv, readFrom } from './parse/env.js';
 import { parseKeyValues } from './parse/kv.js';
 import { buildNetworkConfig, type EndpointSettings } from './parse/network.js';
 import { buildPorts, type PortBinding } from './parse/ports.js';
@@ -146,7 +146,7 @@ export function buildCreateBody(
 
   let Env: string[];
   try {
-    Env = buildEnv(f.env, f.envFile, (k) => env[k]);
+    Env = buildEnv(f.env, f.envFile, (k) => env[k], readFrom(cwd));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

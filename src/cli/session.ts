@@ -35,7 +35,7 @@ export function startStreaming(
   let detached = false;
   const stream = hj.stream;
   stream.on('error', noop); // errors reach `done` through the reader; never crash on a late EPIPE
-  const restoreRaw = opts.tty && opts.interactive && isTerminal(ctx.stdin) ? makeRaw(ctx.stdin) : noop;
+  const restoreRaw = opts.tty && opts.interactive && isTerminal(ctx.stdin) ? makeRaw(ctx.stdin, ctx.onExit) : noop;
   let stopInput = noop;
   if (opts.interactive && hj.upgraded) {
     const duplex = stream as Duplex;
@@ -116,10 +116,7 @@ export function proxySignals(ctx: Context, id: string): () => void {
       ctx.error(`forwarding ${signal}: ${errorMessage(err)}`);
     });
   };
-  for (const s of PROXIED_SIGNALS) process.on(s, handler);
-  return () => {
-    for (const s of PROXIED_SIGNALS) process.removeListener(s, handler);
-  };
+  return ctx.onSignal(PROXIED_SIGNALS, handler);
 }
 
 export interface WaitResult {

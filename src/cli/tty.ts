@@ -8,24 +8,28 @@ export function isTerminal(stream: unknown): boolean {
   return (stream as { isTTY?: boolean } | undefined)?.isTTY === true;
 }
 
-/** Put a TTY stdin in raw mode; returns the function that restores it (idempotent). */
-export function makeRaw(stdin: NodeJS.ReadStream): () => void {
+/**
+ * Put a TTY stdin in raw mode; returns the function that restores it (idempotent). `onExit`
+ * (the context's) restores it too when the process ends first.
+ */
+export function makeRaw(stdin: NodeJS.ReadStream, onExit: (fn: () => void) => () => void): () => void {
   if (!isTerminal(stdin)) return () => {};
   const tty = stdin as unknown as ReadStream;
   const wasRaw = tty.isRaw;
   tty.setRawMode(true);
   let restored = false;
+  let unhook = (): void => {};
   const restore = (): void => {
     if (restored) return;
     restored = true;
-    process.removeListener('exit', restore);
+    unhook();
     try {
       tty.setRawMode(wasRaw);
     } catch {
       // the terminal is gone: nothing to restore
     }
   };
-  process.on('exit', restore);
+  unhook = onExit(restore);
   return restore;
 }
 

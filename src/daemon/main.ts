@@ -11,6 +11,8 @@ import { buildComponents } from './components.js';
 import { Router } from './http/router.js';
 import { startServer } from './http/server.js';
 import { socketGroup } from './http/socket.js';
+import { startCliSocket } from './cli-socket.js';
+import { createPeerCredReader } from '../kernel/peer-cred.js';
 import { createLogger, type LogLevel } from '../lib/logger.js';
 import { containerRoutes } from './routes/containers.js';
 import { linkRoutes } from './routes/links.js';
@@ -220,12 +222,25 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   );
   const server = await startServer({ socketPath, router, logger, mode: 0o660, gid: group.gid });
   logger.info(`tsnetd ${TSNET_VERSION} listening on unix://${socketPath} (root ${flags.root}, exec-root ${flags.execRoot})`);
+  // the thin client's socket (docs/architecture.md): without it every tsnet command runs node
+  const cliSocket = await startCliSocket({
+    apiSocket: socketPath,
+    mode: 0o660,
+    gid: group.gid,
+    logger,
+    peerCred: createPeerCredReader(),
+  }).catch((err: unknown) => {
+    logger.warn(`no CLI socket (${(err as Error).message}): tsnet commands run with node`);
+    return undefined;
+  });
+  setTimeout(() => cliSocket?.warm(), 50).unref();
   // restart policies at daemon start (always, unless-stopped; those that died while it was down)
   void c.containers.autostart();
 
   const shutdown = (sig: string) => {
     logger.info(`${sig}: shutting down; containers keep running (live restore)`);
     server.close();
+    cliSocket?.close();
     fs.rmSync(socketPath, { force: true });
     c.sandboxes.stopPool();
     // the lease is not revoked: other hosts keep this host's endpoints until it is back (or the TTL)

@@ -77,16 +77,23 @@ export default async function events(ctx: Context, _args: [], opts: EventsOption
   const res = await ctx.client.send('GET', '/events', {
     query: { since: timestamp(opts.since, '--since'), until: timestamp(opts.until, '--until'), filters },
   });
-  process.once('SIGINT', () => res.destroy());
+  const unhook = ctx.onSignal(['SIGINT'], () => {
+    unhook();
+    res.destroy();
+  });
   let buf = '';
   res.setEncoding('utf8');
-  for await (const chunk of res as AsyncIterable<string>) {
-    buf += chunk;
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i).trim();
-      buf = buf.slice(i + 1);
-      if (line) ctx.print(render(line, JSON.parse(line) as ApiEvent));
+  try {
+    for await (const chunk of res as AsyncIterable<string>) {
+      buf += chunk;
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const line = buf.slice(0, i).trim();
+        buf = buf.slice(i + 1);
+        if (line) ctx.print(render(line, JSON.parse(line) as ApiEvent));
+      }
     }
+  } finally {
+    unhook();
   }
   return 0;
 }

@@ -5,7 +5,7 @@
 import { seg } from '../api-client.js';
 import type { Context } from '../context.js';
 import { errorMessage, startFailureExitCode, UsageError } from '../errors.js';
-import { buildEnv } from '../parse/env.js';
+import { buildEnv, readFrom } from '../parse/env.js';
 import { detachKeysOf, monitorResize, startStreaming } from '../session.js';
 import { isTerminal } from '../tty.js';
 
@@ -37,7 +37,7 @@ export default async function exec(ctx: Context, [container, command]: [string, 
   if (!detach && tty && interactive && !isTerminal(ctx.stdin)) throw new UsageError('the input device is not a TTY');
   let Env: string[];
   try {
-    Env = buildEnv(opts.env ?? [], opts.envFile ?? [], (k) => ctx.env[k]);
+    Env = buildEnv(opts.env ?? [], opts.envFile ?? [], (k) => ctx.env[k], readFrom(ctx.cwd));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

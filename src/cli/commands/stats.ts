@@ -74,11 +74,12 @@ export default async function stats(ctx: Context, [containers]: [string[]], opts
       if (streams.every((s) => s.readableEnded)) stop();
     }, 1000);
     const stop = () => {
+      unhook();
       clearInterval(timer);
       for (const s of streams) s.destroy();
       resolve();
     };
-    process.once('SIGINT', stop);
+    const unhook = ctx.onSignal(['SIGINT'], stop);
   });
   return 0;
 }

@@ -16,7 +16,7 @@ export async function runParsed(p: Parsed, io?: ContextIo): Promise<number> {
     const r = await mod.default(ctx, p.args, p.opts);
     code = typeof r === 'number' ? r : 0;
   } catch (err) {
-    code = reportFailure(err);
+    code = reportFailure(err, io);
   }
   await ctx?.drain();
   return code;

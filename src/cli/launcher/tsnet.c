@@ -1,6 +1,8 @@
 /*
- * tsnet: start the CLI (dist/cli-bundle/main.cjs) with node, from its V8 start-up snapshot
- * (tsnet.blob, made by scripts/bundle-cli.mjs) when the snapshot fits, else from the bundle.
+ * tsnet: first ask the daemon to run the command line (served.c: the thin client, no node at
+ * all); when the daemon cannot or will not, start the CLI (dist/cli-bundle/main.cjs) with node,
+ * from its V8 start-up snapshot (tsnet.blob, made by scripts/bundle-cli.mjs) when the snapshot
+ * fits, else from the bundle.
  *
  * It replaces the `#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node` shebang: one execve of a
  * small static program instead of one of env, and then node. No fork, no shell.
@@ -11,7 +13,8 @@
  * flag hash node checks, and node would refuse the blob). Otherwise node runs main.cjs: the
  * same CLI, a few milliseconds slower to start, never an error.
  *
- * TSNET_NO_SNAPSHOT=1 forces the bundle; TSNET_LAUNCH_DEBUG=1 says on stderr which path runs.
+ * TSNET_CLI_DIRECT=0 skips the daemon; TSNET_NO_SNAPSHOT=1 forces the bundle;
+ * TSNET_LAUNCH_DEBUG=1 says on stderr which path runs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +25,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "served.h"
 
 #define STAMP_MAX 512
 
@@ -88,6 +93,10 @@ int main(int argc, char **argv) {
   } else {
     self[len] = '\0';
   }
+  const char *debug = getenv("TSNET_LAUNCH_DEBUG");
+  int debugging = debug != NULL && *debug != '\0';
+  /* returns only when node is to run the command line (no daemon socket, or its answer: fallback) */
+  try_served(argc, argv, debugging);
   char *slash = strrchr(self, '/');
   if (slash == NULL) return 127;
   *slash = '\0';
@@ -100,8 +109,7 @@ int main(int argc, char **argv) {
     return 127;
   }
   const char *misfit = snapshot_misfit(node, blob, main_js, stamp);
-  const char *debug = getenv("TSNET_LAUNCH_DEBUG");
-  if (debug != NULL && *debug != '\0') {
+  if (debugging) {
     if (misfit == NULL) fprintf(stderr, "tsnet: launch: %s from the snapshot %s\n", node, blob);
     else fprintf(stderr, "tsnet: launch: %s %s (%s)\n", node, main_js, misfit);
   }

@@ -8,6 +8,7 @@
  * Variables from files come first, then -e, so -e wins in the daemon.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 export type Lookup = (name: string) => string | undefined;
 
@@ -65,4 +66,9 @@ export function buildEnv(envFlags: string[], envFiles: string[], lookup: Lookup,
 
 function readText(file: string): string {
   return readFileSync(file, 'utf8');
+}
+
+/** Read env files named relative to `cwd` (the client's directory, not the process's: the daemon's CLI host). */
+export function readFrom(cwd: string): (file: string) => string {
+  return (file) => readFileSync(resolve(cwd, file), 'utf8');
 }

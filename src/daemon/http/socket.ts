@@ -1,10 +1,9 @@
 /**
- * The API socket, never connectable with a wider mode than asked, whatever the umask: it is
+ * The API socket (and the CLI socket beside it), never connectable with a wider mode than asked, whatever the umask: it is
  * bound inside a fresh 0700 directory, given its mode and group there, and only then renamed
  * to its path. A stale socket (no daemon answers on it) is removed first; a live one is refused.
  */
 import fs from 'node:fs';
-import type http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { TsnetError } from '../../errors/index.js';
@@ -17,7 +16,7 @@ export interface SocketOptions {
   gid?: number;
 }
 
-export async function listenUnix(server: http.Server, opts: SocketOptions): Promise<void> {
+export async function listenUnix(server: net.Server, opts: SocketOptions): Promise<void> {
   await removeStaleSocket(opts.socketPath);
   const dir = path.dirname(opts.socketPath);
   fs.mkdirSync(dir, { recursive: true, mode: 0o711 });

@@ -40,11 +40,11 @@ async function daemon(): Promise<FakeDaemon> {
   return d;
 }
 
-/** The launcher's own line on stderr (TSNET_LAUNCH_DEBUG) and the rest. */
+/** The launcher's last line on stderr (TSNET_LAUNCH_DEBUG: how node started) and the rest. */
 function split(r: CliResult): { launch: string; rest: CliResult } {
   const lines = r.stderr.split('\n');
-  const launch = lines.find((l) => l.startsWith('tsnet: launch: ')) ?? '';
-  return { launch, rest: { ...r, stderr: lines.filter((l) => l !== launch).join('\n') } };
+  const launch = lines.filter((l) => l.startsWith('tsnet: launch: ')).pop() ?? '';
+  return { launch, rest: { ...r, stderr: lines.filter((l) => !l.startsWith('tsnet: launch: ')).join('\n') } };
 }
 
 function viaLauncher(launcher: string, d: FakeDaemon, args: string[], env: Record<string, string> = {}) {

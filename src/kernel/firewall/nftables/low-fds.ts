@@ -23,13 +23,13 @@
  */
 import fs from 'node:fs';
 import koffi from 'koffi';
+import { bindGetsockopt, SOL_SOCKET } from '../../sockopt.js';
 
 /** glibc's fd_set size: select() on an fd at or above this aborts the process. */
 export const FD_SETSIZE = 1024;
 
 const F_DUPFD_CLOEXEC = 1030;
 const O_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
 const SO_PROTOCOL = 38;
 const SO_DOMAIN = 39;
 const AF_NETLINK = 16;
@@ -50,13 +50,7 @@ export function createLowFdSlots(count = 6): LowFdSlots {
   const dup3 = lib.func('int dup3(int oldfd, int newfd, int flags)') as (a: number, b: number, f: number) => number;
   const fcntl = lib.func('int fcntl(int fd, int cmd, int arg)') as (fd: number, cmd: number, arg: number) => number;
   const close = lib.func('int close(int fd)') as (fd: number) => number;
-  const getsockopt = lib.func('int getsockopt(int fd, int level, int name, void *val, void *len)') as (
-    fd: number,
-    level: number,
-    name: number,
-    val: Buffer,
-    len: Buffer,
-  ) => number;
+  const getsockopt = bindGetsockopt(lib);
 
   const placeholder = fs.openSync('/dev/null', 'r');
   const slots: number[] = [];
