@@ -220,9 +220,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       puller: c.puller,
     }),
   );
-  const server = await startServer({ socketPath, router, logger, mode: 0o660, gid: group.gid });
-  logger.info(`tsnetd ${TSNET_VERSION} listening on unix://${socketPath} (root ${flags.root}, exec-root ${flags.execRoot})`);
-  // the thin client's socket (docs/architecture.md): without it every tsnet command runs node
+  // the thin client's socket (docs/architecture.md, decision 32): without it every tsnet command runs
+  // node. It is bound before the API socket, so a daemon that answers on the API socket has both.
   const cliSocket = await startCliSocket({
     apiSocket: socketPath,
     mode: 0o660,
@@ -233,6 +232,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     logger.warn(`no CLI socket (${(err as Error).message}): tsnet commands run with node`);
     return undefined;
   });
+  const server = await startServer({ socketPath, router, logger, mode: 0o660, gid: group.gid });
+  logger.info(`tsnetd ${TSNET_VERSION} listening on unix://${socketPath} (root ${flags.root}, exec-root ${flags.execRoot})`);
   setTimeout(() => cliSocket?.warm(), 50).unref();
   // restart policies at daemon start (always, unless-stopped; those that died while it was down)
   void c.containers.autostart();
