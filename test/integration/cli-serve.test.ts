@@ -1,5 +1,5 @@
 /**
- * The thin client (docs/architecture.md decision 31): the launcher has the daemon run the
+ * The thin client (docs/architecture.md decision 32): the launcher has the daemon run the
  * command line over `<API socket>.cli`, and everything a user sees — stdout, stderr, exit code,
  * stdin, the terminal — is what the node CLI gives (TSNET_CLI_DIRECT=0, compared side by side).
  * A client that is not in the daemon's mount namespace gets `fallback` and runs node; a client
