@@ -46,7 +46,11 @@ export async function startCliSocket(opts: {
   let loading: Promise<CliHost> | undefined;
   const host = (): Promise<CliHost> => {
     loading ??= import('../cli/serve/host.js').then((m) =>
-      m.createCliHost({ apiSocket: opts.apiSocket, warn: (line) => opts.logger.warn(line) }),
+      m.createCliHost({
+        apiSocket: opts.apiSocket,
+        warn: (line) => opts.logger.warn(line),
+        debug: (line) => opts.logger.debug(line),
+      }),
     );
     return loading;
   };

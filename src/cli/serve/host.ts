@@ -37,6 +37,8 @@ export interface HostOptions {
   apiSocket: string;
   /** One line about a session that was closed for a protocol error. */
   warn(line: string): void;
+  /** A session's start and end, and each fallback (the daemon's debug log). */
+  debug(line: string): void;
 }
 
 export interface CliHost {
@@ -104,14 +106,17 @@ export function createCliHost(opts: HostOptions): CliHost {
     const parsed = hello.version === PROTOCOL ? parseFast(hello.argv, FAST_COMMANDS) : undefined;
     if (!parsed || NOT_SERVED.has(parsed.module)) {
       fallbacks++;
+      opts.debug(`cli session: fallback (${parsed ? parsed.module : 'not a fast-path command line'})`);
       socket.end(frame(T.fallback));
       return undefined;
     }
+    const n = ++served;
     const s = new Session(socket, hello);
     active++;
-    served++;
+    opts.debug(`cli session ${n} started: ${parsed.module}`);
     void s
       .run((io) => runParsed(parsed, io))
+      .then((outcome) => opts.debug(`cli session ${n} ended: ${outcome}`))
       .finally(() => {
         active--;
       });
@@ -126,6 +131,7 @@ export function createCliHost(opts: HostOptions): CliHost {
     private readonly exits = new Set<() => void>();
     private readonly clients: ApiClient[] = [];
     private aborted = false;
+    private abortedBy = '';
 
     constructor(
       private readonly socket: net.Socket,
@@ -142,7 +148,8 @@ export function createCliHost(opts: HostOptions): CliHost {
       this.stderr = new RemoteOutput(send, T.stderr, hello.tty.stderr, size);
     }
 
-    async run(command: (io: ContextIo) => Promise<number>): Promise<void> {
+    /** Resolves with how it ended: `exit N`, or `client gone`. */
+    async run(command: (io: ContextIo) => Promise<number>): Promise<string> {
       const io: ContextIo = {
         stdin: this.stdin as unknown as NodeJS.ReadStream,
         stdout: this.stdout as unknown as NodeJS.WriteStream,
@@ -167,7 +174,9 @@ export function createCliHost(opts: HostOptions): CliHost {
         code = reportFailure(err, io);
       }
       this.end();
-      if (!this.aborted && !this.socket.destroyed) this.socket.end(byteFrame(T.exit, code));
+      if (this.aborted || this.socket.destroyed) return this.abortedBy || 'client gone';
+      this.socket.end(byteFrame(T.exit, code));
+      return `exit ${code}`;
     }
 
     private onSignal(signals: readonly NodeJS.Signals[], handler: SignalHandler): () => void {
@@ -217,13 +226,14 @@ export function createCliHost(opts: HostOptions): CliHost {
       }
       if (this.socket.destroyed) return;
       this.socket.end(byteFrame(T.kill, n));
-      this.abort();
+      this.abort(`the client dies of ${name ?? `signal ${n}`}`);
     }
 
     /** The client is gone (or dies of a signal): end the command's connections and input. */
-    abort(): void {
+    abort(why = 'client gone'): void {
       if (this.aborted) return;
       this.aborted = true;
+      this.abortedBy = why;
       this.stdin.received(Buffer.alloc(0));
       this.end();
     }
