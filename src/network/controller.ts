@@ -137,6 +137,8 @@ export class NetworkController {
   private readonly active = new Set<string>();
   /** A sandbox's revision: a new number at every change of its records or of its active flag (see revision()). */
   private readonly revisions = new Map<string, number>();
+  /** The same for a network: the last revision of any sandbox with an endpoint on it (see networkRevision()). */
+  private readonly networkRevisions = new Map<string, number>();
   private lastRevision = 0;
 
   constructor(private readonly d: ControllerDeps) {}
@@ -273,12 +275,26 @@ export class NetworkController {
     return this.revisions.get(sandboxId) ?? 0;
   }
 
+  /**
+   * A number that changes whenever anything of the endpoints on a network may have changed (one
+   * added, dropped or saved, a container renamed, started or stopped): the embedded DNS keeps its
+   * name index of a network while it holds.
+   */
+  networkRevision(networkId: string): number {
+    return this.networkRevisions.get(networkId) ?? 0;
+  }
+
+  /** A new revision for the sandbox and every network it has an endpoint on. */
   private touch(sandboxId: string): void {
-    this.revisions.set(sandboxId, ++this.lastRevision);
+    const rev = ++this.lastRevision;
+    this.revisions.set(sandboxId, rev);
+    for (const id of this.bySandbox.get(sandboxId) ?? []) {
+      const ep = this.endpointRecs.get(id);
+      if (ep) this.networkRevisions.set(ep.networkId, rev);
+    }
   }
 
   private putEndpoint(ep: EndpointRecord): void {
-    this.touch(ep.sandboxId);
     this.endpointRecs.set(ep.id, ep);
     let ids = this.bySandbox.get(ep.sandboxId);
     if (!ids) {
@@ -286,6 +302,7 @@ export class NetworkController {
       this.bySandbox.set(ep.sandboxId, ids);
     }
     ids.add(ep.id);
+    this.touch(ep.sandboxId);
   }
 
   private dropEndpoint(id: string): void {

@@ -10,6 +10,7 @@ import type { Netns } from '../kernel/netns.js';
 import type { DnsHook } from './attachments.js';
 import type { EndpointRecord, SandboxRecord } from './sandbox-record.js';
 import { linkAliasTarget } from './dns/link-alias.js';
+import { indexNames, type NameIndex } from './dns/name-index.js';
 import { createTcpBinder, RESOLVER_IP, startResolver, type Resolver, type TcpBinder } from './dns/index.js';
 
 export interface EmbeddedDnsDeps {
@@ -22,6 +23,8 @@ export interface EmbeddedDnsDeps {
     endpointsOf(sandboxId: string): EndpointRecord[];
     endpointsOn(networkId: string): EndpointRecord[];
     isActive(sandboxId: string): boolean;
+    /** Changes whenever an endpoint on the network (or whether its container runs) may have changed. */
+    networkRevision(networkId: string): number;
   };
   /** Is this network user-defined (not bridge/host/none)? */
   userDefined: (networkId: string) => boolean;
@@ -41,6 +44,8 @@ export class EmbeddedDns implements DnsHook {
   private readonly resolvers = new Map<string, { sandbox: string; resolver: Resolver }>();
   private readonly binder: TcpBinder = createTcpBinder();
   private readonly starting = new Map<string, Promise<void>>();
+  /** Name index per network, kept while the network's revision holds (dns/name-index.ts). */
+  private readonly indexes = new Map<string, { revision: number; index: NameIndex }>();
 
   constructor(private readonly d: EmbeddedDnsDeps) {}
 
@@ -102,9 +107,16 @@ export class EmbeddedDns implements DnsHook {
     );
   }
 
-  /** Endpoints on these networks whose containers run. */
-  private *visible(nets: Set<string>): Generator<EndpointRecord> {
-    for (const n of nets) for (const ep of this.d.records.endpointsOn(n)) if (this.d.records.isActive(ep.sandboxId)) yield ep;
+  private namesOn(networkId: string): NameIndex {
+    const revision = this.d.records.networkRevision(networkId);
+    const have = this.indexes.get(networkId);
+    if (have && have.revision === revision) return have.index;
+    const endpoints = this.d.records.endpointsOn(networkId);
+    const index = indexNames(endpoints, (id) => this.d.records.isActive(id));
+    // a network without endpoints (or gone) keeps no index
+    if (endpoints.length) this.indexes.set(networkId, { revision, index });
+    else this.indexes.delete(networkId);
+    return index;
   }
 
   lookup(selfId: string, name: string, type: 'A' | 'AAAA'): string[] {
@@ -125,12 +137,11 @@ export class EmbeddedDns implements DnsHook {
   /** Addresses of running containers named (or aliased) `q` on these networks. */
   private addresses(nets: Set<string>, q: string, type: 'A' | 'AAAA'): string[] {
     const out: string[] = [];
-    for (const ep of this.visible(nets)) {
-      const names = [ep.containerName, ep.containerId.slice(0, 12), ...ep.aliases].map((n) => n.toLowerCase());
-      const qualified = names.map((n) => `${n}.${ep.networkName.toLowerCase()}`);
-      if (!names.includes(q) && !qualified.includes(q)) continue;
-      const ip = type === 'A' ? ep.ipv4 : ep.ipv6;
-      if (ip) out.push(ip.split('/')[0]!);
+    for (const n of nets) {
+      for (const ep of this.namesOn(n).byName.get(q) ?? []) {
+        const ip = type === 'A' ? ep.ipv4 : ep.ipv6;
+        if (ip) out.push(ip.split('/')[0]!);
+      }
     }
     return out;
   }
@@ -153,9 +164,8 @@ export class EmbeddedDns implements DnsHook {
   private reverse(selfId: string, ip: string): string | undefined {
     const nets = this.networksOf(selfId);
     for (const n of nets) {
-      for (const ep of this.d.records.endpointsOn(n)) {
-        if (ep.ipv4?.split('/')[0] === ip || ep.ipv6?.split('/')[0] === ip) return `${ep.containerName}.${ep.networkName}`;
-      }
+      const ep = this.namesOn(n).byIp.get(ip);
+      if (ep) return `${ep.containerName}.${ep.networkName}`;
     }
     return this.remoteReverseLookup(nets, ip);
   }

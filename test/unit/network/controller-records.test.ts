@@ -1,7 +1,7 @@
 /**
  * The controller owns the sandbox and endpoint records (issue 9, deliverable 1): it is their only
  * writer, indexes endpoints by network from them, and a new controller over the same directory
- * finds the same state. No kernel: fake drivers, records in a temp dir.
+ * finds the same state; the embedded DNS answers from them. No kernel: fake drivers, records in a temp dir.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -12,6 +12,7 @@ import { NetworkController, type DriverSource } from '../../../src/network/contr
 import type { NetworkDriver } from '../../../src/network/driver-api.js';
 import { createHostDriver } from '../../../src/network/drivers/host/index.js';
 import { createNullDriver } from '../../../src/network/drivers/none/index.js';
+import { EmbeddedDns } from '../../../src/network/embedded-dns.js';
 import type { NetworkRecord } from '../../../src/network/network-record.js';
 import type { EndpointRecord, SandboxRecord } from '../../../src/network/sandbox-record.js';
 import { RecordStore } from '../../../src/store/record-store.js';
@@ -240,4 +241,54 @@ test('a pending delete is its endpoint record in state pending-delete: out of it
   t.deepEqual(again.pendingList(), []);
   t.deepEqual(again.endpointUsers(a.id), []);
   t.deepEqual(fs.readdirSync(path.join(root, 'endpoints')), []);
+});
+
+/** The embedded DNS over this controller's records (no resolver, no kernel: lookup and reverse only). */
+function dnsOver(c: NetworkController): EmbeddedDns {
+  return new EmbeddedDns({
+    netns: {} as never,
+    firewall: {} as never,
+    records: c,
+    userDefined: () => true,
+    isInternal: () => false,
+    upstreams: () => [],
+    logger: quiet,
+  });
+}
+
+test('DNS answers follow rename, stop, removal and a new container of the old name, with 1000 on the network', async (t) => {
+  const { a, c } = await world(t);
+  const sbs: SandboxRecord[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const sb = sandbox(`c${i}`);
+    await c.saveSandbox(sb);
+    await c.saveEndpoint({ ...endpoint(sb, a, 0), ipv4: `10.9.${i >> 8}.${i & 255}/16`, aliases: [`al${i}`] });
+    c.setActive(sb.id, true);
+    sbs.push(sb);
+  }
+  const dns = dnsOver(c);
+  const asker = sbs[0]!.id;
+  t.deepEqual(dns.lookup(asker, 'c500', 'A'), ['10.9.1.244']);
+  t.deepEqual(dns.lookup(asker, 'AL500.a', 'A'), ['10.9.1.244'], 'an alias, qualified with the network, any case');
+  t.deepEqual(dns.lookup(asker, sbs[500]!.containerId.slice(0, 12), 'A'), ['10.9.1.244'], 'the short id');
+
+  await c.renameSandbox(sbs[500]!.id, 'renamed');
+  t.deepEqual(dns.lookup(asker, 'c500', 'A'), [], 'the old name is gone');
+  t.deepEqual(dns.lookup(asker, 'renamed', 'A'), ['10.9.1.244']);
+
+  c.setActive(sbs[501]!.id, false);
+  t.deepEqual(dns.lookup(asker, 'c501', 'A'), [], 'a stopped container has no answer');
+  c.setActive(sbs[501]!.id, true);
+  t.deepEqual(dns.lookup(asker, 'c501', 'A'), ['10.9.1.245']);
+
+  await c.removeSandbox(sbs[502]!.id);
+  t.deepEqual(dns.lookup(asker, 'c502', 'A'), [], 'a removed container has no answer');
+  t.is((dns as unknown as { reverse(self: string, ip: string): unknown }).reverse(asker, '10.9.1.246'), undefined);
+
+  const again = sandbox('c502');
+  await c.saveSandbox(again);
+  await c.saveEndpoint({ ...endpoint(again, a, 0), ipv4: '10.9.9.9/16' });
+  c.setActive(again.id, true);
+  t.deepEqual(dns.lookup(asker, 'c502', 'A'), ['10.9.9.9'], 'a new container of the old name');
+  t.is((dns as unknown as { reverse(self: string, ip: string): unknown }).reverse(asker, '10.9.9.9'), 'c502.a');
 });
