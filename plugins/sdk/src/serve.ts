@@ -162,9 +162,22 @@ export async function servePlugin(opts: ServeOptions & Omit<HandlerOptions, 'log
   const socketPath = path.resolve(opts.socketPath ?? path.join(opts.socketDir ?? TSNET_SOCKET_DIR, `${opts.name}.sock`));
   fs.mkdirSync(path.dirname(socketPath), { recursive: true });
   await clearStaleSocket(socketPath);
-  await listen(server, socketPath);
-  fs.chmodSync(socketPath, 0o660);
-  if (opts.socketGroup !== undefined) fs.chownSync(socketPath, process.getuid?.() ?? 0, opts.socketGroup);
+  // Bound in a private directory, given its mode and group there, then renamed into place: the
+  // socket a client finds is final (a chmod after it appears changes its ctime, and tsnet takes a
+  // socket whose identity changed for a restarted plugin, activating it once more).
+  const bindDir = fs.mkdtempSync(path.join(path.dirname(socketPath), '.sock-'));
+  const bound = path.join(bindDir, 's');
+  try {
+    await listen(server, bound);
+    fs.chmodSync(bound, 0o660);
+    if (opts.socketGroup !== undefined) fs.chownSync(bound, process.getuid?.() ?? 0, opts.socketGroup);
+    fs.renameSync(bound, socketPath);
+  } catch (err) {
+    server.close();
+    throw err;
+  } finally {
+    fs.rmSync(bindDir, { recursive: true, force: true });
+  }
   const ino = fs.statSync(socketPath).ino;
   return {
     name: opts.name,
