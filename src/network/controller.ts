@@ -904,6 +904,7 @@ export class NetworkController {
       await ipam?.releasePool(p.poolId).catch((err: Error) => this.d.logger.warn(`release pool ${p.subnet}: ${err.message}`));
     await this.d.store.remove(n.id);
     this.networks.delete(n.id);
+    this.networkRevisions.delete(n.id);
     this.d.logger.info(`removed network ${n.name} (${n.id.slice(0, 12)})`);
     this.announce(n, 'destroy');
   }
@@ -984,6 +985,7 @@ export class NetworkController {
       await driver?.deleteNetwork(n.id).catch((err: Error) => this.d.logger.warn(`drop network ${n.name}: ${err.message}`));
       await this.d.store.remove(n.id);
       this.networks.delete(n.id);
+      this.networkRevisions.delete(n.id);
       this.d.logger.info(`global network ${n.name} (${n.id.slice(0, 12)}) ${why}: removed here`);
     });
   }
