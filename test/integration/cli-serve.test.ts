@@ -73,14 +73,25 @@ test.serial('the daemon runs the command; stdout, stderr, exit code, env and std
   t.regex(w.daemonLog(), /cli session \d+ ended: exit 3/);
 });
 
-test.serial('help, usage errors and cp get fallback before any output: node prints them, the same as ever', async (t) => {
-  for (const args of [['network', 'create'], ['--help'], ['run', '--no-such-flag', 'busybox'], ['cp', 'nothing:/x', '-']]) {
-    const { thin, node } = await bothPaths(args);
-    const what = `tsnet ${args.join(' ')}`;
-    t.regex(thin.stderr, FALLBACK, `${what}: ${thin.stderr}`);
-    t.deepEqual(user(thin), user(node), what);
-  }
-});
+test.serial(
+  'help, usage errors, cp and another TZ get fallback before any output: node prints them, the same as ever',
+  async (t) => {
+    for (const args of [['network', 'create'], ['--help'], ['run', '--no-such-flag', 'busybox'], ['cp', 'nothing:/x', '-']]) {
+      const { thin, node } = await bothPaths(args);
+      const what = `tsnet ${args.join(' ')}`;
+      t.regex(thin.stderr, FALLBACK, `${what}: ${thin.stderr}`);
+      t.deepEqual(user(thin), user(node), what);
+    }
+    // a time zone other than the daemon's: dates are formatted in the process's zone, so node
+    const id = await w.ok(['create', '--network', 'none', 'busybox', 'true']);
+    t.teardown(() => w.cli(['rm', '-f', id]));
+    const args = ['ps', '-a', '--filter', `id=${id}`, '--format', '{{.CreatedAt}}'];
+    const { thin, node } = await bothPaths(args, { env: { TZ: 'Asia/Tokyo' } });
+    t.regex(thin.stderr, FALLBACK, thin.stderr);
+    t.regex(thin.stdout, /\+0900 /, thin.stdout);
+    t.deepEqual(user(thin), user(node));
+  },
+);
 
 test.serial('an env file and a bind mount named relative to the client directory are the client files', async (t) => {
   const dir = fs.mkdtempSync(path.join(w.dir, 'client-'));

@@ -84,6 +84,20 @@ export function containerRow(c: ApiContainer, trunc: boolean, now = Date.now()):
   };
 }
 
+/** The default table's columns only (containerRow also formats dates, labels, mounts, networks). */
+function tableRow(c: ApiContainer, trunc: boolean, now: number): string[] {
+  const command = c.Command ?? '';
+  return [
+    shortId(c.Id, trunc),
+    image(c, trunc),
+    JSON.stringify(trunc ? ellipsis(command, 20) : command),
+    c.Created ? timeAgo(c.Created * 1000, now) : '',
+    status(c),
+    c.Ports && c.Ports.length > 0 ? displayablePorts(c.Ports) : '',
+    names(c, trunc),
+  ];
+}
+
 export default async function ps(ctx: Context, _args: [], opts: PsOptions): Promise<number> {
   const trunc = opts.trunc !== false;
   let filters: string | undefined;
@@ -97,17 +111,14 @@ export default async function ps(ctx: Context, _args: [], opts: PsOptions): Prom
       query: { all: opts.all ? 1 : undefined, filters },
     })) ?? [];
   if (opts.quiet) {
-    for (const c of list) ctx.print(shortId(c.Id, trunc));
+    ctx.stdout.write(list.map((c) => `${shortId(c.Id, trunc)}\n`).join(''));
     return 0;
   }
   const now = Date.now();
   ctx.stdout.write(
     formatList(list, opts.format, {
       headers: ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-      row: (c) => {
-        const r = containerRow(c, trunc, now);
-        return [r.ID!, r.Image!, r.Command!, r.RunningFor!, r.Status!, r.Ports!, r.Names!];
-      },
+      row: (c) => tableRow(c, trunc, now),
       json: (c) => containerRow(c, trunc, now),
       headerNames: {
         ID: 'CONTAINER ID',

@@ -104,9 +104,11 @@ export function createCliHost(opts: HostOptions): CliHost {
   /** Run the hello's command line, or answer fallback (then undefined). */
   function start(socket: net.Socket, hello: Hello): Session | undefined {
     const parsed = hello.version === PROTOCOL ? parseFast(hello.argv, FAST_COMMANDS) : undefined;
-    if (!parsed || NOT_SERVED.has(parsed.module)) {
+    // dates are formatted in the process's time zone: the client's TZ must be the daemon's
+    const sameZone = (hello.env.TZ ?? '') === (process.env.TZ ?? '');
+    if (!parsed || NOT_SERVED.has(parsed.module) || !sameZone) {
       fallbacks++;
-      opts.debug(`cli session: fallback (${parsed ? parsed.module : 'not a fast-path command line'})`);
+      opts.debug(`cli session: fallback (${parsed ? (sameZone ? parsed.module : 'TZ') : 'not a fast-path command line'})`);
       socket.end(frame(T.fallback));
       return undefined;
     }
@@ -137,10 +139,23 @@ export function createCliHost(opts: HostOptions): CliHost {
       private readonly socket: net.Socket,
       private readonly hello: Hello,
     ) {
+      let corked = false;
       const send: Send = (buf, cb) => {
         // a session whose client is gone drops its output (its command is being ended)
-        if (this.aborted || socket.destroyed) cb?.();
-        else socket.write(buf, cb === undefined ? undefined : () => cb());
+        if (this.aborted || socket.destroyed) {
+          cb?.();
+          return;
+        }
+        // the frames of one tick leave in one write (ctx.print per line, then the exit)
+        if (!corked) {
+          corked = true;
+          socket.cork();
+          process.nextTick(() => {
+            corked = false;
+            socket.uncork();
+          });
+        }
+        socket.write(buf, cb === undefined ? undefined : () => cb());
       };
       const size = { rows: hello.rows, columns: hello.columns };
       this.stdin = new RemoteInput(send, hello.tty.stdin);
