@@ -169,13 +169,25 @@ export class Attachments {
       const want = pool.v6 ? ep.ipamConfig?.IPv6Address : ep.ipamConfig?.IPv4Address;
       if (want && !contains(pool.subnet, want)) continue;
       if ((pool.v6 ? ep.ipv6 : ep.ipv4) && !want) continue;
+      const request = () =>
+        ipam.requestAddress(pool.poolId, {
+          owner: ep.endpointId,
+          ...(want ? { ip: want } : {}),
+          ...(ep.mac ? { mac: ep.mac } : {}),
+          options: { 'com.docker.network.endpoint.name': sb.containerName },
+        });
       const lease = await timed('join: ipam address', () =>
-        ipam
-          .requestAddress(pool.poolId, {
-            owner: ep.endpointId,
-            ...(want ? { ip: want } : {}),
-            ...(ep.mac ? { mac: ep.mac } : {}),
-            options: { 'com.docker.network.endpoint.name': sb.containerName },
+        request()
+          .catch(async (err: unknown) => {
+            // the address may be held by a container removed a moment ago (run --rm answers
+            // before its network teardown ends): once more after those teardowns
+            const code = (err as TsnetError).code;
+            if (
+              (code === 'TSNET_ADDRESS_IN_USE' || code === 'TSNET_POOL_EXHAUSTED') &&
+              (await this.d.controller.sandboxRemovalsDone())
+            )
+              return request();
+            throw err;
           })
           .catch((err: unknown) => {
             // several subnets of one family (as Docker): a full one passes to the next

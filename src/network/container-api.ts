@@ -135,7 +135,9 @@ export interface ContainerNetworking {
   leave(sandboxId: string): Promise<void>;
   /**
    * Remove the sandbox and every endpoint still in it (an interface that dies with the netns is
-   * not deleted one by one: LeaveOptions.sandboxRemoved). Idempotent.
+   * not deleted one by one: LeaveOptions.sandboxRemoved). Idempotent. The network layer tracks
+   * it while it runs, so a caller may answer before it ends (a `run --rm` removal): network rm
+   * and prune wait for it, network inspect no longer shows its endpoints.
    */
   deleteSandbox(sandboxId: string): Promise<void>;
   /**

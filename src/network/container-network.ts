@@ -171,9 +171,16 @@ export class ContainerNetwork implements ContainerNetworking {
     }
   }
 
-  async deleteSandbox(sandboxId: string): Promise<void> {
+  /** Tracked by the controller while it runs (noteSandboxRemoval): its caller may not wait for it. */
+  deleteSandbox(sandboxId: string): Promise<void> {
     const sb = this.d.controller.sandbox(sandboxId);
-    if (!sb) return;
+    if (!sb) return Promise.resolve();
+    const done = this.deleteNow(sb);
+    this.d.controller.noteSandboxRemoval(sb.id, done);
+    return done;
+  }
+
+  private async deleteNow(sb: SandboxRecord): Promise<void> {
     // the interfaces die with the netns (no delete one by one) unless a joiner keeps it alive
     const sandboxRemoved = sb.key !== undefined && !this.d.controller.sandboxList().some((x) => x.sharedWith === sb.id);
     if (this.d.controller.endpointsOf(sb.id).length) {

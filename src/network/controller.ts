@@ -123,6 +123,12 @@ export class NetworkController {
   private readonly creatingNames = new Set<string>();
   /** Networks being removed: the removal in progress (a second rm waits for it). */
   private readonly removing = new Map<string, Promise<void>>();
+  /**
+   * Sandbox deletions in flight, by sandbox id: a `run --rm` container is gone for the API before
+   * its network teardown ends. Its endpoints are no longer shown; `network rm`, prune and an
+   * address request refused as in use or exhausted wait for these first.
+   */
+  private readonly sandboxRemovals = new Map<string, Promise<void>>();
   /** Plugin drivers whose restore has not succeeded yet, and the restore in progress. */
   private readonly unrestored = new Set<string>();
   private readonly restoring = new Map<string, Promise<NetworkDriver>>();
@@ -403,6 +409,26 @@ export class NetworkController {
     this.touch(sb.id);
   }
 
+  /** A sandbox deletion runs (see sandboxRemovals) until `done` settles. */
+  noteSandboxRemoval(id: string, done: Promise<unknown>): void {
+    const settled: Promise<void> = done
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        if (this.sandboxRemovals.get(id) === settled) this.sandboxRemovals.delete(id);
+      });
+    this.sandboxRemovals.set(id, settled);
+  }
+
+  /** Wait for the sandbox deletions in flight; false when there were none. */
+  async sandboxRemovalsDone(): Promise<boolean> {
+    if (!this.sandboxRemovals.size) return false;
+    await Promise.all([...this.sandboxRemovals.values()]);
+    return true;
+  }
+
   /** The sandbox record goes, with any endpoint record still in it. Idempotent. */
   async removeSandbox(id: string): Promise<void> {
     for (const ep of this.endpointsOf(id)) await this.removeEndpoint(ep);
@@ -650,7 +676,8 @@ export class NetworkController {
   }
 
   json(n: NetworkRecord) {
-    const json = networkJson(n, this.endpointsOn(n.id));
+    const eps = this.endpointsOn(n.id);
+    const json = networkJson(n, this.sandboxRemovals.size ? eps.filter((e) => !this.sandboxRemovals.has(e.sandboxId)) : eps);
     return n.scope === 'global' && this.d.cluster ? withClusterEndpoints(json, this.d.cluster) : json;
   }
 
@@ -848,8 +875,10 @@ export class NetworkController {
   // ---- remove -------------------------------------------------------------------------------
 
   async remove(ref: string): Promise<void> {
-    const n = this.get(ref);
+    let n = this.get(ref);
     if (n.predefined) throw new TsnetError('TSNET_NETWORK_IN_USE', `${n.name} is a pre-defined network and cannot be removed`);
+    // a container removed a moment ago may still be leaving it
+    if (this.endpointUsers(n.id).length && (await this.sandboxRemovalsDone())) n = this.get(n.id);
     const pending = this.removing.get(n.id);
     if (pending) return pending;
     // check-and-mark without an await in between: no endpoint can be reserved after this check
@@ -993,6 +1022,7 @@ export class NetworkController {
   /** Remove every unused local network `match` accepts (the prune filters); returns their names. */
   async prune(match: (n: NetworkRecord) => boolean = () => true): Promise<string[]> {
     const removed: string[] = [];
+    await this.sandboxRemovalsDone();
     for (const n of this.list()) {
       // global networks are cluster-wide: prune on one host does not remove them (use network rm)
       if (n.predefined || n.scope === 'global' || this.endpointUsers(n.id).length || !match(n)) continue;

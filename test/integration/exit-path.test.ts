@@ -8,6 +8,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
+import { api as request } from '../helpers/api.js';
 import { api, checkInvariants, INVARIANT_KINDS, summary } from '../helpers/invariants.js';
 import { createWorld, eventually, type World } from '../helpers/world.js';
 
@@ -26,7 +27,13 @@ async function containers(): Promise<Array<{ Id: string; Names: string[]; State:
   return api(w, '/containers/json?all=1');
 }
 
-async function noMismatches(t: import('ava').ExecutionContext, what: string): Promise<void> {
+/** `settle`: the state may still be moving (a run --rm's network teardown ends after its answer): poll until it agrees. */
+async function noMismatches(t: import('ava').ExecutionContext, what: string, settle = false): Promise<void> {
+  const count = async () => {
+    const m = await checkInvariants(w);
+    return INVARIANT_KINDS.every((k) => m[k].length === 0);
+  };
+  if (settle) await eventually(count);
   const m = await checkInvariants(w);
   t.deepEqual(
     INVARIANT_KINDS.flatMap((k) => m[k]),
@@ -37,6 +44,8 @@ async function noMismatches(t: import('ava').ExecutionContext, what: string): Pr
 
 /** Start the daemon with `failpoint` armed, run `args` (expected to crash it), restart it clean. */
 async function crashIn(t: import('ava').ExecutionContext, failpoint: string, args: string[]): Promise<void> {
+  // a removal still finishing from an earlier test would otherwise be finished by the armed daemon's start
+  await noMismatches(t, `before arming ${failpoint}`, true);
   await w.killDaemon('SIGKILL');
   await w.startDaemon([], { TSNET_FAILPOINTS: `${failpoint}=crash` });
   const r = await w.cli(args);
@@ -50,8 +59,48 @@ test.serial('run --rm: the bundle and the container dir are gone and the trash e
   t.is(r.exitCode, 3, r.stderr);
   t.is(r.stdout, 'bye\n');
   t.deepEqual(await containers(), []);
-  await noMismatches(t, 'after run --rm');
+  // the network teardown ends after the answer: nothing is left once it has
+  await noMismatches(t, 'after run --rm', true);
 });
+
+/** As `docker run --rm` (create with AutoRemove, wait for `removed`, start); resolves at the wait's answer. */
+async function runRm(network: string, ip?: string): Promise<void> {
+  const c = await request(w.socket, {
+    method: 'POST',
+    path: '/containers/create',
+    body: {
+      Image: 'busybox',
+      Cmd: ['true'],
+      HostConfig: { NetworkMode: network, AutoRemove: true },
+      NetworkingConfig: { EndpointsConfig: { [network]: ip ? { IPAMConfig: { IPv4Address: ip } } : {} } },
+    },
+  });
+  if (c.status !== 201) throw new Error(`create: ${c.status} ${c.text}`);
+  const id = (c.json as { Id: string }).Id;
+  const waiting = request(w.socket, { method: 'POST', path: `/containers/${id}/wait?condition=removed` });
+  const s = await request(w.socket, { method: 'POST', path: `/containers/${id}/start` });
+  if (s.status !== 204) throw new Error(`start: ${s.status} ${s.text}`);
+  const r = await waiting;
+  if (r.status !== 200) throw new Error(`wait: ${r.status} ${r.text}`);
+}
+
+test.serial(
+  'at the answer of run --rm: inspect shows none of it, its static address is free, its network can be removed',
+  async (t) => {
+    await w.ok(['network', 'create', '--subnet', '10.99.7.0/29', 'exnet2']);
+    for (let i = 0; i < 3; i++) {
+      await runRm('exnet2', '10.99.7.3');
+      const n = await request(w.socket, { path: '/networks/exnet2' });
+      t.deepEqual((n.json as { Containers: unknown }).Containers, {}, `round ${i}: no endpoint left in network inspect`);
+    }
+    // the pool of a /29 (5 addresses for containers) is not exhausted by removed containers either
+    for (let i = 0; i < 6; i++) await runRm('exnet2');
+    await runRm('exnet2');
+    const rm = await request(w.socket, { method: 'DELETE', path: '/networks/exnet2' });
+    t.is(rm.status, 204, rm.text);
+    await noMismatches(t, 'after network rm', true);
+  },
+);
 
 test.serial(
   'kill -9 right after the exit moved the bundle into the trash (run --rm): the start removes the container',

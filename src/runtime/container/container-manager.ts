@@ -496,7 +496,7 @@ export class ContainerManager {
     }
     this.events.emit(`exit:${rec.id}`, code, rec.state.Error);
     timingLine('exit: recorded', t0);
-    if (live && removal) void this.removeQuietly(rec);
+    if (live && removal) void this.removeQuietly(rec, true);
   }
 
   // ---- restart policy -----------------------------------------------------------------------
@@ -742,16 +742,25 @@ export class ContainerManager {
     await this.locks.run(rec.id, () => this.removeLocked(rec, opts.volumes === true));
   }
 
-  private async removeQuietly(rec: ContainerRecord): Promise<void> {
+  /** `deferNetwork`: see removeLocked (the exit of a `run --rm` container). */
+  private async removeQuietly(rec: ContainerRecord, deferNetwork = false): Promise<void> {
     try {
       // --rm removes the anonymous volumes too, as Docker does
-      await this.locks.run(rec.id, () => this.removeLocked(rec, rec.hostConfig.AutoRemove === true));
+      await this.locks.run(rec.id, () => this.removeLocked(rec, rec.hostConfig.AutoRemove === true, deferNetwork));
     } catch (err) {
       this.deps.logger.warn(`auto-remove ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
     }
   }
 
-  private async removeLocked(rec: ContainerRecord, volumes = false): Promise<void> {
+  /**
+   * `deferNetwork` (a `run --rm` container at its exit): the container is gone for the API — its
+   * name free, its `removed` waiters answered, `destroy` announced — before its network teardown
+   * and the unlink of its record, which follow in the background (the network layer tracks the
+   * teardown: `network rm`, prune and a refused address request wait for it; `network inspect`
+   * no longer shows the endpoints). Until then the record on disk is the removal's intent: a
+   * crash meanwhile ends in the same removal at the next start.
+   */
+  private async removeLocked(rec: ContainerRecord, volumes = false, deferNetwork = false): Promise<void> {
     if (!this.records.has(rec.id)) return;
     if (this.isRunning(rec)) {
       // Killed but the exit is not recorded yet (the monitor waits for the lock we hold).
@@ -767,30 +776,41 @@ export class ContainerManager {
     const p = this.paths(rec);
     const errors: string[] = [];
     // the sandbox goes with its endpoints (their interfaces die with its netns)
-    await timed('rm: network', () => this.deps.networking.deleteSandbox(rec.sandboxId)).catch((err: Error) =>
-      errors.push(err.message),
-    );
-    this.deps.failpoint?.('container-rm.after-network');
-    const t1 = performance.now();
+    const network = timed('rm: network', () => this.deps.networking.deleteSandbox(rec.sandboxId)).catch((err: Error) => {
+      errors.push(err.message);
+    });
+    const networkDone = async () => {
+      await network;
+      this.deps.failpoint?.('container-rm.after-network');
+    };
+    if (!deferNetwork) await networkDone();
     try {
       this.deps.cgroups.remove(rec.id);
     } catch (err) {
       errors.push((err as Error).message);
     }
-    timingLine('rm: cgroups', t1);
     this.trash.exec.discard(p.bundle, rec.id.slice(0, 16));
     this.trash.root.discard(p.dir, rec.id);
-    timingLine('rm: cgroups and dirs (cumulative)', t1);
-    await timed('rm: store', () => this.deps.store.remove(rec.id));
+    // the record, the removal's intent, goes last (once the network teardown is done)
+    const forget = () => timed('rm: store', () => this.deps.store.remove(rec.id));
+    if (!deferNetwork) await forget();
     this.records.delete(rec.id);
     if (volumes) await this.deps.mounts?.removeAnonymous(rec);
     this.closePendingAttach(rec.id);
-    if (errors.length) this.deps.logger.warn(`remove ${rec.id.slice(0, 12)}: ${errors.join('; ')}`);
     timingLine('rm: removed', t0);
     this.events.emit(`removed:${rec.id}`);
-    this.deps.logger.info(`removed container ${rec.id.slice(0, 12)}`);
     this.announce(rec, 'destroy');
     this.tell('removed', rec);
+    const done = async () => {
+      if (deferNetwork)
+        await networkDone()
+          .then(forget)
+          .catch((err: Error) => errors.push(err.message));
+      if (errors.length) this.deps.logger.warn(`remove ${rec.id.slice(0, 12)}: ${errors.join('; ')}`);
+      this.deps.logger.info(`removed container ${rec.id.slice(0, 12)}`);
+    };
+    if (deferNetwork) void done();
+    else await done();
   }
 
   private async recordExitNow(rec: ContainerRecord): Promise<void> {
