@@ -303,7 +303,12 @@ export class Attachments {
     }
   }
 
-  private async revokePorts(sb: SandboxRecord): Promise<void> {
+  /**
+   * `save: false` (a stop): the record keeps the old list on disk — a restarted daemon drops the
+   * ports of a container that is not running (ContainerNetwork.reconcile), and the next save
+   * writes the empty list — so the exit path writes no record for them.
+   */
+  private async revokePorts(sb: SandboxRecord, save = true): Promise<void> {
     const gw = this.d.controller.endpointsOf(sb.id).find((e) => e.networkId === sb.gatewayNetwork);
     const had = sb.ports.length > 0;
     if (gw) {
@@ -314,11 +319,11 @@ export class Attachments {
     }
     this.d.ports.release(sb.containerId);
     sb.ports = [];
-    if (had && this.d.controller.sandbox(sb.id)) await this.d.controller.saveSandbox(sb);
+    if (save && had && this.d.controller.sandbox(sb.id)) await this.d.controller.saveSandbox(sb);
   }
 
   async stopped(sb: SandboxRecord): Promise<void> {
-    await this.revokePorts(sb);
+    await this.revokePorts(sb, false);
   }
 
   /** Every endpoint leaves the sandbox and is deleted; their records go. */
