@@ -296,7 +296,8 @@ export class Attachments {
         hostPort: m.hostPort,
         containerPort: m.containerPort,
       }));
-      if (sb.ports.length) await this.d.controller.saveSandbox(sb);
+      // not fsynced: published ports only count while the container runs, and none runs after a reboot
+      if (sb.ports.length) this.d.controller.saveSandboxVolatile(sb);
     } catch (err) {
       this.d.ports.release(sb.containerId);
       throw err;
@@ -319,7 +320,7 @@ export class Attachments {
     }
     this.d.ports.release(sb.containerId);
     sb.ports = [];
-    if (save && had && this.d.controller.sandbox(sb.id)) await this.d.controller.saveSandbox(sb);
+    if (save && had && this.d.controller.sandbox(sb.id)) this.d.controller.saveSandboxVolatile(sb);
   }
 
   async stopped(sb: SandboxRecord): Promise<void> {
