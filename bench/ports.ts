@@ -1,24 +1,13 @@
 /**
  * Section "ports": (a) publishing 1000 ports on one container, as one range and as 1000 `-p`
  * flags: `run -d` time minus a no-port `run -d`, plus the daemon side (POST start with 1000 ports
- * minus without) and the `rm -f`; (b) the cost of publishing one more port (a new container with
- * one `-p`) while 10, 100 and 1000 ports are already published by other containers — which should
- * not grow with the number already there.
+ * minus without) and the `rm -f`; (b) the cost of publishing one more port while 10, 100 and 1000
+ * ports are already published by other containers — which must not grow with the number already
+ * there (ports-flat.ts; the `ports-flat` report row).
  */
 import type { World } from '../test/helpers/world.js';
-import {
-  benchWorld,
-  api,
-  apiOk,
-  createBody,
-  ms,
-  ok,
-  stats,
-  table,
-  timingRow,
-  type BenchOptions,
-  type SectionResult,
-} from './lib.js';
+import { onePortMore } from './ports-flat.js';
+import { benchWorld, apiOk, createBody, ms, ok, stats, table, timingRow, type BenchOptions, type SectionResult } from './lib.js';
 
 type Bindings = Record<string, Array<{ HostIp: string; HostPort: string }>>;
 
@@ -37,11 +26,9 @@ async function apiCreateStart(w: World, net: string, ports: Bindings): Promise<{
 }
 
 const diff = (a: number[], b: number[]): number => stats(a).median - stats(b).median;
-const paired = (a: number[], b: number[]): number => stats(a.map((x, i) => x - b[i]!)).median;
 
 export async function benchPorts(o: BenchOptions): Promise<SectionResult> {
   const NA = o.quick ? 3 : 5;
-  const NB = o.quick ? 3 : 7;
   const w = await benchWorld();
   try {
     ok(await w.cli(['network', 'create', 'portnet']), 'network create portnet');
@@ -114,78 +101,18 @@ export async function benchPorts(o: BenchOptions): Promise<SectionResult> {
       timingRow('rm -f, 1000 ports (flags)', a.rmFlags!, ms(diff(a.rmFlags!, a.rmNone!)), ''),
     ];
 
-    // (b) one more port with 10, 100, 1000 already published by other containers.
-    const holders: string[] = [];
-    const levels: Array<{ total: number; from: number; count: number }> = [
-      { total: 10, from: 21000, count: 10 },
-      { total: 100, from: 21010, count: 90 },
-      { total: 1000, from: 21100, count: 900 },
-    ];
-    const rowsB: string[][] = [['one more port, with N already published', 'n', 'median ms', 'min', 'max', 'paired Δ']];
-    const perPortCli: number[] = [];
-    const perPortApi: number[] = [];
-    let seq = 0;
-    for (const lv of levels) {
-      holders.push((await runD(['-p', `${lv.from}-${lv.from + lv.count - 1}:${lv.from}-${lv.from + lv.count - 1}`])).id);
-      const s: Record<string, number[]> = { one: [], none: [], apiOne: [], apiNone: [] };
-      for (let i = -1; i < NB; i++) {
-        o.log(`ports: ${lv.total} published, round ${i + 1}/${NB}`);
-        const port = 30000 + seq++;
-        const one = await runD(['-p', `${port}:80`]);
-        const none = await runD([]);
-        await w.cli(['rm', '-f', one.id, none.id]);
-        const a1 = await apiCreateStart(w, 'portnet', { '80/tcp': [{ HostIp: '', HostPort: String(port) }] });
-        const a0 = await apiCreateStart(w, 'portnet', {});
-        await api(w.socket, 'DELETE', `/containers/${a1.id}?force=1`);
-        await api(w.socket, 'DELETE', `/containers/${a0.id}?force=1`);
-        if (i < 0) continue;
-        s.one!.push(one.ms);
-        s.none!.push(none.ms);
-        s.apiOne!.push(a1.start);
-        s.apiNone!.push(a0.start);
-      }
-      // median of the paired differences (each round's 1-port minus its no-port neighbour)
-      const dc = paired(s.one!, s.none!);
-      const da = paired(s.apiOne!, s.apiNone!);
-      perPortCli.push(dc);
-      perPortApi.push(da);
-      rowsB.push(timingRow(`${lv.total} published: run -d -p PORT:80`, s.one!, ms(dc)));
-      rowsB.push(timingRow(`${lv.total} published: run -d (no port)`, s.none!, ''));
-      rowsB.push(timingRow(`${lv.total} published: API start, 1 port`, s.apiOne!, ms(da)));
-      rowsB.push(timingRow(`${lv.total} published: API start, no port`, s.apiNone!, ''));
-    }
-    await w.cli(['rm', '-f', ...holders]);
-
-    const flat = [
-      ['cost of 1 more port (median of paired Δ)', '10 published', '100 published', '1000 published'],
-      ['run -d (whole CLI command), ms', ...perPortCli.map(ms)],
-      ['API POST start, ms', ...perPortApi.map(ms)],
-    ];
-    const text = [
-      `(a) 1 warm-up + ${NA} rounds, interleaved; (b) 1 warm-up + ${NB} rounds per level`,
-      '',
-      table(rowsA),
-      '',
-      table(rowsB),
-      '',
-      table(flat),
-      '',
-      '(a): differences of medians; (b): median of per-round differences (1 port − no port, run back to back).',
-      "The whole-command deltas carry the CLI's noise (± 10 ms on this 2-vCPU VM); the API start delta is the cleaner one.",
-    ].join('\n');
+    const flat = await onePortMore(o);
+    const text = [`(a) 1 warm-up + ${NA} rounds, interleaved`, '', table(rowsA), '', flat.text].join('\n');
     return {
       text,
+      report: [flat.row],
       headlines: [
         {
           what: '1000 ports on one container (range)',
           value: `+${ms(rangeCost)} ms`,
           against: `${rangeCost.toFixed(0)} µs/port over a no-port run -d (${ms(stats(a.none!).median)} ms)`,
         },
-        {
-          what: '1 more port at 10/100/1000 published',
-          value: `${perPortApi.map((x) => ms(x)).join(' / ')} ms`,
-          against: `API start delta; run -d delta ${perPortCli.map(ms).join(' / ')} ms (target: flat)`,
-        },
+        flat.headline,
       ],
     };
   } finally {

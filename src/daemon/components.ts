@@ -196,7 +196,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     inNetns: (file, fn) => netns.run(file, fn),
     firewall,
     sysctl: { read: readSysctl, write: (k, v) => writeSysctl(k, v) },
-    flushConntrack: (proto, p) => flushConntrackPorts(proto, p),
+    flushConntrack: (proto, p) => flushConntrackPorts(proto, p, (c, a, o) => spawner.run(c, a, o)),
     logger,
   });
   // the network mode drivers: host and null are network drivers too (predefined networks host, none)

@@ -308,14 +308,20 @@ export class Attachments {
         hostPort: m.hostPort,
         containerPort: m.containerPort,
       }));
-      if (sb.ports.length) await this.d.controller.saveSandbox(sb);
+      // not fsynced: published ports only count while the container runs, and none runs after a reboot
+      if (sb.ports.length) this.d.controller.saveSandboxVolatile(sb);
     } catch (err) {
       this.d.ports.release(sb.containerId);
       throw err;
     }
   }
 
-  private async revokePorts(sb: SandboxRecord): Promise<void> {
+  /**
+   * `save: false` (a stop): the record keeps the old list on disk — a restarted daemon drops the
+   * ports of a container that is not running (ContainerNetwork.reconcile), and the next save
+   * writes the empty list — so the exit path writes no record for them.
+   */
+  private async revokePorts(sb: SandboxRecord, save = true): Promise<void> {
     const gw = this.d.controller.endpointsOf(sb.id).find((e) => e.networkId === sb.gatewayNetwork);
     const had = sb.ports.length > 0;
     if (gw) {
@@ -326,11 +332,11 @@ export class Attachments {
     }
     this.d.ports.release(sb.containerId);
     sb.ports = [];
-    if (had && this.d.controller.sandbox(sb.id)) await this.d.controller.saveSandbox(sb);
+    if (save && had && this.d.controller.sandbox(sb.id)) this.d.controller.saveSandboxVolatile(sb);
   }
 
   async stopped(sb: SandboxRecord): Promise<void> {
-    await this.revokePorts(sb);
+    await this.revokePorts(sb, false);
   }
 
   /** Every endpoint leaves the sandbox and is deleted; their records go. */

@@ -429,6 +429,16 @@ export class NetworkController {
     return true;
   }
 
+  /**
+   * Atomic but not fsynced (RecordStore.saveVolatile), for what a reboot makes stale anyway: the
+   * published ports of a running container (no container runs after a reboot).
+   */
+  saveSandboxVolatile(sb: SandboxRecord): void {
+    this.d.sandboxStore.saveVolatile(sb);
+    this.sandboxRecs.set(sb.id, sb);
+    this.touch(sb.id);
+  }
+
   /** The sandbox record goes, with any endpoint record still in it. Idempotent. */
   async removeSandbox(id: string): Promise<void> {
     for (const ep of this.endpointsOf(id)) await this.removeEndpoint(ep);

@@ -81,9 +81,14 @@ interface Held {
   close: () => void;
 }
 
-/** Host port reservations held by the daemon. One instance per daemon. */
+/**
+ * Host port reservations held by the daemon. One instance per daemon. Indexed by port and by
+ * owner, so reserving or releasing one port costs the same however many are held.
+ */
 export class PortReservations {
   private readonly held = new Map<string, Held>(); // `${proto}/${hostIp}/${port}`
+  private readonly byPort = new Map<string, Set<string>>(); // `${proto}/${port}` → host IPs
+  private readonly byOwner = new Map<string, Set<string>>(); // owner → keys of `held`
   private cursor = 0;
 
   constructor(private readonly rangeFile = '/proc/sys/net/ipv4/ip_local_port_range') {}
@@ -98,12 +103,18 @@ export class PortReservations {
     return [32768, 60999];
   }
 
+  private hold(proto: string, ip: string, port: number, h: Held): void {
+    const k = `${proto}/${ip}/${port}`;
+    this.held.set(k, h);
+    const pk = `${proto}/${port}`;
+    this.byPort.set(pk, (this.byPort.get(pk) ?? new Set()).add(ip));
+    this.byOwner.set(h.owner, (this.byOwner.get(h.owner) ?? new Set()).add(k));
+  }
+
   private conflicts(proto: string, hostIp: string, port: number): string | undefined {
-    for (const [k, h] of this.held) {
-      const [p, ip, n] = k.split('/');
-      if (p !== proto || Number(n) !== port) continue;
+    for (const ip of this.byPort.get(`${proto}/${port}`) ?? []) {
       if (!hostIp || !ip || ip === hostIp || ip === '0.0.0.0' || hostIp === '0.0.0.0' || ip === '::' || hostIp === '::')
-        return h.owner;
+        return this.held.get(`${proto}/${ip}/${port}`)?.owner;
     }
     return undefined;
   }
@@ -154,7 +165,7 @@ export class PortReservations {
           (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'already in use by another process' : (err as Error).message;
         continue;
       }
-      for (const [ip, close] of bound) this.held.set(`${r.proto}/${ip}/${port}`, { owner, close });
+      for (const [ip, close] of bound) this.hold(r.proto, ip, port, { owner, close });
       if (!r.hostPortStart) this.cursor = port - this.ephemeralRange()[0] + 1;
       return hostIps.map((ip) => ({ proto: r.proto, hostIp: ip, hostPort: port, containerPort: r.containerPort }));
     }
@@ -171,7 +182,7 @@ export class PortReservations {
       if (this.held.has(`${m.proto}/${m.hostIp}/${m.hostPort}`)) continue;
       try {
         const close = await bindPort(m.proto, m.hostIp, m.hostPort, relayTarget(m.hostIp, target, m.containerPort));
-        this.held.set(`${m.proto}/${m.hostIp}/${m.hostPort}`, { owner, close });
+        this.hold(m.proto, m.hostIp, m.hostPort, { owner, close });
       } catch {
         /* taken meanwhile by someone else: the DNAT rule still wins for traffic */
       }
@@ -179,11 +190,15 @@ export class PortReservations {
   }
 
   release(owner: string): void {
-    for (const [k, h] of this.held) {
-      if (h.owner !== owner) continue;
-      h.close();
+    for (const k of this.byOwner.get(owner) ?? []) {
+      this.held.get(k)?.close();
       this.held.delete(k);
+      const [proto, ip, port] = k.split('/') as [string, string, string];
+      const ips = this.byPort.get(`${proto}/${port}`);
+      ips?.delete(ip);
+      if (ips?.size === 0) this.byPort.delete(`${proto}/${port}`);
     }
+    this.byOwner.delete(owner);
   }
 }
 

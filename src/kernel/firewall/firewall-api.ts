@@ -9,6 +9,8 @@
  * - A failed add leaves nothing of itself behind; deletes (teardownNetwork, removePorts) are
  *   idempotent and succeed when there is nothing to delete.
  * - Kernel failures are TsnetError('TSNET_FIREWALL', '<what>: <first stderr line>').
+ * - Operations are queued in call order (the queue is entered before the first await), so a
+ *   caller may start a removal without waiting for it: an add or teardown called later runs after.
  */
 
 export type PortProto = 'tcp' | 'udp' | 'sctp';

@@ -13,6 +13,7 @@
  * Instances hold no firewall state; each has a small per-family queue so its own
  * read-modify-write slow paths never interleave with its other operations.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { isTsnetError, TsnetError } from '../../../errors/index.js';
 import type {
   FirewallBackend,
@@ -208,9 +209,11 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
     async removePorts(spec: FirewallPorts) {
       const p = normalizePorts(spec);
       if (!portsEnabled(p)) return;
-      await locked(p.family, () =>
-        deletePlanOrSweep(p.family, portsPlan(p), PORTS_ORDER, { kind: 'endpoint', ep12: p.ep12 }, epWhat('unpublish', p)),
-      );
+      await locked(p.family, async () => {
+        // queued now, run after the caller's next turn (an exit does not wait for its removal)
+        await yieldToLoop();
+        await deletePlanOrSweep(p.family, portsPlan(p), PORTS_ORDER, { kind: 'endpoint', ep12: p.ep12 }, epWhat('unpublish', p));
+      });
     },
 
     async reconcile(expected: FirewallExpected): Promise<ReconcileResult> {

@@ -15,6 +15,7 @@
  * whose iptables FORWARD policy is DROP must allow tsnet's bridges there, as with Docker 29's
  * nftables backend.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { TsnetError } from '../../../errors/index.js';
 import type { Family } from '../addr.js';
 import type {
@@ -209,6 +210,8 @@ export function createNftablesFirewall(opts: NftablesFirewallOptions = {}): Fire
       if (!families.includes(p.family)) return;
       const f = fam(p.family);
       await locked(async () => {
+        // queued now, run after the caller's next turn (an exit does not wait for its removal)
+        await yieldToLoop();
         const what = `unpublish ports of endpoint ${p.ep12} (IPv${p.family})`;
         const idx = await endpointIndex(f, what);
         const old = idx.get(p.ep12);

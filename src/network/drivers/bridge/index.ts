@@ -7,7 +7,12 @@ import fs from 'node:fs';
 import { TsnetError } from '../../../errors/index.js';
 import { Rollback, timingLine } from '../../../errors/rollback.js';
 import type { Logger } from '../../../lib/logger.js';
-import type { FirewallBackend, FirewallNetwork, PortMapping as FirewallMapping } from '../../../kernel/firewall/index.js';
+import type {
+  FirewallBackend,
+  FirewallNetwork,
+  FirewallPorts,
+  PortMapping as FirewallMapping,
+} from '../../../kernel/firewall/index.js';
 import { Netlink } from '../../../kernel/netlink/index.js';
 import type {
   EndpointInfo,
@@ -64,6 +69,23 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
   const networks = new Map<string, BridgeNetwork>();
   const endpoints = new Map<string, BridgeEndpoint>();
   const key = (nid: string, eid: string) => `${nid}/${eid}`;
+
+  /**
+   * The firewall's view of an endpoint's ports: one per address family with mappings, or with
+   * no `byFamily` one per family the endpoint has an address of (what a removal needs).
+   */
+  const portSpecs = (n: BridgeNetwork, ep: BridgeEndpoint, byFamily?: { v4: FirewallMapping[]; v6: FirewallMapping[] }) => {
+    const out: FirewallPorts[] = [];
+    for (const [ip, mappings] of [
+      [ep.address, byFamily?.v4],
+      [ep.addressV6, byFamily?.v6],
+    ] as const) {
+      if (!ip || (byFamily && !mappings?.length)) continue;
+      const spec = { networkId: ep.networkId, endpointId: ep.endpointId, bridge: n.cfg.bridgeName };
+      out.push({ ...spec, containerIp: ip.split('/')[0]!, mappings: mappings ?? [] });
+    }
+    return out;
+  };
 
   const firewallNetwork = (n: BridgeNetwork): FirewallNetwork => ({
     id: n.spec.id,
@@ -340,23 +362,15 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       if (!ep) throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `bridge driver: no endpoint ${endpointId.slice(0, 12)}`);
       if (n.spec.internal) return [];
       const byFamily = splitByFamily(ports, n.cfg.hostBindingIpv4);
-      if (ep.address && byFamily.v4.length) {
-        await deps.firewall.addPorts({
-          networkId,
-          endpointId,
-          bridge: n.cfg.bridgeName,
-          containerIp: ep.address.split('/')[0]!,
-          mappings: byFamily.v4,
-        });
-      }
-      if (ep.addressV6 && byFamily.v6.length) {
-        await deps.firewall.addPorts({
-          networkId,
-          endpointId,
-          bridge: n.cfg.bridgeName,
-          containerIp: ep.addressV6.split('/')[0]!,
-          mappings: byFamily.v6,
-        });
+      const specs = portSpecs(n, ep, byFamily);
+      // one transaction per family, both families at once; a failed one takes the other back
+      const added = await Promise.allSettled(specs.map((s) => deps.firewall.addPorts(s)));
+      const failed = added.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        await Promise.allSettled(
+          specs.filter((_, i) => added[i]?.status === 'fulfilled').map((s) => deps.firewall.removePorts(s)),
+        );
+        throw failed.reason;
       }
       ep.ports = ports;
       const udp = ports.filter((p) => p.proto === 'udp').map((p) => p.hostPort);
@@ -369,17 +383,15 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       const n = networks.get(networkId);
       const ep = endpoints.get(key(networkId, endpointId));
       if (!n || !ep?.ports.length) return;
-      for (const ip of [ep.address, ep.addressV6]) {
-        if (!ip) continue;
-        await deps.firewall.removePorts({
-          networkId,
-          endpointId,
-          bridge: n.cfg.bridgeName,
-          containerIp: ip.split('/')[0]!,
-          mappings: [],
-        });
-      }
+      const specs = portSpecs(n, ep);
       ep.ports = [];
+      // Off the caller's path (the exit of a container waits for this): the firewall applies
+      // operations in call order, so a later publish of the same host port, a restart of this
+      // endpoint or the network's teardown runs after the removal; the reservation can go now.
+      // A failure is logged: the rules go at the next start's reconcile.
+      void Promise.all(specs.map((s) => deps.firewall.removePorts(s))).catch((err: Error) =>
+        deps.logger.warn(`unpublish ports of endpoint ${endpointId.slice(0, 12)}: ${err.message}`),
+      );
     },
 
     async sweep(liveNetworkIds, liveEndpointIds = []) {
@@ -420,25 +432,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
         ports: [...endpoints.values()].flatMap((ep) => {
           const n = networks.get(ep.networkId)!;
           if (!ep.ports.length || n.spec.internal) return [];
-          const f = splitByFamily(ep.ports, n.cfg.hostBindingIpv4);
-          const out = [];
-          if (ep.address && f.v4.length)
-            out.push({
-              networkId: ep.networkId,
-              endpointId: ep.endpointId,
-              bridge: n.cfg.bridgeName,
-              containerIp: ep.address.split('/')[0]!,
-              mappings: f.v4,
-            });
-          if (ep.addressV6 && f.v6.length)
-            out.push({
-              networkId: ep.networkId,
-              endpointId: ep.endpointId,
-              bridge: n.cfg.bridgeName,
-              containerIp: ep.addressV6.split('/')[0]!,
-              mappings: f.v6,
-            });
-          return out;
+          return portSpecs(n, ep, splitByFamily(ep.ports, n.cfg.hostBindingIpv4));
         }),
       };
       const r = await deps.firewall.reconcile(expected);
