@@ -21,8 +21,20 @@ export interface IperfPath {
   bind?: string;
 }
 
-/** One iperf3 run of `seconds`; returns Gbit/s received. */
-export async function iperf(p: IperfPath, seconds: number): Promise<number> {
+/** One iperf3 sample: Gbit/s received, and the CPU the two iperf3 processes used per GB moved. */
+export interface IperfSample {
+  gbit: number;
+  /**
+   * CPU ms per GB: iperf3's own cpu_utilization_percent of client and server (getrusage: user +
+   * system, which on this kernel's tick accounting includes the softirq work run in their
+   * context — on veth paths the sender's context forwards the packet through the bridge and
+   * netfilter) × duration ÷ bytes. Load on the machine moves it much less than Gbit/s.
+   */
+  cpuMsPerGB: number;
+}
+
+/** One iperf3 run of `seconds`: Gbit/s received and CPU per GB. */
+export async function iperfSample(p: IperfPath, seconds: number): Promise<IperfSample> {
   const sport = p.serverPort ?? 5201;
   const cport = p.clientPort ?? sport;
   const server = spawn(
@@ -44,7 +56,13 @@ export async function iperf(p: IperfPath, seconds: number): Promise<number> {
       [`--net=${p.clientNs}`, 'iperf3', '-c', p.target, '-p', String(cport), '-t', String(seconds), '--json'],
       { timeoutMs: (seconds + 20) * 1000 },
     );
-    let j: { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
+    let j: {
+      end?: {
+        sum_received?: { bits_per_second?: number; bytes?: number; seconds?: number };
+        cpu_utilization_percent?: { host_total?: number; remote_total?: number };
+      };
+      error?: string;
+    };
     try {
       j = JSON.parse(r.stdout) as typeof j;
     } catch {
@@ -52,26 +70,38 @@ export async function iperf(p: IperfPath, seconds: number): Promise<number> {
     }
     const bps = j.end?.sum_received?.bits_per_second;
     if (!bps) throw new Error(`iperf3 → ${p.target}:${cport}: ${j.error ?? 'no result'}`);
-    return bps / 1e9;
+    const cpu = j.end?.cpu_utilization_percent;
+    const rx = j.end?.sum_received;
+    const cpuS = (((cpu?.host_total ?? Number.NaN) + (cpu?.remote_total ?? Number.NaN)) / 100) * (rx?.seconds ?? Number.NaN);
+    return { gbit: bps / 1e9, cpuMsPerGB: (cpuS * 1000) / ((rx?.bytes ?? Number.NaN) / 1e9) };
   } finally {
     if (server.exitCode === null) server.kill('SIGKILL');
     liveChildren.delete(server);
   }
 }
 
-/** Gbit/s samples per path name, one sample of every path per round, in the order given. */
+/**
+ * Gbit/s samples per path name, one sample of every path per round, in the order given; the CPU
+ * ms per GB of each sample go to `cpu` when given (same keys, same order).
+ */
 export async function interleaved(
   paths: Record<string, IperfPath>,
   rounds: number,
   seconds: number,
   log: (m: string) => void,
   label: string,
+  cpu?: Record<string, number[]>,
 ): Promise<Record<string, number[]>> {
   const names = Object.keys(paths);
   const out: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (const n of names) if (cpu) cpu[n] = [];
   for (let i = 0; i < rounds; i++) {
     log(`${label}: round ${i + 1}/${rounds} (${names.length} × ${seconds} s)`);
-    for (const n of names) out[n]!.push(await iperf(paths[n]!, seconds));
+    for (const n of names) {
+      const x = await iperfSample(paths[n]!, seconds);
+      out[n]!.push(x.gbit);
+      if (cpu) cpu[n]!.push(x.cpuMsPerGB);
+    }
   }
   return out;
 }

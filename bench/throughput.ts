@@ -121,6 +121,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
     files.push(...ct.files);
     await conntrackOn(ct.files[0]!);
 
+    const cpu: Record<string, number[]> = {};
     const s = await interleaved(
       {
         raw: pair.path,
@@ -133,28 +134,55 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
       SECONDS,
       o.log,
       'throughput',
+      cpu,
     );
     const med = (k: string): number => stats(s[k]!).median;
     const c2c = vsCeiling(s.c2c!, s.raw!);
     const pubPair = vsCeiling(s.pub!, s.raw!);
     const pubDnat = vsCeiling(s.pub!, s.rawDnat!);
+    const cpuMed = (k: string): number => stats(cpu[k]!).median;
     const row = (label: string, k: string, ...extra: string[]): string[] => {
       const st = stats(s[k]!);
-      return [label, String(st.n), gbit(st.median), gbit(st.min), gbit(st.max), ...extra];
+      return [label, String(st.n), gbit(st.median), gbit(st.min), gbit(st.max), cpuMed(k).toFixed(0), ...extra];
     };
+    /** CPU per GB of the ceiling ÷ of the path: the share of the ceiling's efficiency the path keeps. */
+    const cpuVs = (k: string, ceiling: string): string => pct(cpuMed(ceiling) / cpuMed(k));
     const both = (v: { ofMedians: number; paired: number }): string => `${pct(v.ofMedians)} (${pct(v.paired)})`;
     const rows = [
-      ['iperf3, 1 TCP stream', 'n', 'median Gbit/s', 'min', 'max', '÷ raw pair', '÷ raw DNAT'],
-      row('raw veth+bridge pair (c1 → s1), no rules', 'raw', '100 %', ''),
-      row('tsnet container → container, one user bridge', 'c2c', both(c2c), ''),
-      row('  reference: raw pair + conntrack in the bridge netns', 'rawCt', both(vsCeiling(s.rawCt!, s.raw!)), ''),
+      [
+        'iperf3, 1 TCP stream',
+        'n',
+        'median Gbit/s',
+        'min',
+        'max',
+        'CPU ms/GB',
+        '÷ raw pair',
+        '÷ raw DNAT',
+        'CPU: ceiling ÷ path',
+      ],
+      row('raw veth+bridge pair (c1 → s1), no rules', 'raw', '100 %', '', '100 %'),
+      row('tsnet container → container, one user bridge', 'c2c', both(c2c), '', cpuVs('c2c', 'raw')),
+      row(
+        '  reference: raw pair + conntrack in the bridge netns',
+        'rawCt',
+        both(vsCeiling(s.rawCt!, s.raw!)),
+        '',
+        cpuVs('rawCt', 'raw'),
+      ),
       row(
         'raw DNAT (client ns → routed veth → bridge ns address:15201 → DNAT → server ns)',
         'rawDnat',
         pct(med('rawDnat') / med('raw')),
         '100 %',
+        '100 %',
       ),
-      row(`tsnet published port (client ns → ${client.hostIp}:15201 → DNAT → container)`, 'pub', both(pubPair), both(pubDnat)),
+      row(
+        `tsnet published port (client ns → ${client.hostIp}:15201 → DNAT → container)`,
+        'pub',
+        both(pubPair),
+        both(pubDnat),
+        cpuVs('pub', 'rawDnat'),
+      ),
     ];
     const text = [
       `iperf3 -t ${SECONDS}, ${ROUNDS} rounds, the five paths one after another in every round; target: tsnet ≥ 95 % of the raw ceiling`,
@@ -163,6 +191,9 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
       table(rows),
       '',
       'ratios: of the medians, and in brackets the median of the per-round ratios (each tsnet sample ÷ its ceiling sample of the same round).',
+      'CPU ms/GB: median of iperf3 client + server CPU (getrusage, softirq work in their context included) per GB received; "CPU: ceiling ÷ path" is',
+      "the ceiling's CPU per GB ÷ the path's (c2c and the conntrack reference against the raw pair, the published port against raw DNAT): the",
+      "share of the ceiling's efficiency a path keeps, which the machine's load moves far less than Gbit/s.",
     ].join('\n');
     const report: ReportRow[] = [
       {

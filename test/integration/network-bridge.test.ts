@@ -89,6 +89,41 @@ test('same network: ping and TCP by IP; no traffic across networks', async (t) =
   await ok(['network', 'rm', `a-${w.id}`, `b-${w.id}`]);
 });
 
+test('container → container inside one subnet skips the host netns conntrack; host ↔ container and published ports stay tracked', async (t) => {
+  const net = `nt-${w.id}`;
+  await ok(['network', 'create', '--subnet', '10.52.0.0/24', '--gateway', '10.52.0.1', net]);
+  t.teardown(async () => {
+    await w.cli(['rm', '-f', `ntsrv-${w.id}`, `ntpeer-${w.id}`]);
+    await w.cli(['network', 'rm', net]);
+  });
+  await ok(['run', '-d', '--name', `ntsrv-${w.id}`, '--network', net, '-p', '8093:80', 'busybox', ...WEB('untracked')]);
+  await ok(['run', '-d', '--name', `ntpeer-${w.id}`, '--network', net, 'busybox', 'sleep', '1000']);
+  const ip = await ipOf(`ntsrv-${w.id}`, net);
+  const peerIp = await ipOf(`ntpeer-${w.id}`, net);
+  const entries = async (args: string[]): Promise<string> => {
+    const r = await w.inHost(['conntrack', '-L', '-p', 'tcp', ...args]);
+    t.is(r.exitCode, 0, `conntrack -L (install conntrack): ${r.stderr}`);
+    return r.stdout;
+  };
+  // the server answers the host (its server is up), over a tracked connection whose replies were seen
+  const fromHost = await eventually(async () => {
+    const r = await w.inHost(['busybox', 'timeout', '2', 'busybox', 'wget', '-qO-', `http://${ip}/`]);
+    return r.exitCode === 0 ? r.stdout.trim() : undefined;
+  }, 10_000);
+  t.is(fromHost, 'untracked');
+  t.regex(await entries(['--orig-dst', ip, '--orig-port-dst', '80']), /ASSURED/, 'host → container: tracked both ways');
+  const peer = await w.cli(['exec', `ntpeer-${w.id}`, 'timeout', '3', 'wget', '-qO-', `http://${ip}/`]);
+  t.is(peer.stdout.trim(), 'untracked', peer.stderr);
+  t.notRegex(await entries(['--orig-src', peerIp, '--orig-dst', ip]), /dport=80/, 'container → container: no conntrack entry');
+  // a published port reached through the gateway address (the host's own): DNAT needs conntrack
+  const viaGateway = await w.cli(['exec', `ntpeer-${w.id}`, 'timeout', '3', 'wget', '-qO-', 'http://10.52.0.1:8093/']);
+  t.is(viaGateway.stdout.trim(), 'untracked', viaGateway.stderr);
+  t.regex(await entries(['--orig-src', peerIp, '--orig-dst', '10.52.0.1']), /dport=8093/, 'the published port stays tracked');
+  // and by hairpin through another host address
+  const hairpin = await w.cli(['exec', `ntpeer-${w.id}`, 'timeout', '3', 'wget', '-qO-', `http://${client.hostIp}:8093/`]);
+  t.is(hairpin.stdout.trim(), 'untracked', hairpin.stderr);
+});
+
 test('published TCP and UDP ports: from a client namespace, the host IP, 127.0.0.1 and by hairpin', async (t) => {
   await ok(['network', 'create', '--subnet', '10.60.0.0/24', `pub-${w.id}`]);
   await ok([

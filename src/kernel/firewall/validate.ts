@@ -6,6 +6,7 @@ import { TsnetError } from '../../errors/index.js';
 import type { FirewallNetwork, FirewallPorts, PortProto } from './firewall-api.js';
 import { type Family, type ParsedCidr, type ParsedIp, isUnspecified, parseCidr, parseIp } from './addr.js';
 import { id12, isValidId, isValidIfName } from './iptables/names.js';
+import { broadcastAddress, networkAddress, parseCidr as parseLibCidr, reservesEdges } from '../../lib/cidr.js';
 
 export interface NormalizedNetwork {
   id: string;
@@ -19,6 +20,8 @@ export interface NormalizedNetwork {
   masqueradeIpv6: boolean;
   /** SNAT source instead of MASQUERADE for IPv4. */
   snatIpv4?: string;
+  /** The host's addresses on the bridge; undefined = do not skip conntrack (FirewallNetwork.hostAddresses). */
+  hostAddresses?: ParsedIp[];
 }
 
 export interface NormalizedMapping {
@@ -54,6 +57,29 @@ function isPort(n: unknown): n is number {
 
 export function subnetsOf(n: NormalizedNetwork, family: Family): ParsedCidr[] {
   return family === 4 ? n.v4 : n.v6;
+}
+
+/**
+ * Where bridged traffic inside one subnet skips conntrack (FirewallNetwork.hostAddresses): the
+ * family's subnets, and the destinations that stay tracked because the host itself receives them
+ * — its addresses on the bridge, each subnet's network address (IPv6: the subnet-router anycast
+ * a forwarding host answers) and IPv4 broadcast address. undefined: nothing skips conntrack.
+ */
+export function untracked(n: NormalizedNetwork, family: Family): { subnets: ParsedCidr[]; keep: ParsedIp[] } | undefined {
+  const subnets = subnetsOf(n, family);
+  if (n.hostAddresses === undefined || subnets.length === 0) return undefined;
+  const keep = new Map<string, ParsedIp>();
+  const add = (ip: ParsedIp | undefined): void => {
+    if (ip && ip.family === family) keep.set(ip.text, ip);
+  };
+  for (const ip of n.hostAddresses) add(ip);
+  for (const s of subnets) {
+    const c = parseLibCidr(s.text);
+    if (!reservesEdges(c)) continue;
+    add(parseIp(networkAddress(c)));
+    if (family === 4) add(parseIp(broadcastAddress(c)));
+  }
+  return { subnets, keep: [...keep.values()] };
 }
 
 export function normalizeNetwork(n: FirewallNetwork): NormalizedNetwork {
@@ -96,6 +122,14 @@ export function normalizeNetwork(n: FirewallNetwork): NormalizedNetwork {
     masqueradeIpv6: n.masqueradeIpv6 === true,
   };
   if (snatIpv4 !== undefined) out.snatIpv4 = snatIpv4;
+  if (n.hostAddresses !== undefined) {
+    if (!Array.isArray(n.hostAddresses)) throw invalid(`network ${n.id}: hostAddresses must be an array`);
+    out.hostAddresses = n.hostAddresses.map((a) => {
+      const ip = parseIp(a);
+      if (!ip || isUnspecified(ip)) throw invalid(`network ${n.id}: bad host address ${JSON.stringify(a)}`);
+      return ip;
+    });
+  }
   return out;
 }
 

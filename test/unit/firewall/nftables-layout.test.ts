@@ -61,9 +61,52 @@ test('network plan: chains and dispatch elements; internal has no NAT', (t) => {
     internal.elements.map((e) => `${e.set} ${e.value}`),
     ['fwd-in jump net-a0a0a0a0a0a0', 'fwd-out drop'],
   );
+  t.deepEqual(
+    p.chains[0]!.rules.map((r) => r.body),
+    ['iifname "br-x" accept', 'ct state established,related accept', 'ct status dnat accept', 'drop'],
+    'icc: the bridge accept first',
+  );
+  t.deepEqual(
+    networkPlan({ ...NET, icc: false }, fam(4)).chains[0]!.rules.map((r) => r.body),
+    ['ct state established,related accept', 'ct status dnat accept', 'iifname "br-x" drop', 'drop'],
+  );
   const icc6 = networkPlan({ ...NET, icc: false }, fam(6));
   t.true(icc6.chains[0]!.rules.some((r) => r.body.includes('nd-neighbor-solicit')));
   t.is(networkPlan({ ...NET, v6: [] }, fam(6)).elements.length, 0, 'no plan for a family without subnets');
+});
+
+test('network plan: with the host addresses given, bridged traffic inside a subnet skips conntrack', (t) => {
+  const n = normalizeNetwork({
+    id: NET.id,
+    bridge: 'br-x',
+    subnets: ['10.201.0.0/24', 'fd00:201::/64'],
+    internal: false,
+    icc: true,
+    masquerade: true,
+    hostAddresses: ['10.201.0.1', 'fd00:201::1'],
+  });
+  const v4 = networkPlan(n, fam(4));
+  t.deepEqual(
+    v4.chains.find((c) => c.name === 'local-a0a0a0a0a0a0')?.rules.map((r) => r.body),
+    [
+      'ip daddr 10.201.0.1 return',
+      'ip daddr 10.201.0.0 return',
+      'ip daddr 10.201.0.255 return',
+      'ip saddr 10.201.0.0/24 ip daddr 10.201.0.0/24 notrack',
+    ],
+  );
+  t.true(v4.elements.some((e) => e.set === 'local-in' && e.key === '"br-x"' && e.value === 'jump local-a0a0a0a0a0a0'));
+  t.deepEqual(
+    networkPlan(n, fam(6))
+      .chains.find((c) => c.name === 'local-a0a0a0a0a0a0')
+      ?.rules.map((r) => r.body),
+    ['ip6 daddr fd00:201::1 return', 'ip6 daddr fd00:201:: return', 'ip6 saddr fd00:201::/64 ip6 daddr fd00:201::/64 notrack'],
+  );
+  t.false(
+    networkPlan(NET, fam(4)).elements.some((e) => e.set === 'local-in'),
+    'no host addresses given: everything tracked',
+  );
+  t.regex(initBatch(fam(4)), /raw-prerouting iifname vmap @local-in/);
 });
 
 test('ports: one element per host port (ranges map one to one), guard elements, host-address map', (t) => {

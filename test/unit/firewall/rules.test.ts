@@ -40,9 +40,9 @@ test('network: default bridge network, exact restore text', (t) => {
   t.deepEqual(addText(networkPlan(normalizeNetwork(NET), 4)), [
     '*filter',
     '-N TSNET-N-3f2a9c1b7d4e',
+    `-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -m comment --comment ${C} -j ACCEPT`,
     `-A TSNET-N-3f2a9c1b7d4e -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment ${C} -j ACCEPT`,
     `-A TSNET-N-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j ACCEPT`,
-    `-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -m comment --comment ${C} -j ACCEPT`,
     `-A TSNET-N-3f2a9c1b7d4e -m comment --comment ${C} -j DROP`,
     `-A TSNET-BRIDGE -o br-3f2a9c1b7d4e -m comment --comment ${C} -j TSNET-N-3f2a9c1b7d4e`,
     `-A TSNET-EGRESS -i br-3f2a9c1b7d4e -m comment --comment ${C} -j ACCEPT`,
@@ -53,6 +53,32 @@ test('network: default bridge network, exact restore text', (t) => {
     `-A TSNET-POSTROUTING -s 127.0.0.0/8 -o br-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j MASQUERADE`,
     'COMMIT',
   ]);
+});
+
+test('network: with the host addresses given, bridged traffic inside a subnet skips conntrack (raw), the host-bound stays tracked', (t) => {
+  const out = addText(
+    networkPlan(
+      normalizeNetwork({ ...NET, subnets: ['172.20.0.0/16', '10.9.0.0/31'], hostAddresses: ['172.20.0.1', 'fd00::1'] }),
+      4,
+    ),
+  );
+  const raw = out.slice(out.indexOf('*raw'));
+  t.deepEqual(raw, [
+    '*raw',
+    '-N TSNET-N-3f2a9c1b7d4e',
+    `-A TSNET-N-3f2a9c1b7d4e -d 172.20.0.1/32 -m comment --comment ${C} -j RETURN`,
+    `-A TSNET-N-3f2a9c1b7d4e -d 172.20.0.0/32 -m comment --comment ${C} -j RETURN`,
+    `-A TSNET-N-3f2a9c1b7d4e -d 172.20.255.255/32 -m comment --comment ${C} -j RETURN`,
+    `-A TSNET-N-3f2a9c1b7d4e -m comment --comment ${C} -j CT --notrack`,
+    `-A TSNET-RAW-PREROUTING -s 172.20.0.0/16 -d 172.20.0.0/16 -i br-3f2a9c1b7d4e -m comment --comment ${C} -j TSNET-N-3f2a9c1b7d4e`,
+    `-A TSNET-RAW-PREROUTING -s 10.9.0.0/31 -d 10.9.0.0/31 -i br-3f2a9c1b7d4e -m comment --comment ${C} -j TSNET-N-3f2a9c1b7d4e`,
+    'COMMIT',
+  ]);
+  const v6 = addText(networkPlan(normalizeNetwork({ ...NET, subnets: ['fd00::/64'], hostAddresses: ['fd00::1'] }), 6));
+  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -d fd00::1/128 -m comment --comment ${C} -j RETURN`));
+  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -d fd00::/128 -m comment --comment ${C} -j RETURN`));
+  t.false(addText(networkPlan(normalizeNetwork(NET), 4)).includes('*raw'), 'no host addresses given: everything tracked');
+  t.throws(() => normalizeNetwork({ ...NET, hostAddresses: ['nope'] }), { message: /bad host address "nope"/ });
 });
 
 test('network: no IPv6 rules for an IPv4-only network', (t) => {

@@ -2,12 +2,26 @@
  * Network-level rules for one address family. Pure.
  *
  * filter, per network (owned chain TSNET-N-<net12>, entered for traffic INTO the bridge):
- *   -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT   fast path            (not internal)
- *   -m conntrack --ctstate DNAT -j ACCEPT                  published ports      (not internal)
+ *   [icc on] -i br -j ACCEPT                               container ↔ container, first: the
+ *                                                          bridged fast path (untracked, see raw)
+ *   -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT   replies                (not internal)
+ *   -m conntrack --ctstate DNAT -j ACCEPT                  published ports        (not internal)
  *   [v6, icc off] -i br -p ipv6-icmp --icmpv6-type 135/136 -j ACCEPT  (neighbour discovery)
- *   -i br -j ACCEPT | DROP                                 icc
+ *   [icc off] -i br -j DROP                                icc
  *   -j DROP                                                anything else: other bridges (isolation),
  *                                                          the outside, unpublished ports
+ * (All of a chain's ACCEPTs before its DROPs: with icc on, the order of the three ACCEPTs changes
+ * nothing but how many rules a packet walks.)
+ *
+ * raw, per network when the host's bridge addresses are given (owned chain TSNET-N-<net12> in
+ * raw; FirewallNetwork.hostAddresses): bridged traffic between two addresses of one subnet skips
+ * conntrack — it needs no NAT, and icc above is decided by the interface alone:
+ *   TSNET-RAW-PREROUTING: -s <subnet> -d <subnet> -i br -j TSNET-N-<net12>   (per subnet)
+ *   TSNET-N-<net12>:      -d <gateway | network | broadcast address> -j RETURN   (tracked: the
+ *                         host receives these, and its own INPUT rules may need their state)
+ *                         -j CT --notrack
+ * Published ports stay tracked (their destination is a host address until DNAT), and so does
+ * the hairpin (a container → a host address → DNAT → a container: MASQUERADEd to the gateway).
  * filter shared: TSNET-BRIDGE `-o br -j TSNET-N-<net12>`, TSNET-EGRESS `-i br -j ACCEPT` (DROP
  * when internal). Isolation between tsnet bridges falls out of the final DROP of the destination
  * bridge's chain, so adding a network is O(1) (no stage-1/stage-2 matrix, as in Docker 29).
@@ -25,8 +39,9 @@
  */
 import type { Family } from '../addr.js';
 import { CHAIN, networkChain, networkComment } from './names.js';
-import { emptyPlan, makeRule, type Plan, type Rule } from './rule.js';
-import { subnetsOf, type NormalizedNetwork } from '../validate.js';
+import { emptyPlan, makeRule, type OwnedChain, type Plan, type Rule } from './rule.js';
+import { subnetsOf, untracked, type NormalizedNetwork } from '../validate.js';
+import { hostCidr } from '../addr.js';
 
 export function networkPlan(n: NormalizedNetwork, family: Family): Plan {
   const subnets = subnetsOf(n, family);
@@ -39,6 +54,7 @@ export function networkPlan(n: NormalizedNetwork, family: Family): Plan {
   const add = (match: string[], target: string[]): void => {
     chainRules.push(makeRule('filter', own, match, c, target));
   };
+  if (n.icc) add(['-i', br], ['ACCEPT']);
   if (!n.internal) {
     add(['-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED'], ['ACCEPT']);
     add(['-m', 'conntrack', '--ctstate', 'DNAT'], ['ACCEPT']);
@@ -46,13 +62,25 @@ export function networkPlan(n: NormalizedNetwork, family: Family): Plan {
   if (family === 6 && !n.icc) {
     for (const type of ['135', '136']) add(['-i', br, '-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', type], ['ACCEPT']);
   }
-  add(['-i', br], [n.icc ? 'ACCEPT' : 'DROP']);
+  if (!n.icc) add(['-i', br], ['DROP']);
   add([], ['DROP']);
+  const chains: OwnedChain[] = [{ table: 'filter', name: own, rules: chainRules }];
 
   const shared: Rule[] = [
     makeRule('filter', CHAIN.bridge, ['-o', br], c, [own]),
     makeRule('filter', CHAIN.egress, ['-i', br], c, [n.internal ? 'DROP' : 'ACCEPT']),
   ];
+
+  const skip = untracked(n, family);
+  if (skip) {
+    const raw = [
+      ...skip.keep.map((ip) => makeRule('raw', own, ['-d', hostCidr(ip)], c, ['RETURN'])),
+      makeRule('raw', own, [], c, ['CT', '--notrack']),
+    ];
+    chains.push({ table: 'raw', name: own, rules: raw });
+    for (const s of skip.subnets)
+      shared.push(makeRule('raw', CHAIN.rawPrerouting, ['-s', s.text, '-d', s.text, '-i', br], c, [own]));
+  }
 
   if (!n.internal) {
     const nat = (match: string[], target: string[]): void => {
@@ -71,5 +99,5 @@ export function networkPlan(n: NormalizedNetwork, family: Family): Plan {
     if (family === 4) nat(['-s', '127.0.0.0/8', '-o', br, '-m', 'conntrack', '--ctstate', 'DNAT'], ['MASQUERADE']);
   }
 
-  return { chains: [{ table: 'filter', name: own, rules: chainRules }], rules: shared };
+  return { chains, rules: shared };
 }

@@ -9,13 +9,19 @@
  *   published        dnat to <daddr . l4proto . dport> map @ports-addr; dnat to <l4proto . dport> map @ports-any
  *   postrouting-hook nat/postrouting prio srcnat: oifname vmap @nat-out; <saddr> vmap @nat-src
  *   raw-prerouting   filter/prerouting prio raw:  [v4] daddr 127.0.0.0/8 iifname != lo drop (loopback guard);
- *                    daddr @guard-addr, daddr . iifname != @guard-pair drop (direct-access guard)
- *   net-<net12>      per network, traffic INTO its bridge: established, ctstate DNAT, icc, drop
+ *                    daddr @guard-addr, daddr . iifname != @guard-pair drop (direct-access guard);
+ *                    iifname vmap @local-in (bridged traffic inside one subnet: notrack)
+ *   net-<net12>      per network, traffic INTO its bridge: [icc on: iifname br accept], established,
+ *                    ctstate DNAT, [icc off: iifname br drop], drop
  *   post-<net12>     per network: MASQUERADE/SNAT out, hairpin and 127.0.0.0/8 → bridge MASQUERADE
+ *   local-<net12>    per network given its host addresses: daddr <host address | network |
+ *                    broadcast> return; saddr <subnet> daddr <subnet> notrack (the iptables
+ *                    backend's raw TSNET-N-<net12>, see iptables/network-rules.ts for why)
  *
  * Maps and sets (elements carry the comment `tsnet:<net12>[:<ep12>] <hash>`):
  *   fwd-in   ifname : verdict        bridge → jump net-<net12>
  *   fwd-out  ifname : verdict        bridge → accept | drop (internal)
+ *   local-in ifname : verdict        bridge → jump local-<net12>
  *   nat-out  ifname : verdict        bridge → jump post-<net12>
  *   nat-src  addr (interval) : verdict   subnet → jump post-<net12>
  *   ports-any   l4proto . port : addr . port          published on every local address
@@ -30,7 +36,7 @@
 import crypto from 'node:crypto';
 import type { Family } from '../addr.js';
 import type { NormalizedNetwork, NormalizedPorts } from '../validate.js';
-import { subnetsOf } from '../validate.js';
+import { subnetsOf, untracked } from '../validate.js';
 
 export const TABLE = 'tsnet';
 export const USER_CHAIN = 'user';
@@ -38,7 +44,7 @@ export const FORWARD_CHAIN = 'forward-hook';
 export const RAW_CHAIN = 'raw-prerouting';
 export const LOOPBACK_LABEL = 'loopback-guard';
 
-export const MAPS = ['fwd-in', 'fwd-out', 'nat-out', 'nat-src', 'ports-any', 'ports-addr'] as const;
+export const MAPS = ['fwd-in', 'fwd-out', 'nat-out', 'nat-src', 'ports-any', 'ports-addr', 'local-in'] as const;
 export const SETS = ['guard-addr', 'guard-pair'] as const;
 export type SetName = (typeof MAPS)[number] | (typeof SETS)[number];
 
@@ -60,7 +66,8 @@ export function fam(family: Family): Fam {
 export const tableRef = (f: Fam): string => `${f.nfam} ${TABLE}`;
 export const networkChain = (net12: string): string => `net-${net12}`;
 export const postChain = (net12: string): string => `post-${net12}`;
-export const isOwnedChain = (name: string): boolean => /^(net|post)-/.test(name);
+export const localChain = (net12: string): string => `local-${net12}`;
+export const isOwnedChain = (name: string): boolean => /^(net|post|local)-/.test(name);
 
 export function hash(text: string): string {
   return crypto.createHash('sha1').update(text).digest('hex').slice(0, 8);
@@ -116,6 +123,7 @@ export function staticRules(f: Fam): NftRule[] {
   ];
   if (f.family === 4) rules.push(r(RAW_CHAIN, 'ip daddr 127.0.0.0/8 iifname != "lo" counter drop', LOOPBACK_LABEL));
   rules.push(r(RAW_CHAIN, `${f.p} daddr @guard-addr ${f.p} daddr . iifname != @guard-pair counter drop`));
+  rules.push(r(RAW_CHAIN, 'iifname vmap @local-in'));
   return rules;
 }
 
@@ -133,6 +141,7 @@ export function initBatch(f: Fam): string {
     `add map ${t} fwd-in { type ifname : verdict; }`,
     `add map ${t} fwd-out { type ifname : verdict; }`,
     `add map ${t} nat-out { type ifname : verdict; }`,
+    `add map ${t} local-in { type ifname : verdict; }`,
     `add map ${t} nat-src { type ${a} : verdict; flags interval; }`,
     `add map ${t} ports-any { type inet_proto . inet_service : ${a} . inet_service; }`,
     `add map ${t} ports-addr { type ${a} . inet_proto . inet_service : ${a} . inet_service; }`,
@@ -171,12 +180,13 @@ export function networkPlan(n: NormalizedNetwork, f: Fam): NftPlan {
   const post = postChain(n.net12);
   const rules: NftRule[] = [];
   const add = (body: string) => rules.push({ chain: own, body, owner });
+  if (n.icc) add(`iifname ${br} accept`);
   if (!n.internal) {
     add('ct state established,related accept');
     add('ct status dnat accept');
   }
   if (f.family === 6 && !n.icc) add(`iifname ${br} icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept`);
-  add(`iifname ${br} ${n.icc ? 'accept' : 'drop'}`);
+  if (!n.icc) add(`iifname ${br} drop`);
   add('drop');
   const plan: NftPlan = {
     chains: [{ name: own, rules }],
@@ -200,6 +210,18 @@ export function networkPlan(n: NormalizedNetwork, f: Fam): NftPlan {
     plan.chains.push({ name: post, rules: postRules });
     plan.elements.push({ set: 'nat-out', key: br, value: `jump ${post}`, owner });
     for (const s of subnets) plan.elements.push({ set: 'nat-src', key: s.text, value: `jump ${post}`, owner });
+  }
+  const skip = untracked(n, f.family);
+  if (skip) {
+    const local = localChain(n.net12);
+    plan.chains.push({
+      name: local,
+      rules: [
+        ...skip.keep.map((ip) => ({ chain: local, body: `${f.p} daddr ${ip.text} return`, owner })),
+        ...skip.subnets.map((s) => ({ chain: local, body: `${f.p} saddr ${s.text} ${f.p} daddr ${s.text} notrack`, owner })),
+      ],
+    });
+    plan.elements.push({ set: 'local-in', key: br, value: `jump ${local}`, owner });
   }
   return plan;
 }

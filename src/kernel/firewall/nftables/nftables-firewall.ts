@@ -41,6 +41,7 @@ import {
   networkPlan,
   portsElements,
   postChain,
+  localChain,
   type Fam,
   type SetName,
   tableRef,
@@ -79,7 +80,7 @@ function removeOwnerLines(f: Fam, view: KernelView, target: Target): string[] {
     if (mine) lines.push(deleteElement(f, { set: e.set as SetName, key: e.key }));
   }
   if (target.kind === 'network') {
-    for (const c of [networkChain(target.net12), postChain(target.net12)]) {
+    for (const c of [networkChain(target.net12), postChain(target.net12), localChain(target.net12)]) {
       if (view.chains.has(c)) lines.push(`flush chain ${t} ${c}`, `delete chain ${t} ${c}`);
     }
   }

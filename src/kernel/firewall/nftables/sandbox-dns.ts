@@ -44,6 +44,9 @@ export function sandboxDnsLines(s: SandboxDns): string[] {
     ...dropOld,
     `add chain ${t} dns { type filter hook output priority raw; policy accept; }`,
     `flush chain ${t} dns`,
+    // Every packet the container sends passes this hook: all but loopback ones leave after one
+    // compare of the output device's type instead of walking the four rules below.
+    `add rule ${t} dns meta oiftype != loopback accept`,
     `add rule ${t} dns ip daddr ${ip} udp dport 53 notrack udp dport set ${s.udpPort}`,
     `add rule ${t} dns ip daddr ${ip} tcp dport 53 notrack tcp dport set ${s.tcpPort}`,
     `add rule ${t} dns ip saddr ${ip} udp sport ${s.udpPort} notrack udp sport set 53`,

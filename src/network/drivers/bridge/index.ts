@@ -97,6 +97,8 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     // IPv6 subnets are masqueraded too, as Docker does since 27.0 (ip6tables on by default)
     masqueradeIpv6: n.cfg.masquerade,
     ...(n.cfg.snatIpv4 ? { hostBindingIpv4: n.cfg.snatIpv4 } : {}),
+    // the bridge's own addresses: container ↔ container traffic inside a subnet skips conntrack
+    hostAddresses: gatewaysOf(n),
   });
 
   const rememberEndpoint = (e: EndpointSpec, ports: PortMapping[]): BridgeEndpoint => {
@@ -153,6 +155,12 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     trySysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
     await deps.host.setUp(name);
   }
+
+  /** The gateway addresses (no prefix) the bridge carries, one per subnet that has one. */
+  const gatewaysOf = (n: BridgeNetwork): string[] =>
+    [...n.spec.ipv4, ...(n.spec.enableIPv6 ? n.spec.ipv6 : [])].flatMap((p) =>
+      p.gateway ? [p.gateway.split('/')[0] as string] : [],
+    );
 
   /** Remove global addresses of the bridge that no subnet of the network explains (link-local stays). */
   async function dropStaleGateways(n: BridgeNetwork): Promise<void> {
