@@ -132,7 +132,7 @@ export class Attachments {
    * Make and join the endpoints into a fresh sandbox (create; or after a reboot removed the
    * netns, the sandbox's existing endpoints again). The records are saved last (the commit).
    */
-  /** `durable`: false for a container create, whose durable container record follows (decision 31). */
+  /** `durable`: false for a container create, whose durable container record follows (decision 34). */
   async attachAll(sb: SandboxRecord, planned: readonly EndpointState[], sandbox: Sandbox, durable = true): Promise<void> {
     const existing = this.d.controller.endpointsOf(sb.id);
     const base = existing.reduce((m, e) => Math.max(m, e.seq + 1), 0);

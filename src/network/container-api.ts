@@ -127,7 +127,7 @@ export interface SandboxSetup {
 export interface ContainerNetworking {
   /** Validate the request (no kernel change, nothing saved). Throws one line on bad input. */
   plan(req: SandboxRequest, containers: ContainerLookup): Promise<SandboxPlan>;
-  /** Is there a record of this sandbox? (Not after a power loss right after the create: decision 31.) */
+  /** Is there a record of this sandbox? (Not after a power loss right after the create: decision 34.) */
   hasSandbox(sandboxId: string): boolean;
   /** Make the sandbox (its netns, for modes that have one) and save its record. */
   createSandbox(plan: SandboxPlan): Promise<void>;

@@ -161,7 +161,7 @@ export class ContainerNetwork implements ContainerNetworking {
     }
     const sandbox = this.takeOpened(sb, sb.key);
     try {
-      // only a create joins: its container record, saved next, is the durable commit (decision 31)
+      // only a create joins: its container record, saved next, is the durable commit (decision 34)
       await this.d.attachments.attachAll(sb, endpoints, sandbox, false);
     } finally {
       sandbox.close();

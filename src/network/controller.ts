@@ -413,7 +413,7 @@ export class NetworkController {
   }
 
   /**
-   * Commit an attach: the endpoint records, then the sandbox record (decision 31). Durable: the
+   * Commit an attach: the endpoint records, then the sandbox record (decision 34). Durable: the
    * temp files are written and fsynced together; then the endpoints are renamed into place
    * (their directory fsynced once for all), then the sandbox: the order and durability of one
    * save after the other, at the cost of one file fsync and two directory fsyncs instead of two

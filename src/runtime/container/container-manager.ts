@@ -239,7 +239,7 @@ export class ContainerManager {
         rb.push('forget record', () => this.records.delete(rec.id));
         // The record's temp file is written now and fsynced while the network is made; renamed
         // into place (the commit) after it, without a directory fsync, as dockerd writes a
-        // container's config (decision 31): a crash before the rename leaves a temp file, which
+        // container's config (decision 34): a crash before the rename leaves a temp file, which
         // loading removes.
         const prepared = this.deps.store.prepare(rec);
         prepared.catch(() => undefined); // handled where it is awaited (a failure meanwhile is no crash)
@@ -278,7 +278,7 @@ export class ContainerManager {
 
   /**
    * A container whose network records a power loss took right after its create (they are written
-   * without fsync there, decision 31; the container record is the durable copy): its sandbox and
+   * without fsync there, decision 34; the container record is the durable copy): its sandbox and
    * endpoints are made again from its request, under a new sandbox id, as Docker makes a
    * container's sandbox at each start.
    */
