@@ -3,9 +3,14 @@
  * daemon-side cost of attaching a container to a user bridge — `POST /containers/create` and
  * `DELETE /containers/{id}?force=1` as raw HTTP requests on the daemon socket — beside the CNI
  * bridge plugin's ADD and DEL (Debian containernetworking-plugins, host-local IPAM), run in the
- * world's host netns in the same run, interleaved.
+ * world's host netns in the same run, interleaved. And the daemon side of `run --rm` on a user
+ * bridge (row `daemon-run`): the requests the CLI sends for it — create with AutoRemove, wait
+ * (condition removed) opened before start, start — as raw requests, from the create's send to
+ * the wait's answer (the daemon answers it once the container is removed). The CLI's attach
+ * stream is left out.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { run } from '../test/helpers/world.js';
 import {
@@ -106,6 +111,12 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
     }
     o.log('network: attach done');
 
+    // 3. the daemon side of run --rm on the same user bridge
+    const daemonRun: number[] = [];
+    for (let i = -2; i < N; i++) daemonRun.push(await daemonSideRun(w.socket, 'attachnet'));
+    daemonRun.splice(0, 2);
+    o.log('network: daemon-side run --rm done');
+
     const cm = stats(create).median;
     const rows1 = [
       ['whole CLI command', 'n', 'median ms', 'min', 'max', 'Docker*', '÷ Docker*'],
@@ -132,12 +143,19 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
       timingRow('  context: unshare --net=FILE true (netns CNI gets ready-made)', nsMake, ''),
       timingRow('  context: nsenter --net=HOST true (exec floor inside CNI times)', nsenterTrue, ''),
     ];
+    const dr = stats(daemonRun).median;
+    const rows3 = [
+      ['daemon side of run --rm (raw API, no CLI)', 'n', 'median ms', 'min', 'max', 'target'],
+      timingRow('create (AutoRemove) + wait (removed) + start, user bridge', daemonRun, '< 15 ms'),
+    ];
     const text = [
       `network create/rm: 1 warm-up + ${N}; attach: 1 warm-up + ${N}, tsnet and CNI interleaved in the same world netns`,
       '',
       table(rows1),
       '',
       table(rows2),
+      '',
+      table(rows3),
       '',
       '* Docker 20.10 from shared/reference/machine-facts.md: measured earlier, NOT in this run (Podman 4.3: 28–34 ms).',
       'tsnet create = container dirs + new netns + IPAM + veth + DNS resolver + record; CNI ADD = veth + IPAM +',
@@ -153,6 +171,14 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
           tsnet: tc,
           peers: { 'CNI bridge ADD': ca },
           target: 'CNI bridge ADD 0.25',
+        },
+        {
+          group: 'run',
+          key: 'daemon-run',
+          what: 'daemon side of run --rm (user bridge): create + wait + start, raw API, no attach',
+          tsnet: dr,
+          peers: {},
+          target: '≤ 15 ms',
         },
         {
           group: 'attach',
@@ -174,6 +200,11 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
           against: `CNI bridge ADD ${ms(ca)} ms (${ratio(tc, ca)})`,
         },
         {
+          what: 'daemon side of run --rm (user bridge)',
+          value: `${ms(dr)} ms`,
+          against: 'target < 15 ms',
+        },
+        {
           what: 'detach: DELETE /containers/{id}',
           value: `${ms(td)} ms`,
           against: `CNI bridge DEL ${ms(cd)} ms (${ratio(td, cd)})`,
@@ -183,4 +214,42 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
   } finally {
     await w.teardown();
   }
+}
+
+/**
+ * One `run --rm busybox true` on `network` as the CLI drives it, minus the attach stream: create
+ * with AutoRemove, the wait for `removed` opened before the start, the start; done when the wait
+ * answers. Returns the wall time in ms.
+ */
+async function daemonSideRun(socket: string, network: string): Promise<number> {
+  const body = createBody(network, ['true']) as { HostConfig: Record<string, unknown> };
+  body.HostConfig.AutoRemove = true;
+  const t0 = performance.now();
+  const c = await apiOk(socket, 'POST', '/containers/create', body);
+  const id = (JSON.parse(c.body) as { Id: string }).Id;
+  // as the CLI: the start is sent once the wait is answered with its headers (registered)
+  const waiting = await openRequest(socket, 'POST', `/containers/${id}/wait?condition=removed`);
+  await apiOk(socket, 'POST', `/containers/${id}/start`);
+  const w = JSON.parse(await waiting.body) as { StatusCode: number };
+  if (w.StatusCode !== 0) throw new Error(`run --rm busybox true: exit ${w.StatusCode}`);
+  return performance.now() - t0;
+}
+
+/** A request whose reply headers came (resolves then); `body` is its body. */
+export function openRequest(socketPath: string, method: string, urlPath: string): Promise<{ body: Promise<string> }> {
+  return new Promise((opened, reject) => {
+    const req = http.request({ socketPath, method, path: `/v1.41${urlPath}`, agent: false }, (res) => {
+      if ((res.statusCode ?? 0) >= 300) reject(new Error(`${method} ${urlPath}: ${res.statusCode}`));
+      const chunks: Buffer[] = [];
+      opened({
+        body: new Promise((done, fail) => {
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
+          res.on('error', fail);
+        }),
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

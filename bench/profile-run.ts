@@ -7,9 +7,12 @@
  * log (TSNET_TIMING=1: wall time per step, see src/errors/rollback.ts).
  *
  * - `--attach`: only create and delete (the attach of bench `network`), no start.
+ * - `--rm`: the flow of bench `network`'s daemon-run row (create with AutoRemove, wait for
+ *   `removed` registered before the start, start; no delete).
  * - `--ab DIR`: a second world whose daemon is the build of the checkout DIR (e.g. a worktree of
  *   main), measured in the same run, alternating A and B run by run: an A/B on a shared machine.
  * - `--cpu-prof DIR`: tsnetd runs with `--cpu-prof` and writes its profile there at exit;
+ *   `--ab-self 'FLAGS'`: the same, with this checkout's daemon given FLAGS in world A.
  *   `--strace FILE`: it runs under `strace -f -e trace=execve`; `--log FILE`: the daemon's log
  *   (with the timing lines) is copied there.
  * - `--scale N`: N creates on one bridge instead, with the median of each 10.
@@ -23,6 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWorld, type World } from '../test/helpers/world.js';
 import { apiOk, createBody, median } from './lib.js';
+import { openRequest } from './network.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -36,13 +40,16 @@ const backend = opt('--backend');
 const ports = args.includes('--ports');
 const stracePath = opt('--strace');
 const attachOnly = args.includes('--attach');
+// --rm: as bench network's daemon-run row: create with AutoRemove, wait (removed), start; no delete
+const autoRemove = args.includes('--rm');
 const other = opt('--ab');
 // --net-create: a network create/rm after each run too (timed; the old default)
 const netCreate = args.includes('--net-create');
 const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The wrapper the world runs in place of `node --enable-source-maps DAEMON`: the daemon of `repo`. */
-function daemonWrapper(name: string, repo: string): string {
+function daemonWrapper(label: string, repo: string): string {
+  const name = label.replace(/[^A-Za-z0-9]+/g, '-');
   const profFlags = prof ? `--cpu-prof --cpu-prof-dir=${path.resolve(prof, name)} ` : '';
   const script = path.join(os.tmpdir(), `tsnet-profile-${process.pid}-${name}.sh`);
   const main = path.join(path.resolve(repo), 'dist', 'daemon', 'main.js');
@@ -61,12 +68,14 @@ interface Side {
   logFrom: number;
 }
 
-async function makeSide(name: string, repo: string): Promise<Side> {
-  const w = await createWorld({ daemonArgs: ['--log-level', 'info', ...(backend ? ['--firewall-backend', backend] : [])] });
+async function makeSide(name: string, repo: string, extra: string[] = []): Promise<Side> {
+  const w = await createWorld({
+    daemonArgs: ['--log-level', 'info', ...(backend ? ['--firewall-backend', backend] : []), ...extra],
+  });
   // restart with the profiler / timing log on
   await w.killDaemon('SIGTERM');
   process.env.TSNET_DAEMON_WRAP = [
-    ...(stracePath ? [`strace -f -qq -e trace=execve -o ${stracePath}.${name}`] : []),
+    ...(stracePath ? [`strace -f -qq -e trace=execve -o ${stracePath}.${name.replace(/[^A-Za-z0-9]+/g, '-')}`] : []),
     daemonWrapper(name, repo),
   ].join(' ');
   try {
@@ -110,11 +119,21 @@ const portMap: Record<string, Array<{ HostIp: string; HostPort: string }>> = por
 async function oneRun(s: Side, i: number, keep: boolean): Promise<void> {
   const sock = s.w.socket;
   const t0 = performance.now();
-  const c = await apiOk(sock, 'POST', '/containers/create', createBody('profnet', ['true'], portMap));
+  const body = createBody('profnet', ['true'], portMap) as { HostConfig: Record<string, unknown> };
+  if (autoRemove) body.HostConfig.AutoRemove = true;
+  const c = await apiOk(sock, 'POST', '/containers/create', body);
   const id = (JSON.parse(c.body) as { Id: string }).Id;
   let startMs = 0;
   let waitMs = 0;
-  if (!attachOnly) {
+  if (autoRemove) {
+    // as the CLI's run --rm: the wait for `removed` registered (headers) before the start
+    const waiting = await openRequest(sock, 'POST', `/containers/${id}/wait?condition=removed`);
+    const st = await apiOk(sock, 'POST', `/containers/${id}/start`);
+    const tStarted = performance.now();
+    await waiting.body;
+    startMs = st.ms;
+    waitMs = performance.now() - tStarted;
+  } else if (!attachOnly) {
     const waiting = apiOk(sock, 'POST', `/containers/${id}/wait?condition=next-exit`);
     const st = await apiOk(sock, 'POST', `/containers/${id}/start`);
     const tStarted = performance.now();
@@ -122,7 +141,7 @@ async function oneRun(s: Side, i: number, keep: boolean): Promise<void> {
     startMs = st.ms;
     waitMs = performance.now() - tStarted;
   }
-  const d = await apiOk(sock, 'DELETE', `/containers/${id}?force=1`);
+  const d = autoRemove ? { ms: 0 } : await apiOk(sock, 'DELETE', `/containers/${id}?force=1`);
   const total = performance.now() - t0;
   const nc =
     netCreate && keep ? await apiOk(sock, 'POST', '/networks/create', { Name: `pn${i}`, CheckDuplicate: true }) : undefined;
@@ -133,7 +152,7 @@ async function oneRun(s: Side, i: number, keep: boolean): Promise<void> {
     s.t.start!.push(startMs);
     s.t.wait!.push(waitMs);
   }
-  s.t.delete!.push(d.ms);
+  if (!autoRemove) s.t.delete!.push(d.ms);
   s.t.total!.push(total);
   if (nc) s.t.netCreate!.push(nc.ms);
 }
@@ -215,8 +234,11 @@ async function main(sides: Side[]): Promise<void> {
 
 const sides: Side[] = [];
 try {
+  // --ab-self 'ARGS': A is this checkout too, its daemon started with these extra flags
+  const selfArgs = opt('--ab-self');
   if (other) sides.push(await makeSide('A', other));
-  sides.push(await makeSide(other ? 'B' : 'run', HERE));
+  else if (selfArgs !== undefined) sides.push(await makeSide(`A (${selfArgs})`, HERE, selfArgs.split(' ').filter(Boolean)));
+  sides.push(await makeSide(other || selfArgs !== undefined ? 'B' : 'run', HERE));
   await main(sides);
   for (const s of sides) await s.w.killDaemon('SIGTERM');
 } finally {

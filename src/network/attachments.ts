@@ -132,7 +132,8 @@ export class Attachments {
    * Make and join the endpoints into a fresh sandbox (create; or after a reboot removed the
    * netns, the sandbox's existing endpoints again). The records are saved last (the commit).
    */
-  async attachAll(sb: SandboxRecord, planned: readonly EndpointState[], sandbox: Sandbox): Promise<void> {
+  /** `durable`: false for a container create, whose durable container record follows (decision 36). */
+  async attachAll(sb: SandboxRecord, planned: readonly EndpointState[], sandbox: Sandbox, durable = true): Promise<void> {
     const existing = this.d.controller.endpointsOf(sb.id);
     const base = existing.reduce((m, e) => Math.max(m, e.seq + 1), 0);
     const eps = [...existing, ...planned.map((p, i) => this.recordOf(sb, p, base + i))];
@@ -141,11 +142,9 @@ export class Attachments {
       let index = 0;
       for (const ep of eps) await this.attachOne(sb, ep, sandbox, `eth${index++}`, rb);
       await timed('join: gateway route', () => this.applyGateway(sb, eps, sandbox));
-      for (const ep of eps) {
-        await timed('join: save endpoint', () => this.d.controller.saveEndpoint(ep));
+      for (const ep of eps)
         if (!existing.includes(ep)) rb.push('forget endpoint record', () => this.d.controller.removeEndpoint(ep));
-      }
-      await timed('join: save sandbox', () => this.d.controller.saveSandbox(sb));
+      await timed('join: save records', () => this.d.controller.saveAttach(eps, sb, durable));
       rb.commit();
       for (const ep of eps) if (!existing.includes(ep)) this.announce(ep.networkId, 'connect', sb);
     } catch (err) {

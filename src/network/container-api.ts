@@ -127,6 +127,8 @@ export interface SandboxSetup {
 export interface ContainerNetworking {
   /** Validate the request (no kernel change, nothing saved). Throws one line on bad input. */
   plan(req: SandboxRequest, containers: ContainerLookup): Promise<SandboxPlan>;
+  /** Is there a record of this sandbox? (Not after a power loss right after the create: decision 36.) */
+  hasSandbox(sandboxId: string): boolean;
   /** Make the sandbox (its netns, for modes that have one) and save its record. */
   createSandbox(plan: SandboxPlan): Promise<void>;
   /** Make the planned endpoints and join them to the sandbox (addresses kept until leave). */

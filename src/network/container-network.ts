@@ -120,12 +120,19 @@ export class ContainerNetwork implements ContainerNetworking {
     return this.modeOf(sb)?.ownNetns ?? true;
   }
 
+  hasSandbox(sandboxId: string): boolean {
+    return this.d.controller.sandbox(sandboxId) !== undefined;
+  }
+
   async createSandbox(plan: SandboxPlan): Promise<void> {
     const sb: SandboxRecord = structuredClone(plan.record);
     const sandbox = this.ownsNetns(sb) ? await timed('sandbox: netns', () => this.d.sandboxes.create(sb.id)) : undefined;
     if (sandbox) sb.key = sandbox.file;
     try {
-      await timed('sandbox: save record', () => this.d.controller.saveSandbox(sb));
+      // endpoints on networks: the join saves the record with them (its one commit); a network
+      // mode driver's sandbox (host, none, container) has no join that would
+      if (sb.mode === 'networks') this.d.controller.holdSandbox(sb);
+      else await timed('sandbox: save record', () => this.d.controller.saveSandbox(sb));
     } catch (err) {
       sandbox?.close();
       if (sb.key) this.d.sandboxes.remove(sb.key);
@@ -154,7 +161,8 @@ export class ContainerNetwork implements ContainerNetworking {
     }
     const sandbox = this.takeOpened(sb, sb.key);
     try {
-      await this.d.attachments.attachAll(sb, endpoints, sandbox);
+      // only a create joins: its container record, saved next, is the durable commit (decision 36)
+      await this.d.attachments.attachAll(sb, endpoints, sandbox, false);
     } finally {
       sandbox.close();
     }

@@ -439,6 +439,62 @@ export class NetworkController {
     this.touch(sb.id);
   }
 
+  /**
+   * A sandbox a create is making, known in memory only: the join that follows saves it with its
+   * endpoints (saveAttach). Until then a crash leaves its netns, veths and addresses explained by
+   * no record, which the start-up sweeps and reconciles away (as before the first save).
+   */
+  holdSandbox(sb: SandboxRecord): void {
+    this.sandboxRecs.set(sb.id, sb);
+  }
+
+  /**
+   * Commit an attach: the endpoint records, then the sandbox record (decision 36). Durable: the
+   * temp files are written and fsynced together; then the endpoints are renamed into place
+   * (their directory fsynced once for all), then the sandbox: the order and durability of one
+   * save after the other, at the cost of one file fsync and two directory fsyncs instead of two
+   * per record. Not durable (a container create, whose container record is the durable commit
+   * that follows): atomic renames without fsync, as the records of a container's state. The
+   * endpoints join the index once saved. On failure nothing is in memory; endpoint records
+   * already renamed are the caller's to remove (its rollback).
+   */
+  async saveAttach(eps: readonly EndpointRecord[], sb: SandboxRecord, durable: boolean): Promise<void> {
+    if (!durable) {
+      for (const ep of eps) this.d.endpointStore.saveVolatile(ep);
+      this.d.sandboxStore.saveVolatile(sb);
+      for (const ep of eps) {
+        this.putEndpoint(ep);
+        this.indexOf(ep.networkId).set(ep.id, ep.containerName);
+      }
+      this.sandboxRecs.set(sb.id, sb);
+      this.touch(sb.id);
+      return;
+    }
+    const prepared = await Promise.allSettled([
+      this.d.sandboxStore.prepare(sb),
+      ...eps.map((ep) => this.d.endpointStore.prepare(ep)),
+    ]);
+    const failed = prepared.find((p) => p.status === 'rejected');
+    const [sbWrite, ...epWrites] = prepared.flatMap((p) => (p.status === 'fulfilled' ? [p.value] : []));
+    if (failed || !sbWrite) {
+      await Promise.all(prepared.map((p) => (p.status === 'fulfilled' ? p.value.abort() : undefined)));
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    try {
+      await Promise.all(epWrites.map((w) => w.commit()));
+    } catch (err) {
+      await sbWrite.abort();
+      throw err;
+    }
+    for (const ep of eps) {
+      this.putEndpoint(ep);
+      this.indexOf(ep.networkId).set(ep.id, ep.containerName);
+    }
+    await sbWrite.commit();
+    this.sandboxRecs.set(sb.id, sb);
+    this.touch(sb.id);
+  }
+
   /** The sandbox record goes, with any endpoint record still in it. Idempotent. */
   async removeSandbox(id: string): Promise<void> {
     for (const ep of this.endpointsOf(id)) await this.removeEndpoint(ep);

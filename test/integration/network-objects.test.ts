@@ -2,11 +2,13 @@
  * The network layer owns its records (issue 9, deliverable 1): sandbox and endpoint records on
  * disk, written only by the controller, agree with the API and the kernel after a kill -9 and a
  * restart; the container record keeps only the sandbox id; a container record of the previous
- * format (endpoints inside it) is migrated at start.
+ * format (endpoints inside it) is migrated at start; a container whose network records are lost
+ * (a create writes them without fsync, decision 36) gets them made again at its start.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
+import { checkInvariants, summary } from '../helpers/invariants.js';
 import { createWorld, type World } from '../helpers/world.js';
 
 let w: World;
@@ -171,4 +173,39 @@ test.serial('a container record of the previous format (endpoints inside it) is 
   t.deepEqual(readAll('endpoints'), []);
   t.deepEqual(readAll('sandboxes'), []);
   await w.ok(['network', 'rm', 'obj-m']);
+});
+
+test.serial('a container whose network records a power loss took: its start makes them again from its request', async (t) => {
+  await w.ok(['network', 'create', '--subnet', '10.81.0.0/24', 'obj-l']);
+  const id = (
+    await w.ok(['create', '--name', 'lost', '--network', 'obj-l', '--network-alias', 'lal', 'busybox', 'sleep', '1000'])
+  ).trim();
+  const rec = JSON.parse(fs.readFileSync(path.join(stateDir('containers'), `${id}.json`), 'utf8'));
+  await w.killDaemon('SIGKILL');
+  // what a power loss right after the create may leave: the container record (fsynced), no sandbox
+  // or endpoint record (written without fsync); the reboot's empty kernel is what the sweep makes
+  fs.rmSync(path.join(stateDir('sandboxes'), `${rec.sandboxId}.json`));
+  for (const e of readAll<EndpointFile>('endpoints').filter((x) => x.sandboxId === rec.sandboxId))
+    fs.rmSync(path.join(stateDir('endpoints'), `${e.id}.json`));
+  await w.startDaemon();
+  const m = await checkInvariants(w);
+  t.deepEqual(Object.values(m).flat(), [], `after the restart: ${summary(m)}`);
+
+  await w.ok(['start', 'lost']);
+  t.regex(w.daemonLog(), /container [0-9a-f]{12} had no network records .*made again from its request/);
+  const after = await inspect('lost');
+  const net = after.NetworkSettings.Networks['obj-l'];
+  t.regex(net.IPAddress, /^10\.81\.0\./);
+  t.true(net.Aliases.includes('lal'));
+  t.deepEqual(await kernelAddrs(after.NetworkSettings.SandboxKey, 'eth0'), [`${net.IPAddress}/24`]);
+  const saved = JSON.parse(fs.readFileSync(path.join(stateDir('containers'), `${id}.json`), 'utf8'));
+  t.is(saved.sandboxId, after.NetworkSettings.SandboxID, 'the container record names the new sandbox');
+  t.not(saved.sandboxId, rec.sandboxId);
+  t.is(readAll<EndpointFile>('endpoints').filter((e) => e.sandboxId === saved.sandboxId).length, 1);
+  await w.ok(['rm', '-f', 'lost']);
+  t.deepEqual(readAll('endpoints'), []);
+  t.deepEqual(readAll('sandboxes'), []);
+  const m2 = await checkInvariants(w);
+  t.deepEqual(Object.values(m2).flat(), [], `after rm: ${summary(m2)}`);
+  await w.ok(['network', 'rm', 'obj-l']);
 });

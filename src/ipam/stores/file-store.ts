@@ -15,6 +15,7 @@
  * ".trash-…" and then removing it; load() finishes such deletions, removes leftover temp
  * files, and drops pool directories whose pool.json was never written.
  */
+import fs from 'node:fs';
 import { open, readdir, readFile, rename, rm, mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asTsnetError } from '../../errors/index.js';
@@ -213,6 +214,18 @@ export class FileStore implements IpamStore {
   private async writeAtomic(target: string, value: unknown, durable = this.fsync): Promise<void> {
     const temp = `${target}${TEMP_MARK}${process.pid}-${++this.seq}`;
     const data = `${JSON.stringify(value, null, 2)}\n`;
+    if (!durable && !this.beforeRename) {
+      // no fsync to wait for: written synchronously (a small file; four thread-pool round trips
+      // cost more than the write, and an attach waits for them)
+      try {
+        fs.writeFileSync(temp, data, { flag: 'wx', mode: 0o600 });
+        fs.renameSync(temp, target);
+      } catch (err) {
+        fs.rmSync(temp, { force: true });
+        throw asTsnetError(err, 'TSNET_INTERNAL', `IPAM store: write ${target}`);
+      }
+      return;
+    }
     try {
       const fh = await open(temp, 'wx', 0o600);
       try {

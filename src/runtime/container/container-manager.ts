@@ -37,6 +37,7 @@ import type {
   ContainerNetworkState,
   ContainerNetworking,
   EndpointSettingsRequest,
+  SandboxPlan,
   SandboxRequest,
 } from '../../network/container-api.js';
 import { containerPaths, TRASH_DIR, type ContainerPaths } from './paths.js';
@@ -236,20 +237,18 @@ export class ContainerManager {
         }
         this.records.set(rec.id, rec);
         rb.push('forget record', () => this.records.delete(rec.id));
-        await rb.step(
-          'create network sandbox',
-          () => this.deps.networking.createSandbox(plan),
-          () => this.deps.networking.deleteSandbox(rec.sandboxId),
-        );
-        await rb.step(
-          'join networks',
-          () => this.deps.networking.join(rec.sandboxId, plan.endpoints),
-          () => this.deps.networking.leave(rec.sandboxId),
-        );
+        // The record's temp file is written now and fsynced while the network is made; renamed
+        // into place (the commit) after it, without a directory fsync, as dockerd writes a
+        // container's config (decision 36): a crash before the rename leaves a temp file, which
+        // loading removes.
+        const prepared = this.deps.store.prepare(rec);
+        prepared.catch(() => undefined); // handled where it is awaited (a failure meanwhile is no crash)
+        rb.push('drop the prepared record', () => prepared.then((w) => w.abort()).catch(() => undefined));
+        await this.makeNetwork(plan, rb);
         this.deps.failpoint?.('container-create.after-network');
         await rb.step(
           'save record',
-          () => this.deps.store.save(rec),
+          async () => (await prepared).commit({ syncDir: false }),
           () => this.deps.store.remove(rec.id),
         );
         rb.commit();
@@ -261,6 +260,45 @@ export class ContainerManager {
     this.deps.logger.info(`created container ${rec.id.slice(0, 12)} (${rec.name})`);
     this.announce(rec, 'create');
     return rec;
+  }
+
+  /** The sandbox and its endpoints of a plan, with their undo on `rb`. */
+  private async makeNetwork(plan: SandboxPlan, rb: Rollback): Promise<void> {
+    await rb.step(
+      'create network sandbox',
+      () => this.deps.networking.createSandbox(plan),
+      () => this.deps.networking.deleteSandbox(plan.sandboxId),
+    );
+    await rb.step(
+      'join networks',
+      () => this.deps.networking.join(plan.sandboxId, plan.endpoints),
+      () => this.deps.networking.leave(plan.sandboxId),
+    );
+  }
+
+  /**
+   * A container whose network records a power loss took right after its create (they are written
+   * without fsync there, decision 36; the container record is the durable copy): its sandbox and
+   * endpoints are made again from its request, under a new sandbox id, as Docker makes a
+   * container's sandbox at each start.
+   */
+  private async remakeNetwork(rec: ContainerRecord): Promise<void> {
+    const plan = await this.deps.networking.plan(sandboxRequest(rec), this.containerLookup);
+    const rb = new Rollback();
+    const before = rec.sandboxId;
+    try {
+      await this.makeNetwork(plan, rb);
+      rec.sandboxId = plan.sandboxId;
+      await this.deps.store.save(rec);
+      rb.commit();
+    } catch (err) {
+      rec.sandboxId = before;
+      await rb.unwind();
+      throw err;
+    }
+    this.deps.logger.warn(
+      `container ${rec.id.slice(0, 12)} had no network records (lost to a power loss right after its create?): made again from its request`,
+    );
   }
 
   private nameTaken(name: string): boolean {
@@ -319,6 +357,7 @@ export class ContainerManager {
     const mappings = deviceMappings(hc);
     const deviceRules = hc.Privileged ? 'all' : [...DEFAULT_DEVICE_RULES, ...deviceCgroupRules(hc), ...mappings.map(hostDevice)];
     const seccomp = this.seccompFor(rec);
+    if (!this.deps.networking.hasSandbox(rec.sandboxId)) await this.remakeNetwork(rec);
     const rb = new Rollback();
     try {
       const sandbox = await rb.step(
