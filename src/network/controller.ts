@@ -446,6 +446,7 @@ export class NetworkController {
    */
   holdSandbox(sb: SandboxRecord): void {
     this.sandboxRecs.set(sb.id, sb);
+    this.touch(sb.id);
   }
 
   /**

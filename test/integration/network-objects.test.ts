@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { checkInvariants, summary } from '../helpers/invariants.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { createWorld, eventually, type World } from '../helpers/world.js';
 
 let w: World;
 test.before(async () => {
@@ -205,7 +205,12 @@ test.serial('a container whose network records a power loss took: its start make
   await w.ok(['rm', '-f', 'lost']);
   t.deepEqual(readAll('endpoints'), []);
   t.deepEqual(readAll('sandboxes'), []);
-  const m2 = await checkInvariants(w);
+  // the veth dies with the netns a moment after rm (the kernel's cleanup worker): poll for it
+  let m2 = await checkInvariants(w);
+  await eventually(async () => {
+    m2 = await checkInvariants(w);
+    return Object.values(m2).flat().length === 0;
+  });
   t.deepEqual(Object.values(m2).flat(), [], `after rm: ${summary(m2)}`);
   await w.ok(['network', 'rm', 'obj-l']);
 });
