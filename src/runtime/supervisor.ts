@@ -124,6 +124,9 @@ export function connectSupervisor(bundleDir: string, line: string): Promise<net.
     const sock = net.connect(attachSocketPath(bundleDir));
     sock.once('connect', () => {
       sock.removeListener('error', reject);
+      // A supervisor that exits now fails this write with EPIPE, reported on the next tick, before
+      // the caller's own listeners are on: the caller sees the socket close instead.
+      sock.on('error', () => undefined);
       sock.write(`${line}\n`);
       resolve(sock);
     });
