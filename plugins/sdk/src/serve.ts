@@ -162,22 +162,19 @@ export async function servePlugin(opts: ServeOptions & Omit<HandlerOptions, 'log
   const socketPath = path.resolve(opts.socketPath ?? path.join(opts.socketDir ?? TSNET_SOCKET_DIR, `${opts.name}.sock`));
   fs.mkdirSync(path.dirname(socketPath), { recursive: true });
   await clearStaleSocket(socketPath);
-  // Bound in a private directory, given its mode and group there, then renamed into place: the
-  // socket a client finds is final (a chmod after it appears changes its ctime, and tsnet takes a
-  // socket whose identity changed for a restarted plugin, activating it once more).
-  const bindDir = fs.mkdtempSync(path.join(path.dirname(socketPath), '.sock-'));
-  const bound = path.join(bindDir, 's');
+  // Made with its final mode (umask around the bind, which listen() does at once), not chmodded
+  // after it appears: a chmod changes the socket's ctime, and tsnet takes a socket whose identity
+  // changed for a restarted plugin (it activates it once more). Bound at its own path, so
+  // /proc/net/unix and `ss -x` name it (the conformance tool finds the plugin's netns that way).
+  const oldUmask = process.umask(0o117);
+  let listening: Promise<void>;
   try {
-    await listen(server, bound);
-    fs.chmodSync(bound, 0o660);
-    if (opts.socketGroup !== undefined) fs.chownSync(bound, process.getuid?.() ?? 0, opts.socketGroup);
-    fs.renameSync(bound, socketPath);
-  } catch (err) {
-    server.close();
-    throw err;
+    listening = listen(server, socketPath);
   } finally {
-    fs.rmSync(bindDir, { recursive: true, force: true });
+    process.umask(oldUmask);
   }
+  await listening;
+  if (opts.socketGroup !== undefined) fs.chownSync(socketPath, process.getuid?.() ?? 0, opts.socketGroup);
   const ino = fs.statSync(socketPath).ino;
   return {
     name: opts.name,
