@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseNetnsFileName } from '../network/drivers/overlay/index.js';
-import { isSupervisorOf, processAlive } from '../runtime/supervisor.js';
+import { killSupervisor, processAlive } from '../runtime/supervisor.js';
 import type { Components } from './components.js';
 
 export async function sweep(c: Components): Promise<string[]> {
@@ -37,18 +37,9 @@ export async function sweep(c: Components): Promise<string[]> {
     const rec = records.find((r) => r.id.startsWith(name));
     if (rec?.state.Status === 'running') continue;
     const sup = Number(readOr(path.join(dir, 'supervisor.pid'), '0'));
-    if (sup > 1 && isSupervisorOf(sup, dir)) {
-      const child = Number(readOr(path.join(dir, 'pid'), '0'));
-      const victims = [sup, ...(child > 1 && parentOf(child) === sup ? [child] : [])];
-      for (const pid of victims) {
-        try {
-          process.kill(pid, 'SIGKILL');
-          killed.push(pid);
-          removed.push(`process ${pid}${rec ? ` of container ${rec.name} (not running)` : ''}`);
-        } catch {
-          /* already gone */
-        }
-      }
+    for (const pid of killSupervisor(sup, dir, Number(readOr(path.join(dir, 'pid'), '0')))) {
+      killed.push(pid);
+      removed.push(`process ${pid}${rec ? ` of container ${rec.name} (not running)` : ''}`);
     }
     fs.rmSync(dir, { recursive: true, force: true });
     removed.push(`bundle ${dir}`);
@@ -90,11 +81,6 @@ function safeReaddir(dir: string): string[] {
 }
 
 /** The parent pid of a process (0 when it is gone). */
-function parentOf(pid: number): number {
-  const m = /^PPid:\s+(\d+)/m.exec(readOr(`/proc/${pid}/status`, ''));
-  return m ? Number(m[1]) : 0;
-}
-
 function readOr(file: string, fallback: string): string {
   try {
     return fs.readFileSync(file, 'utf8').trim();

@@ -190,3 +190,30 @@ export function isSupervisorOf(pid: number, bundleDir: string): boolean {
     return false;
   }
 }
+
+/** The parent pid of `pid` (0 when it is gone). */
+export function parentOf(pid: number): number {
+  try {
+    const m = /^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * SIGKILL the tsnet-init supervising `bundleDir` (checked by /proc: pid reuse) and its child
+ * `child` when that is still its child; returns the pids signalled.
+ */
+export function killSupervisor(sup: number, bundleDir: string, child: number): number[] {
+  if (!(sup > 1 && isSupervisorOf(sup, bundleDir))) return [];
+  const victims = [sup, ...(child > 1 && parentOf(child) === sup ? [child] : [])];
+  return victims.filter((pid) => {
+    try {
+      process.kill(pid, 'SIGKILL');
+      return true;
+    } catch {
+      return false; // already gone
+    }
+  });
+}

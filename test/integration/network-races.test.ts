@@ -6,6 +6,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
+import { api } from '../helpers/api.js';
 import { createWorld, eventually, type World } from '../helpers/world.js';
 
 let w: World;
@@ -171,3 +172,38 @@ test.serial('50 parallel run -d on one network: 50 distinct addresses, no errors
   await w.ok(['rm', '-f', ...Array.from({ length: 50 }, (_, i) => `m${i}`)]);
   await w.ok(['network', 'rm', 'many']);
 });
+
+test.serial('start racing rm -f: a removed container is not started or written again; no supervisor outlives it', async (t) => {
+  const records = path.join(w.root, 'state', 'containers');
+  for (let i = 0; i < 8; i++) {
+    const id = await w.ok(['create', '--name', `sr${i}`, 'busybox', 'sleep', '1000']);
+    // even rounds: the start asks for the container while rm holds its lock, and must find it
+    // gone; odd rounds: the start holds the lock when rm decides the container is not running,
+    // and rm must kill what the start launched
+    const del = () => api(w.socket, { method: 'DELETE', path: `/containers/${id}?force=1` });
+    const go = () => api(w.socket, { method: 'POST', path: `/containers/${id}/start` });
+    const [rm, start] =
+      i % 2 === 0 ? await Promise.all([del(), go()]) : await Promise.all([go(), del()]).then(([s, r]) => [r, s] as const);
+    t.is(rm.status, 204, `round ${i}: rm ${rm.text}`);
+    t.true([204, 404].includes(start.status), `round ${i}: start answered ${start.status} ${start.text}`);
+    // whatever the order, nothing of the container is left: no record written after the rm,
+    // no supervisor (a start that won the lock is killed by the rm)
+    t.false(fs.existsSync(path.join(records, `${id}.json`)), `round ${i}: the record came back`);
+    t.true(await eventually(() => !supervisorOf(id), 5000), `round ${i}: a tsnet-init of the removed container still runs`);
+  }
+});
+
+/** Is a tsnet-init of this container (its bundle in the command line) running? */
+function supervisorOf(id: string): boolean {
+  const bundle = path.join(w.execRoot, 'c', id.slice(0, 16));
+  for (const pid of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const zombie = /\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      if ((cmd[0] ?? '').endsWith('tsnet-init') && cmd.includes(bundle) && !zombie) return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}

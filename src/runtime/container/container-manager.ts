@@ -25,6 +25,7 @@ import { NAME_PATTERN, randomName } from '../ids.js';
 import {
   connectSupervisor,
   isSupervisorOf,
+  killSupervisor,
   type LaunchOptions,
   launch,
   processAlive,
@@ -311,7 +312,9 @@ export class ContainerManager {
   /** Returns false when the container was already running (HTTP 304). */
   async start(ref: string): Promise<boolean> {
     const rec = this.get(ref);
-    return this.locks.run(rec.id, async () => {
+    // withLock: a container an rm removed while this waited for the lock is not started (its
+    // record would be written again, for a container whose dir is gone)
+    return this.withLock(rec.id, async () => {
       if (this.isRunning(rec)) return false;
       // a start through the API: the policy begins again (retry count, back-off)
       this.restarts.reset(rec.id);
@@ -690,7 +693,7 @@ export class ContainerManager {
         'TSNET_INVALID_ARGUMENT',
         `invalid container name "${newName}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
       );
-    await this.locks.run(rec.id, async () => {
+    await this.withLock(rec.id, async () => {
       if (name === rec.name) return;
       if (this.nameTaken(name)) {
         const other = [...this.records.values()].find((r) => r.name === name)!;
@@ -718,14 +721,14 @@ export class ContainerManager {
     const rec = this.get(ref);
     if (!this.isRunning(rec)) throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running`);
     if (rec.state.Paused) throw new TsnetError('TSNET_CONTAINER_PAUSED', `container ${rec.id} is already paused`);
-    await this.locks.run(rec.id, () => this.setPaused(rec, true, true));
+    await this.withLock(rec.id, () => this.setPaused(rec, true, true));
   }
 
   async unpause(ref: string): Promise<void> {
     const rec = this.get(ref);
     if (!this.isRunning(rec) || !rec.state.Paused)
       throw new TsnetError('TSNET_CONTAINER_NOT_PAUSED', `container ${rec.id} is not paused`);
-    await this.locks.run(rec.id, () => this.setPaused(rec, false, true));
+    await this.withLock(rec.id, () => this.setPaused(rec, false, true));
   }
 
   /**
@@ -802,7 +805,11 @@ export class ContainerManager {
   private async removeLocked(rec: ContainerRecord, volumes = false, deferNetwork = false): Promise<void> {
     if (!this.records.has(rec.id)) return;
     if (this.isRunning(rec)) {
-      // Killed but the exit is not recorded yet (the monitor waits for the lock we hold).
+      // Killed but the exit is not recorded yet (the monitor waits for the lock we hold) — or
+      // started after rm decided it was not running (a start held the lock first): kill it now.
+      // Recording the exit of a live supervisor would move its bundle away and leave it running
+      // where no sweep finds it.
+      await this.signal(rec, 9).catch(() => undefined);
       await this.recordExitNow(rec);
     }
     this.restarts.cancel(rec.id, true);
@@ -860,6 +867,10 @@ export class ContainerManager {
     ) {
       await sleep(20);
     }
+    // Still there after 2 s: its bundle is about to go, and with it the sweep's way to find it.
+    const p = this.paths(rec);
+    const killed = killSupervisor(rec.state.SupervisorPid, p.bundle, rec.state.Pid);
+    for (let i = 0; i < 100 && killed.some(processAlive); i++) await sleep(20);
     await this.recordExit(rec, undefined, false);
   }
 
