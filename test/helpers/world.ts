@@ -280,6 +280,8 @@ async function teardownWorld(w: World): Promise<void> {
         }
       }
     }
+    // and whatever is left in the world's cgroups (a container process whose supervisor is gone)
+    for (const pid of cgroupProcs(w.cgroupParent)) pids.add(pid);
     if (pids.size === 0) break;
     for (const pid of pids) {
       try {
@@ -311,6 +313,23 @@ async function teardownWorld(w: World): Promise<void> {
     rmdirRetry(parent);
   }
   fs.rmSync(w.dir, { recursive: true, force: true });
+}
+
+/** Every pid in the cgroup tree `parent` of each hierarchy. */
+function cgroupProcs(parent: string): Set<number> {
+  const out = new Set<number>();
+  const walk = (dir: string): void => {
+    for (const pid of readOr(path.join(dir, 'cgroup.procs'), '').split('\n')) if (Number(pid) > 1) out.add(Number(pid));
+    for (const e of safeReaddir(dir)) {
+      const p = path.join(dir, e);
+      if (fs.statSync(p, { throwIfNoEntry: false })?.isDirectory()) walk(p);
+    }
+  };
+  for (const base of cgroupBases()) {
+    const dir = path.join(base, parent);
+    if (fs.existsSync(dir)) walk(dir);
+  }
+  return out;
 }
 
 function cgroupBases(): string[] {
