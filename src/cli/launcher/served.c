@@ -8,7 +8,8 @@
  * fds 1 and 2, stdin when the daemon asks for it, raw mode on and off (restored at exit),
  * SIGWINCH as a resize, SIGINT/TERM/HUP/QUIT/USR1/USR2 as signal frames, and the exit code.
  * The wire format is src/cli/serve/frames.ts's. No socket, a refused connection, or `fallback`
- * (or the daemon closing before its first frame) returns to main, which runs node as always.
+ * returns to main, which runs node as always. A daemon that closes the session without a frame
+ * died with the command under way: that is an error, never a second run through node.
  */
 #define _GNU_SOURCE
 #include "served.h"
@@ -268,8 +269,11 @@ void try_served(int argc, char **argv, int debug) {
     ssize_t n = read(sock, buf + have, sizeof buf - have);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      if (first) break; /* closed before saying anything: let node try */
-      fail("the daemon closed the CLI session before the command ended");
+      /* A daemon with a CLI host always answers (fallback, when it will not run the command),
+         so a close without a frame means it died with the command under way, and the command
+         may be half done: never run it again with node. */
+      fail(first ? "the daemon closed the CLI session without an answer (did tsnetd stop?): the command may or may not have been carried out"
+                 : "the daemon closed the CLI session before the command ended");
     }
     have += (size_t)n;
     while (have >= HEADER) {
