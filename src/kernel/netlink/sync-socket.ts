@@ -18,14 +18,14 @@
 import koffi from 'koffi';
 import { TsnetError } from '../../errors/index.js';
 import { errnoName } from '../errno.js';
+import { SOL_SOCKET } from '../sockopt.js';
 
 export const NETLINK_ROUTE = 0;
 export const NETLINK_NETFILTER = 12;
 
-const AF_NETLINK = 16;
+export const AF_NETLINK = 16;
 const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
 const SO_RCVTIMEO = 20;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;

@@ -23,6 +23,7 @@
  */
 import fs from 'node:fs';
 import koffi from 'koffi';
+import { AF_NETLINK, NETLINK_NETFILTER } from '../../netlink/sync-socket.js';
 import { bindGetsockopt, SOL_SOCKET } from '../../sockopt.js';
 
 /** glibc's fd_set size: select() on an fd at or above this aborts the process. */
@@ -32,8 +33,6 @@ const F_DUPFD_CLOEXEC = 1030;
 const O_CLOEXEC = 0o2000000;
 const SO_PROTOCOL = 38;
 const SO_DOMAIN = 39;
-const AF_NETLINK = 16;
-const NETLINK_NETFILTER = 12;
 
 export interface LowFdSlots {
   /** Reserved numbers not in use by a context now. */
