@@ -241,8 +241,7 @@ export class NetworkController {
         await this.d.endpointStore.remove(ep.id);
         continue;
       }
-      this.putEndpoint(ep);
-      this.indexOf(ep.networkId).set(ep.id, ep.containerName);
+      this.indexEndpoint(ep);
     }
   }
 
@@ -309,6 +308,12 @@ export class NetworkController {
     }
     ids.add(ep.id);
     this.touch(ep.sandboxId);
+  }
+
+  /** A saved endpoint joins the records and its network's index (as its container's). */
+  private indexEndpoint(ep: EndpointRecord): void {
+    this.putEndpoint(ep);
+    this.indexOf(ep.networkId).set(ep.id, ep.containerName);
   }
 
   private dropEndpoint(id: string): void {
@@ -460,17 +465,18 @@ export class NetworkController {
    * already renamed are the caller's to remove (its rollback).
    */
   async saveAttach(eps: readonly EndpointRecord[], sb: SandboxRecord, durable: boolean): Promise<void> {
-    if (!durable) {
+    if (durable) await this.commitAttach(eps, sb);
+    else {
       for (const ep of eps) this.d.endpointStore.saveVolatile(ep);
       this.d.sandboxStore.saveVolatile(sb);
-      for (const ep of eps) {
-        this.putEndpoint(ep);
-        this.indexOf(ep.networkId).set(ep.id, ep.containerName);
-      }
-      this.sandboxRecs.set(sb.id, sb);
-      this.touch(sb.id);
-      return;
     }
+    for (const ep of eps) this.indexEndpoint(ep);
+    this.sandboxRecs.set(sb.id, sb);
+    this.touch(sb.id);
+  }
+
+  /** saveAttach's durable writes: all temp files fsynced together, endpoints renamed, then the sandbox. */
+  private async commitAttach(eps: readonly EndpointRecord[], sb: SandboxRecord): Promise<void> {
     const prepared = await Promise.allSettled([
       this.d.sandboxStore.prepare(sb),
       ...eps.map((ep) => this.d.endpointStore.prepare(ep)),
@@ -487,13 +493,7 @@ export class NetworkController {
       await sbWrite.abort();
       throw err;
     }
-    for (const ep of eps) {
-      this.putEndpoint(ep);
-      this.indexOf(ep.networkId).set(ep.id, ep.containerName);
-    }
     await sbWrite.commit();
-    this.sandboxRecs.set(sb.id, sb);
-    this.touch(sb.id);
   }
 
   /** The sandbox record goes, with any endpoint record still in it. Idempotent. */
@@ -508,8 +508,7 @@ export class NetworkController {
   /** Save an endpoint (made and joined): it commits the attach; the index holds it. */
   async saveEndpoint(ep: EndpointRecord): Promise<void> {
     await this.d.endpointStore.save(ep);
-    this.putEndpoint(ep);
-    this.indexOf(ep.networkId).set(ep.id, ep.containerName);
+    this.indexEndpoint(ep);
   }
 
   /** The one place endpoint states change (ENDPOINT_TRANSITIONS); saved before the caller goes on. */
@@ -540,7 +539,6 @@ export class NetworkController {
     const sb = this.sandboxRecs.get(id);
     if (!sb) return;
     sb.containerName = name;
-    this.touch(id);
     await this.d.sandboxStore.save(sb);
     for (const ep of this.endpointsOf(id)) {
       ep.containerName = name;
