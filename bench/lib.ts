@@ -241,6 +241,25 @@ export function vmRssKb(pid: number): number {
   }
 }
 
+/** A process's CPU time so far in ms: every thread's run time from /proc/<pid>/task/<tid>/schedstat (ns). */
+export function threadsCpuMs(pid: number): number {
+  let ns = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      /* the thread ended meanwhile */
+    }
+  }
+  return ns / 1e6;
+}
+
+/** The value after `--name` on the command line, or undefined. */
+export function argOption(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
 /** Worlds alive right now, so an interrupted run (Ctrl-C) can still tear them down. */
 export const liveWorlds = new Set<World>();
 

@@ -13,7 +13,19 @@
  */
 import fs from 'node:fs';
 import type { World } from '../test/helpers/world.js';
-import { apiOk, benchWorld, createBody, ms, ok, stats, table, type BenchOptions, type Headline, type ReportRow } from './lib.js';
+import {
+  apiOk,
+  benchWorld,
+  createBody,
+  ms,
+  ok,
+  stats,
+  table,
+  type BenchOptions,
+  type Headline,
+  type ReportRow,
+  threadsCpuMs,
+} from './lib.js';
 
 type Bindings = Record<string, Array<{ HostIp: string; HostPort: string }>>;
 
@@ -23,17 +35,9 @@ const FLAT_BOUND = 1.3;
 
 /** CPU time (ms) of a process's threads (schedstat, ns) plus that of its reaped children (ticks). */
 function cpuMs(pid: number): number {
-  let ns = 0;
-  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      /* the thread ended meanwhile */
-    }
-  }
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const tick = 1000 / 100; // CLK_TCK
-  return ns / 1e6 + (Number(f[13]) + Number(f[14])) * tick;
+  return threadsCpuMs(pid) + (Number(f[13]) + Number(f[14])) * tick;
 }
 
 function bindings(from: number, count: number, containerPort?: number): Bindings {

@@ -17,13 +17,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createWorld, type World } from '../test/helpers/world.js';
-import { apiOk, createBody, median } from './lib.js';
+import { apiOk, argOption, createBody, median, threadsCpuMs } from './lib.js';
 
 const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const opt = (name: string): string | undefined => argOption(args, name);
 const N = Number(opt('--n') ?? 15);
 const base = opt('--base');
 const backend = opt('--backend');
@@ -31,19 +28,6 @@ const ports = args.includes('--ports');
 const deleteFlow = args.includes('--delete');
 const timing = args.includes('--timing');
 const logOut = opt('--log');
-
-/** The daemon's CPU time so far in ms: every thread's run time from /proc/<pid>/task/<tid>/schedstat. */
-function daemonCpuMs(pid: number): number {
-  let ns = 0;
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      /* thread gone */
-    }
-  }
-  return ns / 1e6;
-}
 
 interface Side {
   name: string;
@@ -80,7 +64,7 @@ const portMap: Record<string, Array<{ HostIp: string; HostPort: string }>> = por
 
 async function once(s: Side, keep: boolean): Promise<void> {
   const sock = s.world.socket;
-  const cpu0 = daemonCpuMs(s.pid);
+  const cpu0 = threadsCpuMs(s.pid);
   const t0 = performance.now();
   const body = createBody('profnet', ['true'], portMap) as { HostConfig: Record<string, unknown> };
   if (!deleteFlow) body.HostConfig.AutoRemove = true;
@@ -94,7 +78,7 @@ async function once(s: Side, keep: boolean): Promise<void> {
   let del = 0;
   if (deleteFlow) del = (await apiOk(sock, 'DELETE', `/containers/${id}?force=1`)).ms;
   const total = performance.now() - t0;
-  const cpu = daemonCpuMs(s.pid) - cpu0;
+  const cpu = threadsCpuMs(s.pid) - cpu0;
   if (!keep) return;
   s.t.exitToRemoved!.push(tExited - tStarted + del);
   s.t.wait!.push(tExited - tStarted);

@@ -25,14 +25,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWorld, type World } from '../test/helpers/world.js';
-import { apiOk, createBody, median } from './lib.js';
+import { apiOk, argOption, createBody, median } from './lib.js';
 import { openRequest } from './network.js';
 
 const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const opt = (name: string): string | undefined => argOption(args, name);
 const N = Number(opt('--n') ?? 30);
 const prof = opt('--cpu-prof');
 const logOut = opt('--log');
