@@ -7,6 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { createWorld, run, type RunResult, type World } from '../test/helpers/world.js';
 
@@ -258,6 +259,17 @@ export function threadsCpuMs(pid: number): number {
 export function argOption(args: readonly string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** The wrapper the world runs in place of `node --enable-source-maps DAEMON`: the daemon of `repo` (optionally profiled). */
+export function daemonWrapper(label: string, repo: string, profDir?: string): string {
+  const name = label.replace(/[^A-Za-z0-9]+/g, '-');
+  const profFlags = profDir ? `--cpu-prof --cpu-prof-dir=${path.resolve(profDir, name)} ` : '';
+  const script = path.join(os.tmpdir(), `tsnet-daemon-${process.pid}-${name}.sh`);
+  const main = path.join(path.resolve(repo), 'dist', 'daemon', 'main.js');
+  if (!fs.existsSync(main)) throw new Error(`${main} is missing: run npm run build in ${repo}`);
+  fs.writeFileSync(script, `#!/bin/sh\nshift 3\nexec node ${profFlags}--enable-source-maps ${main} "$@"\n`, { mode: 0o755 });
+  return script;
 }
 
 /** Worlds alive right now, so an interrupted run (Ctrl-C) can still tear them down. */

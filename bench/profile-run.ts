@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWorld, type World } from '../test/helpers/world.js';
-import { apiOk, argOption, createBody, median } from './lib.js';
+import { apiOk, argOption, createBody, daemonWrapper, median } from './lib.js';
 import { openRequest } from './network.js';
 
 const args = process.argv.slice(2);
@@ -43,17 +43,6 @@ const other = opt('--ab');
 // --net-create: a network create/rm after each run too (timed; the old default)
 const netCreate = args.includes('--net-create');
 const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-/** The wrapper the world runs in place of `node --enable-source-maps DAEMON`: the daemon of `repo`. */
-function daemonWrapper(label: string, repo: string): string {
-  const name = label.replace(/[^A-Za-z0-9]+/g, '-');
-  const profFlags = prof ? `--cpu-prof --cpu-prof-dir=${path.resolve(prof, name)} ` : '';
-  const script = path.join(os.tmpdir(), `tsnet-profile-${process.pid}-${name}.sh`);
-  const main = path.join(path.resolve(repo), 'dist', 'daemon', 'main.js');
-  if (!fs.existsSync(main)) throw new Error(`${main} is missing: run npm run build in ${repo}`);
-  fs.writeFileSync(script, `#!/bin/sh\nshift 3\nexec node ${profFlags}--enable-source-maps ${main} "$@"\n`, { mode: 0o755 });
-  return script;
-}
 
 interface Side {
   name: string;
@@ -73,7 +62,7 @@ async function makeSide(name: string, repo: string, extra: string[] = []): Promi
   await w.killDaemon('SIGTERM');
   process.env.TSNET_DAEMON_WRAP = [
     ...(stracePath ? [`strace -f -qq -e trace=execve -o ${stracePath}.${name.replace(/[^A-Za-z0-9]+/g, '-')}`] : []),
-    daemonWrapper(name, repo),
+    daemonWrapper(name, repo, prof),
   ].join(' ');
   try {
     await w.startDaemon([], { TSNET_TIMING: '1' });

@@ -3,7 +3,8 @@
  * `POST /containers/create` (raw HTTP, not started) for containers 1 … 500, reported at 1, 100,
  * 250 and 500 (that sample and the median of the 10 ending there); then the listing paths with
  * 1000 containers on the bridge (`ps -a` and `network inspect`, whole commands and the daemon
- * side, issue 14's target: under 100 ms); then `DELETE` of them all.
+ * side, issue 14's target: under 100 ms); then `DELETE` of them all. Then, in a world of its own,
+ * the daemon's restart with 1000 containers (bench/restart.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,8 +23,20 @@ import {
   type BenchOptions,
   type SectionResult,
 } from './lib.js';
+import { benchRestart } from './restart.js';
 
 export async function benchScale(o: BenchOptions): Promise<SectionResult> {
+  const s = await attachScale(o);
+  const r = await benchRestart(o);
+  return {
+    ...s,
+    text: `${s.text}\n\n${r.text}`,
+    report: [...(s.report ?? []), ...(r.report ?? [])],
+    headlines: [...s.headlines, ...r.headlines],
+  };
+}
+
+async function attachScale(o: BenchOptions): Promise<SectionResult> {
   const TOTAL = o.quick ? 250 : 500;
   const marks = o.quick ? [1, 100, 250] : [1, 100, 250, 500];
   const w = await benchWorld();

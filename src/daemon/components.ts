@@ -117,6 +117,8 @@ export interface Components {
   controller: NetworkController;
   /** The network layer's operations on sandboxes (what the runtime calls). */
   networking: ContainerNetwork;
+  /** The embedded DNS (its resolver ports are handed to the next daemon at a restart). */
+  dns: EmbeddedDns;
   /** Endpoint teardowns waiting for a plugin that did not answer (load after the network reconcile). */
   pending: PendingDeletes;
   firewall: FirewallBackend;
@@ -447,6 +449,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     sandboxes,
     controller,
     networking,
+    dns,
     pending,
     firewall,
     hostNetlink,

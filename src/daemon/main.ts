@@ -31,6 +31,7 @@ import { systemRoutes, TSNET_VERSION } from './routes/system.js';
 import { failpointsFrom } from '../lib/failpoints.js';
 import { pendingLine, withPending } from './pending-report.js';
 import { sweep } from './sweep.js';
+import { saveDnsHandoff, takeDnsHandoff } from '../network/dns-handoff.js';
 import { volumeRoutes } from './routes/volumes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -76,6 +77,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   if (!fs.existsSync(flags.initPath)) {
     throw new Error(`tsnet-init not found at ${flags.initPath}: run npm run build (or pass --init-path)`);
   }
+  // before anything here changes the exec-root (see dns-handoff.ts)
+  const dnsHandoff = takeDnsHandoff(flags.execRoot, logger);
   const c = await buildComponents({
     root: flags.root,
     execRoot: flags.execRoot,
@@ -110,7 +113,11 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   // Order matters: network records (networks, sandboxes, endpoints indexed by network), then
   // containers (adopt or record exits; old records migrated), then sandboxes of no container go,
   // then the drivers rebuild kernel state from the records, then running containers get their
-  // ports and DNS back.
+  // ports and DNS back. The record steps run before the API listens; the kernel steps after it
+  // (restoreKernel), with every request but reads held until they are done.
+  logger.info('restore starts');
+  // the previous daemon's resolver ports (a clean stop): running containers keep their DNS rules
+  c.dns.inherit(dnsHandoff);
   await c.controller.load();
   await c.containers.restore();
   await c.containers.reconcileNetwork();
@@ -121,33 +128,52 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
   const swarmIpam = c.swarm.ipam();
   if (swarmIpam) released.push(...(await c.controller.reconcileIpam(swarmIpam)));
   if (released.length) logger.info(`released ${released.length} IPAM leftovers: ${released.join(', ')}`);
-  if (c.cluster) {
-    // The cluster store comes up before the drivers restore (the overlay driver reads endpoint
-    // names from its mirror); an unreachable etcd is retried in the background, and global
-    // networks are reconciled when it answers.
-    try {
-      await c.cluster.start();
-      logger.info(`cluster store ${c.cluster.url}: node ${c.cluster.nodeId}, ${c.cluster.networks().length} global networks`);
-    } catch (err) {
-      logger.warn(`${(err as Error).message} (global networks are reconciled when it answers)`);
+  const restoreKernel = async (): Promise<void> => {
+    // test-only: TSNET_TEST_HOLD_RESTORE=FILE holds the restore here until FILE exists, so a test
+    // can send requests while it is under way (a no-op when unset)
+    const hold = process.env.TSNET_TEST_HOLD_RESTORE;
+    while (hold && !fs.existsSync(hold)) await new Promise((r) => setTimeout(r, 20));
+    if (c.cluster) {
+      // The cluster store comes up before the drivers restore (the overlay driver reads endpoint
+      // names from its mirror); an unreachable etcd is retried in the background, and global
+      // networks are reconciled when it answers.
+      try {
+        await c.cluster.start();
+        logger.info(`cluster store ${c.cluster.url}: node ${c.cluster.nodeId}, ${c.cluster.networks().length} global networks`);
+      } catch (err) {
+        logger.warn(`${(err as Error).message} (global networks are reconciled when it answers)`);
+      }
+      c.controller.followCluster();
+      try {
+        await c.controller.syncCluster();
+      } catch (err) {
+        logger.warn(`global networks: ${(err as Error).message}`);
+      }
     }
-    c.controller.followCluster();
-    try {
-      await c.controller.syncCluster();
-    } catch (err) {
-      logger.warn(`global networks: ${(err as Error).message}`);
-    }
-  }
-  await c.controller.restoreDrivers();
-  // the overlay's endpoints are this node's again: take back their addresses if they were reclaimed
-  c.reclaimer?.reassertAddresses();
-  await c.controller.finishRemovals();
-  c.controller.activateIpamPlugins();
-  await c.containers.adoptRunningNetworks();
-  const swept = [...(await sweep(c)), ...(await c.volumes.sweep())];
-  if (swept.length) logger.info(`swept ${swept.length} leftovers: ${swept.join(', ')}`);
-  // after the sweep, which removed the entries a killed daemon left
-  c.sandboxes.startPool();
+    await c.controller.restoreDrivers();
+    // the overlay's endpoints are this node's again: take back their addresses if they were reclaimed
+    c.reclaimer?.reassertAddresses();
+    await c.controller.finishRemovals();
+    c.controller.activateIpamPlugins();
+    await c.containers.adoptRunningNetworks();
+    const dnsKept = c.dns.inherit({});
+    const swept = [...(await sweep(c)), ...(await c.volumes.sweep())];
+    if (swept.length) logger.info(`swept ${swept.length} leftovers: ${swept.join(', ')}`);
+    // after the sweep, which removed the entries a killed daemon left
+    c.sandboxes.startPool();
+    const all = c.containers.list();
+    logger.info(
+      `restore done in ${performance.now().toFixed(0)} ms: ${all.length} containers, ${all.filter((r) => r.state.Status === 'running').length} running, ${dnsKept} embedded DNS resolvers kept their ports`,
+    );
+  };
+  // Reads (GET, HEAD: ps, inspect, logs, events, _ping) are answered from the records while the
+  // kernel state is restored; every other request waits until it is (it may need a bridge, a
+  // rule or a resolver the restore has not made again yet).
+  let restored = false;
+  let opened = (): void => undefined;
+  const restoring = new Promise<void>((resolve) => (opened = resolve));
+  const gate = (method: string): Promise<void> | undefined =>
+    restored || method === 'GET' || method === 'HEAD' ? undefined : restoring;
 
   const router = new Router();
   const images = c.images;
@@ -232,11 +258,22 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     logger.warn(`no CLI socket (${(err as Error).message}): tsnet commands run with node`);
     return undefined;
   });
-  const server = await startServer({ socketPath, router, logger, mode: 0o660, gid: group.gid });
+  const server = await startServer({ socketPath, router, logger, mode: 0o660, gid: group.gid, gate });
   logger.info(`tsnetd ${TSNET_VERSION} listening on unix://${socketPath} (root ${flags.root}, exec-root ${flags.execRoot})`);
   setTimeout(() => cliSocket?.warm(), 50).unref();
-  // restart policies at daemon start (always, unless-stopped; those that died while it was down)
-  void c.containers.autostart();
+  void restoreKernel().then(
+    () => {
+      restored = true;
+      opened();
+      // restart policies at daemon start (always, unless-stopped; those that died while it was down)
+      void c.containers.autostart();
+    },
+    (err: Error) => {
+      // as a failure before listening always was: the daemon stops (nothing half restored serves)
+      process.stderr.write(`tsnetd: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
 
   const shutdown = (sig: string) => {
     logger.info(`${sig}: shutting down; containers keep running (live restore)`);
@@ -249,7 +286,11 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     const closing = c.cluster
       ? Promise.race([c.cluster.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))])
       : Promise.resolve();
-    void closing.finally(() => process.exit(0));
+    void closing.finally(() => {
+      // the resolvers' ports for the next daemon, taken right before the exit: no resolver changes after
+      saveDnsHandoff(flags.execRoot, c.dns.handoff(), logger);
+      process.exit(0);
+    });
   };
   // A bug in one subsystem must not take every container's network services down with it.
   process.on('uncaughtException', (err) =>

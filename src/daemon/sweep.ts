@@ -32,9 +32,11 @@ export async function sweep(c: Components): Promise<string[]> {
   // and waited for, so its cgroup can go below and a later start does not run a second copy.
   const bundles = path.join(c.opts.execRoot, 'c');
   const killed: number[] = [];
+  // a bundle is named by the first 16 characters of its container's id (runtime/container/paths.ts)
+  const byBundle = new Map(records.map((r) => [r.id.slice(0, 16), r]));
   for (const name of safeReaddir(bundles)) {
     const dir = path.join(bundles, name);
-    const rec = records.find((r) => r.id.startsWith(name));
+    const rec = name.length === 16 ? byBundle.get(name) : records.find((r) => r.id.startsWith(name));
     if (rec?.state.Status === 'running') continue;
     const sup = Number(readOr(path.join(dir, 'supervisor.pid'), '0'));
     for (const pid of killSupervisor(sup, dir, Number(readOr(path.join(dir, 'pid'), '0')))) {

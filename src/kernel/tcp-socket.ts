@@ -15,11 +15,13 @@ import koffi from 'koffi';
 import { TsnetError } from '../errors/index.js';
 import { tryParseIp } from '../lib/cidr.js';
 import { errnoName } from './errno.js';
+import { SOL_SOCKET } from './sockopt.js';
 
 const AF_INET = 2;
 const SOCK_STREAM = 1;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
+const SO_REUSEADDR = 2;
 
 /** Create a non-blocking, close-on-exec TCP socket bound to host:port (IPv4) in the calling thread's netns; returns its fd. */
 export type TcpBinder = (host: string, port: number) => number;
@@ -29,6 +31,16 @@ export function createTcpBinder(): TcpBinder {
   const socket = lib.func('int socket(int domain, int type, int protocol)') as (d: number, t: number, p: number) => number;
   const bind = lib.func('int bind(int fd, const void *addr, uint32_t len)') as (fd: number, addr: Buffer, len: number) => number;
   const close = lib.func('int close(int fd)') as (fd: number) => number;
+  const setsockopt = lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)') as (
+    fd: number,
+    level: number,
+    name: number,
+    val: Buffer,
+    len: number,
+  ) => number;
+  const one = Buffer.alloc(4);
+  one.writeInt32LE(1, 0);
+  if (os.endianness() !== 'LE') one.writeInt32BE(1, 0);
 
   return (host, port) => {
     const ip = tryParseIp(host);
@@ -38,6 +50,9 @@ export function createTcpBinder(): TcpBinder {
       const e = errnoName(koffi.errno() as number);
       throw new TsnetError('TSNET_SYSCALL', `create TCP socket for ${host}:${port}: ${e}`, { details: { errno: e } });
     }
+    // as Node's own TCP servers: a port whose last connections are in TIME_WAIT binds again (the
+    // resolver of a restarted daemon takes its port back, see embedded-dns.ts)
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, one.length);
     const sa = Buffer.alloc(16); // struct sockaddr_in
     if (os.endianness() === 'LE')
       sa.writeUInt16LE(AF_INET, 0); // sin_family, host byte order

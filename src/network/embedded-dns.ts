@@ -40,8 +40,22 @@ export interface EmbeddedDnsDeps {
   logger: Logger;
 }
 
+/**
+ * A resolver's ports as a stopping daemon hands them to the next one (DnsHandoff): the rules in
+ * the sandbox point at them.
+ */
+export interface ResolverPorts {
+  sandbox: string;
+  udp: number;
+  tcp: number;
+}
+
 export class EmbeddedDns implements DnsHook {
   private readonly resolvers = new Map<string, { sandbox: string; resolver: Resolver }>();
+  /** From the previous daemon (inherit()): ports whose DNAT rules are in place, by sandbox id; each used once. */
+  private inherited = new Map<string, ResolverPorts>();
+  /** Resolvers that took their inherited ports back since the last inherit(). */
+  private keptPorts = 0;
   private readonly binder: TcpBinder = createTcpBinder();
   private readonly starting = new Map<string, Promise<void>>();
   /** Name index per network, kept while the network's revision holds (dns/name-index.ts). */
@@ -59,10 +73,35 @@ export class EmbeddedDns implements DnsHook {
     return p;
   }
 
+  /**
+   * The ports of every resolver whose rules are in place, by sandbox id (a resolver being
+   * re-made is not among them). The daemon saves them when it stops, the next one inherit()s them.
+   */
+  handoff(): Record<string, ResolverPorts> {
+    // inherited ports not taken yet (a daemon stopped during its restore): their rules are untouched
+    const out: Record<string, ResolverPorts> = Object.fromEntries(this.inherited);
+    for (const [id, r] of this.resolvers) out[id] = { sandbox: r.sandbox, udp: r.resolver.udpPort, tcp: r.resolver.tcpPort };
+    return out;
+  }
+
+  /**
+   * At start, before any resolver: the previous daemon's ports. A sandbox's resolver binds them
+   * again and leaves the rules alone (no firewall work per container at a restart); when they
+   * cannot be bound, it takes new ones and re-points the rules as without a handoff. Called
+   * with {} once the restore is over: the ports are for the resolvers the restore starts.
+   * Returns how many resolvers took their ports back since the last call.
+   */
+  inherit(ports: Record<string, ResolverPorts>): number {
+    const kept = this.keptPorts;
+    this.inherited = new Map(Object.entries(ports));
+    this.keptPorts = 0;
+    return kept;
+  }
+
   private async start(sb: SandboxRecord, sandbox: string, fresh: boolean): Promise<void> {
     await this.stop(sb);
     const onlyInternal = this.d.records.endpointsOf(sb.id).every((e) => this.d.isInternal(e.networkId));
-    const resolver = await timed('dns: resolver', () =>
+    const open = (ports?: { udp: number; tcp: number }) =>
       startResolver({
         inNetns: (fn) => this.d.netns.run(sandbox, fn),
         lookup: (name, type) => this.lookup(sb.id, name, type),
@@ -71,8 +110,22 @@ export class EmbeddedDns implements DnsHook {
         upstreams: onlyInternal ? [] : sb.options.dns?.length ? sb.options.dns : this.d.upstreams(),
         tcpBinder: this.binder,
         logger: this.d.logger,
-      }),
-    );
+        ports,
+      });
+    const had = this.inherited.get(sb.id);
+    this.inherited.delete(sb.id);
+    if (had && had.sandbox === sandbox && !fresh) {
+      const kept = await open(had).catch((err: Error) => {
+        this.d.logger.debug(`dns: sandbox ${sb.id.slice(0, 12)} cannot take its ports back (${err.message}): new ones`);
+        return undefined;
+      });
+      if (kept) {
+        this.resolvers.set(sb.id, { sandbox, resolver: kept });
+        this.keptPorts++;
+        return;
+      }
+    }
+    const resolver = await timed('dns: resolver', () => open());
     try {
       await timed('dns: rules', () =>
         this.d.firewall.sandboxDns({

@@ -88,6 +88,16 @@ export function writeJsonAtomicVolatile(file: string, value: unknown): void {
   }
 }
 
+/** readJson, synchronously (start-up loads). */
+export function readJsonSync<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 export async function readJson<T>(file: string): Promise<T | undefined> {
   try {
     return JSON.parse(await fs.promises.readFile(file, 'utf8')) as T;

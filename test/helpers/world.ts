@@ -109,8 +109,12 @@ export interface World {
   ok(args: string[], opts?: RunOptions): Promise<string>;
   /** Run a command inside the world's host netns. */
   inHost(args: string[], opts?: RunOptions): Promise<RunResult>;
-  /** `env`: extra environment of this daemon (e.g. TSNET_FAILPOINTS). */
-  startDaemon(extraArgs?: string[], env?: Record<string, string>): Promise<void>;
+  /**
+   * `env`: extra environment of this daemon (e.g. TSNET_FAILPOINTS). Resolves once it listens and
+   * has logged that its restore is done (the kernel state of its containers is back; it answers
+   * reads before that) — with `{ restored: false }` as soon as it listens.
+   */
+  startDaemon(extraArgs?: string[], env?: Record<string, string>, o?: { restored?: boolean }): Promise<void>;
   /** Kill the daemon (SIGKILL by default), leaving its containers running. */
   killDaemon(signal?: NodeJS.Signals): Promise<void>;
   daemonLog(): string;
@@ -170,7 +174,8 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       return r.stdout.trim();
     },
     inHost: (args, o = {}) => run('nsenter', [`--net=${hostNetns}`, ...args], o),
-    async startDaemon(extraArgs = [], env = {}) {
+    async startDaemon(extraArgs = [], env = {}, o = {}) {
+      const logFrom = world.daemonLog().length;
       const log = fs.openSync(path.join(dir, 'daemon.log'), 'a');
       const child = spawn(
         'nsenter',
@@ -206,6 +211,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
         }
       });
       await untilListening(child, socket, () => world.daemonLog());
+      if (o.restored !== false) await untilRestored(child, () => world.daemonLog().slice(logFrom));
     },
     async killDaemon(signal = 'SIGKILL') {
       const child = world.daemon;
@@ -389,6 +395,22 @@ async function untilListening(child: ChildProcess, socket: string, log: () => st
       );
     }
     await sleep(25);
+  }
+}
+
+/**
+ * Wait until the daemon logs "restore done" (src/daemon/main.ts); a daemon that does not log
+ * "restore starts" (another build) restored before it listened. Throws when it dies first.
+ */
+async function untilRestored(child: ChildProcess, log: () => string): Promise<void> {
+  if (!/restore starts/.test(log())) return;
+  const started = Date.now();
+  while (!/restore done in/.test(log())) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`tsnetd exited with ${child.exitCode ?? child.signalCode} before its restore was done:\n${log()}`);
+    if (Date.now() - started > START_WALL_MS)
+      throw new Error(`tsnetd's restore was not done within ${START_WALL_MS / 1000} s:\n${log()}`);
+    await sleep(10);
   }
 }
 

@@ -23,6 +23,11 @@ export { API_VERSION } from './version.js';
 export interface ServerOptions extends SocketOptions {
   router: Router;
   logger: Logger;
+  /**
+   * Called before each request's handler: a promise makes the request wait for it (the daemon's
+   * restore, see main.ts); undefined lets it through at once.
+   */
+  gate?: (method: string) => Promise<void> | undefined;
 }
 
 export async function startServer(opts: ServerOptions): Promise<http.Server> {
@@ -129,6 +134,8 @@ async function handle(
       upgradeSocket.setNoDelay(true);
       return websocketSession(upgradeSocket);
     };
+    const wait = opts.gate?.(method);
+    if (wait) await wait;
     const reply = await m.route.handler({ req, params: m.params, query, body, apiVersion: m.apiVersion, hijack, res });
     if (reply && !('handled' in reply)) send(reply);
   } catch (err) {

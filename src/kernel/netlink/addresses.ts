@@ -54,13 +54,21 @@ export async function delAddress(c: NetlinkConn, link: LinkRef, cidr: string): P
   }
 }
 
-/** Addresses of one link, or of every link in the netns. */
-export async function listAddresses(c: NetlinkConn, link?: LinkRef, family?: IpFamily): Promise<AddressInfo[]> {
+/**
+ * Addresses of one link, or of every link in the netns. Their link names come from a link dump
+ * unless the caller has them (`names`, by index) or asked for one link by name.
+ */
+export async function listAddresses(
+  c: NetlinkConn,
+  link?: LinkRef,
+  family?: IpFamily,
+  names?: ReadonlyMap<number, string>,
+): Promise<AddressInfo[]> {
   const op = link === undefined ? 'list addresses' : `list addresses of ${describe(link)}`;
   const index = link === undefined ? undefined : await c.indexOf(link, op);
   const req: rt.Address = family === undefined ? {} : { family: afOf(family) };
   const msgs = await c.run(op, (s) => s.getAddresses(req, undefined, c.opts()));
-  const names = await linkNames(c);
+  const byIndex = names ?? (index !== undefined && typeof link === 'string' ? new Map([[index, link]]) : await linkNames(c));
   const out: AddressInfo[] = [];
   for (const { data, attrs } of msgs) {
     const fam = familyOfAf(data.family);
@@ -71,7 +79,7 @@ export async function listAddresses(c: NetlinkConn, link?: LinkRef, family?: IpF
     if (!ip) continue;
     const flags = attrs.flags ?? data.flags ?? {};
     out.push({
-      link: names.get(data.index ?? 0) ?? attrs.label ?? '',
+      link: byIndex.get(data.index ?? 0) ?? attrs.label ?? '',
       index: data.index ?? 0,
       cidr: formatCidr(ip, data.prefixlen ?? 0),
       family: fam,

@@ -134,8 +134,8 @@ export class Netlink {
   delAddress(link: LinkRef, cidr: string): Promise<void> {
     return addresses.delAddress(this.conn, link, cidr);
   }
-  listAddresses(link?: LinkRef, family?: IpFamily): Promise<addresses.AddressInfo[]> {
-    return addresses.listAddresses(this.conn, link, family);
+  listAddresses(link?: LinkRef, family?: IpFamily, names?: ReadonlyMap<number, string>): Promise<addresses.AddressInfo[]> {
+    return addresses.listAddresses(this.conn, link, family, names);
   }
 
   // ------------------------------------------------------------------ routes

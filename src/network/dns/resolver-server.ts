@@ -40,6 +40,11 @@ export interface ResolverOptions {
   tcpIdleMs?: number | undefined;
   /** Where to bind inside the netns. Default 127.0.0.11. */
   address?: string | undefined;
+  /**
+   * Ports to bind (the ones a resolver of this sandbox had before a daemon restart); default: any
+   * free ones. Taken ports make startResolver fail.
+   */
+  ports?: { udp: number; tcp: number } | undefined;
   /** Makes the TCP socket's fd; default createTcpBinder() (koffi). Share one across resolvers. */
   tcpBinder?: TcpBinder | undefined;
 }
@@ -127,7 +132,7 @@ export async function startResolver(opts: ResolverOptions): Promise<Resolver> {
   const { udp, tcpFd } = opts.inNetns(() => {
     const sock = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
     sock.on('error', onEarlyUdpError);
-    sock.bind({ address, port: 0, exclusive: true });
+    sock.bind({ address, port: opts.ports?.udp ?? 0, exclusive: true });
     let bound = udpError === undefined;
     if (bound) {
       try {
@@ -142,7 +147,7 @@ export async function startResolver(opts: ResolverOptions): Promise<Resolver> {
       throw new TsnetError('TSNET_DNS', `bind resolver UDP socket to ${address}: ${why}`, { cause: udpError });
     }
     try {
-      return { udp: sock, tcpFd: binder(address, 0) };
+      return { udp: sock, tcpFd: binder(address, opts.ports?.tcp ?? 0) };
     } catch (err) {
       sock.close();
       throw err;

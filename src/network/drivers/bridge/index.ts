@@ -13,7 +13,7 @@ import type {
   FirewallPorts,
   PortMapping as FirewallMapping,
 } from '../../../kernel/firewall/index.js';
-import { Netlink } from '../../../kernel/netlink/index.js';
+import { Netlink, type LinkInfo } from '../../../kernel/netlink/index.js';
 import type {
   EndpointInfo,
   EndpointSpec,
@@ -39,6 +39,12 @@ export interface BridgeDeps {
   /** Forget conntrack entries of UDP flows to these host ports (stale NAT after re-publish). */
   flushConntrack: (proto: 'udp', hostPorts: number[]) => Promise<void>;
   logger: Logger;
+}
+
+/** The host's links by name and their addresses (CIDRs) by link index, as dumped at a restore. */
+interface HostView {
+  links: ReadonlyMap<string, LinkInfo>;
+  addresses: ReadonlyMap<number, string[]>;
 }
 
 interface BridgeNetwork {
@@ -121,10 +127,13 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     return n;
   };
 
-  /** Make (or re-make after a reboot) the bridge with its addresses; idempotent. */
-  async function ensureBridge(n: BridgeNetwork, rb?: Rollback): Promise<void> {
+  /**
+   * Make (or re-make after a reboot) the bridge with its addresses; idempotent. `seen`: the host's
+   * links and addresses dumped once for every bridge of a restore (else this bridge's are read).
+   */
+  async function ensureBridge(n: BridgeNetwork, rb?: Rollback, seen?: HostView): Promise<void> {
     const name = n.cfg.bridgeName;
-    const existing = await deps.host.getLink(name);
+    const existing = seen ? seen.links.get(name) : await deps.host.getLink(name);
     if (existing && existing.kind !== 'bridge') {
       throw new TsnetError(
         'TSNET_NETWORK_EXISTS',
@@ -144,7 +153,13 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     }
     trySysctl(`net/ipv6/conf/${name}/accept_ra`, '0');
     // a bridge made just now has no addresses: no dump (it lists every address of the host)
-    const have = new Set(existing ? (await deps.host.listAddresses(name)).map((a) => a.cidr) : []);
+    const have = new Set(
+      !existing
+        ? []
+        : seen
+          ? (seen.addresses.get(existing.index) ?? [])
+          : (await deps.host.listAddresses(name)).map((a) => a.cidr),
+    );
     for (const p of n.spec.ipv4) if (p.gateway && !have.has(p.gateway)) await deps.host.addAddress(name, p.gateway);
     if (n.spec.enableIPv6) {
       trySysctl(`net/ipv6/conf/${name}/disable_ipv6`, '0');
@@ -189,13 +204,20 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
   }
 
   /** Links of endpoints made before tsnet marked its links get the mark (once, at restore). */
-  async function markOldVeths(): Promise<void> {
-    const byName = new Map((await deps.host.listLinks()).map((l) => [l.name, l]));
+  async function markOldVeths(byName: ReadonlyMap<string, LinkInfo>): Promise<void> {
     for (const ep of endpoints.values()) {
       const l = byName.get(ep.veth);
       if (l && l.kind === 'veth' && !l.alias && l.master === byName.get(networks.get(ep.networkId)?.cfg.bridgeName ?? '')?.index)
         await deps.host.setAlias(l.index, linkMark(ep.endpointId));
     }
+  }
+
+  async function hostView(): Promise<HostView> {
+    const all = await deps.host.listLinks();
+    const addrs = await deps.host.listAddresses(undefined, undefined, new Map(all.map((l) => [l.index, l.name])));
+    const addresses = new Map<number, string[]>();
+    for (const a of addrs) addresses.set(a.index, [...(addresses.get(a.index) ?? []), a.cidr]);
+    return { links: new Map(all.map((l) => [l.name, l])), addresses };
   }
 
   function trySysctl(key: string, value: string): void {
@@ -422,18 +444,21 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     },
 
     async restore(specs, eps) {
+      // one dump of the host's links and one of its addresses for every bridge and veth (each
+      // grows with the number of containers)
+      const seen = await hostView();
       for (const spec of specs) {
         const n: BridgeNetwork = { spec, cfg: parseBridgeOptions(spec.id, spec.options) };
         networks.set(spec.id, n);
         try {
-          await ensureBridge(n);
+          await ensureBridge(n, undefined, seen);
           if (!spec.internal) enableForwarding(spec.enableIPv6);
         } catch (err) {
           deps.logger.warn(`restore bridge ${n.cfg.bridgeName}: ${(err as Error).message}`);
         }
       }
       for (const e of eps) if (networks.has(e.networkId)) rememberEndpoint(e, e.ports ?? []);
-      await markOldVeths().catch((err: Error) => deps.logger.warn(`mark veths: ${err.message}`));
+      await markOldVeths(seen.links).catch((err: Error) => deps.logger.warn(`mark veths: ${err.message}`));
       // Rules: make the kernel match the records (missing ones re-added, orphans removed).
       const expected = {
         networks: [...networks.values()].map(firewallNetwork),
