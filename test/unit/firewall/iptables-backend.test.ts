@@ -183,13 +183,13 @@ test('addPorts on an endpoint that already has ports refills its slot; a stale i
   await f.fw.addPorts({ ...PORTS(1), endpointId: 'aaaaaaaaaaaa0000' });
   f.commands.length = 0;
   f.failNextRestore(4, 'iptables-restore: line 2 failed: Chain already exists.\n');
-  writeSave(f, 4, slotSave(':TSNET-S-4 - [0:0]'));
+  writeSave(f, 4, slotSave(':TSNET-S-1 - [0:0]'));
   await f.fw.addPorts({ ...PORTS(1), endpointId: 'bbbbbbbbbbbb0000' });
   t.deepEqual(f.kinds(), ['restore4!', 'save4', 'restore4', 'restore4']);
-  t.true(f.commands[0]?.input?.startsWith('*nat\n-N TSNET-S-4\n'));
+  t.true(f.commands[0]?.input?.startsWith('*nat\n-N TSNET-S-1\n'));
   const repair = f.commands[2]?.input ?? '';
   t.true(repair.includes(':TSNET-RAW-PREROUTING - [0:0]'), 'missing base chains are created');
-  t.true(repair.includes('-A TSNET-DNAT -m comment --comment tsnet -j TSNET-S-4'), 'the slot without a jump gets one');
+  t.true(repair.includes('-A TSNET-DNAT -m comment --comment tsnet -j TSNET-S-1'), 'the slot without a jump gets one');
   t.true(f.commands[3]?.input?.startsWith('*nat\n-F TSNET-S-0\n'), 'then the fill, into the slot free in the kernel');
 });
 

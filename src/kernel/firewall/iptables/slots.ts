@@ -51,11 +51,16 @@ export class SlotIndex {
     return best;
   }
 
-  /** The number a new slot gets: one past the highest. */
+  /** The number a new slot gets: the lowest one not in use. */
   next(): number {
     let n = 0;
-    for (const k of this.owners.keys()) n = Math.max(n, k + 1);
+    while (this.owners.has(n)) n++;
     return n;
+  }
+
+  /** The slots, in no particular order. */
+  numbers(): number[] {
+    return [...this.owners.keys()];
   }
 
   get size(): number {
@@ -127,37 +132,30 @@ export function scanSlots(dump: SaveDump): SlotScan {
 }
 
 /**
- * Reconcile: the slot of every expected endpoint (the one it holds, else the lowest slot that is
- * free or held by an endpoint nobody expects, else a new one), as plans for converge(): each
- * endpoint owns its slot's content, every other slot is owned empty, and TSNET-DNAT holds one
- * jump per slot. Slots are never deleted here, so no `-D` of a jump is needed; a slot left
- * behind by a crash is either its endpoint's again or flushed and free. Returns the index the
- * kernel will match once the converge script is applied.
+ * Reconcile: the slot of every expected endpoint (the one it holds, else the lowest free one,
+ * else a new one), as plans for converge(): each endpoint owns its slot's content and TSNET-DNAT
+ * holds one jump per slot. Slots nobody expects — free ones, and those a crash left filled for
+ * an endpoint that is gone — are deleted with their jumps (the `-D` is paid here, at restart,
+ * never per port), so the pool, and the jumps a new connection walks, shrink back to the
+ * endpoints that publish. Returns the index the kernel matches once the script is applied.
  */
 export function slotPlans(current: SlotIndex, ports: readonly NormalizedPorts[]): { plans: Plan[]; index: SlotIndex } {
-  const expected = new Set(ports.map((p) => p.ep12));
-  const slots = new Map<number, string | undefined>();
-  for (let k = 0; k < current.next(); k++) {
-    if (!current.exists(k)) continue;
-    const owner = current.ownerAt(k);
-    slots.set(k, owner !== undefined && expected.has(owner) ? owner : undefined);
-  }
-  const index = new SlotIndex(slots);
-  const plans: Plan[] = [];
+  const index = new SlotIndex();
+  const unassigned: NormalizedPorts[] = [];
   for (const p of ports) {
-    let k = index.slotOf(p.ep12);
-    if (k === undefined) {
-      k = index.free() ?? index.next();
-      index.set(k, p.ep12);
-    }
-    plans.push(portsPlan(p, slotChain(k)));
+    const k = current.slotOf(p.ep12);
+    if (k === undefined || index.exists(k)) unassigned.push(p);
+    else index.set(k, p.ep12);
   }
-  const pool: Plan = { chains: [], rules: [] };
-  for (let k = 0; k < index.next(); k++) {
-    if (!index.exists(k)) continue;
-    pool.rules.push(slotJump(k));
-    if (index.ownerAt(k) === undefined) pool.chains.push({ table: 'nat', name: slotChain(k), rules: [] });
-  }
+  for (const p of unassigned) index.set(index.next(), p.ep12);
+  const plans: Plan[] = ports.map((p) => portsPlan(p, slotChain(index.slotOf(p.ep12) as number)));
+  const pool: Plan = {
+    chains: [],
+    rules: index
+      .numbers()
+      .sort((a, b) => a - b)
+      .map(slotJump),
+  };
   return { plans: [pool, ...plans], index };
 }
 
