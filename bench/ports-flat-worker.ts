@@ -16,7 +16,8 @@ import koffi from 'koffi';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { FirewallBackend, FirewallNetwork, FirewallPorts } from '../src/kernel/firewall/index.js';
+import type { FirewallBackend } from '../src/kernel/firewall/index.js';
+import { benchFirewallNet } from './lib.js';
 
 const [backend, levelArg, repoArg] = process.argv.slice(2) as [string, string, string | undefined];
 const level = Number(levelArg);
@@ -49,21 +50,7 @@ const fw: FirewallBackend =
     ? fwApi.createIptablesFirewall({ ipv6: false, runner: (cmd, args, o) => spawner.run(cmd, args, o) })
     : fwApi.createNftablesFirewall({ mode: 'lib' });
 
-const net: FirewallNetwork = {
-  id: 'f1a7f1a7f1a70000',
-  bridge: 'br-portsflat',
-  subnets: ['10.150.0.0/16'],
-  internal: false,
-  icc: true,
-  masquerade: true,
-};
-const ep = (i: number, port: number): FirewallPorts => ({
-  networkId: net.id,
-  endpointId: `e${String(i).padStart(11, '0')}`,
-  bridge: net.bridge,
-  containerIp: `10.150.${Math.floor(i / 250)}.${(i % 250) + 2}`,
-  mappings: [{ proto: 'tcp', hostPort: port, containerPort: 80 }],
-});
+const { net, ep } = benchFirewallNet('f1a7f1a7f1a70000', 'br-portsflat', '10.150');
 
 await fw.init();
 await fw.setupNetwork(net);
