@@ -9,16 +9,11 @@
  * Every DNS-rules sample gets a sandbox netns of its own, as every container start does (the
  * same sandbox again would measure the kernel finishing the previous transaction on it).
  */
-import {
-  createIptablesFirewall,
-  createNftablesFirewall,
-  type FirewallBackend,
-  type FirewallNetwork,
-  type FirewallPorts,
-} from '../src/kernel/firewall/index.js';
+import { createIptablesFirewall, createNftablesFirewall, type FirewallBackend } from '../src/kernel/firewall/index.js';
 import { loadLibc } from '../src/kernel/libc.js';
 import { createNetnsOps } from '../src/kernel/netns.js';
 import path from 'node:path';
+import { benchFirewallNet } from './lib.js';
 
 const [backend, repsArg, dir] = process.argv.slice(2) as [string, string, string];
 const REPS = Number(repsArg);
@@ -29,21 +24,7 @@ const fw: FirewallBackend =
     ? createIptablesFirewall({ inNetns })
     : createNftablesFirewall({ inNetns, mode: backend === 'nftables-exec' ? 'exec' : 'lib' });
 
-const net: FirewallNetwork = {
-  id: 'bench0000000f1re',
-  bridge: 'br-bench',
-  subnets: ['10.160.0.0/16'],
-  internal: false,
-  icc: true,
-  masquerade: true,
-};
-const ep = (i: number, port: number): FirewallPorts => ({
-  networkId: net.id,
-  endpointId: `e${String(i).padStart(11, '0')}`,
-  bridge: net.bridge,
-  containerIp: `10.160.${Math.floor(i / 250)}.${(i % 250) + 2}`,
-  mappings: [{ proto: 'tcp', hostPort: port, containerPort: 80 }],
-});
+const { net, ep } = benchFirewallNet('bench0000000f1re', 'br-bench', '10.160');
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();

@@ -10,6 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createWorld, run, type RunResult, type World } from '../test/helpers/world.js';
+import type { FirewallNetwork, FirewallPorts } from '../src/kernel/firewall/index.js';
 
 /** Docker 20.10 / Podman 4.3 on this machine kind, from shared/reference/machine-facts.md. */
 export const DOCKER_EARLIER = {
@@ -288,4 +289,24 @@ export async function benchWorld(): Promise<World> {
     await teardown();
   };
   return w;
+}
+
+/**
+ * The firewall workers' network (one /16 named by `id`, `bridge`, `subnet16` like "10.160") and
+ * its i-th endpoint publishing one TCP port (250 addresses per /24).
+ */
+export function benchFirewallNet(
+  id: string,
+  bridge: string,
+  subnet16: string,
+): { net: FirewallNetwork; ep: (i: number, port: number) => FirewallPorts } {
+  const net: FirewallNetwork = { id, bridge, subnets: [`${subnet16}.0.0/16`], internal: false, icc: true, masquerade: true };
+  const ep = (i: number, port: number): FirewallPorts => ({
+    networkId: net.id,
+    endpointId: `e${String(i).padStart(11, '0')}`,
+    bridge: net.bridge,
+    containerIp: `${subnet16}.${Math.floor(i / 250)}.${(i % 250) + 2}`,
+    mappings: [{ proto: 'tcp', hostPort: port, containerPort: 80 }],
+  });
+  return { net, ep };
 }

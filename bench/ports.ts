@@ -1,12 +1,14 @@
 /**
  * Section "ports": (a) publishing 1000 ports on one container, as one range and as 1000 `-p`
  * flags: `run -d` time minus a no-port `run -d`, plus the daemon side (POST start with 1000 ports
- * minus without) and the `rm -f`; (b) the cost of publishing one more port while 10, 100 and 1000
- * ports are already published by other containers — which must not grow with the number already
- * there (ports-flat.ts; the `ports-flat` report row).
+ * minus without) and the `rm -f`; (b) the daemon's cost of one more `run --rm -p` while 10, 100
+ * and 1000 ports are already published by other containers, and (c) the firewall's CPU for
+ * publishing and for unpublishing one port with 10, 100 and 1000 endpoints publishing, both
+ * backends — neither may grow with the number already there (ports-flat.ts; (c) is the
+ * `ports-flat` report row).
  */
 import type { World } from '../test/helpers/world.js';
-import { onePortMore } from './ports-flat.js';
+import { firewallPortCpu, onePortMore } from './ports-flat.js';
 import { benchWorld, apiOk, createBody, ms, ok, stats, table, timingRow, type BenchOptions, type SectionResult } from './lib.js';
 
 type Bindings = Record<string, Array<{ HostIp: string; HostPort: string }>>;
@@ -102,10 +104,11 @@ export async function benchPorts(o: BenchOptions): Promise<SectionResult> {
     ];
 
     const flat = await onePortMore(o);
-    const text = [`(a) 1 warm-up + ${NA} rounds, interleaved`, '', table(rowsA), '', flat.text].join('\n');
+    const cpu = await firewallPortCpu(o);
+    const text = [`(a) 1 warm-up + ${NA} rounds, interleaved`, '', table(rowsA), '', flat.text, '', cpu.text].join('\n');
     return {
       text,
-      report: [flat.row],
+      report: [cpu.row],
       headlines: [
         {
           what: '1000 ports on one container (range)',
@@ -113,6 +116,7 @@ export async function benchPorts(o: BenchOptions): Promise<SectionResult> {
           against: `${rangeCost.toFixed(0)} µs/port over a no-port run -d (${ms(stats(a.none!).median)} ms)`,
         },
         flat.headline,
+        cpu.headline,
       ],
     };
   } finally {

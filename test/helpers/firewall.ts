@@ -63,19 +63,17 @@ export async function removeLoopbackGuard(w: World): Promise<void> {
 
 /**
  * Break a published port behind the daemon's back (restart tests): the iptables backend loses
- * the endpoint's jump from TSNET-DNAT, the nftables one the port's map element.
+ * the port's DNAT rule from the endpoint's slot, the nftables one the port's map element.
  */
 export async function damagePublishedPort(w: World, proto: 'tcp' | 'udp', hostPort: number): Promise<void> {
   let r: RunResult;
   if (testBackend() === 'iptables') {
     const save = (await w.inHost(['iptables-save', '-t', 'nat'])).stdout;
-    const ep = save
+    const rule = save
       .split('\n')
-      .find((l) => l.startsWith('-A TSNET-EP-') && l.includes(`--dport ${hostPort} `))
-      ?.split(' ')[1];
-    const jump = save.split('\n').find((l) => l.startsWith('-A TSNET-DNAT ') && ep !== undefined && l.endsWith(`-j ${ep}`));
-    if (!jump) throw new Error(`no TSNET-DNAT jump for port ${hostPort} in:\n${save}`);
-    const args = jump
+      .find((l) => /^-A TSNET-S-\d+ /.test(l) && l.includes(`-p ${proto} `) && l.includes(`--dport ${hostPort} `));
+    if (!rule) throw new Error(`no DNAT rule for port ${hostPort} in:\n${save}`);
+    const args = rule
       .replace(/^-A /, '-D ')
       .split(' ')
       .filter(Boolean)
@@ -89,7 +87,7 @@ export async function damagePublishedPort(w: World, proto: 'tcp' | 'udp', hostPo
 
 /**
  * The published ports programmed in the world's host netns, as "<proto> <host port>": the DNAT
- * rules of tsnet's per-endpoint chains (iptables) or the elements of the `ports-any` and
+ * rules in tsnet's slot chains (iptables) or the elements of the `ports-any` and
  * `ports-addr` maps (nftables), IPv4.
  */
 export async function programmedPorts(w: World): Promise<string[]> {
@@ -98,7 +96,7 @@ export async function programmedPorts(w: World): Promise<string[]> {
     if (r.exitCode !== 0) throw new Error(`iptables-save -t nat: ${r.stderr}`);
     return r.stdout
       .split('\n')
-      .filter((l) => /^-A TSNET-EP-\S+ .*-j DNAT/.test(l))
+      .filter((l) => /^-A TSNET-S-\d+ .*-j DNAT/.test(l))
       .map((l) => `${/-p (\w+)/.exec(l)?.[1]} ${/--dport (\d+)/.exec(l)?.[1]}`);
   }
   const out: string[] = [];

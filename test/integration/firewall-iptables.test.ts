@@ -129,6 +129,16 @@ async function saveAll(ns: Ns, flavor: Flavor): Promise<string> {
 
 const sortedLines = (s: string): string[] => s.split('\n').sort();
 
+/** A save without the empty published-port slots and their jumps (the pool stays when ports go). */
+function withoutFreeSlots(save: string): string {
+  const lines = save.split('\n');
+  const used = new Set(lines.map((l) => /^-A (TSNET-S-\d+) /.exec(l)?.[1]).filter((x) => x !== undefined));
+  const free = (name: string | undefined) => name !== undefined && !used.has(name);
+  return lines
+    .filter((l) => !free(/^:(TSNET-S-\d+) /.exec(l)?.[1]) && !free(/^-A TSNET-DNAT .*-j (TSNET-S-\d+)$/.exec(l)?.[1]))
+    .join('\n');
+}
+
 async function restore(ns: Ns, flavor: Flavor, family: 4 | 6, text: string): Promise<void> {
   await ns.run([flavor.restore[family], '--noflush'], { input: text });
 }
@@ -246,13 +256,15 @@ for (const flavor of FLAVORS) {
         await fw.removePorts(PA4);
         await fw.removePorts(PA6);
         await fw.teardownNetwork(v);
-        t.is(await saveAll(ns, flavor), base, `variant ${JSON.stringify(v)}`);
+        t.is(withoutFreeSlots(await saveAll(ns, flavor)), base, `variant ${JSON.stringify(v)}`);
       }
+      const slots = await saveAll(ns, flavor);
+      t.is(slots.split('\n').filter((l) => l.startsWith(':TSNET-S-')).length, 2, 'one slot per family, reused by every variant');
       await fw.removePorts(PA4);
       await fw.removePorts(PB4);
       await fw.teardownNetwork(NET_A);
       await fw.teardownNetwork(NET_B);
-      t.is(await saveAll(ns, flavor), base, 'repeated and never-added deletes change nothing');
+      t.is(await saveAll(ns, flavor), slots, 'repeated and never-added deletes change nothing');
 
       // Concurrent callers: operations queue per family inside the instance.
       await fw.setupNetwork(NET_A);
@@ -265,7 +277,7 @@ for (const flavor of FLAVORS) {
       t.is((await saveAll(ns, flavor)).split('\n').filter((l) => l.includes('-j DNAT')).length, 20);
       await Promise.all([...eps.map((p) => fw.removePorts(p)), ...eps.slice(0, 5).map((p) => fw.removePorts(p))]);
       await fw.teardownNetwork(NET_A);
-      t.is(await saveAll(ns, flavor), base, 'concurrent adds and (duplicate) removes');
+      t.is(withoutFreeSlots(await saveAll(ns, flavor)), base, 'concurrent adds and (duplicate) removes');
     },
   );
 
@@ -293,14 +305,14 @@ for (const flavor of FLAVORS) {
     t.is(saved.split('\n').filter((l) => l.includes('-j DNAT')).length, 1000);
     t.true(
       saved.includes(
-        '-A TSNET-EP-e3e3e3e3e3e3 -p udp -m udp --dport 20999 -m comment --comment "tsnet:a0a0a0a0a0a0:e3e3e3e3e3e3" -j DNAT --to-destination 10.201.0.3:1999',
+        '-A TSNET-S-0 -p udp -m udp --dport 20999 -m comment --comment "tsnet:a0a0a0a0a0a0:e3e3e3e3e3e3" -j DNAT --to-destination 10.201.0.3:1999',
       ),
     );
     commands.length = 0;
     await fw.removePorts(many);
     t.is(commands.length, 1);
-    t.is(commands[0]?.input?.split('\n').filter((l) => l.startsWith('-')).length, 6);
-    t.is(await saveAll(ns, flavor), base);
+    t.is(commands[0]?.input, '*nat\n-F TSNET-S-0\nCOMMIT\n');
+    t.is(withoutFreeSlots(await saveAll(ns, flavor)), base);
   });
 
   serial(
@@ -319,7 +331,8 @@ for (const flavor of FLAVORS) {
       await fw.addPorts(PA4);
       t.deepEqual(sortedLines(await saveAll(ns, flavor)), sortedLines(want), 'no duplicates after repeated setup/add');
 
-      // Damage: A loses its MASQUERADE and its DNAT jump; orphan network B and an orphan endpoint appear.
+      // Damage: A loses its MASQUERADE and its DNAT rules; orphan network B with an endpoint (in
+      // slot 1), and an endpoint chain of tsnet before the slots appear.
       await fw.setupNetwork(NET_B);
       await fw.addPorts(PB4);
       await restore(
@@ -329,7 +342,7 @@ for (const flavor of FLAVORS) {
         [
           '*nat',
           '-D TSNET-POSTROUTING -s 10.201.0.0/24 ! -o br-fwtest-a -m comment --comment "tsnet:a0a0a0a0a0a0" -j MASQUERADE',
-          '-D TSNET-DNAT -m comment --comment "tsnet:a0a0a0a0a0a0:e1e1e1e1e1e1" -j TSNET-EP-e1e1e1e1e1e1',
+          '-F TSNET-S-0',
           ':TSNET-EP-deadbeef0000 - [0:0]',
           '-A TSNET-EP-deadbeef0000 -p tcp -m tcp --dport 7777 -m comment --comment "tsnet:ffffffffffff:deadbeef0000" -j DNAT --to-destination 10.9.9.9:7777',
           '-A TSNET-DNAT -m comment --comment "tsnet:ffffffffffff:deadbeef0000" -j TSNET-EP-deadbeef0000',
@@ -341,9 +354,10 @@ for (const flavor of FLAVORS) {
         ].join('\n'),
       );
       const r = await fw.reconcile({ networks: [NET_A], ports: [PA4, PA6] });
-      t.is(r.added, 2);
+      t.is(r.added, 4); // the MASQUERADE and A's three DNAT rules
       t.true(r.removed >= 12, `removed ${r.removed}`);
-      const got = await saveAll(ns, flavor);
+      const got = withoutFreeSlots(await saveAll(ns, flavor));
+      t.false(got.includes('TSNET-EP-'), 'the old endpoint chain and its jump are gone');
       t.true(got.includes('-A TSNET-USER -s 10.66.0.0/16 -j DROP'), 'TSNET-USER is the admin’s');
       const withoutUser = (s: string) => sortedLines(s).filter((l) => !l.startsWith('-A TSNET-USER'));
       t.deepEqual(withoutUser(got), withoutUser(want));
@@ -458,10 +472,36 @@ for (const flavor of FLAVORS) {
       'direct access to the container address is dropped',
     );
     const raw = await host.run([flavor.save[4], '-c', '-t', 'raw']);
-    t.regex(raw, /\[[1-9]\d*:\d+\] -A TSNET-EP-c0ffeec0ffee -d 10\.88\.0\.2\/32 ! -i br-fwt/, 'dropped by the raw guard');
+    t.regex(raw, /\[[1-9]\d*:\d+\] -A TSNET-RAW-PREROUTING -d 10\.88\.0\.0\/24 ! -i br-fwt /, 'dropped by the raw guard');
+    // ...but the host's own address on the bridge stays reachable from elsewhere (addrtype LOCAL)
+    host.start(['/bin/busybox', 'httpd', '-f', '-p', '10.88.0.1:8082', '-h', path.join(www, 'x')]);
+    t.is((await waitFor(client, 'http://10.88.0.1:8082/index.html')).trim(), 'hello from x', 'the gateway address answers');
 
     await fw.removePorts(ports);
     await t.throwsAsync(get(client, 'http://192.0.2.1:8080/index.html', 2), undefined, 'unpublished after removePorts');
+
+    // The freed slot is filled by the next endpoint's ports, and traffic follows.
+    const slots = async () =>
+      (await host.run([flavor.save[4], '-t', 'nat'])).split('\n').filter((l) => l.startsWith(':TSNET-S-'));
+    const next = portsOf(net, 'beefbeefbeef0002', '10.88.0.2', [{ proto: 'tcp', hostPort: 8090, containerPort: 80 }]);
+    await fw.addPorts(next);
+    t.is((await get(client, 'http://192.0.2.1:8090/index.html')).trim(), 'hello from c', 'published through the reused slot');
+    t.deepEqual(await slots(), [':TSNET-S-0 - [0:0]'], 'one slot, reused');
+    // A daemon that crashed left that slot filled: a new instance finds it at init and fills
+    // another one instead of overwriting it...
+    const fw2 = firewall(host, flavor);
+    await fw2.init();
+    await fw2.addPorts(ports);
+    t.is((await get(client, 'http://192.0.2.1:8080/index.html')).trim(), 'hello from c', 'the new instance publishes');
+    t.is((await get(client, 'http://192.0.2.1:8090/index.html')).trim(), 'hello from c', 'the leftover slot is not overwritten');
+    t.is((await slots()).length, 2);
+    // ...and its reconcile removes the slot nobody expects.
+    await fw2.reconcile({ networks: [net], ports: [ports] });
+    await t.throwsAsync(get(client, 'http://192.0.2.1:8090/index.html', 2), undefined, 'the leftover ports are gone');
+    t.is((await get(client, 'http://192.0.2.1:8080/index.html')).trim(), 'hello from c', 'the expected ones stay');
+    t.deepEqual(await slots(), [':TSNET-S-1 - [0:0]'], 'the pool shrinks to the publishing endpoints');
+    await fw2.removePorts(ports);
+    await t.throwsAsync(get(client, 'http://192.0.2.1:8080/index.html', 2), undefined, 'unpublished again');
     await fw.teardownNetwork(net);
     await t.throwsAsync(
       get(ctr, 'http://192.0.2.2:8081/index.html', 2),
@@ -507,7 +547,7 @@ for (const flavor of FLAVORS) {
       await fw.init();
       t.is(await saveAll(ns, flavor), full, 'init again keeps every rule');
       for (const p of all) await fw.removePorts({ ...p, mappings: [] });
-      t.is(await saveAll(ns, flavor), base);
+      t.is(withoutFreeSlots(await saveAll(ns, flavor)), base);
     },
   );
 }

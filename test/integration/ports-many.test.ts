@@ -27,7 +27,8 @@ async function endpointLeftovers(): Promise<string[]> {
     for (const save of ['iptables-save', 'ip6tables-save']) {
       const r = await w.inHost([save]);
       if (r.exitCode !== 0) throw new Error(`${save}: ${r.stderr}`);
-      out.push(...r.stdout.split('\n').filter((l) => l.includes('TSNET-EP-')));
+      // endpoint-owned rules carry the comment "tsnet:<net12>:<ep12>" (the slots they fill stay)
+      out.push(...r.stdout.split('\n').filter((l) => /--comment "tsnet:[0-9a-f]{12}:[0-9a-f]{12}"/.test(l)));
     }
     return out;
   }

@@ -101,11 +101,13 @@ const PORTS = (n: number): FirewallPorts => ({
 
 test('addPorts with 1000 mappings is exactly one iptables-restore, no save', async (t) => {
   const f = fake(t);
+  await f.fw.init(); // reads the slots (none yet) from the save it makes anyway
+  f.commands.length = 0;
   await f.fw.addPorts(PORTS(1000));
   t.deepEqual(f.kinds(), ['restore4']);
   const input = f.commands[0]?.input ?? '';
   t.is(input.split('\n').filter((l) => l.includes('-j DNAT')).length, 1000);
-  t.true(input.startsWith('*nat\n-N TSNET-EP-0f0e0d0c0b0a\n'));
+  t.true(input.startsWith('*nat\n-N TSNET-S-0\n-A TSNET-DNAT -m comment --comment tsnet -j TSNET-S-0\n'));
   t.deepEqual(f.commands[0]?.argv.slice(4), ['--noflush', '--wait=10']);
 });
 
@@ -118,62 +120,77 @@ test('setupNetwork on a dual-stack network is one restore per family', async (t)
   t.false(v6.includes('127.0.0.0/8'));
 });
 
-test('removePorts: exact-spec delete; when it fails, one save and a delete of only what exists', async (t) => {
+/** A save in which the endpoint holds slot 3 and slot 0 is free (plus `extra` chain lines). */
+function slotSave(...extra: string[]): string {
+  return [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':TSNET-DNAT - [0:0]',
+    ':TSNET-S-0 - [0:0]',
+    ':TSNET-S-3 - [0:0]',
+    ...extra,
+    '-A TSNET-DNAT -m comment --comment tsnet -j TSNET-S-0',
+    '-A TSNET-DNAT -m comment --comment tsnet -j TSNET-S-3',
+    '-A TSNET-S-3 -p tcp -m tcp --dport 10000 -m comment --comment "tsnet:a1b2c3d4e5f6:0f0e0d0c0b0a" -j DNAT --to-destination 10.7.0.2:80',
+    'COMMIT',
+  ].join('\n');
+}
+
+test('removePorts flushes the slot (one line); again, or never published, runs nothing; a failed flush falls back to a save', async (t) => {
   const f = fake(t);
+  writeSave(f, 4, slotSave());
+  await f.fw.init();
+  f.commands.length = 0;
   await f.fw.removePorts(PORTS(3));
   t.deepEqual(f.kinds(), ['restore4']);
-  t.is(f.commands[0]?.input?.split('\n').filter((l) => /^-[DFX] /.test(l)).length, 6);
+  t.is(f.commands[0]?.input, '*nat\n-F TSNET-S-3\nCOMMIT\n');
+  f.commands.length = 0;
+  await f.fw.removePorts(PORTS(3));
+  await f.fw.removePorts({ ...PORTS(1), endpointId: 'ffffffffffffffff' });
+  t.deepEqual(f.kinds(), [], 'idempotent without a command');
 
+  // The slot was taken away behind tsnet's back: the flush fails, one save, delete what exists.
+  await f.fw.addPorts(PORTS(1));
+  t.is(f.commands.at(-1)?.input?.split('\n')[1], '-F TSNET-S-0', 'the lowest free slot');
   f.commands.length = 0;
   f.failNextRestore(
     4,
-    'iptables-restore v1.8.9 (nf_tables): \nline 2: RULE_DELETE failed (No such file or directory): rule in chain TSNET-DNAT\n',
+    'iptables-restore v1.8.9 (nf_tables): \nline 2: CHAIN_FLUSH failed (No such file or directory): chain TSNET-S-0\n',
   );
   writeSave(
     f,
     4,
-    [
-      '*nat',
-      ':PREROUTING ACCEPT [0:0]',
-      ':TSNET-DNAT - [0:0]',
-      ':TSNET-EP-0f0e0d0c0b0a - [0:0]',
-      '-A TSNET-EP-0f0e0d0c0b0a -p tcp -m tcp --dport 10000 -m comment --comment "tsnet:a1b2c3d4e5f6:0f0e0d0c0b0a" -j DNAT --to-destination 10.7.0.2:80',
-      'COMMIT',
-    ].join('\n'),
+    '*nat\n:PREROUTING ACCEPT [0:0]\n:TSNET-S-3 - [0:0]\n-A TSNET-S-3 -p tcp -m tcp --dport 10000 -m comment --comment "tsnet:a1b2c3d4e5f6:0f0e0d0c0b0a" -j DNAT --to-destination 10.7.0.2:80\nCOMMIT\n',
   );
   await f.fw.removePorts(PORTS(3));
   t.deepEqual(f.kinds(), ['restore4!', 'save4', 'restore4']);
-  t.is(f.commands[2]?.input, '*nat\n-F TSNET-EP-0f0e0d0c0b0a\n-X TSNET-EP-0f0e0d0c0b0a\nCOMMIT\n');
-
-  // Already gone: failed delete + save, nothing else to run.
-  f.commands.length = 0;
-  f.failNextRestore(4, 'line 2: Bad rule\n');
-  writeSave(f, 4, '*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n');
-  await f.fw.removePorts(PORTS(3));
-  t.deepEqual(f.kinds(), ['restore4!', 'save4']);
+  t.is(f.commands[2]?.input, '*nat\n-F TSNET-S-3\nCOMMIT\n');
 });
 
-test('addPorts on an endpoint that already has ports replaces them through the slow path', async (t) => {
+test('addPorts on an endpoint that already has ports refills its slot; a stale index takes the slow path', async (t) => {
   const f = fake(t);
-  f.failNextRestore(4, 'iptables-restore: line 2 failed: Chain already exists.\n');
-  writeSave(
-    f,
-    4,
-    [
-      '*nat',
-      ':TSNET-DNAT - [0:0]',
-      ':TSNET-EP-0f0e0d0c0b0a - [0:0]',
-      '-A TSNET-DNAT -m comment --comment "tsnet:a1b2c3d4e5f6:0f0e0d0c0b0a" -j TSNET-EP-0f0e0d0c0b0a',
-      'COMMIT',
-    ].join('\n'),
-  );
+  writeSave(f, 4, slotSave());
+  await f.fw.init();
+  f.commands.length = 0;
   await f.fw.addPorts(PORTS(2));
+  t.deepEqual(f.kinds(), ['restore4']);
+  const refill = f.commands[0]?.input ?? '';
+  t.true(refill.startsWith('*nat\n-F TSNET-S-3\n-A TSNET-S-3 -p tcp -m tcp --dport 10000 '));
+  t.is(refill.split('\n').filter((l) => l.includes('-j DNAT')).length, 2);
+
+  // Another endpoint takes slot 0; a third needs a new slot, which exists already (made behind
+  // tsnet's back): -N fails, one save, the base and the slots are repaired, the fill runs again.
+  await f.fw.addPorts({ ...PORTS(1), endpointId: 'aaaaaaaaaaaa0000' });
+  f.commands.length = 0;
+  f.failNextRestore(4, 'iptables-restore: line 2 failed: Chain already exists.\n');
+  writeSave(f, 4, slotSave(':TSNET-S-1 - [0:0]'));
+  await f.fw.addPorts({ ...PORTS(1), endpointId: 'bbbbbbbbbbbb0000' });
   t.deepEqual(f.kinds(), ['restore4!', 'save4', 'restore4', 'restore4']);
+  t.true(f.commands[0]?.input?.startsWith('*nat\n-N TSNET-S-1\n'));
   const repair = f.commands[2]?.input ?? '';
-  t.true(repair.includes('-D TSNET-DNAT -m comment --comment "tsnet:a1b2c3d4e5f6:0f0e0d0c0b0a" -j TSNET-EP-0f0e0d0c0b0a'));
-  t.true(repair.includes('-X TSNET-EP-0f0e0d0c0b0a'));
-  t.true(repair.includes(':TSNET-RAW-PREROUTING - [0:0]'), 'missing base chains are created first');
-  t.is(f.commands[3]?.input, f.commands[0]?.input, 'then the same fast script again');
+  t.true(repair.includes(':TSNET-RAW-PREROUTING - [0:0]'), 'missing base chains are created');
+  t.true(repair.includes('-A TSNET-DNAT -m comment --comment tsnet -j TSNET-S-1'), 'the slot without a jump gets one');
+  t.true(f.commands[3]?.input?.startsWith('*nat\n-F TSNET-S-0\n'), 'then the fill, into the slot free in the kernel');
 });
 
 test('a failure that persists is a TSNET_FIREWALL error naming the operation and the kernel message', async (t) => {
@@ -190,8 +207,8 @@ test('a failure that persists is a TSNET_FIREWALL error naming the operation and
     err?.message,
     'publish ports of endpoint 0f0e0d0c0b0a (IPv4): line 3: RULE_APPEND failed (Invalid argument): rule in chain TSNET-EP-0f0e0d0c0b0a',
   );
-  // fast, save, (repair script empty: nothing in the save), retry, then the best-effort cleanup's save.
-  t.deepEqual(f.kinds().slice(0, 3), ['restore4!', 'save4', 'restore4!']);
+  // the slots read (save), the fill fails, save, the repair fails too; then the best-effort cleanup's save
+  t.deepEqual(f.kinds().slice(0, 4), ['save4', 'restore4!', 'save4', 'restore4!']);
 });
 
 test('the per-call timeout ends a hung restore', async (t) => {

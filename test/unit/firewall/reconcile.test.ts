@@ -6,7 +6,7 @@
 import test from 'ava';
 import { removeAllScript, removeOwnerScript } from '../../../src/kernel/firewall/iptables/cleanup.js';
 import { networkPlan } from '../../../src/kernel/firewall/iptables/network-rules.js';
-import { portsPlan } from '../../../src/kernel/firewall/iptables/port-rules.js';
+import { fillScript, freeScript, scanSlots, slotPlans } from '../../../src/kernel/firewall/iptables/slots.js';
 import { converge } from '../../../src/kernel/firewall/iptables/reconcile.js';
 import { appendPlan, deletePlan, RestoreScript } from '../../../src/kernel/firewall/iptables/restore-script.js';
 import { renderArgs, ruleKey, type Plan } from '../../../src/kernel/firewall/iptables/rule.js';
@@ -167,7 +167,27 @@ const portsB: FirewallPorts = {
 };
 
 const planN = (n: FirewallNetwork): Plan => networkPlan(normalizeNetwork(n), 4);
-const planP = (p: FirewallPorts): Plan => portsPlan(normalizePorts(p));
+/** The plans reconcile builds for these endpoints' ports (their slots read from the dump). */
+const planSlots = (d: SaveDump, ps: FirewallPorts[]): Plan[] => slotPlans(scanSlots(d).index, ps.map(normalizePorts)).plans;
+
+/** Publish as the backend does: fill the endpoint's slot, or a free one, or a new one. */
+function publish(d: SaveDump, p: FirewallPorts): number {
+  const fill = fillScript(normalizePorts(p), scanSlots(d).index);
+  applyRestore(d, fill.script.text());
+  return fill.slot;
+}
+
+/** shape() without empty slot chains and their jumps (the pool stays when ports go). */
+function shapeNoFreeSlots(d: SaveDump): Record<string, Record<string, string[]>> {
+  const out = shape(d);
+  const nat = out.nat ?? {};
+  for (const [name, rules] of Object.entries(nat)) {
+    if (!name.startsWith('TSNET-S-') || rules.length > 0) continue;
+    delete nat[name];
+    nat['TSNET-DNAT'] = (nat['TSNET-DNAT'] ?? []).filter((k) => !k.endsWith(`-j ${name}`));
+  }
+  return out;
+}
 
 function initialized(): SaveDump {
   const d = emptyDump();
@@ -292,23 +312,42 @@ test('init never flushes TSNET-USER or the shared chains', (t) => {
   t.deepEqual(shape(d), before);
 });
 
-test('setup then teardown by exact spec returns to the initialized state', (t) => {
+test('setup then teardown by exact spec returns to the initialized state (plus the free slot)', (t) => {
   const d = initialized();
   const base = shape(d);
   add(d, planN(netA));
-  add(d, planP(portsA));
-  applyRestore(d, deletePlan(new RestoreScript(['nat', 'raw']), planP(portsA)).text());
+  const slot = publish(d, portsA);
+  t.is(slot, 0);
+  t.is(d.tables.get('nat')!.chains.get('TSNET-S-0')!.rules.length, 1);
+  applyRestore(d, freeScript(slot).text());
+  t.deepEqual(d.tables.get('nat')!.chains.get('TSNET-S-0')!.rules, [], 'the slot is flushed, not deleted');
+  t.is(publish(d, portsB), 0, 'the next endpoint takes the free slot');
+  t.is(publish(d, portsA), 1, 'a new slot when none is free');
+  t.is(
+    publish(d, { ...portsA, mappings: [{ proto: 'udp', hostPort: 53, containerPort: 53 }] }),
+    1,
+    'a re-publish replaces in place',
+  );
+  t.deepEqual(
+    d.tables
+      .get('nat')!
+      .chains.get('TSNET-S-1')!
+      .rules.map((r) => r.args.slice(0, 2).join(' ')),
+    ['-p udp'],
+  );
+  applyRestore(d, freeScript(0).text());
+  applyRestore(d, freeScript(1).text());
   applyRestore(d, deletePlan(new RestoreScript(), planN(netA)).text());
-  t.deepEqual(shape(d), base);
+  t.deepEqual(shapeNoFreeSlots(d), base);
   // A second exact-spec delete fails (the backend then takes the save-based path).
   t.throws(() => applyRestore(d, deletePlan(new RestoreScript(), planN(netA)).text()), { message: /Bad rule/ });
 });
 
 test('a second create fails on -N before anything is committed', (t) => {
   const d = initialized();
-  add(d, planP(portsA));
+  add(d, planN(netA));
   const before = shape(d);
-  t.throws(() => add(d, planP(portsA)), { message: /Chain already exists/ });
+  t.throws(() => add(d, planN(netA)), { message: /Chain already exists/ });
   t.deepEqual(shape(d), before);
 });
 
@@ -317,22 +356,23 @@ test('removeOwnerScript: endpoint, network (with and without endpoints) — only
   const base = shape(d);
   add(d, planN(netA));
   add(d, planN(netB));
-  add(d, planP(portsA));
-  add(d, planP(portsB));
+  publish(d, portsA);
+  publish(d, portsB);
   const withB = shape(d);
 
   const ep = removeOwnerScript(d, { kind: 'endpoint', ep12: 'eeeeeeeeeeee' });
-  t.is(ep.removed, 4); // DNAT rule + jump, raw guard + jump
+  t.is(ep.removed, 1); // the DNAT rule (its slot is flushed)
+  t.true(ep.script.text().includes('-F TSNET-S-0'));
   applyRestore(d, ep.script.text());
   t.true(removeOwnerScript(d, { kind: 'endpoint', ep12: 'eeeeeeeeeeee' }).script.empty, 'nothing left to remove');
 
   const netOnly = removeOwnerScript(d, { kind: 'network', net12: 'bbbbbbbbbbbb', includeEndpoints: false });
   applyRestore(d, netOnly.script.text());
-  t.truthy(d.tables.get('nat')!.chains.get('TSNET-EP-ffffffffffff'), 'endpoint chain of B kept');
+  t.is(d.tables.get('nat')!.chains.get('TSNET-S-1')!.rules.length, 1, 'the slot of B kept');
 
   applyRestore(d, removeOwnerScript(d, { kind: 'network', net12: 'bbbbbbbbbbbb', includeEndpoints: true }).script.text());
   applyRestore(d, removeOwnerScript(d, { kind: 'network', net12: 'aaaaaaaaaaaa', includeEndpoints: true }).script.text());
-  t.deepEqual(shape(d), base);
+  t.deepEqual(shapeNoFreeSlots(d), base);
   t.notDeepEqual(withB, base);
 });
 
@@ -340,41 +380,68 @@ test('reconcile: deletes orphans, re-adds missing rules, rewrites changed chains
   // Expected state built from scratch.
   const want = initialized();
   add(want, planN(netA));
-  add(want, planP(portsA));
+  publish(want, portsA);
 
-  // Actual: A with missing pieces, an orphan network B with an endpoint, and A's chain altered.
+  // Actual: A with missing pieces, an orphan network B with an endpoint, and A's chain altered;
+  // B's endpoint holds slot 0 and A's slot 1.
   const d = initialized();
   add(d, planN(netA));
   add(d, planN(netB));
-  add(d, planP(portsA));
-  add(d, planP(portsB));
+  publish(d, portsB);
+  publish(d, portsA);
   const nat = d.tables.get('nat')!.chains;
   nat.get('TSNET-POSTROUTING')!.rules.shift(); // A's MASQUERADE gone
-  nat.get('TSNET-DNAT')!.rules = nat.get('TSNET-DNAT')!.rules.filter((r) => !r.args.includes('TSNET-EP-eeeeeeeeeeee')); // A's jump gone
+  nat.get('TSNET-DNAT')!.rules = nat.get('TSNET-DNAT')!.rules.filter((r) => !r.args.includes('TSNET-S-1')); // A's slot jump gone
+  // a legacy per-endpoint chain (tsnet before the slots) of an endpoint that is gone
+  applyRestore(
+    d,
+    '*nat\n:TSNET-EP-dddddddddddd - [0:0]\n-A TSNET-EP-dddddddddddd -p tcp -m tcp --dport 1 -m comment --comment "tsnet:aaaaaaaaaaaa:dddddddddddd" -j DNAT --to-destination 10.1.0.9:1\n-A TSNET-DNAT -m comment --comment "tsnet:aaaaaaaaaaaa:dddddddddddd" -j TSNET-EP-dddddddddddd\nCOMMIT\n',
+  );
   d.tables.get('filter')!.chains.get('TSNET-N-aaaaaaaaaaaa')!.rules.pop(); // final DROP gone
   d.tables
     .get('filter')!
     .chains.get('TSNET-USER')!
     .rules.push({ table: 'filter', chain: 'TSNET-USER', args: ['-j', 'RETURN'] });
 
-  const r = converge(4, d, [planN(netA), planP(portsA)]);
+  const r = converge(4, d, [planN(netA), ...planSlots(d, [portsA])]);
   applyRestore(d, r.script.text());
   t.true(r.added >= 3, `added ${r.added}`);
   t.true(r.removed >= 10, `removed ${r.removed}`);
-  const got = shape(d);
+  const got = shapeNoFreeSlots(d);
   t.deepEqual(got.filter?.['TSNET-USER'], ['filter\tTSNET-USER\t-j RETURN'], 'TSNET-USER untouched');
   delete got.filter?.['TSNET-USER'];
-  const exp = shape(want);
+  const exp = shapeNoFreeSlots(want);
   delete exp.filter?.['TSNET-USER'];
+  // A kept its slot (1); the slot of B's endpoint (0) is gone with its jump
+  t.deepEqual(
+    got.nat?.['TSNET-S-1'],
+    exp.nat?.['TSNET-S-0']?.map((k) => k.replace('TSNET-S-0', 'TSNET-S-1')),
+  );
+  t.false(d.tables.get('nat')!.chains.has('TSNET-S-0'));
+  for (const x of [got, exp]) {
+    delete x.nat?.['TSNET-S-0'];
+    delete x.nat?.['TSNET-S-1'];
+    if (x.nat) x.nat['TSNET-DNAT'] = [];
+  }
   t.deepEqual(got, exp);
-  const again = converge(4, d, [planN(netA), planP(portsA)]);
+  t.deepEqual(
+    d.tables
+      .get('nat')!
+      .chains.get('TSNET-DNAT')!
+      .rules.map((r) => r.args.at(-1)),
+    ['TSNET-S-1'],
+    'one jump per slot kept, the legacy jump gone',
+  );
+  t.false(d.tables.get('nat')!.chains.has('TSNET-EP-dddddddddddd'), 'the legacy chain is gone');
+  const again = converge(4, d, [planN(netA), ...planSlots(d, [portsA])]);
   t.true(again.script.empty);
   t.deepEqual([again.added, again.removed], [0, 0]);
 });
 
 test('reconcile rejects two endpoints with the same 12-character id', (t) => {
   const d = initialized();
-  const err = t.throws(() => converge(4, d, [planP(portsA), planP({ ...portsA, containerIp: '10.1.0.3' })]));
+  const p2 = { ...portsA, containerIp: '10.1.0.3' };
+  const err = t.throws(() => converge(4, d, planSlots(d, [portsA, p2])));
   t.true(isTsnetError(err, 'TSNET_INVALID_ARGUMENT'));
 });
 
@@ -387,7 +454,7 @@ test('removeAll: deletes every tsnet chain and jump, keeps foreign rules and a n
   const pristine = shape(d);
   applyRestore(d, converge(4, d).script.text());
   add(d, planN(netA));
-  add(d, planP(portsA));
+  publish(d, portsA);
   // Empty TSNET-USER: everything goes.
   const clean = cloneDump(d);
   applyRestore(clean, removeAllScript(clean, false).script.text());

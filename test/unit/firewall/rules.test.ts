@@ -5,6 +5,8 @@ import test from 'ava';
 import { baseLayout } from '../../../src/kernel/firewall/iptables/base-chains.js';
 import { networkPlan } from '../../../src/kernel/firewall/iptables/network-rules.js';
 import { portsPlan } from '../../../src/kernel/firewall/iptables/port-rules.js';
+import { fillScript, freeScript, SlotIndex } from '../../../src/kernel/firewall/iptables/slots.js';
+import { slotChain } from '../../../src/kernel/firewall/iptables/names.js';
 import { appendPlan, deletePlan, RestoreScript } from '../../../src/kernel/firewall/iptables/restore-script.js';
 import { normalizeNetwork, normalizePorts } from '../../../src/kernel/firewall/validate.js';
 import type { FirewallNetwork, FirewallPorts } from '../../../src/kernel/firewall/firewall-api.js';
@@ -52,6 +54,9 @@ test('network: default bridge network, exact restore text', (t) => {
     `-A TSNET-POSTROUTING -s 172.20.0.0/16 -o br-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j MASQUERADE`,
     `-A TSNET-POSTROUTING -s 127.0.0.0/8 -o br-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j MASQUERADE`,
     'COMMIT',
+    '*raw',
+    `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
+    'COMMIT',
   ]);
 });
 
@@ -70,6 +75,8 @@ test('network: with the host addresses given, bridged traffic inside a subnet sk
     `-A TSNET-N-3f2a9c1b7d4e -d 172.20.0.0/32 -m comment --comment ${C} -j RETURN`,
     `-A TSNET-N-3f2a9c1b7d4e -d 172.20.255.255/32 -m comment --comment ${C} -j RETURN`,
     `-A TSNET-N-3f2a9c1b7d4e -m comment --comment ${C} -j CT --notrack`,
+    `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
+    `-A TSNET-RAW-PREROUTING -d 10.9.0.0/31 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
     `-A TSNET-RAW-PREROUTING -s 172.20.0.0/16 -d 172.20.0.0/16 -i br-3f2a9c1b7d4e -m comment --comment ${C} -j TSNET-N-3f2a9c1b7d4e`,
     `-A TSNET-RAW-PREROUTING -s 10.9.0.0/31 -d 10.9.0.0/31 -i br-3f2a9c1b7d4e -m comment --comment ${C} -j TSNET-N-3f2a9c1b7d4e`,
     'COMMIT',
@@ -77,7 +84,10 @@ test('network: with the host addresses given, bridged traffic inside a subnet sk
   const v6 = addText(networkPlan(normalizeNetwork({ ...NET, subnets: ['fd00::/64'], hostAddresses: ['fd00::1'] }), 6));
   t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -d fd00::1/128 -m comment --comment ${C} -j RETURN`));
   t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -d fd00::/128 -m comment --comment ${C} -j RETURN`));
-  t.false(addText(networkPlan(normalizeNetwork(NET), 4)).includes('*raw'), 'no host addresses given: everything tracked');
+  t.false(
+    addText(networkPlan(normalizeNetwork(NET), 4)).some((l) => l.includes('--notrack')),
+    'no host addresses given: everything tracked',
+  );
   t.throws(() => normalizeNetwork({ ...NET, hostAddresses: ['nope'] }), { message: /bad host address "nope"/ });
 });
 
@@ -101,6 +111,9 @@ test('network: internal drops in and out, no NAT, no conntrack accepts', (t) => 
     `-A TSNET-N-3f2a9c1b7d4e -m comment --comment ${C} -j DROP`,
     `-A TSNET-BRIDGE -o br-3f2a9c1b7d4e -m comment --comment ${C} -j TSNET-N-3f2a9c1b7d4e`,
     `-A TSNET-EGRESS -i br-3f2a9c1b7d4e -m comment --comment ${C} -j DROP`,
+    'COMMIT',
+    '*raw',
+    `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
     'COMMIT',
   ]);
 });
@@ -163,26 +176,43 @@ test('network: teardown deletes the shared rules by exact spec, then flushes and
     `-D TSNET-POSTROUTING -s 172.20.0.0/16 -o br-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j MASQUERADE`,
     `-D TSNET-POSTROUTING -s 127.0.0.0/8 -o br-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j MASQUERADE`,
     'COMMIT',
-  ]);
-});
-
-test('ports: one mapping — per-endpoint chains in nat and raw, jumps, nat first', (t) => {
-  const plan = portsPlan(normalizePorts(ports([{ proto: 'tcp', hostPort: 8080, containerPort: 80 }])));
-  t.deepEqual(addText(plan, 'create', ['nat', 'raw', 'filter']), [
-    '*nat',
-    '-N TSNET-EP-0123456789ab',
-    `-A TSNET-EP-0123456789ab -p tcp -m tcp --dport 8080 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:80`,
-    `-A TSNET-DNAT -m comment --comment ${EC} -j TSNET-EP-0123456789ab`,
-    'COMMIT',
     '*raw',
-    '-N TSNET-EP-0123456789ab',
-    `-A TSNET-EP-0123456789ab -d 172.20.0.5/32 ! -i br-3f2a9c1b7d4e -m comment --comment ${EC} -j DROP`,
-    `-A TSNET-RAW-PREROUTING -m comment --comment ${EC} -j TSNET-EP-0123456789ab`,
+    `-D TSNET-RAW-PREROUTING -d 172.20.0.0/16 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
     'COMMIT',
   ]);
 });
 
-test('ports: host IPs, ranges, protocols, loopback guard', (t) => {
+const EMPTY = new SlotIndex();
+
+test('ports: one mapping — a new slot (chain + its jump) in nat, nothing in raw', (t) => {
+  const fill = fillScript(normalizePorts(ports([{ proto: 'tcp', hostPort: 8080, containerPort: 80 }])), EMPTY);
+  t.is(fill.slot, 0);
+  t.deepEqual(lines(fill.script.text()), [
+    '*nat',
+    '-N TSNET-S-0',
+    '-A TSNET-DNAT -m comment --comment tsnet -j TSNET-S-0',
+    `-A TSNET-S-0 -p tcp -m tcp --dport 8080 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:80`,
+    'COMMIT',
+  ]);
+  // a free slot is flushed and filled; the endpoint's own slot is refilled (replace)
+  const index = new SlotIndex([
+    [0, 'aaaaaaaaaaaa'],
+    [1, undefined],
+    [2, '0123456789ab'],
+  ]);
+  const own = fillScript(normalizePorts(ports([{ proto: 'tcp', hostPort: 8080, containerPort: 80 }])), index);
+  t.is(own.slot, 2);
+  t.deepEqual(lines(own.script.text()).slice(0, 2), ['*nat', '-F TSNET-S-2']);
+  const other = fillScript(
+    normalizePorts({ ...ports([{ proto: 'tcp', hostPort: 1, containerPort: 1 }]), endpointId: 'cafecafecafe' }),
+    index,
+  );
+  t.is(other.slot, 1);
+  t.deepEqual(lines(other.script.text()).slice(0, 2), ['*nat', '-F TSNET-S-1']);
+  t.is(index.next(), 3);
+});
+
+test('ports: host IPs, ranges, protocols; a 127.0.0.1 binding adds nothing to raw (the base loopback guard)', (t) => {
   const plan = portsPlan(
     normalizePorts(
       ports([
@@ -193,9 +223,10 @@ test('ports: host IPs, ranges, protocols, loopback guard', (t) => {
         { proto: 'tcp', hostPort: 7000, hostPortEnd: 7003, containerPort: 70 },
       ]),
     ),
+    'TSNET-S-7',
   );
-  const out = addText(plan, 'create', ['nat', 'raw']);
-  const dnat = (s: string) => `-A TSNET-EP-0123456789ab ${s}`;
+  const out = addText(plan, 'declare', ['nat', 'raw']);
+  const dnat = (s: string) => `-A TSNET-S-7 ${s}`;
   t.true(out.includes(dnat(`-p udp -m udp --dport 53 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:5353`)));
   t.true(
     out.includes(
@@ -213,43 +244,43 @@ test('ports: host IPs, ranges, protocols, loopback guard', (t) => {
     ),
   );
   t.true(out.includes(dnat(`-p tcp -m tcp --dport 7000:7003 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:70`)));
-  // raw: the container guard plus one loopback guard.
-  t.true(out.includes(dnat(`-d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport 8081 -m comment --comment ${EC} -j DROP`)));
-  t.is(out.filter((l) => l.endsWith('-j DROP')).length, 2);
+  t.false(out.includes('*raw'));
+  t.is(out.filter((l) => l.endsWith('-j DROP')).length, 0);
 });
 
-test('ports: IPv6 container gets bracketed DNAT target and a /128 guard', (t) => {
+test('ports: IPv6 container gets a bracketed DNAT target', (t) => {
   const plan = portsPlan(
     normalizePorts(ports([{ proto: 'tcp', hostIp: '::', hostPort: 8080, containerPort: 80 }], 'FD00:20::0005')),
+    'TSNET-S-0',
   );
-  const out = addText(plan, 'create', ['nat', 'raw']);
+  const out = addText(plan, 'declare', ['nat']);
   t.true(
-    out.includes(
-      `-A TSNET-EP-0123456789ab -p tcp -m tcp --dport 8080 -m comment --comment ${EC} -j DNAT --to-destination [fd00:20::5]:80`,
-    ),
+    out.includes(`-A TSNET-S-0 -p tcp -m tcp --dport 8080 -m comment --comment ${EC} -j DNAT --to-destination [fd00:20::5]:80`),
   );
-  t.true(out.includes(`-A TSNET-EP-0123456789ab -d fd00:20::5/128 ! -i br-3f2a9c1b7d4e -m comment --comment ${EC} -j DROP`));
 });
 
-test('ports: removal is 6 lines whether there are 1 or 1000 mappings', (t) => {
+test('ports: removal is one -F whether there are 1 or 1000 mappings or slots', (t) => {
   const many = Array.from({ length: 1000 }, (_, i) => ({ proto: 'tcp' as const, hostPort: 20000 + i, containerPort: 80 }));
-  const one = lines(deletePlan(new RestoreScript(['nat', 'raw']), portsPlan(normalizePorts(ports(many.slice(0, 1))))).text());
-  const all = lines(deletePlan(new RestoreScript(['nat', 'raw']), portsPlan(normalizePorts(ports(many)))).text());
-  t.deepEqual(one, all);
-  t.deepEqual(all, [
-    '*nat',
-    `-D TSNET-DNAT -m comment --comment ${EC} -j TSNET-EP-0123456789ab`,
-    '-F TSNET-EP-0123456789ab',
-    '-X TSNET-EP-0123456789ab',
-    'COMMIT',
-    '*raw',
-    `-D TSNET-RAW-PREROUTING -m comment --comment ${EC} -j TSNET-EP-0123456789ab`,
-    '-F TSNET-EP-0123456789ab',
-    '-X TSNET-EP-0123456789ab',
-    'COMMIT',
-  ]);
-  const add = addText(portsPlan(normalizePorts(ports(many))), 'create', ['nat', 'raw']);
+  t.deepEqual(lines(freeScript(999).text()), ['*nat', '-F TSNET-S-999', 'COMMIT']);
+  const add = lines(fillScript(normalizePorts(ports(many)), new SlotIndex([[0, undefined]])).script.text());
   t.is(add.filter((l) => l.includes('-j DNAT')).length, 1000);
+  t.is(add.length, 1003);
+});
+
+test('network: the direct-access guard is one raw rule per subnet', (t) => {
+  const out = addText(networkPlan(normalizeNetwork({ ...NET, subnets: ['172.20.0.0/16', 'fd00:20::/64'] }), 4));
+  t.deepEqual(
+    out.filter((l) => l.includes('--dst-type LOCAL') && l.includes('RAW')),
+    [
+      `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
+    ],
+  );
+  const v6 = addText(networkPlan(normalizeNetwork({ ...NET, subnets: ['172.20.0.0/16', 'fd00:20::/64'] }), 6));
+  t.true(
+    v6.includes(
+      `-A TSNET-RAW-PREROUTING -d fd00:20::/64 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
+    ),
+  );
 });
 
 test('base layout: jumps and static chain content', (t) => {
@@ -295,8 +326,7 @@ test('base layout: jumps and static chain content', (t) => {
 });
 
 test('chain names stay within the 28-character iptables limit', (t) => {
-  const plan = portsPlan(normalizePorts({ ...ports([]), endpointId: 'f'.repeat(64) }));
-  for (const ch of plan.chains) t.true(ch.name.length <= 28, ch.name);
+  t.true(slotChain(999999).length <= 28);
   const net = networkPlan(normalizeNetwork({ ...NET, id: 'e'.repeat(64) }), 4);
   for (const ch of net.chains) t.true(ch.name.length <= 28, ch.name);
 });

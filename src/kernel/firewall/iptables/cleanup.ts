@@ -3,7 +3,16 @@
  * never fail on "no such rule". Used by the slow (fallback) paths, by removeAll() and by
  * reconcile(). Pure.
  */
-import { CHAIN, ENDPOINT_CHAIN_PREFIX, TABLES, endpointChain, isTsnetChain, networkChain, type Table } from './names.js';
+import {
+  CHAIN,
+  ENDPOINT_CHAIN_PREFIX,
+  SLOT_CHAIN_PREFIX,
+  TABLES,
+  endpointChain,
+  isTsnetChain,
+  networkChain,
+  type Table,
+} from './names.js';
 import { ruleTarget, type Rule } from './rule.js';
 import { RestoreScript } from './restore-script.js';
 import { ownerOf, type SaveDump } from './save-parse.js';
@@ -48,8 +57,13 @@ export function removeOwnerScript(dump: SaveDump, target: RemovalTarget, order?:
         }
       }
     }
+    // A published-port slot stays (its jump is never unlinked): emptied when its rules are the owner's.
+    const flush = new Set<string>();
     for (const c of t.chains.values()) {
-      if (drop.has(c.name) || c.name === CHAIN.user) continue;
+      if (c.name.startsWith(SLOT_CHAIN_PREFIX) && c.rules.some((r) => ownedBy(r, target))) flush.add(c.name);
+    }
+    for (const c of t.chains.values()) {
+      if (drop.has(c.name) || flush.has(c.name) || c.name === CHAIN.user) continue;
       for (const r of c.rules) {
         const to = ruleTarget(r.args);
         if (ownedBy(r, target) || (to !== undefined && drop.has(to))) {
@@ -58,7 +72,7 @@ export function removeOwnerScript(dump: SaveDump, target: RemovalTarget, order?:
         }
       }
     }
-    for (const name of drop) {
+    for (const name of [...flush, ...drop]) {
       removed += t.chains.get(name)?.rules.length ?? 0;
       script.line(table, `-F ${name}`);
     }

@@ -10,8 +10,11 @@
  * That makes adds replace and deletes idempotent, at the cost of a save only when the kernel
  * was not in the expected state (restart, manual edits, repeated calls).
  *
- * Instances hold no firewall state; each has a small per-family queue so its own
- * read-modify-write slow paths never interleave with its other operations.
+ * Published ports fill slots of a pool of nat chains that are never unlinked (slots.ts), so
+ * neither publishing nor unpublishing deletes a rule by spec. An instance keeps which endpoint
+ * holds which slot, read from the kernel once; two instances must not program one netns at the
+ * same time. Each has a small per-family queue so its own read-modify-write slow paths never
+ * interleave with its other operations.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { isTsnetError, TsnetError } from '../../../errors/index.js';
@@ -33,6 +36,7 @@ import { removeAllScript, removeOwnerScript, type RemovalTarget } from './cleanu
 import type { Table } from './names.js';
 import { networkPlan } from './network-rules.js';
 import { portsPlan } from './port-rules.js';
+import { fillScript, freeScript, scanSlots, slotPlans, type SlotIndex } from './slots.js';
 import { assertDistinctPlans, converge } from './reconcile.js';
 import { createIptablesExec, type IptablesExecOptions } from './restore.js';
 import { appendPlan, deletePlan, RestoreScript } from './restore-script.js';
@@ -60,7 +64,6 @@ export interface IptablesFirewallOptions extends IptablesExecOptions {
 
 /** Each table is committed on its own: the section holding the `-N` probe goes first. */
 const NETWORK_ORDER: readonly Table[] = ['filter', 'nat', 'raw'];
-const PORTS_ORDER: readonly Table[] = ['nat', 'raw', 'filter'];
 
 export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): FirewallBackend {
   const exec = createIptablesExec(opts);
@@ -85,6 +88,9 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
   // one operation per family at a time (keys 'ipv4', 'ipv6')
   const queues = new KeyedMutex();
   const locked = <T>(family: Family, fn: () => Promise<T>): Promise<T> => queues.run(`ipv${family}`, fn);
+  // published-port slots (slots.ts): endpoint → slot per family, read from the kernel once (init,
+  // reconcile or the first port operation) and kept by every operation; dropped after a slow path
+  const slotIndexes = new Map<Family, SlotIndex>();
 
   const dump = async (family: Family, what: string) => parseSave(await exec.save(family, what));
 
@@ -107,6 +113,7 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
   };
 
   const removeOwner = async (family: Family, target: RemovalTarget, what: string): Promise<void> => {
+    slotIndexes.delete(family); // it may flush slots: read them again next time
     const d = await dump(family, what);
     await apply(family, removeOwnerScript(d, target).script, what);
   };
@@ -128,6 +135,70 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
     } catch (err) {
       if (!isTsnetError(err, 'TSNET_FIREWALL')) throw err;
       await removeOwner(family, target, what);
+    }
+  };
+
+  /** The slots of one family, read from the kernel (and their jumps repaired) the first time. */
+  const slotsOf = async (family: Family, what: string): Promise<SlotIndex> => {
+    const known = slotIndexes.get(family);
+    if (known) return known;
+    const scan = scanSlots(await dump(family, what));
+    await apply(family, scan.repair, what);
+    slotIndexes.set(family, scan.index);
+    return scan.index;
+  };
+
+  /** Fill the endpoint's slot (slots.ts fillScript); returns the slot. */
+  const fillSlot = async (p: NormalizedPorts, index: SlotIndex, what: string): Promise<number> => {
+    const fill = fillScript(p, index);
+    await exec.restore(p.family, fill.script.text(), what);
+    return fill.slot;
+  };
+
+  const publish = async (p: NormalizedPorts): Promise<void> => {
+    const what = epWhat('publish', p);
+    if (p.mappings.length === 0) return unpublish(p);
+    let index = await slotsOf(p.family, what);
+    let k: number;
+    try {
+      k = await fillSlot(p, index, what);
+    } catch (err) {
+      if (!isTsnetError(err, 'TSNET_FIREWALL')) throw err;
+      // Slow path: the kernel is not what the index says (changed behind tsnet's back). Repair
+      // the base and the slots from one save, drop whatever else the endpoint has, fill again.
+      const target: RemovalTarget = { kind: 'endpoint', ep12: p.ep12 };
+      slotIndexes.delete(p.family);
+      try {
+        const d = await dump(p.family, what);
+        const fix = converge(p.family, d).script;
+        fix.absorb(removeOwnerScript(d, target).script);
+        const scan = scanSlots(d);
+        fix.absorb(scan.repair);
+        await apply(p.family, fix, what);
+        index = scan.index;
+        slotIndexes.set(p.family, index);
+        k = await fillSlot(p, index, what);
+      } catch (err2) {
+        slotIndexes.delete(p.family);
+        await removeOwner(p.family, target, what).catch(() => undefined);
+        throw err2;
+      }
+    }
+    index.set(k, p.ep12);
+  };
+
+  const unpublish = async (p: NormalizedPorts): Promise<void> => {
+    const what = epWhat('unpublish', p);
+    const index = await slotsOf(p.family, what);
+    const k = index.slotOf(p.ep12);
+    if (k === undefined) return; // nothing published: deletes are idempotent
+    try {
+      await exec.restore(p.family, freeScript(k).text(), what);
+      index.set(k, undefined);
+    } catch (err) {
+      if (!isTsnetError(err, 'TSNET_FIREWALL')) throw err;
+      slotIndexes.delete(p.family);
+      await removeOwner(p.family, { kind: 'endpoint', ep12: p.ep12 }, what);
     }
   };
 
@@ -170,7 +241,13 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
       await perFamily(families, (f) =>
         locked(f, async () => {
           const what = `init tsnet chains (IPv${f})`;
-          await apply(f, converge(f, await dump(f, what)).script, what);
+          const d = await dump(f, what);
+          const fix = converge(f, d).script;
+          const scan = scanSlots(d);
+          fix.absorb(scan.repair);
+          slotIndexes.delete(f);
+          await apply(f, fix, what);
+          slotIndexes.set(f, scan.index);
         }),
       );
     },
@@ -201,9 +278,7 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
     async addPorts(spec: FirewallPorts) {
       const p = normalizePorts(spec);
       if (!portsEnabled(p)) return;
-      await locked(p.family, () =>
-        addPlan(p.family, portsPlan(p), PORTS_ORDER, { kind: 'endpoint', ep12: p.ep12 }, epWhat('publish', p)),
-      );
+      await locked(p.family, () => publish(p));
     },
 
     async removePorts(spec: FirewallPorts) {
@@ -212,7 +287,7 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
       await locked(p.family, async () => {
         // queued now, run after the caller's next turn (an exit does not wait for its removal)
         await yieldToLoop();
-        await deletePlanOrSweep(p.family, portsPlan(p), PORTS_ORDER, { kind: 'endpoint', ep12: p.ep12 }, epWhat('unpublish', p));
+        await unpublish(p);
       });
     },
 
@@ -229,16 +304,24 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
       const ports = expected.ports.map(normalizePorts);
       const plans = new Map<Family, Plan[]>();
       for (const f of families) {
-        const fp = [...networks.map((n) => networkPlan(n, f)), ...ports.filter((p) => p.family === f).map(portsPlan)];
-        assertDistinctPlans(fp);
+        const fp = networks.map((n) => networkPlan(n, f));
+        // one endpoint per slot: checked before any command runs (the slots come from the save)
+        assertDistinctPlans([...fp, ...ports.filter((p) => p.family === f).map((p) => portsPlan(p, `endpoint ${p.ep12}`))]);
         plans.set(f, fp);
       }
       const total: ReconcileResult = { removed: 0, added: 0 };
       await perFamily(families, (f) =>
         locked(f, async () => {
           const what = `reconcile (IPv${f})`;
-          const r = converge(f, await dump(f, what), plans.get(f) ?? []);
+          const d = await dump(f, what);
+          const slots = slotPlans(
+            scanSlots(d).index,
+            ports.filter((p) => p.family === f),
+          );
+          const r = converge(f, d, [...(plans.get(f) ?? []), ...slots.plans]);
+          slotIndexes.delete(f);
           await apply(f, r.script, what);
+          slotIndexes.set(f, slots.index);
           total.removed += r.removed;
           total.added += r.added;
         }),
@@ -250,6 +333,7 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
       await perFamily(families, (f) =>
         locked(f, async () => {
           const what = `remove all tsnet chains (IPv${f})`;
+          slotIndexes.delete(f);
           await apply(f, removeAllScript(await dump(f, what), options.includeUserChain === true).script, what);
         }),
       );

@@ -17,11 +17,11 @@ export const CHAIN = {
   bridge: 'TSNET-BRIDGE',
   /** filter: one `-i <bridge> -j ACCEPT|DROP` per network (traffic OUT of a bridge). */
   egress: 'TSNET-EGRESS',
-  /** nat: jumped from PREROUTING/OUTPUT for local destinations; one jump per endpoint. */
+  /** nat: jumped from PREROUTING/OUTPUT for local destinations; one jump per published-port slot. */
   dnat: 'TSNET-DNAT',
   /** nat: jumped from POSTROUTING; per network MASQUERADE/SNAT rules. */
   postrouting: 'TSNET-POSTROUTING',
-  /** raw: jumped first from PREROUTING; one jump per endpoint (direct-access guard). */
+  /** raw: jumped first from PREROUTING; per network: the direct-access guard and notrack. */
   rawPrerouting: 'TSNET-RAW-PREROUTING',
   /**
    * raw (IPv4 only): static, jumped before TSNET-RAW-PREROUTING; the loopback guard
@@ -31,7 +31,10 @@ export const CHAIN = {
 } as const;
 
 export const NETWORK_CHAIN_PREFIX = 'TSNET-N-';
+/** Per-endpoint chains of tsnet before the slot pool (only swept now). */
 export const ENDPOINT_CHAIN_PREFIX = 'TSNET-EP-';
+/** nat: the published-port slots (slots.ts). */
+export const SLOT_CHAIN_PREFIX = 'TSNET-S-';
 export const BASE_COMMENT = 'tsnet';
 
 export const BUILTIN_CHAINS: Record<Table, readonly string[]> = {
@@ -59,6 +62,10 @@ export function endpointChain(epId: string): string {
   return ENDPOINT_CHAIN_PREFIX + id12(epId);
 }
 
+export function slotChain(k: number): string {
+  return `${SLOT_CHAIN_PREFIX}${k}`;
+}
+
 export function networkComment(netId: string): string {
   return `tsnet:${id12(netId)}`;
 }
@@ -78,9 +85,9 @@ export function parseOwner(comment: string | undefined): Owner | undefined {
   return m[2] === undefined ? { kind: 'network', net12: m[1] } : { kind: 'endpoint', net12: m[1], ep12: m[2] };
 }
 
-/** Chains whose whole content tsnet rewrites (per network, per endpoint). */
+/** Chains whose whole content tsnet rewrites (per network, per endpoint, per slot). */
 export function isOwnedObjectChain(name: string): boolean {
-  return name.startsWith(NETWORK_CHAIN_PREFIX) || name.startsWith(ENDPOINT_CHAIN_PREFIX);
+  return name.startsWith(NETWORK_CHAIN_PREFIX) || name.startsWith(ENDPOINT_CHAIN_PREFIX) || name.startsWith(SLOT_CHAIN_PREFIX);
 }
 
 export function isTsnetChain(name: string): boolean {

@@ -22,6 +22,7 @@
  *                         -j CT --notrack
  * Published ports stay tracked (their destination is a host address until DNAT), and so does
  * the hairpin (a container → a host address → DNAT → a container: MASQUERADEd to the gateway).
+ * raw TSNET-RAW-PREROUTING, per subnet: the direct-access guard (guard-rules.ts).
  * filter shared: TSNET-BRIDGE `-o br -j TSNET-N-<net12>`, TSNET-EGRESS `-i br -j ACCEPT` (DROP
  * when internal). Isolation between tsnet bridges falls out of the final DROP of the destination
  * bridge's chain, so adding a network is O(1) (no stage-1/stage-2 matrix, as in Docker 29).
@@ -42,6 +43,7 @@ import { CHAIN, networkChain, networkComment } from './names.js';
 import { emptyPlan, makeRule, type OwnedChain, type Plan, type Rule } from './rule.js';
 import { subnetsOf, untracked, type NormalizedNetwork } from '../validate.js';
 import { hostCidr } from '../addr.js';
+import { guardRules } from './guard-rules.js';
 
 export function networkPlan(n: NormalizedNetwork, family: Family): Plan {
   const subnets = subnetsOf(n, family);
@@ -71,6 +73,7 @@ export function networkPlan(n: NormalizedNetwork, family: Family): Plan {
     makeRule('filter', CHAIN.egress, ['-i', br], c, [n.internal ? 'DROP' : 'ACCEPT']),
   ];
 
+  shared.push(...guardRules(n, family));
   const skip = untracked(n, family);
   if (skip) {
     const raw = [

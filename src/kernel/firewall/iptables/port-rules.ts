@@ -1,24 +1,23 @@
 /**
  * Published ports of one endpoint in one address family. Pure.
  *
- * Each endpoint owns a chain TSNET-EP-<ep12> in nat and one in raw, entered through one jump
- * each (TSNET-DNAT, TSNET-RAW-PREROUTING). Adding the ports is "create the chains, fill them,
- * add two jumps"; removing them is "delete two jumps, flush and delete two chains" — a constant
- * number of restore lines whatever the number of mappings (1000 ports = 4 removal lines), and
- * nothing that scans other endpoints' per-port rules.
+ * An endpoint's DNAT rules fill one slot of the pool in nat (slots.ts): TSNET-DNAT jumps into
+ * every slot, and a slot holds the rules of at most one endpoint. Adding the ports is "flush the
+ * slot, append the rules"; removing them is "flush the slot" — a constant number of restore
+ * lines whatever the number of mappings or of other endpoints, and no `-D` by spec (which makes
+ * iptables-nft fetch and parse every rule of the chain it deletes from).
  *
- * nat TSNET-EP-<ep12>, per mapping:
+ * nat TSNET-S-<k>, per mapping:
  *   [-d hostIp] -p tcp -m tcp --dport 8080 -j DNAT --to-destination cIP:80
  *   ranges map one to one in a single rule: --dport 8000:8010 … --to-destination cIP:80-90/8000
  *   No `! -i <bridge>`: containers reach published ports through host addresses (there is no
  *   userland proxy); the network's hairpin MASQUERADE makes the replies come back right.
- * raw TSNET-EP-<ep12> (Docker 28's direct-access guard):
- *   -d cIP ! -i <bridge> -j DROP                     only the bridge may address the container
- *   [hostIp in 127/8] -d hostIp ! -i lo -p tcp --dport 8080 -j DROP   no 127.0.0.1 from the LAN
+ * Nothing in raw per endpoint: the direct-access guard is per network (guard-rules.ts), and a
+ * 127.0.0.1 binding is kept from other interfaces by the base loopback guard (TSNET-LOOPBACK).
  * The forward ACCEPT is the network's `--ctstate DNAT` rule (network-rules.ts).
  */
-import { hostCidr, isIpv4Loopback } from '../addr.js';
-import { CHAIN, endpointChain, endpointComment } from './names.js';
+import { hostCidr } from '../addr.js';
+import { endpointComment } from './names.js';
 import { makeRule, type Plan, type Rule } from './rule.js';
 import type { NormalizedMapping, NormalizedPorts } from '../validate.js';
 
@@ -37,26 +36,15 @@ function dnatTarget(p: NormalizedPorts, m: NormalizedMapping): string[] {
   return ['DNAT', '--to-destination', `${addr}:${port}`];
 }
 
-export function portsPlan(p: NormalizedPorts): Plan {
+/** The DNAT rules of an endpoint, in the slot chain `slot`. */
+export function portRules(p: NormalizedPorts, slot: string): Rule[] {
   const c = endpointComment(p.networkId, p.endpointId);
-  const chain = endpointChain(p.endpointId);
-
-  const nat: Rule[] = p.mappings.map((m) =>
-    makeRule('nat', chain, [...(m.hostIp ? ['-d', hostCidr(m.hostIp)] : []), ...portMatch(m)], c, dnatTarget(p, m)),
+  return p.mappings.map((m) =>
+    makeRule('nat', slot, [...(m.hostIp ? ['-d', hostCidr(m.hostIp)] : []), ...portMatch(m)], c, dnatTarget(p, m)),
   );
+}
 
-  const raw: Rule[] = [makeRule('raw', chain, ['-d', hostCidr(p.containerIp), '!', '-i', p.bridge], c, ['DROP'])];
-  for (const m of p.mappings) {
-    if (m.hostIp && isIpv4Loopback(m.hostIp)) {
-      raw.push(makeRule('raw', chain, ['-d', hostCidr(m.hostIp), '!', '-i', 'lo', ...portMatch(m)], c, ['DROP']));
-    }
-  }
-
-  return {
-    chains: [
-      { table: 'nat', name: chain, rules: nat },
-      { table: 'raw', name: chain, rules: raw },
-    ],
-    rules: [makeRule('nat', CHAIN.dnat, [], c, [chain]), makeRule('raw', CHAIN.rawPrerouting, [], c, [chain])],
-  };
+/** The endpoint's ports as a plan owning its slot (reconcile). */
+export function portsPlan(p: NormalizedPorts, slot: string): Plan {
+  return { chains: [{ table: 'nat', name: slot, rules: portRules(p, slot) }], rules: [] };
 }
