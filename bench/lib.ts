@@ -280,8 +280,8 @@ export const liveWorlds = new Set<World>();
 export const liveChildren = new Set<ChildProcess>();
 
 /** createWorld with the daemon at its production log level, registered for SIGINT cleanup. */
-export async function benchWorld(): Promise<World> {
-  const w = await createWorld({ daemonArgs: ['--log-level', 'info'] });
+export async function benchWorld(daemonArgs: string[] = []): Promise<World> {
+  const w = await createWorld({ daemonArgs: ['--log-level', 'info', ...daemonArgs] });
   liveWorlds.add(w);
   const teardown = w.teardown;
   w.teardown = async () => {

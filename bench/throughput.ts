@@ -8,6 +8,8 @@
  *              conntrack alone costs, so that c2c ÷ this is what tsnet's rules cost
  *   raw DNAT:  netns c2 —routed veth— [netns b2: bridge br0, one nft DNAT rule] —veth— netns s2
  *   tsnet c2c: container —veth— [world host netns: tsnet's bridge and rules] —veth— container
+ *   tsnet c2c, nftables backend: the same in a second world whose daemon runs
+ *              `--firewall-backend nftables` (the default backend is iptables)
  *   tsnet -p:  client ns —veth— [world host netns: DNAT of a published port] —veth— container
  *
  * The raw pair is the issue's ceiling for both tsnet paths. The raw DNAT path is the like-for-like
@@ -32,6 +34,9 @@ import {
   type ReportRow,
   type SectionResult,
 } from './lib.js';
+import type { World } from '../test/helpers/world.js';
+
+type Inspected = Awaited<ReturnType<typeof inspectContainer>>;
 
 const loadavg = (): string =>
   os
@@ -99,19 +104,24 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
   const w = await benchWorld();
   const rawDir = path.join(w.dir, 'bench-raw');
   const files: string[] = [];
+  let wn: World | undefined;
   try {
     // tsnet: two containers on one user bridge, the first with a published port.
-    ok(await w.cli(['network', 'create', 'tputnet']), 'network create tputnet');
-    const a = ok(
-      await w.cli(['run', '-d', '--name', 'srv', '--network', 'tputnet', '-p', '15201:5201', 'busybox', 'sleep', '100000']),
-      'run -d srv',
-    ).stdout.trim();
-    const b = ok(
-      await w.cli(['run', '-d', '--name', 'cli', '--network', 'tputnet', 'busybox', 'sleep', '100000']),
-      'run -d cli',
-    ).stdout.trim();
-    const ia = await inspectContainer(w.socket, a);
-    const ib = await inspectContainer(w.socket, b);
+    const pair2 = async (world: World): Promise<{ a: string; ia: Inspected; ib: Inspected }> => {
+      ok(await world.cli(['network', 'create', 'tputnet']), 'network create tputnet');
+      const a = ok(
+        await world.cli(['run', '-d', '--name', 'srv', '--network', 'tputnet', '-p', '15201:5201', 'busybox', 'sleep', '100000']),
+        'run -d srv',
+      ).stdout.trim();
+      const b = ok(
+        await world.cli(['run', '-d', '--name', 'cli', '--network', 'tputnet', 'busybox', 'sleep', '100000']),
+        'run -d cli',
+      ).stdout.trim();
+      return { a, ia: await inspectContainer(world.socket, a), ib: await inspectContainer(world.socket, b) };
+    };
+    const { ia, ib } = await pair2(w);
+    wn = await benchWorld(['--firewall-backend', 'nftables']);
+    const n = await pair2(wn);
     const client = await w.addClient();
     const pair = await rawPath(rawDir, 1, false);
     files.push(...pair.files);
@@ -126,6 +136,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
       {
         raw: pair.path,
         c2c: { serverNs: ia.sandboxKey, clientNs: ib.sandboxKey, target: ia.ip('tputnet') },
+        c2cNft: { serverNs: n.ia.sandboxKey, clientNs: n.ib.sandboxKey, target: n.ia.ip('tputnet') },
         rawCt: ct.path,
         rawDnat: dnat.path,
         pub: { serverNs: ia.sandboxKey, clientNs: client.netns, target: client.hostIp, serverPort: 5201, clientPort: 15201 },
@@ -138,6 +149,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
     );
     const med = (k: string): number => stats(s[k]!).median;
     const c2c = vsCeiling(s.c2c!, s.raw!);
+    const c2cNft = vsCeiling(s.c2cNft!, s.raw!);
     const pubPair = vsCeiling(s.pub!, s.raw!);
     const pubDnat = vsCeiling(s.pub!, s.rawDnat!);
     const cpuMed = (k: string): number => stats(cpu[k]!).median;
@@ -162,6 +174,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
       ],
       row('raw veth+bridge pair (c1 → s1), no rules', 'raw', '100 %', '', '100 %'),
       row('tsnet container → container, one user bridge', 'c2c', both(c2c), '', cpuVs('c2c', 'raw')),
+      row('  the same, nftables firewall backend', 'c2cNft', both(c2cNft), '', cpuVs('c2cNft', 'raw')),
       row(
         '  reference: raw pair + conntrack in the bridge netns',
         'rawCt',
@@ -185,7 +198,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
       ),
     ];
     const text = [
-      `iperf3 -t ${SECONDS}, ${ROUNDS} rounds, the five paths one after another in every round; target: tsnet ≥ 95 % of the raw ceiling`,
+      `iperf3 -t ${SECONDS}, ${ROUNDS} rounds, the six paths one after another in every round; target: tsnet ≥ 95 % of the raw ceiling`,
       `load average (1, 5, 15 min) at the section's start ${loadStart}, at its end ${loadavg()}`,
       '',
       table(rows),
@@ -207,6 +220,15 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
       },
       {
         group: 'throughput',
+        key: 'tput-c2c-nft',
+        what: 'iperf3 container → container, nftables backend',
+        tsnet: med('c2cNft'),
+        peers: { 'raw veth+bridge pair': med('raw') },
+        target: 'raw veth+bridge pair ≥0.95',
+        unit: 'Gbit/s',
+      },
+      {
+        group: 'throughput',
         key: 'tput-pub',
         what: 'iperf3 through a published port (DNAT)',
         tsnet: med('pub'),
@@ -222,7 +244,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         {
           what: 'iperf3 container ↔ container',
           value: `${gbit(med('c2c'))} Gbit/s`,
-          against: `raw pair ${gbit(med('raw'))} Gbit/s: ${both(c2c)} (target ≥ 95 %)`,
+          against: `raw pair ${gbit(med('raw'))} Gbit/s: ${both(c2c)} (target ≥ 95 %); nftables backend ${gbit(med('c2cNft'))} Gbit/s: ${both(c2cNft)}`,
         },
         {
           what: 'iperf3 through a published port',
@@ -233,6 +255,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
     };
   } finally {
     for (const f of files) if (fs.existsSync(f)) await removeNetns(f);
+    await wn?.teardown();
     await w.teardown();
   }
 }

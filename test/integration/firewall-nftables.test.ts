@@ -376,9 +376,9 @@ test.serial('sandboxDns: the resolver NAT in a netns, replaced in place on re-ap
   const fw = firewall(ns, 'lib');
   await fw.sandboxDns({ netns: ns.file, resolverIp: '127.0.0.11', udpPort: 40001, tcpPort: 40002, fresh: true });
   await fw.sandboxDns({ netns: ns.file, resolverIp: '127.0.0.11', udpPort: 40003, tcpPort: 40004 });
-  const r = await ns.run([NFT, 'list', 'table', 'ip', 'tsnet-dns']);
-  t.regex(r, /ip daddr 127\.0\.0\.11 udp dport 53 notrack udp dport set 40003/);
-  t.regex(r, /ip saddr 127\.0\.0\.11 tcp sport 40004 notrack tcp sport set 53/);
+  const r = await ns.run([NFT, 'list', 'table', 'netdev', 'tsnet-dns']);
+  t.regex(r, /ip daddr 127\.0\.0\.11 udp dport 53 udp dport set 40003/);
+  t.regex(r, /ip saddr 127\.0\.0\.11 tcp sport 40004 tcp sport set 53/);
   t.notRegex(r, /4000[12]/, 'the old ports are gone');
   await t.throwsAsync(fw.sandboxDns({ netns: ns.file, resolverIp: '127.0.0.11', udpPort: 0, tcpPort: 1 }), {
     message: /UDP port must be 1-65535/,
@@ -417,17 +417,18 @@ test.serial(
     const ns = makeNs(t, 'x');
     await ns.run(['ip', 'link', 'set', 'lo', 'up']);
     const fw = firewall(ns, 'lib');
-    // an older tsnet's NAT chains, replaced on re-apply
+    // an older tsnet's chains (NAT, then a raw-priority output chain), replaced on re-apply
     await ns.run([NFT, '-f', '-'], {
       input:
-        'table ip tsnet-dns {\n chain dns-output { type nat hook output priority -100; }\n chain dns-postrouting { type nat hook postrouting priority srcnat; }\n}\n',
+        'table ip tsnet-dns {\n chain dns-output { type nat hook output priority -100; }\n chain dns-postrouting { type nat hook postrouting priority srcnat; }\n' +
+        ' chain dns { type filter hook output priority raw; }\n}\n',
     });
     await fw.sandboxDns({ netns: ns.file, resolverIp: '127.0.0.11', udpPort: 40011, tcpPort: 40012 });
-    t.notRegex(
-      await ns.run([NFT, 'list', 'table', 'ip', 'tsnet-dns']),
-      /type nat|dns-output|dns-postrouting/,
-      'the NAT chains are gone',
-    );
+    // Nothing on the output hook (or any ip hook): a packet the container sends out of its
+    // interface passes no rule in its namespace; the mapping sits on lo's ingress only.
+    const all = await ns.run([NFT, 'list', 'ruleset']);
+    t.notRegex(all, /table ip |hook output|type nat/, 'the older chains are gone, no ip-family hook is left');
+    t.regex(all, /table netdev tsnet-dns[\s\S]*hook ingress device "lo"/);
     const out = await ns.run([process.execPath, '-e', DNS_EXCHANGE, '40011', '40012']);
     t.deepEqual(JSON.parse(out), { udp: { text: 're:q', port: 53 }, tcp: { text: 're:q', port: 53 } });
     // NAT would have turned conntrack on in the namespace: every packet of the container looked up

@@ -137,9 +137,10 @@ export interface FirewallBackend {
   /** Delete every tsnet chain and jump (tests, `tsnetd --cleanup`). */
   removeAll(options?: RemoveAllOptions): Promise<void>;
   /**
-   * Program (or re-program, replacing earlier ports) the embedded resolver's NAT in a sandbox
-   * netns. One kernel transaction; the iptables backend runs iptables-restore in the netns, the
-   * nftables one a table `ip tsnet-dns` there.
+   * Program (or re-program, replacing earlier ports) the embedded resolver's port mapping in a
+   * sandbox netns. One kernel transaction: a table `netdev tsnet-dns` on lo's ingress through
+   * libnftables (both backends; ../nftables/sandbox-dns.ts), or, on the iptables backend
+   * without libnftables, NAT rules by iptables-restore in the netns.
    */
   sandboxDns(s: SandboxDns): Promise<void>;
 }

@@ -234,7 +234,7 @@ test('parseSave reads tables, policies, user chains and rules; tsnetObjects find
     ':OUTPUT ACCEPT [0:0]',
     ':DOCKER-USER - [0:0]',
     ':TSNET-USER - [0:0]',
-    '-A FORWARD -m comment --comment tsnet -j TSNET-USER',
+    '-A FORWARD -j TSNET-USER',
     '-A FORWARD -j DOCKER-USER',
     '-A FORWARD -i eth9 -j DROP',
     '-A DOCKER-USER -j RETURN',
@@ -248,7 +248,7 @@ test('parseSave reads tables, policies, user chains and rules; tsnetObjects find
   t.is(f.chains.get('FORWARD')!.rules.length, 3);
   t.deepEqual(tsnetObjects(d), {
     chains: ['filter\tTSNET-USER'],
-    rules: ['filter\tFORWARD\t-m comment --comment tsnet -j TSNET-USER'],
+    rules: ['filter\tFORWARD\t-j TSNET-USER'],
   });
 });
 
@@ -261,12 +261,7 @@ test('init: creates chains and jumps, is idempotent, keeps foreign rules and ord
     .get('filter')!
     .chains.get('FORWARD')!
     .rules.map((r) => r.args.join(' '));
-  t.deepEqual(fwd, [
-    '-m comment --comment tsnet -j TSNET-USER',
-    '-m comment --comment tsnet -j TSNET-FORWARD',
-    '-j DOCKER-USER',
-    '-i eth9 -j DROP',
-  ]);
+  t.deepEqual(fwd, ['-j TSNET-USER', '-j TSNET-FORWARD', '-j DOCKER-USER', '-i eth9 -j DROP']);
   t.deepEqual(
     d.tables
       .get('raw')!
@@ -286,7 +281,7 @@ test('init: re-adds a missing TSNET-FORWARD jump right after TSNET-USER, drops d
   const post = d.tables.get('nat')!.chains.get('POSTROUTING')!;
   post.rules.push(post.rules[0]!);
   const r = converge(4, d);
-  t.true(r.script.text().includes('-I FORWARD 3 -m comment --comment tsnet -j TSNET-FORWARD'));
+  t.true(r.script.text().includes('-I FORWARD 3 -j TSNET-FORWARD'));
   applyRestore(d, r.script.text());
   t.deepEqual(
     d.tables
@@ -470,4 +465,43 @@ test('removeAll: deletes every tsnet chain and jump, keeps foreign rules and a n
   applyRestore(keep, removeAllScript(keep, true).script.text());
   t.deepEqual(shape(keep), pristine);
   t.true(removeAllScript(keep, true).script.empty);
+});
+
+// An older tsnet commented every rule, jumps and network chains included, and jumped to the
+// loopback guard unconditionally: init replaces those jumps (no duplicates), reconcile the rules.
+test('init and reconcile move an older layout with comments everywhere to the comment-free one', (t) => {
+  const netT = { ...netA, hostAddresses: ['10.1.0.1'] };
+  const want = initialized();
+  add(want, planN(netT));
+  const d = cloneDump(want);
+  const commented = (args: readonly string[], owner: string): string[] => {
+    const j = args.lastIndexOf('-j');
+    return [...args.slice(0, j), '-m', 'comment', '--comment', owner, ...args.slice(j)];
+  };
+  for (const tb of d.tables.values()) {
+    for (const c of tb.chains.values()) {
+      if (c.name === 'TSNET-LOOPBACK') continue;
+      c.rules = c.rules.map((r) => {
+        if (r.args.includes('--comment')) return r;
+        const owner = c.builtin || c.name === 'TSNET-FORWARD' ? 'tsnet' : 'tsnet:aaaaaaaaaaaa';
+        const args = c.name === 'PREROUTING' && r.args.includes('TSNET-LOOPBACK') ? ['-j', 'TSNET-LOOPBACK'] : r.args;
+        return { ...r, args: commented(args, owner) };
+      });
+    }
+  }
+  t.notDeepEqual(shape(d), shape(want));
+  applyRestore(d, converge(4, d).script.text());
+  const pre = d.tables
+    .get('raw')!
+    .chains.get('PREROUTING')!
+    .rules.map((r) => renderArgs(r.args));
+  t.deepEqual(pre, ['-d 127.0.0.0/8 -j TSNET-LOOPBACK', '-j TSNET-RAW-PREROUTING'], 'init: the jumps in their new form, once');
+  const fwd = d.tables
+    .get('filter')!
+    .chains.get('FORWARD')!
+    .rules.map((r) => renderArgs(r.args));
+  t.deepEqual(fwd, ['-j TSNET-USER', '-j TSNET-FORWARD']);
+  applyRestore(d, converge(4, d, [planN(netT)]).script.text());
+  t.deepEqual(shape(d), shape(want), 'reconcile: the network rules in their new form, once');
+  t.true(converge(4, d, [planN(netT)]).script.empty);
 });

@@ -42,11 +42,11 @@ test('network: default bridge network, exact restore text', (t) => {
   t.deepEqual(addText(networkPlan(normalizeNetwork(NET), 4)), [
     '*filter',
     '-N TSNET-N-3f2a9c1b7d4e',
-    `-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -m comment --comment ${C} -j ACCEPT`,
-    `-A TSNET-N-3f2a9c1b7d4e -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment ${C} -j ACCEPT`,
-    `-A TSNET-N-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j ACCEPT`,
-    `-A TSNET-N-3f2a9c1b7d4e -m comment --comment ${C} -j DROP`,
-    `-A TSNET-BRIDGE -o br-3f2a9c1b7d4e -m comment --comment ${C} -j TSNET-N-3f2a9c1b7d4e`,
+    `-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -j ACCEPT`,
+    `-A TSNET-N-3f2a9c1b7d4e -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+    `-A TSNET-N-3f2a9c1b7d4e -m conntrack --ctstate DNAT -j ACCEPT`,
+    `-A TSNET-N-3f2a9c1b7d4e -j DROP`,
+    `-A TSNET-BRIDGE -o br-3f2a9c1b7d4e -j TSNET-N-3f2a9c1b7d4e`,
     `-A TSNET-EGRESS -i br-3f2a9c1b7d4e -m comment --comment ${C} -j ACCEPT`,
     'COMMIT',
     '*nat',
@@ -71,19 +71,19 @@ test('network: with the host addresses given, bridged traffic inside a subnet sk
   t.deepEqual(raw, [
     '*raw',
     '-N TSNET-N-3f2a9c1b7d4e',
-    `-A TSNET-N-3f2a9c1b7d4e -d 172.20.0.1/32 -m comment --comment ${C} -j RETURN`,
-    `-A TSNET-N-3f2a9c1b7d4e -d 172.20.0.0/32 -m comment --comment ${C} -j RETURN`,
-    `-A TSNET-N-3f2a9c1b7d4e -d 172.20.255.255/32 -m comment --comment ${C} -j RETURN`,
-    `-A TSNET-N-3f2a9c1b7d4e -m comment --comment ${C} -j CT --notrack`,
+    `-A TSNET-N-3f2a9c1b7d4e -d 172.20.0.1/32 -j RETURN`,
+    `-A TSNET-N-3f2a9c1b7d4e -d 172.20.0.0/32 -j RETURN`,
+    `-A TSNET-N-3f2a9c1b7d4e -d 172.20.255.255/32 -j RETURN`,
+    `-A TSNET-N-3f2a9c1b7d4e -j CT --notrack`,
     `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
     `-A TSNET-RAW-PREROUTING -d 10.9.0.0/31 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
-    `-A TSNET-RAW-PREROUTING -s 172.20.0.0/16 -d 172.20.0.0/16 -i br-3f2a9c1b7d4e -m comment --comment ${C} -j TSNET-N-3f2a9c1b7d4e`,
-    `-A TSNET-RAW-PREROUTING -s 10.9.0.0/31 -d 10.9.0.0/31 -i br-3f2a9c1b7d4e -m comment --comment ${C} -j TSNET-N-3f2a9c1b7d4e`,
+    `-A TSNET-RAW-PREROUTING -s 172.20.0.0/16 -d 172.20.0.0/16 -i br-3f2a9c1b7d4e -j TSNET-N-3f2a9c1b7d4e`,
+    `-A TSNET-RAW-PREROUTING -s 10.9.0.0/31 -d 10.9.0.0/31 -i br-3f2a9c1b7d4e -j TSNET-N-3f2a9c1b7d4e`,
     'COMMIT',
   ]);
   const v6 = addText(networkPlan(normalizeNetwork({ ...NET, subnets: ['fd00::/64'], hostAddresses: ['fd00::1'] }), 6));
-  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -d fd00::1/128 -m comment --comment ${C} -j RETURN`));
-  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -d fd00::/128 -m comment --comment ${C} -j RETURN`));
+  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -d fd00::1/128 -j RETURN`));
+  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -d fd00::/128 -j RETURN`));
   t.false(
     addText(networkPlan(normalizeNetwork(NET), 4)).some((l) => l.includes('--notrack')),
     'no host addresses given: everything tracked',
@@ -98,7 +98,7 @@ test('network: no IPv6 rules for an IPv4-only network', (t) => {
 
 test('network: icc=false drops bridge-to-same-bridge traffic', (t) => {
   const out = addText(networkPlan(normalizeNetwork({ ...NET, icc: false }), 4));
-  t.true(out.includes(`-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -m comment --comment ${C} -j DROP`));
+  t.true(out.includes(`-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -j DROP`));
   t.false(out.some((l) => l.includes('-i br-3f2a9c1b7d4e -m comment') && l.endsWith('-j ACCEPT') && l.startsWith('-A TSNET-N')));
 });
 
@@ -107,9 +107,9 @@ test('network: internal drops in and out, no NAT, no conntrack accepts', (t) => 
   t.deepEqual(out, [
     '*filter',
     '-N TSNET-N-3f2a9c1b7d4e',
-    `-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -m comment --comment ${C} -j ACCEPT`,
-    `-A TSNET-N-3f2a9c1b7d4e -m comment --comment ${C} -j DROP`,
-    `-A TSNET-BRIDGE -o br-3f2a9c1b7d4e -m comment --comment ${C} -j TSNET-N-3f2a9c1b7d4e`,
+    `-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -j ACCEPT`,
+    `-A TSNET-N-3f2a9c1b7d4e -j DROP`,
+    `-A TSNET-BRIDGE -o br-3f2a9c1b7d4e -j TSNET-N-3f2a9c1b7d4e`,
     `-A TSNET-EGRESS -i br-3f2a9c1b7d4e -m comment --comment ${C} -j DROP`,
     'COMMIT',
     '*raw',
@@ -138,16 +138,8 @@ test('network: hostBindingIpv4 turns MASQUERADE into SNAT --to-source', (t) => {
 test('network: dual stack — IPv6 filter rules always, NAT66 only when asked, ND accepted with icc=false', (t) => {
   const dual = { ...NET, subnets: ['172.20.0.0/16', 'fd00:20:0:0::/64'], icc: false };
   const v6 = addText(networkPlan(normalizeNetwork(dual), 6));
-  t.true(
-    v6.includes(
-      `-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m comment --comment ${C} -j ACCEPT`,
-    ),
-  );
-  t.true(
-    v6.includes(
-      `-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m comment --comment ${C} -j ACCEPT`,
-    ),
-  );
+  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT`));
+  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -i br-3f2a9c1b7d4e -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT`));
   t.false(
     v6.some((l) => l.includes('! -o br-3f2a9c1b7d4e')),
     'no NAT66 by default',
@@ -166,7 +158,7 @@ test('network: teardown deletes the shared rules by exact spec, then flushes and
   const out = lines(deletePlan(new RestoreScript(), networkPlan(normalizeNetwork(NET), 4)).text());
   t.deepEqual(out, [
     '*filter',
-    `-D TSNET-BRIDGE -o br-3f2a9c1b7d4e -m comment --comment ${C} -j TSNET-N-3f2a9c1b7d4e`,
+    `-D TSNET-BRIDGE -o br-3f2a9c1b7d4e -j TSNET-N-3f2a9c1b7d4e`,
     `-D TSNET-EGRESS -i br-3f2a9c1b7d4e -m comment --comment ${C} -j ACCEPT`,
     '-F TSNET-N-3f2a9c1b7d4e',
     '-X TSNET-N-3f2a9c1b7d4e',
@@ -287,13 +279,13 @@ test('base layout: jumps and static chain content', (t) => {
   const v4 = baseLayout(4);
   const jumps = v4.jumps.map((j) => `${j.rule.table} ${j.rule.chain} ${j.rule.args.join(' ')} @${j.position.at}`);
   t.deepEqual(jumps, [
-    'filter FORWARD -m comment --comment tsnet -j TSNET-USER @first',
-    'filter FORWARD -m comment --comment tsnet -j TSNET-FORWARD @after',
-    'nat PREROUTING -m addrtype --dst-type LOCAL -m comment --comment tsnet -j TSNET-DNAT @append',
-    'nat OUTPUT -m addrtype --dst-type LOCAL -m comment --comment tsnet -j TSNET-DNAT @append',
-    'nat POSTROUTING -m comment --comment tsnet -j TSNET-POSTROUTING @append',
-    'raw PREROUTING -m comment --comment tsnet -j TSNET-LOOPBACK @first',
-    'raw PREROUTING -m comment --comment tsnet -j TSNET-RAW-PREROUTING @after',
+    'filter FORWARD -j TSNET-USER @first',
+    'filter FORWARD -j TSNET-FORWARD @after',
+    'nat PREROUTING -m addrtype --dst-type LOCAL -j TSNET-DNAT @append',
+    'nat OUTPUT -m addrtype --dst-type LOCAL -j TSNET-DNAT @append',
+    'nat POSTROUTING -j TSNET-POSTROUTING @append',
+    'raw PREROUTING -d 127.0.0.0/8 -j TSNET-LOOPBACK @first',
+    'raw PREROUTING -j TSNET-RAW-PREROUTING @after',
   ]);
   const guard = v4.chains.find((c) => c.name === 'TSNET-LOOPBACK');
   t.deepEqual(

@@ -8,8 +8,14 @@
  *   nat PREROUTING  (dst-type LOCAL)              ─▶ TSNET-DNAT (→ TSNET-EP-<ep>, per endpoint)
  *   nat OUTPUT      (dst-type LOCAL; v6: ! -d ::1) ─▶ TSNET-DNAT
  *   nat POSTROUTING                               ─▶ TSNET-POSTROUTING (per network NAT)
- *   raw PREROUTING (first, v4)                    ─▶ TSNET-LOOPBACK (-d 127.0.0.0/8 ! -i lo -j DROP)
+ *   raw PREROUTING (first, v4: -d 127.0.0.0/8)    ─▶ TSNET-LOOPBACK (-d 127.0.0.0/8 ! -i lo -j DROP)
  *   raw PREROUTING (first after it)               ─▶ TSNET-RAW-PREROUTING (→ TSNET-EP-<ep>)
+ *
+ * The jumps carry no comment: the chain they jump to names them (save-parse.ts ownerOf), and
+ * iptables-nft keeps a comment as an xt match, an indirect call for every packet that reaches the
+ * rule — for an unconditional jump, every forwarded packet (docs/architecture.md, "Data path
+ * throughput"). The loopback guard's jump matches the destination first, so other packets pass
+ * it after one compare instead of entering and leaving the chain.
  *
  * The loopback guard: the bridge driver sets route_localnet=1 on every bridge (published ports
  * on 127.0.0.1 need it), which also lets a packet to 127.0.0.0/8 arriving on a bridge reach
@@ -51,7 +57,7 @@ export interface BaseLayout {
 
 export function baseLayout(family: Family): BaseLayout {
   const c = BASE_COMMENT;
-  const jump = (table: Table, chain: string, match: string[], to: string): Rule => makeRule(table, chain, match, c, [to]);
+  const jump = (table: Table, chain: string, match: string[], to: string): Rule => makeRule(table, chain, match, undefined, [to]);
   const loopback = family === 4 ? [] : ['!', '-d', '::1/128'];
   const guard: BaseChain[] =
     family === 4
@@ -65,7 +71,9 @@ export function baseLayout(family: Family): BaseLayout {
         ]
       : [];
   const guardJump: BaseJump[] =
-    family === 4 ? [{ rule: jump('raw', 'PREROUTING', [], CHAIN.loopbackGuard), position: { at: 'first' } }] : [];
+    family === 4
+      ? [{ rule: jump('raw', 'PREROUTING', ['-d', '127.0.0.0/8'], CHAIN.loopbackGuard), position: { at: 'first' } }]
+      : [];
   return {
     chains: [
       { table: 'filter', name: CHAIN.user, kind: 'user', rules: [] },

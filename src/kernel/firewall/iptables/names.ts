@@ -1,7 +1,9 @@
 /**
  * Names of everything tsnet creates in iptables (DESIGN rule 2): chains prefixed TSNET, rules
  * commented `tsnet` (base layout), `tsnet:<net12>` (network level) or `tsnet:<net12>:<ep12>`
- * (one endpoint's published ports). Pure.
+ * (one endpoint's published ports) — except the rules of a network's own chains and the jumps
+ * into tsnet's chains, which the chain names (no comment on the per-packet path; see
+ * network-rules.ts). Pure.
  */
 
 export type Table = 'raw' | 'filter' | 'nat';

@@ -24,7 +24,14 @@
  * the hairpin (a container → a host address → DNAT → a container: MASQUERADEd to the gateway).
  * raw TSNET-RAW-PREROUTING, per subnet: the direct-access guard (guard-rules.ts).
  * filter shared: TSNET-BRIDGE `-o br -j TSNET-N-<net12>`, TSNET-EGRESS `-i br -j ACCEPT` (DROP
- * when internal). Isolation between tsnet bridges falls out of the final DROP of the destination
+ * when internal).
+ *
+ * Comments: only on the rules of shared chains whose target does not name the network (TSNET-EGRESS,
+ * nat). The rules of the network's own chains, and the jumps into them, carry none: the chain
+ * names the owner (save-parse.ts ownerOf), and iptables-nft keeps `-m comment` as an xt match,
+ * an indirect call for every packet that reaches the rule's comment — on the bridged fast path
+ * (a packet between two containers of one bridge walks the raw jump and notrack rule and the
+ * filter jump and accept of its network) that was four calls per packet. Isolation between tsnet bridges falls out of the final DROP of the destination
  * bridge's chain, so adding a network is O(1) (no stage-1/stage-2 matrix, as in Docker 29).
  * Published ports are accepted by conntrack's DNAT state instead of one ACCEPT per port: only
  * tsnet's DNAT rules (or the admin's own) produce that state for a container address, and a
@@ -54,7 +61,7 @@ export function networkPlan(n: NormalizedNetwork, family: Family): Plan {
 
   const chainRules: Rule[] = [];
   const add = (match: string[], target: string[]): void => {
-    chainRules.push(makeRule('filter', own, match, c, target));
+    chainRules.push(makeRule('filter', own, match, undefined, target));
   };
   if (n.icc) add(['-i', br], ['ACCEPT']);
   if (!n.internal) {
@@ -69,7 +76,7 @@ export function networkPlan(n: NormalizedNetwork, family: Family): Plan {
   const chains: OwnedChain[] = [{ table: 'filter', name: own, rules: chainRules }];
 
   const shared: Rule[] = [
-    makeRule('filter', CHAIN.bridge, ['-o', br], c, [own]),
+    makeRule('filter', CHAIN.bridge, ['-o', br], undefined, [own]),
     makeRule('filter', CHAIN.egress, ['-i', br], c, [n.internal ? 'DROP' : 'ACCEPT']),
   ];
 
@@ -77,12 +84,12 @@ export function networkPlan(n: NormalizedNetwork, family: Family): Plan {
   const skip = untracked(n, family);
   if (skip) {
     const raw = [
-      ...skip.keep.map((ip) => makeRule('raw', own, ['-d', hostCidr(ip)], c, ['RETURN'])),
-      makeRule('raw', own, [], c, ['CT', '--notrack']),
+      ...skip.keep.map((ip) => makeRule('raw', own, ['-d', hostCidr(ip)], undefined, ['RETURN'])),
+      makeRule('raw', own, [], undefined, ['CT', '--notrack']),
     ];
     chains.push({ table: 'raw', name: own, rules: raw });
     for (const s of skip.subnets)
-      shared.push(makeRule('raw', CHAIN.rawPrerouting, ['-s', s.text, '-d', s.text, '-i', br], c, [own]));
+      shared.push(makeRule('raw', CHAIN.rawPrerouting, ['-s', s.text, '-d', s.text, '-i', br], undefined, [own]));
   }
 
   if (!n.internal) {

@@ -6,8 +6,8 @@
  * - reconcile mode: also make every per-network/per-endpoint chain exactly what the plans say,
  *   make the shared chains hold exactly the plans' rules (deleting tsnet rules nobody expects),
  *   and delete orphan TSNET-N-* / TSNET-EP-* chains.
- * TSNET-USER is only ever created. Rules without a tsnet comment are never deleted, except
- * jumps into a chain that is being deleted.
+ * TSNET-USER is only ever created. Rules that are not tsnet's (no tsnet comment, no jump into a
+ * network's or a base tsnet chain) are never deleted, except jumps into a chain being deleted.
  */
 import { TsnetError } from '../../../errors/index.js';
 import type { Family } from '../addr.js';
@@ -153,7 +153,9 @@ export function converge(family: Family, actual: SaveDump, desired?: readonly Pl
         const left = remaining.get(k) ?? 0;
         remaining.set(k, left - 1);
         const isJump = jumpKeys.has(k);
-        const stray = desired !== undefined && !isJump && ownerOf(r) !== undefined;
+        // init mode deletes base jumps of another form (an older tsnet's, with a comment) too
+        const owner = ownerOf(r);
+        const stray = !isJump && owner !== undefined && (desired !== undefined || owner.kind === 'base');
         if ((isJump && left > 1) || stray) {
           script.delete(r);
           removed++;

@@ -29,15 +29,20 @@ export interface Plan {
 
 export const emptyPlan = (): Plan => ({ chains: [], rules: [] });
 
-/** Build a rule: `<match…> -m comment --comment <comment> -j <target…>` (iptables-save order). */
+/**
+ * Build a rule: `<match…> [-m comment --comment <comment>] -j <target…>` (iptables-save order).
+ * Without a comment for rules whose chain or target names their owner: iptables-nft keeps a
+ * comment as an xt match, an indirect call for every packet that reaches it (see network-rules.ts).
+ */
 export function makeRule(
   table: Table,
   chain: string,
   match: readonly string[],
-  comment: string,
+  comment: string | undefined,
   target: readonly string[],
 ): Rule {
-  return { table, chain, args: [...match, '-m', 'comment', '--comment', comment, '-j', ...target] };
+  const c = comment === undefined ? [] : ['-m', 'comment', '--comment', comment];
+  return { table, chain, args: [...match, ...c, '-j', ...target] };
 }
 
 export function ruleKey(r: Rule): string {

@@ -1,8 +1,10 @@
 /**
  * Read `iptables-save` output back into data, to find tsnet-owned chains and rules (by chain
- * prefix and by comment) for cleanup and reconcile. Only used off the hot path. Pure.
+ * prefix, by comment, and by the chain a rule jumps to) for cleanup and reconcile. Only used off the hot path. Pure.
  */
-import { isTsnetChain, parseOwner, type Owner, type Table } from './names.js';
+import { CHAIN, NETWORK_CHAIN_PREFIX, isTsnetChain, parseOwner, type Owner, type Table } from './names.js';
+
+const BASE_CHAINS: ReadonlySet<string> = new Set(Object.values(CHAIN));
 import { ruleComment, ruleKey, ruleTarget, type Rule } from './rule.js';
 
 export interface SavedChain {
@@ -94,8 +96,18 @@ export function rulesOf(dump: SaveDump, table: Table, chain: string): Rule[] {
   return chainOf(dump, table, chain)?.rules ?? [];
 }
 
+/**
+ * Who a rule belongs to: its tsnet comment, or, for the rules tsnet writes without one, the
+ * chain it jumps to — a network's own chain (TSNET-N-<net12>) or one of the base chains.
+ */
 export function ownerOf(r: Rule): Owner | undefined {
-  return parseOwner(ruleComment(r.args));
+  const byComment = parseOwner(ruleComment(r.args));
+  if (byComment) return byComment;
+  const to = ruleTarget(r.args);
+  if (to === undefined) return undefined;
+  if (to.startsWith(NETWORK_CHAIN_PREFIX) && to.length > NETWORK_CHAIN_PREFIX.length)
+    return { kind: 'network', net12: to.slice(NETWORK_CHAIN_PREFIX.length) };
+  return BASE_CHAINS.has(to) ? { kind: 'base' } : undefined;
 }
 
 /** Every tsnet chain and every tsnet-commented rule (or jump into a tsnet chain), for tests and diagnostics. */
