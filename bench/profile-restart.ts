@@ -8,9 +8,10 @@
  * - `--cpu-prof DIR`: the daemons run with `--cpu-prof` (a profile per daemon run, written at exit).
  * - `--strace FILE`: the daemons run under `strace -f -e trace=execve,sendto,sendmsg`; FILE.<side>.<round>.
  * - `--backend nftables`: the firewall backend.
+ * - `--kill`: the daemon is stopped with SIGKILL (a crash: no DNS hand-off) instead of SIGTERM.
  *
  *   node --import tsx bench/profile-restart.ts [--n 1000] [--rounds 5] [--ab DIR] [--cpu-prof DIR]
- *     [--strace FILE] [--backend nftables]
+ *     [--strace FILE] [--backend nftables] [--kill]
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,7 @@ const other = opt('--ab');
 const prof = opt('--cpu-prof');
 const stracePath = opt('--strace');
 const backend = opt('--backend');
+const signal = args.includes('--kill') ? 'SIGKILL' : 'SIGTERM';
 const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const load = (): string =>
@@ -57,7 +59,7 @@ try {
         ...(stracePath ? [`strace -f -qq -e trace=execve,sendto,sendmsg -o ${stracePath}.${tag}`] : []),
         daemonWrapper(s.name, s.repo, prof),
       ].join(' ');
-      const t = await timeRestart(worlds[sides.indexOf(s)]!, wrap);
+      const t = await timeRestart(worlds[sides.indexOf(s)]!, wrap, {}, signal);
       got.get(s.name)!.push(t);
       console.log(
         `${tag}: ping ${t.ping.toFixed(0)} ms, ps ${t.ps.toFixed(0)} ms (${t.listed} listed), restore done ${t.done.toFixed(0)} ms, CPU ${t.cpu} ms; load ${load()}${t.line ? `\n  ${t.line}` : ''}`,

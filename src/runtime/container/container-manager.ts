@@ -989,7 +989,8 @@ export class ContainerManager {
       if (rec.state.Status === 'running') {
         const p = this.paths(rec);
         if (isSupervisorOf(rec.state.SupervisorPid, p.bundle) && fs.existsSync(`${p.bundle}/attach.sock`)) {
-          this.deps.logger.info(`adopted running container ${rec.id.slice(0, 12)} (pid ${rec.state.Pid})`);
+          // debug: one line per container at every restart is noise (main.ts logs the count)
+          this.deps.logger.debug(`adopted running container ${rec.id.slice(0, 12)} (pid ${rec.state.Pid})`);
           this.monitor(rec);
           this.tell('started', rec);
           continue;
@@ -1050,9 +1051,18 @@ export class ContainerManager {
     await this.deps.networking.reconcile(this.list().map((r) => ({ sandboxId: r.sandboxId, running: this.isRunning(r) })));
   }
 
-  /** Start-up, once the drivers are restored: running containers get their port reservations and resolvers back. */
+  /**
+   * Start-up, once the drivers are restored: running containers get their port reservations and
+   * resolvers back. The API answers reads meanwhile (main.ts): every few containers the loop lets
+   * the event loop run (the work is synchronous kernel calls that never yield by themselves).
+   */
   async adoptRunningNetworks(): Promise<void> {
-    for (const r of this.list()) if (this.isRunning(r)) await this.deps.networking.adoptRunning(r.sandboxId);
+    let n = 0;
+    for (const r of this.list()) {
+      if (!this.isRunning(r)) continue;
+      await this.deps.networking.adoptRunning(r.sandboxId);
+      if (++n % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Persist a record changed elsewhere in the runtime (container update). */

@@ -74,6 +74,8 @@ export type BridgeDriver = NetworkDriver &
 export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
   const networks = new Map<string, BridgeNetwork>();
   const endpoints = new Map<string, BridgeEndpoint>();
+  /** The links dumped by restore(), for the start-up sweep that follows it (then dropped). */
+  let restoredLinks: LinkInfo[] | undefined;
   const key = (nid: string, eid: string) => `${nid}/${eid}`;
 
   /**
@@ -214,6 +216,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
 
   async function hostView(): Promise<HostView> {
     const all = await deps.host.listLinks();
+    restoredLinks = all;
     const addrs = await deps.host.listAddresses(undefined, undefined, new Map(all.map((l) => [l.index, l.name])));
     const addresses = new Map<number, string[]>();
     for (const a of addrs) addresses.set(a.index, [...(addresses.get(a.index) ?? []), a.cidr]);
@@ -428,11 +431,19 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       const nets = new Set([...liveNetworkIds, ...networks.keys()]);
       const eps = new Set([...liveEndpointIds, ...[...endpoints.values()].map((e) => e.endpointId)]);
       const removed: string[] = [];
-      for (const l of await deps.host.listLinks()) {
+      // At start the restore's dump serves (no second dump of every veth): what the restore made
+      // since is explained by a record; an orphan in it is looked up again before it goes
+      const cached = restoredLinks;
+      restoredLinks = undefined;
+      for (const l of cached ?? (await deps.host.listLinks())) {
         const id = markedId(l.alias);
         if (!id) continue; // not made by tsnet: never touched
         const orphan = (l.kind === 'bridge' && !nets.has(id)) || (l.kind === 'veth' && !eps.has(id));
         if (!orphan) continue;
+        if (cached) {
+          const now = await deps.host.getLink(l.index);
+          if (!now || now.alias !== l.alias || now.kind !== l.kind) continue;
+        }
         try {
           await deps.host.deleteLink(l.index);
           removed.push(`${l.kind} ${l.name}`);
