@@ -12,7 +12,7 @@
 import { TsnetError } from '../../../errors/index.js';
 import type { Family } from '../addr.js';
 import { baseLayout, type BaseJump } from './base-chains.js';
-import { BUILTIN_CHAINS, TABLES, isOwnedObjectChain, isTsnetChain, type Table } from './names.js';
+import { BUILTIN_CHAINS, TABLES, isOwnedObjectChain, type Table } from './names.js';
 import { ruleKey, ruleTarget, type OwnedChain, type Plan, type Rule } from './rule.js';
 import { RestoreScript } from './restore-script.js';
 import { ownerOf, type SaveDump } from './save-parse.js';
@@ -101,8 +101,7 @@ export function converge(family: Family, actual: SaveDump, desired?: readonly Pl
       }
       if (!have) script.declare(table, bc.name);
       if (bc.kind === 'shared' && desired) {
-        // tsnet's: commented, or a jump into a tsnet chain (the slot jumps carry no comment)
-        const haveOurs = (have?.rules ?? []).filter((r) => ownerOf(r) !== undefined || isTsnetChain(ruleTarget(r.args) ?? ''));
+        const haveOurs = (have?.rules ?? []).filter((r) => ownerOf(r) !== undefined);
         const want = wantedShared.get(`${table}\t${bc.name}`) ?? [];
         const wantCount = countKeys(want);
         for (const r of haveOurs) {
