@@ -182,7 +182,7 @@ test('ports: one mapping — a new slot (chain + its jump) in nat, nothing in ra
   t.deepEqual(lines(fill.script.text()), [
     '*nat',
     '-N TSNET-S-0',
-    '-A TSNET-DNAT -m comment --comment tsnet -j TSNET-S-0',
+    '-A TSNET-DNAT -j TSNET-S-0',
     `-A TSNET-S-0 -p tcp -m tcp --dport 8080 -m comment --comment ${EC} -j DNAT --to-destination 172.20.0.5:80`,
     'COMMIT',
   ]);

@@ -2,7 +2,7 @@
  * Read `iptables-save` output back into data, to find tsnet-owned chains and rules (by chain
  * prefix, by comment, and by the chain a rule jumps to) for cleanup and reconcile. Only used off the hot path. Pure.
  */
-import { CHAIN, NETWORK_CHAIN_PREFIX, isTsnetChain, parseOwner, type Owner, type Table } from './names.js';
+import { CHAIN, NETWORK_CHAIN_PREFIX, SLOT_CHAIN_PREFIX, isTsnetChain, parseOwner, type Owner, type Table } from './names.js';
 
 const BASE_CHAINS: ReadonlySet<string> = new Set(Object.values(CHAIN));
 import { ruleComment, ruleKey, ruleTarget, type Rule } from './rule.js';
@@ -98,7 +98,8 @@ export function rulesOf(dump: SaveDump, table: Table, chain: string): Rule[] {
 
 /**
  * Who a rule belongs to: its tsnet comment, or, for the rules tsnet writes without one, the
- * chain it jumps to — a network's own chain (TSNET-N-<net12>) or one of the base chains.
+ * chain it jumps to — a network's own chain (TSNET-N-<net12>), one of the base chains or a
+ * published-port slot (TSNET-S-<k>).
  */
 export function ownerOf(r: Rule): Owner | undefined {
   const byComment = parseOwner(ruleComment(r.args));
@@ -107,7 +108,8 @@ export function ownerOf(r: Rule): Owner | undefined {
   if (to === undefined) return undefined;
   if (to.startsWith(NETWORK_CHAIN_PREFIX) && to.length > NETWORK_CHAIN_PREFIX.length)
     return { kind: 'network', net12: to.slice(NETWORK_CHAIN_PREFIX.length) };
-  return BASE_CHAINS.has(to) ? { kind: 'base' } : undefined;
+  // the published-port slots are the base layout's pool (slots.ts)
+  return BASE_CHAINS.has(to) || to.startsWith(SLOT_CHAIN_PREFIX) ? { kind: 'base' } : undefined;
 }
 
 /** Every tsnet chain and every tsnet-commented rule (or jump into a tsnet chain), for tests and diagnostics. */

@@ -1,6 +1,6 @@
 /**
- * The pool of published-port slots in nat (decision 34): chains TSNET-S-<k>, each jumped once
- * from TSNET-DNAT (`-m comment --comment tsnet -j TSNET-S-<k>`) and never unlinked. An endpoint's
+ * The pool of published-port slots in nat (decision 38): chains TSNET-S-<k>, each jumped once
+ * from TSNET-DNAT (`-j TSNET-S-<k>`) and never unlinked. An endpoint's
  * DNAT rules fill one free slot (`-F` + appends); removing them flushes the slot (`-F`), which
  * frees it. Neither needs a `-D` by spec, so iptables-nft never fetches and parses the rules of
  * TSNET-DNAT (which grows with the number of publishing endpoints) — both operations are a
@@ -11,9 +11,9 @@
  * endpoint → slot is read back from one `iptables-save` (init, reconcile, after a slow path) and
  * kept by every operation. Pure, except for the SlotIndex object each backend instance keeps.
  */
-import { BASE_COMMENT, CHAIN, SLOT_CHAIN_PREFIX, slotChain } from './names.js';
+import { CHAIN, SLOT_CHAIN_PREFIX, slotChain } from './names.js';
 import { portRules, portsPlan } from './port-rules.js';
-import { makeRule, ruleTarget, type Plan, type Rule } from './rule.js';
+import { ruleTarget, type Plan, type Rule } from './rule.js';
 import { RestoreScript } from './restore-script.js';
 import { ownerOf, type SaveDump } from './save-parse.js';
 import type { NormalizedPorts } from '../validate.js';
@@ -25,9 +25,13 @@ export function slotNumber(chain: string): number | undefined {
   return /^(0|[1-9]\d{0,5})$/.test(rest) ? Number(rest) : undefined;
 }
 
-/** The jump into a slot, in TSNET-DNAT. */
+/**
+ * The jump into a slot, in TSNET-DNAT. No comment: iptables-nft keeps `-m comment` as an xt
+ * match, which every new connection to a local address would call once per slot, and which the
+ * kernel's validation of the nat table visits at every publish; the target names it tsnet's.
+ */
 export function slotJump(k: number): Rule {
-  return makeRule('nat', CHAIN.dnat, [], BASE_COMMENT, [slotChain(k)]);
+  return { table: 'nat', chain: CHAIN.dnat, args: ['-j', slotChain(k)] };
 }
 
 /** Which endpoint (ep12) holds which slot, and which slots are free. One per family. */
