@@ -8,8 +8,8 @@
  * state, as Docker 28+ does with one `-d <container> ! -i <bridge> -j DROP` per endpoint. One
  * rule per subnet instead of one per endpoint: a packet pays one rule per network, not one per
  * container, and publishing or unpublishing ports never touches raw. The host's own addresses in
- * the subnet (the gateway) stay reachable (`addrtype LOCAL`; iptables-nft makes that a native
- * `fib daddr type`), so other bridges and the LAN still reach the host there. Published ports
+ * the subnet (the gateway) stay reachable (`addrtype LOCAL`, an xt match in iptables-nft 1.8.9,
+ * reached only by packets the two native compares before it let through), so other bridges and the LAN still reach the host there. Published ports
  * are unaffected: their packets carry a host address until nat PREROUTING. The host's own
  * traffic to containers leaves through OUTPUT, not PREROUTING.
  */
