@@ -8,6 +8,7 @@ import { Netlink, type LinkCounters } from '../kernel/netlink/index.js';
 import type { Netns } from '../kernel/netns.js';
 import type { Logger } from '../lib/logger.js';
 import type { SyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
+import type { NetnsMaker } from '../kernel/netns-maker.js';
 import { SandboxPool } from './sandbox-pool.js';
 
 /**
@@ -46,7 +47,7 @@ export class Sandboxes {
     private readonly netns: Netns,
     private readonly dir: string,
     private readonly opener: SyncNetlinkOpener,
-    pool?: { size: number; logger: Logger },
+    pool?: { size: number; logger: Logger; maker: NetnsMaker },
   ) {
     netns.ensurePrivateDir(dir);
     if (pool && pool.size > 0) {
@@ -54,7 +55,8 @@ export class Sandboxes {
         netns,
         dir,
         size: pool.size,
-        prepare: (file) => this.bringUpLo(file),
+        make: (file) => pool.maker.make(file),
+        closeMaker: () => pool.maker.close(),
         logger: pool.logger,
       });
     }
@@ -66,17 +68,8 @@ export class Sandboxes {
   }
 
   /** Remove the pool's entries (daemon stop). */
-  stopPool(): void {
-    this.pool?.stop();
-  }
-
-  private async bringUpLo(file: string): Promise<void> {
-    const nl = this.openIn(file);
-    try {
-      await nl.setUp('lo');
-    } finally {
-      nl.close();
-    }
+  async stopPool(): Promise<void> {
+    await this.pool?.stop();
   }
 
   pathFor(containerId: string): string {
