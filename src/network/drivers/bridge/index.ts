@@ -13,7 +13,7 @@ import type {
   FirewallPorts,
   PortMapping as FirewallMapping,
 } from '../../../kernel/firewall/index.js';
-import { Netlink, type LinkInfo } from '../../../kernel/netlink/index.js';
+import { isErrno, Netlink, type LinkInfo } from '../../../kernel/netlink/index.js';
 import type {
   EndpointInfo,
   EndpointSpec,
@@ -319,45 +319,62 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       // Re-make the bridge only when it is gone (after a reboot): ensureBridge dumps every address
       // on the host, which grows with the number of veths, so it is not done on every join.
       let t0 = performance.now();
-      if (!(await deps.host.getLink(n.cfg.bridgeName))) await ensureBridge(n);
-      await deleteOwnLink(ep.veth, ep.endpointId); // a leftover from a crash
+      let bridge = await deps.host.getLink(n.cfg.bridgeName);
+      if (!bridge) {
+        await ensureBridge(n);
+        bridge = await deps.host.getLink(n.cfg.bridgeName);
+        if (!bridge) throw new TsnetError('TSNET_NETLINK', `bridge ${n.cfg.bridgeName} is gone`);
+      }
       timingLine('bridge join: checks', t0);
       t0 = performance.now();
       const fd = fs.openSync(j.sandboxKey, 'r');
       const rb = new Rollback();
+      // with IPv6 the container side gets its sysctls before it comes up
+      const v6 = n.spec.enableIPv6 && ep.addressV6 !== undefined;
       try {
         const mtu = n.cfg.mtu ? { mtu: n.cfg.mtu } : {};
-        await deps.host.addVeth(
-          ep.veth,
-          { name: j.ifname, netnsFd: fd, mac: ep.mac, ...mtu },
-          { ...mtu, alias: linkMark(ep.endpointId) },
-        );
+        // two requests: the pair (peer in the sandbox; the host end a port of the bridge, up), then
+        // the host end's mark and hairpin (the kernel ignores an alias in a create)
+        const addVeth = () =>
+          deps.host.addVeth(
+            ep.veth,
+            { name: j.ifname, netnsFd: fd, mac: ep.mac, ...mtu },
+            { ...mtu, alias: linkMark(ep.endpointId), master: bridge.index, up: true, bridgePort: { hairpin: true } },
+          );
+        try {
+          await addVeth();
+        } catch (err) {
+          if (!isErrno(err, 'EEXIST')) throw err;
+          // a leftover of this endpoint from a crash goes (a link tsnet did not make for it stays: one line)
+          await deleteOwnLink(ep.veth, ep.endpointId);
+          await addVeth();
+        }
         rb.push(`delete veth ${ep.veth}`, () => deps.host.deleteLink(ep.veth));
         timingLine('bridge join: veth', t0);
         t0 = performance.now();
-        await deps.host.setMaster(ep.veth, n.cfg.bridgeName);
-        await deps.host.setBridgePortOptions(ep.veth, { hairpin: true });
-        await deps.host.setUp(ep.veth);
-        timingLine('bridge join: master, hairpin, up', t0);
-        t0 = performance.now();
-        const inner = deps.inNetns(j.sandboxKey, () => {
-          if (!n.spec.enableIPv6 || !ep.addressV6) return j.netlink ?? Netlink.open();
-          // no DAD wait and no router advertisements on the container side
-          for (const [k, v] of [
-            [`net/ipv6/conf/${j.ifname}/accept_dad`, '0'],
-            [`net/ipv6/conf/${j.ifname}/accept_ra`, '0'],
-          ] as const) {
-            try {
-              deps.sysctl.write(k, v);
-            } catch {
-              /* ipv6 disabled */
-            }
-          }
-          return j.netlink ?? Netlink.open();
-        });
+        // the sandbox's socket when the caller has it open (no switch of the thread's netns without sysctls)
+        const inner =
+          !v6 && j.netlink
+            ? j.netlink
+            : deps.inNetns(j.sandboxKey, () => {
+                if (!v6) return j.netlink ?? Netlink.open();
+                // no DAD wait and no router advertisements on the container side
+                for (const [k, v] of [
+                  [`net/ipv6/conf/${j.ifname}/accept_dad`, '0'],
+                  [`net/ipv6/conf/${j.ifname}/accept_ra`, '0'],
+                ] as const) {
+                  try {
+                    deps.sysctl.write(k, v);
+                  } catch {
+                    /* ipv6 disabled */
+                  }
+                }
+                return j.netlink ?? Netlink.open();
+              });
         try {
           if (ep.address) await inner.addAddress(j.ifname, ep.address);
           if (ep.addressV6) await inner.addAddress(j.ifname, ep.addressV6, { noDad: true });
+          // (the peer cannot be born up: the kernel opens it before the pair is linked, ENOTCONN)
           await inner.setUp(j.ifname);
         } finally {
           if (inner !== j.netlink) inner.close();
