@@ -119,3 +119,16 @@ test('a link of that name tsnet did not make for the endpoint stays: one line, n
   t.is(after?.alias, 'not tsnet');
   t.deepEqual(await s.inside(), [], 'nothing left in the sandbox');
 });
+
+test('a bridge re-made behind the driver (a new ifindex): the next join finds the new one', async (t) => {
+  const s = await setup(t, '10.217.4');
+  await s.join(); // the driver now knows the bridge's index
+  await s.driver.leave(s.networkId, s.endpointId);
+  const old = await s.w.hostNl.getLink(s.bridge);
+  await s.w.hostNl.deleteLink(s.bridge);
+  await s.w.hostNl.addBridge(s.bridge);
+  const made = await s.w.hostNl.getLink(s.bridge);
+  t.not(made!.index, old!.index);
+  await s.join();
+  t.is((await s.w.hostNl.getLink(s.veth))?.master, made!.index, 'a port of the bridge there is now');
+});

@@ -4,7 +4,7 @@
  * and the firewall rules for forwarding, isolation, NAT and published ports.
  */
 import fs from 'node:fs';
-import { TsnetError } from '../../../errors/index.js';
+import { isTsnetError, TsnetError } from '../../../errors/index.js';
 import { Rollback, timingLine } from '../../../errors/rollback.js';
 import type { Logger } from '../../../lib/logger.js';
 import type {
@@ -50,6 +50,12 @@ interface HostView {
 interface BridgeNetwork {
   spec: NetworkSpec;
   cfg: BridgeConfig;
+  /**
+   * The bridge's ifindex as last looked up: a join makes its veth a port of it without a lookup
+   * (a bridge re-made behind tsnet's back has a new index: the kernel refuses the old one, and
+   * the join looks it up again).
+   */
+  index?: number;
 }
 
 interface BridgeEndpoint {
@@ -135,6 +141,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
    */
   async function ensureBridge(n: BridgeNetwork, rb?: Rollback, seen?: HostView): Promise<void> {
     const name = n.cfg.bridgeName;
+    n.index = undefined;
     const existing = seen ? seen.links.get(name) : await deps.host.getLink(name);
     if (existing && existing.kind !== 'bridge') {
       throw new TsnetError(
@@ -203,6 +210,20 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       );
     }
     await deps.host.deleteLink(l.index);
+  }
+
+  /** The bridge's ifindex, looked up (and the bridge re-made when it is gone, after a reboot), then kept. */
+  async function bridgeIndex(n: BridgeNetwork): Promise<number> {
+    // ensureBridge dumps every address on the host, which grows with the number of veths: only
+    // when the bridge is gone
+    let bridge = await deps.host.getLink(n.cfg.bridgeName);
+    if (!bridge) {
+      await ensureBridge(n);
+      bridge = await deps.host.getLink(n.cfg.bridgeName);
+      if (!bridge) throw new TsnetError('TSNET_NETLINK', `bridge ${n.cfg.bridgeName} is gone`);
+    }
+    n.index = bridge.index;
+    return bridge.index;
   }
 
   /** Links of endpoints made before tsnet marked its links get the mark (once, at restore). */
@@ -316,15 +337,10 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       const n = network(j.networkId);
       const ep = endpoints.get(key(j.networkId, j.endpointId));
       if (!ep) throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `bridge driver: no endpoint ${j.endpointId.slice(0, 12)}`);
-      // Re-make the bridge only when it is gone (after a reboot): ensureBridge dumps every address
-      // on the host, which grows with the number of veths, so it is not done on every join.
+      // the bridge's index kept from an earlier join: no request (else bridgeIndex looks it up)
       let t0 = performance.now();
-      let bridge = await deps.host.getLink(n.cfg.bridgeName);
-      if (!bridge) {
-        await ensureBridge(n);
-        bridge = await deps.host.getLink(n.cfg.bridgeName);
-        if (!bridge) throw new TsnetError('TSNET_NETLINK', `bridge ${n.cfg.bridgeName} is gone`);
-      }
+      const known = n.index;
+      let master = known ?? (await bridgeIndex(n));
       timingLine('bridge join: checks', t0);
       t0 = performance.now();
       const fd = fs.openSync(j.sandboxKey, 'r');
@@ -339,15 +355,25 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
           deps.host.addVeth(
             ep.veth,
             { name: j.ifname, netnsFd: fd, mac: ep.mac, ...mtu },
-            { ...mtu, alias: linkMark(ep.endpointId), master: bridge.index, up: true, bridgePort: { hairpin: true } },
+            { ...mtu, alias: linkMark(ep.endpointId), master, up: true, bridgePort: { hairpin: true } },
           );
+        const attempt = async () => {
+          try {
+            await addVeth();
+          } catch (err) {
+            if (!isErrno(err, 'EEXIST')) throw err;
+            // a leftover of this endpoint from a crash goes (a link tsnet did not make for it stays: one line)
+            await deleteOwnLink(ep.veth, ep.endpointId);
+            await addVeth();
+          }
+        };
         try {
-          await addVeth();
+          await attempt();
         } catch (err) {
-          if (!isErrno(err, 'EEXIST')) throw err;
-          // a leftover of this endpoint from a crash goes (a link tsnet did not make for it stays: one line)
-          await deleteOwnLink(ep.veth, ep.endpointId);
-          await addVeth();
+          // the index kept from an earlier join may be stale (the bridge re-made): look it up, once
+          if (known === undefined || isTsnetError(err, 'TSNET_ENDPOINT_EXISTS')) throw err;
+          master = await bridgeIndex(n);
+          await attempt();
         }
         rb.push(`delete veth ${ep.veth}`, () => deps.host.deleteLink(ep.veth));
         timingLine('bridge join: veth', t0);
