@@ -12,7 +12,8 @@
  *   reused); the pool is filled only after the sweep;
  * - a crash in the middle of a take leaves at most an empty plain file, swept the same way.
  * Entries are made by a thread of their own (`make`: src/kernel/netns-maker.ts), one at a
- * time, starting REFILL_DELAY_MS after a take: the daemon's thread only moves a mount. (When
+ * time, from the moment the create that took one is done with it (`refillSoon`; at the latest
+ * REFILL_DELAY_MS after the take): the daemon's thread only moves a mount. (When
  * the main thread made them, a refill had to wait for 250 ms without a take — it blocked the
  * thread, and the kernel makes unshare wait while it cleans up removed namespaces — so creates
  * a user ran one after another, or the bench's loop, always found the pool empty.) In a burst
@@ -26,10 +27,10 @@ import type { Netns } from '../kernel/netns.js';
 
 export const POOL_PREFIX = 'pool-';
 /**
- * A take starts the refill this much later: after the rest of the create (~5 ms), so that the
- * thread's kernel work does not compete with the create that took the entry.
+ * A take starts the refill when its create is done with the entry (`refillSoon`), so that the
+ * thread's kernel work does not compete with that create's own; at the latest this much later.
  */
-const REFILL_DELAY_MS = 10;
+const REFILL_DELAY_MS = 100;
 /** How long the daemon's stop waits for an entry under way before it gives up on it. */
 const STOP_WAIT_MS = 2000;
 
@@ -87,6 +88,13 @@ export class SandboxPool {
       this.drop(file);
       return false;
     }
+  }
+
+  /** The create that took an entry is done with it: refill now (on the maker's thread). */
+  refillSoon(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.schedule(0);
   }
 
   /** Remove every entry and stop refilling (daemon stop); an entry under way is waited for and removed. */

@@ -22,6 +22,8 @@ export class Sandbox {
   constructor(
     readonly file: string,
     private readonly open: () => Netlink,
+    /** Called once, at the first close (the create that took a pool entry is done with it). */
+    private onClose?: () => void,
   ) {}
 
   get netlink(): Netlink {
@@ -32,6 +34,9 @@ export class Sandbox {
   close(): void {
     this.nl?.close();
     this.nl = undefined;
+    const done = this.onClose;
+    this.onClose = undefined;
+    done?.();
   }
 }
 
@@ -85,8 +90,15 @@ export class Sandboxes {
     const file = this.pathFor(containerId);
     if (this.netns.isNetnsMount(file)) return this.handle(file);
     fs.rmSync(file, { force: true });
-    // a namespace from the pool already has lo up
-    if (this.pool?.take(file)) return this.handle(file);
+    // a namespace from the pool already has lo up; the pool refills once the create's network
+    // work is done with it (the handle closed), not while that work runs
+    const pool = this.pool;
+    if (pool?.take(file))
+      return new Sandbox(
+        file,
+        () => this.openIn(file),
+        () => pool.refillSoon(),
+      );
     this.netns.create(file);
     const sb = this.handle(file);
     try {

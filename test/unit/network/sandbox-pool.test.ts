@@ -1,12 +1,18 @@
 /**
  * The netns pool's refill policy (src/network/sandbox-pool.ts), with a fake maker and fake
- * mounts (no kernel): a take starts the refill at once, so creates that come one after another
- * find an entry each time; the daemon's stop waits for an entry under way and removes it.
+ * mounts (no kernel): the refill starts as soon as the create that took an entry is done with
+ * it, so creates that come one after another find an entry each time; the daemon's stop waits for an entry under way and removes it.
  * The real entries (netns mounts made by the maker's thread) are test/integration/netns-pool.test.ts's.
  */
+import assert from 'node:assert';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import test from 'ava';
+import type { SyncNetlinkOpener } from '../../../src/kernel/netlink/sync-socket.js';
 import type { Netns } from '../../../src/kernel/netns.js';
 import { SandboxPool } from '../../../src/network/sandbox-pool.js';
+import { Sandboxes } from '../../../src/network/sandbox.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -35,7 +41,7 @@ async function until(cond: () => boolean): Promise<boolean> {
   return cond();
 }
 
-test('a take starts the refill at once: creates one after another each find an entry', async (t) => {
+test('the refill starts when a create is done with its entry: creates one after another each find one', async (t) => {
   const files = new Set<string>();
   const made: string[] = [];
   const pool = new SandboxPool({
@@ -50,11 +56,13 @@ test('a take starts the refill at once: creates one after another each find an e
   });
   pool.start();
   t.true(await until(() => pool.available === 2));
-  // one take every 50 ms, more than the pool holds: each finds an entry (the pool used to wait
-  // for 250 ms without a take before it refilled, so the third one found it empty)
+  // one create every 20 ms, more than the pool holds: each finds an entry, because each is done
+  // with its entry (its sandbox handle closed: refillSoon) long before the next (the pool used to
+  // wait for 250 ms without a take before it refilled, so the third one found it empty)
   for (let i = 0; i < 6; i++) {
     t.true(pool.take(`/x/sandbox${i}`), `take ${i}`);
-    await sleep(50);
+    pool.refillSoon();
+    await sleep(20);
   }
   t.true(await until(() => pool.available === 2));
   t.is(made.length, 8);
@@ -99,4 +107,33 @@ test('the stop waits for an entry under way and removes it, then closes the make
   t.deepEqual([...files], [], 'the entry made meanwhile was removed');
   t.is(removed.length, 1);
   t.true(closed, 'then the maker was closed');
+});
+
+test('Sandboxes: the handle of a create that took a pool entry starts the refill when it is closed', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-pool-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const files = new Set<string>();
+  const made: string[] = [];
+  const opener = { open: () => assert.fail('no netlink socket is opened') } as unknown as SyncNetlinkOpener;
+  const sandboxes = new Sandboxes(fakeNetns(files, []), dir, opener, {
+    size: 1,
+    logger: quiet,
+    maker: {
+      make: async (f) => {
+        files.add(f);
+        made.push(f);
+      },
+      close: async () => undefined,
+    },
+  });
+  sandboxes.startPool();
+  t.true(await until(() => made.length === 1));
+  const sb = await sandboxes.create('c'.repeat(64));
+  t.true(files.has(sb.file), 'the entry moved onto the sandbox file');
+  t.is(made.length, 1, 'no refill while the create works with the entry');
+  sb.close();
+  // the refill's 0 ms timer was set by the close, before this one
+  await new Promise((r) => setTimeout(r, 0));
+  t.is(made.length, 2, 'the close started the refill');
+  await sandboxes.stopPool();
 });
