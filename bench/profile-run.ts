@@ -16,9 +16,11 @@
  *   `--strace FILE`: it runs under `strace -f -e trace=execve`; `--log FILE`: the daemon's log
  *   (with the timing lines) is copied there.
  * - `--scale N`: N creates on one bridge instead, with the median of each 10.
+ * - `--gap MS`: a pause after each run, as a user's next command or bench network's CNI half
+ *   leaves one (the daemon's background work, e.g. the netns pool's refill, happens there).
  *
  *   node --import tsx bench/profile-run.ts [--n 30] [--attach] [--ab DIR] [--ports] [--net-create]
- *     [--cpu-prof DIR] [--strace FILE] [--log FILE] [--backend nftables] [--scale N]
+ *     [--cpu-prof DIR] [--strace FILE] [--log FILE] [--backend nftables] [--scale N] [--gap MS]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,6 +44,7 @@ const autoRemove = args.includes('--rm');
 const other = opt('--ab');
 // --net-create: a network create/rm after each run too (timed; the old default)
 const netCreate = args.includes('--net-create');
+const gapMs = Number(opt('--gap') ?? 0);
 const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 interface Side {
@@ -193,7 +196,10 @@ async function main(sides: Side[]): Promise<void> {
       }
     // alternate which side goes first
     const order = i % 2 === 0 ? sides : [...sides].reverse();
-    for (const s of order) await oneRun(s, i + 2, i >= 0);
+    for (const s of order) {
+      await oneRun(s, i + 2, i >= 0);
+      if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+    }
   }
   for (const s of sides) s.cpu1 = cpuOf(s.w);
   console.log(

@@ -33,6 +33,7 @@ import { createMacvlanDriver } from '../network/drivers/macvlan/index.js';
 import type { NetworkRecord } from '../network/network-record.js';
 import { PortReservations } from '../network/ports.js';
 import { Sandboxes } from '../network/sandbox.js';
+import { createNetnsMaker } from '../kernel/netns-maker.js';
 import { createCgroups, type Cgroups } from '../runtime/cgroups.js';
 import { ContainerManager } from '../runtime/container/container-manager.js';
 import { ExecManager } from '../runtime/container/exec-manager.js';
@@ -152,7 +153,11 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   const netns = createNetnsOps(libc);
   // synchronous netlink sockets: a request costs no event-loop turn (src/kernel/netlink/sync-transport.ts)
   const syncNetlink = createSyncNetlinkOpener();
-  const sandboxes = new Sandboxes(netns, path.join(opts.execRoot, 'netns'), syncNetlink, { size: opts.netnsPool ?? 0, logger });
+  const sandboxes = new Sandboxes(netns, path.join(opts.execRoot, 'netns'), syncNetlink, {
+    size: opts.netnsPool ?? 0,
+    logger,
+    maker: createNetnsMaker(),
+  });
   const events = new EventBus();
   const images = new ImageStore({
     root: path.join(opts.root, 'image'),

@@ -280,13 +280,14 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     server.close();
     cliSocket?.close();
     fs.rmSync(socketPath, { force: true });
-    c.sandboxes.stopPool();
+    // a pool entry under way is waited for, so that the stop leaves none
+    const pool = c.sandboxes.stopPool().catch(() => undefined);
     // the lease is not revoked: other hosts keep this host's endpoints until it is back (or the TTL)
     c.reclaimer?.close();
     const closing = c.cluster
       ? Promise.race([c.cluster.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))])
       : Promise.resolve();
-    void closing.finally(() => {
+    void Promise.all([closing, pool]).finally(() => {
       // the resolvers' ports for the next daemon, taken right before the exit: no resolver changes after
       saveDnsHandoff(flags.execRoot, c.dns.handoff(), logger);
       process.exit(0);

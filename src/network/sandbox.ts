@@ -8,6 +8,7 @@ import { Netlink, type LinkCounters } from '../kernel/netlink/index.js';
 import type { Netns } from '../kernel/netns.js';
 import type { Logger } from '../lib/logger.js';
 import type { SyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
+import type { NetnsMaker } from '../kernel/netns-maker.js';
 import { SandboxPool } from './sandbox-pool.js';
 
 /**
@@ -21,6 +22,8 @@ export class Sandbox {
   constructor(
     readonly file: string,
     private readonly open: () => Netlink,
+    /** Called once, at the first close (the create that took a pool entry is done with it). */
+    private onClose?: () => void,
   ) {}
 
   get netlink(): Netlink {
@@ -31,6 +34,9 @@ export class Sandbox {
   close(): void {
     this.nl?.close();
     this.nl = undefined;
+    const done = this.onClose;
+    this.onClose = undefined;
+    done?.();
   }
 }
 
@@ -46,7 +52,7 @@ export class Sandboxes {
     private readonly netns: Netns,
     private readonly dir: string,
     private readonly opener: SyncNetlinkOpener,
-    pool?: { size: number; logger: Logger },
+    pool?: { size: number; logger: Logger; maker: NetnsMaker },
   ) {
     netns.ensurePrivateDir(dir);
     if (pool && pool.size > 0) {
@@ -54,7 +60,8 @@ export class Sandboxes {
         netns,
         dir,
         size: pool.size,
-        prepare: (file) => this.bringUpLo(file),
+        make: (file) => pool.maker.make(file),
+        closeMaker: () => pool.maker.close(),
         logger: pool.logger,
       });
     }
@@ -66,17 +73,8 @@ export class Sandboxes {
   }
 
   /** Remove the pool's entries (daemon stop). */
-  stopPool(): void {
-    this.pool?.stop();
-  }
-
-  private async bringUpLo(file: string): Promise<void> {
-    const nl = this.openIn(file);
-    try {
-      await nl.setUp('lo');
-    } finally {
-      nl.close();
-    }
+  async stopPool(): Promise<void> {
+    await this.pool?.stop();
   }
 
   pathFor(containerId: string): string {
@@ -92,8 +90,15 @@ export class Sandboxes {
     const file = this.pathFor(containerId);
     if (this.netns.isNetnsMount(file)) return this.handle(file);
     fs.rmSync(file, { force: true });
-    // a namespace from the pool already has lo up
-    if (this.pool?.take(file)) return this.handle(file);
+    // a namespace from the pool already has lo up; the pool refills once the create's network
+    // work is done with it (the handle closed), not while that work runs
+    const pool = this.pool;
+    if (pool?.take(file))
+      return new Sandbox(
+        file,
+        () => this.openIn(file),
+        () => pool.refillSoon(),
+      );
     this.netns.create(file);
     const sb = this.handle(file);
     try {

@@ -12,6 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { loadLibc } from '../../src/kernel/libc.js';
 import { createNetnsOps, type Netns } from '../../src/kernel/netns.js';
 import { Netlink } from '../../src/kernel/netlink/index.js';
+import { createNoneFirewall } from '../../src/kernel/firewall/none.js';
+import { readSysctl, writeSysctl } from '../../src/kernel/sysctl.js';
+import { createBridgeDriver } from '../../src/network/drivers/bridge/index.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const isRoot = process.getuid?.() === 0;
@@ -108,6 +111,23 @@ export async function createNsWorld(prefix = 'tsnet-plug-'): Promise<NsWorld> {
     },
   };
   return world;
+}
+
+/** The built-in bridge driver alone in the world's host netns (no firewall, quiet). */
+export function bridgeDriverIn(w: NsWorld): ReturnType<typeof createBridgeDriver> {
+  const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+  return createBridgeDriver({
+    host: w.hostNl,
+    inNetns: (file, fn) => w.netns.run(file, fn),
+    firewall: createNoneFirewall(),
+    // /proc/sys/net is per netns: every sysctl goes to the throwaway host netns, never the machine's.
+    sysctl: {
+      write: (k, v) => w.netns.run(w.hostNs, () => writeSysctl(k, v)),
+      read: (k) => w.netns.run(w.hostNs, () => readSysctl(k)),
+    },
+    flushConntrack: async () => undefined,
+    logger: quiet,
+  });
 }
 
 export async function stopChild(c: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

@@ -654,3 +654,24 @@ test('input that is not an image is refused with one clear line', async (t) => {
   t.true(isTsnetError(e4, 'TSNET_IMAGE_INVALID'), e4?.message);
   t.deepEqual(storeDirs(root), EMPTY_STORE);
 });
+
+test('the store reads its records once; each resolve hands out a copy of its own', async (t) => {
+  const dir = await tmpdir(t);
+  const l = await layerTar(dir, 'l', { f: 'x' });
+  const save = await dockerSave(dir, 'one', [{ layers: [l], tags: ['one:v1'], config: { config: { Env: ['A=1'] } } }]);
+  const root = path.join(dir, 'store');
+  const store = new ImageStore({ root });
+  const [img] = await store.importTar(save.file);
+  // a caller that changes what it got (a container record built from the image) changes its copy only
+  const got = await store.resolve('one:v1');
+  got.repoTags.push('other:tag');
+  (got.config as { Env: string[] }).Env.push('B=2');
+  const again = await store.resolve('one:v1');
+  t.deepEqual(again.repoTags, ['one:v1']);
+  t.deepEqual((again.config as { Env?: string[] }).Env, ['A=1']);
+  // kept in memory: a record file removed behind the store's back is still served by this store…
+  fs.rmSync(path.join(root, 'images', `${img!.id.slice(7)}.json`));
+  t.is((await store.resolve('one:v1')).id, img!.id);
+  // …and a new store on the root reads the disk
+  await t.throwsAsync(new ImageStore({ root }).resolve('one:v1'), { message: /No such image/ });
+});

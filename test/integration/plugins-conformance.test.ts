@@ -12,11 +12,8 @@ import { PluginError, serveIpamPlugin } from '../../plugins/sdk/src/index.js';
 import { runPluginConformance } from './../conformance/plugin-suite.js';
 import { runDriverConformance } from '../conformance/driver-suite.js';
 import { Checks } from '../conformance/report.js';
-import { createBridgeDriver } from '../../src/network/drivers/bridge/index.js';
-import { createNoneFirewall } from '../../src/kernel/firewall/none.js';
-import { readSysctl, writeSysctl } from '../../src/kernel/sysctl.js';
 import { socketAddress } from '../../src/plugins/spec-files.js';
-import { cleanEnv, createNsWorld, linkNames, REPO, startExample } from '../conformance/harness.js';
+import { bridgeDriverIn, cleanEnv, createNsWorld, linkNames, REPO, startExample } from '../conformance/harness.js';
 import { requireNeeds } from '../helpers/preconditions.js';
 
 const serial = test.serial;
@@ -164,19 +161,7 @@ serial(
 serial('the built-in bridge driver passes the same driver suite (H12)', async (t) => {
   const w = await createNsWorld();
   t.teardown(() => w.teardown());
-  const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-  const driver = createBridgeDriver({
-    host: w.hostNl,
-    inNetns: (file, fn) => w.netns.run(file, fn),
-    firewall: createNoneFirewall(),
-    // /proc/sys/net is per netns: every sysctl goes to the throwaway host netns, never the machine's.
-    sysctl: {
-      write: (k, v) => w.netns.run(w.hostNs, () => writeSysctl(k, v)),
-      read: (k) => w.netns.run(w.hostNs, () => readSysctl(k)),
-    },
-    flushConntrack: async () => undefined,
-    logger: quiet,
-  });
+  const driver = bridgeDriverIn(w);
   const checks = new Checks();
   await runDriverConformance({
     driver,

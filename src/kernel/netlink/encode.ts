@@ -61,6 +61,16 @@ export function vethPeer(attrs: ifla.LinkAttrs, data: rt.Link = {}): Buffer {
   return Buffer.concat(s.bufs);
 }
 
+/** IFLA_EXT_MASK value: leave the link's counters out of an answer (RTEXT_FILTER_SKIP_STATS). */
+const RTEXT_FILTER_SKIP_STATS = 1 << 3;
+
+/** An RTM_GETLINK body for `name` whose answer carries no counters (ifinfomsg + IFLA_IFNAME + IFLA_EXT_MASK). */
+export function linkByNameRequest(name: string): Uint8Array[] {
+  const s = new AttrStream();
+  rt.formatLinkMessage({ kind: 'link', data: {}, attrs: { ifname: name, extMask: u32le(RTEXT_FILTER_SKIP_STATS) } }, s);
+  return s.bufs;
+}
+
 /** IFLA_LINKINFO for a veth pair whose peer gets `peer` attributes (name, netns fd, mtu, mac). */
 export function vethLinkInfo(peer: ifla.LinkAttrs): Buffer {
   return linkInfo('veth', ifla.formatVethInfo({ peer: vethPeer(peer) }));

@@ -21,6 +21,7 @@ export type {
   LinkInfo,
   LinkCommonOptions,
   VethPeerSpec,
+  VethOptions,
   VxlanOptions,
   MacvlanOptions,
   BridgePortOptions,
@@ -82,7 +83,7 @@ export class Netlink {
     return links.addBridge(this.conn, name, opts);
   }
   /** Create a veth pair; with peer.netnsFd the peer is created directly in that netns. */
-  addVeth(name: string, peer: links.VethPeerSpec, opts: links.LinkCommonOptions = {}): Promise<void> {
+  addVeth(name: string, peer: links.VethPeerSpec, opts: links.VethOptions = {}): Promise<void> {
     return links.addVeth(this.conn, name, peer, opts);
   }
   addVxlan(name: string, opts: links.VxlanOptions): Promise<void> {

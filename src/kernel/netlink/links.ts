@@ -82,6 +82,19 @@ export interface VethPeerSpec extends LinkCommonOptions {
   netnsFd?: number;
 }
 
+/**
+ * The host end of a veth, beyond the common options: made a bridge port and brought up in the
+ * create request itself (IFLA_MASTER, IFF_UP), and the port's options set together with the
+ * alias in the one request that follows the create. A failure of that request deletes the pair.
+ */
+export interface VethOptions extends LinkCommonOptions {
+  /** ifindex of the bridge the new link becomes a port of. */
+  master?: number;
+  up?: boolean;
+  /** Bridge port options (needs `master`). */
+  bridgePort?: BridgePortOptions;
+}
+
 export interface VxlanOptions extends VxlanSpec, LinkCommonOptions {}
 
 export interface MacvlanOptions extends LinkCommonOptions {
@@ -213,15 +226,27 @@ async function markNew(c: NetlinkConn, name: string, alias: string | undefined):
   }
 }
 
-export async function addVeth(c: NetlinkConn, name: string, peer: VethPeerSpec, opts: LinkCommonOptions = {}): Promise<void> {
+export async function addVeth(c: NetlinkConn, name: string, peer: VethPeerSpec, opts: VethOptions = {}): Promise<void> {
   checkName(name);
   checkName(peer.name);
+  if (opts.bridgePort && opts.master === undefined)
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `add veth ${name}: bridge port options need a master`);
   const peerAttrs: ifla.LinkAttrs = { ifname: peer.name, ...common(peer) };
   if (peer.netnsFd !== undefined) peerAttrs.netNsFd = peer.netnsFd;
   const attrs: ifla.LinkAttrs = { ifname: name, ...common(opts), linkinfo: vethLinkInfo(peerAttrs) };
-  await c.run(`add veth ${name} (peer ${peer.name})`, (s) => s.newLink({}, attrs, c.opts({ flags: CREATE })));
-  await markNew(c, name, opts.alias);
+  if (opts.master !== undefined) attrs.master = opts.master;
+  await c.run(`add veth ${name} (peer ${peer.name})`, (s) => s.newLink(opts.up ? UP : {}, attrs, c.opts({ flags: CREATE })));
+  if (!opts.bridgePort) return markNew(c, name, opts.alias);
+  // the alias and the port's options in one request (the link is a port since its create)
+  try {
+    await setLinkAndPort(c, name, opts.alias, opts.bridgePort);
+  } catch (err) {
+    await deleteLink(c, name).catch(() => undefined);
+    throw err;
+  }
 }
+
+const UP: rt.Link = { flags: { up: true }, change: { up: true } };
 
 export async function addVxlan(c: NetlinkConn, name: string, opts: VxlanOptions): Promise<void> {
   checkName(name);
@@ -306,6 +331,14 @@ export async function deleteLink(c: NetlinkConn, ref: LinkRef): Promise<void> {
  * `ip link set X type bridge_slave hairpin on` does. The link must already be a bridge port.
  */
 export async function setBridgePortOptions(c: NetlinkConn, ref: LinkRef, opts: BridgePortOptions): Promise<void> {
+  await setLinkAndPort(c, ref, undefined, opts);
+}
+
+/**
+ * One RTM_NEWLINK on an existing bridge port: its port options (IFLA_INFO_SLAVE_DATA, applied
+ * first by the kernel) and, when given, its alias.
+ */
+async function setLinkAndPort(c: NetlinkConn, ref: LinkRef, alias: string | undefined, opts: BridgePortOptions): Promise<void> {
   const port: ifla.BridgePort = {};
   if (opts.hairpin !== undefined) port.mode = opts.hairpin ? 1 : 0;
   if (opts.learning !== undefined) port.learning = opts.learning ? 1 : 0;
@@ -313,9 +346,14 @@ export async function setBridgePortOptions(c: NetlinkConn, ref: LinkRef, opts: B
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k} ${v ? 'on' : 'off'}`)
     .join(', ');
-  const op = `set bridge port options of ${describe(ref)} (${what})`;
-  if (Object.keys(port).length === 0) return;
   const sel = linkSelector(ref);
-  const attrs: ifla.LinkAttrs = { ...sel.attrs, linkinfo: slaveInfo('bridge', ifla.formatBridgePort(port)) };
+  const attrs: ifla.LinkAttrs = { ...sel.attrs };
+  if (Object.keys(port).length > 0) attrs.linkinfo = slaveInfo('bridge', ifla.formatBridgePort(port));
+  if (alias !== undefined) attrs.ifalias = checkAlias(alias);
+  if (!attrs.linkinfo && attrs.ifalias === undefined) return;
+  const op =
+    alias === undefined
+      ? `set bridge port options of ${describe(ref)} (${what})`
+      : `set alias of ${describe(ref)} to ${JSON.stringify(alias)}${what ? ` and its bridge port options (${what})` : ''}`;
   await c.run(op, (s) => s.newLink(sel.data, attrs, c.opts()));
 }

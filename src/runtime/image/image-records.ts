@@ -1,6 +1,13 @@
 /**
  * Image records: `<root>/images/<hex of id>.json`, one JSON document per image, written
  * atomically (temp file, fsync, rename, fsync of the directory).
+ *
+ * The records are read from disk once (the first `get` or `list`) and then kept in memory:
+ * this object is their only writer (one ImageStore per root in the daemon), so `put` and
+ * `delete` keep the copy true after the disk write succeeded. A container create resolves its
+ * image on every request; reading every record file through the thread pool cost it 1–8 ms
+ * (issue 14.4). The kept records are deep-frozen: readers get them shared and must copy to
+ * change one (`ImageStore.resolve` hands out a clone).
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +31,8 @@ function isRecord(v: unknown): v is ImageRecord {
 
 export class ImageRecords {
   readonly dir: string;
+  /** id → record, loaded once; then changed only by put/delete. */
+  private loaded: Promise<Map<string, ImageRecord>> | undefined;
 
   constructor(root: string) {
     this.dir = join(root, 'images');
@@ -37,17 +46,21 @@ export class ImageRecords {
   }
 
   async get(id: string): Promise<ImageRecord | undefined> {
-    try {
-      const value: unknown = JSON.parse(await readFile(this.fileOf(id), 'utf8'));
-      return isRecord(value) ? value : undefined;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    this.fileOf(id); // checks the id
+    return (await this.records()).get(id);
   }
 
   /** All records; unreadable documents are skipped. */
   async list(): Promise<ImageRecord[]> {
+    return [...(await this.records()).values()];
+  }
+
+  private records(): Promise<Map<string, ImageRecord>> {
+    this.loaded ??= this.load().then((all) => new Map(all.map((r) => [r.id, deepFreeze(r)])));
+    return this.loaded;
+  }
+
+  private async load(): Promise<ImageRecord[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     const records = await Promise.all(
       names
@@ -66,9 +79,20 @@ export class ImageRecords {
 
   async put(record: ImageRecord): Promise<void> {
     await writeJsonAtomic(this.fileOf(record.id), record);
+    // a copy: the caller's object stays its own
+    (await this.records()).set(record.id, deepFreeze(structuredClone(record)));
   }
 
   async delete(id: string): Promise<void> {
     await rm(this.fileOf(id), { force: true });
+    (await this.records()).delete(id);
   }
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
 }

@@ -349,7 +349,8 @@ export class ImageStore {
 
   /** An image by `name`, `name:tag`, full id, or unambiguous id prefix (with or without `sha256:`). */
   async resolve(ref: string): Promise<ImageRecord> {
-    return (await this.find(ref)).record;
+    // the store keeps its records frozen (image-records.ts): the caller gets its own copy
+    return structuredClone((await this.find(ref)).record);
   }
 
   private async find(ref: string): Promise<{ record: ImageRecord; tag?: string }> {

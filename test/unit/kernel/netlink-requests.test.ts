@@ -2,7 +2,7 @@
  * Request building without a kernel: a fake RtNetlinkSocket records what Netlink sends.
  */
 import test from 'ava';
-import { FlagsNew, ifla, type RtNetlinkSocket } from 'netlink';
+import { FlagsNew, ifla, rt, type RtNetlinkSocket } from 'netlink';
 import { Netlink, isErrno } from '../../../src/kernel/netlink/index.js';
 import { isTsnetError, type TsnetError } from '../../../src/errors/index.js';
 
@@ -31,8 +31,20 @@ function fake(links: Record<string, number> = { eth0: 2, br0: 3 }, fail: Record<
       }
       return [];
     };
+  // indexOf asks for an index with a raw RTM_GETLINK (no counters) and reads it from the answer's ifinfomsg
+  const request = async (type: number, data: Uint8Array[]) => {
+    const body = Buffer.concat(data);
+    const attrs = rt.parseLinkMessage(body).attrs;
+    calls.push({ method: 'getLink', data: {}, attrs: { ifname: attrs.ifname, extMask: attrs.extMask }, flags: type });
+    if (fail.getLink) throw new Error(`Request rejected: ${fail.getLink}`);
+    const index = links[attrs.ifname ?? ''];
+    if (!index) throw Object.assign(new Error('Request rejected: ENODEV'), { code: 'ENODEV' });
+    const answer = Buffer.alloc(16);
+    answer.writeInt32LE(index, 4);
+    return [[{ type: 16, flags: 0, seq: 0, port: 0, data: answer }], { port: 0, groups: 0 }];
+  };
   const sock = new Proxy(
-    { socket: { on() {}, close() {} } },
+    { socket: { on() {}, close() {}, request } },
     { get: (target, prop) => (prop in target ? (target as Record<string | symbol, unknown>)[prop] : handler(String(prop))) },
   ) as unknown as RtNetlinkSocket;
   return { nl: new Netlink(sock), calls };
@@ -64,6 +76,8 @@ test('setMaster looks the bridge up; null detaches with master 0', async (t) => 
   const { nl, calls } = fake();
   await nl.setMaster('eth0', 'br0');
   t.is(calls[0]!.method, 'getLink');
+  t.is(calls[0]!.attrs.ifname, 'br0');
+  t.deepEqual(calls[0]!.attrs.extMask, Buffer.from([8, 0, 0, 0]), 'the lookup asks for no counters');
   t.like(calls[1]!, { method: 'setLink', attrs: { ifname: 'eth0', master: 3 } });
   await nl.setMaster('eth0', null);
   t.like(calls[2]!, { method: 'setLink', attrs: { ifname: 'eth0', master: 0 } });

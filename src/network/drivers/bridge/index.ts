@@ -4,7 +4,7 @@
  * and the firewall rules for forwarding, isolation, NAT and published ports.
  */
 import fs from 'node:fs';
-import { TsnetError } from '../../../errors/index.js';
+import { isTsnetError, TsnetError } from '../../../errors/index.js';
 import { Rollback, timingLine } from '../../../errors/rollback.js';
 import type { Logger } from '../../../lib/logger.js';
 import type {
@@ -13,7 +13,7 @@ import type {
   FirewallPorts,
   PortMapping as FirewallMapping,
 } from '../../../kernel/firewall/index.js';
-import { Netlink, type LinkInfo } from '../../../kernel/netlink/index.js';
+import { isErrno, Netlink, type LinkInfo } from '../../../kernel/netlink/index.js';
 import type {
   EndpointInfo,
   EndpointSpec,
@@ -50,6 +50,12 @@ interface HostView {
 interface BridgeNetwork {
   spec: NetworkSpec;
   cfg: BridgeConfig;
+  /**
+   * The bridge's ifindex as last looked up: a join makes its veth a port of it without a lookup
+   * (a bridge re-made behind tsnet's back has a new index: the kernel refuses the old one, and
+   * the join looks it up again).
+   */
+  index?: number;
 }
 
 interface BridgeEndpoint {
@@ -135,6 +141,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
    */
   async function ensureBridge(n: BridgeNetwork, rb?: Rollback, seen?: HostView): Promise<void> {
     const name = n.cfg.bridgeName;
+    n.index = undefined;
     const existing = seen ? seen.links.get(name) : await deps.host.getLink(name);
     if (existing && existing.kind !== 'bridge') {
       throw new TsnetError(
@@ -203,6 +210,20 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       );
     }
     await deps.host.deleteLink(l.index);
+  }
+
+  /** The bridge's ifindex, looked up (and the bridge re-made when it is gone, after a reboot), then kept. */
+  async function bridgeIndex(n: BridgeNetwork): Promise<number> {
+    // ensureBridge dumps every address on the host, which grows with the number of veths: only
+    // when the bridge is gone
+    let bridge = await deps.host.getLink(n.cfg.bridgeName);
+    if (!bridge) {
+      await ensureBridge(n);
+      bridge = await deps.host.getLink(n.cfg.bridgeName);
+      if (!bridge) throw new TsnetError('TSNET_NETLINK', `bridge ${n.cfg.bridgeName} is gone`);
+    }
+    n.index = bridge.index;
+    return bridge.index;
   }
 
   /** Links of endpoints made before tsnet marked its links get the mark (once, at restore). */
@@ -316,48 +337,70 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       const n = network(j.networkId);
       const ep = endpoints.get(key(j.networkId, j.endpointId));
       if (!ep) throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `bridge driver: no endpoint ${j.endpointId.slice(0, 12)}`);
-      // Re-make the bridge only when it is gone (after a reboot): ensureBridge dumps every address
-      // on the host, which grows with the number of veths, so it is not done on every join.
+      // the bridge's index kept from an earlier join: no request (else bridgeIndex looks it up)
       let t0 = performance.now();
-      if (!(await deps.host.getLink(n.cfg.bridgeName))) await ensureBridge(n);
-      await deleteOwnLink(ep.veth, ep.endpointId); // a leftover from a crash
+      const known = n.index;
+      let master = known ?? (await bridgeIndex(n));
       timingLine('bridge join: checks', t0);
       t0 = performance.now();
       const fd = fs.openSync(j.sandboxKey, 'r');
       const rb = new Rollback();
+      // with IPv6 the container side gets its sysctls before it comes up
+      const v6 = n.spec.enableIPv6 && ep.addressV6 !== undefined;
       try {
         const mtu = n.cfg.mtu ? { mtu: n.cfg.mtu } : {};
-        await deps.host.addVeth(
-          ep.veth,
-          { name: j.ifname, netnsFd: fd, mac: ep.mac, ...mtu },
-          { ...mtu, alias: linkMark(ep.endpointId) },
-        );
+        // two requests: the pair (peer in the sandbox; the host end a port of the bridge, up), then
+        // the host end's mark and hairpin (the kernel ignores an alias in a create)
+        const addVeth = () =>
+          deps.host.addVeth(
+            ep.veth,
+            { name: j.ifname, netnsFd: fd, mac: ep.mac, ...mtu },
+            { ...mtu, alias: linkMark(ep.endpointId), master, up: true, bridgePort: { hairpin: true } },
+          );
+        const attempt = async () => {
+          try {
+            await addVeth();
+          } catch (err) {
+            if (!isErrno(err, 'EEXIST')) throw err;
+            // a leftover of this endpoint from a crash goes (a link tsnet did not make for it stays: one line)
+            await deleteOwnLink(ep.veth, ep.endpointId);
+            await addVeth();
+          }
+        };
+        try {
+          await attempt();
+        } catch (err) {
+          // the index kept from an earlier join may be stale (the bridge re-made): look it up, once
+          if (known === undefined || isTsnetError(err, 'TSNET_ENDPOINT_EXISTS')) throw err;
+          master = await bridgeIndex(n);
+          await attempt();
+        }
         rb.push(`delete veth ${ep.veth}`, () => deps.host.deleteLink(ep.veth));
         timingLine('bridge join: veth', t0);
         t0 = performance.now();
-        await deps.host.setMaster(ep.veth, n.cfg.bridgeName);
-        await deps.host.setBridgePortOptions(ep.veth, { hairpin: true });
-        await deps.host.setUp(ep.veth);
-        timingLine('bridge join: master, hairpin, up', t0);
-        t0 = performance.now();
-        const inner = deps.inNetns(j.sandboxKey, () => {
-          if (!n.spec.enableIPv6 || !ep.addressV6) return j.netlink ?? Netlink.open();
-          // no DAD wait and no router advertisements on the container side
-          for (const [k, v] of [
-            [`net/ipv6/conf/${j.ifname}/accept_dad`, '0'],
-            [`net/ipv6/conf/${j.ifname}/accept_ra`, '0'],
-          ] as const) {
-            try {
-              deps.sysctl.write(k, v);
-            } catch {
-              /* ipv6 disabled */
-            }
-          }
-          return j.netlink ?? Netlink.open();
-        });
+        // the sandbox's socket when the caller has it open (no switch of the thread's netns without sysctls)
+        const inner =
+          !v6 && j.netlink
+            ? j.netlink
+            : deps.inNetns(j.sandboxKey, () => {
+                if (!v6) return j.netlink ?? Netlink.open();
+                // no DAD wait and no router advertisements on the container side
+                for (const [k, v] of [
+                  [`net/ipv6/conf/${j.ifname}/accept_dad`, '0'],
+                  [`net/ipv6/conf/${j.ifname}/accept_ra`, '0'],
+                ] as const) {
+                  try {
+                    deps.sysctl.write(k, v);
+                  } catch {
+                    /* ipv6 disabled */
+                  }
+                }
+                return j.netlink ?? Netlink.open();
+              });
         try {
           if (ep.address) await inner.addAddress(j.ifname, ep.address);
           if (ep.addressV6) await inner.addAddress(j.ifname, ep.addressV6, { noDad: true });
+          // (the peer cannot be born up: the kernel opens it before the pair is linked, ENOTCONN)
           await inner.setUp(j.ifname);
         } finally {
           if (inner !== j.netlink) inner.close();

@@ -1,0 +1,49 @@
+/**
+ * src/kernel/netns.ts on the real kernel: a switch goes back to where it came from — the thread's
+ * own namespace (whose fd is opened once and kept), or, nested, the outer switch's — and a
+ * hundred switches leave no fd behind.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { loadLibc } from '../../src/kernel/libc.js';
+import { createNetnsOps } from '../../src/kernel/netns.js';
+
+const current = () => fs.statSync('/proc/thread-self/ns/net').ino;
+const fds = () => fs.readdirSync('/proc/self/fd').length;
+
+test('switches go back to the thread’s own namespace, nested ones to the outer switch’s; no fd is left', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-netns-'));
+  const netns = createNetnsOps(loadLibc());
+  const a = path.join(dir, 'a');
+  const b = path.join(dir, 'b');
+  try {
+    netns.create(a);
+    netns.create(b);
+    const own = current();
+    const [ia, ib] = [fs.statSync(a).ino, fs.statSync(b).ino];
+    t.not(ia, own);
+    const seen = netns.run(a, () => {
+      const inA = current();
+      const inB = netns.run(b, () => current());
+      return { inA, inB, backInA: current() };
+    });
+    t.deepEqual(seen, { inA: ia, inB: ib, backInA: ia }, 'the nested switch went back to a, not to the thread’s own');
+    t.is(current(), own);
+    // a failing callback goes back too
+    t.throws(() =>
+      netns.run(a, () => {
+        throw new Error('boom');
+      }),
+    );
+    t.is(current(), own);
+    const before = fds();
+    for (let i = 0; i < 100; i++) netns.run(i % 2 ? a : b, () => current());
+    t.is(fds(), before, 'no fd left by the switches');
+    t.is(current(), own);
+  } finally {
+    for (const f of [a, b]) if (fs.existsSync(f)) netns.remove(f);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
