@@ -43,9 +43,15 @@ export function takeDnsHandoff(execRoot: string, logger: Logger): Record<string,
     raw = fs.readFileSync(file, 'utf8');
     stale = fs.statSync(execRoot).mtimeMs - fs.statSync(file).mtimeMs > SAME_WRITE_MS;
   } catch {
-    return {};
+    raw = '';
+    stale = true;
   }
+  // after the exec-root's time was read: the temp file of a write a kill interrupted (never
+  // renamed, never valid), then the file itself (valid for one start only)
+  for (const name of safeReaddir(execRoot))
+    if (name.startsWith(`${FILE}.`) && name.endsWith('.tmp')) fs.rmSync(path.join(execRoot, name), { force: true });
   fs.rmSync(file, { force: true });
+  if (!raw) return {};
   if (stale) {
     logger.info(`${file}: ignored, another daemon ran after it was written; every sandbox's DNS rules are re-pointed`);
     return {};
@@ -61,4 +67,12 @@ export function takeDnsHandoff(execRoot: string, logger: Logger): Record<string,
     logger.warn(`${file}: ignored (${(err as Error).message}); every sandbox's DNS rules are re-pointed`);
   }
   return out;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

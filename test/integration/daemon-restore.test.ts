@@ -55,9 +55,14 @@ test.serial('a stale hand-off (another daemon ran after it was written) is ignor
   fs.writeFileSync(HANDOFF(), JSON.stringify(handed));
   const old = new Date(Date.now() - 60_000);
   fs.utimesSync(HANDOFF(), old, old);
+  // and the temp file of a write a kill interrupted
+  const tmp = `${HANDOFF()}.12345.tmp`;
+  fs.writeFileSync(tmp, '{');
   const from = w.daemonLog().length;
   await w.startDaemon();
   t.regex(restoreLine(from), / 0 embedded DNS resolvers kept their ports/);
+  t.false(fs.existsSync(tmp), 'the temp file is removed');
+  t.false(fs.existsSync(HANDOFF()), 'the stale file is removed');
   t.true(await resolves(), 'resolves after the restart');
 });
 
