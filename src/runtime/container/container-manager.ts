@@ -45,6 +45,7 @@ import type {
 } from '../../network/container-api.js';
 import { containerPaths, TRASH_DIR, type ContainerPaths } from './paths.js';
 import { Trash } from '../trash.js';
+import { FilterFiles } from '../filter-files.js';
 import { parseSignal } from './signals.js';
 import { buildRecord, type CreateBody, type ImageInfo } from './create-request.js';
 import { envOf, processEnv } from './env.js';
@@ -109,6 +110,10 @@ export class ContainerManager {
   private readonly pendingAttach = new Map<string, Array<{ conn: Duplex; streams: AttachStreams }>>();
   /** Compiled seccomp filters by profile + capability set (compiling costs a few ms). */
   private readonly seccompCache = new Map<string, Buffer>();
+  /** Device programs by their allow-list. */
+  private readonly deviceCache = new Map<string, Buffer>();
+  /** The filter files tsnet-init reads, shared by the containers (`<exec-root>/filters`). */
+  private readonly filters: FilterFiles;
   /** Restarts by policy (timers with Docker's back-off). */
   private readonly restarts: RestartScheduler;
   private readonly listeners: LifecycleListener[] = [];
@@ -123,6 +128,7 @@ export class ContainerManager {
     this.events.setMaxListeners(0);
     const warn = (m: string) => deps.logger.warn(m);
     this.prelaunches = new Prelaunches((id, fn) => this.locks.run(id, fn), warn);
+    this.filters = new FilterFiles(path.join(deps.execRoot, 'filters'));
     this.trash = {
       root: new Trash(path.join(deps.root, TRASH_DIR), warn, deps.failpoint),
       exec: new Trash(path.join(deps.execRoot, TRASH_DIR), warn, deps.failpoint),
@@ -459,14 +465,8 @@ export class ContainerManager {
     fs.rmSync(p.bundle, { recursive: true, force: true });
     fs.mkdirSync(p.bundle, { recursive: true, mode: 0o700 });
     const files: SecurityFiles = {};
-    if (seccomp) {
-      files.seccomp = path.join(p.bundle, 'seccomp.bpf');
-      fs.writeFileSync(files.seccomp, seccomp, { mode: 0o600 });
-    }
-    if (placement.devices === 'bpf' && deviceRules !== 'all') {
-      files.devicesBpf = path.join(p.bundle, 'devices.bpf');
-      fs.writeFileSync(files.devicesBpf, deviceProgram(deviceRules), { mode: 0o600 });
-    }
+    if (seccomp) files.seccomp = this.filters.file(seccomp);
+    if (placement.devices === 'bpf' && deviceRules !== 'all') files.devicesBpf = this.filters.file(this.devicesFor(deviceRules));
     writeSpec(
       p.bundle,
       runSpec({
@@ -550,10 +550,22 @@ export class ContainerManager {
     return filter;
   }
 
+  /** The compiled device program of an allow-list (cached: most containers have the default one). */
+  private devicesFor(rules: Parameters<typeof deviceProgram>[0]): Buffer {
+    const key = JSON.stringify(rules);
+    let prog = this.deviceCache.get(key);
+    if (!prog) {
+      prog = deviceProgram(rules);
+      if (this.deviceCache.size >= 32) this.deviceCache.delete(this.deviceCache.keys().next().value!);
+      this.deviceCache.set(key, prog);
+    }
+    return prog;
+  }
+
   /** The seccomp filter file of a running container (exec processes get the same filter). */
   seccompFile(rec: ContainerRecord): string | undefined {
-    const f = path.join(this.paths(rec).bundle, 'seccomp.bpf');
-    return fs.existsSync(f) ? f : undefined;
+    const filter = this.seccompFor(rec);
+    return filter ? this.filters.file(filter) : undefined;
   }
 
   /** Follow the supervisor until the container exits, then record it. */
