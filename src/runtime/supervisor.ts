@@ -43,7 +43,8 @@ export interface PendingInit {
   readonly supervisorPid: number;
   /** Resolves with the container's pid at `ready`; rejects when tsnet-init fails or ends first. */
   readonly ready: Promise<number>;
-  start(beforeGo?: (pid: number) => Promise<void>): Promise<Launched>;
+  /** `afterGo`: runs once `go` is written, while the container's process execs. */
+  start(beforeGo?: (pid: number) => Promise<void>, afterGo?: (pid: number) => void): Promise<Launched>;
   /** Kill it (supervisor and child) and wait for its end. Idempotent; a no-op once started. */
   abort(): Promise<void>;
 }
@@ -142,7 +143,7 @@ export function spawnInit(opts: Omit<LaunchOptions, 'beforeGo'>): PendingInit {
   return {
     supervisorPid: child.pid ?? 0,
     ready,
-    start(beforeGo) {
+    start(beforeGo, afterGo) {
       const launched = new Promise<Launched>((resolve, reject) => {
         started = { resolve, reject };
       });
@@ -150,7 +151,9 @@ export function spawnInit(opts: Omit<LaunchOptions, 'beforeGo'>): PendingInit {
         async (p) => {
           try {
             await beforeGo?.(p);
-            if (!done) child.stdin?.write('go\n');
+            if (done) return;
+            child.stdin?.write('go\n');
+            afterGo?.(p);
           } catch (err) {
             fail(err as Error);
           }

@@ -409,21 +409,31 @@ export class ContainerManager {
         await pre?.discard();
         init = await this.spawnFor(rec, sandbox, rb);
       }
-      const launched = await timed('start: launch', () => init.start(() => this.connectPendingAttach(rec)));
-      this.deps.failpoint?.('start.after-launch');
-      rb.commit();
-      rec.state = {
+      const startedAt = new Date().toISOString();
+      const running = (pid: number): ContainerRecord['state'] => ({
         Status: 'running',
-        Pid: launched.pid,
-        SupervisorPid: launched.supervisorPid,
+        Pid: pid,
+        SupervisorPid: init.supervisorPid,
         ExitCode: 0,
         OOMKilled: false,
         Error: '',
-        StartedAt: new Date().toISOString(),
+        StartedAt: startedAt,
         FinishedAt: rec.state.FinishedAt,
-      };
-      // the network side is the network layer's records (saved there): the state is volatile
-      this.saveState(rec);
+      });
+      // The running state is saved once `go` is written, while the process execs (not after
+      // `started`: the answer does not wait for the write). The network side is the network
+      // layer's records (saved there): the state is volatile. A crash from here on finds a
+      // running record: its exit (an exec error's code too) is recorded at restore. A start that
+      // fails after `go` saves its failure over it (start's catch).
+      const launched = await timed('start: launch', () =>
+        init.start(
+          () => this.connectPendingAttach(rec),
+          (pid) => this.saveState({ ...rec, state: running(pid) }),
+        ),
+      );
+      this.deps.failpoint?.('start.after-launch');
+      rb.commit();
+      rec.state = running(launched.pid);
       this.deps.logger.info(`started container ${rec.id.slice(0, 12)} pid ${launched.pid}`);
       this.announce(rec, 'start');
       this.monitor(rec);
