@@ -1108,8 +1108,30 @@ export class ContainerManager {
       }
       // As dockerd: an AutoRemove container that is not running is removed at start — also one
       // whose exit or removal a crash interrupted (neither writes a mark for it).
-      if (rec.hostConfig.AutoRemove) await this.removeQuietly(rec);
+      if (rec.hostConfig.AutoRemove) {
+        await this.killInterruptedStart(rec);
+        await this.removeQuietly(rec);
+      }
     }
+  }
+
+  /**
+   * Restore, a container whose record is not running: a tsnet-init still in its bundle was left by
+   * a start (or a create's prelaunch) the daemon did not live to record. The start-up sweep kills
+   * such a one, but the removal of an AutoRemove container moves the bundle away before: it is
+   * killed (checked by /proc: pid reuse) and waited for here.
+   */
+  private async killInterruptedStart(rec: ContainerRecord): Promise<void> {
+    const bundle = this.paths(rec).bundle;
+    const pidIn = (f: string) => {
+      try {
+        return Number(fs.readFileSync(path.join(bundle, f), 'utf8').trim()) || 0;
+      } catch {
+        return 0;
+      }
+    };
+    const killed = killSupervisor(pidIn('supervisor.pid'), bundle, pidIn('pid'));
+    for (let i = 0; i < 250 && killed.some(processAlive); i++) await sleep(20);
   }
 
   /** Start-up sweep: delete what a crash left in the trash dirs; returns what was removed. */
