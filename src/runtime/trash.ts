@@ -9,7 +9,7 @@
  * after another, or at once for the oldest entry when more than `backlog` wait. Deleting a
  * container's dir and bundle costs ~2–4 ms of CPU on ext4 (unlinks and rmdirs through the thread
  * pool); done right after each removal it competed with the next `run`'s create and start for the
- * CPU and the thread pool (decision 40).
+ * CPU and the thread pool (decision 41).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';

@@ -121,7 +121,7 @@ export class ContainerManager {
   private readonly diedWhileDown = new Set<string>();
   /** Removed container dirs (`<root>/trash`) and exited containers' bundles (`<exec-root>/trash`). */
   private readonly trash: { root: Trash; exec: Trash };
-  /** tsnet-inits spawned at create for a start that follows (`run --rm`: decision 41). */
+  /** tsnet-inits spawned at create for a start that follows (`run --rm`: decision 42). */
   private readonly prelaunches: Prelaunches;
 
   constructor(private readonly deps: ContainerManagerDeps) {

@@ -1,5 +1,5 @@
 /**
- * Containers whose tsnet-init was spawned at create, ahead of the start (decision 41): a `run
+ * Containers whose tsnet-init was spawned at create, ahead of the start (decision 42): a `run
  * --rm` sends its start right after the create, so the container's setup (namespaces, rootfs,
  * mounts — ~3 ms of tsnet-init up to `ready`) runs on another CPU while the daemon makes the
  * network, instead of after the start request. The start then only says `go`.
