@@ -13,8 +13,10 @@
  *   main), measured in the same run, alternating A and B run by run: an A/B on a shared machine.
  * - `--cpu-prof DIR`: tsnetd runs with `--cpu-prof` and writes its profile there at exit;
  *   `--ab-self 'FLAGS'`: the same, with this checkout's daemon given FLAGS in world A.
- *   `--strace FILE`: it runs under `strace -f -e trace=execve`; `--log FILE`: the daemon's log
- *   (with the timing lines) is copied there.
+ *   `--ab-env 'K=V …'`: the same, with this checkout's daemon given these environment variables
+ *   in world A. `--strace FILE`: it runs under `strace -f -e trace=execve` (other strace options
+ *   from STRACE_OPTS, e.g. `STRACE_OPTS='-tt -T'`); `--log FILE`: the daemon's log (with the
+ *   timing lines) is copied there.
  * - `--scale N`: N creates on one bridge instead, with the median of each 10.
  * - `--gap MS`: a pause after each run, as a user's next command or bench network's CNI half
  *   leaves one (the daemon's background work, e.g. the netns pool's refill, happens there).
@@ -57,18 +59,20 @@ interface Side {
   logFrom: number;
 }
 
-async function makeSide(name: string, repo: string, extra: string[] = []): Promise<Side> {
+async function makeSide(name: string, repo: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Side> {
   const w = await createWorld({
     daemonArgs: ['--log-level', 'info', ...(backend ? ['--firewall-backend', backend] : []), ...extra],
   });
   // restart with the profiler / timing log on
   await w.killDaemon('SIGTERM');
   process.env.TSNET_DAEMON_WRAP = [
-    ...(stracePath ? [`strace -f -qq -e trace=execve -o ${stracePath}.${name.replace(/[^A-Za-z0-9]+/g, '-')}`] : []),
+    ...(stracePath
+      ? [`strace -f -qq ${process.env.STRACE_OPTS ?? '-e trace=execve'} -o ${stracePath}.${name.replace(/[^A-Za-z0-9]+/g, '-')}`]
+      : []),
     daemonWrapper(name, repo, prof),
   ].join(' ');
   try {
-    await w.startDaemon([], { TSNET_TIMING: '1' });
+    await w.startDaemon([], { TSNET_TIMING: '1', ...env });
   } finally {
     process.env.TSNET_DAEMON_WRAP = '';
   }
@@ -230,7 +234,23 @@ try {
   const selfArgs = opt('--ab-self');
   if (other) sides.push(await makeSide('A', other));
   else if (selfArgs !== undefined) sides.push(await makeSide(`A (${selfArgs})`, HERE, selfArgs.split(' ').filter(Boolean)));
-  sides.push(await makeSide(other || selfArgs !== undefined ? 'B' : 'run', HERE));
+  // --ab-env 'K=V …': A is this checkout too, its daemon started with these environment variables
+  const selfEnv = opt('--ab-env');
+  if (selfEnv !== undefined)
+    sides.push(
+      await makeSide(
+        `A (${selfEnv})`,
+        HERE,
+        [],
+        Object.fromEntries(
+          selfEnv
+            .split(' ')
+            .filter(Boolean)
+            .map((kv) => kv.split('=') as [string, string]),
+        ),
+      ),
+    );
+  sides.push(await makeSide(other || selfArgs !== undefined || selfEnv !== undefined ? 'B' : 'run', HERE));
   await main(sides);
   for (const s of sides) await s.w.killDaemon('SIGTERM');
 } finally {

@@ -34,88 +34,154 @@ export function attachSocketPath(bundleDir: string): string {
   return path.join(bundleDir, 'attach.sock');
 }
 
-export function launch(opts: LaunchOptions): Promise<Launched> {
+/**
+ * A tsnet-init spawned and setting up (up to `ready`): `start` says `go` once ready (after
+ * `beforeGo`) and resolves at `started`; `abort` ends it before that (its child goes with it).
+ */
+export interface PendingInit {
+  /** The supervisor's pid. */
+  readonly supervisorPid: number;
+  /** Resolves with the container's pid at `ready`; rejects when tsnet-init fails or ends first. */
+  readonly ready: Promise<number>;
+  /** `afterGo`: runs once `go` is written, while the container's process execs. */
+  start(beforeGo?: (pid: number) => Promise<void>, afterGo?: (pid: number) => void): Promise<Launched>;
+  /** Kill it (supervisor and child) and wait for its end. Idempotent; a no-op once started. */
+  abort(): Promise<void>;
+}
+
+/** Spawn tsnet-init and follow its setup; nothing waits for `ready` until `start` is called. */
+export function spawnInit(opts: Omit<LaunchOptions, 'beforeGo'>): PendingInit {
   const tL = performance.now();
   const child = (opts.spawn ?? spawnDetached)(opts.initPath, [opts.mode, opts.bundleDir], {
     stderrFile: path.join(opts.bundleDir, 'init.err'),
   });
   timingLine('launch: tsnet-init spawned', tL);
-  return new Promise<Launched>((resolve, reject) => {
-    let buffered = '';
-    let pid = 0;
-    let done = false;
-    const timer = setTimeout(
-      () => fail(new TsnetError('TSNET_START_FAILED', `tsnet-init did not answer within ${opts.timeoutMs ?? 30000} ms`)),
-      opts.timeoutMs ?? 30000,
-    );
-    const finish = () => {
-      done = true;
-      clearTimeout(timer);
-      child.stdout?.removeAllListeners();
-      child.stdout?.destroy();
-      child.stdin?.destroy();
-      child.removeAllListeners('close');
-      child.unref();
-    };
-    const fail = (err: Error) => {
+  let buffered = '';
+  let done = false;
+  let started: { resolve: (l: Launched) => void; reject: (e: Error) => void } | undefined;
+  let readyResolve: (pid: number) => void = () => undefined;
+  let readyReject: (e: Error) => void = () => undefined;
+  const ready = new Promise<number>((resolve, reject) => {
+    readyResolve = resolve;
+    readyReject = reject;
+  });
+  ready.catch(() => undefined); // reported through start(), or dropped by abort()
+  let pid = 0;
+  let markClosed: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
+  const timer = setTimeout(
+    () => fail(new TsnetError('TSNET_START_FAILED', `tsnet-init did not answer within ${opts.timeoutMs ?? 30000} ms`)),
+    opts.timeoutMs ?? 30000,
+  );
+  timer.unref();
+  const finish = () => {
+    done = true;
+    clearTimeout(timer);
+    child.stdout?.removeAllListeners();
+    child.stdout?.destroy();
+    child.stdin?.destroy();
+    child.unref();
+  };
+  const fail = (err: Error) => {
+    if (done) return;
+    finish();
+    if (child.exitCode === null) child.kill('SIGKILL');
+    readyReject(err);
+    started?.reject(err);
+  };
+  const onLine = (line: string) => {
+    const [word, ...rest] = line.split(' ');
+    if (word === 'ready') {
+      timingLine('launch: ready (cumulative)', tL);
+      pid = Number(rest[0]);
+      readyResolve(pid);
+    } else if (word === 'started') {
+      timingLine('launch: started (cumulative)', tL);
       if (done) return;
       finish();
-      if (child.exitCode === null) child.kill('SIGKILL');
-      reject(err);
-    };
-    const onLine = async (line: string) => {
-      const [word, ...rest] = line.split(' ');
-      if (word === 'ready') {
-        timingLine('launch: ready (cumulative)', tL);
-        pid = Number(rest[0]);
-        try {
-          await opts.beforeGo?.(pid);
-          child.stdin?.write('go\n');
-        } catch (err) {
-          fail(err as Error);
-        }
-      } else if (word === 'started') {
-        timingLine('launch: started (cumulative)', tL);
-        if (done) return;
-        finish();
-        resolve({ supervisorPid: child.pid ?? 0, pid });
-      } else if (word === 'error') {
-        const code = rest[0] ?? '125';
-        fail(
-          new TsnetError(START_ERRORS[code] ?? 'TSNET_START_FAILED', rest.slice(1).join(' ') || 'tsnet-init failed', {
-            details: { exitCode: Number(code) },
-          }),
-        );
-      }
-    };
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (d: string) => {
-      buffered += d;
-      for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, i);
-        buffered = buffered.slice(i + 1);
-        void onLine(line);
-      }
-    });
-    child.on('error', (err) =>
-      fail(new TsnetError('TSNET_START_FAILED', `cannot run ${opts.initPath}: ${err.message}`, { cause: err })),
-    );
-    // 'close', not 'exit': the stdout line `started` must be read before we judge the exit.
-    child.on('close', (code) => {
-      let why = '';
-      try {
-        why = fs.readFileSync(path.join(opts.bundleDir, 'init.err'), 'utf8').trim().split('\n').pop() ?? '';
-      } catch {
-        /* nothing logged */
-      }
+      started?.resolve({ supervisorPid: child.pid ?? 0, pid });
+    } else if (word === 'error') {
+      const code = rest[0] ?? '125';
       fail(
-        new TsnetError(
-          'TSNET_START_FAILED',
-          `tsnet-init exited with ${code} before starting the container${why ? `: ${why}` : ''}`,
-        ),
+        new TsnetError(START_ERRORS[code] ?? 'TSNET_START_FAILED', rest.slice(1).join(' ') || 'tsnet-init failed', {
+          details: { exitCode: Number(code) },
+        }),
       );
-    });
+    }
+  };
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (d: string) => {
+    buffered += d;
+    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, i);
+      buffered = buffered.slice(i + 1);
+      onLine(line);
+    }
   });
+  child.on('error', (err) =>
+    fail(new TsnetError('TSNET_START_FAILED', `cannot run ${opts.initPath}: ${err.message}`, { cause: err })),
+  );
+  // 'close', not 'exit': the stdout line `started` must be read before we judge the exit.
+  child.on('close', (code) => {
+    markClosed();
+    if (done) return;
+    let why = '';
+    try {
+      why = fs.readFileSync(path.join(opts.bundleDir, 'init.err'), 'utf8').trim().split('\n').pop() ?? '';
+    } catch {
+      /* nothing logged */
+    }
+    fail(
+      new TsnetError(
+        'TSNET_START_FAILED',
+        `tsnet-init exited with ${code} before starting the container${why ? `: ${why}` : ''}`,
+      ),
+    );
+  });
+  return {
+    supervisorPid: child.pid ?? 0,
+    ready,
+    start(beforeGo, afterGo) {
+      const launched = new Promise<Launched>((resolve, reject) => {
+        started = { resolve, reject };
+      });
+      ready.then(
+        async (p) => {
+          try {
+            await beforeGo?.(p);
+            if (done) return;
+            child.stdin?.write('go\n');
+            afterGo?.(p);
+          } catch (err) {
+            fail(err as Error);
+          }
+        },
+        (err: Error) => started?.reject(err),
+      );
+      return launched;
+    },
+    async abort() {
+      if (started) return;
+      // the child's pid comes with `ready` (a setup under way is let finish: a few ms)
+      const childPid = await Promise.race([ready.catch(() => 0), new Promise<number>((r) => setTimeout(() => r(0), 2000))]);
+      fail(new TsnetError('TSNET_START_FAILED', 'the start was given up'));
+      if (childPid > 1) {
+        try {
+          process.kill(childPid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      if (child.pid) await closed;
+      for (let i = 0; i < 100 && processAlive(childPid); i++) await new Promise((r) => setTimeout(r, 10));
+    },
+  };
+}
+
+export async function launch(opts: LaunchOptions): Promise<Launched> {
+  return spawnInit(opts).start(opts.beforeGo);
 }
 
 /** Open the attach socket and send one command line; resolves with the connected socket. */

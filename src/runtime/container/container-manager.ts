@@ -27,11 +27,13 @@ import {
   isSupervisorOf,
   killSupervisor,
   type LaunchOptions,
-  launch,
+  type PendingInit,
   processAlive,
+  spawnInit,
   supervisorCommand,
   waitForExit,
 } from '../supervisor.js';
+import { fingerprint, type Prelaunched, Prelaunches, prelaunchable } from './prelaunch.js';
 import type { Failpoint } from '../../lib/failpoints.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import type {
@@ -43,6 +45,7 @@ import type {
 } from '../../network/container-api.js';
 import { containerPaths, TRASH_DIR, type ContainerPaths } from './paths.js';
 import { Trash } from '../trash.js';
+import { FilterFiles } from '../filter-files.js';
 import { parseSignal } from './signals.js';
 import { buildRecord, type CreateBody, type ImageInfo } from './create-request.js';
 import { envOf, processEnv } from './env.js';
@@ -107,6 +110,10 @@ export class ContainerManager {
   private readonly pendingAttach = new Map<string, Array<{ conn: Duplex; streams: AttachStreams }>>();
   /** Compiled seccomp filters by profile + capability set (compiling costs a few ms). */
   private readonly seccompCache = new Map<string, Buffer>();
+  /** Device programs by their allow-list. */
+  private readonly deviceCache = new Map<string, Buffer>();
+  /** The filter files tsnet-init reads, shared by the containers (`<exec-root>/filters`). */
+  private readonly filters: FilterFiles;
   /** Restarts by policy (timers with Docker's back-off). */
   private readonly restarts: RestartScheduler;
   private readonly listeners: LifecycleListener[] = [];
@@ -114,10 +121,14 @@ export class ContainerManager {
   private readonly diedWhileDown = new Set<string>();
   /** Removed container dirs (`<root>/trash`) and exited containers' bundles (`<exec-root>/trash`). */
   private readonly trash: { root: Trash; exec: Trash };
+  /** tsnet-inits spawned at create for a start that follows (`run --rm`: decision 42). */
+  private readonly prelaunches: Prelaunches;
 
   constructor(private readonly deps: ContainerManagerDeps) {
     this.events.setMaxListeners(0);
     const warn = (m: string) => deps.logger.warn(m);
+    this.prelaunches = new Prelaunches((id, fn) => this.locks.run(id, fn), warn);
+    this.filters = new FilterFiles(path.join(deps.execRoot, 'filters'));
     this.trash = {
       root: new Trash(path.join(deps.root, TRASH_DIR), warn, deps.failpoint),
       exec: new Trash(path.join(deps.execRoot, TRASH_DIR), warn, deps.failpoint),
@@ -245,14 +256,22 @@ export class ContainerManager {
         const prepared = this.deps.store.prepare(rec);
         prepared.catch(() => undefined); // handled where it is awaited (a failure meanwhile is no crash)
         rb.push('drop the prepared record', () => prepared.then((w) => w.abort()).catch(() => undefined));
-        await this.makeNetwork(plan, rb);
+        let pre: Promise<Prelaunched | undefined> | undefined;
+        await this.makeNetwork(plan, rb, () => {
+          if (!prelaunchable(rec)) return;
+          // tsnet-init sets the container up on another CPU while the endpoints are made
+          pre = this.prelaunch(rec);
+          rb.push('give up the prelaunch', async () => (await pre)?.discard());
+        });
         this.deps.failpoint?.('container-create.after-network');
+        const prelaunched = await pre;
         await rb.step(
           'save record',
           async () => (await prepared).commit({ syncDir: false }),
           () => this.deps.store.remove(rec.id),
         );
         rb.commit();
+        if (prelaunched) this.prelaunches.add(rec.id, prelaunched);
       } catch (err) {
         await rb.unwind();
         throw err;
@@ -263,13 +282,14 @@ export class ContainerManager {
     return rec;
   }
 
-  /** The sandbox and its endpoints of a plan, with their undo on `rb`. */
-  private async makeNetwork(plan: SandboxPlan, rb: Rollback): Promise<void> {
+  /** The sandbox and its endpoints of a plan, with their undo on `rb` (`madeSandbox`: between the two). */
+  private async makeNetwork(plan: SandboxPlan, rb: Rollback, madeSandbox?: () => void): Promise<void> {
     await rb.step(
       'create network sandbox',
       () => this.deps.networking.createSandbox(plan),
       () => this.deps.networking.deleteSandbox(plan.sandboxId),
     );
+    madeSandbox?.();
     await rb.step(
       'join networks',
       () => this.deps.networking.join(plan.sandboxId, plan.endpoints),
@@ -314,40 +334,126 @@ export class ContainerManager {
     const rec = this.get(ref);
     // withLock: a container an rm removed while this waited for the lock is not started (its
     // record would be written again, for a container whose dir is gone)
-    return this.withLock(rec.id, async () => {
-      if (this.isRunning(rec)) return false;
-      // a start through the API: the policy begins again (retry count, back-off)
-      this.restarts.reset(rec.id);
-      try {
-        await this.startLocked(rec);
-      } catch (err) {
-        const e = err instanceof TsnetError ? err : new TsnetError('TSNET_START_FAILED', (err as Error).message, { cause: err });
-        rec.state = {
-          ...rec.state,
-          Status: rec.state.Status === 'created' ? 'created' : 'exited',
-          ExitCode: Number(e.details?.exitCode ?? 128),
-          Error: e.message,
-          Pid: 0,
-          SupervisorPid: 0,
-          Restarting: false,
-        };
-        if (e.code === 'TSNET_COMMAND_NOT_FOUND') rec.state.ExitCode = 127;
-        if (e.code === 'TSNET_COMMAND_NOT_EXECUTABLE') rec.state.ExitCode = 126;
-        this.saveState(rec);
-        this.closePendingAttach(rec.id);
-        this.events.emit(`exit:${rec.id}`, rec.state.ExitCode, e.message);
-        // --rm: gone before the error reaches the client (we hold the container's lock here)
-        if (rec.hostConfig.AutoRemove)
-          await this.removeLocked(rec, true).catch((err: Error) =>
-            this.deps.logger.warn(`auto-remove ${rec.id.slice(0, 12)}: ${err.message}`),
-          );
-        throw e;
-      }
-      return true;
-    });
+    return this.withLock(
+      rec.id,
+      async () => {
+        if (this.isRunning(rec)) return false;
+        // a start through the API: the policy begins again (retry count, back-off)
+        this.restarts.reset(rec.id);
+        try {
+          await this.startLocked(rec);
+        } catch (err) {
+          const e =
+            err instanceof TsnetError ? err : new TsnetError('TSNET_START_FAILED', (err as Error).message, { cause: err });
+          rec.state = {
+            ...rec.state,
+            Status: rec.state.Status === 'created' ? 'created' : 'exited',
+            ExitCode: Number(e.details?.exitCode ?? 128),
+            Error: e.message,
+            Pid: 0,
+            SupervisorPid: 0,
+            Restarting: false,
+          };
+          if (e.code === 'TSNET_COMMAND_NOT_FOUND') rec.state.ExitCode = 127;
+          if (e.code === 'TSNET_COMMAND_NOT_EXECUTABLE') rec.state.ExitCode = 126;
+          this.saveState(rec);
+          this.closePendingAttach(rec.id);
+          this.events.emit(`exit:${rec.id}`, rec.state.ExitCode, e.message);
+          // --rm: gone before the error reaches the client (we hold the container's lock here)
+          if (rec.hostConfig.AutoRemove)
+            await this.removeLocked(rec, true).catch((err: Error) =>
+              this.deps.logger.warn(`auto-remove ${rec.id.slice(0, 12)}: ${err.message}`),
+            );
+          throw e;
+        }
+        return true;
+      },
+      true,
+    );
   }
 
   private async startLocked(rec: ContainerRecord): Promise<void> {
+    const p = this.paths(rec);
+    let pre = await this.prelaunches.take(rec);
+    if (!this.deps.networking.hasSandbox(rec.sandboxId)) {
+      await pre?.discard();
+      pre = undefined;
+      await this.remakeNetwork(rec);
+    }
+    const rb = new Rollback();
+    try {
+      const sandbox = await rb.step(
+        'prepare network',
+        () => this.deps.networking.programExternalConnectivity(rec.sandboxId, this.containerLookup),
+        () => this.deps.networking.revokeExternalConnectivity(rec.sandboxId),
+      );
+      this.deps.failpoint?.('start.after-ports');
+      const t0 = performance.now();
+      const extra = this.extraHosts(rec);
+      // in place: a prelaunched tsnet-init has bind-mounted these files already
+      rewriteInPlace(
+        p.hosts,
+        sandbox.hostsText !== undefined
+          ? sandbox.hostsText + extra.map((e) => `${e.ip}\t${e.names.join(' ')}\n`).join('')
+          : hostsFile([...extra, ...sandbox.hosts]),
+      );
+      rewriteInPlace(p.hostname, `${sandbox.shareHostUts ? readHostname() : rec.config.Hostname}\n`);
+      rewriteInPlace(p.resolvConf, sandbox.resolvConf);
+      timingLine('start: etc files', t0);
+      let init: PendingInit;
+      if (pre && !pre.failed() && pre.netnsPath === sandbox.netnsPath && !sandbox.shareHostUts && !sandbox.linkEnv?.length) {
+        init = pre.init;
+        const used = pre;
+        rb.push('give up the prelaunch', () => used.discard());
+      } else {
+        await pre?.discard();
+        init = await this.spawnFor(rec, sandbox, rb);
+      }
+      const startedAt = new Date().toISOString();
+      const running = (pid: number): ContainerRecord['state'] => ({
+        Status: 'running',
+        Pid: pid,
+        SupervisorPid: init.supervisorPid,
+        ExitCode: 0,
+        OOMKilled: false,
+        Error: '',
+        StartedAt: startedAt,
+        FinishedAt: rec.state.FinishedAt,
+      });
+      // The running state is saved once `go` is written, while the process execs (not after
+      // `started`: the answer does not wait for the write). The network side is the network
+      // layer's records (saved there): the state is volatile. A crash from here on finds a
+      // running record: its exit (an exec error's code too) is recorded at restore. A start that
+      // fails after `go` saves its failure over it (start's catch).
+      const launched = await timed('start: launch', () =>
+        init.start(
+          () => this.connectPendingAttach(rec),
+          (pid) => this.saveState({ ...rec, state: running(pid) }),
+        ),
+      );
+      this.deps.failpoint?.('start.after-launch');
+      rb.commit();
+      rec.state = running(launched.pid);
+      this.deps.logger.info(`started container ${rec.id.slice(0, 12)} pid ${launched.pid}`);
+      this.announce(rec, 'start');
+      this.monitor(rec);
+      this.tell('started', rec);
+    } catch (err) {
+      const failures = await rb.unwind();
+      for (const f of failures) this.deps.logger.warn(`rollback of start ${rec.id.slice(0, 12)}: ${f.message}`);
+      throw err;
+    }
+  }
+
+  /**
+   * Cgroups, bundle and spec, then tsnet-init spawned (it sets the container up until `ready`);
+   * each with its undo on `rb`. `net`: the netns to join, UTS sharing and link variables.
+   */
+  private async spawnFor(
+    rec: ContainerRecord,
+    net: { netnsPath?: string; shareHostUts: boolean; linkEnv?: string[] },
+    rb: Rollback,
+  ): Promise<PendingInit> {
     const p = this.paths(rec);
     const image = await this.deps.images.resolve(rec.imageId);
     const lowerDirs = this.deps.images.layerDirs(image);
@@ -360,94 +466,81 @@ export class ContainerManager {
     const mappings = deviceMappings(hc);
     const deviceRules = hc.Privileged ? 'all' : [...DEFAULT_DEVICE_RULES, ...deviceCgroupRules(hc), ...mappings.map(hostDevice)];
     const seccomp = this.seccompFor(rec);
-    if (!this.deps.networking.hasSandbox(rec.sandboxId)) await this.remakeNetwork(rec);
+    const placement = await rb.step(
+      'create cgroups',
+      () => this.deps.cgroups.create(rec.id, limitsOf(hc, 'start'), deviceRules),
+      () => this.deps.cgroups.remove(rec.id),
+    );
+    const t0 = performance.now();
+    fs.rmSync(p.bundle, { recursive: true, force: true });
+    fs.mkdirSync(p.bundle, { recursive: true, mode: 0o700 });
+    const files: SecurityFiles = {};
+    if (seccomp) files.seccomp = this.filters.file(seccomp);
+    if (placement.devices === 'bpf' && deviceRules !== 'all') files.devicesBpf = this.filters.file(this.devicesFor(deviceRules));
+    writeSpec(
+      p.bundle,
+      runSpec({
+        rec: { ...rec, config: { ...rec.config, Env: processEnv(envOf(rec, net.linkEnv)) } },
+        rootfs: p.rootfs,
+        lowerDirs,
+        upperDir: p.upper,
+        workDir: p.work,
+        ...(net.netnsPath ? { netnsPath: net.netnsPath } : {}),
+        shareHostUts: net.shareHostUts,
+        etcFiles: { hosts: p.hosts, hostname: p.hostname, resolvConf: p.resolvConf },
+        placement,
+        files,
+        devices: mappings.map((m) => ({ host: m.PathOnHost, container: m.PathInContainer })),
+        logPath: p.log,
+        mounts,
+      }),
+    );
+    rb.push('remove bundle', () => fs.rmSync(p.bundle, { recursive: true, force: true }));
+    timingLine('start: bundle', t0);
+    const init = spawnInit({
+      initPath: this.deps.initPath,
+      ...(this.deps.spawn ? { spawn: this.deps.spawn } : {}),
+      mode: 'run',
+      bundleDir: p.bundle,
+    });
+    rb.push('stop tsnet-init', () => init.abort());
+    return init;
+  }
+
+  /**
+   * At create, for a container whose start will follow (prelaunchable): tsnet-init spawned into
+   * the sandbox's netns, set up while the create goes on; undefined when that is not possible (the
+   * start then launches as usual). Its /etc files exist empty until the start writes them.
+   */
+  private async prelaunch(rec: ContainerRecord): Promise<Prelaunched | undefined> {
+    const netnsPath = this.deps.networking.view(rec.sandboxId).sandboxKey;
+    if (!netnsPath) return undefined;
+    const p = this.paths(rec);
     const rb = new Rollback();
     try {
-      const sandbox = await rb.step(
-        'prepare network',
-        () => this.deps.networking.programExternalConnectivity(rec.sandboxId, this.containerLookup),
-        () => this.deps.networking.revokeExternalConnectivity(rec.sandboxId),
-      );
-      this.deps.failpoint?.('start.after-ports');
-      let t0 = performance.now();
-      const extra = this.extraHosts(rec);
-      rewriteInPlace(
-        p.hosts,
-        sandbox.hostsText !== undefined
-          ? sandbox.hostsText + extra.map((e) => `${e.ip}\t${e.names.join(' ')}\n`).join('')
-          : hostsFile([...extra, ...sandbox.hosts]),
-      );
-      rewriteInPlace(p.hostname, `${sandbox.shareHostUts ? readHostname() : rec.config.Hostname}\n`);
-      rewriteInPlace(p.resolvConf, sandbox.resolvConf);
-      timingLine('start: etc files', t0);
-      const placement = await rb.step(
-        'create cgroups',
-        () => this.deps.cgroups.create(rec.id, limitsOf(hc, 'start'), deviceRules),
-        () => this.deps.cgroups.remove(rec.id),
-      );
-      t0 = performance.now();
-      fs.rmSync(p.bundle, { recursive: true, force: true });
-      fs.mkdirSync(p.bundle, { recursive: true, mode: 0o700 });
-      const files: SecurityFiles = {};
-      if (seccomp) {
-        files.seccomp = path.join(p.bundle, 'seccomp.bpf');
-        fs.writeFileSync(files.seccomp, seccomp, { mode: 0o600 });
-      }
-      if (placement.devices === 'bpf' && deviceRules !== 'all') {
-        files.devicesBpf = path.join(p.bundle, 'devices.bpf');
-        fs.writeFileSync(files.devicesBpf, deviceProgram(deviceRules), { mode: 0o600 });
-      }
-      writeSpec(
-        p.bundle,
-        runSpec({
-          rec: { ...rec, config: { ...rec.config, Env: processEnv(envOf(rec, sandbox.linkEnv)) } },
-          rootfs: p.rootfs,
-          lowerDirs,
-          upperDir: p.upper,
-          workDir: p.work,
-          ...(sandbox.netnsPath ? { netnsPath: sandbox.netnsPath } : {}),
-          shareHostUts: sandbox.shareHostUts,
-          etcFiles: { hosts: p.hosts, hostname: p.hostname, resolvConf: p.resolvConf },
-          placement,
-          files,
-          devices: mappings.map((m) => ({ host: m.PathOnHost, container: m.PathInContainer })),
-          logPath: p.log,
-          mounts,
-        }),
-      );
-      rb.push('remove bundle', () => fs.rmSync(p.bundle, { recursive: true, force: true }));
-      timingLine('start: bundle', t0);
-      const launched = await timed('start: launch', () =>
-        launch({
-          initPath: this.deps.initPath,
-          ...(this.deps.spawn ? { spawn: this.deps.spawn } : {}),
-          mode: 'run',
-          bundleDir: p.bundle,
-          beforeGo: () => this.connectPendingAttach(rec),
-        }),
-      );
-      this.deps.failpoint?.('start.after-launch');
-      rb.commit();
-      rec.state = {
-        Status: 'running',
-        Pid: launched.pid,
-        SupervisorPid: launched.supervisorPid,
-        ExitCode: 0,
-        OOMKilled: false,
-        Error: '',
-        StartedAt: new Date().toISOString(),
-        FinishedAt: rec.state.FinishedAt,
+      for (const f of [p.hosts, p.hostname, p.resolvConf]) fs.closeSync(fs.openSync(f, 'a', 0o644));
+      const init = await this.spawnFor(rec, { netnsPath, shareHostUts: false }, rb);
+      let failed = false;
+      init.ready.catch(() => {
+        failed = true;
+      });
+      let discarded: Promise<void> | undefined;
+      return {
+        init,
+        netnsPath,
+        fingerprint: fingerprint(rec),
+        failed: () => failed,
+        discard: () => {
+          discarded ??= rb.unwind().then((errs) => {
+            for (const e of errs) this.deps.logger.warn(`prelaunch of ${rec.id.slice(0, 12)}: ${e.message}`);
+          });
+          return discarded;
+        },
       };
-      // the network side is the network layer's records (saved there): the state is volatile
-      this.saveState(rec);
-      this.deps.logger.info(`started container ${rec.id.slice(0, 12)} pid ${launched.pid}`);
-      this.announce(rec, 'start');
-      this.monitor(rec);
-      this.tell('started', rec);
     } catch (err) {
-      const failures = await rb.unwind();
-      for (const f of failures) this.deps.logger.warn(`rollback of start ${rec.id.slice(0, 12)}: ${f.message}`);
-      throw err;
+      this.deps.logger.debug(`prelaunch of ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
+      await rb.unwind();
+      return undefined;
     }
   }
 
@@ -467,10 +560,22 @@ export class ContainerManager {
     return filter;
   }
 
+  /** The compiled device program of an allow-list (cached: most containers have the default one). */
+  private devicesFor(rules: Parameters<typeof deviceProgram>[0]): Buffer {
+    const key = JSON.stringify(rules);
+    let prog = this.deviceCache.get(key);
+    if (!prog) {
+      prog = deviceProgram(rules);
+      if (this.deviceCache.size >= 32) this.deviceCache.delete(this.deviceCache.keys().next().value!);
+      this.deviceCache.set(key, prog);
+    }
+    return prog;
+  }
+
   /** The seccomp filter file of a running container (exec processes get the same filter). */
   seccompFile(rec: ContainerRecord): string | undefined {
-    const f = path.join(this.paths(rec).bundle, 'seccomp.bpf');
-    return fs.existsSync(f) ? f : undefined;
+    const filter = this.seccompFor(rec);
+    return filter ? this.filters.file(filter) : undefined;
   }
 
   /** Follow the supervisor until the container exits, then record it. */
@@ -804,6 +909,7 @@ export class ContainerManager {
    */
   private async removeLocked(rec: ContainerRecord, volumes = false, deferNetwork = false): Promise<void> {
     if (!this.records.has(rec.id)) return;
+    await this.prelaunches.drop(rec.id);
     if (this.isRunning(rec)) {
       // Killed but the exit is not recorded yet (the monitor waits for the lock we hold) — or
       // started after rm decided it was not running (a start held the lock first): kill it now.
@@ -1002,8 +1108,30 @@ export class ContainerManager {
       }
       // As dockerd: an AutoRemove container that is not running is removed at start — also one
       // whose exit or removal a crash interrupted (neither writes a mark for it).
-      if (rec.hostConfig.AutoRemove) await this.removeQuietly(rec);
+      if (rec.hostConfig.AutoRemove) {
+        await this.killInterruptedStart(rec);
+        await this.removeQuietly(rec);
+      }
     }
+  }
+
+  /**
+   * Restore, a container whose record is not running: a tsnet-init still in its bundle was left by
+   * a start (or a create's prelaunch) the daemon did not live to record. The start-up sweep kills
+   * such a one, but the removal of an AutoRemove container moves the bundle away before: it is
+   * killed (checked by /proc: pid reuse) and waited for here.
+   */
+  private async killInterruptedStart(rec: ContainerRecord): Promise<void> {
+    const bundle = this.paths(rec).bundle;
+    const pidIn = (f: string) => {
+      try {
+        return Number(fs.readFileSync(path.join(bundle, f), 'utf8').trim()) || 0;
+      } catch {
+        return 0;
+      }
+    };
+    const killed = killSupervisor(pidIn('supervisor.pid'), bundle, pidIn('pid'));
+    for (let i = 0; i < 250 && killed.some(processAlive); i++) await sleep(20);
   }
 
   /** Start-up sweep: delete what a crash left in the trash dirs; returns what was removed. */
@@ -1115,11 +1243,13 @@ export class ContainerManager {
 
   /**
    * Run fn under the container's lock (no start/stop/rm meanwhile); a container removed while
-   * fn waited for the lock is not found.
+   * fn waited for the lock is not found. A tsnet-init spawned at create is given up first (what
+   * fn changes may not be what it was set up with), unless `forStart`.
    */
-  withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+  withLock<T>(id: string, fn: () => Promise<T>, forStart = false): Promise<T> {
     return this.locks.run(id, async () => {
       if (!this.records.has(id)) throw new TsnetError('TSNET_CONTAINER_NOT_FOUND', `No such container: ${id.slice(0, 12)}`);
+      if (!forStart) await this.prelaunches.drop(id);
       return fn();
     });
   }

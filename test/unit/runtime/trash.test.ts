@@ -51,3 +51,32 @@ test('empty() without a trash dir returns nothing', (t) => {
   const dir = scratch(t);
   t.deepEqual(new Trash(path.join(dir, 'trash'), () => undefined).empty(), []);
 });
+
+test('deletions wait for a quiet moment (no discard for idleMs); past the backlog the oldest goes at once', async (t) => {
+  const dir = scratch(t);
+  const trash = new Trash(path.join(dir, 'trash'), (m) => t.fail(m), undefined, { idleMs: 60_000, backlog: 2 });
+  const victims = ['a', 'b', 'c'].map((n) => {
+    const v = path.join(dir, n);
+    fs.mkdirSync(path.join(v, 'sub'), { recursive: true });
+    return v;
+  });
+  const inTrash = () => fs.readdirSync(path.join(dir, 'trash')).map((n) => n.split('-')[0]);
+  trash.discard(victims[0]!, 'a');
+  trash.discard(victims[1]!, 'b');
+  await new Promise((r) => setTimeout(r, 100));
+  t.deepEqual(inTrash().sort(), ['a', 'b'], 'nothing deleted while the daemon is busy (idle time not reached)');
+  trash.discard(victims[2]!, 'c');
+  t.true(await until(() => !inTrash().includes('a')), 'a third entry over a backlog of 2: the oldest is deleted now');
+  t.deepEqual(inTrash().sort(), ['b', 'c']);
+  t.deepEqual(trash.empty(), [], 'empty() leaves the entries this trash will delete');
+});
+
+test('after idleMs without a discard, every waiting entry is deleted', async (t) => {
+  const dir = scratch(t);
+  const trash = new Trash(path.join(dir, 'trash'), (m) => t.fail(m), undefined, { idleMs: 30 });
+  for (const n of ['a', 'b', 'c']) {
+    fs.mkdirSync(path.join(dir, n, 'sub'), { recursive: true });
+    trash.discard(path.join(dir, n), n);
+  }
+  t.true(await until(() => fs.readdirSync(path.join(dir, 'trash')).length === 0), 'the trash empties');
+});
