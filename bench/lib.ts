@@ -270,6 +270,8 @@ export function daemonWrapper(label: string, repo: string, profDir?: string): st
   const main = path.join(path.resolve(repo), 'dist', 'daemon', 'main.js');
   if (!fs.existsSync(main)) throw new Error(`${main} is missing: run npm run build in ${repo}`);
   fs.writeFileSync(script, `#!/bin/sh\nshift 3\nexec node ${profFlags}--enable-source-maps ${main} "$@"\n`, { mode: 0o755 });
+  // the script outlives no run (they were left in /tmp, one or two per profile run)
+  process.once('exit', () => fs.rmSync(script, { force: true }));
   return script;
 }
 

@@ -46,6 +46,8 @@ async function makeSide(name: string, repo: string | undefined): Promise<Side> {
       `#!/bin/sh\nshift 3\nexec node --enable-source-maps ${path.resolve(repo, 'dist/daemon/main.js')} --init-path ${path.resolve(repo, 'src/runtime/native/tsnet-init')} "$@"\n`,
       { mode: 0o755 },
     );
+    const script = wrapper;
+    process.once('exit', () => fs.rmSync(script, { force: true }));
   }
   const world = await createWorld({
     daemonArgs: ['--log-level', 'info', ...(backend ? ['--firewall-backend', backend] : [])],
