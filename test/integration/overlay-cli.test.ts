@@ -159,7 +159,14 @@ serial('two overlay networks are isolated; bad input gives clear errors', async 
   await ok(3, ['run', '-d', '--name', 'o', '--network', 'other', 'busybox', ...WEB('other')]);
   const oIp = await ipOf(3, 'o', 'other');
   // ping, not wget -T: busybox 1.35's wget segfaults (exit 139) with -T, which proved nothing
-  await ok(1, ['run', '--rm', '--network', 'other', 'busybox', 'ping', '-c', '1', '-W', '2', oIp]);
+  // host 1 learns o's endpoint through the cluster store's watch, which a loaded machine delays
+  const reached = await eventually(
+    async () =>
+      (await host(1).world.cli(['run', '--rm', '--network', 'other', 'busybox', 'ping', '-c', '1', '-W', '2', oIp])).exitCode ===
+      0,
+    30000,
+  );
+  t.true(reached, `a container of host 1 on "other" reaches o (${oIp}) on host 3`);
   const r = await host(1).world.cli(['exec', 'a', 'ping', '-c', '1', '-W', '2', oIp]);
   t.is(r.exitCode, 1, r.stdout + r.stderr);
   const overlap = await host(2).world.cli(['network', 'create', '-d', 'overlay', '--subnet', '10.77.0.128/25', 'clash']);
