@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseNetnsFileName } from '../network/drivers/overlay/index.js';
-import { killSupervisor, processAlive } from '../runtime/supervisor.js';
+import { killBundleSupervisor, waitGone } from '../runtime/supervisor.js';
 import type { Components } from './components.js';
 
 export async function sweep(c: Components): Promise<string[]> {
@@ -38,15 +38,14 @@ export async function sweep(c: Components): Promise<string[]> {
     const dir = path.join(bundles, name);
     const rec = name.length === 16 ? byBundle.get(name) : records.find((r) => r.id.startsWith(name));
     if (rec?.state.Status === 'running') continue;
-    const sup = Number(readOr(path.join(dir, 'supervisor.pid'), '0'));
-    for (const pid of killSupervisor(sup, dir, Number(readOr(path.join(dir, 'pid'), '0')))) {
+    for (const pid of killBundleSupervisor(dir)) {
       killed.push(pid);
       removed.push(`process ${pid}${rec ? ` of container ${rec.name} (not running)` : ''}`);
     }
     fs.rmSync(dir, { recursive: true, force: true });
     removed.push(`bundle ${dir}`);
   }
-  for (let i = 0; i < 250 && killed.some(processAlive); i++) await new Promise((r) => setTimeout(r, 20));
+  await waitGone(killed);
   fs.rmSync(path.join(c.opts.execRoot, 'x'), { recursive: true, force: true });
 
   const byId = new Map(records.map((r) => [r.id, r]));
@@ -79,14 +78,5 @@ function safeReaddir(dir: string): string[] {
     return fs.readdirSync(dir);
   } catch {
     return [];
-  }
-}
-
-/** The parent pid of a process (0 when it is gone). */
-function readOr(file: string, fallback: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    return fallback;
   }
 }

@@ -283,3 +283,23 @@ export function killSupervisor(sup: number, bundleDir: string, child: number): n
     }
   });
 }
+
+/**
+ * killSupervisor for the tsnet-init of `bundleDir` as the bundle's pid files name it
+ * (`supervisor.pid`, `pid`; a file missing or unreadable: nothing of it is signalled).
+ */
+export function killBundleSupervisor(bundleDir: string): number[] {
+  const pidIn = (name: string): number => {
+    try {
+      return Number(fs.readFileSync(path.join(bundleDir, name), 'utf8').trim()) || 0;
+    } catch {
+      return 0;
+    }
+  };
+  return killSupervisor(pidIn('supervisor.pid'), bundleDir, pidIn('pid'));
+}
+
+/** Wait until none of `pids` is alive (polled every 20 ms), `ms` at most. */
+export async function waitGone(pids: number[], ms = 5000): Promise<void> {
+  for (let i = 0; i < ms / 20 && pids.some(processAlive); i++) await new Promise((r) => setTimeout(r, 20));
+}

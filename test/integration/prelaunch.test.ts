@@ -1,5 +1,5 @@
 /**
- * tsnet-init spawned at create for a `--rm` container on a network of its own netns (decision 38):
+ * tsnet-init spawned at create for a `--rm` container on a network of its own netns (decision 42):
  * the start only says `go`. Anything that takes the container's lock in between (cp, rename,
  * update, rm …) gives it up; so does a crash (the restart removes the AutoRemove container and
  * leaves nothing: no tsnet-init, cgroup, bundle, netns — checkInvariants, all kinds).

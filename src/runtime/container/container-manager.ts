@@ -25,6 +25,7 @@ import { NAME_PATTERN, randomName } from '../ids.js';
 import {
   connectSupervisor,
   isSupervisorOf,
+  killBundleSupervisor,
   killSupervisor,
   type LaunchOptions,
   type PendingInit,
@@ -32,6 +33,7 @@ import {
   spawnInit,
   supervisorCommand,
   waitForExit,
+  waitGone,
 } from '../supervisor.js';
 import { fingerprint, type Prelaunched, Prelaunches, prelaunchable } from './prelaunch.js';
 import type { Failpoint } from '../../lib/failpoints.js';
@@ -976,7 +978,7 @@ export class ContainerManager {
     // Still there after 2 s: its bundle is about to go, and with it the sweep's way to find it.
     const p = this.paths(rec);
     const killed = killSupervisor(rec.state.SupervisorPid, p.bundle, rec.state.Pid);
-    for (let i = 0; i < 100 && killed.some(processAlive); i++) await sleep(20);
+    await waitGone(killed, 2000);
     await this.recordExit(rec, undefined, false);
   }
 
@@ -1122,16 +1124,7 @@ export class ContainerManager {
    * killed (checked by /proc: pid reuse) and waited for here.
    */
   private async killInterruptedStart(rec: ContainerRecord): Promise<void> {
-    const bundle = this.paths(rec).bundle;
-    const pidIn = (f: string) => {
-      try {
-        return Number(fs.readFileSync(path.join(bundle, f), 'utf8').trim()) || 0;
-      } catch {
-        return 0;
-      }
-    };
-    const killed = killSupervisor(pidIn('supervisor.pid'), bundle, pidIn('pid'));
-    for (let i = 0; i < 250 && killed.some(processAlive); i++) await sleep(20);
+    await waitGone(killBundleSupervisor(this.paths(rec).bundle));
   }
 
   /** Start-up sweep: delete what a crash left in the trash dirs; returns what was removed. */
