@@ -152,6 +152,16 @@ async function oneRun(s: Side, i: number, keep: boolean): Promise<void> {
 
 /** Median of each step of the timing log written since `from`, in first-seen order, and how often it came per run. */
 function steps(w: World, from: number): string[] {
+  return [...stepTimes(w, from)].map(
+    ([name, xs]) => `  ${median(xs).toFixed(2).padStart(8)} ms  ×${(xs.length / N).toFixed(1)}  ${name}`,
+  );
+}
+
+const stepMedians = (w: World, from: number): Map<string, number> =>
+  new Map([...stepTimes(w, from)].map(([name, xs]) => [name, median(xs)]));
+
+/** Every step of the timing log written since `from` (ids folded), in first-seen order, with its times. */
+function stepTimes(w: World, from: number): Map<string, number[]> {
   const fd = fs.openSync(path.join(w.dir, 'daemon.log'), 'r');
   const buf = Buffer.alloc(logSize(w) - from);
   fs.readSync(fd, buf, 0, buf.length, from);
@@ -163,20 +173,50 @@ function steps(w: World, from: number): string[] {
     const name = m[2]!.replace(/[0-9a-f]{12,}[^?/ ]*/g, '{id}').replace(/\?.*$/, '');
     by.set(name, [...(by.get(name) ?? []), Number(m[1])]);
   }
-  return [...by].map(([name, xs]) => `  ${median(xs).toFixed(2).padStart(8)} ms  ×${(xs.length / N).toFixed(1)}  ${name}`);
+  return by;
+}
+
+/** Frames sent by every veth of the world's host netns (the bridge's ports), summed. */
+async function vethTxFrames(w: World): Promise<number> {
+  const r = await w.inHost(['ip', '-s', '-j', 'link', 'show', 'type', 'veth']);
+  const links = JSON.parse(r.stdout || '[]') as Array<{ stats64?: { tx?: { packets?: number } } }>;
+  return links.reduce((sum, l) => sum + (l.stats64?.tx?.packets ?? 0), 0);
+}
+
+/** The machine's softirq time over all CPUs (/proc/stat), in ms. */
+function softirqMs(): number {
+  const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/);
+  return Number(cpu[7]) * 10; // USER_HZ ticks
 }
 
 async function scaleRun(s: Side, scale: number): Promise<void> {
   // create `scale` containers (not started) on one bridge; the daemon's timing log has each step
   const xs: number[] = [];
+  // per block of 50 creates: the median of each timing step (which step grows with the bridge)
+  const blocks: Array<Map<string, number>> = [];
+  let from = logSize(s.w);
+  // frames the world's veths sent (host ends: what the bridge floods into the containers) and
+  // the machine's softirq time, per block
+  let frames = await vethTxFrames(s.w);
+  let soft = softirqMs();
+  let cpu = cpuOf(s.w).self;
   for (let i = 0; i < scale; i++) {
     const c = await apiOk(s.w.socket, 'POST', '/containers/create', createBody('profnet'));
     xs.push(c.ms);
     if (i % 50 === 49) {
       const fds = s.w.daemon?.pid ? fs.readdirSync(`/proc/${s.w.daemon.pid}/fd`).length : 0;
-      console.log(`#${i + 1 - 9}..#${i + 1} median ${median(xs.slice(-10)).toFixed(1)} ms, daemon fds ${fds}`);
+      const [f, so, cp] = [await vethTxFrames(s.w), softirqMs(), cpuOf(s.w).self];
+      console.log(
+        `#${i + 1 - 9}..#${i + 1} median ${median(xs.slice(-10)).toFixed(1)} ms, block of 50 ${median(xs.slice(-50)).toFixed(1)} ms; in the block: veth tx frames ${f - frames}, machine softirq ${(so - soft).toFixed(0)} ms, daemon CPU ${cp - cpu} ms; daemon fds ${fds}`,
+      );
+      [frames, soft, cpu] = [f, so, cp];
+      blocks.push(stepMedians(s.w, from));
+      from = logSize(s.w);
     }
   }
+  const names = [...new Set(blocks.flatMap((b) => [...b.keys()]))];
+  console.log(`step medians (ms) per block of 50 creates, ${s.name}:`);
+  for (const n of names) console.log(`  ${blocks.map((b) => (b.get(n) ?? NaN).toFixed(2).padStart(6)).join(' ')}  ${n}`);
   console.log(`#1..#10 median ${median(xs.slice(0, 10)).toFixed(1)} ms`);
   const t0 = performance.now();
   await apiOk(s.w.socket, 'GET', '/containers/json?all=1');

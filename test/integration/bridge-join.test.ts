@@ -12,10 +12,12 @@ import { vethName } from '../../src/network/drivers/bridge/options.js';
 import type { NetworkSpec } from '../../src/network/driver-api.js';
 import { linkMark } from '../../src/network/mark.js';
 import { bridgeDriverIn, createNsWorld, type NsWorld } from '../conformance/harness.js';
+import { eventually, run } from '../helpers/world.js';
 
 const randomId = () => crypto.randomBytes(32).toString('hex');
 
-async function setup(t: import('ava').ExecutionContext, subnet: string) {
+/** `subnet6` (e.g. 'fd00:217:5::'): an IPv6 network, the endpoint gets `${subnet6}2/64`. */
+async function setup(t: import('ava').ExecutionContext, subnet: string, subnet6?: string, options: Record<string, string> = {}) {
   const w: NsWorld = await createNsWorld('tsnet-bjoin-');
   t.teardown(() => w.teardown());
   const driver = bridgeDriverIn(w);
@@ -23,17 +25,24 @@ async function setup(t: import('ava').ExecutionContext, subnet: string) {
   const spec: NetworkSpec = {
     id: networkId,
     name: `bj-${networkId.slice(0, 6)}`,
-    options: {},
+    options,
     labels: {},
     internal: false,
-    enableIPv6: false,
+    enableIPv6: subnet6 !== undefined,
     attachable: false,
     ipv4: [{ pool: `${subnet}.0/24`, gateway: `${subnet}.1/24` }],
-    ipv6: [],
+    ipv6: subnet6 ? [{ pool: `${subnet6}/64`, gateway: `${subnet6}1/64` }] : [],
   };
   await driver.createNetwork(spec);
   const endpointId = randomId();
-  await driver.createEndpoint({ networkId, endpointId, containerId: endpointId, address: `${subnet}.2/24`, options: {} });
+  await driver.createEndpoint({
+    networkId,
+    endpointId,
+    containerId: endpointId,
+    address: `${subnet}.2/24`,
+    ...(subnet6 ? { addressV6: `${subnet6}2/64` } : {}),
+    options: {},
+  });
   const sandbox = await w.sandbox(endpointId.slice(0, 8));
   const join = () =>
     driver.join({
@@ -43,6 +52,7 @@ async function setup(t: import('ava').ExecutionContext, subnet: string) {
       sandboxKey: sandbox,
       ifname: 'eth0',
       address: `${subnet}.2/24`,
+      ...(subnet6 ? { addressV6: `${subnet6}2/64` } : {}),
       options: {},
     });
   const inNs = async <T>(fn: (nl: Netlink) => Promise<T>): Promise<T> => {
@@ -56,6 +66,7 @@ async function setup(t: import('ava').ExecutionContext, subnet: string) {
   const inside = () => inNs(async (nl) => (await nl.listLinks()).filter((l) => l.name !== 'lo'));
   return {
     w,
+    sandbox,
     driver,
     networkId,
     endpointId,
@@ -131,4 +142,54 @@ test('a bridge re-made behind the driver (a new ifindex): the next join finds th
   t.not(made!.index, old!.index);
   await s.join();
   t.is((await s.w.hostNl.getLink(s.veth))?.master, made!.index, 'a port of the bridge there is now');
+});
+
+/** `ip -d link show` of a link in the host netns or the sandbox: its IPv6 address generation mode, and its inet6 addresses. */
+async function ipv6Of(netns: string, link: string): Promise<{ mode: string; inet6: string[] }> {
+  const d = await run('nsenter', [`--net=${netns}`, 'ip', '-d', 'link', 'show', link]);
+  const a = await run('nsenter', [`--net=${netns}`, 'ip', '-6', '-o', 'addr', 'show', 'dev', link]);
+  if (d.exitCode !== 0 || a.exitCode !== 0) throw new Error(`ip (iproute2) in ${netns}: ${d.stderr}${a.stderr}`);
+  return {
+    mode: /addrgenmode (\S+)/.exec(d.stdout)?.[1] ?? `none shown in: ${d.stdout}`,
+    inet6: [...a.stdout.matchAll(/inet6 (\S+)/g)].map((m) => m[1]!),
+  };
+}
+
+test('an IPv4-only join: neither end gets an IPv6 link-local address (nothing for the bridge to flood)', async (t) => {
+  const s = await setup(t, '10.217.5');
+  await s.join();
+  // both ends have carrier (the kernel would have made link-local addresses by now)
+  t.true(
+    await eventually(async () => (await s.w.hostNl.getLink(s.veth))?.running && (await s.inside())[0]?.running, 5_000),
+    'both ends up, with carrier',
+  );
+  for (const [where, netns, link] of [
+    ['container', s.sandbox, 'eth0'],
+    ['host end', s.w.hostNs, s.veth],
+  ] as const) {
+    const v6 = await ipv6Of(netns, link);
+    t.is(v6.mode, 'none', `${where}: IPv6 address generation off`);
+    t.deepEqual(v6.inet6, [], `${where}: no inet6 address`);
+  }
+});
+
+test('an IPv6 join: eth0 keeps its link-local address next to its IPv6 address', async (t) => {
+  const s = await setup(t, '10.217.6', 'fd00:217:6::');
+  await s.join();
+  const v6 = await eventually(async () => {
+    const r = await ipv6Of(s.sandbox, 'eth0');
+    return r.inet6.some((a) => a.startsWith('fe80:')) ? r : undefined;
+  }, 5_000);
+  t.truthy(v6, 'eth0 gets a link-local address');
+  t.not(v6?.mode, 'none');
+  t.true(v6?.inet6.includes('fd00:217:6::2/64'), v6?.inet6.join(' '));
+});
+
+test('an IPv4-only join with an MTU under IPv6 minimum (1000): the links have no IPv6, the join works', async (t) => {
+  const s = await setup(t, '10.217.7', undefined, { 'com.docker.network.driver.mtu': '1000' });
+  await s.join();
+  const eth0 = (await s.inside()).find((l) => l.name === 'eth0');
+  t.is(eth0?.mtu, 1000);
+  t.true(eth0?.up);
+  t.is((await s.w.hostNl.getLink(s.veth))?.alias, linkMark(s.endpointId));
 });

@@ -92,8 +92,9 @@ export class Netlink {
   addMacvlan(name: string, opts: links.MacvlanOptions): Promise<void> {
     return links.addMacvlan(this.conn, name, opts);
   }
-  setUp(ref: LinkRef): Promise<void> {
-    return links.setUp(this.conn, ref);
+  /** Bring a link up (with `noLinkLocal`: no IPv6 link-local address for it, see links.Ipv6LinkOptions). */
+  setUp(ref: LinkRef, opts?: links.Ipv6LinkOptions): Promise<void> {
+    return links.setUp(this.conn, ref, opts);
   }
   setDown(ref: LinkRef): Promise<void> {
     return links.setDown(this.conn, ref);

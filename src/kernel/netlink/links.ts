@@ -87,12 +87,43 @@ export interface VethPeerSpec extends LinkCommonOptions {
  * create request itself (IFLA_MASTER, IFF_UP), and the port's options set together with the
  * alias in the one request that follows the create. A failure of that request deletes the pair.
  */
-export interface VethOptions extends LinkCommonOptions {
+export interface VethOptions extends LinkCommonOptions, Ipv6LinkOptions {
   /** ifindex of the bridge the new link becomes a port of. */
   master?: number;
   up?: boolean;
   /** Bridge port options (needs `master`). */
   bridgePort?: BridgePortOptions;
+}
+
+export interface Ipv6LinkOptions {
+  /**
+   * IFLA_INET6_ADDR_GEN_MODE none: the kernel gives the link no IPv6 link-local address, so it
+   * sends no DAD probe, MLD report or router solicitation (addresses added by hand still work).
+   * The kernel refuses the mode in a create request: it goes in the request that follows (for
+   * a veth's host end, with the alias; for a peer, with its `setUp`), which must come before
+   * the link has carrier. A link without IPv6 (MTU under 1280, a kernel without IPv6) has no
+   * link-local address anyway: the request is sent again without the mode.
+   */
+  noLinkLocal?: boolean;
+}
+
+/** IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE: IN6_ADDR_GEN_MODE_NONE } } */
+const AF_INET6 = 10;
+const NO_LINK_LOCAL = new Map([[AF_INET6, Buffer.from([5, 0, 8, 0, 1, 0, 0, 0])]]);
+
+/** Run a request with IFLA_AF_SPEC, and again without it when the link has no IPv6 (EAFNOSUPPORT). */
+async function withAfSpec(
+  attrs: ifla.LinkAttrs,
+  afSpec: Map<number, Buffer> | undefined,
+  send: (a: ifla.LinkAttrs) => Promise<void>,
+) {
+  if (!afSpec) return send(attrs);
+  try {
+    await send({ ...attrs, afSpec });
+  } catch (err) {
+    if (!isErrno(err, 'EAFNOSUPPORT')) throw err;
+    await send(attrs);
+  }
 }
 
 export interface VxlanOptions extends VxlanSpec, LinkCommonOptions {}
@@ -236,10 +267,10 @@ export async function addVeth(c: NetlinkConn, name: string, peer: VethPeerSpec, 
   const attrs: ifla.LinkAttrs = { ifname: name, ...common(opts), linkinfo: vethLinkInfo(peerAttrs) };
   if (opts.master !== undefined) attrs.master = opts.master;
   await c.run(`add veth ${name} (peer ${peer.name})`, (s) => s.newLink(opts.up ? UP : {}, attrs, c.opts({ flags: CREATE })));
-  if (!opts.bridgePort) return markNew(c, name, opts.alias);
-  // the alias and the port's options in one request (the link is a port since its create)
+  if (!opts.bridgePort && !opts.noLinkLocal) return markNew(c, name, opts.alias);
+  // the alias, the port's options and the IPv6 mode in one request (the link is a port since its create)
   try {
-    await setLinkAndPort(c, name, opts.alias, opts.bridgePort);
+    await setLinkAndPort(c, name, opts.alias, opts.bridgePort ?? {}, opts.noLinkLocal ? NO_LINK_LOCAL : undefined);
   } catch (err) {
     await deleteLink(c, name).catch(() => undefined);
     throw err;
@@ -271,8 +302,13 @@ async function setLink(c: NetlinkConn, ref: LinkRef, op: string, data: rt.Link, 
   await c.run(op, (s) => s.setLink({ ...sel.data, ...data }, { ...sel.attrs, ...attrs }, c.opts()));
 }
 
-export async function setUp(c: NetlinkConn, ref: LinkRef): Promise<void> {
-  await setLink(c, ref, `set link ${describe(ref)} up`, { flags: { up: true }, change: { up: true } }, {});
+/**
+ * Bring a link up; with `noLinkLocal` its IPv6 address generation goes off in the same request
+ * (the kernel applies it before the link's carrier is seen, so no link-local address is made).
+ */
+export async function setUp(c: NetlinkConn, ref: LinkRef, opts: Ipv6LinkOptions = {}): Promise<void> {
+  const op = `set link ${describe(ref)} up${opts.noLinkLocal ? ' (no IPv6 link-local address)' : ''}`;
+  await withAfSpec({}, opts.noLinkLocal ? NO_LINK_LOCAL : undefined, (a) => setLink(c, ref, op, UP, a));
 }
 
 export async function setDown(c: NetlinkConn, ref: LinkRef): Promise<void> {
@@ -335,10 +371,16 @@ export async function setBridgePortOptions(c: NetlinkConn, ref: LinkRef, opts: B
 }
 
 /**
- * One RTM_NEWLINK on an existing bridge port: its port options (IFLA_INFO_SLAVE_DATA, applied
- * first by the kernel) and, when given, its alias.
+ * One RTM_NEWLINK on an existing link: its bridge port options (IFLA_INFO_SLAVE_DATA, applied
+ * first by the kernel) and, when given, its alias and IFLA_AF_SPEC.
  */
-async function setLinkAndPort(c: NetlinkConn, ref: LinkRef, alias: string | undefined, opts: BridgePortOptions): Promise<void> {
+async function setLinkAndPort(
+  c: NetlinkConn,
+  ref: LinkRef,
+  alias: string | undefined,
+  opts: BridgePortOptions,
+  afSpec?: Map<number, Buffer>,
+): Promise<void> {
   const port: ifla.BridgePort = {};
   if (opts.hairpin !== undefined) port.mode = opts.hairpin ? 1 : 0;
   if (opts.learning !== undefined) port.learning = opts.learning ? 1 : 0;
@@ -350,10 +392,12 @@ async function setLinkAndPort(c: NetlinkConn, ref: LinkRef, alias: string | unde
   const attrs: ifla.LinkAttrs = { ...sel.attrs };
   if (Object.keys(port).length > 0) attrs.linkinfo = slaveInfo('bridge', ifla.formatBridgePort(port));
   if (alias !== undefined) attrs.ifalias = checkAlias(alias);
-  if (!attrs.linkinfo && attrs.ifalias === undefined) return;
+  if (!attrs.linkinfo && attrs.ifalias === undefined && !afSpec) return;
   const op =
     alias === undefined
       ? `set bridge port options of ${describe(ref)} (${what})`
-      : `set alias of ${describe(ref)} to ${JSON.stringify(alias)}${what ? ` and its bridge port options (${what})` : ''}`;
-  await c.run(op, (s) => s.newLink(sel.data, attrs, c.opts()));
+      : `set alias of ${describe(ref)} to ${JSON.stringify(alias)}${what ? ` and its bridge port options (${what})` : ''}${afSpec ? ' (no IPv6 link-local address)' : ''}`;
+  await withAfSpec(attrs, afSpec, async (a) => {
+    await c.run(op, (s) => s.newLink(sel.data, a, c.opts()));
+  });
 }

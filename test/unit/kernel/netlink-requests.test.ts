@@ -13,13 +13,18 @@ interface Call {
   flags: number;
 }
 
-function fake(links: Record<string, number> = { eth0: 2, br0: 3 }, fail: Record<string, string> = {}) {
+/** `fail`: per method, the errno its requests are rejected with (a function: only for the requests it names one for). */
+type Fail = string | ((attrs: Record<string, unknown>) => string | undefined);
+
+function fake(links: Record<string, number> = { eth0: 2, br0: 3 }, fail: Record<string, Fail> = {}) {
   const calls: Call[] = [];
   const handler =
     (method: string) =>
     async (data: Record<string, unknown> = {}, attrs: Record<string, unknown> = {}, options: { flags?: number } = {}) => {
       calls.push({ method, data, attrs, flags: options.flags ?? 0 });
-      if (fail[method]) throw new Error(`Request rejected: ${fail[method]}`);
+      const f = fail[method];
+      const errno = typeof f === 'function' ? f(attrs) : f;
+      if (errno) throw new Error(`Request rejected: ${errno}`);
       if (method === 'getLink') {
         const name = attrs.ifname as string | undefined;
         const index = name !== undefined ? links[name] : (data.index as number);
@@ -70,6 +75,44 @@ test('setUp by name sends ifname, by index sends index; one request', async (t) 
   t.deepEqual(calls[0]!.data, { flags: { up: true }, change: { up: true } });
   t.deepEqual(calls[0]!.attrs, { ifname: 'eth0' });
   t.deepEqual(calls[1]!.data, { index: 7, flags: {}, change: { up: true } });
+});
+
+const NO_LINK_LOCAL = new Map([[10, Buffer.from([5, 0, 8, 0, 1, 0, 0, 0])]]); // AF_INET6 { ADDR_GEN_MODE: NONE }
+
+test('setUp with noLinkLocal: IPv6 address generation off in the same request; a link without IPv6 gets it again without', async (t) => {
+  const { nl, calls } = fake();
+  await nl.setUp('eth0', { noLinkLocal: true });
+  t.is(calls.length, 1);
+  t.deepEqual(calls[0]!.data, { flags: { up: true }, change: { up: true } });
+  t.deepEqual(calls[0]!.attrs, { ifname: 'eth0', afSpec: NO_LINK_LOCAL });
+  const { nl: nl2, calls: calls2 } = fake(undefined, { setLink: (a) => (a.afSpec ? 'EAFNOSUPPORT' : undefined) });
+  await nl2.setUp('eth0', { noLinkLocal: true });
+  t.deepEqual(
+    calls2.map((c) => c.attrs),
+    [{ ifname: 'eth0', afSpec: NO_LINK_LOCAL }, { ifname: 'eth0' }],
+  );
+});
+
+test('veth with noLinkLocal: the host end gets the mode with its alias and hairpin (the create cannot carry it)', async (t) => {
+  const { nl, calls } = fake();
+  await nl.addVeth(
+    'tsabc',
+    { name: 'eth0' },
+    { master: 3, up: true, alias: 'm', bridgePort: { hairpin: true }, noLinkLocal: true },
+  );
+  t.is(calls.length, 2);
+  t.is(calls[0]!.attrs.afSpec, undefined, 'not in the create');
+  t.deepEqual(calls[1]!.attrs.afSpec, NO_LINK_LOCAL);
+  t.is(calls[1]!.attrs.ifalias, 'm');
+  const { nl: nl2, calls: calls2 } = fake(undefined, { newLink: (a) => (a.afSpec ? 'EAFNOSUPPORT' : undefined) });
+  await nl2.addVeth('tsabc', { name: 'eth0' }, { master: 3, alias: 'm', bridgePort: { hairpin: true }, noLinkLocal: true });
+  t.is(calls2.length, 3, 'create, with the mode, again without');
+  t.is(calls2[2]!.attrs.ifalias, 'm');
+  t.is(calls2[2]!.attrs.afSpec, undefined);
+  t.false(
+    calls2.some((c) => c.method === 'delLink'),
+    'the pair stays',
+  );
 });
 
 test('setMaster looks the bridge up; null detaches with master 0', async (t) => {

@@ -345,8 +345,10 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       t0 = performance.now();
       const fd = fs.openSync(j.sandboxKey, 'r');
       const rb = new Rollback();
-      // with IPv6 the container side gets its sysctls before it comes up
+      // with IPv6 the container side gets its sysctls before it comes up; without, neither end
+      // gets a link-local address (decision 43: no IPv6 multicast for the bridge to flood)
       const v6 = n.spec.enableIPv6 && ep.addressV6 !== undefined;
+      const noLinkLocal = !v6;
       try {
         const mtu = n.cfg.mtu ? { mtu: n.cfg.mtu } : {};
         // two requests: the pair (peer in the sandbox; the host end a port of the bridge, up), then
@@ -355,7 +357,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
           deps.host.addVeth(
             ep.veth,
             { name: j.ifname, netnsFd: fd, mac: ep.mac, ...mtu },
-            { ...mtu, alias: linkMark(ep.endpointId), master, up: true, bridgePort: { hairpin: true } },
+            { ...mtu, alias: linkMark(ep.endpointId), master, up: true, bridgePort: { hairpin: true }, noLinkLocal },
           );
         const attempt = async () => {
           try {
@@ -401,7 +403,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
           if (ep.address) await inner.addAddress(j.ifname, ep.address);
           if (ep.addressV6) await inner.addAddress(j.ifname, ep.addressV6, { noDad: true });
           // (the peer cannot be born up: the kernel opens it before the pair is linked, ENOTCONN)
-          await inner.setUp(j.ifname);
+          await inner.setUp(j.ifname, { noLinkLocal });
         } finally {
           if (inner !== j.netlink) inner.close();
         }
