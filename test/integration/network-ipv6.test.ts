@@ -141,6 +141,32 @@ test.serial('containers talk over IPv6 both ways; AAAA and PTR from the embedded
   await ok(['network', 'rm', net]);
 });
 
+test.serial(
+  'an endpoint of a network without IPv6 has no IPv6 address; one of an --ipv6 network has its link-local one',
+  async (t) => {
+    // decision 43: no link-local address, so no DAD / MLD / router solicitation for the bridge to flood
+    const v4 = `four-${w.id}`;
+    const v6 = `sixll-${w.id}`;
+    await ok(['network', 'create', v4]);
+    await ok(['network', 'create', '--ipv6', v6]);
+    const c = `ll-${w.id}`;
+    await ok(['run', '-d', '--name', c, '--network', v4, 'busybox', 'sleep', '1000']);
+    await ok(['network', 'connect', v6, c]);
+    // /proc/net/if_inet6: address, ifindex, prefix length, scope, flags, name
+    const inet6 = async () => (await w.cli(['exec', c, 'cat', '/proc/net/if_inet6'])).stdout;
+    // eth1 (joined after eth0) has its link-local address: the kernel has long had eth0's carrier too
+    const seen = await eventually(async () => {
+      const out = await inet6();
+      return /^fe80\S+ \S+ 40 20 \S+ +eth1$/m.test(out) ? out : '';
+    });
+    t.regex(seen, /^fe80\S+ \S+ 40 20 \S+ +eth1$/m, 'eth1 (IPv6 network) has a link-local address');
+    t.notRegex(seen, /eth0$/m, 'eth0 (IPv4-only network) has no IPv6 address');
+    t.regex(seen, /^0+1 \S+ 80 10 \S+ +lo$/m, 'lo keeps ::1');
+    await ok(['rm', '-f', c]);
+    await ok(['network', 'rm', v4, v6]);
+  },
+);
+
 const UDP_ECHO6 =
   "const s=require('dgram').createSocket('udp6');s.on('message',(m,r)=>s.send('udp-reply:'+m,r.port,r.address));s.bind(90)";
 const UDP_CLIENT6 =
