@@ -281,9 +281,13 @@ export const liveWorlds = new Set<World>();
 /** Long-running helpers (iperf3 servers) to kill on Ctrl-C; their command lines do not name a world dir. */
 export const liveChildren = new Set<ChildProcess>();
 
-/** createWorld with the daemon at its production log level, registered for SIGINT cleanup. */
+/**
+ * createWorld with the daemon at its production log level and its exec-root on a tmpfs (as
+ * tsnetd's default /run/tsnet is; the peers' runtime dirs too, see peers.ts), registered for
+ * SIGINT cleanup.
+ */
 export async function benchWorld(daemonArgs: string[] = []): Promise<World> {
-  const w = await createWorld({ daemonArgs: ['--log-level', 'info', ...daemonArgs] });
+  const w = await createWorld({ execRootTmpfs: true, daemonArgs: ['--log-level', 'info', ...daemonArgs] });
   liveWorlds.add(w);
   const teardown = w.teardown;
   w.teardown = async () => {

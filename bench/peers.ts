@@ -64,6 +64,19 @@ function processesMentioning(text: string): number[] {
 }
 
 /** Kill what mentions `dir`, unmount what is under it (deepest first), remove cgroups and the dir. */
+/**
+ * A peer's runtime state dir (dockerd's --exec-root, podman's --runroot) on a tmpfs, as their
+ * defaults /run/docker and /run/containers are, and as tsnet's bench world has its exec-root
+ * (benchWorld): no peer pays for the disk's file system where a user's would not. The sweep
+ * unmounts it with everything under the peer's dir.
+ */
+function tmpfsDir(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=0711,size=256m', 'tsnet-bench-peer', dir]);
+  if (m.status !== 0) throw new Error(`mount a tmpfs on ${dir}: ${m.stderr.toString().trim()}`);
+  return dir;
+}
+
 async function sweep(dir: string, cgroupParent: string, netns: string): Promise<void> {
   for (let round = 0; round < 3; round++) {
     const pids = processesMentioning(dir);
@@ -157,7 +170,7 @@ export async function startDocker(log: (m: string) => void): Promise<Peer> {
         '--data-root',
         path.join(dir, 'data'),
         '--exec-root',
-        path.join(dir, 'exec'),
+        tmpfsDir(path.join(dir, 'exec')),
         '--pidfile',
         path.join(dir, 'docker.pid'),
         '-H',
@@ -206,7 +219,7 @@ export async function startPodman(log: (m: string) => void): Promise<Peer> {
     '--root',
     path.join(dir, 'root'),
     '--runroot',
-    path.join(dir, 'run'),
+    tmpfsDir(path.join(dir, 'run')),
     '--tmpdir',
     path.join(dir, 'tmp'),
     '--network-config-dir',

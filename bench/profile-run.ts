@@ -18,11 +18,14 @@
  *   from STRACE_OPTS, e.g. `STRACE_OPTS='-tt -T'`); `--log FILE`: the daemon's log (with the
  *   timing lines) is copied there.
  * - `--scale N`: N creates on one bridge instead, with the median of each 10.
+ * - `--exec-tmpfs [B]`: the worlds' exec-root on a tmpfs, as tsnetd's default /run/tsnet and bench
+ *   worlds have it (benchWorld); `B`: only world B's (an A/B of that alone, with `--ab .`).
  * - `--gap MS`: a pause after each run, as a user's next command or bench network's CNI half
  *   leaves one (the daemon's background work, e.g. the netns pool's refill, happens there).
  *
  *   node --import tsx bench/profile-run.ts [--n 30] [--attach] [--ab DIR] [--ports] [--net-create]
  *     [--cpu-prof DIR] [--strace FILE] [--log FILE] [--backend nftables] [--scale N] [--gap MS]
+ *     [--exec-tmpfs [B]]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -47,6 +50,8 @@ const other = opt('--ab');
 // --net-create: a network create/rm after each run too (timed; the old default)
 const netCreate = args.includes('--net-create');
 const gapMs = Number(opt('--gap') ?? 0);
+// --exec-tmpfs [all|B]: the worlds' exec-root on a tmpfs (as /run/tsnet is), in every world or only in B
+const execTmpfs = args.includes('--exec-tmpfs') ? (opt('--exec-tmpfs') === 'B' ? 'B' : 'all') : 'none';
 const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 interface Side {
@@ -61,6 +66,7 @@ interface Side {
 
 async function makeSide(name: string, repo: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Side> {
   const w = await createWorld({
+    execRootTmpfs: execTmpfs === 'all' || (execTmpfs === 'B' && name === 'B'),
     daemonArgs: ['--log-level', 'info', ...(backend ? ['--firewall-backend', backend] : []), ...extra],
   });
   // restart with the profiler / timing log on

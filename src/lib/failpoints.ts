@@ -17,6 +17,7 @@ export const FAILPOINTS = [
   'start.after-ports',
   'start.after-launch',
   'container-rm.after-mark',
+  'container-rm.before-teardown',
   'container-rm.after-network',
   'connect.after-attach',
   'disconnect.after-record',

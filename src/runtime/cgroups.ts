@@ -198,12 +198,19 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
       return { join: dirs, devices: devices === 'all' ? 'none' : 'v1' };
     },
     remove(name) {
-      for (const ctrl of V1_CONTROLLERS) rmdir(v1Dir(ctrl, name));
-      if (hybrid) rmdir(hybridDir(name));
+      // only the dirs that exist: a container without limits has one or two of the seven, and a
+      // failed rmdir costs a thrown error each (~20-30 µs), a stat ~3 µs
+      for (const ctrl of V1_CONTROLLERS) {
+        const dir = v1Dir(ctrl, name);
+        if (fs.existsSync(dir)) rmdir(dir);
+      }
+      if (hybrid && fs.existsSync(hybridDir(name))) rmdir(hybridDir(name));
     },
     accountingDir: (name) => (hybrid ? existing(hybridDir(name)) : undefined),
     controllerDir: (ctrl, name) => existing(v1Dir(ctrl, name)),
     oomKilled(name) {
+      // a container without a memory limit has no memory cgroup (no thrown ENOENT for it)
+      if (!fs.existsSync(v1Dir('memory', name))) return false;
       try {
         const text = fs.readFileSync(path.join(v1Dir('memory', name), 'memory.oom_control'), 'utf8');
         const m = /^oom_kill (\d+)$/m.exec(text);

@@ -83,7 +83,16 @@ export class RecordStore<T extends { id: string }> {
     writeJsonAtomicVolatile(path.join(this.dir, `${checkId(rec.id)}.json`), rec);
   }
 
+  /**
+   * Idempotent. One synchronous unlink (~10 µs): through the thread pool it took three round
+   * trips and queued behind whatever the pool was doing — the next create's fsyncs, after a
+   * `run --rm` (its removal's network teardown took ~19 ms of wall time for ~2 ms of work).
+   */
   async remove(id: string): Promise<void> {
-    await fs.promises.rm(path.join(this.dir, `${checkId(id)}.json`), { force: true });
+    try {
+      fs.unlinkSync(path.join(this.dir, `${checkId(id)}.json`));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
 }

@@ -136,6 +136,12 @@ export interface Client {
 export interface WorldOptions {
   busybox?: boolean;
   daemonArgs?: string[];
+  /**
+   * The exec-root on a tmpfs of its own, as tsnetd's default /run/tsnet is on a systemd host
+   * (the bench: bundles, netns files and sockets then cost what they cost a user; under the
+   * world dir they are files on the disk's file system).
+   */
+  execRootTmpfs?: boolean;
 }
 
 /** Make a world; register `teardown` with `t.teardown` (or after.always) right away. */
@@ -148,6 +154,10 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   const socket = path.join(execRoot, 'tsnet.sock');
   const cgroupParent = `tsnet-test-${id}`;
   fs.mkdirSync(execRoot, { recursive: true });
+  if (opts.execRootTmpfs) {
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=0711,size=256m', `tsnet-w${id}`, execRoot]);
+    if (m.status !== 0) throw new Error(`cannot mount a tmpfs on the test exec-root: ${m.stderr.toString()}`);
+  }
   fs.writeFileSync(hostNetns, '');
   const made = spawnSync('unshare', [`--net=${hostNetns}`, 'true']);
   if (made.status !== 0) throw new Error(`cannot make the test host netns: ${made.stderr.toString()}`);

@@ -128,6 +128,24 @@ test.serial(
   },
 );
 
+test.serial(
+  'run --rm is answered before its teardown (decision 45): a kill -9 right after the answer is finished by the start',
+  async (t) => {
+    await noMismatches(t, 'before arming', true);
+    await w.killDaemon('SIGKILL');
+    await w.startDaemon([], { TSNET_FAILPOINTS: 'container-rm.before-teardown=crash' });
+    // the requests of run --rm (the CLI's session would die with the daemon before it could print
+    // what it got): the wait is answered, then the daemon dies
+    await t.notThrowsAsync(runRm('exnet'), 'the wait for removed was answered');
+    t.true(await eventually(daemonDied, 10_000), 'the failpoint after the answer was not reached');
+    await w.killDaemon('SIGKILL');
+    await w.startDaemon();
+    t.deepEqual(await containers(), []);
+    await noMismatches(t, 'after the restart');
+    t.is((await w.cli(['run', '--rm', '--name', 'exf', '--network', 'exnet', 'busybox', 'true'])).exitCode, 0);
+  },
+);
+
 test.serial('kill -9 in the removal of a run --rm (after its network teardown): the start finishes it', async (t) => {
   await crashIn(t, 'container-rm.after-network', [
     'run',

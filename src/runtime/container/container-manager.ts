@@ -474,7 +474,8 @@ export class ContainerManager {
       () => this.deps.cgroups.remove(rec.id),
     );
     const t0 = performance.now();
-    fs.rmSync(p.bundle, { recursive: true, force: true });
+    // (a bundle left here is rare: a stat is cheaper than rmSync's thrown ENOENT)
+    if (fs.existsSync(p.bundle)) fs.rmSync(p.bundle, { recursive: true, force: true });
     fs.mkdirSync(p.bundle, { recursive: true, mode: 0o700 });
     const files: SecurityFiles = {};
     if (seccomp) files.seccomp = this.filters.file(seccomp);
@@ -619,17 +620,19 @@ export class ContainerManager {
       Error: exit || told !== undefined ? '' : 'the container supervisor died',
       FinishedAt: exit?.finished ?? new Date().toISOString(),
     };
-    try {
-      this.deps.cgroups.remove(rec.id);
-    } catch (err) {
-      this.deps.logger.warn((err as Error).message);
-    }
+    // An AutoRemove container's exit is not written: its removal follows and unlinks the record,
+    // and a daemon that dies before that removes it at its next start (restore). Its cgroups go
+    // with the rest of it once the removal has answered.
+    const removal = rec.hostConfig.AutoRemove === true;
+    if (!(live && removal))
+      try {
+        this.deps.cgroups.remove(rec.id);
+      } catch (err) {
+        this.deps.logger.warn((err as Error).message);
+      }
     await this.deps.networking
       .revokeExternalConnectivity(rec.sandboxId)
       .catch((err: Error) => this.deps.logger.warn(`release network of ${rec.id.slice(0, 12)}: ${err.message}`));
-    // An AutoRemove container's exit is not written: its removal follows and unlinks the record,
-    // and a daemon that dies before that removes it at its next start (restore).
-    const removal = rec.hostConfig.AutoRemove === true;
     if (!removal) this.saveState(rec);
     // the exit file has been read (and the state saved): the bundle goes by one rename
     this.trash.exec.discard(p.bundle, rec.id.slice(0, 16));
@@ -645,7 +648,8 @@ export class ContainerManager {
     }
     this.events.emit(`exit:${rec.id}`, code, rec.state.Error);
     timingLine('exit: recorded', t0);
-    if (live && removal) void this.removeQuietly(rec, true);
+    // in the same hold of the lock: nothing comes between the exit and the removal
+    if (live && removal) await this.removeQuietly(rec, true);
   }
 
   // ---- restart policy -----------------------------------------------------------------------
@@ -891,25 +895,32 @@ export class ContainerManager {
     await this.locks.run(rec.id, () => this.removeLocked(rec, opts.volumes === true));
   }
 
-  /** `deferNetwork`: see removeLocked (the exit of a `run --rm` container). */
-  private async removeQuietly(rec: ContainerRecord, deferNetwork = false): Promise<void> {
+  /**
+   * A removal nobody waits for the error of (restore; the exit of an AutoRemove container, which
+   * holds the lock already and is `deferred`, see removeLocked).
+   */
+  private async removeQuietly(rec: ContainerRecord, atExit = false): Promise<void> {
+    // --rm removes the anonymous volumes too, as Docker does
+    const remove = () => this.removeLocked(rec, rec.hostConfig.AutoRemove === true, atExit);
     try {
-      // --rm removes the anonymous volumes too, as Docker does
-      await this.locks.run(rec.id, () => this.removeLocked(rec, rec.hostConfig.AutoRemove === true, deferNetwork));
+      await (atExit ? remove() : this.locks.run(rec.id, remove));
     } catch (err) {
       this.deps.logger.warn(`auto-remove ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
     }
   }
 
   /**
-   * `deferNetwork` (a `run --rm` container at its exit): the container is gone for the API — its
-   * name free, its `removed` waiters answered, `destroy` announced — before its network teardown
-   * and the unlink of its record, which follow in the background (the network layer tracks the
-   * teardown: `network rm`, prune and a refused address request wait for it; `network inspect`
-   * no longer shows the endpoints). Until then the record on disk is the removal's intent: a
-   * crash meanwhile ends in the same removal at the next start.
+   * `deferred` (a `run --rm` container at its exit, decision 45): the container is gone for the
+   * API — its name free, its anonymous volumes removed, its `removed` waiters answered, `destroy`
+   * announced — before anything else of it goes: its cgroups, its bundle and dir (into the
+   * trashes), its network teardown and the unlink of its record follow in the background, begun
+   * once the answer is written (setImmediate: before the daemon reads another request). The
+   * network layer tracks the teardown from then on (`network rm`, prune and a refused address
+   * request wait for it; `network inspect` no longer shows the endpoints). Until the end the
+   * record on disk is the removal's intent: a crash meanwhile ends in the same removal at the
+   * next start.
    */
-  private async removeLocked(rec: ContainerRecord, volumes = false, deferNetwork = false): Promise<void> {
+  private async removeLocked(rec: ContainerRecord, volumes = false, deferred = false): Promise<void> {
     if (!this.records.has(rec.id)) return;
     await this.prelaunches.drop(rec.id);
     if (this.isRunning(rec)) {
@@ -930,24 +941,34 @@ export class ContainerManager {
     const p = this.paths(rec);
     const errors: string[] = [];
     // the sandbox goes with its endpoints (their interfaces die with its netns)
-    const network = timed('rm: network', () => this.deps.networking.deleteSandbox(rec.sandboxId)).catch((err: Error) => {
-      errors.push(err.message);
-    });
-    const networkDone = async () => {
-      await network;
+    const teardown = async () => {
+      await timed('rm: network', () => this.deps.networking.deleteSandbox(rec.sandboxId)).catch((err: Error) => {
+        errors.push(err.message);
+      });
       this.deps.failpoint?.('container-rm.after-network');
     };
-    if (!deferNetwork) await networkDone();
-    try {
-      this.deps.cgroups.remove(rec.id);
-    } catch (err) {
-      errors.push((err as Error).message);
-    }
-    this.trash.exec.discard(p.bundle, rec.id.slice(0, 16));
-    this.trash.root.discard(p.dir, rec.id);
+    const files = () => {
+      try {
+        this.deps.cgroups.remove(rec.id);
+      } catch (err) {
+        errors.push((err as Error).message);
+      }
+      // an exit recorded by this daemon moved the bundle already
+      if (fs.existsSync(p.bundle)) this.trash.exec.discard(p.bundle, rec.id.slice(0, 16));
+      this.trash.root.discard(p.dir, rec.id);
+    };
     // the record, the removal's intent, goes last (once the network teardown is done)
     const forget = () => timed('rm: store', () => this.deps.store.remove(rec.id));
-    if (!deferNetwork) await forget();
+    const finish = async () => {
+      // (deferred: after the answer)
+      this.deps.failpoint?.('container-rm.before-teardown');
+      await teardown();
+      files();
+      await forget().catch((err: Error) => errors.push(err.message));
+      if (errors.length) this.deps.logger.warn(`remove ${rec.id.slice(0, 12)}: ${errors.join('; ')}`);
+      this.deps.logger.info(`removed container ${rec.id.slice(0, 12)}`);
+    };
+    if (!deferred) await finish();
     this.records.delete(rec.id);
     if (volumes) await this.deps.mounts?.removeAnonymous(rec);
     this.closePendingAttach(rec.id);
@@ -955,16 +976,7 @@ export class ContainerManager {
     this.events.emit(`removed:${rec.id}`);
     this.announce(rec, 'destroy');
     this.tell('removed', rec);
-    const done = async () => {
-      if (deferNetwork)
-        await networkDone()
-          .then(forget)
-          .catch((err: Error) => errors.push(err.message));
-      if (errors.length) this.deps.logger.warn(`remove ${rec.id.slice(0, 12)}: ${errors.join('; ')}`);
-      this.deps.logger.info(`removed container ${rec.id.slice(0, 12)}`);
-    };
-    if (deferNetwork) void done();
-    else await done();
+    if (deferred) setImmediate(() => void finish());
   }
 
   private async recordExitNow(rec: ContainerRecord): Promise<void> {

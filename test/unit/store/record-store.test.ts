@@ -37,3 +37,15 @@ test('loading removes the temp file of a write that was never committed', async 
   t.deepEqual(await store.loadAll(), []);
   t.deepEqual(fs.readdirSync(dir), [], 'the temp file is gone');
 });
+
+test('remove unlinks at once, without the thread pool (decision 45), and is idempotent', async (t) => {
+  const dir = tempDir(t);
+  const store = new RecordStore<{ id: string }>(dir);
+  await store.save({ id: ID });
+  const removing = store.remove(ID);
+  // before the promise settles: a removal through the thread pool would still find the file here
+  t.deepEqual(fs.readdirSync(dir), [], 'gone before the first await');
+  await removing;
+  await t.notThrowsAsync(store.remove(ID), 'a second removal is fine');
+  await t.throwsAsync(store.remove('../x'), { message: /invalid record id/ });
+});
