@@ -17,14 +17,17 @@
  *   in world A. `--strace FILE`: it runs under `strace -f -e trace=execve` (other strace options
  *   from STRACE_OPTS, e.g. `STRACE_OPTS='-tt -T'`); `--log FILE`: the daemon's log (with the
  *   timing lines) is copied there.
- * - `--scale N`: N creates on one bridge instead, with the median of each 10.
+ * - `--scale N`: N creates on one bridge instead: per block of 50, the medians of the creates
+ *   and of each timing step, the frames the bridge's ports sent, softirq and daemon CPU time.
+ *   `--control`: after each, a create on a second bridge that is made anew every 50 (the same
+ *   load on a small bridge: what grows on the big one only grows with the bridge).
  * - `--exec-tmpfs [B]`: the worlds' exec-root on a tmpfs, as tsnetd's default /run/tsnet and bench
  *   worlds have it (benchWorld); `B`: only world B's (an A/B of that alone, with `--ab .`).
  * - `--gap MS`: a pause after each run, as a user's next command or bench network's CNI half
  *   leaves one (the daemon's background work, e.g. the netns pool's refill, happens there).
  *
  *   node --import tsx bench/profile-run.ts [--n 30] [--attach] [--ab DIR] [--ports] [--net-create]
- *     [--cpu-prof DIR] [--strace FILE] [--log FILE] [--backend nftables] [--scale N] [--gap MS]
+ *     [--cpu-prof DIR] [--strace FILE] [--log FILE] [--backend nftables] [--scale N [--control]] [--gap MS]
  *     [--exec-tmpfs [B]]
  */
 import fs from 'node:fs';
@@ -163,9 +166,6 @@ function steps(w: World, from: number): string[] {
   );
 }
 
-const stepMedians = (w: World, from: number): Map<string, number> =>
-  new Map([...stepTimes(w, from)].map(([name, xs]) => [name, median(xs)]));
-
 /** Every step of the timing log written since `from` (ids folded), in first-seen order, with its times. */
 function stepTimes(w: World, from: number): Map<string, number[]> {
   const fd = fs.openSync(path.join(w.dir, 'daemon.log'), 'r');
@@ -182,9 +182,10 @@ function stepTimes(w: World, from: number): Map<string, number[]> {
   return by;
 }
 
-/** Frames sent by every veth of the world's host netns (the bridge's ports), summed. */
+/** Frames sent by the ports of network profnet's bridge (what it floods into the containers), summed. */
 async function vethTxFrames(w: World): Promise<number> {
-  const r = await w.inHost(['ip', '-s', '-j', 'link', 'show', 'type', 'veth']);
+  const id = (JSON.parse((await apiOk(w.socket, 'GET', '/networks/profnet')).body) as { Id: string }).Id;
+  const r = await w.inHost(['ip', '-s', '-j', 'link', 'show', 'master', `br-${id.slice(0, 12)}`]);
   const links = JSON.parse(r.stdout || '[]') as Array<{ stats64?: { tx?: { packets?: number } } }>;
   return links.reduce((sum, l) => sum + (l.stats64?.tx?.packets ?? 0), 0);
 }
@@ -196,40 +197,78 @@ function softirqMs(): number {
 }
 
 async function scaleRun(s: Side, scale: number): Promise<void> {
-  // create `scale` containers (not started) on one bridge; the daemon's timing log has each step
+  // create `scale` containers (not started) on one bridge; the daemon's timing log has each step.
+  // With --control: after each, one create on a second bridge that is made anew every block of 50
+  // (so it never has more than 50 ports), timed and logged apart: the same load, a small bridge.
+  const control = args.includes('--control');
   const xs: number[] = [];
+  const cs: number[] = [];
   // per block of 50 creates: the median of each timing step (which step grows with the bridge)
-  const blocks: Array<Map<string, number>> = [];
-  let from = logSize(s.w);
+  const blocks: Array<{ big: Map<string, number>; ctl: Map<string, number> }> = [];
+  let big = new Map<string, number[]>();
+  let ctl = new Map<string, number[]>();
+  let ctlIds: string[] = [];
+  const ctlNet = async (make: boolean) => {
+    for (const id of ctlIds) await apiOk(s.w.socket, 'DELETE', `/containers/${id}?force=1`);
+    ctlIds = [];
+    if (!make) return apiOk(s.w.socket, 'DELETE', '/networks/ctlnet');
+    return apiOk(s.w.socket, 'POST', '/networks/create', { Name: 'ctlnet', CheckDuplicate: true });
+  };
+  if (control) await ctlNet(true);
   // frames the world's veths sent (host ends: what the bridge floods into the containers) and
   // the machine's softirq time, per block
   let frames = await vethTxFrames(s.w);
   let soft = softirqMs();
   let cpu = cpuOf(s.w).self;
   for (let i = 0; i < scale; i++) {
+    let from = logSize(s.w);
     const c = await apiOk(s.w.socket, 'POST', '/containers/create', createBody('profnet'));
     xs.push(c.ms);
+    addTimes(big, stepTimes(s.w, from));
+    if (control) {
+      from = logSize(s.w);
+      const k = await apiOk(s.w.socket, 'POST', '/containers/create', createBody('ctlnet'));
+      cs.push(k.ms);
+      ctlIds.push((JSON.parse(k.body) as { Id: string }).Id);
+      addTimes(ctl, stepTimes(s.w, from));
+    }
     if (i % 50 === 49) {
       const fds = s.w.daemon?.pid ? fs.readdirSync(`/proc/${s.w.daemon.pid}/fd`).length : 0;
       const [f, so, cp] = [await vethTxFrames(s.w), softirqMs(), cpuOf(s.w).self];
       console.log(
-        `#${i + 1 - 9}..#${i + 1} median ${median(xs.slice(-10)).toFixed(1)} ms, block of 50 ${median(xs.slice(-50)).toFixed(1)} ms; in the block: veth tx frames ${f - frames}, machine softirq ${(so - soft).toFixed(0)} ms, daemon CPU ${cp - cpu} ms; daemon fds ${fds}`,
+        `#${i + 1 - 9}..#${i + 1} median ${median(xs.slice(-10)).toFixed(1)} ms, block of 50 ${median(xs.slice(-50)).toFixed(1)} ms${control ? ` (control ${median(cs.slice(-50)).toFixed(1)} ms)` : ''}; in the block: veth tx frames ${f - frames}, machine softirq ${(so - soft).toFixed(0)} ms, daemon CPU ${cp - cpu} ms; daemon fds ${fds}`,
       );
       [frames, soft, cpu] = [f, so, cp];
-      blocks.push(stepMedians(s.w, from));
-      from = logSize(s.w);
+      const med = (m: Map<string, number[]>) => new Map([...m].map(([n, v]) => [n, median(v)]));
+      blocks.push({ big: med(big), ctl: med(ctl) });
+      big = new Map();
+      ctl = new Map();
+      if (control) {
+        await ctlNet(false);
+        await ctlNet(true);
+      }
     }
   }
-  const names = [...new Set(blocks.flatMap((b) => [...b.keys()]))];
-  console.log(`step medians (ms) per block of 50 creates, ${s.name}:`);
-  for (const n of names) console.log(`  ${blocks.map((b) => (b.get(n) ?? NaN).toFixed(2).padStart(6)).join(' ')}  ${n}`);
+  const names = [...new Set(blocks.flatMap((b) => [...b.big.keys()]))];
+  const row = (m: (b: (typeof blocks)[number]) => Map<string, number>, n: string) =>
+    blocks.map((b) => (m(b).get(n) ?? NaN).toFixed(2).padStart(6)).join(' ');
+  console.log(`step medians (ms) per block of 50 creates, ${s.name}${control ? ' (second line: the control bridge)' : ''}:`);
+  for (const n of names) {
+    console.log(`  ${row((b) => b.big, n)}  ${n}`);
+    if (control) console.log(`  ${row((b) => b.ctl, n)}  (control)`);
+  }
   console.log(`#1..#10 median ${median(xs.slice(0, 10)).toFixed(1)} ms`);
+  if (control) await ctlNet(false);
   const t0 = performance.now();
   await apiOk(s.w.socket, 'GET', '/containers/json?all=1');
   const tPs = performance.now() - t0;
   const t1 = performance.now();
   await apiOk(s.w.socket, 'GET', '/networks/profnet');
   console.log(`GET /containers/json?all=1 ${tPs.toFixed(1)} ms, GET /networks/profnet ${(performance.now() - t1).toFixed(1)} ms`);
+}
+
+function addTimes(into: Map<string, number[]>, from: Map<string, number[]>): void {
+  for (const [n, v] of from) into.set(n, [...(into.get(n) ?? []), ...v]);
 }
 
 async function main(sides: Side[]): Promise<void> {

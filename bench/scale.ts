@@ -46,6 +46,15 @@ async function attachScale(o: BenchOptions): Promise<SectionResult> {
     // scalenet creates slow down and the control does not, the cost grows with the bridge's
     // size; if both do, it is daemon-wide (or the machine got busier).
     ok(await w.cli(['network', 'create', 'ctlnet']), 'network create ctlnet');
+    // frames sent by the ports of scalenet's bridge (what it floods into the containers), per block of 50
+    const bridge = `br-${(JSON.parse((await apiOk(w.socket, 'GET', '/networks/scalenet')).body) as { Id: string }).Id.slice(0, 12)}`;
+    const portFrames = async (): Promise<number> => {
+      const r = await run('nsenter', [`--net=${w.hostNetns}`, 'ip', '-s', '-j', 'link', 'show', 'master', bridge]);
+      const links = JSON.parse(r.stdout || '[]') as Array<{ stats64?: { tx?: { packets?: number } } }>;
+      return links.reduce((sum, l) => sum + (l.stats64?.tx?.packets ?? 0), 0);
+    };
+    const flooded: number[] = [];
+    let framesAt = await portFrames();
     const ids: string[] = [];
     const create: number[] = [];
     const control: Array<{ at: number; ms: number }> = [];
@@ -80,6 +89,11 @@ async function attachScale(o: BenchOptions): Promise<SectionResult> {
         const u = await run('unshare', [`--net=${nsFile}`, 'true']);
         await removeNetns(nsFile);
         if (v.exitCode === 0 && u.exitCode === 0) kernel.push({ at: i + 1, veth: v.ms, netns: u.ms });
+      }
+      if ((i + 1) % 50 === 0) {
+        const f = await portFrames();
+        flooded.push(f - framesAt);
+        framesAt = f;
       }
       if ((i + 1) % 100 === 0) o.log(`scale: ${i + 1}/${TOTAL} created`);
     }
@@ -160,7 +174,9 @@ async function attachScale(o: BenchOptions): Promise<SectionResult> {
         ms(del[m - 1]!),
         ms(stats(win(del, m)).median),
       ]);
-    const blocks = [['creates in block', 'scalenet create', 'control create', 'DELETE', 'ip link add veth', 'unshare --net']];
+    const blocks = [
+      ['creates in block', 'scalenet create', 'control create', 'DELETE', 'ip link add veth', 'unshare --net', 'frames flooded'],
+    ];
     for (let b = 0; b < TOTAL; b += 50) {
       const inBlock = <T extends { at: number }>(xs: T[]): T[] => xs.filter((c) => c.at > b && c.at <= b + 50);
       blocks.push([
@@ -170,6 +186,7 @@ async function attachScale(o: BenchOptions): Promise<SectionResult> {
         ms(stats(del.slice(b, b + 50)).median),
         ms(stats(inBlock(kernel).map((k) => k.veth)).median),
         ms(stats(inBlock(kernel).map((k) => k.netns)).median),
+        String(flooded[b / 50] ?? ''),
       ]);
     }
     const first = stats(win(create, 1)).median;
@@ -181,7 +198,7 @@ async function attachScale(o: BenchOptions): Promise<SectionResult> {
       '',
       table(rows),
       '',
-      'median ms per block of 50 creates (control, ip link add, unshare: the 5 samples taken in the block)',
+      "median ms per block of 50 creates (control, ip link add, unshare: the 5 samples taken in the block); frames flooded: what the ports of scalenet's bridge sent in the block (IPv6 multicast of new endpoints before decision 43)",
       table(blocks),
       '',
       table([

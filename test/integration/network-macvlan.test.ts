@@ -109,6 +109,11 @@ test.serial('bridge mode: containers reach each other (IP and name) and the LAN,
   t.is(r.exitCode, 0, `a → the peer (gateway) namespace: ${r.stdout}${r.stderr}`);
   const route = await w.cli(['exec', `a-${w.id}`, 'ip', 'route']);
   t.regex(route.stdout, /default via 10\.86\.0\.1 dev eth0/);
+  // a network without IPv6: no IPv6 address, not even link-local, so no IPv6 multicast to the
+  // siblings and the LAN (decision 43); eth0 has long had carrier (the pings went through)
+  const inet6 = await inContainer(`a-${w.id}`, ['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth0']);
+  t.is(inet6.status, 0, inet6.stderr);
+  t.is(inet6.stdout.trim(), '', 'no inet6 address on eth0');
   // as in Docker: the host's own address on the parent is not reachable from the macvlans
   must(host(['ip', 'addr', 'add', '10.86.0.250/24', 'dev', 'mvp0']), 'address on mvp0');
   try {

@@ -200,6 +200,22 @@ serial('containers on three hosts reach each other by ping and TCP; the data pat
   t.is(link.address, a.mac);
   t.true(link.addr_info.some((x: { local: string; prefixlen: number }) => x.local === a.ip && x.prefixlen === 24));
   t.is((await run('nsenter', [`--net=${a.sandbox}`, 'ip', 'route', 'show', 'default'])).stdout.trim(), '');
+  // a network without IPv6: no IPv6 address (not even link-local) on eth0, nor on the veth's
+  // other end, the bridge or the VXLAN device — nothing to flood to the containers and the
+  // peer hosts (decision 43); all have long had carrier (the pings went through)
+  t.false(
+    link.addr_info.some((x: { family: string }) => x.family === 'inet6'),
+    'no inet6 address on eth0',
+  );
+  const ns6 = JSON.parse(await ovExec(h1, appnet, ['ip', '-j', '-6', 'addr', 'show'])) as Array<{
+    ifname: string;
+    addr_info: unknown[];
+  }>;
+  t.deepEqual(
+    ns6.filter((l) => l.ifname !== 'lo' && l.addr_info.length > 0).map((l) => l.ifname),
+    [],
+    'no inet6 address in the network namespace',
+  );
 
   // network namespace: bridge with the gateway, vxlan enslaved, learning off, proxy, port 4789, local VTEP
   const vni = networks.get(appnet)!.vni;

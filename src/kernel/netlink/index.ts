@@ -96,6 +96,10 @@ export class Netlink {
   setUp(ref: LinkRef, opts?: links.Ipv6LinkOptions): Promise<void> {
     return links.setUp(this.conn, ref, opts);
   }
+  /** No IPv6 link-local address for this link, before it comes up (links.setNoLinkLocal). */
+  setNoLinkLocal(ref: LinkRef): Promise<void> {
+    return links.setNoLinkLocal(this.conn, ref);
+  }
   setDown(ref: LinkRef): Promise<void> {
     return links.setDown(this.conn, ref);
   }

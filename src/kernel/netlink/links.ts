@@ -311,6 +311,20 @@ export async function setUp(c: NetlinkConn, ref: LinkRef, opts: Ipv6LinkOptions 
   await withAfSpec({}, opts.noLinkLocal ? NO_LINK_LOCAL : undefined, (a) => setLink(c, ref, op, UP, a));
 }
 
+/**
+ * IPv6 address generation off (no link-local address) as a request of its own: for a link that
+ * has carrier the moment it comes up (macvlan, vxlan), where the mode in the up request comes
+ * too late. A link without IPv6 needs nothing (EAFNOSUPPORT is not an error).
+ */
+export async function setNoLinkLocal(c: NetlinkConn, ref: LinkRef): Promise<void> {
+  const op = `turn off IPv6 address generation of ${describe(ref)}`;
+  try {
+    await setLink(c, ref, op, {}, { afSpec: NO_LINK_LOCAL });
+  } catch (err) {
+    if (!isErrno(err, 'EAFNOSUPPORT')) throw err;
+  }
+}
+
 export async function setDown(c: NetlinkConn, ref: LinkRef): Promise<void> {
   await setLink(c, ref, `set link ${describe(ref)} down`, { flags: {}, change: { up: true } }, {});
 }

@@ -93,6 +93,20 @@ test('setUp with noLinkLocal: IPv6 address generation off in the same request; a
   );
 });
 
+test('setNoLinkLocal: one request with the mode alone; a link without IPv6 is no error', async (t) => {
+  const { nl, calls } = fake();
+  await nl.setNoLinkLocal('mv0');
+  t.is(calls.length, 1);
+  t.is(calls[0]!.method, 'setLink');
+  t.deepEqual(calls[0]!.data, {});
+  t.deepEqual(calls[0]!.attrs, { ifname: 'mv0', afSpec: NO_LINK_LOCAL });
+  const { nl: nl2, calls: calls2 } = fake(undefined, { setLink: 'EAFNOSUPPORT' });
+  await t.notThrowsAsync(nl2.setNoLinkLocal('mv0'));
+  t.is(calls2.length, 1);
+  const { nl: nl3 } = fake(undefined, { setLink: 'ENODEV' });
+  await t.throwsAsync(nl3.setNoLinkLocal('mv0'), { message: /ENODEV/ });
+});
+
 test('veth with noLinkLocal: the host end gets the mode with its alias and hairpin (the create cannot carry it)', async (t) => {
   const { nl, calls } = fake();
   await nl.addVeth(

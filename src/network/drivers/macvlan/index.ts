@@ -210,6 +210,10 @@ export function createMacvlanDriver(deps: MacvlanDeps): MacvlanDriver {
         await inSandbox(
           j.sandboxKey,
           async (nl) => {
+            // without IPv6 no link-local address (decision 43): its DAD, MLD and solicitations would
+            // reach every sibling and the parent's LAN. A macvlan has carrier as it comes up: the
+            // mode goes first, in a request of its own.
+            if (!(n.spec.enableIPv6 && ep.addressV6)) await nl.setNoLinkLocal(j.ifname);
             if (ep.address) await nl.addAddress(j.ifname, ep.address);
             if (ep.addressV6) await nl.addAddress(j.ifname, ep.addressV6, { noDad: true });
             await nl.setUp(j.ifname);

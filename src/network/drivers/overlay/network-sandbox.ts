@@ -20,6 +20,8 @@ export interface SandboxSpec {
   vni: number;
   /** Gateways with prefix, put on the bridge (10.77.0.1/24, fd00:77::1/64): one per subnet. */
   gateways: string[];
+  /** The network has IPv6 subnets (else the bridge and the VXLAN device get no link-local address). */
+  ipv6: boolean;
   mtu: number;
   advertiseAddr: string;
   underlayIndex: number;
@@ -83,6 +85,10 @@ export class NetworkSandbox {
       fs.closeSync(fd);
     }
     await nl.setMaster(vx, br);
+    // without IPv6: no link-local address, so no solicitation or MLD report flooded to every
+    // container and over the VXLAN to every peer host (decision 43). Both have carrier as they
+    // come up: the mode goes first
+    if (!spec.ipv6) for (const l of [vx, br]) await nl.setNoLinkLocal(l);
     await nl.setUp(vx);
     await nl.setUp(br);
     return sb;

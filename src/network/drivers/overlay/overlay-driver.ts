@@ -263,14 +263,18 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
           fs.closeSync(fd);
         }
         rb.push(`delete veth ${veth}`, () => sb.nl.deleteLink(veth));
+        // without IPv6 neither end gets a link-local address (decision 43: nothing for the bridge
+        // and the VXLAN to flood). The mode rides in the up requests: the host end comes up while
+        // eth0 is down (no carrier), eth0 as in the bridge join
+        const noLinkLocal = !(net.spec.enableIPv6 && ep.addressV6);
         await sb.nl.setMaster(veth, sb.bridge);
-        await sb.nl.setUp(veth);
+        await sb.nl.setUp(veth, { noLinkLocal });
         // the sandbox's one socket (DESIGN rule 4); one of our own only when called without it
         const c = j.netlink ?? this.d.netns.run(j.sandboxKey, () => Netlink.open());
         try {
           if (ep.address) await c.addAddress(j.ifname, ep.address);
           if (ep.addressV6) await c.addAddress(j.ifname, ep.addressV6, { noDad: true });
-          await c.setUp(j.ifname);
+          await c.setUp(j.ifname, { noLinkLocal });
           // the network's other subnets share its one L2 segment: reached on-link (Docker routes
           // them through the local subnet's gateway instead, having one bridge per subnet)
           for (const s of otherSubnets(net, ep)) await c.addRoute({ dst: s, dev: j.ifname });
@@ -453,6 +457,7 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
       underlayIndex: u.index,
       ...(this.d.vxlanPort !== undefined ? { port: this.d.vxlanPort } : {}),
       gateways: net.gateways,
+      ipv6: net.subnets6.length > 0,
     };
     return spec;
   }
