@@ -139,9 +139,10 @@ export interface ContainerNetworking {
    * Remove the sandbox and every endpoint still in it (an interface that dies with the netns is
    * not deleted one by one: LeaveOptions.sandboxRemoved). Idempotent. The network layer tracks
    * it while it runs, so a caller may answer before it ends (a `run --rm` removal): network rm
-   * and prune wait for it, network inspect no longer shows its endpoints.
+   * and prune wait for it, network inspect no longer shows its endpoints. `after`: the work
+   * begins once it resolves, and is tracked from this call on.
    */
-  deleteSandbox(sandboxId: string): Promise<void>;
+  deleteSandbox(sandboxId: string, after?: Promise<void>): Promise<void>;
   /**
    * Before a start: the sandbox is made again if a reboot removed it, published ports are
    * programmed on the gateway endpoint, the embedded resolver runs. Returns what tsnet-init needs.

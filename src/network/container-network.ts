@@ -179,11 +179,14 @@ export class ContainerNetwork implements ContainerNetworking {
     }
   }
 
-  /** Tracked by the controller while it runs (noteSandboxRemoval): its caller may not wait for it. */
-  deleteSandbox(sandboxId: string): Promise<void> {
+  /**
+   * Tracked by the controller from this call on (noteSandboxRemoval): its caller may not wait for
+   * it. `after`: begun once that resolves.
+   */
+  deleteSandbox(sandboxId: string, after?: Promise<void>): Promise<void> {
     const sb = this.d.controller.sandbox(sandboxId);
     if (!sb) return Promise.resolve();
-    const done = this.deleteNow(sb);
+    const done = after ? after.then(() => this.deleteNow(sb)) : this.deleteNow(sb);
     this.d.controller.noteSandboxRemoval(sb.id, done);
     return done;
   }

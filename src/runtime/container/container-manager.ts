@@ -605,8 +605,11 @@ export class ContainerManager {
       exit = readExitFile(p.bundle);
     }
     const t0 = performance.now();
-    // TSNET_TIMING: from the supervisor's exit time (ms resolution) to here
-    if (exit) timingLine('exit: seen by the daemon', t0 - (Date.now() - Date.parse(exit.finished)));
+    // TSNET_TIMING: from the supervisor's exit time (with its sub-ms digits, which Date.parse drops) to here
+    if (exit) {
+      const sub = Number(`0.${/\.\d{3}(\d*)/.exec(exit.finished)?.[1] ?? '0'}`);
+      timingLine('exit: seen by the daemon', Date.parse(exit.finished) + sub - performance.timeOrigin);
+    }
     const code = exit?.code ?? told ?? 137;
     const oom = this.deps.cgroups.oomKilled(rec.id);
     rec.state = {
@@ -634,8 +637,9 @@ export class ContainerManager {
       .revokeExternalConnectivity(rec.sandboxId)
       .catch((err: Error) => this.deps.logger.warn(`release network of ${rec.id.slice(0, 12)}: ${err.message}`));
     if (!removal) this.saveState(rec);
-    // the exit file has been read (and the state saved): the bundle goes by one rename
-    this.trash.exec.discard(p.bundle, rec.id.slice(0, 16));
+    // the exit file has been read (and the state saved): the bundle goes by one rename — for a
+    // --rm container with the rest of it, after the removal's answer
+    if (!(live && removal)) this.trash.exec.discard(p.bundle, rec.id.slice(0, 16));
     await this.deps.mounts?.release(rec);
     this.deps.logger.info(`container ${rec.id.slice(0, 12)} exited with ${code}${oom ? ' (OOM killed)' : ''}`);
     if (oom) this.announce(rec, 'oom');
@@ -940,20 +944,21 @@ export class ContainerManager {
     this.deps.failpoint?.('container-rm.after-mark');
     const p = this.paths(rec);
     const errors: string[] = [];
-    // the sandbox goes with its endpoints (their interfaces die with its netns)
-    const teardown = async () => {
-      await timed('rm: network', () => this.deps.networking.deleteSandbox(rec.sandboxId)).catch((err: Error) => {
-        errors.push(err.message);
-      });
-      this.deps.failpoint?.('container-rm.after-network');
-    };
+    // The sandbox goes with its endpoints (their interfaces die with its netns). Its teardown is
+    // known to the network layer from here on — deferred, before the answer: a `network rm` the
+    // client sends next waits for it — and begins in `finish`.
+    let begin: () => void = () => undefined;
+    const when = new Promise<void>((r) => (begin = r));
+    const network = timed('rm: network', () => this.deps.networking.deleteSandbox(rec.sandboxId, when)).catch((err: Error) => {
+      errors.push(err.message);
+    });
     const files = () => {
       try {
         this.deps.cgroups.remove(rec.id);
       } catch (err) {
         errors.push((err as Error).message);
       }
-      // an exit recorded by this daemon moved the bundle already
+      // (an exit recorded by this daemon moved the bundle already, unless the removal follows it)
       if (fs.existsSync(p.bundle)) this.trash.exec.discard(p.bundle, rec.id.slice(0, 16));
       this.trash.root.discard(p.dir, rec.id);
     };
@@ -962,7 +967,9 @@ export class ContainerManager {
     const finish = async () => {
       // (deferred: after the answer)
       this.deps.failpoint?.('container-rm.before-teardown');
-      await teardown();
+      begin();
+      await network;
+      this.deps.failpoint?.('container-rm.after-network');
       files();
       await forget().catch((err: Error) => errors.push(err.message));
       if (errors.length) this.deps.logger.warn(`remove ${rec.id.slice(0, 12)}: ${errors.join('; ')}`);
