@@ -265,7 +265,10 @@ export function argOption(args: readonly string[], name: string): string | undef
 /** The wrapper the world runs in place of `node --enable-source-maps DAEMON`: the daemon of `repo` (optionally profiled). */
 export function daemonWrapper(label: string, repo: string, profDir?: string): string {
   const name = label.replace(/[^A-Za-z0-9]+/g, '-');
-  const profFlags = profDir ? `--cpu-prof --cpu-prof-dir=${path.resolve(profDir, name)} ` : '';
+  const interval = process.env.TSNET_CPU_PROF_INTERVAL; // µs between samples (V8's default: 1000)
+  const profFlags = profDir
+    ? `--cpu-prof --cpu-prof-dir=${path.resolve(profDir, name)} ${interval ? `--cpu-prof-interval=${interval} ` : ''}`
+    : '';
   const script = path.join(os.tmpdir(), `tsnet-daemon-${process.pid}-${name}.sh`);
   const main = path.join(path.resolve(repo), 'dist', 'daemon', 'main.js');
   if (!fs.existsSync(main)) throw new Error(`${main} is missing: run npm run build in ${repo}`);

@@ -3,12 +3,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { statCached } from '../lib/stat-cache.js';
+import { createFileThread } from '../store/file-thread.js';
 import { DefaultIpam, FileStore, hostAvoidList, resolveDefaultPools } from '../ipam/index.js';
 import type { IpamDriver } from '../ipam/ipam-api.js';
 import { flushConntrackPorts } from '../kernel/conntrack.js';
 import {
   createIptablesFirewall,
   createLowFdSlots,
+  reserveLowFds,
   createNftablesFirewall,
   type FirewallBackend,
 } from '../kernel/firewall/index.js';
@@ -146,6 +149,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     fs.chmodSync(d, mode);
   }
   const { logger } = opts;
+  const nameservers = statCached('/etc/resolv.conf', nameserversOf, []);
   // flags first: a bad --fixed-cidr-v6 must stop the daemon before it changes anything
   const defaultBridge = defaultBridgeConfig(opts.defaultBridge, opts.defaultBridgeIpv6 === true, opts.fixedCidrV6);
   const engineId = loadOrCreateEngineId(opts.root);
@@ -156,7 +160,8 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   const sandboxes = new Sandboxes(netns, path.join(opts.execRoot, 'netns'), syncNetlink, {
     size: opts.netnsPool ?? 0,
     logger,
-    maker: createNetnsMaker(),
+    // two low fds for the pool thread's libnftables contexts (DNS rules made ahead, decision 44)
+    maker: createNetnsMaker({ lowFds: reserveLowFds(2) }),
   });
   const events = new EventBus();
   const images = new ImageStore({
@@ -420,6 +425,8 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     },
     cgroups,
     networking,
+    // a create's dirs and record written off the main thread (decision 44)
+    files: createFileThread(),
     events,
     mounts: new ContainerMounts(volumes, path.join(opts.root, 'tmp'), logger),
     ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
@@ -508,14 +515,9 @@ function remoteDns(
   };
 }
 
-function nameservers(): string[] {
-  try {
-    return fs
-      .readFileSync('/etc/resolv.conf', 'utf8')
-      .split('\n')
-      .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
-      .filter((x): x is string => Boolean(x));
-  } catch {
-    return [];
-  }
-}
+/** The host's nameservers (resolv.conf), read again when the file changes. */
+const nameserversOf = (text: string): string[] =>
+  text
+    .split('\n')
+    .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
+    .filter((x): x is string => Boolean(x));

@@ -32,6 +32,7 @@ import { failpointsFrom } from '../lib/failpoints.js';
 import { pendingLine, withPending } from './pending-report.js';
 import { sweep } from './sweep.js';
 import { saveDnsHandoff, takeDnsHandoff } from '../network/dns-handoff.js';
+import { RESOLVER_IP } from '../network/dns/index.js';
 import { volumeRoutes } from './routes/volumes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -160,7 +161,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     const swept = [...(await sweep(c)), ...(await c.volumes.sweep())];
     if (swept.length) logger.info(`swept ${swept.length} leftovers: ${swept.join(', ')}`);
     // after the sweep, which removed the entries a killed daemon left
-    c.sandboxes.startPool();
+    // entries with the embedded resolver's sockets and rules when the firewall's are the nft table (decision 44)
+    c.sandboxes.startPool(c.firewall.sandboxDnsIsNftTable?.() ? { dns: RESOLVER_IP } : {});
     const all = c.containers.list();
     logger.info(
       `restore done in ${performance.now().toFixed(0)} ms: ${all.length} containers, ${all.filter((r) => r.state.Status === 'running').length} running, ${dnsKept} embedded DNS resolvers kept their ports`,
@@ -375,7 +377,7 @@ function main(): void {
     )
     .option(
       '--netns-pool <n>',
-      'network namespaces made ahead (lo up) for container creates, refilled in the background; 0: none',
+      "network namespaces made ahead (lo up; after a create on a user network also the embedded DNS resolver's sockets and rules) for container creates, refilled in the background; 0: none",
       '2',
     )
     .option('--init-path <file>', 'the tsnet-init binary', path.resolve(here, '../../src/runtime/native/tsnet-init'))

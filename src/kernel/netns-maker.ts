@@ -5,63 +5,44 @@
  * cleanup of removed namespaces holds: 1–20 ms on this box); on that thread the daemon goes on
  * serving requests meanwhile. The thread starts on the first `make` and is not kept alive for
  * its own sake (unref). A thread that dies fails what it was doing; the next `make` starts a
- * new one.
+ * new one. With `dns`, the namespace also gets an embedded resolver's sockets and DNS rules
+ * (./netns-worker.ts); their fds are the caller's to use or close.
  */
-import { Worker } from 'node:worker_threads';
 import { TsnetError } from '../errors/index.js';
-import type { MakeAnswer, MakeRequest } from './netns-worker.js';
+import { workerClient } from '../lib/worker-module.js';
+import type { ReservedLowFds } from './firewall/nftables/low-fds.js';
+import type { BoundDns, MakeAnswer, MakeRequest, NetnsWorkerData } from './netns-worker.js';
+
+export type { BoundDns } from './netns-worker.js';
+
+/** A namespace made: with its resolver's sockets when asked and ready, else why not (`dnsError`). */
+export interface MadeNetns {
+  dns?: BoundDns;
+  dnsError?: string;
+}
 
 export interface NetnsMaker {
-  /** A new netns at `file` (which must not exist), lo up. Nothing is left at `file` on failure. */
-  make(file: string): Promise<void>;
+  /**
+   * A new netns at `file` (which must not exist), lo up; with `dns`, a resolver's sockets bound to
+   * that address inside it and the DNS rules pointing at them. Nothing is left at `file` on failure.
+   */
+  make(file: string, opts?: { dns?: string }): Promise<MadeNetns>;
   /** Stop the thread (what it was doing fails). */
   close(): Promise<void>;
 }
 
-// the worker's module beside this one: .js when built, .ts when run from the sources (tsx)
-const WORKER_URL = new URL(`./netns-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-
-export function createNetnsMaker(): NetnsMaker {
-  let worker: Worker | undefined;
-  let next = 1;
-  const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
-
-  const failAll = (why: string): void => {
-    for (const p of pending.values()) p.reject(new TsnetError('TSNET_NETNS', `netns thread: ${why}`));
-    pending.clear();
-  };
-
-  const start = (): Worker => {
-    const w = new Worker(WORKER_URL);
-    w.unref();
-    w.on('message', (a: MakeAnswer) => {
-      const p = pending.get(a.id);
-      if (!p) return;
-      pending.delete(a.id);
-      if (a.error === undefined) p.resolve();
-      else p.reject(new TsnetError('TSNET_NETNS', a.error));
-    });
-    w.on('error', (err) => failAll(err.message));
-    w.on('exit', (code) => {
-      if (worker === w) worker = undefined;
-      failAll(`exited with code ${code}`);
-    });
-    return w;
-  };
-
+/** `lowFds`: fds reserved while the daemon was young, for the thread's libnftables contexts. */
+export function createNetnsMaker(opts: { lowFds?: ReservedLowFds } = {}): NetnsMaker {
+  const client = workerClient<Omit<MakeRequest, 'id'>, MakeAnswer>(import.meta.url, 'netns-worker', {
+    workerData: { ...(opts.lowFds ? { lowFds: opts.lowFds } : {}) } satisfies NetnsWorkerData,
+    failure: (why) => new TsnetError('TSNET_NETNS', `netns thread: ${why}`),
+  });
   return {
-    make(file) {
-      worker ??= start();
-      const id = next++;
-      const done = new Promise<void>((resolve, reject) => pending.set(id, { resolve, reject }));
-      worker.postMessage({ id, file } satisfies MakeRequest);
-      return done;
+    async make(file, o = {}) {
+      const a = await client.send({ file, ...(o.dns ? { dns: { ip: o.dns } } : {}) });
+      if (a.error !== undefined) throw new TsnetError('TSNET_NETNS', a.error);
+      return { ...(a.dns ? { dns: a.dns } : {}), ...(a.dnsError ? { dnsError: a.dnsError } : {}) };
     },
-    async close() {
-      const w = worker;
-      worker = undefined;
-      if (w) await w.terminate();
-      failAll('stopped');
-    },
+    close: () => client.close(),
   };
 }

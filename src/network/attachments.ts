@@ -3,6 +3,7 @@
  * into the sandbox, the default route and published ports on the gateway endpoint, live
  * connect/disconnect, and /etc/hosts entries. Every record change goes through the controller.
  */
+import type { BoundDns } from '../kernel/netns-maker.js';
 import crypto from 'node:crypto';
 import { TsnetError } from '../errors/index.js';
 import { Rollback, timed } from '../errors/rollback.js';
@@ -24,8 +25,11 @@ import type { EndpointRecord, SandboxRecord } from './sandbox-record.js';
 
 /** Embedded DNS per sandbox (optional; wired by the daemon). */
 export interface DnsHook {
-  /** `fresh`: the sandbox was made just now, so none of tsnet's DNS rules exist in it yet. */
-  ensure(sb: SandboxRecord, sandboxFile: string, fresh?: boolean): Promise<void>;
+  /**
+   * `fresh`: the sandbox was made just now, so none of tsnet's DNS rules exist in it yet.
+   * `ready`: the resolver's sockets, bound in the sandbox with the rules in place (a pool entry's).
+   */
+  ensure(sb: SandboxRecord, sandboxFile: string, fresh?: boolean, ready?: BoundDns): Promise<void>;
   stop(sb: SandboxRecord): Promise<void>;
 }
 
@@ -151,7 +155,8 @@ export class Attachments {
       await rb.unwind();
       throw err;
     }
-    if (this.d.dns && this.wantsDns(sb)) await timed('join: dns', () => this.d.dns!.ensure(sb, sandbox.file, true));
+    if (this.d.dns && this.wantsDns(sb))
+      await timed('join: dns', () => this.d.dns!.ensure(sb, sandbox.file, true, sandbox.takeDns()));
   }
 
   /** IP from IPAM, driver endpoint, driver join into the sandbox; undo pushed on `rb`. */
@@ -417,6 +422,11 @@ export class Attachments {
   }
 
   /** Does any network of the sandbox have the embedded DNS (user-defined)? */
+  /** Whether a sandbox with these planned endpoints will get the embedded resolver (before its join). */
+  plansDns(endpoints: readonly EndpointState[]): boolean {
+    return this.d.dns !== undefined && endpoints.some((ep) => !this.d.controller.find(ep.networkId)?.predefined);
+  }
+
   wantsDns(sb: SandboxRecord): boolean {
     return this.d.controller.endpointsOf(sb.id).some((ep) => !this.d.controller.find(ep.networkId)?.predefined);
   }

@@ -126,7 +126,9 @@ export class ContainerNetwork implements ContainerNetworking {
 
   async createSandbox(plan: SandboxPlan): Promise<void> {
     const sb: SandboxRecord = structuredClone(plan.record);
-    const sandbox = this.ownsNetns(sb) ? await timed('sandbox: netns', () => this.d.sandboxes.create(sb.id)) : undefined;
+    // with the embedded resolver, a pool entry may have its sockets and rules ready (decision 44)
+    const dns = sb.mode === 'networks' && this.d.attachments.plansDns(plan.endpoints);
+    const sandbox = this.ownsNetns(sb) ? await timed('sandbox: netns', () => this.d.sandboxes.create(sb.id, { dns })) : undefined;
     if (sandbox) sb.key = sandbox.file;
     try {
       // endpoints on networks: the join saves the record with them (its one commit); a network

@@ -8,6 +8,8 @@ import { timed } from '../errors/rollback.js';
 import type { FirewallBackend } from '../kernel/firewall/index.js';
 import type { Netns } from '../kernel/netns.js';
 import type { DnsHook } from './attachments.js';
+import type { BoundDns } from '../kernel/netns-maker.js';
+import { closeDns } from './sandbox-pool.js';
 import type { EndpointRecord, SandboxRecord } from './sandbox-record.js';
 import { linkAliasTarget } from './dns/link-alias.js';
 import { indexNames, type NameIndex } from './dns/name-index.js';
@@ -63,12 +65,15 @@ export class EmbeddedDns implements DnsHook {
 
   constructor(private readonly d: EmbeddedDnsDeps) {}
 
-  async ensure(sb: SandboxRecord, sandbox: string, fresh = false): Promise<void> {
+  /** `ready`: sockets bound in the sandbox with the rules in place for their ports (taken: closed if unused). */
+  async ensure(sb: SandboxRecord, sandbox: string, fresh = false, ready?: BoundDns): Promise<void> {
     const have = this.resolvers.get(sb.id);
-    if (have && have.sandbox === sandbox) return;
-    const pending = this.starting.get(sb.id);
-    if (pending) return pending;
-    const p = this.start(sb, sandbox, fresh).finally(() => this.starting.delete(sb.id));
+    const pending = have && have.sandbox === sandbox ? undefined : this.starting.get(sb.id);
+    if ((have && have.sandbox === sandbox) || pending) {
+      if (ready) closeDns(ready);
+      return pending;
+    }
+    const p = this.start(sb, sandbox, fresh, ready).finally(() => this.starting.delete(sb.id));
     this.starting.set(sb.id, p);
     return p;
   }
@@ -98,10 +103,10 @@ export class EmbeddedDns implements DnsHook {
     return kept;
   }
 
-  private async start(sb: SandboxRecord, sandbox: string, fresh: boolean): Promise<void> {
+  private async start(sb: SandboxRecord, sandbox: string, fresh: boolean, ready?: BoundDns): Promise<void> {
     await this.stop(sb);
     const onlyInternal = this.d.records.endpointsOf(sb.id).every((e) => this.d.isInternal(e.networkId));
-    const open = (ports?: { udp: number; tcp: number }) =>
+    const open = (ports?: { udp: number; tcp: number }, bound?: BoundDns) =>
       startResolver({
         inNetns: (fn) => this.d.netns.run(sandbox, fn),
         lookup: (name, type) => this.lookup(sb.id, name, type),
@@ -111,7 +116,19 @@ export class EmbeddedDns implements DnsHook {
         tcpBinder: this.binder,
         logger: this.d.logger,
         ports,
+        ...(bound ? { bound: { udpFd: bound.udpFd, tcpFd: bound.tcpFd } } : {}),
       });
+    if (ready) {
+      // made ahead with the sandbox's namespace (a pool entry): the rules point at these ports already
+      const kept = await timed('dns: resolver (made ahead)', () => open(undefined, ready)).catch((err: Error) => {
+        this.d.logger.warn(`dns: sandbox ${sb.id.slice(0, 12)}: the resolver's sockets made ahead: ${err.message}; new ones`);
+        return undefined;
+      });
+      if (kept) {
+        this.resolvers.set(sb.id, { sandbox, resolver: kept });
+        return;
+      }
+    }
     const had = this.inherited.get(sb.id);
     this.inherited.delete(sb.id);
     if (had && had.sandbox === sandbox && !fresh) {

@@ -19,11 +19,25 @@
  * a user ran one after another, or the bench's loop, always found the pool empty.) In a burst
  * faster than the thread the pool empties and creates make their own namespace, as without a
  * pool.
+ *
+ * Entries for the embedded DNS (decision 44): when the last take was for a sandbox with the
+ * embedded resolver (a user-defined network) and `dns` is set (the firewall programs sandbox DNS
+ * as the nft table the thread can write), the thread also binds the resolver's UDP and TCP
+ * sockets inside the entry and programs the DNS rules for their ports; the take hands the fds to
+ * the create, whose resolver wraps them (no namespace switch, no rule write on the create's
+ * thread). An entry's kind follows the takes: a create with the resolver takes an entry with it
+ * if there is one, else a plain one (and makes its resolver as without a pool); a create without
+ * it never takes an entry with it (its rules would stay in the container's namespace): when
+ * only such entries are ready they are removed and the create makes its own namespace. Their fds
+ * are closed when an entry goes (stop, mismatch); after a kill -9 they die with the process and
+ * the entry's namespace is swept as any.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../lib/logger.js';
 import type { Netns } from '../kernel/netns.js';
+import type { BoundDns, MadeNetns } from '../kernel/netns-maker.js';
 
 export const POOL_PREFIX = 'pool-';
 /**
@@ -39,15 +53,34 @@ export interface SandboxPoolDeps {
   /** The netns dir (its entries live beside the sandboxes). */
   dir: string;
   size: number;
-  /** Make an entry: a new netns at the file, lo up; rejects (leaving nothing) on failure. */
-  make: (file: string) => Promise<void>;
+  /**
+   * Make an entry: a new netns at the file, lo up (with `dns`: the resolver's sockets and rules
+   * for that address); rejects (leaving nothing) on failure.
+   */
+  make: (file: string, opts: { dns?: string }) => Promise<MadeNetns | undefined>;
+  /** Close a socket fd of an entry that goes unused (default: fs.closeSync). */
+  closeFd?: (fd: number) => void;
   /** Stop what makes entries (after the last one). */
   closeMaker?: () => Promise<void>;
   logger: Logger;
 }
 
+interface Entry {
+  file: string;
+  dns?: BoundDns;
+}
+
+/** What a take moved to its target: the entry's resolver sockets when it has them (the taker's to close). */
+export interface PoolTake {
+  dns?: BoundDns;
+}
+
 export class SandboxPool {
-  private readonly ready: string[] = [];
+  private readonly ready: Entry[] = [];
+  /** The embedded resolver's address when entries may carry its sockets and rules (start()). */
+  private dnsIp: string | undefined;
+  /** Whether the last take wanted the resolver: the kind the next entries are made as. */
+  private wantDns = false;
   /** A refill waiting for its moment. */
   private timer: NodeJS.Timeout | undefined;
   /** A refill making an entry now. */
@@ -67,26 +100,44 @@ export class SandboxPool {
     return this.ready.length;
   }
 
-  /** Start filling (call after the start-up sweep). */
-  start(): void {
+  /**
+   * Start filling (call after the start-up sweep). `dns`: the resolver's address, when entries
+   * may be made with its sockets and rules (see above).
+   */
+  start(opts: { dns?: string } = {}): void {
     if (this.d.size <= 0) return;
+    this.dnsIp = opts.dns;
     this.stopped = false;
     this.schedule(0);
   }
 
-  /** Move a ready namespace (lo up) to `target`, a path that does not exist; false when none is ready. */
-  take(target: string): boolean {
-    const file = this.ready.shift();
+  /**
+   * Move a ready namespace (lo up) to `target`, a path that does not exist; undefined when none
+   * is ready. `dns`: the sandbox gets the embedded resolver (an entry with its sockets and rules
+   * is preferred; one without them never goes to a sandbox without it).
+   */
+  take(target: string, opts: { dns?: boolean } = {}): PoolTake | undefined {
+    const want = opts.dns === true;
+    this.wantDns = want;
     this.failing = false;
+    let i = this.ready.findIndex((e) => (e.dns !== undefined) === want);
+    if (i < 0 && want) i = this.ready.findIndex((e) => e.dns === undefined);
+    if (i < 0) {
+      // only entries with DNS rules, for a create without the resolver: they go, the next are plain
+      for (const e of this.ready.splice(0)) this.drop(e);
+      this.schedule(REFILL_DELAY_MS);
+      return undefined;
+    }
+    const [entry] = this.ready.splice(i, 1);
     this.schedule(REFILL_DELAY_MS);
-    if (!file) return false;
+    if (!entry) return undefined;
     try {
-      this.d.netns.move(file, target);
-      return true;
+      this.d.netns.move(entry.file, target);
+      return entry.dns ? { dns: entry.dns } : {};
     } catch (err) {
       this.d.logger.warn(`netns pool: ${(err as Error).message}`);
-      this.drop(file);
-      return false;
+      this.drop(entry);
+      return undefined;
     }
   }
 
@@ -102,7 +153,7 @@ export class SandboxPool {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const file of this.ready.splice(0)) this.drop(file);
+    for (const e of this.ready.splice(0)) this.drop(e);
     if (this.filling) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.filling, new Promise((r) => (timer = setTimeout(r, STOP_WAIT_MS)))]);
@@ -111,10 +162,22 @@ export class SandboxPool {
     await this.d.closeMaker?.().catch((err: Error) => this.d.logger.warn(`netns pool: ${err.message}`));
   }
 
+  /** A plain entry while entries are made with the resolver: replaced at the next fill. */
+  private stale(): Entry | undefined {
+    return this.wantDns && this.dnsIp !== undefined ? this.ready.find((e) => e.dns === undefined) : undefined;
+  }
+
   private schedule(ms: number): void {
-    if (this.stopped || this.failing || this.timer || this.filling || this.ready.length >= this.d.size) return;
+    if (this.stopped || this.failing || this.timer || this.filling) return;
+    if (this.ready.length >= this.d.size && !this.stale()) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      // full of the other kind: one goes first (off the create: this runs once it is done)
+      const old = this.ready.length >= this.d.size ? this.stale() : undefined;
+      if (old) {
+        this.ready.splice(this.ready.indexOf(old), 1);
+        this.drop(old);
+      }
       this.filling = this.fillOne().finally(() => {
         this.filling = undefined;
         this.schedule(0);
@@ -125,23 +188,42 @@ export class SandboxPool {
 
   private async fillOne(): Promise<void> {
     const file = path.join(this.d.dir, `${POOL_PREFIX}${crypto.randomBytes(6).toString('hex')}`);
+    const dns = this.wantDns ? this.dnsIp : undefined;
     try {
-      await this.d.make(file);
+      const made = await this.d.make(file, dns ? { dns } : {});
+      if (made?.dnsError) {
+        // the entry is plain; no more DNS entries from this daemon (a kernel or library without it)
+        this.dnsIp = undefined;
+        this.d.logger.warn(`netns pool: no DNS rules made ahead (${made.dnsError}); the resolver is made at each create`);
+      }
+      const entry: Entry = { file, ...(made?.dns ? { dns: made.dns } : {}) };
       // stopped meanwhile: the entry is not kept
-      if (this.stopped) this.drop(file);
-      else this.ready.push(file);
+      if (this.stopped) this.drop(entry);
+      else this.ready.push(entry);
     } catch (err) {
-      this.drop(file);
+      this.drop({ file });
       this.failing = true;
       this.d.logger.warn(`netns pool: ${(err as Error).message}; no refill until the next take`);
     }
   }
 
-  private drop(file: string): void {
+  private drop(e: Entry): void {
+    if (e.dns) closeDns(e.dns, this.d.closeFd ?? fs.closeSync);
     try {
-      this.d.netns.remove(file);
+      this.d.netns.remove(e.file);
     } catch (err) {
-      this.d.logger.warn(`netns pool: remove ${file}: ${(err as Error).message}`);
+      this.d.logger.warn(`netns pool: remove ${e.file}: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Close a resolver's sockets that nobody wrapped (best effort). */
+export function closeDns(dns: BoundDns, close: (fd: number) => void = fs.closeSync): void {
+  for (const fd of [dns.udpFd, dns.tcpFd]) {
+    try {
+      close(fd);
+    } catch {
+      /* already closed */
     }
   }
 }

@@ -9,7 +9,8 @@ import type { Netns } from '../kernel/netns.js';
 import type { Logger } from '../lib/logger.js';
 import type { SyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
 import type { NetnsMaker } from '../kernel/netns-maker.js';
-import { SandboxPool } from './sandbox-pool.js';
+import { closeDns, SandboxPool } from './sandbox-pool.js';
+import type { BoundDns } from '../kernel/netns-maker.js';
 
 /**
  * One container's network namespace for the length of one operation (create, start, connect,
@@ -24,7 +25,16 @@ export class Sandbox {
     private readonly open: () => Netlink,
     /** Called once, at the first close (the create that took a pool entry is done with it). */
     private onClose?: () => void,
+    /** The embedded resolver's sockets and rules, made ahead with a pool entry (SandboxPool). */
+    private dns?: BoundDns,
   ) {}
+
+  /** The resolver's sockets made ahead in this namespace, handed over once (the taker closes them). */
+  takeDns(): BoundDns | undefined {
+    const d = this.dns;
+    this.dns = undefined;
+    return d;
+  }
 
   get netlink(): Netlink {
     this.nl ??= this.open();
@@ -34,6 +44,9 @@ export class Sandbox {
   close(): void {
     this.nl?.close();
     this.nl = undefined;
+    // not taken by a resolver (the create failed first): the rules go with the namespace
+    const dns = this.takeDns();
+    if (dns) closeDns(dns);
     const done = this.onClose;
     this.onClose = undefined;
     done?.();
@@ -60,16 +73,19 @@ export class Sandboxes {
         netns,
         dir,
         size: pool.size,
-        make: (file) => pool.maker.make(file),
+        make: (file, o) => pool.maker.make(file, o),
         closeMaker: () => pool.maker.close(),
         logger: pool.logger,
       });
     }
   }
 
-  /** Fill the pool (after the start-up sweep, which removes a dead daemon's entries). */
-  startPool(): void {
-    this.pool?.start();
+  /**
+   * Fill the pool (after the start-up sweep, which removes a dead daemon's entries). `dns`: the
+   * embedded resolver's address when entries may carry its sockets and rules (SandboxPool).
+   */
+  startPool(opts: { dns?: string } = {}): void {
+    this.pool?.start(opts);
   }
 
   /** Remove the pool's entries (daemon stop). */
@@ -85,19 +101,24 @@ export class Sandboxes {
     return this.netns.exists(file);
   }
 
-  /** Make the netns with lo up; returns it open (the caller closes it). Idempotent. */
-  async create(containerId: string): Promise<Sandbox> {
+  /**
+   * Make the netns with lo up; returns it open (the caller closes it). Idempotent. `dns`: the
+   * sandbox will get the embedded resolver (a pool entry may have its sockets ready: takeDns).
+   */
+  async create(containerId: string, opts: { dns?: boolean } = {}): Promise<Sandbox> {
     const file = this.pathFor(containerId);
     if (this.netns.isNetnsMount(file)) return this.handle(file);
     fs.rmSync(file, { force: true });
     // a namespace from the pool already has lo up; the pool refills once the create's network
     // work is done with it (the handle closed), not while that work runs
     const pool = this.pool;
-    if (pool?.take(file))
+    const taken = pool?.take(file, opts);
+    if (pool && taken)
       return new Sandbox(
         file,
         () => this.openIn(file),
         () => pool.refillSoon(),
+        taken.dns,
       );
     this.netns.create(file);
     const sb = this.handle(file);

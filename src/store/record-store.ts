@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../errors/index.js';
+import type { FileThread } from './file-thread.js';
 import { prepareJsonAtomic, readJsonSync, writeJsonAtomic, writeJsonAtomicVolatile, type PreparedWrite } from './atomic-file.js';
 
 const ID = /^[0-9a-f]{64}$/;
@@ -71,8 +72,8 @@ export class RecordStore<T extends { id: string }> {
   }
 
   /** A durable save in two halves: the fsynced temp file now, the rename at `commit()` (see prepareJsonAtomic). */
-  prepare(rec: T): Promise<PreparedWrite> {
-    return prepareJsonAtomic(path.join(this.dir, `${checkId(rec.id)}.json`), rec);
+  prepare(rec: T, opts?: { thread?: FileThread }): Promise<PreparedWrite> {
+    return prepareJsonAtomic(path.join(this.dir, `${checkId(rec.id)}.json`), rec, opts);
   }
 
   /**

@@ -143,4 +143,10 @@ export interface FirewallBackend {
    * without libnftables, NAT rules by iptables-restore in the netns.
    */
   sandboxDns(s: SandboxDns): Promise<void>;
+  /**
+   * True when sandboxDns of a fresh sandbox programs exactly the nft batch of
+   * nftables/sandbox-dns.ts (both backends while libnftables loads): a namespace made ahead for
+   * a later create may then carry those rules already (src/kernel/netns-worker.ts). Absent: false.
+   */
+  sandboxDnsIsNftTable?(): boolean;
 }

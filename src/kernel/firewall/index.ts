@@ -18,4 +18,4 @@ export type { CommandInfo } from './iptables/restore.js';
 export { createNoneFirewall } from './none.js';
 export { createNftablesFirewall, type NftablesFirewallOptions } from './nftables/nftables-firewall.js';
 export type { BatchInfo } from './nftables/runner.js';
-export { createLowFdSlots, type LowFdSlots } from './nftables/low-fds.js';
+export { createLowFdSlots, reserveLowFds, type LowFdSlots } from './nftables/low-fds.js';

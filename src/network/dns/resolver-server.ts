@@ -12,6 +12,7 @@
  * Forwarding sockets are made outside `inNetns`, i.e. in the daemon's netns.
  */
 import dgram from 'node:dgram';
+import fs from 'node:fs';
 import net from 'node:net';
 import { TsnetError, asTsnetError } from '../../errors/index.js';
 import { buildReply, errorReply, MAX_TCP_SIZE, udpLimit } from './answer.js';
@@ -47,6 +48,12 @@ export interface ResolverOptions {
   ports?: { udp: number; tcp: number } | undefined;
   /** Makes the TCP socket's fd; default createTcpBinder() (koffi). Share one across resolvers. */
   tcpBinder?: TcpBinder | undefined;
+  /**
+   * Sockets already bound in the container's netns (made ahead, src/kernel/netns-worker.ts):
+   * wrapped as they are, without a switch of namespace; `address` and `ports` are then theirs.
+   * They are closed when the resolver cannot start.
+   */
+  bound?: { udpFd: number; tcpFd: number } | undefined;
 }
 
 export interface Resolver {
@@ -129,30 +136,34 @@ export async function startResolver(opts: ResolverOptions): Promise<Resolver> {
   const onEarlyUdpError = (err: Error): void => {
     udpError = err;
   };
-  const { udp, tcpFd } = opts.inNetns(() => {
-    const sock = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
-    sock.on('error', onEarlyUdpError);
-    sock.bind({ address, port: opts.ports?.udp ?? 0, exclusive: true });
-    let bound = udpError === undefined;
-    if (bound) {
-      try {
-        sock.address();
-      } catch {
-        bound = false;
+  const made = (): { udp: dgram.Socket; tcpFd: number } => {
+    if (opts.bound) return wrapBound(opts.bound, onEarlyUdpError);
+    return opts.inNetns(() => {
+      const sock = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+      sock.on('error', onEarlyUdpError);
+      sock.bind({ address, port: opts.ports?.udp ?? 0, exclusive: true });
+      let bound = udpError === undefined;
+      if (bound) {
+        try {
+          sock.address();
+        } catch {
+          bound = false;
+        }
       }
-    }
-    if (!bound) {
-      sock.close();
-      const why = udpError?.message ?? 'dgram did not bind synchronously; the socket would be in the wrong netns';
-      throw new TsnetError('TSNET_DNS', `bind resolver UDP socket to ${address}: ${why}`, { cause: udpError });
-    }
-    try {
-      return { udp: sock, tcpFd: binder(address, opts.ports?.tcp ?? 0) };
-    } catch (err) {
-      sock.close();
-      throw err;
-    }
-  });
+      if (!bound) {
+        sock.close();
+        const why = udpError?.message ?? 'dgram did not bind synchronously; the socket would be in the wrong netns';
+        throw new TsnetError('TSNET_DNS', `bind resolver UDP socket to ${address}: ${why}`, { cause: udpError });
+      }
+      try {
+        return { udp: sock, tcpFd: binder(address, opts.ports?.tcp ?? 0) };
+      } catch (err) {
+        sock.close();
+        throw err;
+      }
+    });
+  };
+  const { udp, tcpFd } = made();
   udp.off('error', onEarlyUdpError);
   udp.on('error', (err) => log?.debug(`dns: UDP socket: ${err.message}`));
 
@@ -268,4 +279,32 @@ export async function startResolver(opts: ResolverOptions): Promise<Resolver> {
       return closing;
     },
   };
+}
+
+/** dgram around a UDP socket bound elsewhere (its fd); the TCP fd is listened on by the caller. */
+function wrapBound(b: { udpFd: number; tcpFd: number }, onError: (err: Error) => void): { udp: dgram.Socket; tcpFd: number } {
+  const sock = dgram.createSocket({ type: 'udp4' });
+  sock.on('error', onError);
+  let wrapped = false;
+  try {
+    sock.bind({ fd: b.udpFd });
+    wrapped = true; // the socket's handle owns the fd from here on: its close closes it
+    sock.address(); // throws when the fd is not a bound socket
+  } catch (err) {
+    sock.close();
+    if (!wrapped) closeFd(b.udpFd);
+    closeFd(b.tcpFd);
+    throw new TsnetError('TSNET_DNS', `resolver UDP socket made ahead (fd ${b.udpFd}): ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return { udp: sock, tcpFd: b.tcpFd };
+}
+
+function closeFd(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    /* closed already */
+  }
 }

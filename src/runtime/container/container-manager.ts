@@ -12,6 +12,7 @@ import type { EventSink } from '../../events/types.js';
 import { Rollback, timed, timingLine } from '../../errors/rollback.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RecordStore } from '../../store/record-store.js';
+import type { FileOp, FileThread } from '../../store/file-thread.js';
 import { rewriteInPlace } from '../../store/atomic-file.js';
 import { readExitFile, writeSpec } from '../bundle.js';
 import type { Cgroups } from '../cgroups.js';
@@ -55,7 +56,8 @@ import type { ContainerMounts } from '../volumes/container-mounts.js';
 import { capabilities, deviceCgroupRules, deviceMappings, securitySettings } from './security-opts.js';
 import { copyStdin, detachKeysFor } from './detach-keys.js';
 import { limitsOf } from './resources.js';
-import { checkResources } from './update.js';
+import { checkResources, hostResources } from './update.js';
+import type { Host } from './resources.js';
 import { runSpec, type SecurityFiles } from './spec-builder.js';
 import type { ContainerRecord } from './types.js';
 import { RestartScheduler } from '../restart/scheduler.js';
@@ -80,6 +82,11 @@ export interface ContainerManagerDeps {
   events?: EventSink;
   /** Test-only crash points (TSNET_FAILPOINTS). */
   failpoint?: Failpoint;
+  /**
+   * Where a create's dirs and its record's temp file are written (after each other, fsync
+   * included) while the network is made; absent: synchronously, as the record's fsync overlapped.
+   */
+  files?: FileThread;
   /** Volumes and mounts (absent: binds and tmpfs only, no volumes). */
   mounts?: ContainerMounts;
   logger: Logger;
@@ -125,6 +132,11 @@ export class ContainerManager {
   private readonly trash: { root: Trash; exec: Trash };
   /** tsnet-inits spawned at create for a start that follows (`run --rm`: decision 42). */
   private readonly prelaunches: Prelaunches;
+  /**
+   * This host's CPUs and memory nodes, read at the first create (/proc/cpuinfo, /proc/stat and
+   * sysfs: ~15 syscalls a create spent on them), as Docker's daemon reads its CPU count once.
+   */
+  private host: Host | undefined;
 
   constructor(private readonly deps: ContainerManagerDeps) {
     this.events.setMaxListeners(0);
@@ -212,7 +224,8 @@ export class ContainerManager {
         `the container name "/${name}" is already in use by container "${other.id}": remove or rename that container to reuse the name`,
       );
     }
-    checkResources(body.HostConfig ?? {});
+    this.host ??= hostResources();
+    checkResources(body.HostConfig ?? {}, this.host);
     const rec = buildRecord(body, name, image);
     const plan = await this.deps.networking.plan(sandboxRequest(rec), this.containerLookup);
     // Docker ignores published ports without a network of their own (host, none)
@@ -227,15 +240,15 @@ export class ContainerManager {
     await this.locks.run(rec.id, async () => {
       const rb = new Rollback();
       try {
-        await rb.step(
-          'make container dirs',
-          () => {
-            fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
-            // the upper dir's mode becomes the container root's mode: 0755 like any /
-            for (const d of [p.upper, p.work, p.rootfs]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
-            fs.writeFileSync(p.log, '', { mode: 0o640 });
-          },
-          () => fs.rmSync(p.dir, { recursive: true, force: true }),
+        // made on the file thread while the network is made, awaited before the prelaunch and the
+        // commit (decision 44): the create's thread waits on no directory creation
+        const dirs = makeContainerDirs(p, this.deps.files);
+        dirs.catch(() => undefined); // handled where it is awaited
+        rb.push('remove container dirs', () =>
+          dirs.then(
+            () => fs.rmSync(p.dir, { recursive: true, force: true }),
+            () => fs.rmSync(p.dir, { recursive: true, force: true }),
+          ),
         );
         // a parallel create may have taken the name while this one was being planned
         if (this.nameTaken(name)) {
@@ -251,21 +264,25 @@ export class ContainerManager {
         }
         this.records.set(rec.id, rec);
         rb.push('forget record', () => this.records.delete(rec.id));
-        // The record's temp file is written now and fsynced while the network is made; renamed
-        // into place (the commit) after it, without a directory fsync, as dockerd writes a
-        // container's config (decision 36): a crash before the rename leaves a temp file, which
-        // loading removes.
-        const prepared = this.deps.store.prepare(rec);
+        // The record's temp file is written and fsynced while the network is made (on the file
+        // thread, after the dirs: decision 44); renamed into place (the commit) after it, without
+        // a directory fsync, as dockerd writes a container's config (decision 36): a crash before
+        // the rename leaves a temp file, which loading removes.
+        const prepared = this.deps.store.prepare(rec, this.deps.files ? { thread: this.deps.files } : {});
         prepared.catch(() => undefined); // handled where it is awaited (a failure meanwhile is no crash)
         rb.push('drop the prepared record', () => prepared.then((w) => w.abort()).catch(() => undefined));
         let pre: Promise<Prelaunched | undefined> | undefined;
         await this.makeNetwork(plan, rb, () => {
           if (!prelaunchable(rec)) return;
-          // tsnet-init sets the container up on another CPU while the endpoints are made
-          pre = this.prelaunch(rec);
+          // tsnet-init sets the container up on another CPU while the endpoints are made (in its dirs)
+          pre = dirs.then(
+            () => this.prelaunch(rec),
+            () => undefined,
+          );
           rb.push('give up the prelaunch', async () => (await pre)?.discard());
         });
         this.deps.failpoint?.('container-create.after-network');
+        await timed('container dirs (wait)', () => dirs);
         const prelaunched = await pre;
         await rb.step(
           'save record',
@@ -1329,4 +1346,25 @@ function sandboxRequest(rec: ContainerRecord): SandboxRequest {
     ...(hc.DnsOptions?.length ? { dnsOptions: hc.DnsOptions } : {}),
     ...(hc.Links?.length ? { links: hc.Links } : {}),
   };
+}
+
+/** A new container's dirs and its empty log: on the file thread when there is one. */
+function makeContainerDirs(p: ContainerPaths, files: FileThread | undefined): Promise<void> {
+  // the upper dir's mode becomes the container root's mode: 0755 like any / (its parent too)
+  const ops: FileOp[] = [
+    { op: 'mkdir', path: p.dir, mode: 0o700, recursive: true },
+    { op: 'mkdir', path: path.dirname(p.upper), mode: 0o755 },
+    ...[p.upper, p.work, p.rootfs].map((d): FileOp => ({ op: 'mkdir', path: d, mode: 0o755 })),
+    { op: 'write', path: p.log, data: '', mode: 0o640 },
+  ];
+  if (files) return files.run(ops);
+  try {
+    for (const o of ops) {
+      if (o.op === 'mkdir') fs.mkdirSync(o.path, { mode: o.mode, recursive: o.recursive === true });
+      else fs.writeFileSync(o.path, o.data, { mode: o.mode });
+    }
+    return Promise.resolve();
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }

@@ -343,5 +343,8 @@ export function createIptablesFirewall(opts: IptablesFirewallOptions = {}): Fire
       checkSandboxDns(s);
       await iptablesSandboxDns(opts.inNetns, s, sandboxNft());
     },
+
+    // a fresh sandbox's rules are the nft table when libnftables loads (iptablesSandboxDns)
+    sandboxDnsIsNftTable: () => sandboxNft() !== undefined,
   };
 }

@@ -43,14 +43,14 @@ export interface LowFdSlots {
   release(ctx: unknown): void;
 }
 
-/** Reserve `count` low fds now (call at daemon start, before fds pile up). */
-export function createLowFdSlots(count = 6): LowFdSlots {
-  const lib = koffi.load('libc.so.6');
-  const dup3 = lib.func('int dup3(int oldfd, int newfd, int flags)') as (a: number, b: number, f: number) => number;
-  const fcntl = lib.func('int fcntl(int fd, int cmd, int arg)') as (fd: number, cmd: number, arg: number) => number;
-  const close = lib.func('int close(int fd)') as (fd: number) => number;
-  const getsockopt = bindGetsockopt(lib);
+/** Low fd numbers held by `/dev/null` placeholders, for slots made later (e.g. on another thread). */
+export interface ReservedLowFds {
+  placeholder: number;
+  slots: number[];
+}
 
+/** Reserve `count` low fds now (call at daemon start, before fds pile up), for createLowFdSlots. */
+export function reserveLowFds(count: number): ReservedLowFds {
   const placeholder = fs.openSync('/dev/null', 'r');
   const slots: number[] = [];
   for (let i = 0; i < count; i++) {
@@ -58,6 +58,21 @@ export function createLowFdSlots(count = 6): LowFdSlots {
     if (fd < FD_SETSIZE) slots.push(fd);
     else fs.closeSync(fd);
   }
+  return { placeholder, slots };
+}
+
+/**
+ * Slots on low fds: `count` reserved now (call at daemon start, before fds pile up), or fds
+ * reserved earlier (reserveLowFds: a thread that starts later gets numbers the daemon took young).
+ */
+export function createLowFdSlots(count: number | ReservedLowFds = 6): LowFdSlots {
+  const lib = koffi.load('libc.so.6');
+  const dup3 = lib.func('int dup3(int oldfd, int newfd, int flags)') as (a: number, b: number, f: number) => number;
+  const fcntl = lib.func('int fcntl(int fd, int cmd, int arg)') as (fd: number, cmd: number, arg: number) => number;
+  const close = lib.func('int close(int fd)') as (fd: number) => number;
+  const getsockopt = bindGetsockopt(lib);
+
+  const { placeholder, slots } = typeof count === 'number' ? reserveLowFds(count) : { ...count, slots: [...count.slots] };
   const adopted = new Set<number>();
 
   const sockOpt = (fd: number, name: number): number => {

@@ -299,5 +299,7 @@ export function createNftablesFirewall(opts: NftablesFirewallOptions = {}): Fire
       checkSandboxDns(s);
       await runner.runIn(s.netns, batch(sandboxDnsLines(s)), `DNS rules in sandbox ${s.netns}`);
     },
+
+    sandboxDnsIsNftTable: () => true,
   };
 }
