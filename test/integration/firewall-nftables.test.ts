@@ -387,9 +387,19 @@ for (const mode of MODES) {
       'to the gateway (a host address): tracked, DNATed',
     );
 
+    // icc off: the raw accept ends only the raw chain; the forward hook still drops the peer
+    await fw.removePorts(ports);
+    await fw.teardownNetwork(net);
+    const noIcc: FirewallNetwork = { ...net, icc: false };
+    await fw.setupNetwork(noIcc);
+    await fw.addPorts(ports);
+    t.regex(await host.run([NFT, 'list', 'chain', 'ip', 'tsnet', 'local-feedfeedfeed']), /notrack accept/);
+    await t.throwsAsync(get(peer, 'http://10.88.0.2:80/index.html', 2), undefined, 'icc off: the peer gets nothing');
+    t.is((await get(client, 'http://192.0.2.1:8080/index.html')).trim(), 'hello from c', 'icc off: the port still answers');
+
     await fw.removePorts(ports);
     await t.throwsAsync(get(client, 'http://192.0.2.1:8080/index.html', 2), undefined, 'unpublished after removePorts');
-    await fw.teardownNetwork(net);
+    await fw.teardownNetwork(noIcc);
     t.notRegex(await host.run([NFT, 'list', 'table', 'ip', 'tsnet']), /feedfeedfeed/, 'nothing of the network is left');
   });
 }
