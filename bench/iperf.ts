@@ -81,8 +81,10 @@ export async function iperfSample(p: IperfPath, seconds: number): Promise<IperfS
 }
 
 /**
- * Gbit/s samples per path name, one sample of every path per round, in the order given; the CPU
- * ms per GB of each sample go to `cpu` when given (same keys, same order).
+ * Gbit/s samples per path name, one sample of every path per round: in the order given in even
+ * rounds, reversed in odd ones (A B C, C B A, …), so no path always runs first or right after the
+ * same neighbour; the samples are returned in round order whatever the order within the round.
+ * The CPU ms per GB of each sample go to `cpu` when given (same keys, same order).
  */
 export async function interleaved(
   paths: Record<string, IperfPath>,
@@ -97,7 +99,7 @@ export async function interleaved(
   for (const n of names) if (cpu) cpu[n] = [];
   for (let i = 0; i < rounds; i++) {
     log(`${label}: round ${i + 1}/${rounds} (${names.length} × ${seconds} s)`);
-    for (const n of names) {
+    for (const n of i % 2 === 0 ? names : [...names].reverse()) {
       const x = await iperfSample(paths[n]!, seconds);
       out[n]!.push(x.gbit);
       if (cpu) cpu[n]!.push(x.cpuMsPerGB);

@@ -288,6 +288,7 @@ for (const mode of MODES) {
   test.serial(`${mode}: packets — DNAT from a client, MASQUERADE out, hairpin, 127.0.0.1, direct-access guard`, async (t) => {
     const host = makeNs(t, 'h');
     const ctr = makeNs(t, 'c');
+    const peer = makeNs(t, 'p');
     const client = makeNs(t, 'x');
     const www = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-nft-www-'));
     t.teardown(() => fs.rmSync(www, { recursive: true, force: true }));
@@ -310,6 +311,8 @@ for (const mode of MODES) {
         `ip link add vh-c type veth peer name eth0 netns ${ctr.name}`,
         'ip link set vh-c master br-nft up',
         'ip link set vh-c type bridge_slave hairpin on',
+        `ip link add vh-p type veth peer name eth0 netns ${peer.name}`,
+        'ip link set vh-p master br-nft up',
         `ip link add vh-x type veth peer name eth0 netns ${client.name}`,
         'ip addr add 192.0.2.1/24 dev vh-x',
         'ip link set vh-x up',
@@ -321,6 +324,7 @@ for (const mode of MODES) {
       ctr,
       'set -e; ip link set lo up; ip addr add 10.88.0.2/24 dev eth0; ip link set eth0 up; ip route add default via 10.88.0.1',
     );
+    await sh(peer, 'set -e; ip link set lo up; ip addr add 10.88.0.3/24 dev eth0; ip link set eth0 up');
     await sh(client, 'set -e; ip link set lo up; ip addr add 192.0.2.2/24 dev eth0; ip link set eth0 up');
     ctr.start(['/bin/busybox', 'httpd', '-f', '-p', '80', '-h', path.join(www, 'c')]);
     client.start(['/bin/busybox', 'httpd', '-f', '-p', '8081', '-h', path.join(www, 'x')]);
@@ -347,6 +351,7 @@ for (const mode of MODES) {
       internal: false,
       icc: true,
       masquerade: true,
+      hostAddresses: ['10.88.0.1'],
     };
     const ports = portsOf(net, 'c0ffeec0ffee0001', '10.88.0.2', [{ proto: 'tcp', hostPort: 8080, containerPort: 80 }]);
     await fw.init();
@@ -364,9 +369,37 @@ for (const mode of MODES) {
     const raw = await host.run([NFT, 'list', 'chain', 'ip', 'tsnet', 'raw-prerouting']);
     t.regex(raw, /ip daddr @guard-addr ip daddr \. iifname != @guard-pair counter packets [1-9]\d* /, 'dropped by the guard');
 
+    // container → container inside the subnet, to the guarded (published) address: the local
+    // chain's `notrack accept` comes before the guard (decision 46); it passes, and untracked
+    t.is((await get(peer, 'http://10.88.0.2:80/cgi-bin/ip')).trim(), '10.88.0.3', 'a peer on the bridge reaches the container');
+    const tracked = await host
+      .run(['conntrack', '-L', '-p', 'tcp', '--orig-src', '10.88.0.3', '--orig-dst', '10.88.0.2'])
+      .catch((e: Error) => {
+        throw new Error(`conntrack -L (apt-get install conntrack): ${e.message}`);
+      });
+    t.notRegex(tracked, /dport=80/, 'container → container: no conntrack entry in the host netns');
+    const local = await host.run([NFT, 'list', 'chain', 'ip', 'tsnet', 'local-feedfeedfeed']);
+    t.regex(local, /notrack accept/, 'the local chain ends the raw chain for such packets');
+    t.is((await get(peer, 'http://10.88.0.1:8080/cgi-bin/ip')).trim(), '10.88.0.1', 'the peer reaches the port via the gateway');
+    t.regex(
+      await host.run(['conntrack', '-L', '-p', 'tcp', '--orig-src', '10.88.0.3', '--orig-dst', '10.88.0.1']),
+      /dport=8080/,
+      'to the gateway (a host address): tracked, DNATed',
+    );
+
+    // icc off: the raw accept ends only the raw chain; the forward hook still drops the peer
+    await fw.removePorts(ports);
+    await fw.teardownNetwork(net);
+    const noIcc: FirewallNetwork = { ...net, icc: false };
+    await fw.setupNetwork(noIcc);
+    await fw.addPorts(ports);
+    t.regex(await host.run([NFT, 'list', 'chain', 'ip', 'tsnet', 'local-feedfeedfeed']), /notrack accept/);
+    await t.throwsAsync(get(peer, 'http://10.88.0.2:80/index.html', 2), undefined, 'icc off: the peer gets nothing');
+    t.is((await get(client, 'http://192.0.2.1:8080/index.html')).trim(), 'hello from c', 'icc off: the port still answers');
+
     await fw.removePorts(ports);
     await t.throwsAsync(get(client, 'http://192.0.2.1:8080/index.html', 2), undefined, 'unpublished after removePorts');
-    await fw.teardownNetwork(net);
+    await fw.teardownNetwork(noIcc);
     t.notRegex(await host.run([NFT, 'list', 'table', 'ip', 'tsnet']), /feedfeedfeed/, 'nothing of the network is left');
   });
 }

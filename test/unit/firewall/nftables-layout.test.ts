@@ -92,7 +92,7 @@ test('network plan: with the host addresses given, bridged traffic inside a subn
       'ip daddr 10.201.0.1 return',
       'ip daddr 10.201.0.0 return',
       'ip daddr 10.201.0.255 return',
-      'ip saddr 10.201.0.0/24 ip daddr 10.201.0.0/24 notrack',
+      'ip saddr 10.201.0.0/24 ip daddr 10.201.0.0/24 notrack accept',
     ],
   );
   t.true(v4.elements.some((e) => e.set === 'local-in' && e.key === '"br-x"' && e.value === 'jump local-a0a0a0a0a0a0'));
@@ -100,13 +100,24 @@ test('network plan: with the host addresses given, bridged traffic inside a subn
     networkPlan(n, fam(6))
       .chains.find((c) => c.name === 'local-a0a0a0a0a0a0')
       ?.rules.map((r) => r.body),
-    ['ip6 daddr fd00:201::1 return', 'ip6 daddr fd00:201:: return', 'ip6 saddr fd00:201::/64 ip6 daddr fd00:201::/64 notrack'],
+    [
+      'ip6 daddr fd00:201::1 return',
+      'ip6 daddr fd00:201:: return',
+      'ip6 saddr fd00:201::/64 ip6 daddr fd00:201::/64 notrack accept',
+    ],
   );
   t.false(
     networkPlan(NET, fam(4)).elements.some((e) => e.set === 'local-in'),
     'no host addresses given: everything tracked',
   );
   t.regex(initBatch(fam(4)), /raw-prerouting iifname vmap @local-in/);
+  // decision 46: the untracked vmap comes before the guard, whose lookups such packets skip
+  for (const f of [fam(4), fam(6)]) {
+    const raw = initBatch(f)
+      .split('\n')
+      .filter((l) => l.startsWith(`add rule ${f.nfam} tsnet raw-prerouting`));
+    t.true(raw.findIndex((l) => l.includes('vmap @local-in')) < raw.findIndex((l) => l.includes('@guard-pair')));
+  }
 });
 
 test('ports: one element per host port (ranges map one to one), guard elements, host-address map', (t) => {

@@ -9,14 +9,16 @@
  *   published        dnat to <daddr . l4proto . dport> map @ports-addr; dnat to <l4proto . dport> map @ports-any
  *   postrouting-hook nat/postrouting prio srcnat: oifname vmap @nat-out; <saddr> vmap @nat-src
  *   raw-prerouting   filter/prerouting prio raw:  [v4] daddr 127.0.0.0/8 iifname != lo drop (loopback guard);
- *                    daddr @guard-addr, daddr . iifname != @guard-pair drop (direct-access guard);
- *                    iifname vmap @local-in (bridged traffic inside one subnet: notrack)
+ *                    iifname vmap @local-in (bridged traffic inside one subnet: notrack accept);
+ *                    daddr @guard-addr, daddr . iifname != @guard-pair drop (direct-access guard)
  *   net-<net12>      per network, traffic INTO its bridge: [icc on: iifname br accept], established,
  *                    ctstate DNAT, [icc off: iifname br drop], drop
  *   post-<net12>     per network: MASQUERADE/SNAT out, hairpin and 127.0.0.0/8 → bridge MASQUERADE
  *   local-<net12>    per network given its host addresses: daddr <host address | network |
- *                    broadcast> return; saddr <subnet> daddr <subnet> notrack (the iptables
- *                    backend's raw TSNET-N-<net12>, see iptables/network-rules.ts for why)
+ *                    broadcast> return; saddr <subnet> daddr <subnet> notrack accept (the
+ *                    iptables backend's raw TSNET-N-<net12>, see iptables/network-rules.ts for
+ *                    why; the accept ends only this table's chain: the guard after the vmap
+ *                    would pass such a packet anyway, its address and bridge being a pair)
  *
  * Maps and sets (elements carry the comment `tsnet:<net12>[:<ep12>] <hash>`):
  *   fwd-in   ifname : verdict        bridge → jump net-<net12>
@@ -122,8 +124,10 @@ export function staticRules(f: Fam): NftRule[] {
     r('postrouting-hook', `${f.p} saddr vmap @nat-src`),
   ];
   if (f.family === 4) rules.push(r(RAW_CHAIN, 'ip daddr 127.0.0.0/8 iifname != "lo" counter drop', LOOPBACK_LABEL));
-  rules.push(r(RAW_CHAIN, `${f.p} daddr @guard-addr ${f.p} daddr . iifname != @guard-pair counter drop`));
+  // Bridged traffic inside one subnet first: its local chain ends in `notrack accept`, so such a
+  // packet skips the guard's two lookups, which could only let it pass (decision 46).
   rules.push(r(RAW_CHAIN, 'iifname vmap @local-in'));
+  rules.push(r(RAW_CHAIN, `${f.p} daddr @guard-addr ${f.p} daddr . iifname != @guard-pair counter drop`));
   return rules;
 }
 
@@ -218,7 +222,11 @@ export function networkPlan(n: NormalizedNetwork, f: Fam): NftPlan {
       name: local,
       rules: [
         ...skip.keep.map((ip) => ({ chain: local, body: `${f.p} daddr ${ip.text} return`, owner })),
-        ...skip.subnets.map((s) => ({ chain: local, body: `${f.p} saddr ${s.text} ${f.p} daddr ${s.text} notrack`, owner })),
+        ...skip.subnets.map((s) => ({
+          chain: local,
+          body: `${f.p} saddr ${s.text} ${f.p} daddr ${s.text} notrack accept`,
+          owner,
+        })),
       ],
     });
     plan.elements.push({ set: 'local-in', key: br, value: `jump ${local}`, owner });
