@@ -201,7 +201,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
       ),
     ];
     const text = [
-      `iperf3 -t ${SECONDS}, ${ROUNDS} rounds, the six paths one after another in every round; target: tsnet ≥ 95 % of the raw ceiling`,
+      `iperf3 -t ${SECONDS}, ${ROUNDS} rounds, the six paths one after another in every round (reversed every other round); target: tsnet ≥ 95 % of the raw ceiling`,
       `load average (1, 5, 15 min) at the section's start ${loadStart}, at its end ${loadavg()}`,
       '',
       table(rows),
