@@ -102,7 +102,7 @@ struct lbuf {
 
 static struct {
 	const struct spec *s;
-	int bundlefd, lsock, sigfd, sp, logfd;
+	int bundlefd, lsock, sigfd, sp, logfd, mntns;
 	pid_t child;
 	int child_alive, status;
 	struct timespec finished, deadline;
@@ -715,6 +715,13 @@ static void finish(void)
 			client_flush(c);
 	}
 	sweep_clients();
+	/*
+	 * The container's mount namespace dies here, after the exit was told, not in the exit of its
+	 * PID 1: the unmount of its tree (and an RCU grace period) then delayed our SIGCHLD.
+	 */
+	if (S.mntns >= 0)
+		close(S.mntns);
+	S.mntns = -1;
 
 	struct timespec dl;
 	deadline_in(&dl, FLUSH_MS);
@@ -743,6 +750,7 @@ int supervise(struct sup_init *in)
 	S.sigfd = in->sigfd;
 	S.sp = in->sp;
 	S.logfd = in->logfd;
+	S.mntns = in->mntns;
 	struct stat lst;
 	S.logsize = (S.logfd >= 0 && fstat(S.logfd, &lst) == 0) ? (unsigned long long)lst.st_size : 0;
 	S.child = in->child;
