@@ -715,13 +715,6 @@ static void finish(void)
 			client_flush(c);
 	}
 	sweep_clients();
-	/*
-	 * The container's mount namespace dies here, after the exit was told, not in the exit of its
-	 * PID 1: the unmount of its tree (and an RCU grace period) then delayed our SIGCHLD.
-	 */
-	if (S.mntns >= 0)
-		close(S.mntns);
-	S.mntns = -1;
 
 	struct timespec dl;
 	deadline_in(&dl, FLUSH_MS);
@@ -739,6 +732,13 @@ static void finish(void)
 	}
 	for (struct client *c = S.clients; c; c = c->next)
 		client_drop(c);
+	/*
+	 * The container's mount namespace dies here, once the exit was told and the attach clients
+	 * have their end, not in the exit of its PID 1: the unmount of its tree (and an RCU grace
+	 * period) then delayed our SIGCHLD, and with it both.
+	 */
+	if (S.mntns >= 0)
+		close(S.mntns);
 	_exit(S.exec_err ? S.exec_err : 0);
 }
 
