@@ -17,6 +17,7 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  readlinkSync,
   rmSync,
   rmdirSync,
   symlinkSync,
@@ -370,6 +371,28 @@ rootTest('cat /proc/1/cmdline as the container command itself', async (t) => {
 rootTest('share_uts keeps the host hostname', async (t) => {
   const r = await run(t, ['share_uts=1', 'hostname=ignored', 'arg=hostname']);
   t.is(r.stdout.trim(), os.hostname());
+});
+
+rootTest('hold_mntns=1: the supervisor holds the container mount namespace until the exit is told', async (t) => {
+  // (decision 45: the exit of PID 1 then does not unmount the tree before the supervisor reaps it)
+  for (const hold of [true, false]) {
+    const sup = startSup(t, 'run', [`rootfs=${rootfs}`, PATH_ENV, ...(hold ? ['hold_mntns=1'] : []), 'arg=true']);
+    const pid = await expectReady(t, sup);
+    const ns = readlinkSync(`/proc/${pid}/ns/mnt`);
+    const fds = `/proc/${sup.proc.pid}/fd`;
+    const held = readdirSync(fds).some((fd) => {
+      try {
+        return readlinkSync(path.join(fds, fd)) === ns;
+      } catch {
+        return false;
+      }
+    });
+    t.is(held, hold, `hold_mntns=${hold ? 1 : 0}: an fd of the supervisor is the container's ${ns}`);
+    const w = await connect(sup.sock, 'wait');
+    t.is(await goStarted(sup), 'started');
+    t.is((await w.done).toString(), 'exit 0\n');
+    t.is(await sup.exited, 0);
+  }
 });
 
 rootTest('exit codes pass through to the exit file and wait clients', async (t) => {

@@ -76,6 +76,9 @@ export function runSpec(i: RunSpecInput): SpecRecord[] {
   if (i.netnsPath) out.push(['netns', i.netnsPath]);
   if (i.shareHostUts) out.push(['share_uts', '1']);
   else out.push(['hostname', rec.config.Hostname]);
+  // a --rm container is never started again on its upper dir: its mount tree may be unmounted
+  // after its exit is told (decision 45); another container's start could find it still mounted
+  if (rec.hostConfig.AutoRemove) out.push(['hold_mntns', '1']);
   out.push(
     ...commonRecords(
       rec,

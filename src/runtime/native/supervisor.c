@@ -102,7 +102,7 @@ struct lbuf {
 
 static struct {
 	const struct spec *s;
-	int bundlefd, lsock, sigfd, sp, logfd;
+	int bundlefd, lsock, sigfd, sp, logfd, mntns;
 	pid_t child;
 	int child_alive, status;
 	struct timespec finished, deadline;
@@ -732,6 +732,13 @@ static void finish(void)
 	}
 	for (struct client *c = S.clients; c; c = c->next)
 		client_drop(c);
+	/*
+	 * The container's mount namespace dies here, once the exit was told and the attach clients
+	 * have their end, not in the exit of its PID 1: the unmount of its tree (and an RCU grace
+	 * period) then delayed our SIGCHLD, and with it both.
+	 */
+	if (S.mntns >= 0)
+		close(S.mntns);
 	_exit(S.exec_err ? S.exec_err : 0);
 }
 
@@ -743,6 +750,7 @@ int supervise(struct sup_init *in)
 	S.sigfd = in->sigfd;
 	S.sp = in->sp;
 	S.logfd = in->logfd;
+	S.mntns = in->mntns;
 	struct stat lst;
 	S.logsize = (S.logfd >= 0 && fstat(S.logfd, &lst) == 0) ? (unsigned long long)lst.st_size : 0;
 	S.child = in->child;

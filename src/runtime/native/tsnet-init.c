@@ -185,6 +185,7 @@ static const struct key {
 	{ "readonly_rootfs", K_RUN },
 	{ "netns", K_RUN },
 	{ "share_uts", K_RUN },
+	{ "hold_mntns", K_RUN },
 	{ "hostname", K_RUN },
 	{ "bind", K_RUN | K_REPEAT },
 	{ "tmpfs", K_RUN | K_REPEAT },
@@ -400,6 +401,8 @@ static void parse_spec(int bundlefd, struct spec *s, enum mode mode)
 			s->netns = v;
 		else if (!strcmp(key, "share_uts"))
 			s->share_uts = parse_bool(key, v);
+		else if (!strcmp(key, "hold_mntns"))
+			s->hold_mntns = parse_bool(key, v);
 		else if (!strcmp(key, "hostname"))
 			s->hostname = v;
 		else if (!strcmp(key, "bind"))
@@ -796,6 +799,18 @@ int main(int argc, char **argv)
 	if (s->tty && master < 0)
 		die("container init sent no pty master");
 
+	/*
+	 * hold_mntns: a reference to the container's mount namespace (set up now), so that the exit
+	 * of its last process does not unmount the tree before we are told (supervise closes it once
+	 * the exit is reported). Best effort: without it the supervisor works as before.
+	 */
+	int mntns = -1;
+	if (s->hold_mntns) {
+		char nsp[64];
+		snprintf(nsp, sizeof nsp, "/proc/%d/ns/mnt", (int)child);
+		mntns = open(nsp, O_RDONLY | O_CLOEXEC);
+	}
+
 	snprintf(line, sizeof line, "%d\n", (int)child);
 	if (write_file_atomic(bundlefd, "pid", line, 0) < 0)
 		die("write %s/pid: %s", bundle, strerror(errno));
@@ -812,6 +827,7 @@ int main(int argc, char **argv)
 		.in_fd = inp[1],
 		.logfd = logfd,
 		.sigfd = sigfd,
+		.mntns = mntns,
 	};
 	if (s->tty) {
 		in.out_fd[0] = master;

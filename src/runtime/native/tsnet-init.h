@@ -36,6 +36,7 @@ struct spec {
 	int readonly_rootfs;
 	char *netns;
 	int share_uts;
+	int hold_mntns;
 	char *hostname;
 	struct bind *binds; int nbinds;
 	/* exec */
@@ -89,6 +90,7 @@ struct sup_init {
 	int in_fd;               /* stdin write end (non-tty, stdin=1), -1 otherwise */
 	int logfd;               /* -1 if no log */
 	int sigfd;
+	int mntns;               /* run: the container's mount namespace, held until its exit is told (-1: none) */
 };
 int supervise(struct sup_init *in) __attribute__((noreturn));
 
