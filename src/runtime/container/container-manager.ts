@@ -12,7 +12,8 @@ import type { EventSink } from '../../events/types.js';
 import { Rollback, timed, timingLine } from '../../errors/rollback.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RecordStore } from '../../store/record-store.js';
-import type { FileOp, FileThread } from '../../store/file-thread.js';
+import type { FileThread } from '../../store/file-thread.js';
+import { applyFileOp, type FileOp } from '../../store/file-ops.js';
 import { rewriteInPlace } from '../../store/atomic-file.js';
 import { readExitFile, writeSpec } from '../bundle.js';
 import type { Cgroups } from '../cgroups.js';
@@ -283,6 +284,9 @@ export class ContainerManager {
         });
         this.deps.failpoint?.('container-create.after-network');
         await timed('container dirs (wait)', () => dirs);
+        // the network's records and address records written behind on the file thread: in place
+        // before the commit (its queue is in order)
+        await timed('files (wait)', () => this.deps.files?.run([]));
         const prelaunched = await pre;
         await rb.step(
           'save record',
@@ -292,6 +296,8 @@ export class ContainerManager {
         rb.commit();
         if (prelaunched) this.prelaunches.add(rec.id, prelaunched);
       } catch (err) {
+        // what the create gave the file thread lands before the undo removes it
+        await this.deps.files?.run([]).catch(() => undefined);
         await rb.unwind();
         throw err;
       }
@@ -1359,10 +1365,7 @@ function makeContainerDirs(p: ContainerPaths, files: FileThread | undefined): Pr
   ];
   if (files) return files.run(ops);
   try {
-    for (const o of ops) {
-      if (o.op === 'mkdir') fs.mkdirSync(o.path, { mode: o.mode, recursive: o.recursive === true });
-      else fs.writeFileSync(o.path, o.data, { mode: o.mode });
-    }
+    for (const o of ops) applyFileOp(o);
     return Promise.resolve();
   } catch (err) {
     return Promise.reject(err);
