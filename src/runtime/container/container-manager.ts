@@ -84,10 +84,12 @@ export interface ContainerManagerDeps {
   /** Test-only crash points (TSNET_FAILPOINTS). */
   failpoint?: Failpoint;
   /**
-   * Where a create's dirs and its record's temp file are written (after each other, fsync
-   * included) while the network is made; absent: synchronously, as the record's fsync overlapped.
+   * Where a create's dirs and its record's temp file are written (`durable`: after each other,
+   * fsync included) while the network is made, and the thread the network layer writes its
+   * records behind on (`behind`: its queue is waited for before the commit). Absent:
+   * synchronously, as the record's fsync overlapped.
    */
-  files?: FileThread;
+  files?: { durable: FileThread; behind: FileThread };
   /** Volumes and mounts (absent: binds and tmpfs only, no volumes). */
   mounts?: ContainerMounts;
   logger: Logger;
@@ -243,7 +245,7 @@ export class ContainerManager {
       try {
         // made on the file thread while the network is made, awaited before the prelaunch and the
         // commit (decision 44): the create's thread waits on no directory creation
-        const dirs = makeContainerDirs(p, this.deps.files);
+        const dirs = makeContainerDirs(p, this.deps.files?.durable);
         dirs.catch(() => undefined); // handled where it is awaited
         rb.push('remove container dirs', () =>
           dirs.then(
@@ -269,7 +271,7 @@ export class ContainerManager {
         // thread, after the dirs: decision 44); renamed into place (the commit) after it, without
         // a directory fsync, as dockerd writes a container's config (decision 36): a crash before
         // the rename leaves a temp file, which loading removes.
-        const prepared = this.deps.store.prepare(rec, this.deps.files ? { thread: this.deps.files } : {});
+        const prepared = this.deps.store.prepare(rec, this.deps.files ? { thread: this.deps.files.durable } : {});
         prepared.catch(() => undefined); // handled where it is awaited (a failure meanwhile is no crash)
         rb.push('drop the prepared record', () => prepared.then((w) => w.abort()).catch(() => undefined));
         let pre: Promise<Prelaunched | undefined> | undefined;
@@ -284,9 +286,9 @@ export class ContainerManager {
         });
         this.deps.failpoint?.('container-create.after-network');
         await timed('container dirs (wait)', () => dirs);
-        // the network's records and address records written behind on the file thread: in place
-        // before the commit (its queue is in order)
-        await timed('files (wait)', () => this.deps.files?.run([]));
+        // the network's records and address records, written behind on their file thread: in
+        // place before the commit (its queue is in order)
+        await timed('records behind (wait)', () => this.deps.files?.behind.run([]));
         const prelaunched = await pre;
         await rb.step(
           'save record',
@@ -297,7 +299,7 @@ export class ContainerManager {
         if (prelaunched) this.prelaunches.add(rec.id, prelaunched);
       } catch (err) {
         // what the create gave the file thread lands before the undo removes it
-        await this.deps.files?.run([]).catch(() => undefined);
+        await Promise.all([this.deps.files?.durable.run([]), this.deps.files?.behind.run([])]).catch(() => undefined);
         await rb.unwind();
         throw err;
       }
