@@ -64,6 +64,9 @@ interface Side {
   t: Record<string, number[]>;
   cpu0: { self: number; children: number };
   cpu1: { self: number; children: number };
+  /** On-CPU time of the daemon's main thread and of all its threads (schedstat, ns precision). */
+  sched0: { main: number; all: number };
+  sched1: { main: number; all: number };
   logFrom: number;
 }
 
@@ -94,6 +97,8 @@ async function makeSide(name: string, repo: string, extra: string[] = [], env: R
     t: { create: [], start: [], wait: [], delete: [], total: [], netCreate: [] },
     cpu0: zero,
     cpu1: zero,
+    sched0: { main: 0, all: 0 },
+    sched1: { main: 0, all: 0 },
     logFrom: 0,
   };
 }
@@ -109,6 +114,22 @@ function cpuOf(w: World): { self: number; children: number } {
     .map(Number);
   const tick = 1000 / 100; // USER_HZ
   return { self: (v[11]! + v[12]!) * tick, children: (v[13]! + v[14]!) * tick };
+}
+
+/** ms on a CPU of the daemon's main thread and of all its live threads (/proc/…/schedstat). */
+function schedOf(w: World): { main: number; all: number } {
+  const pid = w.daemon?.pid;
+  if (!pid) return { main: 0, all: 0 };
+  const onCpu = (tid: string): number => {
+    try {
+      return Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+    } catch {
+      return 0;
+    }
+  };
+  let all = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) all += onCpu(tid);
+  return { main: onCpu(String(pid)), all };
 }
 
 const logSize = (w: World): number => fs.statSync(path.join(w.dir, 'daemon.log')).size;
@@ -281,6 +302,7 @@ async function main(sides: Side[]): Promise<void> {
     if (i === 0)
       for (const s of sides) {
         s.cpu0 = cpuOf(s.w);
+        s.sched0 = schedOf(s.w);
         s.logFrom = logSize(s.w);
       }
     // alternate which side goes first
@@ -290,7 +312,10 @@ async function main(sides: Side[]): Promise<void> {
       if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
     }
   }
-  for (const s of sides) s.cpu1 = cpuOf(s.w);
+  for (const s of sides) {
+    s.cpu1 = cpuOf(s.w);
+    s.sched1 = schedOf(s.w);
+  }
   console.log(
     `load average ${os
       .loadavg()
@@ -305,8 +330,12 @@ async function main(sides: Side[]): Promise<void> {
     for (const [k, xs] of Object.entries(s.t))
       if (xs.length) console.log(`${k.padEnd(10)} median ${median(xs).toFixed(1)} ms  (min ${Math.min(...xs).toFixed(1)})`);
     const perRun = (x: number) => (x / N).toFixed(1);
+    const perRun2 = (x: number) => (x / N).toFixed(2);
     console.log(
       `daemon CPU per run: ${perRun(s.cpu1.self - s.cpu0.self)} ms, its children ${perRun(s.cpu1.children - s.cpu0.children)} ms (10 ms ticks, over ${N} runs${netCreate ? ', network create/rm included' : ''})`,
+    );
+    console.log(
+      `on-CPU per run (schedstat): main thread ${perRun2(s.sched1.main - s.sched0.main)} ms, all threads ${perRun2(s.sched1.all - s.sched0.all)} ms`,
     );
     console.log('steps (TSNET_TIMING, median wall ms, occurrences per run):');
     for (const l of steps(s.w, s.logFrom)) console.log(l);

@@ -197,9 +197,16 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger.debug(`firewall: removing the other backend's rules: ${(err as Error).message}`);
   }
   logger.info(`firewall backend: ${firewall.name}`);
-  const ipam = await DefaultIpam.load(new FileStore(path.join(opts.root, 'ipam')), {
-    defaultPools: resolveDefaultPools(opts.defaultAddressPools, engineId),
-  });
+  // a create's file work on threads of their own (decision 44): its dirs and its record (with
+  // the fsync) on one, the records written behind (addresses, endpoints, sandbox) on the other,
+  // so that these need not wait for that fsync
+  const files = { durable: createFileThread(), behind: createFileThread() };
+  const ipam = await DefaultIpam.load(
+    new FileStore(path.join(opts.root, 'ipam'), { thread: files.behind, onBehindError: (m) => logger.warn(m) }),
+    {
+      defaultPools: resolveDefaultPools(opts.defaultAddressPools, engineId),
+    },
+  );
   for (const w of ipam.loadWarnings) logger.warn(`ipam: ${w}`);
   const ports = new PortReservations();
 
@@ -361,6 +368,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     store: new RecordStore<NetworkRecord>(path.join(state, 'networks'), (m) => logger.warn(m)),
     sandboxStore: new RecordStore<SandboxRecord>(path.join(state, 'sandboxes'), (m) => logger.warn(m)),
     endpointStore: new RecordStore<EndpointRecord>(path.join(state, 'endpoints'), (m) => logger.warn(m)),
+    files: files.behind,
     drivers,
     avoid: async () => {
       const routes = (await hostNetlink.listRoutes({ family: 4 }))
@@ -425,8 +433,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     },
     cgroups,
     networking,
-    // a create's dirs and record written off the main thread (decision 44)
-    files: createFileThread(),
+    files,
     events,
     mounts: new ContainerMounts(volumes, path.join(opts.root, 'tmp'), logger),
     ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),

@@ -11,6 +11,7 @@ import type { Logger } from '../lib/logger.js';
 import type { EventSink } from '../events/types.js';
 import type { IpamDriver, PoolLease } from '../ipam/ipam-api.js';
 import type { RecordStore } from '../store/record-store.js';
+import type { FileThread } from '../store/file-thread.js';
 import type { Failpoint } from '../lib/failpoints.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { EndpointRecord as ClusterEndpointRecord, GlobalNetworkRecord } from '../store/cluster/records.js';
@@ -87,6 +88,11 @@ export interface ControllerDeps {
   events?: EventSink;
   /** Test-only crash points (TSNET_FAILPOINTS). */
   failpoint?: Failpoint;
+  /**
+   * Where a create's records are written behind (saveAttach not durable): the create waits for
+   * the thread's queue before its commit (decision 44). Absent: written synchronously.
+   */
+  files?: FileThread;
   logger: Logger;
 }
 
@@ -465,8 +471,17 @@ export class NetworkController {
    * already renamed are the caller's to remove (its rollback).
    */
   async saveAttach(eps: readonly EndpointRecord[], sb: SandboxRecord, durable: boolean): Promise<void> {
+    const files = this.d.files;
     if (durable) await this.commitAttach(eps, sb);
-    else {
+    else if (files) {
+      // written behind on the file thread, in this order; the create waits for its queue before
+      // its commit. A failure is logged: the durable container record makes the records again
+      // at its next start (remakeNetwork), as after a power loss (decision 36)
+      const writes = [...eps.map((ep) => this.d.endpointStore.saveBehind(ep, files)), this.d.sandboxStore.saveBehind(sb, files)];
+      void Promise.all(writes).catch((err: Error) =>
+        this.d.logger.warn(`records of sandbox ${sb.id.slice(0, 12)} (${sb.containerName}): ${err.message}`),
+      );
+    } else {
       for (const ep of eps) this.d.endpointStore.saveVolatile(ep);
       this.d.sandboxStore.saveVolatile(sb);
     }

@@ -2,33 +2,15 @@
  * The thread of ./file-thread.ts: runs each batch of file operations synchronously, in order,
  * and answers `{ id }`, or `{ id, error }` at the first failure (the rest of that batch is not run).
  */
-import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import type { FileBatch, FileBatchAnswer, FileOp } from './file-thread.js';
-
-function apply(o: FileOp): void {
-  switch (o.op) {
-    case 'mkdir':
-      fs.mkdirSync(o.path, { mode: o.mode, recursive: o.recursive === true });
-      return;
-    case 'write': {
-      const fd = fs.openSync(o.path, 'w', o.mode);
-      try {
-        if (o.data.length) fs.writeFileSync(fd, o.data);
-        if (o.fsync) fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      return;
-    }
-  }
-}
+import { applyFileOp } from './file-ops.js';
+import type { FileBatch, FileBatchAnswer } from './file-thread.js';
 
 const port = parentPort;
 if (port) {
   port.on('message', (b: FileBatch) => {
     try {
-      for (const o of b.ops) apply(o);
+      for (const o of b.ops) applyFileOp(o);
       port.postMessage({ id: b.id } satisfies FileBatchAnswer);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;

@@ -15,11 +15,9 @@
  * dies fails what it was doing, and the next batch starts a new one.
  */
 import { workerClient } from '../lib/worker-module.js';
+import type { FileOp } from './file-ops.js';
 
-export type FileOp =
-  | { op: 'mkdir'; path: string; mode: number; recursive?: boolean }
-  /** Create (or truncate) and write a file; `fsync` before it is closed. */
-  | { op: 'write'; path: string; data: string; mode: number; fsync?: boolean };
+export type { FileOp } from './file-ops.js';
 
 export interface FileBatch {
   id: number;

@@ -15,6 +15,8 @@
  * ".trash-…" and then removing it; load() finishes such deletions, removes leftover temp
  * files, and drops pool directories whose pool.json was never written.
  */
+import type { FileThread } from '../../store/file-thread.js';
+import type { FileOp } from '../../store/file-ops.js';
 import fs from 'node:fs';
 import { open, readdir, readFile, rename, rm, mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,6 +28,13 @@ export interface FileStoreOptions {
   fsync?: boolean;
   /** Test hook between writing+syncing the temp file and renaming it over the target. */
   beforeRename?: (tempPath: string, targetPath: string) => void | Promise<void>;
+  /**
+   * Address records are written (and removed) on this file thread: an allocation's write goes
+   * behind (not waited for; a failure goes to `onBehindError`: the daemon's start re-reserves an
+   * address the store lost), a release waits for its removal. One queue keeps them in order.
+   */
+  thread?: FileThread;
+  onBehindError?: (message: string) => void;
 }
 
 const FORMAT_VERSION = 1;
@@ -39,6 +48,8 @@ export function poolKey(poolId: string): string {
 
 export class FileStore implements IpamStore {
   readonly dir: string;
+  private readonly thread: FileThread | undefined;
+  private readonly onBehindError: ((message: string) => void) | undefined;
   private readonly fsync: boolean;
   private readonly beforeRename: FileStoreOptions['beforeRename'];
   private seq = 0;
@@ -47,6 +58,8 @@ export class FileStore implements IpamStore {
     this.dir = dir;
     this.fsync = options.fsync ?? true;
     this.beforeRename = options.beforeRename;
+    this.thread = options.beforeRename ? undefined : options.thread;
+    this.onBehindError = options.onBehindError;
   }
 
   private get poolsDir(): string {
@@ -182,7 +195,15 @@ export class FileStore implements IpamStore {
    * reconcileIpam). Pools stay durable.
    */
   async putAddress(poolId: string, address: AddressRecord): Promise<void> {
-    await this.writeAtomic(join(this.poolDir(poolId), 'addresses', `${address.ip}.json`), address, false);
+    const target = join(this.poolDir(poolId), 'addresses', `${address.ip}.json`);
+    if (!this.thread) return this.writeAtomic(target, address, false);
+    const temp = `${target}${TEMP_MARK}${process.pid}-${++this.seq}`;
+    this.thread
+      .run([
+        { op: 'write', path: temp, data: `${JSON.stringify(address, null, 2)}\n`, mode: 0o600, exclusive: true },
+        { op: 'rename', from: temp, to: target },
+      ])
+      .catch((err: Error) => this.onBehindError?.(`IPAM store: write ${target}: ${err.message}`));
   }
 
   /**
@@ -192,6 +213,24 @@ export class FileStore implements IpamStore {
    */
   async deleteAddress(poolId: string, ip: string, cursor: CursorRecord | undefined): Promise<void> {
     const dir = this.poolDir(poolId);
+    if (this.thread) {
+      const target = join(dir, 'cursor.json');
+      const temp = `${target}${TEMP_MARK}${process.pid}-${++this.seq}`;
+      const cursorOps: FileOp[] = cursor
+        ? [
+            { op: 'write', path: temp, data: `${JSON.stringify(cursor, null, 2)}\n`, mode: 0o600, exclusive: true },
+            { op: 'rename', from: temp, to: target },
+          ]
+        : [];
+      try {
+        await this.thread.run([...cursorOps, { op: 'unlink', path: join(dir, 'addresses', `${ip}.json`) }]);
+      } catch (err) {
+        // The pool is gone: nothing to release.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw asTsnetError(err, 'TSNET_INTERNAL', `IPAM store: release ${ip} in ${dir}`);
+      }
+      return;
+    }
     if (cursor) {
       try {
         await this.writeAtomic(join(dir, 'cursor.json'), cursor, false);

@@ -12,7 +12,8 @@ import type { EventSink } from '../../events/types.js';
 import { Rollback, timed, timingLine } from '../../errors/rollback.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RecordStore } from '../../store/record-store.js';
-import type { FileOp, FileThread } from '../../store/file-thread.js';
+import type { FileThread } from '../../store/file-thread.js';
+import { applyFileOp, type FileOp } from '../../store/file-ops.js';
 import { rewriteInPlace } from '../../store/atomic-file.js';
 import { readExitFile, writeSpec } from '../bundle.js';
 import type { Cgroups } from '../cgroups.js';
@@ -83,10 +84,12 @@ export interface ContainerManagerDeps {
   /** Test-only crash points (TSNET_FAILPOINTS). */
   failpoint?: Failpoint;
   /**
-   * Where a create's dirs and its record's temp file are written (after each other, fsync
-   * included) while the network is made; absent: synchronously, as the record's fsync overlapped.
+   * Where a create's dirs and its record's temp file are written (`durable`: after each other,
+   * fsync included) while the network is made, and the thread the network layer writes its
+   * records behind on (`behind`: its queue is waited for before the commit). Absent:
+   * synchronously, as the record's fsync overlapped.
    */
-  files?: FileThread;
+  files?: { durable: FileThread; behind: FileThread };
   /** Volumes and mounts (absent: binds and tmpfs only, no volumes). */
   mounts?: ContainerMounts;
   logger: Logger;
@@ -242,7 +245,7 @@ export class ContainerManager {
       try {
         // made on the file thread while the network is made, awaited before the prelaunch and the
         // commit (decision 44): the create's thread waits on no directory creation
-        const dirs = makeContainerDirs(p, this.deps.files);
+        const dirs = makeContainerDirs(p, this.deps.files?.durable);
         dirs.catch(() => undefined); // handled where it is awaited
         rb.push('remove container dirs', () =>
           dirs.then(
@@ -268,7 +271,7 @@ export class ContainerManager {
         // thread, after the dirs: decision 44); renamed into place (the commit) after it, without
         // a directory fsync, as dockerd writes a container's config (decision 36): a crash before
         // the rename leaves a temp file, which loading removes.
-        const prepared = this.deps.store.prepare(rec, this.deps.files ? { thread: this.deps.files } : {});
+        const prepared = this.deps.store.prepare(rec, this.deps.files ? { thread: this.deps.files.durable } : {});
         prepared.catch(() => undefined); // handled where it is awaited (a failure meanwhile is no crash)
         rb.push('drop the prepared record', () => prepared.then((w) => w.abort()).catch(() => undefined));
         let pre: Promise<Prelaunched | undefined> | undefined;
@@ -283,6 +286,9 @@ export class ContainerManager {
         });
         this.deps.failpoint?.('container-create.after-network');
         await timed('container dirs (wait)', () => dirs);
+        // the network's records and address records, written behind on their file thread: in
+        // place before the commit (its queue is in order)
+        await timed('records behind (wait)', () => this.deps.files?.behind.run([]));
         const prelaunched = await pre;
         await rb.step(
           'save record',
@@ -292,6 +298,8 @@ export class ContainerManager {
         rb.commit();
         if (prelaunched) this.prelaunches.add(rec.id, prelaunched);
       } catch (err) {
+        // what the create gave the file thread lands before the undo removes it
+        await Promise.all([this.deps.files?.durable.run([]), this.deps.files?.behind.run([])]).catch(() => undefined);
         await rb.unwind();
         throw err;
       }
@@ -1359,10 +1367,7 @@ function makeContainerDirs(p: ContainerPaths, files: FileThread | undefined): Pr
   ];
   if (files) return files.run(ops);
   try {
-    for (const o of ops) {
-      if (o.op === 'mkdir') fs.mkdirSync(o.path, { mode: o.mode, recursive: o.recursive === true });
-      else fs.writeFileSync(o.path, o.data, { mode: o.mode });
-    }
+    for (const o of ops) applyFileOp(o);
     return Promise.resolve();
   } catch (err) {
     return Promise.reject(err);

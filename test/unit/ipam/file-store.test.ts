@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultIpam } from '../../../src/ipam/default-ipam.js';
 import { FileStore, poolKey } from '../../../src/ipam/stores/file-store.js';
+import { createFileThread } from '../../../src/store/file-thread.js';
 import type { PoolRequest } from '../../../src/ipam/ipam-api.js';
 
 const CRASH_WRITER = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
@@ -211,4 +212,30 @@ test('file store: 300 addresses persist one by one and reload exactly', async (t
   t.deepEqual(reloaded.loadWarnings, []);
   // the reloaded allocator continues where the first one stopped
   t.is((await reloaded.requestAddress(poolId, { owner: 'next' })).address, '10.42.1.46/20');
+});
+
+test('with a file thread: an allocation is written behind, a release waits for it, both in order (decision 44)', async (t) => {
+  const dir = await tempDir(t);
+  const files = createFileThread();
+  t.teardown(() => files.close());
+  const errors: string[] = [];
+  const store = new FileStore(dir, { thread: files, onBehindError: (m) => void errors.push(m) });
+  const a = await DefaultIpam.load(store);
+  const { poolId } = await a.requestPool(pr({ subnet: '10.42.0.0/24' }));
+  const addressFile = (ip: string) => join(dir, 'pools', poolKey(poolId), 'addresses', `${ip}.json`);
+  await a.requestAddress(poolId, { owner: 'e1' });
+  await files.run([]); // the thread's queue, in order: the allocation's write is in place
+  t.regex(await readFile(addressFile('10.42.0.2'), 'utf8'), /"owner": "e1"/);
+  // an allocation and its release at once: the release's removal comes after the write
+  await a.requestAddress(poolId, { owner: 'e2' });
+  await a.releaseAddress(poolId, '10.42.0.3');
+  t.deepEqual(await tree(join(dir, 'pools', poolKey(poolId), 'addresses')), ['10.42.0.2.json']);
+  t.deepEqual(errors, []);
+  // what a restart reads: the pool, the one address, the cursor of the release
+  const b = await DefaultIpam.load(new FileStore(dir));
+  t.deepEqual(
+    b.listAddresses(poolId).map((x) => x.ip),
+    ['10.42.0.2'],
+  );
+  t.deepEqual(await b.requestAddress(poolId, { owner: 'e3' }), { address: '10.42.0.4/24' }, 'the cursor was kept');
 });

@@ -1,0 +1,37 @@
+/**
+ * The file operations of a file thread (./file-thread.ts), applied synchronously: on the thread,
+ * or on the caller's thread where there is none.
+ */
+import fs from 'node:fs';
+
+export type FileOp =
+  | { op: 'mkdir'; path: string; mode: number; recursive?: boolean }
+  /** Create (or truncate; `exclusive`: only create) and write a file; `fsync` before it is closed. */
+  | { op: 'write'; path: string; data: string; mode: number; fsync?: boolean; exclusive?: boolean }
+  | { op: 'rename'; from: string; to: string }
+  /** Remove a file (one that is not there is no failure). */
+  | { op: 'unlink'; path: string };
+
+export function applyFileOp(o: FileOp): void {
+  switch (o.op) {
+    case 'mkdir':
+      fs.mkdirSync(o.path, { mode: o.mode, recursive: o.recursive === true });
+      return;
+    case 'write': {
+      const fd = fs.openSync(o.path, o.exclusive ? 'wx' : 'w', o.mode);
+      try {
+        if (o.data.length) fs.writeFileSync(fd, o.data);
+        if (o.fsync) fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      return;
+    }
+    case 'rename':
+      fs.renameSync(o.from, o.to);
+      return;
+    case 'unlink':
+      fs.rmSync(o.path, { force: true });
+      return;
+  }
+}
