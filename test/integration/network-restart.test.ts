@@ -94,7 +94,12 @@ test.serial('-P publishes exposed ports on free host ports', async (t) => {
   t.truthy(m, port);
   const [lo, hi] = (await w.inHost(['cat', '/proc/sys/net/ipv4/ip_local_port_range'])).stdout.trim().split(/\s+/).map(Number);
   t.true(Number(m![1]) >= lo! && Number(m![1]) <= hi!, `port ${m![1]} in ${lo}-${hi}`);
-  const get = await w.inHost(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', `http://127.0.0.1:${m![1]}/`]);
+  // httpd listens a moment after `run -d` answers: poll until it does (refused until then)
+  let get = { stdout: '', stderr: '' };
+  await eventually(async () => {
+    get = await w.inHost(['busybox', 'timeout', '3', 'busybox', 'wget', '-qO-', `http://127.0.0.1:${m![1]}/`]);
+    return get.stdout.trim() === 'exposed';
+  }, 10_000);
   t.is(get.stdout.trim(), 'exposed', get.stderr);
   await ok(['rm', '-f', 'pall']);
 });
