@@ -10,7 +10,8 @@
  * libnftables on this thread; its context's socket on one of the low fds the daemon reserved
  * for this thread at start, workerData).
  *
- * Messages in: MakeRequest; out: `{ id, dns? }` when `file` is a netns with lo up (and `dns`
+ * Messages in: MakeRequest; out: `{ id, dns? }` when `file` is a netns with lo up and
+ * ./netns-sysctls.ts written (and `dns`
  * ready when asked; `dnsError` when that part failed, then nothing of it is left), `{ id, error }`
  * when not (then nothing is left at `file`).
  */
@@ -22,6 +23,7 @@ import { loadLibc } from './libc.js';
 import { Netlink } from './netlink/index.js';
 import { createSyncNetlinkOpener } from './netlink/sync-socket.js';
 import { createNetnsOps } from './netns.js';
+import { applyNetnsSysctls } from './netns-sysctls.js';
 import { createSocketBinder } from './tcp-socket.js';
 
 export interface MakeRequest {
@@ -68,7 +70,10 @@ if (port) {
   async function make(m: MakeRequest): Promise<MakeAnswer> {
     netns.create(m.file);
     try {
-      const nl = netns.run(m.file, () => Netlink.openSync(opener));
+      const nl = netns.run(m.file, () => {
+        applyNetnsSysctls();
+        return Netlink.openSync(opener);
+      });
       try {
         await nl.setUp('lo');
       } finally {

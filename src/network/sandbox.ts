@@ -9,6 +9,7 @@ import type { Netns } from '../kernel/netns.js';
 import type { Logger } from '../lib/logger.js';
 import type { SyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
 import type { NetnsMaker } from '../kernel/netns-maker.js';
+import { applyNetnsSysctls } from '../kernel/netns-sysctls.js';
 import { closeDns, SandboxPool } from './sandbox-pool.js';
 import type { BoundDns } from '../kernel/netns-maker.js';
 
@@ -102,7 +103,7 @@ export class Sandboxes {
   }
 
   /**
-   * Make the netns with lo up; returns it open (the caller closes it). Idempotent. `dns`: the
+   * Make the netns with lo up and kernel/netns-sysctls.ts written; returns it open (the caller closes it). Idempotent. `dns`: the
    * sandbox will get the embedded resolver (a pool entry may have its sockets ready: takeDns).
    */
   async create(containerId: string, opts: { dns?: boolean } = {}): Promise<Sandbox> {
@@ -123,6 +124,8 @@ export class Sandboxes {
     this.netns.create(file);
     const sb = this.handle(file);
     try {
+      // as the pool's thread does for its entries (no router advertisements taken, …)
+      this.netns.run(file, () => applyNetnsSysctls());
       await sb.netlink.setUp('lo');
     } catch (err) {
       sb.close();

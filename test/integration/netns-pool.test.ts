@@ -153,6 +153,39 @@ test.serial('a kill -9 leaves the entries; the next start sweeps them and makes 
   t.regex(w.daemonLog(), new RegExp(`swept .*netns ${old[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
 });
 
+/** accept_ra of eth0 and of `default` inside a running container (kernel/netns-sysctls.ts). */
+async function acceptRa(id: string): Promise<string> {
+  const r = await w.cli([
+    'exec',
+    id,
+    'cat',
+    '/proc/sys/net/ipv6/conf/eth0/accept_ra',
+    '/proc/sys/net/ipv6/conf/default/accept_ra',
+  ]);
+  return r.stdout.split('\n').filter(Boolean).join(' ');
+}
+
+test.serial('router advertisements are refused in a container netns from the pool and in one made at the create', async (t) => {
+  // a neighbour on the bridge could otherwise hand an IPv4-only container IPv6 addresses and a
+  // default route through itself (CVE-2020-13401 in Docker)
+  await w.ok(['network', 'create', 'ranet']);
+  t.true(await eventually(() => entries().length === 2), 'the pool is full: the next create takes an entry');
+  const pooled = (await w.ok(['run', '-d', '--network', 'ranet', 'busybox', 'sleep', '1000'])).trim();
+  t.is(await acceptRa(pooled), '0 0', 'a namespace from the pool');
+  await w.ok(['rm', '-f', pooled]);
+  await w.killDaemon('SIGTERM');
+  await w.startDaemon(['--netns-pool', '0']);
+  try {
+    const made = (await w.ok(['run', '-d', '--network', 'ranet', 'busybox', 'sleep', '1000'])).trim();
+    t.is(await acceptRa(made), '0 0', 'a namespace made at the create (no pool)');
+    await w.ok(['rm', '-f', made]);
+    await w.ok(['network', 'rm', 'ranet']);
+  } finally {
+    await w.killDaemon('SIGTERM');
+    await w.startDaemon();
+  }
+});
+
 test.serial('a stop removes every entry; --netns-pool 0 makes none', async (t) => {
   t.true(await eventually(() => entries().length === 2));
   await w.killDaemon('SIGTERM');
