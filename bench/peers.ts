@@ -63,7 +63,6 @@ function processesMentioning(text: string): number[] {
   return out;
 }
 
-/** Kill what mentions `dir`, unmount what is under it (deepest first), remove cgroups and the dir. */
 /**
  * A peer's runtime state dir (dockerd's --exec-root, podman's --runroot) on a tmpfs, as their
  * defaults /run/docker and /run/containers are, and as tsnet's bench world has its exec-root
@@ -77,6 +76,7 @@ function tmpfsDir(dir: string): string {
   return dir;
 }
 
+/** Kill what mentions `dir`, unmount what is under it (deepest first), remove cgroups and the dir. */
 async function sweep(dir: string, cgroupParent: string, netns: string): Promise<void> {
   for (let round = 0; round < 3; round++) {
     const pids = processesMentioning(dir);
