@@ -10,20 +10,19 @@
  * libnftables on this thread; its context's socket on one of the low fds the daemon reserved
  * for this thread at start, workerData).
  *
- * Messages in: MakeRequest; out: `{ id, dns? }` when `file` is a netns with lo up and
- * ./netns-sysctls.ts written (and `dns`
- * ready when asked; `dnsError` when that part failed, then nothing of it is left), `{ id, error }`
- * when not (then nothing is left at `file`).
+ * Messages in: MakeRequest; out: `{ id, dns? }` when `file` is a netns as ./netns-birth.ts makes
+ * one (and `dns` ready when asked; `dnsError` when that part failed, then nothing of it is left),
+ * `{ id, error }` when not (then nothing is left at `file`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createNftRunner, type NftRunner } from './firewall/nftables/runner.js';
 import { createLowFdSlots, type ReservedLowFds } from './firewall/nftables/low-fds.js';
-import { sandboxDnsLines } from './firewall/nftables/sandbox-dns.js';
+import { applySandboxDns } from './firewall/nftables/sandbox-dns.js';
 import { loadLibc } from './libc.js';
 import { Netlink } from './netlink/index.js';
 import { createSyncNetlinkOpener } from './netlink/sync-socket.js';
 import { createNetnsOps } from './netns.js';
-import { applyNetnsSysctls } from './netns-sysctls.js';
+import { makeReadyNetns } from './netns-birth.js';
 import { createSocketBinder } from './tcp-socket.js';
 
 export interface MakeRequest {
@@ -68,21 +67,7 @@ if (port) {
   });
 
   async function make(m: MakeRequest): Promise<MakeAnswer> {
-    netns.create(m.file);
-    try {
-      const nl = netns.run(m.file, () => {
-        applyNetnsSysctls();
-        return Netlink.openSync(opener);
-      });
-      try {
-        await nl.setUp('lo');
-      } finally {
-        nl.close();
-      }
-    } catch (err) {
-      netns.remove(m.file);
-      throw err;
-    }
+    (await makeReadyNetns(netns, m.file, () => Netlink.openSync(opener))).close();
     if (!m.dns) return { id: m.id };
     try {
       return { id: m.id, dns: await readyDns(m.file, m.dns.ip) };
@@ -107,8 +92,7 @@ if (port) {
         inNetns: (f, fn) => netns.run(f, fn),
         ...(data.lowFds ? { lowFds: createLowFdSlots(data.lowFds) } : {}),
       });
-      const s = { netns: file, resolverIp: ip, udpPort: bound.udpPort, tcpPort: bound.tcpPort, fresh: true };
-      await nft.runIn(file, `${sandboxDnsLines(s).join('\n')}\n`, `DNS rules in sandbox ${file}`);
+      await applySandboxDns(nft, { netns: file, resolverIp: ip, udpPort: bound.udpPort, tcpPort: bound.tcpPort, fresh: true });
       return bound;
     } catch (err) {
       for (const fd of fds) b.close(fd);

@@ -421,14 +421,19 @@ export class Attachments {
     return out;
   }
 
-  /** Does any network of the sandbox have the embedded DNS (user-defined)? */
   /** Whether a sandbox with these planned endpoints will get the embedded resolver (before its join). */
   plansDns(endpoints: readonly EndpointState[]): boolean {
-    return this.d.dns !== undefined && endpoints.some((ep) => !this.d.controller.find(ep.networkId)?.predefined);
+    return this.d.dns !== undefined && this.onUserNetwork(endpoints);
   }
 
+  /** Does any network of the sandbox have the embedded DNS (user-defined)? */
   wantsDns(sb: SandboxRecord): boolean {
-    return this.d.controller.endpointsOf(sb.id).some((ep) => !this.d.controller.find(ep.networkId)?.predefined);
+    return this.onUserNetwork(this.d.controller.endpointsOf(sb.id));
+  }
+
+  /** Is any of these endpoints on a user-defined network (the ones with the embedded DNS)? */
+  private onUserNetwork(endpoints: readonly { networkId: string }[]): boolean {
+    return endpoints.some((ep) => !this.d.controller.find(ep.networkId)?.predefined);
   }
 
   private announce(networkId: string, action: 'connect' | 'disconnect', sb: SandboxRecord): void {

@@ -67,9 +67,9 @@ export class EmbeddedDns implements DnsHook {
 
   /** `ready`: sockets bound in the sandbox with the rules in place for their ports (taken: closed if unused). */
   async ensure(sb: SandboxRecord, sandbox: string, fresh = false, ready?: BoundDns): Promise<void> {
-    const have = this.resolvers.get(sb.id);
-    const pending = have && have.sandbox === sandbox ? undefined : this.starting.get(sb.id);
-    if ((have && have.sandbox === sandbox) || pending) {
+    const running = this.resolvers.get(sb.id)?.sandbox === sandbox;
+    const pending = running ? undefined : this.starting.get(sb.id);
+    if (running || pending) {
       if (ready) closeDns(ready);
       return pending;
     }

@@ -9,7 +9,7 @@ import type { Netns } from '../kernel/netns.js';
 import type { Logger } from '../lib/logger.js';
 import type { SyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
 import type { NetnsMaker } from '../kernel/netns-maker.js';
-import { applyNetnsSysctls } from '../kernel/netns-sysctls.js';
+import { makeReadyNetns } from '../kernel/netns-birth.js';
 import { closeDns, SandboxPool } from './sandbox-pool.js';
 import type { BoundDns } from '../kernel/netns-maker.js';
 
@@ -40,6 +40,13 @@ export class Sandbox {
   get netlink(): Netlink {
     this.nl ??= this.open();
     return this.nl;
+  }
+
+  /** Use `nl`, a socket already open in this namespace, as its one socket (closed at close()). */
+  withNetlink(nl: Netlink): this {
+    this.nl?.close();
+    this.nl = nl;
+    return this;
   }
 
   close(): void {
@@ -103,8 +110,9 @@ export class Sandboxes {
   }
 
   /**
-   * Make the netns with lo up and kernel/netns-sysctls.ts written; returns it open (the caller closes it). Idempotent. `dns`: the
-   * sandbox will get the embedded resolver (a pool entry may have its sockets ready: takeDns).
+   * Make the netns as kernel/netns-birth.ts makes one (sysctls written, lo up); returns it open
+   * (the caller closes it). Idempotent. `dns`: the sandbox will get the embedded resolver (a pool
+   * entry may have its sockets ready: takeDns).
    */
   async create(containerId: string, opts: { dns?: boolean } = {}): Promise<Sandbox> {
     const file = this.pathFor(containerId);
@@ -121,18 +129,8 @@ export class Sandboxes {
         () => pool.refillSoon(),
         taken.dns,
       );
-    this.netns.create(file);
-    const sb = this.handle(file);
-    try {
-      // as the pool's thread does for its entries (no router advertisements taken, …)
-      this.netns.run(file, () => applyNetnsSysctls());
-      await sb.netlink.setUp('lo');
-    } catch (err) {
-      sb.close();
-      this.netns.remove(file);
-      throw err;
-    }
-    return sb;
+    // as the pool's thread makes its entries; the socket that brought lo up is the sandbox's
+    return this.handle(file).withNetlink(await makeReadyNetns(this.netns, file, () => Netlink.openSync(this.opener)));
   }
 
   /** An existing sandbox, for one operation (the caller closes it). */

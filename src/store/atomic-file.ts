@@ -40,7 +40,7 @@ export async function prepareJsonAtomic(
   opts: { thread?: FileThread } = {},
 ): Promise<PreparedWrite> {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  const tmp = tempPathFor(file);
   // the document is serialised now; only the fsync waits on the thread pool (one hop, not five)
   const text = JSON.stringify(value, null, 2);
   fs.mkdirSync(dir, { recursive: true });
@@ -82,12 +82,17 @@ export async function prepareJsonAtomic(
   };
 }
 
+/** The temp file a document is written to before its rename over `file`: `.<name>.<pid>.<rand>.tmp` beside it (loading skips it). */
+export function tempPathFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+}
+
 const fsyncFd = (fd: number): Promise<void> =>
   new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
 
 export function writeJsonAtomicVolatile(file: string, value: unknown): void {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  const tmp = tempPathFor(file);
   try {
     fs.writeFileSync(tmp, JSON.stringify(value, null, 2), { mode: 0o600 });
     fs.renameSync(tmp, file);

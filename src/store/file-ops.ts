@@ -12,6 +12,19 @@ export type FileOp =
   /** Remove a file (one that is not there is no failure). */
   | { op: 'unlink'; path: string };
 
+/** A file written whole at `temp` and renamed over `target` (readers see the old or the new one). */
+export function writeThenRename(
+  temp: string,
+  target: string,
+  data: string,
+  opts: { mode: number; exclusive?: boolean },
+): FileOp[] {
+  return [
+    { op: 'write', path: temp, data, mode: opts.mode, ...(opts.exclusive ? { exclusive: true } : {}) },
+    { op: 'rename', from: temp, to: target },
+  ];
+}
+
 export function applyFileOp(o: FileOp): void {
   switch (o.op) {
     case 'mkdir':

@@ -8,7 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../errors/index.js';
 import type { FileThread } from './file-thread.js';
-import { prepareJsonAtomic, readJsonSync, writeJsonAtomic, writeJsonAtomicVolatile, type PreparedWrite } from './atomic-file.js';
+import {
+  prepareJsonAtomic,
+  readJsonSync,
+  tempPathFor,
+  writeJsonAtomic,
+  writeJsonAtomicVolatile,
+  type PreparedWrite,
+} from './atomic-file.js';
+import { writeThenRename } from './file-ops.js';
 
 const ID = /^[0-9a-f]{64}$/;
 
@@ -85,23 +93,19 @@ export class RecordStore<T extends { id: string }> {
   }
 
   /**
-   * Idempotent. One synchronous unlink (~10 µs): through the thread pool it took three round
-   * trips and queued behind whatever the pool was doing — the next create's fsyncs, after a
-   * `run --rm` (its removal's network teardown took ~19 ms of wall time for ~2 ms of work).
-   */
-  /**
    * As saveVolatile, written on a file thread (a temp file, then the rename): resolves once it is
    * in place. Writes given to one thread land in the order they were given.
    */
   saveBehind(rec: T, thread: FileThread): Promise<void> {
     const file = path.join(this.dir, `${checkId(rec.id)}.json`);
-    const tmp = path.join(this.dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-    return thread.run([
-      { op: 'write', path: tmp, data: JSON.stringify(rec, null, 2), mode: 0o600 },
-      { op: 'rename', from: tmp, to: file },
-    ]);
+    return thread.run(writeThenRename(tempPathFor(file), file, JSON.stringify(rec, null, 2), { mode: 0o600 }));
   }
 
+  /**
+   * Idempotent. One synchronous unlink (~10 µs): through the thread pool it took three round
+   * trips and queued behind whatever the pool was doing — the next create's fsyncs, after a
+   * `run --rm` (its removal's network teardown took ~19 ms of wall time for ~2 ms of work).
+   */
   async remove(id: string): Promise<void> {
     try {
       fs.unlinkSync(path.join(this.dir, `${checkId(id)}.json`));

@@ -153,7 +153,7 @@ test.serial('a kill -9 leaves the entries; the next start sweeps them and makes 
   t.regex(w.daemonLog(), new RegExp(`swept .*netns ${old[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
 });
 
-/** accept_ra of eth0 and of `default` inside a running container (kernel/netns-sysctls.ts). */
+/** accept_ra of eth0 and of `default` inside a running container (kernel/netns-birth.ts). */
 async function acceptRa(id: string): Promise<string> {
   const r = await w.cli([
     'exec',

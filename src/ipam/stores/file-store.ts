@@ -16,7 +16,7 @@
  * files, and drops pool directories whose pool.json was never written.
  */
 import type { FileThread } from '../../store/file-thread.js';
-import type { FileOp } from '../../store/file-ops.js';
+import { writeThenRename, type FileOp } from '../../store/file-ops.js';
 import fs from 'node:fs';
 import { open, readdir, readFile, rename, rm, mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -197,12 +197,9 @@ export class FileStore implements IpamStore {
   async putAddress(poolId: string, address: AddressRecord): Promise<void> {
     const target = join(this.poolDir(poolId), 'addresses', `${address.ip}.json`);
     if (!this.thread) return this.writeAtomic(target, address, false);
-    const temp = `${target}${TEMP_MARK}${process.pid}-${++this.seq}`;
+    const temp = this.tempFor(target);
     this.thread
-      .run([
-        { op: 'write', path: temp, data: `${JSON.stringify(address, null, 2)}\n`, mode: 0o600, exclusive: true },
-        { op: 'rename', from: temp, to: target },
-      ])
+      .run(writeThenRename(temp, target, `${JSON.stringify(address, null, 2)}\n`, { mode: 0o600, exclusive: true }))
       .catch((err: Error) => this.onBehindError?.(`IPAM store: write ${target}: ${err.message}`));
   }
 
@@ -215,12 +212,9 @@ export class FileStore implements IpamStore {
     const dir = this.poolDir(poolId);
     if (this.thread) {
       const target = join(dir, 'cursor.json');
-      const temp = `${target}${TEMP_MARK}${process.pid}-${++this.seq}`;
+      const temp = this.tempFor(target);
       const cursorOps: FileOp[] = cursor
-        ? [
-            { op: 'write', path: temp, data: `${JSON.stringify(cursor, null, 2)}\n`, mode: 0o600, exclusive: true },
-            { op: 'rename', from: temp, to: target },
-          ]
+        ? writeThenRename(temp, target, `${JSON.stringify(cursor, null, 2)}\n`, { mode: 0o600, exclusive: true })
         : [];
       try {
         await this.thread.run([...cursorOps, { op: 'unlink', path: join(dir, 'addresses', `${ip}.json`) }]);
@@ -250,8 +244,13 @@ export class FileStore implements IpamStore {
   }
 
   /** Write `value` as JSON to `target` atomically: temp file, fsync, rename, fsync dir. */
+  /** The temp file a record is written to before its rename over `target` (load() removes leftovers). */
+  private tempFor(target: string): string {
+    return `${target}${TEMP_MARK}${process.pid}-${++this.seq}`;
+  }
+
   private async writeAtomic(target: string, value: unknown, durable = this.fsync): Promise<void> {
-    const temp = `${target}${TEMP_MARK}${process.pid}-${++this.seq}`;
+    const temp = this.tempFor(target);
     const data = `${JSON.stringify(value, null, 2)}\n`;
     if (!durable && !this.beforeRename) {
       // no fsync to wait for: written synchronously (a small file; four thread-pool round trips

@@ -247,12 +247,8 @@ export class ContainerManager {
         // commit (decision 44): the create's thread waits on no directory creation
         const dirs = makeContainerDirs(p, this.deps.files?.durable);
         dirs.catch(() => undefined); // handled where it is awaited
-        rb.push('remove container dirs', () =>
-          dirs.then(
-            () => fs.rmSync(p.dir, { recursive: true, force: true }),
-            () => fs.rmSync(p.dir, { recursive: true, force: true }),
-          ),
-        );
+        const removeDirs = () => fs.rmSync(p.dir, { recursive: true, force: true });
+        rb.push('remove container dirs', () => dirs.then(removeDirs, removeDirs));
         // a parallel create may have taken the name while this one was being planned
         if (this.nameTaken(name)) {
           throw new TsnetError(

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { TsnetError } from '../../../errors/index.js';
 import type { SandboxDns } from '../firewall-api.js';
 import type { NftRunner } from '../nftables/runner.js';
-import { sandboxDnsLines } from '../nftables/sandbox-dns.js';
+import { applySandboxDns } from '../nftables/sandbox-dns.js';
 import { sandboxJumpsPresent, sandboxRules } from './sandbox-rules.js';
 
 export type InNetns = <T>(file: string, fn: () => T) => T;
@@ -48,7 +48,7 @@ export async function iptablesSandboxDns(inNetns: InNetns | undefined, s: Sandbo
   const save = s.fresh === true ? undefined : await runIn(inNetns, s.netns, 'iptables-save', ['-t', 'nat']);
   const jumpsPresent = save !== undefined && sandboxJumpsPresent(save);
   if (nft && !jumpsPresent) {
-    await nft.runIn(s.netns, `${sandboxDnsLines(s).join('\n')}\n`, `DNS rules in sandbox ${s.netns}`);
+    await applySandboxDns(nft, s);
     return;
   }
   const jumps = !jumpsPresent;

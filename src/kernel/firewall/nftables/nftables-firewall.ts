@@ -50,7 +50,7 @@ import {
 import { commentOwner, parseView, type KernelView } from './listing.js';
 import { reconcileLines } from './reconcile.js';
 import { createNftRunner, type NftRunnerOptions } from './runner.js';
-import { sandboxDnsLines } from './sandbox-dns.js';
+import { applySandboxDns } from './sandbox-dns.js';
 import { normalizeNetwork, normalizePorts, subnetsOf, type NormalizedNetwork } from '../validate.js';
 import { KeyedMutex } from '../../../lib/keyed-mutex.js';
 
@@ -297,7 +297,7 @@ export function createNftablesFirewall(opts: NftablesFirewallOptions = {}): Fire
 
     async sandboxDns(s: SandboxDns) {
       checkSandboxDns(s);
-      await runner.runIn(s.netns, batch(sandboxDnsLines(s)), `DNS rules in sandbox ${s.netns}`);
+      await applySandboxDns(runner, s);
     },
 
     sandboxDnsIsNftTable: () => true,

@@ -18,6 +18,7 @@
  * libnftables in-process starts no process, where `iptables-restore` is a fork per sandbox).
  */
 import type { SandboxDns } from '../firewall-api.js';
+import type { NftRunner } from './runner.js';
 
 export const SANDBOX_DNS_TABLE = 'netdev tsnet-dns';
 
@@ -41,4 +42,9 @@ export function sandboxDnsLines(s: SandboxDns): string[] {
     `add rule ${t} dns ip saddr ${ip} udp sport ${s.udpPort} udp sport set 53`,
     `add rule ${t} dns ip saddr ${ip} tcp sport ${s.tcpPort} tcp sport set 53`,
   ];
+}
+
+/** Program the mapping in `s.netns` as one batch through libnftables (`runner`). */
+export function applySandboxDns(runner: Pick<NftRunner, 'runIn'>, s: SandboxDns): Promise<void> {
+  return runner.runIn(s.netns, `${sandboxDnsLines(s).join('\n')}\n`, `DNS rules in sandbox ${s.netns}`);
 }
