@@ -500,6 +500,8 @@ export class ContainerManager {
     fs.mkdirSync(p.bundle, { recursive: true, mode: 0o700 });
     const files: SecurityFiles = {};
     if (seccomp) files.seccomp = this.filters.file(seccomp);
+    // the default profile allows the few syscalls between `ready` and the execve (a user's may not)
+    if (seccomp && securitySettings(hc).seccomp === 'default') files.seccompEarly = true;
     if (placement.devices === 'bpf' && deviceRules !== 'all') files.devicesBpf = this.filters.file(this.devicesFor(deviceRules));
     writeSpec(
       p.bundle,
