@@ -107,17 +107,35 @@ export class DefaultIpam implements IpamDriver {
     });
   }
 
+  /**
+   * Resolves once the release is on disk. With an ordered store the lock is let go once the write
+   * is given (the next request does not wait for the disk: after a `run --rm` that was the next
+   * create's address request, behind the file thread's queue); a write that fails then leaves the
+   * address free in memory and its record on disk, which the daemon's start releases (no endpoint
+   * explains it) — the address may have been handed out again meanwhile, so it is not taken back.
+   */
   releaseAddress(poolId: string, ip: string): Promise<void> {
-    return this.exclusive(async () => {
+    let written: Promise<void> | undefined;
+    const failed = (err: unknown, ip: string) =>
+      asTsnetError(err, 'TSNET_INTERNAL', `persist release of ${ip} in pool ${poolId}`);
+    const released = this.exclusive(async () => {
       const r = this.alloc.release(poolId, ip);
       if (!r) return;
+      const write = this.store.deleteAddress(poolId, r.record.ip, r.cursor);
+      if (this.store.ordered) {
+        written = write.catch((err: unknown) => {
+          throw failed(err, r.record.ip);
+        });
+        return;
+      }
       try {
-        await this.store.deleteAddress(poolId, r.record.ip, r.cursor);
+        await write;
       } catch (err) {
         r.undo();
-        throw asTsnetError(err, 'TSNET_INTERNAL', `persist release of ${r.record.ip} in pool ${poolId}`);
+        throw failed(err, r.record.ip);
       }
     });
+    return released.then(() => written);
   }
 
   // Read-only views (synchronous snapshots) for inspect, restore and orphan sweeps.

@@ -53,6 +53,11 @@ export interface StoredState {
 }
 
 export interface IpamStore {
+  /**
+   * Writes land in the order they were called, whether or not the caller waits for each (one
+   * queue): a caller may let go of its lock once a write is given, not done.
+   */
+  readonly ordered?: boolean;
   /** Everything persisted. */
   load(): Promise<StoredState>;
   /** Create (or replace) a pool record. */

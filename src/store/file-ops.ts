@@ -9,6 +9,12 @@ export type FileOp =
   /** Create (or truncate; `exclusive`: only create) and write a file; `fsync` before it is closed. */
   | { op: 'write'; path: string; data: string; mode: number; fsync?: boolean; exclusive?: boolean }
   | { op: 'rename'; from: string; to: string }
+  /**
+   * Write a file in place (created if missing, cut to `data`'s length): no new inode when it is
+   * there. Not atomic: for small documents written at one length (a reader of a crash's leftover
+   * sees the old or the new bytes of one page).
+   */
+  | { op: 'overwrite'; path: string; data: string; mode: number }
   /** Remove a file (one that is not there is no failure). */
   | { op: 'unlink'; path: string };
 
@@ -43,6 +49,16 @@ export function applyFileOp(o: FileOp): void {
     case 'rename':
       fs.renameSync(o.from, o.to);
       return;
+    case 'overwrite': {
+      const fd = fs.openSync(o.path, fs.constants.O_WRONLY | fs.constants.O_CREAT, o.mode);
+      try {
+        const n = fs.writeSync(fd, o.data, 0);
+        fs.ftruncateSync(fd, n);
+      } finally {
+        fs.closeSync(fd);
+      }
+      return;
+    }
     case 'unlink':
       fs.rmSync(o.path, { force: true });
       return;

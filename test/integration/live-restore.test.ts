@@ -110,6 +110,30 @@ test.serial('containers survive kill -9 of the daemon and are re-adopted', async
   await w.cli(['rm', a, b]);
 });
 
+test.serial(
+  'a run -d --rm container survives kill -9 of the daemon: adopted (its running state is in its bundle), removed at its exit',
+  async (t) => {
+    // decision 47: its record says `created` (no record rewrite at its start); restore reads the
+    // state from <exec-root>/c/<id16>/running.json — without it the restart would remove it
+    t.is((await w.cli(['network', 'create', 'rmlive'])).exitCode, 0);
+    t.teardown(() => w.cli(['network', 'rm', 'rmlive']));
+    const run = await w.cli(['run', '-d', '--rm', '--network', 'rmlive', 'busybox', 'sleep', '1000']);
+    t.is(run.exitCode, 0, run.stderr);
+    const id = run.stdout.trim();
+    const pid = JSON.parse((await w.cli(['inspect', id])).stdout)[0].State.Pid as number;
+    const record = JSON.parse(fs.readFileSync(path.join(w.root, 'state', 'containers', `${id}.json`), 'utf8'));
+    t.is(record.state.Status, 'created', 'the record is not rewritten at the start');
+    await w.killDaemon('SIGKILL');
+    process.kill(pid, 0); // still running while the daemon is down
+    await w.startDaemon();
+    const [after] = JSON.parse((await w.cli(['inspect', id])).stdout);
+    t.true(after.State.Running, 'adopted');
+    t.is(after.State.Pid, pid);
+    t.is((await w.cli(['kill', id])).exitCode, 0);
+    t.true(await eventually(async () => (await w.cli(['inspect', id])).exitCode !== 0, 10_000), 'removed at its exit');
+  },
+);
+
 test.serial('rm -f of everything leaves no mount, netns, process or cgroup behind', async (t) => {
   const ids: string[] = [];
   for (let i = 0; i < 3; i++)

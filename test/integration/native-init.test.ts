@@ -31,6 +31,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { requireNeeds } from '../helpers/preconditions.js';
+import { capabilities } from '../../src/runtime/container/security-opts.js';
+import { seccompFilter } from '../../src/runtime/seccomp/index.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const INIT = path.join(repo, 'src/runtime/native/tsnet-init');
@@ -394,6 +396,32 @@ rootTest('hold_mntns=1: the supervisor holds the container mount namespace until
     t.is(await sup.exited, 0);
   }
 });
+
+rootTest(
+  'seccomp_early=1: the filter is in place at ready (not loaded between go and the execve); without it, only after go',
+  async (t) => {
+    // decision 47: the default profile allows what the child calls after ready, so the daemon says so
+    const filter = path.join(base, `seccomp-${rand()}.bpf`);
+    writeFileSync(filter, seccompFilter(undefined, capabilities()));
+    t.teardown(() => rmSync(filter, { force: true }));
+    for (const early of [true, false]) {
+      const sup = startSup(t, 'run', [
+        `rootfs=${rootfs}`,
+        PATH_ENV,
+        `seccomp=${filter}`,
+        ...(early ? ['seccomp_early=1'] : []),
+        ...sh('grep Seccomp: /proc/self/status'),
+      ]);
+      const pid = await expectReady(t, sup);
+      const at = /^Seccomp:\s+(\d)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      t.is(at, early ? '2' : '0', `seccomp_early=${early ? 1 : 0}: the child's seccomp mode at ready`);
+      const out = await connect(sup.sock, 'attach o');
+      t.is(await goStarted(sup), 'started');
+      t.regex((await out.done).toString(), /Seccomp:\s+2/, 'the container process is filtered either way');
+      t.is(await sup.exited, 0);
+    }
+  },
+);
 
 rootTest('exit codes pass through to the exit file and wait clients', async (t) => {
   const sup = startSup(t, 'run', [`rootfs=${rootfs}`, PATH_ENV, ...sh('sleep 0.2; exit 7')]);

@@ -23,6 +23,14 @@ const sh = (script: string, flags: string[] = []) =>
   w.cli(['run', '--rm', '--network', 'none', ...flags, 'busybox', 'sh', '-c', script]);
 const EPERM = /Operation not permitted/;
 
+/** A seccomp profile file in `dir` that allows everything but `names` (they fail with `errno`). */
+function profileRefusing(dir: string, names: string[], errno: number): string {
+  const file = path.join(dir, `no-${names[0]}.json`);
+  const syscalls = [{ names, action: 'SCMP_ACT_ERRNO', errnoRet: errno }];
+  fs.writeFileSync(file, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls }));
+  return file;
+}
+
 test('devices: a node made with mknod cannot be opened (hwrng 10:183, tty1 4:1, loop0 7:0); mknod itself works', async (t) => {
   const r = await sh(
     'mknod /r c 10 183 && echo made; head -c8 /r >/dev/null; echo rng=$?; ' +
@@ -144,14 +152,7 @@ test('seccomp: unshare+mount is refused by default; allowed with --privileged, -
 
 test('seccomp: a custom profile that blocks mkdir; a bad profile or option is refused with one line', async (t) => {
   const dir = fs.mkdtempSync(path.join(w.dir, 'sc-'));
-  const profile = path.join(dir, 'no-mkdir.json');
-  fs.writeFileSync(
-    profile,
-    JSON.stringify({
-      defaultAction: 'SCMP_ACT_ALLOW',
-      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }],
-    }),
-  );
+  const profile = profileRefusing(dir, ['mkdir', 'mkdirat'], 13);
   const r = await sh('ls / >/dev/null && echo ls-ok; mkdir /x; echo mkdir=$?', ['--security-opt', `seccomp=${profile}`]);
   t.is(r.exitCode, 0, r.stderr);
   t.is(r.stdout, 'ls-ok\nmkdir=1\n');
@@ -178,6 +179,20 @@ test('seccomp: a custom profile that blocks mkdir; a bad profile or option is re
   const nnp = await sh('grep ^NoNewPrivs /proc/self/status', ['--security-opt', 'no-new-privileges']);
   t.is(nnp.exitCode, 0, nnp.stderr);
   t.regex(nnp.stdout, /NoNewPrivs:\s+1/);
+});
+
+test("seccomp: Docker's default filter is loaded before ready, a custom one right before the execve (a profile may refuse what tsnet-init calls in between)", async (t) => {
+  // decision 47: the child calls sendmsg, read, stat and execve after `ready`; Docker's default
+  // profile allows them, so its filter is loaded early (off the start's path); a user's need not
+  const specOf = (id: string): string[] =>
+    fs.readFileSync(path.join(w.execRoot, 'c', id.slice(0, 16), 'spec'), 'utf8').split('\0');
+  const id = (await w.ok(['run', '-d', '--network', 'none', 'busybox', 'sleep', '60'])).trim();
+  t.teardown(() => w.cli(['rm', '-f', id]));
+  t.true(specOf(id).includes('seccomp_early=1'));
+  const profile = profileRefusing(fs.mkdtempSync(path.join(w.dir, 'sc-')), ['sendmsg'], 1);
+  const r = await sh('echo ran', ['--security-opt', `seccomp=${profile}`]);
+  t.is(r.exitCode, 0, r.stderr);
+  t.is(r.stdout, 'ran\n');
 });
 
 test('--cap-add ALL grants every capability, --cap-drop ALL none; unknown capabilities are refused', async (t) => {

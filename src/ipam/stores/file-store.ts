@@ -1,7 +1,9 @@
 /**
  * IpamStore on disk: small JSON documents, each written atomically (temp file in the same
  * directory, rename; pools also fsync the file and the directory), so a crash leaves either the
- * old or the new document, never a partial one. Address records and the cursor are not fsynced
+ * old or the new document, never a partial one — but for the cursor on a file thread, rewritten in
+ * place at one length (cursorText: a crash leaves the old or the new bytes of one small write; an
+ * unreadable one is skipped with a warning at load). Address records and the cursor are not fsynced
  * (see putAddress/deleteAddress): a power loss may lose the last few, which the daemon's start-up
  * reconciliation repairs from the container records. One writer (the daemon; DefaultIpam serialises calls).
  *
@@ -42,6 +44,15 @@ const TEMP_MARK = '.tmp-';
 const TRASH_PREFIX = '.trash-';
 const READ_BATCH = 256;
 
+/**
+ * The cursor document, padded to one length: rewritten in place at every release, a write never
+ * leaves the tail of a longer one behind (an IPv6 cursor takes ~80 bytes).
+ */
+export function cursorText(cursor: CursorRecord): string {
+  return `${JSON.stringify(cursor).padEnd(CURSOR_BYTES - 1)}\n`;
+}
+const CURSOR_BYTES = 128;
+
 export function poolKey(poolId: string): string {
   return poolId.replace(/[^A-Za-z0-9.:-]/g, '_');
 }
@@ -49,6 +60,7 @@ export function poolKey(poolId: string): string {
 export class FileStore implements IpamStore {
   readonly dir: string;
   private readonly thread: FileThread | undefined;
+  readonly ordered: boolean;
   private readonly onBehindError: ((message: string) => void) | undefined;
   private readonly fsync: boolean;
   private readonly beforeRename: FileStoreOptions['beforeRename'];
@@ -59,6 +71,8 @@ export class FileStore implements IpamStore {
     this.fsync = options.fsync ?? true;
     this.beforeRename = options.beforeRename;
     this.thread = options.beforeRename ? undefined : options.thread;
+    // address writes and releases go to the thread's one queue in call order
+    this.ordered = this.thread !== undefined;
     this.onBehindError = options.onBehindError;
   }
 
@@ -211,10 +225,9 @@ export class FileStore implements IpamStore {
   async deleteAddress(poolId: string, ip: string, cursor: CursorRecord | undefined): Promise<void> {
     const dir = this.poolDir(poolId);
     if (this.thread) {
-      const target = join(dir, 'cursor.json');
-      const temp = this.tempFor(target);
+      // in place, at one length: a release creates no file (no temp file and rename per release)
       const cursorOps: FileOp[] = cursor
-        ? writeThenRename(temp, target, `${JSON.stringify(cursor, null, 2)}\n`, { mode: 0o600, exclusive: true })
+        ? [{ op: 'overwrite', path: join(dir, 'cursor.json'), data: cursorText(cursor), mode: 0o600 }]
         : [];
       try {
         await this.thread.run([...cursorOps, { op: 'unlink', path: join(dir, 'addresses', `${ip}.json`) }]);

@@ -15,7 +15,7 @@ import type { RecordStore } from '../../store/record-store.js';
 import type { FileThread } from '../../store/file-thread.js';
 import { applyFileOp, type FileOp } from '../../store/file-ops.js';
 import { rewriteInPlace } from '../../store/atomic-file.js';
-import { readExitFile, writeSpec } from '../bundle.js';
+import { readExitFile, readRunningState, writeRunningState, writeSpec } from '../bundle.js';
 import type { Cgroups } from '../cgroups.js';
 import { setFrozen } from '../freezer.js';
 import { cgroupPids } from './top.js';
@@ -447,11 +447,15 @@ export class ContainerManager {
       // `started`: the answer does not wait for the write). The network side is the network
       // layer's records (saved there): the state is volatile. A crash from here on finds a
       // running record: its exit (an exec error's code too) is recorded at restore. A start that
-      // fails after `go` saves its failure over it (start's catch).
+      // fails after `go` saves its failure over it (start's catch). A `--rm` container's goes
+      // into its bundle, not its record (writeRunningState, decision 47).
       const launched = await timed('start: launch', () =>
         init.start(
           () => this.connectPendingAttach(rec),
-          (pid) => this.saveState({ ...rec, state: running(pid) }),
+          (pid) =>
+            rec.hostConfig.AutoRemove
+              ? this.saveRunningInBundle(rec, running(pid))
+              : this.saveState({ ...rec, state: running(pid) }),
         ),
       );
       this.deps.failpoint?.('start.after-launch');
@@ -500,6 +504,8 @@ export class ContainerManager {
     fs.mkdirSync(p.bundle, { recursive: true, mode: 0o700 });
     const files: SecurityFiles = {};
     if (seccomp) files.seccomp = this.filters.file(seccomp);
+    // the default profile allows the few syscalls between `ready` and the execve (a user's may not)
+    if (seccomp && securitySettings(hc).seccomp === 'default') files.seccompEarly = true;
     if (placement.devices === 'bpf' && deviceRules !== 'all') files.devicesBpf = this.filters.file(this.devicesFor(deviceRules));
     writeSpec(
       p.bundle,
@@ -871,6 +877,14 @@ export class ContainerManager {
    * Save a state change (running, exited, paused, removing) without fsync: a reboot makes that
    * state stale anyway, and a daemon crash keeps it (page cache). See writeJsonAtomicVolatile.
    */
+  private saveRunningInBundle(rec: ContainerRecord, state: ContainerRecord['state']): void {
+    try {
+      writeRunningState(this.paths(rec).bundle, state);
+    } catch (err) {
+      this.deps.logger.warn(`save state of ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
+    }
+  }
+
   private saveState(rec: ContainerRecord): void {
     try {
       this.deps.store.saveVolatile(rec);
@@ -1128,6 +1142,11 @@ export class ContainerManager {
       if (rec.state.Status === 'removing') {
         await this.removeQuietly(rec);
         continue;
+      }
+      // a --rm container's running state is in its bundle (its record says created)
+      if (rec.hostConfig.AutoRemove && rec.state.Status === 'created') {
+        const running = readRunningState<ContainerRecord['state']>(this.paths(rec).bundle);
+        if (running) rec.state = running;
       }
       if (rec.state.Restarting) {
         // was waiting for a restart when the daemon stopped: decided again in autostart()

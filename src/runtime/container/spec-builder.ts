@@ -12,6 +12,11 @@ export { capabilities, DEFAULT_CAPS } from './security-opts.js';
 export interface SecurityFiles {
   /** classic BPF seccomp filter (absent: unconfined) */
   seccomp?: string;
+  /**
+   * The filter allows what tsnet-init's child calls after `ready` (Docker's default profile does):
+   * installed before `ready`, not between `go` and the execve (docs/tsnet-init.md `seccomp_early`).
+   */
+  seccompEarly?: boolean;
   /** cgroup device program (run only; when placement.devices is 'bpf') */
   devicesBpf?: string;
 }
@@ -64,6 +69,7 @@ function placementRecords(p: Placement, files: SecurityFiles, run: boolean): Spe
   if (p.into) out.push(['cgroup_into', p.into]);
   if (run && p.devices === 'bpf' && files.devicesBpf) out.push(['devices_bpf', files.devicesBpf]);
   if (files.seccomp) out.push(['seccomp', files.seccomp]);
+  if (files.seccomp && files.seccompEarly) out.push(['seccomp_early', '1']);
   return out;
 }
 

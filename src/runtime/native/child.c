@@ -789,12 +789,21 @@ static void finish_and_exec(const struct spec *s, int master, int slave)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 
+	/*
+	 * no_new_privs is set: from the filter on, every syscall is filtered. As late as possible
+	 * (right before execve), unless the daemon says the filter allows what comes after "ready"
+	 * (sendmsg, close, read, stat, execve, send, exit: Docker's default profile does): then here,
+	 * so that loading it (~0.3 ms: the kernel checks and JITs ~900 instructions) is not between
+	 * "go" and the execve that a start waits for.
+	 */
+	int early = s->seccomp_early && C->seccomp.len;
+	if (early && install_seccomp(&C->seccomp) < 0)
+		fail(EXIT_SETUP, "install seccomp filter: %s", E);
 	send_ready(master);
 	if (master >= 0)
 		close(master);
 	wait_msg('G');
-	/* Last step before execve (no_new_privs is set): every syscall from here on is filtered. */
-	if (C->seccomp.len && install_seccomp(&C->seccomp) < 0)
+	if (!early && C->seccomp.len && install_seccomp(&C->seccomp) < 0)
 		fail(EXIT_SETUP, "install seccomp filter: %s", E);
 	do_exec(s->argv, envp);
 }

@@ -206,6 +206,7 @@ static const struct key {
 	{ "cgroup_into", K_RUN | K_EXEC },
 	{ "devices_bpf", K_RUN },
 	{ "seccomp", K_RUN | K_EXEC },
+	{ "seccomp_early", K_RUN | K_EXEC },
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -403,6 +404,8 @@ static void parse_spec(int bundlefd, struct spec *s, enum mode mode)
 			s->share_uts = parse_bool(key, v);
 		else if (!strcmp(key, "hold_mntns"))
 			s->hold_mntns = parse_bool(key, v);
+		else if (!strcmp(key, "seccomp_early"))
+			s->seccomp_early = parse_bool(key, v);
 		else if (!strcmp(key, "hostname"))
 			s->hostname = v;
 		else if (!strcmp(key, "bind"))

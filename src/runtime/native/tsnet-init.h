@@ -57,6 +57,7 @@ struct spec {
 	char *cgroup_into;            /* cgroup2 dir the child is created in (clone3) */
 	char *devices_bpf;            /* run: cgroup device program to attach to cgroup_into */
 	char *seccomp;                /* classic BPF filter installed just before execve */
+	int seccomp_early;            /* ... or before "ready": it allows what the child calls after */
 };
 
 /* A file read whole (a BPF program). */

@@ -151,3 +151,39 @@ test('scale: a /16 (65534 hosts) fills completely, then a fragmented refill gets
   t.deepEqual([...refill].sort(), [...holes].sort());
   await t.throwsAsync(ipam.requestAddress(poolId, { owner: 'again-too-many' }), { code: 'TSNET_POOL_EXHAUSTED' } as never);
 });
+
+test('an ordered store: a release lets go of the lock once its write is given, and resolves once it is done', async (t) => {
+  // deleteAddress is held until let go: the next request must not wait for it (decision 47)
+  let hold = true;
+  let letGo: () => void = () => undefined;
+  class Ordered extends MemoryStore {
+    readonly ordered = true;
+    override deleteAddress(poolId: string, ip: string, cursor: Parameters<MemoryStore['deleteAddress']>[2]) {
+      const done = super.deleteAddress(poolId, ip, cursor);
+      return hold ? new Promise<void>((r) => (letGo = r)).then(() => done) : done;
+    }
+  }
+  const store = new Ordered();
+  const ipam = await DefaultIpam.load(store);
+  const { poolId } = await ipam.requestPool(pr({ subnet: '10.42.0.0/24' }));
+  await ipam.requestAddress(poolId, { owner: 'a' });
+  let released = false;
+  const release = ipam.releaseAddress(poolId, '10.42.0.2').then(() => (released = true));
+  let next: { address: string } | undefined;
+  void ipam.requestAddress(poolId, { owner: 'b' }).then((l) => (next = l));
+  await new Promise((r) => setImmediate(r)); // one turn of the event loop: no disk in it
+  t.deepEqual(next, { address: '10.42.0.3/24' }, 'the next request did not wait for the write');
+  t.false(released, 'the release waits for its write');
+  letGo();
+  await release;
+  t.deepEqual(
+    ipam.listAddresses(poolId).map((x) => x.ip),
+    ['10.42.0.3'],
+  );
+  // a failed write: the address stays free in memory (it may be handed out again meanwhile)
+  hold = false;
+  store.failNext('deleteAddress', new Error('disk full'));
+  const err = await t.throwsAsync(ipam.releaseAddress(poolId, '10.42.0.3'));
+  t.regex(err!.message, /persist release of 10\.42\.0\.3 in pool .*: disk full/);
+  t.deepEqual(ipam.listAddresses(poolId), []);
+});

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -238,4 +238,35 @@ test('with a file thread: an allocation is written behind, a release waits for i
     ['10.42.0.2'],
   );
   t.deepEqual(await b.requestAddress(poolId, { owner: 'e3' }), { address: '10.42.0.4/24' }, 'the cursor was kept');
+});
+
+test('with a file thread: a release rewrites the cursor in place (no file created), and a restart reads it (decision 47)', async (t) => {
+  const dir = await tempDir(t);
+  const files = createFileThread();
+  t.teardown(() => files.close());
+  const a = await DefaultIpam.load(new FileStore(dir, { thread: files }));
+  const { poolId } = await a.requestPool(pr({ subnet: '10.42.0.0/24' }));
+  const cursorFile = join(dir, 'pools', poolKey(poolId), 'cursor.json');
+  const inodes: number[] = [];
+  for (const owner of ['e1', 'e2', 'e3']) {
+    const { address } = await a.requestAddress(poolId, { owner });
+    await a.releaseAddress(poolId, address);
+    inodes.push((await stat(cursorFile)).ino);
+  }
+  t.deepEqual(inodes, [inodes[0], inodes[0], inodes[0]], 'the same file every time');
+  const text = await readFile(cursorFile, 'utf8');
+  t.is(text.length, 128, 'one length: a shorter cursor leaves no tail of a longer one');
+  t.deepEqual(JSON.parse(text), { last: '10.42.0.4', serial: 3 });
+  // an older, longer cursor document (written whole, pretty-printed) is cut to the new one
+  await writeFile(cursorFile, `${JSON.stringify({ last: '10.42.0.4', serial: 3, pad: 'x'.repeat(300) }, null, 2)}\n`);
+  const { address } = await a.requestAddress(poolId, { owner: 'e4' });
+  await a.releaseAddress(poolId, address);
+  t.deepEqual(JSON.parse(await readFile(cursorFile, 'utf8')), { last: '10.42.0.5', serial: 4 });
+  const b = await DefaultIpam.load(new FileStore(dir));
+  t.deepEqual(b.loadWarnings, []);
+  t.deepEqual(
+    await b.requestAddress(poolId, { owner: 'e5' }),
+    { address: '10.42.0.6/24' },
+    'allocation resumes after the cursor',
+  );
 });
