@@ -469,7 +469,12 @@ for (const flavor of FLAVORS) {
       'direct access to the container address is dropped',
     );
     const raw = await host.run([flavor.save[4], '-c', '-t', 'raw']);
-    t.regex(raw, /\[[1-9]\d*:\d+\] -A TSNET-RAW-PREROUTING -d 10\.88\.0\.0\/24 ! -i br-fwt /, 'dropped by the raw guard');
+    t.regex(raw, /\[[1-9]\d*:\d+\] -A TSNET-RAW-PREROUTING -d 10\.88\.0\.0\/24 -g TSNET-N-/, 'entered the network chain');
+    t.regex(
+      raw,
+      /\[[1-9]\d*:\d+\] -A TSNET-N-\S+ ! -i br-fwt -m addrtype ! --dst-type LOCAL -j DROP/,
+      'dropped by the raw guard',
+    );
     // ...but the host's own address on the bridge stays reachable from elsewhere (addrtype LOCAL)
     host.start(['/bin/busybox', 'httpd', '-f', '-p', '10.88.0.1:8082', '-h', path.join(www, 'x')]);
     t.is((await waitFor(client, 'http://10.88.0.1:8082/index.html')).trim(), 'hello from x', 'the gateway address answers');

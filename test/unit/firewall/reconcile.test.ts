@@ -475,7 +475,7 @@ test('init and reconcile move an older layout with comments everywhere to the co
   add(want, planN(netT));
   const d = cloneDump(want);
   const commented = (args: readonly string[], owner: string): string[] => {
-    const j = args.lastIndexOf('-j');
+    const j = Math.max(args.lastIndexOf('-j'), args.lastIndexOf('-g'));
     return [...args.slice(0, j), '-m', 'comment', '--comment', owner, ...args.slice(j)];
   };
   for (const tb of d.tables.values()) {
@@ -504,4 +504,53 @@ test('init and reconcile move an older layout with comments everywhere to the co
   applyRestore(d, converge(4, d, [planN(netT)]).script.text());
   t.deepEqual(shape(d), shape(want), 'reconcile: the network rules in their new form, once');
   t.true(converge(4, d, [planN(netT)]).script.empty);
+});
+
+// Decisions 35–46 put the guard and the notrack jump of every network in TSNET-RAW-PREROUTING
+// (each comparing `-i` first) and only the RETURNs and the notrack in the network's raw chain;
+// decision 49 enters that chain by destination. The start-up reconcile moves one to the other.
+test('reconcile moves the raw layout with a guard and a notrack jump per network to the entries by destination', (t) => {
+  const netT = { ...netA, hostAddresses: ['10.1.0.1'] };
+  const want = initialized();
+  add(want, planN(netT));
+  add(want, planN(netB));
+  const d = initialized();
+  applyRestore(
+    d,
+    [
+      '*raw',
+      '-N TSNET-N-aaaaaaaaaaaa',
+      '-A TSNET-N-aaaaaaaaaaaa -d 10.1.0.1/32 -j RETURN',
+      '-A TSNET-N-aaaaaaaaaaaa -d 10.1.0.0/32 -j RETURN',
+      '-A TSNET-N-aaaaaaaaaaaa -d 10.1.0.255/32 -j RETURN',
+      '-A TSNET-N-aaaaaaaaaaaa -j CT --notrack',
+      '-A TSNET-RAW-PREROUTING -d 10.1.0.0/24 ! -i br-a -m addrtype ! --dst-type LOCAL -m comment --comment "tsnet:aaaaaaaaaaaa" -j DROP',
+      '-A TSNET-RAW-PREROUTING -s 10.1.0.0/24 -d 10.1.0.0/24 -i br-a -j TSNET-N-aaaaaaaaaaaa',
+      '-A TSNET-RAW-PREROUTING -d 10.2.0.0/24 ! -i br-b -m addrtype ! --dst-type LOCAL -m comment --comment "tsnet:bbbbbbbbbbbb" -j DROP',
+      'COMMIT',
+      '',
+    ].join('\n'),
+  );
+  for (const n of [netT, netB]) {
+    const p = planN(n);
+    applyRestore(
+      d,
+      appendPlan(
+        new RestoreScript(),
+        { chains: p.chains.filter((c) => c.table !== 'raw'), rules: p.rules.filter((r) => r.table !== 'raw') },
+        'create',
+      ).text(),
+    );
+  }
+  t.notDeepEqual(shape(d), shape(want));
+  applyRestore(d, converge(4, d, [planN(netT), planN(netB)]).script.text());
+  t.deepEqual(shape(d), shape(want), 'the entries by destination and the guard in the network chains, nothing of the old layout');
+  t.deepEqual(
+    d.tables
+      .get('raw')!
+      .chains.get('TSNET-RAW-PREROUTING')!
+      .rules.map((r) => renderArgs(r.args)),
+    ['-d 10.1.0.0/24 -g TSNET-N-aaaaaaaaaaaa', '-d 10.2.0.0/24 -g TSNET-N-bbbbbbbbbbbb'],
+  );
+  t.true(converge(4, d, [planN(netT), planN(netB)]).script.empty);
 });

@@ -55,7 +55,10 @@ test('network: default bridge network, exact restore text', (t) => {
     `-A TSNET-POSTROUTING -s 127.0.0.0/8 -o br-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j MASQUERADE`,
     'COMMIT',
     '*raw',
-    `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
+    '-N TSNET-N-3f2a9c1b7d4e',
+    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -j DROP`,
+    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -j RETURN`,
+    `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 -g TSNET-N-3f2a9c1b7d4e`,
     'COMMIT',
   ]);
 });
@@ -71,14 +74,15 @@ test('network: with the host addresses given, bridged traffic inside a subnet sk
   t.deepEqual(raw, [
     '*raw',
     '-N TSNET-N-3f2a9c1b7d4e',
+    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -j DROP`,
+    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -j RETURN`,
     `-A TSNET-N-3f2a9c1b7d4e -d 172.20.0.1/32 -j RETURN`,
     `-A TSNET-N-3f2a9c1b7d4e -d 172.20.0.0/32 -j RETURN`,
     `-A TSNET-N-3f2a9c1b7d4e -d 172.20.255.255/32 -j RETURN`,
-    `-A TSNET-N-3f2a9c1b7d4e -j CT --notrack`,
-    `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
-    `-A TSNET-RAW-PREROUTING -d 10.9.0.0/31 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
-    `-A TSNET-RAW-PREROUTING -s 172.20.0.0/16 -d 172.20.0.0/16 -i br-3f2a9c1b7d4e -j TSNET-N-3f2a9c1b7d4e`,
-    `-A TSNET-RAW-PREROUTING -s 10.9.0.0/31 -d 10.9.0.0/31 -i br-3f2a9c1b7d4e -j TSNET-N-3f2a9c1b7d4e`,
+    `-A TSNET-N-3f2a9c1b7d4e -s 172.20.0.0/16 -d 172.20.0.0/16 -j CT --notrack`,
+    `-A TSNET-N-3f2a9c1b7d4e -s 10.9.0.0/31 -d 10.9.0.0/31 -j CT --notrack`,
+    `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 -g TSNET-N-3f2a9c1b7d4e`,
+    `-A TSNET-RAW-PREROUTING -d 10.9.0.0/31 -g TSNET-N-3f2a9c1b7d4e`,
     'COMMIT',
   ]);
   const v6 = addText(networkPlan(normalizeNetwork({ ...NET, subnets: ['fd00::/64'], hostAddresses: ['fd00::1'] }), 6));
@@ -113,7 +117,10 @@ test('network: internal drops in and out, no NAT, no conntrack accepts', (t) => 
     `-A TSNET-EGRESS -i br-3f2a9c1b7d4e -m comment --comment ${C} -j DROP`,
     'COMMIT',
     '*raw',
-    `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
+    '-N TSNET-N-3f2a9c1b7d4e',
+    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -j DROP`,
+    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -j RETURN`,
+    `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 -g TSNET-N-3f2a9c1b7d4e`,
     'COMMIT',
   ]);
 });
@@ -169,7 +176,9 @@ test('network: teardown deletes the shared rules by exact spec, then flushes and
     `-D TSNET-POSTROUTING -s 127.0.0.0/8 -o br-3f2a9c1b7d4e -m conntrack --ctstate DNAT -m comment --comment ${C} -j MASQUERADE`,
     'COMMIT',
     '*raw',
-    `-D TSNET-RAW-PREROUTING -d 172.20.0.0/16 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
+    `-D TSNET-RAW-PREROUTING -d 172.20.0.0/16 -g TSNET-N-3f2a9c1b7d4e`,
+    '-F TSNET-N-3f2a9c1b7d4e',
+    '-X TSNET-N-3f2a9c1b7d4e',
     'COMMIT',
   ]);
 });
@@ -259,20 +268,24 @@ test('ports: removal is one -F whether there are 1 or 1000 mappings or slots', (
   t.is(add.length, 1003);
 });
 
-test('network: the direct-access guard is one raw rule per subnet', (t) => {
-  const out = addText(networkPlan(normalizeNetwork({ ...NET, subnets: ['172.20.0.0/16', 'fd00:20::/64'] }), 4));
+test('network: the direct-access guard is one rule in the network chain, entered by destination, one entry per subnet', (t) => {
+  const dual = { ...NET, subnets: ['172.20.0.0/16', '10.9.0.0/24', 'fd00:20::/64'] };
+  const out = addText(networkPlan(normalizeNetwork(dual), 4));
   t.deepEqual(
-    out.filter((l) => l.includes('--dst-type LOCAL') && l.includes('RAW')),
+    out.filter((l) => l.includes('--dst-type LOCAL')),
+    [`-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -j DROP`],
+  );
+  t.deepEqual(
+    out.filter((l) => l.includes('TSNET-RAW-PREROUTING')),
     [
-      `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
+      `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 -g TSNET-N-3f2a9c1b7d4e`,
+      `-A TSNET-RAW-PREROUTING -d 10.9.0.0/24 -g TSNET-N-3f2a9c1b7d4e`,
     ],
+    'no interface name in the entries: a packet to no container pays one address compare per subnet',
   );
-  const v6 = addText(networkPlan(normalizeNetwork({ ...NET, subnets: ['172.20.0.0/16', 'fd00:20::/64'] }), 6));
-  t.true(
-    v6.includes(
-      `-A TSNET-RAW-PREROUTING -d fd00:20::/64 ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -m comment --comment ${C} -j DROP`,
-    ),
-  );
+  const v6 = addText(networkPlan(normalizeNetwork(dual), 6));
+  t.true(v6.includes(`-A TSNET-RAW-PREROUTING -d fd00:20::/64 -g TSNET-N-3f2a9c1b7d4e`));
+  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -j DROP`));
 });
 
 test('base layout: jumps and static chain content', (t) => {

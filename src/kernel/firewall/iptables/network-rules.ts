@@ -13,16 +13,10 @@
  * (All of a chain's ACCEPTs before its DROPs: with icc on, the order of the three ACCEPTs changes
  * nothing but how many rules a packet walks.)
  *
- * raw, per network when the host's bridge addresses are given (owned chain TSNET-N-<net12> in
- * raw; FirewallNetwork.hostAddresses): bridged traffic between two addresses of one subnet skips
- * conntrack — it needs no NAT, and icc above is decided by the interface alone:
- *   TSNET-RAW-PREROUTING: -s <subnet> -d <subnet> -i br -j TSNET-N-<net12>   (per subnet)
- *   TSNET-N-<net12>:      -d <gateway | network | broadcast address> -j RETURN   (tracked: the
- *                         host receives these, and its own INPUT rules may need their state)
- *                         -j CT --notrack
- * Published ports stay tracked (their destination is a host address until DNAT), and so does
- * the hairpin (a container → a host address → DNAT → a container: MASQUERADEd to the gateway).
- * raw TSNET-RAW-PREROUTING, per subnet: the direct-access guard (guard-rules.ts).
+ * raw, per network (raw-rules.ts): TSNET-RAW-PREROUTING `-d <subnet> -g TSNET-N-<net12>`, and in
+ * the network's raw chain the direct-access guard and, when the host's bridge addresses are
+ * given (FirewallNetwork.hostAddresses), the notrack of bridged traffic inside one subnet — it
+ * needs no NAT, and icc above is decided by the interface alone.
  * filter shared: TSNET-BRIDGE `-o br -j TSNET-N-<net12>`, TSNET-EGRESS `-i br -j ACCEPT` (DROP
  * when internal).
  *
@@ -30,8 +24,8 @@
  * nat). The rules of the network's own chains, and the jumps into them, carry none: the chain
  * names the owner (save-parse.ts ownerOf), and iptables-nft keeps `-m comment` as an xt match,
  * an indirect call for every packet that reaches the rule's comment — on the bridged fast path
- * (a packet between two containers of one bridge walks the raw jump and notrack rule and the
- * filter jump and accept of its network) that was four calls per packet. Isolation between tsnet bridges falls out of the final DROP of the destination
+ * (a packet between two containers of one bridge walks the raw entry and chain and the filter
+ * jump and accept of its network) that was four calls per packet. Isolation between tsnet bridges falls out of the final DROP of the destination
  * bridge's chain, so adding a network is O(1) (no stage-1/stage-2 matrix, as in Docker 29).
  * Published ports are accepted by conntrack's DNAT state instead of one ACCEPT per port: only
  * tsnet's DNAT rules (or the admin's own) produce that state for a container address, and a
@@ -48,9 +42,8 @@
 import type { Family } from '../addr.js';
 import { CHAIN, networkChain, networkComment } from './names.js';
 import { emptyPlan, makeRule, type OwnedChain, type Plan, type Rule } from './rule.js';
-import { subnetsOf, untracked, type NormalizedNetwork } from '../validate.js';
-import { hostCidr } from '../addr.js';
-import { guardRules } from './guard-rules.js';
+import { subnetsOf, type NormalizedNetwork } from '../validate.js';
+import { rawPlan } from './raw-rules.js';
 
 export function networkPlan(n: NormalizedNetwork, family: Family): Plan {
   const subnets = subnetsOf(n, family);
@@ -80,16 +73,10 @@ export function networkPlan(n: NormalizedNetwork, family: Family): Plan {
     makeRule('filter', CHAIN.egress, ['-i', br], c, [n.internal ? 'DROP' : 'ACCEPT']),
   ];
 
-  shared.push(...guardRules(n, family));
-  const skip = untracked(n, family);
-  if (skip) {
-    const raw = [
-      ...skip.keep.map((ip) => makeRule('raw', own, ['-d', hostCidr(ip)], undefined, ['RETURN'])),
-      makeRule('raw', own, [], undefined, ['CT', '--notrack']),
-    ];
-    chains.push({ table: 'raw', name: own, rules: raw });
-    for (const s of skip.subnets)
-      shared.push(makeRule('raw', CHAIN.rawPrerouting, ['-s', s.text, '-d', s.text, '-i', br], undefined, [own]));
+  const raw = rawPlan(n, family);
+  if (raw) {
+    chains.push(raw.chain);
+    shared.push(...raw.entries);
   }
 
   if (!n.internal) {

@@ -12,7 +12,7 @@
  *   ranges map one to one in a single rule: --dport 8000:8010 … --to-destination cIP:80-90/8000
  *   No `! -i <bridge>`: containers reach published ports through host addresses (there is no
  *   userland proxy); the network's hairpin MASQUERADE makes the replies come back right.
- * Nothing in raw per endpoint: the direct-access guard is per network (guard-rules.ts), and a
+ * Nothing in raw per endpoint: the direct-access guard is per network (raw-rules.ts), and a
  * 127.0.0.1 binding is kept from other interfaces by the base loopback guard (TSNET-LOOPBACK).
  * The forward ACCEPT is the network's `--ctstate DNAT` rule (network-rules.ts).
  */

@@ -45,6 +45,11 @@ export function makeRule(
   return { table, chain, args: [...match, ...c, '-j', ...target] };
 }
 
+/** `<match…> -g <chain>`: the chain's end returns to the chain that jumped to `chain`'s caller. */
+export function makeGoto(table: Table, chain: string, match: readonly string[], to: string): Rule {
+  return { table, chain, args: [...match, '-g', to] };
+}
+
 export function ruleKey(r: Rule): string {
   return `${r.table}\t${r.chain}\t${r.args.join(' ')}`;
 }
@@ -55,9 +60,9 @@ export function ruleComment(args: readonly string[]): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-/** The `-j` target of a rule, if any. */
+/** The `-j` (or `-g`) target of a rule, if any. */
 export function ruleTarget(args: readonly string[]): string | undefined {
-  const i = args.lastIndexOf('-j');
+  const i = Math.max(args.lastIndexOf('-j'), args.lastIndexOf('-g'));
   return i >= 0 ? args[i + 1] : undefined;
 }
 
