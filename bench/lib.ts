@@ -262,8 +262,11 @@ export function argOption(args: readonly string[], name: string): string | undef
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-/** The wrapper the world runs in place of `node --enable-source-maps DAEMON`: the daemon of `repo` (optionally profiled). */
-export function daemonWrapper(label: string, repo: string, profDir?: string): string {
+/**
+ * The wrapper the world runs in place of `node --enable-source-maps DAEMON`: the daemon of `repo`
+ * (optionally profiled; `nodeFlags`: more options for node, e.g. V8 flags to try).
+ */
+export function daemonWrapper(label: string, repo: string, profDir?: string, nodeFlags = ''): string {
   const name = label.replace(/[^A-Za-z0-9]+/g, '-');
   const interval = process.env.TSNET_CPU_PROF_INTERVAL; // µs between samples (V8's default: 1000)
   const profFlags = profDir
@@ -272,7 +275,11 @@ export function daemonWrapper(label: string, repo: string, profDir?: string): st
   const script = path.join(os.tmpdir(), `tsnet-daemon-${process.pid}-${name}.sh`);
   const main = path.join(path.resolve(repo), 'dist', 'daemon', 'main.js');
   if (!fs.existsSync(main)) throw new Error(`${main} is missing: run npm run build in ${repo}`);
-  fs.writeFileSync(script, `#!/bin/sh\nshift 3\nexec node ${profFlags}--enable-source-maps ${main} "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    script,
+    `#!/bin/sh\nshift 3\nexec node ${profFlags}${nodeFlags ? `${nodeFlags} ` : ''}--enable-source-maps ${main} "$@"\n`,
+    { mode: 0o755 },
+  );
   // the script outlives no run (they were left in /tmp, one or two per profile run)
   process.once('exit', () => fs.rmSync(script, { force: true }));
   return script;

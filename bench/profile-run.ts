@@ -14,7 +14,9 @@
  * - `--cpu-prof DIR`: tsnetd runs with `--cpu-prof` and writes its profile there at exit;
  *   `--ab-self 'FLAGS'`: the same, with this checkout's daemon given FLAGS in world A.
  *   `--ab-env 'K=V …'`: the same, with this checkout's daemon given these environment variables
- *   in world A. `--strace FILE`: it runs under `strace -f -e trace=execve` (other strace options
+ *   in world A. `--ab-node 'FLAGS'`: the same, with this checkout's daemon's node given these
+ *   options (V8 flags) in world A; `--node 'FLAGS'`: options for node of this checkout's daemon
+ *   (world B, or the only one). `--strace FILE`: it runs under `strace -f -e trace=execve` (other strace options
  *   from STRACE_OPTS, e.g. `STRACE_OPTS='-tt -T'`); `--log FILE`: the daemon's log (with the
  *   timing lines) is copied there.
  * - `--scale N`: N creates on one bridge instead: per block of 50, the medians of the creates
@@ -23,11 +25,13 @@
  *   load on a small bridge: what grows on the big one only grows with the bridge).
  * - `--exec-tmpfs [B]`: the worlds' exec-root on a tmpfs, as tsnetd's default /run/tsnet and bench
  *   worlds have it (benchWorld); `B`: only world B's (an A/B of that alone, with `--ab .`).
+ * - `--no-timing`: the daemons run without TSNET_TIMING, as bench worlds do (its log lines cost
+ *   CPU too; no steps are printed then).
  * - `--gap MS`: a pause after each run, as a user's next command or bench network's CNI half
  *   leaves one (the daemon's background work, e.g. the netns pool's refill, happens there).
  *
  *   node --import tsx bench/profile-run.ts [--n 30] [--attach] [--ab DIR] [--ports] [--net-create]
- *     [--cpu-prof DIR] [--strace FILE] [--log FILE] [--backend nftables] [--scale N [--control]] [--gap MS]
+ *     [--cpu-prof DIR] [--strace FILE] [--log FILE] [--backend nftables] [--scale N [--control]] [--gap MS] [--no-timing]
  *     [--exec-tmpfs [B]]
  */
 import fs from 'node:fs';
@@ -53,6 +57,8 @@ const other = opt('--ab');
 // --net-create: a network create/rm after each run too (timed; the old default)
 const netCreate = args.includes('--net-create');
 const gapMs = Number(opt('--gap') ?? 0);
+// --no-timing: the daemons without TSNET_TIMING (as the bench runs them; no steps printed)
+const noTiming = args.includes('--no-timing');
 // --exec-tmpfs [all|B]: the worlds' exec-root on a tmpfs (as /run/tsnet is), in every world or only in B
 const execTmpfs = args.includes('--exec-tmpfs') ? (opt('--exec-tmpfs') === 'B' ? 'B' : 'all') : 'none';
 const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,12 +71,18 @@ interface Side {
   cpu0: { self: number; children: number };
   cpu1: { self: number; children: number };
   /** On-CPU time of the daemon's main thread and of all its threads (schedstat, ns precision). */
-  sched0: { main: number; all: number };
-  sched1: { main: number; all: number };
+  sched0: { main: number; all: number; threads: Map<string, number> };
+  sched1: { main: number; all: number; threads: Map<string, number> };
   logFrom: number;
 }
 
-async function makeSide(name: string, repo: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Side> {
+async function makeSide(
+  name: string,
+  repo: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+  nodeFlags = '',
+): Promise<Side> {
   const w = await createWorld({
     execRootTmpfs: execTmpfs === 'all' || (execTmpfs === 'B' && name === 'B'),
     daemonArgs: ['--log-level', 'info', ...(backend ? ['--firewall-backend', backend] : []), ...extra],
@@ -81,10 +93,10 @@ async function makeSide(name: string, repo: string, extra: string[] = [], env: R
     ...(stracePath
       ? [`strace -f -qq ${process.env.STRACE_OPTS ?? '-e trace=execve'} -o ${stracePath}.${name.replace(/[^A-Za-z0-9]+/g, '-')}`]
       : []),
-    daemonWrapper(name, repo, prof),
+    daemonWrapper(name, repo, prof, nodeFlags),
   ].join(' ');
   try {
-    await w.startDaemon([], { TSNET_TIMING: '1', ...env });
+    await w.startDaemon([], { ...(noTiming ? {} : { TSNET_TIMING: '1' }), ...env });
   } finally {
     process.env.TSNET_DAEMON_WRAP = '';
   }
@@ -97,8 +109,8 @@ async function makeSide(name: string, repo: string, extra: string[] = [], env: R
     t: { create: [], start: [], wait: [], delete: [], total: [], netCreate: [] },
     cpu0: zero,
     cpu1: zero,
-    sched0: { main: 0, all: 0 },
-    sched1: { main: 0, all: 0 },
+    sched0: { main: 0, all: 0, threads: new Map() },
+    sched1: { main: 0, all: 0, threads: new Map() },
     logFrom: 0,
   };
 }
@@ -116,10 +128,11 @@ function cpuOf(w: World): { self: number; children: number } {
   return { self: (v[11]! + v[12]!) * tick, children: (v[13]! + v[14]!) * tick };
 }
 
-/** ms on a CPU of the daemon's main thread and of all its live threads (/proc/…/schedstat). */
-function schedOf(w: World): { main: number; all: number } {
+/** ms on a CPU of the daemon's main thread, of all its live threads and of each (/proc/…/schedstat). */
+function schedOf(w: World): { main: number; all: number; threads: Map<string, number> } {
   const pid = w.daemon?.pid;
-  if (!pid) return { main: 0, all: 0 };
+  const threads = new Map<string, number>();
+  if (!pid) return { main: 0, all: 0, threads };
   const onCpu = (tid: string): number => {
     try {
       return Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
@@ -128,8 +141,11 @@ function schedOf(w: World): { main: number; all: number } {
     }
   };
   let all = 0;
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) all += onCpu(tid);
-  return { main: onCpu(String(pid)), all };
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    threads.set(tid, onCpu(tid));
+    all += threads.get(tid)!;
+  }
+  return { main: onCpu(String(pid)), all, threads };
 }
 
 const logSize = (w: World): number => fs.statSync(path.join(w.dir, 'daemon.log')).size;
@@ -337,6 +353,12 @@ async function main(sides: Side[]): Promise<void> {
     console.log(
       `on-CPU per run (schedstat): main thread ${perRun2(s.sched1.main - s.sched0.main)} ms, all threads ${perRun2(s.sched1.all - s.sched0.all)} ms`,
     );
+    // per thread (tids in the order made: main, V8's platform threads, libuv's pool, worker threads)
+    const per = [...s.sched1.threads]
+      .map(([tid, ms]) => [tid, (ms - (s.sched0.threads.get(tid) ?? 0)) / N] as const)
+      .filter(([, ms]) => ms >= 0.05)
+      .map(([tid, ms]) => `${Number(tid) - (s.w.daemon?.pid ?? 0)}:${ms.toFixed(2)}`);
+    console.log(`  per thread (tid - pid: ms per run): ${per.join(' ')}`);
     console.log('steps (TSNET_TIMING, median wall ms, occurrences per run):');
     for (const l of steps(s.w, s.logFrom)) console.log(l);
   }
@@ -364,7 +386,19 @@ try {
         ),
       ),
     );
-  sides.push(await makeSide(other || selfArgs !== undefined || selfEnv !== undefined ? 'B' : 'run', HERE));
+  // --ab-node 'FLAGS': A is this checkout too, its daemon's node started with these options (V8 flags)
+  const selfNode = opt('--ab-node');
+  if (selfNode !== undefined) sides.push(await makeSide(`A (${selfNode})`, HERE, [], {}, selfNode));
+  // --node 'FLAGS': this checkout's daemon (B, or the only side) with these node options
+  sides.push(
+    await makeSide(
+      other || selfArgs !== undefined || selfEnv !== undefined || selfNode !== undefined ? 'B' : 'run',
+      HERE,
+      [],
+      {},
+      opt('--node') ?? '',
+    ),
+  );
   await main(sides);
   for (const s of sides) await s.w.killDaemon('SIGTERM');
 } finally {

@@ -34,6 +34,7 @@ import { sweep } from './sweep.js';
 import { saveDnsHandoff, takeDnsHandoff } from '../network/dns-handoff.js';
 import { RESOLVER_IP } from '../network/dns/index.js';
 import { volumeRoutes } from './routes/volumes.js';
+import { tuneV8 } from './v8-tiers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -313,6 +314,8 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 function main(): void {
+  // before any request-path function is first called (compiled)
+  tuneV8();
   const program = new Command('tsnetd')
     .description('tsnet daemon: containers and networks, served over a Docker-compatible API on a unix socket')
     .version(TSNET_VERSION)

@@ -67,6 +67,15 @@ interface Compiled {
 
 export class Router {
   private readonly compiled: Compiled[] = [];
+  /**
+   * The routes a path can match, by its first segment: those whose pattern starts with that
+   * literal segment and those that start with a param, in the order added (a request tries a
+   * handful of patterns instead of every one). Built at the first match after an add.
+   */
+  private byFirst: Map<string, Compiled[]> | undefined;
+  private anyFirst: Compiled[] = [];
+  /** API versions already found served (checkVersion's answer does not change). */
+  private readonly served = new Set<string>();
 
   add(...routes: Route[]): void {
     for (const route of routes) {
@@ -77,6 +86,7 @@ export class Router {
       });
       this.compiled.push({ route, regex: new RegExp(`^${source}$`), names, schema: compileSchema(route.schema) });
     }
+    this.byFirst = undefined;
   }
 
   /** The routes, for tests and docs. */
@@ -98,7 +108,7 @@ export class Router {
       p = rawPath.slice(v[0].length) || '/';
     }
     let pathMatched = false;
-    for (const c of this.compiled) {
+    for (const c of this.candidates(p)) {
       const m = c.regex.exec(p);
       if (!m) continue;
       if (c.route.method !== '*' && c.route.method !== method && !(method === 'HEAD' && c.route.method === 'GET')) {
@@ -106,13 +116,43 @@ export class Router {
         continue;
       }
       pathMatched = true;
-      if (v) checkVersion(apiVersion);
+      if (v && !this.served.has(apiVersion)) {
+        checkVersion(apiVersion);
+        this.served.add(apiVersion);
+      }
       const params: Record<string, string> = {};
       for (const [i, n] of c.names.entries()) params[n] = decodeSegment(m[i + 1] ?? '');
       return { route: c.route, params, schema: c.schema, apiVersion };
     }
     return pathMatched ? 'method' : undefined;
   }
+
+  /** The routes that can match path `p` (see byFirst), in the order added. */
+  private candidates(p: string): Compiled[] {
+    if (!this.byFirst) {
+      const byFirst = new Map<string, Compiled[]>();
+      const any: Compiled[] = [];
+      for (const c of this.compiled) {
+        const first = firstSegment(c.route.pattern);
+        if (first.includes('{')) {
+          any.push(c);
+          for (const list of byFirst.values()) list.push(c);
+        } else {
+          if (!byFirst.has(first)) byFirst.set(first, [...any]);
+          byFirst.get(first)!.push(c);
+        }
+      }
+      this.byFirst = byFirst;
+      this.anyFirst = any;
+    }
+    return this.byFirst.get(firstSegment(p)) ?? this.anyFirst;
+  }
+}
+
+/** `/containers/x/json` → `containers`; `/_ping` → `_ping`; `/` → ``. */
+function firstSegment(p: string): string {
+  const end = p.indexOf('/', 1);
+  return end < 0 ? p.slice(1) : p.slice(1, end);
 }
 
 /** Docker's answer to a version it does not serve (400, its words). */

@@ -21,13 +21,17 @@ export interface CompiledSchema {
   params?: TypeCheck<TSchema>;
   query?: TypeCheck<TSchema>;
   body?: TypeCheck<TSchema>;
+  /** foldKeys for the body's schema, its per-schema lookups kept between requests. */
+  foldBody?: (value: unknown) => unknown;
 }
 
 export function compileSchema(s: RouteSchema): CompiledSchema {
+  const body = s.body;
+  const lookups = new WeakMap<TSchema, Map<string, string>>();
   return {
     ...(s.params ? { params: TypeCompiler.Compile(s.params) } : {}),
     ...(s.query ? { query: TypeCompiler.Compile(s.query) } : {}),
-    ...(s.body ? { body: TypeCompiler.Compile(s.body) } : {}),
+    ...(body ? { body: TypeCompiler.Compile(body), foldBody: (value: unknown) => foldKeys(body, value, lookups) } : {}),
   };
 }
 
@@ -103,11 +107,16 @@ function shown(v: unknown): string {
  * (labels, options, network names) are left as they are, as Go does. Returns the same value,
  * changed in place.
  */
-export function foldKeys(schema: TSchema, value: unknown): unknown {
+export function foldKeys(
+  schema: TSchema,
+  value: unknown,
+  /** Each object schema's properties by lower-case name (kept by the caller between calls). */
+  lookups = new WeakMap<TSchema, Map<string, string>>(),
+): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) {
     const items = branch(schema, 'array')?.items as TSchema | undefined;
-    if (items) for (const v of value) foldKeys(items, v);
+    if (items) for (const v of value) foldKeys(items, v, lookups);
     return value;
   }
   const s = branch(schema, 'object');
@@ -115,19 +124,27 @@ export function foldKeys(schema: TSchema, value: unknown): unknown {
   const obj = value as Record<string, unknown>;
   const props = s.properties as Record<string, TSchema> | undefined;
   if (props) {
-    const byLower = new Map(Object.keys(props).map((p) => [p.toLowerCase(), p]));
+    let byLower = lookups.get(s);
     for (const k of Object.keys(obj)) {
       if (Object.hasOwn(props, k)) continue;
+      if (!byLower) {
+        byLower = new Map(Object.keys(props).map((p) => [p.toLowerCase(), p]));
+        lookups.set(s, byLower);
+      }
       const p = byLower.get(k.toLowerCase());
       if (p === undefined || Object.hasOwn(obj, p)) continue;
       obj[p] = obj[k];
       delete obj[k];
     }
-    for (const [p, ps] of Object.entries(props)) if (Object.hasOwn(obj, p)) foldKeys(ps, obj[p]);
+    // the value's keys, not the schema's (a create body has a few of HostConfig's ~80 fields)
+    for (const k of Object.keys(obj)) {
+      const ps = Object.hasOwn(props, k) ? props[k] : undefined;
+      if (ps) foldKeys(ps, obj[k], lookups);
+    }
   }
   const pattern = s.patternProperties as Record<string, TSchema> | undefined;
   const mapValues = pattern ? Object.values(pattern)[0] : undefined;
-  if (mapValues) for (const v of Object.values(obj)) foldKeys(mapValues, v);
+  if (mapValues) for (const v of Object.values(obj)) foldKeys(mapValues, v, lookups);
   return value;
 }
 

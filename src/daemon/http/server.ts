@@ -9,11 +9,11 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type net from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
 import { TsnetError, asTsnetError } from '../../errors/index.js';
-import { timingLine } from '../../errors/rollback.js';
+import { timingLine, timingOn } from '../../errors/rollback.js';
 import type { Logger } from '../../lib/logger.js';
 import { parseJsonBody, readBody } from './body.js';
 import type { Reply, Router } from './router.js';
-import { check, foldKeys } from './schema.js';
+import { check } from './schema.js';
 import { listenUnix, type SocketOptions } from './socket.js';
 import { handshake, websocketSession } from './websocket.js';
 import { API_VERSION, versionLess } from './version.js';
@@ -124,7 +124,7 @@ async function handle(
     if (!m.route.rawBody) {
       const buf = await readBody(req, upgradeSocket && head ? { socket: upgradeSocket, head } : undefined);
       if (buf.length > 0 && (req.headers['content-type'] ?? 'application/json').includes('json')) body = parseJsonBody(buf);
-      if (m.schema.body) check(m.schema.body, foldKeys(m.schema.body.Schema(), body ?? {}), 'body');
+      if (m.schema.body && m.schema.foldBody) check(m.schema.body, m.schema.foldBody(body ?? {}), 'body');
     }
     const hijack = async (o?: { multiplexed?: boolean; websocketKey?: string }): Promise<Duplex> => {
       if (o?.websocketKey === undefined)
@@ -149,7 +149,7 @@ async function handle(
   } finally {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     opts.logger.debug(`${method} ${target.slice(0, 200)} ${ms.toFixed(1)}ms`);
-    timingLine(`request ${method} ${target.slice(0, 80)}`, performance.now() - ms);
+    if (timingOn) timingLine(`request ${method} ${target.slice(0, 80)}`, performance.now() - ms);
   }
 }
 
