@@ -285,14 +285,15 @@ export class ContainerManager {
         // the network's records and address records, written behind on their file thread: in
         // place before the commit (its queue is in order)
         await timed('records behind (wait)', () => this.deps.files?.behind.run([]));
-        const prelaunched = await pre;
+        // tsnet-init may still be spawning (on a pool thread): the start (or whatever else takes
+        // the prelaunch) waits for it, not the create's answer
         await rb.step(
           'save record',
           async () => (await prepared).commit({ syncDir: false }),
           () => this.deps.store.remove(rec.id),
         );
         rb.commit();
-        if (prelaunched) this.prelaunches.add(rec.id, prelaunched);
+        if (pre) this.prelaunches.add(rec.id, pre);
       } catch (err) {
         // what the create gave the file thread lands before the undo removes it
         await Promise.all([this.deps.files?.durable.run([]), this.deps.files?.behind.run([])]).catch(() => undefined);
@@ -527,7 +528,7 @@ export class ContainerManager {
     );
     rb.push('remove bundle', () => fs.rmSync(p.bundle, { recursive: true, force: true }));
     timingLine('start: bundle', t0);
-    const init = spawnInit({
+    const init = await spawnInit({
       initPath: this.deps.initPath,
       ...(this.deps.spawn ? { spawn: this.deps.spawn } : {}),
       mode: 'run',
