@@ -245,7 +245,7 @@ export class ContainerManager {
       try {
         // made on the file thread while the network is made, awaited before the prelaunch and the
         // commit (decision 44): the create's thread waits on no directory creation
-        const dirs = makeContainerDirs(p, this.deps.files?.durable);
+        const dirs = makeContainerDirs(p, this.deps.files?.durable, prelaunchable(rec));
         dirs.catch(() => undefined); // handled where it is awaited
         const removeDirs = () => fs.rmSync(p.dir, { recursive: true, force: true });
         rb.push('remove container dirs', () => dirs.then(removeDirs, removeDirs));
@@ -546,10 +546,8 @@ export class ContainerManager {
   private async prelaunch(rec: ContainerRecord): Promise<Prelaunched | undefined> {
     const netnsPath = this.deps.networking.view(rec.sandboxId).sandboxKey;
     if (!netnsPath) return undefined;
-    const p = this.paths(rec);
     const rb = new Rollback();
     try {
-      for (const f of [p.hosts, p.hostname, p.resolvConf]) fs.closeSync(fs.openSync(f, 'a', 0o644));
       const init = await this.spawnFor(rec, { netnsPath, shareHostUts: false }, rb);
       let failed = false;
       init.ready.catch(() => {
@@ -999,7 +997,9 @@ export class ContainerManager {
       this.trash.root.discard(p.dir, rec.id);
     };
     // the record, the removal's intent, goes last (once the network teardown is done)
-    const forget = () => timed('rm: store', () => this.deps.store.remove(rec.id));
+    // (deferred: the unlink off the daemon's thread, see RecordStore.removeBehind)
+    const forget = () =>
+      timed('rm: store', () => (deferred ? this.deps.store.removeBehind(rec.id) : this.deps.store.remove(rec.id)));
     const finish = async () => {
       // (deferred: after the answer)
       this.deps.failpoint?.('container-rm.before-teardown');
@@ -1373,13 +1373,18 @@ function sandboxRequest(rec: ContainerRecord): SandboxRequest {
 }
 
 /** A new container's dirs and its empty log: on the file thread when there is one. */
-function makeContainerDirs(p: ContainerPaths, files: FileThread | undefined): Promise<void> {
+function makeContainerDirs(p: ContainerPaths, files: FileThread | undefined, etcFiles: boolean): Promise<void> {
   // the upper dir's mode becomes the container root's mode: 0755 like any / (its parent too)
   const ops: FileOp[] = [
     { op: 'mkdir', path: p.dir, mode: 0o700, recursive: true },
     { op: 'mkdir', path: path.dirname(p.upper), mode: 0o755 },
     ...[p.upper, p.work, p.rootfs].map((d): FileOp => ({ op: 'mkdir', path: d, mode: 0o755 })),
     { op: 'write', path: p.log, data: '', mode: 0o640 },
+    // (a prelaunch's tsnet-init bind-mounts them, empty until the start writes them in place:
+    // three file creations on the root file system, not on the create's thread)
+    ...(etcFiles
+      ? [p.hosts, p.hostname, p.resolvConf].map((f): FileOp => ({ op: 'write', path: f, data: '', mode: 0o644 }))
+      : []),
   ];
   if (files) return files.run(ops);
   try {
