@@ -420,7 +420,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     logger,
   });
   const networking = new ContainerNetwork({ controller, sandboxes, attachments, modes, logger });
-  const spawn: LaunchOptions['spawn'] = (cmd, args, o) => spawner.spawnDetached(cmd, args, o);
+  const spawn: LaunchOptions['spawn'] = (cmd, args, o) => spawner.spawnDetachedAsync(cmd, args, o);
   containers = new ContainerManager({
     root: opts.root,
     execRoot: opts.execRoot,

@@ -33,6 +33,11 @@ export interface Libc {
   setns(fd: number, nstype: number): void;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
+  /**
+   * umount2 on a thread of libuv's pool: an unmount waits for an RCU grace period in the kernel
+   * (namespace_unlock), which the calling thread spends blocked. Fails as umount2 does.
+   */
+  umount2Async(target: string, flags: number): Promise<void>;
   kill(pid: number, sig: number): void;
   gettid(): number;
 }
@@ -64,6 +69,19 @@ export function loadLibc(): Libc {
     mount: (source, target, fstype, flags, data) =>
       check(mount(source, target, fstype, flags, data) as number, () => `mount ${fstype ?? source ?? ''} on ${target}`),
     umount2: (target, flags) => check(umount2(target, flags) as number, () => `umount ${target}`),
+    umount2Async: (target, flags) =>
+      new Promise<void>((resolve, reject) => {
+        (umount2 as unknown as { async: (...a: unknown[]) => void }).async(target, flags, (err: unknown, rc: number) => {
+          if (!err && rc >= 0) return resolve();
+          // (errno stays on the pool's thread: a failure is met again here, with its errno)
+          try {
+            check(umount2(target, flags) as number, () => `umount ${target}`);
+            resolve();
+          } catch (e) {
+            reject(e);
+          }
+        });
+      }),
     kill: (pid, sig) => check(kill(pid, sig) as number, () => `kill(${pid}, ${sig})`),
     gettid: () => gettid() as number,
   };

@@ -15,6 +15,8 @@ import { CLONE_NEWNET, MNT_DETACH, MS_BIND, MS_MOVE, MS_PRIVATE, type Libc } fro
 export interface Netns {
   create(file: string): void;
   remove(file: string): void;
+  /** remove, with the unmount off the calling thread (Libc.umount2Async). */
+  removeAsync(file: string): Promise<void>;
   exists(file: string): boolean;
   run<T>(file: string, fn: () => T): T;
   /**
@@ -98,6 +100,15 @@ export function createNetnsOps(libc: Libc): Netns {
     remove(file) {
       try {
         libc.umount2(file, MNT_DETACH);
+      } catch (err) {
+        if (!isErrno(err, 'EINVAL', 'ENOENT')) throw err;
+      }
+      fs.rmSync(file, { force: true });
+    },
+
+    async removeAsync(file) {
+      try {
+        await libc.umount2Async(file, MNT_DETACH);
       } catch (err) {
         if (!isErrno(err, 'EINVAL', 'ENOENT')) throw err;
       }

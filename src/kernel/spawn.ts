@@ -31,6 +31,8 @@ const POSIX_SPAWN_SETSID = 0x80;
 const FILE_ACTIONS_SIZE = 128;
 const ATTR_SIZE = 512;
 const SIGSET_SIZE = 128;
+/** posix_spawn calls on libuv's pool at once (spawnDetachedAsync). */
+const SPAWNS_AT_ONCE = 2;
 
 type Fn = (...args: unknown[]) => number;
 
@@ -52,6 +54,17 @@ export interface Spawner {
     args: readonly string[],
     opts: { stderrFile: string; env?: Record<string, string> },
   ): DetachedProgram;
+  /**
+   * spawnDetached with the posix_spawn on a thread of libuv's pool (koffi's async call): a
+   * vfork-style spawn suspends the calling thread until the program has exec'd (~0.6 ms quiet,
+   * 2–4 ms on a loaded machine for tsnet-init), which on the daemon's thread held up everything
+   * else — a create's netlink work beside its prelaunch (decision 47). Resolves once it runs.
+   */
+  spawnDetachedAsync(
+    cmd: string,
+    args: readonly string[],
+    opts: { stderrFile: string; env?: Record<string, string> },
+  ): Promise<DetachedProgram>;
   /** Run a program to its end, `input` on its stdin, output collected (firewall commands). Never rejects. */
   run(
     cmd: string,
@@ -143,14 +156,15 @@ export function createSpawner(): Spawner {
   const waitpid = f('int waitpid(int pid, void *status, int options)');
 
   const children = new Map<number, Program>();
-  const reap = (): void => {
-    const status = Buffer.alloc(4);
-    for (const [pid, p] of children) {
-      if (waitpid(pid, status, WNOHANG) === pid) {
-        children.delete(pid);
-        p.exited(status.readInt32LE(0));
-      }
+  const status = Buffer.alloc(4);
+  const reapOne = (p: Program): void => {
+    if (waitpid(p.pid, status, WNOHANG) === p.pid) {
+      children.delete(p.pid);
+      p.exited(status.readInt32LE(0));
     }
+  };
+  const reap = (): void => {
+    for (const p of children.values()) reapOne(p);
   };
   let listening = false;
 
@@ -160,14 +174,19 @@ export function createSpawner(): Spawner {
     return [fds.readInt32LE(0), fds.readInt32LE(4)];
   };
 
-  /** posix_spawn with stdin/stdout pipes and stderr on `errFd`; the child's ends are closed here. */
-  const start = (
+  /**
+   * posix_spawn with stdin/stdout pipes and stderr on `errFd` (kept open by the caller until the
+   * spawn is done); the child's pipe ends are closed here. `call`: the posix_spawnp call itself,
+   * made synchronously or on another thread; it gets the prepared arguments.
+   */
+  const start = <R>(
     cmd: string,
     args: readonly string[],
     env: Record<string, string> | undefined,
     errFd: number,
     setsid: boolean,
-  ): Program | { error: string } => {
+    call: (argv: unknown[], done: (rc: number, late?: boolean) => Program | { error: string }) => R,
+  ): R => {
     if (!listening) {
       process.on('SIGCHLD', reap);
       listening = true;
@@ -179,6 +198,25 @@ export function createSpawner(): Spawner {
     const sigs = Buffer.alloc(SIGSET_SIZE);
     faInit(fa);
     attrInit(attr);
+    const release = (): void => {
+      faDestroy(fa);
+      attrDestroy(attr);
+      for (const fd of [inR, outW]) fs.closeSync(fd);
+    };
+    const pidBuf = Buffer.alloc(4);
+    const done = (rc: number, late = false): Program | { error: string } => {
+      release();
+      if (rc !== 0) {
+        for (const fd of [inW, outR]) fs.closeSync(fd);
+        return { error: errnoName(rc) };
+      }
+      const p = new Program(pidBuf.readInt32LE(0), inW, outR);
+      children.set(p.pid, p);
+      // an asynchronous spawn registers the child after it ran: it may be gone already, and its
+      // SIGCHLD came before it was known
+      if (late) reapOne(p);
+      return p;
+    };
     try {
       faDup2(fa, inR, 0);
       faDup2(fa, outW, 1);
@@ -188,53 +226,80 @@ export function createSpawner(): Spawner {
       attrMask(attr, sigs);
       sigFill(sigs);
       attrDefault(attr, sigs);
-      const envp = Object.entries(env ?? { PATH: DEFAULT_PATH }).map(([k, v]) => `${k}=${v}`);
-      const pidBuf = Buffer.alloc(4);
-      const rc = posixSpawn(pidBuf, cmd, fa, attr, [cmd, ...args, null], [...envp, null]);
-      if (rc !== 0) {
-        for (const fd of [inW, outR]) fs.closeSync(fd);
-        return { error: errnoName(rc) };
-      }
-      const p = new Program(pidBuf.readInt32LE(0), inW, outR);
-      children.set(p.pid, p);
-      return p;
-    } finally {
-      faDestroy(fa);
-      attrDestroy(attr);
-      for (const fd of [inR, outW]) fs.closeSync(fd);
+    } catch (err) {
+      release();
+      for (const fd of [inW, outR]) fs.closeSync(fd);
+      throw err;
     }
+    const envp = Object.entries(env ?? { PATH: DEFAULT_PATH }).map(([k, v]) => `${k}=${v}`);
+    return call([pidBuf, cmd, fa, attr, [cmd, ...args, null], [...envp, null]], done);
+  };
+  const syncCall = (argv: unknown[], done: (rc: number) => Program | { error: string }) => done(posixSpawn(...argv));
+
+  // koffi runs a bounded number of asynchronous calls at once (and throws beyond it): spawns
+  // wait in a queue, a few on the pool's threads at a time
+  const queued: Array<() => void> = [];
+  let spawning = 0;
+  const nextSpawn = (): void => {
+    while (spawning < SPAWNS_AT_ONCE && queued.length > 0) {
+      spawning++;
+      queued.shift()!();
+    }
+  };
+  const asyncCall = (argv: unknown[], done: (rc: number, late: boolean) => Program | { error: string }) =>
+    new Promise<Program | { error: string }>((resolve) => {
+      queued.push(() =>
+        (posixSpawn as unknown as { async: (...a: unknown[]) => void }).async(...argv, (err: unknown, rc: number) => {
+          spawning--;
+          nextSpawn();
+          resolve(done(err ? 12 /* ENOMEM: the call did not run */ : rc, true));
+        }),
+      );
+      nextSpawn();
+    });
+
+  /** The program, or a stand-in that reports the start error (as Node's spawn does). */
+  const detached = (cmd: string, p: Program | { error: string }): DetachedProgram => {
+    if (p instanceof Program) return p;
+    const code = p.error;
+    const err = Object.assign(new Error(`spawn ${cmd} ${code}`), { code, syscall: 'posix_spawn', path: cmd });
+    const failed = new EventEmitter() as EventEmitter & DetachedProgram;
+    Object.assign(failed, {
+      pid: undefined,
+      exitCode: null,
+      stdin: null,
+      stdout: null,
+      kill: () => false,
+      unref: () => undefined,
+    });
+    process.nextTick(() => failed.emit('error', err));
+    return failed;
   };
 
   return {
     spawnDetached(cmd, args, opts) {
       const errFd = fs.openSync(opts.stderrFile, 'w', 0o600);
-      let p: Program | { error: string };
       try {
-        p = start(cmd, args, opts.env, errFd, true);
+        return detached(cmd, start(cmd, args, opts.env, errFd, true, syncCall));
       } finally {
         fs.closeSync(errFd);
       }
-      if (p instanceof Program) return p;
-      const code = p.error;
-      const err = Object.assign(new Error(`spawn ${cmd} ${code}`), { code, syscall: 'posix_spawn', path: cmd });
-      const failed = new EventEmitter() as EventEmitter & DetachedProgram;
-      Object.assign(failed, {
-        pid: undefined,
-        exitCode: null,
-        stdin: null,
-        stdout: null,
-        kill: () => false,
-        unref: () => undefined,
-      });
-      process.nextTick(() => failed.emit('error', err));
-      return failed;
+    },
+
+    async spawnDetachedAsync(cmd, args, opts) {
+      const errFd = fs.openSync(opts.stderrFile, 'w', 0o600);
+      try {
+        return detached(cmd, await start(cmd, args, opts.env, errFd, true, asyncCall));
+      } finally {
+        fs.closeSync(errFd);
+      }
     },
 
     run(cmd, args, opts = {}) {
       const [errR, errW] = pipe();
       let p: Program | { error: string };
       try {
-        p = start(cmd, args, opts.env, errW, false);
+        p = start(cmd, args, opts.env, errW, false, syncCall);
       } finally {
         fs.closeSync(errW);
       }

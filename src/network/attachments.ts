@@ -345,7 +345,8 @@ export class Attachments {
 
   /** Every endpoint leaves the sandbox and is deleted; their records go. */
   /** `sandboxRemoved`: the caller destroys the sandbox right after (see LeaveOptions). */
-  async detachAll(sb: SandboxRecord, opts: LeaveOptions = {}): Promise<void> {
+  /** `behind`: the endpoint records' unlinks on libuv's pool (the teardown after a `run --rm`). */
+  async detachAll(sb: SandboxRecord, opts: LeaveOptions = {}, behind = false): Promise<void> {
     const errors: string[] = [];
     // A stopped container's external connectivity was revoked when it stopped.
     if (sb.ports.length || this.d.controller.isActive(sb.id))
@@ -359,7 +360,7 @@ export class Attachments {
       this.announce(ep.networkId, 'disconnect', sb);
       // the container's endpoints go with it, whatever a driver said; one whose plugin did not
       // answer stays, out of the sandbox, as a pending delete until the plugin is told
-      if (outcome !== 'pending') await this.d.controller.removeEndpoint(ep);
+      if (outcome !== 'pending') await this.d.controller.removeEndpoint(ep, behind);
     }
     if (errors.length) this.d.logger.warn(`detach ${sb.containerName}: ${errors.join('; ')}`);
   }

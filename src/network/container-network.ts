@@ -188,26 +188,27 @@ export class ContainerNetwork implements ContainerNetworking {
   deleteSandbox(sandboxId: string, after?: Promise<void>): Promise<void> {
     const sb = this.d.controller.sandbox(sandboxId);
     if (!sb) return Promise.resolve();
-    const done = after ? after.then(() => this.deleteNow(sb)) : this.deleteNow(sb);
+    // (deferred — the teardown after a `run --rm` answered — its waits are off the daemon's thread)
+    const done = after ? after.then(() => this.deleteNow(sb, true)) : this.deleteNow(sb);
     this.d.controller.noteSandboxRemoval(sb.id, done);
     return done;
   }
 
-  private async deleteNow(sb: SandboxRecord): Promise<void> {
+  private async deleteNow(sb: SandboxRecord, behind = false): Promise<void> {
     // the interfaces die with the netns (no delete one by one) unless a joiner keeps it alive
     const sandboxRemoved = sb.key !== undefined && !this.d.controller.sandboxList().some((x) => x.sharedWith === sb.id);
     if (this.d.controller.endpointsOf(sb.id).length) {
       // drivers that take an interface out do it through the sandbox's socket (opened on first use)
       const sandbox = sb.key && this.d.sandboxes.exists(sb.key) ? this.takeOpened(sb, sb.key) : undefined;
       try {
-        await this.d.attachments.detachAll(sb, { sandboxRemoved, ...(sandbox ? { sandbox } : {}) });
+        await this.d.attachments.detachAll(sb, { sandboxRemoved, ...(sandbox ? { sandbox } : {}) }, behind);
       } finally {
         sandbox?.close();
       }
     }
     this.closeOpened(sb.id);
-    if (sb.key) this.d.sandboxes.remove(sb.key);
-    await this.d.controller.removeSandbox(sb.id);
+    if (sb.key) await (behind ? this.d.sandboxes.removeAsync(sb.key) : this.d.sandboxes.remove(sb.key));
+    await this.d.controller.removeSandbox(sb.id, behind);
   }
 
   async programExternalConnectivity(sandboxId: string, containers: ContainerLookup): Promise<SandboxSetup> {

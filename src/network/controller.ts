@@ -511,10 +511,13 @@ export class NetworkController {
     await sbWrite.commit();
   }
 
-  /** The sandbox record goes, with any endpoint record still in it. Idempotent. */
-  async removeSandbox(id: string): Promise<void> {
-    for (const ep of this.endpointsOf(id)) await this.removeEndpoint(ep);
-    await this.d.sandboxStore.remove(id);
+  /**
+   * The sandbox record goes, with any endpoint record still in it. Idempotent. `behind`: the
+   * unlinks on libuv's pool (RecordStore.removeBehind: a teardown nothing waits for).
+   */
+  async removeSandbox(id: string, behind = false): Promise<void> {
+    for (const ep of this.endpointsOf(id)) await this.removeEndpoint(ep, behind);
+    await (behind ? this.d.sandboxStore.removeBehind(id) : this.d.sandboxStore.remove(id));
     this.sandboxRecs.delete(id);
     this.active.delete(id);
     this.revisions.delete(id);
@@ -542,9 +545,9 @@ export class NetworkController {
     }
   }
 
-  /** The endpoint record goes and the network no longer counts it. Idempotent. */
-  async removeEndpoint(ep: { id: string; networkId: string }): Promise<void> {
-    await this.d.endpointStore.remove(ep.id);
+  /** The endpoint record goes and the network no longer counts it. Idempotent. `behind`: see removeSandbox. */
+  async removeEndpoint(ep: { id: string; networkId: string }, behind = false): Promise<void> {
+    await (behind ? this.d.endpointStore.removeBehind(ep.id) : this.d.endpointStore.remove(ep.id));
     this.dropEndpoint(ep.id);
     this.releaseEndpoint(ep.networkId, ep.id);
   }

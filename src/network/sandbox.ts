@@ -159,6 +159,11 @@ export class Sandboxes {
     this.netns.remove(file);
   }
 
+  /** remove, the unmount waited for on a thread of libuv's pool (the teardown after a `run --rm`). */
+  removeAsync(file: string): Promise<void> {
+    return this.netns.removeAsync(file);
+  }
+
   /** Files in the netns dir (for the start-up sweep). */
   list(): string[] {
     try {

@@ -18,8 +18,11 @@ export interface LaunchOptions {
   initPath: string;
   mode: 'run' | 'exec';
   bundleDir: string;
-  /** How tsnet-init is started (default: Node's spawn; the daemon passes ../kernel/spawn.ts's posix_spawn). */
-  spawn?: (cmd: string, args: readonly string[], opts: { stderrFile: string }) => DetachedProgram;
+  /**
+   * How tsnet-init is started (default: Node's spawn; the daemon passes ../kernel/spawn.ts's
+   * posix_spawn, made on a pool thread: then it resolves once the program runs).
+   */
+  spawn?: (cmd: string, args: readonly string[], opts: { stderrFile: string }) => DetachedProgram | Promise<DetachedProgram>;
   /** Runs between `ready` and `go`: connect attach clients here. */
   beforeGo?: (pid: number) => Promise<void>;
   timeoutMs?: number;
@@ -50,9 +53,9 @@ export interface PendingInit {
 }
 
 /** Spawn tsnet-init and follow its setup; nothing waits for `ready` until `start` is called. */
-export function spawnInit(opts: Omit<LaunchOptions, 'beforeGo'>): PendingInit {
+export async function spawnInit(opts: Omit<LaunchOptions, 'beforeGo'>): Promise<PendingInit> {
   const tL = performance.now();
-  const child = (opts.spawn ?? spawnDetached)(opts.initPath, [opts.mode, opts.bundleDir], {
+  const child = await (opts.spawn ?? spawnDetached)(opts.initPath, [opts.mode, opts.bundleDir], {
     stderrFile: path.join(opts.bundleDir, 'init.err'),
   });
   timingLine('launch: tsnet-init spawned', tL);
@@ -181,7 +184,7 @@ export function spawnInit(opts: Omit<LaunchOptions, 'beforeGo'>): PendingInit {
 }
 
 export async function launch(opts: LaunchOptions): Promise<Launched> {
-  return spawnInit(opts).start(opts.beforeGo);
+  return (await spawnInit(opts)).start(opts.beforeGo);
 }
 
 /** Open the attach socket and send one command line; resolves with the connected socket. */

@@ -113,4 +113,18 @@ export class RecordStore<T extends { id: string }> {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
+
+  /**
+   * remove, the unlink on a thread of libuv's pool (one round trip): for the teardown after a
+   * `run --rm`, which nothing waits for. A synchronous unlink there blocked the daemon's thread
+   * on the directory's lock while a file thread created the next create's records in the same
+   * directory (0.3–0.8 ms each, three per run, at load 5–8).
+   */
+  async removeBehind(id: string): Promise<void> {
+    try {
+      await fs.promises.unlink(path.join(this.dir, `${checkId(id)}.json`));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
 }

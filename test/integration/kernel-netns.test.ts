@@ -47,3 +47,25 @@ test('switches go back to the thread’s own namespace, nested ones to the outer
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('removeAsync unmounts the namespace (on a pool thread) and removes its file; a missing one is no error', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-netns-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const netns = createNetnsOps(loadLibc());
+  const a = path.join(dir, 'a');
+  netns.create(a);
+  const mounted = () =>
+    fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[4] === a);
+  try {
+    t.true(mounted());
+    await netns.removeAsync(a);
+    t.false(mounted(), 'unmounted');
+    t.false(fs.existsSync(a), 'its file is gone');
+    await t.notThrowsAsync(netns.removeAsync(a), 'a second removal is fine');
+  } finally {
+    if (fs.existsSync(a)) netns.remove(a);
+  }
+});

@@ -3,10 +3,11 @@
  * its end with input and both outputs, a program that is not there, a timeout, and a detached
  * supervisor's pipes and reaping.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { DetachedProgram } from '../../src/kernel/process.js';
 import { createSpawner } from '../../src/kernel/spawn.js';
 
 const spawner = createSpawner();
@@ -31,14 +32,16 @@ test('run: a missing program is a start error; a timeout kills', async (t) => {
   t.is(slow.signal, 'SIGKILL');
 });
 
-test('spawnDetached: its own session, stdin/stdout pipes, stderr to the file, close after the end', async (t) => {
+/** A detached `sh` reading a line: its own session, stdin/stdout pipes, stderr to the file, close after the end. */
+async function checkDetached(
+  t: ExecutionContext,
+  spawn: (cmd: string, args: string[], opts: { stderrFile: string; env: Record<string, string> }) => Promise<DetachedProgram>,
+): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-spawn-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const err = path.join(dir, 'err');
-  const p = spawner.spawnDetached('sh', ['-c', 'read line; echo "got $line $(cut -d" " -f6 /proc/self/stat)"; echo e >&2'], {
-    stderrFile: err,
-    env: { PATH: '/usr/bin:/bin' },
-  });
+  const script = 'read line; echo "got $line $(cut -d" " -f6 /proc/self/stat)"; echo e >&2';
+  const p = await spawn('sh', ['-c', script], { stderrFile: err, env: { PATH: '/usr/bin:/bin' } });
   t.truthy(p.pid);
   const closed = new Promise<number | null>((r) => p.on('close', (code) => r(code)));
   let out = '';
@@ -50,4 +53,39 @@ test('spawnDetached: its own session, stdin/stdout pipes, stderr to the file, cl
   t.regex(out, /^got ping \d+\n$/);
   t.is(out.trim().split(' ')[2], String(p.pid), 'the child leads its own session');
   t.is(fs.readFileSync(err, 'utf8'), 'e\n');
+  return err;
+}
+
+test('spawnDetached: its own session, stdin/stdout pipes, stderr to the file, close after the end', async (t) => {
+  await checkDetached(t, async (cmd, args, opts) => spawner.spawnDetached(cmd, args, opts));
+});
+
+test('spawnDetachedAsync: the spawn on a pool thread; its own session, pipes, stderr file, close after the end', async (t) => {
+  const err = await checkDetached(t, (cmd, args, opts) => spawner.spawnDetachedAsync(cmd, args, opts));
+  // a missing program: an 'error' event with the errno's name, as Node's spawn gives
+  const missing = await spawner.spawnDetachedAsync('/nonexistent/prog', [], { stderrFile: err });
+  const e = await new Promise<NodeJS.ErrnoException>((r) => missing.on('error', r));
+  t.is(e.code, 'ENOENT');
+});
+
+test('spawnDetachedAsync: programs that are gone before their spawn is known are reaped and closed (12 at once, a queue)', async (t) => {
+  // each exits at once while this thread is busy: its SIGCHLD may be read before the spawn's
+  // answer registers it, so the answer reaps it itself
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-spawn-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const spawns = Array.from({ length: 12 }, (_, i) =>
+    spawner.spawnDetachedAsync('sh', ['-c', `exit ${i}`], { stderrFile: path.join(dir, `err${i}`) }),
+  );
+  const until = Date.now() + 100;
+  while (Date.now() < until); // the thread busy: the programs run and end meanwhile
+  const codes = await Promise.all(
+    spawns.map(async (s) => {
+      const p = await s;
+      return new Promise<number | null>((r) => p.on('close', (code) => r(code)));
+    }),
+  );
+  t.deepEqual(
+    codes,
+    Array.from({ length: 12 }, (_, i) => i),
+  );
 });

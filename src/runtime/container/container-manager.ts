@@ -245,7 +245,7 @@ export class ContainerManager {
       try {
         // made on the file thread while the network is made, awaited before the prelaunch and the
         // commit (decision 44): the create's thread waits on no directory creation
-        const dirs = makeContainerDirs(p, this.deps.files?.durable);
+        const dirs = makeContainerDirs(p, this.deps.files?.durable, prelaunchable(rec));
         dirs.catch(() => undefined); // handled where it is awaited
         const removeDirs = () => fs.rmSync(p.dir, { recursive: true, force: true });
         rb.push('remove container dirs', () => dirs.then(removeDirs, removeDirs));
@@ -285,14 +285,15 @@ export class ContainerManager {
         // the network's records and address records, written behind on their file thread: in
         // place before the commit (its queue is in order)
         await timed('records behind (wait)', () => this.deps.files?.behind.run([]));
-        const prelaunched = await pre;
+        // tsnet-init may still be spawning (on a pool thread): the start (or whatever else takes
+        // the prelaunch) waits for it, not the create's answer
         await rb.step(
           'save record',
           async () => (await prepared).commit({ syncDir: false }),
           () => this.deps.store.remove(rec.id),
         );
         rb.commit();
-        if (prelaunched) this.prelaunches.add(rec.id, prelaunched);
+        if (pre) this.prelaunches.add(rec.id, pre);
       } catch (err) {
         // what the create gave the file thread lands before the undo removes it
         await Promise.all([this.deps.files?.durable.run([]), this.deps.files?.behind.run([])]).catch(() => undefined);
@@ -527,7 +528,7 @@ export class ContainerManager {
     );
     rb.push('remove bundle', () => fs.rmSync(p.bundle, { recursive: true, force: true }));
     timingLine('start: bundle', t0);
-    const init = spawnInit({
+    const init = await spawnInit({
       initPath: this.deps.initPath,
       ...(this.deps.spawn ? { spawn: this.deps.spawn } : {}),
       mode: 'run',
@@ -545,10 +546,8 @@ export class ContainerManager {
   private async prelaunch(rec: ContainerRecord): Promise<Prelaunched | undefined> {
     const netnsPath = this.deps.networking.view(rec.sandboxId).sandboxKey;
     if (!netnsPath) return undefined;
-    const p = this.paths(rec);
     const rb = new Rollback();
     try {
-      for (const f of [p.hosts, p.hostname, p.resolvConf]) fs.closeSync(fs.openSync(f, 'a', 0o644));
       const init = await this.spawnFor(rec, { netnsPath, shareHostUts: false }, rb);
       let failed = false;
       init.ready.catch(() => {
@@ -998,7 +997,9 @@ export class ContainerManager {
       this.trash.root.discard(p.dir, rec.id);
     };
     // the record, the removal's intent, goes last (once the network teardown is done)
-    const forget = () => timed('rm: store', () => this.deps.store.remove(rec.id));
+    // (deferred: the unlink off the daemon's thread, see RecordStore.removeBehind)
+    const forget = () =>
+      timed('rm: store', () => (deferred ? this.deps.store.removeBehind(rec.id) : this.deps.store.remove(rec.id)));
     const finish = async () => {
       // (deferred: after the answer)
       this.deps.failpoint?.('container-rm.before-teardown');
@@ -1372,13 +1373,18 @@ function sandboxRequest(rec: ContainerRecord): SandboxRequest {
 }
 
 /** A new container's dirs and its empty log: on the file thread when there is one. */
-function makeContainerDirs(p: ContainerPaths, files: FileThread | undefined): Promise<void> {
+function makeContainerDirs(p: ContainerPaths, files: FileThread | undefined, etcFiles: boolean): Promise<void> {
   // the upper dir's mode becomes the container root's mode: 0755 like any / (its parent too)
   const ops: FileOp[] = [
     { op: 'mkdir', path: p.dir, mode: 0o700, recursive: true },
     { op: 'mkdir', path: path.dirname(p.upper), mode: 0o755 },
     ...[p.upper, p.work, p.rootfs].map((d): FileOp => ({ op: 'mkdir', path: d, mode: 0o755 })),
     { op: 'write', path: p.log, data: '', mode: 0o640 },
+    // (a prelaunch's tsnet-init bind-mounts them, empty until the start writes them in place:
+    // three file creations on the root file system, not on the create's thread)
+    ...(etcFiles
+      ? [p.hosts, p.hostname, p.resolvConf].map((f): FileOp => ({ op: 'write', path: f, data: '', mode: 0o644 }))
+      : []),
   ];
   if (files) return files.run(ops);
   try {

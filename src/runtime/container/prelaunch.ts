@@ -45,7 +45,8 @@ export function prelaunchable(rec: ContainerRecord): boolean {
 }
 
 export class Prelaunches {
-  private readonly byId = new Map<string, { p: Prelaunched; timer: NodeJS.Timeout }>();
+  /** (a prelaunch may still be spawning tsnet-init: the create does not wait for it, decision 47) */
+  private readonly byId = new Map<string, { p: Promise<Prelaunched | undefined>; timer: NodeJS.Timeout }>();
 
   constructor(
     /** Runs `fn` under the container's lock (the expiry's discard). */
@@ -54,7 +55,7 @@ export class Prelaunches {
     private readonly ttlMs = 10_000,
   ) {}
 
-  add(id: string, p: Prelaunched): void {
+  add(id: string, p: Promise<Prelaunched | undefined>): void {
     const timer = setTimeout(() => {
       void this.underLock(id, () => this.drop(id)).catch((err: Error) =>
         this.warn(`prelaunch ${id.slice(0, 12)}: ${err.message}`),
@@ -70,8 +71,9 @@ export class Prelaunches {
     if (!have) return undefined;
     this.byId.delete(rec.id);
     clearTimeout(have.timer);
-    if (have.p.fingerprint === fingerprint(rec)) return have.p;
-    await have.p.discard();
+    const p = await have.p;
+    if (p?.fingerprint === fingerprint(rec)) return p;
+    await p?.discard();
     return undefined;
   }
 
@@ -81,6 +83,6 @@ export class Prelaunches {
     if (!have) return;
     this.byId.delete(id);
     clearTimeout(have.timer);
-    await have.p.discard();
+    await (await have.p)?.discard();
   }
 }

@@ -593,6 +593,10 @@ static ssize_t recv_ctl(int sp, char *buf, size_t len, int *fd_out)
 
 int main(int argc, char **argv)
 {
+	/* Only stdin, stdout and stderr are ours: the daemon spawns us from a thread of its pool while
+	 * its other threads work, so an fd one of them made without close-on-exec (a library's
+	 * socket before it is moved) may have come along; a supervisor lives as long as its container. */
+	close_range(3, ~0U, 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (argc != 3)
 		usage();

@@ -21,12 +21,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Fake mounts: `files` holds what exists; a move renames. */
 function fakeNetns(files: Set<string>, removed: string[]): Netns {
+  const remove = (f: string) => {
+    files.delete(f);
+    removed.push(f);
+  };
   return {
     create: (f) => void files.add(f),
-    remove: (f) => {
-      files.delete(f);
-      removed.push(f);
-    },
+    remove,
+    removeAsync: async (f) => remove(f),
     exists: (f) => files.has(f),
     run: (_f, fn) => fn(),
     move: (from, to) => {

@@ -16,6 +16,7 @@ import { tmpDir } from './fake-plugin.js';
 const fakeNetns: Netns = {
   create: () => undefined,
   remove: () => undefined,
+  removeAsync: async () => undefined,
   move: () => undefined,
   exists: () => true,
   isNetnsMount: () => true,

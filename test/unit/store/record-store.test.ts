@@ -49,3 +49,16 @@ test('remove unlinks at once, without the thread pool (decision 45), and is idem
   await t.notThrowsAsync(store.remove(ID), 'a second removal is fine');
   await t.throwsAsync(store.remove('../x'), { message: /invalid record id/ });
 });
+
+test('removeBehind unlinks on the thread pool (the teardown after a run --rm, decision 47), and is idempotent', async (t) => {
+  const dir = tempDir(t);
+  const store = new RecordStore<{ id: string }>(dir);
+  await store.save({ id: ID });
+  const removing = store.removeBehind(ID);
+  // before the promise settles: the unlink was handed to the pool, this thread did not block on it
+  t.deepEqual(fs.readdirSync(dir), [`${ID}.json`], 'still there before the first await');
+  await removing;
+  t.deepEqual(fs.readdirSync(dir), [], 'gone once it resolves');
+  await t.notThrowsAsync(store.removeBehind(ID), 'a second removal is fine');
+  await t.throwsAsync(store.removeBehind('../x'), { message: /invalid record id/ });
+});
