@@ -74,6 +74,8 @@ interface Side {
   sched0: { main: number; all: number; threads: Map<string, number> };
   sched1: { main: number; all: number; threads: Map<string, number> };
   logFrom: number;
+  /** On-CPU ms of each thread during the create requests (summed, by tid). */
+  inCreates: Map<string, number>;
 }
 
 async function makeSide(
@@ -106,12 +108,13 @@ async function makeSide(
     name,
     repo: path.resolve(repo),
     w,
-    t: { create: [], start: [], wait: [], delete: [], total: [], netCreate: [] },
+    t: { create: [], 'create CPU main': [], 'create CPU all': [], start: [], wait: [], delete: [], total: [], netCreate: [] },
     cpu0: zero,
     cpu1: zero,
     sched0: { main: 0, all: 0, threads: new Map() },
     sched1: { main: 0, all: 0, threads: new Map() },
     logFrom: 0,
+    inCreates: new Map(),
   };
 }
 
@@ -160,7 +163,9 @@ async function oneRun(s: Side, i: number, keep: boolean): Promise<void> {
   const t0 = performance.now();
   const body = createBody('profnet', ['true'], portMap) as { HostConfig: Record<string, unknown> };
   if (autoRemove) body.HostConfig.AutoRemove = true;
+  const before = schedOf(s.w);
   const c = await apiOk(sock, 'POST', '/containers/create', body);
+  const after = schedOf(s.w);
   const id = (JSON.parse(c.body) as { Id: string }).Id;
   let startMs = 0;
   let waitMs = 0;
@@ -187,6 +192,10 @@ async function oneRun(s: Side, i: number, keep: boolean): Promise<void> {
   if (nc) await apiOk(sock, 'DELETE', `/networks/pn${i}`);
   if (!keep) return;
   s.t.create!.push(c.ms);
+  // on-CPU time of the daemon during the create request (its main thread; all its threads; each)
+  s.t['create CPU main']!.push(after.main - before.main);
+  s.t['create CPU all']!.push(after.all - before.all);
+  for (const [tid, ms] of after.threads) s.inCreates.set(tid, (s.inCreates.get(tid) ?? 0) + ms - (before.threads.get(tid) ?? 0));
   if (!attachOnly) {
     s.t.start!.push(startMs);
     s.t.wait!.push(waitMs);
@@ -344,7 +353,7 @@ async function main(sides: Side[]): Promise<void> {
       `\n== ${s.name}: ${s.repo} (veths left in the world host netns: ${links.stdout.split('\n').filter(Boolean).length})`,
     );
     for (const [k, xs] of Object.entries(s.t))
-      if (xs.length) console.log(`${k.padEnd(10)} median ${median(xs).toFixed(1)} ms  (min ${Math.min(...xs).toFixed(1)})`);
+      if (xs.length) console.log(`${k.padEnd(15)} median ${median(xs).toFixed(1)} ms  (min ${Math.min(...xs).toFixed(1)})`);
     const perRun = (x: number) => (x / N).toFixed(1);
     const perRun2 = (x: number) => (x / N).toFixed(2);
     console.log(
@@ -359,6 +368,10 @@ async function main(sides: Side[]): Promise<void> {
       .filter(([, ms]) => ms >= 0.05)
       .map(([tid, ms]) => `${Number(tid) - (s.w.daemon?.pid ?? 0)}:${ms.toFixed(2)}`);
     console.log(`  per thread (tid - pid: ms per run): ${per.join(' ')}`);
+    const inCreates = [...s.inCreates]
+      .filter(([, ms]) => ms / N >= 0.05)
+      .map(([tid, ms]) => `${Number(tid) - (s.w.daemon?.pid ?? 0)}:${(ms / N).toFixed(2)}`);
+    console.log(`  during the creates (tid - pid: ms per create): ${inCreates.join(' ')}`);
     console.log('steps (TSNET_TIMING, median wall ms, occurrences per run):');
     for (const l of steps(s.w, s.logFrom)) console.log(l);
   }
