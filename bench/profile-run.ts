@@ -27,11 +27,14 @@
  *   worlds have it (benchWorld); `B`: only world B's (an A/B of that alone, with `--ab .`).
  * - `--no-timing`: the daemons run without TSNET_TIMING, as bench worlds do (its log lines cost
  *   CPU too; no steps are printed then).
+ * - `--cni`: after each run, the CNI half of bench network's attach round in that world (a netns
+ *   made, the CNI bridge plugin's ADD and DEL, the netns removed): the kernel's state the bench's
+ *   creates meet.
  * - `--gap MS`: a pause after each run, as a user's next command or bench network's CNI half
  *   leaves one (the daemon's background work, e.g. the netns pool's refill, happens there).
  *
  *   node --import tsx bench/profile-run.ts [--n 30] [--attach] [--ab DIR] [--ports] [--net-create]
- *     [--cpu-prof DIR] [--strace FILE] [--log FILE] [--backend nftables] [--scale N [--control]] [--gap MS] [--no-timing]
+ *     [--cpu-prof DIR] [--strace FILE] [--log FILE] [--backend nftables] [--scale N [--control]] [--gap MS] [--no-timing] [--cni]
  *     [--exec-tmpfs [B]]
  */
 import fs from 'node:fs';
@@ -40,7 +43,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWorld, type World } from '../test/helpers/world.js';
 import { apiOk, argOption, createBody, daemonWrapper, median } from './lib.js';
-import { openRequest } from './network.js';
+import { cniRound, openRequest } from './network.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => argOption(args, name);
@@ -59,6 +62,8 @@ const netCreate = args.includes('--net-create');
 const gapMs = Number(opt('--gap') ?? 0);
 // --no-timing: the daemons without TSNET_TIMING (as the bench runs them; no steps printed)
 const noTiming = args.includes('--no-timing');
+// --cni: after each run, bench network's CNI half of an attach round in that world (untimed)
+const cniGap = args.includes('--cni');
 // --exec-tmpfs [all|B]: the worlds' exec-root on a tmpfs (as /run/tsnet is), in every world or only in B
 const execTmpfs = args.includes('--exec-tmpfs') ? (opt('--exec-tmpfs') === 'B' ? 'B' : 'all') : 'none';
 const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -334,6 +339,11 @@ async function main(sides: Side[]): Promise<void> {
     const order = i % 2 === 0 ? sides : [...sides].reverse();
     for (const s of order) {
       await oneRun(s, i + 2, i >= 0);
+      if (cniGap) {
+        const tmp = path.join(s.w.dir, 'bench-cni');
+        fs.mkdirSync(tmp, { recursive: true });
+        await cniRound(s.w.hostNetns, tmp, i + 3);
+      }
       if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
     }
   }
