@@ -33,6 +33,12 @@
  * - `--gap MS`: a pause after each run, as a user's next command or bench network's CNI half
  *   leaves one (the daemon's background work, e.g. the netns pool's refill, happens there).
  *
+ * - Environment: `TSNET_DAEMON_PREFIX='chrt -f 50'` runs both sides' daemons under that command
+ *   (real-time priority: on a machine other sessions load, what the scheduler does to the daemon
+ *   moves medians more than a change does; run the client under `chrt -f 40` too);
+ *   `TSNET_NODE_FLAGS='--perf-basic-prof --interpreted-frames-native-stack'` gives their node
+ *   flags (JavaScript names in `perf record -p <daemon pid>`).
+ *
  *   node --import tsx bench/profile-run.ts [--n 30] [--attach] [--ab DIR] [--ports] [--net-create]
  *     [--cpu-prof DIR] [--strace FILE] [--log FILE] [--backend nftables] [--scale N [--control]] [--gap MS] [--no-timing] [--cni]
  *     [--exec-tmpfs [B]]
