@@ -275,9 +275,13 @@ export function daemonWrapper(label: string, repo: string, profDir?: string, nod
   const script = path.join(os.tmpdir(), `tsnet-daemon-${process.pid}-${name}.sh`);
   const main = path.join(path.resolve(repo), 'dist', 'daemon', 'main.js');
   if (!fs.existsSync(main)) throw new Error(`${main} is missing: run npm run build in ${repo}`);
+  // TSNET_DAEMON_PREFIX: a command the daemon runs under (e.g. `chrt -f 50`); TSNET_NODE_FLAGS:
+  // node options for every daemon (e.g. `--perf-basic-prof` for perf); profiling aids
+  const prefix = process.env.TSNET_DAEMON_PREFIX ? `${process.env.TSNET_DAEMON_PREFIX} ` : '';
+  const flags = [nodeFlags, process.env.TSNET_NODE_FLAGS ?? ''].filter(Boolean).join(' ');
   fs.writeFileSync(
     script,
-    `#!/bin/sh\nshift 3\nexec node ${profFlags}${nodeFlags ? `${nodeFlags} ` : ''}--enable-source-maps ${main} "$@"\n`,
+    `#!/bin/sh\nshift 3\nexec ${prefix}node ${profFlags}${flags ? `${flags} ` : ''}--enable-source-maps ${main} "$@"\n`,
     { mode: 0o755 },
   );
   // the script outlives no run (they were left in /tmp, one or two per profile run)

@@ -58,28 +58,6 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
 
     // 2. attach: tsnet's create/delete on a user bridge vs CNI bridge ADD/DEL.
     ok(await w.cli(['network', 'create', 'attachnet']), 'network create attachnet');
-    const conf = JSON.stringify({
-      cniVersion: '1.0.0',
-      name: 'benchcni',
-      type: 'bridge',
-      bridge: 'cnibench0',
-      isGateway: true,
-      ipMasq: true,
-      ipam: { type: 'host-local', subnet: '10.199.0.0/16', routes: [{ dst: '0.0.0.0/0' }], dataDir: path.join(tmp, 'ipam') },
-    });
-    const cni = async (command: 'ADD' | 'DEL', id: string, netns: string): Promise<number> => {
-      const env = {
-        PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
-        CNI_COMMAND: command,
-        CNI_CONTAINERID: id,
-        CNI_NETNS: netns,
-        CNI_IFNAME: 'eth0',
-        CNI_PATH,
-      };
-      const r = await run('nsenter', [`--net=${w.hostNetns}`, `${CNI_PATH}/bridge`], { input: conf, env });
-      if (r.exitCode !== 0) throw new Error(`CNI bridge ${command}: exit ${r.exitCode}: ${r.stdout}${r.stderr}`);
-      return r.ms;
-    };
     const tCreate: number[] = [];
     const tDelete: number[] = [];
     const cAdd: number[] = [];
@@ -90,23 +68,14 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
       const c = await apiOk(w.socket, 'POST', '/containers/create', createBody('attachnet'));
       const id = (JSON.parse(c.body) as { Id: string }).Id;
       const d = await apiOk(w.socket, 'DELETE', `/containers/${id}?force=1`);
-
-      const nsFile = path.join(tmp, `ns${i + 1}`);
-      fs.writeFileSync(nsFile, '');
-      const u = await run('unshare', [`--net=${nsFile}`, 'true']);
-      if (u.exitCode !== 0) throw new Error(`unshare: ${u.stderr}`);
-      const cid = `benchcni${String(i + 1).padStart(4, '0')}`;
-      const add = await cni('ADD', cid, nsFile);
-      const del = await cni('DEL', cid, nsFile);
-      const t = await run('nsenter', [`--net=${w.hostNetns}`, 'true']);
-      await removeNetns(nsFile);
+      const r = await cniRound(w.hostNetns, tmp, i + 1);
       if (i >= 0) {
         tCreate.push(c.ms);
         tDelete.push(d.ms);
-        cAdd.push(add);
-        cDel.push(del);
-        nsMake.push(u.ms);
-        nsenterTrue.push(t.ms);
+        cAdd.push(r.add);
+        cDel.push(r.del);
+        nsMake.push(r.unshare);
+        nsenterTrue.push(r.nsenterTrue);
       }
     }
     o.log('network: attach done');
@@ -214,6 +183,50 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
   } finally {
     await w.teardown();
   }
+}
+
+/**
+ * The CNI half of one attach round (bench `network`): a netns made with `unshare --net=FILE`, the
+ * CNI bridge plugin's ADD and DEL on it (host-local IPAM, state under `tmp`), an `nsenter … true`
+ * (what the plugin's times include beside its own work), the netns removed. Times in ms.
+ */
+export async function cniRound(
+  hostNetns: string,
+  tmp: string,
+  n: number,
+): Promise<{ unshare: number; add: number; del: number; nsenterTrue: number }> {
+  const conf = JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'benchcni',
+    type: 'bridge',
+    bridge: 'cnibench0',
+    isGateway: true,
+    ipMasq: true,
+    ipam: { type: 'host-local', subnet: '10.199.0.0/16', routes: [{ dst: '0.0.0.0/0' }], dataDir: path.join(tmp, 'ipam') },
+  });
+  const cni = async (command: 'ADD' | 'DEL', id: string, netns: string): Promise<number> => {
+    const env = {
+      PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: id,
+      CNI_NETNS: netns,
+      CNI_IFNAME: 'eth0',
+      CNI_PATH,
+    };
+    const r = await run('nsenter', [`--net=${hostNetns}`, `${CNI_PATH}/bridge`], { input: conf, env });
+    if (r.exitCode !== 0) throw new Error(`CNI bridge ${command}: exit ${r.exitCode}: ${r.stdout}${r.stderr}`);
+    return r.ms;
+  };
+  const nsFile = path.join(tmp, `ns${n}`);
+  fs.writeFileSync(nsFile, '');
+  const u = await run('unshare', [`--net=${nsFile}`, 'true']);
+  if (u.exitCode !== 0) throw new Error(`unshare: ${u.stderr}`);
+  const cid = `benchcni${String(n).padStart(4, '0')}`;
+  const add = await cni('ADD', cid, nsFile);
+  const del = await cni('DEL', cid, nsFile);
+  const t = await run('nsenter', [`--net=${hostNetns}`, 'true']);
+  await removeNetns(nsFile);
+  return { unshare: u.ms, add, del, nsenterTrue: t.ms };
 }
 
 /**

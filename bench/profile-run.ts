@@ -27,11 +27,20 @@
  *   worlds have it (benchWorld); `B`: only world B's (an A/B of that alone, with `--ab .`).
  * - `--no-timing`: the daemons run without TSNET_TIMING, as bench worlds do (its log lines cost
  *   CPU too; no steps are printed then).
+ * - `--cni`: after each run, the CNI half of bench network's attach round in that world (a netns
+ *   made, the CNI bridge plugin's ADD and DEL, the netns removed): the kernel's state the bench's
+ *   creates meet.
  * - `--gap MS`: a pause after each run, as a user's next command or bench network's CNI half
  *   leaves one (the daemon's background work, e.g. the netns pool's refill, happens there).
  *
+ * - Environment: `TSNET_DAEMON_PREFIX='chrt -f 50'` runs both sides' daemons under that command
+ *   (real-time priority: on a machine other sessions load, what the scheduler does to the daemon
+ *   moves medians more than a change does; run the client under `chrt -f 40` too);
+ *   `TSNET_NODE_FLAGS='--perf-basic-prof --interpreted-frames-native-stack'` gives their node
+ *   flags (JavaScript names in `perf record -p <daemon pid>`).
+ *
  *   node --import tsx bench/profile-run.ts [--n 30] [--attach] [--ab DIR] [--ports] [--net-create]
- *     [--cpu-prof DIR] [--strace FILE] [--log FILE] [--backend nftables] [--scale N [--control]] [--gap MS] [--no-timing]
+ *     [--cpu-prof DIR] [--strace FILE] [--log FILE] [--backend nftables] [--scale N [--control]] [--gap MS] [--no-timing] [--cni]
  *     [--exec-tmpfs [B]]
  */
 import fs from 'node:fs';
@@ -40,7 +49,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWorld, type World } from '../test/helpers/world.js';
 import { apiOk, argOption, createBody, daemonWrapper, median } from './lib.js';
-import { openRequest } from './network.js';
+import { cniRound, openRequest } from './network.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => argOption(args, name);
@@ -59,6 +68,8 @@ const netCreate = args.includes('--net-create');
 const gapMs = Number(opt('--gap') ?? 0);
 // --no-timing: the daemons without TSNET_TIMING (as the bench runs them; no steps printed)
 const noTiming = args.includes('--no-timing');
+// --cni: after each run, bench network's CNI half of an attach round in that world (untimed)
+const cniGap = args.includes('--cni');
 // --exec-tmpfs [all|B]: the worlds' exec-root on a tmpfs (as /run/tsnet is), in every world or only in B
 const execTmpfs = args.includes('--exec-tmpfs') ? (opt('--exec-tmpfs') === 'B' ? 'B' : 'all') : 'none';
 const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -74,6 +85,8 @@ interface Side {
   sched0: { main: number; all: number; threads: Map<string, number> };
   sched1: { main: number; all: number; threads: Map<string, number> };
   logFrom: number;
+  /** On-CPU ms of each thread during the create requests (summed, by tid). */
+  inCreates: Map<string, number>;
 }
 
 async function makeSide(
@@ -106,12 +119,13 @@ async function makeSide(
     name,
     repo: path.resolve(repo),
     w,
-    t: { create: [], start: [], wait: [], delete: [], total: [], netCreate: [] },
+    t: { create: [], 'create CPU main': [], 'create CPU all': [], start: [], wait: [], delete: [], total: [], netCreate: [] },
     cpu0: zero,
     cpu1: zero,
     sched0: { main: 0, all: 0, threads: new Map() },
     sched1: { main: 0, all: 0, threads: new Map() },
     logFrom: 0,
+    inCreates: new Map(),
   };
 }
 
@@ -160,7 +174,9 @@ async function oneRun(s: Side, i: number, keep: boolean): Promise<void> {
   const t0 = performance.now();
   const body = createBody('profnet', ['true'], portMap) as { HostConfig: Record<string, unknown> };
   if (autoRemove) body.HostConfig.AutoRemove = true;
+  const before = schedOf(s.w);
   const c = await apiOk(sock, 'POST', '/containers/create', body);
+  const after = schedOf(s.w);
   const id = (JSON.parse(c.body) as { Id: string }).Id;
   let startMs = 0;
   let waitMs = 0;
@@ -187,6 +203,10 @@ async function oneRun(s: Side, i: number, keep: boolean): Promise<void> {
   if (nc) await apiOk(sock, 'DELETE', `/networks/pn${i}`);
   if (!keep) return;
   s.t.create!.push(c.ms);
+  // on-CPU time of the daemon during the create request (its main thread; all its threads; each)
+  s.t['create CPU main']!.push(after.main - before.main);
+  s.t['create CPU all']!.push(after.all - before.all);
+  for (const [tid, ms] of after.threads) s.inCreates.set(tid, (s.inCreates.get(tid) ?? 0) + ms - (before.threads.get(tid) ?? 0));
   if (!attachOnly) {
     s.t.start!.push(startMs);
     s.t.wait!.push(waitMs);
@@ -325,6 +345,11 @@ async function main(sides: Side[]): Promise<void> {
     const order = i % 2 === 0 ? sides : [...sides].reverse();
     for (const s of order) {
       await oneRun(s, i + 2, i >= 0);
+      if (cniGap) {
+        const tmp = path.join(s.w.dir, 'bench-cni');
+        fs.mkdirSync(tmp, { recursive: true });
+        await cniRound(s.w.hostNetns, tmp, i + 3);
+      }
       if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
     }
   }
@@ -344,7 +369,7 @@ async function main(sides: Side[]): Promise<void> {
       `\n== ${s.name}: ${s.repo} (veths left in the world host netns: ${links.stdout.split('\n').filter(Boolean).length})`,
     );
     for (const [k, xs] of Object.entries(s.t))
-      if (xs.length) console.log(`${k.padEnd(10)} median ${median(xs).toFixed(1)} ms  (min ${Math.min(...xs).toFixed(1)})`);
+      if (xs.length) console.log(`${k.padEnd(15)} median ${median(xs).toFixed(1)} ms  (min ${Math.min(...xs).toFixed(1)})`);
     const perRun = (x: number) => (x / N).toFixed(1);
     const perRun2 = (x: number) => (x / N).toFixed(2);
     console.log(
@@ -359,6 +384,10 @@ async function main(sides: Side[]): Promise<void> {
       .filter(([, ms]) => ms >= 0.05)
       .map(([tid, ms]) => `${Number(tid) - (s.w.daemon?.pid ?? 0)}:${ms.toFixed(2)}`);
     console.log(`  per thread (tid - pid: ms per run): ${per.join(' ')}`);
+    const inCreates = [...s.inCreates]
+      .filter(([, ms]) => ms / N >= 0.05)
+      .map(([tid, ms]) => `${Number(tid) - (s.w.daemon?.pid ?? 0)}:${(ms / N).toFixed(2)}`);
+    console.log(`  during the creates (tid - pid: ms per create): ${inCreates.join(' ')}`);
     console.log('steps (TSNET_TIMING, median wall ms, occurrences per run):');
     for (const l of steps(s.w, s.logFrom)) console.log(l);
   }

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { statCached } from '../lib/stat-cache.js';
-import { createFileThread } from '../store/file-thread.js';
+import { createFileThread, type FileThread } from '../store/file-thread.js';
 import { DefaultIpam, FileStore, hostAvoidList, resolveDefaultPools } from '../ipam/index.js';
 import type { IpamDriver } from '../ipam/ipam-api.js';
 import { flushConntrackPorts } from '../kernel/conntrack.js';
@@ -129,6 +129,8 @@ export interface Components {
   hostNetlink: Netlink;
   ipam: DefaultIpam;
   plugins: PluginRegistry;
+  /** The file threads (decision 44): the daemon's stop lets their queues land before it exits. */
+  files: { durable: FileThread; behind: FileThread };
   /** With --cluster-store: the cluster store (start it before controller.restoreDrivers) and the overlay driver. */
   cluster?: ClusterStore;
   /** With --cluster-store: frees the addresses of hosts gone longer than --cluster-reclaim-after. */
@@ -474,6 +476,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     hostNetlink,
     ipam,
     plugins,
+    files,
     ...(cluster ? { cluster } : {}),
     ...(reclaimer ? { reclaimer } : {}),
     ...(overlay ? { overlay } : {}),

@@ -285,12 +285,17 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     fs.rmSync(socketPath, { force: true });
     // a pool entry under way is waited for, so that the stop leaves none
     const pool = c.sandboxes.stopPool().catch(() => undefined);
+    // what was given the file threads (records written behind a create's answer) lands first
+    const files = Promise.race([
+      Promise.all([c.files.durable.drained(), c.files.behind.drained()]),
+      new Promise((r) => setTimeout(r, 2000)),
+    ]);
     // the lease is not revoked: other hosts keep this host's endpoints until it is back (or the TTL)
     c.reclaimer?.close();
     const closing = c.cluster
       ? Promise.race([c.cluster.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))])
       : Promise.resolve();
-    void Promise.all([closing, pool]).finally(() => {
+    void Promise.all([closing, pool, files]).finally(() => {
       // the resolvers' ports for the next daemon, taken right before the exit: no resolver changes after
       saveDnsHandoff(flags.execRoot, c.dns.handoff(), logger);
       process.exit(0);

@@ -237,73 +237,85 @@ export class ContainerManager {
       hc.PortBindings = {};
     rec.sandboxId = plan.sandboxId;
 
-    const p = this.paths(rec);
     // visible by name from records.set on: start/rm/connect of it wait for this lock, so they
-    // never meet a half-made container (or one whose create is being rolled back)
-    await this.locks.run(rec.id, async () => {
-      const rb = new Rollback();
-      try {
-        // made on the file thread while the network is made, awaited before the prelaunch and the
-        // commit (decision 44): the create's thread waits on no directory creation
-        const dirs = makeContainerDirs(p, this.deps.files?.durable, prelaunchable(rec));
-        dirs.catch(() => undefined); // handled where it is awaited
-        const removeDirs = () => fs.rmSync(p.dir, { recursive: true, force: true });
-        rb.push('remove container dirs', () => dirs.then(removeDirs, removeDirs));
-        // a parallel create may have taken the name while this one was being planned
-        if (this.nameTaken(name)) {
-          throw new TsnetError(
-            'TSNET_CONTAINER_NAME_IN_USE',
-            `the container name "/${name}" is already in use: remove or rename that container to reuse the name`,
-          );
-        }
-        if (this.deps.mounts) {
-          const made = await this.deps.mounts.realize(rec.mounts ?? []);
-          rec.mounts = made.mounts;
-          rb.push('remove volumes made for the container', made.undo);
-        }
-        this.records.set(rec.id, rec);
-        rb.push('forget record', () => this.records.delete(rec.id));
-        // The record's temp file is written and fsynced while the network is made (on the file
-        // thread, after the dirs: decision 44); renamed into place (the commit) after it, without
-        // a directory fsync, as dockerd writes a container's config (decision 36): a crash before
-        // the rename leaves a temp file, which loading removes.
-        const prepared = this.deps.store.prepare(rec, this.deps.files ? { thread: this.deps.files.durable } : {});
-        prepared.catch(() => undefined); // handled where it is awaited (a failure meanwhile is no crash)
-        rb.push('drop the prepared record', () => prepared.then((w) => w.abort()).catch(() => undefined));
-        let pre: Promise<Prelaunched | undefined> | undefined;
-        await this.makeNetwork(plan, rb, () => {
-          if (!prelaunchable(rec)) return;
-          // tsnet-init sets the container up on another CPU while the endpoints are made (in its dirs)
-          pre = dirs.then(
-            () => this.prelaunch(rec),
-            () => undefined,
-          );
-          rb.push('give up the prelaunch', async () => (await pre)?.discard());
-        });
-        this.deps.failpoint?.('container-create.after-network');
-        await timed('container dirs (wait)', () => dirs);
-        // the network's records and address records, written behind on their file thread: in
-        // place before the commit (its queue is in order)
-        await timed('records behind (wait)', () => this.deps.files?.behind.run([]));
-        // tsnet-init may still be spawning (on a pool thread): the start (or whatever else takes
-        // the prelaunch) waits for it, not the create's answer
-        await rb.step(
-          'save record',
-          async () => (await prepared).commit({ syncDir: false }),
-          () => this.deps.store.remove(rec.id),
-        );
-        rb.commit();
-        if (pre) this.prelaunches.add(rec.id, pre);
-      } catch (err) {
-        // what the create gave the file thread lands before the undo removes it
-        await Promise.all([this.deps.files?.durable.run([]), this.deps.files?.behind.run([])]).catch(() => undefined);
-        await rb.unwind();
-        throw err;
-      }
+    // never meet a half-made container (or one whose create is being rolled back). The answer
+    // goes out at the commit; the lock is held until the records written behind are in place.
+    await new Promise<void>((answer, fail) => {
+      this.locks.run(rec.id, () => this.createLocked(rec, plan, name, answer)).catch(fail);
     });
     this.deps.logger.info(`created container ${rec.id.slice(0, 12)} (${rec.name})`);
     this.announce(rec, 'create');
     return rec;
+  }
+
+  /**
+   * The create's part under the container's lock: its dirs, record and network, then the commit
+   * (`answer()`), then the wait for the records its network wrote behind (the lock still held).
+   */
+  private async createLocked(rec: ContainerRecord, plan: SandboxPlan, name: string, answer: () => void): Promise<void> {
+    const p = this.paths(rec);
+    const rb = new Rollback();
+    try {
+      // made on the file thread while the network is made, awaited before the prelaunch and the
+      // commit (decision 44): the create's thread waits on no directory creation
+      const dirs = makeContainerDirs(p, this.deps.files?.durable, prelaunchable(rec));
+      dirs.catch(() => undefined); // handled where it is awaited
+      const removeDirs = () => fs.rmSync(p.dir, { recursive: true, force: true });
+      rb.push('remove container dirs', () => dirs.then(removeDirs, removeDirs));
+      // a parallel create may have taken the name while this one was being planned
+      if (this.nameTaken(name)) {
+        throw new TsnetError(
+          'TSNET_CONTAINER_NAME_IN_USE',
+          `the container name "/${name}" is already in use: remove or rename that container to reuse the name`,
+        );
+      }
+      if (this.deps.mounts && rec.mounts?.length) {
+        const made = await this.deps.mounts.realize(rec.mounts);
+        rec.mounts = made.mounts;
+        rb.push('remove volumes made for the container', made.undo);
+      } else if (this.deps.mounts) rec.mounts = [];
+      this.records.set(rec.id, rec);
+      rb.push('forget record', () => this.records.delete(rec.id));
+      // The record's temp file is written and fsynced while the network is made (on the file
+      // thread, after the dirs: decision 44); renamed into place (the commit) after it, without
+      // a directory fsync, as dockerd writes a container's config (decision 36): a crash before
+      // the rename leaves a temp file, which loading removes.
+      const prepared = this.deps.store.prepare(rec, this.deps.files ? { thread: this.deps.files.durable } : {});
+      prepared.catch(() => undefined); // handled where it is awaited (a failure meanwhile is no crash)
+      rb.push('drop the prepared record', () => prepared.then((w) => w.abort()).catch(() => undefined));
+      let pre: Promise<Prelaunched | undefined> | undefined;
+      await this.makeNetwork(plan, rb, () => {
+        if (!prelaunchable(rec)) return;
+        // tsnet-init sets the container up on another CPU while the endpoints are made (in its dirs)
+        pre = dirs.then(
+          () => this.prelaunch(rec),
+          () => undefined,
+        );
+        rb.push('give up the prelaunch', async () => (await pre)?.discard());
+      });
+      this.deps.failpoint?.('container-create.after-network');
+      await timed('container dirs (wait)', () => dirs);
+      // tsnet-init may still be spawning (on a pool thread): the start (or whatever else takes
+      // the prelaunch) waits for it, not the create's answer
+      await rb.step(
+        'save record',
+        async () => (await prepared).commit({ syncDir: false }),
+        () => this.deps.store.remove(rec.id),
+      );
+      rb.commit();
+      if (pre) this.prelaunches.add(rec.id, pre);
+    } catch (err) {
+      // what the create gave the file thread lands before the undo removes it
+      await Promise.all([this.deps.files?.durable.drained(), this.deps.files?.behind.drained()]);
+      await rb.unwind();
+      throw err;
+    }
+    answer();
+    // The network's records and address records, written behind on their file thread (its queue
+    // is in order): in place before anything else may touch this container. A crash before they
+    // land leaves the committed container without them: swept and made again at its start, as
+    // after a power loss (decision 36). A failed write was logged where it was given.
+    await timed('records behind (wait, after the answer)', () => this.deps.files?.behind.drained());
   }
 
   /** The sandbox and its endpoints of a plan, with their undo on `rb` (`madeSandbox`: between the two). */

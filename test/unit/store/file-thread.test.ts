@@ -61,3 +61,26 @@ test('a batch stops at its first failure, which rejects with the code; the threa
   await files.run([{ op: 'mkdir', path: path.join(dir, 'd'), mode: 0o755 }]);
   t.true(fs.existsSync(path.join(dir, 'd')));
 });
+
+test('batches given together travel together, yet a failure stops only its own batch; drained() waits for all of them', async (t) => {
+  const dir = tempDir(t);
+  const files = createFileThread();
+  t.teardown(() => files.close());
+  // given in one synchronous stretch: one message to the thread
+  const a = files.run([{ op: 'mkdir', path: path.join(dir, 'a'), mode: 0o755 }]);
+  const bad = files.run([
+    { op: 'mkdir', path: path.join(dir, 'missing', 'x'), mode: 0o755 },
+    { op: 'mkdir', path: path.join(dir, 'never'), mode: 0o755 },
+  ]);
+  const b = files.run([{ op: 'write', path: path.join(dir, 'a', 'f'), data: 'x', mode: 0o600 }]);
+  bad.catch(() => undefined);
+  // drained() resolves after every batch given before it, the failed one too
+  await files.drained();
+  t.true(fs.existsSync(path.join(dir, 'a', 'f')), 'the batch after the failed one ran');
+  t.false(fs.existsSync(path.join(dir, 'never')), 'the failed batch stopped at its failure');
+  await t.notThrowsAsync(a);
+  await t.notThrowsAsync(b);
+  t.is(((await t.throwsAsync(bad)) as NodeJS.ErrnoException).code, 'ENOENT');
+  // nothing given: drained() resolves at once
+  await files.drained();
+});
