@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { cleanEnv, run } from '../test/helpers/world.js';
 import { liveChildren, sleep, stats } from './lib.js';
+import { perfAvailable, withPerf } from './perf-samples.js';
 
 export interface IperfPath {
   serverNs: string;
@@ -31,10 +32,13 @@ export interface IperfSample {
    * netfilter) × duration ÷ bytes. Load on the machine moves it much less than Gbit/s.
    */
   cpuMsPerGB: number;
+  /** perf samples (3 kHz, all CPUs) of iperf3 and ksoftirqd per GB, and those in netfilter (perf-samples.ts); NaN without perf. */
+  samplesPerGB: number;
+  netfilterPerGB: number;
 }
 
-/** One iperf3 run of `seconds`: Gbit/s received and CPU per GB. */
-export async function iperfSample(p: IperfPath, seconds: number): Promise<IperfSample> {
+/** One iperf3 run of `seconds`: Gbit/s received and CPU per GB (with `perf`: kernel samples per GB). */
+export async function iperfSample(p: IperfPath, seconds: number, perf = false): Promise<IperfSample> {
   const sport = p.serverPort ?? 5201;
   const cport = p.clientPort ?? sport;
   const server = spawn(
@@ -51,11 +55,12 @@ export async function iperfSample(p: IperfPath, seconds: number): Promise<IperfS
       if (!listening) await sleep(20);
     }
     if (!listening) throw new Error(`iperf3 server did not listen on ${sport}`);
-    const r = await run(
-      'nsenter',
-      [`--net=${p.clientNs}`, 'iperf3', '-c', p.target, '-p', String(cport), '-t', String(seconds), '--json'],
-      { timeoutMs: (seconds + 20) * 1000 },
-    );
+    const client = (): ReturnType<typeof run> =>
+      run('nsenter', [`--net=${p.clientNs}`, 'iperf3', '-c', p.target, '-p', String(cport), '-t', String(seconds), '--json'], {
+        timeoutMs: (seconds + 20) * 1000,
+      });
+    const recorded = perf && perfAvailable() ? await withPerf(client) : undefined;
+    const r = recorded ? recorded.value : await client();
     let j: {
       end?: {
         sum_received?: { bits_per_second?: number; bytes?: number; seconds?: number };
@@ -73,7 +78,13 @@ export async function iperfSample(p: IperfPath, seconds: number): Promise<IperfS
     const cpu = j.end?.cpu_utilization_percent;
     const rx = j.end?.sum_received;
     const cpuS = (((cpu?.host_total ?? Number.NaN) + (cpu?.remote_total ?? Number.NaN)) / 100) * (rx?.seconds ?? Number.NaN);
-    return { gbit: bps / 1e9, cpuMsPerGB: (cpuS * 1000) / ((rx?.bytes ?? Number.NaN) / 1e9) };
+    const gb = (rx?.bytes ?? Number.NaN) / 1e9;
+    return {
+      gbit: bps / 1e9,
+      cpuMsPerGB: (cpuS * 1000) / gb,
+      samplesPerGB: recorded ? recorded.count.all / gb : Number.NaN,
+      netfilterPerGB: recorded ? recorded.count.netfilter / gb : Number.NaN,
+    };
   } finally {
     if (server.exitCode === null) server.kill('SIGKILL');
     liveChildren.delete(server);
@@ -84,7 +95,8 @@ export async function iperfSample(p: IperfPath, seconds: number): Promise<IperfS
  * Gbit/s samples per path name, one sample of every path per round: in the order given in even
  * rounds, reversed in odd ones (A B C, C B A, …), so no path always runs first or right after the
  * same neighbour; the samples are returned in round order whatever the order within the round.
- * The CPU ms per GB of each sample go to `cpu` when given (same keys, same order).
+ * The CPU ms per GB of each sample go to `cpu` when given (same keys, same order); with `nf`,
+ * every sample is recorded with perf and its netfilter samples per GB go there (NaN without perf).
  */
 export async function interleaved(
   paths: Record<string, IperfPath>,
@@ -93,16 +105,21 @@ export async function interleaved(
   log: (m: string) => void,
   label: string,
   cpu?: Record<string, number[]>,
+  nf?: Record<string, number[]>,
 ): Promise<Record<string, number[]>> {
   const names = Object.keys(paths);
   const out: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  for (const n of names) if (cpu) cpu[n] = [];
+  for (const n of names) {
+    if (cpu) cpu[n] = [];
+    if (nf) nf[n] = [];
+  }
   for (let i = 0; i < rounds; i++) {
     log(`${label}: round ${i + 1}/${rounds} (${names.length} × ${seconds} s)`);
     for (const n of i % 2 === 0 ? names : [...names].reverse()) {
-      const x = await iperfSample(paths[n]!, seconds);
+      const x = await iperfSample(paths[n]!, seconds, nf !== undefined);
       out[n]!.push(x.gbit);
-      if (cpu) cpu[n]!.push(x.cpuMsPerGB);
+      cpu?.[n]?.push(x.cpuMsPerGB);
+      nf?.[n]?.push(x.netfilterPerGB);
     }
   }
   return out;

@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gbit, interleaved, pct, vsCeiling, type IperfPath } from './iperf.js';
+import { perfAvailable } from './perf-samples.js';
 import {
   benchWorld,
   inspectContainer,
@@ -135,6 +136,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
     await conntrackOn(ct.files[0]!);
 
     const cpu: Record<string, number[]> = {};
+    const nf: Record<string, number[]> = {};
     const s = await interleaved(
       {
         raw: pair.path,
@@ -149,6 +151,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
       o.log,
       'throughput',
       cpu,
+      nf,
     );
     const med = (k: string): number => stats(s[k]!).median;
     const c2c = vsCeiling(s.c2c!, s.raw!);
@@ -158,7 +161,17 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
     const cpuMed = (k: string): number => stats(cpu[k]!).median;
     const row = (label: string, k: string, ...extra: string[]): string[] => {
       const st = stats(s[k]!);
-      return [label, String(st.n), gbit(st.median), gbit(st.min), gbit(st.max), cpuMed(k).toFixed(0), ...extra];
+      const nfMed = stats(nf[k]!).median;
+      return [
+        label,
+        String(st.n),
+        gbit(st.median),
+        gbit(st.min),
+        gbit(st.max),
+        cpuMed(k).toFixed(0),
+        Number.isFinite(nfMed) ? nfMed.toFixed(0) : '–',
+        ...extra,
+      ];
     };
     /** CPU per GB of the ceiling ÷ of the path: the share of the ceiling's efficiency the path keeps. */
     const cpuVs = (k: string, ceiling: string): string => pct(cpuMed(ceiling) / cpuMed(k));
@@ -171,6 +184,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         'min',
         'max',
         'CPU ms/GB',
+        'netfilter samples/GB',
         '÷ raw pair',
         '÷ raw DNAT',
         'CPU: ceiling ÷ path',
@@ -210,6 +224,12 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
       'CPU ms/GB: median of iperf3 client + server CPU (getrusage, softirq work in their context included) per GB received; "CPU: ceiling ÷ path" is',
       "the ceiling's CPU per GB ÷ the path's (c2c and the conntrack reference against the raw pair, the published port against raw DNAT): the",
       "share of the ceiling's efficiency a path keeps, which the machine's load moves far less than Gbit/s.",
+      perfAvailable()
+        ? 'netfilter samples/GB: median of `perf record -a -F 2999` samples per GB received, of the iperf3 and ksoftirqd threads, in nf_tables, xtables,'
+        : 'netfilter samples/GB: – (perf not found: install linux-perf for this column).',
+      perfAvailable()
+        ? "conntrack, NAT and br_netfilter functions (bench/perf-samples.ts): what each path's packets cost in netfilter, beside the raw paths' own br_netfilter."
+        : '',
     ].join('\n');
     const report: ReportRow[] = [
       {
