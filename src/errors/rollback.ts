@@ -11,13 +11,14 @@ export const timingOn = TIMING;
 /**
  * The timing lines not written yet. A write per line (~35 per `run --rm`, each a syscall to the
  * log) cost the daemon ~1 ms of CPU per run, in the middle of what it timed; the lines go out
- * together at most every TIMING_FLUSH_MS, and at exit.
+ * together when a request has answered (flushTiming), at most TIMING_FLUSH_MS after the first
+ * one otherwise (work after an answer), and at exit.
  */
 const timingLines: string[] = [];
 const TIMING_FLUSH_MS = 100;
-const flushTiming = (): void => {
+export function flushTiming(): void {
   if (timingLines.length) process.stderr.write(timingLines.splice(0).join(''));
-};
+}
 if (TIMING) process.on('exit', flushTiming);
 
 export function timingLine(name: string, startedMs: number): void {

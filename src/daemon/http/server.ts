@@ -9,7 +9,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type net from 'node:net';
 import { Duplex, PassThrough } from 'node:stream';
 import { TsnetError, asTsnetError } from '../../errors/index.js';
-import { timingLine, timingOn } from '../../errors/rollback.js';
+import { flushTiming, timingLine, timingOn } from '../../errors/rollback.js';
 import type { Logger } from '../../lib/logger.js';
 import { parseJsonBody, readBody } from './body.js';
 import type { Reply, Router } from './router.js';
@@ -149,7 +149,10 @@ async function handle(
   } finally {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     opts.logger.debug(`${method} ${target.slice(0, 200)} ${ms.toFixed(1)}ms`);
-    if (timingOn) timingLine(`request ${method} ${target.slice(0, 80)}`, performance.now() - ms);
+    if (timingOn) {
+      timingLine(`request ${method} ${target.slice(0, 80)}`, performance.now() - ms);
+      flushTiming();
+    }
   }
 }
 

@@ -74,24 +74,30 @@ test('timed with timing off: the step promise itself, a synchronous throw as a r
   await t.throwsAsync(r, { is: err });
 });
 
-test('timing lines are written together, all of them by the exit, in order', (t) => {
+test('timing lines are written together: at a flush (a request answered) or by the exit, in order', (t) => {
   const script = [
-    `import { timingLine } from ${JSON.stringify(path.join(REPO, 'src/errors/rollback.ts'))};`,
-    "for (let i = 0; i < 5; i++) timingLine('step ' + i, performance.now());",
+    `import { flushTiming, timingLine } from ${JSON.stringify(path.join(REPO, 'src/errors/rollback.ts'))};`,
+    "timingLine('step 0', performance.now());",
+    "process.stdout.write('before\\n');",
+    'flushTiming();',
+    "process.stdout.write('flushed\\n');",
+    "for (let i = 1; i < 3; i++) timingLine('step ' + i, performance.now());",
     "process.stdout.write('body done\\n');",
   ].join('\n');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+  // stdout and stderr into one pipe: the order of the writes is what is checked
+  const r = spawnSync('sh', ['-c', '"$0" --import tsx --input-type=module -e "$1" 2>&1', process.execPath, script], {
     cwd: REPO,
     env: { ...process.env, TSNET_TIMING: '1' },
     encoding: 'utf8',
     timeout: 60_000,
   });
-  t.is(r.status, 0, r.stderr);
-  t.is(r.stdout, 'body done\n');
-  const lines = r.stderr.split('\n').filter((l) => l.startsWith('timing '));
+  t.is(r.status, 0, r.stdout);
   t.deepEqual(
-    lines.map((l) => l.replace(/^timing [0-9.]+ ms /, '')),
-    ['step 0', 'step 1', 'step 2', 'step 3', 'step 4'],
+    r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.replace(/^timing [0-9.]+ ms /, 'timing: ')),
+    ['before', 'timing: step 0', 'flushed', 'body done', 'timing: step 1', 'timing: step 2'],
   );
 });
 
