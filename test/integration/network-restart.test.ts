@@ -130,6 +130,8 @@ test.serial('an address the IPAM store lost is re-reserved from the container re
   t.true(fs.existsSync(pool), `the address record ${pool} exists`);
   fs.rmSync(pool); // what a power loss before the write reached the disk leaves
   await w.startDaemon();
+  // taken in memory by the start's reconcile; its record is written behind (on the file thread)
+  await eventually(() => fs.existsSync(pool));
   t.true(fs.existsSync(pool), 'the address is taken again');
   await ok(['create', '--name', 'second', '--network', 'lost-ipam', 'busybox', 'true']);
   const [s] = JSON.parse(await ok(['inspect', 'second']));
