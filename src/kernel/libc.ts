@@ -71,16 +71,23 @@ export function loadLibc(): Libc {
     umount2: (target, flags) => check(umount2(target, flags) as number, () => `umount ${target}`),
     umount2Async: (target, flags) =>
       new Promise<void>((resolve, reject) => {
-        (umount2 as unknown as { async: (...a: unknown[]) => void }).async(target, flags, (err: unknown, rc: number) => {
-          if (!err && rc >= 0) return resolve();
-          // (errno stays on the pool's thread: a failure is met again here, with its errno)
+        // (errno stays on the pool's thread: a failure is met again here, with its errno; so is
+        // a call koffi refuses — too many asynchronous calls at once)
+        const here = () => {
           try {
             check(umount2(target, flags) as number, () => `umount ${target}`);
             resolve();
           } catch (e) {
             reject(e);
           }
-        });
+        };
+        try {
+          (umount2 as unknown as { async: (...a: unknown[]) => void }).async(target, flags, (err: unknown, rc: number) =>
+            !err && rc >= 0 ? resolve() : here(),
+          );
+        } catch {
+          here();
+        }
       }),
     kill: (pid, sig) => check(kill(pid, sig) as number, () => `kill(${pid}, ${sig})`),
     gettid: () => gettid() as number,

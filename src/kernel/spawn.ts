@@ -246,15 +246,21 @@ export function createSpawner(): Spawner {
       queued.shift()!();
     }
   };
-  const asyncCall = (argv: unknown[], done: (rc: number, late: boolean) => Program | { error: string }) =>
+  const asyncCall = (argv: unknown[], done: (rc: number, late?: boolean) => Program | { error: string }) =>
     new Promise<Program | { error: string }>((resolve) => {
-      queued.push(() =>
-        (posixSpawn as unknown as { async: (...a: unknown[]) => void }).async(...argv, (err: unknown, rc: number) => {
+      queued.push(() => {
+        try {
+          (posixSpawn as unknown as { async: (...a: unknown[]) => void }).async(...argv, (err: unknown, rc: number) => {
+            spawning--;
+            nextSpawn();
+            resolve(done(err ? 12 /* ENOMEM: the call did not run */ : rc, true));
+          });
+        } catch {
+          // koffi refused the call (too many asynchronous calls at once): made here instead
           spawning--;
-          nextSpawn();
-          resolve(done(err ? 12 /* ENOMEM: the call did not run */ : rc, true));
-        }),
-      );
+          resolve(syncCall(argv, done));
+        }
+      });
       nextSpawn();
     });
 

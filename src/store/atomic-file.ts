@@ -129,13 +129,15 @@ export async function readJson<T>(file: string): Promise<T | undefined> {
 /**
  * Write `text` into a file in place (keeps the inode: the file may be bind-mounted into a
  * container). Synchronous on purpose: these are tiny files on the start path, and four thread
- * pool round trips per file cost more than the writes.
+ * pool round trips per file cost more than the writes. Written over the old bytes, then cut to
+ * its length — not cut to 0 first: ext4 (auto_da_alloc) starts the writeback of a file cut to
+ * 0 and written again when it is closed, which made the close ~0.1–0.6 ms per file (decision 47).
  */
 export function rewriteInPlace(file: string, text: string): void {
   const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
   try {
-    fs.ftruncateSync(fd, 0);
-    fs.writeSync(fd, text, 0);
+    const n = fs.writeSync(fd, text, 0);
+    fs.ftruncateSync(fd, n);
   } finally {
     fs.closeSync(fd);
   }

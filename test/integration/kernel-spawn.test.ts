@@ -68,24 +68,61 @@ test('spawnDetachedAsync: the spawn on a pool thread; its own session, pipes, st
   t.is(e.code, 'ENOENT');
 });
 
-test('spawnDetachedAsync: programs that are gone before their spawn is known are reaped and closed (12 at once, a queue)', async (t) => {
-  // each exits at once while this thread is busy: its SIGCHLD may be read before the spawn's
-  // answer registers it, so the answer reaps it itself
+test('spawnDetachedAsync: 12 at once (a queue, two on the pool at a time) all run, end and close', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-spawn-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // a daemon's event loop never runs dry; this test's would, between a program's last output
+  // and its SIGCHLD (a signal watcher keeps no loop alive), and end the test unfinished
+  const alive = setInterval(() => undefined, 1000);
+  t.teardown(() => clearInterval(alive));
   const spawns = Array.from({ length: 12 }, (_, i) =>
     spawner.spawnDetachedAsync('sh', ['-c', `exit ${i}`], { stderrFile: path.join(dir, `err${i}`) }),
   );
-  const until = Date.now() + 100;
-  while (Date.now() < until); // the thread busy: the programs run and end meanwhile
-  const codes = await Promise.all(
-    spawns.map(async (s) => {
-      const p = await s;
-      return new Promise<number | null>((r) => p.on('close', (code) => r(code)));
-    }),
-  );
+  const codes = await Promise.all(spawns.map(async (s) => closeOf(await s)));
   t.deepEqual(
     codes,
     Array.from({ length: 12 }, (_, i) => i),
   );
 });
+
+test.serial(
+  'spawnDetachedAsync: a program gone before its spawn is known is reaped by the answer (its SIGCHLD came first)',
+  async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-spawn-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const alive = setInterval(() => undefined, 1000);
+    t.teardown(() => clearInterval(alive));
+    const own = createSpawner();
+    await own.run('true', []); // its SIGCHLD watcher is on
+    // without it, only the answer can reap a program that ended before it was registered
+    const watchers = process.listeners('SIGCHLD');
+    process.removeAllListeners('SIGCHLD');
+    t.teardown(() => {
+      for (const w of watchers) process.on('SIGCHLD', w);
+    });
+    const spawns = [3, 4].map((i) =>
+      own.spawnDetachedAsync('sh', ['-c', `exit ${i}`], { stderrFile: path.join(dir, `err${i}`) }),
+    );
+    // this thread busy until both have ended (zombies of this process), before their answers run
+    while (zombieChildren() < 2);
+    t.deepEqual(await Promise.all(spawns.map(async (s) => closeOf(await s))), [3, 4]);
+  },
+);
+
+const closeOf = (p: DetachedProgram) => new Promise<number | null>((r) => p.on('close', (code) => r(code)));
+
+/** Ended children of this process not reaped yet. */
+function zombieChildren(): number {
+  let n = 0;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      if (f[0] === 'Z' && Number(f[1]) === process.pid) n++;
+    } catch {
+      /* gone */
+    }
+  }
+  return n;
+}

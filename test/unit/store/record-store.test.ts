@@ -4,6 +4,7 @@
  * with the kernel work and commits after it, decision 29).
  */
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,11 +55,35 @@ test('removeBehind unlinks on the thread pool (the teardown after a run --rm, de
   const dir = tempDir(t);
   const store = new RecordStore<{ id: string }>(dir);
   await store.save({ id: ID });
+  // the pool's threads held: 16 opens of a FIFO no writer has opened yet block (each open
+  // waits for one), so an unlink handed to the pool waits behind them
+  const fifo = path.join(dir, 'hold');
+  execFileSync('mkfifo', [fifo]);
+  const held = Array.from({ length: 16 }, () => fs.promises.open(fifo, 'r'));
+  let released: Promise<void> | undefined;
+  const release = () => (released ??= releaseFifo(fifo, held));
+  t.teardown(release);
   const removing = store.removeBehind(ID);
-  // before the promise settles: the unlink was handed to the pool, this thread did not block on it
-  t.deepEqual(fs.readdirSync(dir), [`${ID}.json`], 'still there before the first await');
+  await new Promise((r) => setImmediate(r));
+  t.deepEqual(fs.readdirSync(dir).sort(), [`${ID}.json`, 'hold'], 'not unlinked on this thread');
+  await release();
   await removing;
-  t.deepEqual(fs.readdirSync(dir), [], 'gone once it resolves');
+  t.deepEqual(fs.readdirSync(dir), ['hold'], 'gone once it resolves');
   await t.notThrowsAsync(store.removeBehind(ID), 'a second removal is fine');
   await t.throwsAsync(store.removeBehind('../x'), { message: /invalid record id/ });
 });
+
+/** Let the FIFO's blocked opens through (a writer once a reader waits) and close them. */
+async function releaseFifo(fifo: string, held: Array<Promise<fs.promises.FileHandle>>): Promise<void> {
+  let writer = -1;
+  while (writer < 0) {
+    try {
+      writer = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err; // no reader waits yet
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  for (const h of await Promise.all(held)) await h.close();
+  fs.closeSync(writer);
+}
