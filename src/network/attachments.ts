@@ -144,8 +144,9 @@ export class Attachments {
     const rb = new Rollback();
     try {
       let index = 0;
-      for (const ep of eps) await this.attachOne(sb, ep, sandbox, `eth${index++}`, rb);
-      await timed('join: gateway route', () => this.applyGateway(sb, eps, sandbox));
+      const ifindexes = new Map<string, number>();
+      for (const ep of eps) await this.attachOne(sb, ep, sandbox, `eth${index++}`, rb, ifindexes);
+      await timed('join: gateway route', () => this.applyGateway(sb, eps, sandbox, ifindexes));
       for (const ep of eps)
         if (!existing.includes(ep)) rb.push('forget endpoint record', () => this.d.controller.removeEndpoint(ep));
       await timed('join: save records', () => this.d.controller.saveAttach(eps, sb, durable));
@@ -160,7 +161,15 @@ export class Attachments {
   }
 
   /** IP from IPAM, driver endpoint, driver join into the sandbox; undo pushed on `rb`. */
-  private async attachOne(sb: SandboxRecord, ep: EndpointRecord, sandbox: Sandbox, ifname: string, rb: Rollback): Promise<void> {
+  /** `ifindexes`: the interface's index goes there when the driver tells it (JoinInfo.ifindex). */
+  private async attachOne(
+    sb: SandboxRecord,
+    ep: EndpointRecord,
+    sandbox: Sandbox,
+    ifname: string,
+    rb: Rollback,
+    ifindexes?: Map<string, number>,
+  ): Promise<void> {
     const n = this.d.controller.get(ep.networkId);
     // reserved before any await: a concurrent `network rm` now sees the network in use (or this
     // throws because the network is being removed)
@@ -241,6 +250,7 @@ export class Attachments {
     await addLinkLocalIPs(sandbox.netlink, ifname, ep.ipamConfig?.LinkLocalIPs ?? []);
     this.d.failpoint?.('attach.after-join');
     ep.ifname = ifname;
+    if (join.ifindex) ifindexes?.set(ifname, join.ifindex);
     if (join.gateway) ep.gateway = join.gateway;
     else if (join.gatewayFromDriver || join.disableGatewayService || n.internal) delete ep.gateway;
     if (join.gatewayV6) ep.gateway6 = join.gatewayV6;
@@ -262,8 +272,13 @@ export class Attachments {
     return pick ? eps.find((e) => e.endpointId === pick.endpointId) : undefined;
   }
 
-  /** Point the sandbox's default route(s) at the gateway endpoint of `eps`. */
-  private async applyGateway(sb: SandboxRecord, eps: readonly EndpointRecord[], sandbox: Sandbox): Promise<void> {
+  /** Point the sandbox's default route(s) at the gateway endpoint of `eps` (`ifindexes`: known indexes by name). */
+  private async applyGateway(
+    sb: SandboxRecord,
+    eps: readonly EndpointRecord[],
+    sandbox: Sandbox,
+    ifindexes?: ReadonlyMap<string, number>,
+  ): Promise<void> {
     const gw = this.gatewayOf(eps);
     const nl = sandbox.netlink;
     if (!gw) {
@@ -272,9 +287,10 @@ export class Attachments {
       delete sb.gatewayNetwork;
       return;
     }
-    if (gw.gateway && gw.ifname) await nl.replaceRoute({ dst: 'default', family: 4, gateway: gw.gateway, dev: gw.ifname });
+    const dev = gw.ifname ? (ifindexes?.get(gw.ifname) ?? gw.ifname) : undefined;
+    if (gw.gateway && dev !== undefined) await nl.replaceRoute({ dst: 'default', family: 4, gateway: gw.gateway, dev });
     else await nl.delRoute({ dst: 'default', family: 4 });
-    if (gw.gateway6 && gw.ifname) await nl.replaceRoute({ dst: 'default', family: 6, gateway: gw.gateway6, dev: gw.ifname });
+    if (gw.gateway6 && dev !== undefined) await nl.replaceRoute({ dst: 'default', family: 6, gateway: gw.gateway6, dev });
     sb.gatewayNetwork = gw.networkId;
   }
 

@@ -112,6 +112,8 @@ export interface JoinInfo {
    * endpoint, even if IPAM reserved a gateway address.
    */
   gatewayFromDriver?: boolean;
+  /** The interface's index in the sandbox, when the driver knows it (the gateway route needs no lookup by name). */
+  ifindex?: number;
 }
 
 export interface NetworkDriver {

@@ -117,7 +117,8 @@ export class Sandboxes {
   async create(containerId: string, opts: { dns?: boolean } = {}): Promise<Sandbox> {
     const file = this.pathFor(containerId);
     if (this.netns.isNetnsMount(file)) return this.handle(file);
-    fs.rmSync(file, { force: true });
+    // a plain file left by a take a crash interrupted (stat, no exception when there is none)
+    if (this.netns.exists(file)) fs.rmSync(file, { force: true });
     // a namespace from the pool already has lo up; the pool refills once the create's network
     // work is done with it (the handle closed), not while that work runs
     const pool = this.pool;

@@ -238,21 +238,15 @@ export class ContainerManager {
     rec.sandboxId = plan.sandboxId;
 
     // visible by name from records.set on: start/rm/connect of it wait for this lock, so they
-    // never meet a half-made container (or one whose create is being rolled back). The answer
-    // goes out at the commit; the lock is held until the records written behind are in place.
-    await new Promise<void>((answer, fail) => {
-      this.locks.run(rec.id, () => this.createLocked(rec, plan, name, answer)).catch(fail);
-    });
+    // never meet a half-made container (or one whose create is being rolled back)
+    await this.locks.run(rec.id, () => this.createLocked(rec, plan, name));
     this.deps.logger.info(`created container ${rec.id.slice(0, 12)} (${rec.name})`);
     this.announce(rec, 'create');
     return rec;
   }
 
-  /**
-   * The create's part under the container's lock: its dirs, record and network, then the commit
-   * (`answer()`), then the wait for the records its network wrote behind (the lock still held).
-   */
-  private async createLocked(rec: ContainerRecord, plan: SandboxPlan, name: string, answer: () => void): Promise<void> {
+  /** The create's part under the container's lock: its dirs, record and network, then the commit. */
+  private async createLocked(rec: ContainerRecord, plan: SandboxPlan, name: string): Promise<void> {
     const p = this.paths(rec);
     const rb = new Rollback();
     try {
@@ -295,6 +289,10 @@ export class ContainerManager {
       });
       this.deps.failpoint?.('container-create.after-network');
       await timed('container dirs (wait)', () => dirs);
+      // the network's records and address records, written behind on their file thread (its
+      // queue is in order): in place before the commit, so that a kill -9 after the answer finds
+      // them (decision 48: waited for without a message of its own)
+      await timed('records behind (wait)', () => this.deps.files?.behind.drained());
       // tsnet-init may still be spawning (on a pool thread): the start (or whatever else takes
       // the prelaunch) waits for it, not the create's answer
       await rb.step(
@@ -310,12 +308,6 @@ export class ContainerManager {
       await rb.unwind();
       throw err;
     }
-    answer();
-    // The network's records and address records, written behind on their file thread (its queue
-    // is in order): in place before anything else may touch this container. A crash before they
-    // land leaves the committed container without them: swept and made again at its start, as
-    // after a power loss (decision 36). A failed write was logged where it was given.
-    await timed('records behind (wait, after the answer)', () => this.deps.files?.behind.drained());
   }
 
   /** The sandbox and its endpoints of a plan, with their undo on `rb` (`madeSandbox`: between the two). */

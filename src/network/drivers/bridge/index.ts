@@ -349,6 +349,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       // gets a link-local address (decision 43: no IPv6 multicast for the bridge to flood)
       const v6 = n.spec.enableIPv6 && ep.addressV6 !== undefined;
       const noLinkLocal = !v6;
+      let ifindex: number | undefined;
       try {
         const mtu = n.cfg.mtu ? { mtu: n.cfg.mtu } : {};
         // two requests: the pair (peer in the sandbox; the host end a port of the bridge, up), then
@@ -400,10 +401,12 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
                 return j.netlink ?? Netlink.open();
               });
         try {
-          if (ep.address) await inner.addAddress(j.ifname, ep.address);
-          if (ep.addressV6) await inner.addAddress(j.ifname, ep.addressV6, { noDad: true });
+          // looked up once: the addresses, the up and the caller's gateway route go by index
+          ifindex = await inner.indexOf(j.ifname);
+          if (ep.address) await inner.addAddress(ifindex, ep.address);
+          if (ep.addressV6) await inner.addAddress(ifindex, ep.addressV6, { noDad: true });
           // (the peer cannot be born up: the kernel opens it before the pair is linked, ENOTCONN)
-          await inner.setUp(j.ifname, { noLinkLocal });
+          await inner.setUp(ifindex, { noLinkLocal });
         } finally {
           if (inner !== j.netlink) inner.close();
         }
@@ -421,6 +424,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
         ...(gw4 && !n.spec.internal ? { gateway: gw4 } : {}),
         ...(gw6 && !n.spec.internal ? { gatewayV6: gw6 } : {}),
         ...(n.spec.internal ? { disableGatewayService: true } : {}),
+        ...(ifindex ? { ifindex } : {}),
       };
     },
 
