@@ -160,8 +160,10 @@ export class Attachments {
       await timed('join: dns', () => this.d.dns!.ensure(sb, sandbox.file, true, sandbox.takeDns()));
   }
 
-  /** IP from IPAM, driver endpoint, driver join into the sandbox; undo pushed on `rb`. */
-  /** `ifindexes`: the interface's index goes there when the driver tells it (JoinInfo.ifindex). */
+  /**
+   * IP from IPAM, driver endpoint, driver join into the sandbox; undo pushed on `rb`.
+   * `ifindexes`: the interface's index goes there when the driver tells it (JoinInfo.ifindex).
+   */
   private async attachOne(
     sb: SandboxRecord,
     ep: EndpointRecord,
@@ -359,9 +361,11 @@ export class Attachments {
     await this.revokePorts(sb, false);
   }
 
-  /** Every endpoint leaves the sandbox and is deleted; their records go. */
-  /** `sandboxRemoved`: the caller destroys the sandbox right after (see LeaveOptions). */
-  /** `behind`: the endpoint records' unlinks on libuv's pool (the teardown after a `run --rm`). */
+  /**
+   * Every endpoint leaves the sandbox and is deleted; their records go. `sandboxRemoved`: the
+   * caller destroys the sandbox right after (see LeaveOptions). `behind`: the endpoint records'
+   * unlinks on libuv's pool (the teardown after a `run --rm`).
+   */
   async detachAll(sb: SandboxRecord, opts: LeaveOptions = {}, behind = false): Promise<void> {
     const errors: string[] = [];
     // A stopped container's external connectivity was revoked when it stopped.

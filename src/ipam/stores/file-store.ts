@@ -256,12 +256,12 @@ export class FileStore implements IpamStore {
     }
   }
 
-  /** Write `value` as JSON to `target` atomically: temp file, fsync, rename, fsync dir. */
   /** The temp file a record is written to before its rename over `target` (load() removes leftovers). */
   private tempFor(target: string): string {
     return `${target}${TEMP_MARK}${process.pid}-${++this.seq}`;
   }
 
+  /** Write `value` as JSON to `target` atomically: temp file, fsync, rename, fsync dir. */
   private async writeAtomic(target: string, value: unknown, durable = this.fsync): Promise<void> {
     const temp = this.tempFor(target);
     const data = `${JSON.stringify(value, null, 2)}\n`;

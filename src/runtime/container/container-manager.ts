@@ -880,17 +880,18 @@ export class ContainerManager {
    * Save a state change (running, exited, paused, removing) without fsync: a reboot makes that
    * state stale anyway, and a daemon crash keeps it (page cache). See writeJsonAtomicVolatile.
    */
-  private saveRunningInBundle(rec: ContainerRecord, state: ContainerRecord['state']): void {
+  private saveState(rec: ContainerRecord): void {
     try {
-      writeRunningState(this.paths(rec).bundle, state);
+      this.deps.store.saveVolatile(rec);
     } catch (err) {
       this.deps.logger.warn(`save state of ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
     }
   }
 
-  private saveState(rec: ContainerRecord): void {
+  /** A `--rm` container's running state, into its bundle instead of its record (bundle.ts writeRunningState). */
+  private saveRunningInBundle(rec: ContainerRecord, state: ContainerRecord['state']): void {
     try {
-      this.deps.store.saveVolatile(rec);
+      writeRunningState(this.paths(rec).bundle, state);
     } catch (err) {
       this.deps.logger.warn(`save state of ${rec.id.slice(0, 12)}: ${(err as Error).message}`);
     }
