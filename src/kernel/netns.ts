@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../errors/index.js';
 import { isErrno } from './errno.js';
+import { unlinkIfThere } from '../lib/quiet-fs.js';
 import { CLONE_NEWNET, MNT_DETACH, MS_BIND, MS_MOVE, MS_PRIVATE, type Libc } from './libc.js';
 
 export interface Netns {
@@ -112,7 +113,7 @@ export function createNetnsOps(libc: Libc): Netns {
       } catch (err) {
         if (!isErrno(err, 'EINVAL', 'ENOENT')) throw err;
       }
-      fs.rmSync(file, { force: true });
+      unlinkIfThere(file);
     },
 
     move(from, to) {
@@ -179,17 +180,5 @@ function mountedAt(dir: string): boolean {
       .some((l) => l.split(' ')[4] === dir);
   } catch {
     return false;
-  }
-}
-
-/**
- * Remove a file that is normally there: one unlink (`fs.rmSync(f, { force: true })` stats it
- * first and costs ~10× the syscall in JavaScript; a create and a removal each do this).
- */
-function unlinkIfThere(file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw err;
   }
 }

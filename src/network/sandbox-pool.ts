@@ -33,8 +33,8 @@
  * the entry's namespace is swept as any.
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
+import { closeQuietly } from '../lib/quiet-fs.js';
 import type { Logger } from '../lib/logger.js';
 import type { Netns } from '../kernel/netns.js';
 import type { BoundDns, MadeNetns } from '../kernel/netns-maker.js';
@@ -208,7 +208,7 @@ export class SandboxPool {
   }
 
   private drop(e: Entry): void {
-    if (e.dns) closeDns(e.dns, this.d.closeFd ?? fs.closeSync);
+    if (e.dns) closeDns(e.dns, this.d.closeFd);
     try {
       this.d.netns.remove(e.file);
     } catch (err) {
@@ -218,12 +218,6 @@ export class SandboxPool {
 }
 
 /** Close a resolver's sockets that nobody wrapped (best effort). */
-export function closeDns(dns: BoundDns, close: (fd: number) => void = fs.closeSync): void {
-  for (const fd of [dns.udpFd, dns.tcpFd]) {
-    try {
-      close(fd);
-    } catch {
-      /* already closed */
-    }
-  }
+export function closeDns(dns: BoundDns, close?: (fd: number) => void): void {
+  for (const fd of [dns.udpFd, dns.tcpFd]) closeQuietly(fd, close);
 }

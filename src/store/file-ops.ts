@@ -3,6 +3,7 @@
  * or on the caller's thread where there is none.
  */
 import fs from 'node:fs';
+import { unlinkIfThere } from '../lib/quiet-fs.js';
 
 export type FileOp =
   | { op: 'mkdir'; path: string; mode: number; recursive?: boolean }
@@ -60,7 +61,7 @@ export function applyFileOp(o: FileOp): void {
       return;
     }
     case 'unlink':
-      fs.rmSync(o.path, { force: true });
+      unlinkIfThere(o.path);
       return;
   }
 }

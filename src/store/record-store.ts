@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../errors/index.js';
+import { unlinkIfThere } from '../lib/quiet-fs.js';
 import type { FileThread } from './file-thread.js';
 import {
   prepareJsonAtomic,
@@ -107,11 +108,7 @@ export class RecordStore<T extends { id: string }> {
    * `run --rm` (its removal's network teardown took ~19 ms of wall time for ~2 ms of work).
    */
   async remove(id: string): Promise<void> {
-    try {
-      fs.unlinkSync(path.join(this.dir, `${checkId(id)}.json`));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    unlinkIfThere(path.join(this.dir, `${checkId(id)}.json`));
   }
 
   /**

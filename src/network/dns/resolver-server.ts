@@ -12,9 +12,9 @@
  * Forwarding sockets are made outside `inNetns`, i.e. in the daemon's netns.
  */
 import dgram from 'node:dgram';
-import fs from 'node:fs';
 import net from 'node:net';
 import { TsnetError, asTsnetError } from '../../errors/index.js';
+import { closeQuietly } from '../../lib/quiet-fs.js';
 import { buildReply, errorReply, MAX_TCP_SIZE, udpLimit } from './answer.js';
 import { createForwarder, literalLookup, parseUpstream, type Forwarder } from './forwarder.js';
 import { decodeMessage, findOpt, HEADER_SIZE, OPCODE_QUERY, RCODE, typeName, type DnsMessage } from './message.js';
@@ -292,19 +292,11 @@ function wrapBound(b: { udpFd: number; tcpFd: number }, onError: (err: Error) =>
     sock.address(); // throws when the fd is not a bound socket
   } catch (err) {
     sock.close();
-    if (!wrapped) closeFd(b.udpFd);
-    closeFd(b.tcpFd);
+    if (!wrapped) closeQuietly(b.udpFd);
+    closeQuietly(b.tcpFd);
     throw new TsnetError('TSNET_DNS', `resolver UDP socket made ahead (fd ${b.udpFd}): ${(err as Error).message}`, {
       cause: err,
     });
   }
   return { udp: sock, tcpFd: b.tcpFd };
-}
-
-function closeFd(fd: number): void {
-  try {
-    fs.closeSync(fd);
-  } catch {
-    /* closed already */
-  }
 }
