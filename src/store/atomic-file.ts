@@ -133,8 +133,8 @@ export async function readJson<T>(file: string): Promise<T | undefined> {
  * its length — not cut to 0 first: ext4 (auto_da_alloc) starts the writeback of a file cut to
  * 0 and written again when it is closed, which made the close ~0.1–0.6 ms per file (decision 47).
  */
-export function rewriteInPlace(file: string, text: string): void {
-  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
+export function rewriteInPlace(file: string, text: string, mode = 0o644): void {
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, mode);
   try {
     const n = fs.writeSync(fd, text, 0);
     fs.ftruncateSync(fd, n);

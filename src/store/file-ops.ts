@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import { unlinkIfThere } from '../lib/quiet-fs.js';
+import { rewriteInPlace } from './atomic-file.js';
 
 export type FileOp =
   | { op: 'mkdir'; path: string; mode: number; recursive?: boolean }
@@ -50,16 +51,9 @@ export function applyFileOp(o: FileOp): void {
     case 'rename':
       fs.renameSync(o.from, o.to);
       return;
-    case 'overwrite': {
-      const fd = fs.openSync(o.path, fs.constants.O_WRONLY | fs.constants.O_CREAT, o.mode);
-      try {
-        const n = fs.writeSync(fd, o.data, 0);
-        fs.ftruncateSync(fd, n);
-      } finally {
-        fs.closeSync(fd);
-      }
+    case 'overwrite':
+      rewriteInPlace(o.path, o.data, o.mode);
       return;
-    }
     case 'unlink':
       unlinkIfThere(o.path);
       return;
