@@ -6,6 +6,7 @@
 import koffi from 'koffi';
 import { TsnetError } from '../errors/index.js';
 import { errnoName } from './errno.js';
+import { callOnPool } from './koffi-async.js';
 
 export const CLONE_NEWNS = 0x00020000;
 export const CLONE_NEWUTS = 0x04000000;
@@ -69,26 +70,12 @@ export function loadLibc(): Libc {
     mount: (source, target, fstype, flags, data) =>
       check(mount(source, target, fstype, flags, data) as number, () => `mount ${fstype ?? source ?? ''} on ${target}`),
     umount2: (target, flags) => check(umount2(target, flags) as number, () => `umount ${target}`),
-    umount2Async: (target, flags) =>
-      new Promise<void>((resolve, reject) => {
-        // (errno stays on the pool's thread: a failure is met again here, with its errno; so is
-        // a call koffi refuses — too many asynchronous calls at once)
-        const here = () => {
-          try {
-            check(umount2(target, flags) as number, () => `umount ${target}`);
-            resolve();
-          } catch (e) {
-            reject(e);
-          }
-        };
-        try {
-          (umount2 as unknown as { async: (...a: unknown[]) => void }).async(target, flags, (err: unknown, rc: number) =>
-            !err && rc >= 0 ? resolve() : here(),
-          );
-        } catch {
-          here();
-        }
-      }),
+    umount2Async: async (target, flags) => {
+      const rc = await callOnPool(umount2, [target, flags])?.catch(() => -1);
+      // (errno stays on the pool's thread: a failure is met again here, with its errno; so is
+      // a call koffi refuses — too many asynchronous calls at once)
+      if (rc === undefined || rc < 0) check(umount2(target, flags) as number, () => `umount ${target}`);
+    },
     kill: (pid, sig) => check(kill(pid, sig) as number, () => `kill(${pid}, ${sig})`),
     gettid: () => gettid() as number,
   };

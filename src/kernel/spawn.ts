@@ -20,6 +20,7 @@ import net from 'node:net';
 import os from 'node:os';
 import koffi from 'koffi';
 import { errnoName } from './errno.js';
+import { callOnPool } from './koffi-async.js';
 import { DEFAULT_PATH, type DetachedProgram, killAfter } from './process.js';
 
 const O_CLOEXEC = 0o2000000;
@@ -249,17 +250,20 @@ export function createSpawner(): Spawner {
   const asyncCall = (argv: unknown[], done: (rc: number, late?: boolean) => Program | { error: string }) =>
     new Promise<Program | { error: string }>((resolve) => {
       queued.push(() => {
-        try {
-          (posixSpawn as unknown as { async: (...a: unknown[]) => void }).async(...argv, (err: unknown, rc: number) => {
-            spawning--;
-            nextSpawn();
-            resolve(done(err ? 12 /* ENOMEM: the call did not run */ : rc, true));
-          });
-        } catch {
+        const call = callOnPool(posixSpawn, argv);
+        if (!call) {
           // koffi refused the call (too many asynchronous calls at once): made here instead
           spawning--;
           resolve(syncCall(argv, done));
+          return;
         }
+        void call
+          .catch(() => 12 /* ENOMEM: the call did not run */)
+          .then((rc) => {
+            spawning--;
+            nextSpawn();
+            resolve(done(rc, true));
+          });
       });
       nextSpawn();
     });
