@@ -150,12 +150,16 @@ export async function spawnInit(opts: Omit<LaunchOptions, 'beforeGo'>): Promise<
       const launched = new Promise<Launched>((resolve, reject) => {
         started = { resolve, reject };
       });
+      const tS = performance.now();
       ready.then(
         async (p) => {
+          // TSNET_TIMING: how long the start waited for tsnet-init's setup (~0 when it was ready)
+          timingLine('launch: start waited for ready', tS);
           try {
             await beforeGo?.(p);
             if (done) return;
             child.stdin?.write('go\n');
+            timingLine('launch: go written', tS);
             afterGo?.(p);
           } catch (err) {
             fail(err as Error);
