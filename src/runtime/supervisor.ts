@@ -100,11 +100,6 @@ export async function spawnInit(opts: Omit<LaunchOptions, 'beforeGo'>): Promise<
       timingLine('launch: ready (cumulative)', tL);
       pid = Number(rest[0]);
       readyResolve(pid);
-    } else if (word === 'started') {
-      timingLine('launch: started (cumulative)', tL);
-      if (done) return;
-      finish();
-      started?.resolve({ supervisorPid: child.pid ?? 0, pid });
     } else if (word === 'error') {
       const code = rest[0] ?? '125';
       fail(
@@ -114,6 +109,16 @@ export async function spawnInit(opts: Omit<LaunchOptions, 'beforeGo'>): Promise<
       );
     }
   };
+  // `started`: after `go` the pipe's only writer is the container's process, close-on-exec: its
+  // end is the execve (an exec error comes as a line first). Before `go` an end is a failure
+  // ('close' below says which).
+  let goWritten = false;
+  child.stdout?.on('end', () => {
+    if (!goWritten || done) return;
+    timingLine('launch: started (cumulative)', tL);
+    finish();
+    started?.resolve({ supervisorPid: child.pid ?? 0, pid });
+  });
   child.stdout?.setEncoding('utf8');
   child.stdout?.on('data', (d: string) => {
     buffered += d;
@@ -158,6 +163,7 @@ export async function spawnInit(opts: Omit<LaunchOptions, 'beforeGo'>): Promise<
           try {
             await beforeGo?.(p);
             if (done) return;
+            goWritten = true;
             child.stdin?.write('go\n');
             timingLine('launch: go written', tS);
             afterGo?.(p);
