@@ -26,6 +26,7 @@ import {
   type SectionResult,
 } from './lib.js';
 import { targetChecklist, writeDocs } from './report.js';
+import { settle } from './settle.js';
 
 type Section = (o: BenchOptions) => Promise<SectionResult>;
 
@@ -180,6 +181,11 @@ async function main(): Promise<void> {
   for (const s of SECTIONS) {
     if (args.only && !args.only.has(s.name)) continue;
     console.log(`\n## ${s.title}\n`);
+    // what the last section (or whatever ran before the bench) left to the kernel finishes first
+    const q = await settle();
+    console.log(
+      `(quiet after ${(q.waited / 1000).toFixed(1)} s: CPUs ${(q.busy * 100).toFixed(0)} % busy${q.quiet ? '' : ', NOT quiet after 30 s'}; load ${loadavg()})\n`,
+    );
     const t0 = performance.now();
     try {
       const fn = await s.load();
