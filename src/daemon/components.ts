@@ -38,6 +38,7 @@ import { PortReservations } from '../network/ports.js';
 import { Sandboxes } from '../network/sandbox.js';
 import { createNetnsMaker } from '../kernel/netns-maker.js';
 import { createCgroups, type Cgroups } from '../runtime/cgroups.js';
+import { loadDevicePrograms } from '../kernel/bpf.js';
 import { ContainerManager } from '../runtime/container/container-manager.js';
 import { ExecManager } from '../runtime/container/exec-manager.js';
 import type { ContainerRecord } from '../runtime/container/types.js';
@@ -176,7 +177,8 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     insecure: new InsecureRegistries(opts.insecureRegistries ?? []),
     userAgent: `tsnetd/${TSNET_VERSION}`,
   });
-  const cgroups = createCgroups({ parent: opts.cgroupParent });
+  // device programs loaded once per allow-list and attached by the daemon (decision 51)
+  const cgroups = createCgroups({ parent: opts.cgroupParent, programs: loadDevicePrograms() });
   const hostNetlink = Netlink.openSync(syncNetlink);
   const inNetns = <T>(file: string, fn: () => T): T => netns.run(file, fn);
   // tsnet-init and iptables-restore by posix_spawn: no fork of the whole daemon per start, exec

@@ -3,16 +3,21 @@
  * the dirs and writes the limits; tsnet-init puts the container's PID 1 into them.
  *
  * Device access: wherever a cgroup2 hierarchy is mounted (pure v2, or the `unified` mount of a
- * hybrid v1 host) every container gets a cgroup2 dir that tsnet-init attaches the device
- * program to and creates the container's PID 1 in (clone3 CLONE_INTO_CGROUP: no cgroup.procs
- * write, which on this kernel waits for an RCU grace period). Without cgroup2 (or with
- * `devices: 'v1'`), a v1 devices cgroup with Docker's rules is joined instead.
+ * hybrid v1 host) every container gets a cgroup2 dir that carries the device program and that
+ * tsnet-init creates the container's PID 1 in (clone3 CLONE_INTO_CGROUP: no cgroup.procs
+ * write, which on this kernel waits for an RCU grace period). With `programs` (the daemon), the
+ * program of each allow-list is loaded once and attached here, when the dir is made (decision
+ * 51: the kernel's verifier and JIT ran in every tsnet-init); without, tsnet-init attaches it.
+ * Without cgroup2 (or with `devices: 'v1'`), a v1 devices cgroup with Docker's rules is joined
+ * instead.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../errors/index.js';
 import { hasLimits, initCpuset, type Limits, type Setting, type V1Controller, v1Settings, v2Settings } from './cgroup-limits.js';
 import { type DeviceRule, ruleText } from './devices/rules.js';
+import { deviceProgram } from './devices/bpf-program.js';
+import type { DevicePrograms } from '../kernel/bpf.js';
 
 export type { Limits } from './cgroup-limits.js';
 
@@ -22,9 +27,10 @@ export interface Placement {
   join: string[];
   /** the cgroup2 dir the process is created in; it carries the device program */
   into?: string;
-  /** how device access is restricted: a program tsnet-init attaches to `into`, the v1 devices
+  /** how device access is restricted: a program tsnet-init attaches to `into` ('bpf'), a
+   * program attached to `into` already ('attached': by create, with `programs`), the v1 devices
    * controller (already set up), or not at all (privileged) */
-  devices: 'bpf' | 'v1' | 'none';
+  devices: 'bpf' | 'attached' | 'v1' | 'none';
 }
 
 export interface Cgroups {
@@ -54,7 +60,13 @@ export interface Cgroups {
 
 const V1_CONTROLLERS = ['memory', 'cpu', 'cpuset', 'pids', 'blkio', 'devices'] as const;
 
-export function createCgroups(opts: { mount?: string; parent: string; devices?: 'auto' | 'v1' }): Cgroups {
+export function createCgroups(opts: {
+  mount?: string;
+  parent: string;
+  devices?: 'auto' | 'v1';
+  /** load and attach device programs here (else tsnet-init attaches them: `devices: 'bpf'`) */
+  programs?: DevicePrograms;
+}): Cgroups {
   const mount = opts.mount ?? '/sys/fs/cgroup';
   const unified = fs.existsSync(path.join(mount, 'cgroup.controllers'));
   const v1Dir = (ctrl: string, name: string) => path.join(mount, ctrl, opts.parent, name);
@@ -83,6 +95,32 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
     }
   };
 
+  /**
+   * The device rules on a new cgroup2 dir: attached here with `programs` (one loaded program per
+   * allow-list, kept open for the daemon's life; 32 at most), else left to tsnet-init.
+   */
+  const loaded = new Map<string, number>();
+  /** what an existing cgroup2 dir's placement says of its program (exec joins it; none is attached then) */
+  const attachedBy = opts.programs ? 'attached' : 'bpf';
+  const deviceAccess = (dir: string, devices: readonly DeviceRule[] | 'all'): Placement['devices'] => {
+    if (devices === 'all') return 'none';
+    const { programs } = opts;
+    if (!programs) return 'bpf';
+    const key = JSON.stringify(devices);
+    let fd = loaded.get(key);
+    if (fd === undefined) {
+      fd = programs.load(deviceProgram(devices));
+      if (loaded.size >= 32) {
+        const [oldKey, oldFd] = loaded.entries().next().value!;
+        loaded.delete(oldKey);
+        programs.close(oldFd); // (the dirs it is attached to keep it)
+      }
+      loaded.set(key, fd);
+    }
+    programs.attach(dir, fd);
+    return 'attached';
+  };
+
   if (unified) {
     return {
       version: 2,
@@ -94,11 +132,11 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
         fs.mkdirSync(dir, { recursive: true });
         try {
           applyAll(dir, v2Settings(limits));
+          return { join: [], into: dir, devices: deviceAccess(dir, devices) };
         } catch (err) {
           rmdir(dir);
           throw err;
         }
-        return { join: [], into: dir, devices: devices === 'all' ? 'none' : 'bpf' };
       },
       remove: (name) => rmdir(v2Dir(name)),
       accountingDir: (name) => existing(v2Dir(name)),
@@ -114,7 +152,7 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
       },
       placement: (name) => {
         const dir = v2Dir(name);
-        return fs.existsSync(dir) ? { join: [], into: dir, devices: 'bpf' } : { join: [], devices: 'none' };
+        return fs.existsSync(dir) ? { join: [], into: dir, devices: attachedBy } : { join: [], devices: 'none' };
       },
       list: () => listDir(path.join(mount, opts.parent)),
       update(name, limits) {
@@ -189,7 +227,7 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
           const dir = hybridDir(name);
           fs.mkdirSync(dir, { recursive: true });
           dirs.push(dir);
-          return { join: dirs.slice(0, -1), into: dir, devices: devices === 'all' ? 'none' : 'bpf' };
+          return { join: dirs.slice(0, -1), into: dir, devices: deviceAccess(dir, devices) };
         }
       } catch (err) {
         for (const d of dirs) rmdir(d);
@@ -222,7 +260,7 @@ export function createCgroups(opts: { mount?: string; parent: string; devices?: 
     placement(name) {
       const join = V1_CONTROLLERS.map((c) => v1Dir(c, name)).filter((d) => fs.existsSync(d));
       const into = hybrid && fs.existsSync(hybridDir(name)) ? hybridDir(name) : undefined;
-      const devices = into ? 'bpf' : join.some((d) => d.includes(`${path.sep}devices${path.sep}`)) ? 'v1' : 'none';
+      const devices = into ? attachedBy : join.some((d) => d.includes(`${path.sep}devices${path.sep}`)) ? 'v1' : 'none';
       return { join, ...(into ? { into } : {}), devices };
     },
     update(name, limits, pids) {

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createCgroups } from '../../src/runtime/cgroups.js';
 import { DEFAULT_CAPS } from '../../src/runtime/container/security-opts.js';
+import { loadDevicePrograms } from '../../src/kernel/bpf.js';
 import { deviceProgram } from '../../src/runtime/devices/bpf-program.js';
 import { DEFAULT_DEVICE_RULES } from '../../src/runtime/devices/rules.js';
 import { seccompFilter } from '../../src/runtime/seccomp/index.js';
@@ -83,9 +84,14 @@ async function runInit(t: ExecutionContext, records: string[]): Promise<Ran> {
 const sh = (script: string) => ['arg=/bin/sh', 'arg=-c', `arg=${script}`];
 const PROBE = 'mknod /r c 10 183; head -c1 /r; echo rng=$?; echo x > /dev/null && echo null-ok';
 
-function cgroupsFor(t: ExecutionContext, devices: 'auto' | 'v1', mount?: string) {
+function cgroupsFor(t: ExecutionContext, devices: 'auto' | 'v1', mount?: string, attach = false) {
   const parent = `tsnet-test-${randomBytes(4).toString('hex')}`;
-  const cg = createCgroups({ parent, devices, ...(mount ? { mount } : {}) });
+  const cg = createCgroups({
+    parent,
+    devices,
+    ...(mount ? { mount } : {}),
+    ...(attach ? { programs: loadDevicePrograms() } : {}),
+  });
   t.teardown(async () => {
     // the supervisors are gone (teardowns run last-in first-out); a dir may stay busy a moment
     await eventually(() => {
@@ -141,6 +147,50 @@ test('cgroup2 device program: the child is born in its cgroup (clone3) and the p
     ...sh('mknod /r c 10 183; head -c1 /r >/dev/null 2>/tmp/e; echo rng=$?; cat /tmp/e'),
   ]);
   t.notRegex(open.out, /Operation not permitted/);
+});
+
+/** This process's fds that are loaded BPF programs. */
+function progFds(): number {
+  return fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:bpf-prog';
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+test('device program attached by createCgroups (the daemon): no devices_bpf key, the probe is refused; one load per allow-list', async (t) => {
+  const { cg, parent } = cgroupsFor(t, 'auto', undefined, true);
+  const before = progFds();
+  const p = cg.create('a1', {}, DEFAULT_DEVICE_RULES);
+  t.is(p.devices, 'attached');
+  t.truthy(p.into);
+  t.is(progFds(), before + 1);
+  const r = await runInit(t, [`cgroup_into=${p.into}`, ...sh(`${PROBE} 2>&1`)]);
+  t.regex(r.cgroupAtReady, new RegExp(`^0::/${parent}/a1$`, 'm'));
+  t.regex(r.out, /rng=1/);
+  t.regex(r.out, /Operation not permitted/);
+  t.regex(r.out, /null-ok/);
+  // the same allow-list: the loaded program is attached again, not loaded again
+  const p2 = cg.create('a2', {}, DEFAULT_DEVICE_RULES);
+  t.is(progFds(), before + 1);
+  const r2 = await runInit(t, [`cgroup_into=${p2.into}`, ...sh(`${PROBE} 2>&1`)]);
+  t.regex(r2.out, /rng=1/);
+  t.deepEqual(cg.placement('a2'), p2);
+  t.is(cg.create('priv', {}, 'all').devices, 'none');
+  // at most 32 allow-lists are kept loaded: the oldest program's fd is closed (its dirs keep it)
+  for (let i = 0; i < 33; i++) cg.create(`m${i}`, {}, [...DEFAULT_DEVICE_RULES, { type: 'c', major: 10, minor: i, access: 'r' }]);
+  t.is(progFds(), before + 32);
+  const r3 = await runInit(t, [`cgroup_into=${p.into}`, ...sh(`${PROBE} 2>&1`)]);
+  t.regex(r3.out, /rng=1/);
+});
+
+test("loadDevicePrograms: a program the verifier refuses is one error with the verifier's reason", (t) => {
+  const bad = Buffer.from(deviceProgram(DEFAULT_DEVICE_RULES));
+  bad.writeUInt8(0xff, 0);
+  const err = t.throws(() => loadDevicePrograms().load(bad));
+  t.regex(err!.message, /^load device program: EINVAL: unknown opcode ff$/);
 });
 
 test('seccomp key: the filter is installed just before execve; a broken filter file fails setup with 125', async (t) => {
