@@ -184,12 +184,16 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg();
   const problems: string[] = [];
   let lastEnd = started;
+  const quietNotes: string[] = [];
   for (const s of SECTIONS) {
     if (args.only && !args.only.has(s.name)) continue;
     console.log(`\n## ${s.title}\n`);
     // what the last section (or whatever ran before the bench) left to the kernel finishes first
     const fsWait = s.fsQuiet ? await settleFs(os.tmpdir(), lastEnd) : 0;
     const q = await settle();
+    quietNotes.push(
+      `${s.name} ${((fsWait + q.waited) / 1000).toFixed(0)} s${fsWait ? ' incl. the ext4 wait' : ''}${q.quiet ? '' : ' NOT quiet'}`,
+    );
     console.log(
       `(quiet after ${((fsWait + q.waited) / 1000).toFixed(1)} s${fsWait ? ` (${(fsWait / 1000).toFixed(0)} s for ext4 without a journal)` : ''}: CPUs ${(q.busy * 100).toFixed(0)} % busy${q.quiet ? '' : ', NOT quiet after 30 s'}; load ${loadavg()})\n`,
     );
@@ -232,6 +236,7 @@ async function main(): Promise<void> {
         `tsnet benchmarks ${new Date().toISOString().slice(0, 16)}Z, commit ${sh('git', ['rev-parse', '--short', 'HEAD'])}${dirty}${args.quick ? ', --quick' : ''}${args.only ? `, sections ${[...args.only].join(',')}` : ''}`,
         `${os.cpus().length} CPU ${os.cpus()[0]?.model ?? ''}, kernel ${os.release()}, node ${process.version}; ${total}`,
         `load average (1, 5, 15 min) at start ${loadAtStart}, at end ${loadAtEnd}: the peers ran in the same rounds, so the ratios hold better than the absolute times`,
+        `each section started once the CPUs were quiet (${quietNotes.join('; ')})`,
       ],
       rows: reportRows,
       curves,
