@@ -79,7 +79,9 @@ export function ext4WithoutJournal(dir: string): boolean {
     const src = execFileSync('findmnt', ['-n', '-o', 'SOURCE,FSTYPE', '-T', dir], { encoding: 'utf8' }).trim().split(/\s+/);
     if (src[1] !== 'ext4' || !src[0]?.startsWith('/dev/')) return false;
     const dev = src[0].slice('/dev/'.length);
-    return !fs.readdirSync('/proc/fs/jbd2').some((j) => j.startsWith(`${dev}-`));
+    // /proc/fs/jbd2 has an entry per journal (none at all when no file system has one)
+    const journals = fs.existsSync('/proc/fs/jbd2') ? fs.readdirSync('/proc/fs/jbd2') : [];
+    return !journals.some((j) => j.startsWith(`${dev}-`));
   } catch {
     return false;
   }
