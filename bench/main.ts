@@ -26,6 +26,7 @@ import {
   type SectionResult,
 } from './lib.js';
 import { targetChecklist, writeDocs } from './report.js';
+import { settle, settleFs } from './settle.js';
 
 type Section = (o: BenchOptions) => Promise<SectionResult>;
 
@@ -50,19 +51,23 @@ function external(file: string, exportName: string): Section {
   };
 }
 
-const SECTIONS: Array<{ name: string; title: string; load: () => Promise<Section> }> = [
+/** `fsQuiet`: the section times file creations, so it first waits out the file system (settle.ts). */
+const SECTIONS: Array<{ name: string; title: string; load: () => Promise<Section>; fsQuiet?: boolean }> = [
   {
     name: 'peers',
+    fsQuiet: true,
     title: 'peers: version, run --rm (user bridge, -p), network create/rm vs Docker and Podman',
     load: async () => (await import('./peers-section.js')).benchPeers,
   },
   {
     name: 'run',
+    fsQuiet: true,
     title: 'run: whole `tsnet run --rm` vs runc, supervisor RSS',
     load: async () => (await import('./run.js')).benchRun,
   },
   {
     name: 'network',
+    fsQuiet: true,
     title: 'network: create/rm, attach vs CNI bridge plugin',
     load: async () => (await import('./network.js')).benchNetwork,
   },
@@ -73,6 +78,7 @@ const SECTIONS: Array<{ name: string; title: string; load: () => Promise<Section
   },
   {
     name: 'scale',
+    fsQuiet: true,
     title: 'scale: attach latency for container 1 … 500 on one bridge',
     load: async () => (await import('./scale.js')).benchScale,
   },
@@ -177,9 +183,20 @@ async function main(): Promise<void> {
   const curves: Curve[] = [];
   const loadAtStart = loadavg();
   const problems: string[] = [];
+  let lastEnd = started;
+  const quietNotes: string[] = [];
   for (const s of SECTIONS) {
     if (args.only && !args.only.has(s.name)) continue;
     console.log(`\n## ${s.title}\n`);
+    // what the last section (or whatever ran before the bench) left to the kernel finishes first
+    const fsWait = s.fsQuiet ? await settleFs(os.tmpdir(), lastEnd) : 0;
+    const q = await settle();
+    quietNotes.push(
+      `${s.name} ${((fsWait + q.waited) / 1000).toFixed(0)} s${fsWait ? ' incl. the ext4 wait' : ''}${q.quiet ? '' : ' NOT quiet'}`,
+    );
+    console.log(
+      `(quiet after ${((fsWait + q.waited) / 1000).toFixed(1)} s${fsWait ? ` (${(fsWait / 1000).toFixed(0)} s for ext4 without a journal)` : ''}: CPUs ${(q.busy * 100).toFixed(0)} % busy${q.quiet ? '' : ', NOT quiet after 30 s'}; load ${loadavg()})\n`,
+    );
     const t0 = performance.now();
     try {
       const fn = await s.load();
@@ -194,7 +211,8 @@ async function main(): Promise<void> {
       console.log(`FAILED: ${msg.split('\n').slice(0, 6).join('\n')}`);
       problems.push(`${s.name}: failed: ${(err as Error).message.split('\n')[0]}`);
     }
-    console.log(`\n(${s.name}: ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    lastEnd = performance.now();
+    console.log(`\n(${s.name}: ${((lastEnd - t0) / 1000).toFixed(0)} s)`);
   }
 
   console.log('\n## summary\n');
@@ -218,6 +236,7 @@ async function main(): Promise<void> {
         `tsnet benchmarks ${new Date().toISOString().slice(0, 16)}Z, commit ${sh('git', ['rev-parse', '--short', 'HEAD'])}${dirty}${args.quick ? ', --quick' : ''}${args.only ? `, sections ${[...args.only].join(',')}` : ''}`,
         `${os.cpus().length} CPU ${os.cpus()[0]?.model ?? ''}, kernel ${os.release()}, node ${process.version}; ${total}`,
         `load average (1, 5, 15 min) at start ${loadAtStart}, at end ${loadAtEnd}: the peers ran in the same rounds, so the ratios hold better than the absolute times`,
+        `each section started once the CPUs were quiet (${quietNotes.join('; ')})`,
       ],
       rows: reportRows,
       curves,

@@ -30,6 +30,9 @@
  * - `--cni`: after each run, the CNI half of bench network's attach round in that world (a netns
  *   made, the CNI bridge plugin's ADD and DEL, the netns removed): the kernel's state the bench's
  *   creates meet.
+ * - `--spans FILE`: each kept create's start and end on the monotonic clock (µs, the clock of a
+ *   `--cpu-prof` profile's sample times and of `perf`'s), one line per create, `side start end`,
+ *   written to FILE at the end: a profile cut to the create requests.
  * - `--gap MS`: a pause after each run, as a user's next command or bench network's CNI half
  *   leaves one (the daemon's background work, e.g. the netns pool's refill, happens there).
  *
@@ -41,7 +44,7 @@
  *
  *   node --import tsx bench/profile-run.ts [--n 30] [--attach] [--ab DIR] [--ports] [--net-create]
  *     [--cpu-prof DIR] [--strace FILE] [--log FILE] [--backend nftables] [--scale N [--control]] [--gap MS] [--no-timing] [--cni]
- *     [--exec-tmpfs [B]]
+ *     [--exec-tmpfs [B]] [--spans FILE]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -66,6 +69,9 @@ const other = opt('--ab');
 // --net-create: a network create/rm after each run too (timed; the old default)
 const netCreate = args.includes('--net-create');
 const gapMs = Number(opt('--gap') ?? 0);
+// --spans FILE: the kept creates' start and end (monotonic µs), to cut a profile to them
+const spansOut = opt('--spans');
+const spans: string[] = [];
 // --no-timing: the daemons without TSNET_TIMING (as the bench runs them; no steps printed)
 const noTiming = args.includes('--no-timing');
 // --cni: after each run, bench network's CNI half of an attach round in that world (untimed)
@@ -175,7 +181,9 @@ async function oneRun(s: Side, i: number, keep: boolean): Promise<void> {
   const body = createBody('profnet', ['true'], portMap) as { HostConfig: Record<string, unknown> };
   if (autoRemove) body.HostConfig.AutoRemove = true;
   const before = schedOf(s.w);
+  const m0 = process.hrtime.bigint();
   const c = await apiOk(sock, 'POST', '/containers/create', body);
+  const m1 = process.hrtime.bigint();
   const after = schedOf(s.w);
   const id = (JSON.parse(c.body) as { Id: string }).Id;
   let startMs = 0;
@@ -202,6 +210,7 @@ async function oneRun(s: Side, i: number, keep: boolean): Promise<void> {
     netCreate && keep ? await apiOk(sock, 'POST', '/networks/create', { Name: `pn${i}`, CheckDuplicate: true }) : undefined;
   if (nc) await apiOk(sock, 'DELETE', `/networks/pn${i}`);
   if (!keep) return;
+  if (spansOut) spans.push(`${s.name} ${m0 / 1000n} ${m1 / 1000n}`);
   s.t.create!.push(c.ms);
   // on-CPU time of the daemon during the create request (its main thread; all its threads; each)
   s.t['create CPU main']!.push(after.main - before.main);
@@ -391,6 +400,7 @@ async function main(sides: Side[]): Promise<void> {
     console.log('steps (TSNET_TIMING, median wall ms, occurrences per run):');
     for (const l of steps(s.w, s.logFrom)) console.log(l);
   }
+  if (spansOut) fs.writeFileSync(spansOut, `${spans.join('\n')}\n`);
 }
 
 const sides: Side[] = [];

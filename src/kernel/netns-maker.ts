@@ -17,6 +17,8 @@ export type { BoundDns } from './netns-worker.js';
 
 /** A namespace made: with its resolver's sockets when asked and ready, else why not (`dnsError`). */
 export interface MadeNetns {
+  /** An rtnetlink socket open in the namespace (SyncNetlinkOpener.adopt); the caller's to use or close. */
+  nlFd?: number;
   dns?: BoundDns;
   dnsError?: string;
 }
@@ -41,7 +43,11 @@ export function createNetnsMaker(opts: { lowFds?: ReservedLowFds } = {}): NetnsM
     async make(file, o = {}) {
       const a = await client.send({ file, ...(o.dns ? { dns: { ip: o.dns } } : {}) });
       if (a.error !== undefined) throw new TsnetError('TSNET_NETNS', a.error);
-      return { ...(a.dns ? { dns: a.dns } : {}), ...(a.dnsError ? { dnsError: a.dnsError } : {}) };
+      return {
+        ...(a.nlFd !== undefined ? { nlFd: a.nlFd } : {}),
+        ...(a.dns ? { dns: a.dns } : {}),
+        ...(a.dnsError ? { dnsError: a.dnsError } : {}),
+      };
     },
     close: () => client.close(),
   };

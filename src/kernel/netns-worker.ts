@@ -20,7 +20,7 @@ import { createLowFdSlots, type ReservedLowFds } from './firewall/nftables/low-f
 import { applySandboxDns } from './firewall/nftables/sandbox-dns.js';
 import { loadLibc } from './libc.js';
 import { Netlink } from './netlink/index.js';
-import { createSyncNetlinkOpener } from './netlink/sync-socket.js';
+import { createSyncNetlinkOpener, NETLINK_ROUTE, type SyncNetlink } from './netlink/sync-socket.js';
 import { createNetnsOps } from './netns.js';
 import { makeReadyNetns } from './netns-birth.js';
 import { createSocketBinder } from './tcp-socket.js';
@@ -42,6 +42,11 @@ export interface BoundDns {
 
 export interface MakeAnswer {
   id: number;
+  /**
+   * The rtnetlink socket that brought lo up, open in the namespace (a synchronous socket's fd,
+   * for SyncNetlinkOpener.adopt): the create that takes the entry needs no switch into it to open one.
+   */
+  nlFd?: number;
   error?: string;
   dns?: BoundDns;
   dnsError?: string;
@@ -67,12 +72,19 @@ if (port) {
   });
 
   async function make(m: MakeRequest): Promise<MakeAnswer> {
-    (await makeReadyNetns(netns, m.file, () => Netlink.openSync(opener))).close();
-    if (!m.dns) return { id: m.id };
+    let sock: SyncNetlink | undefined;
+    const nl = await makeReadyNetns(netns, m.file, () => {
+      sock = opener.open(NETLINK_ROUTE);
+      return Netlink.overSync(sock);
+    });
+    // the socket goes with the answer (the taker's to use and close); the wrapper closes nothing
+    const nlFd = sock!.release();
+    nl.close();
+    if (!m.dns) return { id: m.id, nlFd };
     try {
-      return { id: m.id, dns: await readyDns(m.file, m.dns.ip) };
+      return { id: m.id, nlFd, dns: await readyDns(m.file, m.dns.ip) };
     } catch (err) {
-      return { id: m.id, dnsError: (err as Error).message };
+      return { id: m.id, nlFd, dnsError: (err as Error).message };
     }
   }
 

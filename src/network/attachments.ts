@@ -57,7 +57,7 @@ export class Attachments {
     const out: EndpointState[] = [];
     for (const name of names) {
       const cfg = requested[name] ?? (name === primary ? requested[mode ?? ''] : undefined) ?? null;
-      const n = this.d.controller.get(name);
+      const n = await this.d.controller.resolve(name);
       out.push(await this.planEndpoint(req.containerName, out, n, cfg));
     }
     // Validate the published ports now (bad specs fail before anything is made).
@@ -465,7 +465,7 @@ export class Attachments {
   // ---- live connect / disconnect --------------------------------------------------------------
 
   async connect(sb: SandboxRecord, networkRef: string, cfg: EndpointSettingsRequest | null): Promise<void> {
-    const n = this.d.controller.get(networkRef);
+    const n = await this.d.controller.resolve(networkRef);
     const before = this.d.controller.endpointsOf(sb.id);
     const planned = await this.planEndpoint(sb.containerName, before, n, cfg);
     const file = sb.key;

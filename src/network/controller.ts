@@ -62,6 +62,8 @@ export interface ControllerCluster {
   createNetwork(rec: GlobalNetworkRecord): Promise<GlobalNetworkRecord>;
   deleteNetwork(networkId: string): Promise<void>;
   subscribe(listener: (e: ClusterEvent) => void): () => void;
+  /** Read the global networks from etcd now instead of waiting for the watch to bring them. */
+  pullNetworks(): Promise<void>;
   endpoints(networkId: string): ClusterEndpointRecord[];
   nodes(): Array<{ id: string; advertiseAddr: string }>;
 }
@@ -745,6 +747,30 @@ export class NetworkController {
     throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `network ${ref} not found`);
   }
 
+  /**
+   * `get`, but a name or id this host does not know yet is looked up in the cluster store first:
+   * a global network another host made has its local record once the watch brings it, which a
+   * loaded machine delays — Docker's `network create` on one host makes the network usable on the
+   * others when its answer came, so a miss reads etcd (one range read) and applies what it finds
+   * before it says "not found". Without a cluster store, or while etcd is away, as `get`.
+   */
+  async resolve(ref: string): Promise<NetworkRecord> {
+    try {
+      return this.get(ref);
+    } catch (err) {
+      const cluster = this.d.cluster;
+      if ((err as TsnetError).code !== 'TSNET_NETWORK_NOT_FOUND' || !cluster?.available) throw err;
+      try {
+        await cluster.pullNetworks();
+      } catch (pullErr) {
+        this.d.logger.debug(`network ${ref}: cluster store read: ${(pullErr as Error).message}`);
+        throw err;
+      }
+      await this.clusterSettled();
+      return this.get(ref);
+    }
+  }
+
   find(ref: string): NetworkRecord | undefined {
     try {
       return this.get(ref);
@@ -958,7 +984,7 @@ export class NetworkController {
   // ---- remove -------------------------------------------------------------------------------
 
   async remove(ref: string): Promise<void> {
-    let n = this.get(ref);
+    let n = await this.resolve(ref);
     if (n.predefined) throw new TsnetError('TSNET_NETWORK_IN_USE', `${n.name} is a pre-defined network and cannot be removed`);
     // a container removed a moment ago may still be leaving it
     if (this.endpointUsers(n.id).length && (await this.sandboxRemovalsDone())) n = this.get(n.id);

@@ -31,6 +31,11 @@
  * only such entries are ready they are removed and the create makes its own namespace. Their fds
  * are closed when an entry goes (stop, mismatch); after a kill -9 they die with the process and
  * the entry's namespace is swept as any.
+ *
+ * Every entry also carries the rtnetlink socket the thread brought lo up with, open in its
+ * namespace (decision 52): the create's bridge join and gateway route use it, so the create's
+ * thread opens none (no switch into the namespace and back, no socket and option calls). It is
+ * closed with the entry, or by the sandbox handle that took it.
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
@@ -67,11 +72,17 @@ export interface SandboxPoolDeps {
 
 interface Entry {
   file: string;
+  /** The rtnetlink socket the thread brought lo up with, open in the namespace. */
+  nlFd?: number;
   dns?: BoundDns;
 }
 
-/** What a take moved to its target: the entry's resolver sockets when it has them (the taker's to close). */
+/**
+ * What a take moved to its target: the entry's rtnetlink socket and resolver sockets when it
+ * has them (the taker's to use and close).
+ */
 export interface PoolTake {
+  nlFd?: number;
   dns?: BoundDns;
 }
 
@@ -133,7 +144,7 @@ export class SandboxPool {
     if (!entry) return undefined;
     try {
       this.d.netns.move(entry.file, target);
-      return entry.dns ? { dns: entry.dns } : {};
+      return { ...(entry.nlFd !== undefined ? { nlFd: entry.nlFd } : {}), ...(entry.dns ? { dns: entry.dns } : {}) };
     } catch (err) {
       this.d.logger.warn(`netns pool: ${(err as Error).message}`);
       this.drop(entry);
@@ -196,7 +207,11 @@ export class SandboxPool {
         this.dnsIp = undefined;
         this.d.logger.warn(`netns pool: no DNS rules made ahead (${made.dnsError}); the resolver is made at each create`);
       }
-      const entry: Entry = { file, ...(made?.dns ? { dns: made.dns } : {}) };
+      const entry: Entry = {
+        file,
+        ...(made?.nlFd !== undefined ? { nlFd: made.nlFd } : {}),
+        ...(made?.dns ? { dns: made.dns } : {}),
+      };
       // stopped meanwhile: the entry is not kept
       if (this.stopped) this.drop(entry);
       else this.ready.push(entry);
@@ -208,6 +223,7 @@ export class SandboxPool {
   }
 
   private drop(e: Entry): void {
+    if (e.nlFd !== undefined) closeQuietly(e.nlFd, this.d.closeFd);
     if (e.dns) closeDns(e.dns, this.d.closeFd);
     try {
       this.d.netns.remove(e.file);

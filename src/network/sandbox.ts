@@ -7,7 +7,8 @@ import path from 'node:path';
 import { Netlink, type LinkCounters } from '../kernel/netlink/index.js';
 import type { Netns } from '../kernel/netns.js';
 import type { Logger } from '../lib/logger.js';
-import type { SyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
+import { NETLINK_ROUTE, type SyncNetlinkOpener } from '../kernel/netlink/sync-socket.js';
+import { closeQuietly } from '../lib/quiet-fs.js';
 import type { NetnsMaker } from '../kernel/netns-maker.js';
 import { makeReadyNetns } from '../kernel/netns-birth.js';
 import { closeDns, SandboxPool } from './sandbox-pool.js';
@@ -64,6 +65,8 @@ export class Sandbox {
 export class Sandboxes {
   /** Namespaces made ahead (./sandbox-pool.ts); absent or size 0: off. */
   private readonly pool: SandboxPool | undefined;
+  /** Closes an entry's socket a handle never used (default: fs.closeSync). */
+  private readonly closeFd: ((fd: number) => void) | undefined;
 
   /**
    * `opener`: sandbox sockets are synchronous (src/kernel/netlink/sync-transport.ts), each
@@ -73,7 +76,7 @@ export class Sandboxes {
     private readonly netns: Netns,
     private readonly dir: string,
     private readonly opener: SyncNetlinkOpener,
-    pool?: { size: number; logger: Logger; maker: NetnsMaker },
+    pool?: { size: number; logger: Logger; maker: NetnsMaker; closeFd?: (fd: number) => void },
   ) {
     netns.ensurePrivateDir(dir);
     if (pool && pool.size > 0) {
@@ -84,7 +87,9 @@ export class Sandboxes {
         make: (file, o) => pool.maker.make(file, o),
         closeMaker: () => pool.maker.close(),
         logger: pool.logger,
+        ...(pool.closeFd ? { closeFd: pool.closeFd } : {}),
       });
+      this.closeFd = pool.closeFd;
     }
   }
 
@@ -123,13 +128,22 @@ export class Sandboxes {
     // work is done with it (the handle closed), not while that work runs
     const pool = this.pool;
     const taken = pool?.take(file, opts);
-    if (pool && taken)
-      return new Sandbox(
-        file,
-        () => this.openIn(file),
-        () => pool.refillSoon(),
-        taken.dns,
-      );
+    if (pool && taken) {
+      // the entry's own socket, open in the namespace, is the handle's (else one is opened in it)
+      let nlFd = taken.nlFd;
+      const open = (): Netlink => {
+        if (nlFd === undefined) return this.openIn(file);
+        const fd = nlFd;
+        nlFd = undefined;
+        return Netlink.overSync(this.opener.adopt(fd, NETLINK_ROUTE));
+      };
+      const done = (): void => {
+        if (nlFd !== undefined) closeQuietly(nlFd, this.closeFd);
+        nlFd = undefined;
+        pool.refillSoon();
+      };
+      return new Sandbox(file, open, done, taken.dns);
+    }
     // as the pool's thread makes its entries; the socket that brought lo up is the sandbox's
     return this.handle(file).withNetlink(await makeReadyNetns(this.netns, file, () => Netlink.openSync(this.opener)));
   }

@@ -1,14 +1,18 @@
 /**
  * src/kernel/netns.ts on the real kernel: a switch goes back to where it came from — the thread's
  * own namespace (whose fd is opened once and kept), or, nested, the outer switch's — and a
- * hundred switches leave no fd behind.
+ * hundred switches leave no fd behind. The netns thread (src/kernel/netns-maker.ts) hands over
+ * the rtnetlink socket it brought lo up with, open in the new namespace.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { loadLibc } from '../../src/kernel/libc.js';
+import { Netlink } from '../../src/kernel/netlink/index.js';
+import { createSyncNetlinkOpener, NETLINK_ROUTE } from '../../src/kernel/netlink/sync-socket.js';
 import { createNetnsOps } from '../../src/kernel/netns.js';
+import { createNetnsMaker } from '../../src/kernel/netns-maker.js';
 
 const current = () => fs.statSync('/proc/thread-self/ns/net').ino;
 const fds = () => fs.readdirSync('/proc/self/fd').length;
@@ -67,5 +71,31 @@ test('removeAsync unmounts the namespace (on a pool thread) and removes its file
     await t.notThrowsAsync(netns.removeAsync(a), 'a second removal is fine');
   } finally {
     if (fs.existsSync(a)) netns.remove(a);
+  }
+});
+
+test('the netns thread hands over the socket that brought lo up: it is open in the new namespace', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-netns-'));
+  const netns = createNetnsOps(loadLibc());
+  const maker = createNetnsMaker();
+  const a = path.join(dir, 'a');
+  try {
+    const made = await maker.make(a);
+    t.is(typeof made.nlFd, 'number');
+    const nl = Netlink.overSync(createSyncNetlinkOpener().adopt(made.nlFd!, NETLINK_ROUTE));
+    try {
+      const links = await nl.listLinks();
+      t.deepEqual(
+        links.map((l) => [l.name, l.up]),
+        [['lo', true]],
+        'only the new namespace’s lo, up (not the links of the namespace this thread is in)',
+      );
+    } finally {
+      nl.close();
+    }
+  } finally {
+    await maker.close();
+    if (fs.existsSync(a)) netns.remove(a);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

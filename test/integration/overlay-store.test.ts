@@ -184,6 +184,31 @@ serial('watches deliver added, updated and removed endpoints; lookup serves DNS 
   t.is(b.endpoints('n1').length, 0);
 });
 
+serial('pullNetworks reads a network another host just made; the watch bringing it later adds nothing twice', async (t) => {
+  const c = cluster();
+  const a = c(1);
+  const b = c(2);
+  await Promise.all([a.start(), b.start()]);
+  const added: string[] = [];
+  b.subscribe((e) => {
+    if (e.kind === 'network' && e.type === 'added') added.push(e.network.id);
+  });
+  await a.createNetwork(network('pulled1', 'pullnet'));
+  await b.pullNetworks();
+  t.is(b.network('pullnet')?.id, 'pulled1', 'known right after the read');
+  t.deepEqual(added, ['pulled1']);
+  // the watch has its turn, and a second read: still one 'added'
+  await sleep(500);
+  await b.pullNetworks();
+  t.deepEqual(added, ['pulled1']);
+  // a network removed meanwhile is the watch's to drop; a read does not bring it back
+  await a.deleteNetwork('pulled1');
+  t.true(await eventually(() => b.network('pullnet') === undefined, 3000));
+  await b.pullNetworks();
+  t.is(b.network('pullnet'), undefined);
+  t.deepEqual(added, ['pulled1']);
+});
+
 serial("a dead host's endpoints vanish after the lease TTL; a clean stop can withdraw them at once", async (t) => {
   const c = cluster();
   const a = c(1);

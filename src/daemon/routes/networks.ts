@@ -89,7 +89,7 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
       pattern: '/networks/{id}',
       schema: { params: RefParams, query: NetworkInspectQuery },
       handler: async ({ params, query }) => {
-        const n = controller.get(params.id!);
+        const n = await controller.resolve(params.id!);
         // ?scope=: only a network of that scope is found (Docker)
         const scope = query.get('scope');
         if (scope && scope !== n.scope) throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `network ${params.id} not found`);

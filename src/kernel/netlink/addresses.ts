@@ -4,6 +4,7 @@ import { describe, type LinkRef, type NetlinkConn } from './conn.js';
 import { afOf, familyOfAf, formatCidr, ipv4Broadcast, parseCidr, scopeName, type IpFamily, type Scope } from './encode.js';
 import { isErrno } from './errors.js';
 import { linkNames } from './links.js';
+import { addressAdd, RTM_NEWADDR } from './wire.js';
 
 export interface AddAddressOptions {
   /** IPv6: skip duplicate address detection so the address is usable at once (IFA_F_NODAD). */
@@ -34,10 +35,13 @@ export async function addAddress(c: NetlinkConn, link: LinkRef, cidr: string, op
   const p = parseCidr(cidr);
   const op = `add address ${cidr} to ${describe(link)}`;
   const index = await c.indexOf(link, op);
-  const { data, attrs } = addressRequest(index, cidr);
-  if (p.family === 4 && p.prefixLen < 31) attrs.broadcast = ipv4Broadcast(p.bytes, p.prefixLen);
-  if (opts.noDad) data.flags = { nodad: true };
-  await c.run(op, (s) => s.newAddress(data, attrs, c.opts({ flags: FlagsNew.CREATE | FlagsNew.EXCL })));
+  const broadcast = p.family === 4 && p.prefixLen < 31 ? ipv4Broadcast(p.bytes, p.prefixLen) : undefined;
+  // the request's bytes written directly (./wire.ts: the package's layout, without its objects)
+  const body = addressAdd(afOf(p.family), p.prefixLen, index, p.bytes, {
+    ...(broadcast ? { broadcast } : {}),
+    ...(opts.noDad ? { noDad: true } : {}),
+  });
+  await c.send(op, RTM_NEWADDR, body, FlagsNew.CREATE | FlagsNew.EXCL);
 }
 
 /** Remove an address. Idempotent: an address (or link) that is already gone is not an error. */

@@ -96,6 +96,14 @@ export class NetlinkConn {
   }
 
   /**
+   * One request whose body is already bytes (./wire.ts); its answer is the ack alone. Same
+   * socket call, lock and error wrapping as `run`, without the package's message objects.
+   */
+  async send(op: string, type: number, body: Buffer, flags = 0): Promise<void> {
+    await this.run(op, (s) => s.socket.request(type, [body], this.opts({ flags })));
+  }
+
+  /**
    * ifindex of a link; a missing name fails as "<op>: ENODEV". The answer is read raw (the index
    * is the ifinfomsg's second field) and asked without counters: a whole parsed link message
    * cost ~4 requests' time, and every address, route or master change by name needs one.

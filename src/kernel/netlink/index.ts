@@ -13,7 +13,7 @@ import * as addresses from './addresses.js';
 import * as routes from './routes.js';
 import * as neigh from './neighbours.js';
 import type { IpFamily } from './encode.js';
-import { NETLINK_ROUTE, type SyncNetlinkOpener } from './sync-socket.js';
+import { NETLINK_ROUTE, type SyncNetlink, type SyncNetlinkOpener } from './sync-socket.js';
 import { syncRtSocket } from './sync-transport.js';
 
 export type { LinkRef, ConnOptions } from './conn.js';
@@ -54,7 +54,12 @@ export class Netlink {
    * its promise settles, with no event-loop turn. For a sandbox's short setup sequences.
    */
   static openSync(opener: SyncNetlinkOpener): Netlink {
-    return new Netlink(syncRtSocket(opener.open(NETLINK_ROUTE)));
+    return Netlink.overSync(opener.open(NETLINK_ROUTE));
+  }
+
+  /** The same, over a synchronous rtnetlink socket the caller has (e.g. adopted: SyncNetlinkOpener.adopt). */
+  static overSync(sock: SyncNetlink): Netlink {
+    return new Netlink(syncRtSocket(sock));
   }
 
   get closed(): boolean {

@@ -8,15 +8,14 @@ import {
   macvlanData,
   parseVxlanData,
   readU32le,
-  slaveInfo,
   u32le,
-  vethLinkInfo,
   vxlanData,
   type MacvlanMode,
   type VxlanInfo,
   type VxlanSpec,
 } from './encode.js';
 import { isErrno } from './errors.js';
+import { linkAndPort, linkUp, RTM_NEWLINK, RTM_SETLINK, vethCreate, type AfSpec } from './wire.js';
 import { TsnetError } from '../../errors/index.js';
 
 export interface BridgePortInfo {
@@ -112,17 +111,13 @@ const AF_INET6 = 10;
 const NO_LINK_LOCAL = new Map([[AF_INET6, Buffer.from([5, 0, 8, 0, 1, 0, 0, 0])]]);
 
 /** Run a request with IFLA_AF_SPEC, and again without it when the link has no IPv6 (EAFNOSUPPORT). */
-async function withAfSpec(
-  attrs: ifla.LinkAttrs,
-  afSpec: Map<number, Buffer> | undefined,
-  send: (a: ifla.LinkAttrs) => Promise<void>,
-) {
-  if (!afSpec) return send(attrs);
+async function withAfSpec(afSpec: AfSpec | undefined, send: (a: AfSpec | undefined) => Promise<void>) {
+  if (!afSpec) return send(undefined);
   try {
-    await send({ ...attrs, afSpec });
+    await send(afSpec);
   } catch (err) {
     if (!isErrno(err, 'EAFNOSUPPORT')) throw err;
-    await send(attrs);
+    await send(undefined);
   }
 }
 
@@ -162,6 +157,13 @@ function checkAlias(alias: string): string {
     throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid interface alias: ${JSON.stringify(alias)}`);
   }
   return alias;
+}
+
+/** The common options checked, as ./wire.ts takes them. */
+function wireCommon(o: LinkCommonOptions): { mtu?: number; mac?: Buffer } {
+  checkMtu(o.mtu);
+  if (o.alias !== undefined) checkAlias(o.alias);
+  return { ...(o.mtu !== undefined ? { mtu: o.mtu } : {}), ...(o.mac !== undefined ? { mac: macToBuffer(o.mac) } : {}) };
 }
 
 function common(o: LinkCommonOptions): ifla.LinkAttrs {
@@ -262,11 +264,13 @@ export async function addVeth(c: NetlinkConn, name: string, peer: VethPeerSpec, 
   checkName(peer.name);
   if (opts.bridgePort && opts.master === undefined)
     throw new TsnetError('TSNET_INVALID_ARGUMENT', `add veth ${name}: bridge port options need a master`);
-  const peerAttrs: ifla.LinkAttrs = { ifname: peer.name, ...common(peer) };
-  if (peer.netnsFd !== undefined) peerAttrs.netNsFd = peer.netnsFd;
-  const attrs: ifla.LinkAttrs = { ifname: name, ...common(opts), linkinfo: vethLinkInfo(peerAttrs) };
-  if (opts.master !== undefined) attrs.master = opts.master;
-  await c.run(`add veth ${name} (peer ${peer.name})`, (s) => s.newLink(opts.up ? UP : {}, attrs, c.opts({ flags: CREATE })));
+  // the request's bytes written directly (./wire.ts: the package's layout, without its objects)
+  const body = vethCreate(
+    name,
+    { name: peer.name, ...wireCommon(peer), ...(peer.netnsFd !== undefined ? { netnsFd: peer.netnsFd } : {}) },
+    { ...wireCommon(opts), ...(opts.master !== undefined ? { master: opts.master } : {}), up: opts.up === true },
+  );
+  await c.send(`add veth ${name} (peer ${peer.name})`, RTM_NEWLINK, body, CREATE);
   if (!opts.bridgePort && !opts.noLinkLocal) return markNew(c, name, opts.alias);
   // the alias, the port's options and the IPv6 mode in one request (the link is a port since its create)
   try {
@@ -276,8 +280,6 @@ export async function addVeth(c: NetlinkConn, name: string, peer: VethPeerSpec, 
     throw err;
   }
 }
-
-const UP: rt.Link = { flags: { up: true }, change: { up: true } };
 
 export async function addVxlan(c: NetlinkConn, name: string, opts: VxlanOptions): Promise<void> {
   checkName(name);
@@ -308,7 +310,7 @@ async function setLink(c: NetlinkConn, ref: LinkRef, op: string, data: rt.Link, 
  */
 export async function setUp(c: NetlinkConn, ref: LinkRef, opts: Ipv6LinkOptions = {}): Promise<void> {
   const op = `set link ${describe(ref)} up${opts.noLinkLocal ? ' (no IPv6 link-local address)' : ''}`;
-  await withAfSpec({}, opts.noLinkLocal ? NO_LINK_LOCAL : undefined, (a) => setLink(c, ref, op, UP, a));
+  await withAfSpec(opts.noLinkLocal ? NO_LINK_LOCAL : undefined, (a) => c.send(op, RTM_SETLINK, linkUp(ref, a)));
 }
 
 /**
@@ -393,25 +395,20 @@ async function setLinkAndPort(
   ref: LinkRef,
   alias: string | undefined,
   opts: BridgePortOptions,
-  afSpec?: Map<number, Buffer>,
+  afSpec?: AfSpec,
 ): Promise<void> {
-  const port: ifla.BridgePort = {};
+  const port: { mode?: number; learning?: number } = {};
   if (opts.hairpin !== undefined) port.mode = opts.hairpin ? 1 : 0;
   if (opts.learning !== undefined) port.learning = opts.learning ? 1 : 0;
   const what = Object.entries(opts)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k} ${v ? 'on' : 'off'}`)
     .join(', ');
-  const sel = linkSelector(ref);
-  const attrs: ifla.LinkAttrs = { ...sel.attrs };
-  if (Object.keys(port).length > 0) attrs.linkinfo = slaveInfo('bridge', ifla.formatBridgePort(port));
-  if (alias !== undefined) attrs.ifalias = checkAlias(alias);
-  if (!attrs.linkinfo && attrs.ifalias === undefined && !afSpec) return;
+  if (alias !== undefined) checkAlias(alias);
+  if (port.mode === undefined && port.learning === undefined && alias === undefined && !afSpec) return;
   const op =
     alias === undefined
       ? `set bridge port options of ${describe(ref)} (${what})`
       : `set alias of ${describe(ref)} to ${JSON.stringify(alias)}${what ? ` and its bridge port options (${what})` : ''}${afSpec ? ' (no IPv6 link-local address)' : ''}`;
-  await withAfSpec(attrs, afSpec, async (a) => {
-    await c.run(op, (s) => s.newLink(sel.data, a, c.opts()));
-  });
+  await withAfSpec(afSpec, (a) => c.send(op, RTM_NEWLINK, linkAndPort(ref, port, alias, a)));
 }

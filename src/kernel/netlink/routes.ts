@@ -15,6 +15,7 @@ import {
 } from './encode.js';
 import { isErrno } from './errors.js';
 import { linkNames } from './links.js';
+import { route, RTM_DELROUTE, RTM_NEWROUTE, type WireRoute } from './wire.js';
 import { TsnetError } from '../../errors/index.js';
 
 export const RT_TABLE_MAIN = 254;
@@ -112,20 +113,14 @@ function describeRoute(spec: RouteSpec): string {
   return parts.join(' ');
 }
 
-async function buildRoute(
-  c: NetlinkConn,
-  spec: RouteSpec,
-  op: string,
-  forDelete: boolean,
-): Promise<{ data: rt.Route; attrs: rt.RouteAttrs }> {
+async function buildRoute(c: NetlinkConn, spec: RouteSpec, op: string, forDelete: boolean): Promise<WireRoute> {
   const dst = parseDst(spec);
   const table = spec.table ?? RT_TABLE_MAIN;
   if (!Number.isInteger(table) || table < 0 || table > 0xffffffff) {
     throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid route table: ${table}`, { details: { table } });
   }
   const type = typeNumber(spec.type);
-  const attrs: rt.RouteAttrs = { table };
-  if (dst.bytes) attrs.dst = dst.bytes;
+  let gateway: Buffer | undefined;
   if (spec.gateway !== undefined) {
     const gw = parseIp(spec.gateway);
     if (gw.family !== dst.family) {
@@ -133,12 +128,11 @@ async function buildRoute(
         details: { gateway: spec.gateway },
       });
     }
-    attrs.gateway = gw.bytes;
+    gateway = gw.bytes;
   }
-  if (spec.src !== undefined) attrs.prefsrc = parseIp(spec.src).bytes;
-  if (spec.metric !== undefined) attrs.priority = spec.metric;
+  const prefsrc = spec.src !== undefined ? parseIp(spec.src).bytes : undefined;
   // Validate everything above before the lookup (a kernel call).
-  if (spec.dev !== undefined) attrs.oif = await c.indexOf(spec.dev, op);
+  const oif = spec.dev !== undefined ? await c.indexOf(spec.dev, op) : undefined;
 
   let scope: number;
   if (forDelete)
@@ -149,38 +143,43 @@ async function buildRoute(
     scope = rt.RouteScope.LINK;
   else scope = rt.RouteScope.UNIVERSE;
 
-  const data: rt.Route = {
+  // the request's bytes are written directly (./wire.ts: the package's layout, without its objects)
+  return {
     family: afOf(dst.family),
     dstLen: dst.len,
-    table: table < 256 ? table : RT_TABLE_UNSPEC,
+    rtmTable: table < 256 ? table : RT_TABLE_UNSPEC,
     scope,
     // For delete, protocol 0 and type 0 match any (as iproute2 sends them).
     protocol: forDelete ? (spec.protocol ?? 0) : (spec.protocol ?? rt.RouteProtocol.BOOT),
     type: forDelete && spec.type === undefined ? 0 : type,
+    ...(spec.onlink ? { flags: RTNH_F_ONLINK } : {}),
+    table,
+    ...(dst.bytes ? { dst: dst.bytes } : {}),
+    ...(gateway ? { gateway } : {}),
+    ...(prefsrc ? { prefsrc } : {}),
+    ...(spec.metric !== undefined ? { priority: spec.metric } : {}),
+    ...(oif !== undefined ? { oif } : {}),
   };
-  if (spec.onlink) data.flags = { __unknown: RTNH_F_ONLINK };
-  return { data, attrs };
 }
 
 export async function addRoute(c: NetlinkConn, spec: RouteSpec): Promise<void> {
   const op = `add route ${describeRoute(spec)}`;
-  const { data, attrs } = await buildRoute(c, spec, op, false);
-  await c.run(op, (s) => s.newRoute(data, attrs, c.opts({ flags: FlagsNew.CREATE | FlagsNew.EXCL })));
+  const r = await buildRoute(c, spec, op, false);
+  await c.send(op, RTM_NEWROUTE, route(r), FlagsNew.CREATE | FlagsNew.EXCL);
 }
 
 /** Add or replace the route with the same dst/table (and metric, for IPv6). */
 export async function replaceRoute(c: NetlinkConn, spec: RouteSpec): Promise<void> {
   const op = `replace route ${describeRoute(spec)}`;
-  const { data, attrs } = await buildRoute(c, spec, op, false);
-  await c.run(op, (s) => s.newRoute(data, attrs, c.opts({ flags: FlagsNew.CREATE | FlagsNew.REPLACE })));
+  const r = await buildRoute(c, spec, op, false);
+  await c.send(op, RTM_NEWROUTE, route(r), FlagsNew.CREATE | FlagsNew.REPLACE);
 }
 
 /** Delete a route. Idempotent: a route (or dev) that is already gone is not an error. */
 export async function delRoute(c: NetlinkConn, spec: RouteSpec): Promise<void> {
   const op = `delete route ${describeRoute(spec)}`;
   try {
-    const { data, attrs } = await buildRoute(c, spec, op, true);
-    await c.run(op, (s) => s.delRoute(data, attrs, c.opts()));
+    await c.send(op, RTM_DELROUTE, route(await buildRoute(c, spec, op, true)));
   } catch (err) {
     if (isErrno(err, 'ESRCH', 'ENOENT', 'ENODEV')) return;
     throw err;

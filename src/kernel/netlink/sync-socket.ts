@@ -73,6 +73,11 @@ interface Libc {
 export interface SyncNetlinkOpener {
   /** A socket of `protocol` in the calling thread's current netns. */
   open(protocol: number): SyncNetlink;
+  /**
+   * A socket another SyncNetlink opened and `release`d (its options set): taken over as is, in
+   * the namespace it was opened in (a pool entry's, handed over by the thread that made it).
+   */
+  adopt(fd: number, protocol: number): SyncNetlink;
 }
 
 export function createSyncNetlinkOpener(): SyncNetlinkOpener {
@@ -86,7 +91,7 @@ export function createSyncNetlinkOpener(): SyncNetlinkOpener {
     setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)') as Libc['setsockopt'],
     close: lib.func('int close(int fd)') as Libc['close'],
   };
-  return { open: (protocol) => new SyncNetlink(libc, protocol) };
+  return { open: (protocol) => new SyncNetlink(libc, protocol), adopt: (fd, protocol) => new SyncNetlink(libc, protocol, fd) };
 }
 
 const int32 = (n: number): Buffer => {
@@ -100,10 +105,16 @@ export class SyncNetlink {
   private seq = 1;
   private readonly rbuf = Buffer.alloc(65536);
 
+  /** `fd`: a socket released by another SyncNetlink, taken over (no new socket, no option set). */
   constructor(
     private readonly libc: Libc,
     readonly protocol: number,
+    fd?: number,
   ) {
+    if (fd !== undefined) {
+      this.fd = fd;
+      return;
+    }
     this.fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (this.fd < 0) throw this.sysError(`open netlink socket (protocol ${protocol})`);
     // The kernel answers within sendmsg; the timeout only guards against a reply that never comes.
@@ -121,6 +132,14 @@ export class SyncNetlink {
   close(): void {
     if (this.fd >= 0) this.libc.close(this.fd);
     this.fd = -1;
+  }
+
+  /** Hand the socket over (its fd, for `SyncNetlinkOpener.adopt`): this object no longer uses or closes it. */
+  release(): number {
+    const fd = this.fd;
+    if (fd < 0) throw new TsnetError('TSNET_NETLINK', 'release a netlink socket: socket closed');
+    this.fd = -1;
+    return fd;
   }
 
   /**

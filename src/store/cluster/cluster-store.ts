@@ -194,6 +194,18 @@ export class ClusterStore {
   networks(): GlobalNetworkRecord[] {
     return this.mirror.networks();
   }
+  /**
+   * Read the global networks from etcd now (one range read) and apply them to the mirror, as the
+   * watch would: a network another host has just made, which the watch has not brought yet.
+   * Only adds and updates (a record already seen at its revision changes nothing); removals stay
+   * the watch's.
+   */
+  async pullNetworks(): Promise<void> {
+    this.ensureAvailable('read the networks');
+    const r = await this.guard('read the networks', () => this.kv.getPrefix('read the networks', this.keys.networks()));
+    this.emit(r.kvs.flatMap((kv) => this.mirror.applyPut(kv)));
+  }
+
   /** A global network by exact id or by name. */
   network(idOrName: string): GlobalNetworkRecord | undefined {
     return this.mirror.network(idOrName) ?? this.mirror.networks().find((n) => n.name === idOrName);

@@ -36,9 +36,16 @@ function fake(links: Record<string, number> = { eth0: 2, br0: 3 }, fail: Record<
       }
       return [];
     };
-  // indexOf asks for an index with a raw RTM_GETLINK (no counters) and reads it from the answer's ifinfomsg
-  const request = async (type: number, data: Uint8Array[]) => {
+  // indexOf asks for an index with a raw RTM_GETLINK (no counters) and reads it from the answer's
+  // ifinfomsg; the join's requests go as bytes (src/kernel/netlink/wire.ts): read back into the
+  // package's objects, recorded as the package's methods would have been
+  const request = async (type: number, data: Uint8Array[], options: { flags?: number } = {}) => {
     const body = Buffer.concat(data);
+    const raw = RAW_METHODS[type];
+    if (raw) {
+      const call = { method: raw, ...decodeRaw(type, body), flags: options.flags ?? 0 };
+      return handler(raw)(call.data, call.attrs, { flags: call.flags }).then(() => [[], { port: 0, groups: 0 }]);
+    }
     const attrs = rt.parseLinkMessage(body).attrs;
     calls.push({ method: 'getLink', data: {}, attrs: { ifname: attrs.ifname, extMask: attrs.extMask }, flags: type });
     if (fail.getLink) throw new Error(`Request rejected: ${fail.getLink}`);
@@ -53,6 +60,38 @@ function fake(links: Record<string, number> = { eth0: 2, br0: 3 }, fail: Record<
     { get: (target, prop) => (prop in target ? (target as Record<string | symbol, unknown>)[prop] : handler(String(prop))) },
   ) as unknown as RtNetlinkSocket;
   return { nl: new Netlink(sock), calls };
+}
+
+const RAW_METHODS: Record<number, string> = { 16: 'newLink', 19: 'setLink', 20: 'newAddress', 24: 'newRoute', 25: 'delRoute' };
+
+/** A raw request body as the package's data/attrs objects (the fields tsnet sets; zero ones left out). */
+function decodeRaw(type: number, body: Buffer): { data: Record<string, unknown>; attrs: Record<string, unknown> } {
+  if (type === 16 || type === 19) {
+    const data: Record<string, unknown> = {};
+    const index = body.readInt32LE(4);
+    if (index) data.index = index;
+    const [flags, change] = [body.readUInt32LE(8), body.readUInt32LE(12)];
+    if (flags || change) {
+      data.flags = flags & 1 ? { up: true } : {};
+      data.change = change & 1 ? { up: true } : {};
+    }
+    return { data, attrs: { ...ifla.parseLinkAttrs(body.subarray(16)) } };
+  }
+  if (type === 20) {
+    const data: Record<string, unknown> = { family: body[0], prefixlen: body[1], index: body.readUInt32LE(4) };
+    if (body[2]! & 2) data.flags = { nodad: true };
+    return { data, attrs: { ...rt.parseAddressAttrs(body.subarray(8)) } };
+  }
+  const data: Record<string, unknown> = {
+    family: body[0],
+    dstLen: body[1],
+    table: body[4],
+    scope: body[6],
+    protocol: body[5],
+    type: body[7],
+  };
+  if (body.readUInt32LE(8)) data.flags = { __unknown: body.readUInt32LE(8) };
+  return { data, attrs: { ...rt.parseRouteAttrs(body.subarray(12)) } };
 }
 
 test('addBridge: NEWLINK with CREATE|EXCL and linkinfo kind bridge', async (t) => {

@@ -143,6 +143,49 @@ test('Sandboxes: the handle of a create that took a pool entry starts the refill
   await sandboxes.stopPool();
 });
 
+test('Sandboxes: an entry’s netlink socket is the handle’s own (adopted, none opened in the namespace); unused, the handle closes it', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-pool-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const files = new Set<string>();
+  const adopted: number[] = [];
+  const closed: number[] = [];
+  let fd = 200;
+  const opener = {
+    open: () => assert.fail('no netlink socket is opened in the namespace'),
+    adopt: (n: number) => {
+      adopted.push(n);
+      return { transact: () => [[]], close: () => undefined };
+    },
+  } as unknown as SyncNetlinkOpener;
+  const sandboxes = new Sandboxes(fakeNetns(files, []), dir, opener, {
+    size: 1,
+    logger: quiet,
+    closeFd: (n) => void closed.push(n),
+    maker: {
+      make: async (f) => {
+        files.add(f);
+        return { nlFd: fd++ };
+      },
+      close: async () => undefined,
+    },
+  });
+  sandboxes.startPool();
+  t.true(await until(() => files.size === 1));
+  const sb = await sandboxes.create('c'.repeat(64));
+  await sb.netlink.setUp(2);
+  t.is(sb.netlink, sb.netlink, 'one socket for the handle');
+  t.deepEqual(adopted, [200], 'the entry’s socket, adopted');
+  sb.close();
+  t.deepEqual(closed, [], 'closed by its Netlink, not as an unused fd');
+  t.true(await until(() => files.size === 2));
+  const unused = await sandboxes.create('d'.repeat(64));
+  unused.close();
+  t.deepEqual(closed, [201], 'a handle that never used it closes it');
+  t.true(await until(() => files.size === 3));
+  await sandboxes.stopPool();
+  t.deepEqual(closed, [201, 202], 'the stop closes the socket of an entry nobody took');
+});
+
 /** A pool whose maker makes entries with fake resolver fds when asked (`dns`), and records closes. */
 function dnsPool(size: number) {
   const files = new Set<string>();
