@@ -52,8 +52,11 @@ function startOnce(bundle: string, records: string[]): Promise<number> {
         goSent = true;
         p.stdin.write('go\n');
       }
-      if (/^started$/m.test(text) && !took) took = performance.now() - t0;
       if (/^error /m.test(text)) reject(new Error(text.trim()));
+    });
+    // after go the pipe ends at the execve: that is `started` (docs/tsnet-init.md)
+    p.stdout.on('end', () => {
+      if (goSent && !took && !/^error /m.test(text)) took = performance.now() - t0;
     });
     p.on('exit', () => (took ? resolve(took) : reject(new Error(`tsnet-init: ${text.trim()}`))));
   });

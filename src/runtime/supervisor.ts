@@ -100,11 +100,6 @@ export async function spawnInit(opts: Omit<LaunchOptions, 'beforeGo'>): Promise<
       timingLine('launch: ready (cumulative)', tL);
       pid = Number(rest[0]);
       readyResolve(pid);
-    } else if (word === 'started') {
-      timingLine('launch: started (cumulative)', tL);
-      if (done) return;
-      finish();
-      started?.resolve({ supervisorPid: child.pid ?? 0, pid });
     } else if (word === 'error') {
       const code = rest[0] ?? '125';
       fail(
@@ -114,6 +109,16 @@ export async function spawnInit(opts: Omit<LaunchOptions, 'beforeGo'>): Promise<
       );
     }
   };
+  // `started`: after `go` the pipe's only writer is the container's process, close-on-exec: its
+  // end is the execve (an exec error comes as a line first). Before `go` an end is a failure
+  // ('close' below says which).
+  let goWritten = false;
+  child.stdout?.on('end', () => {
+    if (!goWritten || done) return;
+    timingLine('launch: started (cumulative)', tL);
+    finish();
+    started?.resolve({ supervisorPid: child.pid ?? 0, pid });
+  });
   child.stdout?.setEncoding('utf8');
   child.stdout?.on('data', (d: string) => {
     buffered += d;
@@ -150,12 +155,17 @@ export async function spawnInit(opts: Omit<LaunchOptions, 'beforeGo'>): Promise<
       const launched = new Promise<Launched>((resolve, reject) => {
         started = { resolve, reject };
       });
+      const tS = performance.now();
       ready.then(
         async (p) => {
+          // TSNET_TIMING: how long the start waited for tsnet-init's setup (~0 when it was ready)
+          timingLine('launch: start waited for ready', tS);
           try {
             await beforeGo?.(p);
             if (done) return;
+            goWritten = true;
             child.stdin?.write('go\n');
+            timingLine('launch: go written', tS);
             afterGo?.(p);
           } catch (err) {
             fail(err as Error);

@@ -228,9 +228,13 @@ async function expectReady(t: ExecutionContext, sup: Sup): Promise<number> {
   return sup.childPid;
 }
 
+/**
+ * Say go; the next line (an exec error), or `started` when the pipe ends first: after go its only
+ * writer is the container's process, close-on-exec, so its end is the execve (docs/tsnet-init.md).
+ */
 async function goStarted(sup: Sup): Promise<string | null> {
   sup.proc.stdin!.write('go\n');
-  return sup.out.next();
+  return (await sup.out.next()) ?? 'started';
 }
 
 interface Attach {
@@ -344,6 +348,17 @@ async function run(
 const sh = (script: string): string[] => ['arg=/bin/sh', 'arg=-c', `arg=${script}`];
 
 // ---------------------------------------------------------------- tests
+
+rootTest('after go the pipe to the daemon ends at the execve, while the container and its supervisor run', async (t) => {
+  const sup = startSup(t, 'run', [`rootfs=${rootfs}`, PATH_ENV, 'arg=sleep', 'arg=30']);
+  const pid = await expectReady(t, sup);
+  sup.proc.stdin!.write('go\n');
+  // (3 s: a supervisor that kept its copy of the pipe would end it only with the container, in 30 s)
+  t.is(await sup.out.next(3000), null);
+  t.true(alive(pid));
+  t.is(sup.proc.exitCode, null);
+  t.is(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0], 'sleep');
+});
 
 rootTest('PID 1, own hostname, own /proc, exit code 0', async (t) => {
   const r = await run(t, [
@@ -928,8 +943,9 @@ rootTest('the supervisor survives its parent being SIGKILLed', async (t) => {
     p.stdout.setEncoding('utf8').on('data', (d) => {
       buf += d;
       if (buf.includes('ready ') && !buf.includes('go-sent')) { buf += 'go-sent'; p.stdin.write('go\\n'); }
-      if (buf.includes('started\\n')) console.log('up ' + p.pid);
     });
+    // after go the pipe ends at the execve: started
+    p.stdout.on('end', () => { if (buf.includes('go-sent') && !buf.includes('error ')) console.log('up ' + p.pid); });
     setInterval(() => {}, 1000);
   `;
   const parent = spawn(process.execPath, ['--input-type=module', '-e', script, INIT, bundle], {

@@ -37,6 +37,8 @@
 #include <unistd.h>
 
 static struct child_ctx *C;
+/* "go" came: the daemon reads our errors on C->startfd (the supervisor no longer writes there) */
+static int after_go;
 
 static void fail(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 static void fail(int code, const char *fmt, ...)
@@ -47,6 +49,8 @@ static void fail(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
 	va_end(ap);
+	if (after_go)
+		report_error_fd(C->startfd, code, msg + n);
 	send(C->sp, msg, strlen(msg), MSG_NOSIGNAL);
 	_exit(code);
 }
@@ -803,6 +807,7 @@ static void finish_and_exec(const struct spec *s, int master, int slave)
 	if (master >= 0)
 		close(master);
 	wait_msg('G');
+	after_go = 1;
 	if (!early && C->seccomp.len && install_seccomp(&C->seccomp) < 0)
 		fail(EXIT_SETUP, "install seccomp filter: %s", E);
 	do_exec(s->argv, envp);

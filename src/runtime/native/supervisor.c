@@ -584,11 +584,8 @@ static void handle_sp(void)
 		S.sp = -1;
 		if (S.st == ST_WAIT_GO)
 			abort_setup("container init exited before start");
-		if (S.st == ST_STARTING) {
-			write_all(STDOUT_FILENO, "started\n", 8);
-			detach_stdio();
-			S.st = ST_RUNNING;
-		}
+		if (S.st == ST_STARTING)
+			S.st = ST_RUNNING; /* the daemon saw the pipe end (decision 51) */
 		return;
 	}
 	msg[n] = 0;
@@ -599,8 +596,7 @@ static void handle_sp(void)
 	if (S.st == ST_WAIT_GO)
 		abort_setup(text ? text + 1 : "container init failed");
 	if (S.st == ST_STARTING) {
-		report_error(code, text ? text + 1 : "exec failed");
-		detach_stdio();
+		/* (the child wrote the error line to the daemon itself) */
 		S.exec_err = code ? code : EXIT_SETUP;
 		S.st = ST_RUNNING;
 	}
@@ -660,6 +656,12 @@ static void handle_stdin(void)
 					client_read(c);
 			if (send(S.sp, "G", 1, MSG_NOSIGNAL) != 1)
 				abort_setup("container init exited before start");
+			/*
+			 * The child's close-on-exec copy of the daemon's pipe is now its only writer:
+			 * the daemon reads "started" as the pipe's end at the execve (one wakeup of
+			 * ours less on the start's path), and an exec error from the child itself.
+			 */
+			detach_stdio();
 			S.st = ST_STARTING;
 			return;
 		}

@@ -112,6 +112,11 @@ int write_file_atomic(int dirfd, const char *name, const char *content, int do_f
 
 void report_error(int code, const char *msg)
 {
+	report_error_fd(STDOUT_FILENO, code, msg);
+}
+
+void report_error_fd(int fd, int code, const char *msg)
+{
 	char line[1024];
 	int n = snprintf(line, sizeof line - 1, "error %d %s", code, msg);
 	if (n < 0)
@@ -122,7 +127,7 @@ void report_error(int code, const char *msg)
 		if (line[i] == '\n' || line[i] == '\r')
 			line[i] = ' ';
 	line[n++] = '\n';
-	write_all(STDOUT_FILENO, line, (size_t)n);
+	write_all(fd, line, (size_t)n);
 }
 
 void set_nonblock(int fd)
@@ -648,6 +653,10 @@ int main(int argc, char **argv)
 
 	struct child_ctx c = { .s = s, .ns_mnt = -1, .ns_cgroup = -1, .cap_last = read_cap_last(),
 			       .devnull = devnull };
+	/* the child's copy of our stdout: after "go" the daemon hears the execve as its close */
+	c.startfd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (c.startfd < 0)
+		die("dup stdout: %s", strerror(errno));
 
 	if (mode == MODE_RUN) {
 		if (s->netns) {
@@ -768,6 +777,7 @@ int main(int argc, char **argv)
 	if (c.ns_cgroup >= 0)
 		close(c.ns_cgroup);
 	close(devnull);
+	close(c.startfd);
 
 	if (cgfd >= 0)
 		close(cgfd);

@@ -75,6 +75,9 @@ struct child_ctx {
 	int ns_mnt, ns_cgroup; /* exec mode: namespace fds of the target */
 	int cap_last;        /* /proc/sys/kernel/cap_last_cap */
 	struct blob seccomp; /* len 0 = no filter */
+	int startfd;         /* a close-on-exec copy of the daemon's stdout pipe: after "go" its only
+			      * writer (the supervisor detaches), so its close at the execve is
+			      * "started"; an exec error is written on it first */
 };
 
 /* child.c */
@@ -111,6 +114,7 @@ size_t fmt_rfc3339nano(char *buf, size_t len, const struct timespec *ts);
 int write_file_atomic(int dirfd, const char *name, const char *content, int do_fsync);
 /* Print "error <code> <msg>\n" on stdout (newlines in msg flattened). */
 void report_error(int code, const char *msg);
+void report_error_fd(int fd, int code, const char *msg);
 void set_nonblock(int fd);
 
 extern const char *const cap_names[];
