@@ -220,7 +220,12 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
           );
         }
       });
-      await untilListening(child, socket, () => world.daemonLog());
+      await untilListening(
+        child,
+        socket,
+        () => world.daemonLog(),
+        () => world.daemonLog().slice(logFrom),
+      );
       if (o.restored !== false) await untilRestored(child, () => world.daemonLog().slice(logFrom));
     },
     async killDaemon(signal = 'SIGKILL') {
@@ -229,8 +234,17 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       world.daemon = undefined;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill(signal);
-      await Promise.race([exited, sleep(5000)]);
+      // a killed process goes once its threads leave the kernel (an uninterruptible wait may
+      // take a while on a loaded machine); until then it still holds its listening socket
+      await Promise.race([exited, sleep(30_000)]);
       world.daemon = undefined;
+      if (child.exitCode === null && child.signalCode === null) {
+        const pid = child.pid ?? 0;
+        const state = readOr(`/proc/${pid}/stat`, '?').split(') ')[1]?.split(' ')[0] ?? '?';
+        throw new Error(
+          `tsnetd (pid ${pid}) did not exit within 30 s of ${signal} (state ${state}, wchan ${readOr(`/proc/${pid}/wchan`, '?')})`,
+        );
+      }
     },
     daemonLog: () => {
       try {
@@ -388,12 +402,18 @@ const START_CPU_S = 20;
 const START_WALL_MS = 300_000;
 
 /** Wait until the daemon accepts on its socket; throws one line (then the log) when it died or is stuck. */
-async function untilListening(child: ChildProcess, socket: string, log: () => string): Promise<void> {
+/**
+ * Wait until this start's daemon listens: it has logged its "listening on" line (since `fresh`)
+ * and the socket takes a connection. The connection alone is not enough: a daemon killed a
+ * moment before whose process has not yet gone (a thread in an uninterruptible syscall) still
+ * holds its listening socket, and a connection lands in that socket's backlog.
+ */
+async function untilListening(child: ChildProcess, socket: string, log: () => string, fresh: () => string): Promise<void> {
   const started = Date.now();
   for (let round = 0; ; round++) {
     if (child.exitCode !== null || child.signalCode !== null)
       throw new Error(`tsnetd exited with ${child.exitCode ?? child.signalCode} before listening on ${socket}:\n${log()}`);
-    if (await canConnect(socket)) return;
+    if (/ listening on unix:\/\//.test(fresh()) && (await canConnect(socket))) return;
     const waited = Date.now() - started;
     // the daemon's own CPU (nsenter execs node; with TSNET_DAEMON_WRAP, the wrapper's), every ~1 s
     const cpu = round % 40 === 0 || waited > START_WALL_MS ? cpuSeconds(child.pid) : 0;
