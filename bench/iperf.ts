@@ -5,6 +5,7 @@
  * client runs under `nsenter --net=<client ns>`. Traffic stays inside the namespaces given.
  */
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { cleanEnv, run } from '../test/helpers/world.js';
 import { liveChildren, sleep, stats } from './lib.js';
 import { perfAvailable, withPerf } from './perf-samples.js';
@@ -37,13 +38,25 @@ export interface IperfSample {
   netfilterPerGB: number;
 }
 
+/**
+ * iperf3's CPU affinity (`-A`): the client on CPU 0, the server on CPU 1, for every path alike.
+ * On veth paths the sender's context carries each packet through the bridge and netfilter, so
+ * the client's CPU does the path's work and the server's CPU the receiving socket's. Left to the
+ * scheduler, the two sometimes shared one of this machine's two CPUs and sometimes not, which
+ * moved a sample's Gbit/s by more than the differences between paths. None with a single CPU.
+ */
+function affinity(side: 'client' | 'server'): string[] {
+  if (os.cpus().length < 2) return [];
+  return ['-A', side === 'client' ? '0' : '1'];
+}
+
 /** One iperf3 run of `seconds`: Gbit/s received and CPU per GB (with `perf`: kernel samples per GB). */
 export async function iperfSample(p: IperfPath, seconds: number, perf = false): Promise<IperfSample> {
   const sport = p.serverPort ?? 5201;
   const cport = p.clientPort ?? sport;
   const server = spawn(
     'nsenter',
-    [`--net=${p.serverNs}`, 'iperf3', '-s', '-1', '-p', String(sport), ...(p.bind ? ['-B', p.bind] : [])],
+    [`--net=${p.serverNs}`, 'iperf3', '-s', '-1', '-p', String(sport), ...affinity('server'), ...(p.bind ? ['-B', p.bind] : [])],
     { env: cleanEnv(), stdio: 'ignore' },
   );
   liveChildren.add(server);
@@ -56,9 +69,24 @@ export async function iperfSample(p: IperfPath, seconds: number, perf = false): 
     }
     if (!listening) throw new Error(`iperf3 server did not listen on ${sport}`);
     const client = (): ReturnType<typeof run> =>
-      run('nsenter', [`--net=${p.clientNs}`, 'iperf3', '-c', p.target, '-p', String(cport), '-t', String(seconds), '--json'], {
-        timeoutMs: (seconds + 20) * 1000,
-      });
+      run(
+        'nsenter',
+        [
+          `--net=${p.clientNs}`,
+          'iperf3',
+          '-c',
+          p.target,
+          '-p',
+          String(cport),
+          '-t',
+          String(seconds),
+          '--json',
+          ...affinity('client'),
+        ],
+        {
+          timeoutMs: (seconds + 20) * 1000,
+        },
+      );
     const recorded = perf && perfAvailable() ? await withPerf(client) : undefined;
     const r = recorded ? recorded.value : await client();
     let j: {

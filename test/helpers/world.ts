@@ -236,7 +236,9 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       child.kill(signal);
       // a killed process goes once its threads leave the kernel (an uninterruptible wait may
       // take a while on a loaded machine); until then it still holds its listening socket
-      await Promise.race([exited, sleep(30_000)]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 30_000)))]);
+      clearTimeout(timer); // (a pending timer would keep the test process alive for 30 s)
       world.daemon = undefined;
       if (child.exitCode === null && child.signalCode === null) {
         const pid = child.pid ?? 0;
