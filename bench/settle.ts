@@ -23,6 +23,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { sleep } from './lib.js';
 
 export interface SettleResult {
   /** ms waited */
@@ -48,8 +49,6 @@ export function cpuJiffies(stat = fs.readFileSync('/proc/stat', 'utf8')): { busy
   const idle = (f[3] ?? 0) + (f[4] ?? 0);
   return { busy: total - idle, total };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until the machine is quiet (see the file's comment). */
 export async function settle(o: SettleOptions = {}): Promise<SettleResult> {
