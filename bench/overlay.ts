@@ -31,6 +31,7 @@ import { createNetnsOps, type Netns } from '../src/kernel/netns.js';
 import type { NetworkSpec } from '../src/network/driver-api.js';
 import { OverlayDriver } from '../src/network/drivers/overlay/index.js';
 import { ClusterStore, VXLANID_OPTION } from '../src/store/cluster/index.js';
+import { overlayNetworkRecord } from '../test/helpers/cluster-records.js';
 import { createMultiHost, type MultiHost, type UnderlayHost } from '../test/helpers/multihost.js';
 import { cleanEnv, run, type RunResult } from '../test/helpers/world.js';
 import { gbit, interleaved, pct, vsCeiling, type IperfPath } from './iperf.js';
@@ -309,23 +310,16 @@ async function benchOverlayDriver(): Promise<string> {
       ipv6: [],
     };
     Object.assign(spec.options, await A.driver.allocateNetwork(spec));
-    await A.store.createNetwork({
-      id,
-      name: 'benchnet',
-      driver: 'overlay',
-      vni: Number(spec.options[VXLANID_OPTION]),
-      options: spec.options,
-      labels: {},
-      internal: false,
-      attachable: true,
-      enableIPv6: false,
-      ipamDriver: 'default',
-      ipamOptions: {},
-      ipv4: spec.ipv4,
-      ipv6: [],
-      poolIds: [pool.poolId],
-      created: new Date().toISOString(),
-    });
+    await A.store.createNetwork(
+      overlayNetworkRecord({
+        id,
+        name: 'benchnet',
+        vni: Number(spec.options[VXLANID_OPTION]),
+        options: spec.options,
+        ipv4: spec.ipv4,
+        poolIds: [pool.poolId],
+      }),
+    );
     for (let i = 0; i < 100 && !B.store.network(id); i++) await new Promise((r) => setTimeout(r, 10));
     for (const x of hosts) await x.driver.createNetwork(spec);
 

@@ -15,6 +15,7 @@ import { createNetnsOps, type Netns } from '../../src/kernel/netns.js';
 import type { NetworkSpec } from '../../src/network/driver-api.js';
 import { OverlayDriver, MTU_OPTION, ENDPOINT_NAME_OPTION } from '../../src/network/drivers/overlay/index.js';
 import { ClusterStore, VXLANID_OPTION } from '../../src/store/cluster/index.js';
+import { overlayNetworkRecord } from '../helpers/cluster-records.js';
 import { canPing, createMultiHost, tcpExchange, type MultiHost, type UnderlayHost } from '../helpers/multihost.js';
 import { eventually, run, sleep } from '../helpers/world.js';
 import { requireNeeds } from '../helpers/preconditions.js';
@@ -105,23 +106,9 @@ async function createNetwork(name: string, subnet: string, options: Record<strin
   };
   Object.assign(spec.options, await a.driver.allocateNetwork(spec));
   const vni = Number(spec.options[VXLANID_OPTION]);
-  await a.store.createNetwork({
-    id,
-    name,
-    driver: 'overlay',
-    vni,
-    options: spec.options,
-    labels: {},
-    internal: false,
-    attachable: true,
-    enableIPv6: false,
-    ipamDriver: 'default',
-    ipamOptions: {},
-    ipv4: spec.ipv4,
-    ipv6: [],
-    poolIds: [pool.poolId],
-    created: new Date().toISOString(),
-  });
+  await a.store.createNetwork(
+    overlayNetworkRecord({ id, name, vni, options: spec.options, ipv4: spec.ipv4, poolIds: [pool.poolId] }),
+  );
   for (const x of hosts) {
     await eventually(() => x.store.network(id) !== undefined, 3000);
     await x.driver.createNetwork(spec);

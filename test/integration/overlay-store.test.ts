@@ -11,6 +11,7 @@ import {
   type ClusterStoreOptions,
   type GlobalNetworkRecord,
 } from '../../src/store/cluster/index.js';
+import { overlayNetworkRecord } from '../helpers/cluster-records.js';
 import { createMultiHost, hostIp, type MultiHost } from '../helpers/multihost.js';
 import { eventually, sleep } from '../helpers/world.js';
 import { requireNeeds } from '../helpers/preconditions.js';
@@ -53,22 +54,12 @@ function cluster(): (host: number, over?: Partial<ClusterStoreOptions>) => Clust
 }
 
 function network(id: string, name: string, vni?: number): GlobalNetworkRecord {
-  return {
+  return overlayNetworkRecord({
     id,
     name,
-    driver: 'overlay',
     ...(vni !== undefined ? { vni } : {}),
-    options: {},
-    labels: {},
-    internal: false,
-    attachable: true,
-    enableIPv6: false,
-    ipamDriver: 'default',
-    ipamOptions: {},
     ipv4: [{ pool: '10.77.0.0/24', gateway: '10.77.0.1/24' }],
-    ipv6: [],
-    created: new Date().toISOString(),
-  };
+  });
 }
 
 const ep = (networkId: string, endpointId: string, over: Record<string, unknown> = {}) => ({

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { KeyLayout } from '../../../src/store/cluster/keys.js';
 import { StateMirror, type ClusterEvent } from '../../../src/store/cluster/mirror.js';
+import { overlayNetworkRecord } from '../../helpers/cluster-records.js';
 import { encodeRecord } from '../../../src/store/cluster/records.js';
 
 const k = new KeyLayout();
@@ -15,22 +16,7 @@ const ep = (id: string, over: Record<string, unknown> = {}) => ({
   address: '10.77.0.2/24',
   ...over,
 });
-const net = {
-  id: 'n1',
-  name: 'appnet',
-  driver: 'overlay',
-  vni: 4096,
-  options: {},
-  labels: {},
-  internal: false,
-  attachable: true,
-  enableIPv6: false,
-  ipamDriver: 'default',
-  ipamOptions: {},
-  ipv4: [],
-  ipv6: [],
-  created: '',
-};
+const net = overlayNetworkRecord({ id: 'n1', name: 'appnet', vni: 4096, created: '' });
 const kvEp = (id: string, rev: number, over: Record<string, unknown> = {}) => ({
   key: k.endpoint('n1', id),
   value: encodeRecord(ep(id, over)),

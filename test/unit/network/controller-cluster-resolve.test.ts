@@ -15,29 +15,20 @@ import type { NetworkDriver } from '../../../src/network/driver-api.js';
 import type { NetworkRecord } from '../../../src/network/network-record.js';
 import type { EndpointRecord, SandboxRecord } from '../../../src/network/sandbox-record.js';
 import type { ClusterEvent, GlobalNetworkRecord } from '../../../src/store/cluster/index.js';
+import { overlayNetworkRecord } from '../../helpers/cluster-records.js';
 import { RecordStore } from '../../../src/store/record-store.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 function globalNetwork(name: string): GlobalNetworkRecord {
-  return {
+  return overlayNetworkRecord({
     id: crypto.randomBytes(32).toString('hex'),
     name,
-    driver: 'overlay',
     vni: 4097,
-    options: {},
-    labels: {},
-    internal: false,
-    attachable: true,
-    enableIPv6: false,
-    ipamDriver: 'default',
-    ipamOptions: {},
     ipv4: [{ pool: '10.88.0.0/24', gateway: '10.88.0.1/24' }],
-    ipv6: [],
     pools: [{ poolId: 'p1', subnet: '10.88.0.0/24', gateway: '10.88.0.1', v6: false }],
-    created: new Date().toISOString(),
     node: '10.99.0.11',
-  } as GlobalNetworkRecord;
+  } as Partial<GlobalNetworkRecord> & Pick<GlobalNetworkRecord, 'id' | 'name'>);
 }
 
 /** etcd holds `inEtcd`; the mirror (what the watch brought) holds nothing until a pull. */
