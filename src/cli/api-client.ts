@@ -43,7 +43,8 @@ export function parseHost(raw: string): DaemonAddress {
   throw new UsageError(`invalid host ${JSON.stringify(raw)}: use unix:///path/to/socket or tcp://host:port`);
 }
 
-export type Query = Record<string, string | number | boolean | undefined | null>;
+/** A list value is sent as the parameter repeated (`changes=a&changes=b`). */
+export type Query = Record<string, string | number | boolean | readonly string[] | undefined | null>;
 
 export interface RequestOptions {
   query?: Query;
@@ -90,7 +91,8 @@ export function buildPath(path: string, query?: Query): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) {
     if (v === undefined || v === null) continue;
-    params.set(k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+    if (Array.isArray(v)) for (const x of v as readonly string[]) params.append(k, x);
+    else params.set(k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
   }
   const qs = params.toString();
   return qs === '' ? path : `${path}?${qs}`;

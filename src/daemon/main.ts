@@ -22,6 +22,8 @@ import { containerFileRoutes } from './routes/container-files.js';
 import { loadInRoot } from '../kernel/openat2.js';
 import { mountOrder, planMounts } from '../runtime/volumes/mounts.js';
 import { imageRoutes } from './routes/images.js';
+import { commitRoutes } from './routes/commit.js';
+import { loadXattr } from '../kernel/xattr.js';
 import { networkRoutes } from './routes/networks.js';
 import { swarmRoutes } from './routes/swarm.js';
 import { eventRoutes } from './routes/events.js';
@@ -242,6 +244,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     ...eventRoutes({ bus: c.events, logger }),
     ...statsRoutes({ containers: c.containers, stats: c.stats }),
     ...diskUsageRoutes({ containers: c.containers, images, volumes: c.volumes }),
+    ...commitRoutes({ containers: c.containers, images, xattr: loadXattr() }),
     ...imageRoutes({
       images,
       inUse: (id) => c.containers.list().some((r) => r.imageId === id),

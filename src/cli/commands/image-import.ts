@@ -8,26 +8,17 @@ import { readBody } from '../api-client.js';
 import type { Context } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { splitJsonValues, type JsonMessage } from '../json-messages.js';
-import { splitRepoTag } from '../parse/ref.js';
+import { repoTagArg } from '../parse/ref.js';
 
 export default async function imageImport(
   ctx: Context,
   [file, reference]: [string, string | undefined],
-  opts: { tag?: string },
+  opts: { tag?: string; change?: string[]; message?: string },
 ): Promise<number> {
   if (opts.tag !== undefined && reference !== undefined) {
     throw new UsageError('give the image name once: either --tag or the REPOSITORY[:TAG] argument');
   }
-  const name = opts.tag ?? reference;
-  let repo: string | undefined;
-  let tag: string | undefined;
-  if (name !== undefined) {
-    try {
-      ({ repo, tag } = splitRepoTag(name));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-  }
+  const { repo, tag } = repoTagArg(opts.tag ?? reference);
   let source: Readable;
   let contentLength: number | undefined;
   if (file === '-') {
@@ -45,7 +36,7 @@ export default async function imageImport(
     source = createReadStream(file);
   }
   const res = await ctx.client.upload('POST', '/images/create', source, {
-    query: { fromSrc: '-', repo, tag },
+    query: { fromSrc: '-', repo, tag, changes: opts.change, message: opts.message },
     contentType: 'application/x-tar',
     contentLength,
   });

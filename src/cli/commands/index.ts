@@ -3,6 +3,7 @@
 export const COMMANDS: Record<string, () => Promise<unknown>> = {
   attach: () => import('./attach.js'),
   'container-prune': () => import('./container-prune.js'),
+  commit: () => import('./commit.js'),
   cp: () => import('./cp.js'),
   create: () => import('./create.js'),
   diff: () => import('./diff.js'),

@@ -3,7 +3,7 @@
  * (also reachable as `container update|diff|cp`).
  */
 import type { Command } from 'commander';
-import { collect, cpusArg, eachObject, intArg, lazy, sizeArg } from './shared.js';
+import { collect, cpusArg, defaultTrueFlag, eachObject, intArg, lazy, sizeArg } from './shared.js';
 import { swapArg } from './values.js';
 
 function updateFlags(cmd: Command): Command {
@@ -47,6 +47,21 @@ function diffFlags(cmd: Command): Command {
     .action(lazy('diff'));
 }
 
+function commitFlags(cmd: Command): Command {
+  cmd
+    .description("Create a new image from a container's changes")
+    .usage('[options] CONTAINER [REPOSITORY[:TAG]]')
+    .option('-a, --author <string>', 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
+    .option(
+      '-c, --change <instruction>',
+      'Apply a Dockerfile instruction to the created image: CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, STOPSIGNAL, USER, VOLUME or WORKDIR (repeatable)',
+      collect,
+    )
+    .option('-m, --message <string>', 'Commit message');
+  defaultTrueFlag(cmd, '--pause', 'pause', 'Pause the container while its files are read');
+  return cmd.argument('<container>', 'container').argument('[reference]', 'name (and tag) for the image').action(lazy('commit'));
+}
+
 function cpFlags(cmd: Command): Command {
   return cmd
     .description(
@@ -74,9 +89,11 @@ export function defineContainerOpsCommands(program: Command): void {
   updateFlags(program.command('update'));
   diffFlags(program.command('diff'));
   cpFlags(program.command('cp'));
+  commitFlags(program.command('commit'));
   const container = program.command('container').helpCommand(false).description('Manage containers');
   pruneFlags(container.command('prune'), 'all stopped containers', 'container-prune');
   updateFlags(container.command('update'));
   diffFlags(container.command('diff'));
   cpFlags(container.command('cp'));
+  commitFlags(container.command('commit'));
 }

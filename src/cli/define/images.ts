@@ -1,13 +1,19 @@
 /** Image commands: image pull|import|ls|rm|inspect, the shortcuts pull, images, rmi, import; login, logout. */
 import type { Command } from 'commander';
 import { pruneFlags } from './container-ops.js';
-import { eachObject, formatFlag, inspectCommand, lazy, quietNoTrunc } from './shared.js';
+import { collect, eachObject, formatFlag, inspectCommand, lazy, quietNoTrunc } from './shared.js';
 
 function importFlags(cmd: Command): Command {
   return cmd
     .description('Import a root filesystem, docker-save or OCI-layout tarball as an image')
     .usage('[options] FILE|- [REPOSITORY[:TAG]]')
     .option('-t, --tag <name[:tag]>', 'Name (and tag) for the image')
+    .option(
+      '-c, --change <instruction>',
+      "Apply a Dockerfile instruction to a root filesystem tarball's image: CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, STOPSIGNAL, USER, VOLUME or WORKDIR (repeatable)",
+      collect,
+    )
+    .option('-m, --message <string>', "Set a root filesystem tarball's image comment")
     .argument('<file>', 'tarball to import, or - to read it from stdin')
     .argument('[reference]', 'name (and tag) for the image, like --tag')
     .action(lazy('image-import'));

@@ -89,7 +89,11 @@ const imageLs: FastCommand = {
   defaults: { trunc: true },
 };
 const imageRm: FastCommand = { module: 'image-rm', options: [opt('-f, --force')], args: ['some'] };
-const imageImport: FastCommand = { module: 'image-import', options: [opt('-t, --tag <name>')], args: ['one', 'optional'] };
+const imageImport: FastCommand = {
+  module: 'image-import',
+  options: [opt('-t, --tag <name>'), list('-c, --change <v>'), opt('-m, --message <s>')],
+  args: ['one', 'optional'],
+};
 const info: FastCommand = { module: 'info', options: [format(true)], args: [] };
 const events: FastCommand = {
   module: 'events',
@@ -117,6 +121,18 @@ const update: FastCommand = {
   args: ['some'],
 };
 const diff: FastCommand = { module: 'diff', options: [], args: ['one'] };
+const commit: FastCommand = {
+  module: 'commit',
+  options: [opt('-a, --author <s>'), list('-c, --change <v>'), opt('-m, --message <s>'), opt('--pause'), opt('--no-pause')],
+  args: ['one', 'optional'],
+  defaults: { pause: true },
+  exact: {
+    '--pause=false': ['pause', false],
+    '--pause=0': ['pause', false],
+    '--pause=true': ['pause', true],
+    '--pause=1': ['pause', true],
+  },
+};
 const cp: FastCommand = {
   module: 'cp',
   options: [opt('-a, --archive'), opt('-L, --follow-link'), opt('-q, --quiet')],
@@ -138,6 +154,8 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
   'container update': update,
   diff,
   'container diff': diff,
+  commit,
+  'container commit': commit,
   cp,
   'container cp': cp,
   'container prune': prune('container-prune'),

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { TsnetError, asTsnetError } from '../../errors/index.js';
 import type { ImageStore } from '../../runtime/image/image-store.js';
 import { credentialsFrom, decodeRegistryAuth, type ProgressMessage, type Puller } from '../../runtime/image/pull/index.js';
-import type { ImageRecord } from '../../runtime/image/types.js';
+import type { ImageRecord, ImportOptions } from '../../runtime/image/types.js';
 import type { Reply, Route } from '../http/router.js';
 import {
   AuthBody,
@@ -16,7 +16,7 @@ import {
 } from '../schemas/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_VERSION } from '../http/server.js';
-import { bool } from './params.js';
+import { bool, changesOf } from './params.js';
 
 export interface ImageRouteDeps {
   images: ImageStore;
@@ -30,7 +30,7 @@ const unix = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 export function imageSummary(img: ImageRecord) {
   return {
     Id: img.id,
-    ParentId: '',
+    ParentId: img.parent ?? '',
     RepoTags: img.repoTags,
     RepoDigests: img.repoDigests ?? [],
     Created: unix(img.created),
@@ -47,11 +47,11 @@ export function imageInspect(img: ImageRecord, layerDirs: string[]) {
     Id: img.id,
     RepoTags: img.repoTags,
     RepoDigests: img.repoDigests ?? [],
-    Parent: '',
-    Comment: '',
+    Parent: img.parent ?? '',
+    Comment: img.comment ?? '',
     Created: img.created,
     DockerVersion: '',
-    Author: '',
+    Author: img.author ?? '',
     Config: { Env: [], Cmd: null, Entrypoint: null, WorkingDir: '', User: '', Labels: null, Volumes: null, ...img.config },
     // Docker < 25 sent the config of the container the image was committed from; docker-compose 1.x
     // reads ContainerConfig.Volumes when it recreates a container
@@ -79,7 +79,7 @@ export function imageInspect(img: ImageRecord, layerDirs: string[]) {
  * connection is not torn down under the client: the rest of the upload is read and dropped, so
  * the client gets the one-line error instead of a connection reset.
  */
-async function importRequest(images: ImageStore, req: IncomingMessage, opts: { repoTag?: string }) {
+async function importRequest(images: ImageStore, req: IncomingMessage, opts: ImportOptions) {
   const body = new PassThrough();
   req.pipe(body);
   try {
@@ -126,7 +126,13 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
         const repo = query.get('repo') ?? '';
         const tag = query.get('tag') ?? '';
         const repoTag = repo ? (tag ? `${repo}:${tag}` : repo) : undefined;
-        const imported = await importRequest(d.images, req, repoTag ? { repoTag } : {});
+        const changes = changesOf(query);
+        const message = query.get('message') ?? '';
+        const imported = await importRequest(d.images, req, {
+          ...(repoTag ? { repoTag } : {}),
+          ...(changes.length ? { changes } : {}),
+          ...(message ? { comment: message } : {}),
+        });
         const lines = imported.map((i) => JSON.stringify({ status: i.id, id: i.id, tags: i.repoTags })).join('\n');
         return { status: 200, text: `${lines}\n`, headers: { 'Content-Type': 'application/json' } };
       },
@@ -175,7 +181,11 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
       pattern: '/images/{name*}',
       schema: { params: ImageNameParams, query: ImageRemoveQuery },
       handler: async ({ params, query }) => {
-        const r = await d.images.remove(params.name!, { force: bool(query, 'force'), inUse: d.inUse });
+        const r = await d.images.remove(params.name!, {
+          force: bool(query, 'force'),
+          noprune: bool(query, 'noprune'),
+          inUse: d.inUse,
+        });
         return { status: 200, json: [...r.untagged.map((u) => ({ Untagged: u })), ...r.deleted.map((x) => ({ Deleted: x }))] };
       },
     },

@@ -46,3 +46,29 @@ export function object<T>(body: unknown, what: string): T {
     throw new TsnetError('TSNET_INVALID_ARGUMENT', `${what}: the body must be a JSON object`);
   return body as T;
 }
+
+const MAX_CHANGES = 64;
+
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/**
+ * Every `changes` value of a commit or import (Dockerfile instructions; the query may repeat it
+ * and the request schema checks only the first).
+ */
+export function changesOf(query: URLSearchParams): string[] {
+  const all = query.getAll('changes').filter((c) => c !== '');
+  if (all.length > MAX_CHANGES) throw new TsnetError('TSNET_INVALID_ARGUMENT', `at most ${MAX_CHANGES} changes in one request`);
+  for (const c of all)
+    if (c.length > 4096 || hasControl(c))
+      throw new TsnetError(
+        'TSNET_INVALID_ARGUMENT',
+        'a change is one Dockerfile instruction of at most 4096 characters, without control characters',
+      );
+  return all;
+}

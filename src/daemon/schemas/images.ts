@@ -12,6 +12,17 @@ export const ImageCreateQuery = Query({
   tag: Text({ maxLength: 128 }),
   message: Text({ maxLength: 4096 }),
   platform: Text({ maxLength: 256 }),
+  changes: Text({ maxLength: 4096 }),
+});
+/** `POST /commit` (`changes` may repeat: one Dockerfile instruction each). */
+export const CommitQuery = Query({
+  container: Text({ minLength: 1, maxLength: 512 }),
+  repo: Reference,
+  tag: Text({ maxLength: 128 }),
+  comment: Text({ maxLength: 4096 }),
+  author: Text({ maxLength: 1024 }),
+  pause: QBool,
+  changes: Text({ maxLength: 4096 }),
 });
 export const ImageLoadQuery = Query({ quiet: QBool });
 export const ImageTagQuery = Query({ repo: Reference, tag: Text({ maxLength: 128 }) });

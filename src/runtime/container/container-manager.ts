@@ -903,6 +903,24 @@ export class ContainerManager {
     return pids.length ? pids : rec.state.Pid ? [rec.state.Pid] : [];
   }
 
+  /**
+   * Run `fn` under the container's lock, its processes frozen meanwhile when `pause` and it runs
+   * (`commit`: its files hold still while they are read; the pause and unpause are announced as
+   * Docker's are). A container paused before stays paused.
+   */
+  async whileFrozen<T>(ref: string, pause: boolean, fn: (rec: ContainerRecord) => Promise<T>): Promise<T> {
+    const rec = this.get(ref);
+    return this.withLock(rec.id, async () => {
+      const freeze = pause && this.isRunning(rec) && !rec.state.Paused;
+      if (freeze) await this.setPaused(rec, true, true);
+      try {
+        return await fn(rec);
+      } finally {
+        if (freeze) await this.setPaused(rec, false, true);
+      }
+    });
+  }
+
   private async setPaused(rec: ContainerRecord, paused: boolean, announce: boolean): Promise<void> {
     await setFrozen(this.deps.cgroups.accountingDir(rec.id), paused, `container ${rec.id.slice(0, 12)}`);
     rec.state = { ...rec.state, Paused: paused };

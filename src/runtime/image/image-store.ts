@@ -16,6 +16,7 @@
  * to tmp/, records are written atomically: a crash leaves no half layer or torn record.
  * All state hangs off the instance; use one ImageStore per root.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -34,7 +35,16 @@ import { DEFAULT_IMPORT_LIMITS, ImportBudget, type ImportLimits } from './limits
 import { ImageRecords } from './image-records.js';
 import { prescanRootfs } from './prescan.js';
 import { idPrefixOf, isFullImageId, normalizeRepoTag, parseReference, repositoryOf, shortId } from './reference.js';
-import type { ImageRecord, ImportFormat, ImportOptions, RemoveOptions, RemoveResult } from './types.js';
+import type {
+  CommitOptions,
+  ImageConfig,
+  ImageRecord,
+  ImportFormat,
+  ImportOptions,
+  RemoveOptions,
+  RemoveResult,
+} from './types.js';
+import { applyChanges } from './dockerfile-changes.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 
 export interface ImageStoreOptions {
@@ -90,8 +100,21 @@ async function openInput(input: NodeJS.ReadableStream | string): Promise<Input> 
 /** The image of a rootfs tarball: its one layer and a generated config. */
 function rootfsImage(layer: LayerInfo, opts: ImportOptions): ImportedImage {
   const architecture = hostArchitecture();
-  const cfg = rootfsConfig(layer.diffId, opts.cmd ? { architecture, cmd: opts.cmd } : { architecture });
-  return { id: cfg.id, architecture, os: 'linux', config: cfg.config, layers: [layer], repoTags: [] };
+  const cfg = rootfsConfig(layer.diffId, {
+    architecture,
+    ...(opts.cmd ? { cmd: opts.cmd } : {}),
+    ...(opts.changes?.length ? { edit: (c: ImageConfig) => applyChanges(c, opts.changes!) } : {}),
+    ...(opts.comment ? { comment: opts.comment } : {}),
+  });
+  return {
+    id: cfg.id,
+    architecture,
+    os: 'linux',
+    config: cfg.config,
+    layers: [layer],
+    repoTags: [],
+    ...(opts.comment ? { comment: opts.comment } : {}),
+  };
 }
 
 /** One import: its scratch dir, the layers it pinned and the layers it created. */
@@ -200,6 +223,8 @@ export class ImageStore {
     if (opts.cmd !== undefined && (!Array.isArray(opts.cmd) || !opts.cmd.every((c) => typeof c === 'string'))) {
       throw new TsnetError('TSNET_INVALID_ARGUMENT', 'cmd must be a list of strings');
     }
+    // a bad change is refused before the archive is read
+    if (opts.changes?.length) applyChanges({}, opts.changes);
     const source = await openInput(input);
     return this.inSession(async (session) => {
       const { format, images } = await this.readArchive(source, session, opts);
@@ -233,6 +258,59 @@ export class ImageStore {
       const [record] = await this.withLock(() => this.save([image], 'oci-layout', repoTag));
       this.publish(record!, 'pull', repoTag ?? image.repoDigests?.[0] ?? record!.id);
       return record!;
+    });
+  }
+
+  /**
+   * `commit`: a new image of `parent`'s layers plus the container's changes (`layer`, a tar in
+   * Docker's layer form), with `config`. Its id is the sha256 of its config document, which
+   * holds the creation time (two commits of the same container are two images, as in Docker).
+   * A failure leaves no layer behind; the record is written last (a crash before it leaves a
+   * layer no image uses, which the next start removes).
+   */
+  async commit(c: CommitOptions): Promise<ImageRecord> {
+    const repoTag = c.repoTag === undefined || c.repoTag === '' ? undefined : normalizeRepoTag(c.repoTag);
+    return this.inSession(async (session) => {
+      const layer = session.track(
+        await this.layers.ensure(c.layer, { what: 'the container changes', scratch: session.scratch(), budget: session.budget }),
+      );
+      const created = new Date().toISOString();
+      const diffIds = [...c.parent.layers, layer.diffId];
+      // Key order is fixed: the id is the sha256 of these bytes.
+      const doc = {
+        architecture: c.parent.architecture,
+        ...(c.author ? { author: c.author } : {}),
+        ...(c.comment ? { comment: c.comment } : {}),
+        config: c.config,
+        container: c.container,
+        created,
+        history: [{ created, ...(c.author ? { author: c.author } : {}), ...(c.comment ? { comment: c.comment } : {}) }],
+        os: c.parent.os,
+        rootfs: { type: 'layers', diff_ids: diffIds },
+      };
+      const id = `sha256:${createHash('sha256').update(JSON.stringify(doc)).digest('hex')}`;
+      const record: ImageRecord = {
+        id,
+        repoTags: repoTag ? [repoTag] : [],
+        created,
+        size: c.parent.size + layer.size,
+        layers: diffIds,
+        config: c.config,
+        architecture: c.parent.architecture,
+        os: c.parent.os,
+        parent: c.parent.id,
+        ...(c.comment ? { comment: c.comment } : {}),
+        ...(c.author ? { author: c.author } : {}),
+      };
+      await this.withLock(async () => {
+        // the parent may have gone while the layer was read: its layers would go with it
+        if (!(await this.records.get(c.parent.id)))
+          throw new TsnetError('TSNET_IMAGE_NOT_FOUND', `No such image: ${c.parent.id} (removed during the commit)`);
+        await this.untagElsewhere(id, record.repoTags);
+        await this.records.put(record);
+      });
+      if (repoTag) this.publish(record, 'tag', repoTag);
+      return record;
     });
   }
 
@@ -318,6 +396,7 @@ export class ImageStore {
             config: image.config,
             architecture: image.architecture,
             os: image.os,
+            ...(image.comment ? { comment: image.comment } : {}),
           };
       if (digests.length > 0 || existing?.repoDigests !== undefined) {
         record.repoDigests = uniq([...(existing?.repoDigests ?? []), ...digests]);
@@ -450,7 +529,7 @@ export class ImageStore {
     const result = await this.removeLocked(ref, opts);
     // as Docker: one untag per removed reference, then delete; the name attribute is the image id
     for (const _ of result.untagged) this.publish({ id: result.imageId, config: {} }, 'untag', result.imageId);
-    if (result.deleted.includes(result.imageId)) this.publish({ id: result.imageId, config: {} }, 'delete', result.imageId);
+    for (const id of result.images) this.publish({ id, config: {} }, 'delete', id);
     return { untagged: result.untagged, deleted: result.deleted };
   }
 
@@ -459,17 +538,20 @@ export class ImageStore {
     this.events.publish('image', action, { ID: img.id, Attributes: { ...(img.config.Labels ?? {}), name } });
   }
 
-  private removeLocked(ref: string, opts: RemoveOptions): Promise<RemoveResult & { imageId: string }> {
+  /** `images`: the images deleted (the one named, then parents pruned with it). */
+  private removeLocked(ref: string, opts: RemoveOptions): Promise<RemoveResult & { imageId: string; images: string[] }> {
     const force = opts.force === true;
     return this.withLock(async () => {
       const { record, tag } = await this.find(ref);
       const used = opts.inUse?.(record.id) === true;
       const short = shortId(record.id);
       const untagged: string[] = [];
+      const all = await this.records.list();
+      const hasChildren = (id: string) => all.some((r) => r.parent === id);
       if (tag !== undefined) {
         if (record.repoTags.length > 1) {
           await this.records.put({ ...record, repoTags: record.repoTags.filter((t) => t !== tag) });
-          return { untagged: [tag], deleted: [], imageId: record.id };
+          return { untagged: [tag], deleted: [], imageId: record.id, images: [] };
         }
         if (used && !force) {
           throw new TsnetError(
@@ -478,7 +560,18 @@ export class ImageStore {
           );
         }
         untagged.push(tag);
+        // as Docker: the last tag of an image that others were committed from goes, the image stays
+        if (hasChildren(record.id)) {
+          await this.records.put({ ...record, repoTags: [] });
+          return { untagged, deleted: [], imageId: record.id, images: [] };
+        }
       } else {
+        if (hasChildren(record.id)) {
+          throw new TsnetError(
+            'TSNET_IMAGE_IN_USE',
+            `unable to delete ${short} (cannot be forced): images were committed from it (remove them first)`,
+          );
+        }
         const repositories = uniq(record.repoTags.map(repositoryOf));
         if (repositories.length > 1 && !force) {
           throw new TsnetError(
@@ -496,12 +589,23 @@ export class ImageStore {
       }
       if (used) {
         await this.records.put({ ...record, repoTags: [] });
-        return { untagged, deleted: [], imageId: record.id };
+        return { untagged, deleted: [], imageId: record.id, images: [] };
       }
       await this.records.delete(record.id);
+      const deleted = [record.id];
+      // as Docker (unless noprune): untagged parents nothing else uses go with their last child
+      let parentId = record.parent;
+      while (parentId !== undefined && opts.noprune !== true) {
+        const left = await this.records.list();
+        const parent = left.find((r) => r.id === parentId);
+        if (!parent || parent.repoTags.length > 0 || opts.inUse?.(parent.id) || left.some((r) => r.parent === parent.id)) break;
+        await this.records.delete(parent.id);
+        deleted.push(parent.id);
+        parentId = parent.parent;
+      }
       const keep = new Set((await this.records.list()).flatMap((r) => r.layers));
       const deletedLayers = await this.layers.collect(keep);
-      return { untagged, deleted: [record.id, ...deletedLayers], imageId: record.id };
+      return { untagged, deleted: [...deleted, ...deletedLayers], imageId: record.id, images: deleted };
     });
   }
 }

@@ -15,12 +15,18 @@ export interface RootfsConfig {
   config: ImageConfig;
 }
 
-export function rootfsConfig(diffId: string, opts: { architecture: string; cmd?: string[] }): RootfsConfig {
-  const config: ImageConfig = { Env: [DEFAULT_PATH] };
+export function rootfsConfig(
+  diffId: string,
+  opts: { architecture: string; cmd?: string[]; edit?: (c: ImageConfig) => ImageConfig; comment?: string },
+): RootfsConfig {
+  let config: ImageConfig = { Env: [DEFAULT_PATH] };
   if (opts.cmd !== undefined && opts.cmd.length > 0) config.Cmd = [...opts.cmd];
+  // `import --change` (Dockerfile instructions) apply on top
+  if (opts.edit) config = opts.edit(config);
   // Key order is fixed here, so the bytes (and the id) are deterministic.
   const doc = {
     architecture: opts.architecture,
+    ...(opts.comment ? { comment: opts.comment } : {}),
     config,
     os: 'linux',
     rootfs: { type: 'layers', diff_ids: [diffId] },

@@ -14,6 +14,8 @@ export interface ImportedImage {
   repoTags: string[];
   /** `name@sha256:…` of the registry manifest (pulled images). */
   repoDigests?: string[];
+  /** `import --message`. */
+  comment?: string;
 }
 
 export interface LayerSink {

@@ -42,6 +42,12 @@ export interface ImageRecord {
   config: ImageConfig;
   architecture: string;
   os: string;
+  /** The image a `commit` was made from (its id): Docker's local `Parent`. */
+  parent?: string;
+  /** `commit -m` / `import -m`. */
+  comment?: string;
+  /** `commit -a`. */
+  author?: string;
 }
 
 export type ImportFormat = 'docker-save' | 'oci-layout' | 'rootfs';
@@ -52,10 +58,31 @@ export interface ImportOptions {
   repoTag?: string;
   /** Cmd of the config generated for a rootfs tarball (ignored for other formats). */
   cmd?: string[];
+  /** Dockerfile instructions applied to a rootfs tarball's config (`import --change`). */
+  changes?: string[];
+  /** The image's comment (`import --message`; rootfs tarballs only). */
+  comment?: string;
+}
+
+/** What `ImageStore.commit` makes an image of. */
+export interface CommitOptions {
+  /** The image the container runs (the new image's layers are its layers plus one). */
+  parent: ImageRecord;
+  /** The container's changes as a layer tar (Docker's form: `.wh.` whiteouts). */
+  layer: () => AsyncIterable<Buffer>;
+  /** The new image's runtime config. */
+  config: ImageConfig;
+  /** The container's id (in the image config, as Docker writes it). */
+  container: string;
+  repoTag?: string;
+  comment?: string;
+  author?: string;
 }
 
 export interface RemoveOptions {
   force?: boolean;
+  /** Keep untagged parents that the removal leaves without children (Docker's `noprune`). */
+  noprune?: boolean;
   /** Whether a container (running or not) uses the image. */
   inUse?: (imageId: string) => boolean;
 }

@@ -15,7 +15,7 @@ export interface Change {
 }
 
 /** Mount points tsnet-init makes in every container (Docker keeps them in its init layer). */
-const MOUNT_POINTS = new Set(['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/dev', '/proc', '/sys']);
+export const MOUNT_POINTS = new Set(['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/dev', '/proc', '/sys']);
 
 export function containerChanges(inRoot: InRoot, upper: string, lowerDirs: string[]): Change[] {
   const out: Change[] = [];

@@ -29,7 +29,37 @@ export async function* tarTree(at: string, rebase: string): AsyncGenerator<Buffe
   yield END_OF_ARCHIVE;
 }
 
-async function* entry(at: string, name: string, links: Map<string, string>): AsyncGenerator<Buffer> {
+/** How an overlayfs upper dir becomes a layer tar (`layerTar`). */
+export interface LayerForm {
+  /** Whether the open directory `fd` is opaque (overlayfs: `trusted.overlay.opaque=y`). */
+  isOpaque(fd: number): boolean;
+  /** Entries left out (tsnet-init's mount points), by their path in the layer (`etc/hosts`). */
+  skip(name: string, st: fs.Stats): boolean;
+}
+
+/**
+ * The upper dir at `at` (a `/proc/self/fd/N` path) as a layer tar in Docker's form, what `commit`
+ * stores: entries named from the layer's root (`etc/`, `etc/passwd`), an overlayfs whiteout (a
+ * 0:0 character device) as an empty `.wh.<name>` file, an opaque directory followed by its
+ * `.wh..wh..opq` marker. Read as `tarTree` reads (pinned fds, nothing followed).
+ */
+export async function* layerTar(at: string, form: LayerForm): AsyncGenerator<Buffer> {
+  const links = new Map<string, string>();
+  yield* children(at, '', links, form);
+  yield END_OF_ARCHIVE;
+}
+
+async function* children(dirAt: string, prefix: string, links: Map<string, string>, form?: LayerForm): AsyncGenerator<Buffer> {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dirAt).sort();
+  } catch {
+    return; // removed while the tree was read
+  }
+  for (const child of names) yield* entry(`${dirAt}/${child}`, `${prefix}${child}`, links, form);
+}
+
+async function* entry(at: string, name: string, links: Map<string, string>, form?: LayerForm): AsyncGenerator<Buffer> {
   let st: fs.Stats;
   try {
     st = fs.lstatSync(at);
@@ -37,6 +67,15 @@ async function* entry(at: string, name: string, links: Map<string, string>): Asy
     return; // removed while the tree was read
   }
   const base = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+  if (form) {
+    if (st.isCharacterDevice() && st.rdev === 0) {
+      const slash = name.lastIndexOf('/');
+      const whiteout = `${name.slice(0, slash + 1)}.wh.${name.slice(slash + 1)}`;
+      yield encodeHeader({ mode: 0o600, uid: 0, gid: 0, mtime: st.mtime, path: whiteout, type: 'File', size: 0 });
+      return;
+    }
+    if (form.skip(name, st)) return;
+  }
   if (st.isFile()) {
     const key = `${st.dev}:${st.ino}`;
     if (st.nlink > 1) {
@@ -83,10 +122,19 @@ async function* entry(at: string, name: string, links: Map<string, string>): Asy
     }
     try {
       if (fs.fstatSync(fd).ino !== st.ino) return;
-      yield encodeHeader({ ...base, path: name.endsWith('/') ? name : `${name}/`, type: 'Directory' });
-      const children = fs.readdirSync(`/proc/self/fd/${fd}`).sort();
       const prefix = name.endsWith('/') ? name : `${name}/`;
-      for (const child of children) yield* entry(`/proc/self/fd/${fd}/${child}`, `${prefix}${child}`, links);
+      yield encodeHeader({ ...base, path: prefix, type: 'Directory' });
+      if (form?.isOpaque(fd))
+        yield encodeHeader({
+          mode: 0o600,
+          uid: 0,
+          gid: 0,
+          mtime: st.mtime,
+          path: `${prefix}.wh..wh..opq`,
+          type: 'File',
+          size: 0,
+        });
+      yield* children(`/proc/self/fd/${fd}`, prefix, links, form);
     } finally {
       fs.closeSync(fd);
     }

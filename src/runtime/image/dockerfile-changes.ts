@@ -1,0 +1,235 @@
+/**
+ * The Dockerfile instructions that `commit --change` and `import --change` apply to an image's
+ * config (Docker's list: CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL,
+ * USER, VOLUME, WORKDIR). Pure: a config in, a new config out; every refusal is one line that
+ * names the instruction.
+ *
+ * Not done: `$VAR` substitution from ENV (Docker expands it in ENV, LABEL, EXPOSE, USER,
+ * VOLUME, WORKDIR and STOPSIGNAL values); ONBUILD triggers are refused (tsnet does not build).
+ */
+import { TsnetError } from '../../errors/index.js';
+import type { ImageConfig } from './types.js';
+
+type Healthcheck = NonNullable<ImageConfig['Healthcheck']>;
+
+const bad = (change: string, why: string): TsnetError =>
+  new TsnetError('TSNET_INVALID_ARGUMENT', `invalid change "${change.slice(0, 200)}": ${why}`);
+
+/** Apply `changes` in order to a copy of `config`. */
+export function applyChanges(config: ImageConfig, changes: readonly string[]): ImageConfig {
+  const out: ImageConfig = structuredClone(config);
+  const state = { cmdSet: false };
+  for (const raw of changes) {
+    // the docker CLI sends each --change as it was typed; several lines in one value are several changes
+    for (const line of raw.split('\n')) {
+      const change = line.trim();
+      if (change === '' || change.startsWith('#')) continue;
+      applyOne(out, change, state);
+    }
+  }
+  return out;
+}
+
+function applyOne(c: ImageConfig, change: string, state: { cmdSet: boolean }): void {
+  const m = /^(\S+)(?:\s+([\s\S]*))?$/.exec(change)!;
+  const instruction = m[1]!.toUpperCase();
+  const rest = (m[2] ?? '').trim();
+  switch (instruction) {
+    case 'CMD':
+      c.Cmd = commandForm(change, rest);
+      state.cmdSet = true;
+      return;
+    case 'ENTRYPOINT':
+      c.Entrypoint = commandForm(change, rest);
+      // as a Dockerfile: a new entrypoint drops the cmd the image had, unless a CMD came before it here
+      if (!state.cmdSet) delete c.Cmd;
+      return;
+    case 'ENV':
+      for (const [k, v] of keyValues(change, rest, true)) {
+        const env = (c.Env ?? []).filter((e) => e.split('=', 1)[0] !== k);
+        env.push(`${k}=${v}`);
+        c.Env = env;
+      }
+      return;
+    case 'LABEL':
+      for (const [k, v] of keyValues(change, rest, false)) c.Labels = { ...(c.Labels ?? {}), [k]: v };
+      return;
+    case 'EXPOSE': {
+      const ports = rest.split(/\s+/).filter(Boolean);
+      if (ports.length === 0) throw bad(change, 'EXPOSE needs at least one port, e.g. EXPOSE 8080/tcp');
+      for (const p of ports) c.ExposedPorts = { ...(c.ExposedPorts ?? {}), [exposedPort(change, p)]: {} };
+      return;
+    }
+    case 'VOLUME': {
+      const dirs = rest.startsWith('[') ? jsonStrings(change, rest) : rest.split(/\s+/).filter(Boolean);
+      if (dirs.length === 0) throw bad(change, 'VOLUME needs a path, e.g. VOLUME /data');
+      for (const d of dirs) {
+        if (d === '') throw bad(change, 'VOLUME paths cannot be empty');
+        c.Volumes = { ...(c.Volumes ?? {}), [d]: {} };
+      }
+      return;
+    }
+    case 'USER':
+      c.User = single(change, rest, 'USER needs a user, e.g. USER 1000:1000');
+      return;
+    case 'WORKDIR': {
+      const dir = single(change, rest, 'WORKDIR needs a path, e.g. WORKDIR /app');
+      // a relative WORKDIR is taken from the one before, as in a Dockerfile
+      c.WorkingDir = dir.startsWith('/') ? dir : `${(c.WorkingDir || '/').replace(/\/?$/, '/')}${dir}`;
+      return;
+    }
+    case 'STOPSIGNAL': {
+      const sig = single(change, rest, 'STOPSIGNAL needs a signal, e.g. STOPSIGNAL SIGTERM');
+      if (!/^(SIG)?[A-Z0-9+-]+$/i.test(sig)) throw bad(change, `"${sig}" is not a signal name or number`);
+      c.StopSignal = sig;
+      return;
+    }
+    case 'HEALTHCHECK':
+      c.Healthcheck = healthcheck(change, rest);
+      return;
+    case 'ONBUILD':
+      throw bad(change, 'ONBUILD is not supported (tsnet does not build images)');
+    default:
+      throw bad(
+        change,
+        `${instruction} cannot be applied here: use one of CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR`,
+      );
+  }
+}
+
+/** JSON (exec) form, or shell form run by /bin/sh -c. */
+function commandForm(change: string, rest: string): string[] {
+  if (rest === '') throw bad(change, 'a command is missing');
+  if (rest.startsWith('[')) {
+    try {
+      return jsonStrings(change, rest);
+    } catch {
+      // Docker: what does not parse as a JSON list is a shell command
+    }
+  }
+  return ['/bin/sh', '-c', rest];
+}
+
+function jsonStrings(change: string, rest: string): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(rest);
+  } catch {
+    throw bad(change, 'not a JSON list of strings');
+  }
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw bad(change, 'not a JSON list of strings');
+  return v as string[];
+}
+
+function single(change: string, rest: string, hint: string): string {
+  if (rest === '') throw bad(change, hint);
+  return unquote(rest);
+}
+
+/** One word with its quotes taken off ("a b" → a b, 'x' → x, a\ b → a b). */
+function unquote(s: string): string {
+  return words(s, s).join(' ');
+}
+
+/**
+ * `k=v k2="v 2"` pairs; with `legacy` (ENV) also the old `ENV key value with spaces` form.
+ */
+function keyValues(change: string, rest: string, legacy: boolean): Array<[string, string]> {
+  if (rest === '') throw bad(change, 'needs key=value pairs');
+  const first = words(change, rest)[0] ?? '';
+  if (!first.includes('=')) {
+    const m = /^(\S+)\s+([\s\S]*)$/.exec(rest);
+    if (!legacy || !m) throw bad(change, 'needs key=value pairs, e.g. key="a value"');
+    return [[m[1]!, m[2]!.trim()]];
+  }
+  return words(change, rest).map((w) => {
+    const eq = w.indexOf('=');
+    if (eq <= 0) throw bad(change, `"${w}" is not key=value`);
+    return [w.slice(0, eq), w.slice(eq + 1)];
+  });
+}
+
+/** Split on unquoted whitespace; double and single quotes group, a backslash escapes one character. */
+function words(change: string, s: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else if (ch === '\\' && quote === '"' && i + 1 < s.length) cur += s[++i];
+      else cur += ch;
+      continue;
+    }
+    if (/\s/.test(ch)) {
+      if (inWord) out.push(cur);
+      cur = '';
+      inWord = false;
+      continue;
+    }
+    inWord = true;
+    if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '\\' && i + 1 < s.length) cur += s[++i];
+    else cur += ch;
+  }
+  if (quote) throw bad(change, 'a quote is not closed');
+  if (inWord) out.push(cur);
+  return out;
+}
+
+function exposedPort(change: string, p: string): string {
+  const m = /^([0-9]{1,5})(?:-([0-9]{1,5}))?(?:\/(tcp|udp|sctp))?$/i.exec(p);
+  const valid = (n: string | undefined) => n === undefined || (Number(n) >= 1 && Number(n) <= 65535);
+  if (!m || !valid(m[1]) || !valid(m[2])) throw bad(change, `"${p}" is not a port (PORT[/tcp|udp|sctp])`);
+  if (m[2] !== undefined) throw bad(change, `port ranges (${p}) are not supported here: give each port`);
+  return `${Number(m[1])}/${(m[3] ?? 'tcp').toLowerCase()}`;
+}
+
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+
+/** A Go duration (`30s`, `1m30s`, `500ms`) in ns; undefined if it is not one. */
+function durationNs(s: string): number | undefined {
+  if (!/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/.test(s)) return undefined;
+  let ns = 0;
+  for (const m of s.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g)) ns += Number(m[1]) * UNIT_NS[m[2]!]!;
+  return Math.round(ns);
+}
+
+/** `HEALTHCHECK NONE` or `HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D] [--start-interval=D] [--retries=N] CMD …`. */
+function healthcheck(change: string, rest: string): Healthcheck {
+  if (/^none$/i.test(rest)) return { Test: ['NONE'] };
+  const hc: Healthcheck = {};
+  let s = rest;
+  for (;;) {
+    const m = /^--([a-z-]+)=(\S+)\s*/.exec(s);
+    if (!m) break;
+    s = s.slice(m[0].length);
+    const [, flag, value] = m;
+    if (flag === 'retries') {
+      if (!/^[0-9]{1,9}$/.test(value!)) throw bad(change, `--retries=${value} is not a whole number`);
+      hc.Retries = Number(value);
+      continue;
+    }
+    const ns = durationNs(value!);
+    if (ns === undefined) throw bad(change, `--${flag}=${value} is not a duration (e.g. 30s, 1m30s)`);
+    if (flag === 'interval') hc.Interval = ns;
+    else if (flag === 'timeout') hc.Timeout = ns;
+    else if (flag === 'start-period') hc.StartPeriod = ns;
+    else if (flag === 'start-interval') hc.StartInterval = ns;
+    else throw bad(change, `unknown HEALTHCHECK flag --${flag}`);
+  }
+  const cmd = /^CMD\s+([\s\S]+)$/i.exec(s);
+  if (!cmd) throw bad(change, 'HEALTHCHECK needs NONE or CMD <command>');
+  const text = cmd[1]!.trim();
+  let exec: string[] | undefined;
+  if (text.startsWith('['))
+    try {
+      exec = jsonStrings(change, text);
+    } catch {
+      // not a JSON list: a shell command
+    }
+  hc.Test = exec ? ['CMD', ...exec] : ['CMD-SHELL', text];
+  return hc;
+}

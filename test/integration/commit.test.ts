@@ -1,0 +1,227 @@
+/**
+ * `commit` (POST /commit, `tsnet commit`, the stock `docker commit`) and `import --change`: a new
+ * image of the container's image plus its upper dir — added and changed files, deleted ones
+ * (overlayfs whiteouts → `.wh.` entries → whiteouts again), a directory removed and made anew
+ * (opaque) — with Docker's config merge and `--change` instructions; Parent, Comment, Author;
+ * removal with Docker's parent/child rules; bad input refused before anything is made.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { api } from '../helpers/api.js';
+import { cleanEnv, run, type World } from '../helpers/world.js';
+import { eventActions, runDetached, worldTest } from '../helpers/world-test.js';
+
+const test = worldTest();
+
+const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => fs.existsSync(p)) ?? 'docker';
+const docker = (w: World, args: string[]) =>
+  run(DOCKER, ['-H', `unix://${w.socket}`, ...args], { env: cleanEnv({ DOCKER_CONFIG: path.join(w.dir, 'docker-config') }) });
+
+interface Inspected {
+  Id: string;
+  Parent: string;
+  Comment: string;
+  Author: string;
+  Config: {
+    Cmd: string[] | null;
+    Entrypoint: string[] | null;
+    Env: string[];
+    ExposedPorts?: Record<string, object>;
+    Labels: Record<string, string> | null;
+    WorkingDir: string;
+    User: string;
+  };
+  RootFS: { Layers: string[] };
+}
+const inspectImage = async (w: World, ref: string): Promise<Inspected> =>
+  (JSON.parse(await w.ok(['image', 'inspect', ref])) as Inspected[])[0]!;
+
+/** Runs until its files are in place (it writes /ready last). */
+async function prepared(t: { teardown(fn: () => Promise<unknown>): void }, w: World, name: string): Promise<string> {
+  const id = await runDetached(t, w, [
+    '--name',
+    name,
+    '-e',
+    'FROM_RUN=1',
+    '-l',
+    'made=by-run',
+    'busybox',
+    'sh',
+    '-c',
+    [
+      'echo hello > /test',
+      'echo more >> /etc/passwd',
+      'rm /etc/group',
+      'rm -rf /sbin && mkdir /sbin && echo only > /sbin/only',
+      'mkdir -p /data/sub && echo d > /data/sub/f',
+      'touch /ready',
+      'sleep 1000',
+    ].join(' && '),
+  ]);
+  for (let i = 0; i < 200; i++) {
+    if ((await api(w.socket, { method: 'HEAD', path: `/containers/${id}/archive?path=/ready` })).status === 200) return id;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('the container did not write /ready');
+}
+
+test.serial('tsnet commit: files, deletions and an opaque directory come back in a container of the new image', async (t) => {
+  const { w } = t.context;
+  // busybox's /sbin has many files: the committed /sbin (removed and made anew) must hide them
+  t.true(Number(await w.ok(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sbin | wc -l'])) > 10);
+  const id = await prepared(t, w, 'c1');
+  const since = Math.floor(Date.now() / 1000);
+  const imageId = await w.ok(['commit', '-m', 'first commit', '-a', 'Tester <t@example.org>', 'c1', 'committed:v1']);
+  t.regex(imageId, /^sha256:[0-9a-f]{64}$/);
+  const check = await w.ok([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    'committed:v1',
+    'sh',
+    '-c',
+    'cat /test; tail -1 /etc/passwd; ls /etc/group 2>&1 || true; ls /sbin; cat /data/sub/f; echo $FROM_RUN',
+  ]);
+  t.deepEqual(check.split('\n'), ['hello', 'more', 'ls: /etc/group: No such file or directory', 'only', 'd', '1']);
+  const img = await inspectImage(w, 'committed:v1');
+  const busybox = await inspectImage(w, 'busybox');
+  t.is(img.Id, imageId);
+  t.is(img.Parent, busybox.Id);
+  t.is(img.Comment, 'first commit');
+  t.is(img.Author, 'Tester <t@example.org>');
+  t.deepEqual(img.RootFS.Layers.slice(0, -1), busybox.RootFS.Layers);
+  t.is(img.RootFS.Layers.length, busybox.RootFS.Layers.length + 1);
+  // the container's config is the image's: its command, env and labels
+  t.deepEqual(img.Config.Cmd?.slice(0, 2), ['sh', '-c']);
+  t.true(img.Config.Env.includes('FROM_RUN=1'));
+  t.is(img.Config.Labels?.made, 'by-run');
+  // the container kept running (frozen and thawed), and Docker's events were sent
+  t.is(JSON.parse(await w.ok(['inspect', id]))[0].State.Status, 'running');
+  t.deepEqual(
+    (await eventActions(w, id, since)).filter((a) => ['pause', 'unpause', 'commit'].includes(a)),
+    ['pause', 'unpause', 'commit'],
+  );
+  // the mount points tsnet-init makes are not part of the image
+  t.notRegex(
+    await w.ok(['run', '--rm', '--network', 'none', 'committed:v1', 'cat', '/etc/hostname']),
+    new RegExp(id.slice(0, 12)),
+  );
+});
+
+test.serial('commit --change and a body config as dockerd merges them; a bad change is refused and makes nothing', async (t) => {
+  const { w } = t.context;
+  await prepared(t, w, 'c2');
+  const images = (await w.ok(['image', 'ls', '-q'])).split('\n').length;
+  const bad = await w.cli(['commit', '-c', 'RUN echo no', 'c2', 'bad:1']);
+  t.not(bad.exitCode, 0);
+  t.regex(bad.stderr, /RUN cannot be applied here: use one of CMD, ENTRYPOINT/);
+  t.is(bad.stderr.trim().split('\n').length, 1);
+  t.is((await w.ok(['image', 'ls', '-q'])).split('\n').length, images);
+  await w.ok([
+    'commit',
+    '-c',
+    'EXPOSE 8000',
+    '-c',
+    'CMD ["cat", "/test"]',
+    '-c',
+    'ENV GREETING="hi there" FROM_RUN=2',
+    '-c',
+    'LABEL made=by-change',
+    '-c',
+    'WORKDIR /data',
+    '-c',
+    'USER nobody',
+    'c2',
+    'changed:v1',
+  ]);
+  const img = await inspectImage(w, 'changed:v1');
+  t.deepEqual(img.Config.Cmd, ['cat', '/test']);
+  t.truthy(img.Config.ExposedPorts?.['8000/tcp']);
+  t.true(img.Config.Env.includes('GREETING=hi there'));
+  t.true(img.Config.Env.includes('FROM_RUN=2'));
+  t.false(img.Config.Env.includes('FROM_RUN=1'));
+  t.is(img.Config.Labels?.made, 'by-change');
+  t.is(img.Config.WorkingDir, '/data');
+  t.is(img.Config.User, 'nobody');
+  t.is(await w.ok(['run', '--rm', '--network', 'none', '--user', 'root', 'changed:v1']), 'hello');
+  // the raw API: a body config is the base, changes on top, the container fills the rest
+  const r = await api(w.socket, {
+    method: 'POST',
+    path: '/commit?container=c2&repo=raw&tag=1&pause=0&changes=ENV%20X%3D1',
+    body: { Entrypoint: ['/bin/echo'], Cmd: ['from', 'body'], Labels: { extra: 'yes' } },
+  });
+  t.is(r.status, 201, r.text);
+  const raw = await inspectImage(w, 'raw:1');
+  t.is((r.json as { Id: string }).Id, raw.Id);
+  t.deepEqual(raw.Config.Entrypoint, ['/bin/echo']);
+  t.deepEqual(raw.Config.Cmd, ['from', 'body']);
+  t.deepEqual(raw.Config.Labels, { made: 'by-run', extra: 'yes' });
+  t.true(raw.Config.Env.includes('X=1'));
+  t.is(await w.ok(['run', '--rm', '--network', 'none', 'raw:1']), 'from body');
+  t.is((await api(w.socket, { method: 'POST', path: '/commit?container=nope' })).status, 404);
+  t.is((await api(w.socket, { method: 'POST', path: '/commit?container=c2&tag=x' })).status, 400);
+});
+
+test.serial(
+  'rmi: a parent keeps its image while children exist; deleting the last child prunes an untagged parent',
+  async (t) => {
+    const { w } = t.context;
+    await prepared(t, w, 'c3');
+    const parentId = await w.ok(['commit', 'c3', 'p3:1']);
+    // a container of p3 that is committed again: p3 is then the child's parent
+    await runDetached(t, w, ['--name', 'c3b', 'p3:1', 'sh', '-c', 'echo two > /two && sleep 1000']);
+    for (let i = 0; i < 200; i++) {
+      if ((await api(w.socket, { method: 'HEAD', path: '/containers/c3b/archive?path=/two' })).status === 200) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const childId = await w.ok(['commit', 'c3b', 'child3:1']);
+    await w.ok(['rm', '-f', 'c3b']);
+    t.is((await inspectImage(w, 'child3:1')).Parent, parentId);
+    const byId = await w.cli(['rmi', parentId]);
+    t.not(byId.exitCode, 0);
+    t.regex(byId.stderr, /cannot be forced\): images were committed from it/);
+    t.regex((await w.cli(['rmi', '-f', parentId])).stderr, /images were committed from it/);
+    // by tag: untagged, kept
+    t.regex(await w.ok(['rmi', 'p3:1']), /Untagged: p3:1/);
+    t.is((await inspectImage(w, parentId)).Id, parentId);
+    t.is(await w.ok(['run', '--rm', '--network', 'none', 'child3:1', 'cat', '/two', '/test']), 'two\nhello');
+    const del = await w.ok(['rmi', 'child3:1']);
+    t.regex(del, new RegExp(`Deleted: ${childId}`));
+    t.regex(del, new RegExp(`Deleted: ${parentId}`));
+    t.is((await w.cli(['image', 'inspect', parentId])).exitCode, 1);
+  },
+);
+
+test.serial('the stock docker CLI: docker commit with --change, and docker import --change', async (t) => {
+  const { w } = t.context;
+  await prepared(t, w, 'c4');
+  const out = await docker(w, ['commit', '--change', 'CMD ["cat","/test"]', '-m', 'via docker', 'c4', 'dockerc:1']);
+  t.is(out.exitCode, 0, out.stderr);
+  t.regex(out.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
+  const img = await inspectImage(w, 'dockerc:1');
+  t.is(img.Comment, 'via docker');
+  t.is(await w.ok(['run', '--rm', '--network', 'none', 'dockerc:1']), 'hello');
+  // import: a rootfs tarball with changes and a message
+  const tar = path.resolve('build/busybox-rootfs.tar');
+  const imp = await docker(w, [
+    'import',
+    '--change',
+    'CMD ["echo","imported"]',
+    '--change',
+    'ENV X=1',
+    '-m',
+    'from a tarball',
+    tar,
+    'imported:1',
+  ]);
+  t.is(imp.exitCode, 0, imp.stderr);
+  const ii = await inspectImage(w, 'imported:1');
+  t.deepEqual(ii.Config.Cmd, ['echo', 'imported']);
+  t.true(ii.Config.Env.includes('X=1'));
+  t.is(ii.Comment, 'from a tarball');
+  t.is(await w.ok(['run', '--rm', '--network', 'none', 'imported:1']), 'imported');
+  const badImport = await w.cli(['image', 'import', '-c', 'FROM busybox', tar, 'imported:2']);
+  t.not(badImport.exitCode, 0);
+  t.regex(badImport.stderr, /FROM cannot be applied here/);
+});

@@ -1,0 +1,62 @@
+/**
+ * `commit`'s layer tar of a real overlayfs upper dir (runtime/container/commit.ts): a file
+ * deleted through the mount is an overlayfs whiteout there and a `.wh.` entry in the tar; a
+ * directory removed and made anew is opaque there and followed by `.wh..wh..opq`; tsnet-init's
+ * mount points are left out.
+ */
+import test from 'ava';
+import { execa } from 'execa';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadXattr } from '../../src/kernel/xattr.js';
+import { upperDirForm, upperLayer } from '../../src/runtime/container/commit.js';
+import { TarDigest, tarEntries } from '../../src/runtime/image/tar-read.js';
+import { requireNeeds } from '../helpers/preconditions.js';
+
+test.before(() => requireNeeds({ root: true }));
+
+test('an overlayfs upper dir becomes a layer tar in Docker form', async (t) => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-layer-tar-'));
+  const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((d) => path.join(base, d)) as [
+    string,
+    string,
+    string,
+    string,
+  ];
+  for (const d of [upper, work, merged]) fs.mkdirSync(d);
+  fs.mkdirSync(path.join(lower, 'keep'), { recursive: true });
+  fs.writeFileSync(path.join(lower, 'keep', 'gone'), 'x');
+  fs.writeFileSync(path.join(lower, 'keep', 'stays'), 'x');
+  fs.mkdirSync(path.join(lower, 'redo'));
+  fs.writeFileSync(path.join(lower, 'redo', 'old'), 'x');
+  fs.mkdirSync(path.join(lower, 'etc'));
+  await execa('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
+  try {
+    fs.rmSync(path.join(merged, 'keep', 'gone'));
+    fs.rmSync(path.join(merged, 'redo'), { recursive: true });
+    fs.mkdirSync(path.join(merged, 'redo'));
+    fs.writeFileSync(path.join(merged, 'redo', 'new'), 'new');
+    fs.writeFileSync(path.join(merged, 'added'), 'added');
+    // what tsnet-init makes: an empty mount point file and a mount point dir
+    fs.writeFileSync(path.join(merged, 'etc', 'hosts'), '');
+    fs.mkdirSync(path.join(merged, 'proc'));
+  } finally {
+    await execa('umount', [merged]);
+  }
+  try {
+    const names: string[] = [];
+    const bodies = new Map<string, string>();
+    for await (const e of tarEntries(upperLayer(upper, upperDirForm(loadXattr())), new TarDigest(), 'layer')) {
+      names.push(`${e.type}:${e.path}`);
+      const chunks: Buffer[] = [];
+      for await (const c of e.body()) chunks.push(c);
+      bodies.set(e.path, Buffer.concat(chunks).toString());
+    }
+    t.deepEqual(names, ['0:added', '5:etc/', '5:keep/', '0:keep/.wh.gone', '5:redo/', '0:redo/.wh..wh..opq', '0:redo/new']);
+    t.is(bodies.get('redo/new'), 'new');
+    t.is(bodies.get('keep/.wh.gone'), '');
+  } finally {
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+});

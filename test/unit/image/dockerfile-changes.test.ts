@@ -1,0 +1,109 @@
+import test from 'ava';
+import { isTsnetError } from '../../../src/errors/index.js';
+import { applyChanges } from '../../../src/runtime/image/dockerfile-changes.js';
+import { commitConfig } from '../../../src/runtime/container/commit.js';
+import type { ContainerConfig } from '../../../src/runtime/container/types.js';
+
+test('CMD and ENTRYPOINT: JSON form as given, shell form through /bin/sh -c; an ENTRYPOINT drops the old cmd', (t) => {
+  t.deepEqual(applyChanges({}, ['CMD ["echo", "a b"]']).Cmd, ['echo', 'a b']);
+  t.deepEqual(applyChanges({}, ['cmd echo $HOME']).Cmd, ['/bin/sh', '-c', 'echo $HOME']);
+  t.deepEqual(applyChanges({}, ['CMD [not json']).Cmd, ['/bin/sh', '-c', '[not json']);
+  const e = applyChanges({ Cmd: ['old'] }, ['ENTRYPOINT ["/bin/echo"]']);
+  t.deepEqual(e.Entrypoint, ['/bin/echo']);
+  t.is(e.Cmd, undefined);
+  // a CMD before the ENTRYPOINT in the same list stays, as in a Dockerfile
+  t.deepEqual(applyChanges({}, ['CMD ["x"]', 'ENTRYPOINT ["/bin/echo"]']).Cmd, ['x']);
+});
+
+test('ENV, LABEL: key=value pairs with quotes and escapes, the legacy ENV form; later keys replace earlier ones', (t) => {
+  const c = applyChanges({ Env: ['PATH=/bin', 'A=old'] }, ['ENV A=1 B="two words" C=a\\ b', 'ENV D value with spaces']);
+  t.deepEqual(c.Env, ['PATH=/bin', 'A=1', 'B=two words', 'C=a b', 'D=value with spaces']);
+  t.deepEqual(applyChanges({ Labels: { x: '1' } }, ["LABEL x=2 'y'='z z'"]).Labels, { x: '2', y: 'z z' });
+});
+
+test('EXPOSE, VOLUME, USER, WORKDIR, STOPSIGNAL, HEALTHCHECK', (t) => {
+  const c = applyChanges({ WorkingDir: '/app' }, [
+    'EXPOSE 80 53/udp',
+    'VOLUME ["/data", "/logs"]',
+    'VOLUME /cache',
+    'USER 1000:1000',
+    'WORKDIR sub',
+    'STOPSIGNAL SIGINT',
+    'HEALTHCHECK --interval=1m30s --retries=3 CMD curl -f http://localhost/',
+  ]);
+  t.deepEqual(c.ExposedPorts, { '80/tcp': {}, '53/udp': {} });
+  t.deepEqual(c.Volumes, { '/data': {}, '/logs': {}, '/cache': {} });
+  t.is(c.User, '1000:1000');
+  t.is(c.WorkingDir, '/app/sub');
+  t.is(c.StopSignal, 'SIGINT');
+  t.deepEqual(c.Healthcheck, { Interval: 90e9, Retries: 3, Test: ['CMD-SHELL', 'curl -f http://localhost/'] });
+  t.deepEqual(applyChanges({}, ['HEALTHCHECK NONE']).Healthcheck, { Test: ['NONE'] });
+  t.deepEqual(applyChanges({}, ['HEALTHCHECK CMD ["true"]']).Healthcheck, { Test: ['CMD', 'true'] });
+});
+
+test('refusals: one line naming the change; the input config is not touched', (t) => {
+  const input = { Env: ['A=1'] };
+  for (const [change, why] of [
+    ['RUN echo', /RUN cannot be applied here/],
+    ['FROM busybox', /FROM cannot be applied here/],
+    ['ONBUILD RUN x', /ONBUILD is not supported/],
+    ['EXPOSE 70000', /not a port/],
+    ['EXPOSE 80-90', /port ranges/],
+    ['ENV', /needs key=value pairs/],
+    ['LABEL novalue', /key=value/],
+    ['ENV A="open', /quote is not closed/],
+    ['VOLUME [1]', /JSON list of strings/],
+    ['HEALTHCHECK --interval=soon CMD x', /not a duration/],
+    ['HEALTHCHECK --every=1s CMD x', /unknown HEALTHCHECK flag/],
+    ['HEALTHCHECK curl', /NONE or CMD/],
+    ['STOPSIGNAL ;rm', /not a signal/],
+    ['WORKDIR', /WORKDIR needs a path/],
+  ] as const) {
+    const err = t.throws(() => applyChanges(input, ['ENV B=2', change]), undefined, change);
+    t.true(isTsnetError(err) && err.code === 'TSNET_INVALID_ARGUMENT', change);
+    t.regex(err!.message, why, change);
+    t.notRegex(err!.message, /\n/);
+  }
+  t.deepEqual(input, { Env: ['A=1'] });
+});
+
+const container = (over: Partial<ContainerConfig> = {}): ContainerConfig => ({
+  Hostname: 'h',
+  Domainname: '',
+  User: 'app',
+  AttachStdin: false,
+  AttachStdout: false,
+  AttachStderr: false,
+  ExposedPorts: { '80/tcp': {} },
+  Tty: false,
+  OpenStdin: false,
+  StdinOnce: false,
+  Env: ['PATH=/bin', 'A=1'],
+  Cmd: ['run', 'me'],
+  Entrypoint: ['/entry'],
+  Image: 'busybox',
+  WorkingDir: '/w',
+  Labels: { a: '1' },
+  ...over,
+});
+
+test("commitConfig: the request's config first, the container's fills what it leaves unset (dockerd's merge)", (t) => {
+  t.deepEqual(commitConfig({}, [], container(), { Volumes: { '/img': {} } }), {
+    User: 'app',
+    ExposedPorts: { '80/tcp': {} },
+    Env: ['PATH=/bin', 'A=1'],
+    Labels: { a: '1' },
+    Cmd: ['run', 'me'],
+    Entrypoint: ['/entry'],
+    WorkingDir: '/w',
+    Volumes: { '/img': {} },
+  });
+  const c = commitConfig({ Env: ['A=2'], Labels: { b: '2' } }, ['EXPOSE 8000', 'CMD ["bash"]'], container(), {});
+  t.deepEqual(c.Env, ['A=2', 'PATH=/bin']);
+  t.deepEqual(c.Labels, { a: '1', b: '2' });
+  t.deepEqual(c.ExposedPorts, { '80/tcp': {}, '8000/tcp': {} });
+  // a Cmd given: the container's command (entrypoint included) is not taken
+  t.deepEqual(c.Cmd, ['bash']);
+  t.is(c.Entrypoint, undefined);
+  t.is(commitConfig({}, ['USER root', 'WORKDIR /x'], container(), {}).User, 'root');
+});
