@@ -8,7 +8,8 @@
  *
  * - `--attach`: only create and delete (the attach of bench `network`), no start.
  * - `--rm`: the flow of bench `network`'s daemon-run row (create with AutoRemove, wait for
- *   `removed` registered before the start, start; no delete).
+ *   `removed` registered before the start, start; no delete). `wait open` is the time from the
+ *   create's answer to the wait's headers (the registration the start is sent after).
  * - `--ab DIR`: a second world whose daemon is the build of the checkout DIR (e.g. a worktree of
  *   main), measured in the same run, alternating A and B run by run: an A/B on a shared machine.
  * - `--cpu-prof DIR`: tsnetd runs with `--cpu-prof` and writes its profile there at exit;
@@ -125,7 +126,17 @@ async function makeSide(
     name,
     repo: path.resolve(repo),
     w,
-    t: { create: [], 'create CPU main': [], 'create CPU all': [], start: [], wait: [], delete: [], total: [], netCreate: [] },
+    t: {
+      create: [],
+      'create CPU main': [],
+      'create CPU all': [],
+      start: [],
+      'wait open': [],
+      wait: [],
+      delete: [],
+      total: [],
+      netCreate: [],
+    },
     cpu0: zero,
     cpu1: zero,
     sched0: { main: 0, all: 0, threads: new Map() },
@@ -188,9 +199,12 @@ async function oneRun(s: Side, i: number, keep: boolean): Promise<void> {
   const id = (JSON.parse(c.body) as { Id: string }).Id;
   let startMs = 0;
   let waitMs = 0;
+  let waitOpenMs = 0;
   if (autoRemove) {
     // as the CLI's run --rm: the wait for `removed` registered (headers) before the start
+    const tw = performance.now();
     const waiting = await openRequest(sock, 'POST', `/containers/${id}/wait?condition=removed`);
+    waitOpenMs = performance.now() - tw;
     const st = await apiOk(sock, 'POST', `/containers/${id}/start`);
     const tStarted = performance.now();
     await waiting.body;
@@ -218,6 +232,7 @@ async function oneRun(s: Side, i: number, keep: boolean): Promise<void> {
   for (const [tid, ms] of after.threads) s.inCreates.set(tid, (s.inCreates.get(tid) ?? 0) + ms - (before.threads.get(tid) ?? 0));
   if (!attachOnly) {
     s.t.start!.push(startMs);
+    if (autoRemove) s.t['wait open']!.push(waitOpenMs);
     s.t.wait!.push(waitMs);
   }
   if (!autoRemove) s.t.delete!.push(d.ms);

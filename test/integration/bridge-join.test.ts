@@ -173,6 +173,40 @@ test('an IPv4-only join: neither end gets an IPv6 link-local address (nothing fo
   }
 });
 
+/** A link's queues: allocated (`ip -d link`: numtxqueues/numrxqueues) and real (its sysfs dir, seen from its netns). */
+async function queuesOf(netns: string, link: string): Promise<{ allocated: string; real: string[] }> {
+  const d = await run('nsenter', [`--net=${netns}`, 'ip', '-d', 'link', 'show', link]);
+  // a sysfs mounted in a mount namespace of its own shows the links of the netns it was mounted in
+  const q = await run('nsenter', [
+    `--net=${netns}`,
+    'unshare',
+    '-m',
+    'sh',
+    '-c',
+    `mount -t sysfs sysfs /sys && ls /sys/class/net/${link}/queues`,
+  ]);
+  if (d.exitCode !== 0 || q.exitCode !== 0) throw new Error(`ip/sysfs in ${netns}: ${d.stderr}${q.stderr}`);
+  return {
+    allocated: /numtxqueues \d+ numrxqueues \d+/.exec(d.stdout)?.[0] ?? `none shown in: ${d.stdout}`,
+    real: q.stdout.split(/\s+/).filter(Boolean).sort(),
+  };
+}
+
+test("a join's veth: each end is born with one tx and one rx queue (no queue cut, no RCU wait in its create)", async (t) => {
+  const s = await setup(t, '10.217.7');
+  await s.join();
+  for (const [where, netns, link] of [
+    ['container', s.sandbox, 'eth0'],
+    ['host end', s.w.hostNs, s.veth],
+  ] as const) {
+    const q = await queuesOf(netns, link);
+    // without them in the request the kernel allocates one per possible CPU and cuts the real
+    // tx count to one under RTNL (an expedited RCU grace period per end)
+    t.is(q.allocated, 'numtxqueues 1 numrxqueues 1', `${where}: allocated queues`);
+    t.deepEqual(q.real, ['rx-0', 'tx-0'], `${where}: real queues as the kernel's default`);
+  }
+});
+
 test('an IPv6 join: eth0 keeps its link-local address next to its IPv6 address', async (t) => {
   const s = await setup(t, '10.217.6', 'fd00:217:6::');
   await s.join();

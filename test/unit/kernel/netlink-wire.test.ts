@@ -17,7 +17,7 @@ const UP: rt.Link = { flags: { up: true }, change: { up: true } };
 const NO_LINK_LOCAL = new Map([[10, Buffer.from([5, 0, 8, 0, 1, 0, 0, 0])]]);
 const mac = Buffer.from([2, 0x42, 0xac, 0x12, 0, 5]);
 
-test('veth create: the package bytes, with and without mtu, mac, netns fd, master, up', (t) => {
+test('veth create: the package bytes, with and without mtu, mac, netns fd, master, up; one tx and rx queue per end', (t) => {
   const cases: Array<[Parameters<typeof vethCreate>[1], Parameters<typeof vethCreate>[2]]> = [
     [
       { name: 'eth0', netnsFd: 41, mac },
@@ -37,10 +37,15 @@ test('veth create: the package bytes, with and without mtu, mac, netns fd, maste
     const peerAttrs: ifla.LinkAttrs = { ifname: peer.name };
     if (peer.mtu !== undefined) peerAttrs.mtu = peer.mtu;
     if (peer.mac !== undefined) peerAttrs.address = peer.mac;
+    // both ends born with one tx and one rx queue (no cut under RTNL, decision 54)
+    peerAttrs.numTxQueues = 1;
+    peerAttrs.numRxQueues = 1;
     if (peer.netnsFd !== undefined) peerAttrs.netNsFd = peer.netnsFd;
     const attrs: ifla.LinkAttrs = { ifname: 'tsv1234abcd' };
     if (host.mtu !== undefined) attrs.mtu = host.mtu;
     if (host.mac !== undefined) attrs.address = host.mac;
+    attrs.numTxQueues = 1;
+    attrs.numRxQueues = 1;
     attrs.linkinfo = vethLinkInfo(peerAttrs);
     if (host.master !== undefined) attrs.master = host.master;
     t.deepEqual(vethCreate('tsv1234abcd', peer, host), link(host.up ? UP : {}, attrs), JSON.stringify([peer, host]));
