@@ -24,6 +24,7 @@ import { mountOrder, planMounts } from '../runtime/volumes/mounts.js';
 import { imageRoutes } from './routes/images.js';
 import { commitRoutes } from './routes/commit.js';
 import { loadXattr } from '../kernel/xattr.js';
+import { loadSocketQueue } from '../kernel/socket-queue.js';
 import { networkRoutes } from './routes/networks.js';
 import { swarmRoutes } from './routes/swarm.js';
 import { eventRoutes } from './routes/events.js';
@@ -264,7 +265,15 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     logger.warn(`no CLI socket (${(err as Error).message}): tsnet commands run with node`);
     return undefined;
   });
-  const server = await startServer({ socketPath, router, logger, mode: 0o660, gid: group.gid, gate });
+  const server = await startServer({
+    socketPath,
+    router,
+    logger,
+    mode: 0o660,
+    gid: group.gid,
+    gate,
+    unreadBytes: loadSocketQueue().unread,
+  });
   logger.info(`tsnetd ${TSNET_VERSION} listening on unix://${socketPath} (root ${flags.root}, exec-root ${flags.execRoot})`);
   setTimeout(() => cliSocket?.warm(), 50).unref();
   void restoreKernel().then(

@@ -6,7 +6,7 @@
  */
 import anyTest, { type TestFn } from 'ava';
 import { api, rawApi } from '../helpers/api.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { createWorld, run, type World } from '../helpers/world.js';
 
 const test = anyTest as TestFn<{ w: World; id: string }>;
 
@@ -221,3 +221,37 @@ test.serial('HostConfig.Runtime: empty is the default runtime, shown by inspect;
   );
   t.is(await w.ok(['ps', '-aq', '--no-trunc']), before, 'nothing was made');
 });
+
+test.serial(
+  "a hijacked session's first bytes come after the client has read the 101 head (buffered readers lose nothing)",
+  async (t) => {
+    const { w } = t.context;
+    const id = await w.ok(['run', '-d', '--network', 'none', 'busybox', 'echo', 'hello']);
+    t.teardown(() => w.cli(['rm', '-f', id]));
+    await w.ok(['wait', id]);
+    // A client that sends its attach (logs, no stream: all of it is ready at once) and reads nothing
+    // for a while, then reads once, as Python's http.client does before the Docker SDK takes the raw
+    // socket. Without the hold, head and output are both queued by then and that one read takes both;
+    // with it, the first read is the head and the output follows.
+    const client = [
+      'import socket, sys, time',
+      's = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+      's.connect(sys.argv[1])',
+      `s.sendall(b"POST /v1.45/containers/${id}/attach?logs=1&stream=0&stdout=1&stderr=1 HTTP/1.1\\r\\nHost: x\\r\\nConnection: Upgrade\\r\\nUpgrade: tcp\\r\\n\\r\\n")`,
+      'time.sleep(0.1)',
+      'first = s.recv(65536)',
+      'rest = b""',
+      'while True:',
+      '    c = s.recv(65536)',
+      '    if not c: break',
+      '    rest += c',
+      'sys.stdout.write(first.hex() + " " + rest.hex())',
+    ].join('\n');
+    const r = await run('python3', ['-c', client, w.socket]);
+    t.is(r.exitCode, 0, r.stderr);
+    const [first, rest] = r.stdout.split(' ').map((h) => Buffer.from(h, 'hex').toString('latin1')) as [string, string];
+    t.true(first.startsWith('HTTP/1.1 101 UPGRADED'), first);
+    t.true(first.endsWith('\r\n\r\n'), `the first read held more than the head: ${JSON.stringify(first)}`);
+    t.is(rest.slice(8), 'hello\n');
+  },
+);

@@ -15,6 +15,7 @@ import { parseJsonBody, readBody } from './body.js';
 import type { Reply, Router } from './router.js';
 import { check } from './schema.js';
 import { listenUnix, type SocketOptions } from './socket.js';
+import { holdUntilHeadRead } from './head-gate.js';
 import { handshake, websocketSession } from './websocket.js';
 import { API_VERSION, versionLess } from './version.js';
 
@@ -28,6 +29,11 @@ export interface ServerOptions extends SocketOptions {
    * restore, see main.ts); undefined lets it through at once.
    */
   gate?: (method: string) => Promise<void> | undefined;
+  /**
+   * Bytes a socket sent that its peer has not read (kernel/socket-queue.ts): a hijacked
+   * connection's output waits for the client to read the 101 head (http/head-gate.ts).
+   */
+  unreadBytes?: (fd: number) => number;
 }
 
 export async function startServer(opts: ServerOptions): Promise<http.Server> {
@@ -128,7 +134,7 @@ async function handle(
     }
     const hijack = async (o?: { multiplexed?: boolean; websocketKey?: string }): Promise<Duplex> => {
       if (o?.websocketKey === undefined)
-        return doHijack(req, res, upgradeSocket, o?.multiplexed === true && !versionLess(m.apiVersion, '1.42'));
+        return doHijack(req, res, upgradeSocket, o?.multiplexed === true && !versionLess(m.apiVersion, '1.42'), opts.unreadBytes);
       if (!upgradeSocket) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'a websocket session needs an upgrade request');
       upgradeSocket.write(handshake(o.websocketKey));
       upgradeSocket.setNoDelay(true);
@@ -205,6 +211,7 @@ async function doHijack(
   res: ServerResponse | undefined,
   upgradeSocket: net.Socket | undefined,
   multiplexed: boolean,
+  unreadBytes?: (fd: number) => number,
 ): Promise<Duplex> {
   const wantsUpgrade = (req.headers.upgrade ?? '').toLowerCase() === 'tcp';
   const contentType =
@@ -216,6 +223,7 @@ async function doHijack(
       `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nApi-Version: ${API_VERSION}\r\n\r\n`,
     );
     upgradeSocket.setNoDelay(true);
+    if (unreadBytes) holdUntilHeadRead(upgradeSocket, unreadBytes);
     return upgradeSocket;
   }
   if (!res) throw new TsnetError('TSNET_INTERNAL', 'cannot hijack this connection');
