@@ -160,6 +160,12 @@ test.serial('commit --change and a body config as dockerd merges them; a bad cha
   t.true(raw.Config.Env.includes('X=1'));
   t.is(await w.ok(['run', '--rm', '--network', 'none', 'raw:1']), 'from body');
   t.is((await api(w.socket, { method: 'POST', path: '/commit?container=nope' })).status, 404);
+  // a container that changed nothing: an empty layer, as Docker makes it
+  const fresh = await w.ok(['create', '--network', 'none', 'busybox', 'echo', 'unchanged']);
+  t.teardown(() => w.cli(['rm', '-f', fresh]));
+  const empty = await w.ok(['commit', fresh, 'empty:1']);
+  t.is((await inspectImage(w, empty)).RootFS.Layers.length, (await inspectImage(w, 'busybox')).RootFS.Layers.length + 1);
+  t.is(await w.ok(['run', '--rm', '--network', 'none', 'empty:1']), 'unchanged');
   t.is((await api(w.socket, { method: 'POST', path: '/commit?container=c2&tag=x' })).status, 400);
 });
 
@@ -224,4 +230,49 @@ test.serial('the stock docker CLI: docker commit with --change, and docker impor
   const badImport = await w.cli(['image', 'import', '-c', 'FROM busybox', tar, 'imported:2']);
   t.not(badImport.exitCode, 0);
   t.regex(badImport.stderr, /FROM cannot be applied here/);
+});
+
+test.serial("export: a running container's files flattened, without its binds; import gives an image of them", async (t) => {
+  const { w } = t.context;
+  const bind = path.join(w.dir, 'export-bind');
+  fs.mkdirSync(bind, { recursive: true });
+  fs.writeFileSync(path.join(bind, 'host-file'), 'host');
+  const id = await prepared(t, w, 'c5');
+  await w.ok(['rm', '-f', id]);
+  const id2 = await runDetached(t, w, [
+    '--name',
+    'c5b',
+    '-v',
+    `${bind}:/mnt/bound`,
+    'busybox',
+    'sh',
+    '-c',
+    'echo five > /five && rm /etc/group && sleep 1000',
+  ]);
+  for (let i = 0; i < 200; i++) {
+    if ((await api(w.socket, { method: 'HEAD', path: `/containers/${id2}/archive?path=/five` })).status === 200) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const file = path.join(w.dir, 'c5b.tar');
+  await w.ok(['export', '-o', file, 'c5b']);
+  const names = (await run('tar', ['-tf', file])).stdout.split('\n');
+  t.true(names.includes('five'));
+  t.true(names.includes('bin/busybox'));
+  t.false(names.includes('etc/group'), 'a whiteout hides the file');
+  t.false(
+    names.some((n) => n.includes('host-file')),
+    'binds are not exported',
+  );
+  t.false(
+    names.some((n) => n.startsWith('proc/') && n !== 'proc/'),
+    'nothing mounted is exported',
+  );
+  // the container still runs, and its files still change as before
+  t.is(await w.ok(['exec', 'c5b', 'cat', '/five']), 'five');
+  t.is(await w.ok(['image', 'import', file, 'exported:1']).then((x) => x.slice(0, 7)), 'sha256:');
+  t.is(await w.ok(['run', '--rm', '--network', 'none', 'exported:1', 'cat', '/five']), 'five');
+  t.is((await api(w.socket, { path: '/containers/nope/export' })).status, 404);
+  const viaDocker = await docker(w, ['export', 'c5b']);
+  t.is(viaDocker.exitCode, 0, viaDocker.stderr);
+  t.regex(viaDocker.stdout, /five/);
 });

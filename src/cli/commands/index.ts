@@ -9,6 +9,7 @@ export const COMMANDS: Record<string, () => Promise<unknown>> = {
   diff: () => import('./diff.js'),
   events: () => import('./events.js'),
   exec: () => import('./exec.js'),
+  export: () => import('./export.js'),
   'image-import': () => import('./image-import.js'),
   'image-inspect': () => import('./image-inspect.js'),
   'image-ls': () => import('./image-ls.js'),

@@ -62,6 +62,15 @@ function commitFlags(cmd: Command): Command {
   return cmd.argument('<container>', 'container').argument('[reference]', 'name (and tag) for the image').action(lazy('commit'));
 }
 
+function exportFlags(cmd: Command): Command {
+  return cmd
+    .description("Export a container's filesystem as a tar archive (to stdout, or -o FILE)")
+    .usage('[options] CONTAINER')
+    .option('-o, --output <file>', 'Write to a file, instead of STDOUT')
+    .argument('<container>', 'container')
+    .action(lazy('export'));
+}
+
 function cpFlags(cmd: Command): Command {
   return cmd
     .description(
@@ -90,10 +99,12 @@ export function defineContainerOpsCommands(program: Command): void {
   diffFlags(program.command('diff'));
   cpFlags(program.command('cp'));
   commitFlags(program.command('commit'));
+  exportFlags(program.command('export'));
   const container = program.command('container').helpCommand(false).description('Manage containers');
   pruneFlags(container.command('prune'), 'all stopped containers', 'container-prune');
   updateFlags(container.command('update'));
   diffFlags(container.command('diff'));
   cpFlags(container.command('cp'));
   commitFlags(container.command('commit'));
+  exportFlags(container.command('export'));
 }

@@ -121,6 +121,7 @@ const update: FastCommand = {
   args: ['some'],
 };
 const diff: FastCommand = { module: 'diff', options: [], args: ['one'] };
+const exportCmd: FastCommand = { module: 'export', options: [opt('-o, --output <file>')], args: ['one'] };
 const commit: FastCommand = {
   module: 'commit',
   options: [opt('-a, --author <s>'), list('-c, --change <v>'), opt('-m, --message <s>'), opt('--pause'), opt('--no-pause')],
@@ -156,6 +157,8 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
   'container diff': diff,
   commit,
   'container commit': commit,
+  export: exportCmd,
+  'container export': exportCmd,
   cp,
   'container cp': cp,
   'container prune': prune('container-prune'),

@@ -27,7 +27,7 @@ import { byteFrame, frame, FrameError, FrameReader, type Hello, parseHello, PROT
 import { RemoteInput, RemoteOutput, type Send } from './streams.js';
 
 /** Command modules that run with node (see above). */
-const NOT_SERVED = new Set(['cp', 'image-import', 'login', 'logout']);
+const NOT_SERVED = new Set(['cp', 'export', 'image-import', 'login', 'logout']);
 
 /** A client that has not said hello by then is closed. */
 const HELLO_TIMEOUT_MS = 10_000;

@@ -14,9 +14,9 @@ import { containerChanges } from '../../runtime/container/archive/changes.js';
 import { cleanPath, ContainerFs, followsLast } from '../../runtime/container/archive/in-root.js';
 import { pathStat, statHeader } from '../../runtime/container/archive/path-stat.js';
 import { extractTar } from '../../runtime/container/archive/tar-in.js';
-import { tarTree } from '../../runtime/container/archive/tar-out.js';
+import { contentsTar, tarTree } from '../../runtime/container/archive/tar-out.js';
 import type { ContainerManager } from '../../runtime/container/container-manager.js';
-import { openRootfsView, type ViewMount } from '../../runtime/container/rootfs-view.js';
+import { openFlatView, openRootfsView, type ViewMount } from '../../runtime/container/rootfs-view.js';
 import type { ContainerRecord } from '../../runtime/container/types.js';
 import type { Route } from '../http/router.js';
 import { API_VERSION } from '../http/version.js';
@@ -79,6 +79,36 @@ export function containerFileRoutes(d: ContainerFileDeps): Route[] {
   };
 
   return [
+    {
+      // `docker export`: the container's files as one tar, without its volumes and binds (as
+      // dockerd's); a stopped container's under its lock, a running one's while it runs
+      method: 'GET',
+      pattern: '/containers/{id}/export',
+      schema: { params: RefParams },
+      handler: async ({ params, res }) => {
+        const rec = d.containers.get(params.id!);
+        const exportFiles = async () => {
+          const view = await openFlatView(rec, d.containers.paths(rec), await d.lowerDirs(rec.imageId));
+          try {
+            const dirFd = fs.openSync(`/proc/self/fd/${view.fd}`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+            try {
+              res!.writeHead(200, { 'Content-Type': 'application/x-tar', 'Api-Version': API_VERSION });
+              d.containers.announce(rec, 'export');
+              await pipeline(Readable.from(contentsTar(`/proc/self/fd/${dirFd}`)), res!);
+            } catch {
+              res!.destroy(); // the client went away, or the tree could not be read: a cut stream
+            } finally {
+              fs.closeSync(dirFd);
+            }
+          } finally {
+            await view.close();
+          }
+        };
+        if (rec.state.Status === 'running') await exportFiles();
+        else await d.containers.withLock(rec.id, exportFiles);
+        return { handled: true };
+      },
+    },
     {
       method: 'GET',
       pattern: '/containers/{id}/changes',

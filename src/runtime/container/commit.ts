@@ -10,7 +10,7 @@ import type { Xattr } from '../../kernel/xattr.js';
 import { applyChanges } from '../image/dockerfile-changes.js';
 import type { ImageConfig } from '../image/types.js';
 import { MOUNT_POINTS } from './archive/changes.js';
-import { type LayerForm, layerTar } from './archive/tar-out.js';
+import { contentsTar, type LayerForm } from './archive/tar-out.js';
 import type { ContainerConfig } from './types.js';
 
 /** The image config of a commit: `user` (the request's config) with `changes` applied, then filled from the container's. */
@@ -67,7 +67,7 @@ export function upperDirForm(xattr: Xattr): LayerForm {
 export async function* upperLayer(upper: string, form: LayerForm): AsyncGenerator<Buffer> {
   const fd = fs.openSync(upper, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
   try {
-    yield* layerTar(`/proc/self/fd/${fd}`, form);
+    yield* contentsTar(`/proc/self/fd/${fd}`, form);
   } finally {
     fs.closeSync(fd);
   }

@@ -39,6 +39,11 @@ export async function openRootfsView(rec: ContainerRecord, p: ContainerPaths, lo
   const options = `lowerdir=${lowerDirs.join(':')},upperdir=${p.upper},workdir=${p.work}`;
   if (/[,\\]/.test(lowerDirs.join('') + p.upper + p.work) || lowerDirs.some((d) => d.includes(':')))
     throw new TsnetError('TSNET_INTERNAL', `cannot mount the rootfs of ${rec.id.slice(0, 12)}: a layer path holds , : or \\`);
+  return mountedView(rec, p, options);
+}
+
+/** An overlay with `options`, mounted privately at the container's rootfs path, as a view. */
+async function mountedView(rec: ContainerRecord, p: ContainerPaths, options: string): Promise<RootfsView> {
   const mount = await mountOverlayPrivately(options, p.rootfs);
   try {
     const fd = openDir(`/proc/${mount.pid}/root${p.rootfs}`, rec);
@@ -54,6 +59,19 @@ export async function openRootfsView(rec: ContainerRecord, p: ContainerPaths, lo
     await mount.close();
     throw err;
   }
+}
+
+/**
+ * The container's files without anything mounted on them, for `export`: its upper dir and its
+ * image layers as one read-only overlay (the upper dir as the top lower layer, so its whiteouts
+ * and opaque dirs apply), mounted privately as a stopped container's view is. Works while the
+ * container runs: only an upper or work dir cannot be shared between overlays.
+ */
+export async function openFlatView(rec: ContainerRecord, p: ContainerPaths, lowerDirs: string[]): Promise<RootfsView> {
+  const layers = [p.upper, ...lowerDirs];
+  if (layers.some((d) => /[,:\\]/.test(d)))
+    throw new TsnetError('TSNET_INTERNAL', `cannot mount the files of ${rec.id.slice(0, 12)}: a layer path holds , : or \\`);
+  return mountedView(rec, p, `ro,lowerdir=${layers.join(':')}`);
 }
 
 function openDir(dir: string, rec: ContainerRecord): number {

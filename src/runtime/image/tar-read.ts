@@ -292,10 +292,9 @@ export async function* tarEntries(source: AsyncIterable<Buffer>, digest: TarDige
         break; // no end-of-archive blocks: tolerated, like GNU tar
       }
       const header = new Header(block);
-      if (header.nullBlock) {
-        if (entries === 0) throw bad('it is empty');
-        break;
-      }
+      // an archive of no entries (its end-of-archive blocks only) is valid: an empty layer, a
+      // commit of a container that changed nothing
+      if (header.nullBlock) break;
       if (!header.cksumValid)
         throw bad(entries === 0 ? 'no tar header at the start' : `bad header checksum after ${entries} entries`);
       entries++;

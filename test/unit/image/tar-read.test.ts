@@ -135,3 +135,20 @@ test('truncated, corrupt, empty and non-tar input is TSNET_IMAGE_INVALID', async
   bad[600] = bad[600]! ^ 0xff; // inside the second header
   t.true(isTsnetError(await t.throwsAsync(readAll(chunked(bad))), 'TSNET_IMAGE_INVALID'));
 });
+
+test('an archive of no entries (end-of-archive blocks only) is valid; no bytes at all is not', async (t) => {
+  const entries = async (b: Buffer) => {
+    const out: string[] = [];
+    for await (const e of tarEntries(
+      (async function* () {
+        yield b;
+      })(),
+      new TarDigest(),
+      'x',
+    ))
+      out.push(e.path);
+    return out;
+  };
+  t.deepEqual(await entries(END_OF_ARCHIVE), []);
+  await t.throwsAsync(entries(Buffer.alloc(0)), { message: /x is not a valid tar archive: it is empty/ });
+});

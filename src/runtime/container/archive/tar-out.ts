@@ -29,7 +29,7 @@ export async function* tarTree(at: string, rebase: string): AsyncGenerator<Buffe
   yield END_OF_ARCHIVE;
 }
 
-/** How an overlayfs upper dir becomes a layer tar (`layerTar`). */
+/** How an overlayfs upper dir becomes a layer tar (`contentsTar`). */
 export interface LayerForm {
   /** Whether the open directory `fd` is opaque (overlayfs: `trusted.overlay.opaque=y`). */
   isOpaque(fd: number): boolean;
@@ -38,12 +38,13 @@ export interface LayerForm {
 }
 
 /**
- * The upper dir at `at` (a `/proc/self/fd/N` path) as a layer tar in Docker's form, what `commit`
- * stores: entries named from the layer's root (`etc/`, `etc/passwd`), an overlayfs whiteout (a
- * 0:0 character device) as an empty `.wh.<name>` file, an opaque directory followed by its
- * `.wh..wh..opq` marker. Read as `tarTree` reads (pinned fds, nothing followed).
+ * What is below the directory at `at` (a `/proc/self/fd/N` path), entries named from there
+ * (`etc/`, `etc/passwd`), read as `tarTree` reads (pinned fds, nothing followed): `export`'s
+ * form. With `form`, an upper dir as a layer tar in Docker's form, what `commit` stores: an
+ * overlayfs whiteout (a 0:0 character device) as an empty `.wh.<name>` file, an opaque directory
+ * followed by its `.wh..wh..opq` marker.
  */
-export async function* layerTar(at: string, form: LayerForm): AsyncGenerator<Buffer> {
+export async function* contentsTar(at: string, form?: LayerForm): AsyncGenerator<Buffer> {
   const links = new Map<string, string>();
   yield* children(at, '', links, form);
   yield END_OF_ARCHIVE;
