@@ -154,7 +154,19 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
       schema: { query: ImageLoadQuery },
       rawBody: true,
       handler: async ({ req }) => {
-        const imported = await importRequest(d.images, req, {});
+        // as dockerd: the answer is a JSON stream, and a load that fails says so in it (200 with
+        // an errorDetail message: the Docker SDK raises ImageLoadError from that, the CLI prints it)
+        let imported: ImageRecord[];
+        try {
+          imported = await importRequest(d.images, req, {});
+        } catch (err) {
+          const message = asTsnetError(err).message;
+          return {
+            status: 200,
+            text: `${JSON.stringify({ errorDetail: { message }, error: message })}\n`,
+            headers: { 'Content-Type': 'application/json' },
+          };
+        }
         const lines = imported
           .map((i) =>
             JSON.stringify({
