@@ -89,8 +89,8 @@ interface Side {
   cpu0: { self: number; children: number };
   cpu1: { self: number; children: number };
   /** On-CPU time of the daemon's main thread and of all its threads (schedstat, ns precision). */
-  sched0: { main: number; all: number; threads: Map<string, number> };
-  sched1: { main: number; all: number; threads: Map<string, number> };
+  sched0: { main: number; mainWait: number; all: number; threads: Map<string, number> };
+  sched1: { main: number; mainWait: number; all: number; threads: Map<string, number> };
   logFrom: number;
   /** On-CPU ms of each thread during the create requests (summed, by tid). */
   inCreates: Map<string, number>;
@@ -139,8 +139,8 @@ async function makeSide(
     },
     cpu0: zero,
     cpu1: zero,
-    sched0: { main: 0, all: 0, threads: new Map() },
-    sched1: { main: 0, all: 0, threads: new Map() },
+    sched0: { main: 0, mainWait: 0, all: 0, threads: new Map() },
+    sched1: { main: 0, mainWait: 0, all: 0, threads: new Map() },
     logFrom: 0,
     inCreates: new Map(),
   };
@@ -160,23 +160,25 @@ function cpuOf(w: World): { self: number; children: number } {
 }
 
 /** ms on a CPU of the daemon's main thread, of all its live threads and of each (/proc/…/schedstat). */
-function schedOf(w: World): { main: number; all: number; threads: Map<string, number> } {
+function schedOf(w: World): { main: number; mainWait: number; all: number; threads: Map<string, number> } {
   const pid = w.daemon?.pid;
   const threads = new Map<string, number>();
-  if (!pid) return { main: 0, all: 0, threads };
-  const onCpu = (tid: string): number => {
+  if (!pid) return { main: 0, mainWait: 0, all: 0, threads };
+  // schedstat: ns on a CPU, ns runnable but waiting for one, timeslices
+  const field = (tid: string, i: number): number => {
     try {
-      return Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+      return Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[i]) / 1e6;
     } catch {
       return 0;
     }
   };
+  const onCpu = (tid: string): number => field(tid, 0);
   let all = 0;
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     threads.set(tid, onCpu(tid));
     all += threads.get(tid)!;
   }
-  return { main: onCpu(String(pid)), all, threads };
+  return { main: onCpu(String(pid)), mainWait: field(String(pid), 1), all, threads };
 }
 
 const logSize = (w: World): number => fs.statSync(path.join(w.dir, 'daemon.log')).size;
@@ -400,7 +402,7 @@ async function main(sides: Side[]): Promise<void> {
       `daemon CPU per run: ${perRun(s.cpu1.self - s.cpu0.self)} ms, its children ${perRun(s.cpu1.children - s.cpu0.children)} ms (10 ms ticks, over ${N} runs${netCreate ? ', network create/rm included' : ''})`,
     );
     console.log(
-      `on-CPU per run (schedstat): main thread ${perRun2(s.sched1.main - s.sched0.main)} ms, all threads ${perRun2(s.sched1.all - s.sched0.all)} ms`,
+      `on-CPU per run (schedstat): main thread ${perRun2(s.sched1.main - s.sched0.main)} ms, all threads ${perRun2(s.sched1.all - s.sched0.all)} ms; main thread runnable but not on a CPU ${perRun2(s.sched1.mainWait - s.sched0.mainWait)} ms`,
     );
     // per thread (tids in the order made: main, V8's platform threads, libuv's pool, worker threads)
     const per = [...s.sched1.threads]
