@@ -181,8 +181,37 @@ test.serial(
       if ((await api(w.socket, { method: 'HEAD', path: '/containers/c3b/archive?path=/two' })).status === 200) break;
       await new Promise((r) => setTimeout(r, 25));
     }
-    const childId = await w.ok(['commit', 'c3b', 'child3:1']);
+    const childId = await w.ok(['commit', '-m', 'second', 'c3b', 'child3:1']);
     await w.ok(['rm', '-f', 'c3b']);
+    // history: the newest step is the child's, the one before its parent's, then busybox's import
+    const steps = (await api(w.socket, { path: '/images/child3:1/history' })).json as Array<{
+      Id: string;
+      CreatedBy: string;
+      Tags: string[] | null;
+      Size: number;
+      Comment: string;
+    }>;
+    t.deepEqual(
+      steps.map((s) => [s.Id, s.Tags]),
+      [
+        [childId, ['child3:1']],
+        [parentId, ['p3:1']],
+        [(await inspectImage(w, 'busybox')).Id, ['busybox:latest']],
+      ],
+    );
+    t.is(steps[0]!.CreatedBy, 'sh -c echo two > /two && sleep 1000');
+    t.is(steps[0]!.Comment, 'second');
+    t.true(steps[0]!.Size > 0 && steps[0]!.Size < steps[2]!.Size);
+    const table = await w.ok(['history', 'child3:1']);
+    t.regex(table.split('\n')[0]!, /^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
+    t.regex(
+      table.split('\n')[1]!,
+      new RegExp(`^${childId.slice(7, 19)}\\s+.*sh -c echo two > /two && sleep 1000\\s+\\d+B\\s+second$`),
+    );
+    t.is((await w.ok(['image', 'history', '-q', 'child3:1'])).split('\n').length, 3);
+    const viaDocker = await docker(w, ['history', '--no-trunc', 'child3:1']);
+    t.is(viaDocker.exitCode, 0, viaDocker.stderr);
+    t.regex(viaDocker.stdout, new RegExp(childId));
     t.is((await inspectImage(w, 'child3:1')).Parent, parentId);
     const byId = await w.cli(['rmi', parentId]);
     t.not(byId.exitCode, 0);

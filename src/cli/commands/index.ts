@@ -10,6 +10,7 @@ export const COMMANDS: Record<string, () => Promise<unknown>> = {
   events: () => import('./events.js'),
   exec: () => import('./exec.js'),
   export: () => import('./export.js'),
+  'image-history': () => import('./image-history.js'),
   'image-import': () => import('./image-import.js'),
   'image-inspect': () => import('./image-inspect.js'),
   'image-ls': () => import('./image-ls.js'),

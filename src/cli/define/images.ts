@@ -1,7 +1,7 @@
 /** Image commands: image pull|import|ls|rm|inspect, the shortcuts pull, images, rmi, import; login, logout. */
 import type { Command } from 'commander';
 import { pruneFlags } from './container-ops.js';
-import { collect, eachObject, formatFlag, inspectCommand, lazy, quietNoTrunc } from './shared.js';
+import { collect, defaultTrueFlag, eachObject, formatFlag, inspectCommand, lazy, quietNoTrunc } from './shared.js';
 
 function importFlags(cmd: Command): Command {
   return cmd
@@ -29,6 +29,12 @@ function pullFlags(cmd: Command): Command {
     .action(lazy('pull'));
 }
 
+function historyFlags(cmd: Command): Command {
+  formatFlag(quietNoTrunc(cmd.description('Show the history of an image'), 'Only show image IDs'), '{{.CreatedBy}}');
+  defaultTrueFlag(cmd, '--human', 'human', 'Print sizes and dates in human readable format');
+  return cmd.usage('[options] IMAGE').argument('<image>', 'image').action(lazy('image-history'));
+}
+
 function lsFlags(cmd: Command): Command {
   return formatFlag(quietNoTrunc(cmd.description('List images'), 'Only show image IDs'), '{{.Repository}}').action(
     lazy('image-ls'),
@@ -49,6 +55,7 @@ export function defineImageCommands(program: Command): void {
   importFlags(image.command('import'));
   pullFlags(image.command('pull'));
   lsFlags(image.command('ls').alias('list'));
+  historyFlags(image.command('history'));
   rmFlags(image.command('rm').alias('remove'));
   inspectCommand(image, 'IMAGE', 'images', 'image-inspect');
 
@@ -58,6 +65,7 @@ export function defineImageCommands(program: Command): void {
 
   pullFlags(program.command('pull')).description('Download an image from a registry (same as: image pull)');
   lsFlags(program.command('images')).description('List images (same as: image ls)');
+  historyFlags(program.command('history')).description('Show the history of an image (same as: image history)');
   rmFlags(program.command('rmi')).description('Remove one or more images (same as: image rm)');
   importFlags(program.command('import')).description('Import a tarball as an image (same as: image import)');
 }

@@ -82,6 +82,18 @@ const sigProxy: Record<string, [string, unknown]> = {
 
 const format = (short: boolean): FastOption => opt(short ? '-f, --format <format>' : '--format <format>');
 const time = opt('-t, --time <seconds>', 'value', intArg('-t, --time', -1));
+const imageHistory: FastCommand = {
+  module: 'image-history',
+  options: [opt('-q, --quiet'), opt('--no-trunc'), format(false), opt('--human'), opt('--no-human')],
+  args: ['one'],
+  defaults: { trunc: true, human: true },
+  exact: {
+    '--human=false': ['human', false],
+    '--human=0': ['human', false],
+    '--human=true': ['human', true],
+    '--human=1': ['human', true],
+  },
+};
 const imageLs: FastCommand = {
   module: 'image-ls',
   options: [opt('-q, --quiet'), opt('--no-trunc'), format(false)],
@@ -248,6 +260,8 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
   },
   'plugin ls': pluginLs,
   'plugin list': pluginLs,
+  'image history': imageHistory,
+  history: imageHistory,
   'image ls': imageLs,
   'image list': imageLs,
   images: imageLs,

@@ -67,6 +67,7 @@ export function commitRoutes(d: CommitDeps): Route[] {
             layer: () => upperLayer(d.containers.paths(r).upper, upperDirForm(d.xattr)),
             config,
             container: r.id,
+            createdBy: [r.path, ...r.args].join(' '),
             ...(repo ? { repoTag: tag ? `${repo}:${tag}` : repo } : {}),
             ...(comment ? { comment } : {}),
             ...(author ? { author } : {}),

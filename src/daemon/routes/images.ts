@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { TsnetError, asTsnetError } from '../../errors/index.js';
 import type { ImageStore } from '../../runtime/image/image-store.js';
 import { credentialsFrom, decodeRegistryAuth, type ProgressMessage, type Puller } from '../../runtime/image/pull/index.js';
-import type { ImageRecord, ImportOptions } from '../../runtime/image/types.js';
+import type { ImageHistory, ImageRecord, ImportOptions } from '../../runtime/image/types.js';
 import type { Reply, Route } from '../http/router.js';
 import {
   AuthBody,
@@ -107,6 +107,12 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
         const img = await d.images.resolve(params.name!);
         return { status: 200, json: imageInspect(img, d.layerDirs(img)) };
       },
+    },
+    {
+      method: 'GET',
+      pattern: '/images/{name*}/history',
+      schema: { params: ImageNameParams },
+      handler: async ({ params }) => ({ status: 200, json: await imageHistory(d.images, await d.images.resolve(params.name!)) }),
     },
     {
       method: 'POST',
@@ -248,4 +254,43 @@ async function pullReply(
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * `GET /images/{name}/history` as dockerd builds it: the config's steps newest first, each step
+ * that made a layer with that layer's size; the newest step carries the image's id and tags, the
+ * one before it its parent's (an image made by `commit`), and so on up the stored parents; the
+ * others say `<missing>`. An image whose record has no history (stored by an older tsnet) gets
+ * one step per layer.
+ */
+async function imageHistory(images: ImageStore, img: ImageRecord) {
+  const steps: ImageHistory[] = img.history ?? img.layers.map(() => ({ created: img.created }));
+  const out: Array<{ Id: string; Created: number; CreatedBy: string; Tags: string[] | null; Size: number; Comment: string }> = [];
+  let layer = 0;
+  for (const h of steps) {
+    let size = 0;
+    if (!h.empty_layer) {
+      const diffId = img.layers[layer++];
+      if (diffId === undefined)
+        throw new TsnetError('TSNET_IMAGE_INVALID', `image ${img.id.slice(7, 19)} has more steps with layers than layers`);
+      size = await images.layerSize(diffId);
+    }
+    const created = h.created !== undefined ? Date.parse(h.created) : Number.NaN;
+    out.unshift({
+      Id: '<missing>',
+      Created: Number.isNaN(created) ? 0 : Math.floor(created / 1000),
+      CreatedBy: h.created_by ?? '',
+      Tags: null,
+      Size: size,
+      Comment: h.comment ?? '',
+    });
+  }
+  let cur: ImageRecord | undefined = img;
+  for (const step of out) {
+    if (!cur) break;
+    step.Id = cur.id;
+    step.Tags = cur.repoTags.length ? cur.repoTags : null;
+    cur = cur.parent ? await images.resolve(cur.parent).catch(() => undefined) : undefined;
+  }
+  return out;
 }

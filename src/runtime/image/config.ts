@@ -3,7 +3,7 @@
  * keeps, and the host platform. Pure, no I/O.
  */
 import { TsnetError } from '../../errors/index.js';
-import type { ImageConfig } from './types.js';
+import type { ImageConfig, ImageHistory } from './types.js';
 
 export const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
@@ -13,6 +13,27 @@ export interface ParsedConfig {
   os: string;
   config: ImageConfig;
   diffIds: string[];
+  history?: ImageHistory[];
+}
+
+const MAX_HISTORY = 1000;
+const MAX_HISTORY_TEXT = 64 * 1024;
+
+/** The config's `history` steps, what `docker history` shows; malformed steps are skipped. */
+export function pickHistory(raw: unknown): ImageHistory[] | undefined {
+  if (!Array.isArray(raw)) return undefined;
+  const out: ImageHistory[] = [];
+  for (const h of raw.slice(0, MAX_HISTORY)) {
+    if (!isObject(h)) continue;
+    const step: ImageHistory = {};
+    for (const k of ['created', 'created_by', 'author', 'comment'] as const) {
+      const v = h[k];
+      if (typeof v === 'string') step[k] = v.slice(0, MAX_HISTORY_TEXT);
+    }
+    if (h.empty_layer === true) step.empty_layer = true;
+    out.push(step);
+  }
+  return out;
 }
 
 /** Node's process.arch as Go/OCI spell architectures. */
@@ -111,5 +132,7 @@ export function parseImageConfig(bytes: Buffer, what: string): ParsedConfig {
     diffIds: diffIds as string[],
   };
   if (created !== undefined) parsed.created = created;
+  const history = pickHistory(doc.history);
+  if (history !== undefined) parsed.history = history;
   return parsed;
 }

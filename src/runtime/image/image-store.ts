@@ -38,6 +38,7 @@ import { idPrefixOf, isFullImageId, normalizeRepoTag, parseReference, repository
 import type {
   CommitOptions,
   ImageConfig,
+  ImageHistory,
   ImageRecord,
   ImportFormat,
   ImportOptions,
@@ -114,6 +115,9 @@ function rootfsImage(layer: LayerInfo, opts: ImportOptions): ImportedImage {
     layers: [layer],
     repoTags: [],
     ...(opts.comment ? { comment: opts.comment } : {}),
+    // as `docker import` records it (kept in the record only: the config document has no time,
+    // so that importing the same tarball gives the same id)
+    history: [{ created: new Date().toISOString(), comment: opts.comment || 'Imported from -' }],
   };
 }
 
@@ -276,6 +280,15 @@ export class ImageStore {
       );
       const created = new Date().toISOString();
       const diffIds = [...c.parent.layers, layer.diffId];
+      const history: ImageHistory[] = [
+        ...(c.parent.history ?? []),
+        {
+          created,
+          ...(c.author ? { author: c.author } : {}),
+          ...(c.createdBy ? { created_by: c.createdBy } : {}),
+          ...(c.comment ? { comment: c.comment } : {}),
+        },
+      ];
       // Key order is fixed: the id is the sha256 of these bytes.
       const doc = {
         architecture: c.parent.architecture,
@@ -284,7 +297,7 @@ export class ImageStore {
         config: c.config,
         container: c.container,
         created,
-        history: [{ created, ...(c.author ? { author: c.author } : {}), ...(c.comment ? { comment: c.comment } : {}) }],
+        history,
         os: c.parent.os,
         rootfs: { type: 'layers', diff_ids: diffIds },
       };
@@ -301,6 +314,7 @@ export class ImageStore {
         parent: c.parent.id,
         ...(c.comment ? { comment: c.comment } : {}),
         ...(c.author ? { author: c.author } : {}),
+        history,
       };
       await this.withLock(async () => {
         // the parent may have gone while the layer was read: its layers would go with it
@@ -397,6 +411,7 @@ export class ImageStore {
             architecture: image.architecture,
             os: image.os,
             ...(image.comment ? { comment: image.comment } : {}),
+            ...(image.history ? { history: image.history } : {}),
           };
       if (digests.length > 0 || existing?.repoDigests !== undefined) {
         record.repoDigests = uniq([...(existing?.repoDigests ?? []), ...digests]);
@@ -488,6 +503,11 @@ export class ImageStore {
       'TSNET_IMAGE_NOT_FOUND',
       `No such image: ${ref} (pull it with: tsnet pull ${tagHint}, or import one with: tsnet image import FILE --tag ${tagHint})`,
     );
+  }
+
+  /** Bytes of file content of a stored layer (0 when it is not there). */
+  async layerSize(diffId: string): Promise<number> {
+    return (await this.layers.get(diffId))?.size ?? 0;
   }
 
   /** Overlayfs lower dirs of an image, topmost first (a layer listed twice appears once, at its top position). */

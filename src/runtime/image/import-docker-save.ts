@@ -70,6 +70,7 @@ export async function loadDockerSave(bundle: Bundle, layers: LayerSink): Promise
       repoTags,
     };
     if (cfg.created !== undefined) image.created = cfg.created;
+    if (cfg.history !== undefined) image.history = cfg.history;
     images.set(id, image);
   }
   return [...images.values()];

@@ -190,6 +190,7 @@ export class OciLayoutReader {
       repoTags,
     };
     if (cfg.created !== undefined) image.created = cfg.created;
+    if (cfg.history !== undefined) image.history = cfg.history;
     return image;
   }
 

@@ -1,6 +1,6 @@
 /** What the format readers hand back to the store, and what they need from it. */
 import type { LayerInfo } from './layer-store.js';
-import type { ImageConfig } from './types.js';
+import type { ImageConfig, ImageHistory } from './types.js';
 
 export interface ImportedImage {
   id: string;
@@ -16,6 +16,8 @@ export interface ImportedImage {
   repoDigests?: string[];
   /** `import --message`. */
   comment?: string;
+  /** The config's history, oldest first. */
+  history?: ImageHistory[];
 }
 
 export interface LayerSink {

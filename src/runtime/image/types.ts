@@ -25,6 +25,16 @@ export interface ImageConfig {
   StopSignal?: string;
 }
 
+/** One step of an image's history (its config's `history`, as Docker writes it). */
+export interface ImageHistory {
+  created?: string;
+  created_by?: string;
+  author?: string;
+  comment?: string;
+  /** The step made no layer (ENV, CMD, …). */
+  empty_layer?: boolean;
+}
+
 /** One image, as stored in `<root>/images/<hex of id>.json`. */
 export interface ImageRecord {
   /** `sha256:<hex>` of the image config JSON. */
@@ -48,6 +58,8 @@ export interface ImageRecord {
   comment?: string;
   /** `commit -a`. */
   author?: string;
+  /** Its config's history, oldest first (absent in records of tsnet before `history`). */
+  history?: ImageHistory[];
 }
 
 export type ImportFormat = 'docker-save' | 'oci-layout' | 'rootfs';
@@ -74,6 +86,8 @@ export interface CommitOptions {
   config: ImageConfig;
   /** The container's id (in the image config, as Docker writes it). */
   container: string;
+  /** The container's command, the history step's `created_by` (as Docker's commit). */
+  createdBy?: string;
   repoTag?: string;
   comment?: string;
   author?: string;

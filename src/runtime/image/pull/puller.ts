@@ -170,6 +170,7 @@ export class Puller {
           repoTags: [],
           repoDigests: [`${ref.name}@${top.digest}`],
           ...(cfg.created !== undefined ? { created: cfg.created } : {}),
+          ...(cfg.history !== undefined ? { history: cfg.history } : {}),
         };
       },
       repoTag !== undefined ? { repoTag } : {},
