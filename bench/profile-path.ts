@@ -14,6 +14,7 @@
  * --variant NAME=FILE adds c2c<NAME>/pub<NAME>: a world of this build whose host netns runs `sh FILE`
  * (a rule layout changed by hand, measured before it is written in code).
  * --bare adds c2cBare: tsnet's devices in a world whose host netns has no netfilter table at all.
+ * --intervals SECONDS prints each sample's Gbit/s per second instead of profiling.
  * --full FILE writes every symbol's self and inclusive samples per GB (path, kind, symbol, value).
  * --settings FILE writes, per path, every namespace's links (`ip -d link`), `ethtool -k` of every
  * veth and bridge, qdiscs, netfilter hooks and the sysctls that can differ, to diff the paths.
@@ -174,6 +175,44 @@ async function recorded(p: IperfPath, prof: Profile): Promise<IperfSample & { gb
   }
 }
 
+/**
+ * --intervals SECONDS: instead of profiling, one iperf3 -t SECONDS per path and round with its
+ * per-second Gbit/s, to see whether a slow sample is slow throughout (the machine) or only at
+ * its start (a new process's warm-up, which iperf3 -O would leave out).
+ */
+async function intervals(p: IperfPath, seconds: number): Promise<string> {
+  const port = String(p.serverPort ?? 5201);
+  const server = spawn('nsenter', [`--net=${p.serverNs}`, 'iperf3', '-s', '-1', '-p', port, '-A', '1'], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100; i++) {
+      const l = await run('nsenter', [`--net=${p.serverNs}`, 'ss', '-Hltn', `sport = :${port}`]);
+      if (l.stdout.includes(`:${port}`)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const r = await run(
+      'nsenter',
+      [
+        `--net=${p.clientNs}`,
+        'iperf3',
+        '-c',
+        p.target,
+        '-p',
+        String(p.clientPort ?? port),
+        '-t',
+        String(seconds),
+        '--json',
+        '-A',
+        '0',
+      ],
+      { timeoutMs: (seconds + 20) * 1000 },
+    );
+    const j = JSON.parse(r.stdout) as { intervals?: { sum?: { bits_per_second?: number } }[] };
+    return (j.intervals ?? []).map((x) => ((x.sum?.bits_per_second ?? 0) / 1e9).toFixed(1)).join(' ');
+  } finally {
+    if (server.exitCode === null) server.kill('SIGKILL');
+  }
+}
+
 /** What can differ between two paths' namespaces: links, offloads, qdiscs, hooks, sysctls. */
 async function settingsOf(label: string, nsFiles: string[]): Promise<string> {
   const out: string[] = [`######## ${label}`];
@@ -265,6 +304,15 @@ async function main(): Promise<void> {
       console.log(`settings written to ${SETTINGS}`);
     }
     const names = Object.keys(paths);
+    const perSecond = argOption(args, '--intervals');
+    if (perSecond) {
+      for (let i = 0; i < ROUNDS; i++)
+        for (const n of i % 2 === 0 ? names : [...names].reverse())
+          console.log(
+            `round ${i + 1} ${n}: ${await intervals(paths[n]!, Number(perSecond))} Gbit/s per second (load ${loadavg()})`,
+          );
+      return;
+    }
     const prof: Record<string, Profile> = {};
     const res: Record<string, { gbit: number[]; cpu: number[]; gb: number; perGB: number[] }> = {};
     for (const n of names) {
