@@ -193,6 +193,52 @@ const FOREIGN_V6 = `*filter
 COMMIT
 `;
 
+/**
+ * The layout of tsnet before decision 53, from a save of the current one: FORWARD jumped to a
+ * static TSNET-FORWARD holding the jumps to TSNET-BRIDGE and TSNET-EGRESS, and a network's raw
+ * chain began with the guard as a DROP and a RETURN, both loading the interface name.
+ */
+function before53(save: string): string {
+  return save
+    .split('\n')
+    .flatMap((l) => {
+      if (l === '-A FORWARD -j TSNET-BRIDGE')
+        return ['-A FORWARD -j TSNET-FORWARD', '-A TSNET-FORWARD -j TSNET-BRIDGE', '-A TSNET-FORWARD -j TSNET-EGRESS'];
+      if (l === '-A FORWARD -j TSNET-EGRESS' || l.startsWith(':TSNET-RAW-GUARD ') || l.startsWith('-A TSNET-RAW-GUARD '))
+        return [];
+      if (l.startsWith(':TSNET-BRIDGE ')) return [':TSNET-FORWARD - [0:0]', l];
+      const guard = /^(-A TSNET-N-\S+ ! -i \S+) -g TSNET-RAW-GUARD$/.exec(l);
+      if (guard) return [`${guard[1]} -m addrtype ! --dst-type LOCAL -j DROP`, `${guard[1]} -j RETURN`];
+      return [l];
+    })
+    .join('\n');
+}
+
+for (const flavor of FLAVORS) {
+  serial(`${flavor.name}: init and reconcile move the layout before decision 53 to the current one`, async (t) => {
+    const want = makeNs(t, 'w');
+    const fw = firewall(want, flavor);
+    await fw.init();
+    await fw.setupNetwork(NET_A);
+    const expected = await saveAll(want, flavor);
+    const ns = makeNs(t, 'o');
+    for (const f of [4, 6] as const) {
+      const old = before53(await want.run([flavor.save[f]]));
+      t.regex(old, /-A FORWARD -j TSNET-FORWARD/);
+      t.regex(old, /! -i br-fwtest-a -j RETURN/);
+      await ns.run([flavor.restore[f]], { input: `${old}\n` });
+    }
+    const fw2 = firewall(ns, flavor);
+    await fw2.init();
+    const inited = await saveAll(ns, flavor);
+    t.false(inited.includes('TSNET-FORWARD'), 'init deletes the old dispatcher chain and its jump');
+    await fw2.reconcile({ networks: [NET_A], ports: [] });
+    // iptables-legacy lists a namespace's tables in the order they were made
+    const tables = (save: string): string[] => save.split(/\n(?=\*)/).sort();
+    t.deepEqual(tables(await saveAll(ns, flavor)), tables(expected), 'reconcile rewrites the network raw chains');
+  });
+}
+
 for (const flavor of FLAVORS) {
   serial(`${flavor.name}: init is idempotent; foreign chains and rules survive everything, including removeAll`, async (t) => {
     const ns = makeNs(t, 'a');
@@ -206,7 +252,7 @@ for (const flavor of FLAVORS) {
     await fw.init();
     t.is(await saveAll(ns, flavor), once, 'second init changes nothing');
     const fwd = once.split('\n').filter((l) => l.startsWith('-A FORWARD'));
-    t.deepEqual(fwd.slice(0, 2), ['-A FORWARD -j TSNET-USER', '-A FORWARD -j TSNET-FORWARD']);
+    t.deepEqual(fwd.slice(0, 3), ['-A FORWARD -j TSNET-USER', '-A FORWARD -j TSNET-BRIDGE', '-A FORWARD -j TSNET-EGRESS']);
 
     await fw.setupNetwork(NET_A);
     await fw.setupNetwork(NET_B);
@@ -470,11 +516,8 @@ for (const flavor of FLAVORS) {
     );
     const raw = await host.run([flavor.save[4], '-c', '-t', 'raw']);
     t.regex(raw, /\[[1-9]\d*:\d+\] -A TSNET-RAW-PREROUTING -d 10\.88\.0\.0\/24 -g TSNET-N-/, 'entered the network chain');
-    t.regex(
-      raw,
-      /\[[1-9]\d*:\d+\] -A TSNET-N-\S+ ! -i br-fwt -m addrtype ! --dst-type LOCAL -j DROP/,
-      'dropped by the raw guard',
-    );
+    t.regex(raw, /\[[1-9]\d*:\d+\] -A TSNET-N-\S+ ! -i br-fwt -g TSNET-RAW-GUARD/, 'not from the bridge: to the guard');
+    t.regex(raw, /\[[1-9]\d*:\d+\] -A TSNET-RAW-GUARD -m addrtype ! --dst-type LOCAL -j DROP/, 'dropped by the raw guard');
     // ...but the host's own address on the bridge stays reachable from elsewhere (addrtype LOCAL)
     host.start(['/bin/busybox', 'httpd', '-f', '-p', '10.88.0.1:8082', '-h', path.join(www, 'x')]);
     t.is((await waitFor(client, 'http://10.88.0.1:8082/index.html')).trim(), 'hello from x', 'the gateway address answers');

@@ -261,7 +261,7 @@ test('init: creates chains and jumps, is idempotent, keeps foreign rules and ord
     .get('filter')!
     .chains.get('FORWARD')!
     .rules.map((r) => r.args.join(' '));
-  t.deepEqual(fwd, ['-j TSNET-USER', '-j TSNET-FORWARD', '-j DOCKER-USER', '-i eth9 -j DROP']);
+  t.deepEqual(fwd, ['-j TSNET-USER', '-j TSNET-BRIDGE', '-j TSNET-EGRESS', '-j DOCKER-USER', '-i eth9 -j DROP']);
   t.deepEqual(
     d.tables
       .get('raw')!
@@ -272,23 +272,23 @@ test('init: creates chains and jumps, is idempotent, keeps foreign rules and ord
   t.true(converge(4, d).script.empty, 'second init has nothing to do');
 });
 
-test('init: re-adds a missing TSNET-FORWARD jump right after TSNET-USER, drops duplicate jumps', (t) => {
+test('init: re-adds a missing TSNET-BRIDGE jump right after TSNET-USER, drops duplicate jumps', (t) => {
   const d = initialized();
   const fwd = d.tables.get('filter')!.chains.get('FORWARD')!;
-  const userJump = fwd.rules[0]!;
+  const [userJump, , egressJump] = fwd.rules;
   // Someone inserted a rule on top, deleted our second jump and duplicated the nat jump.
-  fwd.rules = [{ ...userJump, args: ['-i', 'eth9', '-j', 'DROP'] }, userJump];
+  fwd.rules = [{ ...userJump!, args: ['-i', 'eth9', '-j', 'DROP'] }, userJump!, egressJump!];
   const post = d.tables.get('nat')!.chains.get('POSTROUTING')!;
   post.rules.push(post.rules[0]!);
   const r = converge(4, d);
-  t.true(r.script.text().includes('-I FORWARD 3 -j TSNET-FORWARD'));
+  t.true(r.script.text().includes('-I FORWARD 3 -j TSNET-BRIDGE'));
   applyRestore(d, r.script.text());
   t.deepEqual(
     d.tables
       .get('filter')!
       .chains.get('FORWARD')!
       .rules.map((x) => x.args.at(-1)),
-    ['DROP', 'TSNET-USER', 'TSNET-FORWARD'],
+    ['DROP', 'TSNET-USER', 'TSNET-BRIDGE', 'TSNET-EGRESS'],
   );
   t.is(d.tables.get('nat')!.chains.get('POSTROUTING')!.rules.length, 1);
   t.true(converge(4, d).script.empty);
@@ -483,7 +483,7 @@ test('init and reconcile move an older layout with comments everywhere to the co
       if (c.name === 'TSNET-LOOPBACK') continue;
       c.rules = c.rules.map((r) => {
         if (r.args.includes('--comment')) return r;
-        const owner = c.builtin || c.name === 'TSNET-FORWARD' ? 'tsnet' : 'tsnet:aaaaaaaaaaaa';
+        const owner = c.builtin || c.name === 'TSNET-RAW-GUARD' ? 'tsnet' : 'tsnet:aaaaaaaaaaaa';
         const args = c.name === 'PREROUTING' && r.args.includes('TSNET-LOOPBACK') ? ['-j', 'TSNET-LOOPBACK'] : r.args;
         return { ...r, args: commented(args, owner) };
       });
@@ -500,9 +500,60 @@ test('init and reconcile move an older layout with comments everywhere to the co
     .get('filter')!
     .chains.get('FORWARD')!
     .rules.map((r) => renderArgs(r.args));
-  t.deepEqual(fwd, ['-j TSNET-USER', '-j TSNET-FORWARD']);
+  t.deepEqual(fwd, ['-j TSNET-USER', '-j TSNET-BRIDGE', '-j TSNET-EGRESS']);
   applyRestore(d, converge(4, d, [planN(netT)]).script.text());
   t.deepEqual(shape(d), shape(want), 'reconcile: the network rules in their new form, once');
+  t.true(converge(4, d, [planN(netT)]).script.empty);
+});
+
+// Up to decision 52, FORWARD jumped to a static TSNET-FORWARD holding the jumps to TSNET-BRIDGE
+// and TSNET-EGRESS, and each network's raw chain had the guard as a DROP and a RETURN: init
+// moves FORWARD to the direct jumps and deletes the chain, reconcile rewrites the raw chains.
+test('init and reconcile move the TSNET-FORWARD dispatcher and the two-rule raw guard to the new layout', (t) => {
+  const netT = { ...netA, hostAddresses: ['10.1.0.1'] };
+  const want = initialized();
+  add(want, planN(netT));
+  const d = emptyDump();
+  applyRestore(
+    d,
+    [
+      '*filter',
+      ':TSNET-USER - [0:0]',
+      ':TSNET-FORWARD - [0:0]',
+      ':TSNET-BRIDGE - [0:0]',
+      ':TSNET-EGRESS - [0:0]',
+      '-A FORWARD -j TSNET-USER',
+      '-A FORWARD -j TSNET-FORWARD',
+      '-A FORWARD -i eth9 -j DROP',
+      '-A TSNET-FORWARD -j TSNET-BRIDGE',
+      '-A TSNET-FORWARD -j TSNET-EGRESS',
+      'COMMIT',
+      '*raw',
+      ':TSNET-RAW-PREROUTING - [0:0]',
+      ':TSNET-N-aaaaaaaaaaaa - [0:0]',
+      '-A PREROUTING -j TSNET-RAW-PREROUTING',
+      '-A TSNET-N-aaaaaaaaaaaa ! -i br-a -m addrtype ! --dst-type LOCAL -j DROP',
+      '-A TSNET-N-aaaaaaaaaaaa ! -i br-a -j RETURN',
+      '-A TSNET-N-aaaaaaaaaaaa -d 10.1.0.1/32 -j RETURN',
+      '-A TSNET-N-aaaaaaaaaaaa -d 10.1.0.0/32 -j RETURN',
+      '-A TSNET-N-aaaaaaaaaaaa -d 10.1.0.255/32 -j RETURN',
+      '-A TSNET-N-aaaaaaaaaaaa -s 10.1.0.0/24 -d 10.1.0.0/24 -j CT --notrack',
+      '-A TSNET-RAW-PREROUTING -d 10.1.0.0/24 -g TSNET-N-aaaaaaaaaaaa',
+      'COMMIT',
+      '',
+    ].join('\n'),
+  );
+  applyRestore(d, converge(4, d).script.text());
+  const filter = d.tables.get('filter')!;
+  t.deepEqual(
+    filter.chains.get('FORWARD')!.rules.map((r) => renderArgs(r.args)),
+    ['-j TSNET-USER', '-j TSNET-BRIDGE', '-j TSNET-EGRESS', '-i eth9 -j DROP'],
+    'init: FORWARD jumps to TSNET-BRIDGE and TSNET-EGRESS, the admin rule stays after them',
+  );
+  t.false(filter.chains.has('TSNET-FORWARD'), 'init: the old dispatcher chain is gone');
+  applyRestore(d, converge(4, d, [planN(netT)]).script.text());
+  applyRestore(want, '*filter\n-A FORWARD -i eth9 -j DROP\nCOMMIT\n');
+  t.deepEqual(shape(d), shape(want), 'reconcile: the network raw chain in its new form');
   t.true(converge(4, d, [planN(netT)]).script.empty);
 });
 

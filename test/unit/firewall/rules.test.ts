@@ -7,6 +7,7 @@ import { networkPlan } from '../../../src/kernel/firewall/iptables/network-rules
 import { portsPlan } from '../../../src/kernel/firewall/iptables/port-rules.js';
 import { fillScript, freeScript, SlotIndex } from '../../../src/kernel/firewall/iptables/slots.js';
 import { slotChain } from '../../../src/kernel/firewall/iptables/names.js';
+import { ruleTarget } from '../../../src/kernel/firewall/iptables/rule.js';
 import { appendPlan, deletePlan, RestoreScript } from '../../../src/kernel/firewall/iptables/restore-script.js';
 import { normalizeNetwork, normalizePorts } from '../../../src/kernel/firewall/validate.js';
 import type { FirewallNetwork, FirewallPorts } from '../../../src/kernel/firewall/firewall-api.js';
@@ -56,8 +57,7 @@ test('network: default bridge network, exact restore text', (t) => {
     'COMMIT',
     '*raw',
     '-N TSNET-N-3f2a9c1b7d4e',
-    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -j DROP`,
-    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -j RETURN`,
+    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -g TSNET-RAW-GUARD`,
     `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 -g TSNET-N-3f2a9c1b7d4e`,
     'COMMIT',
   ]);
@@ -74,8 +74,7 @@ test('network: with the host addresses given, bridged traffic inside a subnet sk
   t.deepEqual(raw, [
     '*raw',
     '-N TSNET-N-3f2a9c1b7d4e',
-    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -j DROP`,
-    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -j RETURN`,
+    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -g TSNET-RAW-GUARD`,
     `-A TSNET-N-3f2a9c1b7d4e -d 172.20.0.1/32 -j RETURN`,
     `-A TSNET-N-3f2a9c1b7d4e -d 172.20.0.0/32 -j RETURN`,
     `-A TSNET-N-3f2a9c1b7d4e -d 172.20.255.255/32 -j RETURN`,
@@ -88,6 +87,15 @@ test('network: with the host addresses given, bridged traffic inside a subnet sk
   const v6 = addText(networkPlan(normalizeNetwork({ ...NET, subnets: ['fd00::/64'], hostAddresses: ['fd00::1'] }), 6));
   t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -d fd00::1/128 -j RETURN`));
   t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e -d fd00::/128 -j RETURN`));
+  t.true(
+    v6.includes(`-A TSNET-N-3f2a9c1b7d4e -s fd00::/64 -j CT --notrack`),
+    'one subnet of the family: the entry already matched the destination',
+  );
+  const one = addText(networkPlan(normalizeNetwork({ ...NET, hostAddresses: ['172.20.0.1'] }), 4));
+  t.deepEqual(
+    one.filter((l) => l.includes('--notrack')),
+    [`-A TSNET-N-3f2a9c1b7d4e -s 172.20.0.0/16 -j CT --notrack`],
+  );
   t.false(
     addText(networkPlan(normalizeNetwork(NET), 4)).some((l) => l.includes('--notrack')),
     'no host addresses given: everything tracked',
@@ -118,8 +126,7 @@ test('network: internal drops in and out, no NAT, no conntrack accepts', (t) => 
     'COMMIT',
     '*raw',
     '-N TSNET-N-3f2a9c1b7d4e',
-    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -j DROP`,
-    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -j RETURN`,
+    `-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -g TSNET-RAW-GUARD`,
     `-A TSNET-RAW-PREROUTING -d 172.20.0.0/16 -g TSNET-N-3f2a9c1b7d4e`,
     'COMMIT',
   ]);
@@ -272,8 +279,9 @@ test('network: the direct-access guard is one rule in the network chain, entered
   const dual = { ...NET, subnets: ['172.20.0.0/16', '10.9.0.0/24', 'fd00:20::/64'] };
   const out = addText(networkPlan(normalizeNetwork(dual), 4));
   t.deepEqual(
-    out.filter((l) => l.includes('--dst-type LOCAL')),
-    [`-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -j DROP`],
+    out.filter((l) => l.includes('TSNET-RAW-GUARD') || l.includes('! -i')),
+    [`-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -g TSNET-RAW-GUARD`],
+    'one rule loads the interface name: a packet from the bridge passes it, any other ends in the shared guard',
   );
   t.deepEqual(
     out.filter((l) => l.includes('TSNET-RAW-PREROUTING')),
@@ -285,7 +293,7 @@ test('network: the direct-access guard is one rule in the network chain, entered
   );
   const v6 = addText(networkPlan(normalizeNetwork(dual), 6));
   t.true(v6.includes(`-A TSNET-RAW-PREROUTING -d fd00:20::/64 -g TSNET-N-3f2a9c1b7d4e`));
-  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -m addrtype ! --dst-type LOCAL -j DROP`));
+  t.true(v6.includes(`-A TSNET-N-3f2a9c1b7d4e ! -i br-3f2a9c1b7d4e -g TSNET-RAW-GUARD`));
 });
 
 test('base layout: jumps and static chain content', (t) => {
@@ -293,7 +301,8 @@ test('base layout: jumps and static chain content', (t) => {
   const jumps = v4.jumps.map((j) => `${j.rule.table} ${j.rule.chain} ${j.rule.args.join(' ')} @${j.position.at}`);
   t.deepEqual(jumps, [
     'filter FORWARD -j TSNET-USER @first',
-    'filter FORWARD -j TSNET-FORWARD @after',
+    'filter FORWARD -j TSNET-BRIDGE @after',
+    'filter FORWARD -j TSNET-EGRESS @after',
     'nat PREROUTING -m addrtype --dst-type LOCAL -j TSNET-DNAT @append',
     'nat OUTPUT -m addrtype --dst-type LOCAL -j TSNET-DNAT @append',
     'nat POSTROUTING -j TSNET-POSTROUTING @append',
@@ -313,18 +322,31 @@ test('base layout: jumps and static chain content', (t) => {
   );
   const out6 = baseLayout(6).jumps.find((j) => j.rule.chain === 'OUTPUT');
   t.deepEqual(out6?.rule.args.slice(0, 3), ['!', '-d', '::1/128']);
-  const fwd = v4.chains.find((c) => c.name === 'TSNET-FORWARD');
   t.deepEqual(
-    fwd?.rules.map((r) => r.args.at(-1)),
-    ['TSNET-BRIDGE', 'TSNET-EGRESS'],
+    v4.jumps.filter((j) => j.position.at === 'after').map((j) => [ruleTarget(j.rule.args), j.position]),
+    [
+      ['TSNET-BRIDGE', { at: 'after', chain: 'TSNET-USER' }],
+      ['TSNET-EGRESS', { at: 'after', chain: 'TSNET-BRIDGE' }],
+      ['TSNET-RAW-PREROUTING', { at: 'after', chain: 'TSNET-LOOPBACK' }],
+    ],
+    'FORWARD: TSNET-USER, then TSNET-BRIDGE and TSNET-EGRESS themselves (no dispatcher chain between)',
   );
+  for (const f of [4, 6] as const) {
+    const rawGuard = baseLayout(f).chains.find((c) => c.name === 'TSNET-RAW-GUARD');
+    t.is(rawGuard?.kind, 'static');
+    t.deepEqual(
+      rawGuard?.rules.map((r) => `${r.table} ${r.args.join(' ')}`),
+      ['raw -m addrtype ! --dst-type LOCAL -j DROP'],
+      'the direct-access guard the networks enter by goto',
+    );
+  }
   t.deepEqual(v4.chains.map((c) => c.name).sort(), [
     'TSNET-BRIDGE',
     'TSNET-DNAT',
     'TSNET-EGRESS',
-    'TSNET-FORWARD',
     'TSNET-LOOPBACK',
     'TSNET-POSTROUTING',
+    'TSNET-RAW-GUARD',
     'TSNET-RAW-PREROUTING',
     'TSNET-USER',
   ]);

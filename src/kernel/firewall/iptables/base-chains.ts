@@ -2,14 +2,20 @@
  * tsnet's fixed chains and the jumps into them from the built-in chains (created by init()).
  * Pure.
  *
- *   filter FORWARD ─1─▶ TSNET-USER            (admin's rules; created once, never flushed)
- *                 ─2─▶ TSNET-FORWARD ─▶ TSNET-BRIDGE  (-o br → TSNET-N-<net>, per network)
- *                                    └▶ TSNET-EGRESS  (-i br → ACCEPT | DROP, per network)
+ *   filter FORWARD ─1─▶ TSNET-USER    (admin's rules; created once, never flushed)
+ *                 ─2─▶ TSNET-BRIDGE  (-o br → TSNET-N-<net>, per network)
+ *                 ─3─▶ TSNET-EGRESS  (-i br → ACCEPT | DROP, per network)
  *   nat PREROUTING  (dst-type LOCAL)              ─▶ TSNET-DNAT (→ TSNET-EP-<ep>, per endpoint)
  *   nat OUTPUT      (dst-type LOCAL; v6: ! -d ::1) ─▶ TSNET-DNAT
  *   nat POSTROUTING                               ─▶ TSNET-POSTROUTING (per network NAT)
  *   raw PREROUTING (first, v4: -d 127.0.0.0/8)    ─▶ TSNET-LOOPBACK (-d 127.0.0.0/8 ! -i lo -j DROP)
- *   raw PREROUTING (first after it)               ─▶ TSNET-RAW-PREROUTING (→ TSNET-EP-<ep>)
+ *   raw PREROUTING (first after it)               ─▶ TSNET-RAW-PREROUTING (-d subnet -g TSNET-N-<net>)
+ *   raw TSNET-RAW-GUARD (no jump: each network's raw chain enters it by goto, raw-rules.ts)
+ *                                                 -m addrtype ! --dst-type LOCAL -j DROP
+ *
+ * FORWARD jumps to TSNET-BRIDGE and TSNET-EGRESS itself (decision 53): a forwarded packet
+ * passes one jump fewer than through the static TSNET-FORWARD of older versions, which `init`
+ * deletes with its jump (names.ts LEGACY_CHAINS).
  *
  * The jumps carry no comment: the chain they jump to names them (save-parse.ts ownerOf), and
  * iptables-nft keeps a comment as an xt match, an indirect call for every packet that reaches the
@@ -77,22 +83,23 @@ export function baseLayout(family: Family): BaseLayout {
   return {
     chains: [
       { table: 'filter', name: CHAIN.user, kind: 'user', rules: [] },
-      {
-        table: 'filter',
-        name: CHAIN.forward,
-        kind: 'static',
-        rules: [jump('filter', CHAIN.forward, [], CHAIN.bridge), jump('filter', CHAIN.forward, [], CHAIN.egress)],
-      },
       { table: 'filter', name: CHAIN.bridge, kind: 'shared', rules: [] },
       { table: 'filter', name: CHAIN.egress, kind: 'shared', rules: [] },
       { table: 'nat', name: CHAIN.dnat, kind: 'shared', rules: [] },
       { table: 'nat', name: CHAIN.postrouting, kind: 'shared', rules: [] },
       { table: 'raw', name: CHAIN.rawPrerouting, kind: 'shared', rules: [] },
+      {
+        table: 'raw',
+        name: CHAIN.rawGuard,
+        kind: 'static',
+        rules: [makeRule('raw', CHAIN.rawGuard, ['-m', 'addrtype', '!', '--dst-type', 'LOCAL'], undefined, ['DROP'])],
+      },
       ...guard,
     ],
     jumps: [
       { rule: jump('filter', 'FORWARD', [], CHAIN.user), position: { at: 'first' } },
-      { rule: jump('filter', 'FORWARD', [], CHAIN.forward), position: { at: 'after', chain: CHAIN.user } },
+      { rule: jump('filter', 'FORWARD', [], CHAIN.bridge), position: { at: 'after', chain: CHAIN.user } },
+      { rule: jump('filter', 'FORWARD', [], CHAIN.egress), position: { at: 'after', chain: CHAIN.bridge } },
       { rule: jump('nat', 'PREROUTING', ['-m', 'addrtype', '--dst-type', 'LOCAL'], CHAIN.dnat), position: { at: 'append' } },
       // No proxy in tsnet: loopback DNAT works through route_localnet on the bridge (IPv4 only;
       // IPv6 has no route_localnet, so ::1 is excluded as Docker does).

@@ -13,11 +13,9 @@ export const TABLES: readonly Table[] = ['raw', 'filter', 'nat'];
 export const CHAIN = {
   /** filter: the admin's own rules, first in FORWARD; created once, never flushed by tsnet. */
   user: 'TSNET-USER',
-  /** filter: static dispatcher, second in FORWARD. */
-  forward: 'TSNET-FORWARD',
-  /** filter: one `-o <bridge> -j TSNET-N-<net12>` per network (traffic INTO a bridge). */
+  /** filter: second in FORWARD; one `-o <bridge> -j TSNET-N-<net12>` per network (traffic INTO a bridge). */
   bridge: 'TSNET-BRIDGE',
-  /** filter: one `-i <bridge> -j ACCEPT|DROP` per network (traffic OUT of a bridge). */
+  /** filter: third in FORWARD; one `-i <bridge> -j ACCEPT|DROP` per network (traffic OUT of a bridge). */
   egress: 'TSNET-EGRESS',
   /** nat: jumped from PREROUTING/OUTPUT for local destinations; one jump per published-port slot. */
   dnat: 'TSNET-DNAT',
@@ -26,11 +24,23 @@ export const CHAIN = {
   /** raw: jumped first from PREROUTING; per network: the direct-access guard and notrack. */
   rawPrerouting: 'TSNET-RAW-PREROUTING',
   /**
+   * raw: static, no jump from a built-in chain; the direct-access guard every network's raw
+   * chain enters by goto for packets not from its bridge (raw-rules.ts).
+   */
+  rawGuard: 'TSNET-RAW-GUARD',
+  /**
    * raw (IPv4 only): static, jumped before TSNET-RAW-PREROUTING; the loopback guard
    * `-d 127.0.0.0/8 ! -i lo -j DROP` (bridges have route_localnet=1; CVE-2020-8558).
    */
   loopbackGuard: 'TSNET-LOOPBACK',
 } as const;
+
+/**
+ * Base chains of older versions: `init` deletes them and the jumps into them (reconcile.ts).
+ * TSNET-FORWARD (filter) held the jumps to TSNET-BRIDGE and TSNET-EGRESS, which FORWARD now
+ * makes itself (decision 53).
+ */
+export const LEGACY_CHAINS: readonly { table: Table; name: string }[] = [{ table: 'filter', name: 'TSNET-FORWARD' }];
 
 export const NETWORK_CHAIN_PREFIX = 'TSNET-N-';
 /** Per-endpoint chains of tsnet before the slot pool (only swept now). */

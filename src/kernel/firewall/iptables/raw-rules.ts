@@ -4,10 +4,10 @@
  *
  *   TSNET-RAW-PREROUTING: -d <subnet> -g TSNET-N-<net12>            (per subnet)
  *   TSNET-N-<net12> (raw):
- *     ! -i <bridge> -m addrtype ! --dst-type LOCAL -j DROP          the guard
- *     ! -i <bridge> -j RETURN
+ *     ! -i <bridge> -g TSNET-RAW-GUARD                               the guard (base-chains.ts:
+ *                                                                    -m addrtype ! --dst-type LOCAL -j DROP)
  *     -d <kept address> -j RETURN                                    [untracked] per kept address
- *     -s <subnet> -d <subnet> -j CT --notrack                        [untracked] per subnet
+ *     -s <subnet> [-d <subnet>] -j CT --notrack                      [untracked] per subnet
  *
  * The guard: a packet addressed to a container of the network arrives on its bridge; from
  * anywhere else (the LAN routing to the subnet, another bridge) it is dropped before it makes
@@ -32,6 +32,11 @@
  * past the other networks' entries, which only match other subnets (IPAM refuses overlaps), so a
  * container ↔ container packet loads the interface name twice whatever the number of networks.
  * Before, every network cost every packet a guard and a jump rule, both comparing `-i` first.
+ * The guard is a goto into the shared TSNET-RAW-GUARD (decision 53): a packet from the bridge
+ * loads the interface name once here (before: a DROP rule and a RETURN rule, each loading it),
+ * and a packet from elsewhere ends the network's chain there, as the RETURN did. The notrack's
+ * `-d <subnet>` is left out when the network has one subnet of the family: the entry already
+ * matched it (with several, a packet between two of them is routed by the host and stays tracked).
  * No rule here ACCEPTs: the admin's own raw rules after tsnet's jump in PREROUTING still see
  * every packet. No comments: the chain names the owner (save-parse.ts ownerOf), and a comment is
  * an xt match in iptables-nft.
@@ -48,14 +53,12 @@ export function rawPlan(n: NormalizedNetwork, family: Family): { chain: OwnedCha
   const own = networkChain(n.id);
   const br = n.bridge;
   const rule = (match: string[], target: string[]): Rule => makeRule('raw', own, match, undefined, target);
-  const rules = [
-    rule(['!', '-i', br, '-m', 'addrtype', '!', '--dst-type', 'LOCAL'], ['DROP']),
-    rule(['!', '-i', br], ['RETURN']),
-  ];
+  const rules = [makeGoto('raw', own, ['!', '-i', br], CHAIN.rawGuard)];
   const skip = untracked(n, family);
   if (skip) {
     for (const ip of skip.keep) rules.push(rule(['-d', hostCidr(ip)], ['RETURN']));
-    for (const s of skip.subnets) rules.push(rule(['-s', s.text, '-d', s.text], ['CT', '--notrack']));
+    const implied = subnets.length === 1;
+    for (const s of skip.subnets) rules.push(rule(['-s', s.text, ...(implied ? [] : ['-d', s.text])], ['CT', '--notrack']));
   }
   return {
     chain: { table: 'raw', name: own, rules },

@@ -2,7 +2,8 @@
  * Converge the kernel's tsnet chains to a desired state, from one `iptables-save` dump. Pure.
  *
  * - init mode (no desired plans): create missing base chains, rewrite static ones that differ,
- *   add missing jumps from the built-in chains, drop duplicate jumps. Shared chains untouched.
+ *   add missing jumps from the built-in chains, drop duplicate jumps, delete an older version's
+ *   base chains (names.ts LEGACY_CHAINS) and the jumps into them. Shared chains untouched.
  * - reconcile mode: also make every per-network/per-endpoint chain exactly what the plans say,
  *   make the shared chains hold exactly the plans' rules (deleting tsnet rules nobody expects),
  *   and delete orphan TSNET-N-* / TSNET-EP-* chains.
@@ -12,7 +13,7 @@
 import { TsnetError } from '../../../errors/index.js';
 import type { Family } from '../addr.js';
 import { baseLayout, type BaseJump } from './base-chains.js';
-import { BUILTIN_CHAINS, TABLES, isOwnedObjectChain, type Table } from './names.js';
+import { BUILTIN_CHAINS, LEGACY_CHAINS, TABLES, isOwnedObjectChain, type Table } from './names.js';
 import { ruleKey, ruleTarget, type OwnedChain, type Plan, type Rule } from './rule.js';
 import { RestoreScript } from './restore-script.js';
 import { ownerOf, type SaveDump } from './save-parse.js';
@@ -164,6 +165,14 @@ export function converge(family: Family, actual: SaveDump, desired?: readonly Pl
         }
       }
       for (const j of jumps) addJump(script, j, list, jumps, () => added++);
+    }
+
+    // 4. an older version's base chains (their jumps were deleted above as strays)
+    for (const legacy of LEGACY_CHAINS) {
+      const have = legacy.table === table ? chains.get(legacy.name) : undefined;
+      if (!have) continue;
+      removed += have.rules.length;
+      tail.push(`-F ${legacy.name}`, `-X ${legacy.name}`);
     }
 
     for (const l of tail) script.line(table, l);

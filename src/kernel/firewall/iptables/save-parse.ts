@@ -2,9 +2,19 @@
  * Read `iptables-save` output back into data, to find tsnet-owned chains and rules (by chain
  * prefix, by comment, and by the chain a rule jumps to) for cleanup and reconcile. Only used off the hot path. Pure.
  */
-import { CHAIN, NETWORK_CHAIN_PREFIX, SLOT_CHAIN_PREFIX, isTsnetChain, parseOwner, type Owner, type Table } from './names.js';
+import {
+  CHAIN,
+  LEGACY_CHAINS,
+  NETWORK_CHAIN_PREFIX,
+  SLOT_CHAIN_PREFIX,
+  isTsnetChain,
+  parseOwner,
+  type Owner,
+  type Table,
+} from './names.js';
 
-const BASE_CHAINS: ReadonlySet<string> = new Set(Object.values(CHAIN));
+/** tsnet's base chains, and those of older versions (a jump into one is tsnet's: init deletes it). */
+const BASE_CHAINS: ReadonlySet<string> = new Set([...Object.values(CHAIN), ...LEGACY_CHAINS.map((c) => c.name)]);
 import { ruleComment, ruleKey, ruleTarget, type Rule } from './rule.js';
 
 export interface SavedChain {
