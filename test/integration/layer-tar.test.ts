@@ -60,3 +60,18 @@ test('an overlayfs upper dir becomes a layer tar in Docker form', async (t) => {
     fs.rmSync(base, { recursive: true, force: true });
   }
 });
+
+test('a tree nested deeper than 1024 directories is refused, not walked', async (t) => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnet-layer-deep-'));
+  try {
+    await execa('sh', ['-c', 'cd "$1" && for i in $(seq 1030); do mkdir d && cd d || exit 1; done', 'sh', base]);
+    const read = async () => {
+      for await (const _ of upperLayer(base, upperDirForm(loadXattr()))) {
+        // drain
+      }
+    };
+    await t.throwsAsync(read(), { message: /directories nest deeper than 1024 levels/ });
+  } finally {
+    await execa('rm', ['-rf', base]);
+  }
+});

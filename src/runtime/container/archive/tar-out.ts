@@ -6,6 +6,7 @@
  * while it is read can make entries vanish or come out short, never lead out of it.
  */
 import fs from 'node:fs';
+import { TsnetError } from '../../../errors/index.js';
 import { END_OF_ARCHIVE, encodeHeader, type HeaderFields, padding } from '../../image/tar-header.js';
 
 const CHUNK = 64 * 1024;
@@ -50,7 +51,19 @@ export async function* contentsTar(at: string, form?: LayerForm): AsyncGenerator
   yield END_OF_ARCHIVE;
 }
 
+/**
+ * Deepest directory nesting read (a path that deep is far past PATH_MAX). Every level is one
+ * more generator that each entry below passes through: a container that nests directories
+ * without end would make a read cost the daemon's thread depth² steps.
+ */
+const MAX_DEPTH = 1024;
+
 async function* children(dirAt: string, prefix: string, links: Map<string, string>, form?: LayerForm): AsyncGenerator<Buffer> {
+  if (prefix.split('/').length > MAX_DEPTH)
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `directories nest deeper than ${MAX_DEPTH} levels at ${prefix.slice(0, 120)}…: not read`,
+    );
   let names: string[];
   try {
     names = fs.readdirSync(dirAt).sort();
