@@ -4,7 +4,7 @@
  * `iperf3 -s -1` under `nsenter --net=<server ns>` (started per sample, killed afterwards); the
  * client runs under `nsenter --net=<client ns>`. Traffic stays inside the namespaces given.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
 import { cleanEnv, run } from '../test/helpers/world.js';
 import { liveChildren, sleep, stats } from './lib.js';
@@ -36,6 +36,8 @@ export interface IperfSample {
   /** perf samples (3 kHz, all CPUs) of iperf3 and ksoftirqd per GB, and those in netfilter (perf-samples.ts); NaN without perf. */
   samplesPerGB: number;
   netfilterPerGB: number;
+  /** The samples per GB outside the copies to and from user memory (perf-samples.ts); NaN without perf. */
+  pathPerGB: number;
 }
 
 /**
@@ -54,39 +56,10 @@ function affinity(side: 'client' | 'server'): string[] {
 export async function iperfSample(p: IperfPath, seconds: number, perf = false): Promise<IperfSample> {
   const sport = p.serverPort ?? 5201;
   const cport = p.clientPort ?? sport;
-  const server = spawn(
-    'nsenter',
-    [`--net=${p.serverNs}`, 'iperf3', '-s', '-1', '-p', String(sport), ...affinity('server'), ...(p.bind ? ['-B', p.bind] : [])],
-    { env: cleanEnv(), stdio: 'ignore' },
-  );
-  liveChildren.add(server);
+  const server = await iperfServer(p);
   try {
-    let listening = false;
-    for (let i = 0; i < 200 && !listening; i++) {
-      const r = await run('nsenter', [`--net=${p.serverNs}`, 'ss', '-Hltn', `sport = :${sport}`]);
-      listening = r.stdout.includes(`:${sport}`);
-      if (!listening) await sleep(20);
-    }
-    if (!listening) throw new Error(`iperf3 server did not listen on ${sport}`);
     const client = (): ReturnType<typeof run> =>
-      run(
-        'nsenter',
-        [
-          `--net=${p.clientNs}`,
-          'iperf3',
-          '-c',
-          p.target,
-          '-p',
-          String(cport),
-          '-t',
-          String(seconds),
-          '--json',
-          ...affinity('client'),
-        ],
-        {
-          timeoutMs: (seconds + 20) * 1000,
-        },
-      );
+      run('nsenter', iperfClientArgs(p, seconds), { timeoutMs: (seconds + 20) * 1000 });
     const recorded = perf && perfAvailable() ? await withPerf(client) : undefined;
     const r = recorded ? recorded.value : await client();
     let j: {
@@ -112,11 +85,56 @@ export async function iperfSample(p: IperfPath, seconds: number, perf = false): 
       cpuMsPerGB: (cpuS * 1000) / gb,
       samplesPerGB: recorded ? recorded.count.all / gb : Number.NaN,
       netfilterPerGB: recorded ? recorded.count.netfilter / gb : Number.NaN,
+      pathPerGB: recorded ? (recorded.count.all - recorded.count.userCopy) / gb : Number.NaN,
     };
   } finally {
-    if (server.exitCode === null) server.kill('SIGKILL');
-    liveChildren.delete(server);
+    stopServer(server);
   }
+}
+
+/** `nsenter` arguments of an iperf3 client of `seconds` on the path, JSON output, pinned as `affinity` says. */
+export function iperfClientArgs(p: IperfPath, seconds: number): string[] {
+  const cport = p.clientPort ?? p.serverPort ?? 5201;
+  return [
+    `--net=${p.clientNs}`,
+    'iperf3',
+    '-c',
+    p.target,
+    '-p',
+    String(cport),
+    '-t',
+    String(seconds),
+    '--json',
+    ...affinity('client'),
+  ];
+}
+
+/** A one-shot iperf3 server in the path's server namespace (pinned as `affinity` says), once it listens. */
+export async function iperfServer(p: IperfPath): Promise<ChildProcess> {
+  const sport = p.serverPort ?? 5201;
+  const server = spawn(
+    'nsenter',
+    [`--net=${p.serverNs}`, 'iperf3', '-s', '-1', '-p', String(sport), ...affinity('server'), ...(p.bind ? ['-B', p.bind] : [])],
+    { env: cleanEnv(), stdio: 'ignore' },
+  );
+  liveChildren.add(server);
+  let listening = false;
+  for (let i = 0; i < 200 && !listening; i++) {
+    const r = await run('nsenter', [`--net=${p.serverNs}`, 'ss', '-Hltn', `sport = :${sport}`]);
+    listening = r.stdout.includes(`:${sport}`);
+    if (!listening) await sleep(20);
+  }
+  if (!listening) {
+    stopServer(server);
+    throw new Error(`iperf3 server did not listen on ${sport}`);
+  }
+  return server;
+}
+
+/** End a server of `iperfServer` (it exits by itself after one client). */
+export function stopServer(server: ChildProcess): void {
+  if (server.exitCode === null) server.kill('SIGKILL');
+  liveChildren.delete(server);
 }
 
 /**
@@ -124,7 +142,8 @@ export async function iperfSample(p: IperfPath, seconds: number, perf = false): 
  * rounds, reversed in odd ones (A B C, C B A, …), so no path always runs first or right after the
  * same neighbour; the samples are returned in round order whatever the order within the round.
  * The CPU ms per GB of each sample go to `cpu` when given (same keys, same order); with `nf`,
- * every sample is recorded with perf and its netfilter samples per GB go there (NaN without perf).
+ * every sample is recorded with perf and its netfilter samples per GB go there (NaN without perf),
+ * and with `pathCpu` too its samples per GB outside the user copies.
  */
 export async function interleaved(
   paths: Record<string, IperfPath>,
@@ -134,12 +153,14 @@ export async function interleaved(
   label: string,
   cpu?: Record<string, number[]>,
   nf?: Record<string, number[]>,
+  pathCpu?: Record<string, number[]>,
 ): Promise<Record<string, number[]>> {
   const names = Object.keys(paths);
   const out: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (const n of names) {
     if (cpu) cpu[n] = [];
     if (nf) nf[n] = [];
+    if (pathCpu) pathCpu[n] = [];
   }
   for (let i = 0; i < rounds; i++) {
     log(`${label}: round ${i + 1}/${rounds} (${names.length} × ${seconds} s)`);
@@ -148,6 +169,7 @@ export async function interleaved(
       out[n]!.push(x.gbit);
       cpu?.[n]?.push(x.cpuMsPerGB);
       nf?.[n]?.push(x.netfilterPerGB);
+      pathCpu?.[n]?.push(x.pathPerGB);
     }
   }
   return out;

@@ -25,20 +25,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../test/helpers/world.js';
-import { iperfSample, type IperfPath, type IperfSample } from './iperf.js';
-import {
-  argOption,
-  benchWorld,
-  daemonWrapper,
-  inspectContainer,
-  liveWorlds,
-  makeNetns,
-  must,
-  ok,
-  removeNetns,
-  stats,
-  table,
-} from './lib.js';
+import { iperfClientArgs, iperfSample, iperfServer, stopServer, type IperfPath, type IperfSample } from './iperf.js';
+import { conntrackOn, rawPath } from './throughput.js';
+import { argOption, benchWorld, daemonWrapper, inspectContainer, liveWorlds, ok, removeNetns, stats, table } from './lib.js';
 import type { World } from '../test/helpers/world.js';
 
 const args = process.argv.slice(2);
@@ -52,46 +41,11 @@ const PERF = !args.includes('--no-perf');
 const WATCH = argOption(args, '--watch');
 const loadavg = (): string => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
-const inNs = (file: string, ...a: string[]): Promise<unknown> => must('nsenter', [`--net=${file}`, ...a]);
-
-/** The throughput section's raw paths (bench/throughput.ts `rawPath`, `conntrackOn`), built the same way. */
-async function rawPath(dir: string, net: number, kind: 'pair' | 'ct' | 'dnat'): Promise<{ files: string[]; path: IperfPath }> {
-  const f = { br: path.join(dir, `b${net}`), srv: path.join(dir, `s${net}`), cli: path.join(dir, `c${net}`) };
-  for (const x of Object.values(f)) await makeNetns(x);
-  const sub = `10.${250 + net}.0`;
-  await inNs(f.br, 'ip', 'link', 'add', 'br0', 'type', 'bridge');
-  await inNs(f.br, 'ip', 'addr', 'add', `${sub}.254/24`, 'dev', 'br0');
-  await inNs(f.br, 'ip', 'link', 'set', 'br0', 'up');
-  await inNs(f.br, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-  const veth = async (name: string, file: string, ip: string, gw: string, bridged: boolean): Promise<void> => {
-    await inNs(f.br, 'ip', 'link', 'add', name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', file);
-    if (bridged) await inNs(f.br, 'ip', 'link', 'set', name, 'master', 'br0');
-    else await inNs(f.br, 'ip', 'addr', 'add', `${gw}/30`, 'dev', name);
-    await inNs(f.br, 'ip', 'link', 'set', name, 'up');
-    await inNs(file, 'ip', 'addr', 'add', bridged ? `${ip}/24` : `${ip}/30`, 'dev', 'eth0');
-    await inNs(file, 'ip', 'link', 'set', 'eth0', 'up');
-    await inNs(file, 'ip', 'route', 'add', 'default', 'via', gw);
-  };
-  const nft = (rules: string): Promise<unknown> =>
-    must('nsenter', [`--net=${f.br}`, '/usr/sbin/nft', '-f', '-'], 'nft -f', rules);
-  await veth('vs', f.srv, `${sub}.1`, `${sub}.254`, true);
-  if (kind !== 'dnat') {
-    await veth('vc', f.cli, `${sub}.2`, `${sub}.254`, true);
-    if (kind === 'ct')
-      await nft(
-        'table ip ref {\n chain refct {\n  type filter hook forward priority filter;\n  ct state established,related accept\n }\n}\n',
-      );
-    return { files: Object.values(f), path: { serverNs: f.srv, clientNs: f.cli, target: `${sub}.1` } };
-  }
-  const routed = `10.${250 + net}.1`;
-  await veth('vc', f.cli, `${routed}.2`, `${routed}.1`, false);
-  await nft(
-    `table ip rawdnat {\n chain pre { type nat hook prerouting priority dstnat; policy accept;\n  ip daddr ${routed}.1 tcp dport 15201 dnat to ${sub}.1:5201\n }\n}\n`,
-  );
-  return {
-    files: Object.values(f),
-    path: { serverNs: f.srv, clientNs: f.cli, target: `${routed}.1`, serverPort: 5201, clientPort: 15201 },
-  };
+/** The throughput section's raw paths, built by its own code. */
+async function rawPathOf(dir: string, net: number, kind: 'pair' | 'ct' | 'dnat'): Promise<{ files: string[]; path: IperfPath }> {
+  const r = await rawPath(dir, net, kind === 'dnat');
+  if (kind === 'ct') await conntrackOn(r.files[0]!);
+  return r;
 }
 
 /** A world with a server (published 15201 → 5201) and a client container on one user bridge, and a client netns. */
@@ -181,35 +135,13 @@ async function recorded(p: IperfPath, prof: Profile): Promise<IperfSample & { gb
  * its start (a new process's warm-up, which iperf3 -O would leave out).
  */
 async function intervals(p: IperfPath, seconds: number): Promise<string> {
-  const port = String(p.serverPort ?? 5201);
-  const server = spawn('nsenter', [`--net=${p.serverNs}`, 'iperf3', '-s', '-1', '-p', port, '-A', '1'], { stdio: 'ignore' });
+  const server = await iperfServer(p);
   try {
-    for (let i = 0; i < 100; i++) {
-      const l = await run('nsenter', [`--net=${p.serverNs}`, 'ss', '-Hltn', `sport = :${port}`]);
-      if (l.stdout.includes(`:${port}`)) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const r = await run(
-      'nsenter',
-      [
-        `--net=${p.clientNs}`,
-        'iperf3',
-        '-c',
-        p.target,
-        '-p',
-        String(p.clientPort ?? port),
-        '-t',
-        String(seconds),
-        '--json',
-        '-A',
-        '0',
-      ],
-      { timeoutMs: (seconds + 20) * 1000 },
-    );
+    const r = await run('nsenter', iperfClientArgs(p, seconds), { timeoutMs: (seconds + 20) * 1000 });
     const j = JSON.parse(r.stdout) as { intervals?: { sum?: { bits_per_second?: number } }[] };
     return (j.intervals ?? []).map((x) => ((x.sum?.bits_per_second ?? 0) / 1e9).toFixed(1)).join(' ');
   } finally {
-    if (server.exitCode === null) server.kill('SIGKILL');
+    stopServer(server);
   }
 }
 
@@ -257,7 +189,7 @@ async function main(): Promise<void> {
     ];
     for (const [k, kind, n] of raws) {
       if (!want.includes(k)) continue;
-      const r = await rawPath(dir, n, kind);
+      const r = await rawPathOf(dir, n, kind);
       files.push(...r.files);
       paths[k] = r.path;
       nsOf[k] = r.files;

@@ -55,7 +55,7 @@ const nftIn = (file: string, rules: string): Promise<unknown> =>
  * reaching the bridge namespace's address on that veth, port 15201, DNATed to the server's 5201
  * by one nft rule: what a published port does, and nothing else.
  */
-async function rawPath(dir: string, net: number, dnat: boolean): Promise<{ files: string[]; path: IperfPath }> {
+export async function rawPath(dir: string, net: number, dnat: boolean): Promise<{ files: string[]; path: IperfPath }> {
   const f = { br: path.join(dir, `b${net}`), srv: path.join(dir, `s${net}`), cli: path.join(dir, `c${net}`) };
   for (const x of Object.values(f)) await makeNetns(x);
   const inNs = (file: string, ...args: string[]): Promise<unknown> => must('nsenter', [`--net=${file}`, ...args]);
@@ -91,7 +91,7 @@ async function rawPath(dir: string, net: number, dnat: boolean): Promise<{ files
 }
 
 /** Conntrack on in a raw pair's bridge namespace, as tsnet's host namespace has it (NAT needs it). */
-async function conntrackOn(bridgeNs: string): Promise<void> {
+export async function conntrackOn(bridgeNs: string): Promise<void> {
   await nftIn(
     bridgeNs,
     'table ip ref {\n chain refct {\n  type filter hook forward priority filter;\n  ct state established,related accept\n }\n}\n',
@@ -138,6 +138,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
 
     const cpu: Record<string, number[]> = {};
     const nf: Record<string, number[]> = {};
+    const pathCpu: Record<string, number[]> = {};
     const s = await interleaved(
       {
         raw: pair.path,
@@ -153,6 +154,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
       'throughput',
       cpu,
       nf,
+      pathCpu,
     );
     const med = (k: string): number => stats(s[k]!).median;
     const c2c = vsCeiling(s.c2c!, s.raw!);
@@ -174,6 +176,10 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         ...extra,
       ];
     };
+    /** Samples per GB outside the user copies, and the ceiling's ÷ the path's (the ceiling: `of`). */
+    const pathMed = (k: string): number => stats(pathCpu[k]!).median;
+    const pathVs = (k: string, of: string): string =>
+      Number.isFinite(pathMed(k)) ? `${pathMed(k).toFixed(0)} (${pct(pathMed(of) / pathMed(k))})` : '–';
     /** CPU per GB of the ceiling ÷ of the path: the share of the ceiling's efficiency the path keeps. */
     const cpuVs = (k: string, ceiling: string): string => pct(cpuMed(ceiling) / cpuMed(k));
     const both = (v: { ofMedians: number; paired: number }): string => `${pct(v.ofMedians)} (${pct(v.paired)})`;
@@ -189,16 +195,18 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         '÷ raw pair',
         '÷ raw DNAT',
         'CPU: ceiling ÷ path',
+        'samples/GB w/o user copy',
       ],
-      row('raw veth+bridge pair (c1 → s1), no rules', 'raw', '100 %', '', '100 %'),
-      row('tsnet container → container, one user bridge', 'c2c', both(c2c), '', cpuVs('c2c', 'raw')),
-      row('  the same, nftables firewall backend', 'c2cNft', both(c2cNft), '', cpuVs('c2cNft', 'raw')),
+      row('raw veth+bridge pair (c1 → s1), no rules', 'raw', '100 %', '', '100 %', pathVs('raw', 'raw')),
+      row('tsnet container → container, one user bridge', 'c2c', both(c2c), '', cpuVs('c2c', 'raw'), pathVs('c2c', 'raw')),
+      row('  the same, nftables firewall backend', 'c2cNft', both(c2cNft), '', cpuVs('c2cNft', 'raw'), pathVs('c2cNft', 'raw')),
       row(
         '  reference: raw pair + conntrack in the bridge netns',
         'rawCt',
         both(vsCeiling(s.rawCt!, s.raw!)),
         '',
         cpuVs('rawCt', 'raw'),
+        pathVs('rawCt', 'raw'),
       ),
       row(
         'raw DNAT (client ns → routed veth → bridge ns address:15201 → DNAT → server ns)',
@@ -206,6 +214,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         pct(med('rawDnat') / med('raw')),
         '100 %',
         '100 %',
+        pathVs('rawDnat', 'rawDnat'),
       ),
       row(
         `tsnet published port (client ns → ${client.hostIp}:15201 → DNAT → container)`,
@@ -213,6 +222,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         both(pubPair),
         both(pubDnat),
         cpuVs('pub', 'rawDnat'),
+        pathVs('pub', 'rawDnat'),
       ),
     ];
     const text = [
@@ -230,6 +240,12 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         : 'netfilter samples/GB: – (perf not found: install linux-perf for this column).',
       perfAvailable()
         ? "conntrack, NAT and br_netfilter functions (bench/perf-samples.ts): what each path's packets cost in netfilter, beside the raw paths' own br_netfilter."
+        : '',
+      perfAvailable()
+        ? "samples/GB w/o user copy: all those samples but the ones copying between sockets and user memory (_copy_from_iter, _copy_to_iter, …), and in brackets the ceiling's ÷ the path's: the path's own"
+        : '',
+      perfAvailable()
+        ? "cost per GB. The copies cost the same on every path but move most from sample to sample with the machine's state (262–671 per GB within one path, decision 53)."
         : '',
     ].join('\n');
     const report: ReportRow[] = [
