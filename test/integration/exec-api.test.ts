@@ -238,7 +238,7 @@ test.serial(
       's = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
       's.connect(sys.argv[1])',
       `s.sendall(b"POST /v1.45/containers/${id}/attach?logs=1&stream=0&stdout=1&stderr=1 HTTP/1.1\\r\\nHost: x\\r\\nConnection: Upgrade\\r\\nUpgrade: tcp\\r\\n\\r\\n")`,
-      'time.sleep(0.1)',
+      'time.sleep(0.05)',
       'first = s.recv(65536)',
       'rest = b""',
       'while True:',

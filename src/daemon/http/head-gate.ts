@@ -10,7 +10,7 @@
  */
 import type net from 'node:net';
 
-const HEAD_WAIT_MS = 200;
+const HEAD_WAIT_MS = 500;
 
 export function holdUntilHeadRead(sock: net.Socket, unread: (fd: number) => number): void {
   const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
