@@ -90,16 +90,11 @@ export function containerFileRoutes(d: ContainerFileDeps): Route[] {
         const exportFiles = async () => {
           const view = await openFlatView(rec, d.containers.paths(rec), await d.lowerDirs(rec.imageId));
           try {
-            const dirFd = fs.openSync(`/proc/self/fd/${view.fd}`, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-            try {
-              res!.writeHead(200, { 'Content-Type': 'application/x-tar', 'Api-Version': API_VERSION });
-              d.containers.announce(rec, 'export');
-              await pipeline(Readable.from(contentsTar(`/proc/self/fd/${dirFd}`)), res!);
-            } catch {
-              res!.destroy(); // the client went away, or the tree could not be read: a cut stream
-            } finally {
-              fs.closeSync(dirFd);
-            }
+            res!.writeHead(200, { 'Content-Type': 'application/x-tar', 'Api-Version': API_VERSION });
+            d.containers.announce(rec, 'export');
+            await pipeline(Readable.from(contentsTar(`/proc/self/fd/${view.fd}`)), res!);
+          } catch {
+            res!.destroy(); // the client went away, or the tree could not be read: a cut stream
           } finally {
             await view.close();
           }

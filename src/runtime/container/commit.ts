@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import type { Xattr } from '../../kernel/xattr.js';
 import { applyChanges } from '../image/dockerfile-changes.js';
 import type { ImageConfig } from '../image/types.js';
-import { MOUNT_POINTS } from './archive/changes.js';
+import { isMountPlaceholder } from './archive/changes.js';
 import { contentsTar, type LayerForm } from './archive/tar-out.js';
 import type { ContainerConfig } from './types.js';
 
@@ -59,7 +59,7 @@ export function commitConfig(
 export function upperDirForm(xattr: Xattr): LayerForm {
   return {
     isOpaque: (fd) => xattr.get(fd, 'trusted.overlay.opaque')?.toString() === 'y',
-    skip: (name, st) => MOUNT_POINTS.has(`/${name}`) && (st.isDirectory() || st.size === 0),
+    skip: (name, st) => isMountPlaceholder(`/${name}`, st),
   };
 }
 

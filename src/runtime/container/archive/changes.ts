@@ -15,7 +15,12 @@ export interface Change {
 }
 
 /** Mount points tsnet-init makes in every container (Docker keeps them in its init layer). */
-export const MOUNT_POINTS = new Set(['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/dev', '/proc', '/sys']);
+const MOUNT_POINTS = new Set(['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/dev', '/proc', '/sys']);
+
+/** An upper-dir entry that is only the placeholder of such a mount point (`p` from the root: `/etc/hosts`). */
+export function isMountPlaceholder(p: string, st: fs.Stats): boolean {
+  return MOUNT_POINTS.has(p) && (st.isDirectory() || st.size === 0);
+}
 
 export function containerChanges(inRoot: InRoot, upper: string, lowerDirs: string[]): Change[] {
   const out: Change[] = [];
@@ -45,7 +50,7 @@ export function containerChanges(inRoot: InRoot, upper: string, lowerDirs: strin
         out.push({ Path: p, Kind: 2 });
         continue;
       }
-      if (MOUNT_POINTS.has(p) && (st.isDirectory() || st.size === 0)) continue;
+      if (isMountPlaceholder(p, st)) continue;
       const existed = !parentAdded && inImage(p);
       const at0 = out.length;
       if (st.isDirectory()) {
