@@ -26,8 +26,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { run } from '../test/helpers/world.js';
 import { iperfClientArgs, iperfSample, iperfServer, stopServer, type IperfPath, type IperfSample } from './iperf.js';
-import { conntrackOn, rawPath } from './throughput.js';
-import { argOption, benchWorld, daemonWrapper, inspectContainer, liveWorlds, ok, removeNetns, stats, table } from './lib.js';
+import { conntrackOn, pair2, rawPath } from './throughput.js';
+import { argOption, benchWorld, daemonWrapper, liveWorlds, ok, removeNetns, stats, table } from './lib.js';
 import type { World } from '../test/helpers/world.js';
 
 const args = process.argv.slice(2);
@@ -50,17 +50,7 @@ async function rawPathOf(dir: string, net: number, kind: 'pair' | 'ct' | 'dnat')
 
 /** A world with a server (published 15201 → 5201) and a client container on one user bridge, and a client netns. */
 async function tsnetPaths(w: World): Promise<{ c2c: IperfPath; pub: IperfPath; hostNs: string }> {
-  ok(await w.cli(['network', 'create', 'tputnet']), 'network create');
-  const a = ok(
-    await w.cli(['run', '-d', '--name', 'srv', '--network', 'tputnet', '-p', '15201:5201', 'busybox', 'sleep', '100000']),
-    'run srv',
-  ).stdout.trim();
-  const b = ok(
-    await w.cli(['run', '-d', '--name', 'cli', '--network', 'tputnet', 'busybox', 'sleep', '100000']),
-    'run cli',
-  ).stdout.trim();
-  const ia = await inspectContainer(w.socket, a);
-  const ib = await inspectContainer(w.socket, b);
+  const { ia, ib } = await pair2(w);
   const client = await w.addClient();
   return {
     c2c: { serverNs: ia.sandboxKey, clientNs: ib.sandboxKey, target: ia.ip('tputnet') },

@@ -90,6 +90,20 @@ export async function rawPath(dir: string, net: number, dnat: boolean): Promise<
   };
 }
 
+/** tsnet's paths: two containers on user bridge `tputnet`, the first (`srv`) publishing 15201 → 5201. */
+export async function pair2(world: World): Promise<{ a: string; ia: Inspected; ib: Inspected }> {
+  ok(await world.cli(['network', 'create', 'tputnet']), 'network create tputnet');
+  const a = ok(
+    await world.cli(['run', '-d', '--name', 'srv', '--network', 'tputnet', '-p', '15201:5201', 'busybox', 'sleep', '100000']),
+    'run -d srv',
+  ).stdout.trim();
+  const b = ok(
+    await world.cli(['run', '-d', '--name', 'cli', '--network', 'tputnet', 'busybox', 'sleep', '100000']),
+    'run -d cli',
+  ).stdout.trim();
+  return { a, ia: await inspectContainer(world.socket, a), ib: await inspectContainer(world.socket, b) };
+}
+
 /** Conntrack on in a raw pair's bridge namespace, as tsnet's host namespace has it (NAT needs it). */
 export async function conntrackOn(bridgeNs: string): Promise<void> {
   await nftIn(
@@ -111,19 +125,6 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
   const files: string[] = [];
   let wn: World | undefined;
   try {
-    // tsnet: two containers on one user bridge, the first with a published port.
-    const pair2 = async (world: World): Promise<{ a: string; ia: Inspected; ib: Inspected }> => {
-      ok(await world.cli(['network', 'create', 'tputnet']), 'network create tputnet');
-      const a = ok(
-        await world.cli(['run', '-d', '--name', 'srv', '--network', 'tputnet', '-p', '15201:5201', 'busybox', 'sleep', '100000']),
-        'run -d srv',
-      ).stdout.trim();
-      const b = ok(
-        await world.cli(['run', '-d', '--name', 'cli', '--network', 'tputnet', 'busybox', 'sleep', '100000']),
-        'run -d cli',
-      ).stdout.trim();
-      return { a, ia: await inspectContainer(world.socket, a), ib: await inspectContainer(world.socket, b) };
-    };
     const { ia, ib } = await pair2(w);
     wn = await benchWorld(['--firewall-backend', 'nftables']);
     const n = await pair2(wn);
