@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { api } from '../helpers/api.js';
-import { cleanEnv, run, type World } from '../helpers/world.js';
+import { cleanEnv, eventually, run, type World } from '../helpers/world.js';
 import { eventActions, runDetached, worldTest } from '../helpers/world-test.js';
 
 const test = worldTest();
@@ -36,6 +36,14 @@ interface Inspected {
 const inspectImage = async (w: World, ref: string): Promise<Inspected> =>
   (JSON.parse(await w.ok(['image', 'inspect', ref])) as Inspected[])[0]!;
 
+/** Waits (5 s at most) until the container has written its file `p`. */
+async function written(w: World, container: string, p: string): Promise<void> {
+  const there = async () =>
+    (await api(w.socket, { method: 'HEAD', path: `/containers/${container}/archive?path=${encodeURIComponent(p)}` })).status ===
+    200;
+  if (!(await eventually(there, 5000, 25))) throw new Error(`container ${container} did not write ${p}`);
+}
+
 /** Runs until its files are in place (it writes /ready last). */
 async function prepared(t: { teardown(fn: () => Promise<unknown>): void }, w: World, name: string): Promise<string> {
   const id = await runDetached(t, w, [
@@ -58,11 +66,8 @@ async function prepared(t: { teardown(fn: () => Promise<unknown>): void }, w: Wo
       'sleep 1000',
     ].join(' && '),
   ]);
-  for (let i = 0; i < 200; i++) {
-    if ((await api(w.socket, { method: 'HEAD', path: `/containers/${id}/archive?path=/ready` })).status === 200) return id;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('the container did not write /ready');
+  await written(w, id, '/ready');
+  return id;
 }
 
 test.serial('tsnet commit: files, deletions and an opaque directory come back in a container of the new image', async (t) => {
@@ -177,10 +182,7 @@ test.serial(
     const parentId = await w.ok(['commit', 'c3', 'p3:1']);
     // a container of p3 that is committed again: p3 is then the child's parent
     await runDetached(t, w, ['--name', 'c3b', 'p3:1', 'sh', '-c', 'echo two > /two && sleep 1000']);
-    for (let i = 0; i < 200; i++) {
-      if ((await api(w.socket, { method: 'HEAD', path: '/containers/c3b/archive?path=/two' })).status === 200) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await written(w, 'c3b', '/two');
     const childId = await w.ok(['commit', '-m', 'second', 'c3b', 'child3:1']);
     await w.ok(['rm', '-f', 'c3b']);
     // history: the newest step is the child's, the one before its parent's, then busybox's import
@@ -278,10 +280,7 @@ test.serial("export: a running container's files flattened, without its binds; i
     '-c',
     'echo five > /five && rm /etc/group && sleep 1000',
   ]);
-  for (let i = 0; i < 200; i++) {
-    if ((await api(w.socket, { method: 'HEAD', path: `/containers/${id2}/archive?path=/five` })).status === 200) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await written(w, id2, '/five');
   const file = path.join(w.dir, 'c5b.tar');
   await w.ok(['export', '-o', file, 'c5b']);
   const names = (await run('tar', ['-tf', file])).stdout.split('\n');

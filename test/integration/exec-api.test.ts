@@ -7,6 +7,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { api, rawApi } from '../helpers/api.js';
 import { createWorld, run, type World } from '../helpers/world.js';
+import { runDetached } from '../helpers/world-test.js';
 
 const test = anyTest as TestFn<{ w: World; id: string }>;
 
@@ -226,8 +227,7 @@ test.serial(
   "a hijacked session's first bytes come after the client has read the 101 head (buffered readers lose nothing)",
   async (t) => {
     const { w } = t.context;
-    const id = await w.ok(['run', '-d', '--network', 'none', 'busybox', 'echo', 'hello']);
-    t.teardown(() => w.cli(['rm', '-f', id]));
+    const id = await runDetached(t, w, ['busybox', 'echo', 'hello']);
     await w.ok(['wait', id]);
     // A client that sends its attach (logs, no stream: all of it is ready at once) and reads nothing
     // for a while, then reads once, as Python's http.client does before the Docker SDK takes the raw

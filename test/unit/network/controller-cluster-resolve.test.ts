@@ -10,15 +10,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { NetworkController, type ControllerCluster, type DriverSource } from '../../../src/network/controller.js';
+import { controllerOver } from '../../helpers/controller.js';
+import type { ControllerCluster, DriverSource } from '../../../src/network/controller.js';
 import type { NetworkDriver } from '../../../src/network/driver-api.js';
-import type { NetworkRecord } from '../../../src/network/network-record.js';
-import type { EndpointRecord, SandboxRecord } from '../../../src/network/sandbox-record.js';
 import type { ClusterEvent, GlobalNetworkRecord } from '../../../src/store/cluster/index.js';
 import { overlayNetworkRecord } from '../../helpers/cluster-records.js';
-import { RecordStore } from '../../../src/store/record-store.js';
-
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 function globalNetwork(name: string): GlobalNetworkRecord {
   return overlayNetworkRecord({
@@ -81,16 +77,7 @@ async function controllerWith(t: { teardown(fn: () => void): void }, cluster: Co
     builtinNames: () => [],
     modeDriver: () => undefined,
   };
-  const c = new NetworkController({
-    store: new RecordStore<NetworkRecord>(path.join(root, 'networks')),
-    sandboxStore: new RecordStore<SandboxRecord>(path.join(root, 'sandboxes')),
-    endpointStore: new RecordStore<EndpointRecord>(path.join(root, 'endpoints')),
-    drivers,
-    avoid: async () => [],
-    defaultBridgeName: 'tsnet0',
-    cluster,
-    logger: quiet,
-  });
+  const c = controllerOver(root, drivers, { cluster });
   await c.load();
   c.followCluster();
   return { c, made, root };

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { NetworkController, type DriverSource } from '../../../src/network/controller.js';
+import { controllerOver } from '../../helpers/controller.js';
+import type { NetworkController, DriverSource } from '../../../src/network/controller.js';
 import type { NetworkDriver } from '../../../src/network/driver-api.js';
 import { createHostDriver } from '../../../src/network/drivers/host/index.js';
 import { createNullDriver } from '../../../src/network/drivers/none/index.js';
@@ -37,15 +38,7 @@ function controllerAt(root: string): NetworkController {
     builtinNames: () => [...modes.keys()],
     modeDriver: (name) => modes.get(name),
   };
-  return new NetworkController({
-    store: new RecordStore<NetworkRecord>(path.join(root, 'networks')),
-    sandboxStore: new RecordStore<SandboxRecord>(path.join(root, 'sandboxes')),
-    endpointStore: new RecordStore<EndpointRecord>(path.join(root, 'endpoints')),
-    drivers,
-    avoid: async () => [],
-    defaultBridgeName: 'tsnet0',
-    logger: quiet,
-  });
+  return controllerOver(root, drivers);
 }
 
 function network(name: string): NetworkRecord {
