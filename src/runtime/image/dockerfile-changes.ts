@@ -123,12 +123,8 @@ function jsonStrings(change: string, rest: string): string[] {
 
 function single(change: string, rest: string, hint: string): string {
   if (rest === '') throw bad(change, hint);
-  return unquote(rest);
-}
-
-/** One word with its quotes taken off ("a b" → a b, 'x' → x, a\ b → a b). */
-function unquote(s: string): string {
-  return words(s, s).join(' ');
+  // the words with their quotes taken off ("a b" → a b, 'x' → x, a\ b → a b)
+  return words(change, rest).join(' ');
 }
 
 /**
@@ -136,13 +132,13 @@ function unquote(s: string): string {
  */
 function keyValues(change: string, rest: string, legacy: boolean): Array<[string, string]> {
   if (rest === '') throw bad(change, 'needs key=value pairs');
-  const first = words(change, rest)[0] ?? '';
-  if (!first.includes('=')) {
+  const all = words(change, rest);
+  if (!(all[0] ?? '').includes('=')) {
     const m = /^(\S+)\s+([\s\S]*)$/.exec(rest);
     if (!legacy || !m) throw bad(change, 'needs key=value pairs, e.g. key="a value"');
     return [[m[1]!, m[2]!.trim()]];
   }
-  return words(change, rest).map((w) => {
+  return all.map((w) => {
     const eq = w.indexOf('=');
     if (eq <= 0) throw bad(change, `"${w}" is not key=value`);
     return [w.slice(0, eq), w.slice(eq + 1)];
