@@ -36,10 +36,14 @@ export async function openRootfsView(rec: ContainerRecord, p: ContainerPaths, lo
     const fd = openDir(`/proc/${rec.state.Pid}/root`, rec);
     return { fd, bind: async () => {}, close: async () => fs.closeSync(fd) };
   }
-  const options = `lowerdir=${lowerDirs.join(':')},upperdir=${p.upper},workdir=${p.work}`;
-  if (/[,\\]/.test(lowerDirs.join('') + p.upper + p.work) || lowerDirs.some((d) => d.includes(':')))
+  checkOverlayPaths(rec, lowerDirs, [p.upper, p.work]);
+  return mountedView(rec, p, `lowerdir=${lowerDirs.join(':')},upperdir=${p.upper},workdir=${p.work}`);
+}
+
+/** Overlay options have no quoting: no lower dir may hold `,` `:` or a backslash, no upper or work dir `,` or a backslash. */
+function checkOverlayPaths(rec: ContainerRecord, lowers: string[], others: string[]): void {
+  if (lowers.some((d) => /[,:\\]/.test(d)) || others.some((d) => /[,\\]/.test(d)))
     throw new TsnetError('TSNET_INTERNAL', `cannot mount the rootfs of ${rec.id.slice(0, 12)}: a layer path holds , : or \\`);
-  return mountedView(rec, p, options);
 }
 
 /** An overlay with `options`, mounted privately at the container's rootfs path, as a view. */
@@ -69,8 +73,7 @@ async function mountedView(rec: ContainerRecord, p: ContainerPaths, options: str
  */
 export async function openFlatView(rec: ContainerRecord, p: ContainerPaths, lowerDirs: string[]): Promise<RootfsView> {
   const layers = [p.upper, ...lowerDirs];
-  if (layers.some((d) => /[,:\\]/.test(d)))
-    throw new TsnetError('TSNET_INTERNAL', `cannot mount the files of ${rec.id.slice(0, 12)}: a layer path holds , : or \\`);
+  checkOverlayPaths(rec, layers, []);
   return mountedView(rec, p, `ro,lowerdir=${layers.join(':')}`);
 }
 
