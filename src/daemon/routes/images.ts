@@ -166,10 +166,9 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
         try {
           imported = await importRequest(d.images, req, {});
         } catch (err) {
-          const message = asTsnetError(err).message;
           return {
             status: 200,
-            text: `${JSON.stringify({ errorDetail: { message }, error: message })}\n`,
+            text: `${JSON.stringify(streamError(err))}\n`,
             headers: { 'Content-Type': 'application/json' },
           };
         }
@@ -243,13 +242,18 @@ async function pullReply(
     await puller.pull({ reference, credentials, progress: write, signal: abort.signal, ...(platform ? { platform } : {}) });
   } catch (err) {
     if (!res.headersSent) throw err;
-    const message = asTsnetError(err).message;
-    write({ errorDetail: { message }, error: message });
+    write(streamError(err));
   } finally {
     res.off('close', onClose);
   }
   res.end();
   return { handled: true };
+}
+
+/** A failure as the last message of a JSON progress stream, in dockerd's form. */
+function streamError(err: unknown): { errorDetail: { message: string }; error: string } {
+  const message = asTsnetError(err).message;
+  return { errorDetail: { message }, error: message };
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {
