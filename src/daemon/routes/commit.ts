@@ -13,7 +13,7 @@ import type { ImageStore } from '../../runtime/image/image-store.js';
 import type { ImageConfig } from '../../runtime/image/types.js';
 import type { Route } from '../http/router.js';
 import { CommitQuery, ContainerCreateBody, Nullable } from '../schemas/index.js';
-import { bool, changesOf } from './params.js';
+import { bool, changesOf, repoTagParam } from './params.js';
 
 export interface CommitDeps {
   containers: ContainerManager;
@@ -50,9 +50,9 @@ export function commitRoutes(d: CommitDeps): Route[] {
       handler: async ({ query, body }) => {
         const ref = query.get('container');
         if (!ref) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'commit needs container=NAME|ID');
-        const repo = query.get('repo') ?? '';
-        const tag = query.get('tag') ?? '';
-        if (tag && !repo) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'a tag needs a repository (repo=NAME&tag=TAG)');
+        const repoTag = repoTagParam(query);
+        if (query.get('tag') && !repoTag)
+          throw new TsnetError('TSNET_INVALID_ARGUMENT', 'a tag needs a repository (repo=NAME&tag=TAG)');
         const changes = changesOf(query);
         const user = userConfig(body as Record<string, unknown> | null | undefined);
         const comment = query.get('comment') ?? '';
@@ -68,7 +68,7 @@ export function commitRoutes(d: CommitDeps): Route[] {
             config,
             container: r.id,
             createdBy: [r.path, ...r.args].join(' '),
-            ...(repo ? { repoTag: tag ? `${repo}:${tag}` : repo } : {}),
+            ...(repoTag ? { repoTag } : {}),
             ...(comment ? { comment } : {}),
             ...(author ? { author } : {}),
           }),

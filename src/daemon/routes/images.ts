@@ -16,7 +16,7 @@ import {
 } from '../schemas/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_VERSION } from '../http/server.js';
-import { bool, changesOf } from './params.js';
+import { bool, changesOf, repoTagParam } from './params.js';
 
 export interface ImageRouteDeps {
   images: ImageStore;
@@ -129,9 +129,7 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
             'POST /images/create needs fromImage=NAME (pull) or fromSrc=- (import the request body)',
           );
         }
-        const repo = query.get('repo') ?? '';
-        const tag = query.get('tag') ?? '';
-        const repoTag = repo ? (tag ? `${repo}:${tag}` : repo) : undefined;
+        const repoTag = repoTagParam(query);
         const changes = changesOf(query);
         const message = query.get('message') ?? '';
         const imported = await importRequest(d.images, req, {
@@ -187,9 +185,9 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
       pattern: '/images/{name*}/tag',
       schema: { params: ImageNameParams, query: ImageTagQuery },
       handler: async ({ params, query }) => {
-        const repo = query.get('repo');
-        if (!repo) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'tag needs a repo');
-        await d.images.tag(params.name!, query.get('tag') ? `${repo}:${query.get('tag')}` : repo);
+        const repoTag = repoTagParam(query);
+        if (!repoTag) throw new TsnetError('TSNET_INVALID_ARGUMENT', 'tag needs a repo');
+        await d.images.tag(params.name!, repoTag);
         return { status: 201 };
       },
     },

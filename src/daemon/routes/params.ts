@@ -72,3 +72,10 @@ export function changesOf(query: URLSearchParams): string[] {
       );
   return all;
 }
+
+/** `repo` and `tag` of the query as one `repo[:tag]` reference; undefined without a repo. */
+export function repoTagParam(query: URLSearchParams): string | undefined {
+  const repo = query.get('repo') ?? '';
+  const tag = query.get('tag') ?? '';
+  return repo ? (tag ? `${repo}:${tag}` : repo) : undefined;
+}
