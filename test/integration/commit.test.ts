@@ -5,6 +5,7 @@
  * (opaque) — with Docker's config merge and `--change` instructions; Parent, Comment, Author;
  * removal with Docker's parent/child rules; bad input refused before anything is made.
  */
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the --change values are Dockerfile text with ${X} in it
 import fs from 'node:fs';
 import path from 'node:path';
 import { api } from '../helpers/api.js';
@@ -233,11 +234,17 @@ test.serial(
 test.serial('the stock docker CLI: docker commit with --change, and docker import --change', async (t) => {
   const { w } = t.context;
   await prepared(t, w, 'c4');
-  const out = await docker(w, ['commit', '--change', 'CMD ["cat","/test"]', '-m', 'via docker', 'c4', 'dockerc:1']);
+  // $VARs in the changes come from the container's Env (FROM_RUN=1), then from the commit's own ENV
+  const changes = ['CMD ["cat","/test"]', 'ENV DIR=/srv/$FROM_RUN', 'WORKDIR ${DIR:-/none}', "LABEL from=$FROM_RUN kept='$DIR'"];
+  const out = await docker(w, ['commit', ...changes.flatMap((c) => ['--change', c]), '-m', 'via docker', 'c4', 'dockerc:1']);
   t.is(out.exitCode, 0, out.stderr);
   t.regex(out.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
   const img = await inspectImage(w, 'dockerc:1');
   t.is(img.Comment, 'via docker');
+  t.true(img.Config.Env.includes('DIR=/srv/1'), img.Config.Env.join(' '));
+  t.is(img.Config.WorkingDir, '/srv/1');
+  t.like(img.Config.Labels, { from: '1', kept: '$DIR' });
+  t.deepEqual(img.Config.Cmd, ['cat', '/test']);
   t.is(await w.ok(['run', '--rm', '--network', 'none', 'dockerc:1']), 'hello');
   // import: a rootfs tarball with changes and a message
   const tar = path.resolve('build/busybox-rootfs.tar');
@@ -247,6 +254,8 @@ test.serial('the stock docker CLI: docker commit with --change, and docker impor
     'CMD ["echo","imported"]',
     '--change',
     'ENV X=1',
+    '--change',
+    'ENV Y=${X:-unset}:${PATH:-none}',
     '-m',
     'from a tarball',
     tar,
@@ -256,6 +265,8 @@ test.serial('the stock docker CLI: docker commit with --change, and docker impor
   const ii = await inspectImage(w, 'imported:1');
   t.deepEqual(ii.Config.Cmd, ['echo', 'imported']);
   t.true(ii.Config.Env.includes('X=1'));
+  // an import's changes see no environment but their own ENVs (dockerd applies them to an empty config)
+  t.true(ii.Config.Env.includes('Y=1:none'), ii.Config.Env.join(' '));
   t.is(ii.Comment, 'from a tarball');
   t.is(await w.ok(['run', '--rm', '--network', 'none', 'imported:1']), 'imported');
   const badImport = await w.cli(['image', 'import', '-c', 'FROM busybox', tar, 'imported:2']);

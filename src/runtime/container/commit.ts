@@ -3,7 +3,8 @@
  * new layer. As dockerd: the request's config (the body, then `--change` instructions on it) is
  * the base, and what it leaves unset comes from the container's config — env and labels by key,
  * exposed ports and volumes as a union, the command only when neither Cmd nor Entrypoint was
- * given, the healthcheck field by field.
+ * given, the healthcheck field by field. The changes' `$VAR`s are expanded from the request's
+ * Env, or from the container's when the request has no config (dockerd: a null or empty body).
  */
 import fs from 'node:fs';
 import type { Xattr } from '../../kernel/xattr.js';
@@ -20,7 +21,7 @@ export function commitConfig(
   container: ContainerConfig,
   parent: ImageConfig,
 ): ImageConfig {
-  const u = applyChanges(user, changes);
+  const u = applyChanges(user, changes, Object.keys(user).length > 0 ? (user.Env ?? []) : container.Env);
   const from: ImageConfig = {
     Env: container.Env,
     Cmd: container.Cmd,

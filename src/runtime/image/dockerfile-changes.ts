@@ -4,10 +4,15 @@
  * USER, VOLUME, WORKDIR). Pure: a config in, a new config out; every refusal is one line that
  * names the instruction.
  *
- * Not done: `$VAR` substitution from ENV (Docker expands it in ENV, LABEL, EXPOSE, USER,
- * VOLUME, WORKDIR and STOPSIGNAL values); ONBUILD triggers are refused (tsnet does not build).
+ * As dockerd's dispatcher, the values of ENV, LABEL, EXPOSE, USER, VOLUME, WORKDIR and
+ * STOPSIGNAL are expanded (shell-expand.ts: quotes, escapes, `$X`, `${X:-w}`, …) with the
+ * environment the config has before the instruction (an ENV updates it for the next one; the
+ * pairs of one ENV all see the one before); CMD, ENTRYPOINT and HEALTHCHECK are kept as written.
+ * ONBUILD triggers are refused (tsnet does not build).
  */
+import path from 'node:path';
 import { TsnetError } from '../../errors/index.js';
+import { envOf, expandWord, expandWords } from './shell-expand.js';
 import type { ImageConfig } from './types.js';
 
 type Healthcheck = NonNullable<ImageConfig['Healthcheck']>;
@@ -15,10 +20,23 @@ type Healthcheck = NonNullable<ImageConfig['Healthcheck']>;
 const bad = (change: string, why: string): TsnetError =>
   new TsnetError('TSNET_INVALID_ARGUMENT', `invalid change "${change.slice(0, 200)}": ${why}`);
 
-/** Apply `changes` in order to a copy of `config`. */
-export function applyChanges(config: ImageConfig, changes: readonly string[]): ImageConfig {
+/** What the instructions of one list share: whether a CMD came, the environment values are expanded with. */
+interface State {
+  cmdSet: boolean;
+  env: string[];
+}
+
+/**
+ * Apply `changes` in order to a copy of `config`; `$VAR`s are expanded from `env` (dockerd: the
+ * Env of the config the changes apply to), updated by the ENV changes.
+ */
+export function applyChanges(
+  config: ImageConfig,
+  changes: readonly string[],
+  env: readonly string[] = config.Env ?? [],
+): ImageConfig {
   const out: ImageConfig = structuredClone(config);
-  const state = { cmdSet: false };
+  const state: State = { cmdSet: false, env: [...env] };
   for (const raw of changes) {
     // the docker CLI sends each --change as it was typed; several lines in one value are several changes
     for (const line of raw.split('\n')) {
@@ -30,10 +48,34 @@ export function applyChanges(config: ImageConfig, changes: readonly string[]): I
   return out;
 }
 
-function applyOne(c: ImageConfig, change: string, state: { cmdSet: boolean }): void {
+/** `list` with `key` set to `value`: in the place of the first entry of the key, else at the end (dockerd's dispatchEnv). */
+function setEnv(list: readonly string[], key: string, value: string): string[] {
+  const out = [...list];
+  const at = out.findIndex((e) => e.split('=', 1)[0] === key);
+  if (at < 0) out.push(`${key}=${value}`);
+  else out[at] = `${key}=${value}`;
+  return out;
+}
+
+function applyOne(c: ImageConfig, change: string, state: State): void {
   const m = /^(\S+)(?:\s+([\s\S]*))?$/.exec(change)!;
   const instruction = m[1]!.toUpperCase();
   const rest = (m[2] ?? '').trim();
+  const vars = envOf(state.env);
+  const expanded = <T>(f: (w: string, e: ReadonlyMap<string, string>) => T, w: string): T => {
+    try {
+      return f(w, vars);
+    } catch (e) {
+      throw bad(change, (e as Error).message);
+    }
+  };
+  const x = (w: string): string => expanded(expandWord, w);
+  const pairs = (): Array<[string, string]> =>
+    keyValues(change, rest).map(([k, v]) => {
+      const key = x(k);
+      if (key === '') throw bad(change, `the key of "${k}" is empty`);
+      return [key, x(v)];
+    });
   switch (instruction) {
     case 'CMD':
       c.Cmd = commandForm(change, rest);
@@ -45,41 +87,45 @@ function applyOne(c: ImageConfig, change: string, state: { cmdSet: boolean }): v
       if (!state.cmdSet) delete c.Cmd;
       return;
     case 'ENV':
-      for (const [k, v] of keyValues(change, rest, true)) {
-        const env = (c.Env ?? []).filter((e) => e.split('=', 1)[0] !== k);
-        env.push(`${k}=${v}`);
-        c.Env = env;
+      for (const [k, v] of pairs()) {
+        c.Env = setEnv(c.Env ?? [], k, v);
+        state.env = setEnv(state.env, k, v);
       }
       return;
     case 'LABEL':
-      for (const [k, v] of keyValues(change, rest, false)) c.Labels = { ...(c.Labels ?? {}), [k]: v };
+      for (const [k, v] of pairs()) c.Labels = { ...(c.Labels ?? {}), [k]: v };
       return;
     case 'EXPOSE': {
-      const ports = rest.split(/\s+/).filter(Boolean);
-      if (ports.length === 0) throw bad(change, 'EXPOSE needs at least one port, e.g. EXPOSE 8080/tcp');
-      for (const p of ports) c.ExposedPorts = { ...(c.ExposedPorts ?? {}), [exposedPort(change, p)]: {} };
+      const words = rest.split(/\s+/).filter(Boolean);
+      if (words.length === 0) throw bad(change, 'EXPOSE needs at least one port, e.g. EXPOSE 8080/tcp');
+      // the one instruction whose variables may expand to several words: FOO="80 443", EXPOSE $FOO
+      for (const p of words.flatMap((w) => expanded(expandWords, w)))
+        c.ExposedPorts = { ...(c.ExposedPorts ?? {}), [exposedPort(change, p)]: {} };
       return;
     }
     case 'VOLUME': {
-      const dirs = rest.startsWith('[') ? jsonStrings(change, rest) : rest.split(/\s+/).filter(Boolean);
+      const dirs = volumeWords(change, rest);
       if (dirs.length === 0) throw bad(change, 'VOLUME needs a path, e.g. VOLUME /data');
-      for (const d of dirs) {
+      for (const raw of dirs) {
+        const d = raw.trim() === '' ? '' : x(raw.trim());
         if (d === '') throw bad(change, 'VOLUME paths cannot be empty');
         c.Volumes = { ...(c.Volumes ?? {}), [d]: {} };
       }
       return;
     }
     case 'USER':
-      c.User = single(change, rest, 'USER needs a user, e.g. USER 1000:1000');
+      c.User = x(single(change, rest, 'USER needs a user, e.g. USER 1000:1000'));
       return;
     case 'WORKDIR': {
-      const dir = single(change, rest, 'WORKDIR needs a path, e.g. WORKDIR /app');
+      const hint = 'WORKDIR needs a path, e.g. WORKDIR /app';
+      const dir = x(single(change, rest, hint));
+      if (dir === '') throw bad(change, hint);
       // a relative WORKDIR is taken from the one before, as in a Dockerfile
-      c.WorkingDir = dir.startsWith('/') ? dir : `${(c.WorkingDir || '/').replace(/\/?$/, '/')}${dir}`;
+      c.WorkingDir = dir.startsWith('/') ? dir : path.posix.join('/', c.WorkingDir || '/', dir);
       return;
     }
     case 'STOPSIGNAL': {
-      const sig = single(change, rest, 'STOPSIGNAL needs a signal, e.g. STOPSIGNAL SIGTERM');
+      const sig = x(single(change, rest, 'STOPSIGNAL needs a signal, e.g. STOPSIGNAL SIGTERM'));
       if (!/^(SIG)?[A-Z0-9+-]+$/i.test(sig)) throw bad(change, `"${sig}" is not a signal name or number`);
       c.StopSignal = sig;
       return;
@@ -121,22 +167,37 @@ function jsonStrings(change: string, rest: string): string[] {
   return v as string[];
 }
 
+/** The whole text of a one-value instruction (USER, WORKDIR, STOPSIGNAL), expanded by the caller. */
 function single(change: string, rest: string, hint: string): string {
   if (rest === '') throw bad(change, hint);
-  // the words with their quotes taken off ("a b" → a b, 'x' → x, a\ b → a b)
-  return words(change, rest).join(' ');
+  return rest;
+}
+
+/** VOLUME's paths: a JSON list of strings, else the words between spaces (quotes are the expansion's). */
+function volumeWords(change: string, rest: string): string[] {
+  if (rest.startsWith('[')) {
+    let v: unknown;
+    try {
+      v = JSON.parse(rest);
+    } catch {
+      // Docker: what does not parse as JSON is a list of words
+    }
+    if (v !== undefined) return jsonStrings(change, rest);
+  }
+  return rest.split(/\s+/).filter(Boolean);
 }
 
 /**
- * `k=v k2="v 2"` pairs; with `legacy` (ENV) also the old `ENV key value with spaces` form.
+ * `k=v k2="v 2"` pairs, or the old `KEY name value with spaces` form (when the first word has no
+ * `=`), each half as written (quotes and escapes still in: the expansion takes them off).
  */
-function keyValues(change: string, rest: string, legacy: boolean): Array<[string, string]> {
+function keyValues(change: string, rest: string): Array<[string, string]> {
   if (rest === '') throw bad(change, 'needs key=value pairs');
-  const all = words(change, rest);
+  const all = rawWords(rest);
   if (!(all[0] ?? '').includes('=')) {
     const m = /^(\S+)\s+([\s\S]*)$/.exec(rest);
-    if (!legacy || !m) throw bad(change, 'needs key=value pairs, e.g. key="a value"');
-    return [[m[1]!, m[2]!.trim()]];
+    if (!m) throw bad(change, 'needs key=value pairs, e.g. key="a value"');
+    return [[m[1]!, m[2]!]];
   }
   return all.map((w) => {
     const eq = w.indexOf('=');
@@ -145,33 +206,48 @@ function keyValues(change: string, rest: string, legacy: boolean): Array<[string
   });
 }
 
-/** Split on unquoted whitespace; double and single quotes group, a backslash escapes one character. */
-function words(change: string, s: string): string[] {
+/**
+ * Split on the spaces outside quotes, keeping the quotes and escapes in the words (the
+ * Dockerfile parser's parseWords): `a="b c" d\ e` → `a="b c"`, `d\ e`.
+ */
+function rawWords(s: string): string[] {
   const out: string[] = [];
+  const chars = Array.from(s);
   let cur = '';
   let inWord = false;
-  let quote: '"' | "'" | undefined;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i]!;
+  let keepEmpty = false; // a word that had quotes is a word even when empty
+  let quote: string | undefined;
+  for (let i = 0; i < chars.length; i++) {
+    let ch = chars[i]!;
     if (quote) {
       if (ch === quote) quote = undefined;
-      else if (ch === '\\' && quote === '"' && i + 1 < s.length) cur += s[++i];
-      else cur += ch;
+      else if (ch === '\\' && quote === '"') {
+        if (i + 1 === chars.length) continue;
+        cur += ch;
+        ch = chars[++i]!;
+      }
+      cur += ch;
       continue;
     }
-    if (/\s/.test(ch)) {
-      if (inWord) out.push(cur);
+    if (/\s/u.test(ch)) {
+      if (inWord && (keepEmpty || cur !== '')) out.push(cur);
       cur = '';
       inWord = false;
+      keepEmpty = false;
       continue;
     }
     inWord = true;
-    if (ch === '"' || ch === "'") quote = ch;
-    else if (ch === '\\' && i + 1 < s.length) cur += s[++i];
-    else cur += ch;
+    if (ch === '"' || ch === "'") {
+      quote = ch;
+      keepEmpty = true;
+    } else if (ch === '\\') {
+      if (i + 1 === chars.length) continue;
+      cur += ch;
+      ch = chars[++i]!;
+    }
+    cur += ch;
   }
-  if (quote) throw bad(change, 'a quote is not closed');
-  if (inWord) out.push(cur);
+  if (inWord && (keepEmpty || cur !== '')) out.push(cur);
   return out;
 }
 

@@ -104,7 +104,8 @@ function rootfsImage(layer: LayerInfo, opts: ImportOptions): ImportedImage {
   const cfg = rootfsConfig(layer.diffId, {
     architecture,
     ...(opts.cmd ? { cmd: opts.cmd } : {}),
-    ...(opts.changes?.length ? { edit: (c: ImageConfig) => applyChanges(c, opts.changes!) } : {}),
+    // dockerd applies an import's changes to an empty config: their `$VAR`s see no environment
+    ...(opts.changes?.length ? { edit: (c: ImageConfig) => applyChanges(c, opts.changes!, []) } : {}),
     ...(opts.comment ? { comment: opts.comment } : {}),
   });
   return {

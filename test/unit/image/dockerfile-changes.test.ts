@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the changes are Dockerfile text with ${X} in it, not templates
 import test from 'ava';
 import { isTsnetError } from '../../../src/errors/index.js';
 import { applyChanges } from '../../../src/runtime/image/dockerfile-changes.js';
@@ -19,6 +20,58 @@ test('ENV, LABEL: key=value pairs with quotes and escapes, the legacy ENV form; 
   const c = applyChanges({ Env: ['PATH=/bin', 'A=old'] }, ['ENV A=1 B="two words" C=a\\ b', 'ENV D value with spaces']);
   t.deepEqual(c.Env, ['PATH=/bin', 'A=1', 'B=two words', 'C=a b', 'D=value with spaces']);
   t.deepEqual(applyChanges({ Labels: { x: '1' } }, ["LABEL x=2 'y'='z z'"]).Labels, { x: '2', y: 'z z' });
+});
+
+test('$VAR expansion as dockerd: ENV, LABEL, EXPOSE, USER, VOLUME, WORKDIR, STOPSIGNAL; not CMD, ENTRYPOINT, HEALTHCHECK', (t) => {
+  const c = applyChanges({ Env: ['PATH=/bin', 'HOME=/root', 'SIG=SIGUSR1'], WorkingDir: '/w' }, [
+    // the pairs of one ENV see the environment before it: APP gets an empty USER_NAME, D the old HOME
+    'ENV APP=/srv/$USER_NAME PORTS="80 53/udp" USER_NAME=alice HOME=/home D=$HOME',
+    // a later ENV sees the earlier one's
+    'ENV LOG=${APP:-none}/log PATH=$PATH:/opt/bin',
+    'LABEL "${USER_NAME}.home"=$HOME quoted=\'$HOME\' escaped=\\$HOME def=${NOPE:-dflt} alt=${HOME:+set}',
+    'EXPOSE $PORTS 8080',
+    'USER ${USER_NAME}:staff',
+    'VOLUME ["$HOME/data"]',
+    // not a JSON list: words (Docker's quirk), each expanded
+    'VOLUME ["$HOME"] ${APP}',
+    'WORKDIR ${HOME#/}/sub',
+    'STOPSIGNAL $SIG',
+    'CMD echo $HOME',
+    'ENTRYPOINT ["$HOME"]',
+    'HEALTHCHECK CMD test -d $HOME',
+  ]);
+  t.deepEqual(c.Env, [
+    'PATH=/bin:/opt/bin',
+    'HOME=/home',
+    'SIG=SIGUSR1',
+    'APP=/srv/',
+    'PORTS=80 53/udp',
+    'USER_NAME=alice',
+    'D=/root',
+    'LOG=/srv//log',
+  ]);
+  t.deepEqual(c.Labels, { 'alice.home': '/home', quoted: '$HOME', escaped: '$HOME', def: 'dflt', alt: 'set' });
+  t.deepEqual(c.ExposedPorts, { '80/tcp': {}, '53/udp': {}, '8080/tcp': {} });
+  t.is(c.User, 'alice:staff');
+  t.deepEqual(c.Volumes, { '/home/data': {}, '[/home]': {}, '/srv/': {} });
+  t.is(c.WorkingDir, '/w/home/sub');
+  t.is(c.StopSignal, 'SIGUSR1');
+  t.deepEqual(c.Cmd, ['/bin/sh', '-c', 'echo $HOME']);
+  t.deepEqual(c.Entrypoint, ['$HOME']);
+  t.deepEqual(c.Healthcheck, { Test: ['CMD-SHELL', 'test -d $HOME'] });
+  // the legacy ENV form expands its value too; a given environment replaces the config's for the lookups
+  t.deepEqual(applyChanges({}, ['ENV X "$A b"'], ['A=a']).Env, ['X=a b']);
+  t.deepEqual(applyChanges({ Env: ['A=config'] }, ['LABEL l=$A'], ['A=given']).Labels, { l: 'given' });
+});
+
+test("commitConfig: $VARs come from the container's Env without a request config, from the request's with one", (t) => {
+  t.deepEqual(commitConfig({}, ['LABEL a=$A'], container(), {}).Labels, { a: '1' });
+  t.deepEqual(commitConfig({ Env: ['A=body'] }, ['LABEL a=$A'], container(), {}).Labels, { a: 'body' });
+  t.deepEqual(commitConfig({ Cmd: ['x'] }, ['LABEL b=[$A]'], container(), {}).Labels, { a: '1', b: '[]' });
+  // an ENV of the commit is seen by the later changes and lands in the image before the container's
+  const c = commitConfig({}, ['ENV B=$A-2', 'LABEL b=$B'], container(), {});
+  t.deepEqual(c.Env, ['B=1-2', 'PATH=/bin', 'A=1']);
+  t.is(c.Labels?.b, '1-2');
 });
 
 test('EXPOSE, VOLUME, USER, WORKDIR, STOPSIGNAL, HEALTHCHECK', (t) => {
@@ -51,7 +104,12 @@ test('refusals: one line naming the change; the input config is not touched', (t
     ['EXPOSE 80-90', /port ranges/],
     ['ENV', /needs key=value pairs/],
     ['LABEL novalue', /key=value/],
-    ['ENV A="open', /quote is not closed/],
+    ['ENV A="open', /matching double-quote/],
+    ['LABEL a=${B', /missing '}'/],
+    ['ENV $NOPE=1', /key of "\$NOPE" is empty/],
+    ['WORKDIR $NOPE', /WORKDIR needs a path/],
+    ['VOLUME $NOPE', /VOLUME paths cannot be empty/],
+    ['STOPSIGNAL $B;', /"2;" is not a signal/],
     ['VOLUME [1]', /JSON list of strings/],
     ['HEALTHCHECK --interval=soon CMD x', /not a duration/],
     ['HEALTHCHECK --every=1s CMD x', /unknown HEALTHCHECK flag/],
