@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cleanEnv, createWorld, run, type World } from '../helpers/world.js';
 import { API_VERSION } from '../../src/daemon/http/version.js';
+import { api } from '../helpers/api.js';
 
 let w: World;
 const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => fs.existsSync(p)) ?? 'docker';
@@ -92,4 +93,44 @@ test.serial('docker swarm init, node ls, overlay network create/ls, swarm leave 
   const leave = await docker(['swarm', 'leave', '--force']);
   t.is(leave.stdout.trim(), 'Node left the swarm.', leave.stderr);
   t.is((await docker(['info', '--format', '{{.Swarm.LocalNodeState}}'])).stdout.trim(), 'inactive');
+});
+
+test('a failed start: docker run says the daemon error once; a next-exit wait stays pending, as with dockerd', async (t) => {
+  const held = await docker([
+    'run',
+    '-d',
+    '--name',
+    'holds18500',
+    '--network',
+    'bridge',
+    '-p',
+    '18500:80',
+    'busybox',
+    'sleep',
+    '1000',
+  ]);
+  t.is(held.exitCode, 0, held.stderr);
+  t.teardown(() => docker(['rm', '-f', 'holds18500', 'wants18500']));
+  const refused = await docker(['run', '-d', '--name', 'wants18500', '--network', 'bridge', '-p', '18500:80', 'busybox', 'true']);
+  t.is(refused.exitCode, 125);
+  t.regex(refused.stderr, /^docker: Error response from daemon: [^\n]*18500[^\n]*\n/);
+  t.notRegex(
+    refused.stderr,
+    /rror waiting for container/,
+    'the wait the CLI started before the start is not answered with the error',
+  );
+  const missing = await docker(['run', '--rm', '--network', 'none', 'busybox', 'nosuchcmd']);
+  t.is(missing.exitCode, 127);
+  t.regex(missing.stderr, /executable file not found/);
+  // the API: the container never ran, so a next-exit wait is still waiting a second later
+  const wait = await api(w.socket, {
+    method: 'POST',
+    path: '/containers/wants18500/wait?condition=next-exit',
+    timeoutMs: 1000,
+  }).then(
+    () => 'answered',
+    () => 'pending',
+  );
+  t.is(wait, 'pending');
+  t.is((await docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'wants18500'])).stdout.trim(), 'created 128');
 });

@@ -386,7 +386,10 @@ export class ContainerManager {
           if (e.code === 'TSNET_COMMAND_NOT_EXECUTABLE') rec.state.ExitCode = 126;
           this.saveState(rec);
           this.closePendingAttach(rec.id);
-          this.events.emit(`exit:${rec.id}`, rec.state.ExitCode, e.message);
+          // No `exit` for the waiters: the container never ran, and dockerd leaves a next-exit
+          // wait pending after a failed start (the docker CLI, which waits before it starts,
+          // would otherwise print "Error waiting for container" under the start's own error).
+          // A --rm container's `removed` waiters are answered by its removal.
           // --rm: gone before the error reaches the client (we hold the container's lock here)
           if (rec.hostConfig.AutoRemove)
             await this.removeLocked(rec, true).catch((err: Error) =>
