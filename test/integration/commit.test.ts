@@ -3,16 +3,20 @@
  * image of the container's image plus its upper dir — added and changed files, deleted ones
  * (overlayfs whiteouts → `.wh.` entries → whiteouts again), a directory removed and made anew
  * (opaque) — with Docker's config merge and `--change` instructions; Parent, Comment, Author;
- * removal with Docker's parent/child rules; bad input refused before anything is made.
+ * removal with Docker's parent/child rules; bad input refused before anything is made; a file
+ * capability kept through commit, export and cp.
  */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the --change values are Dockerfile text with ${X} in it
 import fs from 'node:fs';
 import path from 'node:path';
+import { TarDigest, tarEntries } from '../../src/runtime/image/tar-read.js';
 import { api } from '../helpers/api.js';
 import { cleanEnv, eventually, run, type World } from '../helpers/world.js';
+import { requireNeeds } from '../helpers/preconditions.js';
 import { eventActions, runDetached, worldTest } from '../helpers/world-test.js';
 
 const test = worldTest();
+test.before(() => requireNeeds({ commands: [['setcap', 'libcap2-bin']] }));
 
 const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => fs.existsSync(p)) ?? 'docker';
 const docker = (w: World, args: string[]) =>
@@ -314,4 +318,41 @@ test.serial("export: a running container's files flattened, without its binds; i
   const viaDocker = await docker(w, ['export', 'c5b']);
   t.is(viaDocker.exitCode, 0, viaDocker.stderr);
   t.regex(viaDocker.stdout, /five/);
+});
+
+/** The pid of a running container's process (its files are under /proc/PID/root). */
+const pidOf = async (w: World, id: string): Promise<number> =>
+  Number((JSON.parse(await w.ok(['inspect', id])) as Array<{ State: { Pid: number } }>)[0]!.State.Pid);
+
+test.serial('a file capability survives commit → run of the new image; export and docker cp carry it too', async (t) => {
+  const { w } = t.context;
+  const id = await runDetached(t, w, [
+    '--name',
+    'cap',
+    'busybox',
+    'sh',
+    '-c',
+    'cp /bin/busybox /pinger && touch /ready && sleep 1000',
+  ]);
+  await written(w, id, '/ready');
+  const set = await run('setcap', ['cap_net_raw+ep', `/proc/${await pidOf(w, id)}/root/pinger`]);
+  t.is(set.exitCode, 0, set.stderr);
+  await w.ok(['commit', 'cap', 'capped:1']);
+  const id2 = await runDetached(t, w, ['capped:1', 'sleep', '1000']);
+  const got = await run('getcap', [`/proc/${await pidOf(w, id2)}/root/pinger`]);
+  t.regex(got.stdout, /pinger cap_net_raw=ep/);
+  // export: a SCHILY.xattr record on the file (revision 2: 20 bytes), on no other entry
+  const file = path.join(w.dir, 'cap.tar');
+  await w.ok(['export', '-o', file, 'cap']);
+  const withXattrs: string[] = [];
+  for await (const e of tarEntries(fs.createReadStream(file), new TarDigest(), 'export')) {
+    for (const [k, v] of e.xattrs) withXattrs.push(`${e.path} ${k} ${v.length}`);
+  }
+  t.deepEqual(withXattrs, ['pinger security.capability 20']);
+  // docker cp out of the container (GET archive): the stock client sets it on the copy
+  const out = path.join(w.dir, 'cp-out');
+  fs.mkdirSync(out);
+  const cp = await docker(w, ['cp', 'cap:/pinger', out]);
+  t.is(cp.exitCode, 0, cp.stderr);
+  t.regex((await run('getcap', [path.join(out, 'pinger')])).stdout, /cap_net_raw=ep/);
 });

@@ -64,11 +64,11 @@ export function upperDirForm(xattr: Xattr): LayerForm {
   };
 }
 
-/** The container's upper dir as a layer tar (opened once, read through its fd). */
-export async function* upperLayer(upper: string, form: LayerForm): AsyncGenerator<Buffer> {
+/** The container's upper dir as a layer tar (opened once, read through its fd; file capabilities kept). */
+export async function* upperLayer(upper: string, xattr: Xattr, form: LayerForm): AsyncGenerator<Buffer> {
   const fd = fs.openSync(upper, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
   try {
-    yield* contentsTar(`/proc/self/fd/${fd}`, form);
+    yield* contentsTar(`/proc/self/fd/${fd}`, xattr, form);
   } finally {
     fs.closeSync(fd);
   }
