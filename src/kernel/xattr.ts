@@ -18,11 +18,12 @@ const ABSENT = new Set(['ENODATA', 'EOPNOTSUPP']);
 export function loadXattr(): Xattr {
   const lib = koffi.load('libc.so.6');
   const fgetxattr = lib.func('long fgetxattr(int fd, const char *name, _Out_ void *value, size_t size)');
+  // one scratch buffer per binding (a tar walk asks once per file: no 4 KiB allocation each time)
+  const buf = Buffer.alloc(4096);
   return {
     get(fd, name) {
-      const buf = Buffer.alloc(4096);
       const n = fgetxattr(fd, name, buf, buf.length) as number;
-      if (n >= 0) return buf.subarray(0, n);
+      if (n >= 0) return Buffer.from(buf.subarray(0, n));
       const errno = errnoName(koffi.errno() as number);
       if (ABSENT.has(errno)) return undefined;
       throw new TsnetError('TSNET_SYSCALL', `fgetxattr fd ${fd} ${name}: ${errno}`, { details: { errno } });

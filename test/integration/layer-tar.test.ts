@@ -64,6 +64,21 @@ test('an overlayfs upper dir becomes a layer tar in Docker form', async (t) => {
     t.is(bodies.get('keep/.wh.gone'), '');
     // cap_net_raw=ep as revision 2, without the root uid; not redo/'s trusted.overlay.opaque
     t.deepEqual(Object.fromEntries(xattrs), { 'added security.capability': '0100000200200000000000000000000000000000' });
+    // a value read stays as it was when the same reader reads another file's
+    await execa('setcap', ['cap_net_bind_service+ep', path.join(upper, 'redo', 'new')]);
+    const [fa, fb] = [path.join(upper, 'added'), path.join(upper, 'redo', 'new')].map((f) => fs.openSync(f, 'r')) as [
+      number,
+      number,
+    ];
+    try {
+      const first = xattr.get(fa, 'security.capability');
+      const second = xattr.get(fb, 'security.capability');
+      t.is(first?.toString('hex'), '0100000300200000000000000000000000000000e8030000');
+      t.is(second?.toString('hex'), '0100000200040000000000000000000000000000');
+    } finally {
+      fs.closeSync(fa);
+      fs.closeSync(fb);
+    }
   } finally {
     fs.rmSync(base, { recursive: true, force: true });
   }
