@@ -27,7 +27,7 @@ import { bool } from './params.js';
 export interface ContainerFileDeps {
   containers: ContainerManager;
   inRoot: InRoot;
-  /** Reads the file capabilities that go into export's and GET archive's tars. */
+  /** Reads the file capabilities that go into export's and GET archive's tars, sets PUT archive's. */
   xattr: Xattr;
   lowerDirs: (imageId: string) => Promise<string[]>;
   /** What the container mounts besides its rootfs (mounted for a stopped container's copy). */
@@ -167,6 +167,7 @@ export function containerFileRoutes(d: ContainerFileDeps): Route[] {
           try {
             await extractTar(cfs, dest, req, {
               noOverwriteDirNonDir: bool(query, 'noOverwriteDirNonDir'),
+              xattr: d.xattr,
               ...(bool(query, 'copyUIDGID') ? { owner: await containerUser(cfs, rec.config.User) } : {}),
             });
           } catch (err) {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TsnetError } from '../../../src/errors/index.js';
-import type { Xattr } from '../../../src/kernel/xattr.js';
+import type { XattrReader } from '../../../src/kernel/xattr.js';
 import { contentsTar, tarTree, tarXattrs } from '../../../src/runtime/container/archive/tar-out.js';
 import { TarDigest, tarEntries } from '../../../src/runtime/image/tar-read.js';
 
@@ -12,7 +12,7 @@ const V2 = Buffer.from('0100000200200000000000000000000000000000', 'hex');
 const V3 = Buffer.from('0100000300200000000000000000000000000000e8030000', 'hex');
 
 /** A reader whose attributes are set per file name (found from the fd's inode); every name asked is recorded. */
-function fakeXattr(dir: string, values: Record<string, Buffer | Error>): { xattr: Xattr; asked: string[] } {
+function fakeXattr(dir: string, values: Record<string, Buffer | Error>): { xattr: XattrReader; asked: string[] } {
   const asked: string[] = [];
   const byIno = new Map(Object.entries(values).map(([name, v]) => [fs.statSync(path.join(dir, name)).ino, v]));
   return {
@@ -67,7 +67,7 @@ test("a file's and a directory's capability go into the tar as Docker writes the
 });
 
 test('tarXattrs: none without a capability; an empty or short value is not mistaken for revision 3', (t) => {
-  const fixed = (v: Buffer | undefined): Xattr => ({ get: () => v });
+  const fixed = (v: Buffer | undefined): XattrReader => ({ get: () => v });
   t.is(tarXattrs(fixed(undefined), 0), undefined);
   t.is(tarXattrs(fixed(Buffer.alloc(0)), 0), undefined);
   t.deepEqual(tarXattrs(fixed(Buffer.from([1, 0, 0])), 0), new Map([['security.capability', Buffer.from([1, 0, 0])]]));

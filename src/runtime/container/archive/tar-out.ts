@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import { TsnetError } from '../../../errors/index.js';
-import type { Xattr } from '../../../kernel/xattr.js';
+import type { XattrReader } from '../../../kernel/xattr.js';
 import { END_OF_ARCHIVE, encodeHeader, type HeaderFields, padding } from '../../image/tar-header.js';
 
 const CHUNK = 64 * 1024;
@@ -39,7 +39,7 @@ const CAP_V2_SIZE = 20;
  * revision-3 capability (one set in a user namespace, with its root uid) as revision 2, since
  * that uid means nothing outside it. A read that fails leaves the attribute out, as Docker's.
  */
-export function tarXattrs(xattr: Xattr, fd: number): ReadonlyMap<string, Buffer> | undefined {
+export function tarXattrs(xattr: XattrReader, fd: number): ReadonlyMap<string, Buffer> | undefined {
   let cap: Buffer | undefined;
   try {
     cap = xattr.get(fd, CAPABILITY);
@@ -57,12 +57,12 @@ export function tarXattrs(xattr: Xattr, fd: number): ReadonlyMap<string, Buffer>
 /** What one tar walk carries: the hard links seen (first name by dev:ino), the xattr reader, an upper dir's form. */
 interface Walk {
   links: Map<string, string>;
-  xattr: Xattr;
+  xattr: XattrReader;
   form?: LayerForm;
 }
 
 /** Tar of the entry at `at` (a `/proc/self/fd/N/name` path), named `rebase` in the archive. */
-export async function* tarTree(at: string, rebase: string, xattr: Xattr): AsyncGenerator<Buffer> {
+export async function* tarTree(at: string, rebase: string, xattr: XattrReader): AsyncGenerator<Buffer> {
   yield* entry(at, rebase, { links: new Map(), xattr });
   yield END_OF_ARCHIVE;
 }
@@ -82,7 +82,7 @@ export interface LayerForm {
  * overlayfs whiteout (a 0:0 character device) as an empty `.wh.<name>` file, an opaque directory
  * followed by its `.wh..wh..opq` marker.
  */
-export async function* contentsTar(at: string, xattr: Xattr, form?: LayerForm): AsyncGenerator<Buffer> {
+export async function* contentsTar(at: string, xattr: XattrReader, form?: LayerForm): AsyncGenerator<Buffer> {
   yield* children(at, '', form ? { links: new Map(), xattr, form } : { links: new Map(), xattr });
   yield END_OF_ARCHIVE;
 }
