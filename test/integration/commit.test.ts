@@ -390,5 +390,25 @@ test.serial(
     } finally {
       fs.closeSync(fd);
     }
+    // a capability the kernel refuses (not a vfs_cap_data) is the archive's fault: one line, 400
+    const bad = await api(w.socket, {
+      method: 'PUT',
+      path: '/containers/cap/archive?path=/',
+      raw: Buffer.concat([
+        encodeHeader({
+          path: 'badcap',
+          type: 'File',
+          mode: 0o644,
+          uid: 0,
+          gid: 0,
+          size: 0,
+          xattrs: new Map([['security.capability', 'xx']]),
+        }),
+        END_OF_ARCHIVE,
+      ]),
+      headers: { 'Content-Type': 'application/x-tar' },
+    });
+    t.is(bad.status, 400, bad.text);
+    t.is((bad.json as { message: string }).message, 'invalid archive: cannot set security.capability on "badcap": EINVAL');
   },
 );

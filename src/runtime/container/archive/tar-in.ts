@@ -26,7 +26,16 @@ export interface ExtractOptions {
 }
 
 function setXattrs(xattr: Xattr, fd: number, e: TarEntry): void {
-  for (const [name, value] of e.xattrs) if (keepXattr(name)) xattr.set(fd, name, value);
+  for (const [name, value] of e.xattrs) {
+    if (!keepXattr(name)) continue;
+    try {
+      xattr.set(fd, name, value);
+    } catch (err) {
+      // the kernel refuses the value (a capability of the wrong size: EINVAL): the archive's fault
+      const errno = (err as TsnetError).details?.errno ?? (err as Error).message;
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid archive: cannot set ${name} on "${e.path}": ${String(errno)}`);
+    }
+  }
 }
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_RDONLY } = fs.constants;
