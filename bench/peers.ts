@@ -28,6 +28,8 @@ export interface Peer {
   image: string;
   /** Flags `run` needs on this machine (Podman: rlimits it may set). */
   runFlags: string[];
+  /** The network namespace its daemon (Docker) or every command (Podman) runs in: its "host". */
+  netns: string;
   cli(args: string[], timeoutMs?: number): Promise<RunResult>;
   teardown(): Promise<void>;
 }
@@ -199,7 +201,7 @@ export async function startDocker(log: (m: string) => void): Promise<Peer> {
     const imp = await docker(['import', BUSYBOX_TAR, 'busybox:latest'], 120_000);
     if (imp.exitCode !== 0) throw new Error(`docker import: ${imp.stderr.trim()}`);
     log(`docker ${v.stdout.trim()} up in ${netns}`);
-    return { name: 'docker', version: v.stdout.trim(), image: 'busybox', runFlags: [], cli: docker, teardown };
+    return { name: 'docker', version: v.stdout.trim(), image: 'busybox', runFlags: [], netns, cli: docker, teardown };
   } catch (err) {
     await teardown();
     throw err;
@@ -259,6 +261,7 @@ export async function startPodman(log: (m: string) => void): Promise<Peer> {
       // Podman raises RLIMIT_NOFILE and RLIMIT_NPROC in the container by default; this machine
       // forbids raising them above its hard limits, so runc fails without these.
       runFlags: ['--ulimit', 'nofile=1024:20000', '--ulimit', 'nproc=1024:1024', '--cgroup-parent', cgroupParent],
+      netns,
       cli: podman,
       teardown,
     };

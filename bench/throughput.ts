@@ -11,6 +11,9 @@
  *   tsnet c2c, nftables backend: the same in a second world whose daemon runs
  *              `--firewall-backend nftables` (the default backend is iptables)
  *   tsnet -p:  client ns —veth— [world host netns: DNAT of a published port] —veth— container
+ *   Docker, Podman: the same two paths (container → container on a user bridge, a client ns
+ *              through a published port) through the peers the bench starts itself
+ *              (bench/peers.ts, bench/throughput-peers.ts): what a user of either gets, same rounds
  *
  * The raw pair is the issue's ceiling for both tsnet paths. The raw DNAT path is the like-for-like
  * ceiling of a published port: the same hops and a DNAT (hence conntrack in the middle namespace),
@@ -22,6 +25,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { gbit, interleaved, pct, vsCeiling, type IperfPath } from './iperf.js';
 import { perfAvailable } from './perf-samples.js';
+import { missingPeers, startDocker, startPodman, type Peer } from './peers.js';
+import { peerPaths } from './throughput-peers.js';
 import {
   benchWorld,
   inspectContainer,
@@ -38,6 +43,8 @@ import {
 import type { World } from '../test/helpers/world.js';
 
 type Inspected = Awaited<ReturnType<typeof inspectContainer>>;
+
+const peerLabel = (p: Peer): string => `${p.name === 'docker' ? 'Docker' : 'Podman'} ${p.version}`;
 
 const loadavg = (): string =>
   os
@@ -123,6 +130,8 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
   const w = await benchWorld();
   const rawDir = path.join(w.dir, 'bench-raw');
   const files: string[] = [];
+  const peers: Peer[] = [];
+  const notes: string[] = missingPeers().map((m) => `not measured: ${m}`);
   let wn: World | undefined;
   try {
     const { ia, ib } = await pair2(w);
@@ -136,6 +145,19 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
     const ct = await rawPath(rawDir, 3, false);
     files.push(...ct.files);
     await conntrackOn(ct.files[0]!);
+    const peerPath: Record<string, IperfPath> = {};
+    for (const start of [startDocker, startPodman]) {
+      const label = start === startDocker ? 'Docker' : 'Podman';
+      try {
+        const p = await start(o.log);
+        peers.push(p);
+        const pp = await peerPaths(p, rawDir, peers.length, files);
+        peerPath[`${p.name}C2c`] = pp.c2c;
+        peerPath[`${p.name}Pub`] = pp.pub;
+      } catch (err) {
+        notes.push(`not measured: ${label}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
 
     const cpu: Record<string, number[]> = {};
     const nf: Record<string, number[]> = {};
@@ -146,6 +168,10 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         c2c: { serverNs: ia.sandboxKey, clientNs: ib.sandboxKey, target: ia.ip('tputnet') },
         c2cNft: { serverNs: n.ia.sandboxKey, clientNs: n.ib.sandboxKey, target: n.ia.ip('tputnet') },
         rawCt: ct.path,
+        ...(peerPath.dockerC2c ? { dockerC2c: peerPath.dockerC2c } : {}),
+        ...(peerPath.podmanC2c ? { podmanC2c: peerPath.podmanC2c } : {}),
+        ...(peerPath.dockerPub ? { dockerPub: peerPath.dockerPub } : {}),
+        ...(peerPath.podmanPub ? { podmanPub: peerPath.podmanPub } : {}),
         rawDnat: dnat.path,
         pub: { serverNs: ia.sandboxKey, clientNs: client.netns, target: client.hostIp, serverPort: 5201, clientPort: 15201 },
       },
@@ -209,6 +235,16 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         cpuVs('rawCt', 'raw'),
         pathVs('rawCt', 'raw'),
       ),
+      ...peers.map((p) =>
+        row(
+          `${peerLabel(p)} container → container, one user bridge`,
+          `${p.name}C2c`,
+          both(vsCeiling(s[`${p.name}C2c`]!, s.raw!)),
+          '',
+          cpuVs(`${p.name}C2c`, 'raw'),
+          pathVs(`${p.name}C2c`, 'raw'),
+        ),
+      ),
       row(
         'raw DNAT (client ns → routed veth → bridge ns address:15201 → DNAT → server ns)',
         'rawDnat',
@@ -225,12 +261,37 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         cpuVs('pub', 'rawDnat'),
         pathVs('pub', 'rawDnat'),
       ),
+      ...peers.map((p) =>
+        row(
+          `${peerLabel(p)} published port (client ns → its address:15201 → DNAT → container)`,
+          `${p.name}Pub`,
+          both(vsCeiling(s[`${p.name}Pub`]!, s.raw!)),
+          both(vsCeiling(s[`${p.name}Pub`]!, s.rawDnat!)),
+          cpuVs(`${p.name}Pub`, 'rawDnat'),
+          pathVs(`${p.name}Pub`, 'rawDnat'),
+        ),
+      ),
     ];
+    const vsPeers = (k: string): string =>
+      peers
+        .map(
+          (p) =>
+            `${peerLabel(p)} ${gbit(med(`${p.name}${k}`))} (tsnet ÷ ${p.name} ${pct(med(k === 'C2c' ? 'c2c' : 'pub') / med(`${p.name}${k}`))})`,
+        )
+        .join(', ');
     const text = [
-      `iperf3 -t ${SECONDS}, ${ROUNDS} rounds, the six paths one after another in every round (reversed every other round); target: tsnet ≥ 95 % of the raw ceiling`,
+      `iperf3 -t ${SECONDS}, ${ROUNDS} rounds, the ${Object.keys(s).length} paths one after another in every round (reversed every other round); target: tsnet ≥ 95 % of the raw ceiling`,
       `load average (1, 5, 15 min) at the section's start ${loadStart}, at its end ${loadavg()}`,
       '',
       table(rows),
+      ...(peers.length > 0
+        ? [
+            '',
+            `the peers in the same rounds: container → container ${vsPeers('C2c')}; published port ${vsPeers('Pub')}.`,
+            `(${peers.map((p) => `${peerLabel(p)}: its own daemon and rules in a namespace of its own, bench/peers.ts`).join('; ')}.)`,
+          ]
+        : []),
+      ...notes,
       '',
       'ratios: of the medians, and in brackets the median of the per-round ratios (each tsnet sample ÷ its ceiling sample of the same round).',
       'CPU ms/GB: median of iperf3 client + server CPU (getrusage, softirq work in their context included) per GB received; "CPU: ceiling ÷ path" is',
@@ -255,7 +316,11 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         key: 'tput-c2c',
         what: 'iperf3 container → container (one user bridge)',
         tsnet: med('c2c'),
-        peers: { 'raw veth+bridge pair': med('raw'), 'raw pair + conntrack in the bridge netns (reference)': med('rawCt') },
+        peers: {
+          'raw veth+bridge pair': med('raw'),
+          'raw pair + conntrack in the bridge netns (reference)': med('rawCt'),
+          ...Object.fromEntries(peers.map((p) => [peerLabel(p), med(`${p.name}C2c`)])),
+        },
         target: 'raw veth+bridge pair ≥0.95',
         unit: 'Gbit/s',
       },
@@ -273,7 +338,11 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         key: 'tput-pub',
         what: 'iperf3 through a published port (DNAT)',
         tsnet: med('pub'),
-        peers: { 'raw DNAT path': med('rawDnat'), 'raw veth+bridge pair': med('raw') },
+        peers: {
+          'raw DNAT path': med('rawDnat'),
+          'raw veth+bridge pair': med('raw'),
+          ...Object.fromEntries(peers.map((p) => [peerLabel(p), med(`${p.name}Pub`)])),
+        },
         target: 'raw DNAT path ≥0.95',
         unit: 'Gbit/s',
       },
@@ -285,17 +354,18 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         {
           what: 'iperf3 container ↔ container',
           value: `${gbit(med('c2c'))} Gbit/s`,
-          against: `raw pair ${gbit(med('raw'))} Gbit/s: ${both(c2c)} (target ≥ 95 %); nftables backend ${gbit(med('c2cNft'))} Gbit/s: ${both(c2cNft)}`,
+          against: `raw pair ${gbit(med('raw'))} Gbit/s: ${both(c2c)} (target ≥ 95 %); nftables backend ${gbit(med('c2cNft'))} Gbit/s: ${both(c2cNft)}${peers.length ? `; ${vsPeers('C2c')}` : ''}`,
         },
         {
           what: 'iperf3 through a published port',
           value: `${gbit(med('pub'))} Gbit/s`,
-          against: `raw DNAT ${gbit(med('rawDnat'))} Gbit/s: ${both(pubDnat)} (target ≥ 95 %); raw pair ${both(pubPair)}`,
+          against: `raw DNAT ${gbit(med('rawDnat'))} Gbit/s: ${both(pubDnat)} (target ≥ 95 %); raw pair ${both(pubPair)}${peers.length ? `; ${vsPeers('Pub')}` : ''}`,
         },
       ],
     };
   } finally {
     for (const f of files) if (fs.existsSync(f)) await removeNetns(f);
+    for (const p of peers) await p.teardown();
     await wn?.teardown();
     await w.teardown();
   }

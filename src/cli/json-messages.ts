@@ -2,6 +2,8 @@
  * Docker's JSON message streams (image import / create): JSON objects one after another,
  * usually one per line, sometimes back to back. Split them without assuming newlines.
  */
+import { CliError } from './errors.js';
+
 export interface JsonMessage {
   status?: string;
   id?: string;
@@ -37,4 +39,22 @@ export function splitJsonValues(text: string): unknown[] {
     }
   }
   return out;
+}
+
+/**
+ * A whole JSON message answer (import, load): its messages, once none of them is an error; the
+ * first error message (`errorDetail.message` or `error`) is the command's error line.
+ */
+export function answerMessages(text: string, what: string): JsonMessage[] {
+  let messages: JsonMessage[];
+  try {
+    messages = splitJsonValues(text) as JsonMessage[];
+  } catch {
+    throw new CliError(`the daemon sent an invalid answer to the ${what}: ${text.slice(0, 200)}`);
+  }
+  for (const m of messages) {
+    const error = m.errorDetail?.message ?? m.error;
+    if (error) throw new CliError(error);
+  }
+  return messages;
 }

@@ -17,14 +17,18 @@ function tar(dir: string, file: string): void {
   if (r.status !== 0) throw new Error(`tar: ${r.stderr.toString()}`);
 }
 
-/** `files`: path → content for the second layer (directories are made as needed). */
-export async function importBusyboxWith(
-  w: World,
+/**
+ * A `docker save` archive of busybox under `tag` with this image config, written in a new
+ * directory under `dir`; `files`: path → content for a second layer (directories made as needed).
+ * Returns the archive's path.
+ */
+export function dockerSaveArchive(
+  dir: string,
   tag: string,
   config: Record<string, unknown>,
   files: Record<string, string> = {},
-): Promise<void> {
-  const work = fs.mkdtempSync(path.join(w.dir, 'img-'));
+): string {
+  const work = fs.mkdtempSync(path.join(dir, 'img-'));
   const bundle = path.join(work, 'bundle');
   fs.mkdirSync(bundle);
   const layers: string[] = [BUSYBOX_TAR];
@@ -61,7 +65,20 @@ export async function importBusyboxWith(
     path.join(bundle, 'manifest.json'),
     JSON.stringify([{ Config: `${id}.json`, RepoTags: [tag], Layers: names }]),
   );
-  tar(bundle, path.join(work, 'image.tar'));
-  await w.ok(['image', 'import', path.join(work, 'image.tar')]);
-  fs.rmSync(work, { recursive: true, force: true });
+  const archive = path.join(work, 'image.tar');
+  tar(bundle, archive);
+  fs.rmSync(bundle, { recursive: true, force: true });
+  return archive;
+}
+
+/** Import busybox under a new tag with this image config (see dockerSaveArchive). */
+export async function importBusyboxWith(
+  w: World,
+  tag: string,
+  config: Record<string, unknown>,
+  files: Record<string, string> = {},
+): Promise<void> {
+  const archive = dockerSaveArchive(w.dir, tag, config, files);
+  await w.ok(['image', 'import', archive]);
+  fs.rmSync(path.dirname(archive), { recursive: true, force: true });
 }

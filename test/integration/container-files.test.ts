@@ -132,6 +132,20 @@ test.serial(
   },
 );
 
+test.serial('tsnet cp of a few MB into a container arrives whole (the chunked upload, from a file and from stdin)', async (t) => {
+  const { w } = t.context;
+  const id = await runDetached(t, w, ['busybox', 'sleep', '1000']);
+  const big = Buffer.from(Array.from({ length: 6 << 20 }, (_, i) => (i * 31 + (i >> 12)) & 0xff));
+  const file = path.join(w.dir, 'big.bin');
+  fs.writeFileSync(file, big);
+  const md5 = spawnSync('md5sum', [file]).stdout.toString().split(' ')[0];
+  await w.ok(['cp', file, `${id}:/tmp/big.bin`]);
+  t.is((await w.ok(['exec', id, 'md5sum', '/tmp/big.bin'])).split(' ')[0], md5, 'from a file');
+  const tarred = spawnSync('tar', ['-cf', '-', '-C', w.dir, 'big.bin'], { maxBuffer: 64 << 20 }).stdout;
+  await w.ok(['cp', '-', `${id}:/root`], { input: tarred });
+  t.is((await w.ok(['exec', id, 'md5sum', '/root/big.bin'])).split(' ')[0], md5, 'a tar from stdin');
+});
+
 test.serial("hostile container: symlinks to the host's paths, .. and /proc links stay inside the container's root", async (t) => {
   const { w } = t.context;
   // the host has a secret and a directory the container names in its links

@@ -654,7 +654,7 @@ rootTest('attach: Docker framing, stdin, several clients at once, stdin EOF clos
   t.is(readExit(sup.bundle).code, 0);
 });
 
-rootTest('attach client that never reads is dropped; the container is not blocked', async (t) => {
+rootTest('an attach client that does not read holds the output back (as Docker); gone, it releases the container', async (t) => {
   const logDir = mkdtempSync(path.join(base, 'log-'));
   t.teardown(() => rmSync(logDir, { recursive: true, force: true }));
   const sup = startSup(t, 'run', [
@@ -665,13 +665,21 @@ rootTest('attach client that never reads is dropped; the container is not blocke
   ]);
   await expectReady(t, sup);
   const slow = await connect(sup.sock, 'attach o');
-  slow.sock.pause(); // never read
+  slow.sock.pause(); // does not read
   const e = await connect(sup.sock, 'attach e');
   t.is(await goStarted(sup), 'started');
+  let ended = false;
+  void e.done.then(() => {
+    ended = true;
+  });
+  await delay(1000);
+  t.false(ended, 'the container waits in write() while a client has 1 MiB of its output unread');
+  t.false(existsSync(path.join(sup.bundle, 'exit')));
+  slow.sock.destroy(); // gone: dropped, and the output flows again
   t.is(demux(await e.done).stderr, 'finished\n');
   t.is(await sup.exited, 0);
-  slow.sock.destroy();
   t.is(readExit(sup.bundle).code, 0);
+  t.true(readFileSync(path.join(logDir, 'l'), 'utf8').includes(' stderr F finished\n'), 'the log has it all');
 });
 
 rootTest('tty: pty from the container devpts, resize, raw output', async (t) => {

@@ -1,4 +1,4 @@
-/** Image commands: image pull|import|ls|rm|inspect, the shortcuts pull, images, rmi, import; login, logout. */
+/** Image commands: image pull|import|load|ls|history|tag|rm|inspect|prune, the shortcuts pull, images, history, tag, rmi, import, load; login, logout. */
 import type { Command } from 'commander';
 import { pruneFlags } from './container-ops.js';
 import { collect, defaultTrueFlag, eachObject, formatFlag, inspectCommand, lazy, quietNoTrunc } from './shared.js';
@@ -35,6 +35,24 @@ function historyFlags(cmd: Command): Command {
   return cmd.usage('[options] IMAGE').argument('<image>', 'image').action(lazy('image-history'));
 }
 
+function tagFlags(cmd: Command): Command {
+  return cmd
+    .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
+    .usage('SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]')
+    .argument('<source>', 'image to tag (name[:tag] or id)')
+    .argument('<target>', 'new name[:tag] (no tag: latest)')
+    .action(lazy('image-tag'));
+}
+
+function loadFlags(cmd: Command): Command {
+  return cmd
+    .description('Load images from a docker save or OCI-layout tar archive (from a file or stdin)')
+    .usage('[options]')
+    .option('-i, --input <file>', 'Read from a tar archive file, instead of stdin')
+    .option('-q, --quiet', 'Suppress the load output')
+    .action(lazy('image-load'));
+}
+
 function lsFlags(cmd: Command): Command {
   return formatFlag(quietNoTrunc(cmd.description('List images'), 'Only show image IDs'), '{{.Repository}}').action(
     lazy('image-ls'),
@@ -56,6 +74,8 @@ export function defineImageCommands(program: Command): void {
   pullFlags(image.command('pull'));
   lsFlags(image.command('ls').alias('list'));
   historyFlags(image.command('history'));
+  tagFlags(image.command('tag'));
+  loadFlags(image.command('load'));
   rmFlags(image.command('rm').alias('remove'));
   inspectCommand(image, 'IMAGE', 'images', 'image-inspect');
 
@@ -66,6 +86,8 @@ export function defineImageCommands(program: Command): void {
   pullFlags(program.command('pull')).description('Download an image from a registry (same as: image pull)');
   lsFlags(program.command('images')).description('List images (same as: image ls)');
   historyFlags(program.command('history')).description('Show the history of an image (same as: image history)');
+  tagFlags(program.command('tag')).description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE (same as: image tag)');
+  loadFlags(program.command('load')).description('Load images from a tar archive (same as: image load)');
   rmFlags(program.command('rmi')).description('Remove one or more images (same as: image rm)');
   importFlags(program.command('import')).description('Import a tarball as an image (same as: image import)');
 }

@@ -106,6 +106,8 @@ const imageImport: FastCommand = {
   options: [opt('-t, --tag <name>'), list('-c, --change <v>'), opt('-m, --message <s>')],
   args: ['one', 'optional'],
 };
+const imageTag: FastCommand = { module: 'image-tag', options: [], args: ['one', 'one'] };
+const imageLoad: FastCommand = { module: 'image-load', options: [opt('-i, --input <file>'), opt('-q, --quiet')], args: [] };
 const info: FastCommand = { module: 'info', options: [format(true)], args: [] };
 const events: FastCommand = {
   module: 'events',
@@ -270,6 +272,10 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
   rmi: imageRm,
   'image import': imageImport,
   import: imageImport,
+  'image tag': imageTag,
+  tag: imageTag,
+  'image load': imageLoad,
+  load: imageLoad,
   'image inspect': { module: 'image-inspect', options: [format(true)], args: ['some'] },
   'network create': {
     module: 'network-create',

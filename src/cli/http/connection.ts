@@ -159,7 +159,11 @@ export class Connection {
     sock.on('drain', onDrain);
     body.on('data', (c: Buffer) => {
       if (sock.destroyed) return;
-      const ok = chunked ? sock.write(`${c.length.toString(16)}\r\n`) && sock.write(c) && sock.write('\r\n') : sock.write(c);
+      // every part of a chunk is written whatever write() returns (false only asks to wait for
+      // 'drain'): cutting the chain at the first false dropped the chunk's data and its CRLF
+      // once the socket's buffer filled, so a streamed body of any real size was malformed
+      let ok = true;
+      for (const part of chunked ? [`${c.length.toString(16)}\r\n`, c, '\r\n'] : [c]) ok = sock.write(part) && ok;
       if (!ok) body.pause();
     });
     body.once('end', () => {

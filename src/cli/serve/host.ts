@@ -7,7 +7,7 @@
  * What it does not run, it answers `fallback` to, before any output, and the launcher runs node:
  * a command line the fast path is not sure about (help, usage errors: the commander tree prints
  * those), and the commands that use the client's files in ways a daemon process cannot share
- * (cp runs tar in the client's directory, image import reads a file, login/logout write the
+ * (cp runs tar in the client's directory, image import and load read a file, login/logout write the
  * credentials file). The daemon's listener (src/daemon/cli-socket.ts) has checked the peer.
  *
  * Sessions run side by side in one process: each has its own streams, environment, directory,
@@ -27,7 +27,7 @@ import { byteFrame, frame, FrameError, FrameReader, type Hello, parseHello, PROT
 import { RemoteInput, RemoteOutput, type Send } from './streams.js';
 
 /** Command modules that run with node (see above). */
-const NOT_SERVED = new Set(['cp', 'export', 'image-import', 'login', 'logout']);
+const NOT_SERVED = new Set(['cp', 'export', 'image-import', 'image-load', 'login', 'logout']);
 
 /** A client that has not said hello by then is closed. */
 const HELLO_TIMEOUT_MS = 10_000;

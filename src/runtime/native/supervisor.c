@@ -2,7 +2,14 @@
  * tsnet-init — the supervisor after "ready": one poll() loop over the daemon's stdin (for
  * "go"), the child's control socket, its output (pipes or pty master), the signalfd, the
  * attach socket and its clients. Everything is non-blocking except the log file (a regular
- * file). Buffers are allocated on demand and bounded; a slow attach client is dropped.
+ * file). Buffers are allocated on demand and bounded. An attach client that reads slower than
+ * the container writes holds the container's output back, as Docker's attach does: once a
+ * client has OUTPUT_HOLD bytes waiting, the output pipes are not read until it has taken them,
+ * so the container blocks in write() instead of its output being lost (`run img cmd | slow`
+ * gets every byte). After the container's exit its pipes are read to their end (the drain
+ * deadline counts only while nothing holds the output and nothing arrives), the exit is told,
+ * and then the attach clients get the rest however slowly they read it (`run … | less`); only
+ * a client that goes away is dropped.
  */
 #define _GNU_SOURCE
 #include "tsnet-init.h"
@@ -24,13 +31,14 @@
 #include <unistd.h>
 
 #define CLIENT_OUT_MAX (1u << 20) /* per attach client; beyond this it is dropped */
+#define READ_CHUNK (32u << 10)
+/* an attach client with this much waiting stops the reading of the output (one more read fits) */
+#define OUTPUT_HOLD (CLIENT_OUT_MAX - READ_CHUNK - 8)
 #define STDIN_MAX (64u << 10)	  /* pending bytes for the child's stdin */
 #define LOG_LINE_MAX (16u << 10)  /* CRI partial-line split */
 #define LOG_OUT_MAX (64u << 10)
-#define READ_CHUNK (32u << 10)
 #define MAX_CLIENTS 128
-#define DRAIN_MS 2000
-#define FLUSH_MS 2000
+#define DRAIN_MS 2000 /* after the exit: pipes still open this long with nothing arriving (and no client holding them) are closed */
 
 struct buf {
 	char *d;
@@ -179,6 +187,15 @@ static void client_flush(struct client *c)
 	}
 	if (!c->dead && c->closing && buf_len(&c->out) == 0)
 		client_drop(c);
+}
+
+/* Whether an attach client has so much output waiting that the container's must wait too. */
+static int output_held(void)
+{
+	for (const struct client *c = S.clients; c; c = c->next)
+		if (!c->dead && c->kind == CL_ATTACH && (c->f_out || c->f_err) && buf_len(&c->out) >= OUTPUT_HOLD)
+			return 1;
+	return 0;
 }
 
 static void client_send(struct client *c, const void *p, size_t n)
@@ -366,6 +383,8 @@ static void read_output(int st)
 	ssize_t n = read(S.out_fd[st], chunk, READ_CHUNK);
 	if (n > 0) {
 		dispatch(st, chunk, (size_t)n);
+		if (!S.child_alive)
+			deadline_in(&S.deadline, DRAIN_MS);
 		return;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -718,29 +737,27 @@ static void finish(void)
 	}
 	sweep_clients();
 
-	struct timespec dl;
-	deadline_in(&dl, FLUSH_MS);
+	/*
+	 * The container's mount namespace dies here, once the exit was told, not in the exit of its
+	 * PID 1: the unmount of its tree (and an RCU grace period) then delayed our SIGCHLD, and with
+	 * it both. It does not wait for slow attach clients either.
+	 */
+	if (S.mntns >= 0)
+		close(S.mntns);
+	S.mntns = -1;
 	while (S.clients) {
 		struct pollfd pfd[MAX_CLIENTS];
 		int n = 0;
 		for (struct client *c = S.clients; c && n < MAX_CLIENTS; c = c->next)
 			pfd[n++] = (struct pollfd){ .fd = c->fd, .events = POLLOUT };
-		long ms = ms_until(&dl);
-		if (ms == 0 || poll(pfd, (nfds_t)n, (int)ms) == 0)
+		if (poll(pfd, (nfds_t)n, -1) < 0 && errno != EINTR)
 			break;
 		for (struct client *c = S.clients; c; c = c->next)
-			client_flush(c);
+			client_flush(c); /* a client that went away fails its send and is dropped */
 		sweep_clients();
 	}
 	for (struct client *c = S.clients; c; c = c->next)
 		client_drop(c);
-	/*
-	 * The container's mount namespace dies here, once the exit was told and the attach clients
-	 * have their end, not in the exit of its PID 1: the unmount of its tree (and an RCU grace
-	 * period) then delayed our SIGCHLD, and with it both.
-	 */
-	if (S.mntns >= 0)
-		close(S.mntns);
 	_exit(S.exec_err ? S.exec_err : 0);
 }
 
@@ -780,8 +797,9 @@ int supervise(struct sup_init *in)
 			i_ls = ADD(S.lsock, POLLIN);
 		if (S.st == ST_WAIT_GO)
 			i_stdin = ADD(STDIN_FILENO, POLLIN);
+		int held = output_held();
 		for (int i = 0; i < 2; i++)
-			if (S.out_fd[i] >= 0)
+			if (S.out_fd[i] >= 0 && !held)
 				i_out[i] = ADD(S.out_fd[i], POLLIN);
 		if (S.in_fd >= 0 && buf_len(&S.inbuf) > 0)
 			i_in = ADD(S.in_fd, POLLOUT);
@@ -795,6 +813,8 @@ int supervise(struct sup_init *in)
 		}
 #undef ADD
 		int timeout = -1;
+		if (!S.child_alive && held)
+			deadline_in(&S.deadline, DRAIN_MS); /* a client holding the output is not the pipes' fault */
 		if (!S.child_alive)
 			timeout = (int)ms_until(&S.deadline);
 		int r = poll(pfd, (nfds_t)n, timeout);

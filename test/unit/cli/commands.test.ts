@@ -620,17 +620,20 @@ test('image import streams the file as the raw body and prints the id', async (t
   t.is(req.headers['content-length'], String(content.length));
   t.true(req.body.equals(content));
 
-  // From stdin, chunked, with a docker-style answer ({"status": "sha256:…"}).
+  // From stdin, chunked, with a docker-style answer ({"status": "sha256:…"}); a few MB, so that
+  // the socket's buffer fills and the chunks must still arrive whole.
+  const stdinTar = Buffer.from(Array.from({ length: 3 << 20 }, (_, i) => (i * 7 + (i >> 10)) & 0xff));
   const d2 = await withDaemon(t);
   d2.on('POST', '/images/create', (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ status: imageId }));
   });
-  const s = await tsnet(['import', '-', 'registry:5000/team/img'], { host: d2.host, input: 'tar bytes' });
+  const s = await tsnet(['import', '-', 'registry:5000/team/img'], { host: d2.host, input: stdinTar });
   t.is(s.stdout, `${imageId}\n`);
   t.is(d2.requests[0]!.query.get('repo'), 'registry:5000/team/img');
   t.is(d2.requests[0]!.query.get('tag'), null);
-  t.is(d2.requests[0]!.body.toString(), 'tar bytes');
+  t.is(d2.requests[0]!.headers['transfer-encoding'], 'chunked');
+  t.true(d2.requests[0]!.body.equals(stdinTar), 'the whole stream, in order');
 
   const missing = await tsnet(['image', 'import', join(d.dir, 'nope.tar')], { host: d.host });
   t.is(missing.code, 125);
