@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # docker-registry, skopeo: a real registry (filled by skopeo) for the pull tests.
 PACKAGES=(iptables busybox-static iproute2 util-linux bsdutils gcc make libc6-dev tar conntrack nftables
   runc containernetworking-plugins iperf3 docker.io podman etcd-server docker-registry skopeo
-  python3-docker procps docker-compose linux-perf)
+  python3-docker procps docker-compose linux-perf libcap2-bin)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -183,6 +183,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
 
   const router = new Router();
   const images = c.images;
+  const xattr = loadXattr();
   router.add(
     ...systemRoutes({
       root: flags.root,
@@ -219,6 +220,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     ...containerFileRoutes({
       containers: c.containers,
       inRoot: loadInRoot(),
+      xattr,
       lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
       // binds and volumes (a volume's Source is its mountpoint); tmpfs mounts hold nothing to copy
       mounts: (rec) =>
@@ -245,7 +247,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     ...eventRoutes({ bus: c.events, logger }),
     ...statsRoutes({ containers: c.containers, stats: c.stats }),
     ...diskUsageRoutes({ containers: c.containers, images, volumes: c.volumes }),
-    ...commitRoutes({ containers: c.containers, images, xattr: loadXattr() }),
+    ...commitRoutes({ containers: c.containers, images, xattr }),
     ...imageRoutes({
       images,
       inUse: (id) => c.containers.list().some((r) => r.imageId === id),

@@ -64,7 +64,7 @@ export function commitRoutes(d: CommitDeps): Route[] {
         const image = await d.containers.whileFrozen(rec.id, bool(query, 'pause', true), async (r) =>
           d.images.commit({
             parent,
-            layer: () => upperLayer(d.containers.paths(r).upper, upperDirForm(d.xattr)),
+            layer: () => upperLayer(d.containers.paths(r).upper, d.xattr, upperDirForm(d.xattr)),
             config,
             container: r.id,
             createdBy: [r.path, ...r.args].join(' '),

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TsnetError } from '../../errors/index.js';
 import type { InRoot } from '../../kernel/openat2.js';
+import type { Xattr } from '../../kernel/xattr.js';
 import { containerChanges } from '../../runtime/container/archive/changes.js';
 import { cleanPath, ContainerFs, followsLast } from '../../runtime/container/archive/in-root.js';
 import { pathStat, statHeader } from '../../runtime/container/archive/path-stat.js';
@@ -26,6 +27,8 @@ import { bool } from './params.js';
 export interface ContainerFileDeps {
   containers: ContainerManager;
   inRoot: InRoot;
+  /** Reads the file capabilities that go into export's and GET archive's tars, sets PUT archive's. */
+  xattr: Xattr;
   lowerDirs: (imageId: string) => Promise<string[]>;
   /** What the container mounts besides its rootfs (mounted for a stopped container's copy). */
   mounts: (rec: ContainerRecord) => ViewMount[];
@@ -92,7 +95,7 @@ export function containerFileRoutes(d: ContainerFileDeps): Route[] {
           try {
             res!.writeHead(200, { 'Content-Type': 'application/x-tar', 'Api-Version': API_VERSION });
             d.containers.announce(rec, 'export');
-            await pipeline(Readable.from(contentsTar(`/proc/self/fd/${view.fd}`)), res!);
+            await pipeline(Readable.from(contentsTar(`/proc/self/fd/${view.fd}`, d.xattr)), res!);
           } catch {
             res!.destroy(); // the client went away, or the tree could not be read: a cut stream
           } finally {
@@ -137,7 +140,7 @@ export function containerFileRoutes(d: ContainerFileDeps): Route[] {
           res!.writeHead(200, { 'Content-Type': 'application/x-tar', [STAT_HEADER]: s.header, 'Api-Version': API_VERSION });
           d.containers.announce(rec, 'archive-path');
           try {
-            await pipeline(Readable.from(tarTree(s.loc.at, s.rebase)), res!);
+            await pipeline(Readable.from(tarTree(s.loc.at, s.rebase, d.xattr)), res!);
           } catch {
             res!.destroy(); // the client went away, or the tree could not be read: a cut stream
           }
@@ -164,6 +167,7 @@ export function containerFileRoutes(d: ContainerFileDeps): Route[] {
           try {
             await extractTar(cfs, dest, req, {
               noOverwriteDirNonDir: bool(query, 'noOverwriteDirNonDir'),
+              xattr: d.xattr,
               ...(bool(query, 'copyUIDGID') ? { owner: await containerUser(cfs, rec.config.User) } : {}),
             });
           } catch (err) {

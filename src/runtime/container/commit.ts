@@ -7,7 +7,7 @@
  * Env, or from the container's when the request has no config (dockerd: a null or empty body).
  */
 import fs from 'node:fs';
-import type { Xattr } from '../../kernel/xattr.js';
+import type { XattrReader } from '../../kernel/xattr.js';
 import { applyChanges } from '../image/dockerfile-changes.js';
 import type { ImageConfig } from '../image/types.js';
 import { isMountPlaceholder } from './archive/changes.js';
@@ -57,18 +57,18 @@ export function commitConfig(
 }
 
 /** The overlayfs form of tsnet's upper dirs: opaque dirs by xattr, tsnet-init's mount points left out (as in `changes`). */
-export function upperDirForm(xattr: Xattr): LayerForm {
+export function upperDirForm(xattr: XattrReader): LayerForm {
   return {
     isOpaque: (fd) => xattr.get(fd, 'trusted.overlay.opaque')?.toString() === 'y',
     skip: (name, st) => isMountPlaceholder(`/${name}`, st),
   };
 }
 
-/** The container's upper dir as a layer tar (opened once, read through its fd). */
-export async function* upperLayer(upper: string, form: LayerForm): AsyncGenerator<Buffer> {
+/** The container's upper dir as a layer tar (opened once, read through its fd; file capabilities kept). */
+export async function* upperLayer(upper: string, xattr: XattrReader, form: LayerForm): AsyncGenerator<Buffer> {
   const fd = fs.openSync(upper, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
   try {
-    yield* contentsTar(`/proc/self/fd/${fd}`, form);
+    yield* contentsTar(`/proc/self/fd/${fd}`, xattr, form);
   } finally {
     fs.closeSync(fd);
   }

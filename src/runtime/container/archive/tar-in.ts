@@ -3,11 +3,16 @@
  * archive is hostile: an entry whose name or hard-link target climbs out of the extraction
  * point, or a symlink whose relative target does, stops the extraction (as Docker's breakout
  * check); every entry is made with one-component calls under its parent dir, which was opened
- * with RESOLVE_IN_ROOT, so symlinks the container holds never lead out of its root.
+ * with RESOLVE_IN_ROOT, so symlinks the container holds never lead out of its root. A file's or
+ * directory's extended attributes are set as Docker sets them (after the owner: a chown clears a
+ * capability), only those an image layer may carry (file capabilities, user.*); one the file
+ * system refuses is left out, as Docker's.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnetError } from '../../../errors/index.js';
+import type { Xattr } from '../../../kernel/xattr.js';
+import { keepXattr } from '../../image/layer-extract.js';
 import { decompress, TarDigest, type TarEntry, tarEntries } from '../../image/tar-read.js';
 import type { ContainerFs } from './in-root.js';
 
@@ -16,6 +21,21 @@ export interface ExtractOptions {
   noOverwriteDirNonDir: boolean;
   /** Owner of everything extracted (copyUIDGID: the container's user); default: the archive's. */
   owner?: { uid: number; gid: number };
+  /** Sets the entries' extended attributes. */
+  xattr: Xattr;
+}
+
+function setXattrs(xattr: Xattr, fd: number, e: TarEntry): void {
+  for (const [name, value] of e.xattrs) {
+    if (!keepXattr(name)) continue;
+    try {
+      xattr.set(fd, name, value);
+    } catch (err) {
+      // the kernel refuses the value (a capability of the wrong size: EINVAL): the archive's fault
+      const errno = (err as TsnetError).details?.errno ?? (err as Error).message;
+      throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid archive: cannot set ${name} on "${e.path}": ${String(errno)}`);
+    }
+  }
 }
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY, O_RDONLY } = fs.constants;
@@ -84,6 +104,7 @@ async function place(
       const fd = fs.openSync(at, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
       try {
         fs.fchownSync(fd, owner.uid, owner.gid);
+        setXattrs(opts.xattr, fd, e);
         fs.fchmodSync(fd, e.mode);
       } finally {
         fs.closeSync(fd);
@@ -96,6 +117,7 @@ async function place(
       try {
         for await (const chunk of e.body()) fs.writeSync(fd, chunk);
         fs.fchownSync(fd, owner.uid, owner.gid);
+        setXattrs(opts.xattr, fd, e);
         fs.fchmodSync(fd, e.mode);
         fs.futimesSync(fd, e.mtime, e.mtime);
       } finally {

@@ -3,10 +3,12 @@
  * or values do not fit; directories end in `/`; hard links after their first name), with its
  * entries renamed from the requested name (`rebase`). Every step is one component under a
  * pinned directory fd and nothing is followed (in-root.ts), so a tree the container changes
- * while it is read can make entries vanish or come out short, never lead out of it.
+ * while it is read can make entries vanish or come out short, never lead out of it. A file's
+ * capability goes with it as Docker writes it (`tarXattrs`).
  */
 import fs from 'node:fs';
 import { TsnetError } from '../../../errors/index.js';
+import type { XattrReader } from '../../../kernel/xattr.js';
 import { END_OF_ARCHIVE, encodeHeader, type HeaderFields, padding } from '../../image/tar-header.js';
 
 const CHUNK = 64 * 1024;
@@ -23,10 +25,45 @@ function devNumbers(rdev: number): { devmajor: number; devminor: number } {
   };
 }
 
+const CAPABILITY = 'security.capability';
+/** vfs_cap_data (linux/capability.h): the revision is the top byte of its first le32; revision 2 is 20 bytes. */
+const CAP_REVISION_AT = 3;
+const CAP_REVISION_2 = 2;
+const CAP_REVISION_3 = 3;
+const CAP_V2_SIZE = 20;
+
+/**
+ * The extended attributes of the open file `fd` that go into a tar, as Docker writes them
+ * (go-archive's ReadSecurityXattrToTarHeader, containerd's diff writer): the file capability
+ * only — never user.*, trusted.* (overlayfs' own above all) or other security.* names — and a
+ * revision-3 capability (one set in a user namespace, with its root uid) as revision 2, since
+ * that uid means nothing outside it. A read that fails leaves the attribute out, as Docker's.
+ */
+export function tarXattrs(xattr: XattrReader, fd: number): ReadonlyMap<string, Buffer> | undefined {
+  let cap: Buffer | undefined;
+  try {
+    cap = xattr.get(fd, CAPABILITY);
+  } catch {
+    return undefined;
+  }
+  if (cap === undefined || cap.length === 0) return undefined;
+  if (cap.length > CAP_REVISION_AT && cap[CAP_REVISION_AT] === CAP_REVISION_3) {
+    cap = Buffer.from(cap.subarray(0, CAP_V2_SIZE));
+    cap[CAP_REVISION_AT] = CAP_REVISION_2;
+  }
+  return new Map([[CAPABILITY, cap]]);
+}
+
+/** What one tar walk carries: the hard links seen (first name by dev:ino), the xattr reader, an upper dir's form. */
+interface Walk {
+  links: Map<string, string>;
+  xattr: XattrReader;
+  form?: LayerForm;
+}
+
 /** Tar of the entry at `at` (a `/proc/self/fd/N/name` path), named `rebase` in the archive. */
-export async function* tarTree(at: string, rebase: string): AsyncGenerator<Buffer> {
-  const links = new Map<string, string>();
-  yield* entry(at, rebase, links);
+export async function* tarTree(at: string, rebase: string, xattr: XattrReader): AsyncGenerator<Buffer> {
+  yield* entry(at, rebase, { links: new Map(), xattr });
   yield END_OF_ARCHIVE;
 }
 
@@ -45,9 +82,8 @@ export interface LayerForm {
  * overlayfs whiteout (a 0:0 character device) as an empty `.wh.<name>` file, an opaque directory
  * followed by its `.wh..wh..opq` marker.
  */
-export async function* contentsTar(at: string, form?: LayerForm): AsyncGenerator<Buffer> {
-  const links = new Map<string, string>();
-  yield* children(at, '', links, form);
+export async function* contentsTar(at: string, xattr: XattrReader, form?: LayerForm): AsyncGenerator<Buffer> {
+  yield* children(at, '', form ? { links: new Map(), xattr, form } : { links: new Map(), xattr });
   yield END_OF_ARCHIVE;
 }
 
@@ -58,7 +94,7 @@ export async function* contentsTar(at: string, form?: LayerForm): AsyncGenerator
  */
 const MAX_DEPTH = 1024;
 
-async function* children(dirAt: string, prefix: string, links: Map<string, string>, form?: LayerForm): AsyncGenerator<Buffer> {
+async function* children(dirAt: string, prefix: string, walk: Walk): AsyncGenerator<Buffer> {
   if (prefix.split('/').length > MAX_DEPTH)
     throw new TsnetError(
       'TSNET_INVALID_ARGUMENT',
@@ -70,10 +106,11 @@ async function* children(dirAt: string, prefix: string, links: Map<string, strin
   } catch {
     return; // removed while the tree was read
   }
-  for (const child of names) yield* entry(`${dirAt}/${child}`, `${prefix}${child}`, links, form);
+  for (const child of names) yield* entry(`${dirAt}/${child}`, `${prefix}${child}`, walk);
 }
 
-async function* entry(at: string, name: string, links: Map<string, string>, form?: LayerForm): AsyncGenerator<Buffer> {
+async function* entry(at: string, name: string, walk: Walk): AsyncGenerator<Buffer> {
+  const { links, form } = walk;
   let st: fs.Stats;
   try {
     st = fs.lstatSync(at);
@@ -109,7 +146,8 @@ async function* entry(at: string, name: string, links: Map<string, string>, form
     try {
       const now = fs.fstatSync(fd);
       if (!now.isFile() || now.ino !== st.ino) return;
-      yield encodeHeader({ ...base, path: name, type: 'File', size: st.size });
+      const xattrs = tarXattrs(walk.xattr, fd);
+      yield encodeHeader({ ...base, path: name, type: 'File', size: st.size, ...(xattrs ? { xattrs } : {}) });
       let left = st.size;
       let pos = 0;
       const buf = Buffer.allocUnsafe(CHUNK);
@@ -137,7 +175,8 @@ async function* entry(at: string, name: string, links: Map<string, string>, form
     try {
       if (fs.fstatSync(fd).ino !== st.ino) return;
       const prefix = name.endsWith('/') ? name : `${name}/`;
-      yield encodeHeader({ ...base, path: prefix, type: 'Directory' });
+      const xattrs = tarXattrs(walk.xattr, fd);
+      yield encodeHeader({ ...base, path: prefix, type: 'Directory', ...(xattrs ? { xattrs } : {}) });
       if (form?.isOpaque(fd))
         yield encodeHeader({
           mode: 0o600,
@@ -148,7 +187,7 @@ async function* entry(at: string, name: string, links: Map<string, string>, form
           type: 'File',
           size: 0,
         });
-      yield* children(`/proc/self/fd/${fd}`, prefix, links, form);
+      yield* children(`/proc/self/fd/${fd}`, prefix, walk);
     } finally {
       fs.closeSync(fd);
     }
