@@ -364,6 +364,13 @@ test.serial(
     const back = await docker(w, ['cp', path.join(out, 'pinger'), 'cap:/back']);
     t.is(back.exitCode, 0, back.stderr);
     t.regex((await run('getcap', [`${root}/back`])).stdout, /back cap_net_raw=ep/);
+    // tsnet cp, both ways, as docker cp
+    const out2 = path.join(w.dir, 'cp-out-tsnet');
+    fs.mkdirSync(out2);
+    await w.ok(['cp', 'cap:/pinger', out2]);
+    t.regex((await run('getcap', [path.join(out2, 'pinger')])).stdout, /cap_net_raw=ep/, 'tsnet cp out');
+    await w.ok(['cp', path.join(out2, 'pinger'), 'cap:/back2']);
+    t.regex((await run('getcap', [`${root}/back2`])).stdout, /back2 cap_net_raw=ep/, 'tsnet cp in');
     // only what an image layer may carry is set: user.* yes, trusted.* never
     const xattrs = new Map([
       ['user.kept', 'yes'],

@@ -62,6 +62,13 @@ function transform(from: string, to: string): string[] {
   return [`--transform=s|^${re}|${rep}|`];
 }
 
+/**
+ * A file's capability goes along both ways, as with `docker cp` (Docker's archives carry only
+ * `security.capability` among the extended attributes); setting it needs root, and as with
+ * Docker a copy that cannot set it is still made (tar's warning is silenced).
+ */
+const XATTRS = ['--xattrs', '--xattrs-include=security.capability'];
+
 function runTar(args: string[], stdin: 'pipe' | 'ignore'): ReturnType<typeof spawn> {
   const child = spawn('tar', args, { stdio: [stdin, stdin === 'pipe' ? 'inherit' : 'pipe', 'pipe'] });
   return child;
@@ -117,7 +124,20 @@ async function fromContainer(ctx: Context, src: Side & { container: string }, de
       dir = dest;
     }
   }
-  const tar = runTar(['-x', '-f', '-', '-C', dir, ...(archive ? ['--same-owner'] : ['--no-same-owner']), ...rename], 'pipe');
+  const tar = runTar(
+    [
+      '-x',
+      '-f',
+      '-',
+      '-C',
+      dir,
+      ...XATTRS,
+      '--warning=no-xattr-write',
+      ...(archive ? ['--same-owner'] : ['--no-same-owner']),
+      ...rename,
+    ],
+    'pipe',
+  );
   const done = tarDone(tar, `extract into ${dir}`);
   await pipeline(res as Readable, tar.stdin!);
   await done;
@@ -161,8 +181,8 @@ async function toContainer(ctx: Context, src: string, dst: Side & { container: s
     if (contents) dir = dstPath; // the daemon answers 404 when it does not exist
   }
   const args = contents
-    ? ['-c', '-f', '-', '-C', src, '.']
-    : ['-c', '-f', '-', '-C', path.dirname(path.resolve(src)), ...(follow ? ['-h'] : []), ...rename, base];
+    ? ['-c', '-f', '-', ...XATTRS, '-C', src, '.']
+    : ['-c', '-f', '-', ...XATTRS, '-C', path.dirname(path.resolve(src)), ...(follow ? ['-h'] : []), ...rename, base];
   const tar = runTar(args, 'ignore');
   const done = tarDone(tar, `archive ${src}`);
   await put(dir, tar.stdout as Readable);
