@@ -152,3 +152,21 @@ test('logs --until shows only what came before', async (t) => {
   const bad = await w.cli(['logs', '--until', 'yesterday', 'until1']);
   t.is(bad.exitCode, 125);
 });
+
+test.serial(
+  'logs of a 60 MB log stream it: the daemon does not hold the log (its peak RSS grows by < 80 MB), the bytes all arrive',
+  async (t) => {
+    const peak = (): number =>
+      Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${w.daemon!.pid}/status`, 'utf8'))?.[1]) / 1024;
+    const id = await w.ok(['run', '-d', '--network', 'none', 'busybox', 'sh', '-c', 'head -c 45000000 /dev/zero | base64']);
+    t.teardown(() => w.cli(['rm', '-f', id]));
+    await w.ok(['wait', id]);
+    const before = peak();
+    const r = await run('sh', ['-c', `${path.resolve('bin/tsnet')} -H unix://${w.socket} logs ${id} | wc -c`], {
+      timeoutMs: 120_000,
+    });
+    t.is(r.stdout.trim(), String(60_000_000 + Math.ceil(60_000_000 / 76)), 'every line (76 characters and a newline)');
+    const grew = peak() - before;
+    t.true(grew < 80, `the daemon's peak RSS grew by ${grew.toFixed(0)} MB`);
+  },
+);

@@ -44,119 +44,216 @@ export interface LogOptions {
   isRunning: () => boolean;
 }
 
-/** Write the log to `out`; with follow, keep going until the container stops or `out` closes. */
+/** Bytes read from a log file at a time: what a logs request holds in memory, whatever the log's size. */
+const CHUNK = 256 * 1024;
+const NEWLINE = 0x0a;
+
+/** Bytes → complete lines (without their newline); a line cut by a chunk's end waits for the next. */
+class LineSplitter {
+  private rest: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Buffer[] {
+    const data = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
+    const lines: Buffer[] = [];
+    let from = 0;
+    for (let nl = data.indexOf(NEWLINE, from); nl >= 0; nl = data.indexOf(NEWLINE, from)) {
+      lines.push(data.subarray(from, nl));
+      from = nl + 1;
+    }
+    this.rest = Buffer.from(data.subarray(from)); // a copy: the chunk's buffer is reused
+    return lines;
+  }
+}
+
+/** Write, and wait while `out` asks to (false from write): resolves false once `out` is gone. */
+function write(out: Writable, buf: Buffer): Promise<boolean> {
+  if (out.destroyed || out.writableEnded) return Promise.resolve(false);
+  if (out.write(buf)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => () => {
+      out.off('drain', onDrain);
+      out.off('close', onClose);
+      out.off('error', onClose);
+      resolve(ok);
+    };
+    const onDrain = done(true);
+    const onClose = done(false);
+    out.once('drain', onDrain);
+    out.once('close', onClose);
+    out.once('error', onClose);
+  });
+}
+
+/**
+ * Where the last `n` complete lines of `files` (oldest first) begin: the file's index and byte
+ * offset, found by reading backwards from the end one chunk at a time (a `--tail 10` of a huge
+ * log reads its last chunk, not the log). Bytes after the last newline (a line being written)
+ * are no line yet.
+ */
+async function tailStart(files: string[], n: number, buf: Buffer): Promise<{ index: number; offset: number }> {
+  let newlines = 0;
+  for (let i = files.length - 1; i >= 0; i--) {
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fs.promises.open(files[i]!, 'r');
+    } catch {
+      continue;
+    }
+    try {
+      let end = (await fh.stat()).size;
+      while (end > 0) {
+        const start = Math.max(0, end - buf.length);
+        const { bytesRead } = await fh.read(buf, 0, end - start, start);
+        for (let j = bytesRead - 1; j >= 0; j--) {
+          // the (n+1)-th newline from the end closes the line before the last n
+          if (buf[j] === NEWLINE && ++newlines === n + 1) return { index: i, offset: start + j + 1 };
+        }
+        end = start;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+  return { index: 0, offset: 0 };
+}
+
+/**
+ * Write the log to `out`; with follow, keep going until the container stops or `out` closes.
+ * The files are read in chunks of CHUNK bytes with async reads, and each chunk's frames are
+ * written before the next is read, waiting while `out` asks to: a logs request holds a chunk,
+ * not the log (a 135 MB log took the daemon to 1 GB before), and never blocks the event loop
+ * for a whole file.
+ */
 export async function streamLogs(file: string, out: Writable, opts: LogOptions): Promise<void> {
-  let offset = 0;
-  let rest = '';
   let closed = false;
   out.on('close', () => (closed = true));
   out.on('error', () => (closed = true));
+  const timed = opts.since !== undefined || opts.until !== undefined;
+  const splitter = new LineSplitter();
+  const buf = Buffer.allocUnsafe(CHUNK);
 
-  const emit = (lines: string[]) => {
+  /** Frame the complete lines of one chunk and write them; false once `out` is gone. */
+  const emit = async (lines: Buffer[]): Promise<boolean> => {
     const chunks: Buffer[] = [];
     for (const raw of lines) {
-      const l = parseLogLine(raw);
+      const l = parseLogLine(raw.toString('utf8'));
       if (!l) continue;
       if ((l.stream === 'stdout' && !opts.stdout) || (l.stream === 'stderr' && !opts.stderr)) continue;
-      const t = Date.parse(l.time) / 1000;
-      if (opts.since !== undefined && t < opts.since) continue;
-      if (opts.until !== undefined && t > opts.until) continue;
-      const text = opts.timestamps ? `${l.time} ${l.text}` : l.text;
-      const payload = Buffer.from(text, 'utf8');
+      if (timed) {
+        const t = Date.parse(l.time) / 1000;
+        if (opts.since !== undefined && t < opts.since) continue;
+        if (opts.until !== undefined && t > opts.until) continue;
+      }
+      const payload = Buffer.from(opts.timestamps ? `${l.time} ${l.text}` : l.text, 'utf8');
       chunks.push(opts.tty ? payload : frame(l.stream, payload));
     }
-    if (chunks.length && !closed) out.write(Buffer.concat(chunks));
+    if (closed) return false;
+    return chunks.length ? write(out, Buffer.concat(chunks)) : true;
   };
 
-  // Rotated files are read whole, once, at the start.
-  const readFrom = (name: string): string | undefined => {
-    try {
-      return fs.readFileSync(name, 'utf8');
-    } catch {
-      return undefined;
+  /** Read `fh` from `from` to its current end, chunk by chunk; the offset reached. */
+  const pump = async (fh: fs.promises.FileHandle, from: number): Promise<number> => {
+    let at = from;
+    for (;;) {
+      if (closed) return at;
+      const { bytesRead } = await fh.read(buf, 0, buf.length, at);
+      if (bytesRead === 0) return at;
+      at += bytesRead;
+      if (!(await emit(splitter.push(buf.subarray(0, bytesRead))))) {
+        closed = true;
+        return at;
+      }
     }
   };
-  const split = (text: string): string[] => {
-    const lines = (rest + text).split('\n');
-    rest = lines.pop() ?? '';
-    return lines;
-  };
+
+  // Rotated files (oldest first), then the live one; a tail starts within one of them.
+  const files = [...rotated(file), file];
+  // (a tail of 0 starts after the last complete line: a line being written comes whole later)
+  const first = opts.tail === undefined ? { index: 0, offset: 0 } : await tailStart(files, opts.tail, buf);
+
   // The live file stays open while it is followed. After a rotation (the supervisor renames it to
   // `.1` and opens a new one) the rest of the old file is read through the open fd, then the new
   // one from 0. A container removed mid-follow (its dir moved to the trash: the Python SDK's
   // containers.run removes before it reads the stream) is read to its end the same way.
-  let live: { fd: number; ino: number } | undefined;
-  const readRest = (fd: number): string => {
-    const size = fs.fstatSync(fd).size;
-    if (size < offset) offset = 0; // truncated in place (max-file=1)
-    const buf = Buffer.alloc(size - offset);
-    const n = buf.length ? fs.readSync(fd, buf, 0, buf.length, offset) : 0;
-    offset += n;
-    return buf.subarray(0, n).toString('utf8');
+  let live: { fh: fs.promises.FileHandle; ino: number } | undefined;
+  let offset = 0;
+  const openLive = async (): Promise<boolean> => {
+    try {
+      const fh = await fs.promises.open(file, 'r');
+      live = { fh, ino: (await fh.stat()).ino };
+      return true;
+    } catch {
+      return false;
+    }
   };
-  const readNew = (): string[] => {
-    let text = '';
+  /** What the live file has that was not read yet (the old one's rest first after a rotation). */
+  const readNew = async (): Promise<void> => {
     let pathIno: number | undefined;
     try {
-      pathIno = fs.statSync(file).ino;
+      pathIno = (await fs.promises.stat(file)).ino;
     } catch {
       pathIno = undefined;
     }
     if (live && pathIno !== undefined && pathIno !== live.ino) {
-      text = readRest(live.fd);
-      fs.closeSync(live.fd);
+      await pump(live.fh, offset);
+      await live.fh.close();
       live = undefined;
       offset = 0;
     }
-    if (!live) {
+    if (!live && !(await openLive())) return;
+    const size = (await live!.fh.stat()).size;
+    if (size < offset) offset = 0; // truncated in place (max-file=1)
+    offset = await pump(live!.fh, offset);
+  };
+
+  try {
+    for (let i = first.index; i < files.length - 1 && !closed; i++) {
+      let fh: fs.promises.FileHandle;
       try {
-        const fd = fs.openSync(file, 'r');
-        live = { fd, ino: fs.fstatSync(fd).ino };
+        fh = await fs.promises.open(files[i]!, 'r');
       } catch {
-        return split(text);
+        continue;
+      }
+      try {
+        await pump(fh, i === first.index ? first.offset : 0);
+      } finally {
+        await fh.close();
       }
     }
-    return split(text + readRest(live.fd));
-  };
-
-  /** Rotated files, oldest first (`<log>.N` … `<log>.1`). */
-  const rotated = (): string[] => {
-    const dir = path.dirname(file);
-    const base = path.basename(file);
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      return [];
+    if (await openLive()) {
+      const size = (await live!.fh.stat()).size;
+      offset = first.index === files.length - 1 ? Math.min(first.offset, size) : 0;
+      offset = await pump(live!.fh, offset);
     }
-    return names
-      .map((n) => (n.startsWith(`${base}.`) ? Number(n.slice(base.length + 1)) : Number.NaN))
-      .filter((n) => Number.isInteger(n) && n > 0)
-      .sort((a, b) => b - a)
-      .map((n) => `${file}.${n}`);
-  };
-
-  const old: string[] = [];
-  for (const r of rotated()) {
-    const got = readFrom(r);
-    if (got) old.push(...split(got));
-  }
-  try {
-    let first = [...old, ...readNew()];
-    if (opts.tail !== undefined) first = opts.tail === 0 ? [] : first.slice(-opts.tail);
-    emit(first);
     if (!opts.follow) return;
     while (!closed) {
       if (opts.until !== undefined && Date.now() / 1000 > opts.until) return;
       const running = opts.isRunning();
-      emit(readNew());
+      await readNew();
       if (!running) {
-        emit(readNew());
+        await readNew();
         return;
       }
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
-    if (live) fs.closeSync(live.fd);
+    if (live) await live.fh.close();
   }
+}
+
+/** Rotated files of `file`, oldest first (`<log>.N` … `<log>.1`). */
+function rotated(file: string): string[] {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => (n.startsWith(`${base}.`) ? Number(n.slice(base.length + 1)) : Number.NaN))
+    .filter((n) => Number.isInteger(n) && n > 0)
+    .sort((a, b) => b - a)
+    .map((n) => `${file}.${n}`);
 }
