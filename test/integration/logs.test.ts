@@ -167,6 +167,7 @@ test.serial(
     });
     t.is(r.stdout.trim(), String(60_000_000 + Math.ceil(60_000_000 / 76)), 'every line (76 characters and a newline)');
     const grew = peak() - before;
+    t.log(`peak RSS grew by ${grew.toFixed(1)} MB`);
     t.true(grew < 80, `the daemon's peak RSS grew by ${grew.toFixed(0)} MB`);
   },
 );

@@ -8,28 +8,37 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 
-export interface LogLine {
-  time: string;
-  stream: 'stdout' | 'stderr';
-  text: string; // with its newline when the line was complete
-}
-
-export function parseLogLine(line: string): LogLine | undefined {
-  const a = line.indexOf(' ');
-  const b = line.indexOf(' ', a + 1);
-  const c = line.indexOf(' ', b + 1);
-  if (a < 0 || b < 0 || c < 0) return undefined;
-  const stream = line.slice(a + 1, b);
-  if (stream !== 'stdout' && stream !== 'stderr') return undefined;
-  const tag = line.slice(b + 1, c);
-  return { time: line.slice(0, a), stream, text: line.slice(c + 1) + (tag === 'F' ? '\n' : '') };
-}
-
 export function frame(stream: 'stdout' | 'stderr', payload: Buffer): Buffer {
+  return Buffer.concat([frameHeader(stream, payload.length), payload]);
+}
+
+/** The 8-byte header of a multiplexed frame of `size` bytes. */
+function frameHeader(stream: 'stdout' | 'stderr', size: number): Buffer {
   const header = Buffer.alloc(8);
   header[0] = stream === 'stdout' ? 1 : 2;
-  header.writeUInt32BE(payload.length, 4);
-  return Buffer.concat([header, payload]);
+  header.writeUInt32BE(size, 4);
+  return header;
+}
+
+const SPACE = 0x20;
+const SPACE_BYTE = Buffer.from(' ');
+const NEWLINE_BYTE = Buffer.from('\n');
+const STDOUT = Buffer.from('stdout');
+const STDERR = Buffer.from('stderr');
+
+/**
+ * One line of the CRI log (`<time> <stdout|stderr> <F|P> <text>`; F: the text ended with a
+ * newline, P: a part of a longer one) as views into `raw`, valid until the next read into its buffer.
+ */
+function parseRawLine(raw: Buffer): { time: Buffer; stdout: boolean; full: boolean; text: Buffer } | undefined {
+  const a = raw.indexOf(SPACE);
+  const b = a < 0 ? -1 : raw.indexOf(SPACE, a + 1);
+  const c = b < 0 ? -1 : raw.indexOf(SPACE, b + 1);
+  if (c < 0) return undefined;
+  const stream = raw.subarray(a + 1, b);
+  const stdout = stream.equals(STDOUT);
+  if (!stdout && !stream.equals(STDERR)) return undefined;
+  return { time: raw.subarray(0, a), stdout, full: c === b + 2 && raw[b + 1] === 0x46 /* F */, text: raw.subarray(c + 1) };
 }
 
 export interface LogOptions {
@@ -93,12 +102,8 @@ function write(out: Writable, buf: Buffer): Promise<boolean> {
 async function tailStart(files: string[], n: number, buf: Buffer): Promise<{ index: number; offset: number }> {
   let newlines = 0;
   for (let i = files.length - 1; i >= 0; i--) {
-    let fh: fs.promises.FileHandle;
-    try {
-      fh = await fs.promises.open(files[i]!, 'r');
-    } catch {
-      continue;
-    }
+    const fh = await openIfThere(files[i]!);
+    if (!fh) continue;
     try {
       let end = (await fh.stat()).size;
       while (end > 0) {
@@ -134,21 +139,26 @@ export async function streamLogs(file: string, out: Writable, opts: LogOptions):
 
   /** Frame the complete lines of one chunk and write them; false once `out` is gone. */
   const emit = async (lines: Buffer[]): Promise<boolean> => {
-    const chunks: Buffer[] = [];
+    // bytes, not strings: a line is sliced where its fields are, and one concat per chunk is
+    // the only copy (a string per line made ~4× the log in garbage)
+    const parts: Buffer[] = [];
     for (const raw of lines) {
-      const l = parseLogLine(raw.toString('utf8'));
+      const l = parseRawLine(raw);
       if (!l) continue;
-      if ((l.stream === 'stdout' && !opts.stdout) || (l.stream === 'stderr' && !opts.stderr)) continue;
+      if ((l.stdout && !opts.stdout) || (!l.stdout && !opts.stderr)) continue;
       if (timed) {
-        const t = Date.parse(l.time) / 1000;
+        const t = Date.parse(l.time.toString('latin1')) / 1000;
         if (opts.since !== undefined && t < opts.since) continue;
         if (opts.until !== undefined && t > opts.until) continue;
       }
-      const payload = Buffer.from(opts.timestamps ? `${l.time} ${l.text}` : l.text, 'utf8');
-      chunks.push(opts.tty ? payload : frame(l.stream, payload));
+      const size = (opts.timestamps ? l.time.length + 1 : 0) + l.text.length + (l.full ? 1 : 0);
+      if (!opts.tty) parts.push(frameHeader(l.stdout ? 'stdout' : 'stderr', size));
+      if (opts.timestamps) parts.push(l.time, SPACE_BYTE);
+      parts.push(l.text);
+      if (l.full) parts.push(NEWLINE_BYTE);
     }
     if (closed) return false;
-    return chunks.length ? write(out, Buffer.concat(chunks)) : true;
+    return parts.length ? write(out, Buffer.concat(parts)) : true;
   };
 
   /** Read `fh` from `from` to its current end, chunk by chunk; the offset reached. */
@@ -208,12 +218,8 @@ export async function streamLogs(file: string, out: Writable, opts: LogOptions):
 
   try {
     for (let i = first.index; i < files.length - 1 && !closed; i++) {
-      let fh: fs.promises.FileHandle;
-      try {
-        fh = await fs.promises.open(files[i]!, 'r');
-      } catch {
-        continue;
-      }
+      const fh = await openIfThere(files[i]!);
+      if (!fh) continue;
       try {
         await pump(fh, i === first.index ? first.offset : 0);
       } finally {
@@ -238,6 +244,15 @@ export async function streamLogs(file: string, out: Writable, opts: LogOptions):
     }
   } finally {
     if (live) await live.fh.close();
+  }
+}
+
+/** A log file open for reading, or undefined when it is gone (rotated away, removed). */
+async function openIfThere(name: string): Promise<fs.promises.FileHandle | undefined> {
+  try {
+    return await fs.promises.open(name, 'r');
+  } catch {
+    return undefined;
   }
 }
 

@@ -77,7 +77,7 @@ function bigLog(n: number, from = 0): { file: string; expect: string[] } {
   return { file: file.join(''), expect };
 }
 
-const all = (file: string, out: PassThrough, extra: { tail?: number } = {}) =>
+const all = (file: string, out: Writable, extra: { tail?: number } = {}) =>
   streamLogs(file, out, {
     stdout: true,
     stderr: true,
@@ -130,14 +130,7 @@ test('a consumer slower than the file: everything arrives, the reader waits for 
       setImmediate(done); // a slow reader: one chunk per turn of the loop
     },
   });
-  await streamLogs(file, out, {
-    stdout: true,
-    stderr: true,
-    follow: false,
-    timestamps: false,
-    tty: true,
-    isRunning: () => false,
-  });
+  await all(file, out);
   await new Promise<void>((r) => out.end(r));
   t.is(Buffer.concat(parts).toString('utf8'), log.expect.join(''));
   t.true(
