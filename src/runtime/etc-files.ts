@@ -9,8 +9,8 @@ export function hostsFile(entries: HostEntry[]): string {
   const lines = [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::\tip6-localnet',
-    'ff00::\tip6-mcastprefix',
+    'fe00::0\tip6-localnet', // written as Docker writes them
+    'ff00::0\tip6-mcastprefix',
     'ff02::1\tip6-allnodes',
     'ff02::2\tip6-allrouters',
   ];

@@ -97,9 +97,11 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
     throw new TsnetError('TSNET_BAD_USER', `invalid user "${user}": use name|uid[:group|gid]`);
 
   // Docker's rule: a requested entrypoint replaces the image's entrypoint and cmd; otherwise the
-  // requested cmd replaces only the image's cmd.
+  // requested cmd replaces only the image's cmd. `--entrypoint ''` (sent as [""]) is a requested
+  // entrypoint that is empty: the command given is run as it is.
   const requestedEntrypoint = body.Entrypoint ?? [];
-  const entrypoint = requestedEntrypoint.length ? requestedEntrypoint : (image.config.Entrypoint ?? []);
+  const reset = requestedEntrypoint.length === 1 && requestedEntrypoint[0] === '';
+  const entrypoint = reset ? [] : requestedEntrypoint.length ? requestedEntrypoint : (image.config.Entrypoint ?? []);
   const cmd = requestedEntrypoint.length ? (body.Cmd ?? []) : body.Cmd?.length ? body.Cmd : (image.config.Cmd ?? []);
   const argv = [...entrypoint, ...cmd];
   if (argv.length === 0 || argv[0] === '') {
