@@ -219,6 +219,20 @@ export async function makeNetns(file: string): Promise<void> {
   await must('nsenter', [`--net=${file}`, 'ip', 'link', 'set', 'lo', 'up']);
 }
 
+/**
+ * A routed /30 link from `hostNs` (end `name`, address `hostIp`) into `ns` (end eth0, address
+ * `nsIp`), `ns` routing everything through it: how a client namespace reaches a host's address.
+ */
+export async function routedVeth(hostNs: string, name: string, ns: string, hostIp: string, nsIp: string): Promise<void> {
+  const inNs = (file: string, ...args: string[]): Promise<unknown> => must('nsenter', [`--net=${file}`, ...args]);
+  await inNs(hostNs, 'ip', 'link', 'add', name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+  await inNs(hostNs, 'ip', 'addr', 'add', `${hostIp}/30`, 'dev', name);
+  await inNs(hostNs, 'ip', 'link', 'set', name, 'up');
+  await inNs(ns, 'ip', 'addr', 'add', `${nsIp}/30`, 'dev', 'eth0');
+  await inNs(ns, 'ip', 'link', 'set', 'eth0', 'up');
+  await inNs(ns, 'ip', 'route', 'add', 'default', 'via', hostIp);
+}
+
 /** Unmount and delete a netns file made by makeNetns (ignores errors). */
 export async function removeNetns(file: string): Promise<void> {
   await run('umount', ['-l', file]);

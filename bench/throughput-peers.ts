@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import type { IperfPath } from './iperf.js';
-import { makeNetns, must } from './lib.js';
+import { makeNetns, routedVeth } from './lib.js';
 import type { Peer } from './peers.js';
 
 export interface PeerPaths {
@@ -51,14 +51,7 @@ export async function peerPaths(p: Peer, dir: string, n: number, files: string[]
   await makeNetns(client);
   const hostIp = `198.51.100.${1 + n * 4}`;
   const clientIp = `198.51.100.${2 + n * 4}`;
-  const host = `tpc${p.name}`.slice(0, 15);
-  const inNs = (ns: string, ...args: string[]): Promise<unknown> => must('nsenter', [`--net=${ns}`, ...args]);
-  await inNs(p.netns, 'ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client);
-  await inNs(p.netns, 'ip', 'addr', 'add', `${hostIp}/30`, 'dev', host);
-  await inNs(p.netns, 'ip', 'link', 'set', host, 'up');
-  await inNs(client, 'ip', 'addr', 'add', `${clientIp}/30`, 'dev', 'eth0');
-  await inNs(client, 'ip', 'link', 'set', 'eth0', 'up');
-  await inNs(client, 'ip', 'route', 'add', 'default', 'via', hostIp);
+  await routedVeth(p.netns, `tpc${p.name}`.slice(0, 15), client, hostIp, clientIp);
   return {
     c2c: { serverNs: srv.netns, clientNs: cl.netns, target: srv.ip },
     pub: { serverNs: srv.netns, clientNs: client, target: hostIp, serverPort: 5201, clientPort: 15201 },

@@ -32,6 +32,7 @@ import {
   inspectContainer,
   makeNetns,
   must,
+  routedVeth,
   ok,
   removeNetns,
   stats,
@@ -71,22 +72,22 @@ export async function rawPath(dir: string, net: number, dnat: boolean): Promise<
   await inNs(f.br, 'ip', 'addr', 'add', `${sub}.254/24`, 'dev', 'br0');
   await inNs(f.br, 'ip', 'link', 'set', 'br0', 'up');
   await inNs(f.br, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-  const veth = async (name: string, file: string, ip: string, gw: string, bridged: boolean): Promise<void> => {
+  /** A veth from the bridge into a namespace, on the bridge's /24. */
+  const bridged = async (name: string, file: string, ip: string): Promise<void> => {
     await inNs(f.br, 'ip', 'link', 'add', name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', file);
-    if (bridged) await inNs(f.br, 'ip', 'link', 'set', name, 'master', 'br0');
-    else await inNs(f.br, 'ip', 'addr', 'add', `${gw}/30`, 'dev', name);
+    await inNs(f.br, 'ip', 'link', 'set', name, 'master', 'br0');
     await inNs(f.br, 'ip', 'link', 'set', name, 'up');
-    await inNs(file, 'ip', 'addr', 'add', bridged ? `${ip}/24` : `${ip}/30`, 'dev', 'eth0');
+    await inNs(file, 'ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
     await inNs(file, 'ip', 'link', 'set', 'eth0', 'up');
-    await inNs(file, 'ip', 'route', 'add', 'default', 'via', gw);
+    await inNs(file, 'ip', 'route', 'add', 'default', 'via', `${sub}.254`);
   };
-  await veth('vs', f.srv, `${sub}.1`, `${sub}.254`, true);
+  await bridged('vs', f.srv, `${sub}.1`);
   if (!dnat) {
-    await veth('vc', f.cli, `${sub}.2`, `${sub}.254`, true);
+    await bridged('vc', f.cli, `${sub}.2`);
     return { files: Object.values(f), path: { serverNs: f.srv, clientNs: f.cli, target: `${sub}.1` } };
   }
   const routed = `10.${250 + net}.1`;
-  await veth('vc', f.cli, `${routed}.2`, `${routed}.1`, false);
+  await routedVeth(f.br, 'vc', f.cli, `${routed}.1`, `${routed}.2`);
   await nftIn(
     f.br,
     `table ip rawdnat {\n chain pre { type nat hook prerouting priority dstnat; policy accept;\n  ip daddr ${routed}.1 tcp dport 15201 dnat to ${sub}.1:5201\n }\n}\n`,
@@ -130,6 +131,8 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
   const w = await benchWorld();
   const rawDir = path.join(w.dir, 'bench-raw');
   const files: string[] = [];
+  /** Every peer that started (torn down at the end); `peers`: those whose two paths were made (measured). */
+  const started: Peer[] = [];
   const peers: Peer[] = [];
   const notes: string[] = missingPeers().map((m) => `not measured: ${m}`);
   let wn: World | undefined;
@@ -150,14 +153,19 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
       const label = start === startDocker ? 'Docker' : 'Podman';
       try {
         const p = await start(o.log);
-        peers.push(p);
-        const pp = await peerPaths(p, rawDir, peers.length, files);
+        started.push(p);
+        const pp = await peerPaths(p, rawDir, started.length, files);
         peerPath[`${p.name}C2c`] = pp.c2c;
         peerPath[`${p.name}Pub`] = pp.pub;
+        peers.push(p);
       } catch (err) {
         notes.push(`not measured: ${label}: ${(err as Error).message.split('\n')[0]}`);
       }
     }
+    // in a round the peers' paths run between the c↔c group and raw DNAT: each tsnet path stays
+    // next to its ceiling (raw → c2c, rawDnat → pub), for the paired ratios
+    const peersOf = (k: 'C2c' | 'Pub'): Record<string, IperfPath> =>
+      Object.fromEntries(peers.map((p) => [`${p.name}${k}`, peerPath[`${p.name}${k}`]!]));
 
     const cpu: Record<string, number[]> = {};
     const nf: Record<string, number[]> = {};
@@ -168,10 +176,8 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         c2c: { serverNs: ia.sandboxKey, clientNs: ib.sandboxKey, target: ia.ip('tputnet') },
         c2cNft: { serverNs: n.ia.sandboxKey, clientNs: n.ib.sandboxKey, target: n.ia.ip('tputnet') },
         rawCt: ct.path,
-        ...(peerPath.dockerC2c ? { dockerC2c: peerPath.dockerC2c } : {}),
-        ...(peerPath.podmanC2c ? { podmanC2c: peerPath.podmanC2c } : {}),
-        ...(peerPath.dockerPub ? { dockerPub: peerPath.dockerPub } : {}),
-        ...(peerPath.podmanPub ? { podmanPub: peerPath.podmanPub } : {}),
+        ...peersOf('C2c'),
+        ...peersOf('Pub'),
         rawDnat: dnat.path,
         pub: { serverNs: ia.sandboxKey, clientNs: client.netns, target: client.hostIp, serverPort: 5201, clientPort: 15201 },
       },
@@ -365,7 +371,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
     };
   } finally {
     for (const f of files) if (fs.existsSync(f)) await removeNetns(f);
-    for (const p of peers) await p.teardown();
+    for (const p of started) await p.teardown();
     await wn?.teardown();
     await w.teardown();
   }
