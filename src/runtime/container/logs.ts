@@ -188,13 +188,9 @@ export async function streamLogs(file: string, out: Writable, opts: LogOptions):
   let live: { fh: fs.promises.FileHandle; ino: number } | undefined;
   let offset = 0;
   const openLive = async (): Promise<boolean> => {
-    try {
-      const fh = await fs.promises.open(file, 'r');
-      live = { fh, ino: (await fh.stat()).ino };
-      return true;
-    } catch {
-      return false;
-    }
+    const fh = await openIfThere(file);
+    if (fh) live = { fh, ino: (await fh.stat()).ino };
+    return fh !== undefined;
   };
   /** What the live file has that was not read yet (the old one's rest first after a rotation). */
   const readNew = async (): Promise<void> => {

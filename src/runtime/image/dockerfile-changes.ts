@@ -163,6 +163,11 @@ function jsonStrings(change: string, rest: string): string[] {
   } catch {
     throw bad(change, 'not a JSON list of strings');
   }
+  return stringList(change, v);
+}
+
+/** A parsed JSON value that must be a list of strings. */
+function stringList(change: string, v: unknown): string[] {
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw bad(change, 'not a JSON list of strings');
   return v as string[];
 }
@@ -182,7 +187,7 @@ function volumeWords(change: string, rest: string): string[] {
     } catch {
       // Docker: what does not parse as JSON is a list of words
     }
-    if (v !== undefined) return jsonStrings(change, rest);
+    if (v !== undefined) return stringList(change, v);
   }
   return rest.split(/\s+/).filter(Boolean);
 }
