@@ -30,6 +30,7 @@ import { swarmRoutes } from './routes/swarm.js';
 import { eventRoutes } from './routes/events.js';
 import { statsRoutes } from './routes/stats.js';
 import { diskUsageRoutes } from './routes/disk-usage.js';
+import { imageFamily } from '../runtime/image/image-family.js';
 import { systemRoutes, TSNET_VERSION } from './routes/system.js';
 import { failpointsFrom } from '../lib/failpoints.js';
 import { pendingLine, withPending } from './pending-report.js';
@@ -209,6 +210,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       execs: c.execs,
       imageName: (id, requested) => requested || id,
       lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
+      imageFamily: (ref) => imageFamily(images, ref),
+      imageSize: async (id) => (await images.resolve(id)).size,
       pendingFor: (id) => pendingLine(c.pending.forContainer(id)),
       userNetwork: (id) => {
         const n = c.controller.find(id);

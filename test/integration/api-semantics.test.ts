@@ -381,7 +381,7 @@ test.serial('host_binding_ipv4 and the other bridge options are validated before
   t.is((await api(w.socket, { method: 'DELETE', path: '/networks/opts' })).status, 204);
 });
 
-test('network shapes as Docker: IPAM.Options is null unless given; a second forced disconnect is a 404', async (t) => {
+test('network shapes as Docker: IPAM.Options is null unless given; a second forced disconnect is a 404, of no such network too', async (t) => {
   const { w } = t.context;
   const plain = await api(w.socket, { method: 'POST', path: '/networks/create', body: { Name: 'shape-a' } });
   t.is(plain.status, 201, plain.text);
@@ -403,6 +403,10 @@ test('network shapes as Docker: IPAM.Options is null unless given; a second forc
   const second = await api(w.socket, { method: 'POST', path: '/networks/shape-a/disconnect', body: off });
   t.is(second.status, 404, second.text);
   t.regex(msg(second), /container shape-c is not connected to network shape-a/);
+  // a network that does not exist is said so, as dockerd (not "not connected")
+  const none = await api(w.socket, { method: 'POST', path: '/networks/shape-nosuch/disconnect', body: off });
+  t.is(none.status, 404, none.text);
+  t.regex(msg(none), /^network shape-nosuch not found$/);
   await w.ok(['rm', 'shape-c']);
   await w.ok(['network', 'rm', 'shape-a', 'shape-b']);
 });

@@ -77,6 +77,9 @@ test.serial('pause freezes the container (its counter stops), unpause resumes it
   const exec = await w.cli(['exec', id, 'true']);
   t.not(exec.exitCode, 0);
   t.regex(exec.stderr, /is paused: unpause it/);
+  // refused at create, as dockerd (refused only at start, the docker CLI exited 0)
+  const created = await api(w.socket, { method: 'POST', path: `/containers/${id}/exec`, body: { Cmd: ['true'] } });
+  t.is(created.status, 409, created.text);
   const again = await w.cli(['pause', id]);
   t.regex(again.stderr, /already paused/);
   await w.ok(['unpause', id]);

@@ -18,6 +18,7 @@ import {
 import { filters, object } from './params.js';
 import type { NetworkRecord } from '../../network/network-record.js';
 import { checkSwarmCreate } from '../../swarm/ingress.js';
+import { nameFilter } from './name-pattern.js';
 
 /** Options only tsnet itself may set: the default bridge is made by the daemon, never through the API. */
 const RESERVED_OPTIONS = ['com.docker.network.bridge.default_bridge'];
@@ -42,7 +43,10 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
       handler: async ({ query }) => {
         const f = filters(query, ['name', 'id', 'driver', 'scope', 'type', 'label', 'dangling']);
         let list = controller.list();
-        if (f.name) list = list.filter((n) => f.name!.some((x) => n.name.includes(x)));
+        if (f.name) {
+          const match = nameFilter(f.name);
+          list = list.filter((n) => match([n.name]));
+        }
         if (f.id) list = list.filter((n) => f.id!.some((x) => n.id.startsWith(x)));
         if (f.driver) list = list.filter((n) => f.driver!.includes(n.driver));
         if (f.scope) list = list.filter((n) => f.scope!.includes(n.scope));

@@ -366,8 +366,10 @@ export class ContainerManager {
       rec.id,
       async () => {
         if (this.isRunning(rec)) return false;
-        // a start through the API: the policy begins again (retry count, back-off)
+        // a start through the API: the policy begins again (retry count, back-off), and
+        // RestartCount counts from 0 again, as dockerd's (restart goes through here too)
         this.restarts.reset(rec.id);
+        rec.restartCount = 0;
         try {
           await this.startLocked(rec);
         } catch (err) {
@@ -827,7 +829,6 @@ export class ContainerManager {
   async restart(ref: string, timeoutSeconds?: number): Promise<void> {
     await this.stop(ref, timeoutSeconds);
     const rec = this.get(ref);
-    rec.restartCount += 1;
     await this.start(rec.id);
     this.announce(rec, 'restart');
   }
@@ -842,7 +843,8 @@ export class ContainerManager {
         `invalid container name "${newName}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
       );
     await this.withLock(rec.id, async () => {
-      if (name === rec.name) return;
+      if (name === rec.name)
+        throw new TsnetError('TSNET_INVALID_ARGUMENT', `container ${rec.name} is already named ${name}: give another name`);
       if (this.nameTaken(name)) {
         const other = [...this.records.values()].find((r) => r.name === name)!;
         throw new TsnetError(
