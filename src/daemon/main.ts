@@ -191,7 +191,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       execRoot: flags.execRoot,
       cgroupVersion: c.cgroups.version,
       startedAt: new Date(),
-      networkDrivers: () => ['bridge', 'host', 'null', ...(c.overlay || c.swarm.active ? ['overlay'] : [])],
+      networkDrivers: () => ['bridge', 'host', 'macvlan', 'null', ...(c.overlay || c.swarm.active ? ['overlay'] : [])],
       swarm: () => c.swarm.info(),
       eventListeners: () => c.events.subscriberCount,
       counts: () => {

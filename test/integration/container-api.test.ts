@@ -171,3 +171,56 @@ test.serial('inspect reports the json-file log driver; logs honour until, also w
   const all = await logs('');
   t.true(all.includes('first') && all.includes('second'));
 });
+
+test.serial(
+  'inspect of a minimal API create shows every HostConfig key dockerd shows, with its zero or applied value',
+  async (t) => {
+    const { w } = t.context;
+    const made = await api(w.socket, {
+      method: 'POST',
+      path: '/containers/create',
+      body: { Image: 'busybox', Cmd: ['true'], HostConfig: { NetworkMode: 'none', Memory: 64 * 1024 * 1024 } },
+    });
+    t.is(made.status, 201, made.text);
+    const id = (made.json as { Id: string }).Id;
+    t.teardown(() => w.cli(['rm', '-f', id]));
+    const i = (await api(w.socket, { path: `/containers/${id}/json` })).json as {
+      HostConfig: Record<string, unknown>;
+      Config: Record<string, unknown>;
+    };
+    // SDK clients index these without a default (KeyError when absent)
+    for (const k of [
+      'Binds',
+      'VolumesFrom',
+      'CapAdd',
+      'CapDrop',
+      'Dns',
+      'DnsSearch',
+      'ExtraHosts',
+      'GroupAdd',
+      'SecurityOpt',
+      'Devices',
+      'Ulimits',
+      'MemorySwappiness',
+    ])
+      t.is(i.HostConfig[k], null, k);
+    for (const k of ['CpuShares', 'CpuQuota', 'CpuPeriod', 'BlkioWeight', 'OomScoreAdj', 'MemoryReservation', 'KernelMemory'])
+      t.is(i.HostConfig[k], 0, k);
+    t.is(i.HostConfig.PublishAllPorts, false);
+    t.deepEqual(i.HostConfig.ConsoleSize, [0, 0]);
+    // what tsnet applies: its own IPC and cgroup namespaces, 64 MiB /dev/shm, memory+swap 2 × memory
+    t.is(i.HostConfig.IpcMode, 'private');
+    t.is(i.HostConfig.CgroupnsMode, 'private');
+    t.is(i.HostConfig.ShmSize, 64 * 1024 * 1024);
+    t.is(i.HostConfig.MemorySwap, 128 * 1024 * 1024);
+    t.is(i.Config.OnBuild, null);
+    t.is(i.Config.Volumes, null);
+    const info = (await api(w.socket, { path: '/info' })).json as {
+      IndexServerAddress: string;
+      Plugins: { Volume: string[]; Network: string[] };
+    };
+    t.is(info.IndexServerAddress, 'https://index.docker.io/v1/', 'the docker CLI keys its Docker Hub login by it');
+    t.deepEqual(info.Plugins.Volume, ['local']);
+    t.true(info.Plugins.Network.includes('macvlan'));
+  },
+);
