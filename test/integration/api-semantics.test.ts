@@ -397,6 +397,19 @@ test('network shapes as Docker: IPAM.Options is null unless given; a second forc
   t.deepEqual((b.json as { IPAM: { Options: unknown } }).IPAM.Options, { foo: 'bar' });
 
   await w.ok(['create', '--name', 'shape-c', '--network', 'shape-a', 'busybox', 'true']);
+  // dangling: no container uses it and it is not bridge, host or none (it was accepted and ignored)
+  const dangling = async (v: string) => {
+    const r = await api(w.socket, { path: `/networks?filters=${encodeURIComponent(JSON.stringify({ dangling: [v] }))}` });
+    return r.status === 200
+      ? (r.json as Array<{ Name: string }>)
+          .map((n) => n.Name)
+          .filter((n) => /^shape-|^bridge$/.test(n))
+          .sort()
+      : r.status;
+  };
+  t.deepEqual(await dangling('true'), ['shape-b']);
+  t.deepEqual(await dangling('false'), ['bridge', 'shape-a']);
+  t.is(await dangling('maybe'), 400);
   const off = { Container: 'shape-c', Force: true };
   const first = await api(w.socket, { method: 'POST', path: '/networks/shape-a/disconnect', body: off });
   t.is(first.status, 200, first.text);

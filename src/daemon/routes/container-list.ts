@@ -18,6 +18,7 @@ import type { ContainerNetworkState } from '../../network/container-api.js';
 import { dockerStatus } from '../../runtime/container/docker-json.js';
 import type { ContainerRecord } from '../../runtime/container/types.js';
 import { nameFilter } from './name-pattern.js';
+import { labelMatch } from './params.js';
 
 export const CONTAINER_LIST_FILTERS = [
   'name',
@@ -72,12 +73,6 @@ export function portSet(key: string, values: readonly string[]): Set<string> {
     for (let p = start; p <= end; p++) out.add(`${p}/${proto}`);
   }
   return out;
-}
-
-function labelMatch(labels: Record<string, string> | undefined, want: string): boolean {
-  const i = want.indexOf('=');
-  if (i < 0) return labels !== undefined && Object.hasOwn(labels, want);
-  return labels !== undefined && labels[want.slice(0, i)] === want.slice(i + 1);
 }
 
 /** The containers of `list` (newest first) that pass the filters `f`, as dockerd lists them. */

@@ -48,6 +48,17 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
           list = list.filter((n) => match([n.name]));
         }
         if (f.id) list = list.filter((n) => f.id!.some((x) => n.id.startsWith(x)));
+        if (f.dangling) {
+          // as dockerd: a network no container uses and that is not one of bridge, host, none
+          const v = f.dangling.length === 1 ? f.dangling[0] : '';
+          if (v !== 'true' && v !== '1' && v !== 'false' && v !== '0')
+            throw new TsnetError(
+              'TSNET_INVALID_ARGUMENT',
+              `invalid value for filter 'dangling', must be "true" (or "1"), or "false" (or "0")`,
+            );
+          const want = v === 'true' || v === '1';
+          list = list.filter((n) => (!n.predefined && controller.endpointUsers(n.id).length === 0) === want);
+        }
         if (f.driver) list = list.filter((n) => f.driver!.includes(n.driver));
         if (f.scope) list = list.filter((n) => f.scope!.includes(n.scope));
         if (f.type) list = list.filter((n) => f.type!.some((t) => (t === 'builtin') === Boolean(n.predefined)));

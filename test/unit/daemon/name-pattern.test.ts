@@ -6,6 +6,7 @@
 import test from 'ava';
 import { namePattern, nameFilter } from '../../../src/daemon/routes/name-pattern.js';
 import { portSet } from '../../../src/daemon/routes/container-list.js';
+import { referenceMatcher } from '../../../src/daemon/routes/image-list.js';
 
 const m = (p: string, s: string) => namePattern(p).test(s);
 
@@ -69,4 +70,19 @@ test('portSet: a port, a range, a protocol; tcp by default; refuses host address
   t.deepEqual([...portSet('expose', ['8000-8002/udp'])], ['8000/udp', '8001/udp', '8002/udp']);
   for (const bad of ['1.2.3.4:80', 'x', '80/icmp', '9-8', '70000', '-1'])
     t.throws(() => portSet('publish', [bad]), { code: 'TSNET_INVALID_ARGUMENT' } as never, bad);
+});
+
+test('referenceMatcher: path.Match globs on name:tag or name; * and ? stop at /; bad classes refused', (t) => {
+  const m = (p: string, ref: string) => referenceMatcher([p])(ref);
+  t.true(m('busybox', 'busybox:latest'));
+  t.true(m('busy*', 'busybox:latest'));
+  t.false(m('*', 'team/app:1'), '* does not cross /');
+  t.true(m('*/*', 'team/app:1'));
+  t.true(m('localhost:5000/x', 'localhost:5000/x:1'), 'a registry port is not the tag');
+  t.true(m('app:[0-9]', 'team/app:1') === false && m('*/app:[0-9]', 'team/app:1'));
+  t.true(m('ap?:1', 'app:1'));
+  t.false(m('ap?:1', 'ap/:1'));
+  t.true(m('a[^b]c', 'axc:1'));
+  t.throws(() => referenceMatcher(['[z-a]']), { code: 'TSNET_INVALID_ARGUMENT' } as never);
+  t.throws(() => referenceMatcher(['[ab']), { code: 'TSNET_INVALID_ARGUMENT' } as never);
 });
