@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { api, rawApi } from '../helpers/api.js';
-import { eventually, type World } from '../helpers/world.js';
+import { eventually, sleep, type World } from '../helpers/world.js';
 import { eventActions, runDetached, worldTest } from '../helpers/world-test.js';
 
 const test = worldTest();
@@ -222,5 +222,48 @@ test.serial(
     t.is(info.IndexServerAddress, 'https://index.docker.io/v1/', 'the docker CLI keys its Docker Hub login by it');
     t.deepEqual(info.Plugins.Volume, ['local']);
     t.true(info.Plugins.Network.includes('macvlan'));
+  },
+);
+
+test.serial(
+  'stop and restart take the API signal (1.42+, docker stop --signal); a bad one is 400 and stops nothing',
+  async (t) => {
+    const { w } = t.context;
+    const id = await runDetached(t, w, [
+      'busybox',
+      'sh',
+      '-c',
+      'trap "exit 7" INT; trap "exit 8" TERM; while true; do sleep 0.1; done',
+    ]);
+    const code = async () => (await w.ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id])).trim();
+    await sleep(300); // the traps are set
+    const bad = await api(w.socket, { method: 'POST', path: `/containers/${id}/stop?signal=NOSIG&t=5` });
+    t.is(bad.status, 400, bad.text);
+    t.is(await code(), 'running 0');
+    t.is((await api(w.socket, { method: 'POST', path: `/containers/${id}/stop?signal=SIGINT&t=5` })).status, 204);
+    t.is(await code(), 'exited 7', 'SIGINT, not the default SIGTERM');
+    await w.ok(['start', id]);
+    await sleep(300);
+    t.is((await api(w.socket, { method: 'POST', path: `/containers/${id}/restart?signal=INT&t=5` })).status, 204);
+    t.regex(
+      (
+        await w.ok([
+          'events',
+          '--since',
+          '0',
+          '--until',
+          String(Math.ceil(Date.now() / 1000) + 1),
+          '--filter',
+          `container=${id}`,
+          '--filter',
+          'event=die',
+          '--format',
+          '{{.Actor.Attributes.exitCode}}',
+        ])
+      ).trim(),
+      /7$/,
+    );
+    t.is((await api(w.socket, { method: 'POST', path: `/containers/${id}/stop?t=5` })).status, 204);
+    t.is(await code(), 'exited 8', 'without a signal: SIGTERM');
   },
 );

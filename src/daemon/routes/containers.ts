@@ -152,14 +152,16 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       method: 'POST',
       pattern: '/containers/{id}/stop',
       schema: { params: RefParams, query: StopQuery },
-      handler: async ({ params, query }) => ({ status: (await containers.stop(params.id!, int(query, 't'))) ? 204 : 304 }),
+      handler: async ({ params, query }) => ({
+        status: (await containers.stop(params.id!, int(query, 't'), query.get('signal') ?? undefined)) ? 204 : 304,
+      }),
     },
     {
       method: 'POST',
       pattern: '/containers/{id}/restart',
       schema: { params: RefParams, query: StopQuery },
       handler: async ({ params, query }) => {
-        await containers.restart(params.id!, int(query, 't'));
+        await containers.restart(params.id!, int(query, 't'), query.get('signal') ?? undefined);
         return { status: 204 };
       },
     },

@@ -763,8 +763,10 @@ export class ContainerManager {
   // ---- stop / kill --------------------------------------------------------------------------
 
   /** Returns false when it was not running (HTTP 304). */
-  async stop(ref: string, timeoutSeconds?: number): Promise<boolean> {
+  /** `signal`: the API's stop signal (1.42+), else the container's StopSignal, else SIGTERM. */
+  async stop(ref: string, timeoutSeconds?: number, signal?: string): Promise<boolean> {
     const rec = this.get(ref);
+    const sig = parseSignal(signal || rec.config.StopSignal, 15);
     if (rec.state.Restarting) {
       await this.cancelRestart(rec);
       this.announce(rec, 'stop');
@@ -774,7 +776,7 @@ export class ContainerManager {
     rec.state.ManuallyStopped = true;
     const t = timeoutSeconds ?? rec.config.StopTimeout ?? 10;
     const exited = this.waitEvent(rec, 'next-exit');
-    await this.signal(rec, parseSignal(rec.config.StopSignal, 15)).catch(() => undefined);
+    await this.signal(rec, sig).catch(() => undefined);
     const timedOut = await Promise.race([exited.then(() => false), sleep(Math.max(0, t) * 1000).then(() => true)]);
     if (timedOut && this.isRunning(rec)) {
       await this.signal(rec, 9).catch(() => undefined);
@@ -826,8 +828,8 @@ export class ContainerManager {
     }
   }
 
-  async restart(ref: string, timeoutSeconds?: number): Promise<void> {
-    await this.stop(ref, timeoutSeconds);
+  async restart(ref: string, timeoutSeconds?: number, signal?: string): Promise<void> {
+    await this.stop(ref, timeoutSeconds, signal);
     const rec = this.get(ref);
     await this.start(rec.id);
     this.announce(rec, 'restart');
