@@ -173,7 +173,7 @@ test.serial(
   },
 );
 
-test.serial('ps -s (size=1): SizeRw is the writable layer, SizeRootFs adds the image', async (t) => {
+test.serial('ps -s and inspect --size (size=1): SizeRw is the writable layer, SizeRootFs adds the image', async (t) => {
   const { w } = t.context;
   const id = await w.ok(['run', '-d', '--network', 'none', 'busybox', 'sh', '-c', 'head -c 100000 /dev/zero > /big; sleep 1000']);
   t.teardown(() => w.cli(['rm', '-f', id]));
@@ -189,4 +189,12 @@ test.serial('ps -s (size=1): SizeRw is the writable layer, SizeRootFs adds the i
     (x) => x.Id === id,
   );
   t.is(plain?.SizeRw, undefined, 'sizes only when asked (they cost a walk of the layer)');
+  // docker inspect --size: the same two numbers
+  const inspected = (await api(w.socket, { path: `/containers/${id}/json?size=1` })).json as {
+    SizeRw?: number;
+    SizeRootFs?: number;
+  };
+  t.true((inspected.SizeRw ?? 0) >= 100_000, JSON.stringify(inspected.SizeRw));
+  t.is(inspected.SizeRootFs! - inspected.SizeRw!, image.Size);
+  t.is(((await api(w.socket, { path: `/containers/${id}/json` })).json as { SizeRw?: number }).SizeRw, undefined);
 });

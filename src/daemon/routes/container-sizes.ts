@@ -1,6 +1,7 @@
 /**
- * `GET /containers/json?size=1` (docker ps -s): each summary with SizeRw, the bytes of its
- * writable layer, and SizeRootFs, that plus its image's layers — as /system/df counts them.
+ * Container sizes as dockerd reports them (`docker ps -s`, `docker inspect --size`): SizeRw, the
+ * bytes of the writable layer, and SizeRootFs, that plus its image's layers — as /system/df
+ * counts them. Only when asked: they cost a walk of the layer.
  */
 import type { ContainerRecord } from '../../runtime/container/types.js';
 import type { ContainerSummaries } from '../../runtime/container/summaries.js';
@@ -12,18 +13,27 @@ export interface SizeDeps {
   imageSize(imageId: string): Promise<number>;
 }
 
+/** SizeRw and SizeRootFs of one container. */
+export async function sizesOf(
+  rec: ContainerRecord,
+  upper: (rec: ContainerRecord) => string,
+  imageSize: (imageId: string) => Promise<number>,
+): Promise<{ SizeRw: number; SizeRootFs: number }> {
+  const [rw, image] = await Promise.all([dirSize(upper(rec)), imageSize(rec.imageId).catch(() => 0)]);
+  return { SizeRw: rw, SizeRootFs: rw + image };
+}
+
+/** The ps summaries of `list` with their sizes (each image's size looked up once). */
 export async function withSizes(list: readonly ContainerRecord[], d: SizeDeps): Promise<unknown[]> {
   const images = new Map<string, Promise<number>>();
+  const imageSize = (id: string) => {
+    if (!images.has(id)) images.set(id, d.imageSize(id));
+    return images.get(id)!;
+  };
   return Promise.all(
-    list.map(async (r) => {
-      const summary = JSON.parse(d.summaries.json([r]).toString('utf8'))[0] as Record<string, unknown>;
-      if (!images.has(r.imageId))
-        images.set(
-          r.imageId,
-          d.imageSize(r.imageId).catch(() => 0),
-        );
-      const rw = await dirSize(d.upper(r));
-      return { ...summary, SizeRw: rw, SizeRootFs: rw + (await images.get(r.imageId)!) };
-    }),
+    list.map(async (r) => ({
+      ...(JSON.parse(d.summaries.json([r]).toString('utf8'))[0] as Record<string, unknown>),
+      ...(await sizesOf(r, d.upper, imageSize)),
+    })),
   );
 }

@@ -21,6 +21,7 @@ import {
   ContainerCreateBody,
   ContainerCreateQuery,
   ContainerListQuery,
+  InspectQuery,
   ExecCreateBody,
   ExecStartBody,
   KillQuery,
@@ -36,7 +37,7 @@ import {
 import { normalizeCreateBody, normalizeExecBody } from './create-body.js';
 import { bool, filters, int, object } from './params.js';
 import { CONTAINER_LIST_FILTERS, filterContainers } from './container-list.js';
-import { withSizes } from './container-sizes.js';
+import { sizesOf, withSizes } from './container-sizes.js';
 
 export interface ContainerRouteDeps {
   containers: ContainerManager;
@@ -122,23 +123,28 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: '/containers/{id}/json',
-      schema: { params: RefParams },
-      handler: async ({ params, apiVersion }) => {
+      schema: { params: RefParams, query: InspectQuery },
+      handler: async ({ params, query, apiVersion }) => {
         const rec = containers.get(params.id!);
         const net = containers.network(rec);
+        // docker inspect --size: the writable layer and that plus the image, as ps -s
+        const sizes = bool(query, 'size') ? await sizesOf(rec, (r) => containers.paths(r).upper, d.imageSize) : {};
         return {
           status: 200,
-          json: containerInspect(
-            rec,
-            containers.paths(rec),
-            d.execs.idsOf(rec.id),
-            await d.lowerDirs(rec.imageId).catch(() => []),
-            net,
-            {
-              view: (e) => ({ apiVersion, userDefined: d.userNetwork?.(e.networkId) ?? false }),
-              links: inspectLinks(rec.name, net.links, (ref) => containers.find(ref)),
-            },
-          ),
+          json: {
+            ...containerInspect(
+              rec,
+              containers.paths(rec),
+              d.execs.idsOf(rec.id),
+              await d.lowerDirs(rec.imageId).catch(() => []),
+              net,
+              {
+                view: (e) => ({ apiVersion, userDefined: d.userNetwork?.(e.networkId) ?? false }),
+                links: inspectLinks(rec.name, net.links, (ref) => containers.find(ref)),
+              },
+            ),
+            ...sizes,
+          },
         };
       },
     },
