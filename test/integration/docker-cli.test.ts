@@ -134,3 +134,23 @@ test('a failed start: docker run says the daemon error once; a next-exit wait st
   t.is(wait, 'pending');
   t.is((await docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'wants18500'])).stdout.trim(), 'created 128');
 });
+
+test('namespace modes tsnet does not give are refused in one line, --init is warned about (they were accepted and ignored)', async (t) => {
+  for (const flags of [
+    ['--pid', 'host'],
+    ['--pid', 'container:x'],
+    ['--ipc', 'host'],
+    ['--uts', 'host'],
+  ]) {
+    const r = await docker(['run', '--rm', '--network', 'none', ...flags, 'busybox', 'true']);
+    t.is(r.exitCode, 125, flags.join(' '));
+    t.regex(r.stderr, new RegExp(`^docker: Error response from daemon: ${flags.join(' ')} is not supported by tsnet`), r.stderr);
+  }
+  // what tsnet does give: a private or shareable IPC namespace; the host's UTS with the host's network
+  t.is((await docker(['run', '--rm', '--network', 'none', '--ipc', 'shareable', 'busybox', 'true'])).exitCode, 0);
+  const hostUts = await docker(['run', '--rm', '--network', 'host', '--uts', 'host', 'busybox', 'hostname']);
+  t.is(hostUts.exitCode, 0, hostUts.stderr);
+  const init = await docker(['run', '--rm', '--network', 'none', '--init', 'busybox', 'echo', 'ran']);
+  t.is(init.stdout, 'ran\n');
+  t.regex(init.stderr, /WARNING: tsnet runs no init process \(--init\)/);
+});
