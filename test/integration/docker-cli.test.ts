@@ -154,3 +154,12 @@ test('namespace modes tsnet does not give are refused in one line, --init is war
   t.is(init.stdout, 'ran\n');
   t.regex(init.stderr, /WARNING: tsnet runs no init process \(--init\)/);
 });
+
+test('docker info: the distribution, and no warning for what tsnet applies (cpu shares, cpuset, oom-kill-disable on v1)', async (t) => {
+  const r = await docker(['info']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.notRegex(r.stderr, /No cpu shares support|No cpuset support/);
+  if (!fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) t.notRegex(r.stderr, /No oom kill disable support/);
+  const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1];
+  t.is((await docker(['info', '--format', '{{.OperatingSystem}}'])).stdout.trim(), pretty ?? 'Linux');
+});

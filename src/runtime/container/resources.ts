@@ -66,6 +66,7 @@ export function limitsOf(hc: HostConfig, mode: 'start' | 'update'): Limits {
   const pids = num(r.PidsLimit ?? undefined);
   set('pidsLimit', mode === 'start' && pids !== undefined && pids < 0 ? undefined : pids);
   set('blkioWeight', num(r.BlkioWeight));
+  if (mode === 'start' && hc.OomKillDisable === true) out.oomKillDisable = true;
   return out;
 }
 

@@ -1,7 +1,8 @@
 /**
- * Docker's `name` filter is a regular expression; tsnet's matcher (src/daemon/routes/name-pattern.ts)
- * takes the usual part of the syntax, in time linear in the name, and refuses the rest in one line.
- * Also the port sets of the ps publish/expose filters (src/daemon/routes/container-list.ts).
+ * The list filters: Docker's `name` filter is a regular expression; tsnet's matcher
+ * (src/daemon/routes/name-pattern.ts) takes the usual part of the syntax, in time linear in the
+ * name, and refuses the rest in one line. Also the port sets of the ps publish/expose filters
+ * (container-list.ts) and the reference globs of the image list (image-list.ts).
  */
 import test from 'ava';
 import { namePattern, nameFilter } from '../../../src/daemon/routes/name-pattern.js';
