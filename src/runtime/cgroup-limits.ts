@@ -20,6 +20,8 @@ export interface Limits {
   blkioWeight?: number; // 10..1000
   /** --oom-kill-disable: v1 only (memory.oom_control), as Docker; v2 has no such switch. */
   oomKillDisable?: boolean;
+  /** --memory-swappiness 0..100: v1 only (memory.swappiness), as Docker. */
+  memorySwappiness?: number;
 }
 
 export type V1Controller = 'memory' | 'cpu' | 'cpuset' | 'pids' | 'blkio';
@@ -53,6 +55,12 @@ export function v1Settings(limits: Limits, current: (file: string) => string | u
     add('memory', { file: 'memory.memsw.limit_in_bytes', value: limits.memorySwap < 0 ? '-1' : String(limits.memorySwap) });
   }
   if (limits.memoryReservation) add('memory', { file: 'memory.soft_limit_in_bytes', value: String(limits.memoryReservation) });
+  if (limits.memorySwappiness !== undefined)
+    add('memory', {
+      file: 'memory.swappiness',
+      value: String(limits.memorySwappiness),
+      optional: 'Your kernel does not support memory swappiness capabilities. Memory swappiness discarded.',
+    });
   if (limits.oomKillDisable)
     add('memory', {
       file: 'memory.oom_control',

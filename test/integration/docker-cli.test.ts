@@ -153,6 +153,23 @@ test('namespace modes tsnet does not give are refused in one line, --init is war
   const init = await docker(['run', '--rm', '--network', 'none', '--init', 'busybox', 'echo', 'ran']);
   t.is(init.stdout, 'ran\n');
   t.regex(init.stderr, /WARNING: tsnet runs no init process \(--init\)/);
+  const cgns = await docker(['run', '--rm', '--network', 'none', '--cgroupns', 'host', 'busybox', 'true']);
+  t.regex(cgns.stderr, /--cgroupns host is not supported by tsnet/);
+  const more = await docker([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--oom-score-adj',
+    '500',
+    '--cgroup-parent',
+    'mine',
+    'busybox',
+    'true',
+  ]);
+  t.is(more.exitCode, 0, more.stderr);
+  t.regex(more.stderr, /WARNING: tsnet does not set the OOM score/);
+  t.regex(more.stderr, /WARNING: tsnet places every container under the daemon's --cgroup-parent/);
 });
 
 test('docker info: the distribution, and no warning for what tsnet applies (cpu shares, cpuset, oom-kill-disable on v1)', async (t) => {

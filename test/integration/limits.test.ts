@@ -125,14 +125,14 @@ test('limits are written to the container cgroup', async (t) => {
   t.false(fs.existsSync(path.join('/sys/fs/cgroup', v2 ? '' : 'pids', w.cgroupParent, id)), 'cgroup removed with the container');
 });
 
-test('--oom-kill-disable is written to memory.oom_control (cgroup v1; it was accepted and ignored)', async (t) => {
+test('--oom-kill-disable and --memory-swappiness are written to the memory cgroup (v1; they were accepted and ignored)', async (t) => {
   const made = await api(w.socket, {
     method: 'POST',
     path: '/containers/create',
     body: {
       Image: 'busybox',
       Cmd: ['sleep', '1000'],
-      HostConfig: { NetworkMode: 'none', Memory: 32 * 1024 * 1024, OomKillDisable: true },
+      HostConfig: { NetworkMode: 'none', Memory: 32 * 1024 * 1024, OomKillDisable: true, MemorySwappiness: 7 },
     },
   });
   t.is(made.status, 201, made.text);
@@ -143,6 +143,7 @@ test('--oom-kill-disable is written to memory.oom_control (cgroup v1; it was acc
     t.is(cgroupFile('', id, 'memory.max'), String(32 * 1024 * 1024), 'v2 has no OOM-killer switch: the limit only');
   } else {
     t.regex(cgroupFile('memory', id, 'memory.oom_control'), /^oom_kill_disable 1$/m);
+    t.is(cgroupFile('memory', id, 'memory.swappiness'), '7', '--memory-swappiness (it was ignored too)');
   }
   // without it the OOM killer stays on
   const plain = await w.ok(['run', '-d', '--network', 'none', '--memory', '32m', 'busybox', 'sleep', '1000']);

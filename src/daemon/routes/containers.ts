@@ -38,7 +38,7 @@ import { normalizeCreateBody, normalizeExecBody } from './create-body.js';
 import { bool, filters, int, object } from './params.js';
 import { CONTAINER_LIST_FILTERS, filterContainers } from './container-list.js';
 import { sizesOf, withSizes } from './container-sizes.js';
-import { namespaceModes } from './namespace-modes.js';
+import { notApplied } from './not-applied.js';
 
 export interface ContainerRouteDeps {
   containers: ContainerManager;
@@ -117,7 +117,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       schema: { query: ContainerCreateQuery, body: ContainerCreateBody },
       handler: async ({ query, body, apiVersion }) => {
         const req = normalizeCreateBody(object<CreateBody>(body, 'container create'), apiVersion);
-        const warnings = namespaceModes(req.HostConfig);
+        const warnings = notApplied(req.HostConfig);
         const rec = await containers.create(req, query.get('name') || undefined);
         return { status: 201, json: { Id: rec.id, Warnings: warnings } };
       },
