@@ -180,3 +180,12 @@ test('docker info: the distribution, and no warning for what tsnet applies (cpu 
   const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1];
   t.is((await docker(['info', '--format', '{{.OperatingSystem}}'])).stdout.trim(), pretty ?? 'Linux');
 });
+
+test('network create --config-only / --config-from are refused in one line, nothing made (they made a plain bridge)', async (t) => {
+  const only = await docker(['network', 'create', '--config-only', '--subnet', '10.67.0.0/24', 'cfgonly']);
+  t.not(only.exitCode, 0);
+  t.regex(only.stderr, /^Error response from daemon: tsnet has no config-only networks[^\n]*\n$/);
+  const from = await docker(['network', 'create', '-d', 'macvlan', '--config-from', 'cfgonly', 'cfgfrom']);
+  t.regex(from.stderr, /tsnet has no config-only networks/);
+  t.notRegex((await docker(['network', 'ls', '--format', '{{.Name}}'])).stdout, /cfgonly|cfgfrom/);
+});
