@@ -12,6 +12,7 @@ import { parseVolume } from './parse/volume.js';
 import { parseGoDuration } from './parse/duration.js';
 import { parseMount, parseTmpfs, type MountSpec } from './parse/mount.js';
 import { parseRestart } from './parse/restart.js';
+import { parseSysctls, parseUlimit, type UlimitSpec } from './parse/ulimit.js';
 
 /** commander's option values for run/create (repeatable flags are arrays). */
 export interface ContainerFlags {
@@ -58,6 +59,9 @@ export interface ContainerFlags {
   dnsSearch: string[];
   dnsOption: string[];
   groupAdd: string[];
+  ulimit: string[];
+  sysctl: string[];
+  shmSize?: number;
   restart?: string;
   mount: string[];
   tmpfs: string[];
@@ -123,6 +127,9 @@ export interface CreateBody {
     DnsSearch: string[];
     DnsOptions: string[];
     GroupAdd: string[] | null;
+    Ulimits?: UlimitSpec[];
+    Sysctls?: Record<string, string>;
+    ShmSize?: number;
     LogConfig?: { Type: string; Config: Record<string, string> };
   };
   NetworkingConfig: { EndpointsConfig: Record<string, EndpointSettings> };
@@ -225,6 +232,24 @@ export function buildCreateBody(
     throw new UsageError(`-l, --label: ${(err as Error).message}`);
   }
 
+  // one per name, the last one given (as the docker CLI's map)
+  const ulimits = new Map<string, UlimitSpec>();
+  for (const spec of f.ulimit) {
+    try {
+      const u = parseUlimit(spec);
+      ulimits.delete(u.Name);
+      ulimits.set(u.Name, u);
+    } catch (err) {
+      throw invalidArgument(spec, '--ulimit', (err as Error).message);
+    }
+  }
+  let Sysctls: Record<string, string>;
+  try {
+    Sysctls = parseSysctls(f.sysctl);
+  } catch (err) {
+    throw new UsageError(`--sysctl: ${(err as Error).message}`);
+  }
+
   if (f.macAddress !== undefined && !MAC.test(f.macAddress)) {
     throw invalidArgument(f.macAddress, '--mac-address', 'not a MAC address (like 92:d0:c6:0a:29:33)');
   }
@@ -274,6 +299,9 @@ export function buildCreateBody(
       DnsSearch: f.dnsSearch,
       DnsOptions: f.dnsOption,
       GroupAdd: f.groupAdd.length ? f.groupAdd : null,
+      ...(ulimits.size ? { Ulimits: [...ulimits.values()] } : {}),
+      ...(f.sysctl.length ? { Sysctls } : {}),
+      ...(f.shmSize !== undefined ? { ShmSize: f.shmSize } : {}),
       ...logConfig(f),
     },
     NetworkingConfig: { EndpointsConfig: network.EndpointsConfig },
@@ -382,6 +410,9 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     dnsSearch: list('dnsSearch'),
     dnsOption: list('dnsOption'),
     groupAdd: list('groupAdd'),
+    ulimit: list('ulimit'),
+    sysctl: list('sysctl'),
+    shmSize: num('shmSize'),
     restart: str('restart'),
     mount: list('mount'),
     tmpfs: list('tmpfs'),

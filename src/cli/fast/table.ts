@@ -71,6 +71,9 @@ const containerFlags: FastOption[] = [
   list('--dns-search <domain>'),
   list('--dns-option <option>'),
   list('--group-add <group>'),
+  list('--ulimit <v>'),
+  list('--sysctl <v>'),
+  opt('--shm-size <bytes>', 'value', sizeArg('--shm-size')),
 ];
 
 const sigProxy: Record<string, [string, unknown]> = {

@@ -212,6 +212,9 @@ static const struct key {
 	{ "devices_bpf", K_RUN },
 	{ "seccomp", K_RUN | K_EXEC },
 	{ "seccomp_early", K_RUN | K_EXEC },
+	{ "rlimit", K_RUN | K_EXEC | K_REPEAT },
+	{ "sysctl", K_RUN | K_REPEAT },
+	{ "shm_size", K_RUN },
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -461,6 +464,34 @@ static void parse_spec(int bundlefd, struct spec *s, enum mode mode)
 			if (!*v || *end || n < 1 || n > 1000)
 				die("spec: invalid log_max_files %.32s", v);
 			s->log_max_files = (int)n;
+		}
+		else if (!strcmp(key, "rlimit")) {
+			if (s->nrlimits >= 64)
+				die("spec: more than 64 rlimit records");
+			char shown[64];
+			snprintf(shown, sizeof shown, "%s", v);
+			s->rlimits = xrealloc(s->rlimits, sizeof(struct rlim) * (size_t)(s->nrlimits + 1));
+			if (parse_rlimit(v, &s->rlimits[s->nrlimits]) < 0)
+				die("spec: invalid rlimit \"%s\" (want <name> <soft> <hard>, soft <= hard)", shown);
+			s->nrlimits++;
+		} else if (!strcmp(key, "sysctl")) {
+			char *val = strchr(v, '\t');
+			if (val)
+				*val++ = 0;
+			if (!val || check_sysctl(v) < 0 || strlen(val) > 4096 || strpbrk(val, "\n\r"))
+				die("spec: invalid sysctl \"%.64s\" (a namespaced key, a tab, a one-line value)", v);
+			if (s->nsysctls >= 256)
+				die("spec: more than 256 sysctl records");
+			s->sysctls = xrealloc(s->sysctls, sizeof(struct sysctl_kv) * (size_t)(s->nsysctls + 1));
+			s->sysctls[s->nsysctls].key = v;
+			s->sysctls[s->nsysctls++].value = val;
+		} else if (!strcmp(key, "shm_size")) {
+			char *end;
+			errno = 0;
+			unsigned long long n = strtoull(v, &end, 10);
+			if (!*v || *end || errno || n == 0 || v[0] == '-')
+				die("spec: invalid shm_size %.32s", v);
+			s->shm_size = n;
 		}
 		else if (!strcmp(key, "cap")) {
 			s->caps |= parse_cap(v);
