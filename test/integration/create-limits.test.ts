@@ -174,6 +174,16 @@ test('--sysctl: keys outside the container namespaces and hostile input are refu
   }
   const ipcHost = await createWith({ NetworkMode: 'none', IpcMode: 'host', Sysctls: { 'kernel.shmmax': '1' } });
   t.is(ipcHost.status, 400, ipcHost.text);
+  // --network container:X of a host-network X shares the host's namespace: refused at its start
+  const hostC = `hostc-${w.id}`;
+  t.is((await w.cli(['run', '-d', '--name', hostC, '--network', 'host', 'busybox', 'sleep', '1000'])).exitCode, 0);
+  const before = (await w.inHost(['cat', '/proc/sys/net/core/somaxconn'])).stdout.trim();
+  const shared = await sh(['--network', `container:${hostC}`, '--sysctl', 'net.core.somaxconn=7'], 'true');
+  t.not(shared.exitCode, 0);
+  t.regex(shared.stderr, /sysctl "net.core.somaxconn" is not allowed in the host's network namespace/);
+  t.is((await w.inHost(['cat', '/proc/sys/net/core/somaxconn'])).stdout.trim(), before);
+  t.not(before, '7');
+  await w.cli(['rm', '-f', hostC]);
   // a huge number is the kernel's to refuse: the start fails with its error, nothing is left
   const huge = await sh(
     ['--name', `huge-${w.id}`, '--network', 'none', '--sysctl', 'net.core.somaxconn=99999999999999999999'],

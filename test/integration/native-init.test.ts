@@ -521,10 +521,14 @@ rootTest('setup failures before ready: error 125 and exit 125', async (t) => {
     [[`rootfs=${rootfs}`, 'arg=true', 'sysctl=kernel.pid_max\t1'], /^error 125 spec: invalid sysctl/],
     [[`rootfs=${rootfs}`, 'arg=true', 'sysctl=net.core.somaxconn\t1\nkernel.x=1'], /^error 125 spec: invalid sysctl/],
     [
-      [`rootfs=${rootfs}`, 'arg=true', 'sysctl=net.core.no_such_key\t1'],
-      /^error 125 write sysctl net.core.no_such_key=1: No such file/,
+      [`rootfs=${rootfs}`, 'arg=true', 'sysctl=fs.mqueue.no_such_key\t1'],
+      /^error 125 write sysctl fs.mqueue.no_such_key=1: No such file/,
     ],
     [[`rootfs=${rootfs}`, 'arg=true', 'shm_size=0'], /^error 125 spec: invalid shm_size/],
+    [
+      [`rootfs=${rootfs}`, 'arg=true', 'sysctl=net.core.somaxconn\t1'],
+      /^error 125 sysctl "net.core.somaxconn" is not allowed in the host's network namespace$/,
+    ],
     [
       [`rootfs=${rootfs}`, 'arg=true', 'rlimit=nofile 99999999 99999999'],
       /^error 125 set ulimit nofile=99999999:99999999: Operation not permitted/,

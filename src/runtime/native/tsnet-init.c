@@ -690,6 +690,15 @@ int main(int argc, char **argv)
 		die("dup stdout: %s", strerror(errno));
 
 	if (mode == MODE_RUN) {
+		/* net.* sysctls only in a network namespace other than ours (the daemon's: the host's) */
+		const char *netkey = NULL;
+		for (int i = 0; i < s->nsysctls && !netkey; i++)
+			if (!strncmp(s->sysctls[i].key, "net.", 4))
+				netkey = s->sysctls[i].key;
+		struct stat own, joined;
+		if (netkey && (!s->netns || stat("/proc/self/ns/net", &own) < 0 || stat(s->netns, &joined) < 0 ||
+			       (own.st_dev == joined.st_dev && own.st_ino == joined.st_ino)))
+			die("sysctl \"%s\" is not allowed in the host's network namespace", netkey);
 		if (s->netns) {
 			int nfd = open(s->netns, O_RDONLY | O_CLOEXEC);
 			if (nfd < 0)
