@@ -62,6 +62,7 @@ export interface ContainerFlags {
   ulimit: string[];
   sysctl: string[];
   shmSize?: number;
+  oomScoreAdj?: number;
   restart?: string;
   mount: string[];
   tmpfs: string[];
@@ -130,6 +131,7 @@ export interface CreateBody {
     Ulimits?: UlimitSpec[];
     Sysctls?: Record<string, string>;
     ShmSize?: number;
+    OomScoreAdj?: number;
     LogConfig?: { Type: string; Config: Record<string, string> };
   };
   NetworkingConfig: { EndpointsConfig: Record<string, EndpointSettings> };
@@ -302,6 +304,7 @@ export function buildCreateBody(
       ...(ulimits.size ? { Ulimits: [...ulimits.values()] } : {}),
       ...(f.sysctl.length ? { Sysctls } : {}),
       ...(f.shmSize !== undefined ? { ShmSize: f.shmSize } : {}),
+      ...(f.oomScoreAdj !== undefined ? { OomScoreAdj: f.oomScoreAdj } : {}),
       ...logConfig(f),
     },
     NetworkingConfig: { EndpointsConfig: network.EndpointsConfig },
@@ -413,6 +416,7 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     ulimit: list('ulimit'),
     sysctl: list('sysctl'),
     shmSize: num('shmSize'),
+    oomScoreAdj: num('oomScoreAdj'),
     restart: str('restart'),
     mount: list('mount'),
     tmpfs: list('tmpfs'),

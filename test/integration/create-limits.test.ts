@@ -247,6 +247,36 @@ test('/sys/fs/cgroup shows the container its own cgroups, read-only; --memory is
   else t.is(priv.exitCode, 1);
 });
 
+test("--oom-score-adj is the container's and its exec processes' oom_score_adj; lowering it needs CAP_SYS_RESOURCE", async (t) => {
+  const name = `oom-${w.id}`;
+  const d = await w.cli(['run', '-d', '--name', name, '--network', 'none', '--oom-score-adj', '500', 'busybox', 'sleep', '1000']);
+  t.is(d.exitCode, 0, d.stderr);
+  t.is((await w.cli(['exec', name, 'cat', '/proc/1/oom_score_adj'])).stdout.trim(), '500');
+  t.is((await w.cli(['exec', name, 'cat', '/proc/self/oom_score_adj'])).stdout.trim(), '500');
+  await w.cli(['rm', '-f', name]);
+  const viaDocker = await docker([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--oom-score-adj',
+    '300',
+    'busybox',
+    'cat',
+    '/proc/self/oom_score_adj',
+  ]);
+  t.is(viaDocker.stdout.trim(), '300', viaDocker.stderr);
+  const over = await createWith({ NetworkMode: 'none', OomScoreAdj: 1001 });
+  t.is(over.status, 400, over.text);
+  const capEff = BigInt(`0x${fs.readFileSync('/proc/self/status', 'utf8').match(/CapEff:\s+([0-9a-f]+)/)?.[1] ?? '0'}`);
+  const low = await sh(['--network', 'none', '--oom-score-adj', '-500'], 'cat /proc/self/oom_score_adj');
+  if ((capEff >> 24n) & 1n) t.is(low.stdout.trim(), '-500', low.stderr);
+  else {
+    t.not(low.exitCode, 0);
+    t.regex(low.stderr, /set oom_score_adj -500: Permission denied/);
+  }
+});
+
 test('the stock docker CLI: docker run --ulimit --sysctl --shm-size against tsnetd', async (t) => {
   const r = await docker([
     'run',

@@ -525,6 +525,7 @@ rootTest('setup failures before ready: error 125 and exit 125', async (t) => {
       /^error 125 write sysctl fs.mqueue.no_such_key=1: No such file/,
     ],
     [[`rootfs=${rootfs}`, 'arg=true', 'shm_size=0'], /^error 125 spec: invalid shm_size/],
+    [[`rootfs=${rootfs}`, 'arg=true', 'oom_score_adj=1001'], /^error 125 spec: invalid oom_score_adj 1001/],
     [
       [`rootfs=${rootfs}`, 'arg=true', 'sysctl=net.core.somaxconn\t1'],
       /^error 125 sysctl "net.core.somaxconn" is not allowed in the host's network namespace$/,

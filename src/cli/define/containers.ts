@@ -122,6 +122,7 @@ function containerFlags(cmd: Command): Command {
       collect,
     )
     .option('--shm-size <bytes>', 'Size of /dev/shm, e.g. 256m (default 64m)', sizeArg('--shm-size'))
+    .option('--oom-score-adj <n>', "Tune the container's OOM preferences (-1000 to 1000)", intArg('--oom-score-adj', -1000))
     .option(
       '--group-add <group>',
       "Add an additional group: a name from the container's /etc/group or a gid (repeatable)",

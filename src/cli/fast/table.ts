@@ -74,6 +74,7 @@ const containerFlags: FastOption[] = [
   list('--ulimit <v>'),
   list('--sysctl <v>'),
   opt('--shm-size <bytes>', 'value', sizeArg('--shm-size')),
+  opt('--oom-score-adj <n>', 'value', intArg('--oom-score-adj', -1000)),
 ];
 
 const sigProxy: Record<string, [string, unknown]> = {

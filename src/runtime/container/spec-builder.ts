@@ -61,6 +61,10 @@ function commonRecords(
   if (rec.hostConfig.Privileged) out.push(['privileged', '1']);
   // (rebuilt from what create accepted: a name given twice keeps its last value)
   if (rec.hostConfig.Ulimits?.length) for (const u of checkUlimits(rec.hostConfig.Ulimits)) out.push(['rlimit', rlimitRecord(u)]);
+  // (the API's schema keeps it in -1000..1000); exec processes get it too, as the container's
+  const oom = rec.hostConfig.OomScoreAdj;
+  if (Number.isInteger(oom) && (oom as number) >= -1000 && (oom as number) <= 1000 && oom !== 0)
+    out.push(['oom_score_adj', String(oom)]);
   else {
     const caps = capabilities(rec.hostConfig.CapAdd ?? [], rec.hostConfig.CapDrop ?? []);
     if (caps.length === 0) out.push(['cap', 'none']);

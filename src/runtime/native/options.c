@@ -89,8 +89,30 @@ static void fmt_rlim(char *buf, size_t len, uint64_t v)
 		snprintf(buf, len, "%llu", (unsigned long long)v);
 }
 
+/* /proc/self/oom_score_adj (lowering it below the daemon's needs CAP_SYS_RESOURCE) */
+static int apply_oom_score_adj(const struct spec *s, char *err, size_t errlen)
+{
+	if (!s->oom_score_adj_given)
+		return 0;
+	char v[16];
+	int n = snprintf(v, sizeof v, "%d", s->oom_score_adj);
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	ssize_t w = fd < 0 ? -1 : write(fd, v, (size_t)n);
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (w != n) {
+		snprintf(err, errlen, "set oom_score_adj %d: %s%s", s->oom_score_adj, strerror(e),
+			 e == EACCES ? " (lowering it needs CAP_SYS_RESOURCE, which the daemon does not have)" : "");
+		return -1;
+	}
+	return 0;
+}
+
 int apply_rlimits(const struct spec *s, char *err, size_t errlen)
 {
+	if (apply_oom_score_adj(s, err, errlen) < 0)
+		return -1;
 	for (int i = 0; i < s->nrlimits; i++) {
 		const struct rlim *r = &s->rlimits[i];
 		struct rlimit rl = { .rlim_cur = r->soft, .rlim_max = r->hard };

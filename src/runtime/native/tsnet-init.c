@@ -215,6 +215,7 @@ static const struct key {
 	{ "rlimit", K_RUN | K_EXEC | K_REPEAT },
 	{ "sysctl", K_RUN | K_REPEAT },
 	{ "shm_size", K_RUN },
+	{ "oom_score_adj", K_RUN | K_EXEC },
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -485,6 +486,13 @@ static void parse_spec(int bundlefd, struct spec *s, enum mode mode)
 			s->sysctls = xrealloc(s->sysctls, sizeof(struct sysctl_kv) * (size_t)(s->nsysctls + 1));
 			s->sysctls[s->nsysctls].key = v;
 			s->sysctls[s->nsysctls++].value = val;
+		} else if (!strcmp(key, "oom_score_adj")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (!*v || *end || n < -1000 || n > 1000)
+				die("spec: invalid oom_score_adj %.32s (-1000..1000)", v);
+			s->oom_score_adj = (int)n;
+			s->oom_score_adj_given = 1;
 		} else if (!strcmp(key, "shm_size")) {
 			char *end;
 			errno = 0;

@@ -73,6 +73,7 @@ struct spec {
 	char *seccomp;                /* classic BPF filter installed just before execve */
 	int seccomp_early;            /* ... or before "ready": it allows what the child calls after */
 	struct rlim *rlimits; int nrlimits;
+	int oom_score_adj; int oom_score_adj_given; /* HostConfig.OomScoreAdj, -1000..1000 */
 };
 
 /* A file read whole (a BPF program). */
@@ -123,7 +124,7 @@ int install_seccomp(const struct blob *filter);
 int parse_rlimit(char *v, struct rlim *out);     /* -1: bad value */
 int check_sysctl(const char *key);              /* -1: not a namespaced sysctl tsnet writes */
 /* 0, or -1 with a one-line message in err */
-int apply_rlimits(const struct spec *s, char *err, size_t errlen);
+int apply_rlimits(const struct spec *s, char *err, size_t errlen); /* and oom_score_adj */
 int write_sysctls(const struct spec *s, char *err, size_t errlen);
 int mount_cgroupfs(const struct spec *s, int sysfd, char *err, size_t errlen);
 

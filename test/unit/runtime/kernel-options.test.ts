@@ -102,7 +102,7 @@ test('spec: rlimit for run and exec, sysctl and shm_size for run; nothing for a 
   t.deepEqual(keysOf(s, 'sysctl'), ['net.core.somaxconn\t7', 'kernel.shmmax\t8']);
   t.deepEqual(keysOf(s, 'shm_size'), [String(1 << 27)]);
   const e = execSpec({
-    rec: record({ Ulimits: [{ Name: 'nproc', Soft: 3, Hard: 3 }], Sysctls: { 'net.core.somaxconn': '7' } }),
+    rec: record({ Ulimits: [{ Name: 'nproc', Soft: 3, Hard: 3 }], Sysctls: { 'net.core.somaxconn': '7' }, OomScoreAdj: -5 }),
     targetPid: 5,
     argv: ['sh'],
     env: [],
@@ -115,7 +115,11 @@ test('spec: rlimit for run and exec, sysctl and shm_size for run; nothing for a 
     files: {},
   });
   t.deepEqual(keysOf(e, 'rlimit'), ['nproc 3 3']);
+  t.deepEqual(keysOf(spec({ OomScoreAdj: 500 }), 'oom_score_adj'), ['500']);
+  t.deepEqual(keysOf(spec({ OomScoreAdj: 0 }), 'oom_score_adj'), []);
+  t.deepEqual(keysOf(spec({ OomScoreAdj: 5000 }), 'oom_score_adj'), [], 'out of range: never reaches tsnet-init');
   t.deepEqual(keysOf(e, 'sysctl'), [], 'exec joins the namespaces the run wrote them in');
+  t.deepEqual(keysOf(e, 'oom_score_adj'), ['-5']);
 });
 
 test('a --rm container with net.* sysctls is not prelaunched (they are written after its network is made)', (t) => {
