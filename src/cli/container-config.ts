@@ -63,6 +63,7 @@ export interface ContainerFlags {
   sysctl: string[];
   shmSize?: number;
   oomScoreAdj?: number;
+  ipc?: string;
   restart?: string;
   mount: string[];
   tmpfs: string[];
@@ -132,6 +133,7 @@ export interface CreateBody {
     Sysctls?: Record<string, string>;
     ShmSize?: number;
     OomScoreAdj?: number;
+    IpcMode?: string;
     LogConfig?: { Type: string; Config: Record<string, string> };
   };
   NetworkingConfig: { EndpointsConfig: Record<string, EndpointSettings> };
@@ -305,6 +307,7 @@ export function buildCreateBody(
       ...(f.sysctl.length ? { Sysctls } : {}),
       ...(f.shmSize !== undefined ? { ShmSize: f.shmSize } : {}),
       ...(f.oomScoreAdj !== undefined ? { OomScoreAdj: f.oomScoreAdj } : {}),
+      ...(f.ipc !== undefined ? { IpcMode: f.ipc } : {}),
       ...logConfig(f),
     },
     NetworkingConfig: { EndpointsConfig: network.EndpointsConfig },
@@ -417,6 +420,7 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     sysctl: list('sysctl'),
     shmSize: num('shmSize'),
     oomScoreAdj: num('oomScoreAdj'),
+    ipc: str('ipc'),
     restart: str('restart'),
     mount: list('mount'),
     tmpfs: list('tmpfs'),

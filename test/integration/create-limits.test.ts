@@ -277,6 +277,41 @@ test("--oom-score-adj is the container's and its exec processes' oom_score_adj; 
   }
 });
 
+test('--ipc host shares the host IPC namespace and /dev/shm; none has no /dev/shm; container:X is refused, not ignored', async (t) => {
+  const hostIpc = fs.readlinkSync('/proc/self/ns/ipc');
+  const marker = `tsnet-test-shm-${w.id}`;
+  fs.writeFileSync(`/dev/shm/${marker}`, 'x');
+  t.teardown(() => fs.rmSync(`/dev/shm/${marker}`, { force: true }));
+  const host = await docker([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--ipc',
+    'host',
+    'busybox',
+    'sh',
+    '-c',
+    `readlink /proc/self/ns/ipc; ls /dev/shm/${marker}`,
+  ]);
+  t.is(host.exitCode, 0, host.stderr);
+  t.deepEqual(host.stdout.trim().split('\n'), [hostIpc, `/dev/shm/${marker}`]);
+  const own = await sh(['--network', 'none'], 'readlink /proc/self/ns/ipc; ls /dev/shm');
+  t.not(own.stdout.split('\n')[0], hostIpc);
+  t.notRegex(own.stdout, new RegExp(marker));
+  const none = await sh(['--network', 'none', '--ipc', 'none'], 'test -e /dev/shm && echo shm; readlink /proc/self/ns/ipc');
+  t.is(none.stdout.trim() === hostIpc, false, none.stdout);
+  t.notRegex(none.stdout, /^shm$/m);
+  const joined = await sh(['--network', 'none', '--ipc', 'container:other'], 'true');
+  t.not(joined.exitCode, 0);
+  t.regex(joined.stderr, /IPC mode "container:other" is not supported/);
+  const bogus = await createWith({ NetworkMode: 'none', IpcMode: 'bogus' });
+  t.is(bogus.status, 400, bogus.text);
+  // an IPC sysctl would be the host's: refused at create (and by tsnet-init)
+  const sys = await sh(['--network', 'none', '--ipc', 'host', '--sysctl', 'kernel.shmmax=1'], 'true');
+  t.regex(sys.stderr, /not allowed with --ipc host/);
+});
+
 test('the stock docker CLI: docker run --ulimit --sysctl --shm-size against tsnetd', async (t) => {
   const r = await docker([
     'run',

@@ -526,6 +526,11 @@ rootTest('setup failures before ready: error 125 and exit 125', async (t) => {
     ],
     [[`rootfs=${rootfs}`, 'arg=true', 'shm_size=0'], /^error 125 spec: invalid shm_size/],
     [[`rootfs=${rootfs}`, 'arg=true', 'oom_score_adj=1001'], /^error 125 spec: invalid oom_score_adj 1001/],
+    [[`rootfs=${rootfs}`, 'arg=true', 'ipc=container'], /^error 125 spec: invalid ipc container/],
+    [
+      [`rootfs=${rootfs}`, 'arg=true', 'ipc=host', 'sysctl=kernel.shmmax\t1'],
+      /^error 125 sysctl "kernel.shmmax" is not allowed in the host's IPC namespace$/,
+    ],
     [
       [`rootfs=${rootfs}`, 'arg=true', 'sysctl=net.core.somaxconn\t1'],
       /^error 125 sysctl "net.core.somaxconn" is not allowed in the host's network namespace$/,

@@ -122,6 +122,10 @@ function containerFlags(cmd: Command): Command {
       collect,
     )
     .option('--shm-size <bytes>', 'Size of /dev/shm, e.g. 256m (default 64m)', sizeArg('--shm-size'))
+    .option(
+      '--ipc <mode>',
+      "IPC mode: private (default), shareable, host (the host's namespace and /dev/shm), none (no /dev/shm)",
+    )
     .option('--oom-score-adj <n>', "Tune the container's OOM preferences (-1000 to 1000)", intArg('--oom-score-adj', -1000))
     .option(
       '--group-add <group>',

@@ -75,6 +75,7 @@ const containerFlags: FastOption[] = [
   list('--sysctl <v>'),
   opt('--shm-size <bytes>', 'value', sizeArg('--shm-size')),
   opt('--oom-score-adj <n>', 'value', intArg('--oom-score-adj', -1000)),
+  opt('--ipc <mode>'),
 ];
 
 const sigProxy: Record<string, [string, unknown]> = {

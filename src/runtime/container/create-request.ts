@@ -7,6 +7,7 @@ import { parseExtraHost } from '../etc-files.js';
 import { newId, NAME_PATTERN } from '../ids.js';
 import { createEnv } from './env.js';
 import { checkSecurity } from './security-opts.js';
+import { checkIpcMode } from './ipc-mode.js';
 import { checkSysctls } from './sysctls.js';
 import { checkUlimits } from './ulimits.js';
 import { normalizeLogConfig } from './log-config.js';
@@ -75,6 +76,7 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
   checkDnsAndHosts(hc);
   checkGroupAdd(hc.GroupAdd);
   checkUlimits(hc.Ulimits);
+  checkIpcMode(hc.IpcMode);
   checkSysctls(hc);
   hc.ShmSize = checkShmSize(hc.ShmSize);
   hc.Runtime = checkRuntime(hc.Runtime);

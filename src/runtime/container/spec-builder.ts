@@ -5,6 +5,7 @@ import type { SpecMount } from '../volumes/container-mounts.js';
 import { capabilities } from './security-opts.js';
 import { keepsLog, logRotation, type LogConfig } from './log-config.js';
 import { DEFAULT_SHM_SIZE } from './create-request.js';
+import { checkIpcMode } from './ipc-mode.js';
 import { checkSysctls } from './sysctls.js';
 import type { ContainerRecord } from './types.js';
 import { checkUlimits, rlimitRecord } from './ulimits.js';
@@ -105,6 +106,8 @@ export function runSpec(i: RunSpecInput): SpecRecord[] {
       rec.config.OpenStdin,
     ),
   );
+  const ipc = checkIpcMode(rec.hostConfig.IpcMode);
+  if (ipc) out.push(['ipc', ipc]);
   const shm = rec.hostConfig.ShmSize;
   if (shm && shm !== DEFAULT_SHM_SIZE) out.push(['shm_size', String(shm)]);
   for (const [key, value] of checkSysctls(rec.hostConfig)) out.push(['sysctl', `${key}\t${value}`]);

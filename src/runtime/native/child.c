@@ -323,6 +323,9 @@ static void mount_dev(const struct spec *s, int rootfd, int *master, int *slave)
 		{ "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
 	};
 	for (size_t i = 0; i < sizeof fss / sizeof fss[0]; i++) {
+		int is_shm = !strcmp(fss[i].name, "shm");
+		if (is_shm && s->ipc == IPC_NONE)
+			continue; /* --ipc none: no /dev/shm, as Docker */
 		char what[32];
 		snprintf(what, sizeof what, "/dev/%s", fss[i].name);
 		if (mkdirat(dev, fss[i].name, 0755) < 0)
@@ -330,8 +333,12 @@ static void mount_dev(const struct spec *s, int rootfd, int *master, int *slave)
 		int f = openat(dev, fss[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (f < 0)
 			fail(EXIT_SETUP, "open %s: %s", what, E);
-		/* the source shows in mountinfo and df: "shm" for /dev/shm, as Docker */
-		mount_on(f, strcmp(fss[i].name, "shm") ? fss[i].type : "shm", fss[i].type, fss[i].flags, fss[i].data, what);
+		if (is_shm && s->ipc == IPC_HOST) {
+			/* --ipc host: the host's /dev/shm, as Docker binds it */
+			if (mount("/dev/shm", fdpath(p, f, NULL), NULL, MS_BIND | MS_REC, NULL) < 0)
+				fail(EXIT_SETUP, "bind /dev/shm on /dev/shm: %s", E);
+		} else /* the source shows in mountinfo and df: "shm" for /dev/shm, as Docker */
+			mount_on(f, is_shm ? "shm" : fss[i].type, fss[i].type, fss[i].flags, fss[i].data, what);
 		close(f);
 	}
 

@@ -190,6 +190,7 @@ static const struct key {
 	{ "readonly_rootfs", K_RUN },
 	{ "netns", K_RUN },
 	{ "share_uts", K_RUN },
+	{ "ipc", K_RUN },
 	{ "hold_mntns", K_RUN },
 	{ "hostname", K_RUN },
 	{ "bind", K_RUN | K_REPEAT },
@@ -411,6 +412,16 @@ static void parse_spec(int bundlefd, struct spec *s, enum mode mode)
 			s->netns = v;
 		else if (!strcmp(key, "share_uts"))
 			s->share_uts = parse_bool(key, v);
+		else if (!strcmp(key, "ipc")) {
+			if (!strcmp(v, "private"))
+				s->ipc = IPC_PRIVATE;
+			else if (!strcmp(v, "host"))
+				s->ipc = IPC_HOST;
+			else if (!strcmp(v, "none"))
+				s->ipc = IPC_NONE;
+			else
+				die("spec: invalid ipc %.32s (private, host or none)", v);
+		}
 		else if (!strcmp(key, "hold_mntns"))
 			s->hold_mntns = parse_bool(key, v);
 		else if (!strcmp(key, "seccomp_early"))
@@ -715,9 +726,13 @@ int main(int argc, char **argv)
 				die("setns net %s: %s", s->netns, strerror(errno));
 			close(nfd);
 		}
-		int fl = CLONE_NEWPID | CLONE_NEWIPC | (s->share_uts ? 0 : CLONE_NEWUTS);
+		/* IPC sysctls only in an IPC namespace of the container's own */
+		for (int i = 0; i < s->nsysctls && s->ipc == IPC_HOST; i++)
+			if (strncmp(s->sysctls[i].key, "net.", 4))
+				die("sysctl \"%s\" is not allowed in the host's IPC namespace", s->sysctls[i].key);
+		int fl = CLONE_NEWPID | (s->ipc == IPC_HOST ? 0 : CLONE_NEWIPC) | (s->share_uts ? 0 : CLONE_NEWUTS);
 		if (unshare(fl) < 0)
-			die("unshare pid,ipc%s: %s", s->share_uts ? "" : ",uts", strerror(errno));
+			die("unshare pid%s%s: %s", s->ipc == IPC_HOST ? "" : ",ipc", s->share_uts ? "" : ",uts", strerror(errno));
 	} else {
 		pid_t t = s->target_pid;
 		int ipc = open_ns(t, "ipc"), uts = open_ns(t, "uts"), net = open_ns(t, "net"),

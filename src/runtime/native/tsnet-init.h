@@ -18,6 +18,7 @@
 #define EXIT_NOTFOUND 127 /* command not found */
 
 enum mode { MODE_RUN, MODE_EXEC };
+enum ipc_mode { IPC_PRIVATE, IPC_HOST, IPC_NONE };
 
 struct bind {
 	char *src;       /* host path */
@@ -48,6 +49,7 @@ struct spec {
 	int readonly_rootfs;
 	char *netns;
 	int share_uts;
+	int ipc;                      /* IPC_PRIVATE (own namespace), IPC_HOST (ours), IPC_NONE (own, no /dev/shm) */
 	int hold_mntns;
 	char *hostname;
 	struct bind *binds; int nbinds;

@@ -1,6 +1,7 @@
 /** --ulimit, --sysctl, --shm-size: the checks at create, the CLI's parsing, and tsnet-init's spec records. */
 import test from 'ava';
 import { buildRecord, type ImageInfo } from '../../../src/runtime/container/create-request.js';
+import { checkIpcMode } from '../../../src/runtime/container/ipc-mode.js';
 import { prelaunchable } from '../../../src/runtime/container/prelaunch.js';
 import { runSpec, execSpec } from '../../../src/runtime/container/spec-builder.js';
 import { checkSysctls } from '../../../src/runtime/container/sysctls.js';
@@ -146,4 +147,15 @@ test('CLI: --ulimit name=soft[:hard] as the docker CLI, --sysctl key=value', (t)
   });
   t.throws(() => parseSysctls(['=1']), { message: /use key=value/ });
   t.throws(() => parseSysctls(['net.core.somaxconn']), { message: /use key=value/ });
+});
+
+test('IpcMode: private/shareable/empty are the default, host and none reach tsnet-init, container:X and others are refused', (t) => {
+  for (const m of [undefined, null, '', 'private', 'shareable']) t.is(checkIpcMode(m), undefined);
+  t.is(checkIpcMode('host'), 'host');
+  t.is(checkIpcMode('none'), 'none');
+  t.throws(() => checkIpcMode('container:abc'), { message: /IPC mode "container:abc" is not supported/ });
+  t.throws(() => checkIpcMode('Host'), { message: /invalid IPC mode/ });
+  t.deepEqual(keysOf(spec({ IpcMode: 'host' }), 'ipc'), ['host']);
+  t.deepEqual(keysOf(spec({ IpcMode: 'private' }), 'ipc'), []);
+  t.throws(() => record({ IpcMode: 'container:x' }), { message: /not supported/ });
 });
