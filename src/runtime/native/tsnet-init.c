@@ -708,6 +708,17 @@ int main(int argc, char **argv)
 	if (c.startfd < 0)
 		die("dup stdout: %s", strerror(errno));
 
+	/*
+	 * Our own network and IPC namespaces, to go back to once the child is forked: the child
+	 * takes the container's with it; the supervisor may outlive the container (a slow attach
+	 * client still reading its output) and must not keep them alive — the netns would keep the
+	 * container's veth on the bridge with its address, the IPC one its SysV segments.
+	 */
+	int home_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC),
+	    home_ipc = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+	if (home_net < 0 || home_ipc < 0)
+		die("open /proc/self/ns: %s", strerror(errno));
+
 	if (mode == MODE_RUN) {
 		/* net.* sysctls only in a network namespace other than ours (the daemon's: the host's) */
 		const char *netkey = NULL;
@@ -812,6 +823,7 @@ int main(int argc, char **argv)
 	if (child < 0)
 		die("fork: %s", strerror(errno));
 	if (child == 0) {
+		close(home_net), close(home_ipc);
 		close(sp[0]);
 		close(lsock);
 		close(sigfd);
@@ -829,6 +841,9 @@ int main(int argc, char **argv)
 		child_main(&c);
 	}
 	g.child = child;
+	if (setns(home_net, CLONE_NEWNET) < 0 || setns(home_ipc, CLONE_NEWIPC) < 0)
+		die("setns back to the supervisor's own namespaces: %s", strerror(errno));
+	close(home_net), close(home_ipc);
 	close(sp[1]);
 	for (int i = 0; i < 2; i++)
 		if (outp[i][1] >= 0)
