@@ -3,6 +3,7 @@
 export const LDX_W = 0x61; // BPF_LDX | BPF_MEM | BPF_W
 export const LDX_H = 0x69; // BPF_LDX | BPF_MEM | BPF_H
 export const STX_W = 0x63; // BPF_STX | BPF_MEM | BPF_W
+export const STX_DW = 0x7b; // BPF_STX | BPF_MEM | BPF_DW
 export const MOV64_X = 0xbf;
 export const MOV64_K = 0xb7;
 export const ADD64_K = 0x07;
@@ -12,6 +13,7 @@ export const JGT_X = 0x2d;
 export const JNE_K = 0x55;
 export const JNE_X = 0x5d;
 export const JEQ_K = 0x15;
+export const JA = 0x05;
 export const LD_DW_IMM = 0x18; // two slots
 export const CALL = 0x85;
 export const EXIT = 0x95;

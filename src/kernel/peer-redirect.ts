@@ -20,10 +20,10 @@ const BPF_F_NO_PREALLOC = 1;
 const BPF_PROG_TYPE_SCHED_CLS = 3;
 
 export interface PeerTable {
-  /** Frames to `ipv4` with destination MAC `mac` go to the peer of link `ifindex`. */
-  put(ipv4: string, ifindex: number, mac: string): void;
-  /** No entry for `ipv4` any more (none: nothing to do). */
-  remove(ipv4: string): void;
+  /** Frames to `ip` (IPv4 or IPv6) with destination MAC `mac` go to the peer of link `ifindex`. */
+  put(ip: string, ifindex: number, mac: string): void;
+  /** No entry for `ip` any more (none: nothing to do). */
+  remove(ip: string): void;
   /** The program's fd, for a filter (close() ends it; the filters made with it keep the program). */
   readonly program: number;
   readonly name: string;
@@ -78,13 +78,13 @@ export function loadPeerRedirect(): PeerRedirect {
       return {
         program: prog,
         name,
-        put(ipv4, ifindex, mac) {
-          const e = peerEntry(ipv4, ifindex, mac);
-          update(BPF_MAP_UPDATE_ELEM, e.key, e.value, `bpf map ${name}: put ${ipv4}`);
+        put(ip, ifindex, mac) {
+          const e = peerEntry(ip, ifindex, mac);
+          update(BPF_MAP_UPDATE_ELEM, e.key, e.value, `bpf map ${name}: put ${ip}`);
         },
-        remove(ipv4) {
+        remove(ip) {
           try {
-            update(BPF_MAP_DELETE_ELEM, peerEntry(ipv4, 0, '0:0:0:0:0:0').key, null, `bpf map ${name}: remove ${ipv4}`);
+            update(BPF_MAP_DELETE_ELEM, peerEntry(ip, 0, '00:00:00:00:00:00').key, null, `bpf map ${name}: remove ${ip}`);
           } catch (err) {
             if ((err as TsnetError).details?.errno !== 'ENOENT') throw err;
           }

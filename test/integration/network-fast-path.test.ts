@@ -20,7 +20,7 @@ test.after.always(async () => {
 
 const MB = 6;
 /** A server of a random file (its md5 in /md5), and a client that stays. */
-async function pair(t: ExecutionContext, net: string, tag: string): Promise<{ ip: string }> {
+async function pair(t: ExecutionContext, net: string, tag: string): Promise<{ ip: string; ip6: string }> {
   const srv = `${tag}-srv`;
   const cli = `${tag}-cli`;
   t.teardown(() => w.cli(['rm', '-f', srv, cli]));
@@ -38,8 +38,9 @@ async function pair(t: ExecutionContext, net: string, tag: string): Promise<{ ip
   ]);
   await w.ok(['run', '-d', '--name', cli, '--network', net, 'busybox', 'sleep', '1000']);
   const ip = (await w.ok(['inspect', '-f', `{{.NetworkSettings.Networks.${net}.IPAddress}}`, srv])).trim();
+  const ip6 = (await w.ok(['inspect', '-f', `{{.NetworkSettings.Networks.${net}.GlobalIPv6Address}}`, srv])).trim();
   t.truthy(await eventually(async () => (await w.cli(['exec', srv, 'cat', '/md5'])).stdout.trim()), 'the server made its file');
-  return { ip };
+  return { ip, ip6 };
 }
 
 /** Bytes the host-side veth of `container` on `net` sent (towards the container). */
@@ -52,7 +53,8 @@ async function hostEndTx(container: string, net: string): Promise<number> {
 /** The file fetched by the client: whole (md5) and how many bytes its host end sent meanwhile. */
 async function fetch(tag: string, net: string, ip: string): Promise<{ whole: boolean; viaBridge: number }> {
   const before = await hostEndTx(`${tag}-cli`, net);
-  const got = await w.ok(['exec', `${tag}-cli`, 'sh', '-c', `wget -q -O - http://${ip}/f | md5sum | cut -d' ' -f1`]);
+  const host = ip.includes(':') ? `[${ip}]` : ip;
+  const got = await w.ok(['exec', `${tag}-cli`, 'sh', '-c', `wget -q -O - http://${host}/f | md5sum | cut -d' ' -f1`]);
   const viaBridge = (await hostEndTx(`${tag}-cli`, net)) - before;
   const want = (await w.ok(['exec', `${tag}-srv`, 'cat', '/md5'])).trim();
   return { whole: got.trim() === want, viaBridge };
@@ -116,4 +118,16 @@ test.serial('a daemon killed with -9 leaves the filters working; its restart rep
   const r = await fetch('k', 'kept', ip);
   t.true(r.whole, 'the file arrived whole');
   t.true(r.viaBridge < 500_000, `${r.viaBridge} bytes through the bridge after the restart`);
+});
+
+test.serial('IPv6 between two containers of a network skips the bridge too', async (t) => {
+  await w.ok(['network', 'create', '--ipv6', '--subnet', 'fd00:5a::/64', 'six']);
+  t.teardown(() => w.cli(['network', 'rm', 'six']));
+  const { ip, ip6 } = await pair(t, 'six', 'x');
+  t.regex(ip6, /^fd00:5a::/);
+  const r6 = await fetch('x', 'six', ip6);
+  t.true(r6.whole, 'the file arrived whole over IPv6');
+  t.true(r6.viaBridge < 500_000, `${r6.viaBridge} bytes through the bridge (IPv6)`);
+  const r4 = await fetch('x', 'six', ip);
+  t.true(r4.whole && r4.viaBridge < 500_000, `IPv4 on the same network: ${JSON.stringify(r4)}`);
 });

@@ -35,19 +35,21 @@ test('join: the filter first, then the address; leave takes the address out, onc
     logger: silent,
   });
   fp.addNetwork('abcdef0123456789');
-  await fp.join('abcdef0123456789', 'e1', 'tsA', '10.0.0.2/24', '02:00:00:00:00:02');
-  await fp.join('abcdef0123456789', 'e2', 'tsGone', '10.0.0.3/24', '02:00:00:00:00:03'); // no such link: nothing
+  await fp.join('abcdef0123456789', 'e1', 'tsA', ['10.0.0.2/24', 'fd00::2/64'], '02:00:00:00:00:02');
+  await fp.join('abcdef0123456789', 'e2', 'tsGone', ['10.0.0.3/24', undefined], '02:00:00:00:00:03'); // no such link: nothing
   fp.leave('abcdef0123456789', 'e1');
   fp.leave('abcdef0123456789', 'e1');
   t.deepEqual(f.log, [
     'table tsnet_abcdef01',
     'attach 12 7 tsnet_abcdef01',
     'put 10.0.0.2 12 02:00:00:00:00:02',
+    'put fd00::2 12 02:00:00:00:00:02',
     'remove 10.0.0.2',
+    'remove fd00::2',
   ]);
-  t.deepEqual(fp.describe(), { networks: 1, addresses: 0 });
+  t.deepEqual(fp.describe(), { networks: 1, endpoints: 0 });
   fp.dropNetwork('abcdef0123456789');
-  t.deepEqual(fp.describe(), { networks: 0, addresses: 0 });
+  t.deepEqual(fp.describe(), { networks: 0, endpoints: 0 });
 });
 
 test('a network without a table (kernel refused) joins nothing; the refusal is logged once', async (t) => {
@@ -57,7 +59,7 @@ test('a network without a table (kernel refused) joins nothing; the refusal is l
   const fp = createFastPath({ redirect: f.redirect, nameToIndex: () => 5, attach: f.attach, logger });
   fp.addNetwork('n1');
   fp.addNetwork('n2');
-  await fp.join('n1', 'e', 'tsA', '10.0.0.2/24', '02:00:00:00:00:02');
+  await fp.join('n1', 'e', 'tsA', ['10.0.0.2/24'], '02:00:00:00:00:02');
   t.deepEqual(f.log, []);
   t.is(lines.length, 1);
   t.regex(lines[0]!, /fast path off .*EPERM/);
@@ -74,9 +76,9 @@ test('a failed attach leaves no address in the table', async (t) => {
     logger: silent,
   });
   fp.addNetwork('n1');
-  await fp.join('n1', 'e', 'tsA', '10.0.0.2/24', '02:00:00:00:00:02');
+  await fp.join('n1', 'e', 'tsA', ['10.0.0.2/24'], '02:00:00:00:00:02');
   t.false(f.log.some((l) => l.startsWith('put')));
-  t.deepEqual(fp.describe(), { networks: 1, addresses: 0 });
+  t.deepEqual(fp.describe(), { networks: 1, endpoints: 0 });
 });
 
 test('option com.tsnet.bridge.fast_path: on by default, false turns it off, anything else is refused', (t) => {

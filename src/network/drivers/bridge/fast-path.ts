@@ -1,11 +1,12 @@
 /**
  * The container ↔ container fast path of a bridge network (decision 59): the host end of every
  * endpoint's veth carries the peer-redirect program (src/kernel/peer-redirect-program.ts) as its
- * ingress filter, and the network's table maps each endpoint's IPv4 address and MAC to its host
- * end. An IPv4 frame from one container to another of the same network then goes from the
+ * ingress filter, and the network's table maps each endpoint's addresses (IPv4 and IPv6) and MAC
+ * to its host end. An IP frame from one container to another of the same network then goes from the
  * sender's host end straight into the receiver's namespace: no bridge, no br_netfilter pass
- * through the host's IPv4 hooks, no second trip through the backlog. Everything else (ARP,
- * broadcast, IPv6, the gateway, published ports, other networks) takes the bridge as before.
+ * through the host's IP hooks, no second trip through the backlog. Everything else (ARP, IPv6
+ * neighbour discovery to multicast, broadcast, the gateway, published ports, other networks)
+ * takes the bridge as before.
  *
  * One table per network: a frame can only be redirected to an endpoint of the network it came
  * from, so isolation between networks holds whatever MAC or address a container writes. Off for
@@ -34,12 +35,12 @@ export interface FastPathDeps {
 export interface FastPath {
   addNetwork(networkId: string): void;
   dropNetwork(networkId: string): void;
-  /** The endpoint's host end `veth` takes the program; its IPv4 address goes into the table. */
-  join(networkId: string, endpointId: string, veth: string, address: string | undefined, mac: string): Promise<void>;
+  /** The endpoint's host end `veth` takes the program; its addresses (CIDRs) go into the table. */
+  join(networkId: string, endpointId: string, veth: string, addresses: Array<string | undefined>, mac: string): Promise<void>;
   /** Idempotent: its address leaves the table (the filter goes with the veth). */
   leave(networkId: string, endpointId: string): void;
-  /** The networks with a table and the addresses in them (tests, logs). */
-  describe(): { networks: number; addresses: number };
+  /** The networks with a table and the endpoints in them (tests, logs). */
+  describe(): { networks: number; endpoints: number };
 }
 
 const MAX_ENTRIES = 65536;
@@ -47,7 +48,7 @@ const MAX_ENTRIES = 65536;
 export function createFastPath(deps: FastPathDeps): FastPath {
   let redirect = deps.redirect;
   const tables = new Map<string, PeerTable>();
-  const entries = new Map<string, { networkId: string; ip: string }>();
+  const entries = new Map<string, { networkId: string; ips: string[] }>();
   const key = (nid: string, eid: string) => `${nid}/${eid}`;
 
   const leave = (networkId: string, endpointId: string): void => {
@@ -55,11 +56,12 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     const e = entries.get(k);
     if (!e) return;
     entries.delete(k);
-    try {
-      tables.get(networkId)?.remove(e.ip);
-    } catch (err) {
-      deps.logger.warn(`bridge fast path: ${(err as Error).message}`);
-    }
+    for (const ip of e.ips)
+      try {
+        tables.get(networkId)?.remove(ip);
+      } catch (err) {
+        deps.logger.warn(`bridge fast path: ${(err as Error).message}`);
+      }
   };
 
   return {
@@ -79,26 +81,35 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       tables.delete(networkId);
     },
 
-    async join(networkId, endpointId, veth, address, mac) {
+    async join(networkId, endpointId, veth, addresses, mac) {
       const t = tables.get(networkId);
       if (!t) return;
       leave(networkId, endpointId);
       const ifindex = deps.nameToIndex(veth);
       if (!ifindex) return;
-      const ip = address?.split('/')[0];
+      const ips = addresses.flatMap((a) => (a ? [a.split('/')[0]!] : []));
+      const put: string[] = [];
       try {
         await deps.attach(ifindex, t.program, t.name);
-        if (ip && tables.get(networkId) === t) {
+        if (tables.get(networkId) !== t) return;
+        for (const ip of ips) {
           t.put(ip, ifindex, mac);
-          entries.set(key(networkId, endpointId), { networkId, ip });
+          put.push(ip);
         }
+        entries.set(key(networkId, endpointId), { networkId, ips: put });
       } catch (err) {
+        for (const ip of put)
+          try {
+            t.remove(ip);
+          } catch {
+            /* the map is going */
+          }
         deps.logger.warn(`bridge fast path for ${veth} (its traffic takes the bridge): ${(err as Error).message}`);
       }
     },
 
     leave,
 
-    describe: () => ({ networks: tables.size, addresses: entries.size }),
+    describe: () => ({ networks: tables.size, endpoints: entries.size }),
   };
 }

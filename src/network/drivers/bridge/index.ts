@@ -422,7 +422,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
         timingLine('bridge join: inside', t0);
         rb.commit();
         t0 = performance.now();
-        await fastPathOf(n)?.join(n.spec.id, ep.endpointId, ep.veth, ep.address, ep.mac);
+        await fastPathOf(n)?.join(n.spec.id, ep.endpointId, ep.veth, [ep.address, ep.addressV6], ep.mac);
         timingLine('bridge join: fast path', t0);
       } catch (err) {
         await rb.unwind();
@@ -536,7 +536,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       for (const ep of endpoints.values()) {
         const n = networks.get(ep.networkId)!;
         if (seen.links.get(ep.veth)?.kind === 'veth')
-          await fastPathOf(n)?.join(n.spec.id, ep.endpointId, ep.veth, ep.address, ep.mac);
+          await fastPathOf(n)?.join(n.spec.id, ep.endpointId, ep.veth, [ep.address, ep.addressV6], ep.mac);
       }
       await markOldVeths(seen.links).catch((err: Error) => deps.logger.warn(`mark veths: ${err.message}`));
       // Rules: make the kernel match the records (missing ones re-added, orphans removed).
