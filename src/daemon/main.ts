@@ -30,6 +30,7 @@ import { swarmRoutes } from './routes/swarm.js';
 import { eventRoutes } from './routes/events.js';
 import { statsRoutes } from './routes/stats.js';
 import { diskUsageRoutes } from './routes/disk-usage.js';
+import { imageFamily } from '../runtime/image/image-family.js';
 import { systemRoutes, TSNET_VERSION } from './routes/system.js';
 import { failpointsFrom } from '../lib/failpoints.js';
 import { pendingLine, withPending } from './pending-report.js';
@@ -190,7 +191,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       execRoot: flags.execRoot,
       cgroupVersion: c.cgroups.version,
       startedAt: new Date(),
-      networkDrivers: () => ['bridge', 'host', 'null', ...(c.overlay || c.swarm.active ? ['overlay'] : [])],
+      networkDrivers: () => ['bridge', 'host', 'macvlan', 'null', ...(c.overlay || c.swarm.active ? ['overlay'] : [])],
       swarm: () => c.swarm.info(),
       eventListeners: () => c.events.subscriberCount,
       counts: () => {
@@ -209,6 +210,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       execs: c.execs,
       imageName: (id, requested) => requested || id,
       lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
+      imageFamily: (ref) => imageFamily(images, ref),
+      imageSize: async (id) => (await images.resolve(id)).size,
       pendingFor: (id) => pendingLine(c.pending.forContainer(id)),
       userNetwork: (id) => {
         const n = c.controller.find(id);

@@ -98,6 +98,20 @@ export class Attachments {
     }
     if (ip6 && !n.enableIPv6)
       throw new TsnetError('TSNET_BAD_IP', `network ${n.name} has no IPv6: --ip6 needs a network created with --ipv6`);
+    // checked here, before anything is made (the join would meet it as a kernel route error)
+    for (const [ip, v6] of [
+      [ip4, false],
+      [ip6, true],
+    ] as const) {
+      if (ip && !n.pools.some((p) => p.v6 === v6 && contains(p.subnet, ip)))
+        throw new TsnetError(
+          'TSNET_BAD_IP',
+          `invalid address ${ip}: it does not belong to any of network ${n.name}'s subnets (${n.pools
+            .filter((p) => p.v6 === v6)
+            .map((p) => p.subnet)
+            .join(', ')})`,
+        );
+    }
     const extras = endpointExtras(cfg);
     const ll = extras.linkLocalIPs;
     return {
@@ -507,7 +521,9 @@ export class Attachments {
     const ep = n
       ? eps.find((e) => e.networkId === n.id)
       : eps.find((e) => e.networkName === networkRef || e.networkId.startsWith(networkRef));
-    // As Docker: -f does not make "not connected" a success (a second disconnect -f answers 404).
+    // As Docker: -f does not make "not connected" a success (a second disconnect -f answers 404);
+    // a network that does not exist (and no endpoint names it) is said so
+    if (!ep && !n) throw new TsnetError('TSNET_NETWORK_NOT_FOUND', `network ${networkRef} not found`);
     if (!ep)
       throw new TsnetError('TSNET_ENDPOINT_NOT_FOUND', `container ${sb.containerName} is not connected to network ${networkRef}`);
     const oldGateway = sb.gatewayNetwork;

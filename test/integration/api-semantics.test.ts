@@ -381,7 +381,7 @@ test.serial('host_binding_ipv4 and the other bridge options are validated before
   t.is((await api(w.socket, { method: 'DELETE', path: '/networks/opts' })).status, 204);
 });
 
-test('network shapes as Docker: IPAM.Options is null unless given; a second forced disconnect is a 404', async (t) => {
+test('network shapes as Docker: IPAM.Options is null unless given; a second forced disconnect is a 404, of no such network too', async (t) => {
   const { w } = t.context;
   const plain = await api(w.socket, { method: 'POST', path: '/networks/create', body: { Name: 'shape-a' } });
   t.is(plain.status, 201, plain.text);
@@ -397,12 +397,29 @@ test('network shapes as Docker: IPAM.Options is null unless given; a second forc
   t.deepEqual((b.json as { IPAM: { Options: unknown } }).IPAM.Options, { foo: 'bar' });
 
   await w.ok(['create', '--name', 'shape-c', '--network', 'shape-a', 'busybox', 'true']);
+  // dangling: no container uses it and it is not bridge, host or none (it was accepted and ignored)
+  const dangling = async (v: string) => {
+    const r = await api(w.socket, { path: `/networks?filters=${encodeURIComponent(JSON.stringify({ dangling: [v] }))}` });
+    return r.status === 200
+      ? (r.json as Array<{ Name: string }>)
+          .map((n) => n.Name)
+          .filter((n) => /^shape-|^bridge$/.test(n))
+          .sort()
+      : r.status;
+  };
+  t.deepEqual(await dangling('true'), ['shape-b']);
+  t.deepEqual(await dangling('false'), ['bridge', 'shape-a']);
+  t.is(await dangling('maybe'), 400);
   const off = { Container: 'shape-c', Force: true };
   const first = await api(w.socket, { method: 'POST', path: '/networks/shape-a/disconnect', body: off });
   t.is(first.status, 200, first.text);
   const second = await api(w.socket, { method: 'POST', path: '/networks/shape-a/disconnect', body: off });
   t.is(second.status, 404, second.text);
   t.regex(msg(second), /container shape-c is not connected to network shape-a/);
+  // a network that does not exist is said so, as dockerd (not "not connected")
+  const none = await api(w.socket, { method: 'POST', path: '/networks/shape-nosuch/disconnect', body: off });
+  t.is(none.status, 404, none.text);
+  t.regex(msg(none), /^network shape-nosuch not found$/);
   await w.ok(['rm', 'shape-c']);
   await w.ok(['network', 'rm', 'shape-a', 'shape-b']);
 });

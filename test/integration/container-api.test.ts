@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { api, rawApi } from '../helpers/api.js';
-import { eventually, type World } from '../helpers/world.js';
+import { eventually, sleep, type World } from '../helpers/world.js';
 import { eventActions, runDetached, worldTest } from '../helpers/world-test.js';
 
 const test = worldTest();
@@ -77,6 +77,9 @@ test.serial('pause freezes the container (its counter stops), unpause resumes it
   const exec = await w.cli(['exec', id, 'true']);
   t.not(exec.exitCode, 0);
   t.regex(exec.stderr, /is paused: unpause it/);
+  // refused at create, as dockerd (refused only at start, the docker CLI exited 0)
+  const created = await api(w.socket, { method: 'POST', path: `/containers/${id}/exec`, body: { Cmd: ['true'] } });
+  t.is(created.status, 409, created.text);
   const again = await w.cli(['pause', id]);
   t.regex(again.stderr, /already paused/);
   await w.ok(['unpause', id]);
@@ -168,3 +171,99 @@ test.serial('inspect reports the json-file log driver; logs honour until, also w
   const all = await logs('');
   t.true(all.includes('first') && all.includes('second'));
 });
+
+test.serial(
+  'inspect of a minimal API create shows every HostConfig key dockerd shows, with its zero or applied value',
+  async (t) => {
+    const { w } = t.context;
+    const made = await api(w.socket, {
+      method: 'POST',
+      path: '/containers/create',
+      body: { Image: 'busybox', Cmd: ['true'], HostConfig: { NetworkMode: 'none', Memory: 64 * 1024 * 1024 } },
+    });
+    t.is(made.status, 201, made.text);
+    const id = (made.json as { Id: string }).Id;
+    t.teardown(() => w.cli(['rm', '-f', id]));
+    const i = (await api(w.socket, { path: `/containers/${id}/json` })).json as {
+      HostConfig: Record<string, unknown>;
+      Config: Record<string, unknown>;
+    };
+    // SDK clients index these without a default (KeyError when absent)
+    for (const k of [
+      'Binds',
+      'VolumesFrom',
+      'CapAdd',
+      'CapDrop',
+      'Dns',
+      'DnsSearch',
+      'ExtraHosts',
+      'GroupAdd',
+      'SecurityOpt',
+      'Devices',
+      'Ulimits',
+      'MemorySwappiness',
+    ])
+      t.is(i.HostConfig[k], null, k);
+    for (const k of ['CpuShares', 'CpuQuota', 'CpuPeriod', 'BlkioWeight', 'OomScoreAdj', 'MemoryReservation', 'KernelMemory'])
+      t.is(i.HostConfig[k], 0, k);
+    t.is(i.HostConfig.PublishAllPorts, false);
+    t.deepEqual(i.HostConfig.ConsoleSize, [0, 0]);
+    // what tsnet applies: its own IPC and cgroup namespaces, 64 MiB /dev/shm, memory+swap 2 × memory
+    t.is(i.HostConfig.IpcMode, 'private');
+    t.is(i.HostConfig.CgroupnsMode, 'private');
+    t.is(i.HostConfig.ShmSize, 64 * 1024 * 1024);
+    t.is(i.HostConfig.MemorySwap, 128 * 1024 * 1024);
+    t.is(i.Config.OnBuild, null);
+    t.is(i.Config.Volumes, null);
+    const info = (await api(w.socket, { path: '/info' })).json as {
+      IndexServerAddress: string;
+      Plugins: { Volume: string[]; Network: string[] };
+    };
+    t.is(info.IndexServerAddress, 'https://index.docker.io/v1/', 'the docker CLI keys its Docker Hub login by it');
+    t.deepEqual(info.Plugins.Volume, ['local']);
+    t.true(info.Plugins.Network.includes('macvlan'));
+  },
+);
+
+test.serial(
+  'stop and restart take the API signal (1.42+, docker stop --signal); a bad one is 400 and stops nothing',
+  async (t) => {
+    const { w } = t.context;
+    const id = await runDetached(t, w, [
+      'busybox',
+      'sh',
+      '-c',
+      'trap "exit 7" INT; trap "exit 8" TERM; while true; do sleep 0.1; done',
+    ]);
+    const code = async () => (await w.ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id])).trim();
+    await sleep(300); // the traps are set
+    const bad = await api(w.socket, { method: 'POST', path: `/containers/${id}/stop?signal=NOSIG&t=5` });
+    t.is(bad.status, 400, bad.text);
+    t.is(await code(), 'running 0');
+    t.is((await api(w.socket, { method: 'POST', path: `/containers/${id}/stop?signal=SIGINT&t=5` })).status, 204);
+    t.is(await code(), 'exited 7', 'SIGINT, not the default SIGTERM');
+    await w.ok(['start', id]);
+    await sleep(300);
+    t.is((await api(w.socket, { method: 'POST', path: `/containers/${id}/restart?signal=INT&t=5` })).status, 204);
+    t.regex(
+      (
+        await w.ok([
+          'events',
+          '--since',
+          '0',
+          '--until',
+          String(Math.ceil(Date.now() / 1000) + 1),
+          '--filter',
+          `container=${id}`,
+          '--filter',
+          'event=die',
+          '--format',
+          '{{.Actor.Attributes.exitCode}}',
+        ])
+      ).trim(),
+      /7$/,
+    );
+    t.is((await api(w.socket, { method: 'POST', path: `/containers/${id}/stop?t=5` })).status, 204);
+    t.is(await code(), 'exited 8', 'without a signal: SIGTERM');
+  },
+);

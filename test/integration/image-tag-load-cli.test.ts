@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { api } from '../helpers/api.js';
 import { dockerSaveArchive } from '../helpers/image-config.js';
 import { worldTest } from '../helpers/world-test.js';
 
@@ -62,3 +63,44 @@ test.serial('load reads a docker save archive from -i FILE or stdin; a refused o
   t.regex(absent.stderr.trim(), /^[^\n]*cannot open[^\n]*no such file[^\n]*$/);
   t.deepEqual(await tags(w), before, 'nothing was made');
 });
+
+test.serial(
+  'GET /images/json applies dockerd filters: reference globs, dangling, label, before/since; bad ones 400/404',
+  async (t) => {
+    const { w } = t.context;
+    await w.ok(['run', '--name', 'ilist', '--network', 'none', 'busybox', 'true']);
+    t.teardown(async () => {
+      await w.cli(['rm', '-f', 'ilist']);
+      await w.cli(['rmi', 'ibb:1', 'iother/ibb:2', 'ilab:1', 'idang:1']);
+      await w.cli(['image', 'prune', '-f']);
+    });
+    await w.ok(['tag', 'busybox', 'ibb:1']);
+    await w.ok(['tag', 'busybox', 'iother/ibb:2']);
+    await w.ok(['commit', '--change', 'LABEL il=1', 'ilist', 'ilab:1']);
+    await w.ok(['commit', '--change', 'LABEL il=2', 'ilist', 'idang:1']);
+    await w.ok(['commit', '--change', 'LABEL il=3', 'ilist', 'idang:1']); // the first idang:1 is now dangling
+    const list = async (f: Record<string, string[]>): Promise<string[] | string> => {
+      const r = await api(w.socket, { path: `/images/json?filters=${encodeURIComponent(JSON.stringify(f))}` });
+      if (r.status !== 200) return `${r.status} ${(r.json as { message: string }).message}`;
+      return (r.json as Array<{ RepoTags: string[]; Labels: Record<string, string> }>)
+        .map((i) => (i.RepoTags.length ? i.RepoTags.join(',') : `<none>(${i.Labels.il})`))
+        .filter((x) => /ibb|ilab|idang|<none>|busybox/.test(x))
+        .sort();
+    };
+    t.deepEqual(await list({ reference: ['ibb'] }), ['ibb:1'], 'only the matching tag of busybox’s image');
+    t.deepEqual(await list({ reference: ['*/ibb'] }), ['iother/ibb:2']);
+    t.deepEqual(await list({ reference: ['ibb:1', 'ilab'] }), ['ibb:1', 'ilab:1']);
+    t.deepEqual(await list({ reference: ['busy*'] }), ['busybox:latest']);
+    t.deepEqual(await list({ reference: ['nosuchrepo'] }), []);
+    t.deepEqual(await list({ dangling: ['true'] }), ['<none>(2)']);
+    t.false((await list({ dangling: ['false'] })).includes('<none>(2)'));
+    t.deepEqual(await list({ label: ['il=1'] }), ['ilab:1']);
+    t.deepEqual(await list({ label: ['il'] }), ['<none>(2)', 'idang:1', 'ilab:1']);
+    t.deepEqual(await list({ since: ['ilab:1'] }), ['<none>(2)', 'idang:1']);
+    t.false((await list({ before: ['ilab:1'] })).includes('ilab:1'), 'before excludes the image itself');
+    t.regex(String(await list({ dangling: ['x'] })), /^400 /);
+    t.regex(String(await list({ bogus: ['1'] })), /^400 /);
+    t.regex(String(await list({ reference: ['[z-a]'] })), /^400 .*syntax error in pattern/);
+    t.regex(String(await list({ since: ['nosuchimage'] })), /^404 No such image/);
+  },
+);

@@ -345,6 +345,18 @@ test('connect and disconnect a running container, with traffic', async (t) => {
   await ok(['network', 'create', '--subnet', '10.81.0.0/24', `c2-${w.id}`]);
   await ok(['run', '-d', '--name', `mover-${w.id}`, '--network', `c1-${w.id}`, 'busybox', ...WEB('mover')]);
   await ok(['run', '-d', '--name', `probe-${w.id}`, '--network', `c2-${w.id}`, 'busybox', 'sleep', '1000']);
+  // an address outside the network's subnets: one line before anything is made (it was a kernel
+  // route error, ENETUNREACH, at run); dockerd: "Invalid address …: It does not belong to any of
+  // this network's subnets"
+  const outside = await w.cli(['network', 'connect', '--ip', '10.99.0.9', `c2-${w.id}`, `mover-${w.id}`]);
+  t.not(outside.exitCode, 0);
+  t.regex(
+    outside.stderr,
+    /^[^\n]*invalid address 10\.99\.0\.9: it does not belong to any of network c2-\w+'s subnets \(10\.81\.0\.0\/24\)\n$/,
+  );
+  t.notRegex((await w.cli(['exec', `mover-${w.id}`, 'ip', '-o', 'addr'])).stdout, /eth1/);
+  const runOutside = await w.cli(['run', '--rm', '--network', `c2-${w.id}`, '--ip', '10.99.0.9', 'busybox', 'true']);
+  t.regex(runOutside.stderr, /does not belong to any of network/);
   await ok(['network', 'connect', '--ip', '10.81.0.50', `c2-${w.id}`, `mover-${w.id}`]);
   const links = await w.cli(['exec', `mover-${w.id}`, 'ip', '-o', 'addr']);
   t.regex(links.stdout, /eth1.*10\.81\.0\.50/);

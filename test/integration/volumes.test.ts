@@ -182,6 +182,11 @@ test.serial(
       await api(w.socket, { method: 'POST', path: `/volumes/prune?filters=${encodeURIComponent('{"all":["true"]}')}` })
     ).json as { VolumesDeleted: string[] };
     t.true(all.VolumesDeleted.includes(named));
+    // API 1.41 (the docker 20.10 CLI): every unused volume, named ones too, as dockerd
+    const old = `old-${w.id}`;
+    await api(w.socket, { method: 'POST', path: '/volumes/create', body: { Name: old } });
+    const v141 = (await api(w.socket, { method: 'POST', path: '/v1.41/volumes/prune' })).json as { VolumesDeleted: string[] };
+    t.true(v141.VolumesDeleted.includes(old), JSON.stringify(v141));
   },
 );
 

@@ -2,7 +2,7 @@
 import { TsnetError } from '../../errors/index.js';
 import type { ContainerManager } from '../../runtime/container/container-manager.js';
 import type { CreateBody } from '../../runtime/container/create-request.js';
-import { containerInspect, dockerStatus } from '../../runtime/container/docker-json.js';
+import { containerInspect } from '../../runtime/container/docker-json.js';
 import { ContainerSummaries } from '../../runtime/container/summaries.js';
 import type { ExecManager, ExecConfig } from '../../runtime/container/exec-manager.js';
 import { parseDetachKeys } from '../../runtime/container/detach-keys.js';
@@ -21,6 +21,7 @@ import {
   ContainerCreateBody,
   ContainerCreateQuery,
   ContainerListQuery,
+  InspectQuery,
   ExecCreateBody,
   ExecStartBody,
   KillQuery,
@@ -35,6 +36,8 @@ import {
 } from '../schemas/index.js';
 import { normalizeCreateBody, normalizeExecBody } from './create-body.js';
 import { bool, filters, int, object } from './params.js';
+import { CONTAINER_LIST_FILTERS, filterContainers } from './container-list.js';
+import { sizesOf, withSizes } from './container-sizes.js';
 
 export interface ContainerRouteDeps {
   containers: ContainerManager;
@@ -43,6 +46,10 @@ export interface ContainerRouteDeps {
   lowerDirs: (imageId: string) => Promise<string[]>;
   /** One line when the container's endpoint teardown waits for a plugin (sent as X-Tsnet-Warning on rm). */
   pendingFor?: (containerId: string) => string | undefined;
+  /** The ids of an image and of the images committed from it (ps --filter ancestor). */
+  imageFamily: (ref: string) => Promise<Set<string>>;
+  /** Bytes of an image's layers (ps -s: SizeRootFs). */
+  imageSize: (imageId: string) => Promise<number>;
   /** Is this network user-defined (inspect shows Docker's per-version aliases there)? */
   userNetwork?: (networkId: string) => boolean;
 }
@@ -84,43 +91,22 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       pattern: '/containers/json',
       schema: { query: ContainerListQuery },
       handler: async ({ query }) => {
-        const all = bool(query, 'all');
-        const f = filters(query, [
-          'name',
-          'id',
-          'status',
-          'label',
-          'network',
-          'ancestor',
-          'before',
-          'since',
-          'exited',
-          'health',
-          'volume',
-          'expose',
-          'publish',
-          'is-task',
-          'isolation',
-        ]);
-        let list = containers.list().filter((r) => all || r.state.Status === 'running');
-        if (f.name) list = list.filter((r) => f.name!.some((n) => r.name.includes(n.replace(/^\//, ''))));
-        if (f.id) list = list.filter((r) => f.id!.some((i) => r.id.startsWith(i)));
-        if (f.status) list = list.filter((r) => f.status!.includes(dockerStatus(r)));
-        if (f.label) list = list.filter((r) => f.label!.every((l) => labelMatch(r.config.Labels, l)));
-        if (f.network)
-          list = list.filter((r) =>
-            Object.values(containers.network(r).endpoints).some((e) =>
-              f.network!.some((n) => n === e.networkName || e.networkId.startsWith(n)),
-            ),
-          );
-        if (f.health)
-          list = list.filter((r) => f.health!.includes(r.config.Healthcheck && r.state.Health ? r.state.Health.Status : 'none'));
-        if (f.volume)
-          list = list.filter((r) =>
-            (r.mounts ?? []).some((m) => f.volume!.some((v) => v === m.Name || v === m.Destination || v === m.Source)),
-          );
-        const limit = int(query, 'limit');
-        if (limit && limit > 0) list = list.slice(0, limit);
+        const f = filters(query, CONTAINER_LIST_FILTERS);
+        const list = await filterContainers(
+          containers.list(),
+          f,
+          { all: bool(query, 'all'), limit: int(query, 'limit') },
+          { get: (ref) => containers.get(ref), network: (r) => containers.network(r), imageFamily: d.imageFamily },
+        );
+        if (bool(query, 'size'))
+          return {
+            status: 200,
+            json: await withSizes(list, {
+              summaries,
+              upper: (r) => containers.paths(r).upper,
+              imageSize: d.imageSize,
+            }),
+          };
         return { status: 200, jsonBytes: summaries.json(list) };
       },
     },
@@ -137,23 +123,28 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: '/containers/{id}/json',
-      schema: { params: RefParams },
-      handler: async ({ params, apiVersion }) => {
+      schema: { params: RefParams, query: InspectQuery },
+      handler: async ({ params, query, apiVersion }) => {
         const rec = containers.get(params.id!);
         const net = containers.network(rec);
+        // docker inspect --size: the writable layer and that plus the image, as ps -s
+        const sizes = bool(query, 'size') ? await sizesOf(rec, (r) => containers.paths(r).upper, d.imageSize) : {};
         return {
           status: 200,
-          json: containerInspect(
-            rec,
-            containers.paths(rec),
-            d.execs.idsOf(rec.id),
-            await d.lowerDirs(rec.imageId).catch(() => []),
-            net,
-            {
-              view: (e) => ({ apiVersion, userDefined: d.userNetwork?.(e.networkId) ?? false }),
-              links: inspectLinks(rec.name, net.links, (ref) => containers.find(ref)),
-            },
-          ),
+          json: {
+            ...containerInspect(
+              rec,
+              containers.paths(rec),
+              d.execs.idsOf(rec.id),
+              await d.lowerDirs(rec.imageId).catch(() => []),
+              net,
+              {
+                view: (e) => ({ apiVersion, userDefined: d.userNetwork?.(e.networkId) ?? false }),
+                links: inspectLinks(rec.name, net.links, (ref) => containers.find(ref)),
+              },
+            ),
+            ...sizes,
+          },
         };
       },
     },
@@ -167,14 +158,16 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       method: 'POST',
       pattern: '/containers/{id}/stop',
       schema: { params: RefParams, query: StopQuery },
-      handler: async ({ params, query }) => ({ status: (await containers.stop(params.id!, int(query, 't'))) ? 204 : 304 }),
+      handler: async ({ params, query }) => ({
+        status: (await containers.stop(params.id!, int(query, 't'), query.get('signal') ?? undefined)) ? 204 : 304,
+      }),
     },
     {
       method: 'POST',
       pattern: '/containers/{id}/restart',
       schema: { params: RefParams, query: StopQuery },
       handler: async ({ params, query }) => {
-        await containers.restart(params.id!, int(query, 't'));
+        await containers.restart(params.id!, int(query, 't'), query.get('signal') ?? undefined);
         return { status: 204 };
       },
     },
@@ -465,12 +458,6 @@ interface AttachOptions {
   stdout: boolean;
   stderr: boolean;
   detachKeys: string | undefined;
-}
-
-function labelMatch(labels: Record<string, string>, filter: string): boolean {
-  const i = filter.indexOf('=');
-  if (i < 0) return filter in labels;
-  return labels[filter.slice(0, i)] === filter.slice(i + 1);
 }
 
 /** An HTTP header value: one line of printable ASCII. */

@@ -16,7 +16,8 @@ import {
 } from '../schemas/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_VERSION } from '../http/server.js';
-import { bool, changesOf, repoTagParam } from './params.js';
+import { bool, changesOf, filters, repoTagParam } from './params.js';
+import { filterImages, IMAGE_LIST_FILTERS } from './image-list.js';
 
 export interface ImageRouteDeps {
   images: ImageStore;
@@ -97,7 +98,13 @@ export function imageRoutes(d: ImageRouteDeps): Route[] {
       method: 'GET',
       pattern: '/images/json',
       schema: { query: ImageListQuery },
-      handler: async () => ({ status: 200, json: (await d.images.list()).map(imageSummary) }),
+      handler: async ({ query }) => {
+        const list = await filterImages(await d.images.list(), filters(query, IMAGE_LIST_FILTERS), {
+          all: bool(query, 'all'),
+          resolve: (ref) => d.images.resolve(ref),
+        });
+        return { status: 200, json: list.map(imageSummary) };
+      },
     },
     {
       method: 'GET',

@@ -18,6 +18,7 @@ import {
 import { filters, object } from './params.js';
 import type { NetworkRecord } from '../../network/network-record.js';
 import { checkSwarmCreate } from '../../swarm/ingress.js';
+import { nameFilter } from './name-pattern.js';
 
 /** Options only tsnet itself may set: the default bridge is made by the daemon, never through the API. */
 const RESERVED_OPTIONS = ['com.docker.network.bridge.default_bridge'];
@@ -42,8 +43,22 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
       handler: async ({ query }) => {
         const f = filters(query, ['name', 'id', 'driver', 'scope', 'type', 'label', 'dangling']);
         let list = controller.list();
-        if (f.name) list = list.filter((n) => f.name!.some((x) => n.name.includes(x)));
+        if (f.name) {
+          const match = nameFilter(f.name);
+          list = list.filter((n) => match([n.name]));
+        }
         if (f.id) list = list.filter((n) => f.id!.some((x) => n.id.startsWith(x)));
+        if (f.dangling) {
+          // as dockerd: a network no container uses and that is not one of bridge, host, none
+          const v = f.dangling.length === 1 ? f.dangling[0] : '';
+          if (v !== 'true' && v !== '1' && v !== 'false' && v !== '0')
+            throw new TsnetError(
+              'TSNET_INVALID_ARGUMENT',
+              `invalid value for filter 'dangling', must be "true" (or "1"), or "false" (or "0")`,
+            );
+          const want = v === 'true' || v === '1';
+          list = list.filter((n) => (!n.predefined && controller.endpointUsers(n.id).length === 0) === want);
+        }
         if (f.driver) list = list.filter((n) => f.driver!.includes(n.driver));
         if (f.scope) list = list.filter((n) => f.scope!.includes(n.scope));
         if (f.type) list = list.filter((n) => f.type!.some((t) => (t === 'builtin') === Boolean(n.predefined)));

@@ -79,3 +79,10 @@ export function repoTagParam(query: URLSearchParams): string | undefined {
   const tag = query.get('tag') ?? '';
   return repo ? (tag ? `${repo}:${tag}` : repo) : undefined;
 }
+
+/** Docker's `label=K` (K is set) or `label=K=V` (K is V) against a label map. */
+export function labelMatch(labels: Record<string, string> | null | undefined, want: string): boolean {
+  if (!labels) return false;
+  const i = want.indexOf('=');
+  return i < 0 ? Object.hasOwn(labels, want) : labels[want.slice(0, i)] === want.slice(i + 1);
+}

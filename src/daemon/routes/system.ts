@@ -77,7 +77,7 @@ export function systemRoutes(d: SystemDeps): Route[] {
             Images: await c.images(),
             Driver: 'overlay',
             DriverStatus: [['Backing Filesystem', 'overlayfs layers']],
-            Plugins: { Volume: [], Network: d.networkDrivers(), Authorization: null, Log: ['json-file', 'local'] },
+            Plugins: { Volume: ['local'], Network: d.networkDrivers(), Authorization: null, Log: ['json-file', 'local'] },
             MemoryLimit: true,
             SwapLimit: true,
             CpuCfsPeriod: true,
@@ -98,7 +98,8 @@ export function systemRoutes(d: SystemDeps): Route[] {
             Architecture: os.machine(),
             NCPU: os.cpus().length,
             MemTotal: os.totalmem(),
-            IndexServerAddress: '',
+            // the registry a bare name is pulled from; the docker CLI keys its Docker Hub login by it
+            IndexServerAddress: 'https://index.docker.io/v1/',
             RegistryConfig: null,
             DockerRootDir: d.root,
             ExecRoot: d.execRoot,

@@ -4,6 +4,8 @@ import type { CreateVolume, VolumeStore } from '../../runtime/volumes/volume-sto
 import type { Route } from '../http/router.js';
 import { VolumeCreateBody, VolumeListQuery, VolumeNameParams, VolumePruneQuery, VolumeRemoveQuery } from '../schemas/index.js';
 import { bool, filters, object } from './params.js';
+import { nameFilter } from './name-pattern.js';
+import { versionLess } from '../http/version.js';
 
 export interface VolumeRouteDeps {
   volumes: VolumeStore;
@@ -35,7 +37,10 @@ export function volumeRoutes(d: VolumeRouteDeps): Route[] {
       handler: async ({ query }) => {
         const f = filters(query, ['name', 'driver', 'label', 'dangling']);
         let list = volumes.list();
-        if (f.name) list = list.filter((v) => f.name!.some((n) => v.Name.includes(n)));
+        if (f.name) {
+          const match = nameFilter(f.name);
+          list = list.filter((v) => match([v.Name]));
+        }
         if (f.driver) list = list.filter((v) => f.driver!.includes(v.Driver));
         if (f.label) list = list.filter((v) => f.label!.every((l) => labelFilter(v.Labels, l)));
         if (f.dangling) {
@@ -61,10 +66,13 @@ export function volumeRoutes(d: VolumeRouteDeps): Route[] {
       method: 'POST',
       pattern: '/volumes/prune',
       schema: { query: VolumePruneQuery },
-      handler: async ({ query }) => ({
-        status: 200,
-        json: await pruneVolumes(volumes, filters(query, ['label', 'label!', 'all'])),
-      }),
+      handler: async ({ query, apiVersion }) => {
+        const f = filters(query, ['label', 'label!', 'all']);
+        // as dockerd: before API 1.42 prune took every unused volume, named ones too (the docker
+        // 20.10 CLI, which speaks 1.41, says so in its prompt)
+        if (versionLess(apiVersion, '1.42')) f.all = ['true'];
+        return { status: 200, json: await pruneVolumes(volumes, f) };
+      },
     },
     {
       method: 'GET',

@@ -235,6 +235,7 @@ export const ContainerName = Type.String({
 });
 
 export const ContainerListQuery = Query({ all: QBool, limit: QInt, size: QBool, filters: QFilters });
+export const InspectQuery = Query({ size: QBool });
 export const ContainerCreateQuery = Query({ name: ContainerName, platform: Text({ maxLength: 256 }) });
 export const StopQuery = Query({ t: QInt, signal: Text({ maxLength: 32 }) });
 export const KillQuery = Query({ signal: Text({ maxLength: 32 }) });

@@ -12,7 +12,14 @@ export const VolumeName = Type.String({
 export const VolumeNameParams = Type.Object({ name: VolumeName });
 
 export const VolumeCreateBody = Type.Object({
-  Name: Opt(Type.Union([Type.Literal(''), VolumeName])),
+  // one pattern, not a union with '': a bad name's message names the rule, not "expected ''"
+  Name: Opt(
+    Type.String({
+      maxLength: 255,
+      pattern: '^([a-zA-Z0-9][a-zA-Z0-9_.-]+)?$',
+      hint: 'a volume name: [a-zA-Z0-9][a-zA-Z0-9_.-]+, at most 255 characters (or empty: an anonymous volume)',
+    }),
+  ),
   Driver: Opt(Text({ maxLength: 255 })),
   DriverOpts: StringMap(),
   Labels: StringMap(),

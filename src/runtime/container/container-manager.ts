@@ -366,8 +366,10 @@ export class ContainerManager {
       rec.id,
       async () => {
         if (this.isRunning(rec)) return false;
-        // a start through the API: the policy begins again (retry count, back-off)
+        // a start through the API: the policy begins again (retry count, back-off), and
+        // RestartCount counts from 0 again, as dockerd's (restart goes through here too)
         this.restarts.reset(rec.id);
+        rec.restartCount = 0;
         try {
           await this.startLocked(rec);
         } catch (err) {
@@ -761,8 +763,10 @@ export class ContainerManager {
   // ---- stop / kill --------------------------------------------------------------------------
 
   /** Returns false when it was not running (HTTP 304). */
-  async stop(ref: string, timeoutSeconds?: number): Promise<boolean> {
+  /** `signal`: the API's stop signal (1.42+), else the container's StopSignal, else SIGTERM. */
+  async stop(ref: string, timeoutSeconds?: number, signal?: string): Promise<boolean> {
     const rec = this.get(ref);
+    const sig = parseSignal(signal || rec.config.StopSignal, 15);
     if (rec.state.Restarting) {
       await this.cancelRestart(rec);
       this.announce(rec, 'stop');
@@ -772,7 +776,7 @@ export class ContainerManager {
     rec.state.ManuallyStopped = true;
     const t = timeoutSeconds ?? rec.config.StopTimeout ?? 10;
     const exited = this.waitEvent(rec, 'next-exit');
-    await this.signal(rec, parseSignal(rec.config.StopSignal, 15)).catch(() => undefined);
+    await this.signal(rec, sig).catch(() => undefined);
     const timedOut = await Promise.race([exited.then(() => false), sleep(Math.max(0, t) * 1000).then(() => true)]);
     if (timedOut && this.isRunning(rec)) {
       await this.signal(rec, 9).catch(() => undefined);
@@ -824,10 +828,9 @@ export class ContainerManager {
     }
   }
 
-  async restart(ref: string, timeoutSeconds?: number): Promise<void> {
-    await this.stop(ref, timeoutSeconds);
+  async restart(ref: string, timeoutSeconds?: number, signal?: string): Promise<void> {
+    await this.stop(ref, timeoutSeconds, signal);
     const rec = this.get(ref);
-    rec.restartCount += 1;
     await this.start(rec.id);
     this.announce(rec, 'restart');
   }
@@ -842,7 +845,8 @@ export class ContainerManager {
         `invalid container name "${newName}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
       );
     await this.withLock(rec.id, async () => {
-      if (name === rec.name) return;
+      if (name === rec.name)
+        throw new TsnetError('TSNET_INVALID_ARGUMENT', `container ${rec.name} is already named ${name}: give another name`);
       if (this.nameTaken(name)) {
         const other = [...this.records.values()].find((r) => r.name === name)!;
         throw new TsnetError(

@@ -4,6 +4,7 @@ import { keepsLog, type LogConfig } from './log-config.js';
 import type { ContainerPaths } from './paths.js';
 import type { ContainerNetworkState } from '../../network/container-api.js';
 import type { ContainerRecord, EndpointState, PublishedPort } from './types.js';
+import { hostConfigJson } from './hostconfig-json.js';
 
 export function humanDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -234,18 +235,7 @@ export function containerInspect(
     AppArmorProfile: '',
     ExecIDs: execIds.length ? execIds : null,
     HostConfig: {
-      NetworkMode: 'default',
-      PortBindings: {},
-      AutoRemove: false,
-      Privileged: false,
-      ReadonlyRootfs: false,
-      Memory: 0,
-      NanoCpus: 0,
-      PidsLimit: null,
-      LogConfig: { Type: 'json-file', Config: {} },
-      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
-      Runtime: DEFAULT_RUNTIME,
-      ...rec.hostConfig,
+      ...hostConfigJson(rec.hostConfig, DEFAULT_RUNTIME),
       // legacy links as Docker shows them (`/target:/parent/alias`); null on user networks
       Links: opts.links ?? null,
     },
@@ -254,7 +244,8 @@ export function containerInspect(
       Data: { LowerDir: lowerDirs.join(':'), UpperDir: paths.upper, WorkDir: paths.work, MergedDir: paths.rootfs },
     },
     Mounts: mounts(rec),
-    Config: rec.config,
+    // keys dockerd always shows (null when unset)
+    Config: { ...rec.config, Volumes: rec.config.Volumes ?? null, OnBuild: null },
     NetworkSettings: {
       Bridge: '',
       SandboxID: net.sandboxKey ? rec.sandboxId : '',

@@ -62,6 +62,8 @@ export class ExecManager {
     if (!this.deps.containers.isRunning(rec)) {
       throw new TsnetError('TSNET_CONTAINER_NOT_RUNNING', `container ${rec.id} is not running: start it before exec`);
     }
+    // dockerd refuses at create too: the docker CLI reads a failed start as exit code 0
+    if (rec.state.Paused) throw new TsnetError('TSNET_CONTAINER_PAUSED', `container ${rec.id} is paused: unpause it before exec`);
     if (!config.Cmd || config.Cmd.length === 0 || !config.Cmd[0]) {
       throw new TsnetError('TSNET_INVALID_ARGUMENT', 'no exec command specified');
     }

@@ -14,7 +14,7 @@ import { socketGroup } from '../../../src/daemon/http/socket.js';
 import { versionLess } from '../../../src/daemon/http/version.js';
 import { normalizeCreateBody } from '../../../src/daemon/routes/create-body.js';
 import { filters } from '../../../src/daemon/routes/params.js';
-import { ContainerCreateBody, ExecCreateBody, NetworkCreateBody } from '../../../src/daemon/schemas/index.js';
+import { ContainerCreateBody, ExecCreateBody, NetworkCreateBody, VolumeCreateBody } from '../../../src/daemon/schemas/index.js';
 import { ImportBudget, parseByteSize } from '../../../src/runtime/image/limits.js';
 import { checkId, RecordStore } from '../../../src/store/record-store.js';
 
@@ -56,6 +56,20 @@ test('a schema violation is one line naming the field, the rule and the value', 
   );
   t.is(
     message(() => check(network, { Name: 'test 01' }, 'body')),
+    '',
+  );
+  // a volume name: the rule, not the empty name the body may also carry ("expected ''")
+  const volume = compileSchema({ body: VolumeCreateBody }).body;
+  t.regex(
+    message(() => check(volume, { Name: 'bad/name' }, 'body')),
+    /^invalid Name: must be a volume name: \[a-zA-Z0-9\]\[a-zA-Z0-9_.-\]\+.* \(got "bad\/name"\)$/,
+  );
+  t.is(
+    message(() => check(volume, { Name: '' }, 'body')),
+    '',
+  );
+  t.is(
+    message(() => check(volume, { Name: 'ok_1.2-3' }, 'body')),
     '',
   );
   t.is(
