@@ -122,6 +122,9 @@ test('--sysctl on a --rm container of a user network (prelaunch) and after a res
   );
   t.is(r.exitCode, 0, r.stderr);
   t.deepEqual(r.stdout.trim().split('\n'), ['1', '77']);
+  // netns-wide keys only: prelaunched (written while the endpoints are made), the same values
+  const pre = await sh(['--network', `sysnet-${w.id}`, '--sysctl', 'net.core.somaxconn=55'], 'cat /proc/sys/net/core/somaxconn');
+  t.is(pre.stdout.trim(), '55', pre.stderr);
   const name = `sysr-${w.id}`;
   t.is(
     (

@@ -904,6 +904,58 @@ rootTest('exec joins a running container (hostname, pid ns, mnt ns, tty)', async
 });
 
 rootTest(
+  "cgroup v2 layout (simulated: cgroup2 on /sys/fs/cgroup in a private mount namespace): cgroup2 is the container's /sys/fs/cgroup, read-only, rooted at its cgroup",
+  async (t) => {
+    // this VM is v1 hybrid; a mount namespace of the test's own with the cgroup2 hierarchy (the
+    // hybrid's `unified` one) on /sys/fs/cgroup is what a v2 host looks like to tsnet-init
+    t.true(readFileSync('/proc/filesystems', 'utf8').includes('cgroup2'), 'the kernel has cgroup2');
+    const bundle = mkdtempSync(path.join(base, 'b-'));
+    t.teardown(() => rmSync(bundle, { recursive: true, force: true }));
+    const name = `tsnet-test-v2sim-${rand()}`;
+    const cg = `/sys/fs/cgroup/${name}`;
+    // the same dir in this (the host's) view: the unified hierarchy of a hybrid host, or a v2 host's
+    const hostDir = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].map((m) => path.join(m, name));
+    t.teardown(() => {
+      for (const d of hostDir) if (existsSync(d)) rmdirSync(d);
+    });
+    const log = path.join(bundle, 'out.log');
+    writeSpec(bundle, [
+      `rootfs=${rootfs}`,
+      PATH_ENV,
+      `cgroup_into=${cg}`,
+      `log=${log}`,
+      ...sh(
+        'grep " /sys/fs/cgroup " /proc/self/mountinfo | cut -d" " -f4,5,6,9; grep -c . /sys/fs/cgroup/cgroup.procs; touch /sys/fs/cgroup/x',
+      ),
+    ]);
+    const script = [
+      'set -e',
+      'umount -l /sys/fs/cgroup',
+      'mount -t cgroup2 none /sys/fs/cgroup',
+      `mkdir ${cg}`,
+      `echo go | ${INIT} run ${bundle} || true`,
+      `for i in $(seq 100); do rmdir ${cg} 2>/dev/null && break; sleep 0.05; done`,
+    ].join('\n');
+    const r = execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    t.regex(r, /^ready \d+\n$/);
+    const out = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ').slice(3).join(' '));
+    // the mount's root is the container's own cgroup ("/" in its namespace): its processes only
+    // (the shell and this grep)
+    t.deepEqual(out, [
+      '/ /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime cgroup2',
+      '2',
+      'touch: /sys/fs/cgroup/x: Read-only file system',
+    ]);
+  },
+);
+
+rootTest(
   'cgroup v1: the child is in the cgroup before exec, cgroup ns is private, its cgroup is /sys/fs/cgroup/memory',
   async (t) => {
     const cg = `/sys/fs/cgroup/memory/tsnet-test-${rand()}`;

@@ -12,7 +12,7 @@
  * start-up sweep kills it, as after an interrupted start, and the AutoRemove container is removed.
  */
 import type { PendingInit } from '../supervisor.js';
-import { hasNetSysctls } from './sysctls.js';
+import { hasInterfaceSysctls } from './sysctls.js';
 import type { ContainerRecord } from './types.js';
 
 export interface Prelaunched {
@@ -33,8 +33,8 @@ export function fingerprint(rec: ContainerRecord): string {
 
 /**
  * Only `run --rm`-like containers on networks of their own netns, without mounts or legacy links,
- * and without `net.*` sysctls (tsnet-init writes them before `ready`: they must find the
- * container's interfaces made, as with runc, and win over what the network's join wrote).
+ * and without sysctls of its interfaces (tsnet-init writes them before `ready`: they must find
+ * the container's interfaces made, as with runc, and win over what the network's join wrote).
  */
 export function prelaunchable(rec: ContainerRecord): boolean {
   const hc = rec.hostConfig;
@@ -45,7 +45,7 @@ export function prelaunchable(rec: ContainerRecord): boolean {
     !mode.startsWith('container:') &&
     !hc.Links?.length &&
     !hc.Binds?.length &&
-    !hasNetSysctls(hc) &&
+    !hasInterfaceSysctls(hc) &&
     !(rec.mounts ?? []).length
   );
 }

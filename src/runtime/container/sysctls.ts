@@ -65,7 +65,14 @@ export function checkSysctls(hc: HostConfig): Array<[key: string, value: string]
   return out;
 }
 
-/** The container has `net.*` sysctls (written after its network is made: no prelaunch). */
-export function hasNetSysctls(hc: HostConfig): boolean {
-  return Object.keys(hc.Sysctls ?? {}).some((k) => k.startsWith('net.'));
+/**
+ * The container has sysctls of its interfaces (`net.ipv4.conf.*`, `net.ipv6.conf.*`, `*.neigh.*`,
+ * `all` and `default` included): they must be written after its network is made — the interface
+ * must exist, a join writes some of them (IPv6 `accept_ra`, `accept_dad`), and `all` does not
+ * reach an interface made after it — so such a container is not prelaunched. The netns-wide
+ * ones (`net.core.somaxconn`, `net.ipv4.ip_unprivileged_port_start`, `tcp_*`, …) are written
+ * by a prelaunched tsnet-init as well: nothing of the network's making touches them.
+ */
+export function hasInterfaceSysctls(hc: HostConfig): boolean {
+  return Object.keys(hc.Sysctls ?? {}).some((k) => /^net\.ipv[46]\.(conf|neigh)\./.test(k));
 }

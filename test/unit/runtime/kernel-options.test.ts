@@ -123,10 +123,15 @@ test('spec: rlimit for run and exec, sysctl and shm_size for run; nothing for a 
   t.deepEqual(keysOf(e, 'oom_score_adj'), ['-5']);
 });
 
-test('a --rm container with net.* sysctls is not prelaunched (they are written after its network is made)', (t) => {
+test('a --rm container with sysctls of its interfaces is not prelaunched (they are written after its network is made)', (t) => {
+  const pre = (Sysctls: Record<string, string>) => prelaunchable(record({ AutoRemove: true, NetworkMode: 'bridge', Sysctls }));
   t.true(prelaunchable(record({ AutoRemove: true, NetworkMode: 'bridge' })));
-  t.true(prelaunchable(record({ AutoRemove: true, NetworkMode: 'bridge', Sysctls: { 'kernel.shmmax': '1' } })));
-  t.false(prelaunchable(record({ AutoRemove: true, NetworkMode: 'bridge', Sysctls: { 'net.core.somaxconn': '1' } })));
+  t.true(pre({ 'kernel.shmmax': '1' }));
+  t.true(pre({ 'net.core.somaxconn': '1', 'net.ipv4.ip_unprivileged_port_start': '80', 'net.ipv4.tcp_syncookies': '1' }));
+  t.false(pre({ 'net.ipv4.conf.eth0.route_localnet': '1' }));
+  t.false(pre({ 'net.core.somaxconn': '1', 'net.ipv6.conf.all.disable_ipv6': '1' }));
+  t.false(pre({ 'net.ipv4.conf.default.rp_filter': '2' }));
+  t.false(pre({ 'net.ipv6.neigh.eth0.gc_stale_time': '10' }));
 });
 
 test('CLI: --ulimit name=soft[:hard] as the docker CLI, --sysctl key=value', (t) => {
