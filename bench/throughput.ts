@@ -98,6 +98,27 @@ export async function rawPath(dir: string, net: number, dnat: boolean): Promise<
   };
 }
 
+/**
+ * Two namespaces joined by one veth pair, no bridge: the least any veth path between two
+ * namespaces costs. A reference beside the raw veth+bridge pair (the ceiling of issue 14.6),
+ * since tsnet's container ↔ container frames skip the bridge (decision 59).
+ */
+export async function directPair(dir: string, net: number): Promise<{ files: string[]; path: IperfPath }> {
+  const f = { srv: path.join(dir, `s${net}`), cli: path.join(dir, `c${net}`) };
+  for (const x of Object.values(f)) await makeNetns(x);
+  const inNs = (file: string, ...args: string[]): Promise<unknown> => must('nsenter', [`--net=${file}`, ...args]);
+  const sub = `10.${250 + net}.0`;
+  await inNs(f.cli, 'ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', f.srv);
+  for (const [file, ip] of [
+    [f.cli, `${sub}.2`],
+    [f.srv, `${sub}.1`],
+  ] as const) {
+    await inNs(file, 'ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
+    await inNs(file, 'ip', 'link', 'set', 'eth0', 'up');
+  }
+  return { files: Object.values(f), path: { serverNs: f.srv, clientNs: f.cli, target: `${sub}.1` } };
+}
+
 /** tsnet's paths: two containers on user bridge `tputnet`, the first (`srv`) publishing 15201 → 5201. */
 export async function pair2(world: World): Promise<{ a: string; ia: Inspected; ib: Inspected }> {
   ok(await world.cli(['network', 'create', 'tputnet']), 'network create tputnet');
@@ -148,6 +169,8 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
     const ct = await rawPath(rawDir, 3, false);
     files.push(...ct.files);
     await conntrackOn(ct.files[0]!);
+    const direct = await directPair(rawDir, 4);
+    files.push(...direct.files);
     const peerPath: Record<string, IperfPath> = {};
     for (const start of [startDocker, startPodman]) {
       const label = start === startDocker ? 'Docker' : 'Podman';
@@ -176,6 +199,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         c2c: { serverNs: ia.sandboxKey, clientNs: ib.sandboxKey, target: ia.ip('tputnet') },
         c2cNft: { serverNs: n.ia.sandboxKey, clientNs: n.ib.sandboxKey, target: n.ia.ip('tputnet') },
         rawCt: ct.path,
+        direct: direct.path,
         ...peersOf('C2c'),
         ...peersOf('Pub'),
         rawDnat: dnat.path,
@@ -240,6 +264,14 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         '',
         cpuVs('rawCt', 'raw'),
         pathVs('rawCt', 'raw'),
+      ),
+      row(
+        '  reference: raw veth pair, no bridge (tsnet c↔c skips the bridge, decision 59)',
+        'direct',
+        both(vsCeiling(s.direct!, s.raw!)),
+        '',
+        cpuVs('direct', 'raw'),
+        pathVs('direct', 'raw'),
       ),
       ...peers.map((p) =>
         row(
@@ -325,6 +357,7 @@ export async function benchThroughput(o: BenchOptions): Promise<SectionResult> {
         peers: {
           'raw veth+bridge pair': med('raw'),
           'raw pair + conntrack in the bridge netns (reference)': med('rawCt'),
+          'raw veth pair, no bridge (reference)': med('direct'),
           ...Object.fromEntries(peers.map((p) => [peerLabel(p), med(`${p.name}C2c`)])),
         },
         target: 'raw veth+bridge pair ≥0.95',

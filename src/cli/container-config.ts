@@ -12,6 +12,7 @@ import { parseVolume } from './parse/volume.js';
 import { parseGoDuration } from './parse/duration.js';
 import { parseMount, parseTmpfs, type MountSpec } from './parse/mount.js';
 import { parseRestart } from './parse/restart.js';
+import { parseSysctls, parseUlimit, type UlimitSpec } from './parse/ulimit.js';
 
 /** commander's option values for run/create (repeatable flags are arrays). */
 export interface ContainerFlags {
@@ -58,6 +59,11 @@ export interface ContainerFlags {
   dnsSearch: string[];
   dnsOption: string[];
   groupAdd: string[];
+  ulimit: string[];
+  sysctl: string[];
+  shmSize?: number;
+  oomScoreAdj?: number;
+  ipc?: string;
   restart?: string;
   mount: string[];
   tmpfs: string[];
@@ -123,6 +129,11 @@ export interface CreateBody {
     DnsSearch: string[];
     DnsOptions: string[];
     GroupAdd: string[] | null;
+    Ulimits?: UlimitSpec[];
+    Sysctls?: Record<string, string>;
+    ShmSize?: number;
+    OomScoreAdj?: number;
+    IpcMode?: string;
     LogConfig?: { Type: string; Config: Record<string, string> };
   };
   NetworkingConfig: { EndpointsConfig: Record<string, EndpointSettings> };
@@ -225,6 +236,24 @@ export function buildCreateBody(
     throw new UsageError(`-l, --label: ${(err as Error).message}`);
   }
 
+  // one per name, the last one given (as the docker CLI's map)
+  const ulimits = new Map<string, UlimitSpec>();
+  for (const spec of f.ulimit) {
+    try {
+      const u = parseUlimit(spec);
+      ulimits.delete(u.Name);
+      ulimits.set(u.Name, u);
+    } catch (err) {
+      throw invalidArgument(spec, '--ulimit', (err as Error).message);
+    }
+  }
+  let Sysctls: Record<string, string>;
+  try {
+    Sysctls = parseSysctls(f.sysctl);
+  } catch (err) {
+    throw new UsageError(`--sysctl: ${(err as Error).message}`);
+  }
+
   if (f.macAddress !== undefined && !MAC.test(f.macAddress)) {
     throw invalidArgument(f.macAddress, '--mac-address', 'not a MAC address (like 92:d0:c6:0a:29:33)');
   }
@@ -274,6 +303,11 @@ export function buildCreateBody(
       DnsSearch: f.dnsSearch,
       DnsOptions: f.dnsOption,
       GroupAdd: f.groupAdd.length ? f.groupAdd : null,
+      ...(ulimits.size ? { Ulimits: [...ulimits.values()] } : {}),
+      ...(f.sysctl.length ? { Sysctls } : {}),
+      ...(f.shmSize !== undefined ? { ShmSize: f.shmSize } : {}),
+      ...(f.oomScoreAdj !== undefined ? { OomScoreAdj: f.oomScoreAdj } : {}),
+      ...(f.ipc !== undefined ? { IpcMode: f.ipc } : {}),
       ...logConfig(f),
     },
     NetworkingConfig: { EndpointsConfig: network.EndpointsConfig },
@@ -382,6 +416,11 @@ export function flagsFromOptions(o: Record<string, unknown>): ContainerFlags {
     dnsSearch: list('dnsSearch'),
     dnsOption: list('dnsOption'),
     groupAdd: list('groupAdd'),
+    ulimit: list('ulimit'),
+    sysctl: list('sysctl'),
+    shmSize: num('shmSize'),
+    oomScoreAdj: num('oomScoreAdj'),
+    ipc: str('ipc'),
     restart: str('restart'),
     mount: list('mount'),
     tmpfs: list('tmpfs'),

@@ -32,6 +32,8 @@ import type { EndpointRecord, SandboxRecord } from '../network/sandbox-record.js
 import { GLOBAL_IPAM, NetworkController, SWARM_IPAM, type DriverSource } from '../network/controller.js';
 import { isNetworkModeDriver, type NetworkDriver, type NetworkModeDriver } from '../network/driver-api.js';
 import { createBridgeDriver } from '../network/drivers/bridge/index.js';
+import { createFastPath } from '../network/drivers/bridge/fast-path.js';
+import { loadNameToIndex, loadPeerRedirect } from '../kernel/peer-redirect.js';
 import { createMacvlanDriver } from '../network/drivers/macvlan/index.js';
 import type { NetworkRecord } from '../network/network-record.js';
 import { PortReservations } from '../network/ports.js';
@@ -220,6 +222,12 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     firewall,
     sysctl: { read: readSysctl, write: (k, v) => writeSysctl(k, v) },
     flushConntrack: (proto, p) => flushConntrackPorts(proto, p, (c, a, o) => spawner.run(c, a, o)),
+    fastPath: createFastPath({
+      redirect: loadPeerRedirect(),
+      nameToIndex: loadNameToIndex(),
+      attach: (ifindex, fd, name) => hostNetlink.attachIngressBpf(ifindex, fd, name),
+      logger,
+    }),
     logger,
   });
   // the network mode drivers: host and null are network drivers too (predefined networks host, none)

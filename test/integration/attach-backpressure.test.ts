@@ -5,9 +5,11 @@
  * while the client keeps taking it. `run` (served and through node, and the stock docker CLI),
  * `exec`, stderr; and a client that goes away releases the container.
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { cleanEnv, run, type World } from '../helpers/world.js';
+import { cleanEnv, eventually, run, start, type World } from '../helpers/world.js';
 import { worldTest } from '../helpers/world-test.js';
 
 const test = worldTest();
@@ -61,6 +63,51 @@ test.serial('run: the output left at the exit waits for a consumer that pauses l
     },
   );
   t.is(r.stdout.trim(), String(BYTES - 8_000_000), r.stderr);
+});
+
+test.serial('run --rm on a bridge: the veth goes with the container while a stalled consumer still reads', async (t) => {
+  const { w } = t.context;
+  await w.ok(['network', 'create', 'stall']);
+  t.teardown(() => w.cli(['network', 'rm', 'stall']));
+  // less than what the supervisor keeps for a client: the container exits at once and is
+  // removed; its supervisor stays until the consumer, held on a fifo until the checks are done,
+  // has taken the rest
+  const gate = path.join(w.dir, 'stall-gate');
+  spawnSync('mkfifo', [gate]);
+  const consumer = start(
+    'bash',
+    ['-c', `${tsnet} run --rm --name stalled --network stall busybox head -c 900000 /dev/zero | (read -r _ < ${gate}; wc -c)`],
+    {
+      env: cleanEnv({ TSNET_HOST: `unix://${w.socket}` }),
+      timeoutMs: 120_000,
+    },
+  );
+  // (non-blocking: with the reader gone it fails instead of waiting for one)
+  const release = () => {
+    try {
+      const fd = fs.openSync(gate, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+      fs.writeSync(fd, 'go\n');
+      fs.closeSync(fd);
+    } catch {
+      /* no reader */
+    }
+  };
+  t.teardown(() => {
+    release();
+    consumer.kill();
+  });
+  // this world's supervisors (their bundle is under its exec root)
+  const supervisors = async () => (await run('pgrep', ['-c', '-f', `tsnet-init .*${w.execRoot}/c/`])).stdout.trim();
+  t.true(await eventually(async () => (await supervisors()) === '1', 20_000, 20), 'the container started');
+  const removed = await eventually(async () => (await w.cli(['ps', '-aq'])).stdout.trim() === '', 30_000, 100);
+  t.true(removed, 'the container exited and was removed');
+  t.is(await supervisors(), '1', 'its supervisor is still there for the consumer');
+  // the veth dies with the netns, which the kernel takes down shortly after its last holder
+  const veths = async () => (await w.inHost(['ip', '-o', 'link', 'show', 'type', 'veth'])).stdout.trim();
+  t.is(await eventually(async () => (await veths()) === '', 10_000), true, `no veth while the consumer waits: ${await veths()}`);
+  t.is(await supervisors(), '1', 'checked while the supervisor still held the output');
+  release();
+  t.is((await consumer.done).stdout.trim(), '900000');
 });
 
 test.serial('exec: a stalled consumer gets the whole output; the log keeps it too', async (t) => {

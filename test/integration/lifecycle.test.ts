@@ -121,7 +121,8 @@ test('kill -s, wait, restart, and rm of a running container', async (t) => {
   t.is(JSON.parse((await w.cli(['inspect', id])).stdout)[0].State.Status, 'running');
   const rm = await w.cli(['rm', id]);
   t.is(rm.exitCode, 1);
-  t.regex(rm.stderr, /running/);
+  // Docker's words: clients look for them (the Python SDK's errors test)
+  t.regex(rm.stderr, /container is running: stop the container before removing or force remove/);
   t.is((await w.cli(['rm', '-f', id])).exitCode, 0);
   const gone = await w.cli(['inspect', id]);
   t.not(gone.exitCode, 0);

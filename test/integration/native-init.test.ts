@@ -512,6 +512,33 @@ rootTest('setup failures before ready: error 125 and exit 125', async (t) => {
     [[`rootfs=${rootfs}`, 'arg=true', 'netns=/nonexistent/netns'], /^error 125 open netns \/nonexistent\/netns: No such file/],
     [[`rootfs=${rootfs}`, 'arg=true', `bind=/nonexistent-src-${rand()}\t/x\tro`], /^error 125 bind .*No such file/],
     [[`rootfs=${rootfs}`, 'arg=true', 'cap=CAP_BOGUS'], /^error 125 .*unknown capability/],
+    [[`rootfs=${rootfs}`, 'arg=true', 'rlimit=bogus 1 1'], /^error 125 spec: invalid rlimit "bogus 1 1"/],
+    [[`rootfs=${rootfs}`, 'arg=true', 'rlimit=nofile 2 1'], /^error 125 spec: invalid rlimit/],
+    [[`rootfs=${rootfs}`, 'arg=true', 'rlimit=nofile -1 1'], /^error 125 spec: invalid rlimit/],
+    // the daemon refuses these at create; tsnet-init is the last line
+    [[`rootfs=${rootfs}`, 'arg=true', 'sysctl=net/../../kernel/pid_max\t1'], /^error 125 spec: invalid sysctl/],
+    [[`rootfs=${rootfs}`, 'arg=true', 'sysctl=net...kernel.pid_max\t1'], /^error 125 spec: invalid sysctl/],
+    [[`rootfs=${rootfs}`, 'arg=true', 'sysctl=kernel.pid_max\t1'], /^error 125 spec: invalid sysctl/],
+    [[`rootfs=${rootfs}`, 'arg=true', 'sysctl=net.core.somaxconn\t1\nkernel.x=1'], /^error 125 spec: invalid sysctl/],
+    [
+      [`rootfs=${rootfs}`, 'arg=true', 'sysctl=fs.mqueue.no_such_key\t1'],
+      /^error 125 write sysctl fs.mqueue.no_such_key=1: No such file/,
+    ],
+    [[`rootfs=${rootfs}`, 'arg=true', 'shm_size=0'], /^error 125 spec: invalid shm_size/],
+    [[`rootfs=${rootfs}`, 'arg=true', 'oom_score_adj=1001'], /^error 125 spec: invalid oom_score_adj 1001/],
+    [[`rootfs=${rootfs}`, 'arg=true', 'ipc=container'], /^error 125 spec: invalid ipc container/],
+    [
+      [`rootfs=${rootfs}`, 'arg=true', 'ipc=host', 'sysctl=kernel.shmmax\t1'],
+      /^error 125 sysctl "kernel.shmmax" is not allowed in the host's IPC namespace$/,
+    ],
+    [
+      [`rootfs=${rootfs}`, 'arg=true', 'sysctl=net.core.somaxconn\t1'],
+      /^error 125 sysctl "net.core.somaxconn" is not allowed in the host's network namespace$/,
+    ],
+    [
+      [`rootfs=${rootfs}`, 'arg=true', 'rlimit=nofile 99999999 99999999'],
+      /^error 125 set ulimit nofile=99999999:99999999: Operation not permitted/,
+    ],
   ];
   for (const [records, re] of cases) {
     const sup = startSup(t, 'run', records);
@@ -876,54 +903,110 @@ rootTest('exec joins a running container (hostname, pid ns, mnt ns, tty)', async
   t.true(alive(pid), 'the container keeps running');
 });
 
-rootTest('cgroup v1: the child is in the cgroup before exec, cgroup ns is private', async (t) => {
-  const cg = `/sys/fs/cgroup/memory/tsnet-test-${rand()}`;
-  mkdirSync(cg);
-  t.teardown(async () => {
-    // teardowns run last-in first-out, so the supervisors registered below are stopped
-    // already; kill anything still in this (uniquely named, test-only) cgroup anyway
-    for (let i = 0; i < 100; i++) {
-      try {
-        for (const p of readFileSync(path.join(cg, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
-          process.kill(Number(p), 'SIGKILL');
-        }
-      } catch {
-        /* gone */
-      }
-      try {
-        rmdirSync(cg);
-        return;
-      } catch {
-        await delay(50);
-      }
-    }
-  });
-  writeFileSync(path.join(cg, 'memory.limit_in_bytes'), String(64 * 1024 * 1024));
-  const sup = startSup(t, 'run', [
-    `rootfs=${rootfs}`,
-    PATH_ENV,
-    `cgroup=${cg}`,
-    ...sh(
-      'grep memory /proc/self/cgroup; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || echo no-cgroupfs; exec sleep 1000',
-    ),
-  ]);
-  const pid = await expectReady(t, sup);
-  t.true(readFileSync(path.join(cg, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)), 'in cgroup before go');
-  const a = await connect(sup.sock, 'attach o');
-  t.is(await goStarted(sup), 'started');
-  await a.waitFor(/no-cgroupfs/);
-  t.regex(demux(a.data()).stdout, /^\d+:memory:\/\n/);
-  t.regex(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`:memory:${cg.replace('/sys/fs/cgroup/memory', '')}\\n`));
+rootTest(
+  "cgroup v2 layout (simulated: cgroup2 on /sys/fs/cgroup in a private mount namespace): cgroup2 is the container's /sys/fs/cgroup, read-only, rooted at its cgroup",
+  async (t) => {
+    // this VM is v1 hybrid; a mount namespace of the test's own with the cgroup2 hierarchy (the
+    // hybrid's `unified` one) on /sys/fs/cgroup is what a v2 host looks like to tsnet-init
+    t.true(readFileSync('/proc/filesystems', 'utf8').includes('cgroup2'), 'the kernel has cgroup2');
+    const bundle = mkdtempSync(path.join(base, 'b-'));
+    t.teardown(() => rmSync(bundle, { recursive: true, force: true }));
+    const name = `tsnet-test-v2sim-${rand()}`;
+    const cg = `/sys/fs/cgroup/${name}`;
+    // the same dir in this (the host's) view: the unified hierarchy of a hybrid host, or a v2 host's
+    const hostDir = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].map((m) => path.join(m, name));
+    t.teardown(() => {
+      for (const d of hostDir) if (existsSync(d)) rmdirSync(d);
+    });
+    const log = path.join(bundle, 'out.log');
+    writeSpec(bundle, [
+      `rootfs=${rootfs}`,
+      PATH_ENV,
+      `cgroup_into=${cg}`,
+      `log=${log}`,
+      ...sh(
+        'grep " /sys/fs/cgroup " /proc/self/mountinfo | cut -d" " -f4,5,6,9; grep -c . /sys/fs/cgroup/cgroup.procs; touch /sys/fs/cgroup/x',
+      ),
+    ]);
+    const script = [
+      'set -e',
+      'umount -l /sys/fs/cgroup',
+      'mount -t cgroup2 none /sys/fs/cgroup',
+      `mkdir ${cg}`,
+      `echo go | ${INIT} run ${bundle} || true`,
+      `for i in $(seq 100); do rmdir ${cg} 2>/dev/null && break; sleep 0.05; done`,
+    ].join('\n');
+    const r = execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    t.regex(r, /^ready \d+\n$/);
+    const out = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ').slice(3).join(' '));
+    // the mount's root is the container's own cgroup ("/" in its namespace): its processes only
+    // (the shell and this grep)
+    t.deepEqual(out, [
+      '/ /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime cgroup2',
+      '2',
+      'touch: /sys/fs/cgroup/x: Read-only file system',
+    ]);
+  },
+);
 
-  const ex = startSup(t, 'exec', [`target_pid=${pid}`, PATH_ENV, `cgroup=${cg}`, 'arg=sleep', 'arg=1000']);
-  const epid = await expectReady(t, ex);
-  t.true(readFileSync(path.join(cg, 'cgroup.procs'), 'utf8').split('\n').includes(String(epid)));
-  t.is(await goStarted(ex), 'started');
-  t.is(await command(ex.sock, 'signal 9'), 'ok\n');
-  t.is(await command(sup.sock, 'signal 9'), 'ok\n');
-  await Promise.all([sup.exited, ex.exited]);
-  t.is(readExit(ex.bundle).code, 137);
-});
+rootTest(
+  'cgroup v1: the child is in the cgroup before exec, cgroup ns is private, its cgroup is /sys/fs/cgroup/memory',
+  async (t) => {
+    const cg = `/sys/fs/cgroup/memory/tsnet-test-${rand()}`;
+    mkdirSync(cg);
+    t.teardown(async () => {
+      // teardowns run last-in first-out, so the supervisors registered below are stopped
+      // already; kill anything still in this (uniquely named, test-only) cgroup anyway
+      for (let i = 0; i < 100; i++) {
+        try {
+          for (const p of readFileSync(path.join(cg, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+            process.kill(Number(p), 'SIGKILL');
+          }
+        } catch {
+          /* gone */
+        }
+        try {
+          rmdirSync(cg);
+          return;
+        } catch {
+          await delay(50);
+        }
+      }
+    });
+    writeFileSync(path.join(cg, 'memory.limit_in_bytes'), String(64 * 1024 * 1024));
+    const sup = startSup(t, 'run', [
+      `rootfs=${rootfs}`,
+      PATH_ENV,
+      `cgroup=${cg}`,
+      ...sh(
+        'grep memory /proc/self/cgroup; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || echo no-cgroupfs; echo end; exec sleep 1000',
+      ),
+    ]);
+    const pid = await expectReady(t, sup);
+    t.true(readFileSync(path.join(cg, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)), 'in cgroup before go');
+    const a = await connect(sup.sock, 'attach o');
+    t.is(await goStarted(sup), 'started');
+    await a.waitFor(/end/);
+    // the mount's root is the container's cgroup (its own limit), not the host's hierarchy
+    t.regex(demux(a.data()).stdout, /^\d+:memory:\/\n67108864\nend\n$/);
+    t.regex(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`:memory:${cg.replace('/sys/fs/cgroup/memory', '')}\\n`));
+
+    const ex = startSup(t, 'exec', [`target_pid=${pid}`, PATH_ENV, `cgroup=${cg}`, 'arg=sleep', 'arg=1000']);
+    const epid = await expectReady(t, ex);
+    t.true(readFileSync(path.join(cg, 'cgroup.procs'), 'utf8').split('\n').includes(String(epid)));
+    t.is(await goStarted(ex), 'started');
+    t.is(await command(ex.sock, 'signal 9'), 'ok\n');
+    t.is(await command(sup.sock, 'signal 9'), 'ok\n');
+    await Promise.all([sup.exited, ex.exited]);
+    t.is(readExit(ex.bundle).code, 137);
+  },
+);
 
 rootTest('netns: joins the given network namespace, sysfs shows its interfaces', async (t) => {
   const name = `tsnet-init-test-${rand()}`;

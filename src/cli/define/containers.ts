@@ -13,6 +13,7 @@ import {
   lazy,
   orderedAlias,
   quietNoTrunc,
+  sizeArg,
 } from './shared.js';
 import { resourceFlags } from './container-ops.js';
 
@@ -114,6 +115,18 @@ function containerFlags(cmd: Command): Command {
     .option('--dns <ip>', 'Set custom DNS servers (also the upstreams of the embedded DNS) (repeatable)', collect)
     .option('--dns-search <domain>', 'Set custom DNS search domains (repeatable)', collect)
     .option('--dns-option <option>', 'Set DNS options, e.g. ndots:2 (repeatable)', collect)
+    .option('--ulimit <name=soft[:hard]>', 'Set a ulimit, e.g. nofile=1024:2048, core=-1 (unlimited) (repeatable)', collect)
+    .option(
+      '--sysctl <key=value>',
+      'Set a namespaced kernel parameter: net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.* (repeatable)',
+      collect,
+    )
+    .option('--shm-size <bytes>', 'Size of /dev/shm, e.g. 256m (default 64m)', sizeArg('--shm-size'))
+    .option(
+      '--ipc <mode>',
+      "IPC mode: private (default), shareable, host (the host's namespace and /dev/shm), none (no /dev/shm)",
+    )
+    .option('--oom-score-adj <n>', "Tune the container's OOM preferences (-1000 to 1000)", intArg('--oom-score-adj', -1000))
     .option(
       '--group-add <group>',
       "Add an additional group: a name from the container's /etc/group or a gid (repeatable)",

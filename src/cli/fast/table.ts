@@ -71,6 +71,11 @@ const containerFlags: FastOption[] = [
   list('--dns-search <domain>'),
   list('--dns-option <option>'),
   list('--group-add <group>'),
+  list('--ulimit <v>'),
+  list('--sysctl <v>'),
+  opt('--shm-size <bytes>', 'value', sizeArg('--shm-size')),
+  opt('--oom-score-adj <n>', 'value', intArg('--oom-score-adj', -1000)),
+  opt('--ipc <mode>'),
 ];
 
 const sigProxy: Record<string, [string, unknown]> = {

@@ -12,6 +12,7 @@ import * as links from './links.js';
 import * as addresses from './addresses.js';
 import * as routes from './routes.js';
 import * as neigh from './neighbours.js';
+import * as tc from './tc.js';
 import type { IpFamily } from './encode.js';
 import { NETLINK_ROUTE, type SyncNetlink, type SyncNetlinkOpener } from './sync-socket.js';
 import { syncRtSocket } from './sync-transport.js';
@@ -86,6 +87,10 @@ export class Netlink {
   }
   addBridge(name: string, opts: links.LinkCommonOptions = {}): Promise<void> {
     return links.addBridge(this.conn, name, opts);
+  }
+  /** A BPF program (fd, direct action) as the ingress filter of a link; one already there is replaced. */
+  attachIngressBpf(ifindex: number, progFd: number, name: string): Promise<void> {
+    return tc.attachIngressBpf(this.conn, ifindex, progFd, name);
   }
   /** Create a veth pair; with peer.netnsFd the peer is created directly in that netns. */
   addVeth(name: string, peer: links.VethPeerSpec, opts: links.VethOptions = {}): Promise<void> {

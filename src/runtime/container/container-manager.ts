@@ -955,7 +955,7 @@ export class ContainerManager {
       if (!opts.force) {
         throw new TsnetError(
           'TSNET_CONTAINER_RUNNING',
-          `cannot remove container ${rec.name}: it is running (stop it first, or use rm -f)`,
+          `cannot remove container "/${rec.name}": container is running: stop the container before removing or force remove (rm -f)`,
         );
       }
       const exited = this.waitEvent(rec, 'next-exit');

@@ -7,6 +7,9 @@ import { parseExtraHost } from '../etc-files.js';
 import { newId, NAME_PATTERN } from '../ids.js';
 import { createEnv } from './env.js';
 import { checkSecurity } from './security-opts.js';
+import { checkIpcMode } from './ipc-mode.js';
+import { checkSysctls } from './sysctls.js';
+import { checkUlimits } from './ulimits.js';
 import { normalizeLogConfig } from './log-config.js';
 import { planMounts, type MountRequest } from '../volumes/mounts.js';
 import { checkHealthcheck, mergeHealthcheck } from '../health/config.js';
@@ -36,6 +39,8 @@ export interface ImageInfo {
 }
 
 export const MIN_MEMORY = 6 * 1024 * 1024;
+/** /dev/shm's size when the request gives none (Docker's default: 64 MiB, shown in inspect). */
+export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 
 export function buildRecord(body: CreateBody, name: string, image: ImageInfo, now = new Date()): ContainerRecord {
   if (!NAME_PATTERN.test(name)) {
@@ -70,6 +75,10 @@ export function buildRecord(body: CreateBody, name: string, image: ImageInfo, no
   checkSecurity(hc);
   checkDnsAndHosts(hc);
   checkGroupAdd(hc.GroupAdd);
+  checkUlimits(hc.Ulimits);
+  checkIpcMode(hc.IpcMode);
+  checkSysctls(hc);
+  hc.ShmSize = checkShmSize(hc.ShmSize);
   hc.Runtime = checkRuntime(hc.Runtime);
   hc.LogConfig = normalizeLogConfig(hc.LogConfig);
   for (const env of body.Env ?? []) {
@@ -176,6 +185,14 @@ function checkGroupAdd(groups: unknown): void {
     if (/^\d+$/.test(g) && (g.length > 10 || Number(g) > 2 ** 31 - 1))
       throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid group ${g}: uids and gids must be in range 0-2147483647`);
   }
+}
+
+/** HostConfig.ShmSize in bytes: 0 or none is Docker's 64 MiB (stored as such, as dockerd does). */
+function checkShmSize(size: unknown): number {
+  if (size === undefined || size === null || size === 0) return DEFAULT_SHM_SIZE;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid shm size ${String(size)}: SHM size can not be less than 0`);
+  return size;
 }
 
 /**

@@ -12,6 +12,7 @@
  * start-up sweep kills it, as after an interrupted start, and the AutoRemove container is removed.
  */
 import type { PendingInit } from '../supervisor.js';
+import { hasInterfaceSysctls } from './sysctls.js';
 import type { ContainerRecord } from './types.js';
 
 export interface Prelaunched {
@@ -30,7 +31,11 @@ export function fingerprint(rec: ContainerRecord): string {
   return JSON.stringify([rec.name, rec.config, rec.hostConfig, rec.networkingConfig, rec.mounts ?? [], rec.sandboxId]);
 }
 
-/** Only `run --rm`-like containers on networks of their own netns, without mounts or legacy links. */
+/**
+ * Only `run --rm`-like containers on networks of their own netns, without mounts or legacy links,
+ * and without sysctls of its interfaces (tsnet-init writes them before `ready`: they must find
+ * the container's interfaces made, as with runc, and win over what the network's join wrote).
+ */
 export function prelaunchable(rec: ContainerRecord): boolean {
   const hc = rec.hostConfig;
   const mode = hc.NetworkMode ?? 'default';
@@ -40,6 +45,7 @@ export function prelaunchable(rec: ContainerRecord): boolean {
     !mode.startsWith('container:') &&
     !hc.Links?.length &&
     !hc.Binds?.length &&
+    !hasInterfaceSysctls(hc) &&
     !(rec.mounts ?? []).length
   );
 }

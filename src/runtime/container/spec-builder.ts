@@ -4,7 +4,11 @@ import type { Placement } from '../cgroups.js';
 import type { SpecMount } from '../volumes/container-mounts.js';
 import { capabilities } from './security-opts.js';
 import { keepsLog, logRotation, type LogConfig } from './log-config.js';
+import { DEFAULT_SHM_SIZE } from './create-request.js';
+import { checkIpcMode } from './ipc-mode.js';
+import { checkSysctls } from './sysctls.js';
 import type { ContainerRecord } from './types.js';
+import { checkUlimits, rlimitRecord } from './ulimits.js';
 
 export { capabilities, DEFAULT_CAPS } from './security-opts.js';
 
@@ -56,6 +60,12 @@ function commonRecords(
   if (tty) out.push(['tty', '1']);
   if (stdin) out.push(['stdin', '1']);
   if (rec.hostConfig.Privileged) out.push(['privileged', '1']);
+  // (rebuilt from what create accepted: a name given twice keeps its last value)
+  if (rec.hostConfig.Ulimits?.length) for (const u of checkUlimits(rec.hostConfig.Ulimits)) out.push(['rlimit', rlimitRecord(u)]);
+  // (the API's schema keeps it in -1000..1000); exec processes get it too, as the container's
+  const oom = rec.hostConfig.OomScoreAdj;
+  if (Number.isInteger(oom) && (oom as number) >= -1000 && (oom as number) <= 1000 && oom !== 0)
+    out.push(['oom_score_adj', String(oom)]);
   else {
     const caps = capabilities(rec.hostConfig.CapAdd ?? [], rec.hostConfig.CapDrop ?? []);
     if (caps.length === 0) out.push(['cap', 'none']);
@@ -96,6 +106,11 @@ export function runSpec(i: RunSpecInput): SpecRecord[] {
       rec.config.OpenStdin,
     ),
   );
+  const ipc = checkIpcMode(rec.hostConfig.IpcMode);
+  if (ipc) out.push(['ipc', ipc]);
+  const shm = rec.hostConfig.ShmSize;
+  if (shm && shm !== DEFAULT_SHM_SIZE) out.push(['shm_size', String(shm)]);
+  for (const [key, value] of checkSysctls(rec.hostConfig)) out.push(['sysctl', `${key}\t${value}`]);
   out.push(['bind', `${i.etcFiles.hosts}\t/etc/hosts\trw`]);
   out.push(['bind', `${i.etcFiles.hostname}\t/etc/hostname\trw`]);
   out.push(['bind', `${i.etcFiles.resolvConf}\t/etc/resolv.conf\trw`]);

@@ -40,6 +40,12 @@ export interface PortBinding {
   HostPort: string;
 }
 
+export interface Ulimit {
+  Name: string;
+  Soft: number;
+  Hard: number;
+}
+
 export interface HostConfig {
   Binds?: string[] | null;
   NetworkMode?: string;
@@ -68,6 +74,13 @@ export interface HostConfig {
   /** Supplementary groups: names from the container's /etc/group, or gids. */
   GroupAdd?: string[] | null;
   Runtime?: string;
+  /** setrlimit of the container's processes (run and exec), Docker's names (src/runtime/container/ulimits.ts) */
+  Ulimits?: Ulimit[] | null;
+  /** namespaced sysctls written at each start (src/runtime/container/sysctls.ts) */
+  Sysctls?: Record<string, string> | null;
+  /** /dev/shm's size in bytes (0 at create: Docker's 64 MiB, stored as such) */
+  ShmSize?: number;
+  IpcMode?: string;
   [key: string]: unknown;
 }
 

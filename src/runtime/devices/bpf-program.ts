@@ -9,19 +9,13 @@
  */
 import type { DeviceRule } from './rules.js';
 
-const LDX_W = 0x61; // BPF_LDX | BPF_MEM | BPF_W
-const AND64_K = 0x57;
-const RSH64_K = 0x77;
-const MOV64_X = 0xbf;
-const MOV64_K = 0xb7;
-const JNE_K = 0x55;
-const EXIT = 0x95;
+import { AND64_K, encodeInsns, EXIT, JNE_K, LDX_W, MOV64_K, MOV64_X, RSH64_K, type Insn } from '../../kernel/bpf-insn.js';
 
 const TYPE = { b: 1, c: 2 } as const;
 const ACCESS = { m: 1, r: 2, w: 4 } as const;
 
 export function deviceProgram(rules: readonly DeviceRule[]): Buffer {
-  const ins: Array<[code: number, dst: number, src: number, off: number, imm: number]> = [];
+  const ins: Insn[] = [];
   ins.push([LDX_W, 2, 1, 0, 0]); // r2 = access_type
   ins.push([AND64_K, 2, 0, 0, 0xffff]); // r2 = type
   ins.push([LDX_W, 3, 1, 0, 0]);
@@ -48,12 +42,5 @@ export function deviceProgram(rules: readonly DeviceRule[]): Buffer {
   }
   ins.push([MOV64_K, 0, 0, 0, 0]);
   ins.push([EXIT, 0, 0, 0, 0]);
-  const buf = Buffer.alloc(ins.length * 8);
-  ins.forEach(([code, dst, src, off, imm], i) => {
-    buf.writeUInt8(code, i * 8);
-    buf.writeUInt8(dst | (src << 4), i * 8 + 1);
-    buf.writeInt16LE(off, i * 8 + 2);
-    buf.writeInt32LE(imm | 0, i * 8 + 4);
-  });
-  return buf;
+  return encodeInsns(ins);
 }

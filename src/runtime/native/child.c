@@ -289,8 +289,11 @@ static void mount_overlay(const struct spec *s)
 	close(fs);
 }
 
-static void mount_dev(int rootfd, int *master, int *slave)
+static void mount_dev(const struct spec *s, int rootfd, int *master, int *slave)
 {
+	char shm[64] = "mode=1777,size=65536k"; /* Docker's default: 64 MiB */
+	if (s->shm_size)
+		snprintf(shm, sizeof shm, "mode=1777,size=%llu", s->shm_size);
 	int fd = in_root(rootfd, "/dev", K_DIR);
 	mount_on(fd, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", "/dev");
 	close(fd);
@@ -310,16 +313,19 @@ static void mount_dev(int rootfd, int *master, int *slave)
 		close(f);
 	}
 
-	static const struct {
+	const struct {
 		const char *name, *type;
 		unsigned long flags;
 		const char *data;
 	} fss[] = {
 		{ "pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5" },
-		{ "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k" },
+		{ "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm },
 		{ "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
 	};
 	for (size_t i = 0; i < sizeof fss / sizeof fss[0]; i++) {
+		int is_shm = !strcmp(fss[i].name, "shm");
+		if (is_shm && s->ipc == IPC_NONE)
+			continue; /* --ipc none: no /dev/shm, as Docker */
 		char what[32];
 		snprintf(what, sizeof what, "/dev/%s", fss[i].name);
 		if (mkdirat(dev, fss[i].name, 0755) < 0)
@@ -327,7 +333,12 @@ static void mount_dev(int rootfd, int *master, int *slave)
 		int f = openat(dev, fss[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (f < 0)
 			fail(EXIT_SETUP, "open %s: %s", what, E);
-		mount_on(f, fss[i].type, fss[i].type, fss[i].flags, fss[i].data, what);
+		if (is_shm && s->ipc == IPC_HOST) {
+			/* --ipc host: the host's /dev/shm, as Docker binds it */
+			if (mount("/dev/shm", fdpath(p, f, NULL), NULL, MS_BIND | MS_REC, NULL) < 0)
+				fail(EXIT_SETUP, "bind /dev/shm on /dev/shm: %s", E);
+		} else /* the source shows in mountinfo and df: "shm" for /dev/shm, as Docker */
+			mount_on(f, is_shm ? "shm" : fss[i].type, fss[i].type, fss[i].flags, fss[i].data, what);
 		close(f);
 	}
 
@@ -474,9 +485,14 @@ static void setup_rootfs(const struct spec *s, int *master, int *slave)
 				  (s->privileged ? 0 : MOUNT_ATTR_RDONLY),
 			  0, "/sys");
 	}
+	char err[512];
+	int sys = in_root(rootfd, "/sys", K_DIR); /* now the container's sysfs */
+	if (mount_cgroupfs(s, sys, err, sizeof err) < 0)
+		fail(EXIT_SETUP, "%s", err);
+	close(sys);
 	close(fd);
 
-	mount_dev(rootfd, s->tty ? master : NULL, slave);
+	mount_dev(s, rootfd, s->tty ? master : NULL, slave);
 	mount_binds(s, rootfd);
 
 	if (fchdir(rootfd) < 0)
@@ -783,6 +799,9 @@ static void finish_and_exec(const struct spec *s, int master, int slave)
 		close(slave);
 	}
 
+	char err[512];
+	if (apply_rlimits(s, err, sizeof err) < 0)
+		fail(EXIT_SETUP, "%s", err);
 	drop_privileges(&id, s->caps, C->cap_last);
 
 	sigset_t none;
@@ -837,6 +856,9 @@ void child_main(struct child_ctx *c)
 
 	int master = -1, slave = -1;
 	if (s->mode == MODE_RUN) {
+		char err[512];
+		if (write_sysctls(s, err, sizeof err) < 0)
+			fail(EXIT_SETUP, "%s", err);
 		if (unshare(CLONE_NEWNS | CLONE_NEWCGROUP) < 0)
 			fail(EXIT_SETUP, "unshare mnt,cgroup: %s", E);
 		setup_rootfs(s, &master, &slave);

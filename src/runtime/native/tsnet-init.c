@@ -190,6 +190,7 @@ static const struct key {
 	{ "readonly_rootfs", K_RUN },
 	{ "netns", K_RUN },
 	{ "share_uts", K_RUN },
+	{ "ipc", K_RUN },
 	{ "hold_mntns", K_RUN },
 	{ "hostname", K_RUN },
 	{ "bind", K_RUN | K_REPEAT },
@@ -212,6 +213,10 @@ static const struct key {
 	{ "devices_bpf", K_RUN },
 	{ "seccomp", K_RUN | K_EXEC },
 	{ "seccomp_early", K_RUN | K_EXEC },
+	{ "rlimit", K_RUN | K_EXEC | K_REPEAT },
+	{ "sysctl", K_RUN | K_REPEAT },
+	{ "shm_size", K_RUN },
+	{ "oom_score_adj", K_RUN | K_EXEC },
 };
 #define NKEYS ((int)(sizeof keys / sizeof keys[0]))
 
@@ -407,6 +412,16 @@ static void parse_spec(int bundlefd, struct spec *s, enum mode mode)
 			s->netns = v;
 		else if (!strcmp(key, "share_uts"))
 			s->share_uts = parse_bool(key, v);
+		else if (!strcmp(key, "ipc")) {
+			if (!strcmp(v, "private"))
+				s->ipc = IPC_PRIVATE;
+			else if (!strcmp(v, "host"))
+				s->ipc = IPC_HOST;
+			else if (!strcmp(v, "none"))
+				s->ipc = IPC_NONE;
+			else
+				die("spec: invalid ipc %.32s (private, host or none)", v);
+		}
 		else if (!strcmp(key, "hold_mntns"))
 			s->hold_mntns = parse_bool(key, v);
 		else if (!strcmp(key, "seccomp_early"))
@@ -461,6 +476,41 @@ static void parse_spec(int bundlefd, struct spec *s, enum mode mode)
 			if (!*v || *end || n < 1 || n > 1000)
 				die("spec: invalid log_max_files %.32s", v);
 			s->log_max_files = (int)n;
+		}
+		else if (!strcmp(key, "rlimit")) {
+			if (s->nrlimits >= 64)
+				die("spec: more than 64 rlimit records");
+			char shown[64];
+			snprintf(shown, sizeof shown, "%s", v);
+			s->rlimits = xrealloc(s->rlimits, sizeof(struct rlim) * (size_t)(s->nrlimits + 1));
+			if (parse_rlimit(v, &s->rlimits[s->nrlimits]) < 0)
+				die("spec: invalid rlimit \"%s\" (want <name> <soft> <hard>, soft <= hard)", shown);
+			s->nrlimits++;
+		} else if (!strcmp(key, "sysctl")) {
+			char *val = strchr(v, '\t');
+			if (val)
+				*val++ = 0;
+			if (!val || check_sysctl(v) < 0 || strlen(val) > 4096 || strpbrk(val, "\n\r"))
+				die("spec: invalid sysctl \"%.64s\" (a namespaced key, a tab, a one-line value)", v);
+			if (s->nsysctls >= 256)
+				die("spec: more than 256 sysctl records");
+			s->sysctls = xrealloc(s->sysctls, sizeof(struct sysctl_kv) * (size_t)(s->nsysctls + 1));
+			s->sysctls[s->nsysctls].key = v;
+			s->sysctls[s->nsysctls++].value = val;
+		} else if (!strcmp(key, "oom_score_adj")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (!*v || *end || n < -1000 || n > 1000)
+				die("spec: invalid oom_score_adj %.32s (-1000..1000)", v);
+			s->oom_score_adj = (int)n;
+			s->oom_score_adj_given = 1;
+		} else if (!strcmp(key, "shm_size")) {
+			char *end;
+			errno = 0;
+			unsigned long long n = strtoull(v, &end, 10);
+			if (!*v || *end || errno || n == 0 || v[0] == '-')
+				die("spec: invalid shm_size %.32s", v);
+			s->shm_size = n;
 		}
 		else if (!strcmp(key, "cap")) {
 			s->caps |= parse_cap(v);
@@ -658,7 +708,27 @@ int main(int argc, char **argv)
 	if (c.startfd < 0)
 		die("dup stdout: %s", strerror(errno));
 
+	/*
+	 * Our own network and IPC namespaces, to go back to once the child is forked: the child
+	 * takes the container's with it; the supervisor may outlive the container (a slow attach
+	 * client still reading its output) and must not keep them alive — the netns would keep the
+	 * container's veth on the bridge with its address, the IPC one its SysV segments.
+	 */
+	int home_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC),
+	    home_ipc = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+	if (home_net < 0 || home_ipc < 0)
+		die("open /proc/self/ns: %s", strerror(errno));
+
 	if (mode == MODE_RUN) {
+		/* net.* sysctls only in a network namespace other than ours (the daemon's: the host's) */
+		const char *netkey = NULL;
+		for (int i = 0; i < s->nsysctls && !netkey; i++)
+			if (!strncmp(s->sysctls[i].key, "net.", 4))
+				netkey = s->sysctls[i].key;
+		struct stat own, joined;
+		if (netkey && (!s->netns || stat("/proc/self/ns/net", &own) < 0 || stat(s->netns, &joined) < 0 ||
+			       (own.st_dev == joined.st_dev && own.st_ino == joined.st_ino)))
+			die("sysctl \"%s\" is not allowed in the host's network namespace", netkey);
 		if (s->netns) {
 			int nfd = open(s->netns, O_RDONLY | O_CLOEXEC);
 			if (nfd < 0)
@@ -667,9 +737,13 @@ int main(int argc, char **argv)
 				die("setns net %s: %s", s->netns, strerror(errno));
 			close(nfd);
 		}
-		int fl = CLONE_NEWPID | CLONE_NEWIPC | (s->share_uts ? 0 : CLONE_NEWUTS);
+		/* IPC sysctls only in an IPC namespace of the container's own */
+		for (int i = 0; i < s->nsysctls && s->ipc == IPC_HOST; i++)
+			if (strncmp(s->sysctls[i].key, "net.", 4))
+				die("sysctl \"%s\" is not allowed in the host's IPC namespace", s->sysctls[i].key);
+		int fl = CLONE_NEWPID | (s->ipc == IPC_HOST ? 0 : CLONE_NEWIPC) | (s->share_uts ? 0 : CLONE_NEWUTS);
 		if (unshare(fl) < 0)
-			die("unshare pid,ipc%s: %s", s->share_uts ? "" : ",uts", strerror(errno));
+			die("unshare pid%s%s: %s", s->ipc == IPC_HOST ? "" : ",ipc", s->share_uts ? "" : ",uts", strerror(errno));
 	} else {
 		pid_t t = s->target_pid;
 		int ipc = open_ns(t, "ipc"), uts = open_ns(t, "uts"), net = open_ns(t, "net"),
@@ -749,6 +823,7 @@ int main(int argc, char **argv)
 	if (child < 0)
 		die("fork: %s", strerror(errno));
 	if (child == 0) {
+		close(home_net), close(home_ipc);
 		close(sp[0]);
 		close(lsock);
 		close(sigfd);
@@ -766,6 +841,9 @@ int main(int argc, char **argv)
 		child_main(&c);
 	}
 	g.child = child;
+	if (setns(home_net, CLONE_NEWNET) < 0 || setns(home_ipc, CLONE_NEWIPC) < 0)
+		die("setns back to the supervisor's own namespaces: %s", strerror(errno));
+	close(home_net), close(home_ipc);
 	close(sp[1]);
 	for (int i = 0; i < 2; i++)
 		if (outp[i][1] >= 0)

@@ -18,6 +18,7 @@
 #define EXIT_NOTFOUND 127 /* command not found */
 
 enum mode { MODE_RUN, MODE_EXEC };
+enum ipc_mode { IPC_PRIVATE, IPC_HOST, IPC_NONE };
 
 struct bind {
 	char *src;       /* host path */
@@ -25,6 +26,18 @@ struct bind {
 	int ro, rbind, private_, nosuid, nodev, noexec;
 	char *tmpfs;     /* non-NULL: mount a tmpfs with these options at dst (src unused) */
 	char *subpath;   /* non-NULL: mount src/subpath, resolved beneath src with no symlinks */
+};
+
+/* One setrlimit of the container's processes (HostConfig.Ulimits). */
+struct rlim {
+	int resource;       /* RLIMIT_* */
+	uint64_t soft, hard; /* RLIM_INFINITY for "unlimited" */
+};
+
+/* One namespaced sysctl (HostConfig.Sysctls), key in dotted form. */
+struct sysctl_kv {
+	char *key;
+	char *value;
 };
 
 struct spec {
@@ -36,9 +49,12 @@ struct spec {
 	int readonly_rootfs;
 	char *netns;
 	int share_uts;
+	int ipc;                      /* IPC_PRIVATE (own namespace), IPC_HOST (ours), IPC_NONE (own, no /dev/shm) */
 	int hold_mntns;
 	char *hostname;
 	struct bind *binds; int nbinds;
+	unsigned long long shm_size;  /* /dev/shm's size in bytes; 0 = 64 MiB */
+	struct sysctl_kv *sysctls; int nsysctls;
 	/* exec */
 	pid_t target_pid;
 	/* both */
@@ -58,6 +74,8 @@ struct spec {
 	char *devices_bpf;            /* run: cgroup device program to attach to cgroup_into */
 	char *seccomp;                /* classic BPF filter installed just before execve */
 	int seccomp_early;            /* ... or before "ready": it allows what the child calls after */
+	struct rlim *rlimits; int nrlimits;
+	int oom_score_adj; int oom_score_adj_given; /* HostConfig.OomScoreAdj, -1000..1000 */
 };
 
 /* A file read whole (a BPF program). */
@@ -103,6 +121,14 @@ int read_blob(const char *path, struct blob *b); /* -1 + errno; 8-byte records, 
 int attach_device_prog(int cgfd, const struct blob *prog, char *log, size_t loglen);
 pid_t fork_into_cgroup(int cgfd); /* clone3 (+ CLONE_INTO_CGROUP when cgfd >= 0) */
 int install_seccomp(const struct blob *filter);
+
+/* options.c: rlimits, sysctls, the cgroup file system inside the container */
+int parse_rlimit(char *v, struct rlim *out);     /* -1: bad value */
+int check_sysctl(const char *key);              /* -1: not a namespaced sysctl tsnet writes */
+/* 0, or -1 with a one-line message in err */
+int apply_rlimits(const struct spec *s, char *err, size_t errlen); /* and oom_score_adj */
+int write_sysctls(const struct spec *s, char *err, size_t errlen);
+int mount_cgroupfs(const struct spec *s, int sysfd, char *err, size_t errlen);
 
 /* tsnet-init.c (utilities) */
 void *xmalloc(size_t n);

@@ -27,6 +27,7 @@ import type {
   Sweepable,
 } from '../../driver-api.js';
 import { linkMark, markedId } from '../../mark.js';
+import type { FastPath } from './fast-path.js';
 import { parseBridgeOptions, randomMac, vethName, type BridgeConfig } from './options.js';
 
 export interface BridgeDeps {
@@ -38,6 +39,8 @@ export interface BridgeDeps {
   sysctl: { write(key: string, value: string): void; read(key: string): string };
   /** Forget conntrack entries of UDP flows to these host ports (stale NAT after re-publish). */
   flushConntrack: (proto: 'udp', hostPorts: number[]) => Promise<void>;
+  /** Container ↔ container frames past the bridge (absent: all take the bridge). */
+  fastPath?: FastPath;
   logger: Logger;
 }
 
@@ -128,6 +131,9 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     endpoints.set(key(e.networkId, e.endpointId), ep);
     return ep;
   };
+
+  /** icc off drops container ↔ container traffic on the bridge: that network keeps it there. */
+  const fastPathOf = (n: BridgeNetwork): FastPath | undefined => (n.cfg.icc && n.cfg.fastPath ? deps.fastPath : undefined);
 
   const network = (id: string): BridgeNetwork => {
     const n = networks.get(id);
@@ -302,6 +308,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
         );
         networks.set(spec.id, n);
         rb.commit();
+        fastPathOf(n)?.addNetwork(spec.id);
       } catch (err) {
         await rb.unwind();
         throw err;
@@ -311,6 +318,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     async deleteNetwork(networkId) {
       const n = networks.get(networkId);
       if (!n) return;
+      deps.fastPath?.dropNetwork(networkId);
       // independent: the rules name the bridge, they do not need it. The firewall's fork starts
       // first; deleting the bridge then waits for the kernel's RCU grace period meanwhile.
       const rules = deps.firewall.teardownNetwork(firewallNetwork(n));
@@ -329,6 +337,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     async deleteEndpoint(networkId, endpointId) {
       const ep = endpoints.get(key(networkId, endpointId));
       if (!ep) return;
+      deps.fastPath?.leave(networkId, endpointId);
       if (!ep.goesWithSandbox) await deleteOwnLink(ep.veth, ep.endpointId).catch((err: Error) => deps.logger.warn(err.message));
       endpoints.delete(key(networkId, endpointId));
     },
@@ -412,6 +421,9 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
         }
         timingLine('bridge join: inside', t0);
         rb.commit();
+        t0 = performance.now();
+        await fastPathOf(n)?.join(n.spec.id, ep.endpointId, ep.veth, [ep.address, ep.addressV6], ep.mac);
+        timingLine('bridge join: fast path', t0);
       } catch (err) {
         await rb.unwind();
         throw err;
@@ -431,6 +443,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
     async leave(networkId, endpointId, opts) {
       const ep = endpoints.get(key(networkId, endpointId));
       if (!ep) return;
+      deps.fastPath?.leave(networkId, endpointId);
       if (opts?.sandboxRemoved) {
         ep.goesWithSandbox = true;
         return;
@@ -518,6 +531,13 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
         }
       }
       for (const e of eps) if (networks.has(e.networkId)) rememberEndpoint(e, e.ports ?? []);
+      // the fast path died with the daemon (its fds): made again for the veths that are there
+      for (const n of networks.values()) fastPathOf(n)?.addNetwork(n.spec.id);
+      for (const ep of endpoints.values()) {
+        const n = networks.get(ep.networkId)!;
+        if (seen.links.get(ep.veth)?.kind === 'veth')
+          await fastPathOf(n)?.join(n.spec.id, ep.endpointId, ep.veth, [ep.address, ep.addressV6], ep.mac);
+      }
       await markOldVeths(seen.links).catch((err: Error) => deps.logger.warn(`mark veths: ${err.message}`));
       // Rules: make the kernel match the records (missing ones re-added, orphans removed).
       const expected = {

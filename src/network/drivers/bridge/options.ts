@@ -12,6 +12,8 @@ export const OPT = {
   defaultBridge: 'com.docker.network.bridge.default_bridge',
   inhibitIpv4: 'com.docker.network.bridge.inhibit_ipv4',
   hostIpv4: 'com.docker.network.host_ipv4',
+  /** tsnet's own: container ↔ container frames skip the bridge (fast-path.ts); default true */
+  fastPath: 'com.tsnet.bridge.fast_path',
 } as const;
 
 const KNOWN = new Set<string>(Object.values(OPT));
@@ -24,6 +26,7 @@ export interface BridgeConfig {
   hostBindingIpv4: string;
   snatIpv4: string;
   defaultBridge: boolean;
+  fastPath: boolean;
 }
 
 function bool(v: string | undefined, key: string, fallback: boolean): boolean {
@@ -77,6 +80,7 @@ export function parseBridgeOptions(networkId: string, options: Record<string, st
     hostBindingIpv4: hostBinding,
     snatIpv4: snat,
     defaultBridge: bool(options[OPT.defaultBridge], OPT.defaultBridge, false),
+    fastPath: bool(options[OPT.fastPath], OPT.fastPath, true),
   };
 }
 

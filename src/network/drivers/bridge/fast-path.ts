@@ -1,0 +1,115 @@
+/**
+ * The container ↔ container fast path of a bridge network (decision 59): the host end of every
+ * endpoint's veth carries the peer-redirect program (src/kernel/peer-redirect-program.ts) as its
+ * ingress filter, and the network's table maps each endpoint's addresses (IPv4 and IPv6) and MAC
+ * to its host end. An IP frame from one container to another of the same network then goes from the
+ * sender's host end straight into the receiver's namespace: no bridge, no br_netfilter pass
+ * through the host's IP hooks, no second trip through the backlog. Everything else (ARP, IPv6
+ * neighbour discovery to multicast, broadcast, the gateway, published ports, other networks)
+ * takes the bridge as before.
+ *
+ * One table per network: a frame can only be redirected to an endpoint of the network it came
+ * from, so isolation between networks holds whatever MAC or address a container writes. Off for
+ * a network with enable_icc=false (its rule drops container ↔ container traffic on the bridge)
+ * and with com.tsnet.bridge.fast_path=false (for an admin who filters that traffic in
+ * TSNET-USER or watches it on the bridge). An optimisation only: where the kernel cannot (no
+ * bpf(2) rights) or a step fails, the traffic takes the bridge and the reason is logged.
+ *
+ * Lifetimes: the maps and programs are the daemon's fds; a filter holds its program (and that
+ * its map) until its veth goes. A restarted daemon makes new tables and replaces the filter of
+ * every veth there (restore), which lets the old programs and maps go. An entry leaves its
+ * table before its veth: no frame is sent to a host end that is going.
+ */
+import type { Logger } from '../../../lib/logger.js';
+import type { PeerRedirect, PeerTable } from '../../../kernel/peer-redirect.js';
+
+export interface FastPathDeps {
+  redirect: PeerRedirect | undefined;
+  /** ifindex of a link of the daemon's netns, 0 when it has none of that name. */
+  nameToIndex: (name: string) => number;
+  /** The program as the ingress filter of a link (rtnetlink, the host's socket). */
+  attach: (ifindex: number, programFd: number, name: string) => Promise<void>;
+  logger: Logger;
+}
+
+export interface FastPath {
+  addNetwork(networkId: string): void;
+  dropNetwork(networkId: string): void;
+  /** The endpoint's host end `veth` takes the program; its addresses (CIDRs) go into the table. */
+  join(networkId: string, endpointId: string, veth: string, addresses: Array<string | undefined>, mac: string): Promise<void>;
+  /** Idempotent: its address leaves the table (the filter goes with the veth). */
+  leave(networkId: string, endpointId: string): void;
+  /** The networks with a table and the endpoints in them (tests, logs). */
+  describe(): { networks: number; endpoints: number };
+}
+
+const MAX_ENTRIES = 65536;
+
+export function createFastPath(deps: FastPathDeps): FastPath {
+  let redirect = deps.redirect;
+  const tables = new Map<string, PeerTable>();
+  const entries = new Map<string, { networkId: string; ips: string[] }>();
+  const key = (nid: string, eid: string) => `${nid}/${eid}`;
+
+  const leave = (networkId: string, endpointId: string): void => {
+    const k = key(networkId, endpointId);
+    const e = entries.get(k);
+    if (!e) return;
+    entries.delete(k);
+    for (const ip of e.ips)
+      try {
+        tables.get(networkId)?.remove(ip);
+      } catch (err) {
+        deps.logger.warn(`bridge fast path: ${(err as Error).message}`);
+      }
+  };
+
+  return {
+    addNetwork(networkId) {
+      if (!redirect || tables.has(networkId)) return;
+      try {
+        tables.set(networkId, redirect.table(`tsnet_${networkId.slice(0, 8)}`, MAX_ENTRIES));
+      } catch (err) {
+        redirect = undefined;
+        deps.logger.info(`bridge: container ↔ container fast path off (the traffic takes the bridge): ${(err as Error).message}`);
+      }
+    },
+
+    dropNetwork(networkId) {
+      for (const [k, e] of [...entries]) if (e.networkId === networkId) entries.delete(k);
+      tables.get(networkId)?.close();
+      tables.delete(networkId);
+    },
+
+    async join(networkId, endpointId, veth, addresses, mac) {
+      const t = tables.get(networkId);
+      if (!t) return;
+      leave(networkId, endpointId);
+      const ifindex = deps.nameToIndex(veth);
+      if (!ifindex) return;
+      const ips = addresses.flatMap((a) => (a ? [a.split('/')[0]!] : []));
+      const put: string[] = [];
+      try {
+        await deps.attach(ifindex, t.program, t.name);
+        if (tables.get(networkId) !== t) return;
+        for (const ip of ips) {
+          t.put(ip, ifindex, mac);
+          put.push(ip);
+        }
+        entries.set(key(networkId, endpointId), { networkId, ips: put });
+      } catch (err) {
+        for (const ip of put)
+          try {
+            t.remove(ip);
+          } catch {
+            /* the map is going */
+          }
+        deps.logger.warn(`bridge fast path for ${veth} (its traffic takes the bridge): ${(err as Error).message}`);
+      }
+    },
+
+    leave,
+
+    describe: () => ({ networks: tables.size, endpoints: entries.size }),
+  };
+}

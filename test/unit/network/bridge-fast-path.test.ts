@@ -1,0 +1,90 @@
+import test from 'ava';
+import type { PeerRedirect } from '../../../src/kernel/peer-redirect.js';
+import { createFastPath } from '../../../src/network/drivers/bridge/fast-path.js';
+import { parseBridgeOptions } from '../../../src/network/drivers/bridge/options.js';
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+function fake(fail?: string) {
+  const log: string[] = [];
+  const redirect: PeerRedirect = {
+    table(name) {
+      if (fail) throw new Error(fail);
+      log.push(`table ${name}`);
+      return {
+        program: 7,
+        name,
+        put: (ip, ix, mac) => log.push(`put ${ip} ${ix} ${mac}`),
+        remove: (ip) => log.push(`remove ${ip}`),
+        close: () => log.push(`close ${name}`),
+      };
+    },
+  };
+  const attach = async (ix: number, fd: number, name: string) => {
+    log.push(`attach ${ix} ${fd} ${name}`);
+  };
+  return { log, redirect, attach };
+}
+
+test('join: the filter first, then the address; leave takes the address out, once', async (t) => {
+  const f = fake();
+  const fp = createFastPath({
+    redirect: f.redirect,
+    nameToIndex: (n) => (n === 'tsA' ? 12 : 0),
+    attach: f.attach,
+    logger: silent,
+  });
+  fp.addNetwork('abcdef0123456789');
+  await fp.join('abcdef0123456789', 'e1', 'tsA', ['10.0.0.2/24', 'fd00::2/64'], '02:00:00:00:00:02');
+  await fp.join('abcdef0123456789', 'e2', 'tsGone', ['10.0.0.3/24', undefined], '02:00:00:00:00:03'); // no such link: nothing
+  fp.leave('abcdef0123456789', 'e1');
+  fp.leave('abcdef0123456789', 'e1');
+  t.deepEqual(f.log, [
+    'table tsnet_abcdef01',
+    'attach 12 7 tsnet_abcdef01',
+    'put 10.0.0.2 12 02:00:00:00:00:02',
+    'put fd00::2 12 02:00:00:00:00:02',
+    'remove 10.0.0.2',
+    'remove fd00::2',
+  ]);
+  t.deepEqual(fp.describe(), { networks: 1, endpoints: 0 });
+  fp.dropNetwork('abcdef0123456789');
+  t.deepEqual(fp.describe(), { networks: 0, endpoints: 0 });
+});
+
+test('a network without a table (kernel refused) joins nothing; the refusal is logged once', async (t) => {
+  const f = fake('create bpf map: EPERM');
+  const lines: string[] = [];
+  const logger = { ...silent, info: (m: string) => void lines.push(m) };
+  const fp = createFastPath({ redirect: f.redirect, nameToIndex: () => 5, attach: f.attach, logger });
+  fp.addNetwork('n1');
+  fp.addNetwork('n2');
+  await fp.join('n1', 'e', 'tsA', ['10.0.0.2/24'], '02:00:00:00:00:02');
+  t.deepEqual(f.log, []);
+  t.is(lines.length, 1);
+  t.regex(lines[0]!, /fast path off .*EPERM/);
+});
+
+test('a failed attach leaves no address in the table', async (t) => {
+  const f = fake();
+  const fp = createFastPath({
+    redirect: f.redirect,
+    nameToIndex: () => 5,
+    attach: async () => {
+      throw new Error('ENOENT');
+    },
+    logger: silent,
+  });
+  fp.addNetwork('n1');
+  await fp.join('n1', 'e', 'tsA', ['10.0.0.2/24'], '02:00:00:00:00:02');
+  t.false(f.log.some((l) => l.startsWith('put')));
+  t.deepEqual(fp.describe(), { networks: 1, endpoints: 0 });
+});
+
+test('option com.tsnet.bridge.fast_path: on by default, false turns it off, anything else is refused', (t) => {
+  t.true(parseBridgeOptions('a'.repeat(64), {}).fastPath);
+  t.false(parseBridgeOptions('a'.repeat(64), { 'com.tsnet.bridge.fast_path': 'false' }).fastPath);
+  t.throws(() => parseBridgeOptions('a'.repeat(64), { 'com.tsnet.bridge.fast_path': 'maybe' }), {
+    message: /invalid value "maybe" for option com.tsnet.bridge.fast_path: use true or false/,
+  });
+});
