@@ -2,9 +2,9 @@
  * HostConfig fields of a create that tsnet does not apply: refused in one line when the
  * container would be wrong without them, else warned about (Docker's create Warnings, which
  * the docker CLI prints as "WARNING: …"), never accepted in silence. Every container gets its
- * own PID, IPC, UTS and cgroup namespaces (tsnet-init unshares them; with --network host it
- * shares the host's UTS, as Docker), its command is PID 1, and its cgroup is under the
- * daemon's --cgroup-parent.
+ * own PID, UTS and cgroup namespaces (tsnet-init unshares them; with --network host it shares
+ * the host's UTS, as Docker), its command is PID 1, and its cgroup is under the daemon's
+ * --cgroup-parent. (IpcMode is applied: ipc-mode.ts.)
  */
 import { TsnetError } from '../../errors/index.js';
 import type { HostConfig } from '../../runtime/container/types.js';
@@ -22,8 +22,7 @@ export function notApplied(hc: HostConfig | undefined): string[] {
   const text = (v: unknown) => (typeof v === 'string' ? v : '');
   const pid = text(hc.PidMode);
   if (pid !== '') throw refuse('--pid', pid);
-  const ipc = text(hc.IpcMode);
-  if (!['', 'private', 'shareable'].includes(ipc)) throw refuse('--ipc', ipc);
+  // IpcMode: create-request.ts (ipc-mode.ts) gives private, shareable, host and none
   const uts = text(hc.UTSMode);
   // the host's UTS namespace is what a host-network container has anyway
   if (uts !== '' && !(uts === 'host' && hc.NetworkMode === 'host')) throw refuse('--uts', uts);
@@ -34,7 +33,5 @@ export function notApplied(hc: HostConfig | undefined): string[] {
   const parent = text(hc.CgroupParent);
   if (parent !== '')
     warnings.push(`tsnet places every container under the daemon's --cgroup-parent: --cgroup-parent ${parent} is not applied`);
-  if (typeof hc.OomScoreAdj === 'number' && hc.OomScoreAdj !== 0)
-    warnings.push(`tsnet does not set the OOM score (--oom-score-adj ${hc.OomScoreAdj} is not applied)`);
   return warnings;
 }
