@@ -59,6 +59,20 @@ test('groups, counted repeats, backreferences and a mid-pattern anchor are refus
   }
 });
 
+test('at most 16 patterns per filter (each is matched against every name listed)', (t) => {
+  t.throws(() => nameFilter(Array.from({ length: 17 }, (_, i) => `n${i}`)), { code: 'TSNET_INVALID_ARGUMENT' } as never);
+  t.throws(() => referenceMatcher(Array.from({ length: 17 }, (_, i) => `r${i}`)), { code: 'TSNET_INVALID_ARGUMENT' } as never);
+  t.notThrows(() => nameFilter(Array.from({ length: 16 }, (_, i) => `n${i}`)));
+  t.throws(
+    () =>
+      portSet(
+        'publish',
+        Array.from({ length: 17 }, () => '1-65535'),
+      ),
+    { code: 'TSNET_INVALID_ARGUMENT' } as never,
+  );
+});
+
 test('nameFilter: any pattern against any of the names', (t) => {
   const f = nameFilter(['^/a$', 'zz']);
   t.true(f(['a', '/a']));
