@@ -156,6 +156,10 @@ test('namespace modes tsnet does not give are refused in one line, --init is war
   const more = await docker(['run', '--rm', '--network', 'none', '--cgroup-parent', 'mine', 'busybox', 'true']);
   t.is(more.exitCode, 0, more.stderr);
   t.regex(more.stderr, /WARNING: tsnet places every container under the daemon's --cgroup-parent/);
+  // dockerd's warning for ports a host-network container cannot publish (they were dropped in silence)
+  const hostPorts = await docker(['run', '--rm', '--network', 'host', '-p', '18777:80', 'busybox', 'true']);
+  t.is(hostPorts.exitCode, 0, hostPorts.stderr);
+  t.regex(hostPorts.stderr, /WARNING: Published ports are discarded when using host network mode/);
 });
 
 test('docker info: the distribution, and no warning for what tsnet applies (cpu shares, cpuset, oom-kill-disable on v1)', async (t) => {

@@ -30,6 +30,9 @@ export function notApplied(hc: HostConfig | undefined): string[] {
   if (!['', 'private'].includes(cgroupns)) throw refuse('--cgroupns', cgroupns);
   const warnings: string[] = [];
   if (hc.Init === true) warnings.push('tsnet runs no init process (--init): the command is PID 1 and reaps its own children');
+  // dockerd's own warning: the container manager drops them (the host's ports are the container's)
+  const published = Object.values(hc.PortBindings ?? {}).some((b) => b?.length) || hc.PublishAllPorts === true;
+  if (hc.NetworkMode === 'host' && published) warnings.push('Published ports are discarded when using host network mode');
   const parent = text(hc.CgroupParent);
   if (parent !== '')
     warnings.push(`tsnet places every container under the daemon's --cgroup-parent: --cgroup-parent ${parent} is not applied`);
