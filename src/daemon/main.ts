@@ -225,11 +225,23 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
       inRoot: loadInRoot(),
       xattr,
       lowerDirs: async (id) => images.layerDirs(await images.resolve(id)),
-      // binds and volumes (a volume's Source is its mountpoint); tmpfs mounts hold nothing to copy
-      mounts: (rec) =>
-        mountOrder(rec.mounts ?? planMounts({ binds: rec.hostConfig.Binds }))
+      // binds and volumes (a volume's Source is its mountpoint); tmpfs mounts hold nothing to copy;
+      // and /etc/hostname, hosts, resolv.conf as the container sees them (dockerd's network
+      // mounts: `docker cp` of a stopped container's /etc/hostname gave the empty mount point)
+      mounts: (rec) => {
+        const own = rec.mounts ?? planMounts({ binds: rec.hostConfig.Binds });
+        const p = c.containers.paths(rec);
+        const etc = [
+          ['/etc/hostname', p.hostname],
+          ['/etc/hosts', p.hosts],
+          ['/etc/resolv.conf', p.resolvConf],
+        ]
+          .filter(([dst]) => !own.some((m) => m.Destination === dst))
+          .map(([Destination, Source]) => ({ Type: 'bind', Destination: Destination!, Source: Source!, RW: true }));
+        return mountOrder([...etc, ...own])
           .filter((m) => m.Type !== 'tmpfs' && m.Source !== '' && fs.existsSync(m.Source))
-          .map((m) => ({ source: m.Source, target: m.Destination, readOnly: !m.RW })),
+          .map((m) => ({ source: m.Source, target: m.Destination, readOnly: !m.RW }));
+      },
     }),
     ...pruneRoutes({ containers: c.containers, images, inUse: (id) => c.containers.list().some((r) => r.imageId === id) }),
     ...networkRoutes({

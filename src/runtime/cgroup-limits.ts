@@ -18,6 +18,10 @@ export interface Limits {
   cpusetMems?: string;
   pidsLimit?: number; // ≤ 0 = unlimited (on update; create leaves such a limit out)
   blkioWeight?: number; // 10..1000
+  /** --oom-kill-disable: v1 only (memory.oom_control), as Docker; v2 has no such switch. */
+  oomKillDisable?: boolean;
+  /** --memory-swappiness 0..100: v1 only (memory.swappiness), as Docker. */
+  memorySwappiness?: number;
 }
 
 export type V1Controller = 'memory' | 'cpu' | 'cpuset' | 'pids' | 'blkio';
@@ -51,6 +55,18 @@ export function v1Settings(limits: Limits, current: (file: string) => string | u
     add('memory', { file: 'memory.memsw.limit_in_bytes', value: limits.memorySwap < 0 ? '-1' : String(limits.memorySwap) });
   }
   if (limits.memoryReservation) add('memory', { file: 'memory.soft_limit_in_bytes', value: String(limits.memoryReservation) });
+  if (limits.memorySwappiness !== undefined)
+    add('memory', {
+      file: 'memory.swappiness',
+      value: String(limits.memorySwappiness),
+      optional: 'Your kernel does not support memory swappiness capabilities. Memory swappiness discarded.',
+    });
+  if (limits.oomKillDisable)
+    add('memory', {
+      file: 'memory.oom_control',
+      value: '1',
+      optional: 'Your kernel does not support OomKillDisable. OomKillDisable discarded.',
+    });
   if (limits.nanoCpus) {
     add('cpu', { file: 'cpu.cfs_period_us', value: '100000' });
     add('cpu', { file: 'cpu.cfs_quota_us', value: String(Math.round((limits.nanoCpus / 1e9) * 100000)) });

@@ -267,3 +267,18 @@ test.serial(
     t.is(await code(), 'exited 8', 'without a signal: SIGTERM');
   },
 );
+
+test.serial('NetworkDisabled gives the container no network, whatever it names (it got the default bridge)', async (t) => {
+  const { w } = t.context;
+  const made = await api(w.socket, {
+    method: 'POST',
+    path: '/containers/create',
+    body: { Image: 'busybox', Cmd: ['sleep', '1000'], NetworkDisabled: true, HostConfig: { NetworkMode: 'bridge' } },
+  });
+  t.is(made.status, 201, made.text);
+  const id = (made.json as { Id: string }).Id;
+  t.teardown(() => w.cli(['rm', '-f', id]));
+  await w.ok(['start', id]);
+  const links = (await w.ok(['exec', id, 'ip', '-o', 'link'])).split('\n').map((l) => l.split(':')[1]?.trim());
+  t.deepEqual(links, ['lo']);
+});

@@ -292,3 +292,33 @@ test.serial("a stopped container's binds are part of its files (mounted for the 
   t.is(await w.ok(['start', '-a', id]), 'put into the bind');
   t.false(fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(hostVol), 'no mount left on the host');
 });
+
+test.serial(
+  "a stopped container's /etc/hostname, hosts and resolv.conf are its own (docker cp gave the empty mount points)",
+  async (t) => {
+    const { w } = t.context;
+    const id = 'cpetc';
+    await w.ok([
+      'run',
+      '--name',
+      id,
+      '--network',
+      'none',
+      '--hostname',
+      'cphost',
+      '--add-host',
+      'cpx:10.9.8.7',
+      'busybox',
+      'true',
+    ]);
+    t.teardown(() => w.cli(['rm', '-f', id]));
+    t.regex((await getRaw(w, `/containers/${id}/archive?path=/etc/hostname`)).toString('latin1'), /cphost\n/);
+    t.regex((await getRaw(w, `/containers/${id}/archive?path=/etc/hosts`)).toString('latin1'), /10\.9\.8\.7\tcpx/);
+    t.regex((await getRaw(w, `/containers/${id}/archive?path=/etc/resolv.conf`)).toString('latin1'), /nameserver|search|options/);
+    // never started: no file is made in its rootfs for the copy (diff stays empty)
+    const created = await w.ok(['create', '--network', 'none', 'busybox', 'true']);
+    t.teardown(() => w.cli(['rm', '-f', created]));
+    await getRaw(w, `/containers/${created}/archive?path=/etc/hostname`);
+    t.is(await w.ok(['diff', created]), '');
+  },
+);

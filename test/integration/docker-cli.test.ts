@@ -134,3 +134,48 @@ test('a failed start: docker run says the daemon error once; a next-exit wait st
   t.is(wait, 'pending');
   t.is((await docker(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'wants18500'])).stdout.trim(), 'created 128');
 });
+
+test('namespace modes tsnet does not give are refused in one line, --init is warned about (they were accepted and ignored)', async (t) => {
+  for (const flags of [
+    ['--pid', 'host'],
+    ['--pid', 'container:x'],
+    ['--uts', 'host'],
+  ]) {
+    const r = await docker(['run', '--rm', '--network', 'none', ...flags, 'busybox', 'true']);
+    t.is(r.exitCode, 125, flags.join(' '));
+    t.regex(r.stderr, new RegExp(`^docker: Error response from daemon: ${flags.join(' ')} is not supported by tsnet`), r.stderr);
+  }
+  // what tsnet does give: the host's UTS with the host's network
+  const hostUts = await docker(['run', '--rm', '--network', 'host', '--uts', 'host', 'busybox', 'hostname']);
+  t.is(hostUts.exitCode, 0, hostUts.stderr);
+  const init = await docker(['run', '--rm', '--network', 'none', '--init', 'busybox', 'echo', 'ran']);
+  t.is(init.stdout, 'ran\n');
+  t.regex(init.stderr, /WARNING: tsnet runs no init process \(--init\)/);
+  const cgns = await docker(['run', '--rm', '--network', 'none', '--cgroupns', 'host', 'busybox', 'true']);
+  t.regex(cgns.stderr, /--cgroupns host is not supported by tsnet/);
+  const more = await docker(['run', '--rm', '--network', 'none', '--cgroup-parent', 'mine', 'busybox', 'true']);
+  t.is(more.exitCode, 0, more.stderr);
+  t.regex(more.stderr, /WARNING: tsnet places every container under the daemon's --cgroup-parent/);
+  // dockerd's warning for ports a host-network container cannot publish (they were dropped in silence)
+  const hostPorts = await docker(['run', '--rm', '--network', 'host', '-p', '18777:80', 'busybox', 'true']);
+  t.is(hostPorts.exitCode, 0, hostPorts.stderr);
+  t.regex(hostPorts.stderr, /WARNING: Published ports are discarded when using host network mode/);
+});
+
+test('docker info: the distribution, and no warning for what tsnet applies (cpu shares, cpuset, oom-kill-disable on v1)', async (t) => {
+  const r = await docker(['info']);
+  t.is(r.exitCode, 0, r.stderr);
+  t.notRegex(r.stderr, /No cpu shares support|No cpuset support/);
+  if (!fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) t.notRegex(r.stderr, /No oom kill disable support/);
+  const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1];
+  t.is((await docker(['info', '--format', '{{.OperatingSystem}}'])).stdout.trim(), pretty ?? 'Linux');
+});
+
+test('network create --config-only / --config-from are refused in one line, nothing made (they made a plain bridge)', async (t) => {
+  const only = await docker(['network', 'create', '--config-only', '--subnet', '10.67.0.0/24', 'cfgonly']);
+  t.not(only.exitCode, 0);
+  t.regex(only.stderr, /^Error response from daemon: tsnet has no config-only networks[^\n]*\n$/);
+  const from = await docker(['network', 'create', '-d', 'macvlan', '--config-from', 'cfgonly', 'cfgfrom']);
+  t.regex(from.stderr, /tsnet has no config-only networks/);
+  t.notRegex((await docker(['network', 'ls', '--format', '{{.Name}}'])).stdout, /cfgonly|cfgfrom/);
+});

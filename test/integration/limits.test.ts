@@ -2,6 +2,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
+import { api } from '../helpers/api.js';
 import { createWorld, type World } from '../helpers/world.js';
 
 let w: World;
@@ -122,4 +123,31 @@ test('limits are written to the container cgroup', async (t) => {
   t.is(cgroupFile('pids', id, 'cgroup.procs').split('\n')[0], String(c.State.Pid));
   await w.cli(['rm', '-f', id]);
   t.false(fs.existsSync(path.join('/sys/fs/cgroup', v2 ? '' : 'pids', w.cgroupParent, id)), 'cgroup removed with the container');
+});
+
+test('--oom-kill-disable and --memory-swappiness are written to the memory cgroup (v1; they were accepted and ignored)', async (t) => {
+  const made = await api(w.socket, {
+    method: 'POST',
+    path: '/containers/create',
+    body: {
+      Image: 'busybox',
+      Cmd: ['sleep', '1000'],
+      HostConfig: { NetworkMode: 'none', Memory: 32 * 1024 * 1024, OomKillDisable: true, MemorySwappiness: 7 },
+    },
+  });
+  t.is(made.status, 201, made.text);
+  const id = (made.json as { Id: string }).Id;
+  t.teardown(() => w.cli(['rm', '-f', id]));
+  t.is((await api(w.socket, { method: 'POST', path: `/containers/${id}/start` })).status, 204);
+  if (fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+    t.is(cgroupFile('', id, 'memory.max'), String(32 * 1024 * 1024), 'v2 has no OOM-killer switch: the limit only');
+  } else {
+    t.regex(cgroupFile('memory', id, 'memory.oom_control'), /^oom_kill_disable 1$/m);
+    t.is(cgroupFile('memory', id, 'memory.swappiness'), '7', '--memory-swappiness (it was ignored too)');
+  }
+  // without it the OOM killer stays on
+  const plain = await w.ok(['run', '-d', '--network', 'none', '--memory', '32m', 'busybox', 'sleep', '1000']);
+  t.teardown(() => w.cli(['rm', '-f', plain]));
+  if (!fs.existsSync('/sys/fs/cgroup/cgroup.controllers'))
+    t.regex(cgroupFile('memory', plain, 'memory.oom_control'), /^oom_kill_disable 0$/m);
 });

@@ -247,3 +247,40 @@ test.serial(
     t.is(bad.status, 400);
   },
 );
+
+test.serial('--volumes-from mounts the other container’s binds and volumes (:ro/:rw); it was accepted and ignored', async (t) => {
+  const host = fs.mkdtempSync(path.join(w.dir, 'vf-'));
+  fs.writeFileSync(path.join(host, 'b.txt'), 'bind\n');
+  const named = `vfnamed-${w.id}`;
+  const src = await create(
+    { Volumes: { '/anon': {} }, HostConfig: { NetworkMode: 'none', Binds: [`${named}:/named`, `${host}:/bind`] } },
+    `vfsrc-${w.id}`,
+  );
+  t.is(src.status, 201, src.text);
+  t.teardown(async () => {
+    await w.cli(['rm', '-f', '-v', src.id]);
+    await w.cli(['volume', 'rm', named]);
+  });
+  t.is(await runOut({ Cmd: ['sh', '-c', 'echo n > /named/f; echo a > /anon/f'], HostConfig: { VolumesFrom: [src.id] } }), '');
+  t.is(
+    await runOut({ Cmd: ['sh', '-c', 'cat /named/f /anon/f /bind/b.txt'], HostConfig: { VolumesFrom: [`vfsrc-${w.id}:ro`] } }),
+    'n\na\nbind\n',
+  );
+  t.regex(
+    await runOut({ Cmd: ['sh', '-c', 'echo x > /named/g 2>&1 || echo refused'], HostConfig: { VolumesFrom: [`${src.id}:ro`] } }),
+    /refused|Read-only/,
+  );
+  // its own bind wins at the same path; the anonymous volume it shares is not removed with it
+  const own = fs.mkdtempSync(path.join(w.dir, 'vf-own-'));
+  fs.writeFileSync(path.join(own, 'f'), 'own\n');
+  t.is(await runOut({ Cmd: ['cat', '/named/f'], HostConfig: { VolumesFrom: [src.id], Binds: [`${own}:/named`] } }), 'own\n');
+  const anon = (await mountsOf(src.id)).find((m) => m.Destination === '/anon')!.Name!;
+  const user = await create({ HostConfig: { NetworkMode: 'none', VolumesFrom: [src.id] } });
+  t.is((await api(w.socket, { method: 'DELETE', path: `/containers/${user.id}?v=1` })).status, 204);
+  t.is((await api(w.socket, { path: `/volumes/${anon}` })).status, 200, 'still there: it is the source container’s');
+  // errors: one line, nothing made
+  const missing = await create({ HostConfig: { NetworkMode: 'none', VolumesFrom: ['nosuchc'] } });
+  t.is(missing.status, 404, missing.text);
+  const badMode = await create({ HostConfig: { NetworkMode: 'none', VolumesFrom: [`${src.id}:rx`] } });
+  t.is(badMode.status, 400, badMode.text);
+});

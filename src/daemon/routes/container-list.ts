@@ -17,7 +17,7 @@ import { TsnetError } from '../../errors/index.js';
 import type { ContainerNetworkState } from '../../network/container-api.js';
 import { dockerStatus } from '../../runtime/container/docker-json.js';
 import type { ContainerRecord } from '../../runtime/container/types.js';
-import { nameFilter } from './name-pattern.js';
+import { MAX_PATTERNS, nameFilter } from './name-pattern.js';
 import { labelMatch } from './params.js';
 
 export const CONTAINER_LIST_FILTERS = [
@@ -60,6 +60,7 @@ function invalid(msg: string): TsnetError {
 
 /** `80`, `80/udp`, `8000-8080/tcp` → every `port/proto` it names (Docker's portOp). */
 export function portSet(key: string, values: readonly string[]): Set<string> {
+  if (values.length > MAX_PATTERNS) throw invalid(`at most ${MAX_PATTERNS} ${key} filters in one request`);
   const out = new Set<string>();
   for (const v of values) {
     if (v.includes(':')) throw invalid(`filter for '${key}' should not contain ':': ${v}`);
@@ -69,7 +70,6 @@ export function portSet(key: string, values: readonly string[]): Set<string> {
     const end = m?.[2] === undefined ? start : Number(m[2]);
     if (!m || start > 65535 || end > 65535 || end < start || !/^(tcp|udp|sctp)$/.test(proto))
       throw invalid(`invalid ${key} filter ${v}: give port[/proto] or start-end[/proto]`);
-    if (end - start > 65535) throw invalid(`invalid ${key} filter ${v}`);
     for (let p = start; p <= end; p++) out.add(`${p}/${proto}`);
   }
   return out;
@@ -101,6 +101,7 @@ export async function filterContainers(
   const since = f.since?.length ? d.get(f.since[f.since.length - 1]!).id : undefined;
   let images: Set<string> | undefined;
   if (f.ancestor) {
+    if (f.ancestor.length > MAX_PATTERNS) throw invalid(`at most ${MAX_PATTERNS} ancestor filters in one request`);
     images = new Set();
     for (const a of f.ancestor) for (const id of await d.imageFamily(a)) images.add(id);
   }

@@ -38,6 +38,7 @@ import { normalizeCreateBody, normalizeExecBody } from './create-body.js';
 import { bool, filters, int, object } from './params.js';
 import { CONTAINER_LIST_FILTERS, filterContainers } from './container-list.js';
 import { sizesOf, withSizes } from './container-sizes.js';
+import { notApplied } from './not-applied.js';
 
 export interface ContainerRouteDeps {
   containers: ContainerManager;
@@ -116,8 +117,9 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
       schema: { query: ContainerCreateQuery, body: ContainerCreateBody },
       handler: async ({ query, body, apiVersion }) => {
         const req = normalizeCreateBody(object<CreateBody>(body, 'container create'), apiVersion);
+        const warnings = notApplied(req.HostConfig);
         const rec = await containers.create(req, query.get('name') || undefined);
-        return { status: 201, json: { Id: rec.id, Warnings: [] } };
+        return { status: 201, json: { Id: rec.id, Warnings: warnings } };
       },
     },
     {

@@ -35,6 +35,13 @@ export function normalizeCreateBody(raw: CreateBody, apiVersion: string): Create
       throw new TsnetError('TSNET_INVALID_ARGUMENT', 'VolumeOptions.Subpath needs API v1.45 or newer');
     if (body.HostConfig.RestartPolicy) body.HostConfig.RestartPolicy = withoutNulls(body.HostConfig.RestartPolicy as object);
   }
+  // NetworkDisabled: dockerd gives such a container no network at all, whatever it names (it
+  // was accepted and ignored: the container got the default bridge)
+  if ((body as { NetworkDisabled?: boolean }).NetworkDisabled === true) {
+    body.HostConfig = { ...(body.HostConfig ?? {}), NetworkMode: 'none' };
+    delete body.NetworkingConfig;
+    delete body.MacAddress;
+  }
   const eps: Record<string, EndpointSettingsRequest | null> = {};
   for (const [name, ep] of Object.entries(body.NetworkingConfig?.EndpointsConfig ?? {})) {
     const e = ep ? withoutNulls(ep) : {};

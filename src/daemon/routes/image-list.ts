@@ -7,11 +7,12 @@
  */
 import { TsnetError } from '../../errors/index.js';
 import type { ImageRecord } from '../../runtime/image/types.js';
+import { MAX_PATTERNS } from './name-pattern.js';
 import { labelMatch } from './params.js';
 
 export const IMAGE_LIST_FILTERS = ['dangling', 'label', 'before', 'since', 'reference'] as const;
 
-const MAX_PATTERN = 512;
+const MAX_PATTERN = 256;
 
 type Token = { kind: 'star' } | { kind: 'one'; test: (c: string) => boolean };
 
@@ -82,6 +83,8 @@ function globMatch(toks: Token[], s: string): boolean {
 
 /** reference.FamiliarMatch: the pattern against `name:tag`, else against `name`. */
 export function referenceMatcher(patterns: readonly string[]): (repoTag: string) => boolean {
+  if (patterns.length > MAX_PATTERNS)
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `at most ${MAX_PATTERNS} reference filters in one request`);
   const compiled = patterns.map(tokens);
   return (repoTag) => {
     const name = repoTag.slice(0, repoTag.lastIndexOf(':') > repoTag.lastIndexOf('/') ? repoTag.lastIndexOf(':') : undefined);

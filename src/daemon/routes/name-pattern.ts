@@ -25,6 +25,8 @@ export interface NamePattern {
 }
 
 const MAX_PATTERN = 256;
+/** Patterns per request: each is matched against every name listed (a bound on the work). */
+export const MAX_PATTERNS = 16;
 
 const CLASS_ESCAPES: Record<string, Atom> = {
   d: (c) => c >= '0' && c <= '9',
@@ -177,6 +179,8 @@ export function namePattern(pattern: string): NamePattern {
 
 /** True when any of `patterns` matches any of `names` (Docker: a name, or `/name` for containers). */
 export function nameFilter(patterns: readonly string[]): (names: readonly string[]) => boolean {
+  if (patterns.length > MAX_PATTERNS)
+    throw new TsnetError('TSNET_INVALID_ARGUMENT', `at most ${MAX_PATTERNS} name filters in one request`);
   const compiled = patterns.map(namePattern);
   return (names) => compiled.some((p) => names.some((n) => p.test(n)));
 }

@@ -84,6 +84,15 @@ export function networkRoutes(d: NetworkRouteDeps): Route[] {
             throw new TsnetError('TSNET_INVALID_ARGUMENT', `option ${k} cannot be set: tsnet makes its default bridge itself`);
         }
         checkSwarmCreate(b, d.inSwarm?.() ?? false, controller.list());
+        // accepted by the schema, never applied: refused in one line rather than a different network
+        const extra = b as { ConfigOnly?: boolean; ConfigFrom?: { Network?: string } | null; EnableIPv4?: boolean };
+        if (extra.ConfigOnly === true || extra.ConfigFrom?.Network)
+          throw new TsnetError(
+            'TSNET_INVALID_ARGUMENT',
+            'tsnet has no config-only networks (--config-only, --config-from): give the subnet and options to the network itself',
+          );
+        if (extra.EnableIPv4 === false)
+          throw new TsnetError('TSNET_INVALID_ARGUMENT', 'tsnet networks always have IPv4 (--ipv4=false is not supported)');
         const n = await controller.create(b);
         return { status: 201, json: { Id: n.id, Warning: '' } };
       },

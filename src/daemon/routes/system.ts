@@ -1,6 +1,7 @@
 /** /_ping, /version, /info. */
 import os from 'node:os';
 import type { Route } from '../http/router.js';
+import { osRelease, sysctlOn } from './host-facts.js';
 import { API_VERSION, MIN_API_VERSION } from '../http/version.js';
 
 export const TSNET_VERSION = '0.1.0';
@@ -66,6 +67,7 @@ export function systemRoutes(d: SystemDeps): Route[] {
       schema: {},
       handler: async () => {
         const c = d.counts();
+        const release = osRelease();
         return {
           status: 200,
           json: {
@@ -79,6 +81,12 @@ export function systemRoutes(d: SystemDeps): Route[] {
             DriverStatus: [['Backing Filesystem', 'overlayfs layers']],
             Plugins: { Volume: ['local'], Network: d.networkDrivers(), Authorization: null, Log: ['json-file', 'local'] },
             MemoryLimit: true,
+            // what tsnet applies (cgroup-limits.ts): cpu.shares, cpuset, and on v1 memory.oom_control
+            CPUShares: true,
+            CPUSet: true,
+            OomKillDisable: d.cgroupVersion === 1,
+            BridgeNfIptables: sysctlOn('net.bridge.bridge-nf-call-iptables'),
+            BridgeNfIp6tables: sysctlOn('net.bridge.bridge-nf-call-ip6tables'),
             SwapLimit: true,
             CpuCfsPeriod: true,
             CpuCfsQuota: true,
@@ -93,7 +101,8 @@ export function systemRoutes(d: SystemDeps): Route[] {
             CgroupVersion: String(d.cgroupVersion),
             NEventsListener: d.eventListeners?.() ?? 0,
             KernelVersion: os.release(),
-            OperatingSystem: 'Linux',
+            OperatingSystem: release.name,
+            OSVersion: release.version,
             OSType: 'linux',
             Architecture: os.machine(),
             NCPU: os.cpus().length,

@@ -63,6 +63,7 @@ import { runSpec, type SecurityFiles } from './spec-builder.js';
 import type { ContainerRecord } from './types.js';
 import { RestartScheduler } from '../restart/scheduler.js';
 import { startAtDaemonStart, shouldRestart } from '../restart/policy.js';
+import { withVolumesFrom } from '../volumes/volumes-from.js';
 
 export interface ImageSource {
   resolve(ref: string): Promise<ImageInfo & { layers: string[] }>;
@@ -230,6 +231,7 @@ export class ContainerManager {
     this.host ??= hostResources();
     checkResources(body.HostConfig ?? {}, this.host);
     const rec = buildRecord(body, name, image);
+    rec.mounts = withVolumesFrom(rec.mounts ?? [], rec.hostConfig.VolumesFrom as string[] | undefined, (ref) => this.get(ref));
     const plan = await this.deps.networking.plan(sandboxRequest(rec), this.containerLookup);
     // Docker ignores published ports without a network of their own (host, none)
     const hc = rec.hostConfig;

@@ -66,6 +66,9 @@ export function limitsOf(hc: HostConfig, mode: 'start' | 'update'): Limits {
   const pids = num(r.PidsLimit ?? undefined);
   set('pidsLimit', mode === 'start' && pids !== undefined && pids < 0 ? undefined : pids);
   set('blkioWeight', num(r.BlkioWeight));
+  if (mode === 'start' && hc.OomKillDisable === true) out.oomKillDisable = true;
+  const swappiness = hc.MemorySwappiness;
+  if (mode === 'start' && typeof swappiness === 'number' && swappiness >= 0) out.memorySwappiness = swappiness;
   return out;
 }
 

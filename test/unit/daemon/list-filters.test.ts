@@ -1,7 +1,8 @@
 /**
- * Docker's `name` filter is a regular expression; tsnet's matcher (src/daemon/routes/name-pattern.ts)
- * takes the usual part of the syntax, in time linear in the name, and refuses the rest in one line.
- * Also the port sets of the ps publish/expose filters (src/daemon/routes/container-list.ts).
+ * The list filters: Docker's `name` filter is a regular expression; tsnet's matcher
+ * (src/daemon/routes/name-pattern.ts) takes the usual part of the syntax, in time linear in the
+ * name, and refuses the rest in one line. Also the port sets of the ps publish/expose filters
+ * (container-list.ts) and the reference globs of the image list (image-list.ts).
  */
 import test from 'ava';
 import { namePattern, nameFilter } from '../../../src/daemon/routes/name-pattern.js';
@@ -56,6 +57,20 @@ test('groups, counted repeats, backreferences and a mid-pattern anchor are refus
     t.is((err as { code?: string }).code, 'TSNET_INVALID_ARGUMENT', p);
     t.notRegex(err!.message, /\n/);
   }
+});
+
+test('at most 16 patterns per filter (each is matched against every name listed)', (t) => {
+  t.throws(() => nameFilter(Array.from({ length: 17 }, (_, i) => `n${i}`)), { code: 'TSNET_INVALID_ARGUMENT' } as never);
+  t.throws(() => referenceMatcher(Array.from({ length: 17 }, (_, i) => `r${i}`)), { code: 'TSNET_INVALID_ARGUMENT' } as never);
+  t.notThrows(() => nameFilter(Array.from({ length: 16 }, (_, i) => `n${i}`)));
+  t.throws(
+    () =>
+      portSet(
+        'publish',
+        Array.from({ length: 17 }, () => '1-65535'),
+      ),
+    { code: 'TSNET_INVALID_ARGUMENT' } as never,
+  );
 });
 
 test('nameFilter: any pattern against any of the names', (t) => {
