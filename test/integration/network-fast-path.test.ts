@@ -77,6 +77,7 @@ test.serial('IPv4 between two containers of a network skips the bridge; with the
   const f = await fetch('f', 'fast', fast.ip);
   t.true(f.whole, 'the file arrived whole');
   t.true(f.viaBridge < 500_000, `${f.viaBridge} bytes went through the bridge to the client`);
+  // (attached beside the start, not on its path: the client's own commands came after it)
   t.regex(await filterOf('f-cli', 'fast'), /^tsnet_\w+ id \d+$/, 'one filter, the network program');
 
   const s = await fetch('s', 'slow', slow.ip);

@@ -88,3 +88,26 @@ test('option com.tsnet.bridge.fast_path: on by default, false turns it off, anyt
     message: /invalid value "maybe" for option com.tsnet.bridge.fast_path: use true or false/,
   });
 });
+
+test('a leave while the filter is being attached: nothing is put', async (t) => {
+  const f = fake();
+  let attached!: () => void;
+  const fp = createFastPath({
+    redirect: f.redirect,
+    nameToIndex: () => 5,
+    attach: () => new Promise<void>((r) => (attached = r)),
+    logger: silent,
+  });
+  fp.addNetwork('n1');
+  const joining = fp.join('n1', 'e', 'tsA', ['10.0.0.2/24'], '02:00:00:00:00:02');
+  fp.leave('n1', 'e');
+  attached();
+  await joining;
+  t.false(f.log.some((l) => l.startsWith('put')));
+  t.deepEqual(fp.describe(), { networks: 1, endpoints: 0 });
+  // and a join that is let finish puts its address
+  const again = fp.join('n1', 'e', 'tsA', ['10.0.0.2/24'], '02:00:00:00:00:02');
+  attached();
+  await again;
+  t.true(f.log.includes('put 10.0.0.2 5 02:00:00:00:00:02'));
+});

@@ -35,7 +35,11 @@ export interface FastPathDeps {
 export interface FastPath {
   addNetwork(networkId: string): void;
   dropNetwork(networkId: string): void;
-  /** The endpoint's host end `veth` takes the program; its addresses (CIDRs) go into the table. */
+  /**
+   * The endpoint's host end `veth` takes the program; its addresses (CIDRs) go into the table once
+   * the filter is there. Never fails; a caller need not wait (a container's start does not: until
+   * it settles its frames take the bridge), and a leave meanwhile cancels it.
+   */
   join(networkId: string, endpointId: string, veth: string, addresses: Array<string | undefined>, mac: string): Promise<void>;
   /** Idempotent: its address leaves the table (the filter goes with the veth). */
   leave(networkId: string, endpointId: string): void;
@@ -49,10 +53,17 @@ export function createFastPath(deps: FastPathDeps): FastPath {
   let redirect = deps.redirect;
   const tables = new Map<string, PeerTable>();
   const entries = new Map<string, { networkId: string; ips: string[] }>();
+  /** Joins whose filter is being attached: a leave meanwhile cancels what they would put. */
+  const pending = new Map<string, { cancelled: boolean }>();
   const key = (nid: string, eid: string) => `${nid}/${eid}`;
 
   const leave = (networkId: string, endpointId: string): void => {
     const k = key(networkId, endpointId);
+    const job = pending.get(k);
+    if (job) {
+      job.cancelled = true;
+      pending.delete(k);
+    }
     const e = entries.get(k);
     if (!e) return;
     entries.delete(k);
@@ -89,9 +100,13 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       if (!ifindex) return;
       const ips = addresses.flatMap((a) => (a ? [a.split('/')[0]!] : []));
       const put: string[] = [];
+      const k = key(networkId, endpointId);
+      const job = { cancelled: false };
+      pending.set(k, job);
       try {
         await deps.attach(ifindex, t.program, t.name);
-        if (tables.get(networkId) !== t) return;
+        // (synchronous from here: a leave cannot come between the check and the puts)
+        if (job.cancelled || tables.get(networkId) !== t) return;
         for (const ip of ips) {
           t.put(ip, ifindex, mac);
           put.push(ip);
@@ -105,6 +120,8 @@ export function createFastPath(deps: FastPathDeps): FastPath {
             /* the map is going */
           }
         deps.logger.warn(`bridge fast path for ${veth} (its traffic takes the bridge): ${(err as Error).message}`);
+      } finally {
+        if (pending.get(k) === job) pending.delete(k);
       }
     },
 
