@@ -89,24 +89,40 @@ test('option com.tsnet.bridge.fast_path: on by default, false turns it off, anyt
   });
 });
 
-test('a leave while the filter is being attached: nothing is put', async (t) => {
+test('a leave before or while the filter is being attached: nothing is put', async (t) => {
   const f = fake();
-  let attached!: () => void;
+  let calls = 0;
+  let attached: () => void = () => undefined;
+  let called: () => void = () => undefined;
   const fp = createFastPath({
     redirect: f.redirect,
     nameToIndex: () => 5,
-    attach: () => new Promise<void>((r) => (attached = r)),
+    attach: () => {
+      calls++;
+      called();
+      return new Promise<void>((r) => (attached = r));
+    },
     logger: silent,
   });
   fp.addNetwork('n1');
+  // before: the join has not asked for the filter yet
+  const early = fp.join('n1', 'e', 'tsA', ['10.0.0.2/24'], '02:00:00:00:00:02');
+  fp.leave('n1', 'e');
+  await early;
+  t.is(calls, 0, 'no filter asked for');
+  // while: the request is out
+  const asked = new Promise<void>((r) => (called = r));
   const joining = fp.join('n1', 'e', 'tsA', ['10.0.0.2/24'], '02:00:00:00:00:02');
+  await asked;
   fp.leave('n1', 'e');
   attached();
   await joining;
   t.false(f.log.some((l) => l.startsWith('put')));
   t.deepEqual(fp.describe(), { networks: 1, endpoints: 0 });
   // and a join that is let finish puts its address
+  const asked2 = new Promise<void>((r) => (called = r));
   const again = fp.join('n1', 'e', 'tsA', ['10.0.0.2/24'], '02:00:00:00:00:02');
+  await asked2;
   attached();
   await again;
   t.true(f.log.includes('put 10.0.0.2 5 02:00:00:00:00:02'));

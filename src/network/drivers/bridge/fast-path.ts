@@ -104,6 +104,9 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       const job = { cancelled: false };
       pending.set(k, job);
       try {
+        // after the caller's turn: the first request's kernel work (in its sendmsg) is not the join's
+        await new Promise((resolve) => setImmediate(resolve));
+        if (job.cancelled) return;
         await deps.attach(ifindex, t.program, t.name);
         // (synchronous from here: a leave cannot come between the check and the puts)
         if (job.cancelled || tables.get(networkId) !== t) return;
