@@ -69,14 +69,15 @@ test.serial('run --rm on a bridge: the veth goes with the container while a stal
   const { w } = t.context;
   await w.ok(['network', 'create', 'stall']);
   t.teardown(() => w.cli(['network', 'rm', 'stall']));
-  // less than what the supervisor keeps for a client: the container exits at once and is
-  // removed; its supervisor stays until the consumer, held on a fifo until the checks are done,
-  // has taken the rest
+  // more than the buffers between the supervisor and the consumer hold (two unix sockets, the
+  // daemon's and the launcher's streams, a pipe: ~0.9 MB was seen to fit), less than that plus
+  // what the supervisor keeps for a client (1 MiB): the container exits and is removed, its
+  // supervisor stays until the consumer, held on a fifo until the checks are done, takes the rest
   const gate = path.join(w.dir, 'stall-gate');
   spawnSync('mkfifo', [gate]);
   const consumer = start(
     'bash',
-    ['-c', `${tsnet} run --rm --name stalled --network stall busybox head -c 900000 /dev/zero | (read -r _ < ${gate}; wc -c)`],
+    ['-c', `${tsnet} run --rm --name stalled --network stall busybox head -c 1200000 /dev/zero | (read -r _ < ${gate}; wc -c)`],
     {
       env: cleanEnv({ TSNET_HOST: `unix://${w.socket}` }),
       timeoutMs: 120_000,
@@ -107,7 +108,7 @@ test.serial('run --rm on a bridge: the veth goes with the container while a stal
   t.is(await eventually(async () => (await veths()) === '', 10_000), true, `no veth while the consumer waits: ${await veths()}`);
   t.is(await supervisors(), '1', 'checked while the supervisor still held the output');
   release();
-  t.is((await consumer.done).stdout.trim(), '900000');
+  t.is((await consumer.done).stdout.trim(), '1200000');
 });
 
 test.serial('exec: a stalled consumer gets the whole output; the log keeps it too', async (t) => {
