@@ -112,14 +112,20 @@ export function peerRedirectProgram(mapFd: number): Buffer {
   );
 }
 
-/** A map entry's key and value for an address (IPv4 or IPv6), the host end's ifindex and the peer's MAC. */
-export function peerEntry(ip: string, ifindex: number, mac: string): { key: Buffer; value: Buffer } {
+/** A map key: the address as in the packet, IPv4 as ::ffff:a.b.c.d. */
+export function peerKey(ip: string): Buffer {
   const addr = parseIp(ip);
   const key = Buffer.alloc(PEER_KEY_SIZE);
   if (addr.family === 4) {
     key.writeUInt16BE(0xffff, 10);
     addr.bytes.copy(key, 12);
   } else addr.bytes.copy(key);
+  return key;
+}
+
+/** A map entry's key and value for an address (IPv4 or IPv6), the host end's ifindex and the peer's MAC. */
+export function peerEntry(ip: string, ifindex: number, mac: string): { key: Buffer; value: Buffer } {
+  const key = peerKey(ip);
   const value = Buffer.alloc(PEER_VALUE_SIZE);
   value.writeUInt32LE(ifindex, 0);
   macToBuffer(mac).copy(value, 4);

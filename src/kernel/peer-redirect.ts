@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import koffi from 'koffi';
 import type { TsnetError } from '../errors/index.js';
 import { bpfCaller, bpfFailure, bpfProgramLoader, bpfStructCaller } from './bpf-load.js';
-import { PEER_KEY_SIZE, PEER_VALUE_SIZE, peerEntry, peerRedirectProgram } from './peer-redirect-program.js';
+import { PEER_KEY_SIZE, PEER_VALUE_SIZE, peerEntry, peerKey, peerRedirectProgram } from './peer-redirect-program.js';
 
 const BPF_MAP_CREATE = 0;
 const BPF_MAP_UPDATE_ELEM = 2;
@@ -44,9 +44,6 @@ export function loadPeerRedirect(): PeerRedirect {
     koffi.struct({ map_fd: 'uint32_t', pad: 'uint32_t', key: 'const void *', value: 'const void *', flags: 'uint64_t' }),
   );
   const loadProgram = bpfProgramLoader(lib);
-  const fail = (what: string): never => {
-    throw bpfFailure(what);
-  };
 
   return {
     table(name, maxEntries) {
@@ -58,7 +55,7 @@ export function loadPeerRedirect(): PeerRedirect {
       create.writeUInt32LE(BPF_F_NO_PREALLOC, 16);
       create.write(name.slice(0, 15), 28, 'latin1');
       const map = call(BPF_MAP_CREATE, create);
-      if (map < 0) fail(`create bpf map ${name}`);
+      if (map < 0) throw bpfFailure(`create bpf map ${name}`);
       let prog: number;
       try {
         prog = loadProgram(`load bpf program ${name}`, {
@@ -73,7 +70,7 @@ export function loadPeerRedirect(): PeerRedirect {
       }
       const update = (cmd: number, key: Buffer, value: Buffer | null, what: string) => {
         const r = elem(cmd, { map_fd: map, pad: 0, key, value, flags: 0 });
-        if (r < 0) fail(what);
+        if (r < 0) throw bpfFailure(what);
       };
       return {
         program: prog,
@@ -84,7 +81,7 @@ export function loadPeerRedirect(): PeerRedirect {
         },
         remove(ip) {
           try {
-            update(BPF_MAP_DELETE_ELEM, peerEntry(ip, 0, '00:00:00:00:00:00').key, null, `bpf map ${name}: remove ${ip}`);
+            update(BPF_MAP_DELETE_ELEM, peerKey(ip), null, `bpf map ${name}: remove ${ip}`);
           } catch (err) {
             if ((err as TsnetError).details?.errno !== 'ENOENT') throw err;
           }

@@ -114,7 +114,7 @@ export function createFastPath(deps: FastPathDeps): FastPath {
           t.put(ip, ifindex, mac);
           put.push(ip);
         }
-        entries.set(key(networkId, endpointId), { networkId, ips: put });
+        entries.set(k, { networkId, ips: put });
       } catch (err) {
         for (const ip of put)
           try {

@@ -530,13 +530,18 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
         }
       }
       for (const e of eps) if (networks.has(e.networkId)) rememberEndpoint(e, e.ports ?? []);
-      // the fast path died with the daemon (its fds): made again for the veths that are there
+      // the fast path's maps and programs died with the daemon (the veths' filters keep the old
+      // ones): new tables, and the filter of every veth that is there replaced — all at once, so a
+      // join's wait for its turn is not paid once per container
       for (const n of networks.values()) fastPathOf(n)?.addNetwork(n.spec.id);
-      for (const ep of endpoints.values()) {
-        const n = networks.get(ep.networkId)!;
-        if (seen.links.get(ep.veth)?.kind === 'veth')
-          await fastPathOf(n)?.join(n.spec.id, ep.endpointId, ep.veth, [ep.address, ep.addressV6], ep.mac);
-      }
+      await Promise.all(
+        [...endpoints.values()]
+          .filter((ep) => seen.links.get(ep.veth)?.kind === 'veth')
+          .map((ep) => {
+            const n = networks.get(ep.networkId)!;
+            return fastPathOf(n)?.join(n.spec.id, ep.endpointId, ep.veth, [ep.address, ep.addressV6], ep.mac);
+          }),
+      );
       await markOldVeths(seen.links).catch((err: Error) => deps.logger.warn(`mark veths: ${err.message}`));
       // Rules: make the kernel match the records (missing ones re-added, orphans removed).
       const expected = {
