@@ -4,7 +4,7 @@
  */
 import { invalidArgument, UsageError } from './errors.js';
 import { buildEnv, readFrom } from './parse/env.js';
-import { parseKeyValues } from './parse/kv.js';
+import { parseKeyValues, parseSysctls } from './parse/kv.js';
 import { buildNetworkConfig, type EndpointSettings } from './parse/network.js';
 import { buildPorts, type PortBinding } from './parse/ports.js';
 import { type DeviceMapping, parseDevice, parseSecurityOpt } from './parse/security.js';
@@ -12,7 +12,7 @@ import { parseVolume } from './parse/volume.js';
 import { parseGoDuration } from './parse/duration.js';
 import { parseMount, parseTmpfs, type MountSpec } from './parse/mount.js';
 import { parseRestart } from './parse/restart.js';
-import { parseSysctls, parseUlimit, type UlimitSpec } from './parse/ulimit.js';
+import { parseUlimit, type UlimitSpec } from './parse/ulimit.js';
 
 /** commander's option values for run/create (repeatable flags are arrays). */
 export interface ContainerFlags {

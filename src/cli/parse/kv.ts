@@ -1,4 +1,4 @@
-/** `key=value` lists of flags: labels, driver options, filters, aux addresses. */
+/** `key=value` lists of flags: labels, driver options, sysctls, filters, aux addresses. */
 
 /** `-l k=v` / `-l k` (value ""), `-o k=v`: later keys win. */
 export function parseKeyValues(values: string[]): Record<string, string> {
@@ -8,6 +8,17 @@ export function parseKeyValues(values: string[]): Record<string, string> {
     const key = eq === -1 ? v : v.slice(0, eq);
     if (key === '') throw new Error(`invalid argument ${JSON.stringify(v)}: empty key`);
     out[key] = eq === -1 ? '' : v.slice(eq + 1);
+  }
+  return out;
+}
+
+/** `--sysctl key=value` (repeatable; a later key wins): the key must have a value, which may hold '='. */
+export function parseSysctls(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new Error(`invalid sysctl ${JSON.stringify(v)}: use key=value, e.g. net.core.somaxconn=1024`);
+    out[v.slice(0, eq)] = v.slice(eq + 1);
   }
   return out;
 }

@@ -28,14 +28,3 @@ export function parseUlimit(text: string): UlimitSpec {
     throw new Error(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
   return { Name: name, Soft: soft, Hard: hard };
 }
-
-/** `--sysctl key=value` (repeatable; a later key wins): the key must have a value, which may hold '='. */
-export function parseSysctls(values: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of values) {
-    const eq = v.indexOf('=');
-    if (eq <= 0) throw new Error(`invalid sysctl ${JSON.stringify(v)}: use key=value, e.g. net.core.somaxconn=1024`);
-    out[v.slice(0, eq)] = v.slice(eq + 1);
-  }
-  return out;
-}

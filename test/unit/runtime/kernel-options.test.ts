@@ -7,7 +7,8 @@ import { runSpec, execSpec } from '../../../src/runtime/container/spec-builder.j
 import { checkSysctls } from '../../../src/runtime/container/sysctls.js';
 import { checkUlimits, rlimitRecord } from '../../../src/runtime/container/ulimits.js';
 import type { ContainerRecord, HostConfig } from '../../../src/runtime/container/types.js';
-import { parseSysctls, parseUlimit } from '../../../src/cli/parse/ulimit.js';
+import { parseSysctls } from '../../../src/cli/parse/kv.js';
+import { parseUlimit } from '../../../src/cli/parse/ulimit.js';
 
 const image: ImageInfo = { id: `sha256:${'a'.repeat(64)}`, config: { Cmd: ['true'] } };
 const record = (hc: HostConfig): ContainerRecord => buildRecord({ HostConfig: hc }, 'x', image);
