@@ -70,7 +70,14 @@ async function filterOf(container: string, net: string): Promise<string> {
 test.serial('IPv4 between two containers of a network skips the bridge; with the option off it takes it', async (t) => {
   await w.ok(['network', 'create', 'fast']);
   await w.ok(['network', 'create', '-o', 'com.tsnet.bridge.fast_path=false', 'slow']);
-  t.teardown(() => w.cli(['network', 'rm', 'fast', 'slow']));
+  await w.ok(['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', 'noicc']);
+  t.teardown(() => w.cli(['network', 'rm', 'fast', 'slow', 'noicc']));
+  const shown = (net: string) => w.ok(['network', 'inspect', '-f', '{{index .Options "com.tsnet.bridge.fast_path"}}', net]);
+  t.deepEqual(
+    (await Promise.all(['fast', 'slow', 'noicc', 'bridge'].map(shown))).map((s) => s.trim()),
+    ['true', 'false', 'false', 'true'],
+    'network inspect: the effective value in Options',
+  );
   const fast = await pair(t, 'fast', 'f');
   const slow = await pair(t, 'slow', 's');
 

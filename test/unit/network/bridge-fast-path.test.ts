@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { PeerRedirect } from '../../../src/kernel/peer-redirect.js';
 import { createFastPath } from '../../../src/network/drivers/bridge/fast-path.js';
-import { parseBridgeOptions } from '../../../src/network/drivers/bridge/options.js';
+import { parseBridgeOptions, shownBridgeOptions } from '../../../src/network/drivers/bridge/options.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -87,6 +87,22 @@ test('option com.tsnet.bridge.fast_path: on by default, false turns it off, anyt
   t.throws(() => parseBridgeOptions('a'.repeat(64), { 'com.tsnet.bridge.fast_path': 'maybe' }), {
     message: /invalid value "maybe" for option com.tsnet.bridge.fast_path: use true or false/,
   });
+});
+
+test('inspect shows the effective value: false when asked, with icc off, or when the daemon has no fast path', (t) => {
+  const key = 'com.tsnet.bridge.fast_path';
+  t.deepEqual(shownBridgeOptions({ 'com.docker.network.bridge.name': 'b0' }, true), {
+    'com.docker.network.bridge.name': 'b0',
+    [key]: 'true',
+  });
+  t.is(shownBridgeOptions({ [key]: 'no' }, true)[key], 'false');
+  t.is(shownBridgeOptions({ [key]: 'yes', 'com.docker.network.bridge.enable_icc': 'false' }, true)[key], 'false');
+  t.is(shownBridgeOptions({}, false)[key], 'false');
+  const f = fake('EPERM');
+  const fp = createFastPath({ redirect: f.redirect, nameToIndex: () => 5, attach: f.attach, logger: silent });
+  t.true(fp.available());
+  fp.addNetwork('n1');
+  t.false(fp.available(), 'a refused table turns it off for the daemon');
 });
 
 test('a leave before or while the filter is being attached: nothing is put', async (t) => {

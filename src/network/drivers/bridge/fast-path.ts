@@ -43,6 +43,8 @@ export interface FastPath {
   join(networkId: string, endpointId: string, veth: string, addresses: Array<string | undefined>, mac: string): Promise<void>;
   /** Idempotent: its address leaves the table (the filter goes with the veth). */
   leave(networkId: string, endpointId: string): void;
+  /** False once the kernel refused a table (no bpf(2) rights): no network has the fast path then. */
+  available(): boolean;
   /** The networks with a table and the endpoints in them (tests, logs). */
   describe(): { networks: number; endpoints: number };
 }
@@ -129,6 +131,8 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     },
 
     leave,
+
+    available: () => redirect !== undefined,
 
     describe: () => ({ networks: tables.size, endpoints: entries.size }),
   };
