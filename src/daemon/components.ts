@@ -86,6 +86,8 @@ export interface DaemonOptions {
   fixedCidrV6?: string;
   /** Default 'iptables'. */
   firewallBackend?: 'iptables' | 'nftables';
+  /** false: no bridge network has the fast path (tsnetd --no-bridge-fast-path; decisions 59, 61). */
+  bridgeFastPath?: boolean;
   /** Network namespaces made ahead for creates (tsnetd --netns-pool; 0 or absent: none). */
   netnsPool?: number;
   pluginDirs?: string[];
@@ -218,9 +220,10 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   const ports = new PortReservations();
 
   const fastPath = createFastPath({
-    redirect: loadPeerRedirect(),
+    redirect: opts.bridgeFastPath === false ? undefined : loadPeerRedirect(),
     nameToIndex: loadNameToIndex(),
     attach: (ifindex, fd, name) => hostNetlink.attachIngressBpf(ifindex, fd, name),
+    detach: (ifindex) => hostNetlink.detachIngressBpf(ifindex),
     logger,
   });
   const bridge = createBridgeDriver({

@@ -69,6 +69,8 @@ export interface DaemonFlags {
   firewallBackend: 'iptables' | 'nftables';
   insecureRegistry: string[];
   netnsPool: string;
+  /** false with --no-bridge-fast-path */
+  bridgeFastPath: boolean;
 }
 
 const DEFAULT_GROUP = 'docker';
@@ -96,6 +98,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     ...(flags.fixedCidrV6 ? { fixedCidrV6: flags.fixedCidrV6 } : {}),
     firewallBackend: flags.firewallBackend,
     netnsPool: parsePoolSize(flags.netnsPool),
+    bridgeFastPath: flags.bridgeFastPath,
     pluginDirs: flags.pluginDir,
     pluginSpecDirs: flags.pluginSpecDir,
     ...(flags.pluginTimeout ? { pluginTimeoutMs: Number(flags.pluginTimeout) } : {}),
@@ -416,6 +419,10 @@ function main(): void {
       '--netns-pool <n>',
       "network namespaces made ahead (lo up; after a create on a user network also the embedded DNS resolver's sockets and rules) for container creates, refilled in the background; 0: none",
       '2',
+    )
+    .option(
+      '--no-bridge-fast-path',
+      "container ↔ container frames of every bridge network take the bridge (no BPF filter on the veths; a network's own switch is -o com.tsnet.bridge.fast_path=false)",
     )
     .option('--init-path <file>', 'the tsnet-init binary', path.resolve(here, '../../src/runtime/native/tsnet-init'))
     .action(async (o: DaemonFlags) => {

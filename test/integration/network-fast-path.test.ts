@@ -139,3 +139,30 @@ test.serial('IPv6 between two containers of a network skips the bridge too', asy
   const r4 = await fetch('x', 'six', ip);
   t.true(r4.whole && r4.viaBridge < 500_000, `IPv4 on the same network: ${JSON.stringify(r4)}`);
 });
+
+test.serial(
+  'tsnetd --no-bridge-fast-path: a restart takes the filters off and the traffic takes the bridge; without it they come back',
+  async (t) => {
+    await w.ok(['network', 'create', 'switch']);
+    t.teardown(() => w.cli(['network', 'rm', 'switch']));
+    const { ip } = await pair(t, 'switch', 'w');
+    t.regex(await filterOf('w-cli', 'switch'), /^tsnet_\w+ id \d+$/);
+
+    await w.killDaemon('SIGKILL');
+    await w.startDaemon(['--no-bridge-fast-path']);
+    t.is(await filterOf('w-cli', 'switch'), '', "the earlier daemon's filter is gone");
+    const shown = () => w.ok(['network', 'inspect', '-f', '{{index .Options "com.tsnet.bridge.fast_path"}}', 'switch']);
+    t.is((await shown()).trim(), 'false');
+    const off = await fetch('w', 'switch', ip);
+    t.true(off.whole && off.viaBridge > MB * 1_000_000, `through the bridge: ${JSON.stringify(off)}`);
+    await w.ok(['network', 'disconnect', 'switch', 'w-cli']);
+    await w.ok(['network', 'connect', 'switch', 'w-cli']);
+    t.is(await filterOf('w-cli', 'switch'), '', 'a new endpoint gets no filter');
+
+    await w.killDaemon('SIGTERM');
+    await w.startDaemon();
+    t.is((await shown()).trim(), 'true');
+    const on = await fetch('w', 'switch', ip);
+    t.true(on.whole && on.viaBridge < 500_000, `the fast path again: ${JSON.stringify(on)}`);
+  },
+);
