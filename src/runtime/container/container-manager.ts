@@ -256,10 +256,9 @@ export class ContainerManager {
     const rb = new Rollback();
     try {
       // made on the file thread while the network is made, awaited before the prelaunch and the
-      // commit (decision 44): the create's thread waits on no directory creation. Dirs made ahead
-      // are renamed into place on the thread the network's records go behind on, beside the
-      // record's fsync on the other (decision 62).
-      const dirs = placeContainerDirs(p, this.deps.files, this.deps.dirPool?.take());
+      // commit (decision 44): the create's thread waits on no directory creation (dirs made
+      // ahead: one rename, decision 62)
+      const dirs = placeContainerDirs(p, this.deps.files?.durable, this.deps.dirPool?.take());
       dirs.catch(() => undefined); // handled where it is awaited
       const removeDirs = () => fs.rmSync(p.dir, { recursive: true, force: true });
       rb.push('remove container dirs', () => dirs.then(removeDirs, removeDirs));
@@ -1415,14 +1414,11 @@ function sandboxRequest(rec: ContainerRecord): SandboxRequest {
  * A new container's dirs: a dir made ahead renamed into place (one metadata operation, decision
  * 62), or made here (no pool, none ready, or the rename failed); on the file thread when there is one.
  */
-function placeContainerDirs(
-  p: ContainerPaths,
-  files: { durable: FileThread; behind: FileThread } | undefined,
-  ahead?: string,
-): Promise<void> {
-  const make = () => runFileOps(containerDirOps(p), files?.durable);
+function placeContainerDirs(p: ContainerPaths, files: FileThread | undefined, ahead?: string): Promise<void> {
+  const make = () => runFileOps(containerDirOps(p), files);
   if (!ahead) return make();
-  return runFileOps([{ op: 'rename', from: ahead, to: p.dir }], files?.behind).catch(() => {
+  // (in the same message to the thread as the record's write that follows: one wake-up)
+  return runFileOps([{ op: 'rename', from: ahead, to: p.dir }], files).catch(() => {
     fs.rmSync(ahead, { recursive: true, force: true });
     return make();
   });
