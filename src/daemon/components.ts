@@ -33,6 +33,7 @@ import { GLOBAL_IPAM, NetworkController, SWARM_IPAM, type DriverSource } from '.
 import { isNetworkModeDriver, type NetworkDriver, type NetworkModeDriver } from '../network/driver-api.js';
 import { createBridgeDriver } from '../network/drivers/bridge/index.js';
 import { createFastPath } from '../network/drivers/bridge/fast-path.js';
+import { shownBridgeOptions } from '../network/drivers/bridge/options.js';
 import { loadNameToIndex, loadPeerRedirect } from '../kernel/peer-redirect.js';
 import { createMacvlanDriver } from '../network/drivers/macvlan/index.js';
 import type { NetworkRecord } from '../network/network-record.js';
@@ -87,6 +88,8 @@ export interface DaemonOptions {
   fixedCidrV6?: string;
   /** Default 'iptables'. */
   firewallBackend?: 'iptables' | 'nftables';
+  /** false: no bridge network has the fast path (tsnetd --no-bridge-fast-path; decisions 59, 61). */
+  bridgeFastPath?: boolean;
   /** Network namespaces made ahead for creates (tsnetd --netns-pool; 0 or absent: none). */
   netnsPool?: number;
   /** Container dirs made ahead for creates (tsnetd --dir-pool; 0 or absent: none). */
@@ -230,18 +233,20 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   for (const w of ipam.loadWarnings) logger.warn(`ipam: ${w}`);
   const ports = new PortReservations();
 
+  const fastPath = createFastPath({
+    redirect: opts.bridgeFastPath === false ? undefined : loadPeerRedirect(),
+    nameToIndex: loadNameToIndex(),
+    attach: (ifindex, fd, name) => hostNetlink.attachIngressBpf(ifindex, fd, name),
+    detach: (ifindex) => hostNetlink.detachIngressBpf(ifindex),
+    logger,
+  });
   const bridge = createBridgeDriver({
     host: hostNetlink,
     inNetns: (file, fn) => netns.run(file, fn),
     firewall,
     sysctl: { read: readSysctl, write: (k, v) => writeSysctl(k, v) },
     flushConntrack: (proto, p) => flushConntrackPorts(proto, p, (c, a, o) => spawner.run(c, a, o)),
-    fastPath: createFastPath({
-      redirect: loadPeerRedirect(),
-      nameToIndex: loadNameToIndex(),
-      attach: (ifindex, fd, name) => hostNetlink.attachIngressBpf(ifindex, fd, name),
-      logger,
-    }),
+    fastPath,
     logger,
   });
   // the network mode drivers: host and null are network drivers too (predefined networks host, none)
@@ -408,6 +413,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     },
     defaultBridgeName: opts.defaultBridge,
     defaultBridge,
+    shownOptions: (n) => (n.driver === 'bridge' ? shownBridgeOptions(n.options, fastPath.available()) : n.options),
     ...(cluster ? { cluster } : {}),
     events,
     ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),

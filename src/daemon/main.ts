@@ -70,6 +70,8 @@ export interface DaemonFlags {
   insecureRegistry: string[];
   netnsPool: string;
   dirPool: string;
+  /** false with --no-bridge-fast-path */
+  bridgeFastPath: boolean;
 }
 
 const DEFAULT_GROUP = 'docker';
@@ -98,6 +100,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     firewallBackend: flags.firewallBackend,
     netnsPool: parsePoolSize(flags.netnsPool, '--netns-pool', 'namespaces'),
     dirPool: parsePoolSize(flags.dirPool, '--dir-pool', 'container dirs'),
+    bridgeFastPath: flags.bridgeFastPath,
     pluginDirs: flags.pluginDir,
     pluginSpecDirs: flags.pluginSpecDir,
     ...(flags.pluginTimeout ? { pluginTimeoutMs: Number(flags.pluginTimeout) } : {}),
@@ -423,6 +426,10 @@ function main(): void {
       '--dir-pool <n>',
       'container dirs (overlay dirs, log and etc files, empty) made ahead for container creates, refilled in the background; 0: none',
       '4',
+    )
+    .option(
+      '--no-bridge-fast-path',
+      "container ↔ container frames of every bridge network take the bridge (no BPF filter on the veths; a network's own switch is -o com.tsnet.bridge.fast_path=false)",
     )
     .option('--init-path <file>', 'the tsnet-init binary', path.resolve(here, '../../src/runtime/native/tsnet-init'))
     .action(async (o: DaemonFlags) => {

@@ -1,11 +1,13 @@
 /**
  * The peer-redirect program: a tc ingress program (direct-action cls_bpf) for the host end of a
- * veth that is a bridge port. An IPv4 or IPv6 frame whose destination address is in the map and
- * whose destination MAC is the one the map gives for that address goes straight to the peer of
- * the veth the map names (bpf_redirect_peer: into the other namespace's end, without the
+ * veth that is a bridge port. An untagged IPv4 or IPv6 frame whose destination address is in the
+ * map and whose destination MAC is the one the map gives for that address goes straight to the
+ * peer of the veth the map names (bpf_redirect_peer: into the other namespace's end, without the
  * bridge, netfilter's bridge hooks and a second pass through the backlog); anything else goes
- * on to the bridge (-1: no verdict). eBPF, host byte order; the map's fd is in the
- * instructions. Pure.
+ * on to the bridge (-1: no verdict): a frame that came VLAN-tagged (the kernel takes the outer
+ * tag off before tc, so the program reads skb->vlan_present), an IPv6 frame to an IPv4-mapped
+ * address (::ffff:a.b.c.d has the shape of an IPv4 entry's key; decision 61), one too short
+ * for the headers read. eBPF, host byte order; the map's fd is in the instructions. Pure.
  *
  * Map: key = 16 bytes, the destination address as in the packet (IPv4 as ::ffff:a.b.c.d);
  * value = 12 bytes: the host end's ifindex (u32, host order), the MAC (6 bytes), 2 of padding.
@@ -36,13 +38,14 @@ const FUNC_REDIRECT_PEER = 155;
 const NO_VERDICT = -1; // TC_ACT_UNSPEC: the next filter, then the bridge
 
 // struct __sk_buff
+const SKB_VLAN_PRESENT = 20;
 const SKB_DATA = 76;
 const SKB_DATA_END = 80;
 
 export const PEER_KEY_SIZE = 16;
 export const PEER_VALUE_SIZE = 12;
 
-type Target = 'pass' | 'v4' | 'lookup';
+type Target = 'pass' | 'v4' | 'v6' | 'lookup';
 type Insn = [code: number, dst: number, src: number, off: number | Target, imm: number];
 
 export function peerRedirectProgram(mapFd: number): Buffer {
@@ -53,6 +56,8 @@ export function peerRedirectProgram(mapFd: number): Buffer {
   };
   ins.push(
     [MOV64_X, 6, 1, 0, 0], // r6 = skb
+    [LDX_W, 5, 6, SKB_VLAN_PRESENT, 0], // a tag the kernel took off: the bridge's
+    [JNE_K, 5, 0, 'pass', 0],
     [LDX_W, 2, 6, SKB_DATA, 0],
     [LDX_W, 3, 6, SKB_DATA_END, 0],
     [MOV64_X, 4, 2, 0, 0],
@@ -65,7 +70,17 @@ export function peerRedirectProgram(mapFd: number): Buffer {
     [MOV64_X, 4, 2, 0, 0],
     [ADD64_K, 4, 0, 0, 54],
     [JGT_X, 4, 3, 'pass', 0],
+    // ::ffff:a.b.c.d is an IPv4 entry's key, not an IPv6 endpoint's: the bridge's
+    [LDX_H, 5, 2, 48, 0],
+    [JNE_K, 5, 0, 'v6', 0xffff],
+    [LDX_H, 5, 2, 46, 0],
+    [JNE_K, 5, 0, 'v6', 0],
+    [LDX_W, 5, 2, 42, 0],
+    [JNE_K, 5, 0, 'v6', 0],
+    [LDX_W, 5, 2, 38, 0],
+    [JEQ_K, 5, 0, 'pass', 0],
   );
+  label('v6');
   for (let i = 0; i < 4; i++) ins.push([LDX_W, 5, 2, 38 + 4 * i, 0], [STX_W, 10, 5, -16 + 4 * i, 0]);
   ins.push([JA, 0, 0, 'lookup', 0]);
   label('v4');

@@ -57,7 +57,8 @@ export function networkSpec(n: NetworkRecord): NetworkSpec {
   };
 }
 
-export function networkJson(n: NetworkRecord, endpoints: EndpointRecord[]) {
+/** `options`: what Options shows (ControllerDeps.shownOptions), the record's own by default. */
+export function networkJson(n: NetworkRecord, endpoints: EndpointRecord[], options: Record<string, string> = n.options) {
   const attached: Record<
     string,
     { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }
@@ -101,7 +102,7 @@ export function networkJson(n: NetworkRecord, endpoints: EndpointRecord[]) {
     ConfigFrom: { Network: '' },
     ConfigOnly: false,
     Containers: attached,
-    Options: n.options,
+    Options: options,
     Labels: n.labels,
   };
 }

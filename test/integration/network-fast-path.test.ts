@@ -70,7 +70,14 @@ async function filterOf(container: string, net: string): Promise<string> {
 test.serial('IPv4 between two containers of a network skips the bridge; with the option off it takes it', async (t) => {
   await w.ok(['network', 'create', 'fast']);
   await w.ok(['network', 'create', '-o', 'com.tsnet.bridge.fast_path=false', 'slow']);
-  t.teardown(() => w.cli(['network', 'rm', 'fast', 'slow']));
+  await w.ok(['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', 'noicc']);
+  t.teardown(() => w.cli(['network', 'rm', 'fast', 'slow', 'noicc']));
+  const shown = (net: string) => w.ok(['network', 'inspect', '-f', '{{index .Options "com.tsnet.bridge.fast_path"}}', net]);
+  t.deepEqual(
+    (await Promise.all(['fast', 'slow', 'noicc', 'bridge'].map(shown))).map((s) => s.trim()),
+    ['true', 'false', 'false', 'true'],
+    'network inspect: the effective value in Options',
+  );
   const fast = await pair(t, 'fast', 'f');
   const slow = await pair(t, 'slow', 's');
 
@@ -132,3 +139,30 @@ test.serial('IPv6 between two containers of a network skips the bridge too', asy
   const r4 = await fetch('x', 'six', ip);
   t.true(r4.whole && r4.viaBridge < 500_000, `IPv4 on the same network: ${JSON.stringify(r4)}`);
 });
+
+test.serial(
+  'tsnetd --no-bridge-fast-path: a restart takes the filters off and the traffic takes the bridge; without it they come back',
+  async (t) => {
+    await w.ok(['network', 'create', 'switch']);
+    t.teardown(() => w.cli(['network', 'rm', 'switch']));
+    const { ip } = await pair(t, 'switch', 'w');
+    t.regex(await filterOf('w-cli', 'switch'), /^tsnet_\w+ id \d+$/);
+
+    await w.killDaemon('SIGKILL');
+    await w.startDaemon(['--no-bridge-fast-path']);
+    t.is(await filterOf('w-cli', 'switch'), '', "the earlier daemon's filter is gone");
+    const shown = () => w.ok(['network', 'inspect', '-f', '{{index .Options "com.tsnet.bridge.fast_path"}}', 'switch']);
+    t.is((await shown()).trim(), 'false');
+    const off = await fetch('w', 'switch', ip);
+    t.true(off.whole && off.viaBridge > MB * 1_000_000, `through the bridge: ${JSON.stringify(off)}`);
+    await w.ok(['network', 'disconnect', 'switch', 'w-cli']);
+    await w.ok(['network', 'connect', 'switch', 'w-cli']);
+    t.is(await filterOf('w-cli', 'switch'), '', 'a new endpoint gets no filter');
+
+    await w.killDaemon('SIGTERM');
+    await w.startDaemon();
+    t.is((await shown()).trim(), 'true');
+    const on = await fetch('w', 'switch', ip);
+    t.true(on.whole && on.viaBridge < 500_000, `the fast path again: ${JSON.stringify(on)}`);
+  },
+);

@@ -92,6 +92,10 @@ export class Netlink {
   attachIngressBpf(ifindex: number, progFd: number, name: string): Promise<void> {
     return tc.attachIngressBpf(this.conn, ifindex, progFd, name);
   }
+  /** The ingress filter attachIngressBpf put goes (none: nothing to do). */
+  detachIngressBpf(ifindex: number): Promise<void> {
+    return tc.detachIngressBpf(this.conn, ifindex);
+  }
   /** Create a veth pair; with peer.netnsFd the peer is created directly in that netns. */
   addVeth(name: string, peer: links.VethPeerSpec, opts: links.VethOptions = {}): Promise<void> {
     return links.addVeth(this.conn, name, peer, opts);

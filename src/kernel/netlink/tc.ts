@@ -1,6 +1,6 @@
 /**
  * tc over rtnetlink, for one thing: a BPF program (direct-action cls_bpf) on a link's ingress,
- * under a clsact qdisc. Request bytes written with ./wire.ts's AttrWriter.
+ * under a clsact qdisc, and its removal. Request bytes written with ./wire.ts's AttrWriter.
  */
 import type { NetlinkConn } from './conn.js';
 import { isErrno } from './errors.js';
@@ -8,6 +8,7 @@ import { AttrWriter } from './wire.js';
 
 const RTM_NEWQDISC = 36;
 const RTM_NEWTFILTER = 44;
+const RTM_DELTFILTER = 45;
 const NLM_F_REPLACE = 0x100;
 const NLM_F_EXCL = 0x200;
 const NLM_F_CREATE = 0x400;
@@ -56,4 +57,17 @@ export async function attachIngressBpf(c: NetlinkConn, ifindex: number, progFd: 
     .nest(TCA_OPTIONS, (w) => w.u32(TCA_BPF_FD, progFd).str(TCA_BPF_NAME, name).u32(TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT))
     .done();
   await c.send(`add bpf filter ${name} to link #${ifindex}`, RTM_NEWTFILTER, filter, NLM_F_CREATE | NLM_F_REPLACE);
+}
+
+/** The ingress filter attachIngressBpf puts (prio 1, handle 1) goes; none there (or no clsact): nothing to do. */
+export async function detachIngressBpf(c: NetlinkConn, ifindex: number): Promise<void> {
+  const filter = new AttrWriter(64)
+    .raw(tcmsg(ifindex, HANDLE, TC_H_INGRESS_PARENT, (PRIO << 16) | ETH_P_ALL_BE))
+    .str(TCA_KIND, 'bpf')
+    .done();
+  try {
+    await c.send(`remove bpf filter from link #${ifindex}`, RTM_DELTFILTER, filter, 0);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT') && !isErrno(err, 'EINVAL')) throw err;
+  }
 }

@@ -10,15 +10,22 @@ const insns = (b: Buffer) =>
     imm: b.readInt32LE(i * 8 + 4),
   }));
 
-test('the jumps land on the pass tail (no verdict, exit), the IPv4 key or the lookup; the map fd is loaded as a map', (t) => {
+test('the jumps land on the pass tail (no verdict, exit), the IPv6 or IPv4 key or the lookup; the map fd is loaded as a map', (t) => {
   const p = insns(peerRedirectProgram(41));
   const pass = p.length - 2;
   t.deepEqual([p[pass]!.code, p[pass]!.imm, p[pass + 1]!.code], [0xb7, -1, 0x95]);
   const ld = p.findIndex((x) => x.code === 0x18);
   const v4 = p.findIndex((x, i) => x.code === 0x07 && x.imm === 34 && i > 0) - 1; // r4 = r2 before r4 += 34
+  const v6 = p.findIndex((x, i) => x.code === 0x61 && x.off === 38 && p[i + 1]!.code === 0x63); // the IPv6 key's first word
   const jumps = p.map((x, i) => ({ ...x, i })).filter((x) => (x.code & 0x07) === 0x05 && x.code !== 0x85 && x.code !== 0x95);
-  t.is(jumps.length, 10);
-  for (const j of jumps) t.true([pass, v4, ld].includes(j.i + 1 + j.off), `jump at ${j.i} lands on ${j.i + 1 + j.off}`);
+  t.is(jumps.length, 15);
+  for (const j of jumps) t.true([pass, v4, v6, ld].includes(j.i + 1 + j.off), `jump at ${j.i} lands on ${j.i + 1 + j.off}`);
+  // a VLAN tag (skb->vlan_present, read first) and an IPv4-mapped IPv6 destination go to the pass tail
+  t.deepEqual([p[1]!.code, p[1]!.off, p[2]!.code, p[2]!.imm, 2 + 1 + p[2]!.off], [0x61, 20, 0x55, 0, pass]);
+  const mapped = p.findIndex((x) => x.code === 0x69 && x.off === 48);
+  t.deepEqual([p[mapped + 1]!.imm, mapped + 2 + p[mapped + 1]!.off], [0xffff, v6]);
+  t.is(p[mapped + 7]!.code, 0x15, 'the last of the ::ffff: checks passes on equality');
+  t.is(mapped + 8 + p[mapped + 7]!.off, pass);
   t.deepEqual([p[ld]!.src, p[ld]!.imm, p[ld + 1]!.code], [1, 41, 0]);
   // the key on the stack is 16 bytes at r10-16, for both families
   t.deepEqual(

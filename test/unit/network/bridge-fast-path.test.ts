@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { PeerRedirect } from '../../../src/kernel/peer-redirect.js';
 import { createFastPath } from '../../../src/network/drivers/bridge/fast-path.js';
-import { parseBridgeOptions } from '../../../src/network/drivers/bridge/options.js';
+import { parseBridgeOptions, shownBridgeOptions } from '../../../src/network/drivers/bridge/options.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -31,6 +31,7 @@ test('join: the filter first, then the address; leave takes the address out, onc
   const fp = createFastPath({
     redirect: f.redirect,
     nameToIndex: (n) => (n === 'tsA' ? 12 : 0),
+    detach: async () => undefined,
     attach: f.attach,
     logger: silent,
   });
@@ -56,7 +57,13 @@ test('a network without a table (kernel refused) joins nothing; the refusal is l
   const f = fake('create bpf map: EPERM');
   const lines: string[] = [];
   const logger = { ...silent, info: (m: string) => void lines.push(m) };
-  const fp = createFastPath({ redirect: f.redirect, nameToIndex: () => 5, attach: f.attach, logger });
+  const fp = createFastPath({
+    redirect: f.redirect,
+    nameToIndex: () => 5,
+    attach: f.attach,
+    detach: async () => undefined,
+    logger,
+  });
   fp.addNetwork('n1');
   fp.addNetwork('n2');
   await fp.join('n1', 'e', 'tsA', ['10.0.0.2/24'], '02:00:00:00:00:02');
@@ -70,6 +77,7 @@ test('a failed attach leaves no address in the table', async (t) => {
   const fp = createFastPath({
     redirect: f.redirect,
     nameToIndex: () => 5,
+    detach: async () => undefined,
     attach: async () => {
       throw new Error('ENOENT');
     },
@@ -89,6 +97,28 @@ test('option com.tsnet.bridge.fast_path: on by default, false turns it off, anyt
   });
 });
 
+test('inspect shows the effective value: false when asked, with icc off, or when the daemon has no fast path', (t) => {
+  const key = 'com.tsnet.bridge.fast_path';
+  t.deepEqual(shownBridgeOptions({ 'com.docker.network.bridge.name': 'b0' }, true), {
+    'com.docker.network.bridge.name': 'b0',
+    [key]: 'true',
+  });
+  t.is(shownBridgeOptions({ [key]: 'no' }, true)[key], 'false');
+  t.is(shownBridgeOptions({ [key]: 'yes', 'com.docker.network.bridge.enable_icc': 'false' }, true)[key], 'false');
+  t.is(shownBridgeOptions({}, false)[key], 'false');
+  const f = fake('EPERM');
+  const fp = createFastPath({
+    redirect: f.redirect,
+    nameToIndex: () => 5,
+    attach: f.attach,
+    detach: async () => undefined,
+    logger: silent,
+  });
+  t.true(fp.available());
+  fp.addNetwork('n1');
+  t.false(fp.available(), 'a refused table turns it off for the daemon');
+});
+
 test('a leave before or while the filter is being attached: nothing is put', async (t) => {
   const f = fake();
   let calls = 0;
@@ -97,6 +127,7 @@ test('a leave before or while the filter is being attached: nothing is put', asy
   const fp = createFastPath({
     redirect: f.redirect,
     nameToIndex: () => 5,
+    detach: async () => undefined,
     attach: () => {
       calls++;
       called();
@@ -126,4 +157,26 @@ test('a leave before or while the filter is being attached: nothing is put', asy
   attached();
   await again;
   t.true(f.log.includes('put 10.0.0.2 5 02:00:00:00:00:02'));
+});
+
+test('forget: the filter of an existing veth goes; a missing veth or a refused request costs nothing but a log line', async (t) => {
+  const detached: number[] = [];
+  const warned: string[] = [];
+  const fp = createFastPath({
+    redirect: undefined,
+    nameToIndex: (n) => ({ tsA: 12, tsB: 13 })[n] ?? 0,
+    attach: async () => undefined,
+    detach: async (ix) => {
+      if (ix === 13) throw new Error('EPERM');
+      detached.push(ix);
+    },
+    logger: { ...silent, warn: (m: string) => warned.push(m) },
+  });
+  t.false(fp.available());
+  await fp.forget('tsA');
+  await fp.forget('tsGone');
+  await fp.forget('tsB');
+  t.deepEqual(detached, [12]);
+  t.is(warned.length, 1);
+  t.regex(warned[0]!, /the filter of tsB stays: EPERM/);
 });

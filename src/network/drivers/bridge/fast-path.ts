@@ -29,6 +29,8 @@ export interface FastPathDeps {
   nameToIndex: (name: string) => number;
   /** The program as the ingress filter of a link (rtnetlink, the host's socket). */
   attach: (ifindex: number, programFd: number, name: string) => Promise<void>;
+  /** The link's ingress filter goes (none: nothing to do). */
+  detach: (ifindex: number) => Promise<void>;
   logger: Logger;
 }
 
@@ -48,8 +50,16 @@ export interface FastPath {
     mac: string,
     opts?: { delayMs?: number },
   ): Promise<void>;
+  /**
+   * A restart's counterpart of join when the daemon has no fast path (tsnetd --no-bridge-fast-path,
+   * or the kernel refused): the filter an earlier daemon put on `veth` goes, so that its old
+   * program (and map, no longer kept up to date) stops redirecting. Never fails (logs).
+   */
+  forget(veth: string): Promise<void>;
   /** Idempotent: its address leaves the table (the filter goes with the veth). */
   leave(networkId: string, endpointId: string): void;
+  /** False once the kernel refused a table (no bpf(2) rights): no network has the fast path then. */
+  available(): boolean;
   /** The networks with a table and the endpoints in them (tests, logs). */
   describe(): { networks: number; endpoints: number };
 }
@@ -146,6 +156,18 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     },
 
     leave,
+
+    async forget(veth) {
+      const ifindex = deps.nameToIndex(veth);
+      if (!ifindex) return;
+      try {
+        await deps.detach(ifindex);
+      } catch (err) {
+        deps.logger.warn(`bridge fast path: the filter of ${veth} stays: ${(err as Error).message}`);
+      }
+    },
+
+    available: () => redirect !== undefined,
 
     describe: () => ({ networks: tables.size, endpoints: entries.size }),
   };

@@ -532,14 +532,17 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
       for (const e of eps) if (networks.has(e.networkId)) rememberEndpoint(e, e.ports ?? []);
       // the fast path's maps and programs died with the daemon (the veths' filters keep the old
       // ones): new tables, and the filter of every veth that is there replaced — all at once, so a
-      // join's wait for its turn is not paid once per container
+      // join's wait for its turn is not paid once per container. A daemon without the fast path
+      // (--no-bridge-fast-path, or the kernel refused) takes the old filters off instead.
       for (const n of networks.values()) fastPathOf(n)?.addNetwork(n.spec.id);
       await Promise.all(
         [...endpoints.values()]
           .filter((ep) => seen.links.get(ep.veth)?.kind === 'veth')
           .map((ep) => {
             const n = networks.get(ep.networkId)!;
-            return fastPathOf(n)?.join(n.spec.id, ep.endpointId, ep.veth, [ep.address, ep.addressV6], ep.mac, { delayMs: 0 });
+            const fp = fastPathOf(n);
+            if (fp && !fp.available()) return fp.forget(ep.veth);
+            return fp?.join(n.spec.id, ep.endpointId, ep.veth, [ep.address, ep.addressV6], ep.mac, { delayMs: 0 });
           }),
       );
       await markOldVeths(seen.links).catch((err: Error) => deps.logger.warn(`mark veths: ${err.message}`));
