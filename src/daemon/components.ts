@@ -43,6 +43,8 @@ import { createNetnsMaker } from '../kernel/netns-maker.js';
 import { createCgroups, type Cgroups } from '../runtime/cgroups.js';
 import { loadDevicePrograms } from '../kernel/bpf.js';
 import { ContainerManager } from '../runtime/container/container-manager.js';
+import { ContainerDirPool } from '../runtime/container/dir-pool.js';
+import { DIR_POOL_DIR } from '../runtime/container/paths.js';
 import { ExecManager } from '../runtime/container/exec-manager.js';
 import type { ContainerRecord } from '../runtime/container/types.js';
 import { ImageStore } from '../runtime/image/image-store.js';
@@ -90,6 +92,8 @@ export interface DaemonOptions {
   bridgeFastPath?: boolean;
   /** Network namespaces made ahead for creates (tsnetd --netns-pool; 0 or absent: none). */
   netnsPool?: number;
+  /** Container dirs made ahead for creates (tsnetd --dir-pool; 0 or absent: none). */
+  dirPool?: number;
   pluginDirs?: string[];
   pluginSpecDirs?: string[];
   pluginTimeoutMs?: number;
@@ -137,6 +141,8 @@ export interface Components {
   plugins: PluginRegistry;
   /** The file threads (decision 44): the daemon's stop lets their queues land before it exits. */
   files: { durable: FileThread; behind: FileThread };
+  /** Container dirs made ahead (decision 62): started after the sweep, stopped with the daemon. */
+  dirPool: ContainerDirPool;
   /** With --cluster-store: the cluster store (start it before controller.restoreDrivers) and the overlay driver. */
   cluster?: ClusterStore;
   /** With --cluster-store: frees the addresses of hosts gone longer than --cluster-reclaim-after. */
@@ -210,6 +216,14 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   // the fsync) on one, the records written behind (addresses, endpoints, sandbox) on the other,
   // so that these need not wait for that fsync
   const files = { durable: createFileThread(), behind: createFileThread() };
+  // container dirs made ahead, on a thread of their own (decision 62)
+  const dirPool = new ContainerDirPool({
+    dir: path.join(opts.root, DIR_POOL_DIR),
+    target: path.join(opts.root, 'containers'),
+    size: opts.dirPool ?? 0,
+    thread: createFileThread(),
+    logger,
+  });
   const ipam = await DefaultIpam.load(
     new FileStore(path.join(opts.root, 'ipam'), { thread: files.behind, onBehindError: (m) => logger.warn(m) }),
     {
@@ -469,6 +483,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     cgroups,
     networking,
     files,
+    dirPool,
     events,
     mounts: new ContainerMounts(volumes, path.join(opts.root, 'tmp'), logger),
     ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
@@ -510,6 +525,7 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     ipam,
     plugins,
     files,
+    dirPool,
     ...(cluster ? { cluster } : {}),
     ...(reclaimer ? { reclaimer } : {}),
     ...(overlay ? { overlay } : {}),

@@ -69,6 +69,7 @@ export interface DaemonFlags {
   firewallBackend: 'iptables' | 'nftables';
   insecureRegistry: string[];
   netnsPool: string;
+  dirPool: string;
   /** false with --no-bridge-fast-path */
   bridgeFastPath: boolean;
 }
@@ -97,7 +98,8 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     defaultBridgeIpv6: flags.ipv6 === true,
     ...(flags.fixedCidrV6 ? { fixedCidrV6: flags.fixedCidrV6 } : {}),
     firewallBackend: flags.firewallBackend,
-    netnsPool: parsePoolSize(flags.netnsPool),
+    netnsPool: parsePoolSize(flags.netnsPool, '--netns-pool', 'namespaces'),
+    dirPool: parsePoolSize(flags.dirPool, '--dir-pool', 'container dirs'),
     bridgeFastPath: flags.bridgeFastPath,
     pluginDirs: flags.pluginDir,
     pluginSpecDirs: flags.pluginSpecDir,
@@ -166,7 +168,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     c.controller.activateIpamPlugins();
     await c.containers.adoptRunningNetworks();
     const dnsKept = c.dns.inherit({});
-    const swept = [...(await sweep(c)), ...(await c.volumes.sweep())];
+    const swept = [...(await sweep(c)), ...(await c.volumes.sweep()), ...c.dirPool.start()];
     if (swept.length) logger.info(`swept ${swept.length} leftovers: ${swept.join(', ')}`);
     // after the sweep, which removed the entries a killed daemon left
     // entries with the embedded resolver's sockets and rules when the firewall's are the nft table (decision 44)
@@ -316,7 +318,7 @@ export async function runDaemon(flags: DaemonFlags): Promise<void> {
     cliSocket?.close();
     fs.rmSync(socketPath, { force: true });
     // a pool entry under way is waited for, so that the stop leaves none
-    const pool = c.sandboxes.stopPool().catch(() => undefined);
+    const pool = Promise.all([c.sandboxes.stopPool(), c.dirPool.stop()]).catch(() => undefined);
     // what was given the file threads (records written behind a create's answer) lands first
     const files = Promise.race([
       Promise.all([c.files.durable.drained(), c.files.behind.drained()]),
@@ -421,6 +423,11 @@ function main(): void {
       '2',
     )
     .option(
+      '--dir-pool <n>',
+      'container dirs (overlay dirs, log and etc files, empty) made ahead for container creates, refilled in the background; 0: none',
+      '4',
+    )
+    .option(
       '--no-bridge-fast-path',
       "container ↔ container frames of every bridge and overlay network take the bridge (no BPF filter on the veths; a bridge network's own switch is -o com.tsnet.bridge.fast_path=false)",
     )
@@ -443,9 +450,8 @@ function main(): void {
   });
 }
 
-function parsePoolSize(v: string): number {
-  if (!/^[0-9]{1,2}$/.test(v))
-    throw new Error(`invalid --netns-pool ${JSON.stringify(v)}: a whole number of namespaces, 0-99 (0: none)`);
+function parsePoolSize(v: string, flag: string, what: string): number {
+  if (!/^[0-9]{1,2}$/.test(v)) throw new Error(`invalid ${flag} ${JSON.stringify(v)}: a whole number of ${what}, 0-99 (0: none)`);
   return Number(v);
 }
 

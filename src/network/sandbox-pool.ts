@@ -43,6 +43,7 @@ import { closeQuietly } from '../lib/quiet-fs.js';
 import type { Logger } from '../lib/logger.js';
 import type { Netns } from '../kernel/netns.js';
 import type { BoundDns, MadeNetns } from '../kernel/netns-maker.js';
+import { RefillSchedule } from '../lib/refill-schedule.js';
 
 export const POOL_PREFIX = 'pool-';
 /**
@@ -92,15 +93,15 @@ export class SandboxPool {
   private dnsIp: string | undefined;
   /** Whether the last take wanted the resolver: the kind the next entries are made as. */
   private wantDns = false;
-  /** A refill waiting for its moment. */
-  private timer: NodeJS.Timeout | undefined;
-  /** A refill making an entry now. */
-  private filling: Promise<void> | undefined;
-  private stopped = true;
-  /** The last fill failed: no more tries until the next take (a failing kernel is not hammered). */
-  private failing = false;
+  private readonly refill: RefillSchedule;
 
-  constructor(private readonly d: SandboxPoolDeps) {}
+  constructor(private readonly d: SandboxPoolDeps) {
+    // full of the other kind: a stale entry is replaced
+    this.refill = new RefillSchedule({
+      wanted: () => this.ready.length < d.size || this.stale() !== undefined,
+      fill: () => this.fillOne(),
+    });
+  }
 
   get size(): number {
     return this.d.size;
@@ -118,8 +119,7 @@ export class SandboxPool {
   start(opts: { dns?: string } = {}): void {
     if (this.d.size <= 0) return;
     this.dnsIp = opts.dns;
-    this.stopped = false;
-    this.schedule(0);
+    this.refill.start();
   }
 
   /**
@@ -130,17 +130,16 @@ export class SandboxPool {
   take(target: string, opts: { dns?: boolean } = {}): PoolTake | undefined {
     const want = opts.dns === true;
     this.wantDns = want;
-    this.failing = false;
     let i = this.ready.findIndex((e) => (e.dns !== undefined) === want);
     if (i < 0 && want) i = this.ready.findIndex((e) => e.dns === undefined);
     if (i < 0) {
       // only entries with DNS rules, for a create without the resolver: they go, the next are plain
       for (const e of this.ready.splice(0)) this.drop(e);
-      this.schedule(REFILL_DELAY_MS);
+      this.refill.taken(REFILL_DELAY_MS);
       return undefined;
     }
     const [entry] = this.ready.splice(i, 1);
-    this.schedule(REFILL_DELAY_MS);
+    this.refill.taken(REFILL_DELAY_MS);
     if (!entry) return undefined;
     try {
       this.d.netns.move(entry.file, target);
@@ -154,22 +153,14 @@ export class SandboxPool {
 
   /** The create that took an entry is done with it: refill now (on the maker's thread). */
   refillSoon(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.schedule(0);
+    this.refill.soon();
   }
 
   /** Remove every entry and stop refilling (daemon stop); an entry under way is waited for and removed. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    const filling = this.refill.stop(STOP_WAIT_MS);
     for (const e of this.ready.splice(0)) this.drop(e);
-    if (this.filling) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.filling, new Promise((r) => (timer = setTimeout(r, STOP_WAIT_MS)))]);
-      clearTimeout(timer);
-    }
+    await filling;
     await this.d.closeMaker?.().catch((err: Error) => this.d.logger.warn(`netns pool: ${err.message}`));
   }
 
@@ -178,26 +169,13 @@ export class SandboxPool {
     return this.wantDns && this.dnsIp !== undefined ? this.ready.find((e) => e.dns === undefined) : undefined;
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped || this.failing || this.timer || this.filling) return;
-    if (this.ready.length >= this.d.size && !this.stale()) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      // full of the other kind: one goes first (off the create: this runs once it is done)
-      const old = this.ready.length >= this.d.size ? this.stale() : undefined;
-      if (old) {
-        this.ready.splice(this.ready.indexOf(old), 1);
-        this.drop(old);
-      }
-      this.filling = this.fillOne().finally(() => {
-        this.filling = undefined;
-        this.schedule(0);
-      });
-    }, ms);
-    this.timer.unref();
-  }
-
   private async fillOne(): Promise<void> {
+    // full of the other kind: one goes first (off the create: this runs once it is done)
+    const old = this.ready.length >= this.d.size ? this.stale() : undefined;
+    if (old) {
+      this.ready.splice(this.ready.indexOf(old), 1);
+      this.drop(old);
+    }
     const file = path.join(this.d.dir, `${POOL_PREFIX}${crypto.randomBytes(6).toString('hex')}`);
     const dns = this.wantDns ? this.dnsIp : undefined;
     try {
@@ -213,12 +191,12 @@ export class SandboxPool {
         ...(made?.dns ? { dns: made.dns } : {}),
       };
       // stopped meanwhile: the entry is not kept
-      if (this.stopped) this.drop(entry);
+      if (this.refill.stopped) this.drop(entry);
       else this.ready.push(entry);
     } catch (err) {
       this.drop({ file });
-      this.failing = true;
       this.d.logger.warn(`netns pool: ${(err as Error).message}; no refill until the next take`);
+      throw err;
     }
   }
 

@@ -69,7 +69,8 @@ test.serial('two containers of an overlay network on one host skip its bridge; r
     return { whole: got.trim() === want, viaBridge: (await tx()) - before };
   };
 
-  const first = await filter();
+  // (the filter comes JOIN_DELAY_MS after the join)
+  const first = await eventually(filter);
   t.regex(first, /^tsnet_\w+ id \d+$/, 'the filter on the host end in the overlay namespace');
   const r = await fetch();
   t.true(r.whole && r.viaBridge < 500_000, `through the fast path: ${JSON.stringify(r)}`);

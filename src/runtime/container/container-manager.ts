@@ -13,7 +13,6 @@ import { Rollback, timed, timingLine } from '../../errors/rollback.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RecordStore } from '../../store/record-store.js';
 import type { FileThread } from '../../store/file-thread.js';
-import { applyFileOp, type FileOp } from '../../store/file-ops.js';
 import { rewriteInPlace } from '../../store/atomic-file.js';
 import { readExitFile, readRunningState, writeRunningState, writeSpec } from '../bundle.js';
 import type { Cgroups } from '../cgroups.js';
@@ -47,6 +46,8 @@ import type {
   SandboxPlan,
   SandboxRequest,
 } from '../../network/container-api.js';
+import { containerDirOps, runFileOps } from './container-dirs.js';
+import type { ContainerDirPool } from './dir-pool.js';
 import { containerPaths, TRASH_DIR, type ContainerPaths } from './paths.js';
 import { Trash } from '../trash.js';
 import { FilterFiles } from '../filter-files.js';
@@ -93,6 +94,8 @@ export interface ContainerManagerDeps {
   files?: { durable: FileThread; behind: FileThread };
   /** Volumes and mounts (absent: binds and tmpfs only, no volumes). */
   mounts?: ContainerMounts;
+  /** Container dirs made ahead (absent: each create makes its own). */
+  dirPool?: ContainerDirPool;
   logger: Logger;
 }
 
@@ -253,8 +256,9 @@ export class ContainerManager {
     const rb = new Rollback();
     try {
       // made on the file thread while the network is made, awaited before the prelaunch and the
-      // commit (decision 44): the create's thread waits on no directory creation
-      const dirs = makeContainerDirs(p, this.deps.files?.durable, prelaunchable(rec));
+      // commit (decision 44): the create's thread waits on no directory creation (dirs made
+      // ahead: one rename, decision 62)
+      const dirs = placeContainerDirs(p, this.deps.files?.durable, this.deps.dirPool?.take());
       dirs.catch(() => undefined); // handled where it is awaited
       const removeDirs = () => fs.rmSync(p.dir, { recursive: true, force: true });
       rb.push('remove container dirs', () => dirs.then(removeDirs, removeDirs));
@@ -309,6 +313,8 @@ export class ContainerManager {
       await Promise.all([this.deps.files?.durable.drained(), this.deps.files?.behind.drained()]);
       await rb.unwind();
       throw err;
+    } finally {
+      this.deps.dirPool?.refillSoon();
     }
   }
 
@@ -1404,25 +1410,16 @@ function sandboxRequest(rec: ContainerRecord): SandboxRequest {
   };
 }
 
-/** A new container's dirs and its empty log: on the file thread when there is one. */
-function makeContainerDirs(p: ContainerPaths, files: FileThread | undefined, etcFiles: boolean): Promise<void> {
-  // the upper dir's mode becomes the container root's mode: 0755 like any / (its parent too)
-  const ops: FileOp[] = [
-    { op: 'mkdir', path: p.dir, mode: 0o700, recursive: true },
-    { op: 'mkdir', path: path.dirname(p.upper), mode: 0o755 },
-    ...[p.upper, p.work, p.rootfs].map((d): FileOp => ({ op: 'mkdir', path: d, mode: 0o755 })),
-    { op: 'write', path: p.log, data: '', mode: 0o640 },
-    // (a prelaunch's tsnet-init bind-mounts them, empty until the start writes them in place:
-    // three file creations on the root file system, not on the create's thread)
-    ...(etcFiles
-      ? [p.hosts, p.hostname, p.resolvConf].map((f): FileOp => ({ op: 'write', path: f, data: '', mode: 0o644 }))
-      : []),
-  ];
-  if (files) return files.run(ops);
-  try {
-    for (const o of ops) applyFileOp(o);
-    return Promise.resolve();
-  } catch (err) {
-    return Promise.reject(err);
-  }
+/**
+ * A new container's dirs: a dir made ahead renamed into place (one metadata operation, decision
+ * 62), or made here (no pool, none ready, or the rename failed); on the file thread when there is one.
+ */
+function placeContainerDirs(p: ContainerPaths, files: FileThread | undefined, ahead?: string): Promise<void> {
+  const make = () => runFileOps(containerDirOps(p), files);
+  if (!ahead) return make();
+  // (in the same message to the thread as the record's write that follows: one wake-up)
+  return runFileOps([{ op: 'rename', from: ahead, to: p.dir }], files).catch(() => {
+    fs.rmSync(ahead, { recursive: true, force: true });
+    return make();
+  });
 }

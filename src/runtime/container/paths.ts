@@ -14,11 +14,16 @@ export interface ContainerPaths {
   bundle: string;
 }
 
+/** `<root>/container-pool`: container dirs made ahead (dir-pool.ts). */
+export const DIR_POOL_DIR = 'container-pool';
+
 /** `<root>/trash`: dirs of removed containers, deleted in the background (and by the start-up sweep). */
 export const TRASH_DIR = 'trash';
 
-export function containerPaths(root: string, execRoot: string, id: string): ContainerPaths {
-  const dir = path.join(root, 'containers', checkId(id, 'container'));
+/** The files of a container dir (its --root part), wherever the dir is (dir-pool.ts makes them ahead). */
+export type DirLayout = Omit<ContainerPaths, 'bundle'>;
+
+export function dirLayout(dir: string): DirLayout {
   return {
     dir,
     upper: path.join(dir, 'fs', 'upper'),
@@ -28,6 +33,12 @@ export function containerPaths(root: string, execRoot: string, id: string): Cont
     hostname: path.join(dir, 'hostname'),
     resolvConf: path.join(dir, 'resolv.conf'),
     log: path.join(dir, 'container.log'),
+  };
+}
+
+export function containerPaths(root: string, execRoot: string, id: string): ContainerPaths {
+  return {
+    ...dirLayout(path.join(root, 'containers', checkId(id, 'container'))),
     // unix socket paths are limited to 108 bytes: keep the bundle path short
     bundle: path.join(execRoot, 'c', id.slice(0, 16)),
   };

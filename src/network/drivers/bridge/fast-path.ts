@@ -42,7 +42,14 @@ export interface FastPath {
    * the filter is there. Never fails; a caller need not wait (a container's start does not: until
    * it settles its frames take the bridge), and a leave meanwhile cancels it.
    */
-  join(networkId: string, endpointId: string, veth: string, addresses: Array<string | undefined>, mac: string): Promise<void>;
+  join(
+    networkId: string,
+    endpointId: string,
+    veth: string,
+    addresses: Array<string | undefined>,
+    mac: string,
+    opts?: { delayMs?: number },
+  ): Promise<void>;
   /**
    * A restart's counterpart of join when the daemon has no fast path (tsnetd --no-bridge-fast-path,
    * or the kernel refused): the filter an earlier daemon put on `veth` goes, so that its old
@@ -58,6 +65,15 @@ export interface FastPath {
 }
 
 const MAX_ENTRIES = 65536;
+
+/**
+ * How long a join waits before it attaches (decision 62): past the end of the request that made
+ * the endpoint (a create answers in ~5 ms, a `run`'s start follows it), so that the filter's
+ * netlink requests and map updates (~0.3 ms of the daemon's thread) are not on the path of
+ * the create or the start a user waits for. Until then the frames take the bridge; a container
+ * that is gone sooner (`run --rm` of a short command) never gets a filter.
+ */
+export const JOIN_DELAY_MS = 20;
 
 export function createFastPath(deps: FastPathDeps): FastPath {
   let redirect = deps.redirect;
@@ -102,21 +118,22 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       tables.delete(networkId);
     },
 
-    async join(networkId, endpointId, veth, addresses, mac) {
+    async join(networkId, endpointId, veth, addresses, mac, opts = {}) {
       const t = tables.get(networkId);
       if (!t) return;
       leave(networkId, endpointId);
-      const ifindex = deps.nameToIndex(veth);
-      if (!ifindex) return;
       const ips = addresses.flatMap((a) => (a ? [a.split('/')[0]!] : []));
       const put: string[] = [];
       const k = key(networkId, endpointId);
       const job = { cancelled: false };
       pending.set(k, job);
       try {
-        // after the caller's turn: the first request's kernel work (in its sendmsg) is not the join's
-        await new Promise((resolve) => setImmediate(resolve));
+        // after the request that made the endpoint (restore: after the caller's turn)
+        const delay = opts.delayMs ?? JOIN_DELAY_MS;
+        await new Promise((resolve) => (delay > 0 ? setTimeout(resolve, delay) : setImmediate(resolve)));
         if (job.cancelled) return;
+        const ifindex = deps.nameToIndex(veth);
+        if (!ifindex) return;
         await deps.attach(ifindex, t.program, t.name);
         // (synchronous from here: a leave cannot come between the check and the puts)
         if (job.cancelled || tables.get(networkId) !== t) return;

@@ -421,7 +421,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
         }
         timingLine('bridge join: inside', t0);
         rb.commit();
-        // off the start's path: until the filter is there, the frames take the bridge
+        // off the create's and the start's path (JOIN_DELAY_MS): until the filter is there, the frames take the bridge
         void fastPathOf(n)?.join(n.spec.id, ep.endpointId, ep.veth, [ep.address, ep.addressV6], ep.mac);
       } catch (err) {
         await rb.unwind();
@@ -542,7 +542,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
             const n = networks.get(ep.networkId)!;
             const fp = fastPathOf(n);
             if (fp && !fp.available()) return fp.forget(ep.veth);
-            return fp?.join(n.spec.id, ep.endpointId, ep.veth, [ep.address, ep.addressV6], ep.mac);
+            return fp?.join(n.spec.id, ep.endpointId, ep.veth, [ep.address, ep.addressV6], ep.mac, { delayMs: 0 });
           }),
       );
       await markOldVeths(seen.links).catch((err: Error) => deps.logger.warn(`mark veths: ${err.message}`));

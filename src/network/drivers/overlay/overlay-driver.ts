@@ -280,8 +280,8 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
         const noLinkLocal = !(net.spec.enableIPv6 && ep.addressV6);
         await sb.nl.setMaster(veth, sb.bridge);
         await sb.nl.setUp(veth, { noLinkLocal });
-        // the filter and the table entries come beside the rest, as in a bridge join; until then
-        // (or if they fail) the frames take the bridge
+        // the filter and the table entries come after this request (JOIN_DELAY_MS), as in a bridge
+        // join; until then (or if they fail) the frames take the bridge
         void net.fastPath?.join(net.spec.id, ep.id, veth, [ep.address, ep.addressV6], ep.mac);
         rb.push(`fast path entries of ${veth}`, () => net.fastPath?.leave(net.spec.id, ep.id));
         // the sandbox's one socket (DESIGN rule 4); one of our own only when called without it
@@ -382,7 +382,7 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
             if (wired) ep.joined = { sandboxKey: e.joined?.sandboxKey ?? '', ifname: e.joined?.ifname ?? '' };
             // the filters outlive the daemon: new table, filter replaced — or taken off without a fast path
             if (wired && net.fastPath?.available())
-              await net.fastPath.join(net.spec.id, ep.id, vethName(ep.id), [ep.address, ep.addressV6], ep.mac);
+              await net.fastPath.join(net.spec.id, ep.id, vethName(ep.id), [ep.address, ep.addressV6], ep.mac, { delayMs: 0 });
             else if (wired) await net.fastPath?.forget(vethName(ep.id));
             await this.d.cluster.putEndpoint(this.recordOf(net, ep, !!wired), { deferIfUnavailable: true });
           }
