@@ -233,9 +233,11 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
   for (const w of ipam.loadWarnings) logger.warn(`ipam: ${w}`);
   const ports = new PortReservations();
 
+  const peerRedirect = opts.bridgeFastPath === false ? undefined : loadPeerRedirect();
+  const nameToIndex = loadNameToIndex();
   const fastPath = createFastPath({
-    redirect: opts.bridgeFastPath === false ? undefined : loadPeerRedirect(),
-    nameToIndex: loadNameToIndex(),
+    redirect: peerRedirect,
+    nameToIndex,
     attach: (ifindex, fd, name) => hostNetlink.attachIngressBpf(ifindex, fd, name),
     detach: (ifindex) => hostNetlink.detachIngressBpf(ifindex),
     logger,
@@ -287,7 +289,22 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
       graceSeconds: checkGraceSeconds(opts.clusterReclaimSeconds ?? DEFAULT_RECLAIM_SECONDS),
       logger,
     });
-    overlay = createOverlayDriver({ cluster, hostNetlink, netns, netnsDir: path.join(opts.execRoot, 'netns'), logger });
+    overlay = createOverlayDriver({
+      cluster,
+      hostNetlink,
+      netns,
+      netnsDir: path.join(opts.execRoot, 'netns'),
+      logger,
+      // the bridge's fast path in each overlay network's namespace (decision 61)
+      fastPath: (file, nl) =>
+        createFastPath({
+          redirect: peerRedirect,
+          nameToIndex: (name) => netns.run(file, () => nameToIndex(name)),
+          attach: (ifindex, fd, name) => nl.attachIngressBpf(ifindex, fd, name),
+          detach: (ifindex) => nl.detachIngressBpf(ifindex),
+          logger,
+        }),
+    });
     builtins.set('overlay', overlay);
   } else if (opts.advertiseAddr) {
     throw new TsnetError('TSNET_INVALID_ARGUMENT', '--advertise-addr is only used with --cluster-store etcd://HOST:2379');

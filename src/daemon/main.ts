@@ -429,7 +429,7 @@ function main(): void {
     )
     .option(
       '--no-bridge-fast-path',
-      "container ↔ container frames of every bridge network take the bridge (no BPF filter on the veths; a network's own switch is -o com.tsnet.bridge.fast_path=false)",
+      "container ↔ container frames of every bridge and overlay network take the bridge (no BPF filter on the veths; a bridge network's own switch is -o com.tsnet.bridge.fast_path=false)",
     )
     .option('--init-path <file>', 'the tsnet-init binary', path.resolve(here, '../../src/runtime/native/tsnet-init'))
     .action(async (o: DaemonFlags) => {

@@ -40,6 +40,7 @@ import type {
   Restorable,
 } from '../../driver-api.js';
 import { netnsFile, vethName } from './names.js';
+import type { FastPath } from '../bridge/fast-path.js';
 import { sweepOverlay } from './sweep.js';
 import { NetworkSandbox, type SandboxEnv, type SandboxSpec } from './network-sandbox.js';
 import { findUnderlay } from './underlay.js';
@@ -75,6 +76,12 @@ export interface OverlayDriverDeps {
    * networks of a single-node swarm (src/swarm), whose control plane is this node alone.
    */
   scope?: 'global' | 'swarm';
+  /**
+   * The container ↔ container fast path of a network's namespace (decisions 59, 61): the same
+   * filter and per-network table as a bridge network's, on the host ends of this host's veths
+   * in that namespace (`file`, its socket `nl`). Absent: the frames take the namespace's bridge.
+   */
+  fastPath?: (file: string, nl: Netlink) => FastPath;
 }
 
 interface OvEndpoint {
@@ -100,6 +107,8 @@ interface OvNetwork {
   /** Gateways with prefix, all on the bridge of the network's namespace. */
   gateways: string[];
   sandbox?: NetworkSandbox;
+  /** The sandbox's fast path (this host's endpoints only: remote ones go over the VXLAN device). */
+  fastPath?: FastPath;
   endpoints: Map<string, OvEndpoint>;
   peers: PeerTable;
 }
@@ -190,6 +199,7 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
       if (net.sandbox) {
         const sb = net.sandbox;
         net.sandbox = undefined;
+        this.dropFastPath(net);
         await sb.destroy();
       }
     });
@@ -232,6 +242,7 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
       return;
     }
     await this.serial(net, async () => {
+      net.fastPath?.leave(networkId, endpointId); // (its address leaves the table before its veth goes)
       if (net.sandbox) await net.sandbox.nl.deleteLink(vethName(endpointId));
       await this.d.cluster.removeEndpoint(networkId, endpointId);
       net.endpoints.delete(endpointId);
@@ -269,6 +280,10 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
         const noLinkLocal = !(net.spec.enableIPv6 && ep.addressV6);
         await sb.nl.setMaster(veth, sb.bridge);
         await sb.nl.setUp(veth, { noLinkLocal });
+        // the filter and the table entries come after this request (JOIN_DELAY_MS), as in a bridge
+        // join; until then (or if they fail) the frames take the bridge
+        void net.fastPath?.join(net.spec.id, ep.id, veth, [ep.address, ep.addressV6], ep.mac);
+        rb.push(`fast path entries of ${veth}`, () => net.fastPath?.leave(net.spec.id, ep.id));
         // the sandbox's one socket (DESIGN rule 4); one of our own only when called without it
         const c = j.netlink ?? this.d.netns.run(j.sandboxKey, () => Netlink.open());
         try {
@@ -308,6 +323,7 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
           this.log.warn(`overlay leave: withdraw endpoint ${endpointId.slice(0, 12)} from peers: ${(err as Error).message}`);
         }
       }
+      net.fastPath?.leave(networkId, endpointId);
       if (net.sandbox) await net.sandbox.nl.deleteLink(vethName(endpointId));
     });
   }
@@ -355,6 +371,7 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
           const sb = this.d.netns.exists(file) ? await NetworkSandbox.adopt(await this.sandboxSpec(net), this.env()) : undefined;
           if (sb) {
             net.sandbox = sb;
+            this.startFastPath(net, sb);
             await sb.reconcile(net.peers);
           }
           for (const e of endpoints.filter((x) => x.networkId === net.spec.id)) {
@@ -363,6 +380,10 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
             // the kernel tells what is still wired (the controller's records may not say)
             const wired = sb !== undefined && (await sb.nl.getLink(vethName(ep.id))) !== undefined;
             if (wired) ep.joined = { sandboxKey: e.joined?.sandboxKey ?? '', ifname: e.joined?.ifname ?? '' };
+            // the filters outlive the daemon: new table, filter replaced — or taken off without a fast path
+            if (wired && net.fastPath?.available())
+              await net.fastPath.join(net.spec.id, ep.id, vethName(ep.id), [ep.address, ep.addressV6], ep.mac, { delayMs: 0 });
+            else if (wired) await net.fastPath?.forget(vethName(ep.id));
             await this.d.cluster.putEndpoint(this.recordOf(net, ep, !!wired), { deferIfUnavailable: true });
           }
         } catch (err) {
@@ -472,9 +493,13 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
       await sb.reconcile(net.peers);
       inner.commit();
       net.sandbox = sb;
+      this.startFastPath(net, sb);
       rb.push(`remove the namespace of network ${net.spec.name}`, async () => {
         if (net.sandbox === sb && net.endpoints.size > 0 && [...net.endpoints.values()].some((e) => e.joined)) return;
-        if (net.sandbox === sb) net.sandbox = undefined;
+        if (net.sandbox === sb) {
+          net.sandbox = undefined;
+          this.dropFastPath(net);
+        }
         await sb.destroy();
       });
       this.log.debug(
@@ -485,6 +510,18 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
       await inner.unwind();
       throw err;
     }
+  }
+
+  /** The sandbox's fast path and its table (none without the dep, or where the kernel refuses: logged). */
+  private startFastPath(net: OvNetwork, sb: NetworkSandbox): void {
+    if (!this.d.fastPath) return;
+    net.fastPath = this.d.fastPath(sb.file, sb.nl);
+    net.fastPath.addNetwork(net.spec.id);
+  }
+
+  private dropFastPath(net: OvNetwork): void {
+    net.fastPath?.dropNetwork(net.spec.id);
+    net.fastPath = undefined;
   }
 
   /** Rebuild a network's peer table from the store's mirror. */
