@@ -58,6 +58,7 @@ const NFT_PASS = [
   'test/integration/plugins-gateway-e2e.test.ts',
   'test/integration/plugins-pending-delete.test.ts',
   'test/integration/overlay-daemon.test.ts',
+  'test/integration/network-fast-path.test.ts',
 ];
 // A hung test file must not hang CI: ava's own timeout only fires when *no* test makes progress.
 const LIMIT_MIN = Number(process.env.TSNET_TEST_LIMIT_MIN ?? 25);
