@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { PeerRedirect } from '../../../src/kernel/peer-redirect.js';
-import { createFastPath } from '../../../src/network/drivers/bridge/fast-path.js';
+import { createFastPath, JOIN_DELAY_MS } from '../../../src/network/drivers/bridge/fast-path.js';
 import { parseBridgeOptions, shownBridgeOptions } from '../../../src/network/drivers/bridge/options.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -179,4 +179,33 @@ test('forget: the filter of an existing veth goes; a missing veth or a refused r
   t.deepEqual(detached, [12]);
   t.is(warned.length, 1);
   t.regex(warned[0]!, /the filter of tsB stays: EPERM/);
+});
+
+test('a join attaches after JOIN_DELAY_MS, not within the request that made the endpoint; a leave within it puts nothing', async (t) => {
+  const f = fake();
+  const fp = createFastPath({
+    redirect: f.redirect,
+    nameToIndex: () => 9,
+    detach: async () => undefined,
+    attach: f.attach,
+    logger: silent,
+  });
+  fp.addNetwork('n1');
+  const started = performance.now();
+  const slow = fp.join('n1', 'e1', 'tsA', ['10.0.0.2/24'], '02:00:00:00:00:02');
+  await new Promise((r) => setTimeout(r, 5));
+  t.deepEqual(f.log, ['table tsnet_n1'], 'nothing yet, 5 ms after the join');
+  await slow;
+  t.true(performance.now() - started >= JOIN_DELAY_MS - 1);
+  t.deepEqual(f.log.slice(1), ['attach 9 7 tsnet_n1', 'put 10.0.0.2 9 02:00:00:00:00:02']);
+  // a container gone within the delay (run --rm of a short command) never gets a filter
+  const gone = fp.join('n1', 'e2', 'tsB', ['10.0.0.3/24'], '02:00:00:00:00:03');
+  fp.leave('n1', 'e2');
+  await gone;
+  t.is(f.log.length, 3);
+  // the restore's joins go at once
+  const t0 = performance.now();
+  await fp.join('n1', 'e3', 'tsC', ['10.0.0.4/24'], '02:00:00:00:00:04', { delayMs: 0 });
+  t.true(performance.now() - t0 < JOIN_DELAY_MS);
+  t.deepEqual(f.log.slice(3), ['attach 9 7 tsnet_n1', 'put 10.0.0.4 9 02:00:00:00:00:04']);
 });
