@@ -33,7 +33,6 @@ import { GLOBAL_IPAM, NetworkController, SWARM_IPAM, type DriverSource } from '.
 import { isNetworkModeDriver, type NetworkDriver, type NetworkModeDriver } from '../network/driver-api.js';
 import { createBridgeDriver } from '../network/drivers/bridge/index.js';
 import { createFastPath } from '../network/drivers/bridge/fast-path.js';
-import { shownBridgeOptions } from '../network/drivers/bridge/options.js';
 import { loadNameToIndex, loadPeerRedirect } from '../kernel/peer-redirect.js';
 import { createMacvlanDriver } from '../network/drivers/macvlan/index.js';
 import type { NetworkRecord } from '../network/network-record.js';
@@ -430,7 +429,6 @@ export async function buildComponents(opts: DaemonOptions): Promise<Components> 
     },
     defaultBridgeName: opts.defaultBridge,
     defaultBridge,
-    shownOptions: (n) => (n.driver === 'bridge' ? shownBridgeOptions(n.options, fastPath.available()) : n.options),
     ...(cluster ? { cluster } : {}),
     events,
     ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),

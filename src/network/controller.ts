@@ -95,8 +95,6 @@ export interface ControllerDeps {
    * the thread's queue before its commit (decision 44). Absent: written synchronously.
    */
   files?: FileThread;
-  /** What a network's inspect shows as Options (a driver's effective values added); the record's own when absent. */
-  shownOptions?: (n: NetworkRecord) => Record<string, string>;
   logger: Logger;
 }
 
@@ -788,11 +786,7 @@ export class NetworkController {
 
   json(n: NetworkRecord) {
     const eps = this.endpointsOn(n.id);
-    const json = networkJson(
-      n,
-      this.sandboxRemovals.size ? eps.filter((e) => !this.sandboxRemovals.has(e.sandboxId)) : eps,
-      this.d.shownOptions?.(n),
-    );
+    const json = networkJson(n, this.sandboxRemovals.size ? eps.filter((e) => !this.sandboxRemovals.has(e.sandboxId)) : eps);
     return n.scope === 'global' && this.d.cluster ? withClusterEndpoints(json, this.d.cluster) : json;
   }
 

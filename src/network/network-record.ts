@@ -57,8 +57,7 @@ export function networkSpec(n: NetworkRecord): NetworkSpec {
   };
 }
 
-/** `options`: what Options shows (ControllerDeps.shownOptions), the record's own by default. */
-export function networkJson(n: NetworkRecord, endpoints: EndpointRecord[], options: Record<string, string> = n.options) {
+export function networkJson(n: NetworkRecord, endpoints: EndpointRecord[]) {
   const attached: Record<
     string,
     { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }
@@ -102,7 +101,7 @@ export function networkJson(n: NetworkRecord, endpoints: EndpointRecord[], optio
     ConfigFrom: { Network: '' },
     ConfigOnly: false,
     Containers: attached,
-    Options: options,
+    Options: n.options,
     Labels: n.labels,
   };
 }

@@ -72,12 +72,11 @@ test.serial('IPv4 between two containers of a network skips the bridge; with the
   await w.ok(['network', 'create', '-o', 'com.tsnet.bridge.fast_path=false', 'slow']);
   await w.ok(['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', 'noicc']);
   t.teardown(() => w.cli(['network', 'rm', 'fast', 'slow', 'noicc']));
-  const shown = (net: string) => w.ok(['network', 'inspect', '-f', '{{index .Options "com.tsnet.bridge.fast_path"}}', net]);
-  t.deepEqual(
-    (await Promise.all(['fast', 'slow', 'noicc', 'bridge'].map(shown))).map((s) => s.trim()),
-    ['true', 'false', 'false', 'true'],
-    'network inspect: the effective value in Options',
-  );
+  // inspect's Options are what the network was created with, as Docker's: docker-compose compares
+  // them with its file and recreates a network whose Options have a key it did not give
+  const options = async (net: string) => JSON.parse(await w.ok(['network', 'inspect', '-f', '{{json .Options}}', net]));
+  t.deepEqual(await options('fast'), {});
+  t.deepEqual(await options('slow'), { 'com.tsnet.bridge.fast_path': 'false' });
   const fast = await pair(t, 'fast', 'f');
   const slow = await pair(t, 'slow', 's');
 
@@ -151,8 +150,6 @@ test.serial(
     await w.killDaemon('SIGKILL');
     await w.startDaemon(['--no-bridge-fast-path']);
     t.is(await filterOf('w-cli', 'switch'), '', "the earlier daemon's filter is gone");
-    const shown = () => w.ok(['network', 'inspect', '-f', '{{index .Options "com.tsnet.bridge.fast_path"}}', 'switch']);
-    t.is((await shown()).trim(), 'false');
     const off = await fetch('w', 'switch', ip);
     t.true(off.whole && off.viaBridge > MB * 1_000_000, `through the bridge: ${JSON.stringify(off)}`);
     await w.ok(['network', 'disconnect', 'switch', 'w-cli']);
@@ -161,7 +158,6 @@ test.serial(
 
     await w.killDaemon('SIGTERM');
     await w.startDaemon();
-    t.is((await shown()).trim(), 'true');
     const on = await fetch('w', 'switch', ip);
     t.true(on.whole && on.viaBridge < 500_000, `the fast path again: ${JSON.stringify(on)}`);
   },

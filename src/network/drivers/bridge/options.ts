@@ -84,16 +84,6 @@ export function parseBridgeOptions(networkId: string, options: Record<string, st
   };
 }
 
-/**
- * A bridge network's options as inspect shows them: the given ones, and com.tsnet.bridge.fast_path
- * with its effective value — "false" when the option says so, when icc is off, or when the daemon
- * has no fast path (`available` false) — so that a Docker client reading Options sees it (decision 61).
- */
-export function shownBridgeOptions(options: Record<string, string>, available: boolean): Record<string, string> {
-  const on = available && bool(options[OPT.icc], OPT.icc, true) && bool(options[OPT.fastPath], OPT.fastPath, true);
-  return { ...options, [OPT.fastPath]: String(on) };
-}
-
 /** Host-side veth name: `ts` + 10 hex of a hash of the endpoint id (fits IFNAMSIZ). */
 export function vethName(endpointId: string): string {
   return `ts${crypto.createHash('sha256').update(endpointId).digest('hex').slice(0, 10)}`;
