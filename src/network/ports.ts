@@ -215,13 +215,29 @@ export class PortReservations {
     );
   }
 
-  /** Take over ports published before a daemon restart (bind them again). */
+  /**
+   * Take over ports published before a daemon restart (bind them again): a `0.0.0.0` + `::`
+   * pair as `reserve` binds it, one dual-stack socket held as the `0.0.0.0` one.
+   */
   async adopt(owner: string, mappings: PortMapping[], target: PortTarget = {}): Promise<void> {
+    const v6 = new Set(mappings.filter((m) => m.hostIp === '::').map((m) => `${m.proto}/${m.hostPort}`));
+    const paired = new Set<string>();
     for (const m of mappings) {
-      if (this.held.has(`${m.proto}/${m.hostIp}/${m.hostPort}`)) continue;
+      const at = `${m.proto}/${m.hostPort}`;
+      if (this.held.has(`${m.proto}/${m.hostIp}/${m.hostPort}`) || (m.hostIp === '::' && paired.has(at))) continue;
       try {
-        const close = await bindPort(m.proto, m.hostIp, m.hostPort, relayTarget(m.hostIp, target, m.containerPort));
-        this.hold(m.proto, m.hostIp, m.hostPort, { owner, close });
+        const hostIps = m.hostIp === '' && v6.has(at) ? ['', '::'] : [m.hostIp];
+        const r = {
+          proto: m.proto,
+          hostIp: m.hostIp,
+          hostPortStart: m.hostPort,
+          hostPortEnd: m.hostPort,
+          containerPort: m.containerPort,
+        };
+        for (const [ip, close] of await bindAll(r, m.hostPort, hostIps, target, () => undefined)) {
+          this.hold(m.proto, ip, m.hostPort, { owner, close });
+          if (ip === '' && hostIps.length === 2) paired.add(at);
+        }
       } catch {
         /* taken meanwhile by someone else: the DNAT rule still wins for traffic */
       }

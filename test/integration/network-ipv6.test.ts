@@ -271,6 +271,8 @@ test.serial('an IPv4-only container: -p 8090:80 binds [::] too, relayed to its I
   await w.killDaemon('SIGKILL');
   await w.startDaemon();
   t.is(await fetchUntil(host, 'http://[::1]:8090/'), 'four', '[::1] answers again after a daemon restart');
+  // 0.0.0.0 and [::] are one dual-stack socket, after the restart too (one listener on the port)
+  t.is((await w.inHost(['ss', '-Hltn', 'sport = :8090'])).stdout.trim().split('\n').length, 1);
   await ok(['rm', '-f', name]);
   const gone = await w.inHost(['busybox', 'timeout', '2', 'busybox', 'wget', '-qO-', 'http://[::1]:8090/']);
   t.not(gone.exitCode, 0, 'the [::] binding is gone with the container');
