@@ -334,7 +334,7 @@ export class Attachments {
     // As Docker: the gateway endpoint's driver is programmed at every start, with or without
     // published ports (a plugin may set up outbound connectivity there); an empty list costs
     // the built-in bridge nothing.
-    const mappings = requests.length ? await this.d.ports.reserve(sb.containerId, requests, portTarget(gw)) : [];
+    const mappings = requests.length ? await this.d.ports.reserve(sb.containerId, requests, portTarget(gw, n)) : [];
     this.d.failpoint?.('publish.after-reserve');
     try {
       const programmed = await driver.programExternalConnectivity(n.id, gw.endpointId, mappings);
@@ -592,8 +592,9 @@ export class Attachments {
 }
 
 /** The addresses published ports lead to (the gateway endpoint's, without prefix). */
-function portTarget(ep: EndpointState | undefined): PortTarget {
+function portTarget(ep: EndpointState | undefined, n?: NetworkRecord): PortTarget {
   const ipv4 = ep?.ipv4?.split('/')[0];
   const ipv6 = ep?.ipv6?.split('/')[0];
-  return { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) };
+  const defaultHostIp = n?.options['com.docker.network.bridge.host_binding_ipv4'];
+  return { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), ...(defaultHostIp ? { defaultHostIp } : {}) };
 }

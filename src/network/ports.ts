@@ -15,6 +15,11 @@ import { tcpRelay, udpRelay, type ProxyTarget } from './port-proxy.js';
 export interface PortTarget {
   ipv4?: string;
   ipv6?: string;
+  /**
+   * Its network's default binding address for a request with no host IP
+   * (`com.docker.network.bridge.host_binding_ipv4`); unset = `0.0.0.0`.
+   */
+  defaultHostIp?: string;
 }
 
 export interface PortRequest {
@@ -76,6 +81,20 @@ export function portRequests(
   return out;
 }
 
+/**
+ * The host addresses one request is bound on, as Docker with its userland proxy on (its
+ * default): with no host IP, the network's default binding address; when that is `0.0.0.0`
+ * (or unset), `0.0.0.0` and `::` with the same port, whether or not the target has an IPv6
+ * address (an IPv4-only container is reached from IPv6 through the relay of the `::` socket) —
+ * `::` only if the host can listen on IPv6 (`v6`).
+ */
+export function bindAddresses(r: PortRequest, target: PortTarget, v6: boolean): string[] {
+  if (r.hostIp !== '') return [r.hostIp];
+  const def = target.defaultHostIp ?? '';
+  if (def !== '' && def !== '0.0.0.0') return [def];
+  return v6 ? ['', '::'] : [''];
+}
+
 interface Held {
   owner: string;
   close: () => void;
@@ -90,6 +109,7 @@ export class PortReservations {
   private readonly byPort = new Map<string, Set<string>>(); // `${proto}/${port}` → host IPs
   private readonly byOwner = new Map<string, Set<string>>(); // owner → keys of `held`
   private cursor = 0;
+  private v6?: Promise<boolean>;
 
   constructor(private readonly rangeFile = '/proc/sys/net/ipv4/ip_local_port_range') {}
 
@@ -120,17 +140,30 @@ export class PortReservations {
   }
 
   /**
+   * Whether this host can listen on IPv6 (moby's `IsV6Listenable`: a listen on `[::1]:0`), asked
+   * once per daemon: a kernel booted with `ipv6.disable=1` gets no implicit `::` bindings.
+   */
+  private v6Listenable(): Promise<boolean> {
+    this.v6 ??= new Promise((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen({ host: '::1', port: 0, ipv6Only: true }, () => probe.close(() => resolve(true)));
+    });
+    return this.v6;
+  }
+
+  /**
    * Reserve host ports for all requests of one owner; all or nothing. A request with no host IP
-   * is bound on 0.0.0.0 and, when the target has an IPv6 address, also on `::` with the same
-   * port (two mappings, as Docker's 0.0.0.0 + [::]). Sockets on IPv6 addresses relay what reaches
-   * them to the target (port-proxy.ts).
+   * is bound on 0.0.0.0 and `::` with the same port (`bindAddresses`: two mappings, as Docker's
+   * 0.0.0.0 + [::]). Sockets on IPv6 addresses relay what reaches them to the target
+   * (port-proxy.ts).
    */
   async reserve(owner: string, requests: PortRequest[], target: PortTarget = {}): Promise<PortMapping[]> {
     const done: PortMapping[] = [];
     try {
+      const v6 = requests.some((r) => r.hostIp === '') && (await this.v6Listenable());
       for (const r of requests) {
-        const hostIps = r.hostIp === '' && target.ipv6 ? ['', '::'] : [r.hostIp];
-        done.push(...(await this.reserveOne(owner, r, hostIps, target)));
+        done.push(...(await this.reserveOne(owner, r, bindAddresses(r, target, v6), target)));
       }
     } catch (err) {
       this.release(owner);
@@ -150,17 +183,22 @@ export class PortReservations {
       for (let i = 0; i < span && candidates.length < 200; i++) candidates.push(lo + ((start + i) % span));
     }
     let lastErr = '';
+    // the address the last refusal was on: with 0.0.0.0 and `::`, either may be the taken one
+    let lastIp = r.hostIp;
     for (const port of candidates) {
-      const other = hostIps.map((ip) => this.conflicts(r.proto, ip, port)).find((x) => x !== undefined);
-      if (other) {
+      const taken = hostIps.find((ip) => this.conflicts(r.proto, ip, port) !== undefined);
+      if (taken !== undefined) {
+        const other = this.conflicts(r.proto, taken, port);
         lastErr = `already allocated to ${other === owner ? 'this container' : 'another container'}`;
+        lastIp = taken;
         continue;
       }
-      const bound: Array<[string, () => void]> = [];
+      let bound: Array<[string, () => void]>;
       try {
-        for (const ip of hostIps) bound.push([ip, await bindPort(r.proto, ip, port, relayTarget(ip, target, r.containerPort))]);
+        bound = await bindAll(r, port, hostIps, target, (ip) => {
+          lastIp = ip;
+        });
       } catch (err) {
-        for (const [, close] of bound) close();
         lastErr =
           (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'already in use by another process' : (err as Error).message;
         continue;
@@ -169,20 +207,37 @@ export class PortReservations {
       if (!r.hostPortStart) this.cursor = port - this.ephemeralRange()[0] + 1;
       return hostIps.map((ip) => ({ proto: r.proto, hostIp: ip, hostPort: port, containerPort: r.containerPort }));
     }
-    const where = `${r.hostIp || '0.0.0.0'}:${r.hostPortStart ? (r.hostPortStart === r.hostPortEnd ? r.hostPortStart : `${r.hostPortStart}-${r.hostPortEnd}`) : '(any)'}/${r.proto}`;
+    const host = lastIp.includes(':') ? `[${lastIp}]` : lastIp || '0.0.0.0';
+    const where = `${host}:${r.hostPortStart ? (r.hostPortStart === r.hostPortEnd ? r.hostPortStart : `${r.hostPortStart}-${r.hostPortEnd}`) : '(any)'}/${r.proto}`;
     throw new TsnetError(
       'TSNET_PORT_IN_USE',
       `cannot publish ${where} for container port ${r.containerPort}: ${lastErr || 'no free port'}; choose another host port`,
     );
   }
 
-  /** Take over ports published before a daemon restart (bind them again). */
+  /**
+   * Take over ports published before a daemon restart (bind them again): a `0.0.0.0` + `::`
+   * pair as `reserve` binds it, one dual-stack socket held as the `0.0.0.0` one.
+   */
   async adopt(owner: string, mappings: PortMapping[], target: PortTarget = {}): Promise<void> {
+    const v6 = new Set(mappings.filter((m) => m.hostIp === '::').map((m) => `${m.proto}/${m.hostPort}`));
+    const paired = new Set<string>();
     for (const m of mappings) {
-      if (this.held.has(`${m.proto}/${m.hostIp}/${m.hostPort}`)) continue;
+      const at = `${m.proto}/${m.hostPort}`;
+      if (this.held.has(`${m.proto}/${m.hostIp}/${m.hostPort}`) || (m.hostIp === '::' && paired.has(at))) continue;
       try {
-        const close = await bindPort(m.proto, m.hostIp, m.hostPort, relayTarget(m.hostIp, target, m.containerPort));
-        this.hold(m.proto, m.hostIp, m.hostPort, { owner, close });
+        const hostIps = m.hostIp === '' && v6.has(at) ? ['', '::'] : [m.hostIp];
+        const r = {
+          proto: m.proto,
+          hostIp: m.hostIp,
+          hostPortStart: m.hostPort,
+          hostPortEnd: m.hostPort,
+          containerPort: m.containerPort,
+        };
+        for (const [ip, close] of await bindAll(r, m.hostPort, hostIps, target, () => undefined)) {
+          this.hold(m.proto, ip, m.hostPort, { owner, close });
+          if (ip === '' && hostIps.length === 2) paired.add(at);
+        }
       } catch {
         /* taken meanwhile by someone else: the DNAT rule still wins for traffic */
       }
@@ -216,15 +271,61 @@ function relayTarget(hostIp: string, target: PortTarget, containerPort: number):
 }
 
 /**
- * Bind (and for TCP listen on) the port so nobody else can; with `relay`, what reaches the
- * socket is relayed there. Returns how to let it go.
+ * Bind one port on every address of `hostIps`, all or none: the holds to keep, by host IP;
+ * `trying` is told each address before its bind (the last one told is the one a failure was
+ * on). `0.0.0.0` with `::` is one dual-stack socket on `::`, held as `0.0.0.0`'s (a port costs
+ * one socket and one hold, as before IPv4-only containers got their `::` binding): the kernel
+ * DNATs every IPv4 connection before it reaches a socket, so what it accepts is IPv6, relayed as
+ * the `::` binding's. When that bind fails, the two are bound one at a time to find which one is
+ * taken.
  */
-function bindPort(proto: 'tcp' | 'udp' | 'sctp', hostIp: string, port: number, relay?: ProxyTarget): Promise<() => void> {
+async function bindAll(
+  r: PortRequest,
+  port: number,
+  hostIps: string[],
+  target: PortTarget,
+  trying: (ip: string) => void,
+): Promise<Array<[string, () => void]>> {
+  if (hostIps.length === 2 && hostIps[0] === '' && hostIps[1] === '::') {
+    try {
+      trying('::');
+      // held as the `0.0.0.0` one alone: a hold with no host IP conflicts with every address
+      return [['', await bindPort(r.proto, '::', port, relayTarget('::', target, r.containerPort), true)]];
+    } catch {
+      /* one at a time below */
+    }
+  }
+  const bound: Array<[string, () => void]> = [];
+  try {
+    for (const ip of hostIps) {
+      trying(ip);
+      bound.push([ip, await bindPort(r.proto, ip, port, relayTarget(ip, target, r.containerPort))]);
+    }
+  } catch (err) {
+    for (const [, close] of bound) close();
+    throw err;
+  }
+  return bound;
+}
+
+/**
+ * Bind (and for TCP listen on) the port so nobody else can; with `relay`, what reaches the
+ * socket is relayed there; `dualStack`: an IPv6 socket that takes IPv4 too. Returns how to let
+ * it go.
+ */
+function bindPort(
+  proto: 'tcp' | 'udp' | 'sctp',
+  hostIp: string,
+  port: number,
+  relay?: ProxyTarget,
+  dualStack = false,
+): Promise<() => void> {
   const v6 = hostIp.includes(':');
   const address = hostIp || '0.0.0.0';
+  const ipv6Only = v6 && !dualStack;
   if (proto === 'udp') {
     return new Promise((resolve, reject) => {
-      const s = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
+      const s = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only });
       s.once('error', reject);
       s.bind({ address, port, exclusive: true }, () => {
         s.removeListener('error', reject);
@@ -242,7 +343,7 @@ function bindPort(proto: 'tcp' | 'udp' | 'sctp', hostIp: string, port: number, r
     const tcp = relay && proto === 'tcp' ? tcpRelay(relay) : undefined;
     const srv = net.createServer({ allowHalfOpen: true }, tcp ? tcp.onConnection : (c) => c.destroy());
     srv.once('error', reject);
-    srv.listen({ host: address, port, exclusive: true, ipv6Only: v6 }, () => {
+    srv.listen({ host: address, port, exclusive: true, ipv6Only }, () => {
       srv.removeListener('error', reject);
       srv.on('error', () => undefined);
       resolve(() => {

@@ -172,11 +172,11 @@ test.serial('commit --change and a body config as dockerd merges them; a bad cha
   t.true(raw.Config.Env.includes('X=1'));
   t.is(await w.ok(['run', '--rm', '--network', 'none', 'raw:1']), 'from body');
   t.is((await api(w.socket, { method: 'POST', path: '/commit?container=nope' })).status, 404);
-  // a container that changed nothing: an empty layer, as Docker makes it
+  // a container that changed nothing: no layer, as dockerd (image.NewChildImage skips the empty tar)
   const fresh = await w.ok(['create', '--network', 'none', 'busybox', 'echo', 'unchanged']);
   t.teardown(() => w.cli(['rm', '-f', fresh]));
   const empty = await w.ok(['commit', fresh, 'empty:1']);
-  t.is((await inspectImage(w, empty)).RootFS.Layers.length, (await inspectImage(w, 'busybox')).RootFS.Layers.length + 1);
+  t.is((await inspectImage(w, empty)).RootFS.Layers.length, (await inspectImage(w, 'busybox')).RootFS.Layers.length);
   t.is(await w.ok(['run', '--rm', '--network', 'none', 'empty:1']), 'unchanged');
   t.is((await api(w.socket, { method: 'POST', path: '/commit?container=c2&tag=x' })).status, 400);
 });
@@ -417,5 +417,34 @@ test.serial(
     });
     t.is(bad.status, 400, bad.text);
     t.is((bad.json as { message: string }).message, 'invalid archive: cannot set security.capability on "badcap": EINVAL');
+  },
+);
+
+test.serial(
+  'a commit with no changes adds no layer, as dockerd: the same RootFS, an empty_layer history entry, no layer kept',
+  async (t) => {
+    const { w } = t.context;
+    const layerDirs = () => fs.readdirSync(path.join(w.root, 'image', 'layers')).filter((n) => /^[0-9a-f]{64}$/.test(n)).length;
+    const before = layerDirs();
+    const id = await runDetached(t, w, ['--name', 'still', 'busybox', 'sleep', '1000']);
+    for (const [cli, tag] of [
+      [(a: string[]) => w.cli(a), 'still:1'],
+      [(a: string[]) => docker(w, a), 'still:2'],
+    ] as const) {
+      const r = await cli(['commit', id, tag]);
+      t.is(r.exitCode, 0, r.stderr);
+      const img = await inspectImage(w, tag);
+      t.deepEqual(img.RootFS.Layers, (await inspectImage(w, 'busybox')).RootFS.Layers, `${tag}: no layer added`);
+      const hist = await docker(w, ['history', '--format', '{{.Size}}', '--no-trunc', tag]);
+      t.is(hist.stdout.split('\n')[0], '0B', hist.stdout);
+      t.is(layerDirs(), before, 'the empty layer the read made is not kept');
+      const rmi = await docker(w, ['rmi', tag]);
+      t.is(rmi.stdout.match(/^Deleted: /gm)?.length, 1, `only the image goes: ${rmi.stdout}`);
+    }
+    // with a change there is a layer, as before
+    t.is((await w.cli(['exec', id, 'touch', '/changed'])).exitCode, 0);
+    await w.ok(['commit', id, 'still:3']);
+    t.is((await inspectImage(w, 'still:3')).RootFS.Layers.length, (await inspectImage(w, 'busybox')).RootFS.Layers.length + 1);
+    await w.ok(['rmi', 'still:3']);
   },
 );

@@ -179,3 +179,48 @@ test('network create --config-only / --config-from are refused in one line, noth
   t.regex(from.stderr, /tsnet has no config-only networks/);
   t.notRegex((await docker(['network', 'ls', '--format', '{{.Name}}'])).stdout, /cfgonly|cfgfrom/);
 });
+
+test('inspect shows the paths tsnet-init masks and makes read-only (null when privileged); systempaths=unconfined is refused', async (t) => {
+  const started = await docker(['run', '-d', '--network', 'none', '--name', 'masked', 'busybox', 'sleep', '1000']);
+  t.is(started.exitCode, 0, started.stderr);
+  const [masked, readonly] = JSON.parse(
+    `[${(await docker(['inspect', '-f', '{{json .HostConfig.MaskedPaths}},{{json .HostConfig.ReadonlyPaths}}', 'masked'])).stdout.trim()}]`,
+  ) as [string[], string[]];
+  t.true(masked.includes('/proc/kcore') && readonly.includes('/proc/sys'), `${masked} | ${readonly}`);
+  // every listed path the container has is a mount point there: masked ones tmpfs or /dev/null, the others read-only
+  const mountinfo = (await docker(['exec', 'masked', 'cat', '/proc/self/mountinfo'])).stdout.split('\n');
+  const exists = async (p: string) => (await docker(['exec', 'masked', 'test', '-e', p])).exitCode === 0;
+  const mountAt = (p: string) => mountinfo.filter((l) => l.split(' ')[4] === p).at(-1);
+  for (const p of masked) {
+    if (!(await exists(p))) continue;
+    t.truthy(mountAt(p), `${p} is masked`);
+  }
+  for (const p of readonly) {
+    if (!(await exists(p))) continue;
+    t.regex(mountAt(p)?.split(' ')[5] ?? '', /(^|,)ro(,|$)/, `${p} is read-only`);
+  }
+  t.is((await docker(['exec', 'masked', 'test', '-s', '/proc/kcore'])).exitCode, 1, '/proc/kcore reads as empty');
+  await docker(['rm', '-f', 'masked']);
+  const priv = await docker(['create', '--network', 'none', '--privileged', '--name', 'unmasked', 'busybox', 'true']);
+  t.is(priv.exitCode, 0, priv.stderr);
+  t.is(
+    (
+      await docker(['inspect', '-f', '{{json .HostConfig.MaskedPaths}} {{json .HostConfig.ReadonlyPaths}}', 'unmasked'])
+    ).stdout.trim(),
+    'null null',
+  );
+  await docker(['rm', '-f', 'unmasked']);
+  // the docker CLI sends MaskedPaths [] and ReadonlyPaths []: tsnet-init masks anyway, so it is refused, not ignored
+  const unconfined = await docker([
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--security-opt',
+    'systempaths=unconfined',
+    'busybox',
+    'true',
+  ]);
+  t.is(unconfined.exitCode, 125);
+  t.regex(unconfined.stderr, /^docker: Error response from daemon: HostConfig\.MaskedPaths cannot be changed in tsnet[^\n]*\n/);
+});

@@ -5,11 +5,14 @@
  * are matched case-insensitively (the Python SDK sends `detachKeys`), GroupAdd, and Runtime.
  */
 import anyTest, { type TestFn } from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
 import { api, rawApi } from '../helpers/api.js';
-import { createWorld, run, type World } from '../helpers/world.js';
+import { cleanEnv, createWorld, run, type World } from '../helpers/world.js';
 import { runDetached } from '../helpers/world-test.js';
 
 const test = anyTest as TestFn<{ w: World; id: string }>;
+const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => fs.existsSync(p)) ?? 'docker';
 
 test.before(async (t) => {
   const w = await createWorld();
@@ -94,6 +97,32 @@ test.serial('an exec runs as its User, in its WorkingDir; an unknown user is one
   t.is(lines.length, 1);
   t.regex(lines[0]![1], /^unable to find user postgres: no matching entries in passwd file\n$/);
 });
+
+test.serial(
+  'an exec that cannot start exits as with current dockerd: 127 not found / no such cwd, 126 not executable / unknown user',
+  async (t) => {
+    const { w, id } = t.context;
+    const docker = (args: string[]) =>
+      run(DOCKER, ['-H', `unix://${w.socket}`, ...args], { env: cleanEnv({ DOCKER_CONFIG: path.join(w.dir, 'docker-config') }) });
+    for (const [args, code, said] of [
+      [[id, 'nosuchcmd'], 127, /executable file not found in \$PATH/],
+      [[id, '/etc/passwd/x'], 127, /not a directory/],
+      [['-w', '/nosuchdir', id, 'pwd'], 127, /chdir to cwd \/nosuchdir: No such file or directory/],
+      [[id, '/etc/passwd'], 126, /permission denied/],
+      [[id, '/etc'], 126, /permission denied|is a directory/],
+      [['-u', 'nosuchuser', id, 'id'], 126, /unable to find user nosuchuser: no matching entries in passwd file/],
+    ] as const) {
+      const label = args.filter((a) => a !== id).join(' ');
+      const r = await w.cli(['exec', ...args]);
+      t.is(r.exitCode, code, `tsnet exec ${label}: ${r.stderr}`);
+      t.regex(r.stderr, said, label);
+      t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+      const d = await docker(['exec', ...args]);
+      t.is(d.exitCode, code, `docker exec ${label}: ${d.stdout}${d.stderr}`);
+      t.regex(`${d.stdout}${d.stderr}`, said, label);
+    }
+  },
+);
 
 test.serial(
   'Env without = is kept in Config.Env and unsets the variable; HOSTNAME is set as in Docker; exec Env too',

@@ -142,6 +142,58 @@ test('json-file takes max-file without max-size (no rotation, as Docker); none k
   t.is(logs.stderr.split('\n').length, 2, 'one line');
 });
 
+test('logs --details puts the attributes named by --log-opt labels/env before each line, as dockerd', async (t) => {
+  const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => fs.existsSync(p)) ?? 'docker';
+  const docker = (args: string[]) =>
+    run(DOCKER, ['-H', `unix://${w.socket}`, ...args], { env: cleanEnv({ DOCKER_CONFIG: path.join(w.dir, 'docker-config') }) });
+  await w.ok([
+    'run',
+    '--name',
+    'det1',
+    '--network',
+    'none',
+    '--label',
+    'app=web',
+    '--label',
+    'other=x',
+    '-e',
+    'TIER=front',
+    '-e',
+    'SECRET=s',
+    '-e',
+    'X_A=a b&c',
+    '--log-opt',
+    'labels=app,nosuch',
+    '--log-opt',
+    'env=TIER',
+    '--log-opt',
+    'env-regex=^X_',
+    'busybox',
+    'sh',
+    '-c',
+    'echo out1; echo err1 >&2',
+  ]);
+  // sorted by key (bytes: upper case first), query-escaped, then a space
+  const prefix = 'TIER=front,X_A=a+b%26c,app=web ';
+  for (const cli of [(a: string[]) => w.cli(a), docker]) {
+    const r = await cli(['logs', '--details', 'det1']);
+    t.is(r.exitCode, 0, r.stderr);
+    t.is(r.stdout, `${prefix}out1\n`);
+    t.is(r.stderr, `${prefix}err1\n`);
+  }
+  // after the timestamp, as dockerd
+  t.regex((await w.cli(['logs', '--details', '-t', 'det1'])).stdout, /^\S+Z TIER=front,X_A=a\+b%26c,app=web out1\n$/);
+  t.is(await w.ok(['logs', 'det1']), 'out1', 'without --details: the lines alone');
+  // no attributes: a space alone (what dockerd prints)
+  await w.ok(['run', '--name', 'det2', '--network', 'none', '--label', 'app=web', 'busybox', 'echo', 'plain']);
+  t.is((await w.cli(['logs', '--details', 'det2'])).stdout, ' plain\n');
+  // a regex outside what the linear matcher takes: one line, nothing streamed
+  await w.ok(['create', '--name', 'det3', '--network', 'none', '--log-opt', 'env-regex=(a+)+$', 'busybox', 'true']);
+  const bad = await w.cli(['logs', '--details', 'det3']);
+  t.is(bad.exitCode, 125);
+  t.is(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+});
+
 test('logs --until shows only what came before', async (t) => {
   await w.ok(['run', '--name', 'until1', '--network', 'none', 'busybox', 'sh', '-c', 'echo first; sleep 1; echo second']);
   const stamped = (await w.ok(['logs', '-t', 'until1'])).split('\n');

@@ -31,7 +31,12 @@ async function ports(ref: string): Promise<unknown> {
 test.serial('a joiner of a container that publishes a fixed port; stop/start/rm of either side', async (t) => {
   await w.ok(['run', '-d', '--name', 'web', '-p', '18081:80', 'busybox', ...WEB]);
   const before = await ports('web');
-  t.deepEqual(before, { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '18081' }] });
+  t.deepEqual(before, {
+    '80/tcp': [
+      { HostIp: '0.0.0.0', HostPort: '18081' },
+      { HostIp: '::', HostPort: '18081' },
+    ],
+  });
   t.is(await eventually(() => fetchPort(18081).then((s) => s === 'web')), true);
 
   // the joiner starts (no "already allocated"), sees the target's server on its loopback

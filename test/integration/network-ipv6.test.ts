@@ -232,40 +232,100 @@ test.serial('published ports on IPv6: [::1], the host IPv6 address, a client nam
   await ok(['network', 'rm', net]);
 });
 
-test.serial(
-  'an IPv4-only container: no implicit [::] binding; an explicit [::] one is relayed to its IPv4 address',
-  async (t) => {
-    const net = `v4only-${w.id}`;
-    await ok(['network', 'create', net]);
-    await ok([
-      'run',
-      '-d',
-      '--name',
-      `web4-${w.id}`,
-      '--network',
-      net,
-      '-p',
-      '8090:80',
-      '-p',
-      '[::]:8091:80',
-      'busybox',
-      ...WEB('four'),
-    ]);
-    const c = await inspect(`web4-${w.id}`);
-    t.deepEqual(c.NetworkSettings.Ports['80/tcp'], [
-      { HostIp: '0.0.0.0', HostPort: '8090' },
-      { HostIp: '::', HostPort: '8091' },
-    ]);
-    const host = (args: string[]) => w.inHost(args);
-    t.is(await fetchUntil(host, 'http://127.0.0.1:8090/'), 'four');
-    t.is(await fetchUntil(host, 'http://[::1]:8091/'), 'four', '[::1] → the IPv4 container through the relay');
-    t.is(await fetchUntil((a) => client.run(a), `http://[${HOST6}]:8091/`), 'four', 'and from the client over IPv6');
-    const none = await w.inHost(['busybox', 'timeout', '2', 'busybox', 'wget', '-qO-', 'http://[::1]:8090/']);
-    t.not(none.exitCode, 0, 'no [::] binding was made for 8090');
-    await ok(['rm', '-f', `web4-${w.id}`]);
-    await ok(['network', 'rm', net]);
-  },
-);
+test.serial('an IPv4-only container: -p 8090:80 binds [::] too, relayed to its IPv4 address; 127.0.0.1 stays IPv4', async (t) => {
+  const net = `v4only-${w.id}`;
+  await ok(['network', 'create', net]);
+  const name = `web4-${w.id}`;
+  await ok([
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--network',
+    net,
+    '-p',
+    '8090:80',
+    '-p',
+    '[::]:8091:80',
+    '-p',
+    '127.0.0.1:8092:80',
+    'busybox',
+    ...WEB('four'),
+  ]);
+  const c = await inspect(name);
+  const shown = (c.NetworkSettings.Ports['80/tcp'] as Array<{ HostIp: string; HostPort: string }>)
+    .map((p) => `${p.HostIp} ${p.HostPort}`)
+    .sort();
+  // as dockerd with its userland proxy on (20.10 and current): 0.0.0.0 and [::], same port
+  t.deepEqual(shown, ['0.0.0.0 8090', '127.0.0.1 8092', ':: 8090', ':: 8091']);
+  t.regex(await ok(['port', name, '80']), /\[::\]:8090/);
+  const host = (args: string[]) => w.inHost(args);
+  t.is(await fetchUntil(host, 'http://127.0.0.1:8090/'), 'four');
+  t.is(await fetchUntil(host, 'http://[::1]:8090/'), 'four', 'the implicit [::] binding → the IPv4 container (relay)');
+  t.is(await fetchUntil((a) => client.run(a), `http://[${HOST6}]:8090/`), 'four', 'from the client over IPv6');
+  t.is(await fetchUntil(host, 'http://[::1]:8091/'), 'four', 'the explicit [::] binding');
+  t.is(await fetchUntil(host, 'http://127.0.0.1:8092/'), 'four');
+  const v6of127 = await w.inHost(['busybox', 'timeout', '2', 'busybox', 'wget', '-qO-', 'http://[::1]:8092/']);
+  t.not(v6of127.exitCode, 0, '-p 127.0.0.1:8092:80 made no [::] binding');
+  // the relay is the daemon's: after a crash and a restart the [::] binding answers again
+  await w.killDaemon('SIGKILL');
+  await w.startDaemon();
+  t.is(await fetchUntil(host, 'http://[::1]:8090/'), 'four', '[::1] answers again after a daemon restart');
+  // 0.0.0.0 and [::] are one dual-stack socket, after the restart too (one listener on the port)
+  t.is((await w.inHost(['ss', '-Hltn', 'sport = :8090'])).stdout.trim().split('\n').length, 1);
+  await ok(['rm', '-f', name]);
+  const gone = await w.inHost(['busybox', 'timeout', '2', 'busybox', 'wget', '-qO-', 'http://[::1]:8090/']);
+  t.not(gone.exitCode, 0, 'the [::] binding is gone with the container');
+  await ok(['network', 'rm', net]);
+});
+
+test.serial('a port taken on one family by another process: one error naming it, nothing held on the other', async (t) => {
+  const net = `taken-${w.id}`;
+  await ok(['network', 'create', net]);
+  const listeners = async () => (await w.inHost(['ss', '-Hltn'])).stdout;
+  for (const [port, holderHost, shown, other] of [
+    ['8093', '::', '[::]:8093', '0.0.0.0:8093'],
+    ['8094', '0.0.0.0', '0.0.0.0:8094', '[::]:8094'],
+  ] as const) {
+    background(t, w.hostNetns, `require('net').createServer().listen({host:'${holderHost}',port:${port},ipv6Only:true})`);
+    await eventually(async () => (await listeners()).includes(`:${port} `), 10_000);
+    const name = `taken${port}-${w.id}`;
+    const r = await w.cli(['run', '-d', '--name', name, '--network', net, '-p', `${port}:80`, 'busybox', 'sleep', '1000']);
+    t.not(r.exitCode, 0);
+    t.regex(
+      r.stderr,
+      new RegExp(
+        `cannot publish ${shown.replace(/[[\]]/g, '\\$&')}/tcp for container port 80: already in use by another process`,
+      ),
+    );
+    t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    const held = (await listeners()).split('\n').filter((l) => l.includes(`:${port} `));
+    t.is(held.length, 1, `only the other process's socket: ${held.join(' | ')}`);
+    t.false(held.join('').includes(other), `nothing left on ${other}`);
+    const ports = (await inspect(name)).NetworkSettings.Ports as Record<string, unknown>;
+    t.true(
+      Object.values(ports).every((v) => v === null),
+      `no binding shown: ${JSON.stringify(ports)}`,
+    );
+    await ok(['rm', '-f', name]);
+  }
+  await ok(['network', 'rm', net]);
+});
+
+test.serial('a network with host_binding_ipv4=127.0.0.1: a port with no host IP binds 127.0.0.1 only, not [::]', async (t) => {
+  const net = `hb-${w.id}`;
+  await ok(['network', 'create', '--ipv6', '-o', 'com.docker.network.bridge.host_binding_ipv4=127.0.0.1', net]);
+  const name = `hb-${w.id}`;
+  await ok(['run', '-d', '--name', name, '--network', net, '-p', '8095:80', 'busybox', ...WEB('local')]);
+  t.deepEqual((await inspect(name)).NetworkSettings.Ports['80/tcp'], [{ HostIp: '127.0.0.1', HostPort: '8095' }]);
+  t.is(await fetchUntil((a) => w.inHost(a), 'http://127.0.0.1:8095/'), 'local');
+  for (const url of ['http://[::1]:8095/', `http://[${HOST6}]:8095/`]) {
+    const r = await w.inHost(['busybox', 'timeout', '2', 'busybox', 'wget', '-qO-', url]);
+    t.not(r.exitCode, 0, `${url} answers nothing: the admin's default binding address holds for IPv6 too`);
+  }
+  await ok(['rm', '-f', name]);
+  await ok(['network', 'rm', net]);
+});
 
 const WHO = "require('net').createServer((c)=>c.end(c.remoteAddress+'\\n')).listen(7000,'::')";
 

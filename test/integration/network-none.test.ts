@@ -88,3 +88,17 @@ test('--network none reaches nothing: not the host, not its loopback', async (t)
     `both fetches fail: ${none.stdout}${none.stderr}`,
   );
 });
+
+test('-p and --expose with --network none: nothing published, no ports in ps, inspect or the expose filter (as dockerd)', async (t) => {
+  const id = await w.ok(['run', '-d', '--network', 'none', '-p', '5555:80', '--expose', '8080', 'busybox', 'sleep', '1000']);
+  t.teardown(() => w.cli(['rm', '-f', id]));
+  const [c] = JSON.parse(await w.ok(['inspect', id]));
+  t.deepEqual(c.NetworkSettings.Ports, {});
+  t.is(await w.ok(['port', id]), '');
+  t.is(await w.ok(['ps', '--filter', `id=${id}`, '--format', '{{.Ports}}']), '');
+  t.is(await w.ok(['ps', '-q', '--filter', 'expose=80']), '');
+  t.is(await w.ok(['ps', '-q', '--filter', 'expose=8080']), '');
+  t.is(await w.ok(['ps', '-q', '--filter', 'publish=5555']), '');
+  const held = await w.inHost(['ss', '-Hltn', 'sport = :5555']);
+  t.is(held.stdout.trim(), '', 'no socket holds 5555');
+});

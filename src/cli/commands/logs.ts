@@ -1,6 +1,6 @@
 /**
  * tsnet logs: GET /containers/{id}/json (is it a TTY?), then
- * GET /containers/{id}/logs?stdout=1&stderr=1[&follow=1][&tail=N][&timestamps=1][&since][&until]
+ * GET /containers/{id}/logs?stdout=1&stderr=1[&follow=1][&tail=N][&timestamps=1][&details=1][&since][&until]
  * → multiplexed (raw with a TTY), printed to stdout/stderr.
  */
 import { seg } from '../api-client.js';
@@ -13,6 +13,7 @@ interface LogsOptions {
   follow?: boolean;
   tail?: string;
   timestamps?: boolean;
+  details?: boolean;
   since?: string;
   until?: string;
 }
@@ -39,6 +40,7 @@ export default async function logs(ctx: Context, [container]: [string], opts: Lo
       follow: opts.follow ? 1 : undefined,
       tail,
       timestamps: opts.timestamps ? 1 : undefined,
+      details: opts.details ? 1 : undefined,
       since,
       until,
     },

@@ -227,6 +227,7 @@ export function defineContainerCommands(program: Command): void {
     .option('-f, --follow', 'Follow log output')
     .option('-n, --tail <lines>', 'Number of lines to show from the end of the logs (or "all")')
     .option('-t, --timestamps', 'Show timestamps')
+    .option('--details', 'Show the attributes given by --log-opt labels/env before each line')
     .option('--since <time>', 'Show logs since a time (e.g. 2024-01-02T13:23:37Z) or for a duration (e.g. 42m)')
     .option('--until <time>', 'Show logs before a time (e.g. 2024-01-02T13:23:37Z) or a duration ago (e.g. 42m)')
     .argument('<container>', 'container whose logs to show')

@@ -231,7 +231,14 @@ export const FAST_COMMANDS: Record<string, FastCommand> = {
   rm: { module: 'rm', options: [opt('-f, --force'), opt('-v, --volumes'), opt('-l, --link')], args: ['some'] },
   logs: {
     module: 'logs',
-    options: [opt('-f, --follow'), opt('-n, --tail <lines>'), opt('-t, --timestamps'), opt('--since <t>'), opt('--until <t>')],
+    options: [
+      opt('-f, --follow'),
+      opt('-n, --tail <lines>'),
+      opt('-t, --timestamps'),
+      opt('--details'),
+      opt('--since <t>'),
+      opt('--until <t>'),
+    ],
     args: ['one'],
   },
   exec: {

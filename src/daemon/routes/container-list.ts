@@ -7,15 +7,16 @@
  * - `exited`: integers; containers that ran and exited with one of those codes.
  * - `ancestor`: an image and the images committed from it (unknown image → nothing matches).
  * - `publish`/`expose`: `port[/proto]` or `start-end[/proto]` (tcp by default). `expose` is
- *   Config.ExposedPorts. `publish` is a published port: dockerd 20.10 matches the host port, the
- *   code and docs of later Docker the container port; tsnet matches either.
+ *   Config.ExposedPorts (none with --network none or host: dockerd shows none there). `publish`
+ *   is a published port: dockerd 20.10 matches the host port, the code and docs of later Docker
+ *   the container port; tsnet matches either.
  * - `is-task`: tsnet runs no swarm tasks (true → nothing, false → all); `isolation` is Windows'
  *   (only `default` or empty match on Linux).
  * - `name`: Docker's regular expression (name-pattern.ts), on the name with and without its `/`.
  */
 import { TsnetError } from '../../errors/index.js';
 import type { ContainerNetworkState } from '../../network/container-api.js';
-import { dockerStatus } from '../../runtime/container/docker-json.js';
+import { dockerStatus, shownExposedPorts } from '../../runtime/container/docker-json.js';
 import type { ContainerRecord } from '../../runtime/container/types.js';
 import { MAX_PATTERNS, nameFilter } from './name-pattern.js';
 import { labelMatch } from './params.js';
@@ -137,7 +138,7 @@ export async function filterContainers(
       )
         continue;
     }
-    if (expose && !Object.keys(r.config.ExposedPorts ?? {}).some((k) => expose.has(k.includes('/') ? k : `${k}/tcp`))) continue;
+    if (expose && !Object.keys(shownExposedPorts(r) ?? {}).some((k) => expose.has(k.includes('/') ? k : `${k}/tcp`))) continue;
     out.push(r);
   }
   return out;

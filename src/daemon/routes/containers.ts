@@ -8,6 +8,7 @@ import type { ExecManager, ExecConfig } from '../../runtime/container/exec-manag
 import { parseDetachKeys } from '../../runtime/container/detach-keys.js';
 import { keepsLog, type LogConfig } from '../../runtime/container/log-config.js';
 import { frame, streamLogs } from '../../runtime/container/logs.js';
+import { logDetailsPrefix } from './log-details.js';
 import type { ContainerRecord } from '../../runtime/container/types.js';
 import { top } from '../../runtime/container/top.js';
 import { inspectLinks } from '../../network/links.js';
@@ -315,6 +316,9 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
           if (v !== null && v !== '' && !Number.isFinite(Number(v)))
             throw new TsnetError('TSNET_INVALID_ARGUMENT', `invalid ${k} value "${v}": a unix time in seconds`);
         }
+        const details = bool(query, 'details')
+          ? Buffer.from(logDetailsPrefix(rec.hostConfig.LogConfig as LogConfig | undefined, rec.config.Labels, rec.config.Env))
+          : undefined;
         res!.writeHead(200, {
           'Content-Type': rec.config.Tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream',
           'Api-Version': API_VERSION,
@@ -328,6 +332,7 @@ export function containerRoutes(d: ContainerRouteDeps): Route[] {
           ...(since ? { since: Number(since) } : {}),
           ...(until && Number(until) > 0 ? { until: Number(until) } : {}),
           timestamps: bool(query, 'timestamps'),
+          ...(details ? { details } : {}),
           tty: rec.config.Tty,
           isRunning: () => containers.find(rec.id)?.state.Status === 'running',
         });

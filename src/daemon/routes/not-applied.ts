@@ -7,6 +7,7 @@
  * --cgroup-parent. (IpcMode is applied: ipc-mode.ts.)
  */
 import { TsnetError } from '../../errors/index.js';
+import { unappliedSystemPaths } from '../../runtime/container/system-paths.js';
 import type { HostConfig } from '../../runtime/container/types.js';
 
 function refuse(flag: string, value: string): TsnetError {
@@ -28,6 +29,12 @@ export function notApplied(hc: HostConfig | undefined): string[] {
   if (uts !== '' && !(uts === 'host' && hc.NetworkMode === 'host')) throw refuse('--uts', uts);
   const cgroupns = text(hc.CgroupnsMode);
   if (!['', 'private'].includes(cgroupns)) throw refuse('--cgroupns', cgroupns);
+  const paths = unappliedSystemPaths(hc);
+  if (paths)
+    throw new TsnetError(
+      'TSNET_INVALID_ARGUMENT',
+      `HostConfig.${paths} cannot be changed in tsnet (--security-opt systempaths=unconfined is not supported): every container that is not privileged gets tsnet's masked and read-only paths (leave it out)`,
+    );
   const warnings: string[] = [];
   if (hc.Init === true) warnings.push('tsnet runs no init process (--init): the command is PID 1 and reaps its own children');
   // dockerd's own warning: the container manager drops them (the host's ports are the container's)

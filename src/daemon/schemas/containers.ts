@@ -266,6 +266,7 @@ export const LogsQuery = Query({
   since: Timestamp,
   until: Timestamp,
   timestamps: QBool,
+  details: QBool,
   tail: Type.String({ pattern: '^(all|[0-9]{0,15})$', hint: '"all" or a number of lines' }),
 });
 

@@ -53,6 +53,16 @@ export function statusText(rec: ContainerRecord, now = Date.now()): string {
   }
 }
 
+/**
+ * The exposed ports ps, inspect and the `expose` filter show: none with `--network none` or
+ * `host`, as dockerd, whose NetworkSettings.Ports come from the endpoints' drivers (a container
+ * without a bridge-like endpoint has none to show, and `-p` there publishes nothing).
+ */
+export function shownExposedPorts(rec: ContainerRecord): Record<string, object> | undefined {
+  const mode = rec.hostConfig.NetworkMode;
+  return mode === 'none' || mode === 'host' ? undefined : rec.config.ExposedPorts;
+}
+
 function portsList(ports: PublishedPort[], exposed: Record<string, object> | undefined) {
   const out: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }> = ports.map((p) => ({
     IP: p.hostIp || '0.0.0.0',
@@ -136,7 +146,7 @@ export function containerSummary(rec: ContainerRecord, imageName: string, net: C
     ImageID: rec.imageId,
     Command: commandText(rec),
     Created: Math.floor(Date.parse(rec.created) / 1000),
-    Ports: portsList(net.ports, rec.config.ExposedPorts),
+    Ports: portsList(net.ports, shownExposedPorts(rec)),
     Labels: rec.config.Labels,
     State: dockerStatus(rec),
     Status: statusText(rec, now),
@@ -182,7 +192,7 @@ function portsMap(
   net: ContainerNetworkState,
 ): Record<string, Array<{ HostIp: string; HostPort: string }> | null> {
   const out: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
-  for (const key of Object.keys(rec.config.ExposedPorts ?? {})) out[key] = null;
+  for (const key of Object.keys(shownExposedPorts(rec) ?? {})) out[key] = null;
   for (const p of net.ports) {
     const key = `${p.containerPort}/${p.proto}`;
     out[key] ??= [];

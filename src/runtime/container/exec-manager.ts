@@ -8,6 +8,7 @@ import { TsnetError } from '../../errors/index.js';
 import { readExitFile, writeSpec } from '../bundle.js';
 import { newId } from '../ids.js';
 import { copyStdin, detachKeysFor } from './detach-keys.js';
+import { execStartExitCode } from './exec-exit-code.js';
 import { connectSupervisor, type LaunchOptions, launch, supervisorCommand, waitForExit } from '../supervisor.js';
 import type { ContainerManager } from './container-manager.js';
 import { envOf, processEnv } from './env.js';
@@ -129,6 +130,14 @@ export class ExecManager {
     const detached = new Promise<void>((resolve) => {
       detach = resolve;
     });
+    // The session's end waits for the launch's outcome: when the command cannot start, its
+    // supervisor's stream ends too (the child is gone) and may come first under load; the caller
+    // then writes the error on the session and ends it (the message was lost when the pipe had
+    // ended the session already).
+    let launchOk: (ok: boolean) => void = () => undefined;
+    const launchSettled = new Promise<boolean>((resolve) => {
+      launchOk = resolve;
+    });
     let launched: Awaited<ReturnType<typeof launch>>;
     try {
       launched = await launch({
@@ -142,8 +151,9 @@ export class ExecManager {
           const sup = await connectSupervisor(inst.bundle, `attach ${flags}`);
           const tty = c.Tty ?? false;
           const form = sessionTty === undefined || sessionTty === tty ? undefined : tty ? framer() : deframer();
-          if (form) sup.pipe(form).pipe(conn);
-          else sup.pipe(conn);
+          const out = form ? sup.pipe(form) : sup;
+          out.pipe(conn, { end: false });
+          out.on('end', () => void launchSettled.then((ok) => ok && conn.end()));
           if (c.AttachStdin)
             copyStdin(conn, sup, detachKeysFor(c.Tty ?? false, c.DetachKeys), () => {
               sup.destroy();
@@ -156,9 +166,12 @@ export class ExecManager {
           conn.on('error', () => sup.destroy());
         },
       });
+      launchOk(true);
     } catch (err) {
+      launchOk(false);
       inst.running = false;
-      inst.exitCode = Number((err as TsnetError).details?.exitCode ?? 126);
+      const code = (err as TsnetError).details?.exitCode;
+      inst.exitCode = execStartExitCode((err as Error).message, typeof code === 'number' ? code : undefined);
       fs.rmSync(inst.bundle, { recursive: true, force: true });
       throw err;
     }

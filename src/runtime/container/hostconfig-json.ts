@@ -4,9 +4,11 @@
  * `['VolumesFrom']` without a default, and a minimal API create stored only what it sent. Values
  * the daemon decides are shown as it applies them: the IPC and cgroup namespaces are the
  * container's own (tsnet-init unshares both), /dev/shm is 64 MiB unless ShmSize says otherwise,
- * and a memory limit without a swap limit gets twice the memory as memory+swap (cgroup-limits.ts
- * writes it; dockerd stores it at create).
+ * a memory limit without a swap limit gets twice the memory as memory+swap (cgroup-limits.ts
+ * writes it; dockerd stores it at create), and MaskedPaths / ReadonlyPaths are tsnet-init's
+ * (system-paths.ts).
  */
+import { systemPaths } from './system-paths.js';
 import type { HostConfig } from './types.js';
 
 const DEFAULT_SHM = 64 * 1024 * 1024;
@@ -85,5 +87,6 @@ export function hostConfigJson(hc: HostConfig, runtime: string): Record<string, 
   if (!out.ShmSize) out.ShmSize = DEFAULT_SHM;
   const memory = typeof out.Memory === 'number' ? out.Memory : 0;
   if (!out.MemorySwap && memory > 0) out.MemorySwap = memory * 2;
-  return out;
+  // what tsnet-init masks, whatever the request sent (create refuses another list)
+  return { ...out, ...systemPaths(hc.Privileged) };
 }

@@ -12,7 +12,7 @@ export const DEFAULT_LOG_DRIVER = 'json-file';
 const DRIVERS = new Set(['json-file', 'local']);
 /** Docker's built-in drivers that ship logs elsewhere: tsnet has none of them. */
 const ELSEWHERE = new Set(['syslog', 'journald', 'gelf', 'fluentd', 'awslogs', 'splunk', 'etwlogs', 'gcplogs', 'logentries']);
-/** Options Docker's file drivers take that change nothing here (they tag json-file lines). */
+/** Options Docker's file drivers take that change nothing in the file (labels/env: what `logs --details` shows, log-details.ts). */
 const IGNORED = new Set(['labels', 'labels-regex', 'env', 'env-regex', 'tag', 'mode', 'max-buffer-size']);
 /** Docker's local driver defaults: 20 MB, 5 files. */
 const LOCAL_DEFAULTS = { 'max-size': '20m', 'max-file': '5' };

@@ -47,6 +47,8 @@ export interface LogOptions {
   follow: boolean;
   tail?: number; // undefined = all
   timestamps: boolean;
+  /** `details=1`: put before each line's text, after its timestamp (log-details.ts) */
+  details?: Buffer;
   since?: number; // unix seconds
   until?: number;
   tty: boolean;
@@ -151,9 +153,10 @@ export async function streamLogs(file: string, out: Writable, opts: LogOptions):
         if (opts.since !== undefined && t < opts.since) continue;
         if (opts.until !== undefined && t > opts.until) continue;
       }
-      const size = (opts.timestamps ? l.time.length + 1 : 0) + l.text.length + (l.full ? 1 : 0);
+      const size = (opts.timestamps ? l.time.length + 1 : 0) + (opts.details?.length ?? 0) + l.text.length + (l.full ? 1 : 0);
       if (!opts.tty) parts.push(frameHeader(l.stdout ? 'stdout' : 'stderr', size));
       if (opts.timestamps) parts.push(l.time, SPACE_BYTE);
+      if (opts.details) parts.push(opts.details);
       parts.push(l.text);
       if (l.full) parts.push(NEWLINE_BYTE);
     }

@@ -122,6 +122,9 @@ function rootfsImage(layer: LayerInfo, opts: ImportOptions): ImportedImage {
   };
 }
 
+/** The diff id of a layer with no entries (1024 zero bytes), Docker's `layer.DigestSHA256EmptyTar`. */
+export const EMPTY_TAR_DIFF_ID = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
+
 /** One import: its scratch dir, the layers it pinned and the layers it created. */
 class ImportSession implements LayerSink {
   private readonly releases: Array<() => void> = [];
@@ -271,7 +274,8 @@ export class ImageStore {
    * Docker's layer form), with `config`. Its id is the sha256 of its config document, which
    * holds the creation time (two commits of the same container are two images, as in Docker).
    * A failure leaves no layer behind; the record is written last (a crash before it leaves a
-   * layer no image uses, which the next start removes).
+   * layer no image uses, which the next start removes). No changes (an empty tar) add no
+   * layer, only a history entry with `empty_layer`, as dockerd.
    */
   async commit(c: CommitOptions): Promise<ImageRecord> {
     const repoTag = c.repoTag === undefined || c.repoTag === '' ? undefined : normalizeRepoTag(c.repoTag);
@@ -280,7 +284,9 @@ export class ImageStore {
         await this.layers.ensure(c.layer, { what: 'the container changes', scratch: session.scratch(), budget: session.budget }),
       );
       const created = new Date().toISOString();
-      const diffIds = [...c.parent.layers, layer.diffId];
+      // as dockerd (image.NewChildImage): no changes add no layer, only a history entry
+      const empty = layer.diffId === EMPTY_TAR_DIFF_ID;
+      const diffIds = empty ? [...c.parent.layers] : [...c.parent.layers, layer.diffId];
       const history: ImageHistory[] = [
         ...(c.parent.history ?? []),
         {
@@ -288,6 +294,7 @@ export class ImageStore {
           ...(c.author ? { author: c.author } : {}),
           ...(c.createdBy ? { created_by: c.createdBy } : {}),
           ...(c.comment ? { comment: c.comment } : {}),
+          ...(empty ? { empty_layer: true } : {}),
         },
       ];
       // Key order is fixed: the id is the sha256 of these bytes.
@@ -307,7 +314,7 @@ export class ImageStore {
         id,
         repoTags: repoTag ? [repoTag] : [],
         created,
-        size: c.parent.size + layer.size,
+        size: c.parent.size + (empty ? 0 : layer.size),
         layers: diffIds,
         config: c.config,
         architecture: c.parent.architecture,
@@ -323,6 +330,11 @@ export class ImageStore {
           throw new TsnetError('TSNET_IMAGE_NOT_FOUND', `No such image: ${c.parent.id} (removed during the commit)`);
         await this.untagElsewhere(id, record.repoTags);
         await this.records.put(record);
+        // the empty layer the read made goes again, unless an image has it
+        if (empty && session.created.has(layer.diffId)) {
+          session.release();
+          await this.layers.collect(new Set((await this.records.list()).flatMap((r) => r.layers)), [layer.diffId]);
+        }
       });
       if (repoTag) this.publish(record, 'tag', repoTag);
       return record;
