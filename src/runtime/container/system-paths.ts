@@ -3,12 +3,16 @@
  * (`mask_paths` in src/runtime/native/child.c, in its order; a unit test reads child.c and
  * holds the two lists together): what inspect shows as HostConfig.MaskedPaths and
  * ReadonlyPaths, as dockerd stores its defaults at create (null for a privileged container).
- * Docker 20.10's defaults are the same lists; current Docker also masks /proc/interrupts and
- * the CPUs' thermal_throttle dirs, which tsnet-init does not.
+ * Docker 20.10's defaults are the same lists but /proc/interrupts; current Docker's masked
+ * list also has each CPU's thermal_throttle dir, which tsnet-init masks where the container's
+ * /sys has one (`thermalThrottlePaths`, shown for every CPU of the host as dockerd shows them).
  */
+import os from 'node:os';
+
 export const MASKED_PATHS: readonly string[] = [
   '/proc/asound',
   '/proc/acpi',
+  '/proc/interrupts',
   '/proc/kcore',
   '/proc/keys',
   '/proc/latency_stats',
@@ -22,11 +26,21 @@ export const MASKED_PATHS: readonly string[] = [
 
 export const READONLY_PATHS: readonly string[] = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
+/** Each CPU's thermal_throttle dir (masked by tsnet-init's loop after its list). */
+export function thermalThrottlePaths(cpus = os.cpus().length): string[] {
+  return Array.from({ length: cpus }, (_, i) => `/sys/devices/system/cpu/cpu${i}/thermal_throttle`);
+}
+
+/** Everything masked: the list, then each CPU's thermal_throttle dir. */
+export function maskedPaths(): string[] {
+  return [...MASKED_PATHS, ...thermalThrottlePaths()];
+}
+
 /** The paths list a container shows: tsnet-init's, or null when privileged (nothing masked). */
 export function systemPaths(privileged: boolean | undefined): { MaskedPaths: string[] | null; ReadonlyPaths: string[] | null } {
   return privileged
     ? { MaskedPaths: null, ReadonlyPaths: null }
-    : { MaskedPaths: [...MASKED_PATHS], ReadonlyPaths: [...READONLY_PATHS] };
+    : { MaskedPaths: maskedPaths(), ReadonlyPaths: [...READONLY_PATHS] };
 }
 
 /**
@@ -44,7 +58,7 @@ export function unappliedSystemPaths(hc: {
   if (hc.Privileged === true) return undefined;
   const same = (v: unknown, want: readonly string[]) =>
     v === undefined || v === null || (Array.isArray(v) && v.length === want.length && want.every((p) => v.includes(p)));
-  if (!same(hc.MaskedPaths, MASKED_PATHS)) return 'MaskedPaths';
+  if (!same(hc.MaskedPaths, maskedPaths())) return 'MaskedPaths';
   if (!same(hc.ReadonlyPaths, READONLY_PATHS)) return 'ReadonlyPaths';
   return undefined;
 }

@@ -16,6 +16,7 @@
 #include "tsnet-init.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -426,7 +427,7 @@ static void mkdir_p(const char *path)
 static void mask_paths(void)
 {
 	static const char *const masked[] = {
-		"/proc/asound",	    "/proc/acpi",	 "/proc/kcore",	      "/proc/keys",
+		"/proc/asound",	    "/proc/acpi",	 "/proc/interrupts",	      "/proc/kcore",	      "/proc/keys",
 		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
 		"/proc/scsi",	    "/sys/firmware",	 "/sys/devices/virtual/powercap",
 	};
@@ -444,6 +445,20 @@ static void mask_paths(void)
 					    : mount("/dev/null", masked[i], NULL, MS_BIND, NULL);
 		if (r < 0)
 			fail(EXIT_SETUP, "mask %s: %s", masked[i], E);
+	}
+	/* each CPU's thermal_throttle dir, as current Docker (its counters leak a neighbour's load) */
+	DIR *cpus = opendir("/sys/devices/system/cpu");
+	if (cpus) {
+		struct dirent *e;
+		while ((e = readdir(cpus))) {
+			if (strncmp(e->d_name, "cpu", 3) || !isdigit((unsigned char)e->d_name[3]))
+				continue;
+			char p[320];
+			snprintf(p, sizeof p, "/sys/devices/system/cpu/%s/thermal_throttle", e->d_name);
+			if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0") < 0)
+				fail(EXIT_SETUP, "mask %s: %s", p, E);
+		}
+		closedir(cpus);
 	}
 	for (size_t i = 0; i < sizeof ro / sizeof ro[0]; i++) {
 		if (lstat(ro[i], &st) < 0) {
