@@ -39,7 +39,9 @@
  *
  * - Environment: `TSNET_DAEMON_PREFIX='chrt -f 50'` runs both sides' daemons under that command
  *   (real-time priority: on a machine other sessions load, what the scheduler does to the daemon
- *   moves medians more than a change does; run the client under `chrt -f 40` too);
+ *   moves medians more than a change does; never the client: this script at real-time priority
+ *   with `--ab` once spun at 187 % CPU for 15 minutes, its polls starving the kernel work they
+ *   wait for);
  *   `TSNET_NODE_FLAGS='--perf-basic-prof --interpreted-frames-native-stack'` gives their node
  *   flags (JavaScript names in `perf record -p <daemon pid>`).
  *
