@@ -201,3 +201,21 @@ test('a join attaches after JOIN_DELAY_MS, not within the request that made the 
   t.true(performance.now() - t0 < JOIN_DELAY_MS);
   t.deepEqual(f.log.slice(3), ['attach 9 7 tsnet_n1', 'put 10.0.0.4 9 02:00:00:00:00:04']);
 });
+
+test('restore: a daemon with the fast path replaces the filter at once; one without takes it off', async (t) => {
+  const f = fake();
+  const detached: number[] = [];
+  const opts = { nameToIndex: () => 4, attach: f.attach, detach: async (ix: number) => void detached.push(ix), logger: silent };
+  const on = createFastPath({ redirect: f.redirect, ...opts });
+  on.addNetwork('n1');
+  const t0 = performance.now();
+  await on.restore('n1', 'e1', 'tsA', ['10.0.0.2/24'], '02:00:00:00:00:02');
+  t.true(performance.now() - t0 < JOIN_DELAY_MS, 'no join delay at restore');
+  t.deepEqual(f.log, ['table tsnet_n1', 'attach 4 7 tsnet_n1', 'put 10.0.0.2 4 02:00:00:00:00:02']);
+  t.deepEqual(detached, []);
+  const off = createFastPath({ redirect: undefined, ...opts });
+  off.addNetwork('n1');
+  await off.restore('n1', 'e1', 'tsA', ['10.0.0.2/24'], '02:00:00:00:00:02');
+  t.deepEqual(detached, [4]);
+  t.is(f.log.length, 3);
+});

@@ -56,6 +56,12 @@ export interface FastPath {
    * program (and map, no longer kept up to date) stops redirecting. Never fails (logs).
    */
   forget(veth: string): Promise<void>;
+  /**
+   * A restarted daemon's join of an endpoint whose veth is still there (the filters outlive the
+   * daemon, decision 59): its filter replaced at once (no JOIN_DELAY_MS: the restore waits for
+   * it), or, when this daemon has no fast path, taken off (forget).
+   */
+  restore(networkId: string, endpointId: string, veth: string, addresses: Array<string | undefined>, mac: string): Promise<void>;
   /** Idempotent: its address leaves the table (the filter goes with the veth). */
   leave(networkId: string, endpointId: string): void;
   /** False once the kernel refused a table (no bpf(2) rights): no network has the fast path then. */
@@ -101,7 +107,7 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       }
   };
 
-  return {
+  const api: FastPath = {
     addNetwork(networkId) {
       if (!redirect || tables.has(networkId)) return;
       try {
@@ -167,8 +173,12 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       }
     },
 
+    restore: (networkId, endpointId, veth, addresses, mac) =>
+      redirect ? api.join(networkId, endpointId, veth, addresses, mac, { delayMs: 0 }) : api.forget(veth),
+
     available: () => redirect !== undefined,
 
     describe: () => ({ networks: tables.size, endpoints: entries.size }),
   };
+  return api;
 }

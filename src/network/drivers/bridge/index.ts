@@ -540,9 +540,7 @@ export function createBridgeDriver(deps: BridgeDeps): BridgeDriver {
           .filter((ep) => seen.links.get(ep.veth)?.kind === 'veth')
           .map((ep) => {
             const n = networks.get(ep.networkId)!;
-            const fp = fastPathOf(n);
-            if (fp && !fp.available()) return fp.forget(ep.veth);
-            return fp?.join(n.spec.id, ep.endpointId, ep.veth, [ep.address, ep.addressV6], ep.mac, { delayMs: 0 });
+            return fastPathOf(n)?.restore(n.spec.id, ep.endpointId, ep.veth, [ep.address, ep.addressV6], ep.mac);
           }),
       );
       await markOldVeths(seen.links).catch((err: Error) => deps.logger.warn(`mark veths: ${err.message}`));

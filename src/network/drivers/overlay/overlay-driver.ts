@@ -381,9 +381,7 @@ export class OverlayDriver implements NetworkDriver, NetworkAllocator, Restorabl
             const wired = sb !== undefined && (await sb.nl.getLink(vethName(ep.id))) !== undefined;
             if (wired) ep.joined = { sandboxKey: e.joined?.sandboxKey ?? '', ifname: e.joined?.ifname ?? '' };
             // the filters outlive the daemon: new table, filter replaced — or taken off without a fast path
-            if (wired && net.fastPath?.available())
-              await net.fastPath.join(net.spec.id, ep.id, vethName(ep.id), [ep.address, ep.addressV6], ep.mac, { delayMs: 0 });
-            else if (wired) await net.fastPath?.forget(vethName(ep.id));
+            if (wired) await net.fastPath?.restore(net.spec.id, ep.id, vethName(ep.id), [ep.address, ep.addressV6], ep.mac);
             await this.d.cluster.putEndpoint(this.recordOf(net, ep, !!wired), { deferIfUnavailable: true });
           }
         } catch (err) {
