@@ -195,7 +195,7 @@ export class PortReservations {
       }
       let bound: Array<[string, () => void]>;
       try {
-        bound = await bindAll(r, port, hostIps, target, (ip) => {
+        bound = await bindAll(r.proto, r.containerPort, port, hostIps, target, (ip) => {
           lastIp = ip;
         });
       } catch (err) {
@@ -227,14 +227,7 @@ export class PortReservations {
       if (this.held.has(`${m.proto}/${m.hostIp}/${m.hostPort}`) || (m.hostIp === '::' && paired.has(at))) continue;
       try {
         const hostIps = m.hostIp === '' && v6.has(at) ? ['', '::'] : [m.hostIp];
-        const r = {
-          proto: m.proto,
-          hostIp: m.hostIp,
-          hostPortStart: m.hostPort,
-          hostPortEnd: m.hostPort,
-          containerPort: m.containerPort,
-        };
-        for (const [ip, close] of await bindAll(r, m.hostPort, hostIps, target, () => undefined)) {
+        for (const [ip, close] of await bindAll(m.proto, m.containerPort, m.hostPort, hostIps, target)) {
           this.hold(m.proto, ip, m.hostPort, { owner, close });
           if (ip === '' && hostIps.length === 2) paired.add(at);
         }
@@ -280,17 +273,18 @@ function relayTarget(hostIp: string, target: PortTarget, containerPort: number):
  * taken.
  */
 async function bindAll(
-  r: PortRequest,
+  proto: PortRequest['proto'],
+  containerPort: number,
   port: number,
   hostIps: string[],
   target: PortTarget,
-  trying: (ip: string) => void,
+  trying: (ip: string) => void = () => undefined,
 ): Promise<Array<[string, () => void]>> {
   if (hostIps.length === 2 && hostIps[0] === '' && hostIps[1] === '::') {
     try {
       trying('::');
       // held as the `0.0.0.0` one alone: a hold with no host IP conflicts with every address
-      return [['', await bindPort(r.proto, '::', port, relayTarget('::', target, r.containerPort), true)]];
+      return [['', await bindPort(proto, '::', port, relayTarget('::', target, containerPort), true)]];
     } catch {
       /* one at a time below */
     }
@@ -299,7 +293,7 @@ async function bindAll(
   try {
     for (const ip of hostIps) {
       trying(ip);
-      bound.push([ip, await bindPort(r.proto, ip, port, relayTarget(ip, target, r.containerPort))]);
+      bound.push([ip, await bindPort(proto, ip, port, relayTarget(ip, target, containerPort))]);
     }
   } catch (err) {
     for (const [, close] of bound) close();
