@@ -6,6 +6,14 @@
  * the next take (a failing kernel or disk is not hammered); nothing after `stop`, which waits for
  * a fill under way.
  */
+/**
+ * A take starts the refill when its taker is done with the entry (`soon`), so that the making
+ * does not compete with the taker's own work; at the latest this much later.
+ */
+export const REFILL_DELAY_MS = 100;
+/** How long a pool's stop waits for an entry under way before it gives up on it. */
+export const STOP_WAIT_MS = 2000;
+
 export interface RefillDeps {
   /** Whether another entry is wanted now. */
   wanted: () => boolean;
@@ -34,7 +42,7 @@ export class RefillSchedule {
   }
 
   /** An entry was taken: fills may be tried again, at the latest `ms` from now. */
-  taken(ms: number): void {
+  taken(ms = REFILL_DELAY_MS): void {
     this.failing = false;
     this.schedule(ms);
   }
@@ -47,7 +55,7 @@ export class RefillSchedule {
   }
 
   /** No more fills; waits at most `waitMs` for one under way. */
-  async stop(waitMs: number): Promise<void> {
+  async stop(waitMs = STOP_WAIT_MS): Promise<void> {
     this.isStopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

@@ -13,7 +13,7 @@
  * - a crash in the middle of a take leaves at most an empty plain file, swept the same way.
  * Entries are made by a thread of their own (`make`: src/kernel/netns-maker.ts), one at a
  * time, from the moment the create that took one is done with it (`refillSoon`; at the latest
- * REFILL_DELAY_MS after the take): the daemon's thread only moves a mount. (When
+ * REFILL_DELAY_MS after the take, src/lib/refill-schedule.ts): the daemon's thread only moves a mount. (When
  * the main thread made them, a refill had to wait for 250 ms without a take — it blocked the
  * thread, and the kernel makes unshare wait while it cleans up removed namespaces — so creates
  * a user ran one after another, or the bench's loop, always found the pool empty.) In a burst
@@ -46,13 +46,6 @@ import type { BoundDns, MadeNetns } from '../kernel/netns-maker.js';
 import { RefillSchedule } from '../lib/refill-schedule.js';
 
 export const POOL_PREFIX = 'pool-';
-/**
- * A take starts the refill when its create is done with the entry (`refillSoon`), so that the
- * thread's kernel work does not compete with that create's own; at the latest this much later.
- */
-const REFILL_DELAY_MS = 100;
-/** How long the daemon's stop waits for an entry under way before it gives up on it. */
-const STOP_WAIT_MS = 2000;
 
 export interface SandboxPoolDeps {
   netns: Netns;
@@ -135,11 +128,11 @@ export class SandboxPool {
     if (i < 0) {
       // only entries with DNS rules, for a create without the resolver: they go, the next are plain
       for (const e of this.ready.splice(0)) this.drop(e);
-      this.refill.taken(REFILL_DELAY_MS);
+      this.refill.taken();
       return undefined;
     }
     const [entry] = this.ready.splice(i, 1);
-    this.refill.taken(REFILL_DELAY_MS);
+    this.refill.taken();
     if (!entry) return undefined;
     try {
       this.d.netns.move(entry.file, target);
@@ -158,7 +151,7 @@ export class SandboxPool {
 
   /** Remove every entry and stop refilling (daemon stop); an entry under way is waited for and removed. */
   async stop(): Promise<void> {
-    const filling = this.refill.stop(STOP_WAIT_MS);
+    const filling = this.refill.stop();
     for (const e of this.ready.splice(0)) this.drop(e);
     await filling;
     await this.d.closeMaker?.().catch((err: Error) => this.d.logger.warn(`netns pool: ${err.message}`));

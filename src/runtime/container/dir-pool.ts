@@ -15,7 +15,7 @@
  *   removes as before.
  * Entries are made on a file thread of their own (never queued before a create's work), one at
  * a time, from the moment the create that took one is done (`refillSoon`; at the latest
- * REFILL_DELAY_MS after the take). In a burst faster than that the pool empties and creates make
+ * REFILL_DELAY_MS after the take, src/lib/refill-schedule.ts). In a burst faster than that the pool empties and creates make
  * their dirs as without a pool.
  */
 import crypto from 'node:crypto';
@@ -26,11 +26,6 @@ import type { FileThread } from '../../store/file-thread.js';
 import { containerDirOps } from './container-dirs.js';
 import { dirLayout } from './paths.js';
 import { RefillSchedule } from '../../lib/refill-schedule.js';
-
-/** A take starts the refill when its create is done (`refillSoon`); at the latest this much later. */
-const REFILL_DELAY_MS = 100;
-/** How long the stop waits for an entry under way. */
-const STOP_WAIT_MS = 2000;
 
 export interface DirPoolDeps {
   /** The pool's own dir (`<root>/container-pool`): everything in it is the pool's. */
@@ -73,7 +68,7 @@ export class ContainerDirPool {
   /** A ready entry's path (this caller's alone: rename it into place), or undefined. */
   take(): string | undefined {
     const entry = this.ready.shift();
-    this.refill.taken(REFILL_DELAY_MS);
+    this.refill.taken();
     return entry;
   }
 
@@ -85,7 +80,7 @@ export class ContainerDirPool {
   /** Remove every entry and stop refilling (daemon stop); an entry under way is waited for. */
   async stop(): Promise<void> {
     if (this.d.size <= 0) return;
-    await this.refill.stop(STOP_WAIT_MS);
+    await this.refill.stop();
     this.ready.length = 0;
     this.clear();
   }
