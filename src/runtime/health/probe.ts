@@ -9,6 +9,9 @@ import { supervisorCommand } from '../supervisor.js';
 import { goDuration, MAX_OUTPUT } from './config.js';
 import type { ProbeResult } from './monitor.js';
 
+/** How long a finished probe's output may trail its exit status. */
+const DRAIN_MS = 1000;
+
 /** A writable end that demultiplexes Docker's stream frames and keeps the first MAX_OUTPUT bytes. */
 class OutputCollector extends Duplex {
   private pending = Buffer.alloc(0);
@@ -31,6 +34,18 @@ class OutputCollector extends Duplex {
   override _final(cb: (err?: Error | null) => void): void {
     this.push(null);
     cb();
+  }
+
+  /** Resolves when the stream has ended (the supervisor's output is all here) or after `ms`. */
+  drained(ms: number): Promise<void> {
+    if (this.writableFinished) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.once('finish', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   private keep(b: Buffer): void {
@@ -68,6 +83,8 @@ export async function runProbe(
       await supervisorCommand(inst.bundle, 'signal 9').catch(() => undefined);
       return { exitCode: -1, output: `Health check exceeded timeout (${goDuration(timeoutMs)})` };
     }
+    // the exit status can arrive before the last output: wait for the stream's end (bounded)
+    await out.drained(DRAIN_MS);
     return { exitCode: execs.get(inst.id).exitCode ?? -1, output: out.text() };
   } catch (err) {
     return { exitCode: -1, output: (err as Error).message };

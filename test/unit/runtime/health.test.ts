@@ -59,3 +59,30 @@ test('goDuration prints like Go', (t) => {
   t.is(goDuration(2000), '2s');
   t.is(goDuration(90_000), '1m30s');
 });
+
+test('a probe whose exit status comes before its output still keeps the output', async (t) => {
+  const { runProbe } = await import('../../../src/runtime/health/probe.js');
+  const frame = (s: string) => {
+    const b = Buffer.from(s);
+    const h = Buffer.alloc(8);
+    h[0] = 1;
+    h.writeUInt32BE(b.length, 4);
+    return Buffer.concat([h, b]);
+  };
+  const inst = { id: 'e1', bundle: '/nonexistent', exitCode: null as number | null };
+  const execs = {
+    create: () => inst,
+    // the exit is known at once; the supervisor's stream delivers the output 30 ms later
+    start: async (_id: string, conn: NodeJS.WritableStream) => {
+      inst.exitCode = 1;
+      setTimeout(() => {
+        conn.write(frame('probe-out\n'));
+        conn.end();
+      }, 30);
+    },
+    get: () => inst,
+    forget: () => undefined,
+  };
+  const r = await runProbe(execs as never, { id: 'c1' } as never, ['true'], 5000);
+  t.deepEqual(r, { exitCode: 1, output: 'probe-out\n' });
+});
