@@ -28,6 +28,7 @@ import {
   type BenchOptions,
   type SectionResult,
 } from './lib.js';
+import { settle } from './settle.js';
 
 const CNI_PATH = '/usr/lib/cni';
 
@@ -49,6 +50,8 @@ export async function benchNetwork(o: BenchOptions): Promise<SectionResult> {
     for (let i = -RUN_WARMUP; i < RUN_N; i++) daemonRun.push(await daemonSideRun(w.socket, 'attachnet'));
     daemonRun.splice(0, RUN_WARMUP);
     o.log('network: daemon-side run --rm done');
+    // their removals' background teardown (netns, trash) is not the next rows' load
+    await settle();
 
     // 2. network create + rm, whole CLI commands, and the daemon side (raw API requests).
     const create: number[] = [];
